@@ -1,0 +1,134 @@
+# Makefile: builds libmeshsync (static and shared), meshsync.pc and meshctl into build/,
+# runs the tests, the fuzzers, the benchmarks and the demo. Plain make, out of tree.
+# Targets: all test asan-test valgrind-test fuzz bench demo install format check-format
+#          check-layers clean
+VERSION   := 0.1.0
+SOVERSION := 0
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+B         ?= build
+
+CC      ?= cc
+PKGS    := libsodium libzmq lmdb msgpack
+# Evaluated once, on first use (after scripts/deps.sh has run).
+PKG_CFLAGS = $(eval PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS)))$(PKG_CFLAGS)
+PKG_LIBS   = $(eval PKG_LIBS := $(shell pkg-config --libs $(PKGS)))$(PKG_LIBS)
+CMOCKA     = $(eval CMOCKA := $(shell pkg-config --cflags --libs cmocka))$(CMOCKA)
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+           -Wvla -Wundef -Wpointer-arith
+OPT     ?= -O2 -g
+CFLAGS  ?=
+CFLAGS_ALL = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) $(OPT) $(EXTRA_CFLAGS) \
+             -Iinclude $(PKG_CFLAGS) $(CFLAGS)
+LIB_CFLAGS = $(CFLAGS_ALL) -fvisibility=hidden -fPIC
+
+LIB_SRC  := $(wildcard core/*.c transport/*.c crypto/*.c store/*.c)
+CLI_SRC  := $(wildcard cli/*.c)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+BENCH_SRC:= $(wildcard tests/bench/bench_*.c)
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(B)/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(B)/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/tests/replay_%)
+BENCH_BIN  := $(BENCH_SRC:tests/bench/%.c=$(B)/tests/%)
+
+.PHONY: all deps deps-test test asan-test valgrind-test fuzz bench demo install format \
+        check-format check-layers clean test-bins
+
+all: $(B)/libmeshsync.a $(B)/libmeshsync.so $(B)/meshsync.pc $(B)/meshctl
+
+deps:
+	@scripts/deps.sh build
+deps-test:
+	@scripts/deps.sh test
+
+$(B)/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(LIB_CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/libmeshsync.a: $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/libmeshsync.so: $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,libmeshsync.so.$(SOVERSION) $(EXTRA_CFLAGS) -o $(B)/libmeshsync.so.$(VERSION) $^ $(PKG_LIBS)
+	ln -sf libmeshsync.so.$(VERSION) $(B)/libmeshsync.so.$(SOVERSION)
+	ln -sf libmeshsync.so.$(VERSION) $@
+
+$(B)/meshsync.pc: meshsync.pc.in
+	@mkdir -p $(B)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+$(B)/meshctl: $(CLI_OBJ) $(B)/libmeshsync.a
+	$(CC) $(EXTRA_CFLAGS) -o $@ $(CLI_OBJ) $(B)/libmeshsync.a $(PKG_LIBS)
+
+$(B)/tests/test_%: tests/unit/test_%.c $(B)/libmeshsync.a | deps deps-test
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Icore -Istore -Icrypto -Itransport -MMD -MP -o $@ $< $(B)/libmeshsync.a $(PKG_LIBS) $(CMOCKA)
+
+$(B)/tests/replay_%: tests/fuzz/%.c tests/fuzz/replay.c $(B)/libmeshsync.a | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Icore -Istore -Icrypto -o $@ $< tests/fuzz/replay.c $(B)/libmeshsync.a $(PKG_LIBS)
+
+$(B)/tests/bench_%: tests/bench/bench_%.c $(B)/libmeshsync.a | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Icore -Istore -Icrypto -o $@ $< $(B)/libmeshsync.a $(PKG_LIBS)
+
+test-bins: all $(UNIT_BIN) $(REPLAY_BIN)
+
+test: deps deps-test
+	@$(MAKE) --no-print-directory test-bins
+	@B=$(B) tests/run.sh
+
+asan-test: deps deps-test
+	@$(MAKE) --no-print-directory B=build-asan OPT="-O1 -g" \
+	    EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" test-bins
+	@B=build-asan ASAN_OPTIONS=detect_leaks=1 tests/run.sh
+
+valgrind-test: deps deps-test
+	@$(MAKE) --no-print-directory test-bins
+	@B=$(B) VALGRIND=1 tests/run.sh unit
+
+fuzz: deps
+	@scripts/deps.sh fuzz
+	@mkdir -p build-fuzz
+	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
+	  echo "clang $$n"; \
+	  clang -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 -Iinclude -Icore -Istore -Icrypto \
+	    -fsanitize=fuzzer,address,undefined $$f $(LIB_SRC) -o build-fuzz/$$n $(PKG_LIBS) || exit 1; \
+	  c=tests/fuzz/corpus/$${n#fuzz_}; mkdir -p build-fuzz/corpus-$$n; \
+	  build-fuzz/$$n -max_total_time=$${FUZZ_SECONDS:-60} build-fuzz/corpus-$$n $$c || exit 1; done
+
+bench: all $(BENCH_BIN)
+	@for b in $(BENCH_BIN); do $$b || exit 1; done
+
+demo: all
+	@scripts/demo.sh $(B)/meshctl
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin \
+	    $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0644 $(B)/libmeshsync.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 0755 $(B)/libmeshsync.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libmeshsync.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libmeshsync.so.$(SOVERSION)
+	ln -sf libmeshsync.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libmeshsync.so
+	install -m 0644 $(B)/meshsync.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	install -m 0644 include/meshsync.h $(DESTDIR)$(PREFIX)/include/
+	install -m 0755 $(B)/meshctl $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 docs/meshctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+
+format:
+	clang-format -i $(LIB_SRC) $(CLI_SRC) $(wildcard */*.h include/*.h)
+
+check-format:
+	clang-format --dry-run --Werror $(LIB_SRC) $(CLI_SRC) $(wildcard */*.h include/*.h)
+
+check-layers:
+	@tests/check-layers.sh
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(wildcard $(B)/*/*.d $(B)/tests/*.d)

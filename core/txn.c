@@ -1,0 +1,370 @@
+/* core/txn.c: local transactions: buffered puts and deletes on one collection, committed
+ * as one signed change set in one durable store transaction.
+ * Owns: mesh_txn_begin/put/del/commit/abort; dots, contexts, the set header, Merkle root
+ * and signature of local writes (docs/PROTOCOL.md §3, §5).
+ * Layer: core. Third-party: none. SPDX-License-Identifier: MIT */
+#include "txn.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../crypto/hash.h"
+#include "hlc.h"
+#include "node.h"
+#include "version.h"
+#include "wire.h"
+
+typedef struct s_op {
+    uint8_t kind;                 /* enum wire_kind */
+    size_t key_off, key_len;      /* in the arena */
+    size_t value_off, value_len;  /* in the arena */
+    uint8_t vhash[WIRE_HASH_LEN]; /* filled at commit */
+    store_key_t skey;             /* filled at commit */
+} s_op_t;
+
+struct mesh_txn {
+    mesh_t *m;
+    char coll[MESH_COLL_MAX + 1];
+    s_op_t *ops;
+    size_t count, cap;
+    uint8_t *arena; /* key and value bytes of every op */
+    size_t arena_len, arena_cap;
+};
+
+/* What one run of the commit body needs; everything it fills is reset on each run. */
+typedef struct s_commit {
+    mesh_txn_t *txn;
+    wire_buf_t meta;     /* one op's metadata at a time */
+    wire_buf_t header;
+    uint8_t (*leaves)[HASH_LEN];
+    version_ctx_t ctx;
+    store_item_t *item;  /* big: on the heap */
+    uint64_t first_seq;
+} s_commit_t;
+
+mesh_err_t
+mesh_txn_begin(mesh_t *m, const char *coll, mesh_txn_t **out)
+{
+    *out = NULL;
+    mesh_err_t err = node_check_coll(m, coll, false);
+    if (err != MESH_OK) {
+        return err;
+    }
+    mesh_txn_t *txn = calloc(1, sizeof *txn);
+    if (!txn) {
+        return MESH_ENOMEM;
+    }
+    txn->m = m;
+    memcpy(txn->coll, coll, strlen(coll) + 1);
+    *out = txn;
+    return MESH_OK;
+}
+
+void
+mesh_txn_abort(mesh_txn_t *txn)
+{
+    if (!txn) {
+        return;
+    }
+    free(txn->ops);
+    free(txn->arena);
+    free(txn);
+}
+
+/* Copy len bytes into the arena; *off receives their place. */
+static mesh_err_t
+s_arena_add(mesh_txn_t *txn, const void *p, size_t len, size_t *off)
+{
+    if (len > txn->arena_cap - txn->arena_len) {
+        size_t cap = txn->arena_cap ? txn->arena_cap : 4096;
+        while (cap - txn->arena_len < len) {
+            cap *= 2;
+        }
+        uint8_t *a = realloc(txn->arena, cap);
+        if (!a) {
+            return MESH_ENOMEM;
+        }
+        txn->arena = a;
+        txn->arena_cap = cap;
+    }
+    *off = txn->arena_len;
+    if (len) {
+        memcpy(txn->arena + txn->arena_len, p, len);
+    }
+    txn->arena_len += len;
+    return MESH_OK;
+}
+
+static mesh_err_t
+s_add(mesh_txn_t *txn, uint8_t kind, const void *key, size_t key_len, const void *value,
+      size_t value_len)
+{
+    mesh_t *m = txn->m;
+    if (!key || key_len == 0 || (value_len && !value)) {
+        return node_fail(m, MESH_EINVAL, "empty key or missing value");
+    }
+    if (key_len > MESH_KEY_MAX) {
+        return node_fail(m, MESH_ETOOBIG, "key of %zu bytes (limit %u)", key_len, MESH_KEY_MAX);
+    }
+    if (value_len > MESH_VALUE_MAX) {
+        return node_fail(m, MESH_ETOOBIG, "value of %zu bytes (limit %u)", value_len,
+                         MESH_VALUE_MAX);
+    }
+    if (txn->count == MESH_TXN_OPS_MAX) {
+        return node_fail(m, MESH_ETOOBIG, "more than %u ops in one transaction",
+                         MESH_TXN_OPS_MAX);
+    }
+    if (txn->arena_len + key_len + value_len > MESH_TXN_BYTES_MAX) {
+        return node_fail(m, MESH_ETOOBIG, "more than %u bytes in one transaction",
+                         MESH_TXN_BYTES_MAX);
+    }
+    if (txn->count == txn->cap) {
+        size_t cap = txn->cap ? txn->cap * 2 : 16;
+        s_op_t *ops = realloc(txn->ops, cap * sizeof *ops);
+        if (!ops) {
+            return MESH_ENOMEM;
+        }
+        txn->ops = ops;
+        txn->cap = cap;
+    }
+    s_op_t *op = &txn->ops[txn->count];
+    size_t arena_before = txn->arena_len;
+    memset(op, 0, sizeof *op);
+    op->kind = kind;
+    op->key_len = key_len;
+    op->value_len = value_len;
+    mesh_err_t err = s_arena_add(txn, key, key_len, &op->key_off);
+    if (err == MESH_OK) {
+        err = s_arena_add(txn, value, value_len, &op->value_off);
+    }
+    if (err != MESH_OK) {
+        txn->arena_len = arena_before;
+        return err;
+    }
+    txn->count++;
+    return MESH_OK;
+}
+
+mesh_err_t
+mesh_put(mesh_txn_t *txn, const void *key, size_t key_len, const void *value, size_t value_len)
+{
+    if (!txn) {
+        return MESH_EINVAL;
+    }
+    return s_add(txn, WIRE_PUT, key, key_len, value, value_len);
+}
+
+mesh_err_t
+mesh_del(mesh_txn_t *txn, const void *key, size_t key_len)
+{
+    if (!txn) {
+        return MESH_EINVAL;
+    }
+    return s_add(txn, WIRE_DEL, key, key_len, NULL, 0);
+}
+
+/* Remove every current version of the item from the dot index and the digest. */
+static mesh_err_t
+s_retire_versions(store_txn_t *st, uint32_t cid, const store_item_t *item,
+                  store_coll_stats_t *stats)
+{
+    for (size_t i = 0; i < item->count; i++) {
+        const store_version_t *v = &item->versions[i];
+        uint8_t origin[WIRE_ORIGIN_LEN];
+        uint64_t inc = 0;
+        mesh_err_t err = store_origin_get(st, v->oid, origin, &inc);
+        if (err == MESH_OK) {
+            err = store_dot_del(st, cid, v->oid, v->seq);
+        }
+        if (err != MESH_OK) {
+            return err;
+        }
+        version_digest_apply(stats->digest, origin, inc, v->meta, v->meta_len, true);
+        stats->versions--;
+    }
+    return MESH_OK;
+}
+
+/* Write op number i of the set as the key's one version, replacing what was there. */
+static mesh_err_t
+s_commit_op(s_commit_t *c, store_txn_t *st, uint32_t cid, uint32_t oid, uint64_t hlc, size_t i,
+            store_coll_stats_t *stats)
+{
+    mesh_txn_t *txn = c->txn;
+    const s_op_t *op = &txn->ops[i];
+    const uint8_t *pk = ident_public_key(txn->m->ident);
+    uint64_t inc = store_incarnation(txn->m->store);
+    wire_opmeta_t meta = {.seq = c->first_seq + i,
+                          .key = txn->arena + op->key_off,
+                          .key_len = op->key_len,
+                          .kind = op->kind,
+                          .value_len = (uint32_t)op->value_len};
+    memcpy(meta.vhash, op->vhash, WIRE_HASH_LEN);
+    version_ctx_reset(&c->ctx);
+    wire_buf_reset(&c->meta);
+    mesh_err_t err = store_item_get(st, cid, &op->skey, c->item);
+    if (err == MESH_ENOTFOUND) {
+        stats->keys++;
+        err = MESH_OK;
+    } else if (err == MESH_OK) {
+        err = version_ctx_join_item(st, c->item, &c->ctx);
+        if (err == MESH_OK) {
+            err = s_retire_versions(st, cid, c->item, stats);
+        }
+    }
+    if (err == MESH_OK) {
+        err = wire_opmeta_encode(&meta, c->ctx.dots, c->ctx.count, &c->meta);
+    }
+    if (err != MESH_OK) {
+        return err;
+    }
+    store_version_t v = {.oid = oid,
+                         .seq = meta.seq,
+                         .hlc = hlc,
+                         .kind = op->kind,
+                         .meta = c->meta.data,
+                         .meta_len = (uint32_t)c->meta.len,
+                         .value = txn->arena + op->value_off,
+                         .value_len = (uint32_t)op->value_len};
+    hash_tagged(HASH_TAG_LEAF, c->meta.data, c->meta.len, c->leaves[i]);
+    version_digest_apply(stats->digest, pk, inc, c->meta.data, c->meta.len, false);
+    stats->versions++;
+    err = store_item_put(st, cid, &op->skey, &v, 1);
+    if (err == MESH_OK) {
+        err = store_dot_put(st, cid, oid, meta.seq, &op->skey);
+    }
+    return err;
+}
+
+/* Sign the set's header and store it with its leaves. */
+static mesh_err_t
+s_commit_header(s_commit_t *c, store_txn_t *st, uint32_t cid, uint32_t oid, uint64_t hlc)
+{
+    mesh_txn_t *txn = c->txn;
+    wire_header_t h = {.coll = txn->coll,
+                       .coll_len = strlen(txn->coll),
+                       .incarnation = store_incarnation(txn->m->store),
+                       .first_seq = c->first_seq,
+                       .count = (uint32_t)txn->count,
+                       .hlc = hlc};
+    uint8_t sig[IDENT_SIG_LEN];
+    memcpy(h.origin, ident_public_key(txn->m->ident), WIRE_ORIGIN_LEN);
+    hash_merkle_root((const uint8_t(*)[HASH_LEN])c->leaves, txn->count, h.root);
+    wire_buf_reset(&c->header);
+    mesh_err_t err = wire_header_encode(&h, &c->header);
+    if (err != MESH_OK) {
+        return err;
+    }
+    ident_sign(txn->m->ident, c->header.data, c->header.len, sig);
+    store_set_t set = {.oid = oid,
+                       .first_seq = c->first_seq,
+                       .header = c->header.data,
+                       .header_len = (uint32_t)c->header.len,
+                       .sig = sig,
+                       .leaves = &c->leaves[0][0],
+                       .count = (uint32_t)txn->count};
+    return store_set_put(st, cid, &set);
+}
+
+/* The write body: may run more than once (after the map grew). */
+static mesh_err_t
+s_commit_body(store_txn_t *st, void *arg)
+{
+    s_commit_t *c = arg;
+    mesh_txn_t *txn = c->txn;
+    mesh_t *m = txn->m;
+    uint32_t cid = 0, oid = 0;
+    uint64_t hlc = 0;
+    store_vv_t vv;
+    store_coll_stats_t stats;
+    mesh_err_t err = store_coll_id(st, txn->coll, true, &cid);
+    if (err == MESH_OK) {
+        err = store_origin_id(st, ident_public_key(m->ident), store_incarnation(m->store), true,
+                              &oid);
+    }
+    if (err == MESH_OK) {
+        err = store_vv_get(st, cid, oid, &vv);
+    }
+    if (err == MESH_OK) {
+        err = hlc_next(st, &hlc);
+    }
+    if (err == MESH_OK) {
+        err = store_coll_stats_get(st, cid, &stats);
+    }
+    /* Local dots are contiguous: this origin's vector base is the last seq used. */
+    c->first_seq = vv.base + 1;
+    for (size_t i = 0; i < txn->count && err == MESH_OK; i++) {
+        err = s_commit_op(c, st, cid, oid, hlc, i, &stats);
+    }
+    if (err == MESH_OK) {
+        err = s_commit_header(c, st, cid, oid, hlc);
+    }
+    if (err == MESH_OK) {
+        err = store_vv_put(st, cid, oid, vv.base + txn->count, NULL, 0);
+    }
+    if (err == MESH_OK) {
+        err = store_coll_stats_put(st, cid, &stats);
+    }
+    return err;
+}
+
+/* Hash values and long keys once, outside the write transaction. */
+static void
+s_prepare_ops(mesh_txn_t *txn)
+{
+    for (size_t i = 0; i < txn->count; i++) {
+        s_op_t *op = &txn->ops[i];
+        node_store_key(txn->arena + op->key_off, op->key_len, &op->skey);
+        if (op->kind == WIRE_PUT) {
+            hash_tagged(HASH_TAG_VALUE, txn->arena + op->value_off, op->value_len, op->vhash);
+        }
+    }
+}
+
+mesh_err_t
+mesh_txn_commit(mesh_txn_t **ptxn, uint64_t *first_seq)
+{
+    if (first_seq) {
+        *first_seq = 0;
+    }
+    if (!ptxn || !*ptxn) {
+        return MESH_EINVAL;
+    }
+    mesh_txn_t *txn = *ptxn;
+    *ptxn = NULL;
+    mesh_t *m = txn->m;
+    mesh_err_t err = MESH_OK;
+    s_commit_t c = {.txn = txn};
+    if (txn->count == 0) {
+        goto out;
+    }
+    wire_buf_init(&c.meta);
+    wire_buf_init(&c.header);
+    version_ctx_init(&c.ctx);
+    c.leaves = malloc(txn->count * sizeof *c.leaves);
+    c.item = malloc(sizeof *c.item);
+    if (!c.leaves || !c.item) {
+        err = MESH_ENOMEM;
+        goto out;
+    }
+    s_prepare_ops(txn);
+    err = store_write(m->store, s_commit_body, &c);
+    if (err != MESH_OK) {
+        node_fail_store(m, err, "commit");
+        node_log(m, MESH_LOG_ERROR, "commit to '%s' failed: %s", txn->coll, m->errmsg);
+        goto out;
+    }
+    node_log(m, MESH_LOG_DEBUG, "committed %zu ops to '%s' at seq %llu", txn->count, txn->coll,
+             (unsigned long long)c.first_seq);
+    if (first_seq) {
+        *first_seq = c.first_seq;
+    }
+out:
+    free(c.leaves);
+    free(c.item);
+    version_ctx_release(&c.ctx);
+    wire_buf_release(&c.meta);
+    wire_buf_release(&c.header);
+    mesh_txn_abort(txn);
+    return err;
+}

@@ -1,0 +1,174 @@
+/* core/version.c: causal contexts, the winner rule and digest contributions.
+ * Layer: core. Third-party: none. SPDX-License-Identifier: MIT */
+#include "version.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../crypto/hash.h"
+
+void
+version_ctx_init(version_ctx_t *ctx)
+{
+    memset(ctx, 0, sizeof *ctx);
+}
+
+void
+version_ctx_release(version_ctx_t *ctx)
+{
+    if (!ctx) {
+        return;
+    }
+    free(ctx->dots);
+    memset(ctx, 0, sizeof *ctx);
+}
+
+void
+version_ctx_reset(version_ctx_t *ctx)
+{
+    ctx->count = 0;
+}
+
+/* Compare by (origin, incarnation). */
+static int
+s_origin_cmp(const wire_dot_t *a, const wire_dot_t *b)
+{
+    int c = memcmp(a->origin, b->origin, WIRE_ORIGIN_LEN);
+    if (c != 0) {
+        return c;
+    }
+    return a->incarnation < b->incarnation ? -1 : a->incarnation > b->incarnation;
+}
+
+mesh_err_t
+version_ctx_add(version_ctx_t *ctx, const wire_dot_t *dot)
+{
+    size_t i = 0;
+    while (i < ctx->count && s_origin_cmp(&ctx->dots[i], dot) < 0) {
+        i++;
+    }
+    if (i < ctx->count && s_origin_cmp(&ctx->dots[i], dot) == 0) {
+        if (dot->seq > ctx->dots[i].seq) {
+            ctx->dots[i].seq = dot->seq;
+        }
+        return MESH_OK;
+    }
+    if (ctx->count == WIRE_CTX_MAX) {
+        return MESH_ETOOBIG;
+    }
+    if (ctx->count == ctx->cap) {
+        size_t cap = ctx->cap ? ctx->cap * 2 : 8;
+        wire_dot_t *d = realloc(ctx->dots, cap * sizeof *d);
+        if (!d) {
+            return MESH_ENOMEM;
+        }
+        ctx->dots = d;
+        ctx->cap = cap;
+    }
+    memmove(&ctx->dots[i + 1], &ctx->dots[i], (ctx->count - i) * sizeof *ctx->dots);
+    ctx->dots[i] = *dot;
+    ctx->count++;
+    return MESH_OK;
+}
+
+mesh_err_t
+version_ctx_join_item(store_txn_t *txn, const store_item_t *item, version_ctx_t *ctx)
+{
+    for (size_t i = 0; i < item->count; i++) {
+        const store_version_t *v = &item->versions[i];
+        wire_opmeta_t op;
+        wire_dot_t dot;
+        mesh_err_t err = wire_opmeta_decode(v->meta, v->meta_len, &op);
+        if (err != MESH_OK) {
+            return MESH_ECORRUPT;
+        }
+        for (size_t j = 0; j < op.ctx_count && err == MESH_OK; j++) {
+            wire_ctx_get(&op, j, &dot);
+            err = version_ctx_add(ctx, &dot);
+        }
+        if (err == MESH_OK) {
+            err = store_origin_get(txn, v->oid, dot.origin, &dot.incarnation);
+        }
+        if (err == MESH_OK) {
+            dot.seq = v->seq;
+            err = version_ctx_add(ctx, &dot);
+        }
+        if (err != MESH_OK) {
+            return err;
+        }
+    }
+    return MESH_OK;
+}
+
+bool
+version_ctx_covers(const version_ctx_t *ctx, const wire_dot_t *dot)
+{
+    for (size_t i = 0; i < ctx->count; i++) {
+        if (s_origin_cmp(&ctx->dots[i], dot) == 0) {
+            return dot->seq <= ctx->dots[i].seq;
+        }
+    }
+    return false;
+}
+
+/* Is version a (with its origin) ordered after b? */
+static bool
+s_wins(const store_version_t *a, const wire_dot_t *da, const store_version_t *b,
+       const wire_dot_t *db)
+{
+    if (a->hlc != b->hlc) {
+        return a->hlc > b->hlc;
+    }
+    int c = s_origin_cmp(da, db);
+    if (c != 0) {
+        return c > 0;
+    }
+    return a->seq > b->seq;
+}
+
+mesh_err_t
+version_winner(store_txn_t *txn, const store_item_t *item, size_t *winner)
+{
+    wire_dot_t best, cur;
+    *winner = 0;
+    if (item->count <= 1) {
+        return MESH_OK;
+    }
+    mesh_err_t err = store_origin_get(txn, item->versions[0].oid, best.origin, &best.incarnation);
+    for (size_t i = 1; i < item->count && err == MESH_OK; i++) {
+        err = store_origin_get(txn, item->versions[i].oid, cur.origin, &cur.incarnation);
+        if (err == MESH_OK &&
+            s_wins(&item->versions[i], &cur, &item->versions[*winner], &best)) {
+            *winner = i;
+            best = cur;
+        }
+    }
+    return err;
+}
+
+void
+version_digest_apply(uint8_t *digest, const uint8_t *origin, uint64_t incarnation,
+                     const uint8_t *meta, size_t meta_len, bool subtract)
+{
+    uint8_t h[HASH_LEN], inc[8];
+    hash_state_t st;
+    for (int i = 0; i < 8; i++) {
+        inc[i] = (uint8_t)(incarnation >> (8 * i));
+    }
+    hash_init(&st, HASH_TAG_DIGEST);
+    hash_update(&st, origin, WIRE_ORIGIN_LEN);
+    hash_update(&st, inc, sizeof inc);
+    hash_update(&st, meta, meta_len);
+    hash_final(&st, h);
+    for (int lane = 0; lane < 4; lane++) {
+        uint64_t d = 0, x = 0;
+        for (int i = 7; i >= 0; i--) {
+            d = (d << 8) | digest[lane * 8 + i];
+            x = (x << 8) | h[lane * 8 + i];
+        }
+        d = subtract ? d - x : d + x;
+        for (int i = 0; i < 8; i++) {
+            digest[lane * 8 + i] = (uint8_t)(d >> (8 * i));
+        }
+    }
+}

@@ -1,0 +1,52 @@
+/* core/version.h: the rules about versions of one key (DESIGN.md, Data model).
+ * Owns: causal contexts (join, covers), the deterministic winner among siblings, and each
+ * version's contribution to its collection's digest.
+ * Not here: encoding (core/wire.h), persistence (store/store.h).
+ * Layer: core. Third-party: none. SPDX-License-Identifier: MIT */
+#ifndef MESH_CORE_VERSION_H
+#define MESH_CORE_VERSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "meshsync.h"
+#include "../store/store.h"
+#include "wire.h"
+
+/* A causal context: per (origin, incarnation) the highest seq covered, sorted by
+ * (origin, incarnation), as wire_opmeta_encode wants it. */
+typedef struct version_ctx {
+    wire_dot_t *dots;
+    size_t count;
+    size_t cap;
+} version_ctx_t;
+
+void version_ctx_init(version_ctx_t *ctx);
+void version_ctx_release(version_ctx_t *ctx);
+void version_ctx_reset(version_ctx_t *ctx);
+
+/* Join one dot into ctx (keeping the higher seq). MESH_OK, MESH_ENOMEM, or MESH_ETOOBIG
+ * past WIRE_CTX_MAX origins. */
+MESH_NODISCARD mesh_err_t version_ctx_add(version_ctx_t *ctx, const wire_dot_t *dot);
+
+/* Join the context and the dot of every version of item into ctx: the context of a write
+ * that replaces them all. Errors: MESH_ECORRUPT (a stored op that does not decode),
+ * store errors, as version_ctx_add. */
+MESH_NODISCARD mesh_err_t version_ctx_join_item(store_txn_t *txn, const store_item_t *item,
+                                                version_ctx_t *ctx);
+
+/* True when ctx covers dot (same origin and incarnation, seq at or below). */
+bool version_ctx_covers(const version_ctx_t *ctx, const wire_dot_t *dot);
+
+/* Index of the winner among item's versions: highest HLC, then device ID, incarnation,
+ * seq (docs/PROTOCOL.md §5). Errors: store errors reading the origins. */
+MESH_NODISCARD mesh_err_t version_winner(store_txn_t *txn, const store_item_t *item,
+                                         size_t *winner);
+
+/* Add (or with subtract, take away) one version's hash to a digest: four 64-bit
+ * little-endian lanes, each summed mod 2^64, so the order of adds never matters. */
+void version_digest_apply(uint8_t *digest, const uint8_t *origin, uint64_t incarnation,
+                          const uint8_t *meta, size_t meta_len, bool subtract);
+
+#endif /* MESH_CORE_VERSION_H */

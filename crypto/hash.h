@@ -1,0 +1,55 @@
+/* crypto/hash.h: BLAKE2b hashing with domain separation, and Merkle trees over change-set
+ * leaves (docs/PROTOCOL.md §4).
+ * Owns: the hash tags, leaf and node hashing, Merkle roots, proofs and their checks.
+ * Not here: what a leaf's bytes mean (core/wire.h).
+ * Layer: crypto. Third-party: sodium.h, included only by .c files of crypto/.
+ * SPDX-License-Identifier: MIT */
+#ifndef MESH_CRYPTO_HASH_H
+#define MESH_CRYPTO_HASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "meshsync.h" /* mesh_err_t */
+
+#define HASH_LEN 32u /* BLAKE2b-256 */
+#define HASH_PROOF_MAX 32u /* hashes in a proof: enough for 2^32 leaves */
+
+/* Domain tags: the first byte hashed, so that no hash of one kind equals one of another. */
+enum hash_tag {
+    HASH_TAG_LEAF = 0x00,   /* a change-set op (Merkle leaf) */
+    HASH_TAG_NODE = 0x01,   /* a Merkle interior node */
+    HASH_TAG_VALUE = 0x02,  /* an item's value */
+    HASH_TAG_DIGEST = 0x03, /* a version's contribution to a collection digest */
+    HASH_TAG_KEY = 0x04,    /* a long key stored by hash */
+    HASH_TAG_BLOCK = 0x05   /* a folder content block (reserved) */
+};
+
+/* out = BLAKE2b-256(tag || msg). */
+void hash_tagged(enum hash_tag tag, const void *msg, size_t msg_len, uint8_t *out);
+
+/* Incremental form of hash_tagged for messages in several pieces. */
+typedef struct hash_state {
+    uint8_t opaque[384] __attribute__((aligned(64))); /* holds libsodium's BLAKE2b state */
+} hash_state_t;
+void hash_init(hash_state_t *st, enum hash_tag tag);
+void hash_update(hash_state_t *st, const void *msg, size_t msg_len);
+void hash_final(hash_state_t *st, uint8_t *out);
+
+/* Merkle root over n leaf hashes (n >= 1): pairs are hashed as NODE(left || right) level by
+ * level; an odd last hash is carried up unchanged. With n == 1 the root is the leaf. */
+void hash_merkle_root(const uint8_t (*leaves)[HASH_LEN], size_t n, uint8_t *root);
+
+/* The proof for leaf index of n: the sibling hashes from the bottom up, *proof_len of them
+ * (at most HASH_PROOF_MAX). MESH_OK or MESH_EINVAL (index >= n, n == 0). */
+MESH_NODISCARD mesh_err_t hash_merkle_proof(const uint8_t (*leaves)[HASH_LEN], size_t n,
+                                            size_t index, uint8_t (*proof)[HASH_LEN],
+                                            size_t *proof_len);
+
+/* Check that leaf is at index of n under root, given the proof. MESH_OK or MESH_EDIGEST
+ * (wrong proof length for the shape, or a mismatch). */
+MESH_NODISCARD mesh_err_t hash_merkle_verify(const uint8_t *leaf, size_t index, size_t n,
+                                             const uint8_t (*proof)[HASH_LEN], size_t proof_len,
+                                             const uint8_t *root);
+
+#endif /* MESH_CRYPTO_HASH_H */

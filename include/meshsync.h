@@ -1,0 +1,253 @@
+/* include/meshsync.h: the public API of libmeshsync, a peer-to-peer sync engine.
+ * Owns: every name an embedding program may use (mesh_ prefix, opaque handles, mesh_err_t).
+ * Not here: any type of libsodium, libzmq, LMDB or msgpack; those stay inside the library.
+ * Layer: include (the top of core). Third-party: none. SPDX-License-Identifier: MIT
+ *
+ * A node (mesh_t) is one device's store, identity and, once networking is on, its sync
+ * sessions. Data lives in named collections of key/value items. Writes go through a
+ * transaction (mesh_txn_begin, mesh_put, mesh_del, mesh_txn_commit) that becomes one signed
+ * change set; reads (mesh_get, mesh_get_versions, mesh_iter_*) see the latest commit. */
+#ifndef MESHSYNC_H
+#define MESHSYNC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MESH_VERSION_MAJOR 0
+#define MESH_VERSION_MINOR 1
+#define MESH_VERSION_PATCH 0
+
+#if defined(__GNUC__) || defined(__clang__)
+#define MESH_EXPORT     __attribute__((visibility("default")))
+#define MESH_NODISCARD  __attribute__((warn_unused_result))
+#define MESH_NONNULL(...) __attribute__((nonnull(__VA_ARGS__)))
+#else
+#define MESH_EXPORT
+#define MESH_NODISCARD
+#define MESH_NONNULL(...)
+#endif
+
+/* Limits, enforced with MESH_ETOOBIG (docs/PROTOCOL.md §1). */
+#define MESH_KEY_MAX       1024u        /* bytes in a key */
+#define MESH_VALUE_MAX     (1u << 20)   /* bytes in a value */
+#define MESH_COLL_MAX      200u         /* bytes in a collection name */
+#define MESH_TXN_OPS_MAX   10000u       /* ops in one transaction (one change set) */
+#define MESH_TXN_BYTES_MAX (16u << 20)  /* key and value bytes in one transaction */
+#define MESH_ID_TEXT_LEN   62u          /* chars in a device ID's text form, dashes included */
+
+/* Every failure has a code. Codes are only ever added at the end, never renumbered. */
+typedef enum mesh_err {
+    MESH_OK = 0,
+    MESH_EINVAL,     /* bad argument or usage */
+    MESH_ENOMEM,     /* out of memory */
+    MESH_EIO,        /* an I/O error from the OS or the store */
+    MESH_ENOSPC,     /* the disk is full; nothing was written */
+    MESH_ENOTFOUND,  /* no such item, collection, device or home */
+    MESH_EPROTO,     /* malformed encoding */
+    MESH_ETOOBIG,    /* a size limit was exceeded */
+    MESH_EBADSIG,    /* a signature did not verify */
+    MESH_EDIGEST,    /* a hash or Merkle proof did not match */
+    MESH_ESEQGAP,    /* a sequence number is out of order */
+    MESH_EUNPAIRED,  /* the key or device is not a member */
+    MESH_ECORRUPT,   /* the store or a file is damaged */
+    MESH_EFORMAT,    /* the store has a format this version does not know */
+    MESH_EEXIST,     /* already exists */
+    MESH_EBADID,     /* a device ID's text is malformed or fails its check */
+    MESH_ENOTINIT,   /* the home holds no device: run `meshctl init` */
+    MESH_ESTATE,     /* the call is not valid in the handle's current state */
+    MESH_ERR_LAST = MESH_ESTATE
+} mesh_err_t;
+
+/* Log levels for mesh_options_t.log_level, most to least severe. */
+typedef enum mesh_log_level {
+    MESH_LOG_ERROR = 0,
+    MESH_LOG_WARN,
+    MESH_LOG_INFO,
+    MESH_LOG_DEBUG
+} mesh_log_level_t;
+
+/* Log callback: called with one message line (no newline) at or above the configured level.
+ * It may be called from the node's own thread (once networking runs); keep it short. */
+typedef void (*mesh_log_fn)(void *ctx, int level, const char *message);
+
+typedef struct mesh mesh_t;           /* a node: one device's home; opaque */
+typedef struct mesh_txn mesh_txn_t;   /* a local transaction on one collection; opaque */
+typedef struct mesh_iter mesh_iter_t; /* an iteration over a collection; opaque */
+
+/* Options for mesh_open. Set size to sizeof(mesh_options_t); zero every field you do not
+ * use. Fields are only ever added at the end, so a program built against an older header
+ * keeps working. */
+typedef struct mesh_options {
+    size_t size;           /* sizeof(mesh_options_t), always first */
+    const char *home;      /* the node's home directory (required) */
+    bool create;           /* make the identity and store if the home has none */
+    bool offline;          /* open no sockets (a CLI or a test); see mesh_open */
+    mesh_log_fn log;       /* log callback, or NULL for silence */
+    void *log_ctx;         /* passed to log */
+    int log_level;         /* highest mesh_log_level_t passed to log */
+    const char *name;      /* device name recorded at creation, or NULL for the hostname */
+    uint64_t map_size;     /* initial LMDB map size in bytes; 0 = default (1 TiB, sparse) */
+} mesh_options_t;
+
+/* One version of an item, as returned by mesh_get_versions. Siblings (concurrent versions)
+ * appear side by side; exactly one has is_winner set: the one every device shows. */
+typedef struct mesh_version {
+    const uint8_t *value;        /* the value bytes (NULL for a deletion) */
+    size_t value_len;            /* its length */
+    bool deleted;                /* a tombstone */
+    bool is_winner;              /* the version mesh_get returns */
+    char origin[MESH_ID_TEXT_LEN + 1]; /* device ID of the writer */
+    uint64_t incarnation;        /* the writer's store incarnation */
+    uint64_t seq;                /* sequence number within (collection, origin, incarnation) */
+    uint64_t hlc;                /* hybrid logical clock of its change set */
+} mesh_version_t;
+
+/* One change set as listed by mesh_log (newest first). */
+typedef struct mesh_set_info {
+    char origin[MESH_ID_TEXT_LEN + 1]; /* device ID of the signer */
+    uint64_t incarnation;        /* its incarnation */
+    uint64_t first_seq;          /* the first seq of the set */
+    uint32_t count;              /* ops in the set */
+    uint64_t hlc;                /* its hybrid logical clock (ms << 16 | counter) */
+    uint8_t root[32];            /* Merkle root of its ops */
+} mesh_set_info_t;
+
+/* Return the library's version as "MAJOR.MINOR.PATCH"; static text. Thread-safe. */
+MESH_EXPORT const char *mesh_version(void);
+
+/* Return static text for err, never NULL (unknown codes get a generic text). Thread-safe. */
+MESH_EXPORT const char *mesh_strerror(mesh_err_t err);
+
+/* Open the node whose home is opts->home.
+ * With opts->create, a home without an identity gets one (an Ed25519 key pair, the secret
+ * file mode 0600) and a new store; without it such a home fails with MESH_ENOTINIT.
+ * opts->offline opens no sockets. This version of the library has no network yet, so every
+ * node behaves as offline; later versions start the node's own event-loop thread in
+ * mesh_open when offline is false, and stop it in mesh_close.
+ * Calls sodium_init itself; no global set-up is needed.
+ * MESH_OK: *out is the node; close it with mesh_close(). Error: *out is NULL.
+ * Errors: MESH_EINVAL (opts NULL, size too small, no home), MESH_ENOTINIT, MESH_EFORMAT
+ * (the store has an unknown format), MESH_ECORRUPT, MESH_EIO, MESH_ENOSPC, MESH_ENOMEM.
+ * Thread-safety: a node may be used from one thread at a time (readers may share it). */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_open(const mesh_options_t *opts, mesh_t **out);
+
+/* Close the node and free everything it owns. NULL is a no-op. Open transactions and
+ * iterators must have ended first. */
+MESH_EXPORT void mesh_close(mesh_t *m);
+
+/* The detail of the last failure on m (e.g. the OS error or the key that was too long),
+ * or "" if none. Owned by m; valid until the next call on m. */
+MESH_EXPORT const char *mesh_errmsg(const mesh_t *m);
+
+/* Write this device's ID in text form (MESH_ID_TEXT_LEN chars and a NUL) into buf.
+ * Errors: MESH_EINVAL (buf_len too small). */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_device_id(const mesh_t *m, char *buf, size_t buf_len);
+
+/* The device name given at creation; owned by m, valid until mesh_close. */
+MESH_EXPORT const char *mesh_device_name(const mesh_t *m);
+
+/* Begin a local transaction on collection coll (a NUL-terminated name of 1..MESH_COLL_MAX
+ * bytes; names starting with '_' are reserved for the system). Nothing touches the store
+ * until mesh_txn_commit.
+ * MESH_OK: *out is the transaction; end it with mesh_txn_commit or mesh_txn_abort.
+ * Error: *out is NULL. Errors: MESH_EINVAL, MESH_ETOOBIG, MESH_ENOMEM. */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_txn_begin(mesh_t *m, const char *coll,
+                                                     mesh_txn_t **out) MESH_NONNULL(1, 2, 3);
+
+/* Buffer a put of key (1..MESH_KEY_MAX bytes) to value (0..MESH_VALUE_MAX bytes). The bytes
+ * are copied. Errors: MESH_EINVAL, MESH_ETOOBIG (a limit above or the transaction's
+ * MESH_TXN_OPS_MAX / MESH_TXN_BYTES_MAX), MESH_ENOMEM; on error the txn is unchanged. */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_put(mesh_txn_t *txn, const void *key, size_t key_len,
+                                               const void *value, size_t value_len);
+
+/* Buffer a deletion of key (a tombstone that syncs like any version). Deleting a key that
+ * does not exist still records the tombstone. Errors: as mesh_put. */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_del(mesh_txn_t *txn, const void *key, size_t key_len);
+
+/* Commit the transaction as one signed change set, in one durable LMDB write transaction:
+ * each op gets its dot and causal context, the set its HLC, Merkle root and signature, and
+ * the collection's vector and digest move with it. Durable when it returns MESH_OK.
+ * The transaction is freed and *txn set to NULL whatever the result. A transaction with
+ * no ops commits nothing and returns MESH_OK. If first_seq is not NULL it receives the
+ * seq of the set's first op (0 if nothing was committed).
+ * Errors: MESH_ENOSPC (disk full: nothing was written, the store works once space is
+ * freed), MESH_EIO, MESH_ENOMEM; on error the store is unchanged. */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_txn_commit(mesh_txn_t **txn, uint64_t *first_seq);
+
+/* Drop a transaction without committing. NULL is a no-op. */
+MESH_EXPORT void mesh_txn_abort(mesh_txn_t *txn);
+
+/* Read the visible value of key in coll: the winning version, unless it is a deletion.
+ * MESH_OK: *value is malloc'd (caller frees with mesh_free), *value_len its length; a
+ * zero-length value still gives a non-NULL pointer. Error: *value NULL, *value_len 0.
+ * Errors: MESH_ENOTFOUND (no such key, or deleted), MESH_EINVAL, MESH_ETOOBIG, MESH_EIO. */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_get(mesh_t *m, const char *coll, const void *key,
+                                               size_t key_len, void **value, size_t *value_len);
+
+/* Read every version of key in coll: one normally, several siblings after concurrent
+ * writes, tombstones included. MESH_OK: *out is an array of *count versions (the winner
+ * first, then by dot); free it with mesh_versions_free. Error: *out NULL, *count 0.
+ * Errors: MESH_ENOTFOUND (the key has no version at all), MESH_EINVAL, MESH_EIO. */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_get_versions(mesh_t *m, const char *coll,
+                                                        const void *key, size_t key_len,
+                                                        mesh_version_t **out, size_t *count);
+
+/* Free an array from mesh_get_versions. NULL is a no-op. */
+MESH_EXPORT void mesh_versions_free(mesh_version_t *versions, size_t count);
+
+/* Free memory returned by the library (mesh_get). NULL is a no-op. */
+MESH_EXPORT void mesh_free(void *p);
+
+/* Start iterating the visible items of coll whose keys start with prefix (prefix_len 0:
+ * all), in key byte order. Deleted keys are skipped. The iterator holds an LMDB read
+ * transaction: keep it short, and close it before closing the node.
+ * MESH_OK: *out is new; close it with mesh_iter_close. Error: *out NULL.
+ * Errors: MESH_EINVAL, MESH_ENOMEM, MESH_EIO. */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_iter_open(mesh_t *m, const char *coll,
+                                                     const void *prefix, size_t prefix_len,
+                                                     mesh_iter_t **out);
+
+/* Flags for mesh_iter_open_ex. */
+#define MESH_ITER_TOMBSTONES 1u /* also return keys whose winner is a deletion (value NULL) */
+
+/* As mesh_iter_open, with flags (0 or MESH_ITER_TOMBSTONES). */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_iter_open_ex(mesh_t *m, const char *coll,
+                                                        const void *prefix, size_t prefix_len,
+                                                        unsigned flags, mesh_iter_t **out);
+
+/* Step to the next item. MESH_OK: *key and *value point at its bytes, valid until the next call
+ * on the iterator; *conflict is true when the item has siblings (conflict may be NULL).
+ * MESH_ENOTFOUND: no more items. Errors: MESH_EIO, MESH_ECORRUPT. */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_iter_next(mesh_iter_t *it, const uint8_t **key,
+                                                     size_t *key_len, const uint8_t **value,
+                                                     size_t *value_len, bool *conflict);
+
+/* End an iteration. NULL is a no-op. */
+MESH_EXPORT void mesh_iter_close(mesh_iter_t *it);
+
+/* List the change sets of coll held by this node, newest first (by HLC, then origin, seq),
+ * at most max of them (0: all). MESH_OK: *out is an array of *count (caller frees with
+ * mesh_free). Error: *out NULL, *count 0. Errors: MESH_EINVAL, MESH_ENOMEM, MESH_EIO. */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_log(mesh_t *m, const char *coll, size_t max,
+                                               mesh_set_info_t **out, size_t *count);
+
+/* The collection's digest (the order-free sum of its live versions and tombstones, equal on
+ * devices that hold the same versions) as 64 hex chars and a NUL in buf, and the number of
+ * keys it holds versions for, tombstones included, in *items (may be NULL). A collection never written has the zero digest.
+ * Errors: MESH_EINVAL (buf_len < 65), MESH_EIO. */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_digest(mesh_t *m, const char *coll, char *buf,
+                                                  size_t buf_len, uint64_t *items);
+
+/* Check a device ID's text (case and dashes are free). MESH_OK, or MESH_EBADID. */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_id_check(const char *text);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MESHSYNC_H */

@@ -1,0 +1,192 @@
+/* store/store.h: every LMDB database and transaction of a node home, and their on-disk
+ * layout (docs/PROTOCOL.md §6).
+ * Owns: the environment (map growth, stale readers, format version, incarnation), and the
+ * records for collections, origins, items with their versions, the dot index, vectors,
+ * change-set headers, peers and metadata. Values from the wire are kept as the bytes core
+ * hands in.
+ * Not here: networking, signatures, msgpack, files other than the LMDB environment.
+ * Layer: store. Third-party: lmdb.h, included only by store.c. SPDX-License-Identifier: MIT */
+#ifndef MESH_STORE_STORE_H
+#define MESH_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "meshsync.h" /* mesh_err_t */
+
+#define STORE_FORMAT 1u              /* on-disk format written and read (§6) */
+#define STORE_KEY_INLINE_MAX 400u    /* longer keys are stored by prefix + hash (§6) */
+#define STORE_KEY_HASH_LEN 32u
+#define STORE_SIBLINGS_MAX 256u      /* versions kept for one key */
+#define STORE_MAP_DEFAULT (1ull << 40) /* 1 TiB, sparse */
+
+typedef struct store store_t;
+typedef struct store_txn store_txn_t;
+typedef struct store_cursor store_cursor_t;
+
+/* An item key as the store sees it: the full bytes, and for keys longer than
+ * STORE_KEY_INLINE_MAX a hash of them that the caller computed. */
+typedef struct store_key {
+    const uint8_t *bytes;
+    size_t len;
+    uint8_t hash[STORE_KEY_HASH_LEN]; /* set only when len > STORE_KEY_INLINE_MAX */
+} store_key_t;
+
+/* One version of an item. The pointers borrow LMDB memory (valid until the transaction
+ * ends or the item is written) or the caller's memory (when writing). */
+typedef struct store_version {
+    uint32_t oid;          /* local origin number, see store_origin_id */
+    uint64_t seq;          /* the dot's seq */
+    uint64_t hlc;          /* HLC of the version's change set */
+    uint8_t kind;          /* core's op kind (put, delete) */
+    const uint8_t *meta;   /* the op's signed metadata bytes, opaque here */
+    uint32_t meta_len;
+    const uint8_t *value;  /* the value bytes (none for a delete) */
+    uint32_t value_len;
+} store_version_t;
+
+/* An item read from the store: its full key and versions. */
+typedef struct store_item {
+    const uint8_t *key;
+    size_t key_len;
+    size_t count;
+    store_version_t versions[STORE_SIBLINGS_MAX];
+} store_item_t;
+
+/* A collection's counters, kept in the same transactions as its items. */
+typedef struct store_coll_stats {
+    uint8_t digest[32]; /* order-free sum of version hashes (four 64-bit LE lanes) */
+    uint64_t keys;      /* keys with at least one version */
+    uint64_t versions;  /* versions held, tombstones included */
+} store_coll_stats_t;
+
+/* A stored change-set header with its signature and all its leaf hashes. */
+typedef struct store_set {
+    uint32_t oid;
+    uint64_t first_seq;
+    const uint8_t *header; /* the signed header bytes as received */
+    uint32_t header_len;
+    const uint8_t *sig;    /* 64 bytes */
+    const uint8_t *leaves; /* count * 32 bytes */
+    uint32_t count;
+} store_set_t;
+
+/* ---- environment ---- */
+
+/* Open (creating if needed) the store in directory dir with an initial map of map_size
+ * bytes (0: STORE_MAP_DEFAULT). Clears stale readers, checks the format (MESH_EFORMAT for
+ * an unknown one), and starts a new incarnation when the data file's identity changed
+ * (copied or restored) or on first creation. MESH_OK: *out is new. Error: *out NULL, and
+ * errmsg (errmsg_len bytes, may be NULL) holds the detail. */
+MESH_NODISCARD mesh_err_t store_open(const char *dir, uint64_t map_size, store_t **out,
+                                     char *errmsg, size_t errmsg_len);
+
+/* Close the environment. NULL is a no-op. No transaction may be open. */
+void store_close(store_t *st);
+
+/* Detail of the last failure in this store (static buffer owned by st). */
+const char *store_errmsg(const store_t *st);
+
+/* The current incarnation (random, non-zero) of this store. */
+uint64_t store_incarnation(const store_t *st);
+
+/* True when store_open started a new incarnation. */
+bool store_incarnation_is_new(const store_t *st);
+
+/* The current map size in bytes (it grows by itself). */
+uint64_t store_map_size(const store_t *st);
+
+/* ---- transactions ---- */
+
+/* A write body: runs inside one write transaction and may be run again from the start
+ * (after the map grew), so it must not keep side effects outside txn between runs. */
+typedef mesh_err_t (*store_write_fn)(store_txn_t *txn, void *ctx);
+
+/* Run fn in one durable write transaction (LMDB's writer lock serialises every process on
+ * the home). A full map grows and fn runs again; MESH_OK only once the commit is durable.
+ * Error: the transaction is aborted, the store unchanged; MESH_ENOSPC for a full disk. */
+MESH_NODISCARD mesh_err_t store_write(store_t *st, store_write_fn fn, void *ctx);
+
+/* Begin / end a read transaction (short-lived; any thread). */
+MESH_NODISCARD mesh_err_t store_read_begin(store_t *st, store_txn_t **out);
+void store_read_end(store_txn_t *txn);
+
+/* ---- metadata (small named values) ---- */
+MESH_NODISCARD mesh_err_t store_meta_get(store_txn_t *txn, const char *name, const uint8_t **val,
+                                         size_t *len);
+MESH_NODISCARD mesh_err_t store_meta_put(store_txn_t *txn, const char *name, const void *val,
+                                         size_t len);
+MESH_NODISCARD mesh_err_t store_meta_get_u64(store_txn_t *txn, const char *name, uint64_t *val);
+MESH_NODISCARD mesh_err_t store_meta_put_u64(store_txn_t *txn, const char *name, uint64_t val);
+
+/* ---- origins: (device key, incarnation) <-> local 32-bit number ---- */
+
+/* Find the local number of (device, incarnation); with create, assign the next one.
+ * MESH_ENOTFOUND if absent and !create. */
+MESH_NODISCARD mesh_err_t store_origin_id(store_txn_t *txn, const uint8_t *device,
+                                          uint64_t incarnation, bool create, uint32_t *oid);
+/* The device (32 bytes into device) and incarnation of a local number. */
+MESH_NODISCARD mesh_err_t store_origin_get(store_txn_t *txn, uint32_t oid, uint8_t *device,
+                                           uint64_t *incarnation);
+
+/* ---- collections ---- */
+
+/* Find the local number of collection name; with create, assign the next one. */
+MESH_NODISCARD mesh_err_t store_coll_id(store_txn_t *txn, const char *name, bool create,
+                                        uint32_t *cid);
+/* Read / write a collection's stats (all zero for one never written). */
+MESH_NODISCARD mesh_err_t store_coll_stats_get(store_txn_t *txn, uint32_t cid,
+                                               store_coll_stats_t *stats);
+MESH_NODISCARD mesh_err_t store_coll_stats_put(store_txn_t *txn, uint32_t cid,
+                                               const store_coll_stats_t *stats);
+
+/* ---- items ---- */
+
+/* Read the versions of key in cid into *item. MESH_ENOTFOUND when it has none. */
+MESH_NODISCARD mesh_err_t store_item_get(store_txn_t *txn, uint32_t cid, const store_key_t *key,
+                                         store_item_t *item);
+/* Replace the versions of key with versions[0..count); count 0 removes the item. The
+ * dot index is not touched: see store_dot_put/del. MESH_ETOOBIG past STORE_SIBLINGS_MAX. */
+MESH_NODISCARD mesh_err_t store_item_put(store_txn_t *txn, uint32_t cid, const store_key_t *key,
+                                         const store_version_t *versions, size_t count);
+
+/* Iterate items of cid whose key starts with prefix, in stored key order. */
+MESH_NODISCARD mesh_err_t store_items_open(store_txn_t *txn, uint32_t cid, const uint8_t *prefix,
+                                           size_t prefix_len, store_cursor_t **out);
+/* Next item: MESH_OK, or MESH_ENOTFOUND at the end. */
+MESH_NODISCARD mesh_err_t store_items_next(store_cursor_t *cur, store_item_t *item);
+void store_cursor_close(store_cursor_t *cur);
+
+/* ---- the dot index: (cid, oid, seq) -> key, for "what a vector does not cover" ---- */
+MESH_NODISCARD mesh_err_t store_dot_put(store_txn_t *txn, uint32_t cid, uint32_t oid,
+                                        uint64_t seq, const store_key_t *key);
+MESH_NODISCARD mesh_err_t store_dot_del(store_txn_t *txn, uint32_t cid, uint32_t oid,
+                                        uint64_t seq);
+/* Count the dots of (cid, oid) above seq (for tests and status). */
+MESH_NODISCARD mesh_err_t store_dot_count_above(store_txn_t *txn, uint32_t cid, uint32_t oid,
+                                                uint64_t seq, uint64_t *count);
+
+/* ---- vectors: per (cid, oid) the base N and extra dots above it ---- */
+#define STORE_VV_EXTRA_MAX 65536u
+typedef struct store_vv {
+    uint64_t base;
+    size_t extra_count;
+    const uint8_t *extra_raw; /* extra_count little-endian u64 seqs, ascending */
+} store_vv_t;
+/* Read the vector entry (all zero when absent). */
+MESH_NODISCARD mesh_err_t store_vv_get(store_txn_t *txn, uint32_t cid, uint32_t oid,
+                                       store_vv_t *vv);
+uint64_t store_vv_extra(const store_vv_t *vv, size_t i);
+MESH_NODISCARD mesh_err_t store_vv_put(store_txn_t *txn, uint32_t cid, uint32_t oid,
+                                       uint64_t base, const uint64_t *extra, size_t extra_count);
+
+/* ---- change-set headers ---- */
+MESH_NODISCARD mesh_err_t store_set_put(store_txn_t *txn, uint32_t cid, const store_set_t *set);
+MESH_NODISCARD mesh_err_t store_set_get(store_txn_t *txn, uint32_t cid, uint32_t oid,
+                                        uint64_t first_seq, store_set_t *set);
+/* Iterate the sets of cid (by oid, then first seq). */
+MESH_NODISCARD mesh_err_t store_sets_open(store_txn_t *txn, uint32_t cid, store_cursor_t **out);
+MESH_NODISCARD mesh_err_t store_sets_next(store_cursor_t *cur, store_set_t *set);
+
+#endif /* MESH_STORE_STORE_H */

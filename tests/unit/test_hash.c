@@ -1,0 +1,335 @@
+/* tests/unit/test_hash.c: unit tests of crypto/hash.c (tagged BLAKE2b, Merkle trees).
+ * Checks the recursive Merkle root against a plain level-by-level reference, every proof of
+ * small trees, and the rejection of tampered leaves, proofs, indexes and lengths.
+ * Layer: tests. Third-party: cmocka, sodium.h (the reference hash). SPDX-License-Identifier: MIT */
+#include "hash.h"
+
+#include <sodium.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#define S_ROOT_N_MAX  300u /* roots checked against the reference for n = 1..this */
+#define S_PROOF_N_MAX 70u  /* every proof checked for n = 1..this */
+
+/* The const view of a hash array that the hash_merkle_* calls take. */
+#define S_CONST(hashes) ((const uint8_t(*)[HASH_LEN])(hashes))
+
+/* Leaf i: LEAF(i as 4 bytes), distinct for every i. */
+static void
+s_make_leaves(uint8_t (*leaves)[HASH_LEN], size_t n)
+{
+    uint8_t msg[4];
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        msg[0] = (uint8_t)(i >> 24);
+        msg[1] = (uint8_t)(i >> 16);
+        msg[2] = (uint8_t)(i >> 8);
+        msg[3] = (uint8_t)i;
+        hash_tagged(HASH_TAG_LEAF, msg, sizeof(msg), leaves[i]);
+    }
+}
+
+/* BLAKE2b-256(0x01 || left || right), straight from libsodium. */
+static void
+s_ref_node(const uint8_t *left, const uint8_t *right, uint8_t *out)
+{
+    uint8_t buf[1 + 2 * HASH_LEN];
+
+    buf[0] = 0x01;
+    memcpy(buf + 1, left, HASH_LEN);
+    memcpy(buf + 1 + HASH_LEN, right, HASH_LEN);
+    crypto_generichash(out, HASH_LEN, buf, sizeof(buf), NULL, 0);
+}
+
+/* The documented shape, literally: hash pairs level by level, carry an odd last hash up. */
+static void
+s_ref_root(const uint8_t (*leaves)[HASH_LEN], size_t n, uint8_t *root)
+{
+    uint8_t(*level)[HASH_LEN] = malloc(n * HASH_LEN);
+    size_t count = n;
+    size_t i;
+
+    assert_non_null(level);
+    memcpy(level, leaves, n * HASH_LEN);
+    while (count > 1) {
+        for (i = 0; i + 1 < count; i += 2) {
+            s_ref_node(level[i], level[i + 1], level[i / 2]);
+        }
+        if (count % 2 == 1) {
+            memcpy(level[count / 2], level[count - 1], HASH_LEN);
+        }
+        count = (count + 1) / 2;
+    }
+    memcpy(root, level[0], HASH_LEN);
+    free(level);
+}
+
+static void
+test_hash_tagged_matches_blake2b(void **state)
+{
+    const uint8_t msg[] = "meshsync";
+    uint8_t buf[1 + sizeof(msg)];
+    uint8_t expect[HASH_LEN];
+    uint8_t got[HASH_LEN];
+
+    (void)state;
+    buf[0] = HASH_TAG_VALUE;
+    memcpy(buf + 1, msg, sizeof(msg));
+    crypto_generichash(expect, HASH_LEN, buf, sizeof(buf), NULL, 0);
+    hash_tagged(HASH_TAG_VALUE, msg, sizeof(msg), got);
+    assert_memory_equal(expect, got, HASH_LEN);
+}
+
+static void
+test_hash_tags_separate_domains(void **state)
+{
+    const enum hash_tag tags[] = {HASH_TAG_LEAF,   HASH_TAG_NODE, HASH_TAG_VALUE,
+                                  HASH_TAG_DIGEST, HASH_TAG_KEY,  HASH_TAG_BLOCK};
+    const size_t count = sizeof(tags) / sizeof(tags[0]);
+    uint8_t out[sizeof(tags) / sizeof(tags[0])][HASH_LEN];
+    size_t i;
+    size_t j;
+
+    (void)state;
+    for (i = 0; i < count; i++) {
+        hash_tagged(tags[i], "same message", 12, out[i]);
+    }
+    for (i = 0; i < count; i++) {
+        for (j = i + 1; j < count; j++) {
+            assert_memory_not_equal(out[i], out[j], HASH_LEN);
+        }
+    }
+}
+
+static void
+test_hash_incremental_equals_one_shot(void **state)
+{
+    uint8_t msg[1000];
+    uint8_t one_shot[HASH_LEN];
+    uint8_t pieces[HASH_LEN];
+    hash_state_t st;
+    size_t cut;
+
+    (void)state;
+    for (cut = 0; cut < sizeof(msg); cut++) {
+        msg[cut] = (uint8_t)(cut * 7 + 3);
+    }
+    hash_tagged(HASH_TAG_DIGEST, msg, sizeof(msg), one_shot);
+    for (cut = 0; cut <= sizeof(msg); cut += 37) {
+        hash_init(&st, HASH_TAG_DIGEST);
+        hash_update(&st, msg, cut);
+        hash_update(&st, NULL, 0);
+        hash_update(&st, msg + cut, sizeof(msg) - cut);
+        hash_final(&st, pieces);
+        assert_memory_equal(one_shot, pieces, HASH_LEN);
+    }
+}
+
+static void
+test_hash_merkle_root_matches_reference(void **state)
+{
+    uint8_t(*leaves)[HASH_LEN] = malloc(S_ROOT_N_MAX * HASH_LEN);
+    uint8_t expect[HASH_LEN];
+    uint8_t got[HASH_LEN];
+    size_t n;
+
+    (void)state;
+    assert_non_null(leaves);
+    s_make_leaves(leaves, S_ROOT_N_MAX);
+    for (n = 1; n <= S_ROOT_N_MAX; n++) {
+        s_ref_root(S_CONST(leaves), n, expect);
+        hash_merkle_root(S_CONST(leaves), n, got);
+        assert_memory_equal(expect, got, HASH_LEN);
+    }
+    free(leaves);
+}
+
+static void
+test_hash_merkle_root_small_shapes(void **state)
+{
+    uint8_t leaves[3][HASH_LEN];
+    uint8_t ab[HASH_LEN];
+    uint8_t expect[HASH_LEN];
+    uint8_t got[HASH_LEN];
+
+    (void)state;
+    s_make_leaves(leaves, 3);
+    hash_merkle_root(S_CONST(leaves), 1, got);
+    assert_memory_equal(leaves[0], got, HASH_LEN);
+
+    /* n = 3: NODE(NODE(a, b), c), c carried up unchanged. */
+    s_ref_node(leaves[0], leaves[1], ab);
+    s_ref_node(ab, leaves[2], expect);
+    hash_merkle_root(S_CONST(leaves), 3, got);
+    assert_memory_equal(expect, got, HASH_LEN);
+}
+
+static void
+test_hash_merkle_root_large(void **state)
+{
+    const size_t n = 100000;
+    uint8_t(*leaves)[HASH_LEN] = malloc(n * HASH_LEN);
+    uint8_t expect[HASH_LEN];
+    uint8_t got[HASH_LEN];
+
+    (void)state;
+    assert_non_null(leaves);
+    s_make_leaves(leaves, n);
+    s_ref_root(S_CONST(leaves), n, expect);
+    hash_merkle_root(S_CONST(leaves), n, got);
+    assert_memory_equal(expect, got, HASH_LEN);
+    free(leaves);
+}
+
+/* The proof length the level-by-level shape gives: one per level where the node has a
+ * sibling, i.e. is not the odd last node. */
+static size_t
+s_ref_proof_len(size_t index, size_t n)
+{
+    size_t len = 0;
+
+    while (n > 1) {
+        if (!(index == n - 1 && n % 2 == 1)) {
+            len++;
+        }
+        index /= 2;
+        n = (n + 1) / 2;
+    }
+    return len;
+}
+
+static void
+test_hash_merkle_every_proof_verifies(void **state)
+{
+    uint8_t leaves[S_PROOF_N_MAX][HASH_LEN];
+    uint8_t proof[HASH_PROOF_MAX][HASH_LEN];
+    uint8_t root[HASH_LEN];
+    size_t proof_len;
+    size_t n;
+    size_t i;
+
+    (void)state;
+    s_make_leaves(leaves, S_PROOF_N_MAX);
+    for (n = 1; n <= S_PROOF_N_MAX; n++) {
+        hash_merkle_root(S_CONST(leaves), n, root);
+        for (i = 0; i < n; i++) {
+            assert_int_equal(hash_merkle_proof(S_CONST(leaves), n, i, proof, &proof_len), MESH_OK);
+            assert_int_equal(proof_len, s_ref_proof_len(i, n));
+            assert_int_equal(hash_merkle_verify(leaves[i], i, n, S_CONST(proof), proof_len, root),
+                             MESH_OK);
+        }
+    }
+}
+
+/* Verify leaf i of n with every kind of tampering; each must fail with MESH_EDIGEST. */
+static void
+s_check_tampering(uint8_t (*leaves)[HASH_LEN], size_t n, size_t i, const uint8_t *root)
+{
+    uint8_t proof[HASH_PROOF_MAX + 1][HASH_LEN];
+    uint8_t leaf[HASH_LEN];
+    uint8_t bad_root[HASH_LEN];
+    size_t len;
+    size_t k;
+
+    assert_int_equal(hash_merkle_proof(S_CONST(leaves), n, i, proof, &len), MESH_OK);
+    memcpy(leaf, leaves[i], HASH_LEN);
+    leaf[HASH_LEN - 1] ^= 0x01;
+    assert_int_equal(hash_merkle_verify(leaf, i, n, S_CONST(proof), len, root), MESH_EDIGEST);
+    for (k = 0; k < len; k++) {
+        proof[k][k % HASH_LEN] ^= 0x80;
+        assert_int_equal(hash_merkle_verify(leaves[i], i, n, S_CONST(proof), len, root),
+                         MESH_EDIGEST);
+        proof[k][k % HASH_LEN] ^= 0x80;
+    }
+    if (n > 1) {
+        assert_int_equal(hash_merkle_verify(leaves[i], (i + 1) % n, n, S_CONST(proof), len, root),
+                         MESH_EDIGEST);
+    }
+    /* n is bound only through the shape: a leaf count that moves the path must fail. */
+    if (s_ref_proof_len(i, n + 1) != len) {
+        assert_int_equal(hash_merkle_verify(leaves[i], i, n + 1, S_CONST(proof), len, root),
+                         MESH_EDIGEST);
+    }
+    if (len > 0) {
+        assert_int_equal(hash_merkle_verify(leaves[i], i, n, S_CONST(proof), len - 1, root),
+                         MESH_EDIGEST);
+    }
+    memset(proof[len], 0, HASH_LEN);
+    assert_int_equal(hash_merkle_verify(leaves[i], i, n, S_CONST(proof), len + 1, root),
+                     MESH_EDIGEST);
+    memcpy(bad_root, root, HASH_LEN);
+    bad_root[0] ^= 0x01;
+    assert_int_equal(hash_merkle_verify(leaves[i], i, n, S_CONST(proof), len, bad_root),
+                     MESH_EDIGEST);
+    /* After all that, the untouched proof still verifies. */
+    assert_int_equal(hash_merkle_verify(leaves[i], i, n, S_CONST(proof), len, root), MESH_OK);
+}
+
+static void
+test_hash_merkle_rejects_tampering(void **state)
+{
+    uint8_t leaves[S_PROOF_N_MAX][HASH_LEN];
+    uint8_t root[HASH_LEN];
+    size_t n;
+    size_t i;
+
+    (void)state;
+    s_make_leaves(leaves, S_PROOF_N_MAX);
+    for (n = 1; n <= S_PROOF_N_MAX; n++) {
+        hash_merkle_root(S_CONST(leaves), n, root);
+        for (i = 0; i < n; i++) {
+            s_check_tampering(leaves, n, i, root);
+        }
+    }
+}
+
+static void
+test_hash_merkle_rejects_bad_arguments(void **state)
+{
+    uint8_t leaves[4][HASH_LEN];
+    uint8_t proof[HASH_PROOF_MAX][HASH_LEN];
+    uint8_t root[HASH_LEN];
+    size_t proof_len = 99;
+
+    (void)state;
+    s_make_leaves(leaves, 4);
+    hash_merkle_root(S_CONST(leaves), 4, root);
+    assert_int_equal(hash_merkle_proof(S_CONST(leaves), 4, 4, proof, &proof_len), MESH_EINVAL);
+    assert_int_equal(proof_len, 0);
+    proof_len = 99;
+    assert_int_equal(hash_merkle_proof(S_CONST(leaves), 0, 0, proof, &proof_len), MESH_EINVAL);
+    assert_int_equal(proof_len, 0);
+    assert_int_equal(hash_merkle_proof(NULL, 4, 0, proof, &proof_len), MESH_EINVAL);
+    assert_int_equal(hash_merkle_verify(leaves[0], 4, 4, S_CONST(proof), 2, root), MESH_EDIGEST);
+    assert_int_equal(hash_merkle_verify(leaves[0], 0, 0, S_CONST(proof), 0, root), MESH_EDIGEST);
+    /* A single leaf is its own root, with an empty proof. */
+    assert_int_equal(hash_merkle_verify(leaves[0], 0, 1, NULL, 0, leaves[0]), MESH_OK);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hash_tagged_matches_blake2b),
+        cmocka_unit_test(test_hash_tags_separate_domains),
+        cmocka_unit_test(test_hash_incremental_equals_one_shot),
+        cmocka_unit_test(test_hash_merkle_root_matches_reference),
+        cmocka_unit_test(test_hash_merkle_root_small_shapes),
+        cmocka_unit_test(test_hash_merkle_root_large),
+        cmocka_unit_test(test_hash_merkle_every_proof_verifies),
+        cmocka_unit_test(test_hash_merkle_rejects_tampering),
+        cmocka_unit_test(test_hash_merkle_rejects_bad_arguments),
+    };
+
+    if (sodium_init() < 0)
+        return 1;
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
