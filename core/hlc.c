@@ -30,3 +30,17 @@ hlc_next(store_txn_t *txn, uint64_t *hlc)
     *hlc = now > last ? now : last + 1;
     return store_meta_put_u64(txn, "hlc", *hlc);
 }
+
+mesh_err_t
+hlc_observe(store_txn_t *txn, uint64_t remote)
+{
+    uint64_t last = 0;
+    if (hlc_ms(remote) > s_wall_ms() + HLC_SKEW_MAX_MS) {
+        return MESH_OK; /* a clock far ahead never drags ours along */
+    }
+    mesh_err_t err = store_meta_get_u64(txn, "hlc", &last);
+    if (err != MESH_OK && err != MESH_ENOTFOUND) {
+        return err;
+    }
+    return remote > last ? store_meta_put_u64(txn, "hlc", remote) : MESH_OK;
+}

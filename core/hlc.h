@@ -16,6 +16,10 @@
  * wall clock; stores it. */
 MESH_NODISCARD mesh_err_t hlc_next(store_txn_t *txn, uint64_t *hlc);
 
+/* Fold a remote HLC into the stored clock (inside write transaction txn), unless it is
+ * more than HLC_SKEW_MAX_MS ahead of the wall clock: then the clock is left alone. */
+MESH_NODISCARD mesh_err_t hlc_observe(store_txn_t *txn, uint64_t remote);
+
 /* The milliseconds part of an HLC. */
 uint64_t hlc_ms(uint64_t hlc);
 

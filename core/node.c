@@ -65,6 +65,8 @@ mesh_strerror(mesh_err_t err)
         return "no device in this home (run 'meshctl init')";
     case MESH_ESTATE:
         return "not valid in the current state";
+    case MESH_EFORK:
+        return "conflicting signed headers for one sequence number";
     }
     return "unknown error";
 }
@@ -249,7 +251,29 @@ s_open(mesh_t *m, const mesh_options_t *o)
         node_log(m, MESH_LOG_INFO, "store %s starts incarnation %016llx", path,
                  (unsigned long long)store_incarnation(m->store));
     }
-    return s_open_name(m, o);
+    err = s_open_name(m, o);
+    if (err == MESH_OK) {
+        err = member_genesis(m);
+    }
+    if (err == MESH_OK) {
+        err = node_members_reload(m);
+    }
+    if (err == MESH_OK) {
+        m->errmsg[0] = '\0'; /* the genesis check's lookup is not a failure */
+    }
+    return err;
+}
+
+mesh_err_t
+node_members_reload(mesh_t *m)
+{
+    store_txn_t *txn = NULL;
+    mesh_err_t err = store_read_begin(m->store, &txn);
+    if (err == MESH_OK) {
+        err = member_view_load(txn, ident_public_key(m->ident), &m->members);
+    }
+    store_read_end(txn);
+    return err == MESH_OK ? MESH_OK : node_fail_store(m, err, "read membership");
 }
 
 mesh_err_t
@@ -296,5 +320,6 @@ mesh_close(mesh_t *m)
     }
     store_close(m->store);
     ident_free(m->ident);
+    member_view_release(&m->members);
     free(m);
 }

@@ -13,6 +13,7 @@
 #include "meshsync.h"
 #include "../crypto/ident.h"
 #include "../store/store.h"
+#include "member.h"
 
 #define NODE_ERRMSG_MAX 512
 #define NODE_NAME_MAX 64
@@ -27,6 +28,7 @@ struct mesh {
     void *log_ctx;
     int log_level;
     char errmsg[NODE_ERRMSG_MAX];   /* detail of the last failure, "" if none */
+    member_view_t members;          /* who this device trusts (core/member.h) */
 };
 
 /* Record err's detail (printf-style) on m and return err unchanged. */
@@ -43,6 +45,9 @@ void node_log(const mesh_t *m, int level, const char *fmt, ...)
 /* Check a collection name (1..MESH_COLL_MAX bytes, no NUL inside, not reserved unless
  * allow_reserved). MESH_OK or MESH_EINVAL/MESH_ETOOBIG with detail on m. */
 mesh_err_t node_check_coll(mesh_t *m, const char *coll, bool allow_reserved);
+
+/* Re-read the member view from the store (after "_mesh" changed). */
+mesh_err_t node_members_reload(mesh_t *m);
 
 /* Fill a store key for key bytes (hashing long keys). */
 void node_store_key(const uint8_t *key, size_t key_len, store_key_t *out);

@@ -42,11 +42,11 @@ typedef struct s_commit {
     uint64_t first_seq;
 } s_commit_t;
 
-mesh_err_t
-mesh_txn_begin(mesh_t *m, const char *coll, mesh_txn_t **out)
+static mesh_err_t
+s_begin(mesh_t *m, const char *coll, bool system, mesh_txn_t **out)
 {
     *out = NULL;
-    mesh_err_t err = node_check_coll(m, coll, false);
+    mesh_err_t err = node_check_coll(m, coll, system);
     if (err != MESH_OK) {
         return err;
     }
@@ -58,6 +58,18 @@ mesh_txn_begin(mesh_t *m, const char *coll, mesh_txn_t **out)
     memcpy(txn->coll, coll, strlen(coll) + 1);
     *out = txn;
     return MESH_OK;
+}
+
+mesh_err_t
+mesh_txn_begin(mesh_t *m, const char *coll, mesh_txn_t **out)
+{
+    return s_begin(m, coll, false, out);
+}
+
+mesh_err_t
+txn_begin_system(mesh_t *m, const char *coll, mesh_txn_t **out)
+{
+    return s_begin(m, coll, true, out);
 }
 
 void

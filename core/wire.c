@@ -60,6 +60,15 @@ s_buf_write(void *data, const char *buf, size_t len)
     return 0;
 }
 
+mesh_err_t
+wire_buf_append(wire_buf_t *b, const void *p, size_t len)
+{
+    if (len == 0) {
+        return b->failed ? MESH_ENOMEM : MESH_OK;
+    }
+    return s_buf_write(b, p, len) == 0 ? MESH_OK : MESH_ENOMEM;
+}
+
 static mesh_err_t
 s_pack_done(wire_buf_t *out, size_t start, int rc)
 {
@@ -468,13 +477,18 @@ wire_ctx_get(const wire_opmeta_t *op, size_t i, wire_dot_t *dot)
 
 /* ---- set: [header bin, sig bin64, [[meta bin, value bin|nil], ...]] ---- */
 
-mesh_err_t
-wire_set_encode(const uint8_t *header, size_t header_len, const uint8_t *sig,
-                const wire_op_t *ops, size_t op_count, wire_buf_t *out)
+/* Encode a set; with partial, each op entry carries its proof as a third element. */
+static mesh_err_t
+s_set_encode(const uint8_t *header, size_t header_len, const uint8_t *sig, const wire_op_t *ops,
+             size_t op_count, bool partial, wire_buf_t *out)
 {
     size_t total = header_len + WIRE_SIG_LEN + 16;
     for (size_t i = 0; i < op_count; i++) {
         total += ops[i].meta_len + ops[i].value_len + 16;
+        total += partial ? ops[i].proof_count * WIRE_HASH_LEN + 8 : 0;
+        if (partial && ops[i].proof_count > WIRE_PROOF_MAX) {
+            return MESH_EINVAL;
+        }
     }
     if (total > WIRE_SET_MAX || op_count > WIRE_OPS_MAX) {
         return MESH_ETOOBIG;
@@ -487,16 +501,63 @@ wire_set_encode(const uint8_t *header, size_t header_len, const uint8_t *sig,
     rc |= s_pack_bytes(&pk, sig, WIRE_SIG_LEN);
     rc |= msgpack_pack_array(&pk, op_count);
     for (size_t i = 0; i < op_count; i++) {
-        rc |= msgpack_pack_array(&pk, 2);
+        rc |= msgpack_pack_array(&pk, partial ? 3 : 2);
         rc |= s_pack_bytes(&pk, ops[i].meta, ops[i].meta_len);
         rc |= ops[i].value ? s_pack_bytes(&pk, ops[i].value, ops[i].value_len)
                            : msgpack_pack_nil(&pk);
+        if (partial) {
+            rc |= s_pack_bytes(&pk, ops[i].proof, ops[i].proof_count * WIRE_HASH_LEN);
+        }
     }
     return s_pack_done(out, start, rc);
 }
 
+mesh_err_t
+wire_set_encode(const uint8_t *header, size_t header_len, const uint8_t *sig,
+                const wire_op_t *ops, size_t op_count, wire_buf_t *out)
+{
+    return s_set_encode(header, header_len, sig, ops, op_count, false, out);
+}
+
+mesh_err_t
+wire_set_encode_partial(const uint8_t *header, size_t header_len, const uint8_t *sig,
+                        const wire_op_t *ops, size_t op_count, wire_buf_t *out)
+{
+    return s_set_encode(header, header_len, sig, ops, op_count, true, out);
+}
+
 /* The smallest encoding of one op entry: fixarray, bin8 of 1 byte, nil. */
 #define S_OP_MIN 4u
+
+/* Read one op entry: [meta, value|nil] or, in a partial set, [meta, value|nil, proof].
+ * partial is NULL for the first op (which decides), else every op must match it. */
+static mesh_err_t
+s_read_op(s_cur_t *c, const bool *partial, wire_op_t *op)
+{
+    size_t n = 0;
+    mesh_err_t err = s_read_len(c, S_ARRAY, &n);
+    if (err == MESH_OK && (n < 2 || n > 3 || (partial && *partial != (n == 3)))) {
+        err = MESH_EPROTO;
+    }
+    if (err == MESH_OK) {
+        err = s_read_bytes(c, S_BIN, WIRE_SET_MAX, &op->meta, &op->meta_len);
+    }
+    if (err == MESH_OK && !s_read_nil(c)) {
+        err = s_read_bytes(c, S_BIN, MESH_VALUE_MAX, &op->value, &op->value_len);
+    }
+    if (err == MESH_OK && n == 3) {
+        size_t len = 0;
+        err = s_read_bytes(c, S_BIN, WIRE_PROOF_MAX * WIRE_HASH_LEN, &op->proof, &len);
+        if (err == MESH_OK && len % WIRE_HASH_LEN != 0) {
+            err = MESH_EPROTO;
+        }
+        op->proof_count = len / WIRE_HASH_LEN;
+        if (err == MESH_OK && !op->proof) {
+            op->proof = c->p; /* an empty proof (a one-op set) is still a proof */
+        }
+    }
+    return err;
+}
 
 mesh_err_t
 wire_set_decode(const uint8_t *buf, size_t len, wire_set_t *set)
@@ -533,13 +594,9 @@ wire_set_decode(const uint8_t *buf, size_t len, wire_set_t *set)
         err = set->ops ? MESH_OK : MESH_ENOMEM;
     }
     for (size_t i = 0; err == MESH_OK && i < n; i++) {
-        wire_op_t *op = &set->ops[i];
-        err = s_read_array_of(&c, 2);
-        if (err == MESH_OK) {
-            err = s_read_bytes(&c, S_BIN, WIRE_SET_MAX, &op->meta, &op->meta_len);
-        }
-        if (err == MESH_OK && !s_read_nil(&c)) {
-            err = s_read_bytes(&c, S_BIN, MESH_VALUE_MAX, &op->value, &op->value_len);
+        err = s_read_op(&c, i == 0 ? NULL : &set->partial, &set->ops[i]);
+        if (i == 0 && err == MESH_OK) {
+            set->partial = set->ops[0].proof != NULL;
         }
     }
     if (err == MESH_OK && c.p != c.end) {
@@ -562,4 +619,245 @@ wire_set_release(wire_set_t *set)
     }
     free(set->ops);
     memset(set, 0, sizeof *set);
+}
+
+/* ---- bundles and vector files (§3.5, §3.6) ---- */
+
+static mesh_err_t
+s_begin_doc(const char *tag, size_t count, wire_buf_t *out)
+{
+    size_t start = out->len;
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, out, s_buf_write);
+    int rc = msgpack_pack_array(&pk, 2);
+    rc |= msgpack_pack_str_with_body(&pk, tag, strlen(tag));
+    rc |= msgpack_pack_array(&pk, count);
+    return s_pack_done(out, start, rc);
+}
+
+mesh_err_t
+wire_bundle_begin(size_t section_count, wire_buf_t *out)
+{
+    return s_begin_doc(WIRE_BUNDLE_TAG, section_count, out);
+}
+
+mesh_err_t
+wire_vector_begin(size_t section_count, wire_buf_t *out)
+{
+    return s_begin_doc(WIRE_VECTOR_TAG, section_count, out);
+}
+
+mesh_err_t
+wire_section_begin(const char *coll, size_t set_count, wire_buf_t *out)
+{
+    size_t start = out->len;
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, out, s_buf_write);
+    int rc = msgpack_pack_array(&pk, 3);
+    rc |= msgpack_pack_str_with_body(&pk, coll, strlen(coll));
+    rc |= msgpack_pack_array(&pk, set_count);
+    return s_pack_done(out, start, rc);
+}
+
+mesh_err_t
+wire_section_set(const uint8_t *set, size_t len, wire_buf_t *out)
+{
+    size_t start = out->len;
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, out, s_buf_write);
+    return s_pack_done(out, start, s_pack_bytes(&pk, set, len));
+}
+
+mesh_err_t
+wire_section_marks(const wire_mark_t *marks, size_t count, wire_buf_t *out)
+{
+    size_t start = out->len;
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, out, s_buf_write);
+    int rc = msgpack_pack_array(&pk, count);
+    for (size_t i = 0; i < count; i++) {
+        rc |= msgpack_pack_array(&pk, 3);
+        rc |= s_pack_bytes(&pk, marks[i].origin, WIRE_ORIGIN_LEN);
+        rc |= msgpack_pack_uint64(&pk, marks[i].incarnation);
+        rc |= msgpack_pack_uint64(&pk, marks[i].seq);
+    }
+    return s_pack_done(out, start, rc);
+}
+
+mesh_err_t
+wire_vector_section(const char *coll, const wire_vv_t *vvs, const uint64_t *const *extras,
+                    size_t count, wire_buf_t *out)
+{
+    size_t start = out->len;
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, out, s_buf_write);
+    int rc = msgpack_pack_array(&pk, 2);
+    rc |= msgpack_pack_str_with_body(&pk, coll, strlen(coll));
+    rc |= msgpack_pack_array(&pk, count);
+    for (size_t i = 0; i < count; i++) {
+        rc |= msgpack_pack_array(&pk, 4);
+        rc |= s_pack_bytes(&pk, vvs[i].origin, WIRE_ORIGIN_LEN);
+        rc |= msgpack_pack_uint64(&pk, vvs[i].incarnation);
+        rc |= msgpack_pack_uint64(&pk, vvs[i].base);
+        rc |= msgpack_pack_array(&pk, vvs[i].extra_count);
+        for (size_t j = 0; j < vvs[i].extra_count; j++) {
+            rc |= msgpack_pack_fix_uint64(&pk, extras[i][j]);
+        }
+    }
+    return s_pack_done(out, start, rc);
+}
+
+uint64_t
+wire_vv_extra(const wire_vv_t *vv, size_t i)
+{
+    return s_be(vv->extra + 9 * i + 1, 8);
+}
+
+/* Read an array header whose count must fit in the bytes left at min_each bytes per
+ * element, and allocate that many elements of size each (zeroed). */
+static mesh_err_t
+s_read_bounded(s_cur_t *c, size_t min_each, size_t each, size_t *n, void **out)
+{
+    *out = NULL;
+    mesh_err_t err = s_read_len(c, S_ARRAY, n);
+    if (err == MESH_OK && *n > s_left(c) / min_each) {
+        err = MESH_EPROTO;
+    }
+    if (err == MESH_OK && *n) {
+        *out = calloc(*n, each);
+        err = *out ? MESH_OK : MESH_ENOMEM;
+    }
+    return err;
+}
+
+static mesh_err_t
+s_read_mark(s_cur_t *c, wire_mark_t *m)
+{
+    mesh_err_t err = s_read_array_of(c, 3);
+    if (err == MESH_OK) {
+        err = s_read_fixed_bin(c, WIRE_ORIGIN_LEN, m->origin);
+    }
+    if (err == MESH_OK) {
+        err = s_read_uint(c, &m->incarnation);
+    }
+    if (err == MESH_OK) {
+        err = s_read_uint(c, &m->seq);
+    }
+    return err;
+}
+
+static mesh_err_t
+s_read_vv(s_cur_t *c, wire_vv_t *v)
+{
+    mesh_err_t err = s_read_array_of(c, 4);
+    if (err == MESH_OK) {
+        err = s_read_fixed_bin(c, WIRE_ORIGIN_LEN, v->origin);
+    }
+    if (err == MESH_OK) {
+        err = s_read_uint(c, &v->incarnation);
+    }
+    if (err == MESH_OK) {
+        err = s_read_uint(c, &v->base);
+    }
+    if (err == MESH_OK) {
+        err = s_read_len(c, S_ARRAY, &v->extra_count);
+    }
+    if (err == MESH_OK && v->extra_count > s_left(c) / 9) {
+        err = MESH_EPROTO;
+    }
+    v->extra = c->p;
+    uint64_t prev = v->base;
+    for (size_t i = 0; err == MESH_OK && i < v->extra_count; i++) {
+        uint64_t x = 0;
+        err = s_read_fix_u64(c, &x);
+        if (err == MESH_OK && x <= prev) {
+            err = MESH_EPROTO; /* ascending, above the base */
+        }
+        prev = x;
+    }
+    return err;
+}
+
+static mesh_err_t
+s_read_section(s_cur_t *c, bool is_vector, wire_section_t *sec)
+{
+    const uint8_t *coll = NULL;
+    mesh_err_t err = s_read_array_of(c, is_vector ? 2 : 3);
+    if (err == MESH_OK) {
+        err = s_read_bytes(c, S_STR, MESH_COLL_MAX, &coll, &sec->coll_len);
+    }
+    if (err == MESH_OK && sec->coll_len == 0) {
+        err = MESH_EPROTO;
+    }
+    sec->coll = (const char *)coll;
+    if (err == MESH_OK && is_vector) {
+        err = s_read_bounded(c, 38, sizeof *sec->vvs, &sec->vv_count, (void **)&sec->vvs);
+        for (size_t i = 0; err == MESH_OK && i < sec->vv_count; i++) {
+            err = s_read_vv(c, &sec->vvs[i]);
+        }
+        return err;
+    }
+    if (err == MESH_OK) {
+        err = s_read_bounded(c, 2, sizeof *sec->sets, &sec->set_count, (void **)&sec->sets);
+    }
+    if (err == MESH_OK && sec->set_count) {
+        sec->set_lens = calloc(sec->set_count, sizeof *sec->set_lens);
+        err = sec->set_lens ? MESH_OK : MESH_ENOMEM;
+    }
+    for (size_t i = 0; err == MESH_OK && i < sec->set_count; i++) {
+        err = s_read_bytes(c, S_BIN, WIRE_SET_MAX, &sec->sets[i], &sec->set_lens[i]);
+    }
+    if (err == MESH_OK) {
+        err = s_read_bounded(c, 37, sizeof *sec->marks, &sec->mark_count, (void **)&sec->marks);
+    }
+    for (size_t i = 0; err == MESH_OK && i < sec->mark_count; i++) {
+        err = s_read_mark(c, &sec->marks[i]);
+    }
+    return err;
+}
+
+mesh_err_t
+wire_doc_decode(const uint8_t *buf, size_t len, bool is_vector, wire_doc_t *doc)
+{
+    s_cur_t c = {buf, buf + len};
+    const uint8_t *tag = NULL;
+    size_t tag_len = 0;
+    const char *want = is_vector ? WIRE_VECTOR_TAG : WIRE_BUNDLE_TAG;
+    memset(doc, 0, sizeof *doc);
+    mesh_err_t err = s_read_array_of(&c, 2);
+    if (err == MESH_OK) {
+        err = s_read_bytes(&c, S_STR, 64, &tag, &tag_len);
+    }
+    if (err == MESH_OK && (tag_len != strlen(want) || memcmp(tag, want, tag_len) != 0)) {
+        err = MESH_EPROTO;
+    }
+    if (err == MESH_OK) {
+        err = s_read_bounded(&c, 4, sizeof *doc->sections, &doc->count, (void **)&doc->sections);
+    }
+    for (size_t i = 0; err == MESH_OK && i < doc->count; i++) {
+        err = s_read_section(&c, is_vector, &doc->sections[i]);
+    }
+    if (err == MESH_OK && c.p != c.end) {
+        err = MESH_EPROTO;
+    }
+    if (err != MESH_OK) {
+        wire_doc_release(doc);
+    }
+    return err;
+}
+
+void
+wire_doc_release(wire_doc_t *doc)
+{
+    if (!doc) {
+        return;
+    }
+    for (size_t i = 0; i < doc->count; i++) {
+        free(doc->sections[i].sets);
+        free(doc->sections[i].set_lens);
+        free(doc->sections[i].marks);
+        free(doc->sections[i].vvs);
+    }
+    free(doc->sections);
+    memset(doc, 0, sizeof *doc);
 }

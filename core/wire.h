@@ -36,6 +36,8 @@ typedef struct wire_buf {
 void wire_buf_init(wire_buf_t *b);
 void wire_buf_release(wire_buf_t *b);
 void wire_buf_reset(wire_buf_t *b); /* len = 0, keeps the memory */
+/* Append raw bytes. MESH_OK or MESH_ENOMEM (the buffer is then marked failed). */
+MESH_NODISCARD mesh_err_t wire_buf_append(wire_buf_t *b, const void *p, size_t len);
 
 /* A dot: one write's (origin, incarnation, seq). */
 typedef struct wire_dot {
@@ -69,22 +71,67 @@ typedef struct wire_opmeta {
     size_t ctx_count;
 } wire_opmeta_t;
 
-/* One op as carried in a set: its metadata bytes and its value. */
+/* One op as carried in a set: its metadata bytes, its value, and in a partial set its
+ * Merkle proof (proof_count sibling hashes of WIRE_HASH_LEN bytes, bottom up). */
 typedef struct wire_op {
     const uint8_t *meta;
     size_t meta_len;
     const uint8_t *value; /* NULL for a delete */
     size_t value_len;
+    const uint8_t *proof; /* NULL in a full set */
+    size_t proof_count;
 } wire_op_t;
 
-/* A decoded set; pointers borrow the input buffer, ops is owned (wire_set_release). */
+/* A decoded set; pointers borrow the input buffer, ops is owned (wire_set_release).
+ * A full set carries every op in seq order; a partial one only some, each with a proof. */
 typedef struct wire_set {
     const uint8_t *header;
     size_t header_len;
     const uint8_t *sig;
     wire_op_t *ops;
     size_t op_count;
+    bool partial;
 } wire_set_t;
+
+#define WIRE_PROOF_MAX 32u /* hashes in one proof */
+#define WIRE_BUNDLE_TAG "meshsync/bundle/1"
+#define WIRE_VECTOR_TAG "meshsync/vector/1"
+#define WIRE_BUNDLE_MAX (1ull << 40) /* bytes in one bundle: bounded by the file */
+
+/* A watermark: "you now hold all of origin's dots up to seq" (§3.5). */
+typedef struct wire_mark {
+    uint8_t origin[WIRE_ORIGIN_LEN];
+    uint64_t incarnation;
+    uint64_t seq;
+} wire_mark_t;
+
+/* One vector entry as written to a vector file (§3.6). The extras are read in place. */
+typedef struct wire_vv {
+    uint8_t origin[WIRE_ORIGIN_LEN];
+    uint64_t incarnation;
+    uint64_t base;
+    const uint8_t *extra; /* extra_count fixed-width (0xcf) uint64s, ascending */
+    size_t extra_count;
+} wire_vv_t;
+
+/* A section of a bundle or a vector file: one collection. Pointers borrow the input. */
+typedef struct wire_section {
+    const char *coll;
+    size_t coll_len;
+    const uint8_t **sets; /* bundle: each set's encoded bytes */
+    size_t *set_lens;
+    size_t set_count;
+    wire_mark_t *marks; /* bundle: watermarks */
+    size_t mark_count;
+    wire_vv_t *vvs; /* vector file: entries */
+    size_t vv_count;
+} wire_section_t;
+
+/* A decoded bundle or vector file; free with wire_doc_release. */
+typedef struct wire_doc {
+    wire_section_t *sections;
+    size_t count;
+} wire_doc_t;
 
 /* Append the encoding of h to out. MESH_OK, MESH_EINVAL (a field out of range),
  * MESH_ENOMEM. */
@@ -118,5 +165,35 @@ MESH_NODISCARD mesh_err_t wire_set_decode(const uint8_t *buf, size_t len, wire_s
 
 /* Free what a decoded set owns; a zeroed set is a no-op. */
 void wire_set_release(wire_set_t *set);
+
+/* Append a partial set: like wire_set_encode, with each op's proof. */
+MESH_NODISCARD mesh_err_t wire_set_encode_partial(const uint8_t *header, size_t header_len,
+                                                  const uint8_t *sig, const wire_op_t *ops,
+                                                  size_t op_count, wire_buf_t *out);
+
+/* Bundles (§3.5): [tag, [[coll, [set bin...], [[origin, inc, seq]...]]...]], written in
+ * pieces: begin with the section count, then per section its header, its sets and its
+ * marks. */
+MESH_NODISCARD mesh_err_t wire_bundle_begin(size_t section_count, wire_buf_t *out);
+MESH_NODISCARD mesh_err_t wire_section_begin(const char *coll, size_t set_count,
+                                             wire_buf_t *out);
+MESH_NODISCARD mesh_err_t wire_section_set(const uint8_t *set, size_t len, wire_buf_t *out);
+MESH_NODISCARD mesh_err_t wire_section_marks(const wire_mark_t *marks, size_t count,
+                                             wire_buf_t *out);
+
+/* Vector files (§3.6): [tag, [[coll, [[origin, inc, base, [extra...]]...]]...]]. */
+MESH_NODISCARD mesh_err_t wire_vector_begin(size_t section_count, wire_buf_t *out);
+MESH_NODISCARD mesh_err_t wire_vector_section(const char *coll, const wire_vv_t *vvs,
+                                              const uint64_t *const *extras, size_t count,
+                                              wire_buf_t *out);
+
+/* Decode a whole bundle (is_vector false) or vector file (true). MESH_OK: *doc filled.
+ * Errors: MESH_EPROTO, MESH_ETOOBIG, MESH_ENOMEM; *doc zeroed. */
+MESH_NODISCARD mesh_err_t wire_doc_decode(const uint8_t *buf, size_t len, bool is_vector,
+                                          wire_doc_t *doc);
+void wire_doc_release(wire_doc_t *doc);
+
+/* Read extra i of a decoded vector entry. */
+uint64_t wire_vv_extra(const wire_vv_t *vv, size_t i);
 
 #endif /* MESH_CORE_WIRE_H */

@@ -60,7 +60,8 @@ typedef enum mesh_err {
     MESH_EBADID,     /* a device ID's text is malformed or fails its check */
     MESH_ENOTINIT,   /* the home holds no device: run `meshctl init` */
     MESH_ESTATE,     /* the call is not valid in the handle's current state */
-    MESH_ERR_LAST = MESH_ESTATE
+    MESH_EFORK,      /* two different signed headers for one dot; this one lost (§5.7) */
+    MESH_ERR_LAST = MESH_EFORK
 } mesh_err_t;
 
 /* Log levels for mesh_options_t.log_level, most to least severe. */
@@ -242,6 +243,64 @@ MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_log(mesh_t *m, const char *coll, size
  * Errors: MESH_EINVAL (buf_len < 65), MESH_EIO. */
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_digest(mesh_t *m, const char *coll, char *buf,
                                                   size_t buf_len, uint64_t *items);
+
+/* A member of this device's mesh, as listed by mesh_peers. */
+typedef struct mesh_peer {
+    char id[MESH_ID_TEXT_LEN + 1]; /* device ID */
+    char name[65];                 /* the name it gave itself, or one given when added */
+    char addrs[512];               /* known addresses, space-separated ("" if none) */
+    bool self;                     /* this device */
+} mesh_peer_t;
+
+/* Add a device to the mesh: write a signed add record for id (any accepted text form),
+ * with an optional name (may be NULL) and addresses (e.g. "tcp://host:port"). The record
+ * syncs like data; every device that trusts this one then trusts the added device.
+ * Adding a device again updates its name and addresses. Errors: MESH_EBADID, MESH_EINVAL,
+ * and those of mesh_txn_commit. */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_peer_add(mesh_t *m, const char *id, const char *name,
+                                                    const char *const *addrs,
+                                                    size_t addr_count);
+
+/* List the members of the mesh in this device's view (itself included). MESH_OK: *out is
+ * an array of *count (caller frees with mesh_free). Errors: MESH_EINVAL, MESH_ENOMEM,
+ * MESH_EIO. */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_peers(mesh_t *m, mesh_peer_t **out, size_t *count);
+
+/* What mesh_import did. */
+typedef struct mesh_import_report {
+    size_t sets_new;      /* sets that added something */
+    size_t sets_known;    /* sets already held: nothing changed */
+    size_t sets_held;     /* sets from devices not (yet) members: kept aside, applied later */
+    size_t sets_rejected; /* sets that failed verification: nothing of them kept */
+    size_t ops_stored;    /* versions stored */
+    char *text;           /* one line per held or rejected set, or NULL; mesh_free it */
+} mesh_import_report_t;
+
+/* Write a bundle: membership first, then each collection in colls[0..ncolls) (all user
+ * collections when ncolls is 0): the live versions and tombstones this device holds, with
+ * the signed headers and proofs that prove them, and watermarks. With since (the bytes of
+ * a vector file from mesh_vector on the receiving device), only what that vector does not
+ * cover. MESH_OK: *out (caller frees with mesh_free) holds *out_len bytes.
+ * Errors: MESH_EINVAL, MESH_EPROTO (since does not decode), MESH_ENOMEM, MESH_EIO. */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_export(mesh_t *m, const char *const *colls,
+                                                  size_t ncolls, const void *since,
+                                                  size_t since_len, void **out,
+                                                  size_t *out_len);
+
+/* Verify and apply a bundle from mesh_export (any device's, relayed by anyone). Each set is
+ * checked against its origin's signature; sets that fail are rejected one by one and the
+ * rest applied; sets from devices that are not members are held back until membership
+ * makes them members. Importing the same bundle twice changes nothing.
+ * MESH_OK: *report says what happened (free report->text with mesh_free).
+ * Errors: MESH_EPROTO (not a bundle), MESH_EINVAL, MESH_ENOSPC, MESH_EIO, MESH_ENOMEM. */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_import(mesh_t *m, const void *bundle, size_t len,
+                                                  mesh_import_report_t *report);
+
+/* Write this device's version vectors (membership first, then colls, or all user
+ * collections when ncolls is 0) as a vector file for another device's mesh_export.
+ * MESH_OK: *out (caller frees with mesh_free) holds *out_len bytes. */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_vector(mesh_t *m, const char *const *colls,
+                                                  size_t ncolls, void **out, size_t *out_len);
 
 /* Check a device ID's text (case and dashes are free). MESH_OK, or MESH_EBADID. */
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_id_check(const char *text);

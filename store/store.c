@@ -16,10 +16,22 @@
 #include <lmdb.h>
 
 #define S_ERRMSG_MAX 256
+#define S_MAP_MIN (16ull << 20) /* the smallest map tried when a large one cannot be mapped */
 
-enum s_db { S_META, S_ORIGINS, S_COLLS, S_ITEMS, S_DOTS, S_VECTORS, S_SETS, S_PEERS, S_NDB };
-static const char *const s_db_names[S_NDB] = {"meta", "origins", "colls", "items",
-                                              "dots", "vectors", "sets",  "peers"};
+enum s_db {
+    S_META,
+    S_ORIGINS,
+    S_COLLS,
+    S_ITEMS,
+    S_DOTS,
+    S_VECTORS,
+    S_SETS,
+    S_PEERS,
+    S_HELD,
+    S_NDB
+};
+static const char *const s_db_names[S_NDB] = {"meta",    "origins", "colls", "items", "dots",
+                                              "vectors", "sets",    "peers", "held"};
 
 struct store {
     MDB_env *env;
@@ -44,8 +56,10 @@ struct store_cursor {
     size_t prefix_len;
     const uint8_t *key_prefix; /* the full requested key prefix, for long keys */
     size_t key_prefix_len;
+    size_t match_len; /* bytes of prefix every key must share (prefix_len if 0) */
     bool started;
     enum s_db db;
+    uint8_t keybuf[STORE_KEY_INLINE_MAX]; /* an inline key copied out for the caller */
 };
 
 /* ---- little-endian / big-endian helpers: integers are assembled from bytes ---- */
@@ -273,8 +287,9 @@ s_open_dbs(store_t *st)
     return s_map(st, rc, "open databases");
 }
 
-static mesh_err_t
-s_env_open(store_t *st)
+/* One attempt at creating and opening the environment with the current map size. */
+static int
+s_env_try(store_t *st)
 {
     int rc = mdb_env_create(&st->env);
     if (rc == MDB_SUCCESS) {
@@ -291,11 +306,25 @@ s_env_open(store_t *st)
          * transactions live on any thread. */
         rc = mdb_env_open(st->env, st->path, MDB_NOTLS, 0600);
     }
-    if (rc != MDB_SUCCESS) {
-        mesh_err_t err = s_map(st, rc, "open store");
-        mdb_env_close(st->env);
+    if (rc != MDB_SUCCESS && st->env) {
+        mdb_env_close(st->env); /* a failed open leaves a handle good only for closing */
         st->env = NULL;
-        return err;
+    }
+    return rc;
+}
+
+static mesh_err_t
+s_env_open(store_t *st)
+{
+    int rc = s_env_try(st);
+    /* Where the address space cannot hold the map (a ulimit, valgrind), use a smaller
+     * one: it grows by itself when it fills. */
+    while ((rc == ENOMEM || rc == EINVAL) && st->map_size > S_MAP_MIN) {
+        st->map_size /= 2;
+        rc = s_env_try(st);
+    }
+    if (rc != MDB_SUCCESS) {
+        return s_map(st, rc, "open store");
     }
     int dead = 0;
     (void)mdb_reader_check(st->env, &dead);
@@ -718,7 +747,7 @@ store_coll_stats_put(store_txn_t *txn, uint32_t cid, const store_coll_stats_t *s
  *        count * [oid le32, seq le64, hlc le64, kind u8, meta_len le32, meta,
  *                 value_len le32, value] */
 
-#define S_VERSION_FIXED (4 + 8 + 8 + 1 + 4 + 4)
+#define S_VERSION_FIXED (4 + 8 + 8 + 1 + 4 + 4 + 2)
 
 static size_t
 s_item_key(uint32_t cid, const store_key_t *key, uint8_t *out)
@@ -790,6 +819,16 @@ s_item_parse(store_t *st, const uint8_t *lkey, size_t lkey_len, const uint8_t *p
         }
         v->value = p;
         p += v->value_len;
+        if (end - p < 2) {
+            goto bad;
+        }
+        v->proof_len = (uint32_t)p[0] | ((uint32_t)p[1] << 8);
+        p += 2;
+        if ((size_t)(end - p) < v->proof_len) {
+            goto bad;
+        }
+        v->proof = p;
+        p += v->proof_len;
     }
     if (p != end) {
         goto bad;
@@ -840,7 +879,11 @@ store_item_put(store_txn_t *txn, uint32_t cid, const store_key_t *key,
     }
     size_t total = 4 + (key->len > STORE_KEY_INLINE_MAX ? key->len : 0) + 2;
     for (size_t i = 0; i < count; i++) {
-        total += S_VERSION_FIXED + versions[i].meta_len + versions[i].value_len;
+        total += S_VERSION_FIXED + versions[i].meta_len + versions[i].value_len +
+                 versions[i].proof_len;
+        if (versions[i].proof_len > 0xffff) {
+            return MESH_ETOOBIG;
+        }
     }
     uint8_t *p = NULL;
     mesh_err_t err = s_reserve(txn, S_ITEMS, k, klen, total, &p);
@@ -872,6 +915,13 @@ store_item_put(store_txn_t *txn, uint32_t cid, const store_key_t *key,
             memcpy(p, v->value, v->value_len);
         }
         p += v->value_len;
+        p[0] = (uint8_t)v->proof_len;
+        p[1] = (uint8_t)(v->proof_len >> 8);
+        p += 2;
+        if (v->proof_len) {
+            memcpy(p, v->proof, v->proof_len);
+        }
+        p += v->proof_len;
     }
     return MESH_OK;
 }
@@ -912,7 +962,8 @@ s_cursor_step(store_cursor_t *cur, MDB_val *k, MDB_val *v)
         cur->started = true;
         k->mv_size = cur->prefix_len;
         k->mv_data = cur->prefix;
-        rc = mdb_cursor_get(cur->cur, k, v, MDB_SET_RANGE);
+        /* LMDB refuses an empty key: an empty prefix starts at the first record. */
+        rc = mdb_cursor_get(cur->cur, k, v, cur->prefix_len ? MDB_SET_RANGE : MDB_FIRST);
     } else {
         rc = mdb_cursor_get(cur->cur, k, v, MDB_NEXT);
     }
@@ -922,7 +973,8 @@ s_cursor_step(store_cursor_t *cur, MDB_val *k, MDB_val *v)
     if (rc != MDB_SUCCESS) {
         return s_map(cur->txn->st, rc, "cursor");
     }
-    if (k->mv_size < cur->prefix_len || memcmp(k->mv_data, cur->prefix, cur->prefix_len) != 0) {
+    size_t match = cur->match_len ? cur->match_len : cur->prefix_len;
+    if (k->mv_size < match || memcmp(k->mv_data, cur->prefix, match) != 0) {
         return MESH_ENOTFOUND;
     }
     return MESH_OK;
@@ -1170,4 +1222,218 @@ store_sets_next(store_cursor_t *cur, store_set_t *set)
         return MESH_ECORRUPT;
     }
     return s_set_parse(cur->txn->st, k.mv_data, v.mv_data, v.mv_size, set);
+}
+
+/* ---- lookups and scans added for applying and exporting ---- */
+
+mesh_err_t
+store_set_find(store_txn_t *txn, uint32_t cid, uint32_t oid, uint64_t seq, store_set_t *set)
+{
+    uint8_t k[16];
+    MDB_cursor *c = NULL;
+    MDB_val key = {sizeof k, k}, val;
+    s_dot_key(k, cid, oid, seq);
+    int rc = mdb_cursor_open(txn->txn, txn->st->dbi[S_SETS], &c);
+    if (rc != MDB_SUCCESS) {
+        return s_map(txn->st, rc, "sets cursor");
+    }
+    rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
+    if (rc == MDB_SUCCESS && key.mv_size == 16 && memcmp(key.mv_data, k, 16) == 0) {
+        /* exact hit */
+    } else if (rc == MDB_SUCCESS || rc == MDB_NOTFOUND) {
+        rc = mdb_cursor_get(c, &key, &val, rc == MDB_SUCCESS ? MDB_PREV : MDB_LAST);
+    }
+    mesh_err_t err = MESH_ENOTFOUND;
+    if (rc == MDB_SUCCESS && key.mv_size == 16 && memcmp(key.mv_data, k, 8) == 0) {
+        err = s_set_parse(txn->st, key.mv_data, val.mv_data, val.mv_size, set);
+    } else if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
+        err = s_map(txn->st, rc, "sets seek");
+    }
+    mdb_cursor_close(c);
+    return err;
+}
+
+mesh_err_t
+store_set_del(store_txn_t *txn, uint32_t cid, uint32_t oid, uint64_t first_seq)
+{
+    uint8_t k[16];
+    s_dot_key(k, cid, oid, first_seq);
+    return s_del(txn, S_SETS, k, sizeof k);
+}
+
+/* Open a cursor on db positioned (on first step) at prefix[0..prefix_len) ++ start. */
+static mesh_err_t
+s_cursor_new(store_txn_t *txn, enum s_db db, const uint8_t *start, size_t start_len,
+             size_t prefix_len, store_cursor_t **out)
+{
+    *out = NULL;
+    store_cursor_t *cur = calloc(1, sizeof *cur);
+    if (!cur) {
+        return MESH_ENOMEM;
+    }
+    cur->txn = txn;
+    cur->db = db;
+    memcpy(cur->prefix, start, start_len);
+    cur->prefix_len = start_len;
+    cur->match_len = prefix_len;
+    int rc = mdb_cursor_open(txn->txn, txn->st->dbi[db], &cur->cur);
+    if (rc != MDB_SUCCESS) {
+        free(cur);
+        return s_map(txn->st, rc, s_db_names[db]);
+    }
+    *out = cur;
+    return MESH_OK;
+}
+
+mesh_err_t
+store_dots_open(store_txn_t *txn, uint32_t cid, uint32_t oid, uint64_t from_seq,
+                store_cursor_t **out)
+{
+    uint8_t k[16];
+    s_dot_key(k, cid, oid, from_seq);
+    return s_cursor_new(txn, S_DOTS, k, sizeof k, 8, out);
+}
+
+mesh_err_t
+store_dots_next(store_cursor_t *cur, uint64_t *seq, store_item_t *item)
+{
+    MDB_val k, v, ik, iv;
+    mesh_err_t err = s_cursor_step(cur, &k, &v);
+    if (err != MESH_OK) {
+        return err;
+    }
+    if (k.mv_size != 16 || v.mv_size > S_ITEM_KEY_MAX - 4) {
+        return MESH_ECORRUPT;
+    }
+    *seq = s_get_be64((const uint8_t *)k.mv_data + 8);
+    uint8_t key[S_ITEM_KEY_MAX];
+    memcpy(key, k.mv_data, 4); /* cid */
+    memcpy(key + 4, v.mv_data, v.mv_size);
+    ik.mv_size = 4 + v.mv_size;
+    ik.mv_data = key;
+    int rc = mdb_get(cur->txn->txn, cur->txn->st->dbi[S_ITEMS], &ik, &iv);
+    if (rc != MDB_SUCCESS) {
+        s_seterr(cur->txn->st, "dot index points at a missing item");
+        return rc == MDB_NOTFOUND ? MESH_ECORRUPT : s_map(cur->txn->st, rc, "items");
+    }
+    /* ik points at our stack copy: parse against the stored key instead. */
+    err = s_item_parse(cur->txn->st, key, ik.mv_size, iv.mv_data, iv.mv_size, item);
+    if (err == MESH_OK && item->key == key + 4) {
+        memcpy(cur->keybuf, key + 4, item->key_len);
+        item->key = cur->keybuf;
+    }
+    return err;
+}
+
+mesh_err_t
+store_vvs_open(store_txn_t *txn, uint32_t cid, store_cursor_t **out)
+{
+    uint8_t k[4];
+    s_be32(k, cid);
+    return s_cursor_new(txn, S_VECTORS, k, sizeof k, 4, out);
+}
+
+mesh_err_t
+store_vvs_next(store_cursor_t *cur, uint32_t *oid, store_vv_t *vv)
+{
+    MDB_val k, v;
+    mesh_err_t err = s_cursor_step(cur, &k, &v);
+    if (err != MESH_OK) {
+        return err;
+    }
+    const uint8_t *p = v.mv_data;
+    if (k.mv_size != 8 || v.mv_size < 12) {
+        return MESH_ECORRUPT;
+    }
+    *oid = s_get_be32((const uint8_t *)k.mv_data + 4);
+    vv->base = s_get_le64(p);
+    vv->extra_count = s_get_le32(p + 8);
+    vv->extra_raw = p + 12;
+    return v.mv_size == 12 + 8 * vv->extra_count ? MESH_OK : MESH_ECORRUPT;
+}
+
+mesh_err_t
+store_colls_open(store_txn_t *txn, store_cursor_t **out)
+{
+    return s_cursor_new(txn, S_COLLS, (const uint8_t *)"n", 1, 1, out);
+}
+
+mesh_err_t
+store_colls_next(store_cursor_t *cur, char *name, uint32_t *cid)
+{
+    MDB_val k, v;
+    mesh_err_t err = s_cursor_step(cur, &k, &v);
+    if (err != MESH_OK) {
+        return err;
+    }
+    if (k.mv_size < 2 || k.mv_size > 1 + MESH_COLL_MAX || v.mv_size != 4) {
+        return MESH_ECORRUPT;
+    }
+    memcpy(name, (const uint8_t *)k.mv_data + 1, k.mv_size - 1);
+    name[k.mv_size - 1] = '\0';
+    *cid = s_get_le32(v.mv_data);
+    return MESH_OK;
+}
+
+/* held: id(32) -> origin(32) || set bytes */
+
+mesh_err_t
+store_held_put(store_txn_t *txn, const uint8_t *id, const uint8_t *origin, const uint8_t *set,
+               size_t len)
+{
+    uint8_t *p = NULL;
+    mesh_err_t err = s_reserve(txn, S_HELD, id, STORE_HELD_ID_LEN, 32 + len, &p);
+    if (err == MESH_OK) {
+        memcpy(p, origin, 32);
+        memcpy(p + 32, set, len);
+    }
+    return err;
+}
+
+mesh_err_t
+store_held_open(store_txn_t *txn, store_cursor_t **out)
+{
+    return s_cursor_new(txn, S_HELD, (const uint8_t *)"", 0, 0, out);
+}
+
+mesh_err_t
+store_held_next(store_cursor_t *cur, const uint8_t **id, const uint8_t **origin,
+                const uint8_t **set, size_t *len)
+{
+    MDB_val k, v;
+    mesh_err_t err = s_cursor_step(cur, &k, &v);
+    if (err != MESH_OK) {
+        return err;
+    }
+    if (k.mv_size != STORE_HELD_ID_LEN || v.mv_size < 32) {
+        return MESH_ECORRUPT;
+    }
+    *id = k.mv_data;
+    *origin = v.mv_data;
+    *set = (const uint8_t *)v.mv_data + 32;
+    *len = v.mv_size - 32;
+    return MESH_OK;
+}
+
+mesh_err_t
+store_held_del(store_txn_t *txn, const uint8_t *id)
+{
+    return s_del(txn, S_HELD, id, STORE_HELD_ID_LEN);
+}
+
+mesh_err_t
+store_held_has(store_txn_t *txn, const uint8_t *id)
+{
+    const uint8_t *v = NULL;
+    size_t len = 0;
+    return s_get(txn, S_HELD, id, STORE_HELD_ID_LEN, &v, &len);
+}
+
+mesh_err_t
+store_held_count(store_txn_t *txn, uint64_t *count)
+{
+    MDB_stat stat;
+    int rc = mdb_stat(txn->txn, txn->st->dbi[S_HELD], &stat);
+    *count = rc == MDB_SUCCESS ? stat.ms_entries : 0;
+    return s_map(txn->st, rc, "held stat");
 }

@@ -44,6 +44,8 @@ typedef struct store_version {
     uint32_t meta_len;
     const uint8_t *value;  /* the value bytes (none for a delete) */
     uint32_t value_len;
+    const uint8_t *proof;  /* Merkle proof, kept only when the set's leaves are not */
+    uint32_t proof_len;
 } store_version_t;
 
 /* An item read from the store: its full key and versions. */
@@ -188,5 +190,44 @@ MESH_NODISCARD mesh_err_t store_set_get(store_txn_t *txn, uint32_t cid, uint32_t
 /* Iterate the sets of cid (by oid, then first seq). */
 MESH_NODISCARD mesh_err_t store_sets_open(store_txn_t *txn, uint32_t cid, store_cursor_t **out);
 MESH_NODISCARD mesh_err_t store_sets_next(store_cursor_t *cur, store_set_t *set);
+
+/* The set of (cid, oid) whose range holds seq: the one with the greatest first_seq at or
+ * below seq (the caller checks that seq < first_seq + count). MESH_ENOTFOUND if none. */
+MESH_NODISCARD mesh_err_t store_set_find(store_txn_t *txn, uint32_t cid, uint32_t oid,
+                                         uint64_t seq, store_set_t *set);
+/* Remove a set record. */
+MESH_NODISCARD mesh_err_t store_set_del(store_txn_t *txn, uint32_t cid, uint32_t oid,
+                                        uint64_t first_seq);
+
+/* Iterate the dot index of (cid, oid) from seq upwards: each step gives a seq and the
+ * item key record (as stored by store_dot_put), to read with store_item_get_raw. */
+MESH_NODISCARD mesh_err_t store_dots_open(store_txn_t *txn, uint32_t cid, uint32_t oid,
+                                          uint64_t from_seq, store_cursor_t **out);
+MESH_NODISCARD mesh_err_t store_dots_next(store_cursor_t *cur, uint64_t *seq, store_item_t *item);
+
+/* Iterate the vector entries of cid: each step gives an oid and its entry. */
+MESH_NODISCARD mesh_err_t store_vvs_open(store_txn_t *txn, uint32_t cid, store_cursor_t **out);
+MESH_NODISCARD mesh_err_t store_vvs_next(store_cursor_t *cur, uint32_t *oid, store_vv_t *vv);
+
+/* Iterate the collections: each step gives a name (NUL-terminated into name, which holds
+ * MESH_COLL_MAX + 1 bytes) and its cid. */
+MESH_NODISCARD mesh_err_t store_colls_open(store_txn_t *txn, store_cursor_t **out);
+MESH_NODISCARD mesh_err_t store_colls_next(store_cursor_t *cur, char *name, uint32_t *cid);
+
+/* ---- held-back sets: raw set bytes kept until their origin becomes a member ----
+ * Each is keyed by an id the caller computes (a hash of the bytes), so holding the same
+ * set twice keeps one copy. */
+#define STORE_HELD_ID_LEN 32u
+MESH_NODISCARD mesh_err_t store_held_put(store_txn_t *txn, const uint8_t *id,
+                                         const uint8_t *origin, const uint8_t *set, size_t len);
+/* Iterate held sets: each gives its id, origin (32 bytes) and the set bytes. */
+MESH_NODISCARD mesh_err_t store_held_open(store_txn_t *txn, store_cursor_t **out);
+MESH_NODISCARD mesh_err_t store_held_next(store_cursor_t *cur, const uint8_t **id,
+                                          const uint8_t **origin, const uint8_t **set,
+                                          size_t *len);
+MESH_NODISCARD mesh_err_t store_held_del(store_txn_t *txn, const uint8_t *id);
+/* MESH_OK if a set with this id is held, MESH_ENOTFOUND if not. */
+MESH_NODISCARD mesh_err_t store_held_has(store_txn_t *txn, const uint8_t *id);
+MESH_NODISCARD mesh_err_t store_held_count(store_txn_t *txn, uint64_t *count);
 
 #endif /* MESH_STORE_STORE_H */

@@ -1,0 +1,770 @@
+/* core/apply.c: verifying and applying other devices' change sets.
+ * Verification runs before the write transaction, over the bytes as received; the write
+ * transaction then applies each set's ops by the receive rules, moves the vector, the
+ * digest and the set record with them, and applies the batch's watermarks.
+ * Layer: core. Third-party: none. SPDX-License-Identifier: MIT */
+#include "apply.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../crypto/devid.h"
+#include "../crypto/hash.h"
+#include "hlc.h"
+#include "member.h"
+#include "node.h"
+#include "version.h"
+#include "vv.h"
+
+/* A set that passed verification, with what the write needs. */
+typedef struct s_vset {
+    const uint8_t *bytes;
+    size_t len;
+    wire_set_t set;
+    wire_header_t h;
+    char coll[MESH_COLL_MAX + 1];
+    wire_opmeta_t *ops;
+    uint8_t (*leaves)[HASH_LEN]; /* one per op in the set as carried */
+    const uint8_t *held_id;      /* set when it came from the held-back list */
+    apply_result_t *res;
+} s_vset_t;
+
+/* State of one batch's write body; everything in it is reset on each run. */
+typedef struct s_batch {
+    mesh_t *m;
+    s_vset_t *vs;
+    size_t n;
+    const apply_marks_t *marks;
+    store_item_t *item;
+    version_ctx_t ctx;
+    vv_t vv;
+    wire_buf_t scratch;
+    bool members_changed;
+} s_batch_t;
+
+static void
+s_reject(apply_result_t *r, mesh_err_t err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+s_reject(apply_result_t *r, mesh_err_t err, const char *fmt, ...)
+{
+    va_list ap;
+    r->outcome = APPLY_REJECTED;
+    r->err = err;
+    va_start(ap, fmt);
+    vsnprintf(r->why, sizeof r->why, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- verification (no store access) ---- */
+
+/* Check one op against its value and place it in the set; computes its leaf. */
+static mesh_err_t
+s_verify_op(s_vset_t *v, size_t i, uint64_t *prev_seq)
+{
+    const wire_op_t *op = &v->set.ops[i];
+    wire_opmeta_t *meta = &v->ops[i];
+    apply_result_t *r = v->res;
+    uint8_t vh[HASH_LEN];
+    mesh_err_t err = wire_opmeta_decode(op->meta, op->meta_len, meta);
+    if (err != MESH_OK) {
+        s_reject(r, err, "op %zu: malformed metadata", i);
+        return err;
+    }
+    uint64_t last = v->h.first_seq + v->h.count - 1;
+    bool in_order = v->set.partial ? meta->seq > *prev_seq : meta->seq == v->h.first_seq + i;
+    if (meta->seq < v->h.first_seq || meta->seq > last || !in_order) {
+        s_reject(r, MESH_ESEQGAP, "op seq %llu is outside or out of order in %llu..%llu",
+                 (unsigned long long)meta->seq, (unsigned long long)v->h.first_seq,
+                 (unsigned long long)last);
+        return MESH_ESEQGAP;
+    }
+    *prev_seq = meta->seq;
+    if (meta->kind == WIRE_PUT) {
+        if (!op->value || op->value_len != meta->value_len) {
+            s_reject(r, MESH_EPROTO, "op seq %llu: value missing or of the wrong length",
+                     (unsigned long long)meta->seq);
+            return MESH_EPROTO;
+        }
+        hash_tagged(HASH_TAG_VALUE, op->value, op->value_len, vh);
+        if (memcmp(vh, meta->vhash, HASH_LEN) != 0) {
+            s_reject(r, MESH_EDIGEST, "op seq %llu: value does not match its signed hash",
+                     (unsigned long long)meta->seq);
+            return MESH_EDIGEST;
+        }
+    } else if (op->value) {
+        s_reject(r, MESH_EPROTO, "op seq %llu: a deletion carries a value",
+                 (unsigned long long)meta->seq);
+        return MESH_EPROTO;
+    }
+    hash_tagged(HASH_TAG_LEAF, op->meta, op->meta_len, v->leaves[i]);
+    if (v->set.partial &&
+        hash_merkle_verify(v->leaves[i], meta->seq - v->h.first_seq, v->h.count,
+                           (const uint8_t(*)[HASH_LEN])op->proof, op->proof_count,
+                           v->h.root) != MESH_OK) {
+        s_reject(r, MESH_EDIGEST, "op seq %llu: Merkle proof does not lead to the signed root",
+                 (unsigned long long)meta->seq);
+        return MESH_EDIGEST;
+    }
+    if (strcmp(v->coll, MEMBER_COLL) == 0 && member_check_op(meta, v->h.origin) != MESH_OK) {
+        s_reject(r, MESH_EPROTO, "op seq %llu: not a membership record of its signer",
+                 (unsigned long long)meta->seq);
+        return MESH_EPROTO;
+    }
+    return MESH_OK;
+}
+
+/* Decode the header and check the signature over the bytes as received. */
+static mesh_err_t
+s_verify_header(s_vset_t *v)
+{
+    apply_result_t *r = v->res;
+    mesh_err_t err = wire_set_decode(v->bytes, v->len, &v->set);
+    if (err != MESH_OK) {
+        s_reject(r, err, "set does not decode (%s)", mesh_strerror(err));
+        return err;
+    }
+    err = wire_header_decode(v->set.header, v->set.header_len, &v->h);
+    if (err != MESH_OK) {
+        s_reject(r, err, "header does not decode (%s)", mesh_strerror(err));
+        return err;
+    }
+    memcpy(r->origin, v->h.origin, WIRE_ORIGIN_LEN);
+    r->first_seq = v->h.first_seq;
+    r->count = v->h.count;
+    if (ident_verify(v->h.origin, v->set.header, v->set.header_len, v->set.sig) != MESH_OK) {
+        s_reject(r, MESH_EBADSIG, "signature does not verify against the origin's key");
+        return MESH_EBADSIG;
+    }
+    memcpy(v->coll, v->h.coll, v->h.coll_len);
+    v->coll[v->h.coll_len] = '\0';
+    if (memchr(v->coll, '\0', v->h.coll_len) ||
+        (v->coll[0] == '_' && strcmp(v->coll, MEMBER_COLL) != 0)) {
+        s_reject(r, MESH_EPROTO, "collection name '%s' is not allowed", v->coll);
+        return MESH_EPROTO;
+    }
+    if (!v->set.partial && v->set.op_count != v->h.count) {
+        s_reject(r, MESH_EPROTO, "a full set with %zu ops for a header of %u",
+                 v->set.op_count, v->h.count);
+        return MESH_EPROTO;
+    }
+    return MESH_OK;
+}
+
+static mesh_err_t
+s_verify(s_vset_t *v)
+{
+    uint8_t root[HASH_LEN];
+    uint64_t prev = 0;
+    mesh_err_t err = s_verify_header(v);
+    if (err != MESH_OK) {
+        return err;
+    }
+    v->ops = calloc(v->set.op_count, sizeof *v->ops);
+    v->leaves = malloc(v->set.op_count * sizeof *v->leaves);
+    if (!v->ops || !v->leaves) {
+        s_reject(v->res, MESH_ENOMEM, "out of memory");
+        return MESH_ENOMEM;
+    }
+    for (size_t i = 0; i < v->set.op_count; i++) {
+        err = s_verify_op(v, i, &prev);
+        if (err != MESH_OK) {
+            return err;
+        }
+    }
+    if (!v->set.partial) {
+        hash_merkle_root((const uint8_t(*)[HASH_LEN])v->leaves, v->set.op_count, root);
+        if (memcmp(root, v->h.root, HASH_LEN) != 0) {
+            s_reject(v->res, MESH_EDIGEST, "ops do not match the signed Merkle root");
+            return MESH_EDIGEST;
+        }
+    }
+    return MESH_OK;
+}
+
+static void
+s_vset_release(s_vset_t *v)
+{
+    wire_set_release(&v->set);
+    free(v->ops);
+    free(v->leaves);
+}
+
+/* ---- applying one op: the receive rules ---- */
+
+/* Does a local version's context cover dot? (rule b) */
+static mesh_err_t
+s_local_covers(const store_version_t *lv, const wire_dot_t *dot, bool *covered)
+{
+    wire_opmeta_t op;
+    wire_dot_t c;
+    *covered = false;
+    if (wire_opmeta_decode(lv->meta, lv->meta_len, &op) != MESH_OK) {
+        return MESH_ECORRUPT;
+    }
+    for (size_t i = 0; i < op.ctx_count; i++) {
+        wire_ctx_get(&op, i, &c);
+        if (memcmp(c.origin, dot->origin, WIRE_ORIGIN_LEN) == 0 &&
+            c.incarnation == dot->incarnation && dot->seq <= c.seq) {
+            *covered = true;
+            break;
+        }
+    }
+    return MESH_OK;
+}
+
+/* Copy a version's bytes into the scratch buffer so it survives rewriting its item. */
+static mesh_err_t
+s_keep(wire_buf_t *scratch, store_version_t *v)
+{
+    size_t need = (size_t)v->meta_len + v->value_len + v->proof_len;
+    if (scratch->cap - scratch->len < need) {
+        return MESH_ENOMEM; /* sized up front: cannot happen */
+    }
+    uint8_t *p = scratch->data + scratch->len;
+    memcpy(p, v->meta, v->meta_len);
+    memcpy(p + v->meta_len, v->value, v->value_len);
+    memcpy(p + v->meta_len + v->value_len, v->proof, v->proof_len);
+    v->meta = p;
+    v->value = p + v->meta_len;
+    v->proof = p + v->meta_len + v->value_len;
+    scratch->len += need;
+    return MESH_OK;
+}
+
+/* Make room in scratch for the item's versions. */
+static mesh_err_t
+s_scratch_fit(wire_buf_t *scratch, const store_item_t *item)
+{
+    size_t need = 0;
+    for (size_t i = 0; i < item->count; i++) {
+        need += (size_t)item->versions[i].meta_len + item->versions[i].value_len +
+                item->versions[i].proof_len;
+    }
+    scratch->len = 0;
+    if (need > scratch->cap) {
+        uint8_t *p = realloc(scratch->data, need);
+        if (!p) {
+            return MESH_ENOMEM;
+        }
+        scratch->data = p;
+        scratch->cap = need;
+    }
+    return MESH_OK;
+}
+
+/* Rule (c): keep the local versions that v's context does not cover, add v. */
+static mesh_err_t
+s_store_op(s_batch_t *b, store_txn_t *st, uint32_t cid, s_vset_t *v, size_t i,
+           store_version_t *nv, store_coll_stats_t *stats)
+{
+    const wire_opmeta_t *meta = &v->ops[i];
+    store_item_t *item = b->item;
+    store_key_t skey;
+    size_t kept = 0;
+    node_store_key(meta->key, meta->key_len, &skey);
+    mesh_err_t err = s_scratch_fit(&b->scratch, item);
+    for (size_t j = 0; j < item->count && err == MESH_OK; j++) {
+        store_version_t lv = item->versions[j];
+        wire_dot_t dot;
+        err = store_origin_get(st, lv.oid, dot.origin, &dot.incarnation);
+        dot.seq = lv.seq;
+        bool covered = false;
+        for (size_t c = 0; err == MESH_OK && c < meta->ctx_count && !covered; c++) {
+            wire_dot_t cd;
+            wire_ctx_get(meta, c, &cd);
+            covered = memcmp(cd.origin, dot.origin, WIRE_ORIGIN_LEN) == 0 &&
+                      cd.incarnation == dot.incarnation && dot.seq <= cd.seq;
+        }
+        if (err == MESH_OK && covered) {
+            version_digest_apply(stats->digest, dot.origin, dot.incarnation, lv.meta,
+                                 lv.meta_len, true);
+            stats->versions--;
+            err = store_dot_del(st, cid, lv.oid, lv.seq);
+        } else if (err == MESH_OK) {
+            err = s_keep(&b->scratch, &lv);
+            item->versions[kept++] = lv;
+        }
+    }
+    if (err != MESH_OK) {
+        return err;
+    }
+    if (kept == STORE_SIBLINGS_MAX) {
+        return MESH_ETOOBIG;
+    }
+    if (item->count == 0) {
+        stats->keys++;
+    }
+    item->versions[kept++] = *nv;
+    version_digest_apply(stats->digest, v->h.origin, v->h.incarnation, nv->meta, nv->meta_len,
+                         false);
+    stats->versions++;
+    err = store_item_put(st, cid, &skey, item->versions, kept);
+    if (err == MESH_OK) {
+        err = store_dot_put(st, cid, nv->oid, nv->seq, &skey);
+    }
+    return err;
+}
+
+/* Apply op i of v: (a) covered by the vector: nothing; (b) covered by a local version's
+ * context: count its dot only; (c) otherwise store it. force skips (a) for a fork winner. */
+static mesh_err_t
+s_apply_op(s_batch_t *b, store_txn_t *st, uint32_t cid, uint32_t oid, s_vset_t *v, size_t i,
+           bool force, store_coll_stats_t *stats)
+{
+    const wire_opmeta_t *meta = &v->ops[i];
+    const wire_op_t *op = &v->set.ops[i];
+    wire_dot_t dot;
+    store_key_t skey;
+    if (!force && vv_covers(&b->vv, meta->seq)) {
+        v->res->ops_old++;
+        return MESH_OK;
+    }
+    memcpy(dot.origin, v->h.origin, WIRE_ORIGIN_LEN);
+    dot.incarnation = v->h.incarnation;
+    dot.seq = meta->seq;
+    node_store_key(meta->key, meta->key_len, &skey);
+    mesh_err_t err = store_item_get(st, cid, &skey, b->item);
+    if (err == MESH_ENOTFOUND) {
+        b->item->count = 0;
+        err = MESH_OK;
+    }
+    bool obsolete = false;
+    for (size_t j = 0; err == MESH_OK && j < b->item->count && !obsolete; j++) {
+        const store_version_t *lv = &b->item->versions[j];
+        obsolete = lv->oid == oid && lv->seq == meta->seq;
+        if (!obsolete) {
+            err = s_local_covers(lv, &dot, &obsolete);
+        }
+    }
+    if (err == MESH_OK && !obsolete) {
+        store_version_t nv = {.oid = oid,
+                              .seq = meta->seq,
+                              .hlc = v->h.hlc,
+                              .kind = meta->kind,
+                              .meta = op->meta,
+                              .meta_len = (uint32_t)op->meta_len,
+                              .value = op->value,
+                              .value_len = (uint32_t)op->value_len,
+                              .proof = v->set.partial ? op->proof : NULL,
+                              .proof_len = v->set.partial
+                                               ? (uint32_t)(op->proof_count * HASH_LEN)
+                                               : 0};
+        err = s_store_op(b, st, cid, v, i, &nv, stats);
+        v->res->ops_stored++;
+    } else if (err == MESH_OK) {
+        v->res->ops_old++;
+    }
+    if (err == MESH_OK) {
+        err = vv_add(&b->vv, meta->seq);
+    }
+    return err;
+}
+
+/* ---- the fork rule (§5.7) ---- */
+
+/* Remove every live version of a stored set that lost to another header. */
+static mesh_err_t
+s_drop_set(s_batch_t *b, store_txn_t *st, uint32_t cid, uint32_t oid, const store_set_t *lost,
+           uint32_t count, store_coll_stats_t *stats)
+{
+    for (uint64_t seq = lost->first_seq; seq < lost->first_seq + count; seq++) {
+        store_cursor_t *cur = NULL;
+        uint64_t at = 0;
+        mesh_err_t err = store_dots_open(st, cid, oid, seq, &cur);
+        if (err == MESH_OK) {
+            err = store_dots_next(cur, &at, b->item);
+        }
+        store_cursor_close(cur);
+        if (err == MESH_ENOTFOUND || (err == MESH_OK && at != seq)) {
+            continue; /* superseded already */
+        }
+        if (err != MESH_OK) {
+            return err;
+        }
+        store_key_t skey;
+        node_store_key(b->item->key, b->item->key_len, &skey);
+        size_t kept = 0;
+        err = s_scratch_fit(&b->scratch, b->item);
+        for (size_t j = 0; j < b->item->count && err == MESH_OK; j++) {
+            store_version_t lv = b->item->versions[j];
+            if (lv.oid == oid && lv.seq == seq) {
+                uint8_t origin[WIRE_ORIGIN_LEN];
+                uint64_t inc = 0;
+                err = store_origin_get(st, oid, origin, &inc);
+                version_digest_apply(stats->digest, origin, inc, lv.meta, lv.meta_len, true);
+                stats->versions--;
+            } else {
+                err = s_keep(&b->scratch, &lv);
+                b->item->versions[kept++] = lv;
+            }
+        }
+        if (err == MESH_OK && kept == 0) {
+            stats->keys--;
+        }
+        if (err == MESH_OK) {
+            err = store_item_put(st, cid, &skey, b->item->versions, kept);
+        }
+        if (err == MESH_OK) {
+            err = store_dot_del(st, cid, oid, seq);
+        }
+        if (err != MESH_OK) {
+            return err;
+        }
+    }
+    return store_set_del(st, cid, oid, lost->first_seq);
+}
+
+/* Check v against a stored set whose range overlaps it. *force is set when v wins a fork
+ * (its ops then apply over dots the vector already counts). */
+static mesh_err_t
+s_fork_check(s_batch_t *b, store_txn_t *st, uint32_t cid, uint32_t oid, s_vset_t *v,
+             store_coll_stats_t *stats, bool *force)
+{
+    store_set_t s;
+    wire_header_t sh;
+    *force = false;
+    uint64_t last = v->h.first_seq + v->h.count - 1;
+    mesh_err_t err = store_set_find(st, cid, oid, last, &s);
+    if (err == MESH_ENOTFOUND) {
+        return MESH_OK;
+    }
+    if (err == MESH_OK && wire_header_decode(s.header, s.header_len, &sh) != MESH_OK) {
+        err = MESH_ECORRUPT;
+    }
+    if (err != MESH_OK) {
+        return err;
+    }
+    if (s.first_seq + sh.count <= v->h.first_seq ||
+        (s.header_len == v->set.header_len &&
+         memcmp(s.header, v->set.header, s.header_len) == 0)) {
+        return MESH_OK; /* no overlap, or the same set again */
+    }
+    uint8_t mine[HASH_LEN], theirs[HASH_LEN];
+    hash_tagged(HASH_TAG_NODE, v->set.header, v->set.header_len, mine);
+    hash_tagged(HASH_TAG_NODE, s.header, s.header_len, theirs);
+    char id[MESH_ID_TEXT_LEN + 1];
+    devid_format(v->h.origin, id);
+    if (memcmp(mine, theirs, HASH_LEN) > 0) {
+        s_reject(v->res, MESH_EFORK,
+                 "fork: %s signed another header for seq %llu..%llu, which wins (§5.7)", id,
+                 (unsigned long long)v->h.first_seq, (unsigned long long)last);
+        node_log(b->m, MESH_LOG_WARN, "%s", v->res->why);
+        return MESH_OK;
+    }
+    node_log(b->m, MESH_LOG_WARN,
+             "fork: %s signed two headers for seq %llu..%llu; the stored one loses (§5.7)", id,
+             (unsigned long long)s.first_seq, (unsigned long long)(s.first_seq + sh.count - 1));
+    *force = true;
+    return s_drop_set(b, st, cid, oid, &s, sh.count, stats);
+}
+
+/* ---- one set, and the batch ---- */
+
+static mesh_err_t
+s_apply_set(s_batch_t *b, store_txn_t *st, s_vset_t *v)
+{
+    mesh_t *m = b->m;
+    uint32_t cid = 0, oid = 0;
+    store_coll_stats_t stats;
+    bool force = false;
+    uint8_t id[HASH_LEN];
+    if (!member_is(&m->members, v->h.origin)) {
+        v->res->outcome = APPLY_HELD;
+        hash_tagged(HASH_TAG_NODE, v->bytes, v->len, id);
+        return store_held_put(st, id, v->h.origin, v->bytes, v->len);
+    }
+    mesh_err_t err = store_coll_id(st, v->coll, true, &cid);
+    if (err == MESH_OK) {
+        err = store_origin_id(st, v->h.origin, v->h.incarnation, true, &oid);
+    }
+    if (err == MESH_OK) {
+        err = store_coll_stats_get(st, cid, &stats);
+    }
+    if (err == MESH_OK) {
+        err = s_fork_check(b, st, cid, oid, v, &stats, &force);
+    }
+    if (err != MESH_OK || v->res->outcome == APPLY_REJECTED) {
+        return err;
+    }
+    err = vv_load(&b->vv, st, cid, oid);
+    for (size_t i = 0; err == MESH_OK && i < v->set.op_count; i++) {
+        err = s_apply_op(b, st, cid, oid, v, i, force, &stats);
+    }
+    if (err == MESH_OK) {
+        err = vv_save(&b->vv, st, cid, oid);
+    }
+    if (err == MESH_OK) {
+        err = store_coll_stats_put(st, cid, &stats);
+    }
+    if (err == MESH_OK) {
+        err = hlc_observe(st, v->h.hlc);
+    }
+    store_set_t existing;
+    if (err == MESH_OK && store_set_get(st, cid, oid, v->h.first_seq, &existing) == MESH_ENOTFOUND) {
+        /* A partial set's leaves are not all here: its versions keep their proofs. */
+        store_set_t rec = {.oid = oid,
+                           .first_seq = v->h.first_seq,
+                           .header = v->set.header,
+                           .header_len = (uint32_t)v->set.header_len,
+                           .sig = v->set.sig,
+                           .leaves = v->set.partial ? NULL : &v->leaves[0][0],
+                           .count = v->set.partial ? 0 : v->h.count};
+        err = store_set_put(st, cid, &rec);
+    }
+    if (err == MESH_OK && v->res->ops_stored) {
+        b->members_changed |= strcmp(v->coll, MEMBER_COLL) == 0;
+    }
+    v->res->outcome = v->res->ops_stored || force ? APPLY_NEW : APPLY_KNOWN;
+    return err;
+}
+
+/* Was any set of origin (in this batch) held or rejected? Then its watermark waits. */
+static bool
+s_origin_blocked(const s_batch_t *b, const wire_mark_t *mk)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        const apply_result_t *r = b->vs[i].res;
+        if ((r->outcome == APPLY_HELD || r->outcome == APPLY_REJECTED) &&
+            memcmp(r->origin, mk->origin, WIRE_ORIGIN_LEN) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static mesh_err_t
+s_apply_marks(s_batch_t *b, store_txn_t *st)
+{
+    const apply_marks_t *am = b->marks;
+    char coll[MESH_COLL_MAX + 1];
+    uint32_t cid = 0, oid = 0;
+    if (!am || am->count == 0 || am->coll_len == 0 || am->coll_len > MESH_COLL_MAX) {
+        return MESH_OK;
+    }
+    memcpy(coll, am->coll, am->coll_len);
+    coll[am->coll_len] = '\0';
+    mesh_err_t err = store_coll_id(st, coll, true, &cid);
+    for (size_t i = 0; err == MESH_OK && i < am->count; i++) {
+        const wire_mark_t *mk = &am->marks[i];
+        if (!member_is(&b->m->members, mk->origin) || s_origin_blocked(b, mk)) {
+            continue;
+        }
+        err = store_origin_id(st, mk->origin, mk->incarnation, true, &oid);
+        if (err == MESH_OK) {
+            err = vv_load(&b->vv, st, cid, oid);
+        }
+        if (err == MESH_OK && mk->seq > b->vv.base) {
+            vv_raise(&b->vv, mk->seq);
+            err = vv_save(&b->vv, st, cid, oid);
+        }
+    }
+    return err;
+}
+
+static mesh_err_t
+s_batch_body(store_txn_t *st, void *arg)
+{
+    s_batch_t *b = arg;
+    b->members_changed = false;
+    for (size_t i = 0; i < b->n; i++) {
+        s_vset_t *v = &b->vs[i];
+        if (v->res->outcome == APPLY_REJECTED && v->res->err != MESH_EFORK) {
+            continue; /* failed verification */
+        }
+        /* Reset what a previous run of this body (after the map grew) left. */
+        v->res->outcome = APPLY_NEW;
+        v->res->err = MESH_OK;
+        v->res->ops_stored = v->res->ops_old = 0;
+        mesh_err_t err = s_apply_set(b, st, v);
+        if (err == MESH_OK && v->held_id && v->res->outcome != APPLY_HELD) {
+            err = store_held_del(st, v->held_id);
+        }
+        if (err != MESH_OK) {
+            return err;
+        }
+    }
+    return s_apply_marks(b, st);
+}
+
+static mesh_err_t s_retry_held(mesh_t *m, int depth);
+
+/* After held sets were retried, a set of this batch that is no longer held was applied. */
+static mesh_err_t
+s_update_held(mesh_t *m, s_batch_t *b)
+{
+    store_txn_t *txn = NULL;
+    mesh_err_t err = store_read_begin(m->store, &txn);
+    for (size_t i = 0; err == MESH_OK && i < b->n; i++) {
+        uint8_t id[HASH_LEN];
+        if (b->vs[i].res->outcome != APPLY_HELD) {
+            continue;
+        }
+        hash_tagged(HASH_TAG_NODE, b->vs[i].bytes, b->vs[i].len, id);
+        err = store_held_has(txn, id);
+        if (err == MESH_ENOTFOUND) {
+            b->vs[i].res->outcome = APPLY_NEW;
+            err = MESH_OK;
+        }
+    }
+    store_read_end(txn);
+    return err;
+}
+
+/* Verify and apply; held_ids (may be NULL) names the held entries the sets came from. */
+static mesh_err_t
+s_batch(mesh_t *m, const uint8_t *const *sets, const size_t *lens, const uint8_t *const *held_ids,
+        size_t n, const apply_marks_t *marks, apply_result_t *results, int depth)
+{
+    s_batch_t b = {.m = m, .n = n, .marks = marks};
+    mesh_err_t err = MESH_OK;
+    b.vs = calloc(n ? n : 1, sizeof *b.vs);
+    b.item = malloc(sizeof *b.item);
+    version_ctx_init(&b.ctx);
+    vv_init(&b.vv);
+    wire_buf_init(&b.scratch);
+    if (!b.vs || !b.item) {
+        err = MESH_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        memset(&results[i], 0, sizeof results[i]);
+        b.vs[i] = (s_vset_t){.bytes = sets[i], .len = lens[i], .res = &results[i],
+                             .held_id = held_ids ? held_ids[i] : NULL};
+        (void)s_verify(&b.vs[i]);
+    }
+    err = store_write(m->store, s_batch_body, &b);
+    if (err != MESH_OK) {
+        node_fail_store(m, err, "apply");
+        goto out;
+    }
+    if (b.members_changed) {
+        err = node_members_reload(m);
+        if (err == MESH_OK) {
+            err = s_retry_held(m, depth + 1);
+        }
+        if (err == MESH_OK) {
+            err = s_update_held(m, &b);
+        }
+    }
+out:
+    for (size_t i = 0; b.vs && i < n; i++) {
+        s_vset_release(&b.vs[i]);
+    }
+    free(b.vs);
+    free(b.item);
+    version_ctx_release(&b.ctx);
+    vv_release(&b.vv);
+    wire_buf_release(&b.scratch);
+    return err;
+}
+
+/* Held sets copied out of the store (the read transaction ends before applying). */
+typedef struct s_held {
+    uint8_t **copies; /* each: id (32 bytes) then the set bytes */
+    const uint8_t **sets;
+    const uint8_t **ids;
+    size_t *lens;
+    size_t n, cap;
+} s_held_t;
+
+static void
+s_held_release(s_held_t *h)
+{
+    for (size_t i = 0; i < h->n; i++) {
+        free(h->copies[i]);
+    }
+    free(h->copies);
+    free(h->sets);
+    free(h->ids);
+    free(h->lens);
+}
+
+static mesh_err_t
+s_held_add(s_held_t *h, const uint8_t *id, const uint8_t *set, size_t len)
+{
+    if (h->n == h->cap) {
+        size_t cap = h->cap ? h->cap * 2 : 16;
+        uint8_t **c = realloc(h->copies, cap * sizeof *c);
+        const uint8_t **s = c ? realloc(h->sets, cap * sizeof *s) : NULL;
+        const uint8_t **i = s ? realloc(h->ids, cap * sizeof *i) : NULL;
+        size_t *l = i ? realloc(h->lens, cap * sizeof *l) : NULL;
+        h->copies = c ? c : h->copies;
+        h->sets = s ? s : h->sets;
+        h->ids = i ? i : h->ids;
+        h->lens = l ? l : h->lens;
+        if (!l) {
+            return MESH_ENOMEM;
+        }
+        h->cap = cap;
+    }
+    uint8_t *copy = malloc(STORE_HELD_ID_LEN + len);
+    if (!copy) {
+        return MESH_ENOMEM;
+    }
+    memcpy(copy, id, STORE_HELD_ID_LEN);
+    memcpy(copy + STORE_HELD_ID_LEN, set, len);
+    h->copies[h->n] = copy;
+    h->ids[h->n] = copy;
+    h->sets[h->n] = copy + STORE_HELD_ID_LEN;
+    h->lens[h->n] = len;
+    h->n++;
+    return MESH_OK;
+}
+
+/* Apply the held sets whose origin is now a member. */
+static mesh_err_t
+s_retry_held(mesh_t *m, int depth)
+{
+    store_txn_t *txn = NULL;
+    store_cursor_t *cur = NULL;
+    s_held_t h = {0};
+    if (depth > 64) {
+        return MESH_OK; /* each level needs a membership change: it cannot go on for long */
+    }
+    mesh_err_t err = store_read_begin(m->store, &txn);
+    if (err == MESH_OK) {
+        err = store_held_open(txn, &cur);
+    }
+    while (err == MESH_OK) {
+        const uint8_t *id = NULL, *origin = NULL, *set = NULL;
+        size_t len = 0;
+        err = store_held_next(cur, &id, &origin, &set, &len);
+        if (err == MESH_OK && member_is(&m->members, origin)) {
+            err = s_held_add(&h, id, set, len);
+        }
+    }
+    store_cursor_close(cur);
+    store_read_end(txn);
+    if (err == MESH_ENOTFOUND) {
+        err = MESH_OK;
+    }
+    apply_result_t *res = h.n ? calloc(h.n, sizeof *res) : NULL;
+    if (err == MESH_OK && h.n && !res) {
+        err = MESH_ENOMEM;
+    }
+    if (err == MESH_OK && h.n) {
+        err = s_batch(m, h.sets, h.lens, h.ids, h.n, NULL, res, depth);
+        for (size_t i = 0; err == MESH_OK && i < h.n; i++) {
+            node_log(m, res[i].outcome == APPLY_REJECTED ? MESH_LOG_WARN : MESH_LOG_INFO,
+                     "held-back set seq %llu: %s", (unsigned long long)res[i].first_seq,
+                     res[i].outcome == APPLY_REJECTED ? res[i].why : "applied");
+        }
+    }
+    free(res);
+    s_held_release(&h);
+    return err;
+}
+
+mesh_err_t
+apply_batch(mesh_t *m, const uint8_t *const *sets, const size_t *lens, size_t n,
+            const apply_marks_t *marks, apply_result_t *results)
+{
+    if (!m || (n && (!sets || !lens || !results))) {
+        return MESH_EINVAL;
+    }
+    return s_batch(m, sets, lens, NULL, n, marks, results, 0);
+}

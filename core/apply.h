@@ -1,0 +1,56 @@
+/* core/apply.h: taking in other devices' change sets (DESIGN.md, Data model, receive
+ * rules (a)(b)(c); docs/PROTOCOL.md §3.4, §5.7, §8).
+ * Owns: verifying a set over the bytes as received (signature, Merkle root or proofs,
+ * value hashes, seq range), holding back sets from non-members, the fork rule, and
+ * applying verified sets and watermarks in one store write transaction per batch.
+ * Not here: the byte layouts (core/wire.h), who is a member (core/member.h).
+ * Layer: core. Third-party: none. SPDX-License-Identifier: MIT */
+#ifndef MESH_CORE_APPLY_H
+#define MESH_CORE_APPLY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "meshsync.h"
+#include "wire.h"
+
+/* What became of one set. */
+enum apply_outcome {
+    APPLY_NEW = 0, /* at least one op was stored or counted as superseded */
+    APPLY_KNOWN,   /* everything in it was already covered: nothing changed */
+    APPLY_HELD,    /* its origin is not (yet) a member: kept aside, not counted */
+    APPLY_REJECTED /* it failed verification or the fork rule: nothing of it kept */
+};
+
+typedef struct apply_result {
+    enum apply_outcome outcome;
+    mesh_err_t err;       /* why it was rejected (MESH_OK otherwise) */
+    char why[160];        /* one line for a person */
+    uint8_t origin[WIRE_ORIGIN_LEN];
+    uint64_t first_seq;   /* from the header (0 if it did not decode) */
+    uint32_t count;
+    uint32_t ops_stored;  /* versions stored */
+    uint32_t ops_old;     /* ops already covered or superseded here */
+} apply_result_t;
+
+/* Watermarks that go with a batch for one collection. */
+typedef struct apply_marks {
+    const char *coll;
+    size_t coll_len;
+    const wire_mark_t *marks;
+    size_t count;
+} apply_marks_t;
+
+/* Verify each of sets[0..n) (encoded sets, lens[i] bytes), then apply the verified ones
+ * and the watermarks in marks (may be NULL) in one durable write transaction. Sets of
+ * non-members are held back; when the batch changes membership, held sets whose origin
+ * became a member are applied too (in further transactions). results[i] says what became
+ * of set i. A watermark is applied only when no set of its origin in this batch was held
+ * or rejected. Re-applying anything changes nothing.
+ * MESH_OK even when some sets were rejected (see results). Errors: the store's (the
+ * whole batch is then unapplied), MESH_ENOMEM. */
+MESH_NODISCARD mesh_err_t apply_batch(mesh_t *m, const uint8_t *const *sets, const size_t *lens,
+                                      size_t n, const apply_marks_t *marks,
+                                      apply_result_t *results);
+
+#endif /* MESH_CORE_APPLY_H */

@@ -1,0 +1,293 @@
+/* core/member.c: membership records in "_mesh" and the member view.
+ * Records are items of the reserved collection, signed like any change set:
+ *   genesis/<ID>            by ID itself: "name=<name>\n"
+ *   add/<ID>/<signer ID>    by the signer: "name=<name>\n" and "addr=<addr>\n" lines
+ * Layer: core. Third-party: none. SPDX-License-Identifier: MIT */
+#include "member.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../crypto/devid.h"
+#include "node.h"
+#include "txn.h"
+
+void
+member_view_release(member_view_t *view)
+{
+    if (!view) {
+        return;
+    }
+    free(view->keys);
+    memset(view, 0, sizeof *view);
+}
+
+bool
+member_is(const member_view_t *view, const uint8_t *pk)
+{
+    for (size_t i = 0; i < view->count; i++) {
+        if (memcmp(view->keys[i], pk, WIRE_ORIGIN_LEN) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static mesh_err_t
+s_view_add(member_view_t *view, const uint8_t *pk)
+{
+    if (member_is(view, pk)) {
+        return MESH_OK;
+    }
+    if (view->count == view->cap) {
+        size_t cap = view->cap ? view->cap * 2 : 8;
+        uint8_t(*k)[WIRE_ORIGIN_LEN] = realloc(view->keys, cap * sizeof *k);
+        if (!k) {
+            return MESH_ENOMEM;
+        }
+        view->keys = k;
+        view->cap = cap;
+    }
+    memcpy(view->keys[view->count++], pk, WIRE_ORIGIN_LEN);
+    return MESH_OK;
+}
+
+/* Parse "<prefix><ID>" or "<prefix><ID>/..." from key: the ID's key into pk; *rest points
+ * after the ID. MESH_OK or MESH_EPROTO. */
+static mesh_err_t
+s_parse_id(const uint8_t *key, size_t len, size_t *pos, uint8_t *pk)
+{
+    char text[MESH_ID_TEXT_LEN + 1];
+    if (len - *pos < MESH_ID_TEXT_LEN) {
+        return MESH_EPROTO;
+    }
+    memcpy(text, key + *pos, MESH_ID_TEXT_LEN);
+    text[MESH_ID_TEXT_LEN] = '\0';
+    *pos += MESH_ID_TEXT_LEN;
+    return devid_parse(text, pk) == MESH_OK ? MESH_OK : MESH_EPROTO;
+}
+
+/* Split a record key into its kind and keys. subject is the added device (or the
+ * genesis device), signer the device that must have signed it. */
+static mesh_err_t
+s_parse_key(const uint8_t *key, size_t len, bool *is_add, uint8_t *subject, uint8_t *signer)
+{
+    size_t pos = 0;
+    if (len > 8 && memcmp(key, "genesis/", 8) == 0) {
+        pos = 8;
+        *is_add = false;
+        mesh_err_t err = s_parse_id(key, len, &pos, subject);
+        memcpy(signer, subject, WIRE_ORIGIN_LEN);
+        return err == MESH_OK && pos == len ? MESH_OK : MESH_EPROTO;
+    }
+    if (len > 4 && memcmp(key, "add/", 4) == 0) {
+        pos = 4;
+        *is_add = true;
+        mesh_err_t err = s_parse_id(key, len, &pos, subject);
+        if (err != MESH_OK || pos >= len || key[pos] != '/') {
+            return MESH_EPROTO;
+        }
+        pos++;
+        err = s_parse_id(key, len, &pos, signer);
+        return err == MESH_OK && pos == len ? MESH_OK : MESH_EPROTO;
+    }
+    return MESH_EPROTO;
+}
+
+mesh_err_t
+member_check_op(const wire_opmeta_t *op, const uint8_t *origin)
+{
+    uint8_t subject[WIRE_ORIGIN_LEN], signer[WIRE_ORIGIN_LEN];
+    bool is_add = false;
+    mesh_err_t err = s_parse_key(op->key, op->key_len, &is_add, subject, signer);
+    if (err != MESH_OK || memcmp(signer, origin, WIRE_ORIGIN_LEN) != 0) {
+        return MESH_EPROTO;
+    }
+    return MESH_OK;
+}
+
+mesh_err_t
+member_view_load(store_txn_t *txn, const uint8_t *self, member_view_t *view)
+{
+    uint32_t cid = 0;
+    store_cursor_t *cur = NULL;
+    view->count = 0;
+    mesh_err_t err = s_view_add(view, self);
+    if (err == MESH_OK) {
+        err = store_coll_id(txn, MEMBER_COLL, false, &cid);
+        if (err == MESH_ENOTFOUND) {
+            return MESH_OK;
+        }
+    }
+    store_item_t *item = malloc(sizeof *item);
+    if (!item) {
+        return MESH_ENOMEM;
+    }
+    if (err == MESH_OK) {
+        err = store_items_open(txn, cid, NULL, 0, &cur);
+    }
+    while (err == MESH_OK && (err = store_items_next(cur, item)) == MESH_OK) {
+        uint8_t subject[WIRE_ORIGIN_LEN], signer[WIRE_ORIGIN_LEN];
+        bool is_add = false;
+        if (s_parse_key(item->key, item->key_len, &is_add, subject, signer) == MESH_OK) {
+            err = s_view_add(view, subject);
+        }
+    }
+    store_cursor_close(cur);
+    free(item);
+    return err == MESH_ENOTFOUND ? MESH_OK : err;
+}
+
+mesh_err_t
+member_genesis(mesh_t *m)
+{
+    char key[16 + MESH_ID_TEXT_LEN], value[NODE_NAME_MAX + 16];
+    void *old = NULL;
+    size_t old_len = 0;
+    int klen = snprintf(key, sizeof key, "genesis/%s", m->id_text);
+    mesh_err_t err = mesh_get(m, MEMBER_COLL, key, (size_t)klen, &old, &old_len);
+    mesh_free(old);
+    if (err != MESH_ENOTFOUND) {
+        return err;
+    }
+    int vlen = snprintf(value, sizeof value, "name=%s\n", m->name);
+    mesh_txn_t *txn = NULL;
+    err = txn_begin_system(m, MEMBER_COLL, &txn);
+    if (err == MESH_OK) {
+        err = mesh_put(txn, key, (size_t)klen, value, (size_t)vlen);
+    }
+    if (err == MESH_OK) {
+        return mesh_txn_commit(&txn, NULL);
+    }
+    mesh_txn_abort(txn);
+    return err;
+}
+
+/* ---- public: adding and listing peers ---- */
+
+mesh_err_t
+mesh_peer_add(mesh_t *m, const char *id, const char *name, const char *const *addrs,
+              size_t addr_count)
+{
+    uint8_t pk[WIRE_ORIGIN_LEN];
+    char canon[MESH_ID_TEXT_LEN + 1], key[16 + 2 * MESH_ID_TEXT_LEN];
+    if (!m || !id || (addr_count && !addrs)) {
+        return MESH_EINVAL;
+    }
+    if (devid_parse(id, pk) != MESH_OK) {
+        return node_fail(m, MESH_EBADID, "'%s' is not a valid device ID", id);
+    }
+    devid_format(pk, canon);
+    int klen = snprintf(key, sizeof key, "add/%s/%s", canon, m->id_text);
+    size_t cap = 64 + (name ? strlen(name) : 0);
+    for (size_t i = 0; i < addr_count; i++) {
+        cap += strlen(addrs[i]) + 8;
+    }
+    char *value = malloc(cap);
+    if (!value) {
+        return MESH_ENOMEM;
+    }
+    size_t len = 0;
+    if (name && name[0]) {
+        len += (size_t)snprintf(value + len, cap - len, "name=%s\n", name);
+    }
+    for (size_t i = 0; i < addr_count; i++) {
+        len += (size_t)snprintf(value + len, cap - len, "addr=%s\n", addrs[i]);
+    }
+    mesh_txn_t *txn = NULL;
+    mesh_err_t err = txn_begin_system(m, MEMBER_COLL, &txn);
+    if (err == MESH_OK) {
+        err = mesh_put(txn, key, (size_t)klen, value, len);
+    }
+    err = err == MESH_OK ? mesh_txn_commit(&txn, NULL) : err;
+    mesh_txn_abort(txn);
+    free(value);
+    if (err == MESH_OK) {
+        err = node_members_reload(m);
+    }
+    return err;
+}
+
+/* Fold one record's "name=" and "addr=" lines into peer. */
+static void
+s_peer_fold(mesh_peer_t *peer, const uint8_t *v, size_t len)
+{
+    size_t pos = 0;
+    while (pos < len) {
+        const uint8_t *nl = memchr(v + pos, '\n', len - pos);
+        size_t end = nl ? (size_t)(nl - v) : len;
+        size_t n = end - pos;
+        if (n > 5 && memcmp(v + pos, "name=", 5) == 0 && !peer->name[0]) {
+            size_t c = n - 5 < sizeof peer->name - 1 ? n - 5 : sizeof peer->name - 1;
+            memcpy(peer->name, v + pos + 5, c);
+            peer->name[c] = '\0';
+        } else if (n > 5 && memcmp(v + pos, "addr=", 5) == 0) {
+            size_t used = strlen(peer->addrs);
+            size_t c = n - 5;
+            char addr[256];
+            snprintf(addr, sizeof addr, "%.*s", (int)c, (const char *)v + pos + 5);
+            if (used + c + 2 < sizeof peer->addrs && !strstr(peer->addrs, addr)) {
+                if (used) {
+                    peer->addrs[used++] = ' ';
+                }
+                memcpy(peer->addrs + used, v + pos + 5, c);
+                peer->addrs[used + c] = '\0';
+            }
+        }
+        pos = end + 1;
+    }
+}
+
+mesh_err_t
+mesh_peers(mesh_t *m, mesh_peer_t **out, size_t *count)
+{
+    if (out) {
+        *out = NULL;
+    }
+    if (count) {
+        *count = 0;
+    }
+    if (!m || !out || !count) {
+        return MESH_EINVAL;
+    }
+    mesh_peer_t *peers = calloc(m->members.count ? m->members.count : 1, sizeof *peers);
+    if (!peers) {
+        return MESH_ENOMEM;
+    }
+    for (size_t i = 0; i < m->members.count; i++) {
+        devid_format(m->members.keys[i], peers[i].id);
+        peers[i].self = memcmp(m->members.keys[i], ident_public_key(m->ident), 32) == 0;
+    }
+    mesh_iter_t *it = NULL;
+    const uint8_t *k = NULL, *v = NULL;
+    size_t kl = 0, vl = 0;
+    mesh_err_t err = mesh_iter_open(m, MEMBER_COLL, NULL, 0, &it);
+    /* genesis records first (a device's own name wins), then add records */
+    for (int pass = 0; err == MESH_OK && pass < 2; pass++) {
+        const char *prefix = pass == 0 ? "genesis/" : "add/";
+        mesh_iter_close(it);
+        it = NULL;
+        err = mesh_iter_open(m, MEMBER_COLL, prefix, strlen(prefix), &it);
+        while (err == MESH_OK && mesh_iter_next(it, &k, &kl, &v, &vl, NULL) == MESH_OK) {
+            uint8_t subject[WIRE_ORIGIN_LEN], signer[WIRE_ORIGIN_LEN];
+            bool is_add = false;
+            if (s_parse_key(k, kl, &is_add, subject, signer) != MESH_OK) {
+                continue;
+            }
+            for (size_t i = 0; i < m->members.count; i++) {
+                if (memcmp(m->members.keys[i], subject, WIRE_ORIGIN_LEN) == 0) {
+                    s_peer_fold(&peers[i], v, vl);
+                }
+            }
+        }
+    }
+    mesh_iter_close(it);
+    if (err != MESH_OK) {
+        free(peers);
+        return err;
+    }
+    *out = peers;
+    *count = m->members.count;
+    return MESH_OK;
+}
