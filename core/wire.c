@@ -82,7 +82,8 @@ s_pack_done(wire_buf_t *out, size_t start, int rc)
 static int
 s_pack_bytes(msgpack_packer *pk, const void *p, size_t len)
 {
-    return msgpack_pack_bin(pk, len) | msgpack_pack_bin_body(pk, p, len);
+    int rc = msgpack_pack_bin(pk, len);
+    return len ? rc | msgpack_pack_bin_body(pk, p, len) : rc; /* no memcpy from NULL */
 }
 
 /* ---- the cursor reader ---- */
@@ -229,6 +230,15 @@ s_read_fixed_bin(s_cur_t *c, size_t n, uint8_t *out)
     return err;
 }
 
+/* Read a bin of exactly n bytes and point at it; any other length is malformed. */
+static mesh_err_t
+s_read_fixed_bin_ptr(s_cur_t *c, size_t n, const uint8_t **p)
+{
+    size_t len = 0;
+    mesh_err_t err = s_read_bytes(c, S_BIN, SIZE_MAX, p, &len);
+    return err == MESH_OK && len != n ? MESH_EPROTO : err;
+}
+
 /* Read an array header of exactly n elements. */
 static mesh_err_t
 s_read_array_of(s_cur_t *c, size_t n)
@@ -257,8 +267,9 @@ mesh_err_t
 wire_header_encode(const wire_header_t *h, wire_buf_t *out)
 {
     if (h->coll_len == 0 || h->coll_len > MESH_COLL_MAX || h->count == 0 ||
-        h->count > WIRE_OPS_MAX || h->first_seq == 0) {
-        return MESH_EINVAL;
+        h->count > WIRE_OPS_MAX || h->first_seq == 0 ||
+        h->first_seq - 1 > UINT64_MAX - h->count) {
+        return MESH_EINVAL; /* the last seq, first_seq + count - 1, must fit */
     }
     size_t start = out->len;
     msgpack_packer pk;
@@ -286,6 +297,7 @@ wire_header_decode(const uint8_t *buf, size_t len, wire_header_t *h)
     mesh_err_t err = s_read_array_of(&c, 8);
     if (err == MESH_OK) {
         err = s_read_bytes(&c, S_STR, 64, &tag, &tag_len);
+        err = err == MESH_ETOOBIG ? MESH_EPROTO : err; /* a wrong tag, whatever its length */
     }
     if (err == MESH_OK &&
         (tag_len != strlen(WIRE_SET_TAG) || memcmp(tag, WIRE_SET_TAG, tag_len) != 0)) {
@@ -309,7 +321,8 @@ wire_header_decode(const uint8_t *buf, size_t len, wire_header_t *h)
     if (err == MESH_OK) {
         err = s_read_uint(&c, &count);
     }
-    if (err == MESH_OK && (count == 0 || h->first_seq == 0 || h->first_seq + count < count)) {
+    if (err == MESH_OK &&
+        (count == 0 || h->first_seq == 0 || h->first_seq - 1 > UINT64_MAX - count)) {
         err = MESH_EPROTO;
     }
     if (err == MESH_OK && count > WIRE_OPS_MAX) {
@@ -348,12 +361,13 @@ mesh_err_t
 wire_opmeta_encode(const wire_opmeta_t *op, const wire_dot_t *ctx, size_t ctx_count,
                    wire_buf_t *out)
 {
-    if (op->key_len == 0 || op->key_len > MESH_KEY_MAX || op->kind > WIRE_DEL ||
-        ctx_count > WIRE_CTX_MAX || op->value_len > MESH_VALUE_MAX) {
+    if (op->seq == 0 || op->key_len == 0 || op->key_len > MESH_KEY_MAX || op->kind > WIRE_DEL ||
+        ctx_count > WIRE_CTX_MAX || op->value_len > MESH_VALUE_MAX ||
+        (op->kind == WIRE_DEL && op->value_len)) {
         return MESH_EINVAL;
     }
-    for (size_t i = 1; i < ctx_count; i++) {
-        if (!s_dot_less(&ctx[i - 1], &ctx[i])) {
+    for (size_t i = 0; i < ctx_count; i++) {
+        if (ctx[i].seq == 0 || (i > 0 && !s_dot_less(&ctx[i - 1], &ctx[i]))) {
             return MESH_EINVAL;
         }
     }
@@ -482,16 +496,27 @@ static mesh_err_t
 s_set_encode(const uint8_t *header, size_t header_len, const uint8_t *sig, const wire_op_t *ops,
              size_t op_count, bool partial, wire_buf_t *out)
 {
+    /* Refuse here whatever wire_set_decode would refuse; no sum can wrap, since every
+     * term is capped before it is added. */
+    if (op_count == 0) {
+        return MESH_EINVAL;
+    }
+    if (op_count > WIRE_OPS_MAX || header_len > WIRE_HEADER_MAX) {
+        return MESH_ETOOBIG;
+    }
     size_t total = header_len + WIRE_SIG_LEN + 16;
     for (size_t i = 0; i < op_count; i++) {
-        total += ops[i].meta_len + ops[i].value_len + 16;
-        total += partial ? ops[i].proof_count * WIRE_HASH_LEN + 8 : 0;
         if (partial && ops[i].proof_count > WIRE_PROOF_MAX) {
             return MESH_EINVAL;
         }
-    }
-    if (total > WIRE_SET_MAX || op_count > WIRE_OPS_MAX) {
-        return MESH_ETOOBIG;
+        if (ops[i].value_len > MESH_VALUE_MAX || ops[i].meta_len > WIRE_SET_MAX) {
+            return MESH_ETOOBIG;
+        }
+        total += ops[i].meta_len + ops[i].value_len + 16;
+        total += partial ? ops[i].proof_count * WIRE_HASH_LEN + 8 : 0;
+        if (total > WIRE_SET_MAX) {
+            return MESH_ETOOBIG;
+        }
     }
     size_t start = out->len;
     msgpack_packer pk;
@@ -526,7 +551,7 @@ wire_set_encode_partial(const uint8_t *header, size_t header_len, const uint8_t 
     return s_set_encode(header, header_len, sig, ops, op_count, true, out);
 }
 
-/* The smallest encoding of one op entry: fixarray, bin8 of 1 byte, nil. */
+/* The smallest encoding of one op entry: fixarray, empty bin8 (2 bytes), nil. */
 #define S_OP_MIN 4u
 
 /* Read one op entry: [meta, value|nil] or, in a partial set, [meta, value|nil, proof].
@@ -564,20 +589,17 @@ wire_set_decode(const uint8_t *buf, size_t len, wire_set_t *set)
 {
     s_cur_t c = {buf, buf + len};
     const uint8_t *sig = NULL;
-    size_t sig_len = 0, n = 0;
+    size_t n = 0;
     memset(set, 0, sizeof *set);
     if (len > WIRE_SET_MAX) {
         return MESH_ETOOBIG;
     }
     mesh_err_t err = s_read_array_of(&c, 3);
     if (err == MESH_OK) {
-        err = s_read_bytes(&c, S_BIN, 4096, &set->header, &set->header_len);
+        err = s_read_bytes(&c, S_BIN, WIRE_HEADER_MAX, &set->header, &set->header_len);
     }
     if (err == MESH_OK) {
-        err = s_read_bytes(&c, S_BIN, WIRE_SIG_LEN, &sig, &sig_len);
-    }
-    if (err == MESH_OK && sig_len != WIRE_SIG_LEN) {
-        err = MESH_EPROTO;
+        err = s_read_fixed_bin_ptr(&c, WIRE_SIG_LEN, &sig);
     }
     if (err == MESH_OK) {
         err = s_read_len(&c, S_ARRAY, &n);
@@ -827,6 +849,7 @@ wire_doc_decode(const uint8_t *buf, size_t len, bool is_vector, wire_doc_t *doc)
     mesh_err_t err = s_read_array_of(&c, 2);
     if (err == MESH_OK) {
         err = s_read_bytes(&c, S_STR, 64, &tag, &tag_len);
+        err = err == MESH_ETOOBIG ? MESH_EPROTO : err; /* a wrong tag, whatever its length */
     }
     if (err == MESH_OK && (tag_len != strlen(want) || memcmp(tag, want, tag_len) != 0)) {
         err = MESH_EPROTO;

@@ -15,6 +15,7 @@
 
 #define WIRE_SET_TAG "meshsync/set/1" /* domain tag, first field of a signed header */
 #define WIRE_SET_MAX (32u << 20)       /* bytes in one encoded set, hard cap */
+#define WIRE_HEADER_MAX 4096u          /* bytes in one signed set header */
 #define WIRE_OPS_MAX MESH_TXN_OPS_MAX  /* ops in one set */
 #define WIRE_CTX_MAX 1024u             /* entries in one op's causal context */
 #define WIRE_ORIGIN_LEN 32u
