@@ -1,5 +1,7 @@
-/* store/store.h: every LMDB database and transaction of a node home, and their on-disk
- * layout (docs/PROTOCOL.md §6).
+/* store/store.h: the store layer's interface: every LMDB database and transaction of a node
+ * home, and their on-disk layout (docs/PROTOCOL.md §6). The environment and transactions
+ * are implemented in env.c, metadata, origins, collections and vectors in store.c; item
+ * records in items.c (declared in items.h, included at the end).
  * Owns: the environment (map growth, stale readers, format version, incarnation), and the
  * records for collections, origins, items with their versions, the dot index, vectors,
  * change-set headers, peers and metadata. Values from the wire are kept as the bytes core
@@ -110,6 +112,9 @@ typedef mesh_err_t (*store_write_fn)(store_txn_t *txn, void *ctx);
  * Error: the transaction is aborted, the store unchanged; MESH_ENOSPC for a full disk. */
 MESH_NODISCARD mesh_err_t store_write(store_t *st, store_write_fn fn, void *ctx);
 
+/* Close a cursor from any of the *_open calls. NULL is a no-op. */
+void store_cursor_close(store_cursor_t *cur);
+
 /* Begin / end a read transaction (short-lived; any thread). */
 MESH_NODISCARD mesh_err_t store_read_begin(store_t *st, store_txn_t **out);
 void store_read_end(store_txn_t *txn);
@@ -143,32 +148,6 @@ MESH_NODISCARD mesh_err_t store_coll_stats_get(store_txn_t *txn, uint32_t cid,
 MESH_NODISCARD mesh_err_t store_coll_stats_put(store_txn_t *txn, uint32_t cid,
                                                const store_coll_stats_t *stats);
 
-/* ---- items ---- */
-
-/* Read the versions of key in cid into *item. MESH_ENOTFOUND when it has none. */
-MESH_NODISCARD mesh_err_t store_item_get(store_txn_t *txn, uint32_t cid, const store_key_t *key,
-                                         store_item_t *item);
-/* Replace the versions of key with versions[0..count); count 0 removes the item. The
- * dot index is not touched: see store_dot_put/del. MESH_ETOOBIG past STORE_SIBLINGS_MAX. */
-MESH_NODISCARD mesh_err_t store_item_put(store_txn_t *txn, uint32_t cid, const store_key_t *key,
-                                         const store_version_t *versions, size_t count);
-
-/* Iterate items of cid whose key starts with prefix, in stored key order. */
-MESH_NODISCARD mesh_err_t store_items_open(store_txn_t *txn, uint32_t cid, const uint8_t *prefix,
-                                           size_t prefix_len, store_cursor_t **out);
-/* Next item: MESH_OK, or MESH_ENOTFOUND at the end. */
-MESH_NODISCARD mesh_err_t store_items_next(store_cursor_t *cur, store_item_t *item);
-void store_cursor_close(store_cursor_t *cur);
-
-/* ---- the dot index: (cid, oid, seq) -> key, for "what a vector does not cover" ---- */
-MESH_NODISCARD mesh_err_t store_dot_put(store_txn_t *txn, uint32_t cid, uint32_t oid,
-                                        uint64_t seq, const store_key_t *key);
-MESH_NODISCARD mesh_err_t store_dot_del(store_txn_t *txn, uint32_t cid, uint32_t oid,
-                                        uint64_t seq);
-/* Count the dots of (cid, oid) above seq (for tests and status). */
-MESH_NODISCARD mesh_err_t store_dot_count_above(store_txn_t *txn, uint32_t cid, uint32_t oid,
-                                                uint64_t seq, uint64_t *count);
-
 /* ---- vectors: per (cid, oid) the base N and extra dots above it ---- */
 #define STORE_VV_EXTRA_MAX 65536u
 typedef struct store_vv {
@@ -183,28 +162,6 @@ uint64_t store_vv_extra(const store_vv_t *vv, size_t i);
 MESH_NODISCARD mesh_err_t store_vv_put(store_txn_t *txn, uint32_t cid, uint32_t oid,
                                        uint64_t base, const uint64_t *extra, size_t extra_count);
 
-/* ---- change-set headers ---- */
-MESH_NODISCARD mesh_err_t store_set_put(store_txn_t *txn, uint32_t cid, const store_set_t *set);
-MESH_NODISCARD mesh_err_t store_set_get(store_txn_t *txn, uint32_t cid, uint32_t oid,
-                                        uint64_t first_seq, store_set_t *set);
-/* Iterate the sets of cid (by oid, then first seq). */
-MESH_NODISCARD mesh_err_t store_sets_open(store_txn_t *txn, uint32_t cid, store_cursor_t **out);
-MESH_NODISCARD mesh_err_t store_sets_next(store_cursor_t *cur, store_set_t *set);
-
-/* The set of (cid, oid) whose range holds seq: the one with the greatest first_seq at or
- * below seq (the caller checks that seq < first_seq + count). MESH_ENOTFOUND if none. */
-MESH_NODISCARD mesh_err_t store_set_find(store_txn_t *txn, uint32_t cid, uint32_t oid,
-                                         uint64_t seq, store_set_t *set);
-/* Remove a set record. */
-MESH_NODISCARD mesh_err_t store_set_del(store_txn_t *txn, uint32_t cid, uint32_t oid,
-                                        uint64_t first_seq);
-
-/* Iterate the dot index of (cid, oid) from seq upwards: each step gives a seq and the
- * item key record (as stored by store_dot_put), to read with store_item_get_raw. */
-MESH_NODISCARD mesh_err_t store_dots_open(store_txn_t *txn, uint32_t cid, uint32_t oid,
-                                          uint64_t from_seq, store_cursor_t **out);
-MESH_NODISCARD mesh_err_t store_dots_next(store_cursor_t *cur, uint64_t *seq, store_item_t *item);
-
 /* Iterate the vector entries of cid: each step gives an oid and its entry. */
 MESH_NODISCARD mesh_err_t store_vvs_open(store_txn_t *txn, uint32_t cid, store_cursor_t **out);
 MESH_NODISCARD mesh_err_t store_vvs_next(store_cursor_t *cur, uint32_t *oid, store_vv_t *vv);
@@ -214,20 +171,7 @@ MESH_NODISCARD mesh_err_t store_vvs_next(store_cursor_t *cur, uint32_t *oid, sto
 MESH_NODISCARD mesh_err_t store_colls_open(store_txn_t *txn, store_cursor_t **out);
 MESH_NODISCARD mesh_err_t store_colls_next(store_cursor_t *cur, char *name, uint32_t *cid);
 
-/* ---- held-back sets: raw set bytes kept until their origin becomes a member ----
- * Each is keyed by an id the caller computes (a hash of the bytes), so holding the same
- * set twice keeps one copy. */
-#define STORE_HELD_ID_LEN 32u
-MESH_NODISCARD mesh_err_t store_held_put(store_txn_t *txn, const uint8_t *id,
-                                         const uint8_t *origin, const uint8_t *set, size_t len);
-/* Iterate held sets: each gives its id, origin (32 bytes) and the set bytes. */
-MESH_NODISCARD mesh_err_t store_held_open(store_txn_t *txn, store_cursor_t **out);
-MESH_NODISCARD mesh_err_t store_held_next(store_cursor_t *cur, const uint8_t **id,
-                                          const uint8_t **origin, const uint8_t **set,
-                                          size_t *len);
-MESH_NODISCARD mesh_err_t store_held_del(store_txn_t *txn, const uint8_t *id);
-/* MESH_OK if a set with this id is held, MESH_ENOTFOUND if not. */
-MESH_NODISCARD mesh_err_t store_held_has(store_txn_t *txn, const uint8_t *id);
-MESH_NODISCARD mesh_err_t store_held_count(store_txn_t *txn, uint64_t *count);
+/* Items, the dot index, change-set headers and held sets: store/items.h. */
+#include "items.h"
 
 #endif /* MESH_STORE_STORE_H */

@@ -1,0 +1,635 @@
+/* store/env.c: the LMDB environment of a node home: opening (format check, stale readers,
+ * incarnation), write transactions that grow a full map and run again, read transactions,
+ * raw record access and cursors (docs/PROTOCOL.md §6). Implements the environment half of
+ * store.h and all of env.h.
+ * Not here: any record's layout (store.c, items.c).
+ * Layer: store. Third-party: lmdb.h (only here). SPDX-License-Identifier: MIT */
+#include "env.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+
+#include <lmdb.h>
+
+#define S_ERRMSG_MAX 256
+#define S_MAP_MIN (16ull << 20) /* the smallest map tried when a large one cannot be mapped */
+
+static const char *const s_db_names[ENV_NDB] = {"meta",    "origins", "colls", "items", "dots",
+                                              "vectors", "sets",    "peers", "held"};
+
+struct store {
+    MDB_env *env;
+    MDB_dbi dbi[ENV_NDB];
+    uint64_t map_size;
+    uint64_t incarnation;
+    bool incarnation_new;
+    bool map_full; /* the current write hit MDB_MAP_FULL */
+    char path[4096];
+    char errmsg[S_ERRMSG_MAX];
+};
+
+struct store_txn {
+    store_t *st;
+    MDB_txn *txn;
+};
+
+
+
+/* ---- errors ---- */
+
+void
+env_seterr(store_t *st, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(st->errmsg, sizeof st->errmsg, fmt, ap);
+    va_end(ap);
+}
+
+/* Map an LMDB or errno code to ours, recording the detail. */
+static mesh_err_t
+s_map(store_t *st, int rc, const char *what)
+{
+    if (rc == MDB_SUCCESS) {
+        return MESH_OK;
+    }
+    env_seterr(st, "%s: %s", what, mdb_strerror(rc));
+    if (rc == MDB_MAP_FULL) {
+        st->map_full = true;
+    }
+    switch (rc) {
+    case MDB_NOTFOUND:
+        return MESH_ENOTFOUND;
+    case ENOSPC:
+    case EDQUOT:
+        return MESH_ENOSPC;
+    case ENOMEM:
+        return MESH_ENOMEM;
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND:
+    case MDB_INVALID:
+        return MESH_ECORRUPT;
+    case MDB_VERSION_MISMATCH:
+        return MESH_EFORMAT;
+    case MDB_BAD_VALSIZE:
+        return MESH_ETOOBIG;
+    default:
+        return MESH_EIO;
+    }
+}
+
+const char *
+store_errmsg(const store_t *st)
+{
+    return st ? st->errmsg : "";
+}
+
+uint64_t
+store_incarnation(const store_t *st)
+{
+    return st->incarnation;
+}
+
+bool
+store_incarnation_is_new(const store_t *st)
+{
+    return st->incarnation_new;
+}
+
+uint64_t
+store_map_size(const store_t *st)
+{
+    return st->map_size;
+}
+
+/* ---- raw get / put ---- */
+
+mesh_err_t
+env_get(store_txn_t *txn, env_db_t db, const void *k, size_t klen, const uint8_t **v,
+      size_t *vlen)
+{
+    MDB_val key = {klen, (void *)k}, val;
+    int rc = mdb_get(txn->txn, txn->st->dbi[db], &key, &val);
+    if (rc == MDB_NOTFOUND) {
+        return MESH_ENOTFOUND;
+    }
+    if (rc != MDB_SUCCESS) {
+        return s_map(txn->st, rc, s_db_names[db]);
+    }
+    *v = val.mv_data;
+    *vlen = val.mv_size;
+    return MESH_OK;
+}
+
+mesh_err_t
+env_put(store_txn_t *txn, env_db_t db, const void *k, size_t klen, const void *v, size_t vlen)
+{
+    MDB_val key = {klen, (void *)k}, val = {vlen, (void *)v};
+    return s_map(txn->st, mdb_put(txn->txn, txn->st->dbi[db], &key, &val, 0), s_db_names[db]);
+}
+
+/* Reserve vlen bytes for a value and return where to write them. */
+mesh_err_t
+env_reserve(store_txn_t *txn, env_db_t db, const void *k, size_t klen, size_t vlen, uint8_t **v)
+{
+    MDB_val key = {klen, (void *)k}, val = {vlen, NULL};
+    int rc = mdb_put(txn->txn, txn->st->dbi[db], &key, &val, MDB_RESERVE);
+    if (rc != MDB_SUCCESS) {
+        return s_map(txn->st, rc, s_db_names[db]);
+    }
+    *v = val.mv_data;
+    return MESH_OK;
+}
+
+mesh_err_t
+env_del(store_txn_t *txn, env_db_t db, const void *k, size_t klen)
+{
+    MDB_val key = {klen, (void *)k};
+    int rc = mdb_del(txn->txn, txn->st->dbi[db], &key, NULL);
+    if (rc == MDB_NOTFOUND) {
+        return MESH_OK;
+    }
+    return s_map(txn->st, rc, s_db_names[db]);
+}
+
+
+/* The open's own metadata: read and written directly, as store.c's helpers sit above. */
+static mesh_err_t
+s_meta_u64(store_txn_t *txn, const char *name, uint64_t *val)
+{
+    const uint8_t *v = NULL;
+    size_t len = 0;
+    mesh_err_t err = env_get(txn, ENV_META, name, strlen(name), &v, &len);
+    if (err == MESH_OK && len != 8) {
+        return MESH_ECORRUPT;
+    }
+    *val = err == MESH_OK ? env_get_le64(v) : 0;
+    return err;
+}
+
+static mesh_err_t
+s_meta_put_u64(store_txn_t *txn, const char *name, uint64_t val)
+{
+    uint8_t b[8];
+    env_le64(b, val);
+    return env_put(txn, ENV_META, name, strlen(name), b, sizeof b);
+}
+/* ---- environment ---- */
+
+/* The identity of the data file: a copy or a restored backup gets a new inode. */
+static void
+s_file_id(const store_t *st, uint8_t *out16)
+{
+    char file[4200];
+    struct stat sb;
+    memset(out16, 0, 16);
+    snprintf(file, sizeof file, "%s/data.mdb", st->path);
+    if (stat(file, &sb) == 0) {
+        env_le64(out16, (uint64_t)sb.st_dev);
+        env_le64(out16 + 8, (uint64_t)sb.st_ino);
+    }
+}
+
+static uint64_t
+s_random_u64(void)
+{
+    uint64_t v = 0;
+    while (v == 0) {
+        if (getrandom(&v, sizeof v, 0) != (ssize_t)sizeof v) {
+            v = 0;
+        }
+    }
+    return v;
+}
+
+/* Check the format and the file identity; runs in the open's first write transaction. */
+static mesh_err_t
+s_open_meta(store_txn_t *txn, void *ctx)
+{
+    store_t *st = ctx;
+    uint64_t format = 0, inc = 0;
+    const uint8_t *fid = NULL;
+    size_t fid_len = 0;
+    uint8_t now_fid[16];
+    mesh_err_t err = s_meta_u64(txn, "format", &format);
+    if (err == MESH_ENOTFOUND) {
+        format = STORE_FORMAT;
+        err = s_meta_put_u64(txn, "format", format);
+    }
+    if (err != MESH_OK) {
+        return err;
+    }
+    if (format != STORE_FORMAT) {
+        env_seterr(st, "store format %llu is not known to this version (it reads format %u)",
+                 (unsigned long long)format, STORE_FORMAT);
+        return MESH_EFORMAT;
+    }
+    s_file_id(st, now_fid);
+    err = env_get(txn, ENV_META, "file_id", 7, &fid, &fid_len);
+    if (err != MESH_OK && err != MESH_ENOTFOUND) {
+        return err;
+    }
+    if (s_meta_u64(txn, "incarnation", &inc) == MESH_OK && err == MESH_OK &&
+        fid_len == sizeof now_fid && memcmp(fid, now_fid, sizeof now_fid) == 0) {
+        st->incarnation = inc;
+        st->incarnation_new = false;
+        return MESH_OK;
+    }
+    st->incarnation = s_random_u64();
+    st->incarnation_new = true;
+    err = s_meta_put_u64(txn, "incarnation", st->incarnation);
+    if (err == MESH_OK) {
+        err = env_put(txn, ENV_META, "file_id", 7, now_fid, sizeof now_fid);
+    }
+    return err;
+}
+
+/* Open the databases once; the handles stay valid for the environment's life. */
+static mesh_err_t
+s_open_dbs(store_t *st)
+{
+    MDB_txn *txn = NULL;
+    int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    for (int i = 0; rc == MDB_SUCCESS && i < ENV_NDB; i++) {
+        rc = mdb_dbi_open(txn, s_db_names[i], MDB_CREATE, &st->dbi[i]);
+    }
+    if (rc == MDB_SUCCESS) {
+        rc = mdb_txn_commit(txn);
+        txn = NULL;
+    }
+    if (txn) {
+        mdb_txn_abort(txn);
+    }
+    return s_map(st, rc, "open databases");
+}
+
+/* One attempt at creating and opening the environment with the current map size. */
+static int
+s_env_try(store_t *st)
+{
+    int rc = mdb_env_create(&st->env);
+    if (rc == MDB_SUCCESS) {
+        rc = mdb_env_set_maxdbs(st->env, ENV_NDB);
+    }
+    if (rc == MDB_SUCCESS) {
+        rc = mdb_env_set_mapsize(st->env, (size_t)st->map_size);
+    }
+    if (rc == MDB_SUCCESS) {
+        rc = mdb_env_set_maxreaders(st->env, 510);
+    }
+    if (rc == MDB_SUCCESS) {
+        /* Durable defaults: no NOSYNC, NOMETASYNC or WRITEMAP. NOTLS lets read
+         * transactions live on any thread. */
+        rc = mdb_env_open(st->env, st->path, MDB_NOTLS, 0600);
+    }
+    if (rc != MDB_SUCCESS && st->env) {
+        mdb_env_close(st->env); /* a failed open leaves a handle good only for closing */
+        st->env = NULL;
+    }
+    return rc;
+}
+
+mesh_err_t
+env_open(store_t *st)
+{
+    int rc = s_env_try(st);
+    /* Where the address space cannot hold the map (a ulimit, valgrind), use a smaller
+     * one: it grows by itself when it fills. */
+    while ((rc == ENOMEM || rc == EINVAL) && st->map_size > S_MAP_MIN) {
+        st->map_size /= 2;
+        rc = s_env_try(st);
+    }
+    if (rc != MDB_SUCCESS) {
+        return s_map(st, rc, "open store");
+    }
+    int dead = 0;
+    (void)mdb_reader_check(st->env, &dead);
+    return s_open_dbs(st);
+}
+
+mesh_err_t
+store_open(const char *dir, uint64_t map_size, store_t **out, char *errmsg, size_t errmsg_len)
+{
+    if (!dir || !out) {
+        return MESH_EINVAL;
+    }
+    *out = NULL;
+    store_t *st = calloc(1, sizeof *st);
+    if (!st) {
+        return MESH_ENOMEM;
+    }
+    mesh_err_t err = MESH_OK;
+    if (snprintf(st->path, sizeof st->path, "%s", dir) >= (int)sizeof st->path) {
+        err = MESH_EINVAL;
+        env_seterr(st, "path too long");
+        goto out;
+    }
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        env_seterr(st, "create %s: %s", dir, strerror(errno));
+        err = errno == ENOSPC ? MESH_ENOSPC : MESH_EIO;
+        goto out;
+    }
+    st->map_size = map_size ? map_size : STORE_MAP_DEFAULT;
+    err = env_open(st);
+    if (err == MESH_OK) {
+        err = store_write(st, s_open_meta, st);
+    }
+out:
+    if (err != MESH_OK) {
+        if (errmsg && errmsg_len) {
+            snprintf(errmsg, errmsg_len, "%s", st->errmsg);
+        }
+        store_close(st);
+        return err;
+    }
+    *out = st;
+    return MESH_OK;
+}
+
+void
+store_close(store_t *st)
+{
+    if (!st) {
+        return;
+    }
+    if (st->env) {
+        mdb_env_close(st->env);
+    }
+    free(st);
+}
+
+/* ---- transactions ---- */
+
+/* Begin a transaction, adopting a map that another process grew. */
+static int
+s_txn_begin(store_t *st, unsigned flags, MDB_txn **txn)
+{
+    int rc = mdb_txn_begin(st->env, NULL, flags, txn);
+    if (rc == MDB_MAP_RESIZED) {
+        rc = mdb_env_set_mapsize(st->env, 0);
+        if (rc == MDB_SUCCESS) {
+            MDB_envinfo info;
+            mdb_env_info(st->env, &info);
+            st->map_size = info.me_mapsize;
+            rc = mdb_txn_begin(st->env, NULL, flags, txn);
+        }
+    }
+    return rc;
+}
+
+/* After MDB_PANIC the environment must be reopened before it can be used again. */
+static void
+s_recover_panic(store_t *st)
+{
+    mdb_env_close(st->env);
+    st->env = NULL;
+    if (env_open(st) != MESH_OK) {
+        st->env = NULL;
+    }
+}
+
+static mesh_err_t
+s_grow(store_t *st)
+{
+    uint64_t size = st->map_size * 2;
+    int rc = mdb_env_set_mapsize(st->env, (size_t)size);
+    if (rc != MDB_SUCCESS) {
+        return s_map(st, rc, "grow map");
+    }
+    st->map_size = size;
+    return MESH_OK;
+}
+
+mesh_err_t
+store_write(store_t *st, store_write_fn fn, void *ctx)
+{
+    if (!st->env) {
+        env_seterr(st, "store is closed after a fatal error");
+        return MESH_EIO;
+    }
+    for (int attempt = 0; attempt < 64; attempt++) {
+        store_txn_t txn = {st, NULL};
+        int rc = s_txn_begin(st, 0, &txn.txn);
+        if (rc != MDB_SUCCESS) {
+            return s_map(st, rc, "begin write");
+        }
+        st->errmsg[0] = '\0';
+        st->map_full = false;
+        mesh_err_t err = fn(&txn, ctx);
+        if (err == MESH_OK) {
+            rc = mdb_txn_commit(txn.txn);
+            txn.txn = NULL;
+            if (rc == MDB_SUCCESS) {
+                return MESH_OK;
+            }
+            if (rc != MDB_MAP_FULL) {
+                mesh_err_t cerr = s_map(st, rc, "commit");
+                if (rc == MDB_PANIC) {
+                    s_recover_panic(st);
+                }
+                return cerr;
+            }
+        } else {
+            mdb_txn_abort(txn.txn);
+            txn.txn = NULL;
+            if (!st->map_full) {
+                return err;
+            }
+        }
+        err = s_grow(st);
+        if (err != MESH_OK) {
+            return err;
+        }
+    }
+    env_seterr(st, "map kept filling after growing");
+    return MESH_EIO;
+}
+
+mesh_err_t
+store_read_begin(store_t *st, store_txn_t **out)
+{
+    *out = NULL;
+    if (!st->env) {
+        env_seterr(st, "store is closed after a fatal error");
+        return MESH_EIO;
+    }
+    store_txn_t *txn = calloc(1, sizeof *txn);
+    if (!txn) {
+        return MESH_ENOMEM;
+    }
+    txn->st = st;
+    int rc = s_txn_begin(st, MDB_RDONLY, &txn->txn);
+    if (rc != MDB_SUCCESS) {
+        free(txn);
+        return s_map(st, rc, "begin read");
+    }
+    *out = txn;
+    return MESH_OK;
+}
+
+void
+store_read_end(store_txn_t *txn)
+{
+    if (!txn) {
+        return;
+    }
+    mdb_txn_abort(txn->txn);
+    free(txn);
+}
+
+/* ---- cursors ---- */
+
+struct store_cursor {
+    store_txn_t *txn;
+    MDB_cursor *cur;
+    uint8_t start[ENV_CURSOR_KEY_MAX]; /* where the first step lands */
+    size_t start_len;
+    size_t match_len;                  /* bytes of start every key must share */
+    bool started;
+    const uint8_t *filter;             /* kept for the cursor's user */
+    size_t filter_len;
+    uint8_t keybuf[STORE_KEY_INLINE_MAX];
+};
+
+mesh_err_t
+env_cursor_open(store_txn_t *txn, env_db_t db, const uint8_t *start, size_t start_len,
+                size_t match_len, store_cursor_t **out)
+{
+    *out = NULL;
+    if (start_len > ENV_CURSOR_KEY_MAX || match_len > start_len) {
+        return MESH_EINVAL;
+    }
+    store_cursor_t *cur = calloc(1, sizeof *cur);
+    if (!cur) {
+        return MESH_ENOMEM;
+    }
+    cur->txn = txn;
+    if (start_len) {
+        memcpy(cur->start, start, start_len);
+    }
+    cur->start_len = start_len;
+    cur->match_len = match_len;
+    int rc = mdb_cursor_open(txn->txn, txn->st->dbi[db], &cur->cur);
+    if (rc != MDB_SUCCESS) {
+        free(cur);
+        return s_map(txn->st, rc, s_db_names[db]);
+    }
+    *out = cur;
+    return MESH_OK;
+}
+
+mesh_err_t
+env_cursor_next(store_cursor_t *cur, const uint8_t **k, size_t *klen, const uint8_t **v,
+                size_t *vlen)
+{
+    MDB_val key = {cur->start_len, cur->start}, val;
+    int rc;
+    if (!cur->started) {
+        cur->started = true;
+        /* LMDB refuses an empty key: an empty start is the first record. */
+        rc = mdb_cursor_get(cur->cur, &key, &val, cur->start_len ? MDB_SET_RANGE : MDB_FIRST);
+    } else {
+        rc = mdb_cursor_get(cur->cur, &key, &val, MDB_NEXT);
+    }
+    if (rc == MDB_NOTFOUND) {
+        return MESH_ENOTFOUND;
+    }
+    if (rc != MDB_SUCCESS) {
+        return s_map(cur->txn->st, rc, "cursor");
+    }
+    if (key.mv_size < cur->match_len || memcmp(key.mv_data, cur->start, cur->match_len) != 0) {
+        return MESH_ENOTFOUND;
+    }
+    *k = key.mv_data;
+    *klen = key.mv_size;
+    *v = val.mv_data;
+    *vlen = val.mv_size;
+    return MESH_OK;
+}
+
+store_txn_t *
+env_cursor_txn(store_cursor_t *cur)
+{
+    return cur->txn;
+}
+
+void
+env_cursor_set_filter(store_cursor_t *cur, const uint8_t *p, size_t len)
+{
+    cur->filter = p;
+    cur->filter_len = len;
+}
+
+const uint8_t *
+env_cursor_filter(const store_cursor_t *cur, size_t *len)
+{
+    *len = cur->filter_len;
+    return cur->filter;
+}
+
+uint8_t *
+env_cursor_keybuf(store_cursor_t *cur)
+{
+    return cur->keybuf;
+}
+
+void
+store_cursor_close(store_cursor_t *cur)
+{
+    if (!cur) {
+        return;
+    }
+    mdb_cursor_close(cur->cur);
+    free(cur);
+}
+
+mesh_err_t
+env_seek_le(store_txn_t *txn, env_db_t db, const void *k, size_t klen, size_t match_len,
+            const uint8_t **rk, size_t *rklen, const uint8_t **v, size_t *vlen)
+{
+    MDB_cursor *c = NULL;
+    MDB_val key = {klen, (void *)k}, val;
+    int rc = mdb_cursor_open(txn->txn, txn->st->dbi[db], &c);
+    if (rc != MDB_SUCCESS) {
+        return s_map(txn->st, rc, s_db_names[db]);
+    }
+    rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
+    if (rc == MDB_SUCCESS && !(key.mv_size == klen && memcmp(key.mv_data, k, klen) == 0)) {
+        rc = mdb_cursor_get(c, &key, &val, MDB_PREV); /* past it: step back */
+    } else if (rc == MDB_NOTFOUND) {
+        rc = mdb_cursor_get(c, &key, &val, MDB_LAST);
+    }
+    mesh_err_t err = MESH_ENOTFOUND;
+    if (rc == MDB_SUCCESS && key.mv_size >= match_len &&
+        memcmp(key.mv_data, k, match_len) == 0) {
+        *rk = key.mv_data;
+        *rklen = key.mv_size;
+        *v = val.mv_data;
+        *vlen = val.mv_size;
+        err = MESH_OK;
+    } else if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
+        err = s_map(txn->st, rc, "seek");
+    }
+    mdb_cursor_close(c);
+    return err;
+}
+
+mesh_err_t
+env_count(store_txn_t *txn, env_db_t db, uint64_t *count)
+{
+    MDB_stat stat;
+    int rc = mdb_stat(txn->txn, txn->st->dbi[db], &stat);
+    *count = rc == MDB_SUCCESS ? stat.ms_entries : 0;
+    return s_map(txn->st, rc, "stat");
+}
+
+store_t *
+env_store(store_txn_t *txn)
+{
+    return txn->st;
+}

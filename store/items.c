@@ -1,0 +1,498 @@
+/* store/items.c: the records of a collection's contents: items with all their versions
+ * (long keys by hash), the dot index, change-set headers with their leaves, and sets held
+ * back (docs/PROTOCOL.md §6). Declared in items.h.
+ * Not here: the environment (env.c), small records and vectors (store.c).
+ * Layer: store. Third-party: none (LMDB is reached through env.h).
+ * SPDX-License-Identifier: MIT */
+#include "items.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "env.h"
+
+/* ---- items ----
+ * key: cid(be32) || key bytes                         (len <= STORE_KEY_INLINE_MAX)
+ *      cid(be32) || first 400 key bytes || hash(32)   (longer keys; a length no inline
+ *                                                      key can have)
+ * value: full key length(le32) || full key (long keys only) || count(le16) ||
+ *        count * [oid le32, seq le64, hlc le64, kind u8, meta_len le32, meta,
+ *                 value_len le32, value] */
+
+#define S_VERSION_FIXED (4 + 8 + 8 + 1 + 4 + 4 + 2)
+
+static size_t
+s_item_key(uint32_t cid, const store_key_t *key, uint8_t *out)
+{
+    env_be32(out, cid);
+    if (key->len <= STORE_KEY_INLINE_MAX) {
+        memcpy(out + 4, key->bytes, key->len);
+        return 4 + key->len;
+    }
+    memcpy(out + 4, key->bytes, STORE_KEY_INLINE_MAX);
+    memcpy(out + 4 + STORE_KEY_INLINE_MAX, key->hash, STORE_KEY_HASH_LEN);
+    return 4 + STORE_KEY_INLINE_MAX + STORE_KEY_HASH_LEN;
+}
+
+#define S_ITEM_KEY_MAX (4 + STORE_KEY_INLINE_MAX + STORE_KEY_HASH_LEN)
+
+/* Parse an item record; lkey is its LMDB key (for the bytes of inline keys). */
+static mesh_err_t
+s_item_parse(store_t *st, const uint8_t *lkey, size_t lkey_len, const uint8_t *p, size_t len,
+             store_item_t *item)
+{
+    const uint8_t *end = p + len;
+    if (len < 6) {
+        goto bad;
+    }
+    uint32_t klen = env_get_le32(p);
+    p += 4;
+    if (klen > STORE_KEY_INLINE_MAX) {
+        if ((size_t)(end - p) < klen) {
+            goto bad;
+        }
+        item->key = p;
+        p += klen;
+    } else {
+        if (lkey_len != 4 + (size_t)klen) {
+            goto bad;
+        }
+        item->key = lkey + 4;
+    }
+    item->key_len = klen;
+    if (end - p < 2) {
+        goto bad;
+    }
+    item->count = (size_t)p[0] | ((size_t)p[1] << 8);
+    p += 2;
+    if (item->count > STORE_SIBLINGS_MAX) {
+        goto bad;
+    }
+    for (size_t i = 0; i < item->count; i++) {
+        store_version_t *v = &item->versions[i];
+        if (end - p < S_VERSION_FIXED) {
+            goto bad;
+        }
+        v->oid = env_get_le32(p);
+        v->seq = env_get_le64(p + 4);
+        v->hlc = env_get_le64(p + 12);
+        v->kind = p[20];
+        v->meta_len = env_get_le32(p + 21);
+        p += 25;
+        if ((size_t)(end - p) < (size_t)v->meta_len + 4) {
+            goto bad;
+        }
+        v->meta = p;
+        p += v->meta_len;
+        v->value_len = env_get_le32(p);
+        p += 4;
+        if ((size_t)(end - p) < v->value_len) {
+            goto bad;
+        }
+        v->value = p;
+        p += v->value_len;
+        if (end - p < 2) {
+            goto bad;
+        }
+        v->proof_len = (uint32_t)p[0] | ((uint32_t)p[1] << 8);
+        p += 2;
+        if ((size_t)(end - p) < v->proof_len) {
+            goto bad;
+        }
+        v->proof = p;
+        p += v->proof_len;
+    }
+    if (p != end) {
+        goto bad;
+    }
+    return MESH_OK;
+bad:
+    env_seterr(st, "item record is malformed");
+    return MESH_ECORRUPT;
+}
+
+mesh_err_t
+store_item_get(store_txn_t *txn, uint32_t cid, const store_key_t *key, store_item_t *item)
+{
+    uint8_t k[S_ITEM_KEY_MAX];
+    size_t klen = s_item_key(cid, key, k);
+    const uint8_t *v = NULL;
+    size_t vlen = 0;
+    item->count = 0;
+    mesh_err_t err = env_get(txn, ENV_ITEMS, k, klen, &v, &vlen);
+    if (err != MESH_OK) {
+        return err;
+    }
+    err = s_item_parse(env_store(txn), k, klen, v, vlen, item);
+    if (err == MESH_OK && key->len > STORE_KEY_INLINE_MAX &&
+        (item->key_len != key->len || memcmp(item->key, key->bytes, key->len) != 0)) {
+        env_seterr(env_store(txn), "long key hash collision");
+        return MESH_ECORRUPT;
+    }
+    if (err == MESH_OK && key->len <= STORE_KEY_INLINE_MAX) {
+        item->key = key->bytes; /* k is on our stack: point at the caller's bytes */
+    }
+    return err;
+}
+
+mesh_err_t
+store_item_put(store_txn_t *txn, uint32_t cid, const store_key_t *key,
+               const store_version_t *versions, size_t count)
+{
+    uint8_t k[S_ITEM_KEY_MAX];
+    size_t klen = s_item_key(cid, key, k);
+    if (count == 0) {
+        return env_del(txn, ENV_ITEMS, k, klen);
+    }
+    if (count > STORE_SIBLINGS_MAX) {
+        env_seterr(env_store(txn), "more than %u versions of one key", STORE_SIBLINGS_MAX);
+        return MESH_ETOOBIG;
+    }
+    size_t total = 4 + (key->len > STORE_KEY_INLINE_MAX ? key->len : 0) + 2;
+    for (size_t i = 0; i < count; i++) {
+        total += S_VERSION_FIXED + versions[i].meta_len + versions[i].value_len +
+                 versions[i].proof_len;
+        if (versions[i].proof_len > 0xffff) {
+            return MESH_ETOOBIG;
+        }
+    }
+    uint8_t *p = NULL;
+    mesh_err_t err = env_reserve(txn, ENV_ITEMS, k, klen, total, &p);
+    if (err != MESH_OK) {
+        return err;
+    }
+    env_le32(p, (uint32_t)key->len);
+    p += 4;
+    if (key->len > STORE_KEY_INLINE_MAX) {
+        memcpy(p, key->bytes, key->len);
+        p += key->len;
+    }
+    p[0] = (uint8_t)count;
+    p[1] = (uint8_t)(count >> 8);
+    p += 2;
+    for (size_t i = 0; i < count; i++) {
+        const store_version_t *v = &versions[i];
+        env_le32(p, v->oid);
+        env_le64(p + 4, v->seq);
+        env_le64(p + 12, v->hlc);
+        p[20] = v->kind;
+        env_le32(p + 21, v->meta_len);
+        p += 25;
+        memcpy(p, v->meta, v->meta_len);
+        p += v->meta_len;
+        env_le32(p, v->value_len);
+        p += 4;
+        if (v->value_len) {
+            memcpy(p, v->value, v->value_len);
+        }
+        p += v->value_len;
+        p[0] = (uint8_t)v->proof_len;
+        p[1] = (uint8_t)(v->proof_len >> 8);
+        p += 2;
+        if (v->proof_len) {
+            memcpy(p, v->proof, v->proof_len);
+        }
+        p += v->proof_len;
+    }
+    return MESH_OK;
+}
+
+mesh_err_t
+store_items_open(store_txn_t *txn, uint32_t cid, const uint8_t *prefix, size_t prefix_len,
+                 store_cursor_t **out)
+{
+    uint8_t start[4 + STORE_KEY_INLINE_MAX];
+    size_t inline_len = prefix_len < STORE_KEY_INLINE_MAX ? prefix_len : STORE_KEY_INLINE_MAX;
+    env_be32(start, cid);
+    if (inline_len) {
+        memcpy(start + 4, prefix, inline_len);
+    }
+    mesh_err_t err = env_cursor_open(txn, ENV_ITEMS, start, 4 + inline_len, 4 + inline_len, out);
+    if (err == MESH_OK) {
+        env_cursor_set_filter(*out, prefix, prefix_len);
+    }
+    return err;
+}
+
+mesh_err_t
+store_items_next(store_cursor_t *cur, store_item_t *item)
+{
+    const uint8_t *k = NULL, *v = NULL;
+    size_t klen = 0, vlen = 0, plen = 0;
+    const uint8_t *prefix = env_cursor_filter(cur, &plen);
+    for (;;) {
+        mesh_err_t err = env_cursor_next(cur, &k, &klen, &v, &vlen);
+        if (err != MESH_OK) {
+            return err;
+        }
+        err = s_item_parse(env_store(env_cursor_txn(cur)), k, klen, v, vlen, item);
+        if (err != MESH_OK) {
+            return err;
+        }
+        /* A prefix longer than the inline part is matched on the full key. */
+        if (plen <= STORE_KEY_INLINE_MAX ||
+            (item->key_len >= plen && memcmp(item->key, prefix, plen) == 0)) {
+            return MESH_OK;
+        }
+    }
+}
+
+/* ---- dot index: cid(be32) oid(be32) seq(be64) -> item key without cid ---- */
+
+static void
+s_dot_key(uint8_t *k, uint32_t cid, uint32_t oid, uint64_t seq)
+{
+    env_be32(k, cid);
+    env_be32(k + 4, oid);
+    env_be64(k + 8, seq);
+}
+
+mesh_err_t
+store_dot_put(store_txn_t *txn, uint32_t cid, uint32_t oid, uint64_t seq, const store_key_t *key)
+{
+    uint8_t k[16], ik[S_ITEM_KEY_MAX];
+    s_dot_key(k, cid, oid, seq);
+    size_t iklen = s_item_key(cid, key, ik);
+    return env_put(txn, ENV_DOTS, k, sizeof k, ik + 4, iklen - 4);
+}
+
+mesh_err_t
+store_dot_del(store_txn_t *txn, uint32_t cid, uint32_t oid, uint64_t seq)
+{
+    uint8_t k[16];
+    s_dot_key(k, cid, oid, seq);
+    return env_del(txn, ENV_DOTS, k, sizeof k);
+}
+
+mesh_err_t
+store_dot_count_above(store_txn_t *txn, uint32_t cid, uint32_t oid, uint64_t seq,
+                      uint64_t *count)
+{
+    uint8_t k[16];
+    store_cursor_t *cur = NULL;
+    const uint8_t *rk = NULL, *v = NULL;
+    size_t rklen = 0, vlen = 0;
+    *count = 0;
+    if (seq == UINT64_MAX) {
+        return MESH_OK;
+    }
+    s_dot_key(k, cid, oid, seq + 1);
+    mesh_err_t err = env_cursor_open(txn, ENV_DOTS, k, sizeof k, 8, &cur);
+    while (err == MESH_OK && (err = env_cursor_next(cur, &rk, &rklen, &v, &vlen)) == MESH_OK) {
+        (*count)++;
+    }
+    store_cursor_close(cur);
+    return err == MESH_ENOTFOUND ? MESH_OK : err;
+}
+
+/* ---- sets: cid(be32) oid(be32) first_seq(be64) ->
+ *      header_len le32, header, sig(64), count le32, leaves(count * 32) ---- */
+
+mesh_err_t
+store_set_put(store_txn_t *txn, uint32_t cid, const store_set_t *set)
+{
+    uint8_t k[16], *p = NULL;
+    s_dot_key(k, cid, set->oid, set->first_seq);
+    size_t len = 4 + set->header_len + 64 + 4 + 32 * (size_t)set->count;
+    mesh_err_t err = env_reserve(txn, ENV_SETS, k, sizeof k, len, &p);
+    if (err != MESH_OK) {
+        return err;
+    }
+    env_le32(p, set->header_len);
+    memcpy(p + 4, set->header, set->header_len);
+    p += 4 + set->header_len;
+    memcpy(p, set->sig, 64);
+    env_le32(p + 64, set->count);
+    memcpy(p + 68, set->leaves, 32 * (size_t)set->count);
+    return MESH_OK;
+}
+
+static mesh_err_t
+s_set_parse(store_t *st, const uint8_t *k, const uint8_t *p, size_t len, store_set_t *set)
+{
+    set->oid = env_get_be32(k + 4);
+    set->first_seq = env_get_be64(k + 8);
+    if (len < 72) {
+        goto bad;
+    }
+    set->header_len = env_get_le32(p);
+    if (len < 72 + (size_t)set->header_len) {
+        goto bad;
+    }
+    set->header = p + 4;
+    set->sig = p + 4 + set->header_len;
+    set->count = env_get_le32(set->sig + 64);
+    set->leaves = set->sig + 68;
+    if (len != 72 + (size_t)set->header_len + 32 * (size_t)set->count) {
+        goto bad;
+    }
+    return MESH_OK;
+bad:
+    env_seterr(st, "set record is malformed");
+    return MESH_ECORRUPT;
+}
+
+mesh_err_t
+store_set_get(store_txn_t *txn, uint32_t cid, uint32_t oid, uint64_t first_seq,
+              store_set_t *set)
+{
+    uint8_t k[16];
+    const uint8_t *v = NULL;
+    size_t vlen = 0;
+    s_dot_key(k, cid, oid, first_seq);
+    mesh_err_t err = env_get(txn, ENV_SETS, k, sizeof k, &v, &vlen);
+    if (err != MESH_OK) {
+        return err;
+    }
+    return s_set_parse(env_store(txn), k, v, vlen, set);
+}
+
+mesh_err_t
+store_sets_open(store_txn_t *txn, uint32_t cid, store_cursor_t **out)
+{
+    uint8_t k[4];
+    env_be32(k, cid);
+    return env_cursor_open(txn, ENV_SETS, k, sizeof k, sizeof k, out);
+}
+
+mesh_err_t
+store_sets_next(store_cursor_t *cur, store_set_t *set)
+{
+    const uint8_t *k = NULL, *v = NULL;
+    size_t klen = 0, vlen = 0;
+    mesh_err_t err = env_cursor_next(cur, &k, &klen, &v, &vlen);
+    if (err != MESH_OK) {
+        return err;
+    }
+    if (klen != 16) {
+        return MESH_ECORRUPT;
+    }
+    return s_set_parse(env_store(env_cursor_txn(cur)), k, v, vlen, set);
+}
+
+/* ---- lookups and scans for applying and exporting ---- */
+
+mesh_err_t
+store_set_find(store_txn_t *txn, uint32_t cid, uint32_t oid, uint64_t seq, store_set_t *set)
+{
+    uint8_t k[16];
+    const uint8_t *rk = NULL, *v = NULL;
+    size_t rklen = 0, vlen = 0;
+    s_dot_key(k, cid, oid, seq);
+    mesh_err_t err = env_seek_le(txn, ENV_SETS, k, sizeof k, 8, &rk, &rklen, &v, &vlen);
+    if (err == MESH_OK && rklen != 16) {
+        err = MESH_ECORRUPT;
+    }
+    return err == MESH_OK ? s_set_parse(env_store(txn), rk, v, vlen, set) : err;
+}
+
+mesh_err_t
+store_set_del(store_txn_t *txn, uint32_t cid, uint32_t oid, uint64_t first_seq)
+{
+    uint8_t k[16];
+    s_dot_key(k, cid, oid, first_seq);
+    return env_del(txn, ENV_SETS, k, sizeof k);
+}
+
+mesh_err_t
+store_dots_open(store_txn_t *txn, uint32_t cid, uint32_t oid, uint64_t from_seq,
+                store_cursor_t **out)
+{
+    uint8_t k[16];
+    s_dot_key(k, cid, oid, from_seq);
+    return env_cursor_open(txn, ENV_DOTS, k, sizeof k, 8, out);
+}
+
+mesh_err_t
+store_dots_next(store_cursor_t *cur, uint64_t *seq, store_item_t *item)
+{
+    const uint8_t *k = NULL, *v = NULL, *iv = NULL;
+    size_t klen = 0, vlen = 0, ivlen = 0;
+    store_txn_t *txn = env_cursor_txn(cur);
+    mesh_err_t err = env_cursor_next(cur, &k, &klen, &v, &vlen);
+    if (err != MESH_OK) {
+        return err;
+    }
+    if (klen != 16 || vlen > S_ITEM_KEY_MAX - 4) {
+        return MESH_ECORRUPT;
+    }
+    *seq = env_get_be64(k + 8);
+    uint8_t key[S_ITEM_KEY_MAX];
+    memcpy(key, k, 4); /* cid */
+    memcpy(key + 4, v, vlen);
+    err = env_get(txn, ENV_ITEMS, key, 4 + vlen, &iv, &ivlen);
+    if (err == MESH_ENOTFOUND) {
+        env_seterr(env_store(txn), "dot index points at a missing item");
+        return MESH_ECORRUPT;
+    }
+    if (err == MESH_OK) {
+        err = s_item_parse(env_store(txn), key, 4 + vlen, iv, ivlen, item);
+    }
+    if (err == MESH_OK && item->key == key + 4) {
+        /* key is on our stack: copy the inline key out for the caller */
+        memcpy(env_cursor_keybuf(cur), key + 4, item->key_len);
+        item->key = env_cursor_keybuf(cur);
+    }
+    return err;
+}
+
+/* held: id(32) -> origin(32) || set bytes */
+
+mesh_err_t
+store_held_put(store_txn_t *txn, const uint8_t *id, const uint8_t *origin, const uint8_t *set,
+               size_t len)
+{
+    uint8_t *p = NULL;
+    mesh_err_t err = env_reserve(txn, ENV_HELD, id, STORE_HELD_ID_LEN, 32 + len, &p);
+    if (err == MESH_OK) {
+        memcpy(p, origin, 32);
+        memcpy(p + 32, set, len);
+    }
+    return err;
+}
+
+mesh_err_t
+store_held_open(store_txn_t *txn, store_cursor_t **out)
+{
+    return env_cursor_open(txn, ENV_HELD, NULL, 0, 0, out);
+}
+
+mesh_err_t
+store_held_next(store_cursor_t *cur, const uint8_t **id, const uint8_t **origin,
+                const uint8_t **set, size_t *len)
+{
+    const uint8_t *k = NULL, *v = NULL;
+    size_t klen = 0, vlen = 0;
+    mesh_err_t err = env_cursor_next(cur, &k, &klen, &v, &vlen);
+    if (err != MESH_OK) {
+        return err;
+    }
+    if (klen != STORE_HELD_ID_LEN || vlen < 32) {
+        return MESH_ECORRUPT;
+    }
+    *id = k;
+    *origin = v;
+    *set = v + 32;
+    *len = vlen - 32;
+    return MESH_OK;
+}
+
+mesh_err_t
+store_held_del(store_txn_t *txn, const uint8_t *id)
+{
+    return env_del(txn, ENV_HELD, id, STORE_HELD_ID_LEN);
+}
+
+mesh_err_t
+store_held_has(store_txn_t *txn, const uint8_t *id)
+{
+    const uint8_t *v = NULL;
+    size_t len = 0;
+    return env_get(txn, ENV_HELD, id, STORE_HELD_ID_LEN, &v, &len);
+}
+
+mesh_err_t
+store_held_count(store_txn_t *txn, uint64_t *count)
+{
+    return env_count(txn, ENV_HELD, count);
+}

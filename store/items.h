@@ -1,0 +1,75 @@
+/* store/items.h: the records of a collection's contents: items with every live version
+ * and tombstone (long keys by hash), the dot index "(cid, oid, seq) -> key", change-set
+ * headers with their leaf hashes, and sets held back (docs/PROTOCOL.md §6).
+ * Not here: the environment and small records (store.h).
+ * Layer: store. Third-party: none. SPDX-License-Identifier: MIT */
+#ifndef MESH_STORE_ITEMS_H
+#define MESH_STORE_ITEMS_H
+
+#include "store.h"
+
+/* ---- items ---- */
+
+/* Read the versions of key in cid into *item. MESH_ENOTFOUND when it has none. */
+MESH_NODISCARD mesh_err_t store_item_get(store_txn_t *txn, uint32_t cid, const store_key_t *key,
+                                         store_item_t *item);
+/* Replace the versions of key with versions[0..count); count 0 removes the item. The
+ * dot index is not touched: see store_dot_put/del. MESH_ETOOBIG past STORE_SIBLINGS_MAX. */
+MESH_NODISCARD mesh_err_t store_item_put(store_txn_t *txn, uint32_t cid, const store_key_t *key,
+                                         const store_version_t *versions, size_t count);
+
+/* Iterate items of cid whose key starts with prefix, in stored key order. */
+MESH_NODISCARD mesh_err_t store_items_open(store_txn_t *txn, uint32_t cid, const uint8_t *prefix,
+                                           size_t prefix_len, store_cursor_t **out);
+/* Next item: MESH_OK, or MESH_ENOTFOUND at the end. */
+MESH_NODISCARD mesh_err_t store_items_next(store_cursor_t *cur, store_item_t *item);
+
+
+/* ---- the dot index: (cid, oid, seq) -> key, for "what a vector does not cover" ---- */
+MESH_NODISCARD mesh_err_t store_dot_put(store_txn_t *txn, uint32_t cid, uint32_t oid,
+                                        uint64_t seq, const store_key_t *key);
+MESH_NODISCARD mesh_err_t store_dot_del(store_txn_t *txn, uint32_t cid, uint32_t oid,
+                                        uint64_t seq);
+/* Count the dots of (cid, oid) above seq (for tests and status). */
+MESH_NODISCARD mesh_err_t store_dot_count_above(store_txn_t *txn, uint32_t cid, uint32_t oid,
+                                                uint64_t seq, uint64_t *count);
+
+/* ---- change-set headers ---- */
+MESH_NODISCARD mesh_err_t store_set_put(store_txn_t *txn, uint32_t cid, const store_set_t *set);
+MESH_NODISCARD mesh_err_t store_set_get(store_txn_t *txn, uint32_t cid, uint32_t oid,
+                                        uint64_t first_seq, store_set_t *set);
+/* Iterate the sets of cid (by oid, then first seq). */
+MESH_NODISCARD mesh_err_t store_sets_open(store_txn_t *txn, uint32_t cid, store_cursor_t **out);
+MESH_NODISCARD mesh_err_t store_sets_next(store_cursor_t *cur, store_set_t *set);
+
+/* The set of (cid, oid) whose range holds seq: the one with the greatest first_seq at or
+ * below seq (the caller checks that seq < first_seq + count). MESH_ENOTFOUND if none. */
+MESH_NODISCARD mesh_err_t store_set_find(store_txn_t *txn, uint32_t cid, uint32_t oid,
+                                         uint64_t seq, store_set_t *set);
+/* Remove a set record. */
+MESH_NODISCARD mesh_err_t store_set_del(store_txn_t *txn, uint32_t cid, uint32_t oid,
+                                        uint64_t first_seq);
+
+/* Iterate the dot index of (cid, oid) from seq upwards: each step gives a seq and the
+ * item key record (as stored by store_dot_put), to read with store_item_get_raw. */
+MESH_NODISCARD mesh_err_t store_dots_open(store_txn_t *txn, uint32_t cid, uint32_t oid,
+                                          uint64_t from_seq, store_cursor_t **out);
+MESH_NODISCARD mesh_err_t store_dots_next(store_cursor_t *cur, uint64_t *seq, store_item_t *item);
+
+/* ---- held-back sets: raw set bytes kept until their origin becomes a member ----
+ * Each is keyed by an id the caller computes (a hash of the bytes), so holding the same
+ * set twice keeps one copy. */
+#define STORE_HELD_ID_LEN 32u
+MESH_NODISCARD mesh_err_t store_held_put(store_txn_t *txn, const uint8_t *id,
+                                         const uint8_t *origin, const uint8_t *set, size_t len);
+/* Iterate held sets: each gives its id, origin (32 bytes) and the set bytes. */
+MESH_NODISCARD mesh_err_t store_held_open(store_txn_t *txn, store_cursor_t **out);
+MESH_NODISCARD mesh_err_t store_held_next(store_cursor_t *cur, const uint8_t **id,
+                                          const uint8_t **origin, const uint8_t **set,
+                                          size_t *len);
+MESH_NODISCARD mesh_err_t store_held_del(store_txn_t *txn, const uint8_t *id);
+/* MESH_OK if a set with this id is held, MESH_ENOTFOUND if not. */
+MESH_NODISCARD mesh_err_t store_held_has(store_txn_t *txn, const uint8_t *id);
+MESH_NODISCARD mesh_err_t store_held_count(store_txn_t *txn, uint64_t *count);
+
+#endif /* MESH_STORE_ITEMS_H */
