@@ -304,6 +304,9 @@ mesh_open(const mesh_options_t *opts, mesh_t **out)
     mesh_err_t err = s_open(m, &o);
     if (err != MESH_OK) {
         node_log(m, MESH_LOG_ERROR, "open %s: %s", m->home, m->errmsg);
+        if (o.errbuf && o.errbuf_len) {
+            snprintf(o.errbuf, o.errbuf_len, "%s", m->errmsg);
+        }
         mesh_close(m);
         return err;
     }

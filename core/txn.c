@@ -347,6 +347,7 @@ mesh_txn_commit(mesh_txn_t **ptxn, uint64_t *first_seq)
     mesh_t *m = txn->m;
     mesh_err_t err = MESH_OK;
     s_commit_t c = {.txn = txn};
+    m->errmsg[0] = '\0';
     if (txn->count == 0) {
         goto out;
     }
@@ -362,7 +363,7 @@ mesh_txn_commit(mesh_txn_t **ptxn, uint64_t *first_seq)
     s_prepare_ops(txn);
     err = store_write(m->store, s_commit_body, &c);
     if (err != MESH_OK) {
-        node_fail_store(m, err, "commit");
+        node_fail(m, err, "%s", store_errmsg(m->store));
         node_log(m, MESH_LOG_ERROR, "commit to '%s' failed: %s", txn->coll, m->errmsg);
         goto out;
     }

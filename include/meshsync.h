@@ -93,6 +93,8 @@ typedef struct mesh_options {
     int log_level;         /* highest mesh_log_level_t passed to log */
     const char *name;      /* device name recorded at creation, or NULL for the hostname */
     uint64_t map_size;     /* initial LMDB map size in bytes; 0 = default (1 TiB, sparse) */
+    char *errbuf;          /* if not NULL: receives the detail when mesh_open fails */
+    size_t errbuf_len;     /* its size in bytes */
 } mesh_options_t;
 
 /* One version of an item, as returned by mesh_get_versions. Siblings (concurrent versions)
@@ -131,7 +133,8 @@ MESH_EXPORT const char *mesh_strerror(mesh_err_t err);
  * node behaves as offline; later versions start the node's own event-loop thread in
  * mesh_open when offline is false, and stop it in mesh_close.
  * Calls sodium_init itself; no global set-up is needed.
- * MESH_OK: *out is the node; close it with mesh_close(). Error: *out is NULL.
+ * MESH_OK: *out is the node; close it with mesh_close(). Error: *out is NULL, and
+ * opts->errbuf (when set) holds the detail, e.g. the path and the OS error.
  * Errors: MESH_EINVAL (opts NULL, size too small, no home), MESH_ENOTINIT, MESH_EFORMAT
  * (the store has an unknown format), MESH_ECORRUPT, MESH_EIO, MESH_ENOSPC, MESH_ENOMEM.
  * Thread-safety: a node may be used from one thread at a time (readers may share it). */

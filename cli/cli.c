@@ -1,0 +1,417 @@
+/* cli/cli.c: what every meshctl command shares: options, home, config file, errors.
+ * Owns: the option syntax (global and per command), the home's resolution, the config
+ * file's format (lines "key = value", '#' comments), the log callback and the error lines.
+ * Not here: the command table (cli/meshctl.c), output formats (cli/out.c).
+ * Layer: cli. Third-party: none. SPDX-License-Identifier: MIT */
+#include "cli.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define S_LINE_MAX 1024 /* bytes in one config line, newline included */
+
+static const char *const s_level_names[] = {"error", "warn", "info", "debug"};
+
+void
+cli_ctx_init(cli_ctx_t *ctx)
+{
+    memset(ctx, 0, sizeof *ctx);
+    ctx->json_flag = -1;
+    ctx->log_level_flag = -1;
+    ctx->log_level = MESH_LOG_WARN;
+}
+
+const char *
+cli_log_level_name(int level)
+{
+    if (level < MESH_LOG_ERROR || level > MESH_LOG_DEBUG)
+        return "?";
+    return s_level_names[level];
+}
+
+static bool
+s_parse_log_level(const char *s, int *out)
+{
+    for (int i = MESH_LOG_ERROR; i <= MESH_LOG_DEBUG; i++) {
+        if (strcmp(s, s_level_names[i]) == 0) {
+            *out = i;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Is arg the option name, alone or as "name=value"? Sets *value to the inline value. */
+static bool
+s_match(const char *arg, const char *name, const char **value)
+{
+    size_t len = strlen(name);
+    *value = NULL;
+    if (strncmp(arg, name, len) != 0)
+        return false;
+    if (arg[len] == '\0')
+        return true;
+    if (arg[len] != '=')
+        return false;
+    *value = arg + len + 1;
+    return true;
+}
+
+/* The value of the option at argv[*i]: inline, or the next word (then *i moves to it). */
+static const char *
+s_take_value(const char *inline_value, int argc, char **argv, int *i)
+{
+    if (inline_value)
+        return inline_value;
+    if (*i + 1 >= argc)
+        return NULL;
+    return argv[++*i];
+}
+
+cli_opt_result_t
+cli_global_option(cli_ctx_t *ctx, int argc, char **argv, int *i)
+{
+    const char *arg = argv[*i], *value = NULL;
+    if (strcmp(arg, "--json") == 0 || strcmp(arg, "--no-json") == 0) {
+        ctx->json_flag = arg[2] == 'j';
+        return CLI_OPT_TAKEN;
+    }
+    bool is_home = s_match(arg, "--home", &value);
+    if (!is_home && !s_match(arg, "--log-level", &value))
+        return CLI_OPT_NOT_GLOBAL;
+    const char *name = is_home ? "--home" : "--log-level";
+    value = s_take_value(value, argc, argv, i);
+    if (!value || !value[0]) {
+        cli_say("option '%s' needs a value (see 'meshctl --help')", name);
+        return CLI_OPT_BAD;
+    }
+    if (is_home) {
+        ctx->home_flag = value;
+        return CLI_OPT_TAKEN;
+    }
+    if (!s_parse_log_level(value, &ctx->log_level_flag)) {
+        cli_say("unknown log level '%s' (use error, warn, info or debug)", value);
+        return CLI_OPT_BAD;
+    }
+    return CLI_OPT_TAKEN;
+}
+
+/* Take the command option at argv[*i] from opts. Returns CLI_CONTINUE or CLI_USAGE. */
+static int
+s_command_option(const char *usage, const char *cmd, const cli_opt_t *opts, int argc, char **argv,
+                 int *i)
+{
+    const char *arg = argv[*i];
+    for (const cli_opt_t *o = opts; o && o->name; o++) {
+        const char *value = NULL;
+        if (o->short_name && arg[1] == o->short_name) {
+            value = arg[2] ? arg + 2 : NULL;
+        } else if (!s_match(arg, o->name, &value)) {
+            continue;
+        }
+        if (!o->value) {
+            if (value)
+                return cli_usage_error(usage, "%s: option '%s' takes no value", cmd, o->name);
+            *o->flag = true;
+            return CLI_CONTINUE;
+        }
+        value = s_take_value(value, argc, argv, i);
+        if (!value)
+            return cli_usage_error(usage, "%s: option '%s' needs a value", cmd, o->name);
+        *o->value = value;
+        return CLI_CONTINUE;
+    }
+    return cli_usage_error(usage, "%s: unknown option '%s'", cmd, arg);
+}
+
+int
+cli_parse(cli_ctx_t *ctx, const char *usage, int argc, char **argv, const cli_opt_t *opts,
+          int min_pos, int max_pos, int *npos)
+{
+    int n = 0;
+    bool help = false, options_done = false;
+    *npos = 0;
+    for (int i = 1; i < argc; i++) {
+        char *arg = argv[i];
+        /* Arguments move down to argv[1 + n]; n < i, so no word not yet read is overwritten. */
+        if (options_done || arg[0] != '-' || arg[1] == '\0') {
+            argv[1 + n++] = arg;
+        } else if (strcmp(arg, "--") == 0) {
+            options_done = true;
+        } else if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+            help = true;
+        } else {
+            cli_opt_result_t r = cli_global_option(ctx, argc, argv, &i);
+            if (r == CLI_OPT_BAD)
+                return CLI_USAGE;
+            if (r == CLI_OPT_NOT_GLOBAL) {
+                int rc = s_command_option(usage, argv[0], opts, argc, argv, &i);
+                if (rc != CLI_CONTINUE)
+                    return rc;
+            }
+        }
+    }
+    if (help) {
+        fputs(usage, stdout);
+        return CLI_OK;
+    }
+    if (n < min_pos)
+        return cli_usage_error(usage, "%s: too few arguments", argv[0]);
+    if (max_pos >= 0 && n > max_pos)
+        return cli_usage_error(usage, "%s: too many arguments", argv[0]);
+    *npos = n;
+    return cli_settle(ctx) == CLI_OK ? CLI_CONTINUE : CLI_FAIL;
+}
+
+/* Fill ctx->home from the flag, the environment, or the user's home directory. */
+static int
+s_resolve_home(cli_ctx_t *ctx)
+{
+    const char *env = getenv("MESH_HOME"), *xdg = getenv("XDG_DATA_HOME");
+    int n;
+    if (ctx->home_flag) {
+        n = snprintf(ctx->home, sizeof ctx->home, "%s", ctx->home_flag);
+    } else if (env && env[0]) {
+        n = snprintf(ctx->home, sizeof ctx->home, "%s", env);
+    } else if (xdg && xdg[0] == '/') { /* the XDG spec ignores relative paths */
+        n = snprintf(ctx->home, sizeof ctx->home, "%s/meshsync", xdg);
+    } else {
+        const char *user_home = getenv("HOME");
+        if (!user_home || !user_home[0]) {
+            const struct passwd *pw = getpwuid(getuid());
+            user_home = pw ? pw->pw_dir : NULL;
+        }
+        if (!user_home || !user_home[0]) {
+            return cli_fail_detail(MESH_EINVAL, "set --home or MESH_HOME", "find a home directory");
+        }
+        n = snprintf(ctx->home, sizeof ctx->home, "%s/.local/share/meshsync", user_home);
+    }
+    if (n < 0 || (size_t)n >= sizeof ctx->home)
+        return cli_fail_detail(MESH_ETOOBIG, "path of the home", "resolve the home");
+    return CLI_OK;
+}
+
+/* Cut the blanks at both ends of s, in place. */
+static char *
+s_trim(char *s)
+{
+    size_t len = strlen(s);
+    while (len > 0 &&
+           (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\n' || s[len - 1] == '\r')) {
+        s[--len] = '\0';
+    }
+    while (*s == ' ' || *s == '\t') {
+        s++;
+    }
+    return s;
+}
+
+/* Apply one "key = value" line. Returns "" when applied, else what is wrong with it. */
+static const char *
+s_config_line(cli_ctx_t *ctx, char *line, int *level, int *json)
+{
+    char *eq = strchr(line, '=');
+    if (!eq)
+        return "expected 'key = value'";
+    *eq = '\0';
+    const char *key = s_trim(line), *value = s_trim(eq + 1);
+    if (strcmp(key, "log-level") == 0)
+        return s_parse_log_level(value, level) ? "" : "unknown log level";
+    if (strcmp(key, "json") == 0) {
+        if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0)
+            return "json must be true or false";
+        *json = value[0] == 't';
+        return "";
+    }
+    if (strcmp(key, "name") == 0) {
+        size_t len = strlen(value);
+        if (len == 0 || len >= sizeof ctx->name)
+            return "name must have 1 to 127 bytes";
+        memcpy(ctx->name, value, len + 1);
+        return "";
+    }
+    if (ctx->log_level >= MESH_LOG_WARN)
+        fprintf(stderr, "meshctl: [warn] config: unknown key '%s' ignored\n", key);
+    return "";
+}
+
+/* Read HOME/config into *level and *json (left as they are when not set there). */
+static int
+s_read_config(cli_ctx_t *ctx, int *level, int *json)
+{
+    char path[CLI_PATH_MAX + 16], line[S_LINE_MAX], detail[S_LINE_MAX + 64];
+    snprintf(path, sizeof path, "%s/config", ctx->home);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            return CLI_OK;
+        return cli_fail_detail(MESH_EIO, strerror(errno), "read config '%s'", path);
+    }
+    int rc = CLI_OK;
+    for (int lineno = 1; rc == CLI_OK && fgets(line, sizeof line, f); lineno++) {
+        size_t len = strlen(line);
+        const char *why = "";
+        if (len == sizeof line - 1 && line[len - 1] != '\n' && !feof(f)) {
+            why = "line too long";
+        } else {
+            char *text = s_trim(line);
+            if (text[0] != '\0' && text[0] != '#')
+                why = s_config_line(ctx, text, level, json);
+        }
+        if (why[0]) {
+            snprintf(detail, sizeof detail, "line %d: %s", lineno, why);
+            rc = cli_fail_detail(MESH_EINVAL, detail, "read config '%s'", path);
+        }
+    }
+    if (rc == CLI_OK && ferror(f))
+        rc = cli_fail_detail(MESH_EIO, "read error", "read config '%s'", path);
+    fclose(f);
+    return rc;
+}
+
+int
+cli_settle(cli_ctx_t *ctx)
+{
+    int level = MESH_LOG_WARN, json = 0;
+    if (s_resolve_home(ctx) != CLI_OK)
+        return CLI_FAIL;
+    /* The flag's level, when given, already decides the config file's own warnings. */
+    ctx->log_level = ctx->log_level_flag >= 0 ? ctx->log_level_flag : MESH_LOG_WARN;
+    if (s_read_config(ctx, &level, &json) != CLI_OK)
+        return CLI_FAIL;
+    ctx->log_level = ctx->log_level_flag >= 0 ? ctx->log_level_flag : level;
+    ctx->json = ctx->json_flag >= 0 ? ctx->json_flag == 1 : json == 1;
+    return CLI_OK;
+}
+
+/* The library's log callback: "meshctl: [level] message" on stderr. meshctl reports every
+ * failure in its own error line, which the library's error lines would repeat, so those
+ * show only at --log-level info or debug. */
+static void
+s_log(void *arg, int level, const char *message)
+{
+    cli_ctx_t *ctx = arg;
+    if (ctx->quiet || level > ctx->log_level)
+        return;
+    if (level == MESH_LOG_ERROR && ctx->log_level < MESH_LOG_INFO)
+        return;
+    fprintf(stderr, "meshctl: [%s] %s\n", cli_log_level_name(level), message);
+}
+
+mesh_err_t
+cli_open_ex(cli_ctx_t *ctx, bool create, bool quiet, mesh_t **out)
+{
+    mesh_options_t opts;
+    memset(&opts, 0, sizeof opts);
+    opts.size = sizeof opts;
+    opts.home = ctx->home;
+    opts.create = create;
+    opts.offline = true;
+    opts.log = s_log;
+    opts.log_ctx = ctx;
+    opts.log_level = MESH_LOG_DEBUG; /* s_log filters, and keeps error lines as detail */
+    opts.name = ctx->name[0] ? ctx->name : NULL;
+    opts.errbuf = ctx->lib_error; /* the detail of a failed open lands here */
+    opts.errbuf_len = sizeof ctx->lib_error;
+    ctx->quiet = quiet;
+    ctx->lib_error[0] = '\0';
+    mesh_err_t err = mesh_open(&opts, out);
+    ctx->quiet = false;
+    return err;
+}
+
+int
+cli_open(cli_ctx_t *ctx, mesh_t **out)
+{
+    mesh_err_t err = cli_open_ex(ctx, false, false, out);
+    return err == MESH_OK ? CLI_OK : cli_open_fail(ctx, err);
+}
+
+int
+cli_open_fail(const cli_ctx_t *ctx, mesh_err_t err)
+{
+    return cli_fail_detail(err, ctx->lib_error, "open '%s'", ctx->home);
+}
+
+__attribute__((format(printf, 3, 0))) static int
+s_vfail(mesh_err_t err, const char *detail, const char *fmt, va_list ap)
+{
+    char line[2048];
+    size_t len = 0;
+    int n = snprintf(line, sizeof line, "meshctl: ");
+    len = (size_t)n;
+    n = vsnprintf(line + len, sizeof line - len, fmt, ap);
+    len = n < 0 ? len : len + (size_t)n;
+    len = len < sizeof line ? len : sizeof line - 1;
+    if (detail && detail[0]) {
+        snprintf(line + len, sizeof line - len, ": %s (%s)", mesh_strerror(err), detail);
+    } else {
+        snprintf(line + len, sizeof line - len, ": %s", mesh_strerror(err));
+    }
+    /* One write, so that the lines of processes sharing stderr do not interleave. */
+    fprintf(stderr, "%s\n", line);
+    return CLI_FAIL;
+}
+
+int
+cli_fail(const mesh_t *m, mesh_err_t err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    s_vfail(err, m ? mesh_errmsg(m) : NULL, fmt, ap);
+    va_end(ap);
+    return CLI_FAIL;
+}
+
+int
+cli_fail_detail(mesh_err_t err, const char *detail, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    s_vfail(err, detail, fmt, ap);
+    va_end(ap);
+    return CLI_FAIL;
+}
+
+void
+cli_say(const char *fmt, ...)
+{
+    char line[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "meshctl: %s\n", line);
+}
+
+int
+cli_usage_error(const char *usage, const char *fmt, ...)
+{
+    char line[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    size_t first = strcspn(usage, "\n");
+    fprintf(stderr, "meshctl: %s\n%.*s\n", line, (int)first, usage);
+    return CLI_USAGE;
+}
+
+bool
+cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    char *end = NULL;
+    if (s[0] < '0' || s[0] > '9') /* strtoull would take blanks, a sign and "" */
+        return false;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}

@@ -1,0 +1,118 @@
+/* cli/cli.h: what every meshctl command shares, and the commands' entry points.
+ * Owns: the run context (home, output mode, log level, config file), argument parsing,
+ * opening the node, the one-line error reports with their exit statuses, and the
+ * declarations of cmd_<name> (each defined in cli/cmd_<name>.c, listed in cli/meshctl.c).
+ * Not here: escaping and JSON (cli/out.h), the command table (cli/meshctl.c).
+ * Layer: cli. Third-party: none; of ours only meshsync.h. SPDX-License-Identifier: MIT */
+#ifndef MESH_CLI_CLI_H
+#define MESH_CLI_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "meshsync.h"
+
+#define CLI_OK       0    /* exit status: success */
+#define CLI_FAIL     1    /* exit status: the command failed */
+#define CLI_USAGE    2    /* exit status: bad command line */
+#define CLI_CONTINUE (-1) /* from cli_parse: go on with the command */
+
+#define CLI_PATH_MAX 4096
+#define CLI_NAME_MAX 128 /* bytes of a device name taken from the config file */
+
+typedef struct cli_ctx {
+    const char *home_flag;   /* --home DIR, or NULL */
+    int json_flag;           /* --json 1, --no-json 0, not given -1 */
+    int log_level_flag;      /* --log-level, or -1 */
+    char home[CLI_PATH_MAX]; /* resolved home directory */
+    bool json;               /* resolved: print one JSON document */
+    int log_level;           /* resolved: highest mesh_log_level_t printed */
+    char name[CLI_NAME_MAX]; /* 'name' from the config file, "" if none */
+    bool quiet;              /* drop every library log line (while probing) */
+    char lib_error[512];     /* the library's last error-level log line, "" if none */
+} cli_ctx_t;
+
+/* One option a command takes, besides the global ones and --help. */
+typedef struct cli_opt {
+    const char *name;   /* long form, dashes included ("--name") */
+    char short_name;    /* one-letter form ('n'), or 0 */
+    const char **value; /* takes an argument: where it goes (NULL: a flag) */
+    bool *flag;         /* a flag: set to true when given */
+} cli_opt_t;
+
+/* What a global option did (cli_global_option). */
+typedef enum cli_opt_result {
+    CLI_OPT_NOT_GLOBAL, /* not a global option: argv[*i] is untouched */
+    CLI_OPT_TAKEN,      /* taken; *i is on its last word */
+    CLI_OPT_BAD         /* a usage error, already printed */
+} cli_opt_result_t;
+
+/* Set every field to "not given". */
+void cli_ctx_init(cli_ctx_t *ctx);
+
+/* Take argv[*i] if it is a global option (--home DIR, --json, --no-json, --log-level L,
+ * also as --opt=VALUE); an option's value may be the next word, and *i then moves to it. */
+cli_opt_result_t cli_global_option(cli_ctx_t *ctx, int argc, char **argv, int *i);
+
+/* Parse a command's words argv[1..argc-1] (argv[0] is its name): the options in opts (a
+ * list ended by a zeroed entry), the global options, -h/--help, and "--", which ends the
+ * options; "-" alone is an argument. The arguments are moved to argv[1..*npos], in order,
+ * and must number min_pos..max_pos (max_pos < 0: no limit). Then the home and the config
+ * file are resolved (cli_settle).
+ * Returns CLI_CONTINUE to go on; otherwise the exit status: CLI_OK after printing usage
+ * (--help) to stdout, CLI_USAGE after printing a usage error, CLI_FAIL on a bad config. */
+int cli_parse(cli_ctx_t *ctx, const char *usage, int argc, char **argv, const cli_opt_t *opts,
+              int min_pos, int max_pos, int *npos);
+
+/* Resolve the home (--home, $MESH_HOME, $XDG_DATA_HOME/meshsync, ~/.local/share/meshsync)
+ * and read HOME/config (absent is fine); flags given override its settings.
+ * Returns CLI_OK, or CLI_FAIL after printing why. */
+int cli_settle(cli_ctx_t *ctx);
+
+/* Open the node in ctx->home with offline set and the CLI's log callback. With quiet, the
+ * library logs nothing (a probe). On failure *out is NULL and ctx->lib_error holds the
+ * library's detail. Returns mesh_open's code. */
+mesh_err_t cli_open_ex(cli_ctx_t *ctx, bool create, bool quiet, mesh_t **out);
+
+/* Open the existing node in ctx->home (never creating it). Returns CLI_OK with *out set,
+ * or CLI_FAIL after printing the error line. */
+int cli_open(cli_ctx_t *ctx, mesh_t **out);
+
+/* Print the error line for cli_open_ex's failure err ("open 'HOME': ..."). Returns CLI_FAIL. */
+int cli_open_fail(const cli_ctx_t *ctx, mesh_err_t err);
+
+/* Print "meshctl: <what>: <mesh_strerror(err)> (<mesh_errmsg(m)>)" on stderr, with what
+ * from fmt and no parenthesis when m is NULL or has no detail. Returns CLI_FAIL. */
+int cli_fail(const mesh_t *m, mesh_err_t err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* As cli_fail, with the detail given ("" or NULL: none). */
+int cli_fail_detail(mesh_err_t err, const char *detail, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Print "meshctl: <message>" on stderr. */
+void cli_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Print "meshctl: <message>", then usage's first line and a pointer to --help, on stderr.
+ * Returns CLI_USAGE. */
+int cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Parse s as a whole decimal number in min..max. Returns true and sets *out, or false. */
+bool cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+/* The name of a log level ("error", "warn", "info", "debug"), or "?". */
+const char *cli_log_level_name(int level);
+
+/* The commands. Each takes its own words (argv[0] is its name) and returns the exit status
+ * (CLI_OK, CLI_FAIL, CLI_USAGE) after printing its result or one error line. */
+int cmd_init(int argc, char **argv, cli_ctx_t *ctx);
+int cmd_id(int argc, char **argv, cli_ctx_t *ctx);
+int cmd_put(int argc, char **argv, cli_ctx_t *ctx);
+int cmd_get(int argc, char **argv, cli_ctx_t *ctx);
+int cmd_del(int argc, char **argv, cli_ctx_t *ctx);
+int cmd_ls(int argc, char **argv, cli_ctx_t *ctx);
+int cmd_log(int argc, char **argv, cli_ctx_t *ctx);
+int cmd_dump(int argc, char **argv, cli_ctx_t *ctx);
+
+#endif /* MESH_CLI_CLI_H */

@@ -1,0 +1,133 @@
+# tests/integration/lib.sh: helpers for the integration tests; sourced, never run.
+# Owns: finding meshctl ($MESHCTL, default build/meshctl under the repo root), a temp tree
+# and background processes that end with the test (trap EXIT), and the checks: fail, skip,
+# expect_eq, expect_exit, expect_fail_with, wait_for, wait_pids.
+# Tests: tests/integration/NN-name.sh, bash, exit 0 pass, 1 fail, 77 skip.
+# SPDX-License-Identifier: MIT
+set -eu
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+MESHCTL=${MESHCTL:-build/meshctl}
+case $MESHCTL in /*) ;; *) MESHCTL=$ROOT/$MESHCTL ;; esac
+export MESHCTL
+
+# Never touch the user's own home: the defaults point into the test's temp tree.
+T=$(mktemp -d "${TMPDIR:-/tmp}/meshctl-test.XXXXXX")
+export HOME=$T/user
+mkdir -p "$HOME"
+unset MESH_HOME XDG_DATA_HOME
+
+_pids=()
+_at_exit=()
+
+_cleanup() {
+    local status=$? pid c
+    trap - EXIT
+    for pid in "${_pids[@]}"; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    for c in "${_at_exit[@]}"; do
+        eval "$c" || true
+    done
+    rm -rf "$T"
+    exit "$status"
+}
+trap _cleanup EXIT
+trap 'exit 130' INT TERM
+
+# describe TEXT: the test's one-line description.
+describe() {
+    echo "$(basename "$0" .sh): $*"
+}
+
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+skip() {
+    echo "SKIP: $*"
+    exit 77
+}
+
+# at_exit COMMAND: run COMMAND (a string) when the test ends, before the temp tree goes.
+at_exit() {
+    _at_exit+=("$1")
+}
+
+[ -x "$MESHCTL" ] || fail "no meshctl at $MESHCTL (run make, or set MESHCTL)"
+
+# mc ARGS: run meshctl.
+mc() {
+    "$MESHCTL" "$@"
+}
+
+# mk_home: print the path of a new, empty directory (mode 0700) in the temp tree.
+mk_home() {
+    mktemp -d "$T/home.XXXXXX"
+}
+
+# expect_eq ACTUAL EXPECTED WHAT
+expect_eq() {
+    [ "$1" = "$2" ] || fail "$3: expected '$2', got '$1'"
+}
+
+# expect_exit STATUS COMMAND...: COMMAND exits with STATUS; its stderr is in $T/stderr.
+expect_exit() {
+    local want=$1 got=0
+    shift
+    "$@" >"$T/stdout" 2>"$T/stderr" || got=$?
+    [ "$got" = "$want" ] ||
+        fail "'$*' exited $got, expected $want; stderr: $(cat "$T/stderr")"
+}
+
+# expect_fail_with SUBSTRING COMMAND...: COMMAND exits 1 and prints one line on stderr,
+# "meshctl: ...", containing SUBSTRING.
+expect_fail_with() {
+    local want=$1
+    shift
+    expect_exit 1 "$@"
+    local err lines
+    err=$(cat "$T/stderr")
+    lines=$(wc -l <"$T/stderr")
+    [ "$lines" = 1 ] || fail "'$*': expected one stderr line, got $lines: $err"
+    case $err in
+    "meshctl: "*"$want"*) ;;
+    *) fail "'$*': stderr '$err' does not say '$want'" ;;
+    esac
+}
+
+# spawn COMMAND...: run COMMAND in the background, killed at exit; its PID is in $LAST_PID.
+spawn() {
+    "$@" &
+    LAST_PID=$!
+    _pids+=("$LAST_PID")
+}
+
+# wait_for SECONDS WHAT COMMAND...: poll COMMAND until it succeeds, or fail at the deadline.
+wait_for() {
+    local secs=$1 what=$2
+    local deadline=$((SECONDS + secs))
+    shift 2
+    until "$@" >/dev/null 2>&1; do
+        [ "$SECONDS" -lt "$deadline" ] || fail "timed out after $secs s waiting for $what"
+        sleep 0.1
+    done
+}
+
+# wait_pids SECONDS PID...: wait until every PID has exited, or fail at the deadline;
+# fail too if any of them exited non-zero.
+wait_pids() {
+    local deadline=$((SECONDS + $1)) pid status
+    shift
+    for pid in "$@"; do
+        while kill -0 "$pid" 2>/dev/null; do
+            [ "$SECONDS" -lt "$deadline" ] || fail "process $pid still running at the deadline"
+            sleep 0.1
+        done
+        status=0
+        wait "$pid" || status=$?
+        [ "$status" = 0 ] || fail "process $pid exited $status"
+    done
+}
