@@ -1,0 +1,487 @@
+/* tests/unit/test_node.c: the public API on one device: open, transactions, reads,
+ * iteration, the log, digests, signatures of committed sets, limits and error texts. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../crypto/devid.h"
+#include "../crypto/hash.h"
+#include "../crypto/ident.h"
+#include "meshsync.h"
+#include "node.h"
+#include "version.h"
+#include "wire.h"
+
+typedef struct fixture {
+    char dir[64];
+    char home[96];
+    mesh_t *m;
+} fixture_t;
+
+static int
+s_setup(void **state)
+{
+    fixture_t *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/test_node.XXXXXX");
+    if (!mkdtemp(f->dir)) {
+        return -1;
+    }
+    snprintf(f->home, sizeof f->home, "%s/home", f->dir);
+    mesh_options_t o = {.size = sizeof o, .home = f->home, .create = true, .offline = true,
+                        .name = "testbox"};
+    if (mesh_open(&o, &f->m) != MESH_OK) {
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int
+s_teardown(void **state)
+{
+    fixture_t *f = *state;
+    char cmd[128];
+    mesh_close(f->m);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+    int rc = system(cmd);
+    free(f);
+    return rc == 0 ? 0 : -1;
+}
+
+static void
+s_put(mesh_t *m, const char *coll, const char *key, const char *value)
+{
+    mesh_txn_t *txn = NULL;
+    assert_int_equal(mesh_txn_begin(m, coll, &txn), MESH_OK);
+    if (value) {
+        assert_int_equal(mesh_put(txn, key, strlen(key), value, strlen(value)), MESH_OK);
+    } else {
+        assert_int_equal(mesh_del(txn, key, strlen(key)), MESH_OK);
+    }
+    assert_int_equal(mesh_txn_commit(&txn, NULL), MESH_OK);
+    assert_null(txn);
+}
+
+static void
+s_expect(mesh_t *m, const char *coll, const char *key, const char *value)
+{
+    void *v = NULL;
+    size_t len = 0;
+    mesh_err_t err = mesh_get(m, coll, key, strlen(key), &v, &len);
+    if (!value) {
+        assert_int_equal(err, MESH_ENOTFOUND);
+        assert_null(v);
+        return;
+    }
+    assert_int_equal(err, MESH_OK);
+    assert_int_equal(len, strlen(value));
+    assert_memory_equal(v, value, len);
+    mesh_free(v);
+}
+
+static void
+test_node_open_requires_init(void **state)
+{
+    fixture_t *f = *state;
+    char other[128];
+    mesh_t *m = NULL;
+    snprintf(other, sizeof other, "%s/none", f->dir);
+    mesh_options_t o = {.size = sizeof o, .home = other, .offline = true};
+    assert_int_equal(mesh_open(&o, &m), MESH_ENOTINIT);
+    assert_null(m);
+    o.size = 4; /* too small to hold the fields */
+    assert_int_equal(mesh_open(&o, &m), MESH_EINVAL);
+    assert_int_equal(mesh_open(NULL, &m), MESH_EINVAL);
+}
+
+static void
+test_node_device_id_and_name(void **state)
+{
+    fixture_t *f = *state;
+    char id[MESH_ID_TEXT_LEN + 1], again[MESH_ID_TEXT_LEN + 1];
+    assert_int_equal(mesh_device_id(f->m, id, sizeof id), MESH_OK);
+    assert_int_equal(strlen(id), MESH_ID_TEXT_LEN);
+    assert_int_equal(mesh_id_check(id), MESH_OK);
+    assert_int_equal(mesh_device_id(f->m, id, 10), MESH_EINVAL);
+    assert_string_equal(mesh_device_name(f->m), "testbox");
+    /* reopening keeps the identity and the name */
+    mesh_close(f->m);
+    mesh_options_t o = {.size = sizeof o, .home = f->home, .offline = true};
+    assert_int_equal(mesh_open(&o, &f->m), MESH_OK);
+    assert_int_equal(mesh_device_id(f->m, again, sizeof again), MESH_OK);
+    assert_string_equal(id, again);
+    assert_string_equal(mesh_device_name(f->m), "testbox");
+}
+
+static void
+test_node_put_get_del(void **state)
+{
+    fixture_t *f = *state;
+    s_put(f->m, "notes", "a", "1");
+    s_expect(f->m, "notes", "a", "1");
+    s_put(f->m, "notes", "a", "2");
+    s_expect(f->m, "notes", "a", "2");
+    s_expect(f->m, "other", "a", NULL);
+    s_put(f->m, "notes", "a", NULL);
+    s_expect(f->m, "notes", "a", NULL);
+    /* the tombstone is a version of its own */
+    mesh_version_t *vs = NULL;
+    size_t n = 0;
+    assert_int_equal(mesh_get_versions(f->m, "notes", "a", 1, &vs, &n), MESH_OK);
+    assert_int_equal(n, 1);
+    assert_true(vs[0].deleted);
+    assert_true(vs[0].is_winner);
+    assert_int_equal(vs[0].seq, 3);
+    mesh_versions_free(vs, n);
+    /* an empty value is a value, not a deletion */
+    mesh_txn_t *txn = NULL;
+    void *v = NULL;
+    size_t len = 9;
+    assert_int_equal(mesh_txn_begin(f->m, "notes", &txn), MESH_OK);
+    assert_int_equal(mesh_put(txn, "e", 1, NULL, 0), MESH_OK);
+    assert_int_equal(mesh_txn_commit(&txn, NULL), MESH_OK);
+    assert_int_equal(mesh_get(f->m, "notes", "e", 1, &v, &len), MESH_OK);
+    assert_non_null(v);
+    assert_int_equal(len, 0);
+    mesh_free(v);
+}
+
+static void
+test_node_txn_is_one_set(void **state)
+{
+    fixture_t *f = *state;
+    mesh_txn_t *txn = NULL;
+    uint64_t first = 0;
+    assert_int_equal(mesh_txn_begin(f->m, "c", &txn), MESH_OK);
+    for (int i = 0; i < 50; i++) {
+        char k[16];
+        int n = snprintf(k, sizeof k, "k%02d", i);
+        assert_int_equal(mesh_put(txn, k, (size_t)n, "v", 1), MESH_OK);
+    }
+    assert_int_equal(mesh_txn_commit(&txn, &first), MESH_OK);
+    assert_int_equal(first, 1);
+    s_put(f->m, "c", "z", "last");
+    mesh_set_info_t *sets = NULL;
+    size_t n = 0;
+    assert_int_equal(mesh_log(f->m, "c", 0, &sets, &n), MESH_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(sets[0].first_seq, 51); /* newest first */
+    assert_int_equal(sets[0].count, 1);
+    assert_int_equal(sets[1].first_seq, 1);
+    assert_int_equal(sets[1].count, 50);
+    assert_true(sets[0].hlc > sets[1].hlc);
+    mesh_free(sets);
+    assert_int_equal(mesh_log(f->m, "c", 1, &sets, &n), MESH_OK);
+    assert_int_equal(n, 1);
+    mesh_free(sets);
+    /* an empty transaction commits nothing */
+    assert_int_equal(mesh_txn_begin(f->m, "c", &txn), MESH_OK);
+    assert_int_equal(mesh_txn_commit(&txn, &first), MESH_OK);
+    assert_int_equal(first, 0);
+    /* an aborted one neither */
+    assert_int_equal(mesh_txn_begin(f->m, "c", &txn), MESH_OK);
+    assert_int_equal(mesh_put(txn, "gone", 4, "x", 1), MESH_OK);
+    mesh_txn_abort(txn);
+    s_expect(f->m, "c", "gone", NULL);
+}
+
+/* Committed sets verify against the device key; leaves are the stored op metadata. */
+static void
+test_node_sets_are_signed(void **state)
+{
+    fixture_t *f = *state;
+    mesh_txn_t *txn = NULL;
+    assert_int_equal(mesh_txn_begin(f->m, "sig", &txn), MESH_OK);
+    assert_int_equal(mesh_put(txn, "a", 1, "x", 1), MESH_OK);
+    assert_int_equal(mesh_put(txn, "b", 1, "y", 1), MESH_OK);
+    assert_int_equal(mesh_del(txn, "c", 1), MESH_OK);
+    assert_int_equal(mesh_txn_commit(&txn, NULL), MESH_OK);
+
+    store_txn_t *st = NULL;
+    uint32_t cid = 0, oid = 0;
+    store_set_t set;
+    wire_header_t h;
+    uint8_t root[HASH_LEN];
+    const uint8_t *pk = ident_public_key(f->m->ident);
+    assert_int_equal(store_read_begin(f->m->store, &st), MESH_OK);
+    assert_int_equal(store_coll_id(st, "sig", false, &cid), MESH_OK);
+    assert_int_equal(
+        store_origin_id(st, pk, store_incarnation(f->m->store), false, &oid), MESH_OK);
+    assert_int_equal(store_set_get(st, cid, oid, 1, &set), MESH_OK);
+    assert_int_equal(ident_verify(pk, set.header, set.header_len, set.sig), MESH_OK);
+    assert_int_equal(wire_header_decode(set.header, set.header_len, &h), MESH_OK);
+    assert_int_equal(h.count, 3);
+    assert_memory_equal(h.coll, "sig", 3);
+    assert_memory_equal(h.origin, pk, 32);
+    hash_merkle_root((const uint8_t(*)[HASH_LEN])set.leaves, set.count, root);
+    assert_memory_equal(root, h.root, HASH_LEN);
+    /* leaf 1 is the hash of key "b"'s stored metadata, which binds its value hash */
+    store_item_t *item = malloc(sizeof *item);
+    store_key_t k = {.bytes = (const uint8_t *)"b", .len = 1};
+    uint8_t leaf[HASH_LEN], vh[HASH_LEN];
+    wire_opmeta_t op;
+    assert_int_equal(store_item_get(st, cid, &k, item), MESH_OK);
+    hash_tagged(HASH_TAG_LEAF, item->versions[0].meta, item->versions[0].meta_len, leaf);
+    assert_memory_equal(leaf, set.leaves + HASH_LEN, HASH_LEN);
+    assert_int_equal(wire_opmeta_decode(item->versions[0].meta, item->versions[0].meta_len, &op),
+                     MESH_OK);
+    hash_tagged(HASH_TAG_VALUE, "y", 1, vh);
+    assert_memory_equal(op.vhash, vh, HASH_LEN);
+    assert_int_equal(op.seq, 2);
+    /* a flipped header bit fails */
+    uint8_t *bad = malloc(set.header_len);
+    memcpy(bad, set.header, set.header_len);
+    bad[set.header_len / 2] ^= 1;
+    assert_int_equal(ident_verify(pk, bad, set.header_len, set.sig), MESH_EBADSIG);
+    free(bad);
+    free(item);
+    store_read_end(st);
+}
+
+/* An overwrite's context covers the version it replaced (transitively). */
+static void
+test_node_context_is_transitive(void **state)
+{
+    fixture_t *f = *state;
+    s_put(f->m, "ctx", "k", "1");
+    s_put(f->m, "ctx", "k", "2");
+    s_put(f->m, "ctx", "k", "3");
+    store_txn_t *st = NULL;
+    uint32_t cid = 0;
+    store_item_t *item = malloc(sizeof *item);
+    store_key_t k = {.bytes = (const uint8_t *)"k", .len = 1};
+    wire_opmeta_t op;
+    wire_dot_t dot;
+    assert_int_equal(store_read_begin(f->m->store, &st), MESH_OK);
+    assert_int_equal(store_coll_id(st, "ctx", false, &cid), MESH_OK);
+    assert_int_equal(store_item_get(st, cid, &k, item), MESH_OK);
+    assert_int_equal(item->count, 1);
+    assert_int_equal(
+        wire_opmeta_decode(item->versions[0].meta, item->versions[0].meta_len, &op), MESH_OK);
+    assert_int_equal(op.seq, 3);
+    assert_int_equal(op.ctx_count, 1);
+    wire_ctx_get(&op, 0, &dot);
+    assert_int_equal(dot.seq, 2);
+    assert_int_equal(dot.incarnation, store_incarnation(f->m->store));
+    /* only the live version is in the dot index */
+    uint64_t n = 0;
+    assert_int_equal(store_dot_count_above(st, cid, item->versions[0].oid, 0, &n), MESH_OK);
+    assert_int_equal(n, 1);
+    store_read_end(st);
+    free(item);
+}
+
+/* Recount the digest from every stored version: it must equal the incremental one. */
+static void
+s_check_digest(mesh_t *m, const char *coll)
+{
+    char hex[65], want[65];
+    uint64_t keys = 0, counted = 0;
+    uint8_t digest[32] = {0};
+    store_txn_t *st = NULL;
+    store_cursor_t *cur = NULL;
+    uint32_t cid = 0;
+    store_item_t *item = malloc(sizeof *item);
+    assert_int_equal(mesh_digest(m, coll, hex, sizeof hex, &keys), MESH_OK);
+    assert_int_equal(store_read_begin(m->store, &st), MESH_OK);
+    assert_int_equal(store_coll_id(st, coll, false, &cid), MESH_OK);
+    assert_int_equal(store_items_open(st, cid, NULL, 0, &cur), MESH_OK);
+    while (store_items_next(cur, item) == MESH_OK) {
+        counted++;
+        for (size_t i = 0; i < item->count; i++) {
+            uint8_t origin[32];
+            uint64_t inc = 0;
+            assert_int_equal(store_origin_get(st, item->versions[i].oid, origin, &inc), MESH_OK);
+            version_digest_apply(digest, origin, inc, item->versions[i].meta,
+                                 item->versions[i].meta_len, false);
+        }
+    }
+    store_cursor_close(cur);
+    store_read_end(st);
+    free(item);
+    for (int i = 0; i < 32; i++) {
+        snprintf(want + 2 * i, 3, "%02x", digest[i]);
+    }
+    assert_string_equal(hex, want);
+    assert_int_equal(keys, counted);
+}
+
+static void
+test_node_digest_equals_recount(void **state)
+{
+    fixture_t *f = *state;
+    char hex[65];
+    uint64_t keys = 9;
+    assert_int_equal(mesh_digest(f->m, "dg", hex, sizeof hex, &keys), MESH_OK);
+    assert_int_equal(keys, 0);
+    uint64_t rng = 12345;
+    for (int step = 0; step < 60; step++) {
+        mesh_txn_t *txn = NULL;
+        assert_int_equal(mesh_txn_begin(f->m, "dg", &txn), MESH_OK);
+        for (int i = 0; i < 5; i++) {
+            rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+            char k[8];
+            int n = snprintf(k, sizeof k, "k%u", (unsigned)(rng >> 60));
+            if ((rng >> 40) % 4 == 0) {
+                assert_int_equal(mesh_del(txn, k, (size_t)n), MESH_OK);
+            } else {
+                assert_int_equal(mesh_put(txn, k, (size_t)n, &rng, sizeof rng), MESH_OK);
+            }
+        }
+        assert_int_equal(mesh_txn_commit(&txn, NULL), MESH_OK);
+        s_check_digest(f->m, "dg");
+    }
+}
+
+static void
+test_node_iterate_by_prefix(void **state)
+{
+    fixture_t *f = *state;
+    const char *keys[] = {"b/2", "a/1", "b/1", "c", "b/3"};
+    for (size_t i = 0; i < 5; i++) {
+        s_put(f->m, "it", keys[i], keys[i]);
+    }
+    s_put(f->m, "it", "b/2", NULL);
+    mesh_iter_t *it = NULL;
+    const uint8_t *k = NULL, *v = NULL;
+    size_t kl = 0, vl = 0;
+    bool conflict = true;
+    assert_int_equal(mesh_iter_open(f->m, "it", "b/", 2, &it), MESH_OK);
+    assert_int_equal(mesh_iter_next(it, &k, &kl, &v, &vl, &conflict), MESH_OK);
+    assert_int_equal(kl, 3);
+    assert_memory_equal(k, "b/1", 3);
+    assert_memory_equal(v, "b/1", 3);
+    assert_false(conflict);
+    assert_int_equal(mesh_iter_next(it, &k, &kl, &v, &vl, NULL), MESH_OK);
+    assert_memory_equal(k, "b/3", 3); /* b/2 is deleted */
+    assert_int_equal(mesh_iter_next(it, &k, &kl, &v, &vl, NULL), MESH_ENOTFOUND);
+    mesh_iter_close(it);
+    assert_int_equal(mesh_iter_open_ex(f->m, "it", "b/", 2, MESH_ITER_TOMBSTONES, &it), MESH_OK);
+    int n = 0;
+    while (mesh_iter_next(it, &k, &kl, &v, &vl, NULL) == MESH_OK) {
+        n++;
+    }
+    assert_int_equal(n, 3);
+    mesh_iter_close(it);
+    /* a collection never written iterates as empty */
+    assert_int_equal(mesh_iter_open(f->m, "none", NULL, 0, &it), MESH_OK);
+    assert_int_equal(mesh_iter_next(it, &k, &kl, &v, &vl, NULL), MESH_ENOTFOUND);
+    mesh_iter_close(it);
+}
+
+static void
+test_node_limits_are_enforced(void **state)
+{
+    fixture_t *f = *state;
+    mesh_txn_t *txn = NULL;
+    static uint8_t big[MESH_VALUE_MAX + 1];
+    char coll[MESH_COLL_MAX + 2];
+    memset(coll, 'c', sizeof coll - 1);
+    coll[sizeof coll - 1] = '\0';
+    assert_int_equal(mesh_txn_begin(f->m, coll, &txn), MESH_ETOOBIG);
+    assert_null(txn);
+    assert_int_equal(mesh_txn_begin(f->m, "_system", &txn), MESH_EINVAL);
+    assert_int_equal(mesh_txn_begin(f->m, "", &txn), MESH_EINVAL);
+    assert_int_equal(mesh_txn_begin(f->m, "lim", &txn), MESH_OK);
+    assert_int_equal(mesh_put(txn, big, MESH_KEY_MAX + 1, "v", 1), MESH_ETOOBIG);
+    assert_non_null(strstr(mesh_errmsg(f->m), "key of 1025 bytes"));
+    assert_int_equal(mesh_put(txn, "k", 1, big, MESH_VALUE_MAX + 1), MESH_ETOOBIG);
+    assert_int_equal(mesh_put(txn, "", 0, "v", 1), MESH_EINVAL);
+    assert_int_equal(mesh_put(txn, big, MESH_KEY_MAX, big, MESH_VALUE_MAX), MESH_OK);
+    assert_int_equal(mesh_txn_commit(&txn, NULL), MESH_OK);
+    void *v = NULL;
+    size_t len = 0;
+    assert_int_equal(mesh_get(f->m, "lim", big, MESH_KEY_MAX, &v, &len), MESH_OK);
+    assert_int_equal(len, MESH_VALUE_MAX);
+    mesh_free(v);
+    assert_int_equal(mesh_get(f->m, "lim", big, MESH_KEY_MAX + 1, &v, &len), MESH_ETOOBIG);
+}
+
+static void
+test_node_survives_reopen(void **state)
+{
+    fixture_t *f = *state;
+    s_put(f->m, "dur", "k", "kept");
+    mesh_close(f->m);
+    mesh_options_t o = {.size = sizeof o, .home = f->home, .offline = true};
+    assert_int_equal(mesh_open(&o, &f->m), MESH_OK);
+    s_expect(f->m, "dur", "k", "kept");
+    s_put(f->m, "dur", "k2", "more");
+    mesh_set_info_t *sets = NULL;
+    size_t n = 0;
+    assert_int_equal(mesh_log(f->m, "dur", 0, &sets, &n), MESH_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(sets[0].first_seq, 2); /* seq goes on, never reused */
+    assert_int_equal(sets[0].incarnation, sets[1].incarnation);
+    mesh_free(sets);
+}
+
+static void
+test_node_every_error_has_text(void **state)
+{
+    (void)state;
+    for (int a = 0; a <= MESH_ERR_LAST; a++) {
+        const char *t = mesh_strerror((mesh_err_t)a);
+        assert_non_null(t);
+        assert_string_not_equal(t, "unknown error");
+        for (int b = 0; b < a; b++) {
+            assert_string_not_equal(t, mesh_strerror((mesh_err_t)b));
+        }
+    }
+    assert_string_equal(mesh_strerror((mesh_err_t)(MESH_ERR_LAST + 1)), "unknown error");
+    char want[32];
+    snprintf(want, sizeof want, "%d.%d.%d", MESH_VERSION_MAJOR, MESH_VERSION_MINOR,
+             MESH_VERSION_PATCH);
+    assert_string_equal(mesh_version(), want);
+}
+
+static void
+s_log_collect(void *ctx, int level, const char *message)
+{
+    (void)level;
+    int *count = ctx;
+    assert_non_null(message);
+    (*count)++;
+}
+
+static void
+test_node_log_callback_gets_messages(void **state)
+{
+    fixture_t *f = *state;
+    char other[128];
+    int count = 0;
+    mesh_t *m = NULL;
+    snprintf(other, sizeof other, "%s/logged", f->dir);
+    mesh_options_t o = {.size = sizeof o, .home = other, .create = true, .offline = true,
+                        .log = s_log_collect, .log_ctx = &count, .log_level = MESH_LOG_DEBUG};
+    assert_int_equal(mesh_open(&o, &m), MESH_OK);
+    assert_true(count >= 1);
+    mesh_close(m);
+    count = 0;
+    o.log_level = MESH_LOG_ERROR;
+    o.create = false;
+    assert_int_equal(mesh_open(&o, &m), MESH_OK);
+    assert_int_equal(count, 0);
+    mesh_close(m);
+}
+
+int
+main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, s_setup, s_teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_node_open_requires_init),     T(test_node_device_id_and_name),
+        T(test_node_put_get_del),            T(test_node_txn_is_one_set),
+        T(test_node_sets_are_signed),        T(test_node_context_is_transitive),
+        T(test_node_digest_equals_recount),  T(test_node_iterate_by_prefix),
+        T(test_node_limits_are_enforced),    T(test_node_survives_reopen),
+        T(test_node_every_error_has_text),   T(test_node_log_callback_gets_messages),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
