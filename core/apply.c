@@ -464,6 +464,23 @@ s_fork_check(s_batch_t *b, store_txn_t *st, uint32_t cid, uint32_t oid, s_vset_t
 
 /* ---- one set, and the batch ---- */
 
+/* A set of our own current incarnation that reaches beyond our own vector proves this store
+ * was rolled back: its next commits must not reuse those seqs (§5.1). */
+static mesh_err_t
+s_own_rollback(mesh_t *m, store_txn_t *st, const s_vset_t *v, const vv_t *vv, bool *renew)
+{
+    uint64_t inc = 0;
+    *renew = false;
+    if (memcmp(v->h.origin, ident_public_key(m->ident), WIRE_ORIGIN_LEN) != 0) {
+        return MESH_OK;
+    }
+    mesh_err_t err = store_txn_incarnation(st, &inc);
+    if (err == MESH_OK && inc == v->h.incarnation) {
+        *renew = !vv_covers(vv, v->h.first_seq + v->h.count - 1);
+    }
+    return err;
+}
+
 static mesh_err_t
 s_apply_set(s_batch_t *b, store_txn_t *st, s_vset_t *v)
 {
@@ -491,6 +508,10 @@ s_apply_set(s_batch_t *b, store_txn_t *st, s_vset_t *v)
         return err;
     }
     err = vv_load(&b->vv, st, cid, oid);
+    bool renew = false;
+    if (err == MESH_OK) {
+        err = s_own_rollback(m, st, v, &b->vv, &renew);
+    }
     for (size_t i = 0; err == MESH_OK && i < v->set.op_count; i++) {
         err = s_apply_op(b, st, cid, oid, v, i, force, &stats);
     }
@@ -514,6 +535,14 @@ s_apply_set(s_batch_t *b, store_txn_t *st, s_vset_t *v)
                            .leaves = v->set.partial ? NULL : &v->leaves[0][0],
                            .count = v->set.partial ? 0 : v->h.count};
         err = store_set_put(st, cid, &rec);
+    }
+    if (err == MESH_OK && renew) {
+        uint64_t inc = 0;
+        err = store_incarnation_renew(st, &inc);
+        node_log(m, MESH_LOG_WARN,
+                 "a peer holds seq %llu of ours, beyond what this store holds: it was rolled "
+                 "back; new incarnation %016llx",
+                 (unsigned long long)(v->h.first_seq + v->h.count - 1), (unsigned long long)inc);
     }
     if (err == MESH_OK && v->res->ops_stored) {
         b->members_changed |= strcmp(v->coll, MEMBER_COLL) == 0;

@@ -40,6 +40,7 @@ typedef struct s_commit {
     version_ctx_t ctx;
     store_item_t *item;  /* big: on the heap */
     uint64_t first_seq;
+    uint64_t incarnation; /* read inside the write: another process may have renewed it */
 } s_commit_t;
 
 static mesh_err_t
@@ -205,7 +206,7 @@ s_commit_op(s_commit_t *c, store_txn_t *st, uint32_t cid, uint32_t oid, uint64_t
     mesh_txn_t *txn = c->txn;
     const s_op_t *op = &txn->ops[i];
     const uint8_t *pk = ident_public_key(txn->m->ident);
-    uint64_t inc = store_incarnation(txn->m->store);
+    uint64_t inc = c->incarnation;
     wire_opmeta_t meta = {.seq = c->first_seq + i,
                           .key = txn->arena + op->key_off,
                           .key_len = op->key_len,
@@ -255,7 +256,7 @@ s_commit_header(s_commit_t *c, store_txn_t *st, uint32_t cid, uint32_t oid, uint
     mesh_txn_t *txn = c->txn;
     wire_header_t h = {.coll = txn->coll,
                        .coll_len = strlen(txn->coll),
-                       .incarnation = store_incarnation(txn->m->store),
+                       .incarnation = c->incarnation,
                        .first_seq = c->first_seq,
                        .count = (uint32_t)txn->count,
                        .hlc = hlc};
@@ -291,8 +292,10 @@ s_commit_body(store_txn_t *st, void *arg)
     store_coll_stats_t stats;
     mesh_err_t err = store_coll_id(st, txn->coll, true, &cid);
     if (err == MESH_OK) {
-        err = store_origin_id(st, ident_public_key(m->ident), store_incarnation(m->store), true,
-                              &oid);
+        err = store_txn_incarnation(st, &c->incarnation);
+    }
+    if (err == MESH_OK) {
+        err = store_origin_id(st, ident_public_key(m->ident), c->incarnation, true, &oid);
     }
     if (err == MESH_OK) {
         err = store_vv_get(st, cid, oid, &vv);

@@ -28,6 +28,7 @@ struct store {
     uint64_t map_size;
     uint64_t incarnation;
     bool incarnation_new;
+    uint64_t incarnation_pending; /* set by a write that renewed it, until it commits */
     bool map_full; /* the current write hit MDB_MAP_FULL */
     char path[4096];
     char errmsg[S_ERRMSG_MAX];
@@ -420,11 +421,15 @@ store_write(store_t *st, store_write_fn fn, void *ctx)
         }
         st->errmsg[0] = '\0';
         st->map_full = false;
+        st->incarnation_pending = 0;
         mesh_err_t err = fn(&txn, ctx);
         if (err == MESH_OK) {
             rc = mdb_txn_commit(txn.txn);
             txn.txn = NULL;
             if (rc == MDB_SUCCESS) {
+                if (st->incarnation_pending) {
+                    st->incarnation = st->incarnation_pending;
+                }
                 return MESH_OK;
             }
             if (rc != MDB_MAP_FULL) {
@@ -480,6 +485,26 @@ store_read_end(store_txn_t *txn)
     }
     mdb_txn_abort(txn->txn);
     free(txn);
+}
+
+/* ---- incarnation inside a write ---- */
+
+mesh_err_t
+store_txn_incarnation(store_txn_t *txn, uint64_t *inc)
+{
+    mesh_err_t err = s_meta_u64(txn, "incarnation", inc);
+    return err == MESH_ENOTFOUND ? MESH_ECORRUPT : err;
+}
+
+mesh_err_t
+store_incarnation_renew(store_txn_t *txn, uint64_t *inc)
+{
+    *inc = s_random_u64();
+    mesh_err_t err = s_meta_put_u64(txn, "incarnation", *inc);
+    if (err == MESH_OK) {
+        txn->st->incarnation_pending = *inc;
+    }
+    return err;
 }
 
 /* ---- cursors ---- */

@@ -95,6 +95,14 @@ const char *store_errmsg(const store_t *st);
 /* The current incarnation (random, non-zero) of this store. */
 uint64_t store_incarnation(const store_t *st);
 
+/* The incarnation as stored, read inside txn: another process on the same home may have
+ * renewed it since this one opened. */
+MESH_NODISCARD mesh_err_t store_txn_incarnation(store_txn_t *txn, uint64_t *inc);
+
+/* Start a new incarnation inside write transaction txn (a peer showed a seq of ours this
+ * store does not hold: it was rolled back). Takes effect when the transaction commits. */
+MESH_NODISCARD mesh_err_t store_incarnation_renew(store_txn_t *txn, uint64_t *inc);
+
 /* True when store_open started a new incarnation. */
 bool store_incarnation_is_new(const store_t *st);
 

@@ -471,6 +471,62 @@ test_node_log_callback_gets_messages(void **state)
     mesh_close(m);
 }
 
+static mesh_err_t
+s_set_inc(store_txn_t *txn, void *arg)
+{
+    return store_meta_put_u64(txn, "incarnation", *(uint64_t *)arg);
+}
+
+/* A store restored from a snapshot that kept its incarnation learns from its own later set,
+ * relayed back, that it was rolled back: it starts a new incarnation, so no dot is reused. */
+static void
+test_node_rollback_renews_incarnation(void **state)
+{
+    fixture_t *f = *state;
+    char cmd[512], store_dir[160];
+    s_put(f->m, "rb", "k1", "v1");
+    uint64_t inc = store_incarnation(f->m->store);
+    mesh_close(f->m);
+    f->m = NULL;
+    snprintf(cmd, sizeof cmd, "cp -a '%s/store' '%s/snap'", f->home, f->dir);
+    assert_int_equal(system(cmd), 0);
+    mesh_options_t o = {.size = sizeof o, .home = f->home, .offline = true};
+    assert_int_equal(mesh_open(&o, &f->m), MESH_OK);
+    s_put(f->m, "rb", "k2", "v2"); /* seq 2, which the snapshot does not hold */
+    void *bundle = NULL;
+    size_t len = 0;
+    assert_int_equal(mesh_export(f->m, NULL, 0, NULL, 0, &bundle, &len), MESH_OK);
+    mesh_close(f->m);
+    f->m = NULL;
+    /* Restore the snapshot and hide the restore: same incarnation, matching file identity. */
+    snprintf(cmd, sizeof cmd, "rm -rf '%s/store' && mv '%s/snap' '%s/store'", f->home, f->dir,
+             f->home);
+    assert_int_equal(system(cmd), 0);
+    snprintf(store_dir, sizeof store_dir, "%s/store", f->home);
+    store_t *st = NULL;
+    char msg[128];
+    assert_int_equal(store_open(store_dir, 0, &st, msg, sizeof msg), MESH_OK);
+    assert_int_equal(store_write(st, s_set_inc, &inc), MESH_OK);
+    store_close(st);
+    assert_int_equal(mesh_open(&o, &f->m), MESH_OK);
+    assert_int_equal(store_incarnation(f->m->store), inc);
+    mesh_import_report_t rep;
+    assert_int_equal(mesh_import(f->m, bundle, len, &rep), MESH_OK);
+    mesh_free(rep.text);
+    mesh_free(bundle);
+    assert_int_equal(rep.sets_rejected, 0);
+    s_expect(f->m, "rb", "k2", "v2"); /* our own write came back */
+    assert_int_not_equal(store_incarnation(f->m->store), inc);
+    s_put(f->m, "rb", "k3", "v3");
+    mesh_set_info_t *sets = NULL;
+    size_t n = 0;
+    assert_int_equal(mesh_log(f->m, "rb", 1, &sets, &n), MESH_OK);
+    assert_int_equal(n, 1);
+    assert_int_not_equal(sets[0].incarnation, inc); /* the new write is not a second seq 3 */
+    assert_int_equal(sets[0].first_seq, 1);
+    mesh_free(sets);
+}
+
 int
 main(void)
 {
@@ -482,6 +538,7 @@ main(void)
         T(test_node_digest_equals_recount),  T(test_node_iterate_by_prefix),
         T(test_node_limits_are_enforced),    T(test_node_survives_reopen),
         T(test_node_every_error_has_text),   T(test_node_log_callback_gets_messages),
+        T(test_node_rollback_renews_incarnation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
