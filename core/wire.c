@@ -749,6 +749,9 @@ s_read_bounded(s_cur_t *c, size_t min_each, size_t each, size_t *n, void **out)
         *out = calloc(*n, each);
         err = *out ? MESH_OK : MESH_ENOMEM;
     }
+    if (err != MESH_OK) {
+        *n = 0; /* a count without its array must not reach the release */
+    }
     return err;
 }
 
@@ -808,8 +811,8 @@ s_read_section(s_cur_t *c, bool is_vector, wire_section_t *sec)
     if (err == MESH_OK) {
         err = s_read_bytes(c, S_STR, MESH_COLL_MAX, &coll, &sec->coll_len);
     }
-    if (err == MESH_OK && sec->coll_len == 0) {
-        err = MESH_EPROTO;
+    if (err == MESH_OK && (sec->coll_len == 0 || memchr(coll, '\0', sec->coll_len))) {
+        err = MESH_EPROTO; /* names are C strings everywhere else */
     }
     sec->coll = (const char *)coll;
     if (err == MESH_OK && is_vector) {

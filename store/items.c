@@ -303,7 +303,9 @@ store_set_put(store_txn_t *txn, uint32_t cid, const store_set_t *set)
     p += 4 + set->header_len;
     memcpy(p, set->sig, 64);
     env_le32(p + 64, set->count);
-    memcpy(p + 68, set->leaves, 32 * (size_t)set->count);
+    if (set->count) {
+        memcpy(p + 68, set->leaves, 32 * (size_t)set->count);
+    }
     return MESH_OK;
 }
 
