@@ -525,7 +525,11 @@ s_apply_set(s_batch_t *b, store_txn_t *st, s_vset_t *v)
         err = hlc_observe(st, v->h.hlc);
     }
     store_set_t existing;
-    if (err == MESH_OK && store_set_get(st, cid, oid, v->h.first_seq, &existing) == MESH_ENOTFOUND) {
+    mesh_err_t found = err == MESH_OK ? store_set_get(st, cid, oid, v->h.first_seq, &existing)
+                                      : MESH_OK;
+    /* Store the record when new, or to add the leaves a set first seen partial lacked. */
+    if (err == MESH_OK && (found == MESH_ENOTFOUND ||
+                           (found == MESH_OK && !v->set.partial && existing.count == 0))) {
         /* A partial set's leaves are not all here: its versions keep their proofs. */
         store_set_t rec = {.oid = oid,
                            .first_seq = v->h.first_seq,
@@ -576,13 +580,20 @@ s_apply_marks(s_batch_t *b, store_txn_t *st)
     }
     memcpy(coll, am->coll, am->coll_len);
     coll[am->coll_len] = '\0';
-    mesh_err_t err = store_coll_id(st, coll, true, &cid);
+    mesh_err_t err = MESH_OK;
+    bool have_cid = false;
     for (size_t i = 0; err == MESH_OK && i < am->count; i++) {
         const wire_mark_t *mk = &am->marks[i];
         if (!member_is(&b->m->members, mk->origin) || s_origin_blocked(b, mk)) {
-            continue;
+            continue; /* nothing is created for a mark that does not apply */
         }
-        err = store_origin_id(st, mk->origin, mk->incarnation, true, &oid);
+        if (!have_cid) {
+            err = store_coll_id(st, coll, true, &cid);
+            have_cid = err == MESH_OK;
+        }
+        if (err == MESH_OK) {
+            err = store_origin_id(st, mk->origin, mk->incarnation, true, &oid);
+        }
         if (err == MESH_OK) {
             err = vv_load(&b->vv, st, cid, oid);
         }
