@@ -18,11 +18,13 @@
 
 /* The live ops of one stored set being gathered for export. */
 typedef struct s_group {
-    store_set_t set;     /* the stored record (borrowed from the read txn) */
-    uint32_t count;      /* ops in the set, from its header */
-    wire_op_t *ops;
+    store_set_t set;    /* the stored record (borrowed from the read txn) */
+    uint32_t count;     /* ops in the set, from its header */
+    wire_op_t *ops;     /* proof/proof_count: the version's stored proof, if any */
+    size_t *index;      /* each op's leaf index in the set */
     size_t n, cap;
-    wire_buf_t proofs;   /* proof bytes; ops[i].proof holds offsets until encoding */
+    wire_buf_t proofs;  /* proofs computed from the set's leaves at flush */
+    size_t *lens;
 } s_group_t;
 
 /* State of one export. */
@@ -75,7 +77,41 @@ s_since_covers(const wire_vv_t *vv, uint64_t seq)
     return false;
 }
 
-/* Encode the gathered group as one set into the section. */
+/* Give every op of a partial group its proof: from the set's leaves in one pass when this
+ * store holds them, else the proof stored with the version (it arrived partial). */
+static mesh_err_t
+s_group_proofs(s_group_t *g)
+{
+    if (g->set.count != g->count) {
+        return MESH_OK; /* stored proofs are already in place */
+    }
+    size_t need = g->n * HASH_PROOF_MAX * HASH_LEN;
+    wire_buf_reset(&g->proofs);
+    if (need > g->proofs.cap) {
+        uint8_t *p = realloc(g->proofs.data, need);
+        if (!p) {
+            return MESH_ENOMEM;
+        }
+        g->proofs.data = p;
+        g->proofs.cap = need;
+    }
+    size_t *lens = realloc(g->lens, g->n * sizeof *lens);
+    if (!lens) {
+        return MESH_ENOMEM;
+    }
+    g->lens = lens;
+    uint8_t(*proofs)[HASH_LEN] = (uint8_t(*)[HASH_LEN])g->proofs.data;
+    mesh_err_t err = hash_merkle_proofs((const uint8_t(*)[HASH_LEN])g->set.leaves, g->count,
+                                        g->index, g->n, proofs, lens);
+    for (size_t i = 0; err == MESH_OK && i < g->n; i++) {
+        g->ops[i].proof = proofs[i * HASH_PROOF_MAX];
+        g->ops[i].proof_count = lens[i];
+    }
+    return err == MESH_EINVAL ? MESH_ECORRUPT : err;
+}
+
+/* Encode the gathered group as one set into the section: whole, without proofs, when every
+ * op of the set is still live; else only the live ops, each with its proof. */
 static mesh_err_t
 s_group_flush(s_export_t *x)
 {
@@ -84,20 +120,19 @@ s_group_flush(s_export_t *x)
         return MESH_OK;
     }
     bool full = g->n == g->count && g->set.count == g->count;
-    for (size_t i = 0; i < g->n; i++) {
-        g->ops[i].proof = full ? NULL : g->proofs.data + (size_t)g->ops[i].proof;
-    }
+    mesh_err_t err = full ? MESH_OK : s_group_proofs(g);
     wire_buf_reset(&x->set_buf);
-    mesh_err_t err = full ? wire_set_encode(g->set.header, g->set.header_len, g->set.sig,
-                                            g->ops, g->n, &x->set_buf)
-                          : wire_set_encode_partial(g->set.header, g->set.header_len,
-                                                    g->set.sig, g->ops, g->n, &x->set_buf);
+    if (err == MESH_OK) {
+        err = full ? wire_set_encode(g->set.header, g->set.header_len, g->set.sig, g->ops,
+                                     g->n, &x->set_buf)
+                   : wire_set_encode_partial(g->set.header, g->set.header_len, g->set.sig,
+                                             g->ops, g->n, &x->set_buf);
+    }
     if (err == MESH_OK) {
         err = wire_section_set(x->set_buf.data, x->set_buf.len, &x->sets);
     }
     x->set_count++;
     g->n = 0;
-    wire_buf_reset(&g->proofs);
     return err;
 }
 
@@ -121,7 +156,7 @@ s_group_start(s_export_t *x, uint32_t cid, uint32_t oid, uint64_t seq)
     return err;
 }
 
-/* Add version v (dot seq of the current group's set) with its proof. */
+/* Add version v (a dot of the current group's set); its proof is settled at flush. */
 static mesh_err_t
 s_group_add(s_export_t *x, const store_version_t *v)
 {
@@ -129,32 +164,24 @@ s_group_add(s_export_t *x, const store_version_t *v)
     if (g->n == g->cap) {
         size_t cap = g->cap ? g->cap * 2 : 64;
         wire_op_t *ops = realloc(g->ops, cap * sizeof *ops);
-        if (!ops) {
+        size_t *index = ops ? realloc(g->index, cap * sizeof *index) : NULL;
+        g->ops = ops ? ops : g->ops;
+        g->index = index ? index : g->index;
+        if (!index) {
             return MESH_ENOMEM;
         }
-        g->ops = ops;
         g->cap = cap;
     }
-    wire_op_t *op = &g->ops[g->n++];
+    wire_op_t *op = &g->ops[g->n];
+    g->index[g->n++] = v->seq - g->set.first_seq;
     memset(op, 0, sizeof *op);
     op->meta = v->meta;
     op->meta_len = v->meta_len;
     op->value = v->kind == WIRE_PUT ? v->value : NULL;
     op->value_len = v->kind == WIRE_PUT ? v->value_len : 0;
-    op->proof = (const uint8_t *)(uintptr_t)g->proofs.len; /* an offset until flushed */
-    if (g->set.count != g->count) {
-        /* the set's leaves are not held here: use the proof that came with the version */
-        op->proof_count = v->proof_len / HASH_LEN;
-        return wire_buf_append(&g->proofs, v->proof, v->proof_len);
-    }
-    uint8_t proof[HASH_PROOF_MAX][HASH_LEN];
-    size_t plen = 0;
-    if (hash_merkle_proof((const uint8_t(*)[HASH_LEN])g->set.leaves, g->count,
-                          v->seq - g->set.first_seq, proof, &plen) != MESH_OK) {
-        return MESH_ECORRUPT;
-    }
-    op->proof_count = plen;
-    return wire_buf_append(&g->proofs, proof, plen * HASH_LEN);
+    op->proof = v->proof;
+    op->proof_count = v->proof_len / HASH_LEN;
+    return MESH_OK;
 }
 
 static mesh_err_t
@@ -384,6 +411,8 @@ mesh_export(mesh_t *m, const char *const *colls, size_t ncolls, const void *sinc
     wire_buf_release(&x.sets);
     wire_buf_release(&x.g.proofs);
     free(x.g.ops);
+    free(x.g.index);
+    free(x.g.lens);
     free(x.marks);
     free(x.item);
     free(names);

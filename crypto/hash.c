@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include <stdalign.h>
+#include <stdlib.h>
 #include <string.h>
 
 _Static_assert(sizeof(crypto_generichash_state) <= sizeof(((hash_state_t *)0)->opaque),
@@ -177,6 +178,45 @@ hash_merkle_proof(const uint8_t (*leaves)[HASH_LEN], size_t n, size_t index,
         return MESH_EINVAL;
     s_proof(leaves, n, index, proof, depth);
     *proof_len = depth;
+    return MESH_OK;
+}
+
+/* Build every level of the tree (pairs hashed, an odd last node carried up), then read each
+ * proof off the levels: at each level the sibling, if there is one. */
+mesh_err_t
+hash_merkle_proofs(const uint8_t (*leaves)[HASH_LEN], size_t n, const size_t *indices,
+                   size_t k, uint8_t (*proofs)[HASH_LEN], size_t *lens)
+{
+    if (leaves == NULL || n == 0 || n > ((size_t)1 << 32) || (k && (!indices || !proofs || !lens)))
+        return MESH_EINVAL;
+    for (size_t i = 0; i < k; i++) {
+        lens[i] = 0;
+        if (indices[i] >= n)
+            return MESH_EINVAL;
+    }
+    uint8_t(*up)[HASH_LEN] = malloc(2 * n * HASH_LEN); /* ceil halves: under 2n in all */
+    if (up == NULL)
+        return MESH_ENOMEM;
+    const uint8_t(*level)[HASH_LEN] = leaves;
+    uint8_t(*next)[HASH_LEN] = up;
+    size_t m = n, shift = 0;
+    while (m > 1) {
+        for (size_t i = 0; i < k; i++) {
+            size_t sib = (indices[i] >> shift) ^ 1;
+            if (sib < m)
+                memcpy(proofs[i * HASH_PROOF_MAX + lens[i]++], level[sib], HASH_LEN);
+        }
+        size_t half = (m + 1) / 2;
+        for (size_t j = 0; j + 1 < m; j += 2)
+            s_node(level[j], level[j + 1], next[j / 2]);
+        if (m % 2)
+            memcpy(next[half - 1], level[m - 1], HASH_LEN);
+        level = (const uint8_t(*)[HASH_LEN])next;
+        next += half;
+        m = half;
+        shift++;
+    }
+    free(up);
     return MESH_OK;
 }
 

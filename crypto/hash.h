@@ -46,6 +46,14 @@ MESH_NODISCARD mesh_err_t hash_merkle_proof(const uint8_t (*leaves)[HASH_LEN], s
                                             size_t index, uint8_t (*proof)[HASH_LEN],
                                             size_t *proof_len);
 
+/* The proofs of several leaves at once, from one pass over the tree (O(n) hashing for all
+ * of them, where hash_merkle_proof costs O(n) each). For each i < k: proofs + i *
+ * HASH_PROOF_MAX holds the proof of leaf indices[i], lens[i] its length.
+ * MESH_OK, MESH_EINVAL (an index >= n, n == 0, n > 2^32), MESH_ENOMEM. */
+MESH_NODISCARD mesh_err_t hash_merkle_proofs(const uint8_t (*leaves)[HASH_LEN], size_t n,
+                                             const size_t *indices, size_t k,
+                                             uint8_t (*proofs)[HASH_LEN], size_t *lens);
+
 /* Check that leaf is at index of n under root, given the proof. MESH_OK or MESH_EDIGEST
  * (wrong proof length for the shape, or a mismatch). */
 MESH_NODISCARD mesh_err_t hash_merkle_verify(const uint8_t *leaf, size_t index, size_t n,

@@ -314,6 +314,37 @@ test_hash_merkle_rejects_bad_arguments(void **state)
     assert_int_equal(hash_merkle_verify(leaves[0], 0, 1, NULL, 0, leaves[0]), MESH_OK);
 }
 
+/* Many proofs from one pass equal the proofs taken one by one, for every shape up to 130. */
+static void
+test_hash_merkle_proofs_equal_single_proofs(void **state)
+{
+    enum { N = 130 };
+    static uint8_t leaves[N][HASH_LEN];
+    static uint8_t many[N * HASH_PROOF_MAX][HASH_LEN];
+    uint8_t one[HASH_PROOF_MAX][HASH_LEN];
+    size_t idx[N], lens[N], len = 0;
+    (void)state;
+    s_make_leaves(leaves, N);
+    for (size_t n = 1; n <= N; n++) {
+        for (size_t i = 0; i < n; i++) {
+            idx[i] = n - 1 - i; /* any order */
+        }
+        assert_int_equal(hash_merkle_proofs((const uint8_t(*)[HASH_LEN])leaves, n, idx, n, many,
+                                            lens),
+                         MESH_OK);
+        for (size_t i = 0; i < n; i++) {
+            assert_int_equal(hash_merkle_proof((const uint8_t(*)[HASH_LEN])leaves, n, idx[i],
+                                               one, &len),
+                             MESH_OK);
+            assert_int_equal(lens[i], len);
+            assert_memory_equal(many[i * HASH_PROOF_MAX], one, len * HASH_LEN);
+        }
+    }
+    idx[0] = 5;
+    assert_int_equal(hash_merkle_proofs((const uint8_t(*)[HASH_LEN])leaves, 5, idx, 1, many, lens),
+                     MESH_EINVAL);
+}
+
 int
 main(void)
 {
@@ -327,6 +358,7 @@ main(void)
         cmocka_unit_test(test_hash_merkle_every_proof_verifies),
         cmocka_unit_test(test_hash_merkle_rejects_tampering),
         cmocka_unit_test(test_hash_merkle_rejects_bad_arguments),
+        cmocka_unit_test(test_hash_merkle_proofs_equal_single_proofs),
     };
 
     if (sodium_init() < 0)
