@@ -356,7 +356,7 @@ s_apply_op(s_batch_t *b, store_txn_t *st, uint32_t cid, uint32_t oid, s_vset_t *
         err = s_store_op(b, st, cid, v, i, &nv, stats);
         v->res->ops_stored++;
     } else if (err == MESH_OK) {
-        v->res->ops_old++;
+        v->res->ops_superseded++; /* rule (b): only its dot is new here */
     }
     if (err == MESH_OK) {
         err = vv_add(&b->vv, meta->seq);
@@ -378,15 +378,25 @@ s_drop_set(s_batch_t *b, store_txn_t *st, uint32_t cid, uint32_t oid, const stor
         if (err == MESH_OK) {
             err = store_dots_next(cur, &at, b->item);
         }
+        /* The key may live in the cursor's buffer or in LMDB memory about to be rewritten:
+         * copy it before the cursor closes. */
+        uint8_t key[MESH_KEY_MAX];
+        size_t key_len = err == MESH_OK ? b->item->key_len : 0;
+        if (err == MESH_OK && key_len <= sizeof key) {
+            memcpy(key, b->item->key, key_len);
+        }
         store_cursor_close(cur);
         if (err == MESH_ENOTFOUND || (err == MESH_OK && at != seq)) {
             continue; /* superseded already */
+        }
+        if (err == MESH_OK && key_len > sizeof key) {
+            err = MESH_ECORRUPT;
         }
         if (err != MESH_OK) {
             return err;
         }
         store_key_t skey;
-        node_store_key(b->item->key, b->item->key_len, &skey);
+        node_store_key(key, key_len, &skey);
         size_t kept = 0;
         err = s_scratch_fit(&b->scratch, b->item);
         for (size_t j = 0; j < b->item->count && err == MESH_OK; j++) {
@@ -551,7 +561,8 @@ s_apply_set(s_batch_t *b, store_txn_t *st, s_vset_t *v)
     if (err == MESH_OK && v->res->ops_stored) {
         b->members_changed |= strcmp(v->coll, MEMBER_COLL) == 0;
     }
-    v->res->outcome = v->res->ops_stored || force ? APPLY_NEW : APPLY_KNOWN;
+    v->res->outcome =
+        v->res->ops_stored || v->res->ops_superseded || force ? APPLY_NEW : APPLY_KNOWN;
     return err;
 }
 
@@ -618,7 +629,7 @@ s_batch_body(store_txn_t *st, void *arg)
         /* Reset what a previous run of this body (after the map grew) left. */
         v->res->outcome = APPLY_NEW;
         v->res->err = MESH_OK;
-        v->res->ops_stored = v->res->ops_old = 0;
+        v->res->ops_stored = v->res->ops_old = v->res->ops_superseded = 0;
         mesh_err_t err = s_apply_set(b, st, v);
         if (err == MESH_OK && v->held_id && v->res->outcome != APPLY_HELD) {
             err = store_held_del(st, v->held_id);

@@ -30,7 +30,8 @@ typedef struct apply_result {
     uint64_t first_seq;   /* from the header (0 if it did not decode) */
     uint32_t count;
     uint32_t ops_stored;  /* versions stored */
-    uint32_t ops_old;     /* ops already covered or superseded here */
+    uint32_t ops_superseded; /* ops a local version's context covers: their dots counted */
+    uint32_t ops_old;     /* ops the vector already covered: nothing changed */
 } apply_result_t;
 
 /* Watermarks that go with a batch for one collection. */
