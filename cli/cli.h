@@ -1,7 +1,8 @@
 /* cli/cli.h: what every meshctl command shares, and the commands' entry points.
  * Owns: the run context (home, output mode, log level, config file), argument parsing,
- * opening the node, the one-line error reports with their exit statuses, and the
- * declarations of cmd_<name> (each defined in cli/cmd_<name>.c, listed in cli/meshctl.c).
+ * opening the node, the one-line error reports with their exit statuses, whole-file reads
+ * and atomic writes (defined in cli/file.c), and the declarations of cmd_<name> (each
+ * defined in cli/cmd_<name>.c, listed in cli/meshctl.c).
  * Not here: escaping and JSON (cli/out.h), the command table (cli/meshctl.c).
  * Layer: cli. Third-party: none; of ours only meshsync.h. SPDX-License-Identifier: MIT */
 #ifndef MESH_CLI_CLI_H
@@ -104,6 +105,30 @@ bool cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 /* The name of a log level ("error", "warn", "info", "debug"), or "?". */
 const char *cli_log_level_name(int level);
 
+#define CLI_FILE_MAX (4ull << 30) /* bytes of a bundle, vector or TSV file meshctl reads */
+
+/* Read all of path ("-": standard input), at most max bytes, into *out (malloc'd, not NULL
+ * even when empty; the caller frees it) and *len. On error *out is NULL and detail
+ * (detail_len bytes) says why. Errors: MESH_ETOOBIG (over max), MESH_ENOTFOUND, MESH_EIO,
+ * MESH_ENOMEM. (cli/file.c) */
+mesh_err_t cli_read_file(const char *path, uint64_t max, uint8_t **out, size_t *len, char *detail,
+                         size_t detail_len);
+
+/* Write len bytes of p to path atomically: into a temporary file in path's directory (mode
+ * 0600), fsync'd and renamed over path, so path holds the old bytes or all the new ones;
+ * "-" writes to standard output. On error nothing is left behind and detail says why.
+ * Errors: MESH_ENOSPC, MESH_ENOTFOUND (no such directory), MESH_EIO, MESH_EINVAL (path
+ * names a directory), MESH_ETOOBIG (path too long). (cli/file.c) */
+mesh_err_t cli_write_file(const char *path, const void *p, size_t len, char *detail,
+                          size_t detail_len);
+
+/* Write the len bytes that command what ("export", "vector") made to path (cli_write_file,
+ * refusing a terminal for "-"), then report "wrote N bytes to 'PATH'" on stdout, or with
+ * --json {"file", "bytes"}; nothing when path is "-". Returns CLI_OK, or CLI_FAIL after
+ * printing the error line. (cli/file.c) */
+int cli_write_output(const cli_ctx_t *ctx, const char *what, const char *path, const void *p,
+                     size_t len);
+
 /* The commands. Each takes its own words (argv[0] is its name) and returns the exit status
  * (CLI_OK, CLI_FAIL, CLI_USAGE) after printing its result or one error line. */
 int cmd_init(int argc, char **argv, cli_ctx_t *ctx);
@@ -114,5 +139,9 @@ int cmd_del(int argc, char **argv, cli_ctx_t *ctx);
 int cmd_ls(int argc, char **argv, cli_ctx_t *ctx);
 int cmd_log(int argc, char **argv, cli_ctx_t *ctx);
 int cmd_dump(int argc, char **argv, cli_ctx_t *ctx);
+int cmd_peer(int argc, char **argv, cli_ctx_t *ctx);
+int cmd_export(int argc, char **argv, cli_ctx_t *ctx);
+int cmd_import(int argc, char **argv, cli_ctx_t *ctx);
+int cmd_vector(int argc, char **argv, cli_ctx_t *ctx);
 
 #endif /* MESH_CLI_CLI_H */

@@ -24,6 +24,10 @@ static const s_cmd_t s_cmds[] = {
     {"ls", cmd_ls, "list the keys and values of a collection"},
     {"log", cmd_log, "list the change sets of a collection, newest first"},
     {"dump", cmd_dump, "print every version of a collection, for comparing devices"},
+    {"peer", cmd_peer, "add a device to the mesh, or list its members"},
+    {"export", cmd_export, "write a bundle of what this device holds, for import elsewhere"},
+    {"import", cmd_import, "verify and apply a bundle"},
+    {"vector", cmd_vector, "write this device's version vectors, for export --since"},
 };
 
 #define S_NCMDS (sizeof s_cmds / sizeof s_cmds[0])

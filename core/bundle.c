@@ -565,7 +565,7 @@ s_import_section(mesh_t *m, const wire_section_t *sec, mesh_import_report_t *rep
         case APPLY_REJECTED:
             rep->sets_rejected++;
             err = s_report_line(text, coll, &res[i]);
-            node_log(m, MESH_LOG_WARN, "rejected a set in '%s': %s", coll, res[i].why);
+            node_log(m, MESH_LOG_INFO, "rejected a set in '%s': %s", coll, res[i].why);
             break;
         }
         rep->ops_stored += res[i].ops_stored;

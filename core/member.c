@@ -178,6 +178,22 @@ mesh_peer_add(mesh_t *m, const char *id, const char *name, const char *const *ad
     if (devid_parse(id, pk) != MESH_OK) {
         return node_fail(m, MESH_EBADID, "'%s' is not a valid device ID", id);
     }
+    /* Records are "key=value" lines: a name or address must not smuggle in another line,
+     * and an address is one space-free token (docs/PROTOCOL.md §8). */
+    if (name && (strlen(name) > MEMBER_NAME_MAX || strpbrk(name, "\n\r"))) {
+        return node_fail(m, MESH_EINVAL, "a name is one line of at most %u bytes",
+                         MEMBER_NAME_MAX);
+    }
+    for (size_t i = 0; i < addr_count; i++) {
+        if (!addrs[i] || !addrs[i][0] || strlen(addrs[i]) > MEMBER_ADDR_MAX ||
+            strpbrk(addrs[i], " \t\n\r")) {
+            return node_fail(m, MESH_EINVAL, "an address is one word of at most %u bytes",
+                             MEMBER_ADDR_MAX);
+        }
+    }
+    if (addr_count > MEMBER_ADDRS_MAX) {
+        return node_fail(m, MESH_ETOOBIG, "more than %u addresses", MEMBER_ADDRS_MAX);
+    }
     devid_format(pk, canon);
     int klen = snprintf(key, sizeof key, "add/%s/%s", canon, m->id_text);
     size_t cap = 64 + (name ? strlen(name) : 0);
@@ -209,6 +225,36 @@ mesh_peer_add(mesh_t *m, const char *id, const char *name, const char *const *ad
     return err;
 }
 
+/* Is the address (len bytes) already in the peer's space-separated list? */
+static bool
+s_addr_known(const mesh_peer_t *peer, const char *addr, size_t len)
+{
+    const char *p = peer->addrs;
+    while (*p) {
+        size_t n = strcspn(p, " ");
+        if (n == len && memcmp(p, addr, len) == 0) {
+            return true;
+        }
+        p += n + (p[n] == ' ');
+    }
+    return false;
+}
+
+/* Append an address to the peer's list unless it is there or does not fit. */
+static void
+s_addr_add(mesh_peer_t *peer, const char *addr, size_t len)
+{
+    size_t used = strlen(peer->addrs);
+    if (s_addr_known(peer, addr, len) || used + len + 2 > sizeof peer->addrs) {
+        return;
+    }
+    if (used) {
+        peer->addrs[used++] = ' ';
+    }
+    memcpy(peer->addrs + used, addr, len);
+    peer->addrs[used + len] = '\0';
+}
+
 /* Fold one record's "name=" and "addr=" lines into peer. */
 static void
 s_peer_fold(mesh_peer_t *peer, const uint8_t *v, size_t len)
@@ -223,17 +269,7 @@ s_peer_fold(mesh_peer_t *peer, const uint8_t *v, size_t len)
             memcpy(peer->name, v + pos + 5, c);
             peer->name[c] = '\0';
         } else if (n > 5 && memcmp(v + pos, "addr=", 5) == 0) {
-            size_t used = strlen(peer->addrs);
-            size_t c = n - 5;
-            char addr[256];
-            snprintf(addr, sizeof addr, "%.*s", (int)c, (const char *)v + pos + 5);
-            if (used + c + 2 < sizeof peer->addrs && !strstr(peer->addrs, addr)) {
-                if (used) {
-                    peer->addrs[used++] = ' ';
-                }
-                memcpy(peer->addrs + used, v + pos + 5, c);
-                peer->addrs[used + c] = '\0';
-            }
+            s_addr_add(peer, (const char *)v + pos + 5, n - 5);
         }
         pos = end + 1;
     }

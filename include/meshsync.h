@@ -258,8 +258,10 @@ typedef struct mesh_peer {
 /* Add a device to the mesh: write a signed add record for id (any accepted text form),
  * with an optional name (may be NULL) and addresses (e.g. "tcp://host:port"). The record
  * syncs like data; every device that trusts this one then trusts the added device.
- * Adding a device again updates its name and addresses. Errors: MESH_EBADID, MESH_EINVAL,
- * and those of mesh_txn_commit. */
+ * Adding a device again updates its name and addresses. A name is one line of at most 64
+ * bytes; an address one word (no spaces) of at most 200 bytes; at most 8 addresses.
+ * Errors: MESH_EBADID, MESH_EINVAL (a bad name or address), MESH_ETOOBIG (too many
+ * addresses), and those of mesh_txn_commit. */
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_peer_add(mesh_t *m, const char *id, const char *name,
                                                     const char *const *addrs,
                                                     size_t addr_count);

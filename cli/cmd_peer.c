@@ -1,0 +1,223 @@
+/* cli/cmd_peer.c: `meshctl peer add` and `meshctl peer ls`: the members of the mesh.
+ * Owns: the subcommands of peer, checking a name and addresses before they go into a
+ * record, and what peer ls prints.
+ * Not here: membership records, their signing and who is a member (the library).
+ * Layer: cli. Third-party: none. SPDX-License-Identifier: MIT */
+#include "cli.h"
+#include "out.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_PEER_NAME_MAX 64  /* bytes of a name (mesh_peer_t.name holds 64 and a NUL) */
+#define S_ADDR_MAX      255 /* bytes of one address */
+
+static const char s_usage[] =
+    "usage: meshctl peer add [--name NAME] ID [ADDR...]\n"
+    "   or: meshctl peer ls\n"
+    "\n"
+    "peer add writes a signed record that adds the device ID to the mesh, with its\n"
+    "addresses ADDR (e.g. tcp://host:7400) and a NAME for it. The record syncs like any\n"
+    "data (export and import carry it, membership first), and trust is transitive: every\n"
+    "device that trusts this one then accepts the added device's change sets. Adding a\n"
+    "device again updates its name and addresses. ID may be in lower case and without\n"
+    "dashes; a malformed ID fails (exit status 1).\n"
+    "\n"
+    "peer ls lists the members in this device's view, itself included, one line each,\n"
+    "fields separated by tabs:\n"
+    "  ID  NAME  ADDR ADDR...  [(this device)]\n"
+    "NAME is escaped; the name a device gave itself wins over one it was given.\n"
+    "\n"
+    "options:\n"
+    "  --name NAME  (add) a name for the device: 1 to 64 bytes, no control characters\n"
+    "\n"
+    "limits: an ADDR has 1 to 255 bytes and no blanks or control characters.\n"
+    "\n"
+    "--json prints, for add, {\"id\", \"name\", \"addrs\": [ADDR]}; for ls, {\"peers\":\n"
+    "[{\"id\", \"name\", \"addrs\": [ADDR], \"self\"}]}.\n";
+
+/* Does s have a control character (or, with no_blank, a space)? */
+static bool
+s_has_bad_char(const char *s, bool no_blank)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f || (no_blank && *p == ' '))
+            return true;
+    }
+    return false;
+}
+
+/* The canonical text of a valid ID (upper case, a dash every 6 characters) into out. */
+static void
+s_canonical_id(const char *id, char out[MESH_ID_TEXT_LEN + 1])
+{
+    size_t n = 0, sym = 0;
+    for (const char *p = id; *p && n < MESH_ID_TEXT_LEN; p++) {
+        if (*p == '-')
+            continue;
+        if (sym && sym % 6 == 0)
+            out[n++] = '-';
+        out[n++] = (char)toupper((unsigned char)*p);
+        sym++;
+    }
+    out[n] = '\0';
+}
+
+/* Write the space-separated addresses in addrs as a JSON array. */
+static void
+s_json_addrs(out_json_t *j, const char *addrs)
+{
+    char addr[S_ADDR_MAX + 1];
+    out_json_array_begin(j, "addrs");
+    for (const char *p = addrs; *p;) {
+        size_t n = strcspn(p, " ");
+        if (n) {
+            snprintf(addr, sizeof addr, "%.*s", (int)n, p);
+            out_json_string(j, NULL, addr);
+        }
+        p += n + (p[n] == ' ');
+    }
+    out_json_array_end(j);
+}
+
+static int
+s_add(int argc, char **argv, cli_ctx_t *ctx)
+{
+    const char *name = NULL;
+    const cli_opt_t opts[] = {{"--name", 0, &name, NULL}, {NULL, 0, NULL, NULL}};
+    int npos, rc = cli_parse(ctx, s_usage, argc, argv, opts, 1, -1, &npos);
+    if (rc != CLI_CONTINUE)
+        return rc;
+    if (name && (!name[0] || strlen(name) > S_PEER_NAME_MAX || s_has_bad_char(name, false)))
+        return cli_usage_error(s_usage,
+                               "peer add: a name has 1 to %d bytes and no control characters",
+                               S_PEER_NAME_MAX);
+    const char *id = argv[1];
+    const char *const *addrs = (const char *const *)argv + 2;
+    size_t naddrs = (size_t)npos - 1;
+    char qid[OUT_QUOTE_LEN], qaddr[OUT_QUOTE_LEN], canon[MESH_ID_TEXT_LEN + 1];
+    out_quote(qid, sizeof qid, id, strlen(id));
+    for (size_t i = 0; i < naddrs; i++) {
+        if (!addrs[i][0] || strlen(addrs[i]) > S_ADDR_MAX || s_has_bad_char(addrs[i], true)) {
+            out_quote(qaddr, sizeof qaddr, addrs[i], strlen(addrs[i]));
+            return cli_usage_error(s_usage,
+                                   "peer add: address '%s': 1 to %d bytes, no blanks or "
+                                   "control characters",
+                                   qaddr, S_ADDR_MAX);
+        }
+    }
+    mesh_t *m = NULL;
+    if (cli_open(ctx, &m) != CLI_OK)
+        return CLI_FAIL;
+    mesh_err_t err = mesh_peer_add(m, id, name, addrs, naddrs);
+    if (err != MESH_OK) {
+        rc = cli_fail(m, err, "peer add '%s'", qid);
+        goto out;
+    }
+    if (ctx->json) {
+        out_json_t j;
+        s_canonical_id(id, canon);
+        out_json_init(&j, stdout);
+        out_json_object_begin(&j, NULL);
+        out_json_string(&j, "id", canon);
+        out_json_string(&j, "name", name ? name : "");
+        out_json_array_begin(&j, "addrs");
+        for (size_t i = 0; i < naddrs; i++) {
+            out_json_string(&j, NULL, addrs[i]);
+        }
+        out_json_array_end(&j);
+        out_json_object_end(&j);
+    }
+    rc = CLI_OK;
+out:
+    mesh_close(m);
+    return rc;
+}
+
+static void
+s_print_peers(const cli_ctx_t *ctx, const mesh_peer_t *peers, size_t count)
+{
+    out_json_t j;
+    out_json_init(&j, stdout);
+    if (ctx->json) {
+        out_json_object_begin(&j, NULL);
+        out_json_array_begin(&j, "peers");
+    }
+    for (size_t i = 0; i < count; i++) {
+        const mesh_peer_t *p = &peers[i];
+        if (ctx->json) {
+            out_json_object_begin(&j, NULL);
+            out_json_string(&j, "id", p->id);
+            out_json_string(&j, "name", p->name);
+            s_json_addrs(&j, p->addrs);
+            out_json_bool(&j, "self", p->self);
+            out_json_object_end(&j);
+            continue;
+        }
+        printf("%s\t", p->id);
+        out_escaped(stdout, p->name, strlen(p->name));
+        printf("\t%s%s\n", p->addrs, p->self ? "\t(this device)" : "");
+    }
+    if (ctx->json) {
+        out_json_array_end(&j);
+        out_json_object_end(&j);
+    }
+}
+
+static int
+s_ls(int argc, char **argv, cli_ctx_t *ctx)
+{
+    int npos, rc = cli_parse(ctx, s_usage, argc, argv, NULL, 0, 0, &npos);
+    if (rc != CLI_CONTINUE)
+        return rc;
+    mesh_t *m = NULL;
+    mesh_peer_t *peers = NULL;
+    size_t count = 0;
+    if (cli_open(ctx, &m) != CLI_OK)
+        return CLI_FAIL;
+    mesh_err_t err = mesh_peers(m, &peers, &count);
+    if (err != MESH_OK) {
+        rc = cli_fail(m, err, "list the peers");
+    } else {
+        s_print_peers(ctx, peers, count);
+        rc = CLI_OK;
+    }
+    mesh_free(peers);
+    mesh_close(m);
+    return rc;
+}
+
+int
+cmd_peer(int argc, char **argv, cli_ctx_t *ctx)
+{
+    /* The subcommand is the first word that is not a global option; the words before it
+     * (global options) are taken here, and the subcommand gets the rest. */
+    static char s_add_name[] = "peer add", s_ls_name[] = "peer ls";
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+            fputs(s_usage, stdout);
+            return CLI_OK;
+        }
+        if (arg[0] == '-' && arg[1] != '\0') {
+            cli_opt_result_t r = cli_global_option(ctx, argc, argv, &i);
+            if (r == CLI_OPT_BAD)
+                return CLI_USAGE;
+            if (r == CLI_OPT_NOT_GLOBAL)
+                return cli_usage_error(s_usage, "peer: unknown option '%s' before add or ls", arg);
+            continue;
+        }
+        if (strcmp(arg, "add") == 0) {
+            argv[i] = s_add_name;
+            return s_add(argc - i, argv + i, ctx);
+        }
+        if (strcmp(arg, "ls") == 0) {
+            argv[i] = s_ls_name;
+            return s_ls(argc - i, argv + i, ctx);
+        }
+        return cli_usage_error(s_usage, "peer: unknown subcommand '%s' (use add or ls)", arg);
+    }
+    return cli_usage_error(s_usage, "peer: say add or ls");
+}
