@@ -1,0 +1,478 @@
+/* transport/transport.c: ZeroMQ sockets, CURVE and the ZAP handler.
+ * The ZAP handler is a REP socket on inproc://zeromq.zap.01, bound when the transport is
+ * created, before the ROUTER can accept anything (in libzmq 4.3 a CURVE server without a
+ * ZAP handler admits every key). It answers on the caller's thread, inside transport_recv,
+ * and gives each admitted client the hex of its key as User-Id, which every inbound frame
+ * carries and which is checked again against the admit rule at each frame.
+ * Layer: transport. Third-party: zmq.h (only here). SPDX-License-Identifier: MIT */
+#include "transport.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <zmq.h>
+
+#define S_ZAP_ENDPOINT "inproc://zeromq.zap.01"
+#define S_DOMAIN "meshsync"
+#define S_INBOUND_MAX 1024u
+#define S_RID_MAX 255u
+
+typedef struct s_inbound {
+    uint8_t rid[S_RID_MAX];
+    size_t rid_len;
+    bool used;
+} s_inbound_t;
+
+typedef struct s_outbound {
+    void *sock;
+    uint8_t key[TRANSPORT_KEY_LEN];
+} s_outbound_t;
+
+struct transport {
+    void *ctx;
+    void *zap;
+    void *router;
+    uint8_t pk[TRANSPORT_KEY_LEN];
+    uint8_t sk[TRANSPORT_KEY_LEN];
+    transport_admit_fn admit;
+    void *admit_ctx;
+    s_inbound_t in[S_INBOUND_MAX];
+    s_outbound_t out[TRANSPORT_CONNS_MAX];
+    zmq_msg_t last; /* the frame handed out by the last transport_recv */
+    bool have_last;
+    uint64_t refused;
+    char errmsg[256];
+};
+
+static mesh_err_t
+s_fail(transport_t *t, const char *what)
+{
+    snprintf(t->errmsg, sizeof t->errmsg, "%s: %s", what, zmq_strerror(zmq_errno()));
+    return MESH_EIO;
+}
+
+const char *
+transport_errmsg(const transport_t *t)
+{
+    return t ? t->errmsg : "";
+}
+
+uint64_t
+transport_refused(const transport_t *t)
+{
+    return t->refused;
+}
+
+static void
+s_hex(const uint8_t *key, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < TRANSPORT_KEY_LEN; i++) {
+        out[2 * i] = digits[key[i] >> 4];
+        out[2 * i + 1] = digits[key[i] & 15];
+    }
+    out[2 * TRANSPORT_KEY_LEN] = '\0';
+}
+
+static bool
+s_unhex(const char *hex, uint8_t *key)
+{
+    if (!hex || strlen(hex) != 2 * TRANSPORT_KEY_LEN) {
+        return false;
+    }
+    for (size_t i = 0; i < 2 * TRANSPORT_KEY_LEN; i++) {
+        char c = hex[i];
+        int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (v < 0) {
+            return false;
+        }
+        key[i / 2] = (uint8_t)(i % 2 ? (key[i / 2] << 4) | v : v);
+    }
+    return true;
+}
+
+static int
+s_set_int(void *sock, int opt, int value)
+{
+    return zmq_setsockopt(sock, opt, &value, sizeof value);
+}
+
+mesh_err_t
+transport_open(const uint8_t *public_key, const uint8_t *secret_key, transport_admit_fn admit,
+               void *admit_ctx, transport_t **out)
+{
+    *out = NULL;
+    transport_t *t = calloc(1, sizeof *t);
+    if (!t) {
+        return MESH_ENOMEM;
+    }
+    memcpy(t->pk, public_key, TRANSPORT_KEY_LEN);
+    memcpy(t->sk, secret_key, TRANSPORT_KEY_LEN);
+    t->admit = admit;
+    t->admit_ctx = admit_ctx;
+    mesh_err_t err = MESH_OK;
+    t->ctx = zmq_ctx_new();
+    if (!t->ctx) {
+        err = s_fail(t, "zmq context");
+    }
+    if (err == MESH_OK && !(t->zap = zmq_socket(t->ctx, ZMQ_REP))) {
+        err = s_fail(t, "zap socket");
+    }
+    if (err == MESH_OK &&
+        (s_set_int(t->zap, ZMQ_LINGER, 0) != 0 || zmq_bind(t->zap, S_ZAP_ENDPOINT) != 0)) {
+        err = s_fail(t, "bind the ZAP handler");
+    }
+    if (err != MESH_OK) {
+        transport_close(t);
+        return err;
+    }
+    *out = t;
+    return MESH_OK;
+}
+
+void
+transport_close(transport_t *t)
+{
+    if (!t) {
+        return;
+    }
+    if (t->have_last) {
+        zmq_msg_close(&t->last);
+    }
+    for (size_t i = 0; i < TRANSPORT_CONNS_MAX; i++) {
+        if (t->out[i].sock) {
+            zmq_close(t->out[i].sock);
+        }
+    }
+    if (t->router) {
+        zmq_close(t->router);
+    }
+    if (t->zap) {
+        zmq_close(t->zap);
+    }
+    if (t->ctx) {
+        zmq_ctx_term(t->ctx);
+    }
+    memset(t->sk, 0, sizeof t->sk);
+    free(t);
+}
+
+mesh_err_t
+transport_listen(transport_t *t, const char *endpoint, char *bound, size_t bound_len)
+{
+    if (t->router) {
+        snprintf(t->errmsg, sizeof t->errmsg, "already listening");
+        return MESH_ESTATE;
+    }
+    void *r = zmq_socket(t->ctx, ZMQ_ROUTER);
+    if (!r) {
+        return s_fail(t, "router socket");
+    }
+    int64_t maxmsg = TRANSPORT_FRAME_MAX;
+    size_t len = bound_len;
+    if (s_set_int(r, ZMQ_LINGER, 0) != 0 || s_set_int(r, ZMQ_ROUTER_MANDATORY, 1) != 0 ||
+        s_set_int(r, ZMQ_CURVE_SERVER, 1) != 0 ||
+        zmq_setsockopt(r, ZMQ_CURVE_SECRETKEY, t->sk, TRANSPORT_KEY_LEN) != 0 ||
+        zmq_setsockopt(r, ZMQ_ZAP_DOMAIN, S_DOMAIN, strlen(S_DOMAIN)) != 0 ||
+        zmq_setsockopt(r, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0) {
+        mesh_err_t err = s_fail(t, "router options");
+        zmq_close(r);
+        return err;
+    }
+    if (zmq_bind(r, endpoint) != 0) {
+        snprintf(t->errmsg, sizeof t->errmsg, "listen on %s: %s", endpoint,
+                 zmq_strerror(zmq_errno()));
+        zmq_close(r);
+        return MESH_EIO;
+    }
+    if (bound && bound_len && zmq_getsockopt(r, ZMQ_LAST_ENDPOINT, bound, &len) != 0) {
+        bound[0] = '\0';
+    }
+    t->router = r;
+    return MESH_OK;
+}
+
+mesh_err_t
+transport_connect(transport_t *t, const uint8_t *server_key, const char *endpoint,
+                  uint32_t *conn)
+{
+    size_t i = 0;
+    while (i < TRANSPORT_CONNS_MAX && t->out[i].sock) {
+        i++;
+    }
+    if (i == TRANSPORT_CONNS_MAX) {
+        snprintf(t->errmsg, sizeof t->errmsg, "more than %u connections", TRANSPORT_CONNS_MAX);
+        return MESH_ETOOBIG;
+    }
+    void *d = zmq_socket(t->ctx, ZMQ_DEALER);
+    if (!d) {
+        return s_fail(t, "dealer socket");
+    }
+    int64_t maxmsg = TRANSPORT_FRAME_MAX;
+    if (s_set_int(d, ZMQ_LINGER, 0) != 0 || s_set_int(d, ZMQ_RECONNECT_IVL, 100) != 0 ||
+        s_set_int(d, ZMQ_RECONNECT_IVL_MAX, 5000) != 0 ||
+        zmq_setsockopt(d, ZMQ_CURVE_SERVERKEY, server_key, TRANSPORT_KEY_LEN) != 0 ||
+        zmq_setsockopt(d, ZMQ_CURVE_PUBLICKEY, t->pk, TRANSPORT_KEY_LEN) != 0 ||
+        zmq_setsockopt(d, ZMQ_CURVE_SECRETKEY, t->sk, TRANSPORT_KEY_LEN) != 0 ||
+        zmq_setsockopt(d, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0 ||
+        zmq_connect(d, endpoint) != 0) {
+        mesh_err_t err = s_fail(t, "connect");
+        zmq_close(d);
+        return err;
+    }
+    t->out[i].sock = d;
+    memcpy(t->out[i].key, server_key, TRANSPORT_KEY_LEN);
+    *conn = (uint32_t)i;
+    return MESH_OK;
+}
+
+void
+transport_disconnect(transport_t *t, uint32_t conn)
+{
+    if (conn & TRANSPORT_INBOUND) {
+        uint32_t i = conn & ~TRANSPORT_INBOUND;
+        if (i < S_INBOUND_MAX) {
+            t->in[i].used = false;
+        }
+        return;
+    }
+    if (conn < TRANSPORT_CONNS_MAX && t->out[conn].sock) {
+        zmq_close(t->out[conn].sock);
+        t->out[conn].sock = NULL;
+    }
+}
+
+mesh_err_t
+transport_send(transport_t *t, uint32_t conn, const void *data, size_t len)
+{
+    if (len > TRANSPORT_FRAME_MAX) {
+        return MESH_ETOOBIG;
+    }
+    if (conn & TRANSPORT_INBOUND) {
+        uint32_t i = conn & ~TRANSPORT_INBOUND;
+        if (i >= S_INBOUND_MAX || !t->in[i].used || !t->router) {
+            return MESH_ENOTFOUND;
+        }
+        if (zmq_send(t->router, t->in[i].rid, t->in[i].rid_len, ZMQ_SNDMORE) < 0 ||
+            zmq_send(t->router, data, len, 0) < 0) {
+            return zmq_errno() == EHOSTUNREACH ? MESH_ENOTFOUND : s_fail(t, "send");
+        }
+        return MESH_OK;
+    }
+    if (conn >= TRANSPORT_CONNS_MAX || !t->out[conn].sock) {
+        return MESH_ENOTFOUND;
+    }
+    return zmq_send(t->out[conn].sock, data, len, 0) < 0 ? s_fail(t, "send") : MESH_OK;
+}
+
+/* Receive one whole multipart message, keeping its first max frames in parts (the rest are
+ * read and dropped); returns the number of frames read. */
+static int
+s_recv_parts(void *sock, zmq_msg_t *parts, int max)
+{
+    int n = 0, more = 1;
+    while (more) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&m);
+            break;
+        }
+        more = zmq_msg_more(&m);
+        if (n < max) {
+            zmq_msg_init(&parts[n]);
+            zmq_msg_move(&parts[n], &m);
+        }
+        zmq_msg_close(&m);
+        n++;
+    }
+    return n;
+}
+
+static void
+s_close_parts(zmq_msg_t *parts, int n, int max)
+{
+    for (int i = 0; i < n && i < max; i++) {
+        zmq_msg_close(&parts[i]);
+    }
+}
+
+/* Answer one ZAP request: admit the CURVE key if the caller's rule says so. */
+static void
+s_zap_answer(transport_t *t)
+{
+    zmq_msg_t parts[8];
+    int n = s_recv_parts(t->zap, parts, 8);
+    char user[2 * TRANSPORT_KEY_LEN + 1] = "";
+    bool ok = false;
+    const char *reqid = "";
+    size_t reqid_len = 0;
+    if (n >= 7 && zmq_msg_size(&parts[5]) == 5 &&
+        memcmp(zmq_msg_data(&parts[5]), "CURVE", 5) == 0 &&
+        zmq_msg_size(&parts[6]) == TRANSPORT_KEY_LEN) {
+        const uint8_t *key = zmq_msg_data(&parts[6]);
+        ok = t->admit(t->admit_ctx, key);
+        s_hex(key, user);
+    }
+    if (n >= 2) {
+        reqid = zmq_msg_data(&parts[1]);
+        reqid_len = zmq_msg_size(&parts[1]);
+    }
+    t->refused += !ok;
+    zmq_send(t->zap, "1.0", 3, ZMQ_SNDMORE);
+    zmq_send(t->zap, reqid, reqid_len, ZMQ_SNDMORE);
+    zmq_send(t->zap, ok ? "200" : "400", 3, ZMQ_SNDMORE);
+    zmq_send(t->zap, ok ? "OK" : "not a member", ok ? 2 : 12, ZMQ_SNDMORE);
+    zmq_send(t->zap, user, ok ? strlen(user) : 0, ZMQ_SNDMORE);
+    zmq_send(t->zap, "", 0, 0);
+    s_close_parts(parts, n, 8);
+}
+
+/* The inbound connection number for a routing id, made on first sight. */
+static bool
+s_inbound(transport_t *t, const uint8_t *rid, size_t len, uint32_t *conn)
+{
+    size_t free_slot = S_INBOUND_MAX;
+    for (size_t i = 0; i < S_INBOUND_MAX; i++) {
+        if (t->in[i].used && t->in[i].rid_len == len && memcmp(t->in[i].rid, rid, len) == 0) {
+            *conn = (uint32_t)i | TRANSPORT_INBOUND;
+            return true;
+        }
+        if (!t->in[i].used && free_slot == S_INBOUND_MAX) {
+            free_slot = i;
+        }
+    }
+    if (free_slot == S_INBOUND_MAX || len > S_RID_MAX) {
+        return false;
+    }
+    memcpy(t->in[free_slot].rid, rid, len);
+    t->in[free_slot].rid_len = len;
+    t->in[free_slot].used = true;
+    *conn = (uint32_t)free_slot | TRANSPORT_INBOUND;
+    return true;
+}
+
+/* Take one frame from the ROUTER: MESH_OK with *msg, or MESH_ENOTFOUND (refused/none). */
+static mesh_err_t
+s_from_router(transport_t *t, transport_msg_t *msg)
+{
+    zmq_msg_t parts[2];
+    int n = s_recv_parts(t->router, parts, 2);
+    mesh_err_t err = MESH_ENOTFOUND;
+    if (n == 2) {
+        const char *user = zmq_msg_gets(&parts[1], "User-Id");
+        /* The key is checked for every frame: membership may have changed since the
+         * handshake. */
+        if (s_unhex(user, msg->peer_key) && t->admit(t->admit_ctx, msg->peer_key) &&
+            s_inbound(t, zmq_msg_data(&parts[0]), zmq_msg_size(&parts[0]), &msg->conn)) {
+            zmq_msg_init(&t->last);
+            zmq_msg_move(&t->last, &parts[1]);
+            zmq_msg_close(&parts[1]);
+            t->have_last = true;
+            msg->data = zmq_msg_data(&t->last);
+            msg->len = zmq_msg_size(&t->last);
+            zmq_msg_close(&parts[0]);
+            return MESH_OK;
+        }
+        t->refused++;
+    }
+    s_close_parts(parts, n, 2);
+    return err;
+}
+
+static mesh_err_t
+s_from_dealer(transport_t *t, size_t i, transport_msg_t *msg)
+{
+    zmq_msg_t part;
+    zmq_msg_init(&part);
+    if (zmq_msg_recv(&part, t->out[i].sock, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&part);
+        return MESH_ENOTFOUND;
+    }
+    if (zmq_msg_more(&part)) { /* our peers send single frames: drain and drop the rest */
+        zmq_msg_t rest;
+        do {
+            zmq_msg_init(&rest);
+            zmq_msg_recv(&rest, t->out[i].sock, ZMQ_DONTWAIT);
+            int more = zmq_msg_more(&rest);
+            zmq_msg_close(&rest);
+            if (!more) {
+                break;
+            }
+        } while (1);
+        zmq_msg_close(&part);
+        return MESH_ENOTFOUND;
+    }
+    zmq_msg_init(&t->last);
+    zmq_msg_move(&t->last, &part);
+    zmq_msg_close(&part);
+    t->have_last = true;
+    msg->conn = (uint32_t)i;
+    memcpy(msg->peer_key, t->out[i].key, TRANSPORT_KEY_LEN);
+    msg->data = zmq_msg_data(&t->last);
+    msg->len = zmq_msg_size(&t->last);
+    return MESH_OK;
+}
+
+static int64_t
+s_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+mesh_err_t
+transport_recv(transport_t *t, int timeout_ms, transport_msg_t *msg)
+{
+    zmq_pollitem_t items[2 + TRANSPORT_CONNS_MAX];
+    size_t idx[2 + TRANSPORT_CONNS_MAX];
+    int64_t deadline = timeout_ms < 0 ? -1 : s_now_ms() + timeout_ms;
+    if (t->have_last) {
+        zmq_msg_close(&t->last);
+        t->have_last = false;
+    }
+    for (;;) {
+        int n = 0;
+        items[n++] = (zmq_pollitem_t){.socket = t->zap, .events = ZMQ_POLLIN};
+        if (t->router) {
+            items[n++] = (zmq_pollitem_t){.socket = t->router, .events = ZMQ_POLLIN};
+        }
+        for (size_t i = 0; i < TRANSPORT_CONNS_MAX; i++) {
+            if (t->out[i].sock) {
+                idx[n] = i;
+                items[n++] = (zmq_pollitem_t){.socket = t->out[i].sock, .events = ZMQ_POLLIN};
+            }
+        }
+        long wait = deadline < 0 ? -1 : (long)(deadline - s_now_ms());
+        if (deadline >= 0 && wait < 0) {
+            wait = 0;
+        }
+        int rc = zmq_poll(items, n, wait);
+        if (rc < 0) {
+            if (zmq_errno() == EINTR) {
+                return MESH_ENOTFOUND;
+            }
+            return s_fail(t, "poll");
+        }
+        if (items[0].revents & ZMQ_POLLIN) {
+            s_zap_answer(t);
+        }
+        for (int i = 1; i < n; i++) {
+            if (!(items[i].revents & ZMQ_POLLIN)) {
+                continue;
+            }
+            bool router = t->router && i == 1;
+            if ((router ? s_from_router(t, msg) : s_from_dealer(t, idx[i], msg)) == MESH_OK) {
+                return MESH_OK;
+            }
+        }
+        if (deadline >= 0 && s_now_ms() >= deadline) {
+            return MESH_ENOTFOUND;
+        }
+    }
+}

@@ -1,0 +1,78 @@
+/* transport/transport.h: ZeroMQ sockets with CURVE encryption and ZAP admission
+ * (docs/PROTOCOL.md §10).
+ * Owns: one ROUTER listening socket (CURVE server, ROUTER_MANDATORY), the ZAP handler bound
+ * before it, outgoing DEALER connections (CURVE clients), and moving opaque frames; every
+ * inbound frame carries the sender's CURVE key, checked again at each frame.
+ * Not here: what frames mean (core/), who is a member (the caller's admit function).
+ * Layer: transport. Third-party: zmq.h, included only by transport.c.
+ * SPDX-License-Identifier: MIT */
+#ifndef MESH_TRANSPORT_TRANSPORT_H
+#define MESH_TRANSPORT_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "meshsync.h" /* mesh_err_t */
+
+#define TRANSPORT_KEY_LEN 32u          /* X25519 (CURVE) key */
+#define TRANSPORT_FRAME_MAX (64u << 20) /* bytes in one frame; larger ones drop the link */
+#define TRANSPORT_CONNS_MAX 256u       /* outgoing connections */
+#define TRANSPORT_INBOUND 0x80000000u  /* set in the number of an inbound connection */
+
+typedef struct transport transport_t;
+
+/* Decide whether the device with this CURVE key may talk to us. Called at every handshake
+ * (ZAP) and for every inbound frame, on the thread that calls transport_recv. */
+typedef bool (*transport_admit_fn)(void *ctx, const uint8_t *curve_key);
+
+/* A received frame. data is valid until the next transport_recv or transport_close. */
+typedef struct transport_msg {
+    uint32_t conn;                       /* connection (TRANSPORT_INBOUND set if inbound) */
+    uint8_t peer_key[TRANSPORT_KEY_LEN]; /* the sender's CURVE key */
+    const uint8_t *data;
+    size_t len;
+} transport_msg_t;
+
+/* Create the transport with our CURVE key pair and the admission rule, and bind the ZAP
+ * handler (before any socket can accept a connection). MESH_OK: *out is new.
+ * Errors: MESH_EIO (libzmq failed: detail in errmsg), MESH_ENOMEM. */
+MESH_NODISCARD mesh_err_t transport_open(const uint8_t *public_key, const uint8_t *secret_key,
+                                         transport_admit_fn admit, void *admit_ctx,
+                                         transport_t **out);
+
+/* Close every socket and the context. NULL is a no-op. */
+void transport_close(transport_t *t);
+
+/* The detail of the last failure (static buffer owned by t). */
+const char *transport_errmsg(const transport_t *t);
+
+/* Listen on endpoint (e.g. "tcp://127.0.0.1:0"); bound receives the endpoint actually
+ * bound (with the port chosen). Errors: MESH_EIO (address in use, bad endpoint). */
+MESH_NODISCARD mesh_err_t transport_listen(transport_t *t, const char *endpoint, char *bound,
+                                           size_t bound_len);
+
+/* Connect to a server whose CURVE key is server_key at endpoint; libzmq reconnects by
+ * itself with backoff. *conn names the connection. Errors: MESH_EIO, MESH_ETOOBIG (too many
+ * connections). */
+MESH_NODISCARD mesh_err_t transport_connect(transport_t *t, const uint8_t *server_key,
+                                            const char *endpoint, uint32_t *conn);
+
+/* Drop a connection (outgoing: close its socket; inbound: forget it). */
+void transport_disconnect(transport_t *t, uint32_t conn);
+
+/* Send one frame. MESH_ENOTFOUND: the connection is gone (ROUTER_MANDATORY: nothing is
+ * dropped silently); MESH_ETOOBIG past TRANSPORT_FRAME_MAX; MESH_EIO. */
+MESH_NODISCARD mesh_err_t transport_send(transport_t *t, uint32_t conn, const void *data,
+                                         size_t len);
+
+/* Wait up to timeout_ms (-1: for ever) for one frame from an admitted peer, answering
+ * handshakes meanwhile. Frames whose sender is no longer admitted are dropped (and counted
+ * in transport_refused). MESH_OK: *msg filled; MESH_ENOTFOUND: nothing came in time;
+ * MESH_EIO. */
+MESH_NODISCARD mesh_err_t transport_recv(transport_t *t, int timeout_ms, transport_msg_t *msg);
+
+/* Handshakes and frames refused so far (for logs and tests). */
+uint64_t transport_refused(const transport_t *t);
+
+#endif /* MESH_TRANSPORT_TRANSPORT_H */
