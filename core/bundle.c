@@ -39,6 +39,9 @@ typedef struct s_export {
     size_t set_count;
     wire_mark_t *marks;
     size_t mark_count, mark_cap;
+    size_t limit;            /* stop at a set boundary past this many set bytes (0: none) */
+    size_t total;            /* set bytes in the sections already written */
+    bool cut;                /* stopped at the limit: more remains */
 } s_export_t;
 
 /* Find the receiver's entry for (coll, origin, incarnation). */
@@ -218,6 +221,7 @@ s_export_origin(s_export_t *x, const char *coll, uint32_t cid, uint32_t oid,
     }
     const wire_vv_t *recv = s_since_find(x->since, coll, origin, inc);
     uint64_t from = recv ? recv->base + 1 : 1;
+    uint64_t sent = 0; /* the last seq of the last set written, when cut */
     err = store_dots_open(x->txn, cid, oid, from, &cur);
     x->g.n = 0;
     while (err == MESH_OK && (err = store_dots_next(cur, &seq, x->item)) == MESH_OK) {
@@ -225,7 +229,13 @@ s_export_origin(s_export_t *x, const char *coll, uint32_t cid, uint32_t oid,
             continue;
         }
         if (x->g.n && seq >= x->g.set.first_seq + x->g.count) {
+            sent = x->g.set.first_seq + x->g.count - 1;
             err = s_group_flush(x);
+            /* at a set boundary, never inside a set: stop once past the limit */
+            if (err == MESH_OK && x->limit && x->total + x->sets.len >= x->limit) {
+                x->cut = true;
+                break;
+            }
         }
         if (err == MESH_OK && x->g.n == 0) {
             err = s_group_start(x, cid, oid, seq);
@@ -244,8 +254,11 @@ s_export_origin(s_export_t *x, const char *coll, uint32_t cid, uint32_t oid,
     if (err == MESH_ENOTFOUND) {
         err = s_group_flush(x);
     }
-    if (err == MESH_OK && vv->base > (recv ? recv->base : 0)) {
-        err = s_mark_add(x, origin, inc, vv->base);
+    /* The watermark: everything held up to the base; when cut, only up to the last set
+     * sent (what lies beyond goes in the next batch). */
+    uint64_t mark = x->cut && sent < vv->base ? sent : vv->base;
+    if (err == MESH_OK && mark > (recv ? recv->base : 0)) {
+        err = s_mark_add(x, origin, inc, mark);
     }
     return err;
 }
@@ -264,13 +277,14 @@ s_export_coll(s_export_t *x, const char *coll, wire_buf_t *out)
     if (err == MESH_OK) {
         err = store_vvs_open(x->txn, cid, &cur);
     }
-    while (err == MESH_OK && (err = store_vvs_next(cur, &oid, &vv)) == MESH_OK) {
+    while (err == MESH_OK && !x->cut && (err = store_vvs_next(cur, &oid, &vv)) == MESH_OK) {
         err = s_export_origin(x, coll, cid, oid, &vv);
     }
     store_cursor_close(cur);
     if (err == MESH_ENOTFOUND) {
         err = MESH_OK; /* the end, or a collection never written: an empty section */
     }
+    x->total += x->sets.len;
     if (err == MESH_OK) {
         err = wire_section_begin(coll, x->set_count, out);
     }
@@ -354,59 +368,30 @@ s_check_colls(mesh_t *m, const char *const *colls, size_t ncolls)
 }
 
 mesh_err_t
-mesh_export(mesh_t *m, const char *const *colls, size_t ncolls, const void *since,
-            size_t since_len, void **out, size_t *out_len)
+bundle_export(mesh_t *m, const char *const *colls, size_t ncolls, const wire_doc_t *since,
+              size_t limit, wire_buf_t *out, bool *more)
 {
-    s_export_t x = {.m = m};
-    wire_doc_t doc = {0};
-    wire_buf_t buf;
+    s_export_t x = {.m = m, .since = since, .limit = limit};
     const char **names = NULL;
     char(*names_buf)[MESH_COLL_MAX + 1] = NULL;
     size_t count = 0;
-    if (out) {
-        *out = NULL;
-    }
-    if (out_len) {
-        *out_len = 0;
-    }
-    if (!m || !out || !out_len || (ncolls && !colls) || (since_len && !since)) {
-        return MESH_EINVAL;
-    }
-    wire_buf_init(&buf);
+    *more = false;
     wire_buf_init(&x.set_buf);
     wire_buf_init(&x.sets);
     wire_buf_init(&x.g.proofs);
-    mesh_err_t err = s_check_colls(m, colls, ncolls);
-    if (err == MESH_OK && since) {
-        err = wire_doc_decode(since, since_len, true, &doc);
-        if (err != MESH_OK) {
-            node_fail(m, err, "the vector file does not decode");
-        }
-        x.since = &doc;
-    }
     x.item = malloc(sizeof *x.item);
-    if (err == MESH_OK && !x.item) {
-        err = MESH_ENOMEM;
-    }
-    if (err == MESH_OK) {
-        err = store_read_begin(m->store, &x.txn);
-    }
+    mesh_err_t err = x.item ? store_read_begin(m->store, &x.txn) : MESH_ENOMEM;
     if (err == MESH_OK) {
         err = s_coll_list(x.txn, colls, ncolls, &names, &count, &names_buf);
     }
     if (err == MESH_OK) {
-        err = wire_bundle_begin(count, &buf);
+        err = wire_bundle_begin(count, out);
     }
     for (size_t i = 0; err == MESH_OK && i < count; i++) {
-        err = s_export_coll(&x, names[i], &buf);
+        err = s_export_coll(&x, names[i], out);
     }
     store_read_end(x.txn);
-    if (err == MESH_OK) {
-        *out = buf.data;
-        *out_len = buf.len;
-        buf.data = NULL;
-    }
-    wire_buf_release(&buf);
+    *more = x.cut;
     wire_buf_release(&x.set_buf);
     wire_buf_release(&x.sets);
     wire_buf_release(&x.g.proofs);
@@ -417,6 +402,42 @@ mesh_export(mesh_t *m, const char *const *colls, size_t ncolls, const void *sinc
     free(x.item);
     free(names);
     free(names_buf);
+    return err;
+}
+
+mesh_err_t
+mesh_export(mesh_t *m, const char *const *colls, size_t ncolls, const void *since,
+            size_t since_len, void **out, size_t *out_len)
+{
+    wire_doc_t doc = {0};
+    wire_buf_t buf;
+    bool more = false;
+    if (out) {
+        *out = NULL;
+    }
+    if (out_len) {
+        *out_len = 0;
+    }
+    if (!m || !out || !out_len || (ncolls && !colls) || (since_len && !since)) {
+        return MESH_EINVAL;
+    }
+    wire_buf_init(&buf);
+    mesh_err_t err = s_check_colls(m, colls, ncolls);
+    if (err == MESH_OK && since) {
+        err = wire_doc_decode(since, since_len, true, &doc);
+        if (err != MESH_OK) {
+            node_fail(m, err, "the vector file does not decode");
+        }
+    }
+    if (err == MESH_OK) {
+        err = bundle_export(m, colls, ncolls, since ? &doc : NULL, 0, &buf, &more);
+    }
+    if (err == MESH_OK) {
+        *out = buf.data;
+        *out_len = buf.len;
+        buf.data = NULL;
+    }
+    wire_buf_release(&buf);
     wire_doc_release(&doc);
     return err;
 }
