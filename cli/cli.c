@@ -311,7 +311,8 @@ cli_open_ex(cli_ctx_t *ctx, bool create, bool quiet, mesh_t **out)
     opts.size = sizeof opts;
     opts.home = ctx->home;
     opts.create = create;
-    opts.offline = true;
+    opts.offline = !ctx->online;
+    opts.listen = ctx->listen;
     opts.log = s_log;
     opts.log_ctx = ctx;
     opts.log_level = MESH_LOG_DEBUG; /* s_log filters, and keeps error lines as detail */

@@ -32,6 +32,8 @@ typedef struct cli_ctx {
     char name[CLI_NAME_MAX]; /* 'name' from the config file, "" if none */
     bool quiet;              /* drop every library log line (while probing) */
     char lib_error[512];     /* the library's last error-level log line, "" if none */
+    bool online;             /* open with the event loop (meshctl daemon) */
+    const char *listen;      /* with online: the endpoint to listen on, or NULL */
 } cli_ctx_t;
 
 /* One option a command takes, besides the global ones and --help. */
@@ -143,5 +145,28 @@ int cmd_peer(int argc, char **argv, cli_ctx_t *ctx);
 int cmd_export(int argc, char **argv, cli_ctx_t *ctx);
 int cmd_import(int argc, char **argv, cli_ctx_t *ctx);
 int cmd_vector(int argc, char **argv, cli_ctx_t *ctx);
+int cmd_daemon(int argc, char **argv, cli_ctx_t *ctx);
+int cmd_status(int argc, char **argv, cli_ctx_t *ctx);
+int cmd_wait(int argc, char **argv, cli_ctx_t *ctx);
+
+/* The daemon's status file (HOME/status), as cmd_status and cmd_wait read it. */
+#define CLI_PEERS_MAX 64
+typedef struct cli_peer_status {
+    char id[MESH_ID_TEXT_LEN + 1];
+    char addr[256];
+    int connected, session, refused, batch_out, in_sync;
+    long long silent_ms;
+    unsigned long long to_send, batches_out, batches_in, bytes_out, bytes_in;
+} cli_peer_status_t;
+typedef struct cli_status {
+    bool running;            /* a daemon runs on this home and wrote the file lately */
+    long pid;
+    char listen[256];
+    long long age_ms;        /* since the daemon last wrote it */
+    size_t npeers;
+    cli_peer_status_t peers[CLI_PEERS_MAX];
+} cli_status_t;
+/* Read HOME/status. Returns CLI_OK (st->running false when no daemon runs). (cmd_status.c) */
+int cli_status_read(const cli_ctx_t *ctx, cli_status_t *st);
 
 #endif /* MESH_CLI_CLI_H */

@@ -28,6 +28,9 @@ static const s_cmd_t s_cmds[] = {
     {"export", cmd_export, "write a bundle of what this device holds, for import elsewhere"},
     {"import", cmd_import, "verify and apply a bundle"},
     {"vector", cmd_vector, "write this device's version vectors, for export --since"},
+    {"daemon", cmd_daemon, "run the node: listen, connect to members and sync"},
+    {"status", cmd_status, "show this device, its peers and how far along sync is"},
+    {"wait", cmd_wait, "wait until this device has sent every connected peer what it lacks"},
 };
 
 #define S_NCMDS (sizeof s_cmds / sizeof s_cmds[0])

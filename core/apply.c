@@ -499,7 +499,7 @@ s_apply_set(s_batch_t *b, store_txn_t *st, s_vset_t *v)
     store_coll_stats_t stats;
     bool force = false;
     uint8_t id[HASH_LEN];
-    if (!member_is(&m->members, v->h.origin)) {
+    if (!node_member_is(m, v->h.origin)) {
         v->res->outcome = APPLY_HELD;
         hash_tagged(HASH_TAG_NODE, v->bytes, v->len, id);
         return store_held_put(st, id, v->h.origin, v->bytes, v->len);
@@ -595,7 +595,7 @@ s_apply_marks(s_batch_t *b, store_txn_t *st)
     bool have_cid = false;
     for (size_t i = 0; err == MESH_OK && i < am->count; i++) {
         const wire_mark_t *mk = &am->marks[i];
-        if (!member_is(&b->m->members, mk->origin) || s_origin_blocked(b, mk)) {
+        if (!node_member_is(b->m, mk->origin) || s_origin_blocked(b, mk)) {
             continue; /* nothing is created for a mark that does not apply */
         }
         if (!have_cid) {
@@ -784,7 +784,7 @@ s_retry_held(mesh_t *m, int depth)
         const uint8_t *id = NULL, *origin = NULL, *set = NULL;
         size_t len = 0;
         err = store_held_next(cur, &id, &origin, &set, &len);
-        if (err == MESH_OK && member_is(&m->members, origin)) {
+        if (err == MESH_OK && node_member_is(m, origin)) {
             err = s_held_add(&h, id, set, len);
         }
     }

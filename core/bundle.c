@@ -42,6 +42,7 @@ typedef struct s_export {
     size_t limit;            /* stop at a set boundary past this many set bytes (0: none) */
     size_t total;            /* set bytes in the sections already written */
     bool cut;                /* stopped at the limit: more remains */
+    size_t pieces;           /* sets and watermarks written in all */
 } s_export_t;
 
 /* Find the receiver's entry for (coll, origin, incarnation). */
@@ -294,6 +295,7 @@ s_export_coll(s_export_t *x, const char *coll, wire_buf_t *out)
     if (err == MESH_OK) {
         err = wire_section_marks(x->marks, x->mark_count, out);
     }
+    x->pieces += x->set_count + x->mark_count;
     return err;
 }
 
@@ -369,7 +371,7 @@ s_check_colls(mesh_t *m, const char *const *colls, size_t ncolls)
 
 mesh_err_t
 bundle_export(mesh_t *m, const char *const *colls, size_t ncolls, const wire_doc_t *since,
-              size_t limit, wire_buf_t *out, bool *more)
+              size_t limit, wire_buf_t *out, bool *more, size_t *pieces)
 {
     s_export_t x = {.m = m, .since = since, .limit = limit};
     const char **names = NULL;
@@ -392,6 +394,7 @@ bundle_export(mesh_t *m, const char *const *colls, size_t ncolls, const wire_doc
     }
     store_read_end(x.txn);
     *more = x.cut;
+    *pieces = x.pieces;
     wire_buf_release(&x.set_buf);
     wire_buf_release(&x.sets);
     wire_buf_release(&x.g.proofs);
@@ -412,6 +415,7 @@ mesh_export(mesh_t *m, const char *const *colls, size_t ncolls, const void *sinc
     wire_doc_t doc = {0};
     wire_buf_t buf;
     bool more = false;
+    size_t pieces = 0;
     if (out) {
         *out = NULL;
     }
@@ -430,7 +434,7 @@ mesh_export(mesh_t *m, const char *const *colls, size_t ncolls, const void *sinc
         }
     }
     if (err == MESH_OK) {
-        err = bundle_export(m, colls, ncolls, since ? &doc : NULL, 0, &buf, &more);
+        err = bundle_export(m, colls, ncolls, since ? &doc : NULL, 0, &buf, &more, &pieces);
     }
     if (err == MESH_OK) {
         *out = buf.data;

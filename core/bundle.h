@@ -16,9 +16,10 @@
  * does not cover, in colls[0..ncolls) (all user collections when 0; membership first).
  * With limit > 0, stop at the first set boundary past limit bytes of sets: *more is then
  * true, and the watermarks cover only what was written (the sessions' bounded batches).
+ * *pieces counts the sets and watermarks written (0: the receiver lacks nothing).
  * Errors: the store's, MESH_ENOMEM. */
 MESH_NODISCARD mesh_err_t bundle_export(mesh_t *m, const char *const *colls, size_t ncolls,
                                         const wire_doc_t *since, size_t limit, wire_buf_t *out,
-                                        bool *more);
+                                        bool *more, size_t *pieces);
 
 #endif /* MESH_CORE_BUNDLE_H */

@@ -287,13 +287,20 @@ mesh_peers(mesh_t *m, mesh_peer_t **out, size_t *count)
     if (!m || !out || !count) {
         return MESH_EINVAL;
     }
-    mesh_peer_t *peers = calloc(m->members.count ? m->members.count : 1, sizeof *peers);
-    if (!peers) {
+    uint8_t(*keys)[32] = NULL;
+    size_t n = 0;
+    uint64_t gen = 0;
+    if (node_members_copy(m, &keys, &n, &gen) != MESH_OK) {
         return MESH_ENOMEM;
     }
-    for (size_t i = 0; i < m->members.count; i++) {
-        devid_format(m->members.keys[i], peers[i].id);
-        peers[i].self = memcmp(m->members.keys[i], ident_public_key(m->ident), 32) == 0;
+    mesh_peer_t *peers = calloc(n ? n : 1, sizeof *peers);
+    if (!peers) {
+        free(keys);
+        return MESH_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        devid_format(keys[i], peers[i].id);
+        peers[i].self = memcmp(keys[i], ident_public_key(m->ident), 32) == 0;
     }
     mesh_iter_t *it = NULL;
     const uint8_t *k = NULL, *v = NULL;
@@ -311,19 +318,20 @@ mesh_peers(mesh_t *m, mesh_peer_t **out, size_t *count)
             if (s_parse_key(k, kl, &is_add, subject, signer) != MESH_OK) {
                 continue;
             }
-            for (size_t i = 0; i < m->members.count; i++) {
-                if (memcmp(m->members.keys[i], subject, WIRE_ORIGIN_LEN) == 0) {
+            for (size_t i = 0; i < n; i++) {
+                if (memcmp(keys[i], subject, WIRE_ORIGIN_LEN) == 0) {
                     s_peer_fold(&peers[i], v, vl);
                 }
             }
         }
     }
     mesh_iter_close(it);
+    free(keys);
     if (err != MESH_OK) {
         free(peers);
         return err;
     }
     *out = peers;
-    *count = m->members.count;
+    *count = n;
     return MESH_OK;
 }

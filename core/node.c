@@ -14,6 +14,7 @@
 
 #include "../crypto/devid.h"
 #include "../crypto/hash.h"
+#include "loop.h"
 
 #define S_STR(x) #x
 #define S_XSTR(x) S_STR(x)
@@ -67,6 +68,8 @@ mesh_strerror(mesh_err_t err)
         return "not valid in the current state";
     case MESH_EFORK:
         return "conflicting signed headers for one sequence number";
+    case MESH_EBUSY:
+        return "busy, try again";
     }
     return "unknown error";
 }
@@ -268,12 +271,46 @@ mesh_err_t
 node_members_reload(mesh_t *m)
 {
     store_txn_t *txn = NULL;
+    member_view_t view = {0};
     mesh_err_t err = store_read_begin(m->store, &txn);
     if (err == MESH_OK) {
-        err = member_view_load(txn, ident_public_key(m->ident), &m->members);
+        err = member_view_load(txn, ident_public_key(m->ident), &view);
     }
     store_read_end(txn);
-    return err == MESH_OK ? MESH_OK : node_fail_store(m, err, "read membership");
+    if (err != MESH_OK) {
+        member_view_release(&view);
+        return node_fail_store(m, err, "read membership");
+    }
+    pthread_mutex_lock(&m->members_lock);
+    member_view_release(&m->members);
+    m->members = view;
+    m->members_gen++;
+    pthread_mutex_unlock(&m->members_lock);
+    return MESH_OK;
+}
+
+bool
+node_member_is(mesh_t *m, const uint8_t *pk)
+{
+    pthread_mutex_lock(&m->members_lock);
+    bool yes = member_is(&m->members, pk);
+    pthread_mutex_unlock(&m->members_lock);
+    return yes;
+}
+
+mesh_err_t
+node_members_copy(mesh_t *m, uint8_t (**keys)[32], size_t *count, uint64_t *gen)
+{
+    pthread_mutex_lock(&m->members_lock);
+    size_t n = m->members.count;
+    *keys = malloc((n ? n : 1) * sizeof **keys);
+    if (*keys) {
+        memcpy(*keys, m->members.keys, n * sizeof **keys);
+        *count = n;
+        *gen = m->members_gen;
+    }
+    pthread_mutex_unlock(&m->members_lock);
+    return *keys ? MESH_OK : MESH_ENOMEM;
 }
 
 mesh_err_t
@@ -294,6 +331,7 @@ mesh_open(const mesh_options_t *opts, mesh_t **out)
     if (!m) {
         return MESH_ENOMEM;
     }
+    pthread_mutex_init(&m->members_lock, NULL);
     m->log = o.log;
     m->log_ctx = o.log_ctx;
     m->log_level = o.log_level;
@@ -310,6 +348,16 @@ mesh_open(const mesh_options_t *opts, mesh_t **out)
         mesh_close(m);
         return err;
     }
+    if (!o.offline) {
+        err = loop_start(m, o.listen, &m->loop);
+        if (err != MESH_OK) {
+            if (o.errbuf && o.errbuf_len) {
+                snprintf(o.errbuf, o.errbuf_len, "%s", m->errmsg);
+            }
+            mesh_close(m);
+            return err;
+        }
+    }
     node_log(m, MESH_LOG_DEBUG, "opened %s as %s (%s)", m->home, m->id_text, m->name);
     *out = m;
     return MESH_OK;
@@ -321,8 +369,10 @@ mesh_close(mesh_t *m)
     if (!m) {
         return;
     }
+    loop_stop(m->loop);
     store_close(m->store);
     ident_free(m->ident);
     member_view_release(&m->members);
+    pthread_mutex_destroy(&m->members_lock);
     free(m);
 }

@@ -6,6 +6,7 @@
 #ifndef MESH_CORE_NODE_H
 #define MESH_CORE_NODE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -29,6 +30,9 @@ struct mesh {
     int log_level;
     char errmsg[NODE_ERRMSG_MAX];   /* detail of the last failure, "" if none */
     member_view_t members;          /* who this device trusts (core/member.h) */
+    pthread_mutex_t members_lock;   /* the loop thread and callers both read members */
+    uint64_t members_gen;           /* bumped at each reload */
+    struct loop *loop;              /* the event-loop thread, when not offline */
 };
 
 /* Record err's detail (printf-style) on m and return err unchanged. */
@@ -48,6 +52,12 @@ mesh_err_t node_check_coll(mesh_t *m, const char *coll, bool allow_reserved);
 
 /* Re-read the member view from the store (after "_mesh" changed). */
 mesh_err_t node_members_reload(mesh_t *m);
+
+/* Is pk a member in this device's view? Thread-safe. */
+bool node_member_is(mesh_t *m, const uint8_t *pk);
+
+/* A copy of the member keys (caller frees *keys) and the view's generation. Thread-safe. */
+mesh_err_t node_members_copy(mesh_t *m, uint8_t (**keys)[32], size_t *count, uint64_t *gen);
 
 /* Fill a store key for key bytes (hashing long keys). */
 void node_store_key(const uint8_t *key, size_t key_len, store_key_t *out);

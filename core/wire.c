@@ -887,3 +887,81 @@ wire_doc_release(wire_doc_t *doc)
     free(doc->sections);
     memset(doc, 0, sizeof *doc);
 }
+
+/* ---- session messages (§11) ---- */
+
+mesh_err_t
+wire_msg_encode(const wire_msg_t *msg, wire_buf_t *out)
+{
+    size_t start = out->len;
+    msgpack_packer pk;
+    int rc;
+    if (msg->type < WIRE_MSG_HELLO || msg->type > WIRE_MSG_BLOCK) {
+        return MESH_EINVAL;
+    }
+    msgpack_packer_init(&pk, out, s_buf_write);
+    if (msg->type == WIRE_MSG_HELLO) {
+        rc = msgpack_pack_array(&pk, 5);
+        rc |= msgpack_pack_uint8(&pk, msg->type);
+        rc |= msgpack_pack_str_with_body(&pk, WIRE_PROTO_NAME, strlen(WIRE_PROTO_NAME));
+        rc |= msgpack_pack_uint64(&pk, msg->major);
+        rc |= msgpack_pack_uint64(&pk, msg->minor);
+        rc |= msgpack_pack_str_with_body(&pk, msg->name, msg->name_len);
+    } else {
+        rc = msgpack_pack_array(&pk, 3);
+        rc |= msgpack_pack_uint8(&pk, msg->type);
+        rc |= msgpack_pack_uint64(&pk, msg->num);
+        rc |= s_pack_bytes(&pk, msg->body, msg->body_len);
+    }
+    return s_pack_done(out, start, rc);
+}
+
+mesh_err_t
+wire_msg_decode(const uint8_t *buf, size_t len, wire_msg_t *msg)
+{
+    s_cur_t c = {buf, buf + len};
+    size_t n = 0;
+    uint64_t type = 0;
+    const uint8_t *p = NULL;
+    memset(msg, 0, sizeof *msg);
+    mesh_err_t err = s_read_len(&c, S_ARRAY, &n);
+    if (err == MESH_OK) {
+        err = s_read_uint(&c, &type);
+    }
+    if (err == MESH_OK && (type < WIRE_MSG_HELLO || type > WIRE_MSG_BLOCK ||
+                           n != (type == WIRE_MSG_HELLO ? 5u : 3u))) {
+        err = MESH_EPROTO;
+    }
+    if (err == MESH_OK && type == WIRE_MSG_HELLO) {
+        size_t plen = 0;
+        err = s_read_bytes(&c, S_STR, 16, &p, &plen);
+        if (err != MESH_OK || plen != strlen(WIRE_PROTO_NAME) ||
+            memcmp(p, WIRE_PROTO_NAME, plen) != 0) {
+            err = MESH_EPROTO;
+        }
+        if (err == MESH_OK) {
+            err = s_read_uint(&c, &msg->major);
+        }
+        if (err == MESH_OK) {
+            err = s_read_uint(&c, &msg->minor);
+        }
+        if (err == MESH_OK) {
+            err = s_read_bytes(&c, S_STR, 64, &p, &msg->name_len);
+            msg->name = (const char *)p;
+        }
+    } else if (err == MESH_OK) {
+        err = s_read_uint(&c, &msg->num);
+        if (err == MESH_OK) {
+            err = s_read_bytes(&c, S_BIN, SIZE_MAX, &msg->body, &msg->body_len);
+        }
+    }
+    if (err == MESH_OK && c.p != c.end) {
+        err = MESH_EPROTO;
+    }
+    if (err != MESH_OK) {
+        memset(msg, 0, sizeof *msg);
+        return err;
+    }
+    msg->type = (uint8_t)type;
+    return MESH_OK;
+}

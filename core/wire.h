@@ -197,4 +197,39 @@ void wire_doc_release(wire_doc_t *doc);
 /* Read extra i of a decoded vector entry. */
 uint64_t wire_vv_extra(const wire_vv_t *vv, size_t i);
 
+/* ---- session messages (§11) ---- */
+
+#define WIRE_PROTO_NAME "meshsync"
+#define WIRE_PROTO_MAJOR 1u
+#define WIRE_PROTO_MINOR 0u
+
+enum wire_msg_type {
+    WIRE_MSG_HELLO = 1,  /* [1, "meshsync", major, minor, name] */
+    WIRE_MSG_VECTOR = 2, /* [2, 0, vector file] */
+    WIRE_MSG_BATCH = 3,  /* [3, batch id, bundle] */
+    WIRE_MSG_ACK = 4,    /* [4, batch id, vector file after applying it] */
+    WIRE_MSG_PING = 5,   /* [5, nonce, ""] */
+    WIRE_MSG_PONG = 6,   /* [6, nonce, ""] */
+    WIRE_MSG_ERROR = 7,  /* [7, mesh_err_t code, text] */
+    WIRE_MSG_BLOCK_REQ = 8, /* reserved for folder content (§11.3) */
+    WIRE_MSG_BLOCK = 9      /* reserved for folder content (§11.3) */
+};
+
+typedef struct wire_msg {
+    uint8_t type;
+    uint64_t major, minor; /* HELLO */
+    const char *name;      /* HELLO: the sender's device name (borrowed) */
+    size_t name_len;
+    uint64_t num;          /* batch id, nonce or error code */
+    const uint8_t *body;   /* vector file, bundle or error text (borrowed) */
+    size_t body_len;
+} wire_msg_t;
+
+/* Append a session message. MESH_OK, MESH_EINVAL (unknown type), MESH_ENOMEM. */
+MESH_NODISCARD mesh_err_t wire_msg_encode(const wire_msg_t *msg, wire_buf_t *out);
+
+/* Decode exactly len bytes as one session message (any major version: refusing one is the
+ * session's decision). MESH_OK, MESH_EPROTO, MESH_ETOOBIG. */
+MESH_NODISCARD mesh_err_t wire_msg_decode(const uint8_t *buf, size_t len, wire_msg_t *msg);
+
 #endif /* MESH_CORE_WIRE_H */

@@ -61,7 +61,8 @@ typedef enum mesh_err {
     MESH_ENOTINIT,   /* the home holds no device: run `meshctl init` */
     MESH_ESTATE,     /* the call is not valid in the handle's current state */
     MESH_EFORK,      /* two different signed headers for one dot; this one lost (§5.7) */
-    MESH_ERR_LAST = MESH_EFORK
+    MESH_EBUSY,      /* a queue is full; try again later */
+    MESH_ERR_LAST = MESH_EBUSY
 } mesh_err_t;
 
 /* Log levels for mesh_options_t.log_level, most to least severe. */
@@ -95,6 +96,8 @@ typedef struct mesh_options {
     uint64_t map_size;     /* initial LMDB map size in bytes; 0 = default (1 TiB, sparse) */
     char *errbuf;          /* if not NULL: receives the detail when mesh_open fails */
     size_t errbuf_len;     /* its size in bytes */
+    const char *listen;    /* not offline: the endpoint to listen on (e.g.
+                            * "tcp://127.0.0.1:7000"), or NULL to only dial out */
 } mesh_options_t;
 
 /* One version of an item, as returned by mesh_get_versions. Siblings (concurrent versions)
@@ -129,9 +132,10 @@ MESH_EXPORT const char *mesh_strerror(mesh_err_t err);
 /* Open the node whose home is opts->home.
  * With opts->create, a home without an identity gets one (an Ed25519 key pair, the secret
  * file mode 0600) and a new store; without it such a home fails with MESH_ENOTINIT.
- * opts->offline opens no sockets. This version of the library has no network yet, so every
- * node behaves as offline; later versions start the node's own event-loop thread in
- * mesh_open when offline is false, and stop it in mesh_close.
+ * opts->offline opens no sockets. Otherwise mesh_open starts the node's own event-loop
+ * thread, which listens on opts->listen (if set), dials every member at the addresses its
+ * membership records give, and syncs with each (docs/PROTOCOL.md §11) until mesh_close
+ * stops it; the log callback is then also called from that thread.
  * Calls sodium_init itself; no global set-up is needed.
  * MESH_OK: *out is the node; close it with mesh_close(). Error: *out is NULL, and
  * opts->errbuf (when set) holds the detail, e.g. the path and the OS error.

@@ -103,6 +103,16 @@ store_incarnation_is_new(const store_t *st)
 }
 
 uint64_t
+store_last_txnid(const store_t *st)
+{
+    MDB_envinfo info;
+    if (!st->env || mdb_env_info(st->env, &info) != MDB_SUCCESS) {
+        return 0;
+    }
+    return (uint64_t)info.me_last_txnid;
+}
+
+uint64_t
 store_map_size(const store_t *st)
 {
     return st->map_size;

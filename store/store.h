@@ -106,6 +106,10 @@ MESH_NODISCARD mesh_err_t store_incarnation_renew(store_txn_t *txn, uint64_t *in
 /* True when store_open started a new incarnation. */
 bool store_incarnation_is_new(const store_t *st);
 
+/* The id of the last committed write transaction of any process on this home: it changes
+ * at every commit, so a daemon can notice a CLI's writes by polling it. */
+uint64_t store_last_txnid(const store_t *st);
+
 /* The current map size in bytes (it grows by itself). */
 uint64_t store_map_size(const store_t *st);
 

@@ -1,0 +1,58 @@
+/* cli/cmd_wait.c: `meshctl wait`: return once the daemon on this home has sent every
+ * connected peer all it holds (for scripts, tests and benchmarks).
+ * Owns: the waiting rule and its deadline. Not here: the status file (cli/cmd_status.c).
+ * Layer: cli. Third-party: none. SPDX-License-Identifier: MIT */
+#include "cli.h"
+
+#include <stdio.h>
+#include <time.h>
+
+static const char s_usage[] =
+    "usage: meshctl wait [--timeout S] [--peers N]\n"
+    "\n"
+    "Wait until the daemon running on this home is in sync with every connected peer:\n"
+    "each has acknowledged everything this device holds. Run it on each device to know\n"
+    "that all have everything. Exit 0 when in sync, 1 at the timeout or when no daemon\n"
+    "runs.\n"
+    "\n"
+    "options:\n"
+    "  -t, --timeout S  give up after S seconds (default 30)\n"
+    "  -p, --peers N    also wait until at least N peers are connected (default 1)\n";
+
+int
+cmd_wait(int argc, char **argv, cli_ctx_t *ctx)
+{
+    const char *timeout_s = NULL, *peers_s = NULL;
+    const cli_opt_t opts[] = {{"--timeout", 't', &timeout_s, NULL},
+                              {"--peers", 'p', &peers_s, NULL},
+                              {NULL, 0, NULL, NULL}};
+    int npos, rc = cli_parse(ctx, s_usage, argc, argv, opts, 0, 0, &npos);
+    if (rc != CLI_CONTINUE)
+        return rc;
+    uint64_t timeout = 30, want = 1;
+    if (timeout_s && !cli_parse_u64(timeout_s, 0, 86400, &timeout))
+        return cli_usage_error(s_usage, "wait: --timeout takes seconds, 0 to 86400");
+    if (peers_s && !cli_parse_u64(peers_s, 0, CLI_PEERS_MAX, &want))
+        return cli_usage_error(s_usage, "wait: --peers takes a number, 0 to %d", CLI_PEERS_MAX);
+    struct timespec start, now, nap = {0, 50 * 1000 * 1000};
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        cli_status_t st;
+        cli_status_read(ctx, &st);
+        size_t connected = 0, synced = 0;
+        for (size_t i = 0; i < st.npeers; i++) {
+            connected += st.peers[i].connected != 0;
+            synced += st.peers[i].connected && st.peers[i].in_sync;
+        }
+        if (st.running && connected >= want && synced == connected)
+            return CLI_OK;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((uint64_t)(now.tv_sec - start.tv_sec) >= timeout) {
+            cli_say("wait: %s after %llu s (%zu of %zu connected peers in sync)",
+                    st.running ? "not in sync" : "no daemon runs on this home",
+                    (unsigned long long)timeout, synced, connected);
+            return CLI_FAIL;
+        }
+        nanosleep(&nap, NULL);
+    }
+}
