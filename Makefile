@@ -12,7 +12,7 @@ CC      ?= cc
 PKGS    := libsodium libzmq lmdb msgpack
 # Evaluated once, on first use (after scripts/deps.sh has run).
 PKG_CFLAGS = $(eval PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS)))$(PKG_CFLAGS)
-PKG_LIBS   = $(eval PKG_LIBS := $(shell pkg-config --libs $(PKGS)))$(PKG_LIBS)
+PKG_LIBS   = $(eval PKG_LIBS := $(shell pkg-config --libs $(PKGS)) -pthread)$(PKG_LIBS)
 CMOCKA     = $(eval CMOCKA := $(shell pkg-config --cflags --libs cmocka))$(CMOCKA)
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
@@ -64,17 +64,29 @@ $(B)/meshsync.pc: meshsync.pc.in
 $(B)/meshctl: $(CLI_OBJ) $(B)/libmeshsync.a
 	$(CC) $(EXTRA_CFLAGS) -o $@ $(CLI_OBJ) $(B)/libmeshsync.a $(PKG_LIBS)
 
-$(B)/tests/test_%: tests/unit/test_%.c $(B)/libmeshsync.a | deps deps-test
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Icore -Istore -Icrypto -Itransport -MMD -MP -o $@ $< $(B)/libmeshsync.a $(PKG_LIBS) $(CMOCKA)
+# tests/unit/util.c: helpers shared by the unit tests, linked into each of them.
+UNIT_UTIL     := $(B)/tests/unit/util.o
+CMOCKA_CFLAGS  = $(eval CMOCKA_CFLAGS := $(shell pkg-config --cflags cmocka))$(CMOCKA_CFLAGS)
 
-$(B)/tests/replay_%: tests/fuzz/%.c tests/fuzz/replay.c $(B)/libmeshsync.a | deps
+$(UNIT_UTIL): tests/unit/util.c | deps deps-test
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Icore -Istore -Icrypto -o $@ $< tests/fuzz/replay.c $(B)/libmeshsync.a $(PKG_LIBS)
+	$(CC) $(CFLAGS_ALL) -Icore -Istore -Icrypto -Itransport $(CMOCKA_CFLAGS) -MMD -MP -c $< -o $@
 
-$(B)/tests/bench_%: tests/bench/bench_%.c $(B)/libmeshsync.a | deps
+$(B)/tests/test_%: tests/unit/test_%.c $(UNIT_UTIL) $(B)/libmeshsync.a | deps deps-test
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Icore -Istore -Icrypto -o $@ $< $(B)/libmeshsync.a $(PKG_LIBS)
+	$(CC) $(CFLAGS_ALL) -Icore -Istore -Icrypto -Itransport -MMD -MP -o $@ $< $(UNIT_UTIL) $(B)/libmeshsync.a $(PKG_LIBS) $(CMOCKA)
+
+$(B)/tests/replay_%: tests/fuzz/%.c tests/fuzz/replay.c tests/fuzz/check.c tests/fuzz/check.h \
+                     $(B)/libmeshsync.a | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Icore -Istore -Icrypto -o $@ $< tests/fuzz/replay.c tests/fuzz/check.c \
+	    $(B)/libmeshsync.a $(PKG_LIBS)
+
+$(B)/tests/bench_%: tests/bench/bench_%.c tests/bench/common.c tests/bench/common.h \
+                    $(B)/libmeshsync.a | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Icore -Istore -Icrypto -o $@ $< tests/bench/common.c $(B)/libmeshsync.a \
+	    $(PKG_LIBS)
 
 test-bins: all $(UNIT_BIN) $(REPLAY_BIN)
 
@@ -97,7 +109,8 @@ fuzz: deps
 	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
 	  echo "clang $$n"; \
 	  clang -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 -Iinclude -Icore -Istore -Icrypto \
-	    -fsanitize=fuzzer,address,undefined $$f $(LIB_SRC) -o build-fuzz/$$n $(PKG_LIBS) || exit 1; \
+	    -fsanitize=fuzzer,address,undefined $$f tests/fuzz/check.c $(LIB_SRC) -o build-fuzz/$$n \
+	    $(PKG_LIBS) || exit 1; \
 	  c=tests/fuzz/corpus/$${n#fuzz_}; mkdir -p build-fuzz/corpus-$$n; \
 	  build-fuzz/$$n -max_total_time=$${FUZZ_SECONDS:-60} build-fuzz/corpus-$$n $$c || exit 1; done
 
@@ -131,4 +144,4 @@ check-layers:
 clean:
 	rm -rf build build-asan build-fuzz
 
--include $(wildcard $(B)/*/*.d $(B)/tests/*.d)
+-include $(wildcard $(B)/*/*.d $(B)/tests/*.d $(B)/tests/unit/*.d)

@@ -146,6 +146,7 @@ int cmd_export(int argc, char **argv, cli_ctx_t *ctx);
 int cmd_import(int argc, char **argv, cli_ctx_t *ctx);
 int cmd_vector(int argc, char **argv, cli_ctx_t *ctx);
 int cmd_daemon(int argc, char **argv, cli_ctx_t *ctx);
+int cmd_conflicts(int argc, char **argv, cli_ctx_t *ctx);
 int cmd_status(int argc, char **argv, cli_ctx_t *ctx);
 int cmd_wait(int argc, char **argv, cli_ctx_t *ctx);
 

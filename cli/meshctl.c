@@ -23,6 +23,7 @@ static const s_cmd_t s_cmds[] = {
     {"del", cmd_del, "delete keys"},
     {"ls", cmd_ls, "list the keys and values of a collection"},
     {"log", cmd_log, "list the change sets of a collection, newest first"},
+    {"conflicts", cmd_conflicts, "list the keys that have siblings (concurrent writes)"},
     {"dump", cmd_dump, "print every version of a collection, for comparing devices"},
     {"peer", cmd_peer, "add a device to the mesh, or list its members"},
     {"export", cmd_export, "write a bundle of what this device holds, for import elsewhere"},

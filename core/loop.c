@@ -57,6 +57,8 @@ struct loop {
     int64_t status_ms;
     uint64_t refused;     /* transport refusals already logged */
     uint64_t major;       /* the protocol major version we announce (§11.1) */
+    const char *tamper;   /* test hook: flip a byte of this text in outgoing batches */
+    bool garbage;         /* test hook: follow each HELLO with a malformed frame */
     wire_buf_t buf, body;
 };
 
@@ -88,13 +90,20 @@ s_admit(void *ctx, const uint8_t *curve)
     return s_by_curve(ctx, curve) != NULL;
 }
 
-/* Dial a member at the first address its records give, once. */
+/* Dial a member at the first address its records give; when that address changes, hang
+ * up and dial the new one. */
 static void
 s_dial(loop_t *l, s_session_t *s, const char *addrs)
 {
     size_t n = strcspn(addrs, " ");
-    if (n == 0 || n >= sizeof s->addr || s->conn_out != S_NO_CONN) {
+    if (n == 0 || n >= sizeof s->addr ||
+        (s->conn_out != S_NO_CONN && strlen(s->addr) == n && memcmp(s->addr, addrs, n) == 0)) {
         return;
+    }
+    if (s->conn_out != S_NO_CONN) {
+        transport_disconnect(l->t, s->conn_out);
+        s->conn_out = S_NO_CONN;
+        s->hello_out = false;
     }
     memcpy(s->addr, addrs, n);
     s->addr[n] = '\0';
@@ -189,6 +198,13 @@ s_send_hello(loop_t *l, s_session_t *s, uint32_t conn)
                         .name = name,
                         .name_len = strlen(name)};
     mesh_err_t err = s_send(l, s, &hello, conn);
+    if (err == MESH_OK && l->garbage) {
+        /* test hook (MESH_TEST_GARBAGE): 0xc1 is never valid msgpack */
+        static const uint8_t junk[] = {0xc1, 'j', 'u', 'n', 'k'};
+        if (transport_send(l->t, conn, junk, sizeof junk) != MESH_OK) {
+            node_log(l->m, MESH_LOG_DEBUG, "test hook: the junk frame did not go out");
+        }
+    }
     if (err == MESH_OK) {
         err = s_vector(l);
     }
@@ -197,6 +213,21 @@ s_send_hello(loop_t *l, s_session_t *s, uint32_t conn)
         err = s_send(l, s, &vec, conn);
     }
     return err;
+}
+
+/* Test hook (MESH_TEST_TAMPER, PROTOCOL.md §11.5): act as a relay that alters one op on
+ * the wire, flipping a bit of the first occurrence of the text in the batch. */
+static void
+s_tamper(loop_t *l, wire_buf_t *b)
+{
+    size_t n = strlen(l->tamper);
+    for (size_t i = 0; n && i + n <= b->len; i++) {
+        if (memcmp(b->data + i, l->tamper, n) == 0) {
+            b->data[i] ^= 1;
+            node_log(l->m, MESH_LOG_WARN, "test hook: tampered with an outgoing batch");
+            return;
+        }
+    }
 }
 
 /* Send the next batch of what the peer's vector does not cover, if any and if none is
@@ -214,6 +245,9 @@ s_push(loop_t *l, s_session_t *s)
         bundle_export(l->m, NULL, 0, &s->vv_doc, LOOP_BATCH_BYTES, &l->body, &more, &pieces);
     if (err != MESH_OK || pieces == 0) {
         return;
+    }
+    if (l->tamper) {
+        s_tamper(l, &l->body);
     }
     wire_msg_t batch = {.type = WIRE_MSG_BATCH,
                         .num = s->next_id,
@@ -523,6 +557,10 @@ loop_start(mesh_t *m, const char *listen, loop_t **out)
     if (major && *major) {
         l->major = strtoull(major, NULL, 10);
     }
+    const char *tamper = getenv("MESH_TEST_TAMPER");
+    l->tamper = tamper && *tamper ? tamper : NULL;
+    const char *garbage = getenv("MESH_TEST_GARBAGE");
+    l->garbage = garbage && *garbage == '1';
     wire_buf_init(&l->buf);
     wire_buf_init(&l->body);
     mesh_err_t err = ident_curve_public(ident_public_key(m->ident), curve_pk);

@@ -306,8 +306,10 @@ mesh_peers(mesh_t *m, mesh_peer_t **out, size_t *count)
     const uint8_t *k = NULL, *v = NULL;
     size_t kl = 0, vl = 0;
     mesh_err_t err = mesh_iter_open(m, MEMBER_COLL, NULL, 0, &it);
-    /* genesis records first (a device's own name wins), then add records */
-    for (int pass = 0; err == MESH_OK && pass < 2; pass++) {
+    /* Genesis records first (a device's own name wins), then this device's own add
+     * records (the addresses it was told last come first), then everyone else's. */
+    const uint8_t *self = ident_public_key(m->ident);
+    for (int pass = 0; err == MESH_OK && pass < 3; pass++) {
         const char *prefix = pass == 0 ? "genesis/" : "add/";
         mesh_iter_close(it);
         it = NULL;
@@ -315,7 +317,8 @@ mesh_peers(mesh_t *m, mesh_peer_t **out, size_t *count)
         while (err == MESH_OK && mesh_iter_next(it, &k, &kl, &v, &vl, NULL) == MESH_OK) {
             uint8_t subject[WIRE_ORIGIN_LEN], signer[WIRE_ORIGIN_LEN];
             bool is_add = false;
-            if (s_parse_key(k, kl, &is_add, subject, signer) != MESH_OK) {
+            if (s_parse_key(k, kl, &is_add, subject, signer) != MESH_OK ||
+                (pass > 0 && (memcmp(signer, self, WIRE_ORIGIN_LEN) == 0) != (pass == 1))) {
                 continue;
             }
             for (size_t i = 0; i < n; i++) {

@@ -214,6 +214,7 @@ transport_connect(transport_t *t, const uint8_t *server_key, const char *endpoin
     }
     int64_t maxmsg = TRANSPORT_FRAME_MAX;
     if (s_set_int(d, ZMQ_LINGER, 0) != 0 || s_set_int(d, ZMQ_RECONNECT_IVL, 100) != 0 ||
+        s_set_int(d, ZMQ_IMMEDIATE, 1) != 0 || /* queue nothing for a link not up */
         s_set_int(d, ZMQ_RECONNECT_IVL_MAX, 5000) != 0 ||
         zmq_setsockopt(d, ZMQ_CURVE_SERVERKEY, server_key, TRANSPORT_KEY_LEN) != 0 ||
         zmq_setsockopt(d, ZMQ_CURVE_PUBLICKEY, t->pk, TRANSPORT_KEY_LEN) != 0 ||
@@ -257,16 +258,21 @@ transport_send(transport_t *t, uint32_t conn, const void *data, size_t len)
         if (i >= S_INBOUND_MAX || !t->in[i].used || !t->router) {
             return MESH_ENOTFOUND;
         }
-        if (zmq_send(t->router, t->in[i].rid, t->in[i].rid_len, ZMQ_SNDMORE) < 0 ||
-            zmq_send(t->router, data, len, 0) < 0) {
-            return zmq_errno() == EHOSTUNREACH ? MESH_ENOTFOUND : s_fail(t, "send");
+        if (zmq_send(t->router, t->in[i].rid, t->in[i].rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+            zmq_send(t->router, data, len, ZMQ_DONTWAIT) < 0) {
+            int e = zmq_errno();
+            return e == EHOSTUNREACH ? MESH_ENOTFOUND : e == EAGAIN ? MESH_EBUSY : s_fail(t, "send");
         }
         return MESH_OK;
     }
     if (conn >= TRANSPORT_CONNS_MAX || !t->out[conn].sock) {
         return MESH_ENOTFOUND;
     }
-    return zmq_send(t->out[conn].sock, data, len, 0) < 0 ? s_fail(t, "send") : MESH_OK;
+    /* With ZMQ_IMMEDIATE a link that is not up takes nothing: EAGAIN, never a block. */
+    if (zmq_send(t->out[conn].sock, data, len, ZMQ_DONTWAIT) < 0) {
+        return zmq_errno() == EAGAIN ? MESH_ENOTFOUND : s_fail(t, "send");
+    }
+    return MESH_OK;
 }
 
 /* Receive one whole multipart message, keeping its first max frames in parts (the rest are

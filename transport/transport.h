@@ -61,8 +61,9 @@ MESH_NODISCARD mesh_err_t transport_connect(transport_t *t, const uint8_t *serve
 /* Drop a connection (outgoing: close its socket; inbound: forget it). */
 void transport_disconnect(transport_t *t, uint32_t conn);
 
-/* Send one frame. MESH_ENOTFOUND: the connection is gone (ROUTER_MANDATORY: nothing is
- * dropped silently); MESH_ETOOBIG past TRANSPORT_FRAME_MAX; MESH_EIO. */
+/* Send one frame; never blocks. MESH_ENOTFOUND: the connection is gone or not up yet
+ * (ROUTER_MANDATORY, ZMQ_IMMEDIATE: nothing is dropped or queued silently); MESH_EBUSY: the
+ * peer's queue is full; MESH_ETOOBIG past TRANSPORT_FRAME_MAX; MESH_EIO. */
 MESH_NODISCARD mesh_err_t transport_send(transport_t *t, uint32_t conn, const void *data,
                                          size_t len);
 

@@ -3,9 +3,12 @@
  * each set of a bundle is decoded in turn (its header, each op's metadata and context), each
  * extra of a vector entry read. Whatever decodes must re-encode, with the library's encoders, to
  * the very same bytes (one meaning, one encoding); any mismatch abort()s.
- * Built by `make fuzz` (clang, libFuzzer) and, with tests/fuzz/replay.c, by gcc for `make test`.
+ * Built with tests/fuzz/check.c (CHECK and the predicates it shares with the other targets)
+ * by `make fuzz` (clang, libFuzzer) and, with tests/fuzz/replay.c, by gcc for `make test`.
  * Layer: tests. Third-party: none. SPDX-License-Identifier: MIT */
 #include "wire.h"
+
+#include "check.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -14,42 +17,6 @@
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* Abort, so that libFuzzer (and the replay driver) report the input. */
-#define S_CHECK(cond)                                                                              \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
-
-static bool
-s_is_zero(const void *p, size_t n)
-{
-    const uint8_t *b = p;
-
-    for (size_t i = 0; i < n; i++) {
-        if (b[i] != 0) {
-            return false;
-        }
-    }
-    return true;
-}
-
-/* Is p[0..n) inside buf[0..len)? */
-static bool
-s_is_within(const void *p, size_t n, const uint8_t *buf, size_t len)
-{
-    const uint8_t *q = p;
-
-    return q != NULL && q >= buf && (size_t)(q - buf) <= len && n <= len - (size_t)(q - buf);
-}
-
-static bool
-s_is_decode_error(mesh_err_t err)
-{
-    return err == MESH_EPROTO || err == MESH_ETOOBIG || err == MESH_ENOMEM;
-}
 
 /* ---- one set of a bundle ---- */
 
@@ -60,13 +27,13 @@ s_check_header(const uint8_t *buf, size_t len)
     mesh_err_t err = wire_header_decode(buf, len, &h);
 
     if (err != MESH_OK) {
-        S_CHECK(err == MESH_EPROTO || err == MESH_ETOOBIG);
-        S_CHECK(s_is_zero(&h, sizeof(h)));
+        CHECK(check_is_decode_error(err));
+        CHECK(check_is_zero(&h, sizeof(h)));
         return;
     }
-    S_CHECK(s_is_within(h.coll, h.coll_len, buf, len));
-    S_CHECK(h.coll_len >= 1 && h.coll_len <= MESH_COLL_MAX);
-    S_CHECK(h.count >= 1 && h.count <= WIRE_OPS_MAX && h.first_seq != 0);
+    CHECK(check_is_within(h.coll, h.coll_len, buf, len));
+    CHECK(h.coll_len >= 1 && h.coll_len <= MESH_COLL_MAX);
+    CHECK(h.count >= 1 && h.count <= WIRE_OPS_MAX && h.first_seq != 0);
 }
 
 static void
@@ -77,23 +44,23 @@ s_check_opmeta(const uint8_t *buf, size_t len)
     mesh_err_t err = wire_opmeta_decode(buf, len, &op);
 
     if (err != MESH_OK) {
-        S_CHECK(err == MESH_EPROTO || err == MESH_ETOOBIG);
-        S_CHECK(s_is_zero(&op, sizeof(op)));
+        CHECK(check_is_decode_error(err));
+        CHECK(check_is_zero(&op, sizeof(op)));
         return;
     }
-    S_CHECK(s_is_within(op.key, op.key_len, buf, len));
-    S_CHECK(op.key_len >= 1 && op.key_len <= MESH_KEY_MAX && op.seq != 0);
-    S_CHECK(op.kind == WIRE_PUT || op.kind == WIRE_DEL);
-    S_CHECK(op.kind == WIRE_PUT || op.value_len == 0);
-    S_CHECK(op.ctx_count <= WIRE_CTX_MAX);
-    S_CHECK(s_is_within(op.ctx, op.ctx_count * WIRE_CTX_ENTRY_LEN, buf, len));
+    CHECK(check_is_within(op.key, op.key_len, buf, len));
+    CHECK(op.key_len >= 1 && op.key_len <= MESH_KEY_MAX && op.seq != 0);
+    CHECK(op.kind == WIRE_PUT || op.kind == WIRE_DEL);
+    CHECK(op.kind == WIRE_PUT || op.value_len == 0);
+    CHECK(op.ctx_count <= WIRE_CTX_MAX);
+    CHECK(check_is_within(op.ctx, op.ctx_count * WIRE_CTX_ENTRY_LEN, buf, len));
     for (size_t i = 0; i < op.ctx_count; i++) {
         wire_ctx_get(&op, i, &dot);
-        S_CHECK(dot.seq != 0);
+        CHECK(dot.seq != 0);
         if (i > 0) {
             int c = memcmp(prev.origin, dot.origin, WIRE_ORIGIN_LEN);
 
-            S_CHECK(c < 0 || (c == 0 && prev.incarnation < dot.incarnation));
+            CHECK(c < 0 || (c == 0 && prev.incarnation < dot.incarnation));
         }
         prev = dot;
     }
@@ -111,25 +78,25 @@ s_check_set(const uint8_t *buf, size_t len)
     memset(&set, 0xa5, sizeof(set));
     err = wire_set_decode(buf, len, &set);
     if (err != MESH_OK) {
-        S_CHECK(s_is_decode_error(err));
-        S_CHECK(s_is_zero(&set, sizeof(set)));
+        CHECK(check_is_decode_error(err) || err == MESH_ENOMEM);
+        CHECK(check_is_zero(&set, sizeof(set)));
         return;
     }
-    S_CHECK(set.op_count >= 1 && set.op_count <= WIRE_OPS_MAX);
-    S_CHECK(s_is_within(set.header, set.header_len, buf, len));
-    S_CHECK(s_is_within(set.sig, WIRE_SIG_LEN, buf, len));
+    CHECK(set.op_count >= 1 && set.op_count <= WIRE_OPS_MAX);
+    CHECK(check_is_within(set.header, set.header_len, buf, len));
+    CHECK(check_is_within(set.sig, WIRE_SIG_LEN, buf, len));
     s_check_header(set.header, set.header_len);
     for (size_t i = 0; i < set.op_count; i++) {
         const wire_op_t *op = &set.ops[i];
 
-        S_CHECK(s_is_within(op->meta, op->meta_len, buf, len));
-        S_CHECK(op->value == NULL ? op->value_len == 0
-                                  : s_is_within(op->value, op->value_len, buf, len));
+        CHECK(check_is_within(op->meta, op->meta_len, buf, len));
+        CHECK(op->value == NULL ? op->value_len == 0
+                                : check_is_within(op->value, op->value_len, buf, len));
         if (set.partial) {
-            S_CHECK(op->proof_count <= WIRE_PROOF_MAX);
-            S_CHECK(s_is_within(op->proof, op->proof_count * WIRE_HASH_LEN, buf, len));
+            CHECK(op->proof_count <= WIRE_PROOF_MAX);
+            CHECK(check_is_within(op->proof, op->proof_count * WIRE_HASH_LEN, buf, len));
         } else {
-            S_CHECK(op->proof == NULL && op->proof_count == 0);
+            CHECK(op->proof == NULL && op->proof_count == 0);
         }
         s_check_opmeta(op->meta, op->meta_len);
     }
@@ -142,13 +109,13 @@ s_check_set(const uint8_t *buf, size_t len)
     }
     /* The encoder's size check is a conservative estimate; near the cap it may refuse. */
     if (err == MESH_OK) {
-        S_CHECK(out.len == len && memcmp(out.data, buf, len) == 0);
+        CHECK(out.len == len && memcmp(out.data, buf, len) == 0);
     } else {
-        S_CHECK(err == MESH_ENOMEM || (err == MESH_ETOOBIG && len > WIRE_SET_MAX / 2));
+        CHECK(err == MESH_ENOMEM || (err == MESH_ETOOBIG && len > WIRE_SET_MAX / 2));
     }
     wire_buf_release(&out);
     wire_set_release(&set);
-    S_CHECK(s_is_zero(&set, sizeof(set)));
+    CHECK(check_is_zero(&set, sizeof(set)));
 }
 
 /* ---- whole documents ---- */
@@ -187,7 +154,7 @@ s_encode_bundle(const wire_doc_t *doc, wire_buf_t *out)
             err = wire_section_marks(sec->marks, sec->mark_count, out);
         }
     }
-    S_CHECK(err == MESH_OK || err == MESH_ENOMEM);
+    CHECK(err == MESH_OK || err == MESH_ENOMEM);
     return err == MESH_OK;
 }
 
@@ -206,12 +173,12 @@ s_encode_vector(const wire_doc_t *doc, wire_buf_t *out)
             return false;
         }
         extras = calloc(sec->vv_count ? sec->vv_count : 1, sizeof(*extras));
-        S_CHECK(extras != NULL);
+        CHECK(extras != NULL);
         for (size_t j = 0; j < sec->vv_count; j++) {
             const wire_vv_t *vv = &sec->vvs[j];
 
             extras[j] = malloc((vv->extra_count ? vv->extra_count : 1) * sizeof(**extras));
-            S_CHECK(extras[j] != NULL);
+            CHECK(extras[j] != NULL);
             for (size_t k = 0; k < vv->extra_count; k++) {
                 extras[j][k] = wire_vv_extra(vv, k);
             }
@@ -223,39 +190,40 @@ s_encode_vector(const wire_doc_t *doc, wire_buf_t *out)
         }
         free(extras);
     }
-    S_CHECK(err == MESH_OK || err == MESH_ENOMEM);
+    CHECK(err == MESH_OK || err == MESH_ENOMEM);
     return err == MESH_OK;
 }
 
 static void
 s_check_section(const wire_section_t *sec, bool is_vector, const uint8_t *buf, size_t len)
 {
-    S_CHECK(sec->coll_len >= 1 && sec->coll_len <= MESH_COLL_MAX);
-    S_CHECK(s_is_within(sec->coll, sec->coll_len, buf, len));
+    CHECK(sec->coll_len >= 1 && sec->coll_len <= MESH_COLL_MAX);
+    CHECK(check_is_within(sec->coll, sec->coll_len, buf, len));
     if (is_vector) {
-        S_CHECK(sec->set_count == 0 && sec->sets == NULL && sec->set_lens == NULL);
-        S_CHECK(sec->mark_count == 0 && sec->marks == NULL);
-        S_CHECK(sec->vv_count == 0 || sec->vvs != NULL);
+        CHECK(sec->set_count == 0 && sec->sets == NULL && sec->set_lens == NULL);
+        CHECK(sec->mark_count == 0 && sec->marks == NULL);
+        CHECK(sec->vv_count == 0 || sec->vvs != NULL);
         for (size_t j = 0; j < sec->vv_count; j++) {
             const wire_vv_t *vv = &sec->vvs[j];
             uint64_t prev = vv->base;
 
-            S_CHECK(vv->extra_count == 0 || s_is_within(vv->extra, 9 * vv->extra_count, buf, len));
+            CHECK(vv->extra_count == 0 ||
+                  check_is_within(vv->extra, 9 * vv->extra_count, buf, len));
             for (size_t k = 0; k < vv->extra_count; k++) {
                 uint64_t x = wire_vv_extra(vv, k);
 
-                S_CHECK(x > prev); /* ascending, above the base */
+                CHECK(x > prev); /* ascending, above the base */
                 prev = x;
             }
         }
         return;
     }
-    S_CHECK(sec->vv_count == 0 && sec->vvs == NULL);
-    S_CHECK(sec->set_count == 0 || (sec->sets != NULL && sec->set_lens != NULL));
-    S_CHECK(sec->mark_count == 0 || sec->marks != NULL);
+    CHECK(sec->vv_count == 0 && sec->vvs == NULL);
+    CHECK(sec->set_count == 0 || (sec->sets != NULL && sec->set_lens != NULL));
+    CHECK(sec->mark_count == 0 || sec->marks != NULL);
     for (size_t j = 0; j < sec->set_count; j++) {
-        S_CHECK(sec->set_lens[j] <= WIRE_SET_MAX);
-        S_CHECK(s_is_within(sec->sets[j], sec->set_lens[j], buf, len));
+        CHECK(sec->set_lens[j] <= WIRE_SET_MAX);
+        CHECK(check_is_within(sec->sets[j], sec->set_lens[j], buf, len));
         s_check_set(sec->sets[j], sec->set_lens[j]);
     }
 }
@@ -271,23 +239,23 @@ s_check_doc(const uint8_t *buf, size_t len, bool is_vector)
     memset(&doc, 0xa5, sizeof(doc));
     err = wire_doc_decode(buf, len, is_vector, &doc);
     if (err != MESH_OK) {
-        S_CHECK(s_is_decode_error(err));
-        S_CHECK(s_is_zero(&doc, sizeof(doc)));
+        CHECK(check_is_decode_error(err) || err == MESH_ENOMEM);
+        CHECK(check_is_zero(&doc, sizeof(doc)));
         wire_doc_release(&doc);
         return;
     }
-    S_CHECK(doc.count == 0 || doc.sections != NULL);
+    CHECK(doc.count == 0 || doc.sections != NULL);
     for (size_t i = 0; i < doc.count; i++) {
         s_check_section(&doc.sections[i], is_vector, buf, len);
     }
     wire_buf_init(&out);
     encoded = is_vector ? s_encode_vector(&doc, &out) : s_encode_bundle(&doc, &out);
     if (encoded) {
-        S_CHECK(out.len == len && memcmp(out.data, buf, len) == 0);
+        CHECK(out.len == len && memcmp(out.data, buf, len) == 0);
     }
     wire_buf_release(&out);
     wire_doc_release(&doc);
-    S_CHECK(s_is_zero(&doc, sizeof(doc)));
+    CHECK(check_is_zero(&doc, sizeof(doc)));
 }
 
 int

@@ -14,16 +14,7 @@ EXPORT_DEADLINE=60           # seconds for exporting them (well under a minute)
 describe "bundles: relay through a third device, tampering, re-import, --since on $N items"
 command -v python3 >/dev/null || skip "no python3"
 
-A=$(mk_home)
-B=$(mk_home)
-C=$(mk_home)
-a() { mc --home "$A" "$@"; }
-b() { mc --home "$B" "$@"; }
-c() { mc --home "$C" "$@"; }
-
-ida=$(a init --name alpha)
-idb=$(b init --name beta)
-idc=$(c init --name gamma)
+three_devices
 b peer add "$ida" tcp://127.0.0.1:7401
 b peer add "$idc"
 a peer add "$idb"

@@ -8,17 +8,8 @@
 describe "peer add and peer ls, their errors, and transitive membership through a bundle"
 command -v python3 >/dev/null || skip "no python3"
 
-A=$(mk_home)
-B=$(mk_home)
-C=$(mk_home)
-a() { mc --home "$A" "$@"; }
-b() { mc --home "$B" "$@"; }
-c() { mc --home "$C" "$@"; }
-
 # init prints the ID: 9 groups of 6 base32 characters.
-ida=$(a init --name alpha)
-idb=$(b init --name beta)
-idc=$(c init --name gamma)
+three_devices
 for id in "$ida" "$idb" "$idc"; do
     printf '%s\n' "$id" | grep -qx '[A-Z2-7]\{6\}\(-[A-Z2-7]\{6\}\)\{8\}' || fail "init printed '$id'"
 done

@@ -1,7 +1,8 @@
 # tests/integration/lib.sh: helpers for the integration tests; sourced, never run.
 # Owns: finding meshctl ($MESHCTL, default build/meshctl under the repo root), a temp tree
-# and background processes that end with the test (trap EXIT), and the checks: fail, skip,
-# expect_eq, expect_exit, expect_fail_with, wait_for, wait_pids.
+# and background processes that end with the test (trap EXIT), three initialised devices
+# (three_devices), and the checks: fail, skip, expect_eq, expect_exit, expect_fail_with,
+# wait_for, wait_pids.
 # Tests: tests/integration/NN-name.sh, bash, exit 0 pass, 1 fail, 77 skip.
 # SPDX-License-Identifier: MIT
 set -eu
@@ -66,6 +67,20 @@ mc() {
 # mk_home: print the path of a new, empty directory (mode 0700) in the temp tree.
 mk_home() {
     mktemp -d "$T/home.XXXXXX"
+}
+
+# three_devices: new homes $A, $B and $C, initialised as alpha, beta and gamma, with their
+# device IDs in $ida, $idb and $idc; defines a, b and c, which run meshctl on each home.
+three_devices() {
+    A=$(mk_home)
+    B=$(mk_home)
+    C=$(mk_home)
+    a() { mc --home "$A" "$@"; }
+    b() { mc --home "$B" "$@"; }
+    c() { mc --home "$C" "$@"; }
+    ida=$(a init --name alpha)
+    idb=$(b init --name beta)
+    idc=$(c init --name gamma)
 }
 
 # expect_eq ACTUAL EXPECTED WHAT

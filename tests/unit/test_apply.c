@@ -33,46 +33,9 @@
 #include "apply.h"
 #include "meshsync.h"
 #include "node.h"
+#include "util.h"
 #include "version.h"
 #include "wire.h"
-
-/* ---- failure context: what the test was doing when a check failed ---- */
-
-static char g_where[512];
-
-static void
-s_where(void)
-{
-    if (g_where[0]) {
-        print_error("context: %s\n", g_where);
-    }
-}
-
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            s_where();                                                                             \
-            fail_msg("line %d: check failed: %s", __LINE__, #c);                                   \
-        }                                                                                          \
-    } while (0)
-
-#define CHECK_OK(e)                                                                                \
-    do {                                                                                           \
-        mesh_err_t e_ = (e);                                                                       \
-        if (e_ != MESH_OK) {                                                                       \
-            s_where();                                                                             \
-            fail_msg("line %d: %s returned %d (%s)", __LINE__, #e, (int)e_, mesh_strerror(e_));    \
-        }                                                                                          \
-    } while (0)
-
-#define CHECK_EQ(a, b)                                                                             \
-    do {                                                                                           \
-        long long a_ = (long long)(a), b_ = (long long)(b);                                        \
-        if (a_ != b_) {                                                                            \
-            s_where();                                                                             \
-            fail_msg("line %d: %s is %lld, expected %s = %lld", __LINE__, #a, a_, #b, b_);         \
-        }                                                                                          \
-    } while (0)
 
 /* ---- temp dirs and nodes ---- */
 
@@ -87,35 +50,7 @@ typedef struct node {
     mesh_t *m;
 } node_t;
 
-/* rm -rf and cp -a without a shell (a fork beside many open LMDB maps is slow, and
- * slower still under valgrind). Return 0 on success. */
-static int
-s_rm_tree(const char *path)
-{
-    struct stat sb;
-    if (lstat(path, &sb) != 0) {
-        return -1;
-    }
-    if (S_ISDIR(sb.st_mode)) {
-        DIR *dir = opendir(path);
-        struct dirent *e;
-        int rc = dir ? 0 : -1;
-        while (dir && (e = readdir(dir)) != NULL) {
-            char sub[1024];
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
-                continue;
-            }
-            snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-            rc |= s_rm_tree(sub);
-        }
-        if (dir) {
-            closedir(dir);
-        }
-        return rc | rmdir(path);
-    }
-    return unlink(path);
-}
-
+/* cp -a without a shell (see util_rm_tree). Returns 0 on success. */
 static int
 s_copy_tree(const char *src, const char *dst)
 {
@@ -176,7 +111,7 @@ s_setup(void **state)
         return -1;
     }
     memset(g_open, 0, sizeof g_open);
-    g_where[0] = '\0';
+    util_where[0] = '\0';
     return 0;
 }
 
@@ -188,8 +123,8 @@ s_teardown(void **state)
         mesh_close(g_open[i]);
         g_open[i] = NULL;
     }
-    int rc = s_rm_tree(g_root);
-    g_where[0] = '\0';
+    int rc = util_rm_tree(g_root);
+    util_where[0] = '\0';
     return rc == 0 ? 0 : -1;
 }
 
@@ -213,13 +148,7 @@ s_node_open(node_t *n, const char *sub, bool create)
     snprintf(n->home, sizeof n->home, "%s/%s", g_root, sub);
     /* a small initial map (it grows by itself): 1 TiB maps for dozens of nodes slow
      * valgrind down */
-    mesh_options_t o = {.size = sizeof o,
-                        .home = n->home,
-                        .create = create,
-                        .offline = true,
-                        .name = sub,
-                        .map_size = 16u << 20};
-    CHECK_OK(mesh_open(&o, &n->m));
+    CHECK_OK(util_open(n->home, create, sub, 16u << 20, &n->m));
     s_register(n->m, NULL);
     CHECK_OK(mesh_device_id(n->m, n->id, sizeof n->id));
 }
@@ -245,7 +174,7 @@ s_rmdir(const char *sub)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/%s", g_root, sub);
-    CHECK_EQ(s_rm_tree(path), 0);
+    CHECK_EQ(util_rm_tree(path), 0);
 }
 
 static void
@@ -265,37 +194,6 @@ s_read_file(const char *path, uint8_t **out, size_t *len)
 }
 
 /* ---- small helpers on the public API ---- */
-
-static void
-s_put(mesh_t *m, const char *coll, const char *key, const char *value)
-{
-    mesh_txn_t *txn = NULL;
-    CHECK_OK(mesh_txn_begin(m, coll, &txn));
-    if (value) {
-        CHECK_OK(mesh_put(txn, key, strlen(key), value, strlen(value)));
-    } else {
-        CHECK_OK(mesh_del(txn, key, strlen(key)));
-    }
-    CHECK_OK(mesh_txn_commit(&txn, NULL));
-}
-
-/* mesh_get gives value (NULL: the key reads as absent). */
-static void
-s_expect(mesh_t *m, const char *coll, const char *key, const char *value)
-{
-    void *v = NULL;
-    size_t len = 0;
-    mesh_err_t err = mesh_get(m, coll, key, strlen(key), &v, &len);
-    if (!value) {
-        CHECK_EQ(err, MESH_ENOTFOUND);
-        CHECK(v == NULL);
-        return;
-    }
-    CHECK_OK(err);
-    CHECK_EQ(len, strlen(value));
-    CHECK(memcmp(v, value, len) == 0);
-    mesh_free(v);
-}
 
 /* The key has exactly one version: value (NULL: a tombstone) written by origin. */
 static void
@@ -373,7 +271,7 @@ s_xfer_ex(mesh_t *src, mesh_t *dst, bool since, bool marks, mesh_import_report_t
         s_import_sets_only(dst, b, blen, &rep);
     }
     if (!out && (rep.sets_rejected || rep.sets_held)) {
-        s_where();
+        util_print_where();
         fail_msg("import: %zu rejected, %zu held: %s", rep.sets_rejected, rep.sets_held,
                  rep.text ? rep.text : "(no text)");
     }
@@ -434,59 +332,11 @@ s_sync_all(node_t *nodes, size_t n, bool since)
             return;
         }
     }
-    s_where();
+    util_print_where();
     fail_msg("no quiescence after 8 rounds of all-to-all exchange");
 }
 
 /* ---- digests and canonical dumps ---- */
-
-/* Recount the digest from every stored version: it must equal the incremental one. */
-static void
-s_check_digest(mesh_t *m, const char *coll)
-{
-    char hex[65], want[65];
-    uint64_t keys = 0, counted = 0;
-    uint8_t digest[32] = {0};
-    store_txn_t *st = NULL;
-    store_cursor_t *cur = NULL;
-    uint32_t cid = 0;
-    store_item_t *item = malloc(sizeof *item);
-    CHECK(item != NULL);
-    CHECK_OK(mesh_digest(m, coll, hex, sizeof hex, &keys));
-    CHECK_OK(store_read_begin(m->store, &st));
-    mesh_err_t err = store_coll_id(st, coll, false, &cid);
-    if (err == MESH_OK) {
-        CHECK_OK(store_items_open(st, cid, NULL, 0, &cur));
-        while ((err = store_items_next(cur, item)) == MESH_OK) {
-            counted++;
-            for (size_t i = 0; i < item->count; i++) {
-                uint8_t origin[32];
-                uint64_t inc = 0;
-                CHECK_OK(store_origin_get(st, item->versions[i].oid, origin, &inc));
-                version_digest_apply(digest, origin, inc, item->versions[i].meta,
-                                     item->versions[i].meta_len, false);
-            }
-        }
-        store_cursor_close(cur);
-    }
-    store_read_end(st);
-    free(item);
-    CHECK_EQ(err, MESH_ENOTFOUND);
-    for (int i = 0; i < 32; i++) {
-        snprintf(want + 2 * i, 3, "%02x", digest[i]);
-    }
-    if (strcmp(hex, want) != 0) {
-        s_where();
-        fail_msg("digest of '%s' is %s, a recount gives %s", coll, hex, want);
-    }
-    CHECK_EQ(keys, counted);
-}
-
-static void
-s_digest(mesh_t *m, const char *coll, char *hex)
-{
-    CHECK_OK(mesh_digest(m, coll, hex, 65, NULL));
-}
 
 typedef struct buf {
     uint8_t *p;
@@ -650,14 +500,14 @@ s_check_same(node_t *nodes, size_t n, const char *coll)
     buf_t first = {0}, other = {0};
     char d0[65], d1[65];
     s_dump(nodes[0].m, coll, &first);
-    s_digest(nodes[0].m, coll, d0);
-    s_check_digest(nodes[0].m, coll);
+    util_digest(nodes[0].m, coll, d0);
+    util_check_digest(nodes[0].m, coll);
     for (size_t i = 1; i < n; i++) {
         s_dump(nodes[i].m, coll, &other);
-        s_digest(nodes[i].m, coll, d1);
-        s_check_digest(nodes[i].m, coll);
+        util_digest(nodes[i].m, coll, d1);
+        util_check_digest(nodes[i].m, coll);
         if (other.len != first.len || memcmp(other.p, first.p, first.len) != 0) {
-            s_where();
+            util_print_where();
             fail_msg("'%s' on node %zu differs from node 0 (%zu vs %zu dump bytes)", coll, i,
                      other.len, first.len);
         }
@@ -842,7 +692,7 @@ static void
 s_model_mismatch(const model_t *md, int d, int key, const size_t *exp, size_t ne,
                  const mesh_version_t *vs, size_t nv, const char *why)
 {
-    s_where();
+    util_print_where();
     print_error("node %d key k%d: %s\n  the oracle expects %zu version(s):\n", d, key, why, ne);
     for (size_t i = 0; i < ne; i++) {
         const o_write_t *w = &md->w[exp[i]];
@@ -913,18 +763,18 @@ static void
 s_model_digests(mesh_t *m, char dg[M_NCOLL + 1][65])
 {
     for (int c = 0; c < M_NCOLL; c++) {
-        s_digest(m, M_COLLS[c], dg[c]);
+        util_digest(m, M_COLLS[c], dg[c]);
     }
-    s_digest(m, "_mesh", dg[M_NCOLL]);
+    util_digest(m, "_mesh", dg[M_NCOLL]);
 }
 
 static void
 s_model_check_digests(mesh_t *m)
 {
     for (int c = 0; c < M_NCOLL; c++) {
-        s_check_digest(m, M_COLLS[c]);
+        util_check_digest(m, M_COLLS[c]);
     }
-    s_check_digest(m, "_mesh");
+    util_check_digest(m, "_mesh");
 }
 
 static void
@@ -945,7 +795,7 @@ s_model_import(model_t *md, int d, const void *b, size_t len, bool twice, bool m
     mesh_import_report_t rep;
     s_model_import_once(m, b, len, marks, &rep);
     if (rep.sets_rejected || rep.sets_held || rep.text) {
-        s_where();
+        util_print_where();
         fail_msg("import into n%d: %zu rejected, %zu held: %s", d, rep.sets_rejected, rep.sets_held,
                  rep.text ? rep.text : "(no text)");
     }
@@ -1082,7 +932,7 @@ s_model_scatter(model_t *md, int s, int d, bool since, bool twice)
         CHECK_OK(apply_batch(md->nodes[d].m, sets + i, lens + i, k, NULL, res));
         for (size_t j = 0; j < k; j++) {
             if (res[j].outcome != APPLY_NEW && res[j].outcome != APPLY_KNOWN) {
-                s_where();
+                util_print_where();
                 fail_msg("scattered set %zu: outcome %d (%s): %.*s", i + j, (int)res[j].outcome,
                          mesh_strerror(res[j].err), (int)sizeof res[j].why, res[j].why);
             }
@@ -1165,7 +1015,7 @@ s_model_write(model_t *md, int d)
     for (unsigned i = 0; i < nops; i++) {
         s_oracle_write(md, d, coll, first + i, keys[i], dels[i], dels[i] ? NULL : values[i]);
     }
-    s_check_digest(md->nodes[d].m, M_COLLS[coll]);
+    util_check_digest(md->nodes[d].m, M_COLLS[coll]);
     s_model_check_node(md, d);
 }
 
@@ -1241,7 +1091,7 @@ s_model_run(model_t *md, unsigned seed)
     md->n = 4 + (int)(seed % 3);
     md->step = -1;
     snprintf(sub, sizeof sub, "seed%u", seed);
-    snprintf(g_where, sizeof g_where, "seed %u: set-up", seed);
+    snprintf(util_where, sizeof util_where, "seed %u: set-up", seed);
     s_mkdir(sub);
     for (int i = 0; i < md->n; i++) {
         snprintf(name, sizeof name, "%s/n%d", sub, i);
@@ -1255,20 +1105,20 @@ s_model_run(model_t *md, unsigned seed)
         int s = 0, d = 0, z = 0;
         if (r < 42) {
             s = (int)s_pick(md, (unsigned)md->n);
-            snprintf(g_where, sizeof g_where, "seed %u step %d: n%d writes", seed, md->step, s);
+            snprintf(util_where, sizeof util_where, "seed %u step %d: n%d writes", seed, md->step, s);
             s_model_write(md, s);
         } else if (r < 70) {
             s_model_pair(md, &s, &d);
             bool since = s_pick(md, 2), twice = s_pick(md, 3) == 0, marks = s_pick(md, 4) != 0;
             int coll = s_pick(md, 4) == 0 ? (int)s_pick(md, M_NCOLL) : -1;
-            snprintf(g_where, sizeof g_where, "seed %u step %d: n%d -> n%d (%s bundle of %s%s%s)",
+            snprintf(util_where, sizeof util_where, "seed %u step %d: n%d -> n%d (%s bundle of %s%s%s)",
                      seed, md->step, s, d, since ? "since" : "full", s_coll_text(coll),
                      twice ? ", twice" : "", marks ? "" : ", sets only");
             (void)s_model_transfer(md, s, d, since, twice, marks, coll);
         } else if (r < 78) {
             s_model_pair(md, &s, &d);
             bool since = s_pick(md, 2), twice = s_pick(md, 3) == 0;
-            snprintf(g_where, sizeof g_where,
+            snprintf(util_where, sizeof util_where,
                      "seed %u step %d: n%d -> n%d (%s bundle, some sets in any order%s)", seed,
                      md->step, s, d, since ? "since" : "full", twice ? ", twice" : "");
             s_model_scatter(md, s, d, since, twice);
@@ -1277,7 +1127,7 @@ s_model_run(model_t *md, unsigned seed)
                 s_model_pair(md, &s, &d);
                 bool since = s_pick(md, 2);
                 int coll = s_pick(md, 4) == 0 ? (int)s_pick(md, M_NCOLL) : -1;
-                snprintf(g_where, sizeof g_where,
+                snprintf(util_where, sizeof util_where,
                          "seed %u step %d: n%d -> n%d exported (%s, %s), delivered later", seed,
                          md->step, s, d, since ? "since" : "full", s_coll_text(coll));
                 md->late = s_model_export(md, s, d, since, coll, &md->late_len);
@@ -1288,7 +1138,7 @@ s_model_run(model_t *md, unsigned seed)
             } else {
                 bool twice = s_pick(md, 2), marks = s_pick(md, 4) != 0;
                 d = md->late_dst;
-                snprintf(g_where, sizeof g_where,
+                snprintf(util_where, sizeof util_where,
                          "seed %u step %d: late bundle n%d -> n%d "
                          "delivered%s%s",
                          seed, md->step, md->late_src, d, twice ? " twice" : "",
@@ -1307,7 +1157,7 @@ s_model_run(model_t *md, unsigned seed)
             } while (z == s || z == d);
             bool since1 = s_pick(md, 2), since2 = s_pick(md, 2);
             bool marks1 = s_pick(md, 4) != 0, marks2 = s_pick(md, 4) != 0;
-            snprintf(g_where, sizeof g_where,
+            snprintf(util_where, sizeof util_where,
                      "seed %u step %d: relay n%d -> n%d -> n%d (%s%s, %s%s)", seed, md->step, s, d,
                      z, since1 ? "since" : "full", marks1 ? "" : " sets only",
                      since2 ? "since" : "full", marks2 ? "" : " sets only");
@@ -1316,7 +1166,7 @@ s_model_run(model_t *md, unsigned seed)
         }
     }
     if (md->late) {
-        snprintf(g_where, sizeof g_where, "seed %u: the last late bundle", seed);
+        snprintf(util_where, sizeof util_where, "seed %u: the last late bundle", seed);
         (void)s_model_import(md, md->late_dst, md->late, md->late_len, false, true);
         s_oracle_union(md, md->recv[md->late_dst], md->late_recv, md->late_coll);
         s_model_check_node(md, md->late_dst);
@@ -1333,14 +1183,14 @@ s_model_run(model_t *md, unsigned seed)
                 if (s == d) {
                     continue;
                 }
-                snprintf(g_where, sizeof g_where, "seed %u: final round %d, n%d -> n%d", seed,
+                snprintf(util_where, sizeof util_where, "seed %u: final round %d, n%d -> n%d", seed,
                          round, s, d);
                 fresh += s_model_transfer(md, s, d, round % 2 == 0, false, true, -1);
             }
         }
         quiet = fresh == 0;
     }
-    snprintf(g_where, sizeof g_where, "seed %u: after the final exchange", seed);
+    snprintf(util_where, sizeof util_where, "seed %u: after the final exchange", seed);
     CHECK(quiet);
     for (int d = 0; d < md->n; d++) {
         for (size_t j = 0; j < md->nw; j++) {
@@ -1357,7 +1207,7 @@ s_model_run(model_t *md, unsigned seed)
         s_node_close(&md->nodes[i]);
     }
     s_rmdir(sub);
-    g_where[0] = '\0';
+    util_where[0] = '\0';
 }
 
 static void
@@ -1412,7 +1262,7 @@ test_apply_no_false_conflict(void **state)
         const char *names[4] = {"a", "b", "r", "t"};
         char sub[32], name[64];
         snprintf(sub, sizeof sub, "nfc%d", variant);
-        snprintf(g_where, sizeof g_where, "no false conflict, variant %d (%s bundles%s%s)", variant,
+        snprintf(util_where, sizeof util_where, "no false conflict, variant %d (%s bundles%s%s)", variant,
                  since ? "since" : "full", multi ? ", two-op set" : "",
                  marks ? "" : ", sets without watermarks");
         s_mkdir(sub);
@@ -1432,14 +1282,14 @@ test_apply_no_false_conflict(void **state)
         CHECK_OK(mesh_txn_commit(&txn, NULL));
         CHECK_EQ(s_xfer_ex(A->m, T->m, since, marks, NULL), 1);
         CHECK_EQ(s_xfer_ex(A->m, B->m, since, marks, NULL), 1);
-        s_put(B->m, "c", "k", "b");
+        util_put(B->m, "c", "k", "b");
         s_expect_single(B->m, "c", "k", "b", B->id);
         (void)s_xfer_ex(B->m, R->m, since, marks, NULL);
         s_expect_single(R->m, "c", "k", "b", B->id); /* R never saw A's version of k */
         if (multi) {
             s_expect_single(R->m, "c", "j", "a-j", A->id); /* from a partial set */
         }
-        s_put(R->m, "c", "k", "r");
+        util_put(R->m, "c", "k", "r");
         s_expect_single(R->m, "c", "k", "r", R->id);
         s_expect_single(T->m, "c", "k", "a", A->id);
 
@@ -1460,7 +1310,7 @@ test_apply_no_false_conflict(void **state)
         s_sync_all(n, 4, !since);
         for (int i = 0; i < 4; i++) {
             s_expect_single(n[i].m, "c", "k", "r", R->id);
-            s_expect(n[i].m, "c", "k", "r");
+            util_expect(n[i].m, "c", "k", "r");
             if (multi) {
                 s_expect_single(n[i].m, "c", "j", "a-j", A->id);
             }
@@ -1472,7 +1322,7 @@ test_apply_no_false_conflict(void **state)
         }
         s_rmdir(sub);
     }
-    g_where[0] = '\0';
+    util_where[0] = '\0';
 }
 
 /* ---- transitive trust and held-back sets ---- */
@@ -1492,8 +1342,8 @@ s_snap(node_t *nd, snap_t *s, bool with_file)
     memset(s, 0, sizeof *s);
     s_dump(nd->m, "c", &s->dump_c);
     s_dump(nd->m, "_mesh", &s->dump_mesh);
-    s_digest(nd->m, "c", s->dg_c);
-    s_digest(nd->m, "_mesh", s->dg_mesh);
+    util_digest(nd->m, "c", s->dg_c);
+    util_digest(nd->m, "_mesh", s->dg_mesh);
     CHECK_OK(mesh_vector(nd->m, NULL, 0, &s->vec, &s->vec_len));
     if (with_file) {
         char path[300];
@@ -1578,7 +1428,7 @@ test_apply_transitive_trust(void **state)
     (void)state;
     node_t A, B, C;
     mesh_import_report_t rep;
-    snprintf(g_where, sizeof g_where, "transitive trust");
+    snprintf(util_where, sizeof util_where, "transitive trust");
     s_node_open(&A, "a", true);
     s_node_open(&B, "b", true);
     s_node_open(&C, "c", true);
@@ -1586,7 +1436,7 @@ test_apply_transitive_trust(void **state)
     CHECK_OK(mesh_peer_add(B.m, C.id, "c", NULL, 0));
     CHECK_OK(mesh_peer_add(A.m, B.id, "b", NULL, 0));
     CHECK_OK(mesh_peer_add(C.m, B.id, "b", NULL, 0));
-    s_put(A.m, "c", "k1", "v1");
+    util_put(A.m, "c", "k1", "v1");
 
     /* C gets A's bundle straight from A, before it knows that B added A: held back, and
      * nothing of C's state moves (dumps, digests, vector file) */
@@ -1605,7 +1455,7 @@ test_apply_transitive_trust(void **state)
     mesh_free(rep.text);
     uint64_t held = s_held_count(C.m);
     CHECK(held >= 3);
-    s_expect(C.m, "c", "k1", NULL);
+    util_expect(C.m, "c", "k1", NULL);
     s_snap(&C, &after, false);
     s_snap_equal(&before, &after, &vec_changed);
     s_snap_free(&after);
@@ -1619,13 +1469,13 @@ test_apply_transitive_trust(void **state)
     s_snap_free(&after);
     s_snap_free(&before);
     mesh_free(b);
-    s_check_digest(C.m, "c");
-    s_check_digest(C.m, "_mesh");
+    util_check_digest(C.m, "c");
+    util_check_digest(C.m, "_mesh");
 
     /* A -> B; then B sends C only membership: C learns B's add of A and applies what it
      * held back (A's own sets in B's bundle are applied at once, not reported as held) */
     CHECK(s_xfer(A.m, B.m, false, NULL) >= 3);
-    s_expect(B.m, "c", "k1", "v1");
+    util_expect(B.m, "c", "k1", "v1");
     const char *mesh_only[] = {"_mesh"};
     CHECK_OK(mesh_export(B.m, mesh_only, 1, NULL, 0, &b, &blen));
     CHECK_OK(mesh_import(C.m, b, blen, &rep));
@@ -1638,10 +1488,10 @@ test_apply_transitive_trust(void **state)
     }
     CHECK(rep.text == NULL);
     CHECK_EQ(s_held_count(C.m), 0);
-    s_expect(C.m, "c", "k1", "v1");
+    util_expect(C.m, "c", "k1", "v1");
     s_expect_single(C.m, "c", "k1", "v1", A.id);
-    s_check_digest(C.m, "c");
-    s_check_digest(C.m, "_mesh");
+    util_check_digest(C.m, "c");
+    util_check_digest(C.m, "_mesh");
     mesh_peer_t *peers = NULL;
     size_t count = 0;
     bool has_a = false;
@@ -1681,7 +1531,7 @@ test_apply_transitive_trust(void **state)
         fail_msg("C's vector file changed when every set of the bundle was held back (see "
                  "the 'before'/'after' sections printed above)");
     }
-    g_where[0] = '\0';
+    util_where[0] = '\0';
 }
 
 /* ---- rejection of damaged sets ---- */
@@ -1760,12 +1610,12 @@ s_expect_reject(node_t *r, const uint8_t *p, size_t len, mesh_err_t want, const 
 {
     snap_t before, after;
     apply_result_t res;
-    snprintf(g_where, sizeof g_where, "rejects bad input: %s", what);
+    snprintf(util_where, sizeof util_where, "rejects bad input: %s", what);
     s_snap(r, &before, true);
     memset(&res, 0xa5, sizeof res);
     CHECK_OK(apply_batch(r->m, &p, &len, 1, NULL, &res));
     if (res.outcome != APPLY_REJECTED || res.err != want) {
-        s_where();
+        util_print_where();
         fail_msg("%s: outcome %d err %d (%s), expected rejected with %d (%s); why: %.*s", what,
                  (int)res.outcome, (int)res.err, mesh_strerror(res.err), (int)want,
                  mesh_strerror(want), (int)sizeof res.why, res.why);
@@ -1788,7 +1638,7 @@ test_apply_rejects_bad_input(void **state)
     (void)state;
     node_t O, R, R2;
     mesh_txn_t *txn = NULL;
-    snprintf(g_where, sizeof g_where, "rejects bad input: set-up");
+    snprintf(util_where, sizeof util_where, "rejects bad input: set-up");
     s_node_open(&O, "o", true);
     s_node_open(&R, "r", true);
     CHECK_OK(mesh_peer_add(R.m, O.id, NULL, NULL, 0));
@@ -1802,7 +1652,7 @@ test_apply_rejects_bad_input(void **state)
     CHECK_OK(mesh_put(txn, "x", 1, "1", 1));
     CHECK_OK(mesh_put(txn, "y", 1, "2", 1));
     CHECK_OK(mesh_txn_commit(&txn, NULL));
-    s_put(O.m, "c", "x", "3");
+    util_put(O.m, "c", "x", "3");
     uint8_t *bundle = NULL;
     size_t blen = 0;
     CHECK_OK(mesh_export(O.m, NULL, 0, NULL, 0, (void **)&bundle, &blen));
@@ -1912,7 +1762,7 @@ test_apply_rejects_bad_input(void **state)
 #undef REJECT
 
     /* the intact sets apply, and the node works */
-    snprintf(g_where, sizeof g_where, "rejects bad input: intact sets");
+    snprintf(util_where, sizeof util_where, "rejects bad input: intact sets");
     for (size_t i = 0; i < 3; i++) {
         apply_result_t res;
         const uint8_t *p = sets[i].p;
@@ -1920,16 +1770,16 @@ test_apply_rejects_bad_input(void **state)
         CHECK_EQ(res.outcome, APPLY_NEW);
         CHECK_EQ(res.err, MESH_OK);
     }
-    s_expect(R.m, "c", "a", "hello");
-    s_expect(R.m, "c", "b", "world");
-    s_expect(R.m, "c", "x", "3");
-    s_expect(R.m, "c", "y", "2");
-    s_check_digest(R.m, "c");
-    s_put(R.m, "c", "mine", "works");
-    s_expect(R.m, "c", "mine", "works");
+    util_expect(R.m, "c", "a", "hello");
+    util_expect(R.m, "c", "b", "world");
+    util_expect(R.m, "c", "x", "3");
+    util_expect(R.m, "c", "y", "2");
+    util_check_digest(R.m, "c");
+    util_put(R.m, "c", "mine", "works");
+    util_expect(R.m, "c", "mine", "works");
 
     /* one op tampered inside one set of a bundle: that set is rejected, the rest applied */
-    snprintf(g_where, sizeof g_where, "rejects bad input: a tampered bundle");
+    snprintf(util_where, sizeof util_where, "rejects bad input: a tampered bundle");
     s_node_open(&R2, "r2", true);
     CHECK_OK(mesh_peer_add(R2.m, O.id, NULL, NULL, 0));
     uint8_t *bad = malloc(blen);
@@ -1951,19 +1801,19 @@ test_apply_rejects_bad_input(void **state)
         fail_msg("report text: %s", rep.text);
     }
     mesh_free(rep.text);
-    s_expect(R2.m, "c", "a", "hello");
-    s_expect(R2.m, "c", "b", "world");
-    s_expect(R2.m, "c", "y", "2");
-    s_expect(R2.m, "c", "x", NULL);
-    s_check_digest(R2.m, "c");
+    util_expect(R2.m, "c", "a", "hello");
+    util_expect(R2.m, "c", "b", "world");
+    util_expect(R2.m, "c", "y", "2");
+    util_expect(R2.m, "c", "x", NULL);
+    util_check_digest(R2.m, "c");
     /* the watermark of O did not go with the rejected set: the intact bundle still brings x */
     CHECK_OK(mesh_import(R2.m, bundle, blen, &rep));
     CHECK_EQ(rep.sets_rejected, 0);
     CHECK_EQ(rep.sets_new, 1);
     CHECK_EQ(rep.sets_known, 3);
     mesh_free(rep.text);
-    s_expect(R2.m, "c", "x", "3");
-    s_check_digest(R2.m, "c");
+    util_expect(R2.m, "c", "x", "3");
+    util_check_digest(R2.m, "c");
     free(bad);
     for (size_t i = 0; i < 3; i++) {
         free(sets[i].p);
@@ -1972,7 +1822,7 @@ test_apply_rejects_bad_input(void **state)
     s_node_close(&O);
     s_node_close(&R);
     s_node_close(&R2);
-    g_where[0] = '\0';
+    util_where[0] = '\0';
 }
 
 /* ---- a set first seen partial, then whole ---- */
@@ -1987,7 +1837,7 @@ test_apply_partial_then_full_set(void **state)
     (void)state;
     node_t n[4];
     const char *names[4] = {"x", "t", "d", "e"};
-    snprintf(g_where, sizeof g_where, "a set first seen partial, then whole: set-up");
+    snprintf(util_where, sizeof util_where, "a set first seen partial, then whole: set-up");
     for (int i = 0; i < 4; i++) {
         s_node_open(&n[i], names[i], true);
     }
@@ -1999,10 +1849,10 @@ test_apply_partial_then_full_set(void **state)
     CHECK_OK(mesh_put(txn, "q", 1, "2", 1));
     CHECK_OK(mesh_txn_commit(&txn, NULL));
     CHECK_EQ(s_xfer(X->m, T->m, false, NULL), 1); /* T: S whole */
-    s_put(X->m, "c", "p", "3");
+    util_put(X->m, "c", "p", "3");
 
     /* D gets only S, partial, from X's bundle (not the overwrite of p) */
-    snprintf(g_where, sizeof g_where, "a set first seen partial, then whole: D gets S partial");
+    snprintf(util_where, sizeof util_where, "a set first seen partial, then whole: D gets S partial");
     uint8_t *b = NULL;
     size_t blen = 0;
     set_copy_t sets[4];
@@ -2018,19 +1868,19 @@ test_apply_partial_then_full_set(void **state)
         free(sets[i].p);
     }
     CHECK_EQ(res.outcome, APPLY_NEW);
-    s_expect(D->m, "c", "q", "2");
-    s_expect(D->m, "c", "p", NULL);
+    util_expect(D->m, "c", "q", "2");
+    util_expect(D->m, "c", "p", NULL);
 
     /* then the whole of S from T: p@1 is new to D */
-    snprintf(g_where, sizeof g_where, "a set first seen partial, then whole: T -> D");
+    snprintf(util_where, sizeof util_where, "a set first seen partial, then whole: T -> D");
     mesh_import_report_t rep;
     (void)s_xfer(T->m, D->m, false, &rep);
     CHECK_EQ(rep.sets_rejected, 0);
     s_expect_single(D->m, "c", "p", "1", X->id);
-    s_check_digest(D->m, "c");
+    util_check_digest(D->m, "c");
 
     /* D forwards what it holds: E must accept all of it */
-    snprintf(g_where, sizeof g_where, "a set first seen partial, then whole: D -> E");
+    snprintf(util_where, sizeof util_where, "a set first seen partial, then whole: D -> E");
     CHECK_OK(mesh_export(D->m, NULL, 0, NULL, 0, (void **)&b, &blen));
     CHECK_OK(mesh_import(E->m, b, blen, &rep));
     mesh_free(b);
@@ -2053,7 +1903,7 @@ test_apply_partial_then_full_set(void **state)
     for (int i = 0; i < 4; i++) {
         s_node_close(&n[i]);
     }
-    g_where[0] = '\0';
+    util_where[0] = '\0';
 }
 
 /* ---- what a set whose ops are all superseded here counts as ---- */
@@ -2100,13 +1950,13 @@ test_apply_superseded_set_is_new(void **state)
     (void)state;
     node_t n[3];
     const char *names[3] = {"a", "b", "r"};
-    snprintf(g_where, sizeof g_where, "a set superseded on arrival");
+    snprintf(util_where, sizeof util_where, "a set superseded on arrival");
     for (int i = 0; i < 3; i++) {
         s_node_open(&n[i], names[i], true);
     }
     node_t *A = &n[0], *B = &n[1], *R = &n[2];
     s_mesh_star(n, 3);
-    s_put(A->m, "c", "k", "a");
+    util_put(A->m, "c", "k", "a");
     uint8_t *b = NULL;
     size_t blen = 0;
     set_copy_t sa;
@@ -2114,19 +1964,19 @@ test_apply_superseded_set_is_new(void **state)
     CHECK_EQ(s_bundle_sets(b, blen, "c", &sa, 1, NULL), 1);
     mesh_free(b);
     CHECK_EQ(s_xfer(A->m, B->m, false, NULL), 1);
-    s_put(B->m, "c", "k", "b");
+    util_put(B->m, "c", "k", "b");
     (void)s_xfer_ex(B->m, R->m, false, false, NULL); /* sets only: R lacks A's dot */
     s_expect_single(R->m, "c", "k", "b", B->id);
     CHECK(!s_vector_covers(R->m, "c", A->m, 1));
     char before[65], after[65];
-    s_digest(R->m, "c", before);
+    util_digest(R->m, "c", before);
 
     apply_result_t res;
     const uint8_t *p = sa.p;
     CHECK_OK(apply_batch(R->m, &p, &sa.len, 1, NULL, &res));
     enum apply_outcome first = res.outcome;
     bool counted = s_vector_covers(R->m, "c", A->m, 1);
-    s_digest(R->m, "c", after);
+    util_digest(R->m, "c", after);
     s_expect_single(R->m, "c", "k", "b", B->id); /* superseded: not stored */
     CHECK(strcmp(before, after) == 0);
     CHECK_EQ(res.ops_stored, 0);
@@ -2143,11 +1993,11 @@ test_apply_superseded_set_is_new(void **state)
     /* checked last: the first application changed R's vector, so it was not "nothing
      * changed" (mesh_import would count it in sets_known) */
     if (first != APPLY_NEW) {
-        s_where();
+        util_print_where();
         fail_msg("a set whose only op was counted as superseded came out %s, not APPLY_NEW",
                  first == APPLY_KNOWN ? "APPLY_KNOWN" : "neither NEW nor KNOWN");
     }
-    g_where[0] = '\0';
+    util_where[0] = '\0';
 }
 
 /* ---- the fork rule ---- */
@@ -2187,12 +2037,12 @@ s_apply_one(node_t *nd, const set_copy_t *s, enum apply_outcome want, mesh_err_t
     const uint8_t *p = s->p;
     CHECK_OK(apply_batch(nd->m, &p, &s->len, 1, NULL, &res));
     if (res.outcome != want || res.err != want_err) {
-        s_where();
+        util_print_where();
         fail_msg("outcome %d err %d (%s), expected %d err %d; why: %.*s", (int)res.outcome,
                  (int)res.err, mesh_strerror(res.err), (int)want, (int)want_err,
                  (int)sizeof res.why, res.why);
     }
-    s_check_digest(nd->m, "c");
+    util_check_digest(nd->m, "c");
 }
 
 /* One fork: X commits seq 1, its home is copied to Y, Y's store gets X's incarnation back
@@ -2204,11 +2054,11 @@ s_fork_once(int attempt)
     node_t X, Y, Z1, Z2;
     char src[300], dst[300], sub[32], name[64];
     snprintf(sub, sizeof sub, "fork%d", attempt);
-    snprintf(g_where, sizeof g_where, "fork rule %d: set-up", attempt);
+    snprintf(util_where, sizeof util_where, "fork rule %d: set-up", attempt);
     s_mkdir(sub);
     snprintf(name, sizeof name, "%s/x", sub);
     s_node_open(&X, name, true);
-    s_put(X.m, "c", "k", "base"); /* seq 1 */
+    util_put(X.m, "c", "k", "base"); /* seq 1 */
     uint64_t inc_x = store_incarnation(X.m->store);
     s_node_close(&X);
     snprintf(src, sizeof src, "%s/%s/x", g_root, sub);
@@ -2278,13 +2128,13 @@ s_fork_once(int attempt)
     mesh_import_report_t rep;
 
     /* Z1: X's set first, then Y's */
-    snprintf(g_where, sizeof g_where, "fork rule %d: Z1 gets X's then Y's (%s wins)", attempt,
+    snprintf(util_where, sizeof util_where, "fork rule %d: Z1 gets X's then Y's (%s wins)", attempt,
              xwins ? "X" : "Y");
     CHECK_OK(mesh_import(Z1.m, bx, bxl, &rep));
     CHECK_EQ(rep.sets_rejected, 0);
     CHECK_EQ(rep.sets_held, 0);
     mesh_free(rep.text);
-    s_expect(Z1.m, "c", "k", "from-x");
+    util_expect(Z1.m, "c", "k", "from-x");
     s_apply_one(&Z1, &sy, xwins ? APPLY_REJECTED : APPLY_NEW, xwins ? MESH_EFORK : MESH_OK);
     s_apply_one(&Z1, win, APPLY_KNOWN, MESH_OK);
     s_apply_one(&Z1, lose, APPLY_REJECTED, MESH_EFORK);
@@ -2295,13 +2145,13 @@ s_fork_once(int attempt)
     mesh_free(rep.text);
 
     /* Z2: Y's set first, then X's */
-    snprintf(g_where, sizeof g_where, "fork rule %d: Z2 gets Y's then X's (%s wins)", attempt,
+    snprintf(util_where, sizeof util_where, "fork rule %d: Z2 gets Y's then X's (%s wins)", attempt,
              xwins ? "X" : "Y");
     CHECK_OK(mesh_import(Z2.m, by, byl, &rep));
     CHECK_EQ(rep.sets_rejected, 0);
     CHECK_EQ(rep.sets_held, 0);
     mesh_free(rep.text);
-    s_expect(Z2.m, "c", "k", "from-y");
+    util_expect(Z2.m, "c", "k", "from-y");
     s_apply_one(&Z2, &sx, xwins ? APPLY_NEW : APPLY_REJECTED, xwins ? MESH_OK : MESH_EFORK);
     s_apply_one(&Z2, win, APPLY_KNOWN, MESH_OK);
     s_apply_one(&Z2, lose, APPLY_REJECTED, MESH_EFORK);
@@ -2311,7 +2161,7 @@ s_fork_once(int attempt)
     mesh_free(rep.text);
 
     /* X and Y get each other's */
-    snprintf(g_where, sizeof g_where, "fork rule %d: X and Y get each other's (%s wins)", attempt,
+    snprintf(util_where, sizeof util_where, "fork rule %d: X and Y get each other's (%s wins)", attempt,
              xwins ? "X" : "Y");
     s_apply_one(&X, &sy, xwins ? APPLY_REJECTED : APPLY_NEW, xwins ? MESH_EFORK : MESH_OK);
     s_apply_one(&Y, &sx, xwins ? APPLY_NEW : APPLY_REJECTED, xwins ? MESH_OK : MESH_EFORK);
@@ -2322,14 +2172,14 @@ s_fork_once(int attempt)
     CHECK_EQ(rep.sets_new, 0);
     mesh_free(rep.text);
 
-    snprintf(g_where, sizeof g_where, "fork rule %d: the outcome (%s wins)", attempt,
+    snprintf(util_where, sizeof util_where, "fork rule %d: the outcome (%s wins)", attempt,
              xwins ? "X" : "Y");
     node_t all[4] = {X, Y, Z1, Z2};
     for (int i = 0; i < 4; i++) {
         mesh_version_t *vs = NULL;
         size_t n = 0;
         s_expect_single(all[i].m, "c", "k", xwins ? "from-x" : "from-y", X.id);
-        s_expect(all[i].m, "c", xwins ? "kx" : "ky", xwins ? "x" : "y");
+        util_expect(all[i].m, "c", xwins ? "kx" : "ky", xwins ? "x" : "y");
         CHECK_EQ(mesh_get_versions(all[i].m, "c", xwins ? "ky" : "kx", 2, &vs, &n), MESH_ENOTFOUND);
         mesh_set_info_t *log = NULL;
         CHECK_OK(mesh_log(all[i].m, "c", 0, &log, &n));
@@ -2350,7 +2200,7 @@ s_fork_once(int attempt)
     s_node_close(&Z1);
     s_node_close(&Z2);
     s_rmdir(sub);
-    g_where[0] = '\0';
+    util_where[0] = '\0';
     return xwins;
 }
 

@@ -5,8 +5,6 @@
  * bytes, every truncation, bad extras, counts beyond the bytes present, non-shortest forms), also
  * flush against a PROT_NONE page, and export/import/vector between nodes through the public API.
  * Layer: tests. Third-party: cmocka. SPDX-License-Identifier: MIT */
-#define _XOPEN_SOURCE 700 /* nftw, to remove the nodes' homes */
-
 #include "wire.h"
 
 #include <setjmp.h>
@@ -20,14 +18,10 @@
 
 #include <cmocka.h>
 
-#include <ftw.h>
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include "../crypto/devid.h"
 #include "meshsync.h"
+#include "util.h"
 
-#define S_MARKS_MAX      64u /* field marks in one reference encoding */
 #define S_BUNDLE_TAG_LEN 17u /* strlen(WIRE_BUNDLE_TAG) */
 #define S_VECTOR_TAG_LEN 17u /* strlen(WIRE_VECTOR_TAG) */
 #define S_DOCS_MAX       16u /* valid documents in the catalogue */
@@ -36,162 +30,7 @@
 #define S_SAMPLE_VVS     17u /* sample vector entries */
 #define S_EXTRAS_MAX     17u /* extras of one sample vector entry */
 
-/* ---- reference bytes, written from the layout in docs/PROTOCOL.md, not from msgpack-c ---- */
-
-/* Bytes being built, with a mark at the start of each field of interest (and at the end), so
- * that a test can swap one field for another encoding of it. */
-typedef struct s_bytes {
-    uint8_t *b;
-    size_t len;
-    size_t cap;
-    size_t mark[S_MARKS_MAX];
-    size_t marks;
-} s_bytes_t;
-
-static s_bytes_t *
-s_bytes_new(void)
-{
-    s_bytes_t *bb = calloc(1, sizeof(*bb));
-
-    assert_non_null(bb);
-    return bb;
-}
-
-static void
-s_bytes_free(s_bytes_t *bb)
-{
-    if (bb == NULL) {
-        return;
-    }
-    free(bb->b);
-    free(bb);
-}
-
-static void
-s_raw(s_bytes_t *bb, const void *p, size_t n)
-{
-    if (n > bb->cap - bb->len) {
-        size_t cap = bb->cap ? bb->cap : 256;
-
-        while (cap - bb->len < n) {
-            cap *= 2;
-        }
-        bb->b = realloc(bb->b, cap);
-        assert_non_null(bb->b);
-        bb->cap = cap;
-    }
-    if (n > 0) {
-        memcpy(bb->b + bb->len, p, n);
-    }
-    bb->len += n;
-}
-
-static void
-s_u8(s_bytes_t *bb, uint8_t v)
-{
-    s_raw(bb, &v, 1);
-}
-
-/* v as n big-endian bytes. */
-static void
-s_be(s_bytes_t *bb, uint64_t v, size_t n)
-{
-    for (size_t i = n; i > 0; i--) {
-        s_u8(bb, (uint8_t)(v >> (8 * (i - 1))));
-    }
-}
-
-static void
-s_mark(s_bytes_t *bb)
-{
-    assert_true(bb->marks < S_MARKS_MAX);
-    bb->mark[bb->marks++] = bb->len;
-}
-
-/* An unsigned integer in its shortest msgpack form. */
-static void
-s_uint(s_bytes_t *bb, uint64_t v)
-{
-    if (v < 0x80) {
-        s_u8(bb, (uint8_t)v);
-    } else if (v < 0x100) {
-        s_u8(bb, 0xcc), s_be(bb, v, 1);
-    } else if (v < 0x10000) {
-        s_u8(bb, 0xcd), s_be(bb, v, 2);
-    } else if (v < 0x100000000ull) {
-        s_u8(bb, 0xce), s_be(bb, v, 4);
-    } else {
-        s_u8(bb, 0xcf), s_be(bb, v, 8);
-    }
-}
-
-/* A uint64 in the fixed 9-byte form (vector extras, §3.6). */
-static void
-s_fixu64(s_bytes_t *bb, uint64_t v)
-{
-    s_u8(bb, 0xcf), s_be(bb, v, 8);
-}
-
-static void
-s_array(s_bytes_t *bb, size_t n)
-{
-    if (n < 16) {
-        s_u8(bb, (uint8_t)(0x90 | n));
-    } else if (n < 0x10000) {
-        s_u8(bb, 0xdc), s_be(bb, n, 2);
-    } else {
-        s_u8(bb, 0xdd), s_be(bb, n, 4);
-    }
-}
-
-static void
-s_bin(s_bytes_t *bb, const void *p, size_t n)
-{
-    if (n < 0x100) {
-        s_u8(bb, 0xc4), s_be(bb, n, 1);
-    } else if (n < 0x10000) {
-        s_u8(bb, 0xc5), s_be(bb, n, 2);
-    } else {
-        s_u8(bb, 0xc6), s_be(bb, n, 4);
-    }
-    s_raw(bb, p, n);
-}
-
-static void
-s_str(s_bytes_t *bb, const void *p, size_t n)
-{
-    if (n < 32) {
-        s_u8(bb, (uint8_t)(0xa0 | n));
-    } else if (n < 0x100) {
-        s_u8(bb, 0xd9), s_be(bb, n, 1);
-    } else {
-        s_u8(bb, 0xda), s_be(bb, n, 2);
-    }
-    s_raw(bb, p, n);
-}
-
-/* Copy src into a fresh s_bytes with marked field f replaced by alt[0..alt_len). */
-static s_bytes_t *
-s_splice(const s_bytes_t *src, size_t f, const void *alt, size_t alt_len)
-{
-    s_bytes_t *bb = s_bytes_new();
-
-    assert_true(f + 1 < src->marks);
-    s_raw(bb, src->b, src->mark[f]);
-    s_raw(bb, alt, alt_len);
-    s_raw(bb, src->b + src->mark[f + 1], src->len - src->mark[f + 1]);
-    return bb;
-}
-
 /* ---- sample sets, watermarks and vector entries ---- */
-
-static void
-s_fill(uint8_t *p, size_t n, uint8_t seed)
-{
-    for (size_t i = 0; i < n; i++) {
-        p[i] = (uint8_t)(seed + 7 * i);
-    }
-}
 
 /* An encoded set and what it holds. */
 typedef struct s_set {
@@ -216,17 +55,17 @@ s_set_build(s_set_t *s, const char *coll, uint64_t first_seq, uint32_t count, si
     wire_op_t ops[4];
 
     assert_true(n >= 1 && n <= 4 && (partial || n == count));
-    s_fill(value, sizeof(value), 0x55);
-    s_fill(sig, sizeof(sig), 0x44);
+    util_fill(value, sizeof(value), 0x55);
+    util_fill(sig, sizeof(sig), 0x44);
     memset(&h, 0, sizeof(h));
     h.coll = coll;
     h.coll_len = strlen(coll);
-    s_fill(h.origin, WIRE_ORIGIN_LEN, 0x11);
+    util_fill(h.origin, WIRE_ORIGIN_LEN, 0x11);
     h.incarnation = 1;
     h.first_seq = first_seq;
     h.count = count;
     h.hlc = (1700000000000ull << 16) | 3;
-    s_fill(h.root, WIRE_HASH_LEN, 0x22);
+    util_fill(h.root, WIRE_HASH_LEN, 0x22);
     wire_buf_init(&hdr);
     assert_int_equal(wire_header_encode(&h, &hdr), MESH_OK);
     memset(ops, 0, sizeof(ops));
@@ -235,11 +74,11 @@ s_set_build(s_set_t *s, const char *coll, uint64_t first_seq, uint32_t count, si
 
         memset(&meta, 0, sizeof(meta));
         meta.seq = first_seq + (partial ? 2 * i : i);
-        s_fill(key, sizeof(key), (uint8_t)i);
+        util_fill(key, sizeof(key), (uint8_t)i);
         meta.key = key;
         meta.key_len = 1 + i;
         meta.kind = del ? WIRE_DEL : WIRE_PUT;
-        s_fill(meta.vhash, WIRE_HASH_LEN, (uint8_t)(0x60 + i));
+        util_fill(meta.vhash, WIRE_HASH_LEN, (uint8_t)(0x60 + i));
         meta.value_len = del ? 0 : (uint32_t)(i * 150);
         wire_buf_init(&metas[i]);
         assert_int_equal(wire_opmeta_encode(&meta, NULL, 0, &metas[i]), MESH_OK);
@@ -247,7 +86,7 @@ s_set_build(s_set_t *s, const char *coll, uint64_t first_seq, uint32_t count, si
         ops[i].meta_len = metas[i].len;
         ops[i].value = del ? NULL : value;
         ops[i].value_len = del ? 0 : i * 150;
-        s_fill(proofs[i], sizeof(proofs[i]), (uint8_t)(0x70 + i));
+        util_fill(proofs[i], sizeof(proofs[i]), (uint8_t)(0x70 + i));
         ops[i].proof = partial ? proofs[i] : NULL;
         ops[i].proof_count = partial ? proof_count : 0;
     }
@@ -309,7 +148,7 @@ s_samples_build(void)
     }
     /* Watermarks whose integers take every width, both ends of each. */
     for (size_t i = 0; i < S_SAMPLE_MARKS; i++) {
-        s_fill(s_sample.marks[i].origin, WIRE_ORIGIN_LEN, (uint8_t)(0x30 + i));
+        util_fill(s_sample.marks[i].origin, WIRE_ORIGIN_LEN, (uint8_t)(0x30 + i));
         s_sample.marks[i].incarnation = ints[i % nints];
         s_sample.marks[i].seq = ints[(i + 3) % nints];
     }
@@ -318,7 +157,7 @@ s_samples_build(void)
         wire_vv_t *v = &s_sample.vvs[i];
         size_t n = i == 3 ? S_EXTRAS_MAX : i % 5;
 
-        s_fill(v->origin, WIRE_ORIGIN_LEN, (uint8_t)(0x90 + i));
+        util_fill(v->origin, WIRE_ORIGIN_LEN, (uint8_t)(0x90 + i));
         v->incarnation = ints[(i + 5) % nints];
         v->base = i == 4 ? UINT64_MAX - 4 : ints[i % (nints - 2)];
         v->extra_count = n;
@@ -372,44 +211,44 @@ s_encode(const s_sec_t *secs, size_t n, bool is_vector, wire_buf_t *out)
 }
 
 static void
-s_ref(const s_sec_t *secs, size_t n, bool is_vector, s_bytes_t *bb)
+s_ref(const s_sec_t *secs, size_t n, bool is_vector, util_bytes_t *bb)
 {
-    s_array(bb, 2);
+    util_array(bb, 2);
     if (is_vector) {
-        s_str(bb, WIRE_VECTOR_TAG, S_VECTOR_TAG_LEN);
+        util_str(bb, WIRE_VECTOR_TAG, S_VECTOR_TAG_LEN);
     } else {
-        s_str(bb, WIRE_BUNDLE_TAG, S_BUNDLE_TAG_LEN);
+        util_str(bb, WIRE_BUNDLE_TAG, S_BUNDLE_TAG_LEN);
     }
-    s_array(bb, n);
+    util_array(bb, n);
     for (size_t i = 0; i < n; i++) {
         const s_sec_t *s = &secs[i];
 
-        s_array(bb, is_vector ? 2 : 3);
-        s_str(bb, s->coll, strlen(s->coll));
+        util_array(bb, is_vector ? 2 : 3);
+        util_str(bb, s->coll, strlen(s->coll));
         if (is_vector) {
-            s_array(bb, s->vv_count);
+            util_array(bb, s->vv_count);
             for (size_t j = 0; j < s->vv_count; j++) {
-                s_array(bb, 4);
-                s_bin(bb, s->vvs[j].origin, WIRE_ORIGIN_LEN);
-                s_uint(bb, s->vvs[j].incarnation);
-                s_uint(bb, s->vvs[j].base);
-                s_array(bb, s->vvs[j].extra_count);
+                util_array(bb, 4);
+                util_bin(bb, s->vvs[j].origin, WIRE_ORIGIN_LEN);
+                util_uint(bb, s->vvs[j].incarnation);
+                util_uint(bb, s->vvs[j].base);
+                util_array(bb, s->vvs[j].extra_count);
                 for (size_t k = 0; k < s->vvs[j].extra_count; k++) {
-                    s_fixu64(bb, s->extras[j][k]);
+                    util_fixu64(bb, s->extras[j][k]);
                 }
             }
             continue;
         }
-        s_array(bb, s->set_count);
+        util_array(bb, s->set_count);
         for (size_t j = 0; j < s->set_count; j++) {
-            s_bin(bb, s->sets[j]->buf.data, s->sets[j]->buf.len);
+            util_bin(bb, s->sets[j]->buf.data, s->sets[j]->buf.len);
         }
-        s_array(bb, s->mark_count);
+        util_array(bb, s->mark_count);
         for (size_t j = 0; j < s->mark_count; j++) {
-            s_array(bb, 3);
-            s_bin(bb, s->marks[j].origin, WIRE_ORIGIN_LEN);
-            s_uint(bb, s->marks[j].incarnation);
-            s_uint(bb, s->marks[j].seq);
+            util_array(bb, 3);
+            util_bin(bb, s->marks[j].origin, WIRE_ORIGIN_LEN);
+            util_uint(bb, s->marks[j].incarnation);
+            util_uint(bb, s->marks[j].seq);
         }
     }
 }
@@ -525,7 +364,7 @@ s_check_decoded(const s_sec_t *secs, size_t n, bool is_vector, const uint8_t *bu
 static void
 s_round_trip(const s_sec_t *secs, size_t n, bool is_vector, wire_buf_t *out)
 {
-    s_bytes_t *ref = s_bytes_new();
+    util_bytes_t *ref = util_bytes_new();
 
     wire_buf_reset(out);
     s_encode(secs, n, is_vector, out);
@@ -534,7 +373,7 @@ s_round_trip(const s_sec_t *secs, size_t n, bool is_vector, wire_buf_t *out)
     assert_memory_equal(out->data, ref->b, ref->len);
     s_check_decoded(secs, n, is_vector, out->data, out->len);
     assert_int_equal(s_doc_code(out->data, out->len, !is_vector), MESH_EPROTO);
-    s_bytes_free(ref);
+    util_bytes_free(ref);
 }
 
 /* ---- a catalogue of valid documents, for the truncation, trailing-byte and fence tests ---- */
@@ -648,27 +487,27 @@ enum {
     MB_END
 };
 
-static s_bytes_t *
+static util_bytes_t *
 s_marked_bundle(void)
 {
-    s_bytes_t *bb = s_bytes_new();
+    util_bytes_t *bb = util_bytes_new();
     const s_set_t *set = &s_sample.sets[0];
     uint8_t origin[WIRE_ORIGIN_LEN];
 
-    s_fill(origin, sizeof(origin), 0x11);
-    s_mark(bb), s_array(bb, 2);
-    s_mark(bb), s_str(bb, WIRE_BUNDLE_TAG, S_BUNDLE_TAG_LEN);
-    s_mark(bb), s_array(bb, 1);
-    s_mark(bb), s_array(bb, 3);
-    s_mark(bb), s_str(bb, "notes", 5);
-    s_mark(bb), s_array(bb, 1);
-    s_mark(bb), s_bin(bb, set->buf.data, set->buf.len);
-    s_mark(bb), s_array(bb, 1);
-    s_mark(bb), s_array(bb, 3);
-    s_mark(bb), s_bin(bb, origin, WIRE_ORIGIN_LEN);
-    s_mark(bb), s_uint(bb, 5);
-    s_mark(bb), s_uint(bb, 200);
-    s_mark(bb);
+    util_fill(origin, sizeof(origin), 0x11);
+    util_mark(bb), util_array(bb, 2);
+    util_mark(bb), util_str(bb, WIRE_BUNDLE_TAG, S_BUNDLE_TAG_LEN);
+    util_mark(bb), util_array(bb, 1);
+    util_mark(bb), util_array(bb, 3);
+    util_mark(bb), util_str(bb, "notes", 5);
+    util_mark(bb), util_array(bb, 1);
+    util_mark(bb), util_bin(bb, set->buf.data, set->buf.len);
+    util_mark(bb), util_array(bb, 1);
+    util_mark(bb), util_array(bb, 3);
+    util_mark(bb), util_bin(bb, origin, WIRE_ORIGIN_LEN);
+    util_mark(bb), util_uint(bb, 5);
+    util_mark(bb), util_uint(bb, 200);
+    util_mark(bb);
     assert_int_equal(s_doc_code(bb->b, bb->len, false), MESH_OK);
     return bb;
 }
@@ -691,109 +530,68 @@ enum {
     MV_END
 };
 
-static s_bytes_t *
+static util_bytes_t *
 s_marked_vector(void)
 {
-    s_bytes_t *bb = s_bytes_new();
+    util_bytes_t *bb = util_bytes_new();
     uint8_t origin[WIRE_ORIGIN_LEN];
 
-    s_fill(origin, sizeof(origin), 0x11);
-    s_mark(bb), s_array(bb, 2);
-    s_mark(bb), s_str(bb, WIRE_VECTOR_TAG, S_VECTOR_TAG_LEN);
-    s_mark(bb), s_array(bb, 1);
-    s_mark(bb), s_array(bb, 2);
-    s_mark(bb), s_str(bb, "notes", 5);
-    s_mark(bb), s_array(bb, 1);
-    s_mark(bb), s_array(bb, 4);
-    s_mark(bb), s_bin(bb, origin, WIRE_ORIGIN_LEN);
-    s_mark(bb), s_uint(bb, 5);
-    s_mark(bb), s_uint(bb, 200);
-    s_mark(bb), s_array(bb, 2);
-    s_mark(bb), s_fixu64(bb, 300);
-    s_mark(bb), s_fixu64(bb, 400);
-    s_mark(bb);
+    util_fill(origin, sizeof(origin), 0x11);
+    util_mark(bb), util_array(bb, 2);
+    util_mark(bb), util_str(bb, WIRE_VECTOR_TAG, S_VECTOR_TAG_LEN);
+    util_mark(bb), util_array(bb, 1);
+    util_mark(bb), util_array(bb, 2);
+    util_mark(bb), util_str(bb, "notes", 5);
+    util_mark(bb), util_array(bb, 1);
+    util_mark(bb), util_array(bb, 4);
+    util_mark(bb), util_bin(bb, origin, WIRE_ORIGIN_LEN);
+    util_mark(bb), util_uint(bb, 5);
+    util_mark(bb), util_uint(bb, 200);
+    util_mark(bb), util_array(bb, 2);
+    util_mark(bb), util_fixu64(bb, 300);
+    util_mark(bb), util_fixu64(bb, 400);
+    util_mark(bb);
     assert_int_equal(s_doc_code(bb->b, bb->len, true), MESH_OK);
     return bb;
 }
 
 /* Replace field f of src by alt and expect want from the decoder. */
 static void
-s_expect_splice(const s_bytes_t *src, size_t f, const void *alt, size_t alt_len, bool is_vector,
+s_expect_splice(const util_bytes_t *src, size_t f, const void *alt, size_t alt_len, bool is_vector,
                 mesh_err_t want)
 {
-    s_bytes_t *bb = s_splice(src, f, alt, alt_len);
+    util_bytes_t *bb = util_splice(src, f, alt, alt_len);
 
     assert_int_equal(s_doc_code(bb->b, bb->len, is_vector), want);
-    s_bytes_free(bb);
+    util_bytes_free(bb);
 }
 
 /* A vector file of one entry with base and the given extras, in the fixed form. */
 static mesh_err_t
 s_vector_extras_code(uint64_t base, const uint64_t *extras, size_t n)
 {
-    s_bytes_t *bb = s_bytes_new();
+    util_bytes_t *bb = util_bytes_new();
     uint8_t origin[WIRE_ORIGIN_LEN];
     mesh_err_t err;
 
     memset(origin, 0x11, sizeof(origin));
-    s_array(bb, 2);
-    s_str(bb, WIRE_VECTOR_TAG, S_VECTOR_TAG_LEN);
-    s_array(bb, 1);
-    s_array(bb, 2);
-    s_str(bb, "notes", 5);
-    s_array(bb, 1);
-    s_array(bb, 4);
-    s_bin(bb, origin, WIRE_ORIGIN_LEN);
-    s_uint(bb, 1);
-    s_uint(bb, base);
-    s_array(bb, n);
+    util_array(bb, 2);
+    util_str(bb, WIRE_VECTOR_TAG, S_VECTOR_TAG_LEN);
+    util_array(bb, 1);
+    util_array(bb, 2);
+    util_str(bb, "notes", 5);
+    util_array(bb, 1);
+    util_array(bb, 4);
+    util_bin(bb, origin, WIRE_ORIGIN_LEN);
+    util_uint(bb, 1);
+    util_uint(bb, base);
+    util_array(bb, n);
     for (size_t i = 0; i < n; i++) {
-        s_fixu64(bb, extras[i]);
+        util_fixu64(bb, extras[i]);
     }
     err = s_doc_code(bb->b, bb->len, true);
-    s_bytes_free(bb);
+    util_bytes_free(bb);
     return err;
-}
-
-/* ---- a PROT_NONE fence: bytes copied flush against it fault on any read past their end ---- */
-
-typedef struct s_fence {
-    uint8_t *map;
-    size_t size; /* mapped bytes, the fence page included */
-    size_t room; /* readable bytes before the fence */
-} s_fence_t;
-
-static void
-s_fence_init(s_fence_t *f, size_t room)
-{
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    size_t pages = (room + page - 1) / page;
-
-    f->room = (pages ? pages : 1) * page;
-    f->size = f->room + page;
-    f->map = mmap(NULL, f->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    assert_true(f->map != MAP_FAILED);
-    assert_int_equal(mprotect(f->map + f->room, page, PROT_NONE), 0);
-}
-
-/* Copy len bytes to end right at the fence; return where they start. */
-static const uint8_t *
-s_fence_put(s_fence_t *f, const uint8_t *src, size_t len)
-{
-    uint8_t *dst = f->map + f->room - len;
-
-    assert_true(len <= f->room);
-    memset(f->map, 0xee, f->room - len);
-    if (len > 0) {
-        memcpy(dst, src, len);
-    }
-    return dst;
-}
-
-static void
-s_fence_release(s_fence_t *f)
-{
-    assert_int_equal(munmap(f->map, f->size), 0);
 }
 
 /* ---- nodes for the end-to-end tests ---- */
@@ -809,28 +607,13 @@ typedef struct s_node {
 static void
 s_node_open(s_node_t *n, const char *name)
 {
-    mesh_options_t o;
-
     memset(n, 0, sizeof(*n));
-    snprintf(n->dir, sizeof(n->dir), "/tmp/test_bundle_wire.XXXXXX");
-    assert_non_null(mkdtemp(n->dir));
-    snprintf(n->home, sizeof(n->home), "%s/home", n->dir);
-    memset(&o, 0, sizeof(o));
-    o.size = sizeof(o);
-    o.home = n->home;
-    o.create = true;
-    o.offline = true;
-    o.name = name;
-    assert_int_equal(mesh_open(&o, &n->m), MESH_OK);
+    assert_int_equal(util_temp_home("test_bundle_wire", n->dir, sizeof(n->dir), n->home,
+                                    sizeof(n->home)),
+                     0);
+    assert_int_equal(util_open(n->home, true, name, 0, &n->m), MESH_OK);
     assert_int_equal(mesh_device_id(n->m, n->id, sizeof(n->id)), MESH_OK);
     assert_int_equal(devid_parse(n->id, n->pk), MESH_OK);
-}
-
-static int
-s_remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
 }
 
 /* Close n and remove its home; 0, or -1 if the home could not be removed. */
@@ -842,7 +625,7 @@ s_node_close(s_node_t *n)
     if (n->dir[0] == '\0') {
         return 0; /* never opened */
     }
-    return nftw(n->dir, s_remove_entry, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -1;
+    return util_rm_tree(n->dir) == 0 ? 0 : -1;
 }
 
 /* Nodes a, b and c, each in its own mkdtemp home; the teardown removes them, also after a
@@ -882,52 +665,14 @@ s_nodes_teardown(void **state)
     return rc;
 }
 
-/* Commit one transaction on coll: a put of keys[i] to values[i], or a delete where values[i]
- * is NULL. Returns the seq of its first op. */
+/* util_commit, whose first seq must not be 0. */
 static uint64_t
 s_commit(mesh_t *m, const char *coll, const char *const *keys, const char *const *values, size_t n)
 {
-    mesh_txn_t *txn = NULL;
-    uint64_t first = 0;
+    uint64_t first = util_commit(m, coll, keys, values, n);
 
-    assert_int_equal(mesh_txn_begin(m, coll, &txn), MESH_OK);
-    for (size_t i = 0; i < n; i++) {
-        if (values[i]) {
-            assert_int_equal(mesh_put(txn, keys[i], strlen(keys[i]), values[i], strlen(values[i])),
-                             MESH_OK);
-        } else {
-            assert_int_equal(mesh_del(txn, keys[i], strlen(keys[i])), MESH_OK);
-        }
-    }
-    assert_int_equal(mesh_txn_commit(&txn, &first), MESH_OK);
-    assert_null(txn);
     assert_true(first != 0);
     return first;
-}
-
-/* Expect key's visible value in coll, or (value NULL) none. */
-static void
-s_expect_value(mesh_t *m, const char *coll, const char *key, const char *value)
-{
-    void *v = NULL;
-    size_t len = 0;
-    mesh_err_t err = mesh_get(m, coll, key, strlen(key), &v, &len);
-
-    if (value == NULL) {
-        assert_int_equal(err, MESH_ENOTFOUND);
-        assert_null(v);
-        return;
-    }
-    assert_int_equal(err, MESH_OK);
-    assert_int_equal(len, strlen(value));
-    assert_memory_equal(v, value, len);
-    mesh_free(v);
-}
-
-static void
-s_digest(mesh_t *m, const char *coll, char out[65])
-{
-    assert_int_equal(mesh_digest(m, coll, out, 65, NULL), MESH_OK);
 }
 
 /* The section of doc named coll, or NULL. */
@@ -1091,24 +836,24 @@ static void
 test_bundle_wire_vv_extra_reads_in_place(void **state)
 {
     static const uint64_t extras[] = {201, 0x100, 0x10000, 1ull << 32, UINT64_MAX};
-    s_bytes_t *bb = s_bytes_new();
+    util_bytes_t *bb = util_bytes_new();
     wire_doc_t doc;
     const wire_vv_t *v;
 
     (void)state;
-    s_array(bb, 2);
-    s_str(bb, WIRE_VECTOR_TAG, S_VECTOR_TAG_LEN);
-    s_array(bb, 1);
-    s_array(bb, 2);
-    s_str(bb, "n", 1);
-    s_array(bb, 1);
-    s_array(bb, 4);
-    s_bin(bb, s_sample.vvs[0].origin, WIRE_ORIGIN_LEN);
-    s_uint(bb, 7);
-    s_uint(bb, 200);
-    s_array(bb, 5);
+    util_array(bb, 2);
+    util_str(bb, WIRE_VECTOR_TAG, S_VECTOR_TAG_LEN);
+    util_array(bb, 1);
+    util_array(bb, 2);
+    util_str(bb, "n", 1);
+    util_array(bb, 1);
+    util_array(bb, 4);
+    util_bin(bb, s_sample.vvs[0].origin, WIRE_ORIGIN_LEN);
+    util_uint(bb, 7);
+    util_uint(bb, 200);
+    util_array(bb, 5);
     for (size_t i = 0; i < 5; i++) {
-        s_fixu64(bb, extras[i]);
+        util_fixu64(bb, extras[i]);
     }
     assert_int_equal(wire_doc_decode(bb->b, bb->len, true, &doc), MESH_OK);
     v = &doc.sections[0].vvs[0];
@@ -1119,7 +864,7 @@ test_bundle_wire_vv_extra_reads_in_place(void **state)
         assert_true(wire_vv_extra(v, i) == extras[i]);
     }
     wire_doc_release(&doc);
-    s_bytes_free(bb);
+    util_bytes_free(bb);
 }
 
 /* wire_doc_release takes NULL, a zeroed document, and one released already. */
@@ -1149,50 +894,50 @@ test_bundle_wire_rejects_wrong_tag(void **state)
     static const char *const tags[] = {
         "meshsync/bundle/2", "meshsync/bundle/", "meshsync/bundle/10", "",
         "Meshsync/bundle/1", "meshsync/set/1",   "meshsync/bundle/1\n"};
-    s_bytes_t *b = s_marked_bundle(), *v = s_marked_vector(), *alt;
+    util_bytes_t *b = s_marked_bundle(), *v = s_marked_vector(), *alt;
     char long_tag[80];
 
     (void)state;
     for (size_t i = 0; i < sizeof(tags) / sizeof(tags[0]); i++) {
-        alt = s_bytes_new();
-        s_str(alt, tags[i], strlen(tags[i]));
+        alt = util_bytes_new();
+        util_str(alt, tags[i], strlen(tags[i]));
         s_expect_splice(b, MB_TAG, alt->b, alt->len, false, MESH_EPROTO);
         s_expect_splice(v, MV_TAG, alt->b, alt->len, true, MESH_EPROTO);
-        s_bytes_free(alt);
+        util_bytes_free(alt);
     }
     /* The other document's tag. */
-    alt = s_bytes_new();
-    s_str(alt, WIRE_VECTOR_TAG, S_VECTOR_TAG_LEN);
+    alt = util_bytes_new();
+    util_str(alt, WIRE_VECTOR_TAG, S_VECTOR_TAG_LEN);
     s_expect_splice(b, MB_TAG, alt->b, alt->len, false, MESH_EPROTO);
-    s_bytes_free(alt);
-    alt = s_bytes_new();
-    s_str(alt, WIRE_BUNDLE_TAG, S_BUNDLE_TAG_LEN);
+    util_bytes_free(alt);
+    alt = util_bytes_new();
+    util_str(alt, WIRE_BUNDLE_TAG, S_BUNDLE_TAG_LEN);
     s_expect_splice(v, MV_TAG, alt->b, alt->len, true, MESH_EPROTO);
-    s_bytes_free(alt);
+    util_bytes_free(alt);
     /* Long tags: 64 bytes (the longest read), 65 and 73 (past it): all EPROTO, never ETOOBIG. */
     memset(long_tag, 'm', sizeof(long_tag));
     for (size_t n = 64; n < sizeof(long_tag); n += 1 + (n - 64) * 7) {
-        alt = s_bytes_new();
-        s_str(alt, long_tag, n);
+        alt = util_bytes_new();
+        util_str(alt, long_tag, n);
         s_expect_splice(b, MB_TAG, alt->b, alt->len, false, MESH_EPROTO);
         s_expect_splice(v, MV_TAG, alt->b, alt->len, true, MESH_EPROTO);
-        s_bytes_free(alt);
+        util_bytes_free(alt);
     }
     /* The right bytes in a bin, or no tag at all. */
-    alt = s_bytes_new();
-    s_bin(alt, WIRE_BUNDLE_TAG, S_BUNDLE_TAG_LEN);
+    alt = util_bytes_new();
+    util_bin(alt, WIRE_BUNDLE_TAG, S_BUNDLE_TAG_LEN);
     s_expect_splice(b, MB_TAG, alt->b, alt->len, false, MESH_EPROTO);
-    s_bytes_free(alt);
+    util_bytes_free(alt);
     s_expect_splice(b, MB_TAG, "\xc0", 1, false, MESH_EPROTO);
     s_expect_splice(b, MB_TAG, "\x01", 1, false, MESH_EPROTO);
     s_expect_splice(b, MB_TAG, "", 0, false, MESH_EPROTO);
     /* The right tag, and the same bytes spliced back in, still decode. */
-    alt = s_bytes_new();
-    s_str(alt, WIRE_BUNDLE_TAG, S_BUNDLE_TAG_LEN);
+    alt = util_bytes_new();
+    util_str(alt, WIRE_BUNDLE_TAG, S_BUNDLE_TAG_LEN);
     s_expect_splice(b, MB_TAG, alt->b, alt->len, false, MESH_OK);
-    s_bytes_free(alt);
-    s_bytes_free(b);
-    s_bytes_free(v);
+    util_bytes_free(alt);
+    util_bytes_free(b);
+    util_bytes_free(v);
 }
 
 /* A vector file decoded as a bundle and a bundle decoded as a vector file are malformed, even
@@ -1200,7 +945,7 @@ test_bundle_wire_rejects_wrong_tag(void **state)
 static void
 test_bundle_wire_rejects_other_kind(void **state)
 {
-    s_bytes_t *b = s_marked_bundle(), *v = s_marked_vector(), *alt;
+    util_bytes_t *b = s_marked_bundle(), *v = s_marked_vector(), *alt;
     s_docs_t ds;
 
     (void)state;
@@ -1213,17 +958,17 @@ test_bundle_wire_rejects_other_kind(void **state)
     assert_int_equal(s_doc_code(b->b, b->len, true), MESH_EPROTO);
     assert_int_equal(s_doc_code(v->b, v->len, false), MESH_EPROTO);
     /* A bundle body under the vector tag, and a vector body under the bundle tag. */
-    alt = s_bytes_new();
-    s_str(alt, WIRE_VECTOR_TAG, S_VECTOR_TAG_LEN);
+    alt = util_bytes_new();
+    util_str(alt, WIRE_VECTOR_TAG, S_VECTOR_TAG_LEN);
     s_expect_splice(b, MB_TAG, alt->b, alt->len, true, MESH_EPROTO);
-    s_bytes_free(alt);
-    alt = s_bytes_new();
-    s_str(alt, WIRE_BUNDLE_TAG, S_BUNDLE_TAG_LEN);
+    util_bytes_free(alt);
+    alt = util_bytes_new();
+    util_str(alt, WIRE_BUNDLE_TAG, S_BUNDLE_TAG_LEN);
     s_expect_splice(v, MV_TAG, alt->b, alt->len, false, MESH_EPROTO);
-    s_bytes_free(alt);
+    util_bytes_free(alt);
     s_docs_release(&ds);
-    s_bytes_free(b);
-    s_bytes_free(v);
+    util_bytes_free(b);
+    util_bytes_free(v);
 }
 
 static void
@@ -1281,7 +1026,7 @@ static void
 test_bundle_wire_decode_against_prot_none_fence(void **state)
 {
     s_docs_t ds;
-    s_fence_t fence;
+    util_fence_t fence;
     size_t room = 0;
 
     (void)state;
@@ -1289,12 +1034,12 @@ test_bundle_wire_decode_against_prot_none_fence(void **state)
     for (size_t i = 0; i < ds.n; i++) {
         room = ds.d[i].buf.len > room ? ds.d[i].buf.len : room;
     }
-    s_fence_init(&fence, room);
+    util_fence_init(&fence, room);
     for (size_t i = 0; i < ds.n; i++) {
         const s_doc_t *d = &ds.d[i];
 
         for (size_t len = 0; len <= d->buf.len; len++) {
-            const uint8_t *p = s_fence_put(&fence, d->buf.data, len);
+            const uint8_t *p = util_fence_put(&fence, d->buf.data, len);
             wire_doc_t doc;
             mesh_err_t err;
 
@@ -1324,7 +1069,7 @@ test_bundle_wire_decode_against_prot_none_fence(void **state)
             assert_true(s_is_zero(&doc, sizeof(doc)));
         }
     }
-    s_fence_release(&fence);
+    util_fence_release(&fence);
     s_docs_release(&ds);
 }
 
@@ -1340,7 +1085,7 @@ test_bundle_wire_rejects_extras_out_of_order(void **state)
     static const uint64_t descending[] = {13, 12};
     static const uint64_t late_drop[] = {12, 14, 16, 15};
     static const uint64_t after_max[] = {UINT64_MAX, UINT64_MAX};
-    s_bytes_t *v = s_marked_vector(), *alt;
+    util_bytes_t *v = s_marked_vector(), *alt;
 
     (void)state;
     assert_int_equal(s_vector_extras_code(10, ok, 4), MESH_OK);
@@ -1356,20 +1101,20 @@ test_bundle_wire_rejects_extras_out_of_order(void **state)
     assert_int_equal(s_vector_extras_code(UINT64_MAX - 1, after_max, 1), MESH_OK);
 
     /* The marked vector has base 200, extras 300 and 400: swap one extra. */
-    alt = s_bytes_new();
-    s_fixu64(alt, 200);
+    alt = util_bytes_new();
+    util_fixu64(alt, 200);
     s_expect_splice(v, MV_EXTRA0, alt->b, alt->len, true, MESH_EPROTO);
     s_expect_splice(v, MV_EXTRA1, alt->b, alt->len, true, MESH_EPROTO);
-    s_bytes_free(alt);
-    alt = s_bytes_new();
-    s_fixu64(alt, 400);
+    util_bytes_free(alt);
+    alt = util_bytes_new();
+    util_fixu64(alt, 400);
     s_expect_splice(v, MV_EXTRA0, alt->b, alt->len, true, MESH_EPROTO);
-    s_bytes_free(alt);
-    alt = s_bytes_new();
-    s_fixu64(alt, 201);
+    util_bytes_free(alt);
+    alt = util_bytes_new();
+    util_fixu64(alt, 201);
     s_expect_splice(v, MV_EXTRA0, alt->b, alt->len, true, MESH_OK);
-    s_bytes_free(alt);
-    s_bytes_free(v);
+    util_bytes_free(alt);
+    util_bytes_free(v);
 }
 
 /* A count of sections, sets, marks, entries or extras larger than the bytes present could
@@ -1380,7 +1125,7 @@ test_bundle_wire_bounds_counts_by_bytes(void **state)
 {
     static const uint8_t huge32[] = {0xdd, 0xff, 0xff, 0xff, 0xff};
     static const uint8_t huge16[] = {0xdc, 0xff, 0xff};
-    s_bytes_t *b = s_marked_bundle(), *v = s_marked_vector(), *alt;
+    util_bytes_t *b = s_marked_bundle(), *v = s_marked_vector(), *alt;
 
     (void)state;
     /* Sections: 2^32 - 1, 65535, and 2 where 1 is present. */
@@ -1404,26 +1149,26 @@ test_bundle_wire_bounds_counts_by_bytes(void **state)
     s_expect_splice(v, MV_EXTRAS, huge16, sizeof(huge16), true, MESH_EPROTO);
     s_expect_splice(v, MV_EXTRAS, "\x93", 1, true, MESH_EPROTO);
     /* Byte lengths past the end: a set, a collection name, the tag, an origin. */
-    alt = s_bytes_new();
-    s_raw(alt, "\xc6\xff\xff\xff\xff", 5);
-    s_raw(alt, s_sample.sets[0].buf.data, s_sample.sets[0].buf.len);
+    alt = util_bytes_new();
+    util_raw(alt, "\xc6\xff\xff\xff\xff", 5);
+    util_raw(alt, s_sample.sets[0].buf.data, s_sample.sets[0].buf.len);
     s_expect_splice(b, MB_SET, alt->b, alt->len, false, MESH_EPROTO);
-    s_bytes_free(alt);
+    util_bytes_free(alt);
     s_expect_splice(b, MB_COLL, "\xdb\xff\xff\xff\xffnotes", 10, false, MESH_EPROTO);
     s_expect_splice(b, MB_TAG, "\xdb\xff\xff\xff\xff", 5, false, MESH_EPROTO);
     s_expect_splice(v, MV_ORIGIN, "\xc6\xff\xff\xff\xff", 5, true, MESH_EPROTO);
     /* A section count of 1 with nothing after it, in both kinds (the shortest such input). */
     assert_int_equal(s_doc_code(b->b, b->mark[MB_SEC], false), MESH_EPROTO);
     assert_int_equal(s_doc_code(v->b, v->mark[MV_SEC], true), MESH_EPROTO);
-    s_bytes_free(b);
-    s_bytes_free(v);
+    util_bytes_free(b);
+    util_bytes_free(v);
 }
 
 /* Fields of the wrong type, length or shape. */
 static void
 test_bundle_wire_rejects_bad_fields(void **state)
 {
-    s_bytes_t *b = s_marked_bundle(), *v = s_marked_vector(), *alt;
+    util_bytes_t *b = s_marked_bundle(), *v = s_marked_vector(), *alt;
     uint8_t origin[WIRE_ORIGIN_LEN + 1];
     char coll[MESH_COLL_MAX + 1];
 
@@ -1445,21 +1190,21 @@ test_bundle_wire_rejects_bad_fields(void **state)
     s_expect_splice(v, MV_COLL, "\xa0", 1, true, MESH_EPROTO);
     s_expect_splice(b, MB_COLL, "\xc4\x05notes", 7, false, MESH_EPROTO);
     s_expect_splice(b, MB_COLL, "\xc0", 1, false, MESH_EPROTO);
-    alt = s_bytes_new();
-    s_str(alt, coll, MESH_COLL_MAX + 1);
+    alt = util_bytes_new();
+    util_str(alt, coll, MESH_COLL_MAX + 1);
     s_expect_splice(b, MB_COLL, alt->b, alt->len, false, MESH_ETOOBIG);
     s_expect_splice(v, MV_COLL, alt->b, alt->len, true, MESH_ETOOBIG);
-    s_bytes_free(alt);
-    alt = s_bytes_new();
-    s_str(alt, coll, MESH_COLL_MAX);
+    util_bytes_free(alt);
+    alt = util_bytes_new();
+    util_str(alt, coll, MESH_COLL_MAX);
     s_expect_splice(b, MB_COLL, alt->b, alt->len, false, MESH_OK);
     s_expect_splice(v, MV_COLL, alt->b, alt->len, true, MESH_OK);
-    s_bytes_free(alt);
+    util_bytes_free(alt);
     /* A set that is not a bin; marks that are not an array. */
-    alt = s_bytes_new();
-    s_str(alt, s_sample.sets[0].buf.data, s_sample.sets[0].buf.len);
+    alt = util_bytes_new();
+    util_str(alt, s_sample.sets[0].buf.data, s_sample.sets[0].buf.len);
     s_expect_splice(b, MB_SET, alt->b, alt->len, false, MESH_EPROTO);
-    s_bytes_free(alt);
+    util_bytes_free(alt);
     s_expect_splice(b, MB_SET, "\xc0", 1, false, MESH_EPROTO);
     s_expect_splice(b, MB_MARKS, "\xc0", 1, false, MESH_EPROTO);
     /* A set's bytes are not decoded with the document: an empty bin passes here. */
@@ -1471,17 +1216,17 @@ test_bundle_wire_rejects_bad_fields(void **state)
     s_expect_splice(v, MV_VV, "\x95", 1, true, MESH_EPROTO);
     /* Origins of 31 and 33 bytes, or a str of 32. */
     for (size_t n = WIRE_ORIGIN_LEN - 1; n <= WIRE_ORIGIN_LEN + 1; n += 2) {
-        alt = s_bytes_new();
-        s_bin(alt, origin, n);
+        alt = util_bytes_new();
+        util_bin(alt, origin, n);
         s_expect_splice(b, MB_ORIGIN, alt->b, alt->len, false, MESH_EPROTO);
         s_expect_splice(v, MV_ORIGIN, alt->b, alt->len, true, MESH_EPROTO);
-        s_bytes_free(alt);
+        util_bytes_free(alt);
     }
-    alt = s_bytes_new();
-    s_str(alt, origin, WIRE_ORIGIN_LEN);
+    alt = util_bytes_new();
+    util_str(alt, origin, WIRE_ORIGIN_LEN);
     s_expect_splice(b, MB_ORIGIN, alt->b, alt->len, false, MESH_EPROTO);
     s_expect_splice(v, MV_ORIGIN, alt->b, alt->len, true, MESH_EPROTO);
-    s_bytes_free(alt);
+    util_bytes_free(alt);
     /* Integers that are not unsigned: negative fixint, int8, float, nil, bool. */
     {
         static const char *const bad[] = {"\xff", "\xd0\x05", "\xca\x00\x00\x00\x00", "\xc0",
@@ -1500,29 +1245,29 @@ test_bundle_wire_rejects_bad_fields(void **state)
     s_expect_splice(v, MV_EXTRA1, "\xcd\x01\x90", 3, true, MESH_EPROTO);
     s_expect_splice(v, MV_EXTRA1, "\xd3\x00\x00\x00\x00\x00\x00\x01\x90", 9, true, MESH_EPROTO);
     s_expect_splice(v, MV_EXTRAS, "\xc0", 1, true, MESH_EPROTO);
-    s_bytes_free(b);
-    s_bytes_free(v);
+    util_bytes_free(b);
+    util_bytes_free(v);
 }
 
 /* A bundle of one section holding one set of n bytes (filler: the document decoder does not
  * decode sets), as a bin32. */
-static s_bytes_t *
+static util_bytes_t *
 s_big_set_bundle(size_t n)
 {
-    s_bytes_t *bb = s_bytes_new();
+    util_bytes_t *bb = util_bytes_new();
     uint8_t *filler = malloc(n);
 
     assert_non_null(filler);
     memset(filler, 0x42, n);
-    s_array(bb, 2);
-    s_str(bb, WIRE_BUNDLE_TAG, S_BUNDLE_TAG_LEN);
-    s_array(bb, 1);
-    s_array(bb, 3);
-    s_str(bb, "notes", 5);
-    s_array(bb, 1);
-    s_u8(bb, 0xc6), s_be(bb, n, 4);
-    s_raw(bb, filler, n);
-    s_array(bb, 0);
+    util_array(bb, 2);
+    util_str(bb, WIRE_BUNDLE_TAG, S_BUNDLE_TAG_LEN);
+    util_array(bb, 1);
+    util_array(bb, 3);
+    util_str(bb, "notes", 5);
+    util_array(bb, 1);
+    util_u8(bb, 0xc6), util_be(bb, n, 4);
+    util_raw(bb, filler, n);
+    util_array(bb, 0);
     free(filler);
     return bb;
 }
@@ -1531,21 +1276,21 @@ s_big_set_bundle(size_t n)
 static void
 test_bundle_wire_rejects_set_over_cap(void **state)
 {
-    s_bytes_t *bb;
+    util_bytes_t *bb;
 
     (void)state;
     bb = s_big_set_bundle(WIRE_SET_MAX + 1);
     assert_int_equal(s_doc_code(bb->b, bb->len, false), MESH_ETOOBIG);
-    s_bytes_free(bb);
+    util_bytes_free(bb);
     bb = s_big_set_bundle(WIRE_SET_MAX);
     assert_int_equal(s_doc_code(bb->b, bb->len, false), MESH_OK);
-    s_bytes_free(bb);
+    util_bytes_free(bb);
 }
 
 static void
 test_bundle_wire_rejects_non_shortest_forms(void **state)
 {
-    s_bytes_t *b = s_marked_bundle(), *v = s_marked_vector(), *alt;
+    util_bytes_t *b = s_marked_bundle(), *v = s_marked_vector(), *alt;
     uint8_t origin[WIRE_ORIGIN_LEN];
 
     (void)state;
@@ -1563,25 +1308,25 @@ test_bundle_wire_rejects_non_shortest_forms(void **state)
     s_expect_splice(v, MV_VV, "\xdc\x00\x04", 3, true, MESH_EPROTO);
     s_expect_splice(v, MV_EXTRAS, "\xdc\x00\x02", 3, true, MESH_EPROTO);
     /* Strings as str8/str16 when a fixstr would do. */
-    alt = s_bytes_new();
-    s_u8(alt, 0xd9), s_u8(alt, S_BUNDLE_TAG_LEN), s_raw(alt, WIRE_BUNDLE_TAG, S_BUNDLE_TAG_LEN);
+    alt = util_bytes_new();
+    util_u8(alt, 0xd9), util_u8(alt, S_BUNDLE_TAG_LEN), util_raw(alt, WIRE_BUNDLE_TAG, S_BUNDLE_TAG_LEN);
     s_expect_splice(b, MB_TAG, alt->b, alt->len, false, MESH_EPROTO);
-    s_bytes_free(alt);
+    util_bytes_free(alt);
     s_expect_splice(b, MB_COLL, "\xd9\x05notes", 7, false, MESH_EPROTO);
     s_expect_splice(b, MB_COLL, "\xda\x00\x05notes", 8, false, MESH_EPROTO);
     s_expect_splice(v, MV_COLL, "\xd9\x05notes", 7, true, MESH_EPROTO);
     /* Bins as bin16/bin32 when a bin8 would do: a set, an origin. */
-    alt = s_bytes_new();
-    s_u8(alt, 0xc5), s_be(alt, s_sample.sets[0].buf.len, 2);
-    s_raw(alt, s_sample.sets[0].buf.data, s_sample.sets[0].buf.len);
+    alt = util_bytes_new();
+    util_u8(alt, 0xc5), util_be(alt, s_sample.sets[0].buf.len, 2);
+    util_raw(alt, s_sample.sets[0].buf.data, s_sample.sets[0].buf.len);
     assert_true(s_sample.sets[0].buf.len < 0x100);
     s_expect_splice(b, MB_SET, alt->b, alt->len, false, MESH_EPROTO);
-    s_bytes_free(alt);
-    alt = s_bytes_new();
-    s_u8(alt, 0xc6), s_be(alt, WIRE_ORIGIN_LEN, 4), s_raw(alt, origin, WIRE_ORIGIN_LEN);
+    util_bytes_free(alt);
+    alt = util_bytes_new();
+    util_u8(alt, 0xc6), util_be(alt, WIRE_ORIGIN_LEN, 4), util_raw(alt, origin, WIRE_ORIGIN_LEN);
     s_expect_splice(b, MB_ORIGIN, alt->b, alt->len, false, MESH_EPROTO);
     s_expect_splice(v, MV_ORIGIN, alt->b, alt->len, true, MESH_EPROTO);
-    s_bytes_free(alt);
+    util_bytes_free(alt);
     /* Integers: 5 in every longer form; 200 as uint16, uint32, uint64. */
     s_expect_splice(b, MB_INC, "\xcc\x05", 2, false, MESH_EPROTO);
     s_expect_splice(b, MB_INC, "\xcd\x00\x05", 3, false, MESH_EPROTO);
@@ -1603,8 +1348,8 @@ test_bundle_wire_rejects_non_shortest_forms(void **state)
     s_expect_splice(b, MB_INC, "\x05", 1, false, MESH_OK);
     s_expect_splice(b, MB_SEQ, "\xcc\xc8", 2, false, MESH_OK);
     s_expect_splice(v, MV_BASE, "\xcc\xc8", 2, true, MESH_OK);
-    s_bytes_free(b);
-    s_bytes_free(v);
+    util_bytes_free(b);
+    util_bytes_free(v);
 }
 
 /* ---- tests: through the public API ---- */
@@ -1677,11 +1422,11 @@ test_bundle_wire_export_import_through_the_api(void **state)
     assert_int_equal(rep.sets_known, mesh_sets + 3);
     assert_int_equal(rep.sets_held + rep.sets_rejected + rep.ops_stored, 0);
     mesh_free(rep.text);
-    s_expect_value(b->m, "notes", "k1", NULL);
-    s_expect_value(b->m, "notes", "k2", "v2");
-    s_expect_value(b->m, "notes", "k3", "v3");
-    s_digest(a->m, "notes", dig_a);
-    s_digest(b->m, "notes", dig_b);
+    util_expect(b->m, "notes", "k1", NULL);
+    util_expect(b->m, "notes", "k2", "v2");
+    util_expect(b->m, "notes", "k3", "v3");
+    util_digest(a->m, "notes", dig_a);
+    util_digest(b->m, "notes", dig_b);
     assert_string_equal(dig_a, dig_b);
 
     /* A bundle with a trailing byte is refused whole; B is unchanged and still works. */
@@ -1695,7 +1440,7 @@ test_bundle_wire_export_import_through_the_api(void **state)
         assert_int_equal(rep.sets_new + rep.sets_known, 0);
         assert_null(rep.text);
         free(bad);
-        s_digest(b->m, "notes", dig_b);
+        util_digest(b->m, "notes", dig_b);
         assert_string_equal(dig_a, dig_b);
     }
 
@@ -1746,7 +1491,7 @@ test_bundle_wire_export_import_through_the_api(void **state)
     assert_int_equal(rep.sets_new, 1);
     assert_int_equal(rep.ops_stored, 1);
     mesh_free(rep.text);
-    s_expect_value(b->m, "notes", "k4", "v4");
+    util_expect(b->m, "notes", "k4", "v4");
 
     mesh_free(since);
     mesh_free(vec);
@@ -1804,11 +1549,11 @@ test_bundle_wire_relayed_partial_set(void **state)
     assert_true(rep.sets_new >= 2);
     assert_non_null(rep.text);
     mesh_free(rep.text);
-    s_expect_value(c->m, "notes", "x", "1");
-    s_expect_value(c->m, "notes", "y", "22");
-    s_expect_value(c->m, "notes", "z", "3");
-    s_digest(a->m, "notes", dig_a);
-    s_digest(c->m, "notes", dig_c);
+    util_expect(c->m, "notes", "x", "1");
+    util_expect(c->m, "notes", "y", "22");
+    util_expect(c->m, "notes", "z", "3");
+    util_digest(a->m, "notes", dig_a);
+    util_digest(c->m, "notes", dig_c);
     assert_string_equal(dig_a, dig_c);
 
     mesh_free(from_b);

@@ -16,6 +16,7 @@
 #include "meshsync.h"
 #include "node.h"
 #include "version.h"
+#include "util.h"
 #include "wire.h"
 
 typedef struct fixture {
@@ -28,14 +29,11 @@ static int
 s_setup(void **state)
 {
     fixture_t *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/test_node.XXXXXX");
-    if (!mkdtemp(f->dir)) {
+    if (!f || util_temp_home("test_node", f->dir, sizeof f->dir, f->home, sizeof f->home) != 0) {
+        free(f);
         return -1;
     }
-    snprintf(f->home, sizeof f->home, "%s/home", f->dir);
-    mesh_options_t o = {.size = sizeof o, .home = f->home, .create = true, .offline = true,
-                        .name = "testbox"};
-    if (mesh_open(&o, &f->m) != MESH_OK) {
+    if (util_open(f->home, true, "testbox", 0, &f->m) != MESH_OK) {
         return -1;
     }
     *state = f;
@@ -46,43 +44,10 @@ static int
 s_teardown(void **state)
 {
     fixture_t *f = *state;
-    char cmd[128];
     mesh_close(f->m);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    int rc = system(cmd);
+    int rc = util_rm_tree(f->dir);
     free(f);
     return rc == 0 ? 0 : -1;
-}
-
-static void
-s_put(mesh_t *m, const char *coll, const char *key, const char *value)
-{
-    mesh_txn_t *txn = NULL;
-    assert_int_equal(mesh_txn_begin(m, coll, &txn), MESH_OK);
-    if (value) {
-        assert_int_equal(mesh_put(txn, key, strlen(key), value, strlen(value)), MESH_OK);
-    } else {
-        assert_int_equal(mesh_del(txn, key, strlen(key)), MESH_OK);
-    }
-    assert_int_equal(mesh_txn_commit(&txn, NULL), MESH_OK);
-    assert_null(txn);
-}
-
-static void
-s_expect(mesh_t *m, const char *coll, const char *key, const char *value)
-{
-    void *v = NULL;
-    size_t len = 0;
-    mesh_err_t err = mesh_get(m, coll, key, strlen(key), &v, &len);
-    if (!value) {
-        assert_int_equal(err, MESH_ENOTFOUND);
-        assert_null(v);
-        return;
-    }
-    assert_int_equal(err, MESH_OK);
-    assert_int_equal(len, strlen(value));
-    assert_memory_equal(v, value, len);
-    mesh_free(v);
 }
 
 static void
@@ -112,8 +77,7 @@ test_node_device_id_and_name(void **state)
     assert_string_equal(mesh_device_name(f->m), "testbox");
     /* reopening keeps the identity and the name */
     mesh_close(f->m);
-    mesh_options_t o = {.size = sizeof o, .home = f->home, .offline = true};
-    assert_int_equal(mesh_open(&o, &f->m), MESH_OK);
+    assert_int_equal(util_open(f->home, false, NULL, 0, &f->m), MESH_OK);
     assert_int_equal(mesh_device_id(f->m, again, sizeof again), MESH_OK);
     assert_string_equal(id, again);
     assert_string_equal(mesh_device_name(f->m), "testbox");
@@ -123,13 +87,13 @@ static void
 test_node_put_get_del(void **state)
 {
     fixture_t *f = *state;
-    s_put(f->m, "notes", "a", "1");
-    s_expect(f->m, "notes", "a", "1");
-    s_put(f->m, "notes", "a", "2");
-    s_expect(f->m, "notes", "a", "2");
-    s_expect(f->m, "other", "a", NULL);
-    s_put(f->m, "notes", "a", NULL);
-    s_expect(f->m, "notes", "a", NULL);
+    util_put(f->m, "notes", "a", "1");
+    util_expect(f->m, "notes", "a", "1");
+    util_put(f->m, "notes", "a", "2");
+    util_expect(f->m, "notes", "a", "2");
+    util_expect(f->m, "other", "a", NULL);
+    util_put(f->m, "notes", "a", NULL);
+    util_expect(f->m, "notes", "a", NULL);
     /* the tombstone is a version of its own */
     mesh_version_t *vs = NULL;
     size_t n = 0;
@@ -166,7 +130,7 @@ test_node_txn_is_one_set(void **state)
     }
     assert_int_equal(mesh_txn_commit(&txn, &first), MESH_OK);
     assert_int_equal(first, 1);
-    s_put(f->m, "c", "z", "last");
+    util_put(f->m, "c", "z", "last");
     mesh_set_info_t *sets = NULL;
     size_t n = 0;
     assert_int_equal(mesh_log(f->m, "c", 0, &sets, &n), MESH_OK);
@@ -188,7 +152,7 @@ test_node_txn_is_one_set(void **state)
     assert_int_equal(mesh_txn_begin(f->m, "c", &txn), MESH_OK);
     assert_int_equal(mesh_put(txn, "gone", 4, "x", 1), MESH_OK);
     mesh_txn_abort(txn);
-    s_expect(f->m, "c", "gone", NULL);
+    util_expect(f->m, "c", "gone", NULL);
 }
 
 /* Committed sets verify against the device key; leaves are the stored op metadata. */
@@ -249,9 +213,9 @@ static void
 test_node_context_is_transitive(void **state)
 {
     fixture_t *f = *state;
-    s_put(f->m, "ctx", "k", "1");
-    s_put(f->m, "ctx", "k", "2");
-    s_put(f->m, "ctx", "k", "3");
+    util_put(f->m, "ctx", "k", "1");
+    util_put(f->m, "ctx", "k", "2");
+    util_put(f->m, "ctx", "k", "3");
     store_txn_t *st = NULL;
     uint32_t cid = 0;
     store_item_t *item = malloc(sizeof *item);
@@ -277,41 +241,6 @@ test_node_context_is_transitive(void **state)
     free(item);
 }
 
-/* Recount the digest from every stored version: it must equal the incremental one. */
-static void
-s_check_digest(mesh_t *m, const char *coll)
-{
-    char hex[65], want[65];
-    uint64_t keys = 0, counted = 0;
-    uint8_t digest[32] = {0};
-    store_txn_t *st = NULL;
-    store_cursor_t *cur = NULL;
-    uint32_t cid = 0;
-    store_item_t *item = malloc(sizeof *item);
-    assert_int_equal(mesh_digest(m, coll, hex, sizeof hex, &keys), MESH_OK);
-    assert_int_equal(store_read_begin(m->store, &st), MESH_OK);
-    assert_int_equal(store_coll_id(st, coll, false, &cid), MESH_OK);
-    assert_int_equal(store_items_open(st, cid, NULL, 0, &cur), MESH_OK);
-    while (store_items_next(cur, item) == MESH_OK) {
-        counted++;
-        for (size_t i = 0; i < item->count; i++) {
-            uint8_t origin[32];
-            uint64_t inc = 0;
-            assert_int_equal(store_origin_get(st, item->versions[i].oid, origin, &inc), MESH_OK);
-            version_digest_apply(digest, origin, inc, item->versions[i].meta,
-                                 item->versions[i].meta_len, false);
-        }
-    }
-    store_cursor_close(cur);
-    store_read_end(st);
-    free(item);
-    for (int i = 0; i < 32; i++) {
-        snprintf(want + 2 * i, 3, "%02x", digest[i]);
-    }
-    assert_string_equal(hex, want);
-    assert_int_equal(keys, counted);
-}
-
 static void
 test_node_digest_equals_recount(void **state)
 {
@@ -335,7 +264,7 @@ test_node_digest_equals_recount(void **state)
             }
         }
         assert_int_equal(mesh_txn_commit(&txn, NULL), MESH_OK);
-        s_check_digest(f->m, "dg");
+        assert_true(util_check_digest(f->m, "dg"));
     }
 }
 
@@ -345,9 +274,9 @@ test_node_iterate_by_prefix(void **state)
     fixture_t *f = *state;
     const char *keys[] = {"b/2", "a/1", "b/1", "c", "b/3"};
     for (size_t i = 0; i < 5; i++) {
-        s_put(f->m, "it", keys[i], keys[i]);
+        util_put(f->m, "it", keys[i], keys[i]);
     }
-    s_put(f->m, "it", "b/2", NULL);
+    util_put(f->m, "it", "b/2", NULL);
     mesh_iter_t *it = NULL;
     const uint8_t *k = NULL, *v = NULL;
     size_t kl = 0, vl = 0;
@@ -407,12 +336,11 @@ static void
 test_node_survives_reopen(void **state)
 {
     fixture_t *f = *state;
-    s_put(f->m, "dur", "k", "kept");
+    util_put(f->m, "dur", "k", "kept");
     mesh_close(f->m);
-    mesh_options_t o = {.size = sizeof o, .home = f->home, .offline = true};
-    assert_int_equal(mesh_open(&o, &f->m), MESH_OK);
-    s_expect(f->m, "dur", "k", "kept");
-    s_put(f->m, "dur", "k2", "more");
+    assert_int_equal(util_open(f->home, false, NULL, 0, &f->m), MESH_OK);
+    util_expect(f->m, "dur", "k", "kept");
+    util_put(f->m, "dur", "k2", "more");
     mesh_set_info_t *sets = NULL;
     size_t n = 0;
     assert_int_equal(mesh_log(f->m, "dur", 0, &sets, &n), MESH_OK);
@@ -484,15 +412,14 @@ test_node_rollback_renews_incarnation(void **state)
 {
     fixture_t *f = *state;
     char cmd[512], store_dir[160];
-    s_put(f->m, "rb", "k1", "v1");
+    util_put(f->m, "rb", "k1", "v1");
     uint64_t inc = store_incarnation(f->m->store);
     mesh_close(f->m);
     f->m = NULL;
     snprintf(cmd, sizeof cmd, "cp -a '%s/store' '%s/snap'", f->home, f->dir);
     assert_int_equal(system(cmd), 0);
-    mesh_options_t o = {.size = sizeof o, .home = f->home, .offline = true};
-    assert_int_equal(mesh_open(&o, &f->m), MESH_OK);
-    s_put(f->m, "rb", "k2", "v2"); /* seq 2, which the snapshot does not hold */
+    assert_int_equal(util_open(f->home, false, NULL, 0, &f->m), MESH_OK);
+    util_put(f->m, "rb", "k2", "v2"); /* seq 2, which the snapshot does not hold */
     void *bundle = NULL;
     size_t len = 0;
     assert_int_equal(mesh_export(f->m, NULL, 0, NULL, 0, &bundle, &len), MESH_OK);
@@ -508,16 +435,16 @@ test_node_rollback_renews_incarnation(void **state)
     assert_int_equal(store_open(store_dir, 0, &st, msg, sizeof msg), MESH_OK);
     assert_int_equal(store_write(st, s_set_inc, &inc), MESH_OK);
     store_close(st);
-    assert_int_equal(mesh_open(&o, &f->m), MESH_OK);
+    assert_int_equal(util_open(f->home, false, NULL, 0, &f->m), MESH_OK);
     assert_int_equal(store_incarnation(f->m->store), inc);
     mesh_import_report_t rep;
     assert_int_equal(mesh_import(f->m, bundle, len, &rep), MESH_OK);
     mesh_free(rep.text);
     mesh_free(bundle);
     assert_int_equal(rep.sets_rejected, 0);
-    s_expect(f->m, "rb", "k2", "v2"); /* our own write came back */
+    util_expect(f->m, "rb", "k2", "v2"); /* our own write came back */
     assert_int_not_equal(store_incarnation(f->m->store), inc);
-    s_put(f->m, "rb", "k3", "v3");
+    util_put(f->m, "rb", "k3", "v3");
     mesh_set_info_t *sets = NULL;
     size_t n = 0;
     assert_int_equal(mesh_log(f->m, "rb", 1, &sets, &n), MESH_OK);

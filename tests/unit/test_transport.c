@@ -144,9 +144,11 @@ test_transport_unknown_key_refused_first(void **state)
     assert_int_equal(transport_listen(a.t, "tcp://127.0.0.1:0", ep, sizeof ep), MESH_OK);
     /* the stranger is the very first to connect */
     assert_int_equal(transport_connect(c.t, a.pk, ep, &cc), MESH_OK);
-    /* the handshake is refused: the link never comes up, nothing goes through */
-    assert_int_equal(s_send_when_up(c.t, cc, "let me in", 1000, a.t), MESH_ENOTFOUND);
-    assert_int_equal(s_recv(a.t, 500, &m, c.t), MESH_ENOTFOUND);
+    /* the handshake is refused: whether libzmq takes the frame into its queue or not
+     * (ZMQ_IMMEDIATE races with the refusal), nothing reaches a */
+    mesh_err_t sent = s_send_when_up(c.t, cc, "let me in", 1000, a.t);
+    assert_true(sent == MESH_OK || sent == MESH_ENOTFOUND);
+    assert_int_equal(s_recv(a.t, 1000, &m, c.t), MESH_ENOTFOUND);
     assert_true(transport_refused(a.t) >= 1);
     /* the member still gets through */
     assert_int_equal(transport_connect(b.t, a.pk, ep, &cb), MESH_OK);
@@ -199,8 +201,9 @@ test_transport_wrong_server_key_gets_nothing(void **state)
     assert_int_equal(transport_listen(a.t, "tcp://127.0.0.1:0", ep, sizeof ep), MESH_OK);
     /* b believes the server is someone else: CURVE fails, nothing is delivered */
     assert_int_equal(transport_connect(b.t, fake.pk, ep, &conn), MESH_OK);
-    assert_int_equal(s_send_when_up(b.t, conn, "secret", 1000, a.t), MESH_ENOTFOUND);
-    assert_int_equal(s_recv(a.t, 500, &m, b.t), MESH_ENOTFOUND);
+    mesh_err_t sent = s_send_when_up(b.t, conn, "secret", 1000, a.t);
+    assert_true(sent == MESH_OK || sent == MESH_ENOTFOUND);
+    assert_int_equal(s_recv(a.t, 1000, &m, b.t), MESH_ENOTFOUND);
     s_peer_close(&fake);
     s_peer_close(&b);
     s_peer_close(&a);

@@ -14,135 +14,29 @@
 
 #include <cmocka.h>
 
-#include <sys/mman.h>
-#include <unistd.h>
+#include "util.h"
 
-#define S_MARKS_MAX 1100u         /* field marks in one reference encoding */
-#define S_BYTES_MAX (64u * 1024u) /* bytes in one reference encoding (1025 context entries fit) */
-#define S_TAG_LEN   14u           /* strlen(WIRE_SET_TAG) */
+#define S_TAG_LEN 14u /* strlen(WIRE_SET_TAG) */
 
-/* ---- a reference encoder, written from the layout in core/wire.h, not from msgpack-c ---- */
-
-/* Bytes being built, with a mark at the start of each field (and one at the end), so that a
- * test can swap one field for another encoding of it. */
-typedef struct s_bytes {
-    uint8_t b[S_BYTES_MAX];
-    size_t len;
-    size_t mark[S_MARKS_MAX];
-    size_t marks;
-} s_bytes_t;
-
-static s_bytes_t *
-s_bytes_new(void)
-{
-    s_bytes_t *bb = calloc(1, sizeof(*bb));
-
-    assert_non_null(bb);
-    return bb;
-}
-
-static void
-s_raw(s_bytes_t *bb, const void *p, size_t n)
-{
-    assert_true(n <= S_BYTES_MAX - bb->len);
-    if (n > 0)
-        memcpy(bb->b + bb->len, p, n);
-    bb->len += n;
-}
-
-static void
-s_u8(s_bytes_t *bb, uint8_t v)
-{
-    s_raw(bb, &v, 1);
-}
-
-/* v as n big-endian bytes. */
-static void
-s_be(s_bytes_t *bb, uint64_t v, size_t n)
-{
-    for (size_t i = n; i > 0; i--)
-        s_u8(bb, (uint8_t)(v >> (8 * (i - 1))));
-}
-
-static void
-s_mark(s_bytes_t *bb)
-{
-    assert_true(bb->marks < S_MARKS_MAX);
-    bb->mark[bb->marks++] = bb->len;
-}
-
-/* An unsigned integer in its shortest msgpack form. */
-static void
-s_uint(s_bytes_t *bb, uint64_t v)
-{
-    if (v < 0x80) {
-        s_u8(bb, (uint8_t)v);
-    } else if (v < 0x100) {
-        s_u8(bb, 0xcc), s_be(bb, v, 1);
-    } else if (v < 0x10000) {
-        s_u8(bb, 0xcd), s_be(bb, v, 2);
-    } else if (v < 0x100000000ull) {
-        s_u8(bb, 0xce), s_be(bb, v, 4);
-    } else {
-        s_u8(bb, 0xcf), s_be(bb, v, 8);
-    }
-}
-
-static void
-s_array(s_bytes_t *bb, size_t n)
-{
-    if (n < 16) {
-        s_u8(bb, (uint8_t)(0x90 | n));
-    } else if (n < 0x10000) {
-        s_u8(bb, 0xdc), s_be(bb, n, 2);
-    } else {
-        s_u8(bb, 0xdd), s_be(bb, n, 4);
-    }
-}
-
-static void
-s_bin(s_bytes_t *bb, const void *p, size_t n)
-{
-    if (n < 0x100) {
-        s_u8(bb, 0xc4), s_be(bb, n, 1);
-    } else if (n < 0x10000) {
-        s_u8(bb, 0xc5), s_be(bb, n, 2);
-    } else {
-        s_u8(bb, 0xc6), s_be(bb, n, 4);
-    }
-    s_raw(bb, p, n);
-}
-
-static void
-s_str(s_bytes_t *bb, const void *p, size_t n)
-{
-    if (n < 32) {
-        s_u8(bb, (uint8_t)(0xa0 | n));
-    } else if (n < 0x100) {
-        s_u8(bb, 0xd9), s_be(bb, n, 1);
-    } else {
-        s_u8(bb, 0xda), s_be(bb, n, 2);
-    }
-    s_raw(bb, p, n);
-}
+/* ---- reference encodings (util.h), from the layout in core/wire.h, not from msgpack-c ---- */
 
 /* Header fields, marked: 0 array, 1 tag, 2 coll, 3 origin, 4 incarnation, 5 first_seq,
  * 6 count, 7 hlc, 8 root; mark 9 is the end. */
 enum { SH_ARRAY, SH_TAG, SH_COLL, SH_ORIGIN, SH_INC, SH_FIRST, SH_COUNT, SH_HLC, SH_ROOT };
 
 static void
-s_ref_header(const wire_header_t *h, s_bytes_t *bb)
+s_ref_header(const wire_header_t *h, util_bytes_t *bb)
 {
-    s_mark(bb), s_array(bb, 8);
-    s_mark(bb), s_str(bb, WIRE_SET_TAG, S_TAG_LEN);
-    s_mark(bb), s_str(bb, h->coll, h->coll_len);
-    s_mark(bb), s_bin(bb, h->origin, WIRE_ORIGIN_LEN);
-    s_mark(bb), s_uint(bb, h->incarnation);
-    s_mark(bb), s_uint(bb, h->first_seq);
-    s_mark(bb), s_uint(bb, h->count);
-    s_mark(bb), s_uint(bb, h->hlc);
-    s_mark(bb), s_bin(bb, h->root, WIRE_HASH_LEN);
-    s_mark(bb);
+    util_mark(bb), util_array(bb, 8);
+    util_mark(bb), util_str(bb, WIRE_SET_TAG, S_TAG_LEN);
+    util_mark(bb), util_str(bb, h->coll, h->coll_len);
+    util_mark(bb), util_bin(bb, h->origin, WIRE_ORIGIN_LEN);
+    util_mark(bb), util_uint(bb, h->incarnation);
+    util_mark(bb), util_uint(bb, h->first_seq);
+    util_mark(bb), util_uint(bb, h->count);
+    util_mark(bb), util_uint(bb, h->hlc);
+    util_mark(bb), util_bin(bb, h->root, WIRE_HASH_LEN);
+    util_mark(bb);
 }
 
 /* Opmeta fields, marked: 0 array, 1 seq, 2 key, 3 kind, 4 vhash|nil, 5 value_len,
@@ -150,31 +44,31 @@ s_ref_header(const wire_header_t *h, s_bytes_t *bb)
 enum { SO_ARRAY, SO_SEQ, SO_KEY, SO_KIND, SO_VHASH, SO_VLEN, SO_CTX, SO_ENTRY0 };
 
 static void
-s_ref_entry(s_bytes_t *bb, const wire_dot_t *dot)
+s_ref_entry(util_bytes_t *bb, const wire_dot_t *dot)
 {
-    s_array(bb, 3);
-    s_bin(bb, dot->origin, WIRE_ORIGIN_LEN);
-    s_u8(bb, 0xcf), s_be(bb, dot->incarnation, 8);
-    s_u8(bb, 0xcf), s_be(bb, dot->seq, 8);
+    util_array(bb, 3);
+    util_bin(bb, dot->origin, WIRE_ORIGIN_LEN);
+    util_fixu64(bb, dot->incarnation);
+    util_fixu64(bb, dot->seq);
 }
 
 static void
-s_ref_opmeta(const wire_opmeta_t *op, const wire_dot_t *ctx, size_t n, s_bytes_t *bb)
+s_ref_opmeta(const wire_opmeta_t *op, const wire_dot_t *ctx, size_t n, util_bytes_t *bb)
 {
-    s_mark(bb), s_array(bb, 6);
-    s_mark(bb), s_uint(bb, op->seq);
-    s_mark(bb), s_bin(bb, op->key, op->key_len);
-    s_mark(bb), s_uint(bb, op->kind);
-    s_mark(bb);
+    util_mark(bb), util_array(bb, 6);
+    util_mark(bb), util_uint(bb, op->seq);
+    util_mark(bb), util_bin(bb, op->key, op->key_len);
+    util_mark(bb), util_uint(bb, op->kind);
+    util_mark(bb);
     if (op->kind == WIRE_PUT)
-        s_bin(bb, op->vhash, WIRE_HASH_LEN);
+        util_bin(bb, op->vhash, WIRE_HASH_LEN);
     else
-        s_u8(bb, 0xc0);
-    s_mark(bb), s_uint(bb, op->kind == WIRE_PUT ? op->value_len : 0);
-    s_mark(bb), s_array(bb, n);
+        util_u8(bb, 0xc0);
+    util_mark(bb), util_uint(bb, op->kind == WIRE_PUT ? op->value_len : 0);
+    util_mark(bb), util_array(bb, n);
     for (size_t i = 0; i < n; i++)
-        s_mark(bb), s_ref_entry(bb, &ctx[i]);
-    s_mark(bb);
+        util_mark(bb), s_ref_entry(bb, &ctx[i]);
+    util_mark(bb);
 }
 
 /* Set fields, marked: 0 array, 1 header, 2 sig, 3 ops array, then one mark per op, the end.
@@ -183,53 +77,33 @@ enum { SS_ARRAY, SS_HEADER, SS_SIG, SS_OPS, SS_OP0 };
 
 static void
 s_ref_set_as(const uint8_t *header, size_t header_len, const uint8_t *sig, const wire_op_t *ops,
-             size_t n, bool partial, s_bytes_t *bb)
+             size_t n, bool partial, util_bytes_t *bb)
 {
-    s_mark(bb), s_array(bb, 3);
-    s_mark(bb), s_bin(bb, header, header_len);
-    s_mark(bb), s_bin(bb, sig, WIRE_SIG_LEN);
-    s_mark(bb), s_array(bb, n);
+    util_mark(bb), util_array(bb, 3);
+    util_mark(bb), util_bin(bb, header, header_len);
+    util_mark(bb), util_bin(bb, sig, WIRE_SIG_LEN);
+    util_mark(bb), util_array(bb, n);
     for (size_t i = 0; i < n; i++) {
-        s_mark(bb), s_array(bb, partial ? 3 : 2);
-        s_bin(bb, ops[i].meta, ops[i].meta_len);
+        util_mark(bb), util_array(bb, partial ? 3 : 2);
+        util_bin(bb, ops[i].meta, ops[i].meta_len);
         if (ops[i].value)
-            s_bin(bb, ops[i].value, ops[i].value_len);
+            util_bin(bb, ops[i].value, ops[i].value_len);
         else
-            s_u8(bb, 0xc0);
+            util_u8(bb, 0xc0);
         if (partial)
-            s_bin(bb, ops[i].proof, ops[i].proof_count * WIRE_HASH_LEN);
+            util_bin(bb, ops[i].proof, ops[i].proof_count * WIRE_HASH_LEN);
     }
-    s_mark(bb);
+    util_mark(bb);
 }
 
 static void
 s_ref_set(const uint8_t *header, size_t header_len, const uint8_t *sig, const wire_op_t *ops,
-          size_t n, s_bytes_t *bb)
+          size_t n, util_bytes_t *bb)
 {
     s_ref_set_as(header, header_len, sig, ops, n, false, bb);
 }
 
-/* Copy src into a fresh s_bytes with marked field f replaced by alt[0..alt_len). */
-static s_bytes_t *
-s_splice(const s_bytes_t *src, size_t f, const void *alt, size_t alt_len)
-{
-    s_bytes_t *bb = s_bytes_new();
-
-    assert_true(f + 1 < src->marks);
-    s_raw(bb, src->b, src->mark[f]);
-    s_raw(bb, alt, alt_len);
-    s_raw(bb, src->b + src->mark[f + 1], src->len - src->mark[f + 1]);
-    return bb;
-}
-
 /* ---- sample values ---- */
-
-static void
-s_fill(uint8_t *p, size_t n, uint8_t seed)
-{
-    for (size_t i = 0; i < n; i++)
-        p[i] = (uint8_t)(seed + 7 * i);
-}
 
 static void
 s_sample_header(wire_header_t *h, const char *coll, size_t coll_len)
@@ -237,12 +111,12 @@ s_sample_header(wire_header_t *h, const char *coll, size_t coll_len)
     memset(h, 0, sizeof(*h));
     h->coll = coll;
     h->coll_len = coll_len;
-    s_fill(h->origin, WIRE_ORIGIN_LEN, 0x11);
+    util_fill(h->origin, WIRE_ORIGIN_LEN, 0x11);
     h->incarnation = 2;
     h->first_seq = 3;
     h->count = 4;
     h->hlc = 5;
-    s_fill(h->root, WIRE_HASH_LEN, 0x22);
+    util_fill(h->root, WIRE_HASH_LEN, 0x22);
 }
 
 static void
@@ -253,7 +127,7 @@ s_sample_put(wire_opmeta_t *op, uint64_t seq, const uint8_t *key, size_t key_len
     op->key = key;
     op->key_len = key_len;
     op->kind = WIRE_PUT;
-    s_fill(op->vhash, WIRE_HASH_LEN, (uint8_t)seq);
+    util_fill(op->vhash, WIRE_HASH_LEN, (uint8_t)seq);
     op->value_len = vlen;
 }
 
@@ -342,7 +216,7 @@ s_assert_opmeta_eq(const wire_opmeta_t *got, const wire_opmeta_t *want, const wi
 static void
 s_header_round_trip(const wire_header_t *h, wire_buf_t *out)
 {
-    s_bytes_t *ref = s_bytes_new();
+    util_bytes_t *ref = util_bytes_new();
     wire_header_t got;
 
     wire_buf_reset(out);
@@ -355,13 +229,13 @@ s_header_round_trip(const wire_header_t *h, wire_buf_t *out)
     s_assert_header_eq(&got, h);
     assert_true((const uint8_t *)got.coll >= out->data &&
                 (const uint8_t *)got.coll + got.coll_len <= out->data + out->len);
-    free(ref);
+    util_bytes_free(ref);
 }
 
 static void
 s_opmeta_round_trip(const wire_opmeta_t *op, const wire_dot_t *ctx, size_t n, wire_buf_t *out)
 {
-    s_bytes_t *ref = s_bytes_new();
+    util_bytes_t *ref = util_bytes_new();
     wire_opmeta_t got;
 
     wire_buf_reset(out);
@@ -373,7 +247,7 @@ s_opmeta_round_trip(const wire_opmeta_t *op, const wire_dot_t *ctx, size_t n, wi
     assert_int_equal(wire_opmeta_decode(out->data, out->len, &got), MESH_OK);
     s_assert_opmeta_eq(&got, op, ctx, n);
     assert_true(got.key >= out->data && got.key + got.key_len <= out->data + out->len);
-    free(ref);
+    util_bytes_free(ref);
 }
 
 static mesh_err_t
@@ -469,10 +343,10 @@ s_cases_build(s_cases_t *cs)
     wire_op_t ops[3];
 
     memset(cs, 0, sizeof(*cs));
-    s_fill(key, sizeof(key), 0x33);
+    util_fill(key, sizeof(key), 0x33);
     memset(coll, 'c', sizeof(coll));
-    s_fill(sig, sizeof(sig), 0x44);
-    s_fill(value, sizeof(value), 0x55);
+    util_fill(sig, sizeof(sig), 0x44);
+    util_fill(value, sizeof(value), 0x55);
     s_sample_ctx(ctx, 17);
 
     s_sample_header(&h, "notes", 5);
@@ -518,46 +392,6 @@ s_cases_release(s_cases_t *cs)
 {
     for (size_t i = 0; i < cs->n; i++)
         wire_buf_release(&cs->c[i].buf);
-}
-
-/* ---- a PROT_NONE fence: bytes copied flush against it fault on any read past their end ---- */
-
-typedef struct s_fence {
-    uint8_t *map;
-    size_t size; /* mapped bytes, the fence page included */
-    size_t room; /* readable bytes before the fence */
-} s_fence_t;
-
-static void
-s_fence_init(s_fence_t *f, size_t room)
-{
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    size_t pages = (room + page - 1) / page;
-
-    f->room = (pages ? pages : 1) * page;
-    f->size = f->room + page;
-    f->map = mmap(NULL, f->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    assert_true(f->map != MAP_FAILED);
-    assert_int_equal(mprotect(f->map + f->room, page, PROT_NONE), 0);
-}
-
-/* Copy len bytes to end right at the fence; return where they start. */
-static const uint8_t *
-s_fence_put(s_fence_t *f, const uint8_t *src, size_t len)
-{
-    uint8_t *dst = f->map + f->room - len;
-
-    assert_true(len <= f->room);
-    memset(f->map, 0xee, f->room - len);
-    if (len > 0)
-        memcpy(dst, src, len);
-    return dst;
-}
-
-static void
-s_fence_release(s_fence_t *f)
-{
-    assert_int_equal(munmap(f->map, f->size), 0);
 }
 
 /* ---- tests: the buffer ---- */
@@ -708,7 +542,7 @@ test_wire_header_decode_rejects_bad_fields(void **state)
                          seq_max[] = {0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
     static const uint8_t arr7[] = {0x97}, arr9[] = {0x99}, map8[] = {0x88};
     uint8_t alt[300];
-    s_bytes_t *ref = s_bytes_new(), *bb;
+    util_bytes_t *ref = util_bytes_new(), *bb;
     wire_header_t h;
 
     (void)state;
@@ -719,9 +553,9 @@ test_wire_header_decode_rejects_bad_fields(void **state)
 
 #define S_HDR_EXPECT(field, bytes, nbytes, code)                                                   \
     do {                                                                                           \
-        bb = s_splice(ref, (field), (bytes), (nbytes));                                            \
+        bb = util_splice(ref, (field), (bytes), (nbytes));                                         \
         assert_int_equal(s_header_code(bb->b, bb->len), (code));                                   \
-        free(bb);                                                                                  \
+        util_bytes_free(bb);                                                                       \
     } while (0)
 
     S_HDR_EXPECT(SH_ARRAY, arr7, 1, MESH_EPROTO);
@@ -752,7 +586,7 @@ test_wire_header_decode_rejects_bad_fields(void **state)
     alt[0] = 0xd9, alt[1] = MESH_COLL_MAX, memcpy(alt + 2, coll, MESH_COLL_MAX);
     S_HDR_EXPECT(SH_COLL, alt, 2 + MESH_COLL_MAX, MESH_OK); /* control: at the cap */
 #undef S_HDR_EXPECT
-    free(ref);
+    util_bytes_free(ref);
 }
 
 static void
@@ -761,7 +595,7 @@ test_wire_header_decode_rejects_wrong_tag(void **state)
     static const char tag2[] = "meshsync/set/2", tag_short[] = "meshsync/set/";
     static const char tag_long[] = "meshsync/set/10";
     uint8_t alt[80];
-    s_bytes_t *ref = s_bytes_new(), *bb;
+    util_bytes_t *ref = util_bytes_new(), *bb;
     wire_header_t h;
     mesh_err_t err;
 
@@ -771,9 +605,9 @@ test_wire_header_decode_rejects_wrong_tag(void **state)
 
 #define S_TAG_EXPECT(nbytes, code)                                                                 \
     do {                                                                                           \
-        bb = s_splice(ref, SH_TAG, alt, (nbytes));                                                 \
+        bb = util_splice(ref, SH_TAG, alt, (nbytes));                                              \
         assert_int_equal(s_header_code(bb->b, bb->len), (code));                                   \
-        free(bb);                                                                                  \
+        util_bytes_free(bb);                                                                       \
     } while (0)
 
     alt[0] = 0xae, memcpy(alt + 1, tag2, 14);
@@ -789,12 +623,12 @@ test_wire_header_decode_rejects_wrong_tag(void **state)
 
     /* A wrong tag is malformed whatever its length, even past the 64-byte read bound. */
     alt[0] = 0xd9, alt[1] = 65, memset(alt + 2, 'm', 65);
-    bb = s_splice(ref, SH_TAG, alt, 67);
+    bb = util_splice(ref, SH_TAG, alt, 67);
     err = s_header_code(bb->b, bb->len);
     assert_int_equal(err, MESH_EPROTO);
-    free(bb);
+    util_bytes_free(bb);
 #undef S_TAG_EXPECT
-    free(ref);
+    util_bytes_free(ref);
 }
 
 /* ---- tests: op metadata ---- */
@@ -812,7 +646,7 @@ test_wire_opmeta_round_trip_put(void **state)
 
     (void)state;
     wire_buf_init(&b);
-    s_fill(key, sizeof(key), 0x61);
+    util_fill(key, sizeof(key), 0x61);
     s_sample_ctx(ctx, 100);
     for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
         s_sample_put(&op, 1 + i, key, 3, 10);
@@ -842,7 +676,7 @@ test_wire_opmeta_round_trip_del(void **state)
     s_sample_ctx(ctx, 5);
     for (size_t n = 0; n <= 5; n++) {
         s_sample_del(&op, 42 + n, key, sizeof(key) - 1);
-        s_fill(op.vhash, WIRE_HASH_LEN, 0x99); /* ignored for a delete */
+        util_fill(op.vhash, WIRE_HASH_LEN, 0x99); /* ignored for a delete */
         s_opmeta_round_trip(&op, ctx, n, &b);
     }
     wire_buf_release(&b);
@@ -942,7 +776,7 @@ test_wire_opmeta_decode_rejects_bad_fields(void **state)
     static const uint8_t ctx_map[] = {0x80}, ctx_nil[] = {0xc0};
     static uint8_t key[MESH_KEY_MAX + 1];
     uint8_t alt[MESH_KEY_MAX + 8];
-    s_bytes_t *put = s_bytes_new(), *del = s_bytes_new(), *bb;
+    util_bytes_t *put = util_bytes_new(), *del = util_bytes_new(), *bb;
     wire_opmeta_t op;
     wire_dot_t ctx[2];
 
@@ -957,9 +791,9 @@ test_wire_opmeta_decode_rejects_bad_fields(void **state)
 
 #define S_OP_EXPECT(src, field, bytes, nbytes, code)                                               \
     do {                                                                                           \
-        bb = s_splice((src), (field), (bytes), (nbytes));                                          \
+        bb = util_splice((src), (field), (bytes), (nbytes));                                       \
         assert_int_equal(s_opmeta_code(bb->b, bb->len), (code));                                   \
-        free(bb);                                                                                  \
+        util_bytes_free(bb);                                                                       \
     } while (0)
 
     S_OP_EXPECT(put, SO_ARRAY, arr5, 1, MESH_EPROTO);
@@ -993,8 +827,8 @@ test_wire_opmeta_decode_rejects_bad_fields(void **state)
     alt[1] = 0xff, alt[2] = 0xff;
     S_OP_EXPECT(put, SO_KEY, alt, 3, MESH_EPROTO);
 #undef S_OP_EXPECT
-    free(put);
-    free(del);
+    util_bytes_free(put);
+    util_bytes_free(del);
 }
 
 /* The context: sorted by (origin, incarnation), no duplicates, seq > 0, count <= cap. */
@@ -1003,7 +837,7 @@ test_wire_opmeta_decode_rejects_bad_ctx(void **state)
 {
     static const uint8_t key[] = "k";
     wire_dot_t *ctx = calloc(WIRE_CTX_MAX + 1, sizeof(*ctx));
-    s_bytes_t *bb;
+    util_bytes_t *bb;
     wire_opmeta_t op;
     wire_dot_t tmp;
 
@@ -1028,24 +862,24 @@ test_wire_opmeta_decode_rejects_bad_ctx(void **state)
         } else {
             ctx[0].seq = 0;
         }
-        bb = s_bytes_new();
+        bb = util_bytes_new();
         s_ref_opmeta(&op, ctx, 4, bb);
         assert_int_equal(s_opmeta_code(bb->b, bb->len), MESH_EPROTO);
-        free(bb);
+        util_bytes_free(bb);
     }
 
     /* More than WIRE_CTX_MAX entries, all present and sorted: ETOOBIG. */
     s_sample_ctx(ctx, WIRE_CTX_MAX + 1);
-    bb = s_bytes_new();
+    bb = util_bytes_new();
     s_ref_opmeta(&op, ctx, WIRE_CTX_MAX + 1, bb);
     assert_int_equal(s_opmeta_code(bb->b, bb->len), MESH_ETOOBIG);
     /* The same count with no entries present: still the cap's code. */
     assert_int_equal(s_opmeta_code(bb->b, bb->mark[SO_ENTRY0]), MESH_ETOOBIG);
-    free(bb);
+    util_bytes_free(bb);
 
     /* A count claiming more entries than present, and fewer. */
     s_sample_ctx(ctx, 3);
-    bb = s_bytes_new();
+    bb = util_bytes_new();
     s_ref_opmeta(&op, ctx, 3, bb);
     assert_int_equal(s_opmeta_code(bb->b, bb->len), MESH_OK);
     bb->b[bb->mark[SO_CTX]] = 0x94;
@@ -1059,7 +893,7 @@ test_wire_opmeta_decode_rejects_bad_ctx(void **state)
     bb->b[bb->mark[SO_ENTRY0 + 1]] = 0x93;
     bb->b[bb->mark[SO_ENTRY0 + 1] + 3 + WIRE_ORIGIN_LEN] = 0xce;
     assert_int_equal(s_opmeta_code(bb->b, bb->len), MESH_EPROTO);
-    free(bb);
+    util_bytes_free(bb);
     free(ctx);
 }
 
@@ -1076,10 +910,10 @@ test_wire_set_round_trip(void **state)
     wire_op_t ops[4];
     wire_set_t set;
     wire_dot_t ctx[3];
-    s_bytes_t *ref = s_bytes_new();
+    util_bytes_t *ref = util_bytes_new();
 
     (void)state;
-    s_fill(sig, sizeof(sig), 0x77);
+    util_fill(sig, sizeof(sig), 0x77);
     s_sample_ctx(ctx, 3);
     wire_buf_init(&hdr);
     wire_buf_init(&b);
@@ -1149,7 +983,7 @@ test_wire_set_round_trip(void **state)
         wire_buf_release(&metas[i]);
     wire_buf_release(&hdr);
     wire_buf_release(&b);
-    free(ref);
+    util_bytes_free(ref);
 }
 
 /* A set of 300 ops (an array16), with empty metadata, nil and empty values, bins of every
@@ -1166,7 +1000,7 @@ test_wire_set_round_trip_many_ops(void **state)
 
     (void)state;
     assert_non_null(ops);
-    s_fill(value, sizeof(value), 0x12);
+    util_fill(value, sizeof(value), 0x12);
     wire_buf_init(&b);
     for (size_t i = 0; i < N; i++) {
         ops[i].meta = meta;
@@ -1200,11 +1034,11 @@ test_wire_set_partial_round_trip(void **state)
     wire_op_t ops[4];
     wire_buf_t b;
     wire_set_t set;
-    s_bytes_t *ref = s_bytes_new();
+    util_bytes_t *ref = util_bytes_new();
 
     (void)state;
-    s_fill(proofs, sizeof(proofs), 0x31);
-    s_fill(sig, sizeof(sig), 0x32);
+    util_fill(proofs, sizeof(proofs), 0x31);
+    util_fill(sig, sizeof(sig), 0x32);
     memset(ops, 0, sizeof(ops));
     for (size_t i = 0; i < 4; i++) {
         ops[i].meta = meta, ops[i].meta_len = 1 + i % 3;
@@ -1240,7 +1074,7 @@ test_wire_set_partial_round_trip(void **state)
     }
     wire_set_release(&set);
     wire_buf_release(&b);
-    free(ref);
+    util_bytes_free(ref);
 }
 
 static void
@@ -1254,7 +1088,7 @@ test_wire_set_partial_rejects_bad_proofs(void **state)
     uint8_t sig[WIRE_SIG_LEN] = {0}, alt[1200];
     wire_op_t ops[2];
     wire_buf_t b;
-    s_bytes_t *ref = s_bytes_new(), *bb;
+    util_bytes_t *ref = util_bytes_new(), *bb;
     size_t n;
 
     (void)state;
@@ -1273,9 +1107,9 @@ test_wire_set_partial_rejects_bad_proofs(void **state)
 
 #define S_PART_EXPECT(field, bytes, nbytes, code)                                                  \
     do {                                                                                           \
-        bb = s_splice(ref, (field), (bytes), (nbytes));                                            \
+        bb = util_splice(ref, (field), (bytes), (nbytes));                                         \
         assert_int_equal(s_set_code(bb->b, bb->len), (code));                                      \
-        free(bb);                                                                                  \
+        util_bytes_free(bb);                                                                       \
     } while (0)
 
     /* Full and partial ops mixed, either way round; 4 elements; a nil proof. */
@@ -1295,7 +1129,7 @@ test_wire_set_partial_rejects_bad_proofs(void **state)
     S_PART_EXPECT(SS_OP0, alt, 8 + n, MESH_OK);
 #undef S_PART_EXPECT
     wire_buf_release(&b);
-    free(ref);
+    util_bytes_free(ref);
 }
 
 static void
@@ -1356,7 +1190,7 @@ test_wire_set_decode_rejects_bad_fields(void **state)
     uint8_t alt[8192], sig[WIRE_SIG_LEN] = {0};
     wire_op_t ops[2] = {{.meta = meta, .meta_len = 1},
                         {.meta = meta, .meta_len = 1, .value = meta, .value_len = 1}};
-    s_bytes_t *ref = s_bytes_new(), *bb;
+    util_bytes_t *ref = util_bytes_new(), *bb;
 
     (void)state;
     s_ref_set(meta, 1, sig, ops, 2, ref);
@@ -1364,9 +1198,9 @@ test_wire_set_decode_rejects_bad_fields(void **state)
 
 #define S_SET_EXPECT(field, bytes, nbytes, code)                                                   \
     do {                                                                                           \
-        bb = s_splice(ref, (field), (bytes), (nbytes));                                            \
+        bb = util_splice(ref, (field), (bytes), (nbytes));                                         \
         assert_int_equal(s_set_code(bb->b, bb->len), (code));                                      \
-        free(bb);                                                                                  \
+        util_bytes_free(bb);                                                                       \
     } while (0)
 
     S_SET_EXPECT(SS_ARRAY, arr2, 1, MESH_EPROTO);
@@ -1382,11 +1216,11 @@ test_wire_set_decode_rejects_bad_fields(void **state)
     S_SET_EXPECT(SS_OP0, op_empty, sizeof(op_empty), MESH_OK);
 
     /* Zero ops: an empty set is malformed (ops array and entries replaced). */
-    bb = s_bytes_new();
-    s_raw(bb, ref->b, ref->mark[SS_OPS]);
-    s_raw(bb, ops0, 1);
+    bb = util_bytes_new();
+    util_raw(bb, ref->b, ref->mark[SS_OPS]);
+    util_raw(bb, ops0, 1);
     assert_int_equal(s_set_code(bb->b, bb->len), MESH_EPROTO);
-    free(bb);
+    util_bytes_free(bb);
 
     /* A signature of 63 bytes. */
     alt[0] = 0xc4, alt[1] = 63, memset(alt + 2, 0, 63);
@@ -1397,7 +1231,7 @@ test_wire_set_decode_rejects_bad_fields(void **state)
     alt[2] = 0x00;
     S_SET_EXPECT(SS_HEADER, alt, 3 + 4096, MESH_OK);
 #undef S_SET_EXPECT
-    free(ref);
+    util_bytes_free(ref);
 }
 
 /* A value over MESH_VALUE_MAX, and an input over WIRE_SET_MAX, give ETOOBIG. */
@@ -1524,30 +1358,30 @@ static void
 test_wire_decode_against_prot_none_fence(void **state)
 {
     s_cases_t cs;
-    s_fence_t fence;
+    util_fence_t fence;
     size_t longest = 0;
 
     (void)state;
     s_cases_build(&cs);
     for (size_t i = 0; i < cs.n; i++)
         longest = cs.c[i].buf.len > longest ? cs.c[i].buf.len : longest;
-    s_fence_init(&fence, longest);
+    util_fence_init(&fence, longest);
     for (size_t i = 0; i < cs.n; i++) {
         wire_buf_t *b = &cs.c[i].buf;
-        const uint8_t *p = s_fence_put(&fence, b->data, b->len);
+        const uint8_t *p = util_fence_put(&fence, b->data, b->len);
 
         assert_int_equal(s_code(cs.c[i].kind, p, b->len), MESH_OK);
         for (size_t len = 0; len < b->len; len++) {
-            p = s_fence_put(&fence, b->data, len);
+            p = util_fence_put(&fence, b->data, len);
             assert_int_equal(s_code(cs.c[i].kind, p, len), MESH_EPROTO);
         }
         /* Also each suffix: a decoder starting mid-stream must stay inside it. */
         for (size_t skip = 1; skip <= b->len; skip++) {
-            p = s_fence_put(&fence, b->data + skip, b->len - skip);
+            p = util_fence_put(&fence, b->data + skip, b->len - skip);
             (void)s_code(cs.c[i].kind, p, b->len - skip);
         }
     }
-    s_fence_release(&fence);
+    util_fence_release(&fence);
     s_cases_release(&cs);
 }
 
@@ -1569,7 +1403,7 @@ test_wire_decode_rejects_non_shortest_forms(void **state)
     static const uint8_t ok_200[] = {0xcc, 0xc8}, ok_256[] = {0xcd, 0x01, 0x00};
     static const uint8_t ok_big32[] = {0xcf, 0, 0, 0, 0x01, 0, 0, 0, 0};
     uint8_t alt[64];
-    s_bytes_t *hdr = s_bytes_new(), *om = s_bytes_new(), *set = s_bytes_new(), *bb;
+    util_bytes_t *hdr = util_bytes_new(), *om = util_bytes_new(), *set = util_bytes_new(), *bb;
     wire_header_t h;
     wire_opmeta_t op;
     wire_dot_t ctx[1];
@@ -1587,9 +1421,9 @@ test_wire_decode_rejects_non_shortest_forms(void **state)
 
 #define S_FORM_EXPECT(decode, src, field, bytes, code)                                             \
     do {                                                                                           \
-        bb = s_splice((src), (field), (bytes), sizeof(bytes));                                     \
+        bb = util_splice((src), (field), (bytes), sizeof(bytes));                                  \
         assert_int_equal(decode(bb->b, bb->len), (code));                                          \
-        free(bb);                                                                                  \
+        util_bytes_free(bb);                                                                       \
     } while (0)
 
     /* Every uint field of the header. */
@@ -1610,14 +1444,14 @@ test_wire_decode_rejects_non_shortest_forms(void **state)
     S_FORM_EXPECT(s_header_code, hdr, SH_COLL, str8_c, MESH_EPROTO);
     S_FORM_EXPECT(s_header_code, hdr, SH_COLL, str16_c, MESH_EPROTO);
     alt[0] = 0xd9, alt[1] = S_TAG_LEN, memcpy(alt + 2, WIRE_SET_TAG, S_TAG_LEN);
-    bb = s_splice(hdr, SH_TAG, alt, 2 + S_TAG_LEN);
+    bb = util_splice(hdr, SH_TAG, alt, 2 + S_TAG_LEN);
     assert_int_equal(s_header_code(bb->b, bb->len), MESH_EPROTO);
-    free(bb);
+    util_bytes_free(bb);
     for (size_t f = SH_ORIGIN; f <= SH_ROOT; f += SH_ROOT - SH_ORIGIN) { /* bin16 of 32 */
         alt[0] = 0xc5, alt[1] = 0, alt[2] = 32, memset(alt + 3, 9, 32);
-        bb = s_splice(hdr, f, alt, 35);
+        bb = util_splice(hdr, f, alt, 35);
         assert_int_equal(s_header_code(bb->b, bb->len), MESH_EPROTO);
-        free(bb);
+        util_bytes_free(bb);
     }
 
     /* The uint fields of op metadata, its arrays and its key. */
@@ -1633,47 +1467,47 @@ test_wire_decode_rejects_non_shortest_forms(void **state)
     S_FORM_EXPECT(s_opmeta_code, om, SO_ARRAY, arr16_6, MESH_EPROTO);
     S_FORM_EXPECT(s_opmeta_code, om, SO_CTX, arr16_1, MESH_EPROTO);
     alt[0] = 0xc5, alt[1] = 0, alt[2] = 1, alt[3] = 'k';
-    bb = s_splice(om, SO_KEY, alt, 4);
+    bb = util_splice(om, SO_KEY, alt, 4);
     assert_int_equal(s_opmeta_code(bb->b, bb->len), MESH_EPROTO);
-    free(bb);
+    util_bytes_free(bb);
     /* A context entry as a 3-array16. */
     memcpy(alt, arr16_3, 3);
-    bb = s_bytes_new();
-    s_raw(bb, om->b, om->mark[SO_ENTRY0]);
-    s_raw(bb, alt, 3);
-    s_raw(bb, om->b + om->mark[SO_ENTRY0] + 1, om->len - om->mark[SO_ENTRY0] - 1);
+    bb = util_bytes_new();
+    util_raw(bb, om->b, om->mark[SO_ENTRY0]);
+    util_raw(bb, alt, 3);
+    util_raw(bb, om->b + om->mark[SO_ENTRY0] + 1, om->len - om->mark[SO_ENTRY0] - 1);
     assert_int_equal(s_opmeta_code(bb->b, bb->len), MESH_EPROTO);
-    free(bb);
+    util_bytes_free(bb);
 
     /* The set's arrays and bins. */
     S_FORM_EXPECT(s_set_code, set, SS_ARRAY, arr16_3, MESH_EPROTO);
     S_FORM_EXPECT(s_set_code, set, SS_OPS, arr16_1, MESH_EPROTO);
-    bb = s_bytes_new(); /* the op entry as a 2-array16 */
-    s_raw(bb, set->b, set->mark[SS_OP0]);
-    s_raw(bb, arr16_2, 3);
-    s_raw(bb, set->b + set->mark[SS_OP0] + 1, set->len - set->mark[SS_OP0] - 1);
+    bb = util_bytes_new(); /* the op entry as a 2-array16 */
+    util_raw(bb, set->b, set->mark[SS_OP0]);
+    util_raw(bb, arr16_2, 3);
+    util_raw(bb, set->b + set->mark[SS_OP0] + 1, set->len - set->mark[SS_OP0] - 1);
     assert_int_equal(s_set_code(bb->b, bb->len), MESH_EPROTO);
-    free(bb);
+    util_bytes_free(bb);
     alt[0] = 0xc5, alt[1] = 0, alt[2] = WIRE_SIG_LEN;
-    bb = s_bytes_new(); /* the signature as a bin16 */
-    s_raw(bb, set->b, set->mark[SS_SIG]);
-    s_raw(bb, alt, 3);
-    s_raw(bb, sig, WIRE_SIG_LEN);
-    s_raw(bb, set->b + set->mark[SS_OPS], set->len - set->mark[SS_OPS]);
+    bb = util_bytes_new(); /* the signature as a bin16 */
+    util_raw(bb, set->b, set->mark[SS_SIG]);
+    util_raw(bb, alt, 3);
+    util_raw(bb, sig, WIRE_SIG_LEN);
+    util_raw(bb, set->b + set->mark[SS_OPS], set->len - set->mark[SS_OPS]);
     assert_int_equal(s_set_code(bb->b, bb->len), MESH_EPROTO);
-    free(bb);
-    bb = s_bytes_new(); /* the header as a bin16 */
-    s_raw(bb, set->b, set->mark[SS_HEADER]);
+    util_bytes_free(bb);
+    bb = util_bytes_new(); /* the header as a bin16 */
+    util_raw(bb, set->b, set->mark[SS_HEADER]);
     alt[0] = 0xc5, alt[1] = (uint8_t)(hdr->len >> 8), alt[2] = (uint8_t)hdr->len;
-    s_raw(bb, alt, 3);
-    s_raw(bb, hdr->b, hdr->len);
-    s_raw(bb, set->b + set->mark[SS_SIG], set->len - set->mark[SS_SIG]);
+    util_raw(bb, alt, 3);
+    util_raw(bb, hdr->b, hdr->len);
+    util_raw(bb, set->b + set->mark[SS_SIG], set->len - set->mark[SS_SIG]);
     assert_int_equal(s_set_code(bb->b, bb->len), MESH_EPROTO);
-    free(bb);
+    util_bytes_free(bb);
 #undef S_FORM_EXPECT
-    free(hdr);
-    free(om);
-    free(set);
+    util_bytes_free(hdr);
+    util_bytes_free(om);
+    util_bytes_free(set);
 }
 
 /* ---- known encoder/decoder mismatches ---- */

@@ -1,0 +1,101 @@
+/* cli/cmd_conflicts.c: `meshctl conflicts`: the keys of a collection that have siblings.
+ * Owns: only what conflicts prints. Not here: how siblings arise or which one wins (the
+ * library, docs/PROTOCOL.md §5.4).
+ * Layer: cli. Third-party: none. SPDX-License-Identifier: MIT */
+#include "cli.h"
+#include "out.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char s_usage[] =
+    "usage: meshctl conflicts COLL\n"
+    "\n"
+    "List the keys of the collection COLL that have siblings: versions written\n"
+    "concurrently on different devices, none of which saw the others. One line per\n"
+    "sibling: the key, a tab, '*' for the version every device shows (the winner) or a\n"
+    "space, the writer's device ID, and the value (or 'del'), escaped. A new put or del\n"
+    "of the key on any device that holds them all resolves the conflict.\n"
+    "\n"
+    "--json prints {\"collection\", \"conflicts\": [{\"key\", \"versions\": [VERSION]}]}, each\n"
+    "VERSION as 'meshctl get --all --json' prints it.\n";
+
+/* Print the siblings of one key. */
+static mesh_err_t
+s_key(mesh_t *m, const cli_ctx_t *ctx, out_json_t *j, const char *coll, const uint8_t *key,
+      size_t key_len)
+{
+    mesh_version_t *vs = NULL;
+    size_t n = 0;
+    mesh_err_t err = mesh_get_versions(m, coll, key, key_len, &vs, &n);
+    if (err != MESH_OK)
+        return err;
+    if (ctx->json) {
+        out_json_object_begin(j, NULL);
+        out_json_bytes(j, "key", key, key_len);
+        out_json_array_begin(j, "versions");
+        for (size_t i = 0; i < n; i++)
+            out_json_version(j, NULL, &vs[i]);
+        out_json_array_end(j);
+        out_json_object_end(j);
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            out_escaped(stdout, key, key_len);
+            printf("\t%c %s ", vs[i].is_winner ? '*' : ' ', vs[i].origin);
+            if (vs[i].deleted)
+                fputs("del", stdout);
+            else
+                out_escaped(stdout, vs[i].value, vs[i].value_len);
+            putchar('\n');
+        }
+    }
+    mesh_versions_free(vs, n);
+    return MESH_OK;
+}
+
+int
+cmd_conflicts(int argc, char **argv, cli_ctx_t *ctx)
+{
+    int npos, rc = cli_parse(ctx, s_usage, argc, argv, NULL, 1, 1, &npos);
+    if (rc != CLI_CONTINUE)
+        return rc;
+    const char *coll = argv[1];
+    char qcoll[OUT_QUOTE_LEN];
+    out_quote(qcoll, sizeof qcoll, coll, strlen(coll));
+    mesh_t *m = NULL;
+    mesh_iter_t *it = NULL;
+    out_json_t j;
+    if (cli_open(ctx, &m) != CLI_OK)
+        return CLI_FAIL;
+    mesh_err_t err = mesh_iter_open_ex(m, coll, NULL, 0, MESH_ITER_TOMBSTONES, &it);
+    if (err != MESH_OK) {
+        rc = cli_fail(m, err, "list the conflicts of '%s'", qcoll);
+        goto out;
+    }
+    if (ctx->json) {
+        out_json_init(&j, stdout);
+        out_json_object_begin(&j, NULL);
+        out_json_bytes(&j, "collection", coll, strlen(coll));
+        out_json_array_begin(&j, "conflicts");
+    }
+    const uint8_t *key, *value;
+    size_t key_len, value_len;
+    bool conflict;
+    while ((err = mesh_iter_next(it, &key, &key_len, &value, &value_len, &conflict)) == MESH_OK) {
+        if (conflict && (err = s_key(m, ctx, &j, coll, key, key_len)) != MESH_OK)
+            break;
+    }
+    if (err != MESH_ENOTFOUND) {
+        rc = cli_fail(m, err, "list the conflicts of '%s'", qcoll);
+        goto out;
+    }
+    if (ctx->json) {
+        out_json_array_end(&j);
+        out_json_object_end(&j);
+        putchar('\n');
+    }
+out:
+    mesh_iter_close(it);
+    mesh_close(m);
+    return rc;
+}
