@@ -59,6 +59,7 @@ cmd_conflicts(int argc, char **argv, cli_ctx_t *ctx)
     int npos, rc = cli_parse(ctx, s_usage, argc, argv, NULL, 1, 1, &npos);
     if (rc != CLI_CONTINUE)
         return rc;
+    rc = CLI_OK;
     const char *coll = argv[1];
     char qcoll[OUT_QUOTE_LEN];
     out_quote(qcoll, sizeof qcoll, coll, strlen(coll));

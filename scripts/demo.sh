@@ -1,25 +1,52 @@
 #!/usr/bin/env bash
-# scripts/demo.sh: `make demo`: three devices in temporary homes that never share a network,
-# synced by bundle files as if carried on a USB stick: trust, a write that arrives, a
-# conflict made and resolved, a write relayed through a third device, a tampered bundle
-# refused. Says in plain words what happens; removes every home at the end.
+# scripts/demo.sh: `make demo`: three devices in temporary homes, each running a real
+# `meshctl daemon` on 127.0.0.1: trust, a write arriving everywhere, a conflict made while
+# two are apart and resolved, a write relayed through a device that both others trust,
+# `meshctl status`; then sync by file, where a tampered bundle is refused. Says in plain
+# words what happens, and stops every process it started.
 set -euo pipefail
 M=$(cd "$(dirname "${1:-build/meshctl}")" && pwd)/$(basename "${1:-build/meshctl}")
 top=$(mktemp -d /tmp/meshsync-demo.XXXXXX)
-trap 'rm -rf "$top"' EXIT
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+    rm -rf "$top"
+}
+trap cleanup EXIT
 say() { printf '%s\n' "$*"; }
 step() { printf '\n== %s\n' "$*"; }
 on() { # on DEVICE meshctl-args...: run meshctl as that device, echoing the command
-    local dev=$1; shift
+    local dev=$1
+    shift
     printf '[%s]$ meshctl %s\n' "$dev" "$*"
     "$M" --home "$top/$dev" "$@"
 }
 quiet() { local dev=$1; shift; "$M" --home "$top/$dev" "$@"; }
-carry() { # carry FROM TO: FROM writes what TO lacks (TO's vector), TO imports it
-    local from=$1 to=$2
-    quiet "$to" vector -o "$top/$to.vec" >/dev/null
-    on "$from" export --since "$top/$to.vec" -o "$top/$from-to-$to.bundle"
-    on "$to" import "$top/$from-to-$to.bundle"
+until_ok() { # until_ok SECONDS COMMAND...: retry COMMAND until it succeeds or time runs out
+    local end=$((SECONDS + $1))
+    shift
+    until "$@" >/dev/null 2>&1; do
+        [ "$SECONDS" -lt "$end" ] || { say "(gave up waiting for: $*)"; return 1; }
+        sleep 0.1
+    done
+}
+start() { # start DEVICE [ENDPOINT]: its daemon on ENDPOINT (default: an ephemeral
+    # loopback port); the endpoint it bound in $EP
+    rm -f "$top/$1/status"
+    "$M" --home "$top/$1" daemon --listen "${2:-tcp://127.0.0.1:0}" 2>>"$top/$1.log" &
+    pids+=($!)
+    until_ok 10 grep -q '^listen tcp' "$top/$1/status"
+    EP=$(sed -n 's/^listen //p' "$top/$1/status")
+    eval "pid_$1=$!"
+    say "$1's daemon listens on $EP"
+}
+stop() { # stop DEVICE
+    local p
+    eval "p=\$pid_$1"
+    kill -TERM "$p"
+    wait "$p" 2>/dev/null || true
+    say "$1's daemon stopped"
 }
 
 step "Three devices: a laptop, a home server and a phone, each with its own identity"
@@ -28,63 +55,66 @@ L=$(quiet laptop id) S=$(quiet server id) P=$(quiet phone id)
 say "laptop $L"
 say "server $S"
 say "phone  $P"
+for d in laptop server phone; do start "$d"; eval "ep_$d=\$EP"; done
 
 step "Trust: the server adds the laptop and the phone; each of them adds only the server"
-on server peer add "$L" --name laptop
-on server peer add "$P" --name phone
-on laptop peer add "$S" --name server
-on phone peer add "$S" --name server
-say "Trust is data too: these signed records travel in every bundle, membership first."
+on server peer add "$L" --name laptop "$ep_laptop"
+on server peer add "$P" --name phone "$ep_phone"
+on laptop peer add "$S" --name server "$ep_server"
+on phone peer add "$S" --name server "$ep_server"
+say "Trust is data too: these signed records sync first. The laptop and the phone never"
+say "dial each other: everything between them is relayed by the server."
 
-step "The laptop writes a setting; a bundle carries it to the server"
+step "The laptop writes a setting; the daemons carry it, signed, to the others"
 on laptop put settings theme dark
-carry laptop server
+until_ok 20 quiet phone get settings theme
 on server get settings theme; echo
-
-step "The phone has never met the laptop. The server relays: the phone checks the laptop's"
-say "signature itself, and trusts the laptop because the server, whom it trusts, added it"
-carry server phone
 on phone get settings theme; echo
-on phone peer ls
+say "The phone never talked to the laptop: it checked the laptop's signature itself, and"
+say "trusts the laptop because the server, whom it trusts, added it:"
+on phone get --all settings theme
 
-step "A conflict: laptop and phone both change the theme while apart"
+step "How it looks from the server"
+quiet server wait --peers 2 --timeout 20 || true
+on server status
+
+step "A conflict: the laptop and the phone both change the theme while the server is off"
+stop server
 on laptop put settings theme light
 on phone put settings theme solarized
-carry laptop server
-carry phone server
-carry server laptop
-carry server phone
-say "Both versions survive as siblings, and every device shows the same winner:"
-on laptop get --all settings theme
-on phone get --all settings theme
+start server "$ep_server"
+until_ok 30 sh -c "'$M' --home '$top/laptop' get --all settings theme | grep -c . | grep -qx 2"
+until_ok 30 sh -c "'$M' --home '$top/phone' get --all settings theme | grep -c . | grep -qx 2"
+say "Both versions survive as siblings, and every device shows the same winner (*):"
+on laptop conflicts settings
+on phone conflicts settings
 
 step "Resolving it: a new write on any device replaces every sibling it has seen"
 on phone put settings theme dark
-carry phone server
-carry server laptop
+until_ok 30 sh -c "[ \"\$('$M' --home '$top/laptop' get settings theme)\" = dark ] && [ -z \"\$('$M' --home '$top/laptop' conflicts settings)\" ]"
 on laptop get --all settings theme
-
-step "All three devices now hold the same versions: their canonical dumps are identical"
+for d in laptop server phone; do quiet "$d" wait --timeout 20 >/dev/null 2>&1 || true; done
 for d in laptop server phone; do quiet "$d" dump settings >"$top/$d.dump"; done
-cmp "$top/laptop.dump" "$top/server.dump" && cmp "$top/server.dump" "$top/phone.dump"
-say "laptop, server and phone: $(tail -n1 "$top/laptop.dump")"
+cmp -s "$top/laptop.dump" "$top/server.dump" && cmp -s "$top/server.dump" "$top/phone.dump" &&
+    say "laptop, server and phone hold identical versions: $(tail -n1 "$top/laptop.dump")"
+for d in laptop server phone; do stop "$d"; done
 
-step "A tampered bundle: one byte of a value flipped on the way is caught"
+step "No network at all: a bundle file carries changes, and a tampered one is refused"
 on laptop put settings font "DejaVu Sans Mono"
 on laptop put settings wallpaper "TAMPER-ME-please"
 quiet server vector -o "$top/server.vec" >/dev/null
-quiet laptop export --since "$top/server.vec" -o "$top/evil.bundle" >/dev/null
-python3 - "$top/evil.bundle" <<'EOF'
+on laptop export --since "$top/server.vec" -o "$top/usb.bundle"
+python3 - "$top/usb.bundle" <<'EOF'
 import sys
 p = sys.argv[1]
 b = bytearray(open(p, 'rb').read())
-i = b.index(b'TAMPER-ME')
-b[i] ^= 0x01
+b[b.index(b'TAMPER-ME')] ^= 0x01
 open(p, 'wb').write(bytes(b))
 EOF
-on server import "$top/evil.bundle" || say "(import reported the rejected set and exited 1, as it should)"
+say "(one byte of the wallpaper value was flipped in the file)"
+on server import "$top/usb.bundle" || say "(import reported the rejected set and exited 1, as it should)"
 on server get settings font; echo
 on server get settings wallpaper || say "(the tampered value never reached the store)"
 
-step "Done: three devices synced by files alone, every change checked against its signer."
-say "Every process here was a short-lived meshctl; the homes under $top are removed now."
+step "Done: three devices kept in sync by their daemons, and by a file; every change checked"
+say "against its signer. Every daemon was stopped; the homes under $top are removed now."
