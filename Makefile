@@ -116,6 +116,7 @@ fuzz: deps
 
 bench: all $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do $$b || exit 1; done
+	@MESHCTL=$(CURDIR)/$(B)/meshctl tests/bench/bench_sync.sh
 
 demo: all
 	@scripts/demo.sh $(B)/meshctl

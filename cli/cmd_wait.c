@@ -7,13 +7,15 @@
 #include <stdio.h>
 #include <time.h>
 
+#define S_STABLE_MS 600 /* in sync for this long, status rewritten meanwhile */
+
 static const char s_usage[] =
     "usage: meshctl wait [--timeout S] [--peers N]\n"
     "\n"
     "Wait until the daemon running on this home is in sync with every connected peer:\n"
-    "each has acknowledged everything this device holds. Run it on each device to know\n"
-    "that all have everything. Exit 0 when in sync, 1 at the timeout or when no daemon\n"
-    "runs.\n"
+    "each has acknowledged everything this device holds, steadily for 0.6 s. Run it on\n"
+    "each device to know that all have everything. Exit 0 when in sync, 1 at the\n"
+    "timeout or when no daemon runs.\n"
     "\n"
     "options:\n"
     "  -t, --timeout S  give up after S seconds (default 30)\n"
@@ -36,17 +38,25 @@ cmd_wait(int argc, char **argv, cli_ctx_t *ctx)
         return cli_usage_error(s_usage, "wait: --peers takes a number, 0 to %d", CLI_PEERS_MAX);
     struct timespec start, now, nap = {0, 50 * 1000 * 1000};
     clock_gettime(CLOCK_MONOTONIC, &start);
+    long long start_ms = (long long)start.tv_sec * 1000 + start.tv_nsec / 1000000;
+    long long stable_since = -1;
     for (;;) {
         cli_status_t st;
         cli_status_read(ctx, &st);
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long long now_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
         size_t connected = 0, synced = 0;
         for (size_t i = 0; i < st.npeers; i++) {
             connected += st.peers[i].connected != 0;
             synced += st.peers[i].connected && st.peers[i].in_sync;
         }
-        if (st.running && connected >= want && synced == connected)
+        /* In sync in status files written after the wait began, without a break for
+         * S_STABLE_MS: what arrived a moment ago has had time to go on to the others. */
+        bool ok = st.running && now_ms - st.age_ms > start_ms && connected >= want &&
+                  synced == connected;
+        stable_since = ok ? (stable_since < 0 ? now_ms : stable_since) : -1;
+        if (ok && now_ms - stable_since >= S_STABLE_MS)
             return CLI_OK;
-        clock_gettime(CLOCK_MONOTONIC, &now);
         if ((uint64_t)(now.tv_sec - start.tv_sec) >= timeout) {
             cli_say("wait: %s after %llu s (%zu of %zu connected peers in sync)",
                     st.running ? "not in sync" : "no daemon runs on this home",

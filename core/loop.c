@@ -22,6 +22,7 @@
 #include "wire.h"
 
 #define S_NO_CONN UINT32_MAX
+#define S_RESEND_MS 3000 /* a batch not acknowledged this long is sent again */
 
 typedef struct s_session {
     uint8_t device[WIRE_ORIGIN_LEN];
@@ -38,6 +39,7 @@ typedef struct s_session {
     size_t vv_len;
     wire_doc_t vv_doc;
     uint64_t batch_out;  /* id of the batch awaiting its ack, 0 if none */
+    int64_t batch_ms;    /* when it went out */
     uint64_t next_id;
     bool stalled;        /* the last ack moved nothing: wait for a new commit */
     int64_t heard_ms, pinged_ms, seen_ms;
@@ -159,7 +161,11 @@ s_send(loop_t *l, s_session_t *s, const wire_msg_t *msg, uint32_t only)
     if (err != MESH_OK) {
         return err;
     }
-    uint32_t conns[2] = {s->conn_out, s->conn_in};
+    /* Both sides prefer the connection dialled by the lower device key, so that one link
+     * carries the session both ways, in order, when both have dialled. */
+    bool ours_first = memcmp(ident_public_key(l->m->ident), s->device, WIRE_ORIGIN_LEN) < 0;
+    uint32_t conns[2] = {ours_first ? s->conn_out : s->conn_in,
+                         ours_first ? s->conn_in : s->conn_out};
     err = MESH_ENOTFOUND;
     for (int i = 0; i < 2 && err != MESH_OK; i++) {
         if (conns[i] == S_NO_CONN || (only != S_NO_CONN && conns[i] != only)) {
@@ -254,6 +260,7 @@ s_push(loop_t *l, s_session_t *s)
                         .body = l->body.data,
                         .body_len = l->body.len};
     if (s_send(l, s, &batch, S_NO_CONN) == MESH_OK) {
+        s->batch_ms = s_now_ms();
         s->batch_out = s->next_id++;
         s->batches_out++;
         node_log(l->m, MESH_LOG_DEBUG, "sent batch %llu (%zu bytes) to %s",
@@ -322,11 +329,15 @@ s_on_hello(loop_t *l, s_session_t *s, const wire_msg_t *msg, uint32_t conn)
         s->ok = false;
         return;
     }
-    /* A new HELLO starts the session again: what was in flight is sent anew from the
-     * vector that follows. */
+    /* A HELLO that starts the session again forgets what was in flight: it goes anew from
+     * the vector that follows. (A second HELLO, on the other link of a session already up,
+     * changes nothing; a batch lost to a restart the session did not notice is sent again
+     * after S_RESEND_MS.) */
+    if (!s->ok) {
+        s->batch_out = 0;
+    }
     s->ok = true;
     s->refused = false;
-    s->batch_out = 0;
     s->stalled = false;
     if (conn & TRANSPORT_INBOUND) {
         (void)s_send_hello(l, s, conn); /* the answer; a HELLO on our own link needs none */
@@ -382,8 +393,11 @@ s_on_msg(loop_t *l, const transport_msg_t *tm)
         s_drop(l, s, "a malformed frame");
         return;
     }
-    if (msg.type != WIRE_MSG_HELLO && msg.type != WIRE_MSG_ERROR && !s->ok) {
-        return; /* nothing before HELLO */
+    /* Before HELLO only a vector is kept (frames of one session may come over two links,
+     * so the peer's VECTOR can overtake its HELLO); a batch waits to be sent again. */
+    if (msg.type != WIRE_MSG_HELLO && msg.type != WIRE_MSG_ERROR &&
+        msg.type != WIRE_MSG_VECTOR && !s->ok) {
+        return;
     }
     switch (msg.type) {
     case WIRE_MSG_HELLO:
@@ -447,6 +461,13 @@ s_tick(loop_t *l, int64_t now)
         }
         if (s->connected) {
             s->seen_ms = now;
+        }
+        if (s->batch_out && now - s->batch_ms > S_RESEND_MS) {
+            /* lost with a link that broke, or dropped by a peer not yet past HELLO:
+             * applying twice changes nothing, so send what it lacks again */
+            node_log(l->m, MESH_LOG_INFO, "batch %llu to %s unacknowledged: sending again",
+                     (unsigned long long)s->batch_out, s->id);
+            s->batch_out = 0;
         }
     }
 }
@@ -598,6 +619,9 @@ loop_stop(loop_t *l)
     }
     __atomic_store_n(&l->stop, 1, __ATOMIC_RELEASE);
     pthread_join(l->thread, NULL);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/status", l->m->home);
+    (void)unlink(path); /* no daemon runs here any more */
     for (size_t i = 0; i < l->nsess; i++) {
         wire_doc_release(&l->sess[i].vv_doc);
         free(l->sess[i].vv);

@@ -135,6 +135,21 @@ s_version_out(store_txn_t *txn, const store_version_t *v, bool winner, uint8_t *
     return MESH_OK;
 }
 
+/* Order of siblings after the winner: by origin ID, incarnation, seq. */
+static int
+s_version_cmp(const void *a, const void *b)
+{
+    const mesh_version_t *x = a, *y = b;
+    int c = strcmp(x->origin, y->origin);
+    if (c != 0) {
+        return c;
+    }
+    if (x->incarnation != y->incarnation) {
+        return x->incarnation < y->incarnation ? -1 : 1;
+    }
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
 mesh_err_t
 mesh_get_versions(mesh_t *m, const char *coll, const void *key, size_t key_len,
                   mesh_version_t **out, size_t *count)
@@ -160,7 +175,7 @@ mesh_get_versions(mesh_t *m, const char *coll, const void *key, size_t key_len,
         vs = calloc(item->count, sizeof *vs);
         err = vs ? MESH_OK : MESH_ENOMEM;
     }
-    /* The winner first, then the others in stored (dot) order; each value owns a copy. */
+    /* The winner first, then the others; each value owns a copy. */
     for (size_t i = 0, o = 0; err == MESH_OK && i < item->count; i++) {
         size_t src = i == 0 ? w : (i <= w ? i - 1 : i);
         uint8_t *dst = malloc(item->versions[src].value_len + 1);
@@ -171,6 +186,10 @@ mesh_get_versions(mesh_t *m, const char *coll, const void *key, size_t key_len,
         o += err == MESH_OK;
     }
     if (err == MESH_OK) {
+        /* the winner first, the others in a canonical order, whatever order they came in */
+        if (item->count > 2) {
+            qsort(vs + 1, item->count - 1, sizeof *vs, s_version_cmp);
+        }
         *out = vs;
         *count = item->count;
     } else if (vs) {

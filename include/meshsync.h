@@ -199,7 +199,7 @@ MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_get(mesh_t *m, const char *coll, cons
 
 /* Read every version of key in coll: one normally, several siblings after concurrent
  * writes, tombstones included. MESH_OK: *out is an array of *count versions (the winner
- * first, then by dot); free it with mesh_versions_free. Error: *out NULL, *count 0.
+ * first, then by origin ID, incarnation and seq: the same order on every device); free it with mesh_versions_free. Error: *out NULL, *count 0.
  * Errors: MESH_ENOTFOUND (the key has no version at all), MESH_EINVAL, MESH_EIO. */
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_get_versions(mesh_t *m, const char *coll,
                                                         const void *key, size_t key_len,

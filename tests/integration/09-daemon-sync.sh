@@ -12,6 +12,7 @@ command -v python3 >/dev/null || skip "no python3"
 # start_daemon HOME LOG [ENV=VALUE...]: run a daemon on an ephemeral loopback port; its
 # endpoint lands in $EP once it writes its status file, its PID in $LAST_PID.
 start_daemon() {
+    rm -f "$1/status" # a stale file from an earlier daemon must not be taken for this one
     local home=$1 log=$2
     shift 2
     spawn env "$@" "$MESHCTL" --home "$home" --log-level info daemon --listen tcp://127.0.0.1:0 2>"$log"

@@ -10,6 +10,7 @@ describe "A's writes reach C through B; a tampering relay is caught; a malformed
 command -v python3 >/dev/null || skip "no python3"
 
 start_daemon() { # HOME LOG [ENV=VALUE...]: endpoint in $EP, PID in $LAST_PID
+    rm -f "$1/status" # a stale file from an earlier daemon must not be taken for this one
     local home=$1 log=$2
     shift 2
     spawn env "$@" "$MESHCTL" --home "$home" --log-level info daemon --listen tcp://127.0.0.1:0 2>>"$log"
