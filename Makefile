@@ -128,7 +128,8 @@ install: all
 	install -m 0755 $(B)/libmeshsync.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf libmeshsync.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libmeshsync.so.$(SOVERSION)
 	ln -sf libmeshsync.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libmeshsync.so
-	install -m 0644 $(B)/meshsync.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' meshsync.pc.in \
+	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/meshsync.pc
 	install -m 0644 include/meshsync.h $(DESTDIR)$(PREFIX)/include/
 	install -m 0755 $(B)/meshctl $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 docs/meshctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/
