@@ -38,6 +38,7 @@ typedef struct s_session {
     uint8_t *vv;         /* its last vector file */
     size_t vv_len;
     wire_doc_t vv_doc;
+    uint64_t peer_session; /* the session id of its last HELLO: new when it restarted */
     uint64_t batch_out;  /* id of the batch awaiting its ack, 0 if none */
     int64_t batch_ms;    /* when it went out */
     uint64_t next_id;
@@ -59,6 +60,7 @@ struct loop {
     int64_t status_ms;
     uint64_t refused;     /* transport refusals already logged */
     uint64_t major;       /* the protocol major version we announce (§11.1) */
+    uint64_t session;     /* random, per start: peers tell a restart from a second HELLO */
     const char *tamper;   /* test hook: flip a byte of this text in outgoing batches */
     bool garbage;         /* test hook: follow each HELLO with a malformed frame */
     wire_buf_t buf, body;
@@ -202,7 +204,8 @@ s_send_hello(loop_t *l, s_session_t *s, uint32_t conn)
                         .major = l->major,
                         .minor = WIRE_PROTO_MINOR,
                         .name = name,
-                        .name_len = strlen(name)};
+                        .name_len = strlen(name),
+                        .num = l->session};
     mesh_err_t err = s_send(l, s, &hello, conn);
     if (err == MESH_OK && l->garbage) {
         /* test hook (MESH_TEST_GARBAGE): 0xc1 is never valid msgpack */
@@ -333,12 +336,21 @@ s_on_hello(loop_t *l, s_session_t *s, const wire_msg_t *msg, uint32_t conn)
      * the vector that follows. (A second HELLO, on the other link of a session already up,
      * changes nothing; a batch lost to a restart the session did not notice is sent again
      * after S_RESEND_MS.) */
-    if (!s->ok) {
+    bool restarted = msg->num != s->peer_session;
+    if (!s->ok || restarted) {
         s->batch_out = 0;
     }
+    s->peer_session = msg->num;
     s->ok = true;
     s->refused = false;
     s->stalled = false;
+    if (restarted && s->conn_out != S_NO_CONN && !(conn & TRANSPORT_INBOUND)) {
+        /* nothing to do: this HELLO is the answer on our own link */
+    } else if (restarted && s->conn_out != S_NO_CONN) {
+        /* Our HELLO on our own link, ahead of any batch we send on it: the peer, new,
+         * takes batches only after a HELLO. */
+        s->hello_out = s_send_hello(l, s, s->conn_out) == MESH_OK;
+    }
     if (conn & TRANSPORT_INBOUND) {
         (void)s_send_hello(l, s, conn); /* the answer; a HELLO on our own link needs none */
     }
@@ -573,6 +585,7 @@ loop_start(mesh_t *m, const char *listen, loop_t **out)
     l->m = m;
     l->members_gen = UINT64_MAX;
     l->major = WIRE_PROTO_MAJOR;
+    ident_random(&l->session, sizeof l->session);
     /* Test hook (PROTOCOL.md §11.1): announce another major version, to show refusal. */
     const char *major = getenv("MESH_TEST_PROTO_MAJOR");
     if (major && *major) {

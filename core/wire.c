@@ -901,12 +901,13 @@ wire_msg_encode(const wire_msg_t *msg, wire_buf_t *out)
     }
     msgpack_packer_init(&pk, out, s_buf_write);
     if (msg->type == WIRE_MSG_HELLO) {
-        rc = msgpack_pack_array(&pk, 5);
+        rc = msgpack_pack_array(&pk, 6);
         rc |= msgpack_pack_uint8(&pk, msg->type);
         rc |= msgpack_pack_str_with_body(&pk, WIRE_PROTO_NAME, strlen(WIRE_PROTO_NAME));
         rc |= msgpack_pack_uint64(&pk, msg->major);
         rc |= msgpack_pack_uint64(&pk, msg->minor);
         rc |= msgpack_pack_str_with_body(&pk, msg->name, msg->name_len);
+        rc |= msgpack_pack_uint64(&pk, msg->num);
     } else {
         rc = msgpack_pack_array(&pk, 3);
         rc |= msgpack_pack_uint8(&pk, msg->type);
@@ -929,7 +930,7 @@ wire_msg_decode(const uint8_t *buf, size_t len, wire_msg_t *msg)
         err = s_read_uint(&c, &type);
     }
     if (err == MESH_OK && (type < WIRE_MSG_HELLO || type > WIRE_MSG_BLOCK ||
-                           n != (type == WIRE_MSG_HELLO ? 5u : 3u))) {
+                           n != (type == WIRE_MSG_HELLO ? 6u : 3u))) {
         err = MESH_EPROTO;
     }
     if (err == MESH_OK && type == WIRE_MSG_HELLO) {
@@ -948,6 +949,9 @@ wire_msg_decode(const uint8_t *buf, size_t len, wire_msg_t *msg)
         if (err == MESH_OK) {
             err = s_read_bytes(&c, S_STR, 64, &p, &msg->name_len);
             msg->name = (const char *)p;
+        }
+        if (err == MESH_OK) {
+            err = s_read_uint(&c, &msg->num);
         }
     } else if (err == MESH_OK) {
         err = s_read_uint(&c, &msg->num);

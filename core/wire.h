@@ -204,7 +204,7 @@ uint64_t wire_vv_extra(const wire_vv_t *vv, size_t i);
 #define WIRE_PROTO_MINOR 0u
 
 enum wire_msg_type {
-    WIRE_MSG_HELLO = 1,  /* [1, "meshsync", major, minor, name] */
+    WIRE_MSG_HELLO = 1,  /* [1, "meshsync", major, minor, name, session id] */
     WIRE_MSG_VECTOR = 2, /* [2, 0, vector file] */
     WIRE_MSG_BATCH = 3,  /* [3, batch id, bundle] */
     WIRE_MSG_ACK = 4,    /* [4, batch id, vector file after applying it] */
@@ -220,7 +220,7 @@ typedef struct wire_msg {
     uint64_t major, minor; /* HELLO */
     const char *name;      /* HELLO: the sender's device name (borrowed) */
     size_t name_len;
-    uint64_t num;          /* batch id, nonce or error code */
+    uint64_t num;          /* session id (HELLO), batch id, nonce or error code */
     const uint8_t *body;   /* vector file, bundle or error text (borrowed) */
     size_t body_len;
 } wire_msg_t;
