@@ -19,7 +19,7 @@ static const char s_usage[] =
     "\n"
     "Show this device, whether a daemon runs on its home, and each member: connected\n"
     "or silent, its address, and whether it has everything this device holds (in sync)\n"
-    "or how many sets and watermarks are still to send.\n"
+    "or how many versions (items and tombstones) it still lacks.\n"
     "\n"
     "--json prints {\"id\", \"daemon\", \"listen\", \"peers\": [{\"id\", \"addr\",\n"
     "\"connected\", \"in_sync\", \"to_send\", \"batches_out\", \"batches_in\", \"bytes_out\",\n"
@@ -122,7 +122,7 @@ cmd_status(int argc, char **argv, cli_ctx_t *ctx)
                                           : "syncing";
         printf("peer    %s  %s  %s", p->id, p->addr, state);
         if (p->connected && !p->in_sync)
-            printf(" (%llu to send)", p->to_send);
+            printf(" (%llu versions to send)", p->to_send);
         printf("  sent %llu batches/%llu bytes, received %llu/%llu\n", p->batches_out,
                p->bytes_out, p->batches_in, p->bytes_in);
     }

@@ -627,3 +627,40 @@ mesh_import(mesh_t *m, const void *bundle, size_t len, mesh_import_report_t *rep
     wire_buf_release(&text);
     return err;
 }
+
+mesh_err_t
+bundle_count_missing(mesh_t *m, const wire_doc_t *since, uint64_t *items)
+{
+    store_txn_t *txn = NULL;
+    store_cursor_t *colls = NULL;
+    char name[MESH_COLL_MAX + 1];
+    uint32_t cid = 0;
+    *items = 0;
+    mesh_err_t err = store_read_begin(m->store, &txn);
+    if (err == MESH_OK) {
+        err = store_colls_open(txn, &colls);
+    }
+    while (err == MESH_OK && (err = store_colls_next(colls, name, &cid)) == MESH_OK) {
+        store_cursor_t *vvs = NULL;
+        store_vv_t vv;
+        uint32_t oid = 0;
+        err = store_vvs_open(txn, cid, &vvs);
+        while (err == MESH_OK && (err = store_vvs_next(vvs, &oid, &vv)) == MESH_OK) {
+            uint8_t origin[WIRE_ORIGIN_LEN];
+            uint64_t inc = 0, above = 0;
+            err = store_origin_get(txn, oid, origin, &inc);
+            const wire_vv_t *recv = err == MESH_OK ? s_since_find(since, name, origin, inc) : NULL;
+            if (err == MESH_OK) {
+                err = store_dot_count_above(txn, cid, oid, recv ? recv->base : 0, &above);
+            }
+            /* the receiver's extras are dots it holds above its base */
+            *items += above > (recv ? recv->extra_count : 0) ? above - (recv ? recv->extra_count : 0)
+                                                              : 0;
+        }
+        store_cursor_close(vvs);
+        err = err == MESH_ENOTFOUND ? MESH_OK : err;
+    }
+    store_cursor_close(colls);
+    store_read_end(txn);
+    return err == MESH_ENOTFOUND ? MESH_OK : err;
+}

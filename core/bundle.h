@@ -22,4 +22,10 @@ MESH_NODISCARD mesh_err_t bundle_export(mesh_t *m, const char *const *colls, siz
                                         const wire_doc_t *since, size_t limit, wire_buf_t *out,
                                         bool *more, size_t *pieces);
 
+/* Count the live versions and tombstones this device holds that since (a decoded vector
+ * file) does not cover, over every collection: what a peer still lacks (for status).
+ * Errors: the store's. */
+MESH_NODISCARD mesh_err_t bundle_count_missing(mesh_t *m, const wire_doc_t *since,
+                                               uint64_t *items);
+
 #endif /* MESH_CORE_BUNDLE_H */

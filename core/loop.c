@@ -488,16 +488,11 @@ s_tick(loop_t *l, int64_t now)
 static uint64_t
 s_to_send(loop_t *l, const s_session_t *s)
 {
-    bool more = false;
-    size_t pieces = 0;
-    if (!s->vv) {
+    uint64_t items = 0;
+    if (!s->vv || bundle_count_missing(l->m, &s->vv_doc, &items) != MESH_OK) {
         return 0;
     }
-    wire_buf_reset(&l->body);
-    if (bundle_export(l->m, NULL, 0, &s->vv_doc, 1, &l->body, &more, &pieces) != MESH_OK) {
-        return 0;
-    }
-    return pieces;
+    return items;
 }
 
 /* Write HOME/status (to a temporary file, then renamed) for meshctl status and wait: one
