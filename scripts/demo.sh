@@ -27,7 +27,12 @@ until_ok() { # until_ok SECONDS COMMAND...: retry COMMAND until it succeeds or t
     local end=$((SECONDS + $1))
     shift
     until "$@" >/dev/null 2>&1; do
-        [ "$SECONDS" -lt "$end" ] || { say "(gave up waiting for: $*)"; return 1; }
+        if [ "$SECONDS" -ge "$end" ]; then
+            say "(gave up waiting for: $*)"
+            for f in "$top"/*.log; do say "--- $f"; tail -n 15 "$f"; done
+            for d in laptop server phone; do [ -f "$top/$d/status" ] && cat "$top/$d/status"; done
+            return 1
+        fi
         sleep 0.1
     done
 }
