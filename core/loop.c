@@ -23,6 +23,8 @@
 
 #define S_NO_CONN UINT32_MAX
 #define S_RESEND_MS 3000 /* a batch not acknowledged this long is sent again */
+#define S_VECTOR_MS 5000 /* a session re-announces our vectors this often: if anything was
+                          * lost on the way, the peer sees what we lack and sends it */
 
 typedef struct s_session {
     uint8_t device[WIRE_ORIGIN_LEN];
@@ -43,7 +45,7 @@ typedef struct s_session {
     int64_t batch_ms;    /* when it went out */
     uint64_t next_id;
     bool stalled;        /* the last ack moved nothing: wait for a new commit */
-    int64_t heard_ms, pinged_ms, seen_ms;
+    int64_t heard_ms, pinged_ms, seen_ms, vector_ms;
     uint64_t batches_out, batches_in, bytes_out, bytes_in;
 } s_session_t;
 
@@ -473,6 +475,14 @@ s_tick(loop_t *l, int64_t now)
         }
         if (s->connected) {
             s->seen_ms = now;
+        }
+        if (s->ok && now - s->vector_ms >= S_VECTOR_MS) {
+            s->vector_ms = now;
+            if (s_vector(l) == MESH_OK) {
+                wire_msg_t vec = {.type = WIRE_MSG_VECTOR, .body = l->body.data,
+                                  .body_len = l->body.len};
+                (void)s_send(l, s, &vec, S_NO_CONN);
+            }
         }
         if (s->batch_out && now - s->batch_ms > S_RESEND_MS) {
             /* lost with a link that broke, or dropped by a peer not yet past HELLO:

@@ -109,13 +109,9 @@ on laptop put settings font "DejaVu Sans Mono"
 on laptop put settings wallpaper "TAMPER-ME-please"
 quiet server vector -o "$top/server.vec" >/dev/null
 on laptop export --since "$top/server.vec" -o "$top/usb.bundle"
-python3 - "$top/usb.bundle" <<'EOF'
-import sys
-p = sys.argv[1]
-b = bytearray(open(p, 'rb').read())
-b[b.index(b'TAMPER-ME')] ^= 0x01
-open(p, 'wb').write(bytes(b))
-EOF
+# flip one bit of the value's first byte (T, 0x54, becomes U, 0x55) with perl, which every
+# Debian has
+perl -0777 -pi -e 's/TAMPER-ME/UAMPER-ME/' "$top/usb.bundle"
 say "(one byte of the wallpaper value was flipped in the file)"
 on server import "$top/usb.bundle" || say "(import reported the rejected set and exited 1, as it should)"
 on server get settings font; echo
