@@ -198,6 +198,18 @@ s_vector(loop_t *l)
     return err;
 }
 
+/* Send our vector file to the session (on conn only, unless S_NO_CONN). */
+static mesh_err_t
+s_send_vector(loop_t *l, s_session_t *s, uint32_t conn)
+{
+    mesh_err_t err = s_vector(l);
+    if (err == MESH_OK) {
+        wire_msg_t vec = {.type = WIRE_MSG_VECTOR, .body = l->body.data, .body_len = l->body.len};
+        err = s_send(l, s, &vec, conn);
+    }
+    return err;
+}
+
 static mesh_err_t
 s_send_hello(loop_t *l, s_session_t *s, uint32_t conn)
 {
@@ -217,11 +229,7 @@ s_send_hello(loop_t *l, s_session_t *s, uint32_t conn)
         }
     }
     if (err == MESH_OK) {
-        err = s_vector(l);
-    }
-    if (err == MESH_OK) {
-        wire_msg_t vec = {.type = WIRE_MSG_VECTOR, .body = l->body.data, .body_len = l->body.len};
-        err = s_send(l, s, &vec, conn);
+        err = s_send_vector(l, s, conn);
     }
     return err;
 }
@@ -478,11 +486,7 @@ s_tick(loop_t *l, int64_t now)
         }
         if (s->ok && now - s->vector_ms >= S_VECTOR_MS) {
             s->vector_ms = now;
-            if (s_vector(l) == MESH_OK) {
-                wire_msg_t vec = {.type = WIRE_MSG_VECTOR, .body = l->body.data,
-                                  .body_len = l->body.len};
-                (void)s_send(l, s, &vec, S_NO_CONN);
-            }
+            (void)s_send_vector(l, s, S_NO_CONN);
         }
         if (s->batch_out && now - s->batch_ms > S_RESEND_MS) {
             /* lost with a link that broke, or dropped by a peer not yet past HELLO:
