@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "out.h"
 
@@ -17,13 +18,14 @@
 static const char s_usage[] =
     "usage: meshctl status\n"
     "\n"
-    "Show this device, whether a daemon runs on its home, and each member: connected\n"
-    "or silent, its address, and whether it has everything this device holds (in sync)\n"
-    "or how many versions (items and tombstones) it still lacks.\n"
+    "Show this device, whether a daemon runs on its home, each collection (keys,\n"
+    "versions, digest), and each member: connected or silent, its address, and whether\n"
+    "it has everything this device holds (in sync) or how many versions (items and\n"
+    "tombstones) it still lacks; on a terminal, with a progress bar while it syncs.\n"
     "\n"
-    "--json prints {\"id\", \"daemon\", \"listen\", \"peers\": [{\"id\", \"addr\",\n"
-    "\"connected\", \"in_sync\", \"to_send\", \"batches_out\", \"batches_in\", \"bytes_out\",\n"
-    "\"bytes_in\"}]}.\n";
+    "--json prints {\"id\", \"daemon\", \"listen\", \"collections\": [{\"name\", \"keys\",\n"
+    "\"versions\", \"digest\"}], \"peers\": [{\"id\", \"addr\", \"connected\", \"in_sync\",\n"
+    "\"to_send\", \"batches_out\", \"batches_in\", \"bytes_out\", \"bytes_in\"}]}.\n";
 
 static long long
 s_now_ms(void)
@@ -73,20 +75,55 @@ cli_status_read(const cli_ctx_t *ctx, cli_status_t *st)
 }
 
 static void
-s_print_json(const char *id, const cli_status_t *st)
+s_print_json(const char *id, const cli_status_t *st, const mesh_coll_info_t *colls, size_t n)
 {
-    printf("{\"id\":\"%s\",\"daemon\":%s,\"listen\":\"%s\",\"peers\":[", id,
-           st->running ? "true" : "false", st->running ? st->listen : "");
+    out_json_t j;
+    out_json_init(&j, stdout);
+    out_json_object_begin(&j, NULL);
+    out_json_string(&j, "id", id);
+    out_json_bool(&j, "daemon", st->running);
+    out_json_string(&j, "listen", st->running ? st->listen : "");
+    out_json_array_begin(&j, "collections");
+    for (size_t i = 0; i < n; i++) {
+        out_json_object_begin(&j, NULL);
+        out_json_string(&j, "name", colls[i].name);
+        out_json_u64(&j, "keys", colls[i].keys);
+        out_json_u64(&j, "versions", colls[i].versions);
+        out_json_string(&j, "digest", colls[i].digest);
+        out_json_object_end(&j);
+    }
+    out_json_array_end(&j);
+    out_json_array_begin(&j, "peers");
     for (size_t i = 0; st->running && i < st->npeers; i++) {
         const cli_peer_status_t *p = &st->peers[i];
-        printf("%s{\"id\":\"%s\",\"addr\":\"%s\",\"connected\":%s,\"in_sync\":%s,"
-               "\"to_send\":%llu,\"batches_out\":%llu,\"batches_in\":%llu,\"bytes_out\":%llu,"
-               "\"bytes_in\":%llu}",
-               i ? "," : "", p->id, p->addr, p->connected ? "true" : "false",
-               p->in_sync ? "true" : "false", p->to_send, p->batches_out, p->batches_in,
-               p->bytes_out, p->bytes_in);
+        out_json_object_begin(&j, NULL);
+        out_json_string(&j, "id", p->id);
+        out_json_string(&j, "addr", p->addr);
+        out_json_bool(&j, "connected", p->connected);
+        out_json_bool(&j, "in_sync", p->in_sync);
+        out_json_u64(&j, "to_send", p->to_send);
+        out_json_u64(&j, "batches_out", p->batches_out);
+        out_json_u64(&j, "batches_in", p->batches_in);
+        out_json_u64(&j, "bytes_out", p->bytes_out);
+        out_json_u64(&j, "bytes_in", p->bytes_in);
+        out_json_object_end(&j);
     }
-    printf("]}\n");
+    out_json_array_end(&j);
+    out_json_object_end(&j);
+}
+
+/* A progress bar for a peer that lacks to_send of the total versions this device holds. */
+static void
+s_bar(uint64_t total, uint64_t to_send)
+{
+    enum { WIDTH = 40 };
+    uint64_t done = to_send < total ? total - to_send : 0;
+    int filled = (int)(done * WIDTH / total);
+    printf("        [");
+    for (int i = 0; i < WIDTH; i++)
+        putchar(i < filled ? '#' : '.');
+    printf("] %3d%%  %llu of %llu versions\n", (int)(done * 100 / total),
+           (unsigned long long)done, (unsigned long long)total);
 }
 
 int
@@ -103,8 +140,20 @@ cmd_status(int argc, char **argv, cli_ctx_t *ctx)
         id[0] = '\0';
     cli_status_t st;
     cli_status_read(ctx, &st);
+    mesh_coll_info_t *colls = NULL;
+    size_t ncolls = 0;
+    mesh_err_t err = mesh_collections(m, &colls, &ncolls);
+    if (err != MESH_OK) {
+        rc = cli_fail(m, err, "status");
+        mesh_close(m);
+        return rc;
+    }
+    uint64_t total = 0;
+    for (size_t i = 0; i < ncolls; i++)
+        total += colls[i].versions;
     if (ctx->json) {
-        s_print_json(id, &st);
+        s_print_json(id, &st, colls, ncolls);
+        mesh_free(colls);
         mesh_close(m);
         return CLI_OK;
     }
@@ -114,6 +163,11 @@ cmd_status(int argc, char **argv, cli_ctx_t *ctx)
     } else {
         printf("daemon  pid %ld, listening on %s\n", st.pid, st.listen);
     }
+    for (size_t i = 0; i < ncolls; i++)
+        printf("coll    %s  %llu keys, %llu versions, digest %.16s\n", colls[i].name,
+               (unsigned long long)colls[i].keys, (unsigned long long)colls[i].versions,
+               colls[i].digest);
+    mesh_free(colls);
     for (size_t i = 0; st.running && i < st.npeers; i++) {
         const cli_peer_status_t *p = &st.peers[i];
         const char *state = !p->connected ? "not connected"
@@ -125,6 +179,8 @@ cmd_status(int argc, char **argv, cli_ctx_t *ctx)
             printf(" (%llu versions to send)", p->to_send);
         printf("  sent %llu batches/%llu bytes, received %llu/%llu\n", p->batches_out,
                p->bytes_out, p->batches_in, p->bytes_in);
+        if (p->connected && !p->in_sync && total && isatty(STDOUT_FILENO))
+            s_bar(total, p->to_send);
     }
     mesh_close(m);
     return CLI_OK;

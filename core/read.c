@@ -419,3 +419,60 @@ mesh_digest(mesh_t *m, const char *coll, char *buf, size_t buf_len, uint64_t *it
     }
     return MESH_OK;
 }
+
+mesh_err_t
+mesh_collections(mesh_t *m, mesh_coll_info_t **out, size_t *count)
+{
+    store_txn_t *txn = NULL;
+    store_cursor_t *cur = NULL;
+    mesh_coll_info_t *list = NULL;
+    size_t n = 0, cap = 0;
+    char name[MESH_COLL_MAX + 1];
+    uint32_t cid = 0;
+    if (out) {
+        *out = NULL;
+    }
+    if (count) {
+        *count = 0;
+    }
+    if (!m || !out || !count) {
+        return MESH_EINVAL;
+    }
+    mesh_err_t err = store_read_begin(m->store, &txn);
+    if (err == MESH_OK) {
+        err = store_colls_open(txn, &cur);
+    }
+    while (err == MESH_OK && (err = store_colls_next(cur, name, &cid)) == MESH_OK) {
+        store_coll_stats_t stats;
+        if (name[0] == '_') {
+            continue;
+        }
+        if (n == cap) {
+            cap = cap ? cap * 2 : 8;
+            mesh_coll_info_t *l = realloc(list, cap * sizeof *l);
+            if (!l) {
+                err = MESH_ENOMEM;
+                break;
+            }
+            list = l;
+        }
+        err = store_coll_stats_get(txn, cid, &stats);
+        mesh_coll_info_t *c = &list[n++];
+        memset(c, 0, sizeof *c);
+        memcpy(c->name, name, strlen(name) + 1);
+        c->keys = stats.keys;
+        c->versions = stats.versions;
+        for (size_t i = 0; i < 32; i++) {
+            snprintf(c->digest + 2 * i, 3, "%02x", stats.digest[i]);
+        }
+    }
+    store_cursor_close(cur);
+    store_read_end(txn);
+    if (err != MESH_ENOTFOUND && err != MESH_OK) {
+        free(list);
+        return node_fail_store(m, err, "list collections");
+    }
+    *out = list;
+    *count = n;
+    return MESH_OK;
+}

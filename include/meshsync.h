@@ -311,6 +311,20 @@ MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_import(mesh_t *m, const void *bundle,
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_vector(mesh_t *m, const char *const *colls,
                                                   size_t ncolls, void **out, size_t *out_len);
 
+/* One collection as listed by mesh_collections. */
+typedef struct mesh_coll_info {
+    char name[MESH_COLL_MAX + 1]; /* its name */
+    uint64_t keys;                /* keys with a version, tombstones included */
+    uint64_t versions;            /* versions held: live values, siblings and tombstones */
+    char digest[65];              /* the digest as 64 hex chars (see mesh_digest) */
+} mesh_coll_info_t;
+
+/* List the user collections this device holds (not the system ones), by name.
+ * MESH_OK: *out is an array of *count (caller frees with mesh_free).
+ * Errors: MESH_EINVAL, MESH_ENOMEM, MESH_EIO. */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_collections(mesh_t *m, mesh_coll_info_t **out,
+                                                       size_t *count);
+
 /* Check a device ID's text (case and dashes are free). MESH_OK, or MESH_EBADID. */
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_id_check(const char *text);
 

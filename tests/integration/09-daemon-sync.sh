@@ -63,8 +63,12 @@ assert d["daemon"] is True, d
 peers = {p["id"]: p for p in d["peers"]}
 b = peers[sys.argv[1]]
 assert b["connected"] and b["in_sync"] and b["batches_out"] >= 1, b
-assert sys.argv[2] not in peers, d' "$idb" "$idc" || fail "status --json: $(a status --json)"
+assert sys.argv[2] not in peers, d
+notes = [c for c in d["collections"] if c["name"] == "notes"]
+assert len(notes) == 1 and notes[0]["keys"] == 3 and len(notes[0]["digest"]) == 64, d
+' "$idb" "$idc" || fail "status --json: $(a status --json)"
 a status | grep -q "in sync" || fail "status text: $(a status)"
+b status | grep -q "^coll    notes  3 keys" || fail "status text on B: $(b status)"
 a get notes from-c >/dev/null 2>&1 && fail "the stranger's data reached A"
 c put notes from-c "sneaky"
 sleep 1
