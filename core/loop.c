@@ -435,8 +435,8 @@ s_on_msg(loop_t *l, const transport_msg_t *tm)
             s->batch_out = 0;
             s->stalled = !changed; /* it took nothing more: wait for a new commit */
         }
-        if (msg.type == WIRE_MSG_VECTOR) {
-            s->stalled = false;
+        if (msg.type == WIRE_MSG_VECTOR && changed) {
+            s->stalled = false; /* a vector that moved: whatever it lacks can go now */
         }
         s_push(l, s);
         break;
