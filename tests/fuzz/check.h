@@ -30,4 +30,11 @@ bool check_is_within(const void *p, size_t n, const uint8_t *buf, size_t len);
 /* Is err what a decoder may return for bytes it refuses (MESH_EPROTO, MESH_ETOOBIG)? */
 bool check_is_decode_error(mesh_err_t err);
 
+/* Decode buf as a set (then its header and each op's metadata), a header, op metadata:
+ * whatever decodes must re-encode to the very same bytes and decode again to the same
+ * values, and whatever does not must fail with a decoder's error and zeroed outputs. */
+void check_set(const uint8_t *buf, size_t len);
+void check_header(const uint8_t *buf, size_t len);
+void check_opmeta(const uint8_t *buf, size_t len);
+
 #endif

@@ -18,106 +18,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* ---- one set of a bundle ---- */
-
-static void
-s_check_header(const uint8_t *buf, size_t len)
-{
-    wire_header_t h;
-    mesh_err_t err = wire_header_decode(buf, len, &h);
-
-    if (err != MESH_OK) {
-        CHECK(check_is_decode_error(err));
-        CHECK(check_is_zero(&h, sizeof(h)));
-        return;
-    }
-    CHECK(check_is_within(h.coll, h.coll_len, buf, len));
-    CHECK(h.coll_len >= 1 && h.coll_len <= MESH_COLL_MAX);
-    CHECK(h.count >= 1 && h.count <= WIRE_OPS_MAX && h.first_seq != 0);
-}
-
-static void
-s_check_opmeta(const uint8_t *buf, size_t len)
-{
-    wire_opmeta_t op;
-    wire_dot_t dot, prev;
-    mesh_err_t err = wire_opmeta_decode(buf, len, &op);
-
-    if (err != MESH_OK) {
-        CHECK(check_is_decode_error(err));
-        CHECK(check_is_zero(&op, sizeof(op)));
-        return;
-    }
-    CHECK(check_is_within(op.key, op.key_len, buf, len));
-    CHECK(op.key_len >= 1 && op.key_len <= MESH_KEY_MAX && op.seq != 0);
-    CHECK(op.kind == WIRE_PUT || op.kind == WIRE_DEL);
-    CHECK(op.kind == WIRE_PUT || op.value_len == 0);
-    CHECK(op.ctx_count <= WIRE_CTX_MAX);
-    CHECK(check_is_within(op.ctx, op.ctx_count * WIRE_CTX_ENTRY_LEN, buf, len));
-    for (size_t i = 0; i < op.ctx_count; i++) {
-        wire_ctx_get(&op, i, &dot);
-        CHECK(dot.seq != 0);
-        if (i > 0) {
-            int c = memcmp(prev.origin, dot.origin, WIRE_ORIGIN_LEN);
-
-            CHECK(c < 0 || (c == 0 && prev.incarnation < dot.incarnation));
-        }
-        prev = dot;
-    }
-}
-
-/* Decode a set (full: 2-element op entries; partial: 3, with proofs), its header and each op's
- * metadata; a set that decodes re-encodes to the same bytes. */
-static void
-s_check_set(const uint8_t *buf, size_t len)
-{
-    wire_set_t set;
-    wire_buf_t out;
-    mesh_err_t err;
-
-    memset(&set, 0xa5, sizeof(set));
-    err = wire_set_decode(buf, len, &set);
-    if (err != MESH_OK) {
-        CHECK(check_is_decode_error(err) || err == MESH_ENOMEM);
-        CHECK(check_is_zero(&set, sizeof(set)));
-        return;
-    }
-    CHECK(set.op_count >= 1 && set.op_count <= WIRE_OPS_MAX);
-    CHECK(check_is_within(set.header, set.header_len, buf, len));
-    CHECK(check_is_within(set.sig, WIRE_SIG_LEN, buf, len));
-    s_check_header(set.header, set.header_len);
-    for (size_t i = 0; i < set.op_count; i++) {
-        const wire_op_t *op = &set.ops[i];
-
-        CHECK(check_is_within(op->meta, op->meta_len, buf, len));
-        CHECK(op->value == NULL ? op->value_len == 0
-                                : check_is_within(op->value, op->value_len, buf, len));
-        if (set.partial) {
-            CHECK(op->proof_count <= WIRE_PROOF_MAX);
-            CHECK(check_is_within(op->proof, op->proof_count * WIRE_HASH_LEN, buf, len));
-        } else {
-            CHECK(op->proof == NULL && op->proof_count == 0);
-        }
-        s_check_opmeta(op->meta, op->meta_len);
-    }
-    wire_buf_init(&out);
-    if (set.partial) {
-        err = wire_set_encode_partial(set.header, set.header_len, set.sig, set.ops, set.op_count,
-                                      &out);
-    } else {
-        err = wire_set_encode(set.header, set.header_len, set.sig, set.ops, set.op_count, &out);
-    }
-    /* The encoder's size check is a conservative estimate; near the cap it may refuse. */
-    if (err == MESH_OK) {
-        CHECK(out.len == len && memcmp(out.data, buf, len) == 0);
-    } else {
-        CHECK(err == MESH_ENOMEM || (err == MESH_ETOOBIG && len > WIRE_SET_MAX / 2));
-    }
-    wire_buf_release(&out);
-    wire_set_release(&set);
-    CHECK(check_is_zero(&set, sizeof(set)));
-}
-
 /* ---- whole documents ---- */
 
 /* The section's collection name as a C string, for the encoders; false if it holds a NUL
@@ -224,7 +124,7 @@ s_check_section(const wire_section_t *sec, bool is_vector, const uint8_t *buf, s
     for (size_t j = 0; j < sec->set_count; j++) {
         CHECK(sec->set_lens[j] <= WIRE_SET_MAX);
         CHECK(check_is_within(sec->sets[j], sec->set_lens[j], buf, len));
-        s_check_set(sec->sets[j], sec->set_lens[j]);
+        check_set(sec->sets[j], sec->set_lens[j]);
     }
 }
 
