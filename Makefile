@@ -114,9 +114,15 @@ fuzz: deps
 	  c=tests/fuzz/corpus/$${n#fuzz_}; mkdir -p build-fuzz/corpus-$$n; \
 	  build-fuzz/$$n -max_total_time=$${FUZZ_SECONDS:-60} build-fuzz/corpus-$$n $$c || exit 1; done
 
-bench: all $(BENCH_BIN)
+# tests/bench/baseline.c: the raw LMDB and raw ZeroMQ CURVE baselines of bench_sync.sh (not a
+# bench_* program, so the loop below does not run it on its own).
+$(B)/tests/baseline: tests/bench/baseline.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -o $@ $< $(PKG_LIBS)
+
+bench: all $(BENCH_BIN) $(B)/tests/baseline
 	@for b in $(BENCH_BIN); do $$b || exit 1; done
-	@MESHCTL=$(CURDIR)/$(B)/meshctl tests/bench/bench_sync.sh
+	@MESHCTL=$(CURDIR)/$(B)/meshctl BASELINE=$(CURDIR)/$(B)/tests/baseline tests/bench/bench_sync.sh
 
 demo: all
 	@scripts/demo.sh $(B)/meshctl

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define S_LINE_MAX 1024 /* bytes in one config line, newline included */
@@ -289,7 +290,8 @@ cli_settle(cli_ctx_t *ctx)
     return CLI_OK;
 }
 
-/* The library's log callback: "meshctl: [level] message" on stderr. meshctl reports every
+/* The library's log callback: "meshctl: [level] message" on stderr (a daemon's lines start
+ * with the UTC time). meshctl reports every
  * failure in its own error line, which the library's error lines would repeat, so those
  * show only at --log-level info or debug. */
 static void
@@ -300,6 +302,16 @@ s_log(void *arg, int level, const char *message)
         return;
     if (level == MESH_LOG_ERROR && ctx->log_level < MESH_LOG_INFO)
         return;
+    if (ctx->online) {
+        /* a daemon's lines carry the time (UTC, microseconds), for logs kept for months and
+         * for benchmarks that line them up with other clocks */
+        struct timespec ts;
+        struct tm tm;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        gmtime_r(&ts.tv_sec, &tm);
+        fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000);
+    }
     fprintf(stderr, "meshctl: [%s] %s\n", cli_log_level_name(level), message);
 }
 

@@ -29,6 +29,7 @@ typedef struct s_vset {
     uint8_t (*leaves)[HASH_LEN]; /* one per op in the set as carried */
     const uint8_t *held_id;      /* set when it came from the held-back list */
     apply_result_t *res;
+    size_t group;                /* the group it came in */
 } s_vset_t;
 
 /* State of one batch's write body; everything in it is reset on each run. */
@@ -36,7 +37,8 @@ typedef struct s_batch {
     mesh_t *m;
     s_vset_t *vs;
     size_t n;
-    const apply_marks_t *marks;
+    const apply_group_t *groups; /* NULL for held sets retried */
+    size_t ngroups;
     store_item_t *item;
     version_ctx_t ctx;
     vv_t vv;
@@ -566,12 +568,15 @@ s_apply_set(s_batch_t *b, store_txn_t *st, s_vset_t *v)
     return err;
 }
 
-/* Was any set of origin (in this batch) held or rejected? Then its watermark waits. */
+/* Was any set of origin (in group g) held or rejected? Then its watermark waits. */
 static bool
-s_origin_blocked(const s_batch_t *b, const wire_mark_t *mk)
+s_origin_blocked(const s_batch_t *b, size_t g, const wire_mark_t *mk)
 {
     for (size_t i = 0; i < b->n; i++) {
         const apply_result_t *r = b->vs[i].res;
+        if (b->vs[i].group != g) {
+            continue;
+        }
         if ((r->outcome == APPLY_HELD || r->outcome == APPLY_REJECTED) &&
             memcmp(r->origin, mk->origin, WIRE_ORIGIN_LEN) == 0) {
             return true;
@@ -581,9 +586,9 @@ s_origin_blocked(const s_batch_t *b, const wire_mark_t *mk)
 }
 
 static mesh_err_t
-s_apply_marks(s_batch_t *b, store_txn_t *st)
+s_apply_marks(s_batch_t *b, store_txn_t *st, size_t g)
 {
-    const apply_marks_t *am = b->marks;
+    const apply_marks_t *am = b->groups[g].marks;
     char coll[MESH_COLL_MAX + 1];
     uint32_t cid = 0, oid = 0;
     if (!am || am->count == 0 || am->coll_len == 0 || am->coll_len > MESH_COLL_MAX) {
@@ -595,7 +600,7 @@ s_apply_marks(s_batch_t *b, store_txn_t *st)
     bool have_cid = false;
     for (size_t i = 0; err == MESH_OK && i < am->count; i++) {
         const wire_mark_t *mk = &am->marks[i];
-        if (!node_member_is(b->m, mk->origin) || s_origin_blocked(b, mk)) {
+        if (!node_member_is(b->m, mk->origin) || s_origin_blocked(b, g, mk)) {
             continue; /* nothing is created for a mark that does not apply */
         }
         if (!have_cid) {
@@ -638,7 +643,13 @@ s_batch_body(store_txn_t *st, void *arg)
             return err;
         }
     }
-    return s_apply_marks(b, st);
+    for (size_t g = 0; g < b->ngroups; g++) {
+        mesh_err_t err = s_apply_marks(b, st, g);
+        if (err != MESH_OK) {
+            return err;
+        }
+    }
+    return MESH_OK;
 }
 
 static mesh_err_t s_retry_held(mesh_t *m, int depth);
@@ -665,13 +676,27 @@ s_update_held(mesh_t *m, s_batch_t *b)
     return err;
 }
 
-/* Verify and apply; held_ids (may be NULL) names the held entries the sets came from. */
+/* Held sets copied out of the store (the read transaction ends before applying). */
+typedef struct s_held {
+    uint8_t **copies; /* each: id (32 bytes) then the set bytes */
+    const uint8_t **sets;
+    const uint8_t **ids;
+    size_t *lens;
+    size_t n, cap;
+} s_held_t;
+
+/* Verify and apply the groups, or (groups NULL) the held sets h. */
 static mesh_err_t
-s_batch(mesh_t *m, const uint8_t *const *sets, const size_t *lens, const uint8_t *const *held_ids,
-        size_t n, const apply_marks_t *marks, apply_result_t *results, int depth)
+s_batch(mesh_t *m, const apply_group_t *groups, size_t ngroups, const s_held_t *h,
+        apply_result_t *held_results, int depth)
 {
-    s_batch_t b = {.m = m, .n = n, .marks = marks};
+    s_batch_t b = {.m = m, .groups = groups, .ngroups = groups ? ngroups : 0};
     mesh_err_t err = MESH_OK;
+    size_t n = h ? h->n : 0;
+    for (size_t g = 0; g < b.ngroups; g++) {
+        n += groups[g].n;
+    }
+    b.n = n;
     b.vs = calloc(n ? n : 1, sizeof *b.vs);
     b.item = malloc(sizeof *b.item);
     version_ctx_init(&b.ctx);
@@ -681,10 +706,19 @@ s_batch(mesh_t *m, const uint8_t *const *sets, const size_t *lens, const uint8_t
         err = MESH_ENOMEM;
         goto out;
     }
+    size_t k = 0;
+    for (size_t g = 0; g < b.ngroups; g++) {
+        for (size_t i = 0; i < groups[g].n; i++, k++) {
+            b.vs[k] = (s_vset_t){.bytes = groups[g].sets[i], .len = groups[g].lens[i],
+                                 .res = &groups[g].results[i], .group = g};
+        }
+    }
+    for (size_t i = 0; h && i < h->n; i++, k++) {
+        b.vs[k] = (s_vset_t){.bytes = h->sets[i], .len = h->lens[i], .res = &held_results[i],
+                             .held_id = h->ids[i]};
+    }
     for (size_t i = 0; i < n; i++) {
-        memset(&results[i], 0, sizeof results[i]);
-        b.vs[i] = (s_vset_t){.bytes = sets[i], .len = lens[i], .res = &results[i],
-                             .held_id = held_ids ? held_ids[i] : NULL};
+        memset(b.vs[i].res, 0, sizeof *b.vs[i].res);
         (void)s_verify(&b.vs[i]);
     }
     err = store_write(m->store, s_batch_body, &b);
@@ -713,14 +747,6 @@ out:
     return err;
 }
 
-/* Held sets copied out of the store (the read transaction ends before applying). */
-typedef struct s_held {
-    uint8_t **copies; /* each: id (32 bytes) then the set bytes */
-    const uint8_t **sets;
-    const uint8_t **ids;
-    size_t *lens;
-    size_t n, cap;
-} s_held_t;
 
 static void
 s_held_release(s_held_t *h)
@@ -798,7 +824,7 @@ s_retry_held(mesh_t *m, int depth)
         err = MESH_ENOMEM;
     }
     if (err == MESH_OK && h.n) {
-        err = s_batch(m, h.sets, h.lens, h.ids, h.n, NULL, res, depth);
+        err = s_batch(m, NULL, 0, &h, res, depth);
         for (size_t i = 0; err == MESH_OK && i < h.n; i++) {
             node_log(m, res[i].outcome == APPLY_REJECTED ? MESH_LOG_WARN : MESH_LOG_INFO,
                      "held-back set seq %llu: %s", (unsigned long long)res[i].first_seq,
@@ -811,11 +837,23 @@ s_retry_held(mesh_t *m, int depth)
 }
 
 mesh_err_t
+apply_groups(mesh_t *m, const apply_group_t *groups, size_t ngroups)
+{
+    if (!m || (ngroups && !groups)) {
+        return MESH_EINVAL;
+    }
+    for (size_t g = 0; g < ngroups; g++) {
+        if (groups[g].n && (!groups[g].sets || !groups[g].lens || !groups[g].results)) {
+            return MESH_EINVAL;
+        }
+    }
+    return s_batch(m, groups, ngroups, NULL, NULL, 0);
+}
+
+mesh_err_t
 apply_batch(mesh_t *m, const uint8_t *const *sets, const size_t *lens, size_t n,
             const apply_marks_t *marks, apply_result_t *results)
 {
-    if (!m || (n && (!sets || !lens || !results))) {
-        return MESH_EINVAL;
-    }
-    return s_batch(m, sets, lens, NULL, n, marks, results, 0);
+    apply_group_t g = {.sets = sets, .lens = lens, .n = n, .marks = marks, .results = results};
+    return apply_groups(m, &g, 1);
 }

@@ -54,4 +54,18 @@ MESH_NODISCARD mesh_err_t apply_batch(mesh_t *m, const uint8_t *const *sets, con
                                       size_t n, const apply_marks_t *marks,
                                       apply_result_t *results);
 
+/* Sets and watermarks that came together (one section of a bundle): a watermark of the
+ * group waits when a set of its origin in the same group was held or rejected. */
+typedef struct apply_group {
+    const uint8_t *const *sets;
+    const size_t *lens;
+    size_t n;
+    const apply_marks_t *marks; /* may be NULL */
+    apply_result_t *results;    /* n of them */
+} apply_group_t;
+
+/* apply_batch for several groups (sections of several bundles, in order) in one durable
+ * write transaction: what a receiver does to commit many batches at once. */
+MESH_NODISCARD mesh_err_t apply_groups(mesh_t *m, const apply_group_t *groups, size_t ngroups);
+
 #endif /* MESH_CORE_APPLY_H */

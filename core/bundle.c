@@ -43,6 +43,8 @@ typedef struct s_export {
     size_t total;            /* set bytes in the sections already written */
     bool cut;                /* stopped at the limit: more remains */
     size_t pieces;           /* sets and watermarks written in all */
+    bundle_pos_t *pos;       /* where the previous batch of a pass stopped, or NULL */
+    bool skipping;           /* before pos: nothing is written */
 } s_export_t;
 
 /* Find the receiver's entry for (coll, origin, incarnation). */
@@ -222,6 +224,11 @@ s_export_origin(s_export_t *x, const char *coll, uint32_t cid, uint32_t oid,
     }
     const wire_vv_t *recv = s_since_find(x->since, coll, origin, inc);
     uint64_t from = recv ? recv->base + 1 : 1;
+    if (x->skipping && x->pos->oid == oid) {
+        /* where the previous batch stopped: its sets and watermark went with it */
+        x->skipping = false;
+        from = from > x->pos->seq + 1 ? from : x->pos->seq + 1;
+    }
     uint64_t sent = 0; /* the last seq of the last set written, when cut */
     err = store_dots_open(x->txn, cid, oid, from, &cur);
     x->g.n = 0;
@@ -235,6 +242,11 @@ s_export_origin(s_export_t *x, const char *coll, uint32_t cid, uint32_t oid,
             /* at a set boundary, never inside a set: stop once past the limit */
             if (err == MESH_OK && x->limit && x->total + x->sets.len >= x->limit) {
                 x->cut = true;
+                if (x->pos) {
+                    snprintf(x->pos->coll, sizeof x->pos->coll, "%s", coll);
+                    x->pos->oid = oid;
+                    x->pos->seq = sent;
+                }
                 break;
             }
         }
@@ -264,9 +276,9 @@ s_export_origin(s_export_t *x, const char *coll, uint32_t cid, uint32_t oid,
     return err;
 }
 
-/* Write one collection's section into out. */
+/* Write one collection's section into out (empty: a section with nothing). */
 static mesh_err_t
-s_export_coll(s_export_t *x, const char *coll, wire_buf_t *out)
+s_export_coll(s_export_t *x, const char *coll, bool empty, wire_buf_t *out)
 {
     uint32_t cid = 0, oid = 0;
     store_cursor_t *cur = NULL;
@@ -274,11 +286,15 @@ s_export_coll(s_export_t *x, const char *coll, wire_buf_t *out)
     wire_buf_reset(&x->sets);
     x->set_count = 0;
     x->mark_count = 0;
-    mesh_err_t err = store_coll_id(x->txn, coll, false, &cid);
+    mesh_err_t err = empty ? MESH_ENOTFOUND : store_coll_id(x->txn, coll, false, &cid);
     if (err == MESH_OK) {
         err = store_vvs_open(x->txn, cid, &cur);
     }
     while (err == MESH_OK && !x->cut && (err = store_vvs_next(cur, &oid, &vv)) == MESH_OK) {
+        if (x->skipping && oid < x->pos->oid) {
+            continue; /* sent in an earlier batch of this pass */
+        }
+        x->skipping = x->skipping && oid == x->pos->oid; /* s_export_origin resumes it */
         err = s_export_origin(x, coll, cid, oid, &vv);
     }
     store_cursor_close(cur);
@@ -371,9 +387,9 @@ s_check_colls(mesh_t *m, const char *const *colls, size_t ncolls)
 
 mesh_err_t
 bundle_export(mesh_t *m, const char *const *colls, size_t ncolls, const wire_doc_t *since,
-              size_t limit, wire_buf_t *out, bool *more, size_t *pieces)
+              size_t limit, bundle_pos_t *pos, wire_buf_t *out, bool *more, size_t *pieces)
 {
-    s_export_t x = {.m = m, .since = since, .limit = limit};
+    s_export_t x = {.m = m, .since = since, .limit = limit, .pos = pos};
     const char **names = NULL;
     char(*names_buf)[MESH_COLL_MAX + 1] = NULL;
     size_t count = 0;
@@ -389,8 +405,16 @@ bundle_export(mesh_t *m, const char *const *colls, size_t ncolls, const wire_doc
     if (err == MESH_OK) {
         err = wire_bundle_begin(count, out);
     }
+    /* Resuming a pass: the collections before pos's get empty sections, pos's own starts
+     * at its origin. A collection that is gone restarts the pass (sending twice is safe). */
+    size_t first = 0;
+    while (pos && pos->coll[0] && first < count && strcmp(names[first], pos->coll) != 0) {
+        first++;
+    }
+    first = first < count ? first : 0;
     for (size_t i = 0; err == MESH_OK && i < count; i++) {
-        err = s_export_coll(&x, names[i], out);
+        x.skipping = pos && pos->coll[0] && i == first && strcmp(names[i], pos->coll) == 0;
+        err = s_export_coll(&x, names[i], i < first, out);
     }
     store_read_end(x.txn);
     *more = x.cut;
@@ -434,7 +458,8 @@ mesh_export(mesh_t *m, const char *const *colls, size_t ncolls, const void *sinc
         }
     }
     if (err == MESH_OK) {
-        err = bundle_export(m, colls, ncolls, since ? &doc : NULL, 0, &buf, &more, &pieces);
+        err = bundle_export(m, colls, ncolls, since ? &doc : NULL, 0, NULL, &buf, &more,
+                            &pieces);
     }
     if (err == MESH_OK) {
         *out = buf.data;
@@ -544,6 +569,233 @@ mesh_vector(mesh_t *m, const char *const *colls, size_t ncolls, void **out, size
     return err;
 }
 
+/* Entries of one vector section, for sorting into the summary's canonical order. */
+static int
+s_vv_cmp(const void *a, const void *b)
+{
+    const wire_vv_t *x = *(const wire_vv_t *const *)a, *y = *(const wire_vv_t *const *)b;
+    int c = memcmp(x->origin, y->origin, WIRE_ORIGIN_LEN);
+    return c ? c : (x->incarnation > y->incarnation) - (x->incarnation < y->incarnation);
+}
+
+static void
+s_hash_u64(hash_state_t *st, uint64_t v)
+{
+    uint8_t b[8];
+    for (int i = 0; i < 8; i++) {
+        b[i] = (uint8_t)(v >> (8 * i));
+    }
+    hash_update(st, b, sizeof b);
+}
+
+mesh_err_t
+bundle_summary(mesh_t *m, const wire_doc_t *vector, uint8_t *out)
+{
+    hash_state_t st;
+    uint8_t full[HASH_LEN];
+    store_txn_t *txn = NULL;
+    mesh_err_t err = store_read_begin(m->store, &txn);
+    hash_init(&st, HASH_TAG_SUMMARY);
+    for (size_t i = 0; err == MESH_OK && i < vector->count; i++) {
+        const wire_section_t *sec = &vector->sections[i];
+        const wire_vv_t **e = calloc(sec->vv_count ? sec->vv_count : 1, sizeof *e);
+        char coll[MESH_COLL_MAX + 1];
+        store_coll_stats_t stats;
+        uint32_t cid = 0;
+        size_t n = 0;
+        if (!e) {
+            err = MESH_ENOMEM;
+            break;
+        }
+        for (size_t j = 0; j < sec->vv_count; j++) {
+            if (sec->vvs[j].base || sec->vvs[j].extra_count) {
+                e[n++] = &sec->vvs[j]; /* an empty entry says nothing */
+            }
+        }
+        if (n && sec->coll_len <= MESH_COLL_MAX) {
+            qsort(e, n, sizeof *e, s_vv_cmp);
+            memcpy(coll, sec->coll, sec->coll_len);
+            coll[sec->coll_len] = '\0';
+            memset(&stats, 0, sizeof stats);
+            err = store_coll_id(txn, coll, false, &cid);
+            if (err == MESH_OK) {
+                err = store_coll_stats_get(txn, cid, &stats);
+            }
+            err = err == MESH_ENOTFOUND ? MESH_OK : err;
+            s_hash_u64(&st, sec->coll_len);
+            hash_update(&st, sec->coll, sec->coll_len);
+            hash_update(&st, stats.digest, sizeof stats.digest);
+            s_hash_u64(&st, n);
+            for (size_t j = 0; j < n; j++) {
+                hash_update(&st, e[j]->origin, WIRE_ORIGIN_LEN);
+                s_hash_u64(&st, e[j]->incarnation);
+                s_hash_u64(&st, e[j]->base);
+                s_hash_u64(&st, e[j]->extra_count);
+                for (size_t k = 0; k < e[j]->extra_count; k++) {
+                    s_hash_u64(&st, wire_vv_extra(e[j], k));
+                }
+            }
+        }
+        free(e);
+    }
+    store_read_end(txn);
+    hash_final(&st, full);
+    memcpy(out, full, BUNDLE_SUMMARY_LEN);
+    return err;
+}
+
+bool
+bundle_vector_covers(const wire_doc_t *ours, const wire_doc_t *theirs)
+{
+    char coll[MESH_COLL_MAX + 1];
+    for (size_t i = 0; i < theirs->count; i++) {
+        const wire_section_t *sec = &theirs->sections[i];
+        if (sec->coll_len > MESH_COLL_MAX) {
+            return false;
+        }
+        memcpy(coll, sec->coll, sec->coll_len);
+        coll[sec->coll_len] = '\0';
+        for (size_t j = 0; j < sec->vv_count; j++) {
+            const wire_vv_t *t = &sec->vvs[j];
+            const wire_vv_t *o = s_since_find(ours, coll, t->origin, t->incarnation);
+            /* every dot up to its base: ours covers base + 1 only below our own base */
+            if (t->base > (o ? o->base : 0)) {
+                return false;
+            }
+            for (size_t k = 0; k < t->extra_count; k++) {
+                if (!s_since_covers(o, wire_vv_extra(t, k))) {
+                    return false;
+                }
+            }
+        }
+    }
+    return true;
+}
+
+/* One collection of a view being raised: its entries and their extras. */
+typedef struct s_raise {
+    char coll[MESH_COLL_MAX + 1];
+    wire_vv_t *vvs;
+    uint64_t **extras;
+    size_t n;
+} s_raise_t;
+
+static mesh_err_t
+s_raise_add(s_raise_t *r, const wire_vv_t *vv, size_t cap)
+{
+    if (r->n == cap) {
+        return MESH_EINVAL;
+    }
+    wire_vv_t *v = &r->vvs[r->n];
+    *v = *vv;
+    r->extras[r->n] = malloc((vv->extra_count ? vv->extra_count : 1) * sizeof **r->extras);
+    if (!r->extras[r->n]) {
+        return MESH_ENOMEM;
+    }
+    for (size_t i = 0; i < vv->extra_count; i++) {
+        r->extras[r->n][i] = wire_vv_extra(vv, i);
+    }
+    r->n++;
+    return MESH_OK;
+}
+
+/* Raise entry v (extras in e) to a watermark. */
+static void
+s_raise_mark(wire_vv_t *v, uint64_t *e, uint64_t seq)
+{
+    size_t k = 0;
+    if (seq <= v->base) {
+        return;
+    }
+    v->base = seq;
+    for (size_t i = 0; i < v->extra_count; i++) {
+        if (e[i] > seq + 1) {
+            e[k++] = e[i];
+        }
+    }
+    v->extra_count = k;
+}
+
+mesh_err_t
+bundle_vector_raise(const wire_doc_t *view, const uint8_t *bundle, size_t len, wire_buf_t *out)
+{
+    wire_doc_t b;
+    mesh_err_t err = wire_doc_decode(bundle, len, false, &b);
+    if (err != MESH_OK) {
+        return err;
+    }
+    size_t ncoll = view->count + b.count, n = 0, cap = 0; /* entries in any one section */
+    for (size_t k = 0; k < view->count; k++) {
+        cap += view->sections[k].vv_count;
+    }
+    for (size_t k = 0; k < b.count; k++) {
+        cap += b.sections[k].mark_count;
+    }
+    s_raise_t *r = calloc(ncoll ? ncoll : 1, sizeof *r);
+    err = r ? MESH_OK : MESH_ENOMEM;
+    for (size_t pass = 0; err == MESH_OK && pass < 2; pass++) {
+        const wire_doc_t *d = pass == 0 ? view : &b;
+        for (size_t i = 0; err == MESH_OK && i < d->count; i++) {
+            const wire_section_t *sec = &d->sections[i];
+            size_t j = 0;
+            while (j < n && (strlen(r[j].coll) != sec->coll_len ||
+                             memcmp(r[j].coll, sec->coll, sec->coll_len) != 0)) {
+                j++;
+            }
+            if (j == n) {
+                if (sec->coll_len > MESH_COLL_MAX) {
+                    err = MESH_EPROTO;
+                    break;
+                }
+                memcpy(r[n].coll, sec->coll, sec->coll_len);
+                r[n].vvs = calloc(cap ? cap : 1, sizeof *r[n].vvs);
+                r[n].extras = calloc(cap ? cap : 1, sizeof *r[n].extras);
+                n++;
+                if (!r[j].vvs || !r[j].extras) {
+                    err = MESH_ENOMEM;
+                    break;
+                }
+            }
+            for (size_t k = 0; err == MESH_OK && pass == 0 && k < sec->vv_count; k++) {
+                err = s_raise_add(&r[j], &sec->vvs[k], cap);
+            }
+            for (size_t k = 0; err == MESH_OK && pass == 1 && k < sec->mark_count; k++) {
+                const wire_mark_t *mk = &sec->marks[k];
+                size_t e = 0;
+                while (e < r[j].n && (memcmp(r[j].vvs[e].origin, mk->origin, WIRE_ORIGIN_LEN) ||
+                                      r[j].vvs[e].incarnation != mk->incarnation)) {
+                    e++;
+                }
+                if (e == r[j].n) {
+                    wire_vv_t fresh = {.incarnation = mk->incarnation};
+                    memcpy(fresh.origin, mk->origin, WIRE_ORIGIN_LEN);
+                    err = s_raise_add(&r[j], &fresh, cap);
+                }
+                if (err == MESH_OK) {
+                    s_raise_mark(&r[j].vvs[e], r[j].extras[e], mk->seq);
+                }
+            }
+        }
+    }
+    if (err == MESH_OK) {
+        err = wire_vector_begin(n, out);
+    }
+    for (size_t j = 0; err == MESH_OK && j < n; j++) {
+        err = wire_vector_section(r[j].coll, r[j].vvs, (const uint64_t *const *)r[j].extras,
+                                  r[j].n, out);
+    }
+    for (size_t j = 0; r && j < n; j++) {
+        for (size_t k = 0; k < r[j].n; k++) {
+            free(r[j].extras[k]);
+        }
+        free(r[j].extras);
+        free(r[j].vvs);
+    }
+    free(r);
+    wire_doc_release(&b);
+    return err;
+}
+
 /* Append one line about a set that was not applied to the report's text. */
 static mesh_err_t
 s_report_line(wire_buf_t *text, const char *coll, const apply_result_t *r)
@@ -561,20 +813,15 @@ s_report_line(wire_buf_t *text, const char *coll, const apply_result_t *r)
     return wire_buf_append(text, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 }
 
-/* Apply one section of a bundle in batches that never split a set. */
+/* Count what became of the sets of one group (a bundle section) in the report. */
 static mesh_err_t
-s_import_section(mesh_t *m, const wire_section_t *sec, mesh_import_report_t *rep,
-                 wire_buf_t *text)
+s_report_group(mesh_t *m, const wire_section_t *sec, const apply_result_t *res,
+               mesh_import_report_t *rep, wire_buf_t *text)
 {
     char coll[MESH_COLL_MAX + 1];
-    apply_result_t *res = calloc(sec->set_count ? sec->set_count : 1, sizeof *res);
-    if (!res) {
-        return MESH_ENOMEM;
-    }
+    mesh_err_t err = MESH_OK;
     memcpy(coll, sec->coll, sec->coll_len);
     coll[sec->coll_len] = '\0';
-    apply_marks_t marks = {sec->coll, sec->coll_len, sec->marks, sec->mark_count};
-    mesh_err_t err = apply_batch(m, sec->sets, sec->set_lens, sec->set_count, &marks, res);
     for (size_t i = 0; err == MESH_OK && i < sec->set_count; i++) {
         switch (res[i].outcome) {
         case APPLY_NEW:
@@ -595,30 +842,66 @@ s_import_section(mesh_t *m, const wire_section_t *sec, mesh_import_report_t *rep
         }
         rep->ops_stored += res[i].ops_stored;
     }
-    free(res);
     return err;
 }
 
 mesh_err_t
-mesh_import(mesh_t *m, const void *bundle, size_t len, mesh_import_report_t *report)
+bundle_import_many(mesh_t *m, const uint8_t *const *bundles, const size_t *lens, size_t n,
+                   mesh_import_report_t *report)
 {
-    wire_doc_t doc;
+    wire_doc_t *docs = calloc(n ? n : 1, sizeof *docs);
+    size_t ndocs = 0, ngroups = 0, nsets = 0;
+    apply_group_t *groups = NULL;
+    apply_result_t *res = NULL;
+    apply_marks_t *marks = NULL;
     wire_buf_t text;
-    if (report) {
-        memset(report, 0, sizeof *report);
-    }
-    if (!m || !bundle || !report) {
-        return MESH_EINVAL;
-    }
-    mesh_err_t err = wire_doc_decode(bundle, len, false, &doc);
-    if (err != MESH_OK) {
-        return node_fail(m, err, "not a bundle, or a damaged one (%s)", mesh_strerror(err));
-    }
+    mesh_err_t err = docs ? MESH_OK : MESH_ENOMEM;
     wire_buf_init(&text);
-    for (size_t i = 0; err == MESH_OK && i < doc.count; i++) {
-        err = s_import_section(m, &doc.sections[i], report, &text);
+    memset(report, 0, sizeof *report);
+    for (; err == MESH_OK && ndocs < n; ndocs++) {
+        err = wire_doc_decode(bundles[ndocs], lens[ndocs], false, &docs[ndocs]);
+        if (err != MESH_OK) {
+            node_fail(m, err, "not a bundle, or a damaged one (%s)", mesh_strerror(err));
+            break;
+        }
+        ngroups += docs[ndocs].count;
+        for (size_t s = 0; s < docs[ndocs].count; s++) {
+            nsets += docs[ndocs].sections[s].set_count;
+        }
     }
-    wire_doc_release(&doc);
+    if (err == MESH_OK) {
+        groups = calloc(ngroups ? ngroups : 1, sizeof *groups);
+        marks = calloc(ngroups ? ngroups : 1, sizeof *marks);
+        res = calloc(nsets ? nsets : 1, sizeof *res);
+        err = groups && marks && res ? MESH_OK : MESH_ENOMEM;
+    }
+    size_t g = 0, r = 0;
+    for (size_t d = 0; err == MESH_OK && d < ndocs; d++) {
+        for (size_t s = 0; s < docs[d].count; s++, g++) {
+            const wire_section_t *sec = &docs[d].sections[s];
+            marks[g] = (apply_marks_t){sec->coll, sec->coll_len, sec->marks, sec->mark_count};
+            groups[g] = (apply_group_t){.sets = sec->sets, .lens = sec->set_lens,
+                                        .n = sec->set_count, .marks = &marks[g],
+                                        .results = &res[r]};
+            r += sec->set_count;
+        }
+    }
+    if (err == MESH_OK) {
+        err = apply_groups(m, groups, ngroups);
+    }
+    g = 0;
+    for (size_t d = 0; err == MESH_OK && d < ndocs; d++) {
+        for (size_t s = 0; err == MESH_OK && s < docs[d].count; s++, g++) {
+            err = s_report_group(m, &docs[d].sections[s], groups[g].results, report, &text);
+        }
+    }
+    for (size_t d = 0; d < ndocs; d++) {
+        wire_doc_release(&docs[d]);
+    }
+    free(docs);
+    free(groups);
+    free(marks);
+    free(res);
     if (err == MESH_OK && text.len) {
         err = wire_buf_append(&text, "", 1);
         report->text = (char *)text.data;
@@ -626,6 +909,19 @@ mesh_import(mesh_t *m, const void *bundle, size_t len, mesh_import_report_t *rep
     }
     wire_buf_release(&text);
     return err;
+}
+
+mesh_err_t
+mesh_import(mesh_t *m, const void *bundle, size_t len, mesh_import_report_t *report)
+{
+    if (report) {
+        memset(report, 0, sizeof *report);
+    }
+    if (!m || !bundle || !report) {
+        return MESH_EINVAL;
+    }
+    const uint8_t *b = bundle;
+    return bundle_import_many(m, &b, &len, 1, report);
 }
 
 mesh_err_t

@@ -12,20 +12,58 @@
 #include "meshsync.h"
 #include "wire.h"
 
+/* Where a batch of a pass stopped: everything of origin oid (a local origin id) in coll up
+ * to seq went out, with every collection and origin before it in export order. */
+typedef struct bundle_pos {
+    char coll[MESH_COLL_MAX + 1]; /* "" : from the start */
+    uint32_t oid;
+    uint64_t seq;
+} bundle_pos_t;
+
 /* Append a bundle to out with what since (a decoded vector file, or NULL for everything)
  * does not cover, in colls[0..ncolls) (all user collections when 0; membership first).
  * With limit > 0, stop at the first set boundary past limit bytes of sets: *more is then
  * true, and the watermarks cover only what was written (the sessions' bounded batches).
+ * pos (may be NULL) resumes a pass of several batches: the export starts after *pos, and
+ * when cut, *pos is set to where this one stopped.
  * *pieces counts the sets and watermarks written (0: the receiver lacks nothing).
  * Errors: the store's, MESH_ENOMEM. */
 MESH_NODISCARD mesh_err_t bundle_export(mesh_t *m, const char *const *colls, size_t ncolls,
-                                        const wire_doc_t *since, size_t limit, wire_buf_t *out,
-                                        bool *more, size_t *pieces);
+                                        const wire_doc_t *since, size_t limit,
+                                        bundle_pos_t *pos, wire_buf_t *out, bool *more,
+                                        size_t *pieces);
 
 /* Count the live versions and tombstones this device holds that since (a decoded vector
  * file) does not cover, over every collection: what a peer still lacks (for status).
  * Errors: the store's. */
 MESH_NODISCARD mesh_err_t bundle_count_missing(mesh_t *m, const wire_doc_t *since,
                                                uint64_t *items);
+
+/* mesh_import of n bundles (bundles[i], lens[i] bytes each) in one durable write
+ * transaction, their sections applied in order: a session commits the batches it has
+ * received at once. The report adds up all of them. Errors: as mesh_import's; when one
+ * bundle does not decode, none is applied. */
+MESH_NODISCARD mesh_err_t bundle_import_many(mesh_t *m, const uint8_t *const *bundles,
+                                             const size_t *lens, size_t n,
+                                             mesh_import_report_t *report);
+
+#define BUNDLE_SUMMARY_LEN 16u /* bytes of a summary on the wire */
+
+/* The summary sessions compare before sending vectors (PROTOCOL.md §11.2): BLAKE2b over
+ * vector (this device's decoded vector file) in a canonical order (collection name, then
+ * origin and incarnation, empty entries left out) with each listed collection's digest;
+ * the first BUNDLE_SUMMARY_LEN bytes go to out. Two devices holding the same have the
+ * same summary. Errors: the store's, MESH_ENOMEM. */
+MESH_NODISCARD mesh_err_t bundle_summary(mesh_t *m, const wire_doc_t *vector, uint8_t *out);
+
+/* Does ours (a decoded vector file) cover every dot theirs does? If so, the device that
+ * sent theirs holds nothing that ours lacks. */
+bool bundle_vector_covers(const wire_doc_t *ours, const wire_doc_t *theirs);
+
+/* Append to out the vector file view (decoded) raised by the watermarks of bundle (len
+ * bytes): what its sender is known to hold once it sent that bundle. Errors: MESH_EPROTO
+ * (the bundle does not decode), MESH_ENOMEM. */
+MESH_NODISCARD mesh_err_t bundle_vector_raise(const wire_doc_t *view, const uint8_t *bundle,
+                                              size_t len, wire_buf_t *out);
 
 #endif /* MESH_CORE_BUNDLE_H */

@@ -7,6 +7,9 @@
 #include "loop.h"
 
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,9 +25,11 @@
 #include "wire.h"
 
 #define S_NO_CONN UINT32_MAX
-#define S_RESEND_MS 3000 /* a batch not acknowledged this long is sent again */
-#define S_VECTOR_MS 5000 /* a session re-announces our vectors this often: if anything was
-                          * lost on the way, the peer sees what we lack and sends it */
+#define S_RESEND_MS 10000 /* no ack (or no vector asked for) this long: send again */
+#define S_SUMMARY_MS 5000 /* a session re-announces its summary this often: if anything was
+                           * lost on the way, the peer sees that it differs and says what it
+                           * holds */
+#define S_PUSH_BURST 4    /* batches exported per turn of the loop, between receives */
 
 typedef struct s_session {
     uint8_t device[WIRE_ORIGIN_LEN];
@@ -37,17 +42,41 @@ typedef struct s_session {
     bool ok;             /* it said HELLO with a major version we speak */
     bool refused;        /* it speaks a major version we do not: do not push */
     bool connected;      /* heard from within LOOP_DEAD_MS */
-    uint8_t *vv;         /* its last vector file */
+    uint64_t peer_session; /* the session id of its last HELLO: new when it restarted */
+    uint64_t credit;     /* batches it takes in flight (its HELLO) */
+    /* What it holds, as far as we know: its vector file (the "view"). */
+    uint8_t *vv;
     size_t vv_len;
     wire_doc_t vv_doc;
-    uint64_t peer_session; /* the session id of its last HELLO: new when it restarted */
-    uint64_t batch_out;  /* id of the batch awaiting its ack, 0 if none */
-    int64_t batch_ms;    /* when it went out */
-    uint64_t next_id;
-    bool stalled;        /* the last ack moved nothing: wait for a new commit */
-    int64_t heard_ms, pinged_ms, seen_ms, vector_ms;
-    uint64_t batches_out, batches_in, bytes_out, bytes_in;
+    uint8_t *hello_vv;   /* our vector file as sent in our last HELLO on conn_out */
+    size_t hello_vv_len;
+    /* Sending: a pass walks what the view lacks in batches, credit of them in flight. */
+    bool passing;        /* a pass is under way */
+    bool pass_end;       /* it has sent its last batch */
+    bool again;          /* something changed: another pass once this one is done */
+    bool asked;          /* we asked for its vector: no pass until it comes */
+    bundle_pos_t pos;    /* where the pass stopped */
+    uint64_t pass_batches; /* batches sent in this pass */
+    uint64_t sent_id;    /* the last batch id sent (ids rise by one) */
+    uint64_t acked_id;   /* the highest id acknowledged (or given up on) */
+    uint8_t ack_summary[WIRE_SUMMARY_LEN]; /* its summary in its last ACK */
+    int64_t progress_ms; /* last batch sent, ack or question */
+    /* Receiving. */
+    uint64_t queued_id;  /* the last of its batches waiting in the loop's queue, 0 if none */
+    bool queued_more;    /* that batch said more of its pass follows */
+    int64_t heard_ms, sent_ms, seen_ms, summary_ms;
+    int64_t hello_ms;    /* when our HELLO went out on conn_out */
+    int64_t dial_ms;     /* when we dialled it or it went silent: its link comes up soon */
+    uint64_t batches_out, batches_in, bytes_out, bytes_in, ops_in;
 } s_session_t;
+
+/* A received batch waiting to be committed with others in one transaction. */
+typedef struct s_pending {
+    s_session_t *s;
+    uint64_t id;
+    uint8_t *data;
+    size_t len;
+} s_pending_t;
 
 struct loop {
     mesh_t *m;
@@ -66,6 +95,19 @@ struct loop {
     const char *tamper;   /* test hook: flip a byte of this text in outgoing batches */
     bool garbage;         /* test hook: follow each HELLO with a malformed frame */
     wire_buf_t buf, body;
+    /* our own vector file and summary, as of own_txnid */
+    uint8_t *own;
+    size_t own_len;
+    wire_doc_t own_doc;
+    uint8_t own_summary[WIRE_SUMMARY_LEN];
+    uint64_t own_txnid;
+    bool own_valid;
+    /* received batches not yet committed */
+    s_pending_t pend[LOOP_GROUP_BATCHES];
+    size_t npend, pend_bytes;
+    int64_t pend_ms;      /* when the first of them came */
+    int64_t flush_ms;     /* when the last commit of received batches ended */
+    uint64_t ops_unreleased; /* ops applied since the store last gave memory back */
 };
 
 static int64_t
@@ -113,6 +155,7 @@ s_dial(loop_t *l, s_session_t *s, const char *addrs)
     }
     memcpy(s->addr, addrs, n);
     s->addr[n] = '\0';
+    s->dial_ms = s_now_ms();
     if (transport_connect(l->t, s->curve, s->addr, &s->conn_out) != MESH_OK) {
         node_log(l->m, MESH_LOG_WARN, "cannot dial %s at %s: %s", s->id, s->addr,
                  transport_errmsg(l->t));
@@ -144,13 +187,70 @@ s_refresh_members(loop_t *l)
             memcpy(s->curve, curve, sizeof curve);
             memcpy(s->id, peers[i].id, sizeof s->id);
             s->conn_out = s->conn_in = S_NO_CONN;
-            s->next_id = 1;
         }
         if (s) {
             s_dial(l, s, peers[i].addrs);
         }
     }
     mesh_free(peers);
+}
+
+/* ---- our own vector ---- */
+
+/* Our vector file, decoded, and its summary, fresh as of the store's last transaction. */
+static mesh_err_t
+s_own(loop_t *l)
+{
+    uint64_t txnid = store_last_txnid(l->m->store);
+    if (l->own_valid && txnid == l->own_txnid) {
+        return MESH_OK;
+    }
+    void *vv = NULL;
+    size_t len = 0;
+    wire_doc_t doc;
+    mesh_err_t err = mesh_vector(l->m, NULL, 0, &vv, &len);
+    if (err == MESH_OK) {
+        err = wire_doc_decode(vv, len, true, &doc);
+    }
+    if (err != MESH_OK) {
+        mesh_free(vv);
+        return err;
+    }
+    wire_doc_release(&l->own_doc);
+    mesh_free(l->own);
+    l->own = vv;
+    l->own_len = len;
+    l->own_doc = doc;
+    l->own_txnid = txnid;
+    l->own_valid = bundle_summary(l->m, &l->own_doc, l->own_summary) == MESH_OK;
+    return l->own_valid ? MESH_OK : MESH_EIO;
+}
+
+/* Keep a copy of a peer's vector file as its view; *changed says whether it differs. */
+static mesh_err_t
+s_take_vector(s_session_t *s, const uint8_t *body, size_t len, bool *changed)
+{
+    *changed = !s->vv || s->vv_len != len || memcmp(s->vv, body, len) != 0;
+    if (!*changed) {
+        return MESH_OK;
+    }
+    uint8_t *copy = malloc(len ? len : 1);
+    wire_doc_t doc;
+    if (!copy) {
+        return MESH_ENOMEM;
+    }
+    memcpy(copy, body, len);
+    mesh_err_t err = wire_doc_decode(copy, len, true, &doc);
+    if (err != MESH_OK) {
+        free(copy);
+        return err;
+    }
+    wire_doc_release(&s->vv_doc);
+    free(s->vv);
+    s->vv = copy;
+    s->vv_len = len;
+    s->vv_doc = doc;
+    return MESH_OK;
 }
 
 /* ---- sending ---- */
@@ -179,48 +279,45 @@ s_send(loop_t *l, s_session_t *s, const wire_msg_t *msg, uint32_t only)
     }
     if (err == MESH_OK) {
         s->bytes_out += l->buf.len;
+        s->sent_ms = s_now_ms();
     }
     return err;
 }
 
-/* Our vector file, into l->body. */
+/* Send our vector file (want: ask for the peer's in return). */
 static mesh_err_t
-s_vector(loop_t *l)
+s_send_vector(loop_t *l, s_session_t *s, bool want)
 {
-    void *vv = NULL;
-    size_t len = 0;
-    wire_buf_reset(&l->body);
-    mesh_err_t err = mesh_vector(l->m, NULL, 0, &vv, &len);
+    mesh_err_t err = s_own(l);
     if (err == MESH_OK) {
-        err = wire_buf_append(&l->body, vv, len);
-    }
-    mesh_free(vv);
-    return err;
-}
-
-/* Send our vector file to the session (on conn only, unless S_NO_CONN). */
-static mesh_err_t
-s_send_vector(loop_t *l, s_session_t *s, uint32_t conn)
-{
-    mesh_err_t err = s_vector(l);
-    if (err == MESH_OK) {
-        wire_msg_t vec = {.type = WIRE_MSG_VECTOR, .body = l->body.data, .body_len = l->body.len};
-        err = s_send(l, s, &vec, conn);
+        wire_msg_t vec = {.type = WIRE_MSG_VECTOR, .num = want, .body = l->own,
+                          .body_len = l->own_len};
+        err = s_send(l, s, &vec, S_NO_CONN);
     }
     return err;
 }
 
+/* HELLO on conn, with our vector file when with_vector (the dialling side always sends
+ * it; the answering side only when the peer's vector lacks something we hold). */
 static mesh_err_t
-s_send_hello(loop_t *l, s_session_t *s, uint32_t conn)
+s_send_hello(loop_t *l, s_session_t *s, uint32_t conn, bool with_vector)
 {
     const char *name = mesh_device_name(l->m);
+    mesh_err_t err = s_own(l);
+    if (err != MESH_OK) {
+        return err;
+    }
     wire_msg_t hello = {.type = WIRE_MSG_HELLO,
                         .major = l->major,
                         .minor = WIRE_PROTO_MINOR,
                         .name = name,
                         .name_len = strlen(name),
-                        .num = l->session};
-    mesh_err_t err = s_send(l, s, &hello, conn);
+                        .num = l->session,
+                        .credit = LOOP_CREDIT,
+                        .summary = l->own_summary,
+                        .body = with_vector ? l->own : NULL,
+                        .body_len = with_vector ? l->own_len : 0};
+    err = s_send(l, s, &hello, conn);
     if (err == MESH_OK && l->garbage) {
         /* test hook (MESH_TEST_GARBAGE): 0xc1 is never valid msgpack */
         static const uint8_t junk[] = {0xc1, 'j', 'u', 'n', 'k'};
@@ -228,8 +325,14 @@ s_send_hello(loop_t *l, s_session_t *s, uint32_t conn)
             node_log(l->m, MESH_LOG_DEBUG, "test hook: the junk frame did not go out");
         }
     }
-    if (err == MESH_OK) {
-        err = s_send_vector(l, s, conn);
+    if (err == MESH_OK && with_vector && conn == s->conn_out) {
+        uint8_t *copy = malloc(l->own_len ? l->own_len : 1);
+        if (copy) {
+            memcpy(copy, l->own, l->own_len);
+            free(s->hello_vv);
+            s->hello_vv = copy;
+            s->hello_vv_len = l->own_len;
+        }
     }
     return err;
 }
@@ -249,66 +352,105 @@ s_tamper(loop_t *l, wire_buf_t *b)
     }
 }
 
-/* Send the next batch of what the peer's vector does not cover, if any and if none is
- * awaiting its ack. */
+/* Forget what is in flight: the next pass starts from the view (sending twice is safe). */
+static void
+s_reset_sending(s_session_t *s)
+{
+    s->passing = false;
+    s->asked = false;
+    s->acked_id = s->sent_id;
+    s->again = true;
+}
+
+/* The pass sent everything and all of it was acknowledged. When the peer's summary now
+ * equals ours, it holds what we hold: our vector is its view. Otherwise ask for its vector
+ * before another pass (the view is older than what it applied). */
+static void
+s_pass_done(loop_t *l, s_session_t *s)
+{
+    bool changed = false;
+    s->passing = false;
+    if (s->pass_batches == 0) {
+        return; /* nothing went: the view is as good as before */
+    }
+    if (s_own(l) == MESH_OK && memcmp(s->ack_summary, l->own_summary, WIRE_SUMMARY_LEN) == 0) {
+        (void)s_take_vector(s, l->own, l->own_len, &changed);
+        return;
+    }
+    if (s_send_vector(l, s, true) == MESH_OK) {
+        s->asked = true;
+        s->progress_ms = s_now_ms();
+    }
+}
+
+/* Send what the view lacks: start a pass when there is reason to, then batches while the
+ * peer's credit lasts (a few per turn, so that receiving goes on). */
 static void
 s_push(loop_t *l, s_session_t *s)
 {
-    bool more = false;
-    size_t pieces = 0;
-    if (!s->ok || s->refused || !s->vv || s->batch_out || s->stalled) {
+    if (!s->ok || s->refused || !s->vv) {
         return;
     }
-    wire_buf_reset(&l->body);
-    mesh_err_t err =
-        bundle_export(l->m, NULL, 0, &s->vv_doc, LOOP_BATCH_BYTES, &l->body, &more, &pieces);
-    if (err != MESH_OK || pieces == 0) {
-        return;
+    if (!s->passing) {
+        if (!s->again || s->asked) {
+            return;
+        }
+        s->passing = true;
+        s->pass_end = false;
+        s->again = false;
+        s->pass_batches = 0;
+        memset(&s->pos, 0, sizeof s->pos);
     }
-    if (l->tamper) {
-        s_tamper(l, &l->body);
-    }
-    wire_msg_t batch = {.type = WIRE_MSG_BATCH,
-                        .num = s->next_id,
-                        .body = l->body.data,
-                        .body_len = l->body.len};
-    if (s_send(l, s, &batch, S_NO_CONN) == MESH_OK) {
-        s->batch_ms = s_now_ms();
-        s->batch_out = s->next_id++;
+    for (int k = 0; k < S_PUSH_BURST && !s->pass_end && s->sent_id - s->acked_id < s->credit;
+         k++) {
+        bool more = false;
+        size_t pieces = 0;
+        bundle_pos_t pos = s->pos;
+        wire_buf_reset(&l->body);
+        mesh_err_t err = bundle_export(l->m, NULL, 0, &s->vv_doc, LOOP_BATCH_BYTES, &s->pos,
+                                       &l->body, &more, &pieces);
+        if (err != MESH_OK) {
+            s->pos = pos;
+            break;
+        }
+        if (pieces == 0) {
+            s->pass_end = true;
+            break;
+        }
+        if (l->tamper) {
+            s_tamper(l, &l->body);
+        }
+        wire_msg_t batch = {.type = WIRE_MSG_BATCH,
+                            .num = s->sent_id + 1,
+                            .body = l->body.data,
+                            .body_len = l->body.len,
+                            .more = more};
+        if (s_send(l, s, &batch, S_NO_CONN) != MESH_OK) {
+            s->pos = pos; /* the link is busy or down: the same batch next turn */
+            break;
+        }
+        s->sent_id++;
+        s->pass_batches++;
         s->batches_out++;
+        s->progress_ms = s_now_ms();
+        s->pass_end = !more;
         node_log(l->m, MESH_LOG_DEBUG, "sent batch %llu (%zu bytes) to %s",
-                 (unsigned long long)s->batch_out, l->body.len, s->id);
+                 (unsigned long long)s->sent_id, l->body.len, s->id);
     }
+    if (s->pass_end && s->sent_id == s->acked_id) {
+        s_pass_done(l, s);
+    }
+}
+
+/* Could s_push send more right now? (Then the loop does not sleep.) */
+static bool
+s_can_push(const s_session_t *s)
+{
+    return s->ok && !s->refused && s->passing && !s->pass_end &&
+           s->sent_id - s->acked_id < s->credit;
 }
 
 /* ---- receiving ---- */
-
-/* Keep the peer's latest vector file. */
-static mesh_err_t
-s_take_vector(s_session_t *s, const uint8_t *body, size_t len, bool *changed)
-{
-    *changed = !s->vv || s->vv_len != len || memcmp(s->vv, body, len) != 0;
-    if (!*changed) {
-        return MESH_OK;
-    }
-    uint8_t *copy = malloc(len ? len : 1);
-    wire_doc_t doc;
-    if (!copy) {
-        return MESH_ENOMEM;
-    }
-    memcpy(copy, body, len);
-    mesh_err_t err = wire_doc_decode(copy, len, true, &doc);
-    if (err != MESH_OK) {
-        free(copy);
-        return err;
-    }
-    wire_doc_release(&s->vv_doc);
-    free(s->vv);
-    s->vv = copy;
-    s->vv_len = len;
-    s->vv_doc = doc;
-    return MESH_OK;
-}
 
 /* Drop the session after a protocol error, with the reason in the log; the node goes on
  * serving everyone else, and the peer may start again with a HELLO. */
@@ -317,7 +459,7 @@ s_drop(loop_t *l, s_session_t *s, const char *why)
 {
     node_log(l->m, MESH_LOG_WARN, "dropping the session with %s: %s", s->id, why);
     s->ok = false;
-    s->batch_out = 0;
+    s_reset_sending(s);
     if (s->conn_in != S_NO_CONN) {
         transport_disconnect(l->t, s->conn_in);
         s->conn_in = S_NO_CONN;
@@ -327,6 +469,7 @@ s_drop(loop_t *l, s_session_t *s, const char *why)
 static void
 s_on_hello(loop_t *l, s_session_t *s, const wire_msg_t *msg, uint32_t conn)
 {
+    bool changed = false;
     if (msg->major != l->major) {
         char text[160];
         int n = snprintf(text, sizeof text,
@@ -343,56 +486,189 @@ s_on_hello(loop_t *l, s_session_t *s, const wire_msg_t *msg, uint32_t conn)
         return;
     }
     /* A HELLO that starts the session again forgets what was in flight: it goes anew from
-     * the vector that follows. (A second HELLO, on the other link of a session already up,
-     * changes nothing; a batch lost to a restart the session did not notice is sent again
-     * after S_RESEND_MS.) */
+     * the view (so an interrupted sync resumes from what the receiver holds). A second
+     * HELLO, on the other link of a session already up, changes nothing of that. */
     bool restarted = msg->num != s->peer_session;
     if (!s->ok || restarted) {
-        s->batch_out = 0;
+        s_reset_sending(s);
+    }
+    if (!s->ok || restarted) {
+        /* its first summary and ping are due a while from now, not at once */
+        s->summary_ms = s->sent_ms = s_now_ms();
     }
     s->peer_session = msg->num;
+    s->credit = msg->credit;
     s->ok = true;
     s->refused = false;
-    s->stalled = false;
-    if (restarted && s->conn_out != S_NO_CONN && !(conn & TRANSPORT_INBOUND)) {
-        /* nothing to do: this HELLO is the answer on our own link */
-    } else if (restarted && s->conn_out != S_NO_CONN) {
+    /* The view: its vector when it sent one; ours when the summaries agree; what we sent
+     * in our own HELLO when this answers it without a vector (it holds all of that). */
+    mesh_err_t err = s_own(l);
+    if (err == MESH_OK && msg->body_len) {
+        err = s_take_vector(s, msg->body, msg->body_len, &changed);
+        if (err != MESH_OK) {
+            s_drop(l, s, "a HELLO whose vector does not decode");
+            return;
+        }
+    } else if (err == MESH_OK && memcmp(msg->summary, l->own_summary, WIRE_SUMMARY_LEN) == 0) {
+        err = s_take_vector(s, l->own, l->own_len, &changed);
+    } else if (err == MESH_OK && !(conn & TRANSPORT_INBOUND) && s->hello_vv) {
+        err = s_take_vector(s, s->hello_vv, s->hello_vv_len, &changed);
+    } else if (err == MESH_OK && s_send_vector(l, s, true) == MESH_OK) {
+        s->asked = true;
+        s->progress_ms = s_now_ms();
+    }
+    s->again = true;
+    if (restarted && s->conn_out != S_NO_CONN && (conn & TRANSPORT_INBOUND)) {
         /* Our HELLO on our own link, ahead of any batch we send on it: the peer, new,
          * takes batches only after a HELLO. */
-        s->hello_out = s_send_hello(l, s, s->conn_out) == MESH_OK;
+        s->hello_out = s_send_hello(l, s, s->conn_out, true) == MESH_OK;
     }
     if (conn & TRANSPORT_INBOUND) {
-        (void)s_send_hello(l, s, conn); /* the answer; a HELLO on our own link needs none */
+        /* The answer: our vector only when its vector lacks something we hold. */
+        bool covers = msg->body_len && s->vv && l->own_valid &&
+                      bundle_vector_covers(&l->own_doc, &s->vv_doc);
+        (void)s_send_hello(l, s, conn, !covers);
     }
     node_log(l->m, MESH_LOG_INFO, "session with %s (%.*s) up", s->id, (int)msg->name_len,
              msg->name);
 }
 
+/* Commit every queued batch in one write transaction and acknowledge each session's last.
+ * When the group does not decode as a whole, each batch goes alone, and a session whose
+ * batch does not decode is dropped. */
+static void
+s_flush(loop_t *l)
+{
+    mesh_import_report_t rep;
+    const uint8_t *bundles[LOOP_GROUP_BATCHES];
+    size_t lens[LOOP_GROUP_BATCHES];
+    size_t n = l->npend;
+    if (n == 0) {
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        bundles[i] = l->pend[i].data;
+        lens[i] = l->pend[i].len;
+    }
+    mesh_err_t err = bundle_import_many(l->m, bundles, lens, n, &rep);
+    if (err == MESH_OK) {
+        if (rep.text) {
+            node_log(l->m, MESH_LOG_WARN, "batches from %s: %s", l->pend[0].s->id, rep.text);
+        }
+        node_log(l->m, MESH_LOG_DEBUG, "applied batches %llu..%llu from %s: %llu sets, %llu ops stored",
+                 (unsigned long long)l->pend[0].id, (unsigned long long)l->pend[n - 1].id,
+                 l->pend[0].s->id, (unsigned long long)(rep.sets_new + rep.sets_known),
+                 (unsigned long long)rep.ops_stored);
+        l->pend[0].s->ops_in += rep.ops_stored;
+        l->ops_unreleased += rep.ops_stored;
+        mesh_free(rep.text);
+    } else if (err == MESH_EPROTO || err == MESH_ETOOBIG) {
+        for (size_t i = 0; i < n; i++) {
+            s_session_t *s = l->pend[i].s;
+            if (!s->queued_id) {
+                continue; /* dropped already */
+            }
+            err = bundle_import_many(l->m, &bundles[i], &lens[i], 1, &rep);
+            if (err == MESH_EPROTO || err == MESH_ETOOBIG) {
+                s_drop(l, s, "a batch that does not decode");
+                s->queued_id = 0;
+            } else if (err == MESH_OK) {
+                mesh_free(rep.text);
+            }
+        }
+        err = MESH_OK;
+    }
+    if (err != MESH_OK) {
+        node_log(l->m, MESH_LOG_ERROR, "applying %zu batch(es) failed: %s", n,
+                 mesh_strerror(err));
+    }
+    for (size_t i = 0; i < n; i++) {
+        s_session_t *s = l->pend[i].s;
+        s->batches_in++;
+        if (err == MESH_OK && s->vv) {
+            /* it holds what it sent: no need to send any of that back */
+            bool changed = false;
+            wire_buf_reset(&l->body);
+            if (bundle_vector_raise(&s->vv_doc, l->pend[i].data, l->pend[i].len, &l->body) ==
+                MESH_OK) {
+                (void)s_take_vector(s, l->body.data, l->body.len, &changed);
+            }
+        }
+        if (err == MESH_OK && s->queued_id == l->pend[i].id && s_own(l) == MESH_OK) {
+            /* not acknowledged after a failure: it comes again */
+            wire_msg_t ack = {.type = WIRE_MSG_ACK,
+                              .num = s->queued_id,
+                              .body = l->own_summary,
+                              .body_len = WIRE_SUMMARY_LEN};
+            (void)s_send(l, s, &ack, S_NO_CONN);
+        }
+        if (s->queued_id == l->pend[i].id) {
+            s->queued_id = 0;
+        }
+        free(l->pend[i].data);
+    }
+    l->npend = 0;
+    l->pend_bytes = 0;
+    l->flush_ms = s_now_ms();
+}
+
+/* After a large apply, once quiet for a while, give back the memory it left (LMDB's pages
+ * of the large write transactions, then the allocator's free pages). */
+static void
+s_release_memory(loop_t *l, int64_t now)
+{
+    if (l->ops_unreleased < LOOP_RELEASE_OPS || l->npend || now - l->flush_ms < LOOP_RELEASE_MS) {
+        return;
+    }
+    if (store_release_memory(l->m->store)) {
+        node_log(l->m, MESH_LOG_DEBUG, "gave back the memory of %llu ops applied",
+                 (unsigned long long)l->ops_unreleased);
+        l->ops_unreleased = 0;
+        l->own_valid = false;
+#ifdef __GLIBC__
+        (void)malloc_trim(0);
+#endif
+    }
+}
+
+/* Queue a batch for the next commit; commit when the queue is full or the sender says its
+ * pass has no more. */
 static void
 s_on_batch(loop_t *l, s_session_t *s, const wire_msg_t *msg)
 {
-    mesh_import_report_t rep;
-    mesh_err_t err = mesh_import(l->m, msg->body, msg->body_len, &rep);
-    if (err == MESH_EPROTO || err == MESH_ETOOBIG) {
-        s_drop(l, s, "a batch that does not decode");
-        return;
-    }
-    if (err != MESH_OK) {
-        node_log(l->m, MESH_LOG_ERROR, "applying a batch from %s failed: %s", s->id,
-                 mesh_strerror(err));
+    uint8_t *copy = malloc(msg->body_len ? msg->body_len : 1);
+    if (!copy) {
+        node_log(l->m, MESH_LOG_ERROR, "no memory for a batch from %s", s->id);
         return; /* not acknowledged: it comes again */
     }
-    if (rep.text) {
-        node_log(l->m, MESH_LOG_WARN, "batch from %s: %s", s->id, rep.text);
+    memcpy(copy, msg->body, msg->body_len);
+    if (l->npend == 0) {
+        l->pend_ms = s_now_ms();
     }
-    mesh_free(rep.text);
-    s->batches_in++;
-    if (s_vector(l) == MESH_OK) {
-        wire_msg_t ack = {.type = WIRE_MSG_ACK,
-                          .num = msg->num,
-                          .body = l->body.data,
-                          .body_len = l->body.len};
-        (void)s_send(l, s, &ack, S_NO_CONN);
+    l->pend[l->npend++] = (s_pending_t){s, msg->num, copy, msg->body_len};
+    l->pend_bytes += msg->body_len;
+    s->queued_id = msg->num;
+    s->queued_more = msg->more;
+    if (!msg->more || l->npend == LOOP_GROUP_BATCHES || l->pend_bytes >= LOOP_GROUP_BYTES) {
+        s_flush(l);
+    }
+}
+
+static void
+s_on_ack(loop_t *l, s_session_t *s, const wire_msg_t *msg)
+{
+    if (msg->body_len != WIRE_SUMMARY_LEN) {
+        s_drop(l, s, "an ACK without a summary");
+        return;
+    }
+    if (msg->num <= s->acked_id || msg->num > s->sent_id) {
+        return; /* of batches given up on, or of an earlier start of ours */
+    }
+    s->acked_id = msg->num;
+    s->progress_ms = s_now_ms();
+    memcpy(s->ack_summary, msg->body, WIRE_SUMMARY_LEN);
+    if (s->passing && s->pass_end && s->acked_id == s->sent_id) {
+        s_pass_done(l, s);
     }
 }
 
@@ -412,8 +688,12 @@ s_on_msg(loop_t *l, const transport_msg_t *tm)
     s->heard_ms = s_now_ms();
     s->connected = true;
     if (wire_msg_decode(tm->data, tm->len, &msg) != MESH_OK) {
+        s_flush(l);
         s_drop(l, s, "a malformed frame");
         return;
+    }
+    if (msg.type != WIRE_MSG_BATCH) {
+        s_flush(l); /* what came before is committed before anything else is looked at */
     }
     /* Before HELLO only a vector is kept (frames of one session may come over two links,
      * so the peer's VECTOR can overtake its HELLO); a batch waits to be sent again. */
@@ -426,19 +706,27 @@ s_on_msg(loop_t *l, const transport_msg_t *tm)
         s_on_hello(l, s, &msg, tm->conn);
         break;
     case WIRE_MSG_VECTOR:
-    case WIRE_MSG_ACK:
         if (s_take_vector(s, msg.body, msg.body_len, &changed) != MESH_OK) {
             s_drop(l, s, "a vector that does not decode");
             break;
         }
-        if (msg.type == WIRE_MSG_ACK && msg.num == s->batch_out) {
-            s->batch_out = 0;
-            s->stalled = !changed; /* it took nothing more: wait for a new commit */
+        s->again |= changed || s->asked;
+        s->asked = false;
+        if (msg.num == 1) {
+            (void)s_send_vector(l, s, false);
         }
-        if (msg.type == WIRE_MSG_VECTOR && changed) {
-            s->stalled = false; /* a vector that moved: whatever it lacks can go now */
+        break;
+    case WIRE_MSG_SUMMARY:
+        /* it differs from ours: say what we hold, so that it sends what we lack */
+        if (msg.body_len != WIRE_SUMMARY_LEN) {
+            s_drop(l, s, "a summary of the wrong size");
+        } else if (s_own(l) == MESH_OK &&
+                   memcmp(msg.body, l->own_summary, WIRE_SUMMARY_LEN) != 0) {
+            (void)s_send_vector(l, s, false);
         }
-        s_push(l, s);
+        break;
+    case WIRE_MSG_ACK:
+        s_on_ack(l, s, &msg);
         break;
     case WIRE_MSG_BATCH:
         s_on_batch(l, s, &msg);
@@ -457,6 +745,9 @@ s_on_msg(loop_t *l, const transport_msg_t *tm)
     default:
         break; /* PONG: being heard is all it is for; block messages: not yet */
     }
+    if (s->ok) {
+        s_push(l, s);
+    }
 }
 
 /* ---- timers and status ---- */
@@ -471,29 +762,37 @@ s_tick(loop_t *l, int64_t now)
             s->connected = false;
             s->ok = false;
             s->hello_out = false;
-            s->batch_out = 0;
+            s->dial_ms = now;
+            s_reset_sending(s);
+        }
+        if (s->conn_out != S_NO_CONN && s->hello_out && !s->ok && !s->refused &&
+            now - s->hello_ms > LOOP_HELLO_RETRY_MS) {
+            s->hello_out = false; /* unanswered (refused before it became a member?): again */
         }
         if (s->conn_out != S_NO_CONN && !s->hello_out && !s->refused) {
-            s->hello_out = s_send_hello(l, s, s->conn_out) == MESH_OK;
-            s->pinged_ms = now;
-        } else if (s->connected && now - s->pinged_ms >= LOOP_PING_MS) {
+            s->hello_out = s_send_hello(l, s, s->conn_out, true) == MESH_OK;
+            s->hello_ms = now;
+        } else if (s->connected && now - s->sent_ms >= LOOP_PING_MS) {
+            /* nothing else went to it for a while: a ping keeps it hearing from us */
             wire_msg_t ping = {.type = WIRE_MSG_PING, .num = (uint64_t)now};
             (void)s_send(l, s, &ping, S_NO_CONN);
-            s->pinged_ms = now;
         }
         if (s->connected) {
             s->seen_ms = now;
         }
-        if (s->ok && now - s->vector_ms >= S_VECTOR_MS) {
-            s->vector_ms = now;
-            (void)s_send_vector(l, s, S_NO_CONN);
+        if (s->ok && now - s->summary_ms >= S_SUMMARY_MS && s_own(l) == MESH_OK) {
+            wire_msg_t sum = {.type = WIRE_MSG_SUMMARY, .body = l->own_summary,
+                              .body_len = WIRE_SUMMARY_LEN};
+            s->summary_ms = now;
+            (void)s_send(l, s, &sum, S_NO_CONN);
         }
-        if (s->batch_out && now - s->batch_ms > S_RESEND_MS) {
+        if (((s->passing && s->sent_id != s->acked_id) || s->asked) &&
+            now - s->progress_ms > S_RESEND_MS) {
             /* lost with a link that broke, or dropped by a peer not yet past HELLO:
              * applying twice changes nothing, so send what it lacks again */
-            node_log(l->m, MESH_LOG_INFO, "batch %llu to %s unacknowledged: sending again",
-                     (unsigned long long)s->batch_out, s->id);
-            s->batch_out = 0;
+            node_log(l->m, MESH_LOG_INFO, "batches to %s unacknowledged: sending again",
+                     s->id);
+            s_reset_sending(s);
         }
     }
 }
@@ -526,14 +825,15 @@ s_status_write(loop_t *l, int64_t now)
     for (size_t i = 0; i < l->nsess; i++) {
         s_session_t *s = &l->sess[i];
         uint64_t pending = s->ok ? s_to_send(l, s) : 0;
-        bool in_sync = s->ok && !s->batch_out && pending == 0;
+        bool busy = s->passing || s->asked || s->sent_id != s->acked_id;
+        bool in_sync = s->ok && !busy && pending == 0;
         fprintf(f,
                 "peer %s addr=%s connected=%d session=%d refused=%d silent_ms=%lld "
                 "to_send=%llu batch_out=%d batches_out=%llu batches_in=%llu bytes_out=%llu "
                 "bytes_in=%llu in_sync=%d\n",
                 s->id, s->addr[0] ? s->addr : "-", s->connected, s->ok, s->refused,
                 (long long)(s->heard_ms ? now - s->heard_ms : -1), (unsigned long long)pending,
-                s->batch_out != 0, (unsigned long long)s->batches_out,
+                s->sent_id != s->acked_id, (unsigned long long)s->batches_out,
                 (unsigned long long)s->batches_in, (unsigned long long)s->bytes_out,
                 (unsigned long long)s->bytes_in, in_sync);
     }
@@ -547,11 +847,24 @@ s_run(void *arg)
 {
     loop_t *l = arg;
     transport_msg_t tm;
+    bool busy = false, quick = false;
     while (!__atomic_load_n(&l->stop, __ATOMIC_ACQUIRE)) {
         s_refresh_members(l);
-        mesh_err_t err = transport_recv(l->t, 50, &tm);
+        int64_t now = s_now_ms();
+        for (size_t i = 0; i < l->nsess; i++) {
+            /* a link that comes up any moment: say HELLO as soon as it does */
+            const s_session_t *s = &l->sess[i];
+            quick |= s->conn_out != S_NO_CONN && !s->hello_out && now - s->dial_ms < 3000;
+        }
+        /* Sleep only when nothing waits: no batch queued for a commit, nothing to push. */
+        mesh_err_t err = transport_recv(l->t, busy || l->npend ? 0 : quick ? 2 : 50, &tm);
+        quick = false;
         if (err == MESH_OK) {
             s_on_msg(l, &tm);
+        } else if (l->npend &&
+                   (!l->pend[l->npend - 1].s->queued_more ||
+                    s_now_ms() - l->pend_ms >= LOOP_GROUP_MS)) {
+            s_flush(l); /* the sender paused: commit what came */
         }
         if (transport_refused(l->t) != l->refused) {
             node_log(l->m, MESH_LOG_WARN,
@@ -566,19 +879,23 @@ s_run(void *arg)
             l->last_txnid = txnid;
             (void)node_members_reload(l->m);
             for (size_t i = 0; i < l->nsess; i++) {
-                l->sess[i].stalled = false;
+                l->sess[i].again = true;
             }
         }
+        busy = false;
         for (size_t i = 0; i < l->nsess; i++) {
             s_push(l, &l->sess[i]);
+            busy |= s_can_push(&l->sess[i]);
         }
-        int64_t now = s_now_ms();
+        now = s_now_ms();
         s_tick(l, now);
+        s_release_memory(l, now);
         if (now - l->status_ms >= LOOP_STATUS_MS) {
             s_status_write(l, now);
             l->status_ms = now;
         }
     }
+    s_flush(l);
     return NULL;
 }
 
@@ -647,7 +964,10 @@ loop_stop(loop_t *l)
     for (size_t i = 0; i < l->nsess; i++) {
         wire_doc_release(&l->sess[i].vv_doc);
         free(l->sess[i].vv);
+        free(l->sess[i].hello_vv);
     }
+    wire_doc_release(&l->own_doc);
+    mesh_free(l->own);
     transport_close(l->t);
     wire_buf_release(&l->buf);
     wire_buf_release(&l->body);

@@ -896,23 +896,31 @@ wire_msg_encode(const wire_msg_t *msg, wire_buf_t *out)
     size_t start = out->len;
     msgpack_packer pk;
     int rc;
-    if (msg->type < WIRE_MSG_HELLO || msg->type > WIRE_MSG_BLOCK) {
+    if (msg->type < WIRE_MSG_HELLO || msg->type > WIRE_MSG_LAST ||
+        (msg->type == WIRE_MSG_HELLO &&
+         (!msg->summary || msg->credit == 0 || msg->credit > WIRE_CREDIT_MAX))) {
         return MESH_EINVAL;
     }
     msgpack_packer_init(&pk, out, s_buf_write);
     if (msg->type == WIRE_MSG_HELLO) {
-        rc = msgpack_pack_array(&pk, 6);
+        rc = msgpack_pack_array(&pk, 9);
         rc |= msgpack_pack_uint8(&pk, msg->type);
         rc |= msgpack_pack_str_with_body(&pk, WIRE_PROTO_NAME, strlen(WIRE_PROTO_NAME));
         rc |= msgpack_pack_uint64(&pk, msg->major);
         rc |= msgpack_pack_uint64(&pk, msg->minor);
         rc |= msgpack_pack_str_with_body(&pk, msg->name, msg->name_len);
         rc |= msgpack_pack_uint64(&pk, msg->num);
+        rc |= msgpack_pack_uint64(&pk, msg->credit);
+        rc |= s_pack_bytes(&pk, msg->summary, WIRE_SUMMARY_LEN);
+        rc |= s_pack_bytes(&pk, msg->body, msg->body_len);
     } else {
-        rc = msgpack_pack_array(&pk, 3);
+        rc = msgpack_pack_array(&pk, msg->type == WIRE_MSG_BATCH ? 4 : 3);
         rc |= msgpack_pack_uint8(&pk, msg->type);
         rc |= msgpack_pack_uint64(&pk, msg->num);
         rc |= s_pack_bytes(&pk, msg->body, msg->body_len);
+        if (msg->type == WIRE_MSG_BATCH) {
+            rc |= msgpack_pack_uint8(&pk, msg->more ? 1 : 0);
+        }
     }
     return s_pack_done(out, start, rc);
 }
@@ -929,8 +937,10 @@ wire_msg_decode(const uint8_t *buf, size_t len, wire_msg_t *msg)
     if (err == MESH_OK) {
         err = s_read_uint(&c, &type);
     }
-    if (err == MESH_OK && (type < WIRE_MSG_HELLO || type > WIRE_MSG_BLOCK ||
-                           n != (type == WIRE_MSG_HELLO ? 6u : 3u))) {
+    if (err == MESH_OK && (type < WIRE_MSG_HELLO || type > WIRE_MSG_LAST ||
+                           n != (type == WIRE_MSG_HELLO   ? 9u
+                                 : type == WIRE_MSG_BATCH ? 4u
+                                                          : 3u))) {
         err = MESH_EPROTO;
     }
     if (err == MESH_OK && type == WIRE_MSG_HELLO) {
@@ -953,11 +963,34 @@ wire_msg_decode(const uint8_t *buf, size_t len, wire_msg_t *msg)
         if (err == MESH_OK) {
             err = s_read_uint(&c, &msg->num);
         }
+        if (err == MESH_OK) {
+            err = s_read_uint(&c, &msg->credit);
+        }
+        if (err == MESH_OK && (msg->credit == 0 || msg->credit > WIRE_CREDIT_MAX)) {
+            err = MESH_EPROTO;
+        }
+        if (err == MESH_OK) {
+            err = s_read_bytes(&c, S_BIN, WIRE_SUMMARY_LEN, &msg->summary, &plen);
+        }
+        if (err == MESH_OK && plen != WIRE_SUMMARY_LEN) {
+            err = MESH_EPROTO;
+        }
+        if (err == MESH_OK) {
+            err = s_read_bytes(&c, S_BIN, SIZE_MAX, &msg->body, &msg->body_len);
+        }
     } else if (err == MESH_OK) {
         err = s_read_uint(&c, &msg->num);
         if (err == MESH_OK) {
             err = s_read_bytes(&c, S_BIN, SIZE_MAX, &msg->body, &msg->body_len);
         }
+        uint64_t more = 0;
+        if (err == MESH_OK && type == WIRE_MSG_BATCH) {
+            err = s_read_uint(&c, &more);
+        }
+        if (err == MESH_OK && more > 1) {
+            err = MESH_EPROTO;
+        }
+        msg->more = more == 1;
     }
     if (err == MESH_OK && c.p != c.end) {
         err = MESH_EPROTO;

@@ -204,16 +204,21 @@ uint64_t wire_vv_extra(const wire_vv_t *vv, size_t i);
 #define WIRE_PROTO_MINOR 0u
 
 enum wire_msg_type {
-    WIRE_MSG_HELLO = 1,  /* [1, "meshsync", major, minor, name, session id] */
-    WIRE_MSG_VECTOR = 2, /* [2, 0, vector file] */
-    WIRE_MSG_BATCH = 3,  /* [3, batch id, bundle] */
-    WIRE_MSG_ACK = 4,    /* [4, batch id, vector file after applying it] */
+    WIRE_MSG_HELLO = 1,  /* [1, "meshsync", major, minor, name, session id, credit, summary,
+                          *  vector file or empty] */
+    WIRE_MSG_VECTOR = 2, /* [2, 1 if the peer should answer with its own, vector file] */
+    WIRE_MSG_BATCH = 3,  /* [3, batch id, bundle, 1 if more of the pass follows] */
+    WIRE_MSG_ACK = 4,    /* [4, batch id (every one up to it applied), summary after it] */
     WIRE_MSG_PING = 5,   /* [5, nonce, ""] */
     WIRE_MSG_PONG = 6,   /* [6, nonce, ""] */
     WIRE_MSG_ERROR = 7,  /* [7, mesh_err_t code, text] */
     WIRE_MSG_BLOCK_REQ = 8, /* reserved for folder content (§11.3) */
-    WIRE_MSG_BLOCK = 9      /* reserved for folder content (§11.3) */
+    WIRE_MSG_BLOCK = 9,     /* reserved for folder content (§11.3) */
+    WIRE_MSG_SUMMARY = 10,  /* [10, 0, summary]: what the sender holds, in 16 bytes */
+    WIRE_MSG_LAST = WIRE_MSG_SUMMARY
 };
+#define WIRE_SUMMARY_LEN 16u /* a summary of vectors and digests (§11.2) */
+#define WIRE_CREDIT_MAX 1024u /* batches a HELLO may let the peer have in flight */
 
 typedef struct wire_msg {
     uint8_t type;
@@ -221,7 +226,10 @@ typedef struct wire_msg {
     const char *name;      /* HELLO: the sender's device name (borrowed) */
     size_t name_len;
     uint64_t num;          /* session id (HELLO), batch id, nonce or error code */
-    const uint8_t *body;   /* vector file, bundle or error text (borrowed) */
+    uint64_t credit;       /* HELLO: batches the sender takes in flight, 1..WIRE_CREDIT_MAX */
+    bool more;             /* BATCH: more batches of this pass follow */
+    const uint8_t *summary; /* HELLO: WIRE_SUMMARY_LEN bytes (borrowed) */
+    const uint8_t *body;   /* vector file, bundle, summary or error text (borrowed) */
     size_t body_len;
 } wire_msg_t;
 

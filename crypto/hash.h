@@ -22,7 +22,8 @@ enum hash_tag {
     HASH_TAG_VALUE = 0x02,  /* an item's value */
     HASH_TAG_DIGEST = 0x03, /* a version's contribution to a collection digest */
     HASH_TAG_KEY = 0x04,    /* a long key stored by hash */
-    HASH_TAG_BLOCK = 0x05   /* a folder content block (reserved) */
+    HASH_TAG_BLOCK = 0x05,  /* a folder content block (reserved) */
+    HASH_TAG_SUMMARY = 0x06 /* a session's summary of vectors and digests */
 };
 
 /* out = BLAKE2b-256(tag || msg). */

@@ -7,6 +7,7 @@
 #include "env.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,8 @@ static const char *const s_db_names[ENV_NDB] = {"meta",    "origins", "colls", "
 
 struct store {
     MDB_env *env;
+    pthread_rwlock_t gate; /* every transaction holds it shared; store_release_memory
+                            * takes it alone (trying only, never waiting) to reopen */
     MDB_dbi dbi[ENV_NDB];
     uint64_t map_size;
     uint64_t incarnation;
@@ -103,13 +106,34 @@ store_incarnation_is_new(const store_t *st)
 }
 
 uint64_t
-store_last_txnid(const store_t *st)
+store_last_txnid(store_t *st)
 {
     MDB_envinfo info;
-    if (!st->env || mdb_env_info(st->env, &info) != MDB_SUCCESS) {
-        return 0;
+    pthread_rwlock_rdlock(&st->gate);
+    int rc = st->env ? mdb_env_info(st->env, &info) : EINVAL;
+    pthread_rwlock_unlock(&st->gate);
+    return rc == MDB_SUCCESS ? (uint64_t)info.me_last_txnid : 0;
+}
+
+bool
+store_release_memory(store_t *st)
+{
+    if (pthread_rwlock_trywrlock(&st->gate) != 0) {
+        return false; /* a transaction is open somewhere: another time */
     }
-    return (uint64_t)info.me_last_txnid;
+    bool done = false;
+    if (st->env) {
+        /* LMDB keeps the pages a write transaction dirtied for the next one, until the
+         * environment closes; after a large apply that is most of the process's memory */
+        mdb_env_close(st->env);
+        st->env = NULL;
+        done = env_open(st) == MESH_OK;
+        if (!done) {
+            st->env = NULL; /* as after MDB_PANIC: the store reports itself closed */
+        }
+    }
+    pthread_rwlock_unlock(&st->gate);
+    return done;
 }
 
 uint64_t
@@ -346,6 +370,10 @@ store_open(const char *dir, uint64_t map_size, store_t **out, char *errmsg, size
         goto out;
     }
     st->map_size = map_size ? map_size : STORE_MAP_DEFAULT;
+    if (pthread_rwlock_init(&st->gate, NULL) != 0) {
+        free(st);
+        return MESH_ENOMEM;
+    }
     err = env_open(st);
     if (err == MESH_OK) {
         err = store_write(st, s_open_meta, st);
@@ -371,6 +399,7 @@ store_close(store_t *st)
     if (st->env) {
         mdb_env_close(st->env);
     }
+    pthread_rwlock_destroy(&st->gate);
     free(st);
 }
 
@@ -416,8 +445,8 @@ s_grow(store_t *st)
     return MESH_OK;
 }
 
-mesh_err_t
-store_write(store_t *st, store_write_fn fn, void *ctx)
+static mesh_err_t
+s_write(store_t *st, store_write_fn fn, void *ctx)
 {
     if (!st->env) {
         env_seterr(st, "store is closed after a fatal error");
@@ -466,21 +495,34 @@ store_write(store_t *st, store_write_fn fn, void *ctx)
 }
 
 mesh_err_t
+store_write(store_t *st, store_write_fn fn, void *ctx)
+{
+    pthread_rwlock_rdlock(&st->gate);
+    mesh_err_t err = s_write(st, fn, ctx);
+    pthread_rwlock_unlock(&st->gate);
+    return err;
+}
+
+mesh_err_t
 store_read_begin(store_t *st, store_txn_t **out)
 {
     *out = NULL;
+    pthread_rwlock_rdlock(&st->gate);
     if (!st->env) {
+        pthread_rwlock_unlock(&st->gate);
         env_seterr(st, "store is closed after a fatal error");
         return MESH_EIO;
     }
     store_txn_t *txn = calloc(1, sizeof *txn);
     if (!txn) {
+        pthread_rwlock_unlock(&st->gate);
         return MESH_ENOMEM;
     }
     txn->st = st;
     int rc = s_txn_begin(st, MDB_RDONLY, &txn->txn);
     if (rc != MDB_SUCCESS) {
         free(txn);
+        pthread_rwlock_unlock(&st->gate);
         return s_map(st, rc, "begin read");
     }
     *out = txn;
@@ -493,8 +535,10 @@ store_read_end(store_txn_t *txn)
     if (!txn) {
         return;
     }
+    store_t *st = txn->st;
     mdb_txn_abort(txn->txn);
     free(txn);
+    pthread_rwlock_unlock(&st->gate);
 }
 
 /* ---- incarnation inside a write ---- */

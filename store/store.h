@@ -108,7 +108,12 @@ bool store_incarnation_is_new(const store_t *st);
 
 /* The id of the last committed write transaction of any process on this home: it changes
  * at every commit, so a daemon can notice a CLI's writes by polling it. */
-uint64_t store_last_txnid(const store_t *st);
+uint64_t store_last_txnid(store_t *st);
+
+/* Give back the memory LMDB keeps from large write transactions (it holds on to every page
+ * a write dirtied until the environment closes) by reopening the environment, if no
+ * transaction is open in this process right now (it never waits). true when done. */
+bool store_release_memory(store_t *st);
 
 /* The current map size in bytes (it grows by itself). */
 uint64_t store_map_size(const store_t *st);

@@ -1,27 +1,70 @@
 #!/usr/bin/env bash
-# tests/bench/bench_sync.sh: two real daemons on 127.0.0.1 (run by `make bench`):
-#  1. initial sync of N items (16 random bytes in hex as keys, 100-byte values) from A to a
-#     fresh B: seconds and items/s, beside raw LMDB inserts of the same keys at 1,000 per
-#     commit (bench_commit's baseline, run in the same bench) as a ratio;
-#  2. one changed item among N: B stopped, A changes one item, B restarted: milliseconds
-#     from B's start to the item visible on B (polled every 10 ms), bytes both ways as the
-#     daemons count them (session frames, after the CURVE handshake);
+# tests/bench/bench_sync.sh: two real daemons on 127.0.0.1 (run by `make bench`), each figure
+# beside a baseline measured in the same run. B dials A through tests/bench/zmtp_proxy.py
+# (A knows B without an address), so every byte between them is counted there.
+#  1. initial sync of N items (keys of 16 random bytes in hex, 100-byte values) from A to a
+#     fresh B: seconds and items/s, beside raw LMDB inserting the same items in the same
+#     order with the commit sizes B used, and raw ZeroMQ CURVE carrying messages of the
+#     sizes of A's batches (build/tests/baseline); bytes and messages both ways;
+#  2. one changed item among N: B stopped, A changes one item, B restarted: ms from the
+#     CURVE handshake of B's new connection (and from B's start) to B's commit of the item,
+#     bytes and messages both ways, round trips;
 #  3. resident memory (RSS, private dirty) of each daemon after the initial sync.
-# Usage: tests/bench/bench_sync.sh [N] (default 200000; BENCH_ITEMS also works).
+# tests/bench/README.md says what each figure measures. Usage: bench_sync.sh [N] (default
+# 1000000; BENCH_ITEMS=N also works, the argument wins; BENCH_DIR=dir for the stores;
+# BENCH_KEEP=1 keeps the temp dir with the homes and logs).
+# SPDX-License-Identifier: MIT
+# shellcheck disable=SC2154 # counts and times come from eval of the log analysis' key=value lines
 set -euo pipefail
-N=${1:-${BENCH_ITEMS:-200000}}
-M=${MESHCTL:-$(cd "$(dirname "$0")/../.." && pwd)/build/meshctl}
+N=${1:-${BENCH_ITEMS:-1000000}}
+[[ $N =~ ^[1-9][0-9]{0,9}$ ]] || { echo "usage: bench_sync.sh [ITEMS]" >&2; exit 2; }
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+M=${MESHCTL:-$ROOT/build/meshctl}
+BL=${BASELINE:-$ROOT/build/tests/baseline}
+PROXY=$HERE/zmtp_proxy.py
+PER_FALLBACK=10000                 # raw LMDB commit size while B logs no commits
+SYNC_S=$((600 + N / 100))          # deadline of the initial sync
+[ -x "$M" ] && [ -x "$BL" ] || { echo "bench_sync: build first: make all build/tests/baseline" >&2; exit 1; }
 T=$(mktemp -d "${BENCH_DIR:-/tmp}/bench-sync.XXXXXX")
 pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$T"' EXIT
-now_ms() { date +%s%3N; }
-until_ok() { local end=$(($(date +%s) + $1)); shift; until "$@" >/dev/null 2>&1; do [ "$(date +%s)" -lt "$end" ] || return 1; sleep 0.01; done; }
-daemon() { # HOME [ENDPOINT]
+
+# Stop one process we started: SIGTERM, then SIGKILL after 10 s.
+stop_pid() {
+    local end=$((SECONDS + 10))
+    kill -TERM "$1" 2>/dev/null || return 0
+    while kill -0 "$1" 2>/dev/null && [ "$SECONDS" -lt "$end" ]; do sleep 0.05; done
+    kill -KILL "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+}
+cleanup() {
+    for p in "${pids[@]}"; do stop_pid "$p"; done
+    if [ -n "${BENCH_KEEP:-}" ]; then echo "bench_sync: kept $T" >&2; else rm -rf "$T"; fi
+}
+trap cleanup EXIT
+trap 'echo "bench_sync: failed at line $LINENO" >&2' ERR
+fail() {
+    echo "bench_sync: $*" >&2
+    for f in "$T"/*.log; do [ -f "$f" ] && { echo "--- $(basename "$f") (last 15 lines)"; tail -n 15 "$f"; } >&2; done
+    exit 1
+}
+now() { date +%s.%6N; }
+# Run a command every 10 ms until it succeeds or S seconds pass: until_ok S CMD...
+until_ok() {
+    local end=$((SECONDS + $1)); shift
+    until "$@" >/dev/null 2>&1; do [ "$SECONDS" -lt "$end" ] || return 1; sleep 0.01; done
+}
+# Sleep until the realtime clock passes T (a few seconds at most here).
+sleep_until() { local d; d=$(awk -v t="$1" -v n="$(now)" 'BEGIN {d = t - n; print (d > 0 ? d : 0)}'); sleep "$d"; }
+# Start a daemon at debug level: daemon HOME LOG [ENDPOINT]; sets LAST (pid), STARTED
+# (realtime, just before the exec) and EP (the bound endpoint, or -).
+daemon() {
     rm -f "$1/status"
-    "$M" --home "$1" daemon --listen "${2:-tcp://127.0.0.1:0}" 2>>"$T/daemon.log" &
-    pids+=($!)
+    STARTED=$(now)
+    "$M" --home "$1" --log-level debug daemon ${3:+--listen "$3"} 2>>"$2" &
     LAST=$!
-    until_ok 10 grep -q '^listen tcp' "$1/status"
+    pids+=("$LAST")
+    until_ok 30 grep -q "^pid $LAST\$" "$1/status" || fail "the daemon on $1 did not start"
     EP=$(sed -n 's/^listen //p' "$1/status")
 }
 mem() { # PID: "RSS private-dirty" in KiB
@@ -30,50 +73,222 @@ mem() { # PID: "RSS private-dirty" in KiB
     pd=$(awk '/^Private_Dirty/ {s += $2} END {print s}' "/proc/$1/smaps_rollup")
     echo "${rss} KiB RSS, ${pd} KiB private dirty"
 }
-counter() { # HOME PEER-ID FIELD
-    grep "^peer $2 " "$1/status" | tr ' ' '\n' | sed -n "s/^$3=//p"
+counter() { # HOME PEER-ID FIELD: a field of the peer's line in HOME/status
+    { grep "^peer $2 " "$1/status" || true; } | tr ' ' '\n' | sed -n "s/^$3=//p"
 }
+# Start a proxy to 127.0.0.1:PORT logging to LOG: proxy PORT LOG; sets proxy_pid and PPORT.
+proxy() {
+    python3 "$PROXY" 0 127.0.0.1 "$1" "$2" 2>>"$T/proxy-errors.log" &
+    proxy_pid=$!
+    pids+=("$proxy_pid")
+    until_ok 10 grep -q '^listen ' "$2" || fail "zmtp_proxy.py did not start"
+    PPORT=$(awk '/^listen / {print $2; exit}' "$2")
+}
+# Field F (1-based) of the one line a baseline printed.
+field() { awk -v f="$2" '{print $f}' <<<"$1"; }
+calc() { awk "BEGIN {printf \"$1\", $2}"; }
 
+# The log analysis, in Python (which zmtp_proxy.py needs anyway).
+cat >"$T/logs.py" <<'PY'
+import re, sys
+from datetime import datetime, timezone
+
+def stamp(line):
+    """Epoch seconds of a daemon log line's leading UTC timestamp."""
+    t = datetime.strptime(line.split(" ", 1)[0], "%Y-%m-%dT%H:%M:%S.%fZ")
+    return t.replace(tzinfo=timezone.utc).timestamp()
+
+def applied(log, peer, first_line=1):
+    """(time, ops) of each 'applied batches' line for peer's batches."""
+    pat = re.compile(r"applied batches (\d+)\.\.(\d+) from (\S+): (\d+) sets, (\d+) ops stored")
+    out = []
+    with open(log, errors="replace") as f:
+        for i, line in enumerate(f, 1):
+            m = pat.search(line)
+            if i >= first_line and m and m.group(3) == peer:
+                out.append((stamp(line), int(m.group(5))))
+    return out
+
+def frames(log, first_line=1):
+    """Proxy log lines from first_line on: (conn, what, time, bytes)."""
+    out = []
+    with open(log) as f:
+        for i, line in enumerate(f, 1):
+            w = line.split()
+            if i < first_line or len(w) < 4 or w[0] != "conn":
+                continue
+            out.append((int(w[1]), w[2], float(w[3]), int(w[4]) if len(w) > 4 else 0))
+    return out
+
+def window(rows, start, apply_at, end):
+    """key=value lines: the frames in [start, end], and those up to apply_at with the
+    c2s->s2c turns among them."""
+    data = [r for r in rows if r[1] in ("c2s", "s2c") and start <= r[2] <= end]
+    for d in ("c2s", "s2c"):
+        print("%s_bytes=%d" % (d, sum(r[3] for r in data if r[1] == d)))
+        print("%s_msgs=%d" % (d, sum(1 for r in data if r[1] == d)))
+        print("%s_msgs_before=%d" % (d, sum(1 for r in data if r[1] == d and r[2] <= apply_at)))
+    turns, last = 0, None
+    for r in data:
+        if r[2] > apply_at:
+            break
+        turns += last == "c2s" and r[1] == "s2c"
+        last = r[1]
+    print("round_trips=%d" % turns)
+
+cmd = sys.argv[1]
+if cmd == "commits":  # LOG PEER OUT: write the ops of each commit; print count and sum
+    rows = applied(sys.argv[2], sys.argv[3])
+    with open(sys.argv[4], "w") as f:
+        f.writelines("%d\n" % ops for _, ops in rows)
+    print("commits=%d empty=%d ops=%d last=%.6f" % (len(rows), sum(1 for _, o in rows if o == 0),
+                                                    sum(o for _, o in rows), rows[-1][0] if rows else 0))
+elif cmd == "first-applied":  # LOG PEER: the first commit's time, or 0
+    rows = [r for r in applied(sys.argv[2], sys.argv[3]) if r[1] > 0]
+    print("%.6f" % (rows[0][0] if rows else 0))
+elif cmd == "sizes":  # LOG PEER OUT: write the size of each batch sent to PEER; print count and sum
+    pat = re.compile(r"sent batch \d+ \((\d+) bytes\) to (\S+)")
+    sizes = [int(m.group(1)) for m in map(pat.search, open(sys.argv[2], errors="replace"))
+             if m and m.group(2) == sys.argv[3]]
+    with open(sys.argv[4], "w") as f:
+        f.writelines("%d\n" % s for s in sizes)
+    print("batches=%d batch_bytes=%d" % (len(sizes), sum(sizes)))
+elif cmd == "ack-after-last-batch":  # PROXYLOG MIN_BYTES: the c2s frame that follows the
+    rows = frames(sys.argv[2])  # last s2c frame of at least MIN_BYTES, or 0
+    big = [i for i, r in enumerate(rows) if r[1] == "s2c" and r[3] >= int(sys.argv[3])]
+    acks = [r for r in rows[big[-1] + 1:] if r[1] == "c2s"] if big else []
+    print("%.6f" % (acks[0][2] if acks else 0))
+elif cmd == "handshake":  # PROXYLOG FIRST_LINE: the first handshake from that line on, or 0
+    hs = [r for r in frames(sys.argv[2], int(sys.argv[3])) if r[1] == "handshake"]
+    print("%.6f" % (hs[0][2] if hs else 0))
+elif cmd == "window":  # PROXYLOG FIRST_LINE START APPLY END
+    window(frames(sys.argv[2], int(sys.argv[3])), *map(float, sys.argv[4:7]))
+PY
+logs() { python3 "$T/logs.py" "$@"; }
+
+# ---- set-up: A holds N items; B is fresh and dials A through the proxy ----
 A=$T/a B=$T/b
 "$M" --home "$A" init --name a >/dev/null
 "$M" --home "$B" init --name b >/dev/null
 ida=$("$M" --home "$A" id) idb=$("$M" --home "$B" id)
 python3 - "$N" >"$T/items.tsv" <<'PY'
-import os, sys
-n = int(sys.argv[1])
-r = __import__("random").Random(7)
-for i in range(n):
-    print("%032x\t%s" % (r.getrandbits(128), "v" * 100))
+import random, sys
+r = random.Random(7)
+w = sys.stdout.write
+for i in range(int(sys.argv[1])):
+    w("%032x\t%0100x\n" % (r.getrandbits(128), r.getrandbits(400)))
 PY
-t0=$(now_ms)
+t0=$(now)
 "$M" --home "$A" put --from-tsv "$T/items.tsv" bench >/dev/null
-t1=$(now_ms)
-echo "bench_sync: $N items of 100 bytes written on A in $((t1 - t0)) ms (put --from-tsv, 10,000 per commit)"
+t1=$(now)
+echo "bench_sync: $N items (32-hex-char keys, 100-byte values) written on A in $(calc %.3f "$t1 - $t0") s" \
+    "(put --from-tsv); B dials A through zmtp_proxy.py"
 
-daemon "$A"; pa=$LAST ea=$EP
-"$M" --home "$B" peer add "$ida" "$ea"
 "$M" --home "$A" peer add "$idb"
-t0=$(now_ms)
-daemon "$B"; pb=$LAST eb=$EP
-"$M" --home "$A" peer add "$idb" "$eb"
-until_ok 3600 "$M" --home "$A" wait --timeout 1 || { echo "initial sync did not finish"; exit 1; }
-t1=$(now_ms)
-ms=$((t1 - t0))
-got=$("$M" --home "$B" ls --keys bench | wc -l)
-[ "$got" = "$N" ] || { echo "B holds $got items, not $N"; exit 1; }
-echo "initial sync: $N items in $ms ms = $((N * 1000 / (ms > 0 ? ms : 1))) items/s (B verified every set; it holds all $N)"
-echo "  bytes A->B $(counter "$A" "$idb" bytes_out), B->A $(counter "$A" "$idb" bytes_in), batches $(counter "$A" "$idb" batches_out)"
-echo "  daemon A: $(mem "$pa")"
-echo "  daemon B: $(mem "$pb")"
+daemon "$A" "$T/a.log" tcp://127.0.0.1:0
+pa=$LAST
+proxy "${EP##*:}" "$T/proxy.log"
+"$M" --home "$B" peer add "$ida" "tcp://127.0.0.1:$PPORT"
 
-kill -TERM "$pb"; wait "$pb" || true
-"$M" --home "$A" put bench "$(head -n1 "$T/items.tsv" | cut -f1)" "changed while B was down"
+# ---- 1. initial sync ----
+daemon "$B" "$T/b.log"
+pb=$LAST sync_t0=$STARTED
+"$M" --home "$A" wait --timeout "$SYNC_S" >/dev/null 2>&1 || fail "the initial sync did not finish in $SYNC_S s"
+got=$("$M" --home "$B" ls --keys bench | wc -l)
+[ "$got" = "$N" ] || fail "B holds $got items, not $N"
+eval "$(logs commits "$T/b.log" "$ida" "$T/commits.txt")"   # commits, empty, ops, last
+if [ "$commits" -gt 0 ]; then
+    sync_end=$last
+    end_note="B's last 'applied batches' line"
+    lmdb_args=(--commits "$T/commits.txt")
+    lmdb_note="committed as B did: B logged $commits commits ($empty of them storing nothing) of $ops ops"
+    [ "$ops" -le "$N" ] || lmdb_note+=" (the $((ops - N)) beyond N: A's records in _mesh)"
+else
+    sync_end=$(logs ack-after-last-batch "$T/proxy.log" 4096)
+    end_note="B's ack of the last batch at the proxy (B logs no 'applied batches' yet)"
+    lmdb_args=(--per "$PER_FALLBACK")
+    lmdb_note="a commit every $PER_FALLBACK items: B logs no 'applied batches' lines yet"
+fi
+[ "${sync_end%.*}" != 0 ] || fail "cannot tell when the initial sync ended"
+sync_hs=$(logs handshake "$T/proxy.log" 1)
+sync_s=$(calc %.3f "$sync_end - $sync_t0")
+mem_a=$(mem "$pa") mem_b=$(mem "$pb")
+sleep_until "$(calc %.6f "$sync_end + 1.05")"
+eval "$(logs window "$T/proxy.log" 1 "$sync_hs" "$sync_end" "$(calc %.6f "$sync_end + 1")")"
+eval "$(logs sizes "$T/a.log" "$idb" "$T/sizes.txt")"         # batches, batch_bytes
+payload_ab=$(counter "$A" "$idb" bytes_out) payload_ba=$(counter "$A" "$idb" bytes_in)
+
+# baselines, with the daemons idle
+lmdb=$("$BL" lmdb --tsv "$T/items.tsv" --dir "$T/raw" "${lmdb_args[@]}") || fail "baseline lmdb failed"
+rm -rf "$T/raw"
+lmdb_s=$(field "$lmdb" 6)
+if [ "$batches" -gt 0 ]; then
+    curve=$("$BL" curve --sizes "$T/sizes.txt" --timeout 600) || fail "baseline curve failed"
+    curve_s=$(field "$curve" 9)
+    free_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    proxy "$free_port" "$T/proxy-curve.log"
+    curve_px=$("$BL" curve --sizes "$T/sizes.txt" --timeout 600 --listen-port "$free_port" \
+        --connect-port "$PPORT") || fail "baseline curve through the proxy failed"
+    stop_pid "$proxy_pid"
+    curve_px_s=$(field "$curve_px" 9)
+fi
+
+echo
+echo "initial sync of $N items, A -> fresh B (from B's start to $end_note):"
+echo "  meshsync: $sync_s s = $(calc %.0f "$N / $sync_s") items/s; CURVE handshake done at +$(calc %.3f "$sync_hs - $sync_t0") s"
+echo "  baseline $lmdb"
+echo "           same keys, values and order; $lmdb_note"
+echo "           ratio meshsync/raw LMDB: $(calc %.3f "$lmdb_s / $sync_s")"
+if [ "$batches" -gt 0 ]; then
+    echo "  baseline $curve"
+    echo "           one message per batch A sent, of its size ($batches batches, $batch_bytes bytes)"
+    echo "           ratio meshsync/raw CURVE: $(calc %.3f "$curve_s / $sync_s");" \
+        "through zmtp_proxy.py the same took $curve_px_s s ($(field "$curve_px" 12) MB/s)"
+else
+    echo "  baseline raw ZeroMQ CURVE: not run: A logged no 'sent batch' lines to B"
+fi
+echo "  wire bytes after the handshake, until 1 s after the end: A->B $s2c_bytes in $s2c_msgs messages," \
+    "B->A $c2s_bytes in $c2s_msgs; $(calc %.1f "$s2c_bytes / $N") B per item"
+echo "  session bytes (A's counters, before CURVE): A->B $payload_ab, B->A $payload_ba"
+echo "  daemon A after the sync: $mem_a"
+echo "  daemon B after the sync: $mem_b"
+
+# ---- 2. one changed item among N ----
 key=$(head -n1 "$T/items.tsv" | cut -f1)
-t0=$(now_ms)
-daemon "$B" "$eb"; pb=$LAST
+stop_pid "$pb"
+"$M" --home "$A" put bench "$key" "changed while B was down"
+proxy_line=$(($(wc -l <"$T/proxy.log") + 1))
+daemon "$B" "$T/b2.log"
+pb=$LAST change_t0=$STARTED
 until_ok 60 sh -c "[ \"\$('$M' --home '$B' get bench $key)\" = 'changed while B was down' ]" ||
-    { echo "the change never reached B"; tail -n 20 "$T/daemon.log"; cat "$A/status" "$B/status"; exit 1; }
-t1=$(now_ms)
-sleep 0.5
-echo "one changed item among $N: visible on B $((t1 - t0)) ms after B's daemon started (incl. process start and reconnect)"
-echo "  session bytes since B restarted: A->B $(counter "$B" "$ida" bytes_in), B->A $(counter "$B" "$ida" bytes_out) (with hello, vectors, pings)"
+    fail "the change never reached B"
+visible=$(now)
+apply_at=$(logs first-applied "$T/b2.log" "$ida")
+if [ "${apply_at%.*}" != 0 ]; then
+    apply_note="B's first 'applied batches' line"
+else
+    apply_at=$visible
+    apply_note="the item seen by 'meshctl get' polled every 10 ms (B logs no 'applied batches' yet)"
+fi
+change_hs=$(logs handshake "$T/proxy.log" "$proxy_line")
+[ "${change_hs%.*}" != 0 ] || fail "no handshake at the proxy after B's restart"
+sleep_until "$(calc %.6f "$apply_at + 1.05")"
+eval "$(logs window "$T/proxy.log" "$proxy_line" "$change_hs" "$apply_at" "$(calc %.6f "$apply_at + 1")")"
+hs_ms=$(calc %.1f "($apply_at - $change_hs) * 1000")
+rt_text="$round_trips round trip$([ "$round_trips" = 1 ] || echo s)"
+start_ms=$(calc %.1f "($apply_at - $change_t0) * 1000")
+
+echo
+echo "one changed item among $N, B restarted (to $apply_note):"
+echo "  $hs_ms ms after the CURVE handshake of B's new connection;" \
+    "$start_ms ms after B's start (handshake at +$(calc %.1f "($change_hs - $change_t0) * 1000") ms)"
+echo "  before the apply: B->A $c2s_msgs_before messages, A->B $s2c_msgs_before; $rt_text" \
+    "(B->A then A->B turns, after the TCP connect and the 2 of the CURVE handshake)"
+echo "  wire bytes after the handshake, until 1 s after the apply: A->B $s2c_bytes in $s2c_msgs messages," \
+    "B->A $c2s_bytes in $c2s_msgs"
+
+echo
+echo "sync: $N items in $sync_s s = $(calc %.0f "$N / $sync_s") items/s;" \
+    "ratio to raw LMDB $(calc %.3f "$lmdb_s / $sync_s")${curve_s:+, to raw ZeroMQ CURVE $(calc %.3f "$curve_s / $sync_s")}"
+echo "change: 1 item among $N in $hs_ms ms from the handshake ($start_ms ms from B's start)," \
+    "$((s2c_bytes + c2s_bytes)) bytes both ways, $rt_text"

@@ -31,7 +31,7 @@ _cleanup() {
     for c in "${_at_exit[@]}"; do
         eval "$c" || true
     done
-    rm -rf "$T"
+    if [ -n "${MESH_TEST_KEEP:-}" ]; then echo "kept $T" >&2; else rm -rf "$T"; fi
     exit "$status"
 }
 trap _cleanup EXIT
