@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,13 +20,19 @@ static const char s_usage[] =
     "usage: meshctl status\n"
     "\n"
     "Show this device, whether a daemon runs on its home, each collection (keys,\n"
-    "versions, digest), and each member: connected or silent, its address, and whether\n"
-    "it has everything this device holds (in sync) or how many versions (items and\n"
-    "tombstones) it still lacks; on a terminal, with a progress bar while it syncs.\n"
+    "versions, digest; in sync with every connected member, or how many versions and\n"
+    "about how many bytes are left to send and to receive), and each member: connected\n"
+    "or when it was last seen, its address, and how far behind it is in each direction in\n"
+    "versions (items and tombstones) and bytes. On a terminal a progress bar shows each\n"
+    "collection that is syncing. Bytes left are estimates from the bytes per version seen\n"
+    "so far in that direction ('?' before any).\n"
     "\n"
     "--json prints {\"id\", \"daemon\", \"listen\", \"collections\": [{\"name\", \"keys\",\n"
-    "\"versions\", \"digest\"}], \"peers\": [{\"id\", \"addr\", \"connected\", \"in_sync\",\n"
-    "\"to_send\", \"batches_out\", \"batches_in\", \"bytes_out\", \"bytes_in\"}]}.\n";
+    "\"versions\", \"digest\", \"in_sync\", \"to_send\", \"to_receive\", \"bytes_to_send\",\n"
+    "\"bytes_to_receive\"}], \"peers\": [{\"id\", \"addr\", \"connected\", \"last_seen\",\n"
+    "\"in_sync\", \"to_send\", \"to_receive\", \"bytes_to_send\", \"bytes_to_receive\",\n"
+    "\"in_flight\", \"batches_out\", \"batches_in\", \"bytes_out\", \"bytes_in\"}]} (byte\n"
+    "estimates are -1 when unknown; last_seen is Unix seconds, 0 for never).\n";
 
 static long long
 s_now_ms(void)
@@ -35,18 +42,78 @@ s_now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The value of " key=" in line, copied into out (at most len - 1 chars), or false. */
+static bool
+s_field(const char *line, const char *key, char *out, size_t len)
+{
+    size_t klen = strlen(key);
+    for (const char *p = strchr(line, ' '); p; p = strchr(p + 1, ' ')) {
+        if (strncmp(p + 1, key, klen) == 0 && p[1 + klen] == '=') {
+            const char *v = p + 2 + klen;
+            size_t n = strcspn(v, " \n");
+            if (n >= len)
+                return false;
+            memcpy(out, v, n);
+            out[n] = '\0';
+            return true;
+        }
+    }
+    return false;
+}
+
+static unsigned long long
+s_u64(const char *line, const char *key)
+{
+    char v[32];
+    return s_field(line, key, v, sizeof v) ? strtoull(v, NULL, 10) : 0;
+}
+
+/* A number, or -1 for "-" or a missing field. */
+static long long
+s_i64(const char *line, const char *key)
+{
+    char v[32];
+    return s_field(line, key, v, sizeof v) && v[0] != '-' ? strtoll(v, NULL, 10) : -1;
+}
+
 /* Parse one "peer ID key=value ..." line. */
 static bool
 s_peer_line(const char *line, cli_peer_status_t *p)
 {
     memset(p, 0, sizeof *p);
-    return sscanf(line,
-                  "peer %62s addr=%255s connected=%d session=%d refused=%d silent_ms=%lld "
-                  "to_send=%llu batch_out=%d batches_out=%llu batches_in=%llu bytes_out=%llu "
-                  "bytes_in=%llu in_sync=%d",
-                  p->id, p->addr, &p->connected, &p->session, &p->refused, &p->silent_ms,
-                  &p->to_send, &p->batch_out, &p->batches_out, &p->batches_in, &p->bytes_out,
-                  &p->bytes_in, &p->in_sync) == 13;
+    if (sscanf(line, "peer %62s", p->id) != 1 || !s_field(line, "addr", p->addr, sizeof p->addr))
+        return false;
+    p->connected = (int)s_u64(line, "connected");
+    p->session = (int)s_u64(line, "session");
+    p->refused = (int)s_u64(line, "refused");
+    p->in_sync = (int)s_u64(line, "in_sync");
+    p->silent_ms = s_i64(line, "silent_ms");
+    p->seen = s_i64(line, "seen");
+    p->to_send = s_u64(line, "to_send");
+    p->to_receive = s_u64(line, "to_receive");
+    p->bytes_to_send = s_i64(line, "bytes_to_send");
+    p->bytes_to_receive = s_i64(line, "bytes_to_receive");
+    p->in_flight = s_u64(line, "in_flight");
+    p->batches_out = s_u64(line, "batches_out");
+    p->batches_in = s_u64(line, "batches_in");
+    p->bytes_out = s_u64(line, "bytes_out");
+    p->bytes_in = s_u64(line, "bytes_in");
+    return true;
+}
+
+/* Parse one "coll NAME peer=ID key=value ..." line. */
+static bool
+s_coll_line(const char *line, cli_coll_status_t *c)
+{
+    memset(c, 0, sizeof *c);
+    if (sscanf(line, "coll %200s", c->name) != 1 || !s_field(line, "peer", c->peer, sizeof c->peer))
+        return false;
+    c->to_send = s_u64(line, "to_send");
+    c->to_receive = s_u64(line, "to_receive");
+    c->bytes_to_send = s_i64(line, "bytes_to_send");
+    c->bytes_to_receive = s_i64(line, "bytes_to_receive");
+    c->in_sync = (int)s_u64(line, "in_sync");
+    return true;
 }
 
 int
@@ -64,14 +131,48 @@ cli_status_read(const cli_ctx_t *ctx, cli_status_t *st)
             continue;
         if (sscanf(line, "updated_ms %lld", &updated) == 1)
             continue;
-        if (st->npeers < CLI_PEERS_MAX && s_peer_line(line, &st->peers[st->npeers]))
+        if (strncmp(line, "peer ", 5) == 0 && st->npeers < CLI_PEERS_MAX &&
+            s_peer_line(line, &st->peers[st->npeers]))
             st->npeers++;
+        if (strncmp(line, "coll ", 5) == 0 && st->ncolls < CLI_COLL_LINES_MAX &&
+            s_coll_line(line, &st->colls[st->ncolls]))
+            st->ncolls++;
     }
     fclose(f);
     st->age_ms = s_now_ms() - updated;
     st->running = st->pid > 0 && (kill((pid_t)st->pid, 0) == 0 || errno == EPERM) &&
                   st->age_ms < S_FRESH_MS;
     return CLI_OK;
+}
+
+/* A collection's state over every connected peer: in sync when each says so. */
+typedef struct s_coll_sum {
+    bool in_sync;
+    unsigned long long to_send, to_receive;
+    long long bytes_to_send, bytes_to_receive; /* -1: unknown */
+} s_coll_sum_t;
+
+static void
+s_add_bytes(long long *sum, long long v)
+{
+    *sum = *sum < 0 || v < 0 ? -1 : *sum + v; /* unknown when any part is */
+}
+
+static s_coll_sum_t
+s_coll_sum(const cli_status_t *st, const char *name)
+{
+    s_coll_sum_t sum = {st->running, 0, 0, 0, 0};
+    for (size_t i = 0; st->running && i < st->ncolls; i++) {
+        const cli_coll_status_t *c = &st->colls[i];
+        if (strcmp(c->name, name) != 0)
+            continue;
+        sum.in_sync = sum.in_sync && c->in_sync;
+        sum.to_send += c->to_send;
+        sum.to_receive += c->to_receive;
+        s_add_bytes(&sum.bytes_to_send, c->to_send ? c->bytes_to_send : 0);
+        s_add_bytes(&sum.bytes_to_receive, c->to_receive ? c->bytes_to_receive : 0);
+    }
+    return sum;
 }
 
 static void
@@ -85,11 +186,17 @@ s_print_json(const char *id, const cli_status_t *st, const mesh_coll_info_t *col
     out_json_string(&j, "listen", st->running ? st->listen : "");
     out_json_array_begin(&j, "collections");
     for (size_t i = 0; i < n; i++) {
+        s_coll_sum_t sum = s_coll_sum(st, colls[i].name);
         out_json_object_begin(&j, NULL);
         out_json_string(&j, "name", colls[i].name);
         out_json_u64(&j, "keys", colls[i].keys);
         out_json_u64(&j, "versions", colls[i].versions);
         out_json_string(&j, "digest", colls[i].digest);
+        out_json_bool(&j, "in_sync", sum.in_sync);
+        out_json_u64(&j, "to_send", sum.to_send);
+        out_json_u64(&j, "to_receive", sum.to_receive);
+        out_json_i64(&j, "bytes_to_send", sum.bytes_to_send);
+        out_json_i64(&j, "bytes_to_receive", sum.bytes_to_receive);
         out_json_object_end(&j);
     }
     out_json_array_end(&j);
@@ -100,8 +207,13 @@ s_print_json(const char *id, const cli_status_t *st, const mesh_coll_info_t *col
         out_json_string(&j, "id", p->id);
         out_json_string(&j, "addr", p->addr);
         out_json_bool(&j, "connected", p->connected);
+        out_json_i64(&j, "last_seen", p->seen > 0 ? p->seen : 0);
         out_json_bool(&j, "in_sync", p->in_sync);
         out_json_u64(&j, "to_send", p->to_send);
+        out_json_u64(&j, "to_receive", p->to_receive);
+        out_json_i64(&j, "bytes_to_send", p->bytes_to_send);
+        out_json_i64(&j, "bytes_to_receive", p->bytes_to_receive);
+        out_json_u64(&j, "in_flight", p->in_flight);
         out_json_u64(&j, "batches_out", p->batches_out);
         out_json_u64(&j, "batches_in", p->batches_in);
         out_json_u64(&j, "bytes_out", p->bytes_out);
@@ -112,18 +224,31 @@ s_print_json(const char *id, const cli_status_t *st, const mesh_coll_info_t *col
     out_json_object_end(&j);
 }
 
-/* A progress bar for a peer that lacks to_send of the total versions this device holds. */
+/* "12.3 MB" style, or "?" when unknown. */
+static const char *
+s_bytes(char *buf, size_t len, long long v)
+{
+    if (v < 0)
+        snprintf(buf, len, "?");
+    else if (v < 10 * 1024)
+        snprintf(buf, len, "%lld B", v);
+    else if (v < 10 * 1024 * 1024)
+        snprintf(buf, len, "%.1f KiB", (double)v / 1024);
+    else
+        snprintf(buf, len, "%.1f MiB", (double)v / (1024 * 1024));
+    return buf;
+}
+
+/* A progress bar: done of total. */
 static void
-s_bar(uint64_t total, uint64_t to_send)
+s_bar(unsigned long long done, unsigned long long total)
 {
     enum { WIDTH = 40 };
-    uint64_t done = to_send < total ? total - to_send : 0;
     int filled = (int)(done * WIDTH / total);
     printf("        [");
     for (int i = 0; i < WIDTH; i++)
         putchar(i < filled ? '#' : '.');
-    printf("] %3d%%  %llu of %llu versions\n", (int)(done * 100 / total),
-           (unsigned long long)done, (unsigned long long)total);
+    printf("] %3d%%\n", (int)(done * 100 / total));
 }
 
 int
@@ -135,10 +260,10 @@ cmd_status(int argc, char **argv, cli_ctx_t *ctx)
     mesh_t *m = NULL;
     if (cli_open(ctx, &m) != CLI_OK)
         return CLI_FAIL;
-    char id[MESH_ID_TEXT_LEN + 1] = "";
+    char id[MESH_ID_TEXT_LEN + 1] = "", b1[32], b2[32];
     if (mesh_device_id(m, id, sizeof id) != MESH_OK)
         id[0] = '\0';
-    cli_status_t st;
+    static cli_status_t st;
     cli_status_read(ctx, &st);
     mesh_coll_info_t *colls = NULL;
     size_t ncolls = 0;
@@ -148,39 +273,66 @@ cmd_status(int argc, char **argv, cli_ctx_t *ctx)
         mesh_close(m);
         return rc;
     }
-    uint64_t total = 0;
-    for (size_t i = 0; i < ncolls; i++)
-        total += colls[i].versions;
     if (ctx->json) {
         s_print_json(id, &st, colls, ncolls);
         mesh_free(colls);
         mesh_close(m);
         return CLI_OK;
     }
+    bool tty = isatty(STDOUT_FILENO);
     printf("device  %s (%s)\n", id, mesh_device_name(m));
     if (!st.running) {
         printf("daemon  not running (start it with 'meshctl daemon')\n");
     } else {
         printf("daemon  pid %ld, listening on %s\n", st.pid, st.listen);
     }
-    for (size_t i = 0; i < ncolls; i++)
-        printf("coll    %s  %llu keys, %llu versions, digest %.16s\n", colls[i].name,
+    for (size_t i = 0; i < ncolls; i++) {
+        s_coll_sum_t sum = s_coll_sum(&st, colls[i].name);
+        printf("coll    %s  %llu keys, %llu versions, digest %.16s", colls[i].name,
                (unsigned long long)colls[i].keys, (unsigned long long)colls[i].versions,
                colls[i].digest);
+        if (!st.running) {
+            printf("\n");
+            continue;
+        }
+        if (sum.in_sync) {
+            printf("  in sync\n");
+            continue;
+        }
+        printf("  syncing: %llu to send (%s), %llu to receive (%s)\n", sum.to_send,
+               s_bytes(b1, sizeof b1, sum.bytes_to_send), sum.to_receive,
+               s_bytes(b2, sizeof b2, sum.bytes_to_receive));
+        unsigned long long total = colls[i].versions + sum.to_receive + sum.to_send;
+        if (tty && total)
+            s_bar(colls[i].versions > sum.to_send ? colls[i].versions - sum.to_send : 0, total);
+    }
     mesh_free(colls);
     for (size_t i = 0; st.running && i < st.npeers; i++) {
         const cli_peer_status_t *p = &st.peers[i];
-        const char *state = !p->connected ? "not connected"
-                            : p->refused  ? "refused (protocol version)"
-                            : p->in_sync  ? "in sync"
-                                          : "syncing";
-        printf("peer    %s  %s  %s", p->id, p->addr, state);
-        if (p->connected && !p->in_sync)
-            printf(" (%llu versions to send)", p->to_send);
+        printf("peer    %s  %s  ", p->id, p->addr);
+        if (!p->connected) {
+            if (p->seen > 0) {
+                time_t t = (time_t)p->seen;
+                struct tm tm;
+                char when[64];
+                localtime_r(&t, &tm);
+                strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+                printf("not connected, last seen %s\n", when);
+            } else {
+                printf("not connected, never seen\n");
+            }
+            continue;
+        }
+        if (p->refused)
+            printf("refused (protocol version)");
+        else if (p->in_sync)
+            printf("in sync");
+        else
+            printf("behind: it lacks %llu (%s), we lack %llu (%s)", p->to_send,
+                   s_bytes(b1, sizeof b1, p->bytes_to_send), p->to_receive,
+                   s_bytes(b2, sizeof b2, p->bytes_to_receive));
         printf("  sent %llu batches/%llu bytes, received %llu/%llu\n", p->batches_out,
                p->bytes_out, p->batches_in, p->bytes_in);
-        if (p->connected && !p->in_sync && total && isatty(STDOUT_FILENO))
-            s_bar(total, p->to_send);
     }
     mesh_close(m);
     return CLI_OK;

@@ -241,6 +241,13 @@ out_json_u64(out_json_t *j, const char *name, uint64_t v)
 }
 
 void
+out_json_i64(out_json_t *j, const char *name, int64_t v)
+{
+    s_value(j, name);
+    fprintf(j->f, "%lld", (long long)v);
+}
+
+void
 out_json_bool(out_json_t *j, const char *name, bool v)
 {
     s_value(j, name);

@@ -56,6 +56,7 @@ void out_json_string(out_json_t *j, const char *name, const char *s);
 void out_json_bytes(out_json_t *j, const char *name, const void *p, size_t len);
 
 void out_json_u64(out_json_t *j, const char *name, uint64_t v);
+void out_json_i64(out_json_t *j, const char *name, int64_t v);
 void out_json_bool(out_json_t *j, const char *name, bool v);
 
 /* A 64-bit value that JSON numbers cannot hold exactly, as a 16-digit hex string. */

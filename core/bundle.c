@@ -16,6 +16,8 @@
 #include "member.h"
 #include "node.h"
 
+#define S_COUNT_EXACT 20000u /* versions counted one by one in bundle_count_diff, at most */
+
 /* The live ops of one stored set being gathered for export. */
 typedef struct s_group {
     store_set_t set;    /* the stored record (borrowed from the read txn) */
@@ -138,6 +140,9 @@ s_group_flush(s_export_t *x)
         err = wire_section_set(x->set_buf.data, x->set_buf.len, &x->sets);
     }
     x->set_count++;
+    if (x->pos) {
+        x->pos->versions += g->n;
+    }
     g->n = 0;
     return err;
 }
@@ -924,14 +929,63 @@ mesh_import(mesh_t *m, const void *bundle, size_t len, mesh_import_report_t *rep
     return bundle_import_many(m, &b, &len, 1, report);
 }
 
+/* Dots theirs covers that ours does not, for one entry (ours may be NULL). */
+static uint64_t
+s_lacking(const wire_vv_t *theirs, const wire_vv_t *ours)
+{
+    uint64_t n = 0, base = ours ? ours->base : 0;
+    if (theirs->base > base) {
+        n = theirs->base - base;
+        for (size_t i = 0; ours && i < ours->extra_count; i++) {
+            n -= wire_vv_extra(ours, i) <= theirs->base; /* extras are above our base */
+        }
+    }
+    for (size_t i = 0; i < theirs->extra_count; i++) {
+        uint64_t seq = wire_vv_extra(theirs, i);
+        n += seq > base && !s_since_covers(ours, seq);
+    }
+    return n;
+}
+
+/* The entry of counts for coll, added when new. */
+static bundle_count_t *
+s_count_for(bundle_count_t **counts, size_t *n, size_t *cap, const char *coll, size_t len)
+{
+    for (size_t i = 0; i < *n; i++) {
+        if (strlen((*counts)[i].coll) == len && memcmp((*counts)[i].coll, coll, len) == 0) {
+            return &(*counts)[i];
+        }
+    }
+    if (len > MESH_COLL_MAX) {
+        return NULL;
+    }
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 8;
+        bundle_count_t *p = realloc(*counts, c * sizeof *p);
+        if (!p) {
+            return NULL;
+        }
+        *counts = p;
+        *cap = c;
+    }
+    bundle_count_t *e = &(*counts)[(*n)++];
+    memset(e, 0, sizeof *e);
+    memcpy(e->coll, coll, len);
+    return e;
+}
+
 mesh_err_t
-bundle_count_missing(mesh_t *m, const wire_doc_t *since, uint64_t *items)
+bundle_count_diff(mesh_t *m, const wire_doc_t *ours, const wire_doc_t *theirs,
+                  bundle_count_t **out, size_t *count)
 {
     store_txn_t *txn = NULL;
     store_cursor_t *colls = NULL;
     char name[MESH_COLL_MAX + 1];
     uint32_t cid = 0;
-    *items = 0;
+    bundle_count_t *counts = NULL;
+    size_t n = 0, cap = 0;
+    *out = NULL;
+    *count = 0;
     mesh_err_t err = store_read_begin(m->store, &txn);
     if (err == MESH_OK) {
         err = store_colls_open(txn, &colls);
@@ -940,23 +994,49 @@ bundle_count_missing(mesh_t *m, const wire_doc_t *since, uint64_t *items)
         store_cursor_t *vvs = NULL;
         store_vv_t vv;
         uint32_t oid = 0;
-        err = store_vvs_open(txn, cid, &vvs);
+        bundle_count_t *e = s_count_for(&counts, &n, &cap, name, strlen(name));
+        err = e ? store_vvs_open(txn, cid, &vvs) : MESH_ENOMEM;
         while (err == MESH_OK && (err = store_vvs_next(vvs, &oid, &vv)) == MESH_OK) {
             uint8_t origin[WIRE_ORIGIN_LEN];
             uint64_t inc = 0, above = 0;
             err = store_origin_get(txn, oid, origin, &inc);
-            const wire_vv_t *recv = err == MESH_OK ? s_since_find(since, name, origin, inc) : NULL;
-            if (err == MESH_OK) {
-                err = store_dot_count_above(txn, cid, oid, recv ? recv->base : 0, &above);
+            const wire_vv_t *recv = err == MESH_OK ? s_since_find(theirs, name, origin, inc) : NULL;
+            uint64_t from = recv ? recv->base : 0;
+            if (err == MESH_OK && vv.base > from + S_COUNT_EXACT) {
+                /* far apart: count dots, not live versions (no scan of the whole index);
+                 * the count becomes exact as the gap closes */
+                above = vv.base - from + vv.extra_count;
+            } else if (err == MESH_OK) {
+                err = store_dot_count_above(txn, cid, oid, from, &above);
             }
             /* the receiver's extras are dots it holds above its base */
-            *items += above > (recv ? recv->extra_count : 0) ? above - (recv ? recv->extra_count : 0)
-                                                              : 0;
+            uint64_t extras = recv ? recv->extra_count : 0;
+            e->to_send += above > extras ? above - extras : 0;
         }
         store_cursor_close(vvs);
         err = err == MESH_ENOTFOUND ? MESH_OK : err;
     }
     store_cursor_close(colls);
     store_read_end(txn);
-    return err == MESH_ENOTFOUND ? MESH_OK : err;
+    err = err == MESH_ENOTFOUND ? MESH_OK : err;
+    for (size_t i = 0; err == MESH_OK && i < theirs->count; i++) {
+        const wire_section_t *sec = &theirs->sections[i];
+        bundle_count_t *e = s_count_for(&counts, &n, &cap, sec->coll, sec->coll_len);
+        if (!e) {
+            err = sec->coll_len > MESH_COLL_MAX ? MESH_EPROTO : MESH_ENOMEM;
+            break;
+        }
+        for (size_t j = 0; j < sec->vv_count; j++) {
+            e->to_receive += s_lacking(&sec->vvs[j], s_since_find(ours, e->coll,
+                                                                   sec->vvs[j].origin,
+                                                                   sec->vvs[j].incarnation));
+        }
+    }
+    if (err != MESH_OK) {
+        free(counts);
+        return err;
+    }
+    *out = counts;
+    *count = n;
+    return MESH_OK;
 }

@@ -18,6 +18,7 @@ typedef struct bundle_pos {
     char coll[MESH_COLL_MAX + 1]; /* "" : from the start */
     uint32_t oid;
     uint64_t seq;
+    uint64_t versions; /* live versions and tombstones the pass has written so far */
 } bundle_pos_t;
 
 /* Append a bundle to out with what since (a decoded vector file, or NULL for everything)
@@ -33,11 +34,20 @@ MESH_NODISCARD mesh_err_t bundle_export(mesh_t *m, const char *const *colls, siz
                                         bundle_pos_t *pos, wire_buf_t *out, bool *more,
                                         size_t *pieces);
 
-/* Count the live versions and tombstones this device holds that since (a decoded vector
- * file) does not cover, over every collection: what a peer still lacks (for status).
- * Errors: the store's. */
-MESH_NODISCARD mesh_err_t bundle_count_missing(mesh_t *m, const wire_doc_t *since,
-                                               uint64_t *items);
+/* How far two devices are apart in one collection. */
+typedef struct bundle_count {
+    char coll[MESH_COLL_MAX + 1];
+    uint64_t to_send;    /* live versions and tombstones we hold that theirs does not cover */
+    uint64_t to_receive; /* dots theirs covers that ours does not (live or superseded there) */
+} bundle_count_t;
+
+/* Per collection (every one either side has), what theirs (a peer's decoded vector file)
+ * lacks of what this device holds, and what ours (this device's decoded vector file) lacks
+ * of what theirs covers. *out is malloc'd (free), *count entries.
+ * Errors: the store's, MESH_ENOMEM, MESH_EPROTO (a collection name too long). */
+MESH_NODISCARD mesh_err_t bundle_count_diff(mesh_t *m, const wire_doc_t *ours,
+                                            const wire_doc_t *theirs, bundle_count_t **out,
+                                            size_t *count);
 
 /* mesh_import of n bundles (bundles[i], lens[i] bytes each) in one durable write
  * transaction, their sections applied in order: a session commits the batches it has

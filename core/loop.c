@@ -68,6 +68,9 @@ typedef struct s_session {
     int64_t hello_ms;    /* when our HELLO went out on conn_out */
     int64_t dial_ms;     /* when we dialled it or it went silent: its link comes up soon */
     uint64_t batches_out, batches_in, bytes_out, bytes_in, ops_in;
+    uint64_t versions_out;  /* versions sent in batches */
+    uint64_t batch_bytes_out, batch_bytes_in; /* bundle bytes of the batches each way */
+    time_t seen_unix;       /* when it was last heard from (wall clock), 0: never */
 } s_session_t;
 
 /* A received batch waiting to be committed with others in one transaction. */
@@ -432,6 +435,8 @@ s_push(loop_t *l, s_session_t *s)
         s->sent_id++;
         s->pass_batches++;
         s->batches_out++;
+        s->versions_out += s->pos.versions - pos.versions;
+        s->batch_bytes_out += l->body.len;
         s->progress_ms = s_now_ms();
         s->pass_end = !more;
         node_log(l->m, MESH_LOG_DEBUG, "sent batch %llu (%zu bytes) to %s",
@@ -550,15 +555,17 @@ s_flush(loop_t *l)
         bundles[i] = l->pend[i].data;
         lens[i] = l->pend[i].len;
     }
+    int64_t t0 = s_now_ms();
     mesh_err_t err = bundle_import_many(l->m, bundles, lens, n, &rep);
     if (err == MESH_OK) {
         if (rep.text) {
             node_log(l->m, MESH_LOG_WARN, "batches from %s: %s", l->pend[0].s->id, rep.text);
         }
-        node_log(l->m, MESH_LOG_DEBUG, "applied batches %llu..%llu from %s: %llu sets, %llu ops stored",
+        node_log(l->m, MESH_LOG_DEBUG,
+                 "applied batches %llu..%llu from %s: %llu sets, %llu ops stored (%lld ms)",
                  (unsigned long long)l->pend[0].id, (unsigned long long)l->pend[n - 1].id,
                  l->pend[0].s->id, (unsigned long long)(rep.sets_new + rep.sets_known),
-                 (unsigned long long)rep.ops_stored);
+                 (unsigned long long)rep.ops_stored, (long long)(s_now_ms() - t0));
         l->pend[0].s->ops_in += rep.ops_stored;
         l->ops_unreleased += rep.ops_stored;
         mesh_free(rep.text);
@@ -647,6 +654,7 @@ s_on_batch(loop_t *l, s_session_t *s, const wire_msg_t *msg)
     }
     l->pend[l->npend++] = (s_pending_t){s, msg->num, copy, msg->body_len};
     l->pend_bytes += msg->body_len;
+    s->batch_bytes_in += msg->body_len;
     s->queued_id = msg->num;
     s->queued_more = msg->more;
     if (!msg->more || l->npend == LOOP_GROUP_BATCHES || l->pend_bytes >= LOOP_GROUP_BYTES) {
@@ -686,6 +694,7 @@ s_on_msg(loop_t *l, const transport_msg_t *tm)
     }
     s->bytes_in += tm->len;
     s->heard_ms = s_now_ms();
+    s->seen_unix = time(NULL);
     s->connected = true;
     if (wire_msg_decode(tm->data, tm->len, &msg) != MESH_OK) {
         s_flush(l);
@@ -797,45 +806,77 @@ s_tick(loop_t *l, int64_t now)
     }
 }
 
-/* Items of ours the peer's vector does not cover, over every collection. */
-static uint64_t
-s_to_send(loop_t *l, const s_session_t *s)
+/* "N" bytes, estimated from the bytes per version seen so far that way, or "-". */
+static const char *
+s_estimate(char *buf, size_t len, uint64_t versions, uint64_t bytes, uint64_t seen_versions)
 {
-    uint64_t items = 0;
-    if (!s->vv || bundle_count_missing(l->m, &s->vv_doc, &items) != MESH_OK) {
-        return 0;
+    if (versions == 0) {
+        snprintf(buf, len, "0");
+    } else if (seen_versions == 0) {
+        snprintf(buf, len, "-");
+    } else {
+        snprintf(buf, len, "%llu",
+                 (unsigned long long)((double)versions * (double)bytes / (double)seen_versions));
     }
-    return items;
+    return buf;
 }
 
 /* Write HOME/status (to a temporary file, then renamed) for meshctl status and wait: one
- * "key value" line for the node, one line of key=value fields per peer (PROTOCOL.md §11.4). */
+ * "key value" line for the node, one line of key=value fields per peer, and one per
+ * collection and connected peer (PROTOCOL.md §11.4). */
 static void
 s_status_write(loop_t *l, int64_t now)
 {
-    char path[4200], tmp[4300];
+    char path[4200], tmp[4300], b1[32], b2[32];
     snprintf(path, sizeof path, "%s/status", l->m->home);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
     if (!f) {
         return;
     }
+    bool own = s_own(l) == MESH_OK;
     fprintf(f, "device %s\npid %ld\nlisten %s\nupdated_ms %lld\n", l->m->id_text,
             (long)getpid(), l->listen[0] ? l->listen : "-", (long long)now);
     for (size_t i = 0; i < l->nsess; i++) {
         s_session_t *s = &l->sess[i];
-        uint64_t pending = s->ok ? s_to_send(l, s) : 0;
+        bundle_count_t *counts = NULL;
+        size_t n = 0;
+        uint64_t to_send = 0, to_receive = 0;
+        if (s->ok && s->vv && own &&
+            bundle_count_diff(l->m, &l->own_doc, &s->vv_doc, &counts, &n) != MESH_OK) {
+            n = 0;
+        }
+        for (size_t c = 0; c < n; c++) {
+            to_send += counts[c].to_send;
+            to_receive += counts[c].to_receive;
+        }
         bool busy = s->passing || s->asked || s->sent_id != s->acked_id;
-        bool in_sync = s->ok && !busy && pending == 0;
+        bool in_sync = s->ok && !busy && to_send == 0 && to_receive == 0;
         fprintf(f,
-                "peer %s addr=%s connected=%d session=%d refused=%d silent_ms=%lld "
-                "to_send=%llu batch_out=%d batches_out=%llu batches_in=%llu bytes_out=%llu "
-                "bytes_in=%llu in_sync=%d\n",
+                "peer %s addr=%s connected=%d session=%d refused=%d silent_ms=%lld seen=%lld "
+                "to_send=%llu to_receive=%llu bytes_to_send=%s bytes_to_receive=%s "
+                "in_flight=%llu batches_out=%llu batches_in=%llu bytes_out=%llu bytes_in=%llu "
+                "in_sync=%d\n",
                 s->id, s->addr[0] ? s->addr : "-", s->connected, s->ok, s->refused,
-                (long long)(s->heard_ms ? now - s->heard_ms : -1), (unsigned long long)pending,
-                s->sent_id != s->acked_id, (unsigned long long)s->batches_out,
-                (unsigned long long)s->batches_in, (unsigned long long)s->bytes_out,
-                (unsigned long long)s->bytes_in, in_sync);
+                (long long)(s->heard_ms ? now - s->heard_ms : -1), (long long)s->seen_unix,
+                (unsigned long long)to_send, (unsigned long long)to_receive,
+                s_estimate(b1, sizeof b1, to_send, s->batch_bytes_out, s->versions_out),
+                s_estimate(b2, sizeof b2, to_receive, s->batch_bytes_in, s->ops_in),
+                (unsigned long long)(s->sent_id - s->acked_id),
+                (unsigned long long)s->batches_out, (unsigned long long)s->batches_in,
+                (unsigned long long)s->bytes_out, (unsigned long long)s->bytes_in, in_sync);
+        for (size_t c = 0; c < n; c++) {
+            fprintf(f, "coll %s peer=%s to_send=%llu to_receive=%llu bytes_to_send=%s "
+                       "bytes_to_receive=%s in_sync=%d\n",
+                    counts[c].coll, s->id, (unsigned long long)counts[c].to_send,
+                    (unsigned long long)counts[c].to_receive,
+                    s_estimate(b1, sizeof b1, counts[c].to_send, s->batch_bytes_out,
+                               s->versions_out),
+                    s_estimate(b2, sizeof b2, counts[c].to_receive, s->batch_bytes_in,
+                               s->ops_in),
+                    !busy && counts[c].to_send == 0 && counts[c].to_receive == 0);
+        }
+        free(counts);
     }
     if (fclose(f) == 0) {
         (void)rename(tmp, path);
