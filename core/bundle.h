@@ -59,7 +59,7 @@ MESH_NODISCARD mesh_err_t bundle_import_many(mesh_t *m, const uint8_t *const *bu
 
 #define BUNDLE_SUMMARY_LEN 16u /* bytes of a summary on the wire */
 
-/* The summary sessions compare before sending vectors (PROTOCOL.md §11.2): BLAKE2b over
+/* The summary sessions compare before sending vectors (PROTOCOL.md §11.1): BLAKE2b over
  * vector (this device's decoded vector file) in a canonical order (collection name, then
  * origin and incarnation, empty entries left out) with each listed collection's digest;
  * the first BUNDLE_SUMMARY_LEN bytes go to out. Two devices holding the same have the

@@ -1,8 +1,10 @@
 /* core/loop.c: the event-loop thread and its sync sessions (docs/PROTOCOL.md §11).
- * One thread owns the transport and every session; it answers handshakes, applies what
- * peers send, pushes what they lack in bounded batches (one outstanding per peer, resent
- * from the peer's own vector after a reconnect), notices commits made by any process on
- * the home, and writes HOME/status for `meshctl status` and `meshctl wait`.
+ * One thread owns the transport and every session; it answers handshakes (summaries before
+ * vectors), keeps a view of what each peer holds, pushes what the view lacks in passes of
+ * bounded batches (up to the peer's credit in flight, resent from the view after a
+ * reconnect), commits the batches it receives in groups, notices commits made by any
+ * process on the home, gives back memory after large applies, and writes HOME/status for
+ * `meshctl status` and `meshctl wait`.
  * Layer: core. Third-party: none (sockets through transport/). SPDX-License-Identifier: MIT */
 #include "loop.h"
 
@@ -340,7 +342,7 @@ s_send_hello(loop_t *l, s_session_t *s, uint32_t conn, bool with_vector)
     return err;
 }
 
-/* Test hook (MESH_TEST_TAMPER, PROTOCOL.md §11.5): act as a relay that alters one op on
+/* Test hook (MESH_TEST_TAMPER, PROTOCOL.md §11.2): act as a relay that alters one op on
  * the wire, flipping a bit of the first occurrence of the text in the batch. */
 static void
 s_tamper(loop_t *l, wire_buf_t *b)

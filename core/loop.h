@@ -1,7 +1,8 @@
 /* core/loop.h: the node's own event-loop thread (DESIGN.md, Concurrency; PROTOCOL.md §11).
  * Owns: the transport, one sync session per connected member, the session protocol (hello
- * and version negotiation, vectors, bounded batches with acknowledgements, live push of
- * new commits, ping/pong), and the status file a CLI reads.
+ * and version negotiation, summaries and vectors, passes of bounded batches under credit,
+ * grouped commits with acknowledgements, live push of new commits, ping/pong), and the
+ * status file a CLI reads.
  * Not here: the bytes (core/wire.c), what a batch carries (core/bundle.c), applying
  * (core/apply.c), sockets (transport/).
  * Layer: core. Third-party: none. SPDX-License-Identifier: MIT */

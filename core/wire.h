@@ -212,12 +212,12 @@ enum wire_msg_type {
     WIRE_MSG_PING = 5,   /* [5, nonce, ""] */
     WIRE_MSG_PONG = 6,   /* [6, nonce, ""] */
     WIRE_MSG_ERROR = 7,  /* [7, mesh_err_t code, text] */
-    WIRE_MSG_BLOCK_REQ = 8, /* reserved for folder content (§11.3) */
-    WIRE_MSG_BLOCK = 9,     /* reserved for folder content (§11.3) */
+    WIRE_MSG_BLOCK_REQ = 8, /* reserved for folder content (§11.1) */
+    WIRE_MSG_BLOCK = 9,     /* reserved for folder content (§11.1) */
     WIRE_MSG_SUMMARY = 10,  /* [10, 0, summary]: what the sender holds, in 16 bytes */
     WIRE_MSG_LAST = WIRE_MSG_SUMMARY
 };
-#define WIRE_SUMMARY_LEN 16u /* a summary of vectors and digests (§11.2) */
+#define WIRE_SUMMARY_LEN 16u /* a summary of vectors and digests (§11.1) */
 #define WIRE_CREDIT_MAX 1024u /* batches a HELLO may let the peer have in flight */
 
 typedef struct wire_msg {
