@@ -714,7 +714,9 @@ s_raise_mark(wire_vv_t *v, uint64_t *e, uint64_t seq)
     }
     v->base = seq;
     for (size_t i = 0; i < v->extra_count; i++) {
-        if (e[i] > seq + 1) {
+        if (e[i] == v->base + 1) {
+            v->base++; /* a run of extras right above the new base joins it */
+        } else if (e[i] > v->base) {
             e[k++] = e[i];
         }
     }

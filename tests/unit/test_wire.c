@@ -1563,6 +1563,366 @@ test_wire_encoders_refuse_what_decoders_reject(void **state)
     wire_buf_release(&b);
 }
 
+/* ---- session messages (§11): HELLO, BATCH, SUMMARY and ACK ---- */
+
+/* HELLO fields, marked: 0 array, 1 type, 2 proto name, 3 major, 4 minor, 5 name, 6 session,
+ * 7 credit, 8 summary, 9 vector; mark 10 is the end. */
+enum {
+    SM_ARRAY,
+    SM_TYPE,
+    SM_PROTO,
+    SM_MAJOR,
+    SM_MINOR,
+    SM_NAME,
+    SM_SESSION,
+    SM_CREDIT,
+    SM_SUMMARY,
+    SM_VECTOR
+};
+
+/* The reference HELLO: [1, "meshsync", major, minor, name, session, credit, summary (bin 16),
+ * vector (bin)]. */
+static void
+s_ref_hello(util_bytes_t *bb, const char *name, uint64_t session, uint64_t credit,
+            const uint8_t *summary, const uint8_t *vector, size_t vector_len)
+{
+    util_mark(bb), util_array(bb, 9);
+    util_mark(bb), util_uint(bb, WIRE_MSG_HELLO);
+    util_mark(bb), util_str(bb, WIRE_PROTO_NAME, strlen(WIRE_PROTO_NAME));
+    util_mark(bb), util_uint(bb, WIRE_PROTO_MAJOR);
+    util_mark(bb), util_uint(bb, WIRE_PROTO_MINOR);
+    util_mark(bb), util_str(bb, name, strlen(name));
+    util_mark(bb), util_uint(bb, session);
+    util_mark(bb), util_uint(bb, credit);
+    util_mark(bb), util_bin(bb, summary, WIRE_SUMMARY_LEN);
+    util_mark(bb), util_bin(bb, vector, vector_len);
+    util_mark(bb);
+}
+
+/* Other messages, marked: 0 array, 1 type, 2 num, 3 body, 4 more (BATCH only), then the end. */
+enum { SN_ARRAY, SN_TYPE, SN_NUM, SN_BODY, SN_MORE };
+
+static void
+s_ref_msg(util_bytes_t *bb, uint8_t type, uint64_t num, const uint8_t *body, size_t body_len,
+          int more)
+{
+    util_mark(bb), util_array(bb, more >= 0 ? 4 : 3);
+    util_mark(bb), util_uint(bb, type);
+    util_mark(bb), util_uint(bb, num);
+    util_mark(bb), util_bin(bb, body, body_len);
+    if (more >= 0) {
+        util_mark(bb), util_uint(bb, (uint64_t)more);
+    }
+    util_mark(bb);
+}
+
+/* Decode len bytes of p from an exact-size heap copy; on failure msg must come back zeroed. */
+static mesh_err_t
+s_msg_code(const uint8_t *p, size_t len, wire_msg_t *msg)
+{
+    static const wire_msg_t zero;
+    uint8_t *copy = malloc(len ? len : 1);
+
+    assert_non_null(copy);
+    if (len > 0)
+        memcpy(copy, p, len);
+    memset(msg, 0x5a, sizeof(*msg));
+    mesh_err_t err = wire_msg_decode(copy, len, msg);
+    if (err != MESH_OK)
+        assert_memory_equal(msg, &zero, sizeof(*msg));
+    free(copy);
+    return err;
+}
+
+/* Encode msg, check its bytes against ref, and decode them again into *out; out's pointers
+ * borrow *enc, which the caller releases. */
+static void
+s_msg_round_trip(const wire_msg_t *msg, const util_bytes_t *ref, wire_buf_t *enc, wire_msg_t *out)
+{
+    wire_buf_init(enc);
+    assert_int_equal(wire_msg_encode(msg, enc), MESH_OK);
+    assert_int_equal(enc->len, ref->len);
+    assert_memory_equal(enc->data, ref->b, ref->len);
+    assert_int_equal(wire_msg_decode(enc->data, enc->len, out), MESH_OK);
+}
+
+/* A HELLO carries name, session id, credit, a 16-byte summary and a vector file (or nothing)
+ * byte for byte as documented, and decodes back to the same fields; credit 1 and
+ * WIRE_CREDIT_MAX are both in range. */
+static void
+test_wire_msg_hello_round_trip(void **state)
+{
+    static const uint64_t credits[] = {1, 16, WIRE_CREDIT_MAX};
+    static const uint64_t sessions[] = {0, 127, 0x1234567890ull, UINT64_MAX};
+    uint8_t summary[WIRE_SUMMARY_LEN], vector[300];
+
+    (void)state;
+    util_fill(summary, sizeof(summary), 0x31);
+    util_fill(vector, sizeof(vector), 0x42);
+    for (size_t i = 0; i < 3; i++) {
+        for (size_t with_vector = 0; with_vector < 2; with_vector++) {
+            wire_msg_t msg = {.type = WIRE_MSG_HELLO,
+                              .major = WIRE_PROTO_MAJOR,
+                              .minor = WIRE_PROTO_MINOR,
+                              .name = "laptop",
+                              .name_len = 6,
+                              .num = sessions[(i + with_vector) % 4],
+                              .credit = credits[i],
+                              .summary = summary,
+                              .body = with_vector ? vector : NULL,
+                              .body_len = with_vector ? sizeof(vector) : 0};
+            util_bytes_t *ref = util_bytes_new();
+            wire_buf_t enc;
+            wire_msg_t out;
+
+            s_ref_hello(ref, "laptop", msg.num, msg.credit, summary, vector, msg.body_len);
+            s_msg_round_trip(&msg, ref, &enc, &out);
+            assert_int_equal(out.type, WIRE_MSG_HELLO);
+            assert_int_equal(out.major, WIRE_PROTO_MAJOR);
+            assert_int_equal(out.minor, WIRE_PROTO_MINOR);
+            assert_int_equal(out.name_len, 6);
+            assert_memory_equal(out.name, "laptop", 6);
+            assert_true(out.num == msg.num);
+            assert_true(out.credit == msg.credit);
+            assert_non_null(out.summary);
+            assert_memory_equal(out.summary, summary, WIRE_SUMMARY_LEN);
+            assert_int_equal(out.body_len, msg.body_len);
+            if (with_vector)
+                assert_memory_equal(out.body, vector, sizeof(vector));
+            assert_false(out.more);
+            wire_buf_release(&enc);
+            util_bytes_free(ref);
+        }
+    }
+}
+
+/* BATCH [3, id, bundle, more], SUMMARY [10, 0, bin 16] and ACK [4, id, bin 16]: the bytes as
+ * documented, and back. */
+static void
+test_wire_msg_batch_summary_ack_round_trip(void **state)
+{
+    uint8_t bundle[200], summary[WIRE_SUMMARY_LEN];
+
+    (void)state;
+    util_fill(bundle, sizeof(bundle), 0x17);
+    util_fill(summary, sizeof(summary), 0x93);
+    for (int more = 0; more < 2; more++) {
+        wire_msg_t msg = {.type = WIRE_MSG_BATCH,
+                          .num = more ? 70000 : 1,
+                          .more = more == 1,
+                          .body = bundle,
+                          .body_len = sizeof(bundle)};
+        util_bytes_t *ref = util_bytes_new();
+        wire_buf_t enc;
+        wire_msg_t out;
+
+        s_ref_msg(ref, WIRE_MSG_BATCH, msg.num, bundle, sizeof(bundle), more);
+        s_msg_round_trip(&msg, ref, &enc, &out);
+        assert_int_equal(out.type, WIRE_MSG_BATCH);
+        assert_true(out.num == msg.num);
+        assert_true(out.more == (more == 1));
+        assert_int_equal(out.body_len, sizeof(bundle));
+        assert_memory_equal(out.body, bundle, sizeof(bundle));
+        assert_null(out.summary);
+        assert_true(out.credit == 0);
+        wire_buf_release(&enc);
+        util_bytes_free(ref);
+    }
+    for (int i = 0; i < 2; i++) {
+        uint8_t type = i == 0 ? WIRE_MSG_SUMMARY : WIRE_MSG_ACK;
+        uint64_t num = i == 0 ? 0 : 0x10000;
+        wire_msg_t msg = {.type = type,
+                          .num = num,
+                          .more = true, /* ignored by every type but BATCH */
+                          .body = summary,
+                          .body_len = sizeof(summary)};
+        util_bytes_t *ref = util_bytes_new();
+        wire_buf_t enc;
+        wire_msg_t out;
+
+        s_ref_msg(ref, type, num, summary, sizeof(summary), -1);
+        s_msg_round_trip(&msg, ref, &enc, &out);
+        assert_int_equal(out.type, type);
+        assert_true(out.num == num);
+        assert_false(out.more);
+        assert_int_equal(out.body_len, WIRE_SUMMARY_LEN);
+        assert_memory_equal(out.body, summary, WIRE_SUMMARY_LEN);
+        wire_buf_release(&enc);
+        util_bytes_free(ref);
+    }
+}
+
+/* The decoder rejects a HELLO with credit 0 or above WIRE_CREDIT_MAX, a summary of other than
+ * 16 bytes (or not a bin), the old six-field layout, and every prefix of a good one; a BATCH
+ * with more 2 or of three or five fields; type 11 (and 0). */
+static void
+test_wire_msg_decode_rejects_bad_fields(void **state)
+{
+    uint8_t summary[WIRE_SUMMARY_LEN + 1], vector[40], bundle[30];
+    util_bytes_t *hello = util_bytes_new(), *bb, *batch = util_bytes_new();
+    wire_msg_t msg;
+
+    (void)state;
+    util_fill(summary, sizeof(summary), 0x21);
+    util_fill(vector, sizeof(vector), 0x65);
+    util_fill(bundle, sizeof(bundle), 0x08);
+    s_ref_hello(hello, "phone", 99, 8, summary, vector, sizeof(vector));
+    assert_int_equal(s_msg_code(hello->b, hello->len, &msg), MESH_OK);
+    assert_true(msg.credit == 8);
+
+    /* credit: 0, WIRE_CREDIT_MAX + 1 and far above are out; WIRE_CREDIT_MAX is in */
+    static const uint64_t bad_credits[] = {0, WIRE_CREDIT_MAX + 1, 1u << 20, UINT64_MAX};
+    for (size_t i = 0; i < 4; i++) {
+        util_bytes_t *c = util_bytes_new();
+
+        util_uint(c, bad_credits[i]);
+        bb = util_splice(hello, SM_CREDIT, c->b, c->len);
+        assert_int_equal(s_msg_code(bb->b, bb->len, &msg), MESH_EPROTO);
+        util_bytes_free(bb);
+        util_bytes_free(c);
+    }
+    {
+        util_bytes_t *c = util_bytes_new();
+
+        util_uint(c, WIRE_CREDIT_MAX);
+        bb = util_splice(hello, SM_CREDIT, c->b, c->len);
+        assert_int_equal(s_msg_code(bb->b, bb->len, &msg), MESH_OK);
+        assert_true(msg.credit == WIRE_CREDIT_MAX);
+        util_bytes_free(bb);
+        util_bytes_free(c);
+    }
+    /* summary: 0, 15 and 17 bytes, and 16 bytes as a str */
+    static const size_t bad_lens[] = {0, WIRE_SUMMARY_LEN - 1, WIRE_SUMMARY_LEN + 1};
+    for (size_t i = 0; i < 3; i++) {
+        util_bytes_t *s = util_bytes_new();
+
+        util_bin(s, summary, bad_lens[i]);
+        bb = util_splice(hello, SM_SUMMARY, s->b, s->len);
+        mesh_err_t err = s_msg_code(bb->b, bb->len, &msg);
+        assert_true(err == MESH_EPROTO || err == MESH_ETOOBIG);
+        util_bytes_free(bb);
+        util_bytes_free(s);
+    }
+    {
+        util_bytes_t *s = util_bytes_new();
+
+        util_str(s, summary, WIRE_SUMMARY_LEN);
+        bb = util_splice(hello, SM_SUMMARY, s->b, s->len);
+        assert_int_equal(s_msg_code(bb->b, bb->len, &msg), MESH_EPROTO);
+        util_bytes_free(bb);
+        util_bytes_free(s);
+    }
+    /* the old layout: [1, "meshsync", major, minor, name, session] */
+    bb = util_bytes_new();
+    util_array(bb, 6);
+    util_raw(bb, hello->b + hello->mark[SM_TYPE], hello->mark[SM_CREDIT] - hello->mark[SM_TYPE]);
+    assert_int_equal(s_msg_code(bb->b, bb->len, &msg), MESH_EPROTO);
+    util_bytes_free(bb);
+    /* eight fields (no vector), and nine announced with eight present */
+    bb = util_bytes_new();
+    util_array(bb, 8);
+    util_raw(bb, hello->b + hello->mark[SM_TYPE], hello->mark[SM_VECTOR] - hello->mark[SM_TYPE]);
+    assert_int_equal(s_msg_code(bb->b, bb->len, &msg), MESH_EPROTO);
+    util_bytes_free(bb);
+    assert_int_equal(s_msg_code(hello->b, hello->mark[SM_VECTOR], &msg), MESH_EPROTO);
+    /* every truncation, and a trailing byte */
+    for (size_t len = 0; len < hello->len; len++)
+        assert_int_equal(s_msg_code(hello->b, len, &msg), MESH_EPROTO);
+    util_u8(hello, 0xc0);
+    assert_int_equal(s_msg_code(hello->b, hello->len, &msg), MESH_EPROTO);
+
+    /* BATCH: more 2 (and 255, 0x100), three fields (the old layout), five fields */
+    s_ref_msg(batch, WIRE_MSG_BATCH, 5, bundle, sizeof(bundle), 1);
+    assert_int_equal(s_msg_code(batch->b, batch->len, &msg), MESH_OK);
+    assert_true(msg.more);
+    static const uint64_t bad_more[] = {2, 255, 0x100};
+    for (size_t i = 0; i < 3; i++) {
+        util_bytes_t *c = util_bytes_new();
+
+        util_uint(c, bad_more[i]);
+        bb = util_splice(batch, SN_MORE, c->b, c->len);
+        assert_int_equal(s_msg_code(bb->b, bb->len, &msg), MESH_EPROTO);
+        util_bytes_free(bb);
+        util_bytes_free(c);
+    }
+    bb = util_bytes_new();
+    s_ref_msg(bb, WIRE_MSG_BATCH, 5, bundle, sizeof(bundle), -1);
+    assert_int_equal(s_msg_code(bb->b, bb->len, &msg), MESH_EPROTO);
+    util_bytes_free(bb);
+    bb = util_bytes_new();
+    util_array(bb, 5);
+    util_raw(bb, batch->b + batch->mark[SN_TYPE], batch->len - batch->mark[SN_TYPE]);
+    util_uint(bb, 0);
+    assert_int_equal(s_msg_code(bb->b, bb->len, &msg), MESH_EPROTO);
+    util_bytes_free(bb);
+    /* a SUMMARY or an ACK with a fourth field */
+    for (int i = 0; i < 2; i++) {
+        bb = util_bytes_new();
+        util_array(bb, 4);
+        util_uint(bb, i == 0 ? WIRE_MSG_SUMMARY : WIRE_MSG_ACK);
+        util_uint(bb, 0);
+        util_bin(bb, summary, WIRE_SUMMARY_LEN);
+        util_uint(bb, 0);
+        assert_int_equal(s_msg_code(bb->b, bb->len, &msg), MESH_EPROTO);
+        util_bytes_free(bb);
+    }
+    /* types past the last one (11, in the three-field shape every other type has), and 0 */
+    static const uint64_t bad_types[] = {0, WIRE_MSG_LAST + 1, 255};
+    for (size_t i = 0; i < 3; i++) {
+        bb = util_bytes_new();
+        s_ref_msg(bb, 0, 0, summary, WIRE_SUMMARY_LEN, -1);
+        util_bytes_t *t = util_bytes_new();
+        util_uint(t, bad_types[i]);
+        util_bytes_t *bad = util_splice(bb, SN_TYPE, t->b, t->len);
+        assert_int_equal(s_msg_code(bad->b, bad->len, &msg), MESH_EPROTO);
+        util_bytes_free(bad);
+        util_bytes_free(t);
+        util_bytes_free(bb);
+    }
+    assert_int_equal(WIRE_MSG_LAST + 1, 11);
+    util_bytes_free(batch);
+    util_bytes_free(hello);
+}
+
+/* The encoder refuses a HELLO without a summary or with a credit of 0 (or past
+ * WIRE_CREDIT_MAX), and a type past WIRE_MSG_LAST; it appends nothing then. */
+static void
+test_wire_msg_encode_rejects_invalid(void **state)
+{
+    uint8_t summary[WIRE_SUMMARY_LEN] = {1};
+    wire_msg_t ok = {.type = WIRE_MSG_HELLO,
+                     .major = 1,
+                     .name = "n",
+                     .name_len = 1,
+                     .credit = 4,
+                     .summary = summary};
+    wire_msg_t bad;
+    wire_buf_t b;
+
+    (void)state;
+    wire_buf_init(&b);
+    assert_int_equal(wire_buf_append(&b, "xyz", 3), MESH_OK);
+    bad = ok, bad.summary = NULL;
+    assert_int_equal(wire_msg_encode(&bad, &b), MESH_EINVAL);
+    bad = ok, bad.credit = 0;
+    assert_int_equal(wire_msg_encode(&bad, &b), MESH_EINVAL);
+    bad = ok, bad.credit = WIRE_CREDIT_MAX + 1;
+    assert_int_equal(wire_msg_encode(&bad, &b), MESH_EINVAL);
+    bad = ok, bad.type = WIRE_MSG_LAST + 1;
+    assert_int_equal(wire_msg_encode(&bad, &b), MESH_EINVAL);
+    bad = ok, bad.type = 0;
+    assert_int_equal(wire_msg_encode(&bad, &b), MESH_EINVAL);
+    assert_int_equal(b.len, 3);
+    assert_memory_equal(b.data, "xyz", 3);
+    /* the same HELLO with its summary and credit goes through, after what was there */
+    assert_int_equal(wire_msg_encode(&ok, &b), MESH_OK);
+    assert_true(b.len > 3);
+    wire_msg_t out;
+    assert_int_equal(wire_msg_decode(b.data + 3, b.len - 3, &out), MESH_OK);
+    assert_true(out.credit == 4);
+    wire_buf_release(&b);
+}
+
 int
 main(void)
 {
@@ -1592,6 +1952,10 @@ main(void)
         cmocka_unit_test(test_wire_decode_against_prot_none_fence),
         cmocka_unit_test(test_wire_decode_rejects_non_shortest_forms),
         cmocka_unit_test(test_wire_encoders_refuse_what_decoders_reject),
+        cmocka_unit_test(test_wire_msg_hello_round_trip),
+        cmocka_unit_test(test_wire_msg_batch_summary_ack_round_trip),
+        cmocka_unit_test(test_wire_msg_decode_rejects_bad_fields),
+        cmocka_unit_test(test_wire_msg_encode_rejects_invalid),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

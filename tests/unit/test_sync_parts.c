@@ -1,0 +1,1223 @@
+/* tests/unit/test_sync_parts.c: unit tests of the parts the sync sessions are built from
+ * (core/bundle.h, store/store.h): summaries of vectors and digests (bundle_summary), vector
+ * coverage (bundle_vector_covers), a peer's view raised by a bundle's watermarks
+ * (bundle_vector_raise), the resumable bounded export (bundle_export with a bundle_pos_t),
+ * several bundles in one transaction (bundle_import_many), and giving back LMDB's memory
+ * (store_release_memory). Nodes run offline in one process, each in its own home under one
+ * mkdtemp directory that the teardown removes. The session messages are in test_wire.c.
+ * Layer: tests. Third-party: cmocka. SPDX-License-Identifier: MIT */
+#include "bundle.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../crypto/devid.h"
+#include "meshsync.h"
+#include "node.h"
+#include "store.h"
+#include "util.h"
+#include "wire.h"
+
+/* ---- temp homes and nodes ---- */
+
+#define S_NODES_MAX 8
+
+typedef struct s_node {
+    char home[400];
+    char id[MESH_ID_TEXT_LEN + 1];
+    uint8_t pk[DEVID_RAW_LEN];
+    mesh_t *m;
+} s_node_t;
+
+static char g_dir[200];               /* this case's mkdtemp directory */
+static s_node_t g_nodes[S_NODES_MAX]; /* closed by the teardown, also after a failure */
+static size_t g_count;
+
+static int
+s_setup(void **state)
+{
+    char home[300];
+
+    (void)state;
+    g_count = 0;
+    memset(g_nodes, 0, sizeof(g_nodes));
+    util_where[0] = '\0';
+    return util_temp_home("test_sync_parts", g_dir, sizeof(g_dir), home, sizeof(home));
+}
+
+static int
+s_teardown(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < g_count; i++) {
+        mesh_close(g_nodes[i].m);
+        g_nodes[i].m = NULL;
+    }
+    g_count = 0;
+    util_where[0] = '\0';
+    return util_rm_tree(g_dir) == 0 ? 0 : -1;
+}
+
+/* A fresh node named name in its own home. */
+static s_node_t *
+s_node(const char *name)
+{
+    assert_true(g_count < S_NODES_MAX);
+    s_node_t *n = &g_nodes[g_count++];
+
+    snprintf(n->home, sizeof(n->home), "%s/%s", g_dir, name);
+    /* a small initial map (it grows by itself): cheaper under valgrind */
+    CHECK_OK(util_open(n->home, true, name, 16u << 20, &n->m));
+    CHECK_OK(mesh_device_id(n->m, n->id, sizeof(n->id)));
+    CHECK_OK(devid_parse(n->id, n->pk));
+    return n;
+}
+
+/* ---- helpers on the public API ---- */
+
+/* Commit one set on coll: puts of "<prefix><i>" for i in [from, from + n), each value
+ * value_len bytes of a pattern chosen by seed. */
+static void
+s_put_range(mesh_t *m, const char *coll, const char *prefix, int from, int n, size_t value_len,
+            uint8_t seed)
+{
+    uint8_t value[2048];
+    mesh_txn_t *txn = NULL;
+
+    assert_true(value_len <= sizeof(value));
+    util_fill(value, value_len, seed);
+    CHECK_OK(mesh_txn_begin(m, coll, &txn));
+    for (int i = from; i < from + n; i++) {
+        char key[64];
+        int len = snprintf(key, sizeof(key), "%s%d", prefix, i);
+
+        CHECK_OK(mesh_put(txn, key, (size_t)len, value, value_len));
+    }
+    CHECK_OK(mesh_txn_commit(&txn, NULL));
+}
+
+/* Import len bytes of bundle into m: nothing may be held back or rejected. Returns sets_new. */
+static size_t
+s_import(mesh_t *m, const void *bundle, size_t len)
+{
+    mesh_import_report_t rep;
+
+    CHECK_OK(mesh_import(m, bundle, len, &rep));
+    if (rep.sets_held || rep.sets_rejected) {
+        util_print_where();
+        fail_msg("import: %zu held, %zu rejected: %s", rep.sets_held, rep.sets_rejected,
+                 rep.text ? rep.text : "(no text)");
+    }
+    mesh_free(rep.text);
+    return rep.sets_new;
+}
+
+/* A full mesh_export of src imported into dst. */
+static void
+s_xfer(mesh_t *src, mesh_t *dst)
+{
+    void *b = NULL;
+    size_t len = 0;
+
+    CHECK_OK(mesh_export(src, NULL, 0, NULL, 0, &b, &len));
+    (void)s_import(dst, b, len);
+    mesh_free(b);
+}
+
+/* a and b trust each other. */
+static void
+s_trust_both(s_node_t *a, s_node_t *b)
+{
+    CHECK_OK(mesh_peer_add(a->m, b->id, NULL, NULL, 0));
+    CHECK_OK(mesh_peer_add(b->m, a->id, NULL, NULL, 0));
+}
+
+/* m's vector file (all collections): its bytes into *bytes (mesh_free), decoded into doc. */
+static void
+s_vector(mesh_t *m, void **bytes, size_t *len, wire_doc_t *doc)
+{
+    CHECK_OK(mesh_vector(m, NULL, 0, bytes, len));
+    CHECK_OK(wire_doc_decode(*bytes, *len, true, doc));
+}
+
+/* m's summary of its own vector file. */
+static void
+s_summary(mesh_t *m, uint8_t out[BUNDLE_SUMMARY_LEN])
+{
+    void *bytes = NULL;
+    size_t len = 0;
+    wire_doc_t doc;
+
+    s_vector(m, &bytes, &len, &doc);
+    CHECK_OK(bundle_summary(m, &doc, out));
+    wire_doc_release(&doc);
+    mesh_free(bytes);
+}
+
+static void
+s_expect_same_digest(mesh_t *a, mesh_t *b, const char *coll)
+{
+    char da[65], db[65];
+
+    util_digest(a, coll, da);
+    util_digest(b, coll, db);
+    if (strcmp(da, db) != 0) {
+        util_print_where();
+        fail_msg("digest of '%s': %s vs %s", coll, da, db);
+    }
+}
+
+/* ---- hand-made vector files and bundles ---- */
+
+/* One vector entry: origin util_fill(seed), in collection coll. */
+typedef struct s_entry {
+    const char *coll;
+    uint8_t seed;
+    uint64_t inc;
+    uint64_t base;
+    size_t nextra;
+    uint64_t extra[4];
+} s_entry_t;
+
+/* Encode entries e[0..n) as a vector file into buf (consecutive entries of one collection
+ * form one section) and decode it into doc (borrowing buf). */
+static void
+s_vec(const s_entry_t *e, size_t n, wire_buf_t *buf, wire_doc_t *doc)
+{
+    size_t sections = 0;
+    wire_vv_t vvs[16];
+    const uint64_t *extras[16];
+
+    assert_true(n <= 16);
+    for (size_t i = 0; i < n; i++) {
+        sections += i == 0 || strcmp(e[i].coll, e[i - 1].coll) != 0;
+    }
+    wire_buf_init(buf);
+    CHECK_OK(wire_vector_begin(sections, buf));
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+
+        for (; j < n && strcmp(e[j].coll, e[i].coll) == 0; j++) {
+            memset(&vvs[j - i], 0, sizeof(vvs[j - i]));
+            util_fill(vvs[j - i].origin, WIRE_ORIGIN_LEN, e[j].seed);
+            vvs[j - i].incarnation = e[j].inc;
+            vvs[j - i].base = e[j].base;
+            vvs[j - i].extra_count = e[j].nextra;
+            extras[j - i] = e[j].extra;
+        }
+        CHECK_OK(wire_vector_section(e[i].coll, vvs, extras, j - i, buf));
+        i = j;
+    }
+    CHECK_OK(wire_doc_decode(buf->data, buf->len, true, doc));
+}
+
+/* A watermark of origin util_fill(seed) in collection coll. */
+typedef struct s_markspec {
+    const char *coll;
+    uint8_t seed;
+    uint64_t inc;
+    uint64_t seq;
+} s_markspec_t;
+
+/* Encode a bundle of watermarks only (no set) into buf; consecutive marks of one collection
+ * form one section. */
+static void
+s_marks_bundle(const s_markspec_t *k, size_t n, wire_buf_t *buf)
+{
+    size_t sections = 0;
+    wire_mark_t marks[16];
+
+    assert_true(n <= 16);
+    for (size_t i = 0; i < n; i++) {
+        sections += i == 0 || strcmp(k[i].coll, k[i - 1].coll) != 0;
+    }
+    wire_buf_init(buf);
+    CHECK_OK(wire_bundle_begin(sections, buf));
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+
+        for (; j < n && strcmp(k[j].coll, k[i].coll) == 0; j++) {
+            util_fill(marks[j - i].origin, WIRE_ORIGIN_LEN, k[j].seed);
+            marks[j - i].incarnation = k[j].inc;
+            marks[j - i].seq = k[j].seq;
+        }
+        CHECK_OK(wire_section_begin(k[i].coll, 0, buf));
+        CHECK_OK(wire_section_marks(marks, j - i, buf));
+        i = j;
+    }
+}
+
+/* The entry of (coll, origin, inc) in doc, or NULL. */
+static const wire_vv_t *
+s_find(const wire_doc_t *doc, const char *coll, const uint8_t *origin, uint64_t inc)
+{
+    for (size_t i = 0; i < doc->count; i++) {
+        const wire_section_t *sec = &doc->sections[i];
+
+        if (sec->coll_len != strlen(coll) || memcmp(sec->coll, coll, sec->coll_len) != 0) {
+            continue;
+        }
+        for (size_t j = 0; j < sec->vv_count; j++) {
+            if (memcmp(sec->vvs[j].origin, origin, WIRE_ORIGIN_LEN) == 0 &&
+                sec->vvs[j].incarnation == inc) {
+                return &sec->vvs[j];
+            }
+        }
+    }
+    return NULL;
+}
+
+/* The entry of (coll, origin util_fill(seed), inc) in doc is base with extras
+ * extra[0..nextra). */
+static void
+s_expect_entry(const wire_doc_t *doc, const char *coll, uint8_t seed, uint64_t inc, uint64_t base,
+               const uint64_t *extra, size_t nextra)
+{
+    uint8_t origin[WIRE_ORIGIN_LEN];
+    const wire_vv_t *vv;
+
+    util_fill(origin, sizeof(origin), seed);
+    vv = s_find(doc, coll, origin, inc);
+    if (!vv) {
+        util_print_where();
+        fail_msg("no entry for origin %#x inc %llu in '%s'", seed, (unsigned long long)inc, coll);
+    }
+    if (vv->base != base || vv->extra_count != nextra) {
+        util_print_where();
+        fail_msg("origin %#x inc %llu in '%s': base %llu with %zu extras, expected base %llu "
+                 "with %zu",
+                 seed, (unsigned long long)inc, coll, (unsigned long long)vv->base, vv->extra_count,
+                 (unsigned long long)base, nextra);
+    }
+    for (size_t i = 0; i < nextra; i++) {
+        CHECK_EQ(wire_vv_extra(vv, i), extra[i]);
+    }
+}
+
+/* Number of entries in doc. */
+static size_t
+s_entries(const wire_doc_t *doc)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < doc->count; i++) {
+        n += doc->sections[i].vv_count;
+    }
+    return n;
+}
+
+/* Re-encode the vector file doc into buf with its entries in reverse order in every section,
+ * plus add (when not NULL, with extras add_extras) at the end of section add_coll (a new
+ * section at the end when doc has none of that name). */
+static void
+s_vec_rebuild(const wire_doc_t *doc, const char *add_coll, const wire_vv_t *add,
+              const uint64_t *add_extras, wire_buf_t *buf)
+{
+    bool found = false;
+
+    for (size_t i = 0; add && i < doc->count; i++) {
+        found |= doc->sections[i].coll_len == strlen(add_coll) &&
+                 memcmp(doc->sections[i].coll, add_coll, doc->sections[i].coll_len) == 0;
+    }
+    wire_buf_init(buf);
+    CHECK_OK(wire_vector_begin(doc->count + (add && !found), buf));
+    for (size_t i = 0; i < doc->count + (add && !found); i++) {
+        const wire_section_t *sec = i < doc->count ? &doc->sections[i] : NULL;
+        size_t n = sec ? sec->vv_count : 0;
+        char coll[MESH_COLL_MAX + 1];
+        bool here;
+
+        if (sec) {
+            memcpy(coll, sec->coll, sec->coll_len);
+            coll[sec->coll_len] = '\0';
+        } else {
+            snprintf(coll, sizeof(coll), "%s", add_coll);
+        }
+        here = add && strcmp(coll, add_coll) == 0;
+        wire_vv_t *vvs = calloc(n + 1, sizeof(*vvs));
+        uint64_t **extras = calloc(n + 1, sizeof(*extras));
+        assert_true(vvs && extras);
+        for (size_t j = 0; j < n; j++) {
+            const wire_vv_t *v = &sec->vvs[n - 1 - j];
+
+            vvs[j] = *v;
+            extras[j] = calloc(v->extra_count + 1, sizeof(**extras));
+            assert_non_null(extras[j]);
+            for (size_t k = 0; k < v->extra_count; k++) {
+                extras[j][k] = wire_vv_extra(v, k);
+            }
+        }
+        if (here) {
+            vvs[n] = *add;
+            extras[n] = calloc(add->extra_count + 1, sizeof(**extras));
+            assert_non_null(extras[n]);
+            if (add->extra_count) {
+                memcpy(extras[n], add_extras, add->extra_count * sizeof(**extras));
+            }
+        }
+        CHECK_OK(wire_vector_section(coll, vvs, (const uint64_t *const *)extras, n + here, buf));
+        for (size_t j = 0; j < n + here; j++) {
+            free(extras[j]);
+        }
+        free(extras);
+        free(vvs);
+    }
+}
+
+/* bundle_summary of m over the vector file in buf. */
+static void
+s_summary_of(mesh_t *m, const wire_buf_t *buf, uint8_t out[BUNDLE_SUMMARY_LEN])
+{
+    wire_doc_t doc;
+
+    CHECK_OK(wire_doc_decode(buf->data, buf->len, true, &doc));
+    CHECK_OK(bundle_summary(m, &doc, out));
+    wire_doc_release(&doc);
+}
+
+/* ---- bundle_summary ---- */
+
+/* A and B trust each other and exchange full bundles: they hold the same data, though each
+ * numbers the origins in its own order (so even their vector files differ byte for byte),
+ * and their summaries are equal. One more put on A makes them differ, also over A's old
+ * vector (the digest counts); B importing it makes them equal again. */
+static void
+test_sync_parts_summary_same_data_same_summary(void **state)
+{
+    s_node_t *a, *b;
+    uint8_t sa[BUNDLE_SUMMARY_LEN], sb[BUNDLE_SUMMARY_LEN], again[BUNDLE_SUMMARY_LEN];
+    void *va = NULL, *vb = NULL;
+    size_t la = 0, lb = 0;
+    wire_doc_t da, db;
+    store_txn_t *txn = NULL;
+    uint32_t oid_in_a = 0, oid_in_b = 0;
+
+    (void)state;
+    snprintf(util_where, sizeof(util_where), "summary: same data");
+    a = s_node("a");
+    b = s_node("b");
+    s_trust_both(a, b);
+    s_put_range(a->m, "notes", "a", 0, 3, 40, 1);
+    s_put_range(a->m, "notes", "a", 2, 2, 50, 2);
+    s_put_range(a->m, "todo", "t", 0, 1, 10, 3);
+    s_put_range(b->m, "notes", "b", 0, 2, 30, 4);
+    s_xfer(a->m, b->m);
+    s_xfer(b->m, a->m);
+    s_expect_same_digest(a->m, b->m, "_mesh");
+    s_expect_same_digest(a->m, b->m, "notes");
+    s_expect_same_digest(a->m, b->m, "todo");
+
+    /* A's origin has a different local number in each store */
+    CHECK_OK(store_read_begin(a->m->store, &txn));
+    CHECK_OK(store_origin_id(txn, a->pk, store_incarnation(a->m->store), false, &oid_in_a));
+    store_read_end(txn);
+    CHECK_OK(store_read_begin(b->m->store, &txn));
+    CHECK_OK(store_origin_id(txn, a->pk, store_incarnation(a->m->store), false, &oid_in_b));
+    store_read_end(txn);
+    CHECK(oid_in_a != oid_in_b);
+
+    s_vector(a->m, &va, &la, &da);
+    s_vector(b->m, &vb, &lb, &db);
+    CHECK(la != lb || memcmp(va, vb, la) != 0); /* entries in each store's own order */
+    CHECK_OK(bundle_summary(a->m, &da, sa));
+    CHECK_OK(bundle_summary(b->m, &db, sb));
+    assert_memory_equal(sa, sb, BUNDLE_SUMMARY_LEN);
+    /* the same again: nothing random in it */
+    CHECK_OK(bundle_summary(a->m, &da, again));
+    assert_memory_equal(sa, again, BUNDLE_SUMMARY_LEN);
+
+    /* one more put on A */
+    util_put(a->m, "notes", "late", "news");
+    s_summary(a->m, again);
+    assert_memory_not_equal(again, sb, BUNDLE_SUMMARY_LEN);
+    /* over A's old vector too: only the digest of notes changed in it */
+    CHECK_OK(bundle_summary(a->m, &da, again));
+    assert_memory_not_equal(again, sa, BUNDLE_SUMMARY_LEN);
+    /* B catches up: equal again */
+    s_xfer(a->m, b->m);
+    s_summary(a->m, sa);
+    s_summary(b->m, sb);
+    assert_memory_equal(sa, sb, BUNDLE_SUMMARY_LEN);
+
+    wire_doc_release(&da);
+    wire_doc_release(&db);
+    mesh_free(va);
+    mesh_free(vb);
+}
+
+/* The summary is over the entries, not how they are listed: their order in a section does
+ * not count, an entry of base 0 with no extras (in a known collection or a new one) changes
+ * nothing, while an entry that claims a dot (base 1, or base 0 with one extra) does. */
+static void
+test_sync_parts_summary_ignores_empty_entries(void **state)
+{
+    s_node_t *a;
+    void *v = NULL;
+    size_t len = 0;
+    wire_doc_t doc;
+    wire_buf_t buf;
+    wire_vv_t add;
+    uint64_t extra[1] = {3};
+    uint8_t base_sum[BUNDLE_SUMMARY_LEN], sum[BUNDLE_SUMMARY_LEN];
+
+    (void)state;
+    snprintf(util_where, sizeof(util_where), "summary: empty entries");
+    a = s_node("a");
+    s_put_range(a->m, "notes", "k", 0, 3, 20, 1);
+    s_put_range(a->m, "todo", "t", 0, 1, 20, 2);
+    s_vector(a->m, &v, &len, &doc);
+    CHECK_OK(bundle_summary(a->m, &doc, base_sum));
+
+    /* reversed order */
+    s_vec_rebuild(&doc, NULL, NULL, NULL, &buf);
+    s_summary_of(a->m, &buf, sum);
+    assert_memory_equal(sum, base_sum, BUNDLE_SUMMARY_LEN);
+    wire_buf_release(&buf);
+
+    memset(&add, 0, sizeof(add));
+    util_fill(add.origin, WIRE_ORIGIN_LEN, 0xa5);
+    add.incarnation = 7;
+    /* base 0, no extras: in notes, in _mesh, and in a collection A never wrote */
+    static const char *const colls[] = {"notes", "_mesh", "ghost"};
+    for (size_t i = 0; i < 3; i++) {
+        s_vec_rebuild(&doc, colls[i], &add, NULL, &buf);
+        s_summary_of(a->m, &buf, sum);
+        assert_memory_equal(sum, base_sum, BUNDLE_SUMMARY_LEN);
+        wire_buf_release(&buf);
+    }
+    /* base 1; base 0 with an extra: different */
+    add.base = 1;
+    s_vec_rebuild(&doc, "notes", &add, NULL, &buf);
+    s_summary_of(a->m, &buf, sum);
+    assert_memory_not_equal(sum, base_sum, BUNDLE_SUMMARY_LEN);
+    wire_buf_release(&buf);
+    add.base = 0;
+    add.extra_count = 1;
+    s_vec_rebuild(&doc, "notes", &add, extra, &buf);
+    s_summary_of(a->m, &buf, sum);
+    assert_memory_not_equal(sum, base_sum, BUNDLE_SUMMARY_LEN);
+    wire_buf_release(&buf);
+
+    wire_doc_release(&doc);
+    mesh_free(v);
+}
+
+/* ---- bundle_vector_covers ---- */
+
+/* Ours: notes X(1) base 10 + {12, 15}, Y(1) base 5; todo X(1) base 3. Theirs is covered when
+ * it is a subset (equal, lower bases, extras we hold either way, fewer collections, entries
+ * that claim nothing); not when it has a higher base, a dot we lack, an origin, incarnation
+ * or collection we do not have. */
+static void
+test_sync_parts_vector_covers(void **state)
+{
+    static const s_entry_t ours_e[] = {
+        {"notes", 0x10, 1, 10, 2, {12, 15}},
+        {"notes", 0x20, 1, 5, 0, {0}},
+        {"todo", 0x10, 1, 3, 0, {0}},
+    };
+    static const struct {
+        const char *what;
+        bool covered;
+        size_t n;
+        s_entry_t e[3];
+    } cases[] = {
+        {"equal",
+         true,
+         3,
+         {{"notes", 0x10, 1, 10, 2, {12, 15}},
+          {"notes", 0x20, 1, 5, 0, {0}},
+          {"todo", 0x10, 1, 3, 0, {0}}}},
+        {"lower bases",
+         true,
+         3,
+         {{"notes", 0x10, 1, 7, 0, {0}},
+          {"notes", 0x20, 1, 0, 0, {0}},
+          {"todo", 0x10, 1, 1, 0, {0}}}},
+        {"extras we hold", true, 1, {{"notes", 0x10, 1, 2, 3, {5, 12, 15}}}},
+        {"one collection only", true, 1, {{"todo", 0x10, 1, 3, 0, {0}}}},
+        {"nothing", true, 0, {{0}}},
+        {"an unknown origin claiming nothing", true, 1, {{"notes", 0x30, 1, 0, 0, {0}}}},
+        {"a higher base", false, 1, {{"notes", 0x10, 1, 11, 0, {0}}}},
+        {"a higher base in todo", false, 1, {{"todo", 0x10, 1, 4, 0, {0}}}},
+        {"a higher base, up to our extra", false, 1, {{"notes", 0x10, 1, 12, 0, {0}}}},
+        {"an extra we lack", false, 1, {{"notes", 0x10, 1, 10, 1, {13}}}},
+        {"an extra above our base", false, 1, {{"notes", 0x20, 1, 5, 1, {6}}}},
+        {"an origin we lack", false, 1, {{"notes", 0x30, 1, 1, 0, {0}}}},
+        {"an origin we lack, an extra only", false, 1, {{"notes", 0x30, 1, 0, 1, {4}}}},
+        {"an incarnation we lack", false, 1, {{"notes", 0x10, 2, 1, 0, {0}}}},
+        {"a collection we lack", false, 1, {{"other", 0x10, 1, 1, 0, {0}}}},
+    };
+    wire_buf_t ob;
+    wire_doc_t ours;
+
+    (void)state;
+    s_vec(ours_e, 3, &ob, &ours);
+    CHECK(bundle_vector_covers(&ours, &ours));
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        wire_buf_t tb;
+        wire_doc_t theirs;
+
+        snprintf(util_where, sizeof(util_where), "covers: %s", cases[i].what);
+        s_vec(cases[i].e, cases[i].n, &tb, &theirs);
+        CHECK_EQ(bundle_vector_covers(&ours, &theirs), cases[i].covered);
+        if (!cases[i].covered) {
+            /* the other way round, ours is more than a subset of theirs */
+            CHECK(!bundle_vector_covers(&theirs, &ours));
+        }
+        wire_doc_release(&theirs);
+        wire_buf_release(&tb);
+    }
+    wire_doc_release(&ours);
+    wire_buf_release(&ob);
+}
+
+/* ---- bundle_vector_raise ---- */
+
+/* A view raised by a bundle of watermarks: a base rises to its mark and drops the extras at
+ * or below it (keeping those above), never falls for a lower mark, an origin, incarnation or
+ * collection only in the marks is added; entries the marks do not name stay as they were;
+ * the output decodes as a vector file. A bundle that does not decode is MESH_EPROTO. */
+static void
+test_sync_parts_vector_raise(void **state)
+{
+    static const s_entry_t view_e[] = {
+        {"notes", 0x10, 1, 5, 3, {7, 9, 12}}, /* X: raised to 9 */
+        {"notes", 0x20, 1, 10, 1, {15}},      /* Y: a lower mark leaves it */
+        {"notes", 0x30, 1, 2, 1, {40}},       /* Z: raised to 20, past its extra */
+        {"notes", 0x40, 1, 8, 0, {0}},        /* W: no mark */
+        {"todo", 0x10, 1, 2, 0, {0}},         /* X in todo: raised to 6 */
+    };
+    static const s_markspec_t marks[] = {
+        {"notes", 0x10, 1, 9},  {"notes", 0x20, 1, 4},
+        {"notes", 0x30, 1, 50}, {"notes", 0x50, 1, 6}, /* V: a new origin */
+        {"notes", 0x10, 2, 3},                         /* X's second incarnation */
+        {"todo", 0x10, 1, 6},   {"other", 0x20, 1, 2}, /* a collection only in the marks */
+    };
+    static const uint64_t x_extras[] = {12}, y_extras[] = {15};
+    wire_buf_t vb, bb, out;
+    wire_doc_t view, raised;
+
+    (void)state;
+    snprintf(util_where, sizeof(util_where), "raise");
+    s_vec(view_e, 5, &vb, &view);
+    s_marks_bundle(marks, 7, &bb);
+    wire_buf_init(&out);
+    CHECK_OK(bundle_vector_raise(&view, bb.data, bb.len, &out));
+    CHECK_OK(wire_doc_decode(out.data, out.len, true, &raised));
+    CHECK_EQ(raised.count, 3);
+    CHECK_EQ(s_entries(&raised), 8);
+    s_expect_entry(&raised, "notes", 0x10, 1, 9, x_extras, 1);
+    s_expect_entry(&raised, "notes", 0x20, 1, 10, y_extras, 1);
+    s_expect_entry(&raised, "notes", 0x30, 1, 50, NULL, 0);
+    s_expect_entry(&raised, "notes", 0x40, 1, 8, NULL, 0);
+    s_expect_entry(&raised, "notes", 0x50, 1, 6, NULL, 0);
+    s_expect_entry(&raised, "notes", 0x10, 2, 3, NULL, 0);
+    s_expect_entry(&raised, "todo", 0x10, 1, 6, NULL, 0);
+    s_expect_entry(&raised, "other", 0x20, 1, 2, NULL, 0);
+    CHECK(bundle_vector_covers(&raised, &view));
+    CHECK(!bundle_vector_covers(&view, &raised));
+    wire_doc_release(&raised);
+
+    /* an empty view raised by the same marks holds just the marks */
+    {
+        wire_buf_t eb, out2;
+        wire_doc_t empty, got;
+
+        s_vec(NULL, 0, &eb, &empty);
+        wire_buf_init(&out2);
+        CHECK_OK(bundle_vector_raise(&empty, bb.data, bb.len, &out2));
+        CHECK_OK(wire_doc_decode(out2.data, out2.len, true, &got));
+        CHECK_EQ(s_entries(&got), 7);
+        s_expect_entry(&got, "notes", 0x10, 1, 9, NULL, 0);
+        s_expect_entry(&got, "notes", 0x20, 1, 4, NULL, 0);
+        s_expect_entry(&got, "other", 0x20, 1, 2, NULL, 0);
+        wire_doc_release(&got);
+        wire_buf_release(&out2);
+        wire_doc_release(&empty);
+        wire_buf_release(&eb);
+    }
+
+    /* not a bundle: a truncated one, and a vector file */
+    wire_buf_reset(&out);
+    CHECK_EQ(bundle_vector_raise(&view, bb.data, bb.len - 1, &out), MESH_EPROTO);
+    CHECK_EQ(bundle_vector_raise(&view, vb.data, vb.len, &out), MESH_EPROTO);
+
+    wire_buf_release(&out);
+    wire_doc_release(&view);
+    wire_buf_release(&vb);
+    wire_buf_release(&bb);
+}
+
+/* Raising never loses a dot the view held: with X at base 3 and extras {5, 6, 9}, a mark at 4
+ * makes 5 and 6 contiguous with the base; the raised view must still cover 5, 6 and 9 (base
+ * 6 with {9}, as the store's own vectors fold them). */
+static void
+test_sync_parts_vector_raise_keeps_every_dot(void **state)
+{
+    static const s_entry_t view_e[] = {{"notes", 0x10, 1, 3, 3, {5, 6, 9}}};
+    static const s_markspec_t marks[] = {{"notes", 0x10, 1, 4}};
+    wire_buf_t vb, bb, out;
+    wire_doc_t view, raised;
+
+    (void)state;
+    snprintf(util_where, sizeof(util_where), "raise: an extra next to the new base");
+    s_vec(view_e, 1, &vb, &view);
+    s_marks_bundle(marks, 1, &bb);
+    wire_buf_init(&out);
+    CHECK_OK(bundle_vector_raise(&view, bb.data, bb.len, &out));
+    CHECK_OK(wire_doc_decode(out.data, out.len, true, &raised));
+    bool covers = bundle_vector_covers(&raised, &view);
+    const wire_vv_t *x =
+        raised.count == 1 && raised.sections[0].vv_count == 1 ? &raised.sections[0].vvs[0] : NULL;
+    if (!covers && x) {
+        print_error("raised entry: base %llu, extras {", (unsigned long long)x->base);
+        for (size_t i = 0; i < x->extra_count; i++) {
+            print_error("%s%llu", i ? ", " : "", (unsigned long long)wire_vv_extra(x, i));
+        }
+        print_error("}: a dot of the view is lost\n");
+    }
+    wire_doc_release(&raised);
+    wire_buf_release(&out);
+    wire_doc_release(&view);
+    wire_buf_release(&vb);
+    wire_buf_release(&bb);
+    CHECK(covers);
+}
+
+/* A view raised by a real bundle (A's full export, which carries A's watermarks) covers
+ * what A holds: an empty view of B's becomes one that covers A's vector. */
+static void
+test_sync_parts_vector_raise_by_export(void **state)
+{
+    s_node_t *a;
+    void *bundle = NULL, *v = NULL;
+    size_t blen = 0, vlen = 0;
+    wire_buf_t eb, out;
+    wire_doc_t empty, raised, va;
+
+    (void)state;
+    snprintf(util_where, sizeof(util_where), "raise by an export");
+    a = s_node("a");
+    s_put_range(a->m, "notes", "k", 0, 3, 20, 1);
+    s_put_range(a->m, "notes", "k", 1, 1, 20, 2);
+    s_put_range(a->m, "todo", "t", 0, 2, 20, 3);
+    CHECK_OK(mesh_export(a->m, NULL, 0, NULL, 0, &bundle, &blen));
+    s_vector(a->m, &v, &vlen, &va);
+    s_vec(NULL, 0, &eb, &empty);
+    CHECK(!bundle_vector_covers(&empty, &va));
+    wire_buf_init(&out);
+    CHECK_OK(bundle_vector_raise(&empty, bundle, blen, &out));
+    CHECK_OK(wire_doc_decode(out.data, out.len, true, &raised));
+    CHECK(bundle_vector_covers(&raised, &va));
+    CHECK(bundle_vector_covers(&va, &raised));
+    wire_doc_release(&raised);
+    wire_buf_release(&out);
+    wire_doc_release(&empty);
+    wire_buf_release(&eb);
+    wire_doc_release(&va);
+    mesh_free(v);
+    mesh_free(bundle);
+}
+
+/* ---- bundle_export with a cursor ---- */
+
+#define S_SETS_MAX 256
+
+/* A set found in a bundle: its collection, origin and first seq. */
+typedef struct s_setid {
+    char coll[MESH_COLL_MAX + 1];
+    uint8_t origin[WIRE_ORIGIN_LEN];
+    uint64_t first_seq;
+} s_setid_t;
+
+typedef struct s_setlist {
+    s_setid_t ids[S_SETS_MAX];
+    size_t n;
+} s_setlist_t;
+
+/* Append the sets of the bundle in buf to list; returns how many it held. */
+static size_t
+s_collect_sets(const uint8_t *p, size_t len, s_setlist_t *list)
+{
+    wire_doc_t doc;
+    size_t n = 0;
+
+    CHECK_OK(wire_doc_decode(p, len, false, &doc));
+    for (size_t i = 0; i < doc.count; i++) {
+        const wire_section_t *sec = &doc.sections[i];
+
+        for (size_t j = 0; j < sec->set_count; j++, n++) {
+            wire_set_t set;
+            wire_header_t h;
+            s_setid_t *id;
+
+            CHECK(list->n < S_SETS_MAX);
+            id = &list->ids[list->n++];
+            CHECK_OK(wire_set_decode(sec->sets[j], sec->set_lens[j], &set));
+            CHECK_OK(wire_header_decode(set.header, set.header_len, &h));
+            CHECK(h.coll_len == sec->coll_len && memcmp(h.coll, sec->coll, h.coll_len) == 0);
+            memset(id->coll, 0, sizeof(id->coll));
+            memcpy(id->coll, h.coll, h.coll_len);
+            memcpy(id->origin, h.origin, WIRE_ORIGIN_LEN);
+            id->first_seq = h.first_seq;
+            wire_set_release(&set);
+        }
+    }
+    wire_doc_release(&doc);
+    return n;
+}
+
+/* Every set of want appears exactly once in got, and got holds nothing else. */
+static void
+s_expect_each_once(const s_setlist_t *want, const s_setlist_t *got)
+{
+    CHECK_EQ(got->n, want->n);
+    for (size_t i = 0; i < want->n; i++) {
+        size_t seen = 0;
+
+        for (size_t j = 0; j < got->n; j++) {
+            seen += strcmp(want->ids[i].coll, got->ids[j].coll) == 0 &&
+                    memcmp(want->ids[i].origin, got->ids[j].origin, WIRE_ORIGIN_LEN) == 0 &&
+                    want->ids[i].first_seq == got->ids[j].first_seq;
+        }
+        if (seen != 1) {
+            util_print_where();
+            fail_msg("set '%s' seq %llu (origin %02x..) sent %zu times", want->ids[i].coll,
+                     (unsigned long long)want->ids[i].first_seq, want->ids[i].origin[0], seen);
+        }
+    }
+}
+
+/* A store with two origins in notes (B's sets imported, then A's own, some of them partial
+ * after overwrites and a delete) and one in todo. */
+static void
+s_two_origin_store(s_node_t **a_out, s_node_t **b_out)
+{
+    s_node_t *a = s_node("a"), *b = s_node("b");
+    static const char *const dk[] = {"a3"}, *const dv[] = {NULL};
+
+    s_trust_both(a, b);
+    for (int i = 0; i < 4; i++) {
+        s_put_range(b->m, "notes", "b", 3 * i, 3, 100, (uint8_t)(10 + i));
+    }
+    s_xfer(b->m, a->m);
+    for (int i = 0; i < 6; i++) {
+        s_put_range(a->m, "notes", "a", 2 * i, 3, 120, (uint8_t)(20 + i)); /* overlapping */
+    }
+    (void)util_commit(a->m, "notes", dk, dv, 1);
+    for (int i = 0; i < 3; i++) {
+        s_put_range(a->m, "todo", "t", i, 2, 90, (uint8_t)(30 + i));
+    }
+    *a_out = a;
+    *b_out = b;
+}
+
+/* bundle_export in batches with one cursor: with limits from 1 byte to one that holds all,
+ * the batches carry each set of the full export exactly once, *more is true on each batch but
+ * the last; a fresh node that imports the batches in order ends with the source's digests and
+ * a vector that covers the source's. A NULL pos with limit 0 gives mesh_export's bundle in
+ * one call. */
+static void
+test_sync_parts_export_in_batches(void **state)
+{
+    static const size_t limits[] = {1, 300, 1500, 1u << 20};
+    s_node_t *a, *b;
+    wire_buf_t full;
+    void *bundle = NULL;
+    size_t blen = 0, pieces = 0;
+    bool more = true;
+    static s_setlist_t want, got;
+
+    (void)state;
+    s_two_origin_store(&a, &b);
+    snprintf(util_where, sizeof(util_where), "export: full");
+    wire_buf_init(&full);
+    CHECK_OK(bundle_export(a->m, NULL, 0, NULL, 0, NULL, &full, &more, &pieces));
+    CHECK(!more);
+    CHECK(pieces > 0);
+    CHECK_OK(mesh_export(a->m, NULL, 0, NULL, 0, &bundle, &blen));
+    CHECK_EQ(full.len, blen);
+    CHECK(memcmp(full.data, bundle, blen) == 0);
+    mesh_free(bundle);
+    want.n = 0;
+    (void)s_collect_sets(full.data, full.len, &want);
+    CHECK(want.n >= 14); /* notes: 4 of B's, 7 of A's; todo: 3; and _mesh */
+
+    for (size_t li = 0; li < sizeof(limits) / sizeof(limits[0]); li++) {
+        bundle_pos_t pos;
+        wire_buf_t batches[S_SETS_MAX];
+        size_t nb = 0;
+        char name[32];
+        s_node_t *c;
+
+        memset(&pos, 0, sizeof(pos));
+        got.n = 0;
+        do {
+            snprintf(util_where, sizeof(util_where), "export: limit %zu, batch %zu", limits[li],
+                     nb);
+            CHECK(nb < S_SETS_MAX);
+            wire_buf_init(&batches[nb]);
+            CHECK_OK(
+                bundle_export(a->m, NULL, 0, NULL, limits[li], &pos, &batches[nb], &more, &pieces));
+            size_t sets = s_collect_sets(batches[nb].data, batches[nb].len, &got);
+            CHECK(pieces >= sets);
+            CHECK(!more || sets > 0); /* a batch cut at the limit carries something */
+            nb++;
+        } while (more);
+        snprintf(util_where, sizeof(util_where), "export: limit %zu, %zu batches", limits[li], nb);
+        s_expect_each_once(&want, &got);
+        if (limits[li] == 1) {
+            CHECK(nb >= 10); /* cut at nearly every set boundary */
+        }
+        if (limits[li] == 1u << 20) {
+            CHECK_EQ(nb, 1);
+        }
+
+        /* the batches in order into a fresh node */
+        snprintf(name, sizeof(name), "c%zu", li);
+        c = s_node(name);
+        CHECK_OK(mesh_peer_add(c->m, a->id, NULL, NULL, 0));
+        CHECK_OK(mesh_peer_add(c->m, b->id, NULL, NULL, 0));
+        for (size_t i = 0; i < nb; i++) {
+            (void)s_import(c->m, batches[i].data, batches[i].len);
+            wire_buf_release(&batches[i]);
+        }
+        s_expect_same_digest(a->m, c->m, "notes");
+        s_expect_same_digest(a->m, c->m, "todo");
+        CHECK(util_check_digest(c->m, "notes"));
+        {
+            void *va = NULL, *vc = NULL;
+            size_t la = 0, lc = 0;
+            wire_doc_t da, dc;
+
+            s_vector(a->m, &va, &la, &da);
+            s_vector(c->m, &vc, &lc, &dc);
+            CHECK(bundle_vector_covers(&dc, &da)); /* the watermarks went along */
+            wire_doc_release(&da);
+            wire_doc_release(&dc);
+            mesh_free(va);
+            mesh_free(vc);
+        }
+    }
+    wire_buf_release(&full);
+}
+
+/* ---- bundle_import_many ---- */
+
+/* Snapshot of what a node holds, to compare before and after a failed call. */
+typedef struct s_snap {
+    char notes[65], todo[65], mesh[65];
+    void *vec;
+    size_t vec_len;
+} s_snap_t;
+
+static void
+s_snap(mesh_t *m, s_snap_t *s)
+{
+    util_digest(m, "notes", s->notes);
+    util_digest(m, "todo", s->todo);
+    util_digest(m, "_mesh", s->mesh);
+    CHECK_OK(mesh_vector(m, NULL, 0, &s->vec, &s->vec_len));
+}
+
+static void
+s_snap_expect(mesh_t *m, const s_snap_t *before)
+{
+    s_snap_t now;
+
+    s_snap(m, &now);
+    CHECK(strcmp(now.notes, before->notes) == 0);
+    CHECK(strcmp(now.todo, before->todo) == 0);
+    CHECK(strcmp(now.mesh, before->mesh) == 0);
+    CHECK_EQ(now.vec_len, before->vec_len);
+    CHECK(memcmp(now.vec, before->vec, now.vec_len) == 0);
+    mesh_free(now.vec);
+}
+
+#define S_MANY 12
+
+/* Several bundles in one call (an early full export, then the batches of a bounded pass,
+ * overlapping it) end where importing them one by one ends: the same digests, the same
+ * vectors (the same summary), the same counts in the report. When one of them does not
+ * decode (truncated, or its first byte changed), wherever it is in the list, the call is
+ * MESH_EPROTO and nothing of any of them is applied; the node works on afterwards. */
+static void
+test_sync_parts_import_many(void **state)
+{
+    s_node_t *a, *b, *c, *d, *e;
+    const uint8_t *bundles[S_MANY];
+    size_t lens[S_MANY], n = 0, pieces = 0;
+    void *early = NULL;
+    size_t early_len = 0;
+    wire_buf_t batches[S_MANY];
+    bundle_pos_t pos;
+    bool more = true;
+    mesh_import_report_t one = {0}, many;
+
+    (void)state;
+    snprintf(util_where, sizeof(util_where), "import many: setup");
+    s_two_origin_store(&a, &b);
+    /* the early bundle: what A held before two more sets */
+    CHECK_OK(mesh_export(a->m, NULL, 0, NULL, 0, &early, &early_len));
+    s_put_range(a->m, "notes", "late", 0, 2, 50, 40);
+    s_put_range(a->m, "todo", "t", 0, 1, 50, 41);
+    bundles[n] = early, lens[n] = early_len, n++;
+    memset(&pos, 0, sizeof(pos));
+    do {
+        CHECK(n < S_MANY);
+        wire_buf_init(&batches[n]);
+        CHECK_OK(bundle_export(a->m, NULL, 0, NULL, 1500, &pos, &batches[n], &more, &pieces));
+        bundles[n] = batches[n].data, lens[n] = batches[n].len, n++;
+    } while (more);
+    CHECK(n >= 4);
+
+    /* one by one into C, all at once into D */
+    c = s_node("c");
+    d = s_node("d");
+    e = s_node("e");
+    for (size_t i = 0; i < 3; i++) {
+        s_node_t *x = i == 0 ? c : i == 1 ? d : e;
+
+        CHECK_OK(mesh_peer_add(x->m, a->id, NULL, NULL, 0));
+        CHECK_OK(mesh_peer_add(x->m, b->id, NULL, NULL, 0));
+    }
+    for (size_t i = 0; i < n; i++) {
+        mesh_import_report_t rep;
+
+        CHECK_OK(mesh_import(c->m, bundles[i], lens[i], &rep));
+        one.sets_new += rep.sets_new;
+        one.sets_known += rep.sets_known;
+        one.sets_held += rep.sets_held;
+        one.sets_rejected += rep.sets_rejected;
+        one.ops_stored += rep.ops_stored;
+        mesh_free(rep.text);
+    }
+    snprintf(util_where, sizeof(util_where), "import many: %zu bundles at once", n);
+    CHECK_OK(bundle_import_many(d->m, bundles, lens, n, &many));
+    CHECK(many.text == NULL);
+    CHECK_EQ(many.sets_held + many.sets_rejected, 0);
+    CHECK_EQ(one.sets_held + one.sets_rejected, 0);
+    CHECK_EQ(many.sets_new, one.sets_new);
+    CHECK_EQ(many.sets_known, one.sets_known);
+    CHECK_EQ(many.ops_stored, one.ops_stored);
+    CHECK(many.sets_known > 0); /* the early bundle overlaps the batches */
+    s_expect_same_digest(c->m, d->m, "notes");
+    s_expect_same_digest(c->m, d->m, "todo");
+    s_expect_same_digest(a->m, d->m, "notes");
+    s_expect_same_digest(a->m, d->m, "todo");
+    CHECK(util_check_digest(d->m, "notes"));
+    CHECK(util_check_digest(d->m, "todo"));
+    {
+        /* the same vectors and digests in the user collections (each node's _mesh, first,
+         * holds its own records) */
+        void *vc = NULL, *vd = NULL;
+        size_t lc = 0, ld = 0;
+        wire_doc_t dc, dd;
+        uint8_t sc[BUNDLE_SUMMARY_LEN], sd[BUNDLE_SUMMARY_LEN];
+
+        s_vector(c->m, &vc, &lc, &dc);
+        s_vector(d->m, &vd, &ld, &dd);
+        CHECK(dc.count == 3 && dd.count == 3);
+        wire_doc_t uc = {dc.sections + 1, dc.count - 1}, ud = {dd.sections + 1, dd.count - 1};
+        CHECK(bundle_vector_covers(&uc, &ud));
+        CHECK(bundle_vector_covers(&ud, &uc));
+        CHECK_OK(bundle_summary(c->m, &uc, sc));
+        CHECK_OK(bundle_summary(d->m, &ud, sd));
+        assert_memory_equal(sc, sd, BUNDLE_SUMMARY_LEN);
+        wire_doc_release(&dc);
+        wire_doc_release(&dd);
+        mesh_free(vc);
+        mesh_free(vd);
+    }
+
+    /* E holds the early bundle; then lists with one damaged bundle change nothing */
+    (void)s_import(e->m, early, early_len);
+    s_snap_t before;
+    s_snap(e->m, &before);
+    static const size_t where[] = {0, 2, S_MANY}; /* S_MANY: the last one */
+    for (size_t w = 0; w < 3; w++) {
+        for (int how = 0; how < 2; how++) {
+            size_t bad = where[w] < n ? where[w] : n - 1;
+            uint8_t *copy = malloc(lens[bad]);
+            const uint8_t *list[S_MANY];
+            size_t list_lens[S_MANY];
+            mesh_import_report_t rep;
+
+            snprintf(util_where, sizeof(util_where), "import many: bundle %zu of %zu %s", bad, n,
+                     how == 0 ? "truncated" : "with its first byte changed");
+            CHECK(copy != NULL);
+            memcpy(copy, bundles[bad], lens[bad]);
+            memcpy(list, bundles, n * sizeof(*list));
+            memcpy(list_lens, lens, n * sizeof(*list_lens));
+            list[bad] = copy;
+            if (how == 0) {
+                list_lens[bad] = lens[bad] - 1;
+            } else {
+                copy[0] = 0x93; /* [tag, sections] becomes an array of 3 */
+            }
+            memset(&rep, 0x5a, sizeof(rep));
+            CHECK_EQ(bundle_import_many(e->m, list, list_lens, n, &rep), MESH_EPROTO);
+            CHECK(rep.text == NULL);
+            CHECK_EQ(rep.sets_new + rep.sets_known + rep.ops_stored, 0);
+            s_snap_expect(e->m, &before);
+            free(copy);
+        }
+    }
+    mesh_free(before.vec);
+    /* and the good list still goes in */
+    snprintf(util_where, sizeof(util_where), "import many: after the failures");
+    CHECK_OK(bundle_import_many(e->m, bundles, lens, n, &many));
+    CHECK(many.sets_new > 0);
+    mesh_free(many.text);
+    s_expect_same_digest(a->m, e->m, "notes");
+    s_expect_same_digest(a->m, e->m, "todo");
+
+    for (size_t i = 1; i < n; i++) {
+        wire_buf_release(&batches[i]);
+    }
+    mesh_free(early);
+}
+
+/* ---- store_release_memory ---- */
+
+#define S_KEYS 60
+
+static void
+s_expect_keys(mesh_t *m, int n, uint8_t seed_of_last)
+{
+    for (int i = 0; i < n; i++) {
+        char key[16];
+        uint8_t want[700];
+        void *v = NULL;
+        size_t len = 0;
+
+        snprintf(key, sizeof(key), "k%d", i);
+        util_fill(want, sizeof(want), i < S_KEYS / 2 ? 1 : seed_of_last);
+        CHECK_OK(mesh_get(m, "notes", key, strlen(key), &v, &len));
+        CHECK_EQ(len, sizeof(want));
+        CHECK(memcmp(v, want, len) == 0);
+        mesh_free(v);
+    }
+}
+
+/* Count the items of notes in txn, each with one version of a value of 700 bytes. */
+static uint64_t
+s_count_in_txn(store_txn_t *txn)
+{
+    uint32_t cid = 0;
+    store_cursor_t *cur = NULL;
+    store_item_t *item = malloc(sizeof(*item));
+    store_coll_stats_t stats;
+    uint64_t n = 0;
+    mesh_err_t err;
+
+    CHECK(item != NULL);
+    CHECK_OK(store_coll_id(txn, "notes", false, &cid));
+    CHECK_OK(store_coll_stats_get(txn, cid, &stats));
+    CHECK_OK(store_items_open(txn, cid, NULL, 0, &cur));
+    while ((err = store_items_next(cur, item)) == MESH_OK) {
+        CHECK_EQ(item->count, 1);
+        CHECK_EQ(item->versions[0].value_len, 700);
+        n++;
+    }
+    CHECK_EQ(err, MESH_ENOTFOUND);
+    store_cursor_close(cur);
+    free(item);
+    CHECK_EQ(stats.keys, n);
+    return n;
+}
+
+/* After writes, with no transaction open, store_release_memory reopens the environment:
+ * every key still reads, writes still work. With a read transaction open (a store one, or a
+ * mesh_iter's) it does nothing and says so, and the open transaction reads on; once it ends,
+ * the release goes through. */
+static void
+test_sync_parts_release_memory(void **state)
+{
+    s_node_t *a;
+    store_txn_t *txn = NULL;
+    mesh_iter_t *it = NULL;
+    const uint8_t *k = NULL, *v = NULL;
+    size_t klen = 0, vlen = 0;
+    char before[65];
+
+    (void)state;
+    snprintf(util_where, sizeof(util_where), "release memory");
+    a = s_node("a");
+    s_put_range(a->m, "notes", "k", 0, S_KEYS, 700, 1); /* one large write */
+    s_put_range(a->m, "notes", "k", S_KEYS / 2, S_KEYS / 2, 700, 2);
+    CHECK(store_release_memory(a->m->store));
+    s_expect_keys(a->m, S_KEYS, 2);
+    CHECK(util_check_digest(a->m, "notes"));
+    CHECK(store_release_memory(a->m->store)); /* again, with nothing written since */
+    s_expect_keys(a->m, S_KEYS, 2);
+
+    /* writes after it */
+    s_put_range(a->m, "notes", "k", S_KEYS / 2, S_KEYS / 2, 700, 3);
+    s_expect_keys(a->m, S_KEYS, 3);
+    util_put(a->m, "todo", "x", "y");
+    util_expect(a->m, "todo", "x", "y");
+
+    /* a read transaction open: nothing happens */
+    util_digest(a->m, "notes", before);
+    CHECK_OK(store_read_begin(a->m->store, &txn));
+    CHECK_EQ(s_count_in_txn(txn), S_KEYS);
+    CHECK(!store_release_memory(a->m->store));
+    CHECK_EQ(s_count_in_txn(txn), S_KEYS); /* the open transaction reads on */
+    s_expect_keys(a->m, S_KEYS, 3);        /* and so do other reads meanwhile */
+    CHECK(!store_release_memory(a->m->store));
+    store_read_end(txn);
+    CHECK(store_release_memory(a->m->store));
+    s_expect_keys(a->m, S_KEYS, 3);
+    util_expect(a->m, "todo", "x", "y");
+
+    /* an iterator holds a read transaction too */
+    CHECK_OK(mesh_iter_open(a->m, "notes", NULL, 0, &it));
+    CHECK_OK(mesh_iter_next(it, &k, &klen, &v, &vlen, NULL));
+    CHECK(!store_release_memory(a->m->store));
+    CHECK_OK(mesh_iter_next(it, &k, &klen, &v, &vlen, NULL));
+    CHECK_EQ(vlen, 700);
+    mesh_iter_close(it);
+    CHECK(store_release_memory(a->m->store));
+
+    /* and the node is whole: a write, its digest, every key */
+    s_put_range(a->m, "notes", "k", S_KEYS, 1, 700, 3);
+    char after[65];
+    util_digest(a->m, "notes", after);
+    CHECK(strcmp(before, after) != 0);
+    CHECK(util_check_digest(a->m, "notes"));
+    s_expect_keys(a->m, S_KEYS + 1, 3);
+}
+
+int
+main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, s_setup, s_teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_sync_parts_summary_same_data_same_summary),
+        T(test_sync_parts_summary_ignores_empty_entries),
+        T(test_sync_parts_vector_covers),
+        T(test_sync_parts_vector_raise),
+        T(test_sync_parts_vector_raise_keeps_every_dot),
+        T(test_sync_parts_vector_raise_by_export),
+        T(test_sync_parts_export_in_batches),
+        T(test_sync_parts_import_many),
+        T(test_sync_parts_release_memory),
+    };
+#undef T
+    /* MESH_TEST_FILTER: run only the cases whose names match (cmocka's * and ? patterns) */
+    const char *filter = getenv("MESH_TEST_FILTER");
+    if (filter && *filter) {
+        cmocka_set_test_filter(filter);
+    }
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
