@@ -202,3 +202,48 @@ check_set(const uint8_t *buf, size_t len)
     CHECK(check_is_zero(&set, sizeof(set)));
 }
 
+
+void
+check_msg(const uint8_t *buf, size_t len)
+{
+    wire_msg_t msg, again;
+    wire_buf_t out;
+    mesh_err_t err;
+
+    memset(&msg, 0xa5, sizeof(msg));
+    err = wire_msg_decode(buf, len, &msg);
+    if (err != MESH_OK) {
+        CHECK(check_is_decode_error(err));
+        CHECK(check_is_zero(&msg, sizeof(msg)));
+        return;
+    }
+    CHECK(msg.type >= WIRE_MSG_HELLO && msg.type <= WIRE_MSG_LAST);
+    CHECK(msg.body_len == 0 || check_is_within(msg.body, msg.body_len, buf, len));
+    if (msg.type == WIRE_MSG_HELLO) {
+        CHECK(msg.credit >= 1 && msg.credit <= WIRE_CREDIT_MAX);
+        CHECK(check_is_within(msg.summary, WIRE_SUMMARY_LEN, buf, len));
+        CHECK(check_is_within(msg.name, msg.name_len, buf, len));
+    }
+    wire_buf_init(&out);
+    err = wire_msg_encode(&msg, &out);
+    if (err == MESH_ENOMEM) {
+        wire_buf_release(&out);
+        return;
+    }
+    CHECK(err == MESH_OK);
+    CHECK(out.len == len && memcmp(out.data, buf, len) == 0);
+    CHECK(wire_msg_decode(out.data, out.len, &again) == MESH_OK);
+    CHECK(again.type == msg.type && again.num == msg.num && again.more == msg.more);
+    CHECK(again.major == msg.major && again.minor == msg.minor && again.credit == msg.credit);
+    CHECK(again.body_len == msg.body_len);
+    wire_buf_release(&out);
+    if (msg.type == WIRE_MSG_HELLO || msg.type == WIRE_MSG_VECTOR) {
+        /* the vector file it carries goes through the same decoder as any other */
+        wire_doc_t doc;
+        err = wire_doc_decode(msg.body, msg.body_len, true, &doc);
+        CHECK(err == MESH_OK || check_is_decode_error(err) || err == MESH_ENOMEM);
+        if (err == MESH_OK) {
+            wire_doc_release(&doc);
+        }
+    }
+}

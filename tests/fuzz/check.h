@@ -36,5 +36,8 @@ bool check_is_decode_error(mesh_err_t err);
 void check_set(const uint8_t *buf, size_t len);
 void check_header(const uint8_t *buf, size_t len);
 void check_opmeta(const uint8_t *buf, size_t len);
+/* Decode buf as a session message (and a HELLO's or VECTOR's vector file): whatever decodes
+ * must re-encode to the very same bytes. */
+void check_msg(const uint8_t *buf, size_t len);
 
 #endif

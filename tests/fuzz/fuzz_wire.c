@@ -1,6 +1,6 @@
 /* tests/fuzz/fuzz_wire.c: libFuzzer harness for the strict decoder of core/wire.c.
- * Decodes the input as a set (then its header and each op's metadata and context), and directly
- * as a header and as op metadata. Whatever decodes must re-encode to the very same bytes and
+ * Decodes the input as a set (then its header and each op's metadata and context), directly
+ * as a header and as op metadata, and as a session message (what a peer sends first). Whatever decodes must re-encode to the very same bytes and
  * decode again to the same values (one meaning, one encoding); any mismatch abort()s.
  * The checks themselves live in tests/fuzz/check.c, shared with fuzz_bundle.
  * Built with tests/fuzz/check.c (CHECK and the predicates it shares with the other targets)
@@ -24,5 +24,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_set(data, size);
     check_header(data, size);
     check_opmeta(data, size);
+    check_msg(data, size);
     return 0;
 }
