@@ -74,6 +74,32 @@ c put notes from-c "sneaky"
 sleep 1
 a get notes from-c >/dev/null 2>&1 && fail "the stranger's write reached A"
 
+# Cost follows the difference: B stops, A changes one item, B starts again and gets it
+# in one batch, with well under 2 KiB of session frames both ways (HELLOs with vectors,
+# the batch, its ack); both sides are in sync again, and wait takes a collection.
+kill -TERM "$pb"
+wait_pids 10 "$pb"
+a put notes while-b-was-down "one change"
+start_daemon "$B" "$T/b1.log"
+pb=$LAST_PID
+wait_for 15 "the change on B after its restart" b get notes while-b-was-down
+one_batch() { # the status file is rewritten every 250 ms: wait for it to show the batch
+    b status --json | python3 -c '
+import json, sys
+p = {p["id"]: p for p in json.load(sys.stdin)["peers"]}[sys.argv[1]]
+sys.exit(0 if p["batches_in"] >= 1 else 1)' "$ida"
+}
+wait_for 5 "B's status to count the batch" one_batch
+b status --json | python3 -c '
+import json, sys
+p = {p["id"]: p for p in json.load(sys.stdin)["peers"]}[sys.argv[1]]
+assert p["batches_in"] == 1, p
+assert 0 < p["bytes_in"] + p["bytes_out"] < 2048, p
+' "$ida" || fail "one change cost: $(b status --json)"
+mc --home "$B" wait notes --timeout 20 || fail "B not in sync in notes after its restart"
+mc --home "$A" wait notes --timeout 20 || fail "A not in sync in notes after B's restart"
+expect_eq "$(b get notes while-b-was-down)" "one change" "the change on B"
+
 # SIGTERM stops the daemons cleanly.
 kill -TERM "$pb" "$pc"
 wait_pids 10 "$pb" "$pc"

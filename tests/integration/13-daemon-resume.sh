@@ -38,8 +38,25 @@ start_daemon "$B" "$T/b.log"; pb=$LAST_PID eb=$EP
 # the end; then count what it really holds.
 total_batches=$(( (N + 9999) / 10000 ))
 wait_for 120 "B to apply a quarter" sh -c "[ \"\$(sed -n 's/^peer .* batches_in=\([0-9]*\).*/\1/p' '$B/status' | head -n1)\" -ge $((total_batches / 4 + 1)) ]"
+# Mid-sync, status says how far along each side is, in both directions and per collection.
+b status --json >"$T/b.status" || fail "status on B mid-sync"
+a status --json >"$T/a.status" || fail "status on A mid-sync"
 kill -KILL "$pb"
 wait "$pb" 2>/dev/null || true
+python3 - "$T/b.status" "$T/a.status" "$ida" "$idb" "$N" <<'PY' || fail "status mid-sync: $(cat "$T/b.status" "$T/a.status")"
+import json, sys
+b, a = (json.load(open(p)) for p in sys.argv[1:3])
+ida, idb, n = sys.argv[3], sys.argv[4], int(sys.argv[5])
+pa = {p["id"]: p for p in b["peers"]}[ida]
+assert pa["connected"] and not pa["in_sync"], pa
+assert 0 < pa["to_receive"] < n and pa["bytes_to_receive"] > 0, pa
+coll = {c["name"]: c for c in b["collections"]}["bench"]
+assert not coll["in_sync"] and coll["to_receive"] == pa["to_receive"], coll
+assert coll["keys"] + coll["to_receive"] >= n, coll  # what it holds and what is coming
+pb = {p["id"]: p for p in a["peers"]}[idb]
+assert pb["to_send"] > 0 and not pb["in_sync"], pb
+assert {c["name"]: c for c in a["collections"]}["bench"]["to_send"] > 0, a
+PY
 held=$(b ls --keys bench | wc -l)
 lo=$((N / 4)) hi=$((N * 3 / 4))
 [ "$held" -ge "$lo" ] && [ "$held" -le "$hi" ] || fail "B held $held of $N when killed: not within 25-75%"
@@ -48,6 +65,14 @@ sent_before=$(field "$A" bytes_out)
 start_daemon "$B" "$T/b.log" "$eb"; pb=$LAST_PID
 wait_for 180 "B to hold every item" sh -c "[ \"\$('$MESHCTL' --home '$B' ls --keys bench | wc -l)\" -eq $N ]"
 mc --home "$A" wait --timeout 60 || fail "A not in sync at the end"
+mc --home "$B" wait bench --timeout 60 || fail "B not in sync in 'bench' at the end"
+b status --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+c = {c["name"]: c for c in d["collections"]}["bench"]
+assert c["in_sync"] and c["to_send"] == 0 and c["to_receive"] == 0, c
+assert all(p["in_sync"] and p["to_receive"] == 0 for p in d["peers"] if p["connected"]), d
+' || fail "status at the end: $(b status --json)"
 sent_after=$(field "$A" bytes_out)
 resent=$((sent_after - sent_before))
 full=$(stat -c %s "$T/items.tsv")
