@@ -140,8 +140,8 @@ cli_status_read(const cli_ctx_t *ctx, cli_status_t *st)
     }
     fclose(f);
     st->age_ms = s_now_ms() - updated;
-    st->running = st->pid > 0 && (kill((pid_t)st->pid, 0) == 0 || errno == EPERM) &&
-                  st->age_ms < S_FRESH_MS;
+    st->running =
+        st->pid > 0 && (kill((pid_t)st->pid, 0) == 0 || errno == EPERM) && st->age_ms < S_FRESH_MS;
     return CLI_OK;
 }
 
@@ -309,7 +309,8 @@ cmd_status(int argc, char **argv, cli_ctx_t *ctx)
     mesh_free(colls);
     for (size_t i = 0; st.running && i < st.npeers; i++) {
         const cli_peer_status_t *p = &st.peers[i];
-        printf("peer    %s  %s  ", p->id, p->addr);
+        printf("peer    %s  %s  ", p->id,
+               strcmp(p->addr, "-") == 0 ? "(no address: it dials in)" : p->addr);
         if (!p->connected) {
             if (p->seen > 0) {
                 time_t t = (time_t)p->seen;
@@ -331,8 +332,8 @@ cmd_status(int argc, char **argv, cli_ctx_t *ctx)
             printf("behind: it lacks %llu (%s), we lack %llu (%s)", p->to_send,
                    s_bytes(b1, sizeof b1, p->bytes_to_send), p->to_receive,
                    s_bytes(b2, sizeof b2, p->bytes_to_receive));
-        printf("  sent %llu batches/%llu bytes, received %llu/%llu\n", p->batches_out,
-               p->bytes_out, p->batches_in, p->bytes_in);
+        printf("  sent %llu batches/%llu bytes, received %llu/%llu\n", p->batches_out, p->bytes_out,
+               p->batches_in, p->bytes_in);
     }
     mesh_close(m);
     return CLI_OK;

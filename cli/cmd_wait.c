@@ -31,8 +31,8 @@ s_colls_in_sync(const cli_status_t *st, const cli_peer_status_t *p, char **colls
     for (int c = 0; c < n; c++) {
         bool ok = false;
         for (size_t i = 0; i < st->ncolls && !ok; i++) {
-            ok = strcmp(st->colls[i].peer, p->id) == 0 && strcmp(st->colls[i].name, colls[c]) == 0 &&
-                 st->colls[i].in_sync;
+            ok = strcmp(st->colls[i].peer, p->id) == 0 &&
+                 strcmp(st->colls[i].name, colls[c]) == 0 && st->colls[i].in_sync;
         }
         if (!ok) {
             return false;
@@ -68,14 +68,14 @@ cmd_wait(int argc, char **argv, cli_ctx_t *ctx)
         size_t connected = 0, synced = 0;
         for (size_t i = 0; i < st.npeers; i++) {
             connected += st.peers[i].connected != 0;
-            synced += st.peers[i].connected && (npos > 0 ? s_colls_in_sync(&st, &st.peers[i],
-                                                                           argv + 1, npos)
-                                                         : st.peers[i].in_sync);
+            synced += st.peers[i].connected &&
+                      (npos > 0 ? s_colls_in_sync(&st, &st.peers[i], argv + 1, npos)
+                                : st.peers[i].in_sync);
         }
         /* In sync in status files written after the wait began, without a break for
          * S_STABLE_MS: what arrived a moment ago has had time to go on to the others. */
-        bool ok = st.running && now_ms - st.age_ms > start_ms && connected >= want &&
-                  synced == connected;
+        bool ok =
+            st.running && now_ms - st.age_ms > start_ms && connected >= want && synced == connected;
         stable_since = ok ? (stable_since < 0 ? now_ms : stable_since) : -1;
         if (ok && now_ms - stable_since >= S_STABLE_MS)
             return CLI_OK;

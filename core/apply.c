@@ -29,7 +29,7 @@ typedef struct s_vset {
     uint8_t (*leaves)[HASH_LEN]; /* one per op in the set as carried */
     const uint8_t *held_id;      /* set when it came from the held-back list */
     apply_result_t *res;
-    size_t group;                /* the group it came in */
+    size_t group; /* the group it came in */
 } s_vset_t;
 
 /* State of one batch's write body; everything in it is reset on each run. */
@@ -46,8 +46,7 @@ typedef struct s_batch {
     bool members_changed;
 } s_batch_t;
 
-static void
-s_reject(apply_result_t *r, mesh_err_t err, const char *fmt, ...)
+static void s_reject(apply_result_t *r, mesh_err_t err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void
@@ -103,10 +102,9 @@ s_verify_op(s_vset_t *v, size_t i, uint64_t *prev_seq)
         return MESH_EPROTO;
     }
     hash_tagged(HASH_TAG_LEAF, op->meta, op->meta_len, v->leaves[i]);
-    if (v->set.partial &&
-        hash_merkle_verify(v->leaves[i], meta->seq - v->h.first_seq, v->h.count,
-                           (const uint8_t(*)[HASH_LEN])op->proof, op->proof_count,
-                           v->h.root) != MESH_OK) {
+    if (v->set.partial && hash_merkle_verify(v->leaves[i], meta->seq - v->h.first_seq, v->h.count,
+                                             (const uint8_t(*)[HASH_LEN])op->proof, op->proof_count,
+                                             v->h.root) != MESH_OK) {
         s_reject(r, MESH_EDIGEST, "op seq %llu: Merkle proof does not lead to the signed root",
                  (unsigned long long)meta->seq);
         return MESH_EDIGEST;
@@ -149,8 +147,8 @@ s_verify_header(s_vset_t *v)
         return MESH_EPROTO;
     }
     if (!v->set.partial && v->set.op_count != v->h.count) {
-        s_reject(r, MESH_EPROTO, "a full set with %zu ops for a header of %u",
-                 v->set.op_count, v->h.count);
+        s_reject(r, MESH_EPROTO, "a full set with %zu ops for a header of %u", v->set.op_count,
+                 v->h.count);
         return MESH_EPROTO;
     }
     return MESH_OK;
@@ -260,8 +258,8 @@ s_scratch_fit(wire_buf_t *scratch, const store_item_t *item)
 
 /* Rule (c): keep the local versions that v's context does not cover, add v. */
 static mesh_err_t
-s_store_op(s_batch_t *b, store_txn_t *st, uint32_t cid, s_vset_t *v, size_t i,
-           store_version_t *nv, store_coll_stats_t *stats)
+s_store_op(s_batch_t *b, store_txn_t *st, uint32_t cid, s_vset_t *v, size_t i, store_version_t *nv,
+           store_coll_stats_t *stats)
 {
     const wire_opmeta_t *meta = &v->ops[i];
     store_item_t *item = b->item;
@@ -282,8 +280,8 @@ s_store_op(s_batch_t *b, store_txn_t *st, uint32_t cid, s_vset_t *v, size_t i,
                       cd.incarnation == dot.incarnation && dot.seq <= cd.seq;
         }
         if (err == MESH_OK && covered) {
-            version_digest_apply(stats->digest, dot.origin, dot.incarnation, lv.meta,
-                                 lv.meta_len, true);
+            version_digest_apply(stats->digest, dot.origin, dot.incarnation, lv.meta, lv.meta_len,
+                                 true);
             stats->versions--;
             err = store_dot_del(st, cid, lv.oid, lv.seq);
         } else if (err == MESH_OK) {
@@ -352,9 +350,8 @@ s_apply_op(s_batch_t *b, store_txn_t *st, uint32_t cid, uint32_t oid, s_vset_t *
                               .value = op->value,
                               .value_len = (uint32_t)op->value_len,
                               .proof = v->set.partial ? op->proof : NULL,
-                              .proof_len = v->set.partial
-                                               ? (uint32_t)(op->proof_count * HASH_LEN)
-                                               : 0};
+                              .proof_len =
+                                  v->set.partial ? (uint32_t)(op->proof_count * HASH_LEN) : 0};
         err = s_store_op(b, st, cid, v, i, &nv, stats);
         v->res->ops_stored++;
     } else if (err == MESH_OK) {
@@ -451,8 +448,7 @@ s_fork_check(s_batch_t *b, store_txn_t *st, uint32_t cid, uint32_t oid, s_vset_t
         return err;
     }
     if (s.first_seq + sh.count <= v->h.first_seq ||
-        (s.header_len == v->set.header_len &&
-         memcmp(s.header, v->set.header, s.header_len) == 0)) {
+        (s.header_len == v->set.header_len && memcmp(s.header, v->set.header, s.header_len) == 0)) {
         return MESH_OK; /* no overlap, or the same set again */
     }
     uint8_t mine[HASH_LEN], theirs[HASH_LEN];
@@ -537,11 +533,11 @@ s_apply_set(s_batch_t *b, store_txn_t *st, s_vset_t *v)
         err = hlc_observe(st, v->h.hlc);
     }
     store_set_t existing;
-    mesh_err_t found = err == MESH_OK ? store_set_get(st, cid, oid, v->h.first_seq, &existing)
-                                      : MESH_OK;
+    mesh_err_t found =
+        err == MESH_OK ? store_set_get(st, cid, oid, v->h.first_seq, &existing) : MESH_OK;
     /* Store the record when new, or to add the leaves a set first seen partial lacked. */
-    if (err == MESH_OK && (found == MESH_ENOTFOUND ||
-                           (found == MESH_OK && !v->set.partial && existing.count == 0))) {
+    if (err == MESH_OK &&
+        (found == MESH_ENOTFOUND || (found == MESH_OK && !v->set.partial && existing.count == 0))) {
         /* A partial set's leaves are not all here: its versions keep their proofs. */
         store_set_t rec = {.oid = oid,
                            .first_seq = v->h.first_seq,
@@ -709,13 +705,15 @@ s_batch(mesh_t *m, const apply_group_t *groups, size_t ngroups, const s_held_t *
     size_t k = 0;
     for (size_t g = 0; g < b.ngroups; g++) {
         for (size_t i = 0; i < groups[g].n; i++, k++) {
-            b.vs[k] = (s_vset_t){.bytes = groups[g].sets[i], .len = groups[g].lens[i],
-                                 .res = &groups[g].results[i], .group = g};
+            b.vs[k] = (s_vset_t){.bytes = groups[g].sets[i],
+                                 .len = groups[g].lens[i],
+                                 .res = &groups[g].results[i],
+                                 .group = g};
         }
     }
     for (size_t i = 0; h && i < h->n; i++, k++) {
-        b.vs[k] = (s_vset_t){.bytes = h->sets[i], .len = h->lens[i], .res = &held_results[i],
-                             .held_id = h->ids[i]};
+        b.vs[k] = (s_vset_t){
+            .bytes = h->sets[i], .len = h->lens[i], .res = &held_results[i], .held_id = h->ids[i]};
     }
     for (size_t i = 0; i < n; i++) {
         memset(b.vs[i].res, 0, sizeof *b.vs[i].res);
@@ -746,7 +744,6 @@ out:
     wire_buf_release(&b.scratch);
     return err;
 }
-
 
 static void
 s_held_release(s_held_t *h)

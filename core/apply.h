@@ -24,14 +24,14 @@ enum apply_outcome {
 
 typedef struct apply_result {
     enum apply_outcome outcome;
-    mesh_err_t err;       /* why it was rejected (MESH_OK otherwise) */
-    char why[160];        /* one line for a person */
+    mesh_err_t err; /* why it was rejected (MESH_OK otherwise) */
+    char why[160];  /* one line for a person */
     uint8_t origin[WIRE_ORIGIN_LEN];
-    uint64_t first_seq;   /* from the header (0 if it did not decode) */
+    uint64_t first_seq; /* from the header (0 if it did not decode) */
     uint32_t count;
-    uint32_t ops_stored;  /* versions stored */
+    uint32_t ops_stored;     /* versions stored */
     uint32_t ops_superseded; /* ops a local version's context covers: their dots counted */
-    uint32_t ops_old;     /* ops the vector already covered: nothing changed */
+    uint32_t ops_old;        /* ops the vector already covered: nothing changed */
 } apply_result_t;
 
 /* Watermarks that go with a batch for one collection. */

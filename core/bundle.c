@@ -20,12 +20,12 @@
 
 /* The live ops of one stored set being gathered for export. */
 typedef struct s_group {
-    store_set_t set;    /* the stored record (borrowed from the read txn) */
-    uint32_t count;     /* ops in the set, from its header */
-    wire_op_t *ops;     /* proof/proof_count: the version's stored proof, if any */
-    size_t *index;      /* each op's leaf index in the set */
+    store_set_t set; /* the stored record (borrowed from the read txn) */
+    uint32_t count;  /* ops in the set, from its header */
+    wire_op_t *ops;  /* proof/proof_count: the version's stored proof, if any */
+    size_t *index;   /* each op's leaf index in the set */
     size_t n, cap;
-    wire_buf_t proofs;  /* proofs computed from the set's leaves at flush */
+    wire_buf_t proofs; /* proofs computed from the set's leaves at flush */
     size_t *lens;
 } s_group_t;
 
@@ -36,17 +36,17 @@ typedef struct s_export {
     const wire_doc_t *since; /* the receiver's vectors, or NULL */
     store_item_t *item;
     s_group_t g;
-    wire_buf_t set_buf;      /* one encoded set */
-    wire_buf_t sets;         /* a section's sets, each as a bin */
+    wire_buf_t set_buf; /* one encoded set */
+    wire_buf_t sets;    /* a section's sets, each as a bin */
     size_t set_count;
     wire_mark_t *marks;
     size_t mark_count, mark_cap;
-    size_t limit;            /* stop at a set boundary past this many set bytes (0: none) */
-    size_t total;            /* set bytes in the sections already written */
-    bool cut;                /* stopped at the limit: more remains */
-    size_t pieces;           /* sets and watermarks written in all */
-    bundle_pos_t *pos;       /* where the previous batch of a pass stopped, or NULL */
-    bool skipping;           /* before pos: nothing is written */
+    size_t limit;      /* stop at a set boundary past this many set bytes (0: none) */
+    size_t total;      /* set bytes in the sections already written */
+    bool cut;          /* stopped at the limit: more remains */
+    size_t pieces;     /* sets and watermarks written in all */
+    bundle_pos_t *pos; /* where the previous batch of a pass stopped, or NULL */
+    bool skipping;     /* before pos: nothing is written */
 } s_export_t;
 
 /* Find the receiver's entry for (coll, origin, incarnation). */
@@ -131,10 +131,10 @@ s_group_flush(s_export_t *x)
     mesh_err_t err = full ? MESH_OK : s_group_proofs(g);
     wire_buf_reset(&x->set_buf);
     if (err == MESH_OK) {
-        err = full ? wire_set_encode(g->set.header, g->set.header_len, g->set.sig, g->ops,
-                                     g->n, &x->set_buf)
-                   : wire_set_encode_partial(g->set.header, g->set.header_len, g->set.sig,
-                                             g->ops, g->n, &x->set_buf);
+        err = full ? wire_set_encode(g->set.header, g->set.header_len, g->set.sig, g->ops, g->n,
+                                     &x->set_buf)
+                   : wire_set_encode_partial(g->set.header, g->set.header_len, g->set.sig, g->ops,
+                                             g->n, &x->set_buf);
     }
     if (err == MESH_OK) {
         err = wire_section_set(x->set_buf.data, x->set_buf.len, &x->sets);
@@ -217,8 +217,7 @@ s_mark_add(s_export_t *x, const uint8_t *origin, uint64_t inc, uint64_t seq)
 /* Gather what the receiver lacks of one origin in one collection: its live versions and
  * tombstones in ascending seq, grouped by set, and a watermark. */
 static mesh_err_t
-s_export_origin(s_export_t *x, const char *coll, uint32_t cid, uint32_t oid,
-                const store_vv_t *vv)
+s_export_origin(s_export_t *x, const char *coll, uint32_t cid, uint32_t oid, const store_vv_t *vv)
 {
     uint8_t origin[WIRE_ORIGIN_LEN];
     uint64_t inc = 0, seq = 0;
@@ -438,8 +437,8 @@ bundle_export(mesh_t *m, const char *const *colls, size_t ncolls, const wire_doc
 }
 
 mesh_err_t
-mesh_export(mesh_t *m, const char *const *colls, size_t ncolls, const void *since,
-            size_t since_len, void **out, size_t *out_len)
+mesh_export(mesh_t *m, const char *const *colls, size_t ncolls, const void *since, size_t since_len,
+            void **out, size_t *out_len)
 {
     wire_doc_t doc = {0};
     wire_buf_t buf;
@@ -463,8 +462,7 @@ mesh_export(mesh_t *m, const char *const *colls, size_t ncolls, const void *sinc
         }
     }
     if (err == MESH_OK) {
-        err = bundle_export(m, colls, ncolls, since ? &doc : NULL, 0, NULL, &buf, &more,
-                            &pieces);
+        err = bundle_export(m, colls, ncolls, since ? &doc : NULL, 0, NULL, &buf, &more, &pieces);
     }
     if (err == MESH_OK) {
         *out = buf.data;
@@ -788,8 +786,8 @@ bundle_vector_raise(const wire_doc_t *view, const uint8_t *bundle, size_t len, w
         err = wire_vector_begin(n, out);
     }
     for (size_t j = 0; err == MESH_OK && j < n; j++) {
-        err = wire_vector_section(r[j].coll, r[j].vvs, (const uint64_t *const *)r[j].extras,
-                                  r[j].n, out);
+        err = wire_vector_section(r[j].coll, r[j].vvs, (const uint64_t *const *)r[j].extras, r[j].n,
+                                  out);
     }
     for (size_t j = 0; r && j < n; j++) {
         for (size_t k = 0; k < r[j].n; k++) {
@@ -887,8 +885,10 @@ bundle_import_many(mesh_t *m, const uint8_t *const *bundles, const size_t *lens,
         for (size_t s = 0; s < docs[d].count; s++, g++) {
             const wire_section_t *sec = &docs[d].sections[s];
             marks[g] = (apply_marks_t){sec->coll, sec->coll_len, sec->marks, sec->mark_count};
-            groups[g] = (apply_group_t){.sets = sec->sets, .lens = sec->set_lens,
-                                        .n = sec->set_count, .marks = &marks[g],
+            groups[g] = (apply_group_t){.sets = sec->sets,
+                                        .lens = sec->set_lens,
+                                        .n = sec->set_count,
+                                        .marks = &marks[g],
                                         .results = &res[r]};
             r += sec->set_count;
         }
@@ -977,8 +977,8 @@ s_count_for(bundle_count_t **counts, size_t *n, size_t *cap, const char *coll, s
 }
 
 mesh_err_t
-bundle_count_diff(mesh_t *m, const wire_doc_t *ours, const wire_doc_t *theirs,
-                  bundle_count_t **out, size_t *count)
+bundle_count_diff(mesh_t *m, const wire_doc_t *ours, const wire_doc_t *theirs, bundle_count_t **out,
+                  size_t *count)
 {
     store_txn_t *txn = NULL;
     store_cursor_t *colls = NULL;
@@ -1029,9 +1029,8 @@ bundle_count_diff(mesh_t *m, const wire_doc_t *ours, const wire_doc_t *theirs,
             break;
         }
         for (size_t j = 0; j < sec->vv_count; j++) {
-            e->to_receive += s_lacking(&sec->vvs[j], s_since_find(ours, e->coll,
-                                                                   sec->vvs[j].origin,
-                                                                   sec->vvs[j].incarnation));
+            e->to_receive += s_lacking(&sec->vvs[j], s_since_find(ours, e->coll, sec->vvs[j].origin,
+                                                                  sec->vvs[j].incarnation));
         }
     }
     if (err != MESH_OK) {

@@ -30,9 +30,8 @@ typedef struct bundle_pos {
  * *pieces counts the sets and watermarks written (0: the receiver lacks nothing).
  * Errors: the store's, MESH_ENOMEM. */
 MESH_NODISCARD mesh_err_t bundle_export(mesh_t *m, const char *const *colls, size_t ncolls,
-                                        const wire_doc_t *since, size_t limit,
-                                        bundle_pos_t *pos, wire_buf_t *out, bool *more,
-                                        size_t *pieces);
+                                        const wire_doc_t *since, size_t limit, bundle_pos_t *pos,
+                                        wire_buf_t *out, bool *more, size_t *pieces);
 
 /* How far two devices are apart in one collection. */
 typedef struct bundle_count {

@@ -26,53 +26,55 @@
 #include "node.h"
 #include "wire.h"
 
-#define S_NO_CONN UINT32_MAX
+#define S_NO_CONN   UINT32_MAX
 #define S_RESEND_MS 10000 /* no ack (or no vector asked for) this long: send again */
-#define S_SUMMARY_MS 5000 /* a session re-announces its summary this often: if anything was
-                           * lost on the way, the peer sees that it differs and says what it
-                           * holds */
-#define S_PUSH_BURST 4    /* batches exported per turn of the loop, between receives */
+#define S_SUMMARY_MS                                                                               \
+    5000               /* a session re-announces its summary this often: if anything was           \
+                        * lost on the way, the peer sees that it differs and says what it          \
+                        * holds */
+#define S_PUSH_BURST 4 /* batches exported per turn of the loop, between receives */
 
 typedef struct s_session {
     uint8_t device[WIRE_ORIGIN_LEN];
     uint8_t curve[TRANSPORT_KEY_LEN];
     char id[MESH_ID_TEXT_LEN + 1];
-    char addr[256];      /* the address dialled, "" if none */
-    uint32_t conn_out;   /* our DEALER to it, or S_NO_CONN */
-    uint32_t conn_in;    /* the inbound connection it last spoke on, or S_NO_CONN */
-    bool hello_out;      /* our HELLO went out on conn_out since it last went silent */
-    bool ok;             /* it said HELLO with a major version we speak */
-    bool refused;        /* it speaks a major version we do not: do not push */
-    bool connected;      /* heard from within LOOP_DEAD_MS */
+    char addr[256];        /* the address dialled, "" if none */
+    uint32_t conn_out;     /* our DEALER to it, or S_NO_CONN */
+    uint32_t conn_in;      /* the inbound connection it last spoke on, or S_NO_CONN */
+    bool hello_out;        /* our HELLO went out on conn_out since it last went silent */
+    bool ok;               /* it said HELLO with a major version we speak */
+    bool refused;          /* it speaks a major version we do not: do not push */
+    bool connected;        /* heard from within LOOP_DEAD_MS */
     uint64_t peer_session; /* the session id of its last HELLO: new when it restarted */
-    uint64_t credit;     /* batches it takes in flight (its HELLO) */
+    uint64_t credit;       /* batches it takes in flight (its HELLO) */
     /* What it holds, as far as we know: its vector file (the "view"). */
     uint8_t *vv;
     size_t vv_len;
     wire_doc_t vv_doc;
-    uint8_t *hello_vv;   /* our vector file as sent in our last HELLO on conn_out */
+    uint8_t *hello_vv; /* our vector file as sent in our last HELLO on conn_out */
     size_t hello_vv_len;
     /* Sending: a pass walks what the view lacks in batches, credit of them in flight. */
-    bool passing;        /* a pass is under way */
-    bool pass_end;       /* it has sent its last batch */
-    bool again;          /* something changed: another pass once this one is done */
-    bool asked;          /* we asked for its vector: no pass until it comes */
-    bundle_pos_t pos;    /* where the pass stopped */
+    bool passing;          /* a pass is under way */
+    bool pass_end;         /* it has sent its last batch */
+    bool again;            /* something changed: another pass once this one is done */
+    bool asked;            /* we asked for its vector: no pass until it comes */
+    bundle_pos_t pos;      /* where the pass stopped */
     uint64_t pass_batches; /* batches sent in this pass */
-    uint64_t sent_id;    /* the last batch id sent (ids rise by one) */
-    uint64_t acked_id;   /* the highest id acknowledged (or given up on) */
+    uint64_t sent_id;      /* the last batch id sent (ids rise by one) */
+    uint64_t acked_id;     /* the highest id acknowledged (or given up on) */
     uint8_t ack_summary[WIRE_SUMMARY_LEN]; /* its summary in its last ACK */
-    int64_t progress_ms; /* last batch sent, ack or question */
+    int64_t progress_ms;                   /* last batch sent, ack or question */
     /* Receiving. */
-    uint64_t queued_id;  /* the last of its batches waiting in the loop's queue, 0 if none */
-    bool queued_more;    /* that batch said more of its pass follows */
+    uint64_t queued_id; /* the last of its batches waiting in the loop's queue, 0 if none */
+    bool queued_more;   /* that batch said more of its pass follows */
     int64_t heard_ms, sent_ms, seen_ms, summary_ms;
-    int64_t hello_ms;    /* when our HELLO went out on conn_out */
-    int64_t dial_ms;     /* when we dialled it or it went silent: its link comes up soon */
+    int64_t hello_ms;     /* when our HELLO went out on conn_out */
+    int64_t nosession_ms; /* when we last told it to say HELLO first */
+    int64_t dial_ms;      /* when we dialled it or it went silent: its link comes up soon */
     uint64_t batches_out, batches_in, bytes_out, bytes_in, ops_in;
-    uint64_t versions_out;  /* versions sent in batches */
+    uint64_t versions_out;                    /* versions sent in batches */
     uint64_t batch_bytes_out, batch_bytes_in; /* bundle bytes of the batches each way */
-    time_t seen_unix;       /* when it was last heard from (wall clock), 0: never */
+    time_t seen_unix; /* when it was last heard from (wall clock), 0: never */
 } s_session_t;
 
 /* A received batch waiting to be committed with others in one transaction. */
@@ -94,11 +96,11 @@ struct loop {
     uint64_t members_gen;
     uint64_t last_txnid;
     int64_t status_ms;
-    uint64_t refused;     /* transport refusals already logged */
-    uint64_t major;       /* the protocol major version we announce (§11.1) */
-    uint64_t session;     /* random, per start: peers tell a restart from a second HELLO */
-    const char *tamper;   /* test hook: flip a byte of this text in outgoing batches */
-    bool garbage;         /* test hook: follow each HELLO with a malformed frame */
+    uint64_t refused;   /* transport refusals already logged */
+    uint64_t major;     /* the protocol major version we announce (§11.1) */
+    uint64_t session;   /* random, per start: peers tell a restart from a second HELLO */
+    const char *tamper; /* test hook: flip a byte of this text in outgoing batches */
+    bool garbage;       /* test hook: follow each HELLO with a malformed frame */
     wire_buf_t buf, body;
     /* our own vector file and summary, as of own_txnid */
     uint8_t *own;
@@ -110,8 +112,8 @@ struct loop {
     /* received batches not yet committed */
     s_pending_t pend[LOOP_GROUP_BATCHES];
     size_t npend, pend_bytes;
-    int64_t pend_ms;      /* when the first of them came */
-    int64_t flush_ms;     /* when the last commit of received batches ended */
+    int64_t pend_ms;         /* when the first of them came */
+    int64_t flush_ms;        /* when the last commit of received batches ended */
     uint64_t ops_unreleased; /* ops applied since the store last gave memory back */
 };
 
@@ -295,8 +297,8 @@ s_send_vector(loop_t *l, s_session_t *s, bool want)
 {
     mesh_err_t err = s_own(l);
     if (err == MESH_OK) {
-        wire_msg_t vec = {.type = WIRE_MSG_VECTOR, .num = want, .body = l->own,
-                          .body_len = l->own_len};
+        wire_msg_t vec = {
+            .type = WIRE_MSG_VECTOR, .num = want, .body = l->own, .body_len = l->own_len};
         err = s_send(l, s, &vec, S_NO_CONN);
     }
     return err;
@@ -406,8 +408,7 @@ s_push(loop_t *l, s_session_t *s)
         s->pass_batches = 0;
         memset(&s->pos, 0, sizeof s->pos);
     }
-    for (int k = 0; k < S_PUSH_BURST && !s->pass_end && s->sent_id - s->acked_id < s->credit;
-         k++) {
+    for (int k = 0; k < S_PUSH_BURST && !s->pass_end && s->sent_id - s->acked_id < s->credit; k++) {
         bool more = false;
         size_t pieces = 0;
         bundle_pos_t pos = s->pos;
@@ -532,8 +533,8 @@ s_on_hello(loop_t *l, s_session_t *s, const wire_msg_t *msg, uint32_t conn)
     }
     if (conn & TRANSPORT_INBOUND) {
         /* The answer: our vector only when its vector lacks something we hold. */
-        bool covers = msg->body_len && s->vv && l->own_valid &&
-                      bundle_vector_covers(&l->own_doc, &s->vv_doc);
+        bool covers =
+            msg->body_len && s->vv && l->own_valid && bundle_vector_covers(&l->own_doc, &s->vv_doc);
         (void)s_send_hello(l, s, conn, !covers);
     }
     node_log(l->m, MESH_LOG_INFO, "session with %s (%.*s) up", s->id, (int)msg->name_len,
@@ -580,16 +581,20 @@ s_flush(loop_t *l)
             err = bundle_import_many(l->m, &bundles[i], &lens[i], 1, &rep);
             if (err == MESH_EPROTO || err == MESH_ETOOBIG) {
                 s_drop(l, s, "a batch that does not decode");
-                s->queued_id = 0;
-            } else if (err == MESH_OK) {
+            } else if (err != MESH_OK) {
+                node_log(l->m, MESH_LOG_ERROR, "applying a batch from %s failed: %s", s->id,
+                         mesh_strerror(err));
+            }
+            if (err == MESH_OK) {
                 mesh_free(rep.text);
+            } else {
+                s->queued_id = 0; /* none of its batches is acknowledged: they come again */
             }
         }
         err = MESH_OK;
     }
     if (err != MESH_OK) {
-        node_log(l->m, MESH_LOG_ERROR, "applying %zu batch(es) failed: %s", n,
-                 mesh_strerror(err));
+        node_log(l->m, MESH_LOG_ERROR, "applying %zu batch(es) failed: %s", n, mesh_strerror(err));
     }
     for (size_t i = 0; i < n; i++) {
         s_session_t *s = l->pend[i].s;
@@ -707,9 +712,20 @@ s_on_msg(loop_t *l, const transport_msg_t *tm)
         s_flush(l); /* what came before is committed before anything else is looked at */
     }
     /* Before HELLO only a vector is kept (frames of one session may come over two links,
-     * so the peer's VECTOR can overtake its HELLO); a batch waits to be sent again. */
-    if (msg.type != WIRE_MSG_HELLO && msg.type != WIRE_MSG_ERROR &&
-        msg.type != WIRE_MSG_VECTOR && !s->ok) {
+     * so the peer's VECTOR can overtake its HELLO); a batch waits to be sent again. A peer
+     * that goes on as if a session were up (we restarted, and its link reconnected without
+     * it noticing) is told to say HELLO again, at most once a second. */
+    if (msg.type != WIRE_MSG_HELLO && msg.type != WIRE_MSG_ERROR && msg.type != WIRE_MSG_VECTOR &&
+        !s->ok) {
+        if (!s->refused && s->heard_ms - s->nosession_ms >= 1000) {
+            static const char text[] = "no session: say HELLO first";
+            wire_msg_t no = {.type = WIRE_MSG_ERROR,
+                             .num = MESH_ENOTFOUND,
+                             .body = (const uint8_t *)text,
+                             .body_len = sizeof text - 1};
+            s->nosession_ms = s->heard_ms;
+            (void)s_send(l, s, &no, tm->conn);
+        }
         return;
     }
     switch (msg.type) {
@@ -731,8 +747,7 @@ s_on_msg(loop_t *l, const transport_msg_t *tm)
         /* it differs from ours: say what we hold, so that it sends what we lack */
         if (msg.body_len != WIRE_SUMMARY_LEN) {
             s_drop(l, s, "a summary of the wrong size");
-        } else if (s_own(l) == MESH_OK &&
-                   memcmp(msg.body, l->own_summary, WIRE_SUMMARY_LEN) != 0) {
+        } else if (s_own(l) == MESH_OK && memcmp(msg.body, l->own_summary, WIRE_SUMMARY_LEN) != 0) {
             (void)s_send_vector(l, s, false);
         }
         break;
@@ -748,8 +763,16 @@ s_on_msg(loop_t *l, const transport_msg_t *tm)
         break;
     }
     case WIRE_MSG_ERROR:
-        node_log(l->m, MESH_LOG_WARN, "%s refused the session: %.*s", s->id,
-                 (int)msg.body_len, (const char *)msg.body);
+        if (msg.num == MESH_ENOTFOUND) {
+            /* it restarted and does not know us yet: start the session again */
+            node_log(l->m, MESH_LOG_INFO, "%s has no session with us: saying HELLO again", s->id);
+            s->ok = false;
+            s->hello_out = false;
+            s_reset_sending(s);
+            break;
+        }
+        node_log(l->m, MESH_LOG_WARN, "%s refused the session: %.*s", s->id, (int)msg.body_len,
+                 (const char *)msg.body);
         s->refused = true;
         s->ok = false;
         break;
@@ -792,8 +815,8 @@ s_tick(loop_t *l, int64_t now)
             s->seen_ms = now;
         }
         if (s->ok && now - s->summary_ms >= S_SUMMARY_MS && s_own(l) == MESH_OK) {
-            wire_msg_t sum = {.type = WIRE_MSG_SUMMARY, .body = l->own_summary,
-                              .body_len = WIRE_SUMMARY_LEN};
+            wire_msg_t sum = {
+                .type = WIRE_MSG_SUMMARY, .body = l->own_summary, .body_len = WIRE_SUMMARY_LEN};
             s->summary_ms = now;
             (void)s_send(l, s, &sum, S_NO_CONN);
         }
@@ -801,8 +824,7 @@ s_tick(loop_t *l, int64_t now)
             now - s->progress_ms > S_RESEND_MS) {
             /* lost with a link that broke, or dropped by a peer not yet past HELLO:
              * applying twice changes nothing, so send what it lacks again */
-            node_log(l->m, MESH_LOG_INFO, "batches to %s unacknowledged: sending again",
-                     s->id);
+            node_log(l->m, MESH_LOG_INFO, "batches to %s unacknowledged: sending again", s->id);
             s_reset_sending(s);
         }
     }
@@ -837,8 +859,8 @@ s_status_write(loop_t *l, int64_t now)
         return;
     }
     bool own = s_own(l) == MESH_OK;
-    fprintf(f, "device %s\npid %ld\nlisten %s\nupdated_ms %lld\n", l->m->id_text,
-            (long)getpid(), l->listen[0] ? l->listen : "-", (long long)now);
+    fprintf(f, "device %s\npid %ld\nlisten %s\nupdated_ms %lld\n", l->m->id_text, (long)getpid(),
+            l->listen[0] ? l->listen : "-", (long long)now);
     for (size_t i = 0; i < l->nsess; i++) {
         s_session_t *s = &l->sess[i];
         bundle_count_t *counts = NULL;
@@ -864,19 +886,19 @@ s_status_write(loop_t *l, int64_t now)
                 (unsigned long long)to_send, (unsigned long long)to_receive,
                 s_estimate(b1, sizeof b1, to_send, s->batch_bytes_out, s->versions_out),
                 s_estimate(b2, sizeof b2, to_receive, s->batch_bytes_in, s->ops_in),
-                (unsigned long long)(s->sent_id - s->acked_id),
-                (unsigned long long)s->batches_out, (unsigned long long)s->batches_in,
-                (unsigned long long)s->bytes_out, (unsigned long long)s->bytes_in, in_sync);
+                (unsigned long long)(s->sent_id - s->acked_id), (unsigned long long)s->batches_out,
+                (unsigned long long)s->batches_in, (unsigned long long)s->bytes_out,
+                (unsigned long long)s->bytes_in, in_sync);
         for (size_t c = 0; c < n; c++) {
-            fprintf(f, "coll %s peer=%s to_send=%llu to_receive=%llu bytes_to_send=%s "
-                       "bytes_to_receive=%s in_sync=%d\n",
-                    counts[c].coll, s->id, (unsigned long long)counts[c].to_send,
-                    (unsigned long long)counts[c].to_receive,
-                    s_estimate(b1, sizeof b1, counts[c].to_send, s->batch_bytes_out,
-                               s->versions_out),
-                    s_estimate(b2, sizeof b2, counts[c].to_receive, s->batch_bytes_in,
-                               s->ops_in),
-                    !busy && counts[c].to_send == 0 && counts[c].to_receive == 0);
+            fprintf(
+                f,
+                "coll %s peer=%s to_send=%llu to_receive=%llu bytes_to_send=%s "
+                "bytes_to_receive=%s in_sync=%d\n",
+                counts[c].coll, s->id, (unsigned long long)counts[c].to_send,
+                (unsigned long long)counts[c].to_receive,
+                s_estimate(b1, sizeof b1, counts[c].to_send, s->batch_bytes_out, s->versions_out),
+                s_estimate(b2, sizeof b2, counts[c].to_receive, s->batch_bytes_in, s->ops_in),
+                !busy && counts[c].to_send == 0 && counts[c].to_receive == 0);
         }
         free(counts);
     }
@@ -904,9 +926,8 @@ s_run(void *arg)
         quick = false;
         if (err == MESH_OK) {
             s_on_msg(l, &tm);
-        } else if (l->npend &&
-                   (!l->pend[l->npend - 1].s->queued_more ||
-                    s_now_ms() - l->pend_ms >= LOOP_GROUP_MS)) {
+        } else if (l->npend && (!l->pend[l->npend - 1].s->queued_more ||
+                                s_now_ms() - l->pend_ms >= LOOP_GROUP_MS)) {
             s_flush(l); /* the sender paused: commit what came */
         }
         if (transport_refused(l->t) != l->refused) {

@@ -181,8 +181,12 @@ s_read_len(s_cur_t *c, enum s_family fam, size_t *len)
         return MESH_EPROTO;
     }
     uint64_t v = s_be(c->p + 1, n);
-    uint64_t floor = fam == S_BIN ? (n == 1 ? 0 : n == 2 ? 0x100 : 0x10000)
-                     : fam == S_STR ? (n == 1 ? 0x20 : n == 2 ? 0x100 : 0x10000)
+    uint64_t floor = fam == S_BIN   ? (n == 1   ? 0
+                                       : n == 2 ? 0x100
+                                                : 0x10000)
+                     : fam == S_STR ? (n == 1   ? 0x20
+                                       : n == 2 ? 0x100
+                                                : 0x10000)
                                     : (n == 2 ? 0x10 : 0x10000);
     if (v < floor) {
         return MESH_EPROTO;
@@ -267,8 +271,7 @@ mesh_err_t
 wire_header_encode(const wire_header_t *h, wire_buf_t *out)
 {
     if (h->coll_len == 0 || h->coll_len > MESH_COLL_MAX || h->count == 0 ||
-        h->count > WIRE_OPS_MAX || h->first_seq == 0 ||
-        h->first_seq - 1 > UINT64_MAX - h->count) {
+        h->count > WIRE_OPS_MAX || h->first_seq == 0 || h->first_seq - 1 > UINT64_MAX - h->count) {
         return MESH_EINVAL; /* the last seq, first_seq + count - 1, must fit */
     }
     size_t start = out->len;
@@ -538,8 +541,8 @@ s_set_encode(const uint8_t *header, size_t header_len, const uint8_t *sig, const
 }
 
 mesh_err_t
-wire_set_encode(const uint8_t *header, size_t header_len, const uint8_t *sig,
-                const wire_op_t *ops, size_t op_count, wire_buf_t *out)
+wire_set_encode(const uint8_t *header, size_t header_len, const uint8_t *sig, const wire_op_t *ops,
+                size_t op_count, wire_buf_t *out)
 {
     return s_set_encode(header, header_len, sig, ops, op_count, false, out);
 }

@@ -13,14 +13,14 @@
 
 #include "meshsync.h" /* mesh_err_t, limits */
 
-#define WIRE_SET_TAG "meshsync/set/1" /* domain tag, first field of a signed header */
-#define WIRE_SET_MAX (32u << 20)       /* bytes in one encoded set, hard cap */
-#define WIRE_HEADER_MAX 4096u          /* bytes in one signed set header */
-#define WIRE_OPS_MAX MESH_TXN_OPS_MAX  /* ops in one set */
-#define WIRE_CTX_MAX 1024u             /* entries in one op's causal context */
-#define WIRE_ORIGIN_LEN 32u
-#define WIRE_HASH_LEN 32u
-#define WIRE_SIG_LEN 64u
+#define WIRE_SET_TAG       "meshsync/set/1" /* domain tag, first field of a signed header */
+#define WIRE_SET_MAX       (32u << 20)      /* bytes in one encoded set, hard cap */
+#define WIRE_HEADER_MAX    4096u            /* bytes in one signed set header */
+#define WIRE_OPS_MAX       MESH_TXN_OPS_MAX /* ops in one set */
+#define WIRE_CTX_MAX       1024u            /* entries in one op's causal context */
+#define WIRE_ORIGIN_LEN    32u
+#define WIRE_HASH_LEN      32u
+#define WIRE_SIG_LEN       64u
 #define WIRE_CTX_ENTRY_LEN 53u /* one encoded context entry: fixed width, §3.3 */
 
 enum wire_kind { WIRE_PUT = 0, WIRE_DEL = 1 };
@@ -94,7 +94,7 @@ typedef struct wire_set {
     bool partial;
 } wire_set_t;
 
-#define WIRE_PROOF_MAX 32u /* hashes in one proof */
+#define WIRE_PROOF_MAX  32u /* hashes in one proof */
 #define WIRE_BUNDLE_TAG "meshsync/bundle/1"
 #define WIRE_VECTOR_TAG "meshsync/vector/1"
 #define WIRE_BUNDLE_MAX (1ull << 40) /* bytes in one bundle: bounded by the file */
@@ -155,8 +155,8 @@ void wire_ctx_get(const wire_opmeta_t *op, size_t i, wire_dot_t *dot);
 
 /* Append a whole set to out. MESH_OK, MESH_ETOOBIG (past WIRE_SET_MAX), MESH_ENOMEM. */
 MESH_NODISCARD mesh_err_t wire_set_encode(const uint8_t *header, size_t header_len,
-                                          const uint8_t *sig, const wire_op_t *ops,
-                                          size_t op_count, wire_buf_t *out);
+                                          const uint8_t *sig, const wire_op_t *ops, size_t op_count,
+                                          wire_buf_t *out);
 
 /* Decode exactly len bytes as a set; checks the structure only (the header and op
  * metadata are decoded by their own calls, the signature checked by the caller).
@@ -176,8 +176,7 @@ MESH_NODISCARD mesh_err_t wire_set_encode_partial(const uint8_t *header, size_t 
  * pieces: begin with the section count, then per section its header, its sets and its
  * marks. */
 MESH_NODISCARD mesh_err_t wire_bundle_begin(size_t section_count, wire_buf_t *out);
-MESH_NODISCARD mesh_err_t wire_section_begin(const char *coll, size_t set_count,
-                                             wire_buf_t *out);
+MESH_NODISCARD mesh_err_t wire_section_begin(const char *coll, size_t set_count, wire_buf_t *out);
 MESH_NODISCARD mesh_err_t wire_section_set(const uint8_t *set, size_t len, wire_buf_t *out);
 MESH_NODISCARD mesh_err_t wire_section_marks(const wire_mark_t *marks, size_t count,
                                              wire_buf_t *out);
@@ -199,37 +198,37 @@ uint64_t wire_vv_extra(const wire_vv_t *vv, size_t i);
 
 /* ---- session messages (§11) ---- */
 
-#define WIRE_PROTO_NAME "meshsync"
+#define WIRE_PROTO_NAME  "meshsync"
 #define WIRE_PROTO_MAJOR 1u
 #define WIRE_PROTO_MINOR 0u
 
 enum wire_msg_type {
-    WIRE_MSG_HELLO = 1,  /* [1, "meshsync", major, minor, name, session id, credit, summary,
-                          *  vector file or empty] */
-    WIRE_MSG_VECTOR = 2, /* [2, 1 if the peer should answer with its own, vector file] */
-    WIRE_MSG_BATCH = 3,  /* [3, batch id, bundle, 1 if more of the pass follows] */
-    WIRE_MSG_ACK = 4,    /* [4, batch id (every one up to it applied), summary after it] */
-    WIRE_MSG_PING = 5,   /* [5, nonce, ""] */
-    WIRE_MSG_PONG = 6,   /* [6, nonce, ""] */
-    WIRE_MSG_ERROR = 7,  /* [7, mesh_err_t code, text] */
+    WIRE_MSG_HELLO = 1,     /* [1, "meshsync", major, minor, name, session id, credit, summary,
+                             *  vector file or empty] */
+    WIRE_MSG_VECTOR = 2,    /* [2, 1 if the peer should answer with its own, vector file] */
+    WIRE_MSG_BATCH = 3,     /* [3, batch id, bundle, 1 if more of the pass follows] */
+    WIRE_MSG_ACK = 4,       /* [4, batch id (every one up to it applied), summary after it] */
+    WIRE_MSG_PING = 5,      /* [5, nonce, ""] */
+    WIRE_MSG_PONG = 6,      /* [6, nonce, ""] */
+    WIRE_MSG_ERROR = 7,     /* [7, mesh_err_t code, text] */
     WIRE_MSG_BLOCK_REQ = 8, /* reserved for folder content (§11.1) */
     WIRE_MSG_BLOCK = 9,     /* reserved for folder content (§11.1) */
     WIRE_MSG_SUMMARY = 10,  /* [10, 0, summary]: what the sender holds, in 16 bytes */
     WIRE_MSG_LAST = WIRE_MSG_SUMMARY
 };
-#define WIRE_SUMMARY_LEN 16u /* a summary of vectors and digests (§11.1) */
-#define WIRE_CREDIT_MAX 1024u /* batches a HELLO may let the peer have in flight */
+#define WIRE_SUMMARY_LEN 16u   /* a summary of vectors and digests (§11.1) */
+#define WIRE_CREDIT_MAX  1024u /* batches a HELLO may let the peer have in flight */
 
 typedef struct wire_msg {
     uint8_t type;
     uint64_t major, minor; /* HELLO */
     const char *name;      /* HELLO: the sender's device name (borrowed) */
     size_t name_len;
-    uint64_t num;          /* session id (HELLO), batch id, nonce or error code */
-    uint64_t credit;       /* HELLO: batches the sender takes in flight, 1..WIRE_CREDIT_MAX */
-    bool more;             /* BATCH: more batches of this pass follow */
+    uint64_t num;           /* session id (HELLO), batch id, nonce or error code */
+    uint64_t credit;        /* HELLO: batches the sender takes in flight, 1..WIRE_CREDIT_MAX */
+    bool more;              /* BATCH: more batches of this pass follow */
     const uint8_t *summary; /* HELLO: WIRE_SUMMARY_LEN bytes (borrowed) */
-    const uint8_t *body;   /* vector file, bundle, summary or error text (borrowed) */
+    const uint8_t *body;    /* vector file, bundle, summary or error text (borrowed) */
     size_t body_len;
 } wire_msg_t;
 

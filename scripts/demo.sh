@@ -63,12 +63,13 @@ say "phone  $P"
 for d in laptop server phone; do start "$d"; eval "ep_$d=\$EP"; done
 
 step "Trust: the server adds the laptop and the phone; each of them adds only the server"
-on server peer add "$L" --name laptop "$ep_laptop"
-on server peer add "$P" --name phone "$ep_phone"
+on server peer add "$L" --name laptop
+on server peer add "$P" --name phone
 on laptop peer add "$S" --name server "$ep_server"
 on phone peer add "$S" --name server "$ep_server"
-say "Trust is data too: these signed records sync first. The laptop and the phone never"
-say "dial each other: everything between them is relayed by the server."
+say "Trust is data too: these signed records sync first. Only the server's address is"
+say "known, so the laptop and the phone each dial the server and never each other:"
+say "everything between them is relayed by the server."
 
 step "The laptop writes a setting; the daemons carry it, signed, to the others"
 on laptop put settings theme dark

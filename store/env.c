@@ -18,10 +18,10 @@
 #include <lmdb.h>
 
 #define S_ERRMSG_MAX 256
-#define S_MAP_MIN (16ull << 20) /* the smallest map tried when a large one cannot be mapped */
+#define S_MAP_MIN    (16ull << 20) /* the smallest map tried when a large one cannot be mapped */
 
 static const char *const s_db_names[ENV_NDB] = {"meta",    "origins", "colls", "items", "dots",
-                                              "vectors", "sets",    "peers", "held"};
+                                                "vectors", "sets",    "peers", "held"};
 
 struct store {
     MDB_env *env;
@@ -32,7 +32,7 @@ struct store {
     uint64_t incarnation;
     bool incarnation_new;
     uint64_t incarnation_pending; /* set by a write that renewed it, until it commits */
-    bool map_full; /* the current write hit MDB_MAP_FULL */
+    bool map_full;                /* the current write hit MDB_MAP_FULL */
     char path[4096];
     char errmsg[S_ERRMSG_MAX];
 };
@@ -41,8 +41,6 @@ struct store_txn {
     store_t *st;
     MDB_txn *txn;
 };
-
-
 
 /* ---- errors ---- */
 
@@ -145,8 +143,7 @@ store_map_size(const store_t *st)
 /* ---- raw get / put ---- */
 
 mesh_err_t
-env_get(store_txn_t *txn, env_db_t db, const void *k, size_t klen, const uint8_t **v,
-      size_t *vlen)
+env_get(store_txn_t *txn, env_db_t db, const void *k, size_t klen, const uint8_t **v, size_t *vlen)
 {
     MDB_val key = {klen, (void *)k}, val;
     int rc = mdb_get(txn->txn, txn->st->dbi[db], &key, &val);
@@ -191,7 +188,6 @@ env_del(store_txn_t *txn, env_db_t db, const void *k, size_t klen)
     }
     return s_map(txn->st, rc, s_db_names[db]);
 }
-
 
 /* The open's own metadata: read and written directly, as store.c's helpers sit above. */
 static mesh_err_t
@@ -261,7 +257,7 @@ s_open_meta(store_txn_t *txn, void *ctx)
     }
     if (format != STORE_FORMAT) {
         env_seterr(st, "store format %llu is not known to this version (it reads format %u)",
-                 (unsigned long long)format, STORE_FORMAT);
+                   (unsigned long long)format, STORE_FORMAT);
         return MESH_EFORMAT;
     }
     s_file_id(st, now_fid);
@@ -568,9 +564,9 @@ struct store_cursor {
     MDB_cursor *cur;
     uint8_t start[ENV_CURSOR_KEY_MAX]; /* where the first step lands */
     size_t start_len;
-    size_t match_len;                  /* bytes of start every key must share */
+    size_t match_len; /* bytes of start every key must share */
     bool started;
-    const uint8_t *filter;             /* kept for the cursor's user */
+    const uint8_t *filter; /* kept for the cursor's user */
     size_t filter_len;
     uint8_t keybuf[STORE_KEY_INLINE_MAX];
 };
@@ -684,8 +680,7 @@ env_seek_le(store_txn_t *txn, env_db_t db, const void *k, size_t klen, size_t ma
         rc = mdb_cursor_get(c, &key, &val, MDB_LAST);
     }
     mesh_err_t err = MESH_ENOTFOUND;
-    if (rc == MDB_SUCCESS && key.mv_size >= match_len &&
-        memcmp(key.mv_data, k, match_len) == 0) {
+    if (rc == MDB_SUCCESS && key.mv_size >= match_len && memcmp(key.mv_data, k, match_len) == 0) {
         *rk = key.mv_data;
         *rklen = key.mv_size;
         *v = val.mv_data;

@@ -202,7 +202,6 @@ check_set(const uint8_t *buf, size_t len)
     CHECK(check_is_zero(&set, sizeof(set)));
 }
 
-
 void
 check_msg(const uint8_t *buf, size_t len)
 {

@@ -225,21 +225,34 @@ main(int argc, char **argv)
     /* Session messages (§11.1). */
     {
         static const uint8_t summary[WIRE_SUMMARY_LEN] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
-        static const uint8_t vec[] = {0x92, 0xb1, 'm', 'e', 's', 'h', 's', 'y', 'n', 'c', '/',
-                                      'v', 'e', 'c', 't', 'o', 'r', '/', '1', 0x90};
+        static const uint8_t vec[] = {0x92, 0xb1, 'm', 'e', 's', 'h', 's', 'y', 'n', 'c',
+                                      '/',  'v',  'e', 'c', 't', 'o', 'r', '/', '1', 0x90};
         const wire_msg_t msgs[] = {
-            {.type = WIRE_MSG_HELLO, .major = 1, .name = "a", .name_len = 1, .num = 7,
-             .credit = 48, .summary = summary, .body = vec, .body_len = sizeof(vec)},
-            {.type = WIRE_MSG_HELLO, .major = 1, .name = "b", .name_len = 1, .num = 1 << 20,
-             .credit = 1, .summary = summary},
+            {.type = WIRE_MSG_HELLO,
+             .major = 1,
+             .name = "a",
+             .name_len = 1,
+             .num = 7,
+             .credit = 48,
+             .summary = summary,
+             .body = vec,
+             .body_len = sizeof(vec)},
+            {.type = WIRE_MSG_HELLO,
+             .major = 1,
+             .name = "b",
+             .name_len = 1,
+             .num = 1 << 20,
+             .credit = 1,
+             .summary = summary},
             {.type = WIRE_MSG_VECTOR, .num = 1, .body = vec, .body_len = sizeof(vec)},
             {.type = WIRE_MSG_BATCH, .num = 3, .body = vec, .body_len = sizeof(vec), .more = true},
             {.type = WIRE_MSG_ACK, .num = 3, .body = summary, .body_len = WIRE_SUMMARY_LEN},
             {.type = WIRE_MSG_SUMMARY, .body = summary, .body_len = WIRE_SUMMARY_LEN},
             {.type = WIRE_MSG_PING, .num = 123456789},
         };
-        static const char *const names[] = {"msg-hello", "msg-hello-novector", "msg-vector",
-                                            "msg-batch", "msg-ack", "msg-summary", "msg-ping"};
+        static const char *const names[] = {
+            "msg-hello", "msg-hello-novector", "msg-vector", "msg-batch",
+            "msg-ack",   "msg-summary",        "msg-ping"};
         for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
             wire_buf_reset(&b);
             if (wire_msg_encode(&msgs[i], &b) != MESH_OK)
