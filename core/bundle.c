@@ -228,10 +228,12 @@ s_export_origin(s_export_t *x, const char *coll, uint32_t cid, uint32_t oid, con
     }
     const wire_vv_t *recv = s_since_find(x->since, coll, origin, inc);
     uint64_t from = recv ? recv->base + 1 : 1;
+    bool resumed = false;
     if (x->skipping && x->pos->oid == oid) {
         /* where the previous batch stopped: its sets and watermark went with it */
         x->skipping = false;
-        from = from > x->pos->seq + 1 ? from : x->pos->seq + 1;
+        resumed = x->pos->seq + 1 > from;
+        from = resumed ? x->pos->seq + 1 : from;
     }
     uint64_t sent = 0; /* the last seq of the last set written, when cut */
     err = store_dots_open(x->txn, cid, oid, from, &cur);
@@ -272,9 +274,12 @@ s_export_origin(s_export_t *x, const char *coll, uint32_t cid, uint32_t oid, con
         err = s_group_flush(x);
     }
     /* The watermark: everything held up to the base; when cut, only up to the last set
-     * sent (what lies beyond goes in the next batch). */
+     * sent (what lies beyond goes in the next batch). None when this batch resumes the
+     * origin where an earlier one stopped: a watermark claims everything from the
+     * receiver's base, and the earlier batch may not have been applied (lost on a link,
+     * or sent before the receiver took the session). The next pass settles it. */
     uint64_t mark = x->cut && sent < vv->base ? sent : vv->base;
-    if (err == MESH_OK && mark > (recv ? recv->base : 0)) {
+    if (err == MESH_OK && !resumed && mark > (recv ? recv->base : 0)) {
         err = s_mark_add(x, origin, inc, mark);
     }
     return err;

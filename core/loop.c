@@ -53,6 +53,7 @@ typedef struct s_session {
     wire_doc_t vv_doc;
     uint8_t *hello_vv; /* our vector file as sent in our last HELLO on conn_out */
     size_t hello_vv_len;
+    uint8_t hello_summary[WIRE_SUMMARY_LEN]; /* and its summary */
     /* Sending: a pass walks what the view lacks in batches, credit of them in flight. */
     bool passing;          /* a pass is under way */
     bool pass_end;         /* it has sent its last batch */
@@ -305,9 +306,10 @@ s_send_vector(loop_t *l, s_session_t *s, bool want)
 }
 
 /* HELLO on conn, with our vector file when with_vector (the dialling side always sends
- * it; the answering side only when the peer's vector lacks something we hold). */
+ * it; the answering side only when the peer's vector lacks something we hold, and else
+ * names the summary of the peer's vector it covers in covers). */
 static mesh_err_t
-s_send_hello(loop_t *l, s_session_t *s, uint32_t conn, bool with_vector)
+s_send_hello(loop_t *l, s_session_t *s, uint32_t conn, bool with_vector, const uint8_t *covers)
 {
     const char *name = mesh_device_name(l->m);
     mesh_err_t err = s_own(l);
@@ -322,6 +324,7 @@ s_send_hello(loop_t *l, s_session_t *s, uint32_t conn, bool with_vector)
                         .num = l->session,
                         .credit = LOOP_CREDIT,
                         .summary = l->own_summary,
+                        .covers = with_vector ? NULL : covers,
                         .body = with_vector ? l->own : NULL,
                         .body_len = with_vector ? l->own_len : 0};
     err = s_send(l, s, &hello, conn);
@@ -339,6 +342,7 @@ s_send_hello(loop_t *l, s_session_t *s, uint32_t conn, bool with_vector)
             free(s->hello_vv);
             s->hello_vv = copy;
             s->hello_vv_len = l->own_len;
+            memcpy(s->hello_summary, l->own_summary, WIRE_SUMMARY_LEN);
         }
     }
     return err;
@@ -381,9 +385,11 @@ s_pass_done(loop_t *l, s_session_t *s)
         return; /* nothing went: the view is as good as before */
     }
     if (s_own(l) == MESH_OK && memcmp(s->ack_summary, l->own_summary, WIRE_SUMMARY_LEN) == 0) {
+        node_log(l->m, MESH_LOG_DEBUG, "pass to %s done: it holds what we hold", s->id);
         (void)s_take_vector(s, l->own, l->own_len, &changed);
         return;
     }
+    node_log(l->m, MESH_LOG_DEBUG, "pass to %s done: asking for its vector", s->id);
     if (s_send_vector(l, s, true) == MESH_OK) {
         s->asked = true;
         s->progress_ms = s_now_ms();
@@ -420,6 +426,7 @@ s_push(loop_t *l, s_session_t *s)
             break;
         }
         if (pieces == 0) {
+            node_log(l->m, MESH_LOG_DEBUG, "pass to %s: nothing (more) to send", s->id);
             s->pass_end = true;
             break;
         }
@@ -509,7 +516,8 @@ s_on_hello(loop_t *l, s_session_t *s, const wire_msg_t *msg, uint32_t conn)
     s->ok = true;
     s->refused = false;
     /* The view: its vector when it sent one; ours when the summaries agree; what we sent
-     * in our own HELLO when this answers it without a vector (it holds all of that). */
+     * in our last HELLO when this answers that very one (by its summary) without a vector:
+     * it holds all of that. Otherwise we ask for its vector. */
     mesh_err_t err = s_own(l);
     if (err == MESH_OK && msg->body_len) {
         err = s_take_vector(s, msg->body, msg->body_len, &changed);
@@ -519,7 +527,8 @@ s_on_hello(loop_t *l, s_session_t *s, const wire_msg_t *msg, uint32_t conn)
         }
     } else if (err == MESH_OK && memcmp(msg->summary, l->own_summary, WIRE_SUMMARY_LEN) == 0) {
         err = s_take_vector(s, l->own, l->own_len, &changed);
-    } else if (err == MESH_OK && !(conn & TRANSPORT_INBOUND) && s->hello_vv) {
+    } else if (err == MESH_OK && !(conn & TRANSPORT_INBOUND) && s->hello_vv && msg->covers &&
+               memcmp(msg->covers, s->hello_summary, WIRE_SUMMARY_LEN) == 0) {
         err = s_take_vector(s, s->hello_vv, s->hello_vv_len, &changed);
     } else if (err == MESH_OK && s_send_vector(l, s, true) == MESH_OK) {
         s->asked = true;
@@ -529,16 +538,22 @@ s_on_hello(loop_t *l, s_session_t *s, const wire_msg_t *msg, uint32_t conn)
     if (restarted && s->conn_out != S_NO_CONN && (conn & TRANSPORT_INBOUND)) {
         /* Our HELLO on our own link, ahead of any batch we send on it: the peer, new,
          * takes batches only after a HELLO. */
-        s->hello_out = s_send_hello(l, s, s->conn_out, true) == MESH_OK;
+        s->hello_out = s_send_hello(l, s, s->conn_out, true, NULL) == MESH_OK;
     }
     if (conn & TRANSPORT_INBOUND) {
         /* The answer: our vector only when its vector lacks something we hold. */
         bool covers =
             msg->body_len && s->vv && l->own_valid && bundle_vector_covers(&l->own_doc, &s->vv_doc);
-        (void)s_send_hello(l, s, conn, !covers);
+        (void)s_send_hello(l, s, conn, !covers, msg->summary);
     }
     node_log(l->m, MESH_LOG_INFO, "session with %s (%.*s) up", s->id, (int)msg->name_len,
              msg->name);
+    node_log(l->m, MESH_LOG_DEBUG, "HELLO from %s on %s link: %s%s", s->id,
+             conn & TRANSPORT_INBOUND ? "its" : "our",
+             msg->body_len ? "with its vector"
+             : msg->covers ? "covers ours"
+                           : "no vector",
+             s->asked ? "; asked for its vector" : "");
 }
 
 /* Commit every queued batch in one write transaction and acknowledge each session's last.
@@ -681,6 +696,8 @@ s_on_ack(loop_t *l, s_session_t *s, const wire_msg_t *msg)
     }
     s->acked_id = msg->num;
     s->progress_ms = s_now_ms();
+    node_log(l->m, MESH_LOG_DEBUG, "%s acknowledged batch %llu", s->id,
+             (unsigned long long)msg->num);
     memcpy(s->ack_summary, msg->body, WIRE_SUMMARY_LEN);
     if (s->passing && s->pass_end && s->acked_id == s->sent_id) {
         s_pass_done(l, s);
@@ -733,6 +750,8 @@ s_on_msg(loop_t *l, const transport_msg_t *tm)
         s_on_hello(l, s, &msg, tm->conn);
         break;
     case WIRE_MSG_VECTOR:
+        node_log(l->m, MESH_LOG_DEBUG, "vector from %s%s", s->id,
+                 msg.num == 1 ? " (answer wanted)" : "");
         if (s_take_vector(s, msg.body, msg.body_len, &changed) != MESH_OK) {
             s_drop(l, s, "a vector that does not decode");
             break;
@@ -749,6 +768,7 @@ s_on_msg(loop_t *l, const transport_msg_t *tm)
             s_drop(l, s, "a summary of the wrong size");
         } else if (s_own(l) == MESH_OK && memcmp(msg.body, l->own_summary, WIRE_SUMMARY_LEN) != 0) {
             (void)s_send_vector(l, s, false);
+            s->again = true; /* and look again at what it may lack (cheap when nothing) */
         }
         break;
     case WIRE_MSG_ACK:
@@ -804,7 +824,7 @@ s_tick(loop_t *l, int64_t now)
             s->hello_out = false; /* unanswered (refused before it became a member?): again */
         }
         if (s->conn_out != S_NO_CONN && !s->hello_out && !s->refused) {
-            s->hello_out = s_send_hello(l, s, s->conn_out, true) == MESH_OK;
+            s->hello_out = s_send_hello(l, s, s->conn_out, true, NULL) == MESH_OK;
             s->hello_ms = now;
         } else if (s->connected && now - s->sent_ms >= LOOP_PING_MS) {
             /* nothing else went to it for a while: a ping keeps it hearing from us */
@@ -939,6 +959,7 @@ s_run(void *arg)
         }
         uint64_t txnid = store_last_txnid(l->m->store);
         if (txnid != l->last_txnid) {
+            node_log(l->m, MESH_LOG_DEBUG, "store at transaction %llu", (unsigned long long)txnid);
             /* a commit by anyone on this home: push it, and follow membership */
             l->last_txnid = txnid;
             (void)node_members_reload(l->m);

@@ -900,13 +900,13 @@ wire_msg_encode(const wire_msg_t *msg, wire_buf_t *out)
     msgpack_packer pk;
     int rc;
     if (msg->type < WIRE_MSG_HELLO || msg->type > WIRE_MSG_LAST ||
-        (msg->type == WIRE_MSG_HELLO &&
-         (!msg->summary || msg->credit == 0 || msg->credit > WIRE_CREDIT_MAX))) {
+        (msg->type == WIRE_MSG_HELLO && (!msg->summary || msg->credit == 0 ||
+                                         msg->credit > WIRE_CREDIT_MAX || msg->name_len > 64))) {
         return MESH_EINVAL;
     }
     msgpack_packer_init(&pk, out, s_buf_write);
     if (msg->type == WIRE_MSG_HELLO) {
-        rc = msgpack_pack_array(&pk, 9);
+        rc = msgpack_pack_array(&pk, 10);
         rc |= msgpack_pack_uint8(&pk, msg->type);
         rc |= msgpack_pack_str_with_body(&pk, WIRE_PROTO_NAME, strlen(WIRE_PROTO_NAME));
         rc |= msgpack_pack_uint64(&pk, msg->major);
@@ -915,6 +915,7 @@ wire_msg_encode(const wire_msg_t *msg, wire_buf_t *out)
         rc |= msgpack_pack_uint64(&pk, msg->num);
         rc |= msgpack_pack_uint64(&pk, msg->credit);
         rc |= s_pack_bytes(&pk, msg->summary, WIRE_SUMMARY_LEN);
+        rc |= s_pack_bytes(&pk, msg->covers, msg->covers ? WIRE_SUMMARY_LEN : 0);
         rc |= s_pack_bytes(&pk, msg->body, msg->body_len);
     } else {
         rc = msgpack_pack_array(&pk, msg->type == WIRE_MSG_BATCH ? 4 : 3);
@@ -941,7 +942,7 @@ wire_msg_decode(const uint8_t *buf, size_t len, wire_msg_t *msg)
         err = s_read_uint(&c, &type);
     }
     if (err == MESH_OK && (type < WIRE_MSG_HELLO || type > WIRE_MSG_LAST ||
-                           n != (type == WIRE_MSG_HELLO   ? 9u
+                           n != (type == WIRE_MSG_HELLO   ? 10u
                                  : type == WIRE_MSG_BATCH ? 4u
                                                           : 3u))) {
         err = MESH_EPROTO;
@@ -978,6 +979,13 @@ wire_msg_decode(const uint8_t *buf, size_t len, wire_msg_t *msg)
         if (err == MESH_OK && plen != WIRE_SUMMARY_LEN) {
             err = MESH_EPROTO;
         }
+        if (err == MESH_OK) {
+            err = s_read_bytes(&c, S_BIN, WIRE_SUMMARY_LEN, &msg->covers, &plen);
+        }
+        if (err == MESH_OK && plen != 0 && plen != WIRE_SUMMARY_LEN) {
+            err = MESH_EPROTO;
+        }
+        msg->covers = plen ? msg->covers : NULL;
         if (err == MESH_OK) {
             err = s_read_bytes(&c, S_BIN, SIZE_MAX, &msg->body, &msg->body_len);
         }

@@ -204,7 +204,7 @@ uint64_t wire_vv_extra(const wire_vv_t *vv, size_t i);
 
 enum wire_msg_type {
     WIRE_MSG_HELLO = 1,     /* [1, "meshsync", major, minor, name, session id, credit, summary,
-                             *  vector file or empty] */
+                             *  covers (summary or empty), vector file or empty] */
     WIRE_MSG_VECTOR = 2,    /* [2, 1 if the peer should answer with its own, vector file] */
     WIRE_MSG_BATCH = 3,     /* [3, batch id, bundle, 1 if more of the pass follows] */
     WIRE_MSG_ACK = 4,       /* [4, batch id (every one up to it applied), summary after it] */
@@ -228,6 +228,8 @@ typedef struct wire_msg {
     uint64_t credit;        /* HELLO: batches the sender takes in flight, 1..WIRE_CREDIT_MAX */
     bool more;              /* BATCH: more batches of this pass follow */
     const uint8_t *summary; /* HELLO: WIRE_SUMMARY_LEN bytes (borrowed) */
+    const uint8_t *covers;  /* HELLO: the summary of the peer's vector this side holds all
+                             * of (an answer without a vector), or NULL */
     const uint8_t *body;    /* vector file, bundle, summary or error text (borrowed) */
     size_t body_len;
 } wire_msg_t;

@@ -103,14 +103,23 @@ store_incarnation_is_new(const store_t *st)
     return st->incarnation_new;
 }
 
+static int s_txn_begin(store_t *st, unsigned flags, MDB_txn **txn);
+
 uint64_t
 store_last_txnid(store_t *st)
 {
-    MDB_envinfo info;
+    /* The id a new read transaction sees, not the newest meta page (mdb_env_info): another
+     * process's commit writes its meta page a moment before readers may start on it, and
+     * whoever reacts to the new id must find its data. */
+    MDB_txn *txn = NULL;
+    uint64_t id = 0;
     pthread_rwlock_rdlock(&st->gate);
-    int rc = st->env ? mdb_env_info(st->env, &info) : EINVAL;
+    if (st->env && s_txn_begin(st, MDB_RDONLY, &txn) == MDB_SUCCESS) {
+        id = (uint64_t)mdb_txn_id(txn);
+        mdb_txn_abort(txn);
+    }
     pthread_rwlock_unlock(&st->gate);
-    return rc == MDB_SUCCESS ? (uint64_t)info.me_last_txnid : 0;
+    return id;
 }
 
 bool

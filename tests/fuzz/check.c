@@ -222,6 +222,7 @@ check_msg(const uint8_t *buf, size_t len)
         CHECK(msg.credit >= 1 && msg.credit <= WIRE_CREDIT_MAX);
         CHECK(check_is_within(msg.summary, WIRE_SUMMARY_LEN, buf, len));
         CHECK(check_is_within(msg.name, msg.name_len, buf, len));
+        CHECK(msg.covers == NULL || check_is_within(msg.covers, WIRE_SUMMARY_LEN, buf, len));
     }
     wire_buf_init(&out);
     err = wire_msg_encode(&msg, &out);
@@ -235,6 +236,7 @@ check_msg(const uint8_t *buf, size_t len)
     CHECK(again.type == msg.type && again.num == msg.num && again.more == msg.more);
     CHECK(again.major == msg.major && again.minor == msg.minor && again.credit == msg.credit);
     CHECK(again.body_len == msg.body_len);
+    CHECK((again.covers == NULL) == (msg.covers == NULL));
     wire_buf_release(&out);
     if (msg.type == WIRE_MSG_HELLO || msg.type == WIRE_MSG_VECTOR) {
         /* the vector file it carries goes through the same decoder as any other */

@@ -1566,7 +1566,7 @@ test_wire_encoders_refuse_what_decoders_reject(void **state)
 /* ---- session messages (§11): HELLO, BATCH, SUMMARY and ACK ---- */
 
 /* HELLO fields, marked: 0 array, 1 type, 2 proto name, 3 major, 4 minor, 5 name, 6 session,
- * 7 credit, 8 summary, 9 vector; mark 10 is the end. */
+ * 7 credit, 8 summary, 9 covers, 10 vector; mark 11 is the end. */
 enum {
     SM_ARRAY,
     SM_TYPE,
@@ -1577,16 +1577,18 @@ enum {
     SM_SESSION,
     SM_CREDIT,
     SM_SUMMARY,
+    SM_COVERS,
     SM_VECTOR
 };
 
 /* The reference HELLO: [1, "meshsync", major, minor, name, session, credit, summary (bin 16),
- * vector (bin)]. */
+ * covers (bin 16 or bin 0), vector (bin)]. */
 static void
 s_ref_hello(util_bytes_t *bb, const char *name, uint64_t session, uint64_t credit,
-            const uint8_t *summary, const uint8_t *vector, size_t vector_len)
+            const uint8_t *summary, const uint8_t *covers, const uint8_t *vector,
+            size_t vector_len)
 {
-    util_mark(bb), util_array(bb, 9);
+    util_mark(bb), util_array(bb, 10);
     util_mark(bb), util_uint(bb, WIRE_MSG_HELLO);
     util_mark(bb), util_str(bb, WIRE_PROTO_NAME, strlen(WIRE_PROTO_NAME));
     util_mark(bb), util_uint(bb, WIRE_PROTO_MAJOR);
@@ -1595,6 +1597,7 @@ s_ref_hello(util_bytes_t *bb, const char *name, uint64_t session, uint64_t credi
     util_mark(bb), util_uint(bb, session);
     util_mark(bb), util_uint(bb, credit);
     util_mark(bb), util_bin(bb, summary, WIRE_SUMMARY_LEN);
+    util_mark(bb), util_bin(bb, covers, covers ? WIRE_SUMMARY_LEN : 0);
     util_mark(bb), util_bin(bb, vector, vector_len);
     util_mark(bb);
 }
@@ -1654,10 +1657,11 @@ test_wire_msg_hello_round_trip(void **state)
 {
     static const uint64_t credits[] = {1, 16, WIRE_CREDIT_MAX};
     static const uint64_t sessions[] = {0, 127, 0x1234567890ull, UINT64_MAX};
-    uint8_t summary[WIRE_SUMMARY_LEN], vector[300];
+    uint8_t summary[WIRE_SUMMARY_LEN], covers[WIRE_SUMMARY_LEN], vector[300];
 
     (void)state;
     util_fill(summary, sizeof(summary), 0x31);
+    util_fill(covers, sizeof(covers), 0x77);
     util_fill(vector, sizeof(vector), 0x42);
     for (size_t i = 0; i < 3; i++) {
         for (size_t with_vector = 0; with_vector < 2; with_vector++) {
@@ -1669,13 +1673,15 @@ test_wire_msg_hello_round_trip(void **state)
                               .num = sessions[(i + with_vector) % 4],
                               .credit = credits[i],
                               .summary = summary,
+                              .covers = !with_vector && i % 2 ? covers : NULL,
                               .body = with_vector ? vector : NULL,
                               .body_len = with_vector ? sizeof(vector) : 0};
             util_bytes_t *ref = util_bytes_new();
             wire_buf_t enc;
             wire_msg_t out;
 
-            s_ref_hello(ref, "laptop", msg.num, msg.credit, summary, vector, msg.body_len);
+            s_ref_hello(ref, "laptop", msg.num, msg.credit, summary, msg.covers, vector,
+                        msg.body_len);
             s_msg_round_trip(&msg, ref, &enc, &out);
             assert_int_equal(out.type, WIRE_MSG_HELLO);
             assert_int_equal(out.major, WIRE_PROTO_MAJOR);
@@ -1686,6 +1692,12 @@ test_wire_msg_hello_round_trip(void **state)
             assert_true(out.credit == msg.credit);
             assert_non_null(out.summary);
             assert_memory_equal(out.summary, summary, WIRE_SUMMARY_LEN);
+            if (msg.covers) {
+                assert_non_null(out.covers);
+                assert_memory_equal(out.covers, covers, WIRE_SUMMARY_LEN);
+            } else {
+                assert_null(out.covers);
+            }
             assert_int_equal(out.body_len, msg.body_len);
             if (with_vector)
                 assert_memory_equal(out.body, vector, sizeof(vector));
@@ -1766,7 +1778,7 @@ test_wire_msg_decode_rejects_bad_fields(void **state)
     util_fill(summary, sizeof(summary), 0x21);
     util_fill(vector, sizeof(vector), 0x65);
     util_fill(bundle, sizeof(bundle), 0x08);
-    s_ref_hello(hello, "phone", 99, 8, summary, vector, sizeof(vector));
+    s_ref_hello(hello, "phone", 99, 8, summary, NULL, vector, sizeof(vector));
     assert_int_equal(s_msg_code(hello->b, hello->len, &msg), MESH_OK);
     assert_true(msg.credit == 8);
 
@@ -1818,9 +1830,20 @@ test_wire_msg_decode_rejects_bad_fields(void **state)
     util_raw(bb, hello->b + hello->mark[SM_TYPE], hello->mark[SM_CREDIT] - hello->mark[SM_TYPE]);
     assert_int_equal(s_msg_code(bb->b, bb->len, &msg), MESH_EPROTO);
     util_bytes_free(bb);
-    /* eight fields (no vector), and nine announced with eight present */
+    /* covers of 15 or 17 bytes */
+    for (size_t i = 1; i < 3; i++) {
+        util_bytes_t *cv = util_bytes_new();
+
+        util_bin(cv, summary, bad_lens[i]);
+        bb = util_splice(hello, SM_COVERS, cv->b, cv->len);
+        mesh_err_t err = s_msg_code(bb->b, bb->len, &msg);
+        assert_true(err == MESH_EPROTO || err == MESH_ETOOBIG);
+        util_bytes_free(bb);
+        util_bytes_free(cv);
+    }
+    /* nine fields (no vector), and ten announced with nine present */
     bb = util_bytes_new();
-    util_array(bb, 8);
+    util_array(bb, 9);
     util_raw(bb, hello->b + hello->mark[SM_TYPE], hello->mark[SM_VECTOR] - hello->mark[SM_TYPE]);
     assert_int_equal(s_msg_code(bb->b, bb->len, &msg), MESH_EPROTO);
     util_bytes_free(bb);
