@@ -687,10 +687,6 @@ s_on_batch(loop_t *l, s_session_t *s, const wire_msg_t *msg)
 static void
 s_on_ack(loop_t *l, s_session_t *s, const wire_msg_t *msg)
 {
-    if (msg->body_len != WIRE_SUMMARY_LEN) {
-        s_drop(l, s, "an ACK without a summary");
-        return;
-    }
     if (msg->num <= s->acked_id || msg->num > s->sent_id) {
         return; /* of batches given up on, or of an earlier start of ours */
     }
@@ -764,9 +760,7 @@ s_on_msg(loop_t *l, const transport_msg_t *tm)
         break;
     case WIRE_MSG_SUMMARY:
         /* it differs from ours: say what we hold, so that it sends what we lack */
-        if (msg.body_len != WIRE_SUMMARY_LEN) {
-            s_drop(l, s, "a summary of the wrong size");
-        } else if (s_own(l) == MESH_OK && memcmp(msg.body, l->own_summary, WIRE_SUMMARY_LEN) != 0) {
+        if (s_own(l) == MESH_OK && memcmp(msg.body, l->own_summary, WIRE_SUMMARY_LEN) != 0) {
             (void)s_send_vector(l, s, false);
             s->again = true; /* and look again at what it may lack (cheap when nothing) */
         }

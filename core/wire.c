@@ -901,7 +901,9 @@ wire_msg_encode(const wire_msg_t *msg, wire_buf_t *out)
     int rc;
     if (msg->type < WIRE_MSG_HELLO || msg->type > WIRE_MSG_LAST ||
         (msg->type == WIRE_MSG_HELLO && (!msg->summary || msg->credit == 0 ||
-                                         msg->credit > WIRE_CREDIT_MAX || msg->name_len > 64))) {
+                                         msg->credit > WIRE_CREDIT_MAX || msg->name_len > 64)) ||
+        ((msg->type == WIRE_MSG_ACK || msg->type == WIRE_MSG_SUMMARY) &&
+         msg->body_len != WIRE_SUMMARY_LEN)) {
         return MESH_EINVAL;
     }
     msgpack_packer_init(&pk, out, s_buf_write);
@@ -993,6 +995,10 @@ wire_msg_decode(const uint8_t *buf, size_t len, wire_msg_t *msg)
         err = s_read_uint(&c, &msg->num);
         if (err == MESH_OK) {
             err = s_read_bytes(&c, S_BIN, SIZE_MAX, &msg->body, &msg->body_len);
+        }
+        if (err == MESH_OK && (type == WIRE_MSG_ACK || type == WIRE_MSG_SUMMARY) &&
+            msg->body_len != WIRE_SUMMARY_LEN) {
+            err = MESH_EPROTO; /* both carry a summary, nothing else */
         }
         uint64_t more = 0;
         if (err == MESH_OK && type == WIRE_MSG_BATCH) {

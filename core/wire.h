@@ -238,7 +238,8 @@ typedef struct wire_msg {
 MESH_NODISCARD mesh_err_t wire_msg_encode(const wire_msg_t *msg, wire_buf_t *out);
 
 /* Decode exactly len bytes as one session message (any major version: refusing one is the
- * session's decision). MESH_OK, MESH_EPROTO, MESH_ETOOBIG. */
+ * session's decision; an ACK's or SUMMARY's body is a summary of exactly WIRE_SUMMARY_LEN
+ * bytes). MESH_OK, MESH_EPROTO, MESH_ETOOBIG. */
 MESH_NODISCARD mesh_err_t wire_msg_decode(const uint8_t *buf, size_t len, wire_msg_t *msg);
 
 #endif /* MESH_CORE_WIRE_H */

@@ -1585,8 +1585,7 @@ enum {
  * covers (bin 16 or bin 0), vector (bin)]. */
 static void
 s_ref_hello(util_bytes_t *bb, const char *name, uint64_t session, uint64_t credit,
-            const uint8_t *summary, const uint8_t *covers, const uint8_t *vector,
-            size_t vector_len)
+            const uint8_t *summary, const uint8_t *covers, const uint8_t *vector, size_t vector_len)
 {
     util_mark(bb), util_array(bb, 10);
     util_mark(bb), util_uint(bb, WIRE_MSG_HELLO);
@@ -1888,6 +1887,23 @@ test_wire_msg_decode_rejects_bad_fields(void **state)
         util_uint(bb, 0);
         assert_int_equal(s_msg_code(bb->b, bb->len, &msg), MESH_EPROTO);
         util_bytes_free(bb);
+    }
+    /* a SUMMARY or an ACK whose summary is not 16 bytes: refused both ways */
+    for (int i = 0; i < 2; i++) {
+        for (size_t n = 0; n <= WIRE_SUMMARY_LEN + 1; n += WIRE_SUMMARY_LEN / 2 + 1) {
+            uint8_t type = i == 0 ? WIRE_MSG_SUMMARY : WIRE_MSG_ACK;
+            wire_msg_t m = {.type = type, .num = 1, .body = summary, .body_len = n};
+            wire_buf_t out;
+
+            bb = util_bytes_new();
+            s_ref_msg(bb, type, 1, summary, n, -1);
+            assert_int_equal(s_msg_code(bb->b, bb->len, &msg), MESH_EPROTO);
+            util_bytes_free(bb);
+            wire_buf_init(&out);
+            assert_int_equal(wire_msg_encode(&m, &out), MESH_EINVAL);
+            assert_int_equal(out.len, 0);
+            wire_buf_release(&out);
+        }
     }
     /* types past the last one (11, in the three-field shape every other type has), and 0 */
     static const uint64_t bad_types[] = {0, WIRE_MSG_LAST + 1, 255};
