@@ -16,7 +16,8 @@
 #include "member.h"
 #include "node.h"
 
-#define S_COUNT_EXACT 20000u /* versions counted one by one in bundle_count_diff, at most */
+#define S_COUNT_EXACT      20000u /* versions counted one by one in bundle_count_diff, at most */
+#define S_IMPORT_TXN_BYTES (64u << 20) /* set bytes applied in one write transaction */
 
 /* The live ops of one stored set being gathered for export. */
 typedef struct s_group {
@@ -855,6 +856,54 @@ s_report_group(mesh_t *m, const wire_section_t *sec, const apply_result_t *res,
     return err;
 }
 
+/* Apply the groups in order, in write transactions of at most S_IMPORT_TXN_BYTES of sets
+ * (at least one set each; a large bundle would otherwise outgrow what one LMDB transaction
+ * may dirty). A group cut in pieces keeps its watermarks for its last piece, so they are
+ * applied only with, or after, all its sets. */
+static mesh_err_t
+s_apply_in_txns(mesh_t *m, const apply_group_t *groups, size_t ngroups, size_t nsets)
+{
+    size_t limit = S_IMPORT_TXN_BYTES;
+    const char *hook = getenv("MESH_TEST_IMPORT_TXN_BYTES"); /* test hook: smaller pieces */
+    if (hook && *hook) {
+        limit = (size_t)strtoull(hook, NULL, 10);
+    }
+    apply_group_t *pieces = calloc(ngroups + nsets + 1, sizeof *pieces);
+    size_t *bytes = calloc(ngroups + nsets + 1, sizeof *bytes);
+    size_t np = 0;
+    mesh_err_t err = pieces && bytes ? MESH_OK : MESH_ENOMEM;
+    for (size_t g = 0; err == MESH_OK && g < ngroups; g++) {
+        size_t i = 0;
+        do { /* a group with no sets still carries its watermarks */
+            apply_group_t *p = &pieces[np];
+            *p = groups[g];
+            p->sets = groups[g].n ? groups[g].sets + i : NULL;
+            p->lens = groups[g].n ? groups[g].lens + i : NULL;
+            p->results = groups[g].n ? groups[g].results + i : NULL;
+            p->n = 0;
+            bytes[np] = 0;
+            while (i < groups[g].n &&
+                   (p->n == 0 || bytes[np] + groups[g].lens[i] <= limit)) {
+                bytes[np] += groups[g].lens[i++];
+                p->n++;
+            }
+            p->marks = i == groups[g].n ? groups[g].marks : NULL;
+            np++;
+        } while (i < groups[g].n);
+    }
+    for (size_t first = 0; err == MESH_OK && first < np;) {
+        size_t end = first + 1, total = bytes[first];
+        while (end < np && total + bytes[end] <= limit) {
+            total += bytes[end++];
+        }
+        err = apply_groups(m, pieces + first, end - first);
+        first = end;
+    }
+    free(pieces);
+    free(bytes);
+    return err;
+}
+
 mesh_err_t
 bundle_import_many(mesh_t *m, const uint8_t *const *bundles, const size_t *lens, size_t n,
                    mesh_import_report_t *report)
@@ -899,7 +948,7 @@ bundle_import_many(mesh_t *m, const uint8_t *const *bundles, const size_t *lens,
         }
     }
     if (err == MESH_OK) {
-        err = apply_groups(m, groups, ngroups);
+        err = s_apply_in_txns(m, groups, ngroups, nsets);
     }
     g = 0;
     for (size_t d = 0; err == MESH_OK && d < ndocs; d++) {

@@ -48,8 +48,9 @@ MESH_NODISCARD mesh_err_t bundle_count_diff(mesh_t *m, const wire_doc_t *ours,
                                             const wire_doc_t *theirs, bundle_count_t **out,
                                             size_t *count);
 
-/* mesh_import of n bundles (bundles[i], lens[i] bytes each) in one durable write
- * transaction, their sections applied in order: a session commits the batches it has
+/* mesh_import of n bundles (bundles[i], lens[i] bytes each), their sections applied in
+ * order in one durable write transaction per 64 MiB of sets (never splitting a set; a
+ * section's watermarks go with its last sets): a session commits the batches it has
  * received at once. The report adds up all of them. Errors: as mesh_import's; when one
  * bundle does not decode, none is applied. */
 MESH_NODISCARD mesh_err_t bundle_import_many(mesh_t *m, const uint8_t *const *bundles,

@@ -988,6 +988,42 @@ test_sync_parts_export_lost_batch(void **state)
     mesh_free(vc);
 }
 
+/* A bundle larger than one transaction's share (the test hook makes the share ~1 KiB) goes
+ * in several transactions, sets never split, the watermarks with the last piece: the result
+ * equals a one-transaction import, and the vector covers the source's. */
+static void
+test_sync_parts_import_in_pieces(void **state)
+{
+    s_node_t *a = s_node("a"), *one = s_node("one"), *pieces = s_node("pieces");
+    void *bundle = NULL, *va = NULL, *vp = NULL;
+    size_t len = 0, la = 0, lp = 0;
+    wire_doc_t da, dp;
+
+    (void)state;
+    for (int i = 0; i < 8; i++) {
+        s_put_range(a->m, "notes", "k", i * 5, 5, 100, (uint8_t)i);
+    }
+    s_put_range(a->m, "notes", "k", 0, 5, 30, 99); /* overwrites: the first set goes partial */
+    CHECK_OK(mesh_export(a->m, NULL, 0, NULL, 0, &bundle, &len));
+    CHECK_OK(mesh_peer_add(one->m, a->id, NULL, NULL, 0));
+    CHECK_OK(mesh_peer_add(pieces->m, a->id, NULL, NULL, 0));
+    (void)s_import(one->m, bundle, len);
+    CHECK(setenv("MESH_TEST_IMPORT_TXN_BYTES", "1000", 1) == 0);
+    size_t applied = s_import(pieces->m, bundle, len);
+    CHECK(unsetenv("MESH_TEST_IMPORT_TXN_BYTES") == 0);
+    CHECK(applied >= 9);
+    s_expect_same_digest(a->m, pieces->m, "notes");
+    s_expect_same_digest(one->m, pieces->m, "notes");
+    s_vector(a->m, &va, &la, &da);
+    s_vector(pieces->m, &vp, &lp, &dp);
+    CHECK(bundle_vector_covers(&dp, &da));
+    wire_doc_release(&da);
+    wire_doc_release(&dp);
+    mesh_free(va);
+    mesh_free(vp);
+    mesh_free(bundle);
+}
+
 /* ---- bundle_import_many ---- */
 
 /* Snapshot of what a node holds, to compare before and after a failed call. */
@@ -1288,6 +1324,7 @@ main(void)
         T(test_sync_parts_vector_raise_by_export),
         T(test_sync_parts_export_in_batches),
         T(test_sync_parts_export_lost_batch),
+        T(test_sync_parts_import_in_pieces),
         T(test_sync_parts_import_many),
         T(test_sync_parts_release_memory),
     };
