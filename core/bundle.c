@@ -18,6 +18,7 @@
 
 #define S_COUNT_EXACT      20000u /* versions counted one by one in bundle_count_diff, at most */
 #define S_IMPORT_TXN_BYTES (64u << 20) /* set bytes applied in one write transaction */
+#define S_ENDS_TXN         ((size_t)1 << (sizeof(size_t) * 8 - 1)) /* flag on a piece's byte count */
 
 /* The live ops of one stored set being gathered for export. */
 typedef struct s_group {
@@ -858,8 +859,8 @@ s_report_group(mesh_t *m, const wire_section_t *sec, const apply_result_t *res,
 
 /* Apply the groups in order, in write transactions of at most S_IMPORT_TXN_BYTES of sets
  * (at least one set each; a large bundle would otherwise outgrow what one LMDB transaction
- * may dirty). A group cut in pieces keeps its watermarks for its last piece, so they are
- * applied only with, or after, all its sets. */
+ * may dirty), and ending after membership sets. A group cut in pieces keeps its
+ * watermarks for its last piece, so they are applied only with, or after, all its sets. */
 static mesh_err_t
 s_apply_in_txns(mesh_t *m, const apply_group_t *groups, size_t ngroups, size_t nsets)
 {
@@ -882,19 +883,27 @@ s_apply_in_txns(mesh_t *m, const apply_group_t *groups, size_t ngroups, size_t n
             p->results = groups[g].n ? groups[g].results + i : NULL;
             p->n = 0;
             bytes[np] = 0;
-            while (i < groups[g].n &&
-                   (p->n == 0 || bytes[np] + groups[g].lens[i] <= limit)) {
+            while (i < groups[g].n && (p->n == 0 || bytes[np] + groups[g].lens[i] <= limit)) {
                 bytes[np] += groups[g].lens[i++];
                 p->n++;
             }
             p->marks = i == groups[g].n ? groups[g].marks : NULL;
+            /* sets of "_mesh" end their transaction: the next ones may be of a device
+             * they make a member, which only a committed membership lets in */
+            bytes[np] |=
+                groups[g].n && groups[g].marks &&
+                        groups[g].marks->coll_len == strlen(MEMBER_COLL) &&
+                        memcmp(groups[g].marks->coll, MEMBER_COLL, groups[g].marks->coll_len) == 0
+                    ? S_ENDS_TXN
+                    : 0;
             np++;
         } while (i < groups[g].n);
     }
     for (size_t first = 0; err == MESH_OK && first < np;) {
-        size_t end = first + 1, total = bytes[first];
-        while (end < np && total + bytes[end] <= limit) {
-            total += bytes[end++];
+        size_t end = first + 1, total = bytes[first] & ~S_ENDS_TXN;
+        while (end < np && !(bytes[end - 1] & S_ENDS_TXN) &&
+               total + (bytes[end] & ~S_ENDS_TXN) <= limit) {
+            total += bytes[end++] & ~S_ENDS_TXN;
         }
         err = apply_groups(m, pieces + first, end - first);
         first = end;
