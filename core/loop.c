@@ -506,8 +506,6 @@ s_on_hello(loop_t *l, s_session_t *s, const wire_msg_t *msg, uint32_t conn)
     bool restarted = msg->num != s->peer_session;
     if (!s->ok || restarted) {
         s_reset_sending(s);
-    }
-    if (!s->ok || restarted) {
         /* its first summary and ping are due a while from now, not at once */
         s->summary_ms = s->sent_ms = s_now_ms();
     }
@@ -624,7 +622,7 @@ s_flush(loop_t *l)
             }
         }
         if (err == MESH_OK && s->queued_id == l->pend[i].id && s_own(l) == MESH_OK) {
-            /* not acknowledged after a failure: it comes again */
+            /* (after a failure nothing is acknowledged: it comes again) */
             wire_msg_t ack = {.type = WIRE_MSG_ACK,
                               .num = s->queued_id,
                               .body = l->own_summary,

@@ -379,7 +379,7 @@ s_run_bundles(const bench_data_t *d, const char *home_a)
            "(%.1f MiB, %.0f B per item)\n",
            d->items, full_len, (double)full_len / 1048576.0, (double)full_len / (double)d->items);
     printf("  mesh_export %.3f s (%.0f items/s), mesh_import into fresh B %.3f s (%.0f items/s, "
-           "one write transaction)\n",
+           "one write transaction per 64 MiB of sets)\n",
            t_export, bench_rate(d->items, t_export), t_import, bench_rate(d->items, t_import));
     printf("--since bundle for 1 changed item among %zu: %zu bytes (target < %u): %s; export "
            "%.3f s, vector %zu bytes\n",
