@@ -152,15 +152,14 @@ int cmd_wait(int argc, char **argv, cli_ctx_t *ctx);
 
 /* The daemon's status file (HOME/status), as cmd_status and cmd_wait read it. Byte
  * figures are estimates, -1 when nothing has been seen yet to estimate from. */
-#define CLI_PEERS_MAX 64
+#define CLI_PEERS_MAX      64
 #define CLI_COLL_LINES_MAX 512
 typedef struct cli_peer_status {
     char id[MESH_ID_TEXT_LEN + 1];
     char addr[256];
     int connected, session, refused, in_sync;
     long long silent_ms, seen, bytes_to_send, bytes_to_receive;
-    unsigned long long to_send, to_receive, in_flight, batches_out, batches_in, bytes_out,
-        bytes_in;
+    unsigned long long to_send, to_receive, in_flight, batches_out, batches_in, bytes_out, bytes_in;
 } cli_peer_status_t;
 /* One collection as seen against one connected peer. */
 typedef struct cli_coll_status {
@@ -171,10 +170,10 @@ typedef struct cli_coll_status {
     int in_sync;
 } cli_coll_status_t;
 typedef struct cli_status {
-    bool running;            /* a daemon runs on this home and wrote the file lately */
+    bool running; /* a daemon runs on this home and wrote the file lately */
     long pid;
     char listen[256];
-    long long age_ms;        /* since the daemon last wrote it */
+    long long age_ms; /* since the daemon last wrote it */
     size_t npeers;
     cli_peer_status_t peers[CLI_PEERS_MAX];
     size_t ncolls;

@@ -181,8 +181,7 @@ mesh_peer_add(mesh_t *m, const char *id, const char *name, const char *const *ad
     /* Records are "key=value" lines: a name or address must not smuggle in another line,
      * and an address is one space-free token (docs/PROTOCOL.md §8). */
     if (name && (strlen(name) > MEMBER_NAME_MAX || strpbrk(name, "\n\r"))) {
-        return node_fail(m, MESH_EINVAL, "a name is one line of at most %u bytes",
-                         MEMBER_NAME_MAX);
+        return node_fail(m, MESH_EINVAL, "a name is one line of at most %u bytes", MEMBER_NAME_MAX);
     }
     for (size_t i = 0; i < addr_count; i++) {
         if (!addrs[i] || !addrs[i][0] || strlen(addrs[i]) > MEMBER_ADDR_MAX ||

@@ -10,13 +10,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "meshsync.h"
 #include "../store/store.h"
+#include "meshsync.h"
 #include "wire.h"
 
-#define MEMBER_COLL "_mesh"
-#define MEMBER_NAME_MAX 64u   /* bytes in a device name */
-#define MEMBER_ADDR_MAX 200u  /* bytes in one address */
+#define MEMBER_COLL      "_mesh"
+#define MEMBER_NAME_MAX  64u  /* bytes in a device name */
+#define MEMBER_ADDR_MAX  200u /* bytes in one address */
 #define MEMBER_ADDRS_MAX 8u   /* addresses in one add record */
 
 /* The set of member device keys in this device's view. */

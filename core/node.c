@@ -16,14 +16,13 @@
 #include "../crypto/hash.h"
 #include "loop.h"
 
-#define S_STR(x) #x
+#define S_STR(x)  #x
 #define S_XSTR(x) S_STR(x)
 
 const char *
 mesh_version(void)
 {
-    return S_XSTR(MESH_VERSION_MAJOR) "." S_XSTR(MESH_VERSION_MINOR) "." S_XSTR(
-        MESH_VERSION_PATCH);
+    return S_XSTR(MESH_VERSION_MAJOR) "." S_XSTR(MESH_VERSION_MINOR) "." S_XSTR(MESH_VERSION_PATCH);
 }
 
 const char *
@@ -321,8 +320,7 @@ mesh_open(const mesh_options_t *opts, mesh_t **out)
         return MESH_EINVAL;
     }
     *out = NULL;
-    if (!opts || opts->size < offsetof(mesh_options_t, map_size) || !opts->home ||
-        !opts->home[0]) {
+    if (!opts || opts->size < offsetof(mesh_options_t, map_size) || !opts->home || !opts->home[0]) {
         return MESH_EINVAL;
     }
     memset(&o, 0, sizeof o);

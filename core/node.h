@@ -11,28 +11,28 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "meshsync.h"
 #include "../crypto/ident.h"
 #include "../store/store.h"
 #include "member.h"
+#include "meshsync.h"
 
 #define NODE_ERRMSG_MAX 512
-#define NODE_NAME_MAX 64
+#define NODE_NAME_MAX   64
 
 struct mesh {
     char home[4096];
     char name[NODE_NAME_MAX + 1];
-    ident_t *ident;                 /* the device key pair */
+    ident_t *ident; /* the device key pair */
     char id_text[MESH_ID_TEXT_LEN + 1];
     store_t *store;
     mesh_log_fn log;
     void *log_ctx;
     int log_level;
-    char errmsg[NODE_ERRMSG_MAX];   /* detail of the last failure, "" if none */
-    member_view_t members;          /* who this device trusts (core/member.h) */
-    pthread_mutex_t members_lock;   /* the loop thread and callers both read members */
-    uint64_t members_gen;           /* bumped at each reload */
-    struct loop *loop;              /* the event-loop thread, when not offline */
+    char errmsg[NODE_ERRMSG_MAX]; /* detail of the last failure, "" if none */
+    member_view_t members;        /* who this device trusts (core/member.h) */
+    pthread_mutex_t members_lock; /* the loop thread and callers both read members */
+    uint64_t members_gen;         /* bumped at each reload */
+    struct loop *loop;            /* the event-loop thread, when not offline */
 };
 
 /* Record err's detail (printf-style) on m and return err unchanged. */

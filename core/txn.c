@@ -34,11 +34,11 @@ struct mesh_txn {
 /* What one run of the commit body needs; everything it fills is reset on each run. */
 typedef struct s_commit {
     mesh_txn_t *txn;
-    wire_buf_t meta;     /* one op's metadata at a time */
+    wire_buf_t meta; /* one op's metadata at a time */
     wire_buf_t header;
     uint8_t (*leaves)[HASH_LEN];
     version_ctx_t ctx;
-    store_item_t *item;  /* big: on the heap */
+    store_item_t *item; /* big: on the heap */
     uint64_t first_seq;
     uint64_t incarnation; /* read inside the write: another process may have renewed it */
 } s_commit_t;
@@ -124,8 +124,7 @@ s_add(mesh_txn_t *txn, uint8_t kind, const void *key, size_t key_len, const void
                          MESH_VALUE_MAX);
     }
     if (txn->count == MESH_TXN_OPS_MAX) {
-        return node_fail(m, MESH_ETOOBIG, "more than %u ops in one transaction",
-                         MESH_TXN_OPS_MAX);
+        return node_fail(m, MESH_ETOOBIG, "more than %u ops in one transaction", MESH_TXN_OPS_MAX);
     }
     if (txn->arena_len + key_len + value_len > MESH_TXN_BYTES_MAX) {
         return node_fail(m, MESH_ETOOBIG, "more than %u bytes in one transaction",

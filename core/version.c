@@ -137,8 +137,7 @@ version_winner(store_txn_t *txn, const store_item_t *item, size_t *winner)
     mesh_err_t err = store_origin_get(txn, item->versions[0].oid, best.origin, &best.incarnation);
     for (size_t i = 1; i < item->count && err == MESH_OK; i++) {
         err = store_origin_get(txn, item->versions[i].oid, cur.origin, &cur.incarnation);
-        if (err == MESH_OK &&
-            s_wins(&item->versions[i], &cur, &item->versions[*winner], &best)) {
+        if (err == MESH_OK && s_wins(&item->versions[i], &cur, &item->versions[*winner], &best)) {
             *winner = i;
             best = cur;
         }

@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "meshsync.h"
 #include "../store/store.h"
+#include "meshsync.h"
 #include "wire.h"
 
 /* A causal context: per (origin, incarnation) the highest seq covered, sorted by

@@ -184,8 +184,8 @@ hash_merkle_proof(const uint8_t (*leaves)[HASH_LEN], size_t n, size_t index,
 /* Build every level of the tree (pairs hashed, an odd last node carried up), then read each
  * proof off the levels: at each level the sibling, if there is one. */
 mesh_err_t
-hash_merkle_proofs(const uint8_t (*leaves)[HASH_LEN], size_t n, const size_t *indices,
-                   size_t k, uint8_t (*proofs)[HASH_LEN], size_t *lens)
+hash_merkle_proofs(const uint8_t (*leaves)[HASH_LEN], size_t n, const size_t *indices, size_t k,
+                   uint8_t (*proofs)[HASH_LEN], size_t *lens)
 {
     if (leaves == NULL || n == 0 || n > ((size_t)1 << 32) || (k && (!indices || !proofs || !lens)))
         return MESH_EINVAL;

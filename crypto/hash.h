@@ -12,7 +12,7 @@
 
 #include "meshsync.h" /* mesh_err_t */
 
-#define HASH_LEN 32u /* BLAKE2b-256 */
+#define HASH_LEN       32u /* BLAKE2b-256 */
 #define HASH_PROOF_MAX 32u /* hashes in a proof: enough for 2^32 leaves */
 
 /* Domain tags: the first byte hashed, so that no hash of one kind equals one of another. */

@@ -11,8 +11,8 @@
 
 #include "meshsync.h" /* mesh_err_t */
 
-#define IDENT_PK_LEN  32u /* Ed25519 public key = the device's raw ID */
-#define IDENT_SIG_LEN 64u /* Ed25519 detached signature */
+#define IDENT_PK_LEN    32u /* Ed25519 public key = the device's raw ID */
+#define IDENT_SIG_LEN   64u /* Ed25519 detached signature */
 #define IDENT_CURVE_LEN 32u /* X25519 (CURVE) key */
 
 typedef struct ident ident_t; /* opaque: the secret lives in sodium_malloc'd memory */

@@ -23,8 +23,8 @@ extern "C" {
 #define MESH_VERSION_PATCH 0
 
 #if defined(__GNUC__) || defined(__clang__)
-#define MESH_EXPORT     __attribute__((visibility("default")))
-#define MESH_NODISCARD  __attribute__((warn_unused_result))
+#define MESH_EXPORT       __attribute__((visibility("default")))
+#define MESH_NODISCARD    __attribute__((warn_unused_result))
 #define MESH_NONNULL(...) __attribute__((nonnull(__VA_ARGS__)))
 #else
 #define MESH_EXPORT
@@ -33,35 +33,35 @@ extern "C" {
 #endif
 
 /* Limits, enforced with MESH_ETOOBIG (docs/PROTOCOL.md §1). */
-#define MESH_KEY_MAX       1024u        /* bytes in a key */
-#define MESH_VALUE_MAX     (1u << 20)   /* bytes in a value */
-#define MESH_COLL_MAX      200u         /* bytes in a collection name */
-#define MESH_TXN_OPS_MAX   10000u       /* ops in one transaction (one change set) */
-#define MESH_TXN_BYTES_MAX (16u << 20)  /* key and value bytes in one transaction */
-#define MESH_ID_TEXT_LEN   62u          /* chars in a device ID's text form, dashes included */
+#define MESH_KEY_MAX       1024u       /* bytes in a key */
+#define MESH_VALUE_MAX     (1u << 20)  /* bytes in a value */
+#define MESH_COLL_MAX      200u        /* bytes in a collection name */
+#define MESH_TXN_OPS_MAX   10000u      /* ops in one transaction (one change set) */
+#define MESH_TXN_BYTES_MAX (16u << 20) /* key and value bytes in one transaction */
+#define MESH_ID_TEXT_LEN   62u         /* chars in a device ID's text form, dashes included */
 
 /* Every failure has a code. Codes are only ever added at the end, never renumbered. */
 typedef enum mesh_err {
     MESH_OK = 0,
-    MESH_EINVAL,     /* bad argument or usage */
-    MESH_ENOMEM,     /* out of memory */
-    MESH_EIO,        /* an I/O error from the OS or the store */
-    MESH_ENOSPC,     /* the disk is full; nothing was written */
-    MESH_ENOTFOUND,  /* no such item, collection, device or home */
-    MESH_EPROTO,     /* malformed encoding */
-    MESH_ETOOBIG,    /* a size limit was exceeded */
-    MESH_EBADSIG,    /* a signature did not verify */
-    MESH_EDIGEST,    /* a hash or Merkle proof did not match */
-    MESH_ESEQGAP,    /* a sequence number is out of order */
-    MESH_EUNPAIRED,  /* the key or device is not a member */
-    MESH_ECORRUPT,   /* the store or a file is damaged */
-    MESH_EFORMAT,    /* the store has a format this version does not know */
-    MESH_EEXIST,     /* already exists */
-    MESH_EBADID,     /* a device ID's text is malformed or fails its check */
-    MESH_ENOTINIT,   /* the home holds no device: run `meshctl init` */
-    MESH_ESTATE,     /* the call is not valid in the handle's current state */
-    MESH_EFORK,      /* two different signed headers for one dot; this one lost (§5.7) */
-    MESH_EBUSY,      /* a queue is full; try again later */
+    MESH_EINVAL,    /* bad argument or usage */
+    MESH_ENOMEM,    /* out of memory */
+    MESH_EIO,       /* an I/O error from the OS or the store */
+    MESH_ENOSPC,    /* the disk is full; nothing was written */
+    MESH_ENOTFOUND, /* no such item, collection, device or home */
+    MESH_EPROTO,    /* malformed encoding */
+    MESH_ETOOBIG,   /* a size limit was exceeded */
+    MESH_EBADSIG,   /* a signature did not verify */
+    MESH_EDIGEST,   /* a hash or Merkle proof did not match */
+    MESH_ESEQGAP,   /* a sequence number is out of order */
+    MESH_EUNPAIRED, /* the key or device is not a member */
+    MESH_ECORRUPT,  /* the store or a file is damaged */
+    MESH_EFORMAT,   /* the store has a format this version does not know */
+    MESH_EEXIST,    /* already exists */
+    MESH_EBADID,    /* a device ID's text is malformed or fails its check */
+    MESH_ENOTINIT,  /* the home holds no device: run `meshctl init` */
+    MESH_ESTATE,    /* the call is not valid in the handle's current state */
+    MESH_EFORK,     /* two different signed headers for one dot; this one lost (§5.7) */
+    MESH_EBUSY,     /* a queue is full; try again later */
     MESH_ERR_LAST = MESH_EBUSY
 } mesh_err_t;
 
@@ -85,42 +85,42 @@ typedef struct mesh_iter mesh_iter_t; /* an iteration over a collection; opaque 
  * use. Fields are only ever added at the end, so a program built against an older header
  * keeps working. */
 typedef struct mesh_options {
-    size_t size;           /* sizeof(mesh_options_t), always first */
-    const char *home;      /* the node's home directory (required) */
-    bool create;           /* make the identity and store if the home has none */
-    bool offline;          /* open no sockets (a CLI or a test); see mesh_open */
-    mesh_log_fn log;       /* log callback, or NULL for silence */
-    void *log_ctx;         /* passed to log */
-    int log_level;         /* highest mesh_log_level_t passed to log */
-    const char *name;      /* device name recorded at creation, or NULL for the hostname */
-    uint64_t map_size;     /* initial LMDB map size in bytes; 0 = default (1 TiB, sparse) */
-    char *errbuf;          /* if not NULL: receives the detail when mesh_open fails */
-    size_t errbuf_len;     /* its size in bytes */
-    const char *listen;    /* not offline: the endpoint to listen on (e.g.
-                            * "tcp://127.0.0.1:7000"), or NULL to only dial out */
+    size_t size;        /* sizeof(mesh_options_t), always first */
+    const char *home;   /* the node's home directory (required) */
+    bool create;        /* make the identity and store if the home has none */
+    bool offline;       /* open no sockets (a CLI or a test); see mesh_open */
+    mesh_log_fn log;    /* log callback, or NULL for silence */
+    void *log_ctx;      /* passed to log */
+    int log_level;      /* highest mesh_log_level_t passed to log */
+    const char *name;   /* device name recorded at creation, or NULL for the hostname */
+    uint64_t map_size;  /* initial LMDB map size in bytes; 0 = default (1 TiB, sparse) */
+    char *errbuf;       /* if not NULL: receives the detail when mesh_open fails */
+    size_t errbuf_len;  /* its size in bytes */
+    const char *listen; /* not offline: the endpoint to listen on (e.g.
+                         * "tcp://127.0.0.1:7000"), or NULL to only dial out */
 } mesh_options_t;
 
 /* One version of an item, as returned by mesh_get_versions. Siblings (concurrent versions)
  * appear side by side; exactly one has is_winner set: the one every device shows. */
 typedef struct mesh_version {
-    const uint8_t *value;        /* the value bytes (NULL for a deletion) */
-    size_t value_len;            /* its length */
-    bool deleted;                /* a tombstone */
-    bool is_winner;              /* the version mesh_get returns */
+    const uint8_t *value;              /* the value bytes (NULL for a deletion) */
+    size_t value_len;                  /* its length */
+    bool deleted;                      /* a tombstone */
+    bool is_winner;                    /* the version mesh_get returns */
     char origin[MESH_ID_TEXT_LEN + 1]; /* device ID of the writer */
-    uint64_t incarnation;        /* the writer's store incarnation */
-    uint64_t seq;                /* sequence number within (collection, origin, incarnation) */
-    uint64_t hlc;                /* hybrid logical clock of its change set */
+    uint64_t incarnation;              /* the writer's store incarnation */
+    uint64_t seq; /* sequence number within (collection, origin, incarnation) */
+    uint64_t hlc; /* hybrid logical clock of its change set */
 } mesh_version_t;
 
 /* One change set as listed by mesh_log (newest first). */
 typedef struct mesh_set_info {
     char origin[MESH_ID_TEXT_LEN + 1]; /* device ID of the signer */
-    uint64_t incarnation;        /* its incarnation */
-    uint64_t first_seq;          /* the first seq of the set */
-    uint32_t count;              /* ops in the set */
-    uint64_t hlc;                /* its hybrid logical clock (ms << 16 | counter) */
-    uint8_t root[32];            /* Merkle root of its ops */
+    uint64_t incarnation;              /* its incarnation */
+    uint64_t first_seq;                /* the first seq of the set */
+    uint32_t count;                    /* ops in the set */
+    uint64_t hlc;                      /* its hybrid logical clock (ms << 16 | counter) */
+    uint8_t root[32];                  /* Merkle root of its ops */
 } mesh_set_info_t;
 
 /* Return the library's version as "MAJOR.MINOR.PATCH"; static text. Thread-safe. */
@@ -164,8 +164,8 @@ MESH_EXPORT const char *mesh_device_name(const mesh_t *m);
  * until mesh_txn_commit.
  * MESH_OK: *out is the transaction; end it with mesh_txn_commit or mesh_txn_abort.
  * Error: *out is NULL. Errors: MESH_EINVAL, MESH_ETOOBIG, MESH_ENOMEM. */
-MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_txn_begin(mesh_t *m, const char *coll,
-                                                     mesh_txn_t **out) MESH_NONNULL(1, 2, 3);
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_txn_begin(mesh_t *m, const char *coll, mesh_txn_t **out)
+    MESH_NONNULL(1, 2, 3);
 
 /* Buffer a put of key (1..MESH_KEY_MAX bytes) to value (0..MESH_VALUE_MAX bytes). The bytes
  * are copied. Errors: MESH_EINVAL, MESH_ETOOBIG (a limit above or the transaction's
@@ -199,8 +199,9 @@ MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_get(mesh_t *m, const char *coll, cons
 
 /* Read every version of key in coll: one normally, several siblings after concurrent
  * writes, tombstones included. MESH_OK: *out is an array of *count versions (the winner
- * first, then by origin ID, incarnation and seq: the same order on every device); free it with mesh_versions_free. Error: *out NULL, *count 0.
- * Errors: MESH_ENOTFOUND (the key has no version at all), MESH_EINVAL, MESH_EIO. */
+ * first, then by origin ID, incarnation and seq: the same order on every device); free it with
+ * mesh_versions_free. Error: *out NULL, *count 0. Errors: MESH_ENOTFOUND (the key has no version at
+ * all), MESH_EINVAL, MESH_EIO. */
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_get_versions(mesh_t *m, const char *coll,
                                                         const void *key, size_t key_len,
                                                         mesh_version_t **out, size_t *count);
@@ -246,8 +247,8 @@ MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_log(mesh_t *m, const char *coll, size
 
 /* The collection's digest (the order-free sum of its live versions and tombstones, equal on
  * devices that hold the same versions) as 64 hex chars and a NUL in buf, and the number of
- * keys it holds versions for, tombstones included, in *items (may be NULL). A collection never written has the zero digest.
- * Errors: MESH_EINVAL (buf_len < 65), MESH_EIO. */
+ * keys it holds versions for, tombstones included, in *items (may be NULL). A collection never
+ * written has the zero digest. Errors: MESH_EINVAL (buf_len < 65), MESH_EIO. */
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_digest(mesh_t *m, const char *coll, char *buf,
                                                   size_t buf_len, uint64_t *items);
 
@@ -267,8 +268,7 @@ typedef struct mesh_peer {
  * Errors: MESH_EBADID, MESH_EINVAL (a bad name or address), MESH_ETOOBIG (too many
  * addresses), and those of mesh_txn_commit. */
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_peer_add(mesh_t *m, const char *id, const char *name,
-                                                    const char *const *addrs,
-                                                    size_t addr_count);
+                                                    const char *const *addrs, size_t addr_count);
 
 /* List the members of the mesh in this device's view (itself included). MESH_OK: *out is
  * an array of *count (caller frees with mesh_free). Errors: MESH_EINVAL, MESH_ENOMEM,
@@ -293,8 +293,7 @@ typedef struct mesh_import_report {
  * Errors: MESH_EINVAL, MESH_EPROTO (since does not decode), MESH_ENOMEM, MESH_EIO. */
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_export(mesh_t *m, const char *const *colls,
                                                   size_t ncolls, const void *since,
-                                                  size_t since_len, void **out,
-                                                  size_t *out_len);
+                                                  size_t since_len, void **out, size_t *out_len);
 
 /* Verify and apply a bundle from mesh_export (any device's, relayed by anyone). Each set is
  * checked against its origin's signature; sets that fail are rejected one by one and the

@@ -56,8 +56,7 @@ MESH_NODISCARD mesh_err_t env_count(store_txn_t *txn, env_db_t db, uint64_t *cou
 /* A cursor that starts at start (or the first record for an empty start) and yields the
  * records whose key begins with start[0..match_len). */
 MESH_NODISCARD mesh_err_t env_cursor_open(store_txn_t *txn, env_db_t db, const uint8_t *start,
-                                          size_t start_len, size_t match_len,
-                                          store_cursor_t **out);
+                                          size_t start_len, size_t match_len, store_cursor_t **out);
 /* The next record: MESH_OK, or MESH_ENOTFOUND past the range. */
 MESH_NODISCARD mesh_err_t env_cursor_next(store_cursor_t *cur, const uint8_t **k, size_t *klen,
                                           const uint8_t **v, size_t *vlen);

@@ -150,8 +150,8 @@ store_item_put(store_txn_t *txn, uint32_t cid, const store_key_t *key,
     }
     size_t total = 4 + (key->len > STORE_KEY_INLINE_MAX ? key->len : 0) + 2;
     for (size_t i = 0; i < count; i++) {
-        total += S_VERSION_FIXED + versions[i].meta_len + versions[i].value_len +
-                 versions[i].proof_len;
+        total +=
+            S_VERSION_FIXED + versions[i].meta_len + versions[i].value_len + versions[i].proof_len;
         if (versions[i].proof_len > 0xffff) {
             return MESH_ETOOBIG;
         }
@@ -265,8 +265,7 @@ store_dot_del(store_txn_t *txn, uint32_t cid, uint32_t oid, uint64_t seq)
 }
 
 mesh_err_t
-store_dot_count_above(store_txn_t *txn, uint32_t cid, uint32_t oid, uint64_t seq,
-                      uint64_t *count)
+store_dot_count_above(store_txn_t *txn, uint32_t cid, uint32_t oid, uint64_t seq, uint64_t *count)
 {
     uint8_t k[16];
     store_cursor_t *cur = NULL;
@@ -335,8 +334,7 @@ bad:
 }
 
 mesh_err_t
-store_set_get(store_txn_t *txn, uint32_t cid, uint32_t oid, uint64_t first_seq,
-              store_set_t *set)
+store_set_get(store_txn_t *txn, uint32_t cid, uint32_t oid, uint64_t first_seq, store_set_t *set)
 {
     uint8_t k[16];
     const uint8_t *v = NULL;

@@ -24,12 +24,10 @@ MESH_NODISCARD mesh_err_t store_items_open(store_txn_t *txn, uint32_t cid, const
 /* Next item: MESH_OK, or MESH_ENOTFOUND at the end. */
 MESH_NODISCARD mesh_err_t store_items_next(store_cursor_t *cur, store_item_t *item);
 
-
 /* ---- the dot index: (cid, oid, seq) -> key, for "what a vector does not cover" ---- */
-MESH_NODISCARD mesh_err_t store_dot_put(store_txn_t *txn, uint32_t cid, uint32_t oid,
-                                        uint64_t seq, const store_key_t *key);
-MESH_NODISCARD mesh_err_t store_dot_del(store_txn_t *txn, uint32_t cid, uint32_t oid,
-                                        uint64_t seq);
+MESH_NODISCARD mesh_err_t store_dot_put(store_txn_t *txn, uint32_t cid, uint32_t oid, uint64_t seq,
+                                        const store_key_t *key);
+MESH_NODISCARD mesh_err_t store_dot_del(store_txn_t *txn, uint32_t cid, uint32_t oid, uint64_t seq);
 /* Count the dots of (cid, oid) above seq (for tests and status). */
 MESH_NODISCARD mesh_err_t store_dot_count_above(store_txn_t *txn, uint32_t cid, uint32_t oid,
                                                 uint64_t seq, uint64_t *count);
@@ -44,8 +42,8 @@ MESH_NODISCARD mesh_err_t store_sets_next(store_cursor_t *cur, store_set_t *set)
 
 /* The set of (cid, oid) whose range holds seq: the one with the greatest first_seq at or
  * below seq (the caller checks that seq < first_seq + count). MESH_ENOTFOUND if none. */
-MESH_NODISCARD mesh_err_t store_set_find(store_txn_t *txn, uint32_t cid, uint32_t oid,
-                                         uint64_t seq, store_set_t *set);
+MESH_NODISCARD mesh_err_t store_set_find(store_txn_t *txn, uint32_t cid, uint32_t oid, uint64_t seq,
+                                         store_set_t *set);
 /* Remove a set record. */
 MESH_NODISCARD mesh_err_t store_set_del(store_txn_t *txn, uint32_t cid, uint32_t oid,
                                         uint64_t first_seq);
@@ -60,13 +58,12 @@ MESH_NODISCARD mesh_err_t store_dots_next(store_cursor_t *cur, uint64_t *seq, st
  * Each is keyed by an id the caller computes (a hash of the bytes), so holding the same
  * set twice keeps one copy. */
 #define STORE_HELD_ID_LEN 32u
-MESH_NODISCARD mesh_err_t store_held_put(store_txn_t *txn, const uint8_t *id,
-                                         const uint8_t *origin, const uint8_t *set, size_t len);
+MESH_NODISCARD mesh_err_t store_held_put(store_txn_t *txn, const uint8_t *id, const uint8_t *origin,
+                                         const uint8_t *set, size_t len);
 /* Iterate held sets: each gives its id, origin (32 bytes) and the set bytes. */
 MESH_NODISCARD mesh_err_t store_held_open(store_txn_t *txn, store_cursor_t **out);
 MESH_NODISCARD mesh_err_t store_held_next(store_cursor_t *cur, const uint8_t **id,
-                                          const uint8_t **origin, const uint8_t **set,
-                                          size_t *len);
+                                          const uint8_t **origin, const uint8_t **set, size_t *len);
 MESH_NODISCARD mesh_err_t store_held_del(store_txn_t *txn, const uint8_t *id);
 /* MESH_OK if a set with this id is held, MESH_ENOTFOUND if not. */
 MESH_NODISCARD mesh_err_t store_held_has(store_txn_t *txn, const uint8_t *id);

@@ -17,11 +17,11 @@
 
 #include "meshsync.h" /* mesh_err_t */
 
-#define STORE_FORMAT 1u              /* on-disk format written and read (§6) */
-#define STORE_KEY_INLINE_MAX 400u    /* longer keys are stored by prefix + hash (§6) */
-#define STORE_KEY_HASH_LEN 32u
-#define STORE_SIBLINGS_MAX 256u      /* versions kept for one key */
-#define STORE_MAP_DEFAULT (1ull << 40) /* 1 TiB, sparse */
+#define STORE_FORMAT         1u   /* on-disk format written and read (§6) */
+#define STORE_KEY_INLINE_MAX 400u /* longer keys are stored by prefix + hash (§6) */
+#define STORE_KEY_HASH_LEN   32u
+#define STORE_SIBLINGS_MAX   256u         /* versions kept for one key */
+#define STORE_MAP_DEFAULT    (1ull << 40) /* 1 TiB, sparse */
 
 typedef struct store store_t;
 typedef struct store_txn store_txn_t;
@@ -38,15 +38,15 @@ typedef struct store_key {
 /* One version of an item. The pointers borrow LMDB memory (valid until the transaction
  * ends or the item is written) or the caller's memory (when writing). */
 typedef struct store_version {
-    uint32_t oid;          /* local origin number, see store_origin_id */
-    uint64_t seq;          /* the dot's seq */
-    uint64_t hlc;          /* HLC of the version's change set */
-    uint8_t kind;          /* core's op kind (put, delete) */
-    const uint8_t *meta;   /* the op's signed metadata bytes, opaque here */
+    uint32_t oid;        /* local origin number, see store_origin_id */
+    uint64_t seq;        /* the dot's seq */
+    uint64_t hlc;        /* HLC of the version's change set */
+    uint8_t kind;        /* core's op kind (put, delete) */
+    const uint8_t *meta; /* the op's signed metadata bytes, opaque here */
     uint32_t meta_len;
-    const uint8_t *value;  /* the value bytes (none for a delete) */
+    const uint8_t *value; /* the value bytes (none for a delete) */
     uint32_t value_len;
-    const uint8_t *proof;  /* Merkle proof, kept only when the set's leaves are not */
+    const uint8_t *proof; /* Merkle proof, kept only when the set's leaves are not */
     uint32_t proof_len;
 } store_version_t;
 
@@ -176,8 +176,8 @@ typedef struct store_vv {
 MESH_NODISCARD mesh_err_t store_vv_get(store_txn_t *txn, uint32_t cid, uint32_t oid,
                                        store_vv_t *vv);
 uint64_t store_vv_extra(const store_vv_t *vv, size_t i);
-MESH_NODISCARD mesh_err_t store_vv_put(store_txn_t *txn, uint32_t cid, uint32_t oid,
-                                       uint64_t base, const uint64_t *extra, size_t extra_count);
+MESH_NODISCARD mesh_err_t store_vv_put(store_txn_t *txn, uint32_t cid, uint32_t oid, uint64_t base,
+                                       const uint64_t *extra, size_t extra_count);
 
 /* Iterate the vector entries of cid: each step gives an oid and its entry. */
 MESH_NODISCARD mesh_err_t store_vvs_open(store_txn_t *txn, uint32_t cid, store_cursor_t **out);

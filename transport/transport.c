@@ -17,9 +17,9 @@
 #include <zmq.h>
 
 #define S_ZAP_ENDPOINT "inproc://zeromq.zap.01"
-#define S_DOMAIN "meshsync"
-#define S_INBOUND_MAX 1024u
-#define S_RID_MAX 255u
+#define S_DOMAIN       "meshsync"
+#define S_INBOUND_MAX  1024u
+#define S_RID_MAX      255u
 
 typedef struct s_inbound {
     uint8_t rid[S_RID_MAX];
@@ -197,8 +197,7 @@ transport_listen(transport_t *t, const char *endpoint, char *bound, size_t bound
 }
 
 mesh_err_t
-transport_connect(transport_t *t, const uint8_t *server_key, const char *endpoint,
-                  uint32_t *conn)
+transport_connect(transport_t *t, const uint8_t *server_key, const char *endpoint, uint32_t *conn)
 {
     size_t i = 0;
     while (i < TRANSPORT_CONNS_MAX && t->out[i].sock) {
@@ -261,7 +260,9 @@ transport_send(transport_t *t, uint32_t conn, const void *data, size_t len)
         if (zmq_send(t->router, t->in[i].rid, t->in[i].rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
             zmq_send(t->router, data, len, ZMQ_DONTWAIT) < 0) {
             int e = zmq_errno();
-            return e == EHOSTUNREACH ? MESH_ENOTFOUND : e == EAGAIN ? MESH_EBUSY : s_fail(t, "send");
+            return e == EHOSTUNREACH ? MESH_ENOTFOUND
+                   : e == EAGAIN     ? MESH_EBUSY
+                                     : s_fail(t, "send");
         }
         return MESH_OK;
     }

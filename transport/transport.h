@@ -15,10 +15,10 @@
 
 #include "meshsync.h" /* mesh_err_t */
 
-#define TRANSPORT_KEY_LEN 32u          /* X25519 (CURVE) key */
+#define TRANSPORT_KEY_LEN   32u         /* X25519 (CURVE) key */
 #define TRANSPORT_FRAME_MAX (64u << 20) /* bytes in one frame; larger ones drop the link */
-#define TRANSPORT_CONNS_MAX 256u       /* outgoing connections */
-#define TRANSPORT_INBOUND 0x80000000u  /* set in the number of an inbound connection */
+#define TRANSPORT_CONNS_MAX 256u        /* outgoing connections */
+#define TRANSPORT_INBOUND   0x80000000u /* set in the number of an inbound connection */
 
 typedef struct transport transport_t;
 
