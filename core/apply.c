@@ -42,7 +42,6 @@ typedef struct s_batch {
     store_item_t *item;
     version_ctx_t ctx;
     vv_t vv;
-    wire_buf_t scratch;
     bool members_changed;
 } s_batch_t;
 
@@ -216,47 +215,9 @@ s_local_covers(const store_version_t *lv, const wire_dot_t *dot, bool *covered)
     return MESH_OK;
 }
 
-/* Copy a version's bytes into the scratch buffer so it survives rewriting its item. */
-static mesh_err_t
-s_keep(wire_buf_t *scratch, store_version_t *v)
-{
-    size_t need = (size_t)v->meta_len + v->value_len + v->proof_len;
-    if (scratch->cap - scratch->len < need) {
-        return MESH_ENOMEM; /* sized up front: cannot happen */
-    }
-    uint8_t *p = scratch->data + scratch->len;
-    memcpy(p, v->meta, v->meta_len);
-    memcpy(p + v->meta_len, v->value, v->value_len);
-    memcpy(p + v->meta_len + v->value_len, v->proof, v->proof_len);
-    v->meta = p;
-    v->value = p + v->meta_len;
-    v->proof = p + v->meta_len + v->value_len;
-    scratch->len += need;
-    return MESH_OK;
-}
-
-/* Make room in scratch for the item's versions. */
-static mesh_err_t
-s_scratch_fit(wire_buf_t *scratch, const store_item_t *item)
-{
-    size_t need = 0;
-    for (size_t i = 0; i < item->count; i++) {
-        need += (size_t)item->versions[i].meta_len + item->versions[i].value_len +
-                item->versions[i].proof_len;
-    }
-    scratch->len = 0;
-    if (need > scratch->cap) {
-        uint8_t *p = realloc(scratch->data, need);
-        if (!p) {
-            return MESH_ENOMEM;
-        }
-        scratch->data = p;
-        scratch->cap = need;
-    }
-    return MESH_OK;
-}
-
-/* Rule (c): keep the local versions that v's context does not cover, add v. */
+/* Rule (c): keep the local versions that v's context does not cover, add v. The covered
+ * ones leave the digest first and their records after: a record's removal may move the
+ * others' bytes. */
 static mesh_err_t
 s_store_op(s_batch_t *b, store_txn_t *st, uint32_t cid, s_vset_t *v, size_t i, store_version_t *nv,
            store_coll_stats_t *stats)
@@ -264,9 +225,10 @@ s_store_op(s_batch_t *b, store_txn_t *st, uint32_t cid, s_vset_t *v, size_t i, s
     const wire_opmeta_t *meta = &v->ops[i];
     store_item_t *item = b->item;
     store_key_t skey;
-    size_t kept = 0;
+    size_t kept = 0, gone = 0;
+    store_version_t gone_v[STORE_SIBLINGS_MAX];
     node_store_key(meta->key, meta->key_len, &skey);
-    mesh_err_t err = s_scratch_fit(&b->scratch, item);
+    mesh_err_t err = MESH_OK;
     for (size_t j = 0; j < item->count && err == MESH_OK; j++) {
         store_version_t lv = item->versions[j];
         wire_dot_t dot;
@@ -283,11 +245,13 @@ s_store_op(s_batch_t *b, store_txn_t *st, uint32_t cid, s_vset_t *v, size_t i, s
             version_digest_apply(stats->digest, dot.origin, dot.incarnation, lv.meta, lv.meta_len,
                                  true);
             stats->versions--;
-            err = store_dot_del(st, cid, lv.oid, lv.seq);
+            gone_v[gone++] = lv;
         } else if (err == MESH_OK) {
-            err = s_keep(&b->scratch, &lv);
             item->versions[kept++] = lv;
         }
+    }
+    for (size_t j = 0; j < gone && err == MESH_OK; j++) {
+        err = store_dot_del(st, cid, gone_v[j].oid, gone_v[j].seq);
     }
     if (err != MESH_OK) {
         return err;
@@ -304,7 +268,7 @@ s_store_op(s_batch_t *b, store_txn_t *st, uint32_t cid, s_vset_t *v, size_t i, s
     stats->versions++;
     err = store_item_put(st, cid, &skey, item->versions, kept);
     if (err == MESH_OK) {
-        err = store_dot_put(st, cid, nv->oid, nv->seq, &skey);
+        err = store_dot_put(st, cid, &skey, nv);
     }
     return err;
 }
@@ -377,8 +341,8 @@ s_drop_set(s_batch_t *b, store_txn_t *st, uint32_t cid, uint32_t oid, const stor
         if (err == MESH_OK) {
             err = store_dots_next(cur, &at, b->item);
         }
-        /* The key may live in the cursor's buffer or in LMDB memory about to be rewritten:
-         * copy it before the cursor closes. */
+        /* The key lives in LMDB memory about to be rewritten: copy it before the cursor
+         * closes. */
         uint8_t key[MESH_KEY_MAX];
         size_t key_len = err == MESH_OK ? b->item->key_len : 0;
         if (err == MESH_OK && key_len <= sizeof key) {
@@ -391,13 +355,15 @@ s_drop_set(s_batch_t *b, store_txn_t *st, uint32_t cid, uint32_t oid, const stor
         if (err == MESH_OK && key_len > sizeof key) {
             err = MESH_ECORRUPT;
         }
+        store_key_t skey;
+        node_store_key(key, key_len, &skey);
+        if (err == MESH_OK) {
+            err = store_item_get(st, cid, &skey, b->item);
+        }
         if (err != MESH_OK) {
             return err;
         }
-        store_key_t skey;
-        node_store_key(key, key_len, &skey);
         size_t kept = 0;
-        err = s_scratch_fit(&b->scratch, b->item);
         for (size_t j = 0; j < b->item->count && err == MESH_OK; j++) {
             store_version_t lv = b->item->versions[j];
             if (lv.oid == oid && lv.seq == seq) {
@@ -407,7 +373,6 @@ s_drop_set(s_batch_t *b, store_txn_t *st, uint32_t cid, uint32_t oid, const stor
                 version_digest_apply(stats->digest, origin, inc, lv.meta, lv.meta_len, true);
                 stats->versions--;
             } else {
-                err = s_keep(&b->scratch, &lv);
                 b->item->versions[kept++] = lv;
             }
         }
@@ -697,7 +662,6 @@ s_batch(mesh_t *m, const apply_group_t *groups, size_t ngroups, const s_held_t *
     b.item = malloc(sizeof *b.item);
     version_ctx_init(&b.ctx);
     vv_init(&b.vv);
-    wire_buf_init(&b.scratch);
     if (!b.vs || !b.item) {
         err = MESH_ENOMEM;
         goto out;
@@ -741,7 +705,6 @@ out:
     free(b.item);
     version_ctx_release(&b.ctx);
     vv_release(&b.vv);
-    wire_buf_release(&b.scratch);
     return err;
 }
 

@@ -79,9 +79,18 @@ s_since_covers(const wire_vv_t *vv, uint64_t seq)
     if (seq <= vv->base) {
         return true;
     }
-    for (size_t i = 0; i < vv->extra_count; i++) {
-        if (wire_vv_extra(vv, i) == seq) {
+    /* the decoder checked the extras ascending: a receiver far behind may list many */
+    size_t lo = 0, hi = vv->extra_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        uint64_t e = wire_vv_extra(vv, mid);
+        if (e == seq) {
             return true;
+        }
+        if (e < seq) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
         }
     }
     return false;

@@ -175,7 +175,8 @@ mesh_del(mesh_txn_t *txn, const void *key, size_t key_len)
     return s_add(txn, WIRE_DEL, key, key_len, NULL, 0);
 }
 
-/* Remove every current version of the item from the dot index and the digest. */
+/* Remove every current version of the item from the digest, then their records (a
+ * record's removal may move the others' bytes, read for the digest). */
 static mesh_err_t
 s_retire_versions(store_txn_t *st, uint32_t cid, const store_item_t *item,
                   store_coll_stats_t *stats)
@@ -185,14 +186,17 @@ s_retire_versions(store_txn_t *st, uint32_t cid, const store_item_t *item,
         uint8_t origin[WIRE_ORIGIN_LEN];
         uint64_t inc = 0;
         mesh_err_t err = store_origin_get(st, v->oid, origin, &inc);
-        if (err == MESH_OK) {
-            err = store_dot_del(st, cid, v->oid, v->seq);
-        }
         if (err != MESH_OK) {
             return err;
         }
         version_digest_apply(stats->digest, origin, inc, v->meta, v->meta_len, true);
         stats->versions--;
+    }
+    for (size_t i = 0; i < item->count; i++) {
+        mesh_err_t err = store_dot_del(st, cid, item->versions[i].oid, item->versions[i].seq);
+        if (err != MESH_OK) {
+            return err;
+        }
     }
     return MESH_OK;
 }
@@ -243,7 +247,7 @@ s_commit_op(s_commit_t *c, store_txn_t *st, uint32_t cid, uint32_t oid, uint64_t
     stats->versions++;
     err = store_item_put(st, cid, &op->skey, &v, 1);
     if (err == MESH_OK) {
-        err = store_dot_put(st, cid, oid, meta.seq, &op->skey);
+        err = store_dot_put(st, cid, &op->skey, &v);
     }
     return err;
 }

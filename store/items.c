@@ -1,6 +1,6 @@
-/* store/items.c: the records of a collection's contents: items with all their versions
- * (long keys by hash), the dot index, change-set headers with their leaves, and sets held
- * back (docs/PROTOCOL.md §6). Declared in items.h.
+/* store/items.c: the records of a collection's contents: each key's index of live
+ * versions (long keys by hash), the version records in dot order, change-set headers with
+ * their leaves, and sets held back (docs/PROTOCOL.md §6). Declared in items.h.
  * Not here: the environment (env.c), small records and vectors (store.c).
  * Layer: store. Third-party: none (LMDB is reached through env.h).
  * SPDX-License-Identifier: MIT */
@@ -11,15 +11,17 @@
 
 #include "env.h"
 
-/* ---- items ----
+/* ---- the key index ----
  * key: cid(be32) || key bytes                         (len <= STORE_KEY_INLINE_MAX)
  *      cid(be32) || first 400 key bytes || hash(32)   (longer keys; a length no inline
  *                                                      key can have)
- * value: full key length(le32) || full key (long keys only) || count(le16) ||
- *        count * [oid le32, seq le64, hlc le64, kind u8, meta_len le32, meta,
- *                 value_len le32, value] */
+ * value: count(le16) || count * [oid le32, seq le64]: the dots of the key's versions,
+ *        each held in full in the dots database (below).
+ * Kept small on purpose: it is the one tree whose keys arrive in random order, so a
+ * write transaction copies most of its leaf pages; the bulk of a version goes to the
+ * dots database, whose keys arrive in order. */
 
-#define S_VERSION_FIXED (4 + 8 + 8 + 1 + 4 + 4 + 2)
+#define S_REF_LEN 12u
 
 static size_t
 s_item_key(uint32_t cid, const store_key_t *key, uint8_t *out)
@@ -36,74 +38,121 @@ s_item_key(uint32_t cid, const store_key_t *key, uint8_t *out)
 
 #define S_ITEM_KEY_MAX (4 + STORE_KEY_INLINE_MAX + STORE_KEY_HASH_LEN)
 
-/* Parse an item record; lkey is its LMDB key (for the bytes of inline keys). */
+/* ---- version records: cid(be32) oid(be32) seq(be64) ->
+ *      key_len le32, key (full), hlc le64, kind u8, meta_len le32, meta,
+ *      value_len le32, value, proof_len le16, proof ---- */
+
+#define S_VERSION_FIXED (4 + 8 + 1 + 4 + 4 + 2)
+
+static void
+s_dot_key(uint8_t *k, uint32_t cid, uint32_t oid, uint64_t seq)
+{
+    env_be32(k, cid);
+    env_be32(k + 4, oid);
+    env_be64(k + 8, seq);
+}
+
+/* Parse a version record into *v (oid and seq from its LMDB key) and its full key. */
 static mesh_err_t
-s_item_parse(store_t *st, const uint8_t *lkey, size_t lkey_len, const uint8_t *p, size_t len,
-             store_item_t *item)
+s_version_parse(store_t *st, const uint8_t *dk, const uint8_t *p, size_t len, store_version_t *v,
+                const uint8_t **key, size_t *key_len)
 {
     const uint8_t *end = p + len;
-    if (len < 6) {
+    if (len < S_VERSION_FIXED) {
         goto bad;
     }
     uint32_t klen = env_get_le32(p);
     p += 4;
-    if (klen > STORE_KEY_INLINE_MAX) {
-        if ((size_t)(end - p) < klen) {
-            goto bad;
-        }
-        item->key = p;
-        p += klen;
-    } else {
-        if (lkey_len != 4 + (size_t)klen) {
-            goto bad;
-        }
-        item->key = lkey + 4;
+    if ((size_t)(end - p) < (size_t)klen + S_VERSION_FIXED - 4) {
+        goto bad;
     }
-    item->key_len = klen;
-    if (end - p < 2) {
+    *key = p;
+    *key_len = klen;
+    p += klen;
+    v->oid = env_get_be32(dk + 4);
+    v->seq = env_get_be64(dk + 8);
+    v->hlc = env_get_le64(p);
+    v->kind = p[8];
+    v->meta_len = env_get_le32(p + 9);
+    p += 13;
+    if ((size_t)(end - p) < (size_t)v->meta_len + 4) {
+        goto bad;
+    }
+    v->meta = p;
+    p += v->meta_len;
+    v->value_len = env_get_le32(p);
+    p += 4;
+    if ((size_t)(end - p) < (size_t)v->value_len + 2) {
+        goto bad;
+    }
+    v->value = p;
+    p += v->value_len;
+    v->proof_len = (uint32_t)p[0] | ((uint32_t)p[1] << 8);
+    p += 2;
+    if ((size_t)(end - p) != v->proof_len) {
+        goto bad;
+    }
+    v->proof = p;
+    return MESH_OK;
+bad:
+    env_seterr(st, "version record is malformed");
+    return MESH_ECORRUPT;
+}
+
+/* Read the version record of one dot. */
+static mesh_err_t
+s_version_get(store_txn_t *txn, uint32_t cid, uint32_t oid, uint64_t seq, store_version_t *v,
+              const uint8_t **key, size_t *key_len)
+{
+    uint8_t k[16];
+    const uint8_t *p = NULL;
+    size_t len = 0;
+    s_dot_key(k, cid, oid, seq);
+    mesh_err_t err = env_get(txn, ENV_DOTS, k, sizeof k, &p, &len);
+    if (err == MESH_ENOTFOUND) {
+        env_seterr(env_store(txn), "an item names a version the store does not hold");
+        return MESH_ECORRUPT;
+    }
+    return err == MESH_OK ? s_version_parse(env_store(txn), k, p, len, v, key, key_len) : err;
+}
+
+/* Parse a key index record of cid and read its versions. lkey is its LMDB key: the bytes
+ * of an inline key; a long key's full bytes come from its first version. */
+static mesh_err_t
+s_item_load(store_txn_t *txn, const uint8_t *lkey, size_t lkey_len, const uint8_t *p, size_t len,
+            store_item_t *item)
+{
+    store_t *st = env_store(txn);
+    uint32_t cid = env_get_be32(lkey);
+    if (len < 2) {
         goto bad;
     }
     item->count = (size_t)p[0] | ((size_t)p[1] << 8);
-    p += 2;
-    if (item->count > STORE_SIBLINGS_MAX) {
+    if (item->count == 0 || item->count > STORE_SIBLINGS_MAX ||
+        len != 2 + item->count * S_REF_LEN) {
         goto bad;
     }
     for (size_t i = 0; i < item->count; i++) {
-        store_version_t *v = &item->versions[i];
-        if (end - p < S_VERSION_FIXED) {
-            goto bad;
+        const uint8_t *r = p + 2 + i * S_REF_LEN;
+        const uint8_t *key = NULL;
+        size_t key_len = 0;
+        mesh_err_t err = s_version_get(txn, cid, env_get_le32(r), env_get_le64(r + 4),
+                                       &item->versions[i], &key, &key_len);
+        if (err != MESH_OK) {
+            return err;
         }
-        v->oid = env_get_le32(p);
-        v->seq = env_get_le64(p + 4);
-        v->hlc = env_get_le64(p + 12);
-        v->kind = p[20];
-        v->meta_len = env_get_le32(p + 21);
-        p += 25;
-        if ((size_t)(end - p) < (size_t)v->meta_len + 4) {
-            goto bad;
+        if (i == 0) {
+            item->key = key;
+            item->key_len = key_len;
         }
-        v->meta = p;
-        p += v->meta_len;
-        v->value_len = env_get_le32(p);
-        p += 4;
-        if ((size_t)(end - p) < v->value_len) {
-            goto bad;
-        }
-        v->value = p;
-        p += v->value_len;
-        if (end - p < 2) {
-            goto bad;
-        }
-        v->proof_len = (uint32_t)p[0] | ((uint32_t)p[1] << 8);
-        p += 2;
-        if ((size_t)(end - p) < v->proof_len) {
-            goto bad;
-        }
-        v->proof = p;
-        p += v->proof_len;
     }
-    if (p != end) {
-        goto bad;
+    bool long_key = lkey_len == 4 + STORE_KEY_INLINE_MAX + STORE_KEY_HASH_LEN;
+    if (long_key
+            ? item->key_len <= STORE_KEY_INLINE_MAX ||
+                  memcmp(item->key, lkey + 4, STORE_KEY_INLINE_MAX) != 0
+            : item->key_len != lkey_len - 4 || memcmp(item->key, lkey + 4, item->key_len) != 0) {
+        env_seterr(st, "an item's version is of another key");
+        return MESH_ECORRUPT;
     }
     return MESH_OK;
 bad:
@@ -123,14 +172,11 @@ store_item_get(store_txn_t *txn, uint32_t cid, const store_key_t *key, store_ite
     if (err != MESH_OK) {
         return err;
     }
-    err = s_item_parse(env_store(txn), k, klen, v, vlen, item);
+    err = s_item_load(txn, k, klen, v, vlen, item);
     if (err == MESH_OK && key->len > STORE_KEY_INLINE_MAX &&
         (item->key_len != key->len || memcmp(item->key, key->bytes, key->len) != 0)) {
         env_seterr(env_store(txn), "long key hash collision");
         return MESH_ECORRUPT;
-    }
-    if (err == MESH_OK && key->len <= STORE_KEY_INLINE_MAX) {
-        item->key = key->bytes; /* k is on our stack: point at the caller's bytes */
     }
     return err;
 }
@@ -148,51 +194,16 @@ store_item_put(store_txn_t *txn, uint32_t cid, const store_key_t *key,
         env_seterr(env_store(txn), "more than %u versions of one key", STORE_SIBLINGS_MAX);
         return MESH_ETOOBIG;
     }
-    size_t total = 4 + (key->len > STORE_KEY_INLINE_MAX ? key->len : 0) + 2;
-    for (size_t i = 0; i < count; i++) {
-        total +=
-            S_VERSION_FIXED + versions[i].meta_len + versions[i].value_len + versions[i].proof_len;
-        if (versions[i].proof_len > 0xffff) {
-            return MESH_ETOOBIG;
-        }
-    }
     uint8_t *p = NULL;
-    mesh_err_t err = env_reserve(txn, ENV_ITEMS, k, klen, total, &p);
+    mesh_err_t err = env_reserve(txn, ENV_ITEMS, k, klen, 2 + count * S_REF_LEN, &p);
     if (err != MESH_OK) {
         return err;
     }
-    env_le32(p, (uint32_t)key->len);
-    p += 4;
-    if (key->len > STORE_KEY_INLINE_MAX) {
-        memcpy(p, key->bytes, key->len);
-        p += key->len;
-    }
     p[0] = (uint8_t)count;
     p[1] = (uint8_t)(count >> 8);
-    p += 2;
     for (size_t i = 0; i < count; i++) {
-        const store_version_t *v = &versions[i];
-        env_le32(p, v->oid);
-        env_le64(p + 4, v->seq);
-        env_le64(p + 12, v->hlc);
-        p[20] = v->kind;
-        env_le32(p + 21, v->meta_len);
-        p += 25;
-        memcpy(p, v->meta, v->meta_len);
-        p += v->meta_len;
-        env_le32(p, v->value_len);
-        p += 4;
-        if (v->value_len) {
-            memcpy(p, v->value, v->value_len);
-        }
-        p += v->value_len;
-        p[0] = (uint8_t)v->proof_len;
-        p[1] = (uint8_t)(v->proof_len >> 8);
-        p += 2;
-        if (v->proof_len) {
-            memcpy(p, v->proof, v->proof_len);
-        }
-        p += v->proof_len;
+        env_le32(p + 2 + i * S_REF_LEN, versions[i].oid);
+        env_le64(p + 2 + i * S_REF_LEN + 4, versions[i].seq);
     }
     return MESH_OK;
 }
@@ -225,7 +236,7 @@ store_items_next(store_cursor_t *cur, store_item_t *item)
         if (err != MESH_OK) {
             return err;
         }
-        err = s_item_parse(env_store(env_cursor_txn(cur)), k, klen, v, vlen, item);
+        err = s_item_load(env_cursor_txn(cur), k, klen, v, vlen, item);
         if (err != MESH_OK) {
             return err;
         }
@@ -237,23 +248,45 @@ store_items_next(store_cursor_t *cur, store_item_t *item)
     }
 }
 
-/* ---- dot index: cid(be32) oid(be32) seq(be64) -> item key without cid ---- */
-
-static void
-s_dot_key(uint8_t *k, uint32_t cid, uint32_t oid, uint64_t seq)
-{
-    env_be32(k, cid);
-    env_be32(k + 4, oid);
-    env_be64(k + 8, seq);
-}
+/* ---- the dots database: one version record per live dot (layout above) ---- */
 
 mesh_err_t
-store_dot_put(store_txn_t *txn, uint32_t cid, uint32_t oid, uint64_t seq, const store_key_t *key)
+store_dot_put(store_txn_t *txn, uint32_t cid, const store_key_t *key, const store_version_t *v)
 {
-    uint8_t k[16], ik[S_ITEM_KEY_MAX];
-    s_dot_key(k, cid, oid, seq);
-    size_t iklen = s_item_key(cid, key, ik);
-    return env_put(txn, ENV_DOTS, k, sizeof k, ik + 4, iklen - 4);
+    uint8_t k[16];
+    s_dot_key(k, cid, v->oid, v->seq);
+    if (v->proof_len > 0xffff) {
+        env_seterr(env_store(txn), "a proof of %u bytes", (unsigned)v->proof_len);
+        return MESH_ETOOBIG;
+    }
+    size_t total = S_VERSION_FIXED + key->len + v->meta_len + v->value_len + v->proof_len;
+    uint8_t *p = NULL;
+    mesh_err_t err = env_reserve(txn, ENV_DOTS, k, sizeof k, total, &p);
+    if (err != MESH_OK) {
+        return err;
+    }
+    env_le32(p, (uint32_t)key->len);
+    p += 4;
+    memcpy(p, key->bytes, key->len);
+    p += key->len;
+    env_le64(p, v->hlc);
+    p[8] = v->kind;
+    env_le32(p + 9, v->meta_len);
+    p += 13;
+    memcpy(p, v->meta, v->meta_len);
+    p += v->meta_len;
+    env_le32(p, v->value_len);
+    p += 4;
+    if (v->value_len) {
+        memcpy(p, v->value, v->value_len);
+    }
+    p += v->value_len;
+    p[0] = (uint8_t)v->proof_len;
+    p[1] = (uint8_t)(v->proof_len >> 8);
+    if (v->proof_len) {
+        memcpy(p + 2, v->proof, v->proof_len);
+    }
+    return MESH_OK;
 }
 
 mesh_err_t
@@ -406,34 +439,19 @@ store_dots_open(store_txn_t *txn, uint32_t cid, uint32_t oid, uint64_t from_seq,
 mesh_err_t
 store_dots_next(store_cursor_t *cur, uint64_t *seq, store_item_t *item)
 {
-    const uint8_t *k = NULL, *v = NULL, *iv = NULL;
-    size_t klen = 0, vlen = 0, ivlen = 0;
-    store_txn_t *txn = env_cursor_txn(cur);
+    const uint8_t *k = NULL, *v = NULL;
+    size_t klen = 0, vlen = 0;
     mesh_err_t err = env_cursor_next(cur, &k, &klen, &v, &vlen);
     if (err != MESH_OK) {
         return err;
     }
-    if (klen != 16 || vlen > S_ITEM_KEY_MAX - 4) {
+    if (klen != 16) {
         return MESH_ECORRUPT;
     }
     *seq = env_get_be64(k + 8);
-    uint8_t key[S_ITEM_KEY_MAX];
-    memcpy(key, k, 4); /* cid */
-    memcpy(key + 4, v, vlen);
-    err = env_get(txn, ENV_ITEMS, key, 4 + vlen, &iv, &ivlen);
-    if (err == MESH_ENOTFOUND) {
-        env_seterr(env_store(txn), "dot index points at a missing item");
-        return MESH_ECORRUPT;
-    }
-    if (err == MESH_OK) {
-        err = s_item_parse(env_store(txn), key, 4 + vlen, iv, ivlen, item);
-    }
-    if (err == MESH_OK && item->key == key + 4) {
-        /* key is on our stack: copy the inline key out for the caller */
-        memcpy(env_cursor_keybuf(cur), key + 4, item->key_len);
-        item->key = env_cursor_keybuf(cur);
-    }
-    return err;
+    item->count = 1;
+    return s_version_parse(env_store(env_cursor_txn(cur)), k, v, vlen, &item->versions[0],
+                           &item->key, &item->key_len);
 }
 
 /* held: id(32) -> origin(32) || set bytes */

@@ -1,6 +1,7 @@
-/* store/items.h: the records of a collection's contents: items with every live version
- * and tombstone (long keys by hash), the dot index "(cid, oid, seq) -> key", change-set
- * headers with their leaf hashes, and sets held back (docs/PROTOCOL.md §6).
+/* store/items.h: the records of a collection's contents: per key the dots of its live
+ * versions and tombstones (long keys by hash), each version in full under its dot
+ * "(cid, oid, seq)", change-set headers with their leaf hashes, and sets held back
+ * (docs/PROTOCOL.md §6).
  * Not here: the environment and small records (store.h).
  * Layer: store. Third-party: none. SPDX-License-Identifier: MIT */
 #ifndef MESH_STORE_ITEMS_H
@@ -13,8 +14,11 @@
 /* Read the versions of key in cid into *item. MESH_ENOTFOUND when it has none. */
 MESH_NODISCARD mesh_err_t store_item_get(store_txn_t *txn, uint32_t cid, const store_key_t *key,
                                          store_item_t *item);
-/* Replace the versions of key with versions[0..count); count 0 removes the item. The
- * dot index is not touched: see store_dot_put/del. MESH_ETOOBIG past STORE_SIBLINGS_MAX. */
+/* Replace the versions of key with versions[0..count); count 0 removes the item. Only the
+ * dots (oid, seq) of versions[] are written here: each version's record is written by
+ * store_dot_put and removed by store_dot_del. MESH_ETOOBIG past STORE_SIBLINGS_MAX.
+ * The versions store_item_get gives borrow the records' memory: a write to the dots
+ * database (store_dot_put/del) may move them, so read what is needed from them first. */
 MESH_NODISCARD mesh_err_t store_item_put(store_txn_t *txn, uint32_t cid, const store_key_t *key,
                                          const store_version_t *versions, size_t count);
 
@@ -24,9 +28,12 @@ MESH_NODISCARD mesh_err_t store_items_open(store_txn_t *txn, uint32_t cid, const
 /* Next item: MESH_OK, or MESH_ENOTFOUND at the end. */
 MESH_NODISCARD mesh_err_t store_items_next(store_cursor_t *cur, store_item_t *item);
 
-/* ---- the dot index: (cid, oid, seq) -> key, for "what a vector does not cover" ---- */
-MESH_NODISCARD mesh_err_t store_dot_put(store_txn_t *txn, uint32_t cid, uint32_t oid, uint64_t seq,
-                                        const store_key_t *key);
+/* ---- version records by dot: (cid, oid, seq) -> key and version, in dot order, for
+ * reading an item and for "what a vector does not cover" ---- */
+/* Write the record of version v (its dot is v->oid, v->seq) of key. MESH_ETOOBIG for a
+ * proof over 65,535 bytes. */
+MESH_NODISCARD mesh_err_t store_dot_put(store_txn_t *txn, uint32_t cid, const store_key_t *key,
+                                        const store_version_t *v);
 MESH_NODISCARD mesh_err_t store_dot_del(store_txn_t *txn, uint32_t cid, uint32_t oid, uint64_t seq);
 /* Count the dots of (cid, oid) above seq (for tests and status). */
 MESH_NODISCARD mesh_err_t store_dot_count_above(store_txn_t *txn, uint32_t cid, uint32_t oid,
@@ -48,8 +55,9 @@ MESH_NODISCARD mesh_err_t store_set_find(store_txn_t *txn, uint32_t cid, uint32_
 MESH_NODISCARD mesh_err_t store_set_del(store_txn_t *txn, uint32_t cid, uint32_t oid,
                                         uint64_t first_seq);
 
-/* Iterate the dot index of (cid, oid) from seq upwards: each step gives a seq and the
- * item key record (as stored by store_dot_put), to read with store_item_get_raw. */
+/* Iterate the version records of (cid, oid) from seq upwards: each step gives the seq and,
+ * in *item, the key (full bytes) with count 1 and that one version (not the key's others:
+ * store_item_get has those). */
 MESH_NODISCARD mesh_err_t store_dots_open(store_txn_t *txn, uint32_t cid, uint32_t oid,
                                           uint64_t from_seq, store_cursor_t **out);
 MESH_NODISCARD mesh_err_t store_dots_next(store_cursor_t *cur, uint64_t *seq, store_item_t *item);

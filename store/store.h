@@ -3,7 +3,8 @@
  * are implemented in env.c, metadata, origins, collections and vectors in store.c; item
  * records in items.c (declared in items.h, included at the end).
  * Owns: the environment (map growth, stale readers, format version, incarnation), and the
- * records for collections, origins, items with their versions, the dot index, vectors,
+ * records for collections, origins, items (per key the dots of its versions), version
+ * records by dot, vectors,
  * change-set headers, peers and metadata. Values from the wire are kept as the bytes core
  * hands in.
  * Not here: networking, signatures, msgpack, files other than the LMDB environment.
@@ -17,7 +18,7 @@
 
 #include "meshsync.h" /* mesh_err_t */
 
-#define STORE_FORMAT         1u   /* on-disk format written and read (§6) */
+#define STORE_FORMAT         2u   /* on-disk format written and read (§6) */
 #define STORE_KEY_INLINE_MAX 400u /* longer keys are stored by prefix + hash (§6) */
 #define STORE_KEY_HASH_LEN   32u
 #define STORE_SIBLINGS_MAX   256u         /* versions kept for one key */

@@ -100,7 +100,7 @@ s_put_body(store_txn_t *txn, void *arg)
                              .value_len = (uint32_t)a->value_len};
         mesh_err_t err = store_item_put(txn, a->cid, &k, &v, 1);
         if (err == MESH_OK) {
-            err = store_dot_put(txn, a->cid, 1, v.seq, &k);
+            err = store_dot_put(txn, a->cid, &k, &v);
         }
         if (err != MESH_OK) {
             return err;
