@@ -259,9 +259,6 @@ s_store_op(s_batch_t *b, store_txn_t *st, uint32_t cid, s_vset_t *v, size_t i, s
     if (kept == STORE_SIBLINGS_MAX) {
         return MESH_ETOOBIG;
     }
-    if (item->count == 0) {
-        stats->keys++;
-    }
     item->versions[kept++] = *nv;
     version_digest_apply(stats->digest, v->h.origin, v->h.incarnation, nv->meta, nv->meta_len,
                          false);
@@ -291,10 +288,30 @@ s_apply_op(s_batch_t *b, store_txn_t *st, uint32_t cid, uint32_t oid, s_vset_t *
     dot.incarnation = v->h.incarnation;
     dot.seq = meta->seq;
     node_store_key(meta->key, meta->key_len, &skey);
-    mesh_err_t err = store_item_get(st, cid, &skey, b->item);
-    if (err == MESH_ENOTFOUND) {
-        b->item->count = 0;
-        err = MESH_OK;
+    store_version_t nv = {.oid = oid,
+                          .seq = meta->seq,
+                          .hlc = v->h.hlc,
+                          .kind = meta->kind,
+                          .meta = op->meta,
+                          .meta_len = (uint32_t)op->meta_len,
+                          .value = op->value,
+                          .value_len = (uint32_t)op->value_len,
+                          .proof = v->set.partial ? op->proof : NULL,
+                          .proof_len = v->set.partial ? (uint32_t)(op->proof_count * HASH_LEN) : 0};
+    /* A key this store has never held (all of them in an initial sync): nothing can cover
+     * or supersede the op, and one search of the key index writes it. */
+    mesh_err_t err = store_item_add(st, cid, &skey, &nv);
+    if (err == MESH_OK) {
+        stats->keys++;
+        stats->versions++;
+        version_digest_apply(stats->digest, v->h.origin, v->h.incarnation, nv.meta, nv.meta_len,
+                             false);
+        v->res->ops_stored++;
+        err = store_dot_put(st, cid, &skey, &nv);
+        return err == MESH_OK ? vv_add(&b->vv, meta->seq) : err;
+    }
+    if (err == MESH_EEXIST) {
+        err = store_item_get(st, cid, &skey, b->item);
     }
     bool obsolete = false;
     for (size_t j = 0; err == MESH_OK && j < b->item->count && !obsolete; j++) {
@@ -305,17 +322,6 @@ s_apply_op(s_batch_t *b, store_txn_t *st, uint32_t cid, uint32_t oid, s_vset_t *
         }
     }
     if (err == MESH_OK && !obsolete) {
-        store_version_t nv = {.oid = oid,
-                              .seq = meta->seq,
-                              .hlc = v->h.hlc,
-                              .kind = meta->kind,
-                              .meta = op->meta,
-                              .meta_len = (uint32_t)op->meta_len,
-                              .value = op->value,
-                              .value_len = (uint32_t)op->value_len,
-                              .proof = v->set.partial ? op->proof : NULL,
-                              .proof_len =
-                                  v->set.partial ? (uint32_t)(op->proof_count * HASH_LEN) : 0};
         err = s_store_op(b, st, cid, v, i, &nv, stats);
         v->res->ops_stored++;
     } else if (err == MESH_OK) {

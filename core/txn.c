@@ -218,12 +218,19 @@ s_commit_op(s_commit_t *c, store_txn_t *st, uint32_t cid, uint32_t oid, uint64_t
     memcpy(meta.vhash, op->vhash, WIRE_HASH_LEN);
     version_ctx_reset(&c->ctx);
     wire_buf_reset(&c->meta);
-    mesh_err_t err = store_item_get(st, cid, &op->skey, c->item);
-    if (err == MESH_ENOTFOUND) {
+    /* A new key takes one search of the key index (the item names only the dot); a key
+     * with versions is read, and its versions give the new one's context. */
+    store_version_t ref = {.oid = oid, .seq = meta.seq};
+    bool fresh = false;
+    mesh_err_t err = store_item_add(st, cid, &op->skey, &ref);
+    if (err == MESH_OK) {
         stats->keys++;
-        err = MESH_OK;
-    } else if (err == MESH_OK) {
-        err = version_ctx_join_item(st, c->item, &c->ctx);
+        fresh = true;
+    } else if (err == MESH_EEXIST) {
+        err = store_item_get(st, cid, &op->skey, c->item);
+        if (err == MESH_OK) {
+            err = version_ctx_join_item(st, c->item, &c->ctx);
+        }
         if (err == MESH_OK) {
             err = s_retire_versions(st, cid, c->item, stats);
         }
@@ -245,7 +252,7 @@ s_commit_op(s_commit_t *c, store_txn_t *st, uint32_t cid, uint32_t oid, uint64_t
     hash_tagged(HASH_TAG_LEAF, c->meta.data, c->meta.len, c->leaves[i]);
     version_digest_apply(stats->digest, pk, inc, c->meta.data, c->meta.len, false);
     stats->versions++;
-    err = store_item_put(st, cid, &op->skey, &v, 1);
+    err = fresh ? MESH_OK : store_item_put(st, cid, &op->skey, &v, 1);
     if (err == MESH_OK) {
         err = store_dot_put(st, cid, &op->skey, &v);
     }

@@ -174,17 +174,34 @@ env_put(store_txn_t *txn, env_db_t db, const void *k, size_t klen, const void *v
     return s_map(txn->st, mdb_put(txn->txn, txn->st->dbi[db], &key, &val, 0), s_db_names[db]);
 }
 
-/* Reserve vlen bytes for a value and return where to write them. */
-mesh_err_t
-env_reserve(store_txn_t *txn, env_db_t db, const void *k, size_t klen, size_t vlen, uint8_t **v)
+/* Reserve vlen bytes for a value and return where to write them (flags: MDB_RESERVE and
+ * more). */
+static mesh_err_t
+s_reserve(store_txn_t *txn, env_db_t db, const void *k, size_t klen, size_t vlen, unsigned flags,
+          uint8_t **v)
 {
     MDB_val key = {klen, (void *)k}, val = {vlen, NULL};
-    int rc = mdb_put(txn->txn, txn->st->dbi[db], &key, &val, MDB_RESERVE);
+    int rc = mdb_put(txn->txn, txn->st->dbi[db], &key, &val, MDB_RESERVE | flags);
+    if (rc == MDB_KEYEXIST) {
+        return MESH_EEXIST; /* asked for with MDB_NOOVERWRITE: an answer, not a failure */
+    }
     if (rc != MDB_SUCCESS) {
         return s_map(txn->st, rc, s_db_names[db]);
     }
     *v = val.mv_data;
     return MESH_OK;
+}
+
+mesh_err_t
+env_reserve(store_txn_t *txn, env_db_t db, const void *k, size_t klen, size_t vlen, uint8_t **v)
+{
+    return s_reserve(txn, db, k, klen, vlen, 0, v);
+}
+
+mesh_err_t
+env_reserve_new(store_txn_t *txn, env_db_t db, const void *k, size_t klen, size_t vlen, uint8_t **v)
+{
+    return s_reserve(txn, db, k, klen, vlen, MDB_NOOVERWRITE, v);
 }
 
 mesh_err_t

@@ -43,6 +43,10 @@ MESH_NODISCARD mesh_err_t env_put(store_txn_t *txn, env_db_t db, const void *k, 
 /* Make room for a vlen-byte value and point *v at it, to fill before the next write. */
 MESH_NODISCARD mesh_err_t env_reserve(store_txn_t *txn, env_db_t db, const void *k, size_t klen,
                                       size_t vlen, uint8_t **v);
+/* As env_reserve, for a key db does not hold yet: MESH_EEXIST (nothing written) if it
+ * does. One search of the tree where a read and then a write would take two. */
+MESH_NODISCARD mesh_err_t env_reserve_new(store_txn_t *txn, env_db_t db, const void *k, size_t klen,
+                                          size_t vlen, uint8_t **v);
 /* Delete one record; deleting an absent one is MESH_OK. */
 MESH_NODISCARD mesh_err_t env_del(store_txn_t *txn, env_db_t db, const void *k, size_t klen);
 /* The record with the greatest key at or below k whose key starts with k[0..match_len).

@@ -209,6 +209,23 @@ store_item_put(store_txn_t *txn, uint32_t cid, const store_key_t *key,
 }
 
 mesh_err_t
+store_item_add(store_txn_t *txn, uint32_t cid, const store_key_t *key, const store_version_t *v)
+{
+    uint8_t k[S_ITEM_KEY_MAX];
+    size_t klen = s_item_key(cid, key, k);
+    uint8_t *p = NULL;
+    mesh_err_t err = env_reserve_new(txn, ENV_ITEMS, k, klen, 2 + S_REF_LEN, &p);
+    if (err != MESH_OK) {
+        return err;
+    }
+    p[0] = 1;
+    p[1] = 0;
+    env_le32(p + 2, v->oid);
+    env_le64(p + 6, v->seq);
+    return MESH_OK;
+}
+
+mesh_err_t
 store_items_open(store_txn_t *txn, uint32_t cid, const uint8_t *prefix, size_t prefix_len,
                  store_cursor_t **out)
 {

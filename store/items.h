@@ -21,6 +21,11 @@ MESH_NODISCARD mesh_err_t store_item_get(store_txn_t *txn, uint32_t cid, const s
  * database (store_dot_put/del) may move them, so read what is needed from them first. */
 MESH_NODISCARD mesh_err_t store_item_put(store_txn_t *txn, uint32_t cid, const store_key_t *key,
                                          const store_version_t *versions, size_t count);
+/* Make v (its dot) the one version of key, which has none: MESH_EEXIST, with nothing
+ * written, when it has. What a write of a key that is likely new tries first: one search
+ * of the key index instead of a store_item_get and a store_item_put. */
+MESH_NODISCARD mesh_err_t store_item_add(store_txn_t *txn, uint32_t cid, const store_key_t *key,
+                                         const store_version_t *v);
 
 /* Iterate items of cid whose key starts with prefix, in stored key order. */
 MESH_NODISCARD mesh_err_t store_items_open(store_txn_t *txn, uint32_t cid, const uint8_t *prefix,
