@@ -1,4 +1,4 @@
-/* tests/unit/test_store.c: the LMDB store: records, long keys, the dot index, map growth,
+/* tests/unit/test_store.c: the LMDB store: records, long keys, versions by dot, map growth,
  * the format check and incarnations. Each case works in a fresh mkdtemp directory. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -114,8 +114,8 @@ test_store_item_round_trip(void **state)
 {
     fixture_t *f = *state;
     s_open(f, 0);
-    put_args_t a = {.cid = 3, .key = "alpha", .key_len = 5, .value = "one", .value_len = 3,
-                    .seq = 1};
+    put_args_t a = {
+        .cid = 3, .key = "alpha", .key_len = 5, .value = "one", .value_len = 3, .seq = 1};
     assert_int_equal(store_write(f->st, s_put_body, &a), MESH_OK);
     store_txn_t *txn = NULL;
     store_item_t *item = malloc(sizeof *item);
@@ -139,6 +139,103 @@ test_store_item_round_trip(void **state)
     free(item);
 }
 
+/* Two versions of one key: store_item_add refuses a key that has versions (writing
+ * nothing), store_item_put names both dots, each version reads back from its record in
+ * dot order, and an item whose version record is gone reads as corrupt, not as empty. */
+typedef struct sib_args {
+    int step;
+} sib_args_t;
+
+static mesh_err_t
+s_sib_body(store_txn_t *txn, void *arg)
+{
+    sib_args_t *a = arg;
+    store_key_t k;
+    s_key(&k, "k", 1, 0);
+    store_version_t v[2] = {{.oid = 1,
+                             .seq = 5,
+                             .hlc = 10,
+                             .meta = (const uint8_t *)"m1",
+                             .meta_len = 2,
+                             .value = (const uint8_t *)"one",
+                             .value_len = 3},
+                            {.oid = 2,
+                             .seq = 9,
+                             .hlc = 11,
+                             .kind = 1,
+                             .meta = (const uint8_t *)"m2",
+                             .meta_len = 2,
+                             .proof = (const uint8_t *)"pp",
+                             .proof_len = 2}};
+    mesh_err_t err = MESH_OK;
+    if (a->step == 0) {
+        err = store_item_add(txn, 3, &k, &v[0]);
+        if (err == MESH_OK) {
+            err = store_dot_put(txn, 3, &k, &v[0]);
+        }
+    } else if (a->step == 1) {
+        if (store_item_add(txn, 3, &k, &v[1]) != MESH_EEXIST) {
+            return MESH_EINVAL;
+        }
+        err = store_item_put(txn, 3, &k, v, 2);
+        if (err == MESH_OK) {
+            err = store_dot_put(txn, 3, &k, &v[1]);
+        }
+    } else {
+        err = store_dot_del(txn, 3, 2, 9); /* leaves the item naming a missing record */
+    }
+    return err;
+}
+
+static void
+test_store_versions_by_dot(void **state)
+{
+    fixture_t *f = *state;
+    s_open(f, 0);
+    sib_args_t a = {0};
+    assert_int_equal(store_write(f->st, s_sib_body, &a), MESH_OK);
+    a.step = 1;
+    assert_int_equal(store_write(f->st, s_sib_body, &a), MESH_OK);
+    store_txn_t *txn = NULL;
+    store_item_t *item = malloc(sizeof *item);
+    store_key_t k;
+    s_key(&k, "k", 1, 0);
+    assert_int_equal(store_read_begin(f->st, &txn), MESH_OK);
+    assert_int_equal(store_item_get(txn, 3, &k, item), MESH_OK);
+    assert_int_equal(item->count, 2);
+    assert_int_equal(item->key_len, 1);
+    assert_memory_equal(item->key, "k", 1);
+    assert_int_equal(item->versions[0].oid, 1);
+    assert_int_equal(item->versions[0].seq, 5);
+    assert_int_equal(item->versions[0].value_len, 3);
+    assert_memory_equal(item->versions[0].value, "one", 3);
+    assert_int_equal(item->versions[1].oid, 2);
+    assert_int_equal(item->versions[1].seq, 9);
+    assert_int_equal(item->versions[1].hlc, 11);
+    assert_int_equal(item->versions[1].kind, 1);
+    assert_int_equal(item->versions[1].value_len, 0);
+    assert_int_equal(item->versions[1].proof_len, 2);
+    assert_memory_equal(item->versions[1].proof, "pp", 2);
+    /* the version of the dot, with its key, from a walk of origin 2 */
+    store_cursor_t *cur = NULL;
+    uint64_t seq = 0;
+    assert_int_equal(store_dots_open(txn, 3, 2, 1, &cur), MESH_OK);
+    assert_int_equal(store_dots_next(cur, &seq, item), MESH_OK);
+    assert_int_equal(seq, 9);
+    assert_int_equal(item->count, 1);
+    assert_memory_equal(item->key, "k", 1);
+    assert_memory_equal(item->versions[0].meta, "m2", 2);
+    assert_int_equal(store_dots_next(cur, &seq, item), MESH_ENOTFOUND);
+    store_cursor_close(cur);
+    store_read_end(txn);
+    a.step = 2;
+    assert_int_equal(store_write(f->st, s_sib_body, &a), MESH_OK);
+    assert_int_equal(store_read_begin(f->st, &txn), MESH_OK);
+    assert_int_equal(store_item_get(txn, 3, &k, item), MESH_ECORRUPT);
+    store_read_end(txn);
+    free(item);
+}
+
 static void
 test_store_long_keys_by_hash(void **state)
 {
@@ -149,8 +246,7 @@ test_store_long_keys_by_hash(void **state)
     memset(k1, 'x', sizeof k1);
     memset(k2, 'x', sizeof k2);
     k2[999] = 'y';
-    put_args_t a = {.cid = 1, .key = k1, .key_len = 1000, .value = "v1", .value_len = 2,
-                    .seq = 1};
+    put_args_t a = {.cid = 1, .key = k1, .key_len = 1000, .value = "v1", .value_len = 2, .seq = 1};
     memset(a.hash, 0x11, 32);
     assert_int_equal(store_write(f->st, s_put_body, &a), MESH_OK);
     put_args_t b = a;
@@ -196,8 +292,12 @@ test_store_map_grows_by_itself(void **state)
     for (int round = 0; round < 5; round++) {
         char prefix[16];
         snprintf(prefix, sizeof prefix, "r%d", round);
-        put_args_t a = {.cid = 1, .key = prefix, .value = value, .value_len = sizeof value,
-                        .seq = (uint64_t)round * 1000 + 1, .repeat = 200};
+        put_args_t a = {.cid = 1,
+                        .key = prefix,
+                        .value = value,
+                        .value_len = sizeof value,
+                        .seq = (uint64_t)round * 1000 + 1,
+                        .repeat = 200};
         assert_int_equal(store_write(f->st, s_put_body, &a), MESH_OK);
     }
     assert_true(store_map_size(f->st) > before);
@@ -220,8 +320,8 @@ test_store_map_grows_by_itself(void **state)
     store_close(f->st);
     f->st = NULL;
     s_open(f, 64 * 1024);
-    put_args_t a = {.cid = 1, .key = "more", .value = value, .value_len = 100, .seq = 9000,
-                    .repeat = 10};
+    put_args_t a = {
+        .cid = 1, .key = "more", .value = value, .value_len = 100, .seq = 9000, .repeat = 10};
     assert_int_equal(store_write(f->st, s_put_body, &a), MESH_OK);
 }
 
@@ -336,8 +436,13 @@ s_vv_body(store_txn_t *txn, void *arg)
 {
     vv_args_t *a = arg;
     static const uint8_t leaves[64] = {1, 2, 3};
-    store_set_t set = {.oid = 2, .first_seq = 11, .header = (const uint8_t *)"hdr",
-                       .header_len = 3, .sig = leaves, .leaves = leaves, .count = 2};
+    store_set_t set = {.oid = 2,
+                       .first_seq = 11,
+                       .header = (const uint8_t *)"hdr",
+                       .header_len = 3,
+                       .sig = leaves,
+                       .leaves = leaves,
+                       .count = 2};
     mesh_err_t err = store_vv_put(txn, 1, 2, 10, a->extra, 3);
     if (err == MESH_OK) {
         err = store_set_put(txn, 1, &set);
@@ -415,12 +520,12 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_store_item_round_trip, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_store_long_keys_by_hash, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_store_versions_by_dot, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_store_map_grows_by_itself, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_store_refuses_unknown_format, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_store_incarnation_changes_on_copy, s_setup,
                                         s_teardown),
-        cmocka_unit_test_setup_teardown(test_store_origins_and_collections, s_setup,
-                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_store_origins_and_collections, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_store_vectors_sets_stats, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_store_failed_write_changes_nothing, s_setup,
                                         s_teardown),
