@@ -578,10 +578,12 @@ s_flush(loop_t *l)
             node_log(l->m, MESH_LOG_WARN, "batches from %s: %s", l->pend[0].s->id, rep.text);
         }
         node_log(l->m, MESH_LOG_DEBUG,
-                 "applied batches %llu..%llu from %s: %llu sets, %llu ops stored (%lld ms)",
+                 "applied batches %llu..%llu from %s: %llu sets, %llu ops stored (%lld ms, the "
+                 "last commit %llu ms)",
                  (unsigned long long)l->pend[0].id, (unsigned long long)l->pend[n - 1].id,
                  l->pend[0].s->id, (unsigned long long)(rep.sets_new + rep.sets_known),
-                 (unsigned long long)rep.ops_stored, (long long)(s_now_ms() - t0));
+                 (unsigned long long)rep.ops_stored, (long long)(s_now_ms() - t0),
+                 (unsigned long long)(store_last_commit_us(l->m->store) / 1000));
         l->pend[0].s->ops_in += rep.ops_stored;
         l->ops_unreleased += rep.ops_stored;
         mesh_free(rep.text);

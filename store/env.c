@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <lmdb.h>
 
@@ -33,6 +34,7 @@ struct store {
     bool incarnation_new;
     uint64_t incarnation_pending; /* set by a write that renewed it, until it commits */
     bool map_full;                /* the current write hit MDB_MAP_FULL */
+    uint64_t commit_us;           /* how long this process's last commit took */
     char path[4096];
     char errmsg[S_ERRMSG_MAX];
 };
@@ -104,6 +106,12 @@ store_incarnation_is_new(const store_t *st)
 }
 
 static int s_txn_begin(store_t *st, unsigned flags, MDB_txn **txn);
+
+uint64_t
+store_last_commit_us(const store_t *st)
+{
+    return __atomic_load_n(&st->commit_us, __ATOMIC_RELAXED);
+}
 
 uint64_t
 store_last_txnid(store_t *st)
@@ -485,8 +493,15 @@ s_write(store_t *st, store_write_fn fn, void *ctx)
         st->incarnation_pending = 0;
         mesh_err_t err = fn(&txn, ctx);
         if (err == MESH_OK) {
+            struct timespec t0, t1;
+            clock_gettime(CLOCK_MONOTONIC, &t0);
             rc = mdb_txn_commit(txn.txn);
             txn.txn = NULL;
+            clock_gettime(CLOCK_MONOTONIC, &t1);
+            __atomic_store_n(
+                &st->commit_us,
+                (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000),
+                __ATOMIC_RELAXED);
             if (rc == MDB_SUCCESS) {
                 if (st->incarnation_pending) {
                     st->incarnation = st->incarnation_pending;

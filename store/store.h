@@ -107,6 +107,10 @@ MESH_NODISCARD mesh_err_t store_incarnation_renew(store_txn_t *txn, uint64_t *in
 /* True when store_open started a new incarnation. */
 bool store_incarnation_is_new(const store_t *st);
 
+/* Microseconds the last commit of a write transaction in this process took: the writing
+ * of its pages and the flushes to disk (for logs that say where the time went). */
+uint64_t store_last_commit_us(const store_t *st);
+
 /* The id of the last committed write transaction of any process on this home: it changes
  * at every commit, so a daemon can notice a CLI's writes by polling it. */
 uint64_t store_last_txnid(store_t *st);
