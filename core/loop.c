@@ -62,6 +62,8 @@ typedef struct s_session {
     bundle_pos_t pos;      /* where the pass stopped */
     uint64_t pass_batches; /* batches sent in this pass */
     uint64_t sent_id;      /* the last batch id sent (ids rise by one) */
+    uint32_t batch_conn;   /* the link the batches in flight went on (see s_push) */
+    uint32_t sent_conn;    /* the link of the last message s_send sent */
     uint64_t acked_id;     /* the highest id acknowledged (or given up on) */
     uint8_t ack_summary[WIRE_SUMMARY_LEN]; /* its summary in its last ACK */
     int64_t progress_ms;                   /* last batch sent, ack or question */
@@ -194,7 +196,7 @@ s_refresh_members(loop_t *l)
             memcpy(s->device, pk, sizeof pk);
             memcpy(s->curve, curve, sizeof curve);
             memcpy(s->id, peers[i].id, sizeof s->id);
-            s->conn_out = s->conn_in = S_NO_CONN;
+            s->conn_out = s->conn_in = s->batch_conn = s->sent_conn = S_NO_CONN;
         }
         if (s) {
             s_dial(l, s, peers[i].addrs);
@@ -284,10 +286,11 @@ s_send(loop_t *l, s_session_t *s, const wire_msg_t *msg, uint32_t only)
             continue;
         }
         err = transport_send(l->t, conns[i], l->buf.data, l->buf.len);
-    }
-    if (err == MESH_OK) {
-        s->bytes_out += l->buf.len;
-        s->sent_ms = s_now_ms();
+        if (err == MESH_OK) {
+            s->bytes_out += l->buf.len;
+            s->sent_ms = s_now_ms();
+            s->sent_conn = conns[i];
+        }
     }
     return err;
 }
@@ -414,6 +417,21 @@ s_push(loop_t *l, s_session_t *s)
         s->pass_batches = 0;
         memset(&s->pos, 0, sizeof s->pos);
     }
+    /* While batches are in flight, the next ones go on the same link: on the other one
+     * they could overtake them, and the peer would hold ops above a gap (its vector's
+     * extras, which are capped) until the rest came. When that link is gone, those in
+     * flight may be lost: the pass starts again from the view. */
+    uint32_t only = S_NO_CONN;
+    if (s->sent_id > s->acked_id && s->batch_conn != S_NO_CONN) {
+        if (s->batch_conn != s->conn_in && s->batch_conn != s->conn_out) {
+            node_log(l->m, MESH_LOG_DEBUG, "the link of the batches to %s went: sending again",
+                     s->id);
+            s->batch_conn = S_NO_CONN;
+            s_reset_sending(s);
+            return;
+        }
+        only = s->batch_conn;
+    }
     for (int k = 0; k < S_PUSH_BURST && !s->pass_end && s->sent_id - s->acked_id < s->credit; k++) {
         bool more = false;
         size_t pieces = 0;
@@ -438,10 +456,11 @@ s_push(loop_t *l, s_session_t *s)
                             .body = l->body.data,
                             .body_len = l->body.len,
                             .more = more};
-        if (s_send(l, s, &batch, S_NO_CONN) != MESH_OK) {
+        if (s_send(l, s, &batch, only) != MESH_OK) {
             s->pos = pos; /* the link is busy or down: the same batch next turn */
             break;
         }
+        s->batch_conn = only = s->sent_conn;
         s->sent_id++;
         s->pass_batches++;
         s->batches_out++;
@@ -449,8 +468,10 @@ s_push(loop_t *l, s_session_t *s)
         s->batch_bytes_out += l->body.len;
         s->progress_ms = s_now_ms();
         s->pass_end = !more;
-        node_log(l->m, MESH_LOG_DEBUG, "sent batch %llu (%zu bytes) to %s",
-                 (unsigned long long)s->sent_id, l->body.len, s->id);
+        node_log(l->m, MESH_LOG_DEBUG, "sent batch %llu (%zu bytes) to %s on %s link %u",
+                 (unsigned long long)s->sent_id, l->body.len, s->id,
+                 s->batch_conn & TRANSPORT_INBOUND ? "its" : "our",
+                 (unsigned)(s->batch_conn & ~TRANSPORT_INBOUND));
     }
     if (s->pass_end && s->sent_id == s->acked_id) {
         s_pass_done(l, s);
@@ -595,7 +616,10 @@ s_flush(loop_t *l)
             }
             err = bundle_import_many(l->m, &bundles[i], &lens[i], 1, &rep);
             if (err == MESH_EPROTO || err == MESH_ETOOBIG) {
-                s_drop(l, s, "a batch that does not decode");
+                char why[320];
+                snprintf(why, sizeof why, "a batch that does not decode or apply (%s: %s)",
+                         mesh_strerror(err), mesh_errmsg(l->m));
+                s_drop(l, s, why);
             } else if (err != MESH_OK) {
                 node_log(l->m, MESH_LOG_ERROR, "applying a batch from %s failed: %s", s->id,
                          mesh_strerror(err));
