@@ -43,7 +43,22 @@ typedef struct s_batch {
     version_ctx_t ctx;
     vv_t vv;
     bool members_changed;
+    struct s_run *run; /* plain new sets waiting to be applied in key order */
+    bool defer_dot;    /* leave the new version's record to the caller, */
+    bool dot_deferred; /* which this then says */
 } s_batch_t;
+
+/* Write the record of a new version, or leave it to the caller (b->defer_dot). */
+static mesh_err_t
+s_dot_put(s_batch_t *b, store_txn_t *st, uint32_t cid, const store_key_t *skey,
+          const store_version_t *nv)
+{
+    if (b->defer_dot) {
+        b->dot_deferred = true;
+        return MESH_OK;
+    }
+    return store_dot_put(st, cid, skey, nv);
+}
 
 static void s_reject(apply_result_t *r, mesh_err_t err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -265,25 +280,21 @@ s_store_op(s_batch_t *b, store_txn_t *st, uint32_t cid, s_vset_t *v, size_t i, s
     stats->versions++;
     err = store_item_put(st, cid, &skey, item->versions, kept);
     if (err == MESH_OK) {
-        err = store_dot_put(st, cid, &skey, nv);
+        err = s_dot_put(b, st, cid, &skey, nv);
     }
     return err;
 }
 
-/* Apply op i of v: (a) covered by the vector: nothing; (b) covered by a local version's
- * context: count its dot only; (c) otherwise store it. force skips (a) for a fork winner. */
+/* Store op i of v unless a local version's context covers it (rule b: then only its dot
+ * is new here); the vector is the caller's. */
 static mesh_err_t
-s_apply_op(s_batch_t *b, store_txn_t *st, uint32_t cid, uint32_t oid, s_vset_t *v, size_t i,
-           bool force, store_coll_stats_t *stats)
+s_store_or_supersede(s_batch_t *b, store_txn_t *st, uint32_t cid, uint32_t oid, s_vset_t *v,
+                     size_t i, store_coll_stats_t *stats)
 {
     const wire_opmeta_t *meta = &v->ops[i];
     const wire_op_t *op = &v->set.ops[i];
     wire_dot_t dot;
     store_key_t skey;
-    if (!force && vv_covers(&b->vv, meta->seq)) {
-        v->res->ops_old++;
-        return MESH_OK;
-    }
     memcpy(dot.origin, v->h.origin, WIRE_ORIGIN_LEN);
     dot.incarnation = v->h.incarnation;
     dot.seq = meta->seq;
@@ -307,8 +318,7 @@ s_apply_op(s_batch_t *b, store_txn_t *st, uint32_t cid, uint32_t oid, s_vset_t *
         version_digest_apply(stats->digest, v->h.origin, v->h.incarnation, nv.meta, nv.meta_len,
                              false);
         v->res->ops_stored++;
-        err = store_dot_put(st, cid, &skey, &nv);
-        return err == MESH_OK ? vv_add(&b->vv, meta->seq) : err;
+        return s_dot_put(b, st, cid, &skey, &nv);
     }
     if (err == MESH_EEXIST) {
         err = store_item_get(st, cid, &skey, b->item);
@@ -327,10 +337,23 @@ s_apply_op(s_batch_t *b, store_txn_t *st, uint32_t cid, uint32_t oid, s_vset_t *
     } else if (err == MESH_OK) {
         v->res->ops_superseded++; /* rule (b): only its dot is new here */
     }
-    if (err == MESH_OK) {
-        err = vv_add(&b->vv, meta->seq);
-    }
     return err;
+}
+
+
+/* Apply op i of v: (a) covered by the vector: nothing; (b) covered by a local version's
+ * context: count its dot only; (c) otherwise store it. force skips (a) for a fork winner. */
+static mesh_err_t
+s_apply_op(s_batch_t *b, store_txn_t *st, uint32_t cid, uint32_t oid, s_vset_t *v, size_t i,
+           bool force, store_coll_stats_t *stats)
+{
+    uint64_t seq = v->ops[i].seq;
+    if (!force && vv_covers(&b->vv, seq)) {
+        v->res->ops_old++;
+        return MESH_OK;
+    }
+    mesh_err_t err = s_store_or_supersede(b, st, cid, oid, v, i, stats);
+    return err == MESH_OK ? vv_add(&b->vv, seq) : err;
 }
 
 /* ---- the fork rule (§5.7) ---- */
@@ -398,6 +421,26 @@ s_drop_set(s_batch_t *b, store_txn_t *st, uint32_t cid, uint32_t oid, const stor
     return store_set_del(st, cid, oid, lost->first_seq);
 }
 
+/* Another stored header of v's origin whose range reaches into v's: *other is set, with
+ * it in *s and *sh (the stored set with the greatest first seq up to v's last). */
+static mesh_err_t
+s_other_header(store_txn_t *st, uint32_t cid, uint32_t oid, const s_vset_t *v, store_set_t *s,
+               wire_header_t *sh, bool *other)
+{
+    *other = false;
+    mesh_err_t err = store_set_find(st, cid, oid, v->h.first_seq + v->h.count - 1, s);
+    if (err == MESH_ENOTFOUND) {
+        return MESH_OK;
+    }
+    if (err == MESH_OK && wire_header_decode(s->header, s->header_len, sh) != MESH_OK) {
+        err = MESH_ECORRUPT;
+    }
+    *other = err == MESH_OK && s->first_seq + sh->count > v->h.first_seq &&
+             !(s->header_len == v->set.header_len &&
+               memcmp(s->header, v->set.header, s->header_len) == 0);
+    return err;
+}
+
 /* Check v against a stored set whose range overlaps it. *force is set when v wins a fork
  * (its ops then apply over dots the vector already counts). */
 static mesh_err_t
@@ -406,21 +449,12 @@ s_fork_check(s_batch_t *b, store_txn_t *st, uint32_t cid, uint32_t oid, s_vset_t
 {
     store_set_t s;
     wire_header_t sh;
+    bool other = false;
     *force = false;
     uint64_t last = v->h.first_seq + v->h.count - 1;
-    mesh_err_t err = store_set_find(st, cid, oid, last, &s);
-    if (err == MESH_ENOTFOUND) {
-        return MESH_OK;
-    }
-    if (err == MESH_OK && wire_header_decode(s.header, s.header_len, &sh) != MESH_OK) {
-        err = MESH_ECORRUPT;
-    }
-    if (err != MESH_OK) {
-        return err;
-    }
-    if (s.first_seq + sh.count <= v->h.first_seq ||
-        (s.header_len == v->set.header_len && memcmp(s.header, v->set.header, s.header_len) == 0)) {
-        return MESH_OK; /* no overlap, or the same set again */
+    mesh_err_t err = s_other_header(st, cid, oid, v, &s, &sh, &other);
+    if (err != MESH_OK || !other) {
+        return err; /* no overlap, or the same set again */
     }
     uint8_t mine[HASH_LEN], theirs[HASH_LEN];
     hash_tagged(HASH_TAG_NODE, v->set.header, v->set.header_len, mine);
@@ -588,11 +622,273 @@ s_apply_marks(s_batch_t *b, store_txn_t *st, size_t g)
     return err;
 }
 
+/* ---- runs: plain new sets applied together, their ops in key order ----
+ * A set is plain when it is full, verified, of a user collection, from a member other than
+ * this device, starts right above all this store holds of its origin (the vector has no
+ * extras) and no stored header reaches into its range: then there is no fork to check and
+ * the vector covers none of its ops. An initial sync is made of such sets. Consecutive
+ * plain sets form a run; their ops are applied in the order of their keys (the ops of one
+ * key keep their order), because the key index is the one tree whose keys arrive at
+ * random: in key order a transaction walks its pages once, in turn, instead of jumping
+ * between them for every op (1M-item sync: B's apply 5.2 s -> 4.3 s of CPU). Each op
+ * still goes through the rules of s_store_or_supersede; the new versions' records are
+ * written after, in seq order, the order of their tree. */
+
+#define S_RUN_COLLS 8u /* collections one run may span */
+
+typedef struct s_run_set {
+    s_vset_t *v;
+    uint32_t cid, oid;
+} s_run_set_t;
+
+typedef struct s_run_op {
+    uint64_t prefix; /* the key's first 8 bytes, big-endian, zero-padded */
+    const uint8_t *key;
+    uint32_t key_len;
+    uint32_t cid;
+    uint32_t set;   /* index in the run's sets */
+    uint32_t op;    /* index in its set */
+    uint32_t place; /* index among all the run's ops, in set order */
+} s_run_op_t;
+
+typedef struct s_run {
+    s_run_set_t *sets; /* up to b->n */
+    size_t nsets, nops;
+    s_run_op_t *ops;
+    uint8_t *deferred; /* per op, in set order: its record is still to write */
+    size_t ops_cap;
+    uint32_t cids[S_RUN_COLLS];
+    store_coll_stats_t stats[S_RUN_COLLS];
+    size_t ncolls;
+} s_run_t;
+
+static int
+s_run_op_cmp(const void *pa, const void *pb)
+{
+    const s_run_op_t *a = pa, *b = pb;
+    if (a->cid != b->cid) {
+        return a->cid < b->cid ? -1 : 1;
+    }
+    if (a->prefix != b->prefix) {
+        return a->prefix < b->prefix ? -1 : 1;
+    }
+    size_t n = a->key_len < b->key_len ? a->key_len : b->key_len;
+    int c = memcmp(a->key, b->key, n);
+    if (c != 0 || a->key_len != b->key_len) {
+        return c != 0 ? c : (a->key_len < b->key_len ? -1 : 1);
+    }
+    if (a->set != b->set) { /* one key: the order the sets came in, then seq */
+        return a->set < b->set ? -1 : 1;
+    }
+    return a->op < b->op ? -1 : (a->op > b->op);
+}
+
+/* The stats slot of cid in the run, loading it on first use; NULL when the run already
+ * spans S_RUN_COLLS other collections. */
+static mesh_err_t
+s_run_stats(s_run_t *r, store_txn_t *st, uint32_t cid, store_coll_stats_t **out)
+{
+    *out = NULL;
+    for (size_t i = 0; i < r->ncolls; i++) {
+        if (r->cids[i] == cid) {
+            *out = &r->stats[i];
+            return MESH_OK;
+        }
+    }
+    if (r->ncolls == S_RUN_COLLS) {
+        return MESH_OK;
+    }
+    mesh_err_t err = store_coll_stats_get(st, cid, &r->stats[r->ncolls]);
+    if (err == MESH_OK) {
+        r->cids[r->ncolls] = cid;
+        *out = &r->stats[r->ncolls++];
+    }
+    return err;
+}
+
+/* Apply the run's sets: their ops in key order, then per set (in order) its vector, its
+ * record and the clock; then the collections' stats. */
+static mesh_err_t
+s_run_flush(s_batch_t *b, store_txn_t *st)
+{
+    s_run_t *r = b->run;
+    mesh_err_t err = MESH_OK;
+    if (r->nsets == 0) {
+        return MESH_OK;
+    }
+    size_t nops = 0;
+    for (size_t i = 0; i < r->nsets; i++) {
+        nops += r->sets[i].v->set.op_count;
+    }
+    if (nops > r->ops_cap) {
+        s_run_op_t *ops = realloc(r->ops, nops * sizeof *ops);
+        r->ops = ops ? ops : r->ops;
+        uint8_t *deferred = ops ? realloc(r->deferred, nops) : NULL;
+        r->deferred = deferred ? deferred : r->deferred;
+        if (!deferred) {
+            return MESH_ENOMEM;
+        }
+        r->ops_cap = nops;
+    }
+    memset(r->deferred, 0, nops);
+    size_t k = 0;
+    for (size_t i = 0; i < r->nsets; i++) {
+        const s_vset_t *v = r->sets[i].v;
+        for (size_t j = 0; j < v->set.op_count; j++, k++) {
+            const wire_opmeta_t *meta = &v->ops[j];
+            uint64_t prefix = 0;
+            for (size_t c = 0; c < 8; c++) {
+                prefix = (prefix << 8) | (c < meta->key_len ? meta->key[c] : 0);
+            }
+            r->ops[k] = (s_run_op_t){.prefix = prefix,
+                                     .key = meta->key,
+                                     .key_len = (uint32_t)meta->key_len,
+                                     .cid = r->sets[i].cid,
+                                     .set = (uint32_t)i,
+                                     .op = (uint32_t)j,
+                                     .place = (uint32_t)k};
+        }
+    }
+    qsort(r->ops, nops, sizeof *r->ops, s_run_op_cmp);
+    /* The key index in key order. A new version's record waits for the walk in seq order
+     * below (the dots tree takes keys in order too), unless the next op is of the same key
+     * and will read it. */
+    for (size_t i = 0; err == MESH_OK && i < nops; i++) {
+        const s_run_op_t *o = &r->ops[i];
+        s_run_set_t *rs = &r->sets[o->set];
+        store_coll_stats_t *stats = NULL;
+        err = s_run_stats(r, st, o->cid, &stats);
+        if (err == MESH_OK && !stats) {
+            err = MESH_ECORRUPT; /* s_run_add keeps a run within S_RUN_COLLS */
+        }
+        const s_run_op_t *next = i + 1 < nops ? &r->ops[i + 1] : NULL;
+        b->defer_dot = !next || next->cid != o->cid || next->key_len != o->key_len ||
+                       memcmp(next->key, o->key, o->key_len) != 0;
+        b->dot_deferred = false;
+        if (err == MESH_OK) {
+            err = s_store_or_supersede(b, st, rs->cid, rs->oid, rs->v, o->op, stats);
+        }
+        r->deferred[o->place] = b->dot_deferred;
+        b->defer_dot = false;
+    }
+    size_t k2 = 0;
+    for (size_t i = 0; err == MESH_OK && i < r->nsets; i++) {
+        const s_vset_t *v = r->sets[i].v;
+        for (size_t j = 0; err == MESH_OK && j < v->set.op_count; j++, k2++) {
+            if (r->deferred[k2]) {
+                const wire_opmeta_t *meta = &v->ops[j];
+                const wire_op_t *op = &v->set.ops[j];
+                store_key_t skey;
+                node_store_key(meta->key, meta->key_len, &skey);
+                store_version_t nv = {.oid = r->sets[i].oid,
+                                      .seq = meta->seq,
+                                      .hlc = v->h.hlc,
+                                      .kind = meta->kind,
+                                      .meta = op->meta,
+                                      .meta_len = (uint32_t)op->meta_len,
+                                      .value = op->value,
+                                      .value_len = (uint32_t)op->value_len};
+                err = store_dot_put(st, r->sets[i].cid, &skey, &nv);
+            }
+        }
+    }
+    for (size_t i = 0; err == MESH_OK && i < r->nsets; i++) {
+        s_run_set_t *rs = &r->sets[i];
+        s_vset_t *v = rs->v;
+        err = vv_load(&b->vv, st, rs->cid, rs->oid);
+        if (err == MESH_OK) {
+            vv_raise(&b->vv, v->h.first_seq + v->h.count - 1);
+            err = vv_save(&b->vv, st, rs->cid, rs->oid);
+        }
+        if (err == MESH_OK) {
+            err = hlc_observe(st, v->h.hlc);
+        }
+        if (err == MESH_OK) {
+            store_set_t rec = {.oid = rs->oid,
+                               .first_seq = v->h.first_seq,
+                               .header = v->set.header,
+                               .header_len = (uint32_t)v->set.header_len,
+                               .sig = v->set.sig,
+                               .leaves = &v->leaves[0][0],
+                               .count = v->h.count};
+            err = store_set_put(st, rs->cid, &rec);
+        }
+        v->res->outcome = v->res->ops_stored || v->res->ops_superseded ? APPLY_NEW : APPLY_KNOWN;
+    }
+    for (size_t i = 0; err == MESH_OK && i < r->ncolls; i++) {
+        err = store_coll_stats_put(st, r->cids[i], &r->stats[i]);
+    }
+    r->nsets = 0;
+    r->ncolls = 0;
+    return err;
+}
+
+/* Take v into the run when it is plain (see above); *taken says whether it was. A set that
+ * is not plain first ends the run, so sets keep their order. */
+static mesh_err_t
+s_run_add(s_batch_t *b, store_txn_t *st, s_vset_t *v, bool *taken)
+{
+    s_run_t *r = b->run;
+    uint32_t cid = 0, oid = 0;
+    *taken = false;
+    bool plain = !v->set.partial && !v->held_id && v->res->outcome != APPLY_REJECTED &&
+                 strcmp(v->coll, MEMBER_COLL) != 0 && node_member_is(b->m, v->h.origin) &&
+                 memcmp(v->h.origin, ident_public_key(b->m->ident), WIRE_ORIGIN_LEN) != 0;
+    mesh_err_t err = MESH_OK;
+    if (plain) {
+        err = store_coll_id(st, v->coll, true, &cid);
+        if (err == MESH_OK) {
+            err = store_origin_id(st, v->h.origin, v->h.incarnation, true, &oid);
+        }
+        /* right above what is held: the last set of this origin in the run, or the store */
+        const s_run_set_t *prev = NULL;
+        for (size_t i = 0; i < r->nsets; i++) {
+            if (r->sets[i].cid == cid && r->sets[i].oid == oid) {
+                prev = &r->sets[i];
+            }
+        }
+        if (err == MESH_OK && prev) {
+            plain = prev->v->h.first_seq + prev->v->h.count == v->h.first_seq;
+        } else if (err == MESH_OK) {
+            err = vv_load(&b->vv, st, cid, oid);
+            plain = err == MESH_OK && b->vv.count == 0 && b->vv.base + 1 == v->h.first_seq;
+        }
+        if (err == MESH_OK && plain) { /* (a set seen partial may reach beyond the base) */
+            store_set_t s;
+            wire_header_t sh;
+            bool other = false;
+            err = s_other_header(st, cid, oid, v, &s, &sh, &other);
+            plain = !other;
+        }
+        store_coll_stats_t *stats = NULL;
+        if (err == MESH_OK && plain) {
+            err = s_run_stats(r, st, cid, &stats);
+        }
+        if (err == MESH_OK && plain && !stats) {
+            err = s_run_flush(b, st); /* a run spans at most S_RUN_COLLS collections */
+            if (err == MESH_OK) {
+                err = s_run_stats(r, st, cid, &stats);
+            }
+        }
+    }
+    if (err != MESH_OK) {
+        return err;
+    }
+    if (!plain) {
+        return s_run_flush(b, st);
+    }
+    r->sets[r->nsets++] = (s_run_set_t){.v = v, .cid = cid, .oid = oid};
+    *taken = true;
+    return MESH_OK;
+}
+
 static mesh_err_t
 s_batch_body(store_txn_t *st, void *arg)
 {
     s_batch_t *b = arg;
     b->members_changed = false;
+    b->run->nsets = 0;
+    b->run->ncolls = 0;
     for (size_t i = 0; i < b->n; i++) {
         s_vset_t *v = &b->vs[i];
         if (v->res->outcome == APPLY_REJECTED && v->res->err != MESH_EFORK) {
@@ -602,13 +898,25 @@ s_batch_body(store_txn_t *st, void *arg)
         v->res->outcome = APPLY_NEW;
         v->res->err = MESH_OK;
         v->res->ops_stored = v->res->ops_old = v->res->ops_superseded = 0;
-        mesh_err_t err = s_apply_set(b, st, v);
+        bool taken = false;
+        mesh_err_t err = s_run_add(b, st, v, &taken);
+        if (err != MESH_OK) {
+            return err;
+        }
+        if (taken) {
+            continue;
+        }
+        err = s_apply_set(b, st, v);
         if (err == MESH_OK && v->held_id && v->res->outcome != APPLY_HELD) {
             err = store_held_del(st, v->held_id);
         }
         if (err != MESH_OK) {
             return err;
         }
+    }
+    mesh_err_t ferr = s_run_flush(b, st);
+    if (ferr != MESH_OK) {
+        return ferr;
     }
     for (size_t g = 0; g < b->ngroups; g++) {
         mesh_err_t err = s_apply_marks(b, st, g);
@@ -664,11 +972,13 @@ s_batch(mesh_t *m, const apply_group_t *groups, size_t ngroups, const s_held_t *
         n += groups[g].n;
     }
     b.n = n;
+    s_run_t run = {.sets = calloc(n ? n : 1, sizeof *run.sets)};
+    b.run = &run;
     b.vs = calloc(n ? n : 1, sizeof *b.vs);
     b.item = malloc(sizeof *b.item);
     version_ctx_init(&b.ctx);
     vv_init(&b.vv);
-    if (!b.vs || !b.item) {
+    if (!b.vs || !b.item || !run.sets) {
         err = MESH_ENOMEM;
         goto out;
     }
@@ -709,6 +1019,9 @@ out:
     }
     free(b.vs);
     free(b.item);
+    free(run.sets);
+    free(run.ops);
+    free(run.deferred);
     version_ctx_release(&b.ctx);
     vv_release(&b.vv);
     return err;
