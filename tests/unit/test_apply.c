@@ -9,8 +9,9 @@
  *   MESH_TEST_SEEDS: how many seeds (default 30; 3 under valgrind); MESH_TEST_SEED: the
  *   first (default 1; alone, it runs just that one). A failure prints seed and step.
  * - the named cases: no false conflict, transitive trust and held-back sets, rejection of
- *   damaged input, a set seen partial then whole, the outcome of a superseded set, and the
- *   fork rule.
+ *   damaged input, a set seen partial then whole, the outcome of a superseded set, the
+ *   fork rule, and a fork whose stored side came partial (test_apply_fork_after_partial_prefix:
+ *   a full set right above the vector base must still meet the fork rule).
  * MESH_TEST_FILTER runs only the cases whose names match (e.g. "*model*"). Homes live in
  * $MESH_TEST_TMPDIR, else /dev/shm, else /tmp. */
 #include <dirent.h>
@@ -2045,27 +2046,21 @@ s_apply_one(node_t *nd, const set_copy_t *s, enum apply_outcome want, mesh_err_t
     util_check_digest(nd->m, "c");
 }
 
-/* One fork: X commits seq 1, its home is copied to Y, Y's store gets X's incarnation back
- * (a rollback that escaped incarnation detection), and both commit seq 2-3. Z1 gets X's
- * set then Y's, Z2 the other way round, X and Y each other's. Returns whether X's won. */
-static bool
-s_fork_once(int attempt)
+/* Fork X's home (open, in g_root/sub/x): close it, copy it to g_root/sub/y, and put X's
+ * incarnation back into the copy's store (a rollback that escaped incarnation detection);
+ * X is reopened and Y opened, the same device under the same incarnation. */
+static void
+s_fork_home(const char *sub, node_t *X, node_t *Y)
 {
-    node_t X, Y, Z1, Z2;
-    char src[300], dst[300], sub[32], name[64];
-    snprintf(sub, sizeof sub, "fork%d", attempt);
-    snprintf(util_where, sizeof util_where, "fork rule %d: set-up", attempt);
-    s_mkdir(sub);
-    snprintf(name, sizeof name, "%s/x", sub);
-    s_node_open(&X, name, true);
-    util_put(X.m, "c", "k", "base"); /* seq 1 */
-    uint64_t inc_x = store_incarnation(X.m->store);
-    s_node_close(&X);
+    char src[300], dst[300], name[64];
+    uint64_t inc_x = store_incarnation(X->m->store);
+    s_node_close(X);
     snprintf(src, sizeof src, "%s/%s/x", g_root, sub);
     snprintf(dst, sizeof dst, "%s/%s/y", g_root, sub);
     CHECK_EQ(s_copy_tree(src, dst), 0); /* cp -a: new files, so a new file identity */
-    s_node_open(&X, name, false);
-    CHECK_EQ(store_incarnation(X.m->store), inc_x);
+    snprintf(name, sizeof name, "%s/x", sub);
+    s_node_open(X, name, false);
+    CHECK_EQ(store_incarnation(X->m->store), inc_x);
     /* the copy starts a new incarnation (its file identity changed); put X's back */
     store_t *st = NULL;
     char path[320], errmsg[256];
@@ -2076,10 +2071,27 @@ s_fork_once(int attempt)
     CHECK_OK(store_write(st, s_set_incarnation, &inc_x));
     store_close(st);
     snprintf(name, sizeof name, "%s/y", sub);
-    s_node_open(&Y, name, false);
-    CHECK(strcmp(X.id, Y.id) == 0);
-    CHECK_EQ(store_incarnation(Y.m->store), inc_x);
-    CHECK(!store_incarnation_is_new(Y.m->store));
+    s_node_open(Y, name, false);
+    CHECK(strcmp(X->id, Y->id) == 0);
+    CHECK_EQ(store_incarnation(Y->m->store), inc_x);
+    CHECK(!store_incarnation_is_new(Y->m->store));
+}
+
+/* One fork: X commits seq 1, its home is copied to Y, Y's store gets X's incarnation back
+ * (a rollback that escaped incarnation detection), and both commit seq 2-3. Z1 gets X's
+ * set then Y's, Z2 the other way round, X and Y each other's. Returns whether X's won. */
+static bool
+s_fork_once(int attempt)
+{
+    node_t X, Y, Z1, Z2;
+    char sub[32], name[64];
+    snprintf(sub, sizeof sub, "fork%d", attempt);
+    snprintf(util_where, sizeof util_where, "fork rule %d: set-up", attempt);
+    s_mkdir(sub);
+    snprintf(name, sizeof name, "%s/x", sub);
+    s_node_open(&X, name, true);
+    util_put(X.m, "c", "k", "base"); /* seq 1 */
+    s_fork_home(sub, &X, &Y);
 
     /* both commit seq 2-3 with different content */
     mesh_txn_t *txn = NULL;
@@ -2221,15 +2233,227 @@ test_apply_fork_rule(void **state)
     }
 }
 
+/* ---- a fork after a set seen partial ---- */
+
+/* m's vector entry of coll for origin's current incarnation: *base and *extras (0 and 0
+ * when there is none). */
+static void
+s_vector_entry(mesh_t *m, const char *coll, mesh_t *origin, uint64_t *base, size_t *extras)
+{
+    void *vec = NULL;
+    size_t len = 0;
+    wire_doc_t doc;
+    *base = 0;
+    *extras = 0;
+    CHECK_OK(mesh_vector(m, NULL, 0, &vec, &len));
+    CHECK_OK(wire_doc_decode(vec, len, true, &doc));
+    for (size_t i = 0; i < doc.count; i++) {
+        const wire_section_t *sec = &doc.sections[i];
+        if (sec->coll_len != strlen(coll) || memcmp(sec->coll, coll, sec->coll_len) != 0) {
+            continue;
+        }
+        for (size_t j = 0; j < sec->vv_count; j++) {
+            const wire_vv_t *vv = &sec->vvs[j];
+            if (memcmp(vv->origin, ident_public_key(origin->ident), 32) == 0 &&
+                vv->incarnation == store_incarnation(origin->store)) {
+                *base = vv->base;
+                *extras = vv->extra_count;
+            }
+        }
+    }
+    wire_doc_release(&doc);
+    mesh_free(vec);
+}
+
+/* The first seqs of m's sets of coll, ascending, in seqs[0..*n). */
+static void
+s_log_seqs(mesh_t *m, const char *coll, uint64_t *seqs, size_t max, size_t *n)
+{
+    mesh_set_info_t *log = NULL;
+    CHECK_OK(mesh_log(m, coll, 0, &log, n));
+    CHECK(*n <= max);
+    for (size_t i = 0; i < *n; i++) {
+        size_t at = i; /* insertion sort: a handful of sets */
+        while (at > 0 && seqs[at - 1] > log[i].first_seq) {
+            seqs[at] = seqs[at - 1];
+            at--;
+        }
+        seqs[at] = log[i].first_seq;
+    }
+    mesh_free(log);
+}
+
+/* What R must hold once X's S1 (seq 1-2), the live part of X's H (seq 3-4 of 3-6) and
+ * Y's forked F (seq 5-6) were offered: F's keys if F won, else H's. */
+static void
+s_expect_fork_after_partial(node_t *R, const char *id, bool fwins)
+{
+    mesh_version_t *vs = NULL;
+    size_t n = 0;
+    uint64_t seqs[4];
+    s_expect_single(R->m, "c", "a", "1", id);
+    s_expect_single(R->m, "c", "b", "2", id);
+    for (int i = 0; i < 2; i++) {
+        const char *key = fwins ? (i ? "k4" : "k3") : (i ? "y6" : "y5");
+        CHECK_EQ(mesh_get_versions(R->m, "c", key, 2, &vs, &n), MESH_ENOTFOUND);
+    }
+    s_expect_single(R->m, "c", fwins ? "y5" : "k3", fwins ? "y5" : "3", id);
+    s_expect_single(R->m, "c", fwins ? "y6" : "k4", fwins ? "y6" : "4", id);
+    util_expect(R->m, "c", "k5", NULL); /* H's superseded ops never reached R */
+    CHECK(util_check_digest(R->m, "c"));
+    s_log_seqs(R->m, "c", seqs, 4, &n); /* S1, and the winner of H and F */
+    CHECK_EQ(n, 2);
+    CHECK_EQ(seqs[0], 1);
+    CHECK_EQ(seqs[1], fwins ? 5 : 3);
+}
+
+/* One fork after a set seen partial: X commits S1 = seq 1-2, its home is forked into Y,
+ * then X commits H = seq 3-6 (k3..k6) and overwrites k5 and k6 (seq 7-8), while Y commits
+ * G = seq 3-4 and F = seq 5-6 (y5, y6). R gets S1 and H, which X's bundle carries partial
+ * (only seq 3-4 are live), without watermarks: R's base for X is 4, with no extras, and H's
+ * record reaches to 6. F is full and starts right above that base, but it must not take the
+ * fast path for plain sets: it is a fork of H (§5.7). R gets F alone, R2 gets S1, H and F in
+ * one batch. Returns whether F won. */
+static bool
+s_fork_after_partial_once(int attempt)
+{
+    node_t X, Y, R, R2;
+    char sub[32], name[64];
+    snprintf(sub, sizeof sub, "forkp%d", attempt);
+    snprintf(util_where, sizeof util_where, "fork after partial %d: set-up", attempt);
+    s_mkdir(sub);
+    snprintf(name, sizeof name, "%s/x", sub);
+    s_node_open(&X, name, true);
+    const char *s1_keys[] = {"a", "b"}, *s1_values[] = {"1", "2"};
+    CHECK_EQ(util_commit(X.m, "c", s1_keys, s1_values, 2), 1);
+    s_fork_home(sub, &X, &Y);
+    const char *h_keys[] = {"k3", "k4", "k5", "k6"}, *h_values[] = {"3", "4", "5", "6"};
+    const char *t_keys[] = {"k5", "k6"}, *t_values[] = {"5'", "6'"};
+    CHECK_EQ(util_commit(X.m, "c", h_keys, h_values, 4), 3);
+    CHECK_EQ(util_commit(X.m, "c", t_keys, t_values, 2), 7);
+    const char *g_keys[] = {"g3", "g4"}, *f_keys[] = {"y5", "y6"};
+    CHECK_EQ(util_commit(Y.m, "c", g_keys, g_keys, 2), 3);
+    CHECK_EQ(util_commit(Y.m, "c", f_keys, f_keys, 2), 5);
+
+    /* X's bundle: S1 whole, H partial with its ops 3 and 4; Y's: F whole */
+    set_copy_t s1, h, f;
+    s_export_set(X.m, 1, &s1);
+    s_export_set(X.m, 3, &h);
+    s_export_set(Y.m, 5, &f);
+    CHECK(!s1.partial);
+    CHECK(h.partial);
+    CHECK(!f.partial);
+    wire_set_t wh, wf;
+    wire_header_t hh, hf;
+    wire_opmeta_t meta;
+    CHECK_OK(wire_set_decode(h.p, h.len, &wh));
+    CHECK_OK(wire_set_decode(f.p, f.len, &wf));
+    CHECK_OK(wire_header_decode(wh.header, wh.header_len, &hh));
+    CHECK_OK(wire_header_decode(wf.header, wf.header_len, &hf));
+    CHECK_EQ(hh.count, 4);
+    CHECK_EQ(wh.op_count, 2);
+    for (size_t i = 0; i < 2; i++) {
+        CHECK_OK(wire_opmeta_decode(wh.ops[i].meta, wh.ops[i].meta_len, &meta));
+        CHECK_EQ(meta.seq, 3 + i);
+    }
+    CHECK_EQ(hf.first_seq, 5);
+    CHECK_EQ(hf.count, 2);
+    CHECK_EQ(hf.incarnation, hh.incarnation);
+    /* the winner: the lower BLAKE2b-256(0x01 || header bytes) (PROTOCOL.md §5.7) */
+    uint8_t hash_h[HASH_LEN], hash_f[HASH_LEN];
+    hash_tagged(HASH_TAG_NODE, wh.header, wh.header_len, hash_h);
+    hash_tagged(HASH_TAG_NODE, wf.header, wf.header_len, hash_f);
+    bool fwins = memcmp(hash_f, hash_h, HASH_LEN) < 0;
+    wire_set_release(&wh);
+    wire_set_release(&wf);
+
+    /* R: S1 and the partial H, without watermarks */
+    snprintf(util_where, sizeof util_where, "fork after partial %d: R gets S1, H partial", attempt);
+    snprintf(name, sizeof name, "%s/r", sub);
+    s_node_open(&R, name, true);
+    CHECK_OK(mesh_peer_add(R.m, X.id, NULL, NULL, 0));
+    const uint8_t *ps[3] = {s1.p, h.p, f.p};
+    size_t lens[3] = {s1.len, h.len, f.len};
+    apply_result_t res[3];
+    CHECK_OK(apply_batch(R.m, ps, lens, 2, NULL, res));
+    CHECK_EQ(res[0].outcome, APPLY_NEW);
+    CHECK_EQ(res[1].outcome, APPLY_NEW);
+    uint64_t base = 0;
+    size_t extras = 0;
+    s_vector_entry(R.m, "c", X.m, &base, &extras);
+    CHECK_EQ(base, 4); /* F starts right above it */
+    CHECK_EQ(extras, 0);
+    util_expect(R.m, "c", "k3", "3");
+    util_expect(R.m, "c", "k4", "4");
+    CHECK(util_check_digest(R.m, "c"));
+
+    /* then F alone: the fork rule, not the fast path */
+    snprintf(util_where, sizeof util_where, "fork after partial %d: R gets F (%s wins)", attempt,
+             fwins ? "F" : "H");
+    s_apply_one(&R, &f, fwins ? APPLY_NEW : APPLY_REJECTED, fwins ? MESH_OK : MESH_EFORK);
+    s_expect_fork_after_partial(&R, X.id, fwins);
+    s_apply_one(&R, &f, fwins ? APPLY_KNOWN : APPLY_REJECTED, fwins ? MESH_OK : MESH_EFORK);
+    s_expect_fork_after_partial(&R, X.id, fwins);
+
+    /* R2: S1, H and F in one batch */
+    snprintf(util_where, sizeof util_where,
+             "fork after partial %d: R2 gets S1, H, F at once (%s wins)", attempt,
+             fwins ? "F" : "H");
+    snprintf(name, sizeof name, "%s/r2", sub);
+    s_node_open(&R2, name, true);
+    CHECK_OK(mesh_peer_add(R2.m, X.id, NULL, NULL, 0));
+    CHECK_OK(apply_batch(R2.m, ps, lens, 3, NULL, res));
+    CHECK_EQ(res[0].outcome, APPLY_NEW);
+    CHECK_EQ(res[1].outcome, APPLY_NEW);
+    if (res[2].outcome != (fwins ? APPLY_NEW : APPLY_REJECTED) ||
+        res[2].err != (fwins ? MESH_OK : MESH_EFORK)) {
+        util_print_where();
+        fail_msg("F: outcome %d err %d (%s); why: %.*s", (int)res[2].outcome, (int)res[2].err,
+                 mesh_strerror(res[2].err), (int)sizeof res[2].why, res[2].why);
+    }
+    s_expect_fork_after_partial(&R2, X.id, fwins);
+    node_t rs[2] = {R, R2};
+    s_check_same(rs, 2, "c");
+
+    free(s1.p);
+    free(h.p);
+    free(f.p);
+    s_node_close(&X);
+    s_node_close(&Y);
+    s_node_close(&R);
+    s_node_close(&R2);
+    s_rmdir(sub);
+    util_where[0] = '\0';
+    return fwins;
+}
+
+/* A fork whose stored side R holds only partly: a full set F that starts right above R's
+ * vector base, which ends inside the stored header H of the same dots. The fork rule must
+ * still decide between H and F (§5.7). Like test_apply_fork_rule, it runs until both F and
+ * H have won (12 attempts miss one side with probability 2^-11). */
+static void
+test_apply_fork_after_partial_prefix(void **state)
+{
+    (void)state;
+    bool won[2] = {false, false};
+    for (int attempt = 0; attempt < 12 && !(won[0] && won[1]); attempt++) {
+        won[s_fork_after_partial_once(attempt)] = true;
+    }
+    if (!(won[0] && won[1])) {
+        print_message("fork after partial: only %s's header won in 12 attempts\n",
+                      won[1] ? "F" : "H");
+    }
+}
+
 int
 main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, s_setup, s_teardown)
     const struct CMUnitTest tests[] = {
-        T(test_apply_no_false_conflict),     T(test_apply_transitive_trust),
-        T(test_apply_rejects_bad_input),     T(test_apply_fork_rule),
-        T(test_apply_partial_then_full_set), T(test_apply_superseded_set_is_new),
-        T(test_apply_model_random),
+        T(test_apply_no_false_conflict),         T(test_apply_transitive_trust),
+        T(test_apply_rejects_bad_input),         T(test_apply_fork_rule),
+        T(test_apply_partial_then_full_set),     T(test_apply_superseded_set_is_new),
+        T(test_apply_fork_after_partial_prefix), T(test_apply_model_random),
     };
     /* MESH_TEST_FILTER: run only the cases whose names match (cmocka's * and ? patterns) */
     const char *filter = getenv("MESH_TEST_FILTER");
