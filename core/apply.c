@@ -1,7 +1,9 @@
 /* core/apply.c: verifying and applying other devices' change sets.
  * Verification runs before the write transaction, over the bytes as received; the write
  * transaction then applies each set's ops by the receive rules, moves the vector, the
- * digest and the set record with them, and applies the batch's watermarks.
+ * digest and the set record with them, and applies the batch's watermarks. Consecutive
+ * plain new sets (an initial sync is made of them) are applied as a run, their ops in key
+ * order (see "runs" below); the outcome is the same as set by set.
  * Layer: core. Third-party: none. SPDX-License-Identifier: MIT */
 #include "apply.h"
 

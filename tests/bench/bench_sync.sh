@@ -191,6 +191,9 @@ proxy "${EP##*:}" "$T/proxy.log"
 "$M" --home "$B" peer add "$ida" "tcp://127.0.0.1:$PPORT"
 
 # ---- 1. initial sync ----
+# From a quiet machine: A's store was just written, and its writeback would otherwise run
+# (on the same 2 cores) during the sync.
+sync
 daemon "$B" "$T/b.log"
 pb=$LAST sync_t0=$STARTED
 "$M" --home "$A" wait --timeout "$SYNC_S" >/dev/null 2>&1 || fail "the initial sync did not finish in $SYNC_S s"
@@ -218,7 +221,8 @@ eval "$(logs window "$T/proxy.log" 1 "$sync_hs" "$sync_end" "$(calc %.6f "$sync_
 eval "$(logs sizes "$T/a.log" "$idb" "$T/sizes.txt")"         # batches, batch_bytes
 payload_ab=$(counter "$A" "$idb" bytes_out) payload_ba=$(counter "$A" "$idb" bytes_in)
 
-# baselines, with the daemons idle
+# baselines, with the daemons idle and B's store written back
+sync
 lmdb=$("$BL" lmdb --tsv "$T/items.tsv" --dir "$T/raw" "${lmdb_args[@]}") || fail "baseline lmdb failed"
 rm -rf "$T/raw"
 lmdb_s=$(field "$lmdb" 6)
