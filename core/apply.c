@@ -342,7 +342,6 @@ s_store_or_supersede(s_batch_t *b, store_txn_t *st, uint32_t cid, uint32_t oid, 
     return err;
 }
 
-
 /* Apply op i of v: (a) covered by the vector: nothing; (b) covered by a local version's
  * context: count its dot only; (c) otherwise store it. force skips (a) for a fork winner. */
 static mesh_err_t

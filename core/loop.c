@@ -666,7 +666,8 @@ s_flush(loop_t *l)
 }
 
 /* After a large apply, once quiet for a while, give back the memory it left (LMDB's pages
- * of the large write transactions, then the allocator's free pages). */
+ * of the large write transactions, then the allocator's free pages: the daemon keeps its
+ * heap meanwhile, see cmd_daemon.c). */
 static void
 s_release_memory(loop_t *l, int64_t now)
 {
