@@ -11,7 +11,9 @@
  * - the named cases: no false conflict, transitive trust and held-back sets, rejection of
  *   damaged input, a set seen partial then whole, the outcome of a superseded set, the
  *   fork rule, and a fork whose stored side came partial (test_apply_fork_after_partial_prefix:
- *   a full set right above the vector base must still meet the fork rule).
+ *   a full set right above the vector base must still meet the fork rule), and a batch of
+ *   large sets verified on two threads with a damaged set in each half
+ *   (test_apply_verify_split).
  * MESH_TEST_FILTER runs only the cases whose names match (e.g. "*model*"). Homes live in
  * $MESH_TEST_TMPDIR, else /dev/shm, else /tmp. */
 #include <dirent.h>
@@ -1106,15 +1108,17 @@ s_model_run(model_t *md, unsigned seed)
         int s = 0, d = 0, z = 0;
         if (r < 42) {
             s = (int)s_pick(md, (unsigned)md->n);
-            snprintf(util_where, sizeof util_where, "seed %u step %d: n%d writes", seed, md->step, s);
+            snprintf(util_where, sizeof util_where, "seed %u step %d: n%d writes", seed, md->step,
+                     s);
             s_model_write(md, s);
         } else if (r < 70) {
             s_model_pair(md, &s, &d);
             bool since = s_pick(md, 2), twice = s_pick(md, 3) == 0, marks = s_pick(md, 4) != 0;
             int coll = s_pick(md, 4) == 0 ? (int)s_pick(md, M_NCOLL) : -1;
-            snprintf(util_where, sizeof util_where, "seed %u step %d: n%d -> n%d (%s bundle of %s%s%s)",
-                     seed, md->step, s, d, since ? "since" : "full", s_coll_text(coll),
-                     twice ? ", twice" : "", marks ? "" : ", sets only");
+            snprintf(util_where, sizeof util_where,
+                     "seed %u step %d: n%d -> n%d (%s bundle of %s%s%s)", seed, md->step, s, d,
+                     since ? "since" : "full", s_coll_text(coll), twice ? ", twice" : "",
+                     marks ? "" : ", sets only");
             (void)s_model_transfer(md, s, d, since, twice, marks, coll);
         } else if (r < 78) {
             s_model_pair(md, &s, &d);
@@ -1263,8 +1267,8 @@ test_apply_no_false_conflict(void **state)
         const char *names[4] = {"a", "b", "r", "t"};
         char sub[32], name[64];
         snprintf(sub, sizeof sub, "nfc%d", variant);
-        snprintf(util_where, sizeof util_where, "no false conflict, variant %d (%s bundles%s%s)", variant,
-                 since ? "since" : "full", multi ? ", two-op set" : "",
+        snprintf(util_where, sizeof util_where, "no false conflict, variant %d (%s bundles%s%s)",
+                 variant, since ? "since" : "full", multi ? ", two-op set" : "",
                  marks ? "" : ", sets without watermarks");
         s_mkdir(sub);
         for (int i = 0; i < 4; i++) {
@@ -1853,7 +1857,8 @@ test_apply_partial_then_full_set(void **state)
     util_put(X->m, "c", "p", "3");
 
     /* D gets only S, partial, from X's bundle (not the overwrite of p) */
-    snprintf(util_where, sizeof util_where, "a set first seen partial, then whole: D gets S partial");
+    snprintf(util_where, sizeof util_where,
+             "a set first seen partial, then whole: D gets S partial");
     uint8_t *b = NULL;
     size_t blen = 0;
     set_copy_t sets[4];
@@ -2173,8 +2178,8 @@ s_fork_once(int attempt)
     mesh_free(rep.text);
 
     /* X and Y get each other's */
-    snprintf(util_where, sizeof util_where, "fork rule %d: X and Y get each other's (%s wins)", attempt,
-             xwins ? "X" : "Y");
+    snprintf(util_where, sizeof util_where, "fork rule %d: X and Y get each other's (%s wins)",
+             attempt, xwins ? "X" : "Y");
     s_apply_one(&X, &sy, xwins ? APPLY_REJECTED : APPLY_NEW, xwins ? MESH_EFORK : MESH_OK);
     s_apply_one(&Y, &sx, xwins ? APPLY_NEW : APPLY_REJECTED, xwins ? MESH_OK : MESH_EFORK);
     CHECK_OK(mesh_import(X.m, by, byl, &rep));
@@ -2445,15 +2450,88 @@ test_apply_fork_after_partial_prefix(void **state)
     }
 }
 
+/* Verifying a batch of large sets is split between two threads (the odd sets on a second
+ * one): a set damaged in either half is rejected alone, with its reason, and every other
+ * set of the batch is applied. */
+static void
+test_apply_verify_split(void **state)
+{
+    (void)state;
+    enum { NSETS = 4, KEYS = 40, VALUE = 8000 };
+    node_t nodes[2];
+    s_node_open(&nodes[0], "x", true);
+    s_node_open(&nodes[1], "r", true);
+    s_mesh_star(nodes, 2);
+    node_t *X = &nodes[0], *R = &nodes[1];
+    char *value = malloc(VALUE + 1);
+    CHECK(value != NULL);
+    for (int t = 0; t < NSETS; t++) { /* one set each, of about 320 KB */
+        mesh_txn_t *txn = NULL;
+        CHECK_OK(mesh_txn_begin(X->m, "c", &txn));
+        for (int k = 0; k < KEYS; k++) {
+            char key[32];
+            snprintf(key, sizeof key, "s%d-k%02d", t, k);
+            memset(value, 'a' + t, VALUE);
+            CHECK_OK(mesh_put(txn, key, strlen(key), value, VALUE));
+        }
+        CHECK_OK(mesh_txn_commit(&txn, NULL));
+    }
+    free(value);
+    uint8_t *b = NULL;
+    size_t blen = 0;
+    CHECK_OK(mesh_export(X->m, NULL, 0, NULL, 0, (void **)&b, &blen));
+    set_copy_t sets[NSETS];
+    CHECK_EQ(s_bundle_sets(b, blen, "c", sets, NSETS, NULL), NSETS);
+    mesh_free(b);
+    /* damage a value byte of set 1 (the second thread's) and of set 2 (the first's) */
+    for (int d = 1; d <= 2; d++) {
+        size_t len = 0;
+        uint8_t *bad = s_flip(sets[d].p, sets[d].len, sets[d].len - 100, 0x01, &len);
+        free(sets[d].p);
+        sets[d].p = bad;
+        sets[d].len = len;
+    }
+    const uint8_t *p[NSETS];
+    size_t lens[NSETS];
+    apply_result_t res[NSETS];
+    for (int i = 0; i < NSETS; i++) {
+        p[i] = sets[i].p;
+        lens[i] = sets[i].len;
+    }
+    CHECK_OK(apply_batch(R->m, p, lens, NSETS, NULL, res));
+    for (int i = 0; i < NSETS; i++) {
+        bool damaged = i == 1 || i == 2;
+        if (res[i].outcome != (damaged ? APPLY_REJECTED : APPLY_NEW) ||
+            res[i].err != (damaged ? MESH_EDIGEST : MESH_OK)) {
+            fail_msg("set %d: outcome %d err %d (%.*s)", i, (int)res[i].outcome, (int)res[i].err,
+                     (int)sizeof res[i].why, res[i].why);
+        }
+        char key[32];
+        snprintf(key, sizeof key, "s%d-k%02d", i, KEYS - 1);
+        mesh_version_t *vs = NULL;
+        size_t n = 0;
+        mesh_err_t err = mesh_get_versions(R->m, "c", key, strlen(key), &vs, &n);
+        CHECK_EQ(err, damaged ? MESH_ENOTFOUND : MESH_OK);
+        mesh_versions_free(vs, n);
+        free(sets[i].p);
+    }
+    util_check_digest(R->m, "c");
+}
+
 int
 main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, s_setup, s_teardown)
     const struct CMUnitTest tests[] = {
-        T(test_apply_no_false_conflict),         T(test_apply_transitive_trust),
-        T(test_apply_rejects_bad_input),         T(test_apply_fork_rule),
-        T(test_apply_partial_then_full_set),     T(test_apply_superseded_set_is_new),
-        T(test_apply_fork_after_partial_prefix), T(test_apply_model_random),
+        T(test_apply_no_false_conflict),
+        T(test_apply_transitive_trust),
+        T(test_apply_rejects_bad_input),
+        T(test_apply_fork_rule),
+        T(test_apply_partial_then_full_set),
+        T(test_apply_superseded_set_is_new),
+        T(test_apply_fork_after_partial_prefix),
+        T(test_apply_model_random),
+        T(test_apply_verify_split),
     };
     /* MESH_TEST_FILTER: run only the cases whose names match (cmocka's * and ? patterns) */
     const char *filter = getenv("MESH_TEST_FILTER");
