@@ -104,6 +104,7 @@ struct loop {
     uint64_t session;   /* random, per start: peers tell a restart from a second HELLO */
     const char *tamper; /* test hook: flip a byte of this text in outgoing batches */
     bool garbage;       /* test hook: follow each HELLO with a malformed frame */
+    size_t group_bytes; /* received batch bytes that make a group (LOOP_GROUP_BYTES) */
     wire_buf_t buf, body;
     /* our own vector file and summary, as of own_txnid */
     uint8_t *own;
@@ -704,7 +705,7 @@ s_on_batch(loop_t *l, s_session_t *s, const wire_msg_t *msg)
     s->batch_bytes_in += msg->body_len;
     s->queued_id = msg->num;
     s->queued_more = msg->more;
-    if (!msg->more || l->npend == LOOP_GROUP_BATCHES || l->pend_bytes >= LOOP_GROUP_BYTES) {
+    if (!msg->more || l->npend == LOOP_GROUP_BATCHES || l->pend_bytes >= l->group_bytes) {
         s_flush(l);
     }
 }
@@ -1025,6 +1026,12 @@ loop_start(mesh_t *m, const char *listen, loop_t **out)
     l->tamper = tamper && *tamper ? tamper : NULL;
     const char *garbage = getenv("MESH_TEST_GARBAGE");
     l->garbage = garbage && *garbage == '1';
+    /* Test hook: commit received batches in groups of this many bytes (1: each alone). */
+    const char *group = getenv("MESH_TEST_GROUP_BYTES");
+    l->group_bytes = group && *group ? (size_t)strtoull(group, NULL, 10) : 0;
+    if (l->group_bytes == 0 || l->group_bytes > LOOP_GROUP_BYTES) {
+        l->group_bytes = LOOP_GROUP_BYTES;
+    }
     wire_buf_init(&l->buf);
     wire_buf_init(&l->body);
     mesh_err_t err = ident_curve_public(ident_public_key(m->ident), curve_pk);
