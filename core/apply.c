@@ -254,6 +254,24 @@ s_vset_release(s_vset_t *v)
 
 /* ---- applying one op: the receive rules ---- */
 
+/* The version op i of v makes (its dot: oid, the op's seq), borrowing the set's bytes. */
+static store_version_t
+s_new_version(const s_vset_t *v, size_t i, uint32_t oid)
+{
+    const wire_op_t *op = &v->set.ops[i];
+    return (store_version_t){.oid = oid,
+                             .seq = v->ops[i].seq,
+                             .hlc = v->h.hlc,
+                             .kind = v->ops[i].kind,
+                             .meta = op->meta,
+                             .meta_len = (uint32_t)op->meta_len,
+                             .value = op->value,
+                             .value_len = (uint32_t)op->value_len,
+                             .proof = v->set.partial ? op->proof : NULL,
+                             .proof_len =
+                                 v->set.partial ? (uint32_t)(op->proof_count * HASH_LEN) : 0};
+}
+
 /* Does a local version's context cover dot? (rule b) */
 static mesh_err_t
 s_local_covers(const store_version_t *lv, const wire_dot_t *dot, bool *covered)
@@ -337,23 +355,13 @@ s_store_or_supersede(s_batch_t *b, store_txn_t *st, uint32_t cid, uint32_t oid, 
                      size_t i, store_coll_stats_t *stats)
 {
     const wire_opmeta_t *meta = &v->ops[i];
-    const wire_op_t *op = &v->set.ops[i];
     wire_dot_t dot;
     store_key_t skey;
     memcpy(dot.origin, v->h.origin, WIRE_ORIGIN_LEN);
     dot.incarnation = v->h.incarnation;
     dot.seq = meta->seq;
     node_store_key(meta->key, meta->key_len, &skey);
-    store_version_t nv = {.oid = oid,
-                          .seq = meta->seq,
-                          .hlc = v->h.hlc,
-                          .kind = meta->kind,
-                          .meta = op->meta,
-                          .meta_len = (uint32_t)op->meta_len,
-                          .value = op->value,
-                          .value_len = (uint32_t)op->value_len,
-                          .proof = v->set.partial ? op->proof : NULL,
-                          .proof_len = v->set.partial ? (uint32_t)(op->proof_count * HASH_LEN) : 0};
+    store_version_t nv = s_new_version(v, i, oid);
     /* A key this store has never held (all of them in an initial sync): nothing can cover
      * or supersede the op, and one search of the key index writes it. */
     mesh_err_t err = store_item_add(st, cid, &skey, &nv);
@@ -820,18 +828,9 @@ s_run_flush(s_batch_t *b, store_txn_t *st)
         const s_vset_t *v = r->sets[i].v;
         for (size_t j = 0; err == MESH_OK && j < v->set.op_count; j++, k2++) {
             if (r->deferred[k2]) {
-                const wire_opmeta_t *meta = &v->ops[j];
-                const wire_op_t *op = &v->set.ops[j];
                 store_key_t skey;
-                node_store_key(meta->key, meta->key_len, &skey);
-                store_version_t nv = {.oid = r->sets[i].oid,
-                                      .seq = meta->seq,
-                                      .hlc = v->h.hlc,
-                                      .kind = meta->kind,
-                                      .meta = op->meta,
-                                      .meta_len = (uint32_t)op->meta_len,
-                                      .value = op->value,
-                                      .value_len = (uint32_t)op->value_len};
+                node_store_key(v->ops[j].key, v->ops[j].key_len, &skey);
+                store_version_t nv = s_new_version(v, j, r->sets[i].oid);
                 err = store_dot_put(st, r->sets[i].cid, &skey, &nv);
             }
         }

@@ -2221,21 +2221,28 @@ s_fork_once(int attempt)
     return xwins;
 }
 
-/* Two signed headers for one dot: every device keeps the same one, whatever the order.
- * Which header wins depends on the (random) keys, so the scenario runs until both X's and
- * Y's have won at least once (each attempt is a coin toss: 12 attempts miss one side with
- * probability 2^-11, and then the test only covers the other). */
+/* Run a fork scenario until each header has won once: which one wins depends on the
+ * (random) keys, so each attempt is a coin toss, and 12 attempts miss one side with
+ * probability 2^-11 (the test then covers only the other). once(attempt) says whether the
+ * header named first won. */
+static void
+s_until_both_win(bool (*once)(int), const char *what, const char *first, const char *second)
+{
+    bool won[2] = {false, false};
+    for (int attempt = 0; attempt < 12 && !(won[0] && won[1]); attempt++) {
+        won[once(attempt)] = true;
+    }
+    if (!(won[0] && won[1])) {
+        print_message("%s: only %s's header won in 12 attempts\n", what, won[1] ? first : second);
+    }
+}
+
+/* Two signed headers for one dot: every device keeps the same one, whatever the order. */
 static void
 test_apply_fork_rule(void **state)
 {
     (void)state;
-    bool won[2] = {false, false};
-    for (int attempt = 0; attempt < 12 && !(won[0] && won[1]); attempt++) {
-        won[s_fork_once(attempt)] = true;
-    }
-    if (!(won[0] && won[1])) {
-        print_message("fork rule: only %s's header won in 12 attempts\n", won[1] ? "X" : "Y");
-    }
+    s_until_both_win(s_fork_once, "fork rule", "X", "Y");
 }
 
 /* ---- a fork after a set seen partial ---- */
@@ -2434,20 +2441,12 @@ s_fork_after_partial_once(int attempt)
 
 /* A fork whose stored side R holds only partly: a full set F that starts right above R's
  * vector base, which ends inside the stored header H of the same dots. The fork rule must
- * still decide between H and F (§5.7). Like test_apply_fork_rule, it runs until both F and
- * H have won (12 attempts miss one side with probability 2^-11). */
+ * still decide between H and F (§5.7), whichever wins. */
 static void
 test_apply_fork_after_partial_prefix(void **state)
 {
     (void)state;
-    bool won[2] = {false, false};
-    for (int attempt = 0; attempt < 12 && !(won[0] && won[1]); attempt++) {
-        won[s_fork_after_partial_once(attempt)] = true;
-    }
-    if (!(won[0] && won[1])) {
-        print_message("fork after partial: only %s's header won in 12 attempts\n",
-                      won[1] ? "F" : "H");
-    }
+    s_until_both_win(s_fork_after_partial_once, "fork after partial", "F", "H");
 }
 
 /* Verifying a batch of large sets is split between two threads (the odd sets on a second
