@@ -705,7 +705,7 @@ typedef struct s_run_op {
 
 typedef struct s_run {
     s_run_set_t *sets; /* up to b->n */
-    size_t nsets, nops;
+    size_t nsets;
     s_run_op_t *ops;
     uint8_t *deferred; /* per op, in set order: its record is still to write */
     size_t ops_cap;
