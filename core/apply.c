@@ -33,8 +33,15 @@ typedef struct s_vset {
     uint8_t (*leaves)[HASH_LEN]; /* one per op in the set as carried */
     const uint8_t *held_id;      /* set when it came from the held-back list */
     apply_result_t *res;
-    size_t group; /* the group it came in */
+    size_t group;  /* the group it came in */
+    bool borrowed; /* verified ahead (apply_check): its decoding belongs to that */
 } s_vset_t;
+
+/* A set verified ahead of its apply, on any thread (apply_check). */
+struct apply_checked {
+    s_vset_t v;
+    apply_result_t res; /* v.res points here */
+};
 
 /* State of one batch's write body; everything in it is reset on each run. */
 typedef struct s_batch {
@@ -216,7 +223,9 @@ s_verify_odd(void *arg)
 {
     s_verify_job_t *job = arg;
     for (size_t i = 1; i < job->n; i += 2) {
-        (void)s_verify(&job->vs[i]);
+        if (!job->vs[i].borrowed) {
+            (void)s_verify(&job->vs[i]);
+        }
     }
     return NULL;
 }
@@ -229,15 +238,19 @@ s_verify_all(s_vset_t *vs, size_t n)
 {
     size_t bytes = 0;
     for (size_t i = 0; i < n; i++) {
-        memset(vs[i].res, 0, sizeof *vs[i].res);
-        bytes += vs[i].len;
+        if (!vs[i].borrowed) {
+            memset(vs[i].res, 0, sizeof *vs[i].res);
+            bytes += vs[i].len;
+        }
     }
     s_verify_job_t job = {vs, n};
     pthread_t helper;
     bool split = n >= 2 && bytes >= S_VERIFY_SPLIT_BYTES &&
                  pthread_create(&helper, NULL, s_verify_odd, &job) == 0;
     for (size_t i = 0; i < n; i += split ? 2 : 1) {
-        (void)s_verify(&vs[i]);
+        if (!vs[i].borrowed) {
+            (void)s_verify(&vs[i]);
+        }
     }
     if (split) {
         pthread_join(helper, NULL);
@@ -247,9 +260,59 @@ s_verify_all(s_vset_t *vs, size_t n)
 static void
 s_vset_release(s_vset_t *v)
 {
+    if (v->borrowed) {
+        return;
+    }
     wire_set_release(&v->set);
     free(v->ops);
     free(v->leaves);
+}
+
+mesh_err_t
+apply_check(const uint8_t *set, size_t len, apply_checked_t **out)
+{
+    if (out) {
+        *out = NULL;
+    }
+    if (!set || !out) {
+        return MESH_EINVAL;
+    }
+    apply_checked_t *c = calloc(1, sizeof *c);
+    if (!c) {
+        return MESH_ENOMEM;
+    }
+    c->v = (s_vset_t){.bytes = set, .len = len, .res = &c->res};
+    if (s_verify(&c->v) == MESH_ENOMEM) {
+        apply_checked_free(c);
+        return MESH_ENOMEM;
+    }
+    *out = c;
+    return MESH_OK;
+}
+
+void
+apply_checked_free(apply_checked_t *c)
+{
+    if (c) {
+        s_vset_release(&c->v);
+        free(c);
+    }
+}
+
+/* Take set i of group g as checked ahead: the vset borrows c's decoding, and the result
+ * of the verification becomes the set's. Returns false when c is not of these bytes. */
+static bool
+s_borrow(s_vset_t *v, const apply_checked_t *c, const apply_group_t *g, size_t i, size_t gi)
+{
+    if (!c || c->v.bytes != g->sets[i] || c->v.len != g->lens[i]) {
+        return false;
+    }
+    *v = c->v;
+    v->res = &g->results[i];
+    *v->res = c->res;
+    v->group = gi;
+    v->borrowed = true;
+    return true;
 }
 
 /* ---- applying one op: the receive rules ---- */
@@ -1028,6 +1091,9 @@ s_batch(mesh_t *m, const apply_group_t *groups, size_t ngroups, const s_held_t *
     size_t k = 0;
     for (size_t g = 0; g < b.ngroups; g++) {
         for (size_t i = 0; i < groups[g].n; i++, k++) {
+            if (groups[g].checked && s_borrow(&b.vs[k], groups[g].checked[i], &groups[g], i, g)) {
+                continue;
+            }
             b.vs[k] = (s_vset_t){.bytes = groups[g].sets[i],
                                  .len = groups[g].lens[i],
                                  .res = &groups[g].results[i],

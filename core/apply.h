@@ -54,6 +54,20 @@ MESH_NODISCARD mesh_err_t apply_batch(mesh_t *m, const uint8_t *const *sets, con
                                       size_t n, const apply_marks_t *marks,
                                       apply_result_t *results);
 
+/* A set verified ahead of its apply (opaque). */
+typedef struct apply_checked apply_checked_t;
+
+/* Verify one encoded set (len bytes at set) as apply_batch would, touching no store and no
+ * node: pure CPU, safe on any thread, so that a receiver can verify the next batches while
+ * it commits earlier ones. The bytes are borrowed and must stay unchanged until the result
+ * is freed. MESH_OK: *out is new (free with apply_checked_free) even when the set failed
+ * verification: the apply that takes it then rejects the set with that reason.
+ * Errors: MESH_EINVAL, MESH_ENOMEM (*out is NULL). */
+MESH_NODISCARD mesh_err_t apply_check(const uint8_t *set, size_t len, apply_checked_t **out);
+
+/* Free c; NULL is a no-op. */
+void apply_checked_free(apply_checked_t *c);
+
 /* Sets and watermarks that came together (one section of a bundle): a watermark of the
  * group waits when a set of its origin in the same group was held or rejected. */
 typedef struct apply_group {
@@ -62,6 +76,10 @@ typedef struct apply_group {
     size_t n;
     const apply_marks_t *marks; /* may be NULL */
     apply_result_t *results;    /* n of them */
+    /* May be NULL; else checked[i] (or NULL) is sets[i] verified by apply_check over the
+     * same bytes: the apply takes its verification instead of verifying again. Read only,
+     * so one check may serve a second apply of the same bytes. */
+    apply_checked_t *const *checked;
 } apply_group_t;
 
 /* apply_batch for several groups (sections of several bundles, in order) in one durable

@@ -890,6 +890,7 @@ s_apply_in_txns(mesh_t *m, const apply_group_t *groups, size_t ngroups, size_t n
             p->sets = groups[g].n ? groups[g].sets + i : NULL;
             p->lens = groups[g].n ? groups[g].lens + i : NULL;
             p->results = groups[g].n ? groups[g].results + i : NULL;
+            p->checked = groups[g].n && groups[g].checked ? groups[g].checked + i : NULL;
             p->n = 0;
             bytes[np] = 0;
             while (i < groups[g].n && (p->n == 0 || bytes[np] + groups[g].lens[i] <= limit)) {
@@ -922,9 +923,67 @@ s_apply_in_txns(mesh_t *m, const apply_group_t *groups, size_t ngroups, size_t n
     return err;
 }
 
+/* A bundle's sets verified ahead, in the order the bundle carries them. */
+struct bundle_checked {
+    apply_checked_t **sets;
+    size_t n;
+};
+
 mesh_err_t
-bundle_import_many(mesh_t *m, const uint8_t *const *bundles, const size_t *lens, size_t n,
-                   mesh_import_report_t *report)
+bundle_check(const uint8_t *bundle, size_t len, bundle_checked_t **out)
+{
+    if (out) {
+        *out = NULL;
+    }
+    if (!bundle || !out) {
+        return MESH_EINVAL;
+    }
+    wire_doc_t doc;
+    mesh_err_t err = wire_doc_decode(bundle, len, false, &doc);
+    if (err != MESH_OK) {
+        return err;
+    }
+    size_t nsets = 0;
+    for (size_t s = 0; s < doc.count; s++) {
+        nsets += doc.sections[s].set_count;
+    }
+    bundle_checked_t *c = calloc(1, sizeof *c);
+    if (c) {
+        c->sets = calloc(nsets ? nsets : 1, sizeof *c->sets);
+    }
+    err = c && c->sets ? MESH_OK : MESH_ENOMEM;
+    for (size_t s = 0; err == MESH_OK && s < doc.count; s++) {
+        const wire_section_t *sec = &doc.sections[s];
+        for (size_t i = 0; err == MESH_OK && i < sec->set_count; i++) {
+            err = apply_check(sec->sets[i], sec->set_lens[i], &c->sets[c->n]);
+            c->n += err == MESH_OK;
+        }
+    }
+    wire_doc_release(&doc);
+    if (err != MESH_OK) {
+        bundle_checked_free(c);
+        return err;
+    }
+    *out = c;
+    return MESH_OK;
+}
+
+void
+bundle_checked_free(bundle_checked_t *c)
+{
+    if (!c) {
+        return;
+    }
+    for (size_t i = 0; i < c->n; i++) {
+        apply_checked_free(c->sets[i]);
+    }
+    free(c->sets);
+    free(c);
+}
+
+mesh_err_t
+bundle_import_many(mesh_t *m, const uint8_t *const *bundles, const size_t *lens,
+                   const bundle_checked_t *const *checked, size_t n, mesh_import_report_t *report)
 {
     wire_doc_t *docs = calloc(n ? n : 1, sizeof *docs);
     size_t ndocs = 0, ngroups = 0, nsets = 0;
@@ -954,15 +1013,21 @@ bundle_import_many(mesh_t *m, const uint8_t *const *bundles, const size_t *lens,
     }
     size_t g = 0, r = 0;
     for (size_t d = 0; err == MESH_OK && d < ndocs; d++) {
+        /* the same bytes decode to the same sets: a check of them lines up with the doc */
+        const bundle_checked_t *c = checked ? checked[d] : NULL;
+        size_t at = 0;
         for (size_t s = 0; s < docs[d].count; s++, g++) {
             const wire_section_t *sec = &docs[d].sections[s];
             marks[g] = (apply_marks_t){sec->coll, sec->coll_len, sec->marks, sec->mark_count};
-            groups[g] = (apply_group_t){.sets = sec->sets,
-                                        .lens = sec->set_lens,
-                                        .n = sec->set_count,
-                                        .marks = &marks[g],
-                                        .results = &res[r]};
+            groups[g] =
+                (apply_group_t){.sets = sec->sets,
+                                .lens = sec->set_lens,
+                                .n = sec->set_count,
+                                .marks = &marks[g],
+                                .results = &res[r],
+                                .checked = c && at + sec->set_count <= c->n ? c->sets + at : NULL};
             r += sec->set_count;
+            at += sec->set_count;
         }
     }
     if (err == MESH_OK) {
@@ -1000,7 +1065,7 @@ mesh_import(mesh_t *m, const void *bundle, size_t len, mesh_import_report_t *rep
         return MESH_EINVAL;
     }
     const uint8_t *b = bundle;
-    return bundle_import_many(m, &b, &len, 1, report);
+    return bundle_import_many(m, &b, &len, NULL, 1, report);
 }
 
 /* Dots theirs covers that ours does not, for one entry (ours may be NULL). */

@@ -48,13 +48,30 @@ MESH_NODISCARD mesh_err_t bundle_count_diff(mesh_t *m, const wire_doc_t *ours,
                                             const wire_doc_t *theirs, bundle_count_t **out,
                                             size_t *count);
 
+/* A bundle whose sets were verified ahead of its import (opaque). */
+typedef struct bundle_checked bundle_checked_t;
+
+/* Decode bundle (len bytes) and verify every set it carries (apply_check), touching no
+ * store: pure CPU, safe on any thread. The bytes are borrowed and must stay unchanged
+ * until the result is freed. MESH_OK: *out is new (free with bundle_checked_free); a set
+ * that failed verification is rejected, with its reason, by the import that takes it.
+ * Errors (*out NULL): MESH_EPROTO or MESH_ETOOBIG (the bundle does not decode: its import
+ * says so again), MESH_ENOMEM. */
+MESH_NODISCARD mesh_err_t bundle_check(const uint8_t *bundle, size_t len, bundle_checked_t **out);
+
+/* Free c; NULL is a no-op. */
+void bundle_checked_free(bundle_checked_t *c);
+
 /* mesh_import of n bundles (bundles[i], lens[i] bytes each), their sections applied in
  * order in one durable write transaction per 64 MiB of sets (never splitting a set; a
  * section's watermarks go with its last sets): a session commits the batches it has
- * received at once. The report adds up all of them. Errors: as mesh_import's; when one
- * bundle does not decode, none is applied. */
+ * received at once. checked (may be NULL, as may each checked[i]) holds bundles[i]
+ * verified ahead by bundle_check over the same bytes: its sets are not verified again.
+ * The report adds up all of them. Errors: as mesh_import's; when one bundle does not
+ * decode, none is applied. */
 MESH_NODISCARD mesh_err_t bundle_import_many(mesh_t *m, const uint8_t *const *bundles,
-                                             const size_t *lens, size_t n,
+                                             const size_t *lens,
+                                             const bundle_checked_t *const *checked, size_t n,
                                              mesh_import_report_t *report);
 
 #define BUNDLE_SUMMARY_LEN 16u /* bytes of a summary on the wire */

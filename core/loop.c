@@ -23,6 +23,7 @@
 #include "../crypto/ident.h"
 #include "../transport/transport.h"
 #include "bundle.h"
+#include "checker.h"
 #include "node.h"
 #include "wire.h"
 
@@ -38,12 +39,16 @@ typedef struct s_session {
     uint8_t device[WIRE_ORIGIN_LEN];
     uint8_t curve[TRANSPORT_KEY_LEN];
     char id[MESH_ID_TEXT_LEN + 1];
-    char addr[256];        /* the address dialled, "" if none */
+    char addrs[512];       /* every known address, space-separated ("" if none) */
+    char addr[256];        /* the one dialled, "" if none */
+    size_t addr_i;         /* its place among addrs */
+    int64_t redial_after;  /* no session this long after dialling: dial the next one */
     uint32_t conn_out;     /* our DEALER to it, or S_NO_CONN */
     uint32_t conn_in;      /* the inbound connection it last spoke on, or S_NO_CONN */
     bool hello_out;        /* our HELLO went out on conn_out since it last went silent */
     bool ok;               /* it said HELLO with a major version we speak */
     bool refused;          /* it speaks a major version we do not: do not push */
+    int64_t refused_ms;    /* when that was said (HELLO is tried again after a while) */
     bool connected;        /* heard from within LOOP_DEAD_MS */
     uint64_t peer_session; /* the session id of its last HELLO: new when it restarted */
     uint64_t credit;       /* batches it takes in flight (its HELLO) */
@@ -68,8 +73,7 @@ typedef struct s_session {
     uint8_t ack_summary[WIRE_SUMMARY_LEN]; /* its summary in its last ACK */
     int64_t progress_ms;                   /* last batch sent, ack or question */
     /* Receiving. */
-    uint64_t queued_id; /* the last of its batches waiting in the loop's queue, 0 if none */
-    bool queued_more;   /* that batch said more of its pass follows */
+    bool recv_failed; /* a batch of it failed in the commit under way: none is acknowledged */
     int64_t heard_ms, sent_ms, seen_ms, summary_ms;
     int64_t hello_ms;     /* when our HELLO went out on conn_out */
     int64_t nosession_ms; /* when we last told it to say HELLO first */
@@ -86,6 +90,8 @@ typedef struct s_pending {
     uint64_t id;
     uint8_t *data;
     size_t len;
+    bool more;            /* it said more of its sender's pass follows */
+    checker_job_t *check; /* its sets verified meanwhile (NULL: the import verifies) */
 } s_pending_t;
 
 struct loop {
@@ -93,6 +99,7 @@ struct loop {
     pthread_t thread;
     int stop;
     transport_t *t;
+    checker_t *checker; /* verifies received batches while earlier ones commit */
     char listen[256];
     s_session_t sess[LOOP_SESSIONS_MAX];
     size_t nsess;
@@ -105,6 +112,7 @@ struct loop {
     const char *tamper; /* test hook: flip a byte of this text in outgoing batches */
     bool garbage;       /* test hook: follow each HELLO with a malformed frame */
     size_t group_bytes; /* received batch bytes that make a group (LOOP_GROUP_BYTES) */
+    int pause_ms;       /* test hook: rest this long after each commit of received batches */
     wire_buf_t buf, body;
     /* our own vector file and summary, as of own_txnid */
     uint8_t *own;
@@ -114,7 +122,7 @@ struct loop {
     uint64_t own_txnid;
     bool own_valid;
     /* received batches not yet committed */
-    s_pending_t pend[LOOP_GROUP_BATCHES];
+    s_pending_t pend[LOOP_QUEUE_BATCHES];
     size_t npend, pend_bytes;
     int64_t pend_ms;         /* when the first of them came */
     int64_t flush_ms;        /* when the last commit of received batches ended */
@@ -149,29 +157,84 @@ s_admit(void *ctx, const uint8_t *curve)
     return s_by_curve(ctx, curve) != NULL;
 }
 
-/* Dial a member at the first address its records give; when that address changes, hang
- * up and dial the new one. */
-static void
-s_dial(loop_t *l, s_session_t *s, const char *addrs)
+/* Address i of a space-separated list into out; false when there is no such address (or
+ * it does not fit). */
+static bool
+s_addr_at(const char *addrs, size_t i, char *out, size_t cap)
 {
-    size_t n = strcspn(addrs, " ");
-    if (n == 0 || n >= sizeof s->addr ||
-        (s->conn_out != S_NO_CONN && strlen(s->addr) == n && memcmp(s->addr, addrs, n) == 0)) {
-        return;
+    const char *p = addrs;
+    for (;;) {
+        p += strspn(p, " ");
+        size_t n = strcspn(p, " ");
+        if (n == 0) {
+            return false;
+        }
+        if (i-- == 0) {
+            if (n >= cap) {
+                return false;
+            }
+            memcpy(out, p, n);
+            out[n] = '\0';
+            return true;
+        }
+        p += n;
     }
+}
+
+/* Hang up our link to s, if any, and dial s->addr (none when it is ""). */
+static void
+s_connect(loop_t *l, s_session_t *s)
+{
     if (s->conn_out != S_NO_CONN) {
         transport_disconnect(l->t, s->conn_out);
         s->conn_out = S_NO_CONN;
         s->hello_out = false;
     }
-    memcpy(s->addr, addrs, n);
-    s->addr[n] = '\0';
     s->dial_ms = s_now_ms();
+    if (!s->addr[0]) {
+        return;
+    }
     if (transport_connect(l->t, s->curve, s->addr, &s->conn_out) != MESH_OK) {
         node_log(l->m, MESH_LOG_WARN, "cannot dial %s at %s: %s", s->id, s->addr,
                  transport_errmsg(l->t));
         s->conn_out = S_NO_CONN;
     }
+}
+
+/* Follow a member's known addresses: when they change, dial the first. (s_tick dials the
+ * next, in turn, while none gives a session.) */
+static void
+s_dial(loop_t *l, s_session_t *s, const char *addrs)
+{
+    if (strlen(addrs) >= sizeof s->addrs || strcmp(s->addrs, addrs) == 0) {
+        return;
+    }
+    memcpy(s->addrs, addrs, strlen(addrs) + 1);
+    s->addr_i = 0;
+    s->redial_after = LOOP_REDIAL_MIN_MS;
+    if (!s_addr_at(s->addrs, 0, s->addr, sizeof s->addr)) {
+        s->addr[0] = '\0';
+    }
+    s_connect(l, s);
+}
+
+/* No session came of our link for a while (the peer was down, refused us before it knew
+ * us, or the link died without a word): dial its next known address, or the same one
+ * again, waiting twice as long each time up to LOOP_REDIAL_MAX_MS. */
+static void
+s_redial(loop_t *l, s_session_t *s)
+{
+    s->addr_i++;
+    if (!s_addr_at(s->addrs, s->addr_i, s->addr, sizeof s->addr)) {
+        s->addr_i = 0;
+        if (!s_addr_at(s->addrs, 0, s->addr, sizeof s->addr)) {
+            return;
+        }
+    }
+    node_log(l->m, MESH_LOG_DEBUG, "no session with %s yet: dialling %s", s->id, s->addr);
+    s_connect(l, s);
+    s->redial_after =
+        s->redial_after * 2 > LOOP_REDIAL_MAX_MS ? LOOP_REDIAL_MAX_MS : s->redial_after * 2;
 }
 
 /* Follow membership: a session for every member, a connection to every known address. */
@@ -519,6 +582,7 @@ s_on_hello(loop_t *l, s_session_t *s, const wire_msg_t *msg, uint32_t conn)
         node_log(l->m, MESH_LOG_WARN, "refusing %s: %s", s->id, text);
         (void)s_send(l, s, &err, conn);
         s->refused = true;
+        s->refused_ms = s_now_ms();
         s->ok = false;
         return;
     }
@@ -535,6 +599,7 @@ s_on_hello(loop_t *l, s_session_t *s, const wire_msg_t *msg, uint32_t conn)
     s->credit = msg->credit;
     s->ok = true;
     s->refused = false;
+    s->redial_after = LOOP_REDIAL_MIN_MS;
     /* The view: its vector when it sent one; ours when the summaries agree; what we sent
      * in our last HELLO when this answers that very one (by its summary) without a vector:
      * it holds all of that. Otherwise we ask for its vector. */
@@ -576,25 +641,21 @@ s_on_hello(loop_t *l, s_session_t *s, const wire_msg_t *msg, uint32_t conn)
              s->asked ? "; asked for its vector" : "");
 }
 
-/* Commit every queued batch in one write transaction and acknowledge each session's last.
- * When the group does not decode as a whole, each batch goes alone, and a session whose
- * batch does not decode is dropped. */
-static void
-s_flush(loop_t *l)
+/* Import pend[0..n) in one go (checked[i]: each one's check, or NULL). When they do not
+ * decode or apply as a whole, each goes alone: a session whose batch does not is dropped,
+ * and marked failed so that none of its batches is acknowledged (they come again). */
+static mesh_err_t
+s_import(loop_t *l, size_t n, const bundle_checked_t *const *checked)
 {
     mesh_import_report_t rep;
-    const uint8_t *bundles[LOOP_GROUP_BATCHES];
-    size_t lens[LOOP_GROUP_BATCHES];
-    size_t n = l->npend;
-    if (n == 0) {
-        return;
-    }
+    const uint8_t *bundles[LOOP_QUEUE_BATCHES];
+    size_t lens[LOOP_QUEUE_BATCHES];
+    int64_t t0 = s_now_ms();
     for (size_t i = 0; i < n; i++) {
         bundles[i] = l->pend[i].data;
         lens[i] = l->pend[i].len;
     }
-    int64_t t0 = s_now_ms();
-    mesh_err_t err = bundle_import_many(l->m, bundles, lens, n, &rep);
+    mesh_err_t err = bundle_import_many(l->m, bundles, lens, checked, n, &rep);
     if (err == MESH_OK) {
         if (rep.text) {
             node_log(l->m, MESH_LOG_WARN, "batches from %s: %s", l->pend[0].s->id, rep.text);
@@ -609,37 +670,63 @@ s_flush(loop_t *l)
         l->pend[0].s->ops_in += rep.ops_stored;
         l->ops_unreleased += rep.ops_stored;
         mesh_free(rep.text);
-    } else if (err == MESH_EPROTO || err == MESH_ETOOBIG) {
-        for (size_t i = 0; i < n; i++) {
-            s_session_t *s = l->pend[i].s;
-            if (!s->queued_id) {
-                continue; /* dropped already */
-            }
-            err = bundle_import_many(l->m, &bundles[i], &lens[i], 1, &rep);
-            if (err == MESH_EPROTO || err == MESH_ETOOBIG) {
-                char why[320];
-                snprintf(why, sizeof why, "a batch that does not decode or apply (%s: %s)",
-                         mesh_strerror(err), mesh_errmsg(l->m));
-                s_drop(l, s, why);
-            } else if (err != MESH_OK) {
-                node_log(l->m, MESH_LOG_ERROR, "applying a batch from %s failed: %s", s->id,
-                         mesh_strerror(err));
-            }
-            if (err == MESH_OK) {
-                mesh_free(rep.text);
-            } else {
-                s->queued_id = 0; /* none of its batches is acknowledged: they come again */
-            }
-        }
-        err = MESH_OK;
+        return MESH_OK;
     }
-    if (err != MESH_OK) {
+    if (err != MESH_EPROTO && err != MESH_ETOOBIG) {
         node_log(l->m, MESH_LOG_ERROR, "applying %zu batch(es) failed: %s", n, mesh_strerror(err));
+        return err;
     }
     for (size_t i = 0; i < n; i++) {
         s_session_t *s = l->pend[i].s;
+        if (s->recv_failed) {
+            continue; /* dropped already */
+        }
+        err = bundle_import_many(l->m, &bundles[i], &lens[i], &checked[i], 1, &rep);
+        if (err == MESH_EPROTO || err == MESH_ETOOBIG) {
+            char why[320];
+            snprintf(why, sizeof why, "a batch that does not decode or apply (%s: %s)",
+                     mesh_strerror(err), mesh_errmsg(l->m));
+            s_drop(l, s, why);
+        } else if (err != MESH_OK) {
+            node_log(l->m, MESH_LOG_ERROR, "applying a batch from %s failed: %s", s->id,
+                     mesh_strerror(err));
+        }
+        if (err == MESH_OK) {
+            mesh_free(rep.text);
+        } else {
+            s->recv_failed = true;
+        }
+    }
+    return MESH_OK;
+}
+
+/* Commit the oldest queued batches, up to a group of them (LOOP_GROUP_BYTES, at least
+ * one), in one write transaction, and acknowledge each session's last among them. The
+ * batches queued behind them stay queued (the checker goes on with them meanwhile), but
+ * those of a session that failed, which come again. */
+static void
+s_flush_group(loop_t *l)
+{
+    const bundle_checked_t *checked[LOOP_QUEUE_BATCHES];
+    size_t n = 0, bytes = 0;
+    while (n < l->npend && n < LOOP_GROUP_BATCHES && (n == 0 || bytes < l->group_bytes)) {
+        bytes += l->pend[n++].len;
+    }
+    if (n == 0) {
+        return;
+    }
+    for (size_t i = 0; i < l->npend; i++) {
+        l->pend[i].s->recv_failed = false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        checked[i] = checker_wait(l->pend[i].check);
+    }
+    mesh_err_t err = s_import(l, n, checked);
+    for (size_t i = 0; i < n; i++) {
+        s_session_t *s = l->pend[i].s;
         s->batches_in++;
-        if (err == MESH_OK && s->vv) {
+        bool ok = err == MESH_OK && !s->recv_failed;
+        if (ok && s->vv) {
             /* it holds what it sent: no need to send any of that back */
             bool changed = false;
             wire_buf_reset(&l->body);
@@ -648,22 +735,56 @@ s_flush(loop_t *l)
                 (void)s_take_vector(s, l->body.data, l->body.len, &changed);
             }
         }
-        if (err == MESH_OK && s->queued_id == l->pend[i].id && s_own(l) == MESH_OK) {
+        bool last = true; /* of its session among those committed */
+        for (size_t j = i + 1; j < n && last; j++) {
+            last = l->pend[j].s != s;
+        }
+        if (ok && last && s_own(l) == MESH_OK) {
             /* (after a failure nothing is acknowledged: it comes again) */
             wire_msg_t ack = {.type = WIRE_MSG_ACK,
-                              .num = s->queued_id,
+                              .num = l->pend[i].id,
                               .body = l->own_summary,
                               .body_len = WIRE_SUMMARY_LEN};
             (void)s_send(l, s, &ack, S_NO_CONN);
         }
-        if (s->queued_id == l->pend[i].id) {
-            s->queued_id = 0;
-        }
+        l->pend_bytes -= l->pend[i].len;
+        checker_job_free(l->pend[i].check);
         free(l->pend[i].data);
     }
-    l->npend = 0;
-    l->pend_bytes = 0;
-    l->flush_ms = s_now_ms();
+    size_t left = 0;
+    for (size_t i = n; i < l->npend; i++) {
+        if (err != MESH_OK || l->pend[i].s->recv_failed) {
+            l->pend_bytes -= l->pend[i].len; /* not acknowledged: it comes again */
+            checker_job_free(l->pend[i].check);
+            free(l->pend[i].data);
+        } else {
+            l->pend[left++] = l->pend[i];
+        }
+    }
+    l->npend = left;
+    if (l->pause_ms > 0) {
+        struct timespec rest = {l->pause_ms / 1000, (long)(l->pause_ms % 1000) * 1000000};
+        nanosleep(&rest, NULL);
+    }
+    l->flush_ms = l->pend_ms = s_now_ms();
+}
+
+/* Commit every queued batch, a group at a time. */
+static void
+s_flush(loop_t *l)
+{
+    while (l->npend) {
+        s_flush_group(l);
+    }
+}
+
+/* A group is queued (commit it once nothing more waits to be received), or the last batch
+ * queued ended its sender's pass, or the sender paused too long. */
+static bool
+s_flush_due(const loop_t *l, int64_t now)
+{
+    return l->npend && (l->pend_bytes >= l->group_bytes || l->npend >= LOOP_GROUP_BATCHES ||
+                        !l->pend[l->npend - 1].more || now - l->pend_ms >= LOOP_GROUP_MS);
 }
 
 /* After a large apply, once quiet for a while, give back the memory it left (LMDB's pages
@@ -686,11 +807,14 @@ s_release_memory(loop_t *l, int64_t now)
     }
 }
 
-/* Queue a batch for the next commit; commit when the queue is full or the sender says its
- * pass has no more. */
+/* Queue a batch for a later commit (s_flush_due), and have the checker verify its sets
+ * meanwhile; a full queue commits a group first. */
 static void
 s_on_batch(loop_t *l, s_session_t *s, const wire_msg_t *msg)
 {
+    if (l->npend == LOOP_QUEUE_BATCHES) {
+        s_flush_group(l);
+    }
     uint8_t *copy = malloc(msg->body_len ? msg->body_len : 1);
     if (!copy) {
         node_log(l->m, MESH_LOG_ERROR, "no memory for a batch from %s", s->id);
@@ -700,14 +824,13 @@ s_on_batch(loop_t *l, s_session_t *s, const wire_msg_t *msg)
     if (l->npend == 0) {
         l->pend_ms = s_now_ms();
     }
-    l->pend[l->npend++] = (s_pending_t){s, msg->num, copy, msg->body_len};
+    checker_job_t *check = NULL;
+    if (checker_submit(l->checker, copy, msg->body_len, &check) != MESH_OK) {
+        check = NULL; /* the import verifies it then */
+    }
+    l->pend[l->npend++] = (s_pending_t){s, msg->num, copy, msg->body_len, msg->more, check};
     l->pend_bytes += msg->body_len;
     s->batch_bytes_in += msg->body_len;
-    s->queued_id = msg->num;
-    s->queued_more = msg->more;
-    if (!msg->more || l->npend == LOOP_GROUP_BATCHES || l->pend_bytes >= l->group_bytes) {
-        s_flush(l);
-    }
 }
 
 static void
@@ -735,7 +858,10 @@ s_on_msg(loop_t *l, const transport_msg_t *tm)
     if (!s) {
         return; /* the transport admitted it a moment ago: membership just changed */
     }
-    if (tm->conn & TRANSPORT_INBOUND) {
+    if ((tm->conn & TRANSPORT_INBOUND) && tm->conn != s->conn_in) {
+        if (s->conn_in != S_NO_CONN) {
+            transport_disconnect(l->t, s->conn_in); /* it reconnected: the old one is gone */
+        }
         s->conn_in = tm->conn;
     }
     s->bytes_in += tm->len;
@@ -747,8 +873,11 @@ s_on_msg(loop_t *l, const transport_msg_t *tm)
         s_drop(l, s, "a malformed frame");
         return;
     }
-    if (msg.type != WIRE_MSG_BATCH) {
-        s_flush(l); /* what came before is committed before anything else is looked at */
+    if (msg.type == WIRE_MSG_HELLO || msg.type == WIRE_MSG_ERROR) {
+        /* what came before is committed before a session starts again or ends; nothing
+         * else waits for queued batches (a VECTOR speaks of the peer's holdings, not ours;
+         * a SUMMARY is not compared while batches are queued) */
+        s_flush(l);
     }
     /* Before HELLO only a vector is kept (frames of one session may come over two links,
      * so the peer's VECTOR can overtake its HELLO); a batch waits to be sent again. A peer
@@ -785,8 +914,11 @@ s_on_msg(loop_t *l, const transport_msg_t *tm)
         }
         break;
     case WIRE_MSG_SUMMARY:
-        /* it differs from ours: say what we hold, so that it sends what we lack */
-        if (s_own(l) == MESH_OK && memcmp(msg.body, l->own_summary, WIRE_SUMMARY_LEN) != 0) {
+        /* it differs from ours: say what we hold, so that it sends what we lack (while
+         * received batches are queued, what we hold is about to change: the next SUMMARY,
+         * 5 s later, is compared instead, and a pass ends with a check of its own) */
+        if (!l->npend && s_own(l) == MESH_OK &&
+            memcmp(msg.body, l->own_summary, WIRE_SUMMARY_LEN) != 0) {
             (void)s_send_vector(l, s, false);
             s->again = true; /* and look again at what it may lack (cheap when nothing) */
         }
@@ -814,6 +946,7 @@ s_on_msg(loop_t *l, const transport_msg_t *tm)
         node_log(l->m, MESH_LOG_WARN, "%s refused the session: %.*s", s->id, (int)msg.body_len,
                  (const char *)msg.body);
         s->refused = true;
+        s->refused_ms = s_now_ms();
         s->ok = false;
         break;
     default:
@@ -838,6 +971,13 @@ s_tick(loop_t *l, int64_t now)
             s->hello_out = false;
             s->dial_ms = now;
             s_reset_sending(s);
+        }
+        if (s->refused && now - s->refused_ms >= LOOP_REFUSED_RETRY_MS) {
+            s->refused = false; /* it may have been upgraded since: say HELLO again */
+            s->hello_out = false;
+        }
+        if (s->addr[0] && !s->ok && !s->refused && now - s->dial_ms >= s->redial_after) {
+            s_redial(l, s);
         }
         if (s->conn_out != S_NO_CONN && s->hello_out && !s->ok && !s->refused &&
             now - s->hello_ms > LOOP_HELLO_RETRY_MS) {
@@ -961,14 +1101,18 @@ s_run(void *arg)
             const s_session_t *s = &l->sess[i];
             quick |= s->conn_out != S_NO_CONN && !s->hello_out && now - s->dial_ms < 3000;
         }
-        /* Sleep only when nothing waits: no batch queued for a commit, nothing to push. */
-        mesh_err_t err = transport_recv(l->t, busy || l->npend ? 0 : quick ? 2 : 50, &tm);
+        /* Sleep only when nothing waits: no commit due, nothing to push; queued batches
+         * wait for more of their pass only until LOOP_GROUP_MS after the first. */
+        int64_t wait = busy || s_flush_due(l, now) ? 0 : quick ? 2 : 50;
+        if (l->npend && l->pend_ms + LOOP_GROUP_MS - now < wait) {
+            wait = l->pend_ms + LOOP_GROUP_MS - now;
+        }
+        mesh_err_t err = transport_recv(l->t, wait > 0 ? (int)wait : 0, &tm);
         quick = false;
         if (err == MESH_OK) {
             s_on_msg(l, &tm);
-        } else if (l->npend && (!l->pend[l->npend - 1].s->queued_more ||
-                                s_now_ms() - l->pend_ms >= LOOP_GROUP_MS)) {
-            s_flush(l); /* the sender paused: commit what came */
+        } else if (s_flush_due(l, s_now_ms())) {
+            s_flush_group(l); /* nothing more waits: commit while the checker goes on */
         }
         if (transport_refused(l->t) != l->refused) {
             node_log(l->m, MESH_LOG_WARN,
@@ -1032,6 +1176,10 @@ loop_start(mesh_t *m, const char *listen, loop_t **out)
     if (l->group_bytes == 0 || l->group_bytes > LOOP_GROUP_BYTES) {
         l->group_bytes = LOOP_GROUP_BYTES;
     }
+    /* Test hook: rest this many ms (at most 10 s) after each commit of received batches. */
+    const char *pause = getenv("MESH_TEST_COMMIT_PAUSE_MS");
+    l->pause_ms = pause && *pause ? (int)strtol(pause, NULL, 10) : 0;
+    l->pause_ms = l->pause_ms < 0 ? 0 : l->pause_ms > 10000 ? 10000 : l->pause_ms;
     wire_buf_init(&l->buf);
     wire_buf_init(&l->body);
     mesh_err_t err = ident_curve_public(ident_public_key(m->ident), curve_pk);
@@ -1045,11 +1193,15 @@ loop_start(mesh_t *m, const char *listen, loop_t **out)
     if (err == MESH_OK && listen) {
         err = transport_listen(l->t, listen, l->listen, sizeof l->listen);
     }
+    if (err == MESH_OK) {
+        err = checker_open(&l->checker);
+    }
     if (err == MESH_OK && pthread_create(&l->thread, NULL, s_run, l) != 0) {
         err = MESH_EIO;
     }
     if (err != MESH_OK) {
         node_fail(m, err, "network: %s", l->t ? transport_errmsg(l->t) : "cannot start");
+        checker_close(l->checker);
         transport_close(l->t);
         wire_buf_release(&l->buf);
         wire_buf_release(&l->body);
@@ -1079,6 +1231,7 @@ loop_stop(loop_t *l)
     }
     wire_doc_release(&l->own_doc);
     mesh_free(l->own);
+    checker_close(l->checker); /* (the last s_flush freed every job) */
     transport_close(l->t);
     wire_buf_release(&l->buf);
     wire_buf_release(&l->body);

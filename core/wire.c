@@ -903,11 +903,22 @@ wire_msg_encode(const wire_msg_t *msg, wire_buf_t *out)
         (msg->type == WIRE_MSG_HELLO && (!msg->summary || msg->credit == 0 ||
                                          msg->credit > WIRE_CREDIT_MAX || msg->name_len > 64)) ||
         ((msg->type == WIRE_MSG_ACK || msg->type == WIRE_MSG_SUMMARY) &&
-         msg->body_len != WIRE_SUMMARY_LEN)) {
+         msg->body_len != WIRE_SUMMARY_LEN) ||
+        (msg->type == WIRE_MSG_BLOCK_REQ && msg->body_len > WIRE_BLOCK_REQ_MAX) ||
+        (msg->type == WIRE_MSG_BLOCK && msg->body_len > WIRE_BLOCK_MAX)) {
         return MESH_EINVAL;
     }
     msgpack_packer_init(&pk, out, s_buf_write);
-    if (msg->type == WIRE_MSG_HELLO) {
+    if (msg->type == WIRE_MSG_HELLO && msg->major != WIRE_PROTO_MAJOR) {
+        /* another major version (a test playing one): the four elements every version
+         * keeps, and one of a layout this version does not know */
+        rc = msgpack_pack_array(&pk, 5);
+        rc |= msgpack_pack_uint8(&pk, msg->type);
+        rc |= msgpack_pack_str_with_body(&pk, WIRE_PROTO_NAME, strlen(WIRE_PROTO_NAME));
+        rc |= msgpack_pack_uint64(&pk, msg->major);
+        rc |= msgpack_pack_uint64(&pk, msg->minor);
+        rc |= msgpack_pack_map(&pk, 0);
+    } else if (msg->type == WIRE_MSG_HELLO) {
         rc = msgpack_pack_array(&pk, 10);
         rc |= msgpack_pack_uint8(&pk, msg->type);
         rc |= msgpack_pack_str_with_body(&pk, WIRE_PROTO_NAME, strlen(WIRE_PROTO_NAME));
@@ -944,9 +955,9 @@ wire_msg_decode(const uint8_t *buf, size_t len, wire_msg_t *msg)
         err = s_read_uint(&c, &type);
     }
     if (err == MESH_OK && (type < WIRE_MSG_HELLO || type > WIRE_MSG_LAST ||
-                           n != (type == WIRE_MSG_HELLO   ? 10u
-                                 : type == WIRE_MSG_BATCH ? 4u
-                                                          : 3u))) {
+                           (type == WIRE_MSG_HELLO   ? n < 4u
+                            : type == WIRE_MSG_BATCH ? n != 4u
+                                                     : n != 3u))) {
         err = MESH_EPROTO;
     }
     if (err == MESH_OK && type == WIRE_MSG_HELLO) {
@@ -961,6 +972,15 @@ wire_msg_decode(const uint8_t *buf, size_t len, wire_msg_t *msg)
         }
         if (err == MESH_OK) {
             err = s_read_uint(&c, &msg->minor);
+        }
+        if (err == MESH_OK && msg->major != WIRE_PROTO_MAJOR) {
+            /* Another major version: only the first four elements keep their places in
+             * every version (§11.1), and they are all the session needs to refuse it. */
+            msg->type = (uint8_t)type;
+            return MESH_OK;
+        }
+        if (err == MESH_OK && n != 10u) {
+            err = MESH_EPROTO;
         }
         if (err == MESH_OK) {
             err = s_read_bytes(&c, S_STR, 64, &p, &msg->name_len);
@@ -999,6 +1019,10 @@ wire_msg_decode(const uint8_t *buf, size_t len, wire_msg_t *msg)
         if (err == MESH_OK && (type == WIRE_MSG_ACK || type == WIRE_MSG_SUMMARY) &&
             msg->body_len != WIRE_SUMMARY_LEN) {
             err = MESH_EPROTO; /* both carry a summary, nothing else */
+        }
+        if (err == MESH_OK && ((type == WIRE_MSG_BLOCK_REQ && msg->body_len > WIRE_BLOCK_REQ_MAX) ||
+                               (type == WIRE_MSG_BLOCK && msg->body_len > WIRE_BLOCK_MAX))) {
+            err = MESH_ETOOBIG;
         }
         uint64_t more = 0;
         if (err == MESH_OK && type == WIRE_MSG_BATCH) {

@@ -216,8 +216,10 @@ enum wire_msg_type {
     WIRE_MSG_SUMMARY = 10,  /* [10, 0, summary]: what the sender holds, in 16 bytes */
     WIRE_MSG_LAST = WIRE_MSG_SUMMARY
 };
-#define WIRE_SUMMARY_LEN 16u   /* a summary of vectors and digests (§11.1) */
-#define WIRE_CREDIT_MAX  1024u /* batches a HELLO may let the peer have in flight */
+#define WIRE_SUMMARY_LEN   16u                /* a summary of vectors and digests (§11.1) */
+#define WIRE_CREDIT_MAX    1024u              /* batches a HELLO may let the peer have in flight */
+#define WIRE_BLOCK_REQ_MAX (64u << 10)        /* body bytes of a BLOCK_REQ (reserved, §11.1) */
+#define WIRE_BLOCK_MAX     ((1u << 20) + 64u) /* body bytes of a BLOCK (reserved, §11.1) */
 
 typedef struct wire_msg {
     uint8_t type;
@@ -234,12 +236,17 @@ typedef struct wire_msg {
     size_t body_len;
 } wire_msg_t;
 
-/* Append a session message. MESH_OK, MESH_EINVAL (unknown type), MESH_ENOMEM. */
+/* Append a session message. A HELLO of another major version than WIRE_PROTO_MAJOR (a
+ * test playing another version) is [1, "meshsync", major, minor, {}]: the four elements
+ * every version keeps, then one this version does not know. MESH_OK, MESH_EINVAL (unknown
+ * type, a field out of range), MESH_ENOMEM. */
 MESH_NODISCARD mesh_err_t wire_msg_encode(const wire_msg_t *msg, wire_buf_t *out);
 
-/* Decode exactly len bytes as one session message (any major version: refusing one is the
- * session's decision; an ACK's or SUMMARY's body is a summary of exactly WIRE_SUMMARY_LEN
- * bytes). MESH_OK, MESH_EPROTO, MESH_ETOOBIG. */
+/* Decode exactly len bytes as one session message (an ACK's or SUMMARY's body is a summary
+ * of exactly WIRE_SUMMARY_LEN bytes). A HELLO of another major version decodes whatever
+ * its layout after the first four elements: only type, major and minor are set, for the
+ * session to refuse it. MESH_OK, MESH_EPROTO, MESH_ETOOBIG (also a BLOCK_REQ or BLOCK
+ * body past its cap). */
 MESH_NODISCARD mesh_err_t wire_msg_decode(const uint8_t *buf, size_t len, wire_msg_t *msg);
 
 #endif /* MESH_CORE_WIRE_H */

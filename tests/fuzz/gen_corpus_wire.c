@@ -249,11 +249,13 @@ main(int argc, char **argv)
             {.type = WIRE_MSG_BATCH, .num = 3, .body = vec, .body_len = sizeof(vec), .more = true},
             {.type = WIRE_MSG_ACK, .num = 3, .body = summary, .body_len = WIRE_SUMMARY_LEN},
             {.type = WIRE_MSG_SUMMARY, .body = summary, .body_len = WIRE_SUMMARY_LEN},
-            {.type = WIRE_MSG_PING, .num = 123456789},
+            {.type = WIRE_MSG_HELLO, .major = 2, .summary = summary, .credit = 1},
+            {.type = WIRE_MSG_BLOCK_REQ, .num = 5, .body = summary, .body_len = 8},
+            {.type = WIRE_MSG_PING, .num = 123456789}, /* last: its truncation follows */
         };
         static const char *const names[] = {
-            "msg-hello", "msg-hello-novector", "msg-vector", "msg-batch",
-            "msg-ack",   "msg-summary",        "msg-ping"};
+            "msg-hello",   "msg-hello-novector", "msg-vector",    "msg-batch", "msg-ack",
+            "msg-summary", "msg-hello-major2",   "msg-block-req", "msg-ping"};
         for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
             wire_buf_reset(&b);
             if (wire_msg_encode(&msgs[i], &b) != MESH_OK)

@@ -105,7 +105,8 @@ kill -TERM "$pb" "$pc"
 wait_pids 10 "$pb" "$pc"
 grep -q "daemon stopping (SIGTERM)" "$T/b.log" || fail "B's log: $(cat "$T/b.log")"
 
-# A peer announcing protocol major version 9 is refused; both sides say why.
+# A peer announcing protocol major version 9 (its HELLO in a layout of its own after the four
+# elements every version keeps) is refused; both sides say why.
 start_daemon "$B" "$T/b2.log" MESH_TEST_PROTO_MAJOR=9
 pb=$LAST_PID
 b peer add "$ida" "$ea"

@@ -2,8 +2,9 @@
 # tests/integration/13-daemon-resume.sh: an initial sync of 200,000 items to a receiver that
 # is killed with SIGKILL when 25-75% have been applied (asserted) resumes from what it holds:
 # after its restart the sender sends only about what was missing (counted in bytes), and
-# nothing acknowledged is lost: the receiver ends with every item, its dump equal to the
-# sender's. (MESH_TEST_ITEMS changes the count.)
+# nothing acknowledged is lost: it holds at least every batch the sender saw acknowledged
+# before the kill, and ends with every item, its dump equal to the sender's.
+# (MESH_TEST_ITEMS changes the count.)
 # SPDX-License-Identifier: MIT
 . "$(dirname "$0")/lib.sh"
 describe "a receiver killed mid-sync resumes without re-sending what it applied"
@@ -32,9 +33,12 @@ a peer add "$idb"
 b peer add "$ida"
 start_daemon "$A" "$T/a.log"; pa=$LAST_PID ea=$EP
 b peer add "$ida" "$ea"
-# B commits each batch alone (a test hook): with 32 MiB groups, a fast receiver's first
-# commit may already hold most of the 200,000 items.
-MESH_TEST_GROUP_BYTES=1 start_daemon "$B" "$T/b.log"; pb=$LAST_PID eb=$EP
+# B commits each batch alone and rests 200 ms after each commit (test hooks): with 32 MiB
+# groups, a fast receiver's first commit may already hold most of the 200,000 items, and at
+# full speed it applies a batch every few tens of ms, while the status file that the wait
+# below reads is written every 250 ms.
+MESH_TEST_GROUP_BYTES=1 MESH_TEST_COMMIT_PAUSE_MS=200 start_daemon "$B" "$T/b.log"
+pb=$LAST_PID eb=$EP
 
 # Kill B once it has applied a quarter of the batches (each ~10,000 items), well before
 # the end; then count what it really holds.
@@ -59,9 +63,14 @@ pb = {p["id"]: p for p in a["peers"]}[idb]
 assert pb["to_send"] > 0 and not pb["in_sync"], pb
 assert {c["name"]: c for c in a["collections"]}["bench"]["to_send"] > 0, a
 PY
+# Batches B had acknowledged when A wrote its status (before the kill): each carries
+# 10,000 items, and B must hold every one of them.
+acked=$(python3 -c 'import json, sys; p = {p["id"]: p for p in json.load(open(sys.argv[1]))["peers"]}[sys.argv[2]]; print(p["batches_out"] - p["in_flight"])' "$T/a.status" "$idb")
 held=$(b ls --keys bench | wc -l)
 lo=$((N / 4)) hi=$((N * 3 / 4))
 [ "$held" -ge "$lo" ] && [ "$held" -le "$hi" ] || fail "B held $held of $N when killed: not within 25-75%"
+[ "$acked" -gt 0 ] && [ "$held" -ge $((acked * 10000)) ] ||
+    fail "B acknowledged $acked batches ($((acked * 10000)) items) but holds $held after the kill"
 sent_before=$(field "$A" bytes_out)
 
 start_daemon "$B" "$T/b.log" "$eb"; pb=$LAST_PID
@@ -85,7 +94,7 @@ budget=$(( (N - held) * 190 + 2000000 ))
 a dump bench >"$T/a.dump"
 b dump bench >"$T/b.dump"
 cmp -s "$T/a.dump" "$T/b.dump" || fail "dumps differ after the resume"
-echo "B held $held of $N at the kill; $resent bytes sent after its restart (file of $full bytes)"
+echo "B held $held of $N at the kill ($acked batches acknowledged); $resent bytes sent after its restart (file of $full bytes)"
 kill -TERM "$pa" "$pb"
 wait_pids 10 "$pa" "$pb"
 echo ok

@@ -1043,6 +1043,104 @@ test_sync_parts_import_in_pieces(void **state)
     mesh_free(bundle);
 }
 
+/* ---- sets verified ahead (bundle_check, what a daemon's checker thread does) ---- */
+
+/* A copy of len bytes of p with one byte of the first occurrence of text flipped. */
+static uint8_t *
+s_damaged_copy(const void *p, size_t len, const char *text)
+{
+    uint8_t *copy = malloc(len);
+    size_t n = strlen(text), at = len;
+
+    CHECK(copy != NULL);
+    memcpy(copy, p, len);
+    for (size_t i = 0; i + n <= len && at == len; i++) {
+        if (memcmp(copy + i, text, n) == 0) {
+            at = i;
+        }
+    }
+    CHECK(at < len);
+    copy[at + n - 1] ^= 0x01;
+    return copy;
+}
+
+/* Import one bundle into m with a check (may be NULL); returns the report. */
+static mesh_import_report_t
+s_import_with(mesh_t *m, const uint8_t *bundle, size_t len, const bundle_checked_t *check)
+{
+    mesh_import_report_t rep;
+
+    CHECK_OK(bundle_import_many(m, &bundle, &len, &check, 1, &rep));
+    return rep;
+}
+
+/* Sets verified ahead are applied as if verified in the import: the same report and
+ * digest. A set damaged in the bytes is rejected with the reason its check found, the rest
+ * applied. A check of other bytes than those imported is never taken: the import verifies
+ * the damaged bytes itself and rejects that set all the same. Bytes that do not decode get
+ * no check. */
+static void
+test_sync_parts_import_checked(void **state)
+{
+    s_node_t *a = s_node("a"), *c = s_node("c"), *d = s_node("d"), *e = s_node("e"),
+             *f = s_node("f");
+    mesh_txn_t *txn = NULL;
+    void *bundle = NULL;
+    size_t len = 0;
+    bundle_checked_t *good = NULL, *bad_check = NULL;
+    mesh_import_report_t plain, rep;
+
+    (void)state;
+    snprintf(util_where, sizeof(util_where), "import checked");
+    s_put_range(a->m, "notes", "n", 0, 20, 30, 1);
+    CHECK_OK(mesh_txn_begin(a->m, "notes", &txn));
+    CHECK_OK(mesh_put(txn, "k", 1, "TAMPER-ME-please", 16));
+    CHECK_OK(mesh_txn_commit(&txn, NULL));
+    s_put_range(a->m, "notes", "m", 0, 20, 30, 2);
+    CHECK_OK(mesh_export(a->m, NULL, 0, NULL, 0, &bundle, &len));
+    for (size_t i = 0; i < 4; i++) {
+        s_node_t *x = i == 0 ? c : i == 1 ? d : i == 2 ? e : f;
+
+        CHECK_OK(mesh_peer_add(x->m, a->id, NULL, NULL, 0));
+    }
+    CHECK_OK(mesh_import(c->m, bundle, len, &plain));
+    CHECK_EQ(plain.sets_rejected + plain.sets_held, 0);
+    mesh_free(plain.text);
+
+    CHECK_OK(bundle_check(bundle, len, &good));
+    rep = s_import_with(d->m, bundle, len, good);
+    CHECK_EQ(rep.sets_new, plain.sets_new);
+    CHECK_EQ(rep.ops_stored, plain.ops_stored);
+    CHECK_EQ(rep.sets_rejected + rep.sets_held, 0);
+    CHECK(rep.text == NULL);
+    s_expect_same_digest(a->m, d->m, "notes");
+    CHECK(util_check_digest(d->m, "notes"));
+
+    uint8_t *bad = s_damaged_copy(bundle, len, "TAMPER-ME-please");
+    CHECK_OK(bundle_check(bad, len, &bad_check));
+    rep = s_import_with(e->m, bad, len, bad_check);
+    CHECK_EQ(rep.sets_rejected, 1);
+    CHECK_EQ(rep.sets_new, plain.sets_new - 1);
+    CHECK(rep.text != NULL && strstr(rep.text, "does not match its signed hash") != NULL);
+    mesh_free(rep.text);
+    CHECK(util_check_digest(e->m, "notes"));
+
+    rep = s_import_with(f->m, bad, len, good); /* the good bytes' check, the bad bytes */
+    CHECK_EQ(rep.sets_rejected, 1);
+    CHECK_EQ(rep.sets_new, plain.sets_new - 1);
+    mesh_free(rep.text);
+    s_expect_same_digest(e->m, f->m, "notes");
+
+    bundle_checked_t *none = (bundle_checked_t *)&none;
+    CHECK_EQ(bundle_check(bundle, len - 1, &none), MESH_EPROTO);
+    CHECK(none == NULL);
+    bundle_checked_free(NULL);
+    bundle_checked_free(bad_check);
+    bundle_checked_free(good);
+    free(bad);
+    mesh_free(bundle);
+}
+
 /* ---- bundle_import_many ---- */
 
 /* Snapshot of what a node holds, to compare before and after a failed call. */
@@ -1134,7 +1232,7 @@ test_sync_parts_import_many(void **state)
         mesh_free(rep.text);
     }
     snprintf(util_where, sizeof(util_where), "import many: %zu bundles at once", n);
-    CHECK_OK(bundle_import_many(d->m, bundles, lens, n, &many));
+    CHECK_OK(bundle_import_many(d->m, bundles, lens, NULL, n, &many));
     CHECK(many.text == NULL);
     CHECK_EQ(many.sets_held + many.sets_rejected, 0);
     CHECK_EQ(one.sets_held + one.sets_rejected, 0);
@@ -1197,7 +1295,7 @@ test_sync_parts_import_many(void **state)
                 copy[0] = 0x93; /* [tag, sections] becomes an array of 3 */
             }
             memset(&rep, 0x5a, sizeof(rep));
-            CHECK_EQ(bundle_import_many(e->m, list, list_lens, n, &rep), MESH_EPROTO);
+            CHECK_EQ(bundle_import_many(e->m, list, list_lens, NULL, n, &rep), MESH_EPROTO);
             CHECK(rep.text == NULL);
             CHECK_EQ(rep.sets_new + rep.sets_known + rep.ops_stored, 0);
             s_snap_expect(e->m, &before);
@@ -1207,7 +1305,7 @@ test_sync_parts_import_many(void **state)
     mesh_free(before.vec);
     /* and the good list still goes in */
     snprintf(util_where, sizeof(util_where), "import many: after the failures");
-    CHECK_OK(bundle_import_many(e->m, bundles, lens, n, &many));
+    CHECK_OK(bundle_import_many(e->m, bundles, lens, NULL, n, &many));
     CHECK(many.sets_new > 0);
     mesh_free(many.text);
     s_expect_same_digest(a->m, e->m, "notes");
@@ -1345,6 +1443,7 @@ main(void)
         T(test_sync_parts_export_lost_batch),
         T(test_sync_parts_import_in_pieces),
         T(test_sync_parts_import_many),
+        T(test_sync_parts_import_checked),
         T(test_sync_parts_release_memory),
     };
 #undef T

@@ -1923,6 +1923,93 @@ test_wire_msg_decode_rejects_bad_fields(void **state)
     util_bytes_free(hello);
 }
 
+/* A HELLO of another major version decodes from its first four elements whatever follows
+ * (fewer, more, or other elements), so that the session can refuse it with a reason;
+ * one of this major version must have the whole layout, and fewer than four elements
+ * never decode. */
+static void
+test_wire_msg_hello_other_major(void **state)
+{
+    (void)state;
+    wire_msg_t msg;
+    util_bytes_t *bb = util_bytes_new();
+    /* version 2 with a layout of its own: [1, "meshsync", 2, 5, {"x": 1}] */
+    util_array(bb, 5);
+    util_uint(bb, WIRE_MSG_HELLO);
+    util_str(bb, WIRE_PROTO_NAME, strlen(WIRE_PROTO_NAME));
+    util_uint(bb, WIRE_PROTO_MAJOR + 1);
+    util_uint(bb, 5);
+    util_u8(bb, 0x81), util_str(bb, "x", 1), util_uint(bb, 1);
+    assert_int_equal(s_msg_code(bb->b, bb->len, &msg), MESH_OK);
+    assert_int_equal(msg.type, WIRE_MSG_HELLO);
+    assert_int_equal(msg.major, WIRE_PROTO_MAJOR + 1);
+    assert_int_equal(msg.minor, 5);
+    assert_int_equal(msg.credit, 0);
+    assert_null(msg.summary);
+    assert_null(msg.body);
+    util_bytes_free(bb);
+    /* the same short layout claiming this major version is malformed */
+    bb = util_bytes_new();
+    util_array(bb, 5);
+    util_uint(bb, WIRE_MSG_HELLO);
+    util_str(bb, WIRE_PROTO_NAME, strlen(WIRE_PROTO_NAME));
+    util_uint(bb, WIRE_PROTO_MAJOR);
+    util_uint(bb, 5);
+    util_u8(bb, 0x81), util_str(bb, "x", 1), util_uint(bb, 1);
+    assert_int_equal(s_msg_code(bb->b, bb->len, &msg), MESH_EPROTO);
+    util_bytes_free(bb);
+    /* three elements are not a HELLO of any version; nor is another protocol's name */
+    bb = util_bytes_new();
+    util_array(bb, 3);
+    util_uint(bb, WIRE_MSG_HELLO);
+    util_str(bb, WIRE_PROTO_NAME, strlen(WIRE_PROTO_NAME));
+    util_uint(bb, WIRE_PROTO_MAJOR + 1);
+    assert_int_equal(s_msg_code(bb->b, bb->len, &msg), MESH_EPROTO);
+    util_bytes_free(bb);
+    bb = util_bytes_new();
+    util_array(bb, 4);
+    util_uint(bb, WIRE_MSG_HELLO);
+    util_str(bb, "meshsink", 8);
+    util_uint(bb, WIRE_PROTO_MAJOR + 1);
+    util_uint(bb, 0);
+    assert_int_equal(s_msg_code(bb->b, bb->len, &msg), MESH_EPROTO);
+    util_bytes_free(bb);
+}
+
+/* The reserved block messages have the three-element layout, and their bodies a cap each
+ * (§11.1): at the cap they decode and encode, one byte more fails both ways. */
+static void
+test_wire_msg_block_caps(void **state)
+{
+    (void)state;
+    static const struct {
+        uint8_t type;
+        size_t cap;
+    } kinds[] = {{WIRE_MSG_BLOCK_REQ, WIRE_BLOCK_REQ_MAX}, {WIRE_MSG_BLOCK, WIRE_BLOCK_MAX}};
+    uint8_t *body = calloc(1, WIRE_BLOCK_MAX + 1);
+    assert_non_null(body);
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        for (size_t extra = 0; extra < 2; extra++) {
+            size_t len = kinds[k].cap + extra;
+            util_bytes_t *bb = util_bytes_new();
+            wire_msg_t msg;
+            wire_buf_t out;
+            s_ref_msg(bb, kinds[k].type, 7, body, len, -1);
+            assert_int_equal(s_msg_code(bb->b, bb->len, &msg), extra ? MESH_ETOOBIG : MESH_OK);
+            wire_msg_t m = {.type = kinds[k].type, .num = 7, .body = body, .body_len = len};
+            wire_buf_init(&out);
+            assert_int_equal(wire_msg_encode(&m, &out), extra ? MESH_EINVAL : MESH_OK);
+            if (!extra) {
+                assert_int_equal(out.len, bb->len);
+                assert_memory_equal(out.data, bb->b, bb->len);
+            }
+            wire_buf_release(&out);
+            util_bytes_free(bb);
+        }
+    }
+    free(body);
+}
+
 /* The encoder refuses a HELLO without a summary or with a credit of 0 (or past
  * WIRE_CREDIT_MAX), and a type past WIRE_MSG_LAST; it appends nothing then. */
 static void
@@ -1995,6 +2082,8 @@ main(void)
         cmocka_unit_test(test_wire_msg_batch_summary_ack_round_trip),
         cmocka_unit_test(test_wire_msg_decode_rejects_bad_fields),
         cmocka_unit_test(test_wire_msg_encode_rejects_invalid),
+        cmocka_unit_test(test_wire_msg_hello_other_major),
+        cmocka_unit_test(test_wire_msg_block_caps),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
