@@ -145,9 +145,11 @@ cli_status_read(const cli_ctx_t *ctx, cli_status_t *st)
     return CLI_OK;
 }
 
-/* A collection's state over every connected peer: in sync when each says so. */
+/* A collection's state over every connected peer: in sync when there is one and each
+ * says so. */
 typedef struct s_coll_sum {
     bool in_sync;
+    size_t peers; /* connected peers that report it */
     unsigned long long to_send, to_receive;
     long long bytes_to_send, bytes_to_receive; /* -1: unknown */
 } s_coll_sum_t;
@@ -161,17 +163,19 @@ s_add_bytes(long long *sum, long long v)
 static s_coll_sum_t
 s_coll_sum(const cli_status_t *st, const char *name)
 {
-    s_coll_sum_t sum = {st->running, 0, 0, 0, 0};
+    s_coll_sum_t sum = {st->running, 0, 0, 0, 0, 0};
     for (size_t i = 0; st->running && i < st->ncolls; i++) {
         const cli_coll_status_t *c = &st->colls[i];
         if (strcmp(c->name, name) != 0)
             continue;
+        sum.peers++;
         sum.in_sync = sum.in_sync && c->in_sync;
         sum.to_send += c->to_send;
         sum.to_receive += c->to_receive;
         s_add_bytes(&sum.bytes_to_send, c->to_send ? c->bytes_to_send : 0);
         s_add_bytes(&sum.bytes_to_receive, c->to_receive ? c->bytes_to_receive : 0);
     }
+    sum.in_sync = sum.in_sync && sum.peers > 0; /* with nobody to compare, nothing is known */
     return sum;
 }
 
@@ -239,6 +243,23 @@ s_bytes(char *buf, size_t len, long long v)
     return buf;
 }
 
+/* Without a daemon: the members this device knows, with their addresses (whether they
+ * are up is the daemon's to know). */
+static void
+s_print_members(mesh_t *m)
+{
+    mesh_peer_t *peers = NULL;
+    size_t n = 0;
+    if (mesh_peers(m, &peers, &n) != MESH_OK)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        if (!peers[i].self)
+            printf("peer    %s  %s  (no daemon here: not connected)\n", peers[i].id,
+                   peers[i].addrs[0] ? peers[i].addrs : "(no address: it dials in)");
+    }
+    mesh_free(peers);
+}
+
 /* A progress bar: done of total. */
 static void
 s_bar(unsigned long long done, unsigned long long total)
@@ -295,6 +316,10 @@ cmd_status(int argc, char **argv, cli_ctx_t *ctx)
             printf("\n");
             continue;
         }
+        if (sum.peers == 0) {
+            printf("  no member connected\n");
+            continue;
+        }
         if (sum.in_sync) {
             printf("  in sync\n");
             continue;
@@ -307,6 +332,8 @@ cmd_status(int argc, char **argv, cli_ctx_t *ctx)
             s_bar(colls[i].versions > sum.to_send ? colls[i].versions - sum.to_send : 0, total);
     }
     mesh_free(colls);
+    if (!st.running)
+        s_print_members(m);
     for (size_t i = 0; st.running && i < st.npeers; i++) {
         const cli_peer_status_t *p = &st.peers[i];
         printf("peer    %s  %s  ", p->id,

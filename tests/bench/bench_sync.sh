@@ -9,7 +9,8 @@
 #  2. one changed item among N: B stopped, A changes one item, B restarted: ms from the
 #     CURVE handshake of B's new connection (and from B's start) to B's commit of the item,
 #     bytes and messages both ways, round trips;
-#  3. resident memory (RSS, private dirty) of each daemon after the initial sync.
+#  3. resident memory (RSS, private dirty) of each daemon after the initial sync;
+#  4. live push: ms from `meshctl put` on A to the value readable on B, both daemons up.
 # tests/bench/README.md says what each figure measures. Usage: bench_sync.sh [N] (default
 # 1000000; BENCH_ITEMS=N also works, the argument wins; BENCH_DIR=dir for the stores;
 # BENCH_KEEP=1 keeps the temp dir with the homes and logs).
@@ -291,8 +292,26 @@ echo "  before the apply: B->A $c2s_msgs_before messages, A->B $s2c_msgs_before;
 echo "  wire bytes after the handshake, until 1 s after the apply: A->B $s2c_bytes in $s2c_msgs messages," \
     "B->A $c2s_bytes in $c2s_msgs"
 
+# ---- 4. live push: a put on A while both daemons run ----
+# From the start of `meshctl put` on A to the value readable with `meshctl get` on B (polled
+# every 10 ms, so each figure includes up to 10 ms of polling and a process start), 5 times.
+push_ms=()
+for i in 1 2 3 4 5; do
+    t0=$(now)
+    "$M" --home "$A" put bench "live-$i" "pushed $i" >/dev/null
+    until_ok 30 sh -c "[ \"\$('$M' --home '$B' get bench live-$i)\" = 'pushed $i' ]" ||
+        fail "live push $i never reached B"
+    push_ms+=("$(calc %.1f "($(now) - $t0) * 1000")")
+done
+push_sorted=$(printf '%s\n' "${push_ms[@]}" | sort -n | tr '\n' ' ')
+
+echo
+echo "live push, both daemons up: 'meshctl put' on A to the value readable on B, 5 puts (ms, sorted):"
+echo "  $push_sorted"
+
 echo
 echo "sync: $N items in $sync_s s = $(calc %.0f "$N / $sync_s") items/s;" \
     "ratio to raw LMDB $(calc %.3f "$lmdb_s / $sync_s")${curve_s:+, to raw ZeroMQ CURVE $(calc %.3f "$curve_s / $sync_s")}"
 echo "change: 1 item among $N in $hs_ms ms from the handshake ($start_ms ms from B's start)," \
     "$((s2c_bytes + c2s_bytes)) bytes both ways, $rt_text"
+echo "push: $push_sorted ms from put on A to readable on B (5 puts)"

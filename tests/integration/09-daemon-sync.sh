@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/integration/09-daemon-sync.sh: real `meshctl daemon` processes on 127.0.0.1 in temp
 # homes: two members sync both ways (writes from the CLI beside each daemon reach the
-# other), status and wait report it, SIGTERM stops a daemon cleanly; a device that is not a
+# other, deletions too), status and wait report it, SIGTERM and SIGINT stop a daemon cleanly; a device that is not a
 # member is refused even as the very first connection after start; a peer announcing an
 # unknown protocol major version is refused, with the reason logged on both sides.
 # SPDX-License-Identifier: MIT
@@ -74,6 +74,14 @@ c put notes from-c "sneaky"
 sleep 1
 a get notes from-c >/dev/null 2>&1 && fail "the stranger's write reached A"
 
+# A deletion from the CLI beside a daemon is pushed like a write.
+b put notes doomed "to be deleted"
+wait_for 15 "B's doomed key on A" a get notes doomed
+b del notes doomed
+gone_on_a() { ! a get notes doomed >/dev/null 2>&1; }
+wait_for 15 "B's deletion on A" gone_on_a
+mc --home "$B" wait notes --timeout 20 || fail "B not in sync after the deletion"
+
 # Cost follows the difference: B stops, A changes one item, B starts again and gets it
 # in one batch, with well under 2 KiB of session frames both ways (HELLOs with vectors,
 # the batch, its ack); both sides are in sync again, and wait takes a collection.
@@ -100,10 +108,12 @@ mc --home "$B" wait notes --timeout 20 || fail "B not in sync in notes after its
 mc --home "$A" wait notes --timeout 20 || fail "A not in sync in notes after B's restart"
 expect_eq "$(b get notes while-b-was-down)" "one change" "the change on B"
 
-# SIGTERM stops the daemons cleanly.
-kill -TERM "$pb" "$pc"
+# SIGTERM and SIGINT stop the daemons cleanly.
+kill -TERM "$pb"
+kill -INT "$pc"
 wait_pids 10 "$pb" "$pc"
 grep -q "daemon stopping (SIGTERM)" "$T/b.log" || fail "B's log: $(cat "$T/b.log")"
+grep -q "daemon stopping (SIGINT)" "$T/c.log" || fail "C's log: $(cat "$T/c.log")"
 
 # A peer announcing protocol major version 9 (its HELLO in a layout of its own after the four
 # elements every version keeps) is refused; both sides say why.

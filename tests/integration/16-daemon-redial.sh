@@ -6,7 +6,8 @@
 #  2. B knows two addresses of C, the first with nobody listening: B dials the next one.
 #  3. A frozen (SIGSTOP) is noticed as gone within a few seconds by the protocol's own ping;
 #     thawed, the session comes back and a write goes through.
-# Real daemons on 127.0.0.1, each stopped by PID.
+# Before any session, status lists members without a daemon, and calls no collection in
+# sync with nobody connected. Real daemons on 127.0.0.1, each stopped by PID.
 # SPDX-License-Identifier: MIT
 . "$(dirname "$0")/lib.sh"
 describe "refused, dead and unanswered links are dialled again"
@@ -31,6 +32,14 @@ three_devices
 # ---- 1. refused first, admitted later ----
 start_daemon "$A" "$T/a.log"; pa=$LAST_PID ea=$EP
 b peer add "$ida" "$ea"
+# Status before any session: B, with no daemon, lists its member; A's daemon, with nobody
+# connected, does not call a collection in sync.
+b status >"$T/b.status"
+grep -q "^peer  *$ida  $ea  (no daemon here: not connected)" "$T/b.status" ||
+    fail "B's status without a daemon: $(cat "$T/b.status")"
+a put notes alone "before anyone connected"
+a status >"$T/a.status"
+grep -q "^coll  *notes .* no member connected" "$T/a.status" || fail "A's status: $(cat "$T/a.status")"
 start_daemon "$B" "$T/b.log"; pb=$LAST_PID
 wait_for 10 "A to refuse B, not yet a member" grep -q "refused .* not members" "$T/a.log"
 b put notes early "written before A trusted B"
