@@ -201,15 +201,23 @@ s_connect(loop_t *l, s_session_t *s)
     }
 }
 
-/* Follow a member's known addresses: when they change, dial the first. (s_tick dials the
- * next, in turn, while none gives a session.) */
+/* Follow a member's known addresses: when they change, keep the link to the address
+ * dialled if it is still among them, else dial the first. (s_tick dials the next, in turn,
+ * while none gives a session.) */
 static void
 s_dial(loop_t *l, s_session_t *s, const char *addrs)
 {
+    char a[sizeof s->addr];
     if (strlen(addrs) >= sizeof s->addrs || strcmp(s->addrs, addrs) == 0) {
         return;
     }
     memcpy(s->addrs, addrs, strlen(addrs) + 1);
+    for (size_t i = 0; s->addr[0] && s_addr_at(s->addrs, i, a, sizeof a); i++) {
+        if (strcmp(a, s->addr) == 0) {
+            s->addr_i = i; /* still known: a link that works is not hung up */
+            return;
+        }
+    }
     s->addr_i = 0;
     s->redial_after = LOOP_REDIAL_MIN_MS;
     if (!s_addr_at(s->addrs, 0, s->addr, sizeof s->addr)) {
@@ -676,6 +684,9 @@ s_import(loop_t *l, size_t n, const bundle_checked_t *const *checked)
         node_log(l->m, MESH_LOG_ERROR, "applying %zu batch(es) failed: %s", n, mesh_strerror(err));
         return err;
     }
+    node_log(l->m, MESH_LOG_DEBUG, "batches %llu..%llu do not apply together (%s): one at a time",
+             (unsigned long long)l->pend[0].id, (unsigned long long)l->pend[n - 1].id,
+             mesh_strerror(err));
     for (size_t i = 0; i < n; i++) {
         s_session_t *s = l->pend[i].s;
         if (s->recv_failed) {

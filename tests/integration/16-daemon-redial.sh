@@ -3,7 +3,8 @@
 #  1. B dials A before A trusts B: A's ZAP handler refuses it (and libzmq does not retry a
 #     refused handshake); once A adds B, B's next dial gets the session, and B's write
 #     reaches A, although A knows no address of B and never dials.
-#  2. B knows two addresses of C, the first with nobody listening: B dials the next one.
+#  2. B knows two addresses of C, the first with nobody listening: B dials the next one;
+#     when C's addresses change but keep the one in use, the link stays.
 #  3. A frozen (SIGSTOP) is noticed as gone within a few seconds by the protocol's own ping;
 #     thawed, the session comes back and a write goes through.
 # Before any session, status lists members without a daemon, and calls no collection in
@@ -59,6 +60,13 @@ grep -q "no session with $idc yet: dialling $ec" "$T/b.log" ||
     fail "B did not move on to C's second address: $(tail -n 20 "$T/b.log")"
 b put notes second "over the second address"
 wait_for 15 "B's second write on C" c get notes second
+# C's addresses change but still hold the one in use: the link stays (no new session).
+sessions=$(grep -c "session with $idc" "$T/b.log")
+b peer add "$idc" "$ec" "$dead"
+b put notes third-c "after C's addresses changed"
+wait_for 15 "B's write on C after the address change" c get notes third-c
+[ "$(grep -c "session with $idc" "$T/b.log")" = "$sessions" ] ||
+    fail "B hung up a working link to C when C's addresses changed: $(tail -n 20 "$T/b.log")"
 
 # ---- 3. a frozen peer is noticed, and comes back when thawed ----
 wait_for 15 "B connected to A" connected_is "$B" "$ida" 1
