@@ -45,11 +45,14 @@ cmd_daemon(int argc, char **argv, cli_ctx_t *ctx)
     /* A sync moves megabytes per batch through the heap (batches, ZeroMQ's copies of them,
      * LMDB's dirty pages). By default glibc maps each such block anew, or gives the top of
      * the heap back whenever it frees one, and every page then faults in again: on these
-     * VMs page faults cost the sender a fifth of its time. So keep the heap (after a sync a
-     * sender holds ~20 MB private where it held ~14); a receiver's loop gives it back
-     * (malloc_trim) once a large apply is over and all is quiet. */
+     * VMs page faults cost the sender a fifth of its time. So keep the heap; the loop gives
+     * it back (malloc_trim) once a large apply or send is over and all is quiet. One arena
+     * for every thread: malloc_trim gives back the free top of the main arena only, and the
+     * checker thread's decoding (core/checker.c) or ZeroMQ's I/O thread would otherwise
+     * leave tens of MB in arenas of their own. */
     (void)mallopt(M_MMAP_THRESHOLD, 64 << 20);
     (void)mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    (void)mallopt(M_ARENA_MAX, 1);
 #endif
     ctx->online = true;
     ctx->listen = listen;

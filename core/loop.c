@@ -124,9 +124,11 @@ struct loop {
     /* received batches not yet committed */
     s_pending_t pend[LOOP_QUEUE_BATCHES];
     size_t npend, pend_bytes;
-    int64_t pend_ms;         /* when the first of them came */
-    int64_t flush_ms;        /* when the last commit of received batches ended */
-    uint64_t ops_unreleased; /* ops applied since the store last gave memory back */
+    int64_t pend_ms;          /* when the first of them came */
+    int64_t flush_ms;         /* when the last commit of received batches ended */
+    uint64_t ops_unreleased;  /* ops applied since the store last gave memory back */
+    uint64_t sent_unreleased; /* batch bytes sent since the heap was last given back */
+    int64_t sent_ms;          /* when the last batch went out */
 };
 
 static int64_t
@@ -538,7 +540,8 @@ s_push(loop_t *l, s_session_t *s)
         s->batches_out++;
         s->versions_out += s->pos.versions - pos.versions;
         s->batch_bytes_out += l->body.len;
-        s->progress_ms = s_now_ms();
+        s->progress_ms = l->sent_ms = s_now_ms();
+        l->sent_unreleased += l->body.len;
         s->pass_end = !more;
         node_log(l->m, MESH_LOG_DEBUG, "sent batch %llu (%zu bytes) to %s on %s link %u",
                  (unsigned long long)s->sent_id, l->body.len, s->id,
@@ -800,21 +803,28 @@ s_flush_due(const loop_t *l, int64_t now)
 
 /* After a large apply, once quiet for a while, give back the memory it left (LMDB's pages
  * of the large write transactions, then the allocator's free pages: the daemon keeps its
- * heap meanwhile, see cmd_daemon.c). */
+ * heap meanwhile, see cmd_daemon.c); after large sends, the allocator's free pages (the
+ * batches libzmq queued for a slower receiver). */
 static void
 s_release_memory(loop_t *l, int64_t now)
 {
-    if (l->ops_unreleased < LOOP_RELEASE_OPS || l->npend || now - l->flush_ms < LOOP_RELEASE_MS) {
+    bool quiet =
+        !l->npend && now - l->flush_ms >= LOOP_RELEASE_MS && now - l->sent_ms >= LOOP_RELEASE_MS;
+    if (!quiet) {
         return;
     }
-    if (store_release_memory(l->m->store)) {
+    if (l->ops_unreleased >= LOOP_RELEASE_OPS && store_release_memory(l->m->store)) {
         node_log(l->m, MESH_LOG_DEBUG, "gave back the memory of %llu ops applied",
                  (unsigned long long)l->ops_unreleased);
         l->ops_unreleased = 0;
         l->own_valid = false;
+        l->sent_unreleased = LOOP_RELEASE_SENT; /* and the heap, below */
+    }
+    if (l->sent_unreleased >= LOOP_RELEASE_SENT) {
 #ifdef __GLIBC__
         (void)malloc_trim(0);
 #endif
+        l->sent_unreleased = 0;
     }
 }
 

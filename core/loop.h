@@ -18,14 +18,15 @@
 #define LOOP_GROUP_MS         1000        /* or whatever came before the sender paused this long */
 #define LOOP_QUEUE_BATCHES    (2 * LOOP_CREDIT) /* received batches queued, checked ahead */
 #define LOOP_RELEASE_OPS      20000u            /* after applying this many ops, */
-#define LOOP_RELEASE_MS       1000  /* and a second without any, the store gives memory back */
-#define LOOP_PING_MS          1000  /* ping a silent peer this often */
-#define LOOP_DEAD_MS          4000  /* a peer silent this long is disconnected */
-#define LOOP_HELLO_RETRY_MS   2000  /* a HELLO unanswered this long is said again */
-#define LOOP_REDIAL_MIN_MS    3000  /* no session this long after dialling: dial again, */
-#define LOOP_REDIAL_MAX_MS    30000 /* waiting twice as long each time, up to this */
-#define LOOP_REFUSED_RETRY_MS 60000 /* a peer that refused our version: HELLO again after */
-#define LOOP_STATUS_MS        250   /* status file refresh */
+#define LOOP_RELEASE_MS       1000 /* and a second without any, the store gives memory back */
+#define LOOP_RELEASE_SENT     (32u << 20) /* so does the heap after this many batch bytes sent */
+#define LOOP_PING_MS          1000        /* ping a silent peer this often */
+#define LOOP_DEAD_MS          4000        /* a peer silent this long is disconnected */
+#define LOOP_HELLO_RETRY_MS   2000        /* a HELLO unanswered this long is said again */
+#define LOOP_REDIAL_MIN_MS    3000        /* no session this long after dialling: dial again, */
+#define LOOP_REDIAL_MAX_MS    30000       /* waiting twice as long each time, up to this */
+#define LOOP_REFUSED_RETRY_MS 60000       /* a peer that refused our version: HELLO again after */
+#define LOOP_STATUS_MS        250         /* status file refresh */
 #define LOOP_SESSIONS_MAX     64u
 
 typedef struct loop loop_t;

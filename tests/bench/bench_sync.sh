@@ -9,7 +9,8 @@
 #  2. one changed item among N: B stopped, A changes one item, B restarted: ms from the
 #     CURVE handshake of B's new connection (and from B's start) to B's commit of the item,
 #     bytes and messages both ways, round trips;
-#  3. resident memory (RSS, private dirty) of each daemon after the initial sync;
+#  3. resident memory (RSS, private dirty) of each daemon right after the initial sync, and
+#     at rest 2.5 s later (once each has given back what the sync left, PROTOCOL.md §11.3);
 #  4. live push: ms from `meshctl put` on A to the value readable on B, both daemons up.
 # tests/bench/README.md says what each figure measures. Usage: bench_sync.sh [N] (default
 # 1000000; BENCH_ITEMS=N also works, the argument wins; BENCH_DIR=dir for the stores;
@@ -219,6 +220,9 @@ sync_s=$(calc %.3f "$sync_end - $sync_t0")
 mem_a=$(mem "$pa") mem_b=$(mem "$pb")
 sleep_until "$(calc %.6f "$sync_end + 1.05")"
 eval "$(logs window "$T/proxy.log" 1 "$sync_hs" "$sync_end" "$(calc %.6f "$sync_end + 1")")"
+# At rest: a daemon gives back what a large sync left once quiet for a second (§11.3).
+sleep_until "$(calc %.6f "$sync_end + 2.5")"
+rest_a=$(mem "$pa") rest_b=$(mem "$pb")
 eval "$(logs sizes "$T/a.log" "$idb" "$T/sizes.txt")"         # batches, batch_bytes
 payload_ab=$(counter "$A" "$idb" bytes_out) payload_ba=$(counter "$A" "$idb" bytes_in)
 
@@ -255,8 +259,8 @@ fi
 echo "  wire bytes after the handshake, until 1 s after the end: A->B $s2c_bytes in $s2c_msgs messages," \
     "B->A $c2s_bytes in $c2s_msgs; $(calc %.1f "$s2c_bytes / $N") B per item"
 echo "  session bytes (A's counters, before CURVE): A->B $payload_ab, B->A $payload_ba"
-echo "  daemon A after the sync: $mem_a"
-echo "  daemon B after the sync: $mem_b"
+echo "  daemon A right after the sync: $mem_a; at rest 2.5 s after: $rest_a"
+echo "  daemon B right after the sync: $mem_b; at rest 2.5 s after: $rest_b"
 
 # ---- 2. one changed item among N ----
 key=$(head -n1 "$T/items.tsv" | cut -f1)
@@ -315,3 +319,4 @@ echo "sync: $N items in $sync_s s = $(calc %.0f "$N / $sync_s") items/s;" \
 echo "change: 1 item among $N in $hs_ms ms from the handshake ($start_ms ms from B's start)," \
     "$((s2c_bytes + c2s_bytes)) bytes both ways, $rt_text"
 echo "push: $push_sorted ms from put on A to readable on B (5 puts)"
+echo "memory at rest after the sync: A $rest_a; B $rest_b"
