@@ -1,10 +1,11 @@
 /* core/loop.c: the event-loop thread and its sync sessions (docs/PROTOCOL.md §11).
- * One thread owns the transport and every session; it answers handshakes (summaries before
- * vectors), keeps a view of what each peer holds, pushes what the view lacks in passes of
- * bounded batches (up to the peer's credit in flight, resent from the view after a
- * reconnect), commits the batches it receives in groups, notices commits made by any
- * process on the home, gives back memory after large applies, and writes HOME/status for
- * `meshctl status` and `meshctl wait`.
+ * One thread owns the transport and every session; it dials each member (its addresses in
+ * turn, again while no session comes), answers handshakes (summaries before vectors), keeps
+ * a view of what each peer holds, pushes what the view lacks in passes of bounded batches
+ * (up to the peer's credit in flight, resent from the view after a reconnect), queues the
+ * batches it receives and commits them in groups (core/checker.c verifies them meanwhile),
+ * notices commits made by any process on the home, gives back memory after large applies
+ * and sends, and writes HOME/status for `meshctl status` and `meshctl wait`.
  * Layer: core. Third-party: none (sockets through transport/). SPDX-License-Identifier: MIT */
 #include "loop.h"
 
@@ -264,6 +265,10 @@ s_refresh_members(loop_t *l)
             continue;
         }
         s_session_t *s = s_by_curve(l, curve);
+        if (!s && l->nsess == LOOP_SESSIONS_MAX) {
+            node_log(l->m, MESH_LOG_WARN, "%s is a member, but this daemon syncs with %u at most",
+                     peers[i].id, LOOP_SESSIONS_MAX);
+        }
         if (!s && l->nsess < LOOP_SESSIONS_MAX) {
             s = &l->sess[l->nsess++];
             memset(s, 0, sizeof *s);

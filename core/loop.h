@@ -1,10 +1,10 @@
 /* core/loop.h: the node's own event-loop thread (DESIGN.md, Concurrency; PROTOCOL.md §11).
- * Owns: the transport, one sync session per connected member, the session protocol (hello
- * and version negotiation, summaries and vectors, passes of bounded batches under credit,
- * grouped commits with acknowledgements, live push of new commits, ping/pong), and the
- * status file a CLI reads.
+ * Owns: the transport, dialling and re-dialling members, one sync session per connected
+ * member, the session protocol (hello and version negotiation, summaries and vectors,
+ * passes of bounded batches under credit, grouped commits with acknowledgements, live push
+ * of new commits, ping/pong), and the status file a CLI reads.
  * Not here: the bytes (core/wire.c), what a batch carries (core/bundle.c), applying
- * (core/apply.c), sockets (transport/).
+ * (core/apply.c), verifying ahead (core/checker.c), sockets (transport/).
  * Layer: core. Third-party: none. SPDX-License-Identifier: MIT */
 #ifndef MESH_CORE_LOOP_H
 #define MESH_CORE_LOOP_H
