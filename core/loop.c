@@ -24,7 +24,7 @@
 #include "../crypto/ident.h"
 #include "../transport/transport.h"
 #include "bundle.h"
-#include "checker.h"
+#include "inbox.h"
 #include "node.h"
 #include "wire.h"
 
@@ -75,6 +75,7 @@ typedef struct s_session {
     int64_t progress_ms;                   /* last batch sent, ack or question */
     /* Receiving. */
     bool recv_failed; /* a batch of it failed in the commit under way: none is acknowledged */
+    bool recv_forget; /* (while its queued batches are being dropped) */
     int64_t heard_ms, sent_ms, seen_ms, summary_ms;
     int64_t hello_ms;     /* when our HELLO went out on conn_out */
     int64_t nosession_ms; /* when we last told it to say HELLO first */
@@ -85,22 +86,12 @@ typedef struct s_session {
     time_t seen_unix; /* when it was last heard from (wall clock), 0: never */
 } s_session_t;
 
-/* A received batch waiting to be committed with others in one transaction. */
-typedef struct s_pending {
-    s_session_t *s;
-    uint64_t id;
-    uint8_t *data;
-    size_t len;
-    bool more;            /* it said more of its sender's pass follows */
-    checker_job_t *check; /* its sets verified meanwhile (NULL: the import verifies) */
-} s_pending_t;
-
 struct loop {
     mesh_t *m;
     pthread_t thread;
     int stop;
     transport_t *t;
-    checker_t *checker; /* verifies received batches while earlier ones commit */
+    inbox_t *inbox; /* received batches not yet committed (checked meanwhile) */
     char listen[256];
     s_session_t sess[LOOP_SESSIONS_MAX];
     size_t nsess;
@@ -112,7 +103,6 @@ struct loop {
     uint64_t session;   /* random, per start: peers tell a restart from a second HELLO */
     const char *tamper; /* test hook: flip a byte of this text in outgoing batches */
     bool garbage;       /* test hook: follow each HELLO with a malformed frame */
-    size_t group_bytes; /* received batch bytes that make a group (LOOP_GROUP_BYTES) */
     int pause_ms;       /* test hook: rest this long after each commit of received batches */
     wire_buf_t buf, body;
     /* our own vector file and summary, as of own_txnid */
@@ -122,10 +112,6 @@ struct loop {
     uint8_t own_summary[WIRE_SUMMARY_LEN];
     uint64_t own_txnid;
     bool own_valid;
-    /* received batches not yet committed */
-    s_pending_t pend[LOOP_QUEUE_BATCHES];
-    size_t npend, pend_bytes;
-    int64_t pend_ms;          /* when the first of them came */
     int64_t flush_ms;         /* when the last commit of received batches ended */
     uint64_t ops_unreleased;  /* ops applied since the store last gave memory back */
     uint64_t sent_unreleased; /* batch bytes sent since the heap was last given back */
@@ -657,33 +643,37 @@ s_on_hello(loop_t *l, s_session_t *s, const wire_msg_t *msg, uint32_t conn)
              s->asked ? "; asked for its vector" : "");
 }
 
-/* Import pend[0..n) in one go (checked[i]: each one's check, or NULL). When they do not
+/* Import the oldest n queued batches in one go, with their checks. When they do not
  * decode or apply as a whole, each goes alone: a session whose batch does not is dropped,
  * and marked failed so that none of its batches is acknowledged (they come again). */
 static mesh_err_t
-s_import(loop_t *l, size_t n, const bundle_checked_t *const *checked)
+s_import(loop_t *l, size_t n)
 {
     mesh_import_report_t rep;
     const uint8_t *bundles[LOOP_QUEUE_BATCHES];
     size_t lens[LOOP_QUEUE_BATCHES];
+    const bundle_checked_t *checked[LOOP_QUEUE_BATCHES];
+    const inbox_batch_t *first = inbox_at(l->inbox, 0), *last = inbox_at(l->inbox, n - 1);
+    s_session_t *s0 = first->from;
     int64_t t0 = s_now_ms();
     for (size_t i = 0; i < n; i++) {
-        bundles[i] = l->pend[i].data;
-        lens[i] = l->pend[i].len;
+        bundles[i] = inbox_at(l->inbox, i)->data;
+        lens[i] = inbox_at(l->inbox, i)->len;
+        checked[i] = inbox_checked(l->inbox, i);
     }
     mesh_err_t err = bundle_import_many(l->m, bundles, lens, checked, n, &rep);
     if (err == MESH_OK) {
         if (rep.text) {
-            node_log(l->m, MESH_LOG_WARN, "batches from %s: %s", l->pend[0].s->id, rep.text);
+            node_log(l->m, MESH_LOG_WARN, "batches from %s: %s", s0->id, rep.text);
         }
         node_log(l->m, MESH_LOG_DEBUG,
                  "applied batches %llu..%llu from %s: %llu sets, %llu ops stored (%lld ms, the "
                  "last commit %llu ms)",
-                 (unsigned long long)l->pend[0].id, (unsigned long long)l->pend[n - 1].id,
-                 l->pend[0].s->id, (unsigned long long)(rep.sets_new + rep.sets_known),
+                 (unsigned long long)first->id, (unsigned long long)last->id, s0->id,
+                 (unsigned long long)(rep.sets_new + rep.sets_known),
                  (unsigned long long)rep.ops_stored, (long long)(s_now_ms() - t0),
                  (unsigned long long)(store_last_commit_us(l->m->store) / 1000));
-        l->pend[0].s->ops_in += rep.ops_stored;
+        s0->ops_in += rep.ops_stored;
         l->ops_unreleased += rep.ops_stored;
         mesh_free(rep.text);
         return MESH_OK;
@@ -693,10 +683,9 @@ s_import(loop_t *l, size_t n, const bundle_checked_t *const *checked)
         return err;
     }
     node_log(l->m, MESH_LOG_DEBUG, "batches %llu..%llu do not apply together (%s): one at a time",
-             (unsigned long long)l->pend[0].id, (unsigned long long)l->pend[n - 1].id,
-             mesh_strerror(err));
+             (unsigned long long)first->id, (unsigned long long)last->id, mesh_strerror(err));
     for (size_t i = 0; i < n; i++) {
-        s_session_t *s = l->pend[i].s;
+        s_session_t *s = inbox_at(l->inbox, i)->from;
         if (s->recv_failed) {
             continue; /* dropped already */
         }
@@ -719,91 +708,76 @@ s_import(loop_t *l, size_t n, const bundle_checked_t *const *checked)
     return MESH_OK;
 }
 
-/* Commit the oldest queued batches, up to a group of them (LOOP_GROUP_BYTES, at least
- * one), in one write transaction, and acknowledge each session's last among them. The
- * batches queued behind them stay queued (the checker goes on with them meanwhile), but
- * those of a session that failed, which come again. */
+/* Commit the oldest queued batches, a group of them (inbox_group), in one write
+ * transaction, and acknowledge each session's last among them. The batches queued behind
+ * them stay queued (and are checked meanwhile), but those of a session that failed, which
+ * come again (as does everything after a store error). */
 static void
 s_flush_group(loop_t *l)
 {
-    const bundle_checked_t *checked[LOOP_QUEUE_BATCHES];
-    size_t n = 0, bytes = 0;
-    while (n < l->npend && n < LOOP_GROUP_BATCHES && (n == 0 || bytes < l->group_bytes)) {
-        bytes += l->pend[n++].len;
-    }
+    size_t n = inbox_group(l->inbox), queued = inbox_count(l->inbox);
     if (n == 0) {
         return;
     }
-    for (size_t i = 0; i < l->npend; i++) {
-        l->pend[i].s->recv_failed = false;
+    for (size_t i = 0; i < queued; i++) {
+        s_session_t *s = inbox_at(l->inbox, i)->from;
+        s->recv_failed = false;
     }
+    mesh_err_t err = s_import(l, n);
     for (size_t i = 0; i < n; i++) {
-        checked[i] = checker_wait(l->pend[i].check);
-    }
-    mesh_err_t err = s_import(l, n, checked);
-    for (size_t i = 0; i < n; i++) {
-        s_session_t *s = l->pend[i].s;
+        const inbox_batch_t *b = inbox_at(l->inbox, i);
+        s_session_t *s = b->from;
         s->batches_in++;
         bool ok = err == MESH_OK && !s->recv_failed;
         if (ok && s->vv) {
             /* it holds what it sent: no need to send any of that back */
             bool changed = false;
             wire_buf_reset(&l->body);
-            if (bundle_vector_raise(&s->vv_doc, l->pend[i].data, l->pend[i].len, &l->body) ==
-                MESH_OK) {
+            if (bundle_vector_raise(&s->vv_doc, b->data, b->len, &l->body) == MESH_OK) {
                 (void)s_take_vector(s, l->body.data, l->body.len, &changed);
             }
         }
         bool last = true; /* of its session among those committed */
         for (size_t j = i + 1; j < n && last; j++) {
-            last = l->pend[j].s != s;
+            last = inbox_at(l->inbox, j)->from != s;
         }
         if (ok && last && s_own(l) == MESH_OK) {
             /* (after a failure nothing is acknowledged: it comes again) */
             wire_msg_t ack = {.type = WIRE_MSG_ACK,
-                              .num = l->pend[i].id,
+                              .num = b->id,
                               .body = l->own_summary,
                               .body_len = WIRE_SUMMARY_LEN};
             (void)s_send(l, s, &ack, S_NO_CONN);
         }
-        l->pend_bytes -= l->pend[i].len;
-        checker_job_free(l->pend[i].check);
-        free(l->pend[i].data);
     }
-    size_t left = 0;
-    for (size_t i = n; i < l->npend; i++) {
-        if (err != MESH_OK || l->pend[i].s->recv_failed) {
-            l->pend_bytes -= l->pend[i].len; /* not acknowledged: it comes again */
-            checker_job_free(l->pend[i].check);
-            free(l->pend[i].data);
-        } else {
-            l->pend[left++] = l->pend[i];
+    s_session_t *failed[LOOP_QUEUE_BATCHES];
+    size_t nfailed = 0;
+    for (size_t i = 0; i < n; i++) {
+        s_session_t *s = inbox_at(l->inbox, i)->from;
+        if (s->recv_failed && !s->recv_forget) {
+            s->recv_forget = true;
+            failed[nfailed++] = s;
         }
     }
-    l->npend = left;
+    inbox_shift(l->inbox, err == MESH_OK ? n : inbox_count(l->inbox), s_now_ms());
+    for (size_t i = 0; i < nfailed; i++) {
+        inbox_forget(l->inbox, failed[i]); /* not acknowledged: they come again */
+        failed[i]->recv_forget = false;
+    }
     if (l->pause_ms > 0) {
         struct timespec rest = {l->pause_ms / 1000, (long)(l->pause_ms % 1000) * 1000000};
         nanosleep(&rest, NULL);
     }
-    l->flush_ms = l->pend_ms = s_now_ms();
+    l->flush_ms = s_now_ms();
 }
 
 /* Commit every queued batch, a group at a time. */
 static void
 s_flush(loop_t *l)
 {
-    while (l->npend) {
+    while (inbox_count(l->inbox)) {
         s_flush_group(l);
     }
-}
-
-/* A group is queued (commit it once nothing more waits to be received), or the last batch
- * queued ended its sender's pass, or the sender paused too long. */
-static bool
-s_flush_due(const loop_t *l, int64_t now)
-{
-    return l->npend && (l->pend_bytes >= l->group_bytes || l->npend >= LOOP_GROUP_BATCHES ||
-                        !l->pend[l->npend - 1].more || now - l->pend_ms >= LOOP_GROUP_MS);
 }
 
 /* After a large apply, once quiet for a while, give back the memory it left (LMDB's pages
@@ -813,8 +787,8 @@ s_flush_due(const loop_t *l, int64_t now)
 static void
 s_release_memory(loop_t *l, int64_t now)
 {
-    bool quiet =
-        !l->npend && now - l->flush_ms >= LOOP_RELEASE_MS && now - l->sent_ms >= LOOP_RELEASE_MS;
+    bool quiet = !inbox_count(l->inbox) && now - l->flush_ms >= LOOP_RELEASE_MS &&
+                 now - l->sent_ms >= LOOP_RELEASE_MS;
     if (!quiet) {
         return;
     }
@@ -833,29 +807,19 @@ s_release_memory(loop_t *l, int64_t now)
     }
 }
 
-/* Queue a batch for a later commit (s_flush_due), and have the checker verify its sets
- * meanwhile; a full queue commits a group first. */
+/* Queue a batch for a later commit (inbox_due); its sets are checked meanwhile. A full
+ * queue commits a group first. */
 static void
 s_on_batch(loop_t *l, s_session_t *s, const wire_msg_t *msg)
 {
-    if (l->npend == LOOP_QUEUE_BATCHES) {
+    if (inbox_full(l->inbox)) {
         s_flush_group(l);
     }
-    uint8_t *copy = malloc(msg->body_len ? msg->body_len : 1);
-    if (!copy) {
+    if (inbox_add(l->inbox, s, msg->num, msg->body, msg->body_len, msg->more, s_now_ms()) !=
+        MESH_OK) {
         node_log(l->m, MESH_LOG_ERROR, "no memory for a batch from %s", s->id);
         return; /* not acknowledged: it comes again */
     }
-    memcpy(copy, msg->body, msg->body_len);
-    if (l->npend == 0) {
-        l->pend_ms = s_now_ms();
-    }
-    checker_job_t *check = NULL;
-    if (checker_submit(l->checker, copy, msg->body_len, &check) != MESH_OK) {
-        check = NULL; /* the import verifies it then */
-    }
-    l->pend[l->npend++] = (s_pending_t){s, msg->num, copy, msg->body_len, msg->more, check};
-    l->pend_bytes += msg->body_len;
     s->batch_bytes_in += msg->body_len;
 }
 
@@ -943,7 +907,7 @@ s_on_msg(loop_t *l, const transport_msg_t *tm)
         /* it differs from ours: say what we hold, so that it sends what we lack (while
          * received batches are queued, what we hold is about to change: the next SUMMARY,
          * 5 s later, is compared instead, and a pass ends with a check of its own) */
-        if (!l->npend && s_own(l) == MESH_OK &&
+        if (!inbox_count(l->inbox) && s_own(l) == MESH_OK &&
             memcmp(msg.body, l->own_summary, WIRE_SUMMARY_LEN) != 0) {
             (void)s_send_vector(l, s, false);
             s->again = true; /* and look again at what it may lack (cheap when nothing) */
@@ -1129,15 +1093,15 @@ s_run(void *arg)
         }
         /* Sleep only when nothing waits: no commit due, nothing to push; queued batches
          * wait for more of their pass only until LOOP_GROUP_MS after the first. */
-        int64_t wait = busy || s_flush_due(l, now) ? 0 : quick ? 2 : 50;
-        if (l->npend && l->pend_ms + LOOP_GROUP_MS - now < wait) {
-            wait = l->pend_ms + LOOP_GROUP_MS - now;
+        int64_t wait = busy || inbox_due(l->inbox, now) ? 0 : quick ? 2 : 50;
+        if (inbox_count(l->inbox) && inbox_wait_ms(l->inbox, now) < wait) {
+            wait = inbox_wait_ms(l->inbox, now);
         }
         mesh_err_t err = transport_recv(l->t, wait > 0 ? (int)wait : 0, &tm);
         quick = false;
         if (err == MESH_OK) {
             s_on_msg(l, &tm);
-        } else if (s_flush_due(l, s_now_ms())) {
+        } else if (inbox_due(l->inbox, s_now_ms())) {
             s_flush_group(l); /* nothing more waits: commit while the checker goes on */
         }
         if (transport_refused(l->t) != l->refused) {
@@ -1198,9 +1162,9 @@ loop_start(mesh_t *m, const char *listen, loop_t **out)
     l->garbage = garbage && *garbage == '1';
     /* Test hook: commit received batches in groups of this many bytes (1: each alone). */
     const char *group = getenv("MESH_TEST_GROUP_BYTES");
-    l->group_bytes = group && *group ? (size_t)strtoull(group, NULL, 10) : 0;
-    if (l->group_bytes == 0 || l->group_bytes > LOOP_GROUP_BYTES) {
-        l->group_bytes = LOOP_GROUP_BYTES;
+    size_t group_bytes = group && *group ? (size_t)strtoull(group, NULL, 10) : 0;
+    if (group_bytes == 0 || group_bytes > LOOP_GROUP_BYTES) {
+        group_bytes = LOOP_GROUP_BYTES;
     }
     /* Test hook: rest this many ms (at most 10 s) after each commit of received batches. */
     const char *pause = getenv("MESH_TEST_COMMIT_PAUSE_MS");
@@ -1220,14 +1184,15 @@ loop_start(mesh_t *m, const char *listen, loop_t **out)
         err = transport_listen(l->t, listen, l->listen, sizeof l->listen);
     }
     if (err == MESH_OK) {
-        err = checker_open(&l->checker);
+        err = inbox_open(LOOP_QUEUE_BATCHES, LOOP_GROUP_BATCHES, group_bytes, LOOP_GROUP_MS,
+                         &l->inbox);
     }
     if (err == MESH_OK && pthread_create(&l->thread, NULL, s_run, l) != 0) {
         err = MESH_EIO;
     }
     if (err != MESH_OK) {
         node_fail(m, err, "network: %s", l->t ? transport_errmsg(l->t) : "cannot start");
-        checker_close(l->checker);
+        inbox_close(l->inbox);
         transport_close(l->t);
         wire_buf_release(&l->buf);
         wire_buf_release(&l->body);
@@ -1257,7 +1222,7 @@ loop_stop(loop_t *l)
     }
     wire_doc_release(&l->own_doc);
     mesh_free(l->own);
-    checker_close(l->checker); /* (the last s_flush freed every job) */
+    inbox_close(l->inbox); /* (empty: the thread's last s_flush committed all) */
     transport_close(l->t);
     wire_buf_release(&l->buf);
     wire_buf_release(&l->body);

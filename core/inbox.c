@@ -1,0 +1,174 @@
+/* core/inbox.c: the received batches not yet committed, in a fixed array in arrival order;
+ * each one's check is a job of the checker thread from the moment it is queued.
+ * Layer: core. Third-party: none. SPDX-License-Identifier: MIT */
+#include "inbox.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "checker.h"
+
+typedef struct s_entry {
+    inbox_batch_t b;
+    uint8_t *copy;
+    checker_job_t *check; /* NULL: none (no memory for a job) */
+} s_entry_t;
+
+struct inbox {
+    checker_t *checker;
+    s_entry_t *q;
+    size_t n, max;
+    size_t bytes;
+    size_t group_batches, group_bytes;
+    int64_t wait_ms;
+    int64_t first_ms; /* when the queue's wait began: the first batch, or the last commit */
+};
+
+mesh_err_t
+inbox_open(size_t max, size_t group_batches, size_t group_bytes, int64_t wait_ms, inbox_t **out)
+{
+    *out = NULL;
+    if (max == 0 || group_batches == 0 || group_batches > max) {
+        return MESH_EINVAL;
+    }
+    inbox_t *in = calloc(1, sizeof *in);
+    if (!in) {
+        return MESH_ENOMEM;
+    }
+    in->q = calloc(max, sizeof *in->q);
+    mesh_err_t err = in->q ? checker_open(&in->checker) : MESH_ENOMEM;
+    if (err != MESH_OK) {
+        free(in->q);
+        free(in);
+        return err;
+    }
+    in->max = max;
+    in->group_batches = group_batches;
+    in->group_bytes = group_bytes;
+    in->wait_ms = wait_ms;
+    *out = in;
+    return MESH_OK;
+}
+
+static void
+s_entry_free(s_entry_t *e)
+{
+    checker_job_free(e->check); /* (waits for it: the checker reads the copy) */
+    free(e->copy);
+}
+
+void
+inbox_close(inbox_t *in)
+{
+    if (!in) {
+        return;
+    }
+    for (size_t i = 0; i < in->n; i++) {
+        s_entry_free(&in->q[i]);
+    }
+    checker_close(in->checker);
+    free(in->q);
+    free(in);
+}
+
+size_t
+inbox_count(const inbox_t *in)
+{
+    return in->n;
+}
+
+bool
+inbox_full(const inbox_t *in)
+{
+    return in->n == in->max;
+}
+
+mesh_err_t
+inbox_add(inbox_t *in, void *from, uint64_t id, const uint8_t *data, size_t len, bool more,
+          int64_t now_ms)
+{
+    if (in->n == in->max) {
+        return MESH_EBUSY;
+    }
+    uint8_t *copy = malloc(len ? len : 1);
+    if (!copy) {
+        return MESH_ENOMEM;
+    }
+    memcpy(copy, data, len);
+    checker_job_t *check = NULL;
+    if (checker_submit(in->checker, copy, len, &check) != MESH_OK) {
+        check = NULL; /* its import verifies it then */
+    }
+    if (in->n == 0) {
+        in->first_ms = now_ms;
+    }
+    in->q[in->n++] = (s_entry_t){{from, id, copy, len, more}, copy, check};
+    in->bytes += len;
+    return MESH_OK;
+}
+
+bool
+inbox_due(const inbox_t *in, int64_t now_ms)
+{
+    return in->n && (in->bytes >= in->group_bytes || in->n >= in->group_batches ||
+                     !in->q[in->n - 1].b.more || now_ms - in->first_ms >= in->wait_ms);
+}
+
+int64_t
+inbox_wait_ms(const inbox_t *in, int64_t now_ms)
+{
+    if (!in->n || inbox_due(in, now_ms)) {
+        return 0;
+    }
+    return in->first_ms + in->wait_ms - now_ms;
+}
+
+size_t
+inbox_group(const inbox_t *in)
+{
+    size_t n = 0, bytes = 0;
+    while (n < in->n && n < in->group_batches && (n == 0 || bytes < in->group_bytes)) {
+        bytes += in->q[n++].b.len;
+    }
+    return n;
+}
+
+const inbox_batch_t *
+inbox_at(const inbox_t *in, size_t i)
+{
+    return i < in->n ? &in->q[i].b : NULL;
+}
+
+const bundle_checked_t *
+inbox_checked(inbox_t *in, size_t i)
+{
+    return i < in->n ? checker_wait(in->q[i].check) : NULL;
+}
+
+void
+inbox_shift(inbox_t *in, size_t n, int64_t now_ms)
+{
+    n = n < in->n ? n : in->n;
+    for (size_t i = 0; i < n; i++) {
+        in->bytes -= in->q[i].b.len;
+        s_entry_free(&in->q[i]);
+    }
+    memmove(in->q, in->q + n, (in->n - n) * sizeof *in->q);
+    in->n -= n;
+    in->first_ms = now_ms;
+}
+
+void
+inbox_forget(inbox_t *in, const void *from)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < in->n; i++) {
+        if (in->q[i].b.from == from) {
+            in->bytes -= in->q[i].b.len;
+            s_entry_free(&in->q[i]);
+        } else {
+            in->q[kept++] = in->q[i];
+        }
+    }
+    in->n = kept;
+}

@@ -1,0 +1,71 @@
+/* core/inbox.h: the batches a daemon received and has not committed yet
+ * (docs/PROTOCOL.md §11.2, step 3).
+ * Owns: the queue in arrival order (a copy of each batch), each batch's check on the
+ * checker thread (core/checker.c) while earlier ones commit, which of the oldest make the
+ * next group, and when that group is due.
+ * Not here: committing and acknowledging (core/loop.c), what a check is (core/bundle.c).
+ * Layer: core. Third-party: none. SPDX-License-Identifier: MIT */
+#ifndef MESH_CORE_INBOX_H
+#define MESH_CORE_INBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bundle.h"
+#include "meshsync.h"
+
+typedef struct inbox inbox_t;
+
+/* One queued batch. */
+typedef struct inbox_batch {
+    void *from;  /* who sent it (the caller's session), compared as a pointer */
+    uint64_t id; /* the sender's batch id */
+    const uint8_t *data;
+    size_t len;
+    bool more; /* more of its sender's pass follows */
+} inbox_batch_t;
+
+/* An empty inbox of at most max batches, whose groups are up to group_batches batches or
+ * group_bytes bytes (at least one batch), due also wait_ms after the first came; starts
+ * the checker thread. Errors: MESH_EINVAL, MESH_ENOMEM, MESH_EIO (no thread); *out NULL. */
+MESH_NODISCARD mesh_err_t inbox_open(size_t max, size_t group_batches, size_t group_bytes,
+                                     int64_t wait_ms, inbox_t **out);
+
+/* Drop whatever is queued, stop the checker and free in; NULL is a no-op. */
+void inbox_close(inbox_t *in);
+
+/* Batches queued, and whether no more fit (commit a group first). */
+size_t inbox_count(const inbox_t *in);
+bool inbox_full(const inbox_t *in);
+
+/* Queue a copy of data (len bytes) from `from`, now_ms being the time, and start its check.
+ * Errors: MESH_EBUSY (full), MESH_ENOMEM: nothing queued (not acknowledged, it comes
+ * again). */
+MESH_NODISCARD mesh_err_t inbox_add(inbox_t *in, void *from, uint64_t id, const uint8_t *data,
+                                    size_t len, bool more, int64_t now_ms);
+
+/* Is the oldest group due for a commit: a whole group queued, the last batch ended its
+ * sender's pass, or wait_ms passed since the first of the queue came? */
+bool inbox_due(const inbox_t *in, int64_t now_ms);
+
+/* Milliseconds until inbox_due turns true by time alone (0 if due or empty: no wait). */
+int64_t inbox_wait_ms(const inbox_t *in, int64_t now_ms);
+
+/* How many of the oldest batches make the next group (0 when empty). */
+size_t inbox_group(const inbox_t *in);
+
+/* Batch i (0 the oldest), valid until it is shifted out or forgotten. */
+const inbox_batch_t *inbox_at(const inbox_t *in, size_t i);
+
+/* Wait for the check of batch i and return it (owned by the inbox, valid as the batch), or
+ * NULL when there is none: its import then verifies it. */
+const bundle_checked_t *inbox_checked(inbox_t *in, size_t i);
+
+/* Remove the oldest n batches (committed, or given up), now_ms being the time. */
+void inbox_shift(inbox_t *in, size_t n, int64_t now_ms);
+
+/* Remove every queued batch from `from` (it failed or went: they come again). */
+void inbox_forget(inbox_t *in, const void *from);
+
+#endif /* MESH_CORE_INBOX_H */

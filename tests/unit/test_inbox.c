@@ -1,0 +1,121 @@
+/* tests/unit/test_inbox.c: unit tests of core/inbox.c, the received batches a daemon has
+ * not committed yet: which of the oldest make a group, when it is due (a whole group, the
+ * end of a pass, a pause), what shift and forget leave, and each batch's check.
+ * Layer: tests. Third-party: cmocka. SPDX-License-Identifier: MIT */
+#include "inbox.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "util.h"
+
+static int g_a, g_b; /* two senders, told apart by address */
+
+/* Groups are up to 3 batches or 100 bytes (at least one batch); the queue holds 5. Batches
+ * of 40 bytes: a group is 3 of them (120 >= 100 after the third). */
+static void
+test_inbox_groups_and_due(void **state)
+{
+    (void)state;
+    inbox_t *in = NULL;
+    uint8_t junk[200];
+    memset(junk, 0x5a, sizeof junk);
+    assert_int_equal(inbox_open(5, 3, 100, 1000, &in), MESH_OK);
+    assert_int_equal(inbox_count(in), 0);
+    assert_false(inbox_due(in, 0));
+    assert_int_equal(inbox_wait_ms(in, 0), 0);
+    assert_int_equal(inbox_group(in), 0);
+
+    assert_int_equal(inbox_add(in, &g_a, 1, junk, 40, true, 100), MESH_OK);
+    assert_false(inbox_due(in, 100));       /* one batch, more to come */
+    assert_int_equal(inbox_wait_ms(in, 400), 700);
+    assert_true(inbox_due(in, 1100));       /* the sender paused 1 s */
+    assert_int_equal(inbox_add(in, &g_b, 7, junk, 40, true, 200), MESH_OK);
+    assert_false(inbox_due(in, 300));
+    assert_int_equal(inbox_add(in, &g_a, 2, junk, 40, true, 300), MESH_OK);
+    assert_true(inbox_due(in, 300)); /* 120 bytes: a group */
+    assert_int_equal(inbox_group(in), 3);
+    assert_int_equal(inbox_add(in, &g_a, 3, junk, 40, true, 400), MESH_OK);
+    assert_int_equal(inbox_add(in, &g_b, 8, junk, 40, false, 400), MESH_OK);
+    assert_true(inbox_full(in));
+    assert_int_equal(inbox_add(in, &g_a, 4, junk, 40, true, 400), MESH_EBUSY);
+    assert_int_equal(inbox_count(in), 5);
+
+    inbox_shift(in, inbox_group(in), 500); /* the first three were committed */
+    assert_int_equal(inbox_count(in), 2);
+    assert_int_equal(inbox_at(in, 0)->id, 3);
+    assert_ptr_equal(inbox_at(in, 0)->from, &g_a);
+    assert_int_equal(inbox_at(in, 1)->id, 8);
+    assert_null(inbox_at(in, 2));
+    assert_true(inbox_due(in, 500)); /* the last one ended B's pass */
+    assert_int_equal(inbox_group(in), 2);
+
+    inbox_forget(in, &g_b);
+    assert_int_equal(inbox_count(in), 1);
+    assert_int_equal(inbox_at(in, 0)->id, 3);
+    assert_false(inbox_due(in, 600)); /* 40 bytes, more to come, waiting since the shift */
+    assert_int_equal(inbox_wait_ms(in, 600), 900);
+    /* a group ends with the batch that reaches 100 bytes, however big */
+    assert_int_equal(inbox_add(in, &g_a, 5, junk, 200, true, 700), MESH_OK);
+    assert_true(inbox_due(in, 700));
+    assert_int_equal(inbox_group(in), 2);
+    inbox_shift(in, 1, 800);
+    assert_int_equal(inbox_group(in), 1);
+    inbox_close(in); /* with a batch still queued */
+    inbox_close(NULL);
+    assert_int_equal(inbox_open(0, 1, 1, 1, &in), MESH_EINVAL);
+    assert_null(in);
+}
+
+/* Each batch's check: a real bundle has one, bytes that do not decode none; the copy is
+ * the inbox's own (the caller's buffer may change at once). */
+static void
+test_inbox_checks(void **state)
+{
+    (void)state;
+    char dir[300], home[400];
+    mesh_t *m = NULL;
+    void *bundle = NULL;
+    size_t len = 0;
+    inbox_t *in = NULL;
+    assert_int_equal(util_temp_home("test_inbox", dir, sizeof dir, home, sizeof home), 0);
+    assert_int_equal(util_open(home, true, "inbox", 0, &m), MESH_OK);
+    util_put(m, "notes", "k", "v");
+    assert_int_equal(mesh_export(m, NULL, 0, NULL, 0, &bundle, &len), MESH_OK);
+    uint8_t *mine = malloc(len);
+    assert_non_null(mine);
+    memcpy(mine, bundle, len);
+
+    assert_int_equal(inbox_open(4, 4, 1 << 20, 1000, &in), MESH_OK);
+    assert_int_equal(inbox_add(in, &g_a, 1, mine, len, true, 0), MESH_OK);
+    memset(mine, 0, len); /* the inbox has its own copy */
+    assert_int_equal(inbox_add(in, &g_a, 2, mine, len, false, 0), MESH_OK);
+    assert_non_null(inbox_checked(in, 0));
+    assert_memory_equal(inbox_at(in, 0)->data, bundle, len);
+    assert_null(inbox_checked(in, 1)); /* zeros are no bundle */
+    assert_null(inbox_checked(in, 2)); /* no such batch */
+    inbox_shift(in, 2, 0);
+    assert_int_equal(inbox_count(in), 0);
+    inbox_close(in);
+    free(mine);
+    mesh_free(bundle);
+    mesh_close(m);
+    assert_int_equal(util_rm_tree(dir), 0);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_inbox_groups_and_due),
+        cmocka_unit_test(test_inbox_checks),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
