@@ -701,6 +701,9 @@ s_origin_blocked(const s_batch_t *b, size_t g, const wire_mark_t *mk)
     return false;
 }
 
+static mesh_err_t s_run_flush(s_batch_t *b, store_txn_t *st);
+static bool s_run_has(const s_batch_t *b, uint32_t cid, uint32_t oid);
+
 static mesh_err_t
 s_apply_marks(s_batch_t *b, store_txn_t *st, size_t g)
 {
@@ -729,7 +732,15 @@ s_apply_marks(s_batch_t *b, store_txn_t *st, size_t g)
         if (err == MESH_OK) {
             err = vv_load(&b->vv, st, cid, oid);
         }
-        if (err == MESH_OK && mk->seq > b->vv.base) {
+        if (err == MESH_OK && mk->from > b->vv.base && s_run_has(b, cid, oid)) {
+            /* sets of the origin wait in the run: the range may start within them */
+            err = s_run_flush(b, st);
+            if (err == MESH_OK) {
+                err = vv_load(&b->vv, st, cid, oid);
+            }
+        }
+        /* a range (from, seq] holds only above all that is held up to from */
+        if (err == MESH_OK && mk->seq > b->vv.base && mk->from <= b->vv.base) {
             vv_raise(&b->vv, mk->seq);
             err = vv_save(&b->vv, st, cid, oid);
         }
@@ -776,6 +787,18 @@ typedef struct s_run {
     store_coll_stats_t stats[S_RUN_COLLS];
     size_t ncolls;
 } s_run_t;
+
+/* Does the run hold a set of (cid, oid)? */
+static bool
+s_run_has(const s_batch_t *b, uint32_t cid, uint32_t oid)
+{
+    for (size_t i = 0; i < b->run->nsets; i++) {
+        if (b->run->sets[i].cid == cid && b->run->sets[i].oid == oid) {
+            return true;
+        }
+    }
+    return false;
+}
 
 static int
 s_run_op_cmp(const void *pa, const void *pb)
@@ -992,11 +1015,22 @@ static mesh_err_t
 s_batch_body(store_txn_t *st, void *arg)
 {
     s_batch_t *b = arg;
+    size_t g = 0; /* groups before g have their watermarks applied */
     b->members_changed = false;
     b->run->nsets = 0;
     b->run->ncolls = 0;
     for (size_t i = 0; i < b->n; i++) {
         s_vset_t *v = &b->vs[i];
+        /* A group's watermarks go right after its sets, before the next group's, as when
+         * each group is applied alone: a watermark may cover a dot its sets lack (a
+         * superseded op, left out of a partial set), and the sets of the next groups would
+         * otherwise pile up in the vector's capped extras above that gap. */
+        for (; g < b->ngroups && g < v->group; g++) {
+            mesh_err_t err = s_apply_marks(b, st, g);
+            if (err != MESH_OK) {
+                return err;
+            }
+        }
         if (v->res->outcome == APPLY_REJECTED && v->res->err != MESH_EFORK) {
             continue; /* failed verification */
         }
@@ -1024,7 +1058,7 @@ s_batch_body(store_txn_t *st, void *arg)
     if (ferr != MESH_OK) {
         return ferr;
     }
-    for (size_t g = 0; g < b->ngroups; g++) {
+    for (; g < b->ngroups; g++) {
         mesh_err_t err = s_apply_marks(b, st, g);
         if (err != MESH_OK) {
             return err;

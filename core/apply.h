@@ -83,7 +83,9 @@ typedef struct apply_group {
 } apply_group_t;
 
 /* apply_batch for several groups (sections of several bundles, in order) in one durable
- * write transaction: what a receiver does to commit many batches at once. */
+ * write transaction: what a receiver does to commit many batches at once. Each group's
+ * watermarks apply right after its sets, before the next group's, so the outcome is that of
+ * applying the groups one by one. */
 MESH_NODISCARD mesh_err_t apply_groups(mesh_t *m, const apply_group_t *groups, size_t ngroups);
 
 #endif /* MESH_CORE_APPLY_H */

@@ -207,7 +207,7 @@ s_group_add(s_export_t *x, const store_version_t *v)
 }
 
 static mesh_err_t
-s_mark_add(s_export_t *x, const uint8_t *origin, uint64_t inc, uint64_t seq)
+s_mark_add(s_export_t *x, const uint8_t *origin, uint64_t inc, uint64_t from, uint64_t seq)
 {
     if (x->mark_count == x->mark_cap) {
         size_t cap = x->mark_cap ? x->mark_cap * 2 : 16;
@@ -222,6 +222,7 @@ s_mark_add(s_export_t *x, const uint8_t *origin, uint64_t inc, uint64_t seq)
     memcpy(mk->origin, origin, WIRE_ORIGIN_LEN);
     mk->incarnation = inc;
     mk->seq = seq;
+    mk->from = from;
     return MESH_OK;
 }
 
@@ -239,11 +240,11 @@ s_export_origin(s_export_t *x, const char *coll, uint32_t cid, uint32_t oid, con
     }
     const wire_vv_t *recv = s_since_find(x->since, coll, origin, inc);
     uint64_t from = recv ? recv->base + 1 : 1;
-    bool resumed = false;
+    uint64_t resumed = 0; /* the seq the previous batch stopped at, when this resumes it */
     if (x->skipping && x->pos->oid == oid) {
         /* where the previous batch stopped: its sets and watermark went with it */
         x->skipping = false;
-        resumed = x->pos->seq + 1 > from;
+        resumed = x->pos->seq + 1 > from ? x->pos->seq : 0;
         from = resumed ? x->pos->seq + 1 : from;
     }
     uint64_t sent = 0; /* the last seq of the last set written, when cut */
@@ -285,13 +286,17 @@ s_export_origin(s_export_t *x, const char *coll, uint32_t cid, uint32_t oid, con
         err = s_group_flush(x);
     }
     /* The watermark: everything held up to the base; when cut, only up to the last set
-     * sent (what lies beyond goes in the next batch). None when this batch resumes the
-     * origin where an earlier one stopped: a watermark claims everything from the
-     * receiver's base, and the earlier batch may not have been applied (lost on a link,
-     * or sent before the receiver took the session). The next pass settles it. */
+     * sent (what lies beyond goes in the next batch). When this batch resumes the origin
+     * where an earlier one stopped, it covers only the range after that: a watermark
+     * from the receiver's base would claim what the earlier batch carried, which may not
+     * have been applied (lost on a link, or sent before the receiver took the session);
+     * the range holds for a receiver that holds all up to where it starts, and closes
+     * the gaps of dots superseded since (which would otherwise pile up as extras). */
     uint64_t mark = x->cut && sent < vv->base ? sent : vv->base;
     if (err == MESH_OK && !resumed && mark > (recv ? recv->base : 0)) {
-        err = s_mark_add(x, origin, inc, mark);
+        err = s_mark_add(x, origin, inc, 0, mark);
+    } else if (err == MESH_OK && resumed && mark > resumed) {
+        err = s_mark_add(x, origin, inc, resumed, mark);
     }
     return err;
 }

@@ -699,12 +699,20 @@ wire_section_marks(const wire_mark_t *marks, size_t count, wire_buf_t *out)
     size_t start = out->len;
     msgpack_packer pk;
     msgpack_packer_init(&pk, out, s_buf_write);
+    for (size_t i = 0; i < count; i++) {
+        if (marks[i].from && marks[i].from >= marks[i].seq) {
+            return MESH_EINVAL; /* (nothing appended) */
+        }
+    }
     int rc = msgpack_pack_array(&pk, count);
     for (size_t i = 0; i < count; i++) {
-        rc |= msgpack_pack_array(&pk, 3);
+        rc |= msgpack_pack_array(&pk, marks[i].from ? 4 : 3);
         rc |= s_pack_bytes(&pk, marks[i].origin, WIRE_ORIGIN_LEN);
         rc |= msgpack_pack_uint64(&pk, marks[i].incarnation);
         rc |= msgpack_pack_uint64(&pk, marks[i].seq);
+        if (marks[i].from) {
+            rc |= msgpack_pack_uint64(&pk, marks[i].from);
+        }
     }
     return s_pack_done(out, start, rc);
 }
@@ -761,7 +769,11 @@ s_read_bounded(s_cur_t *c, size_t min_each, size_t each, size_t *n, void **out)
 static mesh_err_t
 s_read_mark(s_cur_t *c, wire_mark_t *m)
 {
-    mesh_err_t err = s_read_array_of(c, 3);
+    size_t n = 0;
+    mesh_err_t err = s_read_len(c, S_ARRAY, &n);
+    if (err == MESH_OK && n != 3 && n != 4) {
+        err = MESH_EPROTO;
+    }
     if (err == MESH_OK) {
         err = s_read_fixed_bin(c, WIRE_ORIGIN_LEN, m->origin);
     }
@@ -770,6 +782,13 @@ s_read_mark(s_cur_t *c, wire_mark_t *m)
     }
     if (err == MESH_OK) {
         err = s_read_uint(c, &m->seq);
+    }
+    m->from = 0;
+    if (err == MESH_OK && n == 4) {
+        err = s_read_uint(c, &m->from);
+    }
+    if (err == MESH_OK && n == 4 && (m->from == 0 || m->from >= m->seq)) {
+        err = MESH_EPROTO; /* a range is written only when it starts above 0, below seq */
     }
     return err;
 }

@@ -99,11 +99,13 @@ typedef struct wire_set {
 #define WIRE_VECTOR_TAG "meshsync/vector/1"
 #define WIRE_BUNDLE_MAX (1ull << 40) /* bytes in one bundle: bounded by the file */
 
-/* A watermark: "you now hold all of origin's dots up to seq" (§3.5). */
+/* A watermark: "you now hold all of origin's dots up to seq" (§3.5); with from > 0, only
+ * those in (from, seq]: it then holds for a receiver that already holds all up to from. */
 typedef struct wire_mark {
     uint8_t origin[WIRE_ORIGIN_LEN];
     uint64_t incarnation;
     uint64_t seq;
+    uint64_t from; /* 0: from the receiver's base; else 1..seq-1 */
 } wire_mark_t;
 
 /* One vector entry as written to a vector file (§3.6). The extras are read in place. */

@@ -1923,6 +1923,42 @@ test_wire_msg_decode_rejects_bad_fields(void **state)
     util_bytes_free(hello);
 }
 
+/* A watermark is [origin, inc, seq], or [origin, inc, seq, from] for the range (from, seq]
+ * (§3.5): both round-trip byte for byte; a range from 0, or not below seq, is refused by
+ * the encoder (nothing appended) and the decoder. */
+static void
+test_wire_mark_ranges(void **state)
+{
+    (void)state;
+    wire_mark_t marks[2] = {{.incarnation = 7, .seq = 100}, {.incarnation = 7, .seq = 300, .from = 100}};
+    util_fill(marks[0].origin, WIRE_ORIGIN_LEN, 1);
+    util_fill(marks[1].origin, WIRE_ORIGIN_LEN, 2);
+    wire_buf_t b;
+    wire_doc_t doc;
+    wire_buf_init(&b);
+    assert_int_equal(wire_bundle_begin(1, &b), MESH_OK);
+    assert_int_equal(wire_section_begin("notes", 0, &b), MESH_OK);
+    assert_int_equal(wire_section_marks(marks, 2, &b), MESH_OK);
+    assert_int_equal(wire_doc_decode(b.data, b.len, false, &doc), MESH_OK);
+    assert_int_equal(doc.count, 1);
+    assert_int_equal(doc.sections[0].mark_count, 2);
+    assert_int_equal(doc.sections[0].marks[0].from, 0);
+    assert_int_equal(doc.sections[0].marks[1].from, 100);
+    assert_int_equal(doc.sections[0].marks[1].seq, 300);
+    wire_doc_release(&doc);
+    size_t len = b.len;
+    /* the range's last element is 100 (one byte, 0x64): 0 and 300 are refused */
+    assert_int_equal(b.data[len - 1], 0x64);
+    b.data[len - 1] = 0x00;
+    assert_int_equal(wire_doc_decode(b.data, b.len, false, &doc), MESH_EPROTO);
+    wire_buf_release(&b);
+    marks[1].from = 300;
+    wire_buf_init(&b);
+    assert_int_equal(wire_section_marks(marks, 2, &b), MESH_EINVAL);
+    assert_int_equal(b.len, 0);
+    wire_buf_release(&b);
+}
+
 /* A HELLO of another major version decodes from its first four elements whatever follows
  * (fewer, more, or other elements), so that the session can refuse it with a reason;
  * one of this major version must have the whole layout, and fewer than four elements
@@ -2082,6 +2118,7 @@ main(void)
         cmocka_unit_test(test_wire_msg_batch_summary_ack_round_trip),
         cmocka_unit_test(test_wire_msg_decode_rejects_bad_fields),
         cmocka_unit_test(test_wire_msg_encode_rejects_invalid),
+        cmocka_unit_test(test_wire_mark_ranges),
         cmocka_unit_test(test_wire_msg_hello_other_major),
         cmocka_unit_test(test_wire_msg_block_caps),
     };
