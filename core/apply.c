@@ -701,8 +701,7 @@ s_origin_blocked(const s_batch_t *b, size_t g, const wire_mark_t *mk)
     return false;
 }
 
-static mesh_err_t s_run_flush(s_batch_t *b, store_txn_t *st);
-static bool s_run_has(const s_batch_t *b, uint32_t cid, uint32_t oid);
+static uint64_t s_run_end(const s_batch_t *b, uint32_t cid, uint32_t oid);
 
 static mesh_err_t
 s_apply_marks(s_batch_t *b, store_txn_t *st, size_t g)
@@ -732,15 +731,16 @@ s_apply_marks(s_batch_t *b, store_txn_t *st, size_t g)
         if (err == MESH_OK) {
             err = vv_load(&b->vv, st, cid, oid);
         }
-        if (err == MESH_OK && mk->from > b->vv.base && s_run_has(b, cid, oid)) {
-            /* sets of the origin wait in the run: the range may start within them */
-            err = s_run_flush(b, st);
-            if (err == MESH_OK) {
-                err = vv_load(&b->vv, st, cid, oid);
-            }
+        /* A range (from, seq] holds only above all that is held up to from: the base, or
+         * the run's sets of the origin waiting to be written, which lie right above it (the
+         * run raises the base to their end when it writes them: a raise past it now is
+         * the same in the end). */
+        uint64_t held = b->vv.base;
+        if (err == MESH_OK && mk->from > held) {
+            uint64_t end = s_run_end(b, cid, oid);
+            held = end > held ? end : held;
         }
-        /* a range (from, seq] holds only above all that is held up to from */
-        if (err == MESH_OK && mk->seq > b->vv.base && mk->from <= b->vv.base) {
+        if (err == MESH_OK && mk->seq > b->vv.base && mk->from <= held) {
             vv_raise(&b->vv, mk->seq);
             err = vv_save(&b->vv, st, cid, oid);
         }
@@ -788,16 +788,19 @@ typedef struct s_run {
     size_t ncolls;
 } s_run_t;
 
-/* Does the run hold a set of (cid, oid)? */
-static bool
-s_run_has(const s_batch_t *b, uint32_t cid, uint32_t oid)
+/* The last seq of the run's sets of (cid, oid), or 0 when it holds none: they follow each
+ * other right above the base (s_run_add), so all up to it is held once they are written. */
+static uint64_t
+s_run_end(const s_batch_t *b, uint32_t cid, uint32_t oid)
 {
+    uint64_t end = 0;
     for (size_t i = 0; i < b->run->nsets; i++) {
-        if (b->run->sets[i].cid == cid && b->run->sets[i].oid == oid) {
-            return true;
+        const s_run_set_t *rs = &b->run->sets[i];
+        if (rs->cid == cid && rs->oid == oid) {
+            end = rs->v->h.first_seq + rs->v->h.count - 1;
         }
     }
-    return false;
+    return end;
 }
 
 static int
