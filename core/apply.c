@@ -973,14 +973,9 @@ s_run_add(s_batch_t *b, store_txn_t *st, s_vset_t *v, bool *taken)
             err = store_origin_id(st, v->h.origin, v->h.incarnation, true, &oid);
         }
         /* right above what is held: the last set of this origin in the run, or the store */
-        const s_run_set_t *prev = NULL;
-        for (size_t i = 0; i < r->nsets; i++) {
-            if (r->sets[i].cid == cid && r->sets[i].oid == oid) {
-                prev = &r->sets[i];
-            }
-        }
-        if (err == MESH_OK && prev) {
-            plain = prev->v->h.first_seq + prev->v->h.count == v->h.first_seq;
+        uint64_t end = err == MESH_OK ? s_run_end(b, cid, oid) : 0;
+        if (err == MESH_OK && end) {
+            plain = end + 1 == v->h.first_seq;
         } else if (err == MESH_OK) {
             err = vv_load(&b->vv, st, cid, oid);
             plain = err == MESH_OK && b->vv.count == 0 && b->vv.base + 1 == v->h.first_seq;

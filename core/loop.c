@@ -75,7 +75,6 @@ typedef struct s_session {
     int64_t progress_ms;                   /* last batch sent, ack or question */
     /* Receiving. */
     bool recv_failed; /* a batch of it failed in the commit under way: none is acknowledged */
-    bool recv_forget; /* (while its queued batches are being dropped) */
     int64_t heard_ms, sent_ms, seen_ms, summary_ms;
     int64_t hello_ms;     /* when our HELLO went out on conn_out */
     int64_t nosession_ms; /* when we last told it to say HELLO first */
@@ -754,15 +753,13 @@ s_flush_group(loop_t *l)
     size_t nfailed = 0;
     for (size_t i = 0; i < n; i++) {
         s_session_t *s = inbox_at(l->inbox, i)->from;
-        if (s->recv_failed && !s->recv_forget) {
-            s->recv_forget = true;
-            failed[nfailed++] = s;
+        if (s->recv_failed) {
+            failed[nfailed++] = s; /* (twice is no harm: forgetting is idempotent) */
         }
     }
     inbox_shift(l->inbox, err == MESH_OK ? n : inbox_count(l->inbox), s_now_ms());
     for (size_t i = 0; i < nfailed; i++) {
         inbox_forget(l->inbox, failed[i]); /* not acknowledged: they come again */
-        failed[i]->recv_forget = false;
     }
     if (l->pause_ms > 0) {
         struct timespec rest = {l->pause_ms / 1000, (long)(l->pause_ms % 1000) * 1000000};
@@ -1093,9 +1090,9 @@ s_run(void *arg)
         }
         /* Sleep only when nothing waits: no commit due, nothing to push; queued batches
          * wait for more of their pass only until LOOP_GROUP_MS after the first. */
-        int64_t wait = busy || inbox_due(l->inbox, now) ? 0 : quick ? 2 : 50;
+        int64_t wait = busy ? 0 : quick ? 2 : 50;
         if (inbox_count(l->inbox) && inbox_wait_ms(l->inbox, now) < wait) {
-            wait = inbox_wait_ms(l->inbox, now);
+            wait = inbox_wait_ms(l->inbox, now); /* 0 once a commit is due */
         }
         mesh_err_t err = transport_recv(l->t, wait > 0 ? (int)wait : 0, &tm);
         quick = false;
