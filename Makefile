@@ -20,10 +20,10 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototyp
 OPT     ?= -O2 -g
 CFLAGS  ?=
 CFLAGS_ALL = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) $(OPT) $(EXTRA_CFLAGS) \
-             -Iinclude $(PKG_CFLAGS) $(CFLAGS)
+             -Iinclude -I. $(PKG_CFLAGS) $(CFLAGS)
 LIB_CFLAGS = $(CFLAGS_ALL) -fvisibility=hidden -fPIC
 
-LIB_SRC  := $(wildcard core/*.c transport/*.c crypto/*.c store/*.c)
+LIB_SRC  := $(wildcard core/*.c core/*/*.c transport/*.c crypto/*.c store/*.c)
 CLI_SRC  := $(wildcard cli/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
@@ -70,22 +70,22 @@ CMOCKA_CFLAGS  = $(eval CMOCKA_CFLAGS := $(shell pkg-config --cflags cmocka))$(C
 
 $(UNIT_UTIL): tests/unit/util.c | deps deps-test
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Icore -Istore -Icrypto -Itransport $(CMOCKA_CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS_ALL) $(CMOCKA_CFLAGS) -MMD -MP -c $< -o $@
 
 $(B)/tests/test_%: tests/unit/test_%.c $(UNIT_UTIL) $(B)/libmeshsync.a | deps deps-test
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Icore -Istore -Icrypto -Itransport -MMD -MP -o $@ $< $(UNIT_UTIL) $(B)/libmeshsync.a $(PKG_LIBS) $(CMOCKA)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -o $@ $< $(UNIT_UTIL) $(B)/libmeshsync.a $(PKG_LIBS) $(CMOCKA)
 
 $(B)/tests/replay_%: tests/fuzz/%.c tests/fuzz/replay.c tests/fuzz/check.c tests/fuzz/check.h \
                      $(B)/libmeshsync.a | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Icore -Istore -Icrypto -o $@ $< tests/fuzz/replay.c tests/fuzz/check.c \
+	$(CC) $(CFLAGS_ALL) -o $@ $< tests/fuzz/replay.c tests/fuzz/check.c \
 	    $(B)/libmeshsync.a $(PKG_LIBS)
 
 $(B)/tests/bench_%: tests/bench/bench_%.c tests/bench/common.c tests/bench/common.h \
                     $(B)/libmeshsync.a | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Icore -Istore -Icrypto -o $@ $< tests/bench/common.c $(B)/libmeshsync.a \
+	$(CC) $(CFLAGS_ALL) -o $@ $< tests/bench/common.c $(B)/libmeshsync.a \
 	    $(PKG_LIBS)
 
 test-bins: all $(UNIT_BIN) $(REPLAY_BIN)
@@ -108,7 +108,7 @@ fuzz: deps
 	@mkdir -p build-fuzz
 	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
 	  echo "clang $$n"; \
-	  clang -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 -Iinclude -Icore -Istore -Icrypto \
+	  clang -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 -Iinclude \
 	    -fsanitize=fuzzer,address,undefined $$f tests/fuzz/check.c $(LIB_SRC) -o build-fuzz/$$n \
 	    $(PKG_LIBS) || exit 1; \
 	  c=tests/fuzz/corpus/$${n#fuzz_}; mkdir -p build-fuzz/corpus-$$n; \
@@ -141,10 +141,10 @@ install: all
 	install -m 0644 docs/meshctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 
 format:
-	clang-format -i $(LIB_SRC) $(CLI_SRC) $(wildcard */*.h include/*.h)
+	clang-format -i $(LIB_SRC) $(CLI_SRC) $(wildcard */*.h core/*/*.h include/*.h)
 
 check-format:
-	clang-format --dry-run --Werror $(LIB_SRC) $(CLI_SRC) $(wildcard */*.h include/*.h)
+	clang-format --dry-run --Werror $(LIB_SRC) $(CLI_SRC) $(wildcard */*.h core/*/*.h include/*.h)
 
 check-layers:
 	@tests/check-layers.sh
@@ -152,4 +152,4 @@ check-layers:
 clean:
 	rm -rf build build-asan build-fuzz
 
--include $(wildcard $(B)/*/*.d $(B)/tests/*.d $(B)/tests/unit/*.d)
+-include $(wildcard $(B)/*/*.d $(B)/core/*/*.d $(B)/tests/*.d $(B)/tests/unit/*.d)

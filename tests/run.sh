@@ -52,6 +52,7 @@ run_one() { # name, command...
 
 if [ "$what" != integration ]; then
     [ "$what" = unit ] || run_one check-layers tests/check-layers.sh
+    [ "$what" = unit ] || run_one check-format make --no-print-directory check-format
     [ "$what" = unit ] || run_one exported-symbols tests/check-symbols.sh "$B/libmeshsync.so"
     for t in "$B"/tests/test_*; do
         [ -x "$t" ] && [ "${t%.d}" = "$t" ] && run_unit "$t"

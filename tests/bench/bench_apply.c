@@ -12,11 +12,11 @@
  * Layer: tests. Third-party: none. SPDX-License-Identifier: MIT */
 #include "common.h"
 
-#include "apply.h"
-#include "devid.h"
-#include "hash.h"
-#include "ident.h"
-#include "wire.h"
+#include "core/apply/apply.h"
+#include "crypto/devid.h"
+#include "crypto/hash.h"
+#include "crypto/ident.h"
+#include "core/wire/wire.h"
 
 #include <inttypes.h>
 #include <stdbool.h>

@@ -3,7 +3,7 @@
  * Layer: tests. Third-party: none. SPDX-License-Identifier: MIT */
 #include "check.h"
 
-#include "wire.h"
+#include "core/wire/wire.h"
 
 #include <string.h>
 

@@ -6,7 +6,7 @@
  * Built with tests/fuzz/check.c (CHECK and the predicates it shares with the other targets)
  * by `make fuzz` (clang, libFuzzer) and, with tests/fuzz/replay.c, by gcc for `make test`.
  * Layer: tests. Third-party: none. SPDX-License-Identifier: MIT */
-#include "wire.h"
+#include "core/wire/wire.h"
 
 #include "check.h"
 

@@ -11,7 +11,7 @@
  * Layer: tests. Third-party: none. SPDX-License-Identifier: MIT */
 #define _XOPEN_SOURCE 700 /* nftw, to remove the nodes' homes */
 
-#include "wire.h"
+#include "core/wire/wire.h"
 
 #include <stdio.h>
 #include <stdlib.h>

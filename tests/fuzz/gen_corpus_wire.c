@@ -5,7 +5,7 @@
  *     tests/fuzz/gen_corpus_wire.c build/libmeshsync.a $(pkg-config --libs msgpack) \
  *     -o build/gen_corpus_wire && build/gen_corpus_wire tests/fuzz/corpus/wire
  * Layer: tests. Third-party: none. SPDX-License-Identifier: MIT */
-#include "wire.h"
+#include "core/wire/wire.h"
 
 #include <stdio.h>
 #include <stdlib.h>

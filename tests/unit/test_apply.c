@@ -30,15 +30,15 @@
 
 #include <cmocka.h>
 
-#include "../crypto/devid.h"
-#include "../crypto/hash.h"
-#include "../crypto/ident.h"
-#include "apply.h"
+#include "crypto/devid.h"
+#include "crypto/hash.h"
+#include "crypto/ident.h"
+#include "core/apply/apply.h"
 #include "meshsync.h"
-#include "node.h"
+#include "core/base/node.h"
 #include "util.h"
-#include "version.h"
-#include "wire.h"
+#include "core/data/version.h"
+#include "core/wire/wire.h"
 
 /* ---- temp dirs and nodes ---- */
 

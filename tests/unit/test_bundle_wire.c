@@ -5,7 +5,7 @@
  * bytes, every truncation, bad extras, counts beyond the bytes present, non-shortest forms), also
  * flush against a PROT_NONE page, and export/import/vector between nodes through the public API.
  * Layer: tests. Third-party: cmocka. SPDX-License-Identifier: MIT */
-#include "wire.h"
+#include "core/wire/wire.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "../crypto/devid.h"
+#include "crypto/devid.h"
 #include "meshsync.h"
 #include "util.h"
 

@@ -4,7 +4,7 @@
  * job's check must be there, or be NULL for bytes that do not decode, whatever order the
  * jobs are waited for or freed in, and closing waits for what is still queued.
  * Layer: tests. Third-party: cmocka. SPDX-License-Identifier: MIT */
-#include "checker.h"
+#include "core/sync/checker.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

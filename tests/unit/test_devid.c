@@ -2,7 +2,7 @@
  * Round trips 100 random keys, then shows that every single substitution, deletion,
  * insertion and adjacent transposition of each ID's 54 symbols is rejected.
  * Layer: tests. Third-party: cmocka, sodium.h (random keys). SPDX-License-Identifier: MIT */
-#include "devid.h"
+#include "crypto/devid.h"
 
 #include <sodium.h>
 

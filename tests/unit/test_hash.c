@@ -2,7 +2,7 @@
  * Checks the recursive Merkle root against a plain level-by-level reference, every proof of
  * small trees, and the rejection of tampered leaves, proofs, indexes and lengths.
  * Layer: tests. Third-party: cmocka, sodium.h (the reference hash). SPDX-License-Identifier: MIT */
-#include "hash.h"
+#include "crypto/hash.h"
 
 #include <sodium.h>
 

@@ -1,7 +1,7 @@
 /* tests/unit/test_ident.c: unit tests of crypto/ident.c (identity file, signing, CURVE keys).
  * Each test works in its own mkdtemp directory, removed again in the teardown.
  * Layer: tests. Third-party: cmocka, sodium.h (reference X25519). SPDX-License-Identifier: MIT */
-#include "ident.h"
+#include "crypto/ident.h"
 
 #include <sodium.h>
 

@@ -2,7 +2,7 @@
  * not committed yet: which of the oldest make a group, when it is due (a whole group, the
  * end of a pass, a pause), what shift and forget leave, and each batch's check.
  * Layer: tests. Third-party: cmocka. SPDX-License-Identifier: MIT */
-#include "inbox.h"
+#include "core/sync/inbox.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

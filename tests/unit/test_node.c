@@ -10,14 +10,14 @@
 
 #include <cmocka.h>
 
-#include "../crypto/devid.h"
-#include "../crypto/hash.h"
-#include "../crypto/ident.h"
+#include "crypto/devid.h"
+#include "crypto/hash.h"
+#include "crypto/ident.h"
 #include "meshsync.h"
-#include "node.h"
-#include "version.h"
+#include "core/base/node.h"
+#include "core/data/version.h"
 #include "util.h"
-#include "wire.h"
+#include "core/wire/wire.h"
 
 typedef struct fixture {
     char dir[64];

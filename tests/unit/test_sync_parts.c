@@ -6,7 +6,7 @@
  * (store_release_memory). Nodes run offline in one process, each in its own home under one
  * mkdtemp directory that the teardown removes. The session messages are in test_wire.c.
  * Layer: tests. Third-party: cmocka. SPDX-License-Identifier: MIT */
-#include "bundle.h"
+#include "core/bundle/bundle.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,12 +19,12 @@
 
 #include <cmocka.h>
 
-#include "../crypto/devid.h"
+#include "crypto/devid.h"
 #include "meshsync.h"
-#include "node.h"
-#include "store.h"
+#include "core/base/node.h"
+#include "store/store.h"
 #include "util.h"
-#include "wire.h"
+#include "core/wire/wire.h"
 
 /* ---- temp homes and nodes ---- */
 

@@ -12,8 +12,8 @@
 
 #include <cmocka.h>
 
-#include "../crypto/ident.h"
-#include "transport.h"
+#include "crypto/ident.h"
+#include "transport/transport.h"
 
 typedef struct peer {
     ident_t *id;

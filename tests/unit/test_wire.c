@@ -3,7 +3,7 @@
  * every encoder's MESH_EINVAL/MESH_ETOOBIG case, and the strict decoder's rejections (trailing
  * bytes, every truncation, non-shortest forms, caps, order), also flush against a PROT_NONE page.
  * Layer: tests. Third-party: cmocka. SPDX-License-Identifier: MIT */
-#include "wire.h"
+#include "core/wire/wire.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -12,8 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "node.h"
-#include "version.h"
+#include "core/base/node.h"
+#include "core/data/version.h"
 
 /* ---- failure context ---- */
 

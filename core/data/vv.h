@@ -11,8 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../store/store.h"
 #include "meshsync.h"
+#include "store/store.h"
 
 typedef struct vv {
     uint64_t base;

@@ -9,8 +9,8 @@
 
 #include <stdbool.h>
 
+#include "core/wire/wire.h"
 #include "meshsync.h"
-#include "wire.h"
 
 /* Where a batch of a pass stopped: everything of origin oid (a local origin id) in coll up
  * to seq went out, with every collection and origin before it in export order. */

@@ -1,6 +1,6 @@
 /* core/hlc.c: the hybrid logical clock.
  * Layer: core. Third-party: none. SPDX-License-Identifier: MIT */
-#include "hlc.h"
+#include "core/data/hlc.h"
 
 #include <time.h>
 

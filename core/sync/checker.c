@@ -2,7 +2,7 @@
  * A FIFO of jobs under one mutex; the thread takes the oldest, runs bundle_check without
  * the lock, and marks it done. Waiters sleep on one condition variable for all jobs.
  * Layer: core. Third-party: none. SPDX-License-Identifier: MIT */
-#include "checker.h"
+#include "core/sync/checker.h"
 
 #include <pthread.h>
 #include <stdbool.h>

@@ -1,12 +1,12 @@
 /* core/inbox.c: the received batches not yet committed, in a fixed array in arrival order;
  * each one's check is a job of the checker thread from the moment it is queued.
  * Layer: core. Third-party: none. SPDX-License-Identifier: MIT */
-#include "inbox.h"
+#include "core/sync/inbox.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "checker.h"
+#include "core/sync/checker.h"
 
 typedef struct s_entry {
     inbox_batch_t b;

@@ -3,16 +3,16 @@
  * each runs in one short store read transaction.
  * Not here: the winner rule itself (core/version.c).
  * Layer: core. Third-party: none. SPDX-License-Identifier: MIT */
-#include "read.h"
+#include "core/data/read.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../crypto/devid.h"
-#include "node.h"
-#include "version.h"
-#include "wire.h"
+#include "core/base/node.h"
+#include "core/data/version.h"
+#include "core/wire/wire.h"
+#include "crypto/devid.h"
 
 struct mesh_iter {
     mesh_t *m;

@@ -1,170 +1,18 @@
-/* core/member.c: membership records in "_mesh" and the member view.
- * Records are items of the reserved collection, signed like any change set:
- *   genesis/<ID>            by ID itself: "name=<name>\n"
- *   add/<ID>/<signer ID>    by the signer: "name=<name>\n" and "addr=<addr>\n" lines
- * Layer: core. Third-party: none. SPDX-License-Identifier: MIT */
-#include "member.h"
+/* core/member/peer.c: the peer calls of the public API (mesh_peer_add, mesh_peers).
+ * Owns: turning a caller's device ID, name and addresses into an add record in "_mesh", and
+ * folding the records of each member into one mesh_peer_t.
+ * Not here: the record format and the member view (core/member/member.c).
+ * Layer: core (member). Third-party: none. SPDX-License-Identifier: MIT */
+#include "core/member/peer.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../crypto/devid.h"
-#include "node.h"
-#include "txn.h"
-
-void
-member_view_release(member_view_t *view)
-{
-    if (!view) {
-        return;
-    }
-    free(view->keys);
-    memset(view, 0, sizeof *view);
-}
-
-bool
-member_is(const member_view_t *view, const uint8_t *pk)
-{
-    for (size_t i = 0; i < view->count; i++) {
-        if (memcmp(view->keys[i], pk, WIRE_ORIGIN_LEN) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
-static mesh_err_t
-s_view_add(member_view_t *view, const uint8_t *pk)
-{
-    if (member_is(view, pk)) {
-        return MESH_OK;
-    }
-    if (view->count == view->cap) {
-        size_t cap = view->cap ? view->cap * 2 : 8;
-        uint8_t(*k)[WIRE_ORIGIN_LEN] = realloc(view->keys, cap * sizeof *k);
-        if (!k) {
-            return MESH_ENOMEM;
-        }
-        view->keys = k;
-        view->cap = cap;
-    }
-    memcpy(view->keys[view->count++], pk, WIRE_ORIGIN_LEN);
-    return MESH_OK;
-}
-
-/* Parse "<prefix><ID>" or "<prefix><ID>/..." from key: the ID's key into pk; *rest points
- * after the ID. MESH_OK or MESH_EPROTO. */
-static mesh_err_t
-s_parse_id(const uint8_t *key, size_t len, size_t *pos, uint8_t *pk)
-{
-    char text[MESH_ID_TEXT_LEN + 1];
-    if (len - *pos < MESH_ID_TEXT_LEN) {
-        return MESH_EPROTO;
-    }
-    memcpy(text, key + *pos, MESH_ID_TEXT_LEN);
-    text[MESH_ID_TEXT_LEN] = '\0';
-    *pos += MESH_ID_TEXT_LEN;
-    return devid_parse(text, pk) == MESH_OK ? MESH_OK : MESH_EPROTO;
-}
-
-/* Split a record key into its kind and keys. subject is the added device (or the
- * genesis device), signer the device that must have signed it. */
-static mesh_err_t
-s_parse_key(const uint8_t *key, size_t len, bool *is_add, uint8_t *subject, uint8_t *signer)
-{
-    size_t pos = 0;
-    if (len > 8 && memcmp(key, "genesis/", 8) == 0) {
-        pos = 8;
-        *is_add = false;
-        mesh_err_t err = s_parse_id(key, len, &pos, subject);
-        memcpy(signer, subject, WIRE_ORIGIN_LEN);
-        return err == MESH_OK && pos == len ? MESH_OK : MESH_EPROTO;
-    }
-    if (len > 4 && memcmp(key, "add/", 4) == 0) {
-        pos = 4;
-        *is_add = true;
-        mesh_err_t err = s_parse_id(key, len, &pos, subject);
-        if (err != MESH_OK || pos >= len || key[pos] != '/') {
-            return MESH_EPROTO;
-        }
-        pos++;
-        err = s_parse_id(key, len, &pos, signer);
-        return err == MESH_OK && pos == len ? MESH_OK : MESH_EPROTO;
-    }
-    return MESH_EPROTO;
-}
-
-mesh_err_t
-member_check_op(const wire_opmeta_t *op, const uint8_t *origin)
-{
-    uint8_t subject[WIRE_ORIGIN_LEN], signer[WIRE_ORIGIN_LEN];
-    bool is_add = false;
-    mesh_err_t err = s_parse_key(op->key, op->key_len, &is_add, subject, signer);
-    if (err != MESH_OK || memcmp(signer, origin, WIRE_ORIGIN_LEN) != 0) {
-        return MESH_EPROTO;
-    }
-    return MESH_OK;
-}
-
-mesh_err_t
-member_view_load(store_txn_t *txn, const uint8_t *self, member_view_t *view)
-{
-    uint32_t cid = 0;
-    store_cursor_t *cur = NULL;
-    view->count = 0;
-    mesh_err_t err = s_view_add(view, self);
-    if (err == MESH_OK) {
-        err = store_coll_id(txn, MEMBER_COLL, false, &cid);
-        if (err == MESH_ENOTFOUND) {
-            return MESH_OK;
-        }
-    }
-    store_item_t *item = malloc(sizeof *item);
-    if (!item) {
-        return MESH_ENOMEM;
-    }
-    if (err == MESH_OK) {
-        err = store_items_open(txn, cid, NULL, 0, &cur);
-    }
-    while (err == MESH_OK && (err = store_items_next(cur, item)) == MESH_OK) {
-        uint8_t subject[WIRE_ORIGIN_LEN], signer[WIRE_ORIGIN_LEN];
-        bool is_add = false;
-        if (s_parse_key(item->key, item->key_len, &is_add, subject, signer) == MESH_OK) {
-            err = s_view_add(view, subject);
-        }
-    }
-    store_cursor_close(cur);
-    free(item);
-    return err == MESH_ENOTFOUND ? MESH_OK : err;
-}
-
-mesh_err_t
-member_genesis(mesh_t *m)
-{
-    char key[16 + MESH_ID_TEXT_LEN], value[NODE_NAME_MAX + 16];
-    void *old = NULL;
-    size_t old_len = 0;
-    int klen = snprintf(key, sizeof key, "genesis/%s", m->id_text);
-    mesh_err_t err = mesh_get(m, MEMBER_COLL, key, (size_t)klen, &old, &old_len);
-    mesh_free(old);
-    if (err != MESH_ENOTFOUND) {
-        return err;
-    }
-    int vlen = snprintf(value, sizeof value, "name=%s\n", m->name);
-    mesh_txn_t *txn = NULL;
-    err = txn_begin_system(m, MEMBER_COLL, &txn);
-    if (err == MESH_OK) {
-        err = mesh_put(txn, key, (size_t)klen, value, (size_t)vlen);
-    }
-    if (err == MESH_OK) {
-        return mesh_txn_commit(&txn, NULL);
-    }
-    mesh_txn_abort(txn);
-    return err;
-}
-
-/* ---- public: adding and listing peers ---- */
+#include "core/base/node.h"
+#include "core/data/txn.h"
+#include "core/member/member.h"
+#include "crypto/devid.h"
 
 mesh_err_t
 mesh_peer_add(mesh_t *m, const char *id, const char *name, const char *const *addrs,
@@ -219,7 +67,7 @@ mesh_peer_add(mesh_t *m, const char *id, const char *name, const char *const *ad
     mesh_txn_abort(txn);
     free(value);
     if (err == MESH_OK) {
-        err = node_members_reload(m);
+        err = member_reload(m);
     }
     return err;
 }
@@ -289,7 +137,7 @@ mesh_peers(mesh_t *m, mesh_peer_t **out, size_t *count)
     uint8_t(*keys)[32] = NULL;
     size_t n = 0;
     uint64_t gen = 0;
-    if (node_members_copy(m, &keys, &n, &gen) != MESH_OK) {
+    if (member_keys_copy(m, &keys, &n, &gen) != MESH_OK) {
         return MESH_ENOMEM;
     }
     mesh_peer_t *peers = calloc(n ? n : 1, sizeof *peers);
@@ -316,7 +164,7 @@ mesh_peers(mesh_t *m, mesh_peer_t **out, size_t *count)
         while (err == MESH_OK && mesh_iter_next(it, &k, &kl, &v, &vl, NULL) == MESH_OK) {
             uint8_t subject[WIRE_ORIGIN_LEN], signer[WIRE_ORIGIN_LEN];
             bool is_add = false;
-            if (s_parse_key(k, kl, &is_add, subject, signer) != MESH_OK ||
+            if (member_parse_key(k, kl, &is_add, subject, signer) != MESH_OK ||
                 (pass > 0 && (memcmp(signer, self, WIRE_ORIGIN_LEN) == 0) != (pass == 1))) {
                 continue;
             }

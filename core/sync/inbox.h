@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "bundle.h"
+#include "core/bundle/bundle.h"
 #include "meshsync.h"
 
 typedef struct inbox inbox_t;

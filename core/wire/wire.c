@@ -3,7 +3,7 @@
  * uses a small cursor reader of our own, so that no count read from the input ever drives
  * an allocation larger than the bytes present, and only canonical (shortest) forms pass.
  * Layer: core. Third-party: msgpack.h (only here). SPDX-License-Identifier: MIT */
-#include "wire.h"
+#include "core/wire/wire.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -6,7 +6,7 @@
  * plain new sets (an initial sync is made of them) are applied as a run, their ops in key
  * order (see "runs" below); the outcome is the same as set by set.
  * Layer: core. Third-party: none. SPDX-License-Identifier: MIT */
-#include "apply.h"
+#include "core/apply/apply.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -14,13 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../crypto/devid.h"
-#include "../crypto/hash.h"
-#include "hlc.h"
-#include "member.h"
-#include "node.h"
-#include "version.h"
-#include "vv.h"
+#include "core/base/node.h"
+#include "core/data/hlc.h"
+#include "core/data/version.h"
+#include "core/data/vv.h"
+#include "core/member/member.h"
+#include "crypto/devid.h"
+#include "crypto/hash.h"
 
 /* A set that passed verification, with what the write needs. */
 typedef struct s_vset {
@@ -617,7 +617,7 @@ s_apply_set(s_batch_t *b, store_txn_t *st, s_vset_t *v)
     store_coll_stats_t stats;
     bool force = false;
     uint8_t id[HASH_LEN];
-    if (!node_member_is(m, v->h.origin)) {
+    if (!member_is(m, v->h.origin)) {
         v->res->outcome = APPLY_HELD;
         hash_tagged(HASH_TAG_NODE, v->bytes, v->len, id);
         return store_held_put(st, id, v->h.origin, v->bytes, v->len);
@@ -718,7 +718,7 @@ s_apply_marks(s_batch_t *b, store_txn_t *st, size_t g)
     bool have_cid = false;
     for (size_t i = 0; err == MESH_OK && i < am->count; i++) {
         const wire_mark_t *mk = &am->marks[i];
-        if (!node_member_is(b->m, mk->origin) || s_origin_blocked(b, g, mk)) {
+        if (!member_is(b->m, mk->origin) || s_origin_blocked(b, g, mk)) {
             continue; /* nothing is created for a mark that does not apply */
         }
         if (!have_cid) {
@@ -964,7 +964,7 @@ s_run_add(s_batch_t *b, store_txn_t *st, s_vset_t *v, bool *taken)
     uint32_t cid = 0, oid = 0;
     *taken = false;
     bool plain = !v->set.partial && !v->held_id && v->res->outcome != APPLY_REJECTED &&
-                 strcmp(v->coll, MEMBER_COLL) != 0 && node_member_is(b->m, v->h.origin) &&
+                 strcmp(v->coll, MEMBER_COLL) != 0 && member_is(b->m, v->h.origin) &&
                  memcmp(v->h.origin, ident_public_key(b->m->ident), WIRE_ORIGIN_LEN) != 0;
     mesh_err_t err = MESH_OK;
     if (plain) {
@@ -1143,7 +1143,7 @@ s_batch(mesh_t *m, const apply_group_t *groups, size_t ngroups, const s_held_t *
         goto out;
     }
     if (b.members_changed) {
-        err = node_members_reload(m);
+        err = member_reload(m);
         if (err == MESH_OK) {
             err = s_retry_held(m, depth + 1);
         }
@@ -1227,7 +1227,7 @@ s_retry_held(mesh_t *m, int depth)
         const uint8_t *id = NULL, *origin = NULL, *set = NULL;
         size_t len = 0;
         err = store_held_next(cur, &id, &origin, &set, &len);
-        if (err == MESH_OK && node_member_is(m, origin)) {
+        if (err == MESH_OK && member_is(m, origin)) {
             err = s_held_add(&h, id, set, len);
         }
     }

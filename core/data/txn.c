@@ -3,16 +3,16 @@
  * Owns: mesh_txn_begin/put/del/commit/abort; dots, contexts, the set header, Merkle root
  * and signature of local writes (docs/PROTOCOL.md §3, §5).
  * Layer: core. Third-party: none. SPDX-License-Identifier: MIT */
-#include "txn.h"
+#include "core/data/txn.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "../crypto/hash.h"
-#include "hlc.h"
-#include "node.h"
-#include "version.h"
-#include "wire.h"
+#include "core/base/node.h"
+#include "core/data/hlc.h"
+#include "core/data/version.h"
+#include "core/wire/wire.h"
+#include "crypto/hash.h"
 
 typedef struct s_op {
     uint8_t kind;                 /* enum wire_kind */

@@ -10,9 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../store/store.h"
+#include "core/wire/wire.h"
 #include "meshsync.h"
-#include "wire.h"
+#include "store/store.h"
 
 /* A causal context: per (origin, incarnation) the highest seq covered, sorted by
  * (origin, incarnation), as wire_opmeta_encode wants it. */

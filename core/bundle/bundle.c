@@ -4,17 +4,17 @@
  * A bundle carries only live versions and tombstones, each under the signed header of its
  * set: the whole set when all its ops are live, else only the live ops with Merkle proofs.
  * Layer: core. Third-party: none. SPDX-License-Identifier: MIT */
-#include "bundle.h"
+#include "core/bundle/bundle.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../crypto/devid.h"
-#include "../crypto/hash.h"
-#include "apply.h"
-#include "member.h"
-#include "node.h"
+#include "core/apply/apply.h"
+#include "core/base/node.h"
+#include "core/member/member.h"
+#include "crypto/devid.h"
+#include "crypto/hash.h"
 
 #define S_COUNT_EXACT      20000u /* versions counted one by one in bundle_count_diff, at most */
 #define S_IMPORT_TXN_BYTES (64u << 20) /* set bytes applied in one write transaction */

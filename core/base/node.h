@@ -1,6 +1,7 @@
-/* core/node.h: the node handle shared by core's files.
- * Owns: struct mesh (identity, store, logging, the last error's detail), opening and
- * closing a home, and the helpers every public call uses to report failures.
+/* core/base/node.h: the node handle, the bottom of core: every other module of core may
+ * include it, and it includes none of them.
+ * Owns: struct mesh (identity, store, logging, the last error's detail) and the helpers
+ * every public call uses to report failures. Opening a home is core/open.c's.
  * Not here: transactions (core/txn.c), reads (core/read.c), version rules (core/version.h).
  * Layer: core. Third-party: none. SPDX-License-Identifier: MIT */
 #ifndef MESH_CORE_NODE_H
@@ -11,10 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../crypto/ident.h"
-#include "../store/store.h"
-#include "member.h"
+#include "crypto/ident.h"
 #include "meshsync.h"
+#include "store/store.h"
 
 #define NODE_ERRMSG_MAX 512
 #define NODE_NAME_MAX   64
@@ -29,9 +29,7 @@ struct mesh {
     void *log_ctx;
     int log_level;
     char errmsg[NODE_ERRMSG_MAX]; /* detail of the last failure, "" if none */
-    member_view_t members;        /* who this device trusts (core/member.h) */
-    pthread_mutex_t members_lock; /* the loop thread and callers both read members */
-    uint64_t members_gen;         /* bumped at each reload */
+    struct member_state *members; /* who this device trusts (core/member/member.h) */
     struct loop *loop;            /* the event-loop thread, when not offline */
 };
 
@@ -49,15 +47,6 @@ void node_log(const mesh_t *m, int level, const char *fmt, ...)
 /* Check a collection name (1..MESH_COLL_MAX bytes, no NUL inside, not reserved unless
  * allow_reserved). MESH_OK or MESH_EINVAL/MESH_ETOOBIG with detail on m. */
 mesh_err_t node_check_coll(mesh_t *m, const char *coll, bool allow_reserved);
-
-/* Re-read the member view from the store (after "_mesh" changed). */
-mesh_err_t node_members_reload(mesh_t *m);
-
-/* Is pk a member in this device's view? Thread-safe. */
-bool node_member_is(mesh_t *m, const uint8_t *pk);
-
-/* A copy of the member keys (caller frees *keys) and the view's generation. Thread-safe. */
-mesh_err_t node_members_copy(mesh_t *m, uint8_t (**keys)[32], size_t *count, uint64_t *gen);
 
 /* Fill a store key for key bytes (hashing long keys). */
 void node_store_key(const uint8_t *key, size_t key_len, store_key_t *out);

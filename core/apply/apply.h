@@ -11,8 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/wire/wire.h"
 #include "meshsync.h"
-#include "wire.h"
 
 /* What became of one set. */
 enum apply_outcome {

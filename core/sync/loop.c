@@ -7,7 +7,7 @@
  * notices commits made by any process on the home, gives back memory after large applies
  * and sends, and writes HOME/status for `meshctl status` and `meshctl wait`.
  * Layer: core. Third-party: none (sockets through transport/). SPDX-License-Identifier: MIT */
-#include "loop.h"
+#include "core/sync/loop.h"
 
 #include <errno.h>
 #ifdef __GLIBC__
@@ -20,13 +20,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../crypto/devid.h"
-#include "../crypto/ident.h"
-#include "../transport/transport.h"
-#include "bundle.h"
-#include "inbox.h"
-#include "node.h"
-#include "wire.h"
+#include "core/base/node.h"
+#include "core/bundle/bundle.h"
+#include "core/member/member.h"
+#include "core/sync/inbox.h"
+#include "core/wire/wire.h"
+#include "crypto/devid.h"
+#include "crypto/ident.h"
+#include "transport/transport.h"
 
 #define S_NO_CONN   UINT32_MAX
 #define S_RESEND_MS 10000 /* no ack (or no vector asked for) this long: send again */
@@ -239,10 +240,11 @@ s_refresh_members(loop_t *l)
 {
     mesh_peer_t *peers = NULL;
     size_t n = 0;
-    if (l->m->members_gen == l->members_gen || mesh_peers(l->m, &peers, &n) != MESH_OK) {
+    uint64_t gen = member_generation(l->m);
+    if (gen == l->members_gen || mesh_peers(l->m, &peers, &n) != MESH_OK) {
         return;
     }
-    l->members_gen = l->m->members_gen;
+    l->members_gen = gen;
     for (size_t i = 0; i < n; i++) {
         uint8_t pk[WIRE_ORIGIN_LEN], curve[TRANSPORT_KEY_LEN];
         if (peers[i].self || devid_parse(peers[i].id, pk) != MESH_OK ||
@@ -1113,7 +1115,9 @@ s_run(void *arg)
             node_log(l->m, MESH_LOG_DEBUG, "store at transaction %llu", (unsigned long long)txnid);
             /* a commit by anyone on this home: push it, and follow membership */
             l->last_txnid = txnid;
-            (void)node_members_reload(l->m);
+            if (member_reload(l->m) != MESH_OK) {
+                node_log(l->m, MESH_LOG_WARN, "membership: %s", mesh_errmsg(l->m));
+            }
             for (size_t i = 0; i < l->nsess; i++) {
                 l->sess[i].again = true;
             }

@@ -1,6 +1,6 @@
 /* core/vv.c: one version-vector entry in memory.
  * Layer: core. Third-party: none. SPDX-License-Identifier: MIT */
-#include "vv.h"
+#include "core/data/vv.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,11 +1,11 @@
 /* core/version.c: causal contexts, the winner rule and digest contributions.
  * Layer: core. Third-party: none. SPDX-License-Identifier: MIT */
-#include "version.h"
+#include "core/data/version.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "../crypto/hash.h"
+#include "crypto/hash.h"
 
 void
 version_ctx_init(version_ctx_t *ctx)

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "bundle.h"
+#include "core/bundle/bundle.h"
 #include "meshsync.h"
 
 typedef struct checker checker_t;

@@ -7,8 +7,8 @@
 
 #include <stdint.h>
 
-#include "../store/store.h"
 #include "meshsync.h"
+#include "store/store.h"
 
 #define HLC_SKEW_MAX_MS 60000u /* remote clocks further ahead are never folded in */
 

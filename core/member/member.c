@@ -1,0 +1,255 @@
+/* core/member/member.c: membership records in "_mesh" and this device's member view.
+ * Records are items of the reserved collection, signed like any change set:
+ *   genesis/<ID>            by ID itself: "name=<name>\n"
+ *   add/<ID>/<signer ID>    by the signer: "name=<name>\n" and "addr=<addr>\n" lines
+ * Layer: core. Third-party: none. SPDX-License-Identifier: MIT */
+#include "core/member/member.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/base/node.h"
+#include "core/data/txn.h"
+#include "crypto/devid.h"
+
+void
+member_view_release(member_view_t *view)
+{
+    if (!view) {
+        return;
+    }
+    free(view->keys);
+    memset(view, 0, sizeof *view);
+}
+
+bool
+member_view_has(const member_view_t *view, const uint8_t *pk)
+{
+    for (size_t i = 0; i < view->count; i++) {
+        if (memcmp(view->keys[i], pk, WIRE_ORIGIN_LEN) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static mesh_err_t
+s_view_add(member_view_t *view, const uint8_t *pk)
+{
+    if (member_view_has(view, pk)) {
+        return MESH_OK;
+    }
+    if (view->count == view->cap) {
+        size_t cap = view->cap ? view->cap * 2 : 8;
+        uint8_t(*k)[WIRE_ORIGIN_LEN] = realloc(view->keys, cap * sizeof *k);
+        if (!k) {
+            return MESH_ENOMEM;
+        }
+        view->keys = k;
+        view->cap = cap;
+    }
+    memcpy(view->keys[view->count++], pk, WIRE_ORIGIN_LEN);
+    return MESH_OK;
+}
+
+/* Parse "<prefix><ID>" or "<prefix><ID>/..." from key: the ID's key into pk; *rest points
+ * after the ID. MESH_OK or MESH_EPROTO. */
+static mesh_err_t
+s_parse_id(const uint8_t *key, size_t len, size_t *pos, uint8_t *pk)
+{
+    char text[MESH_ID_TEXT_LEN + 1];
+    if (len - *pos < MESH_ID_TEXT_LEN) {
+        return MESH_EPROTO;
+    }
+    memcpy(text, key + *pos, MESH_ID_TEXT_LEN);
+    text[MESH_ID_TEXT_LEN] = '\0';
+    *pos += MESH_ID_TEXT_LEN;
+    return devid_parse(text, pk) == MESH_OK ? MESH_OK : MESH_EPROTO;
+}
+
+/* Split a record key into its kind and keys. subject is the added device (or the
+ * genesis device), signer the device that must have signed it. */
+mesh_err_t
+member_parse_key(const uint8_t *key, size_t len, bool *is_add, uint8_t *subject, uint8_t *signer)
+{
+    size_t pos = 0;
+    if (len > 8 && memcmp(key, "genesis/", 8) == 0) {
+        pos = 8;
+        *is_add = false;
+        mesh_err_t err = s_parse_id(key, len, &pos, subject);
+        memcpy(signer, subject, WIRE_ORIGIN_LEN);
+        return err == MESH_OK && pos == len ? MESH_OK : MESH_EPROTO;
+    }
+    if (len > 4 && memcmp(key, "add/", 4) == 0) {
+        pos = 4;
+        *is_add = true;
+        mesh_err_t err = s_parse_id(key, len, &pos, subject);
+        if (err != MESH_OK || pos >= len || key[pos] != '/') {
+            return MESH_EPROTO;
+        }
+        pos++;
+        err = s_parse_id(key, len, &pos, signer);
+        return err == MESH_OK && pos == len ? MESH_OK : MESH_EPROTO;
+    }
+    return MESH_EPROTO;
+}
+
+mesh_err_t
+member_check_op(const wire_opmeta_t *op, const uint8_t *origin)
+{
+    uint8_t subject[WIRE_ORIGIN_LEN], signer[WIRE_ORIGIN_LEN];
+    bool is_add = false;
+    mesh_err_t err = member_parse_key(op->key, op->key_len, &is_add, subject, signer);
+    if (err != MESH_OK || memcmp(signer, origin, WIRE_ORIGIN_LEN) != 0) {
+        return MESH_EPROTO;
+    }
+    return MESH_OK;
+}
+
+mesh_err_t
+member_view_load(store_txn_t *txn, const uint8_t *self, member_view_t *view)
+{
+    uint32_t cid = 0;
+    store_cursor_t *cur = NULL;
+    view->count = 0;
+    mesh_err_t err = s_view_add(view, self);
+    if (err == MESH_OK) {
+        err = store_coll_id(txn, MEMBER_COLL, false, &cid);
+        if (err == MESH_ENOTFOUND) {
+            return MESH_OK;
+        }
+    }
+    store_item_t *item = malloc(sizeof *item);
+    if (!item) {
+        return MESH_ENOMEM;
+    }
+    if (err == MESH_OK) {
+        err = store_items_open(txn, cid, NULL, 0, &cur);
+    }
+    while (err == MESH_OK && (err = store_items_next(cur, item)) == MESH_OK) {
+        uint8_t subject[WIRE_ORIGIN_LEN], signer[WIRE_ORIGIN_LEN];
+        bool is_add = false;
+        if (member_parse_key(item->key, item->key_len, &is_add, subject, signer) == MESH_OK) {
+            err = s_view_add(view, subject);
+        }
+    }
+    store_cursor_close(cur);
+    free(item);
+    return err == MESH_ENOTFOUND ? MESH_OK : err;
+}
+
+mesh_err_t
+member_genesis(mesh_t *m)
+{
+    char key[16 + MESH_ID_TEXT_LEN], value[NODE_NAME_MAX + 16];
+    void *old = NULL;
+    size_t old_len = 0;
+    int klen = snprintf(key, sizeof key, "genesis/%s", m->id_text);
+    mesh_err_t err = mesh_get(m, MEMBER_COLL, key, (size_t)klen, &old, &old_len);
+    mesh_free(old);
+    if (err != MESH_ENOTFOUND) {
+        return err;
+    }
+    int vlen = snprintf(value, sizeof value, "name=%s\n", m->name);
+    mesh_txn_t *txn = NULL;
+    err = txn_begin_system(m, MEMBER_COLL, &txn);
+    if (err == MESH_OK) {
+        err = mesh_put(txn, key, (size_t)klen, value, (size_t)vlen);
+    }
+    if (err == MESH_OK) {
+        return mesh_txn_commit(&txn, NULL);
+    }
+    mesh_txn_abort(txn);
+    return err;
+}
+
+/* The view a node holds, shared by the caller's threads and the loop thread. */
+struct member_state {
+    pthread_mutex_t lock;
+    member_view_t view;
+    uint64_t gen; /* bumped at each reload */
+};
+
+mesh_err_t
+member_state_new(member_state_t **out)
+{
+    member_state_t *s = calloc(1, sizeof *s);
+    *out = s;
+    if (!s) {
+        return MESH_ENOMEM;
+    }
+    pthread_mutex_init(&s->lock, NULL);
+    return MESH_OK;
+}
+
+void
+member_state_free(member_state_t *s)
+{
+    if (!s) {
+        return;
+    }
+    member_view_release(&s->view);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+mesh_err_t
+member_reload(mesh_t *m)
+{
+    store_txn_t *txn = NULL;
+    member_view_t view = {0};
+    mesh_err_t err = store_read_begin(m->store, &txn);
+    if (err == MESH_OK) {
+        err = member_view_load(txn, ident_public_key(m->ident), &view);
+    }
+    store_read_end(txn);
+    if (err != MESH_OK) {
+        member_view_release(&view);
+        return node_fail_store(m, err, "read membership");
+    }
+    member_state_t *s = m->members;
+    pthread_mutex_lock(&s->lock);
+    member_view_release(&s->view);
+    s->view = view;
+    s->gen++;
+    pthread_mutex_unlock(&s->lock);
+    return MESH_OK;
+}
+
+bool
+member_is(mesh_t *m, const uint8_t *pk)
+{
+    member_state_t *s = m->members;
+    pthread_mutex_lock(&s->lock);
+    bool yes = member_view_has(&s->view, pk);
+    pthread_mutex_unlock(&s->lock);
+    return yes;
+}
+
+uint64_t
+member_generation(mesh_t *m)
+{
+    member_state_t *s = m->members;
+    pthread_mutex_lock(&s->lock);
+    uint64_t gen = s->gen;
+    pthread_mutex_unlock(&s->lock);
+    return gen;
+}
+
+mesh_err_t
+member_keys_copy(mesh_t *m, uint8_t (**keys)[32], size_t *count, uint64_t *gen)
+{
+    member_state_t *s = m->members;
+    pthread_mutex_lock(&s->lock);
+    size_t n = s->view.count;
+    *keys = malloc((n ? n : 1) * sizeof **keys);
+    if (*keys) {
+        memcpy(*keys, s->view.keys, n * sizeof **keys);
+        *count = n;
+        *gen = s->gen;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return *keys ? MESH_OK : MESH_ENOMEM;
+}

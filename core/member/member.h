@@ -1,0 +1,72 @@
+/* core/member/member.h: membership as replicated data (DESIGN.md, Membership; PROTOCOL.md §8).
+ * Owns: the reserved collection "_mesh" and its records (genesis, add), their key format,
+ * this device's view of who is a member (locked: the loop thread and callers share it).
+ * Not here: the public peer calls (core/member/peer.c).
+ * Not here: applying sets (core/apply.c), which asks this module who is a member.
+ * Layer: core. Third-party: none. SPDX-License-Identifier: MIT */
+#ifndef MESH_CORE_MEMBER_H
+#define MESH_CORE_MEMBER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/wire/wire.h"
+#include "meshsync.h"
+#include "store/store.h"
+
+#define MEMBER_COLL      "_mesh"
+#define MEMBER_NAME_MAX  64u  /* bytes in a device name */
+#define MEMBER_ADDR_MAX  200u /* bytes in one address */
+#define MEMBER_ADDRS_MAX 8u   /* addresses in one add record */
+
+/* The set of member device keys in this device's view. */
+typedef struct member_view {
+    uint8_t (*keys)[WIRE_ORIGIN_LEN];
+    size_t count;
+    size_t cap;
+} member_view_t;
+
+void member_view_release(member_view_t *view);
+
+/* Rebuild the view: self, plus every origin and every add record's subject held in
+ * "_mesh" (only members' sets are ever applied there). */
+MESH_NODISCARD mesh_err_t member_view_load(store_txn_t *txn, const uint8_t *self,
+                                           member_view_t *view);
+
+/* Is pk in the view? */
+bool member_view_has(const member_view_t *view, const uint8_t *pk);
+
+/* Split a record key ("genesis/<ID>" or "add/<subject ID>/<signer ID>") into its kind and
+ * keys: subject is the added (or genesis) device, signer the device that must have signed
+ * it. MESH_OK or MESH_EPROTO. */
+MESH_NODISCARD mesh_err_t member_parse_key(const uint8_t *key, size_t len, bool *is_add,
+                                           uint8_t *subject, uint8_t *signer);
+
+/* A node's member view with its lock and generation (mesh_t.members). */
+typedef struct member_state member_state_t;
+
+MESH_NODISCARD mesh_err_t member_state_new(member_state_t **out);
+void member_state_free(member_state_t *s);
+
+/* Re-read m's member view from the store (after "_mesh" changed). Thread-safe. */
+MESH_NODISCARD mesh_err_t member_reload(mesh_t *m);
+
+/* Is pk a member in m's view? Thread-safe. */
+bool member_is(mesh_t *m, const uint8_t *pk);
+
+/* The view's generation, bumped at each reload. Thread-safe. */
+uint64_t member_generation(mesh_t *m);
+
+/* A copy of the member keys (caller frees *keys) and the view's generation. Thread-safe. */
+MESH_NODISCARD mesh_err_t member_keys_copy(mesh_t *m, uint8_t (**keys)[32], size_t *count,
+                                           uint64_t *gen);
+
+/* Check that an op in "_mesh" from origin is a well-formed record of origin's own:
+ * key "genesis/<origin ID>" or "add/<subject ID>/<origin ID>". MESH_OK or MESH_EPROTO. */
+MESH_NODISCARD mesh_err_t member_check_op(const wire_opmeta_t *op, const uint8_t *origin);
+
+/* Write this device's genesis record if it has none (at creation). */
+MESH_NODISCARD mesh_err_t member_genesis(mesh_t *m);
+
+#endif /* MESH_CORE_MEMBER_H */
