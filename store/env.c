@@ -21,8 +21,8 @@
 #define S_ERRMSG_MAX 256
 #define S_MAP_MIN    (16ull << 20) /* the smallest map tried when a large one cannot be mapped */
 
-static const char *const s_db_names[ENV_NDB] = {"meta",    "origins", "colls", "items", "dots",
-                                                "vectors", "sets",    "peers", "held"};
+static const char *const s_db_names[ENV_NDB] = {"meta", "origins", "colls", "items",
+                                                "dots", "vectors", "sets",  "held"};
 
 struct store {
     MDB_env *env;

@@ -21,7 +21,6 @@ typedef enum env_db {
     ENV_DOTS,
     ENV_VECTORS,
     ENV_SETS,
-    ENV_PEERS,
     ENV_HELD,
     ENV_NDB
 } env_db_t;
