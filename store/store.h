@@ -4,9 +4,8 @@
  * records in items.c (declared in items.h, included at the end).
  * Owns: the environment (map growth, stale readers, format version, incarnation), and the
  * records for collections, origins, items (per key the dots of its versions), version
- * records by dot, vectors,
- * change-set headers, held-back sets and metadata. Values from the wire are kept as the bytes core
- * hands in.
+ * records by dot, vectors, change-set headers, held-back sets and metadata. Values from the
+ * wire are kept as the bytes core hands in.
  * Not here: networking, signatures, msgpack, files other than the LMDB environment.
  * Layer: store. Third-party: lmdb.h, included only by store.c. SPDX-License-Identifier: MIT */
 #ifndef MESH_STORE_STORE_H
