@@ -1,0 +1,205 @@
+/* core/wire/cursor.c: the primitives the wire codecs share (see cursor.h: core/wire/ only).
+ * Owns: the bounded reader: it never reads past end, and it accepts only the shortest
+ * (canonical) form of each item, so that one meaning has one encoding; and the packer
+ * glue that appends msgpack-c's output to a wire_buf_t.
+ * Layer: core/wire. Third-party: msgpack.h. SPDX-License-Identifier: MIT */
+#include "core/wire/cursor.h"
+
+#include <string.h>
+
+/* ---- reading ---- */
+
+size_t
+wire_cursor_left(const wire_cursor_t *c)
+{
+    return (size_t)(c->end - c->p);
+}
+
+uint64_t
+wire_cursor_be(const uint8_t *p, size_t n)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        v = (v << 8) | p[i];
+    }
+    return v;
+}
+
+mesh_err_t
+wire_cursor_uint(wire_cursor_t *c, uint64_t *v)
+{
+    if (wire_cursor_left(c) < 1) {
+        return MESH_EPROTO;
+    }
+    uint8_t t = *c->p;
+    if (t <= 0x7f) {
+        *v = t;
+        c->p++;
+        return MESH_OK;
+    }
+    size_t n = t == 0xcc ? 1 : t == 0xcd ? 2 : t == 0xce ? 4 : t == 0xcf ? 8 : 0;
+    if (n == 0 || wire_cursor_left(c) < 1 + n) {
+        return MESH_EPROTO;
+    }
+    *v = wire_cursor_be(c->p + 1, n);
+    /* Shortest form only: one meaning, one encoding. */
+    uint64_t floor = n == 1 ? 0x80 : n == 2 ? 0x100 : n == 4 ? 0x10000 : 0x100000000ull;
+    if (*v < floor) {
+        return MESH_EPROTO;
+    }
+    c->p += 1 + n;
+    return MESH_OK;
+}
+
+mesh_err_t
+wire_cursor_fix_u64(wire_cursor_t *c, uint64_t *v)
+{
+    if (wire_cursor_left(c) < 9 || c->p[0] != 0xcf) {
+        return MESH_EPROTO;
+    }
+    *v = wire_cursor_be(c->p + 1, 8);
+    c->p += 9;
+    return MESH_OK;
+}
+
+mesh_err_t
+wire_cursor_len(wire_cursor_t *c, enum wire_family fam, size_t *len)
+{
+    if (wire_cursor_left(c) < 1) {
+        return MESH_EPROTO;
+    }
+    uint8_t t = *c->p;
+    size_t n = 0, fix = 0;
+    bool fixed = false;
+    if (fam == WIRE_ARRAY && (t & 0xf0) == 0x90) {
+        fixed = true, fix = t & 0x0f;
+    } else if (fam == WIRE_STR && (t & 0xe0) == 0xa0) {
+        fixed = true, fix = t & 0x1f;
+    } else if (fam == WIRE_ARRAY) {
+        n = t == 0xdc ? 2 : t == 0xdd ? 4 : 0;
+    } else if (fam == WIRE_BIN) {
+        n = t == 0xc4 ? 1 : t == 0xc5 ? 2 : t == 0xc6 ? 4 : 0;
+    } else {
+        n = t == 0xd9 ? 1 : t == 0xda ? 2 : t == 0xdb ? 4 : 0;
+    }
+    if (fixed) {
+        *len = fix;
+        c->p++;
+        return MESH_OK;
+    }
+    if (n == 0 || wire_cursor_left(c) < 1 + n) {
+        return MESH_EPROTO;
+    }
+    uint64_t v = wire_cursor_be(c->p + 1, n);
+    uint64_t floor = fam == WIRE_BIN   ? (n == 1   ? 0
+                                          : n == 2 ? 0x100
+                                                   : 0x10000)
+                     : fam == WIRE_STR ? (n == 1   ? 0x20
+                                          : n == 2 ? 0x100
+                                                   : 0x10000)
+                                       : (n == 2 ? 0x10 : 0x10000);
+    if (v < floor) {
+        return MESH_EPROTO;
+    }
+    c->p += 1 + n;
+    *len = (size_t)v;
+    return MESH_OK;
+}
+
+mesh_err_t
+wire_cursor_bytes(wire_cursor_t *c, enum wire_family fam, size_t max, const uint8_t **p,
+                  size_t *len)
+{
+    mesh_err_t err = wire_cursor_len(c, fam, len);
+    if (err != MESH_OK) {
+        return err;
+    }
+    if (*len > wire_cursor_left(c)) {
+        return MESH_EPROTO;
+    }
+    if (*len > max) {
+        return MESH_ETOOBIG;
+    }
+    *p = c->p;
+    c->p += *len;
+    return MESH_OK;
+}
+
+mesh_err_t
+wire_cursor_fixed_bin(wire_cursor_t *c, size_t n, uint8_t *out)
+{
+    const uint8_t *p = NULL;
+    size_t len = 0;
+    mesh_err_t err = wire_cursor_bytes(c, WIRE_BIN, n, &p, &len);
+    if (err == MESH_OK && len != n) {
+        err = MESH_EPROTO;
+    }
+    if (err == MESH_ETOOBIG) {
+        err = MESH_EPROTO;
+    }
+    if (err == MESH_OK) {
+        memcpy(out, p, n);
+    }
+    return err;
+}
+
+mesh_err_t
+wire_cursor_fixed_bin_ptr(wire_cursor_t *c, size_t n, const uint8_t **p)
+{
+    size_t len = 0;
+    mesh_err_t err = wire_cursor_bytes(c, WIRE_BIN, SIZE_MAX, p, &len);
+    return err == MESH_OK && len != n ? MESH_EPROTO : err;
+}
+
+mesh_err_t
+wire_cursor_array_of(wire_cursor_t *c, size_t n)
+{
+    size_t len = 0;
+    mesh_err_t err = wire_cursor_len(c, WIRE_ARRAY, &len);
+    if (err == MESH_OK && len != n) {
+        err = MESH_EPROTO;
+    }
+    return err;
+}
+
+bool
+wire_cursor_nil(wire_cursor_t *c)
+{
+    if (wire_cursor_left(c) >= 1 && *c->p == 0xc0) {
+        c->p++;
+        return true;
+    }
+    return false;
+}
+
+/* ---- writing ---- */
+
+/* msgpack-c's write callback: append to the wire_buf_t in data; 0, or -1 once it failed. */
+static int
+s_write(void *data, const char *buf, size_t len)
+{
+    return wire_buf_append(data, buf, len) == MESH_OK ? 0 : -1;
+}
+
+void
+wire_pack_init(msgpack_packer *pk, wire_buf_t *out)
+{
+    msgpack_packer_init(pk, out, s_write);
+}
+
+int
+wire_pack_bin(msgpack_packer *pk, const void *p, size_t len)
+{
+    int rc = msgpack_pack_bin(pk, len);
+    return len ? rc | msgpack_pack_bin_body(pk, p, len) : rc; /* no memcpy from NULL */
+}
+
+mesh_err_t
+wire_pack_done(wire_buf_t *out, size_t start, int rc)
+{
+    if (rc != 0 || out->failed) {
+        out->len = start;
+        return MESH_ENOMEM;
+    }
+    return MESH_OK;
+}
