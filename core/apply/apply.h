@@ -11,7 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/wire/wire.h"
+#include "core/wire/doc.h"
+#include "core/wire/set.h"
 #include "meshsync.h"
 
 /* What became of one set. */

@@ -13,6 +13,7 @@
 #include "core/apply/apply.h"
 #include "core/base/node.h"
 #include "core/member/member.h"
+#include "core/wire/set.h"
 #include "crypto/devid.h"
 #include "crypto/hash.h"
 

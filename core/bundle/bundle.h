@@ -9,7 +9,8 @@
 
 #include <stdbool.h>
 
-#include "core/wire/wire.h"
+#include "core/wire/buf.h"
+#include "core/wire/doc.h"
 #include "meshsync.h"
 
 /* Where a batch of a pass stopped: everything of origin oid (a local origin id) in coll up

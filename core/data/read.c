@@ -11,7 +11,7 @@
 
 #include "core/base/node.h"
 #include "core/data/version.h"
-#include "core/wire/wire.h"
+#include "core/wire/set.h"
 #include "crypto/devid.h"
 
 struct mesh_iter {

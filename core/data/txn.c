@@ -11,7 +11,8 @@
 #include "core/base/node.h"
 #include "core/data/hlc.h"
 #include "core/data/version.h"
-#include "core/wire/wire.h"
+#include "core/wire/buf.h"
+#include "core/wire/set.h"
 #include "crypto/hash.h"
 
 typedef struct s_op {

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/wire/wire.h"
+#include "core/wire/set.h"
 #include "meshsync.h"
 #include "store/store.h"
 

@@ -12,6 +12,7 @@
 #include "core/base/node.h"
 #include "core/data/txn.h"
 #include "core/member/member.h"
+#include "core/wire/set.h"
 #include "crypto/devid.h"
 
 mesh_err_t

@@ -16,7 +16,8 @@
 #include "crypto/devid.h"
 #include "crypto/hash.h"
 #include "crypto/ident.h"
-#include "core/wire/wire.h"
+#include "core/wire/buf.h"
+#include "core/wire/set.h"
 
 #include <inttypes.h>
 #include <stdbool.h>

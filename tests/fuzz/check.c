@@ -3,7 +3,10 @@
  * Layer: tests. Third-party: none. SPDX-License-Identifier: MIT */
 #include "check.h"
 
-#include "core/wire/wire.h"
+#include "core/wire/buf.h"
+#include "core/wire/doc.h"
+#include "core/wire/msg.h"
+#include "core/wire/set.h"
 
 #include <string.h>
 

@@ -1,12 +1,14 @@
 /* tests/fuzz/fuzz_bundle.c: libFuzzer harness for the bundle and vector-file decoder of
- * core/wire.c (docs/PROTOCOL.md §3.5, §3.6). Decodes the input as a bundle and as a vector file;
- * each set of a bundle is decoded in turn (its header, each op's metadata and context), each
- * extra of a vector entry read. Whatever decodes must re-encode, with the library's encoders, to
- * the very same bytes (one meaning, one encoding); any mismatch abort()s.
+ * core/wire/doc.c (docs/PROTOCOL.md §3.5, §3.6). Decodes the input as a bundle and as a vector
+ * file; each set of a bundle is decoded in turn (its header, each op's metadata and context),
+ * each extra of a vector entry read. Whatever decodes must re-encode, with the library's
+ * encoders, to the very same bytes (one meaning, one encoding); any mismatch abort()s.
  * Built with tests/fuzz/check.c (CHECK and the predicates it shares with the other targets)
  * by `make fuzz` (clang, libFuzzer) and, with tests/fuzz/replay.c, by gcc for `make test`.
  * Layer: tests. Third-party: none. SPDX-License-Identifier: MIT */
-#include "core/wire/wire.h"
+#include "core/wire/buf.h"
+#include "core/wire/doc.h"
+#include "core/wire/set.h"
 
 #include "check.h"
 

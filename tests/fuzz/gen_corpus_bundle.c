@@ -4,14 +4,15 @@
  * a vector with extras), and near-misses (truncated, a trailing byte, the other kind's tag,
  * unsorted extras, section counts with no bytes behind them).
  * Not built by the Makefile; run by hand after a layout change, from the top directory:
- *   make build/libmeshsync.a && cc -std=c11 -D_DEFAULT_SOURCE -Iinclude -Icore \
+ *   make build/libmeshsync.a && cc -std=c11 -D_DEFAULT_SOURCE -Iinclude -I. \
  *     tests/fuzz/gen_corpus_bundle.c build/libmeshsync.a \
  *     $(pkg-config --libs libsodium libzmq lmdb msgpack) -o build/gen_corpus_bundle && \
  *     build/gen_corpus_bundle tests/fuzz/corpus/bundle
  * Layer: tests. Third-party: none. SPDX-License-Identifier: MIT */
 #define _XOPEN_SOURCE 700 /* nftw, to remove the nodes' homes */
 
-#include "core/wire/wire.h"
+#include "core/wire/buf.h"
+#include "core/wire/doc.h"
 
 #include <stdio.h>
 #include <stdlib.h>

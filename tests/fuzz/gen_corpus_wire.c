@@ -1,11 +1,13 @@
 /* tests/fuzz/gen_corpus_wire.c: writes the seed corpus of fuzz_wire into a directory, with
  * the library's own encoders: valid sets, a header and op metadata alone, and near-misses.
  * Not built by the Makefile; run by hand after a layout change, from the top directory:
- *   make build/libmeshsync.a && cc -std=c11 -D_DEFAULT_SOURCE -Iinclude -Icore \
+ *   make build/libmeshsync.a && cc -std=c11 -D_DEFAULT_SOURCE -Iinclude -I. \
  *     tests/fuzz/gen_corpus_wire.c build/libmeshsync.a $(pkg-config --libs msgpack) \
  *     -o build/gen_corpus_wire && build/gen_corpus_wire tests/fuzz/corpus/wire
  * Layer: tests. Third-party: none. SPDX-License-Identifier: MIT */
-#include "core/wire/wire.h"
+#include "core/wire/buf.h"
+#include "core/wire/msg.h"
+#include "core/wire/set.h"
 
 #include <stdio.h>
 #include <stdlib.h>

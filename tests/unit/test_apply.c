@@ -38,7 +38,8 @@
 #include "core/base/node.h"
 #include "util.h"
 #include "core/data/version.h"
-#include "core/wire/wire.h"
+#include "core/wire/doc.h"
+#include "core/wire/set.h"
 
 /* ---- temp dirs and nodes ---- */
 

@@ -1,11 +1,13 @@
-/* tests/unit/test_bundle_wire.c: unit tests of the bundle and vector-file encoding of core/wire.c
+/* tests/unit/test_bundle_wire.c: unit tests of the bundle and vector-file encoding of core/wire/doc.c
  * (docs/PROTOCOL.md §3.5, §3.6) and of what mesh_export, mesh_import and mesh_vector put in it
  * (§9). Checks the encoders' bytes against a reference layout built here byte by byte, round
  * trips through wire_doc_decode, the strict decoder's rejections (wrong tag or kind, trailing
  * bytes, every truncation, bad extras, counts beyond the bytes present, non-shortest forms), also
  * flush against a PROT_NONE page, and export/import/vector between nodes through the public API.
  * Layer: tests. Third-party: cmocka. SPDX-License-Identifier: MIT */
-#include "core/wire/wire.h"
+#include "core/wire/buf.h"
+#include "core/wire/doc.h"
+#include "core/wire/set.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -17,7 +17,7 @@
 #include "core/base/node.h"
 #include "core/data/version.h"
 #include "util.h"
-#include "core/wire/wire.h"
+#include "core/wire/set.h"
 
 typedef struct fixture {
     char dir[64];

@@ -24,7 +24,9 @@
 #include "core/base/node.h"
 #include "store/store.h"
 #include "util.h"
-#include "core/wire/wire.h"
+#include "core/wire/buf.h"
+#include "core/wire/doc.h"
+#include "core/wire/set.h"
 
 /* ---- temp homes and nodes ---- */
 

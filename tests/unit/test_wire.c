@@ -1,9 +1,13 @@
-/* tests/unit/test_wire.c: unit tests of core/wire.c (msgpack headers, op metadata, sets).
+/* tests/unit/test_wire.c: unit tests of core/wire/ (buf.c; set.c: headers, op metadata, sets;
+ * msg.c: session messages; the cursor of cursor.c through their decoders).
  * Checks the encoders' bytes against a reference layout built here byte by byte, round trips,
  * every encoder's MESH_EINVAL/MESH_ETOOBIG case, and the strict decoder's rejections (trailing
  * bytes, every truncation, non-shortest forms, caps, order), also flush against a PROT_NONE page.
  * Layer: tests. Third-party: cmocka. SPDX-License-Identifier: MIT */
-#include "core/wire/wire.h"
+#include "core/wire/buf.h"
+#include "core/wire/doc.h"
+#include "core/wire/msg.h"
+#include "core/wire/set.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,7 +22,7 @@
 
 #define S_TAG_LEN 14u /* strlen(WIRE_SET_TAG) */
 
-/* ---- reference encodings (util.h), from the layout in core/wire.h, not from msgpack-c ---- */
+/* ---- reference encodings (util.h), from the layouts in core/wire/set.h and msg.h, not from msgpack-c ---- */
 
 /* Header fields, marked: 0 array, 1 tag, 2 coll, 3 origin, 4 incarnation, 5 first_seq,
  * 6 count, 7 hlc, 8 root; mark 9 is the end. */
@@ -1283,7 +1287,7 @@ test_wire_set_decode_bounds_op_count_by_bytes(void **state)
     memcpy(buf + pos + 5, tail, sizeof(tail));
 
     /* 4 billion ops: over WIRE_OPS_MAX, which is checked first (as the context cap is), so
-     * the code is ETOOBIG. (Asked for as EPROTO; the cap's code is what wire.c documents.) */
+     * the code is ETOOBIG. (Asked for as EPROTO; the cap's code is what set.h documents.) */
     buf[pos] = 0xdd, buf[pos + 1] = 0xff, buf[pos + 2] = 0xff, buf[pos + 3] = 0xff;
     buf[pos + 4] = 0xff;
     assert_int_equal(s_set_code(buf, pos + 5 + sizeof(tail)), MESH_ETOOBIG);

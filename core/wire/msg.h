@@ -1,0 +1,68 @@
+/* core/wire/msg.h: the encoding of session messages (docs/PROTOCOL.md §11): HELLO, VECTOR,
+ * BATCH, ACK, PING, PONG, ERROR, SUMMARY, and the reserved BLOCK_REQ and BLOCK.
+ * Owns: each message's byte layout and its strict decoder; a body (a vector file, a bundle)
+ * stays opaque bytes here.
+ * Not here: the bodies' layouts (core/wire/doc.h), the session itself (core/sync/).
+ * Layer: core/wire. Third-party: none here (msg.c uses msgpack.h). SPDX-License-Identifier: MIT */
+#ifndef MESH_CORE_WIRE_MSG_H
+#define MESH_CORE_WIRE_MSG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/wire/buf.h"
+#include "meshsync.h" /* mesh_err_t */
+
+#define WIRE_PROTO_NAME  "meshsync"
+#define WIRE_PROTO_MAJOR 1u
+#define WIRE_PROTO_MINOR 0u
+
+enum wire_msg_type {
+    WIRE_MSG_HELLO = 1,     /* [1, "meshsync", major, minor, name, session id, credit, summary,
+                             *  covers (summary or empty), vector file or empty] */
+    WIRE_MSG_VECTOR = 2,    /* [2, 1 if the peer should answer with its own, vector file] */
+    WIRE_MSG_BATCH = 3,     /* [3, batch id, bundle, 1 if more of the pass follows] */
+    WIRE_MSG_ACK = 4,       /* [4, batch id (every one up to it applied), summary after it] */
+    WIRE_MSG_PING = 5,      /* [5, nonce, ""] */
+    WIRE_MSG_PONG = 6,      /* [6, nonce, ""] */
+    WIRE_MSG_ERROR = 7,     /* [7, mesh_err_t code, text] */
+    WIRE_MSG_BLOCK_REQ = 8, /* reserved for folder content (§11.1) */
+    WIRE_MSG_BLOCK = 9,     /* reserved for folder content (§11.1) */
+    WIRE_MSG_SUMMARY = 10,  /* [10, 0, summary]: what the sender holds, in 16 bytes */
+    WIRE_MSG_LAST = WIRE_MSG_SUMMARY
+};
+#define WIRE_SUMMARY_LEN   16u                /* a summary of vectors and digests (§11.1) */
+#define WIRE_CREDIT_MAX    1024u              /* batches a HELLO may let the peer have in flight */
+#define WIRE_BLOCK_REQ_MAX (64u << 10)        /* body bytes of a BLOCK_REQ (reserved, §11.1) */
+#define WIRE_BLOCK_MAX     ((1u << 20) + 64u) /* body bytes of a BLOCK (reserved, §11.1) */
+
+typedef struct wire_msg {
+    uint8_t type;
+    uint64_t major, minor; /* HELLO */
+    const char *name;      /* HELLO: the sender's device name (borrowed) */
+    size_t name_len;
+    uint64_t num;           /* session id (HELLO), batch id, nonce or error code */
+    uint64_t credit;        /* HELLO: batches the sender takes in flight, 1..WIRE_CREDIT_MAX */
+    bool more;              /* BATCH: more batches of this pass follow */
+    const uint8_t *summary; /* HELLO: WIRE_SUMMARY_LEN bytes (borrowed) */
+    const uint8_t *covers;  /* HELLO: the summary of the peer's vector this side holds all
+                             * of (an answer without a vector), or NULL */
+    const uint8_t *body;    /* vector file, bundle, summary or error text (borrowed) */
+    size_t body_len;
+} wire_msg_t;
+
+/* Append a session message. A HELLO of another major version than WIRE_PROTO_MAJOR (a
+ * test playing another version) is [1, "meshsync", major, minor, {}]: the four elements
+ * every version keeps, then one this version does not know. MESH_OK, MESH_EINVAL (unknown
+ * type, a field out of range), MESH_ENOMEM. */
+MESH_NODISCARD mesh_err_t wire_msg_encode(const wire_msg_t *msg, wire_buf_t *out);
+
+/* Decode exactly len bytes as one session message (an ACK's or SUMMARY's body is a summary
+ * of exactly WIRE_SUMMARY_LEN bytes). A HELLO of another major version decodes whatever
+ * its layout after the first four elements: only type, major and minor are set, for the
+ * session to refuse it. MESH_OK, MESH_EPROTO, MESH_ETOOBIG (also a BLOCK_REQ or BLOCK
+ * body past its cap). */
+MESH_NODISCARD mesh_err_t wire_msg_decode(const uint8_t *buf, size_t len, wire_msg_t *msg);
+
+#endif /* MESH_CORE_WIRE_MSG_H */
