@@ -1,7 +1,7 @@
 /* crypto/hash.c: BLAKE2b-256 with a leading domain tag, and Merkle roots, proofs and checks
  * (docs/PROTOCOL.md §4).
  * Owns: the tree shape (pairs level by level, an odd last node carried up unchanged).
- * Not here: what a leaf's bytes mean (core/wire.c).
+ * Not here: what a leaf's bytes mean (core/wire/set.c).
  * Layer: crypto. Third-party: sodium.h. SPDX-License-Identifier: MIT */
 #include "hash.h"
 

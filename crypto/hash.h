@@ -1,7 +1,7 @@
 /* crypto/hash.h: BLAKE2b hashing with domain separation, and Merkle trees over change-set
  * leaves (docs/PROTOCOL.md §4).
  * Owns: the hash tags, leaf and node hashing, Merkle roots, proofs and their checks.
- * Not here: what a leaf's bytes mean (core/wire.h).
+ * Not here: what a leaf's bytes mean (core/wire/set.h).
  * Layer: crypto. Third-party: sodium.h, included only by .c files of crypto/.
  * SPDX-License-Identifier: MIT */
 #ifndef MESH_CRYPTO_HASH_H

@@ -14,6 +14,10 @@ only_in sodium.h crypto/
 only_in zmq.h transport/
 only_in lmdb.h store/
 only_in msgpack.h core/wire/
+# core/wire/cursor.h (the msgpack glue) is for core/wire/ alone
+for f in $(grep -l '#include "core/wire/cursor.h"' $SRC tests/*/*.c 2>/dev/null); do
+    case $f in core/wire/*) ;; *) say "$f includes core/wire/cursor.h (only core/wire/ may)" ;; esac
+done
 # one-way dependencies between our directories
 deps() { # dir, forbidden dirs...
     d=$1; shift

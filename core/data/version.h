@@ -1,7 +1,7 @@
 /* core/version.h: the rules about versions of one key (DESIGN.md, Data model).
  * Owns: causal contexts (join, covers), the deterministic winner among siblings, and each
  * version's contribution to its collection's digest.
- * Not here: encoding (core/wire.h), persistence (store/store.h).
+ * Not here: encoding (core/wire/set.h), persistence (store/store.h).
  * Layer: core. Third-party: none. SPDX-License-Identifier: MIT */
 #ifndef MESH_CORE_VERSION_H
 #define MESH_CORE_VERSION_H
