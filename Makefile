@@ -2,8 +2,8 @@
 # runs the tests, the fuzzers, the benchmarks and the demo. Plain make, out of tree.
 # Targets: all test asan-test valgrind-test fuzz bench demo install format check-format
 #          check-layers clean
-VERSION   := 0.1.0
-SOVERSION := 0
+VERSION   := 0.2.0
+SOVERSION := 1
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 B         ?= build

@@ -25,31 +25,32 @@ static mesh_err_t
 s_key(mesh_t *m, const cli_ctx_t *ctx, out_json_t *j, const char *coll, const uint8_t *key,
       size_t key_len)
 {
-    mesh_version_t *vs = NULL;
-    size_t n = 0;
-    mesh_err_t err = mesh_get_versions(m, coll, key, key_len, &vs, &n);
+    mesh_item_version_list_t *vs = NULL;
+    mesh_err_t err = mesh_get_versions(m, coll, key, key_len, &vs);
     if (err != MESH_OK)
         return err;
+    size_t n = mesh_item_version_list_count(vs);
     if (ctx->json) {
         out_json_object_begin(j, NULL);
         out_json_bytes(j, "key", key, key_len);
         out_json_array_begin(j, "versions");
         for (size_t i = 0; i < n; i++)
-            out_json_version(j, NULL, &vs[i]);
+            out_json_version(j, NULL, mesh_item_version_list_get(vs, i));
         out_json_array_end(j);
         out_json_object_end(j);
     } else {
         for (size_t i = 0; i < n; i++) {
+            const mesh_item_version_t *v = mesh_item_version_list_get(vs, i);
             out_escaped(stdout, key, key_len);
-            printf("\t%c %s ", vs[i].is_winner ? '*' : ' ', vs[i].origin);
-            if (vs[i].deleted)
+            printf("\t%c %s ", v->is_winner ? '*' : ' ', v->origin);
+            if (v->deleted)
                 fputs("del", stdout);
             else
-                out_escaped(stdout, vs[i].value, vs[i].value_len);
+                out_escaped(stdout, v->value, v->value_len);
             putchar('\n');
         }
     }
-    mesh_versions_free(vs, n);
+    mesh_item_version_list_free(vs);
     return MESH_OK;
 }
 

@@ -27,26 +27,28 @@ static const char s_usage[] =
 
 static void
 s_print_key(const cli_ctx_t *ctx, out_json_t *j, const uint8_t *key, size_t key_len,
-            const mesh_version_t *v, size_t count)
+            const mesh_item_version_list_t *list)
 {
+    size_t count = mesh_item_version_list_count(list);
     if (ctx->json) {
         out_json_object_begin(j, NULL);
         out_json_bytes(j, "key", key, key_len);
         out_json_array_begin(j, "versions");
         for (size_t i = 0; i < count; i++) {
-            out_json_version(j, NULL, &v[i]);
+            out_json_version(j, NULL, mesh_item_version_list_get(list, i));
         }
         out_json_array_end(j);
         out_json_object_end(j);
         return;
     }
     for (size_t i = 0; i < count; i++) {
+        const mesh_item_version_t *v = mesh_item_version_list_get(list, i);
         out_escaped(stdout, key, key_len);
-        printf("\t%s:%016llx:%llu\t%s", v[i].origin, (unsigned long long)v[i].incarnation,
-               (unsigned long long)v[i].seq, v[i].deleted ? "del" : "put");
-        if (!v[i].deleted) {
+        printf("\t%s:%016llx:%llu\t%s", v->origin, (unsigned long long)v->incarnation,
+               (unsigned long long)v->seq, v->deleted ? "del" : "put");
+        if (!v->deleted) {
             putchar('\t');
-            out_escaped(stdout, v[i].value, v[i].value_len);
+            out_escaped(stdout, v->value, v->value_len);
         }
         putchar('\n');
     }
@@ -62,12 +64,11 @@ s_dump_keys(const cli_ctx_t *ctx, out_json_t *j, mesh_t *m, const char *coll)
     size_t key_len, value_len;
     while (err == MESH_OK &&
            (err = mesh_iter_next(it, &key, &key_len, &value, &value_len, NULL)) == MESH_OK) {
-        mesh_version_t *versions = NULL;
-        size_t count = 0;
-        err = mesh_get_versions(m, coll, key, key_len, &versions, &count);
+        mesh_item_version_list_t *versions = NULL;
+        err = mesh_get_versions(m, coll, key, key_len, &versions);
         if (err == MESH_OK)
-            s_print_key(ctx, j, key, key_len, versions, count);
-        mesh_versions_free(versions, count);
+            s_print_key(ctx, j, key, key_len, versions);
+        mesh_item_version_list_free(versions);
     }
     mesh_iter_close(it);
     return err == MESH_ENOTFOUND ? MESH_OK : err;

@@ -27,9 +27,10 @@ static const char s_usage[] =
     "\"value\"}]}; a value that is not UTF-8 comes as \"value_hex\".\n";
 
 static void
-s_print_versions(const cli_ctx_t *ctx, const char *coll, const char *key, const mesh_version_t *v,
-                 size_t count)
+s_print_versions(const cli_ctx_t *ctx, const char *coll, const char *key,
+                 const mesh_item_version_list_t *list)
 {
+    size_t count = mesh_item_version_list_count(list);
     char time_text[OUT_TIME_LEN];
     if (ctx->json) {
         out_json_t j;
@@ -39,19 +40,20 @@ s_print_versions(const cli_ctx_t *ctx, const char *coll, const char *key, const 
         out_json_bytes(&j, "key", key, strlen(key));
         out_json_array_begin(&j, "versions");
         for (size_t i = 0; i < count; i++) {
-            out_json_version(&j, NULL, &v[i]);
+            out_json_version(&j, NULL, mesh_item_version_list_get(list, i));
         }
         out_json_array_end(&j);
         out_json_object_end(&j);
         return;
     }
     for (size_t i = 0; i < count; i++) {
-        printf("%c %s inc=%016llx seq=%llu hlc=%s %s", v[i].is_winner ? '*' : ' ', v[i].origin,
-               (unsigned long long)v[i].incarnation, (unsigned long long)v[i].seq,
-               out_hlc_time(v[i].hlc, time_text, sizeof time_text), v[i].deleted ? "del" : "put");
-        if (!v[i].deleted) {
+        const mesh_item_version_t *v = mesh_item_version_list_get(list, i);
+        printf("%c %s inc=%016llx seq=%llu hlc=%s %s", v->is_winner ? '*' : ' ', v->origin,
+               (unsigned long long)v->incarnation, (unsigned long long)v->seq,
+               out_hlc_time(v->hlc, time_text, sizeof time_text), v->deleted ? "del" : "put");
+        if (!v->deleted) {
             putchar(' ');
-            out_escaped(stdout, v[i].value, v[i].value_len);
+            out_escaped(stdout, v->value, v->value_len);
         }
         putchar('\n');
     }
@@ -89,13 +91,13 @@ cmd_get(int argc, char **argv, cli_ctx_t *ctx)
     out_quote(qkey, sizeof qkey, key, strlen(key));
     mesh_t *m = NULL;
     void *value = NULL;
-    size_t len = 0, count = 0;
-    mesh_version_t *versions = NULL;
+    size_t len = 0;
+    mesh_item_version_list_t *versions = NULL;
     mesh_err_t err;
     if (cli_open(ctx, &m) != CLI_OK)
         return CLI_FAIL;
     if (all) {
-        err = mesh_get_versions(m, coll, key, strlen(key), &versions, &count);
+        err = mesh_get_versions(m, coll, key, strlen(key), &versions);
     } else {
         err = mesh_get(m, coll, key, strlen(key), &value, &len);
     }
@@ -106,13 +108,13 @@ cmd_get(int argc, char **argv, cli_ctx_t *ctx)
         rc = cli_fail(m, err, "get '%s' from '%s'", qkey, qcoll);
     } else {
         if (all) {
-            s_print_versions(ctx, coll, key, versions, count);
+            s_print_versions(ctx, coll, key, versions);
         } else {
             s_print_value(ctx, coll, key, value, len);
         }
         rc = CLI_OK;
     }
-    mesh_versions_free(versions, count);
+    mesh_item_version_list_free(versions);
     mesh_free(value);
     mesh_close(m);
     return rc;

@@ -99,6 +99,7 @@ cmd_import(int argc, char **argv, cli_ctx_t *ctx)
     mesh_t *m = NULL;
     mesh_import_report_t report;
     memset(&report, 0, sizeof report);
+    report.size = sizeof report;
     mesh_err_t err = cli_read_file(path, CLI_FILE_MAX, &bundle, &len, detail, sizeof detail);
     if (err != MESH_OK)
         return cli_fail_detail(err, detail, "import: read '%s'", qpath);

@@ -24,8 +24,9 @@ static const char s_usage[] =
     "set's ops in hex.\n";
 
 static void
-s_print(const cli_ctx_t *ctx, const char *coll, const mesh_set_info_t *sets, size_t count)
+s_print(const cli_ctx_t *ctx, const char *coll, const mesh_set_list_t *sets)
 {
+    size_t count = mesh_set_list_count(sets);
     char time_text[OUT_TIME_LEN], root[65];
     out_json_t j;
     out_json_init(&j, stdout);
@@ -35,7 +36,7 @@ s_print(const cli_ctx_t *ctx, const char *coll, const mesh_set_info_t *sets, siz
         out_json_array_begin(&j, "sets");
     }
     for (size_t i = 0; i < count; i++) {
-        const mesh_set_info_t *s = &sets[i];
+        const mesh_set_info_t *s = mesh_set_list_get(sets, i);
         uint64_t last = s->first_seq + (s->count ? s->count - 1 : 0);
         out_hlc_time(s->hlc, time_text, sizeof time_text);
         if (!ctx->json) {
@@ -79,18 +80,17 @@ cmd_log(int argc, char **argv, cli_ctx_t *ctx)
     char qcoll[OUT_QUOTE_LEN];
     out_quote(qcoll, sizeof qcoll, coll, strlen(coll));
     mesh_t *m = NULL;
-    mesh_set_info_t *sets = NULL;
-    size_t count = 0;
+    mesh_set_list_t *sets = NULL;
     if (cli_open(ctx, &m) != CLI_OK)
         return CLI_FAIL;
-    mesh_err_t err = mesh_log(m, coll, (size_t)max, &sets, &count);
+    mesh_err_t err = mesh_log(m, coll, (size_t)max, &sets);
     if (err != MESH_OK) {
         rc = cli_fail(m, err, "list the change sets of '%s'", qcoll);
     } else {
-        s_print(ctx, coll, sets, count);
+        s_print(ctx, coll, sets);
         rc = CLI_OK;
     }
-    mesh_free(sets);
+    mesh_set_list_free(sets);
     mesh_close(m);
     return rc;
 }

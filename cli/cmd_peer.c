@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_PEER_NAME_MAX 64  /* bytes of a name (mesh_peer_t.name holds 64 and a NUL) */
+#define S_PEER_NAME_MAX 64  /* bytes of a name (mesh_peer_add takes 64 at most) */
 #define S_ADDR_MAX      255 /* bytes of one address */
 
 static const char s_usage[] =
@@ -65,19 +65,13 @@ s_canonical_id(const char *id, char out[MESH_ID_TEXT_LEN + 1])
     out[n] = '\0';
 }
 
-/* Write the space-separated addresses in addrs as a JSON array. */
+/* Write count addresses as the JSON array "addrs". */
 static void
-s_json_addrs(out_json_t *j, const char *addrs)
+s_json_addrs(out_json_t *j, const char *const *addrs, size_t count)
 {
-    char addr[S_ADDR_MAX + 1];
     out_json_array_begin(j, "addrs");
-    for (const char *p = addrs; *p;) {
-        size_t n = strcspn(p, " ");
-        if (n) {
-            snprintf(addr, sizeof addr, "%.*s", (int)n, p);
-            out_json_string(j, NULL, addr);
-        }
-        p += n + (p[n] == ' ');
+    for (size_t i = 0; i < count; i++) {
+        out_json_string(j, NULL, addrs[i]);
     }
     out_json_array_end(j);
 }
@@ -123,11 +117,7 @@ s_add(int argc, char **argv, cli_ctx_t *ctx)
         out_json_object_begin(&j, NULL);
         out_json_string(&j, "id", canon);
         out_json_string(&j, "name", name ? name : "");
-        out_json_array_begin(&j, "addrs");
-        for (size_t i = 0; i < naddrs; i++) {
-            out_json_string(&j, NULL, addrs[i]);
-        }
-        out_json_array_end(&j);
+        s_json_addrs(&j, addrs, naddrs);
         out_json_object_end(&j);
     }
     rc = CLI_OK;
@@ -137,7 +127,7 @@ out:
 }
 
 static void
-s_print_peers(const cli_ctx_t *ctx, const mesh_peer_t *peers, size_t count)
+s_print_peers(const cli_ctx_t *ctx, const mesh_peer_list_t *peers)
 {
     out_json_t j;
     out_json_init(&j, stdout);
@@ -145,20 +135,24 @@ s_print_peers(const cli_ctx_t *ctx, const mesh_peer_t *peers, size_t count)
         out_json_object_begin(&j, NULL);
         out_json_array_begin(&j, "peers");
     }
-    for (size_t i = 0; i < count; i++) {
-        const mesh_peer_t *p = &peers[i];
+    for (size_t i = 0; i < mesh_peer_list_count(peers); i++) {
+        const mesh_peer_t *p = mesh_peer_list_get(peers, i);
         if (ctx->json) {
             out_json_object_begin(&j, NULL);
             out_json_string(&j, "id", p->id);
             out_json_string(&j, "name", p->name);
-            s_json_addrs(&j, p->addrs);
+            s_json_addrs(&j, p->addrs, p->addr_count);
             out_json_bool(&j, "self", p->self);
             out_json_object_end(&j);
             continue;
         }
         printf("%s\t", p->id);
         out_escaped(stdout, p->name, strlen(p->name));
-        printf("\t%s%s\n", p->addrs, p->self ? "\t(this device)" : "");
+        putchar('\t');
+        for (size_t a = 0; a < p->addr_count; a++) {
+            printf("%s%s", a ? " " : "", p->addrs[a]);
+        }
+        printf("%s\n", p->self ? "\t(this device)" : "");
     }
     if (ctx->json) {
         out_json_array_end(&j);
@@ -173,18 +167,17 @@ s_ls(int argc, char **argv, cli_ctx_t *ctx)
     if (rc != CLI_CONTINUE)
         return rc;
     mesh_t *m = NULL;
-    mesh_peer_t *peers = NULL;
-    size_t count = 0;
+    mesh_peer_list_t *peers = NULL;
     if (cli_open(ctx, &m) != CLI_OK)
         return CLI_FAIL;
-    mesh_err_t err = mesh_peers(m, &peers, &count);
+    mesh_err_t err = mesh_peers(m, &peers);
     if (err != MESH_OK) {
         rc = cli_fail(m, err, "list the peers");
     } else {
-        s_print_peers(ctx, peers, count);
+        s_print_peers(ctx, peers);
         rc = CLI_OK;
     }
-    mesh_free(peers);
+    mesh_peer_list_free(peers);
     mesh_close(m);
     return rc;
 }

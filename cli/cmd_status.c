@@ -180,7 +180,7 @@ s_coll_sum(const cli_status_t *st, const char *name)
 }
 
 static void
-s_print_json(const char *id, const cli_status_t *st, const mesh_coll_info_t *colls, size_t n)
+s_print_json(const char *id, const cli_status_t *st, const mesh_coll_list_t *colls)
 {
     out_json_t j;
     out_json_init(&j, stdout);
@@ -189,13 +189,14 @@ s_print_json(const char *id, const cli_status_t *st, const mesh_coll_info_t *col
     out_json_bool(&j, "daemon", st->running);
     out_json_string(&j, "listen", st->running ? st->listen : "");
     out_json_array_begin(&j, "collections");
-    for (size_t i = 0; i < n; i++) {
-        s_coll_sum_t sum = s_coll_sum(st, colls[i].name);
+    for (size_t i = 0; i < mesh_coll_list_count(colls); i++) {
+        const mesh_coll_info_t *info = mesh_coll_list_get(colls, i);
+        s_coll_sum_t sum = s_coll_sum(st, info->name);
         out_json_object_begin(&j, NULL);
-        out_json_string(&j, "name", colls[i].name);
-        out_json_u64(&j, "keys", colls[i].keys);
-        out_json_u64(&j, "versions", colls[i].versions);
-        out_json_string(&j, "digest", colls[i].digest);
+        out_json_string(&j, "name", info->name);
+        out_json_u64(&j, "keys", info->keys);
+        out_json_u64(&j, "versions", info->versions);
+        out_json_string(&j, "digest", info->digest);
         out_json_bool(&j, "in_sync", sum.in_sync);
         out_json_u64(&j, "to_send", sum.to_send);
         out_json_u64(&j, "to_receive", sum.to_receive);
@@ -248,16 +249,20 @@ s_bytes(char *buf, size_t len, long long v)
 static void
 s_print_members(mesh_t *m)
 {
-    mesh_peer_t *peers = NULL;
-    size_t n = 0;
-    if (mesh_peers(m, &peers, &n) != MESH_OK)
+    mesh_peer_list_t *peers = NULL;
+    if (mesh_peers(m, &peers) != MESH_OK)
         return;
-    for (size_t i = 0; i < n; i++) {
-        if (!peers[i].self)
-            printf("peer    %s  %s  (no daemon here: not connected)\n", peers[i].id,
-                   peers[i].addrs[0] ? peers[i].addrs : "(no address: it dials in)");
+    for (size_t i = 0; i < mesh_peer_list_count(peers); i++) {
+        const mesh_peer_t *p = mesh_peer_list_get(peers, i);
+        if (p->self)
+            continue;
+        printf("peer    %s  ", p->id);
+        for (size_t a = 0; a < p->addr_count; a++)
+            printf("%s%s", a ? " " : "", p->addrs[a]);
+        printf("%s  (no daemon here: not connected)\n",
+               p->addr_count ? "" : "(no address: it dials in)");
     }
-    mesh_free(peers);
+    mesh_peer_list_free(peers);
 }
 
 /* A progress bar: done of total. */
@@ -286,17 +291,16 @@ cmd_status(int argc, char **argv, cli_ctx_t *ctx)
         id[0] = '\0';
     static cli_status_t st;
     cli_status_read(ctx, &st);
-    mesh_coll_info_t *colls = NULL;
-    size_t ncolls = 0;
-    mesh_err_t err = mesh_collections(m, &colls, &ncolls);
+    mesh_coll_list_t *colls = NULL;
+    mesh_err_t err = mesh_collections(m, &colls);
     if (err != MESH_OK) {
         rc = cli_fail(m, err, "status");
         mesh_close(m);
         return rc;
     }
     if (ctx->json) {
-        s_print_json(id, &st, colls, ncolls);
-        mesh_free(colls);
+        s_print_json(id, &st, colls);
+        mesh_coll_list_free(colls);
         mesh_close(m);
         return CLI_OK;
     }
@@ -307,11 +311,11 @@ cmd_status(int argc, char **argv, cli_ctx_t *ctx)
     } else {
         printf("daemon  pid %ld, listening on %s\n", st.pid, st.listen);
     }
-    for (size_t i = 0; i < ncolls; i++) {
-        s_coll_sum_t sum = s_coll_sum(&st, colls[i].name);
-        printf("coll    %s  %llu keys, %llu versions, digest %.16s", colls[i].name,
-               (unsigned long long)colls[i].keys, (unsigned long long)colls[i].versions,
-               colls[i].digest);
+    for (size_t i = 0; i < mesh_coll_list_count(colls); i++) {
+        const mesh_coll_info_t *info = mesh_coll_list_get(colls, i);
+        s_coll_sum_t sum = s_coll_sum(&st, info->name);
+        printf("coll    %s  %llu keys, %llu versions, digest %.16s", info->name,
+               (unsigned long long)info->keys, (unsigned long long)info->versions, info->digest);
         if (!st.running) {
             printf("\n");
             continue;
@@ -327,11 +331,11 @@ cmd_status(int argc, char **argv, cli_ctx_t *ctx)
         printf("  syncing: %llu to send (%s), %llu to receive (%s)\n", sum.to_send,
                s_bytes(b1, sizeof b1, sum.bytes_to_send), sum.to_receive,
                s_bytes(b2, sizeof b2, sum.bytes_to_receive));
-        unsigned long long total = colls[i].versions + sum.to_receive + sum.to_send;
+        unsigned long long total = info->versions + sum.to_receive + sum.to_send;
         if (tty && total)
-            s_bar(colls[i].versions > sum.to_send ? colls[i].versions - sum.to_send : 0, total);
+            s_bar(info->versions > sum.to_send ? info->versions - sum.to_send : 0, total);
     }
-    mesh_free(colls);
+    mesh_coll_list_free(colls);
     if (!st.running)
         s_print_members(m);
     for (size_t i = 0; st.running && i < st.npeers; i++) {

@@ -262,7 +262,7 @@ out_json_hex64(out_json_t *j, const char *name, uint64_t v)
 }
 
 void
-out_json_version(out_json_t *j, const char *name, const mesh_version_t *v)
+out_json_version(out_json_t *j, const char *name, const mesh_item_version_t *v)
 {
     char time_text[OUT_TIME_LEN];
     out_json_object_begin(j, name);

@@ -64,6 +64,6 @@ void out_json_hex64(out_json_t *j, const char *name, uint64_t v);
 
 /* One version as an object: origin, incarnation, seq, hlc, time, deleted, winner, and
  * value (or value_hex) unless it is a deletion. */
-void out_json_version(out_json_t *j, const char *name, const mesh_version_t *v);
+void out_json_version(out_json_t *j, const char *name, const mesh_item_version_t *v);
 
 #endif /* MESH_CLI_OUT_H */

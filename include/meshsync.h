@@ -6,7 +6,21 @@
  * A node (mesh_t) is one device's store, identity and, once networking is on, its sync
  * sessions. Data lives in named collections of key/value items. Writes go through a
  * transaction (mesh_txn_begin, mesh_put, mesh_del, mesh_txn_commit) that becomes one signed
- * change set; reads (mesh_get, mesh_get_versions, mesh_iter_*) see the latest commit. */
+ * change set; reads (mesh_get, mesh_get_versions, mesh_iter_*) see the latest commit.
+ *
+ * Structs that grow. Every public struct starts with `size_t size`, and fields are only ever
+ * added at its end, so a program built against an older header keeps working with a newer
+ * library (and can tell what an older library filled in):
+ * - a struct the caller fills in or lends (mesh_options_t, mesh_import_report_t): the caller
+ *   sets size to sizeof the struct it was built with, and the library reads and writes only
+ *   the fields that fit in it;
+ * - a result the library builds (a version, a change set, a peer, a collection): the library
+ *   sets size to the sizeof it knows, and hands the items out one at a time, by pointer, from
+ *   an opaque list (mesh_<thing>_list_count, _get, _free). A caller never indexes an array
+ *   of a public struct, so it never depends on the struct's size; one list pattern serves
+ *   every call that returns many results, and needs four calls per list, not one per field.
+ * Text of any length (names, addresses) is a pointer into the list, never a fixed buffer;
+ * fixed buffers hold only fixed-length text (device IDs, digests), so nothing is cut short. */
 #ifndef MESHSYNC_H
 #define MESHSYNC_H
 
@@ -19,7 +33,7 @@ extern "C" {
 #endif
 
 #define MESH_VERSION_MAJOR 0
-#define MESH_VERSION_MINOR 1
+#define MESH_VERSION_MINOR 2
 #define MESH_VERSION_PATCH 0
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -100,9 +114,11 @@ typedef struct mesh_options {
                          * "tcp://127.0.0.1:7000"), or NULL to only dial out */
 } mesh_options_t;
 
-/* One version of an item, as returned by mesh_get_versions. Siblings (concurrent versions)
- * appear side by side; exactly one has is_winner set: the one every device shows. */
-typedef struct mesh_version {
+/* One version of an item, as listed by mesh_get_versions. Siblings (concurrent versions)
+ * appear side by side; exactly one has is_winner set: the one every device shows.
+ * Built by the library (see "Structs that grow" above). */
+typedef struct mesh_item_version {
+    size_t size;                       /* sizeof(mesh_item_version_t) in the library */
     const uint8_t *value;              /* the value bytes (NULL for a deletion) */
     size_t value_len;                  /* its length */
     bool deleted;                      /* a tombstone */
@@ -111,10 +127,14 @@ typedef struct mesh_version {
     uint64_t incarnation;              /* the writer's store incarnation */
     uint64_t seq; /* sequence number within (collection, origin, incarnation) */
     uint64_t hlc; /* hybrid logical clock of its change set */
-} mesh_version_t;
+} mesh_item_version_t;
 
-/* One change set as listed by mesh_log (newest first). */
+/* The versions of one item, from mesh_get_versions; opaque. */
+typedef struct mesh_item_version_list mesh_item_version_list_t;
+
+/* One change set as listed by mesh_log (newest first). Built by the library. */
 typedef struct mesh_set_info {
+    size_t size;                       /* sizeof(mesh_set_info_t) in the library */
     char origin[MESH_ID_TEXT_LEN + 1]; /* device ID of the signer */
     uint64_t incarnation;              /* its incarnation */
     uint64_t first_seq;                /* the first seq of the set */
@@ -122,6 +142,9 @@ typedef struct mesh_set_info {
     uint64_t hlc;                      /* its hybrid logical clock (ms << 16 | counter) */
     uint8_t root[32];                  /* Merkle root of its ops */
 } mesh_set_info_t;
+
+/* The change sets listed by mesh_log; opaque. */
+typedef struct mesh_set_list mesh_set_list_t;
 
 /* Return the library's version as "MAJOR.MINOR.PATCH"; static text. Thread-safe. */
 MESH_EXPORT const char *mesh_version(void);
@@ -198,16 +221,29 @@ MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_get(mesh_t *m, const char *coll, cons
                                                size_t key_len, void **value, size_t *value_len);
 
 /* Read every version of key in coll: one normally, several siblings after concurrent
- * writes, tombstones included. MESH_OK: *out is an array of *count versions (the winner
- * first, then by origin ID, incarnation and seq: the same order on every device); free it with
- * mesh_versions_free. Error: *out NULL, *count 0. Errors: MESH_ENOTFOUND (the key has no version at
- * all), MESH_EINVAL, MESH_EIO. */
+ * writes, tombstones included.
+ * m: the node. coll: the collection's name. key, key_len: the key (1..MESH_KEY_MAX bytes).
+ * out: *out* the list: the winner first, then by origin ID, incarnation and seq (the same
+ * order on every device); read it with mesh_item_version_list_count and _get.
+ * MESH_OK: *out is new, at least one version; free it with mesh_item_version_list_free (the
+ * value bytes live in it). Error: *out is NULL.
+ * Errors: MESH_EINVAL (m, coll or out NULL; an empty key or a bad collection name),
+ * MESH_ETOOBIG (key or name too long), MESH_ENOTFOUND (no such collection, or the key has no
+ * version at all), MESH_ENOMEM, MESH_EIO and MESH_ECORRUPT (the store). */
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_get_versions(mesh_t *m, const char *coll,
                                                         const void *key, size_t key_len,
-                                                        mesh_version_t **out, size_t *count);
+                                                        mesh_item_version_list_t **out);
 
-/* Free an array from mesh_get_versions. NULL is a no-op. */
-MESH_EXPORT void mesh_versions_free(mesh_version_t *versions, size_t count);
+/* The number of versions in list; 0 for NULL. */
+MESH_EXPORT size_t mesh_item_version_list_count(const mesh_item_version_list_t *list);
+
+/* Version i of list (0 is the winner), or NULL when i >= its count. Owned by list: valid,
+ * value bytes included, until mesh_item_version_list_free. */
+MESH_EXPORT const mesh_item_version_t *
+mesh_item_version_list_get(const mesh_item_version_list_t *list, size_t i);
+
+/* Free a list from mesh_get_versions and every version in it. NULL is a no-op. */
+MESH_EXPORT void mesh_item_version_list_free(mesh_item_version_list_t *list);
 
 /* Free memory returned by the library (mesh_get). NULL is a no-op. */
 MESH_EXPORT void mesh_free(void *p);
@@ -239,11 +275,25 @@ MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_iter_next(mesh_iter_t *it, const uint
 /* End an iteration. NULL is a no-op. */
 MESH_EXPORT void mesh_iter_close(mesh_iter_t *it);
 
-/* List the change sets of coll held by this node, newest first (by HLC, then origin, seq),
- * at most max of them (0: all). MESH_OK: *out is an array of *count (caller frees with
- * mesh_free). Error: *out NULL, *count 0. Errors: MESH_EINVAL, MESH_ENOMEM, MESH_EIO. */
+/* List the change sets of coll held by this node, newest first (by HLC, then origin, seq).
+ * m: the node. coll: the collection's name. max: list at most this many (0: all).
+ * out: *out* the list; read it with mesh_set_list_count and mesh_set_list_get.
+ * MESH_OK: *out is new (empty for a collection never written); free it with
+ * mesh_set_list_free. Error: *out is NULL.
+ * Errors: MESH_EINVAL (m, coll or out NULL; a bad collection name), MESH_ETOOBIG (the name
+ * is too long), MESH_ENOMEM, MESH_EIO, MESH_ECORRUPT (a stored header does not decode). */
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_log(mesh_t *m, const char *coll, size_t max,
-                                               mesh_set_info_t **out, size_t *count);
+                                               mesh_set_list_t **out);
+
+/* The number of change sets in list; 0 for NULL. */
+MESH_EXPORT size_t mesh_set_list_count(const mesh_set_list_t *list);
+
+/* Change set i of list (0 is the newest), or NULL when i >= its count. Owned by list: valid
+ * until mesh_set_list_free. */
+MESH_EXPORT const mesh_set_info_t *mesh_set_list_get(const mesh_set_list_t *list, size_t i);
+
+/* Free a list from mesh_log. NULL is a no-op. */
+MESH_EXPORT void mesh_set_list_free(mesh_set_list_t *list);
 
 /* The collection's digest (the order-free sum of its live versions and tombstones, equal on
  * devices that hold the same versions) as 64 hex chars and a NUL in buf, and the number of
@@ -252,13 +302,19 @@ MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_log(mesh_t *m, const char *coll, size
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_digest(mesh_t *m, const char *coll, char *buf,
                                                   size_t buf_len, uint64_t *items);
 
-/* A member of this device's mesh, as listed by mesh_peers. */
+/* A member of this device's mesh, as listed by mesh_peers. Built by the library; its text
+ * lives in the list it came from. */
 typedef struct mesh_peer {
+    size_t size;                   /* sizeof(mesh_peer_t) in the library */
     char id[MESH_ID_TEXT_LEN + 1]; /* device ID */
-    char name[65];                 /* the name it gave itself, or one given when added */
-    char addrs[512];               /* known addresses, space-separated ("" if none) */
+    const char *name;              /* the name it gave itself, or one given when added ("") */
+    size_t addr_count;             /* known addresses, every one that any record gives */
+    const char *const *addrs;      /* addrs[0..addr_count): each one NUL-terminated */
     bool self;                     /* this device */
 } mesh_peer_t;
+
+/* The members listed by mesh_peers; opaque. */
+typedef struct mesh_peer_list mesh_peer_list_t;
 
 /* Add a device to the mesh: write a signed add record for id (any accepted text form),
  * with an optional name (may be NULL) and addresses (e.g. "tcp://host:port"). The record
@@ -270,13 +326,27 @@ typedef struct mesh_peer {
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_peer_add(mesh_t *m, const char *id, const char *name,
                                                     const char *const *addrs, size_t addr_count);
 
-/* List the members of the mesh in this device's view (itself included). MESH_OK: *out is
- * an array of *count (caller frees with mesh_free). Errors: MESH_EINVAL, MESH_ENOMEM,
- * MESH_EIO. */
-MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_peers(mesh_t *m, mesh_peer_t **out, size_t *count);
+/* List the members of the mesh in this device's view (itself included), each with its name
+ * and every address its records give (this device's own add records first, the addresses it
+ * was told last first; then those other members gave; no address twice).
+ * m: the node. out: *out* the list; read it with mesh_peer_list_count and mesh_peer_list_get.
+ * MESH_OK: *out is new; free it with mesh_peer_list_free. Error: *out is NULL.
+ * Errors: MESH_EINVAL (m or out NULL), MESH_ENOMEM, MESH_EIO and MESH_ECORRUPT (the store). */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_peers(mesh_t *m, mesh_peer_list_t **out);
 
-/* What mesh_import did. */
+/* The number of members in list; 0 for NULL. */
+MESH_EXPORT size_t mesh_peer_list_count(const mesh_peer_list_t *list);
+
+/* Member i of list, or NULL when i >= its count. Owned by list: valid, with its name and
+ * addresses, until mesh_peer_list_free. */
+MESH_EXPORT const mesh_peer_t *mesh_peer_list_get(const mesh_peer_list_t *list, size_t i);
+
+/* Free a list from mesh_peers. NULL is a no-op. */
+MESH_EXPORT void mesh_peer_list_free(mesh_peer_list_t *list);
+
+/* What mesh_import did. Lent by the caller: set size to sizeof(mesh_import_report_t). */
 typedef struct mesh_import_report {
+    size_t size;          /* set by the caller: sizeof(mesh_import_report_t) */
     size_t sets_new;      /* sets that added something */
     size_t sets_known;    /* sets already held: nothing changed */
     size_t sets_held;     /* sets from devices not (yet) members: kept aside, applied later */
@@ -299,8 +369,15 @@ MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_export(mesh_t *m, const char *const *
  * checked against its origin's signature; sets that fail are rejected one by one and the
  * rest applied; sets from devices that are not members are held back until membership
  * makes them members. Importing the same bundle twice changes nothing.
- * MESH_OK: *report says what happened (free report->text with mesh_free).
- * Errors: MESH_EPROTO (not a bundle), MESH_EINVAL, MESH_ENOSPC, MESH_EIO, MESH_ENOMEM. */
+ * m: the node. bundle, len: the bundle's bytes. report: *out* what happened; the caller sets
+ * report->size first (sizeof(mesh_import_report_t)), and the library fills only the fields
+ * that fit in that size (report->size itself is left as it is).
+ * MESH_OK: *report says what happened; report->text (when it fits) is malloc'd or NULL:
+ * the caller frees it with mesh_free. Error: the counts say what was applied before the
+ * failure (the sections before it stay applied), and text is NULL.
+ * Errors: MESH_EINVAL (m, bundle or report NULL, or report->size < sizeof(size_t)),
+ * MESH_EPROTO (not a bundle), MESH_ETOOBIG (past a cap), MESH_ENOSPC, MESH_EIO,
+ * MESH_ENOMEM. */
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_import(mesh_t *m, const void *bundle, size_t len,
                                                   mesh_import_report_t *report);
 
@@ -310,19 +387,35 @@ MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_import(mesh_t *m, const void *bundle,
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_vector(mesh_t *m, const char *const *colls,
                                                   size_t ncolls, void **out, size_t *out_len);
 
-/* One collection as listed by mesh_collections. */
+/* One collection as listed by mesh_collections. Built by the library; its name lives in
+ * the list it came from. */
 typedef struct mesh_coll_info {
-    char name[MESH_COLL_MAX + 1]; /* its name */
-    uint64_t keys;                /* keys with a version, tombstones included */
-    uint64_t versions;            /* versions held: live values, siblings and tombstones */
-    char digest[65];              /* the digest as 64 hex chars (see mesh_digest) */
+    size_t size;       /* sizeof(mesh_coll_info_t) in the library */
+    const char *name;  /* its name */
+    uint64_t keys;     /* keys with a version, tombstones included */
+    uint64_t versions; /* versions held: live values, siblings and tombstones */
+    char digest[65];   /* the digest as 64 hex chars (see mesh_digest) */
 } mesh_coll_info_t;
 
-/* List the user collections this device holds (not the system ones), by name.
- * MESH_OK: *out is an array of *count (caller frees with mesh_free).
- * Errors: MESH_EINVAL, MESH_ENOMEM, MESH_EIO. */
-MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_collections(mesh_t *m, mesh_coll_info_t **out,
-                                                       size_t *count);
+/* The collections listed by mesh_collections; opaque. */
+typedef struct mesh_coll_list mesh_coll_list_t;
+
+/* List the user collections this device holds (not the system ones), by name (byte order).
+ * m: the node. out: *out* the list; read it with mesh_coll_list_count and mesh_coll_list_get.
+ * MESH_OK: *out is new (empty when there is none); free it with mesh_coll_list_free.
+ * Error: *out is NULL. Errors: MESH_EINVAL (m or out NULL), MESH_ENOMEM, MESH_EIO and
+ * MESH_ECORRUPT (the store). */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_collections(mesh_t *m, mesh_coll_list_t **out);
+
+/* The number of collections in list; 0 for NULL. */
+MESH_EXPORT size_t mesh_coll_list_count(const mesh_coll_list_t *list);
+
+/* Collection i of list, or NULL when i >= its count. Owned by list: valid, with its name,
+ * until mesh_coll_list_free. */
+MESH_EXPORT const mesh_coll_info_t *mesh_coll_list_get(const mesh_coll_list_t *list, size_t i);
+
+/* Free a list from mesh_collections. NULL is a no-op. */
+MESH_EXPORT void mesh_coll_list_free(mesh_coll_list_t *list);
 
 /* Check a device ID's text (case and dashes are free). MESH_OK, or MESH_EBADID. */
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_id_check(const char *text);

@@ -6,6 +6,7 @@
  * Layer: core. Third-party: none. SPDX-License-Identifier: MIT */
 #include "core/bundle/bundle.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1061,17 +1062,55 @@ bundle_import_many(mesh_t *m, const uint8_t *const *bundles, const size_t *lens,
     return err;
 }
 
+/* Does field fit whole in the caller's report (of report->size bytes)? */
+#define S_REPORT_FITS(r, field)                                                                    \
+    ((r)->size >= offsetof(mesh_import_report_t, field) + sizeof(r)->field)
+
+/* Copy each field of full that fits in the caller's report (which may be older and
+ * smaller than ours); report->size stays. Returns whether text fits. */
+static bool
+s_report_out(mesh_import_report_t *report, const mesh_import_report_t *full)
+{
+    if (S_REPORT_FITS(report, sets_new)) {
+        report->sets_new = full->sets_new;
+    }
+    if (S_REPORT_FITS(report, sets_known)) {
+        report->sets_known = full->sets_known;
+    }
+    if (S_REPORT_FITS(report, sets_held)) {
+        report->sets_held = full->sets_held;
+    }
+    if (S_REPORT_FITS(report, sets_rejected)) {
+        report->sets_rejected = full->sets_rejected;
+    }
+    if (S_REPORT_FITS(report, ops_stored)) {
+        report->ops_stored = full->ops_stored;
+    }
+    if (S_REPORT_FITS(report, text)) {
+        report->text = full->text;
+        return true;
+    }
+    return false;
+}
+
 mesh_err_t
 mesh_import(mesh_t *m, const void *bundle, size_t len, mesh_import_report_t *report)
 {
-    if (report) {
-        memset(report, 0, sizeof *report);
+    mesh_import_report_t full;
+    memset(&full, 0, sizeof full);
+    if (!report || report->size < sizeof report->size) {
+        return MESH_EINVAL;
     }
-    if (!m || !bundle || !report) {
+    (void)s_report_out(report, &full);
+    if (!m || !bundle) {
         return MESH_EINVAL;
     }
     const uint8_t *b = bundle;
-    return bundle_import_many(m, &b, &len, NULL, 1, report);
+    mesh_err_t err = bundle_import_many(m, &b, &len, NULL, 1, &full);
+    if (!s_report_out(report, &full)) {
+        mesh_free(full.text); /* the caller's report has no room for it */
+    }
+    return err;
 }
 
 /* Dots theirs covers that ours does not, for one entry (ours may be NULL). */

@@ -1,6 +1,7 @@
-/* core/read.c: the read side of the public API.
- * Owns: mesh_get, mesh_get_versions, iteration by key prefix, mesh_log and mesh_digest;
- * each runs in one short store read transaction.
+/* core/data/read.c: the read side of the public API.
+ * Owns: mesh_get, mesh_get_versions, iteration by key prefix, mesh_log, mesh_digest and
+ * mesh_collections, each in one short store read transaction, and the opaque lists that
+ * hand their results out (mesh_item_version_list_t, mesh_set_list_t, mesh_coll_list_t).
  * Not here: the winner rule itself (core/version.c).
  * Layer: core. Third-party: none. SPDX-License-Identifier: MIT */
 #include "core/data/read.h"
@@ -13,6 +14,29 @@
 #include "core/data/version.h"
 #include "core/wire/set.h"
 #include "crypto/devid.h"
+
+/* The lists handed out by the read calls: an array the caller never indexes itself (so
+ * each item's struct may grow; include/meshsync.h, "Structs that grow"). */
+struct mesh_item_version_list {
+    size_t count;
+    mesh_item_version_t *items; /* each value is its own malloc'd copy */
+};
+
+struct mesh_set_list {
+    size_t count;
+    mesh_set_info_t *items;
+};
+
+/* A collection's entry: the public info and the name it points at. */
+typedef struct s_coll_entry {
+    mesh_coll_info_t info;
+    char name[MESH_COLL_MAX + 1];
+} s_coll_entry_t;
+
+struct mesh_coll_list {
+    size_t count;
+    s_coll_entry_t *items;
+};
 
 struct mesh_iter {
     mesh_t *m;
@@ -115,13 +139,14 @@ mesh_get(mesh_t *m, const char *coll, const void *key, size_t key_len, void **va
 /* Copy one stored version out to the caller's struct; the value is copied to dst. */
 static mesh_err_t
 s_version_out(store_txn_t *txn, const store_version_t *v, bool winner, uint8_t *dst,
-              mesh_version_t *out)
+              mesh_item_version_t *out)
 {
     uint8_t origin[WIRE_ORIGIN_LEN];
     mesh_err_t err = store_origin_get(txn, v->oid, origin, &out->incarnation);
     if (err != MESH_OK) {
         return err;
     }
+    out->size = sizeof *out;
     devid_format(origin, out->origin);
     out->seq = v->seq;
     out->hlc = v->hlc;
@@ -139,7 +164,7 @@ s_version_out(store_txn_t *txn, const store_version_t *v, bool winner, uint8_t *
 static int
 s_version_cmp(const void *a, const void *b)
 {
-    const mesh_version_t *x = a, *y = b;
+    const mesh_item_version_t *x = a, *y = b;
     int c = strcmp(x->origin, y->origin);
     if (c != 0) {
         return c;
@@ -152,64 +177,77 @@ s_version_cmp(const void *a, const void *b)
 
 mesh_err_t
 mesh_get_versions(mesh_t *m, const char *coll, const void *key, size_t key_len,
-                  mesh_version_t **out, size_t *count)
+                  mesh_item_version_list_t **out)
 {
     store_txn_t *txn = NULL;
     size_t w = 0;
     if (out) {
         *out = NULL;
     }
-    if (count) {
-        *count = 0;
-    }
-    if (!m || !coll || !out || !count) {
+    if (!m || !coll || !out) {
         return MESH_EINVAL;
     }
     store_item_t *item = malloc(sizeof *item);
-    mesh_version_t *vs = NULL;
-    if (!item) {
+    mesh_item_version_list_t *list = calloc(1, sizeof *list);
+    if (!item || !list) {
+        free(item);
+        free(list);
         return MESH_ENOMEM;
     }
     mesh_err_t err = s_read_item(m, coll, key, key_len, &txn, item, &w);
     if (err == MESH_OK) {
-        vs = calloc(item->count, sizeof *vs);
-        err = vs ? MESH_OK : MESH_ENOMEM;
+        list->items = calloc(item->count, sizeof *list->items);
+        err = list->items ? MESH_OK : MESH_ENOMEM;
     }
     /* The winner first, then the others; each value owns a copy. */
-    for (size_t i = 0, o = 0; err == MESH_OK && i < item->count; i++) {
+    mesh_item_version_t *vs = list->items;
+    for (size_t i = 0; err == MESH_OK && i < item->count; i++) {
         size_t src = i == 0 ? w : (i <= w ? i - 1 : i);
         uint8_t *dst = malloc(item->versions[src].value_len + 1);
-        err = dst ? s_version_out(txn, &item->versions[src], src == w, dst, &vs[o]) : MESH_ENOMEM;
-        if (err != MESH_OK || vs[o].deleted) {
+        err = dst ? s_version_out(txn, &item->versions[src], src == w, dst, &vs[list->count])
+                  : MESH_ENOMEM;
+        if (err != MESH_OK || vs[list->count].deleted) {
             free(dst);
         }
-        o += err == MESH_OK;
+        list->count += err == MESH_OK;
     }
     if (err == MESH_OK) {
         /* the winner first, the others in a canonical order, whatever order they came in */
-        if (item->count > 2) {
-            qsort(vs + 1, item->count - 1, sizeof *vs, s_version_cmp);
+        if (list->count > 2) {
+            qsort(vs + 1, list->count - 1, sizeof *vs, s_version_cmp);
         }
-        *out = vs;
-        *count = item->count;
-    } else if (vs) {
-        mesh_versions_free(vs, item->count);
+        *out = list;
+        list = NULL;
     }
+    mesh_item_version_list_free(list);
     store_read_end(txn);
     free(item);
     return err;
 }
 
-void
-mesh_versions_free(mesh_version_t *versions, size_t count)
+size_t
+mesh_item_version_list_count(const mesh_item_version_list_t *list)
 {
-    if (!versions) {
+    return list ? list->count : 0;
+}
+
+const mesh_item_version_t *
+mesh_item_version_list_get(const mesh_item_version_list_t *list, size_t i)
+{
+    return list && i < list->count ? &list->items[i] : NULL;
+}
+
+void
+mesh_item_version_list_free(mesh_item_version_list_t *list)
+{
+    if (!list) {
         return;
     }
-    for (size_t i = 0; i < count; i++) {
-        free((void *)versions[i].value);
+    for (size_t i = 0; i < list->count; i++) {
+        free((void *)list->items[i].value);
     }
-    free(versions);
+    free(list->items);
+    free(list);
 }
 
 mesh_err_t
@@ -334,6 +372,7 @@ s_log_add(const store_set_t *s, mesh_set_info_t **list, size_t *n, size_t *cap)
     }
     mesh_set_info_t *info = &(*list)[(*n)++];
     memset(info, 0, sizeof *info);
+    info->size = sizeof *info;
     devid_format(h.origin, info->origin);
     info->incarnation = h.incarnation;
     info->first_seq = h.first_seq;
@@ -344,7 +383,7 @@ s_log_add(const store_set_t *s, mesh_set_info_t **list, size_t *n, size_t *cap)
 }
 
 mesh_err_t
-mesh_log(mesh_t *m, const char *coll, size_t max, mesh_set_info_t **out, size_t *count)
+mesh_log(mesh_t *m, const char *coll, size_t max, mesh_set_list_t **out)
 {
     store_txn_t *txn = NULL;
     store_cursor_t *cur = NULL;
@@ -354,11 +393,12 @@ mesh_log(mesh_t *m, const char *coll, size_t max, mesh_set_info_t **out, size_t 
     if (out) {
         *out = NULL;
     }
-    if (count) {
-        *count = 0;
-    }
-    if (!m || !coll || !out || !count) {
+    if (!m || !coll || !out) {
         return MESH_EINVAL;
+    }
+    mesh_set_list_t *result = calloc(1, sizeof *result);
+    if (!result) {
+        return MESH_ENOMEM;
     }
     mesh_err_t err = s_read_coll(m, coll, &txn, &cid);
     if (err == MESH_OK) {
@@ -378,14 +418,38 @@ mesh_log(mesh_t *m, const char *coll, size_t max, mesh_set_info_t **out, size_t 
     }
     if (err != MESH_OK) {
         free(list);
+        free(result);
         return err;
     }
     if (n) {
         qsort(list, n, sizeof *list, s_set_cmp);
     }
-    *out = list;
-    *count = max && n > max ? max : n;
+    result->items = list;
+    result->count = max && n > max ? max : n;
+    *out = result;
     return MESH_OK;
+}
+
+size_t
+mesh_set_list_count(const mesh_set_list_t *list)
+{
+    return list ? list->count : 0;
+}
+
+const mesh_set_info_t *
+mesh_set_list_get(const mesh_set_list_t *list, size_t i)
+{
+    return list && i < list->count ? &list->items[i] : NULL;
+}
+
+void
+mesh_set_list_free(mesh_set_list_t *list)
+{
+    if (!list) {
+        return;
+    }
+    free(list->items);
+    free(list);
 }
 
 mesh_err_t
@@ -421,22 +485,23 @@ mesh_digest(mesh_t *m, const char *coll, char *buf, size_t buf_len, uint64_t *it
 }
 
 mesh_err_t
-mesh_collections(mesh_t *m, mesh_coll_info_t **out, size_t *count)
+mesh_collections(mesh_t *m, mesh_coll_list_t **out)
 {
     store_txn_t *txn = NULL;
     store_cursor_t *cur = NULL;
-    mesh_coll_info_t *list = NULL;
+    s_coll_entry_t *list = NULL;
     size_t n = 0, cap = 0;
     char name[MESH_COLL_MAX + 1];
     uint32_t cid = 0;
     if (out) {
         *out = NULL;
     }
-    if (count) {
-        *count = 0;
-    }
-    if (!m || !out || !count) {
+    if (!m || !out) {
         return MESH_EINVAL;
+    }
+    mesh_coll_list_t *result = calloc(1, sizeof *result);
+    if (!result) {
+        return MESH_ENOMEM;
     }
     mesh_err_t err = store_read_begin(m->store, &txn);
     if (err == MESH_OK) {
@@ -449,7 +514,7 @@ mesh_collections(mesh_t *m, mesh_coll_info_t **out, size_t *count)
         }
         if (n == cap) {
             cap = cap ? cap * 2 : 8;
-            mesh_coll_info_t *l = realloc(list, cap * sizeof *l);
+            s_coll_entry_t *l = realloc(list, cap * sizeof *l);
             if (!l) {
                 err = MESH_ENOMEM;
                 break;
@@ -457,9 +522,11 @@ mesh_collections(mesh_t *m, mesh_coll_info_t **out, size_t *count)
             list = l;
         }
         err = store_coll_stats_get(txn, cid, &stats);
-        mesh_coll_info_t *c = &list[n++];
-        memset(c, 0, sizeof *c);
-        memcpy(c->name, name, strlen(name) + 1);
+        s_coll_entry_t *e = &list[n++];
+        mesh_coll_info_t *c = &e->info;
+        memset(e, 0, sizeof *e);
+        memcpy(e->name, name, strlen(name) + 1);
+        c->size = sizeof *c;
         c->keys = stats.keys;
         c->versions = stats.versions;
         for (size_t i = 0; i < 32; i++) {
@@ -470,9 +537,37 @@ mesh_collections(mesh_t *m, mesh_coll_info_t **out, size_t *count)
     store_read_end(txn);
     if (err != MESH_ENOTFOUND && err != MESH_OK) {
         free(list);
+        free(result);
         return node_fail_store(m, err, "list collections");
     }
-    *out = list;
-    *count = n;
+    /* the names are pointed at only now that the array no longer moves */
+    for (size_t i = 0; i < n; i++) {
+        list[i].info.name = list[i].name;
+    }
+    result->items = list;
+    result->count = n;
+    *out = result;
     return MESH_OK;
+}
+
+size_t
+mesh_coll_list_count(const mesh_coll_list_t *list)
+{
+    return list ? list->count : 0;
+}
+
+const mesh_coll_info_t *
+mesh_coll_list_get(const mesh_coll_list_t *list, size_t i)
+{
+    return list && i < list->count ? &list->items[i].info : NULL;
+}
+
+void
+mesh_coll_list_free(mesh_coll_list_t *list)
+{
+    if (!list) {
+        return;
+    }
+    free(list->items);
+    free(list);
 }

@@ -1,6 +1,7 @@
-/* core/member/peer.c: the peer calls of the public API (mesh_peer_add, mesh_peers).
- * Owns: turning a caller's device ID, name and addresses into an add record in "_mesh", and
- * folding the records of each member into one mesh_peer_t.
+/* core/member/peer.c: the peer calls of the public API (mesh_peer_add, mesh_peers and its
+ * list). Owns: turning a caller's device ID, name and addresses into an add record in
+ * "_mesh", and folding the records of each member into one mesh_peer_t (every address, any
+ * length: nothing is cut to fit).
  * Not here: the record format and the member view (core/member/member.c).
  * Layer: core (member). Third-party: none. SPDX-License-Identifier: MIT */
 #include "core/member/peer.h"
@@ -73,89 +74,121 @@ mesh_peer_add(mesh_t *m, const char *id, const char *name, const char *const *ad
     return err;
 }
 
-/* Is the address (len bytes) already in the peer's space-separated list? */
-static bool
-s_addr_known(const mesh_peer_t *peer, const char *addr, size_t len)
+/* One member as mesh_peers builds it: the public struct first (mesh_peer_list_get hands
+ * out &pub), then the memory its pointers point at. Every string is the list's own copy. */
+typedef struct s_peer_entry {
+    mesh_peer_t pub;
+    char *name;    /* the first name a record gives, or NULL */
+    char **addrs;  /* every address, in the order found, none twice */
+    size_t naddrs; /* addresses in addrs */
+    size_t cap;    /* room in addrs */
+    char *text;    /* the addresses space-separated, built last (peer_list_addrs_text) */
+} s_peer_entry_t;
+
+struct mesh_peer_list {
+    size_t count;
+    s_peer_entry_t *items;
+};
+
+/* A NUL-terminated copy of len bytes of s, or NULL. */
+static char *
+s_strndup(const uint8_t *s, size_t len)
 {
-    const char *p = peer->addrs;
-    while (*p) {
-        size_t n = strcspn(p, " ");
-        if (n == len && memcmp(p, addr, len) == 0) {
-            return true;
+    char *d = malloc(len + 1);
+    if (d) {
+        memcpy(d, s, len);
+        d[len] = '\0';
+    }
+    return d;
+}
+
+/* Append an address (len bytes) to the peer's list unless it is there already. */
+static mesh_err_t
+s_addr_add(s_peer_entry_t *e, const uint8_t *addr, size_t len)
+{
+    for (size_t i = 0; i < e->naddrs; i++) {
+        if (strlen(e->addrs[i]) == len && memcmp(e->addrs[i], addr, len) == 0) {
+            return MESH_OK;
         }
-        p += n + (p[n] == ' ');
     }
-    return false;
+    if (e->naddrs == e->cap) {
+        size_t cap = e->cap ? e->cap * 2 : 4;
+        char **a = realloc(e->addrs, cap * sizeof *a);
+        if (!a) {
+            return MESH_ENOMEM;
+        }
+        e->addrs = a;
+        e->cap = cap;
+    }
+    char *copy = s_strndup(addr, len);
+    if (!copy) {
+        return MESH_ENOMEM;
+    }
+    e->addrs[e->naddrs++] = copy;
+    return MESH_OK;
 }
 
-/* Append an address to the peer's list unless it is there or does not fit. */
-static void
-s_addr_add(mesh_peer_t *peer, const char *addr, size_t len)
+/* Fold one record's "name=" and "addr=" lines into the peer: the first name found stays,
+ * every address is kept (whatever its length: nothing is cut to fit). */
+static mesh_err_t
+s_peer_fold(s_peer_entry_t *e, const uint8_t *v, size_t len)
 {
-    size_t used = strlen(peer->addrs);
-    if (s_addr_known(peer, addr, len) || used + len + 2 > sizeof peer->addrs) {
-        return;
-    }
-    if (used) {
-        peer->addrs[used++] = ' ';
-    }
-    memcpy(peer->addrs + used, addr, len);
-    peer->addrs[used + len] = '\0';
-}
-
-/* Fold one record's "name=" and "addr=" lines into peer. */
-static void
-s_peer_fold(mesh_peer_t *peer, const uint8_t *v, size_t len)
-{
+    mesh_err_t err = MESH_OK;
     size_t pos = 0;
-    while (pos < len) {
+    while (err == MESH_OK && pos < len) {
         const uint8_t *nl = memchr(v + pos, '\n', len - pos);
         size_t end = nl ? (size_t)(nl - v) : len;
         size_t n = end - pos;
-        if (n > 5 && memcmp(v + pos, "name=", 5) == 0 && !peer->name[0]) {
-            size_t c = n - 5 < sizeof peer->name - 1 ? n - 5 : sizeof peer->name - 1;
-            memcpy(peer->name, v + pos + 5, c);
-            peer->name[c] = '\0';
+        if (n > 5 && memcmp(v + pos, "name=", 5) == 0 && !e->name) {
+            e->name = s_strndup(v + pos + 5, n - 5);
+            err = e->name ? MESH_OK : MESH_ENOMEM;
         } else if (n > 5 && memcmp(v + pos, "addr=", 5) == 0) {
-            s_addr_add(peer, (const char *)v + pos + 5, n - 5);
+            err = s_addr_add(e, v + pos + 5, n - 5);
         }
         pos = end + 1;
     }
+    return err;
 }
 
-mesh_err_t
-mesh_peers(mesh_t *m, mesh_peer_t **out, size_t *count)
+/* Point the entry's public struct at what it holds, and join its addresses into text. */
+static mesh_err_t
+s_peer_finish(s_peer_entry_t *e)
 {
-    if (out) {
-        *out = NULL;
+    size_t len = 1;
+    for (size_t i = 0; i < e->naddrs; i++) {
+        len += strlen(e->addrs[i]) + 1;
     }
-    if (count) {
-        *count = 0;
-    }
-    if (!m || !out || !count) {
-        return MESH_EINVAL;
-    }
-    uint8_t(*keys)[32] = NULL;
-    size_t n = 0;
-    uint64_t gen = 0;
-    if (member_keys_copy(m, &keys, &n, &gen) != MESH_OK) {
+    e->text = malloc(len);
+    if (!e->text) {
         return MESH_ENOMEM;
     }
-    mesh_peer_t *peers = calloc(n ? n : 1, sizeof *peers);
-    if (!peers) {
-        free(keys);
-        return MESH_ENOMEM;
+    size_t used = 0;
+    for (size_t i = 0; i < e->naddrs; i++) {
+        size_t n = strlen(e->addrs[i]);
+        if (i) {
+            e->text[used++] = ' ';
+        }
+        memcpy(e->text + used, e->addrs[i], n);
+        used += n;
     }
-    for (size_t i = 0; i < n; i++) {
-        devid_format(keys[i], peers[i].id);
-        peers[i].self = memcmp(keys[i], ident_public_key(m->ident), 32) == 0;
-    }
+    e->text[used] = '\0';
+    e->pub.size = sizeof e->pub;
+    e->pub.name = e->name ? e->name : "";
+    e->pub.addr_count = e->naddrs;
+    e->pub.addrs = (const char *const *)e->addrs;
+    return MESH_OK;
+}
+
+/* Fold the "_mesh" records into the members' entries: genesis records first (a device's own
+ * name wins), then this device's own add records (the addresses it was told last come
+ * first), then everyone else's. */
+static mesh_err_t
+s_peers_fold(mesh_t *m, uint8_t (*keys)[32], s_peer_entry_t *items, size_t n)
+{
     mesh_iter_t *it = NULL;
     const uint8_t *k = NULL, *v = NULL;
     size_t kl = 0, vl = 0;
-    mesh_err_t err = mesh_iter_open(m, MEMBER_COLL, NULL, 0, &it);
-    /* Genesis records first (a device's own name wins), then this device's own add
-     * records (the addresses it was told last come first), then everyone else's. */
+    mesh_err_t err = MESH_OK;
     const uint8_t *self = ident_public_key(m->ident);
     for (int pass = 0; err == MESH_OK && pass < 3; pass++) {
         const char *prefix = pass == 0 ? "genesis/" : "add/";
@@ -169,20 +202,92 @@ mesh_peers(mesh_t *m, mesh_peer_t **out, size_t *count)
                 (pass > 0 && (memcmp(signer, self, WIRE_ORIGIN_LEN) == 0) != (pass == 1))) {
                 continue;
             }
-            for (size_t i = 0; i < n; i++) {
+            for (size_t i = 0; err == MESH_OK && i < n; i++) {
                 if (memcmp(keys[i], subject, WIRE_ORIGIN_LEN) == 0) {
-                    s_peer_fold(&peers[i], v, vl);
+                    err = s_peer_fold(&items[i], v, vl);
                 }
             }
         }
     }
     mesh_iter_close(it);
+    return err;
+}
+
+mesh_err_t
+mesh_peers(mesh_t *m, mesh_peer_list_t **out)
+{
+    if (out) {
+        *out = NULL;
+    }
+    if (!m || !out) {
+        return MESH_EINVAL;
+    }
+    uint8_t(*keys)[32] = NULL;
+    size_t n = 0;
+    uint64_t gen = 0;
+    if (member_keys_copy(m, &keys, &n, &gen) != MESH_OK) {
+        return MESH_ENOMEM;
+    }
+    mesh_peer_list_t *list = calloc(1, sizeof *list);
+    s_peer_entry_t *items = calloc(n ? n : 1, sizeof *items);
+    if (!list || !items) {
+        free(items);
+        free(list);
+        free(keys);
+        return MESH_ENOMEM;
+    }
+    list->items = items;
+    list->count = n;
+    for (size_t i = 0; i < n; i++) {
+        devid_format(keys[i], items[i].pub.id);
+        items[i].pub.self = memcmp(keys[i], ident_public_key(m->ident), 32) == 0;
+    }
+    mesh_err_t err = s_peers_fold(m, keys, items, n);
+    for (size_t i = 0; err == MESH_OK && i < n; i++) {
+        err = s_peer_finish(&items[i]);
+    }
     free(keys);
     if (err != MESH_OK) {
-        free(peers);
+        mesh_peer_list_free(list);
         return err;
     }
-    *out = peers;
-    *count = n;
+    *out = list;
     return MESH_OK;
+}
+
+size_t
+mesh_peer_list_count(const mesh_peer_list_t *list)
+{
+    return list ? list->count : 0;
+}
+
+const mesh_peer_t *
+mesh_peer_list_get(const mesh_peer_list_t *list, size_t i)
+{
+    return list && i < list->count ? &list->items[i].pub : NULL;
+}
+
+const char *
+peer_list_addrs_text(const mesh_peer_list_t *list, size_t i)
+{
+    return list && i < list->count ? list->items[i].text : NULL;
+}
+
+void
+mesh_peer_list_free(mesh_peer_list_t *list)
+{
+    if (!list) {
+        return;
+    }
+    for (size_t i = 0; i < list->count; i++) {
+        s_peer_entry_t *e = &list->items[i];
+        for (size_t j = 0; j < e->naddrs; j++) {
+            free(e->addrs[j]);
+        }
+        free(e->addrs);
+        free(e->name);
+        free(e->text);
+    }
+    free(list->items);
+    free(list);
 }

@@ -1,9 +1,13 @@
-/* core/member/peer.h: the peer calls of the public API: mesh_peer_add and mesh_peers
- * (include/meshsync.h). Its whole interface is public.
+/* core/member/peer.h: the peer calls of the public API: mesh_peer_add, mesh_peers and the
+ * peer list (include/meshsync.h); for the sync loop, a member's addresses as one line.
  * Layer: core (member). Third-party: none. SPDX-License-Identifier: MIT */
 #ifndef MESH_CORE_MEMBER_PEER_H
 #define MESH_CORE_MEMBER_PEER_H
 
 #include "meshsync.h"
+
+/* Member i's addresses, space-separated ("" if none), whatever their number and length;
+ * NULL when i is past the list. Owned by list: valid until mesh_peer_list_free. */
+const char *peer_list_addrs_text(const mesh_peer_list_t *list, size_t i);
 
 #endif /* MESH_CORE_MEMBER_PEER_H */

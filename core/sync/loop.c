@@ -23,6 +23,7 @@
 #include "core/base/node.h"
 #include "core/bundle/bundle.h"
 #include "core/member/member.h"
+#include "core/member/peer.h"
 #include "core/sync/inbox.h"
 #include "core/wire/buf.h"
 #include "core/wire/doc.h"
@@ -241,37 +242,37 @@ s_redial(loop_t *l, s_session_t *s)
 static void
 s_refresh_members(loop_t *l)
 {
-    mesh_peer_t *peers = NULL;
-    size_t n = 0;
+    mesh_peer_list_t *peers = NULL;
     uint64_t gen = member_generation(l->m);
-    if (gen == l->members_gen || mesh_peers(l->m, &peers, &n) != MESH_OK) {
+    if (gen == l->members_gen || mesh_peers(l->m, &peers) != MESH_OK) {
         return;
     }
     l->members_gen = gen;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < mesh_peer_list_count(peers); i++) {
+        const mesh_peer_t *p = mesh_peer_list_get(peers, i);
         uint8_t pk[WIRE_ORIGIN_LEN], curve[TRANSPORT_KEY_LEN];
-        if (peers[i].self || devid_parse(peers[i].id, pk) != MESH_OK ||
+        if (p->self || devid_parse(p->id, pk) != MESH_OK ||
             ident_curve_public(pk, curve) != MESH_OK) {
             continue;
         }
         s_session_t *s = s_by_curve(l, curve);
         if (!s && l->nsess == LOOP_SESSIONS_MAX) {
             node_log(l->m, MESH_LOG_WARN, "%s is a member, but this daemon syncs with %u at most",
-                     peers[i].id, LOOP_SESSIONS_MAX);
+                     p->id, LOOP_SESSIONS_MAX);
         }
         if (!s && l->nsess < LOOP_SESSIONS_MAX) {
             s = &l->sess[l->nsess++];
             memset(s, 0, sizeof *s);
             memcpy(s->device, pk, sizeof pk);
             memcpy(s->curve, curve, sizeof curve);
-            memcpy(s->id, peers[i].id, sizeof s->id);
+            memcpy(s->id, p->id, sizeof s->id);
             s->conn_out = s->conn_in = s->batch_conn = s->sent_conn = S_NO_CONN;
         }
         if (s) {
-            s_dial(l, s, peers[i].addrs);
+            s_dial(l, s, peer_list_addrs_text(peers, i));
         }
     }
-    mesh_free(peers);
+    mesh_peer_list_free(peers);
 }
 
 /* ---- our own vector ---- */

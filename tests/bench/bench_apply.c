@@ -287,7 +287,7 @@ s_run_mesh(void *ctx, int round, bench_run_t *run)
 static void
 s_import_check(mesh_t *m, const void *bundle, size_t len, size_t want_new, const char *what)
 {
-    mesh_import_report_t rep;
+    mesh_import_report_t rep = {.size = sizeof rep};
     bench_check(m, mesh_import(m, bundle, len, &rep), what);
     bool ok = rep.sets_held == 0 && rep.sets_rejected == 0 && rep.sets_new >= want_new;
     if (!ok) {

@@ -139,7 +139,7 @@ s_vector(mesh_t *m, s_blob_t *out)
 static void
 s_import(mesh_t *m, const s_blob_t *b)
 {
-    mesh_import_report_t rep;
+    mesh_import_report_t rep = {.size = sizeof rep};
 
     s_ok(mesh_import(m, b->p, b->len, &rep), "mesh_import");
     if (rep.sets_rejected) {

@@ -2,7 +2,8 @@
 # tests/integration/08-peers.sh: membership through meshctl: init's ID, peer ls on a new
 # device (itself only), peer add (malformed IDs exit 1, bad names and addresses exit 2, a
 # good ID in any accepted form with addresses and a name, re-adding updates), peer ls in
-# text and JSON, and membership that becomes transitive through a relayed bundle.
+# text and JSON (eight addresses of 200 bytes: all listed, whole), and membership that
+# becomes transitive through a relayed bundle.
 # SPDX-License-Identifier: MIT
 . "$(dirname "$0")/lib.sh"
 describe "peer add and peer ls, their errors, and transitive membership through a bundle"
@@ -68,6 +69,32 @@ a peer ls | grep -qxF "$idb	bee	tcp://127.0.0.1:7401 tcp://[::1]:7401" ||
 a peer add "$idb" tcp://10.0.0.2:7401 --name bee2
 a peer ls | grep -qxF "$idb	bee2	tcp://10.0.0.2:7401" || fail "re-added B: $(a peer ls)"
 expect_eq "$(a peer ls | wc -l)" 2 "members after re-adding"
+
+# Eight addresses of 200 bytes each (the most a record takes): peer ls lists all eight,
+# whole and in order, in text and JSON; a ninth is refused, not dropped.
+long=()
+letters=abcdefgh
+for i in 0 1 2 3 4 5 6 7; do
+    addr="tcp://host-$i.example:740$i/"
+    long+=("$addr$(printf '%*s' $((200 - ${#addr})) '' | tr ' ' "${letters:i:1}")")
+done
+[ "${#long[7]}" -eq 200 ] || fail "a long address has ${#long[7]} bytes"
+E=$(mk_home)
+mc --home "$E" init >/dev/null
+e() { mc --home "$E" "$@"; }
+e peer add "$ida" "${long[@]}"
+expect_eq "$(e peer ls | grep -F "$ida" | cut -f 3)" "${long[*]}" \
+    "peer ls lists all 8 long addresses"
+e peer ls --json | python3 -c '
+import json, sys
+want = sys.argv[2:]
+peers = {p["id"]: p for p in json.load(sys.stdin)["peers"]}
+assert peers[sys.argv[1]]["addrs"] == want, peers[sys.argv[1]]["addrs"]
+assert all(len(a) == 200 for a in want)' "$ida" "${long[@]}" ||
+    fail "peer ls --json lists all 8 long addresses"
+expect_fail_with "more than 8 addresses" e peer add "$ida" "${long[@]}" tcp://127.0.0.1:7499
+expect_eq "$(e peer ls | grep -F "$ida" | cut -f 3)" "${long[*]}" \
+    "the record after a refused ninth address"
 
 # Transitive: B adds A and C; C adds only B. After C imports B's bundle, C's view holds A,
 # with the name A gave itself (carried by B, which imported A's bundle) and B's address

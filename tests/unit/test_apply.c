@@ -199,31 +199,40 @@ s_read_file(const char *path, uint8_t **out, size_t *len)
 
 /* ---- small helpers on the public API ---- */
 
+/* Version i of list: the tests' shorthand for mesh_item_version_list_get. */
+static const mesh_item_version_t *
+s_v(const mesh_item_version_list_t *list, size_t i)
+{
+    return mesh_item_version_list_get(list, i);
+}
+
 /* The key has exactly one version: value (NULL: a tombstone) written by origin. */
 static void
 s_expect_single(mesh_t *m, const char *coll, const char *key, const char *value, const char *origin)
 {
-    mesh_version_t *vs = NULL;
+    mesh_item_version_list_t *vs = NULL;
     size_t n = 0;
-    CHECK_OK(mesh_get_versions(m, coll, key, strlen(key), &vs, &n));
+    CHECK_OK(mesh_get_versions(m, coll, key, strlen(key), &vs));
+        n = mesh_item_version_list_count(vs);
     if (n != 1) {
         for (size_t i = 0; i < n; i++) {
-            print_error("  version %zu: %s seq %llu %s '%.*s'\n", i, vs[i].origin,
-                        (unsigned long long)vs[i].seq, vs[i].deleted ? "deleted" : "value",
-                        (int)vs[i].value_len, vs[i].value ? (const char *)vs[i].value : "");
+            const mesh_item_version_t *v = s_v(vs, i);
+            print_error("  version %zu: %s seq %llu %s '%.*s'\n", i, v->origin,
+                        (unsigned long long)v->seq, v->deleted ? "deleted" : "value",
+                        (int)v->value_len, v->value ? (const char *)v->value : "");
         }
     }
     CHECK_EQ(n, 1);
-    CHECK(vs[0].is_winner);
-    CHECK_EQ(vs[0].deleted, value == NULL);
+    CHECK(s_v(vs, 0)->is_winner);
+    CHECK_EQ(s_v(vs, 0)->deleted, value == NULL);
     if (value) {
-        CHECK_EQ(vs[0].value_len, strlen(value));
-        CHECK(memcmp(vs[0].value, value, vs[0].value_len) == 0);
+        CHECK_EQ(s_v(vs, 0)->value_len, strlen(value));
+        CHECK(memcmp(s_v(vs, 0)->value, value, s_v(vs, 0)->value_len) == 0);
     }
     if (origin) {
-        CHECK(strcmp(vs[0].origin, origin) == 0);
+        CHECK(strcmp(s_v(vs, 0)->origin, origin) == 0);
     }
-    mesh_versions_free(vs, n);
+    mesh_item_version_list_free(vs);
 }
 
 /* Import a bundle's sets without its watermarks, section by section through
@@ -264,7 +273,7 @@ s_xfer_ex(mesh_t *src, mesh_t *dst, bool since, bool marks, mesh_import_report_t
 {
     void *vec = NULL, *b = NULL;
     size_t vlen = 0, blen = 0;
-    mesh_import_report_t rep;
+    mesh_import_report_t rep = {.size = sizeof rep};
     if (since) {
         CHECK_OK(mesh_vector(dst, NULL, 0, &vec, &vlen));
     }
@@ -311,11 +320,10 @@ s_mesh_star(node_t *nodes, size_t n)
         (void)s_xfer(nodes[0].m, nodes[i].m, false, NULL);
     }
     for (size_t i = 0; i < n; i++) {
-        mesh_peer_t *peers = NULL;
-        size_t count = 0;
-        CHECK_OK(mesh_peers(nodes[i].m, &peers, &count));
-        CHECK_EQ(count, n);
-        mesh_free(peers);
+        mesh_peer_list_t *peers = NULL;
+        CHECK_OK(mesh_peers(nodes[i].m, &peers));
+        CHECK_EQ(mesh_peer_list_count(peers), n);
+        mesh_peer_list_free(peers);
     }
 }
 
@@ -396,8 +404,8 @@ b_free(buf_t *b)
 static int
 s_vcmp(const void *a, const void *b)
 {
-    const mesh_version_t *x = *(const mesh_version_t *const *)a;
-    const mesh_version_t *y = *(const mesh_version_t *const *)b;
+    const mesh_item_version_t *x = *(const mesh_item_version_t *const *)a;
+    const mesh_item_version_t *y = *(const mesh_item_version_t *const *)b;
     int c = strcmp(x->origin, y->origin);
     if (c != 0) {
         return c;
@@ -446,41 +454,42 @@ s_dump(mesh_t *m, const char *coll, buf_t *out)
         size_t ivlen = (size_t)b_get64(sp + 16);
         const uint8_t *ival = sp + 24;
         sp += 24 + ivlen;
-        mesh_version_t *vs = NULL;
+        mesh_item_version_list_t *vs = NULL;
         size_t n = 0;
-        CHECK_OK(mesh_get_versions(m, coll, key, klen, &vs, &n));
+        CHECK_OK(mesh_get_versions(m, coll, key, klen, &vs));
+        n = mesh_item_version_list_count(vs);
         CHECK(n >= 1);
         /* the winner comes first, exactly one is marked, and every read agrees on it */
-        CHECK(vs[0].is_winner);
+        CHECK(s_v(vs, 0)->is_winner);
         for (size_t j = 1; j < n; j++) {
-            CHECK(!vs[j].is_winner);
+            CHECK(!s_v(vs, j)->is_winner);
         }
         CHECK_EQ(had_conflict, n > 1);
-        CHECK_EQ(has_value, !vs[0].deleted);
+        CHECK_EQ(has_value, !s_v(vs, 0)->deleted);
         void *gv = NULL;
         size_t glen = 0;
         err = mesh_get(m, coll, key, klen, &gv, &glen);
-        if (vs[0].deleted) {
+        if (s_v(vs, 0)->deleted) {
             CHECK_EQ(err, MESH_ENOTFOUND);
         } else {
             CHECK_OK(err);
-            CHECK_EQ(glen, vs[0].value_len);
-            CHECK_EQ(ivlen, vs[0].value_len);
-            CHECK(glen == 0 || memcmp(gv, vs[0].value, glen) == 0);
-            CHECK(ivlen == 0 || memcmp(ival, vs[0].value, ivlen) == 0);
+            CHECK_EQ(glen, s_v(vs, 0)->value_len);
+            CHECK_EQ(ivlen, s_v(vs, 0)->value_len);
+            CHECK(glen == 0 || memcmp(gv, s_v(vs, 0)->value, glen) == 0);
+            CHECK(ivlen == 0 || memcmp(ival, s_v(vs, 0)->value, ivlen) == 0);
         }
         mesh_free(gv);
-        const mesh_version_t **sorted = malloc(n * sizeof *sorted);
+        const mesh_item_version_t **sorted = malloc(n * sizeof *sorted);
         CHECK(sorted != NULL);
         for (size_t j = 0; j < n; j++) {
-            sorted[j] = &vs[j];
+            sorted[j] = s_v(vs, j);
         }
         qsort(sorted, n, sizeof *sorted, s_vcmp);
         b_u64(out, klen);
         b_add(out, key, klen);
         b_u64(out, n);
         for (size_t j = 0; j < n; j++) {
-            const mesh_version_t *x = sorted[j];
+            const mesh_item_version_t *x = sorted[j];
             b_add(out, x->origin, MESH_ID_TEXT_LEN);
             b_u64(out, x->incarnation);
             b_u64(out, x->seq);
@@ -491,7 +500,7 @@ s_dump(mesh_t *m, const char *coll, buf_t *out)
             b_add(out, x->value, x->value_len);
         }
         free(sorted);
-        mesh_versions_free(vs, n);
+        mesh_item_version_list_free(vs);
     }
     b_free(&keys);
     b_free(&seen);
@@ -694,7 +703,7 @@ s_coll_index(const char *coll, size_t len)
 
 static void
 s_model_mismatch(const model_t *md, int d, int key, const size_t *exp, size_t ne,
-                 const mesh_version_t *vs, size_t nv, const char *why)
+                 const mesh_item_version_list_t *vs, size_t nv, const char *why)
 {
     util_print_where();
     print_error("node %d key k%d: %s\n  the oracle expects %zu version(s):\n", d, key, why, ne);
@@ -705,10 +714,11 @@ s_model_mismatch(const model_t *md, int d, int key, const size_t *exp, size_t ne
     }
     print_error("  the node holds %zu:\n", nv);
     for (size_t i = 0; i < nv; i++) {
-        print_error("    n%d seq %llu %s '%.*s'%s\n", s_node_of(md, vs[i].origin),
-                    (unsigned long long)vs[i].seq, vs[i].deleted ? "deleted" : "put",
-                    (int)vs[i].value_len, vs[i].value ? (const char *)vs[i].value : "",
-                    vs[i].is_winner ? " (winner)" : "");
+        const mesh_item_version_t *v = s_v(vs, i);
+        print_error("    n%d seq %llu %s '%.*s'%s\n", s_node_of(md, v->origin),
+                    (unsigned long long)v->seq, v->deleted ? "deleted" : "put",
+                    (int)v->value_len, v->value ? (const char *)v->value : "",
+                    v->is_winner ? " (winner)" : "");
     }
     fail_msg("node %d disagrees with the oracle on k%d (seed %u step %d)", d, key, md->seed,
              md->step);
@@ -724,9 +734,10 @@ s_model_check_node(model_t *md, int d)
         snprintf(k, sizeof k, "k%d", key);
         const char *coll = M_COLLS[s_key_coll(key)];
         size_t ne = s_oracle_expected(md, d, key, exp);
-        mesh_version_t *vs = NULL;
+        mesh_item_version_list_t *vs = NULL;
         size_t nv = 0;
-        mesh_err_t err = mesh_get_versions(md->nodes[d].m, coll, k, strlen(k), &vs, &nv);
+        mesh_err_t err = mesh_get_versions(md->nodes[d].m, coll, k, strlen(k), &vs);
+        nv = mesh_item_version_list_count(vs);
         if (ne == 0) {
             if (err != MESH_ENOTFOUND) {
                 s_model_mismatch(md, d, key, exp, ne, vs, nv, "a key never received exists");
@@ -743,13 +754,14 @@ s_model_check_node(model_t *md, int d)
             const o_write_t *w = &md->w[exp[i]];
             size_t found = 0;
             for (size_t j = 0; j < nv; j++) {
-                if (strcmp(vs[j].origin, md->nodes[w->node].id) != 0 || vs[j].seq != w->seq) {
+                const mesh_item_version_t *v = s_v(vs, j);
+                if (strcmp(v->origin, md->nodes[w->node].id) != 0 || v->seq != w->seq) {
                     continue;
                 }
                 found++;
-                bool same = vs[j].deleted == w->del &&
-                            (w->del || (vs[j].value_len == strlen(w->value) &&
-                                        memcmp(vs[j].value, w->value, vs[j].value_len) == 0));
+                bool same = v->deleted == w->del &&
+                            (w->del || (v->value_len == strlen(w->value) &&
+                                        memcmp(v->value, w->value, v->value_len) == 0));
                 if (!same) {
                     s_model_mismatch(md, d, key, exp, ne, vs, nv, "a version's content differs");
                 }
@@ -759,7 +771,7 @@ s_model_check_node(model_t *md, int d)
             }
         }
         md->n_siblings += nv > 1;
-        mesh_versions_free(vs, nv);
+        mesh_item_version_list_free(vs);
     }
 }
 
@@ -796,7 +808,7 @@ static size_t
 s_model_import(model_t *md, int d, const void *b, size_t len, bool twice, bool marks)
 {
     mesh_t *m = md->nodes[d].m;
-    mesh_import_report_t rep;
+    mesh_import_report_t rep = {.size = sizeof rep};
     s_model_import_once(m, b, len, marks, &rep);
     if (rep.sets_rejected || rep.sets_held || rep.text) {
         util_print_where();
@@ -1433,7 +1445,7 @@ test_apply_transitive_trust(void **state)
 {
     (void)state;
     node_t A, B, C;
-    mesh_import_report_t rep;
+    mesh_import_report_t rep = {.size = sizeof rep};
     snprintf(util_where, sizeof util_where, "transitive trust");
     s_node_open(&A, "a", true);
     s_node_open(&B, "b", true);
@@ -1498,15 +1510,14 @@ test_apply_transitive_trust(void **state)
     s_expect_single(C.m, "c", "k1", "v1", A.id);
     util_check_digest(C.m, "c");
     util_check_digest(C.m, "_mesh");
-    mesh_peer_t *peers = NULL;
-    size_t count = 0;
+    mesh_peer_list_t *peers = NULL;
     bool has_a = false;
-    CHECK_OK(mesh_peers(C.m, &peers, &count));
-    CHECK_EQ(count, 3);
-    for (size_t i = 0; i < count; i++) {
-        has_a |= strcmp(peers[i].id, A.id) == 0;
+    CHECK_OK(mesh_peers(C.m, &peers));
+    CHECK_EQ(mesh_peer_list_count(peers), 3);
+    for (size_t i = 0; i < mesh_peer_list_count(peers); i++) {
+        has_a |= strcmp(mesh_peer_list_get(peers, i)->id, A.id) == 0;
     }
-    mesh_free(peers);
+    mesh_peer_list_free(peers);
     CHECK(has_a);
 
     /* a relay: A's new writes reach C through B, signed by A */
@@ -1796,7 +1807,7 @@ test_apply_rejects_bad_input(void **state)
     wire_set_release(&ws);
     CHECK_EQ(bad[xval_off], '3');
     bad[xval_off] = '4';
-    mesh_import_report_t rep;
+    mesh_import_report_t rep = {.size = sizeof rep};
     CHECK_OK(mesh_import(R2.m, bad, blen, &rep));
     CHECK_EQ(rep.sets_rejected, 1);
     CHECK_EQ(rep.sets_new, 3); /* O's genesis, set 1, set 2 (partial) */
@@ -1880,7 +1891,7 @@ test_apply_partial_then_full_set(void **state)
 
     /* then the whole of S from T: p@1 is new to D */
     snprintf(util_where, sizeof util_where, "a set first seen partial, then whole: T -> D");
-    mesh_import_report_t rep;
+    mesh_import_report_t rep = {.size = sizeof rep};
     (void)s_xfer(T->m, D->m, false, &rep);
     CHECK_EQ(rep.sets_rejected, 0);
     s_expect_single(D->m, "c", "p", "1", X->id);
@@ -2143,7 +2154,7 @@ s_fork_once(int attempt)
     s_node_open(&Z2, name, true);
     CHECK_OK(mesh_peer_add(Z1.m, X.id, NULL, NULL, 0));
     CHECK_OK(mesh_peer_add(Z2.m, X.id, NULL, NULL, 0));
-    mesh_import_report_t rep;
+    mesh_import_report_t rep = {.size = sizeof rep};
 
     /* Z1: X's set first, then Y's */
     snprintf(util_where, sizeof util_where, "fork rule %d: Z1 gets X's then Y's (%s wins)", attempt,
@@ -2194,19 +2205,18 @@ s_fork_once(int attempt)
              xwins ? "X" : "Y");
     node_t all[4] = {X, Y, Z1, Z2};
     for (int i = 0; i < 4; i++) {
-        mesh_version_t *vs = NULL;
-        size_t n = 0;
+        mesh_item_version_list_t *vs = NULL;
         s_expect_single(all[i].m, "c", "k", xwins ? "from-x" : "from-y", X.id);
         util_expect(all[i].m, "c", xwins ? "kx" : "ky", xwins ? "x" : "y");
-        CHECK_EQ(mesh_get_versions(all[i].m, "c", xwins ? "ky" : "kx", 2, &vs, &n), MESH_ENOTFOUND);
-        mesh_set_info_t *log = NULL;
-        CHECK_OK(mesh_log(all[i].m, "c", 0, &log, &n));
+        CHECK_EQ(mesh_get_versions(all[i].m, "c", xwins ? "ky" : "kx", 2, &vs), MESH_ENOTFOUND);
+        mesh_set_list_t *log = NULL;
+        CHECK_OK(mesh_log(all[i].m, "c", 0, &log));
         /* X and Y hold set 1 as their own; Z1 and Z2 never get it, as all of its ops
          * were superseded before the bundles were made */
-        CHECK_EQ(n, i < 2 ? 2 : 1);
-        CHECK_EQ(log[0].first_seq, 2);
-        CHECK(memcmp(log[0].root, win_root, HASH_LEN) == 0);
-        mesh_free(log);
+        CHECK_EQ(mesh_set_list_count(log), i < 2 ? 2 : 1);
+        CHECK_EQ(mesh_set_list_get(log, 0)->first_seq, 2);
+        CHECK(memcmp(mesh_set_list_get(log, 0)->root, win_root, HASH_LEN) == 0);
+        mesh_set_list_free(log);
     }
     s_check_same(all, 4, "c");
     free(sx.p);
@@ -2282,18 +2292,20 @@ s_vector_entry(mesh_t *m, const char *coll, mesh_t *origin, uint64_t *base, size
 static void
 s_log_seqs(mesh_t *m, const char *coll, uint64_t *seqs, size_t max, size_t *n)
 {
-    mesh_set_info_t *log = NULL;
-    CHECK_OK(mesh_log(m, coll, 0, &log, n));
+    mesh_set_list_t *log = NULL;
+    CHECK_OK(mesh_log(m, coll, 0, &log));
+    *n = mesh_set_list_count(log);
     CHECK(*n <= max);
     for (size_t i = 0; i < *n; i++) {
+        uint64_t first = mesh_set_list_get(log, i)->first_seq;
         size_t at = i; /* insertion sort: a handful of sets */
-        while (at > 0 && seqs[at - 1] > log[i].first_seq) {
+        while (at > 0 && seqs[at - 1] > first) {
             seqs[at] = seqs[at - 1];
             at--;
         }
-        seqs[at] = log[i].first_seq;
+        seqs[at] = first;
     }
-    mesh_free(log);
+    mesh_set_list_free(log);
 }
 
 /* What R must hold once X's S1 (seq 1-2), the live part of X's H (seq 3-4 of 3-6) and
@@ -2301,14 +2313,14 @@ s_log_seqs(mesh_t *m, const char *coll, uint64_t *seqs, size_t max, size_t *n)
 static void
 s_expect_fork_after_partial(node_t *R, const char *id, bool fwins)
 {
-    mesh_version_t *vs = NULL;
+    mesh_item_version_list_t *vs = NULL;
     size_t n = 0;
     uint64_t seqs[4];
     s_expect_single(R->m, "c", "a", "1", id);
     s_expect_single(R->m, "c", "b", "2", id);
     for (int i = 0; i < 2; i++) {
         const char *key = fwins ? (i ? "k4" : "k3") : (i ? "y6" : "y5");
-        CHECK_EQ(mesh_get_versions(R->m, "c", key, 2, &vs, &n), MESH_ENOTFOUND);
+        CHECK_EQ(mesh_get_versions(R->m, "c", key, 2, &vs), MESH_ENOTFOUND);
     }
     s_expect_single(R->m, "c", fwins ? "y5" : "k3", fwins ? "y5" : "3", id);
     s_expect_single(R->m, "c", fwins ? "y6" : "k4", fwins ? "y6" : "4", id);
@@ -2508,11 +2520,10 @@ test_apply_verify_split(void **state)
         }
         char key[32];
         snprintf(key, sizeof key, "s%d-k%02d", i, KEYS - 1);
-        mesh_version_t *vs = NULL;
-        size_t n = 0;
-        mesh_err_t err = mesh_get_versions(R->m, "c", key, strlen(key), &vs, &n);
+        mesh_item_version_list_t *vs = NULL;
+        mesh_err_t err = mesh_get_versions(R->m, "c", key, strlen(key), &vs);
         CHECK_EQ(err, damaged ? MESH_ENOTFOUND : MESH_OK);
-        mesh_versions_free(vs, n);
+        mesh_item_version_list_free(vs);
         free(sets[i].p);
     }
     util_check_digest(R->m, "c");

@@ -1375,7 +1375,7 @@ test_bundle_wire_export_import_through_the_api(void **state)
     size_t bundle_len = 0, vec_len = 0, since_len = 0, mesh_sets;
     wire_doc_t doc;
     const wire_section_t *sec;
-    mesh_import_report_t rep;
+    mesh_import_report_t rep = {.size = sizeof rep};
     char dig_a[65], dig_b[65];
     uint64_t inc;
 
@@ -1514,7 +1514,7 @@ test_bundle_wire_relayed_partial_set(void **state)
     size_t from_a_len = 0, from_b_len = 0;
     wire_doc_t doc_a, doc_b;
     const wire_section_t *sa, *sb;
-    mesh_import_report_t rep;
+    mesh_import_report_t rep = {.size = sizeof rep};
     char dig_a[65], dig_c[65];
 
     assert_int_equal(mesh_peer_add(b->m, a->id, "a", NULL, 0), MESH_OK);

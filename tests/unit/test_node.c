@@ -1,5 +1,6 @@
 /* tests/unit/test_node.c: the public API on one device: open, transactions, reads,
- * iteration, the log, digests, signatures of committed sets, limits and error texts. */
+ * iteration, the log, digests, signatures of committed sets, limits and error texts, and
+ * the result lists and sized structs of the ABI (every peer address, whole). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -95,14 +96,22 @@ test_node_put_get_del(void **state)
     util_put(f->m, "notes", "a", NULL);
     util_expect(f->m, "notes", "a", NULL);
     /* the tombstone is a version of its own */
-    mesh_version_t *vs = NULL;
-    size_t n = 0;
-    assert_int_equal(mesh_get_versions(f->m, "notes", "a", 1, &vs, &n), MESH_OK);
-    assert_int_equal(n, 1);
-    assert_true(vs[0].deleted);
-    assert_true(vs[0].is_winner);
-    assert_int_equal(vs[0].seq, 3);
-    mesh_versions_free(vs, n);
+    mesh_item_version_list_t *vs = NULL;
+    assert_int_equal(mesh_get_versions(f->m, "notes", "a", 1, &vs), MESH_OK);
+    assert_int_equal(mesh_item_version_list_count(vs), 1);
+    const mesh_item_version_t *v0 = mesh_item_version_list_get(vs, 0);
+    assert_int_equal(v0->size, sizeof *v0);
+    assert_true(v0->deleted);
+    assert_null(v0->value);
+    assert_true(v0->is_winner);
+    assert_int_equal(v0->seq, 3);
+    assert_null(mesh_item_version_list_get(vs, 1));
+    mesh_item_version_list_free(vs);
+    assert_int_equal(mesh_get_versions(f->m, "notes", "nope", 4, &vs), MESH_ENOTFOUND);
+    assert_null(vs);
+    assert_int_equal(mesh_item_version_list_count(NULL), 0);
+    assert_null(mesh_item_version_list_get(NULL, 0));
+    mesh_item_version_list_free(NULL);
     /* an empty value is a value, not a deletion */
     mesh_txn_t *txn = NULL;
     void *v = NULL;
@@ -131,19 +140,25 @@ test_node_txn_is_one_set(void **state)
     assert_int_equal(mesh_txn_commit(&txn, &first), MESH_OK);
     assert_int_equal(first, 1);
     util_put(f->m, "c", "z", "last");
-    mesh_set_info_t *sets = NULL;
-    size_t n = 0;
-    assert_int_equal(mesh_log(f->m, "c", 0, &sets, &n), MESH_OK);
-    assert_int_equal(n, 2);
-    assert_int_equal(sets[0].first_seq, 51); /* newest first */
-    assert_int_equal(sets[0].count, 1);
-    assert_int_equal(sets[1].first_seq, 1);
-    assert_int_equal(sets[1].count, 50);
-    assert_true(sets[0].hlc > sets[1].hlc);
-    mesh_free(sets);
-    assert_int_equal(mesh_log(f->m, "c", 1, &sets, &n), MESH_OK);
-    assert_int_equal(n, 1);
-    mesh_free(sets);
+    mesh_set_list_t *sets = NULL;
+    assert_int_equal(mesh_log(f->m, "c", 0, &sets), MESH_OK);
+    assert_int_equal(mesh_set_list_count(sets), 2);
+    const mesh_set_info_t *s0 = mesh_set_list_get(sets, 0), *s1 = mesh_set_list_get(sets, 1);
+    assert_int_equal(s0->size, sizeof *s0);
+    assert_int_equal(s0->first_seq, 51); /* newest first */
+    assert_int_equal(s0->count, 1);
+    assert_int_equal(s1->first_seq, 1);
+    assert_int_equal(s1->count, 50);
+    assert_true(s0->hlc > s1->hlc);
+    assert_null(mesh_set_list_get(sets, 2));
+    mesh_set_list_free(sets);
+    assert_int_equal(mesh_log(f->m, "c", 1, &sets), MESH_OK);
+    assert_int_equal(mesh_set_list_count(sets), 1);
+    mesh_set_list_free(sets);
+    assert_int_equal(mesh_log(f->m, "never-written", 0, &sets), MESH_OK);
+    assert_int_equal(mesh_set_list_count(sets), 0);
+    mesh_set_list_free(sets);
+    assert_int_equal(mesh_log(f->m, "c", 0, NULL), MESH_EINVAL);
     /* an empty transaction commits nothing */
     assert_int_equal(mesh_txn_begin(f->m, "c", &txn), MESH_OK);
     assert_int_equal(mesh_txn_commit(&txn, &first), MESH_OK);
@@ -341,13 +356,13 @@ test_node_survives_reopen(void **state)
     assert_int_equal(util_open(f->home, false, NULL, 0, &f->m), MESH_OK);
     util_expect(f->m, "dur", "k", "kept");
     util_put(f->m, "dur", "k2", "more");
-    mesh_set_info_t *sets = NULL;
-    size_t n = 0;
-    assert_int_equal(mesh_log(f->m, "dur", 0, &sets, &n), MESH_OK);
-    assert_int_equal(n, 2);
-    assert_int_equal(sets[0].first_seq, 2); /* seq goes on, never reused */
-    assert_int_equal(sets[0].incarnation, sets[1].incarnation);
-    mesh_free(sets);
+    mesh_set_list_t *sets = NULL;
+    assert_int_equal(mesh_log(f->m, "dur", 0, &sets), MESH_OK);
+    assert_int_equal(mesh_set_list_count(sets), 2);
+    assert_int_equal(mesh_set_list_get(sets, 0)->first_seq, 2); /* seq goes on, never reused */
+    assert_int_equal(mesh_set_list_get(sets, 0)->incarnation,
+                     mesh_set_list_get(sets, 1)->incarnation);
+    mesh_set_list_free(sets);
 }
 
 static void
@@ -437,7 +452,7 @@ test_node_rollback_renews_incarnation(void **state)
     store_close(st);
     assert_int_equal(util_open(f->home, false, NULL, 0, &f->m), MESH_OK);
     assert_int_equal(store_incarnation(f->m->store), inc);
-    mesh_import_report_t rep;
+    mesh_import_report_t rep = {.size = sizeof rep};
     assert_int_equal(mesh_import(f->m, bundle, len, &rep), MESH_OK);
     mesh_free(rep.text);
     mesh_free(bundle);
@@ -445,13 +460,129 @@ test_node_rollback_renews_incarnation(void **state)
     util_expect(f->m, "rb", "k2", "v2"); /* our own write came back */
     assert_int_not_equal(store_incarnation(f->m->store), inc);
     util_put(f->m, "rb", "k3", "v3");
-    mesh_set_info_t *sets = NULL;
-    size_t n = 0;
-    assert_int_equal(mesh_log(f->m, "rb", 1, &sets, &n), MESH_OK);
-    assert_int_equal(n, 1);
-    assert_int_not_equal(sets[0].incarnation, inc); /* the new write is not a second seq 3 */
-    assert_int_equal(sets[0].first_seq, 1);
-    mesh_free(sets);
+    mesh_set_list_t *sets = NULL;
+    assert_int_equal(mesh_log(f->m, "rb", 1, &sets), MESH_OK);
+    assert_int_equal(mesh_set_list_count(sets), 1);
+    /* the new write is not a second seq 3 */
+    assert_int_not_equal(mesh_set_list_get(sets, 0)->incarnation, inc);
+    assert_int_equal(mesh_set_list_get(sets, 0)->first_seq, 1);
+    mesh_set_list_free(sets);
+}
+
+/* Eight addresses of 200 bytes (the most mesh_peer_add takes) and a name of 64: every one
+ * comes back from mesh_peers, whole and in order; nothing is cut to fit a buffer. */
+static void
+test_node_peers_list_every_address(void **state)
+{
+    fixture_t *f = *state;
+    char other[MESH_ID_TEXT_LEN + 1], addrs[8][201], name[65];
+    const char *argv[8];
+    uint8_t pk[32];
+    memset(pk, 7, sizeof pk);
+    devid_format(pk, other);
+    for (int i = 0; i < 8; i++) {
+        int n = snprintf(addrs[i], sizeof addrs[i], "tcp://host-%d.example:%d/", i, 7400 + i);
+        memset(addrs[i] + n, 'a' + i, 200 - (size_t)n);
+        addrs[i][200] = '\0';
+        argv[i] = addrs[i];
+    }
+    memset(name, 'n', 64);
+    name[64] = '\0';
+    assert_int_equal(mesh_peer_add(f->m, other, name, argv, 8), MESH_OK);
+    mesh_peer_list_t *peers = NULL;
+    assert_int_equal(mesh_peers(f->m, &peers), MESH_OK);
+    assert_int_equal(mesh_peer_list_count(peers), 2);
+    const mesh_peer_t *p = NULL;
+    for (size_t i = 0; i < mesh_peer_list_count(peers); i++) {
+        const mesh_peer_t *q = mesh_peer_list_get(peers, i);
+        assert_int_equal(q->size, sizeof *q);
+        if (strcmp(q->id, other) == 0) {
+            p = q;
+        } else {
+            assert_true(q->self);
+            assert_int_equal(q->addr_count, 0);
+        }
+    }
+    assert_non_null(p);
+    assert_false(p->self);
+    assert_string_equal(p->name, name);
+    assert_int_equal(p->addr_count, 8);
+    for (size_t i = 0; i < 8; i++) {
+        assert_string_equal(p->addrs[i], addrs[i]);
+    }
+    assert_null(mesh_peer_list_get(peers, 2));
+    mesh_peer_list_free(peers);
+    /* a ninth address is refused, not dropped: the record stays as it was */
+    const char *nine[9];
+    for (int i = 0; i < 9; i++) {
+        nine[i] = addrs[i % 8];
+    }
+    assert_int_equal(mesh_peer_add(f->m, other, NULL, nine, 9), MESH_ETOOBIG);
+    assert_int_equal(mesh_peers(f->m, NULL), MESH_EINVAL);
+    assert_int_equal(mesh_peer_list_count(NULL), 0);
+    mesh_peer_list_free(NULL);
+}
+
+/* mesh_collections lists user collections by name, with their counts and digests. */
+static void
+test_node_collections_list(void **state)
+{
+    fixture_t *f = *state;
+    mesh_coll_list_t *colls = NULL;
+    assert_int_equal(mesh_collections(f->m, &colls), MESH_OK);
+    assert_int_equal(mesh_coll_list_count(colls), 0);
+    mesh_coll_list_free(colls);
+    util_put(f->m, "my notes", "a", "1");
+    util_put(f->m, "b", "k", "v");
+    util_put(f->m, "b", "k", NULL);
+    assert_int_equal(mesh_collections(f->m, &colls), MESH_OK);
+    assert_int_equal(mesh_coll_list_count(colls), 2);
+    const mesh_coll_info_t *b = mesh_coll_list_get(colls, 0);
+    const mesh_coll_info_t *notes = mesh_coll_list_get(colls, 1);
+    assert_int_equal(b->size, sizeof *b);
+    assert_string_equal(b->name, "b");
+    assert_int_equal(b->keys, 1);
+    assert_int_equal(b->versions, 1);
+    assert_string_equal(notes->name, "my notes");
+    char digest[65];
+    assert_int_equal(mesh_digest(f->m, "my notes", digest, sizeof digest, NULL), MESH_OK);
+    assert_string_equal(notes->digest, digest);
+    assert_null(mesh_coll_list_get(colls, 2));
+    mesh_coll_list_free(colls);
+    assert_int_equal(mesh_collections(f->m, NULL), MESH_EINVAL);
+    mesh_coll_list_free(NULL);
+}
+
+/* The import report is the caller's, size first: the library fills only the fields that
+ * fit in the size it is given, and refuses a report without one. */
+static void
+test_node_import_report_is_sized(void **state)
+{
+    fixture_t *f = *state;
+    void *bundle = NULL;
+    size_t len = 0;
+    util_put(f->m, "c", "k", "v");
+    assert_int_equal(mesh_export(f->m, NULL, 0, NULL, 0, &bundle, &len), MESH_OK);
+    mesh_import_report_t rep;
+    memset(&rep, 0, sizeof rep);
+    assert_int_equal(mesh_import(f->m, bundle, len, &rep), MESH_EINVAL); /* size 0 */
+    /* an older, shorter report: up to sets_known, and no room for text */
+    memset(&rep, 0x5a, sizeof rep);
+    rep.size = offsetof(mesh_import_report_t, sets_held);
+    assert_int_equal(mesh_import(f->m, bundle, len, &rep), MESH_OK);
+    assert_int_equal(rep.size, offsetof(mesh_import_report_t, sets_held));
+    assert_int_equal(rep.sets_new, 0);
+    assert_true(rep.sets_known > 0); /* our own sets: held already */
+    const unsigned char *tail = (const unsigned char *)&rep.sets_held;
+    for (size_t i = 0; i < sizeof rep - offsetof(mesh_import_report_t, sets_held); i++) {
+        assert_int_equal(tail[i], 0x5a); /* past its size, nothing is written */
+    }
+    rep = (mesh_import_report_t){.size = sizeof rep};
+    assert_int_equal(mesh_import(f->m, bundle, len, &rep), MESH_OK);
+    assert_true(rep.sets_known > 0);
+    assert_null(rep.text);
+    assert_int_equal(mesh_import(f->m, bundle, len, NULL), MESH_EINVAL);
+    mesh_free(bundle);
 }
 
 int
@@ -465,7 +596,8 @@ main(void)
         T(test_node_digest_equals_recount),  T(test_node_iterate_by_prefix),
         T(test_node_limits_are_enforced),    T(test_node_survives_reopen),
         T(test_node_every_error_has_text),   T(test_node_log_callback_gets_messages),
-        T(test_node_rollback_renews_incarnation),
+        T(test_node_rollback_renews_incarnation), T(test_node_peers_list_every_address),
+        T(test_node_collections_list),       T(test_node_import_report_is_sized),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -110,7 +110,7 @@ s_put_range(mesh_t *m, const char *coll, const char *prefix, int from, int n, si
 static size_t
 s_import(mesh_t *m, const void *bundle, size_t len)
 {
-    mesh_import_report_t rep;
+    mesh_import_report_t rep = {.size = sizeof rep};
 
     CHECK_OK(mesh_import(m, bundle, len, &rep));
     if (rep.sets_held || rep.sets_rejected) {
@@ -1091,7 +1091,7 @@ test_sync_parts_import_checked(void **state)
     void *bundle = NULL;
     size_t len = 0;
     bundle_checked_t *good = NULL, *bad_check = NULL;
-    mesh_import_report_t plain, rep;
+    mesh_import_report_t plain = {.size = sizeof plain}, rep;
 
     (void)state;
     snprintf(util_where, sizeof(util_where), "import checked");
@@ -1224,7 +1224,7 @@ test_sync_parts_import_many(void **state)
         CHECK_OK(mesh_peer_add(x->m, b->id, NULL, NULL, 0));
     }
     for (size_t i = 0; i < n; i++) {
-        mesh_import_report_t rep;
+        mesh_import_report_t rep = {.size = sizeof rep};
 
         CHECK_OK(mesh_import(c->m, bundles[i], lens[i], &rep));
         one.sets_new += rep.sets_new;
