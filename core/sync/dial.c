@@ -6,6 +6,7 @@
  * Layer: core (sync). Third-party: none. SPDX-License-Identifier: MIT */
 #include "core/sync/dial.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "core/member/member.h"
@@ -150,6 +151,7 @@ dial_members(loop_t *l)
             s->conn_out = s->conn_in = s->batch_conn = s->sent_conn = SYNC_NO_CONN;
         }
         if (s) {
+            snprintf(s->name, sizeof s->name, "%s", peers[i].name);
             s_dial(l, s, peers[i].addrs);
         }
     }

@@ -28,7 +28,7 @@
 
 /* After a large apply, once quiet for a while, give back the memory it left (LMDB's pages
  * of the large write transactions, then the allocator's free pages: the daemon keeps its
- * heap meanwhile, see cmd_daemon.c); after large sends, the allocator's free pages (the
+ * heap meanwhile, see s_keep_heap); after large sends, the allocator's free pages (the
  * batches libzmq queued for a slower receiver). */
 static void
 s_release_memory(loop_t *l, int64_t now)
@@ -51,6 +51,25 @@ s_release_memory(loop_t *l, int64_t now)
 #endif
         l->sent_unreleased = 0;
     }
+}
+
+/* Keep the process's heap (mesh_options_t.daemon_heap). A sync moves megabytes per batch
+ * through the heap (batches, ZeroMQ's copies of them, LMDB's dirty pages). By default glibc
+ * maps each such block anew, or gives the top of the heap back whenever it frees one, and
+ * every page then faults in again: on small VMs page faults cost the sender a fifth of its
+ * time. So keep the heap; s_release_memory gives it back (malloc_trim) once a large apply
+ * or send is over and all is quiet. One arena for every thread: malloc_trim gives back the
+ * free top of the main arena only, and the checker thread's decoding (core/sync/checker.c)
+ * or ZeroMQ's I/O thread would otherwise leave tens of MB in arenas of their own. Called
+ * before those threads start. */
+static void
+s_keep_heap(void)
+{
+#ifdef __GLIBC__
+    (void)mallopt(M_MMAP_THRESHOLD, 64 << 20);
+    (void)mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    (void)mallopt(M_ARENA_MAX, 1);
+#endif
 }
 
 static void *
@@ -108,7 +127,7 @@ s_run(void *arg)
         session_tick(l, now);
         s_release_memory(l, now);
         if (now - l->status_ms >= LOOP_STATUS_MS) {
-            status_write(l, now);
+            status_publish(l, now);
             l->status_ms = now;
         }
     }
@@ -117,7 +136,7 @@ s_run(void *arg)
 }
 
 mesh_err_t
-loop_start(mesh_t *m, const char *listen, loop_t **out)
+loop_start(mesh_t *m, const char *listen, bool keep_heap, loop_t **out)
 {
     uint8_t curve_pk[TRANSPORT_KEY_LEN], curve_sk[TRANSPORT_KEY_LEN];
     *out = NULL;
@@ -148,6 +167,10 @@ loop_start(mesh_t *m, const char *listen, loop_t **out)
     const char *pause = getenv("MESH_TEST_COMMIT_PAUSE_MS");
     l->pause_ms = pause && *pause ? (int)strtol(pause, NULL, 10) : 0;
     l->pause_ms = l->pause_ms < 0 ? 0 : l->pause_ms > 10000 ? 10000 : l->pause_ms;
+    if (keep_heap) {
+        s_keep_heap();
+    }
+    pthread_mutex_init(&l->status_lock, NULL);
     wire_buf_init(&l->buf);
     wire_buf_init(&l->body);
     mesh_err_t err = ident_curve_public(ident_public_key(m->ident), curve_pk);
@@ -174,6 +197,7 @@ loop_start(mesh_t *m, const char *listen, loop_t **out)
         transport_close(l->t);
         wire_buf_release(&l->buf);
         wire_buf_release(&l->body);
+        pthread_mutex_destroy(&l->status_lock);
         free(l);
         return err;
     }
@@ -204,5 +228,7 @@ loop_stop(loop_t *l)
     transport_close(l->t);
     wire_buf_release(&l->buf);
     wire_buf_release(&l->body);
+    free(l->status_text);
+    pthread_mutex_destroy(&l->status_lock);
     free(l);
 }

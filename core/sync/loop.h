@@ -9,14 +9,17 @@
 #ifndef MESH_CORE_LOOP_H
 #define MESH_CORE_LOOP_H
 
+#include <stdbool.h>
+
 #include "meshsync.h"
 
 typedef struct loop loop_t;
 
 /* Start the loop thread of m: listen on listen (NULL: dial out only), connect to every
- * member's known addresses, and sync. Returns once the transport listens.
+ * member's known addresses, and sync. With keep_heap, first tune the process's allocator
+ * for it (mesh_options_t.daemon_heap). Returns once the transport listens.
  * Errors: MESH_EIO (with detail on m), MESH_ENOMEM. */
-MESH_NODISCARD mesh_err_t loop_start(mesh_t *m, const char *listen, loop_t **out);
+MESH_NODISCARD mesh_err_t loop_start(mesh_t *m, const char *listen, bool keep_heap, loop_t **out);
 
 /* Stop the thread and wait for it; NULL is a no-op. */
 void loop_stop(loop_t *loop);

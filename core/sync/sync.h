@@ -1,7 +1,9 @@
 /* core/sync/sync.h: the state that the modules of core/sync share (an internal header: no
  * .c of its own, included only by core/sync/{loop,dial,own,session,status}.c).
  * Owns: the tuning of the loop and its sessions, struct loop (the thread's state) and struct
- * session (one per member); both belong to the loop thread.
+ * session (one per member); both belong to the loop thread, but for the published status
+ * text, which status_lock guards (read by mesh_status on any thread), and listen, which is
+ * set before the thread starts and never changes.
  * Not here: the loop's interface to the rest of core (core/sync/loop.h).
  * Layer: core (sync). Third-party: none. SPDX-License-Identifier: MIT */
 #ifndef MESH_CORE_SYNC_SYNC_H
@@ -48,6 +50,7 @@ struct session {
     uint8_t device[WIRE_ORIGIN_LEN];
     uint8_t curve[TRANSPORT_KEY_LEN];
     char id[MESH_ID_TEXT_LEN + 1];
+    char name[65];         /* its name in the membership records, "" if none */
     char addrs[512];       /* every known address, space-separated ("" if none) */
     char addr[256];        /* the one dialled, "" if none */
     size_t addr_i;         /* its place among addrs */
@@ -120,10 +123,13 @@ struct loop {
     uint8_t own_summary[WIRE_SUMMARY_LEN];
     uint64_t own_txnid;
     bool own_valid;
-    int64_t flush_ms;         /* when the last commit of received batches ended */
-    uint64_t ops_unreleased;  /* ops applied since the store last gave memory back */
-    uint64_t sent_unreleased; /* batch bytes sent since the heap was last given back */
-    int64_t sent_ms;          /* when the last batch went out */
+    int64_t flush_ms;            /* when the last commit of received batches ended */
+    uint64_t ops_unreleased;     /* ops applied since the store last gave memory back */
+    uint64_t sent_unreleased;    /* batch bytes sent since the heap was last given back */
+    int64_t sent_ms;             /* when the last batch went out */
+    pthread_mutex_t status_lock; /* guards the two below */
+    char *status_text;           /* the status last published (status_publish), or NULL */
+    size_t status_len;           /* its length */
 };
 
 /* The monotonic clock in ms. */
