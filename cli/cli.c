@@ -325,6 +325,7 @@ cli_open_ex(cli_ctx_t *ctx, bool create, bool quiet, mesh_t **out)
     opts.create = create;
     opts.offline = !ctx->online;
     opts.listen = ctx->listen;
+    opts.daemon_heap = ctx->online; /* meshctl daemon: this process is the daemon */
     opts.log = s_log;
     opts.log_ctx = ctx;
     opts.log_level = MESH_LOG_DEBUG; /* s_log filters, and keeps error lines as detail */

@@ -150,36 +150,4 @@ int cmd_conflicts(int argc, char **argv, cli_ctx_t *ctx);
 int cmd_status(int argc, char **argv, cli_ctx_t *ctx);
 int cmd_wait(int argc, char **argv, cli_ctx_t *ctx);
 
-/* The daemon's status file (HOME/status), as cmd_status and cmd_wait read it. Byte
- * figures are estimates, -1 when nothing has been seen yet to estimate from. */
-#define CLI_PEERS_MAX      64
-#define CLI_COLL_LINES_MAX 512
-typedef struct cli_peer_status {
-    char id[MESH_ID_TEXT_LEN + 1];
-    char addr[256];
-    int connected, session, refused, in_sync;
-    long long silent_ms, seen, bytes_to_send, bytes_to_receive;
-    unsigned long long to_send, to_receive, in_flight, batches_out, batches_in, bytes_out, bytes_in;
-} cli_peer_status_t;
-/* One collection as seen against one connected peer. */
-typedef struct cli_coll_status {
-    char name[MESH_COLL_MAX + 1];
-    char peer[MESH_ID_TEXT_LEN + 1];
-    unsigned long long to_send, to_receive;
-    long long bytes_to_send, bytes_to_receive;
-    int in_sync;
-} cli_coll_status_t;
-typedef struct cli_status {
-    bool running; /* a daemon runs on this home and wrote the file lately */
-    long pid;
-    char listen[256];
-    long long age_ms; /* since the daemon last wrote it */
-    size_t npeers;
-    cli_peer_status_t peers[CLI_PEERS_MAX];
-    size_t ncolls;
-    cli_coll_status_t colls[CLI_COLL_LINES_MAX];
-} cli_status_t;
-/* Read HOME/status. Returns CLI_OK (st->running false when no daemon runs). (cmd_status.c) */
-int cli_status_read(const cli_ctx_t *ctx, cli_status_t *st);
-
 #endif /* MESH_CLI_CLI_H */

@@ -1,15 +1,13 @@
 /* cli/cmd_daemon.c: `meshctl daemon`: run the node in the foreground until SIGINT/SIGTERM.
- * Owns: the daemon's options, its signal handling and its allocator settings.
- * Not here: the event loop and the sync protocol (the library: mesh_open, offline false).
+ * Owns: the daemon's options and its signal handling.
+ * Not here: the event loop, the sync protocol and the allocator settings they want (the
+ * library: mesh_open, offline false, daemon_heap set by cli_open for ctx->online).
  * Layer: cli. Third-party: none. SPDX-License-Identifier: MIT */
 #include "cli.h"
 
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 
 static const char s_usage[] =
     "usage: meshctl daemon [--listen ADDR]\n"
@@ -19,8 +17,8 @@ static const char s_usage[] =
     "recorded, and keep every collection in sync with each of them. Writes made by\n"
     "other meshctl commands on the same home are noticed and sent within a second.\n"
     "Logs go to stderr at --log-level; it never prompts. SIGINT or SIGTERM stops it\n"
-    "cleanly (exit 0). 'meshctl status' and 'meshctl wait' read what it writes to\n"
-    "HOME/status.\n"
+    "cleanly (exit 0). 'meshctl status' and 'meshctl wait' show what it reports\n"
+    "(it keeps it in HOME/status).\n"
     "\n"
     "options:\n"
     "  -l, --listen ADDR  the ZeroMQ endpoint to listen on; without it the daemon only\n"
@@ -41,19 +39,6 @@ cmd_daemon(int argc, char **argv, cli_ctx_t *ctx)
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
-#ifdef __GLIBC__
-    /* A sync moves megabytes per batch through the heap (batches, ZeroMQ's copies of them,
-     * LMDB's dirty pages). By default glibc maps each such block anew, or gives the top of
-     * the heap back whenever it frees one, and every page then faults in again: on these
-     * VMs page faults cost the sender a fifth of its time. So keep the heap; the loop gives
-     * it back (malloc_trim) once a large apply or send is over and all is quiet. One arena
-     * for every thread: malloc_trim gives back the free top of the main arena only, and the
-     * checker thread's decoding (core/checker.c) or ZeroMQ's I/O thread would otherwise
-     * leave tens of MB in arenas of their own. */
-    (void)mallopt(M_MMAP_THRESHOLD, 64 << 20);
-    (void)mallopt(M_TRIM_THRESHOLD, 1 << 30);
-    (void)mallopt(M_ARENA_MAX, 1);
-#endif
     ctx->online = true;
     ctx->listen = listen;
     mesh_t *m = NULL;

@@ -154,7 +154,7 @@ mesh_open(const mesh_options_t *opts, mesh_t **out)
         return err;
     }
     if (!o.offline) {
-        err = loop_start(m, o.listen, &m->loop);
+        err = loop_start(m, o.listen, o.daemon_heap, &m->loop);
         if (err != MESH_OK) {
             if (o.errbuf && o.errbuf_len) {
                 snprintf(o.errbuf, o.errbuf_len, "%s", m->errmsg);

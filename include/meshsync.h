@@ -112,6 +112,8 @@ typedef struct mesh_options {
     size_t errbuf_len;  /* its size in bytes */
     const char *listen; /* not offline: the endpoint to listen on (e.g.
                          * "tcp://127.0.0.1:7000"), or NULL to only dial out */
+    bool daemon_heap;   /* not offline: tune this process's allocator (glibc) for a node
+                         * that syncs for a long time (see mesh_open); process-wide */
 } mesh_options_t;
 
 /* One version of an item, as listed by mesh_get_versions. Siblings (concurrent versions)
@@ -159,6 +161,12 @@ MESH_EXPORT const char *mesh_strerror(mesh_err_t err);
  * thread, which listens on opts->listen (if set), dials every member at the addresses its
  * membership records give, and syncs with each (docs/PROTOCOL.md §11) until mesh_close
  * stops it; the log callback is then also called from that thread.
+ * opts->daemon_heap (not offline) makes the loop, before it starts its threads, keep the
+ * process's heap instead of giving each freed block back at once (glibc: one arena for
+ * every thread, no trimming, large blocks from the heap); the loop gives memory back once
+ * a large apply or send is over. Sync moves megabytes per batch through the heap, and
+ * without it every page faults in anew. It changes the allocator of the whole process: set
+ * it only in a program that is the daemon. Elsewhere it is ignored.
  * Calls sodium_init itself; no global set-up is needed.
  * MESH_OK: *out is the node; close it with mesh_close(). Error: *out is NULL, and
  * opts->errbuf (when set) holds the detail, e.g. the path and the OS error.
@@ -419,6 +427,102 @@ MESH_EXPORT void mesh_coll_list_free(mesh_coll_list_t *list);
 
 /* Check a device ID's text (case and dashes are free). MESH_OK, or MESH_EBADID. */
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_id_check(const char *text);
+
+/* ---- Sync status ----
+ * What the node reports about its sync, as a snapshot taken by mesh_status and read through
+ * the accessors below. The accessors fill size-first structs: set out->size to sizeof the
+ * struct as your header defines it; fields are only ever added at the end, and a library
+ * newer than your header fills only the fields your size covers. */
+
+typedef struct mesh_status mesh_status_t; /* a snapshot of the node's sync; opaque */
+
+/* This device, and the loop that syncs it. */
+typedef struct mesh_status_device {
+    size_t size;        /* sizeof(mesh_status_device_t), set by the caller; always first */
+    const char *id;     /* this device's ID (text form) */
+    const char *name;   /* its name */
+    bool daemon;        /* a loop syncs this home: this node's own, or a daemon's whose
+                         * status is fresh (written within the last 3 s) */
+    int64_t pid;        /* the process that runs that loop, 0 when none */
+    const char *listen; /* the endpoint it listens on, "" when none */
+    int64_t age_ms;     /* how old the figures are, in ms; -1 without a loop */
+    size_t peers;       /* peers listed (mesh_status_peer takes 0..peers-1) */
+    size_t colls;       /* (collection, peer) rows (mesh_status_coll takes 0..colls-1) */
+} mesh_status_device_t;
+
+/* One member, as the loop sees it. Without a loop: every member but this device, with its
+ * name and known addresses, and nothing else set. */
+typedef struct mesh_status_peer {
+    size_t size;              /* sizeof(mesh_status_peer_t), set by the caller; always first */
+    const char *id;           /* its device ID */
+    const char *name;         /* its name in the membership records, "" when none */
+    const char *addr;         /* the address dialled, "" when none (it dials in); without
+                               * a loop every known address, space-separated */
+    bool connected;           /* heard from within the last 4 s */
+    bool session;             /* a session is up (it said HELLO in a version we speak) */
+    bool refused;             /* it speaks a protocol version we do not, or refused ours */
+    bool in_sync;             /* session up, nothing in flight, nothing left either way */
+    int64_t silent_ms;        /* since it was last heard from, -1 if never */
+    int64_t last_seen;        /* when it was last heard from (Unix seconds), 0 if never */
+    uint64_t to_send;         /* versions it lacks that this device holds */
+    uint64_t to_receive;      /* versions this device lacks that it holds */
+    int64_t bytes_to_send;    /* estimated bytes of to_send, -1 when unknown */
+    int64_t bytes_to_receive; /* estimated bytes of to_receive, -1 when unknown */
+    uint64_t in_flight;       /* batches sent to it and not yet acknowledged */
+    uint64_t batches_out;     /* batches sent to it */
+    uint64_t batches_in;      /* batches received from it and committed */
+    uint64_t bytes_out;       /* bytes sent to it (every message) */
+    uint64_t bytes_in;        /* bytes received from it (every message) */
+} mesh_status_peer_t;
+
+/* One collection against one peer with a session up. */
+typedef struct mesh_status_coll {
+    size_t size;              /* sizeof(mesh_status_coll_t), set by the caller; always first */
+    const char *name;         /* the collection's name */
+    const char *peer;         /* the peer's device ID */
+    uint64_t to_send;         /* versions of it the peer lacks */
+    uint64_t to_receive;      /* versions of it this device lacks */
+    int64_t bytes_to_send;    /* estimated bytes of to_send, -1 when unknown */
+    int64_t bytes_to_receive; /* estimated bytes of to_receive, -1 when unknown */
+    bool in_sync;             /* nothing in flight to that peer, nothing left either way */
+} mesh_status_coll_t;
+
+/* Take a snapshot of the node's sync. On a node whose loop runs in this process (not
+ * offline), the figures the loop last published (it refreshes them every 250 ms). On an
+ * offline node, those of the daemon running on the same home, read from the status file it
+ * keeps (HOME/status, docs/PROTOCOL.md §11.4); when no daemon runs (no file, its process
+ * gone, or not refreshed for 3 s), the members with their addresses and daemon false.
+ * MESH_OK: *out is the snapshot; free it with mesh_status_free. Error: *out is NULL.
+ * Errors: MESH_EINVAL (m or out NULL), MESH_ECORRUPT (the status file does not decode),
+ * MESH_EIO (it cannot be read, or the members cannot be listed), MESH_ENOMEM.
+ * Thread-safety: any thread, also while the node's loop runs (it reads the published
+ * figures under a lock); the snapshot itself is the caller's. */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_status(mesh_t *m, mesh_status_t **out);
+
+/* Fill *out (out->size set by the caller) with the device part of st. Strings are owned by
+ * st and valid until mesh_status_free(st).
+ * Errors: MESH_EINVAL (st or out NULL, out->size smaller than a size_t).
+ * Thread-safety: a snapshot may be read from any thread, by several at once. */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_status_device(const mesh_status_t *st,
+                                                         mesh_status_device_t *out);
+
+/* Fill *out (out->size set by the caller) with peer i of st (0 <= i < the device's peers).
+ * Strings are owned by st and valid until mesh_status_free(st).
+ * Errors: MESH_EINVAL (as mesh_status_device), MESH_ENOTFOUND (no peer i); on error *out
+ * is unchanged. Thread-safety: as mesh_status_device. */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_status_peer(const mesh_status_t *st, size_t i,
+                                                       mesh_status_peer_t *out);
+
+/* Fill *out (out->size set by the caller) with (collection, peer) row i of st (0 <= i <
+ * the device's colls), listed peer by peer, by collection name within a peer. Strings are
+ * owned by st and valid until mesh_status_free(st).
+ * Errors: MESH_EINVAL (as mesh_status_device), MESH_ENOTFOUND (no row i); on error *out is
+ * unchanged. Thread-safety: as mesh_status_device. */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_status_coll(const mesh_status_t *st, size_t i,
+                                                       mesh_status_coll_t *out);
+
+/* Free a snapshot from mesh_status and every string it owns. NULL is a no-op. */
+MESH_EXPORT void mesh_status_free(mesh_status_t *st);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,29 @@
+/* core/sync/dial.h: reaching each member (docs/PROTOCOL.md §11): a session per member,
+ * dialling its known addresses in turn, and who the transport admits.
+ * Owns: the session slots and the outgoing links. Not here: the session protocol
+ * (core/sync/session.h), the thread (core/sync/loop.h).
+ * Layer: core (sync). Third-party: none. SPDX-License-Identifier: MIT */
+#ifndef MESH_CORE_SYNC_DIAL_H
+#define MESH_CORE_SYNC_DIAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/sync/sync.h"
+
+/* The session of the member whose CURVE key is curve, or NULL. */
+session_t *dial_by_curve(loop_t *l, const uint8_t *curve);
+
+/* The transport's admission rule (transport_open's callback, ctx the loop): the key of a
+ * member other than us. Called on the loop thread, inside transport_recv. */
+bool dial_admit(void *ctx, const uint8_t *curve);
+
+/* Follow membership when its generation moved: a session for every member (up to
+ * LOOP_SESSIONS_MAX), and a link to one of its known addresses. */
+void dial_members(loop_t *l);
+
+/* No session came of s's link for a while: dial its next known address (or the same one
+ * again), waiting twice as long each time up to LOOP_REDIAL_MAX_MS. */
+void dial_redial(loop_t *l, session_t *s);
+
+#endif /* MESH_CORE_SYNC_DIAL_H */

@@ -1,0 +1,147 @@
+/* core/sync/sync.h: the state that the modules of core/sync share (an internal header: no
+ * .c of its own, included only by core/sync/{loop,dial,own,session,status}.c).
+ * Owns: the tuning of the loop and its sessions, struct loop (the thread's state) and struct
+ * session (one per member); both belong to the loop thread, but for the published status
+ * text, which status_lock guards (read by mesh_status on any thread), and listen, which is
+ * set before the thread starts and never changes.
+ * Not here: the loop's interface to the rest of core (core/sync/loop.h).
+ * Layer: core (sync). Third-party: none. SPDX-License-Identifier: MIT */
+#ifndef MESH_CORE_SYNC_SYNC_H
+#define MESH_CORE_SYNC_SYNC_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "core/base/node.h"
+#include "core/bundle/bundle.h"
+#include "core/sync/inbox.h"
+#include "core/wire/buf.h"
+#include "core/wire/doc.h"
+#include "core/wire/msg.h"
+#include "core/wire/set.h"
+#include "meshsync.h"
+#include "transport/transport.h"
+
+#define LOOP_BATCH_BYTES      (1u << 20)  /* set bytes per batch, cut at a set boundary */
+#define LOOP_CREDIT           48u         /* batches a peer may have in flight to us */
+#define LOOP_GROUP_BATCHES    64u         /* received batches committed in one transaction, */
+#define LOOP_GROUP_BYTES      (32u << 20) /* at most, or this many bytes, */
+#define LOOP_GROUP_MS         1000        /* or whatever came before the sender paused this long */
+#define LOOP_QUEUE_BATCHES    (2 * LOOP_CREDIT) /* received batches queued, checked ahead */
+#define LOOP_RELEASE_OPS      20000u            /* after applying this many ops, */
+#define LOOP_RELEASE_MS       1000 /* and a second without any, the store gives memory back */
+#define LOOP_RELEASE_SENT     (32u << 20) /* so does the heap after this many batch bytes sent */
+#define LOOP_PING_MS          1000        /* ping a silent peer this often */
+#define LOOP_DEAD_MS          4000        /* a peer silent this long is disconnected */
+#define LOOP_HELLO_RETRY_MS   2000        /* a HELLO unanswered this long is said again */
+#define LOOP_REDIAL_MIN_MS    3000        /* no session this long after dialling: dial again, */
+#define LOOP_REDIAL_MAX_MS    30000       /* waiting twice as long each time, up to this */
+#define LOOP_REFUSED_RETRY_MS 60000       /* a peer that refused our version: HELLO again after */
+#define LOOP_STATUS_MS        250         /* status file refresh */
+#define LOOP_SESSIONS_MAX     64u
+
+#define SYNC_NO_CONN UINT32_MAX /* a session's connection that is not there */
+
+typedef struct loop loop_t; /* (also in core/sync/loop.h: the same type) */
+typedef struct session session_t;
+
+/* One member's sync session. */
+struct session {
+    uint8_t device[WIRE_ORIGIN_LEN];
+    uint8_t curve[TRANSPORT_KEY_LEN];
+    char id[MESH_ID_TEXT_LEN + 1];
+    char name[65];         /* its name in the membership records, "" if none */
+    char *addrs;           /* every known address, space-separated (malloc'd; NULL: none) */
+    char addr[256];        /* the one dialled, "" if none */
+    size_t addr_i;         /* its place among addrs */
+    int64_t redial_after;  /* no session this long after dialling: dial the next one */
+    uint32_t conn_out;     /* our DEALER to it, or SYNC_NO_CONN */
+    uint32_t conn_in;      /* the inbound connection it last spoke on, or SYNC_NO_CONN */
+    bool hello_out;        /* our HELLO went out on conn_out since it last went silent */
+    bool ok;               /* it said HELLO with a major version we speak */
+    bool refused;          /* it speaks a major version we do not: do not push */
+    int64_t refused_ms;    /* when that was said (HELLO is tried again after a while) */
+    bool connected;        /* heard from within LOOP_DEAD_MS */
+    uint64_t peer_session; /* the session id of its last HELLO: new when it restarted */
+    uint64_t credit;       /* batches it takes in flight (its HELLO) */
+    /* What it holds, as far as we know: its vector file (the "view"). */
+    uint8_t *vv;
+    size_t vv_len;
+    wire_doc_t vv_doc;
+    uint8_t *hello_vv; /* our vector file as sent in our last HELLO on conn_out */
+    size_t hello_vv_len;
+    uint8_t hello_summary[WIRE_SUMMARY_LEN]; /* and its summary */
+    /* Sending: a pass walks what the view lacks in batches, credit of them in flight. */
+    bool passing;          /* a pass is under way */
+    bool pass_end;         /* it has sent its last batch */
+    bool again;            /* something changed: another pass once this one is done */
+    bool asked;            /* we asked for its vector: no pass until it comes */
+    bundle_pos_t pos;      /* where the pass stopped */
+    uint64_t pass_batches; /* batches sent in this pass */
+    uint64_t sent_id;      /* the last batch id sent (ids rise by one) */
+    uint32_t batch_conn;   /* the link the batches in flight went on (session_push) */
+    uint32_t sent_conn;    /* the link of the last message sent (session.c) */
+    uint64_t acked_id;     /* the highest id acknowledged (or given up on) */
+    uint8_t ack_summary[WIRE_SUMMARY_LEN]; /* its summary in its last ACK */
+    int64_t progress_ms;                   /* last batch sent, ack or question */
+    /* Receiving. */
+    bool recv_failed; /* a batch of it failed in the commit under way: none is acknowledged */
+    int64_t heard_ms, sent_ms, seen_ms, summary_ms;
+    int64_t hello_ms;     /* when our HELLO went out on conn_out */
+    int64_t nosession_ms; /* when we last told it to say HELLO first */
+    int64_t dial_ms;      /* when we dialled it or it went silent: its link comes up soon */
+    uint64_t batches_out, batches_in, bytes_out, bytes_in, ops_in;
+    uint64_t versions_out;                    /* versions sent in batches */
+    uint64_t batch_bytes_out, batch_bytes_in; /* bundle bytes of the batches each way */
+    time_t seen_unix; /* when it was last heard from (wall clock), 0: never */
+};
+
+/* The loop thread's state. */
+struct loop {
+    mesh_t *m;
+    pthread_t thread;
+    int stop;
+    transport_t *t;
+    inbox_t *inbox; /* received batches not yet committed (checked meanwhile) */
+    char listen[256];
+    session_t sess[LOOP_SESSIONS_MAX];
+    size_t nsess;
+    uint64_t members_gen;
+    uint64_t last_txnid;
+    int64_t status_ms;
+    uint64_t refused;   /* transport refusals already logged */
+    uint64_t major;     /* the protocol major version we announce (§11.1) */
+    uint64_t session;   /* random, per start: peers tell a restart from a second HELLO */
+    const char *tamper; /* test hook: flip a byte of this text in outgoing batches */
+    bool garbage;       /* test hook: follow each HELLO with a malformed frame */
+    int pause_ms;       /* test hook: rest this long after each commit of received batches */
+    wire_buf_t buf, body;
+    /* our own vector file and summary, as of own_txnid */
+    uint8_t *own;
+    size_t own_len;
+    wire_doc_t own_doc;
+    uint8_t own_summary[WIRE_SUMMARY_LEN];
+    uint64_t own_txnid;
+    bool own_valid;
+    int64_t flush_ms;            /* when the last commit of received batches ended */
+    uint64_t ops_unreleased;     /* ops applied since the store last gave memory back */
+    uint64_t sent_unreleased;    /* batch bytes sent since the heap was last given back */
+    int64_t sent_ms;             /* when the last batch went out */
+    pthread_mutex_t status_lock; /* guards the two below */
+    char *status_text;           /* the status last published (status_publish), or NULL */
+    size_t status_len;           /* its length */
+};
+
+/* The monotonic clock in ms. */
+static inline int64_t
+sync_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+#endif /* MESH_CORE_SYNC_SYNC_H */
