@@ -3,7 +3,7 @@
  * turn, again while no session comes), answers handshakes (summaries before vectors), keeps
  * a view of what each peer holds, pushes what the view lacks in passes of bounded batches
  * (up to the peer's credit in flight, resent from the view after a reconnect), queues the
- * batches it receives and commits them in groups (core/checker.c verifies them meanwhile),
+ * batches it receives and commits them in groups (core/sync/checker.c checks them meanwhile),
  * notices commits made by any process on the home, gives back memory after large applies
  * and sends, and writes HOME/status for `meshctl status` and `meshctl wait`.
  * Layer: core. Third-party: none (sockets through transport/). SPDX-License-Identifier: MIT */
@@ -21,7 +21,10 @@
 #include <unistd.h>
 
 #include "core/base/node.h"
-#include "core/bundle/bundle.h"
+#include "core/bundle/export.h"
+#include "core/bundle/import.h"
+#include "core/bundle/vecfile.h"
+#include "core/data/vector.h"
 #include "core/member/member.h"
 #include "core/sync/inbox.h"
 #include "core/wire/wire.h"
@@ -54,19 +57,16 @@ typedef struct s_session {
     bool connected;        /* heard from within LOOP_DEAD_MS */
     uint64_t peer_session; /* the session id of its last HELLO: new when it restarted */
     uint64_t credit;       /* batches it takes in flight (its HELLO) */
-    /* What it holds, as far as we know: its vector file (the "view"). */
-    uint8_t *vv;
-    size_t vv_len;
-    wire_doc_t vv_doc;
-    uint8_t *hello_vv; /* our vector file as sent in our last HELLO on conn_out */
-    size_t hello_vv_len;
+    /* What it holds, as far as we know: its vector (the "view"), NULL until known. */
+    vector_t *vv;
+    vector_t *hello_vv;                      /* our vector as sent in our last HELLO on conn_out */
     uint8_t hello_summary[WIRE_SUMMARY_LEN]; /* and its summary */
     /* Sending: a pass walks what the view lacks in batches, credit of them in flight. */
     bool passing;          /* a pass is under way */
     bool pass_end;         /* it has sent its last batch */
     bool again;            /* something changed: another pass once this one is done */
     bool asked;            /* we asked for its vector: no pass until it comes */
-    bundle_pos_t pos;      /* where the pass stopped */
+    export_pos_t pos;      /* where the pass stopped */
     uint64_t pass_batches; /* batches sent in this pass */
     uint64_t sent_id;      /* the last batch id sent (ids rise by one) */
     uint32_t batch_conn;   /* the link the batches in flight went on (see s_push) */
@@ -105,10 +105,10 @@ struct loop {
     bool garbage;       /* test hook: follow each HELLO with a malformed frame */
     int pause_ms;       /* test hook: rest this long after each commit of received batches */
     wire_buf_t buf, body;
-    /* our own vector file and summary, as of own_txnid */
-    uint8_t *own;
+    /* our own vector and summary, as of own_txnid, and its vector file once one is sent */
+    vector_t *own_vv;
+    uint8_t *own; /* NULL until s_own_file encodes it */
     size_t own_len;
-    wire_doc_t own_doc;
     uint8_t own_summary[WIRE_SUMMARY_LEN];
     uint64_t own_txnid;
     bool own_valid;
@@ -273,7 +273,8 @@ s_refresh_members(loop_t *l)
 
 /* ---- our own vector ---- */
 
-/* Our vector file, decoded, and its summary, fresh as of the store's last transaction. */
+/* Our vector, decoded (straight from the store), and its summary, fresh as of the store's
+ * last transaction. */
 static mesh_err_t
 s_own(loop_t *l)
 {
@@ -281,52 +282,74 @@ s_own(loop_t *l)
     if (l->own_valid && txnid == l->own_txnid) {
         return MESH_OK;
     }
-    void *vv = NULL;
-    size_t len = 0;
-    wire_doc_t doc;
-    mesh_err_t err = mesh_vector(l->m, NULL, 0, &vv, &len);
-    if (err == MESH_OK) {
-        err = wire_doc_decode(vv, len, true, &doc);
-    }
+    vector_t *v = NULL;
+    mesh_err_t err = vecfile_load(l->m, NULL, 0, &v);
     if (err != MESH_OK) {
-        mesh_free(vv);
         return err;
     }
-    wire_doc_release(&l->own_doc);
-    mesh_free(l->own);
-    l->own = vv;
-    l->own_len = len;
-    l->own_doc = doc;
+    vector_free(l->own_vv);
+    free(l->own);
+    l->own_vv = v;
+    l->own = NULL; /* encoded when it is sent (s_own_file) */
+    l->own_len = 0;
     l->own_txnid = txnid;
-    l->own_valid = bundle_summary(l->m, &l->own_doc, l->own_summary) == MESH_OK;
+    l->own_valid = vector_summary(l->m->store, l->own_vv, l->own_summary) == MESH_OK;
     return l->own_valid ? MESH_OK : MESH_EIO;
 }
 
-/* Keep a copy of a peer's vector file as its view; *changed says whether it differs. */
+/* s_own, and our vector file (l->own, l->own_len) to send, encoded once per vector. */
+static mesh_err_t
+s_own_file(loop_t *l)
+{
+    mesh_err_t err = s_own(l);
+    if (err != MESH_OK || l->own) {
+        return err;
+    }
+    wire_buf_t buf;
+    wire_buf_init(&buf);
+    err = vector_encode(l->own_vv, &buf);
+    if (err == MESH_OK) {
+        l->own = buf.data;
+        l->own_len = buf.len;
+        buf.data = NULL;
+    }
+    wire_buf_release(&buf);
+    return err;
+}
+
+/* Make v (taken over) the session's view; *changed says whether it differs. */
+static void
+s_set_view(s_session_t *s, vector_t *v, bool *changed)
+{
+    *changed = !s->vv || !vector_equal(s->vv, v);
+    vector_free(s->vv);
+    s->vv = v;
+}
+
+/* Take a peer's vector file (len bytes) as its view; *changed says whether it differs. */
 static mesh_err_t
 s_take_vector(s_session_t *s, const uint8_t *body, size_t len, bool *changed)
 {
-    *changed = !s->vv || s->vv_len != len || memcmp(s->vv, body, len) != 0;
-    if (!*changed) {
-        return MESH_OK;
+    vector_t *v = NULL;
+    *changed = false;
+    mesh_err_t err = vector_decode(body, len, &v);
+    if (err == MESH_OK) {
+        s_set_view(s, v, changed);
     }
-    uint8_t *copy = malloc(len ? len : 1);
-    wire_doc_t doc;
-    if (!copy) {
-        return MESH_ENOMEM;
+    return err;
+}
+
+/* Take a copy of v (ours, or ours as sent) as the session's view. */
+static mesh_err_t
+s_take_view(s_session_t *s, const vector_t *v, bool *changed)
+{
+    vector_t *copy = NULL;
+    *changed = false;
+    mesh_err_t err = vector_copy(v, &copy);
+    if (err == MESH_OK) {
+        s_set_view(s, copy, changed);
     }
-    memcpy(copy, body, len);
-    mesh_err_t err = wire_doc_decode(copy, len, true, &doc);
-    if (err != MESH_OK) {
-        free(copy);
-        return err;
-    }
-    wire_doc_release(&s->vv_doc);
-    free(s->vv);
-    s->vv = copy;
-    s->vv_len = len;
-    s->vv_doc = doc;
-    return MESH_OK;
+    return err;
 }
 
 /* ---- sending ---- */
@@ -365,7 +388,7 @@ s_send(loop_t *l, s_session_t *s, const wire_msg_t *msg, uint32_t only)
 static mesh_err_t
 s_send_vector(loop_t *l, s_session_t *s, bool want)
 {
-    mesh_err_t err = s_own(l);
+    mesh_err_t err = s_own_file(l);
     if (err == MESH_OK) {
         wire_msg_t vec = {
             .type = WIRE_MSG_VECTOR, .num = want, .body = l->own, .body_len = l->own_len};
@@ -381,7 +404,7 @@ static mesh_err_t
 s_send_hello(loop_t *l, s_session_t *s, uint32_t conn, bool with_vector, const uint8_t *covers)
 {
     const char *name = mesh_device_name(l->m);
-    mesh_err_t err = s_own(l);
+    mesh_err_t err = with_vector ? s_own_file(l) : s_own(l);
     if (err != MESH_OK) {
         return err;
     }
@@ -405,12 +428,10 @@ s_send_hello(loop_t *l, s_session_t *s, uint32_t conn, bool with_vector, const u
         }
     }
     if (err == MESH_OK && with_vector && conn == s->conn_out) {
-        uint8_t *copy = malloc(l->own_len ? l->own_len : 1);
-        if (copy) {
-            memcpy(copy, l->own, l->own_len);
-            free(s->hello_vv);
+        vector_t *copy = NULL;
+        if (vector_copy(l->own_vv, &copy) == MESH_OK) {
+            vector_free(s->hello_vv);
             s->hello_vv = copy;
-            s->hello_vv_len = l->own_len;
             memcpy(s->hello_summary, l->own_summary, WIRE_SUMMARY_LEN);
         }
     }
@@ -455,7 +476,7 @@ s_pass_done(loop_t *l, s_session_t *s)
     }
     if (s_own(l) == MESH_OK && memcmp(s->ack_summary, l->own_summary, WIRE_SUMMARY_LEN) == 0) {
         node_log(l->m, MESH_LOG_DEBUG, "pass to %s done: it holds what we hold", s->id);
-        (void)s_take_vector(s, l->own, l->own_len, &changed);
+        (void)s_take_view(s, l->own_vv, &changed);
         return;
     }
     node_log(l->m, MESH_LOG_DEBUG, "pass to %s done: asking for its vector", s->id);
@@ -501,10 +522,10 @@ s_push(loop_t *l, s_session_t *s)
     for (int k = 0; k < S_PUSH_BURST && !s->pass_end && s->sent_id - s->acked_id < s->credit; k++) {
         bool more = false;
         size_t pieces = 0;
-        bundle_pos_t pos = s->pos;
+        export_pos_t pos = s->pos;
         wire_buf_reset(&l->body);
-        mesh_err_t err = bundle_export(l->m, NULL, 0, &s->vv_doc, LOOP_BATCH_BYTES, &s->pos,
-                                       &l->body, &more, &pieces);
+        mesh_err_t err = export_bundle(l->m, NULL, 0, s->vv, LOOP_BATCH_BYTES, &s->pos, &l->body,
+                                       &more, &pieces);
         if (err != MESH_OK) {
             s->pos = pos;
             break;
@@ -614,10 +635,10 @@ s_on_hello(loop_t *l, s_session_t *s, const wire_msg_t *msg, uint32_t conn)
             return;
         }
     } else if (err == MESH_OK && memcmp(msg->summary, l->own_summary, WIRE_SUMMARY_LEN) == 0) {
-        err = s_take_vector(s, l->own, l->own_len, &changed);
+        err = s_take_view(s, l->own_vv, &changed);
     } else if (err == MESH_OK && !(conn & TRANSPORT_INBOUND) && s->hello_vv && msg->covers &&
                memcmp(msg->covers, s->hello_summary, WIRE_SUMMARY_LEN) == 0) {
-        err = s_take_vector(s, s->hello_vv, s->hello_vv_len, &changed);
+        err = s_take_view(s, s->hello_vv, &changed);
     } else if (err == MESH_OK && s_send_vector(l, s, true) == MESH_OK) {
         s->asked = true;
         s->progress_ms = s_now_ms();
@@ -630,8 +651,7 @@ s_on_hello(loop_t *l, s_session_t *s, const wire_msg_t *msg, uint32_t conn)
     }
     if (conn & TRANSPORT_INBOUND) {
         /* The answer: our vector only when its vector lacks something we hold. */
-        bool covers =
-            msg->body_len && s->vv && l->own_valid && bundle_vector_covers(&l->own_doc, &s->vv_doc);
+        bool covers = msg->body_len && s->vv && l->own_valid && vector_covers(l->own_vv, s->vv);
         (void)s_send_hello(l, s, conn, !covers, msg->summary);
     }
     node_log(l->m, MESH_LOG_INFO, "session with %s (%.*s) up", s->id, (int)msg->name_len,
@@ -653,7 +673,7 @@ s_import(loop_t *l, size_t n)
     mesh_import_report_t rep;
     const uint8_t *bundles[LOOP_QUEUE_BATCHES];
     size_t lens[LOOP_QUEUE_BATCHES];
-    const bundle_checked_t *checked[LOOP_QUEUE_BATCHES];
+    const import_checked_t *checked[LOOP_QUEUE_BATCHES];
     const inbox_batch_t *first = inbox_at(l->inbox, 0), *last = inbox_at(l->inbox, n - 1);
     s_session_t *s0 = first->from;
     int64_t t0 = s_now_ms();
@@ -662,7 +682,7 @@ s_import(loop_t *l, size_t n)
         lens[i] = inbox_at(l->inbox, i)->len;
         checked[i] = inbox_checked(l->inbox, i);
     }
-    mesh_err_t err = bundle_import_many(l->m, bundles, lens, checked, n, &rep);
+    mesh_err_t err = import_many(l->m, bundles, lens, checked, n, &rep);
     if (err == MESH_OK) {
         if (rep.text) {
             node_log(l->m, MESH_LOG_WARN, "batches from %s: %s", s0->id, rep.text);
@@ -690,7 +710,7 @@ s_import(loop_t *l, size_t n)
         if (s->recv_failed) {
             continue; /* dropped already */
         }
-        err = bundle_import_many(l->m, &bundles[i], &lens[i], &checked[i], 1, &rep);
+        err = import_many(l->m, &bundles[i], &lens[i], &checked[i], 1, &rep);
         if (err == MESH_EPROTO || err == MESH_ETOOBIG) {
             char why[320];
             snprintf(why, sizeof why, "a batch that does not decode or apply (%s: %s)",
@@ -730,13 +750,11 @@ s_flush_group(loop_t *l)
         s_session_t *s = b->from;
         s->batches_in++;
         bool ok = err == MESH_OK && !s->recv_failed;
-        if (ok && s->vv) {
-            /* it holds what it sent: no need to send any of that back */
-            bool changed = false;
-            wire_buf_reset(&l->body);
-            if (bundle_vector_raise(&s->vv_doc, b->data, b->len, &l->body) == MESH_OK) {
-                (void)s_take_vector(s, l->body.data, l->body.len, &changed);
-            }
+        /* it holds what it sent: no need to send any of that back (the view is raised by
+         * the batch's watermarks, as its check decoded them) */
+        const wire_doc_t *doc = import_checked_doc(inbox_checked(l->inbox, i));
+        if (ok && s->vv && doc && vector_raise(s->vv, doc) != MESH_OK) {
+            node_log(l->m, MESH_LOG_DEBUG, "no memory to raise the view of %s", s->id);
         }
         bool last = true; /* of its session among those committed */
         for (size_t j = i + 1; j < n && last; j++) {
@@ -1032,11 +1050,11 @@ s_status_write(loop_t *l, int64_t now)
             l->listen[0] ? l->listen : "-", (long long)now);
     for (size_t i = 0; i < l->nsess; i++) {
         s_session_t *s = &l->sess[i];
-        bundle_count_t *counts = NULL;
+        vector_count_t *counts = NULL;
         size_t n = 0;
         uint64_t to_send = 0, to_receive = 0;
         if (s->ok && s->vv && own &&
-            bundle_count_diff(l->m, &l->own_doc, &s->vv_doc, &counts, &n) != MESH_OK) {
+            vector_count(l->m->store, l->own_vv, s->vv, &counts, &n) != MESH_OK) {
             n = 0;
         }
         for (size_t c = 0; c < n; c++) {
@@ -1217,12 +1235,11 @@ loop_stop(loop_t *l)
     snprintf(path, sizeof path, "%s/status", l->m->home);
     (void)unlink(path); /* no daemon runs here any more */
     for (size_t i = 0; i < l->nsess; i++) {
-        wire_doc_release(&l->sess[i].vv_doc);
-        free(l->sess[i].vv);
-        free(l->sess[i].hello_vv);
+        vector_free(l->sess[i].vv);
+        vector_free(l->sess[i].hello_vv);
     }
-    wire_doc_release(&l->own_doc);
-    mesh_free(l->own);
+    vector_free(l->own_vv);
+    free(l->own);
     inbox_close(l->inbox); /* (empty: the thread's last s_flush committed all) */
     transport_close(l->t);
     wire_buf_release(&l->buf);
