@@ -750,11 +750,13 @@ s_flush_group(loop_t *l)
         s_session_t *s = b->from;
         s->batches_in++;
         bool ok = err == MESH_OK && !s->recv_failed;
-        /* it holds what it sent: no need to send any of that back (the view is raised by
-         * the batch's watermarks, as its check decoded them) */
-        const wire_doc_t *doc = import_checked_doc(inbox_checked(l->inbox, i));
-        if (ok && s->vv && doc && vector_raise(s->vv, doc) != MESH_OK) {
-            node_log(l->m, MESH_LOG_DEBUG, "no memory to raise the view of %s", s->id);
+        if (ok && s->vv) {
+            /* it holds what it sent: no need to send any of that back (the view is raised
+             * in place by the batch's watermarks, as its check decoded them) */
+            const wire_doc_t *doc = import_checked_doc(inbox_checked(l->inbox, i));
+            if (doc && vector_raise(s->vv, doc) != MESH_OK) {
+                node_log(l->m, MESH_LOG_DEBUG, "no memory to raise the view of %s", s->id);
+            }
         }
         bool last = true; /* of its session among those committed */
         for (size_t j = i + 1; j < n && last; j++) {

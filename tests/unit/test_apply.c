@@ -1,4 +1,4 @@
-/* tests/unit/test_apply.c: the reconcile engine (core/apply.c, core/bundle.c, membership)
+/* tests/unit/test_apply.c: the reconcile engine (core/apply/apply.c, core/bundle/import.c, membership)
  * on several nodes in one process, with no sockets: bundles go from mesh_export to
  * mesh_import, or their sets straight to apply_batch.
  * - test_apply_model_random: random writes and transfers on 4..6 nodes (full and --since

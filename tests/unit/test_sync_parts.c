@@ -739,6 +739,70 @@ test_sync_parts_vector_raise_by_export(void **state)
     mesh_free(bundle);
 }
 
+/* ---- vector_count ---- */
+
+/* What ours lacks of theirs, per collection: in notes, X's dots 11, 13 and 14 (12 is an
+ * extra of ours) and its extras 16 and 20 (15 is ours too), and all four of Y's (1..3 and
+ * 5), which ours does not list; nothing in todo, where ours covers X. Then to_send: B's
+ * vector lacks A's three notes, and nothing once it holds them (theirs is A's own). */
+static void
+test_sync_parts_vector_count(void **state)
+{
+    static const s_entry_t ours_e[] = {
+        {"notes", 0x10, 1, 10, 2, {12, 15}},
+        {"todo", 0x10, 1, 3, 0, {0}},
+    };
+    static const s_entry_t theirs_e[] = {
+        {"notes", 0x10, 1, 14, 3, {15, 16, 20}},
+        {"notes", 0x20, 1, 3, 1, {5}},
+        {"todo", 0x10, 1, 2, 0, {0}},
+    };
+    s_node_t *a = s_node("a");
+    wire_buf_t ob, tb;
+    vector_t *ours = NULL, *theirs = NULL, *va = NULL;
+    vector_count_t *counts = NULL;
+    size_t n = 0;
+    void *v = NULL;
+    size_t vlen = 0;
+
+    (void)state;
+    snprintf(util_where, sizeof(util_where), "count");
+    s_vec(ours_e, 2, &ob, &ours);
+    s_vec(theirs_e, 3, &tb, &theirs);
+    CHECK_OK(vector_count(a->m->store, ours, theirs, &counts, &n));
+    bool notes = false, todo = false;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(counts[i].coll, "notes") == 0) {
+            CHECK_EQ(counts[i].to_receive, 9);
+            notes = true;
+        } else if (strcmp(counts[i].coll, "todo") == 0) {
+            CHECK_EQ(counts[i].to_receive, 0);
+            todo = true;
+        }
+    }
+    CHECK(notes && todo);
+    free(counts);
+
+    s_put_range(a->m, "notes", "k", 0, 3, 20, 1);
+    s_vector(a->m, &v, &vlen, &va);
+    for (int k = 0; k < 2; k++) {
+        uint64_t to_send = 0;
+        CHECK_OK(vector_count(a->m->store, va, k ? va : ours, &counts, &n));
+        for (size_t i = 0; i < n; i++) {
+            to_send += strcmp(counts[i].coll, "notes") == 0 ? counts[i].to_send : 0;
+            CHECK_EQ(k ? counts[i].to_receive : 0, 0);
+        }
+        CHECK_EQ(to_send, k ? 0 : 3);
+        free(counts);
+    }
+    vector_free(va);
+    mesh_free(v);
+    vector_free(theirs);
+    vector_free(ours);
+    wire_buf_release(&tb);
+    wire_buf_release(&ob);
+}
+
 /* ---- export_bundle with a cursor ---- */
 
 #define S_SETS_MAX 256
@@ -1541,6 +1605,7 @@ main(void)
         T(test_sync_parts_vector_raise),
         T(test_sync_parts_vector_raise_keeps_every_dot),
         T(test_sync_parts_vector_raise_by_export),
+        T(test_sync_parts_vector_count),
         T(test_sync_parts_export_in_batches),
         T(test_sync_parts_export_lost_batch),
         T(test_sync_parts_import_in_pieces),
