@@ -1,5 +1,5 @@
-/* core/checker.c: the thread that verifies received batches ahead of their commit.
- * A FIFO of jobs under one mutex; the thread takes the oldest, runs bundle_check without
+/* core/sync/checker.c: the thread that verifies received batches ahead of their commit.
+ * A FIFO of jobs under one mutex; the thread takes the oldest, runs import_check without
  * the lock, and marks it done. Waiters sleep on one condition variable for all jobs.
  * Layer: core. Third-party: none. SPDX-License-Identifier: MIT */
 #include "core/sync/checker.h"
@@ -12,7 +12,7 @@ struct checker_job {
     checker_t *owner;
     const uint8_t *bundle;
     size_t len;
-    bundle_checked_t *result; /* NULL when the check failed */
+    import_checked_t *result; /* NULL when the check failed */
     bool done;
     checker_job_t *next; /* in the queue */
 };
@@ -44,8 +44,8 @@ s_run(void *arg)
             c->tail = NULL;
         }
         pthread_mutex_unlock(&c->lock);
-        bundle_checked_t *result = NULL;
-        if (bundle_check(j->bundle, j->len, &result) != MESH_OK) {
+        import_checked_t *result = NULL;
+        if (import_check(j->bundle, j->len, &result) != MESH_OK) {
             result = NULL;
         }
         pthread_mutex_lock(&c->lock);
@@ -126,7 +126,7 @@ checker_submit(checker_t *c, const uint8_t *bundle, size_t len, checker_job_t **
     return MESH_OK;
 }
 
-const bundle_checked_t *
+const import_checked_t *
 checker_wait(checker_job_t *j)
 {
     if (!j) {
@@ -148,6 +148,6 @@ checker_job_free(checker_job_t *j)
         return;
     }
     (void)checker_wait(j);
-    bundle_checked_free(j->result);
+    import_checked_free(j->result);
     free(j);
 }

@@ -1,4 +1,4 @@
-/* core/inbox.c: the received batches not yet committed, in a fixed array in arrival order;
+/* core/sync/inbox.c: the received batches not yet committed, in a fixed array in arrival order;
  * each one's check is a job of the checker thread from the moment it is queued.
  * Layer: core. Third-party: none. SPDX-License-Identifier: MIT */
 #include "core/sync/inbox.h"
@@ -11,7 +11,9 @@
 typedef struct s_entry {
     inbox_batch_t b;
     uint8_t *copy;
-    checker_job_t *check; /* NULL: none (no memory for a job) */
+    checker_job_t *check;   /* NULL: none (no memory for a job) */
+    import_checked_t *here; /* without a job: the check made by inbox_checked */
+    bool tried;             /* inbox_checked made it (or failed to) */
 } s_entry_t;
 
 struct inbox {
@@ -54,6 +56,7 @@ static void
 s_entry_free(s_entry_t *e)
 {
     checker_job_free(e->check); /* (waits for it: the checker reads the copy) */
+    import_checked_free(e->here);
     free(e->copy);
 }
 
@@ -97,12 +100,12 @@ inbox_add(inbox_t *in, void *from, uint64_t id, const uint8_t *data, size_t len,
     memcpy(copy, data, len);
     checker_job_t *check = NULL;
     if (checker_submit(in->checker, copy, len, &check) != MESH_OK) {
-        check = NULL; /* its import verifies it then */
+        check = NULL; /* inbox_checked checks it then */
     }
     if (in->n == 0) {
         in->first_ms = now_ms;
     }
-    in->q[in->n++] = (s_entry_t){{from, id, copy, len, more}, copy, check};
+    in->q[in->n++] = (s_entry_t){{from, id, copy, len, more}, copy, check, NULL, false};
     in->bytes += len;
     return MESH_OK;
 }
@@ -139,10 +142,21 @@ inbox_at(const inbox_t *in, size_t i)
     return i < in->n ? &in->q[i].b : NULL;
 }
 
-const bundle_checked_t *
+const import_checked_t *
 inbox_checked(inbox_t *in, size_t i)
 {
-    return i < in->n ? checker_wait(in->q[i].check) : NULL;
+    if (i >= in->n) {
+        return NULL;
+    }
+    s_entry_t *e = &in->q[i];
+    if (e->check) {
+        return checker_wait(e->check);
+    }
+    if (!e->tried && import_check(e->copy, e->b.len, &e->here) != MESH_OK) {
+        e->here = NULL; /* its import decodes and verifies it then */
+    }
+    e->tried = true;
+    return e->here;
 }
 
 void

@@ -1,9 +1,10 @@
-/* core/inbox.h: the batches a daemon received and has not committed yet
+/* core/sync/inbox.h: the batches a daemon received and has not committed yet
  * (docs/PROTOCOL.md §11.2, step 3).
  * Owns: the queue in arrival order (a copy of each batch), each batch's check on the
- * checker thread (core/checker.c) while earlier ones commit, which of the oldest make the
+ * checker thread (core/sync/checker.h) while earlier ones commit, which of the oldest make the
  * next group, and when that group is due.
- * Not here: committing and acknowledging (core/loop.c), what a check is (core/bundle.c).
+ * Not here: committing and acknowledging (core/sync/loop.c), what a check is
+ * (core/bundle/import.h).
  * Layer: core. Third-party: none. SPDX-License-Identifier: MIT */
 #ifndef MESH_CORE_INBOX_H
 #define MESH_CORE_INBOX_H
@@ -12,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/bundle/bundle.h"
+#include "core/bundle/import.h"
 #include "meshsync.h"
 
 typedef struct inbox inbox_t;
@@ -58,9 +59,11 @@ size_t inbox_group(const inbox_t *in);
 /* Batch i (0 the oldest), valid until it is shifted out or forgotten. */
 const inbox_batch_t *inbox_at(const inbox_t *in, size_t i);
 
-/* Wait for the check of batch i and return it (owned by the inbox, valid as the batch), or
- * NULL when there is none: its import then verifies it. */
-const bundle_checked_t *inbox_checked(inbox_t *in, size_t i);
+/* Wait for the check of batch i and return it (owned by the inbox, valid as the batch): the
+ * batch decoded, with its sets verified. A batch the checker thread could not take is
+ * checked here, on the caller's thread, once. NULL when there is none (the batch does not
+ * decode, or no memory): its import then decodes and verifies it. */
+const import_checked_t *inbox_checked(inbox_t *in, size_t i);
 
 /* Remove the oldest n batches (committed, or given up), now_ms being the time. */
 void inbox_shift(inbox_t *in, size_t n, int64_t now_ms);

@@ -218,13 +218,12 @@ loop_stop(loop_t *l)
     snprintf(path, sizeof path, "%s/status", l->m->home);
     (void)unlink(path); /* no daemon runs here any more */
     for (size_t i = 0; i < l->nsess; i++) {
-        wire_doc_release(&l->sess[i].vv_doc);
-        free(l->sess[i].vv);
-        free(l->sess[i].hello_vv);
+        vector_free(l->sess[i].vv);
+        vector_free(l->sess[i].hello_vv);
         free(l->sess[i].addrs);
     }
-    wire_doc_release(&l->own_doc);
-    mesh_free(l->own);
+    vector_free(l->own_vv);
+    free(l->own);
     inbox_close(l->inbox); /* (empty: the thread's last s_flush committed all) */
     transport_close(l->t);
     wire_buf_release(&l->buf);

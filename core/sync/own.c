@@ -1,13 +1,16 @@
-/* core/sync/own.c: our own vector file, decoded, and its summary, kept fresh as of the
- * store's last transaction for the sessions (HELLO, VECTOR, ACK, SUMMARY) and the status.
- * Owns: l->own, own_doc, own_summary, own_txnid, own_valid. Not here: what a vector is
- * (core/wire, core/bundle).
+/* core/sync/own.c: our own vector, decoded, and its summary, kept fresh as of the store's
+ * last transaction for the sessions (HELLO, VECTOR, ACK, SUMMARY) and the status; its
+ * vector file is encoded only when one is sent.
+ * Owns: l->own_vv, l->own (the file), own_summary, own_txnid, own_valid. Not here: what a
+ * vector is (core/data/vector.c), reading it from the store (core/bundle/vecfile.c).
  * Layer: core (sync). Third-party: none. SPDX-License-Identifier: MIT */
 #include "core/sync/own.h"
 
-#include "core/bundle/bundle.h"
+#include <stdlib.h>
 
-/* Our vector file, decoded, and its summary, fresh as of the store's last transaction. */
+#include "core/bundle/vecfile.h"
+#include "core/data/vector.h"
+
 mesh_err_t
 own_update(loop_t *l)
 {
@@ -15,23 +18,36 @@ own_update(loop_t *l)
     if (l->own_valid && txnid == l->own_txnid) {
         return MESH_OK;
     }
-    void *vv = NULL;
-    size_t len = 0;
-    wire_doc_t doc;
-    mesh_err_t err = mesh_vector(l->m, NULL, 0, &vv, &len);
-    if (err == MESH_OK) {
-        err = wire_doc_decode(vv, len, true, &doc);
-    }
+    vector_t *v = NULL;
+    mesh_err_t err = vecfile_load(l->m, NULL, 0, &v);
     if (err != MESH_OK) {
-        mesh_free(vv);
         return err;
     }
-    wire_doc_release(&l->own_doc);
-    mesh_free(l->own);
-    l->own = vv;
-    l->own_len = len;
-    l->own_doc = doc;
+    vector_free(l->own_vv);
+    free(l->own);
+    l->own_vv = v;
+    l->own = NULL; /* encoded when it is sent (own_file) */
+    l->own_len = 0;
     l->own_txnid = txnid;
-    l->own_valid = bundle_summary(l->m, &l->own_doc, l->own_summary) == MESH_OK;
+    l->own_valid = vector_summary(l->m->store, l->own_vv, l->own_summary) == MESH_OK;
     return l->own_valid ? MESH_OK : MESH_EIO;
+}
+
+mesh_err_t
+own_file(loop_t *l)
+{
+    mesh_err_t err = own_update(l);
+    if (err != MESH_OK || l->own) {
+        return err;
+    }
+    wire_buf_t buf;
+    wire_buf_init(&buf);
+    err = vector_encode(l->own_vv, &buf);
+    if (err == MESH_OK) {
+        l->own = buf.data;
+        l->own_len = buf.len;
+        buf.data = NULL;
+    }
+    wire_buf_release(&buf);
+    return err;
 }

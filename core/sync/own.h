@@ -1,5 +1,5 @@
-/* core/sync/own.h: our own vector file and summary, as the sessions send them.
- * Owns: keeping them fresh (one mesh_vector per store transaction, not per use).
+/* core/sync/own.h: our own vector and summary, as the sessions send them.
+ * Owns: keeping them fresh (one load from the store per store transaction, not per use).
  * Not here: the sessions (core/sync/session.h).
  * Layer: core (sync). Third-party: none. SPDX-License-Identifier: MIT */
 #ifndef MESH_CORE_SYNC_OWN_H
@@ -8,10 +8,15 @@
 #include "core/sync/sync.h"
 #include "meshsync.h"
 
-/* Bring l->own (our vector file), l->own_doc (it decoded) and l->own_summary up to the
- * store's last transaction; a no-op when they are. On error the old ones stay, and
- * own_valid says whether they can be used.
- * Errors: those of mesh_vector and wire_doc_decode, MESH_EIO (no summary). */
+/* Bring l->own_vv (our vector, read from the store straight into its decoded form) and
+ * l->own_summary up to the store's last transaction; a no-op when they are. The vector
+ * file l->own is then NULL until own_file. On error the old ones stay, and own_valid
+ * says whether they can be used.
+ * Errors: those of vecfile_load, MESH_EIO (no summary). */
 MESH_NODISCARD mesh_err_t own_update(loop_t *l);
+
+/* own_update, then encode l->own (l->own_len bytes) from l->own_vv unless it already is:
+ * for a HELLO or VECTOR that carries our vector. Errors: own_update's, MESH_ENOMEM. */
+MESH_NODISCARD mesh_err_t own_file(loop_t *l);
 
 #endif /* MESH_CORE_SYNC_OWN_H */

@@ -13,7 +13,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/bundle/bundle.h"
+#include "core/bundle/export.h"
+#include "core/bundle/import.h"
+#include "core/data/vector.h"
 #include "core/sync/dial.h"
 #include "core/sync/inbox.h"
 #include "core/sync/own.h"
@@ -26,31 +28,39 @@
                         * holds */
 #define S_PUSH_BURST 4 /* batches exported per turn of the loop, between receives */
 
-/* Keep a copy of a peer's vector file as its view; *changed says whether it differs. */
+/* Make v (taken over) the peer's view; *changed says whether it differs from the last. */
+static void
+s_set_view(session_t *s, vector_t *v, bool *changed)
+{
+    *changed = !s->vv || !vector_equal(s->vv, v);
+    vector_free(s->vv);
+    s->vv = v;
+}
+
+/* Take a peer's vector file (len bytes of body), decoded once, as its view. */
 static mesh_err_t
 s_take_vector(session_t *s, const uint8_t *body, size_t len, bool *changed)
 {
-    *changed = !s->vv || s->vv_len != len || memcmp(s->vv, body, len) != 0;
-    if (!*changed) {
-        return MESH_OK;
+    vector_t *v = NULL;
+    *changed = false;
+    mesh_err_t err = vector_decode(body, len, &v);
+    if (err == MESH_OK) {
+        s_set_view(s, v, changed);
     }
-    uint8_t *copy = malloc(len ? len : 1);
-    wire_doc_t doc;
-    if (!copy) {
-        return MESH_ENOMEM;
+    return err;
+}
+
+/* Take a copy of v (ours, or ours as sent in HELLO) as the peer's view. */
+static mesh_err_t
+s_take_view(session_t *s, const vector_t *v, bool *changed)
+{
+    vector_t *copy = NULL;
+    *changed = false;
+    mesh_err_t err = vector_copy(v, &copy);
+    if (err == MESH_OK) {
+        s_set_view(s, copy, changed);
     }
-    memcpy(copy, body, len);
-    mesh_err_t err = wire_doc_decode(copy, len, true, &doc);
-    if (err != MESH_OK) {
-        free(copy);
-        return err;
-    }
-    wire_doc_release(&s->vv_doc);
-    free(s->vv);
-    s->vv = copy;
-    s->vv_len = len;
-    s->vv_doc = doc;
-    return MESH_OK;
+    return err;
 }
 
 /* ---- sending ---- */
@@ -89,7 +99,7 @@ s_send(loop_t *l, session_t *s, const wire_msg_t *msg, uint32_t only)
 static mesh_err_t
 s_send_vector(loop_t *l, session_t *s, bool want)
 {
-    mesh_err_t err = own_update(l);
+    mesh_err_t err = own_file(l);
     if (err == MESH_OK) {
         wire_msg_t vec = {
             .type = WIRE_MSG_VECTOR, .num = want, .body = l->own, .body_len = l->own_len};
@@ -105,7 +115,7 @@ static mesh_err_t
 s_send_hello(loop_t *l, session_t *s, uint32_t conn, bool with_vector, const uint8_t *covers)
 {
     const char *name = mesh_device_name(l->m);
-    mesh_err_t err = own_update(l);
+    mesh_err_t err = with_vector ? own_file(l) : own_update(l);
     if (err != MESH_OK) {
         return err;
     }
@@ -129,12 +139,10 @@ s_send_hello(loop_t *l, session_t *s, uint32_t conn, bool with_vector, const uin
         }
     }
     if (err == MESH_OK && with_vector && conn == s->conn_out) {
-        uint8_t *copy = malloc(l->own_len ? l->own_len : 1);
-        if (copy) {
-            memcpy(copy, l->own, l->own_len);
-            free(s->hello_vv);
+        vector_t *copy = NULL;
+        if (vector_copy(l->own_vv, &copy) == MESH_OK) {
+            vector_free(s->hello_vv);
             s->hello_vv = copy;
-            s->hello_vv_len = l->own_len;
             memcpy(s->hello_summary, l->own_summary, WIRE_SUMMARY_LEN);
         }
     }
@@ -179,7 +187,7 @@ s_pass_done(loop_t *l, session_t *s)
     }
     if (own_update(l) == MESH_OK && memcmp(s->ack_summary, l->own_summary, WIRE_SUMMARY_LEN) == 0) {
         node_log(l->m, MESH_LOG_DEBUG, "pass to %s done: it holds what we hold", s->id);
-        (void)s_take_vector(s, l->own, l->own_len, &changed);
+        (void)s_take_view(s, l->own_vv, &changed);
         return;
     }
     node_log(l->m, MESH_LOG_DEBUG, "pass to %s done: asking for its vector", s->id);
@@ -225,10 +233,10 @@ session_push(loop_t *l, session_t *s)
     for (int k = 0; k < S_PUSH_BURST && !s->pass_end && s->sent_id - s->acked_id < s->credit; k++) {
         bool more = false;
         size_t pieces = 0;
-        bundle_pos_t pos = s->pos;
+        export_pos_t pos = s->pos;
         wire_buf_reset(&l->body);
-        mesh_err_t err = bundle_export(l->m, NULL, 0, &s->vv_doc, LOOP_BATCH_BYTES, &s->pos,
-                                       &l->body, &more, &pieces);
+        mesh_err_t err = export_bundle(l->m, NULL, 0, s->vv, LOOP_BATCH_BYTES, &s->pos, &l->body,
+                                       &more, &pieces);
         if (err != MESH_OK) {
             s->pos = pos;
             break;
@@ -338,10 +346,10 @@ s_on_hello(loop_t *l, session_t *s, const wire_msg_t *msg, uint32_t conn)
             return;
         }
     } else if (err == MESH_OK && memcmp(msg->summary, l->own_summary, WIRE_SUMMARY_LEN) == 0) {
-        err = s_take_vector(s, l->own, l->own_len, &changed);
+        err = s_take_view(s, l->own_vv, &changed);
     } else if (err == MESH_OK && !(conn & TRANSPORT_INBOUND) && s->hello_vv && msg->covers &&
                memcmp(msg->covers, s->hello_summary, WIRE_SUMMARY_LEN) == 0) {
-        err = s_take_vector(s, s->hello_vv, s->hello_vv_len, &changed);
+        err = s_take_view(s, s->hello_vv, &changed);
     } else if (err == MESH_OK && s_send_vector(l, s, true) == MESH_OK) {
         s->asked = true;
         s->progress_ms = sync_now_ms();
@@ -354,8 +362,7 @@ s_on_hello(loop_t *l, session_t *s, const wire_msg_t *msg, uint32_t conn)
     }
     if (conn & TRANSPORT_INBOUND) {
         /* The answer: our vector only when its vector lacks something we hold. */
-        bool covers =
-            msg->body_len && s->vv && l->own_valid && bundle_vector_covers(&l->own_doc, &s->vv_doc);
+        bool covers = msg->body_len && s->vv && l->own_valid && vector_covers(l->own_vv, s->vv);
         (void)s_send_hello(l, s, conn, !covers, msg->summary);
     }
     node_log(l->m, MESH_LOG_INFO, "session with %s (%.*s) up", s->id, (int)msg->name_len,
@@ -377,7 +384,7 @@ s_import(loop_t *l, size_t n)
     mesh_import_report_t rep;
     const uint8_t *bundles[LOOP_QUEUE_BATCHES];
     size_t lens[LOOP_QUEUE_BATCHES];
-    const bundle_checked_t *checked[LOOP_QUEUE_BATCHES];
+    const import_checked_t *checked[LOOP_QUEUE_BATCHES];
     const inbox_batch_t *first = inbox_at(l->inbox, 0), *last = inbox_at(l->inbox, n - 1);
     session_t *s0 = first->from;
     int64_t t0 = sync_now_ms();
@@ -386,7 +393,7 @@ s_import(loop_t *l, size_t n)
         lens[i] = inbox_at(l->inbox, i)->len;
         checked[i] = inbox_checked(l->inbox, i);
     }
-    mesh_err_t err = bundle_import_many(l->m, bundles, lens, checked, n, &rep);
+    mesh_err_t err = import_many(l->m, bundles, lens, checked, n, &rep);
     if (err == MESH_OK) {
         if (rep.text) {
             node_log(l->m, MESH_LOG_WARN, "batches from %s: %s", s0->id, rep.text);
@@ -414,7 +421,7 @@ s_import(loop_t *l, size_t n)
         if (s->recv_failed) {
             continue; /* dropped already */
         }
-        err = bundle_import_many(l->m, &bundles[i], &lens[i], &checked[i], 1, &rep);
+        err = import_many(l->m, &bundles[i], &lens[i], &checked[i], 1, &rep);
         if (err == MESH_EPROTO || err == MESH_ETOOBIG) {
             char why[320];
             snprintf(why, sizeof why, "a batch that does not decode or apply (%s: %s)",
@@ -455,11 +462,11 @@ session_flush_group(loop_t *l)
         s->batches_in++;
         bool ok = err == MESH_OK && !s->recv_failed;
         if (ok && s->vv) {
-            /* it holds what it sent: no need to send any of that back */
-            bool changed = false;
-            wire_buf_reset(&l->body);
-            if (bundle_vector_raise(&s->vv_doc, b->data, b->len, &l->body) == MESH_OK) {
-                (void)s_take_vector(s, l->body.data, l->body.len, &changed);
+            /* it holds what it sent: no need to send any of that back (the view is raised
+             * in place by the batch's watermarks, as its check decoded them) */
+            const wire_doc_t *doc = import_checked_doc(inbox_checked(l->inbox, i));
+            if (doc && vector_raise(s->vv, doc) != MESH_OK) {
+                node_log(l->m, MESH_LOG_DEBUG, "no memory to raise the view of %s", s->id);
             }
         }
         bool last = true; /* of its session among those committed */

@@ -18,7 +18,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#include "core/bundle/bundle.h"
+#include "core/data/vector.h"
 #include "core/member/peer.h"
 #include "core/sync/own.h"
 
@@ -79,11 +79,11 @@ s_estimate(uint64_t versions, uint64_t bytes, uint64_t seen_versions)
 static void
 s_put_peer(loop_t *l, FILE *f, session_t *s, bool own, int64_t now)
 {
-    bundle_count_t *counts = NULL;
+    vector_count_t *counts = NULL;
     size_t n = 0;
     uint64_t to_send = 0, to_receive = 0;
     if (s->ok && s->vv && own &&
-        bundle_count_diff(l->m, &l->own_doc, &s->vv_doc, &counts, &n) != MESH_OK) {
+        vector_count(l->m->store, l->own_vv, s->vv, &counts, &n) != MESH_OK) {
         n = 0;
     }
     for (size_t c = 0; c < n; c++) {

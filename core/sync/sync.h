@@ -16,7 +16,8 @@
 #include <time.h>
 
 #include "core/base/node.h"
-#include "core/bundle/bundle.h"
+#include "core/bundle/export.h"
+#include "core/data/vector.h"
 #include "core/sync/inbox.h"
 #include "core/wire/buf.h"
 #include "core/wire/doc.h"
@@ -68,18 +69,15 @@ struct session {
     uint64_t peer_session; /* the session id of its last HELLO: new when it restarted */
     uint64_t credit;       /* batches it takes in flight (its HELLO) */
     /* What it holds, as far as we know: its vector file (the "view"). */
-    uint8_t *vv;
-    size_t vv_len;
-    wire_doc_t vv_doc;
-    uint8_t *hello_vv; /* our vector file as sent in our last HELLO on conn_out */
-    size_t hello_vv_len;
+    vector_t *vv;                            /* NULL until known */
+    vector_t *hello_vv;                      /* our vector as sent in our last HELLO on conn_out */
     uint8_t hello_summary[WIRE_SUMMARY_LEN]; /* and its summary */
     /* Sending: a pass walks what the view lacks in batches, credit of them in flight. */
     bool passing;          /* a pass is under way */
     bool pass_end;         /* it has sent its last batch */
     bool again;            /* something changed: another pass once this one is done */
     bool asked;            /* we asked for its vector: no pass until it comes */
-    bundle_pos_t pos;      /* where the pass stopped */
+    export_pos_t pos;      /* where the pass stopped */
     uint64_t pass_batches; /* batches sent in this pass */
     uint64_t sent_id;      /* the last batch id sent (ids rise by one) */
     uint32_t batch_conn;   /* the link the batches in flight went on (session_push) */
@@ -119,10 +117,10 @@ struct loop {
     bool garbage;       /* test hook: follow each HELLO with a malformed frame */
     int pause_ms;       /* test hook: rest this long after each commit of received batches */
     wire_buf_t buf, body;
-    /* our own vector file and summary, as of own_txnid */
-    uint8_t *own;
+    /* our own vector and summary, as of own_txnid, and its vector file once one is sent */
+    vector_t *own_vv;
+    uint8_t *own; /* NULL until own_file encodes it */
     size_t own_len;
-    wire_doc_t own_doc;
     uint8_t own_summary[WIRE_SUMMARY_LEN];
     uint64_t own_txnid;
     bool own_valid;

@@ -1,4 +1,4 @@
-/* tests/unit/test_apply.c: the reconcile engine (core/apply.c, core/bundle.c, membership)
+/* tests/unit/test_apply.c: the reconcile engine (core/apply/apply.c, core/bundle/import.c, membership)
  * on several nodes in one process, with no sockets: bundles go from mesh_export to
  * mesh_import, or their sets straight to apply_batch.
  * - test_apply_model_random: random writes and transfers on 4..6 nodes (full and --since
@@ -37,6 +37,7 @@
 #include "meshsync.h"
 #include "core/base/node.h"
 #include "util.h"
+#include "core/data/vector.h"
 #include "core/data/version.h"
 #include "core/wire/doc.h"
 #include "core/wire/set.h"
@@ -1932,28 +1933,13 @@ s_vector_covers(mesh_t *m, const char *coll, mesh_t *origin, uint64_t seq)
 {
     void *vec = NULL;
     size_t len = 0;
-    wire_doc_t doc;
-    bool covered = false;
+    vector_t *v = NULL;
     CHECK_OK(mesh_vector(m, NULL, 0, &vec, &len));
-    CHECK_OK(wire_doc_decode(vec, len, true, &doc));
-    for (size_t i = 0; i < doc.count; i++) {
-        const wire_section_t *sec = &doc.sections[i];
-        if (sec->coll_len != strlen(coll) || memcmp(sec->coll, coll, sec->coll_len) != 0) {
-            continue;
-        }
-        for (size_t j = 0; j < sec->vv_count; j++) {
-            const wire_vv_t *vv = &sec->vvs[j];
-            if (memcmp(vv->origin, ident_public_key(origin->ident), 32) != 0 ||
-                vv->incarnation != store_incarnation(origin->store)) {
-                continue;
-            }
-            covered |= seq <= vv->base;
-            for (size_t e = 0; e < vv->extra_count; e++) {
-                covered |= wire_vv_extra(vv, e) == seq;
-            }
-        }
-    }
-    wire_doc_release(&doc);
+    CHECK_OK(vector_decode(vec, len, &v));
+    const vector_entry_t *e = vector_find(v, coll, ident_public_key(origin->ident),
+                                          store_incarnation(origin->store));
+    bool covered = e && vv_covers(&e->vv, seq);
+    vector_free(v);
     mesh_free(vec);
     return covered;
 }

@@ -1,4 +1,4 @@
-/* tests/unit/test_checker.c: unit tests of core/checker.c, the thread that verifies
+/* tests/unit/test_checker.c: unit tests of core/sync/checker.c, the thread that checks
  * received batches ahead of their commit.
  * Real bundles from a real node are queued (with bytes that do not decode among them); each
  * job's check must be there, or be NULL for bytes that do not decode, whatever order the
@@ -73,7 +73,7 @@ test_checker_checks_every_job(void **state)
         assert_non_null(jobs[i]);
     }
     for (size_t i = S_JOBS; i-- > 0;) {
-        const bundle_checked_t *r = checker_wait(jobs[i]);
+        const import_checked_t *r = checker_wait(jobs[i]);
         if (i % 2) {
             assert_null(r);
         } else {
@@ -107,7 +107,7 @@ test_checker_free_unwaited_and_import(void **state)
     for (size_t i = 0; i + 1 < S_JOBS; i++) {
         checker_job_free(jobs[i]); /* most of them unwaited */
     }
-    const bundle_checked_t *check = checker_wait(jobs[S_JOBS - 1]);
+    const import_checked_t *check = checker_wait(jobs[S_JOBS - 1]);
     assert_non_null(check);
     assert_int_equal(util_temp_home("test_checker2", dir, sizeof dir, home, sizeof home), 0);
     assert_int_equal(util_open(home, true, "other", 0, &other), MESH_OK);
@@ -115,7 +115,7 @@ test_checker_free_unwaited_and_import(void **state)
     assert_int_equal(mesh_device_id(f->m, id, sizeof id), MESH_OK);
     assert_int_equal(mesh_peer_add(other, id, NULL, NULL, 0), MESH_OK);
     const uint8_t *b = f->bundle;
-    assert_int_equal(bundle_import_many(other, &b, &f->len, &check, 1, &rep), MESH_OK);
+    assert_int_equal(import_many(other, &b, &f->len, &check, 1, &rep), MESH_OK);
     assert_int_equal(rep.sets_rejected + rep.sets_held, 0);
     assert_true(rep.sets_new > 0);
     mesh_free(rep.text);

@@ -1,12 +1,13 @@
 /* tests/unit/test_sync_parts.c: unit tests of the parts the sync sessions are built from
- * (core/bundle.h, store/store.h): summaries of vectors and digests (bundle_summary), vector
- * coverage (bundle_vector_covers), a peer's view raised by a bundle's watermarks
- * (bundle_vector_raise), the resumable bounded export (bundle_export with a bundle_pos_t),
- * several bundles in one transaction (bundle_import_many), and giving back LMDB's memory
+ * (core/data/vector.h, core/bundle/export.h, core/bundle/import.h, store/store.h):
+ * summaries of vectors and digests (vector_summary), vector coverage (vector_covers), a
+ * peer's view raised by a bundle's watermarks (vector_raise), the resumable bounded export
+ * (export_bundle with an export_pos_t), bundles checked ahead (import_check), several
+ * bundles in one transaction (import_many), and giving back LMDB's memory
  * (store_release_memory). Nodes run offline in one process, each in its own home under one
  * mkdtemp directory that the teardown removes. The session messages are in test_wire.c.
  * Layer: tests. Third-party: cmocka. SPDX-License-Identifier: MIT */
-#include "core/bundle/bundle.h"
+#include "core/data/vector.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,14 +20,16 @@
 
 #include <cmocka.h>
 
-#include "crypto/devid.h"
-#include "meshsync.h"
 #include "core/base/node.h"
-#include "store/store.h"
-#include "util.h"
+#include "core/bundle/export.h"
+#include "core/bundle/import.h"
 #include "core/wire/buf.h"
 #include "core/wire/doc.h"
 #include "core/wire/set.h"
+#include "crypto/devid.h"
+#include "meshsync.h"
+#include "store/store.h"
+#include "util.h"
 
 /* ---- temp homes and nodes ---- */
 
@@ -142,25 +145,26 @@ s_trust_both(s_node_t *a, s_node_t *b)
     CHECK_OK(mesh_peer_add(b->m, a->id, NULL, NULL, 0));
 }
 
-/* m's vector file (all collections): its bytes into *bytes (mesh_free), decoded into doc. */
+/* m's vector file (all collections): its bytes into *bytes (mesh_free), decoded into *vec
+ * (vector_free). */
 static void
-s_vector(mesh_t *m, void **bytes, size_t *len, wire_doc_t *doc)
+s_vector(mesh_t *m, void **bytes, size_t *len, vector_t **vec)
 {
     CHECK_OK(mesh_vector(m, NULL, 0, bytes, len));
-    CHECK_OK(wire_doc_decode(*bytes, *len, true, doc));
+    CHECK_OK(vector_decode(*bytes, *len, vec));
 }
 
 /* m's summary of its own vector file. */
 static void
-s_summary(mesh_t *m, uint8_t out[BUNDLE_SUMMARY_LEN])
+s_summary(mesh_t *m, uint8_t out[VECTOR_SUMMARY_LEN])
 {
     void *bytes = NULL;
     size_t len = 0;
-    wire_doc_t doc;
+    vector_t *vec = NULL;
 
-    s_vector(m, &bytes, &len, &doc);
-    CHECK_OK(bundle_summary(m, &doc, out));
-    wire_doc_release(&doc);
+    s_vector(m, &bytes, &len, &vec);
+    CHECK_OK(vector_summary(m->store, vec, out));
+    vector_free(vec);
     mesh_free(bytes);
 }
 
@@ -190,9 +194,9 @@ typedef struct s_entry {
 } s_entry_t;
 
 /* Encode entries e[0..n) as a vector file into buf (consecutive entries of one collection
- * form one section) and decode it into doc (borrowing buf). */
+ * form one section) and decode it into *vec (vector_free). */
 static void
-s_vec(const s_entry_t *e, size_t n, wire_buf_t *buf, wire_doc_t *doc)
+s_vec(const s_entry_t *e, size_t n, wire_buf_t *buf, vector_t **vec)
 {
     size_t sections = 0;
     wire_vv_t vvs[16];
@@ -218,7 +222,7 @@ s_vec(const s_entry_t *e, size_t n, wire_buf_t *buf, wire_doc_t *doc)
         CHECK_OK(wire_vector_section(e[i].coll, vvs, extras, j - i, buf));
         i = j;
     }
-    CHECK_OK(wire_doc_decode(buf->data, buf->len, true, doc));
+    CHECK_OK(vector_decode(buf->data, buf->len, vec));
 }
 
 /* A watermark of origin util_fill(seed) in collection coll. */
@@ -258,61 +262,41 @@ s_marks_bundle(const s_markspec_t *k, size_t n, wire_buf_t *buf)
     }
 }
 
-/* The entry of (coll, origin, inc) in doc, or NULL. */
-static const wire_vv_t *
-s_find(const wire_doc_t *doc, const char *coll, const uint8_t *origin, uint64_t inc)
-{
-    for (size_t i = 0; i < doc->count; i++) {
-        const wire_section_t *sec = &doc->sections[i];
-
-        if (sec->coll_len != strlen(coll) || memcmp(sec->coll, coll, sec->coll_len) != 0) {
-            continue;
-        }
-        for (size_t j = 0; j < sec->vv_count; j++) {
-            if (memcmp(sec->vvs[j].origin, origin, WIRE_ORIGIN_LEN) == 0 &&
-                sec->vvs[j].incarnation == inc) {
-                return &sec->vvs[j];
-            }
-        }
-    }
-    return NULL;
-}
-
-/* The entry of (coll, origin util_fill(seed), inc) in doc is base with extras
+/* The entry of (coll, origin util_fill(seed), inc) in vec is base with extras
  * extra[0..nextra). */
 static void
-s_expect_entry(const wire_doc_t *doc, const char *coll, uint8_t seed, uint64_t inc, uint64_t base,
+s_expect_entry(const vector_t *vec, const char *coll, uint8_t seed, uint64_t inc, uint64_t base,
                const uint64_t *extra, size_t nextra)
 {
     uint8_t origin[WIRE_ORIGIN_LEN];
-    const wire_vv_t *vv;
+    const vector_entry_t *e;
 
     util_fill(origin, sizeof(origin), seed);
-    vv = s_find(doc, coll, origin, inc);
-    if (!vv) {
+    e = vector_find(vec, coll, origin, inc);
+    if (!e) {
         util_print_where();
         fail_msg("no entry for origin %#x inc %llu in '%s'", seed, (unsigned long long)inc, coll);
     }
-    if (vv->base != base || vv->extra_count != nextra) {
+    if (e->vv.base != base || e->vv.count != nextra) {
         util_print_where();
         fail_msg("origin %#x inc %llu in '%s': base %llu with %zu extras, expected base %llu "
                  "with %zu",
-                 seed, (unsigned long long)inc, coll, (unsigned long long)vv->base, vv->extra_count,
+                 seed, (unsigned long long)inc, coll, (unsigned long long)e->vv.base, e->vv.count,
                  (unsigned long long)base, nextra);
     }
     for (size_t i = 0; i < nextra; i++) {
-        CHECK_EQ(wire_vv_extra(vv, i), extra[i]);
+        CHECK_EQ(e->vv.extra[i], extra[i]);
     }
 }
 
-/* Number of entries in doc. */
+/* Number of entries in vec. */
 static size_t
-s_entries(const wire_doc_t *doc)
+s_entries(const vector_t *vec)
 {
     size_t n = 0;
 
-    for (size_t i = 0; i < doc->count; i++) {
-        n += doc->sections[i].vv_count;
+    for (size_t i = 0; i < vec->count; i++) {
+        n += vec->colls[i].count;
     }
     return n;
 }
@@ -375,18 +359,47 @@ s_vec_rebuild(const wire_doc_t *doc, const char *add_coll, const wire_vv_t *add,
     }
 }
 
-/* bundle_summary of m over the vector file in buf. */
+/* vector_summary of m over the vector file in buf. */
 static void
-s_summary_of(mesh_t *m, const wire_buf_t *buf, uint8_t out[BUNDLE_SUMMARY_LEN])
+s_summary_of(mesh_t *m, const wire_buf_t *buf, uint8_t out[VECTOR_SUMMARY_LEN])
 {
-    wire_doc_t doc;
+    vector_t *vec = NULL;
 
-    CHECK_OK(wire_doc_decode(buf->data, buf->len, true, &doc));
-    CHECK_OK(bundle_summary(m, &doc, out));
-    wire_doc_release(&doc);
+    CHECK_OK(vector_decode(buf->data, buf->len, &vec));
+    CHECK_OK(vector_summary(m->store, vec, out));
+    vector_free(vec);
 }
 
-/* ---- bundle_summary ---- */
+/* Raise view by the watermarks of the bundle in bytes (len bytes), as a session does with
+ * a received batch: decoded once, by its check. Returns the check's error. */
+static mesh_err_t
+s_raise(vector_t *view, const void *bytes, size_t len)
+{
+    import_checked_t *c = NULL;
+    mesh_err_t err = import_check(bytes, len, &c);
+
+    if (err == MESH_OK) {
+        err = vector_raise(view, import_checked_doc(c));
+    }
+    import_checked_free(c);
+    return err;
+}
+
+/* The vector file of vec, decoded again: what a peer that got it would hold. */
+static vector_t *
+s_round_trip(const vector_t *vec)
+{
+    wire_buf_t buf;
+    vector_t *out = NULL;
+
+    wire_buf_init(&buf);
+    CHECK_OK(vector_encode(vec, &buf));
+    CHECK_OK(vector_decode(buf.data, buf.len, &out));
+    wire_buf_release(&buf);
+    return out;
+}
+
+/* ---- vector_summary ---- */
 
 /* A and B trust each other and exchange full bundles: they hold the same data, though each
  * numbers the origins in its own order (so even their vector files differ byte for byte),
@@ -396,10 +409,10 @@ static void
 test_sync_parts_summary_same_data_same_summary(void **state)
 {
     s_node_t *a, *b;
-    uint8_t sa[BUNDLE_SUMMARY_LEN], sb[BUNDLE_SUMMARY_LEN], again[BUNDLE_SUMMARY_LEN];
+    uint8_t sa[VECTOR_SUMMARY_LEN], sb[VECTOR_SUMMARY_LEN], again[VECTOR_SUMMARY_LEN];
     void *va = NULL, *vb = NULL;
     size_t la = 0, lb = 0;
-    wire_doc_t da, db;
+    vector_t *da = NULL, *db = NULL;
     store_txn_t *txn = NULL;
     uint32_t oid_in_a = 0, oid_in_b = 0;
 
@@ -430,28 +443,28 @@ test_sync_parts_summary_same_data_same_summary(void **state)
     s_vector(a->m, &va, &la, &da);
     s_vector(b->m, &vb, &lb, &db);
     CHECK(la != lb || memcmp(va, vb, la) != 0); /* entries in each store's own order */
-    CHECK_OK(bundle_summary(a->m, &da, sa));
-    CHECK_OK(bundle_summary(b->m, &db, sb));
-    assert_memory_equal(sa, sb, BUNDLE_SUMMARY_LEN);
+    CHECK_OK(vector_summary(a->m->store, da, sa));
+    CHECK_OK(vector_summary(b->m->store, db, sb));
+    assert_memory_equal(sa, sb, VECTOR_SUMMARY_LEN);
     /* the same again: nothing random in it */
-    CHECK_OK(bundle_summary(a->m, &da, again));
-    assert_memory_equal(sa, again, BUNDLE_SUMMARY_LEN);
+    CHECK_OK(vector_summary(a->m->store, da, again));
+    assert_memory_equal(sa, again, VECTOR_SUMMARY_LEN);
 
     /* one more put on A */
     util_put(a->m, "notes", "late", "news");
     s_summary(a->m, again);
-    assert_memory_not_equal(again, sb, BUNDLE_SUMMARY_LEN);
+    assert_memory_not_equal(again, sb, VECTOR_SUMMARY_LEN);
     /* over A's old vector too: only the digest of notes changed in it */
-    CHECK_OK(bundle_summary(a->m, &da, again));
-    assert_memory_not_equal(again, sa, BUNDLE_SUMMARY_LEN);
+    CHECK_OK(vector_summary(a->m->store, da, again));
+    assert_memory_not_equal(again, sa, VECTOR_SUMMARY_LEN);
     /* B catches up: equal again */
     s_xfer(a->m, b->m);
     s_summary(a->m, sa);
     s_summary(b->m, sb);
-    assert_memory_equal(sa, sb, BUNDLE_SUMMARY_LEN);
+    assert_memory_equal(sa, sb, VECTOR_SUMMARY_LEN);
 
-    wire_doc_release(&da);
-    wire_doc_release(&db);
+    vector_free(da);
+    vector_free(db);
     mesh_free(va);
     mesh_free(vb);
 }
@@ -465,24 +478,26 @@ test_sync_parts_summary_ignores_empty_entries(void **state)
     s_node_t *a;
     void *v = NULL;
     size_t len = 0;
+    vector_t *vec = NULL;
     wire_doc_t doc;
     wire_buf_t buf;
     wire_vv_t add;
     uint64_t extra[1] = {3};
-    uint8_t base_sum[BUNDLE_SUMMARY_LEN], sum[BUNDLE_SUMMARY_LEN];
+    uint8_t base_sum[VECTOR_SUMMARY_LEN], sum[VECTOR_SUMMARY_LEN];
 
     (void)state;
     snprintf(util_where, sizeof(util_where), "summary: empty entries");
     a = s_node("a");
     s_put_range(a->m, "notes", "k", 0, 3, 20, 1);
     s_put_range(a->m, "todo", "t", 0, 1, 20, 2);
-    s_vector(a->m, &v, &len, &doc);
-    CHECK_OK(bundle_summary(a->m, &doc, base_sum));
+    s_vector(a->m, &v, &len, &vec);
+    CHECK_OK(wire_doc_decode(v, len, true, &doc)); /* (to list its entries anew) */
+    CHECK_OK(vector_summary(a->m->store, vec, base_sum));
 
     /* reversed order */
     s_vec_rebuild(&doc, NULL, NULL, NULL, &buf);
     s_summary_of(a->m, &buf, sum);
-    assert_memory_equal(sum, base_sum, BUNDLE_SUMMARY_LEN);
+    assert_memory_equal(sum, base_sum, VECTOR_SUMMARY_LEN);
     wire_buf_release(&buf);
 
     memset(&add, 0, sizeof(add));
@@ -493,27 +508,28 @@ test_sync_parts_summary_ignores_empty_entries(void **state)
     for (size_t i = 0; i < 3; i++) {
         s_vec_rebuild(&doc, colls[i], &add, NULL, &buf);
         s_summary_of(a->m, &buf, sum);
-        assert_memory_equal(sum, base_sum, BUNDLE_SUMMARY_LEN);
+        assert_memory_equal(sum, base_sum, VECTOR_SUMMARY_LEN);
         wire_buf_release(&buf);
     }
     /* base 1; base 0 with an extra: different */
     add.base = 1;
     s_vec_rebuild(&doc, "notes", &add, NULL, &buf);
     s_summary_of(a->m, &buf, sum);
-    assert_memory_not_equal(sum, base_sum, BUNDLE_SUMMARY_LEN);
+    assert_memory_not_equal(sum, base_sum, VECTOR_SUMMARY_LEN);
     wire_buf_release(&buf);
     add.base = 0;
     add.extra_count = 1;
     s_vec_rebuild(&doc, "notes", &add, extra, &buf);
     s_summary_of(a->m, &buf, sum);
-    assert_memory_not_equal(sum, base_sum, BUNDLE_SUMMARY_LEN);
+    assert_memory_not_equal(sum, base_sum, VECTOR_SUMMARY_LEN);
     wire_buf_release(&buf);
 
     wire_doc_release(&doc);
+    vector_free(vec);
     mesh_free(v);
 }
 
-/* ---- bundle_vector_covers ---- */
+/* ---- vector_covers ---- */
 
 /* Ours: notes X(1) base 10 + {12, 15}, Y(1) base 5; todo X(1) base 3. Theirs is covered when
  * it is a subset (equal, lower bases, extras we hold either way, fewer collections, entries
@@ -560,35 +576,36 @@ test_sync_parts_vector_covers(void **state)
         {"a collection we lack", false, 1, {{"other", 0x10, 1, 1, 0, {0}}}},
     };
     wire_buf_t ob;
-    wire_doc_t ours;
+    vector_t *ours = NULL;
 
     (void)state;
     s_vec(ours_e, 3, &ob, &ours);
-    CHECK(bundle_vector_covers(&ours, &ours));
+    CHECK(vector_covers(ours, ours));
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         wire_buf_t tb;
-        wire_doc_t theirs;
+        vector_t *theirs = NULL;
 
         snprintf(util_where, sizeof(util_where), "covers: %s", cases[i].what);
         s_vec(cases[i].e, cases[i].n, &tb, &theirs);
-        CHECK_EQ(bundle_vector_covers(&ours, &theirs), cases[i].covered);
+        CHECK_EQ(vector_covers(ours, theirs), cases[i].covered);
         if (!cases[i].covered) {
             /* the other way round, ours is more than a subset of theirs */
-            CHECK(!bundle_vector_covers(&theirs, &ours));
+            CHECK(!vector_covers(theirs, ours));
         }
-        wire_doc_release(&theirs);
+        vector_free(theirs);
         wire_buf_release(&tb);
     }
-    wire_doc_release(&ours);
+    vector_free(ours);
     wire_buf_release(&ob);
 }
 
-/* ---- bundle_vector_raise ---- */
+/* ---- vector_raise ---- */
 
 /* A view raised by a bundle of watermarks: a base rises to its mark and drops the extras at
  * or below it (keeping those above), never falls for a lower mark, an origin, incarnation or
  * collection only in the marks is added; entries the marks do not name stay as they were;
- * the output decodes as a vector file. A bundle that does not decode is MESH_EPROTO. */
+ * the raised view encodes as a vector file that decodes to the same. A bundle that does not
+ * decode is MESH_EPROTO (its check fails: there is nothing to raise by). */
 static void
 test_sync_parts_vector_raise(void **state)
 {
@@ -606,56 +623,55 @@ test_sync_parts_vector_raise(void **state)
         {"todo", 0x10, 1, 6},   {"other", 0x20, 1, 2}, /* a collection only in the marks */
     };
     static const uint64_t x_extras[] = {12}, y_extras[] = {15};
-    wire_buf_t vb, bb, out;
-    wire_doc_t view, raised;
+    wire_buf_t vb, bb;
+    vector_t *view = NULL, *raised = NULL, *again = NULL;
 
     (void)state;
     snprintf(util_where, sizeof(util_where), "raise");
     s_vec(view_e, 5, &vb, &view);
     s_marks_bundle(marks, 7, &bb);
-    wire_buf_init(&out);
-    CHECK_OK(bundle_vector_raise(&view, bb.data, bb.len, &out));
-    CHECK_OK(wire_doc_decode(out.data, out.len, true, &raised));
-    CHECK_EQ(raised.count, 3);
-    CHECK_EQ(s_entries(&raised), 8);
-    s_expect_entry(&raised, "notes", 0x10, 1, 9, x_extras, 1);
-    s_expect_entry(&raised, "notes", 0x20, 1, 10, y_extras, 1);
-    s_expect_entry(&raised, "notes", 0x30, 1, 50, NULL, 0);
-    s_expect_entry(&raised, "notes", 0x40, 1, 8, NULL, 0);
-    s_expect_entry(&raised, "notes", 0x50, 1, 6, NULL, 0);
-    s_expect_entry(&raised, "notes", 0x10, 2, 3, NULL, 0);
-    s_expect_entry(&raised, "todo", 0x10, 1, 6, NULL, 0);
-    s_expect_entry(&raised, "other", 0x20, 1, 2, NULL, 0);
-    CHECK(bundle_vector_covers(&raised, &view));
-    CHECK(!bundle_vector_covers(&view, &raised));
-    wire_doc_release(&raised);
+    CHECK_OK(vector_copy(view, &raised));
+    CHECK_OK(s_raise(raised, bb.data, bb.len));
+    again = s_round_trip(raised);
+    CHECK(vector_equal(again, raised));
+    vector_free(again);
+    CHECK_EQ(raised->count, 3);
+    CHECK_EQ(s_entries(raised), 8);
+    s_expect_entry(raised, "notes", 0x10, 1, 9, x_extras, 1);
+    s_expect_entry(raised, "notes", 0x20, 1, 10, y_extras, 1);
+    s_expect_entry(raised, "notes", 0x30, 1, 50, NULL, 0);
+    s_expect_entry(raised, "notes", 0x40, 1, 8, NULL, 0);
+    s_expect_entry(raised, "notes", 0x50, 1, 6, NULL, 0);
+    s_expect_entry(raised, "notes", 0x10, 2, 3, NULL, 0);
+    s_expect_entry(raised, "todo", 0x10, 1, 6, NULL, 0);
+    s_expect_entry(raised, "other", 0x20, 1, 2, NULL, 0);
+    CHECK(vector_covers(raised, view));
+    CHECK(!vector_covers(view, raised));
+    vector_free(raised);
 
     /* an empty view raised by the same marks holds just the marks */
     {
-        wire_buf_t eb, out2;
-        wire_doc_t empty, got;
+        wire_buf_t eb;
+        vector_t *got = NULL;
 
-        s_vec(NULL, 0, &eb, &empty);
-        wire_buf_init(&out2);
-        CHECK_OK(bundle_vector_raise(&empty, bb.data, bb.len, &out2));
-        CHECK_OK(wire_doc_decode(out2.data, out2.len, true, &got));
-        CHECK_EQ(s_entries(&got), 7);
-        s_expect_entry(&got, "notes", 0x10, 1, 9, NULL, 0);
-        s_expect_entry(&got, "notes", 0x20, 1, 4, NULL, 0);
-        s_expect_entry(&got, "other", 0x20, 1, 2, NULL, 0);
-        wire_doc_release(&got);
-        wire_buf_release(&out2);
-        wire_doc_release(&empty);
+        s_vec(NULL, 0, &eb, &got);
+        CHECK_OK(s_raise(got, bb.data, bb.len));
+        CHECK_EQ(s_entries(got), 7);
+        s_expect_entry(got, "notes", 0x10, 1, 9, NULL, 0);
+        s_expect_entry(got, "notes", 0x20, 1, 4, NULL, 0);
+        s_expect_entry(got, "other", 0x20, 1, 2, NULL, 0);
+        vector_free(got);
         wire_buf_release(&eb);
     }
 
-    /* not a bundle: a truncated one, and a vector file */
-    wire_buf_reset(&out);
-    CHECK_EQ(bundle_vector_raise(&view, bb.data, bb.len - 1, &out), MESH_EPROTO);
-    CHECK_EQ(bundle_vector_raise(&view, vb.data, vb.len, &out), MESH_EPROTO);
+    /* not a bundle: a truncated one, and a vector file; the view stays as it was */
+    CHECK_OK(vector_copy(view, &again));
+    CHECK_EQ(s_raise(view, bb.data, bb.len - 1), MESH_EPROTO);
+    CHECK_EQ(s_raise(view, vb.data, vb.len), MESH_EPROTO);
+    CHECK(vector_equal(again, view));
+    vector_free(again);
 
-    wire_buf_release(&out);
-    wire_doc_release(&view);
+    vector_free(view);
     wire_buf_release(&vb);
     wire_buf_release(&bb);
 }
@@ -668,29 +684,27 @@ test_sync_parts_vector_raise_keeps_every_dot(void **state)
 {
     static const s_entry_t view_e[] = {{"notes", 0x10, 1, 3, 3, {5, 6, 9}}};
     static const s_markspec_t marks[] = {{"notes", 0x10, 1, 4}};
-    wire_buf_t vb, bb, out;
-    wire_doc_t view, raised;
+    wire_buf_t vb, bb;
+    vector_t *view = NULL, *raised = NULL;
 
     (void)state;
     snprintf(util_where, sizeof(util_where), "raise: an extra next to the new base");
     s_vec(view_e, 1, &vb, &view);
     s_marks_bundle(marks, 1, &bb);
-    wire_buf_init(&out);
-    CHECK_OK(bundle_vector_raise(&view, bb.data, bb.len, &out));
-    CHECK_OK(wire_doc_decode(out.data, out.len, true, &raised));
-    bool covers = bundle_vector_covers(&raised, &view);
-    const wire_vv_t *x =
-        raised.count == 1 && raised.sections[0].vv_count == 1 ? &raised.sections[0].vvs[0] : NULL;
+    CHECK_OK(vector_copy(view, &raised));
+    CHECK_OK(s_raise(raised, bb.data, bb.len));
+    bool covers = vector_covers(raised, view);
+    const vv_t *x =
+        raised->count == 1 && raised->colls[0].count == 1 ? &raised->colls[0].entries[0].vv : NULL;
     if (!covers && x) {
         print_error("raised entry: base %llu, extras {", (unsigned long long)x->base);
-        for (size_t i = 0; i < x->extra_count; i++) {
-            print_error("%s%llu", i ? ", " : "", (unsigned long long)wire_vv_extra(x, i));
+        for (size_t i = 0; i < x->count; i++) {
+            print_error("%s%llu", i ? ", " : "", (unsigned long long)x->extra[i]);
         }
         print_error("}: a dot of the view is lost\n");
     }
-    wire_doc_release(&raised);
-    wire_buf_release(&out);
-    wire_doc_release(&view);
+    vector_free(raised);
+    vector_free(view);
     wire_buf_release(&vb);
     wire_buf_release(&bb);
     CHECK(covers);
@@ -704,8 +718,8 @@ test_sync_parts_vector_raise_by_export(void **state)
     s_node_t *a;
     void *bundle = NULL, *v = NULL;
     size_t blen = 0, vlen = 0;
-    wire_buf_t eb, out;
-    wire_doc_t empty, raised, va;
+    wire_buf_t eb;
+    vector_t *raised = NULL, *va = NULL;
 
     (void)state;
     snprintf(util_where, sizeof(util_where), "raise by an export");
@@ -715,23 +729,83 @@ test_sync_parts_vector_raise_by_export(void **state)
     s_put_range(a->m, "todo", "t", 0, 2, 20, 3);
     CHECK_OK(mesh_export(a->m, NULL, 0, NULL, 0, &bundle, &blen));
     s_vector(a->m, &v, &vlen, &va);
-    s_vec(NULL, 0, &eb, &empty);
-    CHECK(!bundle_vector_covers(&empty, &va));
-    wire_buf_init(&out);
-    CHECK_OK(bundle_vector_raise(&empty, bundle, blen, &out));
-    CHECK_OK(wire_doc_decode(out.data, out.len, true, &raised));
-    CHECK(bundle_vector_covers(&raised, &va));
-    CHECK(bundle_vector_covers(&va, &raised));
-    wire_doc_release(&raised);
-    wire_buf_release(&out);
-    wire_doc_release(&empty);
+    s_vec(NULL, 0, &eb, &raised);
+    CHECK(!vector_covers(raised, va));
+    CHECK_OK(s_raise(raised, bundle, blen));
+    CHECK(vector_covers(raised, va));
+    CHECK(vector_covers(va, raised));
+    vector_free(raised);
     wire_buf_release(&eb);
-    wire_doc_release(&va);
+    vector_free(va);
     mesh_free(v);
     mesh_free(bundle);
 }
 
-/* ---- bundle_export with a cursor ---- */
+/* ---- vector_count ---- */
+
+/* What ours lacks of theirs, per collection: in notes, X's dots 11, 13 and 14 (12 is an
+ * extra of ours) and its extras 16 and 20 (15 is ours too), and all four of Y's (1..3 and
+ * 5), which ours does not list; nothing in todo, where ours covers X. Then to_send: B's
+ * vector lacks A's three notes, and nothing once it holds them (theirs is A's own). */
+static void
+test_sync_parts_vector_count(void **state)
+{
+    static const s_entry_t ours_e[] = {
+        {"notes", 0x10, 1, 10, 2, {12, 15}},
+        {"todo", 0x10, 1, 3, 0, {0}},
+    };
+    static const s_entry_t theirs_e[] = {
+        {"notes", 0x10, 1, 14, 3, {15, 16, 20}},
+        {"notes", 0x20, 1, 3, 1, {5}},
+        {"todo", 0x10, 1, 2, 0, {0}},
+    };
+    s_node_t *a = s_node("a");
+    wire_buf_t ob, tb;
+    vector_t *ours = NULL, *theirs = NULL, *va = NULL;
+    vector_count_t *counts = NULL;
+    size_t n = 0;
+    void *v = NULL;
+    size_t vlen = 0;
+
+    (void)state;
+    snprintf(util_where, sizeof(util_where), "count");
+    s_vec(ours_e, 2, &ob, &ours);
+    s_vec(theirs_e, 3, &tb, &theirs);
+    CHECK_OK(vector_count(a->m->store, ours, theirs, &counts, &n));
+    bool notes = false, todo = false;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(counts[i].coll, "notes") == 0) {
+            CHECK_EQ(counts[i].to_receive, 9);
+            notes = true;
+        } else if (strcmp(counts[i].coll, "todo") == 0) {
+            CHECK_EQ(counts[i].to_receive, 0);
+            todo = true;
+        }
+    }
+    CHECK(notes && todo);
+    free(counts);
+
+    s_put_range(a->m, "notes", "k", 0, 3, 20, 1);
+    s_vector(a->m, &v, &vlen, &va);
+    for (int k = 0; k < 2; k++) {
+        uint64_t to_send = 0;
+        CHECK_OK(vector_count(a->m->store, va, k ? va : ours, &counts, &n));
+        for (size_t i = 0; i < n; i++) {
+            to_send += strcmp(counts[i].coll, "notes") == 0 ? counts[i].to_send : 0;
+            CHECK_EQ(k ? counts[i].to_receive : 0, 0);
+        }
+        CHECK_EQ(to_send, k ? 0 : 3);
+        free(counts);
+    }
+    vector_free(va);
+    mesh_free(v);
+    vector_free(theirs);
+    vector_free(ours);
+    wire_buf_release(&tb);
+    wire_buf_release(&ob);
+}
+
+/* ---- export_bundle with a cursor ---- */
 
 #define S_SETS_MAX 256
 
@@ -824,7 +898,7 @@ s_two_origin_store(s_node_t **a_out, s_node_t **b_out)
     *b_out = b;
 }
 
-/* bundle_export in batches with one cursor: with limits from 1 byte to one that holds all,
+/* export_bundle in batches with one cursor: with limits from 1 byte to one that holds all,
  * the batches carry each set of the full export exactly once, *more is true on each batch but
  * the last; a fresh node that imports the batches in order ends with the source's digests and
  * a vector that covers the source's. A NULL pos with limit 0 gives mesh_export's bundle in
@@ -844,7 +918,7 @@ test_sync_parts_export_in_batches(void **state)
     s_two_origin_store(&a, &b);
     snprintf(util_where, sizeof(util_where), "export: full");
     wire_buf_init(&full);
-    CHECK_OK(bundle_export(a->m, NULL, 0, NULL, 0, NULL, &full, &more, &pieces));
+    CHECK_OK(export_bundle(a->m, NULL, 0, NULL, 0, NULL, &full, &more, &pieces));
     CHECK(!more);
     CHECK(pieces > 0);
     CHECK_OK(mesh_export(a->m, NULL, 0, NULL, 0, &bundle, &blen));
@@ -856,7 +930,7 @@ test_sync_parts_export_in_batches(void **state)
     CHECK(want.n >= 14); /* notes: 4 of B's, 7 of A's; todo: 3; and _mesh */
 
     for (size_t li = 0; li < sizeof(limits) / sizeof(limits[0]); li++) {
-        bundle_pos_t pos;
+        export_pos_t pos;
         wire_buf_t batches[S_SETS_MAX];
         size_t nb = 0;
         char name[32];
@@ -870,7 +944,7 @@ test_sync_parts_export_in_batches(void **state)
             CHECK(nb < S_SETS_MAX);
             wire_buf_init(&batches[nb]);
             CHECK_OK(
-                bundle_export(a->m, NULL, 0, NULL, limits[li], &pos, &batches[nb], &more, &pieces));
+                export_bundle(a->m, NULL, 0, NULL, limits[li], &pos, &batches[nb], &more, &pieces));
             size_t sets = s_collect_sets(batches[nb].data, batches[nb].len, &got);
             CHECK(pieces >= sets);
             CHECK(!more || sets > 0); /* a batch cut at the limit carries something */
@@ -900,28 +974,28 @@ test_sync_parts_export_in_batches(void **state)
         {
             void *va = NULL, *vc = NULL;
             size_t la = 0, lc = 0;
-            wire_doc_t da, dc;
+            vector_t *da = NULL, *dc = NULL;
 
             s_vector(a->m, &va, &la, &da);
             s_vector(c->m, &vc, &lc, &dc);
-            if (!bundle_vector_covers(&dc, &da)) {
+            if (!vector_covers(dc, da)) {
                 /* A batch that resumes an origin carries no watermark for it (an earlier
                  * batch may have been lost), so superseded dots can stay uncovered after
                  * one pass: the next pass, from the receiver's vector, settles them with
                  * watermarks and no sets. */
                 wire_buf_t next;
                 wire_buf_init(&next);
-                CHECK_OK(bundle_export(a->m, NULL, 0, &dc, 0, NULL, &next, &more, &pieces));
+                CHECK_OK(export_bundle(a->m, NULL, 0, dc, 0, NULL, &next, &more, &pieces));
                 CHECK(pieces > 0);
                 (void)s_import(c->m, next.data, next.len);
                 wire_buf_release(&next);
-                wire_doc_release(&dc);
+                vector_free(dc);
                 mesh_free(vc);
                 s_vector(c->m, &vc, &lc, &dc);
             }
-            CHECK(bundle_vector_covers(&dc, &da)); /* the watermarks went along */
-            wire_doc_release(&da);
-            wire_doc_release(&dc);
+            CHECK(vector_covers(dc, da)); /* the watermarks went along */
+            vector_free(da);
+            vector_free(dc);
             mesh_free(va);
             mesh_free(vc);
         }
@@ -937,7 +1011,7 @@ static void
 test_sync_parts_export_lost_batch(void **state)
 {
     s_node_t *a = s_node("a"), *c = s_node("c");
-    bundle_pos_t pos;
+    export_pos_t pos;
     wire_buf_t batches[S_SETS_MAX];
     size_t nb = 0, pieces = 0;
     bool more = true;
@@ -951,7 +1025,7 @@ test_sync_parts_export_lost_batch(void **state)
     do {
         CHECK(nb < S_SETS_MAX);
         wire_buf_init(&batches[nb]);
-        CHECK_OK(bundle_export(a->m, NULL, 0, NULL, 600, &pos, &batches[nb], &more, &pieces));
+        CHECK_OK(export_bundle(a->m, NULL, 0, NULL, 600, &pos, &batches[nb], &more, &pieces));
         nb++;
     } while (more);
     CHECK(nb >= 3);
@@ -974,19 +1048,19 @@ test_sync_parts_export_lost_batch(void **state)
     /* c's vector must not cover all of a's: a pass from it sends the rest */
     void *va = NULL, *vc = NULL;
     size_t la = 0, lc = 0;
-    wire_doc_t da, dc;
+    vector_t *da = NULL, *dc = NULL;
     s_vector(a->m, &va, &la, &da);
     s_vector(c->m, &vc, &lc, &dc);
-    CHECK(!bundle_vector_covers(&dc, &da));
+    CHECK(!vector_covers(dc, da));
     wire_buf_t rest;
     wire_buf_init(&rest);
-    CHECK_OK(bundle_export(a->m, NULL, 0, &dc, 0, NULL, &rest, &more, &pieces));
+    CHECK_OK(export_bundle(a->m, NULL, 0, dc, 0, NULL, &rest, &more, &pieces));
     CHECK(pieces > 0);
     (void)s_import(c->m, rest.data, rest.len);
     s_expect_same_digest(a->m, c->m, "notes");
     wire_buf_release(&rest);
-    wire_doc_release(&da);
-    wire_doc_release(&dc);
+    vector_free(da);
+    vector_free(dc);
     mesh_free(va);
     mesh_free(vc);
 }
@@ -1000,7 +1074,7 @@ test_sync_parts_import_in_pieces(void **state)
     s_node_t *a = s_node("a"), *one = s_node("one"), *pieces = s_node("pieces");
     void *bundle = NULL, *va = NULL, *vp = NULL;
     size_t len = 0, la = 0, lp = 0;
-    wire_doc_t da, dp;
+    vector_t *da = NULL, *dp = NULL;
 
     (void)state;
     for (int i = 0; i < 8; i++) {
@@ -1019,9 +1093,9 @@ test_sync_parts_import_in_pieces(void **state)
     s_expect_same_digest(one->m, pieces->m, "notes");
     s_vector(a->m, &va, &la, &da);
     s_vector(pieces->m, &vp, &lp, &dp);
-    CHECK(bundle_vector_covers(&dp, &da));
-    wire_doc_release(&da);
-    wire_doc_release(&dp);
+    CHECK(vector_covers(dp, da));
+    vector_free(da);
+    vector_free(dp);
     mesh_free(va);
     mesh_free(vp);
     mesh_free(bundle);
@@ -1046,7 +1120,7 @@ test_sync_parts_import_in_pieces(void **state)
     mesh_free(bundle);
 }
 
-/* ---- sets verified ahead (bundle_check, what a daemon's checker thread does) ---- */
+/* ---- bundles checked ahead (import_check, what a daemon's checker thread does) ---- */
 
 /* A copy of len bytes of p with one byte of the first occurrence of text flipped. */
 static uint8_t *
@@ -1069,11 +1143,11 @@ s_damaged_copy(const void *p, size_t len, const char *text)
 
 /* Import one bundle into m with a check (may be NULL); returns the report. */
 static mesh_import_report_t
-s_import_with(mesh_t *m, const uint8_t *bundle, size_t len, const bundle_checked_t *check)
+s_import_with(mesh_t *m, const uint8_t *bundle, size_t len, const import_checked_t *check)
 {
     mesh_import_report_t rep;
 
-    CHECK_OK(bundle_import_many(m, &bundle, &len, &check, 1, &rep));
+    CHECK_OK(import_many(m, &bundle, &len, &check, 1, &rep));
     return rep;
 }
 
@@ -1090,7 +1164,7 @@ test_sync_parts_import_checked(void **state)
     mesh_txn_t *txn = NULL;
     void *bundle = NULL;
     size_t len = 0;
-    bundle_checked_t *good = NULL, *bad_check = NULL;
+    import_checked_t *good = NULL, *bad_check = NULL;
     mesh_import_report_t plain = {.size = sizeof plain}, rep;
 
     (void)state;
@@ -1110,7 +1184,7 @@ test_sync_parts_import_checked(void **state)
     CHECK_EQ(plain.sets_rejected + plain.sets_held, 0);
     mesh_free(plain.text);
 
-    CHECK_OK(bundle_check(bundle, len, &good));
+    CHECK_OK(import_check(bundle, len, &good));
     rep = s_import_with(d->m, bundle, len, good);
     CHECK_EQ(rep.sets_new, plain.sets_new);
     CHECK_EQ(rep.ops_stored, plain.ops_stored);
@@ -1120,7 +1194,7 @@ test_sync_parts_import_checked(void **state)
     CHECK(util_check_digest(d->m, "notes"));
 
     uint8_t *bad = s_damaged_copy(bundle, len, "TAMPER-ME-please");
-    CHECK_OK(bundle_check(bad, len, &bad_check));
+    CHECK_OK(import_check(bad, len, &bad_check));
     rep = s_import_with(e->m, bad, len, bad_check);
     CHECK_EQ(rep.sets_rejected, 1);
     CHECK_EQ(rep.sets_new, plain.sets_new - 1);
@@ -1134,17 +1208,17 @@ test_sync_parts_import_checked(void **state)
     mesh_free(rep.text);
     s_expect_same_digest(e->m, f->m, "notes");
 
-    bundle_checked_t *none = (bundle_checked_t *)&none;
-    CHECK_EQ(bundle_check(bundle, len - 1, &none), MESH_EPROTO);
+    import_checked_t *none = (import_checked_t *)&none;
+    CHECK_EQ(import_check(bundle, len - 1, &none), MESH_EPROTO);
     CHECK(none == NULL);
-    bundle_checked_free(NULL);
-    bundle_checked_free(bad_check);
-    bundle_checked_free(good);
+    import_checked_free(NULL);
+    import_checked_free(bad_check);
+    import_checked_free(good);
     free(bad);
     mesh_free(bundle);
 }
 
-/* ---- bundle_import_many ---- */
+/* ---- import_many ---- */
 
 /* Snapshot of what a node holds, to compare before and after a failed call. */
 typedef struct s_snap {
@@ -1192,7 +1266,7 @@ test_sync_parts_import_many(void **state)
     void *early = NULL;
     size_t early_len = 0;
     wire_buf_t batches[S_MANY];
-    bundle_pos_t pos;
+    export_pos_t pos;
     bool more = true;
     mesh_import_report_t one = {0}, many;
 
@@ -1208,7 +1282,7 @@ test_sync_parts_import_many(void **state)
     do {
         CHECK(n < S_MANY);
         wire_buf_init(&batches[n]);
-        CHECK_OK(bundle_export(a->m, NULL, 0, NULL, 1500, &pos, &batches[n], &more, &pieces));
+        CHECK_OK(export_bundle(a->m, NULL, 0, NULL, 1500, &pos, &batches[n], &more, &pieces));
         bundles[n] = batches[n].data, lens[n] = batches[n].len, n++;
     } while (more);
     CHECK(n >= 4);
@@ -1235,7 +1309,7 @@ test_sync_parts_import_many(void **state)
         mesh_free(rep.text);
     }
     snprintf(util_where, sizeof(util_where), "import many: %zu bundles at once", n);
-    CHECK_OK(bundle_import_many(d->m, bundles, lens, NULL, n, &many));
+    CHECK_OK(import_many(d->m, bundles, lens, NULL, n, &many));
     CHECK(many.text == NULL);
     CHECK_EQ(many.sets_held + many.sets_rejected, 0);
     CHECK_EQ(one.sets_held + one.sets_rejected, 0);
@@ -1254,20 +1328,20 @@ test_sync_parts_import_many(void **state)
          * holds its own records) */
         void *vc = NULL, *vd = NULL;
         size_t lc = 0, ld = 0;
-        wire_doc_t dc, dd;
-        uint8_t sc[BUNDLE_SUMMARY_LEN], sd[BUNDLE_SUMMARY_LEN];
+        vector_t *dc = NULL, *dd = NULL;
+        uint8_t sc[VECTOR_SUMMARY_LEN], sd[VECTOR_SUMMARY_LEN];
 
         s_vector(c->m, &vc, &lc, &dc);
         s_vector(d->m, &vd, &ld, &dd);
-        CHECK(dc.count == 3 && dd.count == 3);
-        wire_doc_t uc = {dc.sections + 1, dc.count - 1}, ud = {dd.sections + 1, dd.count - 1};
-        CHECK(bundle_vector_covers(&uc, &ud));
-        CHECK(bundle_vector_covers(&ud, &uc));
-        CHECK_OK(bundle_summary(c->m, &uc, sc));
-        CHECK_OK(bundle_summary(d->m, &ud, sd));
-        assert_memory_equal(sc, sd, BUNDLE_SUMMARY_LEN);
-        wire_doc_release(&dc);
-        wire_doc_release(&dd);
+        CHECK(dc->count == 3 && dd->count == 3);
+        vector_t uc = {dc->colls + 1, dc->count - 1, 0}, ud = {dd->colls + 1, dd->count - 1, 0};
+        CHECK(vector_covers(&uc, &ud));
+        CHECK(vector_covers(&ud, &uc));
+        CHECK_OK(vector_summary(c->m->store, &uc, sc));
+        CHECK_OK(vector_summary(d->m->store, &ud, sd));
+        assert_memory_equal(sc, sd, VECTOR_SUMMARY_LEN);
+        vector_free(dc);
+        vector_free(dd);
         mesh_free(vc);
         mesh_free(vd);
     }
@@ -1298,7 +1372,7 @@ test_sync_parts_import_many(void **state)
                 copy[0] = 0x93; /* [tag, sections] becomes an array of 3 */
             }
             memset(&rep, 0x5a, sizeof(rep));
-            CHECK_EQ(bundle_import_many(e->m, list, list_lens, NULL, n, &rep), MESH_EPROTO);
+            CHECK_EQ(import_many(e->m, list, list_lens, NULL, n, &rep), MESH_EPROTO);
             CHECK(rep.text == NULL);
             CHECK_EQ(rep.sets_new + rep.sets_known + rep.ops_stored, 0);
             s_snap_expect(e->m, &before);
@@ -1308,7 +1382,7 @@ test_sync_parts_import_many(void **state)
     mesh_free(before.vec);
     /* and the good list still goes in */
     snprintf(util_where, sizeof(util_where), "import many: after the failures");
-    CHECK_OK(bundle_import_many(e->m, bundles, lens, NULL, n, &many));
+    CHECK_OK(import_many(e->m, bundles, lens, NULL, n, &many));
     CHECK(many.sets_new > 0);
     mesh_free(many.text);
     s_expect_same_digest(a->m, e->m, "notes");
@@ -1381,7 +1455,7 @@ s_gap_pass(const char *name, int nsets, int over)
     const uint8_t *bundles[S_MANY];
     size_t lens[S_MANY], n = 0, pieces = 0, ranges = 0;
     wire_buf_t batches[S_MANY];
-    bundle_pos_t pos;
+    export_pos_t pos;
     bool more = true;
     mesh_import_report_t rep;
 
@@ -1394,7 +1468,7 @@ s_gap_pass(const char *name, int nsets, int over)
     do { /* a bounded pass: a set per batch */
         CHECK(n < S_MANY);
         wire_buf_init(&batches[n]);
-        CHECK_OK(bundle_export(a->m, NULL, 0, NULL, 1, &pos, &batches[n], &more, &pieces));
+        CHECK_OK(export_bundle(a->m, NULL, 0, NULL, 1, &pos, &batches[n], &more, &pieces));
         bundles[n] = batches[n].data, lens[n] = batches[n].len, n++;
         wire_doc_t doc;
         CHECK_OK(wire_doc_decode(batches[n - 1].data, batches[n - 1].len, false, &doc));
@@ -1414,7 +1488,7 @@ s_gap_pass(const char *name, int nsets, int over)
         (void)s_import(c->m, bundles[i], lens[i]);
     }
     snprintf(util_where, sizeof(util_where), "%s: %zu batches at once", name, n);
-    CHECK_OK(bundle_import_many(d->m, bundles, lens, NULL, n, &rep));
+    CHECK_OK(import_many(d->m, bundles, lens, NULL, n, &rep));
     CHECK_EQ(rep.sets_held + rep.sets_rejected, 0);
     mesh_free(rep.text);
     s_expect_same_digest(a->m, c->m, "notes");
@@ -1422,12 +1496,12 @@ s_gap_pass(const char *name, int nsets, int over)
     for (int k = 0; k < 2; k++) {
         void *va = NULL, *vx = NULL;
         size_t la = 0, lx = 0;
-        wire_doc_t da, dx;
+        vector_t *da = NULL, *dx = NULL;
         s_vector(a->m, &va, &la, &da);
         s_vector(k ? d->m : c->m, &vx, &lx, &dx);
-        CHECK(bundle_vector_covers(&dx, &da));
-        wire_doc_release(&da);
-        wire_doc_release(&dx);
+        CHECK(vector_covers(dx, da));
+        vector_free(da);
+        vector_free(dx);
         mesh_free(va);
         mesh_free(vx);
     }
@@ -1438,7 +1512,7 @@ s_gap_pass(const char *name, int nsets, int over)
 
 /* The first set goes partial (seq 1 written over) and more than the vector's extras may
  * hold (65,536) follow: each batch's watermarks apply right after its sets in one
- * bundle_import_many, so the gap closes with the first batch (all watermarks after all
+ * import_many, so the gap closes with the first batch (all watermarks after all
  * sets made the call fail with MESH_ETOOBIG, and the daemon fell back to one batch at a
  * time). */
 static void
@@ -1533,6 +1607,7 @@ main(void)
         T(test_sync_parts_vector_raise),
         T(test_sync_parts_vector_raise_keeps_every_dot),
         T(test_sync_parts_vector_raise_by_export),
+        T(test_sync_parts_vector_count),
         T(test_sync_parts_export_in_batches),
         T(test_sync_parts_export_lost_batch),
         T(test_sync_parts_import_in_pieces),
