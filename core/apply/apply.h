@@ -1,9 +1,10 @@
-/* core/apply.h: taking in other devices' change sets (DESIGN.md, Data model, receive
- * rules (a)(b)(c); docs/PROTOCOL.md §3.4, §5.7, §8).
- * Owns: verifying a set over the bytes as received (signature, Merkle root or proofs,
- * value hashes, seq range), holding back sets from non-members, the fork rule, and
- * applying verified sets and watermarks in one store write transaction per batch.
- * Not here: the byte layouts (core/wire.h), who is a member (core/member.h).
+/* core/apply/apply.h: taking in other devices' change sets (DESIGN.md, Data model, receive
+ * rules (a)(b)(c); docs/PROTOCOL.md §3.4, §5.7, §8): the entry of core/apply.
+ * Owns: a batch (groups of sets and their watermarks) verified, then applied in one durable
+ * store write transaction; the watermarks; the retry of held-back sets once their origin
+ * becomes a member. Verification and apply_check are core/apply/verify.h's, included here.
+ * Not here: one set's rules (core/apply/rules.h), runs (run.h), the held-back list (held.h),
+ * the byte layouts (core/wire/), who is a member (core/member/member.h).
  * Layer: core. Third-party: none. SPDX-License-Identifier: MIT */
 #ifndef MESH_CORE_APPLY_H
 #define MESH_CORE_APPLY_H
@@ -11,29 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/apply/verify.h" /* apply_result_t, apply_check, apply_checked_t */
 #include "core/wire/doc.h"
-#include "core/wire/set.h"
 #include "meshsync.h"
-
-/* What became of one set. */
-enum apply_outcome {
-    APPLY_NEW = 0, /* at least one op was stored or counted as superseded */
-    APPLY_KNOWN,   /* everything in it was already covered: nothing changed */
-    APPLY_HELD,    /* its origin is not (yet) a member: kept aside, not counted */
-    APPLY_REJECTED /* it failed verification or the fork rule: nothing of it kept */
-};
-
-typedef struct apply_result {
-    enum apply_outcome outcome;
-    mesh_err_t err; /* why it was rejected (MESH_OK otherwise) */
-    char why[160];  /* one line for a person */
-    uint8_t origin[WIRE_ORIGIN_LEN];
-    uint64_t first_seq; /* from the header (0 if it did not decode) */
-    uint32_t count;
-    uint32_t ops_stored;     /* versions stored */
-    uint32_t ops_superseded; /* ops a local version's context covers: their dots counted */
-    uint32_t ops_old;        /* ops the vector already covered: nothing changed */
-} apply_result_t;
 
 /* Watermarks that go with a batch for one collection. */
 typedef struct apply_marks {
@@ -54,20 +35,6 @@ typedef struct apply_marks {
 MESH_NODISCARD mesh_err_t apply_batch(mesh_t *m, const uint8_t *const *sets, const size_t *lens,
                                       size_t n, const apply_marks_t *marks,
                                       apply_result_t *results);
-
-/* A set verified ahead of its apply (opaque). */
-typedef struct apply_checked apply_checked_t;
-
-/* Verify one encoded set (len bytes at set) as apply_batch would, touching no store and no
- * node: pure CPU, safe on any thread, so that a receiver can verify the next batches while
- * it commits earlier ones. The bytes are borrowed and must stay unchanged until the result
- * is freed. MESH_OK: *out is new (free with apply_checked_free) even when the set failed
- * verification: the apply that takes it then rejects the set with that reason.
- * Errors: MESH_EINVAL, MESH_ENOMEM (*out is NULL). */
-MESH_NODISCARD mesh_err_t apply_check(const uint8_t *set, size_t len, apply_checked_t **out);
-
-/* Free c; NULL is a no-op. */
-void apply_checked_free(apply_checked_t *c);
 
 /* Sets and watermarks that came together (one section of a bundle): a watermark of the
  * group waits when a set of its origin in the same group was held or rejected. */

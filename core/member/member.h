@@ -2,7 +2,7 @@
  * Owns: the reserved collection "_mesh" and its records (genesis, add), their key format,
  * this device's view of who is a member (locked: the loop thread and callers share it).
  * Not here: the public peer calls (core/member/peer.c).
- * Not here: applying sets (core/apply.c), which asks this module who is a member.
+ * Not here: applying sets (core/apply/), which asks this module who is a member.
  * Layer: core. Third-party: none. SPDX-License-Identifier: MIT */
 #ifndef MESH_CORE_MEMBER_H
 #define MESH_CORE_MEMBER_H

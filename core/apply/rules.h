@@ -1,0 +1,55 @@
+/* core/apply/rules.h: what one verified set does to the store: the receive rules (a)(b)(c)
+ * of DESIGN.md (Data model) for each op, the fork rule (docs/PROTOCOL.md §5.7), a rolled-back
+ * store's new incarnation (§5.1), and the set's vector, record and clock.
+ * Owns: rules_t, the state the writes of one batch share. core/apply's own.
+ * Not here: verification (core/apply/verify.h), the order of a batch's sets and its
+ * watermarks (core/apply/apply.c), key-ordered runs (core/apply/run.h), the held-back list
+ * (core/apply/held.h). Layer: core. Third-party: none. SPDX-License-Identifier: MIT */
+#ifndef MESH_CORE_APPLY_RULES_H
+#define MESH_CORE_APPLY_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/apply/verify.h"
+#include "core/data/vv.h"
+#include "meshsync.h"
+#include "store/store.h"
+
+/* What the writes of one batch share; the caller owns item and vv. */
+typedef struct rules {
+    mesh_t *m;
+    store_item_t *item;   /* scratch: the stored versions of one key */
+    vv_t vv;              /* scratch: the vector of one (collection, origin) */
+    bool defer_dot;       /* leave a new version's record to the caller (runs), */
+    bool dot_deferred;    /* which this then says */
+    bool members_changed; /* a membership record was stored */
+} rules_t;
+
+/* Apply verified set v (v->res says APPLY_NEW on entry) in st: held back (APPLY_HELD) when
+ * its origin is not a member; rejected (APPLY_REJECTED, MESH_EFORK) when it loses a fork,
+ * else each op by rules (a)(b)(c), then its vector, its collection's stats, the clock and its
+ * record. v->res counts the ops and says APPLY_NEW or APPLY_KNOWN.
+ * Errors: the store's (the transaction is then to be aborted). */
+MESH_NODISCARD mesh_err_t rules_apply_set(rules_t *w, store_txn_t *st, verify_set_t *v);
+
+/* Rules (b)(c) for op i of v, which the vector does not cover (of collection cid, origin
+ * oid): store it, or count its dot when a local version's context covers it; stats follow.
+ * The vector is the caller's. With w->defer_dot the new version's record is left to the
+ * caller (w->dot_deferred then says so). Errors: the store's. */
+MESH_NODISCARD mesh_err_t rules_store_or_supersede(rules_t *w, store_txn_t *st, uint32_t cid,
+                                                   uint32_t oid, verify_set_t *v, size_t i,
+                                                   store_coll_stats_t *stats);
+
+/* The version op i of v makes (its dot: oid, the op's seq), borrowing the set's bytes. */
+store_version_t rules_new_version(const verify_set_t *v, size_t i, uint32_t oid);
+
+/* Another stored header of v's origin whose range reaches into v's (a fork, §5.7): *other
+ * is set, with it in *s and *sh (the stored set with the greatest first seq up to v's last).
+ * Errors: the store's, MESH_ECORRUPT (a stored header does not decode). */
+MESH_NODISCARD mesh_err_t rules_other_header(store_txn_t *st, uint32_t cid, uint32_t oid,
+                                             const verify_set_t *v, store_set_t *s,
+                                             wire_header_t *sh, bool *other);
+
+#endif /* MESH_CORE_APPLY_RULES_H */
