@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "core/base/node.h"
+#include "core/base/testhook.h"
 #include "core/bundle/bundle.h"
 #include "core/member/member.h"
 #include "core/sync/inbox.h"
@@ -98,12 +99,9 @@ struct loop {
     uint64_t members_gen;
     uint64_t last_txnid;
     int64_t status_ms;
-    uint64_t refused;   /* transport refusals already logged */
-    uint64_t major;     /* the protocol major version we announce (§11.1) */
-    uint64_t session;   /* random, per start: peers tell a restart from a second HELLO */
-    const char *tamper; /* test hook: flip a byte of this text in outgoing batches */
-    bool garbage;       /* test hook: follow each HELLO with a malformed frame */
-    int pause_ms;       /* test hook: rest this long after each commit of received batches */
+    uint64_t refused; /* transport refusals already logged */
+    uint64_t major;   /* the protocol major version we announce (§11.1) */
+    uint64_t session; /* random, per start: peers tell a restart from a second HELLO */
     wire_buf_t buf, body;
     /* our own vector file and summary, as of own_txnid */
     uint8_t *own;
@@ -397,8 +395,8 @@ s_send_hello(loop_t *l, s_session_t *s, uint32_t conn, bool with_vector, const u
                         .body = with_vector ? l->own : NULL,
                         .body_len = with_vector ? l->own_len : 0};
     err = s_send(l, s, &hello, conn);
-    if (err == MESH_OK && l->garbage) {
-        /* test hook (MESH_TEST_GARBAGE): 0xc1 is never valid msgpack */
+    if (err == MESH_OK && testhook_number(TESTHOOK_GARBAGE, 0) == 1) {
+        /* test hook: 0xc1 is never valid msgpack */
         static const uint8_t junk[] = {0xc1, 'j', 'u', 'n', 'k'};
         if (transport_send(l->t, conn, junk, sizeof junk) != MESH_OK) {
             node_log(l->m, MESH_LOG_DEBUG, "test hook: the junk frame did not go out");
@@ -417,14 +415,14 @@ s_send_hello(loop_t *l, s_session_t *s, uint32_t conn, bool with_vector, const u
     return err;
 }
 
-/* Test hook (MESH_TEST_TAMPER, PROTOCOL.md §11.2): act as a relay that alters one op on
- * the wire, flipping a bit of the first occurrence of the text in the batch. */
+/* Test hook (TESTHOOK_TAMPER, PROTOCOL.md §11.2): act as a relay that alters one op on
+ * the wire, flipping a bit of the first occurrence of text in the batch. */
 static void
-s_tamper(loop_t *l, wire_buf_t *b)
+s_tamper(loop_t *l, wire_buf_t *b, const char *text)
 {
-    size_t n = strlen(l->tamper);
+    size_t n = strlen(text);
     for (size_t i = 0; n && i + n <= b->len; i++) {
-        if (memcmp(b->data + i, l->tamper, n) == 0) {
+        if (memcmp(b->data + i, text, n) == 0) {
             b->data[i] ^= 1;
             node_log(l->m, MESH_LOG_WARN, "test hook: tampered with an outgoing batch");
             return;
@@ -514,8 +512,9 @@ s_push(loop_t *l, s_session_t *s)
             s->pass_end = true;
             break;
         }
-        if (l->tamper) {
-            s_tamper(l, &l->body);
+        const char *tamper = testhook_text(TESTHOOK_TAMPER);
+        if (tamper) {
+            s_tamper(l, &l->body, tamper);
         }
         wire_msg_t batch = {.type = WIRE_MSG_BATCH,
                             .num = s->sent_id + 1,
@@ -763,8 +762,10 @@ s_flush_group(loop_t *l)
     for (size_t i = 0; i < nfailed; i++) {
         inbox_forget(l->inbox, failed[i]); /* not acknowledged: they come again */
     }
-    if (l->pause_ms > 0) {
-        struct timespec rest = {l->pause_ms / 1000, (long)(l->pause_ms % 1000) * 1000000};
+    uint64_t pause_ms = testhook_number(TESTHOOK_COMMIT_PAUSE_MS, 0); /* at most 10 s */
+    if (pause_ms > 0) {
+        pause_ms = pause_ms > 10000 ? 10000 : pause_ms;
+        struct timespec rest = {(time_t)(pause_ms / 1000), (long)(pause_ms % 1000) * 1000000};
         nanosleep(&rest, NULL);
     }
     l->flush_ms = s_now_ms();
@@ -1150,27 +1151,14 @@ loop_start(mesh_t *m, const char *listen, loop_t **out)
     }
     l->m = m;
     l->members_gen = UINT64_MAX;
-    l->major = WIRE_PROTO_MAJOR;
-    ident_random(&l->session, sizeof l->session);
     /* Test hook (PROTOCOL.md §11.1): announce another major version, to show refusal. */
-    const char *major = getenv("MESH_TEST_PROTO_MAJOR");
-    if (major && *major) {
-        l->major = strtoull(major, NULL, 10);
-    }
-    const char *tamper = getenv("MESH_TEST_TAMPER");
-    l->tamper = tamper && *tamper ? tamper : NULL;
-    const char *garbage = getenv("MESH_TEST_GARBAGE");
-    l->garbage = garbage && *garbage == '1';
+    l->major = testhook_number(TESTHOOK_PROTO_MAJOR, WIRE_PROTO_MAJOR);
+    ident_random(&l->session, sizeof l->session);
     /* Test hook: commit received batches in groups of this many bytes (1: each alone). */
-    const char *group = getenv("MESH_TEST_GROUP_BYTES");
-    size_t group_bytes = group && *group ? (size_t)strtoull(group, NULL, 10) : 0;
+    size_t group_bytes = (size_t)testhook_number(TESTHOOK_GROUP_BYTES, 0);
     if (group_bytes == 0 || group_bytes > LOOP_GROUP_BYTES) {
         group_bytes = LOOP_GROUP_BYTES;
     }
-    /* Test hook: rest this many ms (at most 10 s) after each commit of received batches. */
-    const char *pause = getenv("MESH_TEST_COMMIT_PAUSE_MS");
-    l->pause_ms = pause && *pause ? (int)strtol(pause, NULL, 10) : 0;
-    l->pause_ms = l->pause_ms < 0 ? 0 : l->pause_ms > 10000 ? 10000 : l->pause_ms;
     wire_buf_init(&l->buf);
     wire_buf_init(&l->body);
     mesh_err_t err = ident_curve_public(ident_public_key(m->ident), curve_pk);
