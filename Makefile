@@ -1,12 +1,20 @@
 # Makefile: builds libmeshsync (static and shared), meshsync.pc and meshctl into build/,
 # runs the tests, the fuzzers, the benchmarks and the demo. Plain make, out of tree.
-# Targets: all test asan-test valgrind-test fuzz bench demo install format check-format
-#          check-layers clean
+# Targets: all testing test asan-test valgrind-test fuzz bench demo install format
+#          check-format check-layers clean
 VERSION   := 0.2.0
 SOVERSION := 1
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 B         ?= build
+# Build variants. $(B) (build/) is the release build: what `make install` ships, with no test
+# hook in it (tests/check-release.sh). $(B)/testing/ is the test build of the same sources,
+# compiled with -DMESH_TESTING, which compiles in the hooks of core/base/testhook.h: its own
+# libmeshsync.a and meshctl, and the only home of the unit tests and fuzz replays. The
+# integration tests run the release meshctl, and the test build's only where they set a
+# hook. A build directory named testing is always a test build.
+TB        := $(B)/testing
+TESTING   := $(if $(filter testing %/testing,$(B)),1)
 
 CC      ?= cc
 PKGS    := libsodium libzmq lmdb msgpack
@@ -19,8 +27,8 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototyp
            -Wvla -Wundef -Wpointer-arith
 OPT     ?= -O2 -g
 CFLAGS  ?=
-CFLAGS_ALL = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) $(OPT) $(EXTRA_CFLAGS) \
-             -Iinclude -I. $(PKG_CFLAGS) $(CFLAGS)
+CFLAGS_ALL = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(if $(TESTING),-DMESH_TESTING) \
+             $(WARN) $(OPT) $(EXTRA_CFLAGS) -Iinclude -I. $(PKG_CFLAGS) $(CFLAGS)
 LIB_CFLAGS = $(CFLAGS_ALL) -fvisibility=hidden -fPIC
 
 LIB_SRC  := $(wildcard core/*.c core/*/*.c transport/*.c crypto/*.c store/*.c)
@@ -35,8 +43,8 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/tests/replay_%)
 BENCH_BIN  := $(BENCH_SRC:tests/bench/%.c=$(B)/tests/%)
 
-.PHONY: all deps deps-test test asan-test valgrind-test fuzz bench demo install format \
-        check-format check-layers clean test-bins
+.PHONY: all deps deps-test testing testing-bins test asan-test valgrind-test fuzz bench demo \
+        install format check-format check-layers clean test-bins
 
 all: $(B)/libmeshsync.a $(B)/libmeshsync.so $(B)/meshsync.pc $(B)/meshctl
 
@@ -88,7 +96,14 @@ $(B)/tests/bench_%: tests/bench/bench_%.c tests/bench/common.c tests/bench/commo
 	$(CC) $(CFLAGS_ALL) -o $@ $< tests/bench/common.c $(B)/libmeshsync.a \
 	    $(PKG_LIBS)
 
-test-bins: all $(UNIT_BIN) $(REPLAY_BIN)
+# testing: the test build in $(TB), by a make of its own there; testing-bins is what that
+# make builds (run it only with B naming a testing directory).
+testing:
+	@$(MAKE) --no-print-directory B=$(TB) testing-bins
+testing-bins: $(B)/libmeshsync.a $(B)/meshctl $(UNIT_BIN) $(REPLAY_BIN)
+
+# Both variants: the release build and the test build (with the unit tests and replays).
+test-bins: all testing
 
 test: deps deps-test
 	@$(MAKE) --no-print-directory test-bins

@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # tests/run.sh: the test runner behind `make test`, `make asan-test` and `make valgrind-test`.
-# Runs the layer checks, every unit test binary (cmocka; each case counts), the fuzz corpus
-# replays and every integration script, then prints one line: N passed, N failed, N skipped.
+# Runs the layer checks, the release checks, every unit test binary (cmocka; each case
+# counts), the fuzz corpus replays and every integration script, then prints one line:
+# N passed, N failed, N skipped.
+# $B is the release build and $B/testing the test build (-DMESH_TESTING; see the Makefile):
+# the unit tests and replays are the test build's; the integration tests run the release
+# meshctl, and the test build's ($MESHCTL_TESTING) where they set a test hook.
 # Usage: B=build tests/run.sh [unit|integration|all]   (VALGRIND=1 runs unit tests under it)
 set -u
 cd "$(dirname "$0")/.."
 B=${B:-build}
+TB=$B/testing
 what=${1:-all}
 pass=0 fail=0 skip=0
 failed=()
@@ -54,10 +59,13 @@ if [ "$what" != integration ]; then
     [ "$what" = unit ] || run_one check-layers tests/check-layers.sh
     [ "$what" = unit ] || run_one check-format make --no-print-directory check-format
     [ "$what" = unit ] || run_one exported-symbols tests/check-symbols.sh "$B/libmeshsync.so"
-    for t in "$B"/tests/test_*; do
+    [ "$what" = unit ] || run_one release-has-no-hooks tests/check-release.sh "$B" "$TB"
+    ls "$TB"/tests/test_* >/dev/null 2>&1 ||
+        { fail=$((fail + 1)) failed+=("unit"); note FAIL "no unit tests in $TB/tests (make testing)"; }
+    for t in "$TB"/tests/test_*; do
         [ -x "$t" ] && [ "${t%.d}" = "$t" ] && run_unit "$t"
     done
-    for r in "$B"/tests/replay_fuzz_*; do
+    for r in "$TB"/tests/replay_fuzz_*; do
         [ -x "$r" ] || [ "${r%.d}" = "$r" ] || continue
         [ "${r%.d}" = "$r" ] || continue
         n=${r##*/replay_fuzz_}
@@ -65,7 +73,7 @@ if [ "$what" != integration ]; then
     done
 fi
 if [ "$what" = all ] || [ "$what" = integration ]; then
-    export MESHCTL=$PWD/$B/meshctl
+    export MESHCTL=$PWD/$B/meshctl MESHCTL_TESTING=$PWD/$TB/meshctl
     for s in tests/integration/[0-9]*.sh; do
         [ -f "$s" ] && run_one "${s#tests/}" timeout 300 bash "$s"
     done

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/base/testhook.h"
 #include "core/member/member.h"
 #include "crypto/devid.h"
 
@@ -72,11 +73,8 @@ s_report_group(mesh_t *m, const wire_section_t *sec, const apply_result_t *res,
 static mesh_err_t
 s_apply_in_txns(mesh_t *m, const apply_group_t *groups, size_t ngroups, size_t nsets)
 {
-    size_t limit = S_IMPORT_TXN_BYTES;
-    const char *hook = getenv("MESH_TEST_IMPORT_TXN_BYTES"); /* test hook: smaller pieces */
-    if (hook && *hook) {
-        limit = (size_t)strtoull(hook, NULL, 10);
-    }
+    /* test hook: smaller pieces */
+    size_t limit = (size_t)testhook_number(TESTHOOK_IMPORT_TXN_BYTES, S_IMPORT_TXN_BYTES);
     apply_group_t *pieces = calloc(ngroups + nsets + 1, sizeof *pieces);
     size_t *bytes = calloc(ngroups + nsets + 1, sizeof *bytes);
     size_t np = 0;

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/base/testhook.h"
 #include "core/member/member.h"
 #include "core/sync/dial.h"
 #include "core/sync/session.h"
@@ -146,27 +147,14 @@ loop_start(mesh_t *m, const char *listen, bool keep_heap, loop_t **out)
     }
     l->m = m;
     l->members_gen = UINT64_MAX;
-    l->major = WIRE_PROTO_MAJOR;
-    ident_random(&l->session, sizeof l->session);
     /* Test hook (PROTOCOL.md §11.1): announce another major version, to show refusal. */
-    const char *major = getenv("MESH_TEST_PROTO_MAJOR");
-    if (major && *major) {
-        l->major = strtoull(major, NULL, 10);
-    }
-    const char *tamper = getenv("MESH_TEST_TAMPER");
-    l->tamper = tamper && *tamper ? tamper : NULL;
-    const char *garbage = getenv("MESH_TEST_GARBAGE");
-    l->garbage = garbage && *garbage == '1';
+    l->major = testhook_number(TESTHOOK_PROTO_MAJOR, WIRE_PROTO_MAJOR);
+    ident_random(&l->session, sizeof l->session);
     /* Test hook: commit received batches in groups of this many bytes (1: each alone). */
-    const char *group = getenv("MESH_TEST_GROUP_BYTES");
-    size_t group_bytes = group && *group ? (size_t)strtoull(group, NULL, 10) : 0;
+    size_t group_bytes = (size_t)testhook_number(TESTHOOK_GROUP_BYTES, 0);
     if (group_bytes == 0 || group_bytes > LOOP_GROUP_BYTES) {
         group_bytes = LOOP_GROUP_BYTES;
     }
-    /* Test hook: rest this many ms (at most 10 s) after each commit of received batches. */
-    const char *pause = getenv("MESH_TEST_COMMIT_PAUSE_MS");
-    l->pause_ms = pause && *pause ? (int)strtol(pause, NULL, 10) : 0;
-    l->pause_ms = l->pause_ms < 0 ? 0 : l->pause_ms > 10000 ? 10000 : l->pause_ms;
     if (keep_heap) {
         s_keep_heap();
     }

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/base/testhook.h"
 #include "core/bundle/export.h"
 #include "core/bundle/import.h"
 #include "core/data/vector.h"
@@ -131,8 +132,8 @@ s_send_hello(loop_t *l, session_t *s, uint32_t conn, bool with_vector, const uin
                         .body = with_vector ? l->own : NULL,
                         .body_len = with_vector ? l->own_len : 0};
     err = s_send(l, s, &hello, conn);
-    if (err == MESH_OK && l->garbage) {
-        /* test hook (MESH_TEST_GARBAGE): 0xc1 is never valid msgpack */
+    if (err == MESH_OK && testhook_number(TESTHOOK_GARBAGE, 0) == 1) {
+        /* test hook: 0xc1 is never valid msgpack */
         static const uint8_t junk[] = {0xc1, 'j', 'u', 'n', 'k'};
         if (transport_send(l->t, conn, junk, sizeof junk) != MESH_OK) {
             node_log(l->m, MESH_LOG_DEBUG, "test hook: the junk frame did not go out");
@@ -149,14 +150,14 @@ s_send_hello(loop_t *l, session_t *s, uint32_t conn, bool with_vector, const uin
     return err;
 }
 
-/* Test hook (MESH_TEST_TAMPER, PROTOCOL.md §11.2): act as a relay that alters one op on
- * the wire, flipping a bit of the first occurrence of the text in the batch. */
+/* Test hook (TESTHOOK_TAMPER, PROTOCOL.md §11.2): act as a relay that alters one op on
+ * the wire, flipping a bit of the first occurrence of text in the batch. */
 static void
-s_tamper(loop_t *l, wire_buf_t *b)
+s_tamper(loop_t *l, wire_buf_t *b, const char *text)
 {
-    size_t n = strlen(l->tamper);
+    size_t n = strlen(text);
     for (size_t i = 0; n && i + n <= b->len; i++) {
-        if (memcmp(b->data + i, l->tamper, n) == 0) {
+        if (memcmp(b->data + i, text, n) == 0) {
             b->data[i] ^= 1;
             node_log(l->m, MESH_LOG_WARN, "test hook: tampered with an outgoing batch");
             return;
@@ -246,8 +247,9 @@ session_push(loop_t *l, session_t *s)
             s->pass_end = true;
             break;
         }
-        if (l->tamper) {
-            s_tamper(l, &l->body);
+        const char *tamper = testhook_text(TESTHOOK_TAMPER);
+        if (tamper) {
+            s_tamper(l, &l->body, tamper);
         }
         wire_msg_t batch = {.type = WIRE_MSG_BATCH,
                             .num = s->sent_id + 1,
@@ -494,8 +496,10 @@ session_flush_group(loop_t *l)
     for (size_t i = 0; i < nfailed; i++) {
         inbox_forget(l->inbox, failed[i]); /* not acknowledged: they come again */
     }
-    if (l->pause_ms > 0) {
-        struct timespec rest = {l->pause_ms / 1000, (long)(l->pause_ms % 1000) * 1000000};
+    uint64_t pause_ms = testhook_number(TESTHOOK_COMMIT_PAUSE_MS, 0); /* at most 10 s */
+    if (pause_ms > 0) {
+        pause_ms = pause_ms > 10000 ? 10000 : pause_ms;
+        struct timespec rest = {(time_t)(pause_ms / 1000), (long)(pause_ms % 1000) * 1000000};
         nanosleep(&rest, NULL);
     }
     l->flush_ms = sync_now_ms();

@@ -110,12 +110,9 @@ struct loop {
     uint64_t members_gen;
     uint64_t last_txnid;
     int64_t status_ms;
-    uint64_t refused;   /* transport refusals already logged */
-    uint64_t major;     /* the protocol major version we announce (§11.1) */
-    uint64_t session;   /* random, per start: peers tell a restart from a second HELLO */
-    const char *tamper; /* test hook: flip a byte of this text in outgoing batches */
-    bool garbage;       /* test hook: follow each HELLO with a malformed frame */
-    int pause_ms;       /* test hook: rest this long after each commit of received batches */
+    uint64_t refused; /* transport refusals already logged */
+    uint64_t major;   /* the protocol major version we announce (§11.1) */
+    uint64_t session; /* random, per start: peers tell a restart from a second HELLO */
     wire_buf_t buf, body;
     /* our own vector and summary, as of own_txnid, and its vector file once one is sent */
     vector_t *own_vv;

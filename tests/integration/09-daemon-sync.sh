@@ -117,7 +117,7 @@ grep -q "daemon stopping (SIGINT)" "$T/c.log" || fail "C's log: $(cat "$T/c.log"
 
 # A peer announcing protocol major version 9 (its HELLO in a layout of its own after the four
 # elements every version keeps) is refused; both sides say why.
-start_daemon "$B" "$T/b2.log" MESH_TEST_PROTO_MAJOR=9
+with_hooks start_daemon "$B" "$T/b2.log" MESH_TEST_PROTO_MAJOR=9
 pb=$LAST_PID
 b peer add "$ida" "$ea"
 wait_for 15 "A to refuse version 9" grep -q "protocol major version 9 is not supported" "$T/a.log"

@@ -21,7 +21,7 @@ start_daemon() { # HOME LOG [ENV=VALUE...]: endpoint in $EP, PID in $LAST_PID
 three_devices
 # B relays and, by its test hook, flips a byte of "TAMPERME" in what it sends on.
 start_daemon "$A" "$T/a.log"; pa=$LAST_PID ea=$EP
-start_daemon "$B" "$T/b.log" MESH_TEST_TAMPER=TAMPERME; pb=$LAST_PID eb=$EP
+with_hooks start_daemon "$B" "$T/b.log" MESH_TEST_TAMPER=TAMPERME; pb=$LAST_PID eb=$EP
 start_daemon "$C" "$T/c.log"; pc=$LAST_PID
 # A knows only B's address, C only B's; B knows both. B vouches for A and C.
 b peer add "$ida"; b peer add "$idc"
@@ -52,7 +52,7 @@ D=$(mk_home)
 idd=$(mc --home "$D" init --name delta)
 a peer add "$idd"
 mc --home "$D" peer add "$ida" "$ea"
-start_daemon "$D" "$T/d.log" MESH_TEST_GARBAGE=1; pd=$LAST_PID
+with_hooks start_daemon "$D" "$T/d.log" MESH_TEST_GARBAGE=1; pd=$LAST_PID
 wait_for 30 "A to drop D's session" grep -q "dropping the session with $idd: a malformed frame" "$T/a.log"
 b put notes still "B is still served"
 wait_for 30 "B's write on A after the bad frame" a get notes still

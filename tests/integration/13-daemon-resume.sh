@@ -42,7 +42,7 @@ b peer add "$ida" "$ea"
 # groups, a fast receiver's first commit may already hold most of the 200,000 items, and at
 # full speed it applies a batch every few tens of ms, while the status file that the wait
 # below reads is written every 250 ms.
-MESH_TEST_GROUP_BYTES=1 MESH_TEST_COMMIT_PAUSE_MS=200 start_daemon "$B" "$T/b.log"
+MESH_TEST_GROUP_BYTES=1 MESH_TEST_COMMIT_PAUSE_MS=200 with_hooks start_daemon "$B" "$T/b.log"
 pb=$LAST_PID eb=$EP
 
 # Kill B once it has applied a quarter of the batches (each ~10,000 items), well before

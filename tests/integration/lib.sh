@@ -1,8 +1,9 @@
 # tests/integration/lib.sh: helpers for the integration tests; sourced, never run.
-# Owns: finding meshctl ($MESHCTL, default build/meshctl under the repo root), a temp tree
-# and background processes that end with the test (trap EXIT), three initialised devices
-# (three_devices), and the checks: fail, skip, expect_eq, expect_exit, expect_fail_with,
-# wait_for, wait_pids.
+# Owns: finding meshctl ($MESHCTL, default build/meshctl under the repo root: the release
+# build) and the test build's ($MESHCTL_TESTING, default testing/meshctl beside it; with_hooks),
+# a temp tree and background processes that end with the test (trap EXIT), three initialised
+# devices (three_devices), and the checks: fail, skip, expect_eq, expect_exit,
+# expect_fail_with, wait_for, wait_pids.
 # Tests: tests/integration/NN-name.sh, bash, exit 0 pass, 1 fail, 77 skip.
 # SPDX-License-Identifier: MIT
 set -eu
@@ -10,7 +11,10 @@ set -eu
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 MESHCTL=${MESHCTL:-build/meshctl}
 case $MESHCTL in /*) ;; *) MESHCTL=$ROOT/$MESHCTL ;; esac
-export MESHCTL
+# The test build's meshctl (-DMESH_TESTING): the only one that reads the MESH_TEST_* hooks.
+MESHCTL_TESTING=${MESHCTL_TESTING:-$(dirname "$MESHCTL")/testing/meshctl}
+case $MESHCTL_TESTING in /*) ;; *) MESHCTL_TESTING=$ROOT/$MESHCTL_TESTING ;; esac
+export MESHCTL MESHCTL_TESTING
 
 # Never touch the user's own home: the defaults point into the test's temp tree.
 T=$(mktemp -d "${TMPDIR:-/tmp}/meshctl-test.XXXXXX")
@@ -62,6 +66,16 @@ at_exit() {
 # mc ARGS: run meshctl.
 mc() {
     "$MESHCTL" "$@"
+}
+
+# with_hooks COMMAND...: run COMMAND (e.g. the test's start_daemon, given MESH_TEST_*
+# settings) with $MESHCTL naming the test build's meshctl, the only one with test hooks
+# (docs/PROTOCOL.md §11.2); everything else runs the release build, the one that ships.
+with_hooks() {
+    [ -x "$MESHCTL_TESTING" ] ||
+        fail "no test-build meshctl at $MESHCTL_TESTING (make testing builds it, or set MESHCTL_TESTING)"
+    local MESHCTL=$MESHCTL_TESTING
+    "$@"
 }
 
 # mk_home: print the path of a new, empty directory (mode 0700) in the temp tree.

@@ -27,6 +27,7 @@
 #include "core/wire/doc.h"
 #include "core/wire/set.h"
 #include "crypto/devid.h"
+#include "core/base/testhook.h"
 #include "meshsync.h"
 #include "store/store.h"
 #include "util.h"
@@ -1085,9 +1086,9 @@ test_sync_parts_import_in_pieces(void **state)
     CHECK_OK(mesh_peer_add(one->m, a->id, NULL, NULL, 0));
     CHECK_OK(mesh_peer_add(pieces->m, a->id, NULL, NULL, 0));
     (void)s_import(one->m, bundle, len);
-    CHECK(setenv("MESH_TEST_IMPORT_TXN_BYTES", "1000", 1) == 0);
+    testhook_set(TESTHOOK_IMPORT_TXN_BYTES, "1000");
     size_t applied = s_import(pieces->m, bundle, len);
-    CHECK(unsetenv("MESH_TEST_IMPORT_TXN_BYTES") == 0);
+    testhook_set(TESTHOOK_IMPORT_TXN_BYTES, NULL);
     CHECK(applied >= 9);
     s_expect_same_digest(a->m, pieces->m, "notes");
     s_expect_same_digest(one->m, pieces->m, "notes");
@@ -1113,9 +1114,9 @@ test_sync_parts_import_in_pieces(void **state)
     s_xfer(p->m, a->m);
     CHECK_OK(mesh_export(a->m, NULL, 0, NULL, 0, &bundle, &len));
     CHECK_OK(mesh_peer_add(t->m, a->id, NULL, NULL, 0));
-    CHECK(setenv("MESH_TEST_IMPORT_TXN_BYTES", "1000", 1) == 0);
+    testhook_set(TESTHOOK_IMPORT_TXN_BYTES, "1000");
     (void)s_import(t->m, bundle, len);
-    CHECK(unsetenv("MESH_TEST_IMPORT_TXN_BYTES") == 0);
+    testhook_set(TESTHOOK_IMPORT_TXN_BYTES, NULL);
     s_expect_same_digest(a->m, t->m, "notes");
     mesh_free(bundle);
 }
