@@ -2,7 +2,7 @@
  * include it, and it includes none of them.
  * Owns: struct mesh (identity, store, logging, the last error's detail) and the helpers
  * every public call uses to report failures. Opening a home is core/open.c's.
- * Not here: transactions (core/txn.c), reads (core/read.c), version rules (core/version.h).
+ * Not here: transactions (core/data/txn.c), reads (core/data/read.c), version rules (core/data/version.h).
  * Layer: core. Third-party: none. SPDX-License-Identifier: MIT */
 #ifndef MESH_CORE_NODE_H
 #define MESH_CORE_NODE_H

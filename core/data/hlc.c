@@ -1,4 +1,4 @@
-/* core/hlc.c: the hybrid logical clock.
+/* core/data/hlc.c: the hybrid logical clock.
  * Layer: core. Third-party: none. SPDX-License-Identifier: MIT */
 #include "core/data/hlc.h"
 

@@ -1,4 +1,4 @@
-/* core/hlc.h: the node's hybrid logical clock (docs/PROTOCOL.md §5).
+/* core/data/hlc.h: the node's hybrid logical clock (docs/PROTOCOL.md §5).
  * Owns: the clock's value (48 bits of Unix milliseconds, 16 bits of counter), persisted in
  * the store's metadata with every commit so that it never goes backwards.
  * Layer: core. Third-party: none. SPDX-License-Identifier: MIT */

@@ -2,7 +2,7 @@
  * Owns: mesh_get, mesh_get_versions, iteration by key prefix, mesh_log, mesh_digest and
  * mesh_collections, each in one short store read transaction, and the opaque lists that
  * hand their results out (mesh_item_version_list_t, mesh_set_list_t, mesh_coll_list_t).
- * Not here: the winner rule itself (core/version.c).
+ * Not here: the winner rule itself (core/data/version.c).
  * Layer: core. Third-party: none. SPDX-License-Identifier: MIT */
 #include "core/data/read.h"
 

@@ -1,4 +1,4 @@
-/* core/txn.c: local transactions: buffered puts and deletes on one collection, committed
+/* core/data/txn.c: local transactions: buffered puts and deletes on one collection, committed
  * as one signed change set in one durable store transaction.
  * Owns: mesh_txn_begin/put/del/commit/abort; dots, contexts, the set header, Merkle root
  * and signature of local writes (docs/PROTOCOL.md §3, §5).

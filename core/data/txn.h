@@ -1,4 +1,4 @@
-/* core/txn.h: local transactions (mesh_txn_begin, mesh_put, mesh_del, mesh_txn_commit,
+/* core/data/txn.h: local transactions (mesh_txn_begin, mesh_put, mesh_del, mesh_txn_commit,
  * mesh_txn_abort in meshsync.h).
  * Owns: turning a transaction's buffered ops into one signed change set: dots, causal
  * contexts, the HLC, the Merkle root and signature, the vector and digest, in one store

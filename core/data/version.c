@@ -1,4 +1,4 @@
-/* core/version.c: causal contexts, the winner rule and digest contributions.
+/* core/data/version.c: causal contexts, the winner rule and digest contributions.
  * Layer: core. Third-party: none. SPDX-License-Identifier: MIT */
 #include "core/data/version.h"
 

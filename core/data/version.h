@@ -1,4 +1,4 @@
-/* core/version.h: the rules about versions of one key (DESIGN.md, Data model).
+/* core/data/version.h: the rules about versions of one key (DESIGN.md, Data model).
  * Owns: causal contexts (join, covers), the deterministic winner among siblings, and each
  * version's contribution to its collection's digest.
  * Not here: encoding (core/wire/set.h), persistence (store/store.h).

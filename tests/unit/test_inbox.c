@@ -1,4 +1,4 @@
-/* tests/unit/test_inbox.c: unit tests of core/inbox.c, the received batches a daemon has
+/* tests/unit/test_inbox.c: unit tests of core/sync/inbox.c, the received batches a daemon has
  * not committed yet: which of the oldest make a group, when it is due (a whole group, the
  * end of a pass, a pause), what shift and forget leave, and each batch's check.
  * Layer: tests. Third-party: cmocka. SPDX-License-Identifier: MIT */
