@@ -133,7 +133,7 @@ node_fail(mesh_t *m, mesh_err_t err, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    memcpy(s_err_take(m->serial)->text, text, sizeof text);
+    memcpy(s_err_take(m->serial)->text, text, strlen(text) + 1);
     return err;
 }
 
