@@ -1,6 +1,6 @@
 # Makefile: builds libmeshsync (static and shared), meshsync.pc and meshctl into build/,
 # runs the tests, the fuzzers, the benchmarks and the demo. Plain make, out of tree.
-# Targets: all testing test asan-test valgrind-test fuzz bench demo install format
+# Targets: all testing test asan-test tsan-test valgrind-test fuzz bench demo install format
 #          check-format check-layers clean
 VERSION   := 0.2.0
 SOVERSION := 1
@@ -43,8 +43,8 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/tests/replay_%)
 BENCH_BIN  := $(BENCH_SRC:tests/bench/%.c=$(B)/tests/%)
 
-.PHONY: all deps deps-test testing testing-bins test asan-test valgrind-test fuzz bench demo \
-        install format check-format check-layers clean test-bins
+.PHONY: all deps deps-test testing testing-bins test asan-test tsan-test valgrind-test fuzz bench \
+        demo install format check-format check-layers clean test-bins
 
 all: $(B)/libmeshsync.a $(B)/libmeshsync.so $(B)/meshsync.pc $(B)/meshctl
 
@@ -114,6 +114,14 @@ asan-test: deps deps-test
 	    EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" test-bins
 	@B=build-asan ASAN_OPTIONS=detect_leaks=1 tests/run.sh
 
+# ThreadSanitizer: the unit tests and every integration test (daemons included) with no report
+# (tests/run.sh fails a test on any report; tests/tsan.supp says what is not ours).
+tsan-test: deps deps-test
+	@scripts/deps.sh tsan
+	@$(MAKE) --no-print-directory B=build-tsan OPT="-O1 -g" \
+	    EXTRA_CFLAGS="-fsanitize=thread -fno-omit-frame-pointer" test-bins
+	@B=build-tsan TSAN=1 tests/run.sh
+
 valgrind-test: deps deps-test
 	@$(MAKE) --no-print-directory test-bins
 	@B=$(B) VALGRIND=1 tests/run.sh unit
@@ -165,6 +173,6 @@ check-layers:
 	@tests/check-layers.sh
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-tsan build-fuzz
 
 -include $(wildcard $(B)/*/*.d $(B)/core/*/*.d $(B)/tests/*.d $(B)/tests/unit/*.d)

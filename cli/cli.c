@@ -298,7 +298,8 @@ static void
 s_log(void *arg, int level, const char *message)
 {
     cli_ctx_t *ctx = arg;
-    if (ctx->quiet || level > ctx->log_level)
+    /* atomic: an online node's thread calls this while cli_open_ex ends its quiet spell */
+    if (__atomic_load_n(&ctx->quiet, __ATOMIC_RELAXED) || level > ctx->log_level)
         return;
     if (level == MESH_LOG_ERROR && ctx->log_level < MESH_LOG_INFO)
         return;
@@ -332,10 +333,10 @@ cli_open_ex(cli_ctx_t *ctx, bool create, bool quiet, mesh_t **out)
     opts.name = ctx->name[0] ? ctx->name : NULL;
     opts.errbuf = ctx->lib_error; /* the detail of a failed open lands here */
     opts.errbuf_len = sizeof ctx->lib_error;
-    ctx->quiet = quiet;
+    __atomic_store_n(&ctx->quiet, quiet, __ATOMIC_RELAXED);
     ctx->lib_error[0] = '\0';
     mesh_err_t err = mesh_open(&opts, out);
-    ctx->quiet = false;
+    __atomic_store_n(&ctx->quiet, false, __ATOMIC_RELAXED);
     return err;
 }
 

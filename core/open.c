@@ -110,7 +110,7 @@ s_open(mesh_t *m, const mesh_options_t *o)
         err = member_reload(m);
     }
     if (err == MESH_OK) {
-        m->errmsg[0] = '\0'; /* the genesis check's lookup is not a failure */
+        node_clear_err(m); /* the genesis check's lookup is not a failure */
     }
     return err;
 }
@@ -136,6 +136,7 @@ mesh_open(const mesh_options_t *opts, mesh_t **out)
         free(m);
         return MESH_ENOMEM;
     }
+    node_init(m);
     m->log = o.log;
     m->log_ctx = o.log_ctx;
     m->log_level = o.log_level;
@@ -146,9 +147,9 @@ mesh_open(const mesh_options_t *opts, mesh_t **out)
     }
     mesh_err_t err = s_open(m, &o);
     if (err != MESH_OK) {
-        node_log(m, MESH_LOG_ERROR, "open %s: %s", m->home, m->errmsg);
+        node_log(m, MESH_LOG_ERROR, "open %s: %s", m->home, mesh_errmsg(m));
         if (o.errbuf && o.errbuf_len) {
-            snprintf(o.errbuf, o.errbuf_len, "%s", m->errmsg);
+            snprintf(o.errbuf, o.errbuf_len, "%s", mesh_errmsg(m)); /* this thread's */
         }
         mesh_close(m);
         return err;
@@ -157,7 +158,7 @@ mesh_open(const mesh_options_t *opts, mesh_t **out)
         err = loop_start(m, o.listen, o.daemon_heap, &m->loop);
         if (err != MESH_OK) {
             if (o.errbuf && o.errbuf_len) {
-                snprintf(o.errbuf, o.errbuf_len, "%s", m->errmsg);
+                snprintf(o.errbuf, o.errbuf_len, "%s", mesh_errmsg(m)); /* this thread's */
             }
             mesh_close(m);
             return err;

@@ -20,7 +20,16 @@
  *   of a public struct, so it never depends on the struct's size; one list pattern serves
  *   every call that returns many results, and needs four calls per list, not one per field.
  * Text of any length (names, addresses) is a pointer into the list, never a fixed buffer;
- * fixed buffers hold only fixed-length text (device IDs, digests), so nothing is cut short. */
+ * fixed buffers hold only fixed-length text (device IDs, digests), so nothing is cut short.
+ *
+ * Threads. An online node (opts->offline false) runs one thread of the library's own,
+ * started by mesh_open and joined by mesh_close: it owns every socket, dials and serves
+ * peers, commits what they send, and calls the log callback. It shares the node with the
+ * caller's threads only through the store (LMDB: one writer at a time, any number of
+ * readers beside it) and the member view (under a lock). So every call on a mesh_t whose
+ * "Thread-safety" line says "any thread" may run on any number of threads at once, beside
+ * the library's thread. A mesh_txn_t or mesh_iter_t belongs to one thread; mesh_close runs
+ * alone. Each thread has its own error detail (mesh_errmsg). */
 #ifndef MESHSYNC_H
 #define MESHSYNC_H
 
@@ -88,7 +97,9 @@ typedef enum mesh_log_level {
 } mesh_log_level_t;
 
 /* Log callback: called with one message line (no newline) at or above the configured level.
- * It may be called from the node's own thread (once networking runs); keep it short. */
+ * Thread-safety: it is called on the threads that make calls and, for an online node, on the
+ * library's own thread, possibly at once: it must be thread-safe, keep short, and never call
+ * mesh_close. */
 typedef void (*mesh_log_fn)(void *ctx, int level, const char *message);
 
 typedef struct mesh mesh_t;           /* a node: one device's home; opaque */
@@ -148,10 +159,12 @@ typedef struct mesh_set_info {
 /* The change sets listed by mesh_log; opaque. */
 typedef struct mesh_set_list mesh_set_list_t;
 
-/* Return the library's version as "MAJOR.MINOR.PATCH"; static text. Thread-safe. */
+/* Return the library's version as "MAJOR.MINOR.PATCH"; static text.
+ * Thread-safety: any thread. */
 MESH_EXPORT const char *mesh_version(void);
 
-/* Return static text for err, never NULL (unknown codes get a generic text). Thread-safe. */
+/* Return static text for err, never NULL (unknown codes get a generic text).
+ * Thread-safety: any thread. */
 MESH_EXPORT const char *mesh_strerror(mesh_err_t err);
 
 /* Open the node whose home is opts->home.
@@ -172,40 +185,51 @@ MESH_EXPORT const char *mesh_strerror(mesh_err_t err);
  * opts->errbuf (when set) holds the detail, e.g. the path and the OS error.
  * Errors: MESH_EINVAL (opts NULL, size too small, no home), MESH_ENOTINIT, MESH_EFORMAT
  * (the store has an unknown format), MESH_ECORRUPT, MESH_EIO, MESH_ENOSPC, MESH_ENOMEM.
- * Thread-safety: a node may be used from one thread at a time (readers may share it). */
+ * Thread-safety: any thread, several at once, each on a home of its own: a process opens a
+ * home at most once at a time (LMDB's rule; other processes may open it too). */
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_open(const mesh_options_t *opts, mesh_t **out);
 
 /* Close the node and free everything it owns. NULL is a no-op. Open transactions and
- * iterators must have ended first. */
+ * iterators must have ended first.
+ * Thread-safety: any one thread, once no other call on m runs or will run. It stops and
+ * joins the library's thread: after it returns the log callback is not called for m. */
 MESH_EXPORT void mesh_close(mesh_t *m);
 
-/* The detail of the last failure on m (e.g. the OS error or the key that was too long),
- * or "" if none. Owned by m; valid until the next call on m. */
+/* The detail of the calling thread's last failure on m (e.g. the OS error or the key that
+ * was too long), or "" if none; a thread keeps the details of the last four nodes it failed
+ * on. Owned by the library; valid until this thread's next call into the library.
+ * Thread-safety: any thread; each thread reads only its own detail, which neither other
+ * callers nor the library's thread ever overwrite. */
 MESH_EXPORT const char *mesh_errmsg(const mesh_t *m);
 
 /* Write this device's ID in text form (MESH_ID_TEXT_LEN chars and a NUL) into buf.
- * Errors: MESH_EINVAL (buf_len too small). */
+ * Errors: MESH_EINVAL (buf_len too small). Thread-safety: any thread. */
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_device_id(const mesh_t *m, char *buf, size_t buf_len);
 
-/* The device name given at creation; owned by m, valid until mesh_close. */
+/* The device name given at creation; owned by m, valid until mesh_close.
+ * Thread-safety: any thread. */
 MESH_EXPORT const char *mesh_device_name(const mesh_t *m);
 
 /* Begin a local transaction on collection coll (a NUL-terminated name of 1..MESH_COLL_MAX
  * bytes; names starting with '_' are reserved for the system). Nothing touches the store
  * until mesh_txn_commit.
  * MESH_OK: *out is the transaction; end it with mesh_txn_commit or mesh_txn_abort.
- * Error: *out is NULL. Errors: MESH_EINVAL, MESH_ETOOBIG, MESH_ENOMEM. */
+ * Error: *out is NULL. Errors: MESH_EINVAL, MESH_ETOOBIG, MESH_ENOMEM.
+ * Thread-safety: any thread. The transaction has no lock: one thread at a time uses it. */
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_txn_begin(mesh_t *m, const char *coll, mesh_txn_t **out)
     MESH_NONNULL(1, 2, 3);
 
 /* Buffer a put of key (1..MESH_KEY_MAX bytes) to value (0..MESH_VALUE_MAX bytes). The bytes
  * are copied. Errors: MESH_EINVAL, MESH_ETOOBIG (a limit above or the transaction's
- * MESH_TXN_OPS_MAX / MESH_TXN_BYTES_MAX), MESH_ENOMEM; on error the txn is unchanged. */
+ * MESH_TXN_OPS_MAX / MESH_TXN_BYTES_MAX), MESH_ENOMEM; on error the txn is unchanged.
+ * Thread-safety: one thread at a time per transaction; other transactions, on this node or
+ * another, may be used on other threads at once. */
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_put(mesh_txn_t *txn, const void *key, size_t key_len,
                                                const void *value, size_t value_len);
 
 /* Buffer a deletion of key (a tombstone that syncs like any version). Deleting a key that
- * does not exist still records the tombstone. Errors: as mesh_put. */
+ * does not exist still records the tombstone. Errors: as mesh_put.
+ * Thread-safety: as mesh_put. */
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_del(mesh_txn_t *txn, const void *key, size_t key_len);
 
 /* Commit the transaction as one signed change set, in one durable LMDB write transaction:
@@ -215,16 +239,19 @@ MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_del(mesh_txn_t *txn, const void *key,
  * no ops commits nothing and returns MESH_OK. If first_seq is not NULL it receives the
  * seq of the set's first op (0 if nothing was committed).
  * Errors: MESH_ENOSPC (disk full: nothing was written, the store works once space is
- * freed), MESH_EIO, MESH_ENOMEM; on error the store is unchanged. */
+ * freed), MESH_EIO, MESH_ENOMEM; on error the store is unchanged.
+ * Thread-safety: as mesh_put. Commits from several threads, the library's thread and other
+ * processes on the home wait for each other on LMDB's one writer lock. */
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_txn_commit(mesh_txn_t **txn, uint64_t *first_seq);
 
-/* Drop a transaction without committing. NULL is a no-op. */
+/* Drop a transaction without committing. NULL is a no-op. Thread-safety: as mesh_put. */
 MESH_EXPORT void mesh_txn_abort(mesh_txn_t *txn);
 
 /* Read the visible value of key in coll: the winning version, unless it is a deletion.
  * MESH_OK: *value is malloc'd (caller frees with mesh_free), *value_len its length; a
  * zero-length value still gives a non-NULL pointer. Error: *value NULL, *value_len 0.
- * Errors: MESH_ENOTFOUND (no such key, or deleted), MESH_EINVAL, MESH_ETOOBIG, MESH_EIO. */
+ * Errors: MESH_ENOTFOUND (no such key, or deleted), MESH_EINVAL, MESH_ETOOBIG, MESH_EIO.
+ * Thread-safety: any thread (each call reads in an LMDB read transaction of its own). */
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_get(mesh_t *m, const char *coll, const void *key,
                                                size_t key_len, void **value, size_t *value_len);
 
@@ -237,30 +264,35 @@ MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_get(mesh_t *m, const char *coll, cons
  * value bytes live in it). Error: *out is NULL.
  * Errors: MESH_EINVAL (m, coll or out NULL; an empty key or a bad collection name),
  * MESH_ETOOBIG (key or name too long), MESH_ENOTFOUND (no such collection, or the key has no
- * version at all), MESH_ENOMEM, MESH_EIO and MESH_ECORRUPT (the store). */
+ * version at all), MESH_ENOMEM, MESH_EIO and MESH_ECORRUPT (the store).
+ * Thread-safety: any thread (as mesh_get). */
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_get_versions(mesh_t *m, const char *coll,
                                                         const void *key, size_t key_len,
                                                         mesh_item_version_list_t **out);
 
-/* The number of versions in list; 0 for NULL. */
+/* The number of versions in list; 0 for NULL. Thread-safety: any thread. */
 MESH_EXPORT size_t mesh_item_version_list_count(const mesh_item_version_list_t *list);
 
 /* Version i of list (0 is the winner), or NULL when i >= its count. Owned by list: valid,
- * value bytes included, until mesh_item_version_list_free. */
+ * value bytes included, until mesh_item_version_list_free. Thread-safety: any thread. */
 MESH_EXPORT const mesh_item_version_t *
 mesh_item_version_list_get(const mesh_item_version_list_t *list, size_t i);
 
-/* Free a list from mesh_get_versions and every version in it. NULL is a no-op. */
+/* Free a list from mesh_get_versions and every version in it. NULL is a no-op.
+ * Thread-safety: any thread, once nothing else uses the list. */
 MESH_EXPORT void mesh_item_version_list_free(mesh_item_version_list_t *list);
 
-/* Free memory returned by the library (mesh_get). NULL is a no-op. */
+/* Free memory returned by the library (mesh_get). NULL is a no-op.
+ * Thread-safety: any thread. */
 MESH_EXPORT void mesh_free(void *p);
 
 /* Start iterating the visible items of coll whose keys start with prefix (prefix_len 0:
  * all), in key byte order. Deleted keys are skipped. The iterator holds an LMDB read
  * transaction: keep it short, and close it before closing the node.
  * MESH_OK: *out is new; close it with mesh_iter_close. Error: *out NULL.
- * Errors: MESH_EINVAL, MESH_ENOMEM, MESH_EIO. */
+ * Errors: MESH_EINVAL, MESH_ENOMEM, MESH_EIO.
+ * Thread-safety: any thread; the iterator then belongs to that thread, which steps and
+ * closes it (its read transaction holds a lock of that thread's). */
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_iter_open(mesh_t *m, const char *coll,
                                                      const void *prefix, size_t prefix_len,
                                                      mesh_iter_t **out);
@@ -268,19 +300,20 @@ MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_iter_open(mesh_t *m, const char *coll
 /* Flags for mesh_iter_open_ex. */
 #define MESH_ITER_TOMBSTONES 1u /* also return keys whose winner is a deletion (value NULL) */
 
-/* As mesh_iter_open, with flags (0 or MESH_ITER_TOMBSTONES). */
+/* As mesh_iter_open, with flags (0 or MESH_ITER_TOMBSTONES). Thread-safety: as mesh_iter_open. */
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_iter_open_ex(mesh_t *m, const char *coll,
                                                         const void *prefix, size_t prefix_len,
                                                         unsigned flags, mesh_iter_t **out);
 
 /* Step to the next item. MESH_OK: *key and *value point at its bytes, valid until the next call
  * on the iterator; *conflict is true when the item has siblings (conflict may be NULL).
- * MESH_ENOTFOUND: no more items. Errors: MESH_EIO, MESH_ECORRUPT. */
+ * MESH_ENOTFOUND: no more items. Errors: MESH_EIO, MESH_ECORRUPT.
+ * Thread-safety: only on the thread that opened the iterator. */
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_iter_next(mesh_iter_t *it, const uint8_t **key,
                                                      size_t *key_len, const uint8_t **value,
                                                      size_t *value_len, bool *conflict);
 
-/* End an iteration. NULL is a no-op. */
+/* End an iteration. NULL is a no-op. Thread-safety: as mesh_iter_next. */
 MESH_EXPORT void mesh_iter_close(mesh_iter_t *it);
 
 /* List the change sets of coll held by this node, newest first (by HLC, then origin, seq).
@@ -289,24 +322,27 @@ MESH_EXPORT void mesh_iter_close(mesh_iter_t *it);
  * MESH_OK: *out is new (empty for a collection never written); free it with
  * mesh_set_list_free. Error: *out is NULL.
  * Errors: MESH_EINVAL (m, coll or out NULL; a bad collection name), MESH_ETOOBIG (the name
- * is too long), MESH_ENOMEM, MESH_EIO, MESH_ECORRUPT (a stored header does not decode). */
+ * is too long), MESH_ENOMEM, MESH_EIO, MESH_ECORRUPT (a stored header does not decode).
+ * Thread-safety: any thread (as mesh_get). */
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_log(mesh_t *m, const char *coll, size_t max,
                                                mesh_set_list_t **out);
 
-/* The number of change sets in list; 0 for NULL. */
+/* The number of change sets in list; 0 for NULL. Thread-safety: any thread. */
 MESH_EXPORT size_t mesh_set_list_count(const mesh_set_list_t *list);
 
 /* Change set i of list (0 is the newest), or NULL when i >= its count. Owned by list: valid
- * until mesh_set_list_free. */
+ * until mesh_set_list_free. Thread-safety: any thread. */
 MESH_EXPORT const mesh_set_info_t *mesh_set_list_get(const mesh_set_list_t *list, size_t i);
 
-/* Free a list from mesh_log. NULL is a no-op. */
+/* Free a list from mesh_log. NULL is a no-op. Thread-safety: any thread, once nothing else
+ * uses the list. */
 MESH_EXPORT void mesh_set_list_free(mesh_set_list_t *list);
 
 /* The collection's digest (the order-free sum of its live versions and tombstones, equal on
  * devices that hold the same versions) as 64 hex chars and a NUL in buf, and the number of
  * keys it holds versions for, tombstones included, in *items (may be NULL). A collection never
- * written has the zero digest. Errors: MESH_EINVAL (buf_len < 65), MESH_EIO. */
+ * written has the zero digest. Errors: MESH_EINVAL (buf_len < 65), MESH_EIO.
+ * Thread-safety: any thread (as mesh_get). */
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_digest(mesh_t *m, const char *coll, char *buf,
                                                   size_t buf_len, uint64_t *items);
 
@@ -330,7 +366,8 @@ typedef struct mesh_peer_list mesh_peer_list_t;
  * Adding a device again updates its name and addresses. A name is one line of at most 64
  * bytes; an address one word (no spaces) of at most 200 bytes; at most 8 addresses.
  * Errors: MESH_EBADID, MESH_EINVAL (a bad name or address), MESH_ETOOBIG (too many
- * addresses), and those of mesh_txn_commit. */
+ * addresses), and those of mesh_txn_commit.
+ * Thread-safety: any thread; it commits as mesh_txn_commit does. */
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_peer_add(mesh_t *m, const char *id, const char *name,
                                                     const char *const *addrs, size_t addr_count);
 
@@ -339,17 +376,19 @@ MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_peer_add(mesh_t *m, const char *id, c
  * was told last first; then those other members gave; no address twice).
  * m: the node. out: *out* the list; read it with mesh_peer_list_count and mesh_peer_list_get.
  * MESH_OK: *out is new; free it with mesh_peer_list_free. Error: *out is NULL.
- * Errors: MESH_EINVAL (m or out NULL), MESH_ENOMEM, MESH_EIO and MESH_ECORRUPT (the store). */
+ * Errors: MESH_EINVAL (m or out NULL), MESH_ENOMEM, MESH_EIO and MESH_ECORRUPT (the store).
+ * Thread-safety: any thread (it reads the store, as mesh_get). */
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_peers(mesh_t *m, mesh_peer_list_t **out);
 
-/* The number of members in list; 0 for NULL. */
+/* The number of members in list; 0 for NULL. Thread-safety: any thread. */
 MESH_EXPORT size_t mesh_peer_list_count(const mesh_peer_list_t *list);
 
 /* Member i of list, or NULL when i >= its count. Owned by list: valid, with its name and
- * addresses, until mesh_peer_list_free. */
+ * addresses, until mesh_peer_list_free. Thread-safety: any thread. */
 MESH_EXPORT const mesh_peer_t *mesh_peer_list_get(const mesh_peer_list_t *list, size_t i);
 
-/* Free a list from mesh_peers. NULL is a no-op. */
+/* Free a list from mesh_peers. NULL is a no-op. Thread-safety: any thread, once nothing else
+ * uses the list. */
 MESH_EXPORT void mesh_peer_list_free(mesh_peer_list_t *list);
 
 /* What mesh_import did. Lent by the caller: set size to sizeof(mesh_import_report_t). */
@@ -368,7 +407,8 @@ typedef struct mesh_import_report {
  * the signed headers and proofs that prove them, and watermarks. With since (the bytes of
  * a vector file from mesh_vector on the receiving device), only what that vector does not
  * cover. MESH_OK: *out (caller frees with mesh_free) holds *out_len bytes.
- * Errors: MESH_EINVAL, MESH_EPROTO (since does not decode), MESH_ENOMEM, MESH_EIO. */
+ * Errors: MESH_EINVAL, MESH_EPROTO (since does not decode), MESH_ENOMEM, MESH_EIO.
+ * Thread-safety: any thread (as mesh_get). */
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_export(mesh_t *m, const char *const *colls,
                                                   size_t ncolls, const void *since,
                                                   size_t since_len, void **out, size_t *out_len);
@@ -385,13 +425,14 @@ MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_export(mesh_t *m, const char *const *
  * failure (the sections before it stay applied), and text is NULL.
  * Errors: MESH_EINVAL (m, bundle or report NULL, or report->size < sizeof(size_t)),
  * MESH_EPROTO (not a bundle), MESH_ETOOBIG (past a cap), MESH_ENOSPC, MESH_EIO,
- * MESH_ENOMEM. */
+ * MESH_ENOMEM. Thread-safety: any thread; it commits as mesh_txn_commit does. */
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_import(mesh_t *m, const void *bundle, size_t len,
                                                   mesh_import_report_t *report);
 
 /* Write this device's version vectors (membership first, then colls, or all user
  * collections when ncolls is 0) as a vector file for another device's mesh_export.
- * MESH_OK: *out (caller frees with mesh_free) holds *out_len bytes. */
+ * MESH_OK: *out (caller frees with mesh_free) holds *out_len bytes.
+ * Thread-safety: any thread (as mesh_get). */
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_vector(mesh_t *m, const char *const *colls,
                                                   size_t ncolls, void **out, size_t *out_len);
 
@@ -412,20 +453,23 @@ typedef struct mesh_coll_list mesh_coll_list_t;
  * m: the node. out: *out* the list; read it with mesh_coll_list_count and mesh_coll_list_get.
  * MESH_OK: *out is new (empty when there is none); free it with mesh_coll_list_free.
  * Error: *out is NULL. Errors: MESH_EINVAL (m or out NULL), MESH_ENOMEM, MESH_EIO and
- * MESH_ECORRUPT (the store). */
+ * MESH_ECORRUPT (the store). Thread-safety: any thread (as mesh_get). */
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_collections(mesh_t *m, mesh_coll_list_t **out);
 
-/* The number of collections in list; 0 for NULL. */
+/* The number of collections in list; 0 for NULL. Thread-safety: any thread. */
 MESH_EXPORT size_t mesh_coll_list_count(const mesh_coll_list_t *list);
 
 /* Collection i of list, or NULL when i >= its count. Owned by list: valid, with its name,
- * until mesh_coll_list_free. */
+ * until mesh_coll_list_free.
+ * Thread-safety: any thread. */
 MESH_EXPORT const mesh_coll_info_t *mesh_coll_list_get(const mesh_coll_list_t *list, size_t i);
 
-/* Free a list from mesh_collections. NULL is a no-op. */
+/* Free a list from mesh_collections. NULL is a no-op. Thread-safety: any thread, once
+ * nothing else uses the list. */
 MESH_EXPORT void mesh_coll_list_free(mesh_coll_list_t *list);
 
-/* Check a device ID's text (case and dashes are free). MESH_OK, or MESH_EBADID. */
+/* Check a device ID's text (case and dashes are free). MESH_OK, or MESH_EBADID.
+ * Thread-safety: any thread. */
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_id_check(const char *text);
 
 /* ---- Sync status ----
@@ -521,7 +565,8 @@ MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_status_peer(const mesh_status_t *st, 
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_status_coll(const mesh_status_t *st, size_t i,
                                                        mesh_status_coll_t *out);
 
-/* Free a snapshot from mesh_status and every string it owns. NULL is a no-op. */
+/* Free a snapshot from mesh_status and every string it owns. NULL is a no-op.
+ * Thread-safety: any thread, once nothing else uses the snapshot. */
 MESH_EXPORT void mesh_status_free(mesh_status_t *st);
 
 #ifdef __cplusplus

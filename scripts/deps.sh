@@ -1,7 +1,7 @@
 #!/bin/sh
 # scripts/deps.sh: install the system packages meshsync builds and tests with, only when
 # pkg-config (or command -v) cannot find them. Debian 12; needs root to install.
-# Usage: scripts/deps.sh [build|test|fuzz]
+# Usage: scripts/deps.sh [build|test|tsan|fuzz]
 set -e
 need=""
 command -v pkg-config >/dev/null 2>&1 || need="$need pkg-config"
@@ -19,6 +19,10 @@ test)
     command -v nm >/dev/null 2>&1 || need="$need binutils"
     command -v ss >/dev/null 2>&1 || need="$need iproute2"
     command -v python3 >/dev/null 2>&1 || need="$need python3"
+    ;;
+tsan)
+    # gcc's ThreadSanitizer runtime; the libtsan.so link (libgcc-*-dev) dangles without it
+    [ -e "$(${CC:-cc} -print-file-name=libtsan.so 2>/dev/null)" ] || need="$need libtsan2"
     ;;
 fuzz)
     command -v clang >/dev/null 2>&1 || need="$need clang"

@@ -36,8 +36,11 @@ struct store {
     bool map_full;                /* the current write hit MDB_MAP_FULL */
     uint64_t commit_us;           /* how long this process's last commit took */
     char path[4096];
-    char errmsg[S_ERRMSG_MAX];
 };
+
+/* The detail of the calling thread's last failed store call: thread-local, since the loop
+ * thread and a caller's fail at once, and each reads its own right after (store_errmsg). */
+static _Thread_local char s_errmsg[S_ERRMSG_MAX];
 
 struct store_txn {
     store_t *st;
@@ -50,8 +53,9 @@ void
 env_seterr(store_t *st, const char *fmt, ...)
 {
     va_list ap;
+    (void)st;
     va_start(ap, fmt);
-    vsnprintf(st->errmsg, sizeof st->errmsg, fmt, ap);
+    vsnprintf(s_errmsg, sizeof s_errmsg, fmt, ap);
     va_end(ap);
 }
 
@@ -90,7 +94,8 @@ s_map(store_t *st, int rc, const char *what)
 const char *
 store_errmsg(const store_t *st)
 {
-    return st ? st->errmsg : "";
+    (void)st;
+    return s_errmsg;
 }
 
 uint64_t
@@ -411,7 +416,7 @@ store_open(const char *dir, uint64_t map_size, store_t **out, char *errmsg, size
 out:
     if (err != MESH_OK) {
         if (errmsg && errmsg_len) {
-            snprintf(errmsg, errmsg_len, "%s", st->errmsg);
+            snprintf(errmsg, errmsg_len, "%s", s_errmsg);
         }
         store_close(st);
         return err;
@@ -488,7 +493,7 @@ s_write(store_t *st, store_write_fn fn, void *ctx)
         if (rc != MDB_SUCCESS) {
             return s_map(st, rc, "begin write");
         }
-        st->errmsg[0] = '\0';
+        s_errmsg[0] = '\0';
         st->map_full = false;
         st->incarnation_pending = 0;
         mesh_err_t err = fn(&txn, ctx);

@@ -89,7 +89,8 @@ MESH_NODISCARD mesh_err_t store_open(const char *dir, uint64_t map_size, store_t
 /* Close the environment. NULL is a no-op. No transaction may be open. */
 void store_close(store_t *st);
 
-/* Detail of the last failure in this store (static buffer owned by st). */
+/* Detail of the calling thread's last failed store call (a thread-local buffer, valid until
+ * that thread's next store call); st is not used. */
 const char *store_errmsg(const store_t *st);
 
 /* The current incarnation (random, non-zero) of this store. */

@@ -1,7 +1,8 @@
 /* core/base/node.c: the node handle's bottom half: errors, logging and the small calls
  * every module uses.
- * Owns: the error texts, the last failure's detail, the log hook, collection-name checks,
- * store keys, and the public calls that only read the handle.
+ * Owns: the error texts, each thread's detail of its last failure on a handle (thread-local,
+ * so the loop thread and the callers never share one), the log hook, collection-name
+ * checks, store keys, and the public calls that only read the handle.
  * Not here: opening and closing a home (core/open.c).
  * Layer: core. Third-party: none. SPDX-License-Identifier: MIT */
 #include "core/base/node.h"
@@ -71,13 +72,68 @@ mesh_strerror(mesh_err_t err)
     return "unknown error";
 }
 
+/* Each thread keeps the detail of its last failure on each of up to S_ERR_SLOTS handles,
+ * keyed by the handle's serial: serials are never reused, so a new handle at a closed one's
+ * address never shows the old detail. A thread that fails on more handles than that reuses
+ * the slot written longest ago. Thread-local, so no lock: the loop thread's failures land
+ * in its own slots and never in a caller's. */
+#define S_ERR_SLOTS 4
+
+typedef struct s_err_slot {
+    uint64_t serial; /* the handle's, 0: free */
+    uint64_t used;   /* this thread's clock when last written */
+    char text[NODE_ERRMSG_MAX];
+} s_err_slot_t;
+
+static _Thread_local s_err_slot_t s_err[S_ERR_SLOTS];
+static _Thread_local uint64_t s_err_clock;
+static uint64_t s_serial; /* the last serial given; atomic */
+
+void
+node_init(mesh_t *m)
+{
+    m->serial = __atomic_add_fetch(&s_serial, 1, __ATOMIC_RELAXED);
+}
+
+/* The calling thread's slot for serial, or NULL. */
+static s_err_slot_t *
+s_err_find(uint64_t serial)
+{
+    for (size_t i = 0; i < S_ERR_SLOTS; i++) {
+        if (s_err[i].serial == serial) {
+            return &s_err[i];
+        }
+    }
+    return NULL;
+}
+
+/* The calling thread's slot for serial, taking the least recently written one if none. */
+static s_err_slot_t *
+s_err_take(uint64_t serial)
+{
+    s_err_slot_t *slot = s_err_find(serial);
+    if (!slot) {
+        slot = &s_err[0];
+        for (size_t i = 1; i < S_ERR_SLOTS; i++) {
+            if (s_err[i].used < slot->used) {
+                slot = &s_err[i];
+            }
+        }
+        slot->serial = serial;
+    }
+    slot->used = ++s_err_clock;
+    return slot;
+}
+
 mesh_err_t
 node_fail(mesh_t *m, mesh_err_t err, const char *fmt, ...)
 {
+    char text[NODE_ERRMSG_MAX]; /* the arguments may include this thread's detail itself */
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(m->errmsg, sizeof m->errmsg, fmt, ap);
+    vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
+    memcpy(s_err_take(m->serial)->text, text, strlen(text) + 1);
     return err;
 }
 
@@ -85,6 +141,15 @@ mesh_err_t
 node_fail_store(mesh_t *m, mesh_err_t err, const char *what)
 {
     return node_fail(m, err, "%s: %s", what, store_errmsg(m->store));
+}
+
+void
+node_clear_err(const mesh_t *m)
+{
+    s_err_slot_t *slot = s_err_find(m->serial);
+    if (slot) {
+        slot->text[0] = '\0';
+    }
 }
 
 void
@@ -131,7 +196,8 @@ node_store_key(const uint8_t *key, size_t key_len, store_key_t *out)
 const char *
 mesh_errmsg(const mesh_t *m)
 {
-    return m ? m->errmsg : "";
+    const s_err_slot_t *slot = m ? s_err_find(m->serial) : NULL;
+    return slot ? slot->text : "";
 }
 
 mesh_err_t

@@ -1,8 +1,10 @@
 /* core/base/node.h: the node handle, the bottom of core: every other module of core may
  * include it, and it includes none of them.
- * Owns: struct mesh (identity, store, logging, the last error's detail) and the helpers
- * every public call uses to report failures. Opening a home is core/open.c's.
- * Not here: transactions (core/data/txn.c), reads (core/data/read.c), version rules (core/data/version.h).
+ * Owns: struct mesh (identity, store, logging), each thread's detail of its last failure on
+ * a handle, and the helpers every public call uses to report failures. Opening a home is
+ * core/open.c's.
+ * Not here: transactions (core/data/txn.c), reads (core/data/read.c), version rules
+ * (core/data/version.h).
  * Layer: core. Third-party: none. SPDX-License-Identifier: MIT */
 #ifndef MESH_CORE_NODE_H
 #define MESH_CORE_NODE_H
@@ -19,6 +21,9 @@
 #define NODE_ERRMSG_MAX 512
 #define NODE_NAME_MAX   64
 
+/* The handle. Every field but members (locked) and loop (the loop thread's own) is set while
+ * mesh_open runs, before the loop thread starts, and only read after: any thread may read
+ * them without a lock. The error detail is not here: each thread has its own (node_fail). */
 struct mesh {
     char home[4096];
     char name[NODE_NAME_MAX + 1];
@@ -28,17 +33,26 @@ struct mesh {
     mesh_log_fn log;
     void *log_ctx;
     int log_level;
-    char errmsg[NODE_ERRMSG_MAX]; /* detail of the last failure, "" if none */
+    uint64_t serial;              /* unique in the process (node_init): keys error details */
     struct member_state *members; /* who this device trusts (core/member/member.h) */
     struct loop *loop;            /* the event-loop thread, when not offline */
 };
 
-/* Record err's detail (printf-style) on m and return err unchanged. */
+/* Give m its serial, which no other handle of this process has had (call once, at open). */
+void node_init(mesh_t *m);
+
+/* Record err's detail (printf-style) as the calling thread's last failure on m, and return
+ * err unchanged. Another thread's detail on m is never touched. */
 mesh_err_t node_fail(mesh_t *m, mesh_err_t err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Record a store failure: the store's own detail, prefixed with what. */
+/* Record a store failure: the store's own detail (the calling thread's, store_errmsg), prefixed
+ * with what. */
 mesh_err_t node_fail_store(mesh_t *m, mesh_err_t err, const char *what);
+
+/* Clear the calling thread's detail on m (a call that starts afresh, or a failure that was
+ * an answer). */
+void node_clear_err(const mesh_t *m);
 
 /* Send one line to the log callback when level is enabled. */
 void node_log(const mesh_t *m, int level, const char *fmt, ...)

@@ -51,7 +51,7 @@ static mesh_err_t
 s_read_coll(mesh_t *m, const char *coll, store_txn_t **txn, uint32_t *cid)
 {
     *txn = NULL;
-    m->errmsg[0] = '\0'; /* every read starts here: no stale detail */
+    node_clear_err(m); /* every read starts here: no stale detail */
     mesh_err_t err = node_check_coll(m, coll, true);
     if (err != MESH_OK) {
         return err;

@@ -361,7 +361,7 @@ mesh_txn_commit(mesh_txn_t **ptxn, uint64_t *first_seq)
     mesh_t *m = txn->m;
     mesh_err_t err = MESH_OK;
     s_commit_t c = {.txn = txn};
-    m->errmsg[0] = '\0';
+    node_clear_err(m);
     if (txn->count == 0) {
         goto out;
     }
@@ -378,7 +378,7 @@ mesh_txn_commit(mesh_txn_t **ptxn, uint64_t *first_seq)
     err = store_write(m->store, s_commit_body, &c);
     if (err != MESH_OK) {
         node_fail(m, err, "%s", store_errmsg(m->store));
-        node_log(m, MESH_LOG_ERROR, "commit to '%s' failed: %s", txn->coll, m->errmsg);
+        node_log(m, MESH_LOG_ERROR, "commit to '%s' failed: %s", txn->coll, mesh_errmsg(m));
         goto out;
     }
     node_log(m, MESH_LOG_DEBUG, "committed %zu ops to '%s' at seq %llu", txn->count, txn->coll,

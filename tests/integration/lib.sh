@@ -63,9 +63,21 @@ at_exit() {
 
 [ -x "$MESHCTL" ] || fail "no meshctl at $MESHCTL (run make, or set MESHCTL)"
 
-# mc ARGS: run meshctl.
+# Deadlines stretch by MESH_TEST_TIME_FACTOR (a whole number, default 1; tests/run.sh sets it
+# for slow builds such as ThreadSanitizer's): wait_for, wait_pids and, through mc, meshctl
+# wait's --timeout. What a test asserts stays the same; it only gets longer to happen.
+TIME_FACTOR=${MESH_TEST_TIME_FACTOR:-1}
+
+# mc ARGS: run meshctl (a --timeout N is stretched by TIME_FACTOR).
 mc() {
-    "$MESHCTL" "$@"
+    local a args=() stretch=0
+    for a in "$@"; do
+        if [ "$stretch" = 1 ]; then a=$((a * TIME_FACTOR)); fi
+        stretch=0
+        [ "$a" = --timeout ] && stretch=1
+        args+=("$a")
+    done
+    "$MESHCTL" "${args[@]}"
 }
 
 # with_hooks COMMAND...: run COMMAND (e.g. the test's start_daemon, given MESH_TEST_*
@@ -136,7 +148,7 @@ spawn() {
 
 # wait_for SECONDS WHAT COMMAND...: poll COMMAND until it succeeds, or fail at the deadline.
 wait_for() {
-    local secs=$1 what=$2
+    local secs=$(($1 * TIME_FACTOR)) what=$2
     local deadline=$((SECONDS + secs))
     shift 2
     until "$@" >/dev/null 2>&1; do
@@ -148,7 +160,7 @@ wait_for() {
 # wait_pids SECONDS PID...: wait until every PID has exited, or fail at the deadline;
 # fail too if any of them exited non-zero.
 wait_pids() {
-    local deadline=$((SECONDS + $1)) pid status
+    local deadline=$((SECONDS + $1 * TIME_FACTOR)) pid status
     shift
     for pid in "$@"; do
         while kill -0 "$pid" 2>/dev/null; do
