@@ -104,6 +104,9 @@ if [ "$what" != integration ]; then
 fi
 if [ "$what" = all ] || [ "$what" = integration ]; then
     export MESHCTL=$PWD/$B/meshctl MESHCTL_TESTING=$PWD/$TB/meshctl
+    # Under ThreadSanitizer every daemon is the test build's, so that MESH_TEST_TIME_FACTOR
+    # stretches its liveness timeouts as it does the tests' deadlines.
+    [ "${TSAN:-0}" = 1 ] && export MESHCTL=$MESHCTL_TESTING
     for s in tests/integration/[0-9]*.sh; do
         # Under ThreadSanitizer only the tests that start a daemon (a node with its own
         # thread): the others run one thread per process. (And 02-two-writers loses commits

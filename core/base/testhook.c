@@ -17,6 +17,7 @@
 static const char *const s_names[TESTHOOK_COUNT] = {
     "MESH_TEST_PROTO_MAJOR", "MESH_TEST_TAMPER",          "MESH_TEST_GARBAGE",
     "MESH_TEST_GROUP_BYTES", "MESH_TEST_COMMIT_PAUSE_MS", "MESH_TEST_IMPORT_TXN_BYTES",
+    "MESH_TEST_TIME_FACTOR",
 };
 
 typedef struct s_slot {

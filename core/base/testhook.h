@@ -19,6 +19,7 @@ typedef enum testhook {
     TESTHOOK_GROUP_BYTES,      /* MESH_TEST_GROUP_BYTES: received batches committed per N bytes */
     TESTHOOK_COMMIT_PAUSE_MS,  /* MESH_TEST_COMMIT_PAUSE_MS: rest after each such commit */
     TESTHOOK_IMPORT_TXN_BYTES, /* MESH_TEST_IMPORT_TXN_BYTES: import txns of N set bytes */
+    TESTHOOK_TIME_FACTOR,      /* MESH_TEST_TIME_FACTOR: a daemon's liveness timeouts x N */
     TESTHOOK_COUNT
 } testhook_t;
 

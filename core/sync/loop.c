@@ -150,6 +150,10 @@ loop_start(mesh_t *m, const char *listen, bool keep_heap, loop_t **out)
     /* Test hook (PROTOCOL.md §11.1): announce another major version, to show refusal. */
     l->major = testhook_number(TESTHOOK_PROTO_MAJOR, WIRE_PROTO_MAJOR);
     ident_random(&l->session, sizeof l->session);
+    /* Test hook: a build under ThreadSanitizer runs several times slower; a peer that is only
+     * slow must not be taken for a dead one there. */
+    uint64_t slow = testhook_number(TESTHOOK_TIME_FACTOR, 1);
+    l->slow = slow < 1 ? 1 : slow > 20 ? 20 : (int64_t)slow;
     /* Test hook: commit received batches in groups of this many bytes (1: each alone). */
     size_t group_bytes = (size_t)testhook_number(TESTHOOK_GROUP_BYTES, 0);
     if (group_bytes == 0 || group_bytes > LOOP_GROUP_BYTES) {

@@ -661,7 +661,7 @@ session_tick(loop_t *l, int64_t now)
 {
     for (size_t i = 0; i < l->nsess; i++) {
         session_t *s = &l->sess[i];
-        if (s->connected && now - s->heard_ms > LOOP_DEAD_MS) {
+        if (s->connected && now - s->heard_ms > LOOP_DEAD_MS * l->slow) {
             node_log(l->m, MESH_LOG_INFO, "%s went silent", s->id);
             s->connected = false;
             s->ok = false;
@@ -677,7 +677,7 @@ session_tick(loop_t *l, int64_t now)
             dial_redial(l, s);
         }
         if (s->conn_out != SYNC_NO_CONN && s->hello_out && !s->ok && !s->refused &&
-            now - s->hello_ms > LOOP_HELLO_RETRY_MS) {
+            now - s->hello_ms > LOOP_HELLO_RETRY_MS * l->slow) {
             s->hello_out = false; /* unanswered (refused before it became a member?): again */
         }
         if (s->conn_out != SYNC_NO_CONN && !s->hello_out && !s->refused) {
@@ -698,7 +698,7 @@ session_tick(loop_t *l, int64_t now)
             (void)s_send(l, s, &sum, SYNC_NO_CONN);
         }
         if (((s->passing && s->sent_id != s->acked_id) || s->asked) &&
-            now - s->progress_ms > S_RESEND_MS) {
+            now - s->progress_ms > S_RESEND_MS * l->slow) {
             /* lost with a link that broke, or dropped by a peer not yet past HELLO:
              * applying twice changes nothing, so send what it lacks again */
             node_log(l->m, MESH_LOG_INFO, "batches to %s unacknowledged: sending again", s->id);

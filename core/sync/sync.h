@@ -113,6 +113,7 @@ struct loop {
     uint64_t refused; /* transport refusals already logged */
     uint64_t major;   /* the protocol major version we announce (§11.1) */
     uint64_t session; /* random, per start: peers tell a restart from a second HELLO */
+    int64_t slow;     /* test hook: the liveness timeouts stretched this many times (1) */
     wire_buf_t buf, body;
     /* our own vector and summary, as of own_txnid, and its vector file once one is sent */
     vector_t *own_vv;
