@@ -97,8 +97,13 @@ s_run(void *arg)
         quick = false;
         if (err == MESH_OK) {
             session_on_msg(l, &tm);
-        } else if (inbox_due(l->inbox, sync_now_ms())) {
-            session_flush_group(l); /* nothing more waits: commit while the checker goes on */
+        } else {
+            /* Nothing waits: whatever a peer sent until now has been heard. (A long commit
+             * below must not make peers whose pings queue meanwhile look silent.) */
+            l->drained_ms = sync_now_ms();
+            if (inbox_due(l->inbox, l->drained_ms)) {
+                session_flush_group(l); /* commit while the checker goes on */
+            }
         }
         if (transport_refused(l->t) != l->refused) {
             node_log(l->m, MESH_LOG_WARN,

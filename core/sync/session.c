@@ -661,7 +661,9 @@ session_tick(loop_t *l, int64_t now)
 {
     for (size_t i = 0; i < l->nsess; i++) {
         session_t *s = &l->sess[i];
-        if (s->connected && now - s->heard_ms > LOOP_DEAD_MS * l->slow) {
+        /* silent: nothing heard from it for that long before the last time nothing waited
+         * (a peer is not silent while its frames queue behind our own long commit) */
+        if (s->connected && l->drained_ms - s->heard_ms > LOOP_DEAD_MS * l->slow) {
             node_log(l->m, MESH_LOG_INFO, "%s went silent", s->id);
             s->connected = false;
             s->ok = false;

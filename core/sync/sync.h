@@ -114,6 +114,7 @@ struct loop {
     uint64_t major;   /* the protocol major version we announce (§11.1) */
     uint64_t session; /* random, per start: peers tell a restart from a second HELLO */
     int64_t slow;     /* test hook: the liveness timeouts stretched this many times (1) */
+    int64_t drained_ms; /* when the transport last had nothing waiting (silence ends there) */
     wire_buf_t buf, body;
     /* our own vector and summary, as of own_txnid, and its vector file once one is sent */
     vector_t *own_vv;
