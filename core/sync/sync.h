@@ -110,10 +110,10 @@ struct loop {
     uint64_t members_gen;
     uint64_t last_txnid;
     int64_t status_ms;
-    uint64_t refused; /* transport refusals already logged */
-    uint64_t major;   /* the protocol major version we announce (§11.1) */
-    uint64_t session; /* random, per start: peers tell a restart from a second HELLO */
-    int64_t slow;     /* test hook: the liveness timeouts stretched this many times (1) */
+    uint64_t refused;   /* transport refusals already logged */
+    uint64_t major;     /* the protocol major version we announce (§11.1) */
+    uint64_t session;   /* random, per start: peers tell a restart from a second HELLO */
+    int64_t slow;       /* test hook: the liveness timeouts stretched this many times (1) */
     int64_t drained_ms; /* when the transport last had nothing waiting (silence ends there) */
     wire_buf_t buf, body;
     /* our own vector and summary, as of own_txnid, and its vector file once one is sent */
