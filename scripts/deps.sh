@@ -19,6 +19,7 @@ test)
     command -v nm >/dev/null 2>&1 || need="$need binutils"
     command -v ss >/dev/null 2>&1 || need="$need iproute2"
     command -v python3 >/dev/null 2>&1 || need="$need python3"
+    command -v clang-format >/dev/null 2>&1 || need="$need clang-format" # make check-format
     ;;
 tsan)
     # gcc's ThreadSanitizer runtime; the libtsan.so link (libgcc-*-dev) dangles without it
