@@ -26,7 +26,10 @@
  * I/O thread, which decrypted it, to ours: every read of the frame would be checked as a race,
  * and a report built and then suppressed (tests/tsan.supp) over each byte of a large batch,
  * which slowed a daemon to a crawl. So a TSan build copies each frame once, with this
- * thread's accesses ignored, into a buffer of its own that only this thread writes. */
+ * thread's accesses ignored, into a buffer of its own that only this thread writes. The
+ * same holds the other way: zmq_send copies a frame that the I/O thread then reads (and
+ * a report over a 1 MiB batch stalled the sender's I/O thread for seconds, so that its
+ * peer took it for silent), so a TSan build sends with this thread's accesses ignored. */
 void __tsan_ignore_thread_begin(void);
 void __tsan_ignore_thread_end(void);
 #define S_TSAN 1
@@ -262,6 +265,20 @@ transport_disconnect(transport_t *t, uint32_t conn)
     }
 }
 
+/* zmq_send, with this thread's accesses ignored in a TSan build (see S_TSAN). */
+static int
+s_send_frame(void *sock, const void *data, size_t len, int flags)
+{
+#if S_TSAN
+    __tsan_ignore_thread_begin();
+#endif
+    int rc = zmq_send(sock, data, len, flags);
+#if S_TSAN
+    __tsan_ignore_thread_end();
+#endif
+    return rc;
+}
+
 mesh_err_t
 transport_send(transport_t *t, uint32_t conn, const void *data, size_t len)
 {
@@ -274,7 +291,7 @@ transport_send(transport_t *t, uint32_t conn, const void *data, size_t len)
             return MESH_ENOTFOUND;
         }
         if (zmq_send(t->router, t->in[i].rid, t->in[i].rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-            zmq_send(t->router, data, len, ZMQ_DONTWAIT) < 0) {
+            s_send_frame(t->router, data, len, ZMQ_DONTWAIT) < 0) {
             int e = zmq_errno();
             return e == EHOSTUNREACH ? MESH_ENOTFOUND
                    : e == EAGAIN     ? MESH_EBUSY
@@ -286,7 +303,7 @@ transport_send(transport_t *t, uint32_t conn, const void *data, size_t len)
         return MESH_ENOTFOUND;
     }
     /* With ZMQ_IMMEDIATE a link that is not up takes nothing: EAGAIN, never a block. */
-    if (zmq_send(t->out[conn].sock, data, len, ZMQ_DONTWAIT) < 0) {
+    if (s_send_frame(t->out[conn].sock, data, len, ZMQ_DONTWAIT) < 0) {
         return zmq_errno() == EAGAIN ? MESH_ENOTFOUND : s_fail(t, "send");
     }
     return MESH_OK;
