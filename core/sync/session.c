@@ -24,10 +24,11 @@
 
 #define S_RESEND_MS 10000 /* no ack (or no vector asked for) this long: send again */
 #define S_SUMMARY_MS                                                                               \
-    5000               /* a session re-announces its summary this often: if anything was           \
-                        * lost on the way, the peer sees that it differs and says what it          \
-                        * holds */
-#define S_PUSH_BURST 4 /* batches exported per turn of the loop, between receives */
+    5000                   /* a session re-announces its summary this often: if anything was       \
+                            * lost on the way, the peer sees that it differs and says what it      \
+                            * holds */
+#define S_PUSH_BURST   4   /* batches exported per turn of the loop, between receives */
+#define S_PUSH_TURN_MS 100 /* and no more after this long (a slow disk or CPU) */
 
 /* Make v (taken over) the peer's view; *changed says whether it differs from the last. */
 static void
@@ -231,7 +232,10 @@ session_push(loop_t *l, session_t *s)
         }
         only = s->batch_conn;
     }
-    for (int k = 0; k < S_PUSH_BURST && !s->pass_end && s->sent_id - s->acked_id < s->credit; k++) {
+    int64_t turn_ms = sync_now_ms();
+    for (int k = 0; k < S_PUSH_BURST && !s->pass_end && s->sent_id - s->acked_id < s->credit &&
+                    sync_now_ms() - turn_ms < S_PUSH_TURN_MS;
+         k++) {
         bool more = false;
         size_t pieces = 0;
         export_pos_t pos = s->pos;
