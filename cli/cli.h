@@ -142,6 +142,7 @@ int cmd_ls(int argc, char **argv, cli_ctx_t *ctx);
 int cmd_log(int argc, char **argv, cli_ctx_t *ctx);
 int cmd_dump(int argc, char **argv, cli_ctx_t *ctx);
 int cmd_peer(int argc, char **argv, cli_ctx_t *ctx);
+int cmd_held(int argc, char **argv, cli_ctx_t *ctx);
 int cmd_export(int argc, char **argv, cli_ctx_t *ctx);
 int cmd_import(int argc, char **argv, cli_ctx_t *ctx);
 int cmd_vector(int argc, char **argv, cli_ctx_t *ctx);

@@ -23,7 +23,8 @@ static const char s_usage[] =
     "data (export and import carry it, membership first), and trust is transitive: every\n"
     "device that trusts this one then accepts the added device's change sets. Adding a\n"
     "device again updates its name and addresses. ID may be in lower case and without\n"
-    "dashes; a malformed ID fails (exit status 1).\n"
+    "dashes; a malformed ID fails (exit status 1). Change sets signed by ID that were held\n"
+    "back (meshctl held) are applied at once, and a line says how many.\n"
     "\n"
     "peer ls lists the members in this device's view, itself included, one line each,\n"
     "fields separated by tabs:\n"
@@ -35,7 +36,8 @@ static const char s_usage[] =
     "\n"
     "limits: an ADDR has 1 to 255 bytes and no blanks or control characters.\n"
     "\n"
-    "--json prints, for add, {\"id\", \"name\", \"addrs\": [ADDR]}; for ls, {\"peers\":\n"
+    "--json prints, for add, {\"id\", \"name\", \"addrs\": [ADDR], \"held_released\",\n"
+    "\"held_left\"}; for ls, {\"peers\":\n"
     "[{\"id\", \"name\", \"addrs\": [ADDR], \"self\"}]}.\n";
 
 /* Does s have a control character (or, with no_blank, a space)? */
@@ -63,6 +65,25 @@ s_canonical_id(const char *id, char out[MESH_ID_TEXT_LEN + 1])
         sym++;
     }
     out[n] = '\0';
+}
+
+/* The sets and bytes held back from the device id (canonical text); 0 when none, or when
+ * the list cannot be read (the add then says nothing of them). */
+static void
+s_held_of(mesh_t *m, const char *id, uint64_t *sets, uint64_t *bytes)
+{
+    mesh_held_list_t *list = NULL;
+    *sets = *bytes = 0;
+    if (mesh_held(m, &list) != MESH_OK)
+        return;
+    for (size_t i = 0; i < mesh_held_list_count(list); i++) {
+        const mesh_held_info_t *h = mesh_held_list_get(list, i);
+        if (strcmp(h->origin, id) == 0) {
+            *sets = h->sets;
+            *bytes = h->bytes;
+        }
+    }
+    mesh_held_list_free(list);
 }
 
 /* Write count addresses as the JSON array "addrs". */
@@ -105,20 +126,32 @@ s_add(int argc, char **argv, cli_ctx_t *ctx)
     mesh_t *m = NULL;
     if (cli_open(ctx, &m) != CLI_OK)
         return CLI_FAIL;
+    /* What was held back from it, before and after: mesh_peer_add applies it. */
+    uint64_t held = 0, held_bytes = 0, left = 0, left_bytes = 0;
+    s_canonical_id(id, canon);
+    s_held_of(m, canon, &held, &held_bytes);
     mesh_err_t err = mesh_peer_add(m, id, name, addrs, naddrs);
     if (err != MESH_OK) {
         rc = cli_fail(m, err, "peer add '%s'", qid);
         goto out;
     }
+    s_held_of(m, canon, &left, &left_bytes);
+    uint64_t released = held > left ? held - left : 0;
     if (ctx->json) {
         out_json_t j;
-        s_canonical_id(id, canon);
         out_json_init(&j, stdout);
         out_json_object_begin(&j, NULL);
         out_json_string(&j, "id", canon);
         out_json_string(&j, "name", name ? name : "");
         s_json_addrs(&j, addrs, naddrs);
+        out_json_u64(&j, "held_released", released);
+        out_json_u64(&j, "held_left", left);
         out_json_object_end(&j);
+    } else if (held) {
+        printf("applied %llu of the %llu %s held back from %s (%llu bytes)%s\n",
+               (unsigned long long)released, (unsigned long long)held, held == 1 ? "set" : "sets",
+               canon, (unsigned long long)(held_bytes - left_bytes),
+               left ? "; the rest is still held: see 'meshctl held'" : "");
     }
     rc = CLI_OK;
 out:

@@ -26,6 +26,7 @@ static const s_cmd_t s_cmds[] = {
     {"conflicts", cmd_conflicts, "list the keys that have siblings (concurrent writes)"},
     {"dump", cmd_dump, "print every version of a collection, for comparing devices"},
     {"peer", cmd_peer, "add a device to the mesh, or list its members"},
+    {"held", cmd_held, "list the change sets held back until their signer is a member"},
     {"export", cmd_export, "write a bundle of what this device holds, for import elsewhere"},
     {"import", cmd_import, "verify and apply a bundle"},
     {"vector", cmd_vector, "write this device's version vectors, for export --since"},

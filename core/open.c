@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/apply/apply.h"
+#include "core/apply/held.h"
 #include "core/base/node.h"
 #include "core/member/member.h"
 #include "core/sync/loop.h"
@@ -108,6 +110,10 @@ s_open(mesh_t *m, const mesh_options_t *o)
     }
     if (err == MESH_OK) {
         err = member_reload(m);
+    }
+    if (err == MESH_OK) {
+        err = held_upgrade(m);
+        m->held_retry = apply_held_retry;
     }
     if (err == MESH_OK) {
         node_clear_err(m); /* the genesis check's lookup is not a failure */

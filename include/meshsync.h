@@ -365,8 +365,12 @@ typedef struct mesh_peer_list mesh_peer_list_t;
  * syncs like data; every device that trusts this one then trusts the added device.
  * Adding a device again updates its name and addresses. A name is one line of at most 64
  * bytes; an address one word (no spaces) of at most 200 bytes; at most 8 addresses.
+ * Once the record is committed, the held-back sets (mesh_held) whose signer is now a member
+ * are applied, in further transactions; a set that then fails the receive rules is dropped
+ * with a warning in the log.
  * Errors: MESH_EBADID, MESH_EINVAL (a bad name or address), MESH_ETOOBIG (too many
- * addresses), and those of mesh_txn_commit.
+ * addresses), and those of mesh_txn_commit; a failure while applying the held-back sets
+ * (the device is added then, and its sets stay held: adding it again retries them).
  * Thread-safety: any thread; it commits as mesh_txn_commit does. */
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_peer_add(mesh_t *m, const char *id, const char *name,
                                                     const char *const *addrs, size_t addr_count);
@@ -390,6 +394,63 @@ MESH_EXPORT const mesh_peer_t *mesh_peer_list_get(const mesh_peer_list_t *list, 
 /* Free a list from mesh_peers. NULL is a no-op. Thread-safety: any thread, once nothing else
  * uses the list. */
 MESH_EXPORT void mesh_peer_list_free(mesh_peer_list_t *list);
+
+/* One device's held-back sets, as listed by mesh_held: sets signed by a device that is not
+ * (yet) a member, kept aside and applied once it becomes one (docs/PROTOCOL.md §8, §8.1).
+ * Built by the library. */
+typedef struct mesh_held_info {
+    size_t size;                       /* sizeof(mesh_held_info_t) in the library */
+    char origin[MESH_ID_TEXT_LEN + 1]; /* the signer's device ID */
+    uint64_t sets;                     /* its sets held */
+    uint64_t bytes;                    /* their bytes, as received */
+    int64_t first_seen_ms;             /* when the oldest of them came (unix time, ms) */
+    int64_t last_seen_ms;              /* when the newest of them came */
+} mesh_held_info_t;
+
+/* The devices listed by mesh_held; opaque. */
+typedef struct mesh_held_list mesh_held_list_t;
+
+/* List the devices whose sets are held back, one entry each, oldest first (the order the
+ * caps drop them in). A device stops being listed when mesh_peer_add, or an add record
+ * received, makes it a member: its sets are then applied.
+ * m: the node. out: *out* the list (empty when nothing is held); read it with
+ * mesh_held_list_count and mesh_held_list_get.
+ * MESH_OK: *out is new; free it with mesh_held_list_free. Error: *out is NULL.
+ * Errors: MESH_EINVAL (m or out NULL), MESH_ENOMEM, MESH_EIO and MESH_ECORRUPT (the store).
+ * Thread-safety: any thread (it reads the store, as mesh_get). */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_held(mesh_t *m, mesh_held_list_t **out);
+
+/* The number of devices in list; 0 for NULL. Thread-safety: any thread. */
+MESH_EXPORT size_t mesh_held_list_count(const mesh_held_list_t *list);
+
+/* Entry i of list, or NULL when i >= its count. Owned by list: valid until
+ * mesh_held_list_free. Thread-safety: any thread. */
+MESH_EXPORT const mesh_held_info_t *mesh_held_list_get(const mesh_held_list_t *list, size_t i);
+
+/* Free a list from mesh_held. NULL is a no-op. Thread-safety: any thread, once nothing else
+ * uses the list. */
+MESH_EXPORT void mesh_held_list_free(mesh_held_list_t *list);
+
+/* The held-back list in figures, and its caps. Lent by the caller: set size to
+ * sizeof(mesh_held_summary_t). */
+typedef struct mesh_held_summary {
+    size_t size;               /* set by the caller: sizeof(mesh_held_summary_t) */
+    uint64_t sets;             /* sets held */
+    uint64_t bytes;            /* their bytes */
+    uint64_t origins;          /* devices they come from */
+    uint64_t dropped_sets;     /* sets dropped, oldest first, to keep under the caps (ever) */
+    uint64_t dropped_bytes;    /* their bytes */
+    uint64_t cap_origin_sets;  /* the caps: sets held per device */
+    uint64_t cap_origin_bytes; /* bytes held per device */
+    uint64_t cap_sets;         /* sets held in all */
+    uint64_t cap_bytes;        /* bytes held in all */
+} mesh_held_summary_t;
+
+/* Fill *out with the held-back list's figures (only the fields that fit in out->size; size
+ * itself is left as it is): one short read, for a status line.
+ * Errors: MESH_EINVAL (m or out NULL, or out->size < sizeof(size_t)), MESH_EIO and
+ * MESH_ECORRUPT (the store). Thread-safety: any thread (as mesh_get). */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_held_summary(mesh_t *m, mesh_held_summary_t *out);
 
 /* What mesh_import did. Lent by the caller: set size to sizeof(mesh_import_report_t). */
 typedef struct mesh_import_report {

@@ -1,7 +1,7 @@
 /* store/items.c: the records of a collection's contents: each key's index of live
  * versions (long keys by hash), the version records in dot order, change-set headers with
- * their leaves, and sets held back (docs/PROTOCOL.md §6). Declared in items.h.
- * Not here: the environment (env.c), small records and vectors (store.c).
+ * their leaves (docs/PROTOCOL.md §6). Declared in items.h.
+ * Not here: the environment (env.c), small records and vectors (store.c), held sets (held.c).
  * Layer: store. Third-party: none (LMDB is reached through env.h).
  * SPDX-License-Identifier: MIT */
 #include "items.h"
@@ -469,65 +469,4 @@ store_dots_next(store_cursor_t *cur, uint64_t *seq, store_item_t *item)
     item->count = 1;
     return s_version_parse(env_store(env_cursor_txn(cur)), k, v, vlen, &item->versions[0],
                            &item->key, &item->key_len);
-}
-
-/* held: id(32) -> origin(32) || set bytes */
-
-mesh_err_t
-store_held_put(store_txn_t *txn, const uint8_t *id, const uint8_t *origin, const uint8_t *set,
-               size_t len)
-{
-    uint8_t *p = NULL;
-    mesh_err_t err = env_reserve(txn, ENV_HELD, id, STORE_HELD_ID_LEN, 32 + len, &p);
-    if (err == MESH_OK) {
-        memcpy(p, origin, 32);
-        memcpy(p + 32, set, len);
-    }
-    return err;
-}
-
-mesh_err_t
-store_held_open(store_txn_t *txn, store_cursor_t **out)
-{
-    return env_cursor_open(txn, ENV_HELD, NULL, 0, 0, out);
-}
-
-mesh_err_t
-store_held_next(store_cursor_t *cur, const uint8_t **id, const uint8_t **origin,
-                const uint8_t **set, size_t *len)
-{
-    const uint8_t *k = NULL, *v = NULL;
-    size_t klen = 0, vlen = 0;
-    mesh_err_t err = env_cursor_next(cur, &k, &klen, &v, &vlen);
-    if (err != MESH_OK) {
-        return err;
-    }
-    if (klen != STORE_HELD_ID_LEN || vlen < 32) {
-        return MESH_ECORRUPT;
-    }
-    *id = k;
-    *origin = v;
-    *set = v + 32;
-    *len = vlen - 32;
-    return MESH_OK;
-}
-
-mesh_err_t
-store_held_del(store_txn_t *txn, const uint8_t *id)
-{
-    return env_del(txn, ENV_HELD, id, STORE_HELD_ID_LEN);
-}
-
-mesh_err_t
-store_held_has(store_txn_t *txn, const uint8_t *id)
-{
-    const uint8_t *v = NULL;
-    size_t len = 0;
-    return env_get(txn, ENV_HELD, id, STORE_HELD_ID_LEN, &v, &len);
-}
-
-mesh_err_t
-store_held_count(store_txn_t *txn, uint64_t *count)
-{
-    return env_count(txn, ENV_HELD, count);
 }

@@ -1,8 +1,7 @@
 /* store/items.h: the records of a collection's contents: per key the dots of its live
  * versions and tombstones (long keys by hash), each version in full under its dot
- * "(cid, oid, seq)", change-set headers with their leaf hashes, and sets held back
- * (docs/PROTOCOL.md §6).
- * Not here: the environment and small records (store.h).
+ * "(cid, oid, seq)", and change-set headers with their leaf hashes (docs/PROTOCOL.md §6).
+ * Not here: the environment and small records (store.h), held sets (held.h).
  * Layer: store. Third-party: none. SPDX-License-Identifier: MIT */
 #ifndef MESH_STORE_ITEMS_H
 #define MESH_STORE_ITEMS_H
@@ -66,20 +65,5 @@ MESH_NODISCARD mesh_err_t store_set_del(store_txn_t *txn, uint32_t cid, uint32_t
 MESH_NODISCARD mesh_err_t store_dots_open(store_txn_t *txn, uint32_t cid, uint32_t oid,
                                           uint64_t from_seq, store_cursor_t **out);
 MESH_NODISCARD mesh_err_t store_dots_next(store_cursor_t *cur, uint64_t *seq, store_item_t *item);
-
-/* ---- held-back sets: raw set bytes kept until their origin becomes a member ----
- * Each is keyed by an id the caller computes (a hash of the bytes), so holding the same
- * set twice keeps one copy. */
-#define STORE_HELD_ID_LEN 32u
-MESH_NODISCARD mesh_err_t store_held_put(store_txn_t *txn, const uint8_t *id, const uint8_t *origin,
-                                         const uint8_t *set, size_t len);
-/* Iterate held sets: each gives its id, origin (32 bytes) and the set bytes. */
-MESH_NODISCARD mesh_err_t store_held_open(store_txn_t *txn, store_cursor_t **out);
-MESH_NODISCARD mesh_err_t store_held_next(store_cursor_t *cur, const uint8_t **id,
-                                          const uint8_t **origin, const uint8_t **set, size_t *len);
-MESH_NODISCARD mesh_err_t store_held_del(store_txn_t *txn, const uint8_t *id);
-/* MESH_OK if a set with this id is held, MESH_ENOTFOUND if not. */
-MESH_NODISCARD mesh_err_t store_held_has(store_txn_t *txn, const uint8_t *id);
-MESH_NODISCARD mesh_err_t store_held_count(store_txn_t *txn, uint64_t *count);
 
 #endif /* MESH_STORE_ITEMS_H */

@@ -193,7 +193,8 @@ MESH_NODISCARD mesh_err_t store_vvs_next(store_cursor_t *cur, uint32_t *oid, sto
 MESH_NODISCARD mesh_err_t store_colls_open(store_txn_t *txn, store_cursor_t **out);
 MESH_NODISCARD mesh_err_t store_colls_next(store_cursor_t *cur, char *name, uint32_t *cid);
 
-/* Items, the dot index, change-set headers and held sets: store/items.h. */
+/* Items, the dot index, change-set headers: store/items.h; held sets: store/held.h. */
+#include "held.h"
 #include "items.h"
 
 #endif /* MESH_STORE_STORE_H */

@@ -263,3 +263,9 @@ apply_batch(mesh_t *m, const uint8_t *const *sets, const size_t *lens, size_t n,
     apply_group_t g = {.sets = sets, .lens = lens, .n = n, .marks = marks, .results = results};
     return apply_groups(m, &g, 1);
 }
+
+mesh_err_t
+apply_held_retry(mesh_t *m)
+{
+    return m ? s_retry_held(m, 0) : MESH_EINVAL;
+}

@@ -56,4 +56,9 @@ typedef struct apply_group {
  * applying the groups one by one. */
 MESH_NODISCARD mesh_err_t apply_groups(mesh_t *m, const apply_group_t *groups, size_t ngroups);
 
+/* Apply the held-back sets whose origin is now a member (after a membership change made
+ * outside a batch: mesh_peer_add reaches it through mesh_t.held_retry), as one batch, each
+ * logged with what became of it. Errors: the store's (those sets stay held), MESH_ENOMEM. */
+MESH_NODISCARD mesh_err_t apply_held_retry(mesh_t *m);
+
 #endif /* MESH_CORE_APPLY_H */

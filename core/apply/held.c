@@ -1,22 +1,117 @@
 /* core/apply/held.c: the held-back list of sets from non-members, in the store's held
- * table under each set's hash (its id).
+ * records (store/held.h) under each set's hash (its id), with the caps of
+ * docs/PROTOCOL.md §8.1 and the public listing (mesh_held, mesh_held_summary).
  * Layer: core. Third-party: none. SPDX-License-Identifier: MIT */
 #include "core/apply/held.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/base/node.h"
 #include "core/member/member.h"
+#include "crypto/devid.h"
 #include "crypto/hash.h"
 
+/* Now, in microseconds of unix time (when a held set came). */
+static int64_t
+s_now_us(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_REALTIME, &ts) != 0) {
+        return 0;
+    }
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Drop the oldest held set of origin (NULL: of all) to make room. *len gets its bytes. */
+static mesh_err_t
+s_drop_oldest(mesh_t *m, store_txn_t *st, const uint8_t *origin, size_t *len)
+{
+    const uint8_t *id = NULL;
+    *len = 0;
+    mesh_err_t err = store_held_oldest(st, origin, &id);
+    if (err == MESH_OK) {
+        err = store_held_drop(st, id, len);
+    }
+    if (err == MESH_ENOTFOUND) {
+        return MESH_ECORRUPT; /* the totals count a set the index does not have */
+    }
+    if (err == MESH_OK) {
+        node_log(m, MESH_LOG_DEBUG, "dropped a held-back set of %zu bytes: over the %s cap", *len,
+                 origin ? "per-device" : "total");
+    }
+    return err;
+}
+
+/* Drop the oldest held sets until one more of len bytes from origin fits every cap. */
+static mesh_err_t
+s_make_room(mesh_t *m, store_txn_t *st, const uint8_t *origin, size_t len)
+{
+    store_held_totals_t o, t;
+    size_t dropped = 0, n = 0;
+    mesh_err_t err = store_held_totals(st, origin, &o, NULL, NULL);
+    while (err == MESH_OK && o.sets &&
+           (o.sets + 1 > HELD_ORIGIN_SETS_MAX || o.bytes + len > HELD_ORIGIN_BYTES_MAX)) {
+        err = s_drop_oldest(m, st, origin, &n);
+        o.sets--;
+        o.bytes = o.bytes > n ? o.bytes - n : 0;
+        dropped++;
+    }
+    if (err == MESH_OK) {
+        err = store_held_totals(st, NULL, &t, NULL, NULL);
+    }
+    while (err == MESH_OK && t.sets &&
+           (t.sets + 1 > HELD_SETS_MAX || t.bytes + len > HELD_BYTES_MAX)) {
+        err = s_drop_oldest(m, st, NULL, &n);
+        t.sets--;
+        t.bytes = t.bytes > n ? t.bytes - n : 0;
+        dropped++;
+    }
+    /* One warning at the 1st, 2nd, 4th, 8th... drop of the store's life: a flood is told,
+     * in a number of lines that grows with the log of its size. */
+    if (err == MESH_OK && dropped) {
+        err = store_held_totals(st, NULL, &t, NULL, NULL);
+        uint64_t before = t.dropped_sets - dropped;
+        bool crossed = false;
+        for (uint64_t p = 1; p && p <= t.dropped_sets; p <<= 1) {
+            crossed |= p > before;
+        }
+        if (err == MESH_OK && crossed) {
+            node_log(m, MESH_LOG_WARN,
+                     "held-back sets: %llu dropped so far (%llu bytes), the oldest first, to keep "
+                     "under the caps of %u sets and %u bytes per device, %u sets and %u bytes "
+                     "in all",
+                     (unsigned long long)t.dropped_sets, (unsigned long long)t.dropped_bytes,
+                     HELD_ORIGIN_SETS_MAX, HELD_ORIGIN_BYTES_MAX, HELD_SETS_MAX, HELD_BYTES_MAX);
+        }
+    }
+    return err;
+}
+
 mesh_err_t
-held_put(store_txn_t *st, verify_set_t *v)
+held_put(mesh_t *m, store_txn_t *st, verify_set_t *v)
 {
     uint8_t id[HASH_LEN];
     v->res->outcome = APPLY_HELD;
+    if (v->len > HELD_ORIGIN_BYTES_MAX) {
+        verify_reject(v->res, MESH_ETOOBIG,
+                      "origin is not a member (yet), and the set's %zu bytes are over the %u "
+                      "held back per device: not kept",
+                      v->len, HELD_ORIGIN_BYTES_MAX);
+        node_log(m, MESH_LOG_INFO, "%s", v->res->why);
+        return MESH_OK;
+    }
     hash_tagged(HASH_TAG_NODE, v->bytes, v->len, id);
-    return store_held_put(st, id, v->h.origin, v->bytes, v->len);
+    mesh_err_t err = store_held_has(st, id);
+    if (err != MESH_ENOTFOUND) {
+        return err; /* MESH_OK: held already */
+    }
+    err = s_make_room(m, st, v->h.origin, v->len);
+    if (err == MESH_OK) {
+        err = store_held_put(st, id, v->h.origin, s_now_us(), v->bytes, v->len);
+    }
+    return err;
 }
 
 mesh_err_t
@@ -96,11 +191,10 @@ held_load(mesh_t *m, held_t *h)
         err = store_held_open(txn, &cur);
     }
     while (err == MESH_OK) {
-        const uint8_t *id = NULL, *origin = NULL, *set = NULL;
-        size_t len = 0;
-        err = store_held_next(cur, &id, &origin, &set, &len);
-        if (err == MESH_OK && member_is(m, origin)) {
-            err = s_held_add(h, id, set, len);
+        store_held_set_t s;
+        err = store_held_next(cur, &s);
+        if (err == MESH_OK && member_is(m, s.origin)) {
+            err = s_held_add(h, s.id, s.set, s.len);
         }
     }
     store_cursor_close(cur);
@@ -112,4 +206,189 @@ held_load(mesh_t *m, held_t *h)
         held_release(h);
     }
     return err;
+}
+
+static mesh_err_t
+s_upgrade(store_txn_t *txn, void *ctx)
+{
+    return store_held_upgrade(txn, s_now_us(), ctx);
+}
+
+mesh_err_t
+held_upgrade(mesh_t *m)
+{
+    store_txn_t *txn = NULL;
+    size_t n = 0;
+    mesh_err_t err = store_read_begin(m->store, &txn);
+    bool old = err == MESH_OK && store_held_is_old(txn);
+    store_read_end(txn);
+    if (err == MESH_OK && old) {
+        err = store_write(m->store, s_upgrade, &n);
+        if (err != MESH_OK) {
+            return node_fail_store(m, err, "upgrade the held-back list");
+        }
+        node_log(m, MESH_LOG_INFO, "held-back list: %zu sets brought into the current layout", n);
+    }
+    return err == MESH_OK ? MESH_OK : node_fail_store(m, err, "read the held-back list");
+}
+
+/* ---- the public listing ---- */
+
+struct mesh_held_list {
+    size_t count;
+    mesh_held_info_t *items;
+};
+
+/* Oldest first (the order they are dropped in), then by ID. */
+static int
+s_by_first_seen(const void *a, const void *b)
+{
+    const mesh_held_info_t *x = a, *y = b;
+    if (x->first_seen_ms != y->first_seen_ms) {
+        return x->first_seen_ms < y->first_seen_ms ? -1 : 1;
+    }
+    return strcmp(x->origin, y->origin);
+}
+
+/* Append origin's entry to list (room for it is there). */
+static mesh_err_t
+s_list_add(store_txn_t *txn, mesh_held_list_t *list, const uint8_t *origin)
+{
+    store_held_totals_t t;
+    int64_t first = 0, last = 0;
+    mesh_err_t err = store_held_totals(txn, origin, &t, &first, &last);
+    if (err != MESH_OK) {
+        return err;
+    }
+    mesh_held_info_t *e = &list->items[list->count++];
+    *e = (mesh_held_info_t){.size = sizeof *e,
+                            .sets = t.sets,
+                            .bytes = t.bytes,
+                            .first_seen_ms = first / 1000,
+                            .last_seen_ms = last / 1000};
+    devid_format(origin, e->origin);
+    return MESH_OK;
+}
+
+/* Fill list from the store: one entry per origin with sets held. */
+static mesh_err_t
+s_list_fill(store_txn_t *txn, mesh_held_list_t *list)
+{
+    store_cursor_t *cur = NULL;
+    size_t cap = 0;
+    mesh_err_t err = store_held_origins_open(txn, &cur);
+    while (err == MESH_OK) {
+        const uint8_t *origin = NULL;
+        store_held_totals_t t;
+        err = store_held_origins_next(cur, &origin, &t);
+        if (err == MESH_OK && list->count == cap) {
+            size_t ncap = cap ? cap * 2 : 8;
+            mesh_held_info_t *items = realloc(list->items, ncap * sizeof *items);
+            if (!items) {
+                err = MESH_ENOMEM;
+                break;
+            }
+            list->items = items;
+            cap = ncap;
+        }
+        if (err == MESH_OK) {
+            err = s_list_add(txn, list, origin);
+        }
+    }
+    store_cursor_close(cur);
+    return err == MESH_ENOTFOUND ? MESH_OK : err;
+}
+
+mesh_err_t
+mesh_held(mesh_t *m, mesh_held_list_t **out)
+{
+    if (out) {
+        *out = NULL;
+    }
+    if (!m || !out) {
+        return MESH_EINVAL;
+    }
+    node_clear_err(m);
+    mesh_held_list_t *list = calloc(1, sizeof *list);
+    if (!list) {
+        return MESH_ENOMEM;
+    }
+    store_txn_t *txn = NULL;
+    mesh_err_t err = store_read_begin(m->store, &txn);
+    if (err == MESH_OK) {
+        err = s_list_fill(txn, list);
+    }
+    store_read_end(txn);
+    if (err != MESH_OK) {
+        mesh_held_list_free(list);
+        return err == MESH_ENOMEM ? err : node_fail_store(m, err, "read the held-back list");
+    }
+    if (list->count > 1) {
+        qsort(list->items, list->count, sizeof *list->items, s_by_first_seen);
+    }
+    *out = list;
+    return MESH_OK;
+}
+
+size_t
+mesh_held_list_count(const mesh_held_list_t *list)
+{
+    return list ? list->count : 0;
+}
+
+const mesh_held_info_t *
+mesh_held_list_get(const mesh_held_list_t *list, size_t i)
+{
+    return list && i < list->count ? &list->items[i] : NULL;
+}
+
+void
+mesh_held_list_free(mesh_held_list_t *list)
+{
+    if (list) {
+        free(list->items);
+        free(list);
+    }
+}
+
+mesh_err_t
+mesh_held_summary(mesh_t *m, mesh_held_summary_t *out)
+{
+    if (!m || !out || out->size < sizeof(size_t)) {
+        return MESH_EINVAL;
+    }
+    node_clear_err(m);
+    mesh_held_summary_t s = {.size = out->size,
+                             .cap_origin_sets = HELD_ORIGIN_SETS_MAX,
+                             .cap_origin_bytes = HELD_ORIGIN_BYTES_MAX,
+                             .cap_sets = HELD_SETS_MAX,
+                             .cap_bytes = HELD_BYTES_MAX};
+    store_held_totals_t t;
+    store_txn_t *txn = NULL;
+    store_cursor_t *cur = NULL;
+    mesh_err_t err = store_read_begin(m->store, &txn);
+    if (err == MESH_OK) {
+        err = store_held_totals(txn, NULL, &t, NULL, NULL);
+    }
+    if (err == MESH_OK) {
+        err = store_held_origins_open(txn, &cur);
+    }
+    while (err == MESH_OK) {
+        const uint8_t *origin = NULL;
+        store_held_totals_t o;
+        err = store_held_origins_next(cur, &origin, &o);
+        s.origins += err == MESH_OK;
+    }
+    store_cursor_close(cur);
+    store_read_end(txn);
+    if (err != MESH_ENOTFOUND) {
+        return node_fail_store(m, err, "read the held-back list");
+    }
+    s.sets = t.sets;
+    s.bytes = t.bytes;
+    s.dropped_sets = t.dropped_sets;
+    s.dropped_bytes = t.dropped_bytes;
+    size_t n = out->size < sizeof s ? out->size : sizeof s;
+    memcpy((char *)out + sizeof(size_t), (const char *)&s + sizeof(size_t), n - sizeof(size_t));
+    return MESH_OK;
 }

@@ -330,7 +330,7 @@ rules_apply_set(rules_t *w, store_txn_t *st, verify_set_t *v)
     store_coll_stats_t stats;
     bool force = false;
     if (!member_is(m, v->h.origin)) {
-        return held_put(st, v);
+        return held_put(m, st, v);
     }
     mesh_err_t err = store_coll_id(st, v->coll, true, &cid);
     if (err == MESH_OK) {

@@ -36,6 +36,10 @@ struct mesh {
     uint64_t serial;              /* unique in the process (node_init): keys error details */
     struct member_state *members; /* who this device trusts (core/member/member.h) */
     struct loop *loop;            /* the event-loop thread, when not offline */
+    /* Apply the held-back sets whose origin is now a member (core/apply/apply.c), set by
+     * core/open.c: how a membership change made below core/apply/ (mesh_peer_add) reaches
+     * it. NULL: nothing to do. */
+    mesh_err_t (*held_retry)(mesh_t *m);
 };
 
 /* Give m its serial, which no other handle of this process has had (call once, at open). */

@@ -71,6 +71,15 @@ mesh_peer_add(mesh_t *m, const char *id, const char *name, const char *const *ad
     if (err == MESH_OK) {
         err = member_reload(m);
     }
+    /* id's sets held back so far apply now, not at the next membership change (§8). */
+    if (err == MESH_OK && m->held_retry && (err = m->held_retry(m)) != MESH_OK) {
+        char why[NODE_ERRMSG_MAX];
+        snprintf(why, sizeof why, "%s", mesh_errmsg(m));
+        node_fail(m, err,
+                  "%s was added, but its held-back sets were not applied (adding it again "
+                  "retries them): %s",
+                  canon, why);
+    }
     return err;
 }
 

@@ -52,7 +52,8 @@ python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert d == {"id": sys.argv[2], "name": "bee",
-             "addrs": ["tcp://127.0.0.1:7401", "tcp://[::1]:7401"]}, d' "$T/out" "$idb" ||
+             "addrs": ["tcp://127.0.0.1:7401", "tcp://[::1]:7401"],
+             "held_released": 0, "held_left": 0}, d' "$T/out" "$idb" ||
     fail "peer add --json: $(cat "$T/out")"
 a --json peer ls | python3 -c '
 import json, sys

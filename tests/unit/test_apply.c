@@ -1435,7 +1435,9 @@ s_held_count(mesh_t *m)
     store_txn_t *st = NULL;
     uint64_t n = 0;
     CHECK_OK(store_read_begin(m->store, &st));
-    CHECK_OK(store_held_count(st, &n));
+    store_held_totals_t t;
+    CHECK_OK(store_held_totals(st, NULL, &t, NULL, NULL));
+    n = t.sets;
     store_read_end(st);
     return n;
 }
