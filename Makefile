@@ -96,11 +96,16 @@ $(B)/tests/bench_%: tests/bench/bench_%.c tests/bench/common.c tests/bench/commo
 	$(CC) $(CFLAGS_ALL) -o $@ $< tests/bench/common.c $(B)/libmeshsync.a \
 	    $(PKG_LIBS)
 
+# tests/tools/forge: signs a set of the caller's choosing (the integration tests' lying member).
+$(B)/tests/forge: tests/tools/forge.c $(B)/libmeshsync.a | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(B)/libmeshsync.a $(PKG_LIBS)
+
 # testing: the test build in $(TB), by a make of its own there; testing-bins is what that
 # make builds (run it only with B naming a testing directory).
 testing:
 	@$(MAKE) --no-print-directory B=$(TB) testing-bins
-testing-bins: $(B)/libmeshsync.a $(B)/meshctl $(UNIT_BIN) $(REPLAY_BIN)
+testing-bins: $(B)/libmeshsync.a $(B)/meshctl $(UNIT_BIN) $(REPLAY_BIN) $(B)/tests/forge
 
 # Both variants: the release build and the test build (with the unit tests and replays).
 test-bins: all testing

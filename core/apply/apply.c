@@ -17,8 +17,11 @@
 #include "core/base/node.h"
 #include "core/data/vv.h"
 #include "core/member/member.h"
+#include "crypto/devid.h"
 
 /* State of one batch's write body; everything in it is reset on each run of the body. */
+#define S_CULPRITS_MAX 16 /* sets one batch may leave out for hitting a cap, before it fails */
+
 typedef struct s_batch {
     rules_t w; /* what the rules share: the node, scratch, flags */
     verify_set_t *vs;
@@ -130,6 +133,9 @@ s_batch_body(store_txn_t *st, void *arg)
             continue;
         }
         err = rules_apply_set(&b->w, st, v);
+        if (err == MESH_ETOOBIG && !b->w.culprit) {
+            b->w.culprit = v; /* a cap its data hit: s_batch leaves it out */
+        }
         if (err == MESH_OK && v->held_id && v->res->outcome != APPLY_HELD) {
             err = store_held_del(st, v->held_id);
         }
@@ -151,6 +157,20 @@ s_batch_body(store_txn_t *st, void *arg)
 }
 
 static mesh_err_t s_retry_held(mesh_t *m, int depth);
+
+/* Reject v, whose data hit a cap of the store (its apply returned MESH_ETOOBIG), and say so
+ * in the log; a held set that does is dropped with it. */
+static void
+s_reject_culprit(mesh_t *m, verify_set_t *v, const char *cap)
+{
+    char id[MESH_ID_TEXT_LEN + 1];
+    devid_format(v->h.origin, id);
+    verify_reject(v->res, MESH_ETOOBIG,
+                  "a set of %s (seqs %llu..%llu) passes a cap of the store (%s): left out", id,
+                  (unsigned long long)v->h.first_seq,
+                  (unsigned long long)(v->h.first_seq + v->h.count - 1), cap ? cap : "?");
+    node_log(m, MESH_LOG_WARN, "%s", v->res->why);
+}
 
 /* Verify and apply the groups, or (groups NULL) the held sets h. */
 static mesh_err_t
@@ -191,7 +211,20 @@ s_batch(mesh_t *m, const apply_group_t *groups, size_t ngroups, const held_t *h,
             .bytes = h->sets[i], .len = h->lens[i], .res = &held_results[i], .held_id = h->ids[i]};
     }
     verify_all(b.vs, n);
-    err = store_write(m->store, s_batch_body, &b);
+    /* A set whose data hits a cap (more versions of one key, or dots above a gap, than the
+     * store keeps) is rejected alone, and the batch runs again without it: one peer's set
+     * never fails the honest sets beside it. Each round leaves one set out; past
+     * S_CULPRITS_MAX rounds the batch fails (the work stays a small multiple of the
+     * batch's). */
+    for (int round = 0;; round++) {
+        b.w.culprit = NULL;
+        b.w.cap = NULL;
+        err = store_write(m->store, s_batch_body, &b);
+        if (err != MESH_ETOOBIG || !b.w.culprit || round == S_CULPRITS_MAX) {
+            break;
+        }
+        s_reject_culprit(m, b.w.culprit, b.w.cap);
+    }
     if (err != MESH_OK) {
         node_fail_store(m, err, "apply");
         goto out;

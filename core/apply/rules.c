@@ -111,6 +111,7 @@ s_store_op(rules_t *w, store_txn_t *st, uint32_t cid, verify_set_t *v, size_t i,
         return err;
     }
     if (kept == STORE_SIBLINGS_MAX) {
+        w->cap = "256 versions of one key";
         return MESH_ETOOBIG;
     }
     item->versions[kept++] = *nv;
@@ -181,7 +182,14 @@ s_apply_op(rules_t *w, store_txn_t *st, uint32_t cid, uint32_t oid, verify_set_t
         return MESH_OK;
     }
     mesh_err_t err = rules_store_or_supersede(w, st, cid, oid, v, i, stats);
-    return err == MESH_OK ? vv_add(&w->vv, seq) : err;
+    if (err != MESH_OK) {
+        return err;
+    }
+    err = vv_add(&w->vv, seq);
+    if (err == MESH_ETOOBIG) {
+        w->cap = "65,536 dots above a gap in one vector";
+    }
+    return err;
 }
 
 /* ---- the fork rule (§5.7) ---- */

@@ -20,11 +20,13 @@
 /* What the writes of one batch share; the caller owns item and vv. */
 typedef struct rules {
     mesh_t *m;
-    store_item_t *item;   /* scratch: the stored versions of one key */
-    vv_t vv;              /* scratch: the vector of one (collection, origin) */
-    bool defer_dot;       /* leave a new version's record to the caller (runs), */
-    bool dot_deferred;    /* which this then says */
-    bool members_changed; /* a membership record was stored */
+    store_item_t *item;    /* scratch: the stored versions of one key */
+    vv_t vv;               /* scratch: the vector of one (collection, origin) */
+    bool defer_dot;        /* leave a new version's record to the caller (runs), */
+    bool dot_deferred;     /* which this then says */
+    bool members_changed;  /* a membership record was stored */
+    verify_set_t *culprit; /* the set whose ops hit a cap (MESH_ETOOBIG), when one did */
+    const char *cap;       /* and which cap, for the log */
 } rules_t;
 
 /* Apply verified set v (v->res says APPLY_NEW on entry) in st: held back (APPLY_HELD) when

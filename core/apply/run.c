@@ -193,6 +193,9 @@ run_flush(run_t *r, rules_t *w, store_txn_t *st)
         w->dot_deferred = false;
         if (err == MESH_OK) {
             err = rules_store_or_supersede(w, st, rs->cid, rs->oid, rs->v, o->op, stats);
+            if (err == MESH_ETOOBIG) {
+                w->culprit = rs->v; /* a cap its data hit: the caller leaves it out */
+            }
         }
         r->deferred[o->place] = w->dot_deferred;
         w->defer_dot = false;

@@ -15,6 +15,8 @@ case $MESHCTL in /*) ;; *) MESHCTL=$ROOT/$MESHCTL ;; esac
 MESHCTL_TESTING=${MESHCTL_TESTING:-$(dirname "$MESHCTL")/testing/meshctl}
 case $MESHCTL_TESTING in /*) ;; *) MESHCTL_TESTING=$ROOT/$MESHCTL_TESTING ;; esac
 export MESHCTL MESHCTL_TESTING
+# tests/tools/forge of the test build: signs sets of a test's choosing (a lying member).
+FORGE=${FORGE:-$(dirname "$MESHCTL_TESTING")/tests/forge}
 
 # Never touch the user's own home: the defaults point into the test's temp tree.
 T=$(mktemp -d "${TMPDIR:-/tmp}/meshctl-test.XXXXXX")
