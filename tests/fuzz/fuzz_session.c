@@ -310,6 +310,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     s_loop_begin(t.m);
     s_hear(&h); /* (anything left of an earlier run) */
+    free(h.vector);
     memset(&h, 0, sizeof h);
     for (int c = 0; c < S_CMDS_MAX && in.len > 0; c++) {
         uint8_t op = rig_u8(&in);
