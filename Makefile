@@ -84,10 +84,12 @@ $(B)/tests/test_%: tests/unit/test_%.c $(UNIT_UTIL) $(B)/libmeshsync.a | deps de
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -o $@ $< $(UNIT_UTIL) $(B)/libmeshsync.a $(PKG_LIBS) $(CMOCKA)
 
-$(B)/tests/replay_%: tests/fuzz/%.c tests/fuzz/replay.c tests/fuzz/check.c tests/fuzz/check.h \
-                     $(B)/libmeshsync.a | deps
+# tests/fuzz/rig.c: the nodes and store checks of the stateful targets, linked into each.
+FUZZ_COMMON := tests/fuzz/check.c tests/fuzz/rig.c
+$(B)/tests/replay_%: tests/fuzz/%.c tests/fuzz/replay.c $(FUZZ_COMMON) tests/fuzz/check.h \
+                     tests/fuzz/rig.h $(B)/libmeshsync.a | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $< tests/fuzz/replay.c tests/fuzz/check.c \
+	$(CC) $(CFLAGS_ALL) -o $@ $< tests/fuzz/replay.c $(FUZZ_COMMON) \
 	    $(B)/libmeshsync.a $(PKG_LIBS)
 
 $(B)/tests/bench_%: tests/bench/bench_%.c tests/bench/common.c tests/bench/common.h \
@@ -134,10 +136,10 @@ valgrind-test: deps deps-test
 fuzz: deps
 	@scripts/deps.sh fuzz
 	@mkdir -p build-fuzz
-	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
+	@for f in $(if $(FUZZ_ONLY),tests/fuzz/fuzz_$(FUZZ_ONLY).c,$(FUZZ_SRC)); do n=$$(basename $$f .c); \
 	  echo "clang $$n"; \
 	  clang -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 -Iinclude -I. \
-	    -fsanitize=fuzzer,address,undefined $$f tests/fuzz/check.c $(LIB_SRC) -o build-fuzz/$$n \
+	    -fsanitize=fuzzer,address,undefined $$f $(FUZZ_COMMON) $(LIB_SRC) -o build-fuzz/$$n \
 	    $(PKG_LIBS) || exit 1; \
 	  c=tests/fuzz/corpus/$${n#fuzz_}; mkdir -p build-fuzz/corpus-$$n; \
 	  build-fuzz/$$n -max_total_time=$${FUZZ_SECONDS:-60} build-fuzz/corpus-$$n $$c || exit 1; done

@@ -1,0 +1,377 @@
+/* tests/fuzz/fuzz_session.c: libFuzzer harness for the session state machine of
+ * core/sync/session.c (docs/PROTOCOL.md §11), driven by one peer. A target T and a member P
+ * (W1 of fuzz_apply: fixed key pairs, fresh homes each run, each adding the other) talk over
+ * real transports on 127.0.0.1, set up once per process (CURVE and ZAP included). T's loop is
+ * a loop_t with no thread of its own: the harness turns it, so a run is one thread's
+ * sequence of events. The input is a script: P sends a frame it builds (HELLO of this or
+ * another major version, any credit and session id, with P's vector, T's or none; VECTOR;
+ * BATCH of P's export, whole or since T's last vector, or mutated; ACK of T's last batch id or
+ * one near it; PING, PONG, SUMMARY, ERROR, BLOCK_REQ, BLOCK) or the input's bytes as a frame;
+ * P writes or takes T's export; T's timers run at a time the input moves on; T commits its
+ * queue or pushes. Each frame P sends is handed to session_on_msg as the loop would, and
+ * what T sends back is read by P (its last batch id, summary and vector are what P's next
+ * frames may quote).
+ * What must hold: no crash or sanitizer report; T's batch ids acknowledged never pass those
+ * sent; at the end T's queue commits and T's store is sound (tests/fuzz/rig.h).
+ * Built by `make fuzz` (clang, libFuzzer) and, with tests/fuzz/replay.c, by gcc for `make
+ * test`, with tests/fuzz/check.c and tests/fuzz/rig.c.
+ * Layer: tests. Third-party: none. SPDX-License-Identifier: MIT */
+#include "check.h"
+#include "rig.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/base/node.h"
+#include "core/data/vector.h"
+#include "core/sync/dial.h"
+#include "core/sync/inbox.h"
+#include "core/sync/session.h"
+#include "core/sync/sync.h"
+#include "core/wire/buf.h"
+#include "core/wire/msg.h"
+#include "crypto/ident.h"
+#include "transport/transport.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define S_CMDS_MAX 64   /* commands per run */
+#define S_WAIT_MS  2000 /* a frame on 127.0.0.1 arrives within this, or is taken as lost */
+
+/* What lasts the whole process: T's loop (the transport's admission callback holds it),
+ * T's transport and P's, P's connection to T. */
+static loop_t *g_l;
+static transport_t *g_p;
+static uint32_t g_conn;
+
+/* What P has heard from T in this run. */
+typedef struct s_heard {
+    uint64_t batch_id;                 /* T's last BATCH id */
+    uint8_t summary[WIRE_SUMMARY_LEN]; /* T's last summary (HELLO, ACK, SUMMARY) */
+    uint8_t *vector;                   /* T's last vector file (HELLO, VECTOR), or NULL */
+    size_t vector_len;
+    uint64_t frames;
+} s_heard_t;
+
+static bool
+s_admit_all(void *ctx, const uint8_t *key)
+{
+    (void)ctx, (void)key;
+    return true;
+}
+
+/* The CURVE key pair of node n. */
+static void
+s_curve(const rig_node_t *n, uint8_t *pk, uint8_t *sk)
+{
+    CHECK(ident_curve_public(n->pk, pk) == MESH_OK);
+    CHECK(ident_curve_secret(n->m->ident, sk) == MESH_OK);
+}
+
+/* Once per process: T's loop and transport (listening on 127.0.0.1), P's, and P's link. */
+static void
+s_setup(rig_node_t *t, rig_node_t *p)
+{
+    uint8_t tpk[TRANSPORT_KEY_LEN], tsk[TRANSPORT_KEY_LEN], ppk[TRANSPORT_KEY_LEN],
+        psk[TRANSPORT_KEY_LEN];
+    char ep[256];
+    g_l = calloc(1, sizeof *g_l);
+    CHECK(g_l != NULL);
+    wire_buf_init(&g_l->buf);
+    wire_buf_init(&g_l->body);
+    CHECK(pthread_mutex_init(&g_l->status_lock, NULL) == 0);
+    CHECK(inbox_open(LOOP_QUEUE_BATCHES, LOOP_GROUP_BATCHES, LOOP_GROUP_BYTES, LOOP_GROUP_MS,
+                     &g_l->inbox) == MESH_OK);
+    s_curve(t, tpk, tsk);
+    s_curve(p, ppk, psk);
+    CHECK(transport_open(tpk, tsk, dial_admit, g_l, &g_l->t) == MESH_OK);
+    CHECK(transport_listen(g_l->t, "tcp://127.0.0.1:0", ep, sizeof ep) == MESH_OK);
+    CHECK(transport_open(ppk, psk, s_admit_all, NULL, &g_p) == MESH_OK);
+    CHECK(transport_connect(g_p, tpk, ep, &g_conn) == MESH_OK);
+}
+
+/* Make T's loop T's for this run (m is new each run): no session, nothing of ours known. */
+static void
+s_loop_begin(mesh_t *m)
+{
+    g_l->m = m;
+    g_l->members_gen = UINT64_MAX;
+    g_l->major = WIRE_PROTO_MAJOR;
+    g_l->session = 42;
+    g_l->slow = 1;
+    g_l->drained_ms = sync_now_ms();
+    g_l->nsess = 0;
+    g_l->own_valid = false;
+    g_l->own_txnid = 0;
+    dial_members(g_l);
+    CHECK(g_l->nsess == 1);
+}
+
+/* The end of a run: what T queued is committed, and the session's state freed. */
+static void
+s_loop_end(void)
+{
+    session_flush(g_l);
+    CHECK(inbox_count(g_l->inbox) == 0);
+    for (size_t i = 0; i < g_l->nsess; i++) {
+        session_t *s = &g_l->sess[i];
+        vector_free(s->vv);
+        vector_free(s->hello_vv);
+        free(s->addrs);
+        memset(s, 0, sizeof *s);
+    }
+    g_l->nsess = 0;
+    vector_free(g_l->own_vv);
+    g_l->own_vv = NULL;
+    free(g_l->own);
+    g_l->own = NULL;
+    g_l->own_len = 0;
+}
+
+/* Read what T sent P; remember its last batch id, summary and vector file. */
+static void
+s_hear(s_heard_t *h)
+{
+    transport_msg_t tm;
+    wire_msg_t msg;
+    while (transport_recv(g_p, 0, &tm) == MESH_OK) {
+        h->frames++;
+        CHECK(wire_msg_decode(tm.data, tm.len, &msg) == MESH_OK); /* T sends only what decodes */
+        if (msg.type == WIRE_MSG_BATCH) {
+            h->batch_id = msg.num;
+        }
+        if (msg.type == WIRE_MSG_HELLO && msg.summary) {
+            memcpy(h->summary, msg.summary, WIRE_SUMMARY_LEN);
+        }
+        if (msg.type == WIRE_MSG_ACK || msg.type == WIRE_MSG_SUMMARY) {
+            memcpy(h->summary, msg.body, WIRE_SUMMARY_LEN);
+        }
+        if ((msg.type == WIRE_MSG_HELLO || msg.type == WIRE_MSG_VECTOR) && msg.body_len) {
+            free(h->vector);
+            h->vector = malloc(msg.body_len);
+            CHECK(h->vector != NULL);
+            memcpy(h->vector, msg.body, msg.body_len);
+            h->vector_len = msg.body_len;
+        }
+    }
+}
+
+/* P sends len bytes; T receives them (answering the handshake meanwhile, the first time)
+ * and acts on them as its loop would. */
+static void
+s_deliver(const uint8_t *p, size_t len, s_heard_t *h)
+{
+    transport_msg_t tm;
+    int64_t end = sync_now_ms() + S_WAIT_MS;
+    mesh_err_t err;
+    while ((err = transport_send(g_p, g_conn, p, len)) == MESH_ENOTFOUND && sync_now_ms() < end) {
+        mesh_err_t r = transport_recv(g_l->t, 5, &tm); /* the handshake: nothing else comes */
+        CHECK(r == MESH_ENOTFOUND);
+    }
+    if (err != MESH_OK) {
+        return; /* MESH_ETOOBIG, or the link is not up in time: nothing reaches T */
+    }
+    while (sync_now_ms() < end) {
+        if (transport_recv(g_l->t, 10, &tm) == MESH_OK) {
+            session_on_msg(g_l, &tm);
+            break;
+        }
+    }
+    s_hear(h);
+}
+
+/* Encode msg (CHECKed) and deliver it. */
+static void
+s_send(const wire_msg_t *msg, s_heard_t *h)
+{
+    wire_buf_t b;
+    wire_buf_init(&b);
+    CHECK(wire_msg_encode(msg, &b) == MESH_OK);
+    s_deliver(b.data, b.len, h);
+    wire_buf_release(&b);
+}
+
+/* P's vector file into *p (mesh_free), or T's last one (not to be freed: *own false). */
+static void
+s_vector(rig_node_t *pn, const s_heard_t *h, bool theirs, const uint8_t **p, size_t *len,
+         void **own)
+{
+    *own = NULL;
+    if (theirs && h->vector) {
+        *p = h->vector, *len = h->vector_len;
+        return;
+    }
+    CHECK(mesh_vector(pn->m, NULL, 0, own, len) == MESH_OK);
+    *p = *own;
+}
+
+static void
+s_cmd_frame(uint8_t op, rig_in_t *in, rig_node_t *pn, s_heard_t *h)
+{
+    uint8_t b = rig_u8(in);
+    wire_msg_t msg = {0};
+    void *own = NULL;
+    uint8_t summary[WIRE_SUMMARY_LEN];
+    size_t got = 0;
+    memcpy(summary, h->summary, sizeof summary);
+    if (b & 0x80) {
+        memset(summary, b, sizeof summary); /* not T's */
+    }
+    switch (op % 6) {
+    case 0: /* HELLO */
+        msg.type = WIRE_MSG_HELLO;
+        msg.major = b & 0x40 ? WIRE_PROTO_MAJOR + 1 : WIRE_PROTO_MAJOR;
+        msg.minor = b & 1;
+        msg.name = "p\x1b[31m";
+        msg.name_len = b & 2 ? 6 : 1;
+        msg.num = b >> 2 & 3; /* its session id: new ones restart the session */
+        msg.credit = 1 + rig_u8(in) % 64;
+        msg.summary = summary;
+        msg.covers = b & 0x20 ? summary : NULL;
+        if (b & 0x10) {
+            s_vector(pn, h, b & 0x08, &msg.body, &msg.body_len, &own);
+        }
+        break;
+    case 1: /* VECTOR */
+        msg.type = WIRE_MSG_VECTOR;
+        msg.num = b & 1;
+        if (b & 2) {
+            msg.body = rig_bytes(in, rig_u8(in), &msg.body_len);
+        } else {
+            s_vector(pn, h, b & 4, &msg.body, &msg.body_len, &own);
+        }
+        break;
+    case 2: { /* BATCH: P's export, since T's last vector or whole, perhaps one byte changed */
+        size_t len = 0;
+        void *vec = b & 1 ? h->vector : NULL;
+        CHECK(mesh_export(pn->m, NULL, 0, vec, vec ? h->vector_len : 0, &own, &len) == MESH_OK);
+        if (b & 2) {
+            uint16_t at = (uint16_t)rig_num(in, 2);
+            ((uint8_t *)own)[at % len] ^= rig_u8(in) | 1;
+        }
+        msg.type = WIRE_MSG_BATCH;
+        msg.num = rig_u8(in);
+        msg.more = b & 4;
+        msg.body = own;
+        msg.body_len = len;
+        break;
+    }
+    case 3: /* ACK of T's last batch, or one near it */
+        msg.type = WIRE_MSG_ACK;
+        msg.num = h->batch_id + (b & 3) - 1;
+        msg.body = summary;
+        msg.body_len = WIRE_SUMMARY_LEN;
+        break;
+    case 4: /* PING, PONG, SUMMARY, ERROR, BLOCK_REQ, BLOCK */
+        msg.type = (uint8_t[]){WIRE_MSG_PING,  WIRE_MSG_PONG,      WIRE_MSG_SUMMARY,
+                               WIRE_MSG_ERROR, WIRE_MSG_BLOCK_REQ, WIRE_MSG_BLOCK}[b % 6];
+        msg.num = rig_u8(in);
+        if (msg.type == WIRE_MSG_SUMMARY) {
+            msg.body = summary;
+            msg.body_len = WIRE_SUMMARY_LEN;
+        } else {
+            msg.body = rig_bytes(in, rig_u8(in), &got);
+            msg.body_len = got;
+        }
+        break;
+    default: { /* the input's bytes as a frame */
+        size_t want = (size_t)rig_num(in, 2);
+        const uint8_t *p = rig_bytes(in, want, &got);
+        uint8_t *exact = malloc(got ? got : 1);
+        CHECK(exact != NULL);
+        memcpy(exact, p, got);
+        s_deliver(exact, got, h);
+        free(exact);
+        return;
+    }
+    }
+    s_send(&msg, h);
+    mesh_free(own);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    rig_in_t in = {data, size};
+    rig_node_t t, p;
+    s_heard_t h = {0};
+    int64_t now = sync_now_ms();
+
+    rig_node_open(&t, "t", 1);
+    rig_node_open(&p, "w1", 2);
+    rig_add(&t, &p);
+    rig_add(&p, &t);
+    if (!g_l) {
+        s_setup(&t, &p);
+    }
+    s_loop_begin(t.m);
+    s_hear(&h); /* (anything left of an earlier run) */
+    free(h.vector);
+    memset(&h, 0, sizeof h);
+    for (int c = 0; c < S_CMDS_MAX && in.len > 0; c++) {
+        uint8_t op = rig_u8(&in);
+        session_t *s = &g_l->sess[0];
+        switch (op >> 4) {
+        case 0:
+        case 1:
+        case 2:
+        case 3:
+        case 4:
+        case 5:
+        case 6:
+        case 7:
+            s_cmd_frame(op, &in, &p, &h);
+            break;
+        case 8:
+        case 9: /* P writes */
+            rig_write(&p, &in);
+            break;
+        case 10: { /* P takes T's export */
+            void *b = NULL;
+            size_t len = 0;
+            rig_export(&t, &b, &len);
+            mesh_import_report_t rep = {.size = sizeof rep};
+            CHECK(mesh_import(p.m, b, len, &rep) == MESH_OK);
+            mesh_free(rep.text);
+            mesh_free(b);
+            break;
+        }
+        case 11: /* T's timers, the input moving the clock on */
+            now += (int64_t)rig_num(&in, 2) * 4;
+            g_l->drained_ms = now;
+            session_tick(g_l, now);
+            s_hear(&h);
+            break;
+        case 12: /* T commits a group, or all it queued */
+            if (op & 1) {
+                session_flush(g_l);
+            } else {
+                session_flush_group(g_l);
+            }
+            s_hear(&h);
+            rig_check_store(t.m);
+            break;
+        case 13: /* T writes */
+            rig_write(&t, &in);
+            s->again = true;
+            break;
+        default: /* T pushes what it may */
+            session_push(g_l, s);
+            s_hear(&h);
+            break;
+        }
+        CHECK(s->acked_id <= s->sent_id);
+        CHECK(inbox_count(g_l->inbox) <= LOOP_QUEUE_BATCHES);
+    }
+    s_loop_end();
+    s_hear(&h);
+    free(h.vector);
+    rig_check_store(t.m);
+    rig_node_close(&p);
+    rig_node_close(&t);
+    return 0;
+}
