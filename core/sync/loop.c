@@ -84,7 +84,7 @@ s_run(void *arg)
         int64_t now = sync_now_ms();
         for (size_t i = 0; i < l->nsess; i++) {
             /* a link that comes up any moment: say HELLO as soon as it does */
-            const session_t *s = &l->sess[i];
+            const session_t *s = l->sess[i];
             quick |= s->conn_out != SYNC_NO_CONN && !s->hello_out && now - s->dial_ms < 3000;
         }
         /* Sleep only when nothing waits: no commit due, nothing to push; queued batches
@@ -121,13 +121,13 @@ s_run(void *arg)
                 node_log(l->m, MESH_LOG_WARN, "membership: %s", mesh_errmsg(l->m));
             }
             for (size_t i = 0; i < l->nsess; i++) {
-                l->sess[i].again = true;
+                l->sess[i]->again = true;
             }
         }
         busy = false;
         for (size_t i = 0; i < l->nsess; i++) {
-            session_push(l, &l->sess[i]);
-            busy |= session_can_push(&l->sess[i]);
+            session_push(l, l->sess[i]);
+            busy |= session_can_push(l->sess[i]);
         }
         now = sync_now_ms();
         session_tick(l, now);
@@ -215,10 +215,13 @@ loop_stop(loop_t *l)
     snprintf(path, sizeof path, "%s/status", l->m->home);
     (void)unlink(path); /* no daemon runs here any more */
     for (size_t i = 0; i < l->nsess; i++) {
-        vector_free(l->sess[i].vv);
-        vector_free(l->sess[i].hello_vv);
-        free(l->sess[i].addrs);
+        vector_free(l->sess[i]->vv);
+        vector_free(l->sess[i]->hello_vv);
+        free(l->sess[i]->addrs);
+        free(l->sess[i]);
     }
+    free(l->sess);
+    free(l->by_curve);
     vector_free(l->own_vv);
     free(l->own);
     inbox_close(l->inbox); /* (empty: the thread's last s_flush committed all) */

@@ -660,7 +660,7 @@ void
 session_tick(loop_t *l, int64_t now)
 {
     for (size_t i = 0; i < l->nsess; i++) {
-        session_t *s = &l->sess[i];
+        session_t *s = l->sess[i];
         /* silent: nothing heard from it for that long before the last time nothing waited
          * (a peer is not silent while its frames queue behind our own long commit) */
         if (s->connected && l->drained_ms - s->heard_ms > LOOP_DEAD_MS * l->slow) {

@@ -42,7 +42,6 @@
 #define LOOP_REDIAL_MAX_MS    30000       /* waiting twice as long each time, up to this */
 #define LOOP_REFUSED_RETRY_MS 60000       /* a peer that refused our version: HELLO again after */
 #define LOOP_STATUS_MS        250         /* status file refresh */
-#define LOOP_SESSIONS_MAX     64u
 
 #define SYNC_NO_CONN UINT32_MAX /* a session's connection that is not there */
 
@@ -105,8 +104,11 @@ struct loop {
     transport_t *t;
     inbox_t *inbox; /* received batches not yet committed (checked meanwhile) */
     char listen[256];
-    session_t sess[LOOP_SESSIONS_MAX];
-    size_t nsess;
+    session_t **sess; /* one per member (dial_members), each its own allocation: inbox
+                       * batches point at theirs; the array grows with membership */
+    size_t nsess, sess_cap;
+    session_t **by_curve; /* the same sessions, sorted by CURVE key (dial_by_curve) */
+    size_t nby_curve;
     uint64_t members_gen;
     uint64_t last_txnid;
     int64_t status_ms;
