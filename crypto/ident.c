@@ -347,6 +347,14 @@ ident_curve_secret(const ident_t *id, uint8_t *curve_sk)
     return MESH_OK;
 }
 
+void
+ident_wipe(void *buf, size_t len)
+{
+    if (len == 0)
+        return;
+    sodium_memzero(buf, len);
+}
+
 /* len 0 is a no-op, and then buf may be NULL (libsodium declares it non-null). */
 void
 ident_random(void *buf, size_t len)

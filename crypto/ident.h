@@ -49,6 +49,10 @@ MESH_NODISCARD mesh_err_t ident_verify(const uint8_t *pk, const uint8_t *msg, si
 MESH_NODISCARD mesh_err_t ident_curve_public(const uint8_t *pk, uint8_t *curve_pk);
 MESH_NODISCARD mesh_err_t ident_curve_secret(const ident_t *id, uint8_t *curve_sk);
 
+/* Wipe len bytes of a secret at buf (sodium_memzero: a plain memset before free or return
+ * may be removed by the compiler). NULL with len 0 is a no-op. */
+void ident_wipe(void *buf, size_t len);
+
 /* Fill buf with len cryptographically random bytes. */
 void ident_random(void *buf, size_t len);
 

@@ -26,6 +26,7 @@
 #include "core/sync/status.h"
 #include "core/sync/sync.h"
 #include "crypto/ident.h"
+#include "transport/guard.h"
 
 /* After a large apply, once quiet for a while, give back the memory it left (LMDB's pages
  * of the large write transactions, then the allocator's free pages: the daemon keeps its
@@ -73,6 +74,25 @@ s_keep_heap(void)
 #endif
 }
 
+/* A pre-auth flood (connections shut down for going past the guard's caps: strangers, who
+ * cannot be told from members before CURVE and ZAP) is logged once per LOOP_FLOOD_LOG_MS,
+ * with the count since the last line, never once per connection. */
+static void
+s_log_flood(loop_t *l, int64_t now)
+{
+    uint64_t shed = transport_shed(l->t);
+    if (shed == l->shed || now - l->shed_ms < LOOP_FLOOD_LOG_MS) {
+        return;
+    }
+    node_log(l->m, MESH_LOG_WARN,
+             "pre-auth flood: shut down %llu connection(s) past the caps (%u per address, "
+             "%zu in all) in the last %d s; %zu not yet authenticated now",
+             (unsigned long long)(shed - l->shed), GUARD_PER_ADDR, transport_preauth_max(l->t),
+             LOOP_FLOOD_LOG_MS / 1000, transport_preauth(l->t));
+    l->shed = shed;
+    l->shed_ms = now;
+}
+
 static void *
 s_run(void *arg)
 {
@@ -112,6 +132,7 @@ s_run(void *arg)
                      (unsigned long long)(transport_refused(l->t) - l->refused));
             l->refused = transport_refused(l->t);
         }
+        s_log_flood(l, sync_now_ms());
         uint64_t txnid = store_last_txnid(l->m->store);
         if (txnid != l->last_txnid) {
             node_log(l->m, MESH_LOG_DEBUG, "store at transaction %llu", (unsigned long long)txnid);
@@ -177,7 +198,7 @@ loop_start(mesh_t *m, const char *listen, bool keep_heap, loop_t **out)
     if (err == MESH_OK) {
         err = transport_open(curve_pk, curve_sk, dial_admit, l, &l->t);
     }
-    memset(curve_sk, 0, sizeof curve_sk);
+    ident_wipe(curve_sk, sizeof curve_sk);
     if (err == MESH_OK && listen) {
         err = transport_listen(l->t, listen, l->listen, sizeof l->listen);
     }

@@ -42,6 +42,7 @@
 #define LOOP_REDIAL_MAX_MS    30000       /* waiting twice as long each time, up to this */
 #define LOOP_REFUSED_RETRY_MS 60000       /* a peer that refused our version: HELLO again after */
 #define LOOP_STATUS_MS        250         /* status file refresh */
+#define LOOP_FLOOD_LOG_MS     10000       /* connections shed pre-auth: one log line this often */
 
 #define SYNC_NO_CONN UINT32_MAX /* a session's connection that is not there */
 
@@ -113,6 +114,8 @@ struct loop {
     uint64_t last_txnid;
     int64_t status_ms;
     uint64_t refused;   /* transport refusals already logged */
+    uint64_t shed;      /* pre-auth connections shed (transport_shed) already logged, */
+    int64_t shed_ms;    /* when that was last logged */
     uint64_t major;     /* the protocol major version we announce (§11.1) */
     uint64_t session;   /* random, per start: peers tell a restart from a second HELLO */
     int64_t slow;       /* test hook: the liveness timeouts stretched this many times (1) */
