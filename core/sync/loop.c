@@ -203,8 +203,8 @@ loop_start(mesh_t *m, const char *listen, bool keep_heap, loop_t **out)
         err = transport_listen(l->t, listen, l->listen, sizeof l->listen);
     }
     if (err == MESH_OK) {
-        err = inbox_open(LOOP_QUEUE_BATCHES, LOOP_GROUP_BATCHES, group_bytes, LOOP_GROUP_MS,
-                         &l->inbox);
+        err = inbox_open(LOOP_QUEUE_BATCHES, LOOP_QUEUE_BYTES, LOOP_GROUP_BATCHES, group_bytes,
+                         LOOP_GROUP_MS, &l->inbox);
     }
     if (err == MESH_OK && pthread_create(&l->thread, NULL, s_run, l) != 0) {
         err = MESH_EIO;

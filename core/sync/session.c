@@ -514,13 +514,14 @@ session_flush(loop_t *l)
     }
 }
 
-/* Queue a batch for a later commit (inbox_due); its sets are checked meanwhile. A full
- * queue commits a group first. */
+/* Queue a batch for a later commit (inbox_due); its sets are checked meanwhile. When it
+ * does not fit (LOOP_QUEUE_BATCHES, LOOP_QUEUE_BYTES), groups are committed first: the
+ * senders wait meanwhile, under their credit, and nobody's batch is refused. */
 static void
 s_on_batch(loop_t *l, session_t *s, const wire_msg_t *msg)
 {
-    if (inbox_full(l->inbox)) {
-        session_flush_group(l);
+    while (!inbox_fits(l->inbox, msg->body_len)) {
+        session_flush_group(l); /* (each commits or forgets one batch at least) */
     }
     if (inbox_add(l->inbox, s, msg->num, msg->body, msg->body_len, msg->more, sync_now_ms()) !=
         MESH_OK) {

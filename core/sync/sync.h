@@ -31,8 +31,9 @@
 #define LOOP_GROUP_BATCHES    64u         /* received batches committed in one transaction, */
 #define LOOP_GROUP_BYTES      (32u << 20) /* at most, or this many bytes, */
 #define LOOP_GROUP_MS         1000        /* or whatever came before the sender paused this long */
-#define LOOP_QUEUE_BATCHES    (2 * LOOP_CREDIT) /* received batches queued, checked ahead */
-#define LOOP_RELEASE_OPS      20000u            /* after applying this many ops, */
+#define LOOP_QUEUE_BATCHES    (2 * LOOP_CREDIT) /* received batches queued, checked ahead, */
+#define LOOP_QUEUE_BYTES      (64u << 20) /* and their bytes at most (one batch alone may pass) */
+#define LOOP_RELEASE_OPS      20000u      /* after applying this many ops, */
 #define LOOP_RELEASE_MS       1000 /* and a second without any, the store gives memory back */
 #define LOOP_RELEASE_SENT     (32u << 20) /* so does the heap after this many batch bytes sent */
 #define LOOP_PING_MS          1000        /* ping a silent peer this often */

@@ -35,6 +35,11 @@ C=$(printf '%s\n' "$order" | tail -n 1 | cut -d' ' -f2)
 idc=$(printf '%s\n' "$order" | tail -n 1 | cut -d' ' -f1)
 junk=$(printf '%s\n' "$order" | head -n 64 | cut -d' ' -f1)
 [ "$(printf '%s\n' "$junk" | grep -c .)" = 64 ] || fail "expected 64 junk IDs"
+# (And an identity file that others may read is refused, with what to do about it.)
+chmod 640 "$T/cand1/identity"
+expect_fail_with "run chmod 600 on it" mc --home "$T/cand1" id
+chmod 600 "$T/cand1/identity"
+expect_eq "$(mc --home "$T/cand1" id)" "$(cat "$T/cand1.id")" "id after chmod 600"
 
 V=$(mk_home)
 B=$(mk_home)
