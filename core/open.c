@@ -90,9 +90,9 @@ s_open(mesh_t *m, const mesh_options_t *o)
         return err;
     }
     snprintf(path, sizeof path, "%s/identity", m->home);
-    err = ident_load(path, o->create, &m->ident);
+    err = ident_load(path, o->create, &m->ident, detail, sizeof detail);
     if (err != MESH_OK) {
-        return node_fail(m, err, "identity %s: %s", path, mesh_strerror(err));
+        return node_fail(m, err, "identity %s: %s", path, detail[0] ? detail : mesh_strerror(err));
     }
     devid_format(ident_public_key(m->ident), m->id_text);
     snprintf(path, sizeof path, "%s/store", m->home);

@@ -118,9 +118,10 @@ s_write_full(int fd, const uint8_t *buf, size_t len)
 }
 
 /* Read an identity file from the open fd: it must be a regular file of exactly S_SK_LEN
- * bytes whose public half is the key its seed derives. The key is re-derived from the seed
- * into id, and the whole file must equal the result.
- * MESH_OK, MESH_ECORRUPT, MESH_EIO, MESH_ENOMEM; on error id's key is garbage (free it). */
+ * bytes, readable by its owner only, whose public half is the key its seed derives. The key
+ * is re-derived from the seed into id, and the whole file must equal the result.
+ * MESH_OK, MESH_ECORRUPT, MESH_EIO, MESH_ENOMEM, MESH_EINVAL (group or others may read or
+ * write it: refused, as ssh refuses such a key); on error id's key is garbage (free it). */
 static mesh_err_t
 s_read_key(int fd, ident_t *id)
 {
@@ -132,6 +133,8 @@ s_read_key(int fd, ident_t *id)
 
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
         return MESH_EIO;
+    if (st.st_mode & (S_IRWXG | S_IRWXO))
+        return MESH_EINVAL;
     if (st.st_size != (off_t)S_SK_LEN)
         return MESH_ECORRUPT;
     file = sodium_malloc(S_SK_LEN);
@@ -263,12 +266,14 @@ s_create(const char *path, ident_t *id)
 }
 
 mesh_err_t
-ident_load(const char *path, int create, ident_t **out)
+ident_load(const char *path, int create, ident_t **out, char *why, size_t why_len)
 {
     mesh_err_t err;
     ident_t *id = NULL;
     int fd;
 
+    if (why && why_len)
+        why[0] = '\0';
     if (out == NULL)
         return MESH_EINVAL;
     *out = NULL;
@@ -282,7 +287,12 @@ ident_load(const char *path, int create, ident_t **out)
 
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd >= 0) {
+        struct stat st;
         err = s_read_key(fd, id);
+        if (err == MESH_EINVAL && why && why_len && fstat(fd, &st) == 0)
+            snprintf(why, why_len,
+                     "group or others may read or write it (mode %04o): run chmod 600 on it",
+                     (unsigned)(st.st_mode & 07777));
         close(fd);
     } else if (errno == ENOENT) {
         err = create ? s_create(path, id) : MESH_ENOTINIT;
@@ -345,6 +355,14 @@ ident_curve_secret(const ident_t *id, uint8_t *curve_sk)
         return MESH_EINVAL;
     }
     return MESH_OK;
+}
+
+void
+ident_wipe(void *buf, size_t len)
+{
+    if (len == 0)
+        return;
+    sodium_memzero(buf, len);
 }
 
 /* len 0 is a no-op, and then buf may be NULL (libsodium declares it non-null). */

@@ -22,10 +22,13 @@ MESH_NODISCARD mesh_err_t ident_lib_init(void);
 
 /* Load the identity file at path, or with create set and no file there, make a new key
  * pair and write it (mode 0600, written to a temp file, fsync'd, renamed into place).
- * MESH_OK: *out is new; free with ident_free. Error: *out is NULL.
+ * MESH_OK: *out is new; free with ident_free. Error: *out is NULL, and why (why_len bytes,
+ * may be NULL) says what to do when there is more to say than the code ("" otherwise).
  * Errors: MESH_ENOTINIT (no file, create unset), MESH_ECORRUPT (bad length/contents or a
- * public key that does not match the secret), MESH_EIO, MESH_ENOMEM. */
-MESH_NODISCARD mesh_err_t ident_load(const char *path, int create, ident_t **out);
+ * public key that does not match the secret), MESH_EINVAL (the file's mode lets group or
+ * others in: refused, why says chmod 600), MESH_EIO, MESH_ENOMEM. */
+MESH_NODISCARD mesh_err_t ident_load(const char *path, int create, ident_t **out, char *why,
+                                     size_t why_len);
 
 /* A fresh identity in memory only (tests, benches). */
 MESH_NODISCARD mesh_err_t ident_generate(ident_t **out);
@@ -48,6 +51,10 @@ MESH_NODISCARD mesh_err_t ident_verify(const uint8_t *pk, const uint8_t *msg, si
  * public key that is not a valid point). */
 MESH_NODISCARD mesh_err_t ident_curve_public(const uint8_t *pk, uint8_t *curve_pk);
 MESH_NODISCARD mesh_err_t ident_curve_secret(const ident_t *id, uint8_t *curve_sk);
+
+/* Wipe len bytes of a secret at buf (sodium_memzero: a plain memset before free or return
+ * may be removed by the compiler). NULL with len 0 is a no-op. */
+void ident_wipe(void *buf, size_t len);
 
 /* Fill buf with len cryptographically random bytes. */
 void ident_random(void *buf, size_t len);

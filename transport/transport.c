@@ -8,18 +8,24 @@
 #include "transport.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include <zmq.h>
+
+#include "crypto/ident.h"
+#include "transport/guard.h"
 
 #define S_ZAP_ENDPOINT "inproc://zeromq.zap.01"
 #define S_DOMAIN       "meshsync"
 #define S_INBOUND_MAX  1024u
 #define S_RID_MAX      255u
+#define S_HANDSHAKE_MS 10000 /* a connection not through CURVE and ZAP by then is closed */
 
 #if defined(__SANITIZE_THREAD__)
 /* ThreadSanitizer (make tsan-test) cannot see libzmq's hand-over of a received frame from its
@@ -64,6 +70,13 @@ struct transport {
     size_t tsan_cap;
     uint64_t refused;
     char errmsg[256];
+    /* The pre-auth guard (transport/guard.h): a thread reads the ROUTER's accept and
+     * disconnect events from libzmq's socket monitor and sheds connections over the caps. */
+    guard_t *guard;
+    void *monitor;   /* our end of the monitor (only the watch thread uses it) */
+    pthread_t watch; /* the thread, when watching */
+    bool watching;
+    int watch_stop; /* set to end the thread */
 };
 
 static mesh_err_t
@@ -119,6 +132,147 @@ s_set_int(void *sock, int opt, int value)
     return zmq_setsockopt(sock, opt, &value, sizeof value);
 }
 
+/* Receive one whole multipart message, keeping its first max frames in parts (the rest are
+ * read and dropped); returns the number of frames read. */
+static int
+s_recv_parts(void *sock, zmq_msg_t *parts, int max)
+{
+    int n = 0, more = 1;
+    while (more) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&m);
+            break;
+        }
+        more = zmq_msg_more(&m);
+        if (n < max) {
+            zmq_msg_init(&parts[n]);
+            zmq_msg_move(&parts[n], &m);
+        }
+        zmq_msg_close(&m);
+        n++;
+    }
+    return n;
+}
+
+static void
+s_close_parts(zmq_msg_t *parts, int n, int max)
+{
+    for (int i = 0; i < n && i < max; i++) {
+        zmq_msg_close(&parts[i]);
+    }
+}
+
+/* The watch thread: apply each accept and disconnect event of the ROUTER to the guard, then
+ * shed what is over its caps. Every pending event is read before shedding, so that a
+ * descriptor already closed (its disconnect queued) is not taken for a live one. Ends with
+ * the monitor (transport_close stops it first). */
+static void *
+s_watch(void *arg)
+{
+    transport_t *t = arg;
+    while (!__atomic_load_n(&t->watch_stop, __ATOMIC_ACQUIRE)) {
+        zmq_pollitem_t item = {.socket = t->monitor, .events = ZMQ_POLLIN};
+        if (zmq_poll(&item, 1, 200) < 0 && zmq_errno() != EINTR) {
+            return NULL;
+        }
+        zmq_msg_t parts[2];
+        int n;
+        while ((n = s_recv_parts(t->monitor, parts, 2)) > 0) {
+            uint16_t event = 0;
+            uint32_t value = 0;
+            if (zmq_msg_size(&parts[0]) == 6) {
+                memcpy(&event, zmq_msg_data(&parts[0]), 2);
+                memcpy(&value, (uint8_t *)zmq_msg_data(&parts[0]) + 2, 4);
+            }
+            s_close_parts(parts, n, 2);
+            if (event == ZMQ_EVENT_ACCEPTED) {
+                guard_accepted(t->guard, (int)value);
+            } else if (event == ZMQ_EVENT_DISCONNECTED) {
+                guard_gone(t->guard, (int)value);
+            } else if (event == ZMQ_EVENT_MONITOR_STOPPED) {
+                return NULL;
+            }
+        }
+        (void)guard_enforce(t->guard);
+    }
+    return NULL;
+}
+
+/* Watch the ROUTER r (before it binds): its socket monitor, our end of it, the guard sized
+ * by RLIMIT_NOFILE, and the thread. MESH_OK, or MESH_EIO/MESH_ENOMEM with nothing left. */
+static mesh_err_t
+s_watch_start(transport_t *t, void *r)
+{
+    char endpoint[64];
+    struct rlimit nofile = {.rlim_cur = 1024};
+    (void)getrlimit(RLIMIT_NOFILE, &nofile);
+    snprintf(endpoint, sizeof endpoint, "inproc://meshsync.monitor.%p", (void *)t);
+    mesh_err_t err = guard_new(guard_total((uint64_t)nofile.rlim_cur), GUARD_PER_ADDR, &t->guard);
+    if (err != MESH_OK) {
+        return err;
+    }
+    int events = ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_MONITOR_STOPPED;
+    if (zmq_socket_monitor(r, endpoint, events) != 0 ||
+        !(t->monitor = zmq_socket(t->ctx, ZMQ_PAIR)) || s_set_int(t->monitor, ZMQ_LINGER, 0) != 0 ||
+        zmq_connect(t->monitor, endpoint) != 0) {
+        err = s_fail(t, "monitor the listening socket");
+    } else if (pthread_create(&t->watch, NULL, s_watch, t) != 0) {
+        snprintf(t->errmsg, sizeof t->errmsg, "cannot start the pre-auth guard's thread");
+        err = MESH_EIO;
+    }
+    if (err != MESH_OK) {
+        (void)zmq_socket_monitor(r, NULL, 0);
+        if (t->monitor) {
+            zmq_close(t->monitor);
+            t->monitor = NULL;
+        }
+        guard_free(t->guard);
+        t->guard = NULL;
+        return err;
+    }
+    t->watching = true;
+    return MESH_OK;
+}
+
+/* Stop the monitor (its last event ends the thread, or the stop flag within 200 ms), join
+ * the thread, free the guard. */
+static void
+s_watch_stop(transport_t *t)
+{
+    if (t->watching) {
+        (void)zmq_socket_monitor(t->router, NULL, 0);
+        __atomic_store_n(&t->watch_stop, 1, __ATOMIC_RELEASE); /* (should the event not come) */
+        pthread_join(t->watch, NULL);
+        t->watching = false;
+    }
+    if (t->monitor) {
+        zmq_close(t->monitor);
+        t->monitor = NULL;
+    }
+    guard_free(t->guard);
+    t->guard = NULL;
+}
+
+size_t
+transport_preauth_max(const transport_t *t)
+{
+    return t->guard ? guard_max(t->guard) : 0;
+}
+
+uint64_t
+transport_shed(const transport_t *t)
+{
+    return t->guard ? guard_shed(t->guard) : 0;
+}
+
+size_t
+transport_preauth(const transport_t *t)
+{
+    return t->guard ? guard_count(t->guard) : 0;
+}
+
 mesh_err_t
 transport_open(const uint8_t *public_key, const uint8_t *secret_key, transport_admit_fn admit,
                void *admit_ctx, transport_t **out)
@@ -166,6 +320,7 @@ transport_close(transport_t *t)
             zmq_close(t->out[i].sock);
         }
     }
+    s_watch_stop(t);
     if (t->router) {
         zmq_close(t->router);
     }
@@ -175,7 +330,7 @@ transport_close(transport_t *t)
     if (t->ctx) {
         zmq_ctx_term(t->ctx);
     }
-    memset(t->sk, 0, sizeof t->sk);
+    ident_wipe(t->sk, sizeof t->sk);
     free(t->tsan_copy);
     free(t);
 }
@@ -197,21 +352,31 @@ transport_listen(transport_t *t, const char *endpoint, char *bound, size_t bound
         s_set_int(r, ZMQ_CURVE_SERVER, 1) != 0 ||
         zmq_setsockopt(r, ZMQ_CURVE_SECRETKEY, t->sk, TRANSPORT_KEY_LEN) != 0 ||
         zmq_setsockopt(r, ZMQ_ZAP_DOMAIN, S_DOMAIN, strlen(S_DOMAIN)) != 0 ||
-        zmq_setsockopt(r, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0) {
+        zmq_setsockopt(r, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0 ||
+        s_set_int(r, ZMQ_HANDSHAKE_IVL, S_HANDSHAKE_MS) != 0 ||
+        s_set_int(r, ZMQ_SNDHWM, TRANSPORT_SNDHWM) != 0 ||
+        s_set_int(r, ZMQ_RCVHWM, TRANSPORT_RCVHWM) != 0) {
         mesh_err_t err = s_fail(t, "router options");
         zmq_close(r);
         return err;
     }
+    mesh_err_t err = s_watch_start(t, r);
+    if (err != MESH_OK) {
+        zmq_close(r);
+        return err;
+    }
+    t->router = r;
     if (zmq_bind(r, endpoint) != 0) {
         snprintf(t->errmsg, sizeof t->errmsg, "listen on %s: %s", endpoint,
                  zmq_strerror(zmq_errno()));
+        s_watch_stop(t);
+        t->router = NULL;
         zmq_close(r);
         return MESH_EIO;
     }
     if (bound && bound_len && zmq_getsockopt(r, ZMQ_LAST_ENDPOINT, bound, &len) != 0) {
         bound[0] = '\0';
     }
-    t->router = r;
     return MESH_OK;
 }
 
@@ -238,7 +403,8 @@ transport_connect(transport_t *t, const uint8_t *server_key, const char *endpoin
         zmq_setsockopt(d, ZMQ_CURVE_PUBLICKEY, t->pk, TRANSPORT_KEY_LEN) != 0 ||
         zmq_setsockopt(d, ZMQ_CURVE_SECRETKEY, t->sk, TRANSPORT_KEY_LEN) != 0 ||
         zmq_setsockopt(d, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) != 0 ||
-        zmq_connect(d, endpoint) != 0) {
+        s_set_int(d, ZMQ_SNDHWM, TRANSPORT_SNDHWM) != 0 ||
+        s_set_int(d, ZMQ_RCVHWM, TRANSPORT_RCVHWM) != 0 || zmq_connect(d, endpoint) != 0) {
         mesh_err_t err = s_fail(t, "connect");
         zmq_close(d);
         return err;
@@ -309,38 +475,6 @@ transport_send(transport_t *t, uint32_t conn, const void *data, size_t len)
     return MESH_OK;
 }
 
-/* Receive one whole multipart message, keeping its first max frames in parts (the rest are
- * read and dropped); returns the number of frames read. */
-static int
-s_recv_parts(void *sock, zmq_msg_t *parts, int max)
-{
-    int n = 0, more = 1;
-    while (more) {
-        zmq_msg_t m;
-        zmq_msg_init(&m);
-        if (zmq_msg_recv(&m, sock, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&m);
-            break;
-        }
-        more = zmq_msg_more(&m);
-        if (n < max) {
-            zmq_msg_init(&parts[n]);
-            zmq_msg_move(&parts[n], &m);
-        }
-        zmq_msg_close(&m);
-        n++;
-    }
-    return n;
-}
-
-static void
-s_close_parts(zmq_msg_t *parts, int n, int max)
-{
-    for (int i = 0; i < n && i < max; i++) {
-        zmq_msg_close(&parts[i]);
-    }
-}
-
 /* Answer one ZAP request: admit the CURVE key if the caller's rule says so. */
 static void
 s_zap_answer(transport_t *t)
@@ -409,6 +543,10 @@ s_from_router(transport_t *t, transport_msg_t *msg)
          * handshake. */
         if (s_unhex(user, msg->peer_key) && t->admit(t->admit_ctx, msg->peer_key) &&
             s_inbound(t, zmq_msg_data(&parts[0]), zmq_msg_size(&parts[0]), &msg->conn)) {
+            if (t->guard) {
+                /* a member's connection: no longer counted against the pre-auth caps */
+                guard_member(t->guard, zmq_msg_get(&parts[1], ZMQ_SRCFD));
+            }
             zmq_msg_init(&t->last);
             zmq_msg_move(&t->last, &parts[1]);
             zmq_msg_close(&parts[1]);

@@ -1,6 +1,7 @@
 /* transport/transport.h: ZeroMQ sockets with CURVE encryption and ZAP admission
  * (docs/PROTOCOL.md §10).
- * Owns: one ROUTER listening socket (CURVE server, ROUTER_MANDATORY), the ZAP handler bound
+ * Owns: one ROUTER listening socket (CURVE server, ROUTER_MANDATORY, a handshake deadline),
+ * the pre-auth guard that watches its connections (transport/guard.h), the ZAP handler bound
  * before it, outgoing DEALER connections (CURVE clients), and moving opaque frames; every
  * inbound frame carries the sender's CURVE key, checked again at each frame.
  * Not here: what frames mean (core/), who is a member (the caller's admit function).
@@ -19,6 +20,8 @@
 #define TRANSPORT_FRAME_MAX (64u << 20) /* bytes in one frame; larger ones drop the link */
 #define TRANSPORT_CONNS_MAX 256u        /* outgoing connections */
 #define TRANSPORT_INBOUND   0x80000000u /* set in the number of an inbound connection */
+#define TRANSPORT_SNDHWM    64u /* frames queued to one peer (past it: MESH_EBUSY/ENOTFOUND) */
+#define TRANSPORT_RCVHWM    8u  /* frames libzmq reads ahead from one peer (then TCP waits) */
 
 typedef struct transport transport_t;
 
@@ -75,5 +78,12 @@ MESH_NODISCARD mesh_err_t transport_recv(transport_t *t, int timeout_ms, transpo
 
 /* Handshakes and frames refused so far (for logs and tests). */
 uint64_t transport_refused(const transport_t *t);
+
+/* The pre-auth guard (docs/PROTOCOL.md, Resource budget; transport/guard.h): connections
+ * accepted and not yet heard from as a member now, and those shut down so far for going past
+ * a cap (per source address, or in total). 0 before transport_listen. Any thread. */
+size_t transport_preauth(const transport_t *t);
+size_t transport_preauth_max(const transport_t *t); /* the total cap (guard_total) */
+uint64_t transport_shed(const transport_t *t);
 
 #endif /* MESH_TRANSPORT_TRANSPORT_H */

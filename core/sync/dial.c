@@ -16,15 +16,50 @@
 #include "crypto/devid.h"
 #include "crypto/ident.h"
 
+/* The order of l->by_curve: by CURVE key (a session_t * each). */
+static int
+s_by_curve(const void *a, const void *b)
+{
+    const session_t *x = *(session_t *const *)a, *y = *(session_t *const *)b;
+    return memcmp(x->curve, y->curve, TRANSPORT_KEY_LEN);
+}
+
+/* A binary search of l->by_curve: O(log members) for every frame and handshake, however
+ * many members a member's records add. */
 session_t *
 dial_by_curve(loop_t *l, const uint8_t *curve)
 {
-    for (size_t i = 0; i < l->nsess; i++) {
-        if (memcmp(l->sess[i].curve, curve, TRANSPORT_KEY_LEN) == 0) {
-            return &l->sess[i];
+    size_t lo = 0, hi = l->nby_curve;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = memcmp(l->by_curve[mid]->curve, curve, TRANSPORT_KEY_LEN);
+        if (c == 0) {
+            return l->by_curve[mid];
+        }
+        if (c < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
         }
     }
     return NULL;
+}
+
+/* Sort every session into l->by_curve (after sessions were added). On no memory the old
+ * index stays, and the next membership change tries again. */
+static void
+s_index(loop_t *l)
+{
+    session_t **index = malloc((l->nsess ? l->nsess : 1) * sizeof *index);
+    if (!index) {
+        l->members_gen = UINT64_MAX;
+        return;
+    }
+    memcpy(index, l->sess, l->nsess * sizeof *index);
+    qsort(index, l->nsess, sizeof *index, s_by_curve);
+    free(l->by_curve);
+    l->by_curve = index;
+    l->nby_curve = l->nsess;
 }
 
 /* The ZAP rule and the per-frame check: the key of a member other than us. */
@@ -126,6 +161,33 @@ dial_redial(loop_t *l, session_t *s)
         s->redial_after * 2 > LOOP_REDIAL_MAX_MS ? LOOP_REDIAL_MAX_MS : s->redial_after * 2;
 }
 
+/* A new session for the member with device key pk (CURVE key curve, ID text id), added to
+ * the loop's sessions, which grow with membership: no member is ever left without one.
+ * NULL when out of memory (nothing changed). */
+static session_t *
+s_session_new(loop_t *l, const uint8_t *pk, const uint8_t *curve, const char *id)
+{
+    if (l->nsess == l->sess_cap) {
+        size_t cap = l->sess_cap ? 2 * l->sess_cap : 16;
+        session_t **grown = realloc(l->sess, cap * sizeof *grown);
+        if (!grown) {
+            return NULL;
+        }
+        l->sess = grown;
+        l->sess_cap = cap;
+    }
+    session_t *s = calloc(1, sizeof *s);
+    if (!s) {
+        return NULL;
+    }
+    memcpy(s->device, pk, WIRE_ORIGIN_LEN);
+    memcpy(s->curve, curve, TRANSPORT_KEY_LEN);
+    snprintf(s->id, sizeof s->id, "%s", id);
+    s->conn_out = s->conn_in = s->batch_conn = s->sent_conn = SYNC_NO_CONN;
+    l->sess[l->nsess++] = s;
+    return s;
+}
+
 /* Follow membership: a session for every member, a connection to every known address. */
 void
 dial_members(loop_t *l)
@@ -144,23 +206,19 @@ dial_members(loop_t *l)
             continue;
         }
         session_t *s = dial_by_curve(l, curve);
-        if (!s && l->nsess == LOOP_SESSIONS_MAX) {
-            node_log(l->m, MESH_LOG_WARN, "%s is a member, but this daemon syncs with %u at most",
-                     p->id, LOOP_SESSIONS_MAX);
-        }
-        if (!s && l->nsess < LOOP_SESSIONS_MAX) {
-            s = &l->sess[l->nsess++];
-            memset(s, 0, sizeof *s);
-            memcpy(s->device, pk, sizeof pk);
-            memcpy(s->curve, curve, sizeof curve);
-            memcpy(s->id, p->id, sizeof s->id);
-            s->conn_out = s->conn_in = s->batch_conn = s->sent_conn = SYNC_NO_CONN;
+        if (!s && !(s = s_session_new(l, pk, curve, p->id))) {
+            node_log(l->m, MESH_LOG_WARN, "no memory for a session with %s: not syncing with it",
+                     p->id);
+            l->members_gen = UINT64_MAX; /* try again next turn */
         }
         if (s) {
             snprintf(s->name, sizeof s->name, "%s", p->name);
             const char *addrs = peer_list_addrs_text(peers, i);
             s_dial(l, s, addrs ? addrs : "");
         }
+    }
+    if (l->nby_curve != l->nsess) {
+        s_index(l);
     }
     mesh_peer_list_free(peers);
 }

@@ -18,8 +18,9 @@ session_t *dial_by_curve(loop_t *l, const uint8_t *curve);
  * member other than us. Called on the loop thread, inside transport_recv. */
 bool dial_admit(void *ctx, const uint8_t *curve);
 
-/* Follow membership when its generation moved: a session for every member (up to
- * LOOP_SESSIONS_MAX), and a link to one of its known addresses. */
+/* Follow membership when its generation moved: a session for every member, however many
+ * (the sessions grow with membership), and a link to one of its known addresses (up to
+ * TRANSPORT_CONNS_MAX links: a member beyond them is not dialled, but still admitted). */
 void dial_members(loop_t *l);
 
 /* No session came of s's link for a while: dial its next known address (or the same one

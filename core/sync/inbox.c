@@ -20,17 +20,18 @@ struct inbox {
     checker_t *checker;
     s_entry_t *q;
     size_t n, max;
-    size_t bytes;
+    size_t bytes, max_bytes;
     size_t group_batches, group_bytes;
     int64_t wait_ms;
     int64_t first_ms; /* when the queue's wait began: the first batch, or the last commit */
 };
 
 mesh_err_t
-inbox_open(size_t max, size_t group_batches, size_t group_bytes, int64_t wait_ms, inbox_t **out)
+inbox_open(size_t max, size_t max_bytes, size_t group_batches, size_t group_bytes, int64_t wait_ms,
+           inbox_t **out)
 {
     *out = NULL;
-    if (max == 0 || group_batches == 0 || group_batches > max) {
+    if (max == 0 || max_bytes == 0 || group_batches == 0 || group_batches > max) {
         return MESH_EINVAL;
     }
     inbox_t *in = calloc(1, sizeof *in);
@@ -45,6 +46,7 @@ inbox_open(size_t max, size_t group_batches, size_t group_bytes, int64_t wait_ms
         return err;
     }
     in->max = max;
+    in->max_bytes = max_bytes;
     in->group_batches = group_batches;
     in->group_bytes = group_bytes;
     in->wait_ms = wait_ms;
@@ -83,14 +85,27 @@ inbox_count(const inbox_t *in)
 bool
 inbox_full(const inbox_t *in)
 {
-    return in->n == in->max;
+    return in->n == in->max || in->bytes >= in->max_bytes;
+}
+
+bool
+inbox_fits(const inbox_t *in, size_t len)
+{
+    return in->n == 0 ||
+           (in->n < in->max && in->bytes <= in->max_bytes && len <= in->max_bytes - in->bytes);
+}
+
+size_t
+inbox_bytes(const inbox_t *in)
+{
+    return in->bytes;
 }
 
 mesh_err_t
 inbox_add(inbox_t *in, void *from, uint64_t id, const uint8_t *data, size_t len, bool more,
           int64_t now_ms)
 {
-    if (in->n == in->max) {
+    if (!inbox_fits(in, len)) {
         return MESH_EBUSY;
     }
     uint8_t *copy = malloc(len ? len : 1);

@@ -27,11 +27,12 @@ typedef struct inbox_batch {
     bool more; /* more of its sender's pass follows */
 } inbox_batch_t;
 
-/* An empty inbox of at most max batches, whose groups are up to group_batches batches or
- * group_bytes bytes (at least one batch), due also wait_ms after the first came; starts
+/* An empty inbox of at most max batches and max_bytes bytes (docs/PROTOCOL.md, Resource
+ * budget: a single batch alone may be larger), whose groups are up to group_batches batches
+ * or group_bytes bytes (at least one batch), due also wait_ms after the first came; starts
  * the checker thread. Errors: MESH_EINVAL, MESH_ENOMEM, MESH_EIO (no thread); *out NULL. */
-MESH_NODISCARD mesh_err_t inbox_open(size_t max, size_t group_batches, size_t group_bytes,
-                                     int64_t wait_ms, inbox_t **out);
+MESH_NODISCARD mesh_err_t inbox_open(size_t max, size_t max_bytes, size_t group_batches,
+                                     size_t group_bytes, int64_t wait_ms, inbox_t **out);
 
 /* Drop whatever is queued, stop the checker and free in; NULL is a no-op. */
 void inbox_close(inbox_t *in);
@@ -40,9 +41,17 @@ void inbox_close(inbox_t *in);
 size_t inbox_count(const inbox_t *in);
 bool inbox_full(const inbox_t *in);
 
+/* Would a batch of len bytes fit now: fewer than max batches queued, and max_bytes not
+ * passed with it (an empty inbox takes any one batch)? When not, commit a group first: the
+ * sender waits meanwhile (its credit), and no batch is refused or failed. */
+bool inbox_fits(const inbox_t *in, size_t len);
+
+/* Bytes of the batches queued. */
+size_t inbox_bytes(const inbox_t *in);
+
 /* Queue a copy of data (len bytes) from `from`, now_ms being the time, and start its check.
- * Errors: MESH_EBUSY (full), MESH_ENOMEM: nothing queued (not acknowledged, it comes
- * again). */
+ * Errors: MESH_EBUSY (it does not fit: inbox_fits), MESH_ENOMEM: nothing queued (not acknowledged,
+ * it comes again). */
 MESH_NODISCARD mesh_err_t inbox_add(inbox_t *in, void *from, uint64_t id, const uint8_t *data,
                                     size_t len, bool more, int64_t now_ms);
 

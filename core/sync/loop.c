@@ -26,6 +26,7 @@
 #include "core/sync/status.h"
 #include "core/sync/sync.h"
 #include "crypto/ident.h"
+#include "transport/guard.h"
 
 /* After a large apply, once quiet for a while, give back the memory it left (LMDB's pages
  * of the large write transactions, then the allocator's free pages: the daemon keeps its
@@ -73,6 +74,25 @@ s_keep_heap(void)
 #endif
 }
 
+/* A pre-auth flood (connections shut down for going past the guard's caps: strangers, who
+ * cannot be told from members before CURVE and ZAP) is logged once per LOOP_FLOOD_LOG_MS,
+ * with the count since the last line, never once per connection. */
+static void
+s_log_flood(loop_t *l, int64_t now)
+{
+    uint64_t shed = transport_shed(l->t);
+    if (shed == l->shed || now - l->shed_ms < LOOP_FLOOD_LOG_MS) {
+        return;
+    }
+    node_log(l->m, MESH_LOG_WARN,
+             "pre-auth flood: shut down %llu connection(s) past the caps (%u per address, "
+             "%zu in all) in the last %d s; %zu not yet authenticated now",
+             (unsigned long long)(shed - l->shed), GUARD_PER_ADDR, transport_preauth_max(l->t),
+             LOOP_FLOOD_LOG_MS / 1000, transport_preauth(l->t));
+    l->shed = shed;
+    l->shed_ms = now;
+}
+
 static void *
 s_run(void *arg)
 {
@@ -84,7 +104,7 @@ s_run(void *arg)
         int64_t now = sync_now_ms();
         for (size_t i = 0; i < l->nsess; i++) {
             /* a link that comes up any moment: say HELLO as soon as it does */
-            const session_t *s = &l->sess[i];
+            const session_t *s = l->sess[i];
             quick |= s->conn_out != SYNC_NO_CONN && !s->hello_out && now - s->dial_ms < 3000;
         }
         /* Sleep only when nothing waits: no commit due, nothing to push; queued batches
@@ -112,6 +132,7 @@ s_run(void *arg)
                      (unsigned long long)(transport_refused(l->t) - l->refused));
             l->refused = transport_refused(l->t);
         }
+        s_log_flood(l, sync_now_ms());
         uint64_t txnid = store_last_txnid(l->m->store);
         if (txnid != l->last_txnid) {
             node_log(l->m, MESH_LOG_DEBUG, "store at transaction %llu", (unsigned long long)txnid);
@@ -121,13 +142,13 @@ s_run(void *arg)
                 node_log(l->m, MESH_LOG_WARN, "membership: %s", mesh_errmsg(l->m));
             }
             for (size_t i = 0; i < l->nsess; i++) {
-                l->sess[i].again = true;
+                l->sess[i]->again = true;
             }
         }
         busy = false;
         for (size_t i = 0; i < l->nsess; i++) {
-            session_push(l, &l->sess[i]);
-            busy |= session_can_push(&l->sess[i]);
+            session_push(l, l->sess[i]);
+            busy |= session_can_push(l->sess[i]);
         }
         now = sync_now_ms();
         session_tick(l, now);
@@ -177,13 +198,13 @@ loop_start(mesh_t *m, const char *listen, bool keep_heap, loop_t **out)
     if (err == MESH_OK) {
         err = transport_open(curve_pk, curve_sk, dial_admit, l, &l->t);
     }
-    memset(curve_sk, 0, sizeof curve_sk);
+    ident_wipe(curve_sk, sizeof curve_sk);
     if (err == MESH_OK && listen) {
         err = transport_listen(l->t, listen, l->listen, sizeof l->listen);
     }
     if (err == MESH_OK) {
-        err = inbox_open(LOOP_QUEUE_BATCHES, LOOP_GROUP_BATCHES, group_bytes, LOOP_GROUP_MS,
-                         &l->inbox);
+        err = inbox_open(LOOP_QUEUE_BATCHES, LOOP_QUEUE_BYTES, LOOP_GROUP_BATCHES, group_bytes,
+                         LOOP_GROUP_MS, &l->inbox);
     }
     if (err == MESH_OK && pthread_create(&l->thread, NULL, s_run, l) != 0) {
         err = MESH_EIO;
@@ -215,10 +236,13 @@ loop_stop(loop_t *l)
     snprintf(path, sizeof path, "%s/status", l->m->home);
     (void)unlink(path); /* no daemon runs here any more */
     for (size_t i = 0; i < l->nsess; i++) {
-        vector_free(l->sess[i].vv);
-        vector_free(l->sess[i].hello_vv);
-        free(l->sess[i].addrs);
+        vector_free(l->sess[i]->vv);
+        vector_free(l->sess[i]->hello_vv);
+        free(l->sess[i]->addrs);
+        free(l->sess[i]);
     }
+    free(l->sess);
+    free(l->by_curve);
     vector_free(l->own_vv);
     free(l->own);
     inbox_close(l->inbox); /* (empty: the thread's last s_flush committed all) */

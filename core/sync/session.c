@@ -518,13 +518,14 @@ session_flush(loop_t *l)
     }
 }
 
-/* Queue a batch for a later commit (inbox_due); its sets are checked meanwhile. A full
- * queue commits a group first. */
+/* Queue a batch for a later commit (inbox_due); its sets are checked meanwhile. When it
+ * does not fit (LOOP_QUEUE_BATCHES, LOOP_QUEUE_BYTES), groups are committed first: the
+ * senders wait meanwhile, under their credit, and nobody's batch is refused. */
 static void
 s_on_batch(loop_t *l, session_t *s, const wire_msg_t *msg)
 {
-    if (inbox_full(l->inbox)) {
-        session_flush_group(l);
+    while (!inbox_fits(l->inbox, msg->body_len)) {
+        session_flush_group(l); /* (each commits or forgets one batch at least) */
     }
     if (inbox_add(l->inbox, s, msg->num, msg->body, msg->body_len, msg->more, sync_now_ms()) !=
         MESH_OK) {
@@ -664,7 +665,7 @@ void
 session_tick(loop_t *l, int64_t now)
 {
     for (size_t i = 0; i < l->nsess; i++) {
-        session_t *s = &l->sess[i];
+        session_t *s = l->sess[i];
         /* silent: nothing heard from it for that long before the last time nothing waited
          * (a peer is not silent while its frames queue behind our own long commit) */
         if (s->connected && l->drained_ms - s->heard_ms > LOOP_DEAD_MS * l->slow) {

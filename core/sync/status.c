@@ -144,7 +144,7 @@ s_text(loop_t *l, int64_t now, char **out, size_t *len)
     s_put_text(f, l->listen);
     fprintf(f, "\nupdated_ms %lld\n", (long long)now);
     for (size_t i = 0; i < l->nsess; i++) {
-        s_put_peer(l, f, &l->sess[i], own, now);
+        s_put_peer(l, f, l->sess[i], own, now);
     }
     if (ferror(f) || fclose(f) != 0) {
         free(*out);

@@ -31,8 +31,9 @@
 #define LOOP_GROUP_BATCHES    64u         /* received batches committed in one transaction, */
 #define LOOP_GROUP_BYTES      (32u << 20) /* at most, or this many bytes, */
 #define LOOP_GROUP_MS         1000        /* or whatever came before the sender paused this long */
-#define LOOP_QUEUE_BATCHES    (2 * LOOP_CREDIT) /* received batches queued, checked ahead */
-#define LOOP_RELEASE_OPS      20000u            /* after applying this many ops, */
+#define LOOP_QUEUE_BATCHES    (2 * LOOP_CREDIT) /* received batches queued, checked ahead, */
+#define LOOP_QUEUE_BYTES      (64u << 20) /* and their bytes at most (one batch alone may pass) */
+#define LOOP_RELEASE_OPS      20000u      /* after applying this many ops, */
 #define LOOP_RELEASE_MS       1000 /* and a second without any, the store gives memory back */
 #define LOOP_RELEASE_SENT     (32u << 20) /* so does the heap after this many batch bytes sent */
 #define LOOP_PING_MS          1000        /* ping a silent peer this often */
@@ -42,7 +43,7 @@
 #define LOOP_REDIAL_MAX_MS    30000       /* waiting twice as long each time, up to this */
 #define LOOP_REFUSED_RETRY_MS 60000       /* a peer that refused our version: HELLO again after */
 #define LOOP_STATUS_MS        250         /* status file refresh */
-#define LOOP_SESSIONS_MAX     64u
+#define LOOP_FLOOD_LOG_MS     10000       /* connections shed pre-auth: one log line this often */
 
 #define SYNC_NO_CONN UINT32_MAX /* a session's connection that is not there */
 
@@ -105,12 +106,17 @@ struct loop {
     transport_t *t;
     inbox_t *inbox; /* received batches not yet committed (checked meanwhile) */
     char listen[256];
-    session_t sess[LOOP_SESSIONS_MAX];
-    size_t nsess;
+    session_t **sess; /* one per member (dial_members), each its own allocation: inbox
+                       * batches point at theirs; the array grows with membership */
+    size_t nsess, sess_cap;
+    session_t **by_curve; /* the same sessions, sorted by CURVE key (dial_by_curve) */
+    size_t nby_curve;
     uint64_t members_gen;
     uint64_t last_txnid;
     int64_t status_ms;
     uint64_t refused;   /* transport refusals already logged */
+    uint64_t shed;      /* pre-auth connections shed (transport_shed) already logged, */
+    int64_t shed_ms;    /* when that was last logged */
     uint64_t major;     /* the protocol major version we announce (§11.1) */
     uint64_t session;   /* random, per start: peers tell a restart from a second HELLO */
     int64_t slow;       /* test hook: the liveness timeouts stretched this many times (1) */

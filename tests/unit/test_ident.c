@@ -115,7 +115,7 @@ s_create(const s_fixture_t *fx, uint8_t *pk)
 {
     ident_t *id = NULL;
 
-    assert_int_equal(ident_load(fx->path, 1, &id), MESH_OK);
+    assert_int_equal(ident_load(fx->path, 1, &id, NULL, 0), MESH_OK);
     assert_non_null(id);
     memcpy(pk, ident_public_key(id), IDENT_PK_LEN);
     ident_free(id);
@@ -154,11 +154,11 @@ test_ident_load_returns_same_key(void **state)
     ident_t *id = NULL;
 
     s_create(fx, pk);
-    assert_int_equal(ident_load(fx->path, 0, &id), MESH_OK);
+    assert_int_equal(ident_load(fx->path, 0, &id, NULL, 0), MESH_OK);
     assert_memory_equal(ident_public_key(id), pk, IDENT_PK_LEN);
     ident_free(id);
     /* create on an existing file loads it rather than replacing it. */
-    assert_int_equal(ident_load(fx->path, 1, &id), MESH_OK);
+    assert_int_equal(ident_load(fx->path, 1, &id, NULL, 0), MESH_OK);
     assert_memory_equal(ident_public_key(id), pk, IDENT_PK_LEN);
     ident_free(id);
 }
@@ -169,7 +169,7 @@ test_ident_load_missing_is_notinit(void **state)
     s_fixture_t *fx = *state;
     ident_t *id = (ident_t *)fx; /* any non-NULL value: must come back NULL */
 
-    assert_int_equal(ident_load(fx->path, 0, &id), MESH_ENOTINIT);
+    assert_int_equal(ident_load(fx->path, 0, &id, NULL, 0), MESH_ENOTINIT);
     assert_null(id);
     assert_int_equal(s_count_entries(fx->dir), 0);
 }
@@ -182,10 +182,10 @@ test_ident_load_bad_directory_is_eio(void **state)
     ident_t *id = NULL;
 
     snprintf(path, sizeof(path), "%s/no-such-dir/identity", fx->dir);
-    assert_int_equal(ident_load(path, 1, &id), MESH_EIO);
+    assert_int_equal(ident_load(path, 1, &id, NULL, 0), MESH_EIO);
     assert_null(id);
     /* A directory where the file should be is not an identity. */
-    assert_int_equal(ident_load(fx->dir, 0, &id), MESH_EIO);
+    assert_int_equal(ident_load(fx->dir, 0, &id, NULL, 0), MESH_EIO);
     assert_null(id);
 }
 
@@ -195,10 +195,10 @@ test_ident_load_rejects_bad_arguments(void **state)
     ident_t *id = NULL;
 
     (void)state;
-    assert_int_equal(ident_load(NULL, 1, &id), MESH_EINVAL);
+    assert_int_equal(ident_load(NULL, 1, &id, NULL, 0), MESH_EINVAL);
     assert_null(id);
-    assert_int_equal(ident_load("", 1, &id), MESH_EINVAL);
-    assert_int_equal(ident_load("/tmp/x", 1, NULL), MESH_EINVAL);
+    assert_int_equal(ident_load("", 1, &id, NULL, 0), MESH_EINVAL);
+    assert_int_equal(ident_load("/tmp/x", 1, NULL, NULL, 0), MESH_EINVAL);
     assert_int_equal(ident_generate(NULL), MESH_EINVAL);
     ident_free(NULL);
 }
@@ -212,7 +212,7 @@ s_assert_corrupt(const s_fixture_t *fx, const uint8_t *file, size_t len)
     ident_t *id = NULL;
 
     s_write_file(fx->path, file, len);
-    assert_int_equal(ident_load(fx->path, 1, &id), MESH_ECORRUPT);
+    assert_int_equal(ident_load(fx->path, 1, &id, NULL, 0), MESH_ECORRUPT);
     assert_null(id);
     assert_int_equal(s_read_file(fx->path, after, sizeof(after)), len);
     assert_memory_equal(after, file, len);
@@ -244,9 +244,48 @@ test_ident_load_rejects_damaged_file(void **state)
 
     /* Restored, the file loads again. */
     s_write_file(fx->path, good, S_KEY_FILE_LEN);
-    assert_int_equal(ident_load(fx->path, 0, &id), MESH_OK);
+    assert_int_equal(ident_load(fx->path, 0, &id, NULL, 0), MESH_OK);
     assert_memory_equal(ident_public_key(id), pk, IDENT_PK_LEN);
     ident_free(id);
+}
+
+/* A key file that group or others may read is refused, with a reason that says chmod 600;
+ * nothing is changed; once chmod 600, it loads. */
+static void
+test_ident_load_refuses_open_mode(void **state)
+{
+    s_fixture_t *fx = *state;
+    const mode_t open_modes[] = {0644, 0640, 0604, 0660, 0602};
+    uint8_t pk[IDENT_PK_LEN];
+    char why[256];
+    ident_t *id = NULL;
+
+    s_create(fx, pk);
+    for (size_t i = 0; i < sizeof(open_modes) / sizeof(open_modes[0]); i++) {
+        assert_int_equal(chmod(fx->path, open_modes[i]), 0);
+        assert_int_equal(ident_load(fx->path, 1, &id, why, sizeof(why)), MESH_EINVAL);
+        assert_null(id);
+        assert_non_null(strstr(why, "chmod 600"));
+    }
+    assert_int_equal(chmod(fx->path, 0600), 0);
+    assert_int_equal(ident_load(fx->path, 0, &id, why, sizeof(why)), MESH_OK);
+    assert_string_equal(why, "");
+    assert_memory_equal(ident_public_key(id), pk, IDENT_PK_LEN);
+    ident_free(id);
+}
+
+/* ident_wipe zeroes exactly the bytes given; len 0 with NULL is a no-op. */
+static void
+test_ident_wipe(void **state)
+{
+    uint8_t buf[48];
+
+    (void)state;
+    memset(buf, 0xa5, sizeof(buf));
+    ident_wipe(buf + 8, 32);
+    for (size_t i = 0; i < sizeof(buf); i++)
+        assert_int_equal(buf[i], i >= 8 && i < 40 ? 0 : 0xa5);
+    ident_wipe(NULL, 0);
 }
 
 static void
@@ -350,6 +389,8 @@ main(void)
         S_TEST(test_ident_load_bad_directory_is_eio),
         cmocka_unit_test(test_ident_load_rejects_bad_arguments),
         S_TEST(test_ident_load_rejects_damaged_file),
+        S_TEST(test_ident_load_refuses_open_mode),
+        cmocka_unit_test(test_ident_wipe),
         cmocka_unit_test(test_ident_sign_verify),
         cmocka_unit_test(test_ident_curve_keys_match),
         cmocka_unit_test(test_ident_curve_public_rejects_bad_point),

@@ -27,7 +27,7 @@ test_inbox_groups_and_due(void **state)
     inbox_t *in = NULL;
     uint8_t junk[200];
     memset(junk, 0x5a, sizeof junk);
-    assert_int_equal(inbox_open(5, 3, 100, 1000, &in), MESH_OK);
+    assert_int_equal(inbox_open(5, 1 << 20, 3, 100, 1000, &in), MESH_OK);
     assert_int_equal(inbox_count(in), 0);
     assert_false(inbox_due(in, 0));
     assert_int_equal(inbox_wait_ms(in, 0), 0);
@@ -70,7 +70,7 @@ test_inbox_groups_and_due(void **state)
     assert_int_equal(inbox_group(in), 1);
     inbox_close(in); /* with a batch still queued */
     inbox_close(NULL);
-    assert_int_equal(inbox_open(0, 1, 1, 1, &in), MESH_EINVAL);
+    assert_int_equal(inbox_open(0, 1, 1, 1, 1, &in), MESH_EINVAL);
     assert_null(in);
 }
 
@@ -93,7 +93,7 @@ test_inbox_checks(void **state)
     assert_non_null(mine);
     memcpy(mine, bundle, len);
 
-    assert_int_equal(inbox_open(4, 4, 1 << 20, 1000, &in), MESH_OK);
+    assert_int_equal(inbox_open(4, 1 << 20, 4, 1 << 20, 1000, &in), MESH_OK);
     assert_int_equal(inbox_add(in, &g_a, 1, mine, len, true, 0), MESH_OK);
     memset(mine, 0, len); /* the inbox has its own copy */
     assert_int_equal(inbox_add(in, &g_a, 2, mine, len, false, 0), MESH_OK);
@@ -110,12 +110,44 @@ test_inbox_checks(void **state)
     assert_int_equal(util_rm_tree(dir), 0);
 }
 
+/* The byte cap: a batch that would take the queue past max_bytes does not fit (MESH_EBUSY,
+ * nothing queued) until older ones are shifted out; an empty inbox takes any one batch,
+ * even one larger than the cap (a frame's own cap bounds it). */
+static void
+test_inbox_byte_cap(void **state)
+{
+    (void)state;
+    static uint8_t junk[300];
+    inbox_t *in = NULL;
+    assert_int_equal(inbox_open(10, 250, 10, 1000, 1000, &in), MESH_OK);
+    assert_true(inbox_fits(in, 300));
+    assert_int_equal(inbox_add(in, &g_a, 1, junk, 100, true, 0), MESH_OK);
+    assert_int_equal(inbox_add(in, &g_b, 2, junk, 100, true, 0), MESH_OK);
+    assert_true(inbox_fits(in, 50));
+    assert_false(inbox_fits(in, 51));
+    assert_int_equal(inbox_add(in, &g_a, 3, junk, 51, true, 0), MESH_EBUSY);
+    assert_int_equal(inbox_count(in), 2);
+    assert_int_equal(inbox_bytes(in), 200);
+    assert_int_equal(inbox_add(in, &g_a, 3, junk, 50, true, 0), MESH_OK);
+    assert_true(inbox_full(in)); /* 250 of 250 */
+    assert_false(inbox_fits(in, 0) && inbox_fits(in, 1));
+    inbox_shift(in, 3, 0);
+    assert_int_equal(inbox_bytes(in), 0);
+    assert_true(inbox_fits(in, 300)); /* alone, a batch past the cap is taken */
+    assert_int_equal(inbox_add(in, &g_a, 4, junk, 300, false, 0), MESH_OK);
+    assert_false(inbox_fits(in, 1));
+    inbox_close(in);
+    assert_int_equal(inbox_open(4, 0, 4, 1, 1, &in), MESH_EINVAL);
+    assert_null(in);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_inbox_groups_and_due),
         cmocka_unit_test(test_inbox_checks),
+        cmocka_unit_test(test_inbox_byte_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,7 +12,13 @@
 
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "crypto/ident.h"
+#include "transport/guard.h"
 #include "transport/transport.h"
 
 typedef struct peer {
@@ -227,6 +233,105 @@ test_transport_listen_errors(void **state)
     s_peer_close(&a);
 }
 
+/* A TCP client from source address src (127.0.0.x) to port on 127.0.0.1. */
+static int
+s_client(const char *src, uint16_t port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    assert_true(fd >= 0);
+    assert_int_equal(inet_pton(AF_INET, src, &a.sin_addr), 1);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    a.sin_port = htons(port);
+    assert_int_equal(inet_pton(AF_INET, "127.0.0.1", &a.sin_addr), 1);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    return fd;
+}
+
+/* Has the server shut down the connection whose client end is fd (EOF at once)? */
+static bool
+s_shut(int fd)
+{
+    char c;
+    return recv(fd, &c, 1, MSG_DONTWAIT) == 0;
+}
+
+/* The guard's caps on real connections: per address (the oldest of it shed first), in all
+ * (the oldest of the address holding the most), a member's connection no longer counted,
+ * and a gone descriptor forgotten; what it sheds is shut down, the rest stays open. */
+static void
+test_transport_guard_caps(void **state)
+{
+    (void)state;
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    socklen_t alen = sizeof a;
+    assert_int_equal(inet_pton(AF_INET, "127.0.0.1", &a.sin_addr), 1);
+    assert_int_equal(bind(lfd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(lfd, 64), 0);
+    assert_int_equal(getsockname(lfd, (struct sockaddr *)&a, &alen), 0);
+    uint16_t port = ntohs(a.sin_port);
+    guard_t *g = NULL;
+    assert_int_equal(guard_new(5, 3, &g), MESH_OK);
+    int cl[8], sv[8];
+    const char *src[8] = {"127.0.0.2", "127.0.0.2", "127.0.0.2", "127.0.0.2",
+                          "127.0.0.3", "127.0.0.3", "127.0.0.4", "127.0.0.4"};
+    for (int i = 0; i < 8; i++) {
+        cl[i] = s_client(src[i], port);
+        sv[i] = accept(lfd, NULL, NULL);
+        assert_true(sv[i] >= 0);
+    }
+    /* 4 from .2 with 3 allowed: the oldest of .2 goes */
+    for (int i = 0; i < 4; i++) {
+        guard_accepted(g, sv[i]);
+    }
+    assert_int_equal(guard_enforce(g), 1);
+    assert_true(s_shut(cl[0]));
+    assert_false(s_shut(cl[1]));
+    assert_int_equal(guard_count(g), 3);
+    /* a member's connection leaves the count; a gone one too */
+    guard_member(g, sv[1]);
+    guard_gone(g, sv[2]);
+    assert_int_equal(guard_count(g), 1);
+    /* 1 of .2, 2 of .3, 2 of .4: 5 of 5; one more of .4 and the total is past: .4 holds
+     * the most, its oldest goes */
+    guard_accepted(g, sv[4]);
+    guard_accepted(g, sv[5]);
+    guard_accepted(g, sv[6]);
+    guard_accepted(g, sv[7]);
+    assert_int_equal(guard_enforce(g), 0);
+    int extra_cl = s_client("127.0.0.4", port), extra_sv = accept(lfd, NULL, NULL);
+    guard_accepted(g, extra_sv);
+    assert_int_equal(guard_enforce(g), 1);
+    assert_true(s_shut(cl[6]));
+    assert_false(s_shut(cl[7]) || s_shut(extra_cl) || s_shut(cl[4]) || s_shut(cl[3]));
+    assert_int_equal(guard_count(g), 5);
+    assert_int_equal(guard_shed(g), 2);
+    /* a descriptor closed and reused for another connection before its event came is
+     * forgotten, not shut down: sv[3] (.2, the oldest entry) now holds a connection from .5 */
+    int other_cl = s_client("127.0.0.5", port), other_sv = accept(lfd, NULL, NULL);
+    assert_int_equal(dup2(other_sv, sv[3]), sv[3]); /* (closes the old sv[3]) */
+    close(other_sv);
+    int more_cl = s_client("127.0.0.2", port), more_sv = accept(lfd, NULL, NULL);
+    guard_accepted(g, more_sv); /* 6 of 5; .2, .3, .4 hold 2 each: the oldest is sv[3] */
+    assert_int_equal(guard_enforce(g), 0);
+    assert_false(s_shut(other_cl));
+    assert_int_equal(guard_count(g), 5);
+    guard_free(g);
+    guard_free(NULL);
+    assert_int_equal(guard_total(1024), 256);
+    assert_int_equal(guard_total(256), 64);
+    assert_int_equal(guard_total(0), GUARD_PER_ADDR);
+    int all[] = {extra_cl, extra_sv, other_cl, more_cl, more_sv, lfd};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        close(all[i]);
+    }
+    for (int i = 0; i < 8; i++) {
+        close(cl[i]);
+        close(sv[i]);
+    }
+}
+
 int
 main(void)
 {
@@ -236,6 +341,7 @@ main(void)
         cmocka_unit_test(test_transport_admission_checked_per_frame),
         cmocka_unit_test(test_transport_wrong_server_key_gets_nothing),
         cmocka_unit_test(test_transport_listen_errors),
+        cmocka_unit_test(test_transport_guard_caps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
