@@ -19,7 +19,9 @@ session_t *dial_by_curve(loop_t *l, const uint8_t *curve);
 bool dial_admit(void *ctx, const uint8_t *curve);
 
 /* Follow membership when its generation moved: a session for every member (up to
- * LOOP_SESSIONS_MAX), and a link to one of its known addresses. */
+ * LOOP_SESSIONS_MAX), and a link to one of its known addresses, dialled at once for a new
+ * member and for one without a session whose addresses changed. Addresses not of the
+ * tcp://HOST:PORT form are never dialled (logged once). */
 void dial_members(loop_t *l);
 
 /* No session came of s's link for a while: dial its next known address (or the same one
