@@ -36,6 +36,7 @@ struct mesh {
     uint64_t serial;              /* unique in the process (node_init): keys error details */
     struct member_state *members; /* who this device trusts (core/member/member.h) */
     struct loop *loop;            /* the event-loop thread, when not offline */
+    int daemon_lock;              /* HOME/daemon.lock, held while online (core/open.c); -1 */
 };
 
 /* Give m its serial, which no other handle of this process has had (call once, at open). */
