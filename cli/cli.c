@@ -1,6 +1,7 @@
 /* cli/cli.c: what every meshctl command shares: options, home, config file, errors.
  * Owns: the option syntax (global and per command), the home's resolution, the config
- * file's format (lines "key = value", '#' comments), the log callback and the error lines.
+ * file's format (lines "key = value", '#' comments; keys log-level, json, name, listen), the
+ * log callback and the error lines.
  * Not here: the command table (cli/meshctl.c), output formats (cli/out.c).
  * Layer: cli. Third-party: none. SPDX-License-Identifier: MIT */
 #include "cli.h"
@@ -227,6 +228,14 @@ s_config_line(cli_ctx_t *ctx, char *line, int *level, int *json)
         if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0)
             return "json must be true or false";
         *json = value[0] == 't';
+        return "";
+    }
+    if (strcmp(key, "listen") == 0) {
+        /* checked when the daemon starts (mesh_open), which names the file if it is bad */
+        size_t len = strlen(value);
+        if (len == 0 || len >= sizeof ctx->listen_config)
+            return "listen must have 1 to 255 bytes (tcp://HOST:PORT, or none)";
+        memcpy(ctx->listen_config, value, len + 1);
         return "";
     }
     if (strcmp(key, "name") == 0) {

@@ -34,6 +34,7 @@ typedef struct cli_ctx {
     char lib_error[512];     /* the library's last error-level log line, "" if none */
     bool online;             /* open with the event loop (meshctl daemon) */
     const char *listen;      /* with online: the endpoint to listen on, or NULL */
+    char listen_config[256]; /* 'listen' from the config file, "" if none */
 } cli_ctx_t;
 
 /* One option a command takes, besides the global ones and --help. */

@@ -1,5 +1,6 @@
 /* cli/cmd_daemon.c: `meshctl daemon`: run the node in the foreground until SIGINT/SIGTERM.
- * Owns: the daemon's options and its signal handling.
+ * Owns: the daemon's options (the --listen flag over the config file's 'listen'), the
+ * lines saying why it did not start, and its signal handling.
  * Not here: the event loop, the sync protocol and the allocator settings they want (the
  * library: mesh_open, offline false, daemon_heap set by cli_open for ctx->online).
  * Layer: cli. Third-party: none. SPDX-License-Identifier: MIT */
@@ -8,6 +9,8 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 static const char s_usage[] =
     "usage: meshctl daemon [--listen ADDR]\n"
@@ -16,13 +19,33 @@ static const char s_usage[] =
     "tcp://127.0.0.1:7000), connect to every member at the addresses 'meshctl peer add'\n"
     "recorded, and keep every collection in sync with each of them. Writes made by\n"
     "other meshctl commands on the same home are noticed and sent within a second.\n"
+    "One daemon runs per home: a second one exits 1 naming the first one's pid.\n"
     "Logs go to stderr at --log-level; it never prompts. SIGINT or SIGTERM stops it\n"
     "cleanly (exit 0). 'meshctl status' and 'meshctl wait' show what it reports\n"
     "(it keeps it in HOME/status).\n"
     "\n"
     "options:\n"
-    "  -l, --listen ADDR  the ZeroMQ endpoint to listen on; without it the daemon only\n"
-    "                     dials out\n";
+    "  -l, --listen ADDR  the endpoint to listen on, tcp://HOST:PORT (HOST an IP address,\n"
+    "                     '*', an interface or a host name, resolved at start; PORT 0\n"
+    "                     picks a free one); 'none': only dial out. Default: 'listen' in\n"
+    "                     HOME/config, else none\n";
+
+/* Print why the node did not start: the library's detail names the cause (another daemon
+ * and its pid, the port in use, a bad endpoint and where it came from). Returns CLI_FAIL. */
+static int
+s_start_fail(const cli_ctx_t *ctx, mesh_err_t err, bool from_config)
+{
+    if (err == MESH_EBUSY && ctx->lib_error[0]) {
+        cli_say("start the daemon: %s", ctx->lib_error); /* "busy, try again" would mislead */
+        return CLI_FAIL;
+    }
+    if (err == MESH_EINVAL && from_config)
+        return cli_fail_detail(err, ctx->lib_error, "start the daemon ('listen' in '%s/config')",
+                               ctx->home);
+    if (err == MESH_EINVAL)
+        return cli_fail_detail(err, ctx->lib_error, "start the daemon");
+    return cli_open_fail(ctx, err);
+}
 
 int
 cmd_daemon(int argc, char **argv, cli_ctx_t *ctx)
@@ -32,6 +55,12 @@ cmd_daemon(int argc, char **argv, cli_ctx_t *ctx)
     int npos, rc = cli_parse(ctx, s_usage, argc, argv, opts, 0, 0, &npos);
     if (rc != CLI_CONTINUE)
         return rc;
+    /* the flag overrides the config file's setting; "none" asks for no listening at all */
+    bool from_config = !listen && ctx->listen_config[0];
+    if (from_config)
+        listen = ctx->listen_config;
+    if (listen && strcmp(listen, "none") == 0)
+        listen = NULL;
     /* Block the stop signals before the loop thread starts, so that it inherits the mask
      * and this thread alone takes them, in sigwait. */
     sigset_t stop;
@@ -42,12 +71,14 @@ cmd_daemon(int argc, char **argv, cli_ctx_t *ctx)
     ctx->online = true;
     ctx->listen = listen;
     mesh_t *m = NULL;
-    if (cli_open(ctx, &m) != CLI_OK)
-        return CLI_FAIL;
+    mesh_err_t err = cli_open_ex(ctx, false, false, &m);
+    if (err != MESH_OK)
+        return s_start_fail(ctx, err, from_config);
     char id[MESH_ID_TEXT_LEN + 1] = "";
     if (mesh_device_id(m, id, sizeof id) != MESH_OK)
         id[0] = '\0';
-    cli_say("daemon %s running%s%s", id, listen ? " on " : "", listen ? listen : "");
+    cli_say("daemon %s running%s%s (pid %ld)", id, listen ? " on " : "", listen ? listen : "",
+            (long)getpid());
     int sig = 0;
     sigwait(&stop, &sig);
     cli_say("daemon stopping (%s)", sig == SIGINT ? "SIGINT" : "SIGTERM");

@@ -1,5 +1,6 @@
 /* cli/cmd_init.c: `meshctl init`: create this device's identity and store.
- * Owns: making the home's missing parent directories, and what init prints.
+ * Owns: making the home's missing parent directories, renaming a device that exists
+ * (--name), and what init prints.
  * Not here: the home's layout and the key pair (the library, through mesh_open).
  * Layer: cli. Third-party: none. SPDX-License-Identifier: MIT */
 #include "cli.h"
@@ -10,18 +11,20 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#define S_NAME_MAX 64 /* bytes of a device name (mesh_rename takes 64 at most) */
+
 static const char s_usage[] =
     "usage: meshctl init [--name NAME]\n"
     "\n"
     "Create this device's identity (an Ed25519 key pair) and its store in the home, and\n"
     "print the new device ID. If the home already holds a device, say so and print its ID\n"
-    "(exit status 0).\n"
+    "(exit status 0); with --name, rename it (its members see the new name once they sync).\n"
     "\n"
     "options:\n"
-    "  --name NAME  the device's name, recorded at creation (default: 'name' in the\n"
-    "               config file, else the host name)\n"
+    "  --name NAME  the device's name: 1 to 64 bytes, no control characters (default at\n"
+    "               creation: 'name' in the config file, else the host name)\n"
     "\n"
-    "--json prints {\"id\", \"name\", \"home\", \"created\"}.\n";
+    "--json prints {\"id\", \"name\", \"home\", \"created\", \"renamed\"}.\n";
 
 /* Make the missing parent directories of the home (mode 0700), as mkdir -p does; the
  * library makes the home itself. Returns CLI_OK, or CLI_FAIL after printing why. */
@@ -46,7 +49,7 @@ s_make_parents(const cli_ctx_t *ctx)
 }
 
 static void
-s_print(const cli_ctx_t *ctx, mesh_t *m, const char *id, bool created)
+s_print(const cli_ctx_t *ctx, mesh_t *m, const char *id, bool created, bool renamed)
 {
     if (ctx->json) {
         out_json_t j;
@@ -56,10 +59,11 @@ s_print(const cli_ctx_t *ctx, mesh_t *m, const char *id, bool created)
         out_json_string(&j, "name", mesh_device_name(m));
         out_json_string(&j, "home", ctx->home);
         out_json_bool(&j, "created", created);
+        out_json_bool(&j, "renamed", renamed);
         out_json_object_end(&j);
         return;
     }
-    if (!created)
+    if (!created && !renamed)
         cli_say("'%s' is already initialised", ctx->home);
     printf("%s\n", id);
 }
@@ -74,9 +78,12 @@ cmd_init(int argc, char **argv, cli_ctx_t *ctx)
         return rc;
     if (name) {
         size_t len = strlen(name);
-        if (len == 0 || len >= sizeof ctx->name)
-            return cli_usage_error(s_usage, "init: a name has 1 to %zu bytes",
-                                   sizeof ctx->name - 1);
+        bool control = false;
+        for (size_t i = 0; i < len; i++)
+            control |= (unsigned char)name[i] < 0x20 || name[i] == 0x7f;
+        if (len == 0 || len > S_NAME_MAX || control)
+            return cli_usage_error(s_usage, "init: a name has 1 to %d bytes, no control characters",
+                                   S_NAME_MAX);
         memcpy(ctx->name, name, len + 1);
     }
     mesh_t *m = NULL;
@@ -96,9 +103,19 @@ cmd_init(int argc, char **argv, cli_ctx_t *ctx)
         rc = cli_fail(m, err, "read the device ID");
         goto out;
     }
-    if (!created && name && strcmp(name, mesh_device_name(m)) != 0)
-        cli_say("--name ignored: the device is named '%s'", mesh_device_name(m));
-    s_print(ctx, m, id, created);
+    bool renamed = !created && name && strcmp(name, mesh_device_name(m)) != 0;
+    if (renamed) {
+        char was[OUT_QUOTE_LEN], now[OUT_QUOTE_LEN];
+        out_quote(was, sizeof was, mesh_device_name(m), strlen(mesh_device_name(m)));
+        out_quote(now, sizeof now, name, strlen(name));
+        err = mesh_rename(m, name);
+        if (err != MESH_OK) {
+            rc = cli_fail(m, err, "rename '%s' to '%s'", was, now);
+            goto out;
+        }
+        cli_say("renamed '%s' to '%s'", was, now);
+    }
+    s_print(ctx, m, id, created, renamed);
     rc = CLI_OK;
 out:
     mesh_close(m);

@@ -1,20 +1,24 @@
 /* core/open.c: opening and closing a node: the top of core, which assembles the others.
- * Owns: the home's layout (identity file, store directory), the device's name, the genesis
- * record and member view at open, and starting and stopping the loop thread.
+ * Owns: the home's layout (identity file, store directory, daemon.lock), the device's name
+ * and renaming it, the genesis record and member view at open, and for an online node the
+ * one-daemon-per-home lock, the listen endpoint's check, and starting and stopping the loop.
  * Not here: the handle's errors and log (core/base/node.c).
  * Layer: core (top). Third-party: none. SPDX-License-Identifier: MIT */
 #include "core/open.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/apply/apply.h"
 #include "core/apply/held.h"
 #include "core/base/node.h"
+#include "core/member/addr.h"
 #include "core/member/member.h"
 #include "core/sync/loop.h"
 #include "crypto/devid.h"
@@ -121,6 +125,113 @@ s_open(mesh_t *m, const mesh_options_t *o)
     return err;
 }
 
+/* Hold HOME/daemon.lock (flock, exclusive) for the node's life, with our pid written in it:
+ * one online node per home. The lock, not the file, decides: a file left by a daemon that
+ * was killed holds no lock (the kernel drops it with the process), so it blocks nothing;
+ * the file is never removed (removing it could let two daemons lock two files). MESH_OK:
+ * m->daemon_lock holds it. MESH_EBUSY: another process (or handle) holds it; the detail
+ * names its pid. MESH_EIO, MESH_ENOSPC. */
+static mesh_err_t
+s_daemon_lock(mesh_t *m)
+{
+    char path[4200], text[32];
+    snprintf(path, sizeof path, "%s/daemon.lock", m->home);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        return node_fail(m, errno == ENOSPC ? MESH_ENOSPC : MESH_EIO, "create %s: %s", path,
+                         strerror(errno));
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        ssize_t n = e == EWOULDBLOCK ? pread(fd, text, sizeof text - 1, 0) : -1;
+        close(fd);
+        if (e != EWOULDBLOCK) {
+            return node_fail(m, MESH_EIO, "lock %s: %s", path, strerror(e));
+        }
+        text[n > 0 ? n : 0] = '\0';
+        long pid = strtol(text, NULL, 10);
+        if (pid > 0) {
+            return node_fail(m, MESH_EBUSY, "a daemon already runs on '%s' (pid %ld)", m->home,
+                             pid);
+        }
+        return node_fail(m, MESH_EBUSY, "a daemon already runs on '%s' (starting: no pid yet)",
+                         m->home);
+    }
+    int len = snprintf(text, sizeof text, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, text, (size_t)len, 0) != len) {
+        int e = errno;
+        close(fd);
+        return node_fail(m, e == ENOSPC ? MESH_ENOSPC : MESH_EIO, "write %s: %s", path,
+                         strerror(e));
+    }
+    m->daemon_lock = fd;
+    return MESH_OK;
+}
+
+/* Start the online part: check and resolve the listen endpoint (addr_listen_resolve), take
+ * the daemon lock, then start the loop. A failure names its cause: a bad endpoint
+ * (MESH_EINVAL), another daemon (MESH_EBUSY), the port in use (MESH_EBUSY). */
+static mesh_err_t
+s_go_online(mesh_t *m, const mesh_options_t *o)
+{
+    char bind[ADDR_TEXT_MAX], why[400];
+    unsigned port = 0;
+    if (o->listen) {
+        mesh_err_t err = addr_listen_resolve(o->listen, bind, sizeof bind, &port, why, sizeof why);
+        if (err != MESH_OK) {
+            return node_fail(m, err, "listen address %s", why);
+        }
+    }
+    mesh_err_t err = s_daemon_lock(m);
+    if (err != MESH_OK) {
+        return err;
+    }
+    err = loop_start(m, o->listen ? bind : NULL, o->daemon_heap, &m->loop);
+    if (err == MESH_EBUSY && o->listen) {
+        return node_fail(m, err, "port %u is in use (listen on %s)", port, bind);
+    }
+    return err;
+}
+
+/* Rewrite the stored name (the "name" meta key) as m->name. */
+static mesh_err_t
+s_name_set(store_txn_t *txn, void *ctx)
+{
+    const mesh_t *m = ctx;
+    return store_meta_put(txn, "name", m->name, strlen(m->name));
+}
+
+mesh_err_t
+mesh_rename(mesh_t *m, const char *name)
+{
+    if (!m || !name) {
+        return MESH_EINVAL;
+    }
+    if (m->loop) {
+        return node_fail(m, MESH_ESTATE, "rename an offline handle (the loop shows the name)");
+    }
+    size_t len = strlen(name);
+    if (len == 0 || len > NODE_NAME_MAX) {
+        return node_fail(m, MESH_EINVAL, "a name has 1 to %d bytes", NODE_NAME_MAX);
+    }
+    for (size_t i = 0; i < len; i++) {
+        if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f) {
+            return node_fail(m, MESH_EINVAL, "a name has no control characters");
+        }
+    }
+    char old[NODE_NAME_MAX + 1];
+    memcpy(old, m->name, sizeof old);
+    memcpy(m->name, name, len + 1);
+    mesh_err_t err = store_write(m->store, s_name_set, m);
+    if (err != MESH_OK) {
+        memcpy(m->name, old, sizeof old);
+        return node_fail_store(m, err, "record name");
+    }
+    /* the genesis record follows the stored name (member_genesis rewrites it when they
+     * differ, here and at the next open should this fail), and syncs to every member */
+    return member_genesis(m);
+}
+
 mesh_err_t
 mesh_open(const mesh_options_t *opts, mesh_t **out)
 {
@@ -143,6 +254,7 @@ mesh_open(const mesh_options_t *opts, mesh_t **out)
         return MESH_ENOMEM;
     }
     node_init(m);
+    m->daemon_lock = -1;
     m->log = o.log;
     m->log_ctx = o.log_ctx;
     m->log_level = o.log_level;
@@ -161,7 +273,7 @@ mesh_open(const mesh_options_t *opts, mesh_t **out)
         return err;
     }
     if (!o.offline) {
-        err = loop_start(m, o.listen, o.daemon_heap, &m->loop);
+        err = s_go_online(m, &o);
         if (err != MESH_OK) {
             if (o.errbuf && o.errbuf_len) {
                 snprintf(o.errbuf, o.errbuf_len, "%s", mesh_errmsg(m)); /* this thread's */
@@ -182,6 +294,9 @@ mesh_close(mesh_t *m)
         return;
     }
     loop_stop(m->loop);
+    if (m->daemon_lock >= 0) {
+        close(m->daemon_lock); /* the lock goes with it; the file stays (s_daemon_lock) */
+    }
     store_close(m->store);
     ident_free(m->ident);
     member_state_free(m->members);

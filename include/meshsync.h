@@ -183,8 +183,14 @@ MESH_EXPORT const char *mesh_strerror(mesh_err_t err);
  * Calls sodium_init itself; no global set-up is needed.
  * MESH_OK: *out is the node; close it with mesh_close(). Error: *out is NULL, and
  * opts->errbuf (when set) holds the detail, e.g. the path and the OS error.
- * Errors: MESH_EINVAL (opts NULL, size too small, no home), MESH_ENOTINIT, MESH_EFORMAT
- * (the store has an unknown format), MESH_ECORRUPT, MESH_EIO, MESH_ENOSPC, MESH_ENOMEM.
+ * Not offline: opts->listen must be tcp://HOST:PORT (HOST an IP literal, "*", an interface
+ * name, or a host name, resolved to its first IPv4 address; PORT 0..65535, 0: any free one),
+ * and one online node runs per home: it holds HOME/daemon.lock (its pid in it) until
+ * mesh_close. Offline handles (any number, in any process) work beside it.
+ * Errors: MESH_EINVAL (opts NULL, size too small, no home, a bad listen endpoint),
+ * MESH_ENOTINIT, MESH_EFORMAT (the store has an unknown format), MESH_ECORRUPT, MESH_EIO,
+ * MESH_ENOSPC, MESH_ENOMEM, MESH_EBUSY (not offline: another online node, e.g. a daemon,
+ * runs on the home, or the listen port is in use; the detail says which, with the pid).
  * Thread-safety: any thread, several at once, each on a home of its own: a process opens a
  * home at most once at a time (LMDB's rule; other processes may open it too). */
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_open(const mesh_options_t *opts, mesh_t **out);
@@ -209,6 +215,15 @@ MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_device_id(const mesh_t *m, char *buf,
 /* The device name given at creation; owned by m, valid until mesh_close.
  * Thread-safety: any thread. */
 MESH_EXPORT const char *mesh_device_name(const mesh_t *m);
+
+/* Rename this device: record name as its name, and rewrite its genesis record (the name
+ * every member shows for it), which syncs like any membership record. A name has 1 to 64
+ * bytes and no control characters. A daemon already running on the home keeps showing the
+ * old name in its own status until it restarts.
+ * Errors: MESH_EINVAL (m or name NULL, a bad name), MESH_ESTATE (m is online: rename an
+ * offline handle), and those of mesh_txn_commit.
+ * Thread-safety: not while another thread uses m (mesh_device_name's text changes). */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_rename(mesh_t *m, const char *name);
 
 /* Begin a local transaction on collection coll (a NUL-terminated name of 1..MESH_COLL_MAX
  * bytes; names starting with '_' are reserved for the system). Nothing touches the store

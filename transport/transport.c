@@ -367,12 +367,12 @@ transport_listen(transport_t *t, const char *endpoint, char *bound, size_t bound
     }
     t->router = r;
     if (zmq_bind(r, endpoint) != 0) {
-        snprintf(t->errmsg, sizeof t->errmsg, "listen on %s: %s", endpoint,
-                 zmq_strerror(zmq_errno()));
+        int e = zmq_errno();
+        snprintf(t->errmsg, sizeof t->errmsg, "listen on %s: %s", endpoint, zmq_strerror(e));
         s_watch_stop(t);
         t->router = NULL;
         zmq_close(r);
-        return MESH_EIO;
+        return e == EADDRINUSE ? MESH_EBUSY : MESH_EIO;
     }
     if (bound && bound_len && zmq_getsockopt(r, ZMQ_LAST_ENDPOINT, bound, &len) != 0) {
         bound[0] = '\0';

@@ -51,7 +51,8 @@ void transport_close(transport_t *t);
 const char *transport_errmsg(const transport_t *t);
 
 /* Listen on endpoint (e.g. "tcp://127.0.0.1:0"); bound receives the endpoint actually
- * bound (with the port chosen). Errors: MESH_EIO (address in use, bad endpoint). */
+ * bound (with the port chosen). Errors: MESH_EBUSY (the address is in use), MESH_EIO (a bad
+ * endpoint, and the rest). */
 MESH_NODISCARD mesh_err_t transport_listen(transport_t *t, const char *endpoint, char *bound,
                                            size_t bound_len);
 

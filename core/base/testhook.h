@@ -20,6 +20,7 @@ typedef enum testhook {
     TESTHOOK_COMMIT_PAUSE_MS,  /* MESH_TEST_COMMIT_PAUSE_MS: rest after each such commit */
     TESTHOOK_IMPORT_TXN_BYTES, /* MESH_TEST_IMPORT_TXN_BYTES: import txns of N set bytes */
     TESTHOOK_TIME_FACTOR,      /* MESH_TEST_TIME_FACTOR: a daemon's liveness timeouts x N */
+    TESTHOOK_ADDR_UNCHECKED,   /* MESH_TEST_ADDR_UNCHECKED: 1 lets peer add store any address */
     TESTHOOK_COUNT
 } testhook_t;
 

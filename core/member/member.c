@@ -147,12 +147,14 @@ member_genesis(mesh_t *m)
     void *old = NULL;
     size_t old_len = 0;
     int klen = snprintf(key, sizeof key, "genesis/%s", m->id_text);
+    int vlen = snprintf(value, sizeof value, "name=%s\n", m->name);
     mesh_err_t err = mesh_get(m, MEMBER_COLL, key, (size_t)klen, &old, &old_len);
+    /* written anew only when missing, or when it names the device otherwise (mesh_rename) */
+    bool same = err == MESH_OK && old_len == (size_t)vlen && memcmp(old, value, old_len) == 0;
     mesh_free(old);
-    if (err != MESH_ENOTFOUND) {
+    if (err != MESH_ENOTFOUND && (err != MESH_OK || same)) {
         return err;
     }
-    int vlen = snprintf(value, sizeof value, "name=%s\n", m->name);
     mesh_txn_t *txn = NULL;
     err = txn_begin_system(m, MEMBER_COLL, &txn);
     if (err == MESH_OK) {

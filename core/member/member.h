@@ -66,7 +66,8 @@ MESH_NODISCARD mesh_err_t member_keys_copy(mesh_t *m, uint8_t (**keys)[32], size
  * key "genesis/<origin ID>" or "add/<subject ID>/<origin ID>". MESH_OK or MESH_EPROTO. */
 MESH_NODISCARD mesh_err_t member_check_op(const wire_opmeta_t *op, const uint8_t *origin);
 
-/* Write this device's genesis record if it has none (at creation). */
+/* Write this device's genesis record if it has none (at creation), or anew when its name
+ * is not m->name (after mesh_rename). */
 MESH_NODISCARD mesh_err_t member_genesis(mesh_t *m);
 
 #endif /* MESH_CORE_MEMBER_H */

@@ -11,7 +11,9 @@
 #include <string.h>
 
 #include "core/base/node.h"
+#include "core/base/testhook.h"
 #include "core/data/txn.h"
+#include "core/member/addr.h"
 #include "core/member/member.h"
 #include "core/wire/set.h"
 #include "crypto/devid.h"
@@ -33,11 +35,18 @@ mesh_peer_add(mesh_t *m, const char *id, const char *name, const char *const *ad
     if (name && (strlen(name) > MEMBER_NAME_MAX || strpbrk(name, "\n\r"))) {
         return node_fail(m, MESH_EINVAL, "a name is one line of at most %u bytes", MEMBER_NAME_MAX);
     }
+    /* Test hook (PROTOCOL.md §11.2): write addresses unchecked, as a peer's record may hold. */
+    bool check = testhook_number(TESTHOOK_ADDR_UNCHECKED, 0) != 1;
     for (size_t i = 0; i < addr_count; i++) {
+        char why[256];
         if (!addrs[i] || !addrs[i][0] || strlen(addrs[i]) > MEMBER_ADDR_MAX ||
             strpbrk(addrs[i], " \t\n\r")) {
             return node_fail(m, MESH_EINVAL, "an address is one word of at most %u bytes",
                              MEMBER_ADDR_MAX);
+        }
+        if (check &&
+            addr_parse(addrs[i], strlen(addrs[i]), false, NULL, why, sizeof why) != MESH_OK) {
+            return node_fail(m, MESH_EINVAL, "%s", why);
         }
     }
     if (addr_count > MEMBER_ADDRS_MAX) {
@@ -87,11 +96,13 @@ mesh_peer_add(mesh_t *m, const char *id, const char *name, const char *const *ad
  * out &pub), then the memory its pointers point at. Every string is the list's own copy. */
 typedef struct s_peer_entry {
     mesh_peer_t pub;
-    char *name;    /* the first name a record gives, or NULL */
-    char **addrs;  /* every address, in the order found, none twice */
-    size_t naddrs; /* addresses in addrs */
-    size_t cap;    /* room in addrs */
-    char *text;    /* the addresses space-separated, built last (peer_list_addrs_text) */
+    char *name;          /* the first name a record gives, or NULL */
+    char **addrs;        /* every address, in the order found, none twice */
+    size_t naddrs;       /* addresses in addrs */
+    size_t cap;          /* room in addrs */
+    char *text;          /* the addresses space-separated, built last (peer_list_addrs_text) */
+    size_t ignored;      /* addresses its records give that are not tcp://HOST:PORT (addr.h) */
+    char *ignored_first; /* the first of them, or NULL */
 } s_peer_entry_t;
 
 struct mesh_peer_list {
@@ -138,7 +149,8 @@ s_addr_add(s_peer_entry_t *e, const uint8_t *addr, size_t len)
 }
 
 /* Fold one record's "name=" and "addr=" lines into the peer: the first name found stays,
- * every address is kept (whatever its length: nothing is cut to fit). */
+ * every address of the tcp://HOST:PORT form is kept (whatever its length: nothing is cut to
+ * fit), and the others are counted, never listed. */
 static mesh_err_t
 s_peer_fold(s_peer_entry_t *e, const uint8_t *v, size_t len)
 {
@@ -152,7 +164,13 @@ s_peer_fold(s_peer_entry_t *e, const uint8_t *v, size_t len)
             e->name = s_strndup(v + pos + 5, n - 5);
             err = e->name ? MESH_OK : MESH_ENOMEM;
         } else if (n > 5 && memcmp(v + pos, "addr=", 5) == 0) {
-            err = s_addr_add(e, v + pos + 5, n - 5);
+            /* a record from the network may carry anything: keep only what may be dialled */
+            if (addr_is_valid((const char *)v + pos + 5, n - 5)) {
+                err = s_addr_add(e, v + pos + 5, n - 5);
+            } else if (e->ignored++ == 0) {
+                e->ignored_first = s_strndup(v + pos + 5, n - 5);
+                err = e->ignored_first ? MESH_OK : MESH_ENOMEM;
+            }
         }
         pos = end + 1;
     }
@@ -282,6 +300,13 @@ peer_list_addrs_text(const mesh_peer_list_t *list, size_t i)
     return list && i < list->count ? list->items[i].text : NULL;
 }
 
+size_t
+peer_list_ignored(const mesh_peer_list_t *list, size_t i, const char **first)
+{
+    *first = list && i < list->count ? list->items[i].ignored_first : NULL;
+    return list && i < list->count ? list->items[i].ignored : 0;
+}
+
 void
 mesh_peer_list_free(mesh_peer_list_t *list)
 {
@@ -296,6 +321,7 @@ mesh_peer_list_free(mesh_peer_list_t *list)
         free(e->addrs);
         free(e->name);
         free(e->text);
+        free(e->ignored_first);
     }
     free(list->items);
     free(list);

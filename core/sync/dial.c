@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/member/addr.h"
 #include "core/member/member.h"
 #include "core/member/peer.h"
 #include "core/sync/sync.h"
@@ -91,9 +92,10 @@ s_addr_at(const char *addrs, size_t i, char *out, size_t cap)
     }
 }
 
-/* Hang up our link to s, if any, and dial s->addr (none when it is ""). */
+/* Hang up our link to s, if any, and dial s->addr (none when it is ""); why (may be NULL)
+ * goes into a debug line saying so. */
 static void
-s_connect(loop_t *l, session_t *s)
+s_connect(loop_t *l, session_t *s, const char *why)
 {
     if (s->conn_out != SYNC_NO_CONN) {
         transport_disconnect(l->t, s->conn_out);
@@ -104,6 +106,9 @@ s_connect(loop_t *l, session_t *s)
     if (!s->addr[0]) {
         return;
     }
+    if (why) {
+        node_log(l->m, MESH_LOG_DEBUG, "dialling %s at %s: %s", s->id, s->addr, why);
+    }
     if (transport_connect(l->t, s->curve, s->addr, &s->conn_out) != MESH_OK) {
         node_log(l->m, MESH_LOG_WARN, "cannot dial %s at %s: %s", s->id, s->addr,
                  transport_errmsg(l->t));
@@ -112,8 +117,11 @@ s_connect(loop_t *l, session_t *s)
 }
 
 /* Follow a member's known addresses: when they change, keep the link to the address
- * dialled if it is still among them, else dial the first. (session_tick dials the next, in turn,
- * while none gives a session.) */
+ * dialled if it is still among them and a session came of it; else dial the first at once,
+ * the wait before the next starting again at LOOP_REDIAL_MIN_MS: a member just added, or
+ * one whose addresses were just given or corrected, is not left waiting for a backoff that
+ * grew while nothing answered. (session_tick dials the next, in turn, while none gives a
+ * session.) */
 static void
 s_dial(loop_t *l, session_t *s, const char *addrs)
 {
@@ -126,9 +134,10 @@ s_dial(loop_t *l, session_t *s, const char *addrs)
         node_log(l->m, MESH_LOG_WARN, "out of memory for the addresses of %s", s->id);
         return;
     }
+    bool added = !s->addrs;
     free(s->addrs);
     s->addrs = copy;
-    for (size_t i = 0; s->addr[0] && s_addr_at(s->addrs, i, a, sizeof a); i++) {
+    for (size_t i = 0; s->ok && s->addr[0] && s_addr_at(s->addrs, i, a, sizeof a); i++) {
         if (strcmp(a, s->addr) == 0) {
             s->addr_i = i; /* still known: a link that works is not hung up */
             return;
@@ -139,7 +148,28 @@ s_dial(loop_t *l, session_t *s, const char *addrs)
     if (!s_addr_at(s->addrs, 0, s->addr, sizeof s->addr)) {
         s->addr[0] = '\0';
     }
-    s_connect(l, s);
+    s_connect(l, s, added ? "a new member" : "its addresses changed");
+}
+
+/* Log, once for each number of them, the addresses member i's records give that are not of
+ * the form we dial (core/member/addr.h): they are left out, never dialled. */
+static void
+s_note_ignored(loop_t *l, session_t *s, const mesh_peer_list_t *peers, size_t i)
+{
+    const char *first = NULL;
+    size_t n = peer_list_ignored(peers, i, &first);
+    if (n == s->addrs_ignored) {
+        return;
+    }
+    s->addrs_ignored = n;
+    if (n && first) {
+        char quoted[300];
+        addr_quote(first, strlen(first), quoted, sizeof quoted);
+        node_log(l->m, MESH_LOG_WARN,
+                 "ignoring %zu address(es) that records give for %s, never dialled: not "
+                 "tcp://HOST:PORT ('%s'%s)",
+                 n, s->id, quoted, n > 1 ? ", ..." : "");
+    }
 }
 
 /* No session came of our link for a while (the peer was down, refused us before it knew
@@ -156,7 +186,7 @@ dial_redial(loop_t *l, session_t *s)
         }
     }
     node_log(l->m, MESH_LOG_DEBUG, "no session with %s yet: dialling %s", s->id, s->addr);
-    s_connect(l, s);
+    s_connect(l, s, NULL);
     s->redial_after =
         s->redial_after * 2 > LOOP_REDIAL_MAX_MS ? LOOP_REDIAL_MAX_MS : s->redial_after * 2;
 }
@@ -214,6 +244,7 @@ dial_members(loop_t *l)
         if (s) {
             snprintf(s->name, sizeof s->name, "%s", p->name);
             const char *addrs = peer_list_addrs_text(peers, i);
+            s_note_ignored(l, s, peers, i);
             s_dial(l, s, addrs ? addrs : "");
         }
     }

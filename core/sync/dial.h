@@ -20,7 +20,9 @@ bool dial_admit(void *ctx, const uint8_t *curve);
 
 /* Follow membership when its generation moved: a session for every member, however many
  * (the sessions grow with membership), and a link to one of its known addresses (up to
- * TRANSPORT_CONNS_MAX links: a member beyond them is not dialled, but still admitted). */
+ * TRANSPORT_CONNS_MAX links: a member beyond them is not dialled, but still admitted),
+ * dialled at once for a new member and for one without a session whose addresses changed.
+ * Addresses not of the tcp://HOST:PORT form are never dialled (logged once). */
 void dial_members(loop_t *l);
 
 /* No session came of s's link for a while: dial its next known address (or the same one

@@ -57,6 +57,7 @@ struct session {
     char id[MESH_ID_TEXT_LEN + 1];
     char name[65];         /* its name in the membership records, "" if none */
     char *addrs;           /* every known address, space-separated (malloc'd; NULL: none) */
+    size_t addrs_ignored;  /* its records' addresses not of our form, as last logged */
     char addr[256];        /* the one dialled, "" if none */
     size_t addr_i;         /* its place among addrs */
     int64_t redial_after;  /* no session this long after dialling: dial the next one */

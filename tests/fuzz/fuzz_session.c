@@ -84,8 +84,8 @@ s_setup(rig_node_t *t, rig_node_t *p)
     wire_buf_init(&g_l->buf);
     wire_buf_init(&g_l->body);
     CHECK(pthread_mutex_init(&g_l->status_lock, NULL) == 0);
-    CHECK(inbox_open(LOOP_QUEUE_BATCHES, LOOP_GROUP_BATCHES, LOOP_GROUP_BYTES, LOOP_GROUP_MS,
-                     &g_l->inbox) == MESH_OK);
+    CHECK(inbox_open(LOOP_QUEUE_BATCHES, LOOP_QUEUE_BYTES, LOOP_GROUP_BATCHES, LOOP_GROUP_BYTES,
+                     LOOP_GROUP_MS, &g_l->inbox) == MESH_OK);
     s_curve(t, tpk, tsk);
     s_curve(p, ppk, psk);
     CHECK(transport_open(tpk, tsk, dial_admit, g_l, &g_l->t) == MESH_OK);
@@ -118,12 +118,15 @@ s_loop_end(void)
     session_flush(g_l);
     CHECK(inbox_count(g_l->inbox) == 0);
     for (size_t i = 0; i < g_l->nsess; i++) {
-        session_t *s = &g_l->sess[i];
+        session_t *s = g_l->sess[i];
         vector_free(s->vv);
         vector_free(s->hello_vv);
         free(s->addrs);
-        memset(s, 0, sizeof *s);
+        free(s);
+        g_l->sess[i] = NULL;
     }
+    g_l->nsess = 0;
+    g_l->nby_curve = 0;
     g_l->nsess = 0;
     vector_free(g_l->own_vv);
     g_l->own_vv = NULL;
@@ -314,7 +317,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&h, 0, sizeof h);
     for (int c = 0; c < S_CMDS_MAX && in.len > 0; c++) {
         uint8_t op = rig_u8(&in);
-        session_t *s = &g_l->sess[0];
+        session_t *s = g_l->sess[0];
         switch (op >> 4) {
         case 0:
         case 1:

@@ -76,8 +76,12 @@ expect_eq "$(a peer ls | wc -l)" 2 "members after re-adding"
 long=()
 letters=abcdefgh
 for i in 0 1 2 3 4 5 6 7; do
-    addr="tcp://host-$i.example:740$i/"
-    long+=("$addr$(printf '%*s' $((200 - ${#addr})) '' | tr ' ' "${letters:i:1}")")
+    # tcp://host-I.<letters, a dot every 61st byte: labels of 60>:740I, 200 bytes in all
+    pre="tcp://host-$i." post=":740$i" fill=""
+    while [ $((${#pre} + ${#fill} + ${#post})) -lt 200 ]; do
+        if [ $(((${#fill} + 1) % 61)) -eq 0 ]; then fill+=.; else fill+=${letters:i:1}; fi
+    done
+    long+=("$pre$fill$post")
 done
 [ "${#long[7]}" -eq 200 ] || fail "a long address has ${#long[7]} bytes"
 E=$(mk_home)

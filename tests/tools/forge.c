@@ -160,7 +160,7 @@ main(int argc, char **argv)
     char path[4096];
     snprintf(path, sizeof path, "%s/identity", argv[1]);
     ident_t *id = NULL;
-    if (ident_lib_init() != MESH_OK || ident_load(path, 0, &id) != MESH_OK) {
+    if (ident_lib_init() != MESH_OK || ident_load(path, 0, &id, NULL, 0) != MESH_OK) {
         f_die("cannot load HOME/identity");
     }
     size_t nargs = (size_t)argc - 6, nsets = 1;

@@ -481,9 +481,14 @@ test_node_peers_list_every_address(void **state)
     memset(pk, 7, sizeof pk);
     devid_format(pk, other);
     for (int i = 0; i < 8; i++) {
-        int n = snprintf(addrs[i], sizeof addrs[i], "tcp://host-%d.example:%d/", i, 7400 + i);
-        memset(addrs[i] + n, 'a' + i, 200 - (size_t)n);
-        addrs[i][200] = '\0';
+        /* tcp://host-I.<letters, a dot after each 60 (labels stay under 64)>:PORT */
+        int n = snprintf(addrs[i], sizeof addrs[i], "tcp://host-%d.", i);
+        for (int label = 0; n < 200 - 5; n++) {
+            addrs[i][n] = ++label == 61 ? '.' : (char)('a' + i);
+            label = label == 61 ? 0 : label;
+        }
+        snprintf(addrs[i] + n, sizeof addrs[i] - (size_t)n, ":%d", 7400 + i);
+        assert_int_equal(strlen(addrs[i]), 200);
         argv[i] = addrs[i];
     }
     memset(name, 'n', 64);
