@@ -127,6 +127,10 @@ s_add(int argc, char **argv, cli_ctx_t *ctx)
     if (cli_open(ctx, &m) != CLI_OK)
         return CLI_FAIL;
     mesh_err_t err = mesh_peer_add(m, id, name, addrs, naddrs);
+    if (err == MESH_EBADID) {
+        rc = cli_fail(m, err, "peer add"); /* the detail names the ID, and what is wrong */
+        goto out;
+    }
     if (err != MESH_OK) {
         rc = cli_fail(m, err, "peer add '%s'", qid);
         goto out;

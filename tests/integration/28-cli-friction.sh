@@ -44,7 +44,7 @@ expect_fail_with "no such collection 'note'" a export notes note -o "$T/x.bundle
 printf 'not a bundle' >"$T/junk"
 expect_fail_with "import '$T/junk': not a bundle, or a damaged one (malformed encoding)" a import "$T/junk"
 grep -c "malformed encoding" "$T/stderr" | grep -qx 1 || fail "repeated: $(cat "$T/stderr")"
-expect_fail_with "peer add 'X': not a valid device ID (1 character where an ID has 54" a peer add X
+expect_fail_with "peer add: 'X' is not a valid device ID: 1 character where an ID has 54" a peer add X
 [ "$(grep -o "not a valid device ID" "$T/stderr" | wc -l)" = 1 ] || fail "repeated: $(cat "$T/stderr")"
 
 # 4. IDs: blanks around a pasted one are dropped; a typo says where.
