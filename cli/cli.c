@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "out.h"
+
 #define S_LINE_MAX 1024 /* bytes in one config line, newline included */
 
 static const char *const s_level_names[] = {"error", "warn", "info", "debug"};
@@ -81,6 +83,10 @@ cli_global_option(cli_ctx_t *ctx, int argc, char **argv, int *i)
     const char *arg = argv[*i], *value = NULL;
     if (strcmp(arg, "--json") == 0 || strcmp(arg, "--no-json") == 0) {
         ctx->json_flag = arg[2] == 'j';
+        return CLI_OPT_TAKEN;
+    }
+    if (strcmp(arg, "--quiet") == 0) {
+        ctx->quiet_flag = true;
         return CLI_OPT_TAKEN;
     }
     bool is_home = s_match(arg, "--home", &value);
@@ -365,17 +371,25 @@ cli_open_fail(const cli_ctx_t *ctx, mesh_err_t err)
 __attribute__((format(printf, 3, 0))) static int
 s_vfail(mesh_err_t err, const char *detail, const char *fmt, va_list ap)
 {
-    char line[2048];
+    char line[2048], quoted[1024];
     size_t len = 0;
     int n = snprintf(line, sizeof line, "meshctl: ");
     len = (size_t)n;
     n = vsnprintf(line + len, sizeof line - len, fmt, ap);
     len = n < 0 ? len : len + (size_t)n;
     len = len < sizeof line ? len : sizeof line - 1;
+    const char *what = mesh_strerror(err);
     if (detail && detail[0]) {
-        snprintf(line + len, sizeof line - len, ": %s (%s)", mesh_strerror(err), detail);
+        out_quote(quoted, sizeof quoted, detail, strlen(detail));
+        /* A detail that already names the failure stands alone: "not a bundle, or a
+         * damaged one (malformed encoding)" needs no second "malformed encoding". */
+        if (strstr(quoted, what)) {
+            snprintf(line + len, sizeof line - len, ": %s", quoted);
+        } else {
+            snprintf(line + len, sizeof line - len, ": %s (%s)", what, quoted);
+        }
     } else {
-        snprintf(line + len, sizeof line - len, ": %s", mesh_strerror(err));
+        snprintf(line + len, sizeof line - len, ": %s", what);
     }
     /* One write, so that the lines of processes sharing stderr do not interleave. */
     fprintf(stderr, "%s\n", line);
@@ -438,4 +452,44 @@ cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
         return false;
     *out = v;
     return true;
+}
+
+void
+cli_confirm(const cli_ctx_t *ctx, const char *fmt, ...)
+{
+    if (ctx->json || ctx->quiet_flag || !isatty(STDOUT_FILENO))
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    putchar('\n');
+}
+
+const char *
+cli_plural(uint64_t n, const char *one, const char *many)
+{
+    return n == 1 ? one : many;
+}
+
+int
+cli_need_coll(mesh_t *m, const char *coll)
+{
+    mesh_coll_list_t *list = NULL;
+    char qcoll[OUT_QUOTE_LEN];
+    if (coll[0] == '_')
+        return CLI_OK;
+    mesh_err_t err = mesh_collections(m, &list);
+    if (err != MESH_OK)
+        return cli_fail(m, err, "list the collections");
+    bool found = false;
+    for (size_t i = 0; i < mesh_coll_list_count(list) && !found; i++) {
+        found = strcmp(mesh_coll_list_get(list, i)->name, coll) == 0;
+    }
+    mesh_coll_list_free(list);
+    if (found)
+        return CLI_OK;
+    cli_say("no such collection '%s' (see 'meshctl ls')",
+            out_quote(qcoll, sizeof qcoll, coll, strlen(coll)));
+    return CLI_FAIL;
 }

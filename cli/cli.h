@@ -35,6 +35,7 @@ typedef struct cli_ctx {
     bool online;             /* open with the event loop (meshctl daemon) */
     const char *listen;      /* with online: the endpoint to listen on, or NULL */
     char listen_config[256]; /* 'listen' from the config file, "" if none */
+    bool quiet_flag;         /* --quiet: no confirmation lines (cli_confirm) */
 } cli_ctx_t;
 
 /* One option a command takes, besides the global ones and --help. */
@@ -55,8 +56,9 @@ typedef enum cli_opt_result {
 /* Set every field to "not given". */
 void cli_ctx_init(cli_ctx_t *ctx);
 
-/* Take argv[*i] if it is a global option (--home DIR, --json, --no-json, --log-level L,
- * also as --opt=VALUE); an option's value may be the next word, and *i then moves to it. */
+/* Take argv[*i] if it is a global option (--home DIR, --json, --no-json, --quiet,
+ * --log-level L, also as --opt=VALUE); an option's value may be the next word, and *i then moves to
+ * it. */
 cli_opt_result_t cli_global_option(cli_ctx_t *ctx, int argc, char **argv, int *i);
 
 /* Parse a command's words argv[1..argc-1] (argv[0] is its name): the options in opts (a
@@ -87,7 +89,9 @@ int cli_open(cli_ctx_t *ctx, mesh_t **out);
 int cli_open_fail(const cli_ctx_t *ctx, mesh_err_t err);
 
 /* Print "meshctl: <what>: <mesh_strerror(err)> (<mesh_errmsg(m)>)" on stderr, with what
- * from fmt and no parenthesis when m is NULL or has no detail. Returns CLI_FAIL. */
+ * from fmt and no parenthesis when m is NULL or has no detail; "<what>: <detail>" when the
+ * detail already says what mesh_strerror does (no message repeats itself). The detail is
+ * escaped (out_quote): it may hold a peer's or a name's bytes. Returns CLI_FAIL. */
 int cli_fail(const mesh_t *m, mesh_err_t err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -101,6 +105,19 @@ void cli_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print "meshctl: <message>", then usage's first line and a pointer to --help, on stderr.
  * Returns CLI_USAGE. */
 int cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Print one confirmation line on stdout ("wrote 'k' in 'notes'") when a person reads it:
+ * stdout is a terminal, and neither --json nor --quiet is given. */
+void cli_confirm(const cli_ctx_t *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* one when n is 1, else many: "1 key", "2 keys". */
+const char *cli_plural(uint64_t n, const char *one, const char *many);
+
+/* Does the (user) collection coll exist on m? CLI_OK; else CLI_FAIL after printing
+ * "meshctl: no such collection 'COLL'" (or the listing's error). Names starting with '_'
+ * pass (the library decides about them). For ls, log, export and conflicts, so that a
+ * mistyped name is not taken for an empty collection. */
+int cli_need_coll(mesh_t *m, const char *coll);
 
 /* Parse s as a whole decimal number in min..max. Returns true and sets *out, or false. */
 bool cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);

@@ -15,7 +15,8 @@ static const char s_usage[] =
     "concurrently on different devices, none of which saw the others. One line per\n"
     "sibling: the key, a tab, '*' for the version every device shows (the winner) or a\n"
     "space, the writer's device ID, and the value (or 'del'), escaped. A new put or del\n"
-    "of the key on any device that holds them all resolves the conflict.\n"
+    "of the key on any device that holds them all resolves the conflict. A COLL this\n"
+    "device does not hold is an error (exit status 1): 'no such collection'.\n"
     "\n"
     "--json prints {\"collection\", \"conflicts\": [{\"key\", \"versions\": [VERSION]}]}, each\n"
     "VERSION as 'meshctl get --all --json' prints it.\n";
@@ -69,6 +70,10 @@ cmd_conflicts(int argc, char **argv, cli_ctx_t *ctx)
     out_json_t j;
     if (cli_open(ctx, &m) != CLI_OK)
         return CLI_FAIL;
+    if (cli_need_coll(m, coll) != CLI_OK) {
+        mesh_close(m);
+        return CLI_FAIL;
+    }
     mesh_err_t err = mesh_iter_open_ex(m, coll, NULL, 0, MESH_ITER_TOMBSTONES, &it);
     if (err != MESH_OK) {
         rc = cli_fail(m, err, "list the conflicts of '%s'", qcoll);

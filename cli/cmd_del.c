@@ -13,7 +13,8 @@ static const char s_usage[] =
     "Delete each KEY from the collection COLL, all in one signed change set. A deletion\n"
     "is a version of its own (a tombstone) and syncs like a write; deleting a key that\n"
     "does not exist records one too, and succeeds. Put '--' before a KEY that starts\n"
-    "with '-'.\n"
+    "with '-'. An empty KEY is a usage error (exit status 2). On a terminal, del\n"
+    "confirms with one line (not with --quiet or --json).\n"
     "\n"
     "--json prints {\"collection\", \"count\", \"seq\"}: the number of keys and the\n"
     "sequence number of the first deletion.\n";
@@ -25,6 +26,11 @@ cmd_del(int argc, char **argv, cli_ctx_t *ctx)
     if (rc != CLI_CONTINUE)
         return rc;
     const char *coll = argv[1];
+    for (int i = 2; i <= npos; i++) {
+        if (!argv[i][0])
+            return cli_usage_error(s_usage, "del: KEY %d is empty (a key has 1 to %u bytes)", i - 1,
+                                   MESH_KEY_MAX);
+    }
     char qcoll[OUT_QUOTE_LEN], qkey[OUT_QUOTE_LEN];
     out_quote(qcoll, sizeof qcoll, coll, strlen(coll));
     mesh_t *m = NULL;
@@ -58,6 +64,12 @@ cmd_del(int argc, char **argv, cli_ctx_t *ctx)
         out_json_u64(&j, "count", (uint64_t)(npos - 1));
         out_json_u64(&j, "seq", seq);
         out_json_object_end(&j);
+    }
+    if (npos == 2) {
+        cli_confirm(ctx, "deleted '%s' from '%s'",
+                    out_quote(qkey, sizeof qkey, argv[2], strlen(argv[2])), qcoll);
+    } else {
+        cli_confirm(ctx, "deleted %d keys from '%s'", npos - 1, qcoll);
     }
     rc = CLI_OK;
 out:

@@ -13,7 +13,8 @@ static const char s_usage[] =
     "usage: meshctl export [COLL...] [--since VECTOR_FILE] -o FILE\n"
     "\n"
     "Write a bundle to FILE: this device's membership records first, then the\n"
-    "collections COLL (every collection when none is named): the live versions and\n"
+    "collections COLL (every collection when none is named; a COLL this device does not\n"
+    "hold is an error, 'no such collection'): the live versions and\n"
     "tombstones it holds, whoever wrote them, with the signed set headers and Merkle\n"
     "proofs that prove them; never a superseded value. 'meshctl import' on any device\n"
     "applies it, and a bundle may be relayed: each set verifies against its writer's key.\n"
@@ -56,6 +57,13 @@ cmd_export(int argc, char **argv, cli_ctx_t *ctx)
     if (cli_open(ctx, &m) != CLI_OK) {
         free(since);
         return CLI_FAIL;
+    }
+    for (int i = 1; i <= npos; i++) {
+        if (cli_need_coll(m, argv[i]) != CLI_OK) {
+            free(since);
+            mesh_close(m);
+            return CLI_FAIL;
+        }
     }
     mesh_err_t err = mesh_export(m, (const char *const *)argv + 1, (size_t)npos, since, since_len,
                                  &bundle, &bundle_len);

@@ -7,12 +7,15 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char s_usage[] =
     "usage: meshctl get [--all] COLL KEY\n"
     "\n"
     "Print the value of KEY in the collection COLL: its bytes exactly, with no newline\n"
-    "added. A key that is missing or deleted is an error (exit status 1).\n"
+    "added; on a terminal, control characters other than newline and tab, and bytes\n"
+    "that are not UTF-8, show as \\xNN. A key that is missing or deleted is an error\n"
+    "(exit status 1); an empty KEY is a usage error (exit status 2).\n"
     "\n"
     "options:\n"
     "  -a, --all  print every version of the key instead (siblings after concurrent\n"
@@ -73,8 +76,11 @@ s_print_value(const cli_ctx_t *ctx, const char *coll, const char *key, const voi
         out_json_object_end(&j);
         return;
     }
-    if (len > 0)
+    if (len > 0 && isatty(STDOUT_FILENO)) {
+        out_terminal(stdout, value, len); /* a value is anyone's bytes: no escape sequences */
+    } else if (len > 0) {
         fwrite(value, 1, len, stdout);
+    }
 }
 
 int
@@ -86,6 +92,9 @@ cmd_get(int argc, char **argv, cli_ctx_t *ctx)
     if (rc != CLI_CONTINUE)
         return rc;
     const char *coll = argv[1], *key = argv[2];
+    if (!key[0])
+        return cli_usage_error(s_usage, "get: KEY is empty (a key has 1 to %u bytes)",
+                               MESH_KEY_MAX);
     char qcoll[OUT_QUOTE_LEN], qkey[OUT_QUOTE_LEN];
     out_quote(qcoll, sizeof qcoll, coll, strlen(coll));
     out_quote(qkey, sizeof qkey, key, strlen(key));

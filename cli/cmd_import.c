@@ -20,7 +20,8 @@ static const char s_usage[] =
     "applied once membership records make it one. Importing a bundle again changes\n"
     "nothing. Prints one line of counts:\n"
     "  applied N sets (N versions), N already known, N held back, N rejected\n"
-    "then one line per held or rejected set, with the reason.\n"
+    "then one line per held or rejected set, with the reason (escaped). A set whose\n"
+    "collection name breaks the rules of 'meshctl put' is rejected.\n"
     "\n"
     "Exit status 1 when any set was rejected (after the report), or when FILE is not a\n"
     "bundle (nothing applied); held-back sets are not a failure.\n"
@@ -29,12 +30,6 @@ static const char s_usage[] =
     "\"held_sets\": [LINE], \"rejected_sets\": [LINE]}.\n";
 
 #define S_HELD_PREFIX "held back " /* how mesh_import's report starts a held set's line */
-
-static const char *
-s_plural(size_t n, const char *one, const char *many)
-{
-    return n == 1 ? one : many;
-}
 
 /* The report's lines that start (held) or do not start (!held) with S_HELD_PREFIX, as
  * JSON strings in the array name. */
@@ -74,14 +69,16 @@ s_print(const cli_ctx_t *ctx, const char *path, const mesh_import_report_t *r)
         return;
     }
     printf("applied %zu %s (%zu %s), %zu already known, %zu held back, %zu rejected\n", r->sets_new,
-           s_plural(r->sets_new, "set", "sets"), r->ops_stored,
-           s_plural(r->ops_stored, "version", "versions"), r->sets_known, r->sets_held,
+           cli_plural(r->sets_new, "set", "sets"), r->ops_stored,
+           cli_plural(r->ops_stored, "version", "versions"), r->sets_known, r->sets_held,
            r->sets_rejected);
-    if (r->text) {
-        size_t len = strlen(r->text);
-        fputs(r->text, stdout);
-        if (len && r->text[len - 1] != '\n')
-            putchar('\n');
+    /* one line per set; the library escaped the names in them, and out_terminal keeps
+     * any control byte left from acting on a terminal */
+    for (const char *p = r->text; p && *p;) {
+        size_t n = strcspn(p, "\n");
+        out_terminal(stdout, p, n);
+        putchar('\n');
+        p += n + (p[n] == '\n');
     }
 }
 
@@ -112,14 +109,14 @@ cmd_import(int argc, char **argv, cli_ctx_t *ctx)
         /* Sections before the failure stay applied; say so when there were any. */
         if (report.sets_new)
             cli_say("import '%s': %zu %s applied before the failure", qpath, report.sets_new,
-                    s_plural(report.sets_new, "set was", "sets were"));
+                    cli_plural(report.sets_new, "set was", "sets were"));
         rc = cli_fail(m, err, "import '%s'", qpath);
     } else {
         s_print(ctx, path, &report);
         rc = CLI_OK;
         if (report.sets_rejected) {
             cli_say("import '%s': %zu %s rejected", qpath, report.sets_rejected,
-                    s_plural(report.sets_rejected, "set", "sets"));
+                    cli_plural(report.sets_rejected, "set", "sets"));
             rc = CLI_FAIL;
         }
     }

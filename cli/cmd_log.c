@@ -83,6 +83,10 @@ cmd_log(int argc, char **argv, cli_ctx_t *ctx)
     mesh_set_list_t *sets = NULL;
     if (cli_open(ctx, &m) != CLI_OK)
         return CLI_FAIL;
+    if (cli_need_coll(m, coll) != CLI_OK) {
+        mesh_close(m);
+        return CLI_FAIL;
+    }
     mesh_err_t err = mesh_log(m, coll, (size_t)max, &sets);
     if (err != MESH_OK) {
         rc = cli_fail(m, err, "list the change sets of '%s'", qcoll);

@@ -22,14 +22,17 @@ static const char s_usage[] =
     "addresses ADDR (e.g. tcp://host:7400) and a NAME for it. The record syncs like any\n"
     "data (export and import carry it, membership first), and trust is transitive: every\n"
     "device that trusts this one then accepts the added device's change sets. Adding a\n"
-    "device again updates its name and addresses. ID may be in lower case and without\n"
-    "dashes; a malformed ID fails (exit status 1). Change sets signed by ID that were held\n"
-    "back (meshctl held) are applied at once, and a line says how many.\n"
+    "device again updates its name and addresses. ID may be in lower case, without\n"
+    "dashes, and with blanks around it (as pasted); a malformed ID fails (exit status 1)\n"
+    "with what is wrong: a character outside the alphabet, the length, or which groups\n"
+    "fail their check character. Change sets signed by ID that were held back (meshctl\n"
+    "held) are applied at once, and a line says how many. On a terminal, add confirms\n"
+    "with one line (not with --quiet or --json).\n"
     "\n"
     "peer ls lists the members in this device's view, itself included, one line each,\n"
     "fields separated by tabs:\n"
     "  ID  NAME  ADDR ADDR...  [(this device)]\n"
-    "NAME is escaped; the name a device gave itself wins over one it was given.\n"
+    "NAME and ADDR are escaped; the name a device gave itself wins over one it was given.\n"
     "\n"
     "options:\n"
     "  --name NAME  (add) a name for the device: 1 to 64 bytes, no control characters\n"
@@ -86,6 +89,23 @@ s_held_of(mesh_t *m, const char *id, uint64_t *sets, uint64_t *bytes)
     mesh_held_list_free(list);
 }
 
+/* The ID in text without the blanks around it (a pasted ID often has a space or a newline
+ * at an end), in out (out_len bytes; longer is cut, and then fails to parse). */
+static const char *
+s_trim_id(const char *text, char *out, size_t out_len)
+{
+    while (*text == ' ' || *text == '\t' || *text == '\n' || *text == '\r')
+        text++;
+    size_t len = strlen(text);
+    while (len > 0 && (text[len - 1] == ' ' || text[len - 1] == '\t' || text[len - 1] == '\n' ||
+                       text[len - 1] == '\r'))
+        len--;
+    len = len < out_len - 1 ? len : out_len - 1;
+    memcpy(out, text, len);
+    out[len] = '\0';
+    return out;
+}
+
 /* Write count addresses as the JSON array "addrs". */
 static void
 s_json_addrs(out_json_t *j, const char *const *addrs, size_t count)
@@ -109,7 +129,8 @@ s_add(int argc, char **argv, cli_ctx_t *ctx)
         return cli_usage_error(s_usage,
                                "peer add: a name has 1 to %d bytes and no control characters",
                                S_PEER_NAME_MAX);
-    const char *id = argv[1];
+    char id_buf[2 * MESH_ID_TEXT_LEN];
+    const char *id = s_trim_id(argv[1], id_buf, sizeof id_buf);
     const char *const *addrs = (const char *const *)argv + 2;
     size_t naddrs = (size_t)npos - 1;
     char qid[OUT_QUOTE_LEN], qaddr[OUT_QUOTE_LEN], canon[MESH_ID_TEXT_LEN + 1];
@@ -131,6 +152,10 @@ s_add(int argc, char **argv, cli_ctx_t *ctx)
     s_canonical_id(id, canon);
     s_held_of(m, canon, &held, &held_bytes);
     mesh_err_t err = mesh_peer_add(m, id, name, addrs, naddrs);
+    if (err == MESH_EBADID) {
+        rc = cli_fail(m, err, "peer add"); /* the detail names the ID, and what is wrong */
+        goto out;
+    }
     if (err != MESH_OK) {
         rc = cli_fail(m, err, "peer add '%s'", qid);
         goto out;
@@ -153,6 +178,13 @@ s_add(int argc, char **argv, cli_ctx_t *ctx)
                canon, (unsigned long long)(held_bytes - left_bytes),
                left ? "; the rest is still held: see 'meshctl held'" : "");
     }
+    s_canonical_id(id, canon);
+    char qname[OUT_QUOTE_LEN];
+    cli_confirm(ctx,
+                "added %s%s%s%s to the mesh; it syncs with this device once it adds this "
+                "device too",
+                canon, name ? " ('" : "",
+                name ? out_quote(qname, sizeof qname, name, strlen(name)) : "", name ? "')" : "");
     rc = CLI_OK;
 out:
     mesh_close(m);
@@ -183,7 +215,9 @@ s_print_peers(const cli_ctx_t *ctx, const mesh_peer_list_t *peers)
         out_escaped(stdout, p->name, strlen(p->name));
         putchar('\t');
         for (size_t a = 0; a < p->addr_count; a++) {
-            printf("%s%s", a ? " " : "", p->addrs[a]);
+            if (a)
+                putchar(' ');
+            out_escaped(stdout, p->addrs[a], strlen(p->addrs[a])); /* a peer's text */
         }
         printf("%s\n", p->self ? "\t(this device)" : "");
     }

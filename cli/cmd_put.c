@@ -17,7 +17,9 @@ static const char s_usage[] =
     "\n"
     "Write VALUE under KEY in the collection COLL, as one signed change set. A VALUE of\n"
     "'-' reads the value from standard input, byte for byte. Put '--' before a KEY or\n"
-    "VALUE that starts with '-'. An empty VALUE ('') is a value, not a deletion.\n"
+    "VALUE that starts with '-'. An empty VALUE ('') is a value, not a deletion; an\n"
+    "empty KEY is a usage error (exit status 2). On a terminal, put confirms with one\n"
+    "line (not with --quiet or --json).\n"
     "\n"
     "options:\n"
     "  --from-tsv FILE  write every line of FILE ('-': standard input) instead, each\n"
@@ -26,8 +28,9 @@ static const char s_usage[] =
     "                   whole file is checked before anything is written; a later line\n"
     "                   with the same KEY wins.\n"
     "\n"
-    "limits: COLL has 1 to 200 bytes and does not start with '_'; KEY has 1 to 1024\n"
-    "bytes; VALUE has at most 1048576 bytes (1 MiB).\n"
+    "limits: COLL has 1 to 200 bytes of UTF-8, with no control characters (tab,\n"
+    "newline, ESC, ...), and does not start with '_'; KEY has 1 to 1024 bytes; VALUE\n"
+    "has at most 1048576 bytes (1 MiB).\n"
     "\n"
     "--json prints {\"collection\", \"key\", \"seq\"}: seq is the write's sequence number;\n"
     "with --from-tsv {\"collection\", \"count\", \"sets\", \"seq\"}: the lines written, the\n"
@@ -233,6 +236,8 @@ s_put_tsv(cli_ctx_t *ctx, const char *path, const char *coll)
         out_json_u64(&j, "seq", seq);
         out_json_object_end(&j);
     }
+    cli_confirm(ctx, "wrote %zu %s in '%s' (%zu change %s)", written,
+                cli_plural(written, "key", "keys"), qcoll, sets, cli_plural(sets, "set", "sets"));
     rc = CLI_OK;
 out:
     mesh_close(m);
@@ -256,6 +261,9 @@ cmd_put(int argc, char **argv, cli_ctx_t *ctx)
     if (npos < 3)
         return cli_usage_error(s_usage, "put: too few arguments");
     const char *coll = argv[1], *key = argv[2], *arg_value = argv[3];
+    if (!key[0])
+        return cli_usage_error(s_usage, "put: KEY is empty (a key has 1 to %u bytes)",
+                               MESH_KEY_MAX);
     char qcoll[OUT_QUOTE_LEN], qkey[OUT_QUOTE_LEN];
     out_quote(qcoll, sizeof qcoll, coll, strlen(coll));
     out_quote(qkey, sizeof qkey, key, strlen(key));
@@ -289,6 +297,7 @@ cmd_put(int argc, char **argv, cli_ctx_t *ctx)
     }
     if (ctx->json)
         s_print_json(coll, key, seq);
+    cli_confirm(ctx, "wrote '%s' in '%s'", qkey, qcoll);
     rc = CLI_OK;
 out:
     mesh_txn_abort(txn);

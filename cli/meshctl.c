@@ -6,6 +6,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -21,7 +22,7 @@ static const s_cmd_t s_cmds[] = {
     {"put", cmd_put, "write a value"},
     {"get", cmd_get, "print a value, or every version of it"},
     {"del", cmd_del, "delete keys"},
-    {"ls", cmd_ls, "list the keys and values of a collection"},
+    {"ls", cmd_ls, "list the collections, or the keys and values of one"},
     {"log", cmd_log, "list the change sets of a collection, newest first"},
     {"conflicts", cmd_conflicts, "list the keys that have siblings (concurrent writes)"},
     {"dump", cmd_dump, "print every version of a collection, for comparing devices"},
@@ -43,13 +44,13 @@ static const char s_usage_head[] =
     "commands:\n";
 
 static const char s_usage_tail[] =
-    "  help      show the usage of meshctl or of a command\n"
     "\n"
     "global options (also accepted after the command):\n"
     "  --home DIR         the device's home; default $MESH_HOME, else\n"
     "                     $XDG_DATA_HOME/meshsync, else ~/.local/share/meshsync\n"
     "  --json             print the result as one JSON document\n"
     "  --no-json          print text even if the config file says json = true\n"
+    "  --quiet            no confirmation line after put, del and peer add\n"
     "  --log-level LEVEL  error, warn (default), info or debug\n"
     "  -h, --help         show this help\n"
     "  --version          show the versions of meshctl and libmeshsync\n"
@@ -60,10 +61,16 @@ static const char s_usage_tail[] =
 static void
 s_usage(FILE *f)
 {
+    int width = (int)strlen("help");
+    for (size_t i = 0; i < S_NCMDS; i++) {
+        int len = (int)strlen(s_cmds[i].name);
+        width = len > width ? len : width;
+    }
     fputs(s_usage_head, f);
     for (size_t i = 0; i < S_NCMDS; i++) {
-        fprintf(f, "  %-8s  %s\n", s_cmds[i].name, s_cmds[i].summary);
+        fprintf(f, "  %-*s  %s\n", width, s_cmds[i].name, s_cmds[i].summary);
     }
+    fprintf(f, "  %-*s  %s\n", width, "help", "show the usage of meshctl or of a command");
     fputs(s_usage_tail, f);
 }
 
@@ -77,10 +84,62 @@ s_find(const char *name)
     return NULL;
 }
 
+/* The edit distance between a and b (insertions, deletions, substitutions and swaps of
+ * neighbours), capped: words longer than S_WORD_MAX are far from every command. */
+#define S_WORD_MAX 16
+static size_t
+s_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    size_t d[S_WORD_MAX + 1][S_WORD_MAX + 1];
+    if (la > S_WORD_MAX || lb > S_WORD_MAX)
+        return SIZE_MAX;
+    for (size_t i = 0; i <= la; i++) {
+        for (size_t k = 0; k <= lb; k++) {
+            if (i == 0 || k == 0) {
+                d[i][k] = i + k;
+                continue;
+            }
+            size_t best = d[i - 1][k - 1] + (a[i - 1] != b[k - 1]);
+            best = d[i - 1][k] + 1 < best ? d[i - 1][k] + 1 : best;
+            best = d[i][k - 1] + 1 < best ? d[i][k - 1] + 1 : best;
+            if (i > 1 && k > 1 && a[i - 1] == b[k - 2] && a[i - 2] == b[k - 1])
+                best = d[i - 2][k - 2] + 1 < best ? d[i - 2][k - 2] + 1 : best;
+            d[i][k] = best;
+        }
+    }
+    return d[la][lb];
+}
+
+/* An unknown command: say so, with the nearest command when one is close (at most two
+ * edits, and fewer than half the word) or starts with it. */
 static int
 s_unknown(const char *name)
 {
-    cli_say("'%s' is not a meshctl command (see 'meshctl help')", name);
+    const char *best = NULL;
+    size_t best_d = SIZE_MAX, len = strlen(name);
+    for (size_t i = 0; i < S_NCMDS; i++) {
+        size_t d = s_distance(name, s_cmds[i].name);
+        if (len >= 2 && strncmp(s_cmds[i].name, name, len) == 0)
+            d = 0; /* a prefix: "stat" for status */
+        if (d < best_d) {
+            best_d = d;
+            best = s_cmds[i].name;
+        }
+    }
+    char qname[64];
+    size_t k = 0;
+    for (const char *p = name; *p && k + 5 < sizeof qname; p++) { /* escaped, short */
+        unsigned char c = (unsigned char)*p;
+        k += (size_t)snprintf(qname + k, sizeof qname - k, c > 0x20 && c < 0x7f ? "%c" : "\\x%02x",
+                              c);
+    }
+    if (best && best_d <= 2 && best_d * 2 < len + 1) {
+        cli_say("'%s' is not a meshctl command; did you mean '%s'? (see 'meshctl help')", qname,
+                best);
+    } else {
+        cli_say("'%s' is not a meshctl command (see 'meshctl help')", qname);
+    }
     return CLI_USAGE;
 }
 

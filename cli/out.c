@@ -10,24 +10,66 @@
 
 static const char s_hex[] = "0123456789abcdef";
 
-/* Escape one byte as out_escaped does into piece (5 bytes). Returns its length. */
+/* The length of the valid UTF-8 sequence at p[0..len), 0 when it is not one. */
 static size_t
-s_escape_byte(uint8_t c, char piece[5])
+s_utf8_len(const uint8_t *p, size_t len)
 {
-    if (c == '\\' || c == '\t' || c == '\n') {
-        piece[0] = '\\';
-        piece[1] = c == '\\' ? '\\' : c == '\t' ? 't' : 'n';
-        return 2;
+    uint8_t c = p[0];
+    size_t more;
+    uint32_t cp, min;
+    if (c < 0x80)
+        return 1;
+    if ((c & 0xe0) == 0xc0) {
+        more = 1, cp = c & 0x1fu, min = 0x80;
+    } else if ((c & 0xf0) == 0xe0) {
+        more = 2, cp = c & 0x0fu, min = 0x800;
+    } else if ((c & 0xf8) == 0xf0) {
+        more = 3, cp = c & 0x07u, min = 0x10000;
+    } else {
+        return 0;
     }
-    if (c >= 0x20 && c < 0x7f) {
-        piece[0] = (char)c;
+    if (len - 1 < more)
+        return 0;
+    for (size_t k = 1; k <= more; k++) {
+        if ((p[k] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (p[k] & 0x3fu);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return more + 1;
+}
+
+/* Is the UTF-8 sequence of n bytes at p a control character (C0, DEL, C1)? */
+static bool
+s_is_control(const uint8_t *p, size_t n)
+{
+    return (n == 1 && (p[0] < 0x20 || p[0] == 0x7f)) || (n == 2 && p[0] == 0xc2 && p[1] < 0xa0);
+}
+
+/* Escape the character at p[0..len) as out_escaped does into piece (5 bytes at least).
+ * Returns the bytes of p taken; *n is the length of piece. */
+static size_t
+s_escape_char(const uint8_t *p, size_t len, char piece[5], size_t *n)
+{
+    size_t take = s_utf8_len(p, len);
+    if (take == 1 && (p[0] == '\\' || p[0] == '\t' || p[0] == '\n')) {
+        piece[0] = '\\';
+        piece[1] = p[0] == '\\' ? '\\' : p[0] == '\t' ? 't' : 'n';
+        *n = 2;
         return 1;
     }
-    piece[0] = '\\';
-    piece[1] = 'x';
-    piece[2] = s_hex[c >> 4];
-    piece[3] = s_hex[c & 15];
-    return 4;
+    if (take == 0 || s_is_control(p, take)) { /* one byte at a time: C1's second byte too */
+        piece[0] = '\\';
+        piece[1] = 'x';
+        piece[2] = s_hex[p[0] >> 4];
+        piece[3] = s_hex[p[0] & 15];
+        *n = 4;
+        return 1;
+    }
+    memcpy(piece, p, take);
+    *n = take;
+    return take;
 }
 
 void
@@ -35,8 +77,26 @@ out_escaped(FILE *f, const void *p, size_t len)
 {
     const uint8_t *bytes = p;
     char piece[5];
-    for (size_t i = 0; i < len; i++) {
-        fwrite(piece, 1, s_escape_byte(bytes[i], piece), f);
+    size_t n;
+    for (size_t i = 0; i < len;) {
+        i += s_escape_char(bytes + i, len - i, piece, &n);
+        fwrite(piece, 1, n, f);
+    }
+}
+
+void
+out_terminal(FILE *f, const void *p, size_t len)
+{
+    const uint8_t *bytes = p;
+    char piece[5];
+    size_t n;
+    for (size_t i = 0; i < len;) {
+        if (bytes[i] == '\n' || bytes[i] == '\t' || bytes[i] == '\\') {
+            putc(bytes[i++], f);
+            continue;
+        }
+        i += s_escape_char(bytes + i, len - i, piece, &n);
+        fwrite(piece, 1, n, f);
     }
 }
 
@@ -45,15 +105,15 @@ out_quote(char *buf, size_t cap, const void *p, size_t len)
 {
     const uint8_t *bytes = p;
     char piece[5];
-    size_t pos = 0;
+    size_t pos = 0, n;
     if (cap < 4) {
         buf[0] = '\0';
         return buf;
     }
-    for (size_t i = 0; i < len; i++) {
-        size_t n = s_escape_byte(bytes[i], piece);
-        /* Keep room for "..." unless this is the last byte and it fits. */
-        size_t room = i + 1 == len ? cap - 1 : cap - 4;
+    for (size_t i = 0; i < len;) {
+        size_t took = s_escape_char(bytes + i, len - i, piece, &n);
+        /* Keep room for "..." unless this is the last character and it fits. */
+        size_t room = i + took == len ? cap - 1 : cap - 4;
         if (pos + n > room) {
             memcpy(buf + pos, "...", 3);
             pos += 3;
@@ -61,6 +121,7 @@ out_quote(char *buf, size_t cap, const void *p, size_t len)
         }
         memcpy(buf + pos, piece, n);
         pos += n;
+        i += took;
     }
     buf[pos] = '\0';
     return buf;
@@ -70,34 +131,10 @@ bool
 out_is_utf8(const void *p, size_t len)
 {
     const uint8_t *s = p;
-    size_t i = 0;
-    while (i < len) {
-        uint8_t c = s[i];
-        size_t more;
-        uint32_t cp, min;
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if ((c & 0xe0) == 0xc0) {
-            more = 1, cp = c & 0x1fu, min = 0x80;
-        } else if ((c & 0xf0) == 0xe0) {
-            more = 2, cp = c & 0x0fu, min = 0x800;
-        } else if ((c & 0xf8) == 0xf0) {
-            more = 3, cp = c & 0x07u, min = 0x10000;
-        } else {
+    for (size_t i = 0, n; i < len; i += n) {
+        n = s_utf8_len(s + i, len - i);
+        if (n == 0)
             return false;
-        }
-        if (len - i - 1 < more)
-            return false;
-        for (size_t k = 1; k <= more; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = cp << 6 | (s[i + k] & 0x3fu);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += more + 1;
     }
     return true;
 }
@@ -124,26 +161,33 @@ out_json_init(out_json_t *j, FILE *f)
     j->f = f;
 }
 
-/* Write JSON string text for len bytes of p, quotes included. With latin1, each byte from
- * 0x80 up goes as its own \u00XX (for text that is not valid UTF-8). */
+/* Write JSON string text for len bytes of p, quotes included: valid UTF-8 as it is, but
+ * control characters (C0, DEL, C1) as \uXXXX; each byte that is not UTF-8 as the six
+ * characters \\xNN (the text form of out_escaped). */
 static void
-s_json_text(FILE *f, const uint8_t *p, size_t len, bool latin1)
+s_json_text(FILE *f, const uint8_t *p, size_t len)
 {
     putc('"', f);
-    for (size_t i = 0; i < len; i++) {
+    for (size_t i = 0; i < len;) {
+        size_t n = s_utf8_len(p + i, len - i);
         uint8_t c = p[i];
-        if (c == '"' || c == '\\') {
+        if (n == 1 && (c == '"' || c == '\\')) {
             putc('\\', f);
             putc(c, f);
-        } else if (c == '\n') {
+        } else if (n == 1 && c == '\n') {
             fputs("\\n", f);
-        } else if (c == '\t') {
+        } else if (n == 1 && c == '\t') {
             fputs("\\t", f);
-        } else if (c < 0x20 || c == 0x7f || (latin1 && c >= 0x80)) {
-            fprintf(f, "\\u00%c%c", s_hex[c >> 4], s_hex[c & 15]);
+        } else if (n == 0) {
+            fprintf(f, "\\\\x%c%c", s_hex[c >> 4], s_hex[c & 15]);
+            n = 1;
+        } else if (s_is_control(p + i, n)) {
+            unsigned cp = n == 1 ? c : p[i + 1]; /* C1: U+0080..U+009F is 0xc2 0x80..0x9f */
+            fprintf(f, "\\u00%c%c", s_hex[cp >> 4], s_hex[cp & 15]);
         } else {
-            putc(c, f);
+            fwrite(p + i, 1, n, f);
         }
+        i += n;
     }
     putc('"', f);
 }
@@ -156,7 +200,7 @@ s_value(out_json_t *j, const char *name)
         putc(',', j->f);
     j->need_comma[j->depth] = true;
     if (name) {
-        s_json_text(j->f, (const uint8_t *)name, strlen(name), false);
+        s_json_text(j->f, (const uint8_t *)name, strlen(name));
         putc(':', j->f);
     }
 }
@@ -208,9 +252,7 @@ out_json_array_end(out_json_t *j)
 void
 out_json_string(out_json_t *j, const char *name, const char *s)
 {
-    size_t len = strlen(s);
-    s_value(j, name);
-    s_json_text(j->f, (const uint8_t *)s, len, !out_is_utf8(s, len));
+    out_json_bytes(j, name, s, strlen(s));
 }
 
 void
@@ -218,9 +260,9 @@ out_json_bytes(out_json_t *j, const char *name, const void *p, size_t len)
 {
     const uint8_t *bytes = p;
     char hex_name[64];
-    if (out_is_utf8(p, len)) {
+    if (!name || out_is_utf8(p, len)) {
         s_value(j, name);
-        s_json_text(j->f, bytes, len, false);
+        s_json_text(j->f, bytes, len);
         return;
     }
     snprintf(hex_name, sizeof hex_name, "%s_hex", name);

@@ -1,7 +1,7 @@
 /* cli/out.h: how meshctl writes results: escaped text and JSON documents.
- * Owns: the text escaping (printable ASCII as is, \\ \t \n, else \xNN), the JSON writer
- * (bytes that are valid UTF-8 go as a string "NAME", others as hex in "NAME_hex"), and the
- * text form of HLC times (ISO-8601 UTC, milliseconds).
+ * Owns: the text escaping (valid UTF-8 as is, \\ \t \n, control characters and bytes that
+ * are not UTF-8 as \xNN), the one JSON string encoder (valid UTF-8 goes as a string "NAME",
+ * anything else as hex in "NAME_hex"), and the text form of HLC times (ISO-8601 UTC, ms).
  * Not here: what each command prints (cli/cmd_*.c), error lines (cli/cli.h).
  * Layer: cli. Third-party: none; of ours only meshsync.h. SPDX-License-Identifier: MIT */
 #ifndef MESH_CLI_OUT_H
@@ -18,12 +18,18 @@
 #define OUT_TIME_LEN       32 /* bytes for out_hlc_time's text, NUL included */
 #define OUT_QUOTE_LEN      84 /* bytes for a name quoted in a message, NUL included */
 
-/* Write len bytes of p to f escaped: printable ASCII as is, backslash as \\, tab \t,
- * newline \n, every other byte \xNN (lowercase hex). */
+/* Write len bytes of p to f so that a terminal cannot act on them: valid UTF-8 as it is,
+ * backslash as \\, tab \t, newline \n, and each byte of another control character (C0,
+ * DEL, C1: ESC starts escape sequences) or of what is not UTF-8 as \xNN (lowercase hex). */
 void out_escaped(FILE *f, const void *p, size_t len);
 
+/* Write len bytes of p to f for a terminal: as out_escaped, but newline and tab as they are
+ * and backslash unescaped (a value read by a person, not a line to parse). */
+void out_terminal(FILE *f, const void *p, size_t len);
+
 /* Escape len bytes of p as out_escaped does into buf (cap bytes, NUL included), cut short
- * with "..." when it does not fit. Returns buf, for a name in a message. */
+ * with "..." (never inside a character) when it does not fit. Returns buf, for a name in a
+ * message. */
 const char *out_quote(char *buf, size_t cap, const void *p, size_t len);
 
 /* Are the len bytes of p valid UTF-8 (no overlong forms, surrogates or code points above
@@ -48,11 +54,12 @@ void out_json_object_end(out_json_t *j);
 void out_json_array_begin(out_json_t *j, const char *name);
 void out_json_array_end(out_json_t *j);
 
-/* A NUL-terminated string; bytes that are not valid UTF-8 go as U+0080..U+00FF. */
+/* A NUL-terminated string, as out_json_bytes writes it. */
 void out_json_string(out_json_t *j, const char *name, const char *s);
 
-/* Bytes: as the string "name" when valid UTF-8, else as lowercase hex in "name_hex"; so
- * name is required (a member of an object, never an array element). */
+/* Bytes: as the string "name" when valid UTF-8 (control characters as \uXXXX), else as
+ * lowercase hex in "name_hex". An array element (name NULL) that is not UTF-8 is a string
+ * with each such byte as the text \xNN. So every command encodes a name the same way. */
 void out_json_bytes(out_json_t *j, const char *name, const void *p, size_t len);
 
 void out_json_u64(out_json_t *j, const char *name, uint64_t v);

@@ -6,6 +6,7 @@
  * Layer: crypto. Third-party: none. SPDX-License-Identifier: MIT */
 #include "devid.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define S_DATA_SYMBOLS 52u   /* ceil(256 / 5) */
@@ -174,4 +175,66 @@ devid_parse(const char *text, uint8_t *pk)
         return MESH_EBADID;
     }
     return MESH_OK;
+}
+
+void
+devid_explain(const char *text, char *why, size_t why_len)
+{
+    uint8_t all[S_SYMBOLS], data[S_DATA_SYMBOLS], pk[DEVID_RAW_LEN];
+    size_t count = 0, pos = 0;
+
+    if (why == NULL || why_len == 0)
+        return;
+    why[0] = '\0';
+    if (text == NULL) {
+        snprintf(why, why_len, "no ID given");
+        return;
+    }
+    for (const char *p = text; *p != '\0'; p++, pos++) {
+        if (*p == '-')
+            continue;
+        int value = s_symbol_value(*p);
+        if (value < 0) {
+            unsigned char c = (unsigned char)*p;
+            if (c > 0x20 && c < 0x7f)
+                snprintf(why, why_len, "character %zu is '%c', which no ID has: A-Z and 2-7 only",
+                         pos + 1, c);
+            else
+                snprintf(why, why_len,
+                         "character %zu is byte 0x%02x, which no ID has: A-Z and 2-7 only", pos + 1,
+                         c);
+            return;
+        }
+        if (count < S_SYMBOLS)
+            all[count] = (uint8_t)value;
+        count++;
+    }
+    if (count != S_SYMBOLS) {
+        snprintf(why, why_len, "%zu %s where an ID has %u, not counting dashes", count,
+                 count == 1 ? "character" : "characters", S_SYMBOLS);
+        return;
+    }
+    /* The check of the first 27 symbols covers the shown groups 1-4 and the first half of
+     * group 5; the second check the rest. */
+    if (s_check(all) != all[S_GROUP_DATA]) {
+        snprintf(why, why_len,
+                 "groups 1-4 and the first 3 characters of group 5 fail their "
+                 "check: one of them is mistyped");
+        return;
+    }
+    if (s_check(all + S_GROUP_DATA + 1) != all[S_SYMBOLS - 1]) {
+        snprintf(why, why_len,
+                 "the last 3 characters of group 5 and groups 6-9 fail their "
+                 "check: one of them is mistyped");
+        return;
+    }
+    memcpy(data, all, S_GROUP_DATA);
+    memcpy(data + S_GROUP_DATA, all + S_GROUP_DATA + 1, S_GROUP_DATA);
+    if (s_symbols_to_bytes(data, pk) != 0) {
+        snprintf(why, why_len,
+                 "character 53 (the last before the check) cannot be that letter "
+                 "(it carries one bit of the key)");
+        return;
+    }
+    snprintf(why, why_len, "a valid device ID");
 }

@@ -22,4 +22,10 @@ void devid_format(const uint8_t *pk, char *out);
  * padding bits, or a failed check character; pk is zeroed on error. */
 MESH_NODISCARD mesh_err_t devid_parse(const char *text, uint8_t *pk);
 
+/* Say in why (why_len bytes) what is wrong with text as an ID, for a person who typed it:
+ * the first character outside the alphabet (by position), a wrong length, or which half
+ * (by its shown groups) fails its check character. Never copies text beyond one printable
+ * character. Thread-safe: yes. */
+void devid_explain(const char *text, char *why, size_t why_len);
+
 #endif /* MESH_CRYPTO_DEVID_H */

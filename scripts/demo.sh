@@ -16,10 +16,18 @@ cleanup() {
 trap cleanup EXIT
 say() { printf '%s\n' "$*"; }
 step() { printf '\n== %s\n' "$*"; }
-on() { # on DEVICE meshctl-args...: run meshctl as that device, echoing the command
-    local dev=$1
+shell_quote() { # shell_quote WORD: WORD as a shell reads it back (quoted when it must be)
+    case $1 in
+    '' | *[!A-Za-z0-9_./:@%+=,-]*) printf "'%s'" "${1//\'/\'\\\'\'}" ;;
+    *) printf '%s' "$1" ;;
+    esac
+}
+on() { # on DEVICE meshctl-args...: run meshctl as that device, echoing the command so that
+    # it can be pasted into a shell
+    local dev=$1 a line=meshctl
     shift
-    printf '[%s]$ meshctl %s\n' "$dev" "$*"
+    for a in "$@"; do line+=" $(shell_quote "$a")"; done
+    printf '[%s]$ %s\n' "$dev" "$line"
     "$M" --home "$top/$dev" "$@"
 }
 quiet() { local dev=$1; shift; "$M" --home "$top/$dev" "$@"; }

@@ -57,8 +57,12 @@ s_apply_marks(s_batch_t *b, store_txn_t *st, size_t g)
     const apply_marks_t *am = b->groups[g].marks;
     char coll[MESH_COLL_MAX + 1];
     uint32_t cid = 0, oid = 0;
-    if (!am || am->count == 0 || am->coll_len == 0 || am->coll_len > MESH_COLL_MAX) {
-        return MESH_OK;
+    if (!am || am->count == 0 || am->coll_len == 0 || am->coll_len > MESH_COLL_MAX ||
+        node_coll_name_check(am->coll, am->coll_len,
+                             am->coll_len == strlen(MEMBER_COLL) &&
+                                 memcmp(am->coll, MEMBER_COLL, am->coll_len) == 0,
+                             NULL, 0) != MESH_OK) {
+        return MESH_OK; /* a name no set could carry creates no collection (PROTOCOL.md §1) */
     }
     memcpy(coll, am->coll, am->coll_len);
     coll[am->coll_len] = '\0';

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/base/node.h"
 #include "core/member/member.h"
 #include "crypto/ident.h"
 
@@ -113,9 +114,10 @@ s_verify_header(verify_set_t *v)
     }
     memcpy(v->coll, v->h.coll, v->h.coll_len);
     v->coll[v->h.coll_len] = '\0';
-    if (memchr(v->coll, '\0', v->h.coll_len) ||
-        (v->coll[0] == '_' && strcmp(v->coll, MEMBER_COLL) != 0)) {
-        verify_reject(r, MESH_EPROTO, "collection name '%s' is not allowed", v->coll);
+    char why[128];
+    bool system = v->h.coll_len == strlen(MEMBER_COLL) && strcmp(v->coll, MEMBER_COLL) == 0;
+    if (node_coll_name_check(v->h.coll, v->h.coll_len, system, why, sizeof why) != MESH_OK) {
+        verify_reject(r, MESH_EPROTO, "%s", why); /* why never holds the name's bytes */
         return MESH_EPROTO;
     }
     if (!v->set.partial && v->set.op_count != v->h.count) {

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/base/testhook.h"
 #include "crypto/devid.h"
 #include "crypto/hash.h"
 
@@ -152,35 +153,163 @@ node_clear_err(const mesh_t *m)
     }
 }
 
+/* The length of the valid UTF-8 sequence at p[0..len), 0 when it is not one (overlong
+ * forms, surrogates and code points above U+10FFFF are not). */
+static size_t
+s_utf8_len(const uint8_t *p, size_t len)
+{
+    uint8_t c = p[0];
+    size_t more;
+    uint32_t cp, min;
+    if (c < 0x80) {
+        return 1;
+    }
+    if ((c & 0xe0) == 0xc0) {
+        more = 1, cp = c & 0x1fu, min = 0x80;
+    } else if ((c & 0xf0) == 0xe0) {
+        more = 2, cp = c & 0x0fu, min = 0x800;
+    } else if ((c & 0xf8) == 0xf0) {
+        more = 3, cp = c & 0x07u, min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (len - 1 < more) {
+        return 0;
+    }
+    for (size_t k = 1; k <= more; k++) {
+        if ((p[k] & 0xc0) != 0x80) {
+            return 0;
+        }
+        cp = cp << 6 | (p[k] & 0x3fu);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+        return 0;
+    }
+    return more + 1;
+}
+
+/* Is the UTF-8 sequence of n bytes at p a control character: C0, DEL or C1 (U+0080..U+009F,
+ * which 8-bit terminals take as escape sequences)? */
+static bool
+s_is_control(const uint8_t *p, size_t n)
+{
+    return (n == 1 && (p[0] < 0x20 || p[0] == 0x7f)) || (n == 2 && p[0] == 0xc2 && p[1] < 0xa0);
+}
+
+size_t
+node_escape(const void *text, size_t len, char *out, size_t cap)
+{
+    static const char hex[] = "0123456789abcdef";
+    const uint8_t *p = text;
+    size_t pos = 0;
+    if (cap == 0) {
+        return 0;
+    }
+    for (size_t i = 0; i < len;) {
+        char piece[8];
+        size_t n = s_utf8_len(p + i, len - i), w;
+        if (n == 1 && (p[i] == '\\' || p[i] == '\t' || p[i] == '\n')) {
+            piece[0] = '\\';
+            piece[1] = p[i] == '\\' ? '\\' : p[i] == '\t' ? 't' : 'n';
+            w = 2;
+        } else if (n == 0 || s_is_control(p + i, n)) {
+            n = 1; /* one byte at a time: a C1 character's second byte is escaped on its own */
+            piece[0] = '\\', piece[1] = 'x', piece[2] = hex[p[i] >> 4], piece[3] = hex[p[i] & 15];
+            w = 4;
+        } else {
+            memcpy(piece, p + i, n);
+            w = n;
+        }
+        if (pos + w > cap - 1) {
+            break; /* never half an escape or half a character */
+        }
+        memcpy(out + pos, piece, w);
+        pos += w;
+        i += n;
+    }
+    out[pos] = '\0';
+    return pos;
+}
+
 void
 node_log(const mesh_t *m, int level, const char *fmt, ...)
 {
-    char line[1024];
+    char line[1024], escaped[1024];
     va_list ap;
     if (!m->log || level > m->log_level) {
         return;
     }
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    m->log(m->log_ctx, level, line);
+    if (n < 0) {
+        return;
+    }
+    /* Names, peers' texts and error details go into log lines: a control byte in them
+     * (a newline, an escape sequence) must not start a line or act on a terminal. */
+    size_t len = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
+    node_escape(line, len, escaped, sizeof escaped);
+    m->log(m->log_ctx, level, escaped);
+}
+
+mesh_err_t
+node_coll_name_check(const char *name, size_t len, bool allow_reserved, char *why, size_t why_len)
+{
+    char scratch[1];
+    const uint8_t *p = (const uint8_t *)name;
+    if (!why || why_len == 0) {
+        why = scratch, why_len = sizeof scratch;
+    }
+    why[0] = '\0';
+    if (len == 0) {
+        snprintf(why, why_len, "empty collection name");
+        return MESH_EINVAL;
+    }
+    if (len > MESH_COLL_MAX) {
+        snprintf(why, why_len, "collection name of %zu bytes (limit %u)", len, MESH_COLL_MAX);
+        return MESH_ETOOBIG;
+    }
+    for (size_t i = 0; i < len;) {
+        size_t n = s_utf8_len(p + i, len - i);
+        if (n == 0) {
+            snprintf(why, why_len, "collection name: byte %zu (0x%02x) is not valid UTF-8", i + 1,
+                     p[i]);
+            return MESH_EINVAL;
+        }
+        if (s_is_control(p + i, n) && n == 1) {
+            snprintf(why, why_len, "collection name: byte %zu (0x%02x) is a control character",
+                     i + 1, p[i]);
+            return MESH_EINVAL;
+        }
+        if (s_is_control(p + i, n)) {
+            snprintf(why, why_len,
+                     "collection name: bytes %zu-%zu (U+%04X) are a control character", i + 1,
+                     i + 2, (unsigned)p[i + 1]);
+            return MESH_EINVAL;
+        }
+        i += n;
+    }
+    if (p[0] == '_' && !allow_reserved) {
+        snprintf(why, why_len, "collection names starting with '_' are reserved");
+        return MESH_EINVAL;
+    }
+    return MESH_OK;
 }
 
 mesh_err_t
 node_check_coll(mesh_t *m, const char *coll, bool allow_reserved)
 {
+    char why[128];
+    /* test hook: write under any name a peer could send (tests of the receiving side) */
+    if (testhook_number(TESTHOOK_ANY_COLL, 0) == 1) {
+        allow_reserved = true;
+    }
     size_t len = strlen(coll);
-    if (len == 0) {
-        return node_fail(m, MESH_EINVAL, "empty collection name");
+    if (allow_reserved && len > 0 && len <= MESH_COLL_MAX) {
+        return MESH_OK; /* a read: a name stored before the rules (§1) stays readable */
     }
-    if (len > MESH_COLL_MAX) {
-        return node_fail(m, MESH_ETOOBIG, "collection name of %zu bytes (limit %u)", len,
-                         MESH_COLL_MAX);
-    }
-    if (coll[0] == '_' && !allow_reserved) {
-        return node_fail(m, MESH_EINVAL, "collection names starting with '_' are reserved");
-    }
-    return MESH_OK;
+    mesh_err_t err = node_coll_name_check(coll, len, allow_reserved, why, sizeof why);
+    return err == MESH_OK ? MESH_OK : node_fail(m, err, "%s", why);
 }
 
 void

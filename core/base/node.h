@@ -59,12 +59,30 @@ mesh_err_t node_fail_store(mesh_t *m, mesh_err_t err, const char *what);
  * an answer). */
 void node_clear_err(const mesh_t *m);
 
-/* Send one line to the log callback when level is enabled. */
+/* Send one line to the log callback when level is enabled, escaped as node_escape does (a
+ * line of more than 1023 bytes is cut). */
 void node_log(const mesh_t *m, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Check a collection name (1..MESH_COLL_MAX bytes, no NUL inside, not reserved unless
- * allow_reserved). MESH_OK or MESH_EINVAL/MESH_ETOOBIG with detail on m. */
+/* Write len bytes of text into out (cap bytes, NUL included) as a terminal or a log line
+ * cannot act on them: valid UTF-8 as it is, backslash as \\, tab \t, newline \n, and every
+ * other control character (C0, DEL, C1) and each byte that is not UTF-8 as \xNN. Cut short
+ * (never within an escape or a character) when out is too small. Returns the length
+ * written. Thread-safe: yes. */
+size_t node_escape(const void *text, size_t len, char *out, size_t cap);
+
+/* The collection-name rule (docs/PROTOCOL.md §1): 1..MESH_COLL_MAX bytes of valid UTF-8
+ * with no control character (C0, DEL, C1), and no leading '_' unless allow_reserved.
+ * name need not be NUL-terminated (a NUL inside is a control character). MESH_OK, or
+ * MESH_EINVAL / MESH_ETOOBIG with why (why_len bytes; may be NULL) naming the first bad
+ * byte's position (from 1) and value, never the name itself. Thread-safe: yes. */
+mesh_err_t node_coll_name_check(const char *name, size_t len, bool allow_reserved, char *why,
+                                size_t why_len);
+
+/* Check a collection name. With allow_reserved (reads, and writes of the system's own
+ * collections) only its length (1..MESH_COLL_MAX bytes), so that a name stored before the
+ * rules of docs/PROTOCOL.md §1 stays readable; without it (a user's write) every rule of
+ * node_coll_name_check. MESH_OK or MESH_EINVAL/MESH_ETOOBIG with detail on m. */
 mesh_err_t node_check_coll(mesh_t *m, const char *coll, bool allow_reserved);
 
 /* Fill a store key for key bytes (hashing long keys). */

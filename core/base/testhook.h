@@ -21,6 +21,7 @@ typedef enum testhook {
     TESTHOOK_IMPORT_TXN_BYTES, /* MESH_TEST_IMPORT_TXN_BYTES: import txns of N set bytes */
     TESTHOOK_TIME_FACTOR,      /* MESH_TEST_TIME_FACTOR: a daemon's liveness timeouts x N */
     TESTHOOK_ADDR_UNCHECKED,   /* MESH_TEST_ADDR_UNCHECKED: 1 lets peer add store any address */
+    TESTHOOK_ANY_COLL,         /* MESH_TEST_ANY_COLL: 1 writes under any collection name */
     TESTHOOK_COUNT
 } testhook_t;
 

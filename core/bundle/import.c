@@ -21,10 +21,11 @@
 static mesh_err_t
 s_report_line(wire_buf_t *text, const char *coll, const apply_result_t *r)
 {
-    char line[400], id[MESH_ID_TEXT_LEN + 1];
+    char line[1400], id[MESH_ID_TEXT_LEN + 1], name[4 * MESH_COLL_MAX + 1];
     devid_format(r->origin, id);
+    node_escape(coll, strlen(coll), name, sizeof name); /* one line, whatever the name holds */
     int n = snprintf(line, sizeof line, "%s '%s' from %s seq %llu..%llu: %s\n",
-                     r->outcome == APPLY_HELD ? "held back" : "rejected", coll, id,
+                     r->outcome == APPLY_HELD ? "held back" : "rejected", name, id,
                      (unsigned long long)r->first_seq,
                      (unsigned long long)(r->first_seq + (r->count ? r->count - 1 : 0)),
                      r->outcome == APPLY_HELD ? "origin is not a member (yet)" : r->why);

@@ -28,7 +28,10 @@ mesh_peer_add(mesh_t *m, const char *id, const char *name, const char *const *ad
         return MESH_EINVAL;
     }
     if (devid_parse(id, pk) != MESH_OK) {
-        return node_fail(m, MESH_EBADID, "'%s' is not a valid device ID", id);
+        char why[160], shown[128];
+        devid_explain(id, why, sizeof why);
+        node_escape(id, strlen(id), shown, sizeof shown); /* anyone's bytes: one safe line */
+        return node_fail(m, MESH_EBADID, "'%s' is not a valid device ID: %s", shown, why);
     }
     /* Records are "key=value" lines: a name or address must not smuggle in another line,
      * and an address is one space-free token (docs/PROTOCOL.md §8). */

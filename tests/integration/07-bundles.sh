@@ -115,7 +115,7 @@ assert "does not match" in d["rejected_sets"][0], d' "$T/out" ||
 # A bundle that does not decode is refused whole.
 e dump c >"$T/dump1"
 head -c 200 "$T/a.bundle" >"$T/short.bundle"
-expect_fail_with "import '$T/short.bundle': malformed encoding" e import "$T/short.bundle"
+expect_fail_with "import '$T/short.bundle': not a bundle, or a damaged one (malformed encoding)" e import "$T/short.bundle"
 printf 'not a bundle' >"$T/junk"
 expect_fail_with "malformed encoding" e import "$T/junk"
 e dump c >"$T/dump2"

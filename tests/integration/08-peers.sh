@@ -24,7 +24,7 @@ assert d == {"peers": [{"id": sys.argv[1], "name": "alpha", "addrs": [], "self":
     "$ida" || fail "peer ls --json after init"
 
 # Malformed IDs fail with exit 1 and one line; bad usage exits 2; nothing is added.
-expect_fail_with "peer add 'NOT-AN-ID': not a valid device ID" a peer add NOT-AN-ID
+expect_fail_with "peer add: 'NOT-AN-ID' is not a valid device ID" a peer add NOT-AN-ID
 flipped=$(printf '%s' "$idb" | python3 -c '
 import sys
 s = sys.stdin.read()

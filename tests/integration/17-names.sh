@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# tests/integration/17-names.sh: collection names with a space, a tab, quotes, a newline,
-# a backslash and non-ASCII UTF-8 sync between two daemons, and `meshctl status` (text and
-# --json) and `meshctl wait NAME` work for each; a name that carries "\npeer FAKE ..." adds
-# no peer to what a device reports (the status file escapes every field).
+# tests/integration/17-names.sh: collection names with spaces, quotes, '=', '%', a
+# backslash and non-ASCII UTF-8 sync between two daemons, and `meshctl status` (text and
+# --json) and `meshctl wait NAME` work for each (the status file escapes every field); a
+# name with a tab, a newline or "\npeer FAKE ..." is refused (docs/PROTOCOL.md §1; test 27
+# sends one from a hostile member).
 # SPDX-License-Identifier: MIT
 . "$(dirname "$0")/lib.sh"
-describe "collection names with any byte sync, and status and wait report them"
+describe "collection names with spaces, quotes and UTF-8 sync, and status and wait report them"
 command -v python3 >/dev/null || skip "no python3"
 
 # start_daemon HOME LOG: run a daemon on an ephemeral loopback port; its endpoint lands in
@@ -18,7 +19,8 @@ start_daemon() {
 }
 
 fake=$'x\npeer FAKE-PEER addr=tcp://127.0.0.1:9 connected=1 session=1 in_sync=1\ncoll y peer=FAKE-PEER in_sync=1'
-names=("my notes" $'tab\there' 'say "hi"' "it's" $'new\nline' 'back\slash' "naïve ☃ 名前" "a=b%41" "$fake")
+names=("my notes" 'say "hi"' "it's" 'back\slash' "naïve ☃ 名前" "a=b%41" "two  spaces")
+refused=($'tab\there' $'new\nline' "$fake")
 
 three_devices
 start_daemon "$A" "$T/a.log"
@@ -28,6 +30,9 @@ pb=$LAST_PID eb=$EP
 a peer add "$idb" "$eb"
 b peer add "$ida" "$ea"
 
+for name in "${refused[@]}"; do
+    expect_exit 1 a put "$name" key v
+done
 i=0
 for name in "${names[@]}"; do
     a put "$name" key "value $i" || fail "put in '$name'"
@@ -63,12 +68,9 @@ PY
 # text: control bytes escaped, the rest as it is; one peer line.
 b status >"$T/b.txt" || fail "status on B"
 grep -qF 'coll    my notes  1 keys' "$T/b.txt" || fail "status text: $(cat "$T/b.txt")"
-grep -qF 'coll    tab\there  1 keys' "$T/b.txt" || fail "tab not escaped: $(cat "$T/b.txt")"
-grep -qF 'coll    new\nline  1 keys' "$T/b.txt" || fail "newline not escaped: $(cat "$T/b.txt")"
 grep -qF 'coll    back\\slash  1 keys' "$T/b.txt" || fail "backslash not escaped: $(cat "$T/b.txt")"
 grep -qF 'coll    say "hi"  1 keys' "$T/b.txt" || fail "quotes: $(cat "$T/b.txt")"
 grep -qF 'coll    naïve ☃ 名前  1 keys' "$T/b.txt" || fail "UTF-8: $(cat "$T/b.txt")"
-grep -qF 'coll    x\npeer FAKE-PEER' "$T/b.txt" || fail "the fake name: $(cat "$T/b.txt")"
 [ "$(grep -c '^peer ' "$T/b.txt")" = 1 ] || fail "B lists more than A: $(cat "$T/b.txt")"
 [ "$(grep -c 'in sync' "$T/b.txt")" -ge "${#names[@]}" ] || fail "not all in sync: $(cat "$T/b.txt")"
 

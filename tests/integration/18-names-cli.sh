@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/integration/18-names-cli.sh: collection names with a space, a tab, quotes, a
+# tests/integration/18-names-cli.sh: collection names with a space, an '=', quotes, a
 # backslash, a percent sign and non-ASCII UTF-8 work in every command that takes a
 # collection, without a daemon: put, get (one and --all), ls, del, log, conflicts, dump,
 # export of the named collection, vector, import on a second device; --json keeps each name
@@ -7,14 +7,14 @@
 # status lists each name once, and no name was confused with another (each holds its own value).
 # SPDX-License-Identifier: MIT
 . "$(dirname "$0")/lib.sh"
-describe "collection names with spaces, tabs, quotes and UTF-8 in every command"
+describe "collection names with spaces, quotes and UTF-8 in every command"
 command -v python3 >/dev/null || skip "no python3"
 
 three_devices
 a peer add "$idb"
 b peer add "$ida"
 
-names=("my notes" $'tab\there' 'say "hi"' "it's" 'back\slash' '100% sure' "ünïcødé ✓ 日本")
+names=("my notes" 'equals=sign' 'say "hi"' "it's" 'back\slash' '100% sure' "ünïcødé ✓ 日本")
 
 i=0
 for n in "${names[@]}"; do

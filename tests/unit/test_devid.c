@@ -8,6 +8,7 @@
 
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -328,6 +329,38 @@ test_devid_rejects_every_single_error(void **state)
     }
 }
 
+/* devid_explain says what is wrong in a person's words: the bad character's position,
+ * the length, or which half fails its check (by the groups shown). */
+static void
+test_devid_explain_names_the_fault(void **state)
+{
+    uint8_t pk[DEVID_RAW_LEN];
+    char id[MESH_ID_TEXT_LEN + 1], typo[MESH_ID_TEXT_LEN + 1], why[160];
+    (void)state;
+    randombytes_buf(pk, sizeof pk);
+    devid_format(pk, id);
+    devid_explain(id, why, sizeof why);
+    assert_string_equal(why, "a valid device ID");
+    devid_explain("X", why, sizeof why);
+    assert_non_null(strstr(why, "1 character where an ID has 54"));
+    memcpy(typo, id, sizeof typo);
+    typo[6] = '!';
+    devid_explain(typo, why, sizeof why);
+    assert_non_null(strstr(why, "character 7 is '!'"));
+    /* Every position of the shown form: a substitution names the half it is in. */
+    for (size_t i = 0; i < MESH_ID_TEXT_LEN; i++) {
+        if (id[i] == '-')
+            continue;
+        memcpy(typo, id, sizeof typo);
+        typo[i] = id[i] == 'A' ? 'B' : 'A';
+        devid_explain(typo, why, sizeof why);
+        size_t group = i / 7 + 1, in_group = i % 7; /* 6 characters and a dash */
+        bool first = group < 5 || (group == 5 && in_group < 3);
+        assert_non_null(strstr(why, first ? "groups 1-4 and the first 3 characters of group 5"
+                                          : "the last 3 characters of group 5 and groups 6-9"));
+    }
+}
+
 int
 main(void)
 {
@@ -339,6 +372,7 @@ main(void)
         cmocka_unit_test(test_devid_parse_rejects_foreign_chars),
         cmocka_unit_test(test_devid_parse_rejects_padding_bits),
         cmocka_unit_test(test_devid_rejects_every_single_error),
+        cmocka_unit_test(test_devid_explain_names_the_fault),
     };
 
     if (sodium_init() < 0)

@@ -590,6 +590,62 @@ test_node_import_report_is_sized(void **state)
     mesh_free(bundle);
 }
 
+/* The collection-name rule and the escaping of log text (docs/PROTOCOL.md §1). */
+static void
+test_node_coll_names_and_escaping(void **state)
+{
+    fixture_t *f = *state;
+    mesh_txn_t *txn = NULL;
+    char why[128], out[64];
+    static const char *const good[] = {"a b", "caf\xc3\xa9", "\xe6\x97\xa5\xe6\x9c\xac", "\xc2\xa0nbsp"};
+    static const struct {
+        const char *name, *why;
+    } bad[] = {
+        {"ev\x1bil", "byte 3 (0x1b) is a control character"},
+        {"a\tb", "byte 2 (0x09)"},
+        {"del\x7f", "byte 4 (0x7f)"},
+        {"c1\xc2\x9b", "bytes 3-4 (U+009B)"},
+        {"bad\xff", "byte 4 (0xff) is not valid UTF-8"},
+        {"over\xc0\xaflong", "byte 5 (0xc0) is not valid UTF-8"},
+        {"sur\xed\xa0\x80", "byte 4 (0xed) is not valid UTF-8"},
+        {"cut\xe6\x97", "byte 4 (0xe6) is not valid UTF-8"},
+        {"_sys", "reserved"},
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        assert_int_equal(node_coll_name_check(good[i], strlen(good[i]), false, why, sizeof why),
+                         MESH_OK);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(node_coll_name_check(bad[i].name, strlen(bad[i].name), false, why,
+                                              sizeof why),
+                         MESH_EINVAL);
+        assert_non_null(strstr(why, bad[i].why));
+        /* a write under it fails the same way, and stores nothing */
+        assert_int_equal(mesh_txn_begin(f->m, bad[i].name, &txn), MESH_EINVAL);
+        assert_null(txn);
+        assert_non_null(strstr(mesh_errmsg(f->m), bad[i].why));
+    }
+    /* A NUL inside a name given by length is a control character. */
+    assert_int_equal(node_coll_name_check("a\0b", 3, false, why, sizeof why), MESH_EINVAL);
+    assert_int_equal(node_coll_name_check("_mesh", 5, true, NULL, 0), MESH_OK);
+    mesh_coll_list_t *colls = NULL;
+    assert_int_equal(mesh_collections(f->m, &colls), MESH_OK);
+    for (size_t i = 0; i < mesh_coll_list_count(colls); i++) {
+        assert_true(strncmp(mesh_coll_list_get(colls, i)->name, "ev", 2) != 0);
+    }
+    mesh_coll_list_free(colls);
+
+    /* Escaping: UTF-8 as is, control characters and invalid bytes as \xNN, cut whole. */
+    static const char text[] = "caf\xc3\xa9\n\t\\\x1b[\xc2\x9b\xff";
+    static const char expect[] = "caf\xc3\xa9\\n\\t\\\\\\x1b[\\xc2\\x9b\\xff";
+    assert_int_equal(node_escape(text, sizeof text - 1, out, sizeof out), strlen(expect));
+    assert_string_equal(out, expect);
+    assert_int_equal(node_escape("ab\x1b", 3, out, 5), 2); /* no half escape */
+    assert_string_equal(out, "ab");
+    assert_int_equal(node_escape("a\xc3\xa9", 3, out, 3), 1); /* no half character */
+    assert_string_equal(out, "a");
+}
+
 int
 main(void)
 {
@@ -603,6 +659,7 @@ main(void)
         T(test_node_every_error_has_text),   T(test_node_log_callback_gets_messages),
         T(test_node_rollback_renews_incarnation), T(test_node_peers_list_every_address),
         T(test_node_collections_list),       T(test_node_import_report_is_sized),
+        T(test_node_coll_names_and_escaping),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
