@@ -207,7 +207,8 @@ s_read_section(wire_cursor_t *c, bool is_vector, wire_section_t *sec)
         return err;
     }
     if (err == MESH_OK) {
-        err = s_read_bounded(c, 2, sizeof *sec->sets, &sec->set_count, (void **)&sec->sets);
+        err = s_read_bounded(c, WIRE_SET_MIN, sizeof *sec->sets, &sec->set_count,
+                             (void **)&sec->sets);
     }
     if (err == MESH_OK && sec->set_count) {
         sec->set_lens = calloc(sec->set_count, sizeof *sec->set_lens);
@@ -215,6 +216,9 @@ s_read_section(wire_cursor_t *c, bool is_vector, wire_section_t *sec)
     }
     for (size_t i = 0; err == MESH_OK && i < sec->set_count; i++) {
         err = wire_cursor_bytes(c, WIRE_BIN, WIRE_SET_MAX, &sec->sets[i], &sec->set_lens[i]);
+        if (err == MESH_OK && sec->set_lens[i] < WIRE_SET_MIN) {
+            err = MESH_EPROTO; /* too short to be a set: not a bundle */
+        }
     }
     if (err == MESH_OK) {
         err = s_read_bounded(c, 37, sizeof *sec->marks, &sec->mark_count, (void **)&sec->marks);

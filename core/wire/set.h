@@ -23,6 +23,10 @@
 #define WIRE_HASH_LEN      32u
 #define WIRE_SIG_LEN       64u
 #define WIRE_CTX_ENTRY_LEN 53u /* one encoded context entry: fixed width, §3.3 */
+/* Bytes of the smallest encoded set that can be valid (a header of ≥ 90 bytes, a 64-byte
+ * signature, one op): a bundle or batch holds at most its length / this many sets, so the
+ * check state each set costs (under 1 KiB) stays a few times the bytes received. */
+#define WIRE_SET_MIN       160u
 
 enum wire_kind { WIRE_PUT = 0, WIRE_DEL = 1 };
 
