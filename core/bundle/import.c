@@ -14,6 +14,7 @@
 #include "core/member/member.h"
 #include "crypto/devid.h"
 
+#define S_LOG_REJECTED     8u          /* rejected sets of one section logged one by one */
 #define S_IMPORT_TXN_BYTES (64u << 20) /* set bytes applied in one write transaction */
 #define S_ENDS_TXN         ((size_t)1 << (sizeof(size_t) * 8 - 1)) /* flag on a piece's byte count */
 
@@ -42,6 +43,7 @@ s_report_group(mesh_t *m, const wire_section_t *sec, const apply_result_t *res,
 {
     char coll[MESH_COLL_MAX + 1];
     mesh_err_t err = MESH_OK;
+    size_t rejected = 0;
     memcpy(coll, sec->coll, sec->coll_len);
     coll[sec->coll_len] = '\0';
     for (size_t i = 0; err == MESH_OK && i < sec->set_count; i++) {
@@ -59,10 +61,16 @@ s_report_group(mesh_t *m, const wire_section_t *sec, const apply_result_t *res,
         case APPLY_REJECTED:
             rep->sets_rejected++;
             err = s_report_line(text, coll, &res[i]);
-            node_log(m, MESH_LOG_INFO, "rejected a set in '%s': %s", coll, res[i].why);
+            if (++rejected <= S_LOG_REJECTED) {
+                node_log(m, MESH_LOG_INFO, "rejected a set in '%s': %s", coll, res[i].why);
+            }
             break;
         }
         rep->ops_stored += res[i].ops_stored;
+    }
+    if (rejected > S_LOG_REJECTED) {
+        node_log(m, MESH_LOG_INFO, "rejected %zu more sets in '%s' (the first %u are above)",
+                 rejected - S_LOG_REJECTED, coll, S_LOG_REJECTED);
     }
     return err;
 }
