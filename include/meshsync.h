@@ -59,6 +59,7 @@ extern "C" {
 #define MESH_KEY_MAX       1024u       /* bytes in a key */
 #define MESH_VALUE_MAX     (1u << 20)  /* bytes in a value */
 #define MESH_COLL_MAX      200u        /* bytes in a collection name */
+#define MESH_COLLS_MAX     4096u       /* collections in one home, _mesh included */
 #define MESH_TXN_OPS_MAX   10000u      /* ops in one transaction (one change set) */
 #define MESH_TXN_BYTES_MAX (16u << 20) /* key and value bytes in one transaction */
 #define MESH_ID_TEXT_LEN   62u         /* chars in a device ID's text form, dashes included */

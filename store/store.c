@@ -150,6 +150,10 @@ store_coll_id(store_txn_t *txn, const char *name, bool create, uint32_t *cid)
         return err;
     }
     next = next ? next : 1;
+    if (next > MESH_COLLS_MAX) { /* collections are never removed: next - 1 of them */
+        env_seterr(env_store(txn), "more than %u collections", MESH_COLLS_MAX);
+        return MESH_ETOOBIG;
+    }
     uint8_t cv[4];
     env_le32(cv, (uint32_t)next);
     err = env_put(txn, ENV_COLLS, k, 1 + nlen, cv, sizeof cv);

@@ -21,6 +21,7 @@
 
 /* State of one batch's write body; everything in it is reset on each run of the body. */
 #define S_CULPRITS_MAX 16 /* sets one batch may leave out for hitting a cap, before it fails */
+#define S_CAP_COLLS    "4,096 collections" /* (MESH_COLLS_MAX) */
 
 typedef struct s_batch {
     rules_t w; /* what the rules share: the node, scratch, flags */
@@ -74,7 +75,12 @@ s_apply_marks(s_batch_t *b, store_txn_t *st, size_t g)
             continue; /* nothing is created for a mark that does not apply */
         }
         if (!have_cid) {
-            err = store_coll_id(st, coll, true, &cid);
+            /* A watermark never creates a collection: only a set does (before, 150,000
+             * sections of marks alone made as many collections) */
+            err = store_coll_id(st, coll, false, &cid);
+            if (err == MESH_ENOTFOUND) {
+                return MESH_OK;
+            }
             have_cid = err == MESH_OK;
         }
         if (err == MESH_OK) {
@@ -98,6 +104,31 @@ s_apply_marks(s_batch_t *b, store_txn_t *st, size_t g)
         }
     }
     return err;
+}
+
+/* Reject v, whose data hit a cap of the store (its apply returned MESH_ETOOBIG), and say so
+ * in the log; a held set that does is dropped with it. */
+static void
+s_reject_culprit(mesh_t *m, verify_set_t *v, const char *cap)
+{
+    char id[MESH_ID_TEXT_LEN + 1];
+    devid_format(v->h.origin, id);
+    verify_reject(v->res, MESH_ETOOBIG,
+                  "a set of %s (seqs %llu..%llu) passes a cap of the store (%s): left out", id,
+                  (unsigned long long)v->h.first_seq,
+                  (unsigned long long)(v->h.first_seq + v->h.count - 1), cap ? cap : "?");
+    node_log(m, MESH_LOG_WARN, "%s", v->res->why);
+}
+
+/* Would a set of coll make one collection too many? (Collections are never removed: the
+ * next number to give says how many there are.) */
+static bool
+s_colls_full(store_txn_t *st, const char *coll)
+{
+    uint32_t cid = 0;
+    uint64_t next = 0;
+    return store_coll_id(st, coll, false, &cid) == MESH_ENOTFOUND &&
+           store_meta_get_u64(st, "next_cid", &next) == MESH_OK && next > MESH_COLLS_MAX;
 }
 
 /* The write transaction's body: the sets in order, each group's watermarks after its sets.
@@ -129,7 +160,16 @@ s_batch_body(store_txn_t *st, void *arg)
         v->res->err = MESH_OK;
         v->res->ops_stored = v->res->ops_old = v->res->ops_superseded = 0;
         bool taken = false;
+        if (b->w.colls_full && s_colls_full(st, v->coll)) {
+            /* (a round for each would pass S_CULPRITS_MAX) */
+            s_reject_culprit(b->w.m, v, S_CAP_COLLS);
+            continue;
+        }
         mesh_err_t err = run_add(b->run, &b->w, st, v, &taken);
+        if (err == MESH_ETOOBIG && !b->w.culprit) {
+            b->w.culprit = v; /* its collection would be one too many */
+            b->w.cap = S_CAP_COLLS;
+        }
         if (err != MESH_OK) {
             return err;
         }
@@ -139,6 +179,7 @@ s_batch_body(store_txn_t *st, void *arg)
         err = rules_apply_set(&b->w, st, v);
         if (err == MESH_ETOOBIG && !b->w.culprit) {
             b->w.culprit = v; /* a cap its data hit: s_batch leaves it out */
+            b->w.cap = b->w.cap ? b->w.cap : S_CAP_COLLS;
         }
         if (err == MESH_OK && v->held_id && v->res->outcome != APPLY_HELD) {
             err = store_held_del(st, v->held_id);
@@ -161,20 +202,6 @@ s_batch_body(store_txn_t *st, void *arg)
 }
 
 static mesh_err_t s_retry_held(mesh_t *m, int depth);
-
-/* Reject v, whose data hit a cap of the store (its apply returned MESH_ETOOBIG), and say so
- * in the log; a held set that does is dropped with it. */
-static void
-s_reject_culprit(mesh_t *m, verify_set_t *v, const char *cap)
-{
-    char id[MESH_ID_TEXT_LEN + 1];
-    devid_format(v->h.origin, id);
-    verify_reject(v->res, MESH_ETOOBIG,
-                  "a set of %s (seqs %llu..%llu) passes a cap of the store (%s): left out", id,
-                  (unsigned long long)v->h.first_seq,
-                  (unsigned long long)(v->h.first_seq + v->h.count - 1), cap ? cap : "?");
-    node_log(m, MESH_LOG_WARN, "%s", v->res->why);
-}
 
 /* Verify and apply the groups, or (groups NULL) the held sets h. */
 static mesh_err_t
@@ -228,6 +255,7 @@ s_batch(mesh_t *m, const apply_group_t *groups, size_t ngroups, const held_t *h,
             break;
         }
         s_reject_culprit(m, b.w.culprit, b.w.cap);
+        b.w.colls_full |= b.w.cap && strcmp(b.w.cap, S_CAP_COLLS) == 0;
     }
     if (err != MESH_OK) {
         node_fail_store(m, err, "apply");

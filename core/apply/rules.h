@@ -27,6 +27,7 @@ typedef struct rules {
     bool members_changed;  /* a membership record was stored */
     verify_set_t *culprit; /* the set whose ops hit a cap (MESH_ETOOBIG), when one did */
     const char *cap;       /* and which cap, for the log */
+    bool colls_full;       /* the collections cap was hit: sets of new ones are left out */
 } rules_t;
 
 /* Apply verified set v (v->res says APPLY_NEW on entry) in st: held back (APPLY_HELD) when

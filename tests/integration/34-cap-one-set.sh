@@ -49,4 +49,19 @@ wait_for 30 "A to log the set it left out" grep -q "passes a cap of the store (2
 ! grep -q "dropping the session" "$T/a.log" "$T/c.log" ||
     fail "a session was dropped: $(grep -h "dropping the session" "$T/a.log" "$T/c.log")"
 expect_eq "$(a get --all x j 2>/dev/null | wc -l)" 256 "versions of j on A"
-echo "ok: the set past the cap left out alone, by file and by session"
+
+# 3. Collections: one bundle from B with a set in each of 4,200 new collections. The home
+# holds at most 4,096 (_mesh included): the sets of the first 4,095 apply, the rest are
+# rejected alone (one round, not one per set), and a local write to a new one says why.
+V=$(mk_home)
+mc --home "$V" init --name victim >/dev/null
+mc --home "$V" peer add "$idb" >/dev/null
+FORGE_SECTIONS=4200 "$FORGE" "$B" "$T/colls.bundle" c 3 1 "put:k:v"
+expect_exit 1 mc --home "$V" import "$T/colls.bundle"
+grep -q "applied 4095 sets" "$T/stdout" || fail "not 4,095 sets applied: $(head -c 300 "$T/stdout")"
+grep -q "105 rejected" "$T/stdout" || fail "not 105 sets rejected: $(head -c 300 "$T/stdout")"
+expect_eq "$(mc --home "$V" ls | wc -l)" 4095 "collections listed"
+expect_exit 1 mc --home "$V" put newcoll k v
+grep -q "more than 4096 collections" "$T/stderr" || fail "a new collection past the cap: $(cat "$T/stderr")"
+mc --home "$V" put c7 k2 v2 >/dev/null || fail "a write to a collection it has"
+echo "ok: the set past the cap left out alone, by file and by session; collections capped"

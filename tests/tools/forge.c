@@ -8,6 +8,8 @@
  *   OP:  put:KEY:VALUE[:ORIGIN/INC/SEQ[,ORIGIN/INC/SEQ...]]  or  del:KEY[:CONTEXT]
  *   ORIGIN is a device ID; the ops take seqs FIRST_SEQ, FIRST_SEQ+1, ... in order; each
  *   "--" ends a set and starts the next (its seqs go on), all in one bundle section.
+ *   With FORGE_SECTIONS=N in the environment: N sections, COLL0 .. COLL<N-1>, each with
+ *   those sets (signed for its own collection).
  *
  * Layer: tests. Third-party: none. SPDX-License-Identifier: MIT */
 #include <inttypes.h>
@@ -168,32 +170,49 @@ main(int argc, char **argv)
         nsets += strcmp(argv[6 + i], "--") == 0;
     }
     f_op_t *ops = calloc(nargs, sizeof *ops);
-    if (!ops || nargs - (nsets - 1) > F_OPS_MAX * nsets) {
+    char **owned = calloc(nargs, sizeof *owned);
+    if (!ops || !owned || nargs - (nsets - 1) > F_OPS_MAX * nsets) {
         f_die("no memory, or too many ops");
     }
+    const char *many = getenv("FORGE_SECTIONS");
+    size_t nsections = many ? strtoull(many, NULL, 10) : 0;
     wire_buf_t out;
     wire_buf_init(&out);
-    if (wire_bundle_begin(1, &out) != MESH_OK ||
-        wire_section_begin(argv[3], nsets, &out) != MESH_OK) {
+    if (wire_bundle_begin(nsections ? nsections : 1, &out) != MESH_OK) {
         f_die("the bundle does not encode");
     }
-    uint64_t inc = strtoull(argv[4], NULL, 10), seq = strtoull(argv[5], NULL, 10);
-    size_t n = 0;
-    for (size_t i = 0; i <= nargs; i++) {
-        if (i == nargs || strcmp(argv[6 + i], "--") == 0) {
-            if (n == 0 || n > F_OPS_MAX) {
-                f_die("a set holds 1 to 4096 ops");
-            }
-            f_set(id, argv[3], inc, seq, ops, n, &out);
-            seq += n;
-            n = 0;
-            memset(ops, 0, nargs * sizeof *ops);
-            continue;
+    for (size_t sec = 0; sec < (nsections ? nsections : 1); sec++) {
+        char coll[256];
+        snprintf(coll, sizeof coll, nsections ? "%s%zu" : "%s", argv[3], sec);
+        if (wire_section_begin(coll, nsets, &out) != MESH_OK) {
+            f_die("the bundle does not encode");
         }
-        f_parse_op(argv[6 + i], &ops[n++]);
-    }
-    if (wire_section_marks(NULL, 0, &out) != MESH_OK) {
-        f_die("the bundle does not encode");
+        uint64_t inc = strtoull(argv[4], NULL, 10), seq = strtoull(argv[5], NULL, 10);
+        size_t n = 0;
+        for (size_t i = 0; i <= nargs; i++) {
+            if (i == nargs || strcmp(argv[6 + i], "--") == 0) {
+                if (n == 0 || n > F_OPS_MAX) {
+                    f_die("a set holds 1 to 4096 ops");
+                }
+                f_set(id, coll, inc, seq, ops, n, &out);
+                for (size_t k = 0; k < n; k++) {
+                    free(owned[k]);
+                }
+                seq += n;
+                n = 0;
+                memset(ops, 0, nargs * sizeof *ops);
+                continue;
+            }
+            owned[n] = strdup(argv[6 + i]); /* (parsing cuts it) */
+            if (!owned[n]) {
+                f_die("no memory");
+            }
+            f_parse_op(owned[n], &ops[n]);
+            n++;
+        }
+        if (wire_section_marks(NULL, 0, &out) != MESH_OK) {
+            f_die("the bundle does not encode");
+        }
     }
     FILE *f = fopen(argv[2], "wb");
     if (!f || fwrite(out.data, 1, out.len, f) != out.len || fclose(f) != 0) {
@@ -201,6 +220,7 @@ main(int argc, char **argv)
     }
     wire_buf_release(&out);
     free(ops);
+    free(owned);
     ident_free(id);
     return 0;
 }
