@@ -183,7 +183,10 @@ vector_decode(const uint8_t *buf, size_t len, vector_t **out)
     if (err != MESH_OK) {
         return err;
     }
-    err = s_new(out);
+    /* No home holds more collections than MESH_COLLS_MAX, so no honest vector names more;
+     * the lookups by name below stay O(MESH_COLLS_MAX) each (a HELLO naming 60,000
+     * collections kept a daemon busy for 15 s) */
+    err = doc.count > MESH_COLLS_MAX ? MESH_ETOOBIG : s_new(out);
     for (size_t i = 0; err == MESH_OK && i < doc.count; i++) {
         const wire_section_t *sec = &doc.sections[i];
         /* (the decoder bounds a name by MESH_COLL_MAX) */

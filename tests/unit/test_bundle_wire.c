@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "core/data/vector.h"
 #include "crypto/devid.h"
 #include "meshsync.h"
 #include "util.h"
@@ -1584,6 +1585,38 @@ s_group_teardown(void **state)
     return 0;
 }
 
+/* A vector file naming more collections than a home may hold (MESH_COLLS_MAX) is refused
+ * whole (ETOOBIG); one naming exactly that many decodes. Each section has one entry. */
+static mesh_err_t
+s_vector_of_colls(size_t n)
+{
+    wire_buf_t out;
+    uint64_t extra = 0;
+    const uint64_t *extras[1] = {&extra};
+    wire_vv_t vv = {.incarnation = 1, .base = 5};
+    wire_buf_init(&out);
+    assert_int_equal(wire_vector_begin(n, &out), MESH_OK);
+    for (size_t i = 0; i < n; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "c%zu", i);
+        assert_int_equal(wire_vector_section(name, &vv, extras, 1, &out), MESH_OK);
+    }
+    vector_t *v = NULL;
+    mesh_err_t err = vector_decode(out.data, out.len, &v);
+    CHECK((err == MESH_OK) == (v != NULL));
+    vector_free(v);
+    wire_buf_release(&out);
+    return err;
+}
+
+static void
+test_bundle_wire_vector_bounds_collections(void **state)
+{
+    (void)state;
+    assert_int_equal(s_vector_of_colls(MESH_COLLS_MAX), MESH_OK);
+    assert_int_equal(s_vector_of_colls(MESH_COLLS_MAX + 1), MESH_ETOOBIG);
+}
+
 int
 main(void)
 {
@@ -1603,6 +1636,7 @@ main(void)
         cmocka_unit_test(test_bundle_wire_bounds_counts_by_bytes),
         cmocka_unit_test(test_bundle_wire_rejects_bad_fields),
         cmocka_unit_test(test_bundle_wire_rejects_set_over_cap),
+        cmocka_unit_test(test_bundle_wire_vector_bounds_collections),
         cmocka_unit_test(test_bundle_wire_rejects_non_shortest_forms),
         cmocka_unit_test_setup_teardown(test_bundle_wire_export_import_through_the_api,
                                         s_nodes_setup, s_nodes_teardown),
