@@ -26,7 +26,8 @@
  * started by mesh_open and joined by mesh_close: it owns every socket, dials and serves
  * peers, commits what they send, and calls the log callback. It shares the node with the
  * caller's threads only through the store (LMDB: one writer at a time, any number of
- * readers beside it) and the member view (under a lock). So every call on a mesh_t whose
+ * readers beside it; growing the map waits until no transaction of the process is open)
+ * and the member view (under a lock). So every call on a mesh_t whose
  * "Thread-safety" line says "any thread" may run on any number of threads at once, beside
  * the library's thread. A mesh_txn_t or mesh_iter_t belongs to one thread; mesh_close runs
  * alone. Each thread has its own error detail (mesh_errmsg). */
@@ -255,7 +256,10 @@ MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_del(mesh_txn_t *txn, const void *key,
  * no ops commits nothing and returns MESH_OK. If first_seq is not NULL it receives the
  * seq of the set's first op (0 if nothing was committed).
  * Errors: MESH_ENOSPC (disk full: nothing was written, the store works once space is
- * freed), MESH_EIO, MESH_ENOMEM; on error the store is unchanged.
+ * freed), MESH_EIO, MESH_ENOMEM; when the map must grow (a small opts->map_size, or an
+ * address space too small for the default), MESH_ESTATE if this thread has an iterator
+ * open and MESH_EBUSY if other threads keep theirs open for 10 s; on error the store is
+ * unchanged.
  * Thread-safety: as mesh_put. Commits from several threads, the library's thread and other
  * processes on the home wait for each other on LMDB's one writer lock. */
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_txn_commit(mesh_txn_t **txn, uint64_t *first_seq);
@@ -304,7 +308,8 @@ MESH_EXPORT void mesh_free(void *p);
 
 /* Start iterating the visible items of coll whose keys start with prefix (prefix_len 0:
  * all), in key byte order. Deleted keys are skipped. The iterator holds an LMDB read
- * transaction: keep it short, and close it before closing the node.
+ * transaction: keep it short (a growth of the map waits for it), and close it before
+ * closing the node.
  * MESH_OK: *out is new; close it with mesh_iter_close. Error: *out NULL.
  * Errors: MESH_EINVAL, MESH_ENOMEM, MESH_EIO.
  * Thread-safety: any thread; the iterator then belongs to that thread, which steps and

@@ -1,7 +1,8 @@
 /* store/env.c: the LMDB environment of a node home: opening (format check, stale readers,
  * incarnation), write transactions that grow a full map and run again, read transactions,
- * raw record access and cursors (docs/PROTOCOL.md §6). Implements the environment half of
- * store.h and all of env.h.
+ * the gate that keeps every remap of the map (growth, a size another process set, a reopen)
+ * apart from this process's transactions, raw record access and cursors
+ * (docs/PROTOCOL.md §6). Implements the environment half of store.h and all of env.h.
  * Not here: any record's layout (store.c, items.c).
  * Layer: store. Third-party: lmdb.h (only here). SPDX-License-Identifier: MIT */
 #include "env.h"
@@ -18,33 +19,52 @@
 
 #include <lmdb.h>
 
-#define S_ERRMSG_MAX 256
-#define S_MAP_MIN    (16ull << 20) /* the smallest map tried when a large one cannot be mapped */
+#define S_ERRMSG_MAX   256
+#define S_MAP_MIN      (16ull << 20) /* the smallest map tried when a large one cannot be mapped */
+#define S_REMAP_WAIT_S 10            /* how long a remap waits for open transactions to end */
+#define S_BEGIN_REMAPS 8             /* remaps one transaction's begin may run before failing */
 
 static const char *const s_db_names[ENV_NDB] = {"meta", "origins", "colls", "items",
                                                 "dots", "vectors", "sets",  "held"};
 
+/* The gate. LMDB remaps the file in mdb_env_set_mapsize (growth, or adopting a size another
+ * process set: MDB_MAP_RESIZED) and in a reopen (after MDB_PANIC, store_release_memory), and
+ * requires that no transaction of this process is open meanwhile: a reader on another
+ * thread would read unmapped memory. So every transaction enters the gate (open_txns), and a
+ * remap waits until open_txns is 0, alone under the gate's mutex. Transactions that begin
+ * while a remap waits wait for it, so a stream of short ones cannot starve it, except on a
+ * thread that already holds one (an iterator and a read inside it): that thread goes
+ * through, or the remap would wait for a thread that waits for the remap. For the same
+ * reason a thread that holds a transaction never remaps: its write fails (MESH_ESTATE). */
 struct store {
-    MDB_env *env;
-    pthread_rwlock_t gate; /* every transaction holds it shared; store_release_memory
-                            * takes it alone (trying only, never waiting) to reopen */
+    MDB_env *env; /* changed only by a remap, alone */
+    pthread_mutex_t gate;
+    pthread_cond_t gate_changed; /* open_txns fell to 0, or a remap ended */
+    unsigned open_txns;          /* transactions open in this process (under gate) */
+    bool remap_waiting;          /* a remap waits for open_txns to reach 0 (under gate) */
+    uint64_t remaps;             /* remaps done (under gate): tells a thread whether the
+                                  * map changed since it saw it */
     MDB_dbi dbi[ENV_NDB];
-    uint64_t map_size;
-    uint64_t incarnation;
+    uint64_t map_size;    /* atomic: read by store_map_size on any thread */
+    uint64_t incarnation; /* atomic: a commit on one thread renews it, any thread reads it */
     bool incarnation_new;
-    uint64_t incarnation_pending; /* set by a write that renewed it, until it commits */
-    bool map_full;                /* the current write hit MDB_MAP_FULL */
-    uint64_t commit_us;           /* how long this process's last commit took */
+    uint64_t commit_us; /* atomic: how long this process's last commit took */
     char path[4096];
 };
 
 /* The detail of the calling thread's last failed store call: thread-local, since the loop
  * thread and a caller's fail at once, and each reads its own right after (store_errmsg). */
 static _Thread_local char s_errmsg[S_ERRMSG_MAX];
+/* The calling thread's current write hit MDB_MAP_FULL (its body may see only our code). */
+static _Thread_local bool s_map_full;
+/* Transactions the calling thread holds, on any store: a thread that holds one never waits
+ * at a gate, and never remaps (see struct store). */
+static _Thread_local unsigned s_thread_txns;
 
 struct store_txn {
     store_t *st;
     MDB_txn *txn;
+    uint64_t incarnation_pending; /* set by a write that renewed it, until it commits */
 };
 
 /* ---- errors ---- */
@@ -68,7 +88,7 @@ s_map(store_t *st, int rc, const char *what)
     }
     env_seterr(st, "%s: %s", what, mdb_strerror(rc));
     if (rc == MDB_MAP_FULL) {
-        st->map_full = true;
+        s_map_full = true;
     }
     switch (rc) {
     case MDB_NOTFOUND:
@@ -101,7 +121,7 @@ store_errmsg(const store_t *st)
 uint64_t
 store_incarnation(const store_t *st)
 {
-    return st->incarnation;
+    return __atomic_load_n(&st->incarnation, __ATOMIC_RELAXED);
 }
 
 bool
@@ -110,8 +130,6 @@ store_incarnation_is_new(const store_t *st)
     return st->incarnation_new;
 }
 
-static int s_txn_begin(store_t *st, unsigned flags, MDB_txn **txn);
-
 uint64_t
 store_last_commit_us(const store_t *st)
 {
@@ -119,47 +137,9 @@ store_last_commit_us(const store_t *st)
 }
 
 uint64_t
-store_last_txnid(store_t *st)
-{
-    /* The id a new read transaction sees, not the newest meta page (mdb_env_info): another
-     * process's commit writes its meta page a moment before readers may start on it, and
-     * whoever reacts to the new id must find its data. */
-    MDB_txn *txn = NULL;
-    uint64_t id = 0;
-    pthread_rwlock_rdlock(&st->gate);
-    if (st->env && s_txn_begin(st, MDB_RDONLY, &txn) == MDB_SUCCESS) {
-        id = (uint64_t)mdb_txn_id(txn);
-        mdb_txn_abort(txn);
-    }
-    pthread_rwlock_unlock(&st->gate);
-    return id;
-}
-
-bool
-store_release_memory(store_t *st)
-{
-    if (pthread_rwlock_trywrlock(&st->gate) != 0) {
-        return false; /* a transaction is open somewhere: another time */
-    }
-    bool done = false;
-    if (st->env) {
-        /* LMDB keeps the pages a write transaction dirtied for the next one, until the
-         * environment closes; after a large apply that is most of the process's memory */
-        mdb_env_close(st->env);
-        st->env = NULL;
-        done = env_open(st) == MESH_OK;
-        if (!done) {
-            st->env = NULL; /* as after MDB_PANIC: the store reports itself closed */
-        }
-    }
-    pthread_rwlock_unlock(&st->gate);
-    return done;
-}
-
-uint64_t
 store_map_size(const store_t *st)
 {
-    return st->map_size;
+    return __atomic_load_n(&st->map_size, __ATOMIC_RELAXED);
 }
 
 /* ---- raw get / put ---- */
@@ -347,7 +327,7 @@ s_env_try(store_t *st)
         rc = mdb_env_set_maxdbs(st->env, ENV_NDB);
     }
     if (rc == MDB_SUCCESS) {
-        rc = mdb_env_set_mapsize(st->env, (size_t)st->map_size);
+        rc = mdb_env_set_mapsize(st->env, (size_t)store_map_size(st));
     }
     if (rc == MDB_SUCCESS) {
         rc = mdb_env_set_maxreaders(st->env, 510);
@@ -370,8 +350,8 @@ env_open(store_t *st)
     int rc = s_env_try(st);
     /* Where the address space cannot hold the map (a ulimit, valgrind), use a smaller
      * one: it grows by itself when it fills. */
-    while ((rc == ENOMEM || rc == EINVAL) && st->map_size > S_MAP_MIN) {
-        st->map_size /= 2;
+    while ((rc == ENOMEM || rc == EINVAL) && store_map_size(st) > S_MAP_MIN) {
+        __atomic_store_n(&st->map_size, store_map_size(st) / 2, __ATOMIC_RELAXED);
         rc = s_env_try(st);
     }
     if (rc != MDB_SUCCESS) {
@@ -382,6 +362,25 @@ env_open(store_t *st)
     return s_open_dbs(st);
 }
 
+/* The gate's mutex and its condition (on the monotonic clock, for s_remap's deadline). */
+static int
+s_gate_init(store_t *st)
+{
+    pthread_condattr_t attr;
+    int rc = pthread_condattr_init(&attr);
+    if (rc == 0) {
+        rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+        if (rc == 0) {
+            rc = pthread_cond_init(&st->gate_changed, &attr);
+        }
+        pthread_condattr_destroy(&attr);
+    }
+    if (rc == 0 && (rc = pthread_mutex_init(&st->gate, NULL)) != 0) {
+        pthread_cond_destroy(&st->gate_changed);
+    }
+    return rc;
+}
+
 mesh_err_t
 store_open(const char *dir, uint64_t map_size, store_t **out, char *errmsg, size_t errmsg_len)
 {
@@ -390,7 +389,8 @@ store_open(const char *dir, uint64_t map_size, store_t **out, char *errmsg, size
     }
     *out = NULL;
     store_t *st = calloc(1, sizeof *st);
-    if (!st) {
+    if (!st || s_gate_init(st) != 0) {
+        free(st);
         return MESH_ENOMEM;
     }
     mesh_err_t err = MESH_OK;
@@ -405,10 +405,6 @@ store_open(const char *dir, uint64_t map_size, store_t **out, char *errmsg, size
         goto out;
     }
     st->map_size = map_size ? map_size : STORE_MAP_DEFAULT;
-    if (pthread_rwlock_init(&st->gate, NULL) != 0) {
-        free(st);
-        return MESH_ENOMEM;
-    }
     err = env_open(st);
     if (err == MESH_OK) {
         err = store_write(st, s_open_meta, st);
@@ -434,100 +430,242 @@ store_close(store_t *st)
     if (st->env) {
         mdb_env_close(st->env);
     }
-    pthread_rwlock_destroy(&st->gate);
+    pthread_cond_destroy(&st->gate_changed);
+    pthread_mutex_destroy(&st->gate);
     free(st);
 }
 
-/* ---- transactions ---- */
+/* ---- the gate: transactions apart from remaps (see struct store) ---- */
 
-/* Begin a transaction, adopting a map that another process grew. */
-static int
-s_txn_begin(store_t *st, unsigned flags, MDB_txn **txn)
+typedef enum s_remap_kind {
+    S_GROW,   /* double the map: a write filled it */
+    S_ADOPT,  /* map the size another process grew the file to (MDB_MAP_RESIZED) */
+    S_REOPEN, /* close and reopen the environment (MDB_PANIC, store_release_memory) */
+} s_remap_kind_t;
+
+static const char *const s_remap_names[] = {"grown", "adopted from another process", "reopened"};
+
+/* Count a transaction of the calling thread in; *seen receives the remap count. Waits while
+ * a remap waits, unless this thread already holds a transaction. */
+static void
+s_enter(store_t *st, uint64_t *seen)
 {
-    int rc = mdb_txn_begin(st->env, NULL, flags, txn);
-    if (rc == MDB_MAP_RESIZED) {
-        rc = mdb_env_set_mapsize(st->env, 0);
-        if (rc == MDB_SUCCESS) {
-            MDB_envinfo info;
-            mdb_env_info(st->env, &info);
-            st->map_size = info.me_mapsize;
-            rc = mdb_txn_begin(st->env, NULL, flags, txn);
-        }
+    pthread_mutex_lock(&st->gate);
+    while (st->remap_waiting && s_thread_txns == 0) {
+        pthread_cond_wait(&st->gate_changed, &st->gate);
     }
-    return rc;
+    st->open_txns++;
+    *seen = st->remaps;
+    pthread_mutex_unlock(&st->gate);
+    s_thread_txns++;
 }
 
-/* After MDB_PANIC the environment must be reopened before it can be used again. */
+/* Count a transaction of the calling thread out (its LMDB transaction has ended). */
 static void
-s_recover_panic(store_t *st)
+s_leave(store_t *st)
+{
+    s_thread_txns--;
+    pthread_mutex_lock(&st->gate);
+    if (--st->open_txns == 0 && st->remap_waiting) {
+        pthread_cond_broadcast(&st->gate_changed);
+    }
+    pthread_mutex_unlock(&st->gate);
+}
+
+/* Close and open the environment again, at the current map size. Error: the store reports
+ * itself closed from then on. The caller is alone (see s_remap). */
+static mesh_err_t
+s_reopen(store_t *st)
 {
     mdb_env_close(st->env);
     st->env = NULL;
-    if (env_open(st) != MESH_OK) {
+    mesh_err_t err = env_open(st);
+    if (err != MESH_OK && st->env) {
+        mdb_env_close(st->env);
+    }
+    if (err != MESH_OK) {
         st->env = NULL;
     }
+    return err;
 }
 
+/* Remap now. The caller is alone: it holds the gate and no transaction is open. */
 static mesh_err_t
-s_grow(store_t *st)
-{
-    uint64_t size = st->map_size * 2;
-    int rc = mdb_env_set_mapsize(st->env, (size_t)size);
-    if (rc != MDB_SUCCESS) {
-        return s_map(st, rc, "grow map");
-    }
-    st->map_size = size;
-    return MESH_OK;
-}
-
-static mesh_err_t
-s_write(store_t *st, store_write_fn fn, void *ctx)
+s_remap_now(store_t *st, s_remap_kind_t kind)
 {
     if (!st->env) {
         env_seterr(st, "store is closed after a fatal error");
         return MESH_EIO;
     }
+    if (kind == S_REOPEN) {
+        return s_reopen(st);
+    }
+    uint64_t size = kind == S_GROW ? store_map_size(st) * 2 : 0; /* 0: the file's size */
+    int rc = mdb_env_set_mapsize(st->env, (size_t)size);
+    if (rc != MDB_SUCCESS) {
+        /* LMDB unmapped the old map before it failed to make the new one: map the old
+         * size again, so the store keeps working at the size it had */
+        mesh_err_t err = s_map(st, rc, kind == S_GROW ? "grow map" : "adopt grown map");
+        (void)s_reopen(st);
+        return err;
+    }
+    MDB_envinfo info;
+    mdb_env_info(st->env, &info);
+    __atomic_store_n(&st->map_size, (uint64_t)info.me_mapsize, __ATOMIC_RELAXED);
+    return MESH_OK;
+}
+
+/* Remap alone: wait until no transaction of this process is open (those that begin
+ * meanwhile wait, see s_enter), then remap. When another thread remapped since the caller
+ * saw seen remaps, nothing is done: the caller tries again on the new map. The calling
+ * thread must hold no transaction (on any store), or it would wait for itself:
+ * MESH_ESTATE. MESH_EBUSY when other threads keep a transaction open for S_REMAP_WAIT_S.
+ * Either way nothing changed. */
+static mesh_err_t
+s_remap(store_t *st, uint64_t seen, s_remap_kind_t kind)
+{
+    if (s_thread_txns > 0) {
+        env_seterr(st,
+                   "the map must be %s, which waits for every transaction of this process: "
+                   "end this thread's open read transaction (an iterator?) and try again",
+                   s_remap_names[kind]);
+        return MESH_ESTATE;
+    }
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += S_REMAP_WAIT_S;
+    mesh_err_t err = MESH_OK;
+    pthread_mutex_lock(&st->gate);
+    while (st->remap_waiting && st->remaps == seen) {
+        pthread_cond_wait(&st->gate_changed, &st->gate); /* another remaps: wait for it */
+    }
+    if (st->remaps == seen) {
+        st->remap_waiting = true;
+        int rc = 0;
+        while (st->open_txns > 0 && rc != ETIMEDOUT) {
+            rc = pthread_cond_timedwait(&st->gate_changed, &st->gate, &deadline);
+        }
+        if (st->open_txns > 0) {
+            env_seterr(st, "the map must be %s, but %u transactions stayed open for %d s",
+                       s_remap_names[kind], st->open_txns, S_REMAP_WAIT_S);
+            err = MESH_EBUSY;
+        } else {
+            err = s_remap_now(st, kind);
+            st->remaps++;
+        }
+        st->remap_waiting = false;
+        pthread_cond_broadcast(&st->gate_changed);
+    }
+    pthread_mutex_unlock(&st->gate);
+    return err;
+}
+
+/* Enter the gate and begin an LMDB transaction in txn (flags: MDB_RDONLY or 0), adopting a
+ * map another process grew and reopening after MDB_PANIC. MESH_OK: txn->txn is open and
+ * counted in (end it, then s_leave); *seen as for s_remap. Error: nothing is held. */
+static mesh_err_t
+s_begin(store_t *st, unsigned flags, store_txn_t *txn, uint64_t *seen)
+{
+    for (int remaps = 0;; remaps++) {
+        s_enter(st, seen);
+        if (!st->env) {
+            s_leave(st);
+            env_seterr(st, "store is closed after a fatal error");
+            return MESH_EIO;
+        }
+        int rc = mdb_txn_begin(st->env, NULL, flags, &txn->txn);
+        if (rc == MDB_SUCCESS) {
+            return MESH_OK;
+        }
+        txn->txn = NULL;
+        s_leave(st);
+        if ((rc != MDB_MAP_RESIZED && rc != MDB_PANIC) || remaps == S_BEGIN_REMAPS) {
+            return s_map(st, rc, flags & MDB_RDONLY ? "begin read" : "begin write");
+        }
+        mesh_err_t err = s_remap(st, *seen, rc == MDB_MAP_RESIZED ? S_ADOPT : S_REOPEN);
+        if (err != MESH_OK) {
+            return err;
+        }
+    }
+}
+
+uint64_t
+store_last_txnid(store_t *st)
+{
+    /* The id a new read transaction sees, not the newest meta page (mdb_env_info): another
+     * process's commit writes its meta page a moment before readers may start on it, and
+     * whoever reacts to the new id must find its data. */
+    store_txn_t txn = {st, NULL, 0};
+    uint64_t seen = 0, id = 0;
+    if (s_begin(st, MDB_RDONLY, &txn, &seen) == MESH_OK) {
+        id = (uint64_t)mdb_txn_id(txn.txn);
+        mdb_txn_abort(txn.txn);
+        s_leave(st);
+    }
+    return id;
+}
+
+bool
+store_release_memory(store_t *st)
+{
+    /* LMDB keeps the pages a write transaction dirtied for the next one, until the
+     * environment closes; after a large apply that is most of the process's memory */
+    bool done = false;
+    pthread_mutex_lock(&st->gate);
+    if (st->open_txns == 0 && !st->remap_waiting && st->env) {
+        done = s_remap_now(st, S_REOPEN) == MESH_OK;
+        st->remaps++;
+    }
+    pthread_mutex_unlock(&st->gate);
+    return done;
+}
+
+/* ---- transactions ---- */
+
+/* The microseconds from t0 to now. */
+static uint64_t
+s_since_us(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (uint64_t)((t1.tv_sec - t0->tv_sec) * 1000000 + (t1.tv_nsec - t0->tv_nsec) / 1000);
+}
+
+mesh_err_t
+store_write(store_t *st, store_write_fn fn, void *ctx)
+{
     for (int attempt = 0; attempt < 64; attempt++) {
-        store_txn_t txn = {st, NULL};
-        int rc = s_txn_begin(st, 0, &txn.txn);
-        if (rc != MDB_SUCCESS) {
-            return s_map(st, rc, "begin write");
+        store_txn_t txn = {st, NULL, 0};
+        uint64_t seen = 0;
+        mesh_err_t err = s_begin(st, 0, &txn, &seen);
+        if (err != MESH_OK) {
+            return err;
         }
         s_errmsg[0] = '\0';
-        st->map_full = false;
-        st->incarnation_pending = 0;
-        mesh_err_t err = fn(&txn, ctx);
+        s_map_full = false;
+        int rc = MDB_SUCCESS;
+        err = fn(&txn, ctx);
         if (err == MESH_OK) {
-            struct timespec t0, t1;
+            struct timespec t0;
             clock_gettime(CLOCK_MONOTONIC, &t0);
-            rc = mdb_txn_commit(txn.txn);
-            txn.txn = NULL;
-            clock_gettime(CLOCK_MONOTONIC, &t1);
-            __atomic_store_n(
-                &st->commit_us,
-                (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000),
-                __ATOMIC_RELAXED);
-            if (rc == MDB_SUCCESS) {
-                if (st->incarnation_pending) {
-                    st->incarnation = st->incarnation_pending;
-                }
-                return MESH_OK;
+            rc = mdb_txn_commit(txn.txn); /* ends the transaction, whatever it returns */
+            __atomic_store_n(&st->commit_us, s_since_us(&t0), __ATOMIC_RELAXED);
+            if (rc == MDB_SUCCESS && txn.incarnation_pending) {
+                __atomic_store_n(&st->incarnation, txn.incarnation_pending, __ATOMIC_RELAXED);
             }
-            if (rc != MDB_MAP_FULL) {
-                mesh_err_t cerr = s_map(st, rc, "commit");
-                if (rc == MDB_PANIC) {
-                    s_recover_panic(st);
-                }
-                return cerr;
-            }
+            err = s_map(st, rc, "commit");
         } else {
             mdb_txn_abort(txn.txn);
-            txn.txn = NULL;
-            if (!st->map_full) {
-                return err;
-            }
         }
-        err = s_grow(st);
+        s_leave(st);
+        if (rc == MDB_PANIC) {
+            (void)s_remap(st, seen, S_REOPEN); /* the next transaction finds it open */
+            return err;
+        }
+        if (err == MESH_OK || !s_map_full) {
+            return err;
+        }
+        err = s_remap(st, seen, S_GROW);
         if (err != MESH_OK) {
             return err;
         }
@@ -537,35 +675,19 @@ s_write(store_t *st, store_write_fn fn, void *ctx)
 }
 
 mesh_err_t
-store_write(store_t *st, store_write_fn fn, void *ctx)
-{
-    pthread_rwlock_rdlock(&st->gate);
-    mesh_err_t err = s_write(st, fn, ctx);
-    pthread_rwlock_unlock(&st->gate);
-    return err;
-}
-
-mesh_err_t
 store_read_begin(store_t *st, store_txn_t **out)
 {
     *out = NULL;
-    pthread_rwlock_rdlock(&st->gate);
-    if (!st->env) {
-        pthread_rwlock_unlock(&st->gate);
-        env_seterr(st, "store is closed after a fatal error");
-        return MESH_EIO;
-    }
     store_txn_t *txn = calloc(1, sizeof *txn);
     if (!txn) {
-        pthread_rwlock_unlock(&st->gate);
         return MESH_ENOMEM;
     }
     txn->st = st;
-    int rc = s_txn_begin(st, MDB_RDONLY, &txn->txn);
-    if (rc != MDB_SUCCESS) {
+    uint64_t seen = 0;
+    mesh_err_t err = s_begin(st, MDB_RDONLY, txn, &seen);
+    if (err != MESH_OK) {
         free(txn);
-        pthread_rwlock_unlock(&st->gate);
-        return s_map(st, rc, "begin read");
+        return err;
     }
     *out = txn;
     return MESH_OK;
@@ -580,7 +702,7 @@ store_read_end(store_txn_t *txn)
     store_t *st = txn->st;
     mdb_txn_abort(txn->txn);
     free(txn);
-    pthread_rwlock_unlock(&st->gate);
+    s_leave(st);
 }
 
 /* ---- incarnation inside a write ---- */
@@ -598,7 +720,7 @@ store_incarnation_renew(store_txn_t *txn, uint64_t *inc)
     *inc = s_random_u64();
     mesh_err_t err = s_meta_put_u64(txn, "incarnation", *inc);
     if (err == MESH_OK) {
-        txn->st->incarnation_pending = *inc;
+        txn->incarnation_pending = *inc;
     }
     return err;
 }

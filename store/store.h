@@ -7,7 +7,7 @@
  * records by dot, vectors, change-set headers, held-back sets and metadata. Values from the
  * wire are kept as the bytes core hands in.
  * Not here: networking, signatures, msgpack, files other than the LMDB environment.
- * Layer: store. Third-party: lmdb.h, included only by store.c. SPDX-License-Identifier: MIT */
+ * Layer: store. Third-party: lmdb.h, included only by env.c. SPDX-License-Identifier: MIT */
 #ifndef MESH_STORE_STORE_H
 #define MESH_STORE_STORE_H
 
@@ -131,13 +131,20 @@ typedef mesh_err_t (*store_write_fn)(store_txn_t *txn, void *ctx);
 
 /* Run fn in one durable write transaction (LMDB's writer lock serialises every process on
  * the home). A full map grows and fn runs again; MESH_OK only once the commit is durable.
+ * Growing remaps the file, so it waits until no other transaction of this process is open
+ * (those that begin meanwhile wait for it): MESH_EBUSY if some stay open for 10 s, and
+ * MESH_ESTATE at once if the calling thread holds one itself, on any store (it would wait
+ * for itself).
  * Error: the transaction is aborted, the store unchanged; MESH_ENOSPC for a full disk. */
 MESH_NODISCARD mesh_err_t store_write(store_t *st, store_write_fn fn, void *ctx);
 
 /* Close a cursor from any of the *_open calls. NULL is a no-op. */
 void store_cursor_close(store_cursor_t *cur);
 
-/* Begin / end a read transaction (short-lived; any thread). */
+/* Begin / end a read transaction (short-lived; any thread, ended on the thread that began
+ * it). A map another process grew is adopted at the begin, which waits like a growth (see
+ * store_write; MESH_ESTATE when this thread holds another transaction). Keep it short: a
+ * growth waits for it. */
 MESH_NODISCARD mesh_err_t store_read_begin(store_t *st, store_txn_t **out);
 void store_read_end(store_txn_t *txn);
 
