@@ -58,6 +58,7 @@ s_colls(mesh_t *m)
 int
 main(int argc, char **argv)
 {
+    setvbuf(stdout, NULL, _IOLBF, 0);
     size_t colls = S_COLLS_DEFAULT;
     const char *env = getenv("BENCH_COLLS");
     if (env && *env) {
