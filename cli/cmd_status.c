@@ -50,7 +50,55 @@ typedef struct s_view {
     mesh_status_device_t dev;
     mesh_coll_list_t *colls;
     names_t *names;
+    mesh_status_peer_t *peers; /* the snapshot's peers */
+    mesh_status_coll_t *rows;  /* its (collection, peer) rows, by name: looked up, not
+                                * walked, as there may be many */
+    size_t nrows;
 } s_view_t;
+
+static int
+s_row_by_name(const void *a, const void *b)
+{
+    return strcmp(((const mesh_status_coll_t *)a)->name, ((const mesh_status_coll_t *)b)->name);
+}
+
+/* Copy the snapshot's peers and rows into v, the rows sorted by name. */
+static mesh_err_t
+s_view_rows(s_view_t *v)
+{
+    v->peers = calloc(v->dev.peers ? v->dev.peers : 1, sizeof *v->peers);
+    v->rows = calloc(v->dev.colls ? v->dev.colls : 1, sizeof *v->rows);
+    if (!v->peers || !v->rows)
+        return MESH_ENOMEM;
+    for (size_t i = 0; i < v->dev.peers; i++) {
+        v->peers[i].size = sizeof v->peers[i];
+        if (mesh_status_peer(v->st, i, &v->peers[i]) != MESH_OK)
+            return MESH_ECORRUPT;
+    }
+    for (size_t k = 0; k < v->dev.colls; k++) {
+        v->rows[k].size = sizeof v->rows[k];
+        if (mesh_status_coll(v->st, k, &v->rows[k]) != MESH_OK)
+            return MESH_ECORRUPT;
+    }
+    v->nrows = v->dev.colls;
+    qsort(v->rows, v->nrows, sizeof *v->rows, s_row_by_name);
+    return MESH_OK;
+}
+
+/* The first row of the collection name (v->nrows: none). */
+static size_t
+s_rows_first(const s_view_t *v, const char *name)
+{
+    size_t lo = 0, hi = v->nrows;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(v->rows[mid].name, name) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < v->nrows && strcmp(v->rows[lo].name, name) == 0 ? lo : v->nrows;
+}
 
 /* A collection's state over the peers with a session up. The daemon lists a row only
  * while something is left with a peer: a collection without one is in sync with that peer
@@ -81,26 +129,26 @@ static s_coll_sum_t
 s_coll_sum(const s_view_t *v, const char *name)
 {
     s_coll_sum_t sum = {v->dev.daemon, 0, 0, 0, 0, 0, -1};
+    size_t first = s_rows_first(v, name);
     for (size_t i = 0; v->dev.daemon && i < v->dev.peers; i++) {
-        mesh_status_peer_t p = {.size = sizeof p};
-        if (mesh_status_peer(v->st, i, &p) != MESH_OK || !p.connected || !p.session)
+        const mesh_status_peer_t *p = &v->peers[i];
+        if (!p->connected || !p->session)
             continue;
         sum.peers++;
         bool row = false;
-        for (size_t k = 0; k < v->dev.colls && !row; k++) {
-            mesh_status_coll_t c = {.size = sizeof c};
-            if (mesh_status_coll(v->st, k, &c) != MESH_OK || strcmp(c.peer, p.id) != 0 ||
-                strcmp(c.name, name) != 0)
+        for (size_t k = first; k < v->nrows && !row && strcmp(v->rows[k].name, name) == 0; k++) {
+            const mesh_status_coll_t *c = &v->rows[k];
+            if (strcmp(c->peer, p->id) != 0)
                 continue;
             row = true;
-            sum.to_send += c.to_send;
-            sum.to_receive += c.to_receive;
-            s_add_bytes(&sum.bytes_to_send, c.to_send ? c.bytes_to_send : 0);
-            s_add_bytes(&sum.bytes_to_receive, c.to_receive ? c.bytes_to_receive : 0);
-            if (c.to_receive && p.rate_in >= 0)
-                sum.rate = (sum.rate < 0 ? 0 : sum.rate) + p.rate_in;
+            sum.to_send += c->to_send;
+            sum.to_receive += c->to_receive;
+            s_add_bytes(&sum.bytes_to_send, c->to_send ? c->bytes_to_send : 0);
+            s_add_bytes(&sum.bytes_to_receive, c->to_receive ? c->bytes_to_receive : 0);
+            if (c->to_receive && p->rate_in >= 0)
+                sum.rate = (sum.rate < 0 ? 0 : sum.rate) + p->rate_in;
         }
-        sum.in_sync = sum.in_sync && !row && s_peer_idle(&p);
+        sum.in_sync = sum.in_sync && !row && s_peer_idle(p);
     }
     sum.in_sync = sum.in_sync && sum.peers > 0; /* with nobody to compare, nothing is known */
     return sum;
@@ -125,29 +173,32 @@ s_conflicts(mesh_t *m, const mesh_coll_info_t *c)
     return n;
 }
 
+/* Is the collection name here? (mesh_collections lists by name, in byte order.) */
 static bool
 s_is_local(const s_view_t *v, const char *name)
 {
-    for (size_t i = 0; i < mesh_coll_list_count(v->colls); i++)
-        if (strcmp(mesh_coll_list_get(v->colls, i)->name, name) == 0)
+    size_t lo = 0, hi = mesh_coll_list_count(v->colls);
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp((const char *)mesh_coll_list_get(v->colls, mid)->name, name);
+        if (c == 0)
             return true;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return false;
 }
 
-/* Is row k the first row of its collection that is not here yet? (Each such collection is
- * shown once.) */
+/* Is row k the first row of a collection that is not here yet? (Each such collection is
+ * shown once; names starting with '_' are the system's, not listed.) */
 static bool
-s_first_remote(const s_view_t *v, size_t k, mesh_status_coll_t *c)
+s_first_remote(const s_view_t *v, size_t k)
 {
-    c->size = sizeof *c;
-    if (mesh_status_coll(v->st, k, c) != MESH_OK || c->name[0] == '_' || s_is_local(v, c->name))
-        return false; /* (names starting with '_' are the system's: not listed) */
-    for (size_t j = 0; j < k; j++) {
-        mesh_status_coll_t o = {.size = sizeof o};
-        if (mesh_status_coll(v->st, j, &o) == MESH_OK && strcmp(o.name, c->name) == 0)
-            return false;
-    }
-    return true;
+    const char *name = v->rows[k].name;
+    return name[0] != '_' && (k == 0 || strcmp(v->rows[k - 1].name, name) != 0) &&
+           !s_is_local(v, name);
 }
 
 /* ---- JSON ---- */
@@ -251,10 +302,9 @@ s_print_json(const s_view_t *v, const char *id)
         const mesh_coll_info_t *c = mesh_coll_list_get(v->colls, i);
         s_json_coll(&j, v, c->name, c);
     }
-    for (size_t k = 0; v->dev.daemon && k < v->dev.colls; k++) {
-        mesh_status_coll_t c;
-        if (s_first_remote(v, k, &c))
-            s_json_coll(&j, v, c.name, NULL);
+    for (size_t k = 0; v->dev.daemon && k < v->nrows; k++) {
+        if (s_first_remote(v, k))
+            s_json_coll(&j, v, v->rows[k].name, NULL);
     }
     out_json_array_end(&j);
     out_json_array_begin(&j, "peers");
@@ -499,14 +549,13 @@ s_print_text(const s_view_t *v, const char *id)
         conflicted += n > 0;
         s_print_coll(v, c, tty);
     }
-    for (size_t k = 0; v->dev.daemon && k < v->dev.colls; k++) {
-        mesh_status_coll_t c;
-        if (!s_first_remote(v, k, &c))
+    for (size_t k = 0; v->dev.daemon && k < v->nrows; k++) {
+        if (!s_first_remote(v, k))
             continue;
         printf("coll    ");
-        names_print(stdout, c.name);
+        names_print(stdout, v->rows[k].name);
         printf("  (on its way: not here yet)");
-        s_print_progress(v, c.name, 0, tty);
+        s_print_progress(v, v->rows[k].name, 0, tty);
     }
     for (size_t i = 0; i < v->dev.peers; i++) {
         mesh_status_peer_t p = {.size = sizeof p};
@@ -539,6 +588,8 @@ cmd_status(int argc, char **argv, cli_ctx_t *ctx)
         err = mesh_collections(v.m, &v.colls);
     if (err == MESH_OK)
         err = names_load(v.m, &v.names);
+    if (err == MESH_OK)
+        err = s_view_rows(&v);
     rc = CLI_OK;
     if (err != MESH_OK) {
         rc = cli_fail(v.m, err, "status");
@@ -547,6 +598,8 @@ cmd_status(int argc, char **argv, cli_ctx_t *ctx)
     } else {
         s_print_text(&v, id);
     }
+    free(v.rows);
+    free(v.peers);
     names_free(v.names);
     mesh_coll_list_free(v.colls);
     mesh_status_free(v.st);
