@@ -69,11 +69,43 @@ struct status {
     s_refusal_t refusals[S_REFUSALS]; /* loop thread only */
     size_t nrefusals;
     int64_t refusal_logged_ms;
-    s_fig_t figs[LOOP_SESSIONS_MAX];
+    s_fig_t *figs; /* figs[i]: session i's (grown with the sessions) */
+    size_t figs_cap;
     int64_t count_after; /* no counting before this (the budget) */
     uint64_t key;        /* what the last publication showed, hashed */
     int64_t published_ms;
 };
+
+/* Session i of the loop: the one place that knows how the loop holds its sessions. */
+static session_t *
+s_sess(loop_t *l, size_t i)
+{
+    return &l->sess[i];
+}
+
+/* Make room for the figures of l->nsess sessions; false when out of memory. */
+static bool
+s_figs_grow(status_t *w, size_t n)
+{
+    if (n <= w->figs_cap) {
+        return true;
+    }
+    size_t cap = w->figs_cap ? w->figs_cap : 8;
+    while (cap < n) {
+        cap *= 2;
+    }
+    s_fig_t *grown = realloc(w->figs, cap * sizeof *grown);
+    if (!grown) {
+        return false;
+    }
+    memset(grown + w->figs_cap, 0, (cap - w->figs_cap) * sizeof *grown);
+    for (size_t i = w->figs_cap; i < cap; i++) {
+        grown[i].rate = -1;
+    }
+    w->figs = grown;
+    w->figs_cap = cap;
+    return true;
+}
 
 /* ---- the log hook (any thread) ---- */
 
@@ -115,9 +147,6 @@ status_open(loop_t *l)
     if (!w) {
         return MESH_ENOMEM;
     }
-    for (size_t i = 0; i < LOOP_SESSIONS_MAX; i++) {
-        w->figs[i].rate = -1;
-    }
     pthread_mutex_init(&w->lock, NULL);
     w->log = l->m->log;
     w->log_ctx = l->m->log_ctx;
@@ -144,9 +173,10 @@ status_close(loop_t *l)
     }
     l->m->log = w->log;
     l->m->log_ctx = w->log_ctx;
-    for (size_t i = 0; i < LOOP_SESSIONS_MAX; i++) {
+    for (size_t i = 0; i < w->figs_cap; i++) {
         s_fig_clear(&w->figs[i]);
     }
+    free(w->figs);
     pthread_mutex_destroy(&w->lock);
     free(w);
     l->status = NULL;
@@ -241,7 +271,7 @@ static bool
 s_fig_update(loop_t *l, size_t i, int64_t now)
 {
     status_t *w = l->status;
-    session_t *s = &l->sess[i];
+    session_t *s = s_sess(l, i);
     s_fig_t *f = &w->figs[i];
     if (strcmp(f->id, s->id) != 0) {
         s_fig_clear(f);
@@ -299,7 +329,7 @@ static void
 s_rate_update(loop_t *l, size_t i, int64_t now)
 {
     s_fig_t *f = &l->status->figs[i];
-    uint64_t ops = l->sess[i].ops_in;
+    uint64_t ops = s_sess(l, i)->ops_in;
     if (f->rate_ms == 0 || ops < f->rate_ops) {
         f->rate_ms = now;
         f->rate_ops = ops;
@@ -337,7 +367,7 @@ s_estimate(uint64_t versions, uint64_t bytes, uint64_t seen_versions)
 static void
 s_put_peer(loop_t *l, FILE *f, size_t i, int64_t now)
 {
-    const session_t *s = &l->sess[i];
+    const session_t *s = s_sess(l, i);
     const s_fig_t *g = &l->status->figs[i];
     bool busy = s_busy(s);
     bool in_sync = s->ok && g->counted && !busy && g->to_send == 0 && g->to_receive == 0;
@@ -484,7 +514,7 @@ s_key(loop_t *l)
     h = s_mix(h, w->events);
     pthread_mutex_unlock(&w->lock);
     for (size_t i = 0; i < l->nsess; i++) {
-        const session_t *s = &l->sess[i];
+        const session_t *s = s_sess(l, i);
         h = s_mix(h, (uint64_t)s->connected | (uint64_t)s->ok << 1 | (uint64_t)s->refused << 2 |
                          (uint64_t)s_busy(s) << 3);
         h = s_mix(h, s->acked_id);
@@ -499,6 +529,9 @@ status_tick(loop_t *l, int64_t now)
     status_t *w = l->status;
     if (!w || now - w->published_ms < S_SOON_MS) {
         return; /* (nothing is published this soon: nothing to look at either) */
+    }
+    if (!s_figs_grow(w, l->nsess)) {
+        return; /* (no memory: the figures published last stay) */
     }
     bool changed = false;
     uint64_t txnid = store_last_txnid(l->m->store);
