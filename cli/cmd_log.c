@@ -1,7 +1,9 @@
 /* cli/cmd_log.c: `meshctl log`: list a collection's change sets, newest first.
- * Owns: only what log prints. Not here: the sets' order and contents (the library).
+ * Owns: only what log prints. Not here: the sets' order and contents (the library), device
+ * labels (cli/names.h).
  * Layer: cli. Third-party: none. SPDX-License-Identifier: MIT */
 #include "cli.h"
+#include "names.h"
 #include "out.h"
 
 #include <stdint.h>
@@ -13,19 +15,24 @@ static const char s_usage[] =
     "\n"
     "List the change sets of the collection COLL that this device holds, newest first,\n"
     "one line each:\n"
-    "  ORIGIN-ID inc=INCARNATION seq=FIRST..LAST ops=COUNT hlc=TIME\n"
-    "INCARNATION is 16 hex digits, and TIME the set's clock in ISO-8601 UTC.\n"
+    "  ORIGIN inc=INCARNATION seq=FIRST..LAST ops=COUNT hlc=TIME\n"
+    "ORIGIN is the writer's name when it is a member with a name no other member has,\n"
+    "followed by the start of its ID in parentheses when another has it too, the start of\n"
+    "its ID alone for a member without a name, and its whole ID for a device that is not\n"
+    "a member. INCARNATION is 16 hex digits, and TIME the set's clock in ISO-8601 UTC.\n"
     "\n"
     "options:\n"
     "  -n N  list at most N sets\n"
     "\n"
-    "--json prints {\"collection\", \"sets\": [{\"origin\", \"incarnation\", \"first_seq\",\n"
-    "\"last_seq\", \"count\", \"hlc\", \"time\", \"root\"}]}; root is the Merkle root of the\n"
-    "set's ops in hex.\n";
+    "--json prints {\"collection\", \"sets\": [{\"origin\", \"origin_name\",\n"
+    "\"incarnation\", \"first_seq\", \"last_seq\", \"count\", \"hlc\", \"time\", \"root\"}]};\n"
+    "root is the Merkle root of the set's ops in hex; origin_name is \"\" for a writer\n"
+    "without a name or not a member.\n";
 
 static void
-s_print(const cli_ctx_t *ctx, const char *coll, const mesh_set_list_t *sets)
+s_print(const cli_ctx_t *ctx, const names_t *names, const char *coll, const mesh_set_list_t *sets)
 {
+    char label[NAMES_LABEL_LEN];
     size_t count = mesh_set_list_count(sets);
     char time_text[OUT_TIME_LEN], root[65];
     out_json_t j;
@@ -40,7 +47,8 @@ s_print(const cli_ctx_t *ctx, const char *coll, const mesh_set_list_t *sets)
         uint64_t last = s->first_seq + (s->count ? s->count - 1 : 0);
         out_hlc_time(s->hlc, time_text, sizeof time_text);
         if (!ctx->json) {
-            printf("%s inc=%016llx seq=%llu..%llu ops=%lu hlc=%s\n", s->origin,
+            names_print(stdout, names_label(names, s->origin, label, sizeof label));
+            printf(" inc=%016llx seq=%llu..%llu ops=%lu hlc=%s\n",
                    (unsigned long long)s->incarnation, (unsigned long long)s->first_seq,
                    (unsigned long long)last, (unsigned long)s->count, time_text);
             continue;
@@ -50,6 +58,7 @@ s_print(const cli_ctx_t *ctx, const char *coll, const mesh_set_list_t *sets)
         }
         out_json_object_begin(&j, NULL);
         out_json_string(&j, "origin", s->origin);
+        out_json_string(&j, "origin_name", names_name(names, s->origin));
         out_json_hex64(&j, "incarnation", s->incarnation);
         out_json_u64(&j, "first_seq", s->first_seq);
         out_json_u64(&j, "last_seq", last);
@@ -87,13 +96,17 @@ cmd_log(int argc, char **argv, cli_ctx_t *ctx)
         mesh_close(m);
         return CLI_FAIL;
     }
+    names_t *names = NULL;
     mesh_err_t err = mesh_log(m, coll, (size_t)max, &sets);
+    if (err == MESH_OK)
+        err = names_load(m, &names);
     if (err != MESH_OK) {
         rc = cli_fail(m, err, "list the change sets of '%s'", qcoll);
     } else {
-        s_print(ctx, coll, sets);
+        s_print(ctx, names, coll, sets);
         rc = CLI_OK;
     }
+    names_free(names);
     mesh_set_list_free(sets);
     mesh_close(m);
     return rc;

@@ -24,20 +24,23 @@ static const char s_usage[] =
     "  -t, --timeout S  give up after S seconds (default 30)\n"
     "  -p, --peers N    also wait until at least N peers are connected (default 1)\n";
 
-/* Is every named collection in sync with peer p? (A collection it has no row for yet
- * is not: the session is not up, or the daemon has not published it.) */
+/* Is every named collection in sync with peer p? The daemon lists a (collection, peer) row
+ * only while something is left either way: with a row, not yet; without one, when its
+ * session is up, nothing is under way with it and its figures are counted. */
 static bool
 s_colls_in_sync(const mesh_status_t *st, size_t nrows, const mesh_status_peer_t *p, char **colls,
                 int n)
 {
+    bool idle = p->session && !p->busy && p->in_flight == 0 &&
+                (p->in_sync || p->to_send + p->to_receive > 0); /* (counted) */
     for (int c = 0; c < n; c++) {
-        bool ok = false;
-        for (size_t i = 0; i < nrows && !ok; i++) {
-            mesh_status_coll_t row = {.size = sizeof row};
-            ok = mesh_status_coll(st, i, &row) == MESH_OK && strcmp(row.peer, p->id) == 0 &&
-                 strcmp(row.name, colls[c]) == 0 && row.in_sync;
+        bool row = false;
+        for (size_t i = 0; i < nrows && !row; i++) {
+            mesh_status_coll_t r = {.size = sizeof r};
+            row = mesh_status_coll(st, i, &r) == MESH_OK && strcmp(r.peer, p->id) == 0 &&
+                  strcmp(r.name, colls[c]) == 0 && !r.in_sync;
         }
-        if (!ok) {
+        if (row || !idle) {
             return false;
         }
     }

@@ -574,6 +574,10 @@ typedef struct mesh_status_device {
     int64_t age_ms;     /* how old the figures are, in ms; -1 without a loop */
     size_t peers;       /* peers listed (mesh_status_peer takes 0..peers-1) */
     size_t colls;       /* (collection, peer) rows (mesh_status_coll takes 0..colls-1) */
+    uint64_t txnid;     /* the store transaction the figures were counted at (0: unknown) */
+    size_t refusals;    /* devices refused lately (mesh_status_refusal takes 0..refusals-1) */
+    size_t errors;      /* the loop's last warnings and errors (mesh_status_error takes
+                         * 0..errors-1) */
 } mesh_status_device_t;
 
 /* One member, as the loop sees it. Without a loop: every member but this device, with its
@@ -599,9 +603,15 @@ typedef struct mesh_status_peer {
     uint64_t batches_in;      /* batches received from it and committed */
     uint64_t bytes_out;       /* bytes sent to it (every message) */
     uint64_t bytes_in;        /* bytes received from it (every message) */
+    bool busy;                /* a pass to it, a batch in flight or a question is under way */
+    uint64_t versions_in;     /* versions received from it in batches and committed */
+    uint64_t batch_bytes_in;  /* bundle bytes of the batches received from it */
+    int64_t rate_in;          /* versions received from it per second lately, -1 unknown */
 } mesh_status_peer_t;
 
-/* One collection against one peer with a session up. */
+/* One collection against one peer with a session up, listed only while something is left
+ * either way: a collection without a row for such a peer has nothing left with it, and is in
+ * sync with it unless that peer is busy. */
 typedef struct mesh_status_coll {
     size_t size;              /* sizeof(mesh_status_coll_t), set by the caller; always first */
     const char *name;         /* the collection's name */
@@ -613,11 +623,35 @@ typedef struct mesh_status_coll {
     bool in_sync;             /* nothing in flight to that peer, nothing left either way */
 } mesh_status_coll_t;
 
+/* A device refused lately: not a member, it tried to connect (or sent a frame). Its CURVE
+ * key is all that is known of it, and that gives its device ID up to one bit: it is id or
+ * alt_id (the two differ in the last characters; `meshctl id` on it tells which). */
+typedef struct mesh_status_refusal {
+    size_t size;        /* sizeof(mesh_status_refusal_t), set by the caller; always first */
+    const char *id;     /* the first device ID its key may belong to */
+    const char *alt_id; /* the other one */
+    uint64_t count;     /* attempts refused */
+    int64_t first_seen; /* the first one (Unix seconds) */
+    int64_t last_seen;  /* the last one (Unix seconds) */
+} mesh_status_refusal_t;
+
+/* One of the loop's last warnings or errors (as given to the log callback, at most
+ * mesh_options_t.log_level): repeats of the same text count on the same entry. */
+typedef struct mesh_status_error {
+    size_t size;       /* sizeof(mesh_status_error_t), set by the caller; always first */
+    const char *text;  /* the message */
+    int level;         /* MESH_LOG_ERROR or MESH_LOG_WARN */
+    uint64_t count;    /* times said in a row */
+    int64_t last_seen; /* the last time (Unix seconds) */
+} mesh_status_error_t;
+
 /* Take a snapshot of the node's sync. On a node whose loop runs in this process (not
  * offline), the figures the loop last published (it refreshes them every 250 ms). On an
  * offline node, those of the daemon running on the same home, read from the status file it
  * keeps (HOME/status, docs/PROTOCOL.md §11.4); when no daemon runs (no file, its process
  * gone, or not refreshed for 3 s), the members with their addresses and daemon false.
+ * Figures older than the store (a commit since they were counted, e.g. a write just made)
+ * are waited for, up to 1 s, so that a snapshot taken after a write shows it.
  * MESH_OK: *out is the snapshot; free it with mesh_status_free. Error: *out is NULL.
  * Errors: MESH_EINVAL (m or out NULL), MESH_ECORRUPT (the status file does not decode),
  * MESH_EIO (it cannot be read, or the members cannot be listed), MESH_ENOMEM.
@@ -646,6 +680,20 @@ MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_status_peer(const mesh_status_t *st, 
  * unchanged. Thread-safety: as mesh_status_device. */
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_status_coll(const mesh_status_t *st, size_t i,
                                                        mesh_status_coll_t *out);
+
+/* Fill *out (out->size set by the caller) with refusal i of st (0 <= i < the device's
+ * refusals), the most recent first. Strings are owned by st and valid until
+ * mesh_status_free(st). Errors: MESH_EINVAL (as mesh_status_device), MESH_ENOTFOUND (no
+ * refusal i); on error *out is unchanged. Thread-safety: as mesh_status_device. */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_status_refusal(const mesh_status_t *st, size_t i,
+                                                          mesh_status_refusal_t *out);
+
+/* Fill *out (out->size set by the caller) with error i of st (0 <= i < the device's errors),
+ * the most recent first. Strings are owned by st and valid until mesh_status_free(st).
+ * Errors: MESH_EINVAL (as mesh_status_device), MESH_ENOTFOUND (no error i); on error *out is
+ * unchanged. Thread-safety: as mesh_status_device. */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_status_error(const mesh_status_t *st, size_t i,
+                                                        mesh_status_error_t *out);
 
 /* Free a snapshot from mesh_status and every string it owns. NULL is a no-op.
  * Thread-safety: any thread, once nothing else uses the snapshot. */

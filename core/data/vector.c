@@ -419,15 +419,82 @@ vector_summary(store_t *st, const vector_t *v, uint8_t *out)
 
 /* ---- what each side lacks ---- */
 
-/* The entry of counts for coll, added when new; NULL: no memory. */
-static vector_count_t *
-s_count_for(vector_count_t **counts, size_t *n, size_t *cap, const char *coll)
+/* A vector's collections by name (then by place, so that the first of a repeated
+ * collection comes first), looked up in O(log n): counting must not be O(n^2) in the
+ * collections, which a peer's vector file may list by the hundred thousand. */
+typedef struct s_index {
+    const vector_coll_t **colls;
+    size_t count;
+} s_index_t;
+
+static int
+s_by_name(const void *a, const void *b)
 {
-    for (size_t i = 0; i < *n; i++) {
-        if (strcmp((*counts)[i].coll, coll) == 0) {
-            return &(*counts)[i];
+    const vector_coll_t *x = *(const vector_coll_t *const *)a;
+    const vector_coll_t *y = *(const vector_coll_t *const *)b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x > y) - (x < y);
+}
+
+static mesh_err_t
+s_index_make(const vector_t *v, s_index_t *ix)
+{
+    ix->count = v ? v->count : 0;
+    ix->colls = malloc((ix->count ? ix->count : 1) * sizeof *ix->colls);
+    if (!ix->colls) {
+        return MESH_ENOMEM;
+    }
+    for (size_t i = 0; i < ix->count; i++) {
+        ix->colls[i] = &v->colls[i];
+    }
+    qsort(ix->colls, ix->count, sizeof *ix->colls, s_by_name);
+    return MESH_OK;
+}
+
+/* The place of the first collection named name in ix (ix->count: none). */
+static size_t
+s_index_first(const s_index_t *ix, const char *name)
+{
+    size_t lo = 0, hi = ix->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(ix->colls[mid]->name, name) < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
         }
     }
+    return lo < ix->count && strcmp(ix->colls[lo]->name, name) == 0 ? lo : ix->count;
+}
+
+/* vector_find through ix: the first entry of (origin, inc) among the collections named
+ * name, or NULL. */
+static const vector_entry_t *
+s_index_find(const s_index_t *ix, const char *name, const uint8_t *origin, uint64_t inc)
+{
+    for (size_t i = s_index_first(ix, name); i < ix->count && strcmp(ix->colls[i]->name, name) == 0;
+         i++) {
+        const vector_coll_t *c = ix->colls[i];
+        for (size_t j = 0; j < c->count; j++) {
+            if (c->entries[j].incarnation == inc &&
+                memcmp(c->entries[j].origin, origin, WIRE_ORIGIN_LEN) == 0) {
+                return &c->entries[j];
+            }
+        }
+    }
+    return NULL;
+}
+
+static int
+s_count_by_name(const void *a, const void *b)
+{
+    return strcmp(((const vector_count_t *)a)->coll, ((const vector_count_t *)b)->coll);
+}
+
+/* A new zeroed entry for coll at the end of *counts; NULL: no memory. */
+static vector_count_t *
+s_count_add(vector_count_t **counts, size_t *n, size_t *cap, const char *coll)
+{
     if (*n == *cap) {
         size_t c = *cap ? *cap * 2 : 8;
         vector_count_t *p = realloc(*counts, c * sizeof *p);
@@ -445,7 +512,7 @@ s_count_for(vector_count_t **counts, size_t *n, size_t *cap, const char *coll)
 
 /* Add to e what theirs lacks of one stored collection (cid, named name). */
 static mesh_err_t
-s_count_send(store_txn_t *txn, const vector_t *theirs, const char *name, uint32_t cid,
+s_count_send(store_txn_t *txn, const s_index_t *theirs, const char *name, uint32_t cid,
              vector_count_t *e)
 {
     store_cursor_t *vvs = NULL;
@@ -456,7 +523,8 @@ s_count_send(store_txn_t *txn, const vector_t *theirs, const char *name, uint32_
         uint8_t origin[WIRE_ORIGIN_LEN];
         uint64_t inc = 0, above = 0;
         err = store_origin_get(txn, oid, origin, &inc);
-        const vector_entry_t *recv = err == MESH_OK ? vector_find(theirs, name, origin, inc) : NULL;
+        const vector_entry_t *recv =
+            err == MESH_OK ? s_index_find(theirs, name, origin, inc) : NULL;
         uint64_t from = recv ? recv->vv.base : 0;
         if (err == MESH_OK && vv.base > from + S_COUNT_EXACT) {
             /* far apart: count dots, not live versions (no scan of the whole index);
@@ -473,6 +541,33 @@ s_count_send(store_txn_t *txn, const vector_t *theirs, const char *name, uint32_
     return err == MESH_ENOTFOUND ? MESH_OK : err;
 }
 
+/* Add what ours lacks of theirs, collection by collection (a repeated one adds to the same
+ * entry), to counts: the stored collections' entries are its first nstored, by name. */
+static mesh_err_t
+s_count_receive(const s_index_t *ours, const s_index_t *theirs, vector_count_t **counts, size_t *n,
+                size_t *cap, size_t nstored)
+{
+    vector_count_t *e = NULL;
+    for (size_t i = 0; i < theirs->count; i++) {
+        const vector_coll_t *c = theirs->colls[i];
+        if (!e || strcmp(e->coll, c->name) != 0) {
+            vector_count_t key;
+            memcpy(key.coll, c->name, sizeof key.coll);
+            e = bsearch(&key, *counts, nstored, sizeof key, s_count_by_name);
+            e = e ? e : s_count_add(counts, n, cap, c->name);
+            if (!e) {
+                return MESH_ENOMEM;
+            }
+        }
+        for (size_t j = 0; j < c->count; j++) {
+            const vector_entry_t *t = &c->entries[j];
+            const vector_entry_t *o = s_index_find(ours, c->name, t->origin, t->incarnation);
+            e->to_receive += vv_lacking(&t->vv, o ? &o->vv : NULL);
+        }
+    }
+    return MESH_OK;
+}
+
 mesh_err_t
 vector_count(store_t *st, const vector_t *ours, const vector_t *theirs, vector_count_t **out,
              size_t *count)
@@ -483,29 +578,33 @@ vector_count(store_t *st, const vector_t *ours, const vector_t *theirs, vector_c
     uint32_t cid = 0;
     vector_count_t *counts = NULL;
     size_t n = 0, cap = 0;
+    s_index_t ours_ix = {NULL, 0}, theirs_ix = {NULL, 0};
     *out = NULL;
     *count = 0;
-    mesh_err_t err = store_read_begin(st, &txn);
+    mesh_err_t err = s_index_make(ours, &ours_ix);
+    if (err == MESH_OK) {
+        err = s_index_make(theirs, &theirs_ix);
+    }
+    if (err == MESH_OK) {
+        err = store_read_begin(st, &txn);
+    }
     if (err == MESH_OK) {
         err = store_colls_open(txn, &colls);
     }
     while (err == MESH_OK && (err = store_colls_next(colls, name, &cid)) == MESH_OK) {
-        vector_count_t *e = s_count_for(&counts, &n, &cap, name);
-        err = e ? s_count_send(txn, theirs, name, cid, e) : MESH_ENOMEM;
+        vector_count_t *e = s_count_add(&counts, &n, &cap, name); /* names are unique */
+        err = e ? s_count_send(txn, &theirs_ix, name, cid, e) : MESH_ENOMEM;
     }
     store_cursor_close(colls);
     store_read_end(txn);
     err = err == MESH_ENOTFOUND ? MESH_OK : err;
-    for (size_t i = 0; err == MESH_OK && i < theirs->count; i++) {
-        const vector_coll_t *c = &theirs->colls[i];
-        vector_count_t *e = s_count_for(&counts, &n, &cap, c->name);
-        err = e ? MESH_OK : MESH_ENOMEM;
-        for (size_t j = 0; err == MESH_OK && j < c->count; j++) {
-            const vector_entry_t *t = &c->entries[j];
-            const vector_entry_t *o = vector_find(ours, c->name, t->origin, t->incarnation);
-            e->to_receive += vv_lacking(&t->vv, o ? &o->vv : NULL);
-        }
+    if (err == MESH_OK) {
+        qsort(counts, n, sizeof *counts, s_count_by_name);
+        err = s_count_receive(&ours_ix, &theirs_ix, &counts, &n, &cap, n);
+        qsort(counts, n, sizeof *counts, s_count_by_name);
     }
+    free(ours_ix.colls);
+    free(theirs_ix.colls);
     if (err != MESH_OK) {
         free(counts);
         return err;

@@ -98,7 +98,8 @@ typedef struct vector_count {
 
 /* Per collection (every one either side has), what theirs (a peer's vector, as far as
  * known) lacks of what st holds, and what ours (this device's vector) lacks of what theirs
- * covers. *out is malloc'd (free), *count entries. Errors: the store's, MESH_ENOMEM. */
+ * covers. *out is malloc'd (free), *count entries, by collection name; the work is
+ * O(n log n) in the collections of either side. Errors: the store's, MESH_ENOMEM. */
 MESH_NODISCARD mesh_err_t vector_count(store_t *st, const vector_t *ours, const vector_t *theirs,
                                        vector_count_t **out, size_t *count);
 

@@ -13,6 +13,7 @@
 #include "core/member/addr.h"
 #include "core/member/member.h"
 #include "core/member/peer.h"
+#include "core/sync/status.h"
 #include "core/sync/sync.h"
 #include "crypto/devid.h"
 #include "crypto/ident.h"
@@ -67,7 +68,11 @@ s_index(loop_t *l)
 bool
 dial_admit(void *ctx, const uint8_t *curve)
 {
-    return dial_by_curve(ctx, curve) != NULL;
+    if (dial_by_curve(ctx, curve)) {
+        return true;
+    }
+    status_refused(ctx, curve); /* named in the log and in status */
+    return false;
 }
 
 /* Address i of a space-separated list (NULL: empty) into out, counting only the addresses

@@ -153,10 +153,7 @@ s_run(void *arg)
         now = sync_now_ms();
         session_tick(l, now);
         s_release_memory(l, now);
-        if (now - l->status_ms >= LOOP_STATUS_MS) {
-            status_publish(l, now);
-            l->status_ms = now;
-        }
+        status_tick(l, now);
     }
     session_flush(l);
     return NULL;
@@ -206,10 +203,14 @@ loop_start(mesh_t *m, const char *listen, bool keep_heap, loop_t **out)
         err = inbox_open(LOOP_QUEUE_BATCHES, LOOP_QUEUE_BYTES, LOOP_GROUP_BATCHES, group_bytes,
                          LOOP_GROUP_MS, &l->inbox);
     }
+    if (err == MESH_OK) {
+        err = status_open(l);
+    }
     if (err == MESH_OK && pthread_create(&l->thread, NULL, s_run, l) != 0) {
         err = MESH_EIO;
     }
     if (err != MESH_OK) {
+        status_close(l);
         node_fail(m, err, "network: %s", l->t ? transport_errmsg(l->t) : "cannot start");
         inbox_close(l->inbox);
         transport_close(l->t);
@@ -232,6 +233,7 @@ loop_stop(loop_t *l)
     }
     __atomic_store_n(&l->stop, 1, __ATOMIC_RELEASE);
     pthread_join(l->thread, NULL);
+    status_close(l);
     char path[4200];
     snprintf(path, sizeof path, "%s/status", l->m->home);
     (void)unlink(path); /* no daemon runs here any more */

@@ -1,65 +1,352 @@
-/* core/sync/status.c: what the node reports about its sync, and mesh_status.
- * Owns: the status figures (per peer, and per collection and peer: what is left each way,
- * an estimate of its bytes, in flight, in sync), their text (HOME/status, PROTOCOL.md
- * §11.4: every text field percent-escaped, so no byte of a name can add a line or a
- * field), publishing it (the file, and under status_lock for this process), and reading it
- * back into a mesh_status_t.
- * Not here: the sessions that the figures describe (core/sync/session.c).
+/* core/sync/status.c: what the loop reports about its sync, and when it publishes it.
+ * Owns: per session the counts of what is left each way (vector_count, kept: counted again
+ * only when the store or the peer's view changed, and at most a tenth of the time), the
+ * receive rate, the refused devices, the last warnings (a hook on the node's log callback),
+ * and publishing the text of docs/PROTOCOL.md §11.4 when something changed or 250 ms passed.
+ * Not here: the text's escaping and reader (core/sync/statusfile.c), the sessions.
  * Layer: core (sync). Third-party: none. SPDX-License-Identifier: MIT */
 #include "core/sync/status.h"
 
-#include <errno.h>
-#include <limits.h>
-#include <signal.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "core/base/testhook.h"
 #include "core/data/vector.h"
-#include "core/member/peer.h"
 #include "core/sync/own.h"
+#include "core/sync/statusfile.h"
+#include "crypto/curveid.h"
+#include "crypto/devid.h"
 
-#define S_FRESH_MS  3000          /* a status file older than this: no daemon runs */
-#define S_FILE_MAX  (64u << 20)   /* bytes of a status file read back */
-#define S_PEERS_MAX 4096u         /* peer lines read back */
-#define S_COLLS_MAX (1u << 20)    /* coll lines read back */
-#define S_TEXT_SAFE "-._~:/@+,[]" /* bytes written as they are, besides letters and digits */
+#define S_SOON_MS         100   /* something changed: publish, but not more often than this */
+#define S_COUNT_SHARE     10    /* counting takes at most 1/this of the loop's time */
+#define S_RATE_MS         1000  /* the receive rate is measured over this long */
+#define S_REFUSALS        16u   /* refused keys remembered (the least recent goes) */
+#define S_REFUSAL_LOG_MS  60000 /* a refused key is logged again after this long */
+#define S_REFUSAL_LOGS_MS 1000  /* and no refusal at all more often than this */
+#define S_ERRORS          5u    /* warnings and errors remembered */
+#define S_ERROR_LEN       512u  /* bytes kept of each */
 
-struct mesh_status {
-    mesh_status_device_t dev;
-    mesh_status_peer_t *peers;
-    size_t peers_cap;
-    mesh_status_coll_t *colls;
-    size_t colls_cap;
-    char **strings; /* every string the snapshot owns */
-    size_t nstrings, strings_cap;
-    int64_t updated_ms; /* when the figures were taken (CLOCK_MONOTONIC ms) */
-    int64_t pid;        /* as the text says */
+/* One session's figures, as last counted. */
+typedef struct s_fig {
+    char id[MESH_ID_TEXT_LEN + 1]; /* the session they are of ("" : none) */
+    bool counted;                  /* rows and totals hold a count */
+    const vector_t *vv;            /* the view counted against: a new one is noticed */
+    vector_t *view;                /* a copy of it: a view raised in place is noticed */
+    uint64_t txnid;                /* the store's transaction (own vector) counted at */
+    uint64_t bytes_in;             /* the session's bytes_in then: nothing came since */
+    vector_count_t *rows;          /* the collections with something left, by name */
+    size_t nrows;
+    uint64_t to_send, to_receive;
+    int64_t rate_ms;   /* the receive rate's last sample: when, */
+    uint64_t rate_ops; /* and the versions received by then */
+    int64_t rate;      /* versions per second, -1 before two samples */
+} s_fig_t;
+
+typedef struct s_refusal {
+    uint8_t curve[TRANSPORT_KEY_LEN];
+    char id[MESH_ID_TEXT_LEN + 1], alt[MESH_ID_TEXT_LEN + 1];
+    uint64_t count;
+    time_t first, last;
+    int64_t logged_ms; /* when last logged, 0: never */
+} s_refusal_t;
+
+typedef struct s_error {
+    char text[S_ERROR_LEN];
+    int level;
+    uint64_t count;
+    time_t last;
+} s_error_t;
+
+struct status {
+    mesh_log_fn log; /* the node's own log callback and its context */
+    void *log_ctx;
+    pthread_mutex_t lock;       /* guards errors, nerrors, events: the hook runs on any thread */
+    s_error_t errors[S_ERRORS]; /* the most recent first */
+    size_t nerrors;
+    uint64_t events;                  /* errors and refusals noted: a change to publish */
+    s_refusal_t refusals[S_REFUSALS]; /* loop thread only */
+    size_t nrefusals;
+    int64_t refusal_logged_ms;
+    s_fig_t *figs; /* figs[i]: session i's (grown with the sessions) */
+    size_t figs_cap;
+    int64_t count_after; /* no counting before this (the budget) */
+    uint64_t key;        /* what the last publication showed, hashed */
+    int64_t published_ms;
 };
 
-/* ---- writing (loop thread) ---- */
-
-/* Write s percent-escaped: letters, digits and S_TEXT_SAFE as they are, any other byte
- * (space, '=', '%', controls, every byte of a UTF-8 sequence) as %XX. */
-static void
-s_put_text(FILE *f, const char *s)
+/* Session i of the loop: the one place that knows how the loop holds its sessions. */
+static session_t *
+s_sess(loop_t *l, size_t i)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-                     (*p >= '0' && *p <= '9') || strchr(S_TEXT_SAFE, *p);
-        if (plain) {
-            putc(*p, f);
-        } else {
-            putc('%', f);
-            putc(hex[*p >> 4], f);
-            putc(hex[*p & 15], f);
+    return l->sess[i];
+}
+
+/* Make room for the figures of l->nsess sessions; false when out of memory. */
+static bool
+s_figs_grow(status_t *w, size_t n)
+{
+    if (n <= w->figs_cap) {
+        return true;
+    }
+    size_t cap = w->figs_cap ? w->figs_cap : 8;
+    while (cap < n) {
+        cap *= 2;
+    }
+    s_fig_t *grown = realloc(w->figs, cap * sizeof *grown);
+    if (!grown) {
+        return false;
+    }
+    memset(grown + w->figs_cap, 0, (cap - w->figs_cap) * sizeof *grown);
+    for (size_t i = w->figs_cap; i < cap; i++) {
+        grown[i].rate = -1;
+    }
+    w->figs = grown;
+    w->figs_cap = cap;
+    return true;
+}
+
+/* ---- the log hook (any thread) ---- */
+
+static void
+s_note_error(status_t *w, int level, const char *message)
+{
+    pthread_mutex_lock(&w->lock);
+    s_error_t *e = &w->errors[0];
+    if (w->nerrors == 0 || e->level != level || strncmp(e->text, message, S_ERROR_LEN - 1) != 0) {
+        memmove(&w->errors[1], &w->errors[0], (S_ERRORS - 1) * sizeof *e);
+        w->nerrors += w->nerrors < S_ERRORS;
+        memset(e, 0, sizeof *e);
+        snprintf(e->text, sizeof e->text, "%s", message);
+        e->level = level;
+    }
+    e->count++;
+    e->last = time(NULL);
+    w->events++;
+    pthread_mutex_unlock(&w->lock);
+}
+
+static void
+s_log(void *ctx, int level, const char *message)
+{
+    status_t *w = ctx;
+    if (level <= MESH_LOG_WARN) {
+        s_note_error(w, level, message);
+    }
+    if (w->log) {
+        w->log(w->log_ctx, level, message);
+    }
+}
+
+mesh_err_t
+status_open(loop_t *l)
+{
+    status_t *w = calloc(1, sizeof *w);
+    l->status = w;
+    if (!w) {
+        return MESH_ENOMEM;
+    }
+    pthread_mutex_init(&w->lock, NULL);
+    w->log = l->m->log;
+    w->log_ctx = l->m->log_ctx;
+    l->m->log = s_log;
+    l->m->log_ctx = w;
+    return MESH_OK;
+}
+
+static void
+s_fig_clear(s_fig_t *f)
+{
+    vector_free(f->view);
+    free(f->rows);
+    memset(f, 0, sizeof *f);
+    f->rate = -1;
+}
+
+void
+status_close(loop_t *l)
+{
+    status_t *w = l->status;
+    if (!w) {
+        return;
+    }
+    l->m->log = w->log;
+    l->m->log_ctx = w->log_ctx;
+    for (size_t i = 0; i < w->figs_cap; i++) {
+        s_fig_clear(&w->figs[i]);
+    }
+    free(w->figs);
+    pthread_mutex_destroy(&w->lock);
+    free(w);
+    l->status = NULL;
+}
+
+/* ---- refusals (loop thread) ---- */
+
+/* The entry for curve: found, or made in a free slot or the least recently seen one. */
+static s_refusal_t *
+s_refusal_for(status_t *w, const uint8_t *curve)
+{
+    size_t oldest = 0;
+    for (size_t i = 0; i < w->nrefusals; i++) {
+        if (memcmp(w->refusals[i].curve, curve, TRANSPORT_KEY_LEN) == 0) {
+            return &w->refusals[i];
+        }
+        oldest = w->refusals[i].last < w->refusals[oldest].last ? i : oldest;
+    }
+    s_refusal_t *r = &w->refusals[w->nrefusals < S_REFUSALS ? w->nrefusals++ : oldest];
+    uint8_t first[CURVEID_KEY_LEN], second[CURVEID_KEY_LEN];
+    memset(r, 0, sizeof *r);
+    memcpy(r->curve, curve, TRANSPORT_KEY_LEN);
+    if (curveid_candidates(curve, first, second) == MESH_OK) {
+        devid_format(first, r->id);
+        devid_format(second, r->alt);
+    } else {
+        snprintf(r->id, sizeof r->id, "(not a device key)");
+    }
+    r->first = time(NULL);
+    return r;
+}
+
+void
+status_refused(loop_t *l, const uint8_t *curve)
+{
+    status_t *w = l->status;
+    if (!w) {
+        return;
+    }
+    s_refusal_t *r = s_refusal_for(w, curve);
+    int64_t now = sync_now_ms();
+    r->count++;
+    r->last = time(NULL);
+    pthread_mutex_lock(&w->lock);
+    w->events++;
+    pthread_mutex_unlock(&w->lock);
+    if ((r->logged_ms && now - r->logged_ms < S_REFUSAL_LOG_MS) ||
+        (w->refusal_logged_ms && now - w->refusal_logged_ms < S_REFUSAL_LOGS_MS)) {
+        return;
+    }
+    r->logged_ms = w->refusal_logged_ms = now;
+    node_log(l->m, MESH_LOG_WARN,
+             "refused device %s (or %s: its key fits either; 'meshctl id' on it tells which), "
+             "not a member: 'meshctl peer add ID' here lets it in (%llu attempt(s) so far)",
+             r->id, r->alt, (unsigned long long)r->count);
+}
+
+/* ---- counting (loop thread) ---- */
+
+/* Keep only the rows with something left, and sum them. */
+static void
+s_fig_keep(s_fig_t *f, vector_count_t *rows, size_t n)
+{
+    size_t kept = 0;
+    f->to_send = f->to_receive = 0;
+    for (size_t i = 0; i < n; i++) {
+        f->to_send += rows[i].to_send;
+        f->to_receive += rows[i].to_receive;
+        if (rows[i].to_send || rows[i].to_receive) {
+            if (kept != i) {
+                rows[kept] = rows[i];
+            }
+            kept++;
         }
     }
+    free(f->rows);
+    f->rows = NULL;
+    f->nrows = 0;
+    if (kept) {
+        vector_count_t *shrunk = realloc(rows, kept * sizeof *rows);
+        f->rows = shrunk ? shrunk : rows;
+        f->nrows = kept;
+    } else {
+        free(rows);
+    }
+}
+
+/* Bring session i's figures up to date when the store or its view changed since they were
+ * counted and the budget allows; true when they changed. Without a session up, or without
+ * our vector, nothing is left to count: zero. */
+static bool
+s_fig_update(loop_t *l, size_t i, int64_t now)
+{
+    status_t *w = l->status;
+    session_t *s = s_sess(l, i);
+    s_fig_t *f = &w->figs[i];
+    if (strcmp(f->id, s->id) != 0) {
+        s_fig_clear(f);
+        memcpy(f->id, s->id, sizeof f->id);
+    }
+    if (!s->ok || !s->vv) {
+        bool had = f->counted;
+        vector_free(f->view);
+        free(f->rows);
+        f->view = NULL;
+        f->rows = NULL;
+        f->vv = NULL;
+        f->nrows = 0;
+        f->to_send = f->to_receive = 0;
+        f->counted = false;
+        return had;
+    }
+    uint64_t txnid = store_last_txnid(l->m->store);
+    if (f->counted && f->txnid == txnid) {
+        if (f->vv == s->vv && f->bytes_in == s->bytes_in) {
+            return false;
+        }
+        if (f->view && vector_equal(f->view, s->vv)) {
+            f->vv = s->vv; /* (the same view, anew) */
+            f->bytes_in = s->bytes_in;
+            return false;
+        }
+    }
+    if (now < w->count_after) {
+        return false; /* over budget: the last figures stand (their txnid says how old) */
+    }
+    vector_count_t *rows = NULL;
+    vector_t *view = NULL;
+    size_t n = 0;
+    if (own_update(l) != MESH_OK ||
+        vector_count(l->m->store, l->own_vv, s->vv, &rows, &n) != MESH_OK ||
+        vector_copy(s->vv, &view) != MESH_OK) {
+        free(rows);
+        return false; /* (the next turn tries again) */
+    }
+    s_fig_keep(f, rows, n);
+    vector_free(f->view);
+    f->view = view;
+    f->vv = s->vv;
+    f->bytes_in = s->bytes_in;
+    f->txnid = l->own_txnid;
+    f->counted = true;
+    int64_t cost = sync_now_ms() - now;
+    w->count_after = now + cost * S_COUNT_SHARE;
+    return true;
+}
+
+/* Session i's receive rate, sampled every S_RATE_MS. */
+static void
+s_rate_update(loop_t *l, size_t i, int64_t now)
+{
+    s_fig_t *f = &l->status->figs[i];
+    uint64_t ops = s_sess(l, i)->ops_in;
+    if (f->rate_ms == 0 || ops < f->rate_ops) {
+        f->rate_ms = now;
+        f->rate_ops = ops;
+        f->rate = -1;
+    } else if (now - f->rate_ms >= S_RATE_MS) {
+        f->rate = (int64_t)((ops - f->rate_ops) * 1000 / (uint64_t)(now - f->rate_ms));
+        f->rate_ms = now;
+        f->rate_ops = ops;
+    }
+}
+
+/* ---- the text ---- */
+
+static bool
+s_busy(const session_t *s)
+{
+    return s->passing || s->asked || s->sent_id != s->acked_id;
 }
 
 /* Bytes estimated from the bytes per version seen so far that way, or -1 when nothing was
@@ -76,60 +363,88 @@ s_estimate(uint64_t versions, uint64_t bytes, uint64_t seen_versions)
     return (long long)((double)versions * (double)bytes / (double)seen_versions);
 }
 
-/* One peer's line, then one line per collection while its session is up. */
+/* One peer's line, then one line per collection with something left. */
 static void
-s_put_peer(loop_t *l, FILE *f, session_t *s, bool own, int64_t now)
+s_put_peer(loop_t *l, FILE *f, size_t i, int64_t now)
 {
-    vector_count_t *counts = NULL;
-    size_t n = 0;
-    uint64_t to_send = 0, to_receive = 0;
-    if (s->ok && s->vv && own &&
-        vector_count(l->m->store, l->own_vv, s->vv, &counts, &n) != MESH_OK) {
-        n = 0;
-    }
-    for (size_t c = 0; c < n; c++) {
-        to_send += counts[c].to_send;
-        to_receive += counts[c].to_receive;
-    }
-    bool busy = s->passing || s->asked || s->sent_id != s->acked_id;
-    bool in_sync = s->ok && !busy && to_send == 0 && to_receive == 0;
+    const session_t *s = s_sess(l, i);
+    const s_fig_t *g = &l->status->figs[i];
+    bool busy = s_busy(s);
+    bool in_sync = s->ok && g->counted && !busy && g->to_send == 0 && g->to_receive == 0;
     fputs("peer ", f);
-    s_put_text(f, s->id);
+    statusfile_put_text(f, s->id);
     fputs(" name=", f);
-    s_put_text(f, s->name);
+    statusfile_put_text(f, s->name);
     fputs(" addr=", f);
-    s_put_text(f, s->addr);
+    statusfile_put_text(f, s->addr);
     fprintf(f,
             " connected=%d session=%d refused=%d silent_ms=%lld seen=%lld to_send=%llu "
             "to_receive=%llu bytes_to_send=%lld bytes_to_receive=%lld in_flight=%llu "
-            "batches_out=%llu batches_in=%llu bytes_out=%llu bytes_in=%llu in_sync=%d\n",
+            "batches_out=%llu batches_in=%llu bytes_out=%llu bytes_in=%llu in_sync=%d busy=%d "
+            "versions_in=%llu batch_bytes_in=%llu rate_in=%lld\n",
             s->connected, s->ok, s->refused, (long long)(s->heard_ms ? now - s->heard_ms : -1),
-            (long long)s->seen_unix, (unsigned long long)to_send, (unsigned long long)to_receive,
-            s_estimate(to_send, s->batch_bytes_out, s->versions_out),
-            s_estimate(to_receive, s->batch_bytes_in, s->ops_in),
+            (long long)s->seen_unix, (unsigned long long)g->to_send,
+            (unsigned long long)g->to_receive,
+            s_estimate(g->to_send, s->batch_bytes_out, s->versions_out),
+            s_estimate(g->to_receive, s->batch_bytes_in, s->ops_in),
             (unsigned long long)(s->sent_id - s->acked_id), (unsigned long long)s->batches_out,
             (unsigned long long)s->batches_in, (unsigned long long)s->bytes_out,
-            (unsigned long long)s->bytes_in, in_sync);
-    for (size_t c = 0; c < n; c++) {
+            (unsigned long long)s->bytes_in, in_sync, busy, (unsigned long long)s->ops_in,
+            (unsigned long long)s->batch_bytes_in, (long long)g->rate);
+    for (size_t c = 0; c < g->nrows; c++) {
+        const vector_count_t *r = &g->rows[c];
         fputs("coll ", f);
-        s_put_text(f, counts[c].coll);
+        statusfile_put_text(f, r->coll);
         fputs(" peer=", f);
-        s_put_text(f, s->id);
+        statusfile_put_text(f, s->id);
         fprintf(f,
                 " to_send=%llu to_receive=%llu bytes_to_send=%lld bytes_to_receive=%lld "
-                "in_sync=%d\n",
-                (unsigned long long)counts[c].to_send, (unsigned long long)counts[c].to_receive,
-                s_estimate(counts[c].to_send, s->batch_bytes_out, s->versions_out),
-                s_estimate(counts[c].to_receive, s->batch_bytes_in, s->ops_in),
-                !busy && counts[c].to_send == 0 && counts[c].to_receive == 0);
+                "in_sync=0\n",
+                (unsigned long long)r->to_send, (unsigned long long)r->to_receive,
+                s_estimate(r->to_send, s->batch_bytes_out, s->versions_out),
+                s_estimate(r->to_receive, s->batch_bytes_in, s->ops_in));
     }
-    free(counts);
 }
 
-/* The status text as of now: the node's lines, then each peer's (PROTOCOL.md §11.4).
- * MESH_OK: *out is malloc'd, *len its length (a NUL follows). */
+/* The refusal and error lines, the most recent first. */
+static void
+s_put_events(status_t *w, FILE *f)
+{
+    const s_refusal_t *order[S_REFUSALS];
+    size_t n = w->nrefusals;
+    for (size_t i = 0; i < n; i++) {
+        order[i] = &w->refusals[i];
+    }
+    for (size_t i = 1; i < n; i++) { /* (insertion sort: a handful) */
+        for (size_t j = i; j > 0 && order[j]->last > order[j - 1]->last; j--) {
+            const s_refusal_t *t = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        fputs("refusal ", f);
+        statusfile_put_text(f, order[i]->id);
+        fputs(" alt=", f);
+        statusfile_put_text(f, order[i]->alt);
+        fprintf(f, " count=%llu first=%lld last=%lld\n", (unsigned long long)order[i]->count,
+                (long long)order[i]->first, (long long)order[i]->last);
+    }
+    pthread_mutex_lock(&w->lock);
+    for (size_t i = 0; i < w->nerrors; i++) {
+        const s_error_t *e = &w->errors[i];
+        fputs("error ", f);
+        statusfile_put_text(f, e->text[0] ? e->text : "-");
+        fprintf(f, " level=%d count=%llu last=%lld\n", e->level, (unsigned long long)e->count,
+                (long long)e->last);
+    }
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* The status text as of now (PROTOCOL.md §11.4). txnid: the oldest transaction the figures
+ * were counted at. MESH_OK: *out is malloc'd, *len its length (a NUL follows). */
 static mesh_err_t
-s_text(loop_t *l, int64_t now, char **out, size_t *len)
+s_text(loop_t *l, int64_t now, uint64_t txnid, char **out, size_t *len)
 {
     *out = NULL;
     *len = 0;
@@ -137,15 +452,15 @@ s_text(loop_t *l, int64_t now, char **out, size_t *len)
     if (!f) {
         return MESH_ENOMEM;
     }
-    bool own = own_update(l) == MESH_OK;
     fputs("device ", f);
-    s_put_text(f, l->m->id_text);
+    statusfile_put_text(f, l->m->id_text);
     fprintf(f, "\npid %ld\nlisten ", (long)getpid());
-    s_put_text(f, l->listen);
-    fprintf(f, "\nupdated_ms %lld\n", (long long)now);
+    statusfile_put_text(f, l->listen);
+    fprintf(f, "\nupdated_ms %lld\ntxnid %llu\n", (long long)now, (unsigned long long)txnid);
     for (size_t i = 0; i < l->nsess; i++) {
-        s_put_peer(l, f, l->sess[i], own, now);
+        s_put_peer(l, f, i, now);
     }
+    s_put_events(l->status, f);
     if (ferror(f) || fclose(f) != 0) {
         free(*out);
         *out = NULL;
@@ -155,12 +470,12 @@ s_text(loop_t *l, int64_t now, char **out, size_t *len)
     return MESH_OK;
 }
 
-void
-status_publish(loop_t *l, int64_t now)
+static void
+s_publish(loop_t *l, int64_t now, uint64_t txnid)
 {
     char path[4200], tmp[4300], *text = NULL;
     size_t len = 0;
-    if (s_text(l, now, &text, &len) != MESH_OK) {
+    if (s_text(l, now, txnid, &text, &len) != MESH_OK) {
         return; /* (no memory: the figures published last stay) */
     }
     snprintf(path, sizeof path, "%s/status", l->m->home);
@@ -180,536 +495,59 @@ status_publish(loop_t *l, int64_t now)
     free(old);
 }
 
-/* ---- reading ---- */
-
-/* Keep s (malloc'd) among the snapshot's strings, or free it. */
-static const char *
-s_keep(mesh_status_t *st, char *s)
+/* FNV-1a over what a publication shows but the figures (cheap: a few words per session). */
+static uint64_t
+s_mix(uint64_t h, uint64_t v)
 {
-    if (!s) {
-        return NULL;
+    for (int i = 0; i < 8; i++) {
+        h = (h ^ ((v >> (8 * i)) & 0xff)) * 0x100000001b3ull;
     }
-    if (st->nstrings == st->strings_cap) {
-        size_t cap = st->strings_cap ? st->strings_cap * 2 : 16;
-        char **grown = realloc(st->strings, cap * sizeof *grown);
-        if (!grown) {
-            free(s);
-            return NULL;
-        }
-        st->strings = grown;
-        st->strings_cap = cap;
-    }
-    st->strings[st->nstrings++] = s;
-    return s;
+    return h;
 }
 
-/* A copy of the len bytes at p, kept by st; NULL when out of memory. */
-static const char *
-s_copy(mesh_status_t *st, const char *p, size_t len)
+static uint64_t
+s_key(loop_t *l)
 {
-    char *s = malloc(len + 1);
-    if (s) {
-        memcpy(s, p, len);
-        s[len] = '\0';
+    status_t *w = l->status;
+    uint64_t h = s_mix(0xcbf29ce484222325ull, l->nsess);
+    pthread_mutex_lock(&w->lock);
+    h = s_mix(h, w->events);
+    pthread_mutex_unlock(&w->lock);
+    for (size_t i = 0; i < l->nsess; i++) {
+        const session_t *s = s_sess(l, i);
+        h = s_mix(h, (uint64_t)s->connected | (uint64_t)s->ok << 1 | (uint64_t)s->refused << 2 |
+                         (uint64_t)s_busy(s) << 3);
+        h = s_mix(h, s->acked_id);
+        h = s_mix(h, s->batches_in);
     }
-    return s_keep(st, s);
-}
-
-static int
-s_hex_digit(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    return -1;
-}
-
-/* Undo s_put_text on the len bytes at p into a string kept by st. MESH_ECORRUPT for a
- * byte that is not written as it is, a broken %XX, or %00. */
-static mesh_err_t
-s_unescape(mesh_status_t *st, const char *p, size_t len, const char **out)
-{
-    char *s = malloc(len + 1);
-    size_t n = 0;
-    if (!s) {
-        return MESH_ENOMEM;
-    }
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)p[i];
-        if (c == '%') {
-            int hi = i + 2 < len ? s_hex_digit(p[i + 1]) : -1;
-            int lo = i + 2 < len ? s_hex_digit(p[i + 2]) : -1;
-            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
-                free(s);
-                return MESH_ECORRUPT;
-            }
-            s[n++] = (char)(hi << 4 | lo);
-            i += 2;
-        } else if (c > ' ' && c < 0x7f && c != '=') {
-            s[n++] = (char)c;
-        } else {
-            free(s);
-            return MESH_ECORRUPT;
-        }
-    }
-    s[n] = '\0';
-    *out = s_keep(st, s);
-    return *out ? MESH_OK : MESH_ENOMEM;
-}
-
-/* A whole decimal number (a leading '-' when min < 0) within min..max. */
-static bool
-s_number(const char *p, size_t len, long long min, long long max, long long *out)
-{
-    char buf[32];
-    char *end = NULL;
-    if (len == 0 || len >= sizeof buf || (p[0] == '-' && min >= 0)) {
-        return false;
-    }
-    memcpy(buf, p, len);
-    buf[len] = '\0';
-    errno = 0;
-    long long v = strtoll(buf, &end, 10);
-    if (errno || *end || v < min || v > max ||
-        !(buf[0] == '-' || (buf[0] >= '0' && buf[0] <= '9'))) {
-        return false;
-    }
-    *out = v;
-    return true;
-}
-
-/* The fields of a peer or coll line: the key, its kind and where it goes. */
-typedef enum s_kind { S_TEXT, S_BOOL, S_I64, S_U64 } s_kind_t;
-typedef struct s_field {
-    const char *key;
-    s_kind_t kind;
-    size_t offset;
-} s_field_t;
-
-#define S_PEER(key, kind, member)                                                                  \
-    {                                                                                              \
-        key, kind, offsetof(mesh_status_peer_t, member)                                            \
-    }
-static const s_field_t s_peer_fields[] = {
-    S_PEER("name", S_TEXT, name),
-    S_PEER("addr", S_TEXT, addr),
-    S_PEER("connected", S_BOOL, connected),
-    S_PEER("session", S_BOOL, session),
-    S_PEER("refused", S_BOOL, refused),
-    S_PEER("in_sync", S_BOOL, in_sync),
-    S_PEER("silent_ms", S_I64, silent_ms),
-    S_PEER("seen", S_I64, last_seen),
-    S_PEER("to_send", S_U64, to_send),
-    S_PEER("to_receive", S_U64, to_receive),
-    S_PEER("bytes_to_send", S_I64, bytes_to_send),
-    S_PEER("bytes_to_receive", S_I64, bytes_to_receive),
-    S_PEER("in_flight", S_U64, in_flight),
-    S_PEER("batches_out", S_U64, batches_out),
-    S_PEER("batches_in", S_U64, batches_in),
-    S_PEER("bytes_out", S_U64, bytes_out),
-    S_PEER("bytes_in", S_U64, bytes_in),
-    {NULL, S_TEXT, 0},
-};
-
-#define S_COLL(key, kind, member)                                                                  \
-    {                                                                                              \
-        key, kind, offsetof(mesh_status_coll_t, member)                                            \
-    }
-static const s_field_t s_coll_fields[] = {
-    S_COLL("peer", S_TEXT, peer),
-    S_COLL("to_send", S_U64, to_send),
-    S_COLL("to_receive", S_U64, to_receive),
-    S_COLL("bytes_to_send", S_I64, bytes_to_send),
-    S_COLL("bytes_to_receive", S_I64, bytes_to_receive),
-    S_COLL("in_sync", S_BOOL, in_sync),
-    {NULL, S_TEXT, 0},
-};
-
-/* Set one "key=value" word of a line into the struct at base; an unknown key is skipped
- * (a newer writer's). MESH_ECORRUPT when the word or its value is malformed. */
-static mesh_err_t
-s_set_field(mesh_status_t *st, const s_field_t *fields, void *base, const char *w, size_t len)
-{
-    const char *eq = memchr(w, '=', len);
-    if (!eq) {
-        return MESH_ECORRUPT;
-    }
-    size_t klen = (size_t)(eq - w), vlen = len - klen - 1;
-    const char *v = eq + 1;
-    long long n = 0;
-    for (const s_field_t *f = fields; f->key; f++) {
-        if (strlen(f->key) != klen || memcmp(f->key, w, klen) != 0) {
-            continue;
-        }
-        char *at = (char *)base + f->offset;
-        switch (f->kind) {
-        case S_TEXT:
-            return s_unescape(st, v, vlen, (const char **)(void *)at);
-        case S_BOOL:
-            if (!s_number(v, vlen, 0, 1, &n)) {
-                return MESH_ECORRUPT;
-            }
-            *(bool *)(void *)at = n == 1;
-            return MESH_OK;
-        case S_I64:
-            if (!s_number(v, vlen, -1, LLONG_MAX, &n)) {
-                return MESH_ECORRUPT;
-            }
-            *(int64_t *)(void *)at = n;
-            return MESH_OK;
-        case S_U64:
-            if (!s_number(v, vlen, 0, LLONG_MAX, &n)) {
-                return MESH_ECORRUPT;
-            }
-            *(uint64_t *)(void *)at = (uint64_t)n;
-            return MESH_OK;
-        }
-    }
-    return MESH_OK;
-}
-
-/* Decode the words of a peer or coll line after its kind: the first is the escaped ID or
- * name (into *first), the rest "key=value". */
-static mesh_err_t
-s_line_fields(mesh_status_t *st, const s_field_t *fields, void *base, const char **first,
-              const char *p, const char *end)
-{
-    mesh_err_t err = MESH_OK;
-    for (bool head = true; err == MESH_OK && p < end; head = false) {
-        const char *sp = memchr(p, ' ', (size_t)(end - p));
-        const char *w_end = sp ? sp : end;
-        err = head ? s_unescape(st, p, (size_t)(w_end - p), first)
-                   : s_set_field(st, fields, base, p, (size_t)(w_end - p));
-        p = sp ? sp + 1 : end;
-    }
-    return err;
-}
-
-/* Grow *array (of *cap items of size) to hold n + 1. */
-static bool
-s_grow(void **array, size_t *cap, size_t n, size_t size)
-{
-    if (n < *cap) {
-        return true;
-    }
-    size_t want = *cap ? *cap * 2 : 8;
-    void *grown = realloc(*array, want * size);
-    if (!grown) {
-        return false;
-    }
-    *array = grown;
-    *cap = want;
-    return true;
-}
-
-/* Decode one line of the text (without its newline). */
-static mesh_err_t
-s_line(mesh_status_t *st, const char *p, const char *end)
-{
-    const char *sp = memchr(p, ' ', (size_t)(end - p));
-    size_t klen = sp ? (size_t)(sp - p) : (size_t)(end - p);
-    const char *v = sp ? sp + 1 : end;
-    long long n = 0;
-    if (klen == 4 && memcmp(p, "peer", 4) == 0) {
-        if (st->dev.peers == S_PEERS_MAX ||
-            !s_grow((void **)&st->peers, &st->peers_cap, st->dev.peers, sizeof *st->peers)) {
-            return st->dev.peers == S_PEERS_MAX ? MESH_ECORRUPT : MESH_ENOMEM;
-        }
-        mesh_status_peer_t *peer = &st->peers[st->dev.peers];
-        memset(peer, 0, sizeof *peer);
-        peer->size = sizeof *peer;
-        peer->name = peer->addr = "";
-        peer->silent_ms = -1;
-        st->dev.peers++;
-        return s_line_fields(st, s_peer_fields, peer, &peer->id, v, end);
-    }
-    if (klen == 4 && memcmp(p, "coll", 4) == 0) {
-        if (st->dev.colls == S_COLLS_MAX ||
-            !s_grow((void **)&st->colls, &st->colls_cap, st->dev.colls, sizeof *st->colls)) {
-            return st->dev.colls == S_COLLS_MAX ? MESH_ECORRUPT : MESH_ENOMEM;
-        }
-        mesh_status_coll_t *coll = &st->colls[st->dev.colls];
-        memset(coll, 0, sizeof *coll);
-        coll->size = sizeof *coll;
-        coll->peer = "";
-        st->dev.colls++;
-        return s_line_fields(st, s_coll_fields, coll, &coll->name, v, end);
-    }
-    if (klen == 6 && memcmp(p, "listen", 6) == 0) {
-        return s_unescape(st, v, (size_t)(end - v), &st->dev.listen);
-    }
-    if (klen == 3 && memcmp(p, "pid", 3) == 0) {
-        if (!s_number(v, (size_t)(end - v), 0, INT32_MAX, &n)) {
-            return MESH_ECORRUPT;
-        }
-        st->pid = n;
-        return MESH_OK;
-    }
-    if (klen == 10 && memcmp(p, "updated_ms", 10) == 0) {
-        if (!s_number(v, (size_t)(end - v), 0, LLONG_MAX, &n)) {
-            return MESH_ECORRUPT;
-        }
-        st->updated_ms = n;
-        return MESH_OK;
-    }
-    return MESH_OK; /* device, or a line of a newer writer */
-}
-
-/* Decode the status text (len bytes): every line or none. */
-static mesh_err_t
-s_decode(mesh_status_t *st, const char *text, size_t len)
-{
-    const char *p = text, *end = text + len;
-    mesh_err_t err = MESH_OK;
-    while (err == MESH_OK && p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        if (!nl) {
-            return MESH_ECORRUPT; /* every line ends with a newline */
-        }
-        err = s_line(st, p, nl);
-        p = nl + 1;
-    }
-    for (size_t i = 0; err == MESH_OK && i < st->dev.peers; i++) {
-        err = st->peers[i].id ? MESH_OK : MESH_ECORRUPT; /* "peer" with no ID */
-    }
-    for (size_t i = 0; err == MESH_OK && i < st->dev.colls; i++) {
-        err = st->colls[i].name ? MESH_OK : MESH_ECORRUPT;
-    }
-    return err;
-}
-
-/* Without a loop: the members (but this device), with their names and addresses. */
-static mesh_err_t
-s_members(mesh_t *m, mesh_status_t *st)
-{
-    mesh_peer_list_t *peers = NULL;
-    mesh_err_t err = mesh_peers(m, &peers);
-    for (size_t i = 0; err == MESH_OK && i < mesh_peer_list_count(peers); i++) {
-        const mesh_peer_t *p = mesh_peer_list_get(peers, i);
-        const char *addrs = peer_list_addrs_text(peers, i);
-        if (p->self) {
-            continue;
-        }
-        if (!s_grow((void **)&st->peers, &st->peers_cap, st->dev.peers, sizeof *st->peers)) {
-            err = MESH_ENOMEM;
-            break;
-        }
-        mesh_status_peer_t *peer = &st->peers[st->dev.peers++];
-        memset(peer, 0, sizeof *peer);
-        peer->size = sizeof *peer;
-        peer->silent_ms = -1;
-        peer->id = s_copy(st, p->id, strlen(p->id));
-        peer->name = s_copy(st, p->name, strlen(p->name));
-        peer->addr = s_copy(st, addrs ? addrs : "", addrs ? strlen(addrs) : 0);
-        err = peer->id && peer->name && peer->addr ? MESH_OK : MESH_ENOMEM;
-    }
-    mesh_peer_list_free(peers);
-    return err;
-}
-
-/* Read HOME/status into *text (malloc'd, *len bytes); *text NULL when there is none. */
-static mesh_err_t
-s_read_file(mesh_t *m, char **text, size_t *len)
-{
-    char path[4200];
-    *text = NULL;
-    *len = 0;
-    snprintf(path, sizeof path, "%s/status", m->home);
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        return errno == ENOENT ? MESH_OK : MESH_EIO;
-    }
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    mesh_err_t err = buf ? MESH_OK : MESH_ENOMEM;
-    while (err == MESH_OK) {
-        if (n == cap) {
-            char *grown = cap < S_FILE_MAX ? realloc(buf, cap * 2) : NULL;
-            err = cap >= S_FILE_MAX ? MESH_ECORRUPT : grown ? MESH_OK : MESH_ENOMEM;
-            if (err != MESH_OK) {
-                break;
-            }
-            buf = grown;
-            cap *= 2;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) {
-            err = ferror(f) ? MESH_EIO : MESH_OK;
-            break;
-        }
-    }
-    fclose(f);
-    if (err != MESH_OK) {
-        free(buf);
-        return err;
-    }
-    *text = buf;
-    *len = n;
-    return MESH_OK;
-}
-
-/* The loop's published text (a copy), or NULL before the first. */
-static mesh_err_t
-s_read_loop(loop_t *l, char **text, size_t *len)
-{
-    mesh_err_t err = MESH_OK;
-    *text = NULL;
-    *len = 0;
-    pthread_mutex_lock(&l->status_lock);
-    if (l->status_text) {
-        *text = malloc(l->status_len + 1);
-        if (*text) {
-            memcpy(*text, l->status_text, l->status_len);
-            *len = l->status_len;
-        } else {
-            err = MESH_ENOMEM;
-        }
-    }
-    pthread_mutex_unlock(&l->status_lock);
-    return err;
-}
-
-/* Does a daemon run for this snapshot of the file: its process is there and it wrote the
- * file lately? (Test hook: under ThreadSanitizer a daemon's turn of its loop can pass the
- * 3 s, so "lately" stretches with the liveness timeouts.) */
-static bool
-s_daemon_runs(const mesh_status_t *st, int64_t now)
-{
-    uint64_t slow = testhook_number(TESTHOOK_TIME_FACTOR, 1);
-    int64_t fresh = S_FRESH_MS * (slow < 1 ? 1 : slow > 20 ? 20 : (int64_t)slow);
-    return st->pid > 0 && (kill((pid_t)st->pid, 0) == 0 || errno == EPERM) &&
-           now - st->updated_ms < fresh;
-}
-
-/* Forget what the file said of peers and collections (its daemon is gone). */
-static void
-s_forget_sync(mesh_status_t *st)
-{
-    st->dev.peers = 0;
-    st->dev.colls = 0;
-    st->dev.listen = "";
-    st->pid = 0;
-}
-
-mesh_err_t
-mesh_status(mesh_t *m, mesh_status_t **out)
-{
-    if (!out) {
-        return MESH_EINVAL;
-    }
-    *out = NULL;
-    if (!m) {
-        return MESH_EINVAL;
-    }
-    char *text = NULL;
-    size_t len = 0;
-    mesh_status_t *st = calloc(1, sizeof *st);
-    if (!st) {
-        return MESH_ENOMEM;
-    }
-    st->dev.size = sizeof st->dev;
-    st->dev.listen = "";
-    st->dev.id = s_copy(st, m->id_text, strlen(m->id_text));
-    st->dev.name = s_copy(st, m->name, strlen(m->name));
-    mesh_err_t err = st->dev.id && st->dev.name ? MESH_OK : MESH_ENOMEM;
-    if (err == MESH_OK) {
-        err = m->loop ? s_read_loop(m->loop, &text, &len) : s_read_file(m, &text, &len);
-    }
-    if (err == MESH_OK && text) {
-        err = s_decode(st, text, len);
-    }
-    int64_t now = sync_now_ms();
-    if (err == MESH_OK && m->loop) {
-        st->dev.daemon = true;
-        st->pid = getpid();
-        st->updated_ms = text ? st->updated_ms : now;
-        if (!text) {
-            st->dev.listen = s_copy(st, m->loop->listen, strlen(m->loop->listen));
-            err = st->dev.listen ? MESH_OK : MESH_ENOMEM;
-        }
-    } else if (err == MESH_OK) {
-        st->dev.daemon = text && s_daemon_runs(st, now);
-        if (!st->dev.daemon) {
-            s_forget_sync(st);
-            err = s_members(m, st);
-        }
-    }
-    free(text);
-    if (err != MESH_OK) {
-        mesh_status_free(st);
-        return err;
-    }
-    st->dev.pid = st->dev.daemon ? st->pid : 0;
-    st->dev.age_ms = st->dev.daemon ? now - st->updated_ms : -1;
-    *out = st;
-    return MESH_OK;
-}
-
-/* Copy the full struct src (its size field set aside) into out, as far as out->size
- * reaches: the caller's struct may be an older, shorter one. */
-static void
-s_fill(void *out, const void *src, size_t full)
-{
-    size_t want;
-    memcpy(&want, out, sizeof want);
-    memcpy((char *)out + sizeof want, (const char *)src + sizeof want,
-           (want < full ? want : full) - sizeof want);
-}
-
-mesh_err_t
-mesh_status_device(const mesh_status_t *st, mesh_status_device_t *out)
-{
-    if (!st || !out || out->size < sizeof out->size) {
-        return MESH_EINVAL;
-    }
-    s_fill(out, &st->dev, sizeof st->dev);
-    return MESH_OK;
-}
-
-mesh_err_t
-mesh_status_peer(const mesh_status_t *st, size_t i, mesh_status_peer_t *out)
-{
-    if (!st || !out || out->size < sizeof out->size) {
-        return MESH_EINVAL;
-    }
-    if (i >= st->dev.peers) {
-        return MESH_ENOTFOUND;
-    }
-    s_fill(out, &st->peers[i], sizeof st->peers[i]);
-    return MESH_OK;
-}
-
-mesh_err_t
-mesh_status_coll(const mesh_status_t *st, size_t i, mesh_status_coll_t *out)
-{
-    if (!st || !out || out->size < sizeof out->size) {
-        return MESH_EINVAL;
-    }
-    if (i >= st->dev.colls) {
-        return MESH_ENOTFOUND;
-    }
-    s_fill(out, &st->colls[i], sizeof st->colls[i]);
-    return MESH_OK;
+    return h;
 }
 
 void
-mesh_status_free(mesh_status_t *st)
+status_tick(loop_t *l, int64_t now)
 {
-    if (!st) {
-        return;
+    status_t *w = l->status;
+    if (!w || now - w->published_ms < S_SOON_MS) {
+        return; /* (nothing is published this soon: nothing to look at either) */
     }
-    for (size_t i = 0; i < st->nstrings; i++) {
-        free(st->strings[i]);
+    if (!s_figs_grow(w, l->nsess)) {
+        return; /* (no memory: the figures published last stay) */
     }
-    free(st->strings);
-    free(st->peers);
-    free(st->colls);
-    free(st);
+    bool changed = false;
+    uint64_t txnid = store_last_txnid(l->m->store);
+    for (size_t i = 0; i < l->nsess; i++) {
+        changed |= s_fig_update(l, i, now);
+        s_rate_update(l, i, now);
+        if (w->figs[i].counted && w->figs[i].txnid < txnid) {
+            txnid = w->figs[i].txnid; /* (figures kept while over budget) */
+        }
+    }
+    uint64_t key = s_key(l);
+    changed |= key != w->key;
+    if (now - w->published_ms >= LOOP_STATUS_MS ||
+        (changed && now - w->published_ms >= S_SOON_MS)) {
+        s_publish(l, now, txnid);
+        w->key = key;
+        w->published_ms = now;
+    }
 }

@@ -1,5 +1,5 @@
 /* core/sync/sync.h: the state that the modules of core/sync share (an internal header: no
- * .c of its own, included only by core/sync/{loop,dial,own,session,status}.c).
+ * .c of its own, included only by core/sync/{loop,dial,own,session,status,statusfile}.c).
  * Owns: the tuning of the loop and its sessions, struct loop (the thread's state) and struct
  * session (one per member); both belong to the loop thread, but for the published status
  * text, which status_lock guards (read by mesh_status on any thread), and listen, which is
@@ -114,7 +114,6 @@ struct loop {
     size_t nby_curve;
     uint64_t members_gen;
     uint64_t last_txnid;
-    int64_t status_ms;
     uint64_t refused;   /* transport refusals already logged */
     uint64_t shed;      /* pre-auth connections shed (transport_shed) already logged, */
     int64_t shed_ms;    /* when that was last logged */
@@ -134,6 +133,7 @@ struct loop {
     uint64_t ops_unreleased;     /* ops applied since the store last gave memory back */
     uint64_t sent_unreleased;    /* batch bytes sent since the heap was last given back */
     int64_t sent_ms;             /* when the last batch went out */
+    struct status *status;       /* the status writer's state (core/sync/status.c) */
     pthread_mutex_t status_lock; /* guards the two below */
     char *status_text;           /* the status last published (status_publish), or NULL */
     size_t status_len;           /* its length */
