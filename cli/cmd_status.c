@@ -420,8 +420,8 @@ s_print_coll(const s_view_t *v, const mesh_coll_info_t *c, bool tty)
     unsigned long long conflicts = s_conflicts(v->m, c);
     printf("coll    ");
     names_print(stdout, c->name);
-    printf("  %llu keys, %llu versions, ", (unsigned long long)c->keys,
-           (unsigned long long)c->versions);
+    printf("  %llu %s, %llu %s, ", (unsigned long long)c->keys, cli_plural(c->keys, "key", "keys"),
+           (unsigned long long)c->versions, cli_plural(c->versions, "version", "versions"));
     if (conflicts)
         printf("%llu conflict%s, ", conflicts, conflicts == 1 ? "" : "s");
     printf("digest %.16s", c->digest);

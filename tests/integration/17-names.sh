@@ -67,10 +67,10 @@ PY
 
 # text: control bytes escaped, the rest as it is; one peer line.
 b status >"$T/b.txt" || fail "status on B"
-grep -qF 'coll    my notes  1 keys' "$T/b.txt" || fail "status text: $(cat "$T/b.txt")"
-grep -qF 'coll    back\\slash  1 keys' "$T/b.txt" || fail "backslash not escaped: $(cat "$T/b.txt")"
-grep -qF 'coll    say "hi"  1 keys' "$T/b.txt" || fail "quotes: $(cat "$T/b.txt")"
-grep -qF 'coll    naïve ☃ 名前  1 keys' "$T/b.txt" || fail "UTF-8: $(cat "$T/b.txt")"
+grep -qF 'coll    my notes  1 key' "$T/b.txt" || fail "status text: $(cat "$T/b.txt")"
+grep -qF 'coll    back\\slash  1 key' "$T/b.txt" || fail "backslash not escaped: $(cat "$T/b.txt")"
+grep -qF 'coll    say "hi"  1 key' "$T/b.txt" || fail "quotes: $(cat "$T/b.txt")"
+grep -qF 'coll    naïve ☃ 名前  1 key' "$T/b.txt" || fail "UTF-8: $(cat "$T/b.txt")"
 [ "$(grep -c '^peer ' "$T/b.txt")" = 1 ] || fail "B lists more than A: $(cat "$T/b.txt")"
 [ "$(grep -c 'in sync' "$T/b.txt")" -ge "${#names[@]}" ] || fail "not all in sync: $(cat "$T/b.txt")"
 

@@ -100,7 +100,7 @@ for i in 1 2 3 4 5 6 7 8; do
     consistent "$A" "A once B holds new$i"
 done
 mc --home "$A" wait --timeout 30 || fail "A not in sync at the end: $(a status)"
-a status | grep -q "^coll    new8  1 keys, 1 versions, digest [0-9a-f]*  in sync" ||
+a status | grep -q "^coll    new8  1 key, 1 version, digest [0-9a-f]*  in sync" ||
     fail "new8 not in sync on A: $(a status)"
 kill -TERM "$pa" "$pb"
 wait_pids 10 "$pa" "$pb"

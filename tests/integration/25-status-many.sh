@@ -31,7 +31,7 @@ pb=$LAST_PID
 b peer add "$ida" "$ea"
 mc --home "$B" wait --timeout 120 || fail "B never in sync: $(b status | tail -5)"
 mc --home "$A" wait --timeout 60 || fail "A never in sync: $(a status | tail -5)"
-expect_eq "$(b status | grep -c "^coll    c[0-9]*  1 keys, 1 versions, digest [0-9a-f]*  in sync$")" \
+expect_eq "$(b status | grep -c "^coll    c[0-9]*  1 key, 1 version, digest [0-9a-f]*  in sync$")" \
     "$N" "collections in sync on B"
 # In sync: no collection line at all in either status file, which stays small.
 sleep 1 # (a publication or more after the wait)
