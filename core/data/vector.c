@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/base/node.h"
 #include "crypto/hash.h"
 
 #define S_COUNT_EXACT 20000u /* versions counted one by one in vector_count, at most */
@@ -189,6 +190,13 @@ vector_decode(const uint8_t *buf, size_t len, vector_t **out)
     err = doc.count > MESH_COLLS_MAX ? MESH_ETOOBIG : s_new(out);
     for (size_t i = 0; err == MESH_OK && i < doc.count; i++) {
         const wire_section_t *sec = &doc.sections[i];
+        /* A collection whose name this device refuses (PROTOCOL.md §1) can never be
+         * received here: for this device, the peer does not have it (so status does not
+         * show it coming, and no pass waits for it) */
+        bool system = sec->coll_len == 5 && memcmp(sec->coll, "_mesh", 5) == 0;
+        if (node_coll_name_check(sec->coll, sec->coll_len, system, NULL, 0) != MESH_OK) {
+            continue;
+        }
         /* (the decoder bounds a name by MESH_COLL_MAX) */
         vector_coll_t *c =
             sec->coll_len <= MESH_COLL_MAX ? s_coll_add(*out, sec->coll, sec->coll_len) : NULL;

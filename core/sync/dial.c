@@ -179,7 +179,10 @@ s_note_ignored(loop_t *l, session_t *s, const mesh_peer_list_t *peers, size_t i)
 
 /* No session came of our link for a while (the peer was down, refused us before it knew
  * us, or the link died without a word): dial its next known address, or the same one
- * again, waiting twice as long each time up to LOOP_REDIAL_MAX_MS. */
+ * again, waiting twice as long each time up to LOOP_REDIAL_MAX_MS. A member never heard
+ * from is dialled every LOOP_REDIAL_MIN_MS: it may be up and refusing us only until its
+ * user adds this device, and then the first sync should not wait out a backoff (it waited
+ * 9.7 s); a refusal looks like a peer that is down from here. */
 void
 dial_redial(loop_t *l, session_t *s)
 {
@@ -190,10 +193,15 @@ dial_redial(loop_t *l, session_t *s)
             return;
         }
     }
-    node_log(l->m, MESH_LOG_DEBUG, "no session with %s yet: dialling %s", s->id, s->addr);
     s_connect(l, s, NULL);
-    s->redial_after =
-        s->redial_after * 2 > LOOP_REDIAL_MAX_MS ? LOOP_REDIAL_MAX_MS : s->redial_after * 2;
+    if (s->seen_unix == 0) {
+        s->redial_after = LOOP_REDIAL_MIN_MS;
+    } else {
+        s->redial_after =
+            s->redial_after * 2 > LOOP_REDIAL_MAX_MS ? LOOP_REDIAL_MAX_MS : s->redial_after * 2;
+    }
+    node_log(l->m, MESH_LOG_DEBUG, "no session with %s yet: dialling %s (again in %lld ms)", s->id,
+             s->addr, (long long)s->redial_after);
 }
 
 /* A new session for the member with device key pk (CURVE key curve, ID text id), added to

@@ -609,7 +609,18 @@ session_on_msg(loop_t *l, const transport_msg_t *tm)
             s_drop(l, s, "a vector that does not decode");
             break;
         }
-        s->again |= changed || s->asked;
+        /* Another pass only when its vector moved: an answer to our question after a
+         * pass that equals the view before it means it took none of what we sent (sets
+         * it rejected or holds back), and sending them again at once looped for good
+         * (750 batches of one rejected set in a few seconds). A commit here, or a change
+         * of its vector, starts the next pass. */
+        if (s->asked && !changed) {
+            node_log(l->m, MESH_LOG_DEBUG,
+                     "%s took none of the last pass (rejected or held there): not sending "
+                     "it again until something changes",
+                     s->id);
+        }
+        s->again |= changed;
         s->asked = false;
         if (msg.num == 1) {
             (void)s_send_vector(l, s, false);

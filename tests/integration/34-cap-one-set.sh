@@ -49,6 +49,13 @@ wait_for 30 "A to log the set it left out" grep -q "passes a cap of the store (2
 ! grep -q "dropping the session" "$T/a.log" "$T/c.log" ||
     fail "a session was dropped: $(grep -h "dropping the session" "$T/a.log" "$T/c.log")"
 expect_eq "$(a get --all x j 2>/dev/null | wc -l)" 256 "versions of j on A"
+# C sees that A took none of what it sent again and stops there, until something changes
+# (before, it sent the set again at once, for good: hundreds of batches a minute).
+wait_for 30 "C to stop sending what A leaves out" grep -q "took none of the last pass" "$T/c.log"
+n=$(grep -c "\[warn\] a set of .* passes a cap of the store (256 versions of one key)" "$T/a.log")
+[ "$n" -le 3 ] || fail "A left the same set out $n times"
+c put honest late "after the cap" >/dev/null
+wait_for 30 "A to hold C's write made after" sh -c "'$MESHCTL' --home '$A' get honest late 2>/dev/null | grep -q 'after the cap'"
 
 # 3. Collections: one bundle from B with a set in each of 4,200 new collections. The home
 # holds at most 4,096 (_mesh included): the sets of the first 4,095 apply, the rest are
