@@ -487,7 +487,9 @@ test_node_peers_list_every_address(void **state)
             addrs[i][n] = ++label == 61 ? '.' : (char)('a' + i);
             label = label == 61 ? 0 : label;
         }
-        snprintf(addrs[i] + n, sizeof addrs[i] - (size_t)n, ":%d", 7400 + i);
+        memcpy(addrs[i] + n, ":740", 4); /* the port, 7400 + i (i < 8) */
+        addrs[i][n + 4] = (char)('0' + i);
+        addrs[i][n + 5] = '\0';
         assert_int_equal(strlen(addrs[i]), 200);
         argv[i] = addrs[i];
     }
