@@ -115,7 +115,7 @@ if [ "$what" = all ] || [ "$what" = integration ]; then
         # Under ThreadSanitizer only the tests that start a daemon (a node with its own
         # thread): the others run one thread per process. (And 02-two-writers loses commits
         # there: LMDB alone, two processes on a 1 TiB map built with -fsanitize=thread, does.)
-        if [ "${TSAN:-0}" = 1 ] && ! grep -q -- 'daemon --listen' "$s"; then continue; fi
+        if [ "${TSAN:-0}" = 1 ] && ! grep -q -- 'daemon --listen\|start_daemon' "$s"; then continue; fi
         [ -f "$s" ] && run_one "${s#tests/}" timeout $((300 * ${MESH_TEST_TIME_FACTOR:-1})) bash "$s"
     done
 fi

@@ -8,12 +8,6 @@
 describe "three daemons converge under concurrent writes; a conflict made apart is shown, then resolved"
 command -v python3 >/dev/null || skip "no python3"
 
-start_daemon() { # HOME LOG: daemon on an ephemeral port; endpoint in $EP, PID in $LAST_PID
-    rm -f "$1/status" # a stale file from an earlier daemon must not be taken for this one
-    spawn "$MESHCTL" --home "$1" --log-level info daemon --listen tcp://127.0.0.1:0 2>>"$2"
-    wait_for 10 "the daemon on $1 to listen" grep -q '^listen tcp://127.0.0.1:[0-9]' "$1/status"
-    EP=$(sed -n 's/^listen //p' "$1/status")
-}
 
 three_devices
 start_daemon "$A" "$T/a.log"; pa=$LAST_PID ea=$EP

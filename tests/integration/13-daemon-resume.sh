@@ -12,12 +12,6 @@ describe "a receiver killed mid-sync resumes without re-sending what it applied"
 command -v python3 >/dev/null || skip "no python3"
 N=${MESH_TEST_ITEMS:-200000}
 
-start_daemon() { # HOME LOG [ENDPOINT]: endpoint in $EP, PID in $LAST_PID
-    rm -f "$1/status" # a stale file from an earlier daemon must not be taken for this one
-    spawn "$MESHCTL" --home "$1" --log-level info daemon --listen "${3:-tcp://127.0.0.1:0}" 2>>"$2"
-    wait_for 10 "the daemon on $1 to listen" grep -q '^listen tcp://127.0.0.1:[0-9]' "$1/status"
-    EP=$(sed -n 's/^listen //p' "$1/status")
-}
 field() { # HOME FIELD: the first peer line's FIELD in the status file
     sed -n "s/^peer .* $2=\([0-9]*\).*/\1/p" "$1/status" | head -n 1
 }

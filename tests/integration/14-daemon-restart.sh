@@ -7,12 +7,6 @@
 . "$(dirname "$0")/lib.sh"
 describe "a peer restarted behind a reconnected link gets what is pushed to it after"
 
-start_daemon() { # HOME LOG [ENDPOINT]
-    rm -f "$1/status"
-    spawn "$MESHCTL" --home "$1" --log-level info daemon --listen "${3:-tcp://127.0.0.1:0}" 2>>"$2"
-    wait_for 10 "the daemon on $1 to listen" grep -q '^listen tcp://127.0.0.1:[0-9]' "$1/status"
-    EP=$(sed -n 's/^listen //p' "$1/status")
-}
 
 three_devices
 # A knows B without an address: only B dials.

@@ -10,16 +10,12 @@
 # were in flight at once. (MESH_TEST_SETS changes the size.)
 # SPDX-License-Identifier: MIT
 . "$(dirname "$0")/lib.sh"
+DAEMON_LOG_LEVEL=debug # (the test reads its debug lines)
 describe "batches in flight stay on their link when a second link comes up mid-pass"
 command -v python3 >/dev/null || skip "no python3"
 SETS=${MESH_TEST_SETS:-64}
 N=$((SETS * 1000))
 
-start_daemon() { # HOME LOG: endpoint in $EP, PID in $LAST_PID
-    spawn "$MESHCTL" --home "$1" --log-level debug daemon --listen tcp://127.0.0.1:0 2>>"$2"
-    wait_for 10 "the daemon on $1 to listen" grep -q '^listen tcp://127.0.0.1:[0-9]' "$1/status"
-    EP=$(sed -n 's/^listen //p' "$1/status")
-}
 
 three_devices
 # S sends, R receives; S is the one whose key sorts first.

@@ -11,12 +11,6 @@ command -v python3 >/dev/null || skip "no python3"
 
 # start_daemon HOME LOG: run a daemon on an ephemeral loopback port; its endpoint lands in
 # $EP once it publishes its status, its PID in $LAST_PID.
-start_daemon() {
-    rm -f "$1/status" # a stale file from an earlier daemon must not be taken for this one
-    spawn "$MESHCTL" --home "$1" --log-level info daemon --listen tcp://127.0.0.1:0 2>"$2"
-    wait_for 10 "the daemon on $1 to listen" grep -q '^listen tcp://127.0.0.1:[0-9]' "$1/status"
-    EP=$(sed -n 's/^listen //p' "$1/status")
-}
 
 fake=$'x\npeer FAKE-PEER addr=tcp://127.0.0.1:9 connected=1 session=1 in_sync=1\ncoll y peer=FAKE-PEER in_sync=1'
 names=("my notes" 'say "hi"' "it's" 'back\slash' "naïve ☃ 名前" "a=b%41" "two  spaces")

@@ -8,14 +8,9 @@
 # Real daemons on 127.0.0.1, each stopped by PID.
 # SPDX-License-Identifier: MIT
 . "$(dirname "$0")/lib.sh"
+DAEMON_LOG_LEVEL=debug # (the test reads its debug lines)
 describe "a second daemon on a home refuses, naming the first; a stale lock file blocks nothing"
 
-start_daemon() { # HOME LOG
-    rm -f "$1/status"
-    spawn "$MESHCTL" --home "$1" --log-level debug daemon --listen tcp://127.0.0.1:0 2>>"$2"
-    wait_for 10 "the daemon on $1 to listen" grep -q '^listen tcp://127.0.0.1:[0-9]' "$1/status"
-    EP=$(sed -n 's/^listen //p' "$1/status")
-}
 
 three_devices
 b peer add "$ida"

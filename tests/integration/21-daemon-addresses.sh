@@ -13,14 +13,9 @@
 # Real daemons on 127.0.0.1, each stopped by PID.
 # SPDX-License-Identifier: MIT
 . "$(dirname "$0")/lib.sh"
+DAEMON_LOG_LEVEL=debug # (the test reads its debug lines)
 describe "listen endpoints and peer addresses are checked; a member's new address is dialled at once"
 
-start_daemon() { # HOME LOG LISTEN
-    rm -f "$1/status"
-    spawn "$MESHCTL" --home "$1" --log-level debug daemon --listen "$3" 2>>"$2"
-    wait_for 10 "the daemon on $1 to listen" grep -q '^listen tcp://127.0.0.1:[0-9]' "$1/status"
-    EP=$(sed -n 's/^listen //p' "$1/status")
-}
 peer_field() { # HOME ID FIELD: a field of the peer's line in HOME/status
     { grep "^peer $2 " "$1/status" || true; } | tr ' ' '\n' | sed -n "s/^$3=//p"
 }

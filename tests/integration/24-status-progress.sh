@@ -13,12 +13,6 @@ describe "status shows first-sync progress truthfully and never contradicts itse
 command -v python3 >/dev/null || skip "no python3"
 N=${MESH_TEST_ITEMS:-80000}
 
-start_daemon() { # HOME LOG: endpoint in $EP, PID in $LAST_PID
-    rm -f "$1/status"
-    spawn "$MESHCTL" --home "$1" --log-level info daemon --listen tcp://127.0.0.1:0 2>"$2"
-    wait_for 10 "the daemon on $1 to listen" grep -q '^listen tcp://127.0.0.1:[0-9]' "$1/status"
-    EP=$(sed -n 's/^listen //p' "$1/status")
-}
 
 three_devices
 python3 - "$N" >"$T/items.tsv" <<'PY'

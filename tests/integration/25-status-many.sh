@@ -11,12 +11,6 @@
 describe "with many collections, the status holds only what is left to sync"
 N=${MESH_TEST_COLLS:-300}
 
-start_daemon() { # HOME LOG: endpoint in $EP, PID in $LAST_PID
-    rm -f "$1/status"
-    spawn "$MESHCTL" --home "$1" --log-level info daemon --listen tcp://127.0.0.1:0 2>"$2"
-    wait_for 10 "the daemon on $1 to listen" grep -q '^listen tcp://127.0.0.1:[0-9]' "$1/status"
-    EP=$(sed -n 's/^listen //p' "$1/status")
-}
 
 three_devices
 for i in $(seq -w 1 "$N"); do

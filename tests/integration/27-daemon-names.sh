@@ -14,12 +14,6 @@ describe "names with spaces sync and wait sees them; a refused name is rejected 
 command -v python3 >/dev/null || skip "no python3"
 
 # start_daemon HOME LOG: a daemon on an ephemeral loopback port; its endpoint in $EP.
-start_daemon() {
-    rm -f "$1/status"
-    spawn "$MESHCTL" --home "$1" --log-level info daemon --listen tcp://127.0.0.1:0 2>"$2"
-    wait_for 10 "the daemon on $1 to listen" grep -q '^listen tcp://127.0.0.1:[0-9]' "$1/status"
-    EP=$(sed -n 's/^listen //p' "$1/status")
-}
 
 three_devices
 start_daemon "$A" "$T/a.log"

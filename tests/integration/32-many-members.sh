@@ -9,12 +9,6 @@
 describe "a member's 64 junk IDs shut no real member out; a 66th member syncs"
 command -v python3 >/dev/null || skip "no python3"
 
-start_daemon() { # HOME LOG: daemon on an ephemeral port; endpoint in $EP, PID in $LAST_PID
-    rm -f "$1/status"
-    spawn "$MESHCTL" --home "$1" --log-level info daemon --listen tcp://127.0.0.1:0 2>>"$2"
-    wait_for 10 "the daemon on $1 to listen" grep -q '^listen tcp://127.0.0.1:[0-9]' "$1/status"
-    EP=$(sed -n 's/^listen //p' "$1/status")
-}
 
 # 65 fresh devices: the one whose key sorts last becomes C, the other 64 are the junk.
 for i in $(seq 1 65); do

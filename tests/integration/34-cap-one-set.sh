@@ -6,6 +6,7 @@
 # batch failed with "too big", again at every resend, and the sender's other data never came).
 # SPDX-License-Identifier: MIT
 . "$(dirname "$0")/lib.sh"
+DAEMON_LOG_LEVEL=debug # (the test reads its debug lines)
 describe "a set past a cap is rejected alone; the batch beside it applies"
 [ -x "$FORGE" ] || fail "no forge at $FORGE (make testing builds it)"
 
@@ -36,11 +37,6 @@ c import "$T/256.bundle" >/dev/null
 a import "$T/257.bundle" >/dev/null
 for i in $(seq 1 20); do c put honest "h$i" "from C" >/dev/null; done
 
-start_daemon() { # HOME LOG: endpoint in $EP, PID in $LAST_PID
-    spawn "$MESHCTL" --home "$1" --log-level debug daemon --listen tcp://127.0.0.1:0 2>>"$2"
-    wait_for 10 "the daemon on $1 to listen" grep -q '^listen tcp://127.0.0.1:[0-9]' "$1/status"
-    EP=$(sed -n 's/^listen //p' "$1/status")
-}
 start_daemon "$A" "$T/a.log"; ea=$EP
 c peer add "$ida" "$ea" >/dev/null
 start_daemon "$C" "$T/c.log"

@@ -7,13 +7,9 @@
 # (without an address: B is the one that dials), they sync.
 # SPDX-License-Identifier: MIT
 . "$(dirname "$0")/lib.sh"
+DAEMON_LOG_LEVEL=debug # (the test reads its debug lines)
 describe "a member never heard from is redialled every 3 s, so trust added later syncs soon"
 
-start_daemon() { # HOME LOG: endpoint in $EP, PID in $LAST_PID
-    spawn "$MESHCTL" --home "$1" --log-level debug daemon --listen tcp://127.0.0.1:0 2>>"$2"
-    wait_for 10 "the daemon on $1 to listen" grep -q '^listen tcp://127.0.0.1:[0-9]' "$1/status"
-    EP=$(sed -n 's/^listen //p' "$1/status")
-}
 
 three_devices
 start_daemon "$A" "$T/a.log"; ea=$EP

@@ -2,8 +2,8 @@
 # Owns: finding meshctl ($MESHCTL, default build/meshctl under the repo root: the release
 # build) and the test build's ($MESHCTL_TESTING, default testing/meshctl beside it; with_hooks),
 # a temp tree and background processes that end with the test (trap EXIT), three initialised
-# devices (three_devices), and the checks: fail, skip, expect_eq, expect_exit,
-# expect_fail_with, wait_for, wait_pids.
+# devices (three_devices), a daemon on a home (start_daemon), and the checks: fail, skip,
+# expect_eq, expect_exit, expect_fail_with, wait_for, wait_pids.
 # Tests: tests/integration/NN-name.sh, bash, exit 0 pass, 1 fail, 77 skip.
 # SPDX-License-Identifier: MIT
 set -eu
@@ -173,4 +173,18 @@ wait_pids() {
         wait "$pid" || status=$?
         [ "$status" = 0 ] || fail "process $pid exited $status"
     done
+}
+
+# start_daemon HOME LOG [ENDPOINT]: start `meshctl daemon` on HOME (its stderr appended to
+# LOG, at $DAEMON_LOG_LEVEL: info unless the test sets it), listening on ENDPOINT (default
+# an ephemeral port on 127.0.0.1), and wait until its status file names the endpoint it
+# bound: that in $EP, its PID in $LAST_PID (stopped with the test, by PID). A stale status
+# file from an earlier daemon on HOME is removed first, so it is never taken for this one.
+# Under with_hooks, the test build's meshctl runs.
+start_daemon() {
+    rm -f "$1/status"
+    spawn "$MESHCTL" --home "$1" --log-level "${DAEMON_LOG_LEVEL:-info}" daemon \
+        --listen "${3:-tcp://127.0.0.1:0}" 2>>"$2"
+    wait_for 10 "the daemon on $1 to listen" grep -q '^listen tcp://127.0.0.1:[0-9]' "$1/status"
+    EP=$(sed -n 's/^listen //p' "$1/status")
 }
