@@ -26,6 +26,9 @@ cmd_del(int argc, char **argv, cli_ctx_t *ctx)
     if (rc != CLI_CONTINUE)
         return rc;
     const char *coll = argv[1];
+    if (!coll[0])
+        return cli_usage_error(s_usage, "del: COLL is empty (a collection name has 1 to %u bytes)",
+                               MESH_COLL_MAX);
     for (int i = 2; i <= npos; i++) {
         if (!argv[i][0])
             return cli_usage_error(s_usage, "del: KEY %d is empty (a key has 1 to %u bytes)", i - 1,

@@ -92,6 +92,9 @@ cmd_get(int argc, char **argv, cli_ctx_t *ctx)
     if (rc != CLI_CONTINUE)
         return rc;
     const char *coll = argv[1], *key = argv[2];
+    if (!coll[0])
+        return cli_usage_error(s_usage, "get: COLL is empty (a collection name has 1 to %u bytes)",
+                               MESH_COLL_MAX);
     if (!key[0])
         return cli_usage_error(s_usage, "get: KEY is empty (a key has 1 to %u bytes)",
                                MESH_KEY_MAX);

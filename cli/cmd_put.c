@@ -261,6 +261,9 @@ cmd_put(int argc, char **argv, cli_ctx_t *ctx)
     if (npos < 3)
         return cli_usage_error(s_usage, "put: too few arguments");
     const char *coll = argv[1], *key = argv[2], *arg_value = argv[3];
+    if (!coll[0])
+        return cli_usage_error(s_usage, "put: COLL is empty (a collection name has 1 to %u bytes)",
+                               MESH_COLL_MAX);
     if (!key[0])
         return cli_usage_error(s_usage, "put: KEY is empty (a key has 1 to %u bytes)",
                                MESH_KEY_MAX);

@@ -66,6 +66,9 @@ grep -q "did you mean" "$T/stderr" && fail "a suggestion for a word close to not
 expect_exit 2 a put notes "" v
 expect_exit 2 a del notes one ""
 expect_exit 2 a get notes ""
+expect_exit 2 a put "" k v
+expect_exit 2 a get "" k
+expect_exit 2 a del "" k
 expect_eq "$(a dump notes | tail -n 1)" "$digest" "the digest after the refused commands"
 
 # 6. Confirmations on a terminal only.
