@@ -175,6 +175,16 @@ s_entry_decode(vector_coll_t *c, const wire_vv_t *w)
     return MESH_OK;
 }
 
+/* A collection whose name this device refuses (PROTOCOL.md §1) can never be received here:
+ * for this device, a peer does not have it (so status does not show it coming, and no
+ * pass waits for it). */
+static bool
+s_name_ok(const char *name, size_t len)
+{
+    bool system = len == 5 && memcmp(name, "_mesh", 5) == 0;
+    return node_coll_name_check(name, len, system, NULL, 0) == MESH_OK;
+}
+
 mesh_err_t
 vector_decode(const uint8_t *buf, size_t len, vector_t **out)
 {
@@ -190,11 +200,7 @@ vector_decode(const uint8_t *buf, size_t len, vector_t **out)
     err = doc.count > MESH_COLLS_MAX ? MESH_ETOOBIG : s_new(out);
     for (size_t i = 0; err == MESH_OK && i < doc.count; i++) {
         const wire_section_t *sec = &doc.sections[i];
-        /* A collection whose name this device refuses (PROTOCOL.md §1) can never be
-         * received here: for this device, the peer does not have it (so status does not
-         * show it coming, and no pass waits for it) */
-        bool system = sec->coll_len == 5 && memcmp(sec->coll, "_mesh", 5) == 0;
-        if (node_coll_name_check(sec->coll, sec->coll_len, system, NULL, 0) != MESH_OK) {
+        if (!s_name_ok(sec->coll, sec->coll_len)) {
             continue;
         }
         /* (the decoder bounds a name by MESH_COLL_MAX) */
@@ -324,6 +330,9 @@ vector_raise(vector_t *v, const wire_doc_t *bundle)
             return MESH_EPROTO; /* (the decoder bounds a name by MESH_COLL_MAX) */
         }
         vector_coll_t *c = s_coll_first(v, sec->coll, sec->coll_len);
+        if (!c && (!s_name_ok(sec->coll, sec->coll_len) || v->count >= MESH_COLLS_MAX)) {
+            continue; /* never held here, or past what a home may hold */
+        }
         if (!c && !(c = s_coll_add(v, sec->coll, sec->coll_len))) {
             return MESH_ENOMEM;
         }
