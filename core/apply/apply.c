@@ -21,7 +21,6 @@
 
 /* State of one batch's write body; everything in it is reset on each run of the body. */
 #define S_CULPRITS_MAX 16 /* sets one batch may leave out for hitting a cap, before it fails */
-#define S_CAP_COLLS    "4,096 collections" /* (MESH_COLLS_MAX) */
 
 typedef struct s_batch {
     rules_t w; /* what the rules share: the node, scratch, flags */
@@ -162,13 +161,12 @@ s_batch_body(store_txn_t *st, void *arg)
         bool taken = false;
         if (b->w.colls_full && s_colls_full(st, v->coll)) {
             /* (a round for each would pass S_CULPRITS_MAX) */
-            s_reject_culprit(b->w.m, v, S_CAP_COLLS);
+            s_reject_culprit(b->w.m, v, RULES_CAP_COLLS);
             continue;
         }
         mesh_err_t err = run_add(b->run, &b->w, st, v, &taken);
         if (err == MESH_ETOOBIG && !b->w.culprit) {
-            b->w.culprit = v; /* its collection would be one too many */
-            b->w.cap = S_CAP_COLLS;
+            b->w.culprit = v; /* its collection would be one too many (rules_coll_id) */
         }
         if (err != MESH_OK) {
             return err;
@@ -179,7 +177,6 @@ s_batch_body(store_txn_t *st, void *arg)
         err = rules_apply_set(&b->w, st, v);
         if (err == MESH_ETOOBIG && !b->w.culprit) {
             b->w.culprit = v; /* a cap its data hit: s_batch leaves it out */
-            b->w.cap = b->w.cap ? b->w.cap : S_CAP_COLLS;
         }
         if (err == MESH_OK && v->held_id && v->res->outcome != APPLY_HELD) {
             err = store_held_del(st, v->held_id);
@@ -255,7 +252,6 @@ s_batch(mesh_t *m, const apply_group_t *groups, size_t ngroups, const held_t *h,
             break;
         }
         s_reject_culprit(m, b.w.culprit, b.w.cap);
-        b.w.colls_full |= b.w.cap && strcmp(b.w.cap, S_CAP_COLLS) == 0;
     }
     if (err != MESH_OK) {
         node_fail_store(m, err, "apply");

@@ -170,6 +170,17 @@ rules_store_or_supersede(rules_t *w, store_txn_t *st, uint32_t cid, uint32_t oid
     return err;
 }
 
+mesh_err_t
+rules_coll_id(rules_t *w, store_txn_t *st, const char *coll, uint32_t *cid)
+{
+    mesh_err_t err = store_coll_id(st, coll, true, cid);
+    if (err == MESH_ETOOBIG) {
+        w->cap = RULES_CAP_COLLS;
+        w->colls_full = true; /* from now on, sets of new collections are left out at once */
+    }
+    return err;
+}
+
 /* Apply op i of v: (a) covered by the vector: nothing; (b) covered by a local version's
  * context: count its dot only; (c) otherwise store it. force skips (a) for a fork winner. */
 static mesh_err_t
@@ -340,7 +351,7 @@ rules_apply_set(rules_t *w, store_txn_t *st, verify_set_t *v)
     if (!member_is(m, v->h.origin)) {
         return held_put(m, st, v);
     }
-    mesh_err_t err = store_coll_id(st, v->coll, true, &cid);
+    mesh_err_t err = rules_coll_id(w, st, v->coll, &cid);
     if (err == MESH_OK) {
         err = store_origin_id(st, v->h.origin, v->h.incarnation, true, &oid);
     }

@@ -30,6 +30,13 @@ typedef struct rules {
     bool colls_full;       /* the collections cap was hit: sets of new ones are left out */
 } rules_t;
 
+#define RULES_CAP_COLLS "4,096 collections" /* (MESH_COLLS_MAX) the cap, as the log names it */
+
+/* The number of collection coll, made when new (store_coll_id). When a new one would pass
+ * MESH_COLLS_MAX: MESH_ETOOBIG, with w->cap and w->colls_full set. Errors: the store's. */
+MESH_NODISCARD mesh_err_t rules_coll_id(rules_t *w, store_txn_t *st, const char *coll,
+                                        uint32_t *cid);
+
 /* Apply verified set v (v->res says APPLY_NEW on entry) in st: held back (APPLY_HELD) when
  * its origin is not a member; rejected (APPLY_REJECTED, MESH_EFORK) when it loses a fork,
  * else each op by rules (a)(b)(c), then its vector, its collection's stats, the clock and its

@@ -253,7 +253,7 @@ run_add(run_t *r, rules_t *w, store_txn_t *st, verify_set_t *v, bool *taken)
                  memcmp(v->h.origin, ident_public_key(w->m->ident), WIRE_ORIGIN_LEN) != 0;
     mesh_err_t err = MESH_OK;
     if (plain) {
-        err = store_coll_id(st, v->coll, true, &cid);
+        err = rules_coll_id(w, st, v->coll, &cid);
         if (err == MESH_OK) {
             err = store_origin_id(st, v->h.origin, v->h.incarnation, true, &oid);
         }
