@@ -18,30 +18,29 @@ static const char s_usage[] =
     "root: a set that fails is rejected, nothing of it kept, and the rest applied. A set\n"
     "from a device that is not (yet) a member of this device's mesh is held back, and\n"
     "applied once membership records make it one. Importing a bundle again changes\n"
-    "nothing. Prints one line of counts:\n"
+    "nothing. A set whose causal context names versions this device does not hold yet\n"
+    "waits: it is not applied, and importing again after those came applies it. Prints\n"
+    "one line of counts:\n"
     "  applied N sets (N versions), N already known, N held back, N rejected\n"
-    "then one line per held or rejected set, with the reason (escaped). A set whose\n"
-    "collection name breaks the rules of 'meshctl put' is rejected.\n"
+    "(and ', N waiting' when any wait), then one line per held, rejected or waiting set,\n"
+    "with the reason (escaped). A set whose collection name breaks the rules of\n"
+    "'meshctl put' is rejected.\n"
     "\n"
     "Exit status 1 when any set was rejected (after the report), or when FILE is not a\n"
     "bundle (nothing applied); held-back sets are not a failure.\n"
     "\n"
     "--json prints {\"file\", \"applied\", \"versions\", \"known\", \"held\", \"rejected\",\n"
-    "\"held_sets\": [LINE], \"rejected_sets\": [LINE]}.\n";
+    "\"waiting\", \"held_sets\": [LINE], \"rejected_sets\": [LINE], \"waiting_sets\": [LINE]}.\n";
 
-#define S_HELD_PREFIX "held back " /* how mesh_import's report starts a held set's line */
-
-/* The report's lines that start (held) or do not start (!held) with S_HELD_PREFIX, as
- * JSON strings in the array name. */
+/* The report's lines that start with prefix, as JSON strings in the array name. */
 static void
-s_json_lines(out_json_t *j, const char *name, const char *text, bool held)
+s_json_lines(out_json_t *j, const char *name, const char *text, const char *prefix)
 {
     char line[1024];
     out_json_array_begin(j, name);
     for (const char *p = text; p && *p;) {
         size_t n = strcspn(p, "\n");
-        bool is_held = strncmp(p, S_HELD_PREFIX, strlen(S_HELD_PREFIX)) == 0;
-        if (is_held == held) {
+        if (strncmp(p, prefix, strlen(prefix)) == 0) {
             snprintf(line, sizeof line, "%.*s", (int)n, p);
             out_json_string(j, NULL, line);
         }
@@ -63,15 +62,22 @@ s_print(const cli_ctx_t *ctx, const char *path, const mesh_import_report_t *r)
         out_json_u64(&j, "known", r->sets_known);
         out_json_u64(&j, "held", r->sets_held);
         out_json_u64(&j, "rejected", r->sets_rejected);
-        s_json_lines(&j, "held_sets", r->text, true);
-        s_json_lines(&j, "rejected_sets", r->text, false);
+        out_json_u64(&j, "waiting", r->sets_waiting);
+        /* (the prefixes mesh_import's report starts each line with) */
+        s_json_lines(&j, "held_sets", r->text, "held back ");
+        s_json_lines(&j, "rejected_sets", r->text, "rejected ");
+        s_json_lines(&j, "waiting_sets", r->text, "waiting ");
         out_json_object_end(&j);
         return;
     }
-    printf("applied %zu %s (%zu %s), %zu already known, %zu held back, %zu rejected\n", r->sets_new,
+    printf("applied %zu %s (%zu %s), %zu already known, %zu held back, %zu rejected", r->sets_new,
            cli_plural(r->sets_new, "set", "sets"), r->ops_stored,
            cli_plural(r->ops_stored, "version", "versions"), r->sets_known, r->sets_held,
            r->sets_rejected);
+    if (r->sets_waiting) {
+        printf(", %zu waiting", r->sets_waiting);
+    }
+    putchar('\n');
     /* one line per set; the library escaped the names in them, and out_terminal keeps
      * any control byte left from acting on a terminal */
     for (const char *p = r->text; p && *p;) {

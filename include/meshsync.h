@@ -481,7 +481,9 @@ typedef struct mesh_import_report {
     size_t sets_held;     /* sets from devices not (yet) members: kept aside, applied later */
     size_t sets_rejected; /* sets that failed verification: nothing of them kept */
     size_t ops_stored;    /* versions stored */
-    char *text;           /* one line per held or rejected set, or NULL; mesh_free it */
+    char *text;           /* one line per held, rejected or waiting set, or NULL; mesh_free it */
+    size_t sets_waiting;  /* sets whose causal context names versions not held here (yet):
+                             not applied; imported again once those came (PROTOCOL.md §5.3) */
 } mesh_import_report_t;
 
 /* Write a bundle: membership first, then each collection in colls[0..ncolls) (all user

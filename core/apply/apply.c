@@ -7,9 +7,11 @@
  * their own. Layer: core. Third-party: none. SPDX-License-Identifier: MIT */
 #include "core/apply/apply.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/apply/causal.h"
 #include "core/apply/held.h"
 #include "core/apply/rules.h"
 #include "core/apply/run.h"
@@ -21,6 +23,7 @@
 
 /* State of one batch's write body; everything in it is reset on each run of the body. */
 #define S_CULPRITS_MAX 16 /* sets one batch may leave out for hitting a cap, before it fails */
+#define S_WAIT_ROUNDS  4  /* rounds over a batch's waiting sets at its end (each must apply one) */
 
 typedef struct s_batch {
     rules_t w; /* what the rules share: the node, scratch, flags */
@@ -31,26 +34,33 @@ typedef struct s_batch {
     run_t *run; /* plain new sets waiting to be applied in key order */
 } s_batch_t;
 
-/* Was any set of origin (in group g) held or rejected? Then its watermark waits. */
-static bool
-s_origin_blocked(const s_batch_t *b, size_t g, const wire_mark_t *mk)
+/* The first seq of the sets of mk's origin and incarnation in group g that were held,
+ * rejected or wait (UINT64_MAX when none): its watermark stops below them, so that it never
+ * covers a dot that is not here. */
+static uint64_t
+s_mark_limit(const s_batch_t *b, size_t g, const wire_mark_t *mk)
 {
+    uint64_t limit = UINT64_MAX;
     for (size_t i = 0; i < b->n; i++) {
-        const apply_result_t *r = b->vs[i].res;
-        if (b->vs[i].group != g) {
+        const verify_set_t *v = &b->vs[i];
+        const apply_result_t *r = v->res;
+        if (v->group != g || (r->outcome != APPLY_HELD && r->outcome != APPLY_REJECTED &&
+                              r->outcome != APPLY_WAITING)) {
             continue;
         }
-        if ((r->outcome == APPLY_HELD || r->outcome == APPLY_REJECTED) &&
-            memcmp(r->origin, mk->origin, WIRE_ORIGIN_LEN) == 0) {
-            return true;
+        if (memcmp(r->origin, mk->origin, WIRE_ORIGIN_LEN) == 0 &&
+            (v->h.incarnation == mk->incarnation || r->first_seq == 0)) {
+            /* (a set that did not decode has no incarnation: it stops the origin's marks) */
+            uint64_t first = r->first_seq ? r->first_seq : 1;
+            limit = first < limit ? first : limit;
         }
     }
-    return false;
+    return limit;
 }
 
 /* Apply group g's watermarks: each raises its origin's vector to its seq when the origin is
- * a member, no set of it in the group was held or rejected, and its range starts within
- * what is held. */
+ * a member and its range starts within what is held; up to below the first set of that
+ * origin and incarnation in the group that was held, rejected or waits. */
 static mesh_err_t
 s_apply_marks(s_batch_t *b, store_txn_t *st, size_t g)
 {
@@ -70,7 +80,9 @@ s_apply_marks(s_batch_t *b, store_txn_t *st, size_t g)
     bool have_cid = false;
     for (size_t i = 0; err == MESH_OK && i < am->count; i++) {
         const wire_mark_t *mk = &am->marks[i];
-        if (!member_is(b->w.m, mk->origin) || s_origin_blocked(b, g, mk)) {
+        uint64_t limit = s_mark_limit(b, g, mk);
+        uint64_t seq = mk->seq < limit ? mk->seq : limit - 1;
+        if (!member_is(b->w.m, mk->origin) || seq == 0) {
             continue; /* nothing is created for a mark that does not apply */
         }
         if (!have_cid) {
@@ -97,8 +109,8 @@ s_apply_marks(s_batch_t *b, store_txn_t *st, size_t g)
             uint64_t end = run_end(b->run, cid, oid);
             held = end > held ? end : held;
         }
-        if (err == MESH_OK && mk->seq > b->w.vv.base && mk->from <= held) {
-            vv_raise(&b->w.vv, mk->seq);
+        if (err == MESH_OK && seq > b->w.vv.base && mk->from <= held) {
+            vv_raise(&b->w.vv, seq);
             err = vv_save(&b->w.vv, st, cid, oid);
         }
     }
@@ -128,6 +140,89 @@ s_colls_full(store_txn_t *st, const char *coll)
     uint64_t next = 0;
     return store_coll_id(st, coll, false, &cid) == MESH_ENOTFOUND &&
            store_meta_get_u64(st, "next_cid", &next) == MESH_OK && next > MESH_COLLS_MAX;
+}
+
+/* Does v wait (its context names a dot not held: causal delivery, §5.3)? Then it is marked
+ * APPLY_WAITING with the dot it waits for. A set of a non-member is held back before its
+ * context matters. */
+static mesh_err_t
+s_check_waits(s_batch_t *b, store_txn_t *st, verify_set_t *v, const run_t *r, bool *waits)
+{
+    wire_dot_t d;
+    bool ready = true;
+    *waits = false;
+    if (!member_is(b->w.m, v->h.origin)) {
+        return MESH_OK;
+    }
+    mesh_err_t err = causal_ready(&b->w, st, v, r, &ready, &d);
+    if (err != MESH_OK || ready) {
+        return err;
+    }
+    /* Its collection is made, as a set of a member makes it: the batch's watermarks may
+     * cover the dot it waits for, and a watermark never makes a collection. */
+    uint32_t cid = 0;
+    err = rules_coll_id(&b->w, st, v->coll, &cid);
+    if (err != MESH_OK) {
+        return err;
+    }
+    char id[MESH_ID_TEXT_LEN + 1];
+    devid_format(d.origin, id);
+    v->res->outcome = APPLY_WAITING;
+    snprintf(v->res->why, sizeof v->res->why,
+             "waits for seq %llu of %s (incarnation %016llx), which its context names",
+             (unsigned long long)d.seq, id, (unsigned long long)d.incarnation);
+    *waits = true;
+    return MESH_OK;
+}
+
+/* Apply v by the rules (not in a run); a held set that is applied leaves the list. */
+static mesh_err_t
+s_apply_one(s_batch_t *b, store_txn_t *st, verify_set_t *v)
+{
+    mesh_err_t err = rules_apply_set(&b->w, st, v);
+    if (err == MESH_ETOOBIG && !b->w.culprit) {
+        b->w.culprit = v; /* a cap its data hit: s_batch leaves it out */
+    }
+    if (err == MESH_OK && v->held_id && v->res->outcome != APPLY_HELD) {
+        err = store_held_del(st, v->held_id);
+    }
+    return err;
+}
+
+/* The waiting sets again, now that the batch's other sets and watermarks are in: a set
+ * may name a dot that came after it (another origin's, later in the batch) or that only a
+ * watermark covers. Each round must apply one; then the watermarks that waited for them. */
+static mesh_err_t
+s_retry_waiting(s_batch_t *b, store_txn_t *st)
+{
+    mesh_err_t err = MESH_OK;
+    for (int round = 0; err == MESH_OK && round < S_WAIT_ROUNDS; round++) {
+        bool progress = false;
+        for (size_t i = 0; err == MESH_OK && i < b->n; i++) {
+            verify_set_t *v = &b->vs[i];
+            bool waits = false;
+            if (v->res->outcome != APPLY_WAITING) {
+                continue;
+            }
+            v->res->outcome = APPLY_NEW;
+            v->res->why[0] = '\0';
+            err = s_check_waits(b, st, v, NULL, &waits);
+            if (err == MESH_ETOOBIG && !b->w.culprit) {
+                b->w.culprit = v;
+            }
+            if (err == MESH_OK && !waits) {
+                err = s_apply_one(b, st, v);
+                progress = true;
+            }
+        }
+        if (!progress) {
+            break;
+        }
+        for (size_t g = 0; err == MESH_OK && g < b->ngroups; g++) {
+            err = s_apply_marks(b, st, g);
+        }
+    }
+    return err;
 }
 
 /* The write transaction's body: the sets in order, each group's watermarks after its sets.
@@ -164,7 +259,18 @@ s_batch_body(store_txn_t *st, void *arg)
             s_reject_culprit(b->w.m, v, RULES_CAP_COLLS);
             continue;
         }
-        mesh_err_t err = run_add(b->run, &b->w, st, v, &taken);
+        bool waits = false;
+        mesh_err_t err = s_check_waits(b, st, v, b->run, &waits);
+        if (err == MESH_ETOOBIG && !b->w.culprit) {
+            b->w.culprit = v; /* its collection would be one too many (rules_coll_id) */
+        }
+        if (err != MESH_OK) {
+            return err;
+        }
+        if (waits) {
+            continue; /* retried at the end of the batch */
+        }
+        err = run_add(b->run, &b->w, st, v, &taken);
         if (err == MESH_ETOOBIG && !b->w.culprit) {
             b->w.culprit = v; /* its collection would be one too many (rules_coll_id) */
         }
@@ -174,13 +280,7 @@ s_batch_body(store_txn_t *st, void *arg)
         if (taken) {
             continue;
         }
-        err = rules_apply_set(&b->w, st, v);
-        if (err == MESH_ETOOBIG && !b->w.culprit) {
-            b->w.culprit = v; /* a cap its data hit: s_batch leaves it out */
-        }
-        if (err == MESH_OK && v->held_id && v->res->outcome != APPLY_HELD) {
-            err = store_held_del(st, v->held_id);
-        }
+        err = s_apply_one(b, st, v);
         if (err != MESH_OK) {
             return err;
         }
@@ -195,7 +295,7 @@ s_batch_body(store_txn_t *st, void *arg)
             return err;
         }
     }
-    return MESH_OK;
+    return s_retry_waiting(b, st);
 }
 
 static mesh_err_t s_retry_held(mesh_t *m, int depth);

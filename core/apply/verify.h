@@ -19,10 +19,12 @@
 
 /* What became of one set. */
 enum apply_outcome {
-    APPLY_NEW = 0, /* at least one op was stored or counted as superseded */
-    APPLY_KNOWN,   /* everything in it was already covered: nothing changed */
-    APPLY_HELD,    /* its origin is not (yet) a member: kept aside, not counted */
-    APPLY_REJECTED /* it failed verification or the fork rule: nothing of it kept */
+    APPLY_NEW = 0,  /* at least one op was stored or counted as superseded */
+    APPLY_KNOWN,    /* everything in it was already covered: nothing changed */
+    APPLY_HELD,     /* its origin is not (yet) a member: kept aside, not counted */
+    APPLY_REJECTED, /* it failed verification or the fork rule: nothing of it kept */
+    APPLY_WAITING   /* its context names a dot not held here yet: not applied, not counted
+                       (a later pass brings it again, §5.3) */
 };
 
 typedef struct apply_result {

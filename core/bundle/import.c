@@ -26,8 +26,10 @@ s_report_line(wire_buf_t *text, const char *coll, const apply_result_t *r)
     devid_format(r->origin, id);
     node_escape(coll, strlen(coll), name, sizeof name); /* one line, whatever the name holds */
     int n = snprintf(line, sizeof line, "%s '%s' from %s seq %llu..%llu: %s\n",
-                     r->outcome == APPLY_HELD ? "held back" : "rejected", name, id,
-                     (unsigned long long)r->first_seq,
+                     r->outcome == APPLY_HELD      ? "held back"
+                     : r->outcome == APPLY_WAITING ? "waiting"
+                                                   : "rejected",
+                     name, id, (unsigned long long)r->first_seq,
                      (unsigned long long)(r->first_seq + (r->count ? r->count - 1 : 0)),
                      r->outcome == APPLY_HELD ? "origin is not a member (yet)" : r->why);
     if (n <= 0) {
@@ -43,7 +45,7 @@ s_report_group(mesh_t *m, const wire_section_t *sec, const apply_result_t *res,
 {
     char coll[MESH_COLL_MAX + 1];
     mesh_err_t err = MESH_OK;
-    size_t rejected = 0;
+    size_t rejected = 0, waiting = 0;
     memcpy(coll, sec->coll, sec->coll_len);
     coll[sec->coll_len] = '\0';
     for (size_t i = 0; err == MESH_OK && i < sec->set_count; i++) {
@@ -58,6 +60,13 @@ s_report_group(mesh_t *m, const wire_section_t *sec, const apply_result_t *res,
             rep->sets_held++;
             err = s_report_line(text, coll, &res[i]);
             break;
+        case APPLY_WAITING:
+            rep->sets_waiting++;
+            err = s_report_line(text, coll, &res[i]);
+            if (++waiting <= S_LOG_REJECTED) {
+                node_log(m, MESH_LOG_INFO, "a set in '%s' %s", coll, res[i].why);
+            }
+            break;
         case APPLY_REJECTED:
             rep->sets_rejected++;
             err = s_report_line(text, coll, &res[i]);
@@ -67,6 +76,10 @@ s_report_group(mesh_t *m, const wire_section_t *sec, const apply_result_t *res,
             break;
         }
         rep->ops_stored += res[i].ops_stored;
+    }
+    if (waiting > S_LOG_REJECTED) {
+        node_log(m, MESH_LOG_INFO, "%zu more sets in '%s' wait (the first %u are above)",
+                 waiting - S_LOG_REJECTED, coll, S_LOG_REJECTED);
     }
     if (rejected > S_LOG_REJECTED) {
         node_log(m, MESH_LOG_INFO, "rejected %zu more sets in '%s' (the first %u are above)",
@@ -324,6 +337,9 @@ s_report_out(mesh_import_report_t *report, const mesh_import_report_t *full)
     }
     if (S_REPORT_FITS(report, ops_stored)) {
         report->ops_stored = full->ops_stored;
+    }
+    if (S_REPORT_FITS(report, sets_waiting)) {
+        report->sets_waiting = full->sets_waiting;
     }
     if (S_REPORT_FITS(report, text)) {
         report->text = full->text;

@@ -576,7 +576,7 @@ typedef struct model {
     int late_src, late_dst, late_coll;
     uint64_t late_recv[M_WORDS];
     /* statistics */
-    size_t n_xfer, n_sets_new, n_siblings, n_scattered;
+    size_t n_xfer, n_sets_new, n_siblings, n_scattered, n_waited;
 } model_t;
 
 static bool
@@ -604,6 +604,18 @@ static unsigned
 s_pick(model_t *md, unsigned n)
 {
     return (unsigned)(s_rand(&md->rng) % n);
+}
+
+/* Whether a transfer carries watermarks: always, now. Sets without them once modelled
+ * sessions that delivered only part; under causal delivery (§5.3) such a set may wait, which
+ * the oracle does not follow, and the scattered delivery below (whose waiting sets the
+ * oracle leaves out) models partial sessions instead. The pick stays, so that each seed
+ * draws the same steps as before. */
+static bool
+s_marks(model_t *md)
+{
+    (void)s_pick(md, 4);
+    return true;
 }
 
 static void
@@ -909,7 +921,8 @@ s_model_scatter(model_t *md, int s, int d, bool since, bool twice)
     const uint8_t **sets = calloc(n + 1, sizeof *sets);
     size_t *lens = calloc(n + 1, sizeof *lens);
     apply_result_t *res = calloc(n + 1, sizeof *res);
-    CHECK(all && sets && lens && res);
+    bool *waited = calloc(n + 1, sizeof *waited);
+    CHECK(all && sets && lens && res && waited);
     /* The choice is made over the sets in a canonical order: the order of a bundle follows
      * the exporter's local origin numbers, which depend on the order held-back sets were
      * released in (by hash), and the run of a seed must not. */
@@ -948,15 +961,28 @@ s_model_scatter(model_t *md, int s, int d, bool since, bool twice)
         k = k > chosen - i ? chosen - i : k;
         CHECK_OK(apply_batch(md->nodes[d].m, sets + i, lens + i, k, NULL, res));
         for (size_t j = 0; j < k; j++) {
-            if (res[j].outcome != APPLY_NEW && res[j].outcome != APPLY_KNOWN) {
+            /* out of order, a set may name a dot of another origin not held yet: it waits
+             * (causal delivery), and the final syncs bring it */
+            if (res[j].outcome != APPLY_NEW && res[j].outcome != APPLY_KNOWN &&
+                res[j].outcome != APPLY_WAITING) {
                 util_print_where();
                 fail_msg("scattered set %zu: outcome %d (%s): %.*s", i + j, (int)res[j].outcome,
                          mesh_strerror(res[j].err), (int)sizeof res[j].why, res[j].why);
             }
             md->n_sets_new += res[j].outcome == APPLY_NEW;
+            waited[i + j] = res[j].outcome == APPLY_WAITING;
         }
         i += k;
     }
+    size_t applied = 0; /* the sets that waited are not delivered: keep the others */
+    for (size_t i = 0; i < chosen; i++) {
+        if (!waited[i]) {
+            sets[applied] = sets[i];
+            lens[applied++] = lens[i];
+        }
+    }
+    md->n_waited += chosen - applied;
+    chosen = applied;
     if (twice && chosen) {
         char dg1[M_NCOLL + 1][65], dg2[M_NCOLL + 1][65];
         s_model_digests(md->nodes[d].m, dg1);
@@ -994,6 +1020,7 @@ s_model_scatter(model_t *md, int s, int d, bool since, bool twice)
     free(sets);
     free(lens);
     free(res);
+    free(waited);
     wire_doc_release(&doc);
     mesh_free(b);
     s_model_check_digests(md->nodes[d].m);
@@ -1127,7 +1154,7 @@ s_model_run(model_t *md, unsigned seed)
             s_model_write(md, s);
         } else if (r < 70) {
             s_model_pair(md, &s, &d);
-            bool since = s_pick(md, 2), twice = s_pick(md, 3) == 0, marks = s_pick(md, 4) != 0;
+            bool since = s_pick(md, 2), twice = s_pick(md, 3) == 0, marks = s_marks(md);
             int coll = s_pick(md, 4) == 0 ? (int)s_pick(md, M_NCOLL) : -1;
             snprintf(util_where, sizeof util_where,
                      "seed %u step %d: n%d -> n%d (%s bundle of %s%s%s)", seed, md->step, s, d,
@@ -1155,7 +1182,7 @@ s_model_run(model_t *md, unsigned seed)
                 md->late_coll = coll;
                 memcpy(md->late_recv, md->recv[s], sizeof md->late_recv);
             } else {
-                bool twice = s_pick(md, 2), marks = s_pick(md, 4) != 0;
+                bool twice = s_pick(md, 2), marks = s_marks(md);
                 d = md->late_dst;
                 snprintf(util_where, sizeof util_where,
                          "seed %u step %d: late bundle n%d -> n%d "
@@ -1175,7 +1202,7 @@ s_model_run(model_t *md, unsigned seed)
                 z = (int)s_pick(md, (unsigned)md->n);
             } while (z == s || z == d);
             bool since1 = s_pick(md, 2), since2 = s_pick(md, 2);
-            bool marks1 = s_pick(md, 4) != 0, marks2 = s_pick(md, 4) != 0;
+            bool marks1 = s_marks(md), marks2 = s_marks(md);
             snprintf(util_where, sizeof util_where,
                      "seed %u step %d: relay n%d -> n%d -> n%d (%s%s, %s%s)", seed, md->step, s, d,
                      z, since1 ? "since" : "full", marks1 ? "" : " sets only",
@@ -1248,7 +1275,7 @@ test_apply_model_random(void **state)
     }
     model_t *md = calloc(1, sizeof *md);
     assert_non_null(md);
-    size_t writes = 0, xfers = 0, sets = 0, siblings = 0, scattered = 0;
+    size_t writes = 0, xfers = 0, sets = 0, siblings = 0, scattered = 0, waited = 0;
     for (unsigned seed = first; seed < first + count; seed++) {
         s_model_run(md, seed);
         writes += md->nw;
@@ -1256,10 +1283,11 @@ test_apply_model_random(void **state)
         sets += md->n_sets_new;
         siblings += md->n_siblings;
         scattered += md->n_scattered;
+        waited += md->n_waited;
     }
-    print_message("model: %u seed(s) from %u: %zu writes, %zu imports, %zu sets scattered, "
-                  "%zu new sets, %zu sibling checks\n",
-                  count, first, writes, xfers, scattered, sets, siblings);
+    print_message("model: %u seed(s) from %u: %zu writes, %zu imports, %zu sets scattered "
+                  "(%zu waited), %zu new sets, %zu sibling checks\n",
+                  count, first, writes, xfers, scattered, waited, sets, siblings);
     free(md);
 }
 
@@ -1268,15 +1296,15 @@ test_apply_model_random(void **state)
 /* A writes k; B receives it and overwrites; R gets only B's version and overwrites; T
  * still holds A's version. After exchanging everything, one version: R's.
  * Variant bits: 1: --since bundles; 2: A's set also writes j, so B forwards it as a
- * partial set; 4: the transfers up to the final sync carry sets without watermarks, so R's
- * vector never counts A's dot and only R's context can make A's version obsolete there
- * (receive rule b); with watermarks, rule (a) settles it. */
+ * partial set. (Sets without watermarks, which once made only R's context settle it by
+ * rule b, no longer reach R: B's set names A's dot, which R would not hold, so it waits,
+ * PROTOCOL §5.3.) */
 static void
 test_apply_no_false_conflict(void **state)
 {
     (void)state;
-    for (int variant = 0; variant < 8; variant++) {
-        bool since = variant & 1, multi = variant & 2, marks = !(variant & 4);
+    for (int variant = 0; variant < 4; variant++) {
+        bool since = variant & 1, multi = variant & 2, marks = true;
         node_t n[4];
         const char *names[4] = {"a", "b", "r", "t"};
         char sub[32], name[64];
@@ -1946,54 +1974,61 @@ s_vector_covers(mesh_t *m, const char *coll, mesh_t *origin, uint64_t seq)
     return covered;
 }
 
-/* R holds B's overwrite of A's k, but not A's dot (it got B's set without a watermark).
- * A's set then reaches R: its one op is superseded (receive rule b), so nothing is stored,
- * but R now counts A's dot: by apply.h that is APPLY_NEW ("at least one op was stored or
- * counted as superseded"), and only applying it again is APPLY_KNOWN ("nothing changed"). */
+/* R holds A's overwrite of its own k (A's second set, whose context names A's first dot),
+ * but not A's first dot. A's first set then reaches R: its one op is superseded (receive
+ * rule b), so nothing is stored, but R now counts A's dot: by apply.h that is APPLY_NEW
+ * ("at least one op was stored or counted as superseded"), and only applying it again is
+ * APPLY_KNOWN ("nothing changed"). (An origin's context naming its own dots is applied at
+ * once: causal delivery waits only for other devices' dots, §5.3.) */
 static void
 test_apply_superseded_set_is_new(void **state)
 {
     (void)state;
-    node_t n[3];
-    const char *names[3] = {"a", "b", "r"};
+    node_t n[2];
+    const char *names[2] = {"a", "r"};
     snprintf(util_where, sizeof util_where, "a set superseded on arrival");
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 2; i++) {
         s_node_open(&n[i], names[i], true);
     }
-    node_t *A = &n[0], *B = &n[1], *R = &n[2];
-    s_mesh_star(n, 3);
-    util_put(A->m, "c", "k", "a");
+    node_t *A = &n[0], *R = &n[1];
+    s_mesh_star(n, 2);
     uint8_t *b = NULL;
     size_t blen = 0;
-    set_copy_t sa;
+    set_copy_t sa, sb;
+    util_put(A->m, "c", "k", "a1");
     CHECK_OK(mesh_export(A->m, NULL, 0, NULL, 0, (void **)&b, &blen));
     CHECK_EQ(s_bundle_sets(b, blen, "c", &sa, 1, NULL), 1);
     mesh_free(b);
-    CHECK_EQ(s_xfer(A->m, B->m, false, NULL), 1);
-    util_put(B->m, "c", "k", "b");
-    (void)s_xfer_ex(B->m, R->m, false, false, NULL); /* sets only: R lacks A's dot */
-    s_expect_single(R->m, "c", "k", "b", B->id);
+    util_put(A->m, "c", "k", "a2");
+    CHECK_OK(mesh_export(A->m, NULL, 0, NULL, 0, (void **)&b, &blen));
+    CHECK_EQ(s_bundle_sets(b, blen, "c", &sb, 1, NULL), 1); /* the first is all superseded */
+    mesh_free(b);
+
+    apply_result_t res;
+    const uint8_t *p = sb.p;
+    CHECK_OK(apply_batch(R->m, &p, &sb.len, 1, NULL, &res)); /* the set alone: no watermark */
+    CHECK_EQ(res.outcome, APPLY_NEW);
+    s_expect_single(R->m, "c", "k", "a2", A->id);
     CHECK(!s_vector_covers(R->m, "c", A->m, 1));
     char before[65], after[65];
     util_digest(R->m, "c", before);
 
-    apply_result_t res;
-    const uint8_t *p = sa.p;
+    p = sa.p;
     CHECK_OK(apply_batch(R->m, &p, &sa.len, 1, NULL, &res));
     enum apply_outcome first = res.outcome;
     bool counted = s_vector_covers(R->m, "c", A->m, 1);
     util_digest(R->m, "c", after);
-    s_expect_single(R->m, "c", "k", "b", B->id); /* superseded: not stored */
+    s_expect_single(R->m, "c", "k", "a2", A->id); /* superseded: not stored */
     CHECK(strcmp(before, after) == 0);
     CHECK_EQ(res.ops_stored, 0);
     CHECK_EQ(res.ops_superseded, 1);
     CHECK_EQ(res.ops_old, 0);
-    CHECK_EQ(first, APPLY_NEW);
     CHECK(counted); /* P2: the dot is now counted as superseded */
     CHECK_OK(apply_batch(R->m, &p, &sa.len, 1, NULL, &res));
     CHECK_EQ(res.outcome, APPLY_KNOWN);
     free(sa.p);
-    for (int i = 0; i < 3; i++) {
+    free(sb.p);
+    for (int i = 0; i < 2; i++) {
         s_node_close(&n[i]);
     }
     /* checked last: the first application changed R's vector, so it was not "nothing
@@ -2002,6 +2037,71 @@ test_apply_superseded_set_is_new(void **state)
         util_print_where();
         fail_msg("a set whose only op was counted as superseded came out %s, not APPLY_NEW",
                  first == APPLY_KNOWN ? "APPLY_KNOWN" : "neither NEW nor KNOWN");
+    }
+    util_where[0] = '\0';
+}
+
+/* Causal delivery (§5.3): B overwrites A's k; R gets B's set alone (no watermark): it
+ * names A's dot, which R does not hold, so it waits (nothing stored, the vector unmoved);
+ * once A's set is in, B's applies and supersedes it. In one batch, in either order, both
+ * apply (a waiting set is retried at the end of its batch). */
+static void
+test_apply_context_waits(void **state)
+{
+    (void)state;
+    node_t n[4];
+    const char *names[4] = {"a", "b", "r", "r2"};
+    snprintf(util_where, sizeof util_where, "a context naming a dot not held waits");
+    for (int i = 0; i < 4; i++) {
+        s_node_open(&n[i], names[i], true);
+    }
+    node_t *A = &n[0], *B = &n[1], *R = &n[2], *fresh = &n[3];
+    s_mesh_star(n, 4);
+    uint8_t *b = NULL;
+    size_t blen = 0;
+    set_copy_t sa, sb;
+    util_put(A->m, "c", "k", "a");
+    CHECK_OK(mesh_export(A->m, NULL, 0, NULL, 0, (void **)&b, &blen));
+    CHECK_EQ(s_bundle_sets(b, blen, "c", &sa, 1, NULL), 1);
+    mesh_free(b);
+    CHECK_EQ(s_xfer(A->m, B->m, false, NULL), 1);
+    util_put(B->m, "c", "k", "b");
+    CHECK_OK(mesh_export(B->m, NULL, 0, NULL, 0, (void **)&b, &blen));
+    set_copy_t two[2];
+    size_t got = s_bundle_sets(b, blen, "c", two, 2, NULL);
+    mesh_free(b);
+    CHECK_EQ(got, 1); /* A's set is all superseded on B: only B's goes */
+    sb = two[0];
+
+    apply_result_t res[2];
+    const uint8_t *p = sb.p;
+    CHECK_OK(apply_batch(R->m, &p, &sb.len, 1, NULL, res));
+    CHECK_EQ(res[0].outcome, APPLY_WAITING);
+    CHECK(strstr(res[0].why, "waits for seq 1 of ") != NULL);
+    CHECK(!s_vector_covers(R->m, "c", B->m, 1));
+    mesh_item_version_list_t *vs = NULL;
+    CHECK_EQ(mesh_get_versions(R->m, "c", "k", 1, &vs), MESH_ENOTFOUND);
+    p = sa.p;
+    CHECK_OK(apply_batch(R->m, &p, &sa.len, 1, NULL, res));
+    CHECK_EQ(res[0].outcome, APPLY_NEW);
+    s_expect_single(R->m, "c", "k", "a", A->id);
+    p = sb.p;
+    CHECK_OK(apply_batch(R->m, &p, &sb.len, 1, NULL, res));
+    CHECK_EQ(res[0].outcome, APPLY_NEW);
+    s_expect_single(R->m, "c", "k", "b", B->id);
+
+    /* one batch, B's set first: it waits, A's applies, the retry applies B's */
+    const uint8_t *both[2] = {sb.p, sa.p};
+    size_t lens[2] = {sb.len, sa.len};
+    CHECK_OK(apply_batch(fresh->m, both, lens, 2, NULL, res));
+    CHECK_EQ(res[0].outcome, APPLY_NEW);
+    CHECK_EQ(res[1].outcome, APPLY_NEW);
+    s_expect_single(fresh->m, "c", "k", "b", B->id);
+    util_check_digest(fresh->m, "c");
+    free(sa.p);
+    free(sb.p);
+    for (int i = 0; i < 4; i++) {
+        s_node_close(&n[i]);
     }
     util_where[0] = '\0';
 }
@@ -2528,6 +2628,7 @@ main(void)
         T(test_apply_fork_rule),
         T(test_apply_partial_then_full_set),
         T(test_apply_superseded_set_is_new),
+        T(test_apply_context_waits),
         T(test_apply_fork_after_partial_prefix),
         T(test_apply_model_random),
         T(test_apply_verify_split),
