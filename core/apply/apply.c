@@ -59,8 +59,9 @@ s_mark_limit(const s_batch_t *b, size_t g, const wire_mark_t *mk)
 }
 
 /* Apply group g's watermarks: each raises its origin's vector to its seq when the origin is
- * a member and its range starts within what is held; up to below the first set of that
- * origin and incarnation in the group that was held, rejected or waits. */
+ * a member and its range starts within what is held; but only up to the end of the latest
+ * signed header of that origin and incarnation held here, and below the first set of it in
+ * the group that was held, rejected or waits. */
 static mesh_err_t
 s_apply_marks(s_batch_t *b, store_txn_t *st, size_t g)
 {
@@ -95,19 +96,34 @@ s_apply_marks(s_batch_t *b, store_txn_t *st, size_t g)
             have_cid = err == MESH_OK;
         }
         if (err == MESH_OK) {
-            err = store_origin_id(st, mk->origin, mk->incarnation, true, &oid);
+            /* no origin record: no header of it is held, so the mark can claim nothing (and
+             * never makes a record: marks of made-up incarnations once could, unbounded) */
+            err = store_origin_id(st, mk->origin, mk->incarnation, false, &oid);
+            if (err == MESH_ENOTFOUND) {
+                err = MESH_OK;
+                continue;
+            }
         }
         if (err == MESH_OK) {
             err = vv_load(&b->w.vv, st, cid, oid);
         }
+        /* A watermark may claim only dots this device can show were signed: up to the
+         * last seq of the latest header of that origin and incarnation that it holds (a
+         * stored set, or the run's about to be written), never beyond (a member's claim
+         * of seq 1000000, or 2^64 - 1 of our own origin, moves nothing past it). */
+        uint64_t end = 0;
+        if (err == MESH_OK) {
+            err = causal_signed_end(st, b->run, cid, oid, &end);
+        }
+        seq = seq < end ? seq : end;
         /* A range (from, seq] holds only above all that is held up to from: the base, or
          * the run's sets of the origin waiting to be written, which lie right above it (the
          * run raises the base to their end when it writes them: a raise past it now is
          * the same in the end). */
         uint64_t held = b->w.vv.base;
         if (err == MESH_OK && mk->from > held) {
-            uint64_t end = run_end(b->run, cid, oid);
-            held = end > held ? end : held;
+            uint64_t run = run_end(b->run, cid, oid);
+            held = run > held ? run : held;
         }
         if (err == MESH_OK && seq > b->w.vv.base && mk->from <= held) {
             vv_raise(&b->w.vv, seq);

@@ -2,8 +2,9 @@
  * writer held that origin's versions of the key up to seq; the receive rules then let the
  * new version make them obsolete (rule b) or replace them (rule c). A member could sign a
  * context naming seq 2^64-1 of another device and lock that device out of the key for good,
- * so a set waits until this device holds every dot its contexts name: an honest writer held
- * them, so they arrive (the sender's pass carries them), and a forged one never does.
+ * so a set waits until this device holds every dot its contexts name, or a header of their
+ * origin that reaches them (that origin signed them): an honest writer held them, so they
+ * or their headers arrive (the sender's pass carries them), and a forged one never does.
  * Layer: core. Third-party: none. SPDX-License-Identifier: MIT */
 #include "core/apply/causal.h"
 
@@ -21,11 +22,31 @@ s_own_dot(const verify_set_t *v, const wire_dot_t *d)
            d->incarnation == v->h.incarnation;
 }
 
-/* Is dot d held in collection cid: about to be written by the run, or covered by the
- * vector? The last vector loaded (of origin number *loaded) stays in w->vv. */
+mesh_err_t
+causal_signed_end(store_txn_t *st, const run_t *r, uint32_t cid, uint32_t oid, uint64_t *end)
+{
+    store_set_t s;
+    wire_header_t h;
+    *end = r ? run_end(r, cid, oid) : 0;
+    mesh_err_t err = store_set_find(st, cid, oid, UINT64_MAX, &s);
+    if (err == MESH_ENOTFOUND) {
+        return MESH_OK;
+    }
+    if (err == MESH_OK && wire_header_decode(s.header, s.header_len, &h) != MESH_OK) {
+        err = MESH_ECORRUPT;
+    }
+    if (err == MESH_OK && s.first_seq + h.count - 1 > *end) {
+        *end = s.first_seq + h.count - 1;
+    }
+    return err;
+}
+
+/* Is dot d held in collection cid: covered by the vector, or reached by a header of its
+ * origin held here? The last origin looked up (number *loaded) keeps its vector in w->vv
+ * and its signed end in *signed_end. */
 static mesh_err_t
 s_held(rules_t *w, store_txn_t *st, uint32_t cid, const run_t *r, const wire_dot_t *d,
-       uint32_t *loaded, bool *held)
+       uint32_t *loaded, uint64_t *signed_end, bool *held)
 {
     uint32_t oid = 0;
     *held = false;
@@ -33,18 +54,15 @@ s_held(rules_t *w, store_txn_t *st, uint32_t cid, const run_t *r, const wire_dot
     if (err == MESH_ENOTFOUND) {
         return MESH_OK; /* nothing of that origin and incarnation is held */
     }
-    if (err != MESH_OK) {
-        return err;
-    }
-    if (r && run_end(r, cid, oid) >= d->seq) {
-        *held = true; /* the run's sets lie right above the vector's base */
-        return MESH_OK;
-    }
-    if (*loaded != oid) {
+    if (err == MESH_OK && *loaded != oid) {
+        *loaded = 0;
         err = vv_load(&w->vv, st, cid, oid);
+        if (err == MESH_OK) {
+            err = causal_signed_end(st, r, cid, oid, signed_end);
+        }
         *loaded = err == MESH_OK ? oid : 0;
     }
-    *held = err == MESH_OK && vv_covers(&w->vv, d->seq);
+    *held = err == MESH_OK && (d->seq <= *signed_end || vv_covers(&w->vv, d->seq));
     return err;
 }
 
@@ -53,6 +71,7 @@ causal_ready(rules_t *w, store_txn_t *st, const verify_set_t *v, const run_t *r,
              wire_dot_t *missing)
 {
     uint32_t cid = 0, loaded = 0; /* collection and origin numbers start at 1 */
+    uint64_t signed_end = 0;
     bool looked = false;
     *ready = true;
     for (size_t i = 0; i < v->set.op_count; i++) {
@@ -71,7 +90,7 @@ causal_ready(rules_t *w, store_txn_t *st, const verify_set_t *v, const run_t *r,
                 looked = true;
             }
             if (err == MESH_OK && cid) {
-                err = s_held(w, st, cid, r, &d, &loaded, &held);
+                err = s_held(w, st, cid, r, &d, &loaded, &signed_end, &held);
             }
             if (err != MESH_OK) {
                 return err;

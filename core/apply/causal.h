@@ -17,10 +17,18 @@
 #include "meshsync.h"
 #include "store/store.h"
 
-/* Does st hold every dot that the contexts of v's ops name? A dot is held when the vector
- * of v's collection covers it, when the run r (may be NULL) is about to write it, or when it
- * lies in v's own signed range. *ready says so; when it is false, *missing is the first dot
- * not held. w->vv is used as scratch. Errors: the store's. */
+/* *end: the last seq of the latest signed header of (collection cid, origin number oid)
+ * this device holds: a stored set's, or one of the run r's (may be NULL) about to be
+ * written; 0 when none. What this device can show that origin signed (its seqs follow each
+ * other), so what a context or a watermark may name of it. Errors: the store's,
+ * MESH_ECORRUPT (a stored header does not decode). */
+MESH_NODISCARD mesh_err_t causal_signed_end(store_txn_t *st, const run_t *r, uint32_t cid,
+                                            uint32_t oid, uint64_t *end);
+
+/* Does st hold every dot that the contexts of v's ops name? A dot of v's own origin and
+ * incarnation always is; another's when the vector of v's collection covers it, or when a
+ * header of its origin held here reaches it (causal_signed_end). *ready says so; when it is
+ * false, *missing is the first dot not held. w->vv is used as scratch. Errors: the store's. */
 MESH_NODISCARD mesh_err_t causal_ready(rules_t *w, store_txn_t *st, const verify_set_t *v,
                                        const run_t *r, bool *ready, wire_dot_t *missing);
 

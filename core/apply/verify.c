@@ -137,8 +137,8 @@ s_verify(verify_set_t *v)
     if (err != MESH_OK) {
         return err;
     }
-    v->ops = calloc(v->set.op_count, sizeof *v->ops);
-    v->leaves = malloc(v->set.op_count * sizeof *v->leaves);
+    v->ops = calloc(v->set.op_count ? v->set.op_count : 1, sizeof *v->ops);
+    v->leaves = malloc((v->set.op_count ? v->set.op_count : 1) * sizeof *v->leaves);
     if (!v->ops || !v->leaves) {
         verify_reject(v->res, MESH_ENOMEM, "out of memory");
         return MESH_ENOMEM;

@@ -39,6 +39,7 @@ typedef struct s_export {
     size_t total;      /* set bytes in the sections already written */
     bool cut;          /* stopped at the limit: more remains */
     size_t pieces;     /* sets and watermarks written in all */
+    uint64_t origin_end; /* the last seq of the last set written of the current origin */
     export_pos_t *pos; /* where the previous batch of a pass stopped, or NULL */
     bool skipping;     /* before pos: nothing is written */
 } s_export_t;
@@ -101,7 +102,39 @@ s_group_flush(s_export_t *x)
     if (x->pos) {
         x->pos->versions += g->n;
     }
+    x->origin_end = g->set.first_seq + g->count - 1;
     g->n = 0;
+    return err;
+}
+
+/* The header alone (a partial set of no op, §3.4) of the latest stored set of (cid, oid),
+ * when the receiver's vector (recv, may be NULL) lacks its last seq and no set written of
+ * this origin reaches it: every op of it was superseded here, so no version of it goes. A
+ * receiver takes a watermark, or a context naming a dot of that origin, only up to a
+ * signed header it holds (§5.3, §5.5): this one lets it take all this device holds. */
+static mesh_err_t
+s_latest_header(s_export_t *x, uint32_t cid, uint32_t oid, const vv_t *recv)
+{
+    store_set_t s;
+    wire_header_t h;
+    mesh_err_t err = store_set_find(x->txn, cid, oid, UINT64_MAX, &s);
+    if (err == MESH_ENOTFOUND) {
+        return MESH_OK;
+    }
+    if (err == MESH_OK && wire_header_decode(s.header, s.header_len, &h) != MESH_OK) {
+        err = MESH_ECORRUPT;
+    }
+    uint64_t last = err == MESH_OK ? s.first_seq + h.count - 1 : 0;
+    if (err != MESH_OK || x->origin_end >= last || (recv && vv_covers(recv, last))) {
+        return err;
+    }
+    wire_buf_reset(&x->set_buf);
+    err = wire_set_encode_partial(s.header, s.header_len, s.sig, NULL, 0, &x->set_buf);
+    if (err == MESH_OK) {
+        err = wire_section_set(x->set_buf.data, x->set_buf.len, &x->sets);
+    }
+    x->set_count++;
+    x->origin_end = last;
     return err;
 }
 
@@ -198,6 +231,7 @@ s_export_origin(s_export_t *x, const char *coll, uint32_t cid, uint32_t oid, con
     uint64_t sent = 0; /* the last seq of the last set written, when cut */
     err = store_dots_open(x->txn, cid, oid, from, &cur);
     x->g.n = 0;
+    x->origin_end = 0;
     while (err == MESH_OK && (err = store_dots_next(cur, &seq, x->item)) == MESH_OK) {
         if (recv && vv_covers(recv, seq)) {
             continue;
@@ -241,6 +275,9 @@ s_export_origin(s_export_t *x, const char *coll, uint32_t cid, uint32_t oid, con
      * the range holds for a receiver that holds all up to where it starts, and closes
      * the gaps of dots superseded since (which would otherwise pile up as extras). */
     uint64_t mark = x->cut && sent < vv->base ? sent : vv->base;
+    if (err == MESH_OK && !x->cut) {
+        err = s_latest_header(x, cid, oid, recv);
+    }
     if (err == MESH_OK && !resumed && mark > (recv ? recv->base : 0)) {
         err = s_mark_add(x, origin, inc, 0, mark);
     } else if (err == MESH_OK && resumed && mark > resumed) {

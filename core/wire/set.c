@@ -246,8 +246,8 @@ s_set_encode(const uint8_t *header, size_t header_len, const uint8_t *sig, const
 {
     /* Refuse here whatever wire_set_decode would refuse; no sum can wrap, since every
      * term is capped before it is added. */
-    if (op_count == 0) {
-        return MESH_EINVAL;
+    if (op_count == 0 && !partial) {
+        return MESH_EINVAL; /* (a partial set of no op is a header alone, §3.4) */
     }
     if (op_count > WIRE_OPS_MAX || header_len > WIRE_HEADER_MAX) {
         return MESH_ETOOBIG;
@@ -356,13 +356,14 @@ wire_set_decode(const uint8_t *buf, size_t len, wire_set_t *set)
         err = MESH_ETOOBIG;
     }
     /* The count may only allocate what the bytes present could hold. */
-    if (err == MESH_OK && (n == 0 || n > wire_cursor_left(&c) / S_OP_MIN)) {
+    if (err == MESH_OK && n > wire_cursor_left(&c) / S_OP_MIN) {
         err = MESH_EPROTO;
     }
     if (err == MESH_OK) {
-        set->ops = calloc(n, sizeof *set->ops);
+        set->ops = calloc(n ? n : 1, sizeof *set->ops);
         err = set->ops ? MESH_OK : MESH_ENOMEM;
     }
+    set->partial = n == 0; /* no op: the header alone, a partial set (§3.4) */
     for (size_t i = 0; err == MESH_OK && i < n; i++) {
         err = s_read_op(&c, i == 0 ? NULL : &set->partial, &set->ops[i]);
         if (i == 0 && err == MESH_OK) {

@@ -9,7 +9,9 @@
  *   ORIGIN is a device ID; the ops take seqs FIRST_SEQ, FIRST_SEQ+1, ... in order; each
  *   "--" ends a set and starts the next (its seqs go on), all in one bundle section.
  *   With FORGE_SECTIONS=N in the environment: N sections, COLL0 .. COLL<N-1>, each with
- *   those sets (signed for its own collection).
+ *   those sets (signed for its own collection). The one OP "none": no set at all. With
+ *   FORGE_MARKS=ORIGIN/INC/SEQ[,...]: those watermarks in each section (claims of dots
+ *   held: a lying member's).
  *
  * Layer: tests. Third-party: none. SPDX-License-Identifier: MIT */
 #include <inttypes.h>
@@ -165,13 +167,27 @@ main(int argc, char **argv)
     if (ident_lib_init() != MESH_OK || ident_load(path, 0, &id, NULL, 0) != MESH_OK) {
         f_die("cannot load HOME/identity");
     }
-    size_t nargs = (size_t)argc - 6, nsets = 1;
+    bool none = argc == 7 && strcmp(argv[6], "none") == 0;
+    size_t nargs = none ? 0 : (size_t)argc - 6, nsets = none ? 0 : 1;
     for (size_t i = 0; i < nargs; i++) {
         nsets += strcmp(argv[6 + i], "--") == 0;
     }
-    f_op_t *ops = calloc(nargs, sizeof *ops);
-    char **owned = calloc(nargs, sizeof *owned);
-    if (!ops || !owned || nargs - (nsets - 1) > F_OPS_MAX * nsets) {
+    f_op_t *ops = calloc(nargs + 1, sizeof *ops);
+    char **owned = calloc(nargs + 1, sizeof *owned);
+    f_op_t marks = {0}; /* FORGE_MARKS, parsed as a context: origin, incarnation, seq */
+    wire_mark_t wmarks[F_CTX_MAX];
+    char *marks_text = getenv("FORGE_MARKS") ? strdup(getenv("FORGE_MARKS")) : NULL;
+    if (marks_text) {
+        f_parse_ctx(marks_text, &marks);
+        free(marks_text);
+    }
+    for (size_t i = 0; i < marks.nctx; i++) {
+        memcpy(wmarks[i].origin, marks.ctx[i].origin, WIRE_ORIGIN_LEN);
+        wmarks[i].incarnation = marks.ctx[i].incarnation;
+        wmarks[i].seq = marks.ctx[i].seq;
+        wmarks[i].from = 0;
+    }
+    if (!ops || !owned || (!none && nargs - (nsets - 1) > F_OPS_MAX * nsets)) {
         f_die("no memory, or too many ops");
     }
     const char *many = getenv("FORGE_SECTIONS");
@@ -189,7 +205,7 @@ main(int argc, char **argv)
         }
         uint64_t inc = strtoull(argv[4], NULL, 10), seq = strtoull(argv[5], NULL, 10);
         size_t n = 0;
-        for (size_t i = 0; i <= nargs; i++) {
+        for (size_t i = 0; !none && i <= nargs; i++) {
             if (i == nargs || strcmp(argv[6 + i], "--") == 0) {
                 if (n == 0 || n > F_OPS_MAX) {
                     f_die("a set holds 1 to 4096 ops");
@@ -210,7 +226,7 @@ main(int argc, char **argv)
             f_parse_op(owned[n], &ops[n]);
             n++;
         }
-        if (wire_section_marks(NULL, 0, &out) != MESH_OK) {
+        if (wire_section_marks(marks.nctx ? wmarks : NULL, marks.nctx, &out) != MESH_OK) {
             f_die("the bundle does not encode");
         }
     }

@@ -1219,9 +1219,17 @@ test_wire_set_decode_rejects_bad_fields(void **state)
     S_SET_EXPECT(SS_OP0, op_val_int, sizeof(op_val_int), MESH_EPROTO);
     S_SET_EXPECT(SS_OP0, op_empty, sizeof(op_empty), MESH_OK);
 
-    /* Zero ops: an empty set is malformed (ops array and entries replaced). */
+    /* Zero ops: the header alone, a partial set of no op (§3.4), decodes as partial. */
     bb = util_bytes_new();
     util_raw(bb, ref->b, ref->mark[SS_OPS]);
+    util_raw(bb, ops0, 1);
+    assert_int_equal(s_set_code(bb->b, bb->len), MESH_OK);
+    wire_set_t hdr_only;
+    assert_int_equal(wire_set_decode(bb->b, bb->len, &hdr_only), MESH_OK);
+    assert_true(hdr_only.partial);
+    assert_int_equal(hdr_only.op_count, 0);
+    wire_set_release(&hdr_only);
+    /* ... and with anything after the empty ops array, it is malformed */
     util_raw(bb, ops0, 1);
     assert_int_equal(s_set_code(bb->b, bb->len), MESH_EPROTO);
     util_bytes_free(bb);

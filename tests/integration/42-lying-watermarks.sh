@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# tests/integration/42-lying-watermarks.sh: watermarks that claim dots never signed. Before,
+# an 87-byte bundle holding no set and one watermark (C, inc, 1000000) made A skip C's items,
+# and C's later writes, for good; one at 2^64-1 on A's own origin wrapped A's next seq to 0,
+# so every later put in that collection failed. Now a watermark is taken only up to the
+# latest signed header of its origin that A holds (PROTOCOL §5.5): A keeps every item, by
+# file and after a session with an honest member, and keeps writing.
+# SPDX-License-Identifier: MIT
+. "$(dirname "$0")/lib.sh"
+describe "watermarks cannot hide data or wrap a seq"
+[ -x "$FORGE" ] || fail "no forge at $FORGE (make testing builds it)"
+
+three_devices # A: the victim, B: the liar (its bundles need no key: marks are not signed), C: honest
+for h in a b c; do
+    for id in "$ida" "$idb" "$idc"; do $h peer add "$id" >/dev/null 2>&1 || true; done
+done
+inc_of() { # HOME-FUNCTION COLL KEY: the incarnation (decimal) of the version of KEY
+    local hex
+    hex=$($1 dump "$2" | awk -F'\t' -v k="$3" '$1 == k { split($2, d, ":"); print d[2] }')
+    [ -n "$hex" ] || fail "no version of $3 in $2"
+    echo $((16#$hex))
+}
+c put docs e1 one >/dev/null
+c export -o "$T/c1.bundle" >/dev/null
+a import "$T/c1.bundle" >/dev/null
+for i in 2 3 4 5; do c put docs "e$i" "v$i" >/dev/null; done
+incc=$(inc_of c docs e1)
+
+# 1. By file: a bundle of no set and one watermark claiming C's seq 1000000.
+FORGE_MARKS="$idc/$incc/1000000" "$FORGE" "$B" "$T/lie.bundle" docs 1 1 none
+[ "$(stat -c %s "$T/lie.bundle")" -lt 200 ] || fail "the lie is not a small file"
+a import "$T/lie.bundle" >/dev/null || fail "import of the lie"
+c export -o "$T/c2.bundle" >/dev/null
+a import "$T/c2.bundle" >"$T/out" || fail "import of C's writes"
+for i in 2 3 4 5; do expect_eq "$(a get docs "e$i")" "v$i" "C's e$i on A after the lie"; done
+
+# 2. A watermark of 2^64-1 on A's own origin: A keeps writing.
+a put mine k1 first >/dev/null
+inca=$(inc_of a mine k1)
+FORGE_MARKS="$ida/$inca/18446744073709551615" "$FORGE" "$B" "$T/wrap.bundle" mine 1 1 none
+a import "$T/wrap.bundle" >/dev/null || fail "import of the wrap"
+a put mine k2 second >/dev/null || fail "A's put after the wrap: $(a put mine k2 second 2>&1)"
+expect_eq "$(a get mine k2)" "second" "A's write after the wrap"
+seq2=$(a dump mine | awk -F'\t' '$1 == "k2" { split($2, d, ":"); print d[3] }')
+expect_eq "$seq2" "2" "the seq of A's next write"
+
+# 3. The same lies reach A while C writes more; after A's next session with C, A holds
+# every item of C and both dumps are equal.
+FORGE_MARKS="$idc/$incc/1000000" "$FORGE" "$B" "$T/lie2.bundle" docs 1 1 none
+for i in 6 7 8; do c put docs "e$i" "v$i" >/dev/null; done
+a import "$T/lie2.bundle" >/dev/null || fail "import of the second lie"
+start_daemon "$A" "$T/a.log"; ea=$EP
+c peer add "$ida" "$ea" >/dev/null
+start_daemon "$C" "$T/c.log"
+wait_for 30 "A and C to hold the same docs" sh -c \
+    "[ \"\$('$MESHCTL' --home '$A' dump docs)\" = \"\$('$MESHCTL' --home '$C' dump docs)\" ]"
+for i in 6 7 8; do expect_eq "$(a get docs "e$i")" "v$i" "C's e$i on A after the session"; done
+echo "ok: lying watermarks move nothing past what was signed; A keeps every item and writing"
