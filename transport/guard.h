@@ -13,8 +13,9 @@
 
 #include "meshsync.h" /* mesh_err_t */
 
-#define GUARD_TOTAL_MAX 256u /* pre-auth connections at once, at most (and a quarter of */
-                             /* RLIMIT_NOFILE: the rest is kept for members, guard_total) */
+#define GUARD_TOTAL_MAX 128u /* pre-auth connections at once, at most (and a quarter of */
+                             /* RLIMIT_NOFILE: the rest is kept for members, guard_total); */
+                             /* each may make libzmq hold one piece, ~1 MiB (§10, §12) */
 #define GUARD_PER_ADDR  8u   /* pre-auth connections from one IPv4 address or IPv6 /64 */
 
 typedef struct guard guard_t;

@@ -43,15 +43,33 @@ void __tsan_ignore_thread_end(void);
 #define S_TSAN 0
 #endif
 
+/* The first byte of each piece (§10): a whole frame; the first piece of one cut in pieces
+ * (then the frame's length, 8 bytes big-endian); a piece that follows. */
+#define S_PIECE_WHOLE    0u
+#define S_PIECE_FIRST    2u
+#define S_PIECE_NEXT     1u
+#define S_PIECE_HEAD     9u /* the most bytes a piece carries before its data */
+/* libzmq's cap on one message as it comes off the wire, a piece in its CURVE box (the
+ * MESSAGE command's name, nonce, MAC and flags: under 64 bytes more) */
+#define S_PIECE_WIRE_MAX (TRANSPORT_PIECE_MAX + S_PIECE_HEAD + 128u)
+
+/* A frame being joined from its pieces, per connection. */
+typedef struct s_join {
+    uint8_t *buf;
+    size_t len, cap, total; /* total 0: not joining */
+} s_join_t;
+
 typedef struct s_inbound {
     uint8_t rid[S_RID_MAX];
     size_t rid_len;
     bool used;
+    s_join_t join;
 } s_inbound_t;
 
 typedef struct s_outbound {
     void *sock;
     uint8_t key[TRANSPORT_KEY_LEN];
+    s_join_t join;
 } s_outbound_t;
 
 struct transport {
@@ -66,6 +84,8 @@ struct transport {
     s_outbound_t out[TRANSPORT_CONNS_MAX];
     zmq_msg_t last; /* the frame handed out by the last transport_recv */
     bool have_last;
+    uint8_t *joined;    /* or the frame joined from pieces it handed out */
+    uint8_t *piece;     /* a piece being sent: its head and data */
     uint8_t *tsan_copy; /* a TSan build: the last frame, copied (see S_TSAN) */
     size_t tsan_cap;
     uint64_t refused;
@@ -319,7 +339,13 @@ transport_close(transport_t *t)
         if (t->out[i].sock) {
             zmq_close(t->out[i].sock);
         }
+        free(t->out[i].join.buf);
     }
+    for (size_t i = 0; i < S_INBOUND_MAX; i++) {
+        free(t->in[i].join.buf);
+    }
+    free(t->joined);
+    free(t->piece);
     s_watch_stop(t);
     if (t->router) {
         zmq_close(t->router);
@@ -346,7 +372,7 @@ transport_listen(transport_t *t, const char *endpoint, char *bound, size_t bound
     if (!r) {
         return s_fail(t, "router socket");
     }
-    int64_t maxmsg = TRANSPORT_FRAME_MAX;
+    int64_t maxmsg = S_PIECE_WIRE_MAX; /* one piece (§10) */
     size_t len = bound_len;
     if (s_set_int(r, ZMQ_LINGER, 0) != 0 || s_set_int(r, ZMQ_ROUTER_MANDATORY, 1) != 0 ||
         s_set_int(r, ZMQ_CURVE_SERVER, 1) != 0 ||
@@ -395,7 +421,7 @@ transport_connect(transport_t *t, const uint8_t *server_key, const char *endpoin
     if (!d) {
         return s_fail(t, "dealer socket");
     }
-    int64_t maxmsg = TRANSPORT_FRAME_MAX;
+    int64_t maxmsg = S_PIECE_WIRE_MAX; /* one piece (§10) */
     if (s_set_int(d, ZMQ_LINGER, 0) != 0 || s_set_int(d, ZMQ_RECONNECT_IVL, 100) != 0 ||
         s_set_int(d, ZMQ_IMMEDIATE, 1) != 0 || /* queue nothing for a link not up */
         s_set_int(d, ZMQ_RECONNECT_IVL_MAX, 5000) != 0 ||
@@ -415,6 +441,18 @@ transport_connect(transport_t *t, const uint8_t *server_key, const char *endpoin
     return MESH_OK;
 }
 
+/* Forget a frame being joined. */
+static void
+s_join_reset(s_join_t *j, bool release)
+{
+    j->len = j->total = 0;
+    if (release) {
+        free(j->buf);
+        j->buf = NULL;
+        j->cap = 0;
+    }
+}
+
 void
 transport_disconnect(transport_t *t, uint32_t conn)
 {
@@ -422,13 +460,31 @@ transport_disconnect(transport_t *t, uint32_t conn)
         uint32_t i = conn & ~TRANSPORT_INBOUND;
         if (i < S_INBOUND_MAX) {
             t->in[i].used = false;
+            s_join_reset(&t->in[i].join, true);
         }
         return;
     }
     if (conn < TRANSPORT_CONNS_MAX && t->out[conn].sock) {
         zmq_close(t->out[conn].sock);
         t->out[conn].sock = NULL;
+        s_join_reset(&t->out[conn].join, true);
     }
+}
+
+/* memcpy of bytes libzmq's I/O thread wrote, with this thread's accesses ignored in a TSan
+ * build (see S_TSAN). */
+static void
+s_copy_in(uint8_t *dst, const void *src, size_t n)
+{
+#if S_TSAN
+    __tsan_ignore_thread_begin();
+#endif
+    if (n) {
+        memcpy(dst, src, n);
+    }
+#if S_TSAN
+    __tsan_ignore_thread_end();
+#endif
 }
 
 /* zmq_send, with this thread's accesses ignored in a TSan build (see S_TSAN). */
@@ -445,6 +501,43 @@ s_send_frame(void *sock, const void *data, size_t len, int flags)
     return rc;
 }
 
+/* Send piece k of a frame of len bytes: its head, then its share of data. */
+static mesh_err_t
+s_send_piece(transport_t *t, uint32_t conn, const uint8_t *data, size_t len, size_t k)
+{
+    size_t at = k * TRANSPORT_PIECE_MAX,
+           n = len - at < TRANSPORT_PIECE_MAX ? len - at : TRANSPORT_PIECE_MAX;
+    size_t head = 1;
+    t->piece[0] = len <= TRANSPORT_PIECE_MAX ? S_PIECE_WHOLE
+                  : k == 0                   ? S_PIECE_FIRST
+                                             : S_PIECE_NEXT;
+    if (t->piece[0] == S_PIECE_FIRST) {
+        for (int b = 0; b < 8; b++) {
+            t->piece[1 + b] = (uint8_t)((uint64_t)len >> (56 - 8 * b));
+        }
+        head = S_PIECE_HEAD;
+    }
+    if (n) {
+        memcpy(t->piece + head, data + at, n);
+    }
+    if (conn & TRANSPORT_INBOUND) {
+        const s_inbound_t *in = &t->in[conn & ~TRANSPORT_INBOUND];
+        if (zmq_send(t->router, in->rid, in->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+            s_send_frame(t->router, t->piece, head + n, ZMQ_DONTWAIT) < 0) {
+            int e = zmq_errno();
+            return e == EHOSTUNREACH ? MESH_ENOTFOUND
+                   : e == EAGAIN     ? MESH_EBUSY
+                                     : s_fail(t, "send");
+        }
+        return MESH_OK;
+    }
+    /* With ZMQ_IMMEDIATE a link that is not up takes nothing: EAGAIN, never a block. */
+    if (s_send_frame(t->out[conn].sock, t->piece, head + n, ZMQ_DONTWAIT) < 0) {
+        return zmq_errno() == EAGAIN ? (k ? MESH_EBUSY : MESH_ENOTFOUND) : s_fail(t, "send");
+    }
+    return MESH_OK;
+}
+
 mesh_err_t
 transport_send(transport_t *t, uint32_t conn, const void *data, size_t len)
 {
@@ -456,23 +549,23 @@ transport_send(transport_t *t, uint32_t conn, const void *data, size_t len)
         if (i >= S_INBOUND_MAX || !t->in[i].used || !t->router) {
             return MESH_ENOTFOUND;
         }
-        if (zmq_send(t->router, t->in[i].rid, t->in[i].rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-            s_send_frame(t->router, data, len, ZMQ_DONTWAIT) < 0) {
-            int e = zmq_errno();
-            return e == EHOSTUNREACH ? MESH_ENOTFOUND
-                   : e == EAGAIN     ? MESH_EBUSY
-                                     : s_fail(t, "send");
-        }
-        return MESH_OK;
-    }
-    if (conn >= TRANSPORT_CONNS_MAX || !t->out[conn].sock) {
+    } else if (conn >= TRANSPORT_CONNS_MAX || !t->out[conn].sock) {
         return MESH_ENOTFOUND;
     }
-    /* With ZMQ_IMMEDIATE a link that is not up takes nothing: EAGAIN, never a block. */
-    if (s_send_frame(t->out[conn].sock, data, len, ZMQ_DONTWAIT) < 0) {
-        return zmq_errno() == EAGAIN ? MESH_ENOTFOUND : s_fail(t, "send");
+    if (!t->piece) {
+        t->piece = malloc(TRANSPORT_PIECE_MAX + S_PIECE_HEAD);
+        if (!t->piece) {
+            return MESH_ENOMEM;
+        }
     }
-    return MESH_OK;
+    /* Every piece without waiting: one refused after the first leaves the frame cut short
+     * at the peer, which drops it when the next frame starts (the caller sends it again). */
+    size_t pieces = len ? (len + TRANSPORT_PIECE_MAX - 1) / TRANSPORT_PIECE_MAX : 1;
+    mesh_err_t err = MESH_OK;
+    for (size_t k = 0; err == MESH_OK && k < pieces; k++) {
+        err = s_send_piece(t, conn, data, len, k);
+    }
+    return err;
 }
 
 /* Answer one ZAP request: admit the CURVE key if the caller's rule says so. */
@@ -530,6 +623,74 @@ s_inbound(transport_t *t, const uint8_t *rid, size_t len, uint32_t *conn)
     return true;
 }
 
+/* Take the piece in part (its sender's join state j): MESH_OK when it ends a frame, which
+ * *msg then holds (part moved to t->last, or the joined bytes in t->joined); MESH_ENOTFOUND
+ * when more must come, or the piece is not well formed (dropped and counted). */
+static mesh_err_t
+s_take_piece(transport_t *t, s_join_t *j, zmq_msg_t *part, transport_msg_t *msg)
+{
+    const uint8_t *p = zmq_msg_data(part);
+    size_t n = zmq_msg_size(part);
+    uint8_t kind = 0xff;
+    s_copy_in(&kind, p, n ? 1 : 0);
+    if (kind == S_PIECE_WHOLE) {
+        s_join_reset(j, false); /* a frame cut short before it is dropped */
+        zmq_msg_init(&t->last);
+        zmq_msg_move(&t->last, part);
+        t->have_last = true;
+        msg->data = (const uint8_t *)zmq_msg_data(&t->last) + 1;
+        msg->len = zmq_msg_size(&t->last) - 1;
+        return MESH_OK;
+    }
+    uint64_t total = 0;
+    size_t head = kind == S_PIECE_FIRST ? S_PIECE_HEAD : 1;
+    if (kind == S_PIECE_FIRST && n >= S_PIECE_HEAD) {
+        uint8_t be[8];
+        s_copy_in(be, p + 1, 8);
+        for (int b = 0; b < 8; b++) {
+            total = total << 8 | be[b];
+        }
+        s_join_reset(j, false);
+        if (total <= TRANSPORT_PIECE_MAX || total > TRANSPORT_FRAME_MAX) {
+            t->refused++; /* a frame that needs no pieces, or over the cap */
+            return MESH_ENOTFOUND;
+        }
+        j->total = total;
+    }
+    bool ok = (kind == S_PIECE_FIRST && n >= S_PIECE_HEAD) || (kind == S_PIECE_NEXT && j->total);
+    if (!ok || n - head > j->total - j->len) {
+        s_join_reset(j, false);
+        t->refused++; /* not a piece, a piece of no frame, or past the frame's length */
+        return MESH_ENOTFOUND;
+    }
+    if (j->len + (n - head) > j->cap) { /* grown as bytes come, not to a claimed length */
+        size_t cap = j->cap ? j->cap : TRANSPORT_PIECE_MAX;
+        while (cap < j->len + (n - head)) {
+            cap *= 2;
+        }
+        cap = cap > j->total ? j->total : cap;
+        uint8_t *grown = realloc(j->buf, cap);
+        if (!grown) {
+            s_join_reset(j, true);
+            return MESH_ENOTFOUND;
+        }
+        j->buf = grown;
+        j->cap = cap;
+    }
+    s_copy_in(j->buf + j->len, p + head, n - head);
+    j->len += n - head;
+    if (j->len < j->total) {
+        return MESH_ENOTFOUND;
+    }
+    t->joined = j->buf; /* handed out until the next transport_recv */
+    msg->data = j->buf;
+    msg->len = j->len;
+    j->buf = NULL;
+    j->cap = 0;
+    s_join_reset(j, false);
+    return MESH_OK;
+}
+
 /* Take one frame from the ROUTER: MESH_OK with *msg, or MESH_ENOTFOUND (refused/none). */
 static mesh_err_t
 s_from_router(transport_t *t, transport_msg_t *msg)
@@ -547,14 +708,10 @@ s_from_router(transport_t *t, transport_msg_t *msg)
                 /* a member's connection: no longer counted against the pre-auth caps */
                 guard_member(t->guard, zmq_msg_get(&parts[1], ZMQ_SRCFD));
             }
-            zmq_msg_init(&t->last);
-            zmq_msg_move(&t->last, &parts[1]);
-            zmq_msg_close(&parts[1]);
-            t->have_last = true;
-            msg->data = zmq_msg_data(&t->last);
-            msg->len = zmq_msg_size(&t->last);
-            zmq_msg_close(&parts[0]);
-            return MESH_OK;
+            s_join_t *j = &t->in[msg->conn & ~TRANSPORT_INBOUND].join;
+            err = s_take_piece(t, j, &parts[1], msg);
+            s_close_parts(parts, n, 2); /* (a part moved to t->last is left empty) */
+            return err;
         }
         t->refused++;
     }
@@ -585,15 +742,11 @@ s_from_dealer(transport_t *t, size_t i, transport_msg_t *msg)
         zmq_msg_close(&part);
         return MESH_ENOTFOUND;
     }
-    zmq_msg_init(&t->last);
-    zmq_msg_move(&t->last, &part);
-    zmq_msg_close(&part);
-    t->have_last = true;
     msg->conn = (uint32_t)i;
     memcpy(msg->peer_key, t->out[i].key, TRANSPORT_KEY_LEN);
-    msg->data = zmq_msg_data(&t->last);
-    msg->len = zmq_msg_size(&t->last);
-    return MESH_OK;
+    mesh_err_t err = s_take_piece(t, &t->out[i].join, &part, msg);
+    zmq_msg_close(&part);
+    return err;
 }
 
 static int64_t
@@ -640,6 +793,8 @@ transport_recv(transport_t *t, int timeout_ms, transport_msg_t *msg)
         zmq_msg_close(&t->last);
         t->have_last = false;
     }
+    free(t->joined);
+    t->joined = NULL;
     for (;;) {
         int n = 0;
         items[n++] = (zmq_pollitem_t){.socket = t->zap, .events = ZMQ_POLLIN};
@@ -672,7 +827,8 @@ transport_recv(transport_t *t, int timeout_ms, transport_msg_t *msg)
             }
             bool router = t->router && i == 1;
             if ((router ? s_from_router(t, msg) : s_from_dealer(t, idx[i], msg)) == MESH_OK) {
-                return S_TSAN ? s_tsan_copy(t, msg) : MESH_OK;
+                /* (a joined frame is a copy of our own already) */
+                return S_TSAN && !t->joined ? s_tsan_copy(t, msg) : MESH_OK;
             }
         }
         if (deadline >= 0 && s_now_ms() >= deadline) {

@@ -18,10 +18,15 @@
 
 #define TRANSPORT_KEY_LEN   32u         /* X25519 (CURVE) key */
 #define TRANSPORT_FRAME_MAX (64u << 20) /* bytes in one frame; larger ones drop the link */
+/* A frame goes as pieces of at most this many bytes, each one ZeroMQ message (§10): libzmq
+ * takes a whole message in before anything else sees it, even before the CURVE handshake
+ * is through, so its size cap (a piece and its header) is what a stranger can make us hold
+ * per connection. */
+#define TRANSPORT_PIECE_MAX (1u << 20)
 #define TRANSPORT_CONNS_MAX 256u        /* outgoing connections */
 #define TRANSPORT_INBOUND   0x80000000u /* set in the number of an inbound connection */
-#define TRANSPORT_SNDHWM    64u /* frames queued to one peer (past it: MESH_EBUSY/ENOTFOUND) */
-#define TRANSPORT_RCVHWM    8u  /* frames libzmq reads ahead from one peer (then TCP waits) */
+#define TRANSPORT_SNDHWM    128u /* pieces queued to one peer (past it: MESH_EBUSY/ENOTFOUND) */
+#define TRANSPORT_RCVHWM    8u   /* pieces libzmq reads ahead from one peer (then TCP waits) */
 
 typedef struct transport transport_t;
 
@@ -65,15 +70,17 @@ MESH_NODISCARD mesh_err_t transport_connect(transport_t *t, const uint8_t *serve
 /* Drop a connection (outgoing: close its socket; inbound: forget it). */
 void transport_disconnect(transport_t *t, uint32_t conn);
 
-/* Send one frame; never blocks. MESH_ENOTFOUND: the connection is gone or not up yet
- * (ROUTER_MANDATORY, ZMQ_IMMEDIATE: nothing is dropped or queued silently); MESH_EBUSY: the
- * peer's queue is full; MESH_ETOOBIG past TRANSPORT_FRAME_MAX; MESH_EIO. */
+/* Send one frame, in pieces of TRANSPORT_PIECE_MAX; never blocks. MESH_ENOTFOUND: the
+ * connection is gone or not up yet (ROUTER_MANDATORY, ZMQ_IMMEDIATE: nothing is dropped or
+ * queued silently); MESH_EBUSY: the peer's queue is full (a frame cut short there is
+ * dropped by the receiver when the next one starts); MESH_ETOOBIG past TRANSPORT_FRAME_MAX;
+ * MESH_EIO. */
 MESH_NODISCARD mesh_err_t transport_send(transport_t *t, uint32_t conn, const void *data,
                                          size_t len);
 
-/* Wait up to timeout_ms (-1: for ever) for one frame from an admitted peer, answering
- * handshakes meanwhile. Frames whose sender is no longer admitted are dropped (and counted
- * in transport_refused). MESH_OK: *msg filled; MESH_ENOTFOUND: nothing came in time;
+/* Wait up to timeout_ms (-1: for ever) for one frame from an admitted peer (its pieces
+ * joined), answering handshakes meanwhile. Frames whose sender is no longer admitted are dropped
+ * (and counted in transport_refused). MESH_OK: *msg filled; MESH_ENOTFOUND: nothing came in time;
  * MESH_EIO. */
 MESH_NODISCARD mesh_err_t transport_recv(transport_t *t, int timeout_ms, transport_msg_t *msg);
 

@@ -35,13 +35,13 @@ typedef struct s_export {
     size_t set_count;
     wire_mark_t *marks;
     size_t mark_count, mark_cap;
-    size_t limit;      /* stop at a set boundary past this many set bytes (0: none) */
-    size_t total;      /* set bytes in the sections already written */
-    bool cut;          /* stopped at the limit: more remains */
-    size_t pieces;     /* sets and watermarks written in all */
+    size_t limit;        /* stop at a set boundary past this many set bytes (0: none) */
+    size_t total;        /* set bytes in the sections already written */
+    bool cut;            /* stopped at the limit: more remains */
+    size_t pieces;       /* sets and watermarks written in all */
     uint64_t origin_end; /* the last seq of the last set written of the current origin */
-    export_pos_t *pos; /* where the previous batch of a pass stopped, or NULL */
-    bool skipping;     /* before pos: nothing is written */
+    export_pos_t *pos;   /* where the previous batch of a pass stopped, or NULL */
+    bool skipping;       /* before pos: nothing is written */
 } s_export_t;
 
 /* Give every op of a partial group its proof: from the set's leaves in one pass when this
