@@ -27,7 +27,8 @@ typedef struct s_group {
 typedef struct s_export {
     mesh_t *m;
     store_txn_t *txn;
-    const vector_t *since; /* the receiver's vectors, or NULL */
+    const vector_t *since;    /* the receiver's vectors, or NULL */
+    vector_index_t *since_ix; /* and their index by collection name */
     store_item_t *item;
     s_group_t g;
     wire_buf_t set_buf; /* one encoded set */
@@ -218,7 +219,7 @@ s_export_origin(s_export_t *x, const char *coll, uint32_t cid, uint32_t oid, con
     if (err != MESH_OK) {
         return err;
     }
-    const vector_entry_t *found = vector_find(x->since, coll, origin, inc);
+    const vector_entry_t *found = vector_index_find(x->since_ix, coll, origin, inc);
     const vv_t *recv = found ? &found->vv : NULL;
     uint64_t from = recv ? recv->base + 1 : 1;
     uint64_t resumed = 0; /* the seq the previous batch stopped at, when this resumes it */
@@ -338,7 +339,13 @@ export_bundle(mesh_t *m, const char *const *colls, size_t ncolls, const vector_t
     wire_buf_init(&x.sets);
     wire_buf_init(&x.g.proofs);
     x.item = malloc(sizeof *x.item);
-    mesh_err_t err = x.item ? store_read_begin(m->store, &x.txn) : MESH_ENOMEM;
+    mesh_err_t err = x.item ? MESH_OK : MESH_ENOMEM;
+    if (err == MESH_OK && since) {
+        err = vector_index_new(since, &x.since_ix);
+    }
+    if (err == MESH_OK) {
+        err = store_read_begin(m->store, &x.txn);
+    }
     if (err == MESH_OK) {
         err = vecfile_colls(x.txn, colls, ncolls, &names, &count, &names_buf);
     }
@@ -357,6 +364,7 @@ export_bundle(mesh_t *m, const char *const *colls, size_t ncolls, const vector_t
         err = s_export_coll(&x, names[i], i < first, out);
     }
     store_read_end(x.txn);
+    vector_index_free(x.since_ix);
     *more = x.cut;
     *pieces = x.pieces;
     wire_buf_release(&x.set_buf);

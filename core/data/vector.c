@@ -305,22 +305,6 @@ vector_find(const vector_t *v, const char *coll, const uint8_t *origin, uint64_t
     return s_find(v, coll, strlen(coll), origin, inc);
 }
 
-bool
-vector_covers(const vector_t *ours, const vector_t *theirs)
-{
-    for (size_t i = 0; i < theirs->count; i++) {
-        const vector_coll_t *c = &theirs->colls[i];
-        for (size_t j = 0; j < c->count; j++) {
-            const vector_entry_t *t = &c->entries[j];
-            const vector_entry_t *o = vector_find(ours, c->name, t->origin, t->incarnation);
-            if (!vv_covers_all(o ? &o->vv : NULL, &t->vv)) {
-                return false;
-            }
-        }
-    }
-    return true;
-}
-
 mesh_err_t
 vector_raise(vector_t *v, const wire_doc_t *bundle)
 {
@@ -439,10 +423,11 @@ vector_summary(store_t *st, const vector_t *v, uint8_t *out)
 /* A vector's collections by name (then by place, so that the first of a repeated
  * collection comes first), looked up in O(log n): counting must not be O(n^2) in the
  * collections, which a peer's vector file may list by the hundred thousand. */
-typedef struct s_index {
+struct vector_index {
     const vector_coll_t **colls;
     size_t count;
-} s_index_t;
+};
+typedef vector_index_t s_index_t;
 
 static int
 s_by_name(const void *a, const void *b)
@@ -500,6 +485,58 @@ s_index_find(const s_index_t *ix, const char *name, const uint8_t *origin, uint6
         }
     }
     return NULL;
+}
+
+mesh_err_t
+vector_index_new(const vector_t *v, vector_index_t **out)
+{
+    *out = calloc(1, sizeof **out);
+    if (!*out) {
+        return MESH_ENOMEM;
+    }
+    mesh_err_t err = s_index_make(v, *out);
+    if (err != MESH_OK) {
+        free(*out);
+        *out = NULL;
+    }
+    return err;
+}
+
+void
+vector_index_free(vector_index_t *ix)
+{
+    if (ix) {
+        free(ix->colls);
+        free(ix);
+    }
+}
+
+const vector_entry_t *
+vector_index_find(const vector_index_t *ix, const char *coll, const uint8_t *origin, uint64_t inc)
+{
+    return ix ? s_index_find(ix, coll, origin, inc) : NULL;
+}
+
+bool
+vector_covers(const vector_t *ours, const vector_t *theirs)
+{
+    s_index_t ix = {NULL, 0};
+    bool covers = true;
+    /* through an index of ours: O(n log n) in the collections, not O(n^2) (a HELLO's vector
+     * file may name 4,096) */
+    if (s_index_make(ours, &ix) != MESH_OK) {
+        return false; /* (no memory: "not known to cover", the safe answer) */
+    }
+    for (size_t i = 0; covers && i < theirs->count; i++) {
+        const vector_coll_t *c = &theirs->colls[i];
+        for (size_t j = 0; covers && j < c->count; j++) {
+            const vector_entry_t *t = &c->entries[j];
+            const vector_entry_t *o = s_index_find(&ix, c->name, t->origin, t->incarnation);
+            covers = vv_covers_all(o ? &o->vv : NULL, &t->vv);
+        }
+    }
+    free(ix.colls);
+    return covers;
 }
 
 static int

@@ -47,6 +47,19 @@ typedef struct vector {
 /* Free v and all it owns; NULL is a no-op. */
 void vector_free(vector_t *v);
 
+/* An index of a vector's collections by name, for lookups in O(log n) (a peer's vector may
+ * name 4,096 collections, and an export looks up each of its own). It borrows v, which must
+ * not change while the index lives. */
+typedef struct vector_index vector_index_t;
+
+/* MESH_OK: *out is new (vector_index_free). Errors: MESH_ENOMEM (*out NULL). */
+MESH_NODISCARD mesh_err_t vector_index_new(const vector_t *v, vector_index_t **out);
+void vector_index_free(vector_index_t *ix);
+
+/* vector_find through ix (NULL: none found). */
+const vector_entry_t *vector_index_find(const vector_index_t *ix, const char *coll,
+                                        const uint8_t *origin, uint64_t inc);
+
 /* Load the vectors of colls[0..n) from the store, in that order, each entry in the store's
  * order (a collection never written is there, empty). MESH_OK: *out is new (vector_free).
  * Errors (*out NULL): the store's, MESH_ENOMEM. */
