@@ -196,9 +196,10 @@ s_apply_op(rules_t *w, store_txn_t *st, uint32_t cid, uint32_t at, vv_t *at_vv, 
         return MESH_OK;
     }
     mesh_err_t err = rules_store_or_supersede(w, st, cid, at, v, i, stats);
-    if (err == MESH_OK) {
-        err = vv_add(at_vv, seq);
+    if (err != MESH_OK) {
+        return err; /* (a cap it hit is named there) */
     }
+    err = vv_add(at_vv, seq);
     if (err == MESH_OK && at_vv != &w->vv) {
         err = vv_add(&w->vv, seq);
     }
