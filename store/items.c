@@ -444,6 +444,61 @@ store_set_del(store_txn_t *txn, uint32_t cid, uint32_t oid, uint64_t first_seq)
     return env_del(txn, ENV_SETS, k, sizeof k);
 }
 
+/* Copy record k of db to the same key with oid new_oid, then remove it (the record's bytes
+ * do not name their oid). The bytes are copied out first: the write may move them. */
+static mesh_err_t
+s_record_move(store_txn_t *txn, env_db_t db, uint32_t cid, uint32_t oid, uint64_t seq,
+              uint32_t new_oid, uint8_t **copy, size_t *copy_len)
+{
+    uint8_t k[16], nk[16];
+    const uint8_t *v = NULL;
+    size_t vlen = 0;
+    *copy = NULL;
+    *copy_len = 0;
+    s_dot_key(k, cid, oid, seq);
+    s_dot_key(nk, cid, new_oid, seq);
+    mesh_err_t err = env_get(txn, db, k, sizeof k, &v, &vlen);
+    if (err != MESH_OK) {
+        return err;
+    }
+    uint8_t *b = malloc(vlen ? vlen : 1);
+    if (!b) {
+        return MESH_ENOMEM;
+    }
+    memcpy(b, v, vlen);
+    err = env_put(txn, db, nk, sizeof nk, b, vlen);
+    if (err == MESH_OK) {
+        err = env_del(txn, db, k, sizeof k);
+    }
+    if (err != MESH_OK) {
+        free(b);
+        return err;
+    }
+    *copy = b;
+    *copy_len = vlen;
+    return MESH_OK;
+}
+
+mesh_err_t
+store_dot_move(store_txn_t *txn, uint32_t cid, uint32_t oid, uint64_t seq, uint32_t new_oid)
+{
+    uint8_t *b = NULL;
+    size_t len = 0;
+    mesh_err_t err = s_record_move(txn, ENV_DOTS, cid, oid, seq, new_oid, &b, &len);
+    free(b);
+    return err;
+}
+
+mesh_err_t
+store_set_move(store_txn_t *txn, uint32_t cid, uint32_t oid, uint64_t first_seq, uint32_t new_oid)
+{
+    uint8_t *b = NULL;
+    size_t len = 0;
+    mesh_err_t err = s_record_move(txn, ENV_SETS, cid, oid, first_seq, new_oid, &b, &len);
+    free(b);
+    return err;
+}
+
 mesh_err_t
 store_dots_open(store_txn_t *txn, uint32_t cid, uint32_t oid, uint64_t from_seq,
                 store_cursor_t **out)

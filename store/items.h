@@ -59,6 +59,17 @@ MESH_NODISCARD mesh_err_t store_set_find(store_txn_t *txn, uint32_t cid, uint32_
 MESH_NODISCARD mesh_err_t store_set_del(store_txn_t *txn, uint32_t cid, uint32_t oid,
                                         uint64_t first_seq);
 
+/* ---- moving a forked set's records to another origin number (docs/PROTOCOL.md §5.7) ---- */
+/* Move the version record of (cid, oid, seq) to (cid, new_oid, seq), bytes unchanged. The
+ * key index still names the old dot: the caller rewrites it first (store_item_get reads
+ * the records its dots name). MESH_ENOTFOUND when there is no such record. */
+MESH_NODISCARD mesh_err_t store_dot_move(store_txn_t *txn, uint32_t cid, uint32_t oid, uint64_t seq,
+                                         uint32_t new_oid);
+/* Move the set record of (cid, oid, first_seq) to (cid, new_oid, first_seq), bytes
+ * unchanged. MESH_ENOTFOUND when there is none. */
+MESH_NODISCARD mesh_err_t store_set_move(store_txn_t *txn, uint32_t cid, uint32_t oid,
+                                         uint64_t first_seq, uint32_t new_oid);
+
 /* Iterate the version records of (cid, oid) from seq upwards: each step gives the seq and,
  * in *item, the key (full bytes) with count 1 and that one version (not the key's others:
  * store_item_get has those). */

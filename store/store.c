@@ -51,7 +51,7 @@ store_meta_put_u64(store_txn_t *txn, const char *name, uint64_t val)
     return store_meta_put(txn, name, b, sizeof b);
 }
 
-/* ---- origins: "f" device(32) inc(8) -> oid ; "r" oid(4) -> device inc ---- */
+/* ---- origins: "f" device(32) inc(8) -> oid ; "r" oid(4) -> device inc [signed inc] ---- */
 
 mesh_err_t
 store_origin_id(store_txn_t *txn, const uint8_t *device, uint64_t incarnation, bool create,
@@ -111,12 +111,112 @@ store_origin_get(store_txn_t *txn, uint32_t oid, uint8_t *device, uint64_t *inca
     if (err != MESH_OK) {
         return err;
     }
-    if (vlen != 40) {
+    if (vlen != 40 && vlen != 48) {
         return MESH_ECORRUPT;
     }
     memcpy(device, v, 32);
     *incarnation = env_get_le64(v + 32);
     return MESH_OK;
+}
+
+mesh_err_t
+store_origin_signed(store_txn_t *txn, uint32_t oid, uint8_t *device, uint64_t *incarnation)
+{
+    uint8_t rk[5];
+    const uint8_t *v = NULL;
+    size_t vlen = 0;
+    rk[0] = 'r';
+    env_be32(rk + 1, oid);
+    mesh_err_t err = env_get(txn, ENV_ORIGINS, rk, sizeof rk, &v, &vlen);
+    if (err != MESH_OK) {
+        return err;
+    }
+    if (vlen != 40 && vlen != 48) {
+        return MESH_ECORRUPT;
+    }
+    memcpy(device, v, 32);
+    *incarnation = env_get_le64(v + (vlen == 48 ? 40 : 32));
+    return MESH_OK;
+}
+
+/* ---- derived origins of forked sets: "d" oid(be32) derived(be32) -> nothing; the derived
+ * one's "r" record adds the incarnation its sets were signed with (§5.7) ---- */
+
+mesh_err_t
+store_origin_derive(store_txn_t *txn, uint32_t oid, uint64_t incarnation, uint32_t *derived)
+{
+    uint8_t device[32], rk[5], rv[48], dk[9];
+    uint64_t signed_inc = 0;
+    const uint8_t *v = NULL;
+    size_t vlen = 0;
+    *derived = 0;
+    mesh_err_t err = store_origin_get(txn, oid, device, &signed_inc);
+    if (err == MESH_OK) {
+        err = store_origin_id(txn, device, incarnation, true, derived);
+    }
+    if (err == MESH_OK && *derived == oid) {
+        err = MESH_EINVAL; /* an incarnation is never derived from itself */
+    }
+    rk[0] = 'r';
+    env_be32(rk + 1, *derived);
+    if (err == MESH_OK) {
+        err = env_get(txn, ENV_ORIGINS, rk, sizeof rk, &v, &vlen);
+    }
+    if (err == MESH_OK && vlen == 48) {
+        return env_get_le64(v + 40) == signed_inc ? MESH_OK : MESH_EEXIST;
+    }
+    /* new, or named before by a watermark alone: it becomes derived from oid */
+    memcpy(rv, device, 32);
+    env_le64(rv + 32, incarnation);
+    env_le64(rv + 40, signed_inc);
+    dk[0] = 'd';
+    env_be32(dk + 1, oid);
+    env_be32(dk + 5, *derived);
+    if (err == MESH_OK) {
+        err = env_put(txn, ENV_ORIGINS, rk, sizeof rk, rv, sizeof rv);
+    }
+    if (err == MESH_OK) {
+        err = env_put(txn, ENV_ORIGINS, dk, sizeof dk, "", 0);
+    }
+    return err;
+}
+
+mesh_err_t
+store_origin_forks(store_txn_t *txn, uint32_t oid, uint32_t *derived, size_t max, size_t *n)
+{
+    uint8_t dk[5];
+    store_cursor_t *cur = NULL;
+    const uint8_t *k = NULL, *v = NULL;
+    size_t klen = 0, vlen = 0;
+    *n = 0;
+    dk[0] = 'd';
+    env_be32(dk + 1, oid);
+    mesh_err_t err = env_cursor_open(txn, ENV_ORIGINS, dk, sizeof dk, sizeof dk, &cur);
+    while (err == MESH_OK && (err = env_cursor_next(cur, &k, &klen, &v, &vlen)) == MESH_OK) {
+        if (klen != 9) {
+            err = MESH_ECORRUPT;
+        } else if (*n == max) {
+            err = MESH_ETOOBIG;
+        } else {
+            derived[(*n)++] = env_get_be32(k + 5);
+        }
+    }
+    store_cursor_close(cur);
+    return err == MESH_ENOTFOUND ? MESH_OK : err;
+}
+
+mesh_err_t
+store_origin_is_derived(store_txn_t *txn, uint32_t oid, bool *derived)
+{
+    uint8_t rk[5];
+    const uint8_t *v = NULL;
+    size_t vlen = 0;
+    *derived = false;
+    rk[0] = 'r';
+    env_be32(rk + 1, oid);
+    mesh_err_t err = env_get(txn, ENV_ORIGINS, rk, sizeof rk, &v, &vlen);
+    *derived = err == MESH_OK && vlen == 48;
+    return err;
 }
 
 /* ---- collections: "n" name -> cid ; "s" cid(4) -> stats ---- */

@@ -162,9 +162,27 @@ MESH_NODISCARD mesh_err_t store_meta_put_u64(store_txn_t *txn, const char *name,
  * MESH_ENOTFOUND if absent and !create. */
 MESH_NODISCARD mesh_err_t store_origin_id(store_txn_t *txn, const uint8_t *device,
                                           uint64_t incarnation, bool create, uint32_t *oid);
-/* The device (32 bytes into device) and incarnation of a local number. */
+/* The device (32 bytes into device) and incarnation of a local number: the incarnation its
+ * vector entry names (for a derived one, §5.7: the derived incarnation). */
 MESH_NODISCARD mesh_err_t store_origin_get(store_txn_t *txn, uint32_t oid, uint8_t *device,
                                            uint64_t *incarnation);
+/* The same, with the incarnation its versions' headers were signed with: what a version's
+ * dot, its context entries and its digest contribution name. The one of store_origin_get
+ * except for a derived number. */
+MESH_NODISCARD mesh_err_t store_origin_signed(store_txn_t *txn, uint32_t oid, uint8_t *device,
+                                              uint64_t *incarnation);
+/* The number of (oid's device, incarnation), made when new, derived from oid: where the
+ * versions of a forked set signed under oid's incarnation move (docs/PROTOCOL.md §5.7). A
+ * number made before by a watermark alone becomes derived. MESH_EEXIST when that number
+ * is derived from another incarnation already; MESH_EINVAL when it is oid itself. */
+MESH_NODISCARD mesh_err_t store_origin_derive(store_txn_t *txn, uint32_t oid, uint64_t incarnation,
+                                              uint32_t *derived);
+/* The numbers derived from oid (store_origin_derive), ascending, in derived[0..*n).
+ * MESH_ETOOBIG when there are more than max. */
+MESH_NODISCARD mesh_err_t store_origin_forks(store_txn_t *txn, uint32_t oid, uint32_t *derived,
+                                             size_t max, size_t *n);
+/* Is oid a derived number? */
+MESH_NODISCARD mesh_err_t store_origin_is_derived(store_txn_t *txn, uint32_t oid, bool *derived);
 
 /* ---- collections ---- */
 

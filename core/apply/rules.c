@@ -1,8 +1,9 @@
 /* core/apply/rules.c: applying one verified set inside a batch's write transaction.
  * Each op the vector does not cover is stored, or only its dot counted when a local
  * version's context covers it; the versions its own context covers leave. A set whose
- * range another stored header of its origin reaches into is a fork: the header with the
- * smaller hash wins, the loser's versions leave. The digest and counts move with each op.
+ * range another stored header of its origin and incarnation reaches into is a fork: every
+ * header of it keeps its versions, under an incarnation derived from that header (§5.7).
+ * The digest and counts move with each op.
  * Layer: core. Third-party: none. SPDX-License-Identifier: MIT */
 #include "core/apply/rules.h"
 
@@ -86,7 +87,7 @@ s_store_op(rules_t *w, store_txn_t *st, uint32_t cid, verify_set_t *v, size_t i,
     for (size_t j = 0; j < item->count && err == MESH_OK; j++) {
         store_version_t lv = item->versions[j];
         wire_dot_t dot;
-        err = store_origin_get(st, lv.oid, dot.origin, &dot.incarnation);
+        err = store_origin_signed(st, lv.oid, dot.origin, &dot.incarnation);
         dot.seq = lv.seq;
         bool covered = false;
         for (size_t c = 0; err == MESH_OK && c < meta->ctx_count && !covered; c++) {
@@ -181,22 +182,27 @@ rules_coll_id(rules_t *w, store_txn_t *st, const char *coll, uint32_t *cid)
     return err;
 }
 
-/* Apply op i of v: (a) covered by the vector: nothing; (b) covered by a local version's
- * context: count its dot only; (c) otherwise store it. force skips (a) for a fork winner. */
+/* Apply op i of v, whose versions live under number at (its origin's, or one derived from
+ * it for a forked set, §5.7), with at's vector in at_vv: (a) covered by it: nothing; (b)
+ * covered by a local version's context: count its dot only; (c) otherwise store it. The
+ * dot is counted in w->vv (of the signed incarnation) too. */
 static mesh_err_t
-s_apply_op(rules_t *w, store_txn_t *st, uint32_t cid, uint32_t oid, verify_set_t *v, size_t i,
-           bool force, store_coll_stats_t *stats)
+s_apply_op(rules_t *w, store_txn_t *st, uint32_t cid, uint32_t at, vv_t *at_vv, verify_set_t *v,
+           size_t i, store_coll_stats_t *stats)
 {
     uint64_t seq = v->ops[i].seq;
-    if (!force && vv_covers(&w->vv, seq)) {
+    if (vv_covers(at_vv, seq)) {
         v->res->ops_old++;
         return MESH_OK;
     }
-    mesh_err_t err = rules_store_or_supersede(w, st, cid, oid, v, i, stats);
+    mesh_err_t err = rules_store_or_supersede(w, st, cid, at, v, i, stats);
     if (err != MESH_OK) {
-        return err;
+        return err; /* (a cap it hit is named there) */
     }
-    err = vv_add(&w->vv, seq);
+    err = vv_add(at_vv, seq);
+    if (err == MESH_OK && at_vv != &w->vv) {
+        err = vv_add(&w->vv, seq);
+    }
     if (err == MESH_ETOOBIG) {
         w->cap = "65,536 dots above a gap in one vector";
     }
@@ -205,129 +211,312 @@ s_apply_op(rules_t *w, store_txn_t *st, uint32_t cid, uint32_t oid, verify_set_t
 
 /* ---- the fork rule (§5.7) ---- */
 
-/* Remove every live version of a stored set that lost to another header. */
-static mesh_err_t
-s_drop_set(rules_t *w, store_txn_t *st, uint32_t cid, uint32_t oid, const store_set_t *lost,
-           uint32_t count, store_coll_stats_t *stats)
+uint64_t
+rules_fork_incarnation(const uint8_t *header, size_t header_len, uint64_t incarnation)
 {
-    for (uint64_t seq = lost->first_seq; seq < lost->first_seq + count; seq++) {
-        store_cursor_t *cur = NULL;
-        uint64_t at = 0;
-        mesh_err_t err = store_dots_open(st, cid, oid, seq, &cur);
-        if (err == MESH_OK) {
-            err = store_dots_next(cur, &at, w->item);
-        }
-        /* The key lives in LMDB memory about to be rewritten: copy it before the cursor
-         * closes. */
-        uint8_t key[MESH_KEY_MAX];
-        size_t key_len = err == MESH_OK ? w->item->key_len : 0;
-        if (err == MESH_OK && key_len <= sizeof key) {
-            memcpy(key, w->item->key, key_len);
-        }
-        store_cursor_close(cur);
-        if (err == MESH_ENOTFOUND || (err == MESH_OK && at != seq)) {
-            continue; /* superseded already */
-        }
-        if (err == MESH_OK && key_len > sizeof key) {
-            err = MESH_ECORRUPT;
-        }
-        store_key_t skey;
-        node_store_key(key, key_len, &skey);
-        if (err == MESH_OK) {
-            err = store_item_get(st, cid, &skey, w->item);
-        }
-        if (err != MESH_OK) {
-            return err;
-        }
-        size_t kept = 0;
-        for (size_t j = 0; j < w->item->count && err == MESH_OK; j++) {
-            store_version_t lv = w->item->versions[j];
-            if (lv.oid == oid && lv.seq == seq) {
-                uint8_t origin[WIRE_ORIGIN_LEN];
-                uint64_t inc = 0;
-                err = store_origin_get(st, oid, origin, &inc);
-                version_digest_apply(stats->digest, origin, inc, lv.meta, lv.meta_len, true);
-                stats->versions--;
-            } else {
-                w->item->versions[kept++] = lv;
-            }
-        }
-        if (err == MESH_OK && kept == 0) {
-            stats->keys--;
-        }
-        if (err == MESH_OK) {
-            err = store_item_put(st, cid, &skey, w->item->versions, kept);
-        }
-        if (err == MESH_OK) {
-            err = store_dot_del(st, cid, oid, seq);
-        }
-        if (err != MESH_OK) {
-            return err;
-        }
+    uint8_t h[HASH_LEN];
+    uint64_t inc = 0;
+    hash_tagged(HASH_TAG_NODE, header, header_len, h);
+    for (int i = 0; i < 8; i++) {
+        inc |= (uint64_t)h[i] << (8 * i);
     }
-    return store_set_del(st, cid, oid, lost->first_seq);
+    inc = inc ? inc : 1;
+    return inc == incarnation ? ~inc : inc; /* (~1 is not 0) */
 }
 
-/* Another stored header of v's origin whose range reaches into v's: *other is set, with
- * it in *s and *sh (the stored set with the greatest first seq up to v's last). */
+/* The stored set of (cid, oid) with the greatest first seq up to seq, its header decoded. */
+static mesh_err_t
+s_header_at(store_txn_t *st, uint32_t cid, uint32_t oid, uint64_t seq, store_set_t *s,
+            wire_header_t *sh)
+{
+    mesh_err_t err = store_set_find(st, cid, oid, seq, s);
+    if (err == MESH_OK && wire_header_decode(s->header, s->header_len, sh) != MESH_OK) {
+        err = MESH_ECORRUPT;
+    }
+    return err;
+}
+
+static bool
+s_same_header(const store_set_t *s, const verify_set_t *v)
+{
+    return s->header_len == v->set.header_len &&
+           memcmp(s->header, v->set.header, s->header_len) == 0;
+}
+
+/* What the stored headers of v's (collection, origin, incarnation) say of v (§5.7): the
+ * number v's record lives under when it is stored already (*known: its origin's oid, or
+ * one derived from it; 0 when new); *forks: how many other headers overlap it (those under
+ * oid, which never overlap each other, and those moved to derived numbers); *derived: how
+ * many derived numbers oid has. The first overlapping header of oid goes to *s and *sh. */
+static mesh_err_t
+s_fork_scan(store_txn_t *st, uint32_t cid, uint32_t oid, const verify_set_t *v, store_set_t *s,
+            wire_header_t *sh, uint32_t *known, size_t *forks, size_t *derived)
+{
+    uint64_t first = v->h.first_seq, last = first + v->h.count - 1;
+    uint32_t nums[RULES_FORKS_MAX];
+    store_set_t o;
+    wire_header_t oh;
+    *known = 0;
+    *forks = 0;
+    /* under oid: from the last header starting at or below v's last seq, down while they
+     * reach into v */
+    mesh_err_t err = MESH_OK;
+    for (uint64_t seq = last; err == MESH_OK;) {
+        err = s_header_at(st, cid, oid, seq, &o, &oh);
+        if (err != MESH_OK || o.first_seq + oh.count <= first) {
+            break;
+        }
+        if (s_same_header(&o, v)) {
+            *known = oid;
+        } else if ((*forks)++ == 0) {
+            *s = o;
+            *sh = oh;
+        }
+        if (o.first_seq <= 1) {
+            break;
+        }
+        seq = o.first_seq - 1;
+    }
+    if (err == MESH_ENOTFOUND) {
+        err = MESH_OK;
+    }
+    if (err == MESH_OK) {
+        err = store_origin_forks(st, oid, nums, RULES_FORKS_MAX, derived);
+    }
+    /* each derived number holds one header of a collection */
+    for (size_t i = 0; err == MESH_OK && i < *derived; i++) {
+        err = s_header_at(st, cid, nums[i], last, &o, &oh);
+        if (err == MESH_ENOTFOUND) {
+            err = MESH_OK;
+        } else if (err == MESH_OK && o.first_seq + oh.count > first) {
+            if (s_same_header(&o, v)) {
+                *known = nums[i];
+            } else {
+                (*forks)++;
+            }
+        }
+    }
+    return err;
+}
+
+/* Name dot (oid, seq) (oid, to) in its key's index, when it is a live version (*live). */
+static mesh_err_t
+s_rename_dot(rules_t *w, store_txn_t *st, uint32_t cid, uint32_t oid, uint64_t seq, uint32_t to,
+             bool *live)
+{
+    store_cursor_t *cur = NULL;
+    uint64_t at = 0;
+    uint8_t key[MESH_KEY_MAX];
+    size_t key_len = 0;
+    store_key_t skey;
+    *live = false;
+    mesh_err_t err = store_dots_open(st, cid, oid, seq, &cur);
+    if (err == MESH_OK) {
+        err = store_dots_next(cur, &at, w->item);
+    }
+    if (err == MESH_OK && at == seq && w->item->key_len <= sizeof key) {
+        key_len = w->item->key_len; /* LMDB memory the writes below may move */
+        memcpy(key, w->item->key, key_len);
+        *live = true;
+    } else if (err == MESH_OK && at == seq) {
+        err = MESH_ECORRUPT;
+    }
+    store_cursor_close(cur);
+    if (err == MESH_ENOTFOUND || !*live) {
+        return err == MESH_ENOTFOUND ? MESH_OK : err; /* superseded already */
+    }
+    node_store_key(key, key_len, &skey);
+    err = store_item_get(st, cid, &skey, w->item);
+    bool found = false;
+    for (size_t j = 0; err == MESH_OK && j < w->item->count; j++) {
+        if (w->item->versions[j].oid == oid && w->item->versions[j].seq == seq) {
+            w->item->versions[j].oid = to;
+            found = true;
+        }
+    }
+    if (err == MESH_OK && !found) {
+        err = MESH_ECORRUPT; /* a version record its key does not name */
+    }
+    return err == MESH_OK ? store_item_put(st, cid, &skey, w->item->versions, w->item->count) : err;
+}
+
+/* Move the stored set of oid starting at first_seq (count seqs, header bytes header) to the
+ * number derived from its header (§5.7): its version records, their dots in the key index,
+ * its record, and that number's vector, which covers the seqs of its range that oid's
+ * covers (this set was the one header of them here). Dots, contexts and the digest name
+ * the signed incarnation: they do not change. */
+static mesh_err_t
+s_move_set(rules_t *w, store_txn_t *st, uint32_t cid, uint32_t oid, uint64_t inc,
+           uint64_t first_seq, uint32_t count, const uint8_t *header, size_t header_len)
+{
+    uint32_t to = 0;
+    vv_t vv, from;
+    mesh_err_t err =
+        store_origin_derive(st, oid, rules_fork_incarnation(header, header_len, inc), &to);
+    for (uint64_t seq = first_seq; err == MESH_OK && seq < first_seq + count; seq++) {
+        bool live = false;
+        err = s_rename_dot(w, st, cid, oid, seq, to, &live);
+        if (err == MESH_OK && live) {
+            err = store_dot_move(st, cid, oid, seq, to);
+        }
+    }
+    if (err == MESH_OK) {
+        err = store_set_move(st, cid, oid, first_seq, to);
+    }
+    vv_init(&vv);
+    vv_init(&from);
+    if (err == MESH_OK) {
+        err = vv_load(&vv, st, cid, to);
+    }
+    if (err == MESH_OK) {
+        err = vv_load(&from, st, cid, oid);
+    }
+    for (uint64_t seq = first_seq; err == MESH_OK && seq < first_seq + count; seq++) {
+        if (vv_covers(&from, seq)) {
+            err = vv_add(&vv, seq);
+        }
+    }
+    if (err == MESH_OK) {
+        err = vv_save(&vv, st, cid, to);
+    }
+    vv_release(&vv);
+    vv_release(&from);
+    return err;
+}
+
+/* Move every stored header of oid that overlaps v out of oid (§5.7). */
+static mesh_err_t
+s_move_overlapping(rules_t *w, store_txn_t *st, uint32_t cid, uint32_t oid, const verify_set_t *v)
+{
+    uint64_t first = v->h.first_seq, last = first + v->h.count - 1;
+    uint8_t header[WIRE_HEADER_MAX];
+    store_set_t o;
+    wire_header_t oh;
+    mesh_err_t err = MESH_OK;
+    for (uint64_t seq = last; err == MESH_OK;) {
+        err = s_header_at(st, cid, oid, seq, &o, &oh);
+        if (err != MESH_OK || o.first_seq + oh.count <= first) {
+            break;
+        }
+        if (o.header_len > sizeof header) {
+            return MESH_ECORRUPT;
+        }
+        /* the record's bytes move: keep what is needed of them */
+        uint64_t at = o.first_seq;
+        size_t header_len = o.header_len;
+        memcpy(header, o.header, header_len);
+        err = s_move_set(w, st, cid, oid, v->h.incarnation, at, oh.count, header, header_len);
+        if (at <= 1) {
+            break;
+        }
+        seq = at - 1;
+    }
+    return err == MESH_ENOTFOUND ? MESH_OK : err;
+}
+
 mesh_err_t
 rules_other_header(store_txn_t *st, uint32_t cid, uint32_t oid, const verify_set_t *v,
                    store_set_t *s, wire_header_t *sh, bool *other)
 {
+    uint32_t known = 0;
+    size_t forks = 0, derived = 0;
+    bool is_derived = false;
     *other = false;
-    mesh_err_t err = store_set_find(st, cid, oid, v->h.first_seq + v->h.count - 1, s);
-    if (err == MESH_ENOTFOUND) {
-        return MESH_OK;
+    mesh_err_t err = store_origin_is_derived(st, oid, &is_derived);
+    if (err == MESH_OK) {
+        err = s_fork_scan(st, cid, oid, v, s, sh, &known, &forks, &derived);
     }
-    if (err == MESH_OK && wire_header_decode(s->header, s->header_len, sh) != MESH_OK) {
-        err = MESH_ECORRUPT;
-    }
-    *other = err == MESH_OK && s->first_seq + sh->count > v->h.first_seq &&
-             !(s->header_len == v->set.header_len &&
-               memcmp(s->header, v->set.header, s->header_len) == 0);
+    *other = err == MESH_OK && (forks > 0 || is_derived || (known && known != oid));
     return err;
 }
 
-/* Check v against a stored set whose range overlaps it. *force is set when v wins a fork
- * (its ops then apply over dots the vector already counts). */
+/* Where v's versions go (§5.7): *at is oid, or the number derived from v's header when
+ * another stored header of its origin and incarnation overlaps it; those of oid then move
+ * out first (*moved says so). v is rejected (MESH_EFORK) when its incarnation is itself a
+ * derived one, or when a fork would pass RULES_FORKS_MAX derived numbers. */
 static mesh_err_t
-s_fork_check(rules_t *w, store_txn_t *st, uint32_t cid, uint32_t oid, verify_set_t *v,
-             store_coll_stats_t *stats, bool *force)
+s_fork_check(rules_t *w, store_txn_t *st, uint32_t cid, uint32_t oid, verify_set_t *v, uint32_t *at,
+             bool *moved)
 {
     store_set_t s;
     wire_header_t sh;
-    bool other = false;
-    *force = false;
-    uint64_t last = v->h.first_seq + v->h.count - 1;
-    mesh_err_t err = rules_other_header(st, cid, oid, v, &s, &sh, &other);
-    if (err != MESH_OK || !other) {
-        return err; /* no overlap, or the same set again */
-    }
-    uint8_t mine[HASH_LEN], theirs[HASH_LEN];
-    hash_tagged(HASH_TAG_NODE, v->set.header, v->set.header_len, mine);
-    hash_tagged(HASH_TAG_NODE, s.header, s.header_len, theirs);
+    uint32_t known = 0;
+    size_t forks = 0, derived = 0;
+    bool is_derived = false;
+    *at = oid;
+    *moved = false;
     char id[MESH_ID_TEXT_LEN + 1];
     devid_format(v->h.origin, id);
-    if (memcmp(mine, theirs, HASH_LEN) > 0) {
+    uint64_t first = v->h.first_seq, last = first + v->h.count - 1;
+    mesh_err_t err = store_origin_is_derived(st, oid, &is_derived);
+    if (err == MESH_OK && is_derived) {
         verify_reject(v->res, MESH_EFORK,
-                      "fork: %s signed another header for seq %llu..%llu, which wins (§5.7)", id,
-                      (unsigned long long)v->h.first_seq, (unsigned long long)last);
+                      "a set of %s names the incarnation of a forked set's (§5.7)", id);
+        node_log(w->m, MESH_LOG_WARN, "%s", v->res->why);
+        return MESH_OK;
+    }
+    if (err == MESH_OK) {
+        err = s_fork_scan(st, cid, oid, v, &s, &sh, &known, &forks, &derived);
+    }
+    if (err != MESH_OK || known || forks == 0) {
+        *at = known ? known : oid; /* seen before, or no fork */
+        return err;
+    }
+    size_t to_move = 0; /* the headers of oid that overlap v: they move too */
+    for (uint64_t seq = last; err == MESH_OK;) {
+        store_set_t o;
+        wire_header_t oh;
+        err = s_header_at(st, cid, oid, seq, &o, &oh);
+        if (err != MESH_OK || o.first_seq + oh.count <= first) {
+            break;
+        }
+        to_move++;
+        seq = o.first_seq > 1 ? o.first_seq - 1 : 0;
+        if (seq == 0) {
+            break;
+        }
+    }
+    if (err == MESH_ENOTFOUND) {
+        err = MESH_OK;
+    }
+    if (err == MESH_OK && derived + to_move + 1 > RULES_FORKS_MAX) {
+        verify_reject(v->res, MESH_EFORK,
+                      "fork: %s signed more than %u forked headers for one incarnation: "
+                      "seq %llu..%llu left out (§5.7)",
+                      id, RULES_FORKS_MAX, (unsigned long long)first, (unsigned long long)last);
         node_log(w->m, MESH_LOG_WARN, "%s", v->res->why);
         return MESH_OK;
     }
     node_log(w->m, MESH_LOG_WARN,
-             "fork: %s signed two headers for seq %llu..%llu; the stored one loses (§5.7)", id,
-             (unsigned long long)s.first_seq, (unsigned long long)(s.first_seq + sh.count - 1));
-    *force = true;
-    return s_drop_set(w, st, cid, oid, &s, sh.count, stats);
+             "fork: %s signed %zu other header(s) overlapping seq %llu..%llu; each keeps its "
+             "versions under an incarnation derived from it (§5.7)",
+             id, forks, (unsigned long long)first, (unsigned long long)last);
+    if (err == MESH_OK) {
+        err = s_move_overlapping(w, st, cid, oid, v);
+    }
+    if (err == MESH_OK) {
+        err = store_origin_derive(
+            st, oid, rules_fork_incarnation(v->set.header, v->set.header_len, v->h.incarnation),
+            at);
+    }
+    if (err == MESH_EEXIST || err == MESH_EINVAL) { /* (an origin that chose such a number) */
+        verify_reject(v->res, MESH_EFORK,
+                      "fork: a set of %s would move to an incarnation taken already (§5.7)", id);
+        node_log(w->m, MESH_LOG_WARN, "%s", v->res->why);
+        return MESH_OK;
+    }
+    *moved = err == MESH_OK;
+    return err;
 }
 
 /* ---- one set ---- */
 
-/* A set of our own current incarnation that reaches beyond our own vector proves this store
- * was rolled back: its next commits must not reuse those seqs (§5.1). */
+/* A set of our own current incarnation that reaches beyond our own vector, or that forks
+ * one of ours, proves this store was rolled back: its next commits must not reuse those
+ * seqs (§5.1). */
 static mesh_err_t
-s_own_rollback(mesh_t *m, store_txn_t *st, const verify_set_t *v, const vv_t *vv, bool *renew)
+s_own_rollback(mesh_t *m, store_txn_t *st, const verify_set_t *v, const vv_t *vv, bool forked,
+               bool *renew)
 {
     uint64_t inc = 0;
     *renew = false;
@@ -336,7 +525,25 @@ s_own_rollback(mesh_t *m, store_txn_t *st, const verify_set_t *v, const vv_t *vv
     }
     mesh_err_t err = store_txn_incarnation(st, &inc);
     if (err == MESH_OK && inc == v->h.incarnation) {
-        *renew = !vv_covers(vv, v->h.first_seq + v->h.count - 1);
+        *renew = forked || !vv_covers(vv, v->h.first_seq + v->h.count - 1);
+    }
+    return err;
+}
+
+/* Apply v's ops under number at, with at's vector in *at_vv, then save the vectors. */
+static mesh_err_t
+s_apply_ops(rules_t *w, store_txn_t *st, uint32_t cid, uint32_t oid, uint32_t at, vv_t *at_vv,
+            verify_set_t *v, store_coll_stats_t *stats)
+{
+    mesh_err_t err = MESH_OK;
+    for (size_t i = 0; err == MESH_OK && i < v->set.op_count; i++) {
+        err = s_apply_op(w, st, cid, at, at_vv, v, i, stats);
+    }
+    if (err == MESH_OK && at != oid) {
+        err = vv_save(at_vv, st, cid, at);
+    }
+    if (err == MESH_OK) {
+        err = vv_save(&w->vv, st, cid, oid);
     }
     return err;
 }
@@ -345,9 +552,10 @@ mesh_err_t
 rules_apply_set(rules_t *w, store_txn_t *st, verify_set_t *v)
 {
     mesh_t *m = w->m;
-    uint32_t cid = 0, oid = 0;
+    uint32_t cid = 0, oid = 0, at = 0;
     store_coll_stats_t stats;
-    bool force = false;
+    bool moved = false;
+    vv_t at_vv;
     if (!member_is(m, v->h.origin)) {
         return held_put(m, st, v);
     }
@@ -359,22 +567,24 @@ rules_apply_set(rules_t *w, store_txn_t *st, verify_set_t *v)
         err = store_coll_stats_get(st, cid, &stats);
     }
     if (err == MESH_OK) {
-        err = s_fork_check(w, st, cid, oid, v, &stats, &force);
+        err = s_fork_check(w, st, cid, oid, v, &at, &moved);
     }
     if (err != MESH_OK || v->res->outcome == APPLY_REJECTED) {
         return err;
     }
+    vv_init(&at_vv);
     err = vv_load(&w->vv, st, cid, oid);
+    if (err == MESH_OK && at != oid) {
+        err = vv_load(&at_vv, st, cid, at);
+    }
     bool renew = false;
     if (err == MESH_OK) {
-        err = s_own_rollback(m, st, v, &w->vv, &renew);
-    }
-    for (size_t i = 0; err == MESH_OK && i < v->set.op_count; i++) {
-        err = s_apply_op(w, st, cid, oid, v, i, force, &stats);
+        err = s_own_rollback(m, st, v, &w->vv, at != oid, &renew);
     }
     if (err == MESH_OK) {
-        err = vv_save(&w->vv, st, cid, oid);
+        err = s_apply_ops(w, st, cid, oid, at, at == oid ? &w->vv : &at_vv, v, &stats);
     }
+    vv_release(&at_vv);
     if (err == MESH_OK) {
         err = store_coll_stats_put(st, cid, &stats);
     }
@@ -383,12 +593,12 @@ rules_apply_set(rules_t *w, store_txn_t *st, verify_set_t *v)
     }
     store_set_t existing;
     mesh_err_t found =
-        err == MESH_OK ? store_set_get(st, cid, oid, v->h.first_seq, &existing) : MESH_OK;
+        err == MESH_OK ? store_set_get(st, cid, at, v->h.first_seq, &existing) : MESH_OK;
     /* Store the record when new, or to add the leaves a set first seen partial lacked. */
     if (err == MESH_OK &&
         (found == MESH_ENOTFOUND || (found == MESH_OK && !v->set.partial && existing.count == 0))) {
         /* A partial set's leaves are not all here: its versions keep their proofs. */
-        store_set_t rec = {.oid = oid,
+        store_set_t rec = {.oid = at,
                            .first_seq = v->h.first_seq,
                            .header = v->set.header,
                            .header_len = (uint32_t)v->set.header_len,
@@ -401,14 +611,16 @@ rules_apply_set(rules_t *w, store_txn_t *st, verify_set_t *v)
         uint64_t inc = 0;
         err = store_incarnation_renew(st, &inc);
         node_log(m, MESH_LOG_WARN,
-                 "a peer holds seq %llu of ours, beyond what this store holds: it was rolled "
-                 "back; new incarnation %016llx",
-                 (unsigned long long)(v->h.first_seq + v->h.count - 1), (unsigned long long)inc);
+                 "a peer holds seq %llu of ours, %s: this store was rolled back; new "
+                 "incarnation %016llx",
+                 (unsigned long long)(v->h.first_seq + v->h.count - 1),
+                 at != oid ? "signed differently" : "beyond what this store holds",
+                 (unsigned long long)inc);
     }
     if (err == MESH_OK && v->res->ops_stored) {
         w->members_changed |= strcmp(v->coll, MEMBER_COLL) == 0;
     }
     v->res->outcome =
-        v->res->ops_stored || v->res->ops_superseded || force ? APPLY_NEW : APPLY_KNOWN;
+        v->res->ops_stored || v->res->ops_superseded || moved ? APPLY_NEW : APPLY_KNOWN;
     return err;
 }

@@ -31,6 +31,7 @@ typedef struct rules {
 } rules_t;
 
 #define RULES_CAP_COLLS "4,096 collections" /* (MESH_COLLS_MAX) the cap, as the log names it */
+#define RULES_FORKS_MAX 256u /* derived incarnations of one (origin, incarnation), §5.7 */
 
 /* The number of collection coll, made when new (store_coll_id). When a new one would pass
  * MESH_COLLS_MAX: MESH_ETOOBIG, with w->cap and w->colls_full set. Errors: the store's. */
@@ -38,9 +39,12 @@ MESH_NODISCARD mesh_err_t rules_coll_id(rules_t *w, store_txn_t *st, const char 
                                         uint32_t *cid);
 
 /* Apply verified set v (v->res says APPLY_NEW on entry) in st: held back (APPLY_HELD) when
- * its origin is not a member; rejected (APPLY_REJECTED, MESH_EFORK) when it loses a fork,
- * else each op by rules (a)(b)(c), then its vector, its collection's stats, the clock and its
- * record. v->res counts the ops and says APPLY_NEW or APPLY_KNOWN.
+ * its origin is not a member; when another stored header of its origin and incarnation
+ * overlaps it (a fork, §5.7), it and the overlapping headers keep their versions under
+ * incarnations derived from their headers; rejected (APPLY_REJECTED, MESH_EFORK) only when
+ * that would pass RULES_FORKS_MAX, or its incarnation is a derived one. Else each op by
+ * rules (a)(b)(c), then its vector, its collection's stats, the clock and its record.
+ * v->res counts the ops and says APPLY_NEW or APPLY_KNOWN.
  * Errors: the store's (the transaction is then to be aborted). */
 MESH_NODISCARD mesh_err_t rules_apply_set(rules_t *w, store_txn_t *st, verify_set_t *v);
 
@@ -55,11 +59,17 @@ MESH_NODISCARD mesh_err_t rules_store_or_supersede(rules_t *w, store_txn_t *st, 
 /* The version op i of v makes (its dot: oid, the op's seq), borrowing the set's bytes. */
 store_version_t rules_new_version(const verify_set_t *v, size_t i, uint32_t oid);
 
-/* Another stored header of v's origin whose range reaches into v's (a fork, §5.7): *other
- * is set, with it in *s and *sh (the stored set with the greatest first seq up to v's last).
- * Errors: the store's, MESH_ECORRUPT (a stored header does not decode). */
+/* Is v anything but a set of a plain origin number that no other stored header of its
+ * origin and incarnation overlaps (§5.7)? *other is then set: a fork, v itself stored
+ * under a derived number, or v's incarnation a derived one. *s and *sh: an overlapping
+ * header of v's origin number, when one is. Errors: the store's, MESH_ECORRUPT (a stored
+ * header does not decode). */
 MESH_NODISCARD mesh_err_t rules_other_header(store_txn_t *st, uint32_t cid, uint32_t oid,
                                              const verify_set_t *v, store_set_t *s,
                                              wire_header_t *sh, bool *other);
+
+/* The incarnation the versions of a forked header move to (§5.7): the first 8 bytes (LE) of
+ * BLAKE2b-256(0x01 || header), 1 for 0, complemented when it is the signed incarnation. */
+uint64_t rules_fork_incarnation(const uint8_t *header, size_t header_len, uint64_t incarnation);
 
 #endif /* MESH_CORE_APPLY_RULES_H */

@@ -142,7 +142,7 @@ s_version_out(store_txn_t *txn, const store_version_t *v, bool winner, uint8_t *
               mesh_item_version_t *out)
 {
     uint8_t origin[WIRE_ORIGIN_LEN];
-    mesh_err_t err = store_origin_get(txn, v->oid, origin, &out->incarnation);
+    mesh_err_t err = store_origin_signed(txn, v->oid, origin, &out->incarnation);
     if (err != MESH_OK) {
         return err;
     }

@@ -186,7 +186,7 @@ s_retire_versions(store_txn_t *st, uint32_t cid, const store_item_t *item,
         const store_version_t *v = &item->versions[i];
         uint8_t origin[WIRE_ORIGIN_LEN];
         uint64_t inc = 0;
-        mesh_err_t err = store_origin_get(st, v->oid, origin, &inc);
+        mesh_err_t err = store_origin_signed(st, v->oid, origin, &inc);
         if (err != MESH_OK) {
             return err;
         }

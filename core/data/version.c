@@ -87,7 +87,7 @@ version_ctx_join_item(store_txn_t *txn, const store_item_t *item, version_ctx_t 
             err = version_ctx_add(ctx, &dot);
         }
         if (err == MESH_OK) {
-            err = store_origin_get(txn, v->oid, dot.origin, &dot.incarnation);
+            err = store_origin_signed(txn, v->oid, dot.origin, &dot.incarnation);
         }
         if (err == MESH_OK) {
             dot.seq = v->seq;
@@ -123,7 +123,13 @@ s_wins(const store_version_t *a, const wire_dot_t *da, const store_version_t *b,
     if (c != 0) {
         return c > 0;
     }
-    return a->seq > b->seq;
+    if (a->seq != b->seq) {
+        return a->seq > b->seq;
+    }
+    /* one dot signed twice (a fork, PROTOCOL.md §5.7): the op metadata bytes decide */
+    size_t n = a->meta_len < b->meta_len ? a->meta_len : b->meta_len;
+    int m = memcmp(a->meta, b->meta, n);
+    return m != 0 ? m > 0 : a->meta_len > b->meta_len;
 }
 
 mesh_err_t
@@ -134,9 +140,10 @@ version_winner(store_txn_t *txn, const store_item_t *item, size_t *winner)
     if (item->count <= 1) {
         return MESH_OK;
     }
-    mesh_err_t err = store_origin_get(txn, item->versions[0].oid, best.origin, &best.incarnation);
+    mesh_err_t err =
+        store_origin_signed(txn, item->versions[0].oid, best.origin, &best.incarnation);
     for (size_t i = 1; i < item->count && err == MESH_OK; i++) {
-        err = store_origin_get(txn, item->versions[i].oid, cur.origin, &cur.incarnation);
+        err = store_origin_signed(txn, item->versions[i].oid, cur.origin, &cur.incarnation);
         if (err == MESH_OK && s_wins(&item->versions[i], &cur, &item->versions[*winner], &best)) {
             *winner = i;
             best = cur;

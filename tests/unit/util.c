@@ -326,7 +326,7 @@ util_check_digest(mesh_t *m, const char *coll)
             for (size_t i = 0; i < item->count; i++) {
                 uint8_t origin[32];
                 uint64_t inc = 0;
-                CHECK_OK(store_origin_get(st, item->versions[i].oid, origin, &inc));
+                CHECK_OK(store_origin_signed(st, item->versions[i].oid, origin, &inc));
                 version_digest_apply(digest, origin, inc, item->versions[i].meta,
                                      item->versions[i].meta_len, false);
             }
