@@ -103,17 +103,26 @@ inbox_charge(const uint8_t *data, size_t len)
     return len + sets * INBOX_SET_BYTES + ops * INBOX_OP_BYTES;
 }
 
+/* The queue's room, and the sender's share of it: one sender alone may fill at most
+ * 1/INBOX_SHARE of it, so that another's batch never waits behind a whole queue of its
+ * (a member's worst frames take ~2 s each to check and apply). */
 static bool
-s_fits(const inbox_t *in, size_t charge)
+s_fits(const inbox_t *in, const void *from, size_t charge)
 {
+    size_t mine = 0;
+    for (size_t i = 0; i < in->n; i++) {
+        mine += in->q[i].b.from == from ? in->q[i].charge : 0;
+    }
+    size_t share = in->max_bytes / INBOX_SHARE;
     return in->n == 0 ||
-           (in->n < in->max && in->bytes <= in->max_bytes && charge <= in->max_bytes - in->bytes);
+           (in->n < in->max && in->bytes <= in->max_bytes && charge <= in->max_bytes - in->bytes &&
+            (mine == 0 || (mine <= share && charge <= share - mine)));
 }
 
 bool
-inbox_fits(const inbox_t *in, const uint8_t *data, size_t len)
+inbox_fits(const inbox_t *in, const void *from, const uint8_t *data, size_t len)
 {
-    return s_fits(in, inbox_charge(data, len));
+    return s_fits(in, from, inbox_charge(data, len));
 }
 
 size_t
@@ -127,7 +136,7 @@ inbox_add(inbox_t *in, void *from, uint64_t id, const uint8_t *data, size_t len,
           int64_t now_ms)
 {
     size_t charge = inbox_charge(data, len);
-    if (!s_fits(in, charge)) {
+    if (!s_fits(in, from, charge)) {
         return MESH_EBUSY;
     }
     uint8_t *copy = malloc(len ? len : 1);

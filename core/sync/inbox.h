@@ -33,6 +33,7 @@ typedef struct inbox_batch {
  * (docs/PROTOCOL.md §12). */
 #define INBOX_SET_BYTES 1536u
 #define INBOX_OP_BYTES  256u
+#define INBOX_SHARE     4u /* one sender's batches take at most 1/4 of the queue's bytes */
 
 /* An empty inbox of at most max batches and max_bytes bytes charged: each batch's bytes and
  * the memory its check and apply take (INBOX_SET_BYTES, INBOX_OP_BYTES; docs/PROTOCOL.md §12:
@@ -53,11 +54,12 @@ bool inbox_full(const inbox_t *in);
  * INBOX_OP_BYTES for each set and op its outline says it carries. */
 size_t inbox_charge(const uint8_t *data, size_t len);
 
-/* Would the batch of len bytes at data fit now: fewer than max batches queued, and
- * max_bytes not passed with its charge (an empty inbox takes any one batch)? When not,
- * commit a group first: the sender waits meanwhile (its credit), and no batch is refused
- * or failed. */
-bool inbox_fits(const inbox_t *in, const uint8_t *data, size_t len);
+/* Would the batch of len bytes at data from `from` fit now: fewer than max batches queued,
+ * max_bytes not passed with its charge, and its sender's charges within max_bytes /
+ * INBOX_SHARE (an empty inbox takes any one batch, and a sender with none queued any batch
+ * that fits the queue)? When not, commit a group first: the sender waits meanwhile (its
+ * credit), and no batch is refused or failed. */
+bool inbox_fits(const inbox_t *in, const void *from, const uint8_t *data, size_t len);
 
 /* Bytes charged for the batches queued (inbox_charge). */
 size_t inbox_bytes(const inbox_t *in);

@@ -524,7 +524,7 @@ session_flush(loop_t *l)
 static void
 s_on_batch(loop_t *l, session_t *s, const wire_msg_t *msg)
 {
-    while (!inbox_fits(l->inbox, msg->body, msg->body_len)) {
+    while (!inbox_fits(l->inbox, s, msg->body, msg->body_len)) {
         session_flush_group(l); /* (each commits or forgets one batch at least) */
     }
     if (inbox_add(l->inbox, s, msg->num, msg->body, msg->body_len, msg->more, sync_now_ms()) !=

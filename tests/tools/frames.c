@@ -5,8 +5,9 @@
  * such frames cost the victim (tests/integration/33-worst-frames.sh). Test builds only
  * (build/testing/tests/frames); it links the library's internals.
  *
- *   frames HOME ENDPOINT PEER_ID FRAMES SETS [VALUE_BYTES]
- *   SETS 0: as many as fit in one frame (the transport's cap). Prints one line: the frames
+ *   frames HOME ENDPOINT PEER_ID FRAMES SETS [VALUE_BYTES [SEQ]]
+ *   SETS 0: as many as fit in one frame (the transport's cap). The set is a put of key
+ *   "k<SEQ>" in collection "x", seq SEQ (default 1) of incarnation 1. Prints one line: the frames
  *   sent, the sets in each, the bytes of a set and of a frame, the last batch acknowledged,
  *   and whether the daemon dropped the session (with its ERROR text).
  *
@@ -50,10 +51,12 @@ f_admit(void *ctx, const uint8_t *key)
     return true;
 }
 
-/* One set: a put of "k" in "x", seq 1 of incarnation 1, value_bytes of 'v'. */
+/* One set: a put of "k<seq>" in "x", seq of incarnation 1, value_bytes of 'v'. */
 static void
-f_set(const ident_t *id, size_t value_bytes, wire_buf_t *out)
+f_set(const ident_t *id, size_t value_bytes, uint64_t seq, wire_buf_t *out)
 {
+    char key[32];
+    snprintf(key, sizeof key, "k%" PRIu64, seq);
     char *value = malloc(value_bytes + 1);
     if (!value) {
         f_die("no memory");
@@ -62,9 +65,9 @@ f_set(const ident_t *id, size_t value_bytes, wire_buf_t *out)
     wire_buf_t meta, header;
     wire_buf_init(&meta);
     wire_buf_init(&header);
-    wire_opmeta_t m = {.seq = 1,
-                       .key = (const uint8_t *)"k",
-                       .key_len = 1,
+    wire_opmeta_t m = {.seq = seq,
+                       .key = (const uint8_t *)key,
+                       .key_len = strlen(key),
                        .kind = WIRE_PUT,
                        .value_len = (uint32_t)value_bytes};
     hash_tagged(HASH_TAG_VALUE, value, value_bytes, m.vhash);
@@ -76,7 +79,7 @@ f_set(const ident_t *id, size_t value_bytes, wire_buf_t *out)
     wire_header_t h = {.coll = "x",
                        .coll_len = 1,
                        .incarnation = 1,
-                       .first_seq = 1,
+                       .first_seq = seq,
                        .count = 1,
                        .hlc = ((uint64_t)time(NULL) * 1000) << 16};
     memcpy(h.origin, ident_public_key(id), WIRE_ORIGIN_LEN);
@@ -189,7 +192,7 @@ int
 main(int argc, char **argv)
 {
     if (argc < 6) {
-        f_die("usage: frames HOME ENDPOINT PEER_ID FRAMES SETS [VALUE_BYTES]");
+        f_die("usage: frames HOME ENDPOINT PEER_ID FRAMES SETS [VALUE_BYTES [SEQ]]");
     }
     char path[4096];
     snprintf(path, sizeof path, "%s/identity", argv[1]);
@@ -205,11 +208,12 @@ main(int argc, char **argv)
     }
     size_t frames = strtoull(argv[4], NULL, 10), sets = strtoull(argv[5], NULL, 10);
     size_t value_bytes = argc > 6 ? strtoull(argv[6], NULL, 10) : 0;
+    uint64_t seq = argc > 7 ? strtoull(argv[7], NULL, 10) : 1;
     wire_buf_t set, frame, vec;
     wire_buf_init(&set);
     wire_buf_init(&frame);
     wire_buf_init(&vec);
-    f_set(id, value_bytes, &set);
+    f_set(id, value_bytes, seq ? seq : 1, &set);
     if (sets == 0) {
         sets = (TRANSPORT_FRAME_MAX - 256) / (set.len + 5);
     }
