@@ -103,11 +103,16 @@ $(B)/tests/forge: tests/tools/forge.c $(B)/libmeshsync.a | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(B)/libmeshsync.a $(PKG_LIBS)
 
+# tests/tools/frames: a member that sends the worst BATCH frames it can (tests/integration/33).
+$(B)/tests/frames: tests/tools/frames.c $(B)/libmeshsync.a | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(B)/libmeshsync.a $(PKG_LIBS)
+
 # testing: the test build in $(TB), by a make of its own there; testing-bins is what that
 # make builds (run it only with B naming a testing directory).
 testing:
 	@$(MAKE) --no-print-directory B=$(TB) testing-bins
-testing-bins: $(B)/libmeshsync.a $(B)/meshctl $(UNIT_BIN) $(REPLAY_BIN) $(B)/tests/forge
+testing-bins: $(B)/libmeshsync.a $(B)/meshctl $(UNIT_BIN) $(REPLAY_BIN) $(B)/tests/forge $(B)/tests/frames
 
 # Both variants: the release build and the test build (with the unit tests and replays).
 test-bins: all testing

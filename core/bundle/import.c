@@ -16,6 +16,7 @@
 
 #define S_LOG_REJECTED     8u          /* rejected sets of one section logged one by one */
 #define S_IMPORT_TXN_BYTES (64u << 20) /* set bytes applied in one write transaction */
+#define S_IMPORT_TXN_SETS  65536u      /* and sets: each costs its check state (~1 KiB) */
 #define S_ENDS_TXN         ((size_t)1 << (sizeof(size_t) * 8 - 1)) /* flag on a piece's byte count */
 
 /* Append one line about a set that was not applied to the report's text. */
@@ -89,9 +90,10 @@ s_report_group(mesh_t *m, const wire_section_t *sec, const apply_result_t *res,
 }
 
 /* Apply the groups in order, in write transactions of at most S_IMPORT_TXN_BYTES of sets
- * (at least one set each; a large bundle would otherwise outgrow what one LMDB transaction
- * may dirty), and ending after membership sets. A group cut in pieces keeps its
- * watermarks for its last piece, so they are applied only with, or after, all its sets. */
+ * and S_IMPORT_TXN_SETS sets (at least one set each; a large bundle would otherwise outgrow
+ * what one LMDB transaction may dirty, and its sets' check state the memory), and ending after
+ * membership sets. A group cut in pieces keeps its watermarks for its last piece, so they are
+ * applied only with, or after, all its sets. */
 static mesh_err_t
 s_apply_in_txns(mesh_t *m, const apply_group_t *groups, size_t ngroups, size_t nsets)
 {
@@ -112,7 +114,8 @@ s_apply_in_txns(mesh_t *m, const apply_group_t *groups, size_t ngroups, size_t n
             p->checked = groups[g].n && groups[g].checked ? groups[g].checked + i : NULL;
             p->n = 0;
             bytes[np] = 0;
-            while (i < groups[g].n && (p->n == 0 || bytes[np] + groups[g].lens[i] <= limit)) {
+            while (i < groups[g].n && (p->n == 0 || (bytes[np] + groups[g].lens[i] <= limit &&
+                                                     p->n < S_IMPORT_TXN_SETS))) {
                 bytes[np] += groups[g].lens[i++];
                 p->n++;
             }
@@ -129,9 +132,11 @@ s_apply_in_txns(mesh_t *m, const apply_group_t *groups, size_t ngroups, size_t n
         } while (i < groups[g].n);
     }
     for (size_t first = 0; err == MESH_OK && first < np;) {
-        size_t end = first + 1, total = bytes[first] & ~S_ENDS_TXN;
+        size_t end = first + 1, total = bytes[first] & ~S_ENDS_TXN, sets = pieces[first].n;
         while (end < np && !(bytes[end - 1] & S_ENDS_TXN) &&
-               total + (bytes[end] & ~S_ENDS_TXN) <= limit) {
+               total + (bytes[end] & ~S_ENDS_TXN) <= limit &&
+               sets + pieces[end].n <= S_IMPORT_TXN_SETS) {
+            sets += pieces[end].n;
             total += bytes[end++] & ~S_ENDS_TXN;
         }
         err = apply_groups(m, pieces + first, end - first);

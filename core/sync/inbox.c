@@ -1,5 +1,6 @@
 /* core/sync/inbox.c: the received batches not yet committed, in a fixed array in arrival order;
- * each one's check is a job of the checker thread from the moment it is queued.
+ * each one's check is a job of the checker thread from the moment it is queued. The bytes
+ * it holds are charged with the memory each batch's sets and ops cost beside its bytes.
  * Layer: core. Third-party: none. SPDX-License-Identifier: MIT */
 #include "core/sync/inbox.h"
 
@@ -7,6 +8,7 @@
 #include <string.h>
 
 #include "core/sync/checker.h"
+#include "core/wire/doc.h"
 
 typedef struct s_entry {
     inbox_batch_t b;
@@ -14,13 +16,15 @@ typedef struct s_entry {
     checker_job_t *check;   /* NULL: none (no memory for a job) */
     import_checked_t *here; /* without a job: the check made by inbox_checked */
     bool tried;             /* inbox_checked made it (or failed to) */
+    size_t charge;          /* inbox_charge */
 } s_entry_t;
 
 struct inbox {
     checker_t *checker;
     s_entry_t *q;
     size_t n, max;
-    size_t bytes, max_bytes;
+    size_t bytes, max_bytes; /* charged (inbox_charge) */
+    size_t frame_bytes;      /* the batches' own bytes, which make the groups */
     size_t group_batches, group_bytes;
     int64_t wait_ms;
     int64_t first_ms; /* when the queue's wait began: the first batch, or the last commit */
@@ -88,11 +92,37 @@ inbox_full(const inbox_t *in)
     return in->n == in->max || in->bytes >= in->max_bytes;
 }
 
-bool
-inbox_fits(const inbox_t *in, size_t len)
+size_t
+inbox_charge(const uint8_t *data, size_t len)
 {
+    size_t sets = 0, ops = 0;
+    if (wire_bundle_count(data, len, &sets, &ops) != MESH_OK) {
+        return len; /* it fails its decode: no set costs anything */
+    }
+    /* (no overflow: sets and ops are fewer than len bytes, len a frame's) */
+    return len + sets * INBOX_SET_BYTES + ops * INBOX_OP_BYTES;
+}
+
+/* The queue's room, and the sender's share of it: one sender alone may fill at most
+ * 1/INBOX_SHARE of it, so that another's batch never waits behind a whole queue of its
+ * (a member's worst frames take ~2 s each to check and apply). */
+static bool
+s_fits(const inbox_t *in, const void *from, size_t charge)
+{
+    size_t mine = 0;
+    for (size_t i = 0; i < in->n; i++) {
+        mine += in->q[i].b.from == from ? in->q[i].charge : 0;
+    }
+    size_t share = in->max_bytes / INBOX_SHARE;
     return in->n == 0 ||
-           (in->n < in->max && in->bytes <= in->max_bytes && len <= in->max_bytes - in->bytes);
+           (in->n < in->max && in->bytes <= in->max_bytes && charge <= in->max_bytes - in->bytes &&
+            (mine == 0 || (mine <= share && charge <= share - mine)));
+}
+
+bool
+inbox_fits(const inbox_t *in, const void *from, const uint8_t *data, size_t len)
+{
+    return s_fits(in, from, inbox_charge(data, len));
 }
 
 size_t
@@ -105,7 +135,8 @@ mesh_err_t
 inbox_add(inbox_t *in, void *from, uint64_t id, const uint8_t *data, size_t len, bool more,
           int64_t now_ms)
 {
-    if (!inbox_fits(in, len)) {
+    size_t charge = inbox_charge(data, len);
+    if (!s_fits(in, from, charge)) {
         return MESH_EBUSY;
     }
     uint8_t *copy = malloc(len ? len : 1);
@@ -120,15 +151,16 @@ inbox_add(inbox_t *in, void *from, uint64_t id, const uint8_t *data, size_t len,
     if (in->n == 0) {
         in->first_ms = now_ms;
     }
-    in->q[in->n++] = (s_entry_t){{from, id, copy, len, more}, copy, check, NULL, false};
-    in->bytes += len;
+    in->q[in->n++] = (s_entry_t){{from, id, copy, len, more}, copy, check, NULL, false, charge};
+    in->bytes += charge;
+    in->frame_bytes += len;
     return MESH_OK;
 }
 
 bool
 inbox_due(const inbox_t *in, int64_t now_ms)
 {
-    return in->n && (in->bytes >= in->group_bytes || in->n >= in->group_batches ||
+    return in->n && (in->frame_bytes >= in->group_bytes || in->n >= in->group_batches ||
                      !in->q[in->n - 1].b.more || now_ms - in->first_ms >= in->wait_ms);
 }
 
@@ -179,7 +211,8 @@ inbox_shift(inbox_t *in, size_t n, int64_t now_ms)
 {
     n = n < in->n ? n : in->n;
     for (size_t i = 0; i < n; i++) {
-        in->bytes -= in->q[i].b.len;
+        in->bytes -= in->q[i].charge;
+        in->frame_bytes -= in->q[i].b.len;
         s_entry_free(&in->q[i]);
     }
     memmove(in->q, in->q + n, (in->n - n) * sizeof *in->q);
@@ -193,7 +226,8 @@ inbox_forget(inbox_t *in, const void *from)
     size_t kept = 0;
     for (size_t i = 0; i < in->n; i++) {
         if (in->q[i].b.from == from) {
-            in->bytes -= in->q[i].b.len;
+            in->bytes -= in->q[i].charge;
+            in->frame_bytes -= in->q[i].b.len;
             s_entry_free(&in->q[i]);
         } else {
             in->q[kept++] = in->q[i];

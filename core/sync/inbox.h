@@ -27,8 +27,17 @@ typedef struct inbox_batch {
     bool more; /* more of its sender's pass follows */
 } inbox_batch_t;
 
-/* An empty inbox of at most max batches and max_bytes bytes (docs/PROTOCOL.md, Resource
- * budget: a single batch alone may be larger), whose groups are up to group_batches batches
+/* What a queued batch is charged beside its bytes, per set and per op its outline says it
+ * carries (wire_bundle_count): an upper estimate of the memory its check holds while queued
+ * (import_check: ~0.7 KiB a set, ~160 bytes an op) and its apply adds while it commits
+ * (docs/PROTOCOL.md §12). */
+#define INBOX_SET_BYTES 1536u
+#define INBOX_OP_BYTES  256u
+#define INBOX_SHARE     4u /* one sender's batches take at most 1/4 of the queue's bytes */
+
+/* An empty inbox of at most max batches and max_bytes bytes charged: each batch's bytes and
+ * the memory its check and apply take (INBOX_SET_BYTES, INBOX_OP_BYTES; docs/PROTOCOL.md §12:
+ * a single batch alone may be charged more), whose groups are up to group_batches batches
  * or group_bytes bytes (at least one batch), due also wait_ms after the first came; starts
  * the checker thread. Errors: MESH_EINVAL, MESH_ENOMEM, MESH_EIO (no thread); *out NULL. */
 MESH_NODISCARD mesh_err_t inbox_open(size_t max, size_t max_bytes, size_t group_batches,
@@ -41,12 +50,18 @@ void inbox_close(inbox_t *in);
 size_t inbox_count(const inbox_t *in);
 bool inbox_full(const inbox_t *in);
 
-/* Would a batch of len bytes fit now: fewer than max batches queued, and max_bytes not
- * passed with it (an empty inbox takes any one batch)? When not, commit a group first: the
- * sender waits meanwhile (its credit), and no batch is refused or failed. */
-bool inbox_fits(const inbox_t *in, size_t len);
+/* What a batch of len bytes at data is charged (inbox_fits): len, and INBOX_SET_BYTES and
+ * INBOX_OP_BYTES for each set and op its outline says it carries. */
+size_t inbox_charge(const uint8_t *data, size_t len);
 
-/* Bytes of the batches queued. */
+/* Would the batch of len bytes at data from `from` fit now: fewer than max batches queued,
+ * max_bytes not passed with its charge, and its sender's charges within max_bytes /
+ * INBOX_SHARE (an empty inbox takes any one batch, and a sender with none queued any batch
+ * that fits the queue)? When not, commit a group first: the sender waits meanwhile (its
+ * credit), and no batch is refused or failed. */
+bool inbox_fits(const inbox_t *in, const void *from, const uint8_t *data, size_t len);
+
+/* Bytes charged for the batches queued (inbox_charge). */
 size_t inbox_bytes(const inbox_t *in);
 
 /* Queue a copy of data (len bytes) from `from`, now_ms being the time, and start its check.

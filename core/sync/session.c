@@ -524,7 +524,7 @@ session_flush(loop_t *l)
 static void
 s_on_batch(loop_t *l, session_t *s, const wire_msg_t *msg)
 {
-    while (!inbox_fits(l->inbox, msg->body_len)) {
+    while (!inbox_fits(l->inbox, s, msg->body, msg->body_len)) {
         session_flush_group(l); /* (each commits or forgets one batch at least) */
     }
     if (inbox_add(l->inbox, s, msg->num, msg->body, msg->body_len, msg->more, sync_now_ms()) !=
@@ -570,9 +570,17 @@ session_on_msg(loop_t *l, const transport_msg_t *tm)
     s->heard_ms = sync_now_ms();
     s->seen_unix = time(NULL);
     s->connected = true;
-    if (wire_msg_decode(tm->data, tm->len, &msg) != MESH_OK) {
+    mesh_err_t decoded = wire_msg_decode(tm->data, tm->len, &msg);
+    if (decoded != MESH_OK) {
+        char why[160] = "a malformed frame";
+        if (decoded == MESH_ETOOBIG) { /* which caps: docs/PROTOCOL.md §12 */
+            snprintf(why, sizeof why,
+                     "a malformed frame (past a cap: a BATCH of over %u sets or %u ops, or a "
+                     "block too large)",
+                     WIRE_BATCH_SETS_MAX, WIRE_BATCH_OPS_MAX);
+        }
         session_flush(l);
-        s_drop(l, s, "a malformed frame");
+        s_drop(l, s, why);
         return;
     }
     if (msg.type == WIRE_MSG_HELLO || msg.type == WIRE_MSG_ERROR) {

@@ -260,6 +260,72 @@ wire_doc_decode(const uint8_t *buf, size_t len, bool is_vector, wire_doc_t *doc)
     return err;
 }
 
+/* The ops of one encoded set as its outline says ([header, sig, [op...]]); 0 when it does
+ * not read that far. */
+static size_t
+s_outline_ops(const uint8_t *set, size_t len)
+{
+    wire_cursor_t c = {set, set + len};
+    const uint8_t *p = NULL;
+    size_t n = 0;
+    mesh_err_t err = wire_cursor_array_of(&c, 3);
+    if (err == MESH_OK) {
+        err = wire_cursor_bytes(&c, WIRE_BIN, SIZE_MAX, &p, &n);
+    }
+    if (err == MESH_OK) {
+        err = wire_cursor_bytes(&c, WIRE_BIN, SIZE_MAX, &p, &n);
+    }
+    if (err == MESH_OK) {
+        err = wire_cursor_len(&c, WIRE_ARRAY, &n);
+    }
+    return err == MESH_OK ? n : 0;
+}
+
+mesh_err_t
+wire_bundle_count(const uint8_t *buf, size_t len, size_t *sets, size_t *ops)
+{
+    wire_cursor_t c = {buf, buf + len};
+    const uint8_t *p = NULL;
+    size_t nsec = 0, n = 0, plen = 0;
+    *sets = *ops = 0;
+    mesh_err_t err = wire_cursor_array_of(&c, 2);
+    if (err == MESH_OK) {
+        err = wire_cursor_bytes(&c, WIRE_STR, 64, &p, &plen);
+    }
+    if (err == MESH_OK) {
+        err = wire_cursor_len(&c, WIRE_ARRAY, &nsec);
+    }
+    for (size_t s = 0; err == MESH_OK && s < nsec; s++) {
+        err = wire_cursor_array_of(&c, 3);
+        if (err == MESH_OK) {
+            err = wire_cursor_bytes(&c, WIRE_STR, MESH_COLL_MAX, &p, &plen);
+        }
+        if (err == MESH_OK) {
+            err = wire_cursor_len(&c, WIRE_ARRAY, &n);
+        }
+        for (size_t i = 0; err == MESH_OK && i < n; i++) {
+            err = wire_cursor_bytes(&c, WIRE_BIN, WIRE_SET_MAX, &p, &plen);
+            *sets += err == MESH_OK;
+            *ops += err == MESH_OK ? s_outline_ops(p, plen) : 0;
+        }
+        if (err == MESH_OK) {
+            err = wire_cursor_len(&c, WIRE_ARRAY, &n);
+        }
+        for (size_t i = 0; err == MESH_OK && i < n; i++) {
+            wire_mark_t m;
+            err = s_read_mark(&c, &m);
+        }
+    }
+    if (err == MESH_OK && c.p != c.end) {
+        err = MESH_EPROTO;
+    }
+    if (err != MESH_OK) {
+        *sets = *ops = 0;
+        return MESH_EPROTO;
+    }
+    return MESH_OK;
+}
+
 void
 wire_doc_release(wire_doc_t *doc)
 {

@@ -77,6 +77,15 @@ MESH_NODISCARD mesh_err_t wire_doc_decode(const uint8_t *buf, size_t len, bool i
                                           wire_doc_t *doc);
 void wire_doc_release(wire_doc_t *doc);
 
+/* The sets a bundle carries and the ops in them, counted from its outline alone (array and
+ * bin headers: no set is decoded, nothing is allocated), to cap and charge a received batch
+ * before anything is spent on it (docs/PROTOCOL.md §12). A set entry whose own outline does
+ * not read counts no ops (it fails its decode before any op costs memory). MESH_OK: *sets
+ * and *ops filled. MESH_EPROTO: the bundle's outline does not read (wire_doc_decode fails
+ * too); *sets and *ops are then 0. */
+MESH_NODISCARD mesh_err_t wire_bundle_count(const uint8_t *buf, size_t len, size_t *sets,
+                                            size_t *ops);
+
 /* Read extra i of a decoded vector entry. */
 uint64_t wire_vv_extra(const wire_vv_t *vv, size_t i);
 

@@ -5,6 +5,7 @@
 #include "core/wire/msg.h"
 
 #include "core/wire/cursor.h"
+#include "core/wire/doc.h"
 
 #include <string.h>
 
@@ -147,6 +148,15 @@ wire_msg_decode(const uint8_t *buf, size_t len, wire_msg_t *msg)
             err = MESH_EPROTO;
         }
         msg->more = more == 1;
+        /* Each set and op would cost check state while the batch is queued (§12). A body
+         * whose outline does not read costs none: it fails its decode, and its import
+         * reports it. */
+        size_t sets = 0, ops = 0;
+        if (err == MESH_OK && type == WIRE_MSG_BATCH &&
+            wire_bundle_count(msg->body, msg->body_len, &sets, &ops) == MESH_OK &&
+            (sets > WIRE_BATCH_SETS_MAX || ops > WIRE_BATCH_OPS_MAX)) {
+            err = MESH_ETOOBIG;
+        }
     }
     if (err == MESH_OK && c.p != c.end) {
         err = MESH_EPROTO;

@@ -32,10 +32,16 @@ enum wire_msg_type {
     WIRE_MSG_SUMMARY = 10,  /* [10, 0, summary]: what the sender holds, in 16 bytes */
     WIRE_MSG_LAST = WIRE_MSG_SUMMARY
 };
-#define WIRE_SUMMARY_LEN   16u                /* a summary of vectors and digests (§11.1) */
-#define WIRE_CREDIT_MAX    1024u              /* batches a HELLO may let the peer have in flight */
-#define WIRE_BLOCK_REQ_MAX (64u << 10)        /* body bytes of a BLOCK_REQ (reserved, §11.1) */
-#define WIRE_BLOCK_MAX     ((1u << 20) + 64u) /* body bytes of a BLOCK (reserved, §11.1) */
+#define WIRE_SUMMARY_LEN    16u                /* a summary of vectors and digests (§11.1) */
+#define WIRE_CREDIT_MAX     1024u              /* batches a HELLO may let the peer have in flight */
+#define WIRE_BLOCK_REQ_MAX  (64u << 10)        /* body bytes of a BLOCK_REQ (reserved, §11.1) */
+#define WIRE_BLOCK_MAX      ((1u << 20) + 64u) /* body bytes of a BLOCK (reserved, §11.1) */
+/* Sets and ops one BATCH may carry (§12): each costs check state while the batch is queued
+ * (~0.7 KiB a set, ~160 bytes an op, more while it applies), so these bound it per batch
+ * whatever the frame's size. An honest batch is cut past 1 MiB of sets (§11.2): at most
+ * ~6,600 sets of ≥ 160 bytes, and ops of ~1 MiB of sets plus one set's (≤ MESH_TXN_OPS_MAX). */
+#define WIRE_BATCH_SETS_MAX 8192u
+#define WIRE_BATCH_OPS_MAX  65536u
 
 typedef struct wire_msg {
     uint8_t type;
@@ -59,10 +65,12 @@ typedef struct wire_msg {
 MESH_NODISCARD mesh_err_t wire_msg_encode(const wire_msg_t *msg, wire_buf_t *out);
 
 /* Decode exactly len bytes as one session message (an ACK's or SUMMARY's body is a summary
- * of exactly WIRE_SUMMARY_LEN bytes). A HELLO of another major version decodes whatever
+ * of exactly WIRE_SUMMARY_LEN bytes; a BATCH's body, when its outline reads as a bundle's,
+ * carries at most WIRE_BATCH_SETS_MAX sets and WIRE_BATCH_OPS_MAX ops: wire_bundle_count;
+ * else its import says it does not decode). A HELLO of another major version decodes whatever
  * its layout after the first four elements: only type, major and minor are set, for the
- * session to refuse it. MESH_OK, MESH_EPROTO, MESH_ETOOBIG (also a BLOCK_REQ or BLOCK
- * body past its cap). */
+ * session to refuse it. MESH_OK, MESH_EPROTO, MESH_ETOOBIG (a BATCH past its sets or ops,
+ * a BLOCK_REQ or BLOCK body past its cap). */
 MESH_NODISCARD mesh_err_t wire_msg_decode(const uint8_t *buf, size_t len, wire_msg_t *msg);
 
 #endif /* MESH_CORE_WIRE_MSG_H */

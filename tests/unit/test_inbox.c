@@ -16,7 +16,7 @@
 
 #include "util.h"
 
-static int g_a, g_b; /* two senders, told apart by address */
+static int g_a, g_b, g_c; /* senders, told apart by address */
 
 /* Groups are up to 3 batches or 100 bytes (at least one batch); the queue holds 5. Batches
  * of 40 bytes: a group is 3 of them (120 >= 100 after the third). */
@@ -104,6 +104,34 @@ test_inbox_checks(void **state)
     inbox_shift(in, 2, 0);
     assert_int_equal(inbox_count(in), 0);
     inbox_close(in);
+
+    /* A real bundle is charged its bytes and its sets' and ops' check state: the queue
+     * holds what its memory allows, not only what its bytes do (a 6 MB batch of 3M empty
+     * sets took 3.9 GiB). Here 4 sets: the home's membership record, k, k2 (1 op each),
+     * and one of 3 ops. */
+    util_put(m, "notes", "k2", "v");
+    mesh_txn_t *txn = NULL;
+    assert_int_equal(mesh_txn_begin(m, "notes", &txn), MESH_OK);
+    for (int i = 0; i < 3; i++) {
+        char key[8];
+        snprintf(key, sizeof key, "t%d", i);
+        assert_int_equal(mesh_put(txn, key, strlen(key), "v", 1), MESH_OK);
+    }
+    assert_int_equal(mesh_txn_commit(&txn, NULL), MESH_OK);
+    mesh_free(bundle);
+    assert_int_equal(mesh_export(m, NULL, 0, NULL, 0, &bundle, &len), MESH_OK);
+    size_t charge = len + 4 * INBOX_SET_BYTES + 6 * INBOX_OP_BYTES;
+    assert_int_equal(inbox_charge(bundle, len), charge);
+    assert_int_equal(inbox_charge((const uint8_t *)"\xc1", 1), 1); /* no outline: bytes */
+    assert_int_equal(inbox_open(4, 2 * charge - 1, 4, 1 << 20, 1000, &in), MESH_OK);
+    assert_true(inbox_fits(in, &g_b, bundle, len));
+    assert_int_equal(inbox_add(in, &g_a, 1, bundle, len, true, 0), MESH_OK);
+    assert_int_equal(inbox_bytes(in), charge);
+    assert_false(inbox_fits(in, &g_b, bundle, len)); /* its bytes would fit; its sets do not */
+    assert_int_equal(inbox_add(in, &g_a, 2, bundle, len, true, 0), MESH_EBUSY);
+    inbox_shift(in, 1, 0);
+    assert_int_equal(inbox_bytes(in), 0);
+    inbox_close(in);
     free(mine);
     mesh_free(bundle);
     mesh_close(m);
@@ -112,7 +140,8 @@ test_inbox_checks(void **state)
 
 /* The byte cap: a batch that would take the queue past max_bytes does not fit (MESH_EBUSY,
  * nothing queued) until older ones are shifted out; an empty inbox takes any one batch,
- * even one larger than the cap (a frame's own cap bounds it). */
+ * even one larger than the cap (a frame's own cap bounds it); one sender fills at most a
+ * quarter of the queue (INBOX_SHARE). */
 static void
 test_inbox_byte_cap(void **state)
 {
@@ -120,22 +149,35 @@ test_inbox_byte_cap(void **state)
     static uint8_t junk[300];
     inbox_t *in = NULL;
     assert_int_equal(inbox_open(10, 250, 10, 1000, 1000, &in), MESH_OK);
-    assert_true(inbox_fits(in, 300));
+    assert_true(inbox_fits(in, &g_c, junk, 300));
     assert_int_equal(inbox_add(in, &g_a, 1, junk, 100, true, 0), MESH_OK);
     assert_int_equal(inbox_add(in, &g_b, 2, junk, 100, true, 0), MESH_OK);
-    assert_true(inbox_fits(in, 50));
-    assert_false(inbox_fits(in, 51));
-    assert_int_equal(inbox_add(in, &g_a, 3, junk, 51, true, 0), MESH_EBUSY);
+    assert_true(inbox_fits(in, &g_c, junk, 50));
+    assert_false(inbox_fits(in, &g_c, junk, 51));
+    assert_int_equal(inbox_add(in, &g_c, 3, junk, 51, true, 0), MESH_EBUSY);
     assert_int_equal(inbox_count(in), 2);
     assert_int_equal(inbox_bytes(in), 200);
-    assert_int_equal(inbox_add(in, &g_a, 3, junk, 50, true, 0), MESH_OK);
+    assert_int_equal(inbox_add(in, &g_c, 3, junk, 50, true, 0), MESH_OK);
     assert_true(inbox_full(in)); /* 250 of 250 */
-    assert_false(inbox_fits(in, 0) && inbox_fits(in, 1));
+    assert_false(inbox_fits(in, &g_c, junk, 0) && inbox_fits(in, &g_c, junk, 1));
     inbox_shift(in, 3, 0);
     assert_int_equal(inbox_bytes(in), 0);
-    assert_true(inbox_fits(in, 300)); /* alone, a batch past the cap is taken */
+    assert_true(inbox_fits(in, &g_c, junk, 300)); /* alone, a batch past the cap is taken */
     assert_int_equal(inbox_add(in, &g_a, 4, junk, 300, false, 0), MESH_OK);
-    assert_false(inbox_fits(in, 1));
+    assert_false(inbox_fits(in, &g_c, junk, 1));
+    inbox_close(in);
+
+    /* One sender's share: a quarter of the queue (100 of 400 bytes), past which its next
+     * batch waits while another's still fits. */
+    assert_int_equal(inbox_open(10, 400, 10, 1000, 1000, &in), MESH_OK);
+    assert_int_equal(inbox_add(in, &g_a, 1, junk, 60, true, 0), MESH_OK);
+    assert_true(inbox_fits(in, &g_a, junk, 40));
+    assert_false(inbox_fits(in, &g_a, junk, 41));
+    assert_int_equal(inbox_add(in, &g_a, 2, junk, 41, true, 0), MESH_EBUSY);
+    assert_true(inbox_fits(in, &g_b, junk, 300)); /* none of its own queued: the queue's room */
+    assert_int_equal(inbox_add(in, &g_b, 1, junk, 300, true, 0), MESH_OK);
+    inbox_forget(in, &g_a);
+    assert_true(inbox_fits(in, &g_a, junk, 100));
     inbox_close(in);
     assert_int_equal(inbox_open(4, 0, 4, 1, 1, &in), MESH_EINVAL);
     assert_null(in);

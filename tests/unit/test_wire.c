@@ -2097,6 +2097,69 @@ test_wire_msg_encode_rejects_invalid(void **state)
     wire_buf_release(&b);
 }
 
+/* A bundle of n fake set entries (bins of WIRE_SET_MIN bytes whose outline claims ops ops
+ * each, below 65,536; ops 0: zeros, no outline), in one section, as a BATCH. */
+static void
+s_batch_of(size_t n, uint32_t ops, wire_buf_t *frame)
+{
+    uint8_t set[WIRE_SET_MIN] = {0};
+    wire_buf_t bundle;
+    wire_buf_init(&bundle);
+    if (ops) { /* [bin 1, bin 1, array16 ops] */
+        static const uint8_t head[] = {0x93, 0xc4, 1, 0, 0xc4, 1, 0, 0xdc};
+        memcpy(set, head, sizeof head);
+        set[8] = (uint8_t)(ops >> 8), set[9] = (uint8_t)ops;
+    }
+    assert_int_equal(wire_bundle_begin(1, &bundle), MESH_OK);
+    assert_int_equal(wire_section_begin("c", n, &bundle), MESH_OK);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(wire_section_set(set, sizeof set, &bundle), MESH_OK);
+    assert_int_equal(wire_section_marks(NULL, 0, &bundle), MESH_OK);
+    wire_msg_t msg = {.type = WIRE_MSG_BATCH, .num = 1, .body = bundle.data, .body_len = bundle.len};
+    wire_buf_init(frame);
+    assert_int_equal(wire_msg_encode(&msg, frame), MESH_OK);
+    wire_buf_release(&bundle);
+}
+
+/* A BATCH carries at most WIRE_BATCH_SETS_MAX sets and WIRE_BATCH_OPS_MAX ops, counted from
+ * its outline (wire_bundle_count): one past either is MESH_ETOOBIG, however few bytes it
+ * takes (a 6 MB batch of 3M sets took a daemon to 3.9 GiB); a body that is no bundle is left
+ * to its import. */
+static void
+test_wire_msg_batch_caps(void **state)
+{
+    wire_buf_t frame;
+    wire_msg_t msg;
+    size_t sets = 0, ops = 0;
+
+    (void)state;
+    s_batch_of(WIRE_BATCH_SETS_MAX, 0, &frame);
+    assert_int_equal(wire_msg_decode(frame.data, frame.len, &msg), MESH_OK);
+    assert_int_equal(wire_bundle_count(msg.body, msg.body_len, &sets, &ops), MESH_OK);
+    assert_int_equal(sets, WIRE_BATCH_SETS_MAX);
+    assert_int_equal(ops, 0);
+    wire_buf_release(&frame);
+    s_batch_of(WIRE_BATCH_SETS_MAX + 1, 0, &frame);
+    assert_int_equal(wire_msg_decode(frame.data, frame.len, &msg), MESH_ETOOBIG);
+    wire_buf_release(&frame);
+
+    s_batch_of(2, WIRE_BATCH_OPS_MAX / 2, &frame);
+    assert_int_equal(wire_msg_decode(frame.data, frame.len, &msg), MESH_OK);
+    assert_int_equal(wire_bundle_count(msg.body, msg.body_len, &sets, &ops), MESH_OK);
+    assert_int_equal(sets, 2);
+    assert_int_equal(ops, WIRE_BATCH_OPS_MAX);
+    wire_buf_release(&frame);
+    s_batch_of(2, WIRE_BATCH_OPS_MAX / 2 + 1, &frame);
+    assert_int_equal(wire_msg_decode(frame.data, frame.len, &msg), MESH_ETOOBIG);
+    wire_buf_release(&frame);
+
+    /* no bundle: counted nothing, decoded as a message */
+    static const uint8_t junk[] = {0x94, 3, 1, 0xc4, 1, 0xc1, 0};
+    assert_int_equal(wire_msg_decode(junk, sizeof junk, &msg), MESH_OK);
+    assert_int_equal(wire_bundle_count(msg.body, msg.body_len, &sets, &ops), MESH_EPROTO);
+    assert_int_equal(sets + ops, 0);
+}
+
 int
 main(void)
 {
@@ -2129,6 +2192,7 @@ main(void)
         cmocka_unit_test(test_wire_msg_hello_round_trip),
         cmocka_unit_test(test_wire_msg_batch_summary_ack_round_trip),
         cmocka_unit_test(test_wire_msg_decode_rejects_bad_fields),
+        cmocka_unit_test(test_wire_msg_batch_caps),
         cmocka_unit_test(test_wire_msg_encode_rejects_invalid),
         cmocka_unit_test(test_wire_mark_ranges),
         cmocka_unit_test(test_wire_msg_hello_other_major),

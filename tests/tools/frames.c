@@ -1,0 +1,277 @@
+/* tests/tools/frames.c: play a member that sends a daemon the worst BATCH frames it can:
+ * each a bundle of SETS copies of one small set signed with HOME's own key (a put of one
+ * key whose value is VALUE_BYTES long), FRAMES of them in a row as fast as the link takes
+ * them, ignoring the credit the daemon grants. The integration tests use it to measure what
+ * such frames cost the victim (tests/integration/33-worst-frames.sh). Test builds only
+ * (build/testing/tests/frames); it links the library's internals.
+ *
+ *   frames HOME ENDPOINT PEER_ID FRAMES SETS [VALUE_BYTES [SEQ]]
+ *   SETS 0: as many as fit in one frame (the transport's cap). The set is a put of key
+ *   "k<SEQ>" in collection "x", seq SEQ (default 1) of incarnation 1. Prints one line: the frames
+ *   sent, the sets in each, the bytes of a set and of a frame, the last batch acknowledged,
+ *   and whether the daemon dropped the session (with its ERROR text).
+ *
+ * Layer: tests. Third-party: none. SPDX-License-Identifier: MIT */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/wire/doc.h"
+#include "core/wire/msg.h"
+#include "core/wire/set.h"
+#include "crypto/devid.h"
+#include "crypto/hash.h"
+#include "crypto/ident.h"
+#include "transport/transport.h"
+
+#define F_DEADLINE_MS 120000 /* for the whole run: the daemon may commit slowly */
+
+static void
+f_die(const char *what)
+{
+    fprintf(stderr, "frames: %s\n", what);
+    exit(2);
+}
+
+static int64_t
+f_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool
+f_admit(void *ctx, const uint8_t *key)
+{
+    (void)ctx;
+    (void)key;
+    return true;
+}
+
+/* One set: a put of "k<seq>" in "x", seq of incarnation 1, value_bytes of 'v'. */
+static void
+f_set(const ident_t *id, size_t value_bytes, uint64_t seq, wire_buf_t *out)
+{
+    char key[32];
+    snprintf(key, sizeof key, "k%" PRIu64, seq);
+    char *value = malloc(value_bytes + 1);
+    if (!value) {
+        f_die("no memory");
+    }
+    memset(value, 'v', value_bytes);
+    wire_buf_t meta, header;
+    wire_buf_init(&meta);
+    wire_buf_init(&header);
+    wire_opmeta_t m = {.seq = seq,
+                       .key = (const uint8_t *)key,
+                       .key_len = strlen(key),
+                       .kind = WIRE_PUT,
+                       .value_len = (uint32_t)value_bytes};
+    hash_tagged(HASH_TAG_VALUE, value, value_bytes, m.vhash);
+    uint8_t leaf[HASH_LEN];
+    if (wire_opmeta_encode(&m, NULL, 0, &meta) != MESH_OK) {
+        f_die("the op does not encode");
+    }
+    hash_tagged(HASH_TAG_LEAF, meta.data, meta.len, leaf);
+    wire_header_t h = {.coll = "x",
+                       .coll_len = 1,
+                       .incarnation = 1,
+                       .first_seq = seq,
+                       .count = 1,
+                       .hlc = ((uint64_t)time(NULL) * 1000) << 16};
+    memcpy(h.origin, ident_public_key(id), WIRE_ORIGIN_LEN);
+    hash_merkle_root((const uint8_t(*)[HASH_LEN])leaf, 1, h.root);
+    uint8_t sig[IDENT_SIG_LEN];
+    wire_op_t op = {.meta = meta.data,
+                    .meta_len = meta.len,
+                    .value = (const uint8_t *)value,
+                    .value_len = value_bytes};
+    if (wire_header_encode(&h, &header) != MESH_OK) {
+        f_die("the header does not encode");
+    }
+    ident_sign(id, header.data, header.len, sig);
+    if (wire_set_encode(header.data, header.len, sig, &op, 1, out) != MESH_OK) {
+        f_die("the set does not encode");
+    }
+    wire_buf_release(&meta);
+    wire_buf_release(&header);
+    free(value);
+}
+
+/* A BATCH frame of n copies of set. */
+static void
+f_frame(const wire_buf_t *set, size_t n, uint64_t id, bool more, wire_buf_t *out)
+{
+    wire_buf_t bundle;
+    wire_buf_init(&bundle);
+    mesh_err_t err = wire_bundle_begin(1, &bundle);
+    if (err == MESH_OK) {
+        err = wire_section_begin("x", n, &bundle);
+    }
+    for (size_t i = 0; err == MESH_OK && i < n; i++) {
+        err = wire_section_set(set->data, set->len, &bundle);
+    }
+    if (err == MESH_OK) {
+        err = wire_section_marks(NULL, 0, &bundle);
+    }
+    wire_msg_t msg = {
+        .type = WIRE_MSG_BATCH, .num = id, .body = bundle.data, .body_len = bundle.len, .more = more};
+    wire_buf_reset(out);
+    if (err != MESH_OK || wire_msg_encode(&msg, out) != MESH_OK) {
+        f_die("the frame does not encode");
+    }
+    wire_buf_release(&bundle);
+}
+
+typedef struct f_peer {
+    transport_t *t;
+    uint32_t conn;
+    uint64_t acked;
+    bool hello, dropped;
+    size_t pongs_lost;
+    char error[256];
+} f_peer_t;
+
+/* Take what the daemon says for up to wait_ms: its HELLO, ACKs, PINGs (answered), ERROR. */
+static void
+f_listen(f_peer_t *p, int wait_ms)
+{
+    transport_msg_t tm;
+    wire_msg_t msg;
+    int64_t end = f_now_ms() + wait_ms;
+    do {
+        int64_t left = end - f_now_ms();
+        if (transport_recv(p->t, left > 0 ? (int)left : 0, &tm) != MESH_OK) {
+            return;
+        }
+        if (wire_msg_decode(tm.data, tm.len, &msg) != MESH_OK) {
+            continue;
+        }
+        if (msg.type == WIRE_MSG_HELLO) {
+            p->hello = true;
+        } else if (msg.type == WIRE_MSG_ACK && msg.num > p->acked) {
+            p->acked = msg.num;
+        } else if (msg.type == WIRE_MSG_PING) {
+            wire_buf_t b;
+            wire_buf_init(&b);
+            wire_msg_t pong = {.type = WIRE_MSG_PONG, .num = msg.num};
+            if (wire_msg_encode(&pong, &b) == MESH_OK) {
+                /* (a PONG lost: the next PING asks again) */
+                p->pongs_lost += transport_send(p->t, tm.conn, b.data, b.len) != MESH_OK;
+            }
+            wire_buf_release(&b);
+        } else if (msg.type == WIRE_MSG_ERROR) {
+            p->dropped = true;
+            snprintf(p->error, sizeof p->error, "%.*s", (int)msg.body_len,
+                     (const char *)msg.body);
+        }
+    } while (f_now_ms() < end);
+}
+
+/* Send one frame, waiting while the link's queue is full. */
+static void
+f_send(f_peer_t *p, const wire_buf_t *frame, int64_t deadline)
+{
+    for (;;) {
+        mesh_err_t err = transport_send(p->t, p->conn, frame->data, frame->len);
+        if (err == MESH_OK) {
+            return;
+        }
+        if ((err != MESH_EBUSY && err != MESH_ENOTFOUND) || f_now_ms() > deadline) {
+            fprintf(stderr, "frames: send: %s (%s)\n", mesh_strerror(err), transport_errmsg(p->t));
+            exit(1);
+        }
+        f_listen(p, 20);
+    }
+}
+
+int
+main(int argc, char **argv)
+{
+    if (argc < 6) {
+        f_die("usage: frames HOME ENDPOINT PEER_ID FRAMES SETS [VALUE_BYTES [SEQ]]");
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/identity", argv[1]);
+    ident_t *id = NULL;
+    uint8_t pk[32], curve_pk[32], curve_sk[32], server[32];
+    if (ident_lib_init() != MESH_OK || ident_load(path, 0, &id, NULL, 0) != MESH_OK) {
+        f_die("cannot load HOME/identity");
+    }
+    if (devid_parse(argv[3], pk) != MESH_OK || ident_curve_public(pk, server) != MESH_OK ||
+        ident_curve_public(ident_public_key(id), curve_pk) != MESH_OK ||
+        ident_curve_secret(id, curve_sk) != MESH_OK) {
+        f_die("PEER_ID is not a device ID, or the keys do not convert");
+    }
+    size_t frames = strtoull(argv[4], NULL, 10), sets = strtoull(argv[5], NULL, 10);
+    size_t value_bytes = argc > 6 ? strtoull(argv[6], NULL, 10) : 0;
+    uint64_t seq = argc > 7 ? strtoull(argv[7], NULL, 10) : 1;
+    wire_buf_t set, frame, vec;
+    wire_buf_init(&set);
+    wire_buf_init(&frame);
+    wire_buf_init(&vec);
+    f_set(id, value_bytes, seq ? seq : 1, &set);
+    if (sets == 0) {
+        sets = (TRANSPORT_FRAME_MAX - 256) / (set.len + 5);
+    }
+    f_peer_t p = {0};
+    if (transport_open(curve_pk, curve_sk, f_admit, NULL, &p.t) != MESH_OK ||
+        transport_connect(p.t, server, argv[2], &p.conn) != MESH_OK) {
+        f_die("cannot connect");
+    }
+    ident_wipe(curve_sk, sizeof curve_sk);
+    /* HELLO with an empty vector: a session like any member's */
+    uint8_t summary[WIRE_SUMMARY_LEN] = {0};
+    if (wire_vector_begin(0, &vec) != MESH_OK) {
+        f_die("no memory");
+    }
+    wire_msg_t hello = {.type = WIRE_MSG_HELLO,
+                        .major = WIRE_PROTO_MAJOR,
+                        .minor = WIRE_PROTO_MINOR,
+                        .name = "frames",
+                        .name_len = 6,
+                        .num = (uint64_t)time(NULL),
+                        .credit = 1,
+                        .summary = summary,
+                        .body = vec.data,
+                        .body_len = vec.len};
+    if (wire_msg_encode(&hello, &frame) != MESH_OK) {
+        f_die("the HELLO does not encode");
+    }
+    int64_t t0 = f_now_ms(), deadline = t0 + F_DEADLINE_MS;
+    f_send(&p, &frame, t0 + 10000);
+    while (!p.hello && f_now_ms() < t0 + 10000) {
+        f_listen(&p, 100);
+    }
+    if (!p.hello) {
+        f_die("no HELLO from the daemon in 10 s");
+    }
+    size_t frame_bytes = 0;
+    for (size_t i = 1; i <= frames && !p.dropped; i++) {
+        f_frame(&set, sets, i, i < frames, &frame);
+        frame_bytes = frame.len;
+        f_send(&p, &frame, deadline);
+        f_listen(&p, 0);
+    }
+    /* A PING a second: a daemon that dropped the session answers it with an ERROR */
+    for (uint64_t nonce = 1; !p.dropped && p.acked < frames && f_now_ms() < deadline; nonce++) {
+        wire_msg_t ping = {.type = WIRE_MSG_PING, .num = nonce};
+        wire_buf_reset(&frame);
+        if (wire_msg_encode(&ping, &frame) == MESH_OK) {
+            f_send(&p, &frame, deadline);
+        }
+        f_listen(&p, 1000);
+    }
+    printf("frames %zu sets %zu set_bytes %zu frame_bytes %zu acked %" PRIu64 " ms %lld%s%s\n",
+           frames, sets, set.len, frame_bytes, p.acked, (long long)(f_now_ms() - t0),
+           p.dropped ? " error: " : "", p.error);
+    transport_close(p.t);
+    wire_buf_release(&set);
+    wire_buf_release(&frame);
+    wire_buf_release(&vec);
+    ident_free(id);
+    return p.acked == frames ? 0 : 1;
+}
