@@ -176,7 +176,7 @@ s_reserve(store_txn_t *txn, env_db_t db, const void *k, size_t klen, size_t vlen
     MDB_val key = {klen, (void *)k}, val = {vlen, NULL};
     int rc = mdb_put(txn->txn, txn->st->dbi[db], &key, &val, MDB_RESERVE | flags);
     if (rc == MDB_KEYEXIST) {
-        return MESH_EEXIST; /* asked for with MDB_NOOVERWRITE: an answer, not a failure */
+        return MESH_EEXIST; /* asked for with MDB_NOOVERWRITE or MDB_APPEND: an answer */
     }
     if (rc != MDB_SUCCESS) {
         return s_map(txn->st, rc, s_db_names[db]);
@@ -189,6 +189,16 @@ mesh_err_t
 env_reserve(store_txn_t *txn, env_db_t db, const void *k, size_t klen, size_t vlen, uint8_t **v)
 {
     return s_reserve(txn, db, k, klen, vlen, 0, v);
+}
+
+mesh_err_t
+env_reserve_last(store_txn_t *txn, env_db_t db, const void *k, size_t klen, size_t vlen,
+                 uint8_t **v)
+{
+    /* MDB_APPEND refuses (MDB_KEYEXIST, nothing written) a key not above the last one: a
+     * key in the middle, or the last key itself, then goes the ordinary way. */
+    mesh_err_t err = s_reserve(txn, db, k, klen, vlen, MDB_APPEND, v);
+    return err == MESH_EEXIST ? s_reserve(txn, db, k, klen, vlen, 0, v) : err;
 }
 
 mesh_err_t

@@ -46,6 +46,11 @@ MESH_NODISCARD mesh_err_t env_reserve(store_txn_t *txn, env_db_t db, const void 
  * does. One search of the tree where a read and then a write would take two. */
 MESH_NODISCARD mesh_err_t env_reserve_new(store_txn_t *txn, env_db_t db, const void *k, size_t klen,
                                           size_t vlen, uint8_t **v);
+/* As env_reserve, for a key likely above every key db holds (a dot or a set of the origin
+ * written last): then added at the tree's end without a search from the root, and a leaf
+ * that fills up stays full instead of splitting in half (MDB_APPEND); else as env_reserve. */
+MESH_NODISCARD mesh_err_t env_reserve_last(store_txn_t *txn, env_db_t db, const void *k,
+                                           size_t klen, size_t vlen, uint8_t **v);
 /* Delete one record; deleting an absent one is MESH_OK. */
 MESH_NODISCARD mesh_err_t env_del(store_txn_t *txn, env_db_t db, const void *k, size_t klen);
 /* The record with the greatest key at or below k whose key starts with k[0..match_len).

@@ -278,7 +278,8 @@ store_dot_put(store_txn_t *txn, uint32_t cid, const store_key_t *key, const stor
     }
     size_t total = S_VERSION_FIXED + key->len + v->meta_len + v->value_len + v->proof_len;
     uint8_t *p = NULL;
-    mesh_err_t err = env_reserve(txn, ENV_DOTS, k, sizeof k, total, &p);
+    /* The dots of an origin come in seq order: most go at the tree's end. */
+    mesh_err_t err = env_reserve_last(txn, ENV_DOTS, k, sizeof k, total, &p);
     if (err != MESH_OK) {
         return err;
     }
@@ -343,7 +344,7 @@ store_set_put(store_txn_t *txn, uint32_t cid, const store_set_t *set)
     uint8_t k[16], *p = NULL;
     s_dot_key(k, cid, set->oid, set->first_seq);
     size_t len = 4 + set->header_len + 64 + 4 + 32 * (size_t)set->count;
-    mesh_err_t err = env_reserve(txn, ENV_SETS, k, sizeof k, len, &p);
+    mesh_err_t err = env_reserve_last(txn, ENV_SETS, k, sizeof k, len, &p);
     if (err != MESH_OK) {
         return err;
     }

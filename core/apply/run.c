@@ -188,8 +188,10 @@ run_flush(run_t *r, rules_t *w, store_txn_t *st)
             err = MESH_ECORRUPT; /* run_add keeps a run within S_RUN_COLLS */
         }
         const s_run_op_t *next = i + 1 < nops ? &r->ops[i + 1] : NULL;
-        w->defer_dot = !next || next->cid != o->cid || next->key_len != o->key_len ||
-                       memcmp(next->key, o->key, o->key_len) != 0;
+        /* (the prefixes, at hand, tell most keys apart without reading the keys' bytes,
+         * which lie all over the batch's memory) */
+        w->defer_dot = !next || next->cid != o->cid || next->prefix != o->prefix ||
+                       next->key_len != o->key_len || memcmp(next->key, o->key, o->key_len) != 0;
         w->dot_deferred = false;
         if (err == MESH_OK) {
             err = rules_store_or_supersede(w, st, rs->cid, rs->oid, rs->v, o->op, stats);

@@ -26,7 +26,7 @@
 #define S_ENDPOINT_MAX 256u
 
 static const char s_usage_text[] =
-    "usage: baseline lmdb --tsv FILE --dir DIR (--commits FILE | --per C)\n"
+    "usage: baseline lmdb --tsv FILE --dir DIR (--commits FILE | --per C) [--key-order]\n"
     "       baseline curve (--count N --size S | --sizes FILE) [--timeout SECONDS]\n"
     "                      [--listen-port P] [--connect-port Q]\n"
     "\n"
@@ -34,7 +34,8 @@ static const char s_usage_text[] =
     "       environment in DIR (made if missing; default durable flags, 1 TiB map, one\n"
     "       unnamed database), committing after each count listed in --commits (one\n"
     "       integer per line; the rest, if any, in one final commit) or every C items.\n"
-    "       Prints: raw LMDB: N items in S.SSS s = X items/s (K commits)\n"
+    "       --key-order: in the order of their keys (LMDB's, sorted untimed) instead.\n"
+    "       Prints: raw LMDB[ in key order]: N items in S.SSS s = X items/s (K commits)\n"
     "curve: a ROUTER (CURVE server) and a DEALER (CURVE client) on 127.0.0.1; after one\n"
     "       untimed exchange that completes the handshake, the client sends the messages,\n"
     "       the server takes them all and answers once. Timed from the first send to the\n"
@@ -224,13 +225,22 @@ s_parse_tsv(const char *path, const char *text, size_t len, size_t *count)
     return items;
 }
 
+/* Items by key as LMDB's default comparison orders them: bytes, then the shorter first. */
+static int
+s_item_cmp(const void *pa, const void *pb)
+{
+    const s_item_t *a = pa, *b = pb;
+    int c = memcmp(a->key, b->key, a->key_len < b->key_len ? a->key_len : b->key_len);
+    return c ? c : (a->key_len > b->key_len) - (a->key_len < b->key_len);
+}
+
 /* Insert the items in order into a fresh environment in dir, one write transaction per
  * count (then, past the counts, every `per` items, or all the rest in one when per is 0),
  * and print the one-line result. Counts of 0 commit nothing. Only the insert loop is timed;
  * the entry count is checked after it. Dies on any LMDB error. */
 static void
 s_run_lmdb(const char *dir, const s_item_t *items, size_t n, const uint64_t *counts, size_t ncounts,
-           uint64_t per)
+           uint64_t per, bool key_order)
 {
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
         s_die("mkdir '%s': %s", dir, strerror(errno));
@@ -277,7 +287,8 @@ s_run_lmdb(const char *dir, const s_item_t *items, size_t n, const uint64_t *cou
         s_die("raw LMDB holds %zu entries after %zu puts (a key repeats in the TSV)",
               (size_t)ms.ms_entries, n);
     }
-    printf("raw LMDB: %zu items in %.3f s = %.0f items/s (%zu commits)\n", n, seconds,
+    printf("raw LMDB%s: %zu items in %.3f s = %.0f items/s (%zu commits)\n",
+           key_order ? " in key order" : "", n, seconds,
            seconds > 0 ? (double)n / seconds : 0.0, commits);
 }
 
@@ -286,7 +297,12 @@ s_cmd_lmdb(int argc, char **argv)
 {
     const char *tsv = NULL, *commits = NULL, *dir = NULL;
     uint64_t per = 0;
+    bool key_order = false;
     for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--key-order") == 0) {
+            key_order = true;
+            continue;
+        }
         if (i + 1 >= argc) {
             s_usage("an option without its value");
         }
@@ -309,7 +325,10 @@ s_cmd_lmdb(int argc, char **argv)
     char *text = s_read_file(tsv, &len);
     s_item_t *items = s_parse_tsv(tsv, text, len, &n);
     uint64_t *counts = commits ? s_read_numbers(commits, UINT32_MAX, &ncounts) : NULL;
-    s_run_lmdb(dir, items, n, counts, ncounts, per);
+    if (key_order) {
+        qsort(items, n, sizeof *items, s_item_cmp);
+    }
+    s_run_lmdb(dir, items, n, counts, ncounts, per, key_order);
     free(counts);
     free(items);
     free(text);

@@ -231,6 +231,15 @@ sync
 lmdb=$("$BL" lmdb --tsv "$T/items.tsv" --dir "$T/raw" "${lmdb_args[@]}") || fail "baseline lmdb failed"
 rm -rf "$T/raw"
 lmdb_s=$(field "$lmdb" 6)
+# The floor the issue sets the sync beside: the same items in key order, the same commits.
+sync
+keyed=$("$BL" lmdb --tsv "$T/items.tsv" --dir "$T/raw" "${lmdb_args[@]}" --key-order) ||
+    fail "baseline lmdb --key-order failed"
+rm -rf "$T/raw"
+keyed_s=$(field "$keyed" 9)
+keyed1k=$("$BL" lmdb --tsv "$T/items.tsv" --dir "$T/raw" --per 1000 --key-order) ||
+    fail "baseline lmdb --key-order --per 1000 failed"
+rm -rf "$T/raw"
 if [ "$batches" -gt 0 ]; then
     curve=$("$BL" curve --sizes "$T/sizes.txt" --timeout 600) || fail "baseline curve failed"
     curve_s=$(field "$curve" 9)
@@ -248,6 +257,10 @@ echo "  meshsync: $sync_s s = $(calc %.0f "$N / $sync_s") items/s; CURVE handsha
 echo "  baseline $lmdb"
 echo "           same keys, values and order; $lmdb_note"
 echo "           ratio meshsync/raw LMDB: $(calc %.3f "$lmdb_s / $sync_s")"
+echo "  baseline $keyed"
+echo "           the key-order floor: the same items sorted by key (untimed), the same commits"
+echo "           meshsync/floor: $(calc %.2f "$sync_s / $keyed_s") times the floor's time (issue 15: within 3)"
+echo "  baseline $keyed1k (for reference: a commit every 1,000 items)"
 if [ "$batches" -gt 0 ]; then
     echo "  baseline $curve"
     echo "           one message per batch A sent, of its size ($batches batches, $batch_bytes bytes)"
@@ -315,7 +328,8 @@ echo "  $push_sorted"
 
 echo
 echo "sync: $N items in $sync_s s = $(calc %.0f "$N / $sync_s") items/s;" \
-    "ratio to raw LMDB $(calc %.3f "$lmdb_s / $sync_s")${curve_s:+, to raw ZeroMQ CURVE $(calc %.3f "$curve_s / $sync_s")}"
+    "ratio to raw LMDB $(calc %.3f "$lmdb_s / $sync_s")${curve_s:+, to raw ZeroMQ CURVE $(calc %.3f "$curve_s / $sync_s")};" \
+    "$(calc %.2f "$sync_s / $keyed_s")x the key-order floor ($keyed_s s)"
 echo "change: 1 item among $N in $hs_ms ms from the handshake ($start_ms ms from B's start)," \
     "$((s2c_bytes + c2s_bytes)) bytes both ways, $rt_text"
 echo "push: $push_sorted ms from put on A to readable on B (5 puts)"

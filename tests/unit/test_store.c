@@ -236,6 +236,75 @@ test_store_versions_by_dot(void **state)
     free(item);
 }
 
+/* Dot records written at the tree's end and in its middle, in one write: 3,000 of origin 2
+ * in seq order (appended, over many leaves), then one of origin 1 below them, one of origin
+ * 2 below its first, and the last one again with another value (not above the last key: an
+ * overwrite). Each reads back with the value written last, in dot order. */
+static mesh_err_t
+s_dots_body(store_txn_t *txn, void *arg)
+{
+    (void)arg;
+    store_key_t k;
+    s_key(&k, "k", 1, 0);
+    store_version_t v = {.oid = 2, .meta = (const uint8_t *)"m", .meta_len = 1, .value_len = 8};
+    char value[9]; /* 8 bytes stored, and the terminator snprintf writes */
+    v.value = (const uint8_t *)value;
+    mesh_err_t err = MESH_OK;
+    for (uint64_t seq = 10; err == MESH_OK && seq < 3010; seq++) {
+        snprintf(value, sizeof value, "%08llu", (unsigned long long)seq);
+        v.seq = seq;
+        err = store_dot_put(txn, 3, &k, &v);
+    }
+    const struct {
+        uint32_t oid;
+        uint64_t seq;
+        const char *value;
+    } more[] = {{1, 5, "origin-1"}, {2, 3, "below-10"}, {2, 3009, "again---"}};
+    for (size_t i = 0; err == MESH_OK && i < sizeof more / sizeof more[0]; i++) {
+        v.oid = more[i].oid;
+        v.seq = more[i].seq;
+        memcpy(value, more[i].value, 8);
+        err = store_dot_put(txn, 3, &k, &v);
+    }
+    return err;
+}
+
+static void
+test_store_dots_at_the_end_and_between(void **state)
+{
+    fixture_t *f = *state;
+    s_open(f, 0);
+    assert_int_equal(store_write(f->st, s_dots_body, NULL), MESH_OK);
+    store_txn_t *txn = NULL;
+    store_item_t *item = malloc(sizeof *item);
+    store_cursor_t *cur = NULL;
+    uint64_t seq = 0, n = 0;
+    assert_int_equal(store_read_begin(f->st, &txn), MESH_OK);
+    assert_int_equal(store_dots_open(txn, 3, 1, 0, &cur), MESH_OK);
+    assert_int_equal(store_dots_next(cur, &seq, item), MESH_OK);
+    assert_int_equal(seq, 5);
+    assert_memory_equal(item->versions[0].value, "origin-1", 8);
+    assert_int_equal(store_dots_next(cur, &seq, item), MESH_ENOTFOUND);
+    store_cursor_close(cur);
+    assert_int_equal(store_dots_open(txn, 3, 2, 0, &cur), MESH_OK);
+    assert_int_equal(store_dots_next(cur, &seq, item), MESH_OK);
+    assert_int_equal(seq, 3);
+    assert_memory_equal(item->versions[0].value, "below-10", 8);
+    for (uint64_t want = 10; want < 3010; want++) {
+        char value[9];
+        snprintf(value, sizeof value, "%08llu", (unsigned long long)want);
+        assert_int_equal(store_dots_next(cur, &seq, item), MESH_OK);
+        assert_int_equal(seq, want);
+        assert_memory_equal(item->versions[0].value, want == 3009 ? "again---" : value, 8);
+    }
+    assert_int_equal(store_dots_next(cur, &seq, item), MESH_ENOTFOUND);
+    store_cursor_close(cur);
+    assert_int_equal(store_dot_count_above(txn, 3, 2, 0, &n), MESH_OK);
+    assert_int_equal(n, 3001);
+    store_read_end(txn);
+    free(item);
+}
+
 static void
 test_store_long_keys_by_hash(void **state)
 {
@@ -521,6 +590,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_store_item_round_trip, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_store_long_keys_by_hash, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_store_versions_by_dot, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_store_dots_at_the_end_and_between, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_store_map_grows_by_itself, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_store_refuses_unknown_format, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_store_incarnation_changes_on_copy, s_setup,
