@@ -54,6 +54,11 @@ c put docs k "x3" >/dev/null
 wait_for 30 "A to hold C's x3" sh -c "'$MESHCTL' --home '$A' get docs k 2>/dev/null | grep -qx x3"
 a import "$T/evil.bundle" >"$T/out" || fail "import into a running daemon's home"
 grep -q ", 1 waiting$" "$T/out" || fail "the forged set does not wait (2): $(cat "$T/out")"
+# B, a member, sends the forged set to A's daemon in a BATCH of a session of its own
+FRAMES=$(dirname "$FORGE")/frames
+[ -x "$FRAMES" ] || fail "no frames tool at $FRAMES"
+FRAMES_BUNDLE="$T/evil.bundle" "$FRAMES" "$B" "$ea" "$ida" 1 1 >"$T/frames.out" ||
+    fail "the lying member's BATCH: $(cat "$T/frames.out")"
 c put docs k "x4" >/dev/null
 wait_for 30 "A to hold C's x4" sh -c "'$MESHCTL' --home '$A' get docs k 2>/dev/null | grep -qx x4"
 wait_for 30 "C to hold B's honest write through A" sh -c "'$MESHCTL' --home '$C' get docs other 2>/dev/null | grep -qx fine"

@@ -55,4 +55,22 @@ start_daemon "$C" "$T/c.log"
 wait_for 30 "A and C to hold the same docs" sh -c \
     "[ \"\$('$MESHCTL' --home '$A' dump docs)\" = \"\$('$MESHCTL' --home '$C' dump docs)\" ]"
 for i in 6 7 8; do expect_eq "$(a get docs "e$i")" "v$i" "C's e$i on A after the session"; done
-echo "ok: lying watermarks move nothing past what was signed; A keeps every item and writing"
+# 4. By session: B, a member, says HELLO to A's daemon and sends the claims as BATCHes (at
+# 2^64-1 of A's own origin and of C's, and 1000000 of C's); A acknowledges them, and still
+# holds every item of C, takes C's next write, and keeps writing its own.
+FRAMES=$(dirname "$FORGE")/frames
+[ -x "$FRAMES" ] || fail "no frames tool at $FRAMES"
+FORGE_MARKS="$idc/$incc/1000000,$idc/$incc/18446744073709551615" \
+    "$FORGE" "$B" "$T/lie3.bundle" docs 1 1 none
+FORGE_MARKS="$ida/$inca/18446744073709551615" "$FORGE" "$B" "$T/wrap2.bundle" mine 1 1 none
+FRAMES_BUNDLE="$T/lie3.bundle" "$FRAMES" "$B" "$ea" "$ida" 2 1 >"$T/frames.out" ||
+    fail "the lying member's BATCHes: $(cat "$T/frames.out")"
+FRAMES_BUNDLE="$T/wrap2.bundle" "$FRAMES" "$B" "$ea" "$ida" 1 1 >>"$T/frames.out" ||
+    fail "the lying member's BATCH on A's own origin: $(cat "$T/frames.out")"
+c put docs e9 "v9" >/dev/null
+wait_for 30 "A to hold C's e9 after the lies" sh -c "'$MESHCTL' --home '$A' get docs e9 2>/dev/null | grep -qx v9"
+for i in 2 3 4 5 6 7 8; do expect_eq "$(a get docs "e$i")" "v$i" "C's e$i on A after the session lies"; done
+a put mine k3 third >/dev/null || fail "A's put after the session's wrap"
+wait_for 30 "A and C to hold the same docs again" sh -c \
+    "[ \"\$('$MESHCTL' --home '$A' dump docs)\" = \"\$('$MESHCTL' --home '$C' dump docs)\" ]"
+echo "ok: lying watermarks move nothing past what was signed, by file and by session; A keeps every item and writing"

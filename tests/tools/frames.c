@@ -6,6 +6,8 @@
  * (build/testing/tests/frames); it links the library's internals.
  *
  *   frames HOME ENDPOINT PEER_ID FRAMES SETS [VALUE_BYTES [SEQ]]
+ *   With FRAMES_BUNDLE=FILE in the environment, each BATCH carries that file's bytes (a
+ *   bundle made by tests/tools/forge: a lying member's sets or watermarks) instead.
  *   SETS 0: as many as fit in one frame (the transport's cap). The set is a put of key
  *   "k<SEQ>" in collection "x", seq SEQ (default 1) of incarnation 1. Prints one line: the frames
  *   sent, the sets in each, the bytes of a set and of a frame, the last batch acknowledged,
@@ -250,8 +252,37 @@ main(int argc, char **argv)
         f_die("no HELLO from the daemon in 10 s");
     }
     size_t frame_bytes = 0;
+    const char *file = getenv("FRAMES_BUNDLE");
+    wire_buf_t given;
+    wire_buf_init(&given);
+    if (file) {
+        FILE *f = fopen(file, "rb");
+        uint8_t chunk[4096];
+        size_t n = 0;
+        while (f && (n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+            if (wire_buf_append(&given, chunk, n) != MESH_OK) {
+                f_die("no memory");
+            }
+        }
+        if (!f || ferror(f) || given.len == 0) {
+            f_die("cannot read FRAMES_BUNDLE");
+        }
+        fclose(f);
+    }
     for (size_t i = 1; i <= frames && !p.dropped; i++) {
-        f_frame(&set, sets, i, i < frames, &frame);
+        if (file) {
+            wire_msg_t batch = {.type = WIRE_MSG_BATCH,
+                                .num = i,
+                                .body = given.data,
+                                .body_len = given.len,
+                                .more = i < frames};
+            wire_buf_reset(&frame);
+            if (wire_msg_encode(&batch, &frame) != MESH_OK) {
+                f_die("the BATCH does not encode");
+            }
+        } else {
+            f_frame(&set, sets, i, i < frames, &frame);
+        }
         frame_bytes = frame.len;
         f_send(&p, &frame, deadline);
         f_listen(&p, 0);
@@ -272,6 +303,7 @@ main(int argc, char **argv)
     wire_buf_release(&set);
     wire_buf_release(&frame);
     wire_buf_release(&vec);
+    wire_buf_release(&given);
     ident_free(id);
     return p.acked == frames ? 0 : 1;
 }
