@@ -49,8 +49,9 @@ s_origin_blocked(const s_batch_t *b, size_t g, const wire_mark_t *mk)
 }
 
 /* Apply group g's watermarks: each raises its origin's vector to its seq when the origin is
- * a member, no set of it in the group was held or rejected, and its range starts within
- * what is held. */
+ * a member but not this device (only its own commits move its own dots, §5.6: a raise would
+ * make its next commit skip or overflow a seq), no set of it in the group was held or
+ * rejected, and its range starts within what is held. */
 static mesh_err_t
 s_apply_marks(s_batch_t *b, store_txn_t *st, size_t g)
 {
@@ -70,7 +71,8 @@ s_apply_marks(s_batch_t *b, store_txn_t *st, size_t g)
     bool have_cid = false;
     for (size_t i = 0; err == MESH_OK && i < am->count; i++) {
         const wire_mark_t *mk = &am->marks[i];
-        if (!member_is(b->w.m, mk->origin) || s_origin_blocked(b, g, mk)) {
+        if (!member_is(b->w.m, mk->origin) || s_origin_blocked(b, g, mk) ||
+            memcmp(mk->origin, ident_public_key(b->w.m->ident), WIRE_ORIGIN_LEN) == 0) {
             continue; /* nothing is created for a mark that does not apply */
         }
         if (!have_cid) {
