@@ -138,6 +138,8 @@ valgrind-test: deps deps-test
 	@$(MAKE) --no-print-directory test-bins
 	@B=$(B) VALGRIND=1 tests/run.sh unit
 
+# The stateful targets run with -entropic=0: with their ~30,000 features libFuzzer's entropic
+# bookkeeping took most of each run (tests/fuzz/README). FUZZ_FLAGS: more libFuzzer flags.
 fuzz: deps
 	@scripts/deps.sh fuzz
 	@mkdir -p build-fuzz
@@ -147,7 +149,8 @@ fuzz: deps
 	    -fsanitize=fuzzer,address,undefined $$f $(FUZZ_COMMON) $(LIB_SRC) -o build-fuzz/$$n \
 	    $(PKG_LIBS) || exit 1; \
 	  c=tests/fuzz/corpus/$${n#fuzz_}; mkdir -p build-fuzz/corpus-$$n; \
-	  build-fuzz/$$n -max_total_time=$${FUZZ_SECONDS:-60} build-fuzz/corpus-$$n $$c || exit 1; done
+	  build-fuzz/$$n -max_total_time=$${FUZZ_SECONDS:-60} $$(case $$n in fuzz_apply|fuzz_session) \
+	    echo -entropic=0;; esac) $(FUZZ_FLAGS) build-fuzz/corpus-$$n $$c || exit 1; done
 
 # tests/bench/baseline.c: the raw LMDB and raw ZeroMQ CURVE baselines of bench_sync.sh (not a
 # bench_* program, so the loop below does not run it on its own).

@@ -59,9 +59,10 @@ s_mark_limit(const s_batch_t *b, size_t g, const wire_mark_t *mk)
 }
 
 /* Apply group g's watermarks: each raises its origin's vector to its seq when the origin is
- * a member and its range starts within what is held; but only up to the end of the latest
- * signed header of that origin and incarnation held here, and below the first set of it in
- * the group that was held, rejected or waits. */
+ * a member but not this device (only its own commits move its own dots, §5.6: a raise would
+ * make its next commit skip or overflow a seq) and its range starts within what is held;
+ * but only up to the end of the latest signed header of that origin and incarnation held
+ * here, and below the first set of it in the group that was held, rejected or waits. */
 static mesh_err_t
 s_apply_marks(s_batch_t *b, store_txn_t *st, size_t g)
 {
@@ -83,7 +84,8 @@ s_apply_marks(s_batch_t *b, store_txn_t *st, size_t g)
         const wire_mark_t *mk = &am->marks[i];
         uint64_t limit = s_mark_limit(b, g, mk);
         uint64_t seq = mk->seq < limit ? mk->seq : limit - 1;
-        if (!member_is(b->w.m, mk->origin) || seq == 0) {
+        if (!member_is(b->w.m, mk->origin) || seq == 0 ||
+            memcmp(mk->origin, ident_public_key(b->w.m->ident), WIRE_ORIGIN_LEN) == 0) {
             continue; /* nothing is created for a mark that does not apply */
         }
         if (!have_cid) {

@@ -26,9 +26,11 @@ static void
 s_absorb(vv_t *vv)
 {
     size_t i = 0;
-    while (i < vv->count && vv->extra[i] <= vv->base + 1) {
-        if (vv->extra[i] == vv->base + 1) {
-            vv->base++;
+    /* (base + 1 wraps to 0 at a base of 2^64-1, which a watermark may set: every extra is
+     * then at or below it) */
+    while (i < vv->count && (vv->extra[i] <= vv->base || vv->extra[i] == vv->base + 1)) {
+        if (vv->extra[i] > vv->base) {
+            vv->base = vv->extra[i];
         }
         i++;
     }

@@ -1,12 +1,15 @@
 /* tests/fuzz/fuzz_apply.c: libFuzzer harness for verification and apply against a real store
- * (docs/PROTOCOL.md §3.4, §5, §8, §9). Each run starts from fresh homes in a temporary
- * directory: a target T and three writers, W1 and W2 (members of T's mesh) and S (a stranger
- * until a member adds it), each with the key pair of a fixed seed, so the same input means the
- * same thing on every run. The input is a script of commands: a writer commits writes, a
+ * (docs/PROTOCOL.md §3.4, §5, §8, §9). Each run starts from the same stores in a temporary
+ * directory (tests/fuzz/rig.h: opened once, put back to a template before each run): a target
+ * T and three writers, W1 and W2 (members of T's mesh) and S (a stranger until a member adds
+ * it), each with the key pair of a fixed seed, so the same input means the same thing on
+ * every run. The input is a script of commands: a writer commits writes, a
  * writer imports another's bundle (so contexts span devices), a member adds another, a bundle
- * is queued for T (honest: a writer's export, whole or since T's vector; forged: a set re-
+ * is queued for T (honest: a writer's export, whole or since T's vector, or one of its sets
+ * alone, perhaps before the sets its context names; forged: a set re-
  * signed by a writer's key after the input changed a context, key, kind, value, seq,
- * collection or incarnation, or with a watermark the input chose; raw: the input's bytes as
+ * collection or incarnation, or with a watermark the input chose (a node's current incarnation, a
+ * seq up to 15 or 2^64-1); raw: the input's bytes as
  * a bundle or as one set; mutated: an export with one byte changed), and the queue is
  * committed the daemon's way (import_check, then import_many, all at once) or bundle by
  * bundle (mesh_import), or a set applied alone (apply_batch).
@@ -35,6 +38,7 @@
 #include "core/wire/set.h"
 #include "crypto/hash.h"
 #include "crypto/ident.h"
+#include "store/store.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -44,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 enum { S_T, S_W1, S_W2, S_S, S_NODES };
 
 typedef struct s_run {
-    rig_node_t n[S_NODES];
+    rig_node_t *n; /* S_NODES of them */
     uint8_t *pending[S_PENDING_MAX];
     size_t pending_len[S_PENDING_MAX];
     bool pending_honest[S_PENDING_MAX];
@@ -52,22 +56,28 @@ typedef struct s_run {
     bool forged; /* anything but honest exports reached T */
 } s_run_t;
 
+/* T, W1 and W2 add each other; S is nobody's. */
+static void
+s_setup(rig_node_t *n)
+{
+    for (int i = S_T; i <= S_W2; i++) {
+        for (int j = S_T; j <= S_W2; j++) {
+            if (i != j) {
+                rig_add(&n[i], &n[j]);
+            }
+        }
+    }
+}
+
 static void
 s_open(s_run_t *r)
 {
     static const char *const names[S_NODES] = {"t", "w1", "w2", "s"};
+    static const uint8_t seeds[S_NODES] = {1, 2, 3, 4};
+    static rig_node_t nodes[S_NODES]; /* kept for the process (rig_nodes_begin) */
     memset(r, 0, sizeof *r);
-    for (int i = 0; i < S_NODES; i++) {
-        rig_node_open(&r->n[i], names[i], (uint8_t)(i + 1));
-    }
-    /* T, W1 and W2 add each other; S is nobody's */
-    for (int i = S_T; i <= S_W2; i++) {
-        for (int j = S_T; j <= S_W2; j++) {
-            if (i != j) {
-                rig_add(&r->n[i], &r->n[j]);
-            }
-        }
-    }
+    rig_nodes_begin(nodes, S_NODES, names, seeds, s_setup);
+    r->n = nodes;
 }
 
 static void
@@ -75,9 +85,6 @@ s_close(s_run_t *r)
 {
     for (size_t i = 0; i < r->npending; i++) {
         free(r->pending[i]);
-    }
-    for (int i = 0; i < S_NODES; i++) {
-        rig_node_close(&r->n[i]);
     }
 }
 
@@ -178,11 +185,13 @@ s_pickable(const wire_section_t *sec, bool all)
     return all || sec->coll[0] != '_';
 }
 
-/* A full set of bundle (len bytes) copied into *set (malloc'd): the pick-th modulo their
- * count (of the user collections' sets, or with pick's high bit of all, _mesh's too), or the
- * first full one after it; false when there is none. */
+/* A full set of bundle (len bytes) copied into *set (malloc'd), its section's collection
+ * into coll (MESH_COLL_MAX + 1 bytes): the pick-th modulo their count (of the user
+ * collections' sets, or with pick's high bit of all, _mesh's too), or the first full one
+ * after it; false when there is none. */
 static bool
-s_pick_set(const uint8_t *bundle, size_t len, uint8_t pick, uint8_t **set, size_t *set_len)
+s_pick_set(const uint8_t *bundle, size_t len, uint8_t pick, uint8_t **set, size_t *set_len,
+           char *coll)
 {
     wire_doc_t doc;
     size_t total = 0;
@@ -208,6 +217,7 @@ s_pick_set(const uint8_t *bundle, size_t len, uint8_t pick, uint8_t **set, size_
                 wire_set_release(&s);
             }
             if (found) {
+                snprintf(coll, MESH_COLL_MAX + 1, "%s", sec->coll);
                 *set_len = sec->set_lens[idx];
                 *set = malloc(*set_len);
                 CHECK(*set != NULL);
@@ -359,15 +369,18 @@ s_cmd_forge(s_run_t *r, rig_in_t *in)
     int from = b % S_NODES, signer = b >> 2 & 3;
     size_t len = 0, set_len = 0;
     uint8_t *bundle = s_export(r, from, false, &len), *set = NULL;
+    char coll[MESH_COLL_MAX + 1];
     wire_buf_t out, one;
     wire_buf_init(&out);
     wire_buf_init(&one);
     r->forged = true;
-    if (s_pick_set(bundle, len, rig_u8(in), &set, &set_len) &&
+    if (s_pick_set(bundle, len, rig_u8(in), &set, &set_len, coll) &&
         s_forge(set, set_len, in, r->n[signer].m->ident, &out, &one)) {
         uint8_t m = rig_u8(in);
-        wire_mark_t mark = {.incarnation = 1, .seq = m & 0x80 ? UINT64_MAX : m & 15};
-        memcpy(mark.origin, r->n[m >> 4 & 3].pk, WIRE_ORIGIN_LEN);
+        const rig_node_t *o = &r->n[m >> 4 & 3]; /* a watermark for o's current incarnation */
+        wire_mark_t mark = {.incarnation = store_incarnation(o->m->store),
+                            .seq = m & 0x80 ? UINT64_MAX : m & 15};
+        memcpy(mark.origin, o->pk, WIRE_ORIGIN_LEN);
         CHECK(wire_section_marks(&mark, m & 0x40 ? 1 : 0, &out) == MESH_OK);
         if (b & 0x40) {
             const uint8_t *sets[1] = {one.data};
@@ -384,6 +397,32 @@ s_cmd_forge(s_run_t *r, rig_in_t *in)
     free(set);
     free(bundle);
     wire_buf_release(&one);
+    wire_buf_release(&out);
+}
+
+/* One set of writer w's export, unchanged, alone in a bundle (no watermark), queued for T as
+ * honest: it may come before the sets its context names (a relay's order, or a peer that
+ * sends what it has in any order), and T must still end where the exports take it. */
+static void
+s_cmd_alone(s_run_t *r, int w, rig_in_t *in)
+{
+    size_t len = 0, set_len = 0;
+    uint8_t *bundle = s_export(r, w, false, &len), *set = NULL;
+    char coll[MESH_COLL_MAX + 1];
+    wire_buf_t out;
+    wire_buf_init(&out);
+    if (s_pick_set(bundle, len, rig_u8(in), &set, &set_len, coll)) {
+        CHECK(wire_bundle_begin(1, &out) == MESH_OK &&
+              wire_section_begin(coll, 1, &out) == MESH_OK &&
+              wire_section_set(set, set_len, &out) == MESH_OK &&
+              wire_section_marks(NULL, 0, &out) == MESH_OK);
+        uint8_t *copy = malloc(out.len);
+        CHECK(copy != NULL);
+        memcpy(copy, out.data, out.len);
+        s_queue(r, copy, out.len, true);
+    }
+    free(set);
+    free(bundle);
     wire_buf_release(&out);
 }
 
@@ -446,9 +485,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint8_t op = rig_u8(&in);
         int w = op >> 4 & 3; /* a node: T, W1, W2, S */
         switch (op % 8) {
-        case 0:
-        case 1: /* a node writes */
+        case 0: /* a node writes */
             rig_write(&r.n[w], &in);
+            break;
+        case 1: /* one set of a node's export alone, honest, queued for T */
+            s_cmd_alone(&r, w, &in);
             break;
         case 2: { /* a writer takes another's export: its next contexts cover those dots */
             void *b = NULL;

@@ -1,6 +1,7 @@
 /* tests/fuzz/fuzz_session.c: libFuzzer harness for the session state machine of
  * core/sync/session.c (docs/PROTOCOL.md §11), driven by one peer. A target T and a member P
- * (W1 of fuzz_apply: fixed key pairs, fresh homes each run, each adding the other) talk over
+ * (W1 of fuzz_apply: fixed key pairs, each adding the other, the stores put back to the same
+ * template before each run: tests/fuzz/rig.h) talk over
  * real transports on 127.0.0.1, set up once per process (CURVE and ZAP included). T's loop is
  * a loop_t with no thread of its own: the harness turns it, so a run is one thread's
  * sequence of events. The input is a script: P sends a frame it builds (HELLO of this or
@@ -296,22 +297,30 @@ s_cmd_frame(uint8_t op, rig_in_t *in, rig_node_t *pn, s_heard_t *h)
     mesh_free(own);
 }
 
+/* T and P add each other. */
+static void
+s_nodes_setup(rig_node_t *n)
+{
+    rig_add(&n[0], &n[1]);
+    rig_add(&n[1], &n[0]);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    static const char *const names[2] = {"t", "w1"};
+    static const uint8_t seeds[2] = {1, 2};
+    static rig_node_t nodes[2]; /* T and P, kept for the process (rig_nodes_begin) */
     rig_in_t in = {data, size};
-    rig_node_t t, p;
     s_heard_t h = {0};
     int64_t now = sync_now_ms();
 
-    rig_node_open(&t, "t", 1);
-    rig_node_open(&p, "w1", 2);
-    rig_add(&t, &p);
-    rig_add(&p, &t);
+    rig_nodes_begin(nodes, 2, names, seeds, s_nodes_setup);
+    rig_node_t *t = &nodes[0], *p = &nodes[1];
     if (!g_l) {
-        s_setup(&t, &p);
+        s_setup(t, p);
     }
-    s_loop_begin(t.m);
+    s_loop_begin(t->m);
     s_hear(&h); /* (anything left of an earlier run) */
     free(h.vector);
     memset(&h, 0, sizeof h);
@@ -327,18 +336,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 5:
         case 6:
         case 7:
-            s_cmd_frame(op, &in, &p, &h);
+            s_cmd_frame(op, &in, p, &h);
             break;
         case 8:
         case 9: /* P writes */
-            rig_write(&p, &in);
+            rig_write(p, &in);
             break;
         case 10: { /* P takes T's export */
             void *b = NULL;
             size_t len = 0;
-            rig_export(&t, &b, &len);
+            rig_export(t, &b, &len);
             mesh_import_report_t rep = {.size = sizeof rep};
-            CHECK(mesh_import(p.m, b, len, &rep) == MESH_OK);
+            CHECK(mesh_import(p->m, b, len, &rep) == MESH_OK);
             mesh_free(rep.text);
             mesh_free(b);
             break;
@@ -356,10 +365,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 session_flush_group(g_l);
             }
             s_hear(&h);
-            rig_check_store(t.m);
+            rig_check_store(t->m);
             break;
         case 13: /* T writes */
-            rig_write(&t, &in);
+            rig_write(t, &in);
             s->again = true;
             break;
         default: /* T pushes what it may */
@@ -373,8 +382,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     s_loop_end();
     s_hear(&h);
     free(h.vector);
-    rig_check_store(t.m);
-    rig_node_close(&p);
-    rig_node_close(&t);
+    rig_check_store(t->m);
     return 0;
 }

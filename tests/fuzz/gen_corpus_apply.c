@@ -1,8 +1,11 @@
 /* tests/fuzz/gen_corpus_apply.c: writes the seed corpus of fuzz_apply into a directory: one
  * script per path the harness has (see tests/fuzz/fuzz_apply.c for the commands): honest
- * syncs with contexts across devices, relays, a stranger held then added, every kind of
- * forged set (each field, every signer), a forged watermark, raw bytes as a bundle and as a
- * set, a mutated export, commits the daemon's way and one by one.
+ * syncs with contexts across devices, relays, a stranger held then added, sets sent alone
+ * before the sets their contexts name (across two and three devices, a stranger's, add
+ * records), every kind of forged set (each field, every signer), forks (an origin's
+ * overlapping or same-dot headers, before and after the honest set), watermarks (a node's
+ * real incarnation: exact, ahead, for dots not held), raw bytes as a bundle and as a set, a
+ * mutated export, commits the daemon's way and one by one.
  * Not built by the Makefile; run by hand after the script's layout changes, from the top:
  *   cc -std=c11 tests/fuzz/gen_corpus_apply.c -o build/gen_corpus_apply && \
  *     build/gen_corpus_apply tests/fuzz/corpus/apply
@@ -15,8 +18,13 @@
 /* The harness's commands (fuzz_apply.c): the low 3 bits; the node in bits 4-5 (T, W1, W2, S);
  * flags in bits 6-7. */
 enum { T = 0, W1 = 1, W2 = 2, S = 3 };
-enum { WRITE = 0, TAKE = 2, HONEST = 3, ADD = 4, FORGE = 5, RAW = 6, OTHER = 7 };
+enum { WRITE = 0, ALONE = 1, TAKE = 2, HONEST = 3, ADD = 4, FORGE = 5, RAW = 6, OTHER = 7 };
 #define OP(cmd, node, hi) ((uint8_t)((cmd) | (node) << 4 | (hi) << 6))
+/* ALONE's byte after the op: which full set of the node's export (0x80: _mesh's too).
+ * FORGE's bytes: from | signer << 2 (| 0x40: applied alone), the set, the op, what (% 8: the
+ * field; 0x80: the far value), a 2-byte number, the watermark (seq in bits 0-3, its origin in
+ * bits 4-5, 0x40: sent, 0x80: seq 2^64-1). */
+#define MARK(origin, seq) ((uint8_t)(0x40 | (origin) << 4 | (seq)))
 /* A write's first byte: the collection (0..2), 1..4 ops; each op's byte: key letter (0..7),
  * 0x10 a two-letter key, 0x80 a delete, (k >> 5 & 3) value bytes follow; 0x60 a long value. */
 #define TXN(coll, nops)   ((uint8_t)((coll) | ((nops)-1) << 4))
@@ -98,5 +106,57 @@ main(int argc, char **argv)
     /* One byte of W1's export changed, committed beside an honest one of W2's. */
     SEED("mutated-export", OP(WRITE, W1, 0), TXN(0, 1), 0x20, 'v', OP(WRITE, W2, 0), TXN(0, 1),
          0x20, 'w', OP(OTHER, W1, 2), 0, 40, 0x10, OP(HONEST, W2, 0), OP(OTHER, T, 0));
+    /* Sets alone, before what their contexts name: W1's overwrite of W2's key (pick 0 or
+     * 1: one of them is W1's set), then W2's export; T must end where the exports take it. */
+    SEED("alone-before-context-0", OP(WRITE, W2, 0), TXN(0, 1), 0x20, 'w', OP(TAKE, W1, W2),
+         OP(WRITE, W1, 0), TXN(0, 1), 0x20, 'v', OP(ALONE, W1, 0), 0, OP(OTHER, T, 1),
+         OP(HONEST, W2, 0), OP(OTHER, T, 0));
+    SEED("alone-before-context-1", OP(WRITE, W2, 0), TXN(0, 1), 0x20, 'w', OP(TAKE, W1, W2),
+         OP(WRITE, W1, 0), TXN(0, 1), 0x20, 'v', OP(ALONE, W1, 0), 1, OP(OTHER, T, 0),
+         OP(HONEST, W2, 0), OP(OTHER, T, 0));
+    /* A chain over three devices (W2, W1, W2 again overwrite one key, each context naming
+     * the last), sent alone newest first, one by one, then in one commit. */
+    SEED("alone-chain", OP(WRITE, W2, 0), TXN(0, 2), 0x20, 'w', 0x01, OP(TAKE, W1, W2),
+         OP(WRITE, W1, 0), TXN(0, 1), 0x20, 'v', OP(TAKE, W2, W1), OP(WRITE, W2, 0), TXN(0, 1),
+         0x20, 'x', OP(ALONE, W2, 0), 2, OP(OTHER, T, 1), OP(ALONE, W2, 0), 1, OP(OTHER, T, 1),
+         OP(ALONE, W2, 0), 0, OP(OTHER, T, 1));
+    SEED("alone-chain-one-commit", OP(WRITE, W2, 0), TXN(0, 1), 0x20, 'w', OP(TAKE, W1, W2),
+         OP(WRITE, W1, 0), TXN(0, 1), 0x20, 'v', OP(TAKE, W2, W1), OP(WRITE, W2, 0), TXN(0, 1),
+         0x20, 'x', OP(ALONE, W2, 0), 2, OP(ALONE, W2, 0), 1, OP(ALONE, W2, 0), 0, OP(OTHER, T, 0));
+    /* A stranger's set alone (held), then W1 adds S and T gets W1's _mesh sets alone. */
+    SEED("alone-stranger-add-records", OP(WRITE, S, 0), TXN(0, 1), 0x20, 's', OP(ALONE, S, 0), 0,
+         OP(OTHER, T, 0), OP(ADD, W1, S), OP(ALONE, W1, 0), 0x80, OP(ALONE, W1, 0), 0x81,
+         OP(ALONE, W1, 0), 0x82, OP(ALONE, W1, 0), 0x83, OP(OTHER, T, 0), OP(ALONE, W1, 0), 0x84,
+         OP(OTHER, T, 1));
+    /* Forks: W1's second set re-signed by W1 with its first seq moved back over the first
+     * set (an overlapping header), reaching T before the honest sets, then after them; and
+     * the same dots with another value, applied alone. */
+    SEED("fork-overlap-first", OP(WRITE, W1, 0), TXN(0, 1), 0x20, 'v', OP(WRITE, W1, 0), TXN(0, 2),
+         0x21, 'w', 0x22, 'x', OP(FORGE, 0, 0), W1 | W1 << 2, 1, 0, 0x85, 0, 1, 0, OP(OTHER, T, 0),
+         OP(HONEST, W1, 0), OP(OTHER, T, 0));
+    SEED("fork-overlap-after", OP(WRITE, W1, 0), TXN(0, 1), 0x20, 'v', OP(WRITE, W1, 0), TXN(0, 2),
+         0x21, 'w', 0x22, 'x', OP(HONEST, W1, 0), OP(OTHER, T, 0), OP(FORGE, 0, 0), W1 | W1 << 2, 1,
+         1, 0x85, 0, 1, 0, OP(OTHER, T, 1), OP(WRITE, W1, 0), TXN(0, 1), 0x21, 'y',
+         OP(HONEST, W1, 1), OP(OTHER, T, 0));
+    SEED("fork-same-dot-alone", OP(WRITE, W1, 0), TXN(0, 1), 0x20, 'v', OP(HONEST, W1, 0),
+         OP(OTHER, T, 0), OP(FORGE, 0, 0), W1 | W1 << 2 | 0x40, 0, 0, 0x83, 0, 3, 0,
+         OP(FORGE, 0, 0), W1 | W1 << 2, 0, 0, 0x03, 0, 5, 0, OP(OTHER, T, 0));
+    /* Watermarks for a real incarnation: W1's seq 1 exactly (held), W2's seq 2 (not held),
+     * W2's seq 1 before W2's set arrives, then W2's export. */
+    SEED("mark-exact", OP(WRITE, W1, 0), TXN(0, 1), 0x20, 'v', OP(HONEST, W1, 0), OP(OTHER, T, 0),
+         OP(FORGE, 0, 0), W1 | W1 << 2, 0, 0, 1, 0, 0, MARK(W1, 1), OP(OTHER, T, 0));
+    SEED("mark-not-held", OP(WRITE, W1, 0), TXN(0, 1), 0x20, 'v', OP(WRITE, W2, 0), TXN(0, 1), 0x20,
+         'w', OP(WRITE, W2, 0), TXN(1, 1), 0x20, 'x', OP(FORGE, 0, 0), W1 | W1 << 2, 0, 0, 1, 0, 0,
+         MARK(W2, 2), OP(OTHER, T, 0), OP(HONEST, W2, 1), OP(OTHER, T, 0));
+    SEED("mark-then-set", OP(WRITE, W2, 0), TXN(0, 1), 0x20, 'w', OP(TAKE, W1, W2),
+         OP(WRITE, W1, 0), TXN(0, 1), 0x20, 'v', OP(FORGE, 0, 0), W1 | W1 << 2, 0, 0, 3, 0, 2,
+         MARK(W2, 1), OP(OTHER, T, 0), OP(ALONE, W2, 0), 0, OP(OTHER, T, 0), OP(HONEST, W2, 0),
+         OP(OTHER, T, 1));
+    /* A context claiming a dot of another origin far ahead (W2's seq + 9), signed by W1. */
+    SEED("forge-context-other-origin", OP(WRITE, W2, 0), TXN(0, 1), 0x20, 'w', OP(TAKE, W1, W2),
+         OP(WRITE, W1, 0), TXN(0, 1), 0x20, 'v', OP(FORGE, 0, 0), W1 | W1 << 2, 0, 0, 0, 0, 9, 0,
+         OP(FORGE, 0, 0), W1 | W1 << 2, 0, 0, 0, 0, 10, 0, OP(OTHER, T, 0), OP(HONEST, W2, 0),
+         OP(OTHER, T, 0), OP(WRITE, W2, 0), TXN(0, 1), 0x20, 'z', OP(HONEST, W2, 1),
+         OP(OTHER, T, 0));
     return 0;
 }

@@ -2,7 +2,9 @@
  * one script per path of the session (see tests/fuzz/fuzz_session.c for the commands): a
  * HELLO, a batch and its commit, T's pass and P's acks under a credit of one, a restart, a
  * HELLO that covers, another major version, frames before HELLO, a mutated batch, a batch
- * since T's vector, ERRORs, silence, block messages and raw frames.
+ * since T's vector, ERRORs, silence, block messages and raw frames; contexts across the two
+ * (each overwriting the other), batches queued unflushed whose contexts name each other's
+ * dots, a long value mutated.
  * Not built by the Makefile; run by hand after the script's layout changes, from the top:
  *   cc -std=c11 tests/fuzz/gen_corpus_session.c -o build/gen_corpus_session && \
  *     build/gen_corpus_session tests/fuzz/corpus/session
@@ -87,5 +89,18 @@ main(int argc, char **argv)
     SEED("raw-frames", RAW, 0, 0, 1, 0xc1, HELLO, H_VEC, 48, RAW, 0, 0, 3, 0x93, 0x05, 0x00, RAW, 0,
          0, 0);
     SEED("vector-raw", HELLO, 0, 48, VECTOR, 0x03, 4, 0x92, 0xa1, 'x', 0x90, PUSH);
+    /* Contexts across the two: P overwrites T's key after taking T's export (its context
+     * names T's dot), T deletes it again (naming P's), each side's batch in turn. */
+    SEED("overwrite-each-other", T_WRITE, TXN(0, 1), 0x20, 't', HELLO, H_VEC, 48, PUSH, ACK, 1,
+         P_TAKE, P_WRITE, TXN(0, 1), 0x20, 'p', BATCH, 1, 1, FLUSH, T_WRITE, TXN(0, 1), 0x80, PUSH,
+         ACK, 1, P_TAKE, P_WRITE, TXN(0, 1), 0x20, 'q', BATCH, 1, 2, FLUSH_GROUP, FLUSH, PUSH);
+    /* Two batches queued before a commit, the second's contexts naming the first's dots,
+     * and the second sent again (since T's vector) after a restart. */
+    SEED("batches-unflushed", HELLO, H_VEC, 48, P_WRITE, TXN(0, 1), 0x20, 'a', BATCH, 0, 1, P_WRITE,
+         TXN(0, 2), 0x20, 'b', 0x21, 'c', BATCH, 4, 2, P_WRITE, TXN(1, 1), 0x20, 'd', BATCH, 0, 3,
+         FLUSH_GROUP, HELLO, H_VEC | H_SID(1), 48, BATCH, 1, 1, FLUSH);
+    /* A batch with a long value and a delete, mutated in its last bytes, then whole. */
+    SEED("batch-long-mutated", HELLO, H_VEC, 48, P_WRITE, TXN(2, 2), 0x64, 0x81, BATCH, 2, 0xff,
+         0xf0, 0x40, 1, BATCH, 0, 2, FLUSH, PUSH, ACK, 1);
     return 0;
 }

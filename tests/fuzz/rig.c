@@ -1,7 +1,8 @@
 /* tests/fuzz/rig.c: what the stateful fuzz targets share (see rig.h): the input reader, nodes
  * with fixed identities in one temporary directory per process (under /dev/shm when it is
- * there: every commit is durable, and fsync on tmpfs costs nothing), writes chosen by the
- * input, and the soundness checks on a store.
+ * there: every commit is durable, and fsync on tmpfs costs nothing), kept open for the
+ * process and put back to a template before each run (through store/env.h, the store's raw
+ * records), writes chosen by the input, and the soundness checks on a store.
  * Layer: tests. Third-party: libsodium (the key pair of a fixed seed). SPDX-License-Identifier: MIT
  */
 #define _XOPEN_SOURCE 700 /* nftw */
@@ -21,6 +22,8 @@
 #include "check.h"
 #include "core/base/node.h"
 #include "core/data/version.h"
+#include "core/member/member.h"
+#include "store/env.h"
 #include "store/items.h"
 #include "store/store.h"
 
@@ -101,13 +104,27 @@ s_dir_get(void)
 
 /* ---- nodes ---- */
 
+/* Open n->m on n->home (created first when create), as the node named name. */
+static void
+s_mesh_open(rig_node_t *n, const char *name, bool create)
+{
+    mesh_options_t o;
+    memset(&o, 0, sizeof o);
+    o.size = sizeof o;
+    o.home = n->home;
+    o.create = create;
+    o.offline = true;
+    o.name = name;
+    o.map_size = 4u << 20; /* small: the map grows under the fuzzer too */
+    CHECK(mesh_open(&o, &n->m) == MESH_OK);
+}
+
 void
 rig_node_open(rig_node_t *n, const char *name, uint8_t seed)
 {
     unsigned char seed32[crypto_sign_SEEDBYTES], pk[crypto_sign_PUBLICKEYBYTES],
         sk[crypto_sign_SECRETKEYBYTES];
     char path[600];
-    mesh_options_t o;
 
     CHECK(sodium_init() >= 0);
     memset(n, 0, sizeof *n);
@@ -124,27 +141,178 @@ rig_node_open(rig_node_t *n, const char *name, uint8_t seed)
     CHECK(write(fd, sk, sizeof sk) == (ssize_t)sizeof sk);
     CHECK(close(fd) == 0);
     sodium_memzero(sk, sizeof sk);
-
-    memset(&o, 0, sizeof o);
-    o.size = sizeof o;
-    o.home = n->home;
-    o.create = true;
-    o.offline = true;
-    o.name = name;
-    o.map_size = 4u << 20; /* small: the map grows under the fuzzer too */
-    CHECK(mesh_open(&o, &n->m) == MESH_OK);
+    s_mesh_open(n, name, true);
     CHECK(mesh_device_id(n->m, n->id, sizeof n->id) == MESH_OK);
 }
 
 void
 rig_node_close(rig_node_t *n)
 {
+    free(n->tmpl);
+    n->tmpl = NULL;
+    n->tmpl_len = 0;
     if (!n->m) {
         return;
     }
     mesh_close(n->m);
     n->m = NULL;
     s_remove_tree(n->home);
+}
+
+/* ---- templates ---- */
+
+/* Records, appended: (db: 1 byte, key length, value length: 4 bytes LE each, key, value). */
+typedef struct s_recs {
+    uint8_t *p;
+    size_t len, cap;
+} s_recs_t;
+
+static void
+s_recs_add(s_recs_t *r, env_db_t db, const uint8_t *k, size_t klen, const uint8_t *v, size_t vlen)
+{
+    size_t need = 9 + klen + vlen;
+    if (r->len + need > r->cap) {
+        r->cap = 2 * (r->len + need);
+        r->p = realloc(r->p, r->cap);
+        CHECK(r->p != NULL);
+    }
+    uint8_t *q = r->p + r->len;
+    q[0] = (uint8_t)db;
+    env_le32(q + 1, (uint32_t)klen);
+    env_le32(q + 5, (uint32_t)vlen);
+    memcpy(q + 9, k, klen);
+    if (vlen) {
+        memcpy(q + 9 + klen, v, vlen);
+    }
+    r->len += need;
+}
+
+/* The record at *at of r (advanced past it). */
+static void
+s_recs_get(const uint8_t *p, size_t *at, env_db_t *db, const uint8_t **k, size_t *klen,
+           const uint8_t **v, size_t *vlen)
+{
+    const uint8_t *q = p + *at;
+    *db = (env_db_t)q[0];
+    *klen = env_get_le32(q + 1);
+    *vlen = env_get_le32(q + 5);
+    *k = q + 9;
+    *v = q + 9 + *klen;
+    *at += 9 + *klen + *vlen;
+}
+
+/* Every record of every database in txn's store appended to r (keys alone with keys_only). */
+static mesh_err_t
+s_records(store_txn_t *txn, bool keys_only, s_recs_t *r)
+{
+    for (int db = 0; db < ENV_NDB; db++) {
+        store_cursor_t *cur = NULL;
+        const uint8_t *k, *v;
+        size_t klen, vlen;
+        mesh_err_t err = env_cursor_open(txn, (env_db_t)db, NULL, 0, 0, &cur);
+        if (err != MESH_OK) {
+            return err;
+        }
+        while ((err = env_cursor_next(cur, &k, &klen, &v, &vlen)) == MESH_OK) {
+            s_recs_add(r, (env_db_t)db, k, klen, v, keys_only ? 0 : vlen);
+        }
+        store_cursor_close(cur);
+        if (err != MESH_ENOTFOUND) {
+            return err;
+        }
+    }
+    return MESH_OK;
+}
+
+/* Take n's store as it is now as n's template. */
+static void
+s_template_take(rig_node_t *n)
+{
+    store_txn_t *txn = NULL;
+    s_recs_t r = {0};
+    CHECK(store_read_begin(n->m->store, &txn) == MESH_OK);
+    CHECK(s_records(txn, false, &r) == MESH_OK);
+    CHECK(store_txn_incarnation(txn, &n->tmpl_inc) == MESH_OK);
+    store_read_end(txn);
+    CHECK(n->tmpl_inc == store_incarnation(n->m->store));
+    free(n->tmpl);
+    n->tmpl = r.p;
+    n->tmpl_len = r.len;
+    n->tmpl_txnid = store_last_txnid(n->m->store);
+}
+
+/* The write body of a reset: every record deleted, the template's written (run again from
+ * the start after a map growth, it does the same). */
+static mesh_err_t
+s_reset_body(store_txn_t *txn, void *ctx)
+{
+    const rig_node_t *n = ctx;
+    s_recs_t keys = {0};
+    env_db_t db;
+    const uint8_t *k, *v;
+    size_t klen, vlen;
+    mesh_err_t err = s_records(txn, true, &keys);
+    for (size_t at = 0; err == MESH_OK && at < keys.len;) {
+        s_recs_get(keys.p, &at, &db, &k, &klen, &v, &vlen);
+        err = env_del(txn, db, k, klen);
+    }
+    free(keys.p);
+    for (size_t at = 0; err == MESH_OK && at < n->tmpl_len;) {
+        s_recs_get(n->tmpl, &at, &db, &k, &klen, &v, &vlen);
+        err = env_put(txn, db, k, klen, v, vlen);
+    }
+    return err;
+}
+
+/* Put n's store back to its template (see rig_nodes_begin). */
+static void
+s_template_reset(rig_node_t *n)
+{
+    if (store_last_txnid(n->m->store) == n->tmpl_txnid) {
+        return; /* no commit since */
+    }
+    CHECK(store_write(n->m->store, s_reset_body, n) == MESH_OK);
+    if (store_incarnation(n->m->store) != n->tmpl_inc) {
+        /* a run renewed it: the store's memory of it goes with a reopen */
+        mesh_close(n->m);
+        n->m = NULL;
+        s_mesh_open(n, strrchr(n->home, '/') + 1, false);
+        CHECK(store_incarnation(n->m->store) == n->tmpl_inc);
+    } else {
+        CHECK(member_reload(n->m) == MESH_OK);
+    }
+    n->tmpl_txnid = store_last_txnid(n->m->store);
+}
+
+static bool
+s_fresh(void)
+{
+    const char *v = getenv("MESH_FUZZ_FRESH");
+    return v && v[0] && strcmp(v, "0") != 0;
+}
+
+void
+rig_nodes_begin(rig_node_t *nodes, size_t count, const char *const *names, const uint8_t *seeds,
+                void (*setup)(rig_node_t *nodes))
+{
+    if (nodes[0].m && !s_fresh()) {
+        for (size_t i = 0; i < count; i++) {
+            s_template_reset(&nodes[i]);
+        }
+        return;
+    }
+    for (size_t i = 0; i < count; i++) {
+        rig_node_close(&nodes[i]);
+    }
+    for (size_t i = 0; i < count; i++) {
+        rig_node_open(&nodes[i], names[i], seeds[i]);
+    }
+    if (setup) {
+        setup(nodes);
+    }
+    for (size_t i = 0; i < count; i++) {
+        s_template_take(&nodes[i]);
+    }
 }
 
 void
