@@ -113,7 +113,7 @@ test_inbox_checks(void **state)
     mesh_txn_t *txn = NULL;
     assert_int_equal(mesh_txn_begin(m, "notes", &txn), MESH_OK);
     for (int i = 0; i < 3; i++) {
-        char key[8];
+        char key[16];
         snprintf(key, sizeof key, "t%d", i);
         assert_int_equal(mesh_put(txn, key, strlen(key), "v", 1), MESH_OK);
     }
