@@ -99,8 +99,12 @@ store_origin_id(store_txn_t *txn, const uint8_t *device, uint64_t incarnation, b
     return err;
 }
 
-mesh_err_t
-store_origin_get(store_txn_t *txn, uint32_t oid, uint8_t *device, uint64_t *incarnation)
+/* The record of origin number oid: its device (32 bytes into device) and its incarnation:
+ * the vector's, or with signed_inc the one its sets were signed with (a derived origin's
+ * record holds both, §5.7; any other's one). */
+static mesh_err_t
+s_origin_read(store_txn_t *txn, uint32_t oid, bool signed_inc, uint8_t *device,
+              uint64_t *incarnation)
 {
     uint8_t rk[5];
     const uint8_t *v = NULL;
@@ -115,28 +119,20 @@ store_origin_get(store_txn_t *txn, uint32_t oid, uint8_t *device, uint64_t *inca
         return MESH_ECORRUPT;
     }
     memcpy(device, v, 32);
-    *incarnation = env_get_le64(v + 32);
+    *incarnation = env_get_le64(v + (signed_inc && vlen == 48 ? 40 : 32));
     return MESH_OK;
+}
+
+mesh_err_t
+store_origin_get(store_txn_t *txn, uint32_t oid, uint8_t *device, uint64_t *incarnation)
+{
+    return s_origin_read(txn, oid, false, device, incarnation);
 }
 
 mesh_err_t
 store_origin_signed(store_txn_t *txn, uint32_t oid, uint8_t *device, uint64_t *incarnation)
 {
-    uint8_t rk[5];
-    const uint8_t *v = NULL;
-    size_t vlen = 0;
-    rk[0] = 'r';
-    env_be32(rk + 1, oid);
-    mesh_err_t err = env_get(txn, ENV_ORIGINS, rk, sizeof rk, &v, &vlen);
-    if (err != MESH_OK) {
-        return err;
-    }
-    if (vlen != 40 && vlen != 48) {
-        return MESH_ECORRUPT;
-    }
-    memcpy(device, v, 32);
-    *incarnation = env_get_le64(v + (vlen == 48 ? 40 : 32));
-    return MESH_OK;
+    return s_origin_read(txn, oid, true, device, incarnation);
 }
 
 /* ---- derived origins of forked sets: "d" oid(be32) derived(be32) -> nothing; the derived
