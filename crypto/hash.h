@@ -30,6 +30,14 @@ enum hash_tag {
 /* out = BLAKE2b-256(tag || msg). */
 void hash_tagged(enum hash_tag tag, const void *msg, size_t msg_len, uint8_t *out);
 
+#define HASH_SHORT_KEY_LEN 16u /* key of hash_short */
+#define HASH_SHORT_LEN     16u /* output of hash_short */
+
+/* out = SipHash-2-4 with 128-bit output (libsodium's siphashx24) of msg under key: a keyed
+ * hash five times as fast as BLAKE2b on short inputs, for hashing every item of a store
+ * with a fresh random key (the slow path's fingerprints, docs/PROTOCOL.md §13). */
+void hash_short(const uint8_t *key, const void *msg, size_t msg_len, uint8_t *out);
+
 /* Incremental form of hash_tagged for messages in several pieces. */
 typedef struct hash_state {
     uint8_t opaque[384] __attribute__((aligned(64))); /* holds libsodium's BLAKE2b state */

@@ -94,9 +94,8 @@ recon_set_key(const recon_set_t *s, size_t i, const uint8_t **key, size_t *key_l
 
 /* Grow the per-item arrays to hold one more item. */
 static mesh_err_t
-s_grow(recon_set_t *s)
+s_grow_to(recon_set_t *s, size_t cap)
 {
-    size_t cap = s->cap ? s->cap * 2 : 1024;
     uint64_t *sum = realloc(s->sum, (cap + 1) * sizeof *sum);
     if (sum) {
         s->sum = sum;
@@ -111,6 +110,31 @@ s_grow(recon_set_t *s)
     }
     s->key_off = off;
     s->cap = cap;
+    return MESH_OK;
+}
+
+static mesh_err_t
+s_grow(recon_set_t *s)
+{
+    return s_grow_to(s, s->cap ? s->cap * 2 : 1024);
+}
+
+/* Make room for n items and key_bytes of keys at once (a scan knows the count ahead):
+ * growing by doubling copies and faults in the arrays several times over. */
+static mesh_err_t
+s_reserve(recon_set_t *s, size_t n, size_t key_bytes)
+{
+    if (s->cap < n && s_grow_to(s, n) != MESH_OK) {
+        return MESH_ENOMEM;
+    }
+    if (key_bytes > s->keys_cap) {
+        uint8_t *keys = realloc(s->keys, key_bytes);
+        if (!keys) {
+            return MESH_ENOMEM;
+        }
+        s->keys = keys;
+        s->keys_cap = key_bytes;
+    }
     return MESH_OK;
 }
 
@@ -161,18 +185,18 @@ s_dot_cmp(const void *a, const void *b)
 }
 
 void
-recon_item_hash(const uint8_t *skey, size_t skey_len, uint8_t *dots, size_t count, uint8_t *hash)
+recon_item_hash(const uint8_t *key, const uint8_t *skey, size_t skey_len, uint8_t *dots,
+                size_t count, uint8_t *scratch, uint8_t *hash)
 {
-    uint8_t h[HASH_LEN];
-    hash_state_t st;
     if (count > 1) {
         qsort(dots, count, S_DOT_LEN, s_dot_cmp);
     }
-    hash_init(&st, HASH_TAG_RECON);
-    hash_update(&st, skey, skey_len);
-    hash_update(&st, dots, count * S_DOT_LEN);
-    hash_final(&st, h);
-    memcpy(hash, h, RECON_HASH_LEN);
+    scratch[0] = HASH_TAG_RECON;
+    scratch[1] = (uint8_t)skey_len;
+    scratch[2] = (uint8_t)(skey_len >> 8);
+    memcpy(scratch + 3, skey, skey_len);
+    memcpy(scratch + 3 + skey_len, dots, count * S_DOT_LEN);
+    hash_short(key, scratch, 3 + skey_len + count * S_DOT_LEN, hash);
 }
 
 /* The origins of a scan, by local number: looked up once each. */
@@ -217,14 +241,22 @@ s_origin(store_txn_t *txn, s_origins_t *o, uint32_t oid, uint8_t *out)
 }
 
 mesh_err_t
-recon_set_load(store_txn_t *txn, uint32_t cid, recon_set_t **out)
+recon_set_load(store_txn_t *txn, uint32_t cid, const uint8_t *key, recon_set_t **out)
 {
     recon_set_t *s = NULL;
     store_cursor_t *cur = NULL;
     s_origins_t o = {0};
-    uint8_t *dots = malloc(STORE_SIBLINGS_MAX * S_DOT_LEN);
+    uint8_t *dots = malloc(STORE_SIBLINGS_MAX * S_DOT_LEN + RECON_SCRATCH_LEN);
     *out = NULL;
+    store_coll_stats_t stats;
     mesh_err_t err = dots ? recon_set_new(&s) : MESH_ENOMEM;
+    if (err == MESH_OK) {
+        err = store_coll_stats_get(txn, cid, &stats);
+    }
+    if (err == MESH_OK && stats.keys < SIZE_MAX / 64) {
+        /* the keys the stats count, and 32 bytes each to start with */
+        err = s_reserve(s, (size_t)stats.keys + 1, (size_t)stats.keys * 32 + 1);
+    }
     if (err == MESH_OK) {
         err = store_refs_open(txn, cid, &cur);
     }
@@ -233,6 +265,9 @@ recon_set_load(store_txn_t *txn, uint32_t cid, recon_set_t **out)
         size_t skey_len = 0, count = 0;
         uint8_t hash[RECON_HASH_LEN];
         err = store_refs_next(cur, &skey, &skey_len, &refs, &count);
+        if (err == MESH_OK && skey_len > WIRE_RANGE_BOUND_MAX) {
+            err = MESH_ECORRUPT;
+        }
         for (size_t i = 0; err == MESH_OK && i < count; i++) {
             uint32_t oid = 0;
             uint64_t seq = 0;
@@ -241,7 +276,8 @@ recon_set_load(store_txn_t *txn, uint32_t cid, recon_set_t **out)
             s_put_le64(dots + i * S_DOT_LEN + 40, seq);
         }
         if (err == MESH_OK) {
-            recon_item_hash(skey, skey_len, dots, count, hash);
+            recon_item_hash(key, skey, skey_len, dots, count, dots + STORE_SIBLINGS_MAX * S_DOT_LEN,
+                            hash);
             err = recon_set_add(s, skey, skey_len, hash);
             err = err == MESH_EINVAL ? MESH_ECORRUPT : err;
         }

@@ -22,6 +22,7 @@
 #define RECON_LEAF       32u   /* a differing range of at most this many items: its ids */
 #define RECON_ROUNDS_MAX 1024u /* range lists one side answers in one repair (§12) */
 #define RECON_HASH_LEN   16u   /* an item's hash: fingerprint share (8), then its id (8) */
+#define RECON_KEY_LEN    16u   /* the random key of one repair's item hashes */
 
 /* A snapshot of one side's items, ascending by stored key (opaque). */
 typedef struct recon_set recon_set_t;
@@ -43,15 +44,19 @@ size_t recon_set_count(const recon_set_t *s);
 /* The stored key of item i (borrowed from s). */
 void recon_set_key(const recon_set_t *s, size_t i, const uint8_t **key, size_t *key_len);
 
-/* The hash of one item as every device computes it: BLAKE2b(0x07 || stored key || its
- * dots as (origin 32, incarnation le64, seq le64), ascending), first RECON_HASH_LEN bytes.
- * dots holds count * 48 bytes in that form, in any order (sorted here, in place). */
-void recon_item_hash(const uint8_t *skey, size_t skey_len, uint8_t *dots, size_t count,
-                     uint8_t *hash);
+/* The hash of one item under a repair's key (RECON_KEY_LEN bytes), as both sides compute
+ * it: SipHash-128(key; 0x07 || stored key length (le16) || stored key || its dots as (origin
+ * 32, incarnation le64, seq le64), ascending). dots holds count * 48 bytes in that form, in
+ * any order (sorted here, in place); scratch holds RECON_SCRATCH_LEN bytes. */
+#define RECON_SCRATCH_LEN (3u + 432u + 256u * 48u)
+void recon_item_hash(const uint8_t *key, const uint8_t *skey, size_t skey_len, uint8_t *dots,
+                     size_t count, uint8_t *scratch, uint8_t *hash);
 
-/* Snapshot the items of collection cid in txn: one scan of the key index, no version
- * record read. MESH_OK: *out is new. Errors: the store's, MESH_ENOMEM (*out NULL). */
-MESH_NODISCARD mesh_err_t recon_set_load(store_txn_t *txn, uint32_t cid, recon_set_t **out);
+/* Snapshot the items of collection cid in txn under a repair's key: one scan of the key
+ * index, no version record read. MESH_OK: *out is new. Errors: the store's, MESH_ENOMEM
+ * (*out NULL). */
+MESH_NODISCARD mesh_err_t recon_set_load(store_txn_t *txn, uint32_t cid, const uint8_t *key,
+                                         recon_set_t **out);
 
 /* One side of one repair over a snapshot (opaque). */
 typedef struct recon recon_t;

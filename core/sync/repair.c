@@ -24,9 +24,10 @@ struct sync_repair {
     char coll[MESH_COLL_MAX + 1];     /* the one under way ("" : none) */
     recon_set_t *set;                 /* its snapshot */
     recon_t *r;
-    size_t next;    /* the next item of the snapshot to export */
-    bool sent_all;  /* our last REPAIR went */
-    bool peer_done; /* the peer's last REPAIR came */
+    uint8_t key[RECON_KEY_LEN]; /* the item hashes' key, the starting side's choice */
+    size_t next;                /* the next item of the snapshot to export */
+    bool sent_all;              /* our last REPAIR went */
+    bool peer_done;             /* the peer's last REPAIR came */
     int64_t heard_ms, start_ms;
     uint64_t lists, list_bytes, items_out, bytes_out, items_in, bytes_in;
     wire_buf_t buf;
@@ -60,9 +61,11 @@ repair_end(session_t *s)
     s->repair = NULL;
 }
 
-/* Snapshot coll (none held: an empty one) and its digest (zero when none). */
+/* Snapshot coll (none held: an empty one) under key, and its digest (zero when none).
+ * With same (a peer's digest): when ours equals it, *set stays NULL (nothing to compare). */
 static mesh_err_t
-s_snapshot(loop_t *l, const char *coll, recon_set_t **set, uint8_t *digest)
+s_snapshot(loop_t *l, const char *coll, const uint8_t *key, const uint8_t *same, recon_set_t **set,
+           uint8_t *digest)
 {
     store_txn_t *txn = NULL;
     uint32_t cid = 0;
@@ -75,19 +78,22 @@ s_snapshot(loop_t *l, const char *coll, recon_set_t **set, uint8_t *digest)
     }
     if (err == MESH_ENOTFOUND) {
         store_read_end(txn);
-        return recon_set_new(set);
+        return same && memcmp(same, digest, WIRE_DIGEST_LEN) == 0 ? MESH_OK : recon_set_new(set);
     }
     if (err == MESH_OK) {
         err = store_coll_stats_get(txn, cid, &stats);
     }
     if (err == MESH_OK) {
         memcpy(digest, stats.digest, WIRE_DIGEST_LEN);
-        err = recon_set_load(txn, cid, set);
+    }
+    if (err == MESH_OK && !(same && memcmp(same, digest, WIRE_DIGEST_LEN) == 0)) {
+        err = recon_set_load(txn, cid, key, set);
     }
     store_read_end(txn);
     return err;
 }
 
+/* Send the range list in rp->buf; the first of a collection carries digest and key. */
 static mesh_err_t
 s_send_range(loop_t *l, session_t *s, sync_repair_t *rp, const uint8_t *digest, repair_send_fn send)
 {
@@ -96,6 +102,7 @@ s_send_range(loop_t *l, session_t *s, sync_repair_t *rp, const uint8_t *digest, 
                       .coll = rp->coll,
                       .coll_len = strlen(rp->coll),
                       .digest = digest,
+                      .hash_key = digest ? rp->key : NULL,
                       .body = rp->buf.data,
                       .body_len = rp->buf.len};
     rp->lists++;
@@ -132,7 +139,8 @@ s_next_coll(loop_t *l, session_t *s, sync_repair_t *rp, repair_send_fn send)
     }
     snprintf(rp->coll, sizeof rp->coll, "%s", rp->colls[rp->ci++]);
     rp->start_ms = sync_now_ms();
-    mesh_err_t err = s_snapshot(l, rp->coll, &rp->set, digest);
+    ident_random(rp->key, sizeof rp->key);
+    mesh_err_t err = s_snapshot(l, rp->coll, rp->key, NULL, &rp->set, digest);
     if (err == MESH_OK) {
         err = recon_new(rp->set, &rp->r);
     }
@@ -235,7 +243,7 @@ s_on_start(loop_t *l, session_t *s, const wire_msg_t *msg, const char *coll, rep
     uint8_t digest[WIRE_DIGEST_LEN];
     recon_set_t *set = NULL;
     repair_end(s);
-    mesh_err_t err = s_snapshot(l, coll, &set, digest);
+    mesh_err_t err = s_snapshot(l, coll, msg->hash_key, msg->digest, &set, digest);
     if (err != MESH_OK) {
         return err;
     }
@@ -251,7 +259,7 @@ s_on_start(loop_t *l, session_t *s, const wire_msg_t *msg, const char *coll, rep
     rp->set = set;
     wire_buf_init(&rp->buf);
     snprintf(rp->coll, sizeof rp->coll, "%s", coll);
-    if (memcmp(digest, msg->digest, WIRE_DIGEST_LEN) == 0) {
+    if (!set) {
         err = s_send_range(l, s, rp, NULL, send); /* an empty list: nothing differs */
         repair_end(s);
         return err;
@@ -266,6 +274,9 @@ repair_on_msg(loop_t *l, session_t *s, const wire_msg_t *msg, repair_send_fn sen
     mesh_err_t err = MESH_OK;
     if (msg->type == WIRE_MSG_RANGE) {
         snprintf(coll, sizeof coll, "%.*s", (int)msg->coll_len, msg->coll);
+        if (msg->digest && !msg->hash_key) {
+            return MESH_EPROTO; /* a repair's first RANGE carries both */
+        }
         if (msg->digest && (!s->repair || s->repair->initiator || s->repair->id != msg->num)) {
             err = s_on_start(l, s, msg, coll, send);
             if (err != MESH_OK) {

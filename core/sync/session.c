@@ -692,11 +692,16 @@ session_on_msg(loop_t *l, const transport_msg_t *tm)
         s_on_ack(l, s, &msg);
         break;
     case WIRE_MSG_RANGE:
-    case WIRE_MSG_REPAIR:
-        if (repair_on_msg(l, s, &msg, s_send_any) != MESH_OK) {
-            s_drop(l, s, "a range list or repair that is malformed or past a cap (§13)");
+    case WIRE_MSG_REPAIR: {
+        mesh_err_t err = repair_on_msg(l, s, &msg, s_send_any);
+        if (err != MESH_OK) {
+            char why[200];
+            snprintf(why, sizeof why, "a %s that is malformed or past a cap (§13): %s",
+                     msg.type == WIRE_MSG_RANGE ? "range list" : "repair", mesh_strerror(err));
+            s_drop(l, s, why);
         }
         break;
+    }
     case WIRE_MSG_BATCH:
         s_on_batch(l, s, &msg);
         break;

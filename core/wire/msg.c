@@ -48,11 +48,12 @@ wire_msg_encode(const wire_msg_t *msg, wire_buf_t *out)
         rc |= wire_pack_bin(&pk, msg->covers, msg->covers ? WIRE_SUMMARY_LEN : 0);
         rc |= wire_pack_bin(&pk, msg->body, msg->body_len);
     } else if (msg->type == WIRE_MSG_RANGE) {
-        rc = msgpack_pack_array(&pk, 5);
+        rc = msgpack_pack_array(&pk, 6);
         rc |= msgpack_pack_uint8(&pk, msg->type);
         rc |= msgpack_pack_uint64(&pk, msg->num);
         rc |= msgpack_pack_str_with_body(&pk, msg->coll, msg->coll_len);
         rc |= wire_pack_bin(&pk, msg->digest, msg->digest ? WIRE_DIGEST_LEN : 0);
+        rc |= wire_pack_bin(&pk, msg->hash_key, msg->hash_key ? WIRE_HASH_KEY_LEN : 0);
         rc |= wire_pack_bin(&pk, msg->body, msg->body_len);
     } else {
         bool more = msg->type == WIRE_MSG_BATCH || msg->type == WIRE_MSG_REPAIR;
@@ -82,7 +83,7 @@ wire_msg_decode(const uint8_t *buf, size_t len, wire_msg_t *msg)
     if (err == MESH_OK && (type < WIRE_MSG_HELLO || type > WIRE_MSG_LAST ||
                            (type == WIRE_MSG_HELLO                              ? n < 4u
                             : type == WIRE_MSG_BATCH || type == WIRE_MSG_REPAIR ? n != 4u
-                            : type == WIRE_MSG_RANGE                            ? n != 5u
+                            : type == WIRE_MSG_RANGE                            ? n != 6u
                                                                                 : n != 3u))) {
         err = MESH_EPROTO;
     }
@@ -155,6 +156,13 @@ wire_msg_decode(const uint8_t *buf, size_t len, wire_msg_t *msg)
             err = MESH_EPROTO;
         }
         msg->digest = dlen ? msg->digest : NULL;
+        if (err == MESH_OK) {
+            err = wire_cursor_bytes(&c, WIRE_BIN, WIRE_HASH_KEY_LEN, &msg->hash_key, &dlen);
+        }
+        if (err == MESH_OK && dlen != 0 && dlen != WIRE_HASH_KEY_LEN) {
+            err = MESH_EPROTO;
+        }
+        msg->hash_key = dlen ? msg->hash_key : NULL;
         if (err == MESH_OK) {
             err = wire_cursor_bytes(&c, WIRE_BIN, SIZE_MAX, &msg->body, &msg->body_len);
         }

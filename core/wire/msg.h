@@ -31,14 +31,15 @@ enum wire_msg_type {
     WIRE_MSG_BLOCK_REQ = 8, /* reserved for folder content (§11.1) */
     WIRE_MSG_BLOCK = 9,     /* reserved for folder content (§11.1) */
     WIRE_MSG_SUMMARY = 10,  /* [10, 0, summary]: what the sender holds, in 16 bytes */
-    WIRE_MSG_RANGE = 11,    /* [11, repair id, coll, digest (32) or empty, range list or
-                             *  empty] (§13) */
+    WIRE_MSG_RANGE = 11,    /* [11, repair id, coll, digest (32) or empty, hash key (16) or
+                             *  empty, range list or empty] (§13) */
     WIRE_MSG_REPAIR = 12,   /* [12, repair id, bundle, 1 if more follow] (§13) */
     WIRE_MSG_LAST = WIRE_MSG_REPAIR
 };
-#define WIRE_DIGEST_LEN    32u                /* a collection digest (§5.8) in a RANGE */
-#define WIRE_SUMMARY_LEN   16u                /* a summary of vectors and digests (§11.1) */
-#define WIRE_CREDIT_MAX    1024u              /* batches a HELLO may let the peer have in flight */
+#define WIRE_DIGEST_LEN    32u   /* a collection digest (§5.8) in a RANGE */
+#define WIRE_HASH_KEY_LEN  16u   /* the item hashes' key of a repair, in its first RANGE (§13) */
+#define WIRE_SUMMARY_LEN   16u   /* a summary of vectors and digests (§11.1) */
+#define WIRE_CREDIT_MAX    1024u /* batches a HELLO may let the peer have in flight */
 #define WIRE_BLOCK_REQ_MAX (64u << 10)        /* body bytes of a BLOCK_REQ (reserved, §11.1) */
 #define WIRE_BLOCK_MAX     ((1u << 20) + 64u) /* body bytes of a BLOCK (reserved, §11.1) */
 
@@ -52,11 +53,12 @@ typedef struct wire_msg {
     bool more;        /* BATCH, REPAIR: more of this pass or repair follow */
     const char *coll; /* RANGE: the collection (borrowed), 1..MESH_COLL_MAX bytes */
     size_t coll_len;
-    const uint8_t *digest;  /* RANGE: the sender's digest of it (WIRE_DIGEST_LEN), or NULL */
-    const uint8_t *summary; /* HELLO: WIRE_SUMMARY_LEN bytes (borrowed) */
-    const uint8_t *covers;  /* HELLO: the summary of the peer's vector this side holds all
-                             * of (an answer without a vector), or NULL */
-    const uint8_t *body;    /* vector file, bundle, summary, range list or error text (borrowed) */
+    const uint8_t *digest;   /* RANGE: the sender's digest of it (WIRE_DIGEST_LEN), or NULL */
+    const uint8_t *hash_key; /* RANGE: the repair's item hash key (WIRE_HASH_KEY_LEN), or NULL */
+    const uint8_t *summary;  /* HELLO: WIRE_SUMMARY_LEN bytes (borrowed) */
+    const uint8_t *covers;   /* HELLO: the summary of the peer's vector this side holds all
+                              * of (an answer without a vector), or NULL */
+    const uint8_t *body;     /* vector file, bundle, summary, range list or error text (borrowed) */
     size_t body_len;
 } wire_msg_t;
 

@@ -446,7 +446,7 @@ static void
 test_recon_messages(void **state)
 {
     (void)state;
-    uint8_t digest[WIRE_DIGEST_LEN] = {9, 8, 7};
+    uint8_t digest[WIRE_DIGEST_LEN] = {9, 8, 7}, key[WIRE_HASH_KEY_LEN] = {5};
     static const uint8_t list[] = {0x00, 0xc0};
     wire_buf_t b;
     wire_buf_init(&b);
@@ -455,6 +455,7 @@ test_recon_messages(void **state)
                      .coll = "notes",
                      .coll_len = 5,
                      .digest = digest,
+                     .hash_key = key,
                      .body = list,
                      .body_len = sizeof list};
     wire_msg_t out;
@@ -464,19 +465,23 @@ test_recon_messages(void **state)
     CHECK_EQ(out.num, 77);
     CHECK(out.coll_len == 5 && memcmp(out.coll, "notes", 5) == 0);
     CHECK(out.digest && memcmp(out.digest, digest, WIRE_DIGEST_LEN) == 0);
+    CHECK(out.hash_key && memcmp(out.hash_key, key, WIRE_HASH_KEY_LEN) == 0);
     CHECK(out.body_len == sizeof list && memcmp(out.body, list, sizeof list) == 0);
     /* without a digest ("equal", or an answer) */
     in.digest = NULL;
+    in.hash_key = NULL;
     in.body_len = 0;
     wire_buf_reset(&b);
     CHECK_OK(wire_msg_encode(&in, &b));
     CHECK_OK(wire_msg_decode(b.data, b.len, &out));
-    CHECK(!out.digest && out.body_len == 0);
+    CHECK(!out.digest && !out.hash_key && out.body_len == 0);
     /* malformed */
-    static const uint8_t short_digest[] = {0x95, 11, 1, 0xa1, 'c', 0xc4, 2, 1, 2, 0xc4, 0};
-    static const uint8_t no_coll[] = {0x95, 11, 1, 0xa0, 0xc4, 0, 0xc4, 0};
-    static const uint8_t four[] = {0x94, 11, 1, 0xa1, 'c', 0xc4, 0};
+    static const uint8_t short_digest[] = {0x96, 11, 1, 0xa1, 'c', 0xc4, 2, 1, 2, 0xc4, 0, 0xc4, 0};
+    static const uint8_t short_key[] = {0x96, 11, 1, 0xa1, 'c', 0xc4, 0, 0xc4, 1, 7, 0xc4, 0};
+    static const uint8_t no_coll[] = {0x96, 11, 1, 0xa0, 0xc4, 0, 0xc4, 0, 0xc4, 0};
+    static const uint8_t four[] = {0x95, 11, 1, 0xa1, 'c', 0xc4, 0, 0xc4, 0};
     CHECK_EQ(wire_msg_decode(short_digest, sizeof short_digest, &out), MESH_EPROTO);
+    CHECK_EQ(wire_msg_decode(short_key, sizeof short_key, &out), MESH_EPROTO);
     CHECK_EQ(wire_msg_decode(no_coll, sizeof no_coll, &out), MESH_EPROTO);
     CHECK_EQ(wire_msg_decode(four, sizeof four, &out), MESH_EPROTO);
     in.coll_len = 0;
