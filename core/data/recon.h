@@ -18,8 +18,8 @@
 #include "meshsync.h"
 #include "store/store.h"
 
-#define RECON_BRANCH     16u   /* parts a differing range is split into (§13) */
-#define RECON_LEAF       32u   /* a differing range of at most this many items: its ids */
+#define RECON_BRANCH     8u    /* parts a differing range is split into (§13) */
+#define RECON_LEAF       16u   /* a differing range of at most this many items: its ids */
 #define RECON_ROUNDS_MAX 1024u /* range lists one side answers in one repair (§12) */
 #define RECON_HASH_LEN   16u   /* an item's hash: fingerprint share (8), then its id (8) */
 #define RECON_KEY_LEN    16u   /* the random key of one repair's item hashes */

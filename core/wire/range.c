@@ -1,8 +1,9 @@
 /* core/wire/range.c: the range list of the slow path (docs/PROTOCOL.md §13) and its strict
- * reader. Each entry is msgpack items back to back, no array around them: mode (uint);
- * the bound: nil for the end of the key space, else the length it shares with the bound
- * before (uint) and the rest (bin, at least one byte); then for FP a bin of
- * WIRE_RANGE_FP_LEN bytes and for IDS and NEED a bin of ids.
+ * reader. Each entry is msgpack items back to back, no array around them: a head (uint:
+ * shared << 3 | last << 2 | mode), where shared is the length the bound has in common with
+ * the bound before; unless last, the rest of the bound (bin, at least one byte); then for
+ * FP the fingerprint as a uint64 in the fixed 0xcf form (its 8 bytes little-endian) and
+ * for IDS and NEED a bin of ids.
  * Layer: core/wire. Third-party: msgpack.h (through cursor.h). SPDX-License-Identifier: MIT */
 #include "core/wire/range.h"
 
@@ -52,15 +53,20 @@ wire_range_put(wire_range_writer_t *w, const wire_range_t *r)
         }
     }
     wire_pack_init(&pk, out);
-    int rc = msgpack_pack_uint8(&pk, r->mode);
-    if (r->last) {
-        rc |= msgpack_pack_nil(&pk);
-    } else {
-        rc |= msgpack_pack_uint64(&pk, shared);
+    int rc = msgpack_pack_uint64(&pk, (uint64_t)shared << 3 | (r->last ? 4u : 0u) | r->mode);
+    if (!r->last) {
         rc |= wire_pack_bin(&pk, r->bound + shared, r->bound_len - shared);
     }
     if (r->mode == WIRE_RANGE_FP) {
-        rc |= wire_pack_bin(&pk, r->ids, WIRE_RANGE_FP_LEN);
+        uint64_t fp = 0;
+        for (int i = 7; i >= 0; i--) {
+            fp = fp << 8 | r->ids[i];
+        }
+        uint8_t fixed[9] = {0xcf};
+        for (int i = 0; i < 8; i++) {
+            fixed[1 + i] = (uint8_t)(fp >> (56 - 8 * i));
+        }
+        rc |= wire_buf_append(out, fixed, sizeof fixed) == MESH_OK ? 0 : -1;
     } else if (r->mode != WIRE_RANGE_SKIP) {
         rc |= wire_pack_bin(&pk, r->ids, r->count * WIRE_RANGE_ID_LEN);
     }
@@ -85,13 +91,12 @@ wire_range_reader_init(wire_range_reader_t *rd, const uint8_t *body, size_t len)
 /* Read a bound after the one in rd->prev into rd->prev (its one encoding: the whole
  * length shared with the one before, then at least one byte that sorts above). */
 static mesh_err_t
-s_bound(wire_range_reader_t *rd, wire_cursor_t *c)
+s_bound(wire_range_reader_t *rd, wire_cursor_t *c, uint64_t shared)
 {
-    uint64_t shared = 0;
     const uint8_t *rest = NULL;
     size_t rest_len = 0;
-    mesh_err_t err = wire_cursor_uint(c, &shared);
-    if (err == MESH_OK && shared > rd->prev_len) {
+    mesh_err_t err = MESH_OK;
+    if (shared > rd->prev_len) {
         err = MESH_EPROTO;
     }
     if (err == MESH_OK) {
@@ -115,7 +120,7 @@ mesh_err_t
 wire_range_next(wire_range_reader_t *rd, wire_range_t *r, bool *end)
 {
     wire_cursor_t c = {rd->p, rd->end};
-    uint64_t mode = 0;
+    uint64_t head = 0;
     size_t len = 0;
     memset(r, 0, sizeof *r);
     *end = false;
@@ -129,21 +134,25 @@ wire_range_next(wire_range_reader_t *rd, wire_range_t *r, bool *end)
     if (rd->count == WIRE_RANGE_MAX) {
         return MESH_ETOOBIG;
     }
-    mesh_err_t err = wire_cursor_uint(&c, &mode);
-    if (err == MESH_OK && mode > WIRE_RANGE_NEED) {
-        err = MESH_EPROTO;
-    }
+    mesh_err_t err = wire_cursor_uint(&c, &head);
     if (err == MESH_OK) {
-        r->mode = (uint8_t)mode;
-        r->last = wire_cursor_nil(&c);
-        if (!r->last) {
-            err = s_bound(rd, &c);
+        r->mode = (uint8_t)(head & 3);
+        r->last = (head & 4) != 0;
+        if (r->last && head >> 3) {
+            err = MESH_EPROTO; /* the end of the key space shares nothing */
+        } else if (!r->last) {
+            err = s_bound(rd, &c, head >> 3);
             r->bound = rd->prev;
             r->bound_len = rd->prev_len;
         }
     }
     if (err == MESH_OK && r->mode == WIRE_RANGE_FP) {
-        err = wire_cursor_fixed_bin_ptr(&c, WIRE_RANGE_FP_LEN, &r->ids);
+        uint64_t fp = 0;
+        err = wire_cursor_fix_u64(&c, &fp);
+        for (int i = 0; i < 8; i++) {
+            rd->fp[i] = (uint8_t)(fp >> (8 * i));
+        }
+        r->ids = rd->fp;
     } else if (err == MESH_OK && r->mode != WIRE_RANGE_SKIP) {
         err =
             wire_cursor_bytes(&c, WIRE_BIN, WIRE_RANGE_IDS_MAX * WIRE_RANGE_ID_LEN, &r->ids, &len);

@@ -64,8 +64,9 @@ typedef struct wire_range_reader {
     const uint8_t *p, *end;
     uint8_t prev[WIRE_RANGE_BOUND_MAX]; /* the bound before */
     size_t prev_len;
-    size_t count; /* entries read */
-    bool done;    /* the last entry was read */
+    uint8_t fp[WIRE_RANGE_FP_LEN]; /* the last FP entry's fingerprint */
+    size_t count;                  /* entries read */
+    bool done;                     /* the last entry was read */
 } wire_range_reader_t;
 
 void wire_range_reader_init(wire_range_reader_t *rd, const uint8_t *body, size_t len);

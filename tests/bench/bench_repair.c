@@ -8,11 +8,11 @@
  * repair is then run in this process as two daemons run it (core/sync/repair.c), minus the
  * sockets: each side's snapshot (one scan of its key index), the range lists answered in
  * turn (core/data/recon.c), A's versions read into REPAIR bundles and B applying them
- * (core/bundle/repair.c). Timed: all of that, both sides one after the other (two devices
- * would run their halves at once). Bytes: every RANGE and REPAIR message as encoded for the
- * wire (the CURVE framing adds 16-25 bytes a message). Checked after: B holds every item
- * again and the digests are equal. Targets: under 1 s, under 1 MiB.
- * Layer: tests. Third-party: none. SPDX-License-Identifier: MIT */
+ * (core/bundle/repair.c). Timed: all of that; the two snapshots on two threads at once (as
+ * two devices take them), the rest one side after the other. Bytes: every RANGE and REPAIR message
+ * as encoded for the wire (the CURVE framing adds 16-25 bytes a message). Checked after: B holds
+ * every item again and the digests are equal. Targets: under 1 s, under 1 MiB. Layer: tests.
+ * Third-party: none. SPDX-License-Identifier: MIT */
 #include "common.h"
 
 #include "core/base/node.h"
@@ -23,6 +23,7 @@
 #include "store/store.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +131,21 @@ s_wire_len(const wire_msg_t *msg)
     return n;
 }
 
+/* One side's snapshot, on a thread of its own: two devices take theirs at the same time. */
+typedef struct s_side {
+    mesh_t *m;
+    const uint8_t *key;
+    recon_set_t *set;
+} s_side_t;
+
+static void *
+s_snapshot_thread(void *arg)
+{
+    s_side_t *side = arg;
+    side->set = s_snapshot(side->m, side->key);
+    return NULL;
+}
+
 /* The repair of A (which holds everything) and B (which lost the items), timed. */
 typedef struct s_figures {
     double seconds, snapshot_seconds;
@@ -141,7 +157,14 @@ s_repair(mesh_t *a, mesh_t *b, s_figures_t *f)
 {
     uint8_t key[RECON_KEY_LEN] = {0x6b, 0x65, 0x79};
     double t0 = bench_read_clock();
-    recon_set_t *sb = s_snapshot(b, key), *sa = s_snapshot(a, key);
+    s_side_t side_a = {.m = a, .key = key};
+    pthread_t th;
+    if (pthread_create(&th, NULL, s_snapshot_thread, &side_a) != 0) {
+        bench_die("pthread_create failed");
+    }
+    recon_set_t *sb = s_snapshot(b, key);
+    pthread_join(th, NULL);
+    recon_set_t *sa = side_a.set;
     f->snapshot_seconds = bench_read_clock() - t0;
     recon_t *rb = NULL, *ra = NULL;
     bench_check(b, recon_new(sb, &rb), "recon_new");
@@ -298,7 +321,7 @@ main(int argc, char **argv)
     size_t bytes = f.range_bytes + f.repair_bytes;
     printf("\nfull transfer of %zu items: %zu bytes (%.1f MiB), export + import %.2f s\n", items,
            full_len, (double)full_len / 1048576.0, t_full);
-    printf("repair of %zu lost items among %zu: %.3f s (snapshots of both sides %.3f s), "
+    printf("repair of %zu lost items among %zu: %.3f s (the two snapshots, at once: %.3f s), "
            "%zu bytes (%.1f KiB): %zu range lists (%zu bytes), %zu REPAIR (%zu bytes, %zu items)\n",
            diff, items, f.seconds, f.snapshot_seconds, bytes, (double)bytes / 1024.0, f.lists,
            f.range_bytes, f.repairs, f.repair_bytes, f.items);

@@ -289,7 +289,7 @@ test_recon_equal_one_round_trip(void **state)
     bool send = false;
     CHECK_OK(recon_answer(rb, msg.data, msg.len, &ans, &send));
     CHECK(send);
-    CHECK_EQ(ans.len, 2); /* SKIP to the end: 0x00 0xc0 */
+    CHECK_EQ(ans.len, 1); /* SKIP to the end: its head, 0x04 */
     CHECK(recon_done(rb));
     wire_buf_reset(&msg);
     CHECK_OK(recon_answer(ra, ans.data, ans.len, &msg, &send));
@@ -354,26 +354,20 @@ test_recon_malformed(void **state)
         mesh_err_t err;
     } bad[] = {
         {"empty", {0}, 0, MESH_EPROTO},
-        {"no end of the key space", {0x00, 0x00, 0xc4, 0x01, 'a'}, 5, MESH_EPROTO},
-        {"bounds not rising",
-         {0x00, 0x00, 0xc4, 0x01, 'b', 0x00, 0x00, 0xc4, 0x01, 'a', 0x00, 0xc0},
-         12,
-         MESH_EPROTO},
-        {"an empty bound", {0x00, 0x00, 0xc4, 0x00, 0x00, 0xc0}, 6, MESH_EPROTO},
-        {"more shared than the bound before",
-         {0x00, 0x01, 0xc4, 0x01, 'a', 0x00, 0xc0},
-         7,
-         MESH_EPROTO},
+        {"no end of the key space", {0x00, 0xc4, 0x01, 'a'}, 4, MESH_EPROTO},
+        {"bounds not rising", {0x00, 0xc4, 0x01, 'b', 0x00, 0xc4, 0x01, 'a', 0x04}, 9, MESH_EPROTO},
+        {"an empty bound", {0x00, 0xc4, 0x00, 0x04}, 4, MESH_EPROTO},
+        {"more shared than the bound before", {0x08, 0xc4, 0x01, 'a', 0x04}, 5, MESH_EPROTO},
         {"a shared length not whole",
-         {0x00, 0x00, 0xc4, 0x02, 'a', 'b', 0x00, 0x00, 0xc4, 0x02, 'a', 'c', 0x00, 0xc0},
-         14,
+         {0x00, 0xc4, 0x02, 'a', 'b', 0x00, 0xc4, 0x02, 'a', 'c', 0x04},
+         11,
          MESH_EPROTO},
-        {"bytes after the end", {0x00, 0xc0, 0x00}, 3, MESH_EPROTO},
-        {"unknown mode", {0x04, 0xc0}, 2, MESH_EPROTO},
-        {"a short fingerprint", {0x01, 0xc0, 0xc4, 0x02, 1, 2}, 6, MESH_EPROTO},
-        {"ids not of 8 bytes", {0x02, 0xc0, 0xc4, 0x03, 1, 2, 3}, 7, MESH_EPROTO},
-        {"a NEED of no id", {0x03, 0xc0, 0xc4, 0x00}, 4, MESH_EPROTO},
-        {"a long uint form", {0xcc, 0x01, 0xc0}, 3, MESH_EPROTO},
+        {"bytes after the end", {0x04, 0x00}, 2, MESH_EPROTO},
+        {"the end of the key space with a shared length", {0x0c}, 1, MESH_EPROTO},
+        {"a short fingerprint", {0x05, 0xcc, 0x01}, 3, MESH_EPROTO},
+        {"ids not of 8 bytes", {0x06, 0xc4, 0x03, 1, 2, 3}, 6, MESH_EPROTO},
+        {"a NEED of no id", {0x07, 0xc4, 0x00}, 3, MESH_EPROTO},
+        {"a long uint form", {0xcc, 0x04}, 2, MESH_EPROTO},
     };
     uint8_t hash[RECON_HASH_LEN] = {1};
     recon_set_t *s = NULL;
@@ -401,7 +395,7 @@ test_recon_malformed(void **state)
     wire_buf_t big;
     wire_buf_init(&big);
     static uint8_t ids[(WIRE_RANGE_IDS_MAX + 1) * WIRE_RANGE_ID_LEN];
-    static const uint8_t hdr[] = {0x02, 0xc0, 0xc5, 0x08, 0x08}; /* IDS, end, bin16 of 2056 */
+    static const uint8_t hdr[] = {0x06, 0xc5, 0x08, 0x08}; /* IDS to the end, bin16 of 2056 */
     CHECK(sizeof ids == 0x808);
     CHECK_OK(wire_buf_append(&big, hdr, sizeof hdr));
     CHECK_OK(wire_buf_append(&big, ids, sizeof ids));
@@ -424,7 +418,7 @@ test_recon_malformed(void **state)
     CHECK_EQ(recon_answer(r, big.data, big.len, &out, &send), MESH_ETOOBIG);
     recon_free(r);
     /* The round cap: a peer that keeps asking is cut off. */
-    static const uint8_t ask[] = {0x02, 0xc0, 0xc4, 0x00}; /* IDS of nothing, to the end */
+    static const uint8_t ask[] = {0x06, 0xc4, 0x00}; /* IDS of nothing, to the end */
     CHECK_OK(recon_new(s, &r));
     mesh_err_t err = MESH_OK;
     unsigned k = 0;
@@ -447,7 +441,7 @@ test_recon_messages(void **state)
 {
     (void)state;
     uint8_t digest[WIRE_DIGEST_LEN] = {9, 8, 7}, key[WIRE_HASH_KEY_LEN] = {5};
-    static const uint8_t list[] = {0x00, 0xc0};
+    static const uint8_t list[] = {0x04, 0x00};
     wire_buf_t b;
     wire_buf_init(&b);
     wire_msg_t in = {.type = WIRE_MSG_RANGE,
