@@ -49,6 +49,7 @@ s_take_vector(session_t *s, const uint8_t *body, size_t len, bool *changed)
     mesh_err_t err = vector_decode(body, len, &v);
     if (err == MESH_OK) {
         s_set_view(s, v, changed);
+        s->view_exact = true;
     }
     return err;
 }
@@ -62,6 +63,7 @@ s_take_view(session_t *s, const vector_t *v, bool *changed)
     mesh_err_t err = vector_copy(v, &copy);
     if (err == MESH_OK) {
         s_set_view(s, copy, changed);
+        s->view_exact = false; /* it holds at least that */
     }
     return err;
 }
@@ -105,15 +107,16 @@ s_send_any(loop_t *l, session_t *s, const wire_msg_t *msg)
     return s_send(l, s, msg, SYNC_NO_CONN);
 }
 
-/* Start the slow path (§13) when the peer's vector, as last received, equals ours while its
- * summary does not: the digests differ where the vectors cannot tell. Only the side with the
- * lower device key starts, at most once in REPAIR_RETRY_MS, and never while a pass or a
- * question is under way or received batches wait. */
+/* Start the slow path (§13) when the peer's vector, exactly as it last sent it (a view taken
+ * from our own vector or raised by its batches is only a lower bound), and ours cover each
+ * other while its summary and ours differ: the digests differ where the vectors cannot tell. Only
+ * the side with the lower device key starts, at most once in REPAIR_RETRY_MS, and never while a
+ * pass or a question is under way or received batches wait. */
 static void
 s_check_repair(loop_t *l, session_t *s, const char *reason)
 {
     int64_t now = sync_now_ms();
-    if (!s->ok || s->minor < 1 || s->repair || s->passing || s->asked || !s->vv ||
+    if (!s->ok || s->minor < 1 || s->repair || s->passing || s->asked || !s->vv || !s->view_exact ||
         !s->peer_summary_known || inbox_count(l->inbox) ||
         memcmp(ident_public_key(l->m->ident), s->device, WIRE_ORIGIN_LEN) > 0 ||
         (s->repair_ms && now - s->repair_ms < REPAIR_RETRY_MS) || own_update(l) != MESH_OK ||
@@ -517,6 +520,7 @@ session_flush_group(loop_t *l)
             /* it holds what it sent: no need to send any of that back (the view is raised
              * in place by the batch's watermarks, as its check decoded them) */
             const wire_doc_t *doc = import_checked_doc(inbox_checked(l->inbox, i));
+            s->view_exact = false; /* raised by what it sent: a bound now */
             if (doc && vector_raise(s->vv, doc) != MESH_OK) {
                 node_log(l->m, MESH_LOG_DEBUG, "no memory to raise the view of %s", s->id);
             }

@@ -73,8 +73,9 @@ struct session {
     uint64_t credit;       /* batches it takes in flight (its HELLO) */
     uint64_t minor;        /* the minor protocol version of its HELLO */
     /* What it holds, as far as we know: its vector file (the "view"). */
-    vector_t *vv;                            /* NULL until known */
-    vector_t *hello_vv;                      /* our vector as sent in our last HELLO on conn_out */
+    vector_t *vv;       /* NULL until known */
+    bool view_exact;    /* vv is its vector as it sent it (HELLO, VECTOR), not a lower bound */
+    vector_t *hello_vv; /* our vector as sent in our last HELLO on conn_out */
     uint8_t hello_summary[WIRE_SUMMARY_LEN]; /* and its summary */
     /* Sending: a pass walks what the view lacks in batches, credit of them in flight. */
     bool passing;          /* a pass is under way */
