@@ -112,7 +112,13 @@ $(B)/tests/frames: tests/tools/frames.c $(B)/libmeshsync.a | deps
 # make builds (run it only with B naming a testing directory).
 testing:
 	@$(MAKE) --no-print-directory B=$(TB) testing-bins
-testing-bins: $(B)/libmeshsync.a $(B)/meshctl $(UNIT_BIN) $(REPLAY_BIN) $(B)/tests/forge $(B)/tests/frames
+# tests/tools/unstore: deletes an item behind its vector's back (the slow path's tests).
+$(B)/tests/unstore: tests/tools/unstore.c $(B)/libmeshsync.a | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(B)/libmeshsync.a $(PKG_LIBS)
+
+testing-bins: $(B)/libmeshsync.a $(B)/meshctl $(UNIT_BIN) $(REPLAY_BIN) $(B)/tests/forge \
+              $(B)/tests/frames $(B)/tests/unstore
 
 # Both variants: the release build and the test build (with the unit tests and replays).
 test-bins: all testing

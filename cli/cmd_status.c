@@ -37,10 +37,12 @@ static const char s_usage[] =
     "\"peers\": [{\"id\", \"name\", \"label\", \"addr\", \"connected\", \"last_seen\",\n"
     "\"in_sync\", \"busy\", \"to_send\", \"to_receive\", \"bytes_to_send\",\n"
     "\"bytes_to_receive\", \"in_flight\", \"batches_out\", \"batches_in\", \"bytes_out\",\n"
-    "\"bytes_in\", \"versions_in\", \"batch_bytes_in\", \"rate_in\"}], \"refusals\": [{\"id\",\n"
-    "\"alt_id\", \"count\", \"first_seen\", \"last_seen\"}], \"errors\": [{\"text\", \"level\",\n"
-    "\"count\", \"last_seen\"}]} (byte estimates and rates are -1 when unknown; times are\n"
-    "Unix seconds, 0 for never; \"here\" is false for a collection still on its way).\n";
+    "\"bytes_in\", \"versions_in\", \"batch_bytes_in\", \"rate_in\", \"repairs\"}],\n"
+    "\"refusals\": [{\"id\", \"alt_id\", \"count\", \"first_seen\", \"last_seen\"}],\n"
+    "\"errors\": [{\"text\", \"level\", \"count\", \"last_seen\"}]} (byte estimates and\n"
+    "rates are -1 when unknown; times are Unix seconds, 0 for never; \"here\" is false\n"
+    "for a collection still on its way; \"repairs\" counts the slow path's repairs with\n"
+    "the peer that moved versions since the daemon started).\n";
 
 /* What the command gathered: the snapshot, its device part, the local collections, the
  * member names. */
@@ -248,6 +250,7 @@ s_json_peer(out_json_t *j, const s_view_t *v, const mesh_status_peer_t *p)
     out_json_u64(j, "versions_in", p->versions_in);
     out_json_u64(j, "batch_bytes_in", p->batch_bytes_in);
     out_json_i64(j, "rate_in", p->rate_in);
+    out_json_u64(j, "repairs", p->repairs);
     out_json_object_end(j);
 }
 
@@ -479,9 +482,13 @@ s_print_peer(const s_view_t *v, const mesh_status_peer_t *p)
     if (p->to_receive && p->to_send)
         printf("; it lacks %llu (%s)", (unsigned long long)p->to_send,
                s_bytes(b1, sizeof b1, p->bytes_to_send));
-    printf("  sent %llu batches/%llu bytes, received %llu/%llu\n",
-           (unsigned long long)p->batches_out, (unsigned long long)p->bytes_out,
-           (unsigned long long)p->batches_in, (unsigned long long)p->bytes_in);
+    printf("  sent %llu batches/%llu bytes, received %llu/%llu", (unsigned long long)p->batches_out,
+           (unsigned long long)p->bytes_out, (unsigned long long)p->batches_in,
+           (unsigned long long)p->bytes_in);
+    if (p->repairs) {
+        printf(", %llu repair%s", (unsigned long long)p->repairs, p->repairs == 1 ? "" : "s");
+    }
+    printf("\n");
 }
 
 static void

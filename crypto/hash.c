@@ -57,6 +57,12 @@ hash_tagged(enum hash_tag tag, const void *msg, size_t msg_len, uint8_t *out)
     hash_final(&st, out);
 }
 
+void
+hash_short(const uint8_t *key, const void *msg, size_t msg_len, uint8_t *out)
+{
+    crypto_shorthash_siphashx24(out, msg, msg_len, key);
+}
+
 /* out = NODE(left || right); out may alias either input. */
 static void
 s_node(const uint8_t *left, const uint8_t *right, uint8_t *out)

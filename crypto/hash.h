@@ -17,17 +17,26 @@
 
 /* Domain tags: the first byte hashed, so that no hash of one kind equals one of another. */
 enum hash_tag {
-    HASH_TAG_LEAF = 0x00,   /* a change-set op (Merkle leaf) */
-    HASH_TAG_NODE = 0x01,   /* a Merkle interior node */
-    HASH_TAG_VALUE = 0x02,  /* an item's value */
-    HASH_TAG_DIGEST = 0x03, /* a version's contribution to a collection digest */
-    HASH_TAG_KEY = 0x04,    /* a long key stored by hash */
-    HASH_TAG_BLOCK = 0x05,  /* a folder content block (reserved) */
-    HASH_TAG_SUMMARY = 0x06 /* a session's summary of vectors and digests */
+    HASH_TAG_LEAF = 0x00,    /* a change-set op (Merkle leaf) */
+    HASH_TAG_NODE = 0x01,    /* a Merkle interior node */
+    HASH_TAG_VALUE = 0x02,   /* an item's value */
+    HASH_TAG_DIGEST = 0x03,  /* a version's contribution to a collection digest */
+    HASH_TAG_KEY = 0x04,     /* a long key stored by hash */
+    HASH_TAG_BLOCK = 0x05,   /* a folder content block (reserved) */
+    HASH_TAG_SUMMARY = 0x06, /* a session's summary of vectors and digests */
+    HASH_TAG_RECON = 0x07    /* an item in the slow path's range fingerprints */
 };
 
 /* out = BLAKE2b-256(tag || msg). */
 void hash_tagged(enum hash_tag tag, const void *msg, size_t msg_len, uint8_t *out);
+
+#define HASH_SHORT_KEY_LEN 16u /* key of hash_short */
+#define HASH_SHORT_LEN     16u /* output of hash_short */
+
+/* out = SipHash-2-4 with 128-bit output (libsodium's siphashx24) of msg under key: a keyed
+ * hash five times as fast as BLAKE2b on short inputs, for hashing every item of a store
+ * with a fresh random key (the slow path's fingerprints, docs/PROTOCOL.md §13). */
+void hash_short(const uint8_t *key, const void *msg, size_t msg_len, uint8_t *out);
 
 /* Incremental form of hash_tagged for messages in several pieces. */
 typedef struct hash_state {

@@ -609,6 +609,8 @@ typedef struct mesh_status_peer {
     uint64_t versions_in;     /* versions received from it in batches and committed */
     uint64_t batch_bytes_in;  /* bundle bytes of the batches received from it */
     int64_t rate_in;          /* versions received from it per second lately, -1 unknown */
+    uint64_t repairs;         /* slow-path repairs with it that moved versions, since the
+                               * loop started (docs/PROTOCOL.md §13) */
 } mesh_status_peer_t;
 
 /* One collection against one peer with a session up, listed only while something is left

@@ -265,6 +265,60 @@ store_items_next(store_cursor_t *cur, store_item_t *item)
     }
 }
 
+mesh_err_t
+store_refs_open(store_txn_t *txn, uint32_t cid, store_cursor_t **out)
+{
+    uint8_t start[4];
+    env_be32(start, cid);
+    return env_cursor_open(txn, ENV_ITEMS, start, 4, 4, out);
+}
+
+mesh_err_t
+store_refs_next(store_cursor_t *cur, const uint8_t **skey, size_t *skey_len, const uint8_t **refs,
+                size_t *count)
+{
+    const uint8_t *k = NULL, *v = NULL;
+    size_t klen = 0, vlen = 0;
+    mesh_err_t err = env_cursor_next(cur, &k, &klen, &v, &vlen);
+    if (err != MESH_OK) {
+        return err;
+    }
+    size_t n = vlen >= 2 ? ((size_t)v[0] | ((size_t)v[1] << 8)) : 0;
+    if (klen <= 4 || n == 0 || n > STORE_SIBLINGS_MAX || vlen != 2 + n * S_REF_LEN) {
+        env_seterr(env_store(env_cursor_txn(cur)), "item record is malformed");
+        return MESH_ECORRUPT;
+    }
+    *skey = k + 4;
+    *skey_len = klen - 4;
+    *refs = v + 2;
+    *count = n;
+    return MESH_OK;
+}
+
+void
+store_ref_get(const uint8_t *refs, size_t i, uint32_t *oid, uint64_t *seq)
+{
+    *oid = env_get_le32(refs + i * S_REF_LEN);
+    *seq = env_get_le64(refs + i * S_REF_LEN + 4);
+}
+
+mesh_err_t
+store_item_get_stored(store_txn_t *txn, uint32_t cid, const uint8_t *skey, size_t skey_len,
+                      store_item_t *item)
+{
+    uint8_t k[S_ITEM_KEY_MAX];
+    const uint8_t *v = NULL;
+    size_t vlen = 0;
+    item->count = 0;
+    if (skey_len == 0 || skey_len > S_ITEM_KEY_MAX - 4) {
+        return MESH_ENOTFOUND;
+    }
+    env_be32(k, cid);
+    memcpy(k + 4, skey, skey_len);
+    mesh_err_t err = env_get(txn, ENV_ITEMS, k, 4 + skey_len, &v, &vlen);
+    return err == MESH_OK ? s_item_load(txn, k, 4 + skey_len, v, vlen, item) : err;
+}
+
 /* ---- the dots database: one version record per live dot (layout above) ---- */
 
 mesh_err_t

@@ -32,6 +32,21 @@ MESH_NODISCARD mesh_err_t store_items_open(store_txn_t *txn, uint32_t cid, const
 /* Next item: MESH_OK, or MESH_ENOTFOUND at the end. */
 MESH_NODISCARD mesh_err_t store_items_next(store_cursor_t *cur, store_item_t *item);
 
+/* Iterate the key index of cid raw, in stored key order, reading no version record (the
+ * slow path's scan, docs/PROTOCOL.md §13): each step gives the stored key without cid (a
+ * long key's first 400 bytes and hash, §6: the same bytes on every device), the number of
+ * dots and their refs (count * [oid le32, seq le64], borrowed until the next step).
+ * MESH_OK, MESH_ENOTFOUND at the end, MESH_ECORRUPT for a malformed record. */
+MESH_NODISCARD mesh_err_t store_refs_open(store_txn_t *txn, uint32_t cid, store_cursor_t **out);
+MESH_NODISCARD mesh_err_t store_refs_next(store_cursor_t *cur, const uint8_t **skey,
+                                          size_t *skey_len, const uint8_t **refs, size_t *count);
+/* The dot of ref i of what store_refs_next gave. */
+void store_ref_get(const uint8_t *refs, size_t i, uint32_t *oid, uint64_t *seq);
+/* Read the item whose stored key (as store_refs_next gives it) is skey: MESH_ENOTFOUND
+ * when there is none. */
+MESH_NODISCARD mesh_err_t store_item_get_stored(store_txn_t *txn, uint32_t cid, const uint8_t *skey,
+                                                size_t skey_len, store_item_t *item);
+
 /* ---- version records by dot: (cid, oid, seq) -> key and version, in dot order, for
  * reading an item and for "what a vector does not cover" ---- */
 /* Write the record of version v (its dot is v->oid, v->seq) of key. MESH_ETOOBIG for a

@@ -22,6 +22,7 @@
 #include "core/base/testhook.h"
 #include "core/member/member.h"
 #include "core/sync/dial.h"
+#include "core/sync/repair.h"
 #include "core/sync/session.h"
 #include "core/sync/status.h"
 #include "core/sync/sync.h"
@@ -238,6 +239,7 @@ loop_stop(loop_t *l)
     snprintf(path, sizeof path, "%s/status", l->m->home);
     (void)unlink(path); /* no daemon runs here any more */
     for (size_t i = 0; i < l->nsess; i++) {
+        repair_end(l->sess[i]);
         vector_free(l->sess[i]->vv);
         vector_free(l->sess[i]->hello_vv);
         free(l->sess[i]->addrs);

@@ -20,6 +20,7 @@
 #include "core/sync/dial.h"
 #include "core/sync/inbox.h"
 #include "core/sync/own.h"
+#include "core/sync/repair.h"
 #include "crypto/ident.h"
 
 #define S_RESEND_MS 10000 /* no ack (or no vector asked for) this long: send again */
@@ -48,6 +49,7 @@ s_take_vector(session_t *s, const uint8_t *body, size_t len, bool *changed)
     mesh_err_t err = vector_decode(body, len, &v);
     if (err == MESH_OK) {
         s_set_view(s, v, changed);
+        s->view_exact = true;
     }
     return err;
 }
@@ -61,6 +63,7 @@ s_take_view(session_t *s, const vector_t *v, bool *changed)
     mesh_err_t err = vector_copy(v, &copy);
     if (err == MESH_OK) {
         s_set_view(s, copy, changed);
+        s->view_exact = false; /* it holds at least that */
     }
     return err;
 }
@@ -95,6 +98,47 @@ s_send(loop_t *l, session_t *s, const wire_msg_t *msg, uint32_t only)
         }
     }
     return err;
+}
+
+/* s_send on whichever link is up: what the slow path sends with (core/sync/repair.c). */
+static mesh_err_t
+s_send_any(loop_t *l, session_t *s, const wire_msg_t *msg)
+{
+    return s_send(l, s, msg, SYNC_NO_CONN);
+}
+
+/* Start the slow path (§13) when the peer's vector, exactly as it last sent it (a view taken
+ * from our own vector or raised by its batches is only a lower bound), and ours cover each
+ * other while its summary and ours differ: the digests differ where the vectors cannot tell. Only
+ * the side with the lower device key starts, at most once in REPAIR_RETRY_MS, and never while a
+ * pass or a question is under way or received batches wait. */
+static void
+s_check_repair(loop_t *l, session_t *s, const char *reason)
+{
+    int64_t now = sync_now_ms();
+    if (!s->ok || s->minor < 1 || s->repair || s->passing || s->asked || !s->vv || !s->view_exact ||
+        !s->peer_summary_known || inbox_count(l->inbox) ||
+        memcmp(ident_public_key(l->m->ident), s->device, WIRE_ORIGIN_LEN) > 0 ||
+        (s->repair_ms && now - s->repair_ms < REPAIR_RETRY_MS) || own_update(l) != MESH_OK ||
+        memcmp(s->peer_summary, l->own_summary, WIRE_SUMMARY_LEN) == 0) {
+        return;
+    }
+    /* (covering each other: an entry with nothing in it may be listed on one side only) */
+    if (!vector_covers(s->vv, l->own_vv) || !vector_covers(l->own_vv, s->vv)) {
+        node_log(l->m, MESH_LOG_DEBUG, "summaries with %s differ, and so do the vectors", s->id);
+        return;
+    }
+    if (repair_start(l, s, reason, s_send_any) != MESH_OK) {
+        node_log(l->m, MESH_LOG_WARN, "repair with %s not started: %s", s->id, mesh_errmsg(l->m));
+    }
+}
+
+/* Note the peer's summary (from its HELLO, SUMMARY or ACK). */
+static void
+s_peer_summary(session_t *s, const uint8_t *summary)
+{
+    memcpy(s->peer_summary, summary, WIRE_SUMMARY_LEN);
+    s->peer_summary_known = true;
 }
 
 /* Send our vector file (want: ask for the peer's in return). */
@@ -300,6 +344,7 @@ s_drop(loop_t *l, session_t *s, const char *why)
 {
     node_log(l->m, MESH_LOG_WARN, "dropping the session with %s: %s", s->id, why);
     s->ok = false;
+    repair_end(s);
     s_reset_sending(s);
     if (s->conn_in != SYNC_NO_CONN) {
         transport_disconnect(l->t, s->conn_in);
@@ -333,11 +378,14 @@ s_on_hello(loop_t *l, session_t *s, const wire_msg_t *msg, uint32_t conn)
     bool restarted = msg->num != s->peer_session;
     if (!s->ok || restarted) {
         s_reset_sending(s);
+        repair_end(s);
         /* its first summary and ping are due a while from now, not at once */
         s->summary_ms = s->sent_ms = sync_now_ms();
     }
     s->peer_session = msg->num;
     s->credit = msg->credit;
+    s->minor = msg->minor;
+    s_peer_summary(s, msg->summary);
     s->ok = true;
     s->refused = false;
     s->redial_after = LOOP_REDIAL_MIN_MS;
@@ -373,6 +421,7 @@ s_on_hello(loop_t *l, session_t *s, const wire_msg_t *msg, uint32_t conn)
     }
     node_log(l->m, MESH_LOG_INFO, "session with %s (%.*s) up", s->id, (int)msg->name_len,
              msg->name);
+    s_check_repair(l, s, "equal vectors, unequal digests at HELLO");
     node_log(l->m, MESH_LOG_DEBUG, "HELLO from %s on %s link: %s%s", s->id,
              conn & TRANSPORT_INBOUND ? "its" : "our",
              msg->body_len ? "with its vector"
@@ -471,6 +520,7 @@ session_flush_group(loop_t *l)
             /* it holds what it sent: no need to send any of that back (the view is raised
              * in place by the batch's watermarks, as its check decoded them) */
             const wire_doc_t *doc = import_checked_doc(inbox_checked(l->inbox, i));
+            s->view_exact = false; /* raised by what it sent: a bound now */
             if (doc && vector_raise(s->vv, doc) != MESH_OK) {
                 node_log(l->m, MESH_LOG_DEBUG, "no memory to raise the view of %s", s->id);
             }
@@ -546,6 +596,7 @@ s_on_ack(loop_t *l, session_t *s, const wire_msg_t *msg)
     node_log(l->m, MESH_LOG_DEBUG, "%s acknowledged batch %llu", s->id,
              (unsigned long long)msg->num);
     memcpy(s->ack_summary, msg->body, WIRE_SUMMARY_LEN);
+    s_peer_summary(s, msg->body);
     if (s->passing && s->pass_end && s->acked_id == s->sent_id) {
         s_pass_done(l, s);
     }
@@ -629,12 +680,17 @@ session_on_msg(loop_t *l, const transport_msg_t *tm)
                      s->id);
         }
         s->again |= changed;
+        bool after_pass = s->asked;
         s->asked = false;
         if (msg.num == 1) {
             (void)s_send_vector(l, s, false);
         }
+        s_check_repair(l, s,
+                       after_pass ? "a pass ended with digests that disagree"
+                                  : "equal vectors, unequal digests");
         break;
     case WIRE_MSG_SUMMARY:
+        s_peer_summary(s, msg.body);
         /* it differs from ours: say what we hold, so that it sends what we lack (while
          * received batches are queued, what we hold is about to change: the next SUMMARY,
          * 5 s later, is compared instead, and a pass ends with a check of its own) */
@@ -647,6 +703,17 @@ session_on_msg(loop_t *l, const transport_msg_t *tm)
     case WIRE_MSG_ACK:
         s_on_ack(l, s, &msg);
         break;
+    case WIRE_MSG_RANGE:
+    case WIRE_MSG_REPAIR: {
+        mesh_err_t err = repair_on_msg(l, s, &msg, s_send_any);
+        if (err != MESH_OK) {
+            char why[200];
+            snprintf(why, sizeof why, "a %s that is malformed or past a cap (§13): %s",
+                     msg.type == WIRE_MSG_RANGE ? "range list" : "repair", mesh_strerror(err));
+            s_drop(l, s, why);
+        }
+        break;
+    }
     case WIRE_MSG_BATCH:
         s_on_batch(l, s, &msg);
         break;
@@ -660,6 +727,7 @@ session_on_msg(loop_t *l, const transport_msg_t *tm)
             /* it restarted and does not know us yet: start the session again */
             node_log(l->m, MESH_LOG_INFO, "%s has no session with us: saying HELLO again", s->id);
             s->ok = false;
+            repair_end(s);
             s->hello_out = false;
             s_reset_sending(s);
             break;
@@ -690,6 +758,7 @@ session_tick(loop_t *l, int64_t now)
         if (s->connected && l->drained_ms - s->heard_ms > LOOP_DEAD_MS * l->slow) {
             node_log(l->m, MESH_LOG_INFO, "%s went silent", s->id);
             s->connected = false;
+            repair_end(s);
             s->ok = false;
             s->hello_out = false;
             s->dial_ms = now;
@@ -723,6 +792,7 @@ session_tick(loop_t *l, int64_t now)
             s->summary_ms = now;
             (void)s_send(l, s, &sum, SYNC_NO_CONN);
         }
+        repair_tick(l, s, now, s_send_any);
         if (((s->passing && s->sent_id != s->acked_id) || s->asked) &&
             now - s->progress_ms > S_RESEND_MS * l->slow) {
             /* lost with a link that broke, or dropped by a peer not yet past HELLO:

@@ -201,6 +201,7 @@ static const s_field_t s_peer_fields[] = {
     S_PEER("versions_in", S_U64, versions_in),
     S_PEER("batch_bytes_in", S_U64, batch_bytes_in),
     S_PEER("rate_in", S_I64, rate_in),
+    S_PEER("repairs", S_U64, repairs),
     {NULL, S_TEXT, 0},
 };
 

@@ -1,5 +1,5 @@
 /* core/sync/sync.h: the state that the modules of core/sync share (an internal header: no
- * .c of its own, included only by core/sync/{loop,dial,own,session,status,statusfile}.c).
+ * .c of its own, included only by core/sync/{loop,dial,own,session,repair,status,statusfile}.c).
  * Owns: the tuning of the loop and its sessions, struct loop (the thread's state) and struct
  * session (one per member); both belong to the loop thread, but for the published status
  * text, which status_lock guards (read by mesh_status on any thread), and listen, which is
@@ -49,6 +49,7 @@
 
 typedef struct loop loop_t; /* (also in core/sync/loop.h: the same type) */
 typedef struct session session_t;
+typedef struct sync_repair sync_repair_t; /* the slow path with one member (core/sync/repair.c) */
 
 /* One member's sync session. */
 struct session {
@@ -70,9 +71,11 @@ struct session {
     bool connected;        /* heard from within LOOP_DEAD_MS */
     uint64_t peer_session; /* the session id of its last HELLO: new when it restarted */
     uint64_t credit;       /* batches it takes in flight (its HELLO) */
+    uint64_t minor;        /* the minor protocol version of its HELLO */
     /* What it holds, as far as we know: its vector file (the "view"). */
-    vector_t *vv;                            /* NULL until known */
-    vector_t *hello_vv;                      /* our vector as sent in our last HELLO on conn_out */
+    vector_t *vv;       /* NULL until known */
+    bool view_exact;    /* vv is its vector as it sent it (HELLO, VECTOR), not a lower bound */
+    vector_t *hello_vv; /* our vector as sent in our last HELLO on conn_out */
     uint8_t hello_summary[WIRE_SUMMARY_LEN]; /* and its summary */
     /* Sending: a pass walks what the view lacks in batches, credit of them in flight. */
     bool passing;          /* a pass is under way */
@@ -97,6 +100,12 @@ struct session {
     uint64_t versions_out;                    /* versions sent in batches */
     uint64_t batch_bytes_out, batch_bytes_in; /* bundle bytes of the batches each way */
     time_t seen_unix; /* when it was last heard from (wall clock), 0: never */
+    /* The slow path (§13). */
+    uint8_t peer_summary[WIRE_SUMMARY_LEN]; /* its last summary (HELLO, SUMMARY, ACK) */
+    bool peer_summary_known;
+    sync_repair_t *repair; /* a repair under way with it, or NULL */
+    int64_t repair_ms;     /* when the last one started */
+    uint64_t repairs;      /* repairs with it that moved something, since the loop started */
 };
 
 /* The loop thread's state. */

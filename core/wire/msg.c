@@ -21,7 +21,9 @@ wire_msg_encode(const wire_msg_t *msg, wire_buf_t *out)
         ((msg->type == WIRE_MSG_ACK || msg->type == WIRE_MSG_SUMMARY) &&
          msg->body_len != WIRE_SUMMARY_LEN) ||
         (msg->type == WIRE_MSG_BLOCK_REQ && msg->body_len > WIRE_BLOCK_REQ_MAX) ||
-        (msg->type == WIRE_MSG_BLOCK && msg->body_len > WIRE_BLOCK_MAX)) {
+        (msg->type == WIRE_MSG_BLOCK && msg->body_len > WIRE_BLOCK_MAX) ||
+        (msg->type == WIRE_MSG_RANGE &&
+         (msg->coll_len == 0 || msg->coll_len > MESH_COLL_MAX || !msg->coll))) {
         return MESH_EINVAL;
     }
     wire_pack_init(&pk, out);
@@ -46,12 +48,21 @@ wire_msg_encode(const wire_msg_t *msg, wire_buf_t *out)
         rc |= wire_pack_bin(&pk, msg->summary, WIRE_SUMMARY_LEN);
         rc |= wire_pack_bin(&pk, msg->covers, msg->covers ? WIRE_SUMMARY_LEN : 0);
         rc |= wire_pack_bin(&pk, msg->body, msg->body_len);
+    } else if (msg->type == WIRE_MSG_RANGE) {
+        rc = msgpack_pack_array(&pk, 6);
+        rc |= msgpack_pack_uint8(&pk, msg->type);
+        rc |= msgpack_pack_uint64(&pk, msg->num);
+        rc |= msgpack_pack_str_with_body(&pk, msg->coll, msg->coll_len);
+        rc |= wire_pack_bin(&pk, msg->digest, msg->digest ? WIRE_DIGEST_LEN : 0);
+        rc |= wire_pack_bin(&pk, msg->hash_key, msg->hash_key ? WIRE_HASH_KEY_LEN : 0);
+        rc |= wire_pack_bin(&pk, msg->body, msg->body_len);
     } else {
-        rc = msgpack_pack_array(&pk, msg->type == WIRE_MSG_BATCH ? 4 : 3);
+        bool more = msg->type == WIRE_MSG_BATCH || msg->type == WIRE_MSG_REPAIR;
+        rc = msgpack_pack_array(&pk, more ? 4 : 3);
         rc |= msgpack_pack_uint8(&pk, msg->type);
         rc |= msgpack_pack_uint64(&pk, msg->num);
         rc |= wire_pack_bin(&pk, msg->body, msg->body_len);
-        if (msg->type == WIRE_MSG_BATCH) {
+        if (more) {
             rc |= msgpack_pack_uint8(&pk, msg->more ? 1 : 0);
         }
     }
@@ -71,9 +82,10 @@ wire_msg_decode(const uint8_t *buf, size_t len, wire_msg_t *msg)
         err = wire_cursor_uint(&c, &type);
     }
     if (err == MESH_OK && (type < WIRE_MSG_HELLO || type > WIRE_MSG_LAST ||
-                           (type == WIRE_MSG_HELLO   ? n < 4u
-                            : type == WIRE_MSG_BATCH ? n != 4u
-                                                     : n != 3u))) {
+                           (type == WIRE_MSG_HELLO                              ? n < 4u
+                            : type == WIRE_MSG_BATCH || type == WIRE_MSG_REPAIR ? n != 4u
+                            : type == WIRE_MSG_RANGE                            ? n != 6u
+                                                                                : n != 3u))) {
         err = MESH_EPROTO;
     }
     if (err == MESH_OK && type == WIRE_MSG_HELLO) {
@@ -127,6 +139,34 @@ wire_msg_decode(const uint8_t *buf, size_t len, wire_msg_t *msg)
         if (err == MESH_OK) {
             err = wire_cursor_bytes(&c, WIRE_BIN, SIZE_MAX, &msg->body, &msg->body_len);
         }
+    } else if (err == MESH_OK && type == WIRE_MSG_RANGE) {
+        size_t dlen = 0;
+        const uint8_t *coll = NULL;
+        err = wire_cursor_uint(&c, &msg->num);
+        if (err == MESH_OK) {
+            err = wire_cursor_bytes(&c, WIRE_STR, MESH_COLL_MAX, &coll, &msg->coll_len);
+            msg->coll = (const char *)coll;
+        }
+        if (err == MESH_OK && msg->coll_len == 0) {
+            err = MESH_EPROTO;
+        }
+        if (err == MESH_OK) {
+            err = wire_cursor_bytes(&c, WIRE_BIN, WIRE_DIGEST_LEN, &msg->digest, &dlen);
+        }
+        if (err == MESH_OK && dlen != 0 && dlen != WIRE_DIGEST_LEN) {
+            err = MESH_EPROTO;
+        }
+        msg->digest = dlen ? msg->digest : NULL;
+        if (err == MESH_OK) {
+            err = wire_cursor_bytes(&c, WIRE_BIN, WIRE_HASH_KEY_LEN, &msg->hash_key, &dlen);
+        }
+        if (err == MESH_OK && dlen != 0 && dlen != WIRE_HASH_KEY_LEN) {
+            err = MESH_EPROTO;
+        }
+        msg->hash_key = dlen ? msg->hash_key : NULL;
+        if (err == MESH_OK) {
+            err = wire_cursor_bytes(&c, WIRE_BIN, SIZE_MAX, &msg->body, &msg->body_len);
+        }
     } else if (err == MESH_OK) {
         err = wire_cursor_uint(&c, &msg->num);
         if (err == MESH_OK) {
@@ -141,7 +181,7 @@ wire_msg_decode(const uint8_t *buf, size_t len, wire_msg_t *msg)
             err = MESH_ETOOBIG;
         }
         uint64_t more = 0;
-        if (err == MESH_OK && type == WIRE_MSG_BATCH) {
+        if (err == MESH_OK && (type == WIRE_MSG_BATCH || type == WIRE_MSG_REPAIR)) {
             err = wire_cursor_uint(&c, &more);
         }
         if (err == MESH_OK && more > 1) {

@@ -1,5 +1,6 @@
 /* core/wire/msg.h: the encoding of session messages (docs/PROTOCOL.md §11): HELLO, VECTOR,
- * BATCH, ACK, PING, PONG, ERROR, SUMMARY, and the reserved BLOCK_REQ and BLOCK.
+ * BATCH, ACK, PING, PONG, ERROR, SUMMARY, the slow path's RANGE and REPAIR (§13), and the
+ * reserved BLOCK_REQ and BLOCK.
  * Owns: each message's byte layout and its strict decoder; a body (a vector file, a bundle)
  * stays opaque bytes here.
  * Not here: the bodies' layouts (core/wire/doc.h), the session itself (core/sync/).
@@ -16,7 +17,7 @@
 
 #define WIRE_PROTO_NAME  "meshsync"
 #define WIRE_PROTO_MAJOR 1u
-#define WIRE_PROTO_MINOR 0u
+#define WIRE_PROTO_MINOR 1u /* 1: RANGE and REPAIR (§13) */
 
 enum wire_msg_type {
     WIRE_MSG_HELLO = 1,     /* [1, "meshsync", major, minor, name, session id, credit, summary,
@@ -30,10 +31,15 @@ enum wire_msg_type {
     WIRE_MSG_BLOCK_REQ = 8, /* reserved for folder content (§11.1) */
     WIRE_MSG_BLOCK = 9,     /* reserved for folder content (§11.1) */
     WIRE_MSG_SUMMARY = 10,  /* [10, 0, summary]: what the sender holds, in 16 bytes */
-    WIRE_MSG_LAST = WIRE_MSG_SUMMARY
+    WIRE_MSG_RANGE = 11,    /* [11, repair id, coll, digest (32) or empty, hash key (16) or
+                             *  empty, range list or empty] (§13) */
+    WIRE_MSG_REPAIR = 12,   /* [12, repair id, bundle, 1 if more follow] (§13) */
+    WIRE_MSG_LAST = WIRE_MSG_REPAIR
 };
-#define WIRE_SUMMARY_LEN    16u                /* a summary of vectors and digests (§11.1) */
-#define WIRE_CREDIT_MAX     1024u              /* batches a HELLO may let the peer have in flight */
+#define WIRE_DIGEST_LEN     32u   /* a collection digest (§5.8) in a RANGE */
+#define WIRE_HASH_KEY_LEN   16u   /* the item hashes' key of a repair, in its first RANGE (§13) */
+#define WIRE_SUMMARY_LEN    16u   /* a summary of vectors and digests (§11.1) */
+#define WIRE_CREDIT_MAX     1024u /* batches a HELLO may let the peer have in flight */
 #define WIRE_BLOCK_REQ_MAX  (64u << 10)        /* body bytes of a BLOCK_REQ (reserved, §11.1) */
 #define WIRE_BLOCK_MAX      ((1u << 20) + 64u) /* body bytes of a BLOCK (reserved, §11.1) */
 /* Sets and ops one BATCH may carry (§12): each costs check state while the batch is queued
@@ -48,13 +54,17 @@ typedef struct wire_msg {
     uint64_t major, minor; /* HELLO */
     const char *name;      /* HELLO: the sender's device name (borrowed) */
     size_t name_len;
-    uint64_t num;           /* session id (HELLO), batch id, nonce or error code */
-    uint64_t credit;        /* HELLO: batches the sender takes in flight, 1..WIRE_CREDIT_MAX */
-    bool more;              /* BATCH: more batches of this pass follow */
-    const uint8_t *summary; /* HELLO: WIRE_SUMMARY_LEN bytes (borrowed) */
-    const uint8_t *covers;  /* HELLO: the summary of the peer's vector this side holds all
-                             * of (an answer without a vector), or NULL */
-    const uint8_t *body;    /* vector file, bundle, summary or error text (borrowed) */
+    uint64_t num;     /* session id (HELLO), batch id, nonce or error code */
+    uint64_t credit;  /* HELLO: batches the sender takes in flight, 1..WIRE_CREDIT_MAX */
+    bool more;        /* BATCH, REPAIR: more of this pass or repair follow */
+    const char *coll; /* RANGE: the collection (borrowed), 1..MESH_COLL_MAX bytes */
+    size_t coll_len;
+    const uint8_t *digest;   /* RANGE: the sender's digest of it (WIRE_DIGEST_LEN), or NULL */
+    const uint8_t *hash_key; /* RANGE: the repair's item hash key (WIRE_HASH_KEY_LEN), or NULL */
+    const uint8_t *summary;  /* HELLO: WIRE_SUMMARY_LEN bytes (borrowed) */
+    const uint8_t *covers;   /* HELLO: the summary of the peer's vector this side holds all
+                              * of (an answer without a vector), or NULL */
+    const uint8_t *body;     /* vector file, bundle, summary, range list or error text (borrowed) */
     size_t body_len;
 } wire_msg_t;
 
