@@ -59,7 +59,11 @@ wait_for 10 "A to log the cap" grep -q "dropping the session with $idb: a malfor
 
 peak=$(hwm)
 echo "A's VmHWM after the frames: $peak kB"
-[ "$peak" -lt $((256 * 1024)) ] || fail "A's peak memory is $peak kB (budget: 256 MiB)"
+# (a sanitizer's build keeps freed memory in quarantine and shadows the rest: its figure is
+# not the budget's, so there the figure is printed only)
+if ! ldd "$MESHCTL" 2>/dev/null | grep -q 'libasan\|libtsan'; then
+    [ "$peak" -lt $((256 * 1024)) ] || fail "A's peak memory is $peak kB (budget: 256 MiB)"
+fi
 
 # After: C's write still arrives, both converge on the honest history, and A's store opens.
 c put notes after "after the frames" >/dev/null
