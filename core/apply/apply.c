@@ -288,7 +288,9 @@ s_batch_body(store_txn_t *st, void *arg)
         if (waits) {
             continue; /* retried at the end of the batch */
         }
-        err = run_add(b->run, &b->w, st, v, &taken);
+        if (!b->w.repair) { /* (a repair's sets are covered by the vector: never plain) */
+            err = run_add(b->run, &b->w, st, v, &taken);
+        }
         if (err == MESH_ETOOBIG && !b->w.culprit) {
             b->w.culprit = v; /* its collection would be one too many (rules_coll_id) */
         }
@@ -321,9 +323,9 @@ static mesh_err_t s_retry_held(mesh_t *m, int depth);
 /* Verify and apply the groups, or (groups NULL) the held sets h. */
 static mesh_err_t
 s_batch(mesh_t *m, const apply_group_t *groups, size_t ngroups, const held_t *h,
-        apply_result_t *held_results, int depth)
+        apply_result_t *held_results, int depth, bool repair)
 {
-    s_batch_t b = {.w.m = m, .groups = groups, .ngroups = groups ? ngroups : 0};
+    s_batch_t b = {.w.m = m, .w.repair = repair, .groups = groups, .ngroups = groups ? ngroups : 0};
     mesh_err_t err = MESH_OK;
     size_t n = h ? h->n : 0;
     for (size_t g = 0; g < b.ngroups; g++) {
@@ -409,7 +411,7 @@ s_retry_held(mesh_t *m, int depth)
         err = MESH_ENOMEM;
     }
     if (err == MESH_OK && h.n) {
-        err = s_batch(m, NULL, 0, &h, res, depth);
+        err = s_batch(m, NULL, 0, &h, res, depth, false);
         for (size_t i = 0; err == MESH_OK && i < h.n; i++) {
             node_log(m, res[i].outcome == APPLY_REJECTED ? MESH_LOG_WARN : MESH_LOG_INFO,
                      "held-back set seq %llu: %s", (unsigned long long)res[i].first_seq,
@@ -432,7 +434,18 @@ apply_groups(mesh_t *m, const apply_group_t *groups, size_t ngroups)
             return MESH_EINVAL;
         }
     }
-    return s_batch(m, groups, ngroups, NULL, NULL, 0);
+    return s_batch(m, groups, ngroups, NULL, NULL, 0, false);
+}
+
+mesh_err_t
+apply_repair(mesh_t *m, const uint8_t *const *sets, const size_t *lens, size_t n,
+             apply_result_t *results)
+{
+    apply_group_t g = {.sets = sets, .lens = lens, .n = n, .results = results};
+    if (!m || (n && (!sets || !lens || !results))) {
+        return MESH_EINVAL;
+    }
+    return s_batch(m, &g, 1, NULL, NULL, 0, true);
 }
 
 mesh_err_t

@@ -56,6 +56,13 @@ typedef struct apply_group {
  * applying the groups one by one. */
 MESH_NODISCARD mesh_err_t apply_groups(mesh_t *m, const apply_group_t *groups, size_t ngroups);
 
+/* apply_batch for the versions a repair brings (the slow path, §13): the same rules, the
+ * fork rule and causal delivery included, but for rule (a): a dot the vector covers is not
+ * taken as held, since a repair brings exactly what the vector covers and the store lacks.
+ * No watermark. Errors: as apply_batch's. */
+MESH_NODISCARD mesh_err_t apply_repair(mesh_t *m, const uint8_t *const *sets, const size_t *lens,
+                                       size_t n, apply_result_t *results);
+
 /* Apply the held-back sets whose origin is now a member (after a membership change made
  * outside a batch: mesh_peer_add reaches it through mesh_t.held_retry), as one batch, each
  * logged with what became of it. Errors: the store's (those sets stay held), MESH_ENOMEM. */

@@ -191,7 +191,7 @@ s_apply_op(rules_t *w, store_txn_t *st, uint32_t cid, uint32_t at, vv_t *at_vv, 
            size_t i, store_coll_stats_t *stats)
 {
     uint64_t seq = v->ops[i].seq;
-    if (vv_covers(at_vv, seq)) {
+    if (!w->repair && vv_covers(at_vv, seq)) {
         v->res->ops_old++;
         return MESH_OK;
     }

@@ -28,6 +28,8 @@ typedef struct rules {
     verify_set_t *culprit; /* the set whose ops hit a cap (MESH_ETOOBIG), when one did */
     const char *cap;       /* and which cap, for the log */
     bool colls_full;       /* the collections cap was hit: sets of new ones are left out */
+    bool repair; /* the slow path's versions (§13): rule (a) is skipped, for the vector covers
+                    exactly what a repair brings back */
 } rules_t;
 
 #define RULES_CAP_COLLS "4,096 collections" /* (MESH_COLLS_MAX) the cap, as the log names it */

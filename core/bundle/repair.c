@@ -8,11 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/apply/rules.h"
-#include "core/apply/verify.h"
-#include "core/data/hlc.h"
-#include "core/data/vv.h"
-#include "core/member/member.h"
+#include "core/apply/apply.h"
 #include "core/wire/doc.h"
 #include "core/wire/set.h"
 #include "crypto/devid.h"
@@ -243,101 +239,11 @@ repair_export(mesh_t *m, const char *coll, const recon_set_t *set, const recon_t
 
 /* ---- apply ---- */
 
-typedef struct s_apply {
-    mesh_t *m;
-    const char *coll;
-    verify_set_t *vs;
-    apply_result_t *res;
-    size_t n;
-    rules_t w;
-    size_t stored;
-} s_apply_t;
-
-/* One verified set: each op by rules (b)(c), whatever the vector says. A set the repair
- * must not take (not a member's, another collection's, a fork) is left out. */
-static mesh_err_t
-s_apply_set(s_apply_t *a, store_txn_t *st, verify_set_t *v)
-{
-    uint32_t cid = 0, oid = 0;
-    store_coll_stats_t stats;
-    store_set_t s;
-    wire_header_t sh;
-    bool other = false;
-    if (v->res->outcome == APPLY_REJECTED || strcmp(v->coll, a->coll) != 0 ||
-        !member_is(a->m, v->h.origin)) {
-        return MESH_OK;
-    }
-    mesh_err_t err = rules_coll_id(&a->w, st, v->coll, &cid);
-    if (err == MESH_OK) {
-        err = store_origin_id(st, v->h.origin, v->h.incarnation, true, &oid);
-    }
-    if (err == MESH_OK) {
-        err = rules_other_header(st, cid, oid, v, &s, &sh, &other);
-    }
-    if (err != MESH_OK || other) {
-        if (other) {
-            node_log(a->m, MESH_LOG_WARN,
-                     "repair: a set overlaps another stored header of its "
-                     "origin (a fork, §5.7): left out");
-        }
-        return err;
-    }
-    err = store_coll_stats_get(st, cid, &stats);
-    if (err == MESH_OK) {
-        err = vv_load(&a->w.vv, st, cid, oid);
-    }
-    for (size_t i = 0; err == MESH_OK && i < v->set.op_count; i++) {
-        uint32_t before = v->res->ops_stored;
-        err = rules_store_or_supersede(&a->w, st, cid, oid, v, i, &stats);
-        a->stored += v->res->ops_stored - before;
-        if (err == MESH_OK && !vv_covers(&a->w.vv, v->ops[i].seq)) {
-            err = vv_add(&a->w.vv, v->ops[i].seq);
-        }
-    }
-    if (err == MESH_OK) {
-        err = vv_save(&a->w.vv, st, cid, oid);
-    }
-    if (err == MESH_OK) {
-        err = store_coll_stats_put(st, cid, &stats);
-    }
-    if (err == MESH_OK) {
-        err = hlc_observe(st, v->h.hlc);
-    }
-    store_set_t existing;
-    mesh_err_t found =
-        err == MESH_OK ? store_set_get(st, cid, oid, v->h.first_seq, &existing) : MESH_OK;
-    if (err == MESH_OK && found == MESH_ENOTFOUND) {
-        store_set_t rec = {.oid = oid,
-                           .first_seq = v->h.first_seq,
-                           .header = v->set.header,
-                           .header_len = (uint32_t)v->set.header_len,
-                           .sig = v->set.sig,
-                           .leaves = v->set.partial ? NULL : &v->leaves[0][0],
-                           .count = v->set.partial ? 0 : v->h.count};
-        err = store_set_put(st, cid, &rec);
-    }
-    return err;
-}
-
-/* The write transaction's body (it may run again after the map grew). */
-static mesh_err_t
-s_apply_fn(store_txn_t *st, void *ctx)
-{
-    s_apply_t *a = ctx;
-    mesh_err_t err = MESH_OK;
-    a->stored = 0;
-    for (size_t i = 0; i < a->n && err == MESH_OK; i++) {
-        a->res[i].ops_stored = a->res[i].ops_superseded = 0;
-        err = s_apply_set(a, st, &a->vs[i]);
-    }
-    return err;
-}
-
 mesh_err_t
 repair_apply(mesh_t *m, const char *coll, const uint8_t *bundle, size_t len, size_t *stored)
 {
     wire_doc_t doc = {0};
-    s_apply_t a = {.m = m, .coll = coll};
+    apply_result_t *res = NULL;
     *stored = 0;
     mesh_err_t err = wire_doc_decode(bundle, len, false, &doc);
     if (err == MESH_OK && (doc.count != 1 || doc.sections[0].mark_count != 0 ||
@@ -346,39 +252,23 @@ repair_apply(mesh_t *m, const char *coll, const uint8_t *bundle, size_t len, siz
         err = MESH_EPROTO;
     }
     const wire_section_t *sec = err == MESH_OK ? &doc.sections[0] : NULL;
-    a.n = sec ? sec->set_count : 0;
-    vv_init(&a.w.vv);
-    a.w.m = m;
-    a.w.item = malloc(sizeof *a.w.item);
-    a.vs = calloc(a.n ? a.n : 1, sizeof *a.vs);
-    a.res = calloc(a.n ? a.n : 1, sizeof *a.res);
-    if (err == MESH_OK && (!a.w.item || !a.vs || !a.res)) {
-        err = MESH_ENOMEM;
-    }
-    for (size_t i = 0; err == MESH_OK && i < a.n; i++) {
-        a.vs[i].bytes = sec->sets[i];
-        a.vs[i].len = sec->set_lens[i];
-        a.vs[i].res = &a.res[i];
-    }
+    size_t n = sec ? sec->set_count : 0;
     if (err == MESH_OK) {
-        verify_all(a.vs, a.n);
-        for (size_t i = 0; i < a.n; i++) {
-            if (a.res[i].outcome == APPLY_REJECTED) {
-                node_log(m, MESH_LOG_WARN, "repair: a set left out: %s", a.res[i].why);
-            }
+        res = calloc(n ? n : 1, sizeof *res);
+        err = res ? MESH_OK : MESH_ENOMEM;
+    }
+    /* the receive rules but for rule (a) (apply_repair): forks, causal delivery, held sets
+     * and caps as for any set */
+    if (err == MESH_OK) {
+        err = apply_repair(m, sec->sets, sec->set_lens, n, res);
+    }
+    for (size_t i = 0; err == MESH_OK && i < n; i++) {
+        *stored += res[i].ops_stored;
+        if (res[i].outcome == APPLY_REJECTED || res[i].outcome == APPLY_WAITING) {
+            node_log(m, MESH_LOG_WARN, "repair: a set left out: %s", res[i].why);
         }
-        err = store_write(m->store, s_apply_fn, &a);
     }
-    if (err == MESH_OK) {
-        *stored = a.stored;
-    }
-    for (size_t i = 0; a.vs && i < a.n; i++) {
-        verify_set_release(&a.vs[i]);
-    }
-    free(a.vs);
-    free(a.res);
-    free(a.w.item);
-    vv_release(&a.w.vv);
+    free(res);
     wire_doc_release(&doc);
     return err;
 }
