@@ -31,6 +31,7 @@
 #include "core/data/vector.h"
 #include "core/sync/dial.h"
 #include "core/sync/inbox.h"
+#include "core/sync/repair.h"
 #include "core/sync/session.h"
 #include "core/sync/sync.h"
 #include "core/wire/buf.h"
@@ -120,6 +121,7 @@ s_loop_end(void)
     CHECK(inbox_count(g_l->inbox) == 0);
     for (size_t i = 0; i < g_l->nsess; i++) {
         session_t *s = g_l->sess[i];
+        repair_end(s); /* (a repair the run started holds snapshots and lists) */
         vector_free(s->vv);
         vector_free(s->hello_vv);
         free(s->addrs);
