@@ -14,6 +14,7 @@
 typedef struct s_conn {
     int fd;
     uint8_t addr[16];             /* the address counted: IPv4 (mapped), or an IPv6 /64 */
+    uint8_t key[32];              /* (a member's) its CURVE key */
     struct sockaddr_storage peer; /* the whole peer address, port included */
     socklen_t peer_len;
     uint64_t seq; /* accept order: the lowest is the oldest */
@@ -23,6 +24,8 @@ struct guard {
     pthread_mutex_t lock;
     s_conn_t *conns;
     size_t n, total, per_addr;
+    s_conn_t *members; /* members' connections: at most GUARD_PER_MEMBER per key */
+    size_t nmembers, members_cap;
     uint64_t seq;
     uint64_t shed;
 };
@@ -62,6 +65,7 @@ guard_free(guard_t *g)
     }
     pthread_mutex_destroy(&g->lock);
     free(g->conns);
+    free(g->members);
     free(g);
 }
 
@@ -106,6 +110,21 @@ s_remove(guard_t *g, size_t i)
     g->conns[i] = g->conns[--g->n];
 }
 
+/* arr (of *cap entries) grown by half; NULL (arr freed) when there is no memory. */
+static s_conn_t *
+s_grow(s_conn_t *arr, size_t *cap)
+{
+    size_t n = *cap ? *cap + *cap / 2 : 16;
+    s_conn_t *grown = realloc(arr, n * sizeof *grown);
+    if (!grown) {
+        free(arr);
+        *cap = 0;
+        return NULL;
+    }
+    *cap = n;
+    return grown;
+}
+
 void
 guard_accepted(guard_t *g, int fd)
 {
@@ -129,6 +148,17 @@ guard_accepted(guard_t *g, int fd)
     pthread_mutex_unlock(&g->lock);
 }
 
+/* The entry of fd among the members', or nmembers (lock held). */
+static size_t
+s_find_member(const guard_t *g, int fd)
+{
+    size_t i = 0;
+    while (i < g->nmembers && g->members[i].fd != fd) {
+        i++;
+    }
+    return i;
+}
+
 void
 guard_gone(guard_t *g, int fd)
 {
@@ -137,13 +167,69 @@ guard_gone(guard_t *g, int fd)
     if (i < g->n) {
         s_remove(g, i);
     }
+    i = s_find_member(g, fd);
+    if (i < g->nmembers) {
+        g->members[i] = g->members[--g->nmembers];
+    }
     pthread_mutex_unlock(&g->lock);
 }
 
-void
-guard_member(guard_t *g, int fd)
+static bool s_same_peer(const s_conn_t *c);
+
+size_t
+guard_member(guard_t *g, int fd, const uint8_t *key)
 {
-    guard_gone(g, fd); /* no longer counted */
+    size_t shed = 0;
+    pthread_mutex_lock(&g->lock);
+    size_t i = s_find(g, fd);
+    if (i < g->n) {
+        s_remove(g, i); /* no longer pre-auth */
+    }
+    i = s_find_member(g, fd);
+    if (i < g->nmembers && memcmp(g->members[i].key, key, 32) == 0) {
+        pthread_mutex_unlock(&g->lock);
+        return 0; /* known: the common case, one scan */
+    }
+    if (i == g->nmembers) {
+        s_conn_t c = {.fd = fd, .peer_len = sizeof c.peer};
+        if (getpeername(fd, (struct sockaddr *)&c.peer, &c.peer_len) != 0 ||
+            (g->nmembers == g->members_cap &&
+             !(g->members = s_grow(g->members, &g->members_cap)))) {
+            g->nmembers = g->members ? g->nmembers : 0;
+            pthread_mutex_unlock(&g->lock);
+            return 0;
+        }
+        g->members[g->nmembers++] = c;
+    }
+    memcpy(g->members[i].key, key, 32);
+    g->members[i].seq = ++g->seq;
+    /* past the cap: the key's oldest other connections go */
+    for (;;) {
+        size_t count = 0, oldest = g->nmembers;
+        for (size_t j = 0; j < g->nmembers; j++) {
+            if (memcmp(g->members[j].key, key, 32) == 0) {
+                count++;
+                if (j != i &&
+                    (oldest == g->nmembers || g->members[j].seq < g->members[oldest].seq)) {
+                    oldest = j;
+                }
+            }
+        }
+        if (count <= GUARD_PER_MEMBER || oldest == g->nmembers) {
+            break;
+        }
+        s_conn_t c = g->members[oldest];
+        g->members[oldest] = g->members[--g->nmembers];
+        if (i == g->nmembers) {
+            i = oldest; /* (entry i was the last: it moved into the hole) */
+        }
+        if (s_same_peer(&c) && shutdown(c.fd, SHUT_RDWR) == 0) {
+            shed++;
+        }
+    }
+    g->shed += shed;
+    pthread_mutex_unlock(&g->lock);
+    return shed;
 }
 
 /* How many entries share entry i's address (lock held). */

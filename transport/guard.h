@@ -13,10 +13,14 @@
 
 #include "meshsync.h" /* mesh_err_t */
 
-#define GUARD_TOTAL_MAX 128u /* pre-auth connections at once, at most (and a quarter of */
-                             /* RLIMIT_NOFILE: the rest is kept for members, guard_total); */
-                             /* each may make libzmq hold one piece, ~1 MiB (§10, §12) */
-#define GUARD_PER_ADDR  8u   /* pre-auth connections from one IPv4 address or IPv6 /64 */
+#define GUARD_TOTAL_MAX  128u /* pre-auth connections at once, at most (and a quarter of */
+                              /* RLIMIT_NOFILE: the rest is kept for members, guard_total); */
+                              /* each may make libzmq hold one piece, ~1 MiB (§10, §12) */
+#define GUARD_PER_ADDR   8u   /* pre-auth connections from one IPv4 address or IPv6 /64 */
+/* Inbound connections of one member key at once (one, and its successor while the old is
+ * not yet seen gone): each may hold a frame being joined (≤ 64 MiB) and libzmq's read-ahead,
+ * so a member opening connections by the hundred must not multiply them (§12). */
+#define GUARD_PER_MEMBER 2u
 
 typedef struct guard guard_t;
 
@@ -38,9 +42,11 @@ void guard_accepted(guard_t *g, int fd);
 /* Connection fd is gone (closed, or about to be: the descriptor may be reused after). */
 void guard_gone(guard_t *g, int fd);
 
-/* Connection fd carried a member's frame: no longer pre-auth (a call from another thread
- * than the other calls' is safe: g has a lock). */
-void guard_member(guard_t *g, int fd);
+/* Connection fd carried a frame of the member whose CURVE key is key (32 bytes): no longer
+ * pre-auth, now counted against that key's GUARD_PER_MEMBER; past it, the key's oldest other
+ * connection is shut down (unless its descriptor was reused meanwhile). A call from another
+ * thread than the other calls' is safe: g has a lock. Returns how many were shut down. */
+size_t guard_member(guard_t *g, int fd, const uint8_t *key);
 
 /* Enforce the caps: while an address holds more than per_addr, or all more than total,
  * shut down (shutdown(2): libzmq then closes it) the oldest pre-auth connection of the

@@ -705,8 +705,9 @@ s_from_router(transport_t *t, transport_msg_t *msg)
         if (s_unhex(user, msg->peer_key) && t->admit(t->admit_ctx, msg->peer_key) &&
             s_inbound(t, zmq_msg_data(&parts[0]), zmq_msg_size(&parts[0]), &msg->conn)) {
             if (t->guard) {
-                /* a member's connection: no longer counted against the pre-auth caps */
-                guard_member(t->guard, zmq_msg_get(&parts[1], ZMQ_SRCFD));
+                /* a member's connection: no longer counted against the pre-auth caps, and
+                 * one of at most GUARD_PER_MEMBER of its key (past it, its oldest goes) */
+                guard_member(t->guard, zmq_msg_get(&parts[1], ZMQ_SRCFD), msg->peer_key);
             }
             s_join_t *j = &t->in[msg->conn & ~TRANSPORT_INBOUND].join;
             err = s_take_piece(t, j, &parts[1], msg);

@@ -368,7 +368,8 @@ test_transport_guard_caps(void **state)
     assert_false(s_shut(cl[1]));
     assert_int_equal(guard_count(g), 3);
     /* a member's connection leaves the count; a gone one too */
-    guard_member(g, sv[1]);
+    uint8_t key_a[32] = {1}, key_b[32] = {2};
+    assert_int_equal(guard_member(g, sv[1], key_a), 0);
     guard_gone(g, sv[2]);
     assert_int_equal(guard_count(g), 1);
     /* 1 of .2, 2 of .3, 2 of .4: 5 of 5; one more of .4 and the total is past: .4 holds
@@ -395,6 +396,30 @@ test_transport_guard_caps(void **state)
     assert_int_equal(guard_enforce(g), 0);
     assert_false(s_shut(other_cl));
     assert_int_equal(guard_count(g), 5);
+    /* A member key holds at most GUARD_PER_MEMBER (2) connections: a third of key_a sheds
+     * its oldest (sv[1]); key_b's are counted apart; a connection seen again is no new one */
+    int m_cl[3], m_sv[3];
+    for (int i = 0; i < 3; i++) {
+        m_cl[i] = s_client("127.0.0.6", port);
+        m_sv[i] = accept(lfd, NULL, NULL);
+        assert_true(m_sv[i] >= 0);
+    }
+    assert_int_equal(guard_member(g, m_sv[0], key_b), 0);
+    assert_int_equal(guard_member(g, m_sv[1], key_a), 0); /* key_a: sv[1], m_sv[1] */
+    assert_int_equal(guard_member(g, m_sv[1], key_a), 0); /* the same again */
+    assert_int_equal(guard_member(g, m_sv[2], key_a), 1); /* a third: sv[1] goes */
+    assert_true(s_shut(cl[1]));
+    assert_false(s_shut(m_cl[0]) || s_shut(m_cl[1]) || s_shut(m_cl[2]));
+    guard_gone(g, m_sv[1]); /* gone: key_a holds one, so the next is no third */
+    int n_cl = s_client("127.0.0.6", port), n_sv = accept(lfd, NULL, NULL);
+    assert_int_equal(guard_member(g, n_sv, key_a), 0);
+    assert_false(s_shut(m_cl[2]) || s_shut(n_cl));
+    for (int i = 0; i < 3; i++) {
+        close(m_cl[i]);
+        close(m_sv[i]);
+    }
+    close(n_cl);
+    close(n_sv);
     guard_free(g);
     guard_free(NULL);
     assert_int_equal(guard_total(1024), GUARD_TOTAL_MAX); /* 128: a quarter of 1024 is more */
