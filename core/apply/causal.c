@@ -28,12 +28,9 @@ causal_signed_end(store_txn_t *st, const run_t *r, uint32_t cid, uint32_t oid, u
     store_set_t s;
     wire_header_t h;
     *end = r ? run_end(r, cid, oid) : 0;
-    mesh_err_t err = store_set_find(st, cid, oid, UINT64_MAX, &s);
+    mesh_err_t err = rules_header_at(st, cid, oid, UINT64_MAX, &s, &h);
     if (err == MESH_ENOTFOUND) {
         return MESH_OK;
-    }
-    if (err == MESH_OK && wire_header_decode(s.header, s.header_len, &h) != MESH_OK) {
-        err = MESH_ECORRUPT;
     }
     if (err == MESH_OK && s.first_seq + h.count - 1 > *end) {
         *end = s.first_seq + h.count - 1;

@@ -224,10 +224,9 @@ rules_fork_incarnation(const uint8_t *header, size_t header_len, uint64_t incarn
     return inc == incarnation ? ~inc : inc; /* (~1 is not 0) */
 }
 
-/* The stored set of (cid, oid) with the greatest first seq up to seq, its header decoded. */
-static mesh_err_t
-s_header_at(store_txn_t *st, uint32_t cid, uint32_t oid, uint64_t seq, store_set_t *s,
-            wire_header_t *sh)
+mesh_err_t
+rules_header_at(store_txn_t *st, uint32_t cid, uint32_t oid, uint64_t seq, store_set_t *s,
+                wire_header_t *sh)
 {
     mesh_err_t err = store_set_find(st, cid, oid, seq, s);
     if (err == MESH_OK && wire_header_decode(s->header, s->header_len, sh) != MESH_OK) {
@@ -262,7 +261,7 @@ s_fork_scan(store_txn_t *st, uint32_t cid, uint32_t oid, const verify_set_t *v, 
      * reach into v */
     mesh_err_t err = MESH_OK;
     for (uint64_t seq = last; err == MESH_OK;) {
-        err = s_header_at(st, cid, oid, seq, &o, &oh);
+        err = rules_header_at(st, cid, oid, seq, &o, &oh);
         if (err != MESH_OK || o.first_seq + oh.count <= first) {
             break;
         }
@@ -285,7 +284,7 @@ s_fork_scan(store_txn_t *st, uint32_t cid, uint32_t oid, const verify_set_t *v, 
     }
     /* each derived number holds one header of a collection */
     for (size_t i = 0; err == MESH_OK && i < *derived; i++) {
-        err = s_header_at(st, cid, nums[i], last, &o, &oh);
+        err = rules_header_at(st, cid, nums[i], last, &o, &oh);
         if (err == MESH_ENOTFOUND) {
             err = MESH_OK;
         } else if (err == MESH_OK && o.first_seq + oh.count > first) {
@@ -394,7 +393,7 @@ s_move_overlapping(rules_t *w, store_txn_t *st, uint32_t cid, uint32_t oid, cons
     wire_header_t oh;
     mesh_err_t err = MESH_OK;
     for (uint64_t seq = last; err == MESH_OK;) {
-        err = s_header_at(st, cid, oid, seq, &o, &oh);
+        err = rules_header_at(st, cid, oid, seq, &o, &oh);
         if (err != MESH_OK || o.first_seq + oh.count <= first) {
             break;
         }
@@ -466,7 +465,7 @@ s_fork_check(rules_t *w, store_txn_t *st, uint32_t cid, uint32_t oid, verify_set
     for (uint64_t seq = last; err == MESH_OK;) {
         store_set_t o;
         wire_header_t oh;
-        err = s_header_at(st, cid, oid, seq, &o, &oh);
+        err = rules_header_at(st, cid, oid, seq, &o, &oh);
         if (err != MESH_OK || o.first_seq + oh.count <= first) {
             break;
         }

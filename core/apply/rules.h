@@ -61,6 +61,12 @@ MESH_NODISCARD mesh_err_t rules_store_or_supersede(rules_t *w, store_txn_t *st, 
 /* The version op i of v makes (its dot: oid, the op's seq), borrowing the set's bytes. */
 store_version_t rules_new_version(const verify_set_t *v, size_t i, uint32_t oid);
 
+/* The stored set of (cid, oid) with the greatest first seq up to seq (UINT64_MAX: the
+ * latest), its header decoded into *sh. Errors: the store's (MESH_ENOTFOUND: none),
+ * MESH_ECORRUPT (the stored header does not decode). */
+MESH_NODISCARD mesh_err_t rules_header_at(store_txn_t *st, uint32_t cid, uint32_t oid, uint64_t seq,
+                                          store_set_t *s, wire_header_t *sh);
+
 /* Is v anything but a set of a plain origin number that no other stored header of its
  * origin and incarnation overlaps (§5.7)? *other is then set: a fork, v itself stored
  * under a derived number, or v's incarnation a derived one. *s and *sh: an overlapping

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/apply/rules.h"
 #include "core/bundle/vecfile.h"
 #include "crypto/hash.h"
 
@@ -118,12 +119,9 @@ s_latest_header(s_export_t *x, uint32_t cid, uint32_t oid, const vv_t *recv)
 {
     store_set_t s;
     wire_header_t h;
-    mesh_err_t err = store_set_find(x->txn, cid, oid, UINT64_MAX, &s);
+    mesh_err_t err = rules_header_at(x->txn, cid, oid, UINT64_MAX, &s, &h);
     if (err == MESH_ENOTFOUND) {
         return MESH_OK;
-    }
-    if (err == MESH_OK && wire_header_decode(s.header, s.header_len, &h) != MESH_OK) {
-        err = MESH_ECORRUPT;
     }
     uint64_t last = err == MESH_OK ? s.first_seq + h.count - 1 : 0;
     if (err != MESH_OK || x->origin_end >= last || (recv && vv_covers(recv, last))) {
@@ -145,10 +143,7 @@ s_group_start(s_export_t *x, uint32_t cid, uint32_t oid, uint64_t seq)
 {
     s_group_t *g = &x->g;
     wire_header_t h;
-    mesh_err_t err = store_set_find(x->txn, cid, oid, seq, &g->set);
-    if (err == MESH_OK && wire_header_decode(g->set.header, g->set.header_len, &h) != MESH_OK) {
-        err = MESH_ECORRUPT;
-    }
+    mesh_err_t err = rules_header_at(x->txn, cid, oid, seq, &g->set, &h);
     if (err == MESH_OK && seq >= g->set.first_seq + h.count) {
         err = MESH_ECORRUPT; /* a stored version outside every stored set */
     }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/apply/apply.h"
+#include "core/apply/rules.h"
 #include "core/wire/doc.h"
 #include "core/wire/set.h"
 #include "crypto/devid.h"
@@ -136,10 +137,7 @@ s_encode_all(s_out_t *o)
     while (i < o->n && err == MESH_OK) {
         store_set_t s;
         wire_header_t h;
-        err = store_set_find(o->txn, o->cid, o->dots[i].oid, o->dots[i].seq, &s);
-        if (err == MESH_OK && wire_header_decode(s.header, s.header_len, &h) != MESH_OK) {
-            err = MESH_ECORRUPT;
-        }
+        err = rules_header_at(o->txn, o->cid, o->dots[i].oid, o->dots[i].seq, &s, &h);
         if (err == MESH_ENOTFOUND || (err == MESH_OK && o->dots[i].seq >= s.first_seq + h.count)) {
             err = MESH_ECORRUPT; /* a stored version outside every stored set */
         }
