@@ -267,6 +267,37 @@ s_on_start(loop_t *l, session_t *s, const wire_msg_t *msg, const char *coll, rep
     return recon_new(set, &rp->r);
 }
 
+/* May the peer's RANGE starting a repair of coll under id be answered? Each start costs a
+ * snapshot of the collection (a read of every item), so a member gets one new repair in
+ * REPAIR_ANSWER_MS (an honest one starts one in REPAIR_RETRY_MS), and within one repair each
+ * collection once, in name order, as the initiator goes through them (§13). The rest are
+ * not answered (the peer's repair is given up when idle) and counted; the log says so at
+ * the 1st, 2nd, 4th, 8th... refusal. */
+static bool
+s_may_answer(loop_t *l, session_t *s, uint64_t id, const char *coll)
+{
+    int64_t now = sync_now_ms();
+    bool same = s->answer_ms && s->answer_id == id;
+    if (same ? strcmp(coll, s->answer_coll) > 0
+             : !s->answer_ms || now - s->answer_ms >= REPAIR_ANSWER_MS) {
+        if (!same) {
+            s->answer_id = id;
+            s->answer_ms = now;
+        }
+        snprintf(s->answer_coll, sizeof s->answer_coll, "%s", coll);
+        return true;
+    }
+    s->answers_refused++;
+    if ((s->answers_refused & (s->answers_refused - 1)) ==
+        0) { /* 1, 2, 4, 8...: a flood logs little */
+        node_log(l->m, MESH_LOG_WARN,
+                 "repair asked by %s not answered: %s (%llu refused since the loop started)", s->id,
+                 same ? "a collection out of order" : "too soon after its last one",
+                 (unsigned long long)s->answers_refused);
+    }
+    return false;
+}
+
 mesh_err_t
 repair_on_msg(loop_t *l, session_t *s, const wire_msg_t *msg, repair_send_fn send)
 {
@@ -278,6 +309,9 @@ repair_on_msg(loop_t *l, session_t *s, const wire_msg_t *msg, repair_send_fn sen
             return MESH_EPROTO; /* a repair's first RANGE carries both */
         }
         if (msg->digest && (!s->repair || s->repair->initiator || s->repair->id != msg->num)) {
+            if (!s_may_answer(l, s, msg->num, coll)) {
+                return MESH_OK; /* not answered: its repair is given up when idle */
+            }
             err = s_on_start(l, s, msg, coll, send);
             if (err != MESH_OK) {
                 node_log(l->m, MESH_LOG_WARN, "repair asked by %s not started: %s", s->id,

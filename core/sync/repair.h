@@ -13,9 +13,10 @@
 
 #include "core/sync/sync.h"
 
-#define REPAIR_IDLE_MS  30000      /* a repair that hears nothing this long is given up */
-#define REPAIR_BATCH    (1u << 20) /* bytes of sets per REPAIR message, about */
-#define REPAIR_RETRY_MS 30000      /* no new repair with a member sooner than this after one */
+#define REPAIR_IDLE_MS   30000      /* a repair that hears nothing this long is given up */
+#define REPAIR_BATCH     (1u << 20) /* bytes of sets per REPAIR message, about */
+#define REPAIR_RETRY_MS  30000      /* no new repair with a member sooner than this after one */
+#define REPAIR_ANSWER_MS 10000      /* nor one a member starts here sooner than this after one */
 
 /* How the repair sends a message to the session's peer (session.c's sender). */
 typedef mesh_err_t (*repair_send_fn)(loop_t *l, session_t *s, const wire_msg_t *msg);

@@ -103,9 +103,13 @@ struct session {
     /* The slow path (§13). */
     uint8_t peer_summary[WIRE_SUMMARY_LEN]; /* its last summary (HELLO, SUMMARY, ACK) */
     bool peer_summary_known;
-    sync_repair_t *repair; /* a repair under way with it, or NULL */
-    int64_t repair_ms;     /* when the last one started */
-    uint64_t repairs;      /* repairs with it that moved something, since the loop started */
+    sync_repair_t *repair;               /* a repair under way with it, or NULL */
+    int64_t repair_ms;                   /* when the last one started */
+    uint64_t answer_id;                  /* the last repair it started that we answered, */
+    int64_t answer_ms;                   /* when that began, */
+    char answer_coll[MESH_COLL_MAX + 1]; /* and its collection under way (name order) */
+    uint64_t answers_refused;            /* its repair starts refused as too soon */
+    uint64_t repairs; /* repairs with it that moved something, since the loop started */
 };
 
 /* The loop thread's state. */

@@ -8,6 +8,9 @@
  *   frames HOME ENDPOINT PEER_ID FRAMES SETS [VALUE_BYTES [SEQ]]
  *   With FRAMES_BUNDLE=FILE in the environment, each BATCH carries that file's bytes (a
  *   bundle made by tests/tools/forge: a lying member's sets or watermarks) instead.
+ *   With FRAMES_RANGES=1, each frame is instead a RANGE that starts a new repair of
+ *   collection "x" (a new repair id, a digest no store has, the range list of an empty
+ *   side), SETS ignored; it then prints how many the daemon answered.
  *   SETS 0: as many as fit in one frame (the transport's cap). The set is a put of key
  *   "k<SEQ>" in collection "x", seq SEQ (default 1) of incarnation 1. Prints one line: the frames
  *   sent, the sets in each, the bytes of a set and of a frame, the last batch acknowledged,
@@ -20,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/data/recon.h"
 #include "core/wire/doc.h"
 #include "core/wire/msg.h"
 #include "core/wire/set.h"
@@ -133,6 +137,7 @@ typedef struct f_peer {
     uint32_t conn;
     uint64_t acked;
     bool hello, dropped;
+    size_t ranges; /* RANGE messages heard */
     size_t pongs_lost;
     char error[256];
 } f_peer_t;
@@ -154,6 +159,8 @@ f_listen(f_peer_t *p, int wait_ms)
         }
         if (msg.type == WIRE_MSG_HELLO) {
             p->hello = true;
+        } else if (msg.type == WIRE_MSG_RANGE) {
+            p->ranges++;
         } else if (msg.type == WIRE_MSG_ACK && msg.num > p->acked) {
             p->acked = msg.num;
         } else if (msg.type == WIRE_MSG_PING) {
@@ -188,6 +195,51 @@ f_send(f_peer_t *p, const wire_buf_t *frame, int64_t deadline)
         }
         f_listen(p, 20);
     }
+}
+
+/* FRAMES_RANGES: n RANGE messages, each starting a new repair of "x"; then a few seconds
+ * of listening. Prints the RANGEs sent and answered. */
+static int
+f_ranges(f_peer_t *p, size_t n, int64_t deadline)
+{
+    recon_set_t *set = NULL;
+    recon_t *r = NULL;
+    wire_buf_t list, frame;
+    wire_buf_init(&list);
+    wire_buf_init(&frame);
+    if (recon_set_new(&set) != MESH_OK || recon_new(set, &r) != MESH_OK ||
+        recon_start(r, &list) != MESH_OK) {
+        f_die("the range list does not encode");
+    }
+    for (size_t i = 1; i <= n && !p->dropped; i++) {
+        uint8_t digest[WIRE_DIGEST_LEN], key[RECON_KEY_LEN];
+        uint64_t id = 0;
+        ident_random(&id, sizeof id);
+        ident_random(digest, sizeof digest);
+        ident_random(key, sizeof key);
+        wire_msg_t msg = {.type = WIRE_MSG_RANGE,
+                          .num = id,
+                          .coll = "x",
+                          .coll_len = 1,
+                          .digest = digest,
+                          .hash_key = key,
+                          .body = list.data,
+                          .body_len = list.len};
+        wire_buf_reset(&frame);
+        if (wire_msg_encode(&msg, &frame) != MESH_OK) {
+            f_die("the RANGE does not encode");
+        }
+        f_send(p, &frame, deadline);
+        f_listen(p, 0);
+    }
+    f_listen(p, 3000);
+    printf("ranges %zu answered %zu%s%s\n", n, p->ranges, p->dropped ? " error: " : "", p->error);
+    recon_free(r);
+    recon_set_free(set);
+    wire_buf_release(&list);
+    wire_buf_release(&frame);
+    transport_close(p->t);
+    return p->dropped ? 1 : 0;
 }
 
 int
@@ -250,6 +302,9 @@ main(int argc, char **argv)
     }
     if (!p.hello) {
         f_die("no HELLO from the daemon in 10 s");
+    }
+    if (getenv("FRAMES_RANGES")) {
+        return f_ranges(&p, frames, deadline);
     }
     size_t frame_bytes = 0;
     const char *file = getenv("FRAMES_BUNDLE");
