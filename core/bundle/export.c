@@ -10,19 +10,8 @@
 #include <string.h>
 
 #include "core/apply/rules.h"
+#include "core/bundle/group.h"
 #include "core/bundle/vecfile.h"
-#include "crypto/hash.h"
-
-/* The live ops of one stored set being gathered for export. */
-typedef struct s_group {
-    store_set_t set; /* the stored record (borrowed from the read txn) */
-    uint32_t count;  /* ops in the set, from its header */
-    wire_op_t *ops;  /* proof/proof_count: the version's stored proof, if any */
-    size_t *index;   /* each op's leaf index in the set */
-    size_t n, cap;
-    wire_buf_t proofs; /* proofs computed from the set's leaves at flush */
-    size_t *lens;
-} s_group_t;
 
 /* State of one export. */
 typedef struct s_export {
@@ -31,7 +20,7 @@ typedef struct s_export {
     const vector_t *since;    /* the receiver's vectors, or NULL */
     vector_index_t *since_ix; /* and their index by collection name */
     store_item_t *item;
-    s_group_t g;
+    group_t g;          /* the live ops of one stored set being gathered */
     wire_buf_t set_buf; /* one encoded set */
     wire_buf_t sets;    /* a section's sets, each as a bin */
     size_t set_count;
@@ -46,66 +35,25 @@ typedef struct s_export {
     bool skipping;       /* before pos: nothing is written */
 } s_export_t;
 
-/* Give every op of a partial group its proof: from the set's leaves in one pass when this
- * store holds them, else the proof stored with the version (it arrived partial). */
-static mesh_err_t
-s_group_proofs(s_group_t *g)
-{
-    if (g->set.count != g->count) {
-        return MESH_OK; /* stored proofs are already in place */
-    }
-    size_t need = g->n * HASH_PROOF_MAX * HASH_LEN;
-    wire_buf_reset(&g->proofs);
-    if (need > g->proofs.cap) {
-        uint8_t *p = realloc(g->proofs.data, need);
-        if (!p) {
-            return MESH_ENOMEM;
-        }
-        g->proofs.data = p;
-        g->proofs.cap = need;
-    }
-    size_t *lens = realloc(g->lens, g->n * sizeof *lens);
-    if (!lens) {
-        return MESH_ENOMEM;
-    }
-    g->lens = lens;
-    uint8_t(*proofs)[HASH_LEN] = (uint8_t(*)[HASH_LEN])g->proofs.data;
-    mesh_err_t err = hash_merkle_proofs((const uint8_t(*)[HASH_LEN])g->set.leaves, g->count,
-                                        g->index, g->n, proofs, lens);
-    for (size_t i = 0; err == MESH_OK && i < g->n; i++) {
-        g->ops[i].proof = proofs[i * HASH_PROOF_MAX];
-        g->ops[i].proof_count = lens[i];
-    }
-    return err == MESH_EINVAL ? MESH_ECORRUPT : err;
-}
-
 /* Encode the gathered group as one set into the section: whole, without proofs, when every
  * op of the set is still live; else only the live ops, each with its proof. */
 static mesh_err_t
 s_group_flush(s_export_t *x)
 {
-    s_group_t *g = &x->g;
+    group_t *g = &x->g;
     if (g->n == 0) {
         return MESH_OK;
     }
-    bool full = g->n == g->count && g->set.count == g->count;
-    mesh_err_t err = full ? MESH_OK : s_group_proofs(g);
-    wire_buf_reset(&x->set_buf);
-    if (err == MESH_OK) {
-        err = full ? wire_set_encode(g->set.header, g->set.header_len, g->set.sig, g->ops, g->n,
-                                     &x->set_buf)
-                   : wire_set_encode_partial(g->set.header, g->set.header_len, g->set.sig, g->ops,
-                                             g->n, &x->set_buf);
-    }
+    size_t n = g->n;
+    mesh_err_t err = group_encode(g, &x->set_buf);
     if (err == MESH_OK) {
         err = wire_section_set(x->set_buf.data, x->set_buf.len, &x->sets);
     }
     x->set_count++;
     if (x->pos) {
-        x->pos->versions += g->n;
+        x->pos->versions += n;
     }
     x->origin_end = g->set.first_seq + g->count - 1;
-    g->n = 0;
     return err;
 }
 
@@ -135,51 +83,6 @@ s_latest_header(s_export_t *x, uint32_t cid, uint32_t oid, const vv_t *recv)
     x->set_count++;
     x->origin_end = last;
     return err;
-}
-
-/* Start a group for the set holding seq. */
-static mesh_err_t
-s_group_start(s_export_t *x, uint32_t cid, uint32_t oid, uint64_t seq)
-{
-    s_group_t *g = &x->g;
-    wire_header_t h;
-    mesh_err_t err = rules_header_at(x->txn, cid, oid, seq, &g->set, &h);
-    if (err == MESH_OK && seq >= g->set.first_seq + h.count) {
-        err = MESH_ECORRUPT; /* a stored version outside every stored set */
-    }
-    if (err == MESH_ENOTFOUND) {
-        err = MESH_ECORRUPT;
-    }
-    g->count = err == MESH_OK ? h.count : 0;
-    return err;
-}
-
-/* Add version v (a dot of the current group's set); its proof is settled at flush. */
-static mesh_err_t
-s_group_add(s_export_t *x, const store_version_t *v)
-{
-    s_group_t *g = &x->g;
-    if (g->n == g->cap) {
-        size_t cap = g->cap ? g->cap * 2 : 64;
-        wire_op_t *ops = realloc(g->ops, cap * sizeof *ops);
-        size_t *index = ops ? realloc(g->index, cap * sizeof *index) : NULL;
-        g->ops = ops ? ops : g->ops;
-        g->index = index ? index : g->index;
-        if (!index) {
-            return MESH_ENOMEM;
-        }
-        g->cap = cap;
-    }
-    wire_op_t *op = &g->ops[g->n];
-    g->index[g->n++] = v->seq - g->set.first_seq;
-    memset(op, 0, sizeof *op);
-    op->meta = v->meta;
-    op->meta_len = v->meta_len;
-    op->value = v->kind == WIRE_PUT ? v->value : NULL;
-    op->value_len = v->kind == WIRE_PUT ? v->value_len : 0;
-    op->proof = v->proof;
-    op->proof_count = v->proof_len / HASH_LEN;
-    return MESH_OK;
 }
 
 static mesh_err_t
@@ -232,7 +135,7 @@ s_export_origin(s_export_t *x, const char *coll, uint32_t cid, uint32_t oid, con
         if (recv && vv_covers(recv, seq)) {
             continue;
         }
-        if (x->g.n && seq >= x->g.set.first_seq + x->g.count) {
+        if (x->g.n && !group_holds(&x->g, seq)) {
             sent = x->g.set.first_seq + x->g.count - 1;
             err = s_group_flush(x);
             /* at a set boundary, never inside a set: stop once past the limit */
@@ -247,7 +150,7 @@ s_export_origin(s_export_t *x, const char *coll, uint32_t cid, uint32_t oid, con
             }
         }
         if (err == MESH_OK && x->g.n == 0) {
-            err = s_group_start(x, cid, oid, seq);
+            err = group_start(&x->g, x->txn, cid, oid, seq);
         }
         const store_version_t *v = NULL;
         for (size_t i = 0; i < x->item->count; i++) {
@@ -256,7 +159,7 @@ s_export_origin(s_export_t *x, const char *coll, uint32_t cid, uint32_t oid, con
             }
         }
         if (err == MESH_OK) {
-            err = v ? s_group_add(x, v) : MESH_ECORRUPT;
+            err = v ? group_add(&x->g, v) : MESH_ECORRUPT;
         }
     }
     store_cursor_close(cur);
@@ -332,7 +235,7 @@ export_bundle(mesh_t *m, const char *const *colls, size_t ncolls, const vector_t
     *more = false;
     wire_buf_init(&x.set_buf);
     wire_buf_init(&x.sets);
-    wire_buf_init(&x.g.proofs);
+    group_init(&x.g);
     x.item = malloc(sizeof *x.item);
     mesh_err_t err = x.item ? MESH_OK : MESH_ENOMEM;
     if (err == MESH_OK && since) {
@@ -364,10 +267,7 @@ export_bundle(mesh_t *m, const char *const *colls, size_t ncolls, const vector_t
     *pieces = x.pieces;
     wire_buf_release(&x.set_buf);
     wire_buf_release(&x.sets);
-    wire_buf_release(&x.g.proofs);
-    free(x.g.ops);
-    free(x.g.index);
-    free(x.g.lens);
+    group_release(&x.g);
     free(x.marks);
     free(x.item);
     free(names);

@@ -10,6 +10,7 @@
 
 #include "core/apply/apply.h"
 #include "core/apply/rules.h"
+#include "core/bundle/group.h"
 #include "core/wire/doc.h"
 #include "core/wire/set.h"
 #include "crypto/devid.h"
@@ -39,10 +40,7 @@ typedef struct s_out {
     s_dot_t *dots;
     size_t n, cap;
     store_item_t *item;
-    wire_op_t *ops; /* one set's ops */
-    size_t *index;  /* and their leaf indices */
-    uint8_t (*proofs)[HASH_LEN];
-    size_t *lens;
+    group_t g;      /* one set's versions */
     wire_buf_t set; /* one encoded set */
     wire_buf_t sets;
     size_t set_count;
@@ -84,85 +82,33 @@ s_version(s_out_t *o, const s_dot_t *d, store_version_t *v)
     return err;
 }
 
-/* Encode dots[0..k) (ascending, all of set s, whose header says count ops) as one set:
- * whole when they are all of it and its leaves are here, else partial with proofs (from
- * the stored leaves, or each version's stored proof when it arrived partial). */
-static mesh_err_t
-s_encode_set(s_out_t *o, const store_set_t *s, uint32_t count, const s_dot_t *dots, size_t k)
-{
-    mesh_err_t err = MESH_OK;
-    for (size_t i = 0; i < k && err == MESH_OK; i++) {
-        store_version_t v;
-        err = s_version(o, &dots[i], &v);
-        wire_op_t *op = &o->ops[i];
-        memset(op, 0, sizeof *op);
-        if (err == MESH_OK) {
-            op->meta = v.meta;
-            op->meta_len = v.meta_len;
-            op->value = v.kind == WIRE_PUT ? v.value : NULL;
-            op->value_len = v.kind == WIRE_PUT ? v.value_len : 0;
-            op->proof = v.proof;
-            op->proof_count = v.proof_len / HASH_LEN;
-            o->index[i] = dots[i].seq - s->first_seq;
-        }
-    }
-    bool leaves = s->count == count, full = leaves && k == count;
-    if (err == MESH_OK && leaves && !full) {
-        err = hash_merkle_proofs((const uint8_t(*)[HASH_LEN])s->leaves, count, o->index, k,
-                                 o->proofs, o->lens);
-        for (size_t i = 0; err == MESH_OK && i < k; i++) {
-            o->ops[i].proof = o->proofs[i * HASH_PROOF_MAX];
-            o->ops[i].proof_count = o->lens[i];
-        }
-        err = err == MESH_EINVAL ? MESH_ECORRUPT : err;
-    }
-    wire_buf_reset(&o->set);
-    if (err == MESH_OK) {
-        err = full ? wire_set_encode(s->header, s->header_len, s->sig, o->ops, k, &o->set)
-                   : wire_set_encode_partial(s->header, s->header_len, s->sig, o->ops, k, &o->set);
-    }
-    if (err == MESH_OK) {
-        err = wire_section_set(o->set.data, o->set.len, &o->sets);
-        o->set_count++;
-    }
-    return err;
-}
-
-/* Group the gathered dots (sorted) by their stored sets and encode each group. */
+/* Group the gathered dots (sorted) by their stored sets and encode each group as one set
+ * (whole, or partial with proofs: core/bundle/group.h). */
 static mesh_err_t
 s_encode_all(s_out_t *o)
 {
     mesh_err_t err = MESH_OK;
-    size_t i = 0;
-    while (i < o->n && err == MESH_OK) {
-        store_set_t s;
-        wire_header_t h;
-        err = rules_header_at(o->txn, o->cid, o->dots[i].oid, o->dots[i].seq, &s, &h);
-        if (err == MESH_ENOTFOUND || (err == MESH_OK && o->dots[i].seq >= s.first_seq + h.count)) {
-            err = MESH_ECORRUPT; /* a stored version outside every stored set */
-        }
-        size_t k = 0;
-        while (err == MESH_OK && i + k < o->n && o->dots[i + k].oid == o->dots[i].oid &&
-               o->dots[i + k].seq < s.first_seq + h.count) {
-            k++;
+    for (size_t i = 0; i < o->n && err == MESH_OK;) {
+        uint32_t oid = o->dots[i].oid;
+        err = group_start(&o->g, o->txn, o->cid, oid, o->dots[i].seq);
+        for (; err == MESH_OK && i < o->n && o->dots[i].oid == oid &&
+               group_holds(&o->g, o->dots[i].seq);
+             i++) {
+            store_version_t v;
+            err = s_version(o, &o->dots[i], &v);
+            if (err == MESH_OK) {
+                err = group_add(&o->g, &v);
+            }
         }
         if (err == MESH_OK) {
-            err = s_encode_set(o, &s, h.count, &o->dots[i], k);
+            err = group_encode(&o->g, &o->set);
         }
-        i += k;
+        if (err == MESH_OK) {
+            err = wire_section_set(o->set.data, o->set.len, &o->sets);
+            o->set_count++;
+        }
     }
     return err;
-}
-
-/* Make room for n ops of one set in the scratch arrays. */
-static mesh_err_t
-s_scratch(s_out_t *o, size_t n)
-{
-    o->ops = calloc(n, sizeof *o->ops);
-    o->index = calloc(n, sizeof *o->index);
-    o->lens = calloc(n, sizeof *o->lens);
-    o->proofs = calloc(n * HASH_PROOF_MAX, HASH_LEN);
-    return o->ops && o->index && o->lens && o->proofs ? MESH_OK : MESH_ENOMEM;
 }
 
 mesh_err_t
@@ -174,6 +120,7 @@ repair_export(mesh_t *m, const char *coll, const recon_set_t *set, const recon_t
     *items = 0;
     wire_buf_init(&o.set);
     wire_buf_init(&o.sets);
+    group_init(&o.g);
     o.item = malloc(sizeof *o.item);
     mesh_err_t err = o.item ? store_read_begin(m->store, &o.txn) : MESH_ENOMEM;
     if (err == MESH_OK) {
@@ -200,7 +147,6 @@ repair_export(mesh_t *m, const char *coll, const recon_set_t *set, const recon_t
     }
     if (err == MESH_OK && o.n) {
         qsort(o.dots, o.n, sizeof *o.dots, s_dot_cmp);
-        err = s_scratch(&o, o.n);
     }
     if (err == MESH_OK) {
         err = s_encode_all(&o);
@@ -220,10 +166,7 @@ repair_export(mesh_t *m, const char *coll, const recon_set_t *set, const recon_t
     store_read_end(o.txn);
     free(o.item);
     free(o.dots);
-    free(o.ops);
-    free(o.index);
-    free(o.lens);
-    free(o.proofs);
+    group_release(&o.g);
     wire_buf_release(&o.set);
     wire_buf_release(&o.sets);
     if (err != MESH_OK) {
