@@ -193,14 +193,23 @@ s_check_waits(s_batch_t *b, store_txn_t *st, verify_set_t *v, const run_t *r, bo
     return MESH_OK;
 }
 
+/* err from handling v: a cap its data hit (MESH_ETOOBIG: the set would pass a cap of the
+ * store, or its collection would be one too many) makes v the batch's culprit, which
+ * s_batch leaves out, unless one was found already. Returns err. */
+static mesh_err_t
+s_blame(s_batch_t *b, verify_set_t *v, mesh_err_t err)
+{
+    if (err == MESH_ETOOBIG && !b->w.culprit) {
+        b->w.culprit = v;
+    }
+    return err;
+}
+
 /* Apply v by the rules (not in a run); a held set that is applied leaves the list. */
 static mesh_err_t
 s_apply_one(s_batch_t *b, store_txn_t *st, verify_set_t *v)
 {
-    mesh_err_t err = rules_apply_set(&b->w, st, v);
-    if (err == MESH_ETOOBIG && !b->w.culprit) {
-        b->w.culprit = v; /* a cap its data hit: s_batch leaves it out */
-    }
+    mesh_err_t err = s_blame(b, v, rules_apply_set(&b->w, st, v));
     if (err == MESH_OK && v->held_id && v->res->outcome != APPLY_HELD) {
         err = store_held_del(st, v->held_id);
     }
@@ -224,10 +233,7 @@ s_retry_waiting(s_batch_t *b, store_txn_t *st)
             }
             v->res->outcome = APPLY_NEW;
             v->res->why[0] = '\0';
-            err = s_check_waits(b, st, v, NULL, &waits);
-            if (err == MESH_ETOOBIG && !b->w.culprit) {
-                b->w.culprit = v;
-            }
+            err = s_blame(b, v, s_check_waits(b, st, v, NULL, &waits));
             if (err == MESH_OK && !waits) {
                 err = s_apply_one(b, st, v);
                 progress = true;
@@ -278,10 +284,7 @@ s_batch_body(store_txn_t *st, void *arg)
             continue;
         }
         bool waits = false;
-        mesh_err_t err = s_check_waits(b, st, v, b->run, &waits);
-        if (err == MESH_ETOOBIG && !b->w.culprit) {
-            b->w.culprit = v; /* its collection would be one too many (rules_coll_id) */
-        }
+        mesh_err_t err = s_blame(b, v, s_check_waits(b, st, v, b->run, &waits));
         if (err != MESH_OK) {
             return err;
         }
@@ -289,10 +292,7 @@ s_batch_body(store_txn_t *st, void *arg)
             continue; /* retried at the end of the batch */
         }
         if (!b->w.repair) { /* (a repair's sets are covered by the vector: never plain) */
-            err = run_add(b->run, &b->w, st, v, &taken);
-        }
-        if (err == MESH_ETOOBIG && !b->w.culprit) {
-            b->w.culprit = v; /* its collection would be one too many (rules_coll_id) */
+            err = s_blame(b, v, run_add(b->run, &b->w, st, v, &taken));
         }
         if (err != MESH_OK) {
             return err;
