@@ -27,13 +27,18 @@ causal_signed_end(store_txn_t *st, const run_t *r, uint32_t cid, uint32_t oid, u
 {
     store_set_t s;
     wire_header_t h;
+    uint32_t derived[RULES_FORKS_MAX];
+    size_t nd = 0;
     *end = r ? run_end(r, cid, oid) : 0;
-    mesh_err_t err = rules_header_at(st, cid, oid, UINT64_MAX, &s, &h);
-    if (err == MESH_ENOTFOUND) {
-        return MESH_OK;
-    }
-    if (err == MESH_OK && s.first_seq + h.count - 1 > *end) {
-        *end = s.first_seq + h.count - 1;
+    /* a forked header lives under its derived number (§5.7), yet was signed under oid */
+    mesh_err_t err = store_origin_forks(st, oid, derived, RULES_FORKS_MAX, &nd);
+    for (size_t i = 0; i <= nd && err == MESH_OK; i++) {
+        err = rules_header_at(st, cid, i < nd ? derived[i] : oid, UINT64_MAX, &s, &h);
+        if (err == MESH_ENOTFOUND) {
+            err = MESH_OK;
+        } else if (err == MESH_OK && s.first_seq + h.count - 1 > *end) {
+            *end = s.first_seq + h.count - 1;
+        }
     }
     return err;
 }

@@ -126,6 +126,10 @@ repair_export(mesh_t *m, const char *coll, const recon_set_t *set, const recon_t
     if (err == MESH_OK) {
         err = store_coll_id(o.txn, coll, false, &o.cid);
     }
+    if (err == MESH_ENOTFOUND) { /* no such collection here: an empty snapshot, none to send */
+        err = MESH_OK;
+        i = n;
+    }
     for (; err == MESH_OK && i < n && (*items == 0 || bytes < limit); i++) {
         const uint8_t *key = NULL;
         size_t key_len = 0;
