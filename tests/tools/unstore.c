@@ -45,7 +45,7 @@ u_delete(store_txn_t *txn, void *arg)
         const store_version_t *v = &item.versions[i];
         uint8_t origin[32];
         uint64_t inc = 0;
-        err = store_origin_get(txn, v->oid, origin, &inc);
+        err = store_origin_signed(txn, v->oid, origin, &inc); /* the digest counts the signed incarnation */
         if (err == MESH_OK) {
             version_digest_apply(stats.digest, origin, inc, v->meta, v->meta_len, true);
             stats.versions--;
