@@ -161,6 +161,9 @@ int cmd_log(int argc, char **argv, cli_ctx_t *ctx);
 int cmd_dump(int argc, char **argv, cli_ctx_t *ctx);
 int cmd_peer(int argc, char **argv, cli_ctx_t *ctx);
 int cmd_held(int argc, char **argv, cli_ctx_t *ctx);
+int cmd_share(int argc, char **argv, cli_ctx_t *ctx); /* and unshare, members: cmd_share.c */
+int cmd_unshare(int argc, char **argv, cli_ctx_t *ctx);
+int cmd_members(int argc, char **argv, cli_ctx_t *ctx);
 int cmd_export(int argc, char **argv, cli_ctx_t *ctx);
 int cmd_import(int argc, char **argv, cli_ctx_t *ctx);
 int cmd_vector(int argc, char **argv, cli_ctx_t *ctx);

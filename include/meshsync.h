@@ -416,6 +416,59 @@ MESH_EXPORT const mesh_peer_t *mesh_peer_list_get(const mesh_peer_list_t *list, 
  * uses the list. */
 MESH_EXPORT void mesh_peer_list_free(mesh_peer_list_t *list);
 
+/* ---- Sharing per collection (docs/PROTOCOL.md §8.2) ----
+ * A collection is shared with every member of the mesh until an access record names who
+ * may hold it; from then on only the devices its access list holds receive it, relay it, or
+ * have their sets of it accepted. */
+
+/* Share user collection coll with the members ids[0..count) (any accepted ID text): write
+ * one signed "granted" access record for each, in one change set. The first share of a
+ * collection makes its access list, with this device in it; later ones count only from a
+ * device the list holds. The records sync like data; a device not in the list is sent
+ * nothing more of coll from the moment a device holds the records, even on open sessions.
+ * Errors: MESH_EINVAL (m, coll or ids NULL, count 0, a bad or reserved collection name),
+ * MESH_EBADID (an ID does not parse), MESH_ENOTFOUND (an ID is not a member of the mesh),
+ * MESH_ESTATE (coll has an access list that does not hold this device), and those of
+ * mesh_txn_commit. Thread-safety: any thread; it commits as mesh_txn_commit does. */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_share(mesh_t *m, const char *coll,
+                                                 const char *const *ids, size_t count);
+
+/* Take device id out of coll's access list: write a signed "revoked" access record. The
+ * device keeps what it holds but is sent nothing new of coll, and its sets of coll are
+ * refused from then on. A device may unshare itself.
+ * Errors: MESH_EINVAL (m, coll or id NULL, a bad or reserved name), MESH_EBADID,
+ * MESH_ESTATE (coll has no access list, so is every member's: share it with some first;
+ * or its list does not hold this device), and those of mesh_txn_commit.
+ * Thread-safety: any thread; it commits as mesh_txn_commit does. */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_unshare(mesh_t *m, const char *coll, const char *id);
+
+/* The device IDs listed by mesh_members; opaque. */
+typedef struct mesh_member_list mesh_member_list_t;
+
+/* List who may hold coll in this device's view: the mesh members its access list holds,
+ * or every member when it has none; with coll NULL, the members of the mesh. IDs are in
+ * byte order of their keys. MESH_OK: *out is new; free it with mesh_member_list_free.
+ * Error: *out is NULL. Errors: MESH_EINVAL (m or out NULL, a bad collection name),
+ * MESH_ENOMEM, MESH_EIO and MESH_ECORRUPT (the store).
+ * Thread-safety: any thread (it reads the store, as mesh_get). */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_members(mesh_t *m, const char *coll,
+                                                   mesh_member_list_t **out);
+
+/* The number of devices in list; 0 for NULL. Thread-safety: any thread. */
+MESH_EXPORT size_t mesh_member_list_count(const mesh_member_list_t *list);
+
+/* Device i's ID text (MESH_ID_TEXT_LEN chars), or NULL when i >= its count. Owned by list:
+ * valid until mesh_member_list_free. Thread-safety: any thread. */
+MESH_EXPORT const char *mesh_member_list_get(const mesh_member_list_t *list, size_t i);
+
+/* Does the collection listed have an access list (false: every member may hold it, or the
+ * list is of the mesh)? false for NULL. Thread-safety: any thread. */
+MESH_EXPORT bool mesh_member_list_restricted(const mesh_member_list_t *list);
+
+/* Free a list from mesh_members. NULL is a no-op. Thread-safety: any thread, once nothing
+ * else uses the list. */
+MESH_EXPORT void mesh_member_list_free(mesh_member_list_t *list);
+
 /* One device's held-back sets, as listed by mesh_held: sets signed by a device that is not
  * (yet) a member, kept aside and applied once it becomes one (docs/PROTOCOL.md §8, §8.1).
  * Built by the library. */

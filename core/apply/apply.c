@@ -18,6 +18,7 @@
 #include "core/apply/verify.h"
 #include "core/base/node.h"
 #include "core/data/vv.h"
+#include "core/member/access.h"
 #include "core/member/member.h"
 #include "crypto/devid.h"
 
@@ -205,6 +206,36 @@ s_blame(s_batch_t *b, verify_set_t *v, mesh_err_t err)
     return err;
 }
 
+/* Is v a member's set of a collection whose access list does not hold its signer (§8.2)?
+ * It is then rejected (never applied, never counted; a held one leaves the list). */
+static mesh_err_t
+s_check_access(s_batch_t *b, store_txn_t *st, verify_set_t *v, bool *refused)
+{
+    access_list_t list = {0};
+    *refused = false;
+    if (strcmp(v->coll, MEMBER_COLL) == 0 || !member_is(b->w.m, v->h.origin)) {
+        return MESH_OK;
+    }
+    mesh_err_t err = access_list_load(st, v->coll, &list);
+    *refused = err == MESH_OK && !access_list_has(&list, v->h.origin);
+    access_list_release(&list);
+    uint32_t cid = 0, oid = 0;
+    store_set_t held;
+    if (*refused && store_coll_id(st, v->coll, false, &cid) == MESH_OK &&
+        store_origin_id(st, v->h.origin, v->h.incarnation, false, &oid) == MESH_OK &&
+        store_set_get(st, cid, oid, v->h.first_seq, &held) == MESH_OK) {
+        *refused = false; /* held from before: known, not refused */
+    }
+    if (*refused) {
+        char id[MESH_ID_TEXT_LEN + 1];
+        devid_format(v->h.origin, id);
+        verify_reject(v->res, MESH_EUNPAIRED,
+                      "signed by %s, which the access list of \"%s\" does not hold", id, v->coll);
+        err = v->held_id ? store_held_del(st, v->held_id) : MESH_OK;
+    }
+    return err;
+}
+
 /* Apply v by the rules (not in a run); a held set that is applied leaves the list. */
 static mesh_err_t
 s_apply_one(s_batch_t *b, store_txn_t *st, verify_set_t *v)
@@ -283,8 +314,15 @@ s_batch_body(store_txn_t *st, void *arg)
             s_reject_culprit(b->w.m, v, RULES_CAP_COLLS);
             continue;
         }
-        bool waits = false;
-        mesh_err_t err = s_blame(b, v, s_check_waits(b, st, v, b->run, &waits));
+        bool waits = false, refused = false;
+        mesh_err_t err = s_check_access(b, st, v, &refused);
+        if (err != MESH_OK) {
+            return err;
+        }
+        if (refused) {
+            continue;
+        }
+        err = s_blame(b, v, s_check_waits(b, st, v, b->run, &waits));
         if (err != MESH_OK) {
             return err;
         }

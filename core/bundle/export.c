@@ -12,6 +12,8 @@
 #include "core/apply/rules.h"
 #include "core/bundle/group.h"
 #include "core/bundle/vecfile.h"
+#include "core/member/access.h"
+#include "core/member/member.h"
 
 /* State of one export. */
 typedef struct s_export {
@@ -26,13 +28,15 @@ typedef struct s_export {
     size_t set_count;
     wire_mark_t *marks;
     size_t mark_count, mark_cap;
-    size_t limit;        /* stop at a set boundary past this many set bytes (0: none) */
-    size_t total;        /* set bytes in the sections already written */
-    bool cut;            /* stopped at the limit: more remains */
-    size_t pieces;       /* sets and watermarks written in all */
-    uint64_t origin_end; /* the last seq of the last set written of the current origin */
-    export_pos_t *pos;   /* where the previous batch of a pass stopped, or NULL */
-    bool skipping;       /* before pos: nothing is written */
+    size_t limit;         /* stop at a set boundary past this many set bytes (0: none) */
+    size_t total;         /* set bytes in the sections already written */
+    bool cut;             /* stopped at the limit: more remains */
+    size_t pieces;        /* sets and watermarks written in all */
+    uint64_t origin_end;  /* the last seq of the last set written of the current origin */
+    export_pos_t *pos;    /* where the previous batch of a pass stopped, or NULL */
+    bool skipping;        /* before pos: nothing is written */
+    const uint8_t *to;    /* the device it is for, or NULL (anyone: a bundle file) */
+    access_list_t access; /* the access list of the collection being written (§8.2) */
 } s_export_t;
 
 /* Encode the gathered group as one set into the section: whole, without proofs, when every
@@ -114,8 +118,8 @@ s_export_origin(s_export_t *x, const char *coll, uint32_t cid, uint32_t oid, con
     uint64_t inc = 0, seq = 0;
     store_cursor_t *cur = NULL;
     mesh_err_t err = store_origin_get(x->txn, oid, origin, &inc);
-    if (err != MESH_OK) {
-        return err;
+    if (err != MESH_OK || !access_list_has(&x->access, origin)) {
+        return err; /* a device that may not hold the collection: its sets are not relayed */
     }
     const vector_entry_t *found = vector_index_find(x->since_ix, coll, origin, inc);
     const vv_t *recv = found ? &found->vv : NULL;
@@ -197,6 +201,13 @@ s_export_coll(s_export_t *x, const char *coll, bool empty, wire_buf_t *out)
     x->mark_count = 0;
     mesh_err_t err = empty ? MESH_ENOTFOUND : store_coll_id(x->txn, coll, false, &cid);
     if (err == MESH_OK) {
+        access_list_release(&x->access);
+        err = strcmp(coll, MEMBER_COLL) ? access_list_load(x->txn, coll, &x->access) : MESH_OK;
+    }
+    if (err == MESH_OK && x->to && !access_list_has(&x->access, x->to)) {
+        err = MESH_ENOTFOUND; /* the receiver may not hold it: an empty section */
+    }
+    if (err == MESH_OK) {
         err = store_vvs_open(x->txn, cid, &cur);
     }
     while (err == MESH_OK && !x->cut && (err = store_vvs_next(cur, &oid, &vv)) == MESH_OK) {
@@ -228,7 +239,15 @@ mesh_err_t
 export_bundle(mesh_t *m, const char *const *colls, size_t ncolls, const vector_t *since,
               size_t limit, export_pos_t *pos, wire_buf_t *out, bool *more, size_t *pieces)
 {
-    s_export_t x = {.m = m, .since = since, .limit = limit, .pos = pos};
+    return export_bundle_to(m, NULL, colls, ncolls, since, limit, pos, out, more, pieces);
+}
+
+mesh_err_t
+export_bundle_to(mesh_t *m, const uint8_t *to, const char *const *colls, size_t ncolls,
+                 const vector_t *since, size_t limit, export_pos_t *pos, wire_buf_t *out,
+                 bool *more, size_t *pieces)
+{
+    s_export_t x = {.m = m, .since = since, .limit = limit, .pos = pos, .to = to};
     const char **names = NULL;
     char(*names_buf)[MESH_COLL_MAX + 1] = NULL;
     size_t count = 0;
@@ -270,6 +289,7 @@ export_bundle(mesh_t *m, const char *const *colls, size_t ncolls, const vector_t
     group_release(&x.g);
     free(x.marks);
     free(x.item);
+    access_list_release(&x.access);
     free(names);
     free(names_buf);
     return err;

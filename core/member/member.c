@@ -12,6 +12,7 @@
 
 #include "core/base/node.h"
 #include "core/data/txn.h"
+#include "core/member/access.h"
 #include "crypto/devid.h"
 
 void
@@ -101,6 +102,9 @@ member_check_op(const wire_opmeta_t *op, const uint8_t *origin)
 {
     uint8_t subject[WIRE_ORIGIN_LEN], signer[WIRE_ORIGIN_LEN];
     bool is_add = false;
+    if (op->key_len > 7 && memcmp(op->key, ACCESS_PREFIX, 7) == 0) {
+        return access_check_op(op, origin); /* access/<coll>/<subject>/<signer> (§8.2) */
+    }
     mesh_err_t err = member_parse_key(op->key, op->key_len, &is_add, subject, signer);
     if (err != MESH_OK || memcmp(signer, origin, WIRE_ORIGIN_LEN) != 0) {
         return MESH_EPROTO;

@@ -13,6 +13,8 @@
 
 #include "core/bundle/repair.h"
 #include "core/data/recon.h"
+#include "core/member/access.h"
+#include "core/member/member.h"
 #include "crypto/ident.h"
 
 struct sync_repair {
@@ -64,9 +66,10 @@ repair_end(session_t *s)
 /* Snapshot coll (none held: an empty one) under key, and its digest (zero when none).
  * With same (a peer's digest): when ours equals it, *set stays NULL (nothing to compare). */
 static mesh_err_t
-s_snapshot(loop_t *l, const char *coll, const uint8_t *key, const uint8_t *same, recon_set_t **set,
-           uint8_t *digest)
+s_snapshot(loop_t *l, const session_t *s, const char *coll, const uint8_t *key, const uint8_t *same,
+           recon_set_t **set, uint8_t *digest)
 {
+    access_list_t access = {0};
     store_txn_t *txn = NULL;
     uint32_t cid = 0;
     store_coll_stats_t stats;
@@ -75,6 +78,12 @@ s_snapshot(loop_t *l, const char *coll, const uint8_t *key, const uint8_t *same,
     mesh_err_t err = store_read_begin(l->m->store, &txn);
     if (err == MESH_OK) {
         err = store_coll_id(txn, coll, false, &cid);
+    }
+    if (err == MESH_OK && strcmp(coll, MEMBER_COLL) != 0) {
+        /* a peer that may not hold it (§8.2) compares against nothing and is sent nothing */
+        err = access_list_load(txn, coll, &access);
+        err = err == MESH_OK && !access_list_has(&access, s->device) ? MESH_ENOTFOUND : err;
+        access_list_release(&access);
     }
     if (err == MESH_ENOTFOUND) {
         store_read_end(txn);
@@ -140,7 +149,7 @@ s_next_coll(loop_t *l, session_t *s, sync_repair_t *rp, repair_send_fn send)
     snprintf(rp->coll, sizeof rp->coll, "%s", rp->colls[rp->ci++]);
     rp->start_ms = sync_now_ms();
     ident_random(rp->key, sizeof rp->key);
-    mesh_err_t err = s_snapshot(l, rp->coll, rp->key, NULL, &rp->set, digest);
+    mesh_err_t err = s_snapshot(l, s, rp->coll, rp->key, NULL, &rp->set, digest);
     if (err == MESH_OK) {
         err = recon_new(rp->set, &rp->r);
     }
@@ -243,7 +252,7 @@ s_on_start(loop_t *l, session_t *s, const wire_msg_t *msg, const char *coll, rep
     uint8_t digest[WIRE_DIGEST_LEN];
     recon_set_t *set = NULL;
     repair_end(s);
-    mesh_err_t err = s_snapshot(l, coll, msg->hash_key, msg->digest, &set, digest);
+    mesh_err_t err = s_snapshot(l, s, coll, msg->hash_key, msg->digest, &set, digest);
     if (err != MESH_OK) {
         return err;
     }

@@ -284,8 +284,8 @@ session_push(loop_t *l, session_t *s)
         size_t pieces = 0;
         export_pos_t pos = s->pos;
         wire_buf_reset(&l->body);
-        mesh_err_t err = export_bundle(l->m, NULL, 0, s->vv, LOOP_BATCH_BYTES, &s->pos, &l->body,
-                                       &more, &pieces);
+        mesh_err_t err = export_bundle_to(l->m, s->device, NULL, 0, s->vv, LOOP_BATCH_BYTES,
+                                          &s->pos, &l->body, &more, &pieces);
         if (err != MESH_OK) {
             s->pos = pos;
             break;
