@@ -32,7 +32,8 @@ typedef struct s_batch {
     size_t n;
     const apply_group_t *groups; /* NULL for held sets retried */
     size_t ngroups;
-    run_t *run; /* plain new sets waiting to be applied in key order */
+    run_t *run;            /* plain new sets waiting to be applied in key order */
+    causal_batch_t proofs; /* the verified headers, for causal delivery (§5.3) */
 } s_batch_t;
 
 /* The first seq of the sets of mk's origin and incarnation in group g that were held,
@@ -173,7 +174,7 @@ s_check_waits(s_batch_t *b, store_txn_t *st, verify_set_t *v, const run_t *r, bo
     if (!member_is(b->w.m, v->h.origin)) {
         return MESH_OK;
     }
-    mesh_err_t err = causal_ready(&b->w, st, v, r, &ready, &d);
+    mesh_err_t err = causal_ready(&b->w, st, v, r, &b->proofs, &ready, &d);
     if (err != MESH_OK || ready) {
         return err;
     }
@@ -397,6 +398,10 @@ s_batch(mesh_t *m, const apply_group_t *groups, size_t ngroups, const held_t *h,
             .bytes = h->sets[i], .len = h->lens[i], .res = &held_results[i], .held_id = h->ids[i]};
     }
     verify_all(b.vs, n);
+    err = causal_batch_init(&b.proofs, b.vs, n);
+    if (err != MESH_OK) {
+        goto out;
+    }
     /* A set whose data hits a cap (more versions of one key, or dots above a gap, than the
      * store keeps) is rejected alone, and the batch runs again without it: one peer's set
      * never fails the honest sets beside it. Each round leaves one set out; past
@@ -431,6 +436,7 @@ out:
     free(b.vs);
     free(b.w.item);
     run_free(b.run);
+    causal_batch_release(&b.proofs);
     vv_release(&b.w.vv);
     return err;
 }

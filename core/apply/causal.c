@@ -3,11 +3,13 @@
  * new version make them obsolete (rule b) or replace them (rule c). A member could sign a
  * context naming seq 2^64-1 of another device and lock that device out of the key for good,
  * so a set waits until this device holds every dot its contexts name, or a header of their
- * origin that reaches them (that origin signed them): an honest writer held them, so they
- * or their headers arrive (the sender's pass carries them), and a forged one never does.
+ * origin that reaches them (that origin signed them): stored, or of a verified set of the
+ * same batch, applied or not. An honest writer held them, so they or their headers arrive
+ * (the sender's pass carries them), and a forged one never does.
  * Layer: core. Third-party: none. SPDX-License-Identifier: MIT */
 #include "core/apply/causal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/data/vv.h"
@@ -43,6 +45,80 @@ causal_signed_end(store_txn_t *st, const run_t *r, uint32_t cid, uint32_t oid, u
     return err;
 }
 
+/* One (collection, origin, incarnation) of a batch and the last seq its headers reach. */
+struct causal_proof {
+    const char *coll;
+    const uint8_t *origin;
+    uint64_t incarnation, end;
+};
+
+static int
+s_proof_cmp(const void *pa, const void *pb)
+{
+    const struct causal_proof *a = pa, *b = pb;
+    int c = strcmp(a->coll, b->coll);
+    if (c == 0) {
+        c = memcmp(a->origin, b->origin, WIRE_ORIGIN_LEN);
+    }
+    if (c == 0 && a->incarnation != b->incarnation) {
+        c = a->incarnation < b->incarnation ? -1 : 1;
+    }
+    return c;
+}
+
+mesh_err_t
+causal_batch_init(causal_batch_t *bt, const verify_set_t *vs, size_t n)
+{
+    size_t k = 0;
+    bt->n = 0;
+    bt->proofs = n ? malloc(n * sizeof *bt->proofs) : NULL;
+    if (n && !bt->proofs) {
+        return MESH_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (vs[i].res->outcome == APPLY_REJECTED || vs[i].h.count == 0) {
+            continue; /* failed verification: it shows nothing */
+        }
+        bt->proofs[k++] = (struct causal_proof){.coll = vs[i].coll,
+                                                .origin = vs[i].h.origin,
+                                                .incarnation = vs[i].h.incarnation,
+                                                .end = vs[i].h.first_seq + vs[i].h.count - 1};
+    }
+    if (k > 1) {
+        qsort(bt->proofs, k, sizeof *bt->proofs, s_proof_cmp);
+    }
+    for (size_t i = 0; i < k; i++) { /* one entry per key, with the greatest end */
+        if (bt->n && s_proof_cmp(&bt->proofs[bt->n - 1], &bt->proofs[i]) == 0) {
+            struct causal_proof *last = &bt->proofs[bt->n - 1];
+            last->end = bt->proofs[i].end > last->end ? bt->proofs[i].end : last->end;
+        } else {
+            bt->proofs[bt->n++] = bt->proofs[i];
+        }
+    }
+    return MESH_OK;
+}
+
+void
+causal_batch_release(causal_batch_t *bt)
+{
+    free(bt->proofs);
+    bt->proofs = NULL;
+    bt->n = 0;
+}
+
+/* Does a verified header of the batch bt reach dot d of collection coll? Its origin signed
+ * d then, as surely as if the header were stored, whether its set applies or not: sets
+ * that name each other's dots (each the only header left that reaches the dot the other
+ * names, the versions of those dots long superseded) are so taken together. */
+static bool
+s_batch_reaches(const causal_batch_t *bt, const char *coll, const wire_dot_t *d)
+{
+    struct causal_proof key = {.coll = coll, .origin = d->origin, .incarnation = d->incarnation};
+    const struct causal_proof *p =
+        bt && bt->n ? bsearch(&key, bt->proofs, bt->n, sizeof key, s_proof_cmp) : NULL;
+    return p && d->seq <= p->end;
+}
+
 /* Is dot d held in collection cid: covered by the vector, or reached by a header of its
  * origin held here? The last origin looked up (number *loaded) keeps its vector in w->vv
  * and its signed end in *signed_end. */
@@ -69,8 +145,8 @@ s_held(rules_t *w, store_txn_t *st, uint32_t cid, const run_t *r, const wire_dot
 }
 
 mesh_err_t
-causal_ready(rules_t *w, store_txn_t *st, const verify_set_t *v, const run_t *r, bool *ready,
-             wire_dot_t *missing)
+causal_ready(rules_t *w, store_txn_t *st, const verify_set_t *v, const run_t *r,
+             const causal_batch_t *bt, bool *ready, wire_dot_t *missing)
 {
     uint32_t cid = 0, loaded = 0; /* collection and origin numbers start at 1 */
     uint64_t signed_end = 0;
@@ -97,6 +173,7 @@ causal_ready(rules_t *w, store_txn_t *st, const verify_set_t *v, const run_t *r,
             if (err != MESH_OK) {
                 return err;
             }
+            held = held || s_batch_reaches(bt, v->coll, &d);
             if (!held) {
                 *ready = false;
                 *missing = d;

@@ -25,11 +25,30 @@
 MESH_NODISCARD mesh_err_t causal_signed_end(store_txn_t *st, const run_t *r, uint32_t cid,
                                             uint32_t oid, uint64_t *end);
 
+/* The headers of one batch's sets that verified (their origin's signature holds), whether
+ * each set is then applied, waits or is held back: what each (collection, origin,
+ * incarnation) signed up to, sorted for lookup. */
+typedef struct causal_batch {
+    struct causal_proof *proofs;
+    size_t n;
+} causal_batch_t;
+
+/* Fill bt from vs[0..n) once verify_all has run (a set it rejected counts for nothing).
+ * Errors: MESH_ENOMEM (bt is then empty, and causal_batch_release still safe). */
+MESH_NODISCARD mesh_err_t causal_batch_init(causal_batch_t *bt, const verify_set_t *vs, size_t n);
+
+/* Free what bt holds; a zeroed bt is a no-op. */
+void causal_batch_release(causal_batch_t *bt);
+
 /* Does st hold every dot that the contexts of v's ops name? A dot of v's own origin and
  * incarnation always is; another's when the vector of v's collection covers it, or when a
- * header of its origin held here reaches it (causal_signed_end). *ready says so; when it is
- * false, *missing is the first dot not held. w->vv is used as scratch. Errors: the store's. */
+ * header of its origin reaches it: one held here (causal_signed_end), or one of a set of the
+ * batch bt (may be NULL) not rejected, applied or not (its origin signed the dot: that is all
+ * §5.3 asks, and sets naming each other's dots, whose only headers they are, apply together).
+ * *ready says so; when it is false, *missing is the first dot not held. w->vv is used as
+ * scratch. Errors: the store's. */
 MESH_NODISCARD mesh_err_t causal_ready(rules_t *w, store_txn_t *st, const verify_set_t *v,
-                                       const run_t *r, bool *ready, wire_dot_t *missing);
+                                       const run_t *r, const causal_batch_t *bt, bool *ready,
+                                       wire_dot_t *missing);
 
 #endif /* MESH_CORE_APPLY_CAUSAL_H */

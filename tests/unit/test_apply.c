@@ -2120,6 +2120,71 @@ test_apply_context_waits(void **state)
     util_where[0] = '\0';
 }
 
+/* Causal delivery (§5.3) with two origins whose first sets are gone (seed 27 of test_model
+ * found it): A writes x, B writes y, each gets the other's; then A overwrites y and B x. On
+ * A both first sets are wholly superseded, and its export carries of each origin only the
+ * second set, whose header reaches the first's seq (so no header alone goes for it). A's
+ * second set names B's seq 1, B's names A's seq 1: to a fresh R each is the only signed
+ * header reaching the dot the other names. Together, in one batch, both apply: a verified
+ * header of the batch shows that its origin signed the dot, whether or not its own set
+ * applies (before, each waited for the other, in every pass for good). Alone, each waits. */
+static void
+test_apply_context_cycle(void **state)
+{
+    (void)state;
+    node_t n[4];
+    const char *names[4] = {"a", "b", "r", "r2"};
+    snprintf(util_where, sizeof util_where, "sets naming each other's superseded dots");
+    for (int i = 0; i < 4; i++) {
+        s_node_open(&n[i], names[i], true);
+    }
+    node_t *A = &n[0], *B = &n[1], *R = &n[2], *R2 = &n[3];
+    s_mesh_star(n, 4);
+    util_put(A->m, "c", "x", "a1");
+    util_put(B->m, "c", "y", "b1");
+    (void)s_xfer(A->m, B->m, false, NULL);
+    (void)s_xfer(B->m, A->m, false, NULL);
+    util_put(A->m, "c", "y", "a2"); /* its context names B's seq 1 */
+    util_put(B->m, "c", "x", "b2"); /* its context names A's seq 1 */
+    (void)s_xfer(B->m, A->m, false, NULL);
+    s_expect_single(A->m, "c", "x", "b2", B->id);
+    s_expect_single(A->m, "c", "y", "a2", A->id);
+
+    uint8_t *b = NULL;
+    size_t blen = 0;
+    set_copy_t sets[4];
+    CHECK_OK(mesh_export(A->m, NULL, 0, NULL, 0, (void **)&b, &blen));
+    size_t ns = s_bundle_sets(b, blen, "c", sets, 4, NULL);
+    mesh_free(b);
+    CHECK_EQ(ns, 2); /* the second sets only: no header alone */
+    CHECK(!sets[0].partial && !sets[1].partial && sets[0].first_seq == 2 &&
+          sets[1].first_seq == 2);
+
+    apply_result_t res[2];
+    const uint8_t *p = sets[0].p;
+    CHECK_OK(apply_batch(R2->m, &p, &sets[0].len, 1, NULL, res));
+    CHECK_EQ(res[0].outcome, APPLY_WAITING);
+    CHECK(strstr(res[0].why, "waits for seq 1 of ") != NULL);
+
+    const uint8_t *both[2] = {sets[0].p, sets[1].p};
+    size_t lens[2] = {sets[0].len, sets[1].len};
+    CHECK_OK(apply_batch(R->m, both, lens, 2, NULL, res));
+    CHECK_EQ(res[0].outcome, APPLY_NEW);
+    CHECK_EQ(res[1].outcome, APPLY_NEW);
+    s_expect_single(R->m, "c", "x", "b2", B->id);
+    s_expect_single(R->m, "c", "y", "a2", A->id);
+    util_check_digest(R->m, "c");
+    (void)s_xfer(A->m, R2->m, false, NULL); /* a whole export, as a pass sends it */
+    s_expect_single(R2->m, "c", "x", "b2", B->id);
+    s_expect_single(R2->m, "c", "y", "a2", A->id);
+    free(sets[0].p);
+    free(sets[1].p);
+    for (int i = 0; i < 4; i++) {
+        s_node_close(&n[i]);
+    }
+    util_where[0] = '\0';
+}
+
 /* ---- the fork rule ---- */
 
 static mesh_err_t
@@ -2827,6 +2892,7 @@ main(void)
         T(test_apply_partial_then_full_set),
         T(test_apply_superseded_set_is_new),
         T(test_apply_context_waits),
+        T(test_apply_context_cycle),
         T(test_apply_fork_after_partial_prefix),
         T(test_apply_fork_orders),
         T(test_apply_model_random),
