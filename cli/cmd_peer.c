@@ -1,4 +1,4 @@
-/* cli/cmd_peer.c: `meshctl peer add` and `meshctl peer ls`: the members of the mesh.
+/* cli/cmd_peer.c: `meshctl peer add`, `peer rm` and `peer ls`: the members of the mesh.
  * Owns: the subcommands of peer, checking a name and addresses before they go into a
  * record, and what peer ls prints.
  * Not here: membership records, their signing and who is a member (the library).
@@ -16,6 +16,7 @@
 
 static const char s_usage[] =
     "usage: meshctl peer add [--name NAME] ID [ADDR...]\n"
+    "   or: meshctl peer rm ID\n"
     "   or: meshctl peer ls\n"
     "\n"
     "peer add writes a signed record that adds the device ID to the mesh, with its\n"
@@ -29,9 +30,15 @@ static const char s_usage[] =
     "held) are applied at once, and a line says how many. On a terminal, add confirms\n"
     "with one line (not with --quiet or --json).\n"
     "\n"
+    "peer rm writes a signed record that removes the device ID from the whole mesh, for\n"
+    "good: it cannot be added again. Every member that learns of it refuses ID's key,\n"
+    "sends it nothing more, and publishes the highest seqs it had taken from it; ID's\n"
+    "changes above the highest published are held back, then dropped everywhere. Any\n"
+    "member may remove any device, itself included.\n"
+    "\n"
     "peer ls lists the members in this device's view, itself included, one line each,\n"
-    "fields separated by tabs:\n"
-    "  ID  NAME  ADDR ADDR...  [(this device)]\n"
+    "then the removed devices, fields separated by tabs:\n"
+    "  ID  NAME  ADDR ADDR...  [(this device)] [(removed)]\n"
     "NAME and ADDR are escaped; the name a device gave itself wins over one it was given.\n"
     "\n"
     "options:\n"
@@ -40,8 +47,8 @@ static const char s_usage[] =
     "limits: an ADDR has 1 to 255 bytes and no blanks or control characters.\n"
     "\n"
     "--json prints, for add, {\"id\", \"name\", \"addrs\": [ADDR], \"held_released\",\n"
-    "\"held_left\"}; for ls, {\"peers\":\n"
-    "[{\"id\", \"name\", \"addrs\": [ADDR], \"self\"}]}.\n";
+    "\"held_left\"}; for rm, {\"id\", \"removed\": true}; for ls, {\"peers\":\n"
+    "[{\"id\", \"name\", \"addrs\": [ADDR], \"self\", \"removed\"}]}.\n";
 
 /* Does s have a control character (or, with no_blank, a space)? */
 static bool
@@ -191,6 +198,37 @@ out:
     return rc;
 }
 
+static int
+s_rm(int argc, char **argv, cli_ctx_t *ctx)
+{
+    int npos, rc = cli_parse(ctx, s_usage, argc, argv, NULL, 1, 1, &npos);
+    if (rc != CLI_CONTINUE)
+        return rc;
+    char id_buf[2 * MESH_ID_TEXT_LEN], canon[MESH_ID_TEXT_LEN + 1];
+    const char *id = s_trim_id(argv[1], id_buf, sizeof id_buf);
+    mesh_t *m = NULL;
+    if (cli_open(ctx, &m) != CLI_OK)
+        return CLI_FAIL;
+    mesh_err_t err = mesh_peer_remove(m, id);
+    if (err != MESH_OK) {
+        rc = cli_fail(m, err, "peer rm"); /* a bad ID: the detail names it, and what is wrong */
+    } else {
+        s_canonical_id(id, canon);
+        if (ctx->json) {
+            out_json_t j;
+            out_json_init(&j, stdout);
+            out_json_object_begin(&j, NULL);
+            out_json_string(&j, "id", canon);
+            out_json_bool(&j, "removed", true);
+            out_json_object_end(&j);
+        }
+        cli_confirm(ctx, "removed %s from the mesh, for good; its key is refused", canon);
+        rc = CLI_OK;
+    }
+    mesh_close(m);
+    return rc;
+}
+
 static void
 s_print_peers(const cli_ctx_t *ctx, const mesh_peer_list_t *peers)
 {
@@ -208,6 +246,7 @@ s_print_peers(const cli_ctx_t *ctx, const mesh_peer_list_t *peers)
             out_json_string(&j, "name", p->name);
             s_json_addrs(&j, p->addrs, p->addr_count);
             out_json_bool(&j, "self", p->self);
+            out_json_bool(&j, "removed", p->removed);
             out_json_object_end(&j);
             continue;
         }
@@ -219,7 +258,7 @@ s_print_peers(const cli_ctx_t *ctx, const mesh_peer_list_t *peers)
                 putchar(' ');
             out_escaped(stdout, p->addrs[a], strlen(p->addrs[a])); /* a peer's text */
         }
-        printf("%s\n", p->self ? "\t(this device)" : "");
+        printf("%s%s\n", p->self ? "\t(this device)" : "", p->removed ? "\t(removed)" : "");
     }
     if (ctx->json) {
         out_json_array_end(&j);
@@ -254,7 +293,7 @@ cmd_peer(int argc, char **argv, cli_ctx_t *ctx)
 {
     /* The subcommand is the first word that is not a global option; the words before it
      * (global options) are taken here, and the subcommand gets the rest. */
-    static char s_add_name[] = "peer add", s_ls_name[] = "peer ls";
+    static char s_add_name[] = "peer add", s_ls_name[] = "peer ls", s_rm_name[] = "peer rm";
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
@@ -266,18 +305,23 @@ cmd_peer(int argc, char **argv, cli_ctx_t *ctx)
             if (r == CLI_OPT_BAD)
                 return CLI_USAGE;
             if (r == CLI_OPT_NOT_GLOBAL)
-                return cli_usage_error(s_usage, "peer: unknown option '%s' before add or ls", arg);
+                return cli_usage_error(s_usage, "peer: unknown option '%s' before add, rm or ls",
+                                       arg);
             continue;
         }
         if (strcmp(arg, "add") == 0) {
             argv[i] = s_add_name;
             return s_add(argc - i, argv + i, ctx);
         }
+        if (strcmp(arg, "rm") == 0) {
+            argv[i] = s_rm_name;
+            return s_rm(argc - i, argv + i, ctx);
+        }
         if (strcmp(arg, "ls") == 0) {
             argv[i] = s_ls_name;
             return s_ls(argc - i, argv + i, ctx);
         }
-        return cli_usage_error(s_usage, "peer: unknown subcommand '%s' (use add or ls)", arg);
+        return cli_usage_error(s_usage, "peer: unknown subcommand '%s' (use add, rm or ls)", arg);
     }
-    return cli_usage_error(s_usage, "peer: say add or ls");
+    return cli_usage_error(s_usage, "peer: say add, rm or ls");
 }

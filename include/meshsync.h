@@ -376,7 +376,19 @@ typedef struct mesh_peer {
     size_t addr_count;             /* known addresses, every one that any record gives */
     const char *const *addrs;      /* addrs[0..addr_count): each one NUL-terminated */
     bool self;                     /* this device */
+    bool removed; /* removed from the mesh (mesh_peer_remove): for good, its key refused */
 } mesh_peer_t;
+
+/* Remove a device from the whole mesh: write a signed rm record for id (any accepted text
+ * form), which syncs like data. Membership is a two-phase set: a removed device never comes
+ * back (mesh_peer_add of it then fails MESH_EUNPAIRED, and no add record counts). Every
+ * member that learns of it refuses the device's key from then on, sends it nothing more,
+ * and publishes the highest seqs it had accepted from it; the device's change sets above
+ * the highest published are held back, then rejected for good (docs/PROTOCOL.md §8.2). Any
+ * member may remove any device, itself included; removing one again changes nothing.
+ * Errors: MESH_EINVAL, MESH_EBADID (a malformed id, with why in mesh_errmsg), the store's.
+ * Thread-safety: any thread. */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_peer_remove(mesh_t *m, const char *id);
 
 /* The members listed by mesh_peers; opaque. */
 typedef struct mesh_peer_list mesh_peer_list_t;
@@ -390,15 +402,16 @@ typedef struct mesh_peer_list mesh_peer_list_t;
  * are applied, in further transactions; a set that then fails the receive rules is dropped
  * with a warning in the log.
  * Errors: MESH_EBADID, MESH_EINVAL (a bad name or address), MESH_ETOOBIG (too many
- * addresses), and those of mesh_txn_commit; a failure while applying the held-back sets
- * (the device is added then, and its sets stay held: adding it again retries them).
- * Thread-safety: any thread; it commits as mesh_txn_commit does. */
+ * addresses), MESH_EUNPAIRED (id was removed: for good), and those of mesh_txn_commit; a failure
+ * while applying the held-back sets (the device is added then, and its sets stay held: adding it
+ * again retries them). Thread-safety: any thread; it commits as mesh_txn_commit does. */
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_peer_add(mesh_t *m, const char *id, const char *name,
                                                     const char *const *addrs, size_t addr_count);
 
 /* List the members of the mesh in this device's view (itself included), each with its name
  * and every address its records give (this device's own add records first, the addresses it
- * was told last first; then those other members gave; no address twice).
+ * was told last first; then those other members gave; no address twice), then the devices
+ * removed (mesh_peer_remove), each with removed set (this device too, when it was).
  * m: the node. out: *out* the list; read it with mesh_peer_list_count and mesh_peer_list_get.
  * MESH_OK: *out is new; free it with mesh_peer_list_free. Error: *out is NULL.
  * Errors: MESH_EINVAL (m or out NULL), MESH_ENOMEM, MESH_EIO and MESH_ECORRUPT (the store).
@@ -416,7 +429,7 @@ MESH_EXPORT const mesh_peer_t *mesh_peer_list_get(const mesh_peer_list_t *list, 
  * uses the list. */
 MESH_EXPORT void mesh_peer_list_free(mesh_peer_list_t *list);
 
-/* ---- Sharing per collection (docs/PROTOCOL.md §8.2) ----
+/* ---- Sharing per collection (docs/PROTOCOL.md §8.3) ----
  * A collection is shared with every member of the mesh until an access record names who
  * may hold it; from then on only the devices its access list holds receive it, relay it, or
  * have their sets of it accepted. */

@@ -207,7 +207,7 @@ s_blame(s_batch_t *b, verify_set_t *v, mesh_err_t err)
     return err;
 }
 
-/* Is v a member's set of a collection whose access list does not hold its signer (§8.2)?
+/* Is v a member's set of a collection whose access list does not hold its signer (§8.3)?
  * It is then rejected (never applied, never counted; a held one leaves the list). */
 static mesh_err_t
 s_check_access(s_batch_t *b, store_txn_t *st, verify_set_t *v, bool *refused)

@@ -10,6 +10,7 @@
 
 #include "core/base/node.h"
 #include "core/member/member.h"
+#include "core/member/removal.h"
 #include "crypto/devid.h"
 #include "crypto/hash.h"
 
@@ -115,6 +116,39 @@ held_put(mesh_t *m, store_txn_t *st, verify_set_t *v)
 }
 
 mesh_err_t
+held_or_cut(mesh_t *m, store_txn_t *st, verify_set_t *v, bool *apply)
+{
+    *apply = false;
+    if (!member_removed(m, v->h.origin)) {
+        return held_put(m, st, v);
+    }
+    uint8_t(*keys)[32] = NULL;
+    size_t n = 0;
+    uint64_t gen = 0, cut = 0, last = v->h.first_seq + v->h.count - 1;
+    enum removal_verdict verdict = REMOVAL_HOLD;
+    mesh_err_t err = member_keys_copy(m, &keys, &n, &gen);
+    if (err == MESH_OK) {
+        err = removal_verdict(m, st, MEMBER_COLL, v->h.origin, v->h.incarnation, v->coll, last,
+                              (const uint8_t(*)[32])keys, n, &verdict, &cut);
+    }
+    free(keys);
+    if (err != MESH_OK || verdict == REMOVAL_HOLD) {
+        return err != MESH_OK ? err : held_put(m, st, v);
+    }
+    *apply = verdict == REMOVAL_APPLY;
+    if (verdict == REMOVAL_REJECT) {
+        char id[MESH_ID_TEXT_LEN + 1];
+        devid_format(v->h.origin, id);
+        verify_reject(v->res, MESH_EUNPAIRED,
+                      "%s was removed: seqs %llu..%llu of %s are past its frozen cut (seq %llu)",
+                      id, (unsigned long long)v->h.first_seq, (unsigned long long)last, v->coll,
+                      (unsigned long long)cut);
+        node_log(m, MESH_LOG_INFO, "%s", v->res->why);
+    }
+    return MESH_OK;
+}
+
+mesh_err_t
 held_update(mesh_t *m, verify_set_t *vs, size_t n)
 {
     store_txn_t *txn = NULL;
@@ -193,7 +227,7 @@ held_load(mesh_t *m, held_t *h)
     while (err == MESH_OK) {
         store_held_set_t s;
         err = store_held_next(cur, &s);
-        if (err == MESH_OK && member_is(m, s.origin)) {
+        if (err == MESH_OK && (member_is(m, s.origin) || member_removed(m, s.origin))) {
             err = s_held_add(h, s.id, s.set, s.len);
         }
     }

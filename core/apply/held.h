@@ -9,6 +9,7 @@
 #ifndef MESH_CORE_APPLY_HELD_H
 #define MESH_CORE_APPLY_HELD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,9 +40,15 @@ typedef struct held {
  * APPLY_REJECTED (MESH_ETOOBIG) with the reason. Errors: the store's. */
 MESH_NODISCARD mesh_err_t held_put(mesh_t *m, store_txn_t *st, verify_set_t *v);
 
+/* v's origin is not a member. When it was removed (DESIGN.md, Membership): at or below
+ * the frozen cut, *apply is set (v goes through the rules); above it, v is held back while a
+ * member has not published its frozen record, else rejected for good (MESH_EUNPAIRED).
+ * Otherwise v is held (held_put). Errors: the store's, MESH_ENOMEM. */
+MESH_NODISCARD mesh_err_t held_or_cut(mesh_t *m, store_txn_t *st, verify_set_t *v, bool *apply);
+
 /* Fill h (zeroed by the caller) with copies of the held sets whose origin is now a member
- * of m, oldest first. MESH_OK: release h with held_release. Error: h is released.
- * Errors: the store's, MESH_ENOMEM. */
+ * of m, or removed (its cut may be known now), oldest first. MESH_OK: release h with held_release.
+ * Error: h is released. Errors: the store's, MESH_ENOMEM. */
 MESH_NODISCARD mesh_err_t held_load(mesh_t *m, held_t *h);
 
 /* Free what h holds and zero it; a zeroed h is a no-op. */

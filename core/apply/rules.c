@@ -556,7 +556,11 @@ rules_apply_set(rules_t *w, store_txn_t *st, verify_set_t *v)
     bool moved = false;
     vv_t at_vv;
     if (!member_is(m, v->h.origin)) {
-        return held_put(m, st, v);
+        bool cut_ok = false; /* a removed origin's set within its frozen cut (held.h) */
+        mesh_err_t herr = held_or_cut(m, st, v, &cut_ok);
+        if (herr != MESH_OK || !cut_ok) {
+            return herr;
+        }
     }
     mesh_err_t err = rules_coll_id(w, st, v->coll, &cid);
     if (err == MESH_OK) {

@@ -36,7 +36,7 @@ typedef struct s_export {
     export_pos_t *pos;    /* where the previous batch of a pass stopped, or NULL */
     bool skipping;        /* before pos: nothing is written */
     const uint8_t *to;    /* the device it is for, or NULL (anyone: a bundle file) */
-    access_list_t access; /* the access list of the collection being written (§8.2) */
+    access_list_t access; /* the access list of the collection being written (§8.3) */
 } s_export_t;
 
 /* Encode the gathered group as one set into the section: whole, without proofs, when every

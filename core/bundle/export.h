@@ -41,7 +41,7 @@ MESH_NODISCARD mesh_err_t export_bundle(mesh_t *m, const char *const *colls, siz
                                         wire_buf_t *out, bool *more, size_t *pieces);
 
 /* export_bundle for one device, to (its key; NULL: anyone): a collection whose access list
- * does not hold it goes as an empty section (PROTOCOL.md §8.2). Whatever the receiver, the
+ * does not hold it goes as an empty section (PROTOCOL.md §8.3). Whatever the receiver, the
  * sets of a device a collection's list does not hold are left out of it. */
 MESH_NODISCARD mesh_err_t export_bundle_to(mesh_t *m, const uint8_t *to, const char *const *colls,
                                            size_t ncolls, const vector_t *since, size_t limit,

@@ -1,5 +1,5 @@
 /* core/member/access.c: per-collection access lists, folded from the access records of
- * "_mesh" (PROTOCOL.md §8.2). A record is one signer's latest word on one subject:
+ * "_mesh" (PROTOCOL.md §8.3). A record is one signer's latest word on one subject:
  *   access/<coll>/<subject ID>/<signer ID>   by the signer: "granted\n" or "revoked\n"
  * Layer: core (member). Third-party: none. SPDX-License-Identifier: MIT */
 #include "core/member/access.h"

@@ -1,4 +1,4 @@
-/* core/member/access.h: per-collection access lists (DESIGN.md, Membership; PROTOCOL.md §8.2).
+/* core/member/access.h: per-collection access lists (DESIGN.md, Membership; PROTOCOL.md §8.3).
  * Owns: the access records of "_mesh" ("access/<coll>/<subject ID>/<signer ID>", value
  * "granted\n" or "revoked\n"), their key format, and the rule that folds them into one list
  * of who may hold a collection, the same on every device holding the same records.

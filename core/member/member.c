@@ -2,6 +2,8 @@
  * Records are items of the reserved collection, signed like any change set:
  *   genesis/<ID>            by ID itself: "name=<name>\n"
  *   add/<ID>/<signer ID>    by the signer: "name=<name>\n" and "addr=<addr>\n" lines
+ *   rm/<ID>/<signer ID>     by the signer: ID is removed for good (empty value)
+ *   frozen/<ID>/<signer ID> by the signer: its cut of removed ID (core/member/removal.h)
  * Layer: core. Third-party: none. SPDX-License-Identifier: MIT */
 #include "core/member/member.h"
 
@@ -13,6 +15,7 @@
 #include "core/base/node.h"
 #include "core/data/txn.h"
 #include "core/member/access.h"
+#include "core/member/removal.h"
 #include "crypto/devid.h"
 
 void
@@ -22,6 +25,7 @@ member_view_release(member_view_t *view)
         return;
     }
     free(view->keys);
+    free(view->removed);
     memset(view, 0, sizeof *view);
 }
 
@@ -36,23 +40,43 @@ member_view_has(const member_view_t *view, const uint8_t *pk)
     return false;
 }
 
+/* Append pk to keys[0..*count) unless it is there. */
 static mesh_err_t
-s_view_add(member_view_t *view, const uint8_t *pk)
+s_keys_add(uint8_t (**keys)[WIRE_ORIGIN_LEN], size_t *count, size_t *cap, const uint8_t *pk)
 {
-    if (member_view_has(view, pk)) {
-        return MESH_OK;
+    for (size_t i = 0; i < *count; i++) {
+        if (memcmp((*keys)[i], pk, WIRE_ORIGIN_LEN) == 0) {
+            return MESH_OK;
+        }
     }
-    if (view->count == view->cap) {
-        size_t cap = view->cap ? view->cap * 2 : 8;
-        uint8_t(*k)[WIRE_ORIGIN_LEN] = realloc(view->keys, cap * sizeof *k);
+    if (*count == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 8;
+        uint8_t(*k)[WIRE_ORIGIN_LEN] = realloc(*keys, ncap * sizeof *k);
         if (!k) {
             return MESH_ENOMEM;
         }
-        view->keys = k;
-        view->cap = cap;
+        *keys = k;
+        *cap = ncap;
     }
-    memcpy(view->keys[view->count++], pk, WIRE_ORIGIN_LEN);
+    memcpy((*keys)[(*count)++], pk, WIRE_ORIGIN_LEN);
     return MESH_OK;
+}
+
+static mesh_err_t
+s_view_add(member_view_t *view, const uint8_t *pk)
+{
+    return s_keys_add(&view->keys, &view->count, &view->cap, pk);
+}
+
+static bool
+s_view_removed(const member_view_t *view, const uint8_t *pk)
+{
+    for (size_t i = 0; i < view->nremoved; i++) {
+        if (memcmp(view->removed[i], pk, WIRE_ORIGIN_LEN) == 0) {
+            return true;
+        }
+    }
+    return false;
 }
 
 /* Parse "<prefix><ID>" or "<prefix><ID>/..." from key: the ID's key into pk; *rest points
@@ -84,17 +108,27 @@ member_parse_key(const uint8_t *key, size_t len, bool *is_add, uint8_t *subject,
         return err == MESH_OK && pos == len ? MESH_OK : MESH_EPROTO;
     }
     if (len > 4 && memcmp(key, "add/", 4) == 0) {
-        pos = 4;
         *is_add = true;
-        mesh_err_t err = s_parse_id(key, len, &pos, subject);
-        if (err != MESH_OK || pos >= len || key[pos] != '/') {
-            return MESH_EPROTO;
-        }
-        pos++;
-        err = s_parse_id(key, len, &pos, signer);
-        return err == MESH_OK && pos == len ? MESH_OK : MESH_EPROTO;
+        return member_parse_pair(key, len, "add/", subject, signer);
     }
     return MESH_EPROTO;
+}
+
+mesh_err_t
+member_parse_pair(const uint8_t *key, size_t len, const char *prefix, uint8_t *subject,
+                  uint8_t *signer)
+{
+    size_t pos = strlen(prefix);
+    if (len <= pos || memcmp(key, prefix, pos) != 0) {
+        return MESH_EPROTO;
+    }
+    mesh_err_t err = s_parse_id(key, len, &pos, subject);
+    if (err != MESH_OK || pos >= len || key[pos] != '/') {
+        return MESH_EPROTO;
+    }
+    pos++;
+    err = s_parse_id(key, len, &pos, signer);
+    return err == MESH_OK && pos == len ? MESH_OK : MESH_EPROTO;
 }
 
 mesh_err_t
@@ -103,9 +137,15 @@ member_check_op(const wire_opmeta_t *op, const uint8_t *origin)
     uint8_t subject[WIRE_ORIGIN_LEN], signer[WIRE_ORIGIN_LEN];
     bool is_add = false;
     if (op->key_len > 7 && memcmp(op->key, ACCESS_PREFIX, 7) == 0) {
-        return access_check_op(op, origin); /* access/<coll>/<subject>/<signer> (§8.2) */
+        return access_check_op(op, origin); /* access/<coll>/<subject>/<signer> (§8.3) */
     }
     mesh_err_t err = member_parse_key(op->key, op->key_len, &is_add, subject, signer);
+    if (err != MESH_OK) { /* removal (PROTOCOL.md §8.2) */
+        err = member_parse_pair(op->key, op->key_len, REMOVAL_RM_PREFIX, subject, signer);
+    }
+    if (err != MESH_OK) {
+        err = member_parse_pair(op->key, op->key_len, REMOVAL_FROZEN_PREFIX, subject, signer);
+    }
     if (err != MESH_OK || memcmp(signer, origin, WIRE_ORIGIN_LEN) != 0) {
         return MESH_EPROTO;
     }
@@ -117,7 +157,7 @@ member_view_load(store_txn_t *txn, const uint8_t *self, member_view_t *view)
 {
     uint32_t cid = 0;
     store_cursor_t *cur = NULL;
-    view->count = 0;
+    view->count = view->nremoved = 0;
     mesh_err_t err = s_view_add(view, self);
     if (err == MESH_OK) {
         err = store_coll_id(txn, MEMBER_COLL, false, &cid);
@@ -137,10 +177,22 @@ member_view_load(store_txn_t *txn, const uint8_t *self, member_view_t *view)
         bool is_add = false;
         if (member_parse_key(item->key, item->key_len, &is_add, subject, signer) == MESH_OK) {
             err = s_view_add(view, subject);
+        } else if (member_parse_pair(item->key, item->key_len, REMOVAL_RM_PREFIX, subject,
+                                     signer) == MESH_OK) {
+            err = s_keys_add(&view->removed, &view->nremoved, &view->rcap, subject);
         }
     }
     store_cursor_close(cur);
     free(item);
+    /* Two-phase: a removed device is out for good, whatever add records name it (self
+     * stays at 0: its own writes are its own). */
+    size_t kept = view->count ? 1 : 0;
+    for (size_t i = 1; i < view->count; i++) {
+        if (!s_view_removed(view, view->keys[i])) {
+            memmove(view->keys[kept++], view->keys[i], WIRE_ORIGIN_LEN);
+        }
+    }
+    view->count = kept;
     return err == MESH_ENOTFOUND ? MESH_OK : err;
 }
 
@@ -201,6 +253,59 @@ member_state_free(member_state_t *s)
     free(s);
 }
 
+/* Publish this device's frozen record of removed device pk unless it has one: the highest
+ * seq it holds of pk, per collection and incarnation (core/member/removal.h). From now on
+ * pk's sets are held back above the cut (core/apply/held.c), so the record is taken once. */
+static mesh_err_t
+s_freeze(mesh_t *m, const uint8_t *pk)
+{
+    char key[16 + 2 * MESH_ID_TEXT_LEN], id[MESH_ID_TEXT_LEN + 1];
+    void *old = NULL;
+    size_t old_len = 0, len = 0;
+    char *value = NULL;
+    devid_format(pk, id);
+    int klen = snprintf(key, sizeof key, REMOVAL_FROZEN_PREFIX "%s/%s", id, m->id_text);
+    mesh_err_t err = mesh_get(m, MEMBER_COLL, key, (size_t)klen, &old, &old_len);
+    mesh_free(old);
+    if (err != MESH_ENOTFOUND) {
+        return err;
+    }
+    store_txn_t *rt = NULL;
+    err = store_read_begin(m->store, &rt);
+    if (err == MESH_OK) {
+        err = removal_frozen_value(rt, pk, &value, &len);
+    }
+    store_read_end(rt);
+    mesh_txn_t *txn = NULL;
+    if (err == MESH_OK) {
+        err = txn_begin_system(m, MEMBER_COLL, &txn);
+    }
+    if (err == MESH_OK) {
+        err = mesh_put(txn, key, (size_t)klen, value, len);
+    }
+    err = err == MESH_OK ? mesh_txn_commit(&txn, NULL) : err;
+    mesh_txn_abort(txn);
+    free(value);
+    if (err == MESH_OK) {
+        node_log(m, MESH_LOG_INFO, "%s is removed from the mesh: frozen, its key refused", id);
+    }
+    return err;
+}
+
+/* s_freeze for every removed device of m's view. */
+static mesh_err_t
+s_freeze_all(mesh_t *m)
+{
+    uint8_t(*keys)[32] = NULL;
+    size_t n = 0;
+    mesh_err_t err = member_removed_copy(m, &keys, &n);
+    for (size_t i = 0; err == MESH_OK && i < n; i++) {
+        err = s_freeze(m, keys[i]);
+    }
+    free(keys);
+    return err == MESH_OK ? MESH_OK : node_fail_store(m, err, "publish a frozen record");
+}
+
 mesh_err_t
 member_reload(mesh_t *m)
 {
@@ -221,7 +326,7 @@ member_reload(mesh_t *m)
     s->view = view;
     s->gen++;
     pthread_mutex_unlock(&s->lock);
-    return MESH_OK;
+    return s_freeze_all(m);
 }
 
 bool
@@ -255,6 +360,31 @@ member_keys_copy(mesh_t *m, uint8_t (**keys)[32], size_t *count, uint64_t *gen)
         memcpy(*keys, s->view.keys, n * sizeof **keys);
         *count = n;
         *gen = s->gen;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return *keys ? MESH_OK : MESH_ENOMEM;
+}
+
+bool
+member_removed(mesh_t *m, const uint8_t *pk)
+{
+    member_state_t *s = m->members;
+    pthread_mutex_lock(&s->lock);
+    bool yes = s_view_removed(&s->view, pk);
+    pthread_mutex_unlock(&s->lock);
+    return yes;
+}
+
+mesh_err_t
+member_removed_copy(mesh_t *m, uint8_t (**keys)[32], size_t *count)
+{
+    member_state_t *s = m->members;
+    pthread_mutex_lock(&s->lock);
+    size_t n = s->view.nremoved;
+    *keys = malloc((n ? n : 1) * sizeof **keys);
+    if (*keys) {
+        memcpy(*keys, s->view.removed, n * sizeof **keys);
+        *count = n;
     }
     pthread_mutex_unlock(&s->lock);
     return *keys ? MESH_OK : MESH_ENOMEM;

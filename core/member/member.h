@@ -1,6 +1,7 @@
 /* core/member/member.h: membership as replicated data (DESIGN.md, Membership; PROTOCOL.md §8).
- * Owns: the reserved collection "_mesh" and its records (genesis, add), their key format,
- * this device's view of who is a member (locked: the loop thread and callers share it).
+ * Owns: the reserved collection "_mesh" and its records (genesis, add, rm, frozen), their key
+ * format, this device's view of who is a member and who was removed (a two-phase set; locked:
+ * the loop thread and callers share it), and writing this device's frozen records.
  * Not here: the public peer calls (core/member/peer.c).
  * Not here: applying sets (core/apply/), which asks this module who is a member.
  * Layer: core. Third-party: none. SPDX-License-Identifier: MIT */
@@ -20,17 +21,21 @@
 #define MEMBER_ADDR_MAX  200u /* bytes in one address */
 #define MEMBER_ADDRS_MAX 8u   /* addresses in one add record */
 
-/* The set of member device keys in this device's view. */
+/* The set of member device keys in this device's view (never a removed one but this device),
+ * and the removed devices. */
 typedef struct member_view {
     uint8_t (*keys)[WIRE_ORIGIN_LEN];
     size_t count;
     size_t cap;
+    uint8_t (*removed)[WIRE_ORIGIN_LEN]; /* subjects of the rm records held */
+    size_t nremoved, rcap;
 } member_view_t;
 
 void member_view_release(member_view_t *view);
 
-/* Rebuild the view: self, plus every origin and every add record's subject held in
- * "_mesh" (only members' sets are ever applied there). */
+/* Rebuild the view: self, plus every genesis and add record's subject held in "_mesh"
+ * (only members' sets are ever applied there), less every rm record's subject (remove
+ * wins, for good; self stays in keys, and is listed removed too). */
 MESH_NODISCARD mesh_err_t member_view_load(store_txn_t *txn, const uint8_t *self,
                                            member_view_t *view);
 
@@ -62,8 +67,20 @@ uint64_t member_generation(mesh_t *m);
 MESH_NODISCARD mesh_err_t member_keys_copy(mesh_t *m, uint8_t (**keys)[32], size_t *count,
                                            uint64_t *gen);
 
+/* Is pk removed in m's view (an rm record of it is held)? Thread-safe. */
+bool member_removed(mesh_t *m, const uint8_t *pk);
+
+/* A copy of the removed keys (caller frees *keys). Thread-safe. */
+MESH_NODISCARD mesh_err_t member_removed_copy(mesh_t *m, uint8_t (**keys)[32], size_t *count);
+
+/* Split "<prefix><subject ID>/<signer ID>" (prefix "add/", "rm/", "frozen/"...).
+ * MESH_OK or MESH_EPROTO. */
+MESH_NODISCARD mesh_err_t member_parse_pair(const uint8_t *key, size_t len, const char *prefix,
+                                            uint8_t *subject, uint8_t *signer);
+
 /* Check that an op in "_mesh" from origin is a well-formed record of origin's own:
- * key "genesis/<origin ID>" or "add/<subject ID>/<origin ID>". MESH_OK or MESH_EPROTO. */
+ * key "genesis/<origin ID>", "add/<subject ID>/<origin ID>", "rm/<subject ID>/<origin ID>"
+ * or "frozen/<subject ID>/<origin ID>". MESH_OK or MESH_EPROTO. */
 MESH_NODISCARD mesh_err_t member_check_op(const wire_opmeta_t *op, const uint8_t *origin);
 
 /* Write this device's genesis record if it has none (at creation), or anew when its name

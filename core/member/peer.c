@@ -1,9 +1,9 @@
-/* core/member/peer.c: the peer calls of the public API (mesh_peer_add, mesh_peers and its
- * list). Owns: turning a caller's device ID, name and addresses into an add record in
- * "_mesh", and folding the records of each member into one mesh_peer_t (every address, any
- * length: nothing is cut to fit).
- * Not here: the record format and the member view (core/member/member.c).
- * Layer: core (member). Third-party: none. SPDX-License-Identifier: MIT */
+/* core/member/peer.c: the peer calls of the public API (mesh_peer_add, mesh_peer_remove,
+ * mesh_peers and its list). Owns: turning a caller's device ID, name and addresses into an
+ * add record in "_mesh", a device ID into an rm record, and folding the records of each member into
+ * one mesh_peer_t (every address, any length: nothing is cut to fit). Not here: the record format
+ * and the member view (core/member/member.c). Layer: core (member). Third-party: none.
+ * SPDX-License-Identifier: MIT */
 #include "core/member/peer.h"
 
 #include <stdio.h>
@@ -15,8 +15,22 @@
 #include "core/data/txn.h"
 #include "core/member/addr.h"
 #include "core/member/member.h"
+#include "core/member/removal.h"
 #include "core/wire/set.h"
 #include "crypto/devid.h"
+
+/* The device ID's key into pk, or a clear error. */
+static mesh_err_t
+s_parse_id(mesh_t *m, const char *id, uint8_t *pk)
+{
+    if (devid_parse(id, pk) == MESH_OK) {
+        return MESH_OK;
+    }
+    char why[160], shown[128];
+    devid_explain(id, why, sizeof why);
+    node_escape(id, strlen(id), shown, sizeof shown); /* anyone's bytes: one safe line */
+    return node_fail(m, MESH_EBADID, "'%s' is not a valid device ID: %s", shown, why);
+}
 
 mesh_err_t
 mesh_peer_add(mesh_t *m, const char *id, const char *name, const char *const *addrs,
@@ -27,11 +41,8 @@ mesh_peer_add(mesh_t *m, const char *id, const char *name, const char *const *ad
     if (!m || !id || (addr_count && !addrs)) {
         return MESH_EINVAL;
     }
-    if (devid_parse(id, pk) != MESH_OK) {
-        char why[160], shown[128];
-        devid_explain(id, why, sizeof why);
-        node_escape(id, strlen(id), shown, sizeof shown); /* anyone's bytes: one safe line */
-        return node_fail(m, MESH_EBADID, "'%s' is not a valid device ID: %s", shown, why);
+    if (s_parse_id(m, id, pk) != MESH_OK) {
+        return MESH_EBADID;
     }
     /* Records are "key=value" lines: a name or address must not smuggle in another line,
      * and an address is one space-free token (docs/PROTOCOL.md §8). */
@@ -56,6 +67,12 @@ mesh_peer_add(mesh_t *m, const char *id, const char *name, const char *const *ad
         return node_fail(m, MESH_ETOOBIG, "more than %u addresses", MEMBER_ADDRS_MAX);
     }
     devid_format(pk, canon);
+    if (member_removed(m, pk)) {
+        return node_fail(m, MESH_EUNPAIRED,
+                         "%s was removed from the mesh: a removed device never comes back "
+                         "(it needs a new identity: meshctl init in a new home)",
+                         canon);
+    }
     int klen = snprintf(key, sizeof key, "add/%s/%s", canon, m->id_text);
     size_t cap = 64 + (name ? strlen(name) : 0);
     for (size_t i = 0; i < addr_count; i++) {
@@ -91,6 +108,46 @@ mesh_peer_add(mesh_t *m, const char *id, const char *name, const char *const *ad
                   "%s was added, but its held-back sets were not applied (adding it again "
                   "retries them): %s",
                   canon, why);
+    }
+    return err;
+}
+
+mesh_err_t
+mesh_peer_remove(mesh_t *m, const char *id)
+{
+    uint8_t pk[WIRE_ORIGIN_LEN];
+    char canon[MESH_ID_TEXT_LEN + 1], key[16 + 2 * MESH_ID_TEXT_LEN];
+    if (!m || !id) {
+        return MESH_EINVAL;
+    }
+    node_clear_err(m);
+    mesh_err_t err = s_parse_id(m, id, pk);
+    if (err != MESH_OK) {
+        return err;
+    }
+    devid_format(pk, canon);
+    int klen = snprintf(key, sizeof key, REMOVAL_RM_PREFIX "%s/%s", canon, m->id_text);
+    void *old = NULL;
+    size_t old_len = 0;
+    err = mesh_get(m, MEMBER_COLL, key, (size_t)klen, &old, &old_len);
+    mesh_free(old);
+    if (err == MESH_OK || member_removed(m, pk)) {
+        node_clear_err(m);
+        return member_reload(m); /* removed already (its cut is published at the reload) */
+    }
+    mesh_txn_t *txn = NULL;
+    err = txn_begin_system(m, MEMBER_COLL, &txn);
+    if (err == MESH_OK) {
+        err = mesh_put(txn, key, (size_t)klen, "", 0);
+    }
+    err = err == MESH_OK ? mesh_txn_commit(&txn, NULL) : err;
+    mesh_txn_abort(txn);
+    if (err == MESH_OK) {
+        err = member_reload(m); /* the view, and this device's frozen record of it */
+    }
+    /* sets held back by the cut may be decided now (a mesh of two: at once) */
+    if (err == MESH_OK && m->held_retry) {
+        err = m->held_retry(m);
     }
     return err;
 }
@@ -252,12 +309,30 @@ mesh_peers(mesh_t *m, mesh_peer_list_t **out)
     if (!m || !out) {
         return MESH_EINVAL;
     }
-    uint8_t(*keys)[32] = NULL;
-    size_t n = 0;
+    uint8_t(*keys)[32] = NULL, (*gone)[32] = NULL;
+    size_t n = 0, ngone = 0, nself = 0;
     uint64_t gen = 0;
-    if (member_keys_copy(m, &keys, &n, &gen) != MESH_OK) {
+    if (member_keys_copy(m, &keys, &n, &gen) != MESH_OK ||
+        member_removed_copy(m, &gone, &ngone) != MESH_OK) {
+        free(keys);
         return MESH_ENOMEM;
     }
+    /* the removed after the members (this device is among the members: it says so) */
+    uint8_t(*all)[32] = realloc(keys, (n + ngone + 1) * sizeof *all);
+    if (!all) {
+        free(keys);
+        free(gone);
+        return MESH_ENOMEM;
+    }
+    keys = all;
+    for (size_t i = 0; i < ngone; i++) {
+        if (memcmp(gone[i], ident_public_key(m->ident), 32) != 0) {
+            memcpy(keys[n++], gone[i], 32);
+        } else {
+            nself = 1;
+        }
+    }
+    free(gone);
     mesh_peer_list_t *list = calloc(1, sizeof *list);
     s_peer_entry_t *items = calloc(n ? n : 1, sizeof *items);
     if (!list || !items) {
@@ -271,6 +346,7 @@ mesh_peers(mesh_t *m, mesh_peer_list_t **out)
     for (size_t i = 0; i < n; i++) {
         devid_format(keys[i], items[i].pub.id);
         items[i].pub.self = memcmp(keys[i], ident_public_key(m->ident), 32) == 0;
+        items[i].pub.removed = (items[i].pub.self && nself) || member_removed(m, keys[i]);
     }
     mesh_err_t err = s_peers_fold(m, keys, items, n);
     for (size_t i = 0; err == MESH_OK && i < n; i++) {

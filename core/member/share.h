@@ -10,7 +10,7 @@
 
 #include "meshsync.h"
 
-/* May device pk hold coll, by coll's access list in the store now (PROTOCOL.md §8.2)?
+/* May device pk hold coll, by coll's access list in the store now (PROTOCOL.md §8.3)?
  * *yes is true when coll has no list. Errors: the store's (with the handle's detail; *yes
  * is then false). */
 MESH_NODISCARD mesh_err_t share_may_hold(mesh_t *m, const char *coll, const uint8_t *pk, bool *yes);

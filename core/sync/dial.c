@@ -68,7 +68,11 @@ s_index(loop_t *l)
 bool
 dial_admit(void *ctx, const uint8_t *curve)
 {
-    if (dial_by_curve(ctx, curve)) {
+    loop_t *l = ctx;
+    session_t *s = dial_by_curve(l, curve);
+    /* a removal is refused from the frame after it is known, before dial_members runs */
+    if (s && !s->removed &&
+        (member_generation(l->m) == l->members_gen || member_is(l->m, s->device))) {
         return true;
     }
     status_refused(ctx, curve); /* named in the log and in status */
@@ -186,6 +190,9 @@ s_note_ignored(loop_t *l, session_t *s, const mesh_peer_list_t *peers, size_t i)
 void
 dial_redial(loop_t *l, session_t *s)
 {
+    if (s->removed) {
+        return;
+    }
     s->addr_i++;
     if (!s_addr_at(s->addrs, s->addr_i, s->addr, sizeof s->addr)) {
         s->addr_i = 0;
@@ -241,10 +248,24 @@ dial_members(loop_t *l)
         return;
     }
     l->members_gen = gen;
+    for (size_t i = 0; i < l->nsess; i++) {
+        session_t *s = l->sess[i];
+        if (!s->removed && !member_is(l->m, s->device)) { /* removed: cut off, for good */
+            s->removed = true;
+            s->ok = s->passing = false;
+            s->addr[0] = '\0';
+            s_connect(l, s, NULL); /* hangs up our link, dials nothing */
+            if (s->conn_in != SYNC_NO_CONN) {
+                transport_disconnect(l->t, s->conn_in);
+                s->conn_in = SYNC_NO_CONN;
+            }
+            node_log(l->m, MESH_LOG_INFO, "%s was removed: its links are closed", s->id);
+        }
+    }
     for (size_t i = 0; i < mesh_peer_list_count(peers); i++) {
         const mesh_peer_t *p = mesh_peer_list_get(peers, i);
         uint8_t pk[WIRE_ORIGIN_LEN], curve[TRANSPORT_KEY_LEN];
-        if (p->self || devid_parse(p->id, pk) != MESH_OK ||
+        if (p->self || p->removed || devid_parse(p->id, pk) != MESH_OK ||
             ident_curve_public(pk, curve) != MESH_OK) {
             continue;
         }

@@ -80,7 +80,7 @@ s_snapshot(loop_t *l, const session_t *s, const char *coll, const uint8_t *key, 
         err = store_coll_id(txn, coll, false, &cid);
     }
     if (err == MESH_OK && strcmp(coll, MEMBER_COLL) != 0) {
-        /* a peer that may not hold it (§8.2) compares against nothing and is sent nothing */
+        /* a peer that may not hold it (§8.3) compares against nothing and is sent nothing */
         err = access_list_load(txn, coll, &access);
         err = err == MESH_OK && !access_list_has(&access, s->device) ? MESH_ENOTFOUND : err;
         access_list_release(&access);

@@ -17,6 +17,7 @@
 #include "core/bundle/export.h"
 #include "core/bundle/import.h"
 #include "core/data/vector.h"
+#include "core/member/member.h"
 #include "core/sync/dial.h"
 #include "core/sync/inbox.h"
 #include "core/sync/own.h"
@@ -75,6 +76,9 @@ s_take_view(session_t *s, const vector_t *v, bool *changed)
 static mesh_err_t
 s_send(loop_t *l, session_t *s, const wire_msg_t *msg, uint32_t only)
 {
+    if (s->removed || (member_generation(l->m) != l->members_gen && !member_is(l->m, s->device))) {
+        return MESH_EUNPAIRED; /* a removed device is sent nothing more (dial.c) */
+    }
     wire_buf_reset(&l->buf);
     mesh_err_t err = wire_msg_encode(msg, &l->buf);
     if (err != MESH_OK) {
@@ -248,7 +252,7 @@ s_pass_done(loop_t *l, session_t *s)
 void
 session_push(loop_t *l, session_t *s)
 {
-    if (!s->ok || s->refused || !s->vv) {
+    if (!s->ok || s->refused || s->removed || !s->vv) {
         return;
     }
     if (!s->passing) {

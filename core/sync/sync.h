@@ -67,6 +67,7 @@ struct session {
     bool hello_out;        /* our HELLO went out on conn_out since it last went silent */
     bool ok;               /* it said HELLO with a major version we speak */
     bool refused;          /* it speaks a major version we do not: do not push */
+    bool removed;          /* removed from the mesh: its key refused, sent nothing (dial.c) */
     int64_t refused_ms;    /* when that was said (HELLO is tried again after a while) */
     bool connected;        /* heard from within LOOP_DEAD_MS */
     uint64_t peer_session; /* the session id of its last HELLO: new when it restarted */

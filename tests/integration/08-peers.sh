@@ -20,7 +20,7 @@ expect_eq "$(a peer ls)" "$ida	alpha		(this device)" "peer ls after init"
 a peer ls --json | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
-assert d == {"peers": [{"id": sys.argv[1], "name": "alpha", "addrs": [], "self": True}]}, d' \
+assert d == {"peers": [{"id": sys.argv[1], "name": "alpha", "addrs": [], "self": True, "removed": False}]}, d' \
     "$ida" || fail "peer ls --json after init"
 
 # Malformed IDs fail with exit 1 and one line; bad usage exits 2; nothing is added.
@@ -60,9 +60,9 @@ import json, sys
 peers = {p["id"]: p for p in json.load(sys.stdin)["peers"]}
 a, b = sys.argv[1], sys.argv[2]
 assert set(peers) == {a, b}, peers
-assert peers[a] == {"id": a, "name": "alpha", "addrs": [], "self": True}, peers[a]
+assert peers[a] == {"id": a, "name": "alpha", "addrs": [], "self": True, "removed": False}, peers[a]
 assert peers[b] == {"id": b, "name": "bee", "addrs": ["tcp://127.0.0.1:7401", "tcp://[::1]:7401"],
-                    "self": False}, peers[b]' "$ida" "$idb" || fail "peer ls --json with two members"
+                    "self": False, "removed": False}, peers[b]' "$ida" "$idb" || fail "peer ls --json with two members"
 a peer ls | grep -qxF "$idb	bee	tcp://127.0.0.1:7401 tcp://[::1]:7401" ||
     fail "peer ls line of B: $(a peer ls)"
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/integration/49-share-priv.sh: sharing per collection (PROTOCOL.md §8.2) on three real
+# tests/integration/49-share-priv.sh: sharing per collection (PROTOCOL.md §8.3) on three real
 # daemons A, B, C, each connected to the other two. A shares "priv" with B only. After it
 # must hold: B receives A's writes to priv and A receives B's; C receives nothing of priv,
 # neither from A nor relayed through B (which holds it), while "pub" keeps syncing to C;

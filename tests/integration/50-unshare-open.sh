@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tests/integration/50-unshare-open.sh: unsharing a device while its sessions are open
-# (PROTOCOL.md §8.2). Three real daemons A, B, C, each connected to the other two; A shares
+# (PROTOCOL.md §8.3). Three real daemons A, B, C, each connected to the other two; A shares
 # "team" with B and C, and all three hold the first writes. Then A unshares B with every
 # daemon running. After it must hold: B receives nothing of team written from then on (by A
 # at once; by C once C holds the record), on the sessions already open, which still carry

@@ -1,5 +1,5 @@
 /* tests/unit/test_access.c: per-collection access lists (core/member/access.c, share.c;
- * PROTOCOL §8.2). The rule alone: who makes a list, records of non-members count for
+ * PROTOCOL §8.3). The rule alone: who makes a list, records of non-members count for
  * nothing, concurrent share and unshare resolve by (HLC, signer) whatever order they are
  * read in; the key format; then through the public API on real stores: share, unshare and
  * members with their errors, a non-member's set of a shared collection rejected on import

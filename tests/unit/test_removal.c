@@ -1,0 +1,219 @@
+/* tests/unit/test_removal.c: removal (core/member/removal.c, member.c, peer.c; PROTOCOL §8.2)
+ * on real stores in temp homes, moving sets by bundle: a removed device's sets at or below
+ * the highest published cut apply everywhere, those above are held while a member has not
+ * published, then rejected; membership is a two-phase set (remove wins over add, for good);
+ * a frozen record's lines are read back exactly. */
+#include "core/member/removal.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "util.h"
+
+typedef struct s_dev {
+    char dir[256], home[300], id[MESH_ID_TEXT_LEN + 1];
+    mesh_t *m;
+} s_dev_t;
+
+static void
+s_dev_open(s_dev_t *d, const char *name)
+{
+    assert_int_equal(util_temp_home(name, d->dir, sizeof d->dir, d->home, sizeof d->home), 0);
+    assert_int_equal(util_open(d->home, true, name, 0, &d->m), MESH_OK);
+    assert_int_equal(mesh_device_id(d->m, d->id, sizeof d->id), MESH_OK);
+}
+
+static void
+s_dev_close(s_dev_t *d)
+{
+    mesh_close(d->m);
+    assert_int_equal(util_rm_tree(d->dir), 0);
+}
+
+/* Export all of from into to; the report's counts (text freed). */
+static mesh_import_report_t
+s_xfer(s_dev_t *from, s_dev_t *to)
+{
+    void *b = NULL;
+    size_t len = 0;
+    mesh_import_report_t rep = {.size = sizeof rep};
+    assert_int_equal(mesh_export(from->m, NULL, 0, NULL, 0, &b, &len), MESH_OK);
+    assert_int_equal(mesh_import(to->m, b, len, &rep), MESH_OK);
+    mesh_free(b);
+    mesh_free(rep.text);
+    rep.text = NULL;
+    return rep;
+}
+
+/* Is id listed by d's mesh_peers, and removed? (-1: not listed) */
+static int
+s_listed_removed(s_dev_t *d, const char *id)
+{
+    mesh_peer_list_t *list = NULL;
+    int r = -1;
+    assert_int_equal(mesh_peers(d->m, &list), MESH_OK);
+    for (size_t i = 0; i < mesh_peer_list_count(list); i++) {
+        const mesh_peer_t *p = mesh_peer_list_get(list, i);
+        if (strcmp(p->id, id) == 0) {
+            r = p->removed ? 1 : 0;
+        }
+    }
+    mesh_peer_list_free(list);
+    return r;
+}
+
+/* Sets of id held back on d. */
+static uint64_t
+s_held(s_dev_t *d, const char *id)
+{
+    mesh_held_list_t *list = NULL;
+    uint64_t n = 0;
+    assert_int_equal(mesh_held(d->m, &list), MESH_OK);
+    for (size_t i = 0; i < mesh_held_list_count(list); i++) {
+        if (strcmp(mesh_held_list_get(list, i)->origin, id) == 0) {
+            n = mesh_held_list_get(list, i)->sets;
+        }
+    }
+    mesh_held_list_free(list);
+    return n;
+}
+
+/* a, b, c each add the other two; everything exchanged. */
+static void
+s_mesh3(s_dev_t *a, s_dev_t *b, s_dev_t *c)
+{
+    s_dev_t *d[3] = {a, b, c};
+    for (int i = 0; i < 3; i++) {
+        for (int j = 0; j < 3; j++) {
+            if (i != j) {
+                assert_int_equal(mesh_peer_add(d[i]->m, d[j]->id, NULL, NULL, 0), MESH_OK);
+            }
+        }
+    }
+    for (int i = 0; i < 3; i++) {
+        for (int j = 0; j < 3; j++) {
+            if (i != j) {
+                (void)s_xfer(d[i], d[j]);
+            }
+        }
+    }
+}
+
+/* The cut: what B took before it heard is valid on A (once B's record came); what C wrote
+ * after both heard is held on A until B published, then rejected; nothing is undone. */
+static void
+test_removal_cut(void **state)
+{
+    (void)state;
+    s_dev_t a, b, c;
+    s_dev_open(&a, "rm-a");
+    s_dev_open(&b, "rm-b");
+    s_dev_open(&c, "rm-c");
+    s_mesh3(&a, &b, &c);
+    util_put(c.m, "n", "c1", "one");
+    (void)s_xfer(&c, &a);
+    (void)s_xfer(&c, &b);
+
+    assert_int_equal(mesh_peer_remove(a.m, c.id), MESH_OK);
+    assert_int_equal(s_listed_removed(&a, c.id), 1);
+    util_put(c.m, "n", "c2", "two"); /* B takes it before it hears */
+    (void)s_xfer(&c, &b);
+    util_expect(b.m, "n", "c2", "two");
+    (void)s_xfer(&a, &b); /* B hears: its cut holds c2 */
+    assert_int_equal(s_listed_removed(&b, c.id), 1);
+    util_put(c.m, "n", "c3", "three"); /* after every member heard */
+
+    mesh_import_report_t rep = s_xfer(&c, &a); /* A: c2 and c3 above its cut, B unheard */
+    assert_int_equal(rep.sets_held, 2);
+    util_expect(a.m, "n", "c2", NULL);
+    (void)s_xfer(&b, &a); /* B's cut: c2 applies; every member published: c3 goes */
+    util_expect(a.m, "n", "c1", "one");
+    util_expect(a.m, "n", "c2", "two");
+    util_expect(a.m, "n", "c3", NULL);
+    assert_int_equal(s_held(&a, c.id), 0);
+
+    rep = s_xfer(&c, &b); /* on B, c3 is rejected at once */
+    assert_int_equal(rep.sets_held, 0);
+    assert_true(rep.sets_rejected >= 1);
+    util_expect(b.m, "n", "c3", NULL);
+    char da[65], db[65];
+    util_digest(a.m, "n", da);
+    util_digest(b.m, "n", db);
+    assert_string_equal(da, db);
+    s_dev_close(&c);
+    s_dev_close(&b);
+    s_dev_close(&a);
+}
+
+/* Two-phase: a removed device is never added again, by a call or by an add record made
+ * concurrently with the removal; removing it again changes nothing; self-removal lists
+ * this device removed. */
+static void
+test_removal_two_phase(void **state)
+{
+    (void)state;
+    s_dev_t a, b, c;
+    s_dev_open(&a, "rm2-a");
+    s_dev_open(&b, "rm2-b");
+    s_dev_open(&c, "rm2-c");
+    s_mesh3(&a, &b, &c);
+    /* concurrent: A removes C while B adds C again (new name), neither heard of the other */
+    assert_int_equal(mesh_peer_remove(a.m, c.id), MESH_OK);
+    assert_int_equal(mesh_peer_add(b.m, c.id, "again", NULL, 0), MESH_OK);
+    (void)s_xfer(&b, &a);
+    (void)s_xfer(&a, &b);
+    assert_int_equal(s_listed_removed(&a, c.id), 1);
+    assert_int_equal(s_listed_removed(&b, c.id), 1);
+    assert_int_equal(mesh_peer_add(a.m, c.id, NULL, NULL, 0), MESH_EUNPAIRED);
+    assert_int_equal(mesh_peer_add(b.m, c.id, NULL, NULL, 0), MESH_EUNPAIRED);
+    assert_int_equal(mesh_peer_remove(b.m, c.id), MESH_OK); /* concurrent removals: same */
+    assert_int_equal(s_listed_removed(&b, c.id), 1);
+    assert_int_equal(mesh_peer_remove(b.m, "not an id"), MESH_EBADID);
+
+    assert_int_equal(mesh_peer_remove(b.m, b.id), MESH_OK); /* a member removing itself */
+    assert_int_equal(s_listed_removed(&b, b.id), 1);
+    (void)s_xfer(&b, &a);
+    assert_int_equal(s_listed_removed(&a, b.id), 1);
+    assert_int_equal(s_listed_removed(&a, a.id), 0);
+    s_dev_close(&c);
+    s_dev_close(&b);
+    s_dev_close(&a);
+}
+
+/* A frozen value's lines: exactly (incarnation, collection), the highest seq; others pass. */
+static void
+test_removal_frozen_seq(void **state)
+{
+    (void)state;
+    const char *v = "00000000000000ab 7 notes\n"
+                    "00000000000000ab 9 notes x\n"
+                    "00000000000000ac 12 notes\n"
+                    "garbage line\n"
+                    "00000000000000ab 3 notes\n"
+                    "00000000000000ab 8 _mesh";
+    size_t n = strlen(v);
+    assert_int_equal(removal_frozen_seq((const uint8_t *)v, n, 0xab, "notes"), 7);
+    assert_int_equal(removal_frozen_seq((const uint8_t *)v, n, 0xab, "notes x"), 9);
+    assert_int_equal(removal_frozen_seq((const uint8_t *)v, n, 0xac, "notes"), 12);
+    assert_int_equal(removal_frozen_seq((const uint8_t *)v, n, 0xab, "_mesh"), 8);
+    assert_int_equal(removal_frozen_seq((const uint8_t *)v, n, 0xad, "notes"), 0);
+    assert_int_equal(removal_frozen_seq((const uint8_t *)v, 0, 0xab, "notes"), 0);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_removal_cut),
+        cmocka_unit_test(test_removal_two_phase),
+        cmocka_unit_test(test_removal_frozen_seq),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
