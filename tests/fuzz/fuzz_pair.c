@@ -1,7 +1,8 @@
 /* tests/fuzz/fuzz_pair.c: libFuzzer harness for the pairing inputs a stranger controls
  * (docs/PROTOCOL.md §15): the code text a person types (paircode_parse), a peer's AD
  * (pairkey_ad_decode), a peer's CPace message (share || AD, into cpace_finish), and a peer's
- * confirmation tag and signature (pairkey_check, pairkey_verify) after an honest exchange.
+ * confirmation tag and signature (pairkey_check, pairkey_verify) after an honest exchange
+ * (the identities, CI and that exchange are made once per process).
  * Whatever parses must format back and parse to the same code; a refused input must leave
  * zeroed outputs; no input may confirm or verify (the harness's secrets are fixed, but a
  * fuzzer cannot compute a tag); any breach abort()s.
@@ -23,8 +24,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define S_PRS "crystal-ladder-orbit"
 
-static ident_t *s_id_a; /* the initiator's identity, made once per process */
-static ident_t *s_id_b; /* the responder's */
+static ident_t *s_id_a;              /* the initiator's identity, made once per process */
+static ident_t *s_id_b;              /* the responder's */
+static uint8_t s_ci[PAIRKEY_CI_MAX]; /* CI over their CURVE keys */
+static size_t s_ci_len;
 
 static void
 s_check_code(const uint8_t *data, size_t size)
@@ -108,35 +111,44 @@ s_check_message(const uint8_t *data, size_t size)
     cpace_free(b);
 }
 
-/* An honest exchange, then the input as the peer's tag and signature: never accepted. */
+/* The input as the peer's tag and signature after an honest exchange (made once per
+ * process: checks read a finished exchange and change nothing): never accepted. */
 static void
 s_check_confirmation(const uint8_t *data, size_t size)
 {
-    cpace_t *a = s_start(CPACE_INITIATOR, s_id_a);
-    cpace_t *b = s_start(CPACE_RESPONDER, s_id_b);
-    uint8_t ad_a[PAIRKEY_AD_LEN], ad_b[PAIRKEY_AD_LEN], tag[PAIRKEY_TAG_LEN];
+    static cpace_t *a, *b;
+    uint8_t tag[PAIRKEY_TAG_LEN];
 
-    CHECK(pairkey_ad_encode(ident_public_key(s_id_a), ad_a) == MESH_OK);
-    CHECK(pairkey_ad_encode(ident_public_key(s_id_b), ad_b) == MESH_OK);
-    CHECK(cpace_finish(b, cpace_share(a), CPACE_POINT_LEN, ad_a, sizeof(ad_a)) == MESH_OK);
-    CHECK(cpace_finish(a, cpace_share(b), CPACE_POINT_LEN, ad_b, sizeof(ad_b)) == MESH_OK);
+    if (a == NULL) {
+        uint8_t ad_a[PAIRKEY_AD_LEN], ad_b[PAIRKEY_AD_LEN];
+
+        a = s_start(CPACE_INITIATOR, s_id_a);
+        b = s_start(CPACE_RESPONDER, s_id_b);
+        CHECK(pairkey_ad_encode(ident_public_key(s_id_a), ad_a) == MESH_OK);
+        CHECK(pairkey_ad_encode(ident_public_key(s_id_b), ad_b) == MESH_OK);
+        CHECK(cpace_finish(b, cpace_share(a), CPACE_POINT_LEN, ad_a, sizeof(ad_a)) == MESH_OK);
+        CHECK(cpace_finish(a, cpace_share(b), CPACE_POINT_LEN, ad_b, sizeof(ad_b)) == MESH_OK);
+    }
     CHECK(pairkey_check(a, data, size) == MESH_EBADSIG);
     CHECK(pairkey_check(b, data, size) == MESH_EBADSIG);
     CHECK(pairkey_verify(a, data, size) == MESH_EBADSIG);
     CHECK(pairkey_verify(b, data, size) == MESH_EBADSIG);
-    /* and the honest tags still check: the refusals above changed nothing */
+    /* and the honest tag still checks: the refusals above changed nothing */
     CHECK(pairkey_tag(a, CPACE_INITIATOR, tag) == MESH_OK);
     CHECK(pairkey_check(b, tag, sizeof(tag)) == MESH_OK);
-    cpace_free(a);
-    cpace_free(b);
 }
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (s_id_a == NULL) {
+        uint8_t ca[IDENT_CURVE_LEN], cb[IDENT_CURVE_LEN];
+
         CHECK(ident_generate(&s_id_a) == MESH_OK);
         CHECK(ident_generate(&s_id_b) == MESH_OK);
+        CHECK(ident_curve_public(ident_public_key(s_id_a), ca) == MESH_OK);
+        CHECK(ident_curve_public(ident_public_key(s_id_b), cb) == MESH_OK);
+        CHECK(pairkey_ci(7, ca, cb, s_ci, &s_ci_len) == MESH_OK);
     }
     s_check_code(data, size);
     s_check_ad(data, size);

@@ -126,6 +126,7 @@ test_pairkey_ci_layout(void **state)
     assert_int_equal(ci[52], 32);
     assert_memory_equal(ci + 53, b, 32);
     assert_int_equal(pairkey_ci(999, a, b, ci, &len), MESH_OK);
+    assert_int_equal(len, 87); /* the longest, as PROTOCOL §15.2 says */
     assert_true(len <= PAIRKEY_CI_MAX);
     /* the roles are ordered: swapping the keys changes CI */
     assert_int_equal(pairkey_ci(7, b, a, ci2, &len2), MESH_OK);
