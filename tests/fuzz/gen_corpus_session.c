@@ -4,7 +4,9 @@
  * HELLO that covers, another major version, frames before HELLO, a mutated batch, a batch
  * since T's vector, ERRORs, silence, block messages and raw frames; contexts across the two
  * (each overwriting the other), batches queued unflushed whose contexts name each other's
- * dots, a long value mutated.
+ * dots, a long value mutated; the slow path (§13): a full repair started by either side, one
+ * over several rounds and REPAIRs, a second start inside the rate window, mutated RANGE and
+ * REPAIR frames.
  * Not built by the Makefile; run by hand after the script's layout changes, from the top:
  *   cc -std=c11 tests/fuzz/gen_corpus_session.c -o build/gen_corpus_session && \
  *     build/gen_corpus_session tests/fuzz/corpus/session
