@@ -4,7 +4,9 @@
  * HELLO that covers, another major version, frames before HELLO, a mutated batch, a batch
  * since T's vector, ERRORs, silence, block messages and raw frames; contexts across the two
  * (each overwriting the other), batches queued unflushed whose contexts name each other's
- * dots, a long value mutated.
+ * dots, a long value mutated; the slow path (§13): a full repair started by either side, one
+ * over several rounds and REPAIRs, a second start inside the rate window, mutated RANGE and
+ * REPAIR frames.
  * Not built by the Makefile; run by hand after the script's layout changes, from the top:
  *   cc -std=c11 tests/fuzz/gen_corpus_session.c -o build/gen_corpus_session && \
  *     build/gen_corpus_session tests/fuzz/corpus/session
@@ -31,8 +33,21 @@ enum {
 #define H_VEC           0x10
 #define H_COVERS        0x20
 #define H_SID(n)        ((n) << 2)
-/* A write (rig_write): the collection, 1..4 ops; each op's byte as in gen_corpus_apply.c. */
-#define TXN(coll, nops) ((uint8_t)((coll) | ((nops)-1) << 4))
+/* A write (rig_write): the collection (the byte modulo 3), 1..4 ops (bits 4-5); each op's
+ * byte as in gen_corpus_apply.c. */
+#define TXN(coll, nops) ((uint8_t)(((nops)-1) << 4 | ((coll) + 6 - ((nops)-1)) % 3))
+/* An op's byte: a put of the two-letter key ('a' + i, 'a' + j), empty value; or a delete. */
+#define KEY2(i, j)      ((uint8_t)(0x10 | (i) | (j) << 3))
+#define DEL             0x80
+/* The slow path, P's side (fuzz_session.c's s_cmd_slow); each then its byte b:
+ * S_START b [id-1 unless b & 4] key: a RANGE starting a repair of collection b % 4 (3:
+ *   _mesh), P's digest (b & 8: not P's); b & 4: P's last id (the next collection of it)
+ * S_ANSWER b: recon_answer of T's last RANGE (b & 1: sent even when it asks nothing)
+ * S_REPAIR b limit/64 [at (2) xor, with b & 2]: the versions P found, in pieces
+ * S_RANGE_BAD b [len bytes, with b & 1] | [at (2) xor]: P's last list with a byte changed
+ * S_EMPTY b: an empty list to T's last RANGE (b & 1: to P's repair)
+ * S_TAKE b: P applies T's last REPAIR;  S_FORGET b;  S_REPAIR_RAW b len (2) bytes */
+enum { S_START = 0x60, S_ANSWER, S_REPAIR, S_RANGE_BAD, S_EMPTY, S_TAKE, S_FORGET, S_REPAIR_RAW };
 /* MISC's byte (modulo 6): PING, PONG, SUMMARY, ERROR, BLOCK_REQ, BLOCK. */
 enum { M_PING, M_PONG, M_SUMMARY, M_ERROR, M_BLOCK_REQ, M_BLOCK };
 #define E_NOTFOUND 5 /* MESH_ENOTFOUND */
@@ -102,5 +117,40 @@ main(int argc, char **argv)
     /* A batch with a long value and a delete, mutated in its last bytes, then whole. */
     SEED("batch-long-mutated", HELLO, H_VEC, 48, P_WRITE, TXN(2, 2), 0x64, 0x81, BATCH, 2, 0xff,
          0xf0, 0x40, 1, BATCH, 0, 2, FLUSH, PUSH, ACK, 1);
+    /* The slow path (PROTOCOL §13). P starts a repair of "notes" where each side holds an
+     * item the other lacks: T answers with its ids and sends its version, P answers and
+     * sends its own, applies T's; both end with the same digest. */
+    SEED("repair-p-starts", P_WRITE, TXN(0, 1), 0x20, 'p', T_WRITE, TXN(0, 1), 0x21, 't', HELLO,
+         H_VEC, 48, S_START, 0, 7, 0x11, S_ANSWER, 0, S_ANSWER, 0, S_REPAIR, 0, 0xff, S_ANSWER, 0,
+         S_TAKE, 0, FLUSH);
+    /* 20 items in common, then two changes on each side: fingerprinted ranges split over a
+     * few rounds, P's versions in four REPAIRs of about 64 bytes (more = 1, 1, 1, 0). */
+    SEED("repair-rounds", P_WRITE, TXN(0, 4), KEY2(0, 0), KEY2(1, 0), KEY2(2, 0), KEY2(3, 0),
+         P_WRITE, TXN(0, 4), KEY2(4, 0), KEY2(5, 0), KEY2(6, 0), KEY2(7, 0), P_WRITE, TXN(0, 4),
+         KEY2(0, 1), KEY2(1, 1), KEY2(2, 1), KEY2(3, 1), P_WRITE, TXN(0, 4), KEY2(4, 1), KEY2(5, 1),
+         KEY2(6, 1), KEY2(7, 1), P_WRITE, TXN(0, 4), 0, 1, 2, 3, HELLO, H_VEC, 48, BATCH, 0, 1,
+         FLUSH, P_WRITE, TXN(0, 2), 0x20, 'x', KEY2(2, 1) | DEL, T_WRITE, TXN(0, 2), 0x21, 'y',
+         KEY2(5, 0) | DEL, S_START, 0, 9, 0x33, S_ANSWER, 0, S_ANSWER, 0, S_ANSWER, 0, S_REPAIR, 0,
+         1, S_REPAIR, 0, 1, S_REPAIR, 0, 1, S_REPAIR, 0, 0xff, S_TAKE, 0, FLUSH);
+    /* T starts: P claims T's vector in a HELLO whose summary is not T's (equal vectors,
+     * unequal summaries), T goes through its collections (_mesh, notes), P answers each. */
+    SEED("repair-t-starts", T_WRITE, TXN(0, 1), 0x20, 't', P_WRITE, TXN(1, 1), 0x20, 'p', HELLO,
+         H_VEC, 48, HELLO, 0x80 | H_VEC | 0x08 | 0x01, 48, S_ANSWER, 0, S_ANSWER, 0, S_REPAIR, 0,
+         0xff, S_TAKE, 0, S_ANSWER, 0, S_ANSWER, 0, S_REPAIR, 0, 0xff, S_TAKE, 0, S_ANSWER, 0,
+         S_ANSWER, 0, S_REPAIR, 0, 0xff, S_TAKE, 0, FLUSH);
+    /* The rate window (repair.c's s_may_answer): id 8 "notes" (equal), id 8 "todo" (the next
+     * collection of that repair: answered, a full exchange), id 8 "notes" again (out of
+     * order) and id 10 (a second start too soon): both refused. */
+    SEED("repair-second-start", P_WRITE, TXN(1, 1), 0x20, 'p', HELLO, H_VEC, 48, S_START, 0, 7,
+         0x11, S_START, 5, 0x13, S_ANSWER, 0, S_REPAIR, 0, 0xff, S_TAKE, 0, S_START, 4, 0x14,
+         S_START, 1, 9, 0x12, FLUSH);
+    /* Bad slow-path frames, each after a HELLO: a REPAIR with a byte changed, a start's list
+     * with a byte changed, a REPAIR of raw bytes, a start with a digest not P's then an
+     * empty list, an answer after P forgot its repair. */
+    SEED("repair-mutated", P_WRITE, TXN(0, 2), 0x20, 'p', 0x21, 'q', T_WRITE, TXN(0, 1), 0x20, 't',
+         HELLO, H_VEC, 48, S_START, 0, 7, 0x11, S_ANSWER, 1, S_REPAIR, 2, 0xff, 0, 40, 0x10, HELLO,
+         H_VEC | H_SID(1), 48, S_START, 2, 8, 0x12, S_RANGE_BAD, 0, 0, 2, 0x20, HELLO,
+         H_VEC | H_SID(2), 48, S_START, 2, 9, 0x13, S_REPAIR_RAW, 0, 0, 3, 0x93, 0x01, 0x02, HELLO,
+         H_VEC, 48, S_START, 0x08, 10, 0x16, S_EMPTY, 0, S_FORGET, 0, S_ANSWER, 0, FLUSH);
     return 0;
 }
