@@ -106,6 +106,14 @@ struct session {
     sync_repair_t *repair; /* a repair under way with it, or NULL */
     int64_t repair_ms;     /* when the last one started */
     uint64_t repairs;      /* repairs with it that moved something, since the loop started */
+    /* The last state both held at once (its summary equal to ours), kept in the store across
+     * restarts (session_save): a dialler that still holds it says HELLO without its vector,
+     * and an answerer that remembers it takes it as the view (§11.2). */
+    bool agreed_loaded; /* looked up in the store since the loop started */
+    bool agreed_known;
+    bool agreed_dirty; /* changed since it was loaded or saved */
+    uint8_t agreed[WIRE_SUMMARY_LEN];
+    vector_t *agreed_vv; /* the vector of that state */
 };
 
 /* The loop thread's state. */

@@ -1,0 +1,36 @@
+/* core/wire/compact.h: the compact form of a batch's bundle (docs/PROTOCOL.md §11.1, CBATCH):
+ * the same bundle with what the receiver can rebuild left out (each header's tag, collection,
+ * op count and Merkle root, each op's seq, kind, value hash and length, the empty _mesh
+ * section) and every (origin, incarnation) written once, named by index after.
+ * Owns: that layout, its encoder (from a bundle) and its expansion (back to the bundle's
+ * exact bytes, which are then verified like any). Not here: checking signatures or anything
+ * a set means (core/apply/), the bundle layout (core/wire/doc.h).
+ * Layer: core/wire. Third-party: none here (compact.c uses msgpack.h). SPDX-License-Identifier: MIT
+ */
+#ifndef MESH_CORE_WIRE_COMPACT_H
+#define MESH_CORE_WIRE_COMPACT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/wire/buf.h"
+#include "meshsync.h" /* mesh_err_t */
+
+#define WIRE_COMPACT_MAX      (1u << 20)  /* bytes of a compact bundle a CBATCH may carry */
+#define WIRE_COMPACT_OUT_MAX  (32u << 20) /* bytes its expansion may take */
+#define WIRE_COMPACT_DOTS_MAX 1024u       /* (origin, incarnation) pairs in its table */
+
+/* Append the compact form of the bundle (len bytes) to out. Only a bundle whose compact form
+ * expands back to exactly its bytes is written: MESH_OK; MESH_EINVAL when it does not (a
+ * bundle that does not decode, too many pairs, a result past WIRE_COMPACT_MAX: send the bundle
+ * as it is), MESH_ENOMEM. On an error out is as it was. */
+MESH_NODISCARD mesh_err_t wire_compact_encode(const uint8_t *bundle, size_t len, wire_buf_t *out);
+
+/* Append the bundle that the compact form (len bytes, from a peer) stands for to out: every
+ * signed byte rebuilt from what it carries, for the receiver to verify as received.
+ * MESH_OK; MESH_EPROTO (malformed: a layout error, an index past the table, a field a
+ * header or op cannot hold), MESH_ETOOBIG (past a cap: WIRE_COMPACT_MAX in, WIRE_COMPACT_OUT_MAX
+ * out, WIRE_COMPACT_DOTS_MAX), MESH_ENOMEM. On an error out is as it was. */
+MESH_NODISCARD mesh_err_t wire_compact_expand(const uint8_t *buf, size_t len, wire_buf_t *out);
+
+#endif /* MESH_CORE_WIRE_COMPACT_H */
