@@ -432,12 +432,14 @@ session_push(loop_t *l, session_t *s)
         wire_buf_t compact;
         wire_buf_init(&compact);
         if (s->minor >= 2 && l->body.len <= S_COMPACT_BYTES &&
-            wire_compact_encode(l->body.data, l->body.len, &compact) == MESH_OK) {
+            wire_compact_encode(l->body.data, l->body.len, ident_public_key(l->m->ident),
+                                &compact) == MESH_OK) {
             batch.type = WIRE_MSG_CBATCH;
             batch.body = compact.data;
             batch.body_len = compact.len;
         }
         err = s_send(l, s, &batch, only);
+        size_t compact_len = batch.type == WIRE_MSG_CBATCH ? compact.len : 0;
         wire_buf_release(&compact);
         if (err != MESH_OK) {
             s->pos = pos; /* the link is busy or down: the same batch next turn */
@@ -452,10 +454,14 @@ session_push(loop_t *l, session_t *s)
         s->progress_ms = l->sent_ms = sync_now_ms();
         l->sent_unreleased += l->body.len;
         s->pass_end = !more;
-        node_log(l->m, MESH_LOG_DEBUG, "sent batch %llu (%zu bytes) to %s on %s link %u",
+        char compact_note[48] = "";
+        if (compact_len) {
+            snprintf(compact_note, sizeof compact_note, ", compact in %zu bytes", compact_len);
+        }
+        node_log(l->m, MESH_LOG_DEBUG, "sent batch %llu (%zu bytes) to %s on %s link %u%s",
                  (unsigned long long)s->sent_id, l->body.len, s->id,
                  s->batch_conn & TRANSPORT_INBOUND ? "its" : "our",
-                 (unsigned)(s->batch_conn & ~TRANSPORT_INBOUND));
+                 (unsigned)(s->batch_conn & ~TRANSPORT_INBOUND), compact_note);
     }
     if (s->pass_end && s->sent_id == s->acked_id) {
         s_pass_done(l, s);
@@ -738,7 +744,7 @@ s_on_cbatch(loop_t *l, session_t *s, const wire_msg_t *msg)
     wire_buf_t bundle;
     size_t sets = 0, ops = 0;
     wire_buf_init(&bundle);
-    mesh_err_t err = wire_compact_expand(msg->body, msg->body_len, &bundle);
+    mesh_err_t err = wire_compact_expand(msg->body, msg->body_len, s->device, &bundle);
     if (err == MESH_OK && wire_bundle_count(bundle.data, bundle.len, &sets, &ops) == MESH_OK &&
         (sets > WIRE_BATCH_SETS_MAX || ops > WIRE_BATCH_OPS_MAX)) {
         err = MESH_ETOOBIG;

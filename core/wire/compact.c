@@ -1,5 +1,5 @@
 /* core/wire/compact.c: the compact form of a batch's bundle (docs/PROTOCOL.md §11.1):
- *   array(2) [ dots array of array(2) [origin bin32, incarnation uint],
+ *   array(2) [ dots array of array(2) [origin bin32 | nil (the sender's key), incarnation uint],
  *              sections array of array(3) [ coll str,
  *                  sets array of (set bin (§3.4, as it is) |
  *                                 array(5) [dot, first_seq, hlc, signature bin64,
@@ -157,7 +157,7 @@ s_pack_sections(const wire_doc_t *doc, s_table_t *t, wire_buf_t *body)
 }
 
 mesh_err_t
-wire_compact_encode(const uint8_t *bundle, size_t len, wire_buf_t *out)
+wire_compact_encode(const uint8_t *bundle, size_t len, const uint8_t *sender, wire_buf_t *out)
 {
     size_t start = out->len;
     wire_doc_t doc;
@@ -182,7 +182,9 @@ wire_compact_encode(const uint8_t *bundle, size_t len, wire_buf_t *out)
         rc |= msgpack_pack_array(&pk, t->n);
         for (size_t i = 0; i < t->n; i++) {
             rc |= msgpack_pack_array(&pk, 2);
-            rc |= wire_pack_bin(&pk, t->dots[i].origin, WIRE_ORIGIN_LEN);
+            rc |= sender && memcmp(t->dots[i].origin, sender, WIRE_ORIGIN_LEN) == 0
+                      ? msgpack_pack_nil(&pk)
+                      : wire_pack_bin(&pk, t->dots[i].origin, WIRE_ORIGIN_LEN);
             rc |= msgpack_pack_uint64(&pk, t->dots[i].inc);
         }
         err = wire_pack_done(out, start, rc);
@@ -193,7 +195,7 @@ wire_compact_encode(const uint8_t *bundle, size_t len, wire_buf_t *out)
     /* Only what expands back to exactly the bundle's bytes goes. */
     if (err == MESH_OK &&
         (out->len - start > WIRE_COMPACT_MAX ||
-         wire_compact_expand(out->data + start, out->len - start, &back) != MESH_OK ||
+         wire_compact_expand(out->data + start, out->len - start, sender, &back) != MESH_OK ||
          back.len != len || memcmp(back.data, bundle, len) != 0)) {
         err = MESH_EINVAL;
     }
@@ -469,7 +471,7 @@ s_expand_section(wire_cursor_t *c, const s_table_t *t, s_work_t *w, wire_buf_t *
 }
 
 mesh_err_t
-wire_compact_expand(const uint8_t *buf, size_t len, wire_buf_t *out)
+wire_compact_expand(const uint8_t *buf, size_t len, const uint8_t *sender, wire_buf_t *out)
 {
     size_t start = out->len, n = 0, nsec = 0;
     wire_cursor_t c = {buf, buf + len};
@@ -493,7 +495,12 @@ wire_compact_expand(const uint8_t *buf, size_t len, wire_buf_t *out)
     }
     for (size_t i = 0; err == MESH_OK && i < n; i++) {
         err = wire_cursor_array_of(&c, 2);
-        if (err == MESH_OK) {
+        if (err == MESH_OK && wire_cursor_nil(&c)) {
+            err = sender ? MESH_OK : MESH_EPROTO; /* the sender's key: known from the session */
+            if (sender) {
+                memcpy(t->dots[i].origin, sender, WIRE_ORIGIN_LEN);
+            }
+        } else if (err == MESH_OK) {
             err = wire_cursor_fixed_bin(&c, WIRE_ORIGIN_LEN, t->dots[i].origin);
         }
         if (err == MESH_OK) {

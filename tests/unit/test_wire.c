@@ -9,6 +9,7 @@
 #include "core/wire/doc.h"
 #include "core/wire/msg.h"
 #include "core/wire/set.h"
+#include "crypto/devid.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -2262,9 +2263,9 @@ test_wire_compact_round_trip(void **state)
     s_pair_open(&p);
     wire_buf_init(&c);
     wire_buf_init(&back);
-    assert_int_equal(wire_compact_encode(p.bundle, p.len, &c), MESH_OK);
+    assert_int_equal(wire_compact_encode(p.bundle, p.len, NULL, &c), MESH_OK);
     assert_true(c.len < p.len * 3 / 4);
-    assert_int_equal(wire_compact_expand(c.data, c.len, &back), MESH_OK);
+    assert_int_equal(wire_compact_expand(c.data, c.len, NULL, &back), MESH_OK);
     assert_int_equal(back.len, p.len);
     assert_memory_equal(back.data, p.bundle, p.len);
     s_import_fresh(&p, back.data, back.len, &rep, s_holds_all);
@@ -2273,12 +2274,33 @@ test_wire_compact_round_trip(void **state)
     /* appended after what out held, which stays */
     wire_buf_reset(&back);
     assert_int_equal(wire_buf_append(&back, "xy", 2), MESH_OK);
-    assert_int_equal(wire_compact_expand(c.data, c.len, &back), MESH_OK);
+    assert_int_equal(wire_compact_expand(c.data, c.len, NULL, &back), MESH_OK);
     assert_int_equal(back.len, p.len + 2);
     assert_memory_equal(back.data + 2, p.bundle, p.len);
+    /* the sender's own key goes as nil (the receiver knows it from its session): shorter,
+     * the same bytes back with that key; without a key a nil origin is malformed, and with
+     * another key the rebuilt sets name another origin, whose signature does not verify */
+    uint8_t pk_b[DEVID_RAW_LEN], pk_a[DEVID_RAW_LEN];
+    wire_buf_t cs;
+    wire_buf_init(&cs);
+    assert_int_equal(devid_parse(p.id[1], pk_b), MESH_OK);
+    assert_int_equal(devid_parse(p.id[0], pk_a), MESH_OK);
+    assert_int_equal(wire_compact_encode(p.bundle, p.len, pk_b, &cs), MESH_OK);
+    assert_true(cs.len + WIRE_ORIGIN_LEN <= c.len);
+    wire_buf_reset(&back);
+    assert_int_equal(wire_compact_expand(cs.data, cs.len, pk_b, &back), MESH_OK);
+    assert_int_equal(back.len, p.len);
+    assert_memory_equal(back.data, p.bundle, p.len);
+    wire_buf_reset(&back);
+    assert_int_equal(wire_compact_expand(cs.data, cs.len, NULL, &back), MESH_EPROTO);
+    assert_int_equal(back.len, 0);
+    assert_int_equal(wire_compact_expand(cs.data, cs.len, pk_a, &back), MESH_OK);
+    s_import_fresh(&p, back.data, back.len, &rep, s_lacks_k4);
+    assert_true(rep.sets_rejected >= 1);
+    wire_buf_release(&cs);
     /* what does not decode as a bundle does not go compact, and leaves out as it was */
     wire_buf_reset(&c);
-    assert_int_equal(wire_compact_encode((const uint8_t *)"\x92\x01\x02", 3, &c), MESH_EINVAL);
+    assert_int_equal(wire_compact_encode((const uint8_t *)"\x92\x01\x02", 3, NULL, &c), MESH_EINVAL);
     assert_int_equal(c.len, 0);
     wire_buf_release(&c);
     wire_buf_release(&back);
@@ -2298,14 +2320,14 @@ test_wire_compact_tamper_rejected(void **state)
     s_pair_open(&p);
     wire_buf_init(&c);
     wire_buf_init(&back);
-    assert_int_equal(wire_compact_encode(p.bundle, p.len, &c), MESH_OK);
+    assert_int_equal(wire_compact_encode(p.bundle, p.len, NULL, &c), MESH_OK);
     uint8_t *hit = NULL;
     for (size_t i = 0; i + 7 <= c.len && !hit; i++) {
         hit = memcmp(c.data + i, "v4 by b", 7) == 0 ? c.data + i : NULL;
     }
     assert_non_null(hit);
     hit[1] ^= 1; /* "v4 by b" -> "v5 by b" */
-    assert_int_equal(wire_compact_expand(c.data, c.len, &back), MESH_OK);
+    assert_int_equal(wire_compact_expand(c.data, c.len, NULL, &back), MESH_OK);
     s_import_fresh(&p, back.data, back.len, &rep, s_lacks_k4);
     assert_int_equal(rep.sets_rejected, 1);
     wire_buf_release(&c);
@@ -2324,14 +2346,14 @@ test_wire_compact_rejects_malformed(void **state)
     s_pair_open(&p);
     wire_buf_init(&c);
     wire_buf_init(&back);
-    assert_int_equal(wire_compact_encode(p.bundle, p.len, &c), MESH_OK);
+    assert_int_equal(wire_compact_encode(p.bundle, p.len, NULL, &c), MESH_OK);
     for (size_t n = 0; n < c.len; n++) {
-        mesh_err_t err = wire_compact_expand(c.data, n, &back);
+        mesh_err_t err = wire_compact_expand(c.data, n, NULL, &back);
         assert_true(err == MESH_EPROTO || err == MESH_ETOOBIG);
         assert_int_equal(back.len, 0);
     }
     assert_int_equal(wire_buf_append(&c, "\x00", 1), MESH_OK);
-    assert_int_equal(wire_compact_expand(c.data, c.len, &back), MESH_EPROTO);
+    assert_int_equal(wire_compact_expand(c.data, c.len, NULL, &back), MESH_EPROTO);
     assert_int_equal(back.len, 0);
     /* [[[origin, 1]], [["c", [[5, 1, 1, sig, [["k", "v", []]]]], []]]]: index 5 of 1 */
     util_bytes_t *bb = util_bytes_new();
@@ -2342,16 +2364,16 @@ test_wire_compact_rejects_malformed(void **state)
     util_uint(bb, 1);
     util_uint(bb, 1), util_bin(bb, sig, sizeof sig), util_array(bb, 1), util_array(bb, 3);
     util_bin(bb, "k", 1), util_bin(bb, "v", 1), util_array(bb, 0), util_array(bb, 0);
-    assert_int_equal(wire_compact_expand(bb->b, bb->len, &back), MESH_EPROTO);
+    assert_int_equal(wire_compact_expand(bb->b, bb->len, NULL, &back), MESH_EPROTO);
     util_bytes_t *ok = util_splice(bb, 0, "\x00", 1); /* index 0: it expands */
-    assert_int_equal(wire_compact_expand(ok->b, ok->len, &back), MESH_OK);
+    assert_int_equal(wire_compact_expand(ok->b, ok->len, NULL, &back), MESH_OK);
     assert_true(back.len > 0);
     util_bytes_free(ok);
     util_bytes_free(bb);
     /* a table of more pairs than WIRE_COMPACT_DOTS_MAX */
     uint8_t big[] = {0x92, 0xdc, (WIRE_COMPACT_DOTS_MAX + 1) >> 8, (WIRE_COMPACT_DOTS_MAX + 1) & 0xff};
     wire_buf_reset(&back);
-    assert_int_equal(wire_compact_expand(big, sizeof big, &back), MESH_ETOOBIG);
+    assert_int_equal(wire_compact_expand(big, sizeof big, NULL, &back), MESH_ETOOBIG);
     assert_int_equal(back.len, 0);
     wire_buf_release(&c);
     wire_buf_release(&back);
