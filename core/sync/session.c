@@ -32,10 +32,6 @@
                             * holds */
 #define S_PUSH_BURST   4   /* batches exported per turn of the loop, between receives */
 #define S_PUSH_TURN_MS 100 /* and no more after this long (a slow disk or CPU) */
-#define S_COMPACT_BYTES                                                                            \
-    (64u << 10) /* a batch of at most this many bytes goes compact to a peer of minor 2+: the      \
-                 * few changes of a live push or a restart, whose sets the peer rebuilds at        \
-                 * little cost (not an initial sync's, whose hashing would be done twice) */
 
 /* Make v (taken over) the peer's view; *changed says whether it differs from the last. */
 static void
@@ -431,7 +427,9 @@ session_push(loop_t *l, session_t *s)
                             .more = more};
         wire_buf_t compact;
         wire_buf_init(&compact);
-        if (s->minor >= 2 && l->body.len <= S_COMPACT_BYTES &&
+        /* A small batch (a live push, the changes after a restart) goes compact to a peer
+         * of minor 2+; an initial sync's do not (their sets would be hashed twice). */
+        if (s->minor >= 2 && l->body.len <= WIRE_COMPACT_OUT_MAX &&
             wire_compact_encode(l->body.data, l->body.len, ident_public_key(l->m->ident),
                                 &compact) == MESH_OK) {
             batch.type = WIRE_MSG_CBATCH;

@@ -352,6 +352,9 @@ s_expand_set(wire_cursor_t *c, const s_table_t *t, const char *coll, s_work_t *w
     }
     for (size_t i = 0; err == MESH_OK && i < nops; i++) {
         err = s_expand_op(c, t, w, h.first_seq + i, i);
+        if (err == MESH_OK && w->metas.len > WIRE_COMPACT_OUT_MAX) {
+            err = MESH_ETOOBIG; /* (contexts rebuild to 53 bytes an entry: stop early) */
+        }
     }
     if (err != MESH_OK) {
         return err;

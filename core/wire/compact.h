@@ -17,9 +17,13 @@
 #include "core/wire/buf.h"
 #include "meshsync.h" /* mesh_err_t */
 
-#define WIRE_COMPACT_MAX      (1u << 20)  /* bytes of a compact bundle a CBATCH may carry */
-#define WIRE_COMPACT_OUT_MAX  (32u << 20) /* bytes its expansion may take */
-#define WIRE_COMPACT_DOTS_MAX 1024u       /* (origin, incarnation) pairs in its table */
+/* Bytes of a compact bundle a CBATCH may carry, and of the bundle it stands for: a sender
+ * writes the compact form only for bundles of at most WIRE_COMPACT_OUT_MAX bytes (the few
+ * changes of a live push or a restart), so what a CBATCH makes the receiver rebuild and hash
+ * in its loop stays that of a small BATCH, whatever a peer puts in it. */
+#define WIRE_COMPACT_MAX      (64u << 10)
+#define WIRE_COMPACT_OUT_MAX  (64u << 10)
+#define WIRE_COMPACT_DOTS_MAX 1024u /* (origin, incarnation) pairs in its table */
 
 /* Append the compact form of the bundle (len bytes) to out. Only a bundle whose compact form
  * expands back to exactly its bytes is written: MESH_OK; MESH_EINVAL when it does not (a

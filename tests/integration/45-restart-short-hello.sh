@@ -5,8 +5,9 @@
 # What must hold after: B restarted with nothing new gets A's change, A's log says B's HELLO named
 # the state they agreed on and that the batch went compact; B written offline (its summary moved)
 # sends its vector again, and both end with each other's writes; with both restarted (the agreed
-# state read back from the store on both sides) the short HELLO is taken again. Each time the
-# dumps are equal. Real daemons on 127.0.0.1.
+# state read back from the store on both sides) the short HELLO is taken again; an answerer that
+# does not know the state named (it died before keeping it) asks for the vector, and the change
+# still comes. Each time the dumps are equal. Real daemons on 127.0.0.1.
 # SPDX-License-Identifier: MIT
 . "$(dirname "$0")/lib.sh"
 describe "a restarted dialler names the agreed state instead of sending its vector"
@@ -73,6 +74,23 @@ grep -q "names the state we last agreed on" "$T/a4.log" ||
     fail "restarted A did not take B's short HELLO: $(cat "$T/a4.log")"
 mc --home "$B" wait notes --timeout 20 || fail "B not in sync after both restarted"
 same_dumps "after both restarted"
+sleep 6
+
+# 4. A dies without keeping the newest agreed state (SIGKILL), B stops as usual: B's HELLO names
+# a state A does not know, so A asks for B's vector (one round trip more), and A's change made
+# meanwhile still reaches B.
+kill -TERM "$pb"
+wait_pids 10 "$pb"
+kill -KILL "$pa"
+wait "$pa" 2>/dev/null || true
+a put notes k5 "written after A died" >/dev/null
+start_daemon "$A" "$T/a5.log" "$ea"; pa=$LAST_PID
+start_daemon "$B" "$T/b5.log"; pb=$LAST_PID
+wait_for 20 "k5 on B" b get notes k5
+grep -q "HELLO from $idb on its link: no vector; asked for its vector" "$T/a5.log" ||
+    fail "A did not ask for the vector of a HELLO naming a state it does not know: $(cat "$T/a5.log")"
+mc --home "$B" wait notes --timeout 20 || fail "B not in sync after A died"
+same_dumps "after A died"
 kill -TERM "$pa" "$pb"
 wait_pids 10 "$pa" "$pb"
 echo "ok"

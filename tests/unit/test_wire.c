@@ -2409,9 +2409,11 @@ test_wire_msg_cbatch(void **state)
     msg.body_len = WIRE_COMPACT_MAX;
     assert_int_equal(wire_msg_encode(&msg, &b), MESH_OK);
     assert_int_equal(wire_msg_decode(b.data, b.len, &out), MESH_OK);
-    /* one byte more in the body: bin32 header then 2^20 + 1 bytes */
+    /* one byte more in the body: bin32 header then WIRE_COMPACT_MAX + 1 bytes */
     wire_buf_reset(&b);
-    uint8_t head[] = {0x94, WIRE_MSG_CBATCH, 0x01, 0xc6, 0x00, 0x10, 0x00, 0x01};
+    uint32_t over = WIRE_COMPACT_MAX + 1;
+    uint8_t head[] = {0x94, WIRE_MSG_CBATCH, 0x01, 0xc6, (uint8_t)(over >> 24),
+                      (uint8_t)(over >> 16), (uint8_t)(over >> 8), (uint8_t)over};
     assert_int_equal(wire_buf_append(&b, head, sizeof head), MESH_OK);
     assert_int_equal(wire_buf_append(&b, huge, WIRE_COMPACT_MAX + 1), MESH_OK);
     assert_int_equal(wire_buf_append(&b, "\x00", 1), MESH_OK);
