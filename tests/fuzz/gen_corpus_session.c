@@ -4,7 +4,8 @@
  * HELLO that covers, another major version, frames before HELLO, a mutated batch, a batch
  * since T's vector, ERRORs, silence, block messages and raw frames; contexts across the two
  * (each overwriting the other), batches queued unflushed whose contexts name each other's
- * dots, a long value mutated.
+ * dots, a long value mutated; of minor version 2, compact batches (whole and mutated) and a
+ * HELLO that names the state both held.
  * Not built by the Makefile; run by hand after the script's layout changes, from the top:
  *   cc -std=c11 tests/fuzz/gen_corpus_session.c -o build/gen_corpus_session && \
  *     build/gen_corpus_session tests/fuzz/corpus/session
@@ -102,5 +103,14 @@ main(int argc, char **argv)
     /* A batch with a long value and a delete, mutated in its last bytes, then whole. */
     SEED("batch-long-mutated", HELLO, H_VEC, 48, P_WRITE, TXN(2, 2), 0x64, 0x81, BATCH, 2, 0xff,
          0xf0, 0x40, 1, BATCH, 0, 2, FLUSH, PUSH, ACK, 1);
+    /* Minor version 2 (HELLO byte 0x01): a compact batch (BATCH byte 0x08) and T's own pushed
+     * compact, a compact batch mutated (0x0a), and a HELLO without a vector that names, by
+     * T's old summary, the state both held (T wrote since). */
+    SEED("cbatch", P_WRITE, TXN(0, 1), 0x20, 'v', HELLO, H_VEC | 0x01, 48, BATCH, 0x08, 1, FLUSH,
+         T_WRITE, TXN(1, 1), 0x20, 't', PUSH, ACK, 1, TICK, 0, 250, FLUSH_GROUP);
+    SEED("cbatch-mutated", P_WRITE, TXN(0, 2), 0x20, 'v', 0x21, 'w', HELLO, H_VEC | 0x01, 48, BATCH,
+         0x0a, 0x00, 0x30, 0x10, 1, BATCH, 0x0a, 0x00, 0x05, 0x01, 2, BATCH, 0x08, 3, FLUSH);
+    SEED("hello-names-agreed", HELLO, H_VEC | 0x01, 48, HELLO, 0x01 | H_SID(1), 48, T_WRITE,
+         TXN(0, 1), 0x20, 't', HELLO, 0x01 | H_SID(2), 48, PUSH, ACK, 1, FLUSH);
     return 0;
 }
