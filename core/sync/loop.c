@@ -157,6 +157,7 @@ s_run(void *arg)
         status_tick(l, now);
     }
     session_flush(l);
+    session_save(l);
     return NULL;
 }
 
@@ -242,6 +243,7 @@ loop_stop(loop_t *l)
         repair_end(l->sess[i]);
         vector_free(l->sess[i]->vv);
         vector_free(l->sess[i]->hello_vv);
+        vector_free(l->sess[i]->agreed_vv);
         free(l->sess[i]->addrs);
         free(l->sess[i]);
     }

@@ -22,7 +22,9 @@
 #include "core/sync/inbox.h"
 #include "core/sync/own.h"
 #include "core/sync/repair.h"
+#include "core/wire/compact.h"
 #include "crypto/ident.h"
+#include "store/store.h"
 
 #define S_RESEND_MS 10000 /* no ack (or no vector asked for) this long: send again */
 #define S_SUMMARY_MS                                                                               \
@@ -137,12 +139,121 @@ s_check_repair(loop_t *l, session_t *s, const char *reason)
     }
 }
 
+/* ---- what both held at once (§11.2: a HELLO without the dialler's vector) ---- */
+
+/* The metadata name under which the agreed state with s is kept. */
+static void
+s_agreed_name(const session_t *s, char *name, size_t size)
+{
+    snprintf(name, size, "agreed/%s", s->id);
+}
+
+/* Look up, once per loop start, what was last agreed on with s (session_save kept it). A
+ * record that does not decode is ignored: it is only a hint. */
+static void
+s_load_agreed(loop_t *l, session_t *s)
+{
+    store_txn_t *txn = NULL;
+    const uint8_t *val = NULL;
+    size_t len = 0;
+    char name[MESH_ID_TEXT_LEN + 16];
+    if (s->agreed_loaded) {
+        return;
+    }
+    s->agreed_loaded = true;
+    s_agreed_name(s, name, sizeof name);
+    if (s->agreed_known || store_read_begin(l->m->store, &txn) != MESH_OK) {
+        return;
+    }
+    vector_t *v = NULL;
+    if (store_meta_get(txn, name, &val, &len) == MESH_OK && len > WIRE_SUMMARY_LEN &&
+        vector_decode(val + WIRE_SUMMARY_LEN, len - WIRE_SUMMARY_LEN, &v) == MESH_OK) {
+        memcpy(s->agreed, val, WIRE_SUMMARY_LEN);
+        s->agreed_vv = v;
+        s->agreed_known = true;
+    }
+    store_read_end(txn);
+}
+
+/* When the peer's last summary equals ours, both hold the same: keep that state (our vector,
+ * which is then exactly its vector, and the summary that names it). */
+static void
+s_note_agreed(loop_t *l, session_t *s)
+{
+    vector_t *copy = NULL;
+    if (!s->peer_summary_known || s->minor < 2 || own_update(l) != MESH_OK ||
+        memcmp(s->peer_summary, l->own_summary, WIRE_SUMMARY_LEN) != 0 ||
+        (s->agreed_known && memcmp(s->agreed, l->own_summary, WIRE_SUMMARY_LEN) == 0) ||
+        vector_copy(l->own_vv, &copy) != MESH_OK) {
+        return;
+    }
+    vector_free(s->agreed_vv);
+    s->agreed_vv = copy;
+    memcpy(s->agreed, l->own_summary, WIRE_SUMMARY_LEN);
+    s->agreed_known = s->agreed_dirty = true;
+    s->agreed_loaded = true; /* (newer than what the store holds) */
+}
+
+typedef struct s_save {
+    loop_t *l;
+    wire_buf_t buf;
+} s_save_t;
+
+static mesh_err_t
+s_save_body(store_txn_t *txn, void *ctx)
+{
+    s_save_t *sv = ctx;
+    mesh_err_t err = MESH_OK;
+    for (size_t i = 0; i < sv->l->nsess && err == MESH_OK; i++) {
+        session_t *s = sv->l->sess[i];
+        char name[MESH_ID_TEXT_LEN + 16];
+        if (!s->agreed_dirty || !s->agreed_known) {
+            continue;
+        }
+        s_agreed_name(s, name, sizeof name);
+        wire_buf_reset(&sv->buf);
+        err = wire_buf_append(&sv->buf, s->agreed, WIRE_SUMMARY_LEN);
+        if (err == MESH_OK) {
+            err = vector_encode(s->agreed_vv, &sv->buf);
+        }
+        if (err == MESH_OK) {
+            err = store_meta_put(txn, name, sv->buf.data, sv->buf.len);
+        }
+    }
+    return err;
+}
+
+void
+session_save(loop_t *l)
+{
+    bool dirty = false;
+    for (size_t i = 0; i < l->nsess; i++) {
+        dirty |= l->sess[i]->agreed_dirty && l->sess[i]->agreed_known;
+    }
+    if (!dirty) {
+        return;
+    }
+    s_save_t sv = {.l = l};
+    wire_buf_init(&sv.buf);
+    mesh_err_t err = store_write(l->m->store, s_save_body, &sv);
+    wire_buf_release(&sv.buf);
+    if (err != MESH_OK) {
+        node_log(l->m, MESH_LOG_DEBUG, "what the sessions agreed on was not kept: %s",
+                 mesh_strerror(err));
+        return;
+    }
+    for (size_t i = 0; i < l->nsess; i++) {
+        l->sess[i]->agreed_dirty = false;
+    }
+}
+
 /* Note the peer's summary (from its HELLO, SUMMARY or ACK). */
 static void
-s_peer_summary(session_t *s, const uint8_t *summary)
+s_peer_summary(loop_t *l, session_t *s, const uint8_t *summary)
 {
     memcpy(s->peer_summary, summary, WIRE_SUMMARY_LEN);
     s->peer_summary_known = true;
+    s_note_agreed(l, s);
 }
 
 /* Send our vector file (want: ask for the peer's in return). */
@@ -165,9 +276,19 @@ static mesh_err_t
 s_send_hello(loop_t *l, session_t *s, uint32_t conn, bool with_vector, const uint8_t *covers)
 {
     const char *name = mesh_device_name(l->m);
+    bool dialler = with_vector;
+    s_load_agreed(l, s);
     mesh_err_t err = with_vector ? own_file(l) : own_update(l);
     if (err != MESH_OK) {
         return err;
+    }
+    /* The dialler leaves its vector out when it holds what both held when they last agreed:
+     * the summary names it, and the peer, when it remembers that state, takes it (else it
+     * asks for the vector, one round trip more). */
+    if (with_vector && s->agreed_known &&
+        memcmp(s->agreed, l->own_summary, WIRE_SUMMARY_LEN) == 0) {
+        with_vector = false;
+        covers = NULL;
     }
     wire_msg_t hello = {.type = WIRE_MSG_HELLO,
                         .major = l->major,
@@ -188,7 +309,7 @@ s_send_hello(loop_t *l, session_t *s, uint32_t conn, bool with_vector, const uin
             node_log(l->m, MESH_LOG_DEBUG, "test hook: the junk frame did not go out");
         }
     }
-    if (err == MESH_OK && with_vector && conn == s->conn_out) {
+    if (err == MESH_OK && dialler && conn == s->conn_out) {
         vector_t *copy = NULL;
         if (vector_copy(l->own_vv, &copy) == MESH_OK) {
             vector_free(s->hello_vv);
@@ -308,7 +429,21 @@ session_push(loop_t *l, session_t *s)
                             .body = l->body.data,
                             .body_len = l->body.len,
                             .more = more};
-        if (s_send(l, s, &batch, only) != MESH_OK) {
+        wire_buf_t compact;
+        wire_buf_init(&compact);
+        /* A small batch (a live push, the changes after a restart) goes compact to a peer
+         * of minor 2+; an initial sync's do not (their sets would be hashed twice). */
+        if (s->minor >= 2 && l->body.len <= WIRE_COMPACT_OUT_MAX &&
+            wire_compact_encode(l->body.data, l->body.len, ident_public_key(l->m->ident),
+                                &compact) == MESH_OK) {
+            batch.type = WIRE_MSG_CBATCH;
+            batch.body = compact.data;
+            batch.body_len = compact.len;
+        }
+        err = s_send(l, s, &batch, only);
+        size_t compact_len = batch.type == WIRE_MSG_CBATCH ? compact.len : 0;
+        wire_buf_release(&compact);
+        if (err != MESH_OK) {
             s->pos = pos; /* the link is busy or down: the same batch next turn */
             break;
         }
@@ -321,10 +456,14 @@ session_push(loop_t *l, session_t *s)
         s->progress_ms = l->sent_ms = sync_now_ms();
         l->sent_unreleased += l->body.len;
         s->pass_end = !more;
-        node_log(l->m, MESH_LOG_DEBUG, "sent batch %llu (%zu bytes) to %s on %s link %u",
+        char compact_note[48] = "";
+        if (compact_len) {
+            snprintf(compact_note, sizeof compact_note, ", compact in %zu bytes", compact_len);
+        }
+        node_log(l->m, MESH_LOG_DEBUG, "sent batch %llu (%zu bytes) to %s on %s link %u%s",
                  (unsigned long long)s->sent_id, l->body.len, s->id,
                  s->batch_conn & TRANSPORT_INBOUND ? "its" : "our",
-                 (unsigned)(s->batch_conn & ~TRANSPORT_INBOUND));
+                 (unsigned)(s->batch_conn & ~TRANSPORT_INBOUND), compact_note);
     }
     if (s->pass_end && s->sent_id == s->acked_id) {
         s_pass_done(l, s);
@@ -389,14 +528,16 @@ s_on_hello(loop_t *l, session_t *s, const wire_msg_t *msg, uint32_t conn)
     s->peer_session = msg->num;
     s->credit = msg->credit;
     s->minor = msg->minor;
-    s_peer_summary(s, msg->summary);
+    s_peer_summary(l, s, msg->summary);
     s->ok = true;
     s->refused = false;
     s->redial_after = LOOP_REDIAL_MIN_MS;
     /* The view: its vector when it sent one; ours when the summaries agree; what we sent
      * in our last HELLO when this answers that very one (by its summary) without a vector:
      * it holds all of that. Otherwise we ask for its vector. */
+    s_load_agreed(l, s);
     mesh_err_t err = own_update(l);
+    bool named = false; /* its HELLO named, by its summary, the state both last agreed on */
     if (err == MESH_OK && msg->body_len) {
         err = s_take_vector(s, msg->body, msg->body_len, &changed);
         if (err != MESH_OK) {
@@ -408,6 +549,10 @@ s_on_hello(loop_t *l, session_t *s, const wire_msg_t *msg, uint32_t conn)
     } else if (err == MESH_OK && !(conn & TRANSPORT_INBOUND) && s->hello_vv && msg->covers &&
                memcmp(msg->covers, s->hello_summary, WIRE_SUMMARY_LEN) == 0) {
         err = s_take_view(s, s->hello_vv, &changed);
+    } else if (err == MESH_OK && (conn & TRANSPORT_INBOUND) && !msg->covers && s->agreed_known &&
+               memcmp(msg->summary, s->agreed, WIRE_SUMMARY_LEN) == 0) {
+        err = s_take_view(s, s->agreed_vv, &changed);
+        s->view_exact = named = err == MESH_OK; /* its vector exactly, as its summary says */
     } else if (err == MESH_OK && s_send_vector(l, s, true) == MESH_OK) {
         s->asked = true;
         s->progress_ms = sync_now_ms();
@@ -420,7 +565,8 @@ s_on_hello(loop_t *l, session_t *s, const wire_msg_t *msg, uint32_t conn)
     }
     if (conn & TRANSPORT_INBOUND) {
         /* The answer: our vector only when its vector lacks something we hold. */
-        bool covers = msg->body_len && s->vv && l->own_valid && vector_covers(l->own_vv, s->vv);
+        bool covers =
+            (msg->body_len || named) && s->vv && l->own_valid && vector_covers(l->own_vv, s->vv);
         (void)s_send_hello(l, s, conn, !covers, msg->summary);
     }
     node_log(l->m, MESH_LOG_INFO, "session with %s (%.*s) up", s->id, (int)msg->name_len,
@@ -430,6 +576,7 @@ s_on_hello(loop_t *l, session_t *s, const wire_msg_t *msg, uint32_t conn)
              conn & TRANSPORT_INBOUND ? "its" : "our",
              msg->body_len ? "with its vector"
              : msg->covers ? "covers ours"
+             : named       ? "names the state we last agreed on"
                            : "no vector",
              s->asked ? "; asked for its vector" : "");
 }
@@ -540,6 +687,7 @@ session_flush_group(loop_t *l)
                               .body = l->own_summary,
                               .body_len = WIRE_SUMMARY_LEN};
             (void)s_send(l, s, &ack, SYNC_NO_CONN);
+            s_note_agreed(l, s); /* (we may now hold what it said it holds) */
         }
     }
     session_t *failed[LOOP_QUEUE_BATCHES];
@@ -589,6 +737,38 @@ s_on_batch(loop_t *l, session_t *s, const wire_msg_t *msg)
     s->batch_bytes_in += msg->body_len;
 }
 
+/* A batch in the compact form: rebuilt into the bundle it stands for (every signed byte
+ * from what it carries), which is then capped, queued and verified like any BATCH. One that
+ * does not expand drops the session with the reason, as any malformed frame does. */
+static void
+s_on_cbatch(loop_t *l, session_t *s, const wire_msg_t *msg)
+{
+    wire_buf_t bundle;
+    size_t sets = 0, ops = 0;
+    wire_buf_init(&bundle);
+    mesh_err_t err = wire_compact_expand(msg->body, msg->body_len, s->device, &bundle);
+    if (err == MESH_OK && wire_bundle_count(bundle.data, bundle.len, &sets, &ops) == MESH_OK &&
+        (sets > WIRE_BATCH_SETS_MAX || ops > WIRE_BATCH_OPS_MAX)) {
+        err = MESH_ETOOBIG;
+    }
+    if (err == MESH_ENOMEM) {
+        node_log(l->m, MESH_LOG_ERROR, "no memory for a batch from %s", s->id);
+    } else if (err != MESH_OK) {
+        char why[200];
+        snprintf(why, sizeof why, "a compact batch that does not expand (%s%s)", mesh_strerror(err),
+                 err == MESH_ETOOBIG ? ": past a cap of §11.1 or §12" : ": malformed");
+        session_flush(l);
+        s_drop(l, s, why);
+    } else {
+        wire_msg_t batch = *msg;
+        batch.type = WIRE_MSG_BATCH;
+        batch.body = bundle.data;
+        batch.body_len = bundle.len;
+        s_on_batch(l, s, &batch);
+    }
+    wire_buf_release(&bundle); /* (the inbox queued a copy) */
+}
+
 static void
 s_on_ack(loop_t *l, session_t *s, const wire_msg_t *msg)
 {
@@ -600,7 +780,7 @@ s_on_ack(loop_t *l, session_t *s, const wire_msg_t *msg)
     node_log(l->m, MESH_LOG_DEBUG, "%s acknowledged batch %llu", s->id,
              (unsigned long long)msg->num);
     memcpy(s->ack_summary, msg->body, WIRE_SUMMARY_LEN);
-    s_peer_summary(s, msg->body);
+    s_peer_summary(l, s, msg->body);
     if (s->passing && s->pass_end && s->acked_id == s->sent_id) {
         s_pass_done(l, s);
     }
@@ -694,7 +874,7 @@ session_on_msg(loop_t *l, const transport_msg_t *tm)
                                   : "equal vectors, unequal digests");
         break;
     case WIRE_MSG_SUMMARY:
-        s_peer_summary(s, msg.body);
+        s_peer_summary(l, s, msg.body);
         /* it differs from ours: say what we hold, so that it sends what we lack (while
          * received batches are queued, what we hold is about to change: the next SUMMARY,
          * 5 s later, is compared instead, and a pass ends with a check of its own) */
@@ -720,6 +900,9 @@ session_on_msg(loop_t *l, const transport_msg_t *tm)
     }
     case WIRE_MSG_BATCH:
         s_on_batch(l, s, &msg);
+        break;
+    case WIRE_MSG_CBATCH:
+        s_on_cbatch(l, s, &msg);
         break;
     case WIRE_MSG_PING: {
         wire_msg_t pong = {.type = WIRE_MSG_PONG, .num = msg.num};

@@ -36,4 +36,8 @@ void session_flush_group(loop_t *l);
 /* Commit every queued batch, a group at a time. */
 void session_flush(loop_t *l);
 
+/* Keep in the store what each session last agreed on with its member (its summary and
+ * vector, "agreed/<ID>" in the metadata) when it changed: the loop's last act. */
+void session_save(loop_t *l);
+
 #endif /* MESH_CORE_SYNC_SESSION_H */

@@ -111,6 +111,14 @@ struct session {
     char answer_coll[MESH_COLL_MAX + 1]; /* and its collection under way (name order) */
     uint64_t answers_refused;            /* its repair starts refused as too soon */
     uint64_t repairs; /* repairs with it that moved something, since the loop started */
+    /* The last state both held at once (its summary equal to ours), kept in the store across
+     * restarts (session_save): a dialler that still holds it says HELLO without its vector,
+     * and an answerer that remembers it takes it as the view (§11.2). */
+    bool agreed_loaded; /* looked up in the store since the loop started */
+    bool agreed_known;
+    bool agreed_dirty; /* changed since it was loaded or saved */
+    uint8_t agreed[WIRE_SUMMARY_LEN];
+    vector_t *agreed_vv; /* the vector of that state */
 };
 
 /* The loop thread's state. */

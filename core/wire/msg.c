@@ -4,6 +4,7 @@
  * Layer: core/wire. Third-party: msgpack.h (through cursor.h). SPDX-License-Identifier: MIT */
 #include "core/wire/msg.h"
 
+#include "core/wire/compact.h"
 #include "core/wire/cursor.h"
 #include "core/wire/doc.h"
 
@@ -22,6 +23,7 @@ wire_msg_encode(const wire_msg_t *msg, wire_buf_t *out)
          msg->body_len != WIRE_SUMMARY_LEN) ||
         (msg->type == WIRE_MSG_BLOCK_REQ && msg->body_len > WIRE_BLOCK_REQ_MAX) ||
         (msg->type == WIRE_MSG_BLOCK && msg->body_len > WIRE_BLOCK_MAX) ||
+        (msg->type == WIRE_MSG_CBATCH && msg->body_len > WIRE_COMPACT_MAX) ||
         (msg->type == WIRE_MSG_RANGE &&
          (msg->coll_len == 0 || msg->coll_len > MESH_COLL_MAX || !msg->coll))) {
         return MESH_EINVAL;
@@ -57,7 +59,8 @@ wire_msg_encode(const wire_msg_t *msg, wire_buf_t *out)
         rc |= wire_pack_bin(&pk, msg->hash_key, msg->hash_key ? WIRE_HASH_KEY_LEN : 0);
         rc |= wire_pack_bin(&pk, msg->body, msg->body_len);
     } else {
-        bool more = msg->type == WIRE_MSG_BATCH || msg->type == WIRE_MSG_REPAIR;
+        bool more = msg->type == WIRE_MSG_BATCH || msg->type == WIRE_MSG_CBATCH ||
+                    msg->type == WIRE_MSG_REPAIR;
         rc = msgpack_pack_array(&pk, more ? 4 : 3);
         rc |= msgpack_pack_uint8(&pk, msg->type);
         rc |= msgpack_pack_uint64(&pk, msg->num);
@@ -81,11 +84,12 @@ wire_msg_decode(const uint8_t *buf, size_t len, wire_msg_t *msg)
     if (err == MESH_OK) {
         err = wire_cursor_uint(&c, &type);
     }
-    if (err == MESH_OK && (type < WIRE_MSG_HELLO || type > WIRE_MSG_LAST ||
-                           (type == WIRE_MSG_HELLO                              ? n < 4u
-                            : type == WIRE_MSG_BATCH || type == WIRE_MSG_REPAIR ? n != 4u
-                            : type == WIRE_MSG_RANGE                            ? n != 6u
-                                                                                : n != 3u))) {
+    if (err == MESH_OK &&
+        (type < WIRE_MSG_HELLO || type > WIRE_MSG_LAST ||
+         (type == WIRE_MSG_HELLO                                                         ? n < 4u
+          : type == WIRE_MSG_BATCH || type == WIRE_MSG_CBATCH || type == WIRE_MSG_REPAIR ? n != 4u
+          : type == WIRE_MSG_RANGE                                                       ? n != 6u
+                                   : n != 3u))) {
         err = MESH_EPROTO;
     }
     if (err == MESH_OK && type == WIRE_MSG_HELLO) {
@@ -177,11 +181,13 @@ wire_msg_decode(const uint8_t *buf, size_t len, wire_msg_t *msg)
             err = MESH_EPROTO; /* both carry a summary, nothing else */
         }
         if (err == MESH_OK && ((type == WIRE_MSG_BLOCK_REQ && msg->body_len > WIRE_BLOCK_REQ_MAX) ||
-                               (type == WIRE_MSG_BLOCK && msg->body_len > WIRE_BLOCK_MAX))) {
+                               (type == WIRE_MSG_BLOCK && msg->body_len > WIRE_BLOCK_MAX) ||
+                               (type == WIRE_MSG_CBATCH && msg->body_len > WIRE_COMPACT_MAX))) {
             err = MESH_ETOOBIG;
         }
         uint64_t more = 0;
-        if (err == MESH_OK && (type == WIRE_MSG_BATCH || type == WIRE_MSG_REPAIR)) {
+        if (err == MESH_OK &&
+            (type == WIRE_MSG_BATCH || type == WIRE_MSG_CBATCH || type == WIRE_MSG_REPAIR)) {
             err = wire_cursor_uint(&c, &more);
         }
         if (err == MESH_OK && more > 1) {

@@ -17,7 +17,9 @@
 
 #define WIRE_PROTO_NAME  "meshsync"
 #define WIRE_PROTO_MAJOR 1u
-#define WIRE_PROTO_MINOR 1u /* 1: RANGE and REPAIR (§13) */
+#define WIRE_PROTO_MINOR                                                                           \
+    2u /* 1: RANGE and REPAIR (§13); 2: CBATCH, a dialler's HELLO may leave                       \
+        * its vector out (§11.2) */
 
 enum wire_msg_type {
     WIRE_MSG_HELLO = 1,     /* [1, "meshsync", major, minor, name, session id, credit, summary,
@@ -34,7 +36,9 @@ enum wire_msg_type {
     WIRE_MSG_RANGE = 11,    /* [11, repair id, coll, digest (32) or empty, hash key (16) or
                              *  empty, range list or empty] (§13) */
     WIRE_MSG_REPAIR = 12,   /* [12, repair id, bundle, 1 if more follow] (§13) */
-    WIRE_MSG_LAST = WIRE_MSG_REPAIR
+    WIRE_MSG_CBATCH = 13,   /* [13, batch id, compact bundle (core/wire/compact.h), 1 if more
+                             *  of the pass follows]: a BATCH in the compact form (minor 2) */
+    WIRE_MSG_LAST = WIRE_MSG_CBATCH
 };
 #define WIRE_DIGEST_LEN     32u   /* a collection digest (§5.8) in a RANGE */
 #define WIRE_HASH_KEY_LEN   16u   /* the item hashes' key of a repair, in its first RANGE (§13) */
@@ -56,7 +60,7 @@ typedef struct wire_msg {
     size_t name_len;
     uint64_t num;     /* session id (HELLO), batch id, nonce or error code */
     uint64_t credit;  /* HELLO: batches the sender takes in flight, 1..WIRE_CREDIT_MAX */
-    bool more;        /* BATCH, REPAIR: more of this pass or repair follow */
+    bool more;        /* BATCH, CBATCH, REPAIR: more of this pass or repair follow */
     const char *coll; /* RANGE: the collection (borrowed), 1..MESH_COLL_MAX bytes */
     size_t coll_len;
     const uint8_t *digest;   /* RANGE: the sender's digest of it (WIRE_DIGEST_LEN), or NULL */
@@ -77,10 +81,11 @@ MESH_NODISCARD mesh_err_t wire_msg_encode(const wire_msg_t *msg, wire_buf_t *out
 /* Decode exactly len bytes as one session message (an ACK's or SUMMARY's body is a summary
  * of exactly WIRE_SUMMARY_LEN bytes; a BATCH's body, when its outline reads as a bundle's,
  * carries at most WIRE_BATCH_SETS_MAX sets and WIRE_BATCH_OPS_MAX ops: wire_bundle_count;
- * else its import says it does not decode). A HELLO of another major version decodes whatever
+ * else its import says it does not decode; a CBATCH's body is at most WIRE_COMPACT_MAX bytes,
+ * its caps are checked once expanded). A HELLO of another major version decodes whatever
  * its layout after the first four elements: only type, major and minor are set, for the
  * session to refuse it. MESH_OK, MESH_EPROTO, MESH_ETOOBIG (a BATCH past its sets or ops,
- * a BLOCK_REQ or BLOCK body past its cap). */
+ * a CBATCH, BLOCK_REQ or BLOCK body past its cap). */
 MESH_NODISCARD mesh_err_t wire_msg_decode(const uint8_t *buf, size_t len, wire_msg_t *msg);
 
 #endif /* MESH_CORE_WIRE_MSG_H */

@@ -41,6 +41,7 @@
 #include "core/sync/session.h"
 #include "core/sync/sync.h"
 #include "core/wire/buf.h"
+#include "core/wire/compact.h"
 #include "core/wire/msg.h"
 #include "crypto/ident.h"
 #include "store/store.h"
@@ -194,7 +195,7 @@ s_hear(s_heard_t *h)
         h->bytes += tm.len;
         s_trace("T", tm.data, tm.len);
         CHECK(wire_msg_decode(tm.data, tm.len, &msg) == MESH_OK); /* T sends only what decodes */
-        if (msg.type == WIRE_MSG_BATCH) {
+        if (msg.type == WIRE_MSG_BATCH || msg.type == WIRE_MSG_CBATCH) {
             h->batch_id = msg.num;
         }
         if (msg.type == WIRE_MSG_HELLO && msg.summary) {
@@ -324,7 +325,7 @@ s_cmd_frame(uint8_t op, rig_in_t *in, rig_node_t *pn, s_heard_t *h)
     case 0: /* HELLO */
         msg.type = WIRE_MSG_HELLO;
         msg.major = b & 0x40 ? WIRE_PROTO_MAJOR + 1 : WIRE_PROTO_MAJOR;
-        msg.minor = b & 1;
+        msg.minor = (b & 1) * 2; /* 0, or 2: slow path, compact batches, agreed states */
         msg.name = "p\x1b[31m";
         msg.name_len = b & 2 ? 6 : 1;
         msg.num = b >> 2 & 3; /* its session id: new ones restart the session */
@@ -344,15 +345,29 @@ s_cmd_frame(uint8_t op, rig_in_t *in, rig_node_t *pn, s_heard_t *h)
             s_vector(pn, h, b & 4, &msg.body, &msg.body_len, &own);
         }
         break;
-    case 2: { /* BATCH: P's export, since T's last vector or whole, perhaps one byte changed */
+    case 2: { /* BATCH: P's export, since T's last vector or whole, perhaps compact (CBATCH,
+               * when small), perhaps one byte changed */
         size_t len = 0;
         void *vec = b & 1 ? h->vector : NULL;
         CHECK(mesh_export(pn->m, NULL, 0, vec, vec ? h->vector_len : 0, &own, &len) == MESH_OK);
+        wire_buf_t compact;
+        bool cbatch = false;
+        wire_buf_init(&compact);
+        if ((b & 8) &&
+            wire_compact_encode(own, len, ident_public_key(pn->m->ident), &compact) == MESH_OK) {
+            cbatch = true;
+            mesh_free(own);
+            own = malloc(compact.len);
+            CHECK(own != NULL);
+            memcpy(own, compact.data, compact.len);
+            len = compact.len;
+        }
+        wire_buf_release(&compact);
         if (b & 2) {
             uint16_t at = (uint16_t)rig_num(in, 2);
             ((uint8_t *)own)[at % len] ^= rig_u8(in) | 1;
         }
-        msg.type = WIRE_MSG_BATCH;
+        msg.type = cbatch ? WIRE_MSG_CBATCH : WIRE_MSG_BATCH;
         msg.num = rig_u8(in);
         msg.more = b & 4;
         msg.body = own;

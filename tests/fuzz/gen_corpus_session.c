@@ -6,7 +6,8 @@
  * (each overwriting the other), batches queued unflushed whose contexts name each other's
  * dots, a long value mutated; the slow path (§13): a full repair started by either side, one
  * over several rounds and REPAIRs, a second start inside the rate window, mutated RANGE and
- * REPAIR frames.
+ * REPAIR frames; of minor version 2, compact batches (whole and mutated) and a HELLO that
+ * names the state both held.
  * Not built by the Makefile; run by hand after the script's layout changes, from the top:
  *   cc -std=c11 tests/fuzz/gen_corpus_session.c -o build/gen_corpus_session && \
  *     build/gen_corpus_session tests/fuzz/corpus/session
@@ -152,5 +153,14 @@ main(int argc, char **argv)
          H_VEC | H_SID(1), 48, S_START, 2, 8, 0x12, S_RANGE_BAD, 0, 0, 2, 0x20, HELLO,
          H_VEC | H_SID(2), 48, S_START, 2, 9, 0x13, S_REPAIR_RAW, 0, 0, 3, 0x93, 0x01, 0x02, HELLO,
          H_VEC, 48, S_START, 0x08, 10, 0x16, S_EMPTY, 0, S_FORGET, 0, S_ANSWER, 0, FLUSH);
+    /* Minor version 2 (HELLO byte 0x01): a compact batch (BATCH byte 0x08) and T's own pushed
+     * compact, a compact batch mutated (0x0a), and a HELLO without a vector that names, by
+     * T's old summary, the state both held (T wrote since). */
+    SEED("cbatch", P_WRITE, TXN(0, 1), 0x20, 'v', HELLO, H_VEC | 0x01, 48, BATCH, 0x08, 1, FLUSH,
+         T_WRITE, TXN(1, 1), 0x20, 't', PUSH, ACK, 1, TICK, 0, 250, FLUSH_GROUP);
+    SEED("cbatch-mutated", P_WRITE, TXN(0, 2), 0x20, 'v', 0x21, 'w', HELLO, H_VEC | 0x01, 48, BATCH,
+         0x0a, 0x00, 0x30, 0x10, 1, BATCH, 0x0a, 0x00, 0x05, 0x01, 2, BATCH, 0x08, 3, FLUSH);
+    SEED("hello-names-agreed", HELLO, H_VEC | 0x01, 48, HELLO, 0x01 | H_SID(1), 48, T_WRITE,
+         TXN(0, 1), 0x20, 't', HELLO, 0x01 | H_SID(2), 48, PUSH, ACK, 1, FLUSH);
     return 0;
 }

@@ -5,9 +5,11 @@
  * bytes, every truncation, non-shortest forms, caps, order), also flush against a PROT_NONE page.
  * Layer: tests. Third-party: cmocka. SPDX-License-Identifier: MIT */
 #include "core/wire/buf.h"
+#include "core/wire/compact.h"
 #include "core/wire/doc.h"
 #include "core/wire/msg.h"
 #include "core/wire/set.h"
+#include "crypto/devid.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1917,7 +1919,7 @@ test_wire_msg_decode_rejects_bad_fields(void **state)
             wire_buf_release(&out);
         }
     }
-    /* types past the last one (13, in the three-field shape), and 0 */
+    /* types past the last one (14, in the three-field shape), and 0 */
     static const uint64_t bad_types[] = {0, WIRE_MSG_LAST + 1, 255};
     for (size_t i = 0; i < 3; i++) {
         bb = util_bytes_new();
@@ -1930,7 +1932,7 @@ test_wire_msg_decode_rejects_bad_fields(void **state)
         util_bytes_free(t);
         util_bytes_free(bb);
     }
-    assert_int_equal(WIRE_MSG_LAST + 1, 13);
+    assert_int_equal(WIRE_MSG_LAST + 1, 14);
     util_bytes_free(batch);
     util_bytes_free(hello);
 }
@@ -2160,6 +2162,266 @@ test_wire_msg_batch_caps(void **state)
     assert_int_equal(sets + ops, 0);
 }
 
+/* ---- the compact form of a batch (core/wire/compact.c, PROTOCOL.md §11.1 CBATCH) ---- */
+
+/* Two real nodes: A writes (puts, an overwrite that supersedes part of a set, a delete), B
+ * takes A's sets and overwrites one of A's keys (a context naming A's dot), so that B's
+ * export carries full sets of two origins, a partial set, contexts and watermarks. */
+typedef struct s_pair {
+    char dir[2][64], home[2][96];
+    mesh_t *m[2];
+    char id[2][MESH_ID_TEXT_LEN + 1];
+    void *bundle;
+    size_t len;
+} s_pair_t;
+
+static void
+s_pair_open(s_pair_t *p)
+{
+    static const char *const keys1[] = {"k1", "k2", "k3"}, *const vals1[] = {"v1", "v2", "v3"};
+    static const char *const keys2[] = {"k1", "k3"}, *const vals2[] = {"v1 again", NULL};
+    mesh_import_report_t rep = {.size = sizeof rep};
+    void *b = NULL;
+    size_t blen = 0;
+    memset(p, 0, sizeof *p);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(util_temp_home("test_wire_compact", p->dir[i], sizeof p->dir[i],
+                                        p->home[i], sizeof p->home[i]),
+                         0);
+        assert_int_equal(util_open(p->home[i], true, i ? "b" : "a", 0, &p->m[i]), MESH_OK);
+        assert_int_equal(mesh_device_id(p->m[i], p->id[i], sizeof p->id[i]), MESH_OK);
+    }
+    assert_int_equal(mesh_peer_add(p->m[1], p->id[0], "a", NULL, 0), MESH_OK);
+    assert_true(util_commit(p->m[0], "notes", keys1, vals1, 3) == 1);
+    assert_true(util_commit(p->m[0], "notes", keys2, vals2, 2) == 4);
+    assert_int_equal(mesh_export(p->m[0], NULL, 0, NULL, 0, &b, &blen), MESH_OK);
+    assert_int_equal(mesh_import(p->m[1], b, blen, &rep), MESH_OK);
+    assert_int_equal(rep.sets_rejected, 0);
+    mesh_free(rep.text);
+    mesh_free(b);
+    util_put(p->m[1], "notes", "k2", "v2 by b");
+    util_put(p->m[1], "notes", "k4", "v4 by b");
+    assert_int_equal(mesh_export(p->m[1], NULL, 0, NULL, 0, &p->bundle, &p->len), MESH_OK);
+}
+
+static void
+s_pair_close(s_pair_t *p)
+{
+    mesh_free(p->bundle);
+    for (int i = 0; i < 2; i++) {
+        mesh_close(p->m[i]);
+        assert_int_equal(util_rm_tree(p->dir[i]), 0);
+    }
+}
+
+/* A fresh node that knows A and B as members, given the bundle: what it took. */
+static void
+s_import_fresh(const s_pair_t *p, const uint8_t *bundle, size_t len, mesh_import_report_t *rep,
+               bool (*check)(mesh_t *m))
+{
+    char dir[64], home[96];
+    mesh_t *c = NULL;
+    assert_int_equal(util_temp_home("test_wire_compact", dir, sizeof dir, home, sizeof home), 0);
+    assert_int_equal(util_open(home, true, "c", 0, &c), MESH_OK);
+    assert_int_equal(mesh_peer_add(c, p->id[0], "a", NULL, 0), MESH_OK);
+    assert_int_equal(mesh_peer_add(c, p->id[1], "b", NULL, 0), MESH_OK);
+    rep->size = sizeof *rep;
+    assert_int_equal(mesh_import(c, bundle, len, rep), MESH_OK);
+    mesh_free(rep->text);
+    rep->text = NULL;
+    assert_true(check(c));
+    mesh_close(c);
+    assert_int_equal(util_rm_tree(dir), 0);
+}
+
+static bool
+s_holds_all(mesh_t *c)
+{
+    util_expect(c, "notes", "k1", "v1 again");
+    util_expect(c, "notes", "k2", "v2 by b");
+    util_expect(c, "notes", "k3", NULL);
+    util_expect(c, "notes", "k4", "v4 by b");
+    return true;
+}
+
+static bool
+s_lacks_k4(mesh_t *c)
+{
+    util_expect(c, "notes", "k4", NULL);
+    return true;
+}
+
+/* A real bundle goes compact and expands back to exactly its bytes, which a third node
+ * imports as it would the bundle; the compact form is smaller. */
+static void
+test_wire_compact_round_trip(void **state)
+{
+    (void)state;
+    s_pair_t p;
+    wire_buf_t c, back;
+    mesh_import_report_t rep;
+    s_pair_open(&p);
+    wire_buf_init(&c);
+    wire_buf_init(&back);
+    assert_int_equal(wire_compact_encode(p.bundle, p.len, NULL, &c), MESH_OK);
+    assert_true(c.len < p.len * 3 / 4);
+    assert_int_equal(wire_compact_expand(c.data, c.len, NULL, &back), MESH_OK);
+    assert_int_equal(back.len, p.len);
+    assert_memory_equal(back.data, p.bundle, p.len);
+    s_import_fresh(&p, back.data, back.len, &rep, s_holds_all);
+    assert_int_equal(rep.sets_rejected, 0);
+    assert_true(rep.sets_new >= 4);
+    /* appended after what out held, which stays */
+    wire_buf_reset(&back);
+    assert_int_equal(wire_buf_append(&back, "xy", 2), MESH_OK);
+    assert_int_equal(wire_compact_expand(c.data, c.len, NULL, &back), MESH_OK);
+    assert_int_equal(back.len, p.len + 2);
+    assert_memory_equal(back.data + 2, p.bundle, p.len);
+    /* the sender's own key goes as nil (the receiver knows it from its session): shorter,
+     * the same bytes back with that key; without a key a nil origin is malformed, and with
+     * another key the rebuilt sets name another origin, whose signature does not verify */
+    uint8_t pk_b[DEVID_RAW_LEN], pk_a[DEVID_RAW_LEN];
+    wire_buf_t cs;
+    wire_buf_init(&cs);
+    assert_int_equal(devid_parse(p.id[1], pk_b), MESH_OK);
+    assert_int_equal(devid_parse(p.id[0], pk_a), MESH_OK);
+    assert_int_equal(wire_compact_encode(p.bundle, p.len, pk_b, &cs), MESH_OK);
+    assert_true(cs.len + WIRE_ORIGIN_LEN <= c.len);
+    wire_buf_reset(&back);
+    assert_int_equal(wire_compact_expand(cs.data, cs.len, pk_b, &back), MESH_OK);
+    assert_int_equal(back.len, p.len);
+    assert_memory_equal(back.data, p.bundle, p.len);
+    wire_buf_reset(&back);
+    assert_int_equal(wire_compact_expand(cs.data, cs.len, NULL, &back), MESH_EPROTO);
+    assert_int_equal(back.len, 0);
+    assert_int_equal(wire_compact_expand(cs.data, cs.len, pk_a, &back), MESH_OK);
+    s_import_fresh(&p, back.data, back.len, &rep, s_lacks_k4);
+    assert_true(rep.sets_rejected >= 1);
+    wire_buf_release(&cs);
+    /* what does not decode as a bundle does not go compact, and leaves out as it was */
+    wire_buf_reset(&c);
+    assert_int_equal(wire_compact_encode((const uint8_t *)"\x92\x01\x02", 3, NULL, &c), MESH_EINVAL);
+    assert_int_equal(c.len, 0);
+    wire_buf_release(&c);
+    wire_buf_release(&back);
+    s_pair_close(&p);
+}
+
+/* What the compact form leaves out is rebuilt, never trusted: a value changed on the way
+ * expands (it is well formed) into a set whose signature fails, and the receiver rejects
+ * that set alone. */
+static void
+test_wire_compact_tamper_rejected(void **state)
+{
+    (void)state;
+    s_pair_t p;
+    wire_buf_t c, back;
+    mesh_import_report_t rep;
+    s_pair_open(&p);
+    wire_buf_init(&c);
+    wire_buf_init(&back);
+    assert_int_equal(wire_compact_encode(p.bundle, p.len, NULL, &c), MESH_OK);
+    uint8_t *hit = NULL;
+    for (size_t i = 0; i + 7 <= c.len && !hit; i++) {
+        hit = memcmp(c.data + i, "v4 by b", 7) == 0 ? c.data + i : NULL;
+    }
+    assert_non_null(hit);
+    hit[1] ^= 1; /* "v4 by b" -> "v5 by b" */
+    assert_int_equal(wire_compact_expand(c.data, c.len, NULL, &back), MESH_OK);
+    s_import_fresh(&p, back.data, back.len, &rep, s_lacks_k4);
+    assert_int_equal(rep.sets_rejected, 1);
+    wire_buf_release(&c);
+    wire_buf_release(&back);
+    s_pair_close(&p);
+}
+
+/* A compact form that does not expand is a clear error, never a crash, and out stays as it
+ * was: every truncation, a trailing byte, a dot index past the table, a table past its cap. */
+static void
+test_wire_compact_rejects_malformed(void **state)
+{
+    (void)state;
+    s_pair_t p;
+    wire_buf_t c, back;
+    s_pair_open(&p);
+    wire_buf_init(&c);
+    wire_buf_init(&back);
+    assert_int_equal(wire_compact_encode(p.bundle, p.len, NULL, &c), MESH_OK);
+    for (size_t n = 0; n < c.len; n++) {
+        mesh_err_t err = wire_compact_expand(c.data, n, NULL, &back);
+        assert_true(err == MESH_EPROTO || err == MESH_ETOOBIG);
+        assert_int_equal(back.len, 0);
+    }
+    assert_int_equal(wire_buf_append(&c, "\x00", 1), MESH_OK);
+    assert_int_equal(wire_compact_expand(c.data, c.len, NULL, &back), MESH_EPROTO);
+    assert_int_equal(back.len, 0);
+    /* [[[origin, 1]], [["c", [[5, 1, 1, sig, [["k", "v", []]]]], []]]]: index 5 of 1 */
+    util_bytes_t *bb = util_bytes_new();
+    uint8_t origin[WIRE_ORIGIN_LEN] = {0}, sig[WIRE_SIG_LEN] = {0};
+    util_array(bb, 2), util_array(bb, 1), util_array(bb, 2), util_bin(bb, origin, sizeof origin);
+    util_uint(bb, 1), util_array(bb, 1), util_array(bb, 3), util_str(bb, "c", 1);
+    util_array(bb, 1), util_array(bb, 5), util_mark(bb), util_uint(bb, 5), util_mark(bb);
+    util_uint(bb, 1);
+    util_uint(bb, 1), util_bin(bb, sig, sizeof sig), util_array(bb, 1), util_array(bb, 3);
+    util_bin(bb, "k", 1), util_bin(bb, "v", 1), util_array(bb, 0), util_array(bb, 0);
+    assert_int_equal(wire_compact_expand(bb->b, bb->len, NULL, &back), MESH_EPROTO);
+    util_bytes_t *ok = util_splice(bb, 0, "\x00", 1); /* index 0: it expands */
+    assert_int_equal(wire_compact_expand(ok->b, ok->len, NULL, &back), MESH_OK);
+    assert_true(back.len > 0);
+    util_bytes_free(ok);
+    util_bytes_free(bb);
+    /* a table of more pairs than WIRE_COMPACT_DOTS_MAX */
+    uint8_t big[] = {0x92, 0xdc, (WIRE_COMPACT_DOTS_MAX + 1) >> 8, (WIRE_COMPACT_DOTS_MAX + 1) & 0xff};
+    wire_buf_reset(&back);
+    assert_int_equal(wire_compact_expand(big, sizeof big, NULL, &back), MESH_ETOOBIG);
+    assert_int_equal(back.len, 0);
+    wire_buf_release(&c);
+    wire_buf_release(&back);
+    s_pair_close(&p);
+}
+
+/* CBATCH [13, id, compact bundle, more]: round trip; a body past WIRE_COMPACT_MAX is refused
+ * both ways (its expansion would be past what a batch may cost). */
+static void
+test_wire_msg_cbatch(void **state)
+{
+    (void)state;
+    wire_buf_t b;
+    wire_msg_t out;
+    uint8_t body[40];
+    util_fill(body, sizeof body, 0x31);
+    wire_buf_init(&b);
+    wire_msg_t msg = {
+        .type = WIRE_MSG_CBATCH, .num = 9, .body = body, .body_len = sizeof body, .more = true};
+    assert_int_equal(wire_msg_encode(&msg, &b), MESH_OK);
+    assert_int_equal(wire_msg_decode(b.data, b.len, &out), MESH_OK);
+    assert_int_equal(out.type, WIRE_MSG_CBATCH);
+    assert_int_equal(out.num, 9);
+    assert_true(out.more);
+    assert_int_equal(out.body_len, sizeof body);
+    assert_memory_equal(out.body, body, sizeof body);
+    uint8_t *huge = calloc(1, WIRE_COMPACT_MAX + 1);
+    assert_non_null(huge);
+    msg.body = huge;
+    msg.body_len = WIRE_COMPACT_MAX + 1;
+    wire_buf_reset(&b);
+    assert_int_equal(wire_msg_encode(&msg, &b), MESH_EINVAL);
+    msg.body_len = WIRE_COMPACT_MAX;
+    assert_int_equal(wire_msg_encode(&msg, &b), MESH_OK);
+    assert_int_equal(wire_msg_decode(b.data, b.len, &out), MESH_OK);
+    /* one byte more in the body: bin32 header then WIRE_COMPACT_MAX + 1 bytes */
+    wire_buf_reset(&b);
+    uint32_t over = WIRE_COMPACT_MAX + 1;
+    uint8_t head[] = {0x94, WIRE_MSG_CBATCH, 0x01, 0xc6, (uint8_t)(over >> 24),
+                      (uint8_t)(over >> 16), (uint8_t)(over >> 8), (uint8_t)over};
+    assert_int_equal(wire_buf_append(&b, head, sizeof head), MESH_OK);
+    assert_int_equal(wire_buf_append(&b, huge, WIRE_COMPACT_MAX + 1), MESH_OK);
+    assert_int_equal(wire_buf_append(&b, "\x00", 1), MESH_OK);
+    assert_int_equal(wire_msg_decode(b.data, b.len, &out), MESH_ETOOBIG);
+    free(huge);
+    wire_buf_release(&b);
+}
+
 int
 main(void)
 {
@@ -2197,6 +2459,10 @@ main(void)
         cmocka_unit_test(test_wire_mark_ranges),
         cmocka_unit_test(test_wire_msg_hello_other_major),
         cmocka_unit_test(test_wire_msg_block_caps),
+        cmocka_unit_test(test_wire_compact_round_trip),
+        cmocka_unit_test(test_wire_compact_tamper_rejected),
+        cmocka_unit_test(test_wire_compact_rejects_malformed),
+        cmocka_unit_test(test_wire_msg_cbatch),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
