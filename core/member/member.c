@@ -101,6 +101,13 @@ member_check_op(const wire_opmeta_t *op, const uint8_t *origin)
 {
     uint8_t subject[WIRE_ORIGIN_LEN], signer[WIRE_ORIGIN_LEN];
     bool is_add = false;
+    size_t pos = 4; /* "ack/<signer ID>" (core/member/ack.h) */
+    if (op->key_len > 4 && memcmp(op->key, "ack/", 4) == 0) {
+        mesh_err_t err = s_parse_id(op->key, op->key_len, &pos, signer);
+        return err == MESH_OK && pos == op->key_len && !memcmp(signer, origin, WIRE_ORIGIN_LEN)
+                   ? MESH_OK
+                   : MESH_EPROTO;
+    }
     mesh_err_t err = member_parse_key(op->key, op->key_len, &is_add, subject, signer);
     if (err != MESH_OK || memcmp(signer, origin, WIRE_ORIGIN_LEN) != 0) {
         return MESH_EPROTO;
