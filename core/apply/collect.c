@@ -244,15 +244,101 @@ s_remove(store_txn_t *txn, s_run_t *run, const s_cand_t *c, store_coll_stats_t *
     return err;
 }
 
+/* ---- set records whose every op is gone ---- */
+
+typedef struct s_set_ref {
+    uint32_t oid;
+    uint64_t first_seq;
+} s_set_ref_t;
+
+/* May the set record (cid, oid, first_seq, count) go? Not when it is its origin's latest
+ * (watermarks and a header sent alone need it, §5.5), under a derived number (§5.7), past
+ * what every member acknowledged, or holding a live version or tombstone (its leaves give
+ * their proofs). */
+static mesh_err_t
+s_set_gone(store_txn_t *txn, const vector_t *stable, const char *coll, uint32_t cid,
+           const store_set_t *set, bool *gone)
+{
+    uint8_t origin[WIRE_ORIGIN_LEN];
+    uint64_t inc = 0, seq = 0, end = set->first_seq + set->count;
+    bool derived = false;
+    store_cursor_t *cur = NULL;
+    *gone = false;
+    mesh_err_t err = store_origin_is_derived(txn, set->oid, &derived);
+    if (err == MESH_OK && !derived) {
+        err = store_origin_get(txn, set->oid, origin, &inc);
+    }
+    if (err != MESH_OK || derived) {
+        return err;
+    }
+    const vector_entry_t *e = vector_find(stable, coll, origin, inc);
+    if (!e || e->vv.base < end - 1) {
+        return MESH_OK;
+    }
+    store_item_t *item = malloc(sizeof *item);
+    err = item ? store_dots_open(txn, cid, set->oid, set->first_seq, &cur) : MESH_ENOMEM;
+    if (err == MESH_OK) {
+        err = store_dots_next(cur, &seq, item);
+    }
+    store_cursor_close(cur);
+    free(item);
+    if (err == MESH_ENOTFOUND || (err == MESH_OK && seq >= end)) {
+        *gone = true;
+        err = MESH_OK;
+    }
+    return err;
+}
+
+/* Remove the set records of cid whose every op is gone (s_set_gone). */
+static mesh_err_t
+s_sets(store_txn_t *txn, s_run_t *run, uint32_t cid, const char *coll)
+{
+    store_cursor_t *cur = NULL;
+    store_set_t set, prev = {0};
+    s_set_ref_t *refs = NULL;
+    size_t n = 0, cap = 0;
+    bool have = false;
+    mesh_err_t err = store_sets_open(txn, cid, &cur);
+    while (err == MESH_OK && (err = store_sets_next(cur, &set)) == MESH_OK) {
+        bool gone = false;
+        if (have && prev.oid == set.oid) { /* prev is not its origin's latest */
+            err = s_set_gone(txn, run->stable, coll, cid, &prev, &gone);
+        }
+        if (err == MESH_OK && gone && n == cap) {
+            cap = cap ? cap * 2 : 64;
+            s_set_ref_t *p = realloc(refs, cap * sizeof *refs);
+            err = p ? MESH_OK : MESH_ENOMEM;
+            refs = p ? p : refs;
+        }
+        if (err == MESH_OK && gone) {
+            refs[n++] = (s_set_ref_t){prev.oid, prev.first_seq};
+        }
+        prev = (store_set_t){.oid = set.oid, .first_seq = set.first_seq, .count = set.count};
+        have = true;
+    }
+    store_cursor_close(cur);
+    err = err == MESH_ENOTFOUND ? MESH_OK : err;
+    for (size_t i = 0; err == MESH_OK && i < n; i++) {
+        err = store_set_del(txn, cid, refs[i].oid, refs[i].first_seq);
+    }
+    run->r->sets += err == MESH_OK ? n : 0;
+    free(refs);
+    return err;
+}
+
 static mesh_err_t
 s_write(store_txn_t *txn, void *arg)
 {
     s_run_t *run = arg;
     store_coll_stats_t stats;
-    run->r->items = run->r->versions = 0; /* the body may run again (the map grew) */
+    store_cursor_t *colls = NULL;
+    char name[MESH_COLL_MAX + 1];
+    uint32_t cid = 0;
+    /* the body may run again (the map grew) */
+    run->r->items = run->r->versions = run->r->sets = 0;
     mesh_err_t err = MESH_OK;
     for (size_t i = 0; err == MESH_OK && i < run->n;) {
-        uint32_t cid = run->cands[i].cid;
+        cid = run->cands[i].cid;
         err = store_coll_stats_get(txn, cid, &stats);
         for (; err == MESH_OK && i < run->n && run->cands[i].cid == cid; i++) {
             err = s_remove(txn, run, &run->cands[i], &stats);
@@ -261,6 +347,35 @@ s_write(store_txn_t *txn, void *arg)
             err = store_coll_stats_put(txn, cid, &stats);
         }
     }
+    /* then the set records that nothing needs any more, collection by collection */
+    size_t ncolls = 0;
+    uint32_t *cids = NULL;
+    char(*names)[MESH_COLL_MAX + 1] = NULL;
+    if (err == MESH_OK) {
+        err = store_colls_open(txn, &colls);
+    }
+    while (err == MESH_OK && (err = store_colls_next(colls, name, &cid)) == MESH_OK) {
+        if (name[0] == '_') {
+            continue;
+        }
+        uint32_t *c = realloc(cids, (ncolls + 1) * sizeof *cids);
+        cids = c ? c : cids;
+        void *p = c ? realloc(names, (ncolls + 1) * sizeof *names) : NULL;
+        names = p ? p : names;
+        if (!p) {
+            err = MESH_ENOMEM;
+            break;
+        }
+        cids[ncolls] = cid;
+        memcpy(names[ncolls++], name, sizeof name);
+    }
+    store_cursor_close(colls);
+    err = err == MESH_ENOTFOUND ? MESH_OK : err;
+    for (size_t i = 0; err == MESH_OK && i < ncolls; i++) {
+        err = s_sets(txn, run, cids[i], names[i]);
+    }
+    free(cids);
+    free(names);
     return err;
 }
 
@@ -278,7 +393,7 @@ collect_run(mesh_t *m, const vector_t *stable, collect_report_t *r, bool *more)
         err = s_scan(txn, &run);
     }
     store_read_end(txn);
-    if (err == MESH_OK && run.n) {
+    if (err == MESH_OK) {
         err = store_write(m->store, s_write, &run);
         *more = run.n == COLLECT_BATCH_MAX;
     }
@@ -445,12 +560,12 @@ collect_tick(mesh_t *m, collect_state_t *s, int64_t now_ms)
     err = collect_stable_load(m, s_wall_ms(), m->horizon_ms, &stable, &r);
     if (err == MESH_OK && (!s->last || !vector_equal(s->last, stable))) {
         err = collect_run(m, stable, &r, &more);
-        if (err == MESH_OK && r.items) {
+        if (err == MESH_OK && (r.items || r.sets)) {
             node_log(m, MESH_LOG_INFO,
-                     "collected %llu tombstone(s) of %llu deleted key(s) (%zu member(s) "
-                     "acknowledged, %zu silent past the horizon)",
-                     (unsigned long long)r.versions, (unsigned long long)r.items, r.members,
-                     r.stale);
+                     "collected %llu tombstone(s) of %llu deleted key(s) and %llu set "
+                     "record(s) (%zu member(s) acknowledged, %zu silent past the horizon)",
+                     (unsigned long long)r.versions, (unsigned long long)r.items,
+                     (unsigned long long)r.sets, r.members, r.stale);
         }
         if (err == MESH_OK && !more) {
             vector_free(s->last);

@@ -26,6 +26,7 @@
 typedef struct collect_report {
     uint64_t items;    /* items removed (keys whose every version was a collected tombstone) */
     uint64_t versions; /* tombstones removed */
+    uint64_t sets;     /* set records removed: every op of theirs gone, acknowledged by all */
     size_t members;    /* members whose acknowledgement counted */
     size_t stale;      /* members silent past the horizon, left out */
 } collect_report_t;
@@ -53,7 +54,10 @@ MESH_NODISCARD mesh_err_t collect_stable_load(mesh_t *m, uint64_t now_ms, uint64
 /* Collect in m's store what stable covers: items of user collections whose versions are
  * all tombstones, their contexts and dots covered, removed (item, version records, digest,
  * stats), the floor raised; at most COLLECT_BATCH_MAX items per call (*more says some
- * are left). Errors: the store's (nothing of that transaction is kept). */
+ * are left). Then the set records (headers and leaves) none of whose ops is held any more
+ * (superseded or collected), whose range stable covers, but for each origin's latest and
+ * those under derived incarnations (§5.7). One write transaction. Errors: the store's
+ * (nothing of that transaction is kept). */
 MESH_NODISCARD mesh_err_t collect_run(mesh_t *m, const vector_t *stable, collect_report_t *r,
                                       bool *more);
 

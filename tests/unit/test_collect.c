@@ -197,6 +197,9 @@ test_collect_alone(void **state)
     CHECK_EQ(r.items, 1);
     CHECK_EQ(r.versions, 1);
     CHECK_EQ(r.members, 0);
+    /* the first set's one op was superseded: its record goes; the second holds a live
+     * value, the third is the origin's latest: they stay */
+    CHECK_EQ(r.sets, 1);
     CHECK_EQ(s_versions(a, "c", "gone"), 0);
     CHECK_EQ(s_stat_versions(a, "c"), 1);
     CHECK(util_check_digest(a, "c")); /* the digest agrees with what is stored */
