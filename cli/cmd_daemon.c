@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 static const char s_usage[] =
-    "usage: meshctl daemon [--listen ADDR]\n"
+    "usage: meshctl daemon [--listen ADDR] [--horizon DURATION]\n"
     "\n"
     "Run this device's node in the foreground: listen on ADDR (e.g.\n"
     "tcp://127.0.0.1:7000), connect to every member at the addresses 'meshctl peer add'\n"
