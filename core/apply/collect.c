@@ -271,8 +271,11 @@ s_set_gone(store_txn_t *txn, const vector_t *stable, const char *coll, uint32_t 
     if (err != MESH_OK || derived) {
         return err;
     }
+    /* "_mesh" is in no acknowledgement: its superseded sets (an acknowledgement replaced
+     * every second under load) go as soon as none of their ops is held; nothing ever sends
+     * such a set again but an origin's latest (§5.5), which stays */
     const vector_entry_t *e = vector_find(stable, coll, origin, inc);
-    if (!e || e->vv.base < end - 1) {
+    if (strcmp(coll, MEMBER_COLL) != 0 && (!e || e->vv.base < end - 1)) {
         return MESH_OK;
     }
     store_item_t *item = malloc(sizeof *item);
@@ -355,7 +358,7 @@ s_write(store_txn_t *txn, void *arg)
         err = store_colls_open(txn, &colls);
     }
     while (err == MESH_OK && (err = store_colls_next(colls, name, &cid)) == MESH_OK) {
-        if (name[0] == '_') {
+        if (name[0] == '_' && strcmp(name, MEMBER_COLL) != 0) {
             continue;
         }
         uint32_t *c = realloc(cids, (ncolls + 1) * sizeof *cids);
@@ -533,6 +536,14 @@ collect_redo(mesh_t *m, size_t *done)
 #define S_TICK_MS    1000                  /* how often the timer looks */
 #define S_REFRESH_MS (24ull * 3600 * 1000) /* an unchanged acknowledgement, at least daily */
 
+static int64_t
+s_clock_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static uint64_t
 s_wall_ms(void)
 {
@@ -558,8 +569,12 @@ collect_tick(mesh_t *m, collect_state_t *s, int64_t now_ms)
         node_log(m, MESH_LOG_WARN, "acknowledgement: %s", mesh_errmsg(m));
     }
     err = collect_stable_load(m, s_wall_ms(), m->horizon_ms, &stable, &r);
-    if (err == MESH_OK && (!s->last || !vector_equal(s->last, stable))) {
+    if (err == MESH_OK && now_ms >= s->run_ms && (!s->last || !vector_equal(s->last, stable))) {
+        int64_t t0 = s_clock_ms();
         err = collect_run(m, stable, &r, &more);
+        /* a pass scans the items on the loop thread: at most a twentieth of its time */
+        int64_t took = s_clock_ms() - t0;
+        s->run_ms = now_ms + (took * 20 > S_TICK_MS ? took * 20 : 0);
         if (err == MESH_OK && (r.items || r.sets)) {
             node_log(m, MESH_LOG_INFO,
                      "collected %llu tombstone(s) of %llu deleted key(s) and %llu set "

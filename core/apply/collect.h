@@ -70,10 +70,12 @@ MESH_NODISCARD mesh_err_t collect_refuses(store_txn_t *st, uint32_t cid, uint32_
                                           bool *refused);
 
 /* The daemon's timer (core/sync/loop): when due, publish the acknowledgement (when it changed,
- * or every third of the horizon, at most once a day), collect when the stable vector rose,
+ * or every third of the horizon, at most once a day), collect when the stable vector rose
+ * (a pass at most every 20x its own duration: it scans the items on the loop thread),
  * and delete anew what a repair offered under the floor. Failures are logged. */
 typedef struct collect_state {
     int64_t next_ms; /* monotonic: when the next tick is due */
+    int64_t run_ms;  /* monotonic: no collection pass before (20x the last one's time) */
     vector_t *last;  /* the stable vector of the last collection (NULL: none yet) */
 } collect_state_t;
 
