@@ -80,14 +80,14 @@ collect_stable_load(mesh_t *m, uint64_t now_ms, uint64_t horizon_ms, vector_t **
         err = ack_heard(txn, (const uint8_t(*)[32])keys, n, last);
     }
     for (size_t i = 0; err == MESH_OK && i < n; i++) {
-        if (!memcmp(keys[i], self, 32)) {
-            continue; /* our own vector stands for us */
-        }
-        if (!collect_holds_back(m, keys[i], last[i], now_ms, horizon_ms)) {
+        bool me = !memcmp(keys[i], self, 32);
+        /* our own too: collect only what we told the others we hold (they would wait for
+         * an acknowledgement of what is gone here) */
+        if (!me && !collect_holds_back(m, keys[i], last[i], now_ms, horizon_ms)) {
             r->stale++;
             continue;
         }
-        r->members++;
+        r->members += !me;
         err = ack_load(txn, keys[i], &acks[nacks]);
         if (err == MESH_ENOTFOUND || err == MESH_EPROTO) { /* it holds nothing for sure */
             acks[nacks] = calloc(1, sizeof **acks);
@@ -564,7 +564,11 @@ collect_tick(mesh_t *m, collect_state_t *s, int64_t now_ms)
     vector_t *stable = NULL;
     collect_report_t r = {0};
     size_t redone = 0;
-    mesh_err_t err = ack_publish(m, refresh < S_REFRESH_MS ? refresh : S_REFRESH_MS, &wrote);
+    bool needed = false;
+    mesh_err_t err = ack_needed(m, &s->scanned, &needed);
+    if (err == MESH_OK) {
+        err = ack_publish(m, needed, refresh < S_REFRESH_MS ? refresh : S_REFRESH_MS, &wrote);
+    }
     if (err != MESH_OK) {
         node_log(m, MESH_LOG_WARN, "acknowledgement: %s", mesh_errmsg(m));
     }
@@ -605,6 +609,7 @@ collect_state_release(collect_state_t *s)
 {
     if (s) {
         vector_free(s->last);
-        s->last = NULL;
+        vector_free(s->scanned);
+        s->last = s->scanned = NULL;
     }
 }

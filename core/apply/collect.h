@@ -46,7 +46,8 @@ MESH_NODISCARD mesh_err_t collect_stable(const vector_t *own, vector_t *const *a
 bool collect_covers(const vector_t *stable, const char *coll, const version_ctx_t *ctx);
 
 /* The stable vector of m's store now: own vector and the acknowledgements of the members
- * that hold collection back; a member without one makes everything it could cover 0.
+ * that hold collection back, this device's own among them (it collects only what it told
+ * the others it holds); a member without one makes everything it could cover 0.
  * *out new (vector_free); r->members and r->stale filled. Errors: the store's, ENOMEM. */
 MESH_NODISCARD mesh_err_t collect_stable_load(mesh_t *m, uint64_t now_ms, uint64_t horizon_ms,
                                               vector_t **out, collect_report_t *r);
@@ -74,9 +75,10 @@ MESH_NODISCARD mesh_err_t collect_refuses(store_txn_t *st, uint32_t cid, uint32_
  * (a pass at most every 20x its own duration: it scans the items on the loop thread),
  * and delete anew what a repair offered under the floor. Failures are logged. */
 typedef struct collect_state {
-    int64_t next_ms; /* monotonic: when the next tick is due */
-    int64_t run_ms;  /* monotonic: no collection pass before (20x the last one's time) */
-    vector_t *last;  /* the stable vector of the last collection (NULL: none yet) */
+    int64_t next_ms;   /* monotonic: when the next tick is due */
+    int64_t run_ms;    /* monotonic: no collection pass before (20x the last one's time) */
+    vector_t *last;    /* the stable vector of the last collection (NULL: none yet) */
+    vector_t *scanned; /* what ack_needed read without finding a tombstone */
 } collect_state_t;
 
 void collect_tick(mesh_t *m, collect_state_t *s, int64_t now_ms);

@@ -118,7 +118,7 @@ ack_load(store_txn_t *txn, const uint8_t *signer, vector_t **out)
 /* What this device's acknowledgement would say (*buf), and whether the one stored says it
  * too and is younger than refresh_ms (*same). */
 static mesh_err_t
-s_compare(mesh_t *m, uint64_t refresh_ms, wire_buf_t *buf, bool *same)
+s_compare(mesh_t *m, bool on_change, uint64_t refresh_ms, wire_buf_t *buf, bool *same)
 {
     store_txn_t *txn = NULL;
     vector_t *own = NULL;
@@ -138,8 +138,8 @@ s_compare(mesh_t *m, uint64_t refresh_ms, wire_buf_t *buf, bool *same)
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
             uint64_t now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-            *same = v->value_len == buf->len && !memcmp(v->value, buf->data, buf->len) &&
-                    now < hlc_ms(v->hlc) + refresh_ms;
+            bool equal = v->value_len == buf->len && !memcmp(v->value, buf->data, buf->len);
+            *same = (equal || !on_change) && now < hlc_ms(v->hlc) + refresh_ms;
         }
         err = err == MESH_ENOTFOUND ? MESH_OK : err;
     }
@@ -150,7 +150,7 @@ s_compare(mesh_t *m, uint64_t refresh_ms, wire_buf_t *buf, bool *same)
 }
 
 mesh_err_t
-ack_publish(mesh_t *m, uint64_t refresh_ms, bool *wrote)
+ack_publish(mesh_t *m, bool on_change, uint64_t refresh_ms, bool *wrote)
 {
     wire_buf_t buf;
     bool same = false;
@@ -158,7 +158,7 @@ ack_publish(mesh_t *m, uint64_t refresh_ms, bool *wrote)
     mesh_txn_t *txn = NULL;
     *wrote = false;
     wire_buf_init(&buf);
-    mesh_err_t err = s_compare(m, refresh_ms, &buf, &same);
+    mesh_err_t err = s_compare(m, on_change, refresh_ms, &buf, &same);
     if (err == MESH_OK && !same && buf.len > MESH_VALUE_MAX) {
         err = node_fail(m, MESH_ETOOBIG, "acknowledgement of %zu bytes (limit %u)", buf.len,
                         MESH_VALUE_MAX);
@@ -212,4 +212,74 @@ ack_heard(store_txn_t *txn, const uint8_t (*keys)[32], size_t n, uint64_t *last_
     store_cursor_close(cur);
     free(item);
     return err == MESH_ENOTFOUND ? MESH_OK : err;
+}
+
+/* The base of (coll, origin, inc) in v, 0 when v (may be NULL) has none. */
+static uint64_t
+s_base(const vector_t *v, const char *coll, const uint8_t *origin, uint64_t inc)
+{
+    const vector_entry_t *e = vector_find(v, coll, origin, inc);
+    return e ? e->vv.base : 0;
+}
+
+/* Is there a tombstone among the dots (from, to] of entry e of collection cid? */
+static mesh_err_t
+s_tombstone_in(store_txn_t *txn, uint32_t cid, const vector_entry_t *e, uint64_t from,
+               store_item_t *item, bool *found)
+{
+    uint32_t oid = 0;
+    uint64_t seq = 0;
+    store_cursor_t *cur = NULL;
+    mesh_err_t err = store_origin_id(txn, e->origin, e->incarnation, false, &oid);
+    if (err == MESH_OK) {
+        err = store_dots_open(txn, cid, oid, from + 1, &cur);
+    }
+    while (err == MESH_OK && !*found && (err = store_dots_next(cur, &seq, item)) == MESH_OK &&
+           seq <= e->vv.base) {
+        *found = item->count && item->versions[0].kind == WIRE_DEL;
+    }
+    store_cursor_close(cur);
+    return err == MESH_ENOTFOUND ? MESH_OK : err;
+}
+
+mesh_err_t
+ack_needed(mesh_t *m, vector_t **scanned, bool *needed)
+{
+    store_txn_t *txn = NULL;
+    vector_t *own = NULL, *last = NULL;
+    store_item_t *item = malloc(sizeof *item);
+    *needed = false;
+    mesh_err_t err = item ? store_read_begin(m->store, &txn) : MESH_ENOMEM;
+    if (err == MESH_OK) {
+        err = ack_own_vector(txn, &own);
+    }
+    if (err == MESH_OK) {
+        err = ack_load(txn, ident_public_key(m->ident), &last);
+        err = err == MESH_ENOTFOUND || err == MESH_EPROTO ? MESH_OK : err;
+    }
+    for (size_t i = 0; err == MESH_OK && !*needed && i < own->count; i++) {
+        const vector_coll_t *c = &own->colls[i];
+        uint32_t cid = 0;
+        err = store_coll_id(txn, c->name, false, &cid);
+        for (size_t j = 0; err == MESH_OK && !*needed && j < c->count; j++) {
+            const vector_entry_t *e = &c->entries[j];
+            uint64_t a = s_base(last, c->name, e->origin, e->incarnation);
+            uint64_t b = s_base(*scanned, c->name, e->origin, e->incarnation);
+            uint64_t from = a > b ? a : b;
+            if (e->vv.base > from) {
+                err = s_tombstone_in(txn, cid, e, from, item, needed);
+            }
+        }
+        err = err == MESH_ENOTFOUND ? MESH_OK : err;
+    }
+    store_read_end(txn);
+    if (err == MESH_OK && !*needed) { /* all read up to own: not again */
+        vector_free(*scanned);
+        *scanned = own;
+        own = NULL;
+    }
+    vector_free(own);
+    vector_free(last);
+    free(item);
+    return err;
 }

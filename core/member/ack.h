@@ -24,11 +24,18 @@
  * (*out NULL): the store's, MESH_ENOMEM. */
 MESH_NODISCARD mesh_err_t ack_own_vector(store_txn_t *txn, vector_t **out);
 
-/* Publish this device's acknowledgement when what it says changed, or when the last one is
- * older than refresh_ms (so that a member with nothing new is still heard of, §8.2); else
- * write nothing. *wrote says whether a record was committed. Errors: the store's,
- * MESH_ETOOBIG (the vector is over MESH_VALUE_MAX: nothing written), MESH_ENOMEM. */
-MESH_NODISCARD mesh_err_t ack_publish(mesh_t *m, uint64_t refresh_ms, bool *wrote);
+/* Publish this device's acknowledgement when there is none yet, when the last one is older
+ * than refresh_ms (so that a member with nothing new is still heard of, §8.2), or, with
+ * on_change, when what it says changed; else write nothing. *wrote says whether a record
+ * was committed. Errors: the store's, MESH_ETOOBIG (the vector is over MESH_VALUE_MAX:
+ * nothing written), MESH_ENOMEM. */
+MESH_NODISCARD mesh_err_t ack_publish(mesh_t *m, bool on_change, uint64_t refresh_ms, bool *wrote);
+
+/* Is a new acknowledgement needed: does this device hold a tombstone (in a user collection)
+ * above the bases of its last one? Only the dots above both those bases and *scanned (what
+ * an earlier call found without one; kept by the caller, vector_free) are read, so each is
+ * read once. Errors: the store's, MESH_ENOMEM. */
+MESH_NODISCARD mesh_err_t ack_needed(mesh_t *m, vector_t **scanned, bool *needed);
 
 /* The acknowledgement signer published, as this device holds it: *out is new
  * (vector_free). MESH_ENOTFOUND (*out NULL) when there is none; MESH_EPROTO when its value

@@ -15,6 +15,7 @@
 
 #include "core/apply/collect.h"
 #include "core/base/node.h"
+#include "core/member/ack.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -48,7 +49,8 @@ s_round(mesh_t *m, const bench_data_t *d, bool put)
 static void
 s_collect(mesh_t *m, collect_report_t *sum)
 {
-    bool more = true;
+    bool more = true, wrote = false;
+    bench_check(m, ack_publish(m, true, 1000, &wrote), "ack_publish");
     while (more) {
         vector_t *stable = NULL;
         collect_report_t r = {0};

@@ -193,17 +193,41 @@ test_collect_alone(void **state)
     util_put(a, "c", "gone", NULL);
     CHECK_EQ(s_versions(a, "c", "gone"), 1);
     CHECK_EQ(s_stat_versions(a, "c"), 2);
+    /* not before this device acknowledged it itself */
+    s_collect(a, s_now_ms(), COLLECT_HORIZON_MS_DEFAULT, &r);
+    CHECK_EQ(r.items, 0);
+    bool wrote = false, needed = false;
+    vector_t *scanned = NULL;
+    CHECK_OK(ack_needed(a, &scanned, &needed));
+    CHECK(needed); /* it holds a tombstone no acknowledgement covers */
+    CHECK_OK(ack_publish(a, needed, 3600 * 1000, &wrote));
+    CHECK(wrote);
+    CHECK_OK(ack_needed(a, &scanned, &needed));
+    CHECK(!needed);
+    util_put(a, "c", "other", "v"); /* a put alone needs no new acknowledgement */
+    CHECK_OK(ack_needed(a, &scanned, &needed));
+    CHECK(!needed);
+    CHECK_OK(ack_publish(a, needed, 3600 * 1000, &wrote));
+    CHECK(!wrote);
+    util_put(a, "c", "other", NULL);
+    util_put(a, "c", "other", "back"); /* the tombstone went at once: nothing to tell */
+    CHECK_OK(ack_needed(a, &scanned, &needed));
+    CHECK(!needed);
+    vector_free(scanned);
     s_collect(a, s_now_ms(), COLLECT_HORIZON_MS_DEFAULT, &r);
     CHECK_EQ(r.items, 1);
     CHECK_EQ(r.versions, 1);
     CHECK_EQ(r.members, 0);
     /* the first set's one op was superseded: its record goes; the second holds a live
      * value, the third is the origin's latest: they stay */
-    CHECK_EQ(r.sets, 1);
+    /* gone's put and delete: nothing of theirs held, acknowledged; other's put and delete
+     * (seqs 4, 5) hold nothing either but came after the acknowledgement (seq 3) */
+    CHECK_EQ(r.sets, 2);
     CHECK_EQ(s_versions(a, "c", "gone"), 0);
-    CHECK_EQ(s_stat_versions(a, "c"), 1);
+    CHECK_EQ(s_stat_versions(a, "c"), 2);
     CHECK(util_check_digest(a, "c")); /* the digest agrees with what is stored */
     util_expect(a, "c", "kept", "v2");
+    util_expect(a, "c", "other", "back");
     s_collect(a, s_now_ms(), COLLECT_HORIZON_MS_DEFAULT, &r); /* again: nothing more */
     CHECK_EQ(r.items, 0);
     /* the key can be written again, and reads so */
@@ -226,9 +250,9 @@ test_collect_waits_for_acks(void **state)
     CHECK_OK(mesh_peer_add(b, ida, NULL, NULL, 0));
     util_put(a, "c", "k", "v");
     s_sync(a, b);
-    CHECK_OK(ack_publish(b, 1000, &wrote));
+    CHECK_OK(ack_publish(b, true, 1000, &wrote));
     CHECK(wrote);
-    CHECK_OK(ack_publish(b, 3600 * 1000, &wrote)); /* unchanged and young: not again */
+    CHECK_OK(ack_publish(b, true, 3600 * 1000, &wrote)); /* unchanged and young: not again */
     CHECK(!wrote);
     util_put(a, "c", "k", NULL);
     s_sync(a, b); /* B holds the delete, but has not acknowledged it */
@@ -238,18 +262,19 @@ test_collect_waits_for_acks(void **state)
     CHECK_EQ(r.members, 1);
     CHECK_EQ(r.items, 0);
     CHECK_EQ(s_versions(a, "c", "k"), 1);
-    /* B silent past the horizon: it no longer does */
+    /* B silent past the horizon: it no longer does (once A acknowledged it itself) */
+    CHECK_OK(ack_publish(a, true, 1000, &wrote));
     s_collect(a, s_now_ms() + 3600 * 1000, 1000, &r);
     CHECK_EQ(r.stale, 1);
     CHECK_EQ(r.items, 1);
     CHECK_EQ(s_versions(a, "c", "k"), 0);
     /* B acknowledges the delete, and collects once A acknowledged it too */
-    CHECK_OK(ack_publish(b, 1000, &wrote));
+    CHECK_OK(ack_publish(b, true, 1000, &wrote));
     CHECK(wrote);
     s_sync(b, a);
     s_collect(b, s_now_ms(), COLLECT_HORIZON_MS_DEFAULT, &r);
     CHECK_EQ(r.items, 0); /* A has not acknowledged yet */
-    CHECK_OK(ack_publish(a, 1000, &wrote));
+    CHECK_OK(ack_publish(a, true, 1000, &wrote));
     s_sync(a, b);
     s_collect(b, s_now_ms(), COLLECT_HORIZON_MS_DEFAULT, &r);
     CHECK_EQ(r.items, 1);
@@ -281,8 +306,8 @@ test_collect_keeps_live_sibling(void **state)
     s_sync(a, b);
     s_sync(b, a);
     CHECK_EQ(s_versions(a, "c", "k"), 2);
-    CHECK_OK(ack_publish(a, 1000, &wrote));
-    CHECK_OK(ack_publish(b, 1000, &wrote));
+    CHECK_OK(ack_publish(a, true, 1000, &wrote));
+    CHECK_OK(ack_publish(b, true, 1000, &wrote));
     s_sync(a, b);
     s_sync(b, a);
     s_collect(a, s_now_ms(), COLLECT_HORIZON_MS_DEFAULT, &r);
@@ -318,6 +343,8 @@ test_collect_refuses_under_floor(void **state)
     util_put(a, "c", "y", "live"); /* seq 2 */
     util_put(a, "c", "x", NULL);  /* seq 3, its context covers seq 1 */
     util_put(a, "c", "z", "new"); /* seq 4 */
+    bool wrote = false;
+    CHECK_OK(ack_publish(a, true, 1000, &wrote));
     s_collect(a, s_now_ms(), COLLECT_HORIZON_MS_DEFAULT, &r);
     CHECK_EQ(r.items, 1);
 
