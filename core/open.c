@@ -259,7 +259,7 @@ mesh_open(const mesh_options_t *opts, mesh_t **out)
     m->log = o.log;
     m->log_ctx = o.log_ctx;
     m->log_level = o.log_level;
-    m->horizon_ms = o.horizon_ms ? o.horizon_ms : COLLECT_HORIZON_MS_DEFAULT;
+    m->horizon_ms = o.horizon ? o.horizon : COLLECT_HORIZON_MS_DEFAULT;
     if (snprintf(m->home, sizeof m->home, "%s", o.home) >= (int)sizeof m->home) {
         member_state_free(m->members);
         free(m);

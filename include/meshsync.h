@@ -112,23 +112,23 @@ typedef struct mesh_iter mesh_iter_t; /* an iteration over a collection; opaque 
  * use. Fields are only ever added at the end, so a program built against an older header
  * keeps working. */
 typedef struct mesh_options {
-    size_t size;         /* sizeof(mesh_options_t), always first */
-    const char *home;    /* the node's home directory (required) */
-    bool create;         /* make the identity and store if the home has none */
-    bool offline;        /* open no sockets (a CLI or a test); see mesh_open */
-    mesh_log_fn log;     /* log callback, or NULL for silence */
-    void *log_ctx;       /* passed to log */
-    int log_level;       /* highest mesh_log_level_t passed to log */
-    const char *name;    /* device name recorded at creation, or NULL for the hostname */
-    uint64_t map_size;   /* initial LMDB map size in bytes; 0 = default (1 TiB, sparse) */
-    char *errbuf;        /* if not NULL: receives the detail when mesh_open fails */
-    size_t errbuf_len;   /* its size in bytes */
-    const char *listen;  /* not offline: the endpoint to listen on (e.g.
-                          * "tcp://127.0.0.1:7000"), or NULL to only dial out */
-    bool daemon_heap;    /* not offline: tune this process's allocator (glibc) for a node
-                          * that syncs for a long time (see mesh_open); process-wide */
-    uint64_t horizon_ms; /* tombstone collection: a member silent this long (ms) stops holding
-                          * it back (docs/PROTOCOL.md §8.2); 0 = 30 days */
+    size_t size;        /* sizeof(mesh_options_t), always first */
+    const char *home;   /* the node's home directory (required) */
+    bool create;        /* make the identity and store if the home has none */
+    bool offline;       /* open no sockets (a CLI or a test); see mesh_open */
+    mesh_log_fn log;    /* log callback, or NULL for silence */
+    void *log_ctx;      /* passed to log */
+    int log_level;      /* highest mesh_log_level_t passed to log */
+    const char *name;   /* device name recorded at creation, or NULL for the hostname */
+    uint64_t map_size;  /* initial LMDB map size in bytes; 0 = default (1 TiB, sparse) */
+    char *errbuf;       /* if not NULL: receives the detail when mesh_open fails */
+    size_t errbuf_len;  /* its size in bytes */
+    const char *listen; /* not offline: the endpoint to listen on (e.g.
+                         * "tcp://127.0.0.1:7000"), or NULL to only dial out */
+    bool daemon_heap;   /* not offline: tune this process's allocator (glibc) for a node
+                         * that syncs for a long time (see mesh_open); process-wide */
+    uint64_t horizon;   /* ms: a member silent this long stops holding tombstone collection
+                         * back (docs/PROTOCOL.md §8.2); 0 = 30 days */
 } mesh_options_t;
 
 /* One version of an item, as listed by mesh_get_versions. Siblings (concurrent versions)
