@@ -219,6 +219,31 @@ s_trim(char *s)
     return s;
 }
 
+bool
+cli_parse_duration(const char *text, uint64_t *ms)
+{
+    char *end = NULL;
+    errno = 0;
+    if (!text || text[0] < '0' || text[0] > '9')
+        return false;
+    unsigned long long n = strtoull(text, &end, 10);
+    uint64_t unit = 1000;
+    if (*end == 'm')
+        unit = 60 * 1000;
+    else if (*end == 'h')
+        unit = 3600 * 1000;
+    else if (*end == 'd')
+        unit = 24 * 3600 * 1000;
+    else if (*end != 's' && *end != '\0')
+        return false;
+    if (*end && end[1] != '\0')
+        return false;
+    if (errno || n == 0 || n > 3650ull * 24 * 3600 * 1000 / unit)
+        return false;
+    *ms = n * unit;
+    return true;
+}
+
 /* Apply one "key = value" line. Returns "" when applied, else what is wrong with it. */
 static const char *
 s_config_line(cli_ctx_t *ctx, char *line, int *level, int *json)
@@ -244,6 +269,10 @@ s_config_line(cli_ctx_t *ctx, char *line, int *level, int *json)
         memcpy(ctx->listen_config, value, len + 1);
         return "";
     }
+    if (strcmp(key, "horizon") == 0)
+        return cli_parse_duration(value, &ctx->horizon_ms)
+                   ? ""
+                   : "horizon must be a duration such as 30d, 12h, 90m or 45s";
     if (strcmp(key, "name") == 0) {
         size_t len = strlen(value);
         if (len == 0 || len >= sizeof ctx->name)
@@ -346,6 +375,7 @@ cli_open_ex(cli_ctx_t *ctx, bool create, bool quiet, mesh_t **out)
     opts.log_ctx = ctx;
     opts.log_level = MESH_LOG_DEBUG; /* s_log filters, and keeps error lines as detail */
     opts.name = ctx->name[0] ? ctx->name : NULL;
+    opts.horizon = ctx->horizon_ms;
     opts.errbuf = ctx->lib_error; /* the detail of a failed open lands here */
     opts.errbuf_len = sizeof ctx->lib_error;
     __atomic_store_n(&ctx->quiet, quiet, __ATOMIC_RELAXED);

@@ -36,7 +36,12 @@ typedef struct cli_ctx {
     const char *listen;      /* with online: the endpoint to listen on, or NULL */
     char listen_config[256]; /* 'listen' from the config file, "" if none */
     bool quiet_flag;         /* --quiet: no confirmation lines (cli_confirm) */
+    uint64_t horizon_ms;     /* 'horizon' from the config file or --horizon, 0 if none */
 } cli_ctx_t;
+
+/* Parse a duration: digits with an optional unit s (the default), m, h or d, more than 0
+ * and at most 10 years, into *ms. False when it is not one. */
+bool cli_parse_duration(const char *text, uint64_t *ms);
 
 /* One option a command takes, besides the global ones and --help. */
 typedef struct cli_opt {

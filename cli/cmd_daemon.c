@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 static const char s_usage[] =
-    "usage: meshctl daemon [--listen ADDR]\n"
+    "usage: meshctl daemon [--listen ADDR] [--horizon DURATION]\n"
     "\n"
     "Run this device's node in the foreground: listen on ADDR (e.g.\n"
     "tcp://127.0.0.1:7000), connect to every member at the addresses 'meshctl peer add'\n"
@@ -28,7 +28,10 @@ static const char s_usage[] =
     "  -l, --listen ADDR  the endpoint to listen on, tcp://HOST:PORT (HOST an IP address,\n"
     "                     '*', an interface or a host name, resolved at start; PORT 0\n"
     "                     picks a free one); 'none': only dial out. Default: 'listen' in\n"
-    "                     HOME/config, else none\n";
+    "                     HOME/config, else none\n"
+    "  --horizon DURATION a member silent this long stops holding tombstone collection\n"
+    "                     back (30d, 12h, 90m, 45s; a bare number is seconds). Default:\n"
+    "                     'horizon' in HOME/config, else 30d\n";
 
 /* Print why the node did not start: the library's detail names the cause (another daemon
  * and its pid, the port in use, a bad endpoint and where it came from). Returns CLI_FAIL. */
@@ -50,11 +53,16 @@ s_start_fail(const cli_ctx_t *ctx, mesh_err_t err, bool from_config)
 int
 cmd_daemon(int argc, char **argv, cli_ctx_t *ctx)
 {
-    const char *listen = NULL;
-    const cli_opt_t opts[] = {{"--listen", 'l', &listen, NULL}, {NULL, 0, NULL, NULL}};
+    const char *listen = NULL, *horizon = NULL;
+    const cli_opt_t opts[] = {
+        {"--listen", 'l', &listen, NULL}, {"--horizon", 0, &horizon, NULL}, {NULL, 0, NULL, NULL}};
     int npos, rc = cli_parse(ctx, s_usage, argc, argv, opts, 0, 0, &npos);
     if (rc != CLI_CONTINUE)
         return rc;
+    /* the flag overrides the config file's 'horizon' */
+    if (horizon && !cli_parse_duration(horizon, &ctx->horizon_ms))
+        return cli_usage_error(s_usage,
+                               "--horizon must be a duration such as 30d, 12h, 90m or 45s");
     /* the flag overrides the config file's setting; "none" asks for no listening at all */
     bool from_config = !listen && ctx->listen_config[0];
     if (from_config)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core/apply/apply.h"
+#include "core/apply/collect.h"
 #include "core/apply/held.h"
 #include "core/base/node.h"
 #include "core/member/addr.h"
@@ -258,6 +259,7 @@ mesh_open(const mesh_options_t *opts, mesh_t **out)
     m->log = o.log;
     m->log_ctx = o.log_ctx;
     m->log_level = o.log_level;
+    m->horizon_ms = o.horizon ? o.horizon : COLLECT_HORIZON_MS_DEFAULT;
     if (snprintf(m->home, sizeof m->home, "%s", o.home) >= (int)sizeof m->home) {
         member_state_free(m->members);
         free(m);

@@ -127,6 +127,8 @@ typedef struct mesh_options {
                          * "tcp://127.0.0.1:7000"), or NULL to only dial out */
     bool daemon_heap;   /* not offline: tune this process's allocator (glibc) for a node
                          * that syncs for a long time (see mesh_open); process-wide */
+    uint64_t horizon;   /* ms: a member silent this long stops holding tombstone collection
+                         * back (docs/PROTOCOL.md §8.4); 0 = 30 days */
 } mesh_options_t;
 
 /* One version of an item, as listed by mesh_get_versions. Siblings (concurrent versions)

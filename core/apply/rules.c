@@ -9,6 +9,7 @@
 
 #include <string.h>
 
+#include "core/apply/collect.h"
 #include "core/apply/held.h"
 #include "core/base/node.h"
 #include "core/data/hlc.h"
@@ -191,7 +192,14 @@ s_apply_op(rules_t *w, store_txn_t *st, uint32_t cid, uint32_t at, vv_t *at_vv, 
            size_t i, store_coll_stats_t *stats)
 {
     uint64_t seq = v->ops[i].seq;
-    if (!w->repair && vv_covers(at_vv, seq)) {
+    bool refused = false;
+    if (w->repair && vv_covers(at_vv, seq)) { /* never undo a collected delete (§13) */
+        mesh_err_t err = collect_refuses(st, cid, at, &v->h, &v->ops[i], &refused);
+        if (err != MESH_OK) {
+            return err;
+        }
+    }
+    if (refused || (!w->repair && vv_covers(at_vv, seq))) {
         v->res->ops_old++;
         return MESH_OK;
     }

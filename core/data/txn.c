@@ -21,6 +21,8 @@ typedef struct s_op {
     size_t value_off, value_len;  /* in the arena */
     uint8_t vhash[WIRE_HASH_LEN]; /* filled at commit */
     store_key_t skey;             /* filled at commit */
+    bool cover;                   /* its context covers cover_dot too (txn_cover) */
+    wire_dot_t cover_dot;
 } s_op_t;
 
 struct mesh_txn {
@@ -176,6 +178,17 @@ mesh_del(mesh_txn_t *txn, const void *key, size_t key_len)
     return s_add(txn, WIRE_DEL, key, key_len, NULL, 0);
 }
 
+mesh_err_t
+txn_cover(mesh_txn_t *txn, const wire_dot_t *dot)
+{
+    if (!txn || !dot || txn->count == 0) {
+        return MESH_EINVAL;
+    }
+    txn->ops[txn->count - 1].cover = true;
+    txn->ops[txn->count - 1].cover_dot = *dot;
+    return MESH_OK;
+}
+
 /* Remove every current version of the item from the digest, then their records (a
  * record's removal may move the others' bytes, read for the digest). */
 static mesh_err_t
@@ -235,6 +248,9 @@ s_commit_op(s_commit_t *c, store_txn_t *st, uint32_t cid, uint32_t oid, uint64_t
         if (err == MESH_OK) {
             err = s_retire_versions(st, cid, c->item, stats);
         }
+    }
+    if (err == MESH_OK && op->cover) {
+        err = version_ctx_add(&c->ctx, &op->cover_dot);
     }
     if (err == MESH_OK) {
         err = wire_opmeta_encode(&meta, c->ctx.dots, c->ctx.count, &c->meta);

@@ -7,10 +7,17 @@
 #ifndef MESH_CORE_TXN_H
 #define MESH_CORE_TXN_H
 
+#include "core/wire/set.h"
 #include "meshsync.h"
 
 /* Begin a transaction on a system collection (a name starting with '_'), which
  * mesh_txn_begin refuses. Same contract as mesh_txn_begin. */
 MESH_NODISCARD mesh_err_t txn_begin_system(mesh_t *m, const char *coll, mesh_txn_t **out);
+
+/* Make the last op buffered in txn cover dot as well: its causal context, joined at commit
+ * from the key's local versions, takes dot in too (tombstone collection deletes anew a value
+ * a repair offered that was collected here, core/apply/collect.h). MESH_EINVAL when txn has
+ * no op. */
+MESH_NODISCARD mesh_err_t txn_cover(mesh_txn_t *txn, const wire_dot_t *dot);
 
 #endif /* MESH_CORE_TXN_H */

@@ -139,6 +139,13 @@ member_check_op(const wire_opmeta_t *op, const uint8_t *origin)
     if (op->key_len > 7 && memcmp(op->key, ACCESS_PREFIX, 7) == 0) {
         return access_check_op(op, origin); /* access/<coll>/<subject>/<signer> (§8.3) */
     }
+    size_t pos = 4; /* "ack/<signer ID>" (core/member/ack.h) */
+    if (op->key_len > 4 && memcmp(op->key, "ack/", 4) == 0) {
+        mesh_err_t err = s_parse_id(op->key, op->key_len, &pos, signer);
+        return err == MESH_OK && pos == op->key_len && !memcmp(signer, origin, WIRE_ORIGIN_LEN)
+                   ? MESH_OK
+                   : MESH_EPROTO;
+    }
     mesh_err_t err = member_parse_key(op->key, op->key_len, &is_add, subject, signer);
     if (err != MESH_OK) { /* removal (PROTOCOL.md §8.2) */
         err = member_parse_pair(op->key, op->key_len, REMOVAL_RM_PREFIX, subject, signer);

@@ -1,7 +1,9 @@
 /* core/member/member.h: membership as replicated data (DESIGN.md, Membership; PROTOCOL.md §8).
  * Owns: the reserved collection "_mesh" and its records (genesis, add, rm, frozen), their key
  * format, this device's view of who is a member and who was removed (a two-phase set; locked:
- * the loop thread and callers share it), and writing this device's frozen records.
+ * the loop thread and callers share it), and writing this device's frozen records; which
+ * keys are well formed ("access/" and "ack/" too: their values are core/member/access.c's
+ * and ack.c's).
  * Not here: the public peer calls (core/member/peer.c).
  * Not here: applying sets (core/apply/), which asks this module who is a member.
  * Layer: core. Third-party: none. SPDX-License-Identifier: MIT */

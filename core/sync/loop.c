@@ -155,6 +155,7 @@ s_run(void *arg)
         session_tick(l, now);
         s_release_memory(l, now);
         status_tick(l, now);
+        collect_tick(l->m, &l->gc, now);
     }
     session_flush(l);
     session_save(l);
@@ -251,6 +252,7 @@ loop_stop(loop_t *l)
     free(l->by_curve);
     vector_free(l->own_vv);
     free(l->own);
+    collect_state_release(&l->gc);
     inbox_close(l->inbox); /* (empty: the thread's last s_flush committed all) */
     transport_close(l->t);
     wire_buf_release(&l->buf);

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "core/apply/collect.h"
 #include "core/base/node.h"
 #include "core/bundle/export.h"
 #include "core/data/vector.h"
@@ -146,7 +147,8 @@ struct loop {
     wire_buf_t buf, body;
     /* our own vector and summary, as of own_txnid, and its vector file once one is sent */
     vector_t *own_vv;
-    uint8_t *own; /* NULL until own_file encodes it */
+    collect_state_t gc; /* acknowledgements and tombstone collection (core/apply/collect) */
+    uint8_t *own;       /* NULL until own_file encodes it */
     size_t own_len;
     uint8_t own_summary[WIRE_SUMMARY_LEN];
     uint64_t own_txnid;

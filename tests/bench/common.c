@@ -1,7 +1,7 @@
 /* tests/bench/common.c: what the benchmarks share (see common.h): the command line, the
  * seeded items, temp dirs, dying with a message, the clock, the raw LMDB baseline and the two
- * rounds that compare it with a benchmark's meshsync load.
- * Layer: tests. Third-party: lmdb.h (the baseline only). SPDX-License-Identifier: MIT */
+ * rounds that compare it with a benchmark's meshsync load, and a store's pages in use.
+ * Layer: tests. Third-party: lmdb.h (the baseline and bench_store_usage only). SPDX-License-Identifier: MIT */
 #include "common.h"
 
 #include <lmdb.h>
@@ -250,6 +250,71 @@ s_mdb_check(int rc, const char *what)
     if (rc != MDB_SUCCESS) {
         bench_die("raw LMDB: %s: %s", what, mdb_strerror(rc));
     }
+}
+
+/* Add the pages of the tree st describes. */
+static uint64_t
+s_pages(const MDB_stat *st)
+{
+    return (uint64_t)st->ms_branch_pages + st->ms_leaf_pages + st->ms_overflow_pages;
+}
+
+void
+bench_store_usage(const char *env_dir, bench_usage_t *u)
+{
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    MDB_dbi main_dbi;
+    MDB_stat st;
+    MDB_envinfo info;
+    MDB_val k, v;
+    struct stat sb;
+    char file[4200];
+    memset(u, 0, sizeof *u);
+    s_mdb_check(mdb_env_create(&env), "env_create");
+    s_mdb_check(mdb_env_set_maxdbs(env, 64), "env_set_maxdbs");
+    s_mdb_check(mdb_env_set_mapsize(env, S_MAP_SIZE), "env_set_mapsize");
+    s_mdb_check(mdb_env_open(env, env_dir, MDB_RDONLY, 0600), "env_open");
+    s_mdb_check(mdb_env_info(env, &info), "env_info");
+    s_mdb_check(mdb_env_stat(env, &st), "env_stat");
+    u->page_size = st.ms_psize;
+    u->pages_high = (uint64_t)info.me_last_pgno + 1;
+    s_mdb_check(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), "txn_begin");
+    s_mdb_check(mdb_dbi_open(txn, NULL, 0, &main_dbi), "dbi_open");
+    s_mdb_check(mdb_stat(txn, main_dbi, &st), "stat");
+    u->pages_used = s_pages(&st);
+    /* the main database's keys name the others */
+    s_mdb_check(mdb_cursor_open(txn, main_dbi, &cur), "cursor_open");
+    while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == MDB_SUCCESS) {
+        char name[256];
+        MDB_dbi dbi;
+        if (k.mv_size >= sizeof name) {
+            continue;
+        }
+        memcpy(name, k.mv_data, k.mv_size);
+        name[k.mv_size] = '\0';
+        if (mdb_dbi_open(txn, name, 0, &dbi) == MDB_SUCCESS &&
+            mdb_stat(txn, dbi, &st) == MDB_SUCCESS) {
+            u->pages_used += s_pages(&st);
+        }
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    const char *copy = bench_make_temp("compact");
+    s_mdb_check(mdb_env_copy2(env, copy, MDB_CP_COMPACT), "env_copy2 (compact)");
+    mdb_env_close(env);
+    snprintf(file, sizeof file, "%s/data.mdb", copy);
+    if (stat(file, &sb) != 0) {
+        bench_die("stat '%s': %s", file, strerror(errno));
+    }
+    u->compact_bytes = (uint64_t)sb.st_size;
+    bench_remove_temp(copy);
+    snprintf(file, sizeof file, "%s/data.mdb", env_dir);
+    if (stat(file, &sb) != 0) {
+        bench_die("stat '%s': %s", file, strerror(errno));
+    }
+    u->file_bytes = (uint64_t)sb.st_size;
 }
 
 /* Load every item into a fresh, durable LMDB env, committing every BENCH_BATCH puts. */

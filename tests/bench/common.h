@@ -82,6 +82,18 @@ mesh_t *bench_open(const char *dir, bool create, const char *name);
 /* Record the size of dir<sub>/data.mdb in run. */
 void bench_measure_store(const char *dir, const char *sub, bench_run_t *run);
 
+/* What an LMDB environment holds, read with raw LMDB while no node has it open. */
+typedef struct bench_usage {
+    uint64_t page_size;
+    uint64_t pages_used;    /* branch, leaf and overflow pages of every database (mdb_stat) */
+    uint64_t pages_high;    /* the file's high-water mark: last page number + 1 (mdb_env_info) */
+    uint64_t file_bytes;    /* apparent size of data.mdb */
+    uint64_t compact_bytes; /* size of a compacting copy (mdb_env_copy2, MDB_CP_COMPACT) */
+} bench_usage_t;
+
+/* Measure the LMDB environment in env_dir (a home's store/, its node closed). */
+void bench_store_usage(const char *env_dir, bench_usage_t *u);
+
 /* Read back BENCH_VERIFY items chosen at random (a PRNG stream of its own) with mesh_get and
  * compare their values. */
 void bench_verify_values(mesh_t *m, const bench_data_t *d);
