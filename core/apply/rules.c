@@ -71,6 +71,18 @@ s_local_covers(const store_version_t *lv, const wire_dot_t *dot, bool *covered)
     return MESH_OK;
 }
 
+/* Add op i's new version nv to the digest: its hash made ahead by the check, if it was. */
+static void
+s_digest_add(store_coll_stats_t *stats, const verify_set_t *v, size_t i, const store_version_t *nv)
+{
+    if (v->digests) {
+        version_digest_add(stats->digest, v->digests[i], false);
+    } else {
+        version_digest_apply(stats->digest, v->h.origin, v->h.incarnation, nv->meta, nv->meta_len,
+                             false);
+    }
+}
+
 /* Rule (c): keep the local versions that v's context does not cover, add v. The covered
  * ones leave the digest first and their records after: a record's removal may move the
  * others' bytes. */
@@ -117,8 +129,7 @@ s_store_op(rules_t *w, store_txn_t *st, uint32_t cid, verify_set_t *v, size_t i,
         return MESH_ETOOBIG;
     }
     item->versions[kept++] = *nv;
-    version_digest_apply(stats->digest, v->h.origin, v->h.incarnation, nv->meta, nv->meta_len,
-                         false);
+    s_digest_add(stats, v, i, nv);
     stats->versions++;
     err = store_item_put(st, cid, &skey, item->versions, kept);
     if (err == MESH_OK) {
@@ -147,8 +158,7 @@ rules_store_or_supersede(rules_t *w, store_txn_t *st, uint32_t cid, uint32_t oid
     if (err == MESH_OK) {
         stats->keys++;
         stats->versions++;
-        version_digest_apply(stats->digest, v->h.origin, v->h.incarnation, nv.meta, nv.meta_len,
-                             false);
+        s_digest_add(stats, v, i, &nv);
         v->res->ops_stored++;
         return s_dot_put(w, st, cid, &skey, &nv);
     }

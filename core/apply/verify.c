@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/base/node.h"
+#include "core/data/version.h"
 #include "core/member/member.h"
 #include "crypto/ident.h"
 
@@ -212,6 +213,7 @@ verify_set_release(verify_set_t *v)
     wire_set_release(&v->set);
     free(v->ops);
     free(v->leaves);
+    free(v->digests);
 }
 
 mesh_err_t
@@ -231,6 +233,15 @@ apply_check(const uint8_t *set, size_t len, apply_checked_t **out)
     if (s_verify(&c->v) == MESH_ENOMEM) {
         apply_checked_free(c);
         return MESH_ENOMEM;
+    }
+    /* Each op's digest hash, made here too (off the thread that writes): without memory for
+     * them the apply makes them itself. */
+    size_t n = c->res.outcome == APPLY_REJECTED ? 0 : c->v.set.op_count;
+    c->v.digests = n ? malloc(n * sizeof *c->v.digests) : NULL;
+    for (size_t i = 0; c->v.digests && i < n; i++) {
+        const wire_op_t *op = &c->v.set.ops[i];
+        version_digest_hash(c->v.h.origin, c->v.h.incarnation, op->meta, op->meta_len,
+                            c->v.digests[i]);
     }
     *out = c;
     return MESH_OK;

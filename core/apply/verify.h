@@ -62,10 +62,12 @@ typedef struct verify_set {
     wire_set_t set;
     wire_header_t h;
     char coll[MESH_COLL_MAX + 1];
-    wire_opmeta_t *ops;          /* one per op in the set as carried */
-    uint8_t (*leaves)[HASH_LEN]; /* one per op in the set as carried */
-    apply_result_t *res;         /* where verification and the apply say what became of it */
-    bool borrowed;               /* verified ahead (apply_check): its decoding belongs to that */
+    wire_opmeta_t *ops;           /* one per op in the set as carried */
+    uint8_t (*leaves)[HASH_LEN];  /* one per op in the set as carried */
+    uint8_t (*digests)[HASH_LEN]; /* per op, what its version adds to the collection's digest
+                                    (version_digest_hash), made ahead by apply_check; or NULL */
+    apply_result_t *res;          /* where verification and the apply say what became of it */
+    bool borrowed;                /* verified ahead (apply_check): its decoding belongs to that */
     /* The batch's, untouched by verification: */
     const uint8_t *held_id; /* set when it came from the held-back list */
     size_t group;           /* the group it came in */

@@ -153,10 +153,10 @@ version_winner(store_txn_t *txn, const store_item_t *item, size_t *winner)
 }
 
 void
-version_digest_apply(uint8_t *digest, const uint8_t *origin, uint64_t incarnation,
-                     const uint8_t *meta, size_t meta_len, bool subtract)
+version_digest_hash(const uint8_t *origin, uint64_t incarnation, const uint8_t *meta,
+                    size_t meta_len, uint8_t *out)
 {
-    uint8_t h[HASH_LEN], inc[8];
+    uint8_t inc[8];
     hash_state_t st;
     for (int i = 0; i < 8; i++) {
         inc[i] = (uint8_t)(incarnation >> (8 * i));
@@ -165,7 +165,12 @@ version_digest_apply(uint8_t *digest, const uint8_t *origin, uint64_t incarnatio
     hash_update(&st, origin, WIRE_ORIGIN_LEN);
     hash_update(&st, inc, sizeof inc);
     hash_update(&st, meta, meta_len);
-    hash_final(&st, h);
+    hash_final(&st, out);
+}
+
+void
+version_digest_add(uint8_t *digest, const uint8_t *h, bool subtract)
+{
     for (int lane = 0; lane < 4; lane++) {
         uint64_t d = 0, x = 0;
         for (int i = 7; i >= 0; i--) {
@@ -177,4 +182,13 @@ version_digest_apply(uint8_t *digest, const uint8_t *origin, uint64_t incarnatio
             digest[lane * 8 + i] = (uint8_t)(d >> (8 * i));
         }
     }
+}
+
+void
+version_digest_apply(uint8_t *digest, const uint8_t *origin, uint64_t incarnation,
+                     const uint8_t *meta, size_t meta_len, bool subtract)
+{
+    uint8_t h[HASH_LEN];
+    version_digest_hash(origin, incarnation, meta, meta_len, h);
+    version_digest_add(digest, h, subtract);
 }

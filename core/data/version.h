@@ -49,4 +49,10 @@ MESH_NODISCARD mesh_err_t version_winner(store_txn_t *txn, const store_item_t *i
 void version_digest_apply(uint8_t *digest, const uint8_t *origin, uint64_t incarnation,
                           const uint8_t *meta, size_t meta_len, bool subtract);
 
+/* The hash one version adds to a digest (version_digest_apply's, made ahead: pure CPU, any
+ * thread), and adding (or taking away) such a hash. */
+void version_digest_hash(const uint8_t *origin, uint64_t incarnation, const uint8_t *meta,
+                         size_t meta_len, uint8_t *out);
+void version_digest_add(uint8_t *digest, const uint8_t *h, bool subtract);
+
 #endif /* MESH_CORE_VERSION_H */

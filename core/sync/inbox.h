@@ -29,7 +29,7 @@ typedef struct inbox_batch {
 
 /* What a queued batch is charged beside its bytes, per set and per op its outline says it
  * carries (wire_bundle_count): an upper estimate of the memory its check holds while queued
- * (import_check: ~0.7 KiB a set, ~160 bytes an op) and its apply adds while it commits
+ * (import_check: ~0.7 KiB a set, ~190 bytes an op) and its apply adds while it commits
  * (docs/PROTOCOL.md §12). */
 #define INBOX_SET_BYTES 1536u
 #define INBOX_OP_BYTES  256u

@@ -47,7 +47,7 @@ enum wire_msg_type {
 #define WIRE_BLOCK_REQ_MAX  (64u << 10)        /* body bytes of a BLOCK_REQ (reserved, §11.1) */
 #define WIRE_BLOCK_MAX      ((1u << 20) + 64u) /* body bytes of a BLOCK (reserved, §11.1) */
 /* Sets and ops one BATCH may carry (§12): each costs check state while the batch is queued
- * (~0.7 KiB a set, ~160 bytes an op, more while it applies), so these bound it per batch
+ * (~0.7 KiB a set, ~190 bytes an op, more while it applies), so these bound it per batch
  * whatever the frame's size. An honest batch is cut past 1 MiB of sets (§11.2): at most
  * ~6,600 sets of ≥ 160 bytes, and ops of ~1 MiB of sets plus one set's (≤ MESH_TXN_OPS_MAX). */
 #define WIRE_BATCH_SETS_MAX 8192u

@@ -10,7 +10,8 @@
 #     CURVE handshake of B's new connection (and from B's start) to B's commit of the item,
 #     bytes and messages both ways, round trips;
 #  3. resident memory (RSS, private dirty) of each daemon right after the initial sync, and
-#     at rest 2.5 s later (once each has given back what the sync left, PROTOCOL.md §11.3);
+#     at rest 2.5 s later (once each has given back what the sync left, PROTOCOL.md §11.3),
+#     and B's CPU seconds during the sync (a figure a loaded machine disturbs less);
 #  4. live push: ms from `meshctl put` on A to the value readable on B, both daemons up.
 # tests/bench/README.md says what each figure measures. Usage: bench_sync.sh [N] (default
 # 1000000; BENCH_ITEMS=N also works, the argument wins; BENCH_DIR=dir for the stores;
@@ -68,6 +69,9 @@ daemon() {
     pids+=("$LAST")
     until_ok 30 grep -q "^pid $LAST\$" "$1/status" || fail "the daemon on $1 did not start"
     EP=$(sed -n 's/^listen //p' "$1/status")
+}
+cpu() { # PID: the user and system CPU seconds the process has used so far, "USER SYSTEM"
+    awk -v hz="$(getconf CLK_TCK)" '{sub(/^.*\) /, ""); printf "%.2f %.2f", $12 / hz, $13 / hz}' "/proc/$1/stat"
 }
 mem() { # PID: "RSS private-dirty" in KiB
     local rss pd
@@ -217,7 +221,7 @@ fi
 [ "${sync_end%.*}" != 0 ] || fail "cannot tell when the initial sync ended"
 sync_hs=$(logs handshake "$T/proxy.log" 1)
 sync_s=$(calc %.3f "$sync_end - $sync_t0")
-mem_a=$(mem "$pa") mem_b=$(mem "$pb")
+mem_a=$(mem "$pa") mem_b=$(mem "$pb") cpu_b=$(cpu "$pb")
 sleep_until "$(calc %.6f "$sync_end + 1.05")"
 eval "$(logs window "$T/proxy.log" 1 "$sync_hs" "$sync_end" "$(calc %.6f "$sync_end + 1")")"
 # At rest: a daemon gives back what a large sync left once quiet for a second (§11.3).
@@ -274,6 +278,8 @@ echo "  wire bytes after the handshake, until 1 s after the end: A->B $s2c_bytes
 echo "  session bytes (A's counters, before CURVE): A->B $payload_ab, B->A $payload_ba"
 echo "  daemon A right after the sync: $mem_a; at rest 2.5 s after: $rest_a"
 echo "  daemon B right after the sync: $mem_b; at rest 2.5 s after: $rest_b"
+echo "  daemon B's CPU from its start to the end of the sync (all its threads): $(field "$cpu_b" 1) s user," \
+    "$(field "$cpu_b" 2) s system"
 
 # ---- 2. one changed item among N ----
 key=$(head -n1 "$T/items.tsv" | cut -f1)

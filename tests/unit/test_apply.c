@@ -15,7 +15,8 @@
  *   (test_apply_fork_after_partial_prefix:
  *   a full set right above the vector base must still meet the fork rule), and a batch of
  *   large sets verified on two threads with a damaged set in each half
- *   (test_apply_verify_split).
+ *   (test_apply_verify_split); a key-ordered run of sets checked ahead, keys alike in their
+ *   first 8 bytes (test_apply_run_key_order).
  * MESH_TEST_FILTER runs only the cases whose names match (e.g. "*model*"). Homes live in
  * $MESH_TEST_TMPDIR, else /dev/shm, else /tmp. */
 #include <dirent.h>
@@ -36,6 +37,7 @@
 #include "crypto/hash.h"
 #include "crypto/ident.h"
 #include "core/apply/apply.h"
+#include "core/bundle/import.h"
 #include "meshsync.h"
 #include "core/base/node.h"
 #include "util.h"
@@ -2880,6 +2882,67 @@ test_apply_verify_split(void **state)
     util_check_digest(R->m, "c");
 }
 
+/* A key-ordered run (core/apply/run.c) of sets checked ahead, as a daemon applies them: keys
+ * alike in their first 8 bytes (and one of exactly 8), keys written by two origins at once
+ * (each in a full set of the run, so their ops meet in the sort). What must hold: R (fresh)
+ * ends with both versions of each such key and A's digest, which also equals R's own
+ * recount (each op's digest hash made by the check, not the apply). */
+static void
+test_apply_run_key_order(void **state)
+{
+    (void)state;
+    node_t n[3];
+    const char *names[3] = {"a", "b", "r"};
+    snprintf(util_where, sizeof util_where, "a key-ordered run of checked sets");
+    for (int i = 0; i < 3; i++) {
+        s_node_open(&n[i], names[i], true);
+    }
+    node_t *A = &n[0], *B = &n[1], *R = &n[2];
+    s_mesh_star(n, 3);
+    const char *ka[] = {"prefix00-b", "prefix00-a", "prefix00", "z", "prefix00-ab", "prefix0"};
+    const char *va[] = {"b1", "a1", "p1", "z1", "ab1", "q1"};
+    (void)util_commit(A->m, "c", ka, va, 6);
+    const char *kb[] = {"prefix00-ab", "prefix00-aa", "prefix00", "prefix00-a"};
+    const char *vb[] = {"ab2", "aa2", "p2", "a2"};
+    (void)util_commit(B->m, "c", kb, vb, 4);
+    (void)s_xfer(B->m, A->m, false, NULL); /* A holds both sides of the three keys */
+
+    uint8_t *b = NULL;
+    size_t blen = 0;
+    CHECK_OK(mesh_export(A->m, NULL, 0, NULL, 0, (void **)&b, &blen));
+    import_checked_t *checked = NULL;
+    CHECK_OK(import_check(b, blen, &checked));
+    const uint8_t *bp = b;
+    const import_checked_t *cp = checked;
+    mesh_import_report_t rep = {.size = sizeof rep};
+    CHECK_OK(import_many(R->m, &bp, &blen, &cp, 1, &rep));
+    CHECK_EQ(rep.sets_rejected, 0);
+    mesh_free(rep.text);
+    import_checked_free(checked);
+    mesh_free(b);
+
+    const char *both[] = {"prefix00-ab", "prefix00", "prefix00-a"};
+    for (size_t i = 0; i < 3; i++) {
+        mesh_item_version_list_t *vs = NULL;
+        CHECK_OK(mesh_get_versions(R->m, "c", both[i], strlen(both[i]), &vs));
+        CHECK_EQ(mesh_item_version_list_count(vs), 2);
+        mesh_item_version_list_free(vs);
+    }
+    s_expect_single(R->m, "c", "prefix00-b", "b1", A->id);
+    s_expect_single(R->m, "c", "prefix00-aa", "aa2", B->id);
+    s_expect_single(R->m, "c", "prefix0", "q1", A->id);
+    s_expect_single(R->m, "c", "z", "z1", A->id);
+    char da[65], dr[65];
+    util_digest(A->m, "c", da);
+    util_digest(R->m, "c", dr);
+    CHECK(strcmp(da, dr) == 0);
+    CHECK(util_check_digest(R->m, "c"));
+    for (int i = 0; i < 3; i++) {
+        s_node_close(&n[i]);
+    }
+    util_where[0] = '\0';
+}
+
 int
 main(void)
 {
@@ -2897,6 +2960,7 @@ main(void)
         T(test_apply_fork_orders),
         T(test_apply_model_random),
         T(test_apply_verify_split),
+        T(test_apply_run_key_order),
     };
     /* MESH_TEST_FILTER: run only the cases whose names match (cmocka's * and ? patterns) */
     const char *filter = getenv("MESH_TEST_FILTER");
