@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "core/base/node.h"
+#include "core/member/ack.h"
 #include "core/member/member.h"
 #include "core/member/removal.h"
 #include "crypto/devid.h"
@@ -115,6 +116,29 @@ held_put(mesh_t *m, store_txn_t *st, verify_set_t *v)
     return err;
 }
 
+/* Leave out of keys[0..*n) the members not heard of (ack_heard) within the horizon
+ * (PROTOCOL §8.4): a removal no longer waits for their frozen records. */
+static mesh_err_t
+s_drop_stale(mesh_t *m, store_txn_t *st, uint8_t (*keys)[32], size_t *n)
+{
+    uint64_t *last = calloc(*n ? *n : 1, sizeof *last);
+    mesh_err_t err = last ? ack_heard(st, (const uint8_t(*)[32])keys, *n, last) : MESH_ENOMEM;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    size_t k = 0;
+    for (size_t i = 0; err == MESH_OK && i < *n; i++) {
+        if (last[i] + m->horizon_ms > now) {
+            memmove(keys[k++], keys[i], 32);
+        }
+    }
+    if (err == MESH_OK) {
+        *n = k;
+    }
+    free(last);
+    return err;
+}
+
 mesh_err_t
 held_or_cut(mesh_t *m, store_txn_t *st, verify_set_t *v, bool *apply)
 {
@@ -128,7 +152,10 @@ held_or_cut(mesh_t *m, store_txn_t *st, verify_set_t *v, bool *apply)
     enum removal_verdict verdict = REMOVAL_HOLD;
     mesh_err_t err = member_keys_copy(m, &keys, &n, &gen);
     if (err == MESH_OK) {
-        err = removal_verdict(m, st, MEMBER_COLL, v->h.origin, v->h.incarnation, v->coll, last,
+        err = s_drop_stale(m, st, keys, &n);
+    }
+    if (err == MESH_OK) {
+        err = removal_verdict(st, MEMBER_COLL, v->h.origin, v->h.incarnation, v->coll, last,
                               (const uint8_t(*)[32])keys, n, &verdict, &cut);
     }
     free(keys);

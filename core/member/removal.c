@@ -134,15 +134,8 @@ removal_frozen_seq(const uint8_t *value, size_t len, uint64_t incarnation, const
     return best;
 }
 
-bool
-removal_stale(mesh_t *m, store_txn_t *txn, const uint8_t *pk)
-{
-    (void)m, (void)txn, (void)pk;
-    return false; /* the horizon (tombstone collection) plugs in here */
-}
-
 mesh_err_t
-removal_verdict(mesh_t *m, store_txn_t *txn, const char *mesh_coll, const uint8_t *origin,
+removal_verdict(store_txn_t *txn, const char *mesh_coll, const uint8_t *origin,
                 uint64_t incarnation, const char *coll, uint64_t last, const uint8_t (*members)[32],
                 size_t n, enum removal_verdict *out, uint64_t *cut)
 {
@@ -189,8 +182,7 @@ removal_verdict(mesh_t *m, store_txn_t *txn, const char *mesh_coll, const uint8_
     if (err == MESH_OK) {
         bool all = true;
         for (size_t i = 0; all && i < n; i++) {
-            all = published[i] || memcmp(members[i], origin, 32) == 0 ||
-                  removal_stale(m, txn, members[i]);
+            all = published[i] || memcmp(members[i], origin, 32) == 0;
         }
         *out = last <= *cut ? REMOVAL_APPLY : all ? REMOVAL_REJECT : REMOVAL_HOLD;
     }

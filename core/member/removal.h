@@ -40,16 +40,13 @@ uint64_t removal_frozen_seq(const uint8_t *value, size_t len, uint64_t incarnati
 /* The verdict on a set of removed device origin (incarnation, collection coll, last seq
  * last) from the frozen records of origin in txn's collection mesh_coll: the cut is the
  * highest seq any of them gives (into *cut); members[0..n) must all have published (or be
- * origin, or be stale: removal_stale) for a set above it to be rejected.
+ * origin) for a set above it to be rejected: the caller leaves out the members stale past
+ * the horizon (PROTOCOL §8.4).
  * Errors: the store's, MESH_ENOMEM. */
-MESH_NODISCARD mesh_err_t removal_verdict(mesh_t *m, store_txn_t *txn, const char *mesh_coll,
+MESH_NODISCARD mesh_err_t removal_verdict(store_txn_t *txn, const char *mesh_coll,
                                           const uint8_t *origin, uint64_t incarnation,
                                           const char *coll, uint64_t last,
                                           const uint8_t (*members)[32], size_t n,
                                           enum removal_verdict *out, uint64_t *cut);
-
-/* Hook for the horizon (issue 16, tombstone collection): is member pk stale, silent past the
- * horizon, so that a removal no longer waits for its frozen record? False in this version. */
-bool removal_stale(mesh_t *m, store_txn_t *txn, const uint8_t *pk);
 
 #endif /* MESH_CORE_MEMBER_REMOVAL_H */

@@ -152,6 +152,37 @@ test_removal_cut(void **state)
     s_dev_close(&a);
 }
 
+/* A member stale past the horizon (PROTOCOL §8.4) no longer holds a removal back: C's set
+ * above A's cut, held on A while B (which has not heard) counts, is rejected once A takes
+ * B as stale (A reopened with a horizon of 1 ms: every member's last record is older). */
+static void
+test_removal_stale_member(void **state)
+{
+    (void)state;
+    s_dev_t a, b, c;
+    s_dev_open(&a, "rm-sa");
+    s_dev_open(&b, "rm-sb");
+    s_dev_open(&c, "rm-sc");
+    s_mesh3(&a, &b, &c);
+    assert_int_equal(mesh_peer_remove(a.m, c.id), MESH_OK);
+    util_put(c.m, "n", "c2", "two"); /* after A heard; B has not published */
+    mesh_import_report_t rep = s_xfer(&c, &a);
+    assert_int_equal(rep.sets_held, 1);
+    util_expect(a.m, "n", "c2", NULL);
+
+    mesh_close(a.m);
+    mesh_options_t o = {
+        .size = sizeof o, .home = a.home, .offline = true, .name = "rm-sa", .horizon = 1};
+    assert_int_equal(mesh_open(&o, &a.m), MESH_OK);
+    rep = s_xfer(&c, &a); /* B is stale now: every member that counts has published */
+    assert_int_equal(rep.sets_held, 0);
+    assert_true(rep.sets_rejected >= 1);
+    util_expect(a.m, "n", "c2", NULL);
+    s_dev_close(&c);
+    s_dev_close(&b);
+    s_dev_close(&a);
+}
+
 /* Two-phase: a removed device is never added again, by a call or by an add record made
  * concurrently with the removal; removing it again changes nothing; self-removal lists
  * this device removed. */
@@ -212,6 +243,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_removal_cut),
+        cmocka_unit_test(test_removal_stale_member),
         cmocka_unit_test(test_removal_two_phase),
         cmocka_unit_test(test_removal_frozen_seq),
     };
