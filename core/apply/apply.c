@@ -182,6 +182,9 @@ s_check_waits(s_batch_t *b, store_txn_t *st, verify_set_t *v, const run_t *r, bo
      * cover the dot it waits for, and a watermark never makes a collection. */
     uint32_t cid = 0;
     err = rules_coll_id(&b->w, st, v->coll, &cid);
+    if (err == MESH_OK) {
+        err = causal_note_waiting(st, cid, v);
+    }
     if (err != MESH_OK) {
         return err;
     }

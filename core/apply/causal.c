@@ -3,9 +3,10 @@
  * new version make them obsolete (rule b) or replace them (rule c). A member could sign a
  * context naming seq 2^64-1 of another device and lock that device out of the key for good,
  * so a set waits until this device holds every dot its contexts name, or a header of their
- * origin that reaches them (that origin signed them): stored, or of a verified set of the
- * same batch, applied or not. An honest writer held them, so they or their headers arrive
- * (the sender's pass carries them), and a forged one never does.
+ * origin that reaches them (that origin signed them): stored, of a verified set of the same
+ * batch, applied or not, or of a set that waited in an earlier batch (its "signed up to"
+ * record, store/signed.h, capped per collection and origin). An honest writer held them, so
+ * they or their headers arrive (the sender's pass carries them), and a forged one never does.
  * Layer: core. Third-party: none. SPDX-License-Identifier: MIT */
 #include "core/apply/causal.h"
 
@@ -119,6 +120,17 @@ s_batch_reaches(const causal_batch_t *bt, const char *coll, const wire_dot_t *d)
     return p && d->seq <= p->end;
 }
 
+/* Does the "signed up to" record of d's origin and incarnation in collection cid, left by
+ * a set of it that waited in an earlier batch, reach d? */
+static mesh_err_t
+s_waited_reaches(store_txn_t *st, uint32_t cid, const wire_dot_t *d, bool *held)
+{
+    uint64_t end = 0;
+    mesh_err_t err = store_signed_get(st, cid, d->origin, d->incarnation, &end);
+    *held = err == MESH_OK && d->seq <= end;
+    return err == MESH_ENOTFOUND ? MESH_OK : err;
+}
+
 /* Is dot d held in collection cid: covered by the vector, or reached by a header of its
  * origin held here? The last origin looked up (number *loaded) keeps its vector in w->vv
  * and its signed end in *signed_end. */
@@ -174,6 +186,12 @@ causal_ready(rules_t *w, store_txn_t *st, const verify_set_t *v, const run_t *r,
                 return err;
             }
             held = held || s_batch_reaches(bt, v->coll, &d);
+            if (!held && cid) {
+                err = s_waited_reaches(st, cid, &d, &held);
+            }
+            if (err != MESH_OK) {
+                return err;
+            }
             if (!held) {
                 *ready = false;
                 *missing = d;
@@ -182,4 +200,71 @@ causal_ready(rules_t *w, store_txn_t *st, const verify_set_t *v, const run_t *r,
         }
     }
     return MESH_OK;
+}
+
+/* Does the record of (cid, device) for incarnation inc say no more than the stored headers
+ * of that origin do (a set of it applied since)? It is then of no more use. */
+static mesh_err_t
+s_signed_spent(store_txn_t *st, uint32_t cid, const uint8_t *device, uint64_t inc, uint64_t end,
+               bool *spent)
+{
+    uint32_t oid = 0;
+    uint64_t stored = 0;
+    *spent = false;
+    mesh_err_t err = store_origin_id(st, device, inc, false, &oid);
+    if (err == MESH_OK) {
+        err = causal_signed_end(st, NULL, cid, oid, &stored);
+        *spent = err == MESH_OK && stored >= end;
+    }
+    return err == MESH_ENOTFOUND ? MESH_OK : err;
+}
+
+/* Make room for one more record of (cid, device): drop those that are spent. *room says
+ * whether there is room then (CAUSAL_SIGNED_INCS_MAX). */
+static mesh_err_t
+s_signed_room(store_txn_t *st, uint32_t cid, const uint8_t *device, bool *room)
+{
+    uint64_t incs[CAUSAL_SIGNED_INCS_MAX], ends[CAUSAL_SIGNED_INCS_MAX];
+    size_t n = 0;
+    store_cursor_t *cur = NULL;
+    mesh_err_t err = store_signed_open(st, cid, device, &cur);
+    while (err == MESH_OK && n < CAUSAL_SIGNED_INCS_MAX) {
+        err = store_signed_next(cur, &incs[n], &ends[n]);
+        n += err == MESH_OK;
+    }
+    store_cursor_close(cur);
+    err = err == MESH_ENOTFOUND ? MESH_OK : err;
+    size_t left = n;
+    for (size_t i = 0; err == MESH_OK && n == CAUSAL_SIGNED_INCS_MAX && i < n; i++) {
+        bool spent = false;
+        err = s_signed_spent(st, cid, device, incs[i], ends[i], &spent);
+        if (err == MESH_OK && spent) {
+            err = store_signed_del(st, cid, device, incs[i]);
+            left--;
+        }
+    }
+    *room = left < CAUSAL_SIGNED_INCS_MAX;
+    return err;
+}
+
+mesh_err_t
+causal_note_waiting(store_txn_t *st, uint32_t cid, const verify_set_t *v)
+{
+    uint64_t end = v->h.first_seq + v->h.count - 1, held = 0;
+    if (v->h.count == 0) {
+        return MESH_OK;
+    }
+    mesh_err_t err = store_signed_get(st, cid, v->h.origin, v->h.incarnation, &held);
+    if (err == MESH_OK) { /* raised in place: no new record */
+        return held >= end ? MESH_OK
+                           : store_signed_raise(st, cid, v->h.origin, v->h.incarnation, end);
+    }
+    bool room = false;
+    if (err == MESH_ENOTFOUND) {
+        err = s_signed_room(st, cid, v->h.origin, &room);
+    }
+    if (err == MESH_OK && room) {
+        err = store_signed_raise(st, cid, v->h.origin, v->h.incarnation, end);
+    }
+    return err;
 }
