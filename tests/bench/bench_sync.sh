@@ -8,7 +8,8 @@
 #     sizes of A's batches (build/tests/baseline); bytes and messages both ways;
 #  2. one changed item among N: B stopped, A changes one item, B restarted: ms from the
 #     CURVE handshake of B's new connection (and from B's start) to B's commit of the item,
-#     bytes and messages both ways, round trips;
+#     bytes and messages both ways from the handshake through B's acknowledgement (the
+#     keep-alives of the next second counted apart), round trips;
 #  3. resident memory (RSS, private dirty) of each daemon right after the initial sync, and
 #     at rest 2.5 s later (once each has given back what the sync left, PROTOCOL.md §11.3),
 #     and B's CPU seconds during the sync (a figure a loaded machine disturbs less);
@@ -167,6 +168,14 @@ elif cmd == "ack-after-last-batch":  # PROXYLOG MIN_BYTES: the c2s frame that fo
 elif cmd == "handshake":  # PROXYLOG FIRST_LINE: the first handshake from that line on, or 0
     hs = [r for r in frames(sys.argv[2], int(sys.argv[3])) if r[1] == "handshake"]
     print("%.6f" % (hs[0][2] if hs else 0))
+elif cmd == "c2s-after":  # PROXYLOG FIRST_LINE T: the first c2s frame at or after T, or 0
+    rows = [r for r in frames(sys.argv[2], int(sys.argv[3]))
+            if r[1] == "c2s" and r[2] >= float(sys.argv[4])]
+    print("%.6f" % (rows[0][2] if rows else 0))
+elif cmd == "tail":  # PROXYLOG FIRST_LINE AFTER END: bytes and frames in (AFTER, END]
+    rows = [r for r in frames(sys.argv[2], int(sys.argv[3]))
+            if r[1] in ("c2s", "s2c") and float(sys.argv[4]) < r[2] <= float(sys.argv[5])]
+    print("tail_bytes=%d tail_msgs=%d" % (sum(r[3] for r in rows), len(rows)))
 elif cmd == "window":  # PROXYLOG FIRST_LINE START APPLY END
     window(frames(sys.argv[2], int(sys.argv[3])), *map(float, sys.argv[4:7]))
 PY
@@ -301,7 +310,12 @@ fi
 change_hs=$(logs handshake "$T/proxy.log" "$proxy_line")
 [ "${change_hs%.*}" != 0 ] || fail "no handshake at the proxy after B's restart"
 sleep_until "$(calc %.6f "$apply_at + 1.05")"
-eval "$(logs window "$T/proxy.log" "$proxy_line" "$change_hs" "$apply_at" "$(calc %.6f "$apply_at + 1")")"
+# The exchange ends with B's acknowledgement, its first frame after the apply; what follows
+# within the second (keep-alive PINGs and PONGs, 45 bytes each) is counted apart.
+ack_at=$(logs c2s-after "$T/proxy.log" "$proxy_line" "$apply_at")
+[ "${ack_at%.*}" != 0 ] || ack_at=$(calc %.6f "$apply_at + 1")
+eval "$(logs window "$T/proxy.log" "$proxy_line" "$change_hs" "$apply_at" "$ack_at")"
+eval "$(logs tail "$T/proxy.log" "$proxy_line" "$ack_at" "$(calc %.6f "$apply_at + 1")")"
 hs_ms=$(calc %.1f "($apply_at - $change_hs) * 1000")
 rt_text="$round_trips round trip$([ "$round_trips" = 1 ] || echo s)"
 start_ms=$(calc %.1f "($apply_at - $change_t0) * 1000")
@@ -312,8 +326,9 @@ echo "  $hs_ms ms after the CURVE handshake of B's new connection;" \
     "$start_ms ms after B's start (handshake at +$(calc %.1f "($change_hs - $change_t0) * 1000") ms)"
 echo "  before the apply: B->A $c2s_msgs_before messages, A->B $s2c_msgs_before; $rt_text" \
     "(B->A then A->B turns, after the TCP connect and the 2 of the CURVE handshake)"
-echo "  wire bytes after the handshake, until 1 s after the apply: A->B $s2c_bytes in $s2c_msgs messages," \
-    "B->A $c2s_bytes in $c2s_msgs"
+echo "  wire bytes after the handshake, through B's acknowledgement: A->B $s2c_bytes in $s2c_msgs" \
+    "messages, B->A $c2s_bytes in $c2s_msgs; then, until 1 s after the apply, $tail_bytes bytes" \
+    "in $tail_msgs messages (keep-alives)"
 
 # ---- 4. live push: a put on A while both daemons run ----
 # From the start of `meshctl put` on A to the value readable with `meshctl get` on B (polled
