@@ -23,13 +23,46 @@ collect_holds_back(mesh_t *m, const uint8_t *pk, uint64_t last_ms, uint64_t now_
     return last_ms + horizon_ms > now_ms;
 }
 
+/* Does own hold everything ack says its signer held in collection coll? A write concurrent
+ * with a tombstone (a sibling it must stay beside) was made by a member before that member
+ * saw the tombstone, so before its acknowledgement: once own holds all that every
+ * acknowledgement covers, such a sibling is here, and no tombstone is collected from under
+ * a sibling still on its way (§8.4). */
+static bool
+s_holds_acked(const vector_t *own, const vector_t *ack, const char *coll)
+{
+    for (size_t i = 0; i < ack->count; i++) {
+        const vector_coll_t *c = &ack->colls[i];
+        if (strcmp(c->name, coll) != 0) {
+            continue;
+        }
+        for (size_t j = 0; j < c->count; j++) {
+            const vector_entry_t *a = &c->entries[j];
+            const vector_entry_t *e = vector_find(own, coll, a->origin, a->incarnation);
+            if (a->vv.base && (!e || !vv_covers(&e->vv, a->vv.base))) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
 mesh_err_t
 collect_stable(const vector_t *own, vector_t *const *acks, size_t n, vector_t **out)
 {
     mesh_err_t err = vector_copy(own, out);
     for (size_t i = 0; err == MESH_OK && i < (*out)->count; i++) {
         vector_coll_t *c = &(*out)->colls[i];
+        bool holds = true;
+        for (size_t k = 0; k < n && holds; k++) {
+            holds = s_holds_acked(own, acks[k], c->name);
+        }
         for (size_t j = 0; j < c->count; j++) {
+            if (!holds) {
+                c->entries[j].vv.base = 0; /* not yet: something acknowledged is not here */
+                c->entries[j].vv.count = 0;
+                continue;
+            }
             vector_entry_t *e = &c->entries[j];
             e->vv.count = 0;
             for (size_t k = 0; k < n && e->vv.base; k++) {

@@ -37,7 +37,9 @@ bool collect_holds_back(mesh_t *m, const uint8_t *pk, uint64_t last_ms, uint64_t
                         uint64_t horizon_ms);
 
 /* The stable vector: own (bases) lowered, entry by entry, to what each of acks[0..n)
- * covers; an entry some ack lacks becomes 0. *out is new (vector_free). Pure. */
+ * covers; an entry some ack lacks becomes 0, and every entry of a collection where own
+ * does not cover all an ack covers (a sibling may be on its way). *out is new
+ * (vector_free). Pure. */
 MESH_NODISCARD mesh_err_t collect_stable(const vector_t *own, vector_t *const *acks, size_t n,
                                          vector_t **out);
 

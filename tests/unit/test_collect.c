@@ -2,12 +2,14 @@
  * acknowledgements it reads (core/member/ack.c), on real nodes in one process that sync by
  * bundles.
  * - the rule, pure: the stable vector is each entry's minimum over every acknowledgement (a
- *   missing entry is 0); a tombstone item is covered only when every entry of its join is.
+ *   missing entry is 0), and all 0 in a collection while own lacks what an acknowledgement
+ *   covers; a tombstone item is covered only when every entry of its join is.
  * - a mesh of one collects its deletes at once; the item, its dots, stats and digest go
  *   (the digest recounted from the store agrees); live keys stay.
  * - two members: nothing is collected until the other member acknowledged the delete; a
  *   member silent past the horizon no longer holds it back.
- * - a tombstone beside a live sibling is never collected.
+ * - a tombstone beside a live sibling is never collected, nor one whose sibling is still on
+ *   its way (what the acknowledgements cover is not all here yet).
  * - under the floor, a version the store lacks is refused (a live one queued and deleted
  *   anew, covering its dot); one above the floor, or one held, is not refused.
  * - an "ack/<ID>" record is accepted only from the device it names, in exactly that form.
@@ -150,6 +152,13 @@ test_collect_stable_rule(void **state)
     vector_t *acks[2] = {s_vector(o, (const uint64_t[]){4, 12, 10}, 3),
                          s_vector(o, (const uint64_t[]){7, 9}, 2)}; /* origin 3 missing */
     vector_t *stable = NULL;
+    /* an acknowledgement covers what own lacks (origin 2's 11, 12): nothing is stable */
+    CHECK_OK(collect_stable(own, acks, 2, &stable));
+    for (size_t i = 0; i < 3; i++) {
+        CHECK_EQ(stable->colls[0].entries[i].vv.base, 0);
+    }
+    vector_free(stable);
+    acks[0]->colls[0].entries[1].vv.base = 10;
     CHECK_OK(collect_stable(own, acks, 2, &stable));
     CHECK_EQ(stable->colls[0].entries[0].vv.base, 4);
     CHECK_EQ(stable->colls[0].entries[1].vv.base, 9);
@@ -318,6 +327,78 @@ test_collect_keeps_live_sibling(void **state)
     mesh_close(a);
 }
 
+/* Only "_mesh" (the acknowledgements) from from's store, imported into to. */
+static void
+s_sync_mesh(mesh_t *from, mesh_t *to)
+{
+    const char *colls[] = {"_mesh"};
+    void *buf = NULL;
+    size_t len = 0;
+    mesh_import_report_t rep = {.size = sizeof rep};
+    CHECK_OK(mesh_export(from, colls, 1, NULL, 0, &buf, &len));
+    CHECK_OK(mesh_import(to, buf, len, &rep));
+    CHECK_EQ(rep.sets_rejected, 0);
+    mesh_free(rep.text);
+    mesh_free(buf);
+}
+
+/* A sibling still on its way: C wrote k concurrently with A's delete; B and C hold both and
+ * acknowledge them; A has every acknowledgement but not yet C's write, so its tombstone is
+ * alone on A. Before, A collected it, and when C's write came A held it alone while B held
+ * both for good (B never collects beside a live sibling): the digests never met, and a
+ * repair every 30 s moved the same item. Now A waits until it holds what the
+ * acknowledgements cover; must hold after: A, B and C hold the same two versions. */
+static void
+test_collect_sibling_in_flight(void **state)
+{
+    (void)state;
+    mesh_t *n[3] = {s_open("fa"), s_open("fb"), s_open("fc")};
+    char id[3][MESH_ID_TEXT_LEN + 1];
+    collect_report_t r;
+    bool wrote = false;
+    for (int i = 0; i < 3; i++) {
+        CHECK_OK(mesh_device_id(n[i], id[i], sizeof id[i]));
+    }
+    for (int i = 0; i < 3; i++) {
+        for (int j = 0; j < 3; j++) {
+            if (i != j) {
+                CHECK_OK(mesh_peer_add(n[i], id[j], NULL, NULL, 0));
+            }
+        }
+    }
+    util_put(n[0], "c", "k", "first");
+    s_sync(n[0], n[1]);
+    s_sync(n[0], n[2]);
+    util_put(n[0], "c", "k", NULL);          /* A deletes */
+    util_put(n[2], "c", "k", "concurrent"); /* C writes, not having seen it */
+    s_sync(n[0], n[1]);
+    s_sync(n[2], n[1]); /* B: both */
+    s_sync(n[0], n[2]); /* C: both */
+    CHECK_EQ(s_versions(n[1], "c", "k"), 2);
+    for (int i = 0; i < 3; i++) {
+        CHECK_OK(ack_publish(n[i], true, 1000, &wrote));
+    }
+    s_sync_mesh(n[1], n[0]);
+    s_sync_mesh(n[2], n[0]);
+    CHECK_EQ(s_versions(n[0], "c", "k"), 1); /* A: its tombstone alone */
+    s_collect(n[0], s_now_ms(), COLLECT_HORIZON_MS_DEFAULT, &r);
+    CHECK_EQ(r.members, 2);
+    CHECK_EQ(r.items, 0); /* C's write, which the acknowledgements cover, is not here yet */
+    s_sync(n[2], n[0]);
+    s_sync(n[0], n[1]);
+    s_sync(n[1], n[2]);
+    char d[3][65];
+    for (int i = 0; i < 3; i++) {
+        s_collect(n[i], s_now_ms(), COLLECT_HORIZON_MS_DEFAULT, &r);
+        CHECK_EQ(s_versions(n[i], "c", "k"), 2);
+        util_digest(n[i], "c", d[i]);
+    }
+    CHECK(strcmp(d[0], d[1]) == 0 && strcmp(d[0], d[2]) == 0);
+    for (int i = 0; i < 3; i++) {
+        mesh_close(n[i]);
+    }
+}
+
 typedef struct s_refuse {
     wire_header_t h;
     wire_opmeta_t op;
@@ -413,6 +494,7 @@ main(void)
         cmocka_unit_test(test_collect_alone),
         cmocka_unit_test(test_collect_waits_for_acks),
         cmocka_unit_test(test_collect_keeps_live_sibling),
+        cmocka_unit_test(test_collect_sibling_in_flight),
         cmocka_unit_test(test_collect_refuses_under_floor),
         cmocka_unit_test(test_collect_ack_key),
     };
