@@ -167,6 +167,7 @@ $(B)/tests/baseline: tests/bench/baseline.c | deps
 bench: all $(BENCH_BIN) $(B)/tests/baseline
 	@for b in $(BENCH_BIN); do $$b || exit 1; done
 	@MESHCTL=$(CURDIR)/$(B)/meshctl BASELINE=$(CURDIR)/$(B)/tests/baseline tests/bench/bench_sync.sh
+	@MESHCTL=$(CURDIR)/$(B)/meshctl tests/bench/bench_remove.sh 3
 
 demo: all
 	@scripts/demo.sh $(B)/meshctl
