@@ -82,7 +82,13 @@ discover_open(loop_t *l, const discover_config_t *c, discover_t **out)
         beacon_open((uint16_t)port, c->group, c->interfaces, &d->sock, why, sizeof why);
     if (err != MESH_OK) {
         free(d);
-        return node_fail(l->m, err, "discovery on UDP port %u: %s", port, why);
+        if (err == MESH_EINVAL || err == MESH_ENOMEM) {
+            return node_fail(l->m, err, "discovery on UDP port %u: %s", port, why);
+        }
+        /* the network's trouble (the port held by another program, no IPv4): the daemon
+         * still syncs over the addresses it knows */
+        node_log(l->m, MESH_LOG_WARN, "LAN discovery off: UDP port %u: %s", port, why);
+        return MESH_OK;
     }
     d->tcp_port = s_port_of(l->listen);
     d->interval_ms = interval;

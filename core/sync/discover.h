@@ -31,9 +31,10 @@ typedef struct discover_config {
 } discover_config_t;
 
 /* Start discovery for l (after it listens) as c says: nothing when c is NULL, off, or the
- * environment has DISCOVER_ENV_OFF set (logged). MESH_OK: *out is new, or NULL when off.
- * Errors (detail on l's node): MESH_EINVAL (a bad group, interval or port), MESH_EBUSY,
- * MESH_EIO, MESH_ENOMEM. */
+ * environment has DISCOVER_ENV_OFF set, or when the UDP socket cannot be had (the port
+ * taken, no IPv4: logged, the daemon runs on without). MESH_OK: *out is new, or NULL when
+ * off. Errors (detail on l's node): MESH_EINVAL (a bad group, interval or port),
+ * MESH_ENOMEM. */
 MESH_NODISCARD mesh_err_t discover_open(loop_t *l, const discover_config_t *c, discover_t **out);
 
 /* Stop; NULL is a no-op. */

@@ -13,6 +13,9 @@
 #     meanwhile. (The times taken are printed, never asserted.)
 #  3. A stranger's beacons (a fifth home, not a member of anyone, on the capture namespace)
 #     make no member dial it: nobody logs "discovered" for it.
+#  4. Garbage on the beacon port (short, oversized, another magic, a wrong count, and a
+#     flood of well-formed random ones): each member logs the malformed ones it dropped,
+#     and all still sync an item put after it.
 # Only this test lifts MESHSYNC_NO_DISCOVERY (lib.sh), for the daemons inside the namespaces.
 # Run as root with iproute2; where a namespace cannot be made, the test is skipped and says
 # which command failed. Every process is stopped by PID, every namespace deleted at the end.
@@ -112,13 +115,35 @@ sleep 1 # (a few intervals: any dial would be logged by now; what must hold is t
 for x in a b c; do
     ! grep -q "discovered $ids" "$T/$x.log" || fail "$x dialled the stranger on its beacon"
 done
+cp "$T/captured" "$T/honest" # what the observer saw of the devices (section 2)
+
+# ---- 4. garbage on the beacon port: dropped and counted, nothing stops ----
+ip netns exec "${NS[3]}" python3 - <<'EOF'
+import os, socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+to = ("10.77.0.255", 47474)
+for i in range(20):
+    s.sendto(os.urandom(10), to)                                # short
+    s.sendto(b"MSHB\x01\x01\x1b\x58" + os.urandom(2000), to)    # oversized
+    s.sendto(b"MSHX\x01\x01\x1b\x58" + os.urandom(32), to)      # another magic
+    s.sendto(b"MSHB\x01\x02\x1b\x58" + os.urandom(32), to)      # a count the length denies
+for i in range(300):                                            # a flood of well-formed ones
+    s.sendto(b"MSHB\x01\x04\x1b\x58" + os.urandom(16 + 64), to)
+EOF
+a put notes after "the garbage"
+wait_for 20 "gamma to get an item put after the garbage" sh -c "'$MESHCTL' --home '$C' get notes after | grep -q garbage"
+for x in a b c; do
+    wait_for 20 "$x to log the malformed beacons it dropped" \
+        grep -q "discovery: dropped [1-9][0-9]* malformed or oversized" "$T/$x.log"
+done
 kill -TERM "$pa" "$pb" "$pc" "$ps"
 wait_pids 15 "$pa" "$pb" "$pc" "$ps"
 
 # ---- 2. what the observer saw ----
 for h in "$A" "$B" "$C" "$S"; do tail -c 32 "$h/identity" | od -An -tx1 | tr -d ' \n'; echo; done >"$T/keys"
 printf '%s\n' "$ida" "$idb" "$idc" "$ids" >"$T/ids"
-python3 - "$T/captured" "$T/keys" "$T/ids" <<'EOF' || fail "the captured beacons give something away (above)"
+python3 - "$T/honest" "$T/keys" "$T/ids" <<'EOF' || fail "the captured beacons give something away (above)"
 import sys
 P = 2**255 - 19
 def curve(ed):  # the X25519 key of an Ed25519 public key: u = (1 + y) / (1 - y)
