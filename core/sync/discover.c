@@ -40,12 +40,13 @@ struct discover {
     int64_t logged_ms;
 };
 
-/* The port of a bound endpoint "tcp://HOST:PORT", or 0. */
+/* The port of a bound endpoint "tcp://HOST:PORT" to announce, or 0: none, or one only this
+ * host can reach (HOST on 127.0.0.0/8), which no beacon should send a LAN member to. */
 static uint16_t
 s_port_of(const char *endpoint)
 {
     const char *colon = strrchr(endpoint, ':');
-    if (!colon || strncmp(endpoint, "tcp://", 6) != 0) {
+    if (!colon || strncmp(endpoint, "tcp://", 6) != 0 || strncmp(endpoint + 6, "127.", 4) == 0) {
         return 0;
     }
     char *end;
@@ -94,9 +95,10 @@ discover_open(loop_t *l, const discover_config_t *c, discover_t **out)
     d->interval_ms = interval;
     d->next_ms = 0; /* at once */
     d->members_gen = UINT64_MAX;
-    node_log(l->m, MESH_LOG_INFO, "LAN discovery on UDP port %u, a beacon every %u ms%s%s%s%s",
+    node_log(l->m, MESH_LOG_INFO, "LAN discovery on UDP port %u, a beacon every %u ms%s%s%s%s%s",
              port, interval, c->group ? ", group " : "", c->group ? c->group : "",
-             c->interfaces ? ", interfaces " : "", c->interfaces ? c->interfaces : "");
+             c->interfaces ? ", interfaces " : "", c->interfaces ? c->interfaces : "",
+             d->tcp_port ? "" : " (hearing only: not listening where a LAN member can dial)");
     *out = d;
     return MESH_OK;
 }

@@ -16,6 +16,9 @@
 #  4. Garbage on the beacon port (short, oversized, another magic, a wrong count, and a
 #     flood of well-formed random ones): each member logs the malformed ones it dropped,
 #     and all still sync an item put after it.
+#  5. Gamma restarted with --discovery-group 239.255.77.77 --discovery-interfaces eth0
+#     sends its beacons to the group too (a listener bound to the group hears them), and
+#     syncs again.
 # Only this test lifts MESHSYNC_NO_DISCOVERY (lib.sh), for the daemons inside the namespaces.
 # Run as root with iproute2; where a namespace cannot be made, the test is skipped and says
 # which command failed. Every process is stopped by PID, every namespace deleted at the end.
@@ -137,6 +140,33 @@ for x in a b c; do
     wait_for 20 "$x to log the malformed beacons it dropped" \
         grep -q "discovery: dropped [1-9][0-9]* malformed or oversized" "$T/$x.log"
 done
+
+# ---- 5. a multicast group, on a named interface ----
+cat >"$T/group.py" <<'EOF'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("239.255.77.77", 47474))  # only what is sent to the group
+s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
+             socket.inet_aton("239.255.77.77") + socket.inet_aton("10.77.0.4"))
+with open(sys.argv[1], "a") as out:
+    while True:
+        data, src = s.recvfrom(65536)
+        out.write("%s %d\n" % (src[0], len(data)))
+        out.flush()
+EOF
+: >"$T/group"
+spawn ip netns exec "${NS[3]}" python3 "$T/group.py" "$T/group"
+kill -TERM "$pc"
+wait_pids 15 "$pc"
+spawn env -u MESHSYNC_NO_DISCOVERY ip netns exec "${NS[2]}" "$MESHCTL" --home "$C" \
+    --log-level debug daemon --listen tcp://10.77.0.3:0 --discovery-group 239.255.77.77 \
+    --discovery-interfaces eth0 2>>"$T/c.log"
+pc=$LAST_PID
+wait_for 20 "gamma's beacons on the group" grep -q '^10\.77\.0\.3 ' "$T/group"
+grep -q "group 239.255.77.77, interfaces eth0" "$T/c.log" || fail "gamma: $(grep 'LAN discovery' "$T/c.log" | tail -1)"
+a put notes group "by the group"
+wait_for 20 "gamma, restarted with a group, to get alpha's item" sh -c "'$MESHCTL' --home '$C' get notes group | grep -q group"
 kill -TERM "$pa" "$pb" "$pc" "$ps"
 wait_pids 15 "$pa" "$pb" "$pc" "$ps"
 
