@@ -4,18 +4,23 @@
  * tags, at its epoch and the neighbours only, and by nobody else (not a stranger who knows
  * every ID, not as from another member); no key bytes appear in it and two beacons of one
  * sender share no bytes past the header; every malformed length, magic, version, count and
- * port is refused (ETOOBIG past the cap); and the UDP socket carries one over loopback.
+ * port is refused (ETOOBIG past the cap); and the UDP socket carries one over loopback
+ * (sent to 127.0.0.1 only) and refuses an oversized datagram.
  * Layer: tests. Third-party: cmocka. SPDX-License-Identifier: MIT */
 #include "crypto/beaconkey.h"
 #include "crypto/ident.h"
 #include "transport/beacon.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -233,14 +238,35 @@ test_beacon_socket_loopback(void **state)
     (void)state;
     assert_int_equal(beacon_open(0, "10.0.0.1", NULL, &s, why, sizeof why), MESH_EINVAL);
     assert_null(s);
-    /* port 0 is not ours to broadcast to; the test sends to itself with a fixed port */
-    mesh_err_t err = beacon_open(47999, NULL, "lo", &s, why, sizeof why);
+    /* a port of this process's own choosing (loopback only: nothing leaves the host) */
+    uint16_t port = (uint16_t)(40000 + getpid() % 20000);
+    mesh_err_t err = beacon_open(port, NULL, "lo", &s, why, sizeof why);
     if (err != MESH_OK) {
         print_message("skipped: %s\n", why);
         skip();
     }
-    (void)beacon_send(s, buf, len); /* lo has no broadcast address: may send nothing */
     assert_int_equal(beacon_recv(s, got, sizeof got, &n, from, sizeof from), MESH_ENOTFOUND);
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(port)};
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    uint8_t big[BEACON_MAX + 100] = {0};
+    assert_int_equal(sendto(fd, buf, len, 0, (struct sockaddr *)&to, sizeof to), (ssize_t)len);
+    assert_int_equal(sendto(fd, big, sizeof big, 0, (struct sockaddr *)&to, sizeof to),
+                     (ssize_t)sizeof big);
+    close(fd);
+    for (int i = 0; i < 100 && (err = beacon_recv(s, got, sizeof got, &n, from, sizeof from)) ==
+                                   MESH_ENOTFOUND;
+         i++) {
+        usleep(10000);
+    }
+    assert_int_equal(err, MESH_OK); /* the beacon, as sent, from 127.0.0.1 */
+    assert_int_equal(n, len);
+    assert_memory_equal(got, buf, len);
+    assert_string_equal(from, "127.0.0.1");
+    /* the oversized datagram: refused, not cut to fit */
+    assert_int_equal(beacon_recv(s, got, BEACON_MAX, &n, from, sizeof from), MESH_ETOOBIG);
+    assert_int_equal(n, 0);
     beacon_close(s);
     beacon_close(NULL);
 }
