@@ -1,6 +1,7 @@
 /* cli/cli.c: what every meshctl command shares: options, home, config file, errors.
  * Owns: the option syntax (global and per command), the home's resolution, the config
- * file's format (lines "key = value", '#' comments; keys log-level, json, name, listen), the
+ * file's format (lines "key = value", '#' comments; keys log-level, json, name, listen,
+ * discovery, discovery-port, discovery-interval, discovery-group, discovery-interfaces), the
  * log callback and the error lines.
  * Not here: the command table (cli/meshctl.c), output formats (cli/out.c).
  * Layer: cli. Third-party: none. SPDX-License-Identifier: MIT */
@@ -273,6 +274,27 @@ s_config_line(cli_ctx_t *ctx, char *line, int *level, int *json)
         return cli_parse_duration(value, &ctx->horizon_ms)
                    ? ""
                    : "horizon must be a duration such as 30d, 12h, 90m or 45s";
+    const struct {
+        const char *key;
+        char *dst;
+        size_t cap;
+    } disc[] = {
+        {"discovery", ctx->discovery_config, sizeof ctx->discovery_config},
+        {"discovery-port", ctx->discovery_port_config, sizeof ctx->discovery_port_config},
+        {"discovery-interval", ctx->discovery_interval_config,
+         sizeof ctx->discovery_interval_config},
+        {"discovery-group", ctx->discovery_group_config, sizeof ctx->discovery_group_config},
+        {"discovery-interfaces", ctx->discovery_interfaces_config,
+         sizeof ctx->discovery_interfaces_config}};
+    for (size_t i = 0; i < sizeof disc / sizeof disc[0]; i++) {
+        if (strcmp(key, disc[i].key) == 0) { /* checked by meshctl daemon, naming the file */
+            size_t len = strlen(value);
+            if (len == 0 || len >= disc[i].cap)
+                return "value empty or too long";
+            memcpy(disc[i].dst, value, len + 1);
+            return "";
+        }
+    }
     if (strcmp(key, "name") == 0) {
         size_t len = strlen(value);
         if (len == 0 || len >= sizeof ctx->name)
@@ -371,6 +393,11 @@ cli_open_ex(cli_ctx_t *ctx, bool create, bool quiet, mesh_t **out)
     opts.offline = !ctx->online;
     opts.listen = ctx->listen;
     opts.daemon_heap = ctx->online; /* meshctl daemon: this process is the daemon */
+    opts.discovery = ctx->online && ctx->discovery;
+    opts.discovery_port = ctx->discovery_port;
+    opts.discovery_interval_ms = ctx->discovery_interval_ms;
+    opts.discovery_group = ctx->discovery_group;
+    opts.discovery_interfaces = ctx->discovery_interfaces;
     opts.log = s_log;
     opts.log_ctx = ctx;
     opts.log_level = MESH_LOG_DEBUG; /* s_log filters, and keeps error lines as detail */

@@ -37,6 +37,17 @@ typedef struct cli_ctx {
     char listen_config[256]; /* 'listen' from the config file, "" if none */
     bool quiet_flag;         /* --quiet: no confirmation lines (cli_confirm) */
     uint64_t horizon_ms;     /* 'horizon' from the config file or --horizon, 0 if none */
+
+    /* LAN discovery (meshctl daemon): the config file's settings ("" if not set there)... */
+    char discovery_config[8];              /* 'discovery': on or off */
+    char discovery_port_config[16];        /* 'discovery-port' */
+    char discovery_interval_config[16];    /* 'discovery-interval' (ms) */
+    char discovery_group_config[64];       /* 'discovery-group' */
+    char discovery_interfaces_config[256]; /* 'discovery-interfaces' */
+    /* ...and what the daemon opens with (mesh_options_t's fields of the same names) */
+    bool discovery;
+    unsigned discovery_port, discovery_interval_ms;
+    const char *discovery_group, *discovery_interfaces;
 } cli_ctx_t;
 
 /* Parse a duration: digits with an optional unit s (the default), m, h or d, more than 0

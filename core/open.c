@@ -187,7 +187,9 @@ s_go_online(mesh_t *m, const mesh_options_t *o)
     if (err != MESH_OK) {
         return err;
     }
-    err = loop_start(m, o->listen ? bind : NULL, o->daemon_heap, &m->loop);
+    discover_config_t disc = {o->discovery, o->discovery_port, o->discovery_interval_ms,
+                              o->discovery_group, o->discovery_interfaces};
+    err = loop_start(m, o->listen ? bind : NULL, o->daemon_heap, &disc, &m->loop);
     if (err == MESH_EBUSY && o->listen) {
         return node_fail(m, err, "port %u is in use (listen on %s)", port, bind);
     }

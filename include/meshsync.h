@@ -129,6 +129,16 @@ typedef struct mesh_options {
                          * that syncs for a long time (see mesh_open); process-wide */
     uint64_t horizon;   /* ms: a member silent this long stops holding tombstone collection
                          * back (docs/PROTOCOL.md §8.4); 0 = 30 days */
+
+    /* Not offline: LAN discovery (docs/PROTOCOL.md §16): send beacons and dial the members
+     * heard. Off unless set, and off whenever the environment has MESHSYNC_NO_DISCOVERY set
+     * (not empty). The rest: 0 or NULL for the default. */
+    bool discovery;
+    unsigned discovery_port;          /* its UDP port, 1..65535; 0: 47474 */
+    unsigned discovery_interval_ms;   /* between beacons, 100..3600000; 0: 1000 */
+    const char *discovery_group;      /* an IPv4 multicast group also used, or NULL */
+    const char *discovery_interfaces; /* comma-separated interface names, or NULL: all but
+                                       * loopback */
 } mesh_options_t;
 
 /* One version of an item, as listed by mesh_get_versions. Siblings (concurrent versions)

@@ -5,6 +5,7 @@
 # `meshctl status`; then sync by file, where a tampered bundle is refused. Says in plain
 # words what happens, and stops every process it started.
 set -euo pipefail
+export MESHSYNC_NO_DISCOVERY=1 # no LAN beacons from these daemons (docs/PROTOCOL.md §16)
 M=$(cd "$(dirname "${1:-build/meshctl}")" && pwd)/$(basename "${1:-build/meshctl}")
 top=$(mktemp -d /tmp/meshsync-demo.XXXXXX)
 pids=()

@@ -12,6 +12,7 @@
 set -u
 cd "$(dirname "$0")/.."
 B=${B:-build}
+export MESHSYNC_NO_DISCOVERY=1 # no daemon a test starts sends LAN beacons (PROTOCOL.md §16)
 TB=$B/testing
 what=${1:-all}
 pass=0 fail=0 skip=0

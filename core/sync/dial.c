@@ -181,6 +181,19 @@ s_note_ignored(loop_t *l, session_t *s, const mesh_peer_list_t *peers, size_t i)
     }
 }
 
+bool
+dial_hint(loop_t *l, session_t *s, const char *endpoint)
+{
+    if (s->removed || s->connected || strlen(endpoint) >= sizeof s->addr ||
+        (s->conn_out != SYNC_NO_CONN && strcmp(s->addr, endpoint) == 0)) {
+        return false;
+    }
+    snprintf(s->addr, sizeof s->addr, "%s", endpoint);
+    s_connect(l, s, "a LAN beacon");
+    s->redial_after = LOOP_REDIAL_MIN_MS;
+    return true;
+}
+
 /* No session came of our link for a while (the peer was down, refused us before it knew
  * us, or the link died without a word): dial its next known address, or the same one
  * again, waiting twice as long each time up to LOOP_REDIAL_MAX_MS. A member never heard

@@ -25,6 +25,12 @@ bool dial_admit(void *ctx, const uint8_t *curve);
  * Addresses not of the tcp://HOST:PORT form are never dialled (logged once). */
 void dial_members(loop_t *l);
 
+/* A LAN beacon (core/sync/discover.c) says s listens at endpoint: unless s is removed, was
+ * heard from within LOOP_DEAD_MS, or our link already dials endpoint, dial it there now
+ * (hanging up our link elsewhere). Returns whether it dialled. CURVE authenticates the
+ * link as for any address; the known addresses stay as they are. */
+bool dial_hint(loop_t *l, session_t *s, const char *endpoint);
+
 /* No session came of s's link for a while: dial its next known address (or the same one
  * again), waiting twice as long each time up to LOOP_REDIAL_MAX_MS. */
 void dial_redial(loop_t *l, session_t *s);

@@ -22,6 +22,7 @@
 #include "core/base/testhook.h"
 #include "core/member/member.h"
 #include "core/sync/dial.h"
+#include "core/sync/discover.h"
 #include "core/sync/repair.h"
 #include "core/sync/session.h"
 #include "core/sync/status.h"
@@ -153,6 +154,7 @@ s_run(void *arg)
         }
         now = sync_now_ms();
         session_tick(l, now);
+        discover_tick(l, l->discover, now);
         s_release_memory(l, now);
         status_tick(l, now);
         collect_tick(l->m, &l->gc, now);
@@ -163,7 +165,8 @@ s_run(void *arg)
 }
 
 mesh_err_t
-loop_start(mesh_t *m, const char *listen, bool keep_heap, loop_t **out)
+loop_start(mesh_t *m, const char *listen, bool keep_heap, const discover_config_t *disc,
+           loop_t **out)
 {
     uint8_t curve_pk[TRANSPORT_KEY_LEN], curve_sk[TRANSPORT_KEY_LEN];
     *out = NULL;
@@ -202,6 +205,11 @@ loop_start(mesh_t *m, const char *listen, bool keep_heap, loop_t **out)
     if (err == MESH_OK && listen) {
         err = transport_listen(l->t, listen, l->listen, sizeof l->listen);
     }
+    bool said = false; /* the failure's detail is on m already */
+    if (err == MESH_OK) {
+        err = discover_open(l, disc, &l->discover);
+        said = err != MESH_OK;
+    }
     if (err == MESH_OK) {
         err = inbox_open(LOOP_QUEUE_BATCHES, LOOP_QUEUE_BYTES, LOOP_GROUP_BATCHES, group_bytes,
                          LOOP_GROUP_MS, &l->inbox);
@@ -214,7 +222,10 @@ loop_start(mesh_t *m, const char *listen, bool keep_heap, loop_t **out)
     }
     if (err != MESH_OK) {
         status_close(l);
-        node_fail(m, err, "network: %s", l->t ? transport_errmsg(l->t) : "cannot start");
+        if (!said) {
+            node_fail(m, err, "network: %s", l->t ? transport_errmsg(l->t) : "cannot start");
+        }
+        discover_close(l->discover);
         inbox_close(l->inbox);
         transport_close(l->t);
         wire_buf_release(&l->buf);
@@ -253,6 +264,7 @@ loop_stop(loop_t *l)
     vector_free(l->own_vv);
     free(l->own);
     collect_state_release(&l->gc);
+    discover_close(l->discover);
     inbox_close(l->inbox); /* (empty: the thread's last s_flush committed all) */
     transport_close(l->t);
     wire_buf_release(&l->buf);

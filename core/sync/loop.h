@@ -11,15 +11,18 @@
 
 #include <stdbool.h>
 
+#include "core/sync/discover.h"
 #include "meshsync.h"
 
 typedef struct loop loop_t;
 
 /* Start the loop thread of m: listen on listen (NULL: dial out only), connect to every
  * member's known addresses, and sync. With keep_heap, first tune the process's allocator
- * for it (mesh_options_t.daemon_heap). Returns once the transport listens.
- * Errors: MESH_EIO (with detail on m), MESH_ENOMEM. */
-MESH_NODISCARD mesh_err_t loop_start(mesh_t *m, const char *listen, bool keep_heap, loop_t **out);
+ * for it (mesh_options_t.daemon_heap). With disc on, LAN discovery too (discover.h).
+ * Returns once the transport listens. Errors: MESH_EIO (with detail on m), MESH_ENOMEM, and
+ * discover_open's. */
+MESH_NODISCARD mesh_err_t loop_start(mesh_t *m, const char *listen, bool keep_heap,
+                                     const discover_config_t *disc, loop_t **out);
 
 /* Stop the thread and wait for it; NULL is a no-op. */
 void loop_stop(loop_t *loop);

@@ -161,6 +161,9 @@ struct loop {
     pthread_mutex_t status_lock; /* guards the two below */
     char *status_text;           /* the status last published (status_publish), or NULL */
     size_t status_len;           /* its length */
+
+    /* LAN discovery (core/sync/discover.h), NULL when off */
+    struct discover *discover;
 };
 
 /* The monotonic clock in ms. */

@@ -6,6 +6,7 @@
 # Usage: bench_remove.sh [RUNS] (default 5; each run a new mesh). BENCH_KEEP=1 keeps the homes.
 # SPDX-License-Identifier: MIT
 set -euo pipefail
+export MESHSYNC_NO_DISCOVERY=1 # no LAN beacons from these daemons (docs/PROTOCOL.md §16)
 RUNS=${1:-5}
 [[ $RUNS =~ ^[1-9][0-9]?$ ]] || { echo "usage: bench_remove.sh [RUNS]" >&2; exit 2; }
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)

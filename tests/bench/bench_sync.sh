@@ -20,6 +20,7 @@
 # SPDX-License-Identifier: MIT
 # shellcheck disable=SC2154 # counts and times come from eval of the log analysis' key=value lines
 set -euo pipefail
+export MESHSYNC_NO_DISCOVERY=1 # no LAN beacons from these daemons (docs/PROTOCOL.md §16)
 N=${1:-${BENCH_ITEMS:-1000000}}
 [[ $N =~ ^[1-9][0-9]{0,9}$ ]] || { echo "usage: bench_sync.sh [ITEMS]" >&2; exit 2; }
 HERE=$(cd "$(dirname "$0")" && pwd)

@@ -23,6 +23,10 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/meshctl-test.XXXXXX")
 export HOME=$T/user
 mkdir -p "$HOME"
 unset MESH_HOME XDG_DATA_HOME
+# No LAN beacons from any daemon a test starts (docs/PROTOCOL.md §16): the daemon refuses to
+# send or hear them while this is set. Only a test inside network namespaces of its own
+# (54-lan-discovery.sh) lifts it, for the daemons it starts there.
+export MESHSYNC_NO_DISCOVERY=1
 
 _pids=()
 _at_exit=()
