@@ -284,10 +284,10 @@ typedef struct s_set_ref {
     uint64_t first_seq;
 } s_set_ref_t;
 
-/* May the set record (cid, oid, first_seq, count) go? Not when it is its origin's latest
- * (watermarks and a header sent alone need it, §5.5), under a derived number (§5.7), past
- * what every member acknowledged, or holding a live version or tombstone (its leaves give
- * their proofs). */
+/* May the set record (cid, oid, first_seq, count: its header's ops) go? Not when it is its
+ * origin's latest (watermarks and a header sent alone need it, §5.5), under a derived number
+ * (§5.7), past what every member acknowledged, or holding a live version or tombstone (its
+ * leaves give their proofs). */
 static mesh_err_t
 s_set_gone(store_txn_t *txn, const vector_t *stable, const char *coll, uint32_t cid,
            const store_set_t *set, bool *gone)
@@ -349,7 +349,12 @@ s_sets(store_txn_t *txn, s_run_t *run, uint32_t cid, const char *coll)
         if (err == MESH_OK && gone) {
             refs[n++] = (s_set_ref_t){prev.oid, prev.first_seq};
         }
-        prev = (store_set_t){.oid = set.oid, .first_seq = set.first_seq, .count = set.count};
+        /* the ops the header signs: a partial set's record keeps no leaves (count 0) */
+        wire_header_t h = {0};
+        if (err == MESH_OK && wire_header_decode(set.header, set.header_len, &h) != MESH_OK) {
+            err = MESH_ECORRUPT;
+        }
+        prev = (store_set_t){.oid = set.oid, .first_seq = set.first_seq, .count = h.count};
         have = true;
     }
     store_cursor_close(cur);
