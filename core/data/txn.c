@@ -14,6 +14,7 @@
 #include "core/wire/buf.h"
 #include "core/wire/set.h"
 #include "crypto/hash.h"
+#include "store/gc.h"
 
 typedef struct s_op {
     uint8_t kind;                 /* enum wire_kind */
@@ -41,7 +42,9 @@ typedef struct s_commit {
     wire_buf_t header;
     uint8_t (*leaves)[HASH_LEN];
     version_ctx_t ctx;
-    store_item_t *item; /* big: on the heap */
+    version_ctx_t floors; /* the collection's collection floors as dots (s_floors) */
+    bool floors_read;     /* in this run of the body */
+    store_item_t *item;   /* big: on the heap */
     uint64_t first_seq;
     uint64_t incarnation; /* read inside the write: another process may have renewed it */
 } s_commit_t;
@@ -215,6 +218,37 @@ s_retire_versions(store_txn_t *st, uint32_t cid, const store_item_t *item,
     return MESH_OK;
 }
 
+/* The collection floors of cid (PROTOCOL §8.4), one dot per (origin, incarnation) whose
+ * floor is above 0, read once per commit into c->floors. A write to a key this store holds
+ * no item of takes them into its context: had the key's tombstones been collected here
+ * while another device still holds them, the write supersedes them there too (else they
+ * would stay beside it as siblings on that device for good). Most collections have none. */
+static mesh_err_t
+s_floors(s_commit_t *c, store_txn_t *st, uint32_t cid)
+{
+    store_cursor_t *cur = NULL;
+    uint32_t oid = 0;
+    store_vv_t vv;
+    if (c->floors_read) {
+        return MESH_OK;
+    }
+    c->floors_read = true;
+    version_ctx_reset(&c->floors);
+    mesh_err_t err = store_vvs_open(st, cid, &cur);
+    while (err == MESH_OK && (err = store_vvs_next(cur, &oid, &vv)) == MESH_OK) {
+        wire_dot_t d = {.seq = 0};
+        err = store_origin_signed(st, oid, d.origin, &d.incarnation);
+        if (err == MESH_OK) {
+            err = store_gc_floor_get(st, cid, d.origin, d.incarnation, &d.seq);
+        }
+        if (err == MESH_OK && d.seq) {
+            err = version_ctx_add(&c->floors, &d);
+        }
+    }
+    store_cursor_close(cur);
+    return err == MESH_ENOTFOUND ? MESH_OK : err;
+}
+
 /* Write op number i of the set as the key's one version, replacing what was there. */
 static mesh_err_t
 s_commit_op(s_commit_t *c, store_txn_t *st, uint32_t cid, uint32_t oid, uint64_t hlc, size_t i,
@@ -240,6 +274,10 @@ s_commit_op(s_commit_t *c, store_txn_t *st, uint32_t cid, uint32_t oid, uint64_t
     if (err == MESH_OK) {
         stats->keys++;
         fresh = true;
+        err = s_floors(c, st, cid);
+        for (size_t k = 0; err == MESH_OK && k < c->floors.count; k++) {
+            err = version_ctx_add(&c->ctx, &c->floors.dots[k]);
+        }
     } else if (err == MESH_EEXIST) {
         err = store_item_get(st, cid, &op->skey, c->item);
         if (err == MESH_OK) {
@@ -335,6 +373,7 @@ s_commit_body(store_txn_t *st, void *arg)
     }
     /* Local dots are contiguous: this origin's vector base is the last seq used. */
     c->first_seq = vv.base + 1;
+    c->floors_read = false;
     for (size_t i = 0; i < txn->count && err == MESH_OK; i++) {
         err = s_commit_op(c, st, cid, oid, hlc, i, &stats);
     }
@@ -384,6 +423,7 @@ mesh_txn_commit(mesh_txn_t **ptxn, uint64_t *first_seq)
     wire_buf_init(&c.meta);
     wire_buf_init(&c.header);
     version_ctx_init(&c.ctx);
+    version_ctx_init(&c.floors);
     c.leaves = malloc(txn->count * sizeof *c.leaves);
     c.item = malloc(sizeof *c.item);
     if (!c.leaves || !c.item) {
@@ -406,6 +446,7 @@ out:
     free(c.leaves);
     free(c.item);
     version_ctx_release(&c.ctx);
+    version_ctx_release(&c.floors);
     wire_buf_release(&c.meta);
     wire_buf_release(&c.header);
     mesh_txn_abort(txn);

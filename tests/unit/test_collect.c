@@ -399,6 +399,49 @@ test_collect_sibling_in_flight(void **state)
     }
 }
 
+/* Collected on one device, written again there before the other collected: A's new write
+ * of k covers the collection floors (its key has no item on A), so on B it supersedes the
+ * tombstone B still holds. Before, the new write's context named nothing: B kept the
+ * tombstone beside it as a sibling it could never collect, and A refused it at every
+ * repair (the digests never met; where the tombstone won, B showed k deleted). Must hold
+ * after: A and B hold the one new version, digests equal. */
+static void
+test_collect_rewrite_after_collect(void **state)
+{
+    (void)state;
+    mesh_t *a = s_open("qa"), *b = s_open("qb");
+    char ida[MESH_ID_TEXT_LEN + 1], idb[MESH_ID_TEXT_LEN + 1];
+    collect_report_t r;
+    bool wrote = false;
+    CHECK_OK(mesh_device_id(a, ida, sizeof ida));
+    CHECK_OK(mesh_device_id(b, idb, sizeof idb));
+    CHECK_OK(mesh_peer_add(a, idb, NULL, NULL, 0));
+    CHECK_OK(mesh_peer_add(b, ida, NULL, NULL, 0));
+    util_put(a, "c", "k", "first");
+    util_put(b, "c", "other", "b's"); /* (B's origin in the collection too) */
+    s_sync(a, b);
+    s_sync(b, a);
+    util_put(a, "c", "k", NULL);
+    s_sync(a, b);
+    CHECK_OK(ack_publish(a, true, 1000, &wrote));
+    CHECK_OK(ack_publish(b, true, 1000, &wrote));
+    s_sync(b, a);
+    s_sync(a, b);
+    s_collect(a, s_now_ms(), COLLECT_HORIZON_MS_DEFAULT, &r);
+    CHECK_EQ(r.items, 1); /* A collected; B has not run its pass */
+    CHECK_EQ(s_versions(b, "c", "k"), 1);
+    util_put(a, "c", "k", "again");
+    s_sync(a, b);
+    CHECK_EQ(s_versions(b, "c", "k"), 1); /* the tombstone superseded, not a sibling */
+    util_expect(b, "c", "k", "again");
+    char da[65], db[65];
+    util_digest(a, "c", da);
+    util_digest(b, "c", db);
+    CHECK(strcmp(da, db) == 0);
+    mesh_close(b);
+    mesh_close(a);
+}
+
 typedef struct s_refuse {
     wire_header_t h;
     wire_opmeta_t op;
@@ -495,6 +538,7 @@ main(void)
         cmocka_unit_test(test_collect_waits_for_acks),
         cmocka_unit_test(test_collect_keeps_live_sibling),
         cmocka_unit_test(test_collect_sibling_in_flight),
+        cmocka_unit_test(test_collect_rewrite_after_collect),
         cmocka_unit_test(test_collect_refuses_under_floor),
         cmocka_unit_test(test_collect_ack_key),
     };
