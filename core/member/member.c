@@ -132,6 +132,18 @@ member_parse_pair(const uint8_t *key, size_t len, const char *prefix, uint8_t *s
 }
 
 mesh_err_t
+member_id_parse(mesh_t *m, const char *id, uint8_t *pk)
+{
+    if (devid_parse(id, pk) == MESH_OK) {
+        return MESH_OK;
+    }
+    char why[160], shown[128];
+    devid_explain(id, why, sizeof why);
+    node_escape(id, strlen(id), shown, sizeof shown); /* anyone's bytes: one safe line */
+    return node_fail(m, MESH_EBADID, "'%s' is not a valid device ID: %s", shown, why);
+}
+
+mesh_err_t
 member_check_op(const wire_opmeta_t *op, const uint8_t *origin)
 {
     uint8_t subject[WIRE_ORIGIN_LEN], signer[WIRE_ORIGIN_LEN];

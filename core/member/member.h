@@ -41,6 +41,10 @@ void member_view_release(member_view_t *view);
 MESH_NODISCARD mesh_err_t member_view_load(store_txn_t *txn, const uint8_t *self,
                                            member_view_t *view);
 
+/* Parse the device ID text id into pk (32 bytes); MESH_EBADID, with m's detail saying why
+ * (the text escaped: anyone's bytes), when it does not parse. */
+MESH_NODISCARD mesh_err_t member_id_parse(mesh_t *m, const char *id, uint8_t *pk);
+
 /* Is pk in the view? */
 bool member_view_has(const member_view_t *view, const uint8_t *pk);
 

@@ -19,19 +19,6 @@
 #include "core/wire/set.h"
 #include "crypto/devid.h"
 
-/* The device ID's key into pk, or a clear error. */
-static mesh_err_t
-s_parse_id(mesh_t *m, const char *id, uint8_t *pk)
-{
-    if (devid_parse(id, pk) == MESH_OK) {
-        return MESH_OK;
-    }
-    char why[160], shown[128];
-    devid_explain(id, why, sizeof why);
-    node_escape(id, strlen(id), shown, sizeof shown); /* anyone's bytes: one safe line */
-    return node_fail(m, MESH_EBADID, "'%s' is not a valid device ID: %s", shown, why);
-}
-
 mesh_err_t
 mesh_peer_add(mesh_t *m, const char *id, const char *name, const char *const *addrs,
               size_t addr_count)
@@ -41,7 +28,7 @@ mesh_peer_add(mesh_t *m, const char *id, const char *name, const char *const *ad
     if (!m || !id || (addr_count && !addrs)) {
         return MESH_EINVAL;
     }
-    if (s_parse_id(m, id, pk) != MESH_OK) {
+    if (member_id_parse(m, id, pk) != MESH_OK) {
         return MESH_EBADID;
     }
     /* Records are "key=value" lines: a name or address must not smuggle in another line,
@@ -121,7 +108,7 @@ mesh_peer_remove(mesh_t *m, const char *id)
         return MESH_EINVAL;
     }
     node_clear_err(m);
-    mesh_err_t err = s_parse_id(m, id, pk);
+    mesh_err_t err = member_id_parse(m, id, pk);
     if (err != MESH_OK) {
         return err;
     }

@@ -46,19 +46,6 @@ share_may_hold(mesh_t *m, const char *coll, const uint8_t *pk, bool *yes)
     return err;
 }
 
-/* Parse id into pk, with the handle's detail when it does not parse. */
-static mesh_err_t
-s_parse_id(mesh_t *m, const char *id, uint8_t *pk)
-{
-    if (devid_parse(id, pk) == MESH_OK) {
-        return MESH_OK;
-    }
-    char why[160], shown[128];
-    devid_explain(id, why, sizeof why);
-    node_escape(id, strlen(id), shown, sizeof shown); /* anyone's bytes: one safe line */
-    return node_fail(m, MESH_EBADID, "'%s' is not a valid device ID: %s", shown, why);
-}
-
 /* Write one record "access/<coll>/<ID of pks[i]>/<own ID>" = value for each of pks[0..n), in
  * one change set. */
 static mesh_err_t
@@ -111,7 +98,7 @@ mesh_share(mesh_t *m, const char *coll, const char *const *ids, size_t count)
     for (size_t i = 0; err == MESH_OK && i < count; i++) {
         if (!ids[i]) {
             err = MESH_EINVAL;
-        } else if ((err = s_parse_id(m, ids[i], pks[i])) == MESH_OK && !member_is(m, pks[i])) {
+        } else if ((err = member_id_parse(m, ids[i], pks[i])) == MESH_OK && !member_is(m, pks[i])) {
             err = node_fail(m, MESH_ENOTFOUND,
                             "%s is not a member of the mesh: add it first (meshctl peer add)",
                             ids[i]);
@@ -151,7 +138,7 @@ mesh_unshare(mesh_t *m, const char *coll, const char *id)
                         coll);
     }
     if (err == MESH_OK) {
-        err = s_parse_id(m, id, pk[0]);
+        err = member_id_parse(m, id, pk[0]);
     }
     if (err == MESH_OK) {
         err = s_write(m, coll, pk, 1, ACCESS_REVOKED);
