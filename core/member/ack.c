@@ -155,7 +155,6 @@ ack_publish(mesh_t *m, bool on_change, uint64_t refresh_ms, bool *wrote)
     wire_buf_t buf;
     bool same = false;
     char key[S_KEY_LEN + 1];
-    mesh_txn_t *txn = NULL;
     *wrote = false;
     wire_buf_init(&buf);
     mesh_err_t err = s_compare(m, on_change, refresh_ms, &buf, &same);
@@ -165,15 +164,8 @@ ack_publish(mesh_t *m, bool on_change, uint64_t refresh_ms, bool *wrote)
     }
     if (err == MESH_OK && !same) {
         s_key(ident_public_key(m->ident), key);
-        err = txn_begin_system(m, MEMBER_COLL, &txn);
-        if (err == MESH_OK) {
-            err = mesh_put(txn, key, S_KEY_LEN, buf.data, buf.len);
-        }
-        if (err == MESH_OK) {
-            err = mesh_txn_commit(&txn, NULL);
-            *wrote = err == MESH_OK;
-        }
-        mesh_txn_abort(txn);
+        err = member_record_put(m, key, S_KEY_LEN, buf.data, buf.len);
+        *wrote = err == MESH_OK;
     }
     wire_buf_release(&buf);
     return err;

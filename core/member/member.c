@@ -132,6 +132,19 @@ member_parse_pair(const uint8_t *key, size_t len, const char *prefix, uint8_t *s
 }
 
 mesh_err_t
+member_record_put(mesh_t *m, const char *key, size_t klen, const void *value, size_t len)
+{
+    mesh_txn_t *txn = NULL;
+    mesh_err_t err = txn_begin_system(m, MEMBER_COLL, &txn);
+    if (err == MESH_OK) {
+        err = mesh_put(txn, key, klen, value, len);
+    }
+    err = err == MESH_OK ? mesh_txn_commit(&txn, NULL) : err;
+    mesh_txn_abort(txn);
+    return err;
+}
+
+mesh_err_t
 member_id_parse(mesh_t *m, const char *id, uint8_t *pk)
 {
     if (devid_parse(id, pk) == MESH_OK) {
@@ -230,16 +243,7 @@ member_genesis(mesh_t *m)
     if (err != MESH_ENOTFOUND && (err != MESH_OK || same)) {
         return err;
     }
-    mesh_txn_t *txn = NULL;
-    err = txn_begin_system(m, MEMBER_COLL, &txn);
-    if (err == MESH_OK) {
-        err = mesh_put(txn, key, (size_t)klen, value, (size_t)vlen);
-    }
-    if (err == MESH_OK) {
-        return mesh_txn_commit(&txn, NULL);
-    }
-    mesh_txn_abort(txn);
-    return err;
+    return member_record_put(m, key, (size_t)klen, value, (size_t)vlen);
 }
 
 /* The view a node holds, shared by the caller's threads and the loop thread. */
@@ -295,15 +299,9 @@ s_freeze(mesh_t *m, const uint8_t *pk)
         err = removal_frozen_value(rt, pk, &value, &len);
     }
     store_read_end(rt);
-    mesh_txn_t *txn = NULL;
     if (err == MESH_OK) {
-        err = txn_begin_system(m, MEMBER_COLL, &txn);
+        err = member_record_put(m, key, (size_t)klen, value, len);
     }
-    if (err == MESH_OK) {
-        err = mesh_put(txn, key, (size_t)klen, value, len);
-    }
-    err = err == MESH_OK ? mesh_txn_commit(&txn, NULL) : err;
-    mesh_txn_abort(txn);
     free(value);
     if (err == MESH_OK) {
         node_log(m, MESH_LOG_INFO, "%s is removed from the mesh: frozen, its key refused", id);

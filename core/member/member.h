@@ -41,6 +41,11 @@ void member_view_release(member_view_t *view);
 MESH_NODISCARD mesh_err_t member_view_load(store_txn_t *txn, const uint8_t *self,
                                            member_view_t *view);
 
+/* Write one record of this device into "_mesh": key (klen bytes) put to value (len bytes),
+ * as one signed change set. Errors: those of a local transaction. */
+MESH_NODISCARD mesh_err_t member_record_put(mesh_t *m, const char *key, size_t klen,
+                                            const void *value, size_t len);
+
 /* Parse the device ID text id into pk (32 bytes); MESH_EBADID, with m's detail saying why
  * (the text escaped: anyone's bytes), when it does not parse. */
 MESH_NODISCARD mesh_err_t member_id_parse(mesh_t *m, const char *id, uint8_t *pk);

@@ -76,13 +76,7 @@ mesh_peer_add(mesh_t *m, const char *id, const char *name, const char *const *ad
     for (size_t i = 0; i < addr_count; i++) {
         len += (size_t)snprintf(value + len, cap - len, "addr=%s\n", addrs[i]);
     }
-    mesh_txn_t *txn = NULL;
-    mesh_err_t err = txn_begin_system(m, MEMBER_COLL, &txn);
-    if (err == MESH_OK) {
-        err = mesh_put(txn, key, (size_t)klen, value, len);
-    }
-    err = err == MESH_OK ? mesh_txn_commit(&txn, NULL) : err;
-    mesh_txn_abort(txn);
+    mesh_err_t err = member_record_put(m, key, (size_t)klen, value, len);
     free(value);
     if (err == MESH_OK) {
         err = member_reload(m);
@@ -122,13 +116,7 @@ mesh_peer_remove(mesh_t *m, const char *id)
         node_clear_err(m);
         return member_reload(m); /* removed already (its cut is published at the reload) */
     }
-    mesh_txn_t *txn = NULL;
-    err = txn_begin_system(m, MEMBER_COLL, &txn);
-    if (err == MESH_OK) {
-        err = mesh_put(txn, key, (size_t)klen, "", 0);
-    }
-    err = err == MESH_OK ? mesh_txn_commit(&txn, NULL) : err;
-    mesh_txn_abort(txn);
+    err = member_record_put(m, key, (size_t)klen, "", 0);
     if (err == MESH_OK) {
         err = member_reload(m); /* the view, and this device's frozen record of it */
     }
