@@ -307,7 +307,7 @@ s_covers(const t_write_t *a, const t_write_t *b)
 static size_t
 s_held(t_model_t *md, int d, int key, long *out)
 {
-    char k[8];
+    char k[16];
     mesh_item_version_list_t *vs = NULL;
     snprintf(k, sizeof k, "k%d", key);
     mesh_err_t err = mesh_get_versions(md->nodes[d].m, T_COLLS[s_key_coll(key)], k, strlen(k), &vs);
@@ -480,7 +480,7 @@ s_write(t_model_t *md, int d)
             }
             s_ctx_join(w, x->node, x->inc, x->seq);
         }
-        char k[8];
+        char k[16];
         snprintf(k, sizeof k, "k%d", keys[i]);
         if (w->del) {
             CHECK_OK(mesh_del(txn, k, strlen(k)));
@@ -493,7 +493,7 @@ s_write(t_model_t *md, int d)
     for (unsigned i = 0; i < nops; i++) {
         /* the write is now the key's one version here: its incarnation and clock */
         mesh_item_version_list_t *vs = NULL;
-        char k[8];
+        char k[16];
         snprintf(k, sizeof k, "k%d", keys[i]);
         CHECK_OK(mesh_get_versions(md->nodes[d].m, T_COLLS[coll], k, strlen(k), &vs));
         CHECK_EQ(mesh_item_version_list_count(vs), 1);
@@ -778,7 +778,7 @@ s_unstore_fn(store_txn_t *txn, void *arg)
 static void
 s_unstore(t_model_t *md, int d, int key)
 {
-    char k[8];
+    char k[16];
     snprintf(k, sizeof k, "k%d", key);
     t_unstore_t u = {T_COLLS[s_key_coll(key)], k, false};
     CHECK_OK(store_write(md->nodes[d].m->store, s_unstore_fn, &u));

@@ -277,7 +277,7 @@ s_covers(const t_write_t *a, const t_write_t *b)
 static size_t
 s_held(t_model_t *md, int d, int key, long *out)
 {
-    char k[8];
+    char k[16];
     mesh_item_version_list_t *vs = NULL;
     snprintf(k, sizeof k, "k%d", key);
     mesh_err_t err = mesh_get_versions(md->nodes[d].m, T_COLLS[s_key_coll(key)], k, strlen(k), &vs);
@@ -587,7 +587,7 @@ s_write(t_model_t *md, int d)
         for (size_t h = 0; h < nh; h++) {
             s_ctx_take(w, &md->w[held[h]]);
         }
-        char k[8];
+        char k[16];
         snprintf(k, sizeof k, "k%d", keys[i]);
         if (w->del) {
             CHECK_OK(mesh_del(txn, k, strlen(k)));
@@ -598,7 +598,7 @@ s_write(t_model_t *md, int d)
     CHECK_OK(mesh_txn_commit(&txn, &first));
     for (unsigned i = 0; i < nops; i++) {
         mesh_item_version_list_t *vs = NULL;
-        char k[8];
+        char k[16];
         snprintf(k, sizeof k, "k%d", keys[i]);
         CHECK_OK(mesh_get_versions(md->nodes[d].m, T_COLLS[coll], k, strlen(k), &vs));
         CHECK_EQ(mesh_item_version_list_count(vs), 1);
@@ -685,7 +685,7 @@ static void
 s_adopt(t_model_t *md, int d, long before[T_KEYS][STORE_SIBLINGS_MAX], size_t nb[T_KEYS])
 {
     for (int key = 0; key < T_KEYS; key++) {
-        char k[8];
+        char k[16];
         mesh_item_version_list_t *vs = NULL;
         snprintf(k, sizeof k, "k%d", key);
         mesh_err_t err =
@@ -1073,7 +1073,7 @@ s_sibling_gap(t_model_t *md)
         a = md->removed[d] ? -1 : d;
     }
     for (int key = 0; key < T_KEYS; key++) {
-        char k[8], va[40] = "", vb[40] = "";
+        char k[16], va[40] = "", vb[40] = "";
         snprintf(k, sizeof k, "k%d", key);
         for (int d = 0; d < md->n; d++) {
             nh[d] = md->removed[d] ? 0 : s_held(md, d, key, held[d]);
