@@ -400,7 +400,9 @@ member_removed_copy(mesh_t *m, uint8_t (**keys)[32], size_t *count)
     size_t n = s->view.nremoved;
     *keys = malloc((n ? n : 1) * sizeof **keys);
     if (*keys) {
-        memcpy(*keys, s->view.removed, n * sizeof **keys);
+        if (n) { /* (no list yet: removed is NULL) */
+            memcpy(*keys, s->view.removed, n * sizeof **keys);
+        }
         *count = n;
     }
     pthread_mutex_unlock(&s->lock);
