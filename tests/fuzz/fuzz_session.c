@@ -245,6 +245,7 @@ s_loop_end(s_heard_t *h)
         repair_end(s); /* (a repair the run started holds snapshots and lists) */
         vector_free(s->vv);
         vector_free(s->hello_vv);
+        vector_free(s->agreed_vv);
         free(s->addrs);
         free(s);
         g_l->sess[i] = NULL;
