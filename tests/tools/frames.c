@@ -304,7 +304,12 @@ main(int argc, char **argv)
         f_die("no HELLO from the daemon in 10 s");
     }
     if (getenv("FRAMES_RANGES")) {
-        return f_ranges(&p, frames, deadline);
+        int rc = f_ranges(&p, frames, deadline); /* (it closes the transport) */
+        wire_buf_release(&set);
+        wire_buf_release(&frame);
+        wire_buf_release(&vec);
+        ident_free(id);
+        return rc;
     }
     size_t frame_bytes = 0;
     const char *file = getenv("FRAMES_BUNDLE");
