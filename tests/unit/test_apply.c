@@ -37,6 +37,7 @@
 #include "crypto/hash.h"
 #include "crypto/ident.h"
 #include "core/apply/apply.h"
+#include "core/apply/causal.h"
 #include "core/bundle/import.h"
 #include "meshsync.h"
 #include "core/base/node.h"
@@ -2288,6 +2289,159 @@ test_apply_context_cycle_split(void **state)
     util_where[0] = '\0';
 }
 
+/* ---- the cap on "signed up to" records ---- */
+
+static mesh_err_t
+s_renew_incarnation(store_txn_t *txn, void *ctx)
+{
+    return store_incarnation_renew(txn, (uint64_t *)ctx);
+}
+
+/* The set of coll "c" that m signed under incarnation inc, copied out of an export of m;
+ * *origin gets its origin key. */
+static void
+s_export_inc_set(mesh_t *m, uint64_t inc, set_copy_t *out, uint8_t *origin)
+{
+    uint8_t *b = NULL;
+    size_t blen = 0;
+    set_copy_t sets[32];
+    CHECK_OK(mesh_export(m, NULL, 0, NULL, 0, (void **)&b, &blen));
+    size_t n = s_bundle_sets(b, blen, "c", sets, 32, NULL);
+    CHECK(n < 32);
+    bool found = false;
+    for (size_t i = 0; i < n; i++) {
+        wire_set_t set;
+        wire_header_t h;
+        CHECK_OK(wire_set_decode(sets[i].p, sets[i].len, &set));
+        CHECK_OK(wire_header_decode(set.header, set.header_len, &h));
+        bool mine = h.incarnation == inc && !found;
+        if (mine) {
+            memcpy(origin, h.origin, WIRE_ORIGIN_LEN);
+        }
+        wire_set_release(&set);
+        if (mine) {
+            *out = sets[i];
+            found = true;
+        } else {
+            free(sets[i].p);
+        }
+    }
+    CHECK(found);
+    mesh_free(b);
+}
+
+/* The "signed up to" records that R holds for (c, origin): how many, and whether the one of
+ * incarnation inc is among them. */
+static size_t
+s_signed_records(mesh_t *R, const uint8_t *origin, uint64_t inc, bool *has_inc)
+{
+    store_txn_t *txn = NULL;
+    store_cursor_t *cur = NULL;
+    uint32_t cid = 0;
+    size_t n = 0;
+    uint64_t i = 0, end = 0;
+    *has_inc = false;
+    CHECK_OK(store_read_begin(R->store, &txn));
+    CHECK_OK(store_coll_id(txn, "c", false, &cid));
+    CHECK_OK(store_signed_open(txn, cid, origin, &cur));
+    mesh_err_t err;
+    while ((err = store_signed_next(cur, &i, &end)) == MESH_OK) {
+        n++;
+        *has_inc = *has_inc || i == inc;
+    }
+    CHECK_EQ(err, MESH_ENOTFOUND);
+    store_cursor_close(cur);
+    store_read_end(txn);
+    return n;
+}
+
+/* A member that signs waiting sets under ever new incarnations (X here: each of its sets
+ * overwrites a key of Y's, so it names a dot of Y's that R lacks) leaves R at most
+ * CAUSAL_SIGNED_INCS_MAX "signed up to" records for (c, X): the ninth incarnation's set
+ * still waits, with no record. Another origin's set (Z's) still gets its own record: X
+ * fills only its own share. Once Y's sets come, every set of X applies when sent again (no
+ * write lost to the cap), and a tenth incarnation's waiting set gets a record again: the
+ * spent ones (whose headers are now stored) make room. */
+static void
+test_apply_signed_cap(void **state)
+{
+    (void)state;
+    enum { NINC = CAUSAL_SIGNED_INCS_MAX + 1 };
+    node_t n[4];
+    const char *names[4] = {"x", "y", "z", "r"};
+    snprintf(util_where, sizeof util_where, "the cap on signed-up-to records");
+    for (int i = 0; i < 4; i++) {
+        s_node_open(&n[i], names[i], true);
+    }
+    node_t *X = &n[0], *Y = &n[1], *Z = &n[2], *R = &n[3];
+    s_mesh_star(n, 4);
+    char key[16], val[16];
+    for (int i = 0; i <= NINC; i++) {
+        snprintf(key, sizeof key, "y%d", i);
+        util_put(Y->m, "c", key, "from-y");
+    }
+    (void)s_xfer(Y->m, X->m, false, NULL);
+    (void)s_xfer(Y->m, Z->m, false, NULL);
+
+    set_copy_t xs[NINC + 1];
+    uint64_t incs[NINC + 1];
+    uint8_t xo[WIRE_ORIGIN_LEN], zo[WIRE_ORIGIN_LEN];
+    for (int i = 0; i < NINC; i++) {
+        CHECK_OK(store_write(X->m->store, s_renew_incarnation, &incs[i]));
+        CHECK_EQ(store_incarnation(X->m->store), incs[i]);
+        snprintf(key, sizeof key, "y%d", i);
+        snprintf(val, sizeof val, "x%d", i);
+        util_put(X->m, "c", key, val);
+        s_export_inc_set(X->m, incs[i], &xs[i], xo);
+        s_apply_one(R, &xs[i], APPLY_WAITING, MESH_OK); /* names Y's dot, which R lacks */
+    }
+    bool has = false;
+    CHECK_EQ(s_signed_records(R->m, xo, incs[NINC - 1], &has), CAUSAL_SIGNED_INCS_MAX);
+    CHECK(!has); /* the ninth made none */
+    CHECK(s_signed_records(R->m, xo, incs[0], &has) == CAUSAL_SIGNED_INCS_MAX && has);
+
+    set_copy_t zs;
+    snprintf(key, sizeof key, "y%d", NINC);
+    util_put(Z->m, "c", key, "z");
+    uint64_t zinc = store_incarnation(Z->m->store);
+    s_export_inc_set(Z->m, zinc, &zs, zo);
+    s_apply_one(R, &zs, APPLY_WAITING, MESH_OK);
+    CHECK(s_signed_records(R->m, zo, zinc, &has) == 1 && has); /* Z's own share */
+
+    (void)s_xfer(Y->m, R->m, false, NULL);
+    for (int i = 0; i < NINC; i++) {
+        s_apply_one(R, &xs[i], APPLY_NEW, MESH_OK);
+        free(xs[i].p);
+    }
+    s_apply_one(R, &zs, APPLY_NEW, MESH_OK);
+    free(zs.p);
+    for (int i = 0; i < NINC; i++) {
+        snprintf(key, sizeof key, "y%d", i);
+        snprintf(val, sizeof val, "x%d", i);
+        s_expect_single(R->m, "c", key, val, X->id);
+    }
+    snprintf(key, sizeof key, "y%d", NINC);
+    s_expect_single(R->m, "c", key, "z", Z->id);
+
+    /* a tenth incarnation whose set waits (for a new write of Y's) gets a record again */
+    util_put(Y->m, "c", "late", "from-y");
+    (void)s_xfer(Y->m, X->m, true, NULL);
+    CHECK_OK(store_write(X->m->store, s_renew_incarnation, &incs[NINC]));
+    util_put(X->m, "c", "late", "x-late");
+    s_export_inc_set(X->m, incs[NINC], &xs[NINC], xo);
+    s_apply_one(R, &xs[NINC], APPLY_WAITING, MESH_OK);
+    size_t left = s_signed_records(R->m, xo, incs[NINC], &has);
+    CHECK(has && left <= CAUSAL_SIGNED_INCS_MAX);
+    (void)s_xfer(Y->m, R->m, true, NULL);
+    s_apply_one(R, &xs[NINC], APPLY_NEW, MESH_OK);
+    free(xs[NINC].p);
+    s_expect_single(R->m, "c", "late", "x-late", X->id);
+    for (int i = 0; i < 4; i++) {
+        s_node_close(&n[i]);
+    }
+    util_where[0] = '\0';
+}
+
 /* Fork X's home (open, in g_root/sub/x): close it, copy it to g_root/sub/to, and put X's
  * incarnation back into the copy's store (a rollback that escaped incarnation detection);
  * X is reopened and Y opened, the same device under the same incarnation. */
@@ -3013,6 +3167,7 @@ main(void)
         T(test_apply_context_waits),
         T(test_apply_context_cycle),
         T(test_apply_context_cycle_split),
+        T(test_apply_signed_cap),
         T(test_apply_fork_after_partial_prefix),
         T(test_apply_fork_orders),
         T(test_apply_model_random),
