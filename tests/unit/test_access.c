@@ -143,29 +143,9 @@ test_access_key(void **state)
                      MESH_EPROTO);
 }
 
-typedef struct s_dev {
-    char dir[256], home[300], id[MESH_ID_TEXT_LEN + 1];
-    mesh_t *m;
-} s_dev_t;
-
-static void
-s_dev_open(s_dev_t *d, const char *name)
-{
-    assert_int_equal(util_temp_home(name, d->dir, sizeof d->dir, d->home, sizeof d->home), 0);
-    assert_int_equal(util_open(d->home, true, name, 0, &d->m), MESH_OK);
-    assert_int_equal(mesh_device_id(d->m, d->id, sizeof d->id), MESH_OK);
-}
-
-static void
-s_dev_close(s_dev_t *d)
-{
-    mesh_close(d->m);
-    assert_int_equal(util_rm_tree(d->dir), 0);
-}
-
 /* Import the bundle (len bytes) into to; the report. */
 static mesh_import_report_t
-s_import(s_dev_t *to, const void *bundle, size_t len)
+s_import(util_dev_t *to, const void *bundle, size_t len)
 {
     mesh_import_report_t r = {.size = sizeof r};
     assert_int_equal(mesh_import(to->m, bundle, len, &r), MESH_OK);
@@ -175,7 +155,7 @@ s_import(s_dev_t *to, const void *bundle, size_t len)
 
 /* Import from's bundle of coll (and membership) into to; the report. */
 static mesh_import_report_t
-s_sync(s_dev_t *from, s_dev_t *to, const char *coll)
+s_sync(util_dev_t *from, util_dev_t *to, const char *coll)
 {
     void *bundle = NULL;
     size_t len = 0;
@@ -189,11 +169,11 @@ static void
 test_access_api(void **state)
 {
     (void)state;
-    s_dev_t a, b, c;
-    s_dev_open(&a, "alpha");
-    s_dev_open(&b, "beta");
-    s_dev_open(&c, "gamma");
-    s_dev_t *all[] = {&a, &b, &c};
+    util_dev_t a, b, c;
+    util_dev_open(&a, "alpha");
+    util_dev_open(&b, "beta");
+    util_dev_open(&c, "gamma");
+    util_dev_t *all[] = {&a, &b, &c};
     for (int i = 0; i < 3; i++) {
         for (int j = 0; j < 3; j++) {
             if (i != j) {
@@ -294,9 +274,9 @@ test_access_api(void **state)
     assert_int_equal(mesh_member_list_count(ml), 1);
     assert_string_equal(mesh_member_list_get(ml, 0), a.id);
     mesh_member_list_free(ml);
-    s_dev_close(&a);
-    s_dev_close(&b);
-    s_dev_close(&c);
+    util_dev_close(&a);
+    util_dev_close(&b);
+    util_dev_close(&c);
 }
 
 int

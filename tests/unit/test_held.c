@@ -21,29 +21,9 @@
 
 #define S_MB 1000000u /* one "1 MB" value */
 
-typedef struct s_dev {
-    char dir[256], home[300], id[MESH_ID_TEXT_LEN + 1];
-    mesh_t *m;
-} s_dev_t;
-
-static void
-s_dev_open(s_dev_t *d, const char *name)
-{
-    assert_int_equal(util_temp_home(name, d->dir, sizeof d->dir, d->home, sizeof d->home), 0);
-    assert_int_equal(util_open(d->home, true, name, 0, &d->m), MESH_OK);
-    assert_int_equal(mesh_device_id(d->m, d->id, sizeof d->id), MESH_OK);
-}
-
-static void
-s_dev_close(s_dev_t *d)
-{
-    mesh_close(d->m);
-    assert_int_equal(util_rm_tree(d->dir), 0);
-}
-
 /* One set on d: n values of len bytes each (content from seed) under key0, key1... */
 static void
-s_write(s_dev_t *d, const char *coll, const char *key, size_t n, size_t len, uint8_t seed)
+s_write(util_dev_t *d, const char *coll, const char *key, size_t n, size_t len, uint8_t seed)
 {
     uint8_t *v = malloc(len);
     mesh_txn_t *txn = NULL;
@@ -61,7 +41,7 @@ s_write(s_dev_t *d, const char *coll, const char *key, size_t n, size_t len, uin
 
 /* Export all of from into to; returns the report (text freed). */
 static mesh_import_report_t
-s_xfer(s_dev_t *from, s_dev_t *to)
+s_xfer(util_dev_t *from, util_dev_t *to)
 {
     void *b = NULL;
     size_t len = 0;
@@ -76,7 +56,7 @@ s_xfer(s_dev_t *from, s_dev_t *to)
 
 /* The entry of origin id in d's held list: its sets (0 when not listed). */
 static uint64_t
-s_held_sets(s_dev_t *d, const char *id)
+s_held_sets(util_dev_t *d, const char *id)
 {
     mesh_held_list_t *list = NULL;
     uint64_t n = 0;
@@ -94,7 +74,7 @@ s_held_sets(s_dev_t *d, const char *id)
 }
 
 static mesh_held_summary_t
-s_summary(s_dev_t *d)
+s_summary(util_dev_t *d)
 {
     mesh_held_summary_t s = {.size = sizeof s};
     assert_int_equal(mesh_held_summary(d->m, &s), MESH_OK);
@@ -106,9 +86,9 @@ static void
 test_held_release_on_peer_add(void **state)
 {
     (void)state;
-    s_dev_t a, s;
-    s_dev_open(&a, "held-a");
-    s_dev_open(&s, "held-s");
+    util_dev_t a, s;
+    util_dev_open(&a, "held-a");
+    util_dev_open(&s, "held-s");
     util_put(s.m, "c", "k1", "one");
     util_put(s.m, "c", "k2", "two");
     mesh_import_report_t rep = s_xfer(&s, &a);
@@ -127,8 +107,8 @@ test_held_release_on_peer_add(void **state)
     sum = s_summary(&a);
     assert_int_equal(sum.sets + sum.bytes + sum.origins + sum.dropped_sets, 0);
     assert_true(util_check_digest(a.m, "c"));
-    s_dev_close(&s);
-    s_dev_close(&a);
+    util_dev_close(&s);
+    util_dev_close(&a);
 }
 
 /* Past the per-origin byte cap the origin's oldest go first; a member's data stays. */
@@ -136,10 +116,10 @@ static void
 test_held_origin_cap_oldest_first(void **state)
 {
     (void)state;
-    s_dev_t a, m, s;
-    s_dev_open(&a, "held-a");
-    s_dev_open(&m, "held-m");
-    s_dev_open(&s, "held-s");
+    util_dev_t a, m, s;
+    util_dev_open(&a, "held-a");
+    util_dev_open(&m, "held-m");
+    util_dev_open(&s, "held-s");
     assert_int_equal(mesh_peer_add(a.m, m.id, "m", NULL, 0), MESH_OK);
     s_write(&m, "c", "honest", 2, S_MB, 1);
     assert_int_equal(s_xfer(&m, &a).sets_held, 0);
@@ -171,9 +151,9 @@ test_held_origin_cap_oldest_first(void **state)
     assert_memory_equal(got, want, S_MB);
     mesh_free(got);
     free(want);
-    s_dev_close(&s);
-    s_dev_close(&m);
-    s_dev_close(&a);
+    util_dev_close(&s);
+    util_dev_close(&m);
+    util_dev_close(&a);
 }
 
 /* Past the total cap the oldest of all go; one set over the per-origin cap is not kept. */
@@ -181,25 +161,25 @@ static void
 test_held_total_cap_and_too_big(void **state)
 {
     (void)state;
-    s_dev_t a, first;
-    s_dev_open(&a, "held-a");
-    s_dev_open(&first, "held-f");
+    util_dev_t a, first;
+    util_dev_open(&a, "held-a");
+    util_dev_open(&first, "held-f");
     s_write(&first, "c", "k", 1, S_MB, 1);
     (void)s_xfer(&first, &a);
     for (int i = 0; i < 17; i++) {
-        s_dev_t t;
-        s_dev_open(&t, "held-t");
+        util_dev_t t;
+        util_dev_open(&t, "held-t");
         s_write(&t, "c", "k", 1, S_MB, (uint8_t)i);
         assert_int_equal(s_xfer(&t, &a).sets_held, 2);
-        s_dev_close(&t);
+        util_dev_close(&t);
     }
     mesh_held_summary_t sum = s_summary(&a);
     assert_true(sum.bytes <= HELD_BYTES_MAX);
     assert_true(sum.dropped_sets >= 2);
     assert_int_equal(s_held_sets(&a, first.id), 0); /* the oldest went first */
 
-    s_dev_t big;
-    s_dev_open(&big, "held-b");
+    util_dev_t big;
+    util_dev_open(&big, "held-b");
     s_write(&big, "c", "k", 5, S_MB, 3); /* one 5 MB set */
     mesh_import_report_t rep = s_xfer(&big, &a);
     assert_int_equal(rep.sets_rejected, 1);
@@ -207,9 +187,9 @@ test_held_total_cap_and_too_big(void **state)
     assert_int_equal(s_held_sets(&a, big.id), 1);
     mesh_held_summary_t after = s_summary(&a);
     assert_true(after.bytes <= HELD_BYTES_MAX);
-    s_dev_close(&big);
-    s_dev_close(&first);
-    s_dev_close(&a);
+    util_dev_close(&big);
+    util_dev_close(&first);
+    util_dev_close(&a);
 }
 
 /* Bad arguments; an empty list; a list as an older version kept it is brought in. */
@@ -228,10 +208,10 @@ static void
 test_held_api_and_upgrade(void **state)
 {
     (void)state;
-    s_dev_t a;
+    util_dev_t a;
     mesh_held_list_t *list = (mesh_held_list_t *)&list;
     mesh_held_summary_t sum = {.size = 0};
-    s_dev_open(&a, "held-a");
+    util_dev_open(&a, "held-a");
     assert_int_equal(mesh_held(NULL, &list), MESH_EINVAL);
     assert_null(list);
     assert_int_equal(mesh_held(a.m, NULL), MESH_EINVAL);
@@ -265,7 +245,7 @@ test_held_api_and_upgrade(void **state)
     assert_int_equal(held_upgrade(a.m), MESH_OK); /* once only */
     assert_int_equal(mesh_held_summary(a.m, &sum), MESH_OK);
     assert_int_equal(sum.sets, 1);
-    s_dev_close(&a);
+    util_dev_close(&a);
 }
 
 int

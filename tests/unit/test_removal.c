@@ -17,29 +17,9 @@
 
 #include "util.h"
 
-typedef struct s_dev {
-    char dir[256], home[300], id[MESH_ID_TEXT_LEN + 1];
-    mesh_t *m;
-} s_dev_t;
-
-static void
-s_dev_open(s_dev_t *d, const char *name)
-{
-    assert_int_equal(util_temp_home(name, d->dir, sizeof d->dir, d->home, sizeof d->home), 0);
-    assert_int_equal(util_open(d->home, true, name, 0, &d->m), MESH_OK);
-    assert_int_equal(mesh_device_id(d->m, d->id, sizeof d->id), MESH_OK);
-}
-
-static void
-s_dev_close(s_dev_t *d)
-{
-    mesh_close(d->m);
-    assert_int_equal(util_rm_tree(d->dir), 0);
-}
-
 /* Export all of from into to; the report's counts (text freed). */
 static mesh_import_report_t
-s_xfer(s_dev_t *from, s_dev_t *to)
+s_xfer(util_dev_t *from, util_dev_t *to)
 {
     void *b = NULL;
     size_t len = 0;
@@ -54,7 +34,7 @@ s_xfer(s_dev_t *from, s_dev_t *to)
 
 /* Is id listed by d's mesh_peers, and removed? (-1: not listed) */
 static int
-s_listed_removed(s_dev_t *d, const char *id)
+s_listed_removed(util_dev_t *d, const char *id)
 {
     mesh_peer_list_t *list = NULL;
     int r = -1;
@@ -71,7 +51,7 @@ s_listed_removed(s_dev_t *d, const char *id)
 
 /* Sets of id held back on d. */
 static uint64_t
-s_held(s_dev_t *d, const char *id)
+s_held(util_dev_t *d, const char *id)
 {
     mesh_held_list_t *list = NULL;
     uint64_t n = 0;
@@ -87,9 +67,9 @@ s_held(s_dev_t *d, const char *id)
 
 /* a, b, c each add the other two; everything exchanged. */
 static void
-s_mesh3(s_dev_t *a, s_dev_t *b, s_dev_t *c)
+s_mesh3(util_dev_t *a, util_dev_t *b, util_dev_t *c)
 {
-    s_dev_t *d[3] = {a, b, c};
+    util_dev_t *d[3] = {a, b, c};
     for (int i = 0; i < 3; i++) {
         for (int j = 0; j < 3; j++) {
             if (i != j) {
@@ -112,10 +92,10 @@ static void
 test_removal_cut(void **state)
 {
     (void)state;
-    s_dev_t a, b, c;
-    s_dev_open(&a, "rm-a");
-    s_dev_open(&b, "rm-b");
-    s_dev_open(&c, "rm-c");
+    util_dev_t a, b, c;
+    util_dev_open(&a, "rm-a");
+    util_dev_open(&b, "rm-b");
+    util_dev_open(&c, "rm-c");
     s_mesh3(&a, &b, &c);
     util_put(c.m, "n", "c1", "one");
     (void)s_xfer(&c, &a);
@@ -147,9 +127,9 @@ test_removal_cut(void **state)
     util_digest(a.m, "n", da);
     util_digest(b.m, "n", db);
     assert_string_equal(da, db);
-    s_dev_close(&c);
-    s_dev_close(&b);
-    s_dev_close(&a);
+    util_dev_close(&c);
+    util_dev_close(&b);
+    util_dev_close(&a);
 }
 
 /* A member stale past the horizon (PROTOCOL §8.4) no longer holds a removal back: C's set
@@ -159,10 +139,10 @@ static void
 test_removal_stale_member(void **state)
 {
     (void)state;
-    s_dev_t a, b, c;
-    s_dev_open(&a, "rm-sa");
-    s_dev_open(&b, "rm-sb");
-    s_dev_open(&c, "rm-sc");
+    util_dev_t a, b, c;
+    util_dev_open(&a, "rm-sa");
+    util_dev_open(&b, "rm-sb");
+    util_dev_open(&c, "rm-sc");
     s_mesh3(&a, &b, &c);
     assert_int_equal(mesh_peer_remove(a.m, c.id), MESH_OK);
     util_put(c.m, "n", "c2", "two"); /* after A heard; B has not published */
@@ -178,9 +158,9 @@ test_removal_stale_member(void **state)
     assert_int_equal(rep.sets_held, 0);
     assert_true(rep.sets_rejected >= 1);
     util_expect(a.m, "n", "c2", NULL);
-    s_dev_close(&c);
-    s_dev_close(&b);
-    s_dev_close(&a);
+    util_dev_close(&c);
+    util_dev_close(&b);
+    util_dev_close(&a);
 }
 
 /* Two-phase: a removed device is never added again, by a call or by an add record made
@@ -190,10 +170,10 @@ static void
 test_removal_two_phase(void **state)
 {
     (void)state;
-    s_dev_t a, b, c;
-    s_dev_open(&a, "rm2-a");
-    s_dev_open(&b, "rm2-b");
-    s_dev_open(&c, "rm2-c");
+    util_dev_t a, b, c;
+    util_dev_open(&a, "rm2-a");
+    util_dev_open(&b, "rm2-b");
+    util_dev_open(&c, "rm2-c");
     s_mesh3(&a, &b, &c);
     /* concurrent: A removes C while B adds C again (new name), neither heard of the other */
     assert_int_equal(mesh_peer_remove(a.m, c.id), MESH_OK);
@@ -213,9 +193,9 @@ test_removal_two_phase(void **state)
     (void)s_xfer(&b, &a);
     assert_int_equal(s_listed_removed(&a, b.id), 1);
     assert_int_equal(s_listed_removed(&a, a.id), 0);
-    s_dev_close(&c);
-    s_dev_close(&b);
-    s_dev_close(&a);
+    util_dev_close(&c);
+    util_dev_close(&b);
+    util_dev_close(&a);
 }
 
 /* A frozen value's lines: exactly (incarnation, collection), the highest seq; others pass. */

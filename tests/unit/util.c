@@ -254,6 +254,21 @@ util_open(const char *home, bool create, const char *name, uint64_t map_size, me
     return mesh_open(&o, m);
 }
 
+void
+util_dev_open(util_dev_t *d, const char *name)
+{
+    assert_int_equal(util_temp_home(name, d->dir, sizeof d->dir, d->home, sizeof d->home), 0);
+    assert_int_equal(util_open(d->home, true, name, 0, &d->m), MESH_OK);
+    assert_int_equal(mesh_device_id(d->m, d->id, sizeof d->id), MESH_OK);
+}
+
+void
+util_dev_close(util_dev_t *d)
+{
+    mesh_close(d->m);
+    assert_int_equal(util_rm_tree(d->dir), 0);
+}
+
 uint64_t
 util_commit(mesh_t *m, const char *coll, const char *const *keys, const char *const *values,
             size_t n)

@@ -121,6 +121,16 @@ int util_rm_tree(const char *path);
 mesh_err_t util_open(const char *home, bool create, const char *name, uint64_t map_size,
                      mesh_t **m);
 
+/* A device of a unit test: a fresh temp home (util_temp_home) opened with util_open, and its
+ * ID. util_dev_close closes it and removes its directory. */
+typedef struct util_dev {
+    char dir[256], home[300], id[MESH_ID_TEXT_LEN + 1];
+    mesh_t *m;
+} util_dev_t;
+
+void util_dev_open(util_dev_t *d, const char *name);
+void util_dev_close(util_dev_t *d);
+
 /* Commit one transaction on coll: a put of keys[i] to values[i], or a delete where values[i]
  * is NULL. Returns the seq of its first op. */
 uint64_t util_commit(mesh_t *m, const char *coll, const char *const *keys,
