@@ -51,6 +51,38 @@ store_meta_put_u64(store_txn_t *txn, const char *name, uint64_t val)
     return store_meta_put(txn, name, b, sizeof b);
 }
 
+/* ---- numbers: origins and collections are named in records by a 4-byte number ---- */
+
+/* *num: the number that the record k of db holds; MESH_ENOTFOUND when there is none. */
+static mesh_err_t
+s_number_get(store_txn_t *txn, env_db_t db, const uint8_t *k, size_t klen, uint32_t *num)
+{
+    const uint8_t *v = NULL;
+    size_t vlen = 0;
+    mesh_err_t err = env_get(txn, db, k, klen, &v, &vlen);
+    if (err == MESH_OK) {
+        if (vlen != 4) {
+            return MESH_ECORRUPT;
+        }
+        *num = env_get_le32(v);
+    }
+    return err;
+}
+
+/* *next: the next number to give out, from the meta counter name (1 when none yet); the
+ * caller stores next + 1 there once it has used it. */
+static mesh_err_t
+s_number_next(store_txn_t *txn, const char *name, uint64_t *next)
+{
+    *next = 0;
+    mesh_err_t err = store_meta_get_u64(txn, name, next);
+    if (err != MESH_OK && err != MESH_ENOTFOUND) {
+        return err;
+    }
+    *next = *next ? *next : 1;
+    return MESH_OK;
+}
+
 /* ---- origins: "f" device(32) inc(8) -> oid ; "r" oid(4) -> device inc [signed inc] ---- */
 
 mesh_err_t
@@ -58,28 +90,18 @@ store_origin_id(store_txn_t *txn, const uint8_t *device, uint64_t incarnation, b
                 uint32_t *oid)
 {
     uint8_t k[41];
-    const uint8_t *v = NULL;
-    size_t vlen = 0;
     k[0] = 'f';
     memcpy(k + 1, device, 32);
     env_be64(k + 33, incarnation);
-    mesh_err_t err = env_get(txn, ENV_ORIGINS, k, sizeof k, &v, &vlen);
-    if (err == MESH_OK) {
-        if (vlen != 4) {
-            return MESH_ECORRUPT;
-        }
-        *oid = env_get_le32(v);
-        return MESH_OK;
-    }
+    uint64_t next = 0;
+    mesh_err_t err = s_number_get(txn, ENV_ORIGINS, k, sizeof k, oid);
     if (err != MESH_ENOTFOUND || !create) {
         return err;
     }
-    uint64_t next = 0;
-    err = store_meta_get_u64(txn, "next_oid", &next);
-    if (err != MESH_OK && err != MESH_ENOTFOUND) {
+    err = s_number_next(txn, "next_oid", &next);
+    if (err != MESH_OK) {
         return err;
     }
-    next = next ? next : 1;
     uint8_t ov[4], rk[5], rv[40];
     env_le32(ov, (uint32_t)next);
     rk[0] = 'r';
@@ -222,30 +244,20 @@ store_coll_id(store_txn_t *txn, const char *name, bool create, uint32_t *cid)
 {
     uint8_t k[1 + MESH_COLL_MAX];
     size_t nlen = strlen(name);
-    const uint8_t *v = NULL;
-    size_t vlen = 0;
+    uint64_t next = 0;
     if (nlen == 0 || nlen > MESH_COLL_MAX) {
         return MESH_EINVAL;
     }
     k[0] = 'n';
     memcpy(k + 1, name, nlen);
-    mesh_err_t err = env_get(txn, ENV_COLLS, k, 1 + nlen, &v, &vlen);
-    if (err == MESH_OK) {
-        if (vlen != 4) {
-            return MESH_ECORRUPT;
-        }
-        *cid = env_get_le32(v);
-        return MESH_OK;
-    }
+    mesh_err_t err = s_number_get(txn, ENV_COLLS, k, 1 + nlen, cid);
     if (err != MESH_ENOTFOUND || !create) {
         return err;
     }
-    uint64_t next = 0;
-    err = store_meta_get_u64(txn, "next_cid", &next);
-    if (err != MESH_OK && err != MESH_ENOTFOUND) {
+    err = s_number_next(txn, "next_cid", &next);
+    if (err != MESH_OK) {
         return err;
     }
-    next = next ? next : 1;
     if (next > MESH_COLLS_MAX) { /* collections are never removed: next - 1 of them */
         env_seterr(env_store(txn), "more than %u collections", MESH_COLLS_MAX);
         return MESH_ETOOBIG;
