@@ -31,7 +31,7 @@ CFLAGS_ALL = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(if $(TESTING
              $(WARN) $(OPT) $(EXTRA_CFLAGS) -Iinclude -I. $(PKG_CFLAGS) $(CFLAGS)
 LIB_CFLAGS = $(CFLAGS_ALL) -fvisibility=hidden -fPIC
 
-LIB_SRC  := $(wildcard core/*.c core/*/*.c transport/*.c crypto/*.c store/*.c)
+LIB_SRC  := $(wildcard core/*.c core/*/*.c transport/*.c crypto/*.c store/*.c fs/*.c)
 CLI_SRC  := $(wildcard cli/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)

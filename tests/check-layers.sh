@@ -4,7 +4,7 @@
 cd "$(dirname "$0")/.." || exit 1
 bad=0
 say() { echo "layers: $*"; bad=1; }
-SRC="core/*.[ch] core/*/*.[ch] transport/*.[ch] crypto/*.[ch] store/*.[ch] cli/*.[ch] include/*.h"
+SRC="core/*.[ch] core/*/*.[ch] transport/*.[ch] crypto/*.[ch] store/*.[ch] fs/*.[ch] cli/*.[ch] include/*.h"
 only_in() { # header, allowed path prefix
     for f in $(grep -l "#include <$1>" $SRC 2>/dev/null); do
         case $f in "$2"*) ;; *) say "$f includes <$1> (only $2 may)" ;; esac
@@ -18,7 +18,8 @@ only_in msgpack.h core/wire/
 for f in $(grep -l '#include "core/wire/cursor.h"' $SRC tests/*/*.c 2>/dev/null); do
     case $f in core/wire/*) ;; *) say "$f includes core/wire/cursor.h (only core/wire/ may)" ;; esac
 done
-# one-way dependencies between our directories
+# one-way dependencies between our directories (fs/ is beside store/: core may use it; it
+# uses crypto/ alone)
 deps() { # dir, forbidden dirs...
     d=$1; shift
     for x in "$@"; do
@@ -26,9 +27,10 @@ deps() { # dir, forbidden dirs...
             | sed "s|^|layers: $d must not use $x: |" | grep . && bad=1
     done
 }
-deps store core transport crypto cli
-deps crypto core transport store cli
-deps transport core store cli
+deps store core transport crypto fs cli
+deps crypto core transport store fs cli
+deps transport core store fs cli
+deps fs core transport store cli
 deps core cli
 # core's own order, bottom first (docs/ARCHITECTURE.md): a module may include only the
 # modules of its own room or of the rooms below it; a room's modules have no cycle.
@@ -66,10 +68,10 @@ grep -n '#include "' cli/*.[ch] 2>/dev/null | grep -v '"meshsync.h"' | grep -v -
     | sed 's|^|layers: cli may include only meshsync.h and cli headers: |' | grep . && bad=1
 # banned calls
 grep -n -E '\b(strcpy|strcat|sprintf|vsprintf|gets|atoi|atol|strtok)\s*\(' \
-    $(ls core/*.c core/*/*.c transport/*.c crypto/*.c store/*.c cli/*.c 2>/dev/null) | grep -v snprintf \
+    $(ls core/*.c core/*/*.c transport/*.c crypto/*.c store/*.c fs/*.c cli/*.c 2>/dev/null) | grep -v snprintf \
     | sed 's|^|banned call: |' | grep . && bad=1
 # each module is one .c and one .h
-for c in core/*.c core/*/*.c transport/*.c crypto/*.c store/*.c; do
+for c in core/*.c core/*/*.c transport/*.c crypto/*.c store/*.c fs/*.c; do
     [ -f "$c" ] || continue
     [ -f "${c%.c}.h" ] || say "$c has no ${c%.c}.h"
 done
