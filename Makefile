@@ -70,9 +70,9 @@ $(B)/libmeshsync.so: $(LIB_OBJ)
 	ln -sf libmeshsync.so.$(VERSION) $(B)/libmeshsync.so.$(SOVERSION)
 	ln -sf libmeshsync.so.$(VERSION) $@
 
-$(B)/meshsync.pc: meshsync.pc.in
+$(B)/meshsync.pc: meshsync.pc.in Makefile
 	@mkdir -p $(B)
-	$(DIST_SUBST) $< > $@
+	$(PC_SUBST) $< > $@
 
 $(B)/meshctl: $(CLI_OBJ) $(B)/libmeshsync.a
 	$(CC) $(EXTRA_CFLAGS) -o $@ $(CLI_OBJ) $(B)/libmeshsync.a $(PKG_LIBS)
@@ -194,14 +194,22 @@ SYSUSERSDIR    ?= $(PREFIX)/lib/sysusers.d
 DIST_SUBST = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@BINDIR@|$(BINDIR)|g' \
                  -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
                  -e 's|@VERSION@|$(VERSION)|g'
+# meshsync.pc: directories under PREFIX written relative to ${prefix}, so that pkg-config
+# --define-prefix can move the tree.
+PC_SUBST = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' \
+               -e 's|@LIBDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))|g' \
+               -e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))|g'
 DIST_GEN := $(B)/dist/meshsync.service $(B)/dist/user/meshsync.service
 
 $(B)/dist/%: dist/systemd/%.in Makefile
 	@mkdir -p $(dir $@)
 	$(DIST_SUBST) $< > $@
 
+ifneq ($(TESTING),)
+install:
+	@echo "make install: $(B) is a test build (-DMESH_TESTING): install the release build"; exit 1
+else
 install: all $(DIST_GEN)
-	@[ -z "$(TESTING)" ] || { echo "make install: $(B) is a test build; install the release build"; exit 1; }
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(BASHCOMPDIR) \
 	    $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSTEMDUSERDIR) $(DESTDIR)$(SYSUSERSDIR)
@@ -209,7 +217,7 @@ install: all $(DIST_GEN)
 	install -m 0755 $(B)/libmeshsync.so.$(VERSION) $(DESTDIR)$(LIBDIR)/
 	ln -sf libmeshsync.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libmeshsync.so.$(SOVERSION)
 	ln -sf libmeshsync.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libmeshsync.so
-	$(DIST_SUBST) meshsync.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/meshsync.pc
+	$(PC_SUBST) meshsync.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/meshsync.pc
 	install -m 0644 include/meshsync.h $(DESTDIR)$(INCLUDEDIR)/
 	install -m 0755 $(B)/meshctl $(DESTDIR)$(BINDIR)/
 	install -m 0644 docs/meshctl.1 $(DESTDIR)$(MANDIR)/man1/
@@ -218,6 +226,7 @@ install: all $(DIST_GEN)
 	install -m 0644 $(B)/dist/meshsync.service $(DESTDIR)$(SYSTEMDUNITDIR)/meshsync.service
 	install -m 0644 $(B)/dist/user/meshsync.service $(DESTDIR)$(SYSTEMDUSERDIR)/meshsync.service
 	install -m 0644 dist/systemd/meshsync.sysusers $(DESTDIR)$(SYSUSERSDIR)/meshsync.conf
+endif
 
 # Removes every file install made (not the directories, which others may share, and never a
 # home: the system unit's /var/lib/meshsync stays).
