@@ -190,7 +190,8 @@ BASHCOMPDIR    ?= $(PREFIX)/share/bash-completion/completions
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 SYSTEMDUSERDIR ?= $(PREFIX)/lib/systemd/user
 SYSUSERSDIR    ?= $(PREFIX)/lib/sysusers.d
-# The files made from dist/*.in: the paths of this install written in.
+# dist/*.in, as installed: the paths of this install written in (at install time, so that
+# each install writes its own PREFIX).
 DIST_SUBST = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@BINDIR@|$(BINDIR)|g' \
                  -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
                  -e 's|@VERSION@|$(VERSION)|g'
@@ -199,17 +200,12 @@ DIST_SUBST = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@BINDIR@|$(BINDIR)|g' \
 PC_SUBST = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' \
                -e 's|@LIBDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))|g' \
                -e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))|g'
-DIST_GEN := $(B)/dist/meshsync.service $(B)/dist/user/meshsync.service
-
-$(B)/dist/%: dist/systemd/%.in Makefile
-	@mkdir -p $(dir $@)
-	$(DIST_SUBST) $< > $@
 
 ifneq ($(TESTING),)
 install:
 	@echo "make install: $(B) is a test build (-DMESH_TESTING): install the release build"; exit 1
 else
-install: all $(DIST_GEN)
+install: all
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(BASHCOMPDIR) \
 	    $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSTEMDUSERDIR) $(DESTDIR)$(SYSUSERSDIR)
@@ -218,13 +214,15 @@ install: all $(DIST_GEN)
 	ln -sf libmeshsync.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libmeshsync.so.$(SOVERSION)
 	ln -sf libmeshsync.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libmeshsync.so
 	$(PC_SUBST) meshsync.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/meshsync.pc
+	chmod 0644 $(DESTDIR)$(LIBDIR)/pkgconfig/meshsync.pc
 	install -m 0644 include/meshsync.h $(DESTDIR)$(INCLUDEDIR)/
 	install -m 0755 $(B)/meshctl $(DESTDIR)$(BINDIR)/
 	install -m 0644 docs/meshctl.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 docs/meshsync.3 $(DESTDIR)$(MANDIR)/man3/
 	install -m 0644 dist/bash-completion/meshctl $(DESTDIR)$(BASHCOMPDIR)/meshctl
-	install -m 0644 $(B)/dist/meshsync.service $(DESTDIR)$(SYSTEMDUNITDIR)/meshsync.service
-	install -m 0644 $(B)/dist/user/meshsync.service $(DESTDIR)$(SYSTEMDUSERDIR)/meshsync.service
+	$(DIST_SUBST) dist/systemd/meshsync.service.in > $(DESTDIR)$(SYSTEMDUNITDIR)/meshsync.service
+	$(DIST_SUBST) dist/systemd/user/meshsync.service.in > $(DESTDIR)$(SYSTEMDUSERDIR)/meshsync.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/meshsync.service $(DESTDIR)$(SYSTEMDUSERDIR)/meshsync.service
 	install -m 0644 dist/systemd/meshsync.sysusers $(DESTDIR)$(SYSUSERSDIR)/meshsync.conf
 endif
 

@@ -11,7 +11,8 @@
 #     finds it by its soname), opens a node in a temp home, puts and gets an item, and the
 #     versions agree: the header's MESH_VERSION_NUMBER, mesh_version_number(), mesh_version(),
 #     meshsync.pc's Version and the installed `meshctl --version`;
-#  3. `make install` of a test build refuses, installing nothing;
+#  3. `make install` of a test build refuses, installing nothing; an install with another
+#     PREFIX before writes that PREFIX in its units, and leaves this one's unchanged;
 #  4. `make uninstall` removes every file it installed, and nothing else.
 # The release build is reused (make only copies); a missing one is built first.
 # SPDX-License-Identifier: MIT
@@ -24,6 +25,11 @@ D=$T/dest
 P=$D/usr/local
 mkdir -p "$D"
 touch "$D/not-ours" # uninstall must leave what it did not install
+# An install with another PREFIX first: each install writes its own paths in (the units).
+make -C "$ROOT" --no-print-directory -s B=build install PREFIX=/opt/other DESTDIR="$T/other" \
+    >"$T/install.log" 2>&1 || fail "make install PREFIX=/opt/other: $(tail -n 5 "$T/install.log")"
+grep -q "^ExecStart=/opt/other/bin/meshctl daemon\$" "$T/other/opt/other/lib/systemd/system/meshsync.service" ||
+    fail "the system unit of PREFIX=/opt/other does not run /opt/other/bin/meshctl"
 make -C "$ROOT" --no-print-directory -s B=build install PREFIX=/usr/local DESTDIR="$D" \
     >"$T/install.log" 2>&1 || fail "make install: $(tail -n 5 "$T/install.log")"
 
