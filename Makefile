@@ -1,8 +1,13 @@
 # Makefile: builds libmeshsync (static and shared), meshsync.pc and meshctl into build/,
 # runs the tests, the fuzzers, the benchmarks and the demo. Plain make, out of tree.
-# Targets: all testing test asan-test tsan-test valgrind-test fuzz bench demo install format
+# Targets: all testing test asan-test tsan-test valgrind-test fuzz bench demo install uninstall format
 #          check-format check-layers clean
-VERSION   := 0.2.0
+# The version is the header's (MESH_VERSION_MAJOR/MINOR/PATCH, what mesh_version() says), so
+# the two never differ. SOVERSION is the ABI's number, the soname's libmeshsync.so.N: raised
+# on each break of the ABI (0.2's opaque result lists made it 1), never lowered; it is not
+# the release's major while that is 0.
+VERSION   := $(shell sed -n 's/^\#define MESH_VERSION_\(MAJOR\|MINOR\|PATCH\) *\([0-9]*\).*/\2/p' \
+               include/meshsync.h | paste -sd. -)
 SOVERSION := 1
 PREFIX    ?= /usr/local
 DESTDIR   ?=
@@ -44,7 +49,7 @@ REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/tests/replay_%)
 BENCH_BIN  := $(BENCH_SRC:tests/bench/%.c=$(B)/tests/%)
 
 .PHONY: all deps deps-test testing testing-bins test asan-test tsan-test valgrind-test fuzz bench \
-        demo install format check-format check-layers clean test-bins
+        demo install uninstall format check-format check-layers clean test-bins
 
 all: $(B)/libmeshsync.a $(B)/libmeshsync.so $(B)/meshsync.pc $(B)/meshctl
 
@@ -65,9 +70,9 @@ $(B)/libmeshsync.so: $(LIB_OBJ)
 	ln -sf libmeshsync.so.$(VERSION) $(B)/libmeshsync.so.$(SOVERSION)
 	ln -sf libmeshsync.so.$(VERSION) $@
 
-$(B)/meshsync.pc: meshsync.pc.in
+$(B)/meshsync.pc: meshsync.pc.in Makefile
 	@mkdir -p $(B)
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+	$(PC_SUBST) $< > $@
 
 $(B)/meshctl: $(CLI_OBJ) $(B)/libmeshsync.a
 	$(CC) $(EXTRA_CFLAGS) -o $@ $(CLI_OBJ) $(B)/libmeshsync.a $(PKG_LIBS)
@@ -172,18 +177,66 @@ bench: all $(BENCH_BIN) $(B)/tests/baseline
 demo: all
 	@scripts/demo.sh $(B)/meshctl
 
+# ---- Install (make install / make uninstall) ----
+# Installs what `all` built in $(B), the release build: the test build (-DMESH_TESTING) is
+# never installed. Every directory can be set on the command line (Debian: LIBDIR=
+# $(PREFIX)/lib/x86_64-linux-gnu); the systemd units and the sysusers.d file go where
+# systemd looks under PREFIX (/usr/local/lib/systemd/system is on its search path).
+BINDIR         ?= $(PREFIX)/bin
+LIBDIR         ?= $(PREFIX)/lib
+INCLUDEDIR     ?= $(PREFIX)/include
+MANDIR         ?= $(PREFIX)/share/man
+BASHCOMPDIR    ?= $(PREFIX)/share/bash-completion/completions
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSTEMDUSERDIR ?= $(PREFIX)/lib/systemd/user
+SYSUSERSDIR    ?= $(PREFIX)/lib/sysusers.d
+# dist/*.in, as installed: the paths of this install written in (at install time, so that
+# each install writes its own PREFIX).
+DIST_SUBST = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@BINDIR@|$(BINDIR)|g' \
+                 -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
+                 -e 's|@VERSION@|$(VERSION)|g'
+# meshsync.pc: directories under PREFIX written relative to ${prefix}, so that pkg-config
+# --define-prefix can move the tree.
+PC_SUBST = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' \
+               -e 's|@LIBDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))|g' \
+               -e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))|g'
+
+ifneq ($(TESTING),)
+install:
+	@echo "make install: $(B) is a test build (-DMESH_TESTING): install the release build"; exit 1
+else
 install: all
-	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin \
-	    $(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 0644 $(B)/libmeshsync.a $(DESTDIR)$(PREFIX)/lib/
-	install -m 0755 $(B)/libmeshsync.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/
-	ln -sf libmeshsync.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libmeshsync.so.$(SOVERSION)
-	ln -sf libmeshsync.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libmeshsync.so
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' meshsync.pc.in \
-	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/meshsync.pc
-	install -m 0644 include/meshsync.h $(DESTDIR)$(PREFIX)/include/
-	install -m 0755 $(B)/meshctl $(DESTDIR)$(PREFIX)/bin/
-	install -m 0644 docs/meshctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR) \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(BASHCOMPDIR) \
+	    $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSTEMDUSERDIR) $(DESTDIR)$(SYSUSERSDIR)
+	install -m 0644 $(B)/libmeshsync.a $(DESTDIR)$(LIBDIR)/
+	install -m 0755 $(B)/libmeshsync.so.$(VERSION) $(DESTDIR)$(LIBDIR)/
+	ln -sf libmeshsync.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libmeshsync.so.$(SOVERSION)
+	ln -sf libmeshsync.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libmeshsync.so
+	$(PC_SUBST) meshsync.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/meshsync.pc
+	chmod 0644 $(DESTDIR)$(LIBDIR)/pkgconfig/meshsync.pc
+	install -m 0644 include/meshsync.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 0755 $(B)/meshctl $(DESTDIR)$(BINDIR)/
+	install -m 0644 docs/meshctl.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 docs/meshsync.3 $(DESTDIR)$(MANDIR)/man3/
+	install -m 0644 dist/bash-completion/meshctl $(DESTDIR)$(BASHCOMPDIR)/meshctl
+	$(DIST_SUBST) dist/systemd/meshsync.service.in > $(DESTDIR)$(SYSTEMDUNITDIR)/meshsync.service
+	$(DIST_SUBST) dist/systemd/user/meshsync.service.in > $(DESTDIR)$(SYSTEMDUSERDIR)/meshsync.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/meshsync.service $(DESTDIR)$(SYSTEMDUSERDIR)/meshsync.service
+	install -m 0644 dist/systemd/meshsync.sysusers $(DESTDIR)$(SYSUSERSDIR)/meshsync.conf
+endif
+
+# Removes every file install made (not the directories, which others may share, and never a
+# home: the system unit's /var/lib/meshsync stays).
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libmeshsync.a $(DESTDIR)$(LIBDIR)/libmeshsync.so \
+	    $(DESTDIR)$(LIBDIR)/libmeshsync.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libmeshsync.so.$(VERSION) \
+	    $(DESTDIR)$(LIBDIR)/pkgconfig/meshsync.pc $(DESTDIR)$(INCLUDEDIR)/meshsync.h \
+	    $(DESTDIR)$(BINDIR)/meshctl $(DESTDIR)$(MANDIR)/man1/meshctl.1 \
+	    $(DESTDIR)$(MANDIR)/man3/meshsync.3 $(DESTDIR)$(BASHCOMPDIR)/meshctl \
+	    $(DESTDIR)$(SYSTEMDUNITDIR)/meshsync.service $(DESTDIR)$(SYSTEMDUSERDIR)/meshsync.service \
+	    $(DESTDIR)$(SYSUSERSDIR)/meshsync.conf
+# ---- end of install ----
 
 format:
 	clang-format -i $(LIB_SRC) $(CLI_SRC) $(wildcard */*.h core/*/*.h include/*.h)

@@ -45,6 +45,11 @@ extern "C" {
 #define MESH_VERSION_MAJOR 0
 #define MESH_VERSION_MINOR 2
 #define MESH_VERSION_PATCH 0
+/* The version as one number, MAJOR * 10000 + MINOR * 100 + PATCH (0.2.0: 200), to compare
+ * with mesh_version_number(): the header a program was built with against the library it
+ * runs with. The soname (libmeshsync.so.1) changes only when the ABI breaks. */
+#define MESH_VERSION_NUMBER                                                                        \
+    (MESH_VERSION_MAJOR * 10000 + MESH_VERSION_MINOR * 100 + MESH_VERSION_PATCH)
 
 #if defined(__GNUC__) || defined(__clang__)
 #define MESH_EXPORT       __attribute__((visibility("default")))
@@ -176,6 +181,11 @@ typedef struct mesh_set_list mesh_set_list_t;
 /* Return the library's version as "MAJOR.MINOR.PATCH"; static text.
  * Thread-safety: any thread. */
 MESH_EXPORT const char *mesh_version(void);
+
+/* Return the library's version as MESH_VERSION_NUMBER gives it, for the library that runs
+ * (which may be newer than the header a program was built with).
+ * Thread-safety: any thread. */
+MESH_EXPORT int mesh_version_number(void);
 
 /* Return static text for err, never NULL (unknown codes get a generic text).
  * Thread-safety: any thread. */

@@ -25,6 +25,12 @@ mesh_version(void)
     return S_XSTR(MESH_VERSION_MAJOR) "." S_XSTR(MESH_VERSION_MINOR) "." S_XSTR(MESH_VERSION_PATCH);
 }
 
+int
+mesh_version_number(void)
+{
+    return MESH_VERSION_NUMBER;
+}
+
 const char *
 mesh_strerror(mesh_err_t err)
 {
