@@ -349,11 +349,14 @@ model_covers(const model_write_t *a, const model_write_t *b)
 }
 
 void
-model_floor_raise(model_t *md, int d, const model_write_t *x)
+model_floor_take(const model_t *md, int d, int key, model_write_t *w)
 {
-    model_clock_t *f = &md->floors[d][model_key_coll(x->key)];
-    model_clock_add(f, &x->ctx);
-    model_clock_join(f, x->node, x->inc, x->seq);
+    for (size_t j = 0; j < md->nw; j++) {
+        const model_write_t *x = &md->w[j];
+        if (x->key == key && x->del && (x->coll_by & (1u << d))) {
+            model_ctx_take(w, x);
+        }
+    }
 }
 
 size_t
@@ -588,7 +591,7 @@ model_write(model_t *md, int d)
             model_ctx_take(w, &md->w[held[h]]);
         }
         if (nh == 0) {
-            model_clock_add(&w->ctx, &md->floors[d][coll]);
+            model_floor_take(md, d, keys[i], w);
         }
         char k[16];
         snprintf(k, sizeof k, "k%d", keys[i]);

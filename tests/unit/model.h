@@ -61,9 +61,6 @@ typedef struct model {
     size_t nw;
     bool gone[MODEL_MAXW]; /* no node holds or supersedes it any more */
     unsigned counter;
-    /* floors[d][c]: node d's collection floors in collection c (§8.4): what a write of d to a
-     * key it holds no item of covers */
-    model_clock_t floors[MODEL_MAXN][MODEL_NCOLL];
     size_t n_repairs, n_repair_items, n_inplace, n_newfile;
 } model_t;
 
@@ -118,9 +115,14 @@ void model_clock_add(model_clock_t *c, const model_clock_t *x);
 void model_ctx_take(model_write_t *w, const model_write_t *x);     /* x's dot and context */
 bool model_covers(const model_write_t *a, const model_write_t *b); /* a's context, b's dot */
 
-/* Node d's floors in key's collection rise to cover the collected tombstone x (§8.4: its
- * dot and its context). */
-void model_floor_raise(model_t *md, int d, const model_write_t *x);
+/* The floor context of key on node d (§8.4), into w's context: what the tombstones of key
+ * that d collected covered, their dots and contexts (the writes coll_by marks). The library
+ * keeps one floor per origin and collection, the highest seq of those contexts, and a write
+ * to a key with no item covers it whole; below it, d's vector says it took every dot, so
+ * every write of key under it was one of those or superseded by them: the oracle's floor,
+ * narrower, is what the library's may supersede, and a write the library's covers beyond it
+ * (a dot the vector covers that d never held) is a write lost, which the checks find. */
+void model_floor_take(const model_t *md, int d, int key, model_write_t *w);
 
 /* The versions node d holds of key, each a write the oracle knows (fails on any other):
  * indexes into out, count returned. */
