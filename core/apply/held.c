@@ -140,8 +140,7 @@ s_drop_stale(mesh_t *m, store_txn_t *st, uint8_t (*keys)[32], size_t *n)
 }
 
 mesh_err_t
-held_mark_cut(store_txn_t *st, const uint8_t *origin, uint64_t inc, const char *coll,
-              uint64_t *cut)
+held_mark_cut(store_txn_t *st, const uint8_t *origin, uint64_t inc, const char *coll, uint64_t *cut)
 {
     enum removal_verdict verdict = REMOVAL_HOLD;
     *cut = 0;
