@@ -685,15 +685,12 @@ s_run(model_t *md, unsigned seed)
 
 /* Seeds that find a library bug not fixed yet: a run of many seeds leaves them out (each
  * prints why); MESH_TEST_SEED=N runs one alone and fails while the bug stands:
- * - 26 (and 112, 142, 149, 156, 160, 175, 191 alike; 127 a kin): n5, collecting with the 1 ms
- * horizon (every other member taken as silent past it), collected two tombstones of k8 while a
- * member it took as stale had written a live sibling concurrent with them; the sibling reached n5
- * after (no floor covers it: taken), the members that had not collected hold it beside the
- * tombstones, which they never collect (a tombstone beside a live sibling stays) and which win
- * there: n5 shows the value, they show the key deleted, for good;
+ * - 127: removed n0's tombstone w7 of k4 (its context empty), collected by n4 (with the 1
+ *   ms horizon), stays on n1 for good (n1's stable vector never covers n0's seq 5; not
+ *   looked into further);
  * - 144: a member holds a removed node's write above the upper bound of its cut (not looked
  *   into: the library or this oracle). */
-static const unsigned s_known_seeds[] = {26, 112, 127, 142, 144, 149, 156, 160, 175, 191};
+static const unsigned s_known_seeds[] = {127, 144};
 
 static bool
 s_known(unsigned seed)
@@ -772,12 +769,19 @@ test_model_members_random(void **state)
  *   acknowledgement never covered the node's dots and no member collected the tombstones
  *   whose context names them, which n0 had collected before the removal: the digests never
  *   met. A removed node's watermarks now apply up to its cut (core/apply/held.c
- *   held_mark_cut, PROTOCOL §8.2). */
+ *   held_mark_cut, PROTOCOL §8.2);
+ * - 26 (and 112, 142, 149, 156, 160, 175, 191 alike): n5, collecting with the 1 ms horizon
+ *   (every other member taken as silent past it), collected two tombstones of k8 while a
+ *   member it took as stale had written a live sibling concurrent with them; the sibling
+ *   reached n5 after (no floor covers it: taken), and the members that had not collected
+ *   held it beside the tombstones, never collected there and winning: n5 showed the value,
+ *   they the key deleted, for good. A tombstone offered under the floor is now taken back
+ *   where its key holds a live version (core/apply/collect.c, PROTOCOL §8.4). */
 static void
 test_model_members_regressions(void **state)
 {
     (void)state;
-    static const unsigned seeds[] = {2, 12, 73, 94, 148};
+    static const unsigned seeds[] = {2, 12, 26, 73, 94, 148};
     const char *one = getenv("MESH_TEST_SEED");
     if (one && *one) { /* a seed alone: just that one */
         return;
