@@ -77,11 +77,12 @@ $(B)/meshsync.pc: meshsync.pc.in Makefile
 $(B)/meshctl: $(CLI_OBJ) $(B)/libmeshsync.a
 	$(CC) $(EXTRA_CFLAGS) -o $@ $(CLI_OBJ) $(B)/libmeshsync.a $(PKG_LIBS)
 
-# tests/unit/util.c: helpers shared by the unit tests, linked into each of them.
-UNIT_UTIL     := $(B)/tests/unit/util.o
+# tests/unit/util.c: helpers shared by the unit tests, linked into each of them; model.c:
+# the in-process model engine of test_model and test_model_members (linked into each too).
+UNIT_UTIL     := $(B)/tests/unit/util.o $(B)/tests/unit/model.o
 CMOCKA_CFLAGS  = $(eval CMOCKA_CFLAGS := $(shell pkg-config --cflags cmocka))$(CMOCKA_CFLAGS)
 
-$(UNIT_UTIL): tests/unit/util.c | deps deps-test
+$(UNIT_UTIL): $(B)/tests/unit/%.o: tests/unit/%.c | deps deps-test
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(CMOCKA_CFLAGS) -MMD -MP -c $< -o $@
 

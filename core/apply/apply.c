@@ -38,7 +38,13 @@ typedef struct s_batch {
 
 /* The first seq of the sets of mk's origin and incarnation in group g that were held,
  * rejected or wait (UINT64_MAX when none): its watermark stops below them, so that it never
- * covers a dot that is not here. */
+ * covers a dot that is not here. A set of any origin in the group held or rejected stops
+ * every watermark of the group (1: none applies): the sender left out the dots its sets
+ * supersede, and a watermark over them would claim them held here while what superseded
+ * them is not (a removed device's own sets past its cut, rejected: its bundle's watermark
+ * covered a live write of a member that only its rejected write superseded, which this
+ * device never took, and once a collection raised the floor above it, refused from every
+ * repair: §8.4). */
 static uint64_t
 s_mark_limit(const s_batch_t *b, size_t g, const wire_mark_t *mk)
 {
@@ -46,8 +52,14 @@ s_mark_limit(const s_batch_t *b, size_t g, const wire_mark_t *mk)
     for (size_t i = 0; i < b->n; i++) {
         const verify_set_t *v = &b->vs[i];
         const apply_result_t *r = v->res;
-        if (v->group != g || (r->outcome != APPLY_HELD && r->outcome != APPLY_REJECTED &&
-                              r->outcome != APPLY_WAITING)) {
+        if (v->group == g && (r->outcome == APPLY_HELD || r->outcome == APPLY_REJECTED)) {
+            return 1;
+        }
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        const verify_set_t *v = &b->vs[i];
+        const apply_result_t *r = v->res;
+        if (v->group != g || r->outcome != APPLY_WAITING) {
             continue;
         }
         if (memcmp(r->origin, mk->origin, WIRE_ORIGIN_LEN) == 0 &&
@@ -86,7 +98,14 @@ s_apply_marks(s_batch_t *b, store_txn_t *st, size_t g)
         const wire_mark_t *mk = &am->marks[i];
         uint64_t limit = s_mark_limit(b, g, mk);
         uint64_t seq = mk->seq < limit ? mk->seq : limit - 1;
-        if (!member_is(b->w.m, mk->origin) || seq == 0 ||
+        bool member = member_is(b->w.m, mk->origin);
+        if (!member && seq && member_removed(b->w.m, mk->origin)) {
+            uint64_t cut = 0; /* a removed device's dots: up to its cut (§8.2) */
+            err = held_mark_cut(st, mk->origin, mk->incarnation, coll, &cut);
+            seq = seq < cut ? seq : cut;
+            member = true;
+        }
+        if (err != MESH_OK || !member || seq == 0 ||
             memcmp(mk->origin, ident_public_key(b->w.m->ident), WIRE_ORIGIN_LEN) == 0) {
             continue; /* nothing is created for a mark that does not apply */
         }

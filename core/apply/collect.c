@@ -449,6 +449,29 @@ collect_run(mesh_t *m, const vector_t *stable, collect_report_t *r, bool *more)
 
 /* ---- the repair side: never undo a collected delete ---- */
 
+/* A tombstone offered under the floor is taken back (*refused cleared) when this device
+ * holds a live version of its key: it cannot undo a delete, and without it this device
+ * showed the live sibling alone while a member that had not collected held the tombstone
+ * beside it for good (never collected there: it may win), showing the key deleted. That
+ * happens when this device collected with members silent past its horizon and one of them
+ * had written the sibling concurrently (§8.4). */
+static mesh_err_t
+s_beside_live(store_txn_t *st, uint32_t cid, const wire_opmeta_t *op, bool *refused)
+{
+    store_key_t skey;
+    store_item_t *item = malloc(sizeof *item);
+    if (!item) {
+        return MESH_ENOMEM;
+    }
+    node_store_key(op->key, op->key_len, &skey);
+    mesh_err_t err = store_item_get(st, cid, &skey, item);
+    for (size_t i = 0; err == MESH_OK && i < item->count; i++) {
+        *refused &= item->versions[i].kind != WIRE_PUT;
+    }
+    free(item);
+    return err == MESH_ENOTFOUND ? MESH_OK : err;
+}
+
 mesh_err_t
 collect_refuses(store_txn_t *st, uint32_t cid, uint32_t at, const wire_header_t *h,
                 const wire_opmeta_t *op, bool *refused)
@@ -475,6 +498,12 @@ collect_refuses(store_txn_t *st, uint32_t cid, uint32_t at, const wire_header_t 
         *refused = true;
     } else {
         return err; /* held here: the rules say "known" */
+    }
+    if (op->kind == WIRE_DEL) {
+        err = s_beside_live(st, cid, op, refused);
+        if (err != MESH_OK || !*refused) {
+            return err;
+        }
     }
     if (op->kind == WIRE_PUT) { /* a live value: the device that offered it is to drop it */
         store_gc_redo_t r = {.coll = h->coll,

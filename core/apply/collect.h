@@ -67,7 +67,8 @@ MESH_NODISCARD mesh_err_t collect_run(mesh_t *m, const vector_t *stable, collect
 /* Inside a repair's write (rules, §13): op of set header h, in collection cid, whose dot
  * the vector covers. *refused when the floor of its (origin, incarnation) reaches the dot
  * and the store does not hold it: it was collected here (or superseded by what was), and
- * is not stored again; a live value so refused is queued to be deleted anew. */
+ * is not stored again; a live value so refused is queued to be deleted anew; a tombstone is
+ * taken back (not refused) where its key holds a live version here (§8.4). */
 MESH_NODISCARD mesh_err_t collect_refuses(store_txn_t *st, uint32_t cid, uint32_t at,
                                           const wire_header_t *h, const wire_opmeta_t *op,
                                           bool *refused);

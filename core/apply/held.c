@@ -140,6 +140,15 @@ s_drop_stale(mesh_t *m, store_txn_t *st, uint8_t (*keys)[32], size_t *n)
 }
 
 mesh_err_t
+held_mark_cut(store_txn_t *st, const uint8_t *origin, uint64_t inc, const char *coll, uint64_t *cut)
+{
+    enum removal_verdict verdict = REMOVAL_HOLD;
+    *cut = 0;
+    /* no member listed: the cut alone, whatever the verdict on a set above it */
+    return removal_verdict(st, MEMBER_COLL, origin, inc, coll, 1, NULL, 0, &verdict, cut);
+}
+
+mesh_err_t
 held_or_cut(mesh_t *m, store_txn_t *st, verify_set_t *v, bool *apply)
 {
     *apply = false;

@@ -46,6 +46,16 @@ MESH_NODISCARD mesh_err_t held_put(mesh_t *m, store_txn_t *st, verify_set_t *v);
  * Otherwise v is held (held_put). Errors: the store's, MESH_ENOMEM. */
 MESH_NODISCARD mesh_err_t held_or_cut(mesh_t *m, store_txn_t *st, verify_set_t *v, bool *apply);
 
+/* The highest seq of removed device origin (incarnation inc, collection coll) that a
+ * watermark may claim here: its frozen cut (0: none published yet). Dots up to the cut are
+ * valid everywhere, so a member's watermark over them is as good as over a member's: without
+ * it, a dot of the removed device superseded everywhere before this device took it stayed a
+ * gap in its vector for good, its acknowledgement's base stopped there, and no tombstone
+ * whose context names the device's dots above was ever collected (§8.4). Errors: the
+ * store's, MESH_ENOMEM. */
+MESH_NODISCARD mesh_err_t held_mark_cut(store_txn_t *st, const uint8_t *origin, uint64_t inc,
+                                        const char *coll, uint64_t *cut);
+
 /* Fill h (zeroed by the caller) with copies of the held sets whose origin is now a member
  * of m, or removed (its cut may be known now), oldest first. MESH_OK: release h with held_release.
  * Error: h is released. Errors: the store's, MESH_ENOMEM. */

@@ -1,6 +1,6 @@
-/* tests/unit/test_model_members.c: the in-process model of tests/unit/test_model.c (4..6
- * nodes in one process, no sockets, random writes, full and --since bundles, slow-path
- * repairs) with membership's two ways of taking things away (issue 16):
+/* tests/unit/test_model_members.c: the in-process model of tests/unit/test_model.c (its
+ * engine: tests/unit/model.c; 4..6 nodes in one process, no sockets, random writes, full and
+ * --since bundles, slow-path repairs) with membership's two ways of taking things away (issue 16):
  * - removals (PROTOCOL §8.2): a member removes another (never all but two); the removed node
  *   keeps writing and sending bundles, and hears what the others send it;
  * - tombstone collection (§8.4, §13): a node publishes its acknowledgement and collects, as
@@ -9,9 +9,11 @@
  *   silent past it: it collects what it alone acknowledged), so that repairs offer it values
  *   it collected the delete of, which it refuses and deletes anew.
  * The oracle (written apart from the library, as test_model's, forks and lies left to it):
- * every write with its dot and the context its writer built; a delete-anew of collect_redo
- * is adopted as a write of its node, covering what that node held and the live writes its
- * collected deletes covered. For each removed node r and collection, a lower bound of the
+ * every write with its dot and the context its writer built (on a key its node holds no
+ * item of, the floor context of §8.4 as model_floor_take gives it: the tombstones of the
+ * key that node collected); a delete-anew of collect_redo is adopted as a write of its node,
+ * covering what that node held (or that floor context) and the live writes its collected
+ * deletes covered. For each removed node r and collection, a lower bound of the
  * cut (the highest seq of r that some member which stays had accepted before it heard, seen
  * in its vector after the step before) and an upper bound (the highest in the vector of any
  * node after the step it heard in). After each step: no version the oracle does not know,
@@ -27,13 +29,13 @@
  * beside a live sibling on another, with every member showing the same; counted and
  * printed; MESH_TEST_STRICT=1 fails on it). A remover is never removed itself (its record
  * could fall past its own cut, and the removal would never have happened).
- * MESH_TEST_SEEDS: how many seeds (default none for now: see test_model_members_random;
- * it was 30, 2 under valgrind); MESH_TEST_SEED: the first
- * (default 1; alone, it runs just that one). A failure prints seed and step. Seeds of known
- * bugs: s_known_seeds; of fixed ones: test_model_members_regressions. MESH_TEST_NO_STALE=1:
- * no collection with the 1 ms horizon. MESH_TEST_TRACE=1 prints each step and the library's log. Homes live in
- * $MESH_TEST_TMPDIR, else /dev/shm, else /tmp.
- * Layer: tests. Third-party: cmocka. SPDX-License-Identifier: MIT */
+ * MESH_TEST_SEEDS: how many seeds (default 12; under valgrind 1, and the first regression
+ * alone); MESH_TEST_SEED: the first (default 1; alone, it runs just that one, and no
+ * regression). A failure prints seed and step. Seeds of known bugs: s_known_seeds; of
+ * fixed ones: test_model_members_regressions. MESH_TEST_NO_STALE=1: no collection with the
+ * 1 ms horizon. MESH_TEST_TRACE=1 prints each step and the library's log. Homes live in
+ * $MESH_TEST_TMPDIR, else /dev/shm, else /tmp. Layer: tests. Third-party: cmocka.
+ * SPDX-License-Identifier: MIT */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -42,7 +44,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,293 +51,42 @@
 
 #include "core/apply/collect.h"
 #include "core/base/node.h"
-#include "core/bundle/repair.h"
-#include "core/data/recon.h"
 #include "core/member/ack.h"
 #include "core/wire/buf.h"
 #include "core/wire/doc.h"
 #include "crypto/ident.h"
 #include "meshsync.h"
+#include "model.h"
 #include "store/store.h"
 #include "util.h"
 
-/* ---- homes ---- */
+/* The run's membership state and counts beside the engine's (zeroed by s_run): removed[r];
+ * heard[d][r]: d lists r as removed; seen[d][r][c]: the highest seq of r in d's vector of c
+ * after the last step (while d had not heard); lo, hi: the bounds of r's cut per node that
+ * heard. */
+typedef struct t_members {
+    bool removed[MODEL_MAXN], remover[MODEL_MAXN], heard[MODEL_MAXN][MODEL_MAXN];
+    int nremoved;
+    uint64_t seen[MODEL_MAXN][MODEL_MAXN][MODEL_NCOLL], lo[MODEL_MAXN][MODEL_MAXN][MODEL_NCOLL],
+        hi[MODEL_MAXN][MODEL_MAXN][MODEL_NCOLL];
+    size_t n_removals, n_collect_runs, n_stale_runs, n_collected, n_redone, n_refused_sets,
+        n_final_passes, n_valid_removed, n_cut_removed, n_gap_keys, n_gap_seeds;
+} t_members_t;
 
-#define T_MAXN 6
-
-static char g_root[200];
-static mesh_t *g_open[T_MAXN];
-
-typedef struct t_node {
-    char home[256];
-    char id[MESH_ID_TEXT_LEN + 1];
-    uint64_t horizon; /* mesh_options_t.horizon (0: the default) */
-    mesh_t *m;
-} t_node_t;
+static t_members_t g_mb;
 
 static int
 s_setup(void **state)
 {
     (void)state;
-    const char *base = getenv("MESH_TEST_TMPDIR");
-    struct stat sb;
-    if (!base || !*base) {
-        base = stat("/dev/shm", &sb) == 0 && S_ISDIR(sb.st_mode) && access("/dev/shm", W_OK) == 0
-                   ? "/dev/shm"
-                   : "/tmp";
-    }
-    snprintf(g_root, sizeof g_root, "%s/test_model_members.XXXXXX", base);
-    memset(g_open, 0, sizeof g_open);
-    return mkdtemp(g_root) ? 0 : -1;
+    return model_root_make("test_model_members");
 }
 
 static int
 s_teardown(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < T_MAXN; i++) {
-        mesh_close(g_open[i]);
-        g_open[i] = NULL;
-    }
-    int rc = util_rm_tree(g_root);
-    util_where[0] = '\0';
-    return rc == 0 ? 0 : -1;
-}
-
-static void
-s_log(void *ctx, int level, const char *message)
-{
-    (void)level;
-    print_message("    [n%d] %s\n", (int)(intptr_t)ctx, message);
-}
-
-static void
-s_open(t_node_t *nd, int i, bool create)
-{
-    mesh_options_t o = {.size = sizeof o,
-                        .home = nd->home,
-                        .create = create,
-                        .offline = true,
-                        .map_size = 16u << 20,
-                        .horizon = nd->horizon};
-    if (getenv("MESH_TEST_TRACE")) {
-        o.log = s_log;
-        o.log_ctx = (void *)(intptr_t)i;
-        o.log_level = MESH_LOG_INFO;
-    }
-    CHECK_OK(mesh_open(&o, &nd->m));
-    g_open[i] = nd->m;
-    CHECK_OK(mesh_device_id(nd->m, nd->id, sizeof nd->id));
-}
-
-static void
-s_close(t_node_t *nd, int i)
-{
-    mesh_close(nd->m);
-    nd->m = NULL;
-    g_open[i] = NULL;
-}
-
-/* ---- the oracle ---- */
-
-#define T_NCOLL 2
-static const char *const T_COLLS[T_NCOLL] = {"m", "n"};
-#define T_KEYS 9 /* k0..k5 in "m", k6..k8 in "n" */
-#define T_MAXW 1024
-#define T_CTX  48
-
-static int
-s_key_coll(int key)
-{
-    return key < 6 ? 0 : 1;
-}
-
-typedef struct t_ctx {
-    int node;
-    uint64_t inc, seq;
-} t_ctx_t;
-
-typedef struct t_write {
-    int node, key;
-    uint64_t inc, seq, hlc;
-    bool del, redo; /* redo: a delete-anew (or put-anew) of collect_redo */
-    char value[32];
-    t_ctx_t ctx[T_CTX];
-    size_t nctx;
-} t_write_t;
-
-typedef struct t_model {
-    unsigned seed;
-    int step, n;
-    uint64_t rng;
-    t_node_t nodes[T_MAXN];
-    t_write_t w[T_MAXW];
-    size_t nw;
-    bool gone[T_MAXW];       /* no node holds or supersedes it (after a collection) */
-    unsigned coll_by[T_MAXW]; /* bit d: node d collected this tombstone */
-    unsigned counter;
-    /* removals: removed[r]; heard[d][r]: d lists r as removed; seen[d][r][c]: the highest seq
-     * of r in d's vector of c after the last step (while d had not heard); lo, hi: the bounds
-     * of r's cut per node that heard */
-    bool removed[T_MAXN], remover[T_MAXN], heard[T_MAXN][T_MAXN];
-    int nremoved;
-    uint64_t seen[T_MAXN][T_MAXN][T_NCOLL], lo[T_MAXN][T_MAXN][T_NCOLL],
-        hi[T_MAXN][T_MAXN][T_NCOLL];
-    /* statistics */
-    size_t n_removals, n_collect_runs, n_stale_runs, n_collected, n_redone, n_refused_sets,
-        n_repairs, n_final_passes, n_valid_removed, n_cut_removed, n_gap_keys, n_gap_seeds;
-} t_model_t;
-
-static uint64_t
-s_rand(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static unsigned
-s_pick(t_model_t *md, unsigned n)
-{
-    return (unsigned)(s_rand(&md->rng) % n);
-}
-
-static int
-s_node_of(const t_model_t *md, const char *origin)
-{
-    for (int i = 0; i < md->n; i++) {
-        if (strcmp(md->nodes[i].id, origin) == 0) {
-            return i;
-        }
-    }
-    return -1;
-}
-
-static int
-s_node_of_pk(const t_model_t *md, const uint8_t *pk)
-{
-    for (int i = 0; i < md->n; i++) {
-        if (memcmp(ident_public_key(md->nodes[i].m->ident), pk, WIRE_ORIGIN_LEN) == 0) {
-            return i;
-        }
-    }
-    return -1;
-}
-
-static long
-s_write_of(const t_model_t *md, int key, const mesh_item_version_t *v)
-{
-    int node = s_node_of(md, v->origin);
-    for (size_t j = 0; j < md->nw; j++) {
-        const t_write_t *w = &md->w[j];
-        if (w->key == key && w->node == node && w->inc == v->incarnation && w->seq == v->seq &&
-            w->hlc == v->hlc && w->del == v->deleted &&
-            (w->del ||
-             (v->value_len == strlen(w->value) && memcmp(v->value, w->value, v->value_len) == 0))) {
-            return (long)j;
-        }
-    }
-    return -1;
-}
-
-static void
-s_ctx_join(t_write_t *w, int node, uint64_t inc, uint64_t seq)
-{
-    for (size_t i = 0; i < w->nctx; i++) {
-        if (w->ctx[i].node == node && w->ctx[i].inc == inc) {
-            w->ctx[i].seq = seq > w->ctx[i].seq ? seq : w->ctx[i].seq;
-            return;
-        }
-    }
-    CHECK(w->nctx < T_CTX);
-    w->ctx[w->nctx++] = (t_ctx_t){node, inc, seq};
-}
-
-/* x's dot and context into w's context. */
-static void
-s_ctx_take(t_write_t *w, const t_write_t *x)
-{
-    for (size_t c = 0; c < x->nctx; c++) {
-        s_ctx_join(w, x->ctx[c].node, x->ctx[c].inc, x->ctx[c].seq);
-    }
-    s_ctx_join(w, x->node, x->inc, x->seq);
-}
-
-static bool
-s_covers(const t_write_t *a, const t_write_t *b)
-{
-    for (size_t i = 0; i < a->nctx; i++) {
-        if (a->ctx[i].node == b->node && a->ctx[i].inc == b->inc && a->ctx[i].seq >= b->seq) {
-            return true;
-        }
-    }
-    return false;
-}
-
-static size_t
-s_held(t_model_t *md, int d, int key, long *out)
-{
-    char k[16];
-    mesh_item_version_list_t *vs = NULL;
-    snprintf(k, sizeof k, "k%d", key);
-    mesh_err_t err = mesh_get_versions(md->nodes[d].m, T_COLLS[s_key_coll(key)], k, strlen(k), &vs);
-    if (err == MESH_ENOTFOUND) {
-        return 0;
-    }
-    CHECK_OK(err);
-    size_t n = mesh_item_version_list_count(vs);
-    for (size_t i = 0; i < n; i++) {
-        const mesh_item_version_t *v = mesh_item_version_list_get(vs, i);
-        out[i] = s_write_of(md, key, v);
-        if (out[i] < 0) {
-            util_print_where();
-            fail_msg("n%d k%d: a version no write made: n%d inc %llu seq %llu %s '%.*s'", d, key,
-                     s_node_of(md, v->origin), (unsigned long long)v->incarnation,
-                     (unsigned long long)v->seq, v->deleted ? "del" : "put", (int)v->value_len,
-                     v->value ? (const char *)v->value : "");
-        }
-    }
-    mesh_item_version_list_free(vs);
-    return n;
-}
-
-/* The highest seq of each node in d's vector of each user collection (0: none). */
-static void
-s_vec_max(t_model_t *md, int d, uint64_t out[T_MAXN][T_NCOLL])
-{
-    void *vec = NULL;
-    size_t vlen = 0;
-    wire_doc_t doc;
-    memset(out, 0, sizeof(uint64_t) * T_MAXN * T_NCOLL);
-    CHECK_OK(mesh_vector(md->nodes[d].m, NULL, 0, &vec, &vlen));
-    CHECK_OK(wire_doc_decode(vec, vlen, true, &doc));
-    for (size_t i = 0; i < doc.count; i++) {
-        const wire_section_t *sec = &doc.sections[i];
-        int c = -1;
-        for (int k = 0; k < T_NCOLL; k++) {
-            c = sec->coll_len == strlen(T_COLLS[k]) && memcmp(sec->coll, T_COLLS[k], sec->coll_len) == 0
-                    ? k
-                    : c;
-        }
-        for (size_t j = 0; c >= 0 && j < sec->vv_count; j++) {
-            const wire_vv_t *vv = &sec->vvs[j];
-            int o = s_node_of_pk(md, vv->origin);
-            uint64_t top = vv->base;
-            if (vv->extra_count) { /* fixed-width: 0xcf and 8 bytes big-endian each */
-                const uint8_t *p = vv->extra + (vv->extra_count - 1) * 9 + 1;
-                top = 0;
-                for (int b = 0; b < 8; b++) {
-                    top = top << 8 | p[b];
-                }
-            }
-            if (o >= 0 && top > out[o][c]) {
-                out[o][c] = top;
-            }
-        }
-    }
-    wire_doc_release(&doc);
-    mesh_free(vec);
+    return model_root_remove();
 }
 
 /* ---- removal bounds ---- */
@@ -344,15 +94,15 @@ s_vec_max(t_model_t *md, int d, uint64_t out[T_MAXN][T_NCOLL])
 /* The lower and upper bound of r's cut in collection c over the nodes that heard (the lower
  * one only from nodes that stay members). */
 static void
-s_cut(const t_model_t *md, int r, int c, uint64_t *lo, uint64_t *hi)
+s_cut(const model_t *md, int r, int c, uint64_t *lo, uint64_t *hi)
 {
     *lo = *hi = 0;
     for (int d = 0; d < md->n; d++) {
-        if (d != r && md->heard[d][r]) {
-            if (!md->removed[d] && md->lo[d][r][c] > *lo) {
-                *lo = md->lo[d][r][c];
+        if (d != r && g_mb.heard[d][r]) {
+            if (!g_mb.removed[d] && g_mb.lo[d][r][c] > *lo) {
+                *lo = g_mb.lo[d][r][c];
             }
-            *hi = md->hi[d][r][c] > *hi ? md->hi[d][r][c] : *hi;
+            *hi = g_mb.hi[d][r][c] > *hi ? g_mb.hi[d][r][c] : *hi;
         }
     }
 }
@@ -361,27 +111,27 @@ s_cut(const t_model_t *md, int r, int c, uint64_t *lo, uint64_t *hi)
  * must take (at or below a member's cut); 0: either (or not a removed node's). Only once
  * every member heard (the end). */
 static int
-s_removed_fate(const t_model_t *md, const t_write_t *w)
+s_removed_fate(const model_t *md, const model_write_t *w)
 {
-    if (!md->removed[w->node]) {
+    if (!g_mb.removed[w->node]) {
         return 0;
     }
     uint64_t lo = 0, hi = 0;
-    s_cut(md, w->node, s_key_coll(w->key), &lo, &hi);
+    s_cut(md, w->node, model_key_coll(w->key), &lo, &hi);
     return w->seq > hi ? 1 : w->seq <= lo ? -1 : 0;
 }
 
 /* After each step: who heard of which removal now, and what each had accepted. */
 static void
-s_hear(t_model_t *md)
+s_hear(model_t *md)
 {
-    uint64_t now[T_MAXN][T_NCOLL];
+    uint64_t now[MODEL_MAXN][MODEL_NCOLL];
     for (int d = 0; d < md->n; d++) {
-        s_vec_max(md, d, now);
+        model_vec_max(md, d, now);
         mesh_peer_list_t *list = NULL;
         CHECK_OK(mesh_peers(md->nodes[d].m, &list));
         for (int r = 0; r < md->n; r++) {
-            if (r == d || md->heard[d][r]) {
+            if (r == d || g_mb.heard[d][r]) {
                 continue;
             }
             bool rm = false;
@@ -389,17 +139,17 @@ s_hear(t_model_t *md)
                 const mesh_peer_t *p = mesh_peer_list_get(list, i);
                 rm |= strcmp(p->id, md->nodes[r].id) == 0 && p->removed;
             }
-            if (rm && !md->removed[r]) {
+            if (rm && !g_mb.removed[r]) {
                 util_print_where();
                 fail_msg("n%d lists n%d as removed; no one removed it", d, r);
             }
-            md->heard[d][r] = rm;
-            for (int c = 0; c < T_NCOLL; c++) {
+            g_mb.heard[d][r] = rm;
+            for (int c = 0; c < MODEL_NCOLL; c++) {
                 if (rm) {
-                    md->lo[d][r][c] = md->seen[d][r][c];
-                    md->hi[d][r][c] = now[r][c];
+                    g_mb.lo[d][r][c] = g_mb.seen[d][r][c];
+                    g_mb.hi[d][r][c] = now[r][c];
                 }
-                md->seen[d][r][c] = now[r][c];
+                g_mb.seen[d][r][c] = now[r][c];
             }
         }
         mesh_peer_list_free(list);
@@ -408,260 +158,39 @@ s_hear(t_model_t *md)
 
 /* ---- checks ---- */
 
-static void
-s_check_digests(t_model_t *md, int d)
-{
-    for (int c = 0; c < T_NCOLL; c++) {
-        util_check_digest(md->nodes[d].m, T_COLLS[c]);
-    }
-    util_check_digest(md->nodes[d].m, "_mesh");
-}
-
-static void
-s_check_node(t_model_t *md, int d)
-{
-    long held[STORE_SIBLINGS_MAX];
-    for (int key = 0; key < T_KEYS; key++) {
-        (void)s_held(md, d, key, held);
-    }
-    for (int c = 0; c < T_NCOLL; c++) {
-        mesh_iter_t *it = NULL;
-        const uint8_t *k = NULL, *v = NULL;
-        size_t kl = 0, vl = 0;
-        bool conflict = false;
-        mesh_err_t err =
-            mesh_iter_open_ex(md->nodes[d].m, T_COLLS[c], NULL, 0, MESH_ITER_TOMBSTONES, &it);
-        if (err == MESH_ENOTFOUND) {
-            continue;
-        }
-        CHECK_OK(err);
-        while ((err = mesh_iter_next(it, &k, &kl, &v, &vl, &conflict)) == MESH_OK) {
-            mesh_item_version_list_t *vs = NULL;
-            void *gv = NULL;
-            size_t glen = 0;
-            CHECK_OK(mesh_get_versions(md->nodes[d].m, T_COLLS[c], k, kl, &vs));
-            const mesh_item_version_t *win = mesh_item_version_list_get(vs, 0);
-            CHECK(win->is_winner);
-            CHECK_EQ(conflict, mesh_item_version_list_count(vs) > 1);
-            err = mesh_get(md->nodes[d].m, T_COLLS[c], k, kl, &gv, &glen);
-            if (win->deleted) {
-                CHECK_EQ(err, MESH_ENOTFOUND);
-            } else {
-                CHECK_OK(err);
-                CHECK(glen == win->value_len && vl == glen);
-                CHECK(glen == 0 || (memcmp(gv, win->value, glen) == 0 && memcmp(v, gv, glen) == 0));
-            }
-            mesh_free(gv);
-            mesh_item_version_list_free(vs);
-        }
-        mesh_iter_close(it);
-        CHECK_EQ(err, MESH_ENOTFOUND);
-    }
-    s_check_digests(md, d);
-}
-
 /* No resurrection: node d holds no live version that a delete collected by a node of mask
  * covers. */
 static void
-s_check_no_resurrection(t_model_t *md, int d, unsigned mask)
+s_check_no_resurrection(model_t *md, int d, unsigned mask)
 {
     long held[STORE_SIBLINGS_MAX];
-    for (int key = 0; key < T_KEYS; key++) {
-        size_t nh = s_held(md, d, key, held);
+    for (int key = 0; key < MODEL_KEYS; key++) {
+        size_t nh = model_held(md, d, key, held);
         for (size_t h = 0; h < nh; h++) {
-            const t_write_t *w = &md->w[held[h]];
+            const model_write_t *w = &md->w[held[h]];
             for (size_t j = 0; j < md->nw && !w->del; j++) {
-                const t_write_t *x = &md->w[j];
-                if ((md->coll_by[j] & mask) && x->key == key && s_covers(x, w)) {
+                const model_write_t *x = &md->w[j];
+                if ((md->w[j].coll_by & mask) && x->key == key && model_covers(x, w)) {
                     util_print_where();
                     fail_msg("n%d holds w%ld (n%d seq %llu '%s') of k%d, which w%zu (n%d seq %llu, "
                              "a delete collected by mask %#x) covers: resurrected (seed %u)",
                              d, held[h], w->node, (unsigned long long)w->seq, w->value, key, j,
-                             x->node, (unsigned long long)x->seq, md->coll_by[j], md->seed);
+                             x->node, (unsigned long long)x->seq, md->w[j].coll_by, md->seed);
                 }
             }
         }
     }
 }
 
-/* Every write held by some node, or superseded through a chain of covering writes ending in
- * a held one (test_model's s_world). A collection (destroying) may take the last trace of
- * tombstones and of what they covered. */
-static void
-s_world(t_model_t *md, bool destroying)
-{
-    static long held[T_MAXN][T_KEYS][STORE_SIBLINGS_MAX];
-    static bool found[T_MAXW];
-    size_t nh[T_MAXN][T_KEYS];
-    for (int d = 0; d < md->n; d++) {
-        for (int key = 0; key < T_KEYS; key++) {
-            nh[d][key] = s_held(md, d, key, held[d][key]);
-        }
-    }
-    for (size_t j = 0; j < md->nw; j++) {
-        const t_write_t *w = &md->w[j];
-        found[j] = false;
-        for (int d = 0; d < md->n && !found[j]; d++) {
-            for (size_t h = 0; h < nh[d][w->key] && !found[j]; h++) {
-                long x = held[d][w->key][h];
-                found[j] = x == (long)j || s_covers(&md->w[x], w);
-            }
-        }
-    }
-    for (bool more = true; more;) {
-        more = false;
-        for (size_t j = 0; j < md->nw; j++) {
-            for (size_t i = 0; i < md->nw && !found[j]; i++) {
-                found[j] = i != j && found[i] && md->w[i].key == md->w[j].key &&
-                           s_covers(&md->w[i], &md->w[j]);
-                more |= found[j];
-            }
-        }
-    }
-    for (size_t j = 0; j < md->nw; j++) {
-        const t_write_t *w = &md->w[j];
-        bool covered = false; /* a live write nothing covers may never go */
-        for (size_t i = 0; i < md->nw && !found[j] && !w->del && !covered; i++) {
-            covered = i != j && md->w[i].key == w->key && s_covers(&md->w[i], w);
-        }
-        if (!found[j] && !md->gone[j] && (!destroying || (!w->del && !covered))) {
-            util_print_where();
-            fail_msg("no node holds or supersedes a write of k%d any more: n%d inc %llu seq %llu "
-                     "%s '%s' (seed %u step %d)",
-                     w->key, w->node, (unsigned long long)w->inc, (unsigned long long)w->seq,
-                     w->del ? "del" : "put", w->value, md->seed, md->step);
-        }
-        md->gone[j] = !found[j];
-    }
-}
-
 /* ---- steps ---- */
-
-static void
-s_trace_write(const t_model_t *md, size_t j)
-{
-    const t_write_t *w = &md->w[j];
-    if (!getenv("MESH_TEST_TRACE")) {
-        return;
-    }
-    print_message("  w%zu: n%d k%d inc %llu seq %llu %s '%s'%s ctx", j, w->node, w->key,
-                  (unsigned long long)w->inc, (unsigned long long)w->seq, w->del ? "del" : "put",
-                  w->value, w->redo ? " (anew)" : "");
-    for (size_t c = 0; c < w->nctx; c++) {
-        print_message(" n%d/%llu/%llu", w->ctx[c].node, (unsigned long long)w->ctx[c].inc,
-                      (unsigned long long)w->ctx[c].seq);
-    }
-    print_message("\n");
-}
-
-static void
-s_write(t_model_t *md, int d)
-{
-    int coll = s_pick(md, 3) == 0 ? 1 : 0;
-    unsigned nops = s_pick(md, 4) == 0 ? 2 + s_pick(md, 2) : 1;
-    int keys[3];
-    t_write_t *ws[3];
-    mesh_txn_t *txn = NULL;
-    uint64_t first = 0;
-    long held[STORE_SIBLINGS_MAX];
-    CHECK(md->nw + nops <= T_MAXW);
-    CHECK_OK(mesh_txn_begin(md->nodes[d].m, T_COLLS[coll], &txn));
-    for (unsigned i = 0; i < nops; i++) {
-        bool again;
-        do {
-            keys[i] = coll == 0 ? (int)s_pick(md, 6) : 6 + (int)s_pick(md, 3);
-            again = false;
-            for (unsigned j = 0; j < i; j++) {
-                again |= keys[j] == keys[i];
-            }
-        } while (again);
-        t_write_t *w = ws[i] = &md->w[md->nw + i];
-        memset(w, 0, sizeof *w);
-        w->node = d;
-        w->key = keys[i];
-        w->del = s_pick(md, 3) == 0; /* more deletes than test_model: there is more to collect */
-        if (!w->del && s_pick(md, 16) != 0) {
-            snprintf(w->value, sizeof w->value, "n%d.%u", d, ++md->counter);
-        }
-        size_t nh = s_held(md, d, keys[i], held);
-        for (size_t h = 0; h < nh; h++) {
-            s_ctx_take(w, &md->w[held[h]]);
-        }
-        char k[16];
-        snprintf(k, sizeof k, "k%d", keys[i]);
-        if (w->del) {
-            CHECK_OK(mesh_del(txn, k, strlen(k)));
-        } else {
-            CHECK_OK(mesh_put(txn, k, strlen(k), w->value, strlen(w->value)));
-        }
-    }
-    CHECK_OK(mesh_txn_commit(&txn, &first));
-    for (unsigned i = 0; i < nops; i++) {
-        mesh_item_version_list_t *vs = NULL;
-        char k[16];
-        snprintf(k, sizeof k, "k%d", keys[i]);
-        CHECK_OK(mesh_get_versions(md->nodes[d].m, T_COLLS[coll], k, strlen(k), &vs));
-        CHECK_EQ(mesh_item_version_list_count(vs), 1);
-        const mesh_item_version_t *v = mesh_item_version_list_get(vs, 0);
-        CHECK(strcmp(v->origin, md->nodes[d].id) == 0);
-        CHECK_EQ(v->seq, first + i);
-        ws[i]->inc = v->incarnation;
-        ws[i]->seq = v->seq;
-        ws[i]->hlc = v->hlc;
-        mesh_item_version_list_free(vs);
-    }
-    md->nw += nops;
-    for (unsigned i = 0; i < nops; i++) {
-        s_trace_write(md, md->nw - nops + i);
-    }
-    s_check_digests(md, d);
-}
-
-/* A bundle from s for d (since: what d's vector lacks), imported whole. Before any removal
- * no set may be rejected or held. Returns the sets new at d. */
-static size_t
-s_transfer(t_model_t *md, int s, int d, bool since)
-{
-    void *vec = NULL, *b = NULL;
-    size_t vlen = 0, blen = 0, fresh = 0;
-    if (since) {
-        CHECK_OK(mesh_vector(md->nodes[d].m, NULL, 0, &vec, &vlen));
-    }
-    mesh_err_t err = mesh_export(md->nodes[s].m, NULL, 0, vec, vlen, &b, &blen);
-    if (err != MESH_OK) {
-        util_print_where();
-        fail_msg("export from n%d: %s: %s", s, mesh_strerror(err), mesh_errmsg(md->nodes[s].m));
-    }
-    mesh_free(vec);
-    mesh_import_report_t rep = {.size = sizeof rep};
-    CHECK_OK(mesh_import(md->nodes[d].m, b, blen, &rep));
-    if (md->nremoved == 0 && (rep.sets_rejected || rep.sets_held)) {
-        util_print_where();
-        fail_msg("import into n%d: %zu rejected, %zu held: %s", d, rep.sets_rejected,
-                 rep.sets_held, rep.text ? rep.text : "(no text)");
-    }
-    md->n_refused_sets += rep.sets_rejected;
-    fresh = rep.sets_new;
-    mesh_free(rep.text);
-    mesh_free(b);
-    return fresh;
-}
-
-static void
-s_pair(t_model_t *md, int *s, int *d)
-{
-    *s = (int)s_pick(md, (unsigned)md->n);
-    *d = (int)s_pick(md, (unsigned)md->n - 1);
-    *d += *d >= *s;
-}
 
 /* Two members, neither removed (-1 when fewer than two). */
 static bool
-s_member_pair(t_model_t *md, int *s, int *d)
+s_member_pair(model_t *md, int *s, int *d)
 {
     for (int tries = 0; tries < 64; tries++) {
-        s_pair(md, s, d);
-        if (!md->removed[*s] && !md->removed[*d]) {
+        model_pair(md, s, d);
+        if (!g_mb.removed[*s] && !g_mb.removed[*d]) {
             return true;
         }
     }
@@ -669,39 +198,39 @@ s_member_pair(t_model_t *md, int *s, int *d)
 }
 
 static void
-s_remove(t_model_t *md, int d, int r)
+s_remove(model_t *md, int d, int r)
 {
     CHECK_OK(mesh_peer_remove(md->nodes[d].m, md->nodes[r].id));
-    md->removed[r] = true;
-    md->remover[d] = true;
-    md->nremoved++;
-    md->n_removals++;
+    g_mb.removed[r] = true;
+    g_mb.remover[d] = true;
+    g_mb.nremoved++;
+    g_mb.n_removals++;
 }
 
 /* Versions of node d the oracle does not know (collect_redo's, written anew): adopted as
  * writes of d, covering what d held of the key before (before[key]) and the live writes
  * that the deletes d collected cover (the refused dot is one of them). */
 static void
-s_adopt(t_model_t *md, int d, long before[T_KEYS][STORE_SIBLINGS_MAX], size_t nb[T_KEYS])
+s_adopt(model_t *md, int d, long before[MODEL_KEYS][STORE_SIBLINGS_MAX], size_t nb[MODEL_KEYS])
 {
-    for (int key = 0; key < T_KEYS; key++) {
+    for (int key = 0; key < MODEL_KEYS; key++) {
         char k[16];
         mesh_item_version_list_t *vs = NULL;
         snprintf(k, sizeof k, "k%d", key);
         mesh_err_t err =
-            mesh_get_versions(md->nodes[d].m, T_COLLS[s_key_coll(key)], k, strlen(k), &vs);
+            mesh_get_versions(md->nodes[d].m, MODEL_COLLS[model_key_coll(key)], k, strlen(k), &vs);
         if (err == MESH_ENOTFOUND) {
             continue;
         }
         CHECK_OK(err);
         for (size_t i = 0; i < mesh_item_version_list_count(vs); i++) {
             const mesh_item_version_t *v = mesh_item_version_list_get(vs, i);
-            if (s_write_of(md, key, v) >= 0) {
+            if (model_write_of(md, key, v) >= 0) {
                 continue;
             }
-            CHECK(s_node_of(md, v->origin) == d);
-            CHECK(md->nw < T_MAXW && v->value_len < sizeof md->w[0].value);
-            t_write_t *w = &md->w[md->nw];
+            CHECK(model_node_of(md, v->origin) == d);
+            CHECK(md->nw < MODEL_MAXW && v->value_len < sizeof md->w[0].value);
+            model_write_t *w = &md->w[md->nw];
             memset(w, 0, sizeof *w);
             w->node = d;
             w->key = key;
@@ -714,19 +243,23 @@ s_adopt(t_model_t *md, int d, long before[T_KEYS][STORE_SIBLINGS_MAX], size_t nb
                 memcpy(w->value, v->value, v->value_len);
             }
             for (size_t h = 0; h < nb[key]; h++) {
-                s_ctx_take(w, &md->w[before[key][h]]);
+                model_ctx_take(w, &md->w[before[key][h]]);
+            }
+            if (nb[key] == 0) { /* written anew on a key it holds no item of */
+                model_floor_take(md, d, key, w);
             }
             for (size_t x = 0; x < md->nw; x++) {
                 for (size_t y = 0; y < md->nw; y++) {
-                    if ((md->coll_by[x] & (1u << d)) && md->w[x].key == key &&
-                        md->w[y].key == key && !md->w[y].del && s_covers(&md->w[x], &md->w[y])) {
-                        s_ctx_join(w, md->w[y].node, md->w[y].inc, md->w[y].seq);
+                    if ((md->w[x].coll_by & (1u << d)) && md->w[x].key == key &&
+                        md->w[y].key == key && !md->w[y].del &&
+                        model_covers(&md->w[x], &md->w[y])) {
+                        model_clock_join(&w->ctx, md->w[y].node, md->w[y].inc, md->w[y].seq);
                     }
                 }
             }
             md->nw++;
-            md->n_redone++;
-            s_trace_write(md, md->nw - 1);
+            g_mb.n_redone++;
+            model_trace_write(md, md->nw - 1);
         }
         mesh_item_version_list_free(vs);
     }
@@ -745,24 +278,24 @@ s_wall_ms(void)
  * the floor. With stale, it is first reopened with a horizon of 1 ms (and after, with the
  * default). The tombstones that went are marked collected by d. */
 static void
-s_collect(t_model_t *md, int d, bool stale)
+s_collect(model_t *md, int d, bool stale)
 {
-    static long before[T_KEYS][STORE_SIBLINGS_MAX], after[T_KEYS][STORE_SIBLINGS_MAX];
-    size_t nb[T_KEYS], na[T_KEYS];
-    t_node_t *nd = &md->nodes[d];
+    static long before[MODEL_KEYS][STORE_SIBLINGS_MAX], after[MODEL_KEYS][STORE_SIBLINGS_MAX];
+    size_t nb[MODEL_KEYS], na[MODEL_KEYS];
+    model_node_t *nd = &md->nodes[d];
     if (stale) {
-        s_close(nd, d);
+        model_close(md, d);
         nd->horizon = 1;
-        s_open(nd, d, false);
+        model_open(md, d, false);
         usleep(2000); /* every record is older than the horizon now */
-        md->n_stale_runs++;
+        g_mb.n_stale_runs++;
     }
-    for (int key = 0; key < T_KEYS; key++) {
-        nb[key] = s_held(md, d, key, before[key]);
+    for (int key = 0; key < MODEL_KEYS; key++) {
+        nb[key] = model_held(md, d, key, before[key]);
     }
     bool wrote = false, more = true;
-    CHECK_OK(ack_publish(nd->m, s_pick(md, 4) != 0,
-                         s_pick(md, 3) == 0 ? 0 : COLLECT_HORIZON_MS_DEFAULT / 3, &wrote));
+    CHECK_OK(ack_publish(nd->m, model_pick(md, 4) != 0,
+                         model_pick(md, 3) == 0 ? 0 : COLLECT_HORIZON_MS_DEFAULT / 3, &wrote));
     for (int pass = 0; more; pass++) {
         vector_t *stable = NULL;
         collect_report_t r = {0};
@@ -771,22 +304,22 @@ s_collect(t_model_t *md, int d, bool stale)
         CHECK_OK(collect_run(nd->m, stable, &r, &more));
         vector_free(stable);
     }
-    for (int key = 0; key < T_KEYS; key++) {
-        na[key] = s_held(md, d, key, after[key]);
+    for (int key = 0; key < MODEL_KEYS; key++) {
+        na[key] = model_held(md, d, key, after[key]);
         for (size_t h = 0; h < nb[key]; h++) {
             bool kept = false;
             for (size_t g = 0; g < na[key]; g++) {
                 kept |= after[key][g] == before[key][h];
             }
             if (!kept) {
-                const t_write_t *x = &md->w[before[key][h]];
+                const model_write_t *x = &md->w[before[key][h]];
                 if (!x->del || na[key] != 0) {
                     util_print_where();
                     fail_msg("n%d's collection took w%ld of k%d (%s), %zu version(s) left", d,
                              before[key][h], key, x->del ? "a delete" : "a live value", na[key]);
                 }
-                md->coll_by[before[key][h]] |= 1u << d;
-                md->n_collected++;
+                md->w[before[key][h]].coll_by |= 1u << d;
+                g_mb.n_collected++;
             }
         }
     }
@@ -805,193 +338,71 @@ s_collect(t_model_t *md, int d, bool stale)
     }
     mesh_free(b);
     if (stale) {
-        s_close(nd, d);
+        model_close(md, d);
         nd->horizon = 0;
-        s_open(nd, d, false);
+        model_open(md, d, false);
     }
-    md->n_collect_runs++;
+    g_mb.n_collect_runs++;
 }
 
 /* ---- the slow path (test_model's) ---- */
 
-static recon_set_t *
-s_snapshot(t_model_t *md, int d, const char *coll, const uint8_t *key)
-{
-    store_txn_t *txn = NULL;
-    uint32_t cid = 0;
-    recon_set_t *set = NULL;
-    CHECK_OK(store_read_begin(md->nodes[d].m->store, &txn));
-    mesh_err_t err = store_coll_id(txn, coll, false, &cid);
-    if (err == MESH_ENOTFOUND) {
-        err = recon_set_new(&set);
-    } else if (err == MESH_OK) {
-        err = recon_set_load(txn, cid, key, &set);
-    }
-    store_read_end(txn);
-    CHECK_OK(err);
-    return set;
-}
-
-static bool
-s_repair_step(t_model_t *md, int s, int d, const char *coll, const recon_set_t *set,
-              const recon_t *r, size_t *next, size_t limit)
-{
-    wire_buf_t b;
-    size_t items = 0, stored = 0;
-    wire_buf_init(&b);
-    CHECK_OK(repair_export(md->nodes[s].m, coll, set, r, next, limit, &b, &items));
-    CHECK_OK(repair_apply(md->nodes[d].m, coll, b.data, b.len, &stored));
-    wire_buf_release(&b);
-    return *next >= recon_set_count(set);
-}
-
-static void
-s_repair(t_model_t *md, int a, int b, const char *coll)
-{
-    uint8_t key[RECON_KEY_LEN];
-    for (size_t i = 0; i < sizeof key; i++) {
-        key[i] = (uint8_t)s_pick(md, 256);
-    }
-    recon_set_t *sa = s_snapshot(md, a, coll, key), *sb = s_snapshot(md, b, coll, key);
-    recon_t *ra = NULL, *rb = NULL;
-    wire_buf_t in, out;
-    wire_buf_init(&in);
-    wire_buf_init(&out);
-    CHECK_OK(recon_new(sa, &ra));
-    CHECK_OK(recon_new(sb, &rb));
-    CHECK_OK(recon_start(ra, &in));
-    recon_t *turn = rb;
-    for (int round = 0; !(recon_done(ra) && recon_done(rb)); round++) {
-        bool send = false;
-        CHECK(round < 2 * (int)RECON_ROUNDS_MAX);
-        wire_buf_reset(&out);
-        CHECK_OK(recon_answer(turn, in.data, in.len, &out, &send));
-        if (!send) {
-            CHECK(recon_done(turn));
-            break;
-        }
-        wire_buf_t t = in;
-        in = out;
-        out = t;
-        turn = turn == ra ? rb : ra;
-    }
-    CHECK(recon_done(ra) && recon_done(rb));
-    size_t limit = s_pick(md, 2) ? 1 : 1u << 20, na = 0, nb = 0;
-    bool done_a = false, done_b = false;
-    while (!done_a || !done_b) {
-        if (!done_a && (done_b || s_pick(md, 2))) {
-            done_a = s_repair_step(md, a, b, coll, sa, ra, &na, limit);
-        } else {
-            done_b = s_repair_step(md, b, a, coll, sb, rb, &nb, limit);
-        }
-    }
-    recon_free(ra);
-    recon_free(rb);
-    recon_set_free(sa);
-    recon_set_free(sb);
-    wire_buf_release(&in);
-    wire_buf_release(&out);
-    md->n_repairs++;
-}
-
 /* ---- the run ---- */
-
-static const char *
-s_coll_at(int c)
-{
-    return c < T_NCOLL ? T_COLLS[c] : "_mesh";
-}
-
-static void
-s_digests(t_model_t *md, int d, char dg[T_NCOLL + 1][65])
-{
-    for (int c = 0; c <= T_NCOLL; c++) {
-        util_digest(md->nodes[d].m, s_coll_at(c), dg[c]);
-    }
-}
-
-static void
-s_print_held(const t_model_t *md, int d, int key, const long *held, size_t nh)
-{
-    print_error("  n%d holds %zu version(s) of k%d:\n", d, nh, key);
-    for (size_t h = 0; h < nh; h++) {
-        const t_write_t *x = &md->w[held[h]];
-        print_error("    w%ld: n%d inc %llu seq %llu '%s'%s%s collected by %#x\n", held[h], x->node,
-                    (unsigned long long)x->inc, (unsigned long long)x->seq, x->value,
-                    x->del ? " (deleted)" : "", x->redo ? " (anew)" : "", md->coll_by[held[h]]);
-    }
-}
-
-static void
-s_dump_all(t_model_t *md)
-{
-    long held[STORE_SIBLINGS_MAX];
-    for (int d = 0; d < md->n; d++) {
-        char dg[T_NCOLL + 1][65];
-        s_digests(md, d, dg);
-        print_error("n%d%s: digests m %.8s n %.8s _mesh %.8s\n", d,
-                    md->removed[d] ? " (removed)" : "", dg[0], dg[1], dg[2]);
-        for (int key = 0; key < T_KEYS; key++) {
-            size_t nh = s_held(md, d, key, held);
-            s_print_held(md, d, key, held, nh);
-        }
-    }
-}
 
 /* The end, on member d (not removed): see the head comment. */
 static void
-s_check_final(t_model_t *md, int d)
+s_check_final(model_t *md, int d)
 {
     long held[STORE_SIBLINGS_MAX];
-    static bool required[T_MAXW];
-    uint64_t top[T_MAXN][T_NCOLL];
+    static bool required[MODEL_MAXW];
+    uint64_t top[MODEL_MAXN][MODEL_NCOLL];
     for (size_t j = 0; j < md->nw; j++) {
-        required[j] = !md->gone[j] && !md->coll_by[j] && s_removed_fate(md, &md->w[j]) <= 0;
-        if (md->removed[md->w[j].node]) {
+        required[j] = !md->gone[j] && !md->w[j].coll_by && s_removed_fate(md, &md->w[j]) <= 0;
+        if (g_mb.removed[md->w[j].node]) {
             required[j] &= s_removed_fate(md, &md->w[j]) < 0;
         }
         for (size_t i = 0; i < md->nw && required[j]; i++) {
-            required[j] = !(i != j && md->w[i].key == md->w[j].key &&
-                            s_removed_fate(md, &md->w[i]) <= 0 && s_covers(&md->w[i], &md->w[j]));
+            required[j] =
+                !(i != j && md->w[i].key == md->w[j].key && s_removed_fate(md, &md->w[i]) <= 0 &&
+                  model_covers(&md->w[i], &md->w[j]));
         }
     }
-    for (int key = 0; key < T_KEYS; key++) {
-        size_t nh = s_held(md, d, key, held);
+    for (int key = 0; key < MODEL_KEYS; key++) {
+        size_t nh = model_held(md, d, key, held);
         for (size_t j = 0; j < md->nw; j++) {
-            const t_write_t *w = &md->w[j];
+            const model_write_t *w = &md->w[j];
             bool found = false;
             for (size_t h = 0; h < nh; h++) {
                 found |= held[h] == (long)j;
             }
             bool live = false; /* a tombstone beside a live sibling: s_sibling_gap */
-            for (size_t h = 0; h < nh && md->n_gap_keys; h++) {
+            for (size_t h = 0; h < nh && g_mb.n_gap_keys; h++) {
                 live |= !md->w[held[h]].del;
             }
             if (w->key == key && required[j] && !found && !(w->del && live)) {
                 util_print_where();
-                s_print_held(md, d, key, held, nh);
+                model_print_held(md, d, key, held, nh);
                 fail_msg("n%d lost a write of k%d: w%zu n%d%s seq %llu %s '%s' (seed %u)", d, key,
-                         j, w->node, md->removed[w->node] ? " (removed, below its cut)" : "",
+                         j, w->node, g_mb.removed[w->node] ? " (removed, below its cut)" : "",
                          (unsigned long long)w->seq, w->del ? "del" : "put", w->value, md->seed);
             }
         }
         for (size_t h = 0; h < nh; h++) {
-            const t_write_t *x = &md->w[held[h]];
+            const model_write_t *x = &md->w[held[h]];
             long by = -1;
             for (size_t j = 0; j < md->nw && by < 0; j++) {
                 by = j != (size_t)held[h] && required[j] && md->w[j].key == key &&
-                             s_covers(&md->w[j], x)
+                             model_covers(&md->w[j], x)
                          ? (long)j
                          : -1;
             }
             for (size_t g = 0; g < nh && by < 0; g++) {
-                by = g != h && s_covers(&md->w[held[g]], x) ? held[g] : -1;
+                by = g != h && model_covers(&md->w[held[g]], x) ? held[g] : -1;
             }
             if (md->gone[held[h]] || by >= 0 || s_removed_fate(md, x) > 0) {
                 util_print_where();
-                s_print_held(md, d, key, held, nh);
-                fail_msg("n%d holds w%ld of k%d, which %s%ld supersedes (seed %u)", d, held[h],
-                         key,
+                model_print_held(md, d, key, held, nh);
+                fail_msg("n%d holds w%ld of k%d, which %s%ld supersedes (seed %u)", d, held[h], key,
                          s_removed_fate(md, x) > 0 ? "(above the removed node's cut) "
                          : by >= 0                 ? "w"
                                                    : "(gone) ",
@@ -1001,44 +412,29 @@ s_check_final(t_model_t *md, int d)
     }
     /* a removed node's sets above every cut were never applied (its vector stops there; it
      * may stop below the cut where the sets up to it were wholly superseded) */
-    s_vec_max(md, d, top);
+    model_vec_max(md, d, top);
     for (int r = 0; r < md->n; r++) {
-        for (int c = 0; c < T_NCOLL && md->removed[r]; c++) {
+        for (int c = 0; c < MODEL_NCOLL && g_mb.removed[r]; c++) {
             uint64_t lo = 0, hi = 0;
             s_cut(md, r, c, &lo, &hi);
             if (top[r][c] > hi) {
                 util_print_where();
                 fail_msg("n%d's vector of \"%s\" holds removed n%d up to seq %llu, its cut lies "
                          "in [%llu, %llu] (seed %u)",
-                         d, T_COLLS[c], r, (unsigned long long)top[r][c], (unsigned long long)lo,
-                         (unsigned long long)hi, md->seed);
+                         d, MODEL_COLLS[c], r, (unsigned long long)top[r][c],
+                         (unsigned long long)lo, (unsigned long long)hi, md->seed);
             }
         }
     }
-    s_check_no_resurrection(md, d, ~0u);
-}
-
-/* Normal transfers all-to-all among the members until quiet (CHECKed). */
-static void
-s_all_to_all(t_model_t *md, int pass)
-{
-    bool quiet = false;
-    for (int round = 0; round < 8 && !quiet; round++) {
-        size_t fresh = 0;
-        for (int s = 0; s < md->n; s++) {
-            for (int d = 0; d < md->n; d++) {
-                if (s != d && !md->removed[s] && !md->removed[d]) {
-                    snprintf(util_where, sizeof util_where,
-                             "seed %u: final pass %d round %d, n%d -> n%d", md->seed, pass, round,
-                             s, d);
-                    fresh += s_transfer(md, s, d, round % 2 == 0);
-                }
-            }
-        }
-        quiet = fresh == 0;
+    /* deletes the members collected: a removed node's own collection binds no member (seed
+     * 286: n3 collected its own delete alone, with the 1 ms horizon, before any member took
+     * it, then was removed; the live write it covered stays, as any write of a removed node
+     * that reached no member is lost) */
+    unsigned members = 0;
+    for (int e = 0; e < md->n; e++) {
+        members |= g_mb.removed[e] ? 0u : 1u << e;
     }
-    snprintf(util_where, sizeof util_where, "seed %u: final pass %d", md->seed, pass);
-    CHECK(quiet);
+    s_check_no_resurrection(md, d, members);
 }
 
 /* Is version list a[0..na) holding write j? */
@@ -1064,22 +460,22 @@ s_has(const long *a, size_t na, long j)
  * the same visible value on every member, "_mesh" equal, and a tombstone held on one member
  * beside a live sibling and not on another. Returns how many (member, key) differ. */
 static size_t
-s_sibling_gap(t_model_t *md)
+s_sibling_gap(model_t *md)
 {
-    static long held[T_MAXN][STORE_SIBLINGS_MAX];
-    size_t nh[T_MAXN], gaps = 0;
+    static long held[MODEL_MAXN][STORE_SIBLINGS_MAX];
+    size_t nh[MODEL_MAXN], gaps = 0;
     int a = -1;
     for (int d = 0; d < md->n && a < 0; d++) {
-        a = md->removed[d] ? -1 : d;
+        a = g_mb.removed[d] ? -1 : d;
     }
-    for (int key = 0; key < T_KEYS; key++) {
+    for (int key = 0; key < MODEL_KEYS; key++) {
         char k[16], va[40] = "", vb[40] = "";
         snprintf(k, sizeof k, "k%d", key);
         for (int d = 0; d < md->n; d++) {
-            nh[d] = md->removed[d] ? 0 : s_held(md, d, key, held[d]);
+            nh[d] = g_mb.removed[d] ? 0 : model_held(md, d, key, held[d]);
         }
         for (int b = 0; b < md->n; b++) {
-            if (md->removed[b] || b == a) {
+            if (g_mb.removed[b] || b == a) {
                 continue;
             }
             bool differs = false;
@@ -1097,8 +493,8 @@ s_sibling_gap(t_model_t *md)
                     differs = true;
                     if (!md->w[j].del || !live) {
                         util_print_where();
-                        s_print_held(md, a, key, held[a], nh[a]);
-                        s_print_held(md, b, key, held[b], nh[b]);
+                        model_print_held(md, a, key, held[a], nh[a]);
+                        model_print_held(md, b, key, held[b], nh[b]);
                         fail_msg("members n%d and n%d differ on k%d, not only by a "
                                  "tombstone beside a live sibling (seed %u)",
                                  a, b, key, md->seed);
@@ -1107,21 +503,21 @@ s_sibling_gap(t_model_t *md)
             }
             void *gv = NULL;
             size_t gl = 0;
-            mesh_err_t ea = mesh_get(md->nodes[a].m, T_COLLS[s_key_coll(key)], k, strlen(k), &gv,
-                                     &gl),
+            mesh_err_t ea = mesh_get(md->nodes[a].m, MODEL_COLLS[model_key_coll(key)], k, strlen(k),
+                                     &gv, &gl),
                        eb;
             snprintf(va, sizeof va, "%d:%.*s", (int)ea, ea == MESH_OK ? (int)gl : 0,
                      ea == MESH_OK ? (const char *)gv : "");
             mesh_free(gv);
             gv = NULL;
-            eb = mesh_get(md->nodes[b].m, T_COLLS[s_key_coll(key)], k, strlen(k), &gv, &gl);
+            eb = mesh_get(md->nodes[b].m, MODEL_COLLS[model_key_coll(key)], k, strlen(k), &gv, &gl);
             snprintf(vb, sizeof vb, "%d:%.*s", (int)eb, eb == MESH_OK ? (int)gl : 0,
                      eb == MESH_OK ? (const char *)gv : "");
             mesh_free(gv);
             if (strcmp(va, vb) != 0) {
                 util_print_where();
-                s_print_held(md, a, key, held[a], nh[a]);
-                s_print_held(md, b, key, held[b], nh[b]);
+                model_print_held(md, a, key, held[a], nh[a]);
+                model_print_held(md, b, key, held[b], nh[b]);
                 fail_msg("members n%d and n%d show k%d differently: %s / %s (seed %u)", a, b, key,
                          va, vb, md->seed);
             }
@@ -1130,7 +526,7 @@ s_sibling_gap(t_model_t *md)
     }
     for (int b = 0; b < md->n; b++) {
         char da[65], db[65];
-        if (!md->removed[b]) {
+        if (!g_mb.removed[b]) {
             util_digest(md->nodes[a].m, "_mesh", da);
             util_digest(md->nodes[b].m, "_mesh", db);
             CHECK(strcmp(da, db) == 0);
@@ -1140,58 +536,37 @@ s_sibling_gap(t_model_t *md)
 }
 
 static void
-s_final(t_model_t *md)
+s_final(model_t *md)
 {
     bool equal = false;
-    for (int pass = 0; pass < 2 * T_MAXN && !equal; pass++) {
-        s_all_to_all(md, pass);
+    for (int pass = 0; pass < 2 * MODEL_MAXN && !equal; pass++) {
+        model_all_to_all(md, pass, g_mb.removed, g_mb.nremoved == 0);
         { /* every member acknowledges, hears the others', collects */
             for (int d = 0; d < md->n; d++) {
-                if (!md->removed[d]) {
+                if (!g_mb.removed[d]) {
                     snprintf(util_where, sizeof util_where, "seed %u: final pass %d, n%d collects",
                              md->seed, pass, d);
                     s_collect(md, d, false);
                 }
             }
-            s_all_to_all(md, pass);
+            model_all_to_all(md, pass, g_mb.removed, g_mb.nremoved == 0);
             for (int d = 0; d < md->n; d++) {
-                if (!md->removed[d]) {
+                if (!g_mb.removed[d]) {
                     snprintf(util_where, sizeof util_where, "seed %u: final pass %d, n%d collects",
                              md->seed, pass, d);
                     s_collect(md, d, false);
                 }
             }
-            s_all_to_all(md, pass);
+            model_all_to_all(md, pass, g_mb.removed, g_mb.nremoved == 0);
         }
-        equal = true;
-        for (int a = 0; a < md->n; a++) {
-            for (int b = a + 1; b < md->n; b++) {
-                char da[T_NCOLL + 1][65], db[T_NCOLL + 1][65];
-                if (md->removed[a] || md->removed[b]) {
-                    continue;
-                }
-                s_digests(md, a, da);
-                s_digests(md, b, db);
-                for (int c = 0; c <= T_NCOLL; c++) {
-                    if (strcmp(da[c], db[c]) != 0) {
-                        snprintf(util_where, sizeof util_where,
-                                 "seed %u: final pass %d, repair of \"%s\" between n%d and n%d",
-                                 md->seed, pass, s_coll_at(c), a, b);
-                        s_repair(md, a, b, s_coll_at(c));
-                        s_check_node(md, a);
-                        s_check_node(md, b);
-                        equal = false;
-                    }
-                }
-            }
-        }
+        equal = model_repair_differing(md, pass, g_mb.removed);
         /* what a repair offered under a floor is deleted anew, and spreads */
         for (int d = 0; d < md->n && !equal; d++) {
-            if (!md->removed[d]) {
-                static long now[T_KEYS][STORE_SIBLINGS_MAX];
-                size_t nn[T_KEYS], redone = 0;
-                for (int key = 0; key < T_KEYS; key++) {
-                    nn[key] = s_held(md, d, key, now[key]);
+            if (!g_mb.removed[d]) {
+                static long now[MODEL_KEYS][STORE_SIBLINGS_MAX];
+                size_t nn[MODEL_KEYS], redone = 0;
+                for (int key = 0; key < MODEL_KEYS; key++) {
+                    nn[key] = model_held(md, d, key, now[key]);
                 }
                 CHECK_OK(collect_redo(md->nodes[d].m, &redone));
                 if (redone) {
@@ -1199,76 +574,62 @@ s_final(t_model_t *md)
                 }
             }
         }
-        md->n_final_passes++;
+        g_mb.n_final_passes++;
     }
     snprintf(util_where, sizeof util_where, "seed %u: after the final exchange", md->seed);
-    size_t gaps = equal ? 0 : s_sibling_gap(md);
+    size_t gaps = equal || getenv("MESH_TEST_STRICT") ? 0 : s_sibling_gap(md);
     if (!equal && (gaps == 0 || getenv("MESH_TEST_STRICT"))) {
-        s_dump_all(md);
+        for (int d = 0; d < md->n; d++) {
+            print_error("n%d%s\n", d, g_mb.removed[d] ? " (removed)" : "");
+        }
+        model_dump_all(md);
         CHECK(equal);
     }
-    md->n_gap_keys += gaps;
-    md->n_gap_seeds += gaps > 0;
+    g_mb.n_gap_keys += gaps;
+    g_mb.n_gap_seeds += gaps > 0;
 }
 
 static void
-s_run(t_model_t *md, unsigned seed)
+s_run(model_t *md, unsigned seed)
 {
-    char sub[224];
-    memset(md, 0, sizeof *md);
-    md->seed = seed;
-    md->rng = 0x6e3bull * 1000003u + seed;
-    md->n = 4 + (int)(seed % 3);
-    md->step = -1;
-    snprintf(util_where, sizeof util_where, "seed %u: set-up", seed);
-    snprintf(sub, sizeof sub, "%.200s/seed%u", g_root, seed);
-    CHECK_EQ(mkdir(sub, 0700), 0);
-    for (int i = 0; i < md->n; i++) {
-        snprintf(md->nodes[i].home, sizeof md->nodes[i].home, "%.224s/n%d", sub, i);
-        s_open(&md->nodes[i], i, true);
-    }
-    for (int i = 1; i < md->n; i++) {
-        for (int j = 0; j < i; j++) {
-            CHECK_OK(mesh_peer_add(md->nodes[i].m, md->nodes[j].id, NULL, NULL, 0));
-            CHECK_OK(mesh_peer_add(md->nodes[j].m, md->nodes[i].id, NULL, NULL, 0));
-        }
-    }
+    model_begin(md, seed, 0x6e3bull, 3);
+    memset(&g_mb, 0, sizeof g_mb);
     s_hear(md);
 
-    int steps = 60 + (int)s_pick(md, 61);
+    int steps = 60 + (int)model_pick(md, 61);
     for (md->step = 0; md->step < steps; md->step++) {
-        unsigned r = s_pick(md, 100);
+        unsigned r = model_pick(md, 100);
         int s = 0, d = 0;
         bool destroying = false;
         char *w = util_where;
         size_t wl = sizeof util_where;
         if (r < 36) {
-            s = (int)s_pick(md, (unsigned)md->n);
+            s = (int)model_pick(md, (unsigned)md->n);
             snprintf(w, wl, "seed %u step %d: n%d%s writes", seed, md->step, s,
-                     md->removed[s] ? " (removed)" : "");
-            s_write(md, s);
+                     g_mb.removed[s] ? " (removed)" : "");
+            model_write(md, s);
             d = s;
         } else if (r < 66) {
-            s_pair(md, &s, &d);
-            bool since = s_pick(md, 2);
+            model_pair(md, &s, &d);
+            bool since = model_pick(md, 2);
             snprintf(w, wl, "seed %u step %d: n%d%s -> n%d%s (%s bundle)", seed, md->step, s,
-                     md->removed[s] ? " (removed)" : "", d, md->removed[d] ? " (removed)" : "",
+                     g_mb.removed[s] ? " (removed)" : "", d, g_mb.removed[d] ? " (removed)" : "",
                      since ? "since" : "full");
-            (void)s_transfer(md, s, d, since);
+            (void)model_transfer(md, s, d, since, false, g_mb.nremoved == 0, &g_mb.n_refused_sets);
         } else if (r < 70) {
             /* a remover is never removed: its record could fall past its own cut (then
              * rejected everywhere, and the removal never happened) */
-            if (md->nremoved >= md->n - 2 || !s_member_pair(md, &d, &s) || md->remover[s]) {
+            if (g_mb.nremoved >= md->n - 2 || !s_member_pair(md, &d, &s) || g_mb.remover[s]) {
                 continue;
             }
             snprintf(w, wl, "seed %u step %d: n%d removes n%d", seed, md->step, d, s);
             s_remove(md, d, s);
         } else if (r < 88) {
-            d = (int)s_pick(md, (unsigned)md->n);
-            if (md->removed[d]) {
+            d = (int)model_pick(md, (unsigned)md->n);
+            if (g_mb.removed[d]) {
                 continue;
             }
-            bool stale = s_pick(md, 5) == 0 && !getenv("MESH_TEST_NO_STALE");
+            bool stale = model_pick(md, 5) == 0 && !getenv("MESH_TEST_NO_STALE");
             snprintf(w, wl, "seed %u step %d: n%d acknowledges and collects%s", seed, md->step, d,
                      stale ? " (every other member silent past its horizon)" : "");
             s_collect(md, d, stale);
@@ -1277,14 +638,14 @@ s_run(t_model_t *md, unsigned seed)
             if (!s_member_pair(md, &s, &d)) {
                 continue;
             }
-            int c = (int)s_pick(md, T_NCOLL + 1);
+            int c = (int)model_pick(md, MODEL_NCOLL + 1);
             snprintf(w, wl, "seed %u step %d: repair of \"%s\" between n%d and n%d", seed, md->step,
-                     s_coll_at(c), s, d);
-            s_repair(md, s, d, s_coll_at(c));
-            s_check_node(md, s);
+                     model_coll_at(c), s, d);
+            model_repair(md, s, d, model_coll_at(c));
+            model_check_node(md, s);
         }
-        s_check_node(md, d);
-        s_world(md, destroying);
+        model_check_node(md, d);
+        model_world(md, destroying ? MODEL_LOSE_TOMBSTONES : MODEL_LOSE_NONE);
         s_hear(md);
         for (int e = 0; e < md->n; e++) {
             s_check_no_resurrection(md, e, 1u << e);
@@ -1296,64 +657,58 @@ s_run(t_model_t *md, unsigned seed)
 
     s_final(md);
     s_hear(md);
-    s_world(md, true); /* the final collections may take tombstones */
+    model_world(md, MODEL_LOSE_TOMBSTONES); /* the final collections may take tombstones */
     for (int d = 0; d < md->n; d++) {
         for (int r = 0; r < md->n; r++) {
-            if (!md->removed[d] && r != d && md->heard[d][r] != md->removed[r]) {
+            if (!g_mb.removed[d] && r != d && g_mb.heard[d][r] != g_mb.removed[r]) {
                 util_print_where();
                 fail_msg("member n%d %s of n%d's removal at the end", d,
-                         md->heard[d][r] ? "heard" : "never heard", r);
+                         g_mb.heard[d][r] ? "heard" : "never heard", r);
             }
         }
     }
     for (size_t j = 0; j < md->nw; j++) {
         int fate = s_removed_fate(md, &md->w[j]);
-        md->n_valid_removed += fate < 0;
-        md->n_cut_removed += fate > 0;
+        g_mb.n_valid_removed += fate < 0;
+        g_mb.n_cut_removed += fate > 0;
     }
     for (int d = 0; d < md->n; d++) {
-        if (!md->removed[d]) {
+        if (!g_mb.removed[d]) {
             s_check_final(md, d);
         }
     }
     for (int d = 0; d < md->n; d++) { /* every store opens again, lists, reads and exports */
         void *b = NULL;
         size_t blen = 0;
-        s_close(&md->nodes[d], d);
-        s_open(&md->nodes[d], d, false);
-        s_check_node(md, d);
-        if (!md->removed[d]) {
+        model_close(md, d);
+        model_open(md, d, false);
+        model_check_node(md, d);
+        if (!g_mb.removed[d]) {
             s_check_final(md, d);
         }
         CHECK_OK(mesh_export(md->nodes[d].m, NULL, 0, NULL, 0, &b, &blen));
         mesh_free(b);
     }
-    for (int i = 0; i < md->n; i++) {
-        s_close(&md->nodes[i], i);
-    }
-    CHECK_EQ(util_rm_tree(sub), 0);
-    util_where[0] = '\0';
+    model_end(md);
 }
 
 /* Seeds that find a library bug not fixed yet: a run of many seeds leaves them out (each
- * prints why); MESH_TEST_SEED=N runs one alone and fails while the bug stands. See
- * s_sibling_gap for the first kind, and the second:
- * - 35: a tombstone collected on some members while another holds it beside a live sibling
- *   (the sibling written after the collection, its context naming nothing): the other
- *   member shows the key deleted (the tombstone wins) and the collectors show the value,
- *   for good (s_sibling_gap: "show differently");
- * - 12, 26: a member's vector covers a dot it never held (a bundle of a removed node: its
- *   watermark covers a set it dropped as superseded by its own later set, which the member
- *   rejects); once a collected delete raised the floor of that origin past the dot, every
- *   repair's offer of the (live, never deleted) version is refused and deleted anew (12: a
- *   live write lost on every member) or the digests never meet (26). */
-/* Found by a run of 200 (outcomes vary a little with the clock: HLCs, the 1 ms horizon):
- * 68, 112, 142, 149, 156, 160, 175 as 35; 94, 148 as 12; 73, 117, 122, 127, 151: a
- * tombstone that one member collected with the 1 ms horizon stays on another for good (its
- * stable vector never covers it); 144: a member holds a removed node's write above the
- * upper bound of its cut (not looked into: the library or this oracle). */
-static const unsigned s_known_seeds[] = {12,  26,  35,  68,  73,  94,  112, 117, 122, 127,
-                                          142, 144, 148, 149, 151, 156, 160, 175};
+ * prints why); MESH_TEST_SEED=N runs one alone and fails while the bug stands:
+ * - 127: removed n0's tombstone w7 of k4 (its context empty), collected by n4 (with the 1
+ *   ms horizon), stays on n1 for good (n1's stable vector never covers n0's seq 5; not
+ *   looked into further);
+ * - 144: a member holds a removed node's write above the upper bound of its cut (the
+ *   library's cut, 4, comes from the frozen record of n2, itself removed; not looked into
+ *   further: the library or this oracle's bounds);
+ * - 326, 367: a member lacks a removed node's write below the lower bound of its cut (not
+ *   looked into);
+ * - 667: a member's vector holds a removed node's dot above the upper bound of its cut (not
+ *   looked into);
+ * - 684: as 127, with members n0 and n2 only: n2's base of n0 stays below n0's own, so n2
+ *   never holds all that n0's acknowledgement covers and collects nothing in "m" (not
+ *   looked into further).
+ * Each of these fails before this session's fixes too (a run of 700 seeds found them). */
+static const unsigned s_known_seeds[] = {127, 144, 326, 367, 667, 684};
 
 static bool
 s_known(unsigned seed)
@@ -1373,12 +728,7 @@ test_model_members_random(void **state)
 {
     (void)state;
     const char *preload = getenv("LD_PRELOAD");
-    /* No random seed by default for now: the oracle does not yet know that a write to a key
-     * a node holds no item of covers that node's collection floors (PROTOCOL §8.4; core/data
-     * txn.c), so it calls the tombstones that write supersedes lost; and known bugs (kinds
-     * in s_known_seeds) remain. MESH_TEST_SEEDS=N runs N. */
-    unsigned first = 1, count = 0;
-    (void)preload;
+    unsigned first = 1, count = preload && strstr(preload, "vgpreload") ? 1 : 12;
     const char *one = getenv("MESH_TEST_SEED"), *many = getenv("MESH_TEST_SEEDS");
     if (one && *one) {
         first = (unsigned)strtoul(one, NULL, 10);
@@ -1387,7 +737,7 @@ test_model_members_random(void **state)
     if (many && *many) {
         count = (unsigned)strtoul(many, NULL, 10);
     }
-    t_model_t *md = calloc(1, sizeof *md);
+    model_t *md = calloc(1, sizeof *md);
     assert_non_null(md);
     size_t writes = 0, removals = 0, runs = 0, stale = 0, collected = 0, redone = 0, refused = 0,
            repairs = 0, passes = 0, valid = 0, cut = 0, gap_keys = 0, gap_seeds = 0;
@@ -1397,18 +747,18 @@ test_model_members_random(void **state)
         }
         s_run(md, seed);
         writes += md->nw;
-        removals += md->n_removals;
-        runs += md->n_collect_runs;
-        stale += md->n_stale_runs;
-        collected += md->n_collected;
-        redone += md->n_redone;
-        refused += md->n_refused_sets;
+        removals += g_mb.n_removals;
+        runs += g_mb.n_collect_runs;
+        stale += g_mb.n_stale_runs;
+        collected += g_mb.n_collected;
+        redone += g_mb.n_redone;
+        refused += g_mb.n_refused_sets;
         repairs += md->n_repairs;
-        passes += md->n_final_passes;
-        valid += md->n_valid_removed;
-        cut += md->n_cut_removed;
-        gap_keys += md->n_gap_keys;
-        gap_seeds += md->n_gap_seeds;
+        passes += g_mb.n_final_passes;
+        valid += g_mb.n_valid_removed;
+        cut += g_mb.n_cut_removed;
+        gap_keys += g_mb.n_gap_keys;
+        gap_seeds += g_mb.n_gap_seeds;
     }
     print_message("model (members): %u seed(s) from %u: %zu writes, %zu removals (removed nodes' "
                   "writes: %zu below a cut, %zu above every cut; %zu sets rejected), %zu "
@@ -1424,15 +774,44 @@ test_model_members_random(void **state)
  * - 2: collect_run removed the set record of a partial set (one whose record keeps no
  *   leaves: some of its ops came alone, with proofs) while its versions were still held: it
  *   took the record's leaf count (0) for its op count, so the record looked empty; the next
- *   export failed "store or file is damaged" (core/apply/collect.c: the header's count). */
+ *   export failed "store or file is damaged" (core/apply/collect.c: the header's count);
+ * - 12, 94, 148: a removed node's bundle carried its own sets past its cut (rejected) and
+ *   its vector's watermarks; a member's live write that only the removed node's rejected
+ *   write superseded was left out of the bundle and counted held by the watermark; once a
+ *   collected delete raised the floor of its origin above it, every repair's offer of it
+ *   was refused and deleted anew (12, 148: a live write lost on every member) or the
+ *   digests never met (94). A section's watermarks now apply only when none of its sets was
+ *   held or rejected (core/apply/apply.c, PROTOCOL §8.2);
+ * - 73: a removed node's dot that every member had superseded before n4 took it stayed a
+ *   gap in n4's vector (a removed node's watermarks were never applied), so n4's
+ *   acknowledgement never covered the node's dots and no member collected the tombstones
+ *   whose context names them, which n0 had collected before the removal: the digests never
+ *   met. A removed node's watermarks now apply up to its cut (core/apply/held.c
+ *   held_mark_cut, PROTOCOL §8.2);
+ * - 26 (and 112, 142, 149, 156, 160, 175, 191 alike): n5, collecting with the 1 ms horizon
+ *   (every other member taken as silent past it), collected two tombstones of k8 while a
+ *   member it took as stale had written a live sibling concurrent with them; the sibling
+ *   reached n5 after (no floor covers it: taken), and the members that had not collected
+ *   held it beside the tombstones, never collected there and winning: n5 showed the value,
+ *   they the key deleted, for good. A tombstone offered under the floor is now taken back
+ *   where its key holds a live version (core/apply/collect.c, PROTOCOL §8.4). */
 static void
 test_model_members_regressions(void **state)
 {
     (void)state;
-    static const unsigned seeds[] = {2};
-    t_model_t *md = calloc(1, sizeof *md);
+    static const unsigned seeds[] = {12, 73, 2, 26, 94, 148};
+    const char *one = getenv("MESH_TEST_SEED");
+    if (one && *one) { /* a seed alone: just that one */
+        return;
+    }
+    const char *preload = getenv("LD_PRELOAD");
+    size_t n = sizeof seeds / sizeof seeds[0];
+    if (preload && strstr(preload, "vgpreload")) {
+        n = 1; /* under valgrind: minutes each */
+    }
+    model_t *md = calloc(1, sizeof *md);
     assert_non_null(md);
-    for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++) {
+    for (size_t i = 0; i < n; i++) {
         s_run(md, seeds[i]);
     }
     free(md);
