@@ -15,10 +15,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/base/testhook.h"
 #include "core/bundle/import.h"
 #include "core/sync/checker.h"
 #include "core/sync/inbox.h"
 #include "core/sync/sync.h"
+#include "core/wire/doc.h"
 
 #define S_MAGIC     "MSPOOL1\n" /* the file's first 8 bytes */
 #define S_MAGIC_LEN 8u
@@ -30,6 +32,7 @@ typedef struct s_entry {
     uint8_t *data;         /* malloc'd */
     size_t len;            /* bytes */
     size_t charge;         /* inbox_charge */
+    size_t ops;            /* ops its outline counts */
     checker_job_t *job;    /* its check on the checker thread, or NULL */
     import_checked_t *own; /* or a check of its own, or NULL: the import checks it */
 } s_entry_t;
@@ -40,8 +43,18 @@ struct spool {
     s_entry_t q[SPOOL_MAX_BATCHES];
     size_t n;
     size_t bytes, charge;
+    size_t ops;      /* the spooled batches' ops, as their outlines count them */
+    size_t max_ops;  /* ops spooled at most: what the last large apply did in SPOOL_APPLY_MS */
     int64_t last_ms; /* when the last batch was spooled (0: read at start) */
 };
+
+/* The ops a batch's outline counts (0 when it does not decode). */
+static size_t
+s_ops(const uint8_t *data, size_t len)
+{
+    size_t sets = 0, ops = 0;
+    return wire_bundle_count(data, len, &sets, &ops) == MESH_OK ? ops : 0;
+}
 
 static void
 s_entry_free(s_entry_t *e)
@@ -97,9 +110,11 @@ s_load(spool_t *sp, off_t file_size)
             free(data);
             break;
         }
-        sp->q[sp->n++] = (s_entry_t){.data = data, .len = len, .charge = inbox_charge(data, len)};
+        sp->q[sp->n++] = (s_entry_t){
+            .data = data, .len = len, .charge = inbox_charge(data, len), .ops = s_ops(data, len)};
         sp->bytes += len;
         sp->charge += sp->q[sp->n - 1].charge;
+        sp->ops += sp->q[sp->n - 1].ops;
         at += (off_t)S_REC_HEAD + (off_t)len;
     }
     sp->size = at;
@@ -117,6 +132,7 @@ spool_open(const char *home, spool_t **out)
     if (!sp) {
         return MESH_ENOMEM;
     }
+    sp->max_ops = SPOOL_START_OPS;
     snprintf(path, sizeof path, "%s/%s", home, SPOOL_FILE);
     sp->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     mesh_err_t err = sp->fd >= 0 && fstat(sp->fd, &sb) == 0 ? MESH_OK : MESH_EIO;
@@ -163,7 +179,9 @@ spool_count(const spool_t *sp)
 bool
 spool_wants(loop_t *l, size_t n)
 {
-    if (!l->spool || n == 0 || n > SPOOL_MAX_BATCHES) {
+    /* (test hook: a test that sets the commits' grouping watches each commit: no spool) */
+    if (!l->spool || n == 0 || n > SPOOL_MAX_BATCHES ||
+        testhook_number(TESTHOOK_GROUP_BYTES, 0) != 0) {
         return false;
     }
     for (size_t i = 0; i < n; i++) {
@@ -175,29 +193,31 @@ spool_wants(loop_t *l, size_t n)
     return true;
 }
 
-/* Do n more batches of bytes and charge fit the caps? */
+/* Do n more batches of bytes, charge and ops fit the caps? (An empty spool takes any
+ * group within the fixed caps, whatever the ops.) */
 static bool
-s_fits(const spool_t *sp, size_t n, size_t bytes, size_t charge)
+s_fits(const spool_t *sp, size_t n, size_t bytes, size_t charge, size_t ops)
 {
     return sp->n + n <= SPOOL_MAX_BATCHES && bytes <= SPOOL_MAX_BYTES - sp->bytes &&
-           charge <= SPOOL_MAX_CHARGE - sp->charge;
+           charge <= SPOOL_MAX_CHARGE - sp->charge && (sp->n == 0 || sp->ops + ops <= sp->max_ops);
 }
 
 mesh_err_t
 spool_append(loop_t *l, size_t n)
 {
     spool_t *sp = l->spool;
-    size_t bytes = 0, charge = 0;
+    size_t bytes = 0, charge = 0, ops = 0;
     for (size_t i = 0; i < n; i++) {
         const inbox_batch_t *b = inbox_at(l->inbox, i);
         bytes += b->len;
         charge += inbox_charge(b->data, b->len);
+        ops += s_ops(b->data, b->len);
     }
     if (bytes > SPOOL_MAX_BYTES || charge > SPOOL_MAX_CHARGE) {
         return MESH_ETOOBIG; /* (never spooled: committed directly) */
     }
     mesh_err_t err = MESH_OK;
-    if (!s_fits(sp, n, bytes, charge)) {
+    if (!s_fits(sp, n, bytes, charge, ops)) {
         err = spool_apply(l);
     }
     off_t at = sp->size;
@@ -233,10 +253,13 @@ spool_take(loop_t *l, size_t n)
     for (size_t i = 0; i < n && sp->n < SPOOL_MAX_BATCHES; i++) {
         const inbox_batch_t *b = inbox_at(l->inbox, i);
         s_entry_t *e = &sp->q[sp->n++];
-        *e = (s_entry_t){.from = b->from, .id = b->id, .len = b->len};
+        *e =
+            (s_entry_t){.from = b->from, .id = b->id, .len = b->len, .ops = s_ops(b->data, b->len)};
         e->charge = inbox_take(l->inbox, i, &e->data, &e->job, &e->own);
         sp->bytes += e->len;
         sp->charge += e->charge;
+        sp->ops += e->ops;
+        e->from->ops_in += e->ops; /* (received: the status's rate counts it now) */
     }
     sp->last_ms = sync_now_ms();
 }
@@ -248,7 +271,7 @@ s_clear(spool_t *sp)
     for (size_t i = 0; i < sp->n; i++) {
         s_entry_free(&sp->q[i]);
     }
-    sp->n = sp->bytes = sp->charge = 0;
+    sp->n = sp->bytes = sp->charge = sp->ops = 0;
     /* (if this is lost in a crash, the batches are applied again: no harm) */
     sp->size = ftruncate(sp->fd, S_MAGIC_LEN) == 0 ? (off_t)S_MAGIC_LEN : sp->size;
 }
@@ -311,8 +334,12 @@ spool_apply(loop_t *l)
              s0 ? s0->id : "a past run", (unsigned long long)(rep.sets_new + rep.sets_known),
              (unsigned long long)rep.ops_stored, (long long)(sync_now_ms() - t0),
              (unsigned long long)(store_last_commit_us(l->m->store) / 1000), sp->n);
-    if (s0) {
-        s0->ops_in += rep.ops_stored;
+    /* The next spool holds what this machine applies in SPOOL_APPLY_MS, as this apply
+     * went: an apply blocks the loop, and a peer takes 4 s of silence for a dead link. */
+    int64_t ms = sync_now_ms() - t0;
+    if (rep.ops_stored >= SPOOL_MIN_OPS) {
+        uint64_t fit = rep.ops_stored * SPOOL_APPLY_MS / (uint64_t)(ms > 0 ? ms : 1);
+        sp->max_ops = fit < SPOOL_MIN_OPS ? SPOOL_MIN_OPS : fit > SIZE_MAX ? SIZE_MAX : (size_t)fit;
     }
     l->ops_unreleased += rep.ops_stored;
     mesh_free(rep.text);

@@ -18,10 +18,13 @@
 typedef struct spool spool_t;
 typedef struct loop loop_t;
 
-#define SPOOL_MAX_BYTES   (60u << 20)  /* batch bytes spooled (on disk and in memory): one txn */
-#define SPOOL_MAX_CHARGE  (160u << 20) /* memory charged (inbox_charge) for them at most */
-#define SPOOL_MAX_BATCHES 512u         /* batches spooled at most */
-#define SPOOL_FILE        "spool"      /* in the home */
+#define SPOOL_MAX_BYTES   (60u << 20) /* batch bytes spooled (on disk and in memory): one txn */
+#define SPOOL_MAX_CHARGE  (96u << 20) /* memory charged (inbox_charge) for them at most */
+#define SPOOL_MAX_BATCHES 512u        /* batches spooled at most */
+#define SPOOL_FILE        "spool"     /* in the home */
+#define SPOOL_APPLY_MS    1500        /* an apply's aim: the ops spooled at most are what the */
+#define SPOOL_START_OPS   150000u     /* last one applied in this time (at first this many, */
+#define SPOOL_MIN_OPS     30000u      /* never fewer than this) */
 
 /* Open the spool file of home (path), creating it empty, and read the batches a previous
  * run left there (acknowledged, not yet applied: spool_apply applies them first). A torn
