@@ -17,6 +17,7 @@
 
 #include "core/base/testhook.h"
 #include "core/bundle/import.h"
+#include "core/data/vector.h"
 #include "core/sync/checker.h"
 #include "core/sync/inbox.h"
 #include "core/sync/sync.h"
@@ -43,9 +44,9 @@ struct spool {
     s_entry_t q[SPOOL_MAX_BATCHES];
     size_t n;
     size_t bytes, charge;
-    size_t ops;      /* the spooled batches' ops, as their outlines count them */
-    size_t max_ops;  /* ops spooled at most: what the last large apply did in SPOOL_APPLY_MS */
-    int64_t last_ms; /* when the last batch was spooled (0: read at start) */
+    size_t ops;        /* the spooled batches' ops, as their outlines count them */
+    size_t max_charge; /* charge spooled at most: what the last apply did in SPOOL_APPLY_MS */
+    int64_t last_ms;   /* when the last batch was spooled (0: read at start) */
 };
 
 /* The ops a batch's outline counts (0 when it does not decode). */
@@ -132,7 +133,7 @@ spool_open(const char *home, spool_t **out)
     if (!sp) {
         return MESH_ENOMEM;
     }
-    sp->max_ops = SPOOL_START_OPS;
+    sp->max_charge = SPOOL_START_CHARGE;
     snprintf(path, sizeof path, "%s/%s", home, SPOOL_FILE);
     sp->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     mesh_err_t err = sp->fd >= 0 && fstat(sp->fd, &sb) == 0 ? MESH_OK : MESH_EIO;
@@ -184,40 +185,43 @@ spool_wants(loop_t *l, size_t n)
         testhook_number(TESTHOOK_GROUP_BYTES, 0) != 0) {
         return false;
     }
+    /* (its check is not waited for: the checker thread goes on with it while more batches
+     * come, and the apply waits for it; the outline must read) */
+    size_t sets = 0, ops = 0;
     for (size_t i = 0; i < n; i++) {
         const inbox_batch_t *b = inbox_at(l->inbox, i);
-        if (!b->more || !b->from || !inbox_checked(l->inbox, i)) {
+        if (!b->more || !b->from || wire_bundle_count(b->data, b->len, &sets, &ops) != MESH_OK) {
             return false; /* the end of a pass, or a batch that does not decode */
         }
     }
     return true;
 }
 
-/* Do n more batches of bytes, charge and ops fit the caps? (An empty spool takes any
- * group within the fixed caps, whatever the ops.) */
+/* Do n more batches of bytes and charge fit the caps? (An empty spool takes any group
+ * within the fixed caps.) */
 static bool
-s_fits(const spool_t *sp, size_t n, size_t bytes, size_t charge, size_t ops)
+s_fits(const spool_t *sp, size_t n, size_t bytes, size_t charge)
 {
     return sp->n + n <= SPOOL_MAX_BATCHES && bytes <= SPOOL_MAX_BYTES - sp->bytes &&
-           charge <= SPOOL_MAX_CHARGE - sp->charge && (sp->n == 0 || sp->ops + ops <= sp->max_ops);
+           charge <= SPOOL_MAX_CHARGE - sp->charge &&
+           (sp->n == 0 || sp->charge + charge <= sp->max_charge);
 }
 
 mesh_err_t
 spool_append(loop_t *l, size_t n)
 {
     spool_t *sp = l->spool;
-    size_t bytes = 0, charge = 0, ops = 0;
+    size_t bytes = 0, charge = 0;
     for (size_t i = 0; i < n; i++) {
         const inbox_batch_t *b = inbox_at(l->inbox, i);
         bytes += b->len;
         charge += inbox_charge(b->data, b->len);
-        ops += s_ops(b->data, b->len);
     }
     if (bytes > SPOOL_MAX_BYTES || charge > SPOOL_MAX_CHARGE) {
         return MESH_ETOOBIG; /* (never spooled: committed directly) */
     }
     mesh_err_t err = MESH_OK;
-    if (!s_fits(sp, n, bytes, charge, ops)) {
+    if (!s_fits(sp, n, bytes, charge)) {
         err = spool_apply(l);
     }
     off_t at = sp->size;
@@ -299,6 +303,17 @@ spool_apply(loop_t *l)
         s0 = sp->q[i].from;
     }
     mesh_err_t err = import_many(l->m, bundles, lens, checked, sp->n, &rep);
+    for (size_t i = 0; err == MESH_OK && i < sp->n; i++) {
+        /* the sender holds what it sent: its view is raised by the batch's watermarks */
+        session_t *s = sp->q[i].from;
+        const wire_doc_t *doc = import_checked_doc(checked[i]);
+        if (s && s->vv && doc) {
+            s->view_exact = false;
+            if (vector_raise(s->vv, doc) != MESH_OK) {
+                node_log(l->m, MESH_LOG_DEBUG, "no memory to raise the view of %s", s->id);
+            }
+        }
+    }
     if (err == MESH_EPROTO || err == MESH_ETOOBIG) {
         /* One does not decode (the file was damaged): each alone, the others applied. */
         mesh_import_report_t one;
@@ -307,8 +322,10 @@ spool_apply(loop_t *l)
         for (size_t i = 0; err == MESH_OK && i < sp->n; i++) {
             err = import_many(l->m, &bundles[i], &lens[i], &checked[i], 1, &one);
             if (err == MESH_EPROTO || err == MESH_ETOOBIG) {
-                node_log(l->m, MESH_LOG_WARN, "spool: dropped a batch that does not apply (%s)",
-                         mesh_strerror(err));
+                node_log(l->m, MESH_LOG_WARN,
+                         "spool: dropped batch %llu from %s: it does not decode or apply (%s)",
+                         (unsigned long long)sp->q[i].id,
+                         sp->q[i].from ? sp->q[i].from->id : "a past run", mesh_strerror(err));
                 err = MESH_OK;
                 continue;
             }
@@ -334,12 +351,16 @@ spool_apply(loop_t *l)
              s0 ? s0->id : "a past run", (unsigned long long)(rep.sets_new + rep.sets_known),
              (unsigned long long)rep.ops_stored, (long long)(sync_now_ms() - t0),
              (unsigned long long)(store_last_commit_us(l->m->store) / 1000), sp->n);
-    /* The next spool holds what this machine applies in SPOOL_APPLY_MS, as this apply
-     * went: an apply blocks the loop, and a peer takes 4 s of silence for a dead link. */
+    /* The next spool holds what this machine checks and applies in SPOOL_APPLY_MS, as this
+     * apply went (by the charge, which counts sets and ops: many small sets cost more than
+     * their ops): an apply blocks the loop (a peer takes 4 s of silence for a dead link)
+     * and another sender's batch waits behind it. */
     int64_t ms = sync_now_ms() - t0;
-    if (rep.ops_stored >= SPOOL_MIN_OPS) {
-        uint64_t fit = rep.ops_stored * SPOOL_APPLY_MS / (uint64_t)(ms > 0 ? ms : 1);
-        sp->max_ops = fit < SPOOL_MIN_OPS ? SPOOL_MIN_OPS : fit > SIZE_MAX ? SIZE_MAX : (size_t)fit;
+    if (sp->charge >= SPOOL_MIN_CHARGE) {
+        uint64_t fit = (uint64_t)sp->charge * SPOOL_APPLY_MS / (uint64_t)(ms > 0 ? ms : 1);
+        sp->max_charge = fit < SPOOL_MIN_CHARGE   ? SPOOL_MIN_CHARGE
+                         : fit > SPOOL_MAX_CHARGE ? SPOOL_MAX_CHARGE
+                                                  : (size_t)fit;
     }
     l->ops_unreleased += rep.ops_stored;
     mesh_free(rep.text);

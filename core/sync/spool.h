@@ -18,13 +18,13 @@
 typedef struct spool spool_t;
 typedef struct loop loop_t;
 
-#define SPOOL_MAX_BYTES   (60u << 20) /* batch bytes spooled (on disk and in memory): one txn */
-#define SPOOL_MAX_CHARGE  (96u << 20) /* memory charged (inbox_charge) for them at most */
-#define SPOOL_MAX_BATCHES 512u        /* batches spooled at most */
-#define SPOOL_FILE        "spool"     /* in the home */
-#define SPOOL_APPLY_MS    1500        /* an apply's aim: the ops spooled at most are what the */
-#define SPOOL_START_OPS   150000u     /* last one applied in this time (at first this many, */
-#define SPOOL_MIN_OPS     30000u      /* never fewer than this) */
+#define SPOOL_MAX_BYTES    (60u << 20) /* batch bytes spooled (on disk and in memory): one txn */
+#define SPOOL_MAX_CHARGE   (96u << 20) /* memory charged (inbox_charge) for them at most */
+#define SPOOL_MAX_BATCHES  512u        /* batches spooled at most */
+#define SPOOL_FILE         "spool"     /* in the home */
+#define SPOOL_APPLY_MS     1500        /* an apply's aim: the charge spooled at most is what */
+#define SPOOL_START_CHARGE (48u << 20) /* the last one checked and applied in this time (at */
+#define SPOOL_MIN_CHARGE   (16u << 20) /* first this much; never less than this) */
 
 /* Open the spool file of home (path), creating it empty, and read the batches a previous
  * run left there (acknowledged, not yet applied: spool_apply applies them first). A torn
@@ -40,7 +40,8 @@ void spool_close(spool_t *sp);
 size_t spool_count(const spool_t *sp);
 
 /* Should the oldest n queued batches (inbox_group) be spooled rather than committed: each
- * is checked and has more of its sender's pass behind it (a backlog streams in)? */
+ * has more of its sender's pass behind it (a backlog streams in) and an outline that reads
+ * (wire_bundle_count)? Their checks are not waited for: spool_apply waits for them. */
 bool spool_wants(loop_t *l, size_t n);
 
 /* Append the oldest n queued batches to the spool file and sync it (after this their
