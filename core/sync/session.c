@@ -674,7 +674,7 @@ session_flush_group(loop_t *l)
         session_t *s = b->from;
         s->batches_in++;
         bool ok = err == MESH_OK && !s->recv_failed;
-        if (ok && s->vv && !spooled) { /* (a spooled one's: when the spool is applied) */
+        if (ok && s->vv) {
             /* it holds what it sent: no need to send any of that back (the view is raised
              * in place by the batch's watermarks, as its check decoded them) */
             const wire_doc_t *doc = import_checked_doc(inbox_checked(l->inbox, i));

@@ -17,7 +17,6 @@
 
 #include "core/base/testhook.h"
 #include "core/bundle/import.h"
-#include "core/data/vector.h"
 #include "core/sync/checker.h"
 #include "core/sync/inbox.h"
 #include "core/sync/sync.h"
@@ -185,12 +184,9 @@ spool_wants(loop_t *l, size_t n)
         testhook_number(TESTHOOK_GROUP_BYTES, 0) != 0) {
         return false;
     }
-    /* (its check is not waited for: the checker thread goes on with it while more batches
-     * come, and the apply waits for it; the outline must read) */
-    size_t sets = 0, ops = 0;
     for (size_t i = 0; i < n; i++) {
         const inbox_batch_t *b = inbox_at(l->inbox, i);
-        if (!b->more || !b->from || wire_bundle_count(b->data, b->len, &sets, &ops) != MESH_OK) {
+        if (!b->more || !b->from || !inbox_checked(l->inbox, i)) {
             return false; /* the end of a pass, or a batch that does not decode */
         }
     }
@@ -303,17 +299,6 @@ spool_apply(loop_t *l)
         s0 = sp->q[i].from;
     }
     mesh_err_t err = import_many(l->m, bundles, lens, checked, sp->n, &rep);
-    for (size_t i = 0; err == MESH_OK && i < sp->n; i++) {
-        /* the sender holds what it sent: its view is raised by the batch's watermarks */
-        session_t *s = sp->q[i].from;
-        const wire_doc_t *doc = import_checked_doc(checked[i]);
-        if (s && s->vv && doc) {
-            s->view_exact = false;
-            if (vector_raise(s->vv, doc) != MESH_OK) {
-                node_log(l->m, MESH_LOG_DEBUG, "no memory to raise the view of %s", s->id);
-            }
-        }
-    }
     if (err == MESH_EPROTO || err == MESH_ETOOBIG) {
         /* One does not decode (the file was damaged): each alone, the others applied. */
         mesh_import_report_t one;

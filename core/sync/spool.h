@@ -40,8 +40,8 @@ void spool_close(spool_t *sp);
 size_t spool_count(const spool_t *sp);
 
 /* Should the oldest n queued batches (inbox_group) be spooled rather than committed: each
- * has more of its sender's pass behind it (a backlog streams in) and an outline that reads
- * (wire_bundle_count)? Their checks are not waited for: spool_apply waits for them. */
+ * is checked (waited for: a sender is not acknowledged faster than this device checks)
+ * and has more of its sender's pass behind it (a backlog streams in)? */
 bool spool_wants(loop_t *l, size_t n);
 
 /* Append the oldest n queued batches to the spool file and sync it (after this their
