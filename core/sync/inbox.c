@@ -206,6 +206,20 @@ inbox_checked(inbox_t *in, size_t i)
     return e->here;
 }
 
+size_t
+inbox_take(inbox_t *in, size_t i, uint8_t **data, struct checker_job **job, import_checked_t **own)
+{
+    s_entry_t *e = &in->q[i];
+    *data = e->copy;
+    *job = e->check;
+    *own = e->here;
+    e->copy = NULL;
+    e->check = NULL;
+    e->here = NULL;
+    e->b.data = NULL;
+    return e->charge;
+}
+
 void
 inbox_shift(inbox_t *in, size_t n, int64_t now_ms)
 {

@@ -17,6 +17,7 @@
 #include "meshsync.h"
 
 typedef struct inbox inbox_t;
+struct checker_job; /* core/sync/checker.h */
 
 /* One queued batch. */
 typedef struct inbox_batch {
@@ -88,6 +89,14 @@ const inbox_batch_t *inbox_at(const inbox_t *in, size_t i);
  * checked here, on the caller's thread, once. NULL when there is none (the batch does not
  * decode, or no memory): its import then decodes and verifies it. */
 const import_checked_t *inbox_checked(inbox_t *in, size_t i);
+
+/* Hand batch i's bytes and check over to the caller (core/sync/spool.h): *data (malloc'd,
+ * the batch's len bytes; free()), *job (its check on the checker thread, or NULL; free it
+ * with checker_job_free before the inbox closes) and *own (a check made by inbox_checked,
+ * or NULL; import_checked_free). The entry stays queued, holding nothing, until shifted
+ * out. Returns what the batch was charged (inbox_charge). */
+size_t inbox_take(inbox_t *in, size_t i, uint8_t **data, struct checker_job **job,
+                  import_checked_t **own);
 
 /* Remove the oldest n batches (committed, or given up), now_ms being the time. */
 void inbox_shift(inbox_t *in, size_t n, int64_t now_ms);

@@ -25,6 +25,7 @@
 #include "core/sync/discover.h"
 #include "core/sync/repair.h"
 #include "core/sync/session.h"
+#include "core/sync/spool.h"
 #include "core/sync/status.h"
 #include "core/sync/sync.h"
 #include "crypto/ident.h"
@@ -155,6 +156,7 @@ s_run(void *arg)
         now = sync_now_ms();
         session_tick(l, now);
         discover_tick(l, l->discover, now);
+        spool_tick(l, now);
         s_release_memory(l, now);
         status_tick(l, now);
         collect_tick(l->m, &l->gc, now);
@@ -215,6 +217,13 @@ loop_start(mesh_t *m, const char *listen, bool keep_heap, const discover_config_
                          LOOP_GROUP_MS, &l->inbox);
     }
     if (err == MESH_OK) {
+        err = spool_open(m->home, &l->spool);
+        if (err != MESH_OK) {
+            node_fail(m, err, "cannot open the spool in %s", m->home);
+            said = true;
+        }
+    }
+    if (err == MESH_OK) {
         err = status_open(l);
     }
     if (err == MESH_OK && pthread_create(&l->thread, NULL, s_run, l) != 0) {
@@ -226,6 +235,7 @@ loop_start(mesh_t *m, const char *listen, bool keep_heap, const discover_config_
             node_fail(m, err, "network: %s", l->t ? transport_errmsg(l->t) : "cannot start");
         }
         discover_close(l->discover);
+        spool_close(l->spool);
         inbox_close(l->inbox);
         transport_close(l->t);
         wire_buf_release(&l->buf);
@@ -265,6 +275,7 @@ loop_stop(loop_t *l)
     free(l->own);
     collect_state_release(&l->gc);
     discover_close(l->discover);
+    spool_close(l->spool); /* (empty too, unless its apply failed: then in the file) */
     inbox_close(l->inbox); /* (empty: the thread's last s_flush committed all) */
     transport_close(l->t);
     wire_buf_release(&l->buf);

@@ -22,6 +22,7 @@
 #include "core/sync/inbox.h"
 #include "core/sync/own.h"
 #include "core/sync/repair.h"
+#include "core/sync/spool.h"
 #include "core/wire/compact.h"
 #include "crypto/ident.h"
 #include "store/store.h"
@@ -661,7 +662,13 @@ session_flush_group(loop_t *l)
         session_t *s = inbox_at(l->inbox, i)->from;
         s->recv_failed = false;
     }
-    mesh_err_t err = s_import(l, n);
+    /* A backlog streaming in is spooled and acknowledged, and applied later in a large
+     * transaction (core/sync/spool.h); anything else goes after what is spooled. */
+    bool spooled = spool_wants(l, n) && spool_append(l, n) == MESH_OK;
+    mesh_err_t err = spooled ? MESH_OK : spool_apply(l);
+    if (!spooled && err == MESH_OK) {
+        err = s_import(l, n);
+    }
     for (size_t i = 0; i < n; i++) {
         const inbox_batch_t *b = inbox_at(l->inbox, i);
         session_t *s = b->from;
@@ -698,6 +705,9 @@ session_flush_group(loop_t *l)
             failed[nfailed++] = s; /* (twice is no harm: forgetting is idempotent) */
         }
     }
+    if (spooled) {
+        spool_take(l, n);
+    }
     inbox_shift(l->inbox, err == MESH_OK ? n : inbox_count(l->inbox), sync_now_ms());
     for (size_t i = 0; i < nfailed; i++) {
         inbox_forget(l->inbox, failed[i]); /* not acknowledged: they come again */
@@ -718,6 +728,7 @@ session_flush(loop_t *l)
     while (inbox_count(l->inbox)) {
         session_flush_group(l);
     }
+    (void)spool_apply(l); /* (on failure it stays in the file: applied at the next start) */
 }
 
 /* Queue a batch for a later commit (inbox_due); its sets are checked meanwhile. When it

@@ -128,7 +128,8 @@ struct loop {
     pthread_t thread;
     int stop;
     transport_t *t;
-    inbox_t *inbox; /* received batches not yet committed (checked meanwhile) */
+    inbox_t *inbox;      /* received batches not yet committed (checked meanwhile) */
+    struct spool *spool; /* acknowledged batches not yet applied (core/sync/spool.h) */
     char listen[256];
     session_t **sess; /* one per member (dial_members), each its own allocation: inbox
                        * batches point at theirs; the array grows with membership */

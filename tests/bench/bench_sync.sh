@@ -5,7 +5,9 @@
 #  1. initial sync of N items (keys of 16 random bytes in hex, 100-byte values) from A to a
 #     fresh B: seconds and items/s, beside raw LMDB inserting the same items in the same
 #     order with the commit sizes B used, and raw ZeroMQ CURVE carrying messages of the
-#     sizes of A's batches (build/tests/baseline); bytes and messages both ways;
+#     sizes of A's batches (build/tests/baseline); bytes and messages both ways; the bytes B wrote
+#     to storage (its spool and store: /proc/PID/io) beside the key-order floor's, and the time
+#     B's commits took (from its 'applied batches' lines);
 #  2. one changed item among N: B stopped, A changes one item, B restarted: ms from the
 #     CURVE handshake of B's new connection (and from B's start) to B's commit of the item,
 #     bytes and messages both ways from the handshake through B's acknowledgement (the
@@ -108,13 +110,14 @@ def stamp(line):
 
 def applied(log, peer, first_line=1):
     """(time, ops) of each 'applied batches' line for peer's batches."""
-    pat = re.compile(r"applied batches (\d+)\.\.(\d+) from (\S+): (\d+) sets, (\d+) ops stored")
+    pat = re.compile(r"applied batches (\d+)\.\.(\d+) from (\S+): (\d+) sets, (\d+) ops stored"
+                     r"(?: \((\d+) ms)?")
     out = []
     with open(log, errors="replace") as f:
         for i, line in enumerate(f, 1):
             m = pat.search(line)
             if i >= first_line and m and m.group(3) == peer:
-                out.append((stamp(line), int(m.group(5))))
+                out.append((stamp(line), int(m.group(5)), int(m.group(6) or 0)))
     return out
 
 def frames(log, first_line=1):
@@ -148,9 +151,11 @@ cmd = sys.argv[1]
 if cmd == "commits":  # LOG PEER OUT: write the ops of each commit; print count and sum
     rows = applied(sys.argv[2], sys.argv[3])
     with open(sys.argv[4], "w") as f:
-        f.writelines("%d\n" % ops for _, ops in rows)
-    print("commits=%d empty=%d ops=%d last=%.6f" % (len(rows), sum(1 for _, o in rows if o == 0),
-                                                    sum(o for _, o in rows), rows[-1][0] if rows else 0))
+        f.writelines("%d\n" % r[1] for r in rows)
+    spooled = sum(1 for line in open(sys.argv[2], errors="replace") if "; spooled, " in line)
+    print("commits=%d empty=%d ops=%d last=%.6f apply_ms=%d spooled_commits=%d" % (
+        len(rows), sum(1 for r in rows if r[1] == 0), sum(r[1] for r in rows),
+        rows[-1][0] if rows else 0, sum(r[2] for r in rows), spooled))
 elif cmd == "first-applied":  # LOG PEER: the first commit's time, or 0
     rows = [r for r in applied(sys.argv[2], sys.argv[3]) if r[1] > 0]
     print("%.6f" % (rows[0][0] if rows else 0))
@@ -232,6 +237,7 @@ fi
 sync_hs=$(logs handshake "$T/proxy.log" 1)
 sync_s=$(calc %.3f "$sync_end - $sync_t0")
 mem_a=$(mem "$pa") mem_b=$(mem "$pb") cpu_b=$(cpu "$pb")
+io_b=$(awk '/^write_bytes/ {print $2}' "/proc/$pb/io") # bytes B sent to storage so far
 sleep_until "$(calc %.6f "$sync_end + 1.05")"
 eval "$(logs window "$T/proxy.log" 1 "$sync_hs" "$sync_end" "$(calc %.6f "$sync_end + 1")")"
 # At rest: a daemon gives back what a large sync left once quiet for a second (§11.3).
@@ -247,8 +253,9 @@ rm -rf "$T/raw"
 lmdb_s=$(field "$lmdb" 6)
 # The floor the issue sets the sync beside: the same items in key order, the same commits.
 sync
-keyed=$("$BL" lmdb --tsv "$T/items.tsv" --dir "$T/raw" "${lmdb_args[@]}" --key-order) ||
-    fail "baseline lmdb --key-order failed"
+keyed=$(/usr/bin/time -f %O -o "$T/keyed.io" "$BL" lmdb --tsv "$T/items.tsv" --dir "$T/raw" \
+    "${lmdb_args[@]}" --key-order) || fail "baseline lmdb --key-order failed"
+io_keyed=$(($(tail -n1 "$T/keyed.io") * 512)) # its file system outputs, 512-byte blocks
 rm -rf "$T/raw"
 keyed_s=$(field "$keyed" 9)
 keyed1k=$("$BL" lmdb --tsv "$T/items.tsv" --dir "$T/raw" --per 1000 --key-order) ||
@@ -274,6 +281,11 @@ echo "           ratio meshsync/raw LMDB: $(calc %.3f "$lmdb_s / $sync_s")"
 echo "  baseline $keyed"
 echo "           the key-order floor: the same items sorted by key (untimed), the same commits"
 echo "           meshsync/floor: $(calc %.2f "$sync_s / $keyed_s") times the floor's time (issue 15: within 3)"
+echo "  written to storage: B $(calc %.0f "$io_b / 1e6") MB during the sync (its spool and store);" \
+    "the floor $(calc %.0f "$io_keyed / 1e6") MB"
+echo "  B's commits: $commits ($spooled_commits of them from its spool, PROTOCOL §11.2) took" \
+    "$(calc %.3f "$apply_ms / 1000") s of the $sync_s s (the rest: handshake, receiving, checking," \
+    "spooling)"
 echo "  baseline $keyed1k (for reference: a commit every 1,000 items)"
 if [ "$batches" -gt 0 ]; then
     echo "  baseline $curve"

@@ -1,0 +1,365 @@
+/* core/sync/spool.c: the spool of acknowledged batches. The file is a header, then one
+ * record per batch: its length (4 bytes, little-endian), the length's complement, and the
+ * batch's bytes as they came. Appends are synced (fdatasync) before the acknowledgement;
+ * a record cut short at the end is a batch never acknowledged. An apply that commits and
+ * then crashes before the file is cut back applies the same batches again at the next
+ * start, which changes nothing (apply.h: re-applying anything changes nothing).
+ * Layer: core (sync). Third-party: none. SPDX-License-Identifier: MIT */
+#include "core/sync/spool.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/base/testhook.h"
+#include "core/bundle/import.h"
+#include "core/sync/checker.h"
+#include "core/sync/inbox.h"
+#include "core/sync/sync.h"
+#include "core/wire/doc.h"
+
+#define S_MAGIC     "MSPOOL1\n" /* the file's first 8 bytes */
+#define S_MAGIC_LEN 8u
+#define S_REC_HEAD  8u /* a record's length and its complement */
+
+typedef struct s_entry {
+    session_t *from;       /* NULL: read back from the file at start */
+    uint64_t id;           /* the sender's batch id */
+    uint8_t *data;         /* malloc'd */
+    size_t len;            /* bytes */
+    size_t charge;         /* inbox_charge */
+    size_t ops;            /* ops its outline counts */
+    checker_job_t *job;    /* its check on the checker thread, or NULL */
+    import_checked_t *own; /* or a check of its own, or NULL: the import checks it */
+} s_entry_t;
+
+struct spool {
+    int fd;
+    off_t size; /* of the file: where the next record goes */
+    s_entry_t q[SPOOL_MAX_BATCHES];
+    size_t n;
+    size_t bytes, charge;
+    size_t ops;        /* the spooled batches' ops, as their outlines count them */
+    size_t max_charge; /* charge spooled at most: what the last apply did in SPOOL_APPLY_MS */
+    int64_t last_ms;   /* when the last batch was spooled (0: read at start) */
+};
+
+/* The ops a batch's outline counts (0 when it does not decode). */
+static size_t
+s_ops(const uint8_t *data, size_t len)
+{
+    size_t sets = 0, ops = 0;
+    return wire_bundle_count(data, len, &sets, &ops) == MESH_OK ? ops : 0;
+}
+
+static void
+s_entry_free(s_entry_t *e)
+{
+    checker_job_free(e->job);
+    import_checked_free(e->own);
+    free(e->data);
+    memset(e, 0, sizeof *e);
+}
+
+/* Write all of buf at offset at. */
+static bool
+s_pwrite(int fd, const void *buf, size_t len, off_t at)
+{
+    const uint8_t *p = buf;
+    while (len) {
+        ssize_t w = pwrite(fd, p, len, at);
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            return false;
+        }
+        p += w;
+        len -= (size_t)w;
+        at += w;
+    }
+    return true;
+}
+
+/* Read the records after the header into sp; stop at the first one cut short or whose
+ * length does not check (a crash while appending), and cut the file back there. */
+static mesh_err_t
+s_load(spool_t *sp, off_t file_size)
+{
+    off_t at = S_MAGIC_LEN;
+    uint8_t head[S_REC_HEAD];
+    while (sp->n < SPOOL_MAX_BATCHES && at + (off_t)S_REC_HEAD <= file_size &&
+           pread(sp->fd, head, S_REC_HEAD, at) == (ssize_t)S_REC_HEAD) {
+        uint32_t len = (uint32_t)head[0] | (uint32_t)head[1] << 8 | (uint32_t)head[2] << 16 |
+                       (uint32_t)head[3] << 24;
+        uint32_t check = (uint32_t)head[4] | (uint32_t)head[5] << 8 | (uint32_t)head[6] << 16 |
+                         (uint32_t)head[7] << 24;
+        if (check != (len ^ 0xffffffffu) || len == 0 || len > SPOOL_MAX_BYTES ||
+            at + (off_t)S_REC_HEAD + (off_t)len > file_size) {
+            break;
+        }
+        uint8_t *data = malloc(len);
+        if (!data) {
+            return MESH_ENOMEM;
+        }
+        if (pread(sp->fd, data, len, at + (off_t)S_REC_HEAD) != (ssize_t)len) {
+            free(data);
+            break;
+        }
+        sp->q[sp->n++] = (s_entry_t){
+            .data = data, .len = len, .charge = inbox_charge(data, len), .ops = s_ops(data, len)};
+        sp->bytes += len;
+        sp->charge += sp->q[sp->n - 1].charge;
+        sp->ops += sp->q[sp->n - 1].ops;
+        at += (off_t)S_REC_HEAD + (off_t)len;
+    }
+    sp->size = at;
+    return at == file_size || ftruncate(sp->fd, at) == 0 ? MESH_OK : MESH_EIO;
+}
+
+mesh_err_t
+spool_open(const char *home, spool_t **out)
+{
+    char path[4200];
+    struct stat sb;
+    uint8_t magic[S_MAGIC_LEN];
+    *out = NULL;
+    spool_t *sp = calloc(1, sizeof *sp);
+    if (!sp) {
+        return MESH_ENOMEM;
+    }
+    sp->max_charge = SPOOL_START_CHARGE;
+    snprintf(path, sizeof path, "%s/%s", home, SPOOL_FILE);
+    sp->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    mesh_err_t err = sp->fd >= 0 && fstat(sp->fd, &sb) == 0 ? MESH_OK : MESH_EIO;
+    bool fresh = err == MESH_OK && (sb.st_size < (off_t)S_MAGIC_LEN ||
+                                    pread(sp->fd, magic, S_MAGIC_LEN, 0) != (ssize_t)S_MAGIC_LEN ||
+                                    memcmp(magic, S_MAGIC, S_MAGIC_LEN) != 0);
+    if (err == MESH_OK && fresh) {
+        /* (not ours, or empty: nothing in it was ever acknowledged) */
+        err = ftruncate(sp->fd, 0) == 0 && s_pwrite(sp->fd, S_MAGIC, S_MAGIC_LEN, 0) ? MESH_OK
+                                                                                     : MESH_EIO;
+        sp->size = S_MAGIC_LEN;
+    } else if (err == MESH_OK) {
+        err = s_load(sp, sb.st_size);
+    }
+    if (err != MESH_OK) {
+        spool_close(sp);
+        return err;
+    }
+    *out = sp;
+    return MESH_OK;
+}
+
+void
+spool_close(spool_t *sp)
+{
+    if (!sp) {
+        return;
+    }
+    for (size_t i = 0; i < sp->n; i++) {
+        s_entry_free(&sp->q[i]);
+    }
+    if (sp->fd >= 0) {
+        close(sp->fd);
+    }
+    free(sp);
+}
+
+size_t
+spool_count(const spool_t *sp)
+{
+    return sp ? sp->n : 0;
+}
+
+bool
+spool_wants(loop_t *l, size_t n)
+{
+    /* (test hook: a test that sets the commits' grouping watches each commit: no spool) */
+    if (!l->spool || n == 0 || n > SPOOL_MAX_BATCHES ||
+        testhook_number(TESTHOOK_GROUP_BYTES, 0) != 0) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const inbox_batch_t *b = inbox_at(l->inbox, i);
+        if (!b->more || !b->from || !inbox_checked(l->inbox, i)) {
+            return false; /* the end of a pass, or a batch that does not decode */
+        }
+    }
+    return true;
+}
+
+/* Do n more batches of bytes and charge fit the caps? (An empty spool takes any group
+ * within the fixed caps.) */
+static bool
+s_fits(const spool_t *sp, size_t n, size_t bytes, size_t charge)
+{
+    return sp->n + n <= SPOOL_MAX_BATCHES && bytes <= SPOOL_MAX_BYTES - sp->bytes &&
+           charge <= SPOOL_MAX_CHARGE - sp->charge &&
+           (sp->n == 0 || sp->charge + charge <= sp->max_charge);
+}
+
+mesh_err_t
+spool_append(loop_t *l, size_t n)
+{
+    spool_t *sp = l->spool;
+    size_t bytes = 0, charge = 0;
+    for (size_t i = 0; i < n; i++) {
+        const inbox_batch_t *b = inbox_at(l->inbox, i);
+        bytes += b->len;
+        charge += inbox_charge(b->data, b->len);
+    }
+    if (bytes > SPOOL_MAX_BYTES || charge > SPOOL_MAX_CHARGE) {
+        return MESH_ETOOBIG; /* (never spooled: committed directly) */
+    }
+    mesh_err_t err = MESH_OK;
+    if (!s_fits(sp, n, bytes, charge)) {
+        err = spool_apply(l);
+    }
+    off_t at = sp->size;
+    for (size_t i = 0; err == MESH_OK && i < n; i++) {
+        const inbox_batch_t *b = inbox_at(l->inbox, i);
+        uint32_t len = (uint32_t)b->len, check = len ^ 0xffffffffu;
+        uint8_t head[S_REC_HEAD] = {
+            (uint8_t)len,   (uint8_t)(len >> 8),   (uint8_t)(len >> 16),   (uint8_t)(len >> 24),
+            (uint8_t)check, (uint8_t)(check >> 8), (uint8_t)(check >> 16), (uint8_t)(check >> 24)};
+        if (!s_pwrite(sp->fd, head, S_REC_HEAD, at) || !s_pwrite(sp->fd, b->data, b->len, at + 8)) {
+            err = MESH_EIO;
+        }
+        at += (off_t)S_REC_HEAD + (off_t)b->len;
+    }
+    if (err == MESH_OK && fdatasync(sp->fd) != 0) {
+        err = MESH_EIO;
+    }
+    if (err != MESH_OK) {
+        (void)ftruncate(sp->fd, sp->size); /* (what is past size is never read: not acked) */
+        node_log(l->m, MESH_LOG_WARN,
+                 "spool: cannot append %zu batch(es) (%s): committing them directly", n,
+                 strerror(errno));
+        return err;
+    }
+    sp->size = at;
+    return MESH_OK;
+}
+
+void
+spool_take(loop_t *l, size_t n)
+{
+    spool_t *sp = l->spool;
+    for (size_t i = 0; i < n && sp->n < SPOOL_MAX_BATCHES; i++) {
+        const inbox_batch_t *b = inbox_at(l->inbox, i);
+        s_entry_t *e = &sp->q[sp->n++];
+        *e =
+            (s_entry_t){.from = b->from, .id = b->id, .len = b->len, .ops = s_ops(b->data, b->len)};
+        e->charge = inbox_take(l->inbox, i, &e->data, &e->job, &e->own);
+        sp->bytes += e->len;
+        sp->charge += e->charge;
+        sp->ops += e->ops;
+        e->from->ops_in += e->ops; /* (received: the status's rate counts it now) */
+    }
+    sp->last_ms = sync_now_ms();
+}
+
+/* Forget every spooled batch and cut the file back to its header. */
+static void
+s_clear(spool_t *sp)
+{
+    for (size_t i = 0; i < sp->n; i++) {
+        s_entry_free(&sp->q[i]);
+    }
+    sp->n = sp->bytes = sp->charge = sp->ops = 0;
+    /* (if this is lost in a crash, the batches are applied again: no harm) */
+    sp->size = ftruncate(sp->fd, S_MAGIC_LEN) == 0 ? (off_t)S_MAGIC_LEN : sp->size;
+}
+
+mesh_err_t
+spool_apply(loop_t *l)
+{
+    spool_t *sp = l->spool;
+    const uint8_t *bundles[SPOOL_MAX_BATCHES];
+    size_t lens[SPOOL_MAX_BATCHES];
+    const import_checked_t *checked[SPOOL_MAX_BATCHES];
+    mesh_import_report_t rep;
+    if (!sp || sp->n == 0) {
+        return MESH_OK;
+    }
+    int64_t t0 = sync_now_ms();
+    for (size_t i = 0; i < sp->n; i++) {
+        s_entry_t *e = &sp->q[i];
+        bundles[i] = e->data;
+        lens[i] = e->len;
+        checked[i] = e->job ? checker_wait(e->job) : e->own;
+    }
+    session_t *s0 = NULL;
+    for (size_t i = 0; i < sp->n && !s0; i++) {
+        s0 = sp->q[i].from;
+    }
+    mesh_err_t err = import_many(l->m, bundles, lens, checked, sp->n, &rep);
+    if (err == MESH_EPROTO || err == MESH_ETOOBIG) {
+        /* One does not decode (the file was damaged): each alone, the others applied. */
+        mesh_import_report_t one;
+        memset(&rep, 0, sizeof rep);
+        err = MESH_OK;
+        for (size_t i = 0; err == MESH_OK && i < sp->n; i++) {
+            err = import_many(l->m, &bundles[i], &lens[i], &checked[i], 1, &one);
+            if (err == MESH_EPROTO || err == MESH_ETOOBIG) {
+                node_log(l->m, MESH_LOG_WARN,
+                         "spool: dropped batch %llu from %s: it does not decode or apply (%s)",
+                         (unsigned long long)sp->q[i].id,
+                         sp->q[i].from ? sp->q[i].from->id : "a past run", mesh_strerror(err));
+                err = MESH_OK;
+                continue;
+            }
+            rep.sets_new += one.sets_new;
+            rep.sets_known += one.sets_known;
+            rep.ops_stored += one.ops_stored;
+            mesh_free(one.text);
+        }
+    }
+    if (err != MESH_OK) {
+        node_log(l->m, MESH_LOG_ERROR, "applying %zu spooled batch(es) failed: %s (kept)", sp->n,
+                 mesh_strerror(err));
+        return err;
+    }
+    if (rep.text) {
+        node_log(l->m, MESH_LOG_WARN, "spooled batches from %s: %s", s0 ? s0->id : "a past run",
+                 rep.text);
+    }
+    node_log(l->m, MESH_LOG_DEBUG,
+             "applied batches %llu..%llu from %s: %llu sets, %llu ops stored (%lld ms, the "
+             "last commit %llu ms; spooled, %zu batches)",
+             (unsigned long long)sp->q[0].id, (unsigned long long)sp->q[sp->n - 1].id,
+             s0 ? s0->id : "a past run", (unsigned long long)(rep.sets_new + rep.sets_known),
+             (unsigned long long)rep.ops_stored, (long long)(sync_now_ms() - t0),
+             (unsigned long long)(store_last_commit_us(l->m->store) / 1000), sp->n);
+    /* The next spool holds what this machine checks and applies in SPOOL_APPLY_MS, as this
+     * apply went (by the charge, which counts sets and ops: many small sets cost more than
+     * their ops): an apply blocks the loop (a peer takes 4 s of silence for a dead link)
+     * and another sender's batch waits behind it. */
+    int64_t ms = sync_now_ms() - t0;
+    if (sp->charge >= SPOOL_MIN_CHARGE) {
+        uint64_t fit = (uint64_t)sp->charge * SPOOL_APPLY_MS / (uint64_t)(ms > 0 ? ms : 1);
+        sp->max_charge = fit < SPOOL_MIN_CHARGE   ? SPOOL_MIN_CHARGE
+                         : fit > SPOOL_MAX_CHARGE ? SPOOL_MAX_CHARGE
+                                                  : (size_t)fit;
+    }
+    l->ops_unreleased += rep.ops_stored;
+    mesh_free(rep.text);
+    s_clear(sp);
+    l->flush_ms = sync_now_ms();
+    return MESH_OK;
+}
+
+void
+spool_tick(loop_t *l, int64_t now_ms)
+{
+    spool_t *sp = l->spool;
+    if (sp && sp->n && !inbox_count(l->inbox) && now_ms - sp->last_ms >= LOOP_GROUP_MS) {
+        (void)spool_apply(l); /* (on failure, kept: tried again a while later) */
+        sp->last_ms = now_ms;
+    }
+}

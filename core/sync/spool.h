@@ -1,0 +1,66 @@
+/* core/sync/spool.h: the durable spool of acknowledged batches (docs/PROTOCOL.md §11.2).
+ * Owns: the file <home>/spool (received, checked batches appended and synced before their
+ * acknowledgement), the spooled batches held in memory with their checks, their caps, and
+ * their apply: all of them in order, in one large write transaction, so the key index is
+ * written nearly in key order (core/apply/run.c sorts the run); the replay after a restart.
+ * Not here: which batches make a group and their checks (core/sync/inbox.h), acknowledging
+ * (core/sync/session.c), the receive rules (core/apply/).
+ * Layer: core (sync). Third-party: none. SPDX-License-Identifier: MIT */
+#ifndef MESH_CORE_SPOOL_H
+#define MESH_CORE_SPOOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "meshsync.h"
+
+typedef struct spool spool_t;
+typedef struct loop loop_t;
+
+#define SPOOL_MAX_BYTES    (60u << 20) /* batch bytes spooled (on disk and in memory): one txn */
+#define SPOOL_MAX_CHARGE   (96u << 20) /* memory charged (inbox_charge) for them at most */
+#define SPOOL_MAX_BATCHES  512u        /* batches spooled at most */
+#define SPOOL_FILE         "spool"     /* in the home */
+#define SPOOL_APPLY_MS     1500        /* an apply's aim: the charge spooled at most is what */
+#define SPOOL_START_CHARGE (48u << 20) /* the last one checked and applied in this time (at */
+#define SPOOL_MIN_CHARGE   (16u << 20) /* first this much; never less than this) */
+
+/* Open the spool file of home (path), creating it empty, and read the batches a previous
+ * run left there (acknowledged, not yet applied: spool_apply applies them first). A torn
+ * record at the end (a crash while appending: never acknowledged) is dropped.
+ * Errors: MESH_EIO, MESH_ENOMEM (*out NULL). */
+MESH_NODISCARD mesh_err_t spool_open(const char *home, spool_t **out);
+
+/* Free sp and the batches it holds (the file stays: what is in it is applied at the next
+ * start); NULL is a no-op. Call before the inbox closes: the checks are its checker's jobs. */
+void spool_close(spool_t *sp);
+
+/* Batches spooled, not applied yet. */
+size_t spool_count(const spool_t *sp);
+
+/* Should the oldest n queued batches (inbox_group) be spooled rather than committed: each
+ * is checked (waited for: a sender is not acknowledged faster than this device checks)
+ * and has more of its sender's pass behind it (a backlog streams in)? */
+bool spool_wants(loop_t *l, size_t n);
+
+/* Append the oldest n queued batches to the spool file and sync it (after this their
+ * acknowledgement may go out); when they do not fit the caps, apply the spool first.
+ * MESH_OK: call spool_take(l, n) before shifting them out of the inbox. Error: nothing is
+ * spooled (the file is cut back), the caller commits them directly. */
+MESH_NODISCARD mesh_err_t spool_append(loop_t *l, size_t n);
+
+/* Move the oldest n queued batches' bytes and checks into the spool (after spool_append);
+ * the inbox entries are left empty for inbox_shift. */
+void spool_take(loop_t *l, size_t n);
+
+/* Apply every spooled batch, in order, then empty the spool file. Logs "applied batches"
+ * as a direct commit does. Errors: the store's (the spool stays, on disk and in memory, to
+ * be applied again: applying is idempotent), MESH_ENOMEM. */
+mesh_err_t spool_apply(loop_t *l);
+
+/* Apply the spool when nothing came for LOOP_GROUP_MS (a pass that stopped midway, a
+ * replay after a restart), the inbox being empty. */
+void spool_tick(loop_t *l, int64_t now_ms);
+
+#endif /* MESH_CORE_SPOOL_H */

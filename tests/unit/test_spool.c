@@ -1,0 +1,163 @@
+/* tests/unit/test_spool.c: unit tests of core/sync/spool.c, the durable spool of
+ * acknowledged batches: what spool_append writes is read back whole by the next open (the
+ * replay after a crash), a record cut short at the end (a crash while appending, never
+ * acknowledged) is dropped and the file cut back to the whole records before it, a file
+ * that is not a spool is taken as empty, and the end of a pass or a batch that does not
+ * decode is never spooled. The apply itself is tested with daemons (integration test 56).
+ * Layer: tests. Third-party: cmocka. SPDX-License-Identifier: MIT */
+#include "core/sync/spool.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "core/sync/inbox.h"
+#include "core/sync/sync.h"
+#include "util.h"
+
+static int g_a; /* a sender, told apart by address */
+
+/* The size of home's spool file, or -1. */
+static long
+s_file_size(const char *home)
+{
+    char path[4200];
+    struct stat sb;
+    snprintf(path, sizeof path, "%s/%s", home, SPOOL_FILE);
+    return stat(path, &sb) == 0 ? (long)sb.st_size : -1;
+}
+
+static void
+s_truncate(const char *home, long size)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", home, SPOOL_FILE);
+    assert_int_equal(truncate(path, size), 0);
+}
+
+static void
+s_write_file(const char *home, const char *text)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", home, SPOOL_FILE);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Spool three batches, as the loop does (append, take, shift), and open the file again. */
+static void
+test_spool_append_and_replay(void **state)
+{
+    (void)state;
+    char dir[256], home[300];
+    uint8_t junk[300];
+    util_fill(junk, sizeof junk, 7);
+    assert_int_equal(util_temp_home("test_spool", dir, sizeof dir, home, sizeof home), 0);
+    assert_int_equal(mkdir(home, 0700), 0);
+
+    loop_t l = {0};
+    assert_int_equal(inbox_open(8, 1 << 20, 8, 1 << 20, 1000, &l.inbox), MESH_OK);
+    assert_int_equal(spool_open(home, &l.spool), MESH_OK);
+    assert_int_equal(spool_count(l.spool), 0);
+    assert_int_equal(s_file_size(home), 8); /* the header alone */
+    assert_int_equal(inbox_add(l.inbox, &g_a, 1, junk, 100, true, 0), MESH_OK);
+    assert_int_equal(inbox_add(l.inbox, &g_a, 2, junk, 200, true, 0), MESH_OK);
+    assert_int_equal(inbox_add(l.inbox, &g_a, 3, junk, 300, false, 0), MESH_OK);
+    /* junk does not decode: never spooled, whatever comes after it */
+    assert_false(spool_wants(&l, 2));
+    assert_false(spool_wants(&l, 3));
+
+    assert_int_equal(spool_append(&l, 3), MESH_OK);
+    spool_take(&l, 3);
+    inbox_shift(l.inbox, 3, 0);
+    assert_int_equal(spool_count(l.spool), 3);
+    assert_int_equal(inbox_count(l.inbox), 0);
+    assert_int_equal(s_file_size(home), 8 + 3 * 8 + 600);
+    spool_close(l.spool); /* a crash here: all three are read back */
+    l.spool = NULL;
+
+    assert_int_equal(spool_open(home, &l.spool), MESH_OK);
+    assert_int_equal(spool_count(l.spool), 3);
+    spool_close(l.spool);
+    l.spool = NULL;
+
+    /* A crash in the middle of appending the third: the first two are whole. */
+    s_truncate(home, 8 + 3 * 8 + 600 - 1);
+    assert_int_equal(spool_open(home, &l.spool), MESH_OK);
+    assert_int_equal(spool_count(l.spool), 2);
+    assert_int_equal(s_file_size(home), 8 + 2 * 8 + 300); /* cut back to them */
+    spool_close(l.spool);
+    l.spool = NULL;
+
+    /* A cut in a record's length: the one before it stays. */
+    s_truncate(home, 8 + 8 + 100 + 5);
+    assert_int_equal(spool_open(home, &l.spool), MESH_OK);
+    assert_int_equal(spool_count(l.spool), 1);
+    spool_close(l.spool);
+    l.spool = NULL;
+
+    /* Not a spool at all: empty, and made one. */
+    s_write_file(home, "something else entirely, and long enough");
+    assert_int_equal(spool_open(home, &l.spool), MESH_OK);
+    assert_int_equal(spool_count(l.spool), 0);
+    assert_int_equal(s_file_size(home), 8);
+    spool_close(l.spool);
+    spool_close(NULL);
+    inbox_close(l.inbox);
+    assert_int_equal(util_rm_tree(dir), 0);
+}
+
+/* A record whose length and complement disagree ends the spool there. */
+static void
+test_spool_bad_length(void **state)
+{
+    (void)state;
+    char dir[256], home[300];
+    uint8_t junk[64];
+    util_fill(junk, sizeof junk, 3);
+    assert_int_equal(util_temp_home("test_spool", dir, sizeof dir, home, sizeof home), 0);
+    assert_int_equal(mkdir(home, 0700), 0);
+    loop_t l = {0};
+    assert_int_equal(inbox_open(8, 1 << 20, 8, 1 << 20, 1000, &l.inbox), MESH_OK);
+    assert_int_equal(spool_open(home, &l.spool), MESH_OK);
+    assert_int_equal(inbox_add(l.inbox, &g_a, 1, junk, 64, true, 0), MESH_OK);
+    assert_int_equal(inbox_add(l.inbox, &g_a, 2, junk, 64, true, 0), MESH_OK);
+    assert_int_equal(spool_append(&l, 2), MESH_OK);
+    spool_take(&l, 2);
+    inbox_shift(l.inbox, 2, 0);
+    spool_close(l.spool);
+    l.spool = NULL;
+
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", home, SPOOL_FILE);
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 8 + 8 + 64 + 4, SEEK_SET), 0); /* the second's complement */
+    fputc(0, f);
+    fclose(f);
+    assert_int_equal(spool_open(home, &l.spool), MESH_OK);
+    assert_int_equal(spool_count(l.spool), 1);
+    spool_close(l.spool);
+    inbox_close(l.inbox);
+    assert_int_equal(util_rm_tree(dir), 0);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_spool_append_and_replay),
+        cmocka_unit_test(test_spool_bad_length),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
