@@ -137,8 +137,19 @@ mount -o remount,bind,ro /
 mount -t tmpfs -o mode=1777 tmpfs /tmp
 for d in /home /root; do [ ! -d $d ] || mount -t tmpfs -o mode=0755 tmpfs $d; done
 exec setpriv --reuid=65534 --regid=65534 --clear-groups --no-new-privs --inh-caps=-all \
-    --bounding-set=-all env -i PATH=/usr/bin:/bin MESH_HOME=/mnt/state MESHSYNC_NO_DISCOVERY=1 "$@"
+    --bounding-set=-all env -i PATH=/usr/bin:/bin $SANDBOX_ENV MESH_HOME=/mnt/state \
+    MESHSYNC_NO_DISCOVERY=1 "$@"
 SH
+# A sanitizer build (make asan-test, make tsan-test): LeakSanitizer cannot run under ptrace
+# (strace), and the sanitizer runtimes make system calls of their own, so there the daemon
+# runs sandboxed and syncs, but its calls are not held against the unit's filter.
+sanitized=0
+if grep -q '__asan_init\|__tsan_init' "$MESHCTL" 2>/dev/null; then
+    sanitized=1
+    export SANDBOX_ENV="ASAN_OPTIONS=detect_leaks=0 TSAN_OPTIONS=${TSAN_OPTIONS:-}"
+else
+    export SANDBOX_ENV=
+fi
 S=$T/state
 mkdir -m 0700 "$S"
 chown 65534:65534 "$S"
@@ -177,38 +188,42 @@ if [ $run_sandbox = 1 ]; then
     awk -v bin="$MESHCTL" 'seen { print; next } index($0, "execve(\"" bin "\"") { seen = 1 }' \
         "$T/trace" >"$T/daemon.trace"
     [ -s "$T/daemon.trace" ] || fail "strace saw no exec of $MESHCTL"
-    # expand GROUP: the system calls of a systemd syscall group, its groups expanded.
-    expand() {
-        systemd-analyze syscall-filter "$1" | sed -n '2,$p' | while read -r w _; do
-            case $w in '#'* | '') ;; @*) expand "$w" ;; *) echo "$w" ;; esac
+    if [ $sanitized = 1 ]; then
+        notes+=("sanitizer build: the daemon's system calls were not held against the unit")
+    else
+        # expand GROUP: the system calls of a systemd syscall group, its groups expanded.
+        expand() {
+            systemd-analyze syscall-filter "$1" | sed -n '2,$p' | while read -r w _; do
+                case $w in '#'* | '') ;; @*) expand "$w" ;; *) echo "$w" ;; esac
+            done
+        }
+        : >"$T/allowed"
+        : >"$T/denied"
+        while read -r line; do
+            deny=0
+            case $line in '~'*) deny=1 line=${line#\~} ;; esac
+            for g in $line; do
+                if [ "${g#@}" != "$g" ]; then expand "$g"; else echo "$g"; fi
+            done >>"$([ $deny = 1 ] && echo "$T/denied" || echo "$T/allowed")"
+        done < <(sed -n 's/^SystemCallFilter=//p' "$UNIT")
+        [ -s "$T/allowed" ] || fail "no SystemCallFilter allow list in the unit"
+        sed -n 's/^[0-9]\+ \+\([a-z0-9_]\+\)(.*/\1/p; s/^[0-9]\+ \+<\.\.\. \([a-z0-9_]\+\) resumed>.*/\1/p' \
+            "$T/daemon.trace" | sort -u >"$T/used"
+        [ "$(wc -l <"$T/used")" -gt 20 ] || fail "strace shows only $(wc -l <"$T/used") system calls"
+        outside=$(sort -u "$T/allowed" | comm -23 "$T/used" -)
+        [ -z "$outside" ] || fail "system calls outside the unit's SystemCallFilter:" $outside
+        denied=$(sort -u "$T/denied" | comm -12 "$T/used" -)
+        [ -z "$denied" ] || fail "system calls the unit denies:" $denied
+        families=$(sed -n 's/^SystemCallFilter=.*//; s/^RestrictAddressFamilies=//p' "$UNIT")
+        [ -n "$families" ] || fail "no RestrictAddressFamilies in the unit"
+        for f in $(grep -o '\(socket\|socketpair\)(AF_[A-Z0-9]*' "$T/daemon.trace" | sed 's/.*(//' | sort -u); do
+            case " $families " in *" $f "*) ;; *) fail "the daemon opened an $f socket; the unit allows $families" ;; esac
         done
-    }
-    : >"$T/allowed"
-    : >"$T/denied"
-    while read -r line; do
-        deny=0
-        case $line in '~'*) deny=1 line=${line#\~} ;; esac
-        for g in $line; do
-            if [ "${g#@}" != "$g" ]; then expand "$g"; else echo "$g"; fi
-        done >>"$([ $deny = 1 ] && echo "$T/denied" || echo "$T/allowed")"
-    done < <(sed -n 's/^SystemCallFilter=//p' "$UNIT")
-    [ -s "$T/allowed" ] || fail "no SystemCallFilter allow list in the unit"
-    sed -n 's/^[0-9]\+ \+\([a-z0-9_]\+\)(.*/\1/p; s/^[0-9]\+ \+<\.\.\. \([a-z0-9_]\+\) resumed>.*/\1/p' \
-        "$T/daemon.trace" | sort -u >"$T/used"
-    [ "$(wc -l <"$T/used")" -gt 20 ] || fail "strace shows only $(wc -l <"$T/used") system calls"
-    outside=$(sort -u "$T/allowed" | comm -23 "$T/used" -)
-    [ -z "$outside" ] || fail "system calls outside the unit's SystemCallFilter:" $outside
-    denied=$(sort -u "$T/denied" | comm -12 "$T/used" -)
-    [ -z "$denied" ] || fail "system calls the unit denies:" $denied
-    families=$(sed -n 's/^SystemCallFilter=.*//; s/^RestrictAddressFamilies=//p' "$UNIT")
-    [ -n "$families" ] || fail "no RestrictAddressFamilies in the unit"
-    for f in $(grep -o '\(socket\|socketpair\)(AF_[A-Z0-9]*' "$T/daemon.trace" | sed 's/.*(//' | sort -u); do
-        case " $families " in *" $f "*) ;; *) fail "the daemon opened an $f socket; the unit allows $families" ;; esac
-    done
-    grep -q '^MemoryDenyWriteExecute=yes' "$UNIT" || fail "the unit has no MemoryDenyWriteExecute"
-    ! grep -q '\(mmap\|mprotect\)(.*PROT_WRITE|PROT_EXEC' "$T/daemon.trace" ||
-        fail "writable and executable memory: $(grep -m1 'PROT_WRITE|PROT_EXEC' "$T/daemon.trace")"
-    echo "sandboxed daemon: $(wc -l <"$T/used") distinct system calls, all allowed"
+        grep -q '^MemoryDenyWriteExecute=yes' "$UNIT" || fail "the unit has no MemoryDenyWriteExecute"
+        ! grep -q '\(mmap\|mprotect\)(.*PROT_WRITE|PROT_EXEC' "$T/daemon.trace" ||
+            fail "writable and executable memory: $(grep -m1 'PROT_WRITE|PROT_EXEC' "$T/daemon.trace")"
+        echo "sandboxed daemon: $(wc -l <"$T/used") distinct system calls, all allowed"
+    fi
 fi
 for n in "${notes[@]}"; do echo "note: $n"; done
 echo ok
