@@ -131,6 +131,51 @@ s_book_text(const session_t *s)
     return text;
 }
 
+/* Does text hold the words of addrs (NULL: none yet) in any order, no more, no fewer? A
+ * new order alone (an address worked or failed since) changes nothing: the turn goes on,
+ * and its backoff with it (membership moves with every commit, and a dead member's order
+ * with each failure). */
+static bool
+s_same_words(const char *text, const char *addrs)
+{
+    size_t n = 0, m = 0;
+    if (!addrs) {
+        return false;
+    }
+    for (const char *p = text;;) {
+        p += strspn(p, " ");
+        size_t len = strcspn(p, " ");
+        if (len == 0) {
+            break;
+        }
+        bool found = false;
+        for (const char *q = addrs; !found;) {
+            q += strspn(q, " ");
+            size_t qlen = strcspn(q, " ");
+            if (qlen == 0) {
+                break;
+            }
+            found = qlen == len && memcmp(p, q, len) == 0;
+            q += qlen;
+        }
+        if (!found) {
+            return false;
+        }
+        n++;
+        p += len;
+    }
+    for (const char *q = addrs;;) {
+        q += strspn(q, " ");
+        size_t qlen = strcspn(q, " ");
+        if (qlen == 0) {
+            break;
+        }
+        m++;
+        q += qlen;
+    }
+    return n == m;
+}
+
 /* The place of address a among s->addrs, or SIZE_MAX. */
 static size_t
 s_addr_index(const session_t *s, const char *a)
@@ -410,10 +455,10 @@ dial_members(loop_t *l)
             s_note_ignored(l, s, peers, i);
             (void)addrbook_set_configured(&s->book, addrs ? addrs : "", (int64_t)time(NULL));
             char *text = s_book_text(s);
-            if (text) {
+            if (text && !s_same_words(text, s->addrs)) {
                 s_dial(l, s, text); /* the records' addresses and the others, in dial order */
-                free(text);
             }
+            free(text);
         }
     }
     if (l->nby_curve != l->nsess) {

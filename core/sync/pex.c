@@ -108,6 +108,50 @@ pex_on_msg(loop_t *l, session_t *s, const wire_msg_t *msg)
     return err;
 }
 
+/* Keep the path of origin's sets until its session exists (its member's record came in the
+ * same batch, and sessions follow membership at the next loop turn): pex_tick takes it. The
+ * oldest goes when SYNC_PATHS_PENDING are kept. */
+static void
+s_pending(loop_t *l, const uint8_t *origin, session_t *via, time_t now)
+{
+    size_t at = l->npaths_pending;
+    for (size_t i = 0; i < l->npaths_pending; i++) {
+        if (memcmp(l->paths_pending[i].origin, origin, WIRE_ORIGIN_LEN) == 0) {
+            at = i;
+            break;
+        }
+    }
+    if (at == SYNC_PATHS_PENDING) {
+        at = 0;
+        for (size_t i = 1; i < SYNC_PATHS_PENDING; i++) {
+            at = l->paths_pending[i].when < l->paths_pending[at].when ? i : at;
+        }
+    } else if (at == l->npaths_pending) {
+        l->npaths_pending++;
+    }
+    memcpy(l->paths_pending[at].origin, origin, WIRE_ORIGIN_LEN);
+    l->paths_pending[at].via = via;
+    l->paths_pending[at].when = now;
+}
+
+/* Take a kept path for s, now that it has a session; drop those older than a minute (an
+ * origin that is no member). */
+static void
+s_take_pending(loop_t *l, session_t *s, time_t now)
+{
+    for (size_t i = l->npaths_pending; i-- > 0;) {
+        sync_path_pending_t *p = &l->paths_pending[i];
+        bool mine = memcmp(p->origin, s->device, WIRE_ORIGIN_LEN) == 0;
+        if (mine && p->when >= s->via_unix) {
+            s->via = p->via;
+            s->via_unix = p->when;
+        }
+        if (mine || now - p->when > 60) {
+            *p = l->paths_pending[--l->npaths_pending];
+        }
+    }
+}
+
 void
 pex_note_batch(loop_t *l, session_t *s, const wire_doc_t *doc)
 {
@@ -127,16 +171,19 @@ pex_note_batch(loop_t *l, session_t *s, const wire_doc_t *doc)
             if (d) {
                 d->via = s;
                 d->via_unix = now;
+            } else {
+                s_pending(l, origin, s, now);
             }
         }
     }
 }
 
-/* FNV-1a over len bytes: tells whether what we would tell a member changed. */
+/* FNV-1a over len bytes, from h (start: S_HASH_START): tells whether what we would tell a
+ * member, or what it holds, changed. */
+#define S_HASH_START 1469598103934665603ull
 static uint64_t
-s_hash(const uint8_t *p, size_t len)
+s_hash(uint64_t h, const uint8_t *p, size_t len)
 {
-    uint64_t h = 1469598103934665603ull;
     for (size_t i = 0; i < len; i++) {
         h = (h ^ p[i]) * 1099511628211ull;
     }
@@ -201,6 +248,9 @@ s_build(loop_t *l, session_t *r, wire_pex_t *pex)
 void
 pex_tick(loop_t *l, session_t *s, int64_t now, pex_send_fn send)
 {
+    if (l->npaths_pending) {
+        s_take_pending(l, s, time(NULL));
+    }
     if (!s->ok || s->removed) {
         s->pex_sent_ms = 0; /* told again soon after its next HELLO */
         return;
@@ -219,7 +269,13 @@ pex_tick(loop_t *l, session_t *s, int64_t now, pex_send_fn send)
     bool first = s->pex_sent_ms == 0;
     s->pex_sent_ms = now; /* (whether sent or not: looked at again in PEX_CHANGED_MS) */
     if (pex->count && wire_pex_encode(pex, &body) == MESH_OK) {
-        uint64_t h = s_hash(body.data, body.len);
+        /* what it holds too: a PEX taken before the records of the members it names (they
+         * come in its first batches) skips them, and says so to nobody; told again once
+         * its summary moved, they are taken */
+        uint64_t h = s_hash(S_HASH_START, body.data, body.len);
+        if (s->peer_summary_known) {
+            h = s_hash(h, s->peer_summary, WIRE_SUMMARY_LEN);
+        }
         if (first || h != s->pex_sent_hash || now - s->pex_told_ms >= PEX_EVERY_MS) {
             wire_msg_t msg = {.type = WIRE_MSG_PEX, .body = body.data, .body_len = body.len};
             if (send(l, s, &msg) == MESH_OK) {

@@ -16,7 +16,7 @@
 #include "core/wire/msg.h"
 
 #define PEX_MINOR       3u    /* a peer of this minor version or later takes PEX (§11.1) */
-#define PEX_CHANGED_MS  5000  /* told again at most this often when what we know changed, */
+#define PEX_CHANGED_MS  2000  /* told again at most this often when what we know changed, */
 #define PEX_EVERY_MS    60000 /* and this often when it did not */
 #define PEX_HEAR_GAP_MS 1000  /* a member's PEX this soon after its last is ignored */
 #define PEX_SAVE_MS     5000  /* changed address books are saved this often at most */
@@ -43,8 +43,11 @@ void pex_note_batch(loop_t *l, session_t *s, const wire_doc_t *doc);
 typedef mesh_err_t (*pex_send_fn)(loop_t *l, session_t *s, const wire_msg_t *msg);
 
 /* Per loop turn and session: tell s (a session up, minor >= PEX_MINOR) what we know, when
- * due: soon after its HELLO, then when it changed (at most every PEX_CHANGED_MS) or
- * PEX_EVERY_MS passed. Nothing while the MESH_TEST_NO_PEX hook is 1. */
+ * due: soon after its HELLO, then when it or the peer's summary changed (at most every
+ * PEX_CHANGED_MS: a PEX the peer took before the records of the members it names skipped
+ * them), or
+ * PEX_EVERY_MS passed. Nothing while the MESH_TEST_NO_PEX hook is 1. First, s takes the path
+ * kept for its sets while it had no session (pex_note_batch). */
 void pex_tick(loop_t *l, session_t *s, int64_t now, pex_send_fn send);
 
 /* Save the address books that changed, in one write: when PEX_SAVE_MS passed since the

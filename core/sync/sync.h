@@ -53,6 +53,15 @@ typedef struct loop loop_t; /* (also in core/sync/loop.h: the same type) */
 typedef struct session session_t;
 typedef struct sync_repair sync_repair_t; /* the slow path with one member (core/sync/repair.c) */
 
+/* The path of an origin's sets whose member has no session yet (core/sync/pex.c): a batch
+ * that brought a new member's record brought its sets too. */
+#define SYNC_PATHS_PENDING 16
+typedef struct sync_path_pending {
+    uint8_t origin[WIRE_ORIGIN_LEN];
+    session_t *via; /* the session whose batch carried them */
+    time_t when;
+} sync_path_pending_t;
+
 /* One member's sync session. */
 struct session {
     uint8_t device[WIRE_ORIGIN_LEN];
@@ -178,6 +187,8 @@ struct loop {
     struct discover *discover;
     int64_t pex_save_ms; /* when the address books were last saved (core/sync/pex.c) */
     size_t pex_start;    /* the member a PEX names first (they take turns past the cap) */
+    sync_path_pending_t paths_pending[SYNC_PATHS_PENDING]; /* paths of origins without a */
+    size_t npaths_pending;                                 /* session yet (pex.c) */
 };
 
 /* The monotonic clock in ms. */

@@ -144,8 +144,8 @@ assert c["path"] == "direct" and c["connected"], c' "$idb" "$idc" ||
     fail "alpha's status --json: $(a status --json)"
 a status | grep -q "its data: via gamma" || fail "meshctl status on alpha does not say 'via gamma': $(a status)"
 # A heard of B's address from C (B stated it), dialled it, and no session came of it.
-grep -q "$idc says $idb is at tcp://192.168.2.2:7400" "$T/a.log" ||
-    fail "alpha was not told beta's address: $(grep -c says "$T/a.log") 'says' lines"
+wait_for 20 "gamma to tell alpha beta's address" grep -q "$idc says $idb is at tcp://192.168.2.2:7400" "$T/a.log"
+wait_for 20 "alpha's dial of it to fail" grep -q "no session with $idb yet: dialling" "$T/a.log"
 grep -q "session with $idb.* up" "$T/a.log" && fail "alpha had a session with beta"
 grep -q "session with $ida.* up" "$T/b.log" && fail "beta had a session with alpha"
 kill -TERM "$pa" "$pb" "$pc"
