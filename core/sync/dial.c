@@ -308,7 +308,7 @@ dial_book_changed(loop_t *l, session_t *s)
     size_t at = s->addr[0] ? s_addr_index(s, s->addr) : SIZE_MAX;
     s->addr_i = at == SIZE_MAX ? 0 : at;
     int64_t now = sync_now_ms();
-    if (s->ok || s->removed || (at != SIZE_MAX && now - s->dial_ms < DIAL_TOLD_GAP_MS)) {
+    if (s->ok || s->removed || (s->addr[0] && now - s->dial_ms < DIAL_TOLD_GAP_MS)) {
         return; /* a session is up, or a dial just went out: the new ones take their turn */
     }
     /* the first of the new order that does not rest, at once */

@@ -36,8 +36,8 @@ bool dial_hint(loop_t *l, session_t *s, const char *endpoint);
 
 /* s's address book changed (core/sync/pex.c): its addresses, in the book's dial order, are
  * the ones dialled in turn from now on. Without a session up, the first of them that does not
- * rest is dialled at once, unless the address dialled is among them and was dialled within
- * DIAL_TOLD_GAP_MS (so that a member telling addresses cannot make us dial faster). */
+ * rest is dialled at once, unless a dial went out within DIAL_TOLD_GAP_MS (so that a member
+ * telling addresses cannot make us dial faster). */
 void dial_book_changed(loop_t *l, session_t *s);
 
 /* No session came of s's link for a while: note that its address failed (its book), and dial
