@@ -23,8 +23,9 @@ static const char s_usage[] =
     "Show this device, whether a daemon runs on its home, each collection (keys,\n"
     "versions, conflicts, digest; in sync with every connected member, or what is left to\n"
     "send and to receive), each member by name (with as much of its ID as tells it apart\n"
-    "from the others): connected or when it was last seen, its address, and how far\n"
-    "behind it is each way, in versions (items and tombstones) and bytes. While a\n"
+    "from the others): connected or when it was last seen, its address, how far\n"
+    "behind it is each way, in versions (items and tombstones) and bytes, and the path\n"
+    "its latest data took (direct, or via another member that relayed it). While a\n"
     "collection is received: the versions here and to go, about how many bytes to go, the\n"
     "rate and the time left, with a progress bar on a terminal. Bytes left are estimates\n"
     "from the bytes per version seen so far in that direction; '?' where unknown. Then the\n"
@@ -37,12 +38,15 @@ static const char s_usage[] =
     "\"peers\": [{\"id\", \"name\", \"label\", \"addr\", \"connected\", \"last_seen\",\n"
     "\"in_sync\", \"busy\", \"to_send\", \"to_receive\", \"bytes_to_send\",\n"
     "\"bytes_to_receive\", \"in_flight\", \"batches_out\", \"batches_in\", \"bytes_out\",\n"
-    "\"bytes_in\", \"versions_in\", \"batch_bytes_in\", \"rate_in\", \"repairs\"}],\n"
+    "\"bytes_in\", \"versions_in\", \"batch_bytes_in\", \"rate_in\", \"repairs\", \"path\",\n"
+    "\"via\", \"via_seen\"}],\n"
     "\"refusals\": [{\"id\", \"alt_id\", \"count\", \"first_seen\", \"last_seen\"}],\n"
     "\"errors\": [{\"text\", \"level\", \"count\", \"last_seen\"}]} (byte estimates and\n"
     "rates are -1 when unknown; times are Unix seconds, 0 for never; \"here\" is false\n"
     "for a collection still on its way; \"repairs\" counts the slow path's repairs with\n"
-    "the peer that moved versions since the daemon started).\n";
+    "the peer that moved versions since the daemon started; \"path\" says how the peer's\n"
+    "latest data came: \"direct\", \"via\" the member \"via\" names (its ID), or \"none\"\n"
+    "since the daemon started).\n";
 
 /* What the command gathered: the snapshot, its device part, the local collections, the
  * member names. */
@@ -251,6 +255,9 @@ s_json_peer(out_json_t *j, const s_view_t *v, const mesh_status_peer_t *p)
     out_json_u64(j, "batch_bytes_in", p->batch_bytes_in);
     out_json_i64(j, "rate_in", p->rate_in);
     out_json_u64(j, "repairs", p->repairs);
+    out_json_string(j, "path", !p->via[0] ? "none" : strcmp(p->via, p->id) == 0 ? "direct" : "via");
+    out_json_string(j, "via", p->via);
+    out_json_i64(j, "via_seen", p->via_seen);
     out_json_object_end(j);
 }
 
@@ -491,6 +498,23 @@ s_print_peer(const s_view_t *v, const mesh_status_peer_t *p)
     printf("\n");
 }
 
+/* Where a peer's latest data came from (its path): directly, or through which member. */
+static void
+s_print_path(const s_view_t *v, const mesh_status_peer_t *p)
+{
+    char label[NAMES_LABEL_LEN];
+    if (!v->dev.daemon || !p->via[0]) {
+        return;
+    }
+    if (strcmp(p->via, p->id) == 0) {
+        printf("        its data: direct\n");
+        return;
+    }
+    printf("        its data: via ");
+    names_print(stdout, names_label(v->names, p->via, label, sizeof label));
+    printf("\n");
+}
+
 static void
 s_print_when(time_t t)
 {
@@ -566,8 +590,10 @@ s_print_text(const s_view_t *v, const char *id)
     }
     for (size_t i = 0; i < v->dev.peers; i++) {
         mesh_status_peer_t p = {.size = sizeof p};
-        if (mesh_status_peer(v->st, i, &p) == MESH_OK)
+        if (mesh_status_peer(v->st, i, &p) == MESH_OK) {
             s_print_peer(v, &p);
+            s_print_path(v, &p);
+        }
     }
     if (conflicts)
         printf("conflicts %llu in %zu collection%s ('meshctl conflicts COLL' lists them)\n",

@@ -699,6 +699,10 @@ typedef struct mesh_status_peer {
     int64_t rate_in;          /* versions received from it per second lately, -1 unknown */
     uint64_t repairs;         /* slow-path repairs with it that moved versions, since the
                                * loop started (docs/PROTOCOL.md §13) */
+    const char *via;          /* its path (docs/PROTOCOL.md §17): the ID of the member whose
+                               * session brought its latest sets (its own ID: directly), ""
+                               * when none came since the loop started */
+    int64_t via_seen;         /* when those came (Unix seconds), 0 if none */
 } mesh_status_peer_t;
 
 /* One collection against one peer with a session up, listed only while something is left

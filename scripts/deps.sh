@@ -18,6 +18,7 @@ test)
     command -v valgrind >/dev/null 2>&1 || need="$need valgrind"
     command -v nm >/dev/null 2>&1 || need="$need binutils"
     command -v ss >/dev/null 2>&1 || need="$need iproute2"
+    command -v nft >/dev/null 2>&1 || need="$need nftables" # the NAT routers of test 63
     command -v python3 >/dev/null 2>&1 || need="$need python3"
     command -v clang-format >/dev/null 2>&1 || need="$need clang-format" # make check-format
     ;;

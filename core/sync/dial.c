@@ -9,14 +9,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/member/addr.h"
+#include "core/member/addrbook.h"
 #include "core/member/member.h"
 #include "core/member/peer.h"
 #include "core/sync/status.h"
 #include "core/sync/sync.h"
 #include "crypto/devid.h"
 #include "crypto/ident.h"
+#include "store/store.h"
 
 /* The order of l->by_curve: by CURVE key (a session_t * each). */
 static int
@@ -99,6 +102,91 @@ s_addr_at(const char *addrs, size_t i, char *out, size_t cap)
         }
         p += n;
     }
+}
+
+/* s's addresses in the order to dial them (addrbook_order), space-separated: malloc'd, or
+ * NULL when out of memory. */
+static char *
+s_book_text(const session_t *s)
+{
+    const addrbook_entry_t *order[ADDRBOOK_MAX];
+    size_t n = addrbook_order(&s->book, order), len = 1;
+    for (size_t i = 0; i < n; i++) {
+        len += strlen(order[i]->addr) + 1;
+    }
+    char *text = malloc(len);
+    size_t at = 0;
+    if (!text) {
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t alen = strlen(order[i]->addr);
+        if (i) {
+            text[at++] = ' ';
+        }
+        memcpy(text + at, order[i]->addr, alen);
+        at += alen;
+    }
+    text[at] = '\0';
+    return text;
+}
+
+/* Does text hold the words of addrs (NULL: none yet) in any order, no more, no fewer? A
+ * new order alone (an address worked or failed since) changes nothing: the turn goes on,
+ * and its backoff with it (membership moves with every commit, and a dead member's order
+ * with each failure). */
+static bool
+s_same_words(const char *text, const char *addrs)
+{
+    size_t n = 0, m = 0;
+    if (!addrs) {
+        return false;
+    }
+    for (const char *p = text;;) {
+        p += strspn(p, " ");
+        size_t len = strcspn(p, " ");
+        if (len == 0) {
+            break;
+        }
+        bool found = false;
+        for (const char *q = addrs; !found;) {
+            q += strspn(q, " ");
+            size_t qlen = strcspn(q, " ");
+            if (qlen == 0) {
+                break;
+            }
+            found = qlen == len && memcmp(p, q, len) == 0;
+            q += qlen;
+        }
+        if (!found) {
+            return false;
+        }
+        n++;
+        p += len;
+    }
+    for (const char *q = addrs;;) {
+        q += strspn(q, " ");
+        size_t qlen = strcspn(q, " ");
+        if (qlen == 0) {
+            break;
+        }
+        m++;
+        q += qlen;
+    }
+    return n == m;
+}
+
+/* The place of address a among s->addrs, or SIZE_MAX. */
+static size_t
+s_addr_index(const session_t *s, const char *a)
+{
+    char at[sizeof s->addr];
+    for (size_t i = 0; s_addr_at(s->addrs, i, at, sizeof at); i++) {
+        if (strcmp(at, a) == 0) {
+            return i;
+        }
+    }
+    return SIZE_MAX;
 }
 
 /* Hang up our link to s, if any, and dial s->addr (none when it is ""); why (may be NULL)
@@ -188,10 +276,56 @@ dial_hint(loop_t *l, session_t *s, const char *endpoint)
         (s->conn_out != SYNC_NO_CONN && strcmp(s->addr, endpoint) == 0)) {
         return false;
     }
+    bool added = false;
+    if (addr_is_valid(endpoint, strlen(endpoint)) &&
+        addrbook_note(&s->book, endpoint, ADDRBOOK_BEACON, NULL, (int64_t)time(NULL), &added) ==
+            MESH_OK &&
+        added) {
+        char *text = s_book_text(s); /* in turn with the others from now on */
+        if (text) {
+            free(s->addrs);
+            s->addrs = text;
+        }
+    }
     snprintf(s->addr, sizeof s->addr, "%s", endpoint);
+    size_t at = s_addr_index(s, endpoint);
+    s->addr_i = at == SIZE_MAX ? 0 : at;
     s_connect(l, s, "a LAN beacon");
     s->redial_after = LOOP_REDIAL_MIN_MS;
     return true;
+}
+
+void
+dial_book_changed(loop_t *l, session_t *s)
+{
+    char *text = s_book_text(s);
+    if (!text || (s->addrs && strcmp(text, s->addrs) == 0)) {
+        free(text);
+        return;
+    }
+    free(s->addrs);
+    s->addrs = text;
+    size_t at = s->addr[0] ? s_addr_index(s, s->addr) : SIZE_MAX;
+    s->addr_i = at == SIZE_MAX ? 0 : at;
+    int64_t now = sync_now_ms();
+    if (s->ok || s->removed || (s->addr[0] && now - s->dial_ms < DIAL_TOLD_GAP_MS)) {
+        return; /* a session is up, or a dial just went out: the new ones take their turn */
+    }
+    /* the first of the new order that does not rest, at once */
+    char a[sizeof s->addr];
+    int64_t unix_now = (int64_t)time(NULL);
+    for (size_t i = 0; s_addr_at(s->addrs, i, a, sizeof a); i++) {
+        const addrbook_entry_t *e = addrbook_find(&s->book, a);
+        if (!e || !addrbook_resting(e, unix_now)) {
+            if (strcmp(a, s->addr) != 0 || s->conn_out == SYNC_NO_CONN) {
+                snprintf(s->addr, sizeof s->addr, "%s", a);
+                s->addr_i = i;
+                s->redial_after = LOOP_REDIAL_MIN_MS;
+                s_connect(l, s, "a member told where it is");
+            }
+            return;
+        }
+    }
 }
 
 /* No session came of our link for a while (the peer was down, refused us before it knew
@@ -206,12 +340,32 @@ dial_redial(loop_t *l, session_t *s)
     if (s->removed) {
         return;
     }
-    s->addr_i++;
-    if (!s_addr_at(s->addrs, s->addr_i, s->addr, sizeof s->addr)) {
-        s->addr_i = 0;
-        if (!s_addr_at(s->addrs, 0, s->addr, sizeof s->addr)) {
-            return;
+    int64_t unix_now = (int64_t)time(NULL);
+    if (s->addr[0] && s->conn_out != SYNC_NO_CONN) {
+        (void)addrbook_failed(&s->book, s->addr, unix_now); /* no session came of it */
+    }
+    /* the next in turn that does not rest; when all rest, the next in turn all the same */
+    size_t n = 0;
+    char a[sizeof s->addr];
+    while (s_addr_at(s->addrs, n, a, sizeof a)) {
+        n++;
+    }
+    if (n == 0) {
+        return;
+    }
+    size_t pick = (s->addr_i + 1) % n;
+    for (size_t k = 1; k <= n; k++) {
+        size_t i = (s->addr_i + k) % n;
+        const addrbook_entry_t *e = NULL;
+        if (s_addr_at(s->addrs, i, a, sizeof a) && (e = addrbook_find(&s->book, a)) &&
+            !addrbook_resting(e, unix_now)) {
+            pick = i;
+            break;
         }
+    }
+    s->addr_i = pick;
+    if (!s_addr_at(s->addrs, s->addr_i, s->addr, sizeof s->addr)) {
+        return;
     }
     s_connect(l, s, NULL);
     if (s->seen_unix == 0) {
@@ -246,7 +400,14 @@ s_session_new(loop_t *l, const uint8_t *pk, const uint8_t *curve, const char *id
     memcpy(s->device, pk, WIRE_ORIGIN_LEN);
     memcpy(s->curve, curve, TRANSPORT_KEY_LEN);
     snprintf(s->id, sizeof s->id, "%s", id);
-    s->conn_out = s->conn_in = s->batch_conn = s->sent_conn = SYNC_NO_CONN;
+    s->conn_out = s->conn_in = s->batch_conn = s->sent_conn = s->book_conn = SYNC_NO_CONN;
+    store_txn_t *txn = NULL;
+    if (store_read_begin(l->m->store, &txn) == MESH_OK) {
+        if (addrbook_load(txn, s->id, &s->book) != MESH_OK) {
+            node_log(l->m, MESH_LOG_WARN, "cannot read the addresses kept for %s", s->id);
+        }
+        store_read_end(txn);
+    }
     l->sess[l->nsess++] = s;
     return s;
 }
@@ -292,7 +453,12 @@ dial_members(loop_t *l)
             snprintf(s->name, sizeof s->name, "%s", p->name);
             const char *addrs = peer_list_addrs_text(peers, i);
             s_note_ignored(l, s, peers, i);
-            s_dial(l, s, addrs ? addrs : "");
+            (void)addrbook_set_configured(&s->book, addrs ? addrs : "", (int64_t)time(NULL));
+            char *text = s_book_text(s);
+            if (text && !s_same_words(text, s->addrs)) {
+                s_dial(l, s, text); /* the records' addresses and the others, in dial order */
+            }
+            free(text);
         }
     }
     if (l->nby_curve != l->nsess) {

@@ -31,8 +31,18 @@ void dial_members(loop_t *l);
  * link as for any address; the known addresses stay as they are. */
 bool dial_hint(loop_t *l, session_t *s, const char *endpoint);
 
-/* No session came of s's link for a while: dial its next known address (or the same one
- * again), waiting twice as long each time up to LOOP_REDIAL_MAX_MS. */
+/* A told address lets a dial wait this long after the last before it goes out at once. */
+#define DIAL_TOLD_GAP_MS 1000
+
+/* s's address book changed (core/sync/pex.c): its addresses, in the book's dial order, are
+ * the ones dialled in turn from now on. Without a session up, the first of them that does not
+ * rest is dialled at once, unless a dial went out within DIAL_TOLD_GAP_MS (so that a member
+ * telling addresses cannot make us dial faster). */
+void dial_book_changed(loop_t *l, session_t *s);
+
+/* No session came of s's link for a while: note that its address failed (its book), and dial
+ * the next known address in turn that does not rest (or the next in turn, when all rest, or
+ * the same one again), waiting twice as long each time up to LOOP_REDIAL_MAX_MS. */
 void dial_redial(loop_t *l, session_t *s);
 
 #endif /* MESH_CORE_SYNC_DIAL_H */

@@ -23,6 +23,7 @@
 #include "core/member/member.h"
 #include "core/sync/dial.h"
 #include "core/sync/discover.h"
+#include "core/sync/pex.h"
 #include "core/sync/repair.h"
 #include "core/sync/session.h"
 #include "core/sync/spool.h"
@@ -160,9 +161,11 @@ s_run(void *arg)
         s_release_memory(l, now);
         status_tick(l, now);
         collect_tick(l->m, &l->gc, now);
+        pex_save(l, now, false);
     }
     session_flush(l);
     session_save(l);
+    pex_save(l, 0, true);
     return NULL;
 }
 
@@ -267,6 +270,7 @@ loop_stop(loop_t *l)
         vector_free(l->sess[i]->hello_vv);
         vector_free(l->sess[i]->agreed_vv);
         free(l->sess[i]->addrs);
+        addrbook_release(&l->sess[i]->book);
         free(l->sess[i]);
     }
     free(l->sess);

@@ -21,6 +21,7 @@
 #include "core/sync/dial.h"
 #include "core/sync/inbox.h"
 #include "core/sync/own.h"
+#include "core/sync/pex.h"
 #include "core/sync/repair.h"
 #include "core/sync/spool.h"
 #include "core/wire/compact.h"
@@ -683,6 +684,9 @@ session_flush_group(loop_t *l)
                 node_log(l->m, MESH_LOG_DEBUG, "no memory to raise the view of %s", s->id);
             }
         }
+        if (ok) {
+            pex_note_batch(l, s, import_checked_doc(inbox_checked(l->inbox, i)));
+        }
         bool last = true; /* of its session among those committed */
         for (size_t j = i + 1; j < n && last; j++) {
             last = inbox_at(l->inbox, j)->from != s;
@@ -816,6 +820,7 @@ session_on_msg(loop_t *l, const transport_msg_t *tm)
     s->heard_ms = sync_now_ms();
     s->seen_unix = time(NULL);
     s->connected = true;
+    pex_heard(l, s, tm->conn); /* (our own link: its address worked) */
     mesh_err_t decoded = wire_msg_decode(tm->data, tm->len, &msg);
     if (decoded != MESH_OK) {
         char why[160] = "a malformed frame";
@@ -915,6 +920,11 @@ session_on_msg(loop_t *l, const transport_msg_t *tm)
     case WIRE_MSG_CBATCH:
         s_on_cbatch(l, s, &msg);
         break;
+    case WIRE_MSG_PEX:
+        if (pex_on_msg(l, s, &msg) != MESH_OK) {
+            s_drop(l, s, "a PEX that is malformed or past a cap (§17)");
+        }
+        break;
     case WIRE_MSG_PING: {
         wire_msg_t pong = {.type = WIRE_MSG_PONG, .num = msg.num};
         (void)s_send(l, s, &pong, SYNC_NO_CONN);
@@ -991,6 +1001,7 @@ session_tick(loop_t *l, int64_t now)
             (void)s_send(l, s, &sum, SYNC_NO_CONN);
         }
         repair_tick(l, s, now, s_send_any);
+        pex_tick(l, s, now, s_send_any);
         if (((s->passing && s->sent_id != s->acked_id) || s->asked) &&
             now - s->progress_ms > S_RESEND_MS * l->slow) {
             /* lost with a link that broke, or dropped by a peer not yet past HELLO:

@@ -202,6 +202,8 @@ static const s_field_t s_peer_fields[] = {
     S_PEER("batch_bytes_in", S_U64, batch_bytes_in),
     S_PEER("rate_in", S_I64, rate_in),
     S_PEER("repairs", S_U64, repairs),
+    S_PEER("via", S_TEXT, via),
+    S_PEER("via_seen", S_I64, via_seen),
     {NULL, S_TEXT, 0},
 };
 
@@ -341,7 +343,7 @@ s_line(mesh_status_t *st, const char *p, const char *end)
         mesh_status_peer_t *peer = &st->peers[st->dev.peers];
         memset(peer, 0, sizeof *peer);
         peer->size = sizeof *peer;
-        peer->name = peer->addr = "";
+        peer->name = peer->addr = peer->via = "";
         peer->silent_ms = -1;
         peer->rate_in = -1;
         st->dev.peers++;
@@ -460,6 +462,7 @@ s_members(mesh_t *m, mesh_status_t *st)
         peer->id = s_copy(st, p->id, strlen(p->id));
         peer->name = s_copy(st, p->name, strlen(p->name));
         peer->addr = s_copy(st, addrs ? addrs : "", addrs ? strlen(addrs) : 0);
+        peer->via = "";
         err = peer->id && peer->name && peer->addr ? MESH_OK : MESH_ENOMEM;
     }
     mesh_peer_list_free(peers);

@@ -1,9 +1,9 @@
 /* core/sync/sync.h: the state that the modules of core/sync share (an internal header: no
- * .c of its own, included only by core/sync/{loop,dial,own,session,repair,status,statusfile}.c).
- * Owns: the tuning of the loop and its sessions, struct loop (the thread's state) and struct
- * session (one per member); both belong to the loop thread, but for the published status
- * text, which status_lock guards (read by mesh_status on any thread), and listen, which is
- * set before the thread starts and never changes.
+ * .c of its own, included only by
+ * core/sync/{loop,dial,own,session,repair,pex,status,statusfile}.c). Owns: the tuning of the loop
+ * and its sessions, struct loop (the thread's state) and struct session (one per member); both
+ * belong to the loop thread, but for the published status text, which status_lock guards (read by
+ * mesh_status on any thread), and listen, which is set before the thread starts and never changes.
  * Not here: the loop's interface to the rest of core (core/sync/loop.h).
  * Layer: core (sync). Third-party: none. SPDX-License-Identifier: MIT */
 #ifndef MESH_CORE_SYNC_SYNC_H
@@ -19,6 +19,7 @@
 #include "core/base/node.h"
 #include "core/bundle/export.h"
 #include "core/data/vector.h"
+#include "core/member/addrbook.h"
 #include "core/sync/inbox.h"
 #include "core/wire/buf.h"
 #include "core/wire/doc.h"
@@ -51,6 +52,15 @@
 typedef struct loop loop_t; /* (also in core/sync/loop.h: the same type) */
 typedef struct session session_t;
 typedef struct sync_repair sync_repair_t; /* the slow path with one member (core/sync/repair.c) */
+
+/* The path of an origin's sets whose member has no session yet (core/sync/pex.c): a batch
+ * that brought a new member's record brought its sets too. */
+#define SYNC_PATHS_PENDING 16
+typedef struct sync_path_pending {
+    uint8_t origin[WIRE_ORIGIN_LEN];
+    session_t *via; /* the session whose batch carried them */
+    time_t when;
+} sync_path_pending_t;
 
 /* One member's sync session. */
 struct session {
@@ -120,6 +130,17 @@ struct session {
     bool agreed_dirty; /* changed since it was loaded or saved */
     uint8_t agreed[WIRE_SUMMARY_LEN];
     vector_t *agreed_vv; /* the vector of that state */
+    /* Addresses and peer exchange (core/sync/pex.c, §17). */
+    addrbook_t book;        /* its addresses, loaded with the session (dial.c) */
+    uint32_t book_conn;     /* the conn_out last noted as working, */
+    int64_t book_ok_ms;     /* and when */
+    int64_t pex_sent_ms;    /* when we last looked at what to tell it (0: not since HELLO) */
+    int64_t pex_told_ms;    /* when we last told it addresses */
+    uint64_t pex_sent_hash; /* a hash of what we told it then */
+    int64_t pex_heard_ms;   /* when it last told us some */
+    uint64_t pex_ignored;   /* its PEX messages ignored as too soon after the last */
+    struct session *via;    /* the session whose batch last carried its sets, or NULL */
+    time_t via_unix;        /* when that batch was committed */
 };
 
 /* The loop thread's state. */
@@ -165,6 +186,10 @@ struct loop {
 
     /* LAN discovery (core/sync/discover.h), NULL when off */
     struct discover *discover;
+    int64_t pex_save_ms; /* when the address books were last saved (core/sync/pex.c) */
+    size_t pex_start;    /* the member a PEX names first (they take turns past the cap) */
+    sync_path_pending_t paths_pending[SYNC_PATHS_PENDING]; /* paths of origins without a */
+    size_t npaths_pending;                                 /* session yet (pex.c) */
 };
 
 /* The monotonic clock in ms. */

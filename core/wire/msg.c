@@ -4,6 +4,7 @@
  * Layer: core/wire. Third-party: msgpack.h (through cursor.h). SPDX-License-Identifier: MIT */
 #include "core/wire/msg.h"
 
+#include "core/wire/addrs.h"
 #include "core/wire/compact.h"
 #include "core/wire/cursor.h"
 #include "core/wire/doc.h"
@@ -24,6 +25,7 @@ wire_msg_encode(const wire_msg_t *msg, wire_buf_t *out)
         (msg->type == WIRE_MSG_BLOCK_REQ && msg->body_len > WIRE_BLOCK_REQ_MAX) ||
         (msg->type == WIRE_MSG_BLOCK && msg->body_len > WIRE_BLOCK_MAX) ||
         (msg->type == WIRE_MSG_CBATCH && msg->body_len > WIRE_COMPACT_MAX) ||
+        (msg->type == WIRE_MSG_PEX && msg->body_len > WIRE_PEX_MAX) ||
         (msg->type == WIRE_MSG_RANGE &&
          (msg->coll_len == 0 || msg->coll_len > MESH_COLL_MAX || !msg->coll))) {
         return MESH_EINVAL;
@@ -182,7 +184,8 @@ wire_msg_decode(const uint8_t *buf, size_t len, wire_msg_t *msg)
         }
         if (err == MESH_OK && ((type == WIRE_MSG_BLOCK_REQ && msg->body_len > WIRE_BLOCK_REQ_MAX) ||
                                (type == WIRE_MSG_BLOCK && msg->body_len > WIRE_BLOCK_MAX) ||
-                               (type == WIRE_MSG_CBATCH && msg->body_len > WIRE_COMPACT_MAX))) {
+                               (type == WIRE_MSG_CBATCH && msg->body_len > WIRE_COMPACT_MAX) ||
+                               (type == WIRE_MSG_PEX && msg->body_len > WIRE_PEX_MAX))) {
             err = MESH_ETOOBIG;
         }
         uint64_t more = 0;

@@ -1,6 +1,6 @@
 /* core/wire/msg.h: the encoding of session messages (docs/PROTOCOL.md §11): HELLO, VECTOR,
- * BATCH, ACK, PING, PONG, ERROR, SUMMARY, the slow path's RANGE and REPAIR (§13), and the
- * reserved BLOCK_REQ and BLOCK.
+ * BATCH, ACK, PING, PONG, ERROR, SUMMARY, the slow path's RANGE and REPAIR (§13), PEX (§17),
+ * and the reserved BLOCK_REQ and BLOCK.
  * Owns: each message's byte layout and its strict decoder; a body (a vector file, a bundle)
  * stays opaque bytes here.
  * Not here: the bodies' layouts (core/wire/doc.h), the session itself (core/sync/).
@@ -18,8 +18,8 @@
 #define WIRE_PROTO_NAME  "meshsync"
 #define WIRE_PROTO_MAJOR 1u
 #define WIRE_PROTO_MINOR                                                                           \
-    2u /* 1: RANGE and REPAIR (§13); 2: CBATCH, a dialler's HELLO may leave                       \
-        * its vector out (§11.2) */
+    3u /* 1: RANGE and REPAIR (§13); 2: CBATCH, a dialler's HELLO may leave                       \
+        * its vector out (§11.2); 3: PEX (§17) */
 
 enum wire_msg_type {
     WIRE_MSG_HELLO = 1,     /* [1, "meshsync", major, minor, name, session id, credit, summary,
@@ -38,7 +38,9 @@ enum wire_msg_type {
     WIRE_MSG_REPAIR = 12,   /* [12, repair id, bundle, 1 if more follow] (§13) */
     WIRE_MSG_CBATCH = 13,   /* [13, batch id, compact bundle (core/wire/compact.h), 1 if more
                              *  of the pass follows]: a BATCH in the compact form (minor 2) */
-    WIRE_MSG_LAST = WIRE_MSG_CBATCH
+    WIRE_MSG_PEX = 14,      /* [14, 0, PEX body (core/wire/addrs.h)]: addresses of members
+                             *  (minor 3, §17) */
+    WIRE_MSG_LAST = WIRE_MSG_PEX
 };
 #define WIRE_DIGEST_LEN     32u   /* a collection digest (§5.8) in a RANGE */
 #define WIRE_HASH_KEY_LEN   16u   /* the item hashes' key of a repair, in its first RANGE (§13) */
@@ -82,10 +84,11 @@ MESH_NODISCARD mesh_err_t wire_msg_encode(const wire_msg_t *msg, wire_buf_t *out
  * of exactly WIRE_SUMMARY_LEN bytes; a BATCH's body, when its outline reads as a bundle's,
  * carries at most WIRE_BATCH_SETS_MAX sets and WIRE_BATCH_OPS_MAX ops: wire_bundle_count;
  * else its import says it does not decode; a CBATCH's body is at most WIRE_COMPACT_MAX bytes,
+ * a PEX's WIRE_PEX_MAX (its layout is read by wire_pex_decode),
  * its caps are checked once expanded). A HELLO of another major version decodes whatever
  * its layout after the first four elements: only type, major and minor are set, for the
  * session to refuse it. MESH_OK, MESH_EPROTO, MESH_ETOOBIG (a BATCH past its sets or ops,
- * a CBATCH, BLOCK_REQ or BLOCK body past its cap). */
+ * a CBATCH, PEX, BLOCK_REQ or BLOCK body past its cap). */
 MESH_NODISCARD mesh_err_t wire_msg_decode(const uint8_t *buf, size_t len, wire_msg_t *msg);
 
 #endif /* MESH_CORE_WIRE_MSG_H */

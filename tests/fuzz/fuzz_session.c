@@ -247,6 +247,7 @@ s_loop_end(s_heard_t *h)
         vector_free(s->hello_vv);
         vector_free(s->agreed_vv);
         free(s->addrs);
+        addrbook_release(&s->book);
         free(s);
         g_l->sess[i] = NULL;
     }

@@ -19,9 +19,10 @@ start_daemon() { # HOME LOG [ENV=VALUE...]: endpoint in $EP, PID in $LAST_PID
 }
 
 three_devices
-# B relays and, by its test hook, flips a byte of "TAMPERME" in what it sends on.
+# B relays and, by its test hook, flips a byte of "TAMPERME" in what it sends on; by another
+# it tells no member addresses (PROTOCOL §17), so that A and C never learn of each other.
 start_daemon "$A" "$T/a.log"; pa=$LAST_PID ea=$EP
-with_hooks start_daemon "$B" "$T/b.log" MESH_TEST_TAMPER=TAMPERME; pb=$LAST_PID eb=$EP
+with_hooks start_daemon "$B" "$T/b.log" MESH_TEST_TAMPER=TAMPERME MESH_TEST_NO_PEX=1; pb=$LAST_PID eb=$EP
 start_daemon "$C" "$T/c.log"; pc=$LAST_PID
 # A knows only B's address, C only B's; B knows both. B vouches for A and C.
 b peer add "$ida"; b peer add "$idc"

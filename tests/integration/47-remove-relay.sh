@@ -14,8 +14,10 @@ three_devices
 D=$(mk_home)
 idd=$(mc --home "$D" init --name delta)
 d() { mc --home "$D" "$@"; }
-start_daemon "$A" "$T/a.log"; pa=$LAST_PID ea=$EP
-start_daemon "$B" "$T/b.log"; pb=$LAST_PID eb=$EP
+# A and B tell no addresses, their own included (a test hook, PROTOCOL §17): else D and C
+# would pass on where each listens, and they would connect.
+MESH_TEST_NO_PEX=1 with_hooks start_daemon "$A" "$T/a.log"; pa=$LAST_PID ea=$EP
+MESH_TEST_NO_PEX=1 with_hooks start_daemon "$B" "$T/b.log"; pb=$LAST_PID eb=$EP
 start_daemon "$C" "$T/c.log"; pc=$LAST_PID ec=$EP
 start_daemon "$D" "$T/d.log"; pd=$LAST_PID ed=$EP
 # A dials D and C, B dials D and C; no record gives A's or B's address. Trust is full.
