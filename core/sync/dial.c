@@ -406,6 +406,12 @@ s_session_new(loop_t *l, const uint8_t *pk, const uint8_t *curve, const char *id
         if (addrbook_load(txn, s->id, &s->book) != MESH_OK) {
             node_log(l->m, MESH_LOG_WARN, "cannot read the addresses kept for %s", s->id);
         }
+        char name[sizeof SYNC_PEX_KEPT + MESH_ID_TEXT_LEN];
+        snprintf(name, sizeof name, "%s%s", SYNC_PEX_KEPT, s->id);
+        mesh_err_t err = store_meta_get_u64(txn, name, &s->pex_kept_hash);
+        if (err != MESH_OK && err != MESH_ENOTFOUND) {
+            node_log(l->m, MESH_LOG_WARN, "cannot read what %s was last told", s->id);
+        }
         store_read_end(txn);
     }
     l->sess[l->nsess++] = s;

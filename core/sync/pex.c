@@ -253,7 +253,11 @@ pex_tick(loop_t *l, session_t *s, int64_t now, pex_send_fn send)
     }
     if (!s->ok || s->removed) {
         s->pex_sent_ms = 0; /* told again soon after its next HELLO */
+        s->pex_up_ms = 0;
         return;
+    }
+    if (!s->pex_up_ms) {
+        s->pex_up_ms = now;
     }
     if (s->minor < PEX_MINOR || testhook_number(TESTHOOK_NO_PEX, 0) == 1 ||
         (s->pex_sent_ms && now - s->pex_sent_ms < PEX_CHANGED_MS)) {
@@ -272,15 +276,30 @@ pex_tick(loop_t *l, session_t *s, int64_t now, pex_send_fn send)
         /* what it holds too: a PEX taken before the records of the members it names (they
          * come in its first batches) skips them, and says so to nobody; told again once
          * its summary moved, they are taken */
-        uint64_t h = s_hash(S_HASH_START, body.data, body.len);
-        if (s->peer_summary_known) {
+        uint64_t kept = s_hash(S_HASH_START, body.data, body.len), h = kept;
+        /* a member told what it was told before, by the last session (kept in the store):
+         * not again at its first turn (one changed item after a restart costs no PEX) */
+        bool unchanged = first && kept == s->pex_kept_hash;
+        if (unchanged) {
+            s->pex_sent_hash = h;
+            s->pex_told_ms = now;
+        }
+        /* what it holds too while the session settles (PEX_SETTLE_MS after it came up,
+         * once told in it): a PEX taken before the records of the members it names (they
+         * come in its first batches) skips them, and says so to nobody; told again once
+         * its summary moved, they are taken. Later, PEX_EVERY_MS covers it. */
+        if (s->peer_summary_known && s->pex_told_ms >= s->pex_up_ms && !unchanged &&
+            now - s->pex_up_ms < PEX_SETTLE_MS) {
             h = s_hash(h, s->peer_summary, WIRE_SUMMARY_LEN);
         }
-        if (first || h != s->pex_sent_hash || now - s->pex_told_ms >= PEX_EVERY_MS) {
+        if (!unchanged &&
+            (first || h != s->pex_sent_hash || now - s->pex_told_ms >= PEX_EVERY_MS)) {
             wire_msg_t msg = {.type = WIRE_MSG_PEX, .body = body.data, .body_len = body.len};
             if (send(l, s, &msg) == MESH_OK) {
                 s->pex_sent_hash = h;
                 s->pex_told_ms = now;
+                s->pex_kept_dirty |= kept != s->pex_kept_hash;
+                s->pex_kept_hash = kept;
                 node_log(l->m, MESH_LOG_DEBUG, "told %s the addresses of %zu member(s)", s->id,
                          pex->count);
             }
@@ -296,8 +315,14 @@ s_save_body(store_txn_t *txn, void *ctx)
     loop_t *l = ctx;
     mesh_err_t err = MESH_OK;
     for (size_t i = 0; i < l->nsess && err == MESH_OK; i++) {
-        if (l->sess[i]->book.dirty) {
-            err = addrbook_save(txn, l->sess[i]->id, &l->sess[i]->book);
+        session_t *s = l->sess[i];
+        if (s->book.dirty) {
+            err = addrbook_save(txn, s->id, &s->book);
+        }
+        if (err == MESH_OK && s->pex_kept_dirty) {
+            char name[sizeof SYNC_PEX_KEPT + MESH_ID_TEXT_LEN];
+            snprintf(name, sizeof name, "%s%s", SYNC_PEX_KEPT, s->id);
+            err = store_meta_put_u64(txn, name, s->pex_kept_hash);
         }
     }
     return err;
@@ -312,7 +337,7 @@ pex_save(loop_t *l, int64_t now, bool now_too)
     }
     l->pex_save_ms = now;
     for (size_t i = 0; i < l->nsess && !dirty; i++) {
-        dirty = l->sess[i]->book.dirty;
+        dirty = l->sess[i]->book.dirty || l->sess[i]->pex_kept_dirty;
     }
     if (!dirty) {
         return;
@@ -323,6 +348,6 @@ pex_save(loop_t *l, int64_t now, bool now_too)
         return;
     }
     for (size_t i = 0; i < l->nsess; i++) {
-        l->sess[i]->book.dirty = false;
+        l->sess[i]->book.dirty = l->sess[i]->pex_kept_dirty = false;
     }
 }

@@ -21,6 +21,7 @@
 #define PEX_HEAR_GAP_MS 1000  /* a member's PEX this soon after its last is ignored */
 #define PEX_SAVE_MS     5000  /* changed address books are saved this often at most */
 #define PEX_WORKED_MS   60000 /* a link that goes on working is noted again this often */
+#define PEX_SETTLE_MS   30000 /* after a session comes up, told again when its summary moves */
 #define PEX_ORIGINS_MAX 256u  /* origins of one batch looked up for paths */
 
 /* A frame came from s over conn: when it is our own link to s (conn_out), the address

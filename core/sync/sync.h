@@ -63,6 +63,8 @@ typedef struct sync_path_pending {
 } sync_path_pending_t;
 
 /* One member's sync session. */
+#define SYNC_PEX_KEPT "pextold/" /* + a member ID: what it was last told (§17) */
+
 struct session {
     uint8_t device[WIRE_ORIGIN_LEN];
     uint8_t curve[TRANSPORT_KEY_LEN];
@@ -137,6 +139,10 @@ struct session {
     int64_t pex_sent_ms;    /* when we last looked at what to tell it (0: not since HELLO) */
     int64_t pex_told_ms;    /* when we last told it addresses */
     uint64_t pex_sent_hash; /* a hash of what we told it then */
+    uint64_t pex_kept_hash; /* the hash of the last body it was told, kept in the store
+                             * (meta record SYNC_PEX_KEPT<ID>) across restarts */
+    bool pex_kept_dirty;    /* changed since loaded or saved */
+    int64_t pex_up_ms;      /* when its session came up (0: not up) */
     int64_t pex_heard_ms;   /* when it last told us some */
     uint64_t pex_ignored;   /* its PEX messages ignored as too soon after the last */
     struct session *via;    /* the session whose batch last carried its sets, or NULL */
