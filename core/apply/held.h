@@ -41,8 +41,9 @@ typedef struct held {
 MESH_NODISCARD mesh_err_t held_put(mesh_t *m, store_txn_t *st, verify_set_t *v);
 
 /* v's origin is not a member. When it was removed (DESIGN.md, Membership): at or below
- * the frozen cut, *apply is set (v goes through the rules); above it, v is held back while a
- * member has not published its frozen record, else rejected for good (MESH_EUNPAIRED).
+ * the frozen cut (provisional records count in it), *apply is set (v goes through the
+ * rules); above it, v is held back while a member has not published its final (not
+ * provisional) frozen record, else rejected for good (MESH_EUNPAIRED).
  * Otherwise v is held (held_put). Errors: the store's, MESH_ENOMEM. */
 MESH_NODISCARD mesh_err_t held_or_cut(mesh_t *m, store_txn_t *st, verify_set_t *v, bool *apply);
 

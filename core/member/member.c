@@ -278,9 +278,11 @@ member_state_free(member_state_t *s)
 
 /* Publish this device's frozen record of removed device pk unless it has one: the highest
  * seq it holds of pk, per collection and incarnation (core/member/removal.h). From now on
- * pk's sets are held back above the cut (core/apply/held.c), so the record is taken once. */
+ * pk's sets are held back above the cut (core/apply/held.c), so the record is taken once.
+ * provisional: pk is a member here that an rm record held here names (§8.2); the record
+ * starts with REMOVAL_PROVISIONAL, and is rewritten in full once pk is removed here. */
 static mesh_err_t
-s_freeze(mesh_t *m, const uint8_t *pk)
+s_freeze(mesh_t *m, const uint8_t *pk, bool provisional)
 {
     char key[16 + 2 * MESH_ID_TEXT_LEN], id[MESH_ID_TEXT_LEN + 1];
     void *old = NULL;
@@ -289,8 +291,9 @@ s_freeze(mesh_t *m, const uint8_t *pk)
     devid_format(pk, id);
     int klen = snprintf(key, sizeof key, REMOVAL_FROZEN_PREFIX "%s/%s", id, m->id_text);
     mesh_err_t err = mesh_get(m, MEMBER_COLL, key, (size_t)klen, &old, &old_len);
+    bool was = err == MESH_OK && removal_frozen_provisional(old, old_len);
     mesh_free(old);
-    if (err != MESH_ENOTFOUND) {
+    if (err != MESH_ENOTFOUND && (err != MESH_OK || provisional || !was)) {
         return err;
     }
     store_txn_t *rt = NULL;
@@ -299,26 +302,62 @@ s_freeze(mesh_t *m, const uint8_t *pk)
         err = removal_frozen_value(rt, pk, &value, &len);
     }
     store_read_end(rt);
-    if (err == MESH_OK) {
-        err = member_record_put(m, key, (size_t)klen, value, len);
+    size_t plen = provisional ? sizeof REMOVAL_PROVISIONAL - 1 : 0;
+    char *full = err == MESH_OK ? malloc(plen + len + 1) : NULL;
+    if (err == MESH_OK && !full) {
+        err = MESH_ENOMEM;
     }
-    free(value);
     if (err == MESH_OK) {
+        memcpy(full, REMOVAL_PROVISIONAL, plen);
+        memcpy(full + plen, value, len);
+        err = plen + len > MESH_VALUE_MAX ? MESH_ETOOBIG : MESH_OK;
+    }
+    if (err == MESH_OK) {
+        err = member_record_put(m, key, (size_t)klen, full, plen + len);
+    }
+    free(full);
+    free(value);
+    if (err == MESH_OK && provisional) {
+        node_log(m, MESH_LOG_INFO,
+                 "%s is named by a held removal record of a removed device: its provisional "
+                 "frozen record published",
+                 id);
+    } else if (err == MESH_OK) {
         node_log(m, MESH_LOG_INFO, "%s is removed from the mesh: frozen, its key refused", id);
     }
     return err;
 }
 
-/* s_freeze for every removed device of m's view. */
+/* s_freeze for every removed device of m's view, then a provisional one for every member
+ * that an rm record held here (signed by a removed device) names (§8.2). */
 static mesh_err_t
 s_freeze_all(mesh_t *m)
 {
-    uint8_t(*keys)[32] = NULL;
-    size_t n = 0;
+    uint8_t(*keys)[32] = NULL, (*members)[32] = NULL, (*named)[32] = NULL;
+    size_t n = 0, nmembers = 0, nnamed = 0;
+    uint64_t gen = 0;
     mesh_err_t err = member_removed_copy(m, &keys, &n);
     for (size_t i = 0; err == MESH_OK && i < n; i++) {
-        err = s_freeze(m, keys[i]);
+        err = s_freeze(m, keys[i], false);
     }
+    if (err == MESH_OK && n) {
+        err = member_keys_copy(m, &members, &nmembers, &gen);
+    }
+    store_txn_t *rt = NULL;
+    if (err == MESH_OK && n) {
+        err = store_read_begin(m->store, &rt);
+        if (err == MESH_OK) {
+            err = removal_held_subjects(rt, MEMBER_COLL, (const uint8_t(*)[32])keys, n,
+                                        (const uint8_t(*)[32])members, nmembers,
+                                        ident_public_key(m->ident), &named, &nnamed);
+        }
+        store_read_end(rt);
+    }
+    for (size_t i = 0; err == MESH_OK && i < nnamed; i++) {
+        err = s_freeze(m, named[i], true);
+    }
+    free(named);
+    free(members);
     free(keys);
     return err == MESH_OK ? MESH_OK : node_fail_store(m, err, "publish a frozen record");
 }

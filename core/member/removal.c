@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/wire/set.h"
 #include "crypto/devid.h"
 
 /* A growing text buffer. */
@@ -110,6 +111,101 @@ removal_frozen_value(store_txn_t *txn, const uint8_t *subject, char **value, siz
     return MESH_OK;
 }
 
+bool
+removal_frozen_provisional(const uint8_t *value, size_t len)
+{
+    size_t plen = sizeof REMOVAL_PROVISIONAL - 1;
+    return len >= plen && memcmp(value, REMOVAL_PROVISIONAL, plen) == 0;
+}
+
+/* Is pk one of keys[0..n)? */
+static bool
+s_in(const uint8_t (*keys)[32], size_t n, const uint8_t *pk)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (memcmp(keys[i], pk, 32) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Add to out[0..*n) the subject of each op of held set bytes (len) that is an rm record of
+ * its origin naming a member (the caller checked the origin is removed). */
+static mesh_err_t
+s_held_rm_subjects(const uint8_t *bytes, size_t len, const char *mesh_coll,
+                   const uint8_t (*members)[32], size_t nmembers, const uint8_t *self,
+                   uint8_t (*out)[32], size_t *n)
+{
+    wire_set_t set;
+    wire_header_t h;
+    mesh_err_t err = wire_set_decode(bytes, len, &set);
+    if (err == MESH_ENOMEM) {
+        return err;
+    }
+    if (err != MESH_OK) {
+        return MESH_OK; /* verified when it was held: not ours to judge again */
+    }
+    size_t clen = strlen(mesh_coll);
+    if (wire_header_decode(set.header, set.header_len, &h) != MESH_OK || h.coll_len != clen ||
+        memcmp(h.coll, mesh_coll, clen) != 0) {
+        wire_set_release(&set);
+        return MESH_OK;
+    }
+    size_t rlen = strlen(REMOVAL_RM_PREFIX);
+    for (size_t i = 0; i < set.op_count; i++) {
+        wire_opmeta_t op;
+        char text[MESH_ID_TEXT_LEN + 1];
+        uint8_t subject[32], signer[32];
+        if (wire_opmeta_decode(set.ops[i].meta, set.ops[i].meta_len, &op) != MESH_OK ||
+            op.kind != WIRE_PUT || op.key_len != rlen + 2 * MESH_ID_TEXT_LEN + 1 ||
+            memcmp(op.key, REMOVAL_RM_PREFIX, rlen) != 0 ||
+            op.key[rlen + MESH_ID_TEXT_LEN] != '/') {
+            continue;
+        }
+        memcpy(text, op.key + rlen, MESH_ID_TEXT_LEN);
+        text[MESH_ID_TEXT_LEN] = '\0';
+        bool ok = devid_parse(text, subject) == MESH_OK;
+        memcpy(text, op.key + rlen + MESH_ID_TEXT_LEN + 1, MESH_ID_TEXT_LEN);
+        ok = ok && devid_parse(text, signer) == MESH_OK;
+        if (ok && memcmp(signer, h.origin, 32) == 0 && memcmp(subject, self, 32) != 0 &&
+            s_in(members, nmembers, subject) && !s_in((const uint8_t(*)[32])out, *n, subject)) {
+            memcpy(out[(*n)++], subject, 32);
+        }
+    }
+    wire_set_release(&set);
+    return MESH_OK;
+}
+
+mesh_err_t
+removal_held_subjects(store_txn_t *txn, const char *mesh_coll, const uint8_t (*removed)[32],
+                      size_t nremoved, const uint8_t (*members)[32], size_t nmembers,
+                      const uint8_t *self, uint8_t (**out)[32], size_t *n)
+{
+    store_cursor_t *cur = NULL;
+    *n = 0;
+    *out = malloc((nmembers ? nmembers : 1) * sizeof **out);
+    mesh_err_t err = *out ? MESH_OK : MESH_ENOMEM;
+    if (err == MESH_OK && nremoved) {
+        err = store_held_open(txn, &cur);
+    }
+    while (err == MESH_OK && nremoved) {
+        store_held_set_t s;
+        err = store_held_next(cur, &s);
+        if (err == MESH_OK && s_in(removed, nremoved, s.origin)) {
+            err = s_held_rm_subjects(s.set, s.len, mesh_coll, members, nmembers, self, *out, n);
+        }
+    }
+    store_cursor_close(cur);
+    err = err == MESH_ENOTFOUND ? MESH_OK : err;
+    if (err != MESH_OK) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    return err;
+}
+
 uint64_t
 removal_frozen_seq(const uint8_t *value, size_t len, uint64_t incarnation, const char *coll)
 {
@@ -168,11 +264,14 @@ removal_verdict(store_txn_t *txn, const char *mesh_coll, const uint8_t *origin,
         if (devid_parse(text, signer) != MESH_OK) {
             continue;
         }
-        for (size_t i = 0; i < n; i++) {
-            published[i] |= memcmp(members[i], signer, 32) == 0;
-        }
         for (size_t v = 0; v < item->count; v++) {
             const store_version_t *ver = &item->versions[v];
+            /* a provisional record counts in the cut, but its signer has not published
+             * its final one: a set above the cut still waits for it */
+            bool final = !removal_frozen_provisional(ver->value, ver->value_len);
+            for (size_t i = 0; final && i < n; i++) {
+                published[i] |= memcmp(members[i], signer, 32) == 0;
+            }
             uint64_t seq = removal_frozen_seq(ver->value, ver->value_len, incarnation, coll);
             *cut = seq > *cut ? seq : *cut;
         }

@@ -18,6 +18,12 @@
 #define REMOVAL_RM_PREFIX     "rm/"
 #define REMOVAL_FROZEN_PREFIX "frozen/"
 
+/* The first line of a provisional frozen record (PROTOCOL §8.2): published for a member
+ * that an rm record held here (signed by a device removed here) names. It counts in the
+ * cut, not as its signer's final record: the signer rewrites it once the subject is
+ * removed in its view. */
+#define REMOVAL_PROVISIONAL "provisional\n"
+
 /* What becomes of a set signed by a removed device. */
 enum removal_verdict {
     REMOVAL_APPLY = 0, /* its last seq is at or below the highest published: valid */
@@ -32,6 +38,20 @@ enum removal_verdict {
 MESH_NODISCARD mesh_err_t removal_frozen_value(store_txn_t *txn, const uint8_t *subject,
                                                char **value, size_t *len);
 
+/* Is value (len bytes) a provisional frozen record (its first line REMOVAL_PROVISIONAL)? */
+bool removal_frozen_provisional(const uint8_t *value, size_t len);
+
+/* The members that a held rm record names (PROTOCOL §8.2, provisional freeze): each
+ * subject of an op "rm/<subject>/<origin>" in a held set of collection mesh_coll whose
+ * origin is in removed[0..nremoved), the subject in members[0..nmembers) and not self.
+ * *out (malloc'd, *n of them, each once) is at most nmembers long.
+ * Errors: the store's, MESH_ENOMEM. A held set that does not decode is passed over. */
+MESH_NODISCARD mesh_err_t removal_held_subjects(store_txn_t *txn, const char *mesh_coll,
+                                                const uint8_t (*removed)[32], size_t nremoved,
+                                                const uint8_t (*members)[32], size_t nmembers,
+                                                const uint8_t *self, uint8_t (**out)[32],
+                                                size_t *n);
+
 /* The highest seq of (coll, incarnation) a frozen value gives (0: none). Lines of another
  * form are passed over. */
 uint64_t removal_frozen_seq(const uint8_t *value, size_t len, uint64_t incarnation,
@@ -39,8 +59,9 @@ uint64_t removal_frozen_seq(const uint8_t *value, size_t len, uint64_t incarnati
 
 /* The verdict on a set of removed device origin (incarnation, collection coll, last seq
  * last) from the frozen records of origin in txn's collection mesh_coll: the cut is the
- * highest seq any of them gives (into *cut); members[0..n) must all have published (or be
- * origin) for a set above it to be rejected: the caller leaves out the members stale past
+ * highest seq any of them gives (into *cut), provisional ones too; members[0..n) must all
+ * have published a record that is not provisional (or be origin) for a set above it to be
+ * rejected: the caller leaves out the members stale past
  * the horizon (PROTOCOL §8.4).
  * Errors: the store's, MESH_ENOMEM. */
 MESH_NODISCARD mesh_err_t removal_verdict(store_txn_t *txn, const char *mesh_coll,

@@ -2,7 +2,8 @@
  * on real stores in temp homes, moving sets by bundle: a removed device's sets at or below
  * the highest published cut apply everywhere, those above are held while a member has not
  * published, then rejected; membership is a two-phase set (remove wins over add, for good);
- * a frozen record's lines are read back exactly. */
+ * two members removing each other in a mesh of four end the same on the two that remain
+ * (the provisional frozen record); a frozen record's lines are read back exactly. */
 #include "core/member/removal.h"
 
 #include <setjmp.h>
@@ -198,6 +199,84 @@ test_removal_two_phase(void **state)
     util_dev_close(&a);
 }
 
+/* Is d's frozen record of subject signed by signer there, and provisional? (-1: none) */
+static int
+s_frozen_provisional(util_dev_t *d, const char *subject, const char *signer)
+{
+    char key[256];
+    void *v = NULL;
+    size_t len = 0;
+    int klen = snprintf(key, sizeof key, REMOVAL_FROZEN_PREFIX "%s/%s", subject, signer);
+    mesh_err_t err = mesh_get(d->m, "_mesh", key, (size_t)klen, &v, &len);
+    if (err == MESH_ENOTFOUND) {
+        return -1;
+    }
+    assert_int_equal(err, MESH_OK);
+    int r = removal_frozen_provisional(v, len) ? 1 : 0;
+    mesh_free(v);
+    return r;
+}
+
+/* Four members: A removes B and B removes A, neither heard of the other; C takes A's
+ * record first (B removed there, B's rm of A held back), D takes B's first. Each publishes
+ * a provisional frozen record of the member the rm record it holds names, so each held
+ * record falls within the other's cut: C and D end with A and B removed, the same data
+ * (A's write C took, B's write D took), and final (rewritten) frozen records. Before the
+ * rule each waited for the other's frozen record for good (PROTOCOL §8.2). */
+static void
+test_removal_mutual_four(void **state)
+{
+    (void)state;
+    util_dev_t a, b, c, d;
+    util_dev_open(&a, "rm4-a");
+    util_dev_open(&b, "rm4-b");
+    util_dev_open(&c, "rm4-c");
+    util_dev_open(&d, "rm4-d");
+    util_dev_t *all[4] = {&a, &b, &c, &d};
+    for (int i = 0; i < 4; i++) {
+        for (int j = 0; j < 4; j++) {
+            if (i != j) {
+                assert_int_equal(mesh_peer_add(all[i]->m, all[j]->id, NULL, NULL, 0), MESH_OK);
+            }
+        }
+    }
+    util_put(a.m, "n", "a1", "A's");
+    util_put(b.m, "n", "b1", "B's");
+    assert_int_equal(mesh_peer_remove(a.m, b.id), MESH_OK);
+    assert_int_equal(mesh_peer_remove(b.m, a.id), MESH_OK);
+    (void)s_xfer(&a, &c);
+    mesh_import_report_t rep = s_xfer(&b, &c);
+    assert_true(rep.sets_held >= 1); /* B's rm of A among them */
+    (void)s_xfer(&b, &d);
+    (void)s_xfer(&a, &d);
+    assert_int_equal(s_listed_removed(&c, a.id), 0);
+    assert_int_equal(s_listed_removed(&c, b.id), 1);
+    assert_int_equal(s_listed_removed(&d, a.id), 1);
+    assert_int_equal(s_listed_removed(&d, b.id), 0);
+
+    for (int round = 0; round < 4; round++) { /* C and D sync, A and B cut off */
+        (void)s_xfer(&c, &d);
+        (void)s_xfer(&d, &c);
+    }
+    for (int i = 2; i < 4; i++) {
+        assert_int_equal(s_listed_removed(all[i], a.id), 1);
+        assert_int_equal(s_listed_removed(all[i], b.id), 1);
+        util_expect(all[i]->m, "n", "a1", "A's");
+        util_expect(all[i]->m, "n", "b1", "B's");
+        assert_int_equal(s_frozen_provisional(all[i], a.id, c.id), 0); /* final */
+        assert_int_equal(s_frozen_provisional(all[i], b.id, d.id), 0); /* rewritten */
+    }
+    char dc[65], dd[65];
+    util_digest(c.m, "n", dc);
+    util_digest(d.m, "n", dd);
+    assert_string_equal(dc, dd);
+    assert_int_equal(s_held(&c, a.id) + s_held(&c, b.id), 0);
+    assert_int_equal(s_held(&d, a.id) + s_held(&d, b.id), 0);
+    for (int i = 3; i >= 0; i--) {
+        util_dev_close(all[i]);
+    }
+}
+
 /* A frozen value's lines: exactly (incarnation, collection), the highest seq; others pass. */
 static void
 test_removal_frozen_seq(void **state)
@@ -216,6 +295,11 @@ test_removal_frozen_seq(void **state)
     assert_int_equal(removal_frozen_seq((const uint8_t *)v, n, 0xab, "_mesh"), 8);
     assert_int_equal(removal_frozen_seq((const uint8_t *)v, n, 0xad, "notes"), 0);
     assert_int_equal(removal_frozen_seq((const uint8_t *)v, 0, 0xab, "notes"), 0);
+    const char *p = REMOVAL_PROVISIONAL "00000000000000ab 4 notes\n";
+    assert_true(removal_frozen_provisional((const uint8_t *)p, strlen(p)));
+    assert_int_equal(removal_frozen_seq((const uint8_t *)p, strlen(p), 0xab, "notes"), 4);
+    assert_false(removal_frozen_provisional((const uint8_t *)v, n));
+    assert_false(removal_frozen_provisional((const uint8_t *)"provisional", 11));
 }
 
 int
@@ -225,6 +309,7 @@ main(void)
         cmocka_unit_test(test_removal_cut),
         cmocka_unit_test(test_removal_stale_member),
         cmocka_unit_test(test_removal_two_phase),
+        cmocka_unit_test(test_removal_mutual_four),
         cmocka_unit_test(test_removal_frozen_seq),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
