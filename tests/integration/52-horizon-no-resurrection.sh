@@ -49,9 +49,18 @@ gone_everywhere() {
     done
 }
 wait_for 60 "the deleted key to be absent on every device" gone_everywhere
-# the repair ran, and said so
-wait_for 30 "a repair of x to be logged" sh -c "grep -hq 'repair of collection \"x\"' '$T/a.log' '$T/b.log' '$T/c.log'"
-wait_for 30 "A or B to delete the offered value anew" sh -c "grep -hq 'deleted anew' '$T/a.log' '$T/b.log'"
+# How it went: usually the slow path (the delete's set record was collected with it, so delta
+# sync has nothing to send C; C offers the old value, A or B refuses it and deletes it anew).
+# But when the set record outlived the tombstone on A or B, delta sync hands C the delete
+# itself and no repair is needed; both are right, and what must hold is checked below.
+# (C drops the value only once the new delete reached it: by then the line is written.)
+if grep -hq 'deleted anew' "$T/a.log" "$T/b.log"; then
+    grep -hq 'repair of collection "x"' "$T/a.log" "$T/b.log" "$T/c.log" ||
+        fail "a value was deleted anew with no repair of x logged"
+    echo "the slow path offered the old value back; it was deleted anew"
+else
+    echo "note: no value deleted anew: the delete reached C by delta sync (no repair needed)"
+fi
 same_digests() {
     local da db dc
     da=$(mc --home "$A" dump x | tail -1) db=$(mc --home "$B" dump x | tail -1) dc=$(mc --home "$C" dump x | tail -1)
