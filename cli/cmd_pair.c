@@ -44,6 +44,7 @@ static const char s_usage[] =
     "  --addr HOST:PORT     (with CODE) the pairing address of the device showing it\n"
     "  --timeout SECONDS    (with CODE) give up after this long (default 30)\n"
     "\n"
+    "--quiet drops the progress lines (the code and the result stay).\n"
     "--json prints, when paired, {\"paired\": ID, \"code\": CODE} (with no CODE) or\n"
     "{\"paired\": ID} (with CODE); the code itself is printed on stdout at once.\n";
 
@@ -96,7 +97,7 @@ s_join(cli_ctx_t *ctx, const char *code, const char *addr, const char *timeout_s
         return CLI_FAIL;
     char id[MESH_ID_TEXT_LEN + 1] = "";
     mesh_pair_options_t o = {
-        .size = sizeof o, .timeout_ms = timeout * 1000, .progress = ctx->json ? NULL : s_progress};
+        .size = sizeof o, .timeout_ms = timeout * 1000, .progress = ctx->json || ctx->quiet_flag ? NULL : s_progress};
     mesh_err_t err = mesh_pair_join(m, code, addr, &o, id, sizeof id);
     int rc = CLI_OK;
     if (err != MESH_OK) {
@@ -149,7 +150,7 @@ s_show(cli_ctx_t *ctx, const char *listen, const char *expire_s, char *advertise
                              .addr_count = naddrs,
                              .share = colls,
                              .share_count = ncolls,
-                             .progress = s_progress};
+                             .progress = ctx->quiet_flag ? NULL : s_progress};
     mesh_pair_t *p = NULL;
     mesh_err_t err = mesh_pair_open(m, &o, &p);
     if (err != MESH_OK) {

@@ -838,8 +838,10 @@ MESH_EXPORT const char *mesh_pair_endpoint(const mesh_pair_t *p);
  * such per code and one a second.
  * MESH_OK: paired; id (id_len >= MESH_ID_TEXT_LEN + 1 bytes, may be NULL) receives B's ID.
  * Errors: MESH_EBADSIG (a wrong code: the code is burnt), MESH_ESTATE (expired, or already
- * used), MESH_EPROTO (the peer broke the protocol: burnt), MESH_EEXIST (both devices share a
- * mesh with others), and the store's errors while writing B's records.
+ * used; or 16 attempts failed), MESH_EPROTO (the peer broke the protocol: burnt), and the
+ * store's errors while writing B's records. A device refused because both devices already
+ * share a mesh with others is told so, and the pairing goes on waiting (the code is not
+ * burnt: no share was sent).
  * Thread-safety: the thread that opened p. */
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_pair_wait(mesh_pair_t *p, char *id, size_t id_len);
 

@@ -348,7 +348,7 @@ s_end_attempt(struct mesh_pair *p, mesh_err_t err)
     bool by_peer = false;
     const char *text = "";
     (void)pair_failure(p->cur, &by_peer, &text);
-    if (pair_burnt(p->cur) || err == MESH_EEXIST) {
+    if (pair_burnt(p->cur)) {
         p->used = pair_burnt(p->cur);
         s_say(p->progress, p->progress_ctx, p->m, "failed: %s%s", text,
               p->used ? "; the code is burnt" : "");
