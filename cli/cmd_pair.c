@@ -14,8 +14,7 @@
 #define S_LIST_MAX 16 /* names in a --share or --advertise list */
 
 static const char s_usage[] =
-    "usage: meshctl pair [--listen ADDR] [--expire DURATION] [--advertise ADDR[,ADDR...]]\n"
-    "                    [--share COLL[,COLL...]]\n"
+    "usage: meshctl pair [--listen ADDR] [--expire DURATION] [--advertise ADDRS] [--share COLLS]\n"
     "   or: meshctl pair CODE --addr HOST:PORT [--timeout SECONDS]\n"
     "\n"
     "pair with no CODE prints a one-time code such as 7-crystal-ladder-orbit and waits\n"
@@ -96,8 +95,9 @@ s_join(cli_ctx_t *ctx, const char *code, const char *addr, const char *timeout_s
     if (cli_open(ctx, &m) != CLI_OK)
         return CLI_FAIL;
     char id[MESH_ID_TEXT_LEN + 1] = "";
-    mesh_pair_options_t o = {
-        .size = sizeof o, .timeout_ms = timeout * 1000, .progress = ctx->json || ctx->quiet_flag ? NULL : s_progress};
+    mesh_pair_options_t o = {.size = sizeof o,
+                             .timeout_ms = timeout * 1000,
+                             .progress = ctx->json || ctx->quiet_flag ? NULL : s_progress};
     mesh_err_t err = mesh_pair_join(m, code, addr, &o, id, sizeof id);
     int rc = CLI_OK;
     if (err != MESH_OK) {
