@@ -24,6 +24,7 @@
 #include "core/sync/pair.h"
 #include "crypto/devid.h"
 #include "crypto/ident.h"
+#include "store/store.h"
 #include "transport/transport.h"
 
 #define S_LISTEN_DEFAULT "tcp://0.0.0.0:47475"
@@ -33,6 +34,7 @@
 #define S_ATTEMPTS_MAX   16               /* attempts dropped unburnt per code, at most */
 #define S_ATTEMPT_GAP_MS 1000             /* a new attempt at most this often */
 #define S_FLUSH_MS       300              /* the last frames' time to leave before close */
+#define S_FOLLOW_MS      2000             /* a daemon's time to take B's record, at most */
 
 struct mesh_pair {
     mesh_t *m;
@@ -341,6 +343,31 @@ s_add_b(struct mesh_pair *p, const char *id)
     return err;
 }
 
+/* A daemon running on this home admits B only once its loop has taken our records (it
+ * follows the store's transactions); B, told RESULT, dials at once. So before RESULT, wait
+ * (at most S_FOLLOW_MS) until the daemon's status was written at or past our commit: else
+ * its first refusal would make B's daemon wait for its redial (3 s). No daemon: no wait. */
+static void
+s_daemon_follow(struct mesh_pair *p)
+{
+    uint64_t want = store_last_txnid(p->m->store);
+    int64_t end = s_now_ms() + S_FOLLOW_MS;
+    for (bool said = false;; said = true) {
+        mesh_status_t *st = NULL;
+        mesh_status_device_t dev = {.size = sizeof dev};
+        bool wait = mesh_status(p->m, &st) == MESH_OK && mesh_status_device(st, &dev) == MESH_OK &&
+                    dev.daemon && dev.pid != (int64_t)getpid() && dev.txnid < want;
+        mesh_status_free(st);
+        if (!wait || s_now_ms() >= end) {
+            return;
+        }
+        if (!said) {
+            s_say(p->progress, p->progress_ctx, p->m, "waiting for the daemon to take the record");
+        }
+        usleep(20 * 1000);
+    }
+}
+
 /* The attempt under way ended without success: burnt (the code is spent) or dropped. */
 static mesh_err_t
 s_end_attempt(struct mesh_pair *p, mesh_err_t err)
@@ -449,6 +476,7 @@ mesh_pair_wait(mesh_pair_t *p, char *id, size_t id_len)
             s_flush(p->t);
             return node_fail(m, err, "pairing: cannot add %s: %s", idtext, detail);
         }
+        s_daemon_follow(p);
         err = pair_send_result(p->cur, m->name, (const char *const *)p->addrs, p->naddrs);
         s_flush(p->t);
         if (err != MESH_OK) {
