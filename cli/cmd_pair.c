@@ -15,7 +15,7 @@
 
 static const char s_usage[] =
     "usage: meshctl pair [--listen ADDR] [--expire DURATION] [--advertise ADDRS] [--share COLLS]\n"
-    "   or: meshctl pair CODE --addr HOST:PORT [--timeout SECONDS]\n"
+    "   or: meshctl pair CODE [--addr HOST:PORT] [--timeout SECONDS]\n"
     "\n"
     "pair with no CODE prints a one-time code such as 7-crystal-ladder-orbit and waits\n"
     "for one device to join with it, saying what happens. The code works once: a wrong\n"
@@ -30,7 +30,12 @@ static const char s_usage[] =
     "those collections: each other collection without an access list gets one of the\n"
     "current members.\n"
     "\n"
-    "pair CODE joins the device that shows CODE at HOST:PORT (its pairing address). On\n"
+    "While it waits it says on the LAN, by UDP beacons that carry the code's nameplate\n"
+    "and the pairing port (no ID), where it listens (not with --no-discovery, 'discovery\n"
+    "= off' in the config file, or MESHSYNC_NO_DISCOVERY set; UDP port 'discovery-port').\n"
+    "\n"
+    "pair CODE joins the device that shows CODE at HOST:PORT (its pairing address), or,\n"
+    "without --addr, the first one heard on the LAN with CODE's nameplate. On\n"
     "success that device is recorded as a member with its addresses; a daemon on this\n"
     "home (or the next one started) then syncs with it and gets the mesh's records.\n"
     "Pairing two devices that each already share a mesh with others is refused.\n"
@@ -41,6 +46,7 @@ static const char s_usage[] =
     "  --advertise ADDRS    sync addresses to give the joining device, comma-separated\n"
     "  --share COLLS        collections the joining device may hold, comma-separated\n"
     "  --addr HOST:PORT     (with CODE) the pairing address of the device showing it\n"
+    "  --no-discovery       no pairing beacons: send none, or (with CODE) need --addr\n"
     "  --timeout SECONDS    (with CODE) give up after this long (default 30)\n"
     "\n"
     "--quiet drops the progress lines (the code and the result stay).\n"
@@ -82,13 +88,22 @@ s_daemon_listen(mesh_t *m, char *buf, size_t len)
     mesh_status_free(st);
 }
 
+/* Pairing beacons: on unless --no-discovery or 'discovery = off'; the port of
+ * 'discovery-port' (0: the library's default). */
+static bool
+s_lan(const cli_ctx_t *ctx, bool no_discovery, unsigned *port)
+{
+    uint64_t p = 0;
+    *port = 0;
+    if (ctx->discovery_port_config[0] && cli_parse_u64(ctx->discovery_port_config, 1, 65535, &p))
+        *port = (unsigned)p;
+    return !no_discovery && strcmp(ctx->discovery_config, "off") != 0;
+}
+
 static int
-s_join(cli_ctx_t *ctx, const char *code, const char *addr, const char *timeout_s)
+s_join(cli_ctx_t *ctx, const char *code, const char *addr, const char *timeout_s, bool no_discovery)
 {
     uint64_t timeout = 30;
-    if (!addr)
-        return cli_usage_error(s_usage, "pair: CODE needs --addr HOST:PORT (the other device's "
-                                        "pairing address)");
     if (timeout_s && !cli_parse_u64(timeout_s, 1, 3600, &timeout))
         return cli_usage_error(s_usage, "pair: --timeout takes seconds, 1 to 3600");
     mesh_t *m = NULL;
@@ -98,6 +113,7 @@ s_join(cli_ctx_t *ctx, const char *code, const char *addr, const char *timeout_s
     mesh_pair_options_t o = {.size = sizeof o,
                              .timeout_ms = timeout * 1000,
                              .progress = ctx->json || ctx->quiet_flag ? NULL : s_progress};
+    o.lan = s_lan(ctx, no_discovery, &o.lan_port);
     mesh_err_t err = mesh_pair_join(m, code, addr, &o, id, sizeof id);
     int rc = CLI_OK;
     if (err != MESH_OK) {
@@ -116,7 +132,8 @@ s_join(cli_ctx_t *ctx, const char *code, const char *addr, const char *timeout_s
 }
 
 static int
-s_show(cli_ctx_t *ctx, const char *listen, const char *expire_s, char *advertise, char *share)
+s_show(cli_ctx_t *ctx, const char *listen, const char *expire_s, char *advertise, char *share,
+       bool no_discovery)
 {
     const char *addrs[S_LIST_MAX], *colls[S_LIST_MAX];
     size_t naddrs = 0, ncolls = 0;
@@ -151,6 +168,7 @@ s_show(cli_ctx_t *ctx, const char *listen, const char *expire_s, char *advertise
                              .share = colls,
                              .share_count = ncolls,
                              .progress = ctx->quiet_flag ? NULL : s_progress};
+    o.lan = s_lan(ctx, no_discovery, &o.lan_port);
     mesh_pair_t *p = NULL;
     mesh_err_t err = mesh_pair_open(m, &o, &p);
     if (err != MESH_OK) {
@@ -189,7 +207,9 @@ cmd_pair(int argc, char **argv, cli_ctx_t *ctx)
 {
     const char *listen = NULL, *expire = NULL, *advertise = NULL, *share = NULL, *addr = NULL,
                *timeout = NULL;
-    const cli_opt_t opts[] = {{"--listen", 'l', &listen, NULL},
+    bool no_discovery = false;
+    const cli_opt_t opts[] = {{"--no-discovery", 0, NULL, &no_discovery},
+                              {"--listen", 'l', &listen, NULL},
                               {"--expire", 0, &expire, NULL},
                               {"--advertise", 0, &advertise, NULL},
                               {"--share", 0, &share, NULL},
@@ -209,7 +229,7 @@ cmd_pair(int argc, char **argv, cli_ctx_t *ctx)
             return cli_usage_error(s_usage, "pair: --share is too long");
         snprintf(adv, sizeof adv, "%s", advertise ? advertise : "");
         snprintf(sh, sizeof sh, "%s", share ? share : "");
-        return s_show(ctx, listen, expire, advertise ? adv : NULL, share ? sh : NULL);
+        return s_show(ctx, listen, expire, advertise ? adv : NULL, share ? sh : NULL, no_discovery);
     }
     if (listen || expire || advertise || share)
         return cli_usage_error(s_usage, "pair: --listen, --expire, --advertise and --share go "
@@ -222,5 +242,5 @@ cmd_pair(int argc, char **argv, cli_ctx_t *ctx)
             return cli_usage_error(s_usage, "pair: the code is too long");
         snprintf(code + len, sizeof code - len, "%s%s", len ? " " : "", argv[i]);
     }
-    return s_join(ctx, code, addr, timeout);
+    return s_join(ctx, code, addr, timeout, no_discovery);
 }

@@ -810,6 +810,11 @@ typedef struct mesh_pair_options {
     uint64_t timeout_ms;            /* join: give up after this; 0: 30 s */
     mesh_pair_progress_fn progress; /* progress lines, or NULL */
     void *progress_ctx;             /* passed to progress */
+    bool lan;                       /* open: send pairing beacons (nameplate and port, no ID)
+                                     * on the LAN while open; join with addr NULL: find the
+                                     * device by them. Off whenever the environment has
+                                     * MESHSYNC_NO_DISCOVERY set (not empty) */
+    unsigned lan_port;              /* their UDP port; 0: 47474 (docs/PROTOCOL.md §15.6) */
 } mesh_pair_options_t;
 
 /* A pairing opened by mesh_pair_open; opaque. */
@@ -849,13 +854,14 @@ MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_pair_wait(mesh_pair_t *p, char *id, s
 MESH_EXPORT void mesh_pair_close(mesh_pair_t *p);
 
 /* Join the pairing that shows code at addr ("host:port" or "tcp://host:port": A's pairing
- * endpoint), within opts->timeout_ms. MESH_OK: A's add record is written here (with the
- * addresses A gave), and id (may be NULL) receives A's ID.
+ * endpoint), within opts->timeout_ms. addr NULL, with opts->lan: the first pairing beacon
+ * heard with the code's nameplate gives it (MESH_EINVAL when LAN discovery is off). MESH_OK: A's
+ * add record is written here (with the addresses A gave), and id (may be NULL) receives A's ID.
  * Errors: MESH_EINVAL (a malformed code or address: detail in mesh_errmsg), MESH_ENOTFOUND
  * (a word not in the list; or no pairing with that nameplate there), MESH_EBADSIG (wrong
  * code: A burnt it), MESH_EEXIST (both devices share a mesh with others), MESH_ESTATE (the
  * code expired or was used), MESH_EBUSY (no answer in time: no pairing open there, or
- * another device is pairing with it now), MESH_EPROTO, MESH_EIO.
+ * another device is pairing with it now; or no pairing beacon heard), MESH_EPROTO, MESH_EIO.
  * Thread-safety: any thread. */
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_pair_join(mesh_t *m, const char *code, const char *addr,
                                                      const mesh_pair_options_t *opts, char *id,

@@ -25,6 +25,7 @@
 #include "crypto/devid.h"
 #include "crypto/ident.h"
 #include "store/store.h"
+#include "transport/beacon.h"
 #include "transport/transport.h"
 
 #define S_LISTEN_DEFAULT "tcp://0.0.0.0:47475"
@@ -35,6 +36,8 @@
 #define S_ATTEMPT_GAP_MS 1000             /* a new attempt at most this often */
 #define S_FLUSH_MS       300              /* the last frames' time to leave before close */
 #define S_FOLLOW_MS      2000             /* a daemon's time to take B's record, at most */
+#define S_LAN_PORT       47474            /* pairing beacons' UDP port by default */
+#define S_LAN_EVERY_MS   500              /* a pairing beacon this often while open */
 
 struct mesh_pair {
     mesh_t *m;
@@ -55,6 +58,9 @@ struct mesh_pair {
     int64_t attempt_ms; /* when the last attempt began */
     unsigned attempts;  /* attempts dropped unburnt */
     bool used;          /* paired or burnt: the code is spent */
+    beacon_sock_t *lan; /* pairing beacons (§15.6), or NULL */
+    uint16_t port;      /* the listener's TCP port */
+    int64_t lan_ms;     /* when the last one went out */
 };
 
 static int64_t
@@ -63,6 +69,29 @@ s_now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Is LAN discovery forbidden by the environment (tests, benches: docs/PROTOCOL.md §16)? */
+static bool
+s_lan_off(void)
+{
+    const char *v = getenv("MESHSYNC_NO_DISCOVERY");
+    return v && *v;
+}
+
+/* A: a pairing beacon, every S_LAN_EVERY_MS while open. */
+static void
+s_lan_tick(struct mesh_pair *p)
+{
+    uint8_t buf[BEACON_PAIR_LEN];
+    size_t len = 0;
+    int64_t now = s_now_ms();
+    if (!p->lan || now - p->lan_ms < S_LAN_EVERY_MS ||
+        beacon_pair_encode(p->code.nameplate, p->port, buf, sizeof buf, &len) != MESH_OK) {
+        return;
+    }
+    p->lan_ms = now;
+    (void)beacon_send(p->lan, buf, len);
 }
 
 static void s_say(mesh_pair_progress_fn fn, void *ctx, const mesh_t *m, const char *fmt, ...)
@@ -248,7 +277,19 @@ mesh_pair_open(mesh_t *m, const mesh_pair_options_t *opts, mesh_pair_t **out)
         mesh_pair_close(p);
         return err;
     }
-    s_say(p->progress, p->progress_ctx, m, "listening on %s for one device", p->endpoint);
+    const char *colon = strrchr(p->endpoint, ':');
+    p->port = colon ? (uint16_t)strtoul(colon + 1, NULL, 10) : 0;
+    if (o.lan && !s_lan_off()) {
+        err = beacon_open((uint16_t)(o.lan_port ? o.lan_port : S_LAN_PORT), NULL, NULL, &p->lan,
+                          why, sizeof why);
+        if (err != MESH_OK) {
+            node_fail(m, err, "pairing beacons: %s", why);
+            mesh_pair_close(p);
+            return err;
+        }
+    }
+    s_say(p->progress, p->progress_ctx, m, "listening on %s for one device%s", p->endpoint,
+          p->lan ? " (and saying so on the LAN)" : "");
     *out = p;
     return MESH_OK;
 }
@@ -272,6 +313,7 @@ mesh_pair_close(mesh_pair_t *p)
         return;
     }
     pair_free(p->cur);
+    beacon_close(p->lan);
     transport_close(p->t);
     if (p->lock_fd >= 0) {
         close(p->lock_fd); /* (and the lock with it) */
@@ -431,6 +473,7 @@ mesh_pair_wait(mesh_pair_t *p, char *id, size_t id_len)
                 return node_fail(m, MESH_ESTATE, "pairing failed: %u attempts failed", p->attempts);
             }
         }
+        s_lan_tick(p);
         err = transport_recv(p->t, 100, &tm);
         if (err == MESH_ENOTFOUND) {
             continue;
@@ -565,6 +608,52 @@ s_add_a(mesh_t *m, pair_t *pr, const addr_t *reached, const char *idtext,
     return err;
 }
 
+/* B without an address: the first pairing beacon with our nameplate gives the device's
+ * address (the beacon's source) and its pairing port, as "HOST:PORT" into out. */
+static mesh_err_t
+s_lan_find(mesh_t *m, const mesh_pair_options_t *o, unsigned nameplate, int64_t deadline, char *out,
+           size_t out_len)
+{
+    char why[256];
+    beacon_sock_t *sock = NULL;
+    if (!o->lan || s_lan_off()) {
+        return node_fail(m, MESH_EINVAL,
+                         "no address given, and LAN discovery is off%s: give the other "
+                         "device's pairing address",
+                         s_lan_off() ? " (MESHSYNC_NO_DISCOVERY is set)" : "");
+    }
+    mesh_err_t err = beacon_open((uint16_t)(o->lan_port ? o->lan_port : S_LAN_PORT), NULL, NULL,
+                                 &sock, why, sizeof why);
+    if (err != MESH_OK) {
+        return node_fail(m, err, "pairing beacons: %s", why);
+    }
+    s_say(o->progress, o->progress_ctx, m, "looking for nameplate %u on the LAN", nameplate);
+    err = MESH_EBUSY;
+    while (err == MESH_EBUSY && s_now_ms() < deadline) {
+        uint8_t buf[BEACON_MAX];
+        size_t len = 0;
+        char from[24];
+        unsigned np = 0;
+        uint16_t port = 0;
+        mesh_err_t r = beacon_recv(sock, buf, sizeof buf, &len, from, sizeof from);
+        if (r == MESH_ENOTFOUND || r == MESH_ETOOBIG) {
+            usleep(20 * 1000);
+        } else if (r != MESH_OK) {
+            err = r;
+        } else if (beacon_pair_decode(buf, len, &np, &port) == MESH_OK && np == nameplate) {
+            snprintf(out, out_len, "%s:%u", from, (unsigned)port);
+            s_say(o->progress, o->progress_ctx, m, "found it at %s", out);
+            err = MESH_OK;
+        }
+    }
+    beacon_close(sock);
+    if (err == MESH_EBUSY) {
+        return node_fail(m, err, "no pairing beacon with nameplate %u heard on the LAN in time",
+                         nameplate);
+    }
+    return err == MESH_OK ? MESH_OK : node_fail(m, err, "pairing beacons: cannot read them");
+}
+
 mesh_err_t
 mesh_pair_join(mesh_t *m, const char *code, const char *addr, const mesh_pair_options_t *opts,
                char *id, size_t id_len)
@@ -572,7 +661,7 @@ mesh_pair_join(mesh_t *m, const char *code, const char *addr, const mesh_pair_op
     char why[256], endpoint[PAIRMSG_ADDR_MAX + 8];
     paircode_t pc;
     addr_t reached;
-    if (!m || !code || !addr || (opts && opts->size < sizeof(size_t))) {
+    if (!m || !code || (opts && opts->size < sizeof(size_t))) {
         return MESH_EINVAL;
     }
     node_clear_err(m);
@@ -583,6 +672,16 @@ mesh_pair_join(mesh_t *m, const char *code, const char *addr, const mesh_pair_op
     mesh_err_t err = paircode_parse(code, strlen(code), &pc, why, sizeof why);
     if (err != MESH_OK) {
         return node_fail(m, err, "the code: %s", why);
+    }
+    int64_t deadline = s_now_ms() + (int64_t)(o.timeout_ms ? o.timeout_ms : S_JOIN_MS);
+    char found[64];
+    if (!addr) {
+        err = s_lan_find(m, &o, pc.nameplate, deadline, found, sizeof found);
+        if (err != MESH_OK) {
+            paircode_wipe(&pc);
+            return err;
+        }
+        addr = found;
     }
     snprintf(endpoint, sizeof endpoint, "%s%s", strncmp(addr, "tcp://", 6) ? "tcp://" : "", addr);
     if (addr_parse(endpoint, strlen(endpoint), false, &reached, why, sizeof why) != MESH_OK) {
@@ -596,8 +695,7 @@ mesh_pair_join(mesh_t *m, const char *code, const char *addr, const mesh_pair_op
         return err;
     }
     uint8_t pk[TRANSPORT_KEY_LEN], sk[TRANSPORT_KEY_LEN];
-    s_join_t j = {.conn = 0,
-                  .deadline = s_now_ms() + (int64_t)(o.timeout_ms ? o.timeout_ms : S_JOIN_MS)};
+    s_join_t j = {.conn = 0, .deadline = deadline};
     pair_t *pr = NULL;
     err = ident_curve_public(ident_public_key(m->ident), pk);
     if (err == MESH_OK) {
