@@ -260,6 +260,8 @@ mesh_pair_open(mesh_t *m, const mesh_pair_options_t *opts, mesh_pair_t **out)
         ident_wipe(sk, sizeof sk);
         if (err != MESH_OK) {
             node_fail(m, err, "pairing listener: cannot start");
+        } else {
+            transport_frame_max(p->t, PAIRMSG_FRAME_MAX); /* a stranger's frames: 4 KiB */
         }
     }
     if (err == MESH_OK) {
@@ -706,6 +708,7 @@ mesh_pair_join(mesh_t *m, const char *code, const char *addr, const mesh_pair_op
     }
     ident_wipe(sk, sizeof sk);
     if (err == MESH_OK) {
+        transport_frame_max(j.t, PAIRMSG_FRAME_MAX);
         err = transport_connect(j.t, pair_listener_public, endpoint, &j.conn);
     }
     if (err == MESH_OK) {

@@ -5,11 +5,14 @@
  * key than its connection's is refused; a frame out of turn, a malformed one and one from a
  * second connection key are refused (the last without ending the attempt); two meshed
  * devices are refused before any share (not burnt); another nameplate is refused; the
- * listener's public key belongs to its secret.
+ * listener's public key belongs to its secret; the listener's transport, capped at
+ * PAIRMSG_FRAME_MAX (transport_frame_max), drops a longer frame from a stranger (counted),
+ * whole or in pieces, and still takes a short one after it.
  * Layer: tests. Third-party: cmocka, sodium.h. SPDX-License-Identifier: MIT */
 #include "core/sync/pair.h"
 
 #include "crypto/ident.h"
+#include "transport/transport.h"
 
 #include <sodium.h>
 
@@ -223,6 +226,67 @@ test_pair_listener_keys(void **state)
     assert_memory_equal(pk, pair_listener_public, 32);
 }
 
+static bool
+s_admit_any(void *ctx, const uint8_t *key)
+{
+    (void)ctx;
+    (void)key;
+    return true;
+}
+
+/* Wait up to 3 s for a frame on a (pumping b meanwhile). */
+static mesh_err_t
+s_recv(transport_t *a, transport_t *b, transport_msg_t *msg)
+{
+    for (int i = 0; i < 150; i++) {
+        transport_msg_t ignored;
+        mesh_err_t e = transport_recv(b, 1, &ignored);
+        (void)e;
+        if (transport_recv(a, 20, msg) == MESH_OK) {
+            return MESH_OK;
+        }
+    }
+    return MESH_ENOTFOUND;
+}
+
+static void
+test_pair_listener_frame_cap(void **state)
+{
+    (void)state;
+    uint8_t sk[32], bpk[32], bsk[32], *big = calloc(1, 3u << 20);
+    char ep[256];
+    transport_t *a = NULL, *b = NULL;
+    transport_msg_t msg;
+    uint32_t conn = 0;
+    assert_non_null(big);
+    big[0] = 0x93;
+    memcpy(sk, pair_listener_secret, sizeof sk);
+    assert_int_equal(transport_open(pair_listener_public, sk, s_admit_any, NULL, &a), MESH_OK);
+    transport_frame_max(a, PAIRMSG_FRAME_MAX);
+    assert_int_equal(transport_listen(a, "tcp://127.0.0.1:0", ep, sizeof ep), MESH_OK);
+    randombytes_buf(bsk, sizeof bsk);
+    crypto_scalarmult_base(bpk, bsk);
+    assert_int_equal(transport_open(bpk, bsk, s_admit_any, NULL, &b), MESH_OK);
+    assert_int_equal(transport_connect(b, pair_listener_public, ep, &conn), MESH_OK);
+    mesh_err_t err = MESH_ENOTFOUND;
+    for (int i = 0; i < 300 && err != MESH_OK; i++) {
+        err = transport_send(b, conn, big, PAIRMSG_FRAME_MAX + 1); /* one whole piece */
+        if (err != MESH_OK) { /* a answers the handshake (ZAP) as it polls */
+            mesh_err_t e = transport_recv(a, 10, &msg);
+            assert_int_equal(e, MESH_ENOTFOUND);
+        }
+    }
+    assert_int_equal(err, MESH_OK);
+    assert_int_equal(transport_send(b, conn, big, 3u << 20), MESH_OK); /* in pieces */
+    assert_int_equal(transport_send(b, conn, big, 3), MESH_OK);
+    assert_int_equal(s_recv(a, b, &msg), MESH_OK);
+    assert_int_equal(msg.len, 3); /* the short one only */
+    assert_true(transport_refused(a) >= 2);
+    transport_close(b);
+    transport_close(a);
+    free(big);
+}
+
 int
 main(void)
 {
@@ -233,6 +297,7 @@ main(void)
         cmocka_unit_test(test_pair_out_of_turn_malformed_and_strangers),
         cmocka_unit_test(test_pair_meshed_and_nameplate_refused),
         cmocka_unit_test(test_pair_listener_keys),
+        cmocka_unit_test(test_pair_listener_frame_cap),
     };
     if (sodium_init() < 0)
         return 1;
