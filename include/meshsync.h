@@ -822,8 +822,9 @@ typedef struct mesh_pair mesh_pair_t;
 
 /* Open a pairing on m (offline or not): draw a fresh code and listen on opts->listen for
  * the joining device. One pairing at a time per home (HOME/pair.lock). With share, B is
- * limited to those collections: each is shared with B (mesh_share), and each other user
- * collection that has no access list yet gets one of the current members (B not in it).
+ * limited to those collections: every user collection that has no access list yet (the
+ * listed ones too) first gets one of the current members, then each listed one is shared
+ * with B (mesh_share).
  * MESH_OK: *out is open; wait with mesh_pair_wait, close with mesh_pair_close.
  * Errors: MESH_EINVAL (a bad option), MESH_EBUSY (another pairing is open on this home, or
  * the endpoint is in use), MESH_EIO, MESH_ENOMEM; detail in mesh_errmsg(m).

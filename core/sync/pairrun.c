@@ -338,8 +338,28 @@ s_listed(char **v, size_t n, const char *s)
     return false;
 }
 
-/* With --share: give every other user collection without an access list one of the
- * current members (before B is one), so that B is limited to the shared ones. */
+/* Give coll, when it has no access list yet, one of the current members (B not yet one):
+ * nothing changes for them, and B is then sent only what a record grants it. */
+static mesh_err_t
+s_pin_list(struct mesh_pair *p, const char *coll)
+{
+    mesh_member_list_t *mem = NULL;
+    mesh_err_t err = mesh_members(p->m, coll, &mem);
+    size_t n = mesh_member_list_count(mem);
+    if (err == MESH_OK && !mesh_member_list_restricted(mem) && n) {
+        const char **ids = calloc(n, sizeof *ids);
+        for (size_t j = 0; ids && j < n; j++) {
+            ids[j] = mesh_member_list_get(mem, j);
+        }
+        err = ids ? mesh_share(p->m, coll, ids, n) : MESH_ENOMEM;
+        free(ids);
+    }
+    mesh_member_list_free(mem);
+    return err;
+}
+
+/* With --share: an access list of the current members for every user collection without
+ * one (the listed ones too, written or not yet), before B is a member. */
 static mesh_err_t
 s_restrict_others(struct mesh_pair *p)
 {
@@ -347,23 +367,14 @@ s_restrict_others(struct mesh_pair *p)
     mesh_err_t err = mesh_collections(p->m, &colls);
     for (size_t i = 0; err == MESH_OK && i < mesh_coll_list_count(colls); i++) {
         const char *name = mesh_coll_list_get(colls, i)->name;
-        mesh_member_list_t *mem = NULL;
-        if (name[0] == '_' || s_listed(p->share, p->nshare, name)) {
-            continue;
+        if (name[0] != '_' && !s_listed(p->share, p->nshare, name)) {
+            err = s_pin_list(p, name);
         }
-        err = mesh_members(p->m, name, &mem);
-        size_t n = mesh_member_list_count(mem);
-        if (err == MESH_OK && !mesh_member_list_restricted(mem) && n) {
-            const char **ids = calloc(n, sizeof *ids);
-            for (size_t j = 0; ids && j < n; j++) {
-                ids[j] = mesh_member_list_get(mem, j);
-            }
-            err = ids ? mesh_share(p->m, name, ids, n) : MESH_ENOMEM;
-            free(ids);
-        }
-        mesh_member_list_free(mem);
     }
     mesh_coll_list_free(colls);
+    for (size_t i = 0; err == MESH_OK && i < p->nshare; i++) {
+        err = s_pin_list(p, p->share[i]);
+    }
     return err;
 }
 

@@ -4,7 +4,9 @@
 # What must hold after: both exit 0 naming each other; each lists the other in peer ls (B
 # with A's sync address, taken from A's running daemon); with no further step, items written
 # on either side reach the other through the daemons; the code then works no more (a third
-# device trying it is refused and A's member list does not change).
+# device trying it is refused and A's member list does not change). A device D paired
+# with --share notes may hold notes and not A's other collection: it gets the notes, old
+# and new, and never an item of the other.
 # SPDX-License-Identifier: MIT
 . "$(dirname "$0")/lib.sh"
 describe "pair by code over loopback, then items sync both ways; a used code is refused"
@@ -44,6 +46,30 @@ before=$(a peer ls | wc -l)
 expect_fail_with "no answer" c --quiet pair "$code" --addr "127.0.0.1:$pport" --timeout 2
 expect_eq "$(a peer ls | wc -l)" "$before" "A's member count after the reused code"
 c peer ls | grep -q "^$ida" && fail "C lists A after a refused pairing"
-kill "$pa" "$pb"
-wait_pids 10 "$pa" "$pb"
+# --share: D, paired with A limited to notes, gets notes and never A's other collection
+a put secret s1 hidden
+D=$(mk_home)
+idd=$(mc --home "$D" init --name delta)
+spawn "$MESHCTL" --home "$A" pair --listen tcp://127.0.0.1:0 --share notes >"$T/pair-a2.out" 2>"$T/pair-a2.err"
+ppa=$LAST_PID
+wait_for 10 "A to listen for the second pairing" grep -q 'listening on tcp://127.0.0.1:[0-9]' "$T/pair-a2.err"
+code=$(head -1 "$T/pair-a2.out")
+pport=$(sed -n 's/.*listening on tcp:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$T/pair-a2.err")
+mc --home "$D" --quiet pair "$code" --addr "127.0.0.1:$pport" >/dev/null ||
+    fail "D could not pair: $(cat "$T/pair-a2.err")"
+wait_pids 10 "$ppa"
+a members secret | grep -q "$idd" && fail "D may hold secret: $(a members secret)"
+a members notes | grep -q "$idd" || fail "D may not hold notes: $(a members notes)"
+a members notes | grep -q "$idb" || fail "B lost notes to D's share: $(a members notes)"
+a members secret | grep -q "$idb" || fail "B lost secret to D's share: $(a members secret)"
+start_daemon "$D" "$T/d.log"
+pd=$LAST_PID
+wait_for 20 "notes to reach D" sh -c "'$MESHCTL' --home '$D' get notes k1 | grep -q from-a"
+a put secret s2 later
+a put notes k3 after
+wait_for 20 "the later note to reach D" sh -c "'$MESHCTL' --home '$D' get notes k3"
+mc --home "$D" get secret s1 >/dev/null 2>&1 && fail "D got A's unshared collection"
+mc --home "$D" get secret s2 >/dev/null 2>&1 && fail "D got A's unshared collection"
+kill "$pa" "$pb" "$pd"
+wait_pids 10 "$pa" "$pb" "$pd"
 echo ok
