@@ -270,6 +270,18 @@ s_config_line(cli_ctx_t *ctx, char *line, int *level, int *json)
         memcpy(ctx->listen_config, value, len + 1);
         return "";
     }
+    if (strcmp(key, "pair-expire") == 0) /* meshctl pair */
+        return cli_parse_duration(value, &ctx->pair_expire_ms) &&
+                       ctx->pair_expire_ms <= 24ull * 3600 * 1000
+                   ? ""
+                   : "pair-expire must be a duration such as 10m or 90s, at most 24h";
+    if (strcmp(key, "pair-listen") == 0) { /* meshctl pair; checked when it listens */
+        size_t len = strlen(value);
+        if (len == 0 || len >= sizeof ctx->pair_listen_config)
+            return "pair-listen must have 1 to 255 bytes (tcp://HOST:PORT)";
+        memcpy(ctx->pair_listen_config, value, len + 1);
+        return "";
+    }
     if (strcmp(key, "horizon") == 0)
         return cli_parse_duration(value, &ctx->horizon_ms)
                    ? ""

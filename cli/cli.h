@@ -23,20 +23,22 @@
 #define CLI_NAME_MAX 128 /* bytes of a device name taken from the config file */
 
 typedef struct cli_ctx {
-    const char *home_flag;   /* --home DIR, or NULL */
-    int json_flag;           /* --json 1, --no-json 0, not given -1 */
-    int log_level_flag;      /* --log-level, or -1 */
-    char home[CLI_PATH_MAX]; /* resolved home directory */
-    bool json;               /* resolved: print one JSON document */
-    int log_level;           /* resolved: highest mesh_log_level_t printed */
-    char name[CLI_NAME_MAX]; /* 'name' from the config file, "" if none */
-    bool quiet;              /* drop every library log line (while probing) */
-    char lib_error[512];     /* the library's last error-level log line, "" if none */
-    bool online;             /* open with the event loop (meshctl daemon) */
-    const char *listen;      /* with online: the endpoint to listen on, or NULL */
-    char listen_config[256]; /* 'listen' from the config file, "" if none */
-    bool quiet_flag;         /* --quiet: no confirmation lines (cli_confirm) */
-    uint64_t horizon_ms;     /* 'horizon' from the config file or --horizon, 0 if none */
+    const char *home_flag;        /* --home DIR, or NULL */
+    int json_flag;                /* --json 1, --no-json 0, not given -1 */
+    int log_level_flag;           /* --log-level, or -1 */
+    char home[CLI_PATH_MAX];      /* resolved home directory */
+    bool json;                    /* resolved: print one JSON document */
+    int log_level;                /* resolved: highest mesh_log_level_t printed */
+    char name[CLI_NAME_MAX];      /* 'name' from the config file, "" if none */
+    bool quiet;                   /* drop every library log line (while probing) */
+    char lib_error[512];          /* the library's last error-level log line, "" if none */
+    bool online;                  /* open with the event loop (meshctl daemon) */
+    const char *listen;           /* with online: the endpoint to listen on, or NULL */
+    char listen_config[256];      /* 'listen' from the config file, "" if none */
+    bool quiet_flag;              /* --quiet: no confirmation lines (cli_confirm) */
+    uint64_t horizon_ms;          /* 'horizon' from the config file or --horizon, 0 if none */
+    uint64_t pair_expire_ms;      /* 'pair-expire' from the config file, 0 if none */
+    char pair_listen_config[256]; /* 'pair-listen' from the config file, "" if none */
 
     /* LAN discovery (meshctl daemon): the config file's settings ("" if not set there)... */
     char discovery_config[8];              /* 'discovery': on or off */
@@ -181,6 +183,7 @@ int cmd_share(int argc, char **argv, cli_ctx_t *ctx); /* and unshare, members: c
 int cmd_unshare(int argc, char **argv, cli_ctx_t *ctx);
 int cmd_members(int argc, char **argv, cli_ctx_t *ctx);
 int cmd_export(int argc, char **argv, cli_ctx_t *ctx);
+int cmd_pair(int argc, char **argv, cli_ctx_t *ctx);
 int cmd_import(int argc, char **argv, cli_ctx_t *ctx);
 int cmd_vector(int argc, char **argv, cli_ctx_t *ctx);
 int cmd_daemon(int argc, char **argv, cli_ctx_t *ctx);

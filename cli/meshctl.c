@@ -27,6 +27,7 @@ static const s_cmd_t s_cmds[] = {
     {"conflicts", cmd_conflicts, "list the keys that have siblings (concurrent writes)"},
     {"dump", cmd_dump, "print every version of a collection, for comparing devices"},
     {"peer", cmd_peer, "add a device to the mesh, or list its members"},
+    {"pair", cmd_pair, "pair with another device by a one-time code"},
     {"share", cmd_share, "share a collection with some members only"},
     {"unshare", cmd_unshare, "take a device out of a collection's access list"},
     {"members", cmd_members, "list who may hold a collection, or the mesh's members"},

@@ -795,6 +795,93 @@ MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_status_error(const mesh_status_t *st,
  * Thread-safety: any thread, once nothing else uses the snapshot. */
 MESH_EXPORT void mesh_status_free(mesh_status_t *st);
 
+/* ---- Pairing by a one-time code (docs/PROTOCOL.md §15) ----
+ * Device A opens a pairing (mesh_pair_open): it draws a code such as
+ * "7-crystal-ladder-orbit" and listens for one device on a pairing endpoint of its own (the
+ * sync listener is not involved; a daemon may run on the home meanwhile). Device B, told the
+ * code and A's pairing address, joins (mesh_pair_join). Both sides then run CPace over the
+ * code: a wrong code fails both sides and burns the code; the code works once and expires.
+ * After success A has written the add record for B (and, with share, B's access records)
+ * and B the add record for A with the addresses A gave: B then syncs with A (its daemon, or
+ * the next one started) and is trusted by every member once A's record reaches it. */
+
+/* A progress line for people ("a device connected: exchanging keys"), no newline. */
+typedef void (*mesh_pair_progress_fn)(void *ctx, const char *line);
+
+/* Options of mesh_pair_open and mesh_pair_join. Set size to sizeof(mesh_pair_options_t);
+ * zero every field you do not use. */
+typedef struct mesh_pair_options {
+    size_t size;                    /* sizeof(mesh_pair_options_t), always first */
+    const char *listen;             /* open: the pairing endpoint, tcp://HOST:PORT (PORT 0: any
+                                     * free one); NULL: "tcp://0.0.0.0:47475" */
+    uint64_t expire_ms;             /* open: the code expires after this; 0: 10 minutes */
+    const char *const *addrs;       /* open: the sync addresses B is to dial A at (e.g. its
+                                     * daemon's "tcp://host:7400"); a host 0.0.0.0, * or [::]
+                                     * is replaced at B by the host B reached A at */
+    size_t addr_count;              /* their number, 0..8 */
+    const char *const *share;       /* open: limit B to these collections (see mesh_pair_open) */
+    size_t share_count;             /* their number; 0: B gets every collection, as any member */
+    uint64_t timeout_ms;            /* join: give up after this; 0: 30 s */
+    mesh_pair_progress_fn progress; /* progress lines, or NULL */
+    void *progress_ctx;             /* passed to progress */
+    bool lan;                       /* open: send pairing beacons (nameplate and port, no ID)
+                                     * on the LAN while open; join with addr NULL: find the
+                                     * device by them. Off whenever the environment has
+                                     * MESHSYNC_NO_DISCOVERY set (not empty) */
+    unsigned lan_port;              /* their UDP port; 0: 47474 (docs/PROTOCOL.md §15.6) */
+} mesh_pair_options_t;
+
+/* A pairing opened by mesh_pair_open; opaque. */
+typedef struct mesh_pair mesh_pair_t;
+
+/* Open a pairing on m (offline or not): draw a fresh code and listen on opts->listen for
+ * the joining device. One pairing at a time per home (HOME/pair.lock). With share, B is
+ * limited to those collections: every user collection that has no access list yet (the
+ * listed ones too) first gets one of the current members, then each listed one is shared
+ * with B (mesh_share).
+ * MESH_OK: *out is open; wait with mesh_pair_wait, close with mesh_pair_close.
+ * Errors: MESH_EINVAL (a bad option), MESH_EBUSY (another pairing is open on this home, or
+ * the endpoint is in use), MESH_EIO, MESH_ENOMEM; detail in mesh_errmsg(m).
+ * Thread-safety: any thread; the pairing then belongs to that thread. */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_pair_open(mesh_t *m, const mesh_pair_options_t *opts,
+                                                     mesh_pair_t **out);
+
+/* The code to tell the other device ("N-word-word-word"), and the endpoint actually bound
+ * (with the port chosen); valid until mesh_pair_close. */
+MESH_EXPORT const char *mesh_pair_code(const mesh_pair_t *p);
+MESH_EXPORT const char *mesh_pair_endpoint(const mesh_pair_t *p);
+
+/* Serve the pairing until one device has paired, the code is burnt, or it expires. Devices
+ * that connect are taken one at a time (others are refused at the handshake while one is
+ * under way); an attempt silent for 10 s is dropped without burning the code, as is one
+ * refused before any share was sent (another nameplate, both devices meshed), at most 16
+ * such per code and one a second.
+ * MESH_OK: paired; id (id_len >= MESH_ID_TEXT_LEN + 1 bytes, may be NULL) receives B's ID.
+ * Errors: MESH_EBADSIG (a wrong code: the code is burnt), MESH_ESTATE (expired, or already
+ * used; or 16 attempts failed), MESH_EPROTO (the peer broke the protocol: burnt), and the
+ * store's errors while writing B's records. A device refused because both devices already
+ * share a mesh with others is told so, and the pairing goes on waiting (the code is not
+ * burnt: no share was sent).
+ * Thread-safety: the thread that opened p. */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_pair_wait(mesh_pair_t *p, char *id, size_t id_len);
+
+/* Stop listening, wipe the code and free p. NULL is a no-op. */
+MESH_EXPORT void mesh_pair_close(mesh_pair_t *p);
+
+/* Join the pairing that shows code at addr ("host:port" or "tcp://host:port": A's pairing
+ * endpoint), within opts->timeout_ms. addr NULL, with opts->lan: the first pairing beacon
+ * heard with the code's nameplate gives it (MESH_EINVAL when LAN discovery is off). MESH_OK: A's
+ * add record is written here (with the addresses A gave), and id (may be NULL) receives A's ID.
+ * Errors: MESH_EINVAL (a malformed code or address: detail in mesh_errmsg), MESH_ENOTFOUND
+ * (a word not in the list; or no pairing with that nameplate there), MESH_EBADSIG (wrong
+ * code: A burnt it), MESH_EEXIST (both devices share a mesh with others), MESH_ESTATE (the
+ * code expired or was used), MESH_EBUSY (no answer in time: no pairing open there, or
+ * another device is pairing with it now; or no pairing beacon heard), MESH_EPROTO, MESH_EIO.
+ * Thread-safety: any thread. */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_pair_join(mesh_t *m, const char *code, const char *addr,
+                                                     const mesh_pair_options_t *opts, char *id,
+                                                     size_t id_len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -118,6 +118,46 @@ beacon_decode(const uint8_t *buf, size_t len, beacon_t *b)
     return MESH_OK;
 }
 
+mesh_err_t
+beacon_pair_encode(unsigned nameplate, uint16_t port, uint8_t *out, size_t cap, size_t *len)
+{
+    *len = 0;
+    if (!out || cap < BEACON_PAIR_LEN || nameplate < 1 || nameplate > 999 || port == 0) {
+        return MESH_EINVAL;
+    }
+    memcpy(out, BEACON_PAIR_MAGIC, 4);
+    out[4] = 1;
+    out[5] = 0;
+    out[6] = (uint8_t)(nameplate >> 8);
+    out[7] = (uint8_t)nameplate;
+    out[8] = (uint8_t)(port >> 8);
+    out[9] = (uint8_t)port;
+    *len = BEACON_PAIR_LEN;
+    return MESH_OK;
+}
+
+mesh_err_t
+beacon_pair_decode(const uint8_t *buf, size_t len, unsigned *nameplate, uint16_t *port)
+{
+    *nameplate = 0;
+    *port = 0;
+    if (len > BEACON_MAX) {
+        return MESH_ETOOBIG;
+    }
+    if (!buf || len != BEACON_PAIR_LEN || memcmp(buf, BEACON_PAIR_MAGIC, 4) != 0 || buf[4] != 1 ||
+        buf[5] != 0) {
+        return MESH_EPROTO;
+    }
+    unsigned n = (unsigned)buf[6] << 8 | buf[7];
+    uint16_t p = (uint16_t)((uint16_t)buf[8] << 8 | buf[9]);
+    if (n < 1 || n > 999 || p == 0) {
+        return MESH_EPROTO;
+    }
+    *nameplate = n;
+    *port = p;
+    return MESH_OK;
+}
+
 bool
 beacon_is_from(const beacon_t *b, const uint8_t *key, const uint8_t *sender_pk, uint64_t epoch)
 {

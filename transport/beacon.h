@@ -54,6 +54,22 @@ MESH_NODISCARD mesh_err_t beacon_decode(const uint8_t *buf, size_t len, beacon_t
 bool beacon_is_from(const beacon_t *b, const uint8_t *key, const uint8_t *sender_pk,
                     uint64_t epoch);
 
+/* ---- pairing beacons (§15.6): a device that shows a pairing code says where it listens
+ * for the pairing, under its public nameplate; no ID, no key, no tag. ---- */
+#define BEACON_PAIR_MAGIC "MSHP"
+#define BEACON_PAIR_LEN   10u /* magic, version 1, 0, nameplate (u16 BE), port (u16 BE) */
+
+/* Encode a pairing beacon for nameplate (1..999) and the pairing listener's TCP port into
+ * out (cap >= BEACON_PAIR_LEN). MESH_OK, or MESH_EINVAL (a bad nameplate, port 0, cap). */
+MESH_NODISCARD mesh_err_t beacon_pair_encode(unsigned nameplate, uint16_t port, uint8_t *out,
+                                             size_t cap, size_t *len);
+
+/* Decode exactly len bytes as a pairing beacon. MESH_OK: *nameplate and *port set.
+ * Errors (both zeroed): MESH_ETOOBIG (over BEACON_MAX bytes), MESH_EPROTO (another length,
+ * magic, version or reserved byte, a nameplate outside 1..999, port 0). */
+MESH_NODISCARD mesh_err_t beacon_pair_decode(const uint8_t *buf, size_t len, unsigned *nameplate,
+                                             uint16_t *port);
+
 /* ---- the UDP socket ---- */
 
 typedef struct beacon_sock beacon_sock_t;

@@ -89,6 +89,7 @@ struct transport {
     uint8_t *tsan_copy; /* a TSan build: the last frame, copied (see S_TSAN) */
     size_t tsan_cap;
     uint64_t refused;
+    size_t frame_max; /* longer frames are refused (transport_frame_max) */
     char errmsg[256];
     /* The pre-auth guard (transport/guard.h): a thread reads the ROUTER's accept and
      * disconnect events from libzmq's socket monitor and sheds connections over the caps. */
@@ -110,6 +111,12 @@ const char *
 transport_errmsg(const transport_t *t)
 {
     return t ? t->errmsg : "";
+}
+
+void
+transport_frame_max(transport_t *t, size_t max)
+{
+    t->frame_max = max < TRANSPORT_FRAME_MAX ? max : TRANSPORT_FRAME_MAX;
 }
 
 uint64_t
@@ -306,6 +313,7 @@ transport_open(const uint8_t *public_key, const uint8_t *secret_key, transport_a
     memcpy(t->sk, secret_key, TRANSPORT_KEY_LEN);
     t->admit = admit;
     t->admit_ctx = admit_ctx;
+    t->frame_max = TRANSPORT_FRAME_MAX;
     mesh_err_t err = MESH_OK;
     t->ctx = zmq_ctx_new();
     if (!t->ctx) {
@@ -633,6 +641,11 @@ s_take_piece(transport_t *t, s_join_t *j, zmq_msg_t *part, transport_msg_t *msg)
     size_t n = zmq_msg_size(part);
     uint8_t kind = 0xff;
     s_copy_in(&kind, p, n ? 1 : 0);
+    if (kind == S_PIECE_WHOLE && n - 1 > t->frame_max) {
+        s_join_reset(j, false);
+        t->refused++; /* over this transport's cap */
+        return MESH_ENOTFOUND;
+    }
     if (kind == S_PIECE_WHOLE) {
         s_join_reset(j, false); /* a frame cut short before it is dropped */
         zmq_msg_init(&t->last);
@@ -651,7 +664,7 @@ s_take_piece(transport_t *t, s_join_t *j, zmq_msg_t *part, transport_msg_t *msg)
             total = total << 8 | be[b];
         }
         s_join_reset(j, false);
-        if (total <= TRANSPORT_PIECE_MAX || total > TRANSPORT_FRAME_MAX) {
+        if (total <= TRANSPORT_PIECE_MAX || total > t->frame_max) {
             t->refused++; /* a frame that needs no pieces, or over the cap */
             return MESH_ENOTFOUND;
         }

@@ -84,6 +84,12 @@ MESH_NODISCARD mesh_err_t transport_send(transport_t *t, uint32_t conn, const vo
  * MESH_EIO. */
 MESH_NODISCARD mesh_err_t transport_recv(transport_t *t, int timeout_ms, transport_msg_t *msg);
 
+/* Refuse (drop and count) every received frame longer than max bytes (at most, and by
+ * default, TRANSPORT_FRAME_MAX). A transport that takes only small frames (the pairing
+ * listener: core/sync/pairrun.c) so joins no pieces, and a peer can make it hold no more
+ * than libzmq's one piece per connection. */
+void transport_frame_max(transport_t *t, size_t max);
+
 /* Handshakes and frames refused so far (for logs and tests). */
 uint64_t transport_refused(const transport_t *t);
 

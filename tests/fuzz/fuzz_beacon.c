@@ -4,7 +4,9 @@
  * must not be taken as from the harness's member under its pairwise key (a fuzzer cannot
  * compute a tag); what does not must fail with a decoder's error and a zeroed beacon. Then
  * the input's first bytes choose a port and a tag count for an honest beacon, which must
- * decode and be recognised by each member it tags and by nobody else. Any breach abort()s.
+ * decode and be recognised by each member it tags and by nobody else. The same bytes go to
+ * beacon_pair_decode (pairing beacons, §15.6): what decodes must encode back to them. Any
+ * breach abort()s.
  * Built with tests/fuzz/check.c by `make fuzz` (clang, libFuzzer) and, with
  * tests/fuzz/replay.c, by gcc for `make test`. Seeds: corpus/beacon/ (gen_corpus_beacon.c).
  * Layer: tests. Third-party: none. SPDX-License-Identifier: MIT */
@@ -50,6 +52,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         CHECK(check_is_decode_error(err));
         CHECK(check_is_zero(&b, sizeof b));
+    }
+    /* the pairing kind (§15.6): what decodes is exactly its layout, and encodes back */
+    unsigned nameplate = 0;
+    uint16_t pport = 0;
+    err = beacon_pair_decode(data, size, &nameplate, &pport);
+    if (err == MESH_OK) {
+        uint8_t again[BEACON_PAIR_LEN];
+        size_t alen = 0;
+        CHECK(size == BEACON_PAIR_LEN && nameplate >= 1 && nameplate <= 999 && pport != 0);
+        CHECK(beacon_pair_encode(nameplate, pport, again, sizeof again, &alen) == MESH_OK);
+        CHECK(alen == size && memcmp(again, data, size) == 0);
+    } else {
+        CHECK(check_is_decode_error(err) && nameplate == 0 && pport == 0);
     }
     /* an honest beacon with the port and count the input's first bytes choose */
     if (size >= 3) {
