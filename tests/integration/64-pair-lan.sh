@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/integration/60-pair-lan.sh: pairing found on the LAN by the nameplate (docs/PROTOCOL.md
+# tests/integration/64-pair-lan.sh: pairing found on the LAN by the nameplate (docs/PROTOCOL.md
 # §15.6), in network namespaces this test makes and removes: a hub namespace holding a
 # bridge, and three namespaces on it (10.78.0.1-3/24, addresses that exist only inside
 # them; nothing is added to the host's own namespace).
