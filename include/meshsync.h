@@ -847,8 +847,10 @@ MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_pair_open(mesh_t *m, const mesh_pair_
                                                      mesh_pair_t **out);
 
 /* The code to tell the other device ("N-word-word-word"), and the endpoint actually bound
- * (with the port chosen); valid until mesh_pair_close. */
+ * (with the port chosen); valid until mesh_pair_close.
+ * Thread-safety: any thread, while p is open (they read what mesh_pair_open set). */
 MESH_EXPORT const char *mesh_pair_code(const mesh_pair_t *p);
+/* (see mesh_pair_code) Thread-safety: any thread, while p is open. */
 MESH_EXPORT const char *mesh_pair_endpoint(const mesh_pair_t *p);
 
 /* Serve the pairing until one device has paired, the code is burnt, or it expires. Devices
@@ -865,7 +867,8 @@ MESH_EXPORT const char *mesh_pair_endpoint(const mesh_pair_t *p);
  * Thread-safety: the thread that opened p. */
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_pair_wait(mesh_pair_t *p, char *id, size_t id_len);
 
-/* Stop listening, wipe the code and free p. NULL is a no-op. */
+/* Stop listening, wipe the code and free p. NULL is a no-op.
+ * Thread-safety: the thread that opened p, once nothing else uses p. */
 MESH_EXPORT void mesh_pair_close(mesh_pair_t *p);
 
 /* Join the pairing that shows code at addr ("host:port" or "tcp://host:port": A's pairing
