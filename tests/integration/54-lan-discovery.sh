@@ -26,31 +26,8 @@
 . "$(dirname "$0")/lib.sh"
 describe "three members on a bridge find each other by LAN beacons alone; an observer learns no ID"
 
-[ "$(id -u)" = 0 ] || skip "network namespaces need root (uid $(id -u))"
-command -v ip >/dev/null 2>&1 || skip "no 'ip' command (iproute2)"
 command -v python3 >/dev/null 2>&1 || skip "no python3 (the capturing listener)"
-
-HUB=ms54hub$$
-NS=()
-# netcmd ARGS: run an ip command that sets the namespaces up; on failure skip, naming it.
-netcmd() {
-    "$@" 2>"$T/ip.err" || skip "cannot make network namespaces: '$*' failed: $(cat "$T/ip.err")"
-}
-netcmd ip netns add "$HUB"
-at_exit "ip netns del $HUB"
-netcmd ip -n "$HUB" link add br0 type bridge
-netcmd ip -n "$HUB" link set br0 up
-for i in 1 2 3 4; do
-    n=ms54n$i-$$
-    netcmd ip netns add "$n"
-    at_exit "ip netns del $n"
-    NS+=("$n")
-    netcmd ip -n "$n" link add eth0 type veth peer name p$i netns "$HUB"
-    netcmd ip -n "$HUB" link set p$i master br0 up
-    netcmd ip -n "$n" addr add 10.77.0.$i/24 brd + dev eth0
-    netcmd ip -n "$n" link set eth0 up
-    netcmd ip -n "$n" link set lo up
-done
+netns_bridge ms54 10.77.0 4
 
 three_devices
 a peer add "$idb"

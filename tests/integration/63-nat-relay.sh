@@ -28,10 +28,6 @@ command -v nft >/dev/null 2>&1 || skip "no 'nft' command (nftables: scripts/deps
 command -v python3 >/dev/null 2>&1 || skip "no python3"
 
 HUB=ms63hub$$ NC=ms63c$$ R1=ms63r1$$ R2=ms63r2$$ NA=ms63a$$ NB=ms63b$$
-# netcmd ARGS: run a command that sets the namespaces up; on failure skip, naming it.
-netcmd() {
-    "$@" >/dev/null 2>"$T/ip.err" || skip "cannot make the NAT namespaces: '$*' failed: $(cat "$T/ip.err")"
-}
 for n in "$HUB" "$NC" "$R1" "$R2" "$NA" "$NB"; do
     netcmd ip netns add "$n"
     at_exit "ip netns del $n"

@@ -67,6 +67,40 @@ at_exit() {
     _at_exit+=("$1")
 }
 
+# ---- network namespaces (tests 54, 63, 64: addresses that exist only inside them) ----
+
+# netcmd ARGS: run a command that sets namespaces up; on failure skip the test, naming it.
+netcmd() {
+    "$@" >/dev/null 2>"$T/ip.err" ||
+        skip "cannot make network namespaces: '$*' failed: $(cat "$T/ip.err")"
+}
+
+# netns_bridge TAG PREFIX COUNT: a hub namespace holding a bridge, and COUNT namespaces on
+# it, the i-th with eth0 at PREFIX.i/24 (PREFIX: three octets, e.g. 10.77.0); their names
+# in NS (NS[0] is .1), the hub's in HUB. Each is deleted when the test ends.
+netns_bridge() {
+    local tag=$1 prefix=$2 count=$3 i n
+    [ "$(id -u)" = 0 ] || skip "network namespaces need root (uid $(id -u))"
+    command -v ip >/dev/null 2>&1 || skip "no 'ip' command (iproute2)"
+    HUB=${tag}hub$$
+    NS=()
+    netcmd ip netns add "$HUB"
+    at_exit "ip netns del $HUB"
+    netcmd ip -n "$HUB" link add br0 type bridge
+    netcmd ip -n "$HUB" link set br0 up
+    for i in $(seq 1 "$count"); do
+        n=${tag}n$i-$$
+        netcmd ip netns add "$n"
+        at_exit "ip netns del $n"
+        NS+=("$n")
+        netcmd ip -n "$n" link add eth0 type veth peer name p$i netns "$HUB"
+        netcmd ip -n "$HUB" link set p$i master br0 up
+        netcmd ip -n "$n" addr add "$prefix.$i/24" brd + dev eth0
+        netcmd ip -n "$n" link set eth0 up
+        netcmd ip -n "$n" link set lo up
+    done
+}
+
 [ -x "$MESHCTL" ] || fail "no meshctl at $MESHCTL (run make, or set MESHCTL)"
 
 # Deadlines stretch by MESH_TEST_TIME_FACTOR (a whole number, default 1; tests/run.sh sets it
