@@ -101,6 +101,26 @@ s_lan(const cli_ctx_t *ctx, bool no_discovery, unsigned *port)
     return !no_discovery && strcmp(ctx->discovery_config, "off") != 0;
 }
 
+/* Say that the pairing succeeded with id: a line, or with --json an object (with the code
+ * used, when given). CLI_OK. */
+static int
+s_paired(const cli_ctx_t *ctx, const char *id, const char *code)
+{
+    if (!ctx->json) {
+        printf("paired with %s\n", id);
+        return CLI_OK;
+    }
+    out_json_t j;
+    out_json_init(&j, stdout);
+    out_json_object_begin(&j, NULL);
+    out_json_string(&j, "paired", id);
+    if (code) {
+        out_json_string(&j, "code", code);
+    }
+    out_json_object_end(&j);
+    return CLI_OK;
+}
+
 static int
 s_join(cli_ctx_t *ctx, const char *code, const char *addr, const char *timeout_s, bool no_discovery)
 {
@@ -116,18 +136,7 @@ s_join(cli_ctx_t *ctx, const char *code, const char *addr, const char *timeout_s
                              .progress = ctx->json || ctx->quiet_flag ? NULL : s_progress};
     o.lan = s_lan(ctx, no_discovery, &o.lan_port);
     mesh_err_t err = mesh_pair_join(m, code, addr, &o, id, sizeof id);
-    int rc = CLI_OK;
-    if (err != MESH_OK) {
-        rc = cli_fail(m, err, "pair");
-    } else if (ctx->json) {
-        out_json_t j;
-        out_json_init(&j, stdout);
-        out_json_object_begin(&j, NULL);
-        out_json_string(&j, "paired", id);
-        out_json_object_end(&j);
-    } else {
-        printf("paired with %s\n", id);
-    }
+    int rc = err != MESH_OK ? cli_fail(m, err, "pair") : s_paired(ctx, id, NULL);
     mesh_close(m);
     return rc;
 }
@@ -185,19 +194,7 @@ s_show(cli_ctx_t *ctx, const char *listen, const char *expire_s, char *advertise
     cli_say("pair: the code expires in %llu s and works once", (unsigned long long)(expire / 1000));
     char id[MESH_ID_TEXT_LEN + 1] = "";
     err = mesh_pair_wait(p, id, sizeof id);
-    int rc = CLI_OK;
-    if (err != MESH_OK) {
-        rc = cli_fail(m, err, "pair");
-    } else if (ctx->json) {
-        out_json_t j;
-        out_json_init(&j, stdout);
-        out_json_object_begin(&j, NULL);
-        out_json_string(&j, "paired", id);
-        out_json_string(&j, "code", mesh_pair_code(p));
-        out_json_object_end(&j);
-    } else {
-        printf("paired with %s\n", id);
-    }
+    int rc = err != MESH_OK ? cli_fail(m, err, "pair") : s_paired(ctx, id, mesh_pair_code(p));
     mesh_pair_close(p);
     mesh_close(m);
     return rc;

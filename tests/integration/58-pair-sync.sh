@@ -55,9 +55,12 @@ ppa=$LAST_PID
 wait_for 10 "A to listen for the second pairing" grep -q 'listening on tcp://127.0.0.1:[0-9]' "$T/pair-a2.err"
 code=$(head -1 "$T/pair-a2.out")
 pport=$(sed -n 's/.*listening on tcp:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$T/pair-a2.err")
-mc --home "$D" --quiet pair "$code" --addr "127.0.0.1:$pport" >/dev/null ||
+mc --home "$D" --quiet --json pair "$code" --addr "127.0.0.1:$pport" >"$T/pair-d.json" ||
     fail "D could not pair: $(cat "$T/pair-a2.err")"
 wait_pids 10 "$ppa"
+# --json: the joining side says {"paired": the ID of the device it paired with}
+python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); assert d == {"paired": sys.argv[2]}, d' \
+    "$T/pair-d.json" "$ida" || fail "pair --json on D: $(cat "$T/pair-d.json")"
 a members secret | grep -q "$idd" && fail "D may hold secret: $(a members secret)"
 a members notes | grep -q "$idd" || fail "D may not hold notes: $(a members notes)"
 a members notes | grep -q "$idb" || fail "B lost notes to D's share: $(a members notes)"
