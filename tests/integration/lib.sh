@@ -101,6 +101,55 @@ netns_bridge() {
     done
 }
 
+# beacon_capture NS FILE: capture every UDP datagram to the beacon port (47474) in namespace
+# NS, a line "SOURCE HEX" each, appended to FILE (spawned: its PID in LAST_PID).
+beacon_capture() {
+    cat >"$T/listen.py" <<'EOF'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 47474))
+with open(sys.argv[1], "a") as out:
+    while True:
+        data, src = s.recvfrom(65536)
+        out.write("%s %s\n" % (src[0], data.hex()))
+        out.flush()
+EOF
+    : >"$2"
+    spawn ip netns exec "$1" python3 "$T/listen.py" "$2"
+}
+
+# beacons_keep_secret FILE HOME...: fail unless no datagram of FILE (beacon_capture's lines)
+# holds 8 bytes in a row of the Ed25519 or the CURVE public key of the device of any HOME,
+# or its ID text (with or without its dashes).
+beacons_keep_secret() {
+    local file=$1 h
+    shift
+    for h in "$@"; do tail -c 32 "$h/identity" | od -An -tx1 | tr -d ' \n'; echo; done >"$T/keys"
+    for h in "$@"; do "$MESHCTL" --home "$h" id; done >"$T/ids"
+    python3 - "$file" "$T/keys" "$T/ids" <<'EOF' || fail "the captured beacons give a key or an ID away (above)"
+import sys
+P = 2**255 - 19
+def curve(ed):  # the X25519 key of an Ed25519 public key: u = (1 + y) / (1 - y)
+    y = int.from_bytes(ed, "little") & ((1 << 255) - 1)
+    return ((1 + y) * pow(1 - y, P - 2, P) % P).to_bytes(32, "little")
+keys = [bytes.fromhex(k) for k in open(sys.argv[2]).read().split()]
+secrets = keys + [curve(k) for k in keys]
+ids = open(sys.argv[3]).read().split()
+bad = 0
+for line in open(sys.argv[1]):
+    src, hexdata = line.split()
+    b = bytes.fromhex(hexdata)
+    for k in secrets:
+        if any(k[i:i + 8] in b for i in range(25)):
+            print("%s: a beacon holds 8 bytes of a key" % src); bad = 1
+    for t in ids:
+        if t.encode() in b or t.replace("-", "").encode() in b:
+            print("%s: a beacon holds an ID" % src); bad = 1
+sys.exit(bad)
+EOF
+}
+
 [ -x "$MESHCTL" ] || fail "no meshctl at $MESHCTL (run make, or set MESHCTL)"
 
 # Deadlines stretch by MESH_TEST_TIME_FACTOR (a whole number, default 1; tests/run.sh sets it
