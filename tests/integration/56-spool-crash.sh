@@ -29,8 +29,18 @@ import json, sys
 d = json.load(sys.stdin)
 print(next((c["digest"] for c in d["collections"] if c["name"] == "bulk"), ""))'
 }
-spooled() { # spooled HOME: does the spool file hold a batch (more than its 8-byte header)?
-    [ -f "$1/spool" ] && [ "$(stat -c %s "$1/spool")" -gt 8 ]
+spooled() { # spooled HOME: does the spool file hold one whole batch? (Its 8-byte header, then
+    # records of a length, its complement and the bytes. A size past the header alone is not
+    # enough: the kill could land while the first record is half written, and a half record
+    # was never acknowledged, so a restart rightly drops it.)
+    [ -f "$1/spool" ] && python3 - "$1/spool" <<'PY'
+import struct, sys
+d = open(sys.argv[1], "rb").read()
+if len(d) < 16:
+    sys.exit(1)
+n, check = struct.unpack("<II", d[8:16])
+sys.exit(0 if check == n ^ 0xffffffff and len(d) >= 16 + n else 1)
+PY
 }
 
 DAEMON_LOG_LEVEL=debug MESH_TEST_COMMIT_PAUSE_MS=4000 with_hooks start_daemon "$B" "$T/b.log"
