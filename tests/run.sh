@@ -8,7 +8,10 @@
 # meshctl, and the test build's ($MESHCTL_TESTING) where they set a test hook.
 # Usage: B=build tests/run.sh [unit|integration|all]   (VALGRIND=1 runs unit tests under it;
 # TSAN=1, for a ThreadSanitizer build: any report, from a test or a daemon it started, fails
-# the test, and MESH_TEST_TIME_FACTOR stretches the integration tests' deadlines)
+# the test, and MESH_TEST_TIME_FACTOR stretches the integration tests' deadlines).
+# Integration tests run MESH_TEST_JOBS at a time (default 2: most of a test's time is spent
+# waiting on daemons); a test whose file holds the line "# run: alone" (it counts bytes or
+# times a phase that another test's load would disturb) runs with no other beside it.
 set -u
 cd "$(dirname "$0")/.."
 B=${B:-build}
@@ -34,10 +37,11 @@ suppressions=$PWD/tests/tsan.supp log_path=$log/tsan"
     export MESH_TEST_ITEMS=${MESH_TEST_ITEMS:-60000}
 fi
 
-# Print and remove the ThreadSanitizer reports left since the last call; false if there were.
+# Print and remove the ThreadSanitizer reports left since the last call (those under the
+# log_path prefix $1, default "tsan"); false if there were.
 s_tsan_reports() {
     local r found=1
-    for r in "$log"/tsan.*; do
+    for r in "$log/${1:-tsan}".*; do
         [ -f "$r" ] || continue
         found=0
         echo "--- ThreadSanitizer: $r"
@@ -107,18 +111,65 @@ if [ "$what" != integration ]; then
         run_one "fuzz-corpus/$n" "$r" tests/fuzz/corpus/"$n"
     done
 fi
+# One integration test in the background: its output in $log/<name>.out, its exit code in
+# .rc, its ThreadSanitizer reports under its own log_path prefix.
+s_int_start() { # name, command...
+    local name=$1 key; shift
+    key=$(echo "$name" | tr '/ .' '___')
+    (
+        [ "${TSAN:-0}" = 1 ] && export TSAN_OPTIONS="${TSAN_OPTIONS% log_path=*} log_path=$log/$key.tsanrep"
+        "$@" >"$log/$key.out" 2>&1
+        echo $? >"$log/$key.rc"
+    ) &
+    running[$!]=$name
+}
+
+# Wait for one running integration test to end, and count it.
+s_int_reap() {
+    local pid name key out rc reaped=0
+    wait -n 2>/dev/null || true
+    for pid in "${!running[@]}"; do
+        kill -0 "$pid" 2>/dev/null && continue
+        wait "$pid" 2>/dev/null
+        name=${running[$pid]}
+        unset "running[$pid]"
+        key=$(echo "$name" | tr '/ .' '___')
+        out=$log/$key.out
+        rc=$(cat "$log/$key.rc" 2>/dev/null || echo 1)
+        if s_tsan_reports "$key.tsanrep" >"$out.tsan"; then rc=66; fi
+        case $rc in
+        0) pass=$((pass + 1)); note ok "$name" ;;
+        77) skip=$((skip + 1)); note skip "$name: $(tail -n1 "$out")" ;;
+        *) fail=$((fail + 1)); failed+=("$name"); note FAIL "$name (rc $rc)"; s_show "$out" ;;
+        esac
+        reaped=1
+    done
+    [ $reaped = 1 ] || sleep 0.2 # (wait -n saw a job this loop had not yet counted as ended)
+}
+
 if [ "$what" = all ] || [ "$what" = integration ]; then
     export MESHCTL=$PWD/$B/meshctl MESHCTL_TESTING=$PWD/$TB/meshctl
     # Under ThreadSanitizer every daemon is the test build's, so that MESH_TEST_TIME_FACTOR
     # stretches its liveness timeouts as it does the tests' deadlines.
     [ "${TSAN:-0}" = 1 ] && export MESHCTL=$MESHCTL_TESTING
+    jobs_max=${MESH_TEST_JOBS:-2}
+    [ "${TSAN:-0}" = 1 ] && jobs_max=${MESH_TEST_JOBS:-1} # (each daemon is ten times slower there)
+    declare -A running=() # pid -> test name
     for s in tests/integration/[0-9]*.sh; do
         # Under ThreadSanitizer only the tests that start a daemon (a node with its own
         # thread): the others run one thread per process. (And 02-two-writers loses commits
         # there: LMDB alone, two processes on a 1 TiB map built with -fsanitize=thread, does.)
         if [ "${TSAN:-0}" = 1 ] && ! grep -q -- 'daemon --listen\|start_daemon' "$s"; then continue; fi
-        [ -f "$s" ] && run_one "${s#tests/}" timeout $((300 * ${MESH_TEST_TIME_FACTOR:-1})) bash "$s"
+        [ -f "$s" ] || continue
+        alone=0
+        grep -q '^# run: alone' "$s" && alone=1
+        while [ ${#running[@]} -gt 0 ] && { [ $alone = 1 ] || [ ${#running[@]} -ge "$jobs_max" ]; }; do
+            s_int_reap
+        done
+        s_int_start "${s#tests/}" timeout $((300 * ${MESH_TEST_TIME_FACTOR:-1})) bash "$s"
+        [ $alone = 0 ] || s_int_reap
     done
+    while [ ${#running[@]} -gt 0 ]; do s_int_reap; done
 fi
 [ ${#failed[@]} -eq 0 ] || echo "failed: ${failed[*]}"
 echo "$pass passed, $fail failed, $skip skipped"

@@ -4,6 +4,7 @@
 # other, deletions too), status and wait report it, SIGTERM and SIGINT stop a daemon cleanly; a device that is not a
 # member is refused even as the very first connection after start; a peer announcing an
 # unknown protocol major version is refused, with the reason logged on both sides.
+# run: alone (tests/run.sh: it counts bytes or times a phase that a test beside it would disturb)
 # SPDX-License-Identifier: MIT
 . "$(dirname "$0")/lib.sh"
 describe "two daemons sync both ways; strangers and unknown protocol versions are refused"

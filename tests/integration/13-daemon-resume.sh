@@ -6,6 +6,7 @@
 # before the kill, and ends with every item, its dump equal to the sender's.
 # The sender wrote one item over a quarter of the way in, before the sync.
 # (MESH_TEST_ITEMS changes the count.)
+# run: alone (tests/run.sh: it counts bytes or times a phase that a test beside it would disturb)
 # SPDX-License-Identifier: MIT
 . "$(dirname "$0")/lib.sh"
 describe "a receiver killed mid-sync resumes without re-sending what it applied"

@@ -6,6 +6,7 @@
 # it stored), every item is on B, the spool file is back to its header, both digests are
 # equal, and B keeps syncing (a later write reaches it). B's commits pause 4 s each (test
 # hook) so that the kill lands while the spool holds batches.
+# run: alone (tests/run.sh: it counts bytes or times a phase that a test beside it would disturb)
 # SPDX-License-Identifier: MIT
 . "$(dirname "$0")/lib.sh"
 describe "a receiver killed with acknowledged batches in its spool applies them after restart"
