@@ -122,25 +122,26 @@ s_int_start() { # name, command...
         echo $? >"$log/$key.rc"
     ) &
     running[$!]=$name
+    started[$!]=$SECONDS
 }
 
 # Wait for one running integration test to end, and count it.
 s_int_reap() {
-    local pid name key out rc reaped=0
+    local pid name key out rc secs reaped=0
     wait -n 2>/dev/null || true
     for pid in "${!running[@]}"; do
         kill -0 "$pid" 2>/dev/null && continue
         wait "$pid" 2>/dev/null
-        name=${running[$pid]}
-        unset "running[$pid]"
+        name=${running[$pid]} secs=$((SECONDS - started[$pid]))
+        unset "running[$pid]" "started[$pid]"
         key=$(echo "$name" | tr '/ .' '___')
         out=$log/$key.out
         rc=$(cat "$log/$key.rc" 2>/dev/null || echo 1)
         if s_tsan_reports "$key.tsanrep" >"$out.tsan"; then rc=66; fi
         case $rc in
-        0) pass=$((pass + 1)); note ok "$name" ;;
+        0) pass=$((pass + 1)); note ok "$name ($secs s)" ;;
         77) skip=$((skip + 1)); note skip "$name: $(tail -n1 "$out")" ;;
-        *) fail=$((fail + 1)); failed+=("$name"); note FAIL "$name (rc $rc)"; s_show "$out" ;;
+        *) fail=$((fail + 1)); failed+=("$name"); note FAIL "$name (rc $rc, $secs s)"; s_show "$out" ;;
         esac
         reaped=1
     done
@@ -154,7 +155,7 @@ if [ "$what" = all ] || [ "$what" = integration ]; then
     [ "${TSAN:-0}" = 1 ] && export MESHCTL=$MESHCTL_TESTING
     jobs_max=${MESH_TEST_JOBS:-2}
     [ "${TSAN:-0}" = 1 ] && jobs_max=${MESH_TEST_JOBS:-1} # (each daemon is ten times slower there)
-    declare -A running=() # pid -> test name
+    declare -A running=() started=() # pid -> test name, and its start (s)
     for s in tests/integration/[0-9]*.sh; do
         # Under ThreadSanitizer only the tests that start a daemon (a node with its own
         # thread): the others run one thread per process. (And 02-two-writers loses commits
