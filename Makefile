@@ -123,8 +123,13 @@ $(B)/tests/unstore: tests/tools/unstore.c $(B)/libmeshsync.a | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(B)/libmeshsync.a $(PKG_LIBS)
 
+# tests/tools/extloop: an app that drives a node from its own poll loop (public API only).
+$(B)/tests/extloop: tests/tools/extloop.c $(B)/libmeshsync.a | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(B)/libmeshsync.a $(PKG_LIBS)
+
 testing-bins: $(B)/libmeshsync.a $(B)/meshctl $(UNIT_BIN) $(REPLAY_BIN) $(B)/tests/forge \
-              $(B)/tests/frames $(B)/tests/unstore
+              $(B)/tests/frames $(B)/tests/unstore $(B)/tests/extloop
 
 # Both variants: the release build and the test build (with the unit tests and replays).
 test-bins: all testing

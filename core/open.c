@@ -189,7 +189,7 @@ s_go_online(mesh_t *m, const mesh_options_t *o)
     }
     discover_config_t disc = {o->discovery, o->discovery_port, o->discovery_interval_ms,
                               o->discovery_group, o->discovery_interfaces};
-    err = loop_start(m, o->listen ? bind : NULL, o->daemon_heap, &disc, &m->loop);
+    err = loop_start(m, o->listen ? bind : NULL, o->daemon_heap, &disc, o->external_loop, &m->loop);
     if (err == MESH_EBUSY && o->listen) {
         return node_fail(m, err, "port %u is in use (listen on %s)", port, bind);
     }
@@ -305,4 +305,23 @@ mesh_close(mesh_t *m)
     ident_free(m->ident);
     member_state_free(m->members);
     free(m);
+}
+
+int
+mesh_fd(const mesh_t *m)
+{
+    return m ? loop_fd(m->loop) : -1;
+}
+
+mesh_err_t
+mesh_process(mesh_t *m)
+{
+    if (!m) {
+        return MESH_EINVAL;
+    }
+    if (!m->loop || loop_fd(m->loop) < 0) {
+        return node_fail(m, MESH_ESTATE,
+                         "no external loop: open the node online with external_loop set");
+    }
+    return loop_process(m->loop);
 }

@@ -144,6 +144,10 @@ typedef struct mesh_options {
     const char *discovery_group;      /* an IPv4 multicast group also used, or NULL */
     const char *discovery_interfaces; /* comma-separated interface names, or NULL: all but
                                        * loopback */
+
+    /* Not offline: start no thread of the library's own for the node's event loop; the
+     * caller runs it from its own event loop with mesh_fd and mesh_process (see there). */
+    bool external_loop;
 } mesh_options_t;
 
 /* One version of an item, as listed by mesh_get_versions. Siblings (concurrent versions)
@@ -224,6 +228,28 @@ MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_open(const mesh_options_t *opts, mesh
  * Thread-safety: any one thread, once no other call on m runs or will run. It stops and
  * joins the library's thread: after it returns the log callback is not called for m. */
 MESH_EXPORT void mesh_close(mesh_t *m);
+
+/* The node's event loop driven from the caller's own (opened online with
+ * opts->external_loop): a descriptor to poll for reading (poll, epoll, select, or a GLib or
+ * libuv watch); whenever it is readable, call mesh_process. It stays the same descriptor
+ * until mesh_close; do not read it or close it. -1 when m is NULL, offline, or runs the
+ * loop on the library's own thread.
+ * Thread-safety: any thread. */
+MESH_EXPORT int mesh_fd(const mesh_t *m);
+
+/* Run the node's event loop until nothing is left to do now, for at most about 20 ms (it
+ * never waits for the network): receive and answer frames, commit what arrived, send what
+ * is due, run the timers; then mesh_fd is set to be readable when the next turn is due
+ * (at once if frames are still queued, and within 50 ms in any case while the node is
+ * open). Sync moves only while the caller calls it: call it whenever mesh_fd is readable.
+ * The log callback is called from the calling thread. Other calls on m (puts, gets,
+ * status) work as ever, from any thread, meanwhile.
+ * Errors: MESH_EINVAL (m NULL), MESH_ESTATE (m has no external loop: offline, or the
+ * library's own thread runs it), MESH_EIO (the descriptor could not be set: detail in
+ * mesh_errmsg).
+ * Thread-safety: one thread at a time for a given m (the same thread each time is
+ * simplest); never from inside the log callback. */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_process(mesh_t *m);
 
 /* The detail of the calling thread's last failure on m (e.g. the OS error or the key that
  * was too long), or "" if none; a thread keeps the details of the last four nodes it failed

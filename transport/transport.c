@@ -850,3 +850,50 @@ transport_recv(transport_t *t, int timeout_ms, transport_msg_t *msg)
         }
     }
 }
+
+/* Each socket transport_recv polls, in its order: the ZAP handler, the router, the dealers. */
+static size_t
+s_sockets(transport_t *t, void **socks)
+{
+    size_t n = 0;
+    socks[n++] = t->zap;
+    if (t->router) {
+        socks[n++] = t->router;
+    }
+    for (size_t i = 0; i < TRANSPORT_CONNS_MAX; i++) {
+        if (t->out[i].sock) {
+            socks[n++] = t->out[i].sock;
+        }
+    }
+    return n;
+}
+
+size_t
+transport_fds(transport_t *t, int *fds, size_t cap)
+{
+    void *socks[2 + TRANSPORT_CONNS_MAX];
+    size_t n = s_sockets(t, socks), k = 0;
+    for (size_t i = 0; i < n && k < cap; i++) {
+        int fd = -1;
+        size_t len = sizeof fd;
+        if (zmq_getsockopt(socks[i], ZMQ_FD, &fd, &len) == 0 && fd >= 0) {
+            fds[k++] = fd;
+        }
+    }
+    return k;
+}
+
+bool
+transport_pending(transport_t *t)
+{
+    void *socks[2 + TRANSPORT_CONNS_MAX];
+    size_t n = s_sockets(t, socks);
+    for (size_t i = 0; i < n; i++) {
+        int ev = 0;
+        size_t len = sizeof ev;
+        if (zmq_getsockopt(socks[i], ZMQ_EVENTS, &ev, &len) == 0 && (ev & ZMQ_POLLIN)) {
+            return true;
+        }
+    }
+    return false;
+}

@@ -84,6 +84,14 @@ MESH_NODISCARD mesh_err_t transport_send(transport_t *t, uint32_t conn, const vo
  * MESH_EIO. */
 MESH_NODISCARD mesh_err_t transport_recv(transport_t *t, int timeout_ms, transport_msg_t *msg);
 
+/* The descriptors that become readable when a socket of t may have something for
+ * transport_recv (libzmq's ZMQ_FD of each socket: edge-like, so once readable call
+ * transport_pending until it says no): at most cap of them in fds; returns how many. */
+size_t transport_fds(transport_t *t, int *fds, size_t cap);
+
+/* Does a socket of t hold a frame transport_recv would return now (or a ZAP request)? */
+bool transport_pending(transport_t *t);
+
 /* Refuse (drop and count) every received frame longer than max bytes (at most, and by
  * default, TRANSPORT_FRAME_MAX). A transport that takes only small frames (the pairing
  * listener: core/sync/pairrun.c) so joins no pieces, and a peer can make it hold no more

@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "core/base/testhook.h"
@@ -97,81 +99,193 @@ s_log_flood(loop_t *l, int64_t now)
     l->shed_ms = now;
 }
 
+/* One turn of the loop: wait up to the turn's own wait (0 when may_wait is false) for one
+ * frame and hand it to its session, commit what is due, follow commits made on the home,
+ * push, and run the timers. True if a frame came. */
+static bool
+s_turn(loop_t *l, bool may_wait)
+{
+    transport_msg_t tm;
+    dial_members(l);
+    int64_t now = sync_now_ms();
+    for (size_t i = 0; i < l->nsess; i++) {
+        /* a link that comes up any moment: say HELLO as soon as it does */
+        const session_t *s = l->sess[i];
+        l->quick |= s->conn_out != SYNC_NO_CONN && !s->hello_out && now - s->dial_ms < 3000;
+    }
+    int64_t wait = may_wait ? loop_wait_ms(l) : 0;
+    mesh_err_t err = transport_recv(l->t, wait > 0 ? (int)wait : 0, &tm);
+    l->quick = false;
+    if (err == MESH_OK) {
+        session_on_msg(l, &tm);
+    } else {
+        /* Nothing waits: whatever a peer sent until now has been heard. (A long commit
+         * below must not make peers whose pings queue meanwhile look silent.) */
+        l->drained_ms = sync_now_ms();
+        if (inbox_due(l->inbox, l->drained_ms)) {
+            session_flush_group(l); /* commit while the checker goes on */
+        }
+    }
+    if (transport_refused(l->t) != l->refused) {
+        node_log(l->m, MESH_LOG_WARN,
+                 "refused %llu connection attempt(s) or frame(s) from keys that are not "
+                 "members",
+                 (unsigned long long)(transport_refused(l->t) - l->refused));
+        l->refused = transport_refused(l->t);
+    }
+    s_log_flood(l, sync_now_ms());
+    uint64_t txnid = store_last_txnid(l->m->store);
+    if (txnid != l->last_txnid) {
+        node_log(l->m, MESH_LOG_DEBUG, "store at transaction %llu", (unsigned long long)txnid);
+        /* a commit by anyone on this home: push it, and follow membership */
+        l->last_txnid = txnid;
+        if (member_reload(l->m) != MESH_OK) {
+            node_log(l->m, MESH_LOG_WARN, "membership: %s", mesh_errmsg(l->m));
+        }
+        for (size_t i = 0; i < l->nsess; i++) {
+            l->sess[i]->again = true;
+        }
+    }
+    l->busy = false;
+    for (size_t i = 0; i < l->nsess; i++) {
+        session_push(l, l->sess[i]);
+        l->busy |= session_can_push(l->sess[i]);
+    }
+    now = sync_now_ms();
+    session_tick(l, now);
+    discover_tick(l, l->discover, now);
+    spool_tick(l, now);
+    s_release_memory(l, now);
+    status_tick(l, now);
+    collect_tick(l->m, &l->gc, now);
+    pex_save(l, now, false);
+    return err == MESH_OK;
+}
+
+int64_t
+loop_wait_ms(const loop_t *l)
+{
+    /* Sleep only when nothing waits: no commit due, nothing to push; queued batches wait
+     * for more of their pass only until LOOP_GROUP_MS after the first. */
+    int64_t wait = l->busy ? 0 : l->quick ? 2 : LOOP_IDLE_MS;
+    if (inbox_count(l->inbox)) {
+        int64_t due = inbox_wait_ms(l->inbox, sync_now_ms()); /* 0 once a commit is due */
+        wait = due < wait ? due : wait;
+    }
+    return wait < 0 ? 0 : wait;
+}
+
+/* What the loop does when it stops: commit what it received, save the sessions' state. */
+static void
+s_finish(loop_t *l)
+{
+    session_flush(l);
+    session_save(l);
+    pex_save(l, 0, true);
+}
+
 static void *
 s_run(void *arg)
 {
     loop_t *l = arg;
-    transport_msg_t tm;
-    bool busy = false, quick = false;
     while (!__atomic_load_n(&l->stop, __ATOMIC_ACQUIRE)) {
-        dial_members(l);
-        int64_t now = sync_now_ms();
-        for (size_t i = 0; i < l->nsess; i++) {
-            /* a link that comes up any moment: say HELLO as soon as it does */
-            const session_t *s = l->sess[i];
-            quick |= s->conn_out != SYNC_NO_CONN && !s->hello_out && now - s->dial_ms < 3000;
-        }
-        /* Sleep only when nothing waits: no commit due, nothing to push; queued batches
-         * wait for more of their pass only until LOOP_GROUP_MS after the first. */
-        int64_t wait = busy ? 0 : quick ? 2 : 50;
-        if (inbox_count(l->inbox) && inbox_wait_ms(l->inbox, now) < wait) {
-            wait = inbox_wait_ms(l->inbox, now); /* 0 once a commit is due */
-        }
-        mesh_err_t err = transport_recv(l->t, wait > 0 ? (int)wait : 0, &tm);
-        quick = false;
-        if (err == MESH_OK) {
-            session_on_msg(l, &tm);
-        } else {
-            /* Nothing waits: whatever a peer sent until now has been heard. (A long commit
-             * below must not make peers whose pings queue meanwhile look silent.) */
-            l->drained_ms = sync_now_ms();
-            if (inbox_due(l->inbox, l->drained_ms)) {
-                session_flush_group(l); /* commit while the checker goes on */
-            }
-        }
-        if (transport_refused(l->t) != l->refused) {
-            node_log(l->m, MESH_LOG_WARN,
-                     "refused %llu connection attempt(s) or frame(s) from keys that are not "
-                     "members",
-                     (unsigned long long)(transport_refused(l->t) - l->refused));
-            l->refused = transport_refused(l->t);
-        }
-        s_log_flood(l, sync_now_ms());
-        uint64_t txnid = store_last_txnid(l->m->store);
-        if (txnid != l->last_txnid) {
-            node_log(l->m, MESH_LOG_DEBUG, "store at transaction %llu", (unsigned long long)txnid);
-            /* a commit by anyone on this home: push it, and follow membership */
-            l->last_txnid = txnid;
-            if (member_reload(l->m) != MESH_OK) {
-                node_log(l->m, MESH_LOG_WARN, "membership: %s", mesh_errmsg(l->m));
-            }
-            for (size_t i = 0; i < l->nsess; i++) {
-                l->sess[i]->again = true;
-            }
-        }
-        busy = false;
-        for (size_t i = 0; i < l->nsess; i++) {
-            session_push(l, l->sess[i]);
-            busy |= session_can_push(l->sess[i]);
-        }
-        now = sync_now_ms();
-        session_tick(l, now);
-        discover_tick(l, l->discover, now);
-        spool_tick(l, now);
-        s_release_memory(l, now);
-        status_tick(l, now);
-        collect_tick(l->m, &l->gc, now);
-        pex_save(l, now, false);
+        (void)s_turn(l, true);
     }
-    session_flush(l);
-    session_save(l);
-    pex_save(l, 0, true);
+    s_finish(l);
     return NULL;
+}
+
+/* ---- the external loop (mesh_fd, mesh_process) ---- */
+
+static mesh_err_t s_external_arm(loop_t *l, int64_t ms);
+
+/* The descriptor the caller polls: an epoll set of the transport's sockets and a timer. */
+static mesh_err_t
+s_external_open(loop_t *l)
+{
+    struct epoll_event ev = {.events = EPOLLIN};
+    l->epfd = epoll_create1(EPOLL_CLOEXEC);
+    l->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    ev.data.fd = l->timerfd;
+    if (l->epfd < 0 || l->timerfd < 0 || epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->timerfd, &ev) != 0) {
+        return node_fail(l->m, MESH_EIO, "the loop's descriptor: %s", strerror(errno));
+    }
+    return s_external_arm(l, 0); /* readable at once: the first turn dials the members */
+}
+
+static void
+s_external_close(loop_t *l)
+{
+    if (l->timerfd >= 0) {
+        close(l->timerfd);
+    }
+    if (l->epfd >= 0) {
+        close(l->epfd);
+    }
+    l->epfd = l->timerfd = -1;
+}
+
+/* Make the descriptor readable in ms (0: at once), and hold the transport's descriptors
+ * (sockets come and go with connections: those gone are taken out, new ones put in). */
+static mesh_err_t
+s_external_arm(loop_t *l, int64_t ms)
+{
+    int fds[LOOP_PROCESS_FDS];
+    size_t n = l->t ? transport_fds(l->t, fds, LOOP_PROCESS_FDS) : 0;
+    for (size_t i = 0; i < l->nfds; i++) {
+        bool kept = false;
+        for (size_t j = 0; j < n && !kept; j++) {
+            kept = fds[j] == l->fds[i];
+        }
+        if (!kept) { /* (a closed socket's descriptor has left the set already: ENOENT) */
+            (void)epoll_ctl(l->epfd, EPOLL_CTL_DEL, l->fds[i], NULL);
+        }
+    }
+    for (size_t j = 0; j < n; j++) {
+        struct epoll_event ev = {.events = EPOLLIN, .data.fd = fds[j]};
+        if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fds[j], &ev) != 0 && errno != EEXIST) {
+            return node_fail(l->m, MESH_EIO, "the loop's descriptor: %s", strerror(errno));
+        }
+    }
+    memcpy(l->fds, fds, n * sizeof fds[0]);
+    l->nfds = n;
+    struct itimerspec due = {.it_value = {.tv_sec = (time_t)(ms / 1000),
+                                          .tv_nsec = ms > 0 ? (long)(ms % 1000) * 1000000L : 1L}};
+    if (timerfd_settime(l->timerfd, 0, &due, NULL) != 0) {
+        return node_fail(l->m, MESH_EIO, "the loop's timer: %s", strerror(errno));
+    }
+    return MESH_OK;
+}
+
+int
+loop_fd(const loop_t *l)
+{
+    return l && l->external ? l->epfd : -1;
+}
+
+mesh_err_t
+loop_process(loop_t *l)
+{
+    if (!l->external) {
+        return MESH_ESTATE;
+    }
+    uint64_t expired;
+    while (read(l->timerfd, &expired, sizeof expired) > 0) {
+        /* (drained: the timer is armed again below) */
+    }
+    int64_t t0 = sync_now_ms();
+    bool more;
+    do {
+        more = s_turn(l, false) || transport_pending(l->t);
+    } while (more && sync_now_ms() - t0 < LOOP_PROCESS_MS);
+    /* libzmq's descriptors say only that something changed: a frame still queued is waited
+     * for by the timer, not by them */
+    return s_external_arm(l, more || transport_pending(l->t) ? 0 : loop_wait_ms(l));
 }
 
 mesh_err_t
 loop_start(mesh_t *m, const char *listen, bool keep_heap, const discover_config_t *disc,
-           loop_t **out)
+           bool external, loop_t **out)
 {
     uint8_t curve_pk[TRANSPORT_KEY_LEN], curve_sk[TRANSPORT_KEY_LEN];
     *out = NULL;
@@ -181,6 +295,8 @@ loop_start(mesh_t *m, const char *listen, bool keep_heap, const discover_config_
     }
     l->m = m;
     l->members_gen = UINT64_MAX;
+    l->external = external;
+    l->epfd = l->timerfd = -1;
     /* Test hook (PROTOCOL.md §11.1): announce another major version, to show refusal. */
     l->major = testhook_number(TESTHOOK_PROTO_MAJOR, WIRE_PROTO_MAJOR);
     ident_random(&l->session, sizeof l->session);
@@ -229,10 +345,14 @@ loop_start(mesh_t *m, const char *listen, bool keep_heap, const discover_config_
     if (err == MESH_OK) {
         err = status_open(l);
     }
-    if (err == MESH_OK && pthread_create(&l->thread, NULL, s_run, l) != 0) {
+    if (err == MESH_OK && external) {
+        err = s_external_open(l);
+        said = err != MESH_OK;
+    } else if (err == MESH_OK && pthread_create(&l->thread, NULL, s_run, l) != 0) {
         err = MESH_EIO;
     }
     if (err != MESH_OK) {
+        s_external_close(l);
         status_close(l);
         if (!said) {
             node_fail(m, err, "network: %s", l->t ? transport_errmsg(l->t) : "cannot start");
@@ -259,7 +379,12 @@ loop_stop(loop_t *l)
         return;
     }
     __atomic_store_n(&l->stop, 1, __ATOMIC_RELEASE);
-    pthread_join(l->thread, NULL);
+    if (l->external) {
+        s_finish(l);
+        s_external_close(l);
+    } else {
+        pthread_join(l->thread, NULL);
+    }
     status_close(l);
     char path[4200];
     snprintf(path, sizeof path, "%s/status", l->m->home);

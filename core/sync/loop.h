@@ -10,6 +10,7 @@
 #define MESH_CORE_LOOP_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "core/sync/discover.h"
 #include "meshsync.h"
@@ -19,12 +20,27 @@ typedef struct loop loop_t;
 /* Start the loop thread of m: listen on listen (NULL: dial out only), connect to every
  * member's known addresses, and sync. With keep_heap, first tune the process's allocator
  * for it (mesh_options_t.daemon_heap). With disc on, LAN discovery too (discover.h).
+ * With external, start no thread: the caller runs the loop with loop_fd and loop_process.
  * Returns once the transport listens. Errors: MESH_EIO (with detail on m), MESH_ENOMEM, and
  * discover_open's. */
 MESH_NODISCARD mesh_err_t loop_start(mesh_t *m, const char *listen, bool keep_heap,
-                                     const discover_config_t *disc, loop_t **out);
+                                     const discover_config_t *disc, bool external, loop_t **out);
 
-/* Stop the thread and wait for it; NULL is a no-op. */
+/* Stop the thread and wait for it (external: commit and save on the calling thread);
+ * NULL is a no-op. */
 void loop_stop(loop_t *loop);
+
+/* How long the loop may wait for a frame now, in ms (0: it has work). */
+int64_t loop_wait_ms(const loop_t *l);
+
+/* External loop (loop_start with external): a descriptor that becomes readable when
+ * loop_process has work (a socket may have a frame, or a timer is due); -1 when the loop
+ * runs its own thread. */
+int loop_fd(const loop_t *l);
+
+/* External loop: run turns of the loop, without waiting, while frames come in, for at most
+ * LOOP_PROCESS_MS; then set loop_fd to wake at the next turn due. MESH_ESTATE when the loop
+ * runs its own thread; MESH_EIO when the descriptor cannot be set. */
+MESH_NODISCARD mesh_err_t loop_process(loop_t *l);
 
 #endif /* MESH_CORE_LOOP_H */

@@ -32,6 +32,9 @@
 #define LOOP_CREDIT           48u         /* batches a peer may have in flight to us */
 #define LOOP_GROUP_BATCHES    64u         /* received batches committed in one transaction, */
 #define LOOP_GROUP_BYTES      (32u << 20) /* at most, or this many bytes, */
+#define LOOP_IDLE_MS          50          /* ms: the longest the loop waits with nothing to do */
+#define LOOP_PROCESS_MS       20          /* ms: one mesh_process's turns, at most (loop_process) */
+#define LOOP_PROCESS_FDS      64          /* descriptors behind loop_fd, at most */
 #define LOOP_GROUP_MS         1000        /* or whatever came before the sender paused this long */
 #define LOOP_QUEUE_BATCHES    (2 * LOOP_CREDIT) /* received batches queued, checked ahead, */
 #define LOOP_QUEUE_BYTES      (64u << 20) /* and their bytes at most (one batch alone may pass) */
@@ -152,8 +155,13 @@ struct session {
 /* The loop thread's state. */
 struct loop {
     mesh_t *m;
-    pthread_t thread;
+    pthread_t thread; /* (none when external: the caller's loop runs loop_process) */
     int stop;
+    bool external;     /* driven by loop_fd/loop_process (mesh_fd/mesh_process), not a thread */
+    bool busy, quick;  /* the last turn had more to push; a link comes up any moment */
+    int epfd, timerfd; /* external: the descriptor the caller polls, and its timer in it */
+    int fds[LOOP_PROCESS_FDS]; /* external: the transport's descriptors in epfd */
+    size_t nfds;
     transport_t *t;
     inbox_t *inbox;      /* received batches not yet committed (checked meanwhile) */
     struct spool *spool; /* acknowledged batches not yet applied (core/sync/spool.h) */
