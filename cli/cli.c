@@ -368,6 +368,21 @@ cli_settle(cli_ctx_t *ctx)
     return CLI_OK;
 }
 
+int
+cli_reload_config(cli_ctx_t *ctx)
+{
+    int level = MESH_LOG_WARN, json = 0;
+    ctx->listen_config[0] = ctx->pair_listen_config[0] = '\0';
+    ctx->discovery_config[0] = ctx->discovery_port_config[0] = '\0';
+    ctx->discovery_interval_config[0] = ctx->discovery_group_config[0] = '\0';
+    ctx->discovery_interfaces_config[0] = '\0';
+    ctx->horizon_ms = ctx->pair_expire_ms = 0;
+    if (s_read_config(ctx, &level, &json) != CLI_OK)
+        return CLI_FAIL;
+    ctx->log_level = ctx->log_level_flag >= 0 ? ctx->log_level_flag : level;
+    return CLI_OK;
+}
+
 /* The library's log callback: "meshctl: [level] message" on stderr (a daemon's lines start
  * with the UTC time). meshctl reports every
  * failure in its own error line, which the library's error lines would repeat, so those
@@ -377,9 +392,12 @@ s_log(void *arg, int level, const char *message)
 {
     cli_ctx_t *ctx = arg;
     /* atomic: an online node's thread calls this while cli_open_ex ends its quiet spell */
-    if (__atomic_load_n(&ctx->quiet, __ATOMIC_RELAXED) || level > ctx->log_level)
+    /* (the log level: atomic, as meshctl daemon changes it on SIGHUP while this runs) */
+    if (__atomic_load_n(&ctx->quiet, __ATOMIC_RELAXED) ||
+        level > __atomic_load_n(&ctx->log_level, __ATOMIC_RELAXED))
         return;
-    if (level == MESH_LOG_ERROR && ctx->log_level < MESH_LOG_INFO)
+    if (level == MESH_LOG_ERROR &&
+        __atomic_load_n(&ctx->log_level, __ATOMIC_RELAXED) < MESH_LOG_INFO)
         return;
     if (ctx->online) {
         /* a daemon's lines carry the time (UTC, microseconds), for logs kept for months and

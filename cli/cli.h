@@ -94,6 +94,11 @@ int cli_parse(cli_ctx_t *ctx, const char *usage, int argc, char **argv, const cl
  * Returns CLI_OK, or CLI_FAIL after printing why. */
 int cli_settle(cli_ctx_t *ctx);
 
+/* Read HOME/config again (meshctl daemon on SIGHUP): every setting it gives is first reset,
+ * then read; flags given still override the log level. Returns CLI_OK, or CLI_FAIL after
+ * printing why (ctx's settings are then partly read: reload into a copy). */
+int cli_reload_config(cli_ctx_t *ctx);
+
 /* Open the node in ctx->home with offline set and the CLI's log callback. With quiet, the
  * library logs nothing (a probe). On failure *out is NULL and ctx->lib_error holds the
  * library's detail. Returns mesh_open's code. */
