@@ -196,6 +196,7 @@ bench_make_data(bench_data_t *d, size_t items)
     static const char hex[] = "0123456789abcdef";
     uint64_t state = BENCH_SEED;
     d->items = items;
+    d->batch = BENCH_BATCH;
     d->keys = malloc(items * BENCH_KEY_LEN);
     d->values = malloc(items * BENCH_VALUE_LEN);
     if (!d->keys || !d->values) {
@@ -317,7 +318,7 @@ bench_store_usage(const char *env_dir, bench_usage_t *u)
     u->file_bytes = (uint64_t)sb.st_size;
 }
 
-/* Load every item into a fresh, durable LMDB env, committing every BENCH_BATCH puts. */
+/* Load every item into a fresh, durable LMDB env, committing every d->batch puts. */
 static void
 s_run_raw(const bench_data_t *d, bench_run_t *run)
 {
@@ -333,8 +334,8 @@ s_run_raw(const bench_data_t *d, bench_run_t *run)
     s_mdb_check(mdb_txn_commit(txn), "txn_commit");
 
     double start = bench_read_clock();
-    for (size_t i = 0; i < d->items; i += BENCH_BATCH) {
-        size_t end = i + BENCH_BATCH < d->items ? i + BENCH_BATCH : d->items;
+    for (size_t i = 0; i < d->items; i += d->batch) {
+        size_t end = i + d->batch < d->items ? i + d->batch : d->items;
         s_mdb_check(mdb_txn_begin(env, NULL, 0, &txn), "txn_begin");
         for (size_t j = i; j < end; j++) {
             MDB_val key = {BENCH_KEY_LEN, d->keys + j * BENCH_KEY_LEN};

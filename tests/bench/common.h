@@ -27,6 +27,7 @@
 /* The items, generated once so that every run loads the same bytes in the same order. */
 typedef struct bench_data {
     size_t items;
+    size_t batch;    /* puts per transaction (BENCH_BATCH unless a bench sets another) */
     char *keys;      /* items * BENCH_KEY_LEN hex chars, no NULs */
     uint8_t *values; /* items * BENCH_VALUE_LEN bytes */
 } bench_data_t;
