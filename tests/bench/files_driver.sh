@@ -11,7 +11,7 @@
 # (default 22200: a listens on BASE, b on BASE+10), MS_LOG_LEVEL (default info).
 # SPDX-License-Identifier: MIT
 
-MS_BIN=${MESHCTL:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/meshctl}
+MS_BIN=${MESHCTL:-$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd)/build/meshctl}
 MS_PORT_BASE=${MS_PORT_BASE:-22200}
 MS_FOLDER=bench
 export MESHSYNC_NO_DISCOVERY=1 # no LAN beacons (docs/PROTOCOL.md §16)
@@ -32,7 +32,7 @@ ms_folder_missing() {
         return 0
     fi
     help=$("$MS_BIN" folder --help 2>&1 || true)
-    if [[ $help != *add* || $help != *wait* ]]; then
+    if [[ $help == *"not a meshctl command"* || $help != *add* || $help != *wait* ]]; then
         echo "meshsync driver: $MS_BIN has no 'folder add' / 'folder wait' command yet" \
             "(issue 18: the folder engine is not in this build); meshsync not measured" >&2
         return 0
@@ -40,7 +40,7 @@ ms_folder_missing() {
     return 1
 }
 
-drv_version() { echo "meshsync $("$MS_BIN" --version 2>&1 | head -n1)"; }
+drv_version() { echo "meshsync $("$MS_BIN" --version 2>/dev/null | head -n1)"; }
 
 _ms() { local n=$1; shift; "$MS_BIN" --home "${MS_HOME[$n]}" "$@"; }
 

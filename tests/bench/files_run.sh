@@ -16,6 +16,7 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
+export MESHCTL=${MESHCTL:-$ROOT/build/meshctl}
 HARNESS=${BENCH_HARNESS:-$ROOT/../shared/bench}
 [[ -f $HARNESS/run.sh ]] || { echo "files_run.sh: no harness at $HARNESS/run.sh (set BENCH_HARNESS)" >&2; exit 1; }
 
