@@ -148,7 +148,10 @@ versions_keep(int root_fd, const char *rel, int64_t when, char *why, size_t why_
     if (why && why_len) {
         why[0] = '\0';
     }
-    mesh_err_t err = s_vpath(rel ? rel : "", when, vpath, why, why_len);
+    mesh_err_t err = rel ? path_check(rel, strlen(rel), why, why_len) : MESH_EINVAL;
+    if (err == MESH_OK) {
+        err = s_vpath(rel, when, vpath, why, why_len);
+    }
     if (err == MESH_OK && when > INT64_MAX - (int64_t)S_TRIES) {
         err = s_why(MESH_EINVAL, why, why_len, "versions: time out of range");
     }

@@ -448,6 +448,12 @@ test_ignore_load(void **state)
     unlink(p);
     unlink(target);
 
+    /* a directory there: refused */
+    CHECK(mkdir(p, 0700) == 0);
+    CHECK_EQ(ignore_load(rfd, &s, why, sizeof why), MESH_EINVAL);
+    CHECK(s == NULL && strstr(why, "not a regular file"));
+    CHECK(rmdir(p) == 0);
+
     /* too big */
     f = fopen(p, "w");
     CHECK(f);
