@@ -79,9 +79,15 @@ drv_pair() {
         _ms b peer add "${MS_ID[a]}" "tcp://127.0.0.1:${MS_PORT[a]}" >/dev/null
 }
 
-# a creates the folder, b joins it by its ID.
+# a creates the folder, b joins it by its ID (tried again for up to 60 s, in case b must
+# first hear of a's offer over their session).
 drv_share() {
-    _ms a folder add "$1" --id "$MS_FOLDER" >/dev/null && _ms b folder add "$2" --id "$MS_FOLDER" >/dev/null
+    local deadline=$((SECONDS + 60))
+    _ms a folder add "$1" --id "$MS_FOLDER" >/dev/null || return 1
+    until _ms b folder add "$2" --id "$MS_FOLDER" >"${MS_HOME[b]}/folder-add.log" 2>&1; do
+        ((SECONDS < deadline)) || { cat "${MS_HOME[b]}/folder-add.log" >&2; return 1; }
+        sleep 0.5
+    done
 }
 
 # Connected (a session up both ways) and the folder in sync on both sides.
