@@ -1,6 +1,6 @@
 # Makefile: builds libmeshsync (static and shared), meshsync.pc and meshctl into build/,
 # runs the tests, the fuzzers, the benchmarks and the demo. Plain make, out of tree.
-# Targets: all testing test asan-test tsan-test valgrind-test fuzz bench demo install uninstall format
+# Targets: all testing test asan-test tsan-test valgrind-test fuzz bench bench-files demo install uninstall format
 #          check-format check-layers clean
 # The version is the header's (MESH_VERSION_MAJOR/MINOR/PATCH, what mesh_version() says), so
 # the two never differ. SOVERSION is the ABI's number, the soname's libmeshsync.so.N: raised
@@ -48,7 +48,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/tests/replay_%)
 BENCH_BIN  := $(BENCH_SRC:tests/bench/%.c=$(B)/tests/%)
 
-.PHONY: all deps deps-test testing testing-bins test asan-test tsan-test valgrind-test fuzz bench \
+.PHONY: all deps deps-test testing testing-bins test asan-test tsan-test valgrind-test fuzz bench bench-files \
         demo install uninstall format check-format check-layers clean test-bins
 
 all: $(B)/libmeshsync.a $(B)/libmeshsync.so $(B)/meshsync.pc $(B)/meshctl
@@ -179,6 +179,11 @@ bench: all $(BENCH_BIN) $(B)/tests/baseline
 	@for b in $(BENCH_BIN); do $$b || exit 1; done
 	@MESHCTL=$(CURDIR)/$(B)/meshctl BASELINE=$(CURDIR)/$(B)/tests/baseline tests/bench/bench_sync.sh
 	@MESHCTL=$(CURDIR)/$(B)/meshctl tests/bench/bench_remove.sh 3
+
+# bench-files: folder sync beside Syncthing, the floor and both in one run (tests/bench/files.sh,
+# the shared harness ../shared/bench/run.sh; not in make test or make bench). BENCH_REPS=N.
+bench-files: all
+	@MESHCTL=$(CURDIR)/$(B)/meshctl tests/bench/files.sh $(BENCH_REPS)
 
 demo: all
 	@scripts/demo.sh $(B)/meshctl
