@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 static const char s_usage[] =
-    "usage: meshctl daemon [--listen ADDR] [--horizon DURATION]\n"
+    "usage: meshctl daemon [--listen ADDR] [--horizon DURATION] [--rescan SECONDS]\n"
     "\n"
     "Run this device's node in the foreground: listen on ADDR (e.g.\n"
     "tcp://127.0.0.1:7000), connect to every member at the addresses 'meshctl peer add'\n"
@@ -33,6 +33,8 @@ static const char s_usage[] =
     "  --horizon DURATION a member silent this long stops holding tombstone collection\n"
     "                     back (30d, 12h, 90m, 45s; a bare number is seconds). Default:\n"
     "                     'horizon' in HOME/config, else 30d\n"
+    "  --rescan SECONDS   between full rescans of each synced folder (meshctl folder),\n"
+    "                     1 to 86400; inotify sees most changes within a second. Default 60\n"
     "  --no-discovery     send and hear no LAN beacons (HOME/config: discovery = off).\n"
     "                     Discovery is on by default, off whenever MESHSYNC_NO_DISCOVERY\n"
     "                     is set in the environment\n"
@@ -107,10 +109,11 @@ int
 cmd_daemon(int argc, char **argv, cli_ctx_t *ctx)
 {
     const char *listen = NULL, *horizon = NULL, *port = NULL, *interval = NULL, *group = NULL,
-               *interfaces = NULL;
+               *interfaces = NULL, *rescan = NULL;
     bool no_discovery = false;
     const cli_opt_t opts[] = {{"--listen", 'l', &listen, NULL},
                               {"--horizon", 0, &horizon, NULL},
+                              {"--rescan", 0, &rescan, NULL},
                               {"--no-discovery", 0, NULL, &no_discovery},
                               {"--discovery-port", 0, &port, NULL},
                               {"--discovery-interval", 0, &interval, NULL},
@@ -124,6 +127,10 @@ cmd_daemon(int argc, char **argv, cli_ctx_t *ctx)
     if (horizon && !cli_parse_duration(horizon, &ctx->horizon_ms))
         return cli_usage_error(s_usage,
                                "--horizon must be a duration such as 30d, 12h, 90m or 45s");
+    uint64_t rescan_s = 0;
+    if (rescan && !cli_parse_u64(rescan, 1, 86400, &rescan_s))
+        return cli_usage_error(s_usage, "--rescan must be a number of seconds, 1 to 86400");
+    ctx->folder_rescan_s = (unsigned)rescan_s;
     rc = s_discovery(ctx, no_discovery, port, interval, group, interfaces);
     if (rc != CLI_CONTINUE)
         return rc;

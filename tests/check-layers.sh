@@ -34,7 +34,7 @@ deps fs core transport store cli
 deps core cli
 # core's own order, bottom first (docs/ARCHITECTURE.md): a module may include only the
 # modules of its own room or of the rooms below it; a room's modules have no cycle.
-CORE_ORDER="wire base data member apply bundle sync"
+CORE_ORDER="wire base data member apply bundle folder sync"
 rank() { # path below core/ -> rank of its room (the top module core/open.c ranks above all)
     r=0
     for room in $CORE_ORDER; do

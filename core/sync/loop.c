@@ -23,6 +23,7 @@
 #include "core/member/member.h"
 #include "core/sync/dial.h"
 #include "core/sync/discover.h"
+#include "core/sync/folders.h"
 #include "core/sync/pex.h"
 #include "core/sync/repair.h"
 #include "core/sync/session.h"
@@ -165,6 +166,7 @@ s_run(void *arg)
     }
     session_flush(l);
     session_save(l);
+    folders_close(l);
     pex_save(l, 0, true);
     return NULL;
 }
