@@ -3,6 +3,7 @@
  * Layer: core (sync). Third-party: none. SPDX-License-Identifier: MIT */
 #include "core/sync/folders.h"
 
+#include "core/base/testhook.h"
 #include "core/folder/blockidx.h"
 #include "core/folder/index.h"
 #include "core/folder/realize.h"
@@ -396,7 +397,9 @@ folders_tick(loop_t *l, int64_t now, folders_send_fn send)
     bool scanned = false;
     for (size_t i = 0; i < fs->n; i++) {
         folder_t *f = fs->f[i];
+        /* a stopped folder is looked at every second: its root or marker may be back */
         bool due = fs->scan_ms[i] == 0 || now - fs->scan_ms[i] >= rescan ||
+                   (f->state != SCAN_ROOT_OK && now - fs->scan_ms[i] >= FOLDERS_STOPPED_MS) ||
                    (f->dirty && now - fs->dirty_ms[i] >= FOLDERS_SETTLE_MS);
         if (!due) {
             continue;
@@ -455,6 +458,9 @@ s_on_req(loop_t *l, struct folders *fs, session_t *s, const wire_msg_t *msg, fol
         blk.status = WIRE_BLOCK_HERE;
         blk.data = fs->block;
         blk.data_len = len;
+        if (testhook_number(TESTHOOK_BAD_BLOCKS, 0) == 1) {
+            fs->block[len / 2] ^= 0x01; /* test hook: a member that sends wrong blocks */
+        }
     }
     wire_buf_reset(&fs->body);
     if (wire_block_encode(&blk, &fs->body) == MESH_OK) {

@@ -22,6 +22,7 @@
 #define FOLDERS_ANSWERS_PER_S  512u  /* BLOCKs sent per second, all members (more: ignored) */
 #define FOLDERS_RESCAN_MS      60000 /* full rescan of each folder (mesh_options_t) */
 #define FOLDERS_SETTLE_MS      100   /* after an inotify event, scan this much later */
+#define FOLDERS_STOPPED_MS     1000  /* a stopped folder's root checked again this often */
 #define FOLDERS_REGISTRY_MS    1000  /* read the registry again at least this often */
 
 /* How the folder work sends a message to a session (session.c's s_send_any). */
