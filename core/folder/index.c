@@ -311,6 +311,7 @@ typedef struct s_walk {
     index_rec_t *list; /* what the walk saw, in walk order */
     bool *fresh;       /* per entry: new or changed since its record */
     size_t n, cap;
+    size_t nfresh;   /* entries of fresh (the walk's count) */
     char **unlisted; /* directories that could not be listed */
     size_t nunlisted;
 } s_walk_t;
@@ -585,6 +586,7 @@ index_scan(mesh_t *m, folder_t *f, bool *changed)
         }
     }
     wire_buf_release(&buf);
+    w.nfresh = w.n;
     size_t kept = 0; /* drop the new files that changed while read (no record yet) */
     for (size_t i = 0; i < w.n; i++) {
         if (w.list[i].path) {
@@ -620,6 +622,11 @@ index_scan(mesh_t *m, folder_t *f, bool *changed)
     if (err == MESH_OK) {
         err = s_commit(&wr);
     }
+    /* the records changed when an entry is new or changed, or one is gone */
+    bool recs_changed = w.n != f->nrecs;
+    for (size_t i = 0; i < w.nfresh && !recs_changed; i++) {
+        recs_changed = w.fresh[i];
+    }
     if (err == MESH_OK) {
         qsort(w.list, w.n, sizeof *w.list, s_rec_cmp);
         s_recs_free(f->recs, f->nrecs);
@@ -627,8 +634,10 @@ index_scan(mesh_t *m, folder_t *f, bool *changed)
         f->nrecs = w.n;
         w.list = NULL;
         w.n = 0;
-        f->generation++;
-        err = index_save(m, f);
+        if (recs_changed) {
+            f->generation++;
+            err = index_save(m, f);
+        }
     }
     if (changed) {
         *changed = wr.wrote;

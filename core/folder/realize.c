@@ -11,11 +11,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#define REALIZE_REFUSED_KEPT 256 /* refused entries remembered, so each is logged once */
 
 typedef struct s_pending {
     char *path;
@@ -36,6 +39,8 @@ typedef struct realize_state {
     size_t npending;
     uint64_t temp_bytes;
     uint64_t counter;
+    uint8_t refused[REALIZE_REFUSED_KEPT][16]; /* (path, entry) pairs refused and logged */
+    size_t nrefused;                           /* (a ring: the oldest forgotten first) */
 } realize_state_t;
 
 /* An entry of the index, copied out of its read transaction. */
@@ -128,6 +133,35 @@ s_state(folder_t *f)
         f->realize->tmp_fd = s_tmp_open(f);
     }
     return f->realize;
+}
+
+/* Log a refusal of path's entry value[0..len) once (again only after 256 others). */
+static void s_refuse(mesh_t *m, realize_state_t *rs, const char *path, const uint8_t *value,
+                     size_t len, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+static void
+s_refuse(mesh_t *m, realize_state_t *rs, const char *path, const uint8_t *value, size_t len,
+         const char *fmt, ...)
+{
+    uint8_t h[HASH_LEN];
+    hash_state_t st;
+    hash_init(&st, HASH_TAG_KEY);
+    hash_update(&st, path, strlen(path) + 1);
+    hash_update(&st, value, len);
+    hash_final(&st, h);
+    size_t kept = rs->nrefused < REALIZE_REFUSED_KEPT ? rs->nrefused : REALIZE_REFUSED_KEPT;
+    for (size_t i = 0; i < kept; i++) {
+        if (memcmp(rs->refused[i], h, 16) == 0) {
+            return;
+        }
+    }
+    memcpy(rs->refused[rs->nrefused++ % REALIZE_REFUSED_KEPT], h, 16);
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    node_log(m, MESH_LOG_WARN, "%s", line);
 }
 
 /* ---- the disk against the records ---- */
@@ -528,6 +562,15 @@ s_snapshot(mesh_t *m, const folder_t *f, s_item_t **out, size_t *n)
 static void
 s_deletes(mesh_t *m, folder_t *f, const s_item_t *items, size_t n)
 {
+    realize_state_t *rs = f->realize;
+    for (size_t i = 0; rs && i < rs->npending;) { /* transfers of paths gone from the index */
+        s_item_t key = {.path = rs->pending[i].path};
+        if (n && bsearch(&key, items, n, sizeof key, s_item_cmp)) {
+            i++;
+        } else {
+            s_pending_drop(rs, i, true);
+        }
+    }
     for (size_t i = f->nrecs; i-- > 0;) { /* children before their directory */
         s_item_t key = {.path = f->recs[i].path};
         struct stat st;
@@ -579,11 +622,13 @@ realize_pass(mesh_t *m, folder_t *f, const blockidx_t *bi)
         char why[160];
         wire_fentry_t e;
         if (path_check(items[i].path, strlen(items[i].path), why, sizeof why) != MESH_OK) {
-            node_log(m, MESH_LOG_WARN, "folder %s: a path in its index refused: %s", f->id, why);
+            s_refuse(m, rs, items[i].path, items[i].value, items[i].len,
+                     "folder %s: a path in its index refused: %s", f->id, why);
             continue;
         }
         if (wire_fentry_decode(items[i].value, items[i].len, &e) != MESH_OK) {
-            node_log(m, MESH_LOG_WARN, "folder %s: an entry in its index does not decode", f->id);
+            s_refuse(m, rs, items[i].path, items[i].value, items[i].len,
+                     "folder %s: an entry in its index does not decode", f->id);
             continue;
         }
         err = s_one(m, f, rs, bi, &items[i], &e);

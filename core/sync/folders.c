@@ -394,7 +394,6 @@ folders_tick(loop_t *l, int64_t now, folders_send_fn send)
     }
     s_events(fs, now);
     int64_t rescan = l->m->folder_rescan_ms ? (int64_t)l->m->folder_rescan_ms : FOLDERS_RESCAN_MS;
-    bool scanned = false;
     for (size_t i = 0; i < fs->n; i++) {
         folder_t *f = fs->f[i];
         /* a stopped folder is looked at every second: its root or marker may be back */
@@ -412,16 +411,20 @@ folders_tick(loop_t *l, int64_t now, folders_send_fn send)
             fs->dirty_ms[i] = now; /* a file changed while read: again a little later */
         }
         s_watch_all(l, fs, i);
-        scanned = true;
     }
+    /* A realize pass when the store changed (remote entries, or this device's scan wrote
+     * some): a scan that wrote nothing needs none, so a path realize must leave alone (a
+     * local change the scan cannot record) costs no pass after every scan. */
     txnid = store_last_txnid(l->m->store);
-    if (scanned || txnid != fs->txnid) {
+    if (txnid != fs->txnid) {
         fs->txnid = txnid;
         if (blockidx_update(fs->bi, fs->f, fs->n) != MESH_OK) {
             node_log(l->m, MESH_LOG_WARN, "folders: no block index: out of memory");
         }
         for (size_t i = 0; i < fs->n; i++) {
-            if (realize_pass(l->m, fs->f[i], fs->bi) != MESH_OK) {
+            uint64_t gen = fs->f[i]->generation;
+            if (realize_pass(l->m, fs->f[i], fs->bi) != MESH_OK ||
+                (fs->f[i]->generation != gen && index_save(l->m, fs->f[i]) != MESH_OK)) {
                 node_log(l->m, MESH_LOG_WARN, "%s", mesh_errmsg(l->m));
             }
         }
@@ -507,7 +510,11 @@ s_on_block(loop_t *l, struct folders *fs, session_t *s, const wire_msg_t *msg)
     w->asked = NULL;
     w->seen = false;
     for (size_t i = 0; i < fs->n; i++) {
+        uint64_t gen = fs->f[i]->generation;
         (void)realize_block(l->m, fs->f[i], w->hash, blk.data, blk.data_len);
+        if (fs->f[i]->generation != gen && index_save(l->m, fs->f[i]) != MESH_OK) {
+            node_log(l->m, MESH_LOG_WARN, "%s", mesh_errmsg(l->m)); /* (a file finished) */
+        }
     }
     *w = fs->want[--fs->nwant];
     return MESH_OK;
