@@ -395,8 +395,9 @@ s_on_entry(void *ctx, const scan_entry_t *e)
     return MESH_OK;
 }
 
-/* Read the blocks of file r (fresh). MESH_OK; MESH_EAGAIN-like: false in *stable when the
- * file changed while it was read (it is scanned again later). */
+/* Read the blocks of file r (fresh). MESH_OK, with *stable false when the file changed or
+ * went while it was read (it is scanned again soon); MESH_ETOOBIG (past the cap of one
+ * entry) or MESH_EIO (unreadable): it is left out; MESH_ENOMEM. */
 static mesh_err_t
 s_read_blocks(folder_t *f, index_rec_t *r, bool *stable)
 {
@@ -408,8 +409,11 @@ s_read_blocks(folder_t *f, index_rec_t *r, bool *stable)
     uint64_t bytes = 0;
     *stable = false;
     mesh_err_t err = path_open(f->root_fd, r->path, O_RDONLY, 0, false, &fd, why, sizeof why);
-    if (err != MESH_OK) {
+    if (err == MESH_ENOTFOUND || err == MESH_EINVAL) {
         return MESH_OK; /* gone or replaced meanwhile: the next scan sees what it is */
+    }
+    if (err != MESH_OK) {
+        return MESH_EIO; /* not readable (permissions) */
     }
     if (fstat(fd, &before) != 0 || !S_ISREG(before.st_mode)) {
         close(fd);
@@ -436,7 +440,7 @@ s_read_blocks(folder_t *f, index_rec_t *r, bool *stable)
     }
     free(blocks);
     close(fd);
-    return err == MESH_ETOOBIG || err == MESH_EIO ? MESH_OK : err;
+    return err; /* MESH_ETOOBIG: past the block cap; MESH_EIO: unreadable */
 }
 
 /* Is path below one of the directories that could not be listed? */
@@ -564,11 +568,20 @@ index_scan(mesh_t *m, folder_t *f, bool *changed)
         if (r->type == SCAN_FILE) {
             err = s_read_blocks(f, r, &stable);
         }
+        bool skip = err == MESH_ETOOBIG || err == MESH_EIO;
+        if (skip) {
+            /* past the cap of one entry (§18.2) or unreadable: left out until it changes
+             * (the next full rescan reads it again) */
+            node_log(m, MESH_LOG_WARN, "folder %s: %s is %s: not synced", f->id, r->path,
+                     err == MESH_ETOOBIG ? "too large for one entry" : "unreadable");
+            err = MESH_OK;
+            stable = false;
+        }
         if (err != MESH_OK || !stable) {
             /* changing while read: keep the old record, look again soon */
             const index_rec_t *old = index_find(f, r->path);
             index_rec_release(r);
-            f->dirty = true;
+            f->dirty |= !skip;
             if (old) {
                 w.fresh[i] = false;
                 err = err == MESH_OK && (r->path = strdup(old->path)) ? MESH_OK : MESH_ENOMEM;
