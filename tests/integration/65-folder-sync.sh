@@ -3,7 +3,8 @@
 # 127.0.0.1 (docs/PROTOCOL.md §18): A shares a small tree (files, an empty directory, a
 # symlink, a file of a few MiB so that it has several blocks), B joins it by ID and gets the
 # same tree; then an edit, a new file and a delete on A reach B, and a file made on B reaches
-# A; a copy on A of a file B holds moves no block (B takes it from its own disk).
+# A; a copy on A of a file B holds moves no block (B takes it from its own disk); a file
+# deleted while A's daemon is down is sent as deleted when it starts again.
 # What must hold: B's tree equals A's (content, symlink as a link, mode), never a partial file
 # in B's folder, and the folder commands say what they did.
 # SPDX-License-Identifier: MIT
@@ -32,7 +33,7 @@ expect_fail_with "already synced" a folder add "$FA"
 expect_fail_with "not a directory" a folder add "$T/nope"
 
 start_daemon "$A" "$T/a.log"
-ea=$EP
+ea=$EP pa=$LAST_PID
 start_daemon "$B" "$T/b.log"
 eb=$EP
 a peer add "$idb" "$eb"
@@ -78,6 +79,15 @@ read -r nb fetched <<<"$(counts big.bin)"
 read -r nc fetched <<<"$(counts copy.bin)"
 [ "${nc:-0}" = "$nb" ] && [ "$fetched" = 0 ] ||
     fail "the copy moved blocks: $(grep wrote "$T/b.log")"
+
+# A file deleted while A's daemon is down is sent as deleted when it starts again (its scan
+# records are kept in the store), and the unchanged rest is not read again.
+kill "$pa"
+wait_pids 10 "$pa"
+rm "$FA/docs/new.txt"
+start_daemon "$A" "$T/a2.log" "$ea"
+wait_for 20 "the delete made while A was down, on B" test ! -e "$FB/docs/new.txt"
+same_tree || fail "the trees differ after A's restart: $(diff -r -x .meshsync "$FA" "$FB")"
 
 # folder rm stops syncing and deletes nothing.
 b folder rm "$fid" >/dev/null
