@@ -433,6 +433,7 @@ cli_open_ex(cli_ctx_t *ctx, bool create, bool quiet, mesh_t **out)
     opts.log_level = MESH_LOG_DEBUG; /* s_log filters, and keeps error lines as detail */
     opts.name = ctx->name[0] ? ctx->name : NULL;
     opts.horizon = ctx->horizon_ms;
+    opts.folder_rescan_s = ctx->folder_rescan_s;
     opts.errbuf = ctx->lib_error; /* the detail of a failed open lands here */
     opts.errbuf_len = sizeof ctx->lib_error;
     __atomic_store_n(&ctx->quiet, quiet, __ATOMIC_RELAXED);

@@ -37,6 +37,7 @@ typedef struct cli_ctx {
     char listen_config[256];      /* 'listen' from the config file, "" if none */
     bool quiet_flag;              /* --quiet: no confirmation lines (cli_confirm) */
     uint64_t horizon_ms;          /* 'horizon' from the config file or --horizon, 0 if none */
+    unsigned folder_rescan_s;     /* daemon --rescan: seconds between folder rescans, 0 */
     uint64_t pair_expire_ms;      /* 'pair-expire' from the config file, 0 if none */
     char pair_listen_config[256]; /* 'pair-listen' from the config file, "" if none */
 
@@ -195,5 +196,6 @@ int cmd_daemon(int argc, char **argv, cli_ctx_t *ctx);
 int cmd_conflicts(int argc, char **argv, cli_ctx_t *ctx);
 int cmd_status(int argc, char **argv, cli_ctx_t *ctx);
 int cmd_wait(int argc, char **argv, cli_ctx_t *ctx);
+int cmd_folder(int argc, char **argv, cli_ctx_t *ctx);
 
 #endif /* MESH_CLI_CLI_H */

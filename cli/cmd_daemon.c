@@ -19,7 +19,7 @@
 #include "notify.h"
 
 static const char s_usage[] =
-    "usage: meshctl daemon [--listen ADDR] [--horizon DURATION]\n"
+    "usage: meshctl daemon [--listen ADDR] [--horizon DURATION] [--rescan SECONDS]\n"
     "\n"
     "Run this device's node in the foreground: listen on ADDR (e.g.\n"
     "tcp://127.0.0.1:7000), connect to every member at the addresses 'meshctl peer add'\n"
@@ -41,6 +41,8 @@ static const char s_usage[] =
     "  --horizon DURATION a member silent this long stops holding tombstone collection\n"
     "                     back (30d, 12h, 90m, 45s; a bare number is seconds). Default:\n"
     "                     'horizon' in HOME/config, else 30d\n"
+    "  --rescan SECONDS   between full rescans of each synced folder (meshctl folder),\n"
+    "                     1 to 86400; inotify sees most changes within a second. Default 60\n"
     "  --no-discovery     send and hear no LAN beacons (HOME/config: discovery = off).\n"
     "                     Discovery is on by default, off whenever MESHSYNC_NO_DISCOVERY\n"
     "                     is set in the environment\n"
@@ -114,7 +116,7 @@ s_start_fail(const cli_ctx_t *ctx, mesh_err_t err, bool from_config)
 /* The daemon's flags, kept to resolve its settings again on SIGHUP (they override the
  * config file's lines every time). */
 typedef struct s_flags {
-    const char *listen, *horizon, *port, *interval, *group, *interfaces;
+    const char *listen, *horizon, *rescan, *port, *interval, *group, *interfaces;
     bool no_discovery;
 } s_flags_t;
 
@@ -128,6 +130,10 @@ s_settings(cli_ctx_t *ctx, const s_flags_t *f, bool *from_config)
     if (f->horizon && !cli_parse_duration(f->horizon, &ctx->horizon_ms))
         return cli_usage_error(s_usage,
                                "--horizon must be a duration such as 30d, 12h, 90m or 45s");
+    uint64_t rescan_s = 0;
+    if (f->rescan && !cli_parse_u64(f->rescan, 1, 86400, &rescan_s))
+        return cli_usage_error(s_usage, "--rescan must be a number of seconds, 1 to 86400");
+    ctx->folder_rescan_s = (unsigned)rescan_s;
     int rc = s_discovery(ctx, f->no_discovery, f->port, f->interval, f->group, f->interfaces);
     if (rc != CLI_CONTINUE)
         return rc;
@@ -150,7 +156,8 @@ static bool
 s_same(const cli_ctx_t *a, const cli_ctx_t *b)
 {
     return s_streq(a->listen, b->listen) && a->horizon_ms == b->horizon_ms &&
-           a->discovery == b->discovery && a->discovery_port == b->discovery_port &&
+           a->folder_rescan_s == b->folder_rescan_s && a->discovery == b->discovery &&
+           a->discovery_port == b->discovery_port &&
            a->discovery_interval_ms == b->discovery_interval_ms &&
            s_streq(a->discovery_group, b->discovery_group) &&
            s_streq(a->discovery_interfaces, b->discovery_interfaces);
@@ -225,6 +232,7 @@ cmd_daemon(int argc, char **argv, cli_ctx_t *ctx)
     s_flags_t f = {0};
     const cli_opt_t opts[] = {{"--listen", 'l', &f.listen, NULL},
                               {"--horizon", 0, &f.horizon, NULL},
+                              {"--rescan", 0, &f.rescan, NULL},
                               {"--no-discovery", 0, NULL, &f.no_discovery},
                               {"--discovery-port", 0, &f.port, NULL},
                               {"--discovery-interval", 0, &f.interval, NULL},

@@ -262,6 +262,7 @@ mesh_open(const mesh_options_t *opts, mesh_t **out)
     m->log_ctx = o.log_ctx;
     m->log_level = o.log_level;
     m->horizon_ms = o.horizon ? o.horizon : COLLECT_HORIZON_MS_DEFAULT;
+    m->folder_rescan_ms = (uint64_t)o.folder_rescan_s * 1000;
     if (snprintf(m->home, sizeof m->home, "%s", o.home) >= (int)sizeof m->home) {
         member_state_free(m->members);
         free(m);

@@ -148,6 +148,8 @@ typedef struct mesh_options {
     /* Not offline: start no thread of the library's own for the node's event loop; the
      * caller runs it from its own event loop with mesh_fd and mesh_process (see there). */
     bool external_loop;
+    unsigned folder_rescan_s; /* not offline: seconds between full rescans of each synced
+                               * folder (inotify sees most changes sooner); 0: 60 */
 } mesh_options_t;
 
 /* One version of an item, as listed by mesh_get_versions. Siblings (concurrent versions)
@@ -910,6 +912,52 @@ MESH_EXPORT void mesh_pair_close(mesh_pair_t *p);
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_pair_join(mesh_t *m, const char *code, const char *addr,
                                                      const mesh_pair_options_t *opts, char *id,
                                                      size_t id_len);
+
+/* ---- Folders (issue 18; docs/PROTOCOL.md §18): directories synced between members ---- */
+
+/* One folder as listed by mesh_folder_ls. Built by the library (fields only ever added at the
+ * end); its strings are owned by the list. */
+typedef struct mesh_folder {
+    size_t size;      /* sizeof(mesh_folder_t) in the library */
+    const char *id;   /* the folder ID (1..64 bytes of A-Z a-z 0-9 . _ -) */
+    const char *path; /* its root on this device, or NULL: offered by other members (their
+                       * index arrives here) and not joined */
+    bool joined;      /* this device syncs it (path is set) */
+} mesh_folder_t;
+
+typedef struct mesh_folder_list mesh_folder_list_t; /* opaque: mesh_folder_ls */
+
+/* Sync the directory path as folder id (NULL: the ID in its root marker if it has one, else a
+ * new random one), writing the root marker PATH/.meshsync/folder-id; a daemon on this home
+ * picks it up, scans it into the folder's index and brings it to the index other members
+ * publish. To join a folder another member offers (mesh_folder_ls), pass its ID. id_out (may
+ * be NULL) receives the ID (at most 65 bytes with the NUL).
+ * Errors: MESH_EINVAL (a malformed ID), MESH_ENOTFOUND (path is not a directory), MESH_EEXIST
+ * (the ID or the directory is synced already, or its marker names another folder),
+ * MESH_ETOOBIG (256 folders already), MESH_EIO; detail in mesh_errmsg.
+ * Thread-safety: any thread. */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_folder_add(mesh_t *m, const char *path, const char *id,
+                                                      char *id_out, size_t id_out_len);
+
+/* Stop syncing folder id on this device. No file is deleted, here or elsewhere; the marker
+ * stays. Errors: MESH_EINVAL, MESH_ENOTFOUND (no such folder here), MESH_EIO.
+ * Thread-safety: any thread. */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_folder_rm(mesh_t *m, const char *id);
+
+/* List this device's folders, then the folders offered by other members (an index
+ * collection held here whose folder this device has not joined). MESH_OK: *out is new (free
+ * with mesh_folder_list_free). Errors: MESH_EINVAL, MESH_ENOMEM, MESH_ECORRUPT, MESH_EIO.
+ * Thread-safety: any thread. */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_folder_ls(mesh_t *m, mesh_folder_list_t **out);
+
+/* Number of folders in list (0 for NULL). Thread-safety: any thread. */
+MESH_EXPORT size_t mesh_folder_list_count(const mesh_folder_list_t *list);
+
+/* Folder i of list, or NULL when i >= its count; owned by list. Thread-safety: any thread. */
+MESH_EXPORT const mesh_folder_t *mesh_folder_list_get(const mesh_folder_list_t *list, size_t i);
+
+/* Free a list; NULL is a no-op. Thread-safety: any thread. */
+MESH_EXPORT void mesh_folder_list_free(mesh_folder_list_t *list);
 
 #ifdef __cplusplus
 }

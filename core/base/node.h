@@ -40,8 +40,9 @@ struct mesh {
      * core/open.c: how a membership change made below core/apply/ (mesh_peer_add) reaches
      * it. NULL: nothing to do. */
     mesh_err_t (*held_retry)(mesh_t *m);
-    int daemon_lock;     /* HOME/daemon.lock, held while online (core/open.c); -1 */
-    uint64_t horizon_ms; /* tombstone collection's horizon (core/apply/collect.h, §8.4) */
+    int daemon_lock;           /* HOME/daemon.lock, held while online (core/open.c); -1 */
+    uint64_t horizon_ms;       /* tombstone collection's horizon (core/apply/collect.h, §8.4) */
+    uint64_t folder_rescan_ms; /* full rescan of each folder (core/sync/folders.h); 0: default */
 };
 
 /* Give m its serial, which no other handle of this process has had (call once, at open). */

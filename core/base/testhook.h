@@ -24,6 +24,7 @@ typedef enum testhook {
     TESTHOOK_ANY_COLL,         /* MESH_TEST_ANY_COLL: 1 writes under any collection name */
     TESTHOOK_NO_PEX,           /* MESH_TEST_NO_PEX: 1 tells no member addresses (§17) */
     TESTHOOK_PAIR_STALL_MS,    /* MESH_TEST_PAIR_STALL_MS: a joiner's silence after START */
+    TESTHOOK_BAD_BLOCKS,       /* MESH_TEST_BAD_BLOCKS: 1 flips a byte of every BLOCK sent */
     TESTHOOK_COUNT
 } testhook_t;
 

@@ -25,6 +25,7 @@
 #include "core/member/member.h"
 #include "core/sync/dial.h"
 #include "core/sync/discover.h"
+#include "core/sync/folders.h"
 #include "core/sync/pex.h"
 #include "core/sync/repair.h"
 #include "core/sync/session.h"
@@ -181,6 +182,7 @@ s_finish(loop_t *l)
 {
     session_flush(l);
     session_save(l);
+    folders_close(l);
     pex_save(l, 0, true);
 }
 

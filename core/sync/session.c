@@ -19,6 +19,7 @@
 #include "core/data/vector.h"
 #include "core/member/member.h"
 #include "core/sync/dial.h"
+#include "core/sync/folders.h"
 #include "core/sync/inbox.h"
 #include "core/sync/own.h"
 #include "core/sync/pex.h"
@@ -925,6 +926,12 @@ session_on_msg(loop_t *l, const transport_msg_t *tm)
             s_drop(l, s, "a PEX that is malformed or past a cap (§17)");
         }
         break;
+    case WIRE_MSG_BLOCK_REQ:
+    case WIRE_MSG_BLOCK:
+        if (folders_on_msg(l, s, &msg, s_send_any) != MESH_OK) {
+            s_drop(l, s, "a block message that is malformed (§18.6)");
+        }
+        break;
     case WIRE_MSG_PING: {
         wire_msg_t pong = {.type = WIRE_MSG_PONG, .num = msg.num};
         (void)s_send(l, s, &pong, SYNC_NO_CONN);
@@ -947,7 +954,7 @@ session_on_msg(loop_t *l, const transport_msg_t *tm)
         s->ok = false;
         break;
     default:
-        break; /* PONG: being heard is all it is for; block messages: not yet */
+        break; /* PONG: being heard is all it is for */
     }
     if (s->ok) {
         session_push(l, s);
@@ -1010,4 +1017,5 @@ session_tick(loop_t *l, int64_t now)
             s_reset_sending(s);
         }
     }
+    folders_tick(l, now, s_send_any);
 }

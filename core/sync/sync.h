@@ -204,6 +204,7 @@ struct loop {
     size_t pex_start;    /* the member a PEX names first (they take turns past the cap) */
     sync_path_pending_t paths_pending[SYNC_PATHS_PENDING]; /* paths of origins without a */
     size_t npaths_pending;                                 /* session yet (pex.c) */
+    struct folders *folders; /* the folder work (core/sync/folders.c), NULL until it starts */
 };
 
 /* The monotonic clock in ms. */

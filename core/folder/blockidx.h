@@ -1,0 +1,40 @@
+/* core/folder/blockidx.h: where this device holds each block (docs/PROTOCOL.md §18.6): a
+ * hash -> (folder, path, offset, size) index over the last scan's records of every folder,
+ * so that a block already on disk in any file of any folder is copied, not fetched, and a
+ * member's BLOCK_REQ is answered from disk.
+ * Owns: the index and reading a block back (checked against its hash: a file edited since
+ * its scan yields nothing). Not here: the records (core/folder/index.h), the network.
+ * Layer: core (folder). Third-party: none. SPDX-License-Identifier: MIT */
+#ifndef MESH_CORE_FOLDER_BLOCKIDX_H
+#define MESH_CORE_FOLDER_BLOCKIDX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/folder/index.h"
+#include "meshsync.h"
+
+typedef struct blockidx blockidx_t;
+
+/* A new, empty index. NULL: out of memory. */
+blockidx_t *blockidx_new(void);
+
+/* Free bi; NULL is a no-op. */
+void blockidx_free(blockidx_t *bi);
+
+/* Build bi again from the records of folders[0..n) when any folder's generation (or the
+ * list) changed since the last build. MESH_OK or MESH_ENOMEM (bi is then empty). */
+MESH_NODISCARD mesh_err_t blockidx_update(blockidx_t *bi, folder_t *const *folders, size_t n);
+
+/* Read the block named hash from any local place that still holds it into buf (cap bytes
+ * at least its size): each place is read through its folder's open root (fs/path.h) and
+ * checked against hash. MESH_OK: *len is its size. MESH_ENOTFOUND: held nowhere (or every
+ * place changed since its scan). */
+MESH_NODISCARD mesh_err_t blockidx_read(const blockidx_t *bi, const uint8_t *hash, uint8_t *buf,
+                                        size_t cap, size_t *len);
+
+/* Is hash in the index (without reading it)? */
+bool blockidx_has(const blockidx_t *bi, const uint8_t *hash);
+
+#endif /* MESH_CORE_FOLDER_BLOCKIDX_H */

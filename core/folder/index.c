@@ -1,0 +1,684 @@
+/* core/folder/index.c: a folder's records and the scan that writes its index
+ * (docs/PROTOCOL.md §18.5). Records are kept in the metadata record "folderscan/<ID>":
+ * le32 count, then per path: le16 length, path, type, le32 mode, le64 size, mtime, ctime and
+ * inode, le16 target length, target, le32 blocks, each 32-byte hash and le32 size.
+ * Layer: core (folder). Third-party: none. SPDX-License-Identifier: MIT */
+#include "core/folder/index.h"
+
+#include "core/base/node.h"
+#include "fs/chunk.h"
+#include "fs/path.h"
+#include "store/store.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define S_SAVE_PREFIX REGISTRY_SCAN_PREFIX
+#define S_TXN_OPS     1000u      /* entries written per transaction, */
+#define S_TXN_BYTES   (8u << 20) /* or this many bytes of them */
+
+folder_t *
+index_folder_new(const char *id, const char *root)
+{
+    folder_t *f = calloc(1, sizeof *f);
+    if (!f || !(f->root = strdup(root))) {
+        free(f);
+        return NULL;
+    }
+    snprintf(f->id, sizeof f->id, "%s", id);
+    registry_coll(id, f->coll);
+    f->root_fd = -1;
+    f->dirty = true;
+    return f;
+}
+
+void
+index_rec_release(index_rec_t *rec)
+{
+    if (rec) {
+        free(rec->path);
+        free(rec->target);
+        free(rec->blocks);
+        memset(rec, 0, sizeof *rec);
+    }
+}
+
+static void
+s_recs_free(index_rec_t *recs, size_t n)
+{
+    for (size_t i = 0; recs && i < n; i++) {
+        index_rec_release(&recs[i]);
+    }
+    free(recs);
+}
+
+static int
+s_rec_cmp(const void *a, const void *b)
+{
+    return strcmp(((const index_rec_t *)a)->path, ((const index_rec_t *)b)->path);
+}
+
+index_rec_t *
+index_find(const folder_t *f, const char *path)
+{
+    index_rec_t key = {.path = (char *)path};
+    return f->nrecs ? bsearch(&key, f->recs, f->nrecs, sizeof key, s_rec_cmp) : NULL;
+}
+
+mesh_err_t
+index_set(folder_t *f, const char *path, index_rec_t *rec)
+{
+    size_t lo = 0, hi = f->nrecs;
+    while (lo < hi) { /* the first record not below path */
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(f->recs[mid].path, path) < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    bool here = lo < f->nrecs && strcmp(f->recs[lo].path, path) == 0;
+    f->generation++;
+    if (!rec) {
+        if (here) {
+            index_rec_release(&f->recs[lo]);
+            memmove(&f->recs[lo], &f->recs[lo + 1], (f->nrecs - lo - 1) * sizeof *f->recs);
+            f->nrecs--;
+        }
+        return MESH_OK;
+    }
+    if (!rec->path && !(rec->path = strdup(path))) {
+        return MESH_ENOMEM;
+    }
+    if (here) {
+        index_rec_release(&f->recs[lo]);
+        f->recs[lo] = *rec;
+    } else {
+        index_rec_t *grown = realloc(f->recs, (f->nrecs + 1) * sizeof *grown);
+        if (!grown) {
+            return MESH_ENOMEM;
+        }
+        f->recs = grown;
+        memmove(&f->recs[lo + 1], &f->recs[lo], (f->nrecs - lo) * sizeof *f->recs);
+        f->recs[lo] = *rec;
+        f->nrecs++;
+    }
+    memset(rec, 0, sizeof *rec);
+    return MESH_OK;
+}
+
+void
+index_rec_entry(const index_rec_t *rec, wire_fentry_t *e)
+{
+    memset(e, 0, sizeof *e);
+    e->type = rec->type;
+    e->mode = rec->mode & WIRE_FENTRY_MODE_MAX;
+    e->mtime_ns = rec->type == WIRE_FENTRY_DIR ? 0 : rec->mtime_ns;
+    if (rec->type == WIRE_FENTRY_FILE) {
+        e->size = rec->size;
+        e->blocks = rec->blocks;
+        e->nblocks = rec->nblocks;
+    } else if (rec->type == WIRE_FENTRY_SYMLINK) {
+        e->target = rec->target;
+        e->target_len = rec->target ? strlen(rec->target) : 0;
+    }
+}
+
+/* ---- keeping records in the store ---- */
+
+static void
+s_le(uint8_t *p, uint64_t v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        p[i] = (uint8_t)(v >> (8 * i));
+    }
+}
+
+static uint64_t
+s_get_le(const uint8_t *p, size_t n)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        v |= (uint64_t)p[i] << (8 * i);
+    }
+    return v;
+}
+
+typedef struct s_save {
+    const char *name;
+    const uint8_t *buf;
+    size_t len;
+} s_save_t;
+
+static mesh_err_t
+s_save_body(store_txn_t *txn, void *ctx)
+{
+    const s_save_t *s = ctx;
+    return store_meta_put(txn, s->name, s->buf, s->len);
+}
+
+mesh_err_t
+index_save(mesh_t *m, folder_t *f)
+{
+    size_t len = 4;
+    for (size_t i = 0; i < f->nrecs; i++) {
+        const index_rec_t *r = &f->recs[i];
+        len += 2 + strlen(r->path) + 1 + 4 + 32 + 2 + (r->target ? strlen(r->target) : 0) + 4 +
+               r->nblocks * 36;
+    }
+    uint8_t *buf = malloc(len), *p = buf;
+    if (!buf) {
+        return MESH_ENOMEM;
+    }
+    s_le(p, f->nrecs, 4), p += 4;
+    for (size_t i = 0; i < f->nrecs; i++) {
+        const index_rec_t *r = &f->recs[i];
+        size_t pl = strlen(r->path), tl = r->target ? strlen(r->target) : 0;
+        s_le(p, pl, 2), memcpy(p + 2, r->path, pl), p += 2 + pl;
+        *p++ = r->type;
+        s_le(p, r->mode, 4), p += 4;
+        s_le(p, r->size, 8), s_le(p + 8, (uint64_t)r->mtime_ns, 8);
+        s_le(p + 16, (uint64_t)r->ctime_ns, 8), s_le(p + 24, r->inode, 8), p += 32;
+        s_le(p, tl, 2), memcpy(p + 2, tl ? r->target : "", tl), p += 2 + tl;
+        s_le(p, r->nblocks, 4), p += 4;
+        for (size_t b = 0; b < r->nblocks; b++) {
+            memcpy(p, r->blocks[b].hash, 32), s_le(p + 32, r->blocks[b].size, 4), p += 36;
+        }
+    }
+    char name[sizeof S_SAVE_PREFIX + SCAN_ID_MAX];
+    snprintf(name, sizeof name, "%s%s", S_SAVE_PREFIX, f->id);
+    s_save_t s = {name, buf, len};
+    mesh_err_t err = store_write(m->store, s_save_body, &s);
+    free(buf);
+    return err == MESH_OK ? MESH_OK : node_fail_store(m, err, "folder records");
+}
+
+void
+index_forget(mesh_t *m, const char *id)
+{
+    char name[sizeof S_SAVE_PREFIX + SCAN_ID_MAX];
+    snprintf(name, sizeof name, "%s%s", S_SAVE_PREFIX, id);
+    s_save_t s = {name, (const uint8_t *)"\0\0\0\0", 4};
+    if (store_write(m->store, s_save_body, &s) != MESH_OK) {
+        node_log(m, MESH_LOG_WARN, "folder %s: its scan records stay in the store", id);
+    }
+}
+
+/* Decode the kept records (strictly: every length against the bytes left, paths by the
+ * path rule, sorted and unique). MESH_OK or MESH_ECORRUPT / MESH_ENOMEM; *out NULL then. */
+static mesh_err_t
+s_decode(const uint8_t *p, size_t len, index_rec_t **out, size_t *n)
+{
+    const uint8_t *end = p + len;
+    *out = NULL;
+    *n = 0;
+    if (len < 4) {
+        return MESH_ECORRUPT;
+    }
+    uint64_t count = s_get_le(p, 4);
+    p += 4;
+    if (count > len / 45) { /* no record is shorter than 45 bytes */
+        return MESH_ECORRUPT;
+    }
+    index_rec_t *recs = calloc(count ? count : 1, sizeof *recs);
+    size_t i = 0;
+    mesh_err_t err = recs ? MESH_OK : MESH_ENOMEM;
+    for (; err == MESH_OK && i < count; i++) {
+        index_rec_t *r = &recs[i];
+        size_t pl = end - p >= 2 ? s_get_le(p, 2) : SIZE_MAX;
+        if (pl > PATH_LEN_MAX || (size_t)(end - p) < 2 + pl + 33 + 2 ||
+            path_check((const char *)p + 2, pl, NULL, 0) != MESH_OK) {
+            err = MESH_ECORRUPT;
+            break;
+        }
+        r->path = strndup((const char *)p + 2, pl);
+        p += 2 + pl;
+        r->type = *p++;
+        r->mode = (uint32_t)s_get_le(p, 4), p += 4;
+        r->size = s_get_le(p, 8), r->mtime_ns = (int64_t)s_get_le(p + 8, 8);
+        r->ctime_ns = (int64_t)s_get_le(p + 16, 8), r->inode = s_get_le(p + 24, 8), p += 32;
+        size_t tl = s_get_le(p, 2);
+        p += 2;
+        if (!r->path || r->type > SCAN_SYMLINK || tl > SCAN_TARGET_MAX ||
+            (size_t)(end - p) < tl + 4 || (i && strcmp(recs[i - 1].path, r->path) >= 0)) {
+            err = r->path ? MESH_ECORRUPT : MESH_ENOMEM;
+            break;
+        }
+        if (tl && !(r->target = strndup((const char *)p, tl))) {
+            err = MESH_ENOMEM;
+            break;
+        }
+        p += tl;
+        size_t nb = s_get_le(p, 4);
+        p += 4;
+        if (nb > WIRE_FENTRY_BLOCKS_MAX || (size_t)(end - p) < nb * 36) {
+            err = MESH_ECORRUPT;
+            break;
+        }
+        if (nb && !(r->blocks = calloc(nb, sizeof *r->blocks))) {
+            err = MESH_ENOMEM;
+            break;
+        }
+        r->nblocks = nb;
+        for (size_t b = 0; b < nb; b++, p += 36) {
+            memcpy(r->blocks[b].hash, p, 32);
+            r->blocks[b].size = (uint32_t)s_get_le(p + 32, 4);
+        }
+    }
+    if (err == MESH_OK && p != end) {
+        err = MESH_ECORRUPT;
+    }
+    if (err != MESH_OK) {
+        s_recs_free(recs, recs ? (i < count ? i + 1 : count) : 0);
+        return err;
+    }
+    *out = recs;
+    *n = count;
+    return MESH_OK;
+}
+
+/* Read f's kept records once. A record that does not decode is logged and forgotten: every
+ * file is then read again, and nothing is taken as deleted. */
+static void
+s_load(mesh_t *m, folder_t *f)
+{
+    store_txn_t *txn = NULL;
+    const uint8_t *val = NULL;
+    size_t len = 0;
+    char name[sizeof S_SAVE_PREFIX + SCAN_ID_MAX];
+    snprintf(name, sizeof name, "%s%s", S_SAVE_PREFIX, f->id);
+    f->loaded = true;
+    if (store_read_begin(m->store, &txn) != MESH_OK) {
+        return;
+    }
+    if (store_meta_get(txn, name, &val, &len) == MESH_OK &&
+        s_decode(val, len, &f->recs, &f->nrecs) != MESH_OK) {
+        node_log(m, MESH_LOG_WARN, "folder %s: its scan records do not decode: scanning anew",
+                 f->id);
+    }
+    store_read_end(txn);
+    f->generation++;
+}
+
+/* ---- the scan ---- */
+
+typedef struct s_walk {
+    folder_t *f;
+    index_rec_t *list; /* what the walk saw, in walk order */
+    bool *fresh;       /* per entry: new or changed since its record */
+    size_t n, cap;
+    size_t nfresh;   /* entries of fresh (the walk's count) */
+    char **unlisted; /* directories that could not be listed */
+    size_t nunlisted;
+} s_walk_t;
+
+static void
+s_entry_of(const index_rec_t *r, scan_entry_t *e)
+{
+    memset(e, 0, sizeof *e);
+    e->path = r->path;
+    e->type = r->type;
+    e->mode = r->mode;
+    e->size = r->size;
+    e->mtime_ns = r->mtime_ns;
+    e->ctime_ns = r->ctime_ns;
+    e->inode = r->inode;
+    e->target = r->target;
+}
+
+static mesh_err_t
+s_on_entry(void *ctx, const scan_entry_t *e)
+{
+    s_walk_t *w = ctx;
+    /* Ignore patterns (.meshignore, issue 18) will be applied here: an ignored path is not
+     * recorded, so it is neither put nor deleted. */
+    if (w->n == w->cap) {
+        size_t cap = w->cap ? 2 * w->cap : 256;
+        index_rec_t *list = realloc(w->list, cap * sizeof *list);
+        if (list) {
+            w->list = list;
+        }
+        bool *fresh = list ? realloc(w->fresh, cap * sizeof *fresh) : NULL;
+        if (!fresh) {
+            return MESH_ENOMEM;
+        }
+        w->fresh = fresh;
+        w->cap = cap;
+    }
+    if (e->unlisted) {
+        char **u = realloc(w->unlisted, (w->nunlisted + 1) * sizeof *u);
+        if (u) {
+            w->unlisted = u;
+        }
+        if (!u || !(u[w->nunlisted] = strdup(e->path))) {
+            return MESH_ENOMEM;
+        }
+        w->nunlisted++;
+    }
+    index_rec_t *r = &w->list[w->n];
+    memset(r, 0, sizeof *r);
+    r->path = strdup(e->path);
+    r->type = e->type;
+    r->mode = e->mode & WIRE_FENTRY_MODE_MAX;
+    r->size = e->type == SCAN_FILE ? e->size : 0;
+    r->mtime_ns = e->mtime_ns;
+    r->ctime_ns = e->ctime_ns;
+    r->inode = e->inode;
+    if (!r->path || (e->target && !(r->target = strdup(e->target)))) {
+        index_rec_release(r);
+        return MESH_ENOMEM;
+    }
+    const index_rec_t *old = index_find(w->f, e->path);
+    scan_entry_t known, now = *e;
+    now.size = r->size;
+    now.mode = r->mode;
+    bool fresh = true;
+    if (old) {
+        s_entry_of(old, &known);
+        fresh = scan_changed(&now, &known) ||
+                (old->target && e->target && strcmp(old->target, e->target) != 0);
+    }
+    if (!fresh && old->nblocks) {
+        r->blocks = malloc(old->nblocks * sizeof *r->blocks);
+        if (!r->blocks) {
+            index_rec_release(r);
+            return MESH_ENOMEM;
+        }
+        memcpy(r->blocks, old->blocks, old->nblocks * sizeof *r->blocks);
+        r->nblocks = old->nblocks;
+    }
+    w->fresh[w->n++] = fresh;
+    return MESH_OK;
+}
+
+/* Read the blocks of file r (fresh). MESH_OK, with *stable false when the file changed or
+ * went while it was read (it is scanned again soon); MESH_ETOOBIG (past the cap of one
+ * entry) or MESH_EIO (unreadable): it is left out; MESH_ENOMEM. */
+static mesh_err_t
+s_read_blocks(folder_t *f, index_rec_t *r, bool *stable)
+{
+    int fd = -1;
+    char why[256];
+    struct stat before, after;
+    chunk_block_t *blocks = NULL;
+    size_t n = 0;
+    uint64_t bytes = 0;
+    *stable = false;
+    mesh_err_t err = path_open(f->root_fd, r->path, O_RDONLY, 0, false, &fd, why, sizeof why);
+    if (err == MESH_ENOTFOUND || err == MESH_EINVAL) {
+        return MESH_OK; /* gone or replaced meanwhile: the next scan sees what it is */
+    }
+    if (err != MESH_OK) {
+        return MESH_EIO; /* not readable (permissions) */
+    }
+    if (fstat(fd, &before) != 0 || !S_ISREG(before.st_mode)) {
+        close(fd);
+        return MESH_OK;
+    }
+    err = chunk_fd(fd, NULL, WIRE_FENTRY_BLOCKS_MAX, &blocks, &n, &bytes);
+    if (err == MESH_OK && fstat(fd, &after) == 0 && after.st_size == before.st_size &&
+        after.st_mtim.tv_sec == before.st_mtim.tv_sec &&
+        after.st_mtim.tv_nsec == before.st_mtim.tv_nsec && (uint64_t)after.st_size == r->size &&
+        bytes == r->size) {
+        free(r->blocks);
+        r->blocks = n ? calloc(n, sizeof *r->blocks) : NULL;
+        if (n && !r->blocks) {
+            err = MESH_ENOMEM;
+        }
+        for (size_t i = 0; err == MESH_OK && i < n; i++) {
+            memcpy(r->blocks[i].hash, blocks[i].hash, HASH_LEN);
+            r->blocks[i].size = blocks[i].size;
+        }
+        r->nblocks = err == MESH_OK ? n : 0;
+        r->mtime_ns = (int64_t)after.st_mtim.tv_sec * 1000000000 + after.st_mtim.tv_nsec;
+        r->ctime_ns = (int64_t)after.st_ctim.tv_sec * 1000000000 + after.st_ctim.tv_nsec;
+        *stable = err == MESH_OK;
+    }
+    free(blocks);
+    close(fd);
+    return err; /* MESH_ETOOBIG: past the block cap; MESH_EIO: unreadable */
+}
+
+/* Is path below one of the directories that could not be listed? */
+static bool
+s_under_unlisted(const s_walk_t *w, const char *path)
+{
+    for (size_t i = 0; i < w->nunlisted; i++) {
+        size_t n = strlen(w->unlisted[i]);
+        if (strncmp(path, w->unlisted[i], n) == 0 && path[n] == '/') {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Does coll hold exactly value[0..len) as path's visible entry? (NULL value: any at all?) */
+static bool
+s_stored_is(mesh_t *m, const folder_t *f, const char *path, const uint8_t *value, size_t len)
+{
+    void *got = NULL;
+    size_t got_len = 0;
+    if (mesh_get(m, f->coll, path, strlen(path), &got, &got_len) != MESH_OK) {
+        return false;
+    }
+    bool same = !value || (got_len == len && memcmp(got, value, len) == 0);
+    mesh_free(got);
+    return same;
+}
+
+/* Write ops to f->coll, a transaction per S_TXN_OPS. */
+typedef struct s_writer {
+    mesh_t *m;
+    folder_t *f;
+    mesh_txn_t *txn;
+    size_t ops, bytes;
+    bool wrote;
+} s_writer_t;
+
+static mesh_err_t
+s_commit(s_writer_t *w)
+{
+    mesh_err_t err = MESH_OK;
+    if (w->txn) {
+        err = mesh_txn_commit(&w->txn, NULL);
+        w->wrote |= err == MESH_OK;
+    }
+    w->ops = w->bytes = 0;
+    return err;
+}
+
+static mesh_err_t
+s_write(s_writer_t *w, const char *path, const uint8_t *value, size_t len)
+{
+    mesh_err_t err = MESH_OK;
+    if (w->txn && (w->ops >= S_TXN_OPS || w->bytes + len > S_TXN_BYTES)) {
+        err = s_commit(w);
+    }
+    if (err == MESH_OK && !w->txn) {
+        err = mesh_txn_begin(w->m, w->f->coll, &w->txn);
+    }
+    if (err == MESH_OK) {
+        err = value ? mesh_put(w->txn, path, strlen(path), value, len)
+                    : mesh_del(w->txn, path, strlen(path));
+    }
+    w->ops++;
+    w->bytes += len + strlen(path);
+    return err;
+}
+
+/* Note f's root state; log it when it changes. */
+static void
+s_root_state(mesh_t *m, folder_t *f, enum scan_root state, const char *why)
+{
+    if (state != f->state) {
+        if (state != SCAN_ROOT_OK) {
+            node_log(m, MESH_LOG_ERROR,
+                     "folder %s stopped: %s (%s); nothing is sent as deleted until it is back",
+                     f->id, scan_root_text(state), why);
+        } else {
+            node_log(m, MESH_LOG_INFO, "folder %s: its root is back at %s", f->id, f->root);
+        }
+    }
+    f->state = state;
+    snprintf(f->why, sizeof f->why, "%s", state == SCAN_ROOT_OK ? "" : why);
+}
+
+mesh_err_t
+index_scan(mesh_t *m, folder_t *f, bool *changed)
+{
+    char why[256] = "";
+    s_walk_t w = {.f = f};
+    scan_stats_t stats;
+    enum scan_root state = SCAN_ROOT_OK;
+    s_writer_t wr = {.m = m, .f = f};
+    wire_buf_t buf;
+    mesh_err_t err = MESH_OK;
+    if (changed) {
+        *changed = false;
+    }
+    if (!f->loaded) {
+        s_load(m, f);
+    }
+    f->dirty = false;
+    if (f->root_fd >= 0) {
+        close(f->root_fd);
+        f->root_fd = -1;
+    }
+    state = scan_root_check(f->root, f->id, &f->root_fd, why, sizeof why);
+    if (state == SCAN_ROOT_OK) {
+        err = scan_walk(f->root, f->id, s_on_entry, &w, &stats, &state, why, sizeof why);
+    }
+    s_root_state(m, f, state, why);
+    if (state != SCAN_ROOT_OK || err != MESH_OK) {
+        /* a walk that did not finish yields part of the folder only: take nothing as
+         * deleted, write nothing */
+        goto out;
+    }
+    wire_buf_init(&buf);
+    for (size_t i = 0; err == MESH_OK && i < w.n; i++) {
+        index_rec_t *r = &w.list[i];
+        bool stable = true;
+        if (!w.fresh[i]) {
+            continue;
+        }
+        if (r->type == SCAN_FILE) {
+            err = s_read_blocks(f, r, &stable);
+        }
+        bool skip = err == MESH_ETOOBIG || err == MESH_EIO;
+        if (skip) {
+            /* past the cap of one entry (§18.2) or unreadable: left out until it changes
+             * (the next full rescan reads it again) */
+            node_log(m, MESH_LOG_WARN, "folder %s: %s is %s: not synced", f->id, r->path,
+                     err == MESH_ETOOBIG ? "too large for one entry" : "unreadable");
+            err = MESH_OK;
+            stable = false;
+        }
+        if (err != MESH_OK || !stable) {
+            /* changing while read: keep the old record, look again soon */
+            const index_rec_t *old = index_find(f, r->path);
+            index_rec_release(r);
+            f->dirty |= !skip;
+            if (old) {
+                w.fresh[i] = false;
+                err = err == MESH_OK && (r->path = strdup(old->path)) ? MESH_OK : MESH_ENOMEM;
+                r->type = old->type; /* marks it kept as it was (below) */
+                r->size = UINT64_MAX;
+            }
+            continue;
+        }
+        wire_fentry_t e;
+        index_rec_entry(r, &e);
+        wire_buf_reset(&buf);
+        err = wire_fentry_encode(&e, &buf);
+        if (err == MESH_OK && !s_stored_is(m, f, r->path, buf.data, buf.len)) {
+            err = s_write(&wr, r->path, buf.data, buf.len);
+        }
+    }
+    wire_buf_release(&buf);
+    w.nfresh = w.n;
+    size_t kept = 0; /* drop the new files that changed while read (no record yet) */
+    for (size_t i = 0; i < w.n; i++) {
+        if (w.list[i].path) {
+            w.list[kept++] = w.list[i];
+        }
+    }
+    w.n = kept;
+    /* what the walk did not see: deleted, unless under a directory that could not be read */
+    qsort(w.list, w.n, sizeof *w.list, s_rec_cmp);
+    for (size_t i = 0; err == MESH_OK && i < f->nrecs; i++) {
+        index_rec_t key = {.path = f->recs[i].path};
+        index_rec_t *now = w.n ? bsearch(&key, w.list, w.n, sizeof key, s_rec_cmp) : NULL;
+        if (now && now->size == UINT64_MAX) { /* kept as it was: copy the old record */
+            free(now->path);
+            *now = f->recs[i];
+            memset(&f->recs[i], 0, sizeof f->recs[i]);
+            f->recs[i].path = strdup(now->path);
+            err = f->recs[i].path ? MESH_OK : MESH_ENOMEM;
+        } else if (!now && s_under_unlisted(&w, key.path)) {
+            /* keep it: unknown, not deleted */
+            index_rec_t *grown = realloc(w.list, (w.n + 1) * sizeof *grown);
+            err = grown ? MESH_OK : MESH_ENOMEM;
+            if (grown) {
+                w.list = grown;
+                w.list[w.n++] = f->recs[i];
+                memset(&f->recs[i], 0, sizeof f->recs[i]);
+                f->recs[i].path = strdup(w.list[w.n - 1].path);
+            }
+        } else if (!now && s_stored_is(m, f, key.path, NULL, 0)) {
+            err = s_write(&wr, key.path, NULL, 0);
+        }
+    }
+    if (err == MESH_OK) {
+        err = s_commit(&wr);
+    }
+    /* the records changed when an entry is new or changed, or one is gone */
+    bool recs_changed = w.n != f->nrecs;
+    for (size_t i = 0; i < w.nfresh && !recs_changed; i++) {
+        recs_changed = w.fresh[i];
+    }
+    if (err == MESH_OK) {
+        qsort(w.list, w.n, sizeof *w.list, s_rec_cmp);
+        s_recs_free(f->recs, f->nrecs);
+        f->recs = w.list;
+        f->nrecs = w.n;
+        w.list = NULL;
+        w.n = 0;
+        if (recs_changed) {
+            f->generation++;
+            err = index_save(m, f);
+        }
+    }
+    if (changed) {
+        *changed = wr.wrote;
+    }
+out:
+    mesh_txn_abort(wr.txn);
+    s_recs_free(w.list, w.n);
+    free(w.fresh);
+    for (size_t i = 0; i < w.nunlisted; i++) {
+        free(w.unlisted[i]);
+    }
+    free(w.unlisted);
+    if (err != MESH_OK) {
+        return node_fail(m, err, "folder %s: scan: %s", f->id, mesh_strerror(err));
+    }
+    return MESH_OK;
+}
+
+void
+index_folder_free(folder_t *f)
+{
+    if (!f) {
+        return;
+    }
+    s_recs_free(f->recs, f->nrecs);
+    if (f->root_fd >= 0) {
+        close(f->root_fd);
+    }
+    free(f->root);
+    free(f);
+}

@@ -1,0 +1,47 @@
+/* core/folder/realize.h: bringing a folder's disk to its index (docs/PROTOCOL.md §18.6):
+ * directories, symlinks (as links, never followed) and files, each file built in a temp
+ * file under .meshsync/tmp from blocks held anywhere on this device (core/folder/blockidx.h)
+ * and blocks members send, every block checked, mode and mtime set, fsynced and renamed
+ * into place, so that a half-written file is never visible; and deletes. A path whose disk
+ * state differs from its last scan record (a local edit not scanned yet) is never written
+ * or deleted: the folder is scanned again first, and the local change kept.
+ * Owns: the pending transfers and the temp files. Not here: which member sends a block
+ * (core/sync/blocks.h), the scan (core/folder/index.h). Conflict copies (issue 18) will be
+ * made where realize_pass keeps a local change (marked there).
+ * Layer: core (folder). Third-party: none. SPDX-License-Identifier: MIT */
+#ifndef MESH_CORE_FOLDER_REALIZE_H
+#define MESH_CORE_FOLDER_REALIZE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/folder/blockidx.h"
+#include "core/folder/index.h"
+#include "meshsync.h"
+
+#define REALIZE_PENDING_MAX 64u          /* files of one folder waiting for blocks at once */
+#define REALIZE_TEMP_MAX    (4ull << 30) /* bytes of those temp files (one larger file alone) */
+
+/* One pass over f: every entry of its index collection whose path's record differs is
+ * brought to disk as far as local blocks allow (files that need blocks from members wait,
+ * pending), and every record whose path has no entry any more is deleted from disk. Paths
+ * and entries from the network are checked first (path_check, wire_fentry_decode: a bad
+ * one is refused and logged). Does nothing while f is stopped (its root or marker
+ * missing). MESH_OK, or MESH_ENOMEM / MESH_EIO (detail on m). */
+MESH_NODISCARD mesh_err_t realize_pass(mesh_t *m, folder_t *f, const blockidx_t *bi);
+
+/* Call fn for each block hash the pending files of f still lack (repeats possible). */
+void realize_wanted(const folder_t *f, void (*fn)(void *ctx, const uint8_t *hash), void *ctx);
+
+/* A block whose hash the caller has checked: write it into every pending file of f that
+ * lacks it, and finish the files it completes. Returns how many places took it. */
+size_t realize_block(mesh_t *m, folder_t *f, const uint8_t *hash, const uint8_t *data, size_t len);
+
+/* Files of f still waiting for blocks. */
+size_t realize_pending(const folder_t *f);
+
+/* Drop f's pending transfers and their temp files; NULL state is a no-op. */
+void realize_free(folder_t *f);
+
+#endif /* MESH_CORE_FOLDER_REALIZE_H */

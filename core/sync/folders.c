@@ -1,0 +1,558 @@
+/* core/sync/folders.c: the loop's folder work: registry, inotify, scans, realize passes and
+ * block requests (docs/PROTOCOL.md §18.5-§18.7).
+ * Layer: core (sync). Third-party: none. SPDX-License-Identifier: MIT */
+#include "core/sync/folders.h"
+
+#include "core/base/testhook.h"
+#include "core/folder/blockidx.h"
+#include "core/folder/index.h"
+#include "core/folder/realize.h"
+#include "core/folder/registry.h"
+#include "core/wire/blockmsg.h"
+#include "crypto/hash.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#define S_TRIED_MAX 8 /* members a block was asked of, before all are asked again */
+
+typedef struct s_want {
+    uint8_t hash[WIRE_FENTRY_HASH];
+    const folder_t *f;             /* a folder that wants it (named in the request) */
+    session_t *tried[S_TRIED_MAX]; /* asked already, without a good answer */
+    size_t ntried;
+    session_t *asked; /* in flight to it, or NULL */
+    uint64_t id;      /* the request's id */
+    int64_t sent_ms, retry_ms;
+    bool seen; /* still wanted at this turn */
+} s_want_t;
+
+typedef struct s_watch {
+    int wd;
+    folder_t *f;
+} s_watch_t;
+
+struct folders {
+    folder_t **f;
+    size_t n;
+    blockidx_t *bi;
+    uint64_t txnid;      /* the store's last transaction at the last realize pass */
+    int64_t registry_ms; /* when the registry was last read */
+    int64_t *scan_ms;    /* per folder: its last full scan */
+    int64_t *dirty_ms;   /* per folder: when inotify last said something changed */
+    uint64_t *watched;   /* per folder: its generation when watches were last added */
+    int ino;             /* the inotify descriptor, or -1 */
+    bool ino_full;       /* the watch limit was met (logged once) */
+    s_watch_t *watches;
+    size_t nwatches;
+    s_want_t *want;
+    size_t nwant;
+    size_t inflight;
+    uint64_t next_id;
+    size_t next_sess; /* round robin among members */
+    int64_t answer_s; /* the second of the answers counted, */
+    uint32_t answers; /* and how many */
+    uint8_t *block;   /* one block's buffer */
+    wire_buf_t body;
+};
+
+/* ---- registry ---- */
+
+static void
+s_drop_folder(struct folders *fs, size_t i)
+{
+    folder_t *f = fs->f[i];
+    for (size_t w = 0; w < fs->nwatches;) {
+        if (fs->watches[w].f == f) {
+            inotify_rm_watch(fs->ino, fs->watches[w].wd);
+            fs->watches[w] = fs->watches[--fs->nwatches];
+        } else {
+            w++;
+        }
+    }
+    for (size_t w = 0; w < fs->nwant; w++) {
+        if (fs->want[w].f == f) {
+            fs->want[w].f = NULL; /* its request's answer goes nowhere */
+        }
+    }
+    realize_free(f);
+    index_folder_free(f);
+    fs->n--;
+    fs->f[i] = fs->f[fs->n];
+    fs->scan_ms[i] = fs->scan_ms[fs->n];
+    fs->dirty_ms[i] = fs->dirty_ms[fs->n];
+    fs->watched[i] = fs->watched[fs->n];
+}
+
+/* Follow the registry: start the folders added, stop those removed. */
+static void
+s_registry(loop_t *l, struct folders *fs)
+{
+    registry_folder_t *reg = NULL;
+    size_t nreg = 0;
+    if (registry_load(l->m, &reg, &nreg) != MESH_OK) {
+        node_log(l->m, MESH_LOG_WARN, "folders: %s", mesh_errmsg(l->m));
+        return;
+    }
+    for (size_t i = 0; i < fs->n;) {
+        bool kept = false;
+        for (size_t r = 0; r < nreg && !kept; r++) {
+            kept = strcmp(reg[r].id, fs->f[i]->id) == 0 && strcmp(reg[r].root, fs->f[i]->root) == 0;
+        }
+        if (kept) {
+            i++;
+        } else {
+            node_log(l->m, MESH_LOG_INFO, "folder %s: no longer synced here", fs->f[i]->id);
+            s_drop_folder(fs, i);
+        }
+    }
+    for (size_t r = 0; r < nreg && fs->n < REGISTRY_MAX; r++) {
+        bool have = false;
+        for (size_t i = 0; i < fs->n && !have; i++) {
+            have = strcmp(reg[r].id, fs->f[i]->id) == 0;
+        }
+        folder_t *f = have ? NULL : index_folder_new(reg[r].id, reg[r].root);
+        if (f) {
+            fs->f[fs->n] = f;
+            fs->scan_ms[fs->n] = 0;
+            fs->dirty_ms[fs->n] = 0;
+            fs->watched[fs->n] = 0;
+            fs->n++;
+            node_log(l->m, MESH_LOG_INFO, "folder %s: syncing %s", f->id, f->root);
+        }
+    }
+    registry_free(reg, nreg);
+}
+
+/* ---- inotify ---- */
+
+static void
+s_watch(struct folders *fs, folder_t *f, const char *rel)
+{
+    char path[8192];
+    if (fs->ino < 0 || fs->ino_full) {
+        return;
+    }
+    snprintf(path, sizeof path, "%s%s%s", f->root, rel ? "/" : "", rel ? rel : "");
+    int wd = inotify_add_watch(fs->ino, path,
+                               IN_CREATE | IN_DELETE | IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB |
+                                   IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF |
+                                   IN_ONLYDIR | IN_DONT_FOLLOW);
+    if (wd < 0) {
+        fs->ino_full = errno == ENOSPC;
+        return;
+    }
+    for (size_t i = 0; i < fs->nwatches; i++) {
+        if (fs->watches[i].wd == wd) {
+            fs->watches[i].f = f;
+            return;
+        }
+    }
+    s_watch_t *grown = realloc(fs->watches, (fs->nwatches + 1) * sizeof *grown);
+    if (grown) {
+        fs->watches = grown;
+        fs->watches[fs->nwatches++] = (s_watch_t){wd, f};
+    }
+}
+
+/* Watch f's root and every directory recorded, once per generation of its records. */
+static void
+s_watch_all(loop_t *l, struct folders *fs, size_t i)
+{
+    folder_t *f = fs->f[i];
+    if (fs->watched[i] == f->generation || f->state != SCAN_ROOT_OK) {
+        return;
+    }
+    fs->watched[i] = f->generation;
+    s_watch(fs, f, NULL);
+    for (size_t r = 0; r < f->nrecs; r++) {
+        if (f->recs[r].type == SCAN_DIR) {
+            s_watch(fs, f, f->recs[r].path);
+        }
+    }
+    if (fs->ino_full) {
+        node_log(l->m, MESH_LOG_WARN,
+                 "folders: the inotify watch limit is reached: changes past it are seen by the "
+                 "periodic rescan only");
+    }
+}
+
+/* Read every event waiting: mark the folders they belong to. */
+static void
+s_events(struct folders *fs, int64_t now)
+{
+    union {
+        struct inotify_event ev;
+        char bytes[16384];
+    } buf;
+    for (;;) {
+        ssize_t n = fs->ino >= 0 ? read(fs->ino, buf.bytes, sizeof buf.bytes) : -1;
+        if (n <= 0) {
+            return;
+        }
+        for (ssize_t off = 0; off + (ssize_t)sizeof(struct inotify_event) <= n;) {
+            struct inotify_event ev;
+            memcpy(&ev, buf.bytes + off, sizeof ev);
+            off += (ssize_t)sizeof ev + ev.len;
+            for (size_t i = 0; i < fs->n; i++) {
+                bool mine = ev.mask & IN_Q_OVERFLOW;
+                for (size_t w = 0; w < fs->nwatches && !mine; w++) {
+                    mine = fs->watches[w].wd == ev.wd && fs->watches[w].f == fs->f[i];
+                }
+                if (mine && !fs->f[i]->dirty) {
+                    fs->f[i]->dirty = true;
+                    fs->dirty_ms[i] = now;
+                }
+            }
+        }
+    }
+}
+
+/* ---- block requests ---- */
+
+static void
+s_want_one(void *ctx, const uint8_t *hash)
+{
+    struct folders *fs = ((void **)ctx)[0];
+    const folder_t *f = ((void **)ctx)[1];
+    for (size_t i = 0; i < fs->nwant; i++) {
+        if (memcmp(fs->want[i].hash, hash, WIRE_FENTRY_HASH) == 0) {
+            fs->want[i].seen = true;
+            if (!fs->want[i].f) {
+                fs->want[i].f = f;
+            }
+            return;
+        }
+    }
+    if (fs->nwant < FOLDERS_WANT_MAX) {
+        s_want_t *w = &fs->want[fs->nwant++];
+        memset(w, 0, sizeof *w);
+        memcpy(w->hash, hash, WIRE_FENTRY_HASH);
+        w->f = f;
+        w->seen = true;
+    }
+}
+
+static bool
+s_tried(const s_want_t *w, const session_t *s)
+{
+    for (size_t i = 0; i < w->ntried; i++) {
+        if (w->tried[i] == s) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void
+s_mark_tried(struct folders *fs, s_want_t *w)
+{
+    if (w->asked) {
+        fs->inflight--;
+        if (w->ntried < S_TRIED_MAX) {
+            w->tried[w->ntried++] = w->asked;
+        }
+        w->asked = NULL;
+    }
+}
+
+static size_t
+s_inflight_to(const struct folders *fs, const session_t *s)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < fs->nwant; i++) {
+        n += fs->want[i].asked == s;
+    }
+    return n;
+}
+
+/* Ask for what is wanted and not in flight, while the caps allow. */
+static void
+s_request(loop_t *l, struct folders *fs, int64_t now, folders_send_fn send)
+{
+    for (size_t i = 0; i < fs->nwant && fs->inflight < FOLDERS_INFLIGHT_MAX; i++) {
+        s_want_t *w = &fs->want[i];
+        if (w->asked || !w->f || now < w->retry_ms) {
+            continue;
+        }
+        session_t *to = NULL;
+        for (size_t k = 0; k < l->nsess && !to; k++) {
+            session_t *s = l->sess[(fs->next_sess + k) % l->nsess];
+            if (s->ok && s->connected && !s_tried(w, s) &&
+                s_inflight_to(fs, s) < FOLDERS_INFLIGHT_PEER) {
+                to = s;
+                fs->next_sess = (fs->next_sess + k + 1) % l->nsess;
+            }
+        }
+        if (!to) {
+            if (w->ntried) { /* every member asked: ask them all again a little later */
+                w->ntried = 0;
+                w->retry_ms = now + 2000;
+            }
+            continue;
+        }
+        wire_block_req_t req = {
+            .folder = w->f->id, .folder_len = strlen(w->f->id), .hash = w->hash};
+        wire_buf_reset(&fs->body);
+        if (wire_block_req_encode(&req, &fs->body) != MESH_OK) {
+            continue;
+        }
+        wire_msg_t msg = {.type = WIRE_MSG_BLOCK_REQ,
+                          .num = ++fs->next_id,
+                          .body = fs->body.data,
+                          .body_len = fs->body.len};
+        if (send(l, to, &msg) == MESH_OK) {
+            w->asked = to;
+            w->id = msg.num;
+            w->sent_ms = now;
+            fs->inflight++;
+        } else if (w->ntried < S_TRIED_MAX) {
+            w->tried[w->ntried++] = to;
+        }
+    }
+}
+
+/* The wanted list at this turn: what pending files lack; timeouts; requests. */
+static void
+s_blocks(loop_t *l, struct folders *fs, int64_t now, folders_send_fn send)
+{
+    for (size_t i = 0; i < fs->nwant; i++) {
+        fs->want[i].seen = false;
+    }
+    for (size_t i = 0; i < fs->n; i++) {
+        void *ctx[2] = {fs, fs->f[i]};
+        realize_wanted(fs->f[i], s_want_one, ctx);
+    }
+    for (size_t i = 0; i < fs->nwant;) {
+        s_want_t *w = &fs->want[i];
+        if (w->asked && now - w->sent_ms > FOLDERS_REQ_TIMEOUT_MS) {
+            node_log(l->m, MESH_LOG_INFO, "a block asked of %s came not in time: asking another",
+                     w->asked->id);
+            s_mark_tried(fs, w);
+        }
+        if (!w->seen && !w->asked) {
+            fs->want[i] = fs->want[--fs->nwant];
+        } else {
+            i++;
+        }
+    }
+    s_request(l, fs, now, send);
+}
+
+/* ---- the turn ---- */
+
+static struct folders *
+s_open(loop_t *l)
+{
+    struct folders *fs = calloc(1, sizeof *fs);
+    if (!fs) {
+        return NULL;
+    }
+    fs->f = calloc(REGISTRY_MAX, sizeof *fs->f);
+    fs->scan_ms = calloc(REGISTRY_MAX, sizeof *fs->scan_ms);
+    fs->dirty_ms = calloc(REGISTRY_MAX, sizeof *fs->dirty_ms);
+    fs->watched = calloc(REGISTRY_MAX, sizeof *fs->watched);
+    fs->want = calloc(FOLDERS_WANT_MAX, sizeof *fs->want);
+    fs->block = malloc(WIRE_FENTRY_BLOCK_MAX);
+    fs->bi = blockidx_new();
+    fs->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    fs->registry_ms = INT64_MIN / 2;
+    fs->txnid = UINT64_MAX;
+    wire_buf_init(&fs->body);
+    l->folders = fs;
+    if (!fs->f || !fs->scan_ms || !fs->dirty_ms || !fs->watched || !fs->want || !fs->block ||
+        !fs->bi) {
+        folders_close(l);
+        return NULL;
+    }
+    if (fs->ino < 0) {
+        node_log(l->m, MESH_LOG_WARN, "folders: no inotify (%s): the periodic rescan only",
+                 strerror(errno));
+    }
+    return fs;
+}
+
+void
+folders_tick(loop_t *l, int64_t now, folders_send_fn send)
+{
+    struct folders *fs = l->folders ? l->folders : s_open(l);
+    if (!fs) {
+        return;
+    }
+    uint64_t txnid = store_last_txnid(l->m->store);
+    if (txnid != fs->txnid || now - fs->registry_ms >= FOLDERS_REGISTRY_MS) {
+        fs->registry_ms = now;
+        s_registry(l, fs);
+    }
+    if (fs->n == 0) {
+        fs->txnid = txnid;
+        return;
+    }
+    s_events(fs, now);
+    int64_t rescan = l->m->folder_rescan_ms ? (int64_t)l->m->folder_rescan_ms : FOLDERS_RESCAN_MS;
+    for (size_t i = 0; i < fs->n; i++) {
+        folder_t *f = fs->f[i];
+        /* a stopped folder is looked at every second: its root or marker may be back */
+        bool due = fs->scan_ms[i] == 0 || now - fs->scan_ms[i] >= rescan ||
+                   (f->state != SCAN_ROOT_OK && now - fs->scan_ms[i] >= FOLDERS_STOPPED_MS) ||
+                   (f->dirty && now - fs->dirty_ms[i] >= FOLDERS_SETTLE_MS);
+        if (!due) {
+            continue;
+        }
+        fs->scan_ms[i] = now;
+        if (index_scan(l->m, f, NULL) != MESH_OK) {
+            node_log(l->m, MESH_LOG_WARN, "%s", mesh_errmsg(l->m));
+        }
+        if (f->dirty) {
+            fs->dirty_ms[i] = now; /* a file changed while read: again a little later */
+        }
+        s_watch_all(l, fs, i);
+    }
+    /* A realize pass when the store changed (remote entries, or this device's scan wrote
+     * some): a scan that wrote nothing needs none, so a path realize must leave alone (a
+     * local change the scan cannot record) costs no pass after every scan. */
+    txnid = store_last_txnid(l->m->store);
+    if (txnid != fs->txnid) {
+        fs->txnid = txnid;
+        if (blockidx_update(fs->bi, fs->f, fs->n) != MESH_OK) {
+            node_log(l->m, MESH_LOG_WARN, "folders: no block index: out of memory");
+        }
+        for (size_t i = 0; i < fs->n; i++) {
+            uint64_t gen = fs->f[i]->generation;
+            if (realize_pass(l->m, fs->f[i], fs->bi) != MESH_OK ||
+                (fs->f[i]->generation != gen && index_save(l->m, fs->f[i]) != MESH_OK)) {
+                node_log(l->m, MESH_LOG_WARN, "%s", mesh_errmsg(l->m));
+            }
+        }
+    }
+    s_blocks(l, fs, now, send);
+}
+
+/* ---- messages ---- */
+
+static mesh_err_t
+s_on_req(loop_t *l, struct folders *fs, session_t *s, const wire_msg_t *msg, folders_send_fn send)
+{
+    wire_block_req_t req;
+    if (wire_block_req_decode(msg->body, msg->body_len, &req) != MESH_OK) {
+        return MESH_EPROTO;
+    }
+    int64_t sec = sync_now_ms() / 1000;
+    if (sec != fs->answer_s) {
+        fs->answer_s = sec;
+        fs->answers = 0;
+    }
+    if (++fs->answers > FOLDERS_ANSWERS_PER_S) {
+        return MESH_OK; /* past the cap: it asks again, or another member */
+    }
+    bool joined = false;
+    for (size_t i = 0; i < fs->n && !joined; i++) {
+        joined = strlen(fs->f[i]->id) == req.folder_len &&
+                 memcmp(fs->f[i]->id, req.folder, req.folder_len) == 0;
+    }
+    wire_block_t blk = {.status = WIRE_BLOCK_NOT_HELD, .hash = req.hash};
+    size_t len = 0;
+    if (joined &&
+        blockidx_read(fs->bi, req.hash, fs->block, WIRE_FENTRY_BLOCK_MAX, &len) == MESH_OK) {
+        blk.status = WIRE_BLOCK_HERE;
+        blk.data = fs->block;
+        blk.data_len = len;
+        if (testhook_number(TESTHOOK_BAD_BLOCKS, 0) == 1) {
+            fs->block[len / 2] ^= 0x01; /* test hook: a member that sends wrong blocks */
+        }
+    }
+    wire_buf_reset(&fs->body);
+    if (wire_block_encode(&blk, &fs->body) == MESH_OK) {
+        wire_msg_t out = {.type = WIRE_MSG_BLOCK,
+                          .num = msg->num,
+                          .body = fs->body.data,
+                          .body_len = fs->body.len};
+        (void)send(l, s, &out);
+    }
+    return MESH_OK;
+}
+
+static mesh_err_t
+s_on_block(loop_t *l, struct folders *fs, session_t *s, const wire_msg_t *msg)
+{
+    wire_block_t blk;
+    if (wire_block_decode(msg->body, msg->body_len, &blk) != MESH_OK) {
+        return MESH_EPROTO;
+    }
+    s_want_t *w = NULL;
+    for (size_t i = 0; i < fs->nwant && !w; i++) {
+        if (fs->want[i].asked == s && fs->want[i].id == msg->num) {
+            w = &fs->want[i];
+        }
+    }
+    if (!w) {
+        return MESH_OK; /* late, after a timeout: asked of another already */
+    }
+    uint8_t got[HASH_LEN];
+    if (blk.status == WIRE_BLOCK_HERE) {
+        hash_tagged(HASH_TAG_BLOCK, blk.data, blk.data_len, got);
+    }
+    if (blk.status != WIRE_BLOCK_HERE) {
+        s_mark_tried(fs, w);
+        return MESH_OK;
+    }
+    if (memcmp(blk.hash, w->hash, HASH_LEN) != 0 || memcmp(got, w->hash, HASH_LEN) != 0) {
+        node_log(l->m, MESH_LOG_WARN,
+                 "a block from %s does not match its hash: refused, asking another member", s->id);
+        s_mark_tried(fs, w);
+        return MESH_OK;
+    }
+    fs->inflight--;
+    w->asked = NULL;
+    w->seen = false;
+    for (size_t i = 0; i < fs->n; i++) {
+        uint64_t gen = fs->f[i]->generation;
+        (void)realize_block(l->m, fs->f[i], w->hash, blk.data, blk.data_len);
+        if (fs->f[i]->generation != gen && index_save(l->m, fs->f[i]) != MESH_OK) {
+            node_log(l->m, MESH_LOG_WARN, "%s", mesh_errmsg(l->m)); /* (a file finished) */
+        }
+    }
+    *w = fs->want[--fs->nwant];
+    return MESH_OK;
+}
+
+mesh_err_t
+folders_on_msg(loop_t *l, session_t *s, const wire_msg_t *msg, folders_send_fn send)
+{
+    struct folders *fs = l->folders ? l->folders : s_open(l);
+    if (!fs) {
+        return MESH_OK;
+    }
+    return msg->type == WIRE_MSG_BLOCK_REQ ? s_on_req(l, fs, s, msg, send)
+                                           : s_on_block(l, fs, s, msg);
+}
+
+void
+folders_close(loop_t *l)
+{
+    struct folders *fs = l->folders;
+    if (!fs) {
+        return;
+    }
+    while (fs->f && fs->n) {
+        s_drop_folder(fs, fs->n - 1);
+    }
+    if (fs->ino >= 0) {
+        close(fs->ino);
+    }
+    blockidx_free(fs->bi);
+    wire_buf_release(&fs->body);
+    free(fs->watches);
+    free(fs->want);
+    free(fs->block);
+    free(fs->watched);
+    free(fs->dirty_ms);
+    free(fs->scan_ms);
+    free(fs->f);
+    free(fs);
+    l->folders = NULL;
+}

@@ -1,0 +1,43 @@
+/* core/sync/folders.h: the daemon's folder work (docs/PROTOCOL.md §18.5-§18.7), run by the
+ * loop thread: following the folder registry, scanning each folder when inotify says
+ * something changed (the loop polls the inotify descriptor) and on a periodic full rescan,
+ * a realize pass when the store changed, and the block requests over sessions (BLOCK_REQ and
+ * BLOCK: several in flight, each block checked against its hash, a bad or missing one
+ * asked of another member) and the answers to members' requests.
+ * Owns: struct folders (the loop's folder state), the inotify watches, the requests in
+ * flight and their caps. Not here: the scan (core/folder/index.h), writing the disk
+ * (core/folder/realize.h), the bodies' layout (core/wire/blockmsg.h).
+ * Layer: core (sync). Third-party: none. SPDX-License-Identifier: MIT */
+#ifndef MESH_CORE_SYNC_FOLDERS_H
+#define MESH_CORE_SYNC_FOLDERS_H
+
+#include <stdint.h>
+
+#include "core/sync/sync.h"
+
+#define FOLDERS_INFLIGHT_MAX   32u   /* block requests in flight, all members */
+#define FOLDERS_INFLIGHT_PEER  8u    /* and to one member */
+#define FOLDERS_WANT_MAX       8192u /* blocks waited for at once (more: a later turn) */
+#define FOLDERS_REQ_TIMEOUT_MS 10000 /* a request unanswered this long: ask another */
+#define FOLDERS_ANSWERS_PER_S  512u  /* BLOCKs sent per second, all members (more: ignored) */
+#define FOLDERS_RESCAN_MS      60000 /* full rescan of each folder (mesh_options_t) */
+#define FOLDERS_SETTLE_MS      100   /* after an inotify event, scan this much later */
+#define FOLDERS_STOPPED_MS     1000  /* a stopped folder's root checked again this often */
+#define FOLDERS_REGISTRY_MS    1000  /* read the registry again at least this often */
+
+/* How the folder work sends a message to a session (session.c's s_send_any). */
+typedef mesh_err_t (*folders_send_fn)(loop_t *l, session_t *s, const wire_msg_t *msg);
+
+/* One turn at now (ms): registry, inotify, scans, realize passes, requests and timeouts.
+ * Starts the folder state on the first call. Errors are logged; nothing is returned. */
+void folders_tick(loop_t *l, int64_t now, folders_send_fn send);
+
+/* A BLOCK_REQ or BLOCK from s. MESH_OK; MESH_EPROTO when its body is malformed (the caller
+ * drops the session). */
+MESH_NODISCARD mesh_err_t folders_on_msg(loop_t *l, session_t *s, const wire_msg_t *msg,
+                                         folders_send_fn send);
+
+/* Free the folder state (the loop's last act); none is a no-op. */
+void folders_close(loop_t *l);
+
+#endif /* MESH_CORE_SYNC_FOLDERS_H */

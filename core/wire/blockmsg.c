@@ -1,0 +1,140 @@
+/* core/wire/blockmsg.c: the BLOCK_REQ and BLOCK bodies (docs/PROTOCOL.md §18.6), each a
+ * msgpack array whose first element is the layout version 1.
+ * Layer: core/wire. Third-party: msgpack.h (through cursor.h). SPDX-License-Identifier: MIT */
+#include "core/wire/blockmsg.h"
+
+#include "core/wire/cursor.h"
+
+#include <string.h>
+
+#define S_VERSION 1u
+
+/* Is id[0..len) a folder ID of §18.4: 1..64 bytes of A-Z a-z 0-9 . _ - ? */
+static bool
+s_id_ok(const char *id, size_t len)
+{
+    if (!id || len == 0 || len > WIRE_BLOCKMSG_ID_MAX) {
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        char ch = id[i];
+        if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+              ch == '.' || ch == '_' || ch == '-')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+mesh_err_t
+wire_block_req_encode(const wire_block_req_t *req, wire_buf_t *out)
+{
+    if (!req || !out || !s_id_ok(req->folder, req->folder_len) || !req->hash) {
+        return MESH_EINVAL;
+    }
+    size_t start = out->len;
+    msgpack_packer pk;
+    wire_pack_init(&pk, out);
+    int rc = msgpack_pack_array(&pk, 3);
+    rc |= msgpack_pack_uint64(&pk, S_VERSION);
+    rc |= msgpack_pack_str_with_body(&pk, req->folder, req->folder_len);
+    rc |= wire_pack_bin(&pk, req->hash, WIRE_FENTRY_HASH);
+    return wire_pack_done(out, start, rc);
+}
+
+mesh_err_t
+wire_block_encode(const wire_block_t *blk, wire_buf_t *out)
+{
+    if (!blk || !out || !blk->hash || blk->status > WIRE_BLOCK_NOT_HELD ||
+        (blk->status == WIRE_BLOCK_HERE &&
+         (blk->data_len == 0 || blk->data_len > WIRE_FENTRY_BLOCK_MAX || !blk->data)) ||
+        (blk->status == WIRE_BLOCK_NOT_HELD && blk->data_len != 0)) {
+        return MESH_EINVAL;
+    }
+    size_t start = out->len;
+    msgpack_packer pk;
+    wire_pack_init(&pk, out);
+    int rc = msgpack_pack_array(&pk, 4);
+    rc |= msgpack_pack_uint64(&pk, S_VERSION);
+    rc |= msgpack_pack_uint64(&pk, blk->status);
+    rc |= wire_pack_bin(&pk, blk->hash, WIRE_FENTRY_HASH);
+    rc |= wire_pack_bin(&pk, blk->data, blk->data_len);
+    return wire_pack_done(out, start, rc);
+}
+
+/* The array of n and its version 1. */
+static mesh_err_t
+s_head(wire_cursor_t *c, size_t n)
+{
+    uint64_t version = 0;
+    mesh_err_t err = wire_cursor_array_of(c, n);
+    if (err == MESH_OK) {
+        err = wire_cursor_uint(c, &version);
+    }
+    return err == MESH_OK && version != S_VERSION ? MESH_EPROTO : err;
+}
+
+mesh_err_t
+wire_block_req_decode(const uint8_t *buf, size_t len, wire_block_req_t *out)
+{
+    wire_cursor_t c = {buf, buf + len};
+    const uint8_t *id = NULL;
+    memset(out, 0, sizeof *out);
+    if (!buf) {
+        return MESH_EPROTO;
+    }
+    mesh_err_t err = s_head(&c, 3);
+    if (err == MESH_OK) {
+        err = wire_cursor_bytes(&c, WIRE_STR, WIRE_BLOCKMSG_ID_MAX, &id, &out->folder_len);
+    }
+    if (err == MESH_OK) {
+        out->folder = (const char *)id;
+        err = s_id_ok(out->folder, out->folder_len) ? MESH_OK : MESH_EPROTO;
+    }
+    if (err == MESH_OK) {
+        err = wire_cursor_fixed_bin_ptr(&c, WIRE_FENTRY_HASH, &out->hash);
+    }
+    if (err == MESH_OK && c.p != c.end) {
+        err = MESH_EPROTO;
+    }
+    if (err != MESH_OK) {
+        memset(out, 0, sizeof *out);
+        return err == MESH_ETOOBIG ? MESH_EPROTO : err; /* an over-long ID is malformed */
+    }
+    return MESH_OK;
+}
+
+mesh_err_t
+wire_block_decode(const uint8_t *buf, size_t len, wire_block_t *out)
+{
+    wire_cursor_t c = {buf, buf + len};
+    uint64_t status = 0;
+    memset(out, 0, sizeof *out);
+    if (!buf) {
+        return MESH_EPROTO;
+    }
+    mesh_err_t err = s_head(&c, 4);
+    if (err == MESH_OK) {
+        err = wire_cursor_uint(&c, &status);
+    }
+    if (err == MESH_OK && status > WIRE_BLOCK_NOT_HELD) {
+        err = MESH_EPROTO;
+    }
+    if (err == MESH_OK) {
+        out->status = (uint8_t)status;
+        err = wire_cursor_fixed_bin_ptr(&c, WIRE_FENTRY_HASH, &out->hash);
+    }
+    if (err == MESH_OK) {
+        err = wire_cursor_bytes(&c, WIRE_BIN, WIRE_FENTRY_BLOCK_MAX, &out->data, &out->data_len);
+    }
+    if (err == MESH_OK && (out->status == WIRE_BLOCK_HERE) != (out->data_len > 0)) {
+        err = MESH_EPROTO;
+    }
+    if (err == MESH_OK && c.p != c.end) {
+        err = MESH_EPROTO;
+    }
+    if (err != MESH_OK) {
+        memset(out, 0, sizeof *out);
+    }
+    return err;
+}

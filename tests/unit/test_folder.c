@@ -1,0 +1,380 @@
+/* tests/unit/test_folder.c: unit tests of core/folder/ and core/wire/blockmsg
+ * (docs/PROTOCOL.md §18.5-§18.7) on real stores and real directories: the block message
+ * bodies (round trips, every refusal); the registry (add, a second add refused, ls with an
+ * offered folder, rm keeps every file); a scan writes one entry per path, a rescan of an
+ * unchanged tree reads no file content (/proc/self/io) and writes nothing, an edit and a
+ * delete are written, a missing marker stops the folder with nothing deleted; realize on a
+ * second node (the index carried by a bundle): directories, a symlink, files built from the
+ * blocks the first node's block index reads back (a wrong block is never taken), a local
+ * change not scanned yet is kept, and a delete.
+ * Layer: tests. Third-party: cmocka. SPDX-License-Identifier: MIT */
+#include "core/folder/blockidx.h"
+#include "core/folder/index.h"
+#include "core/folder/realize.h"
+#include "core/folder/registry.h"
+#include "core/wire/blockmsg.h"
+#include "crypto/ident.h"
+#include "util.h"
+
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#define S_ID "fold-1"
+
+/* ---- block messages ---- */
+
+static void
+test_blockmsg_bodies(void **state)
+{
+    (void)state;
+    uint8_t hash[32], data[100];
+    util_fill(hash, sizeof hash, 1);
+    util_fill(data, sizeof data, 2);
+    wire_buf_t b;
+    wire_buf_init(&b);
+    wire_block_req_t req = {.folder = S_ID, .folder_len = strlen(S_ID), .hash = hash}, rd;
+    CHECK_OK(wire_block_req_encode(&req, &b));
+    CHECK_OK(wire_block_req_decode(b.data, b.len, &rd));
+    CHECK(rd.folder_len == req.folder_len && memcmp(rd.folder, S_ID, rd.folder_len) == 0);
+    CHECK(memcmp(rd.hash, hash, 32) == 0);
+    CHECK_EQ(wire_block_req_decode(b.data, b.len - 1, &rd), MESH_EPROTO);
+    b.data[b.len - 33] = 0xc4; /* (still a bin header) */
+    req.folder = "a/b";
+    req.folder_len = 3;
+    wire_buf_reset(&b);
+    CHECK_EQ(wire_block_req_encode(&req, &b), MESH_EINVAL);
+    wire_block_t blk = {.status = WIRE_BLOCK_HERE, .hash = hash, .data = data, .data_len = 100};
+    wire_block_t bd;
+    CHECK_OK(wire_block_encode(&blk, &b));
+    CHECK_OK(wire_block_decode(b.data, b.len, &bd));
+    CHECK(bd.data_len == 100 && memcmp(bd.data, data, 100) == 0);
+    b.data[2] = WIRE_BLOCK_NOT_HELD; /* "not held" with data */
+    CHECK_EQ(wire_block_decode(b.data, b.len, &bd), MESH_EPROTO);
+    CHECK(bd.data == NULL && bd.hash == NULL);
+    blk.data_len = 0;
+    wire_buf_reset(&b);
+    CHECK_EQ(wire_block_encode(&blk, &b), MESH_EINVAL);
+    blk.status = WIRE_BLOCK_NOT_HELD;
+    CHECK_OK(wire_block_encode(&blk, &b));
+    CHECK_OK(wire_block_decode(b.data, b.len, &bd));
+    CHECK(bd.status == WIRE_BLOCK_NOT_HELD && bd.data_len == 0);
+    wire_buf_release(&b);
+}
+
+/* ---- helpers ---- */
+
+static void
+s_write(const char *dir, const char *rel, const void *p, size_t n)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, rel);
+    FILE *f = fopen(path, "wb");
+    CHECK(f && (n == 0 || fwrite(p, 1, n, f) == n));
+    CHECK(fclose(f) == 0);
+}
+
+static uint64_t
+s_rchar(void)
+{
+    FILE *f = fopen("/proc/self/io", "r");
+    char line[128];
+    uint64_t v = UINT64_MAX;
+    while (f && fgets(line, sizeof line, f)) {
+        if (strncmp(line, "rchar:", 6) == 0) {
+            v = strtoull(line + 6, NULL, 10);
+        }
+    }
+    if (f) {
+        fclose(f);
+    }
+    return v;
+}
+
+/* The decoded entry of path in f's index; false when it has none. */
+static bool
+s_entry(mesh_t *m, const folder_t *f, const char *path, wire_fentry_t *e)
+{
+    void *v = NULL;
+    size_t len = 0;
+    if (mesh_get(m, f->coll, path, strlen(path), &v, &len) != MESH_OK) {
+        return false;
+    }
+    CHECK_OK(wire_fentry_decode(v, len, e));
+    mesh_free(v);
+    return true;
+}
+
+static bool
+s_same_file(const char *a, const char *b)
+{
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    bool same = fa && fb;
+    for (int ca = 0, cb = 0; same && ca != EOF;) {
+        ca = fgetc(fa), cb = fgetc(fb);
+        same = ca == cb;
+    }
+    if (fa) {
+        fclose(fa);
+    }
+    if (fb) {
+        fclose(fb);
+    }
+    return same;
+}
+
+/* ---- registry ---- */
+
+static void
+test_registry(void **state)
+{
+    (void)state;
+    util_dev_t a;
+    char dir[600], id[80];
+    util_dev_open(&a, "alpha");
+    snprintf(dir, sizeof dir, "%s/f", a.dir);
+    CHECK(mkdir(dir, 0755) == 0);
+    s_write(dir, "keep.txt", "x", 1);
+    CHECK_OK(mesh_folder_add(a.m, dir, NULL, id, sizeof id));
+    CHECK(registry_id_ok(id, strlen(id)));
+    CHECK_EQ(mesh_folder_add(a.m, dir, "other", NULL, 0), MESH_EEXIST);
+    CHECK_EQ(mesh_folder_add(a.m, dir, "bad/id", NULL, 0), MESH_EINVAL);
+    /* a collection "folder:X" held here with no registry record: offered */
+    util_put(a.m, "folder:OFFERED-1", "p", "v");
+    mesh_folder_list_t *l = NULL;
+    CHECK_OK(mesh_folder_ls(a.m, &l));
+    CHECK_EQ(mesh_folder_list_count(l), 2);
+    CHECK(strcmp(mesh_folder_list_get(l, 0)->id, id) == 0 && mesh_folder_list_get(l, 0)->joined);
+    CHECK(strcmp(mesh_folder_list_get(l, 1)->id, "OFFERED-1") == 0 &&
+          !mesh_folder_list_get(l, 1)->path);
+    mesh_folder_list_free(l);
+    CHECK_OK(mesh_folder_rm(a.m, id));
+    CHECK_EQ(mesh_folder_rm(a.m, id), MESH_ENOTFOUND);
+    char keep[700];
+    snprintf(keep, sizeof keep, "%s/keep.txt", dir);
+    CHECK(access(keep, F_OK) == 0);
+    /* added again without an ID: the marker's */
+    char again[80];
+    CHECK_OK(mesh_folder_add(a.m, dir, NULL, again, sizeof again));
+    CHECK(strcmp(again, id) == 0);
+    util_dev_close(&a);
+}
+
+/* ---- scan ---- */
+
+static void
+test_scan_writes_index(void **state)
+{
+    (void)state;
+    util_dev_t a;
+    char dir[600], why[256];
+    util_dev_open(&a, "alpha");
+    snprintf(dir, sizeof dir, "%s/f", a.dir);
+    CHECK(mkdir(dir, 0755) == 0);
+    CHECK_OK(scan_marker_write(dir, S_ID, why, sizeof why));
+    size_t big_len = 3u << 20;
+    uint8_t *big = malloc(big_len);
+    util_fill(big, big_len, 7);
+    s_write(dir, "big.bin", big, big_len);
+    s_write(dir, "small.txt", "hello", 5);
+    char sub[700];
+    snprintf(sub, sizeof sub, "%s/sub", dir);
+    CHECK(mkdir(sub, 0750) == 0);
+    s_write(dir, "sub/x", "x", 1);
+    snprintf(sub, sizeof sub, "%s/link", dir);
+    CHECK(symlink("sub/x", sub) == 0);
+    folder_t *f = index_folder_new(S_ID, dir);
+    bool changed = false;
+    CHECK_OK(index_scan(a.m, f, &changed));
+    CHECK(changed && f->state == SCAN_ROOT_OK);
+    wire_fentry_t e;
+    CHECK(s_entry(a.m, f, "big.bin", &e));
+    CHECK(e.type == WIRE_FENTRY_FILE && e.size == big_len && e.nblocks >= 3);
+    wire_fentry_release(&e);
+    CHECK(s_entry(a.m, f, "sub", &e) && e.type == WIRE_FENTRY_DIR && e.mode == 0750 &&
+          e.mtime_ns == 0);
+    wire_fentry_release(&e);
+    CHECK(s_entry(a.m, f, "link", &e) && e.type == WIRE_FENTRY_SYMLINK &&
+          strcmp(e.target, "sub/x") == 0);
+    wire_fentry_release(&e);
+    CHECK(!s_entry(a.m, f, ".meshsync/folder-id", &e));
+    /* a rescan of the unchanged tree reads no content and writes nothing */
+    uint64_t r0 = s_rchar();
+    CHECK_OK(index_scan(a.m, f, &changed));
+    CHECK(!changed);
+    CHECK(s_rchar() - r0 < 64 * 1024);
+    /* the records survive: a new state (a restart) rescans reading nothing either */
+    index_folder_free(f);
+    f = index_folder_new(S_ID, dir);
+    r0 = s_rchar();
+    CHECK_OK(index_scan(a.m, f, &changed));
+    CHECK(!changed && s_rchar() - r0 < 256 * 1024);
+    /* an edit and a delete */
+    sleep(0); /* (mtimes are in ns) */
+    s_write(dir, "small.txt", "hello, world", 12);
+    char p[700];
+    snprintf(p, sizeof p, "%s/sub/x", dir);
+    CHECK(unlink(p) == 0);
+    CHECK_OK(index_scan(a.m, f, &changed));
+    CHECK(changed);
+    CHECK(s_entry(a.m, f, "small.txt", &e) && e.size == 12);
+    wire_fentry_release(&e);
+    CHECK(!s_entry(a.m, f, "sub/x", &e));
+    /* the marker gone: stopped, nothing deleted */
+    snprintf(p, sizeof p, "%s/.meshsync/folder-id", dir);
+    CHECK(unlink(p) == 0);
+    snprintf(p, sizeof p, "%s/big.bin", dir);
+    CHECK(unlink(p) == 0);
+    CHECK_OK(index_scan(a.m, f, &changed));
+    CHECK(!changed && f->state == SCAN_ROOT_NO_MARKER);
+    CHECK(s_entry(a.m, f, "big.bin", &e));
+    wire_fentry_release(&e);
+    index_folder_free(f);
+    free(big);
+    util_dev_close(&a);
+}
+
+/* ---- realize ---- */
+
+static void
+test_realize_from_blocks(void **state)
+{
+    (void)state;
+    util_dev_t a, b;
+    char da[600], db[600], why[256], p[800], q[800];
+    util_dev_open(&a, "alpha");
+    util_dev_open(&b, "beta");
+    CHECK_OK(mesh_peer_add(a.m, b.id, NULL, NULL, 0));
+    CHECK_OK(mesh_peer_add(b.m, a.id, NULL, NULL, 0));
+    snprintf(da, sizeof da, "%s/f", a.dir);
+    snprintf(db, sizeof db, "%s/f", b.dir);
+    CHECK(mkdir(da, 0755) == 0 && mkdir(db, 0755) == 0);
+    CHECK_OK(scan_marker_write(da, S_ID, why, sizeof why));
+    CHECK_OK(scan_marker_write(db, S_ID, why, sizeof why));
+    size_t big_len = 2u << 20;
+    uint8_t *big = malloc(big_len);
+    util_fill(big, big_len, 9);
+    snprintf(p, sizeof p, "%s/d", da);
+    CHECK(mkdir(p, 0755) == 0);
+    s_write(da, "d/big.bin", big, big_len);
+    s_write(da, "a.txt", "A", 1);
+    s_write(db, "mine.txt", "local", 5); /* B's own, not scanned yet */
+    snprintf(p, sizeof p, "%s/ln", da);
+    CHECK(symlink("../outside", p) == 0);
+    folder_t *fa = index_folder_new(S_ID, da), *fb = index_folder_new(S_ID, db);
+    CHECK_OK(index_scan(a.m, fa, NULL));
+    /* A's index to B by bundle, and a same-named file on B that B has not scanned */
+    s_write(da, "mine.txt", "theirs", 6);
+    CHECK_OK(index_scan(a.m, fa, NULL));
+    void *bundle = NULL;
+    size_t blen = 0;
+    mesh_import_report_t rep = {.size = sizeof rep};
+    CHECK_OK(mesh_export(a.m, NULL, 0, NULL, 0, &bundle, &blen));
+    CHECK_OK(mesh_import(b.m, bundle, blen, &rep));
+    mesh_free(bundle);
+    CHECK(rep.sets_rejected == 0);
+    fb->state = SCAN_ROOT_OK; /* (realize needs the open root a scan leaves) */
+    fb->root_fd = open(db, O_RDONLY | O_DIRECTORY);
+    fb->loaded = true;
+    blockidx_t *bia = blockidx_new(), *bib = blockidx_new();
+    folder_t *la[1] = {fa}, *lb[1] = {fb};
+    CHECK_OK(blockidx_update(bia, la, 1));
+    CHECK_OK(blockidx_update(bib, lb, 1));
+    CHECK_OK(realize_pass(b.m, fb, bib));
+    /* the directory, the symlink (as a link) and the small file are there; big.bin waits */
+    snprintf(q, sizeof q, "%s/ln", db);
+    char target[64] = "";
+    CHECK(readlink(q, target, sizeof target - 1) == 10 && strcmp(target, "../outside") == 0);
+    snprintf(q, sizeof q, "%s/d", db);
+    struct stat sd;
+    CHECK(stat(q, &sd) == 0 && S_ISDIR(sd.st_mode));
+    snprintf(q, sizeof q, "%s/d/big.bin", db);
+    CHECK(access(q, F_OK) != 0);
+    snprintf(q, sizeof q, "%s/a.txt", db);
+    CHECK(access(q, F_OK) != 0);
+    CHECK_EQ(realize_pending(fb), 2); /* a.txt and d/big.bin wait for blocks */
+    /* B's own mine.txt (never scanned) is kept */
+    snprintf(q, sizeof q, "%s/mine.txt", db);
+    FILE *fm = fopen(q, "r");
+    char got[16] = "";
+    CHECK(fm && fgets(got, sizeof got, fm));
+    fclose(fm);
+    CHECK(strcmp(got, "local") == 0);
+    /* blocks: a wrong one is taken nowhere, the right ones finish the files */
+    wire_fentry_t e;
+    uint8_t *buf = malloc(WIRE_FENTRY_BLOCK_MAX);
+    size_t one = 0;
+    CHECK(s_entry(a.m, fa, "a.txt", &e));
+    CHECK_OK(blockidx_read(bia, e.blocks[0].hash, buf, WIRE_FENTRY_BLOCK_MAX, &one));
+    CHECK_EQ(realize_block(b.m, fb, e.blocks[0].hash, buf, one), 1);
+    wire_fentry_release(&e);
+    CHECK_EQ(realize_pending(fb), 1);
+    snprintf(p, sizeof p, "%s/a.txt", da);
+    snprintf(q, sizeof q, "%s/a.txt", db);
+    CHECK(s_same_file(p, q));
+    CHECK(s_entry(a.m, fa, "d/big.bin", &e));
+    size_t took = 0;
+    for (size_t i = 0; i < e.nblocks; i++) {
+        size_t len = 0;
+        CHECK_OK(blockidx_read(bia, e.blocks[i].hash, buf, WIRE_FENTRY_BLOCK_MAX, &len));
+        CHECK_EQ(len, e.blocks[i].size);
+        if (i == 0) {
+            uint8_t other[32];
+            util_fill(other, sizeof other, 3);
+            CHECK_EQ(realize_block(b.m, fb, other, buf, len), 0);
+        }
+        took += realize_block(b.m, fb, e.blocks[i].hash, buf, len); /* (repeats: 0) */
+    }
+    CHECK_EQ(took, e.nblocks);
+    wire_fentry_release(&e);
+    CHECK_EQ(realize_pending(fb), 0);
+    snprintf(p, sizeof p, "%s/d/big.bin", da);
+    snprintf(q, sizeof q, "%s/d/big.bin", db);
+    CHECK(s_same_file(p, q));
+    struct stat sa, sb;
+    CHECK(stat(p, &sa) == 0 && stat(q, &sb) == 0);
+    CHECK(sa.st_mtim.tv_sec == sb.st_mtim.tv_sec && sa.st_mtim.tv_nsec == sb.st_mtim.tv_nsec);
+    /* a delete on A reaches B's disk */
+    snprintf(p, sizeof p, "%s/a.txt", da);
+    CHECK(unlink(p) == 0);
+    CHECK_OK(index_scan(a.m, fa, NULL));
+    CHECK_OK(mesh_export(a.m, NULL, 0, NULL, 0, &bundle, &blen));
+    CHECK_OK(mesh_import(b.m, bundle, blen, &rep));
+    mesh_free(bundle);
+    CHECK_OK(realize_pass(b.m, fb, bib));
+    snprintf(q, sizeof q, "%s/a.txt", db);
+    CHECK(access(q, F_OK) != 0);
+    free(buf);
+    free(big);
+    blockidx_free(bia);
+    blockidx_free(bib);
+    realize_free(fb);
+    index_folder_free(fa);
+    index_folder_free(fb);
+    util_dev_close(&a);
+    util_dev_close(&b);
+}
+
+int
+main(void)
+{
+    if (ident_lib_init() != MESH_OK) {
+        return 1;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_blockmsg_bodies),
+        cmocka_unit_test(test_registry),
+        cmocka_unit_test(test_scan_writes_index),
+        cmocka_unit_test(test_realize_from_blocks),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
