@@ -49,6 +49,7 @@
 #define LOOP_REFUSED_RETRY_MS 60000       /* a peer that refused our version: HELLO again after */
 #define LOOP_STATUS_MS        250         /* status file refresh */
 #define LOOP_FLOOD_LOG_MS     10000       /* connections shed pre-auth: one log line this often */
+#define LOOP_GC_HOLD_MS       10000       /* collection waits for a backlog this long at most */
 
 #define SYNC_NO_CONN UINT32_MAX /* a session's connection that is not there */
 
@@ -184,6 +185,7 @@ struct loop {
     /* our own vector and summary, as of own_txnid, and its vector file once one is sent */
     vector_t *own_vv;
     collect_state_t gc; /* acknowledgements and tombstone collection (core/apply/collect) */
+    int64_t gc_held_ms; /* since when a backlog streaming in holds gc back (0: it does not) */
     uint8_t *own;       /* NULL until own_file encodes it */
     size_t own_len;
     uint8_t own_summary[WIRE_SUMMARY_LEN];

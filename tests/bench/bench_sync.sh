@@ -18,7 +18,8 @@
 #  4. live push: ms from `meshctl put` on A to the value readable on B, both daemons up.
 # tests/bench/README.md says what each figure measures. Usage: bench_sync.sh [N] (default
 # 1000000; BENCH_ITEMS=N also works, the argument wins; BENCH_DIR=dir for the stores;
-# BENCH_KEEP=1 keeps the temp dir with the homes and logs).
+# BENCH_KEEP=1 keeps the temp dir with the homes and logs; BENCH_PERF=1 records B's daemon during
+# the sync with perf into perf.data there: use both).
 # SPDX-License-Identifier: MIT
 # shellcheck disable=SC2154 # counts and times come from eval of the log analysis' key=value lines
 set -euo pipefail
@@ -217,7 +218,15 @@ proxy "${EP##*:}" "$T/proxy.log"
 sync
 daemon "$B" "$T/b.log"
 pb=$LAST sync_t0=$STARTED
+if [ -n "${BENCH_PERF:-}" ]; then # profile B's daemon during the sync into $T/perf.data
+    perf record -q --call-graph dwarf,16384 -F 499 -o "$T/perf.data" -p "$pb" 2>"$T/perf.log" &
+    perf_pid=$!
+fi
 "$M" --home "$A" wait --timeout "$SYNC_S" >/dev/null 2>&1 || fail "the initial sync did not finish in $SYNC_S s"
+if [ -n "${BENCH_PERF:-}" ]; then
+    kill -INT "$perf_pid" 2>/dev/null || true
+    wait "$perf_pid" 2>/dev/null || true
+fi
 got=$("$M" --home "$B" ls --keys bench | wc -l)
 [ "$got" = "$N" ] || fail "B holds $got items, not $N"
 eval "$(logs commits "$T/b.log" "$ida" "$T/commits.txt")"   # commits, empty, ops, last
