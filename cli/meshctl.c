@@ -38,6 +38,7 @@ static const s_cmd_t s_cmds[] = {
     {"daemon", cmd_daemon, "run the node: listen, connect to members and sync"},
     {"status", cmd_status, "show this device, its peers and how far along sync is"},
     {"wait", cmd_wait, "wait until this device has sent every connected peer what it lacks"},
+    {"watch", cmd_watch, "print the change feed as it happens"},
 };
 
 #define S_NCMDS (sizeof s_cmds / sizeof s_cmds[0])
