@@ -895,7 +895,9 @@ MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_pair_join(mesh_t *m, const char *code
  * they are not comparable between devices, nor valid in a copy or a restored backup. */
 
 /* One change, as mesh_changes lists it and mesh_watch hands it over: the key's state at the
- * time it was read (its winner). Built by the library (see "Structs that grow"). */
+ * time it was read (its winner). A deletion whose tombstone was collected since (tombstone
+ * collection, docs/PROTOCOL.md §8.4) is still listed, deleted, with no version left to name:
+ * origin "", incarnation, seq and hlc 0. Built by the library (see "Structs that grow"). */
 typedef struct mesh_change {
     size_t size;                       /* sizeof(mesh_change_t) in the library */
     uint64_t cursor;                   /* this change's place: resume after it from here */
@@ -948,10 +950,11 @@ MESH_EXPORT uint64_t mesh_change_list_next(const mesh_change_list_t *list);
  * mesh_change_list_next? Then call again at once. false for NULL. Thread-safety: any thread. */
 MESH_EXPORT bool mesh_change_list_more(const mesh_change_list_t *list);
 
-/* Is since older than a deletion the store has since forgotten (tombstone collection,
- * docs/PROTOCOL.md §8.4, removed the key and its entry)? Then a key the caller holds may be
- * gone without a change saying so: read the collection afresh (mesh_iter_open), then go on
- * from mesh_change_list_next. Never for since 0. false for NULL. Thread-safety: any thread. */
+/* Is since older than a deletion the log has since forgotten (the log keeps 65,536
+ * collected deletions, then prunes the oldest quarter; and a collected key longer than 400
+ * bytes cannot be named)? Then a key the caller holds may be gone without a change saying
+ * so: read the collection afresh (mesh_iter_open), then go on from mesh_change_list_next.
+ * Never for since 0. false for NULL. Thread-safety: any thread. */
 MESH_EXPORT bool mesh_change_list_reset(const mesh_change_list_t *list);
 
 /* Free a list from mesh_changes. NULL is a no-op. Thread-safety: any thread, once nothing

@@ -1,6 +1,6 @@
 /* store/changes.h: the local change log (docs/PROTOCOL.md §6, §20): a sequence number per
  * change of an item, given in the write transaction that changes it, and only each key's
- * latest kept (by sequence, and by key to find it).
+ * latest kept (by sequence; the item record keeps its key's), a removed item's as a deletion.
  * Not here: what a change says (core/data/feed reads the item), the items themselves (items.h).
  * Layer: store. Third-party: none. SPDX-License-Identifier: MIT */
 #ifndef MESH_STORE_CHANGES_H
@@ -23,9 +23,11 @@ MESH_NODISCARD mesh_err_t store_change_peek(store_txn_t *txn, uint64_t *next);
  * (old, 0 for none) removed. The item record keeps *seq (items.c). */
 MESH_NODISCARD mesh_err_t store_change_log(store_txn_t *txn, const uint8_t *ikey, size_t ilen,
                                            uint64_t old, uint64_t *seq);
-/* The item whose entry is old was removed (tombstone collection): drop the entry and raise
- * the floor to old. */
-MESH_NODISCARD mesh_err_t store_change_drop(store_txn_t *txn, uint64_t old);
+/* The item of ikey, whose entry is old, was removed (tombstone collection): its entry stays,
+ * marked gone (a deletion to the feed); past S_GONE_MAX gone entries the oldest quarter is
+ * pruned and the floor raised to the last pruned. */
+MESH_NODISCARD mesh_err_t store_change_drop(store_txn_t *txn, const uint8_t *ikey, size_t ilen,
+                                            uint64_t old);
 /* Write the log's counter and floor (env.c, before the commit of a transaction that
  * changed them). */
 MESH_NODISCARD mesh_err_t store_changes_flush(store_txn_t *txn);
@@ -37,15 +39,17 @@ MESH_NODISCARD mesh_err_t store_items_log(store_txn_t *txn);
 
 /* ---- read by core ---- */
 
-/* The last sequence given (0: none yet) and the floor: the greatest sequence whose entry
- * was dropped with its item, so that a cursor below it may have missed a deletion. */
+/* The last sequence given (0: none yet) and the floor: the greatest sequence of a gone
+ * entry pruned, so that a cursor below it may have missed a deletion. */
 MESH_NODISCARD mesh_err_t store_changes_bounds(store_txn_t *txn, uint64_t *last, uint64_t *floor);
 /* Iterate the entries above sequence since, in sequence order. */
 MESH_NODISCARD mesh_err_t store_changes_open(store_txn_t *txn, uint64_t since,
                                              store_cursor_t **out);
 /* The next entry: its sequence, collection number and stored key (borrowed until the next
- * step; read the item with store_item_get_stored). MESH_ENOTFOUND at the end,
- * MESH_ECORRUPT for a malformed entry. */
+ * step; read the item with store_item_get_stored), and whether it is gone (its item was
+ * removed; an item of that key written since has a later entry of its own). MESH_ENOTFOUND
+ * at the end, MESH_ECORRUPT for a malformed entry. */
 MESH_NODISCARD mesh_err_t store_changes_next(store_cursor_t *cur, uint64_t *seq, uint32_t *cid,
-                                             const uint8_t **skey, size_t *skey_len);
+                                             const uint8_t **skey, size_t *skey_len, bool *gone);
+
 #endif /* MESH_STORE_CHANGES_H */

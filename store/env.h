@@ -33,7 +33,8 @@ typedef enum env_db {
  * when dirty. Zero at every begin (a body that runs again starts afresh). */
 typedef struct env_chg {
     uint64_t last;  /* the last sequence number given */
-    uint64_t floor; /* the greatest sequence whose entry a key's removal dropped */
+    uint64_t floor; /* the greatest sequence whose entry was pruned */
+    uint64_t gone;  /* entries of removed items (kept as deletions) */
     bool loaded;    /* last and floor were read in this transaction */
     bool dirty;     /* this transaction logged or dropped an entry */
 } env_chg_t;

@@ -244,7 +244,7 @@ store_item_put(store_txn_t *txn, uint32_t cid, const store_key_t *key,
             return MESH_OK;
         }
         err = env_del(txn, ENV_ITEMS, k, klen);
-        return err == MESH_OK ? store_change_drop(txn, old) : err;
+        return err == MESH_OK ? store_change_drop(txn, k, klen, old) : err;
     }
     err = store_change_log(txn, k, klen, old, &seq);
     return err == MESH_OK ? s_item_write(txn, k, klen, versions, count, seq) : err;

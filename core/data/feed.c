@@ -139,13 +139,13 @@ s_name(store_txn_t *txn, mesh_change_list_t *list, uint32_t cid, mesh_err_t *err
     return NULL;
 }
 
-/* Append the change of item (winner w), logged at seq, to list. */
+/* Append a change logged at seq to list: key's winner v of item (conflict: it has
+ * siblings), or with v NULL a deletion collected since (no version left to name). */
 static mesh_err_t
 s_add(store_txn_t *txn, mesh_t *m, mesh_change_list_t *list, uint64_t seq, const char *coll,
-      const store_item_t *item, size_t w)
+      const uint8_t *key, size_t key_len, const store_version_t *v, bool conflict)
 {
-    const store_version_t *v = &item->versions[w];
-    bool deleted = v->kind == WIRE_DEL;
+    bool deleted = !v || v->kind == WIRE_DEL;
     size_t vlen = deleted ? 0 : v->value_len;
     if (list->count == list->cap) {
         size_t cap = list->cap ? list->cap * 2 : 16;
@@ -158,33 +158,35 @@ s_add(store_txn_t *txn, mesh_t *m, mesh_change_list_t *list, uint64_t seq, const
     }
     s_entry_t *e = &list->items[list->count];
     memset(e, 0, sizeof *e);
-    e->bytes = malloc(item->key_len + vlen + 1);
+    e->bytes = malloc(key_len + vlen + 1);
     if (!e->bytes) {
         return MESH_ENOMEM;
     }
-    uint8_t origin[WIRE_ORIGIN_LEN];
-    mesh_err_t err = store_origin_signed(txn, v->oid, origin, &e->c.incarnation);
-    if (err != MESH_OK) {
-        free(e->bytes);
-        return err;
+    if (v) {
+        uint8_t origin[WIRE_ORIGIN_LEN];
+        mesh_err_t err = store_origin_signed(txn, v->oid, origin, &e->c.incarnation);
+        if (err != MESH_OK) {
+            free(e->bytes);
+            return err;
+        }
+        devid_format(origin, e->c.origin);
+        e->c.local = strcmp(e->c.origin, m->id_text) == 0;
+        e->c.seq = v->seq;
+        e->c.hlc = v->hlc;
     }
-    memcpy(e->bytes, item->key, item->key_len);
+    memcpy(e->bytes, key, key_len);
     if (vlen) {
-        memcpy(e->bytes + item->key_len, v->value, vlen);
+        memcpy(e->bytes + key_len, v->value, vlen);
     }
     e->c.size = sizeof e->c;
     e->c.cursor = seq;
     e->c.coll = coll;
     e->c.key = e->bytes;
-    e->c.key_len = item->key_len;
-    e->c.value = deleted ? NULL : e->bytes + item->key_len;
+    e->c.key_len = key_len;
+    e->c.value = deleted ? NULL : e->bytes + key_len;
     e->c.value_len = vlen;
     e->c.deleted = deleted;
-    e->c.conflict = item->count > 1;
-    devid_format(origin, e->c.origin);
-    e->c.local = strcmp(e->c.origin, m->id_text) == 0;
-    e->c.seq = v->seq;
-    e->c.hlc = v->hlc;
+    e->c.conflict = conflict;
     list->count++;
     return MESH_OK;
 }
@@ -240,7 +242,8 @@ s_read(mesh_t *m, const s_filter_t *f, uint64_t since, size_t max, mesh_change_l
             list->more = true;
             break;
         }
-        err = store_changes_next(cur, &seq, &cid, &skey, &skey_len);
+        bool gone = false;
+        err = store_changes_next(cur, &seq, &cid, &skey, &skey_len, &gone);
         if (err != MESH_OK) {
             break;
         }
@@ -254,6 +257,25 @@ s_read(mesh_t *m, const s_filter_t *f, uint64_t since, size_t max, mesh_change_l
             continue;
         }
         err = store_item_get_stored(txn, cid, skey, skey_len, item);
+        if (gone) {
+            /* a deletion collected since; the key written again has a later entry */
+            if (err == MESH_OK) {
+                continue;
+            }
+            if (err != MESH_ENOTFOUND) {
+                break;
+            }
+            err = MESH_OK;
+            if (skey_len > STORE_KEY_INLINE_MAX) {
+                list->reset = true; /* a long key's stored form is not the key: re-read */
+                continue;
+            }
+            if (skey_len >= f->prefix_len &&
+                (f->prefix_len == 0 || memcmp(skey, f->prefix, f->prefix_len) == 0)) {
+                err = s_add(txn, m, list, seq, coll, skey, skey_len, NULL, false);
+            }
+            continue;
+        }
         if (err == MESH_ENOTFOUND) {
             err = MESH_OK; /* not in this snapshot's items: nothing to say */
             continue;
@@ -267,9 +289,10 @@ s_read(mesh_t *m, const s_filter_t *f, uint64_t since, size_t max, mesh_change_l
             err = version_winner(txn, item, &w);
         }
         if (err == MESH_OK) {
-            err = s_add(txn, m, list, seq, coll, item, w);
+            err = s_add(txn, m, list, seq, coll, item->key, item->key_len, &item->versions[w],
+                        item->count > 1);
         }
-        if (err == MESH_OK) {
+        if (err == MESH_OK && list->count) {
             bytes += list->items[list->count - 1].c.value_len;
         }
     }
