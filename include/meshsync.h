@@ -982,7 +982,8 @@ typedef struct mesh_watch mesh_watch_t; /* a registered watch; opaque */
  * callback stalls only the feed: syncing and writing go on, and the log keeps one entry a
  * key, so a watch that falls behind later gets the latest state of each key changed
  * meanwhile, never a queue that grows.
- * MESH_OK: *out is the watch; end it with mesh_unwatch (mesh_close ends those left).
+ * MESH_OK: *out is the watch; end it with mesh_unwatch (mesh_close ends those left, once
+ * a callback under way has returned).
  * Errors: MESH_EINVAL (m, fn or out NULL; a bad collection name; since beyond the log),
  * MESH_ETOOBIG, MESH_ENOMEM, MESH_EIO (the thread did not start).
  * Thread-safety: any thread, the feed thread included. */
