@@ -83,9 +83,13 @@ main(int argc, char **argv)
     }
     snprintf(g_cursor_file, sizeof g_cursor_file, "%s/settings.cursor", argv[1]);
     char err[512] = "";
-    mesh_options_t o = {.size = sizeof o, .home = argv[1], .create = true,
-                        .offline = getenv("MESH_LISTEN") == NULL, .listen = getenv("MESH_LISTEN"),
-                        .errbuf = err, .errbuf_len = sizeof err};
+    mesh_options_t o = {.size = sizeof o,
+                        .home = argv[1],
+                        .create = true,
+                        .offline = getenv("MESH_LISTEN") == NULL,
+                        .listen = getenv("MESH_LISTEN"),
+                        .errbuf = err,
+                        .errbuf_len = sizeof err};
     mesh_t *m = NULL;
     if (mesh_open(&o, &m) != MESH_OK) {
         fprintf(stderr, "settings: open %s: %s\n", argv[1], err);
