@@ -197,5 +197,6 @@ int cmd_conflicts(int argc, char **argv, cli_ctx_t *ctx);
 int cmd_status(int argc, char **argv, cli_ctx_t *ctx);
 int cmd_wait(int argc, char **argv, cli_ctx_t *ctx);
 int cmd_folder(int argc, char **argv, cli_ctx_t *ctx);
+int cmd_watch(int argc, char **argv, cli_ctx_t *ctx);
 
 #endif /* MESH_CLI_CLI_H */

@@ -39,6 +39,7 @@ static const s_cmd_t s_cmds[] = {
     {"status", cmd_status, "show this device, its peers and how far along sync is"},
     {"wait", cmd_wait, "wait until this device has sent every connected peer what it lacks"},
     {"folder", cmd_folder, "sync a directory with the mesh, list or stop synced folders"},
+    {"watch", cmd_watch, "print the change feed as it happens"},
 };
 
 #define S_NCMDS (sizeof s_cmds / sizeof s_cmds[0])

@@ -19,6 +19,7 @@
 #include "core/apply/collect.h"
 #include "core/apply/held.h"
 #include "core/base/node.h"
+#include "core/data/feed.h"
 #include "core/member/addr.h"
 #include "core/member/member.h"
 #include "core/sync/loop.h"
@@ -298,6 +299,7 @@ mesh_close(mesh_t *m)
     if (!m) {
         return;
     }
+    feed_close(m); /* no watch callback runs past here */
     loop_stop(m->loop);
     if (m->daemon_lock >= 0) {
         close(m->daemon_lock); /* the lock goes with it; the file stays (s_daemon_lock) */

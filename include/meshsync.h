@@ -958,6 +958,121 @@ MESH_EXPORT const mesh_folder_t *mesh_folder_list_get(const mesh_folder_list_t *
 
 /* Free a list; NULL is a no-op. Thread-safety: any thread. */
 MESH_EXPORT void mesh_folder_list_free(mesh_folder_list_t *list);
+/* ---- Change feed (docs/PROTOCOL.md §20) ----
+ * Every change this node's store takes (a local put or delete, a remote set applied, a
+ * conflict, a fork's versions moved) gives the key a local sequence number, written in the
+ * same transaction as the change: the cursor. The log keeps each key's latest change only,
+ * so a reader gets the latest state of every key changed after its cursor, in the order of
+ * those latest changes, never a change twice and none missed, across restarts and crashes
+ * (save the cursor of the last change handled; resume from it). Cursors belong to one home:
+ * they are not comparable between devices, nor valid in a copy or a restored backup. */
+
+/* One change, as mesh_changes lists it and mesh_watch hands it over: the key's state at the
+ * time it was read (its winner). A deletion whose tombstone was collected since (tombstone
+ * collection, docs/PROTOCOL.md §8.4) is still listed, deleted, with no version left to name:
+ * origin "", incarnation, seq and hlc 0. Built by the library (see "Structs that grow"). */
+typedef struct mesh_change {
+    size_t size;                       /* sizeof(mesh_change_t) in the library */
+    uint64_t cursor;                   /* this change's place: resume after it from here */
+    const char *coll;                  /* the collection */
+    const uint8_t *key;                /* the key bytes */
+    size_t key_len;                    /* their length */
+    const uint8_t *value;              /* the winner's value (NULL when deleted) */
+    size_t value_len;                  /* its length */
+    bool deleted;                      /* the winner is a deletion */
+    bool conflict;                     /* the key holds siblings (mesh_get_versions) */
+    bool local;                        /* the winner was written by this device */
+    char origin[MESH_ID_TEXT_LEN + 1]; /* device ID of the winner's writer */
+    uint64_t incarnation;              /* the writer's store incarnation */
+    uint64_t seq; /* the winner's seq within (collection, origin, incarnation) */
+    uint64_t hlc; /* hybrid logical clock of the winner's change set */
+} mesh_change_t;
+
+/* The changes listed by mesh_changes; opaque. */
+typedef struct mesh_change_list mesh_change_list_t;
+
+/* The cursor "now" for mesh_watch: only changes committed after the call. */
+#define MESH_CURSOR_NOW UINT64_MAX
+
+/* List the changes after cursor since (0: from the start), oldest first: at most max
+ * (0: 1,000; at most 10,000), and fewer when their values pass 16 MiB. coll NULL: every
+ * collection whose name does not start with '_'; otherwise that one collection (a reserved
+ * one such as "_mesh" too). prefix (prefix_len bytes, 0: any): only keys starting with it.
+ * MESH_OK: *out is new; read it with mesh_change_list_count, _get, _next, _more and
+ * _reset; free it with mesh_change_list_free. Error: *out is NULL.
+ * Errors: MESH_EINVAL (m or out NULL; a bad collection name; since beyond this home's log:
+ * a cursor of another home or of a store restored from an older copy: start again from
+ * 0), MESH_ETOOBIG (name or prefix too long), MESH_ENOMEM, MESH_EIO, MESH_ECORRUPT.
+ * Thread-safety: any thread (it reads in one read transaction of its own, as mesh_get). */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_changes(mesh_t *m, const char *coll, const void *prefix,
+                                                   size_t prefix_len, uint64_t since, size_t max,
+                                                   mesh_change_list_t **out);
+
+/* The number of changes in list; 0 for NULL. Thread-safety: any thread. */
+MESH_EXPORT size_t mesh_change_list_count(const mesh_change_list_t *list);
+
+/* Change i of list (0 is the oldest), or NULL when i >= its count. Owned by list: valid, with
+ * its text, key and value, until mesh_change_list_free. Thread-safety: any thread. */
+MESH_EXPORT const mesh_change_t *mesh_change_list_get(const mesh_change_list_t *list, size_t i);
+
+/* The cursor to pass as since next: past every change listed and every entry the filters
+ * skipped (so it may be past the last change's cursor). 0 for NULL. Thread-safety: any thread. */
+MESH_EXPORT uint64_t mesh_change_list_next(const mesh_change_list_t *list);
+
+/* Did the call stop early (max, the value bytes, or a scan budget), with more changes after
+ * mesh_change_list_next? Then call again at once. false for NULL. Thread-safety: any thread. */
+MESH_EXPORT bool mesh_change_list_more(const mesh_change_list_t *list);
+
+/* Is since older than a deletion the log has since forgotten (the log keeps 65,536
+ * collected deletions, then prunes the oldest quarter; and a collected key longer than 400
+ * bytes cannot be named)? Then a key the caller holds may be gone without a change saying
+ * so: read the collection afresh (mesh_iter_open), then go on from mesh_change_list_next.
+ * Never for since 0. false for NULL. Thread-safety: any thread. */
+MESH_EXPORT bool mesh_change_list_reset(const mesh_change_list_t *list);
+
+/* Free a list from mesh_changes. NULL is a no-op. Thread-safety: any thread, once nothing
+ * else uses the list. */
+MESH_EXPORT void mesh_change_list_free(mesh_change_list_t *list);
+
+/* A watch's callback: one change (valid only during the call). reset: as
+ * mesh_change_list_reset, said with the first change after it (change NULL when there is
+ * none). See mesh_watch for the thread it runs on and what it may call. */
+typedef void (*mesh_watch_fn)(void *ctx, const mesh_change_t *change, bool reset);
+
+typedef struct mesh_watch mesh_watch_t; /* a registered watch; opaque */
+
+/* Call fn for every change after cursor since (MESH_CURSOR_NOW: from now on) of coll (NULL:
+ * every collection not starting with '_') whose key starts with prefix, as mesh_changes
+ * lists them: local writes, remote sets applied, conflicts, and writes of other processes
+ * on this home (a daemon, a meshctl). Each watch keeps its own cursor; each change reaches
+ * fn once, in order, with its cursor: save it to resume with since after a restart.
+ * The callbacks of every watch on m run on one thread of the library's own (the feed
+ * thread, started by the first mesh_watch), never on the sync loop's, one at a time. A
+ * commit of this process wakes it at once; another process's is seen within 25 ms. Each
+ * round hands each watch at most 256 changes read in one short read transaction that is
+ * ended before the first callback, so a callback may call any mesh_ function on m (read,
+ * write, mesh_watch, mesh_unwatch of any watch, itself included) except mesh_close. A slow
+ * callback stalls only the feed: syncing and writing go on, and the log keeps one entry a
+ * key, so a watch that falls behind later gets the latest state of each key changed
+ * meanwhile, never a queue that grows.
+ * MESH_OK: *out is the watch; end it with mesh_unwatch (mesh_close ends those left, once
+ * a callback under way has returned).
+ * Errors: MESH_EINVAL (m, fn or out NULL; a bad collection name; since beyond the log),
+ * MESH_ETOOBIG, MESH_ENOMEM, MESH_EIO (the thread did not start).
+ * Thread-safety: any thread, the feed thread included. */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_watch(mesh_t *m, const char *coll, const void *prefix,
+                                                 size_t prefix_len, uint64_t since,
+                                                 mesh_watch_fn fn, void *ctx, mesh_watch_t **out);
+
+/* The cursor of the last change w handed to its callback (or skipped by its filters): where
+ * it would resume. Thread-safety: any thread, while w is watched. */
+MESH_EXPORT uint64_t mesh_watch_cursor(const mesh_watch_t *w);
+
+/* End a watch: once it returns, w's callback runs no more (called from another thread, it
+ * waits for a callback of w under way to return; from w's own callback it returns at once
+ * and that call is the last). NULL is a no-op.
+ * Thread-safety: any thread, the feed thread included; once per watch. */
+MESH_EXPORT void mesh_unwatch(mesh_watch_t *w);
 
 #ifdef __cplusplus
 }

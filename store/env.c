@@ -24,8 +24,8 @@
 #define S_REMAP_WAIT_S 10            /* how long a remap waits for open transactions to end */
 #define S_BEGIN_REMAPS 8             /* remaps one transaction's begin may run before failing */
 
-static const char *const s_db_names[ENV_NDB] = {"meta", "origins", "colls", "items",
-                                                "dots", "vectors", "sets",  "held"};
+static const char *const s_db_names[ENV_NDB] = {"meta",    "origins", "colls", "items",  "dots",
+                                                "vectors", "sets",    "held",  "changes"};
 
 /* The gate. LMDB remaps the file in mdb_env_set_mapsize (growth, or adopting a size another
  * process set: MDB_MAP_RESIZED) and in a reopen (after MDB_PANIC, store_release_memory), and
@@ -49,6 +49,10 @@ struct store {
     uint64_t incarnation; /* atomic: a commit on one thread renews it, any thread reads it */
     bool incarnation_new;
     uint64_t commit_us; /* atomic: how long this process's last commit took */
+    /* Called after a commit of this process that logged a change (store_set_change_hook);
+     * set before the writers that may call it start, read atomically. */
+    store_change_hook_fn change_hook;
+    void *change_hook_ctx;
     char path[4096];
 };
 
@@ -65,9 +69,23 @@ struct store_txn {
     store_t *st;
     MDB_txn *txn;
     uint64_t incarnation_pending; /* set by a write that renewed it, until it commits */
+    env_chg_t chg;                /* the change log's state (store/changes.c) */
 };
 
 /* ---- errors ---- */
+
+env_chg_t *
+env_txn_chg(store_txn_t *txn)
+{
+    return &txn->chg;
+}
+
+void
+store_set_change_hook(store_t *st, store_change_hook_fn fn, void *ctx)
+{
+    __atomic_store_n(&st->change_hook_ctx, ctx, __ATOMIC_RELEASE);
+    __atomic_store_n(&st->change_hook, fn, __ATOMIC_RELEASE);
+}
 
 void
 env_seterr(store_t *st, const char *fmt, ...)
@@ -309,6 +327,15 @@ s_open_meta(store_txn_t *txn, void *ctx)
     return err;
 }
 
+/* The open's first write transaction: the format and identity, then the change log of a
+ * store made before it (store_changes_init). */
+static mesh_err_t
+s_open_txn(store_txn_t *txn, void *ctx)
+{
+    mesh_err_t err = s_open_meta(txn, ctx);
+    return err == MESH_OK ? store_changes_init(txn, NULL) : err;
+}
+
 /* Open the databases once; the handles stay valid for the environment's life. */
 static mesh_err_t
 s_open_dbs(store_t *st)
@@ -417,7 +444,7 @@ store_open(const char *dir, uint64_t map_size, store_t **out, char *errmsg, size
     st->map_size = map_size ? map_size : STORE_MAP_DEFAULT;
     err = env_open(st);
     if (err == MESH_OK) {
-        err = store_write(st, s_open_meta, st);
+        err = store_write(st, s_open_txn, st);
     }
 out:
     if (err != MESH_OK) {
@@ -605,7 +632,7 @@ store_last_txnid(store_t *st)
     /* The id a new read transaction sees, not the newest meta page (mdb_env_info): another
      * process's commit writes its meta page a moment before readers may start on it, and
      * whoever reacts to the new id must find its data. */
-    store_txn_t txn = {st, NULL, 0};
+    store_txn_t txn = {.st = st};
     uint64_t seen = 0, id = 0;
     if (s_begin(st, MDB_RDONLY, &txn, &seen) == MESH_OK) {
         id = (uint64_t)mdb_txn_id(txn.txn);
@@ -645,7 +672,7 @@ mesh_err_t
 store_write(store_t *st, store_write_fn fn, void *ctx)
 {
     for (int attempt = 0; attempt < 64; attempt++) {
-        store_txn_t txn = {st, NULL, 0};
+        store_txn_t txn = {.st = st};
         uint64_t seen = 0;
         mesh_err_t err = s_begin(st, 0, &txn, &seen);
         if (err != MESH_OK) {
@@ -655,6 +682,9 @@ store_write(store_t *st, store_write_fn fn, void *ctx)
         s_map_full = false;
         int rc = MDB_SUCCESS;
         err = fn(&txn, ctx);
+        if (err == MESH_OK && txn.chg.dirty) {
+            err = store_changes_flush(&txn); /* the log's counter, in the same transaction */
+        }
         if (err == MESH_OK) {
             struct timespec t0;
             clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -662,6 +692,10 @@ store_write(store_t *st, store_write_fn fn, void *ctx)
             __atomic_store_n(&st->commit_us, s_since_us(&t0), __ATOMIC_RELAXED);
             if (rc == MDB_SUCCESS && txn.incarnation_pending) {
                 __atomic_store_n(&st->incarnation, txn.incarnation_pending, __ATOMIC_RELAXED);
+            }
+            store_change_hook_fn hook = __atomic_load_n(&st->change_hook, __ATOMIC_ACQUIRE);
+            if (rc == MDB_SUCCESS && txn.chg.dirty && hook) {
+                hook(__atomic_load_n(&st->change_hook_ctx, __ATOMIC_ACQUIRE));
             }
             err = s_map(st, rc, "commit");
         } else {

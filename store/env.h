@@ -22,10 +22,25 @@ typedef enum env_db {
     ENV_VECTORS,
     ENV_SETS,
     ENV_HELD,
+    ENV_CHANGES, /* the change log by sequence (store/changes.c) */
     ENV_NDB
 } env_db_t;
 
 #define ENV_CURSOR_KEY_MAX 512u /* longest start key of a cursor */
+
+/* The change log's state within one write transaction (store/changes.c): the last sequence
+ * given and the floor, read from meta at the first change, written back before the commit
+ * when dirty. Zero at every begin (a body that runs again starts afresh). */
+typedef struct env_chg {
+    uint64_t last;  /* the last sequence number given */
+    uint64_t floor; /* the greatest sequence whose entry was pruned */
+    uint64_t gone;  /* entries of removed items (kept as deletions) */
+    bool loaded;    /* last and floor were read in this transaction */
+    bool dirty;     /* this transaction logged or dropped an entry */
+} env_chg_t;
+
+/* The change log's state of a write transaction. */
+env_chg_t *env_txn_chg(store_txn_t *txn);
 
 /* Record the detail of a failure on st (printf-style). */
 void env_seterr(store_t *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

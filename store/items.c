@@ -21,7 +21,25 @@
  * write transaction copies most of its leaf pages; the bulk of a version goes to the
  * dots database, whose keys arrive in order. */
 
-#define S_REF_LEN 12u
+#define S_REF_LEN    12u
+/* After the refs: the key's change log sequence, le64 (store/changes.c); absent only in a
+ * record made before the log, until the open gives it one (store_items_log). */
+#define S_CHANGE_LEN 8u
+
+/* Is len the length of an item record of count refs (with or without its sequence)? */
+static bool
+s_item_len_ok(size_t len, size_t count)
+{
+    return len == 2 + count * S_REF_LEN + S_CHANGE_LEN || len == 2 + count * S_REF_LEN;
+}
+
+/* The change log sequence an item record keeps (0: none). */
+static uint64_t
+s_item_change(const uint8_t *v, size_t len)
+{
+    size_t count = len >= 2 ? ((size_t)v[0] | ((size_t)v[1] << 8)) : 0;
+    return len == 2 + count * S_REF_LEN + S_CHANGE_LEN ? env_get_le64(v + len - S_CHANGE_LEN) : 0;
+}
 
 static size_t
 s_item_key(uint32_t cid, const store_key_t *key, uint8_t *out)
@@ -128,8 +146,7 @@ s_item_load(store_txn_t *txn, const uint8_t *lkey, size_t lkey_len, const uint8_
         goto bad;
     }
     item->count = (size_t)p[0] | ((size_t)p[1] << 8);
-    if (item->count == 0 || item->count > STORE_SIBLINGS_MAX ||
-        len != 2 + item->count * S_REF_LEN) {
+    if (item->count == 0 || item->count > STORE_SIBLINGS_MAX || !s_item_len_ok(len, item->count)) {
         goto bad;
     }
     for (size_t i = 0; i < item->count; i++) {
@@ -181,21 +198,14 @@ store_item_get(store_txn_t *txn, uint32_t cid, const store_key_t *key, store_ite
     return err;
 }
 
-mesh_err_t
-store_item_put(store_txn_t *txn, uint32_t cid, const store_key_t *key,
-               const store_version_t *versions, size_t count)
+/* Write the record of key k: count refs and the change log sequence seq. */
+static mesh_err_t
+s_item_write(store_txn_t *txn, const uint8_t *k, size_t klen, const store_version_t *versions,
+             size_t count, uint64_t seq)
 {
-    uint8_t k[S_ITEM_KEY_MAX];
-    size_t klen = s_item_key(cid, key, k);
-    if (count == 0) {
-        return env_del(txn, ENV_ITEMS, k, klen);
-    }
-    if (count > STORE_SIBLINGS_MAX) {
-        env_seterr(env_store(txn), "more than %u versions of one key", STORE_SIBLINGS_MAX);
-        return MESH_ETOOBIG;
-    }
     uint8_t *p = NULL;
-    mesh_err_t err = env_reserve(txn, ENV_ITEMS, k, klen, 2 + count * S_REF_LEN, &p);
+    size_t len = 2 + count * S_REF_LEN + S_CHANGE_LEN;
+    mesh_err_t err = env_reserve(txn, ENV_ITEMS, k, klen, len, &p);
     if (err != MESH_OK) {
         return err;
     }
@@ -205,7 +215,39 @@ store_item_put(store_txn_t *txn, uint32_t cid, const store_key_t *key,
         env_le32(p + 2 + i * S_REF_LEN, versions[i].oid);
         env_le64(p + 2 + i * S_REF_LEN + 4, versions[i].seq);
     }
+    env_le64(p + len - S_CHANGE_LEN, seq);
     return MESH_OK;
+}
+
+mesh_err_t
+store_item_put(store_txn_t *txn, uint32_t cid, const store_key_t *key,
+               const store_version_t *versions, size_t count)
+{
+    uint8_t k[S_ITEM_KEY_MAX];
+    size_t klen = s_item_key(cid, key, k);
+    if (count > STORE_SIBLINGS_MAX) {
+        env_seterr(env_store(txn), "more than %u versions of one key", STORE_SIBLINGS_MAX);
+        return MESH_ETOOBIG;
+    }
+    /* the change log (store/changes.c), in this transaction: the key's earlier entry goes */
+    const uint8_t *v = NULL;
+    size_t vlen = 0;
+    uint64_t old = 0, seq = 0;
+    mesh_err_t err = env_get(txn, ENV_ITEMS, k, klen, &v, &vlen);
+    if (err == MESH_OK) {
+        old = s_item_change(v, vlen);
+    } else if (err != MESH_ENOTFOUND) {
+        return err;
+    }
+    if (count == 0) {
+        if (err == MESH_ENOTFOUND) {
+            return MESH_OK;
+        }
+        err = env_del(txn, ENV_ITEMS, k, klen);
+        return err == MESH_OK ? store_change_drop(txn, k, klen, old) : err;
+    }
+    err = store_change_log(txn, k, klen, old, &seq);
+    return err == MESH_OK ? s_item_write(txn, k, klen, versions, count, seq) : err;
 }
 
 mesh_err_t
@@ -214,7 +256,11 @@ store_item_add(store_txn_t *txn, uint32_t cid, const store_key_t *key, const sto
     uint8_t k[S_ITEM_KEY_MAX];
     size_t klen = s_item_key(cid, key, k);
     uint8_t *p = NULL;
-    mesh_err_t err = env_reserve_new(txn, ENV_ITEMS, k, klen, 2 + S_REF_LEN, &p);
+    uint64_t seq = 0, next = 0;
+    mesh_err_t err = store_change_peek(txn, &next); /* the sequence store_change_log gives */
+    if (err == MESH_OK) {
+        err = env_reserve_new(txn, ENV_ITEMS, k, klen, 2 + S_REF_LEN + S_CHANGE_LEN, &p);
+    }
     if (err != MESH_OK) {
         return err;
     }
@@ -222,7 +268,75 @@ store_item_add(store_txn_t *txn, uint32_t cid, const store_key_t *key, const sto
     p[1] = 0;
     env_le32(p + 2, v->oid);
     env_le64(p + 6, v->seq);
-    return MESH_OK;
+    env_le64(p + 2 + S_REF_LEN, next);
+    err = store_change_log(txn, k, klen, 0, &seq); /* the change log, same transaction */
+    if (err == MESH_OK && seq != next) {
+        env_seterr(env_store(txn), "the change log's counter moved under a write");
+        err = MESH_ECORRUPT;
+    }
+    return err;
+}
+
+#define S_LOG_BATCH 512u /* item records given a sequence per pass of store_items_log */
+
+mesh_err_t
+store_items_log(store_txn_t *txn)
+{
+    /* Key by key, in passes of S_LOG_BATCH keys copied out (a cursor's records do not
+     * outlive the writes of the pass), each record rewritten with its sequence. */
+    uint8_t *keys = malloc((size_t)S_LOG_BATCH * S_ITEM_KEY_MAX);
+    size_t *lens = malloc(S_LOG_BATCH * sizeof *lens);
+    store_version_t *refs = malloc(STORE_SIBLINGS_MAX * sizeof *refs);
+    uint8_t start[S_ITEM_KEY_MAX];
+    size_t start_len = 0, n = S_LOG_BATCH;
+    mesh_err_t err = keys && lens && refs ? MESH_OK : MESH_ENOMEM;
+    while (err == MESH_OK && n == S_LOG_BATCH) {
+        store_cursor_t *cur = NULL;
+        n = 0;
+        err = env_cursor_open(txn, ENV_ITEMS, start, start_len, 0, &cur);
+        while (err == MESH_OK && n < S_LOG_BATCH) {
+            const uint8_t *rk = NULL, *rv = NULL;
+            size_t rklen = 0, rvlen = 0;
+            err = env_cursor_next(cur, &rk, &rklen, &rv, &rvlen);
+            if (err == MESH_OK && rklen <= S_ITEM_KEY_MAX &&
+                !(rklen == start_len && memcmp(rk, start, rklen) == 0)) {
+                memcpy(keys + n * S_ITEM_KEY_MAX, rk, rklen);
+                lens[n++] = rklen;
+            }
+        }
+        store_cursor_close(cur);
+        err = err == MESH_ENOTFOUND ? MESH_OK : err;
+        for (size_t i = 0; err == MESH_OK && i < n; i++) {
+            const uint8_t *k = keys + i * S_ITEM_KEY_MAX, *v = NULL;
+            size_t vlen = 0, count = 0;
+            uint64_t seq = 0;
+            err = env_get(txn, ENV_ITEMS, k, lens[i], &v, &vlen);
+            count = err == MESH_OK && vlen >= 2 ? ((size_t)v[0] | ((size_t)v[1] << 8)) : 0;
+            if (err == MESH_OK &&
+                (count == 0 || count > STORE_SIBLINGS_MAX || !s_item_len_ok(vlen, count))) {
+                env_seterr(env_store(txn), "item record is malformed");
+                err = MESH_ECORRUPT;
+            }
+            for (size_t j = 0; err == MESH_OK && j < count; j++) {
+                refs[j].oid = env_get_le32(v + 2 + j * S_REF_LEN);
+                refs[j].seq = env_get_le64(v + 2 + j * S_REF_LEN + 4);
+            }
+            if (err == MESH_OK) {
+                err = store_change_log(txn, k, lens[i], s_item_change(v, vlen), &seq);
+            }
+            if (err == MESH_OK) {
+                err = s_item_write(txn, k, lens[i], refs, count, seq);
+            }
+        }
+        if (n) {
+            start_len = lens[n - 1];
+            memcpy(start, keys + (n - 1) * S_ITEM_KEY_MAX, start_len);
+        }
+    }
+    free(keys);
+    free(lens);
+    free(refs);
+    return err;
 }
 
 mesh_err_t
@@ -284,7 +398,7 @@ store_refs_next(store_cursor_t *cur, const uint8_t **skey, size_t *skey_len, con
         return err;
     }
     size_t n = vlen >= 2 ? ((size_t)v[0] | ((size_t)v[1] << 8)) : 0;
-    if (klen <= 4 || n == 0 || n > STORE_SIBLINGS_MAX || vlen != 2 + n * S_REF_LEN) {
+    if (klen <= 4 || n == 0 || n > STORE_SIBLINGS_MAX || !s_item_len_ok(vlen, n)) {
         env_seterr(env_store(env_cursor_txn(cur)), "item record is malformed");
         return MESH_ECORRUPT;
     }

@@ -218,8 +218,9 @@ MESH_NODISCARD mesh_err_t store_vvs_next(store_cursor_t *cur, uint32_t *oid, sto
 MESH_NODISCARD mesh_err_t store_colls_open(store_txn_t *txn, store_cursor_t **out);
 MESH_NODISCARD mesh_err_t store_colls_next(store_cursor_t *cur, char *name, uint32_t *cid);
 
-/* Items, the dot index, change-set headers: store/items.h; held sets: store/held.h; what
- * waiting sets' headers reached: store/signed.h. */
+/* Items, the dot index, change-set headers: store/items.h; the change log: store/changes.h; held
+ * sets: store/held.h; what waiting sets' headers reached: store/signed.h. */
+#include "changes.h"
 #include "held.h"
 #include "items.h"
 #include "signed.h"

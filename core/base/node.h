@@ -43,6 +43,8 @@ struct mesh {
     int daemon_lock;           /* HOME/daemon.lock, held while online (core/open.c); -1 */
     uint64_t horizon_ms;       /* tombstone collection's horizon (core/apply/collect.h, §8.4) */
     uint64_t folder_rescan_ms; /* full rescan of each folder (core/sync/folders.h); 0: default */
+    struct feed *feed;         /* the change feed's watches and thread (core/data/feed.c), made
+                                * by the first mesh_watch under its own lock; NULL till then */
 };
 
 /* Give m its serial, which no other handle of this process has had (call once, at open). */
