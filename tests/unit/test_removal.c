@@ -277,6 +277,51 @@ test_removal_mutual_four(void **state)
     }
 }
 
+/* A removed device's frozen record of itself counts for nothing (seed 144 of
+ * test_model_members): C, removed by A, writes c2 after A heard, then hears and would
+ * publish frozen/C/C (the highest of its own seqs, c2's among them). B takes that record
+ * with A's rm record from C's bundle before it hears, so the record was valid everywhere
+ * and made c2 valid, though no member took c2 before it heard: A held c2 above its cut,
+ * then applied it. Now C publishes no record of itself, a record of the subject itself is
+ * left out of the cut, and c2 ends on neither A nor B. */
+static void
+test_removal_self_record(void **state)
+{
+    (void)state;
+    util_dev_t a, b, c;
+    util_dev_open(&a, "rms-a");
+    util_dev_open(&b, "rms-b");
+    util_dev_open(&c, "rms-c");
+    s_mesh3(&a, &b, &c);
+    util_put(c.m, "n", "c1", "one");
+    (void)s_xfer(&c, &a);
+    (void)s_xfer(&c, &b);
+    assert_int_equal(mesh_peer_remove(a.m, c.id), MESH_OK);
+    util_put(c.m, "n", "c2", "two"); /* after A heard; C has not */
+    (void)s_xfer(&a, &c);            /* C hears of its removal */
+    assert_int_equal(s_listed_removed(&c, c.id), 1);
+    assert_int_equal(s_frozen_provisional(&c, c.id, c.id), -1); /* none of itself */
+    (void)s_xfer(&c, &b); /* B hears from C's own bundle, and takes c2 after it heard */
+    assert_int_equal(s_listed_removed(&b, c.id), 1);
+    for (int round = 0; round < 3; round++) {
+        (void)s_xfer(&b, &a);
+        (void)s_xfer(&a, &b);
+        (void)s_xfer(&c, &a);
+    }
+    util_expect(a.m, "n", "c1", "one");
+    util_expect(b.m, "n", "c1", "one");
+    util_expect(a.m, "n", "c2", NULL);
+    util_expect(b.m, "n", "c2", NULL);
+    assert_int_equal(s_held(&a, c.id) + s_held(&b, c.id), 0);
+    char da[65], db[65];
+    util_digest(a.m, "n", da);
+    util_digest(b.m, "n", db);
+    assert_string_equal(da, db);
+    util_dev_close(&c);
+    util_dev_close(&b);
+    util_dev_close(&a);
+}
+
 /* A frozen value's lines: exactly (incarnation, collection), the highest seq; others pass. */
 static void
 test_removal_frozen_seq(void **state)
@@ -311,6 +356,7 @@ main(void)
         cmocka_unit_test(test_removal_two_phase),
         cmocka_unit_test(test_removal_mutual_four),
         cmocka_unit_test(test_removal_frozen_seq),
+        cmocka_unit_test(test_removal_self_record),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
