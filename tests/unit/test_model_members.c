@@ -25,6 +25,9 @@
  * supersedes (a removed node's those whose dot a member that stays covered before it
  * heard; none above the upper bound, nor any in a vector), none covered by a required write or another it holds, no live version a
  * collected delete covers (no resurrection); each store, reopened, lists, reads, exports.
+ * Cycles (test_model_members_cycles; MESH_TEST_CYCLE_SEEDS, MESH_TEST_CYCLE_SEED): a removal
+ * step is three members removing each other at once; at the end the members outside every
+ * cycle must agree on each cycled node, which is then counted removed or kept.
  * Equal digests, but for one known gap (s_sibling_gap: tombstones some node collected,
  * beside a live sibling on another, with every member showing the same; counted and
  * printed; MESH_TEST_STRICT=1 fails on it). A remover is never removed itself (its record
@@ -72,6 +75,10 @@ typedef struct t_members {
     /* per write, bit d: d's vector covered its dot after the last step (cov), or after the
      * step before d heard of its node's removal (took) */
     unsigned cov[MODEL_MAXW], took[MODEL_MAXW];
+    /* cycles mode (test_model_members_cycles): a removal step is a cycle of three; cycled[d]:
+     * d was in one (counted removed until the end resolves it, s_cycle_resolve) */
+    bool cycles, cycled[MODEL_MAXN];
+    size_t n_cycles, n_cycle_removed, n_cycle_kept;
     size_t n_removals, n_collect_runs, n_stale_runs, n_collected, n_redone, n_refused_sets,
         n_final_passes, n_valid_removed, n_cut_removed, n_gap_keys, n_gap_seeds;
 } t_members_t;
@@ -191,7 +198,7 @@ s_hear(model_t *md)
                 const mesh_peer_t *p = mesh_peer_list_get(list, i);
                 rm |= strcmp(p->id, md->nodes[r].id) == 0 && p->removed;
             }
-            if (rm && !g_mb.removed[r]) {
+            if (rm && !g_mb.removed[r] && !g_mb.cycled[r]) {
                 util_print_where();
                 fail_msg("n%d lists n%d as removed; no one removed it", d, r);
             }
@@ -261,6 +268,94 @@ s_remove(model_t *md, int d, int r)
     g_mb.remover[d] = true;
     g_mb.nremoved++;
     g_mb.n_removals++;
+}
+
+/* Three members remove each other at once (PROTOCOL §8.2): a removes b, b removes c, c
+ * removes a, none having heard of the others. Which of them end removed depends on which
+ * record each member took first and on whose cut each falls within; the members must
+ * agree. Each is counted removed until s_cycle_resolve reads the outcome. False when fewer
+ * than five members are left (two must stay, whatever the outcome). */
+static bool
+s_cycle(model_t *md)
+{
+    int c[3], k = 0;
+    if (md->n - g_mb.nremoved < 5) {
+        return false;
+    }
+    for (int tries = 0; tries < 64 && k < 3; tries++) {
+        int x = (int)model_pick(md, (unsigned)md->n);
+        bool dup = g_mb.removed[x];
+        for (int i = 0; i < k; i++) {
+            dup |= c[i] == x;
+        }
+        if (!dup) {
+            c[k++] = x;
+        }
+    }
+    if (k < 3) {
+        return false;
+    }
+    snprintf(util_where, sizeof util_where, "seed %u step %d: n%d removes n%d, n%d n%d, n%d n%d",
+             md->seed, md->step, c[0], c[1], c[1], c[2], c[2], c[0]);
+    for (int i = 0; i < 3; i++) {
+        CHECK_OK(mesh_peer_remove(md->nodes[c[i]].m, md->nodes[c[(i + 1) % 3]].id));
+    }
+    for (int i = 0; i < 3; i++) {
+        g_mb.removed[c[i]] = g_mb.remover[c[i]] = g_mb.cycled[c[i]] = true;
+        g_mb.nremoved++;
+        g_mb.n_removals++;
+    }
+    g_mb.n_cycles++;
+    return true;
+}
+
+/* The end of a run with cycles: the members that were in none (two at least) exchange
+ * everything with every node they count as a member; each cycled node is then removed or
+ * not as they all list it (they must agree), and counted so; again until nothing changes
+ * (a node kept takes part, and its records may remove another, or itself). */
+static void
+s_cycle_resolve(model_t *md)
+{
+    bool changed = true;
+    for (int pass = 0; changed; pass++) {
+        CHECK(pass < 2 * MODEL_MAXN);
+        bool out[MODEL_MAXN]; /* who counts as a member in this pass */
+        changed = false;
+        model_all_to_all(md, pass, g_mb.removed, false);
+        memcpy(out, g_mb.removed, sizeof out);
+        for (int p = 0; p < md->n; p++) {
+            int verdict = -1; /* 1: every member lists p removed; 0: none does */
+            for (int d = 0; d < md->n && g_mb.cycled[p]; d++) {
+                if (out[d] || d == p) {
+                    continue;
+                }
+                mesh_peer_list_t *list = NULL;
+                int rm = 0;
+                CHECK_OK(mesh_peers(md->nodes[d].m, &list));
+                for (size_t i = 0; i < mesh_peer_list_count(list); i++) {
+                    const mesh_peer_t *e = mesh_peer_list_get(list, i);
+                    rm |= strcmp(e->id, md->nodes[p].id) == 0 && e->removed;
+                }
+                mesh_peer_list_free(list);
+                if (verdict >= 0 && verdict != rm) {
+                    util_print_where();
+                    fail_msg("members disagree on cycled n%d's removal after the exchange (seed "
+                             "%u, pass %d)",
+                             p, md->seed, pass);
+                }
+                verdict = rm;
+            }
+            if (verdict >= 0 && (verdict == 1) != g_mb.removed[p]) {
+                g_mb.removed[p] = verdict == 1;
+                g_mb.nremoved += verdict == 1 ? 1 : -1;
+                changed = true;
+            }
+        }
+    }
+    for (int p = 0; p < md->n; p++) {
+        g_mb.n_cycle_removed += g_mb.cycled[p] && g_mb.removed[p];
+        g_mb.n_cycle_kept += g_mb.cycled[p] && !g_mb.removed[p];
+    }
 }
 
 /* Versions of node d the oracle does not know (collect_redo's, written anew): adopted as
@@ -646,10 +741,11 @@ s_final(model_t *md)
 }
 
 static void
-s_run(model_t *md, unsigned seed)
+s_run(model_t *md, unsigned seed, bool cycles)
 {
     model_begin(md, seed, 0x6e3bull, 3);
     memset(&g_mb, 0, sizeof g_mb);
+    g_mb.cycles = cycles;
     s_hear(md);
 
     int steps = 60 + (int)model_pick(md, 61);
@@ -675,11 +771,19 @@ s_run(model_t *md, unsigned seed)
         } else if (r < 70) {
             /* a remover is never removed: its record could fall past its own cut (then
              * rejected everywhere, and the removal never happened) */
-            if (g_mb.nremoved >= md->n - 2 || !s_member_pair(md, &d, &s) || g_mb.remover[s]) {
-                continue;
+            if (g_mb.cycles) { /* (then no other removal: one outcome at a time) */
+                if (!s_cycle(md)) {
+                    continue;
+                }
+                d = 0;
+            } else {
+                if (g_mb.nremoved >= md->n - 2 || !s_member_pair(md, &d, &s) ||
+                    g_mb.remover[s]) {
+                    continue;
+                }
+                snprintf(w, wl, "seed %u step %d: n%d removes n%d", seed, md->step, d, s);
+                s_remove(md, d, s);
             }
-            snprintf(w, wl, "seed %u step %d: n%d removes n%d", seed, md->step, d, s);
-            s_remove(md, d, s);
         } else if (r < 88) {
             d = (int)model_pick(md, (unsigned)md->n);
             if (g_mb.removed[d]) {
@@ -711,6 +815,11 @@ s_run(model_t *md, unsigned seed)
         }
     }
 
+    if (g_mb.n_cycles) {
+        snprintf(util_where, sizeof util_where, "seed %u: the cycles resolved", seed);
+        s_cycle_resolve(md);
+        s_hear(md);
+    }
     s_final(md);
     s_hear(md);
     model_world(md, MODEL_LOSE_TOMBSTONES); /* the final collections may take tombstones */
@@ -789,7 +898,7 @@ test_model_members_random(void **state)
         if (count > 1 && s_known(seed)) {
             continue;
         }
-        s_run(md, seed);
+        s_run(md, seed, false);
         writes += md->nw;
         removals += g_mb.n_removals;
         runs += g_mb.n_collect_runs;
@@ -882,8 +991,43 @@ test_model_members_regressions(void **state)
     model_t *md = calloc(1, sizeof *md);
     assert_non_null(md);
     for (size_t i = 0; i < n; i++) {
-        s_run(md, seeds[i]);
+        s_run(md, seeds[i], false);
     }
+    free(md);
+}
+
+/* Cycles of three mutual removals (s_cycle): MESH_TEST_CYCLE_SEEDS seeds from
+ * MESH_TEST_CYCLE_SEED (defaults: 12 from 1; seeds of four nodes have no cycle: five
+ * members are needed, two staying); a removal step is a cycle whenever five are left. After
+ * the members that were in no cycle settled the outcome (s_cycle_resolve: they agree on
+ * each cycled node), the run ends as any (s_final and its checks). */
+static void
+test_model_members_cycles(void **state)
+{
+    (void)state;
+    const char *preload = getenv("LD_PRELOAD");
+    const char *one = getenv("MESH_TEST_CYCLE_SEED"), *many = getenv("MESH_TEST_CYCLE_SEEDS");
+    unsigned first = one && *one ? (unsigned)strtoul(one, NULL, 10) : 1;
+    unsigned count = many && *many                            ? (unsigned)strtoul(many, NULL, 10)
+                     : one && *one                            ? 1
+                     : preload && strstr(preload, "vgpreload") ? 1
+                                                               : 12;
+    if (getenv("MESH_TEST_SEED") && *getenv("MESH_TEST_SEED") && !(one && *one)) {
+        return; /* a random seed alone: just that one */
+    }
+    model_t *md = calloc(1, sizeof *md);
+    assert_non_null(md);
+    size_t cycles = 0, removed = 0, kept = 0, runs = 0;
+    for (unsigned seed = first; seed < first + count; seed++) {
+        s_run(md, seed, true);
+        cycles += g_mb.n_cycles;
+        removed += g_mb.n_cycle_removed;
+        kept += g_mb.n_cycle_kept;
+        runs += g_mb.n_cycles > 0;
+    }
+    print_message("model (members, cycles of three removals): %u seed(s) from %u, %zu with a "
+                  "cycle: %zu cycle(s), cycled nodes ending removed %zu, kept %zu\n",
+                  count, first, runs, cycles, removed, kept);
     free(md);
 }
 
@@ -893,6 +1037,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_model_members_random, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_model_members_regressions, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_model_members_cycles, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
