@@ -78,6 +78,9 @@ typedef struct t_members {
     /* cycles mode (test_model_members_cycles): a removal step is a cycle of three; cycled[d]:
      * d was in one (counted removed until the end resolves it, s_cycle_resolve) */
     bool cycles, cycled[MODEL_MAXN];
+    /* provisional[d][r]: d published a provisional frozen record of r (§8.2), which counts
+     * in r's cut: d's vector after that step raises the upper bound (hi) like a hearing */
+    bool provisional[MODEL_MAXN][MODEL_MAXN];
     size_t n_cycles, n_cycle_removed, n_cycle_kept;
     size_t n_removals, n_collect_runs, n_stale_runs, n_collected, n_redone, n_refused_sets,
         n_final_passes, n_valid_removed, n_cut_removed, n_gap_keys, n_gap_seeds;
@@ -108,7 +111,7 @@ s_cut(const model_t *md, int r, int c, uint64_t *lo, uint64_t *hi)
 {
     *lo = *hi = 0;
     for (int d = 0; d < md->n; d++) {
-        if (d != r && g_mb.heard[d][r]) {
+        if (d != r && (g_mb.heard[d][r] || g_mb.provisional[d][r])) {
             if (!g_mb.removed[d] && g_mb.lo[d][r][c] > *lo) {
                 *lo = g_mb.lo[d][r][c];
             }
@@ -192,6 +195,20 @@ s_hear(model_t *md)
         for (int r = 0; r < md->n; r++) {
             if (r == d || g_mb.heard[d][r]) {
                 continue;
+            }
+            if (!g_mb.provisional[d][r]) { /* (a cycle's held rm records make them) */
+                char key[16 + 2 * MESH_ID_TEXT_LEN];
+                void *v = NULL;
+                size_t vl = 0;
+                int kl = snprintf(key, sizeof key, "frozen/%s/%s", md->nodes[r].id,
+                                  md->nodes[d].id);
+                mesh_err_t err = mesh_get(md->nodes[d].m, "_mesh", key, (size_t)kl, &v, &vl);
+                CHECK(err == MESH_OK || err == MESH_ENOTFOUND);
+                mesh_free(v);
+                g_mb.provisional[d][r] = err == MESH_OK;
+                for (int c = 0; c < MODEL_NCOLL && err == MESH_OK; c++) {
+                    g_mb.hi[d][r][c] = now[r][c];
+                }
             }
             bool rm = false;
             for (size_t i = 0; i < mesh_peer_list_count(list); i++) {
