@@ -52,7 +52,12 @@ s_mark_limit(const s_batch_t *b, size_t g, const wire_mark_t *mk)
     for (size_t i = 0; i < b->n; i++) {
         const verify_set_t *v = &b->vs[i];
         const apply_result_t *r = v->res;
-        if (v->group == g && (r->outcome == APPLY_HELD || r->outcome == APPLY_REJECTED)) {
+        /* a removed device's header alone past its cut (no op: nothing the sender left
+         * out supersedes on its account) stops nothing (§8.2, model seed 127) */
+        bool header_alone = r->first_seq && v->set.partial && v->set.op_count == 0 &&
+                            member_removed(b->w.m, v->h.origin);
+        if (v->group == g && !header_alone &&
+            (r->outcome == APPLY_HELD || r->outcome == APPLY_REJECTED)) {
             return 1;
         }
     }

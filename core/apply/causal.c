@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/data/vv.h"
+#include "core/member/member.h"
 
 /* Is dot d one of v's origin's own, of its incarnation? Its signer speaks for those: a
  * context can make obsolete only versions of that origin up to it, which the origin's own
@@ -171,7 +172,10 @@ causal_ready(rules_t *w, store_txn_t *st, const verify_set_t *v, const run_t *r,
             bool held = false;
             mesh_err_t err = MESH_OK;
             wire_ctx_get(op, c, &d);
-            if (s_own_dot(v, &d)) {
+            /* a removed device's dot (§8.2) may never come: above its cut it is rejected
+             * everywhere, and nothing it signs later can be locked out; the set's version
+             * makes it obsolete if it comes */
+            if (s_own_dot(v, &d) || member_removed(w->m, d.origin)) {
                 continue;
             }
             if (!looked) { /* a new collection holds nothing yet */

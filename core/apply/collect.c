@@ -450,11 +450,13 @@ collect_run(mesh_t *m, const vector_t *stable, collect_report_t *r, bool *more)
 /* ---- the repair side: never undo a collected delete ---- */
 
 /* A tombstone offered under the floor is taken back (*refused cleared) when this device
- * holds a live version of its key: it cannot undo a delete, and without it this device
- * showed the live sibling alone while a member that had not collected held the tombstone
- * beside it for good (never collected there: it may win), showing the key deleted. That
- * happens when this device collected with members silent past its horizon and one of them
- * had written the sibling concurrently (§8.4). */
+ * holds a version of its key, live or not: it cannot undo a delete, and without it this
+ * device showed the sibling alone while a member that had not collected held the tombstone
+ * beside it for good (never collected there: it may win, or the sibling's dots are never
+ * all acknowledged), showing the key deleted, or holding other tombstones. That happens
+ * when this device collected with members silent past its horizon and one of them had
+ * written the sibling concurrently, or when the sibling is a removed device's, valid below
+ * its cut, that came after every member acknowledged (§8.4; model seed 1718). */
 static mesh_err_t
 s_beside_live(store_txn_t *st, uint32_t cid, const wire_opmeta_t *op, bool *refused)
 {
@@ -465,9 +467,7 @@ s_beside_live(store_txn_t *st, uint32_t cid, const wire_opmeta_t *op, bool *refu
     }
     node_store_key(op->key, op->key_len, &skey);
     mesh_err_t err = store_item_get(st, cid, &skey, item);
-    for (size_t i = 0; err == MESH_OK && i < item->count; i++) {
-        *refused &= item->versions[i].kind != WIRE_PUT;
-    }
+    *refused &= !(err == MESH_OK && item->count > 0);
     free(item);
     return err == MESH_ENOTFOUND ? MESH_OK : err;
 }

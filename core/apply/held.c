@@ -158,6 +158,11 @@ held_or_cut(mesh_t *m, store_txn_t *st, verify_set_t *v, bool *apply)
     uint8_t(*keys)[32] = NULL;
     size_t n = 0;
     uint64_t gen = 0, cut = 0, last = v->h.first_seq + v->h.count - 1;
+    if (v->set.partial && v->set.op_count) {
+        /* a partial set is judged by the last op it carries (ascending, verified): a member
+         * that held only some ops of a set below the cut forwards just those (§8.2) */
+        last = v->ops[v->set.op_count - 1].seq;
+    }
     enum removal_verdict verdict = REMOVAL_HOLD;
     mesh_err_t err = member_keys_copy(m, &keys, &n, &gen);
     if (err == MESH_OK) {

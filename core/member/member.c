@@ -337,8 +337,10 @@ s_freeze_all(mesh_t *m)
     size_t n = 0, nmembers = 0, nnamed = 0;
     uint64_t gen = 0;
     mesh_err_t err = member_removed_copy(m, &keys, &n);
-    for (size_t i = 0; err == MESH_OK && i < n; i++) {
-        err = s_freeze(m, keys[i], false);
+    for (size_t i = 0; err == MESH_OK && i < n; i++) { /* none of itself: it counts for nothing */
+        if (memcmp(keys[i], ident_public_key(m->ident), 32) != 0) {
+            err = s_freeze(m, keys[i], false);
+        }
     }
     if (err == MESH_OK && n) {
         err = member_keys_copy(m, &members, &nmembers, &gen);

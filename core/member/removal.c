@@ -261,7 +261,9 @@ removal_verdict(store_txn_t *txn, const char *mesh_coll, const uint8_t *origin,
         }
         memcpy(text, item->key + plen, MESH_ID_TEXT_LEN);
         text[MESH_ID_TEXT_LEN] = '\0';
-        if (devid_parse(text, signer) != MESH_OK) {
+        /* the device's own record of itself counts for nothing: it tells what the device
+         * wrote, not what a member took (§8.2) */
+        if (devid_parse(text, signer) != MESH_OK || memcmp(signer, origin, 32) == 0) {
             continue;
         }
         for (size_t v = 0; v < item->count; v++) {

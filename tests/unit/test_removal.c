@@ -277,6 +277,109 @@ test_removal_mutual_four(void **state)
     }
 }
 
+/* A removed device's frozen record of itself counts for nothing (seed 144 of
+ * test_model_members): C, removed by A, writes c2 after A heard, then hears and would
+ * publish frozen/C/C (the highest of its own seqs, c2's among them). B takes that record
+ * with A's rm record from C's bundle before it hears, so the record was valid everywhere
+ * and made c2 valid, though no member took c2 before it heard: A held c2 above its cut,
+ * then applied it. Now C publishes no record of itself, a record of the subject itself is
+ * left out of the cut, and c2 ends on neither A nor B. */
+static void
+test_removal_self_record(void **state)
+{
+    (void)state;
+    util_dev_t a, b, c;
+    util_dev_open(&a, "rms-a");
+    util_dev_open(&b, "rms-b");
+    util_dev_open(&c, "rms-c");
+    s_mesh3(&a, &b, &c);
+    util_put(c.m, "n", "c1", "one");
+    (void)s_xfer(&c, &a);
+    (void)s_xfer(&c, &b);
+    assert_int_equal(mesh_peer_remove(a.m, c.id), MESH_OK);
+    util_put(c.m, "n", "c2", "two"); /* after A heard; C has not */
+    (void)s_xfer(&a, &c);            /* C hears of its removal */
+    assert_int_equal(s_listed_removed(&c, c.id), 1);
+    assert_int_equal(s_frozen_provisional(&c, c.id, c.id), -1); /* none of itself */
+    (void)s_xfer(&c, &b); /* B hears from C's own bundle, and takes c2 after it heard */
+    assert_int_equal(s_listed_removed(&b, c.id), 1);
+    for (int round = 0; round < 3; round++) {
+        (void)s_xfer(&b, &a);
+        (void)s_xfer(&a, &b);
+        (void)s_xfer(&c, &a);
+    }
+    util_expect(a.m, "n", "c1", "one");
+    util_expect(b.m, "n", "c1", "one");
+    util_expect(a.m, "n", "c2", NULL);
+    util_expect(b.m, "n", "c2", NULL);
+    assert_int_equal(s_held(&a, c.id) + s_held(&b, c.id), 0);
+    char da[65], db[65];
+    util_digest(a.m, "n", da);
+    util_digest(b.m, "n", db);
+    assert_string_equal(da, db);
+    util_dev_close(&c);
+    util_dev_close(&b);
+    util_dev_close(&a);
+}
+
+/* A member's set whose context names a removed device's dot that no member will ever hold
+ * applies (model seed 684): C, removed by A, writes c2 over c1; B takes it before it hears
+ * and writes over it (its context names c2); D, which heard of C's removal, takes B's
+ * write (c2 held back there, then rejected: B is removed next and D's record lacks c2) and
+ * writes over it in turn. A never holds c2 nor a header of it, so D's write waited on A
+ * for good, for a dot rejected everywhere; A and D never met. A context dot of a removed
+ * device no longer makes a set wait (core/apply/causal.c, PROTOCOL §8.2). */
+static void
+test_removal_context_dot(void **state)
+{
+    (void)state;
+    util_dev_t a, b, c, d;
+    util_dev_open(&a, "rmc-a");
+    util_dev_open(&b, "rmc-b");
+    util_dev_open(&c, "rmc-c");
+    util_dev_open(&d, "rmc-d");
+    util_dev_t *all[4] = {&a, &b, &c, &d};
+    for (int i = 0; i < 4; i++) {
+        for (int j = 0; j < 4; j++) {
+            if (i != j) {
+                assert_int_equal(mesh_peer_add(all[i]->m, all[j]->id, NULL, NULL, 0), MESH_OK);
+            }
+        }
+    }
+    util_put(c.m, "n", "k", "c1");
+    for (int i = 0; i < 4; i++) {
+        for (int j = 0; j < 4; j++) {
+            if (i != j) {
+                (void)s_xfer(all[i], all[j]);
+            }
+        }
+    }
+    assert_int_equal(mesh_peer_remove(a.m, c.id), MESH_OK);
+    (void)s_xfer(&a, &d); /* D hears of C's removal */
+    util_put(c.m, "n", "k", "c2");
+    (void)s_xfer(&c, &b); /* B takes c2 before it hears */
+    util_expect(b.m, "n", "k", "c2");
+    util_put(b.m, "n", "k", "b"); /* its context names c2 */
+    (void)s_xfer(&b, &d);         /* D: c2 held back (B has not published), b applied */
+    util_expect(d.m, "n", "k", "b");
+    assert_int_equal(mesh_peer_remove(a.m, b.id), MESH_OK); /* before B published */
+    (void)s_xfer(&a, &d);                                   /* D hears: c2 rejected there */
+    util_put(d.m, "n", "k", "d"); /* its context names b's dot and c2 */
+    for (int round = 0; round < 3; round++) {
+        (void)s_xfer(&d, &a);
+        (void)s_xfer(&a, &d);
+    }
+    util_expect(d.m, "n", "k", "d");
+    util_expect(a.m, "n", "k", "d"); /* before: D's write waited on A for c2, for good */
+    char da[65], dd[65];
+    util_digest(a.m, "n", da);
+    util_digest(d.m, "n", dd);
+    assert_string_equal(da, dd);
+    for (int i = 3; i >= 0; i--) {
+        util_dev_close(all[i]);
+    }
+}
+
 /* A frozen value's lines: exactly (incarnation, collection), the highest seq; others pass. */
 static void
 test_removal_frozen_seq(void **state)
@@ -311,6 +414,8 @@ main(void)
         cmocka_unit_test(test_removal_two_phase),
         cmocka_unit_test(test_removal_mutual_four),
         cmocka_unit_test(test_removal_frozen_seq),
+        cmocka_unit_test(test_removal_self_record),
+        cmocka_unit_test(test_removal_context_dot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
