@@ -21,6 +21,7 @@
 
 #include "core/base/testhook.h"
 #include "core/member/member.h"
+#include "core/sync/control.h"
 #include "core/sync/dial.h"
 #include "core/sync/discover.h"
 #include "core/sync/pex.h"
@@ -160,6 +161,7 @@ s_run(void *arg)
         spool_tick(l, now);
         s_release_memory(l, now);
         status_tick(l, now);
+        control_tick(l, now);
         collect_tick(l->m, &l->gc, now);
         pex_save(l, now, false);
     }
@@ -229,10 +231,14 @@ loop_start(mesh_t *m, const char *listen, bool keep_heap, const discover_config_
     if (err == MESH_OK) {
         err = status_open(l);
     }
+    if (err == MESH_OK) {
+        err = control_open(l);
+    }
     if (err == MESH_OK && pthread_create(&l->thread, NULL, s_run, l) != 0) {
         err = MESH_EIO;
     }
     if (err != MESH_OK) {
+        control_close(l);
         status_close(l);
         if (!said) {
             node_fail(m, err, "network: %s", l->t ? transport_errmsg(l->t) : "cannot start");
@@ -260,6 +266,7 @@ loop_stop(loop_t *l)
     }
     __atomic_store_n(&l->stop, 1, __ATOMIC_RELEASE);
     pthread_join(l->thread, NULL);
+    control_close(l);
     status_close(l);
     char path[4200];
     snprintf(path, sizeof path, "%s/status", l->m->home);
