@@ -184,12 +184,19 @@ s_wait_reply(loop_t *l, const s_pending_t *p, bool in_sync)
     l->control->served++;
 }
 
-/* Keep req from as a pending request. MESH_EBUSY past the cap, MESH_ENOMEM. */
+/* Keep req from as a pending request. At the cap the oldest is answered "busy" and
+ * dropped: the socket cannot tell a client that went away (libzmq's stable API says nothing
+ * of it), so a flood of waits from clients that left cannot shut a new one out; a client
+ * told "busy" reads the figures itself (mesh_wait). MESH_OK or MESH_ENOMEM. */
 static mesh_err_t
 s_park(struct control *c, const ctl_from_t *from, const ctlmsg_req_t *req, int64_t now)
 {
     if (c->npending == CONTROL_PENDING_MAX) {
-        return MESH_EBUSY;
+        s_pending_t *old = c->pending[0];
+        s_error(c, &old->from, old->id, MESH_EBUSY,
+                "too many requests waiting: the oldest is dropped; try again later");
+        s_pending_free(old);
+        memmove(c->pending, c->pending + 1, --c->npending * sizeof *c->pending);
     }
     s_pending_t *p = calloc(1, sizeof *p);
     if (!p) {
@@ -247,10 +254,8 @@ s_serve(loop_t *l, const ctl_from_t *from, const uint8_t *data, size_t len, int6
         s_status_reply(l, from, req.id);
         return;
     }
-    err = s_park(c, from, &req, now);
-    if (err != MESH_OK) {
-        s_error(c, from, req.id, err,
-                err == MESH_EBUSY ? "too many requests waiting; try again later" : "out of memory");
+    if (s_park(c, from, &req, now) != MESH_OK) {
+        s_error(c, from, req.id, MESH_ENOMEM, "out of memory");
     }
 }
 

@@ -5,6 +5,7 @@
  *   ctlsend HOME ping          the daemon's pid and version ("ping pid=N meshsync X.Y.Z")
  *   ctlsend HOME raw HEX       one request of these bytes; prints "reply code=N text=..."
  *                              (code 0: served) or "no reply"
+ *   ctlsend HOME zeros N       one request of N zero bytes; prints as raw does
  *   ctlsend HOME frames        one request of two frames (a request is one)
  *   ctlsend HOME flood N S     N connections at once, each with a wait that cannot be met
  *                              (60 s, 64 peers), held for S seconds; prints "busy=B" (the
@@ -25,7 +26,7 @@
 static int
 c_usage(void)
 {
-    fprintf(stderr, "usage: ctlsend HOME ping|raw HEX|frames|flood N SECONDS\n");
+    fprintf(stderr, "usage: ctlsend HOME ping|raw HEX|zeros N|frames|flood N SECONDS\n");
     return 2;
 }
 
@@ -42,12 +43,12 @@ c_print_reply(const uint8_t *p, size_t n, uint64_t kind)
 }
 
 static int
-c_raw(const char *home, const char *hex)
+c_raw(const char *home, const char *hex, size_t zeros)
 {
-    size_t n = strlen(hex) / 2;
-    uint8_t *req = malloc(n ? n : 1), *reply = NULL;
+    size_t n = hex ? strlen(hex) / 2 : zeros;
+    uint8_t *req = calloc(n ? n : 1, 1), *reply = NULL;
     size_t reply_len = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; hex && i < n; i++) {
         unsigned v;
         if (!req || sscanf(hex + 2 * i, "%2x", &v) != 1) {
             free(req);
@@ -194,7 +195,10 @@ main(int argc, char **argv)
         return c_ping(argv[1]);
     }
     if (strcmp(argv[2], "raw") == 0 && argc == 4) {
-        return c_raw(argv[1], argv[3]);
+        return c_raw(argv[1], argv[3], 0);
+    }
+    if (strcmp(argv[2], "zeros") == 0 && argc == 4) {
+        return c_raw(argv[1], NULL, (size_t)atol(argv[3]));
     }
     if (strcmp(argv[2], "frames") == 0 && argc == 3) {
         return c_frames(argv[1]);
