@@ -746,9 +746,11 @@ typedef struct mesh_status_error {
 
 /* Take a snapshot of the node's sync. On a node whose loop runs in this process (not
  * offline), the figures the loop last published (it refreshes them every 250 ms). On an
- * offline node, those of the daemon running on the same home, read from the status file it
- * keeps (HOME/status, docs/PROTOCOL.md §11.4); when no daemon runs (no file, its process
- * gone, or not refreshed for 3 s), the members with their addresses and daemon false.
+ * offline node, those of the daemon running on the same home: asked over its control socket
+ * (HOME/control/socket, docs/PROTOCOL.md §21), or, when nothing answers there, read from
+ * the status file it keeps (HOME/status, §11.4); when no daemon runs (nothing answers on
+ * the socket, and no file, its process gone, or not refreshed for 3 s), the members with
+ * their addresses and daemon false. The device part's source says which.
  * Figures older than the store (a commit since they were counted, e.g. a write just made)
  * are waited for, up to 1 s, so that a snapshot taken after a write shows it.
  * MESH_OK: *out is the snapshot; free it with mesh_status_free. Error: *out is NULL.
