@@ -128,8 +128,14 @@ $(B)/tests/extloop: tests/tools/extloop.c $(B)/libmeshsync.a | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(B)/libmeshsync.a $(PKG_LIBS)
 
+# tests/tools/ctlsend: a client of the control socket that sends what meshctl never would.
+$(B)/tests/ctlsend: tests/tools/ctlsend.c $(B)/libmeshsync.a | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(B)/libmeshsync.a $(PKG_LIBS)
+
 testing-bins: $(B)/libmeshsync.a $(B)/meshctl $(UNIT_BIN) $(REPLAY_BIN) $(B)/tests/forge \
-              $(B)/tests/frames $(B)/tests/unstore $(B)/tests/extloop
+              $(B)/tests/frames $(B)/tests/unstore $(B)/tests/extloop \
+              $(B)/tests/ctlsend
 
 # Both variants: the release build and the test build (with the unit tests and replays).
 test-bins: all testing

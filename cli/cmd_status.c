@@ -32,7 +32,10 @@ static const char s_usage[] =
     "devices refused lately (not members: 'meshctl peer add ID' lets one in) and the\n"
     "daemon's last warnings.\n"
     "\n"
-    "--json prints {\"id\", \"name\", \"daemon\", \"listen\", \"conflicts\", \"collections\":\n"
+    "With a daemon running, its figures come over its control socket, at once.\n"
+    "\n"
+    "--json prints {\"id\", \"name\", \"daemon\", \"listen\", \"pid\", \"source\", \"conflicts\",\n"
+    "\"collections\":\n"
     "[{\"name\", \"keys\", \"versions\", \"conflicts\", \"digest\", \"here\", \"in_sync\",\n"
     "\"to_send\", \"to_receive\", \"bytes_to_send\", \"bytes_to_receive\", \"rate\"}],\n"
     "\"peers\": [{\"id\", \"name\", \"label\", \"addr\", \"connected\", \"last_seen\",\n"
@@ -46,7 +49,9 @@ static const char s_usage[] =
     "for a collection still on its way; \"repairs\" counts the slow path's repairs with\n"
     "the peer that moved versions since the daemon started; \"path\" says how the peer's\n"
     "latest data came: \"direct\", \"via\" the member \"via\" names (its ID), or \"none\"\n"
-    "since the daemon started).\n";
+    "since the daemon started; \"source\" says where the daemon's figures came from:\n"
+    "\"socket\" (its control socket), \"file\" (HOME/status), \"\" (no daemon); \"pid\" is\n"
+    "the daemon's, 0 for none).\n";
 
 /* What the command gathered: the snapshot, its device part, the local collections, the
  * member names. */
@@ -306,6 +311,8 @@ s_print_json(const s_view_t *v, const char *id)
     out_json_string(&j, "name", mesh_device_name(v->m));
     out_json_bool(&j, "daemon", v->dev.daemon);
     out_json_string(&j, "listen", v->dev.daemon ? v->dev.listen : "");
+    out_json_i64(&j, "pid", v->dev.daemon ? v->dev.pid : 0);
+    out_json_string(&j, "source", v->dev.source ? v->dev.source : "");
     out_json_u64(&j, "conflicts", conflicts);
     out_json_array_begin(&j, "collections");
     for (size_t i = 0; i < mesh_coll_list_count(v->colls); i++) {
@@ -571,6 +578,8 @@ s_print_text(const s_view_t *v, const char *id)
     } else {
         printf("daemon  pid %lld, listening on ", (long long)v->dev.pid);
         names_print(stdout, v->dev.listen[0] ? v->dev.listen : "-");
+        if (v->dev.source && strcmp(v->dev.source, "file") == 0)
+            printf(" (figures from its status file: its control socket does not answer)");
         printf("\n");
     }
     for (size_t i = 0; i < mesh_coll_list_count(v->colls); i++) {

@@ -696,6 +696,9 @@ typedef struct mesh_status_device {
     size_t refusals;    /* devices refused lately (mesh_status_refusal takes 0..refusals-1) */
     size_t errors;      /* the loop's last warnings and errors (mesh_status_error takes
                          * 0..errors-1) */
+    const char *source; /* where the figures came from: "loop" (this node's own),
+                         * "socket" (the daemon's answer on its control socket,
+                         * docs/PROTOCOL.md §21), "file" (HOME/status), "" (no loop) */
 } mesh_status_device_t;
 
 /* One member, as the loop sees it. Without a loop: every member but this device, with its
@@ -771,9 +774,11 @@ typedef struct mesh_status_error {
 
 /* Take a snapshot of the node's sync. On a node whose loop runs in this process (not
  * offline), the figures the loop last published (it refreshes them every 250 ms). On an
- * offline node, those of the daemon running on the same home, read from the status file it
- * keeps (HOME/status, docs/PROTOCOL.md §11.4); when no daemon runs (no file, its process
- * gone, or not refreshed for 3 s), the members with their addresses and daemon false.
+ * offline node, those of the daemon running on the same home: asked over its control socket
+ * (HOME/control/socket, docs/PROTOCOL.md §21), or, when nothing answers there, read from
+ * the status file it keeps (HOME/status, §11.4); when no daemon runs (nothing answers on
+ * the socket, and no file, its process gone, or not refreshed for 3 s), the members with
+ * their addresses and daemon false. The device part's source says which.
  * Figures older than the store (a commit since they were counted, e.g. a write just made)
  * are waited for, up to 1 s, so that a snapshot taken after a write shows it.
  * MESH_OK: *out is the snapshot; free it with mesh_status_free. Error: *out is NULL.
@@ -1073,6 +1078,25 @@ MESH_EXPORT uint64_t mesh_watch_cursor(const mesh_watch_t *w);
  * and that call is the last). NULL is a no-op.
  * Thread-safety: any thread, the feed thread included; once per watch. */
 MESH_EXPORT void mesh_unwatch(mesh_watch_t *w);
+
+/* ---- The daemon and meshctl: waiting for sync (docs/PROTOCOL.md §21) ---- */
+
+/* Wait until the loop that syncs this home is in sync with every connected peer in the
+ * collections colls[0..ncolls) (every collection when ncolls is 0), with at least peers
+ * peers connected, steadily for 0.6 s in figures published after the call began; or until
+ * timeout_ms passed. On an offline node the daemon of the home is asked over its control
+ * socket and answers as soon as that holds (nothing is polled meanwhile); when none answers
+ * there (none runs yet, or its socket is off), and on a node whose loop runs in this
+ * process, its published figures are read every 50 ms (mesh_status). connected and synced
+ * (each may be NULL) receive the peers connected at the end and, of those, the ones in sync.
+ * MESH_OK: in sync. Errors: MESH_EBUSY (not in sync at the timeout), MESH_ENOTFOUND (no
+ * loop synced this home during the wait: no daemon runs), MESH_EINVAL (m NULL, more than 64
+ * collections or peers, a name empty or over MESH_COLL_MAX, timeout_ms over a day), and
+ * mesh_status's errors.
+ * Thread-safety: any thread, several at once. */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_wait(mesh_t *m, const char *const *colls, size_t ncolls,
+                                                size_t peers, uint32_t timeout_ms,
+                                                size_t *connected, size_t *synced);
 
 #ifdef __cplusplus
 }

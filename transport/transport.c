@@ -19,6 +19,7 @@
 #include <zmq.h>
 
 #include "crypto/ident.h"
+#include "transport/ctl.h"
 #include "transport/guard.h"
 
 #define S_ZAP_ENDPOINT "inproc://zeromq.zap.01"
@@ -98,6 +99,7 @@ struct transport {
     pthread_t watch; /* the thread, when watching */
     bool watching;
     int watch_stop; /* set to end the thread */
+    void *ctl;      /* the control socket's, polled too (transport_poll_ctl), or NULL */
 };
 
 static mesh_err_t
@@ -797,11 +799,17 @@ s_tsan_copy(transport_t *t, transport_msg_t *msg)
     return MESH_OK;
 }
 
+void
+transport_poll_ctl(transport_t *t, struct ctl_server *ctl)
+{
+    t->ctl = ctl_server_socket(ctl);
+}
+
 mesh_err_t
 transport_recv(transport_t *t, int timeout_ms, transport_msg_t *msg)
 {
-    zmq_pollitem_t items[2 + TRANSPORT_CONNS_MAX];
-    size_t idx[2 + TRANSPORT_CONNS_MAX];
+    zmq_pollitem_t items[3 + TRANSPORT_CONNS_MAX];
+    size_t idx[3 + TRANSPORT_CONNS_MAX];
     int64_t deadline = timeout_ms < 0 ? -1 : s_now_ms() + timeout_ms;
     if (t->have_last) {
         zmq_msg_close(&t->last);
@@ -821,6 +829,10 @@ transport_recv(transport_t *t, int timeout_ms, transport_msg_t *msg)
                 items[n++] = (zmq_pollitem_t){.socket = t->out[i].sock, .events = ZMQ_POLLIN};
             }
         }
+        int ctl = n; /* (last: it is not a connection's) */
+        if (t->ctl) {
+            items[n++] = (zmq_pollitem_t){.socket = t->ctl, .events = ZMQ_POLLIN};
+        }
         long wait = deadline < 0 ? -1 : (long)(deadline - s_now_ms());
         if (deadline >= 0 && wait < 0) {
             wait = 0;
@@ -835,7 +847,7 @@ transport_recv(transport_t *t, int timeout_ms, transport_msg_t *msg)
         if (items[0].revents & ZMQ_POLLIN) {
             s_zap_answer(t);
         }
-        for (int i = 1; i < n; i++) {
+        for (int i = 1; i < ctl; i++) {
             if (!(items[i].revents & ZMQ_POLLIN)) {
                 continue;
             }
@@ -844,6 +856,9 @@ transport_recv(transport_t *t, int timeout_ms, transport_msg_t *msg)
                 /* (a joined frame is a copy of our own already) */
                 return S_TSAN && !t->joined ? s_tsan_copy(t, msg) : MESH_OK;
             }
+        }
+        if (ctl < n && (items[ctl].revents & ZMQ_POLLIN)) {
+            return MESH_ENOTFOUND; /* a control request: the caller serves it */
         }
         if (deadline >= 0 && s_now_ms() >= deadline) {
             return MESH_ENOTFOUND;

@@ -108,4 +108,10 @@ size_t transport_preauth(const transport_t *t);
 size_t transport_preauth_max(const transport_t *t); /* the total cap (guard_total) */
 uint64_t transport_shed(const transport_t *t);
 
+/* Poll the control socket ctl (transport/ctl.h; NULL: none) beside the others: when a
+ * request waits there and no frame does, transport_recv returns MESH_ENOTFOUND at once, so
+ * that the caller serves it. */
+struct ctl_server;
+void transport_poll_ctl(transport_t *t, struct ctl_server *ctl);
+
 #endif /* MESH_TRANSPORT_TRANSPORT_H */

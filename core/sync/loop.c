@@ -23,6 +23,7 @@
 
 #include "core/base/testhook.h"
 #include "core/member/member.h"
+#include "core/sync/control.h"
 #include "core/sync/dial.h"
 #include "core/sync/discover.h"
 #include "core/sync/folders.h"
@@ -175,6 +176,7 @@ s_turn(loop_t *l, bool may_wait)
     spool_tick(l, now);
     s_release_memory(l, now);
     status_tick(l, now);
+    control_tick(l, now);
     s_collect(l, now);
     pex_save(l, now, false);
     return err == MESH_OK;
@@ -364,6 +366,9 @@ loop_start(mesh_t *m, const char *listen, bool keep_heap, const discover_config_
     if (err == MESH_OK) {
         err = status_open(l);
     }
+    if (err == MESH_OK) {
+        err = control_open(l);
+    }
     if (err == MESH_OK && external) {
         err = s_external_open(l);
         said = err != MESH_OK;
@@ -372,6 +377,7 @@ loop_start(mesh_t *m, const char *listen, bool keep_heap, const discover_config_
     }
     if (err != MESH_OK) {
         s_external_close(l);
+        control_close(l);
         status_close(l);
         if (!said) {
             node_fail(m, err, "network: %s", l->t ? transport_errmsg(l->t) : "cannot start");
@@ -404,6 +410,7 @@ loop_stop(loop_t *l)
     } else {
         pthread_join(l->thread, NULL);
     }
+    control_close(l);
     status_close(l);
     char path[4200];
     snprintf(path, sizeof path, "%s/status", l->m->home);

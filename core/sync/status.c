@@ -495,6 +495,8 @@ s_publish(loop_t *l, int64_t now, uint64_t txnid)
     char *old = l->status_text;
     l->status_text = text;
     l->status_len = len;
+    l->status_gen++;
+    l->status_txnid = txnid;
     pthread_mutex_unlock(&l->status_lock);
     free(old);
 }

@@ -19,16 +19,20 @@
 
 #include "core/member/peer.h"
 #include "core/sync/sync.h"
+#include "core/wire/ctlmsg.h"
 #include "store/store.h"
+#include "transport/ctl.h"
 
-#define S_FRESH_MS     3000          /* a status file older than this: no daemon runs */
-#define S_FILE_MAX     (64u << 20)   /* bytes of a status file read back */
-#define S_PEERS_MAX    4096u         /* peer lines read back */
-#define S_COLLS_MAX    (1u << 20)    /* coll lines read back */
-#define S_REFUSALS_MAX 256u          /* refusal lines read back */
-#define S_ERRORS_MAX   64u           /* error lines read back */
-#define S_WAIT_MS      1000          /* at most this long for figures as new as the store */
-#define S_TEXT_SAFE    "-._~:/@+,[]" /* bytes written as they are, besides letters, digits */
+#define S_FRESH_MS       3000          /* a status file older than this: no daemon runs */
+#define S_FILE_MAX       (64u << 20)   /* bytes of a status file read back */
+#define S_PEERS_MAX      4096u         /* peer lines read back */
+#define S_COLLS_MAX      (1u << 20)    /* coll lines read back */
+#define S_REFUSALS_MAX   256u          /* refusal lines read back */
+#define S_ERRORS_MAX     64u           /* error lines read back */
+#define S_WAIT_MS        1000          /* at most this long for figures as new as the store */
+#define S_TEXT_SAFE      "-._~:/@+,[]" /* bytes written as they are, besides letters, digits */
+#define S_CTL_CONNECT_MS 500           /* a daemon's control socket answers a connect within */
+#define S_CTL_REPLY_MS   5000          /* and a status request within (a long apply: 1.5 s) */
 
 struct mesh_status {
     mesh_status_device_t dev;
@@ -532,6 +536,45 @@ s_read_loop(loop_t *l, char **text, size_t *len)
     return err;
 }
 
+/* The status text of the daemon on m's home, asked over its control socket (§21) for
+ * figures counted at txnid want or later (it waits up to 1 s for them itself). MESH_OK:
+ * *text (malloc'd) and *len. Otherwise no daemon answered there (the caller reads the file):
+ * MESH_ENOTFOUND (none listens), MESH_EINVAL (not a private directory), MESH_EBUSY (no
+ * reply in time), or what the reply says. */
+static mesh_err_t
+s_read_ctl(mesh_t *m, uint64_t want, char **text, size_t *len)
+{
+    wire_buf_t req;
+    uint8_t *reply = NULL;
+    size_t reply_len = 0;
+    ctlmsg_reply_t rep;
+    ctlmsg_req_t r = {.id = 1, .kind = CTLMSG_STATUS, .min_txnid = want};
+    wire_buf_init(&req);
+    mesh_err_t err = ctlmsg_req_encode(&r, &req);
+    if (err == MESH_OK) {
+        err = ctl_call(m->home, req.data, req.len, S_CTL_CONNECT_MS, S_CTL_REPLY_MS, &reply,
+                       &reply_len);
+    }
+    if (err == MESH_OK) {
+        err = ctlmsg_reply_decode(CTLMSG_STATUS, reply, reply_len, &rep);
+    }
+    if (err == MESH_OK && (rep.code != MESH_OK || rep.id != r.id)) {
+        err = rep.code != MESH_OK ? (mesh_err_t)rep.code : MESH_EPROTO;
+    }
+    if (err == MESH_OK) {
+        *text = malloc(rep.status_len + 1);
+        if (*text) {
+            memcpy(*text, rep.status, rep.status_len);
+            *len = rep.status_len;
+        } else {
+            err = MESH_ENOMEM;
+        }
+    }
+    free(reply);
+    wire_buf_release(&req);
+    return err;
+}
+
 /* Does a daemon run for this snapshot of the file: its process is there and it wrote the
  * file lately? */
 static bool
@@ -578,6 +621,10 @@ s_read_fresh(mesh_t *m, mesh_status_t *st, char **text, size_t *len)
 {
     uint64_t want = store_last_txnid(m->store);
     size_t keep = st->nstrings;
+    if (!m->loop && s_read_ctl(m, want, text, len) == MESH_OK) {
+        st->dev.source = "socket"; /* the daemon answered: it runs, its figures are new */
+        return s_decode(st, *text, *len);
+    }
     int64_t deadline = sync_now_ms() + S_WAIT_MS;
     for (;;) {
         mesh_err_t err = m->loop ? s_read_loop(m->loop, text, len) : s_read_file(m, text, len);
@@ -616,6 +663,7 @@ mesh_status(mesh_t *m, mesh_status_t **out)
     }
     st->dev.size = sizeof st->dev;
     st->dev.listen = "";
+    st->dev.source = "";
     st->dev.id = s_copy(st, m->id_text, strlen(m->id_text));
     st->dev.name = s_copy(st, m->name, strlen(m->name));
     mesh_err_t err = st->dev.id && st->dev.name ? MESH_OK : MESH_ENOMEM;
@@ -623,7 +671,11 @@ mesh_status(mesh_t *m, mesh_status_t **out)
         err = s_read_fresh(m, st, &text, &len);
     }
     int64_t now = sync_now_ms();
-    if (err == MESH_OK && m->loop) {
+    if (err == MESH_OK && text && strcmp(st->dev.source, "socket") == 0) {
+        st->dev.daemon = true;
+        st->updated_ms = st->updated_ms ? st->updated_ms : now;
+    } else if (err == MESH_OK && m->loop) {
+        st->dev.source = "loop";
         st->dev.daemon = true;
         st->pid = getpid();
         st->updated_ms = text ? st->updated_ms : now;
@@ -633,6 +685,7 @@ mesh_status(mesh_t *m, mesh_status_t **out)
         }
     } else if (err == MESH_OK) {
         st->dev.daemon = text && s_daemon_runs(st, now);
+        st->dev.source = st->dev.daemon ? "file" : "";
         if (!st->dev.daemon) {
             s_forget_sync(st);
             err = s_members(m, st);
@@ -645,6 +698,37 @@ mesh_status(mesh_t *m, mesh_status_t **out)
     }
     st->dev.pid = st->dev.daemon ? st->pid : 0;
     st->dev.age_ms = st->dev.daemon ? now - st->updated_ms : -1;
+    *out = st;
+    return MESH_OK;
+}
+
+mesh_err_t
+statusfile_loop_snapshot(loop_t *l, mesh_status_t **out)
+{
+    char *text = NULL;
+    size_t len = 0;
+    *out = NULL;
+    mesh_err_t err = s_read_loop(l, &text, &len);
+    if (err != MESH_OK || !text) {
+        return err;
+    }
+    mesh_status_t *st = calloc(1, sizeof *st);
+    if (!st) {
+        free(text);
+        return MESH_ENOMEM;
+    }
+    st->dev.size = sizeof st->dev;
+    st->dev.id = st->dev.name = st->dev.listen = "";
+    st->dev.source = "loop";
+    err = s_decode(st, text, len);
+    free(text);
+    if (err != MESH_OK) {
+        mesh_status_free(st);
+        return err;
+    }
+    st->dev.daemon = true;
+    st->dev.pid = st->pid;
+    st->dev.age_ms = sync_now_ms() - st->updated_ms;
     *out = st;
     return MESH_OK;
 }

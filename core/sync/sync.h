@@ -1,11 +1,11 @@
 /* core/sync/sync.h: the state that the modules of core/sync share (an internal header: no
  * .c of its own, included only by
- * core/sync/{loop,dial,own,session,repair,pex,status,statusfile}.c). Owns: the tuning of the loop
- * and its sessions, struct loop (the thread's state) and struct session (one per member); both
- * belong to the loop thread, but for the published status text, which status_lock guards (read by
- * mesh_status on any thread), and listen, which is set before the thread starts and never changes.
- * Not here: the loop's interface to the rest of core (core/sync/loop.h).
- * Layer: core (sync). Third-party: none. SPDX-License-Identifier: MIT */
+ * core/sync/{loop,dial,own,session,repair,pex,status,statusfile,control}.c). Owns: the tuning of
+ * the loop and its sessions, struct loop (the thread's state) and struct session (one per member);
+ * both belong to the loop thread, but for the published status text, which status_lock guards (read
+ * by mesh_status on any thread), and listen, which is set before the thread starts and never
+ * changes. Not here: the loop's interface to the rest of core (core/sync/loop.h). Layer: core
+ * (sync). Third-party: none. SPDX-License-Identifier: MIT */
 #ifndef MESH_CORE_SYNC_SYNC_H
 #define MESH_CORE_SYNC_SYNC_H
 
@@ -199,6 +199,9 @@ struct loop {
     pthread_mutex_t status_lock; /* guards the two below */
     char *status_text;           /* the status last published (status_publish), or NULL */
     size_t status_len;           /* its length */
+    uint64_t status_gen;         /* publications so far (loop thread: control.c) */
+    uint64_t status_txnid;       /* the txnid the last one's figures were counted at */
+    struct control *control;     /* the control socket's server (core/sync/control.c) */
 
     /* LAN discovery (core/sync/discover.h), NULL when off */
     struct discover *discover;

@@ -1,0 +1,439 @@
+/* core/sync/control.c: the daemon's control socket (docs/PROTOCOL.md §21) and mesh_wait.
+ * Requests are read each turn of the loop (the transport wakes it when one waits), a few at
+ * a time, so that no client holds up sync; a status or wait request that cannot be answered
+ * yet waits in a short list, answered when the loop publishes figures (status.c) or at its
+ * deadline. Layer: core (sync). Third-party: none (the socket through transport/ctl.h).
+ * SPDX-License-Identifier: MIT */
+#include "core/sync/control.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/sync/statusfile.h"
+#include "core/wire/ctlmsg.h"
+#include "transport/ctl.h"
+
+#define S_CONNECT_MS 500  /* a client's connect deadline (mesh_wait) */
+#define S_SLACK_MS   5000 /* past a wait's own timeout, for its reply to come */
+
+/* A request waiting for its answer. */
+typedef struct s_pending {
+    ctl_from_t from;
+    uint64_t id, kind;
+    uint64_t min_txnid;   /* STATUS */
+    int64_t since;        /* when it came (CLOCK_MONOTONIC ms) */
+    int64_t deadline;     /* answer by then whatever the figures say */
+    int64_t stable_since; /* WAIT: in sync since this publication, -1: not */
+    size_t peers;         /* WAIT: at least this many connected */
+    size_t connected, synced;
+    size_t ncolls;
+    char *colls[CTLMSG_COLLS_MAX];
+} s_pending_t;
+
+struct control {
+    ctl_server_t *server;
+    s_pending_t *pending[CONTROL_PENDING_MAX];
+    size_t npending;
+    uint64_t seen_gen; /* the publication the waits were last looked at against */
+    wire_buf_t out;    /* a reply being encoded */
+    uint64_t served, refused;
+};
+
+/* ---- the rule ---- */
+
+/* Is every collection of colls[0..n) in sync with peer p? The loop lists a (collection,
+ * peer) row only while something is left either way: with a row, not yet; without one,
+ * when its session is up, nothing is under way with it and its figures are counted. */
+static bool
+s_colls_in_sync(const mesh_status_t *st, size_t nrows, const mesh_status_peer_t *p,
+                const char *const *colls, size_t n)
+{
+    bool idle = p->session && !p->busy && p->in_flight == 0 &&
+                (p->in_sync || p->to_send + p->to_receive > 0); /* (counted) */
+    if (!idle) {
+        return false;
+    }
+    for (size_t i = 0; i < nrows; i++) {
+        mesh_status_coll_t r = {.size = sizeof r};
+        if (mesh_status_coll(st, i, &r) != MESH_OK || strcmp(r.peer, p->id) != 0 || r.in_sync) {
+            continue;
+        }
+        for (size_t c = 0; c < n; c++) {
+            if (strcmp(r.name, colls[c]) == 0) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+void
+control_count(const mesh_status_t *st, const char *const *colls, size_t n, size_t *connected,
+              size_t *synced)
+{
+    mesh_status_device_t dev = {.size = sizeof dev};
+    *connected = *synced = 0;
+    if (mesh_status_device(st, &dev) != MESH_OK || !dev.daemon) {
+        return;
+    }
+    for (size_t i = 0; i < dev.peers; i++) {
+        mesh_status_peer_t p = {.size = sizeof p};
+        if (mesh_status_peer(st, i, &p) != MESH_OK || !p.connected) {
+            continue;
+        }
+        (*connected)++;
+        *synced += n > 0 ? s_colls_in_sync(st, dev.colls, &p, colls, n) : p.in_sync;
+    }
+}
+
+/* ---- the server ---- */
+
+mesh_err_t
+control_open(loop_t *l)
+{
+    char why[600];
+    struct control *c = calloc(1, sizeof *c);
+    if (!c) {
+        return MESH_ENOMEM;
+    }
+    wire_buf_init(&c->out);
+    mesh_err_t err = ctl_server_open(l->m->home, &c->server, why, sizeof why);
+    if (err == MESH_ENOMEM) {
+        free(c);
+        return err;
+    }
+    if (err != MESH_OK) {
+        node_log(l->m, MESH_LOG_WARN, "control socket off (meshctl reads %s/status instead): %s",
+                 l->m->home, why);
+    }
+    transport_poll_ctl(l->t, c->server);
+    l->control = c;
+    return MESH_OK;
+}
+
+static void
+s_pending_free(s_pending_t *p)
+{
+    for (size_t i = 0; p && i < p->ncolls; i++) {
+        free(p->colls[i]);
+    }
+    free(p);
+}
+
+void
+control_close(loop_t *l)
+{
+    struct control *c = l->control;
+    if (!c) {
+        return;
+    }
+    transport_poll_ctl(l->t, NULL);
+    for (size_t i = 0; i < c->npending; i++) {
+        s_pending_free(c->pending[i]);
+    }
+    ctl_server_close(c->server);
+    wire_buf_release(&c->out);
+    free(c);
+    l->control = NULL;
+}
+
+/* Send rep, the reply to a request of kind, to from (a client that went loses it). */
+static void
+s_reply(struct control *c, const ctl_from_t *from, uint64_t kind, const ctlmsg_reply_t *rep)
+{
+    wire_buf_reset(&c->out);
+    if (ctlmsg_reply_encode(kind, rep, &c->out) == MESH_OK) {
+        (void)ctl_server_send(c->server, from, c->out.data, c->out.len);
+    }
+}
+
+static void
+s_error(struct control *c, const ctl_from_t *from, uint64_t id, mesh_err_t code, const char *text)
+{
+    ctlmsg_reply_t rep = {.id = id, .code = code, .text = text, .text_len = strlen(text)};
+    c->refused++;
+    s_reply(c, from, 0, &rep);
+}
+
+/* Answer a status request with the text published last (the caller holds none of the
+ * lock: the loop thread is the only writer). */
+static void
+s_status_reply(loop_t *l, const ctl_from_t *from, uint64_t id)
+{
+    struct control *c = l->control;
+    if (!l->status_text) {
+        s_error(c, from, id, MESH_ESTATE, "no status published yet");
+        return;
+    }
+    ctlmsg_reply_t rep = {
+        .id = id, .status = (const uint8_t *)l->status_text, .status_len = l->status_len};
+    s_reply(c, from, CTLMSG_STATUS, &rep);
+    c->served++;
+}
+
+static void
+s_wait_reply(loop_t *l, const s_pending_t *p, bool in_sync)
+{
+    ctlmsg_reply_t rep = {
+        .id = p->id, .in_sync = in_sync, .connected = p->connected, .synced = p->synced};
+    s_reply(l->control, &p->from, CTLMSG_WAIT, &rep);
+    l->control->served++;
+}
+
+/* Keep req from as a pending request. At the cap the oldest is answered "busy" and
+ * dropped: the socket cannot tell a client that went away (libzmq's stable API says nothing
+ * of it), so a flood of waits from clients that left cannot shut a new one out; a client
+ * told "busy" reads the figures itself (mesh_wait). MESH_OK or MESH_ENOMEM. */
+static mesh_err_t
+s_park(struct control *c, const ctl_from_t *from, const ctlmsg_req_t *req, int64_t now)
+{
+    if (c->npending == CONTROL_PENDING_MAX) {
+        s_pending_t *old = c->pending[0];
+        s_error(c, &old->from, old->id, MESH_EBUSY,
+                "too many requests waiting: the oldest is dropped; try again later");
+        s_pending_free(old);
+        memmove(c->pending, c->pending + 1, --c->npending * sizeof *c->pending);
+    }
+    s_pending_t *p = calloc(1, sizeof *p);
+    if (!p) {
+        return MESH_ENOMEM;
+    }
+    p->from = *from;
+    p->id = req->id;
+    p->kind = req->kind;
+    p->min_txnid = req->min_txnid;
+    p->since = now;
+    p->deadline = now + (req->kind == CTLMSG_STATUS ? CONTROL_STATUS_MS : (int64_t)req->timeout_ms);
+    p->stable_since = -1;
+    p->peers = (size_t)req->peers;
+    for (size_t i = 0; i < req->ncolls; i++) {
+        p->colls[i] = strndup(req->colls[i], req->coll_lens[i]);
+        p->ncolls = i + 1;
+        if (!p->colls[i]) {
+            s_pending_free(p);
+            return MESH_ENOMEM;
+        }
+    }
+    c->pending[c->npending++] = p;
+    return MESH_OK;
+}
+
+/* Serve one request's bytes from a client. */
+static void
+s_serve(loop_t *l, const ctl_from_t *from, const uint8_t *data, size_t len, int64_t now)
+{
+    struct control *c = l->control;
+    ctlmsg_req_t req;
+    char text[CTLMSG_TEXT_MAX];
+    mesh_err_t err = ctlmsg_req_decode(data, len, &req);
+    if (err != MESH_OK) {
+        snprintf(text, sizeof text,
+                 "malformed request (%zu bytes): %s; this daemon speaks "
+                 "control protocol version %u",
+                 len, mesh_strerror(err), CTLMSG_VERSION);
+        s_error(c, from, req.id, err, text);
+        return;
+    }
+    if (req.kind == CTLMSG_PING) {
+        snprintf(text, sizeof text, "meshsync %s", mesh_version());
+        ctlmsg_reply_t rep = {.id = req.id,
+                              .text = text,
+                              .text_len = strlen(text),
+                              .pid = (uint64_t)getpid(),
+                              .proto = CTLMSG_KIND_LAST};
+        s_reply(c, from, CTLMSG_PING, &rep);
+        c->served++;
+        return;
+    }
+    if (req.kind == CTLMSG_STATUS && l->status_text &&
+        (l->status_txnid == 0 || l->status_txnid >= req.min_txnid)) {
+        s_status_reply(l, from, req.id);
+        return;
+    }
+    if (s_park(c, from, &req, now) != MESH_OK) {
+        s_error(c, from, req.id, MESH_ENOMEM, "out of memory");
+    }
+}
+
+/* Look at pending request p now: answered (true), or still waiting. fresh: a snapshot of
+ * a publication the waits have not seen yet (NULL: none), published at pub_ms. */
+static bool
+s_pending_done(loop_t *l, s_pending_t *p, const mesh_status_t *fresh, int64_t pub_ms, int64_t now)
+{
+    if (p->kind == CTLMSG_STATUS) {
+        bool ready = l->status_text && (l->status_txnid == 0 || l->status_txnid >= p->min_txnid);
+        if (ready || now >= p->deadline) {
+            s_status_reply(l, &p->from, p->id);
+            return true;
+        }
+        return false;
+    }
+    if (fresh && pub_ms > p->since) {
+        control_count(fresh, (const char *const *)p->colls, p->ncolls, &p->connected, &p->synced);
+        bool ok = p->connected >= p->peers && p->synced == p->connected;
+        p->stable_since = ok ? (p->stable_since < 0 ? pub_ms : p->stable_since) : -1;
+        if (ok && pub_ms - p->stable_since >= CONTROL_STABLE_MS) {
+            s_wait_reply(l, p, true);
+            return true;
+        }
+    }
+    if (now >= p->deadline) {
+        s_wait_reply(l, p, false);
+        return true;
+    }
+    return false;
+}
+
+void
+control_tick(loop_t *l, int64_t now)
+{
+    struct control *c = l->control;
+    if (!c || !c->server) {
+        return;
+    }
+    for (int i = 0; i < CONTROL_TURN_MAX; i++) {
+        ctl_from_t from;
+        const uint8_t *data = NULL;
+        size_t len = 0;
+        mesh_err_t err = ctl_server_recv(c->server, &from, &data, &len);
+        if (err == MESH_ENOTFOUND) {
+            break;
+        }
+        if (err != MESH_OK) {
+            s_error(c, &from, 0, MESH_EPROTO, "a request is one frame");
+            continue;
+        }
+        s_serve(l, &from, data, len, now);
+    }
+    if (c->npending == 0) {
+        c->seen_gen = l->status_gen;
+        return;
+    }
+    mesh_status_t *fresh = NULL;
+    int64_t pub_ms = 0;
+    if (l->status_gen != c->seen_gen) {
+        c->seen_gen = l->status_gen;
+        if (statusfile_loop_snapshot(l, &fresh) == MESH_OK && fresh) {
+            mesh_status_device_t dev = {.size = sizeof dev};
+            if (mesh_status_device(fresh, &dev) == MESH_OK) {
+                pub_ms = sync_now_ms() - dev.age_ms;
+            }
+        }
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < c->npending; i++) {
+        s_pending_t *p = c->pending[i];
+        if (s_pending_done(l, p, fresh, pub_ms, now)) {
+            s_pending_free(p);
+        } else {
+            c->pending[kept++] = p;
+        }
+    }
+    c->npending = kept;
+    mesh_status_free(fresh);
+}
+
+/* ---- mesh_wait ---- */
+
+/* Ask the daemon of m's home to wait (§21): MESH_OK in sync, MESH_EBUSY not at the timeout,
+ * MESH_ENOTFOUND when no daemon answers there (or it is not private: MESH_EINVAL). */
+static mesh_err_t
+s_wait_call(mesh_t *m, const char *const *colls, size_t ncolls, size_t peers, uint32_t ms,
+            size_t *connected, size_t *synced)
+{
+    ctlmsg_req_t req = {
+        .id = 1, .kind = CTLMSG_WAIT, .timeout_ms = ms, .peers = peers, .ncolls = ncolls};
+    for (size_t i = 0; i < ncolls; i++) {
+        req.colls[i] = colls[i];
+        req.coll_lens[i] = strlen(colls[i]);
+    }
+    wire_buf_t buf;
+    uint8_t *reply = NULL;
+    size_t reply_len = 0;
+    ctlmsg_reply_t rep;
+    wire_buf_init(&buf);
+    mesh_err_t err = ctlmsg_req_encode(&req, &buf);
+    if (err == MESH_OK) {
+        err = ctl_call(m->home, buf.data, buf.len, S_CONNECT_MS, (int)ms + S_SLACK_MS, &reply,
+                       &reply_len);
+    }
+    if (err == MESH_OK) {
+        err = ctlmsg_reply_decode(CTLMSG_WAIT, reply, reply_len, &rep);
+    }
+    if (err == MESH_OK && rep.code != MESH_OK) {
+        err = MESH_ESTATE; /* (refused, e.g. too many waiting: the caller reads the figures) */
+    } else if (err == MESH_OK) {
+        *connected = (size_t)rep.connected;
+        *synced = (size_t)rep.synced;
+        err = rep.in_sync ? MESH_OK : MESH_EBUSY;
+    }
+    free(reply);
+    wire_buf_release(&buf);
+    return err;
+}
+
+static int64_t
+s_now_ms(void)
+{
+    return sync_now_ms();
+}
+
+mesh_err_t
+mesh_wait(mesh_t *m, const char *const *colls, size_t ncolls, size_t peers, uint32_t timeout_ms,
+          size_t *connected, size_t *synced)
+{
+    size_t conn_dummy = 0, sync_dummy = 0;
+    connected = connected ? connected : &conn_dummy;
+    synced = synced ? synced : &sync_dummy;
+    *connected = *synced = 0;
+    if (!m || (ncolls && !colls) || ncolls > CTLMSG_COLLS_MAX || peers > CTLMSG_PEERS_MAX ||
+        timeout_ms > CTLMSG_WAIT_MS_MAX) {
+        return MESH_EINVAL;
+    }
+    for (size_t i = 0; i < ncolls; i++) {
+        if (!colls[i] || !colls[i][0] || strlen(colls[i]) > MESH_COLL_MAX) {
+            return MESH_EINVAL;
+        }
+    }
+    int64_t start = s_now_ms(), deadline = start + timeout_ms, stable_since = -1;
+    bool ran = false;
+    for (;;) {
+        int64_t now = s_now_ms();
+        if (!m->loop) {
+            /* the daemon answers at once when it can (no figure polled meanwhile) */
+            mesh_err_t err =
+                s_wait_call(m, colls, ncolls, peers,
+                            (uint32_t)(deadline > now ? deadline - now : 0), connected, synced);
+            if (err == MESH_OK || err == MESH_EBUSY) {
+                return err;
+            }
+        }
+        /* No daemon answers on the socket: this node's own loop, or the daemon's file. */
+        mesh_status_t *st = NULL;
+        mesh_err_t err = mesh_status(m, &st);
+        if (err != MESH_OK) {
+            return err;
+        }
+        mesh_status_device_t dev = {.size = sizeof dev};
+        bool running = mesh_status_device(st, &dev) == MESH_OK && dev.daemon;
+        ran |= running;
+        control_count(st, colls, ncolls, connected, synced);
+        mesh_status_free(st);
+        now = s_now_ms();
+        bool ok =
+            running && now - dev.age_ms > start && *connected >= peers && *synced == *connected;
+        stable_since = ok ? (stable_since < 0 ? now : stable_since) : -1;
+        if (ok && now - stable_since >= CONTROL_STABLE_MS) {
+            return MESH_OK;
+        }
+        if (now >= deadline) {
+            return ran ? MESH_EBUSY : MESH_ENOTFOUND;
+        }
+        struct timespec nap = {0, 50 * 1000 * 1000};
+        nanosleep(&nap, NULL);
+    }
+}
