@@ -24,6 +24,7 @@
 #include "core/sync/dial.h"
 #include "core/sync/discover.h"
 #include "core/sync/pex.h"
+#include "core/sync/presence.h"
 #include "core/sync/repair.h"
 #include "core/sync/session.h"
 #include "core/sync/spool.h"
@@ -229,10 +230,14 @@ loop_start(mesh_t *m, const char *listen, bool keep_heap, const discover_config_
     if (err == MESH_OK) {
         err = status_open(l);
     }
+    if (err == MESH_OK) {
+        err = presence_open(l, &l->presence);
+    }
     if (err == MESH_OK && pthread_create(&l->thread, NULL, s_run, l) != 0) {
         err = MESH_EIO;
     }
     if (err != MESH_OK) {
+        presence_close(l->presence);
         status_close(l);
         if (!said) {
             node_fail(m, err, "network: %s", l->t ? transport_errmsg(l->t) : "cannot start");
@@ -260,6 +265,7 @@ loop_stop(loop_t *l)
     }
     __atomic_store_n(&l->stop, 1, __ATOMIC_RELEASE);
     pthread_join(l->thread, NULL);
+    presence_close(l->presence);
     status_close(l);
     char path[4200];
     snprintf(path, sizeof path, "%s/status", l->m->home);

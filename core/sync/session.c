@@ -22,6 +22,7 @@
 #include "core/sync/inbox.h"
 #include "core/sync/own.h"
 #include "core/sync/pex.h"
+#include "core/sync/presence.h"
 #include "core/sync/repair.h"
 #include "core/sync/spool.h"
 #include "core/wire/compact.h"
@@ -925,6 +926,11 @@ session_on_msg(loop_t *l, const transport_msg_t *tm)
             s_drop(l, s, "a PEX that is malformed or past a cap (§17)");
         }
         break;
+    case WIRE_MSG_MESSAGE:
+        if (presence_on_msg(l, s, &msg) != MESH_OK) {
+            s_drop(l, s, "a MESSAGE that is malformed or past a cap (§22)");
+        }
+        break;
     case WIRE_MSG_PING: {
         wire_msg_t pong = {.type = WIRE_MSG_PONG, .num = msg.num};
         (void)s_send(l, s, &pong, SYNC_NO_CONN);
@@ -1010,4 +1016,5 @@ session_tick(loop_t *l, int64_t now)
             s_reset_sending(s);
         }
     }
+    presence_tick(l, now, s_send_any); /* presence and messages (§22) */
 }
