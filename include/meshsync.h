@@ -971,7 +971,7 @@ MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_subscribe(mesh_t *m, const char *pref
  * again (from inside a callback: not called again).
  * Errors: MESH_EINVAL (m NULL), MESH_ENOTFOUND (no such subscription), MESH_ESTATE.
  * Thread-safety: any thread. */
-MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_unsubscribe(mesh_t *m, uint64_t id);
+MESH_EXPORT mesh_err_t mesh_unsubscribe(mesh_t *m, uint64_t id);
 
 /* Send len bytes of data on topic (1..MESH_TOPIC_MAX bytes of printable ASCII) to member
  * to (any accepted ID text), or with to NULL to every member with a session up that takes

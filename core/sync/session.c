@@ -828,7 +828,7 @@ session_on_msg(loop_t *l, const transport_msg_t *tm)
         if (decoded == MESH_ETOOBIG) { /* which caps: docs/PROTOCOL.md §12 */
             snprintf(why, sizeof why,
                      "a malformed frame (past a cap: a BATCH of over %u sets or %u ops, or a "
-                     "block too large)",
+                     "block or message too large)",
                      WIRE_BATCH_SETS_MAX, WIRE_BATCH_OPS_MAX);
         }
         session_flush(l);
