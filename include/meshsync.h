@@ -968,7 +968,9 @@ MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_subscribe(mesh_t *m, const char *pref
                                                      mesh_message_fn fn, void *ctx, uint64_t *id);
 
 /* End subscription id. Once this returns its callback is not running and is not called
- * again (from inside a callback: not called again).
+ * again (from inside a callback: not called again). (Called from a callback of another
+ * node, it waits for this node's callback to return: two nodes' callbacks that end each
+ * other's subscriptions at once would wait for each other.)
  * Errors: MESH_EINVAL (m NULL), MESH_ENOTFOUND (no such subscription), MESH_ESTATE.
  * Thread-safety: any thread. */
 MESH_EXPORT mesh_err_t mesh_unsubscribe(mesh_t *m, uint64_t id);

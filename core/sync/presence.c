@@ -27,6 +27,7 @@ typedef struct presence_peer {
     char addr[256];
     int64_t since; /* Unix seconds its session came up */
     bool online;   /* a session up (HELLO taken, heard within the silence limit) */
+    bool seen;     /* its session was there at the last turn (s_update) */
     bool messages; /* its minor version takes MESSAGE */
     /* Receive rate: token buckets refilled by the time passed (loop thread only). */
     double msgs, bytes;
@@ -265,8 +266,8 @@ presence_on_msg(loop_t *l, session_t *s, const wire_msg_t *msg)
     if (err != MESH_OK) {
         return err;
     }
-    if (s->removed) {
-        return MESH_OK; /* its frames are refused: this one came before we heard */
+    if (!p || s->removed) { /* (no presence: a loop a test turns by hand) */
+        return MESH_OK;     /* its frames are refused: this one came before we heard */
     }
     int64_t now = sync_now_ms();
     pthread_mutex_lock(&p->lock);
@@ -322,6 +323,20 @@ typedef struct presence_change {
     bool online;
 } presence_change_t;
 
+/* Forget the offline members whose session is gone (the loop's sessions changed), so the
+ * table follows the membership instead of growing with every device ever seen. */
+static void
+s_sweep(presence_t *p)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < p->npeers; i++) {
+        if (p->peers[i].seen || p->peers[i].online) {
+            p->peers[k++] = p->peers[i];
+        }
+    }
+    p->npeers = k;
+}
+
 /* Bring the table up to the sessions; the changes go into *changes (malloc'd, *n of them). */
 static void
 s_update(presence_t *p, presence_change_t **changes, size_t *n)
@@ -331,6 +346,9 @@ s_update(presence_t *p, presence_change_t **changes, size_t *n)
     *changes = NULL;
     *n = 0;
     pthread_mutex_lock(&p->lock);
+    for (size_t i = 0; i < p->npeers; i++) {
+        p->peers[i].seen = false;
+    }
     for (size_t i = 0; i < l->nsess; i++) {
         const session_t *s = l->sess[i];
         bool online = s->ok && s->connected && !s->removed;
@@ -342,6 +360,7 @@ s_update(presence_t *p, presence_change_t **changes, size_t *n)
         if (!e && !(e = s_peer_of(p, s))) {
             continue; /* out of memory: seen next turn */
         }
+        e->seen = true;
         if (online) {
             /* what may move while it stays online */
             snprintf(e->name, sizeof e->name, "%s", s->name);
@@ -366,6 +385,20 @@ s_update(presence_t *p, presence_change_t **changes, size_t *n)
         memcpy((*changes)[*n].id, e->id, sizeof e->id);
         (*changes)[(*n)++].online = online;
     }
+    /* a session gone while online (the loop does not free them today) is offline too */
+    for (size_t i = 0; i < p->npeers; i++) {
+        presence_peer_t *e = &p->peers[i];
+        if (!e->seen && e->online) {
+            e->online = false;
+            presence_change_t *grown = realloc(*changes, (*n + 1) * sizeof *grown);
+            if (grown) {
+                *changes = grown;
+                memcpy((*changes)[*n].id, e->id, sizeof e->id);
+                (*changes)[(*n)++].online = false;
+            }
+        }
+    }
+    s_sweep(p);
     pthread_mutex_unlock(&p->lock);
 }
 
@@ -432,6 +465,9 @@ presence_tick(loop_t *l, int64_t now, presence_send_fn send)
     presence_change_t *changes = NULL;
     size_t n = 0;
     (void)now;
+    if (!p) {
+        return; /* (a loop a test turns by hand) */
+    }
     s_update(p, &changes, &n);
     /* the queue, taken whole: mesh_send may add to a new one meanwhile */
     pthread_mutex_lock(&p->lock);
