@@ -133,9 +133,15 @@ $(B)/tests/ctlsend: tests/tools/ctlsend.c $(B)/libmeshsync.a | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(B)/libmeshsync.a $(PKG_LIBS)
 
+# tests/tools/chat: presence and messages from the command line, an application of the
+# public API alone (tests/integration/76 and 77).
+$(B)/tests/chat: tests/tools/chat.c $(B)/libmeshsync.a | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(B)/libmeshsync.a $(PKG_LIBS)
+
 testing-bins: $(B)/libmeshsync.a $(B)/meshctl $(UNIT_BIN) $(REPLAY_BIN) $(B)/tests/forge \
               $(B)/tests/frames $(B)/tests/unstore $(B)/tests/extloop \
-              $(B)/tests/ctlsend
+              $(B)/tests/ctlsend $(B)/tests/chat
 
 # Both variants: the release build and the test build (with the unit tests and replays).
 test-bins: all testing

@@ -1098,6 +1098,129 @@ MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_wait(mesh_t *m, const char *const *co
                                                 size_t peers, uint32_t timeout_ms,
                                                 size_t *connected, size_t *synced);
 
+/* ---- Presence and messages (docs/PROTOCOL.md §22) ----
+ * An online node knows which members have a session up with it now (presence), and sends
+ * them ephemeral messages over the same encrypted sessions: to one member, or to every
+ * member connected, on a topic. A message is never stored, queued for an offline member,
+ * acknowledged or relayed: it reaches the members with a session up with the sender, or no
+ * one. Both callbacks below run on the library's own thread (see Threads above): they must
+ * return soon (messages and the sync wait behind them), may call any call whose
+ * Thread-safety line says "any thread" (mesh_send, mesh_get, mesh_put, mesh_unsubscribe ...),
+ * and must never call mesh_close. */
+
+#define MESH_TOPIC_MAX   64u         /* bytes in a topic: printable ASCII (0x20..0x7e) */
+#define MESH_MESSAGE_MAX (64u << 10) /* bytes of data in one message */
+
+/* A member with a session up, as listed by mesh_presence. Built by the library; its text
+ * lives in the list it came from. */
+typedef struct mesh_presence {
+    size_t size;                   /* sizeof(mesh_presence_t) in the library */
+    char id[MESH_ID_TEXT_LEN + 1]; /* device ID */
+    const char *name;              /* its name in the membership records ("" if none) */
+    const char *addr;              /* the address our own link to it was dialled at, "" when only it
+                                    * dialled us */
+    int64_t since;                 /* when its session came up (Unix time, seconds) */
+    bool messages;                 /* it takes messages (protocol 1.4 or later) */
+} mesh_presence_t;
+
+/* The members listed by mesh_presence; opaque. */
+typedef struct mesh_presence_list mesh_presence_list_t;
+
+/* List the members with a session up now (in device key order), as of the library's
+ * thread's last turn (at most ~50 ms old).
+ * MESH_OK: *out is new; free it with mesh_presence_list_free. Error: *out is NULL.
+ * Errors: MESH_EINVAL (m or out NULL), MESH_ESTATE (an offline node has no sessions),
+ * MESH_ENOMEM. Thread-safety: any thread. */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_presence(mesh_t *m, mesh_presence_list_t **out);
+
+/* The number of members in list; 0 for NULL. Thread-safety: any thread. */
+MESH_EXPORT size_t mesh_presence_list_count(const mesh_presence_list_t *list);
+
+/* Member i of list, or NULL when i >= its count. Owned by list: valid until
+ * mesh_presence_list_free. Thread-safety: any thread. */
+MESH_EXPORT const mesh_presence_t *mesh_presence_list_get(const mesh_presence_list_t *list,
+                                                          size_t i);
+
+/* Free a list from mesh_presence. NULL is a no-op. Thread-safety: any thread, once nothing
+ * else uses the list. */
+MESH_EXPORT void mesh_presence_list_free(mesh_presence_list_t *list);
+
+/* Called with a member's device ID when its session comes up (online true) or goes (false:
+ * it was silent for 4 s, stopped, or was removed). id is valid during the call. */
+typedef void (*mesh_presence_fn)(void *ctx, const char *id, bool online);
+
+/* Set the one presence callback of m (fn NULL: none), replacing the last. It is called on
+ * the library's thread; members already online when it is set are not announced (list them
+ * with mesh_presence). Once this returns, the old callback is not running and is not called
+ * again (when called from inside a callback: not called again).
+ * Errors: MESH_EINVAL (m NULL), MESH_ESTATE (an offline node).
+ * Thread-safety: any thread. */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_presence_watch(mesh_t *m, mesh_presence_fn fn,
+                                                          void *ctx);
+
+/* A message received, as handed to a subscription's callback; valid during the call. */
+typedef struct mesh_message {
+    size_t size;                     /* sizeof(mesh_message_t) in the library */
+    char from[MESH_ID_TEXT_LEN + 1]; /* the sending member's device ID */
+    const char *topic;               /* 1..MESH_TOPIC_MAX bytes, NUL-terminated */
+    const void *data;                /* len bytes (NULL when len is 0) */
+    size_t len;                      /* 0..MESH_MESSAGE_MAX */
+    bool direct;                     /* sent to this device alone (else to all on the topic) */
+} mesh_message_t;
+
+typedef void (*mesh_message_fn)(void *ctx, const mesh_message_t *msg);
+
+/* Subscribe fn to the messages whose topic starts with prefix ("" for every topic; at most
+ * MESH_TOPIC_MAX bytes), direct or to all. A message is handed to every subscription it
+ * matches, once each, on the library's thread. A message no subscription matches is
+ * dropped (counted). id: *out* the subscription's id, for mesh_unsubscribe.
+ * Errors: MESH_EINVAL (a NULL argument, a prefix not of printable ASCII), MESH_ETOOBIG (a
+ * prefix past MESH_TOPIC_MAX), MESH_EBUSY (64 subscriptions on m already), MESH_ESTATE (an
+ * offline node). Thread-safety: any thread. */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_subscribe(mesh_t *m, const char *prefix,
+                                                     mesh_message_fn fn, void *ctx, uint64_t *id);
+
+/* End subscription id. Once this returns its callback is not running and is not called
+ * again (from inside a callback: not called again). (Called from a callback of another
+ * node, it waits for this node's callback to return: two nodes' callbacks that end each
+ * other's subscriptions at once would wait for each other.)
+ * Errors: MESH_EINVAL (m NULL), MESH_ENOTFOUND (no such subscription), MESH_ESTATE.
+ * Thread-safety: any thread. */
+MESH_EXPORT mesh_err_t mesh_unsubscribe(mesh_t *m, uint64_t id);
+
+/* Send len bytes of data on topic (1..MESH_TOPIC_MAX bytes of printable ASCII) to member
+ * to (any accepted ID text), or with to NULL to every member with a session up that takes
+ * messages (none: MESH_OK, nothing sent). The message is copied and queued; the library's
+ * thread sends it within its next turn (~50 ms). MESH_OK means queued for members online at
+ * the call: a session that goes meanwhile loses it (counted in mesh_message_stats), and
+ * nothing says it arrived. The receiver takes at most 64 messages and 1 MiB a second from
+ * one member (bursts of twice that), and 8 times that from all; past it, it drops them.
+ * Errors: MESH_EINVAL (a NULL argument but to, a bad topic, to is this device),
+ * MESH_ETOOBIG (len past MESH_MESSAGE_MAX), MESH_EBADID (to does not parse), MESH_EUNPAIRED
+ * (to is not a member), MESH_ENOTFOUND (to has no session up: messages are never queued for
+ * later), MESH_ESTATE (an offline node; or to's version takes no messages), MESH_EBUSY (256
+ * messages or 4 MiB queued and not yet sent: try again later), MESH_ENOMEM; detail in
+ * mesh_errmsg. Thread-safety: any thread. */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_send(mesh_t *m, const char *to, const char *topic,
+                                                const void *data, size_t len);
+
+/* Counts of messages since the node opened. */
+typedef struct mesh_message_stats {
+    size_t size;           /* set by the caller: sizeof(mesh_message_stats_t) */
+    uint64_t sent;         /* messages sent, one per receiving member */
+    uint64_t lost;         /* queued, but its member's session went before it was sent */
+    uint64_t received;     /* messages taken in (under the rate caps) */
+    uint64_t delivered;    /* calls of subscription callbacks */
+    uint64_t unsubscribed; /* taken in, matching no subscription */
+    uint64_t over_member;  /* dropped: past the rate of their sender */
+    uint64_t over_total;   /* dropped: past the rate of all members together */
+} mesh_message_stats_t;
+
+/* Fill *out (up to out->size bytes) with m's counts.
+ * Errors: MESH_EINVAL (a NULL argument, out->size too small), MESH_ESTATE (an offline node).
+ * Thread-safety: any thread. */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_message_stats(mesh_t *m, mesh_message_stats_t *out);
+
 #ifdef __cplusplus
 }
 #endif

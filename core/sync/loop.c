@@ -28,6 +28,7 @@
 #include "core/sync/discover.h"
 #include "core/sync/folders.h"
 #include "core/sync/pex.h"
+#include "core/sync/presence.h"
 #include "core/sync/repair.h"
 #include "core/sync/session.h"
 #include "core/sync/spool.h"
@@ -369,6 +370,9 @@ loop_start(mesh_t *m, const char *listen, bool keep_heap, const discover_config_
     if (err == MESH_OK) {
         err = control_open(l);
     }
+    if (err == MESH_OK) {
+        err = presence_open(l, &l->presence);
+    }
     if (err == MESH_OK && external) {
         err = s_external_open(l);
         said = err != MESH_OK;
@@ -377,6 +381,7 @@ loop_start(mesh_t *m, const char *listen, bool keep_heap, const discover_config_
     }
     if (err != MESH_OK) {
         s_external_close(l);
+        presence_close(l->presence);
         control_close(l);
         status_close(l);
         if (!said) {
@@ -410,6 +415,7 @@ loop_stop(loop_t *l)
     } else {
         pthread_join(l->thread, NULL);
     }
+    presence_close(l->presence);
     control_close(l);
     status_close(l);
     char path[4200];

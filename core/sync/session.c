@@ -23,6 +23,7 @@
 #include "core/sync/inbox.h"
 #include "core/sync/own.h"
 #include "core/sync/pex.h"
+#include "core/sync/presence.h"
 #include "core/sync/repair.h"
 #include "core/sync/spool.h"
 #include "core/wire/compact.h"
@@ -828,7 +829,7 @@ session_on_msg(loop_t *l, const transport_msg_t *tm)
         if (decoded == MESH_ETOOBIG) { /* which caps: docs/PROTOCOL.md §12 */
             snprintf(why, sizeof why,
                      "a malformed frame (past a cap: a BATCH of over %u sets or %u ops, or a "
-                     "block too large)",
+                     "block or message too large)",
                      WIRE_BATCH_SETS_MAX, WIRE_BATCH_OPS_MAX);
         }
         session_flush(l);
@@ -932,6 +933,11 @@ session_on_msg(loop_t *l, const transport_msg_t *tm)
             s_drop(l, s, "a block message that is malformed (§18.6)");
         }
         break;
+    case WIRE_MSG_MESSAGE:
+        if (presence_on_msg(l, s, &msg) != MESH_OK) {
+            s_drop(l, s, "a MESSAGE that is malformed or past a cap (§22)");
+        }
+        break;
     case WIRE_MSG_PING: {
         wire_msg_t pong = {.type = WIRE_MSG_PONG, .num = msg.num};
         (void)s_send(l, s, &pong, SYNC_NO_CONN);
@@ -1018,4 +1024,5 @@ session_tick(loop_t *l, int64_t now)
         }
     }
     folders_tick(l, now, s_send_any);
+    presence_tick(l, now, s_send_any); /* presence and messages (§22) */
 }

@@ -1,10 +1,10 @@
 /* core/sync/sync.h: the state that the modules of core/sync share (an internal header: no
  * .c of its own, included only by
- * core/sync/{loop,dial,own,session,repair,pex,status,statusfile,control}.c). Owns: the tuning of
- * the loop and its sessions, struct loop (the thread's state) and struct session (one per member);
- * both belong to the loop thread, but for the published status text, which status_lock guards (read
- * by mesh_status on any thread), and listen, which is set before the thread starts and never
- * changes. Not here: the loop's interface to the rest of core (core/sync/loop.h). Layer: core
+ * core/sync/{loop,dial,own,session,repair,pex,presence,status,statusfile,control}.c). Owns: the
+ * tuning of the loop and its sessions, struct loop (the thread's state) and struct session (one per
+ * member); both belong to the loop thread, but for the published status text, which status_lock
+ * guards (read by mesh_status on any thread), and listen, which is set before the thread starts and
+ * never changes. Not here: the loop's interface to the rest of core (core/sync/loop.h). Layer: core
  * (sync). Third-party: none. SPDX-License-Identifier: MIT */
 #ifndef MESH_CORE_SYNC_SYNC_H
 #define MESH_CORE_SYNC_SYNC_H
@@ -209,7 +209,8 @@ struct loop {
     size_t pex_start;    /* the member a PEX names first (they take turns past the cap) */
     sync_path_pending_t paths_pending[SYNC_PATHS_PENDING]; /* paths of origins without a */
     size_t npaths_pending;                                 /* session yet (pex.c) */
-    struct folders *folders; /* the folder work (core/sync/folders.c), NULL until it starts */
+    struct folders *folders;   /* the folder work (core/sync/folders.c), NULL until it starts */
+    struct presence *presence; /* presence and messages (core/sync/presence.h, §22) */
 };
 
 /* The monotonic clock in ms. */

@@ -8,6 +8,7 @@
 #include "core/wire/compact.h"
 #include "core/wire/cursor.h"
 #include "core/wire/doc.h"
+#include "core/wire/message.h"
 
 #include <string.h>
 
@@ -26,6 +27,8 @@ wire_msg_encode(const wire_msg_t *msg, wire_buf_t *out)
         (msg->type == WIRE_MSG_BLOCK && msg->body_len > WIRE_BLOCK_MAX) ||
         (msg->type == WIRE_MSG_CBATCH && msg->body_len > WIRE_COMPACT_MAX) ||
         (msg->type == WIRE_MSG_PEX && msg->body_len > WIRE_PEX_MAX) ||
+        (msg->type == WIRE_MSG_MESSAGE &&
+         (msg->body_len > WIRE_MESSAGE_MAX || msg->num > WIRE_MESSAGE_DIRECT)) ||
         (msg->type == WIRE_MSG_RANGE &&
          (msg->coll_len == 0 || msg->coll_len > MESH_COLL_MAX || !msg->coll))) {
         return MESH_EINVAL;
@@ -185,8 +188,12 @@ wire_msg_decode(const uint8_t *buf, size_t len, wire_msg_t *msg)
         if (err == MESH_OK && ((type == WIRE_MSG_BLOCK_REQ && msg->body_len > WIRE_BLOCK_REQ_MAX) ||
                                (type == WIRE_MSG_BLOCK && msg->body_len > WIRE_BLOCK_MAX) ||
                                (type == WIRE_MSG_CBATCH && msg->body_len > WIRE_COMPACT_MAX) ||
-                               (type == WIRE_MSG_PEX && msg->body_len > WIRE_PEX_MAX))) {
+                               (type == WIRE_MSG_PEX && msg->body_len > WIRE_PEX_MAX) ||
+                               (type == WIRE_MSG_MESSAGE && msg->body_len > WIRE_MESSAGE_MAX))) {
             err = MESH_ETOOBIG;
+        }
+        if (err == MESH_OK && type == WIRE_MSG_MESSAGE && msg->num > WIRE_MESSAGE_DIRECT) {
+            err = MESH_EPROTO; /* flags: to all on the topic (0) or to the receiver alone (1) */
         }
         uint64_t more = 0;
         if (err == MESH_OK &&

@@ -1,5 +1,6 @@
 /* core/wire/msg.h: the encoding of session messages (docs/PROTOCOL.md §11): HELLO, VECTOR,
  * BATCH, ACK, PING, PONG, ERROR, SUMMARY, the slow path's RANGE and REPAIR (§13), PEX (§17),
+ * MESSAGE (§22),
  * and the reserved BLOCK_REQ and BLOCK.
  * Owns: each message's byte layout and its strict decoder; a body (a vector file, a bundle)
  * stays opaque bytes here.
@@ -18,8 +19,8 @@
 #define WIRE_PROTO_NAME  "meshsync"
 #define WIRE_PROTO_MAJOR 1u
 #define WIRE_PROTO_MINOR                                                                           \
-    3u /* 1: RANGE and REPAIR (§13); 2: CBATCH, a dialler's HELLO may leave                       \
-        * its vector out (§11.2); 3: PEX (§17) */
+    4u /* 1: RANGE and REPAIR (§13); 2: CBATCH, a dialler's HELLO may leave                       \
+        * its vector out (§11.2); 3: PEX (§17); 4: MESSAGE (§22) */
 
 enum wire_msg_type {
     WIRE_MSG_HELLO = 1,     /* [1, "meshsync", major, minor, name, session id, credit, summary,
@@ -40,7 +41,9 @@ enum wire_msg_type {
                              *  of the pass follows]: a BATCH in the compact form (minor 2) */
     WIRE_MSG_PEX = 14,      /* [14, 0, PEX body (core/wire/addrs.h)]: addresses of members
                              *  (minor 3, §17) */
-    WIRE_MSG_LAST = WIRE_MSG_PEX
+    WIRE_MSG_MESSAGE = 15,  /* [15, flags (core/wire/message.h), body (core/wire/message.h)]:
+                             *  an ephemeral message between members (minor 4, §22) */
+    WIRE_MSG_LAST = WIRE_MSG_MESSAGE
 };
 #define WIRE_DIGEST_LEN     32u   /* a collection digest (§5.8) in a RANGE */
 #define WIRE_HASH_KEY_LEN   16u   /* the item hashes' key of a repair, in its first RANGE (§13) */
@@ -84,11 +87,12 @@ MESH_NODISCARD mesh_err_t wire_msg_encode(const wire_msg_t *msg, wire_buf_t *out
  * of exactly WIRE_SUMMARY_LEN bytes; a BATCH's body, when its outline reads as a bundle's,
  * carries at most WIRE_BATCH_SETS_MAX sets and WIRE_BATCH_OPS_MAX ops: wire_bundle_count;
  * else its import says it does not decode; a CBATCH's body is at most WIRE_COMPACT_MAX bytes,
- * a PEX's WIRE_PEX_MAX (its layout is read by wire_pex_decode),
+ * a PEX's WIRE_PEX_MAX (its layout is read by wire_pex_decode), a MESSAGE's WIRE_MESSAGE_MAX
+ * with flags 0 or 1 (its layout is read by wire_message_decode),
  * its caps are checked once expanded). A HELLO of another major version decodes whatever
  * its layout after the first four elements: only type, major and minor are set, for the
  * session to refuse it. MESH_OK, MESH_EPROTO, MESH_ETOOBIG (a BATCH past its sets or ops,
- * a CBATCH, PEX, BLOCK_REQ or BLOCK body past its cap). */
+ * a CBATCH, PEX, MESSAGE, BLOCK_REQ or BLOCK body past its cap). */
 MESH_NODISCARD mesh_err_t wire_msg_decode(const uint8_t *buf, size_t len, wire_msg_t *msg);
 
 #endif /* MESH_CORE_WIRE_MSG_H */

@@ -37,6 +37,7 @@
 #include "core/data/vector.h"
 #include "core/sync/dial.h"
 #include "core/sync/inbox.h"
+#include "core/sync/presence.h"
 #include "core/sync/repair.h"
 #include "core/sync/session.h"
 #include "core/sync/sync.h"
@@ -113,6 +114,7 @@ s_setup(rig_node_t *t, rig_node_t *p)
     CHECK(pthread_mutex_init(&g_l->status_lock, NULL) == 0);
     CHECK(inbox_open(LOOP_QUEUE_BATCHES, LOOP_QUEUE_BYTES, LOOP_GROUP_BATCHES, LOOP_GROUP_BYTES,
                      LOOP_GROUP_MS, &g_l->inbox) == MESH_OK);
+    CHECK(presence_open(g_l, &g_l->presence) == MESH_OK); /* MESSAGE frames (§22) */
     s_curve(t, tpk, tsk);
     s_curve(p, ppk, psk);
     CHECK(transport_open(tpk, tsk, dial_admit, g_l, &g_l->t) == MESH_OK);
