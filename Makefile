@@ -1,6 +1,6 @@
 # Makefile: builds libmeshsync (static and shared), meshsync.pc and meshctl into build/,
 # runs the tests, the fuzzers, the benchmarks and the demo. Plain make, out of tree.
-# Targets: all testing test asan-test tsan-test valgrind-test fuzz bench bench-files demo install uninstall format
+# Targets: all testing test asan-test tsan-test valgrind-test fuzz bench bench-files examples demo install uninstall format
 #          check-format check-layers clean
 # The version is the header's (MESH_VERSION_MAJOR/MINOR/PATCH, what mesh_version() says), so
 # the two never differ. SOVERSION is the ABI's number, the soname's libmeshsync.so.N: raised
@@ -48,7 +48,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/tests/replay_%)
 BENCH_BIN  := $(BENCH_SRC:tests/bench/%.c=$(B)/tests/%)
 
-.PHONY: all deps deps-test testing testing-bins test asan-test tsan-test valgrind-test fuzz bench bench-files \
+.PHONY: all deps deps-test testing testing-bins test asan-test tsan-test valgrind-test fuzz bench examples bench-files \
         demo install uninstall format check-format check-layers clean test-bins
 
 all: $(B)/libmeshsync.a $(B)/libmeshsync.so $(B)/meshsync.pc $(B)/meshctl
@@ -196,6 +196,18 @@ bench: all $(BENCH_BIN) $(B)/tests/baseline
 # the shared harness ../shared/bench/run.sh; not in make test or make bench). BENCH_REPS=N.
 bench-files: all
 	@MESHCTL=$(CURDIR)/$(B)/meshctl tests/bench/files.sh $(BENCH_REPS)
+
+# make examples: docs/examples/*.c, each a complete program, built against the INSTALLED
+# library through pkg-config (set PKG_CONFIG_PATH, and PKG_CONFIG_SYSROOT_DIR for a DESTDIR
+# install) into $(B)/examples/ (tests/integration/82-examples.sh).
+EXAMPLES := $(wildcard docs/examples/*.c)
+examples:
+	@command -v pkg-config >/dev/null || { echo "make examples: no pkg-config"; exit 1; }
+	@pkg-config --exists meshsync || { echo "make examples: pkg-config finds no meshsync (make install first, or set PKG_CONFIG_PATH)"; exit 1; }
+	@mkdir -p $(B)/examples
+	@for c in $(EXAMPLES); do n=$$(basename $$c .c); echo "cc $$c -> $(B)/examples/$$n"; \
+	    $(CC) -Wall -Wextra -Werror -o $(B)/examples/$$n $$c $$(pkg-config --cflags --libs meshsync) || exit 1; \
+	done
 
 demo: all
 	@scripts/demo.sh $(B)/meshctl

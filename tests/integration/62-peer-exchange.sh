@@ -38,7 +38,7 @@ c peer add "$idb" "$eb"
 a peer ls 2>/dev/null | grep -q "$ec" && fail "a record gives C's address: the test would not test PEX"
 
 # 1. A learns C's address from B and dials it.
-wait_for 30 "A's direct link to C at $ec" connected_at "$A" "$idc" "$ec"
+wait_for 60 "A's direct link to C at $ec" connected_at "$A" "$idc" "$ec"
 wait_for 10 "A's log to say B told it C's address" grep -q "$idb says $idc is at $ec" "$T/a.log"
 a peer ls 2>/dev/null | grep -q "$ec" && fail "C's address reached A's records, not only its address book"
 
