@@ -369,6 +369,44 @@ cli_settle(cli_ctx_t *ctx)
 }
 
 int
+cli_subcommand(cli_ctx_t *ctx, int argc, char **argv, const char *usage, const char *cmd,
+               const cli_sub_t *subs, size_t n)
+{
+    char words[128] = ""; /* "add, rm or ls", for the errors */
+    for (size_t k = 0; k < n; k++) {
+        size_t len = strlen(words);
+        snprintf(words + len, sizeof words - len, "%s%s",
+                 k == 0      ? ""
+                 : k + 1 < n ? ", "
+                             : " or ",
+                 subs[k].word);
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+            fputs(usage, stdout);
+            return CLI_OK;
+        }
+        if (arg[0] == '-' && arg[1] != '\0') {
+            cli_opt_result_t r = cli_global_option(ctx, argc, argv, &i);
+            if (r == CLI_OPT_BAD)
+                return CLI_USAGE;
+            if (r == CLI_OPT_NOT_GLOBAL)
+                return cli_usage_error(usage, "%s: unknown option '%s' before %s", cmd, arg, words);
+            continue;
+        }
+        for (size_t k = 0; k < n; k++) {
+            if (strcmp(arg, subs[k].word) == 0) {
+                argv[i] = subs[k].name;
+                return subs[k].run(argc - i, argv + i, ctx);
+            }
+        }
+        return cli_usage_error(usage, "%s: unknown subcommand '%s' (use %s)", cmd, arg, words);
+    }
+    return cli_usage_error(usage, "%s: say %s", cmd, words);
+}
+
+int
 cli_reload_config(cli_ctx_t *ctx)
 {
     int level = MESH_LOG_WARN, json = 0;

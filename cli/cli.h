@@ -80,6 +80,21 @@ void cli_ctx_init(cli_ctx_t *ctx);
  * it. */
 cli_opt_result_t cli_global_option(cli_ctx_t *ctx, int argc, char **argv, int *i);
 
+/* One subcommand of a command that has them (peer, folder). */
+typedef struct cli_sub {
+    const char *word; /* what the user types: "add" */
+    char *name;       /* its full name, argv[0] of the subcommand: "peer add" (static) */
+    int (*run)(int argc, char **argv, cli_ctx_t *ctx);
+} cli_sub_t;
+
+/* Run the subcommand of command cmd: the first word of argv[1..] that is not a global
+ * option picks one of subs[0..n) (the global options before it are taken here), which
+ * runs on the words from it on. -h/--help before it prints usage. Returns the
+ * subcommand's status, or CLI_OK (help) / CLI_USAGE after printing a usage error that
+ * lists the subcommands. */
+int cli_subcommand(cli_ctx_t *ctx, int argc, char **argv, const char *usage, const char *cmd,
+                   const cli_sub_t *subs, size_t n);
+
 /* Parse a command's words argv[1..argc-1] (argv[0] is its name): the options in opts (a
  * list ended by a zeroed entry), the global options, -h/--help, and "--", which ends the
  * options; "-" alone is an argument. The arguments are moved to argv[1..*npos], in order,

@@ -152,34 +152,7 @@ int
 cmd_folder(int argc, char **argv, cli_ctx_t *ctx)
 {
     static char s_add_name[] = "folder add", s_ls_name[] = "folder ls", s_rm_name[] = "folder rm";
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
-            fputs(s_usage, stdout);
-            return CLI_OK;
-        }
-        if (arg[0] == '-' && arg[1] != '\0') {
-            cli_opt_result_t r = cli_global_option(ctx, argc, argv, &i);
-            if (r == CLI_OPT_BAD)
-                return CLI_USAGE;
-            if (r == CLI_OPT_NOT_GLOBAL)
-                return cli_usage_error(s_usage, "folder: unknown option '%s' before add, ls or rm",
-                                       arg);
-            continue;
-        }
-        if (strcmp(arg, "add") == 0) {
-            argv[i] = s_add_name;
-            return s_add(argc - i, argv + i, ctx);
-        }
-        if (strcmp(arg, "rm") == 0) {
-            argv[i] = s_rm_name;
-            return s_rm(argc - i, argv + i, ctx);
-        }
-        if (strcmp(arg, "ls") == 0) {
-            argv[i] = s_ls_name;
-            return s_ls(argc - i, argv + i, ctx);
-        }
-        return cli_usage_error(s_usage, "folder: unknown subcommand '%s' (use add, ls or rm)", arg);
-    }
-    return cli_usage_error(s_usage, "folder: say add, ls or rm");
+    const cli_sub_t subs[] = {
+        {"add", s_add_name, s_add}, {"ls", s_ls_name, s_ls}, {"rm", s_rm_name, s_rm}};
+    return cli_subcommand(ctx, argc, argv, s_usage, "folder", subs, sizeof subs / sizeof subs[0]);
 }

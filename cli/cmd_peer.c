@@ -291,37 +291,8 @@ s_ls(int argc, char **argv, cli_ctx_t *ctx)
 int
 cmd_peer(int argc, char **argv, cli_ctx_t *ctx)
 {
-    /* The subcommand is the first word that is not a global option; the words before it
-     * (global options) are taken here, and the subcommand gets the rest. */
     static char s_add_name[] = "peer add", s_ls_name[] = "peer ls", s_rm_name[] = "peer rm";
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
-            fputs(s_usage, stdout);
-            return CLI_OK;
-        }
-        if (arg[0] == '-' && arg[1] != '\0') {
-            cli_opt_result_t r = cli_global_option(ctx, argc, argv, &i);
-            if (r == CLI_OPT_BAD)
-                return CLI_USAGE;
-            if (r == CLI_OPT_NOT_GLOBAL)
-                return cli_usage_error(s_usage, "peer: unknown option '%s' before add, rm or ls",
-                                       arg);
-            continue;
-        }
-        if (strcmp(arg, "add") == 0) {
-            argv[i] = s_add_name;
-            return s_add(argc - i, argv + i, ctx);
-        }
-        if (strcmp(arg, "rm") == 0) {
-            argv[i] = s_rm_name;
-            return s_rm(argc - i, argv + i, ctx);
-        }
-        if (strcmp(arg, "ls") == 0) {
-            argv[i] = s_ls_name;
-            return s_ls(argc - i, argv + i, ctx);
-        }
-        return cli_usage_error(s_usage, "peer: unknown subcommand '%s' (use add, rm or ls)", arg);
-    }
-    return cli_usage_error(s_usage, "peer: say add, rm or ls");
+    const cli_sub_t subs[] = {
+        {"add", s_add_name, s_add}, {"rm", s_rm_name, s_rm}, {"ls", s_ls_name, s_ls}};
+    return cli_subcommand(ctx, argc, argv, s_usage, "peer", subs, sizeof subs / sizeof subs[0]);
 }

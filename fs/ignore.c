@@ -70,42 +70,6 @@ s_why(mesh_err_t err, char *why, size_t why_len, const char *fmt, ...)
     return err;
 }
 
-/* Decode the code point at p[0..left) into *cp; returns its length, or 0 when it is not
- * valid UTF-8 (RFC 3629: no overlong form, surrogate or code point above U+10FFFF). */
-static size_t
-s_utf8(const uint8_t *p, size_t left, uint32_t *cp)
-{
-    uint8_t b = p[0];
-    size_t n;
-    uint32_t c, floor;
-    if (b < 0x80) {
-        *cp = b;
-        return 1;
-    } else if ((b & 0xe0) == 0xc0) {
-        n = 2, c = b & 0x1f, floor = 0x80;
-    } else if ((b & 0xf0) == 0xe0) {
-        n = 3, c = b & 0x0f, floor = 0x800;
-    } else if ((b & 0xf8) == 0xf0) {
-        n = 4, c = b & 0x07, floor = 0x10000;
-    } else {
-        return 0;
-    }
-    if (left < n) {
-        return 0;
-    }
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80) {
-            return 0;
-        }
-        c = c << 6 | (p[i] & 0x3f);
-    }
-    if (c < floor || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) {
-        return 0;
-    }
-    *cp = c;
-    return n;
-}
-
 /* Grow an array to hold one more element. */
 static bool
 s_grow(void **arr, size_t *cap, size_t n, size_t elem)
@@ -163,7 +127,7 @@ s_class(ignore_set_t *s, const uint8_t *p, size_t n, size_t *i)
                 return MESH_EINVAL;
             }
         }
-        if ((k = s_utf8(p + j, n - j, &lo)) == 0) {
+        if ((k = path_utf8(p + j, n - j, &lo)) == 0) {
             return MESH_EINVAL;
         }
         j += k;
@@ -176,7 +140,7 @@ s_class(ignore_set_t *s, const uint8_t *p, size_t n, size_t *i)
                     return MESH_EINVAL;
                 }
             }
-            if ((k = s_utf8(p + j, n - j, &hi)) == 0) {
+            if ((k = path_utf8(p + j, n - j, &hi)) == 0) {
                 return MESH_EINVAL;
             }
             j += k;
@@ -287,7 +251,7 @@ s_compile(ignore_set_t *s, const uint8_t *p, size_t n, size_t line, char *why, s
                                  IGNORE_FILE, line);
                 }
             }
-            size_t k = s_utf8(p + i, n - i, &cp);
+            size_t k = path_utf8(p + i, n - i, &cp);
             if (k == 0) {
                 return s_why(MESH_EINVAL, why, why_len, "%s line %zu: not UTF-8", IGNORE_FILE,
                              line);
@@ -448,7 +412,7 @@ s_match(const ignore_set_t *s, const s_pat_t *pat, const uint8_t *str, size_t le
     s_close(t, n, pos, in);
     for (size_t at = 0; at < len;) {
         uint32_t c;
-        size_t k = s_utf8(str + at, len - at, &c);
+        size_t k = path_utf8(str + at, len - at, &c);
         if (k == 0) {
             c = 0x110000u + str[at]; /* a byte that is not UTF-8: matches `?` and `*` only */
             k = 1;

@@ -28,22 +28,20 @@ s_why(mesh_err_t err, char *why, size_t why_len, const char *fmt, ...)
     return err;
 }
 
-/* The length of the valid UTF-8 sequence at p[0..left), or 0 if it is not one (overlong
- * forms, surrogates and code points above U+10FFFF are not; RFC 3629). */
-static size_t
-s_utf8_len(const uint8_t *p, size_t left)
+size_t
+path_utf8(const uint8_t *p, size_t left, uint32_t *cp)
 {
     uint8_t b = p[0];
     size_t n;
-    uint32_t cp, floor;
+    uint32_t c, floor;
     if (b < 0x80) {
-        return 1;
+        n = 1, c = b, floor = 0;
     } else if ((b & 0xe0) == 0xc0) {
-        n = 2, cp = b & 0x1f, floor = 0x80;
+        n = 2, c = b & 0x1f, floor = 0x80;
     } else if ((b & 0xf0) == 0xe0) {
-        n = 3, cp = b & 0x0f, floor = 0x800;
+        n = 3, c = b & 0x0f, floor = 0x800;
     } else if ((b & 0xf8) == 0xf0) {
-        n = 4, cp = b & 0x07, floor = 0x10000;
+        n = 4, c = b & 0x07, floor = 0x10000;
     } else {
         return 0;
     }
@@ -54,10 +52,13 @@ s_utf8_len(const uint8_t *p, size_t left)
         if ((p[i] & 0xc0) != 0x80) {
             return 0;
         }
-        cp = cp << 6 | (p[i] & 0x3f);
+        c = c << 6 | (p[i] & 0x3f);
     }
-    if (cp < floor || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+    if (c < floor || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) {
         return 0;
+    }
+    if (cp) {
+        *cp = c;
     }
     return n;
 }
@@ -84,7 +85,7 @@ path_check(const char *rel, size_t len, char *why, size_t why_len)
             if (p[i] == 0) {
                 return s_why(MESH_EINVAL, why, why_len, "path: byte %zu is NUL", i + 1);
             }
-            size_t n = s_utf8_len(p + i, len - i);
+            size_t n = path_utf8(p + i, len - i, NULL);
             if (n == 0) {
                 return s_why(MESH_EINVAL, why, why_len, "path: byte %zu (0x%02x) is not UTF-8",
                              i + 1, p[i]);

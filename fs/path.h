@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "meshsync.h" /* mesh_err_t */
@@ -17,6 +18,12 @@
 #define PATH_NAME_MAX  255u        /* bytes of one component (NAME_MAX) */
 #define PATH_DEPTH_MAX 64u         /* components of a path */
 #define PATH_PRIVATE   ".meshsync" /* the folder's own directory: never a synced path */
+
+/* The length of the valid UTF-8 sequence at p[0..left) (left >= 1), its code point in *cp
+ * (when cp is not NULL); 0 when it is not one (RFC 3629: no overlong form, surrogate or
+ * code point above U+10FFFF). The path rule's own decoder, for the other fs/ modules too.
+ * Thread-safe. */
+size_t path_utf8(const uint8_t *p, size_t left, uint32_t *cp);
 
 /* Check rel[0..len) as a path inside a folder (§18.3): 1..PATH_LEN_MAX bytes of valid UTF-8
  * (no overlong form, surrogate, or code point above U+10FFFF), no NUL, not absolute, '/'
