@@ -149,7 +149,7 @@ test_versions_keep(void **state)
 
     /* 60 taken stamps: MESH_EEXIST, the file stays */
     for (int i = 0; i < 60; i++) {
-        char rel[64], text[8];
+        char rel[64], text[16];
         snprintf(rel, sizeof rel, ".meshsync/versions/e~20261205-0616%02d.txt", i);
         snprintf(text, sizeof text, "%d", i);
         s_write(f.root, rel, text);
