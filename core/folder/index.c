@@ -7,6 +7,7 @@
 
 #include "core/base/node.h"
 #include "fs/chunk.h"
+#include "fs/ignore.h"
 #include "fs/path.h"
 #include "store/store.h"
 
@@ -330,12 +331,38 @@ s_entry_of(const index_rec_t *r, scan_entry_t *e)
     e->target = r->target;
 }
 
+bool
+index_ignored(const folder_t *f, const char *path, bool is_dir)
+{
+    return f->ignore && ignore_match(f->ignore, path, strlen(path), is_dir);
+}
+
+/* Read the root's .meshignore again into f->ignore. False when it does not parse (then
+ * f->ignore_bad, and the reason is logged once per new reason). */
+static bool
+s_ignore_load(mesh_t *m, folder_t *f)
+{
+    char why[sizeof f->ignore_why] = "";
+    ignore_free(f->ignore);
+    f->ignore = NULL;
+    mesh_err_t err = ignore_load(f->root_fd, &f->ignore, why, sizeof why);
+    f->ignore_bad = err != MESH_OK;
+    if (f->ignore_bad && strcmp(why, f->ignore_why) != 0) {
+        node_log(m, MESH_LOG_WARN, "folder %s: %s: %s (%s): nothing is synced until it is fixed",
+                 f->id, IGNORE_FILE, why[0] ? why : "cannot be read", mesh_strerror(err));
+    }
+    snprintf(f->ignore_why, sizeof f->ignore_why, "%s", f->ignore_bad ? why : "");
+    return !f->ignore_bad;
+}
+
 static mesh_err_t
 s_on_entry(void *ctx, const scan_entry_t *e)
 {
     s_walk_t *w = ctx;
-    /* Ignore patterns (.meshignore, issue 18) will be applied here: an ignored path is not
-     * recorded, so it is neither put nor deleted. */
+    /* an ignored path is not recorded, so it is neither put nor deleted (§19.1) */
+    if (index_ignored(w->f, e->path, e->type == SCAN_DIR)) {
+        return MESH_OK;
+    }
     if (w->n == w->cap) {
         size_t cap = w->cap ? 2 * w->cap : 256;
         index_rec_t *list = realloc(w->list, cap * sizeof *list);
@@ -549,6 +576,9 @@ index_scan(mesh_t *m, folder_t *f, bool *changed)
         f->root_fd = -1;
     }
     state = scan_root_check(f->root, f->id, &f->root_fd, why, sizeof why);
+    if (state == SCAN_ROOT_OK && !s_ignore_load(m, f)) {
+        goto out; /* (which paths to leave out is unknown: take nothing in, nothing as gone) */
+    }
     if (state == SCAN_ROOT_OK) {
         err = scan_walk(f->root, f->id, s_on_entry, &w, &stats, &state, why, sizeof why);
     }
@@ -628,6 +658,8 @@ index_scan(mesh_t *m, folder_t *f, bool *changed)
                 memset(&f->recs[i], 0, sizeof f->recs[i]);
                 f->recs[i].path = strdup(w.list[w.n - 1].path);
             }
+        } else if (!now && index_ignored(f, key.path, f->recs[i].type == SCAN_DIR)) {
+            /* ignored now: its record goes, and no delete is sent (it stays elsewhere) */
         } else if (!now && s_stored_is(m, f, key.path, NULL, 0)) {
             err = s_write(&wr, key.path, NULL, 0);
         }
@@ -679,6 +711,7 @@ index_folder_free(folder_t *f)
     if (f->root_fd >= 0) {
         close(f->root_fd);
     }
+    ignore_free(f->ignore);
     free(f->root);
     free(f);
 }

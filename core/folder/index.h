@@ -49,6 +49,9 @@ typedef struct folder {
     bool loaded;          /* recs were read from the store */
     uint64_t generation;  /* rises whenever recs change (the block index follows) */
     struct realize_state *realize;
+    struct ignore_set *ignore; /* the root's .meshignore as the last scan read it (§19.1) */
+    bool ignore_bad;           /* it did not parse: nothing is scanned or realized */
+    char ignore_why[200];      /* why (logged once per new reason) */
 } folder_t;
 
 /* A new folder state for id at root (recs not loaded yet). NULL: out of memory. */
@@ -63,6 +66,12 @@ index_rec_t *index_find(const folder_t *f, const char *path);
 /* Set the record of path to *rec (taking what it owns; rec is zeroed), or with rec NULL drop
  * it. MESH_OK or MESH_ENOMEM. */
 MESH_NODISCARD mesh_err_t index_set(folder_t *f, const char *path, index_rec_t *rec);
+
+/* Is path (a directory when is_dir) left out of sync by the folder's .meshignore
+ * (fs/ignore.h, as the last scan read it)? An ignored path is neither indexed, nor
+ * deleted from the index when it becomes ignored, nor written or deleted from the
+ * network: it stays local (§19.1). */
+bool index_ignored(const folder_t *f, const char *path, bool is_dir);
 
 /* Free what rec owns and zero it. */
 void index_rec_release(index_rec_t *rec);

@@ -607,8 +607,8 @@ realize_pass(mesh_t *m, folder_t *f, const blockidx_t *bi)
 {
     s_item_t *items = NULL;
     size_t n = 0;
-    if (f->state != SCAN_ROOT_OK || f->root_fd < 0) {
-        return MESH_OK;
+    if (f->state != SCAN_ROOT_OK || f->root_fd < 0 || f->ignore_bad) {
+        return MESH_OK; /* (a .meshignore that does not parse: which paths stay local is unknown) */
     }
     realize_state_t *rs = s_state(f);
     if (!rs) {
@@ -631,7 +631,9 @@ realize_pass(mesh_t *m, folder_t *f, const blockidx_t *bi)
                      "folder %s: an entry in its index does not decode", f->id);
             continue;
         }
-        err = s_one(m, f, rs, bi, &items[i], &e);
+        if (!index_ignored(f, items[i].path, e.type == WIRE_FENTRY_DIR)) {
+            err = s_one(m, f, rs, bi, &items[i], &e); /* (an ignored path stays local, §19.1) */
+        }
         wire_fentry_release(&e);
     }
     if (err == MESH_OK) {
