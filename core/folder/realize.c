@@ -7,6 +7,7 @@
 #include "core/base/node.h"
 #include "crypto/hash.h"
 #include "fs/path.h"
+#include "fs/versions.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -16,9 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
-#define REALIZE_REFUSED_KEPT 256 /* refused entries remembered, so each is logged once */
+#define REALIZE_REFUSED_KEPT 256   /* refused entries remembered, so each is logged once */
+#define REALIZE_EXPIRE_S     86400 /* s between two expiries of a folder's versions */
 
 typedef struct s_pending {
     char *path;
@@ -41,6 +44,7 @@ typedef struct realize_state {
     uint64_t counter;
     uint8_t refused[REALIZE_REFUSED_KEPT][16]; /* (path, entry) pairs refused and logged */
     size_t nrefused;                           /* (a ring: the oldest forgotten first) */
+    int64_t expired;                           /* when versions were last expired (s) */
 } realize_state_t;
 
 /* An entry of the index, copied out of its read transaction. */
@@ -298,6 +302,22 @@ s_may_touch(mesh_t *m, folder_t *f, const char *path, struct stat *st, int *ther
 }
 
 /* Move the finished temp file or link tmp (in rs->tmp_fd) over path. */
+/* Keep the file at path as a version (§19.2: .meshsync/versions/PATH~STAMP) before a
+ * member's change replaces or deletes it. False (logged) when it could not be kept: the
+ * change is then not made here, and the file stays as it is. */
+static bool
+s_keep_version(mesh_t *m, folder_t *f, const char *path)
+{
+    char why[256];
+    mesh_err_t err = versions_keep(f->root_fd, path, (int64_t)time(NULL), why, sizeof why);
+    if (err != MESH_OK) {
+        node_log(m, MESH_LOG_WARN,
+                 "folder %s: %s could not be kept as a version (%s): left as it is", f->id, path,
+                 why[0] ? why : mesh_strerror(err));
+    }
+    return err == MESH_OK;
+}
+
 static mesh_err_t
 s_put_in_place(mesh_t *m, folder_t *f, realize_state_t *rs, const char *tmp, const char *path)
 {
@@ -315,6 +335,11 @@ s_put_in_place(mesh_t *m, folder_t *f, realize_state_t *rs, const char *tmp, con
         close(dfd);
         node_log(m, MESH_LOG_WARN, "folder %s: a directory that is not empty is in the way", f->id);
         return MESH_EEXIST;
+    }
+    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+        !s_keep_version(m, f, path)) {
+        close(dfd);
+        return MESH_EEXIST; /* (the file that was there stays: it could not be kept) */
     }
     int rc = renameat(rs->tmp_fd, tmp, dfd, name);
     if (rc == 0) {
@@ -584,8 +609,11 @@ s_deletes(mesh_t *m, folder_t *f, const s_item_t *items, size_t n)
         bool gone = there == 0;
         if (!gone &&
             path_open_parent(f->root_fd, key.path, false, &dfd, &name, NULL, 0) == MESH_OK) {
-            /* (versions of deleted files, issue 18, will be kept here) */
-            gone = unlinkat(dfd, name, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) == 0;
+            if (S_ISREG(st.st_mode)) { /* a file goes to the versions (§19.2) */
+                gone = s_keep_version(m, f, key.path);
+            } else {
+                gone = unlinkat(dfd, name, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) == 0;
+            }
             if (!gone && errno == ENOTEMPTY) {
                 /* what is left in it is not in the index: the next scan sends it again */
                 gone = true;
@@ -616,6 +644,19 @@ realize_pass(mesh_t *m, folder_t *f, const blockidx_t *bi)
     }
     if (rs->tmp_fd < 0) {
         return node_fail(m, MESH_EIO, "folder %s: %s/tmp cannot be made", f->id, PATH_PRIVATE);
+    }
+    int64_t now = (int64_t)time(NULL);
+    if (now - rs->expired >= REALIZE_EXPIRE_S) { /* versions past their days, once a day */
+        char why[200];
+        size_t removed = 0;
+        rs->expired = now;
+        if (versions_expire(f->root_fd, now, VERSIONS_DAYS_DEFAULT, &removed, why, sizeof why) !=
+            MESH_OK) {
+            node_log(m, MESH_LOG_WARN, "folder %s: expiring versions: %s", f->id, why);
+        } else if (removed) {
+            node_log(m, MESH_LOG_INFO, "folder %s: %zu version(s) older than %u days removed",
+                     f->id, removed, VERSIONS_DAYS_DEFAULT);
+        }
     }
     mesh_err_t err = s_snapshot(m, f, &items, &n);
     for (size_t i = 0; err == MESH_OK && i < n; i++) {
