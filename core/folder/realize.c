@@ -5,7 +5,9 @@
 #include "core/folder/realize.h"
 
 #include "core/base/node.h"
+#include "core/data/hlc.h"
 #include "crypto/hash.h"
+#include "fs/conflict.h"
 #include "fs/path.h"
 #include "fs/versions.h"
 
@@ -52,6 +54,7 @@ typedef struct s_item {
     char *path;
     uint8_t *value;
     size_t len;
+    bool conflict; /* the path has siblings (concurrent edits): its losers get copies */
 } s_item_t;
 
 static void
@@ -253,6 +256,13 @@ s_record(folder_t *f, const char *path, const wire_fentry_t *e)
     index_rec_t rec = {0};
     if (s_disk(f, path, &st) != 1) {
         return MESH_OK; /* gone already: the next scan says so */
+    }
+    if (conflict_is(path, strlen(path), NULL, NULL)) {
+        /* A conflict copy this device made may be in no index yet: left unrecorded, the
+         * next scan reads it and indexes it (writing nothing when a member's entry of the
+         * same bytes is there already). */
+        f->dirty = true;
+        return MESH_OK;
     }
     rec.type = s_type_of(st.st_mode);
     rec.mode = st.st_mode & 0777;
@@ -511,6 +521,45 @@ s_one(mesh_t *m, folder_t *f, realize_state_t *rs, const blockidx_t *bi, const s
     }
 }
 
+/* The losers of a conflicted path (siblings: concurrent edits) kept beside it, the same on
+ * every device (§19.3): each live file version that is not the winner is realized at
+ * NAME.sync-conflict-STAMP-DEVICE.EXT (its writer's clock and ID), which the next scan
+ * indexes like any file. A conflict copy is never itself copied (conflict_is). */
+static mesh_err_t
+s_conflict_copies(mesh_t *m, folder_t *f, realize_state_t *rs, const blockidx_t *bi,
+                  const char *path)
+{
+    size_t plen = strlen(path);
+    mesh_item_version_list_t *list = NULL;
+    if (conflict_is(path, plen, NULL, NULL)) {
+        return MESH_OK;
+    }
+    mesh_err_t err = mesh_get_versions(m, f->coll, path, plen, &list);
+    if (err != MESH_OK) {
+        return err == MESH_ENOTFOUND ? MESH_OK : err;
+    }
+    for (size_t i = 0; err == MESH_OK && i < mesh_item_version_list_count(list); i++) {
+        const mesh_item_version_t *v = mesh_item_version_list_get(list, i);
+        char name[PATH_LEN_MAX + 1];
+        size_t n = 0;
+        wire_fentry_t e;
+        if (v->is_winner || v->deleted ||
+            wire_fentry_decode(v->value, v->value_len, &e) != MESH_OK) {
+            continue;
+        }
+        if (e.type == WIRE_FENTRY_FILE &&
+            conflict_name(path, plen, (int64_t)(hlc_ms(v->hlc) / 1000), v->origin, name,
+                          sizeof name, &n) == MESH_OK &&
+            !index_ignored(f, name, false)) {
+            s_item_t it = {.path = name, .value = (uint8_t *)v->value, .len = v->value_len};
+            err = s_one(m, f, rs, bi, &it, &e);
+        }
+        wire_fentry_release(&e);
+    }
+    mesh_item_version_list_free(list);
+    return err;
+}
+
 /* ---- the pass ---- */
 
 static int
@@ -546,7 +595,8 @@ s_snapshot(mesh_t *m, const folder_t *f, s_item_t **out, size_t *n)
     while (err == MESH_OK) {
         const uint8_t *key = NULL, *value = NULL;
         size_t klen = 0, vlen = 0;
-        err = mesh_iter_next(it, &key, &klen, &value, &vlen, NULL);
+        bool conflict = false;
+        err = mesh_iter_next(it, &key, &klen, &value, &vlen, &conflict);
         if (err != MESH_OK) {
             break;
         }
@@ -565,6 +615,7 @@ s_snapshot(mesh_t *m, const folder_t *f, s_item_t **out, size_t *n)
         items[count].path = strndup((const char *)key, klen);
         items[count].value = malloc(vlen ? vlen : 1);
         items[count].len = vlen;
+        items[count].conflict = conflict;
         count++;
         if (!items[count - 1].path || !items[count - 1].value) {
             err = MESH_ENOMEM;
@@ -673,7 +724,10 @@ realize_pass(mesh_t *m, folder_t *f, const blockidx_t *bi)
             continue;
         }
         if (!index_ignored(f, items[i].path, e.type == WIRE_FENTRY_DIR)) {
-            err = s_one(m, f, rs, bi, &items[i], &e); /* (an ignored path stays local, §19.1) */
+            /* (an ignored path stays local, §19.1; the losers' copies before the winner
+             * replaces what is there, so that their blocks are still on disk) */
+            err = items[i].conflict ? s_conflict_copies(m, f, rs, bi, items[i].path) : MESH_OK;
+            err = err == MESH_OK ? s_one(m, f, rs, bi, &items[i], &e) : err;
         }
         wire_fentry_release(&e);
     }

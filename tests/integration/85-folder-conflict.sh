@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# tests/integration/85-folder-conflict.sh: concurrent edits of one file on two devices
+# (docs/PROTOCOL.md §19.3), with real daemons on 127.0.0.1. A and B share f.txt; A edits it
+# while B's daemon is down, then B edits it while A's daemon is down, so each index holds an
+# edit the other never saw. What must hold once both run: both devices end with the same
+# tree; f.txt holds one of the two edits (the winner, the same on both), and beside it
+# f.sync-conflict-YYYYMMDD-HHMMSS-DEVICE.txt holds the other (DEVICE: the first 7 characters
+# of the losing device's ID); nothing else was added, and no conflict copy of a copy.
+# SPDX-License-Identifier: MIT
+. "$(dirname "$0")/lib.sh"
+describe "concurrent edits of one file: the winner keeps the name, the loser is kept beside it on both"
+
+three_devices
+FA=$T/fa FB=$T/fb
+mkdir -p "$FA" "$FB"
+echo "base" >"$FA/f.txt"
+fid=$(a folder add "$FA")
+start_daemon "$A" "$T/a.log"; pa=$LAST_PID ea=$EP
+start_daemon "$B" "$T/b.log"; pb=$LAST_PID eb=$EP
+a peer add "$idb" "$eb" >/dev/null
+b peer add "$ida" "$ea" >/dev/null
+wait_for 20 "the folder offered on B" sh -c "'$MESHCTL' --home '$B' folder ls | grep -q '^$fid	(offered)\$'"
+b folder add "$FB" --id "$fid" >/dev/null
+wait_for 30 "f.txt on B" sh -c "[ \"\$(cat '$FB/f.txt' 2>/dev/null)\" = base ]"
+entry() { mc --home "$1" get "folder:$fid" f.txt 2>/dev/null | od -An -tx1 | tr -d ' \n'; }
+wait_for 20 "B's index to hold f.txt" sh -c "[ -n \"\$('$MESHCTL' --home '$B' get 'folder:$fid' f.txt 2>/dev/null | od -An -tx1)\" ]"
+
+# A's edit, B away.
+kill -TERM "$pb"; wait_pids 20 "$pb"
+base=$(entry "$A")
+echo "edit on alpha" >"$FA/f.txt"
+wait_for 20 "A's index to take its edit" sh -c "[ \"\$('$MESHCTL' --home '$A' get 'folder:$fid' f.txt 2>/dev/null | od -An -tx1 | tr -d ' \n')\" != '$base' ]"
+kill -TERM "$pa"; wait_pids 20 "$pa"
+# B's edit, A away (B's daemon scans it at start).
+echo "edit on beta" >"$FB/f.txt"
+start_daemon "$B" "$T/b2.log"; pb=$LAST_PID
+wait_for 20 "B's index to take its edit" sh -c "[ \"\$('$MESHCTL' --home '$B' get 'folder:$fid' f.txt 2>/dev/null | od -An -tx1 | tr -d ' \n')\" != '$base' ]"
+start_daemon "$A" "$T/a2.log" "$ea"; pa=$LAST_PID
+
+copies() { (cd "$1" && ls f.sync-conflict-*.txt 2>/dev/null); }
+wait_for 40 "a conflict copy on both" sh -c "[ -n \"\$(cd '$FA' && ls f.sync-conflict-*.txt 2>/dev/null)\" ] && [ -n \"\$(cd '$FB' && ls f.sync-conflict-*.txt 2>/dev/null)\" ]"
+same_tree() { diff -r --no-dereference -x .meshsync "$FA" "$FB" >/dev/null 2>&1; }
+wait_for 30 "the two trees to agree" same_tree
+[ "$(copies "$FA" | wc -l)" = 1 ] || fail "A holds $(copies "$FA" | wc -l) conflict copies: $(ls -A "$FA")"
+win=$(cat "$FA/f.txt") copy=$(copies "$FA") lose=$(cat "$FA/$copy")
+case "$win/$lose" in
+"edit on alpha/edit on beta") loser=$idb ;;
+"edit on beta/edit on alpha") loser=$ida ;;
+*) fail "f.txt holds '$win' and the copy '$lose'" ;;
+esac
+dev=$(echo "$loser" | tr -d '-' | cut -c1-7)
+[[ $copy =~ ^f\.sync-conflict-[0-9]{8}-[0-9]{6}-$dev\.txt$ ]] || fail "the copy's name $copy (loser $dev)"
+[ "$(ls -A "$FA" | grep -v '^\.meshsync$' | sort | tr '\n' ' ')" = "$copy f.txt " ] ||
+    fail "A's folder holds: $(ls -A "$FA")"
+kill -TERM "$pa" "$pb"
+wait_pids 20 "$pa" "$pb"
+echo "ok"
