@@ -117,7 +117,9 @@ blockidx_update(blockidx_t *bi, folder_t *const *folders, size_t n)
         }
     }
     bi->nbuilt = n;
-    qsort(bi->places, bi->n, sizeof *bi->places, s_cmp);
+    if (bi->n > 1) { /* (qsort's array may not be NULL, even for 0 items) */
+        qsort(bi->places, bi->n, sizeof *bi->places, s_cmp);
+    }
     return MESH_OK;
 }
 

@@ -638,7 +638,11 @@ index_scan(mesh_t *m, folder_t *f, bool *changed)
     }
     w.n = kept;
     /* what the walk did not see: deleted, unless under a directory that could not be read */
-    qsort(w.list, w.n, sizeof *w.list, s_rec_cmp);
+    if (w.n > 1) {     /* (qsort's array may not be NULL, even for 0 items) */
+        if (w.n > 1) { /* (qsort's array may not be NULL, even for 0 items) */
+            qsort(w.list, w.n, sizeof *w.list, s_rec_cmp);
+        }
+    }
     for (size_t i = 0; err == MESH_OK && i < f->nrecs; i++) {
         index_rec_t key = {.path = f->recs[i].path};
         index_rec_t *now = w.n ? bsearch(&key, w.list, w.n, sizeof key, s_rec_cmp) : NULL;
@@ -673,7 +677,11 @@ index_scan(mesh_t *m, folder_t *f, bool *changed)
         recs_changed = w.fresh[i];
     }
     if (err == MESH_OK) {
-        qsort(w.list, w.n, sizeof *w.list, s_rec_cmp);
+        if (w.n > 1) {     /* (qsort's array may not be NULL, even for 0 items) */
+            if (w.n > 1) { /* (qsort's array may not be NULL, even for 0 items) */
+                qsort(w.list, w.n, sizeof *w.list, s_rec_cmp);
+            }
+        }
         s_recs_free(f->recs, f->nrecs);
         f->recs = w.list;
         f->nrecs = w.n;

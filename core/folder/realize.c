@@ -628,7 +628,9 @@ s_snapshot(mesh_t *m, const folder_t *f, s_item_t **out, size_t *n)
         s_items_free(items, count);
         return err;
     }
-    qsort(items, count, sizeof *items, s_item_cmp);
+    if (count > 1) { /* (qsort's array may not be NULL, even for 0 items) */
+        qsort(items, count, sizeof *items, s_item_cmp);
+    }
     *out = items;
     *n = count;
     return MESH_OK;
