@@ -8,11 +8,15 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+
+#define S_WAIT_POLL_MS 100 /* folder wait: the daemon's status read again this often */
 
 static const char s_usage[] =
     "usage: meshctl folder add PATH [--id ID]\n"
     "   or: meshctl folder ls\n"
     "   or: meshctl folder rm ID\n"
+    "   or: meshctl folder wait ID [--timeout S] [--peers N]\n"
     "\n"
     "folder add syncs the directory PATH as folder ID with the mesh: it writes the root\n"
     "marker PATH/.meshsync/folder-id and records the folder in this device's store; a\n"
@@ -27,11 +31,20 @@ static const char s_usage[] =
     "folder rm stops syncing folder ID on this device. No file is deleted, here or\n"
     "elsewhere, and the marker stays.\n"
     "\n"
+    "folder wait returns once folder ID is in sync with every connected member: its index\n"
+    "collection in sync (as 'meshctl wait folder:ID', with at least N peers connected,\n"
+    "default 1) and the daemon has brought the disk to it (scanned, no file waiting for\n"
+    "blocks, nothing left to write or delete). Exit 0 then; 1 at the timeout (default 30 s)\n"
+    "with what is still needed, at once when the folder is stopped (its root or marker\n"
+    "missing), or when no daemon runs or syncs that folder.\n"
+    "\n"
     "When a folder's root or marker is missing (an unmounted disk), the daemon stops that\n"
     "folder with an error in its log and status and sends nothing as deleted.\n"
     "\n"
     "options:\n"
-    "  --id ID   (add) the folder's ID: 1 to 64 characters of A-Z a-z 0-9 . _ -\n"
+    "  --id ID         (add) the folder's ID: 1 to 64 characters of A-Z a-z 0-9 . _ -\n"
+    "  -t, --timeout S (wait) give up after S seconds (default 30)\n"
+    "  -p, --peers N   (wait) also wait until at least N peers are connected (default 1)\n"
     "\n"
     "--json prints, for add, {\"id\", \"path\"}; for rm, {\"id\", \"removed\": true}; for\n"
     "ls, {\"folders\": [{\"id\", \"path\" (null when offered), \"joined\"}]}.\n";
@@ -148,11 +161,151 @@ s_ls(int argc, char **argv, cli_ctx_t *ctx)
     return CLI_OK;
 }
 
+static int64_t
+s_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The daemon's view of folder id: 1 found (into *f, strings owned by *st), 0 not listed, -1
+ * no daemon runs, -2 mesh_status failed (detail on m). */
+static int
+s_folder_status(mesh_t *m, const char *id, mesh_status_t **st, mesh_status_folder_t *f)
+{
+    mesh_status_free(*st);
+    *st = NULL;
+    if (mesh_status(m, st) != MESH_OK)
+        return -2;
+    mesh_status_device_t dev = {.size = sizeof dev};
+    if (mesh_status_device(*st, &dev) != MESH_OK || !dev.daemon)
+        return -1;
+    for (size_t i = 0; i < mesh_status_folder_count(*st); i++) {
+        f->size = sizeof *f;
+        if (mesh_status_folder(*st, i, f) == MESH_OK && strcmp(f->id, id) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Poll the daemon's status until folder id is realized (1), stopped (-3), or the deadline
+ * (0); -1 / -2 as s_folder_status. */
+static int
+s_wait_realized(mesh_t *m, const char *id, int64_t deadline, mesh_status_t **st,
+                mesh_status_folder_t *f, bool *listed)
+{
+    for (;;) {
+        int got = s_folder_status(m, id, st, f);
+        if (got < 0)
+            return got;
+        *listed = got == 1;
+        if (got == 1 && strcmp(f->state, "stopped") == 0)
+            return -3;
+        if (got == 1 && f->in_sync)
+            return 1;
+        if (s_now_ms() >= deadline)
+            return 0;
+        struct timespec nap = {0, S_WAIT_POLL_MS * 1000000L};
+        nanosleep(&nap, NULL);
+    }
+}
+
+static int
+s_wait(int argc, char **argv, cli_ctx_t *ctx)
+{
+    const char *timeout_s = NULL, *peers_s = NULL;
+    const cli_opt_t opts[] = {{"--timeout", 't', &timeout_s, NULL},
+                              {"--peers", 'p', &peers_s, NULL},
+                              {NULL, 0, NULL, NULL}};
+    int npos, rc = cli_parse(ctx, s_usage, argc, argv, opts, 1, 1, &npos);
+    if (rc != CLI_CONTINUE)
+        return rc;
+    uint64_t timeout = 30, want = 1;
+    if (timeout_s && !cli_parse_u64(timeout_s, 0, 86400, &timeout))
+        return cli_usage_error(s_usage, "folder wait: --timeout takes seconds, 0 to 86400");
+    if (peers_s && !cli_parse_u64(peers_s, 0, 64, &want))
+        return cli_usage_error(s_usage, "folder wait: --peers takes a number, 0 to 64");
+    char coll[MESH_COLL_MAX + 1];
+    if (strlen(argv[1]) + 8 > MESH_COLL_MAX)
+        return cli_usage_error(s_usage, "folder wait: no folder ID is that long");
+    snprintf(coll, sizeof coll, "folder:%s", argv[1]);
+    mesh_t *m = NULL;
+    if (cli_open(ctx, &m) != CLI_OK)
+        return CLI_FAIL;
+    int64_t deadline = s_now_ms() + (int64_t)timeout * 1000;
+    mesh_status_t *st = NULL;
+    mesh_status_folder_t f = {.size = sizeof f};
+    const char *colls[1] = {coll};
+    size_t connected = 0, synced = 0;
+    bool listed = false, coll_ok = false;
+    int got = 0;
+    rc = CLI_FAIL;
+    for (;;) {
+        /* the disk first (cheap to poll), then the index in sync with the members, then the
+         * disk once more: entries that came meanwhile are realized too */
+        got = s_wait_realized(m, argv[1], deadline, &st, &f, &listed);
+        if (got != 1 || coll_ok) {
+            break;
+        }
+        int64_t left = deadline - s_now_ms();
+        mesh_err_t err = mesh_wait(m, colls, 1, (size_t)want, (uint32_t)(left > 0 ? left : 0),
+                                   &connected, &synced);
+        if (err == MESH_EBUSY) {
+            got = 0;
+            break;
+        }
+        if (err != MESH_OK) {
+            got = err == MESH_ENOTFOUND ? -1 : -2;
+            if (got == -2)
+                rc = cli_fail(m, err, "folder wait");
+            break;
+        }
+        coll_ok = true;
+    }
+    if (got == 1) {
+        if (ctx->json) {
+            out_json_t j;
+            out_json_init(&j, stdout);
+            out_json_object_begin(&j, NULL);
+            out_json_string(&j, "id", argv[1]);
+            out_json_bool(&j, "in_sync", true);
+            out_json_object_end(&j);
+        }
+        rc = CLI_OK;
+    } else if (got == -3) {
+        cli_say("folder wait: folder %s is stopped: %s", argv[1], f.why);
+    } else if (got == -1) {
+        cli_say("folder wait: no daemon runs on this home");
+    } else if (got == -2 && rc == CLI_FAIL) {
+        cli_say("folder wait: the daemon's status could not be read: %s", mesh_errmsg(m));
+    } else if (got == 0 && !listed) {
+        cli_say("folder wait: folder %s is not synced by the daemon after %llu s ('meshctl "
+                "folder add PATH --id %s' joins it)",
+                argv[1], (unsigned long long)timeout, argv[1]);
+    } else if (got == 0 && !coll_ok && f.in_sync) {
+        cli_say("folder wait: not in sync after %llu s: its index is not in sync with the "
+                "members (%zu of %zu connected peers in sync)",
+                (unsigned long long)timeout, synced, connected);
+    } else if (got == 0) {
+        cli_say("folder wait: not in sync after %llu s: %llu files, %llu bytes still needed "
+                "(%llu waiting for blocks)",
+                (unsigned long long)timeout, (unsigned long long)f.need_files,
+                (unsigned long long)f.need_bytes, (unsigned long long)f.waiting);
+    }
+    mesh_status_free(st);
+    mesh_close(m);
+    return rc;
+}
+
 int
 cmd_folder(int argc, char **argv, cli_ctx_t *ctx)
 {
-    static char s_add_name[] = "folder add", s_ls_name[] = "folder ls", s_rm_name[] = "folder rm";
-    const cli_sub_t subs[] = {
-        {"add", s_add_name, s_add}, {"ls", s_ls_name, s_ls}, {"rm", s_rm_name, s_rm}};
+    static char s_add_name[] = "folder add", s_ls_name[] = "folder ls", s_rm_name[] = "folder rm",
+                s_wait_name[] = "folder wait";
+    const cli_sub_t subs[] = {{"add", s_add_name, s_add},
+                              {"ls", s_ls_name, s_ls},
+                              {"rm", s_rm_name, s_rm},
+                              {"wait", s_wait_name, s_wait}};
     return cli_subcommand(ctx, argc, argv, s_usage, "folder", subs, sizeof subs / sizeof subs[0]);
 }

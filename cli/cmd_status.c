@@ -30,7 +30,9 @@ static const char s_usage[] =
     "rate and the time left, with a progress bar on a terminal. Bytes left are estimates\n"
     "from the bytes per version seen so far in that direction; '?' where unknown. Then the\n"
     "devices refused lately (not members: 'meshctl peer add ID' lets one in) and the\n"
-    "daemon's last warnings.\n"
+    "daemon's last warnings. Each folder the daemon syncs: in sync, or the files and bytes\n"
+    "it still needs (and how many wait for blocks from members), or \"stopped: REASON\"\n"
+    "(its root or marker missing: nothing is sent as deleted).\n"
     "\n"
     "With a daemon running, its figures come over its control socket, at once.\n"
     "\n"
@@ -43,6 +45,8 @@ static const char s_usage[] =
     "\"bytes_to_receive\", \"in_flight\", \"batches_out\", \"batches_in\", \"bytes_out\",\n"
     "\"bytes_in\", \"versions_in\", \"batch_bytes_in\", \"rate_in\", \"repairs\", \"path\",\n"
     "\"via\", \"via_seen\"}],\n"
+    "\"folders\": [{\"id\", \"state\", \"in_sync\", \"need_files\", \"need_bytes\",\n"
+    "\"waiting\", \"why\"}],\n"
     "\"refusals\": [{\"id\", \"alt_id\", \"count\", \"first_seen\", \"last_seen\"}],\n"
     "\"errors\": [{\"text\", \"level\", \"count\", \"last_seen\"}]} (byte estimates and\n"
     "rates are -1 when unknown; times are Unix seconds, 0 for never; \"here\" is false\n"
@@ -267,6 +271,27 @@ s_json_peer(out_json_t *j, const s_view_t *v, const mesh_status_peer_t *p)
 }
 
 static void
+s_json_folders(out_json_t *j, const s_view_t *v)
+{
+    out_json_array_begin(j, "folders");
+    for (size_t i = 0; v->dev.daemon && i < mesh_status_folder_count(v->st); i++) {
+        mesh_status_folder_t f = {.size = sizeof f};
+        if (mesh_status_folder(v->st, i, &f) != MESH_OK)
+            continue;
+        out_json_object_begin(j, NULL);
+        out_json_string(j, "id", f.id);
+        out_json_string(j, "state", f.state);
+        out_json_bool(j, "in_sync", f.in_sync);
+        out_json_u64(j, "need_files", f.need_files);
+        out_json_u64(j, "need_bytes", f.need_bytes);
+        out_json_u64(j, "waiting", f.waiting);
+        out_json_string(j, "why", f.why);
+        out_json_object_end(j);
+    }
+    out_json_array_end(j);
+}
+
+static void
 s_json_events(out_json_t *j, const s_view_t *v)
 {
     out_json_array_begin(j, "refusals");
@@ -331,6 +356,7 @@ s_print_json(const s_view_t *v, const char *id)
             s_json_peer(&j, v, &p);
     }
     out_json_array_end(&j);
+    s_json_folders(&j, v);
     s_json_events(&j, v);
     out_json_object_end(&j);
 }
@@ -564,6 +590,36 @@ s_print_events(const s_view_t *v)
     }
 }
 
+/* One line per folder the daemon syncs: in sync, what it still needs, or why it stopped. */
+static void
+s_print_folders(const s_view_t *v)
+{
+    for (size_t i = 0; v->dev.daemon && i < mesh_status_folder_count(v->st); i++) {
+        mesh_status_folder_t f = {.size = sizeof f};
+        if (mesh_status_folder(v->st, i, &f) != MESH_OK)
+            continue;
+        printf("folder  ");
+        names_print(stdout, f.id);
+        if (strcmp(f.state, "stopped") == 0) {
+            printf("  stopped: ");
+            names_print(stdout, f.why);
+        } else if (f.in_sync) {
+            printf("  in sync");
+        } else if (strcmp(f.state, "starting") == 0) {
+            printf("  starting (not scanned yet)");
+        } else if (f.need_files == 0) {
+            printf("  syncing (scanning or realizing)");
+        } else {
+            char b[32];
+            printf("  %llu file%s, %s still needed", (unsigned long long)f.need_files,
+                   f.need_files == 1 ? "" : "s", s_bytes(b, sizeof b, (long long)f.need_bytes));
+            if (f.waiting)
+                printf(" (%llu waiting for blocks)", (unsigned long long)f.waiting);
+        }
+        printf("\n");
+    }
+}
+
 static void
 s_print_text(const s_view_t *v, const char *id)
 {
@@ -597,6 +653,7 @@ s_print_text(const s_view_t *v, const char *id)
         printf("  (on its way: not here yet)");
         s_print_progress(v, v->rows[k].name, 0, tty);
     }
+    s_print_folders(v);
     for (size_t i = 0; i < v->dev.peers; i++) {
         mesh_status_peer_t p = {.size = sizeof p};
         if (mesh_status_peer(v->st, i, &p) == MESH_OK) {

@@ -1221,6 +1221,34 @@ typedef struct mesh_message_stats {
  * Thread-safety: any thread. */
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_message_stats(mesh_t *m, mesh_message_stats_t *out);
 
+/* ---- Folder status (issue 18: `meshctl status` per folder, `meshctl folder wait`) ----
+ * A status snapshot (mesh_status) lists each folder the daemon syncs (docs/PROTOCOL.md
+ * §18.9), read through the two calls below. */
+
+/* One folder, as the loop sees it. */
+typedef struct mesh_status_folder {
+    size_t size;         /* sizeof(mesh_status_folder_t), set by the caller; always first */
+    const char *id;      /* the folder's ID */
+    const char *state;   /* "ok", "starting" (not scanned yet) or "stopped" */
+    const char *why;     /* when stopped, why (its root or marker missing...); else "" */
+    bool in_sync;        /* scanned, nothing changed since, its disk holds all its index
+                          * (no file waiting for blocks, no realize pass due) */
+    uint64_t need_files; /* paths whose disk state is not yet what the index says */
+    uint64_t need_bytes; /* bytes of those files (their whole sizes) */
+    uint64_t waiting;    /* files waiting for blocks from members */
+} mesh_status_folder_t;
+
+/* How many folders st lists (0 without a loop, or with none).
+ * Thread-safety: as mesh_status_device. */
+MESH_EXPORT size_t mesh_status_folder_count(const mesh_status_t *st);
+
+/* Fill *out (up to out->size bytes) with folder i (0 .. mesh_status_folder_count - 1).
+ * Strings are owned by st and valid until mesh_status_free(st).
+ * Errors: MESH_EINVAL (as mesh_status_device), MESH_ENOTFOUND (no folder i); on error *out
+ * is unchanged. Thread-safety: as mesh_status_device. */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_status_folder(const mesh_status_t *st, size_t i,
+                                                         mesh_status_folder_t *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -8,6 +8,7 @@
 #include "core/folder/index.h"
 #include "core/folder/realize.h"
 #include "core/folder/registry.h"
+#include "core/sync/statusfile.h"
 #include "core/wire/blockmsg.h"
 #include "crypto/hash.h"
 
@@ -31,6 +32,14 @@ typedef struct s_want {
     bool seen; /* still wanted at this turn */
 } s_want_t;
 
+/* What a folder still needs, as last counted (folders_put_status), and at which store
+ * transaction and records' generation: counted again only when one of those moved. */
+typedef struct s_need {
+    uint64_t txnid, generation;
+    uint64_t files, bytes;
+    bool counted;
+} s_need_t;
+
 typedef struct s_watch {
     int wd;
     folder_t *f;
@@ -45,6 +54,7 @@ struct folders {
     int64_t *scan_ms;    /* per folder: its last full scan */
     int64_t *dirty_ms;   /* per folder: when inotify last said something changed */
     uint64_t *watched;   /* per folder: its generation when watches were last added */
+    s_need_t *need;      /* per folder: what it still needs (status) */
     int ino;             /* the inotify descriptor, or -1 */
     bool ino_full;       /* the watch limit was met (logged once) */
     s_watch_t *watches;
@@ -86,6 +96,7 @@ s_drop_folder(struct folders *fs, size_t i)
     fs->scan_ms[i] = fs->scan_ms[fs->n];
     fs->dirty_ms[i] = fs->dirty_ms[fs->n];
     fs->watched[i] = fs->watched[fs->n];
+    fs->need[i] = fs->need[fs->n];
 }
 
 /* Follow the registry: start the folders added, stop those removed. */
@@ -121,6 +132,7 @@ s_registry(loop_t *l, struct folders *fs)
             fs->scan_ms[fs->n] = 0;
             fs->dirty_ms[fs->n] = 0;
             fs->watched[fs->n] = 0;
+            fs->need[fs->n] = (s_need_t){0};
             fs->n++;
             node_log(l->m, MESH_LOG_INFO, "folder %s: syncing %s", f->id, f->root);
         }
@@ -356,6 +368,7 @@ s_open(loop_t *l)
     fs->scan_ms = calloc(REGISTRY_MAX, sizeof *fs->scan_ms);
     fs->dirty_ms = calloc(REGISTRY_MAX, sizeof *fs->dirty_ms);
     fs->watched = calloc(REGISTRY_MAX, sizeof *fs->watched);
+    fs->need = calloc(REGISTRY_MAX, sizeof *fs->need);
     fs->want = calloc(FOLDERS_WANT_MAX, sizeof *fs->want);
     fs->block = malloc(WIRE_FENTRY_BLOCK_MAX);
     fs->bi = blockidx_new();
@@ -364,8 +377,8 @@ s_open(loop_t *l)
     fs->txnid = UINT64_MAX;
     wire_buf_init(&fs->body);
     l->folders = fs;
-    if (!fs->f || !fs->scan_ms || !fs->dirty_ms || !fs->watched || !fs->want || !fs->block ||
-        !fs->bi) {
+    if (!fs->f || !fs->scan_ms || !fs->dirty_ms || !fs->watched || !fs->need || !fs->want ||
+        !fs->block || !fs->bi) {
         folders_close(l);
         return NULL;
     }
@@ -550,9 +563,112 @@ folders_close(loop_t *l)
     free(fs->want);
     free(fs->block);
     free(fs->watched);
+    free(fs->need);
     free(fs->dirty_ms);
     free(fs->scan_ms);
     free(fs->f);
     free(fs);
     l->folders = NULL;
+}
+
+/* ---- status (docs/PROTOCOL.md §18.9) ---- */
+
+/* Whether the disk holds entry e at its path as far as the records tell (type, size,
+ * blocks, target; a file's mtime too): what realize_pass would leave alone. */
+static bool
+s_realized(const index_rec_t *rec, const wire_fentry_t *e)
+{
+    if (!rec || rec->type != e->type) {
+        return false;
+    }
+    if (e->type == WIRE_FENTRY_SYMLINK) {
+        return rec->target && strlen(rec->target) == e->target_len &&
+               memcmp(rec->target, e->target, e->target_len) == 0;
+    }
+    if (e->type != WIRE_FENTRY_FILE) {
+        return true;
+    }
+    if (rec->size != e->size || rec->mtime_ns != e->mtime_ns || rec->nblocks != e->nblocks) {
+        return false;
+    }
+    for (size_t b = 0; b < e->nblocks; b++) {
+        if (memcmp(rec->blocks[b].hash, e->blocks[b].hash, WIRE_FENTRY_HASH) != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Count what f's disk still lacks of its index: entries not realized (a file's bytes are
+ * its size), and records whose path has no entry (a delete still to do). */
+static void
+s_need_count(loop_t *l, const folder_t *f, s_need_t *need)
+{
+    need->files = need->bytes = 0;
+    mesh_iter_t *it = NULL;
+    mesh_err_t err = mesh_iter_open(l->m, f->coll, NULL, 0, &it);
+    size_t matched = 0; /* records with an entry */
+    while (err == MESH_OK) {
+        const uint8_t *key = NULL, *value = NULL;
+        size_t klen = 0, vlen = 0;
+        err = mesh_iter_next(it, &key, &klen, &value, &vlen, NULL);
+        if (err != MESH_OK || klen >= 4096 || memchr(key, 0, klen)) {
+            continue;
+        }
+        char path[4096];
+        memcpy(path, key, klen);
+        path[klen] = 0;
+        const index_rec_t *rec = index_find(f, path);
+        matched += rec != NULL;
+        wire_fentry_t e;
+        if (wire_fentry_decode(value, vlen, &e) != MESH_OK) {
+            continue; /* (refused by realize too: nothing to wait for) */
+        }
+        if (!s_realized(rec, &e)) {
+            need->files++;
+            need->bytes += e.type == WIRE_FENTRY_FILE ? e.size : 0;
+        }
+        wire_fentry_release(&e);
+    }
+    mesh_iter_close(it);
+    need->files += f->nrecs - (matched < f->nrecs ? matched : f->nrecs);
+}
+
+void
+folders_put_status(loop_t *l, FILE *out)
+{
+    struct folders *fs = l->folders;
+    if (!fs) {
+        return;
+    }
+    uint64_t txnid = store_last_txnid(l->m->store);
+    for (size_t i = 0; i < fs->n; i++) {
+        folder_t *f = fs->f[i];
+        s_need_t *need = &fs->need[i];
+        bool stopped = f->state != SCAN_ROOT_OK && fs->scan_ms[i] != 0;
+        if (!stopped &&
+            (!need->counted || need->txnid != txnid || need->generation != f->generation)) {
+            s_need_count(l, f, need);
+            need->counted = true;
+            need->txnid = txnid;
+            need->generation = f->generation;
+        }
+        /* in sync: scanned, nothing dirty, a realize pass at the store's last transaction,
+         * no file waiting for blocks and nothing the records lack */
+        bool in_sync = !stopped && fs->scan_ms[i] != 0 && !f->dirty && fs->txnid == txnid &&
+                       realize_pending(f) == 0 && need->files == 0;
+        fputs("folder ", out);
+        statusfile_put_text(out, f->id);
+        fprintf(out, " state=%s in_sync=%d need_files=%llu need_bytes=%llu waiting=%zu",
+                stopped               ? "stopped"
+                : fs->scan_ms[i] == 0 ? "starting"
+                                      : "ok",
+                in_sync ? 1 : 0, (unsigned long long)(stopped ? 0 : need->files),
+                (unsigned long long)(stopped ? 0 : need->bytes), realize_pending(f));
+        if (stopped) {
+            fputs(" why=", out);
+            statusfile_put_text(out, f->why[0] ? f->why : "-");
+        }
+        fputc('\n', out);
+    }
 }

@@ -12,6 +12,7 @@
 #define MESH_CORE_SYNC_FOLDERS_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "core/sync/sync.h"
 
@@ -36,6 +37,9 @@ void folders_tick(loop_t *l, int64_t now, folders_send_fn send);
  * drops the session). */
 MESH_NODISCARD mesh_err_t folders_on_msg(loop_t *l, session_t *s, const wire_msg_t *msg,
                                          folders_send_fn send);
+
+/* The status text's folder lines (docs/PROTOCOL.md §18.9), one per folder, into out. */
+void folders_put_status(loop_t *l, FILE *out);
 
 /* Free the folder state (the loop's last act); none is a no-op. */
 void folders_close(loop_t *l);

@@ -6,6 +6,7 @@
  * Not here: the text's escaping and reader (core/sync/statusfile.c), the sessions.
  * Layer: core (sync). Third-party: none. SPDX-License-Identifier: MIT */
 #include "core/sync/status.h"
+#include "core/sync/folders.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -464,6 +465,7 @@ s_text(loop_t *l, int64_t now, uint64_t txnid, char **out, size_t *len)
     for (size_t i = 0; i < l->nsess; i++) {
         s_put_peer(l, f, i, now);
     }
+    folders_put_status(l, f);
     s_put_events(l->status, f);
     if (ferror(f) || fclose(f) != 0) {
         free(*out);

@@ -28,6 +28,7 @@
 #define S_PEERS_MAX      4096u         /* peer lines read back */
 #define S_COLLS_MAX      (1u << 20)    /* coll lines read back */
 #define S_REFUSALS_MAX   256u          /* refusal lines read back */
+#define S_FOLDERS_MAX    256u          /* folder lines read back */
 #define S_ERRORS_MAX     64u           /* error lines read back */
 #define S_WAIT_MS        1000          /* at most this long for figures as new as the store */
 #define S_TEXT_SAFE      "-._~:/@+,[]" /* bytes written as they are, besides letters, digits */
@@ -44,6 +45,8 @@ struct mesh_status {
     size_t refusals_cap;
     mesh_status_error_t *errors;
     size_t errors_cap;
+    mesh_status_folder_t *folders;
+    size_t nfolders, folders_cap;
     char **strings; /* every string the snapshot owns */
     size_t nstrings, strings_cap;
     int64_t updated_ms; /* when the figures were taken (CLOCK_MONOTONIC ms) */
@@ -248,6 +251,20 @@ static const s_field_t s_error_fields[] = {
     {NULL, S_TEXT, 0},
 };
 
+#define S_FOLDER(key, kind, member)                                                                \
+    {                                                                                              \
+        key, kind, offsetof(mesh_status_folder_t, member)                                          \
+    }
+static const s_field_t s_folder_fields[] = {
+    S_FOLDER("state", S_TEXT, state),
+    S_FOLDER("why", S_TEXT, why),
+    S_FOLDER("in_sync", S_BOOL, in_sync),
+    S_FOLDER("need_files", S_U64, need_files),
+    S_FOLDER("need_bytes", S_U64, need_bytes),
+    S_FOLDER("waiting", S_U64, waiting),
+    {NULL, S_TEXT, 0},
+};
+
 /* Set one "key=value" word of a line into the struct at base; an unknown key is skipped
  * (a newer writer's). MESH_ECORRUPT when the word or its value is malformed. */
 static mesh_err_t
@@ -385,6 +402,17 @@ s_line(mesh_status_t *st, const char *p, const char *end)
         memset(e, 0, sizeof *e);
         e->size = sizeof *e;
         return s_line_fields(st, s_error_fields, e, &e->text, v, end);
+    }
+    if (klen == 6 && memcmp(p, "folder", 6) == 0) {
+        if (st->nfolders == S_FOLDERS_MAX ||
+            !s_grow((void **)&st->folders, &st->folders_cap, st->nfolders, sizeof *st->folders)) {
+            return st->nfolders == S_FOLDERS_MAX ? MESH_ECORRUPT : MESH_ENOMEM;
+        }
+        mesh_status_folder_t *fo = &st->folders[st->nfolders++];
+        memset(fo, 0, sizeof *fo);
+        fo->size = sizeof *fo;
+        fo->state = fo->why = "";
+        return s_line_fields(st, s_folder_fields, fo, &fo->id, v, end);
     }
     if (klen == 5 && memcmp(p, "txnid", 5) == 0) {
         if (!s_number(v, (size_t)(end - v), 0, LLONG_MAX, &n)) {
@@ -596,6 +624,7 @@ s_forget_sync(mesh_status_t *st)
     st->dev.colls = 0;
     st->dev.refusals = 0;
     st->dev.errors = 0;
+    st->nfolders = 0;
     st->dev.txnid = 0;
     st->dev.listen = "";
     st->pid = 0;
@@ -820,5 +849,25 @@ mesh_status_free(mesh_status_t *st)
     free(st->colls);
     free(st->refusals);
     free(st->errors);
+    free(st->folders);
     free(st);
+}
+
+size_t
+mesh_status_folder_count(const mesh_status_t *st)
+{
+    return st ? st->nfolders : 0;
+}
+
+mesh_err_t
+mesh_status_folder(const mesh_status_t *st, size_t i, mesh_status_folder_t *out)
+{
+    if (!st || !out || out->size < sizeof(size_t)) {
+        return MESH_EINVAL;
+    }
+    if (i >= st->nfolders) {
+        return MESH_ENOTFOUND;
+    }
+    s_fill(out, &st->folders[i], sizeof st->folders[i]);
+    return MESH_OK;
 }

@@ -115,7 +115,7 @@ drv_mark() { :; }
 # A `folder scan ID` when this meshctl has one; otherwise inotify picks the change up
 # (drv_wait_synced waits for it either way).
 drv_trigger() {
-    if "$MS_BIN" folder --help 2>&1 | grep -q scan; then
+    if "$MS_BIN" folder --help 2>&1 | grep -q 'meshctl folder scan'; then
         _ms "$1" folder scan "$MS_FOLDER" >/dev/null
     fi
 }
