@@ -11,6 +11,7 @@
 #include "core/sync/statusfile.h"
 #include "core/wire/blockmsg.h"
 #include "crypto/hash.h"
+#include "fs/path.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -621,8 +622,13 @@ s_need_count(loop_t *l, const folder_t *f, s_need_t *need)
         const index_rec_t *rec = index_find(f, path);
         matched += rec != NULL;
         wire_fentry_t e;
-        if (wire_fentry_decode(value, vlen, &e) != MESH_OK) {
+        if (path_check(path, klen, NULL, 0) != MESH_OK ||
+            wire_fentry_decode(value, vlen, &e) != MESH_OK) {
             continue; /* (refused by realize too: nothing to wait for) */
+        }
+        if (index_ignored(f, path, e.type == WIRE_FENTRY_DIR)) {
+            wire_fentry_release(&e);
+            continue; /* (stays local: realize never writes it, §19.1) */
         }
         if (!s_realized(rec, &e)) {
             need->files++;
