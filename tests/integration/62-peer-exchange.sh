@@ -9,6 +9,7 @@
 #  3. A restarted while B is still down reaches C again: C's address survived in A's store
 #     (its address book), the only place A could have it from.
 # Real daemons on 127.0.0.1, each stopped by PID.
+# run: alone (tests/run.sh: beside another test it timed out waiting for A to learn C's address, twice; alone it passes)
 # SPDX-License-Identifier: MIT
 . "$(dirname "$0")/lib.sh"
 DAEMON_LOG_LEVEL=debug

@@ -33,7 +33,8 @@ expect_eq "$(keys "$B")" 7 "entries in B's index"
 # The root goes away (an unmounted disk): stopped, with the reason, and nothing deleted.
 mv "$FA" "$FA.gone"
 wait_for 20 "A to stop the folder" grep -q "folder $fid stopped: folder root missing" "$T/a.log"
-a status | grep -q "folder $fid stopped" || fail "status does not say it: $(a status)"
+# (the status text is refreshed every 250 ms: wait for it to say so)
+wait_for 10 "status to say it" sh -c "'$MESHCTL' --home '$A' status | grep -Eq 'folder +$fid +stopped'"
 # The root comes back without its marker: stopped again, for that reason.
 mv "$FA.gone" "$FA"
 mv "$FA/.meshsync/folder-id" "$T/marker"
