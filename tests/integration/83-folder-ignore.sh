@@ -19,13 +19,7 @@ echo "kept" >"$FA/docs/a.txt"
 echo "secret" >"$FA/secret.txt"
 echo "scratch" >"$FA/x.tmp"
 echo "object" >"$FA/build/out.o"
-fid=$(a folder add "$FA")
-start_daemon "$A" "$T/a.log"; pa=$LAST_PID ea=$EP
-start_daemon "$B" "$T/b.log"; pb=$LAST_PID eb=$EP
-a peer add "$idb" "$eb" >/dev/null
-b peer add "$ida" "$ea" >/dev/null
-wait_for 20 "the folder offered on B" sh -c "'$MESHCTL' --home '$B' folder ls | grep -q '^$fid	(offered)\$'"
-b folder add "$FB" --id "$fid" >/dev/null
+folder_two_daemons "$FA" "$FB"
 wait_for 30 "A's files on B" sh -c "[ -f '$FB/docs/a.txt' ] && [ -f '$FB/secret.txt' ] && [ -f '$FB/.meshignore' ]"
 # (each side's index: what it sends)
 indexed() { mc --home "$1" ls --keys "folder:$fid" 2>/dev/null; }

@@ -13,13 +13,7 @@ three_devices
 FA=$T/fa FB=$T/fb
 mkdir -p "$FA/docs" "$FB"
 echo "first" >"$FA/docs/notes.txt"
-fid=$(a folder add "$FA")
-start_daemon "$A" "$T/a.log"; pa=$LAST_PID ea=$EP
-start_daemon "$B" "$T/b.log"; pb=$LAST_PID eb=$EP
-a peer add "$idb" "$eb" >/dev/null
-b peer add "$ida" "$ea" >/dev/null
-wait_for 20 "the folder offered on B" sh -c "'$MESHCTL' --home '$B' folder ls | grep -q '^$fid	(offered)\$'"
-b folder add "$FB" --id "$fid" >/dev/null
+folder_two_daemons "$FA" "$FB"
 wait_for 30 "notes.txt on B" sh -c "[ \"\$(cat '$FB/docs/notes.txt' 2>/dev/null)\" = first ]"
 
 versions() { ls "$FB/.meshsync/versions/docs" 2>/dev/null | grep -E '^notes~[0-9]{8}-[0-9]{6}\.txt$' | sort; }

@@ -14,13 +14,7 @@ three_devices
 FA=$T/fa FB=$T/fb
 mkdir -p "$FA" "$FB"
 echo "base" >"$FA/f.txt"
-fid=$(a folder add "$FA")
-start_daemon "$A" "$T/a.log"; pa=$LAST_PID ea=$EP
-start_daemon "$B" "$T/b.log"; pb=$LAST_PID eb=$EP
-a peer add "$idb" "$eb" >/dev/null
-b peer add "$ida" "$ea" >/dev/null
-wait_for 20 "the folder offered on B" sh -c "'$MESHCTL' --home '$B' folder ls | grep -q '^$fid	(offered)\$'"
-b folder add "$FB" --id "$fid" >/dev/null
+folder_two_daemons "$FA" "$FB"
 wait_for 30 "f.txt on B" sh -c "[ \"\$(cat '$FB/f.txt' 2>/dev/null)\" = base ]"
 entry() { mc --home "$1" get "folder:$fid" f.txt 2>/dev/null | od -An -tx1 | tr -d ' \n'; }
 wait_for 20 "B's index to hold f.txt" sh -c "[ -n \"\$('$MESHCTL' --home '$B' get 'folder:$fid' f.txt 2>/dev/null | od -An -tx1)\" ]"

@@ -198,6 +198,19 @@ three_devices() {
     idc=$(c init --name gamma)
 }
 
+# folder_two_daemons FA FB: A shares the folder at FA (its ID in $fid); daemons on A and B
+# (PIDs in $pa and $pb, endpoints in $ea and $eb, logs $T/a.log and $T/b.log), each told
+# the other's address; B joins the folder at FB once it sees it offered. After three_devices.
+folder_two_daemons() {
+    fid=$(a folder add "$1")
+    start_daemon "$A" "$T/a.log"; pa=$LAST_PID ea=$EP
+    start_daemon "$B" "$T/b.log"; pb=$LAST_PID eb=$EP
+    a peer add "$idb" "$eb" >/dev/null
+    b peer add "$ida" "$ea" >/dev/null
+    wait_for 20 "the folder offered on B" sh -c "'$MESHCTL' --home '$B' folder ls | grep -q '^$fid	(offered)\$'"
+    b folder add "$2" --id "$fid" >/dev/null
+}
+
 # expect_eq ACTUAL EXPECTED WHAT
 expect_eq() {
     [ "$1" = "$2" ] || fail "$3: expected '$2', got '$1'"
