@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# tests/integration/91-folder-middle-insert.sh: content-defined blocks between two real
+# daemons on 127.0.0.1 (docs/PROTOCOL.md §18.1, §18.6). A shares a 6 MiB file of random
+# bytes (about 45 blocks of 128 KiB on average); B gets it. Then 1 KiB is inserted in the
+# middle of the file on A, and later one byte is changed in place near its start.
+# What must hold: B ends with exactly A's file each time, and its log's
+# "wrote big.bin (N blocks, M from members)" says that only the blocks around the change
+# moved: after the insertion, N is within a few blocks of the original count and M is at
+# most 6 (the worst case of §18.1's measurement); after the one-byte change, M is at most 2
+# (a block, and its neighbour when the byte sat in the window of a cut). Every other block
+# came from B's own copy of the file.
+# SPDX-License-Identifier: MIT
+. "$(dirname "$0")/lib.sh"
+describe "a 1 KiB insertion in the middle of a large file re-sends only the blocks around it"
+
+three_devices
+FA=$T/fa FB=$T/fb
+mkdir -p "$FA" "$FB"
+head -c 6291456 /dev/urandom >"$FA/big.bin"
+folder_two_daemons "$FA" "$FB"
+
+# wrote K: "N M" of the K-th "wrote big.bin (N blocks, M from members)" in B's log.
+wrote() {
+    sed -n 's|.*: wrote big.bin (\([0-9]*\) blocks, \([0-9]*\) from members)$|\1 \2|p' \
+        "$T/b.log" | sed -n "$1p"
+}
+# written K: B wrote big.bin K times (the log line comes just after the file is in place).
+written() { [ "$(wrote "$1")" ] && cmp -s "$FA/big.bin" "$FB/big.bin"; }
+wait_for 30 "big.bin on B" written 1
+read -r n0 m0 <<<"$(wrote 1)"
+[ "${n0:-0}" -ge 20 ] && [ "$m0" = "$n0" ] ||
+    fail "big.bin did not come whole in many blocks: $(grep wrote "$T/b.log")"
+
+# 1 KiB inserted in the middle: written to a new file and renamed over the old one, as an
+# editor saves it (made outside the folder, so no half-made file is ever scanned in it).
+python3 - "$FA/big.bin" "$T/big.new" <<'EOF'
+import os, sys
+d = open(sys.argv[1], "rb").read()
+mid = len(d) // 2
+with open(sys.argv[2], "wb") as f:
+    f.write(d[:mid] + os.urandom(1024) + d[mid:])
+os.rename(sys.argv[2], sys.argv[1])
+EOF
+wait_for 30 "the insertion on B" written 2
+read -r n1 m1 <<<"$(wrote 2)"
+[ "$n1" -ge $((n0 - 3)) ] && [ "$n1" -le $((n0 + 3)) ] ||
+    fail "after the insertion big.bin has $n1 blocks, first $n0"
+[ "$m1" -ge 1 ] && [ "$m1" -le 6 ] ||
+    fail "the insertion moved $m1 of $n1 blocks (at most 6 expected)"
+
+# One byte changed in place, 100 KiB in: at most two blocks move.
+python3 - "$FA/big.bin" <<'EOF'
+import sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(102400)
+    b = f.read(1)
+    f.seek(102400)
+    f.write(bytes([b[0] ^ 0xff]))
+EOF
+wait_for 30 "the changed byte on B" written 3
+read -r n2 m2 <<<"$(wrote 3)"
+expect_eq "$n2" "$n1" "blocks after a byte changed in place"
+[ "$m2" -ge 1 ] && [ "$m2" -le 2 ] ||
+    fail "the changed byte moved $m2 of $n2 blocks (at most 2 expected)"
+[ -z "$(ls -A "$FB/.meshsync/tmp")" ] || fail "temp files left on B"
+echo "blocks: $n0 first; insertion: $m1 of $n1 moved; byte: $m2 of $n2 moved"
+echo ok
