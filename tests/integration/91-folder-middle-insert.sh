@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # tests/integration/91-folder-middle-insert.sh: content-defined blocks between two real
-# daemons on 127.0.0.1 (docs/PROTOCOL.md §18.1, §18.6). A shares a 6 MiB file of random
-# bytes (about 45 blocks of 128 KiB on average); B gets it. Then 1 KiB is inserted in the
-# middle of the file on A, and later one byte is changed in place near its start.
-# What must hold: B ends with exactly A's file each time, and its log's
-# "wrote big.bin (N blocks, M from members)" says that only the blocks around the change
-# moved: after the insertion, N is within a few blocks of the original count and M is at
-# most 6 (the worst case of §18.1's measurement); after the one-byte change, M is at most 2
-# (a block, and its neighbour when the byte sat in the window of a cut). Every other block
-# came from B's own copy of the file.
+# daemons on 127.0.0.1 (docs/PROTOCOL.md §18.1, §18.6), and SIGKILL during a transfer. A
+# shares a 6 MiB file of random bytes (about 45 blocks of 128 KiB on average); B gets it.
+# Then 1 KiB is inserted in the middle of the file on A, and later one byte is changed in
+# place near its start.
+# What must hold: B ends with exactly A's file each time, and its log's "wrote big.bin (N
+# blocks, M from members)" says that only the blocks around the change moved: after the
+# insertion, N is within a few blocks of the original count and M is at most 6 (the worst
+# case of §18.1's measurement); after the one-byte change, M is at most 2 (a block, and its
+# neighbour when the byte sat in the window of a cut). Every other block came from B's own
+# copy of the file. Then B is killed (SIGKILL) while it waits for the blocks of a new file
+# (A sends only wrong ones, by a test hook): no part of that file is ever under its name,
+# and once both run again (A honest) B builds it, again taking the blocks it holds from its
+# own disk.
 # SPDX-License-Identifier: MIT
 . "$(dirname "$0")/lib.sh"
-describe "a 1 KiB insertion in the middle of a large file re-sends only the blocks around it"
+describe "a 1 KiB insertion in the middle of a large file re-sends only the blocks around it; a transfer killed leaves no partial file"
 
 three_devices
 FA=$T/fa FB=$T/fb
@@ -63,5 +67,31 @@ expect_eq "$n2" "$n1" "blocks after a byte changed in place"
 [ "$m2" -ge 1 ] && [ "$m2" -le 2 ] ||
     fail "the changed byte moved $m2 of $n2 blocks (at most 2 expected)"
 [ -z "$(ls -A "$FB/.meshsync/tmp")" ] || fail "temp files left on B"
-echo "blocks: $n0 first; insertion: $m1 of $n1 moved; byte: $m2 of $n2 moved"
+
+# SIGKILL during a transfer: A, now sending only wrong blocks (test hook), writes grown.bin
+# (big.bin and 3 MiB more); B starts it in .meshsync/tmp from the blocks it holds and waits
+# for the rest. B is killed, A restarted honest, B restarted: grown.bin is never under its
+# name half made, and is then built with big.bin's blocks from B's own disk again.
+kill "$pa"
+wait_pids 10 "$pa"
+export MESH_TEST_BAD_BLOCKS=1
+with_hooks start_daemon "$A" "$T/a.log" "$ea"
+unset MESH_TEST_BAD_BLOCKS
+pa=$LAST_PID
+{ cat "$FA/big.bin"; head -c 3145728 /dev/urandom; } >"$T/grown.bin"
+mv "$T/grown.bin" "$FA/grown.bin"
+wait_for 20 "B to start grown.bin in its temp directory" sh -c "[ -n \"\$(ls -A '$FB/.meshsync/tmp')\" ]"
+kill -KILL "$pb"
+wait "$pb" 2>/dev/null || true
+[ ! -e "$FB/grown.bin" ] || fail "grown.bin is under its name on B before its blocks came"
+kill "$pa"
+wait_pids 10 "$pa"
+start_daemon "$A" "$T/a.log" "$ea"
+start_daemon "$B" "$T/b.log" "$eb"
+wait_for 30 "grown.bin on B" sh -c "grep -q ': wrote grown.bin (' '$T/b.log' && cmp -s '$FA/grown.bin' '$FB/grown.bin'"
+read -r n3 m3 <<<"$(sed -n 's|.*: wrote grown.bin (\([0-9]*\) blocks, \([0-9]*\) from members)$|\1 \2|p' "$T/b.log")"
+[ "$((n3 - m3))" -ge $((n2 - 3)) ] && [ "$m3" -ge 1 ] ||
+    fail "after the restart grown.bin took $m3 of its $n3 blocks from members (big.bin has $n2)"
+[ -z "$(ls -A "$FB/.meshsync/tmp")" ] || fail "temp files left on B after the restart"
+echo "blocks: $n0 first; insertion: $m1 of $n1 moved; byte: $m2 of $n2 moved; grown.bin after SIGKILL: $m3 of $n3"
 echo ok

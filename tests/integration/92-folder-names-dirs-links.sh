@@ -9,7 +9,8 @@
 # as a link with its target, the empty directories), except the name that is not UTF-8,
 # which A leaves out of its index; nothing under the linked outside directory is in the
 # index or on B (links are never followed); an empty directory made on B reaches A; empty
-# directories removed or renamed on A, and a link retargeted, are so on B.
+# directories removed or renamed on A, and a link retargeted, are so on B; a file made in a
+# directory that is new since the last scan is noticed without waiting for a rescan.
 # SPDX-License-Identifier: MIT
 . "$(dirname "$0")/lib.sh"
 describe "UTF-8 names, empty directories and symlinks (never followed) sync"
@@ -92,5 +93,14 @@ wait_for 20 "A's directory changes on B" same
     fail "a removed directory is still on B"
 [ -d "$FB/e2/nested" ] && [ -d "$FB/e3-renamed" ] || fail "B lacks e2/nested or e3-renamed"
 expect_eq "$(readlink "$FB/dangling")" other/target "B's retargeted link"
+
+# A new directory tree is watched too: a file made in it after it synced is noticed (the
+# periodic rescan is 60 s away, past every deadline here).
+mkdir -p "$FA/new/sub"
+echo one >"$FA/new/sub/one.txt"
+wait_for 20 "new/sub/one.txt on B" test -f "$FB/new/sub/one.txt"
+echo two >"$FA/new/sub/two.txt"
+wait_for 20 "new/sub/two.txt on B" test -f "$FB/new/sub/two.txt"
+wait_for 20 "the trees equal at the end" same
 expect_eq "$(ls -A "$OUT")" secret.txt "the outside directory at the end"
 echo ok
