@@ -6,9 +6,9 @@
 # place near its start.
 # What must hold: B ends with exactly A's file each time, and its log's "wrote big.bin (N
 # blocks, M from members)" says that only the blocks around the change moved: after the
-# insertion, N is within a few blocks of the original count and M is at most 6 (the worst
-# case of §18.1's measurement); after the one-byte change, M is at most 2 (a block, and its
-# neighbour when the byte sat in the window of a cut). Every other block came from B's own
+# insertion, N is within a few blocks of the original count and M is at most 8 (§18.1
+# measured 1 to 6 over 512 random places); after the one-byte change, M is at most 3 (one
+# block, a cut moved when the byte sat in the 64-byte window before it). Every other block came from B's own
 # copy of the file. Then B is killed (SIGKILL) while it waits for the blocks of a new file
 # (A sends only wrong ones, by a test hook): no part of that file is ever under its name,
 # and once both run again (A honest) B builds it, again taking the blocks it holds from its
@@ -49,10 +49,11 @@ wait_for 30 "the insertion on B" written 2
 read -r n1 m1 <<<"$(wrote 2)"
 [ "$n1" -ge $((n0 - 3)) ] && [ "$n1" -le $((n0 + 3)) ] ||
     fail "after the insertion big.bin has $n1 blocks, first $n0"
-[ "$m1" -ge 1 ] && [ "$m1" -le 6 ] ||
-    fail "the insertion moved $m1 of $n1 blocks (at most 6 expected)"
+[ "$m1" -ge 1 ] && [ "$m1" -le 8 ] ||
+    fail "the insertion moved $m1 of $n1 blocks (at most 8 expected)"
 
-# One byte changed in place, 100 KiB in: at most two blocks move.
+# One byte changed in place, 100 KiB in: one block moves, at most three when the byte sits
+# in the window of a cut.
 python3 - "$FA/big.bin" <<'EOF'
 import sys
 with open(sys.argv[1], "r+b") as f:
@@ -64,8 +65,8 @@ EOF
 wait_for 30 "the changed byte on B" written 3
 read -r n2 m2 <<<"$(wrote 3)"
 expect_eq "$n2" "$n1" "blocks after a byte changed in place"
-[ "$m2" -ge 1 ] && [ "$m2" -le 2 ] ||
-    fail "the changed byte moved $m2 of $n2 blocks (at most 2 expected)"
+[ "$m2" -ge 1 ] && [ "$m2" -le 3 ] ||
+    fail "the changed byte moved $m2 of $n2 blocks (at most 3 expected)"
 [ -z "$(ls -A "$FB/.meshsync/tmp")" ] || fail "temp files left on B"
 
 # SIGKILL during a transfer: A, now sending only wrong blocks (test hook), writes grown.bin
