@@ -194,6 +194,31 @@ versions_keep(int root_fd, const char *rel, int64_t when, char *why, size_t why_
     return err;
 }
 
+mesh_err_t
+versions_retire(int root_fd, const char *rel, int64_t when, unsigned days, char *why,
+                size_t why_len)
+{
+    if (days > 0) {
+        return versions_keep(root_fd, rel, when, why, why_len);
+    }
+    int dir = -1;
+    const char *name;
+    if (why && why_len) {
+        why[0] = '\0';
+    }
+    mesh_err_t err = rel ? path_check(rel, strlen(rel), why, why_len) : MESH_EINVAL;
+    if (err == MESH_OK) {
+        err = s_source(root_fd, rel, &dir, &name, why, why_len);
+    }
+    if (err == MESH_OK && unlinkat(dir, name, 0) != 0) {
+        err = s_why(MESH_EIO, why, why_len, "versions: remove: %s", strerror(errno));
+    }
+    if (dir >= 0) {
+        close(dir);
+    }
+    return err;
+}
+
 static int
 s_newest_first(const void *a, const void *b)
 {

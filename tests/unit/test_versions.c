@@ -341,13 +341,40 @@ test_versions_long_name(void **state)
     s_teardown(&f);
 }
 
+/* versions_retire: kept with days > 0, removed with days 0 (versioning off), nothing done
+ * for a path with no file. */
+static void
+test_versions_retire(void **state)
+{
+    (void)state;
+    s_folder_t f;
+    char why[200];
+    versions_list_t l;
+    s_setup(&f);
+    s_write(f.root, "d/a.txt", "one");
+    CHECK_OK(versions_retire(f.fd, "d/a.txt", S_WHEN, 30, why, sizeof why));
+    CHECK(!s_exists(f.root, "d/a.txt"));
+    CHECK_OK(versions_list(f.fd, "d/a.txt", &l, why, sizeof why));
+    CHECK_EQ(l.n, 1);
+    versions_release(&l);
+    s_write(f.root, "d/a.txt", "two");
+    CHECK_OK(versions_retire(f.fd, "d/a.txt", S_WHEN + 5, 0, why, sizeof why));
+    CHECK(!s_exists(f.root, "d/a.txt"));
+    CHECK_OK(versions_list(f.fd, "d/a.txt", &l, why, sizeof why));
+    CHECK_EQ(l.n, 1); /* nothing new kept */
+    versions_release(&l);
+    CHECK_EQ(versions_retire(f.fd, "d/a.txt", S_WHEN, 0, why, sizeof why), MESH_ENOTFOUND);
+    CHECK_EQ(versions_retire(f.fd, "../x", S_WHEN, 0, why, sizeof why), MESH_EINVAL);
+    s_teardown(&f);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_versions_keep),   cmocka_unit_test(test_versions_symlinks),
         cmocka_unit_test(test_versions_list_restore), cmocka_unit_test(test_versions_expire),
-        cmocka_unit_test(test_versions_long_name),
+        cmocka_unit_test(test_versions_long_name),    cmocka_unit_test(test_versions_retire),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
