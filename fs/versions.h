@@ -57,8 +57,10 @@ MESH_NODISCARD mesh_err_t versions_list(int root_fd, const char *rel, versions_l
 void versions_release(versions_list_t *list);
 
 /* Bring back the newest version of rel kept at or before at (INT64_MAX: the newest of all):
- * the file now at rel, if any, is first kept as a version stamped now; then the version is
- * moved to rel (its directories made). *restored (may be NULL) says the chosen stamp.
+ * the file now at rel, if any, is first kept as a version stamped now (a hard link), then
+ * swapped with the version in one step (renameat2 RENAME_EXCHANGE, so rel is never absent;
+ * a file that came to rel meanwhile stays as a version), else the version is moved to rel
+ * (its directories made). *restored (may be NULL) says the chosen stamp.
  * MESH_ENOTFOUND: no version at or before at (nothing changed). Other errors as
  * versions_keep. */
 MESH_NODISCARD mesh_err_t versions_restore(int root_fd, const char *rel, int64_t at, int64_t now,

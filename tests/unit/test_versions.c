@@ -245,6 +245,16 @@ test_versions_list_restore(void **state)
     CHECK_EQ(got, S_WHEN - 2 * S_DAY);
     CHECK(strcmp(s_read(f.root, "d/a.txt"), "one") == 0);
     CHECK(strcmp(s_read(f.root, ".meshsync/versions/d/a~20261205-061500.txt"), "three") == 0);
+    {   /* swapped, not copied: one link each, the old version's name gone */
+        char p1[200], p2[200];
+        struct stat s1, s2;
+        snprintf(p1, sizeof p1, "%s/d/a.txt", f.root);
+        snprintf(p2, sizeof p2, "%s/.meshsync/versions/d/a~20261205-061500.txt", f.root);
+        CHECK(lstat(p1, &s1) == 0 && lstat(p2, &s2) == 0);
+        CHECK_EQ(s1.st_nlink, 1);
+        CHECK_EQ(s2.st_nlink, 1);
+        CHECK(!s_exists(f.root, ".meshsync/versions/d/a~20261203-061500.txt"));
+    }
     CHECK_OK(versions_list(f.fd, "d/a.txt", &l, why, sizeof why));
     CHECK_EQ(l.n, 2);
     CHECK_EQ(l.v[0].when, S_WHEN);
