@@ -7,7 +7,8 @@
  * second node (the index carried by a bundle): directories, a symlink, files built from the
  * blocks the first node's block index reads back (a wrong block is never taken), a local
  * change not scanned yet is kept, and a delete; the version retention in the registry (a
- * record written before it existed reads as 30 days, set, refused values), and the user's
+ * record written before it existed reads as 30 days, set, refused values), add --with (a
+ * member not named may not hold the index nor be sent blocks), and the user's
  * calls over a folder's directory (mesh_folder_versions, _restore, _conflicts) without a
  * daemon.
  * Layer: tests. Third-party: cmocka. SPDX-License-Identifier: MIT */
@@ -17,6 +18,7 @@
 #include "core/folder/realize.h"
 #include "core/folder/registry.h"
 #include "core/wire/blockmsg.h"
+#include "crypto/devid.h"
 #include "crypto/ident.h"
 #include "fs/versions.h"
 #include "store/store.h"
@@ -230,6 +232,42 @@ test_registry_versions(void **state)
     CHECK_OK(mesh_folder_ls(a.m, &l));
     CHECK_EQ(mesh_folder_list_count(l), 2);
     mesh_folder_list_free(l);
+    util_dev_close(&a);
+}
+
+/* folder add --with: the index collection's access list holds this device and the named
+ * member, so a third member may not be sent its blocks; without --with, every member may. */
+static void
+test_registry_with(void **state)
+{
+    (void)state;
+    util_dev_t a, b, c;
+    char dir[600], open_dir[600];
+    uint8_t pkb[32], pkc[32];
+    util_dev_open(&a, "alpha");
+    util_dev_open(&b, "beta");
+    util_dev_open(&c, "gamma");
+    CHECK_OK(mesh_peer_add(a.m, b.id, NULL, NULL, 0));
+    CHECK_OK(mesh_peer_add(a.m, c.id, NULL, NULL, 0));
+    CHECK_OK(devid_parse(b.id, pkb));
+    CHECK_OK(devid_parse(c.id, pkc));
+    snprintf(dir, sizeof dir, "%s/f", a.dir);
+    snprintf(open_dir, sizeof open_dir, "%s/g", a.dir);
+    CHECK(mkdir(dir, 0755) == 0 && mkdir(open_dir, 0755) == 0);
+    const char *with[] = {b.id};
+    mesh_folder_add_options_t o = {.size = sizeof o, .id = "W", .with = with, .with_count = 1};
+    CHECK_OK(mesh_folder_add_ex(a.m, dir, &o, NULL, 0));
+    CHECK_OK(mesh_folder_add(a.m, open_dir, "OPEN", NULL, 0));
+    CHECK(registry_may_hold(a.m, "W", pkb));
+    CHECK(!registry_may_hold(a.m, "W", pkc));
+    CHECK(registry_may_hold(a.m, "OPEN", pkc));
+    mesh_member_list_t *ml = NULL;
+    CHECK_OK(mesh_members(a.m, "folder:W", &ml));
+    CHECK(mesh_member_list_restricted(ml));
+    CHECK_EQ(mesh_member_list_count(ml), 2); /* this device and b */
+    mesh_member_list_free(ml);
+    util_dev_close(&c);
+    util_dev_close(&b);
     util_dev_close(&a);
 }
 
@@ -506,6 +544,7 @@ main(void)
         cmocka_unit_test(test_blockmsg_bodies),
         cmocka_unit_test(test_registry),
         cmocka_unit_test(test_registry_versions),
+        cmocka_unit_test(test_registry_with),
         cmocka_unit_test(test_history_calls),
         cmocka_unit_test(test_scan_writes_index),
         cmocka_unit_test(test_realize_from_blocks),
