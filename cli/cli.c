@@ -307,6 +307,14 @@ s_config_line(cli_ctx_t *ctx, char *line, int *level, int *json)
             return "";
         }
     }
+    if (strcmp(key, "versions") == 0) { /* folder add: checked there, as --versions */
+        size_t len = strlen(value);
+        if (len == 0 || len >= sizeof ctx->folder_versions_config)
+            return "versions must be a number of days, 0 to 36500";
+        memcpy(ctx->folder_versions_config, value, len + 1);
+        ctx->folder_versions = ctx->folder_versions_config;
+        return "";
+    }
     if (strcmp(key, "name") == 0) {
         size_t len = strlen(value);
         if (len == 0 || len >= sizeof ctx->name)
@@ -415,6 +423,7 @@ cli_reload_config(cli_ctx_t *ctx)
     ctx->discovery_interval_config[0] = ctx->discovery_group_config[0] = '\0';
     ctx->discovery_interfaces_config[0] = '\0';
     ctx->horizon_ms = ctx->pair_expire_ms = 0;
+    ctx->folder_versions = NULL;
     if (s_read_config(ctx, &level, &json) != CLI_OK)
         return CLI_FAIL;
     ctx->log_level = ctx->log_level_flag >= 0 ? ctx->log_level_flag : level;

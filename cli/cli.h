@@ -51,6 +51,10 @@ typedef struct cli_ctx {
     bool discovery;
     unsigned discovery_port, discovery_interval_ms;
     const char *discovery_group, *discovery_interfaces;
+
+    /* 'versions' from the config file (folder add: days kept), or NULL; its text */
+    const char *folder_versions;
+    char folder_versions_config[16];
 } cli_ctx_t;
 
 /* Parse a duration: digits with an optional unit s (the default), m, h or d, more than 0

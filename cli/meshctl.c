@@ -24,7 +24,7 @@ static const s_cmd_t s_cmds[] = {
     {"del", cmd_del, "delete keys"},
     {"ls", cmd_ls, "list the collections, or the keys and values of one"},
     {"log", cmd_log, "list the change sets of a collection, newest first"},
-    {"conflicts", cmd_conflicts, "list the keys that have siblings (concurrent writes)"},
+    {"conflicts", cmd_conflicts, "list the keys that have siblings, or the file conflict copies"},
     {"dump", cmd_dump, "print every version of a collection, for comparing devices"},
     {"peer", cmd_peer, "add a device to the mesh, or list its members"},
     {"pair", cmd_pair, "pair with another device by a one-time code"},
@@ -38,7 +38,7 @@ static const s_cmd_t s_cmds[] = {
     {"daemon", cmd_daemon, "run the node: listen, connect to members and sync"},
     {"status", cmd_status, "show this device, its peers and how far along sync is"},
     {"wait", cmd_wait, "wait until this device has sent every connected peer what it lacks"},
-    {"folder", cmd_folder, "sync a directory with the mesh, list or stop synced folders"},
+    {"folder", cmd_folder, "sync a directory with the mesh; list, stop, restore versions"},
     {"watch", cmd_watch, "print the change feed as it happens"},
 };
 

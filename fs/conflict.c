@@ -163,8 +163,10 @@ conflict_name(const char *rel, size_t len, int64_t when, const char *device, cha
     return conflict_tag_path(rel, len, tag, n, out, out_len, out_n);
 }
 
-bool
-conflict_is(const char *rel, size_t len, int64_t *when, char *device)
+/* Find the conflict tag in the last component of rel[0..len): its offset into rel in *at and
+ * its length (".sync-conflict-" through the device) in *tag_len. */
+static bool
+s_find(const char *rel, size_t len, int64_t *when, char *device, size_t *at_out, size_t *tag_len)
 {
     size_t c = len, tl = strlen(CONFLICT_TAG);
     while (c > 0 && rel[c - 1] != '/') {
@@ -195,7 +197,32 @@ conflict_is(const char *rel, size_t len, int64_t *when, char *device)
             memcpy(device, name + at, d);
             device[d] = '\0';
         }
+        *at_out = c + i;
+        *tag_len = at + d - i;
         return true;
     }
     return false;
+}
+
+bool
+conflict_is(const char *rel, size_t len, int64_t *when, char *device)
+{
+    size_t at, tag_len;
+    return s_find(rel, len, when, device, &at, &tag_len);
+}
+
+mesh_err_t
+conflict_original(const char *rel, size_t len, char *out, size_t out_len)
+{
+    size_t at, tag_len;
+    if (!s_find(rel, len, NULL, NULL, &at, &tag_len)) {
+        return MESH_EINVAL;
+    }
+    if (len - tag_len + 1 > out_len) {
+        return MESH_ETOOBIG;
+    }
+    memcpy(out, rel, at);
+    memcpy(out + at, rel + at + tag_len, len - at - tag_len);
+    out[len - tag_len] = '\0';
+    return MESH_OK;
 }

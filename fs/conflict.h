@@ -56,4 +56,11 @@ MESH_NODISCARD mesh_err_t conflict_name(const char *rel, size_t len, int64_t whe
  * CONFLICT_DEVICE_LEN + 1 bytes). Thread-safe. */
 bool conflict_is(const char *rel, size_t len, int64_t *when, char *device);
 
+/* The path a conflict copy rel[0..len) was named after: rel with its tag (".sync-conflict-",
+ * stamp, '-', device) taken out, into out (NUL-terminated): "d/a.sync-conflict-20261205-
+ * 061500-ABCDEFG.txt" -> "d/a.txt". A name whose base was cut to fit (conflict_tag_path)
+ * gives the cut base. MESH_EINVAL: not a conflict copy (conflict_is); MESH_ETOOBIG: out_len
+ * too small. Thread-safe. */
+MESH_NODISCARD mesh_err_t conflict_original(const char *rel, size_t len, char *out, size_t out_len);
+
 #endif /* MESH_FS_CONFLICT_H */

@@ -139,8 +139,10 @@ s_source(int root_fd, const char *rel, int *dir, const char **name, char *why, s
     return MESH_OK;
 }
 
-mesh_err_t
-versions_keep(int root_fd, const char *rel, int64_t when, char *why, size_t why_len)
+/* versions_keep; with by_link, the file is kept by a hard link in the versions directory
+ * and stays at rel too (versions_restore then swaps the version in). */
+static mesh_err_t
+s_keep(int root_fd, const char *rel, int64_t when, bool by_link, char *why, size_t why_len)
 {
     char vpath[PATH_LEN_MAX + 1];
     int sdir = -1, vfd = -1;
@@ -176,7 +178,8 @@ versions_keep(int root_fd, const char *rel, int64_t when, char *why, size_t why_
         if (err != MESH_OK) {
             break;
         }
-        int rc = s_move(sdir, name, ddir, vname), e = errno;
+        int rc = by_link ? linkat(sdir, name, ddir, vname, 0) : s_move(sdir, name, ddir, vname);
+        int e = errno;
         close(ddir);
         if (rc == 0) {
             break;
@@ -190,6 +193,37 @@ versions_keep(int root_fd, const char *rel, int64_t when, char *why, size_t why_
     }
     if (vfd >= 0) {
         close(vfd);
+    }
+    return err;
+}
+
+mesh_err_t
+versions_keep(int root_fd, const char *rel, int64_t when, char *why, size_t why_len)
+{
+    return s_keep(root_fd, rel, when, false, why, why_len);
+}
+
+mesh_err_t
+versions_retire(int root_fd, const char *rel, int64_t when, unsigned days, char *why,
+                size_t why_len)
+{
+    if (days > 0) {
+        return versions_keep(root_fd, rel, when, why, why_len);
+    }
+    int dir = -1;
+    const char *name;
+    if (why && why_len) {
+        why[0] = '\0';
+    }
+    mesh_err_t err = rel ? path_check(rel, strlen(rel), why, why_len) : MESH_EINVAL;
+    if (err == MESH_OK) {
+        err = s_source(root_fd, rel, &dir, &name, why, why_len);
+    }
+    if (err == MESH_OK && unlinkat(dir, name, 0) != 0) {
+        err = s_why(MESH_EIO, why, why_len, "versions: remove: %s", strerror(errno));
+    }
+    if (dir >= 0) {
+        close(dir);
     }
     return err;
 }
@@ -300,6 +334,36 @@ versions_release(versions_list_t *list)
     }
 }
 
+/* Swap the version vdir/vname with the file at ddir/dname (cur: its stat, kept already by a
+ * link), atomically (renameat2 RENAME_EXCHANGE); the version's old name then holds what
+ * was at the path: removed when it is cur (kept under its own stamp), else left there (a
+ * file that came meanwhile: kept, never lost). Without RENAME_EXCHANGE: the version renamed
+ * over the path. */
+static mesh_err_t
+s_swap_in(int vdir, const char *vname, int ddir, const char *dname, const struct stat *cur,
+          char *why, size_t why_len)
+{
+    struct stat st;
+#ifdef SYS_renameat2
+    if (syscall(SYS_renameat2, vdir, vname, ddir, dname, 2u /* RENAME_EXCHANGE */) == 0) {
+        if (fstatat(vdir, vname, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_ino == cur->st_ino &&
+            st.st_dev == cur->st_dev) {
+            (void)unlinkat(vdir, vname, 0);
+        }
+        return MESH_OK;
+    }
+    if (errno != ENOSYS && errno != EINVAL) {
+        return s_why(MESH_EIO, why, why_len, "versions: restore: %s", strerror(errno));
+    }
+#endif
+    (void)st;
+    (void)cur;
+    if (renameat(vdir, vname, ddir, dname) != 0) {
+        return s_why(MESH_EIO, why, why_len, "versions: restore: %s", strerror(errno));
+    }
+    return MESH_OK;
+}
+
 mesh_err_t
 versions_restore(int root_fd, const char *rel, int64_t at, int64_t now, int64_t *restored,
                  char *why, size_t why_len)
@@ -319,10 +383,16 @@ versions_restore(int root_fd, const char *rel, int64_t at, int64_t now, int64_t 
     }
     int cur_dir = -1, vfd = -1, sdir = -1, ddir = -1;
     const char *cur_name, *sname, *dname;
+    struct stat cur;
+    bool have_cur = false;
     err = s_source(root_fd, rel, &cur_dir, &cur_name, why, why_len);
-    if (err == MESH_OK) { /* the file there now becomes a version first */
+    if (err == MESH_OK) {
+        /* the file there now becomes a version first: linked into the versions, so that the
+         * path is never empty (a scan in between would send a delete) */
+        have_cur = fstatat(cur_dir, cur_name, &cur, AT_SYMLINK_NOFOLLOW) == 0;
         close(cur_dir);
-        err = versions_keep(root_fd, rel, now, why, why_len);
+        err = have_cur ? s_keep(root_fd, rel, now, true, why, why_len)
+                       : s_why(MESH_EIO, why, why_len, "versions: %s", strerror(errno));
     } else if (err == MESH_ENOTFOUND) {
         err = MESH_OK;
     }
@@ -335,7 +405,9 @@ versions_restore(int root_fd, const char *rel, int64_t at, int64_t now, int64_t 
     if (err == MESH_OK) {
         err = path_open_parent(root_fd, rel, true, &ddir, &dname, why, why_len);
     }
-    if (err == MESH_OK && s_move(sdir, pick->name, ddir, dname) != 0) {
+    if (err == MESH_OK && have_cur) {
+        err = s_swap_in(sdir, pick->name, ddir, dname, &cur, why, why_len);
+    } else if (err == MESH_OK && s_move(sdir, pick->name, ddir, dname) != 0) {
         err = errno == EEXIST
                   ? s_why(MESH_EEXIST, why, why_len, "versions: a file came to the path: kept")
                   : s_why(MESH_EIO, why, why_len, "versions: restore: %s", strerror(errno));

@@ -42,6 +42,12 @@ typedef struct versions_list {
 MESH_NODISCARD mesh_err_t versions_keep(int root_fd, const char *rel, int64_t when, char *why,
                                         size_t why_len);
 
+/* The file (or symlink) at rel leaves its path (a member's change replaces or deletes it):
+ * with days > 0 it is kept (versions_keep); with days == 0 (versioning off, §19.2) it is
+ * removed. Errors as versions_keep; nothing is moved or removed on error. */
+MESH_NODISCARD mesh_err_t versions_retire(int root_fd, const char *rel, int64_t when, unsigned days,
+                                          char *why, size_t why_len);
+
 /* List the versions of rel into *out (released with versions_release), newest first; none
  * is an empty list (MESH_OK). Errors: MESH_EINVAL (rel fails path_check, a symlink in the
  * way), MESH_ETOOBIG (more than VERSIONS_LIST_MAX), MESH_ENOMEM, MESH_EIO. */
@@ -51,8 +57,10 @@ MESH_NODISCARD mesh_err_t versions_list(int root_fd, const char *rel, versions_l
 void versions_release(versions_list_t *list);
 
 /* Bring back the newest version of rel kept at or before at (INT64_MAX: the newest of all):
- * the file now at rel, if any, is first kept as a version stamped now; then the version is
- * moved to rel (its directories made). *restored (may be NULL) says the chosen stamp.
+ * the file now at rel, if any, is first kept as a version stamped now (a hard link), then
+ * swapped with the version in one step (renameat2 RENAME_EXCHANGE, so rel is never absent;
+ * a file that came to rel meanwhile stays as a version), else the version is moved to rel
+ * (its directories made). *restored (may be NULL) says the chosen stamp.
  * MESH_ENOTFOUND: no version at or before at (nothing changed). Other errors as
  * versions_keep. */
 MESH_NODISCARD mesh_err_t versions_restore(int root_fd, const char *rel, int64_t at, int64_t now,

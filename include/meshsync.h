@@ -1249,6 +1249,119 @@ MESH_EXPORT size_t mesh_status_folder_count(const mesh_status_t *st);
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_status_folder(const mesh_status_t *st, size_t i,
                                                          mesh_status_folder_t *out);
 
+/* ---- Folder versions, restore, conflict copies and sharing (issue 18; docs/PROTOCOL.md §19,
+ * §24) ---- */
+
+/* mesh_folder_add_options_t.versions_days for a folder that keeps no versions. */
+#define MESH_FOLDER_VERSIONS_OFF UINT32_MAX
+
+/* Options of mesh_folder_add_ex; zero-filled but for size, it does what mesh_folder_add does.
+ * Fields are only ever added at the end. */
+typedef struct mesh_folder_add_options {
+    size_t size;             /* sizeof(mesh_folder_add_options_t); always first */
+    const char *id;          /* as mesh_folder_add's id (NULL: the marker's, else a new one) */
+    const char *const *with; /* share the folder with these members only (device IDs), or
+                              * NULL: every member may hold it */
+    size_t with_count;       /* how many IDs with holds (0: no list is written) */
+    uint32_t versions_days;  /* days a replaced or deleted file is kept in .meshsync/versions
+                              * (docs/PROTOCOL.md §19.2): 1..36500; 0: the default, 30;
+                              * MESH_FOLDER_VERSIONS_OFF: none kept */
+} mesh_folder_add_options_t;
+
+/* mesh_folder_add with options. With with_count IDs, the folder's index collection
+ * ("folder:" + ID) is first shared with them (mesh_share: its access list then holds this
+ * device and them), so a member not named is sent neither its index nor its blocks; then the
+ * folder is recorded with its version retention. Errors: those of mesh_folder_add, those of
+ * mesh_share (MESH_EBADID, MESH_ENOTFOUND: an ID is not a member; MESH_ESTATE: the folder's
+ * access list does not hold this device), MESH_EINVAL (versions_days above 36500 and not
+ * MESH_FOLDER_VERSIONS_OFF, with NULL with with_count). A failed share records nothing.
+ * Thread-safety: as mesh_folder_add. */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_folder_add_ex(mesh_t *m, const char *path,
+                                                         const mesh_folder_add_options_t *opts,
+                                                         char *id_out, size_t id_out_len);
+
+/* Set how long folder id keeps replaced and deleted files (days as in
+ * mesh_folder_add_options_t.versions_days). A running daemon uses it from its next keep or
+ * expiry; versions kept before stay until they are older than the new retention (none is
+ * removed while it is off). Errors: MESH_EINVAL (a bad ID or days), MESH_ENOTFOUND (no such
+ * folder here), MESH_EIO. Thread-safety: as mesh_folder_add. */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_folder_set_versions(mesh_t *m, const char *id,
+                                                               uint32_t days);
+
+/* One kept version of a path, as listed by mesh_folder_versions. Built by the library. */
+typedef struct mesh_folder_version {
+    size_t size;      /* sizeof(mesh_folder_version_t) in the library */
+    int64_t when;     /* unix seconds (UTC): when it was replaced, deleted or restored over */
+    uint64_t bytes;   /* its size */
+    const char *name; /* its file name in .meshsync/versions/ beside the path's own directory */
+} mesh_folder_version_t;
+
+typedef struct mesh_folder_version_list mesh_folder_version_list_t; /* opaque */
+
+/* List the versions of path (relative to the root of folder id, which this device syncs)
+ * kept on this device, newest first; none is an empty list. Works with or without a daemon
+ * (it reads the folder's directory). MESH_OK: *out is new (free with
+ * mesh_folder_version_list_free). Errors: MESH_EINVAL (a bad ID or path, a symlink in the
+ * way), MESH_ENOTFOUND (no such folder here), MESH_ESTATE (its root or marker is missing),
+ * MESH_ETOOBIG (over 10,000 versions), MESH_ENOMEM, MESH_EIO; detail in mesh_errmsg.
+ * Thread-safety: any thread (one call at a time per mesh_t). */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_folder_versions(mesh_t *m, const char *id,
+                                                           const char *path,
+                                                           mesh_folder_version_list_t **out);
+
+/* Number of versions in list (0 for NULL). Thread-safety: any thread. */
+MESH_EXPORT size_t mesh_folder_version_list_count(const mesh_folder_version_list_t *list);
+
+/* Version i of list, or NULL when i >= its count; owned by list. Thread-safety: any thread. */
+MESH_EXPORT const mesh_folder_version_t *
+mesh_folder_version_list_get(const mesh_folder_version_list_t *list, size_t i);
+
+/* Free list; NULL is a no-op. Thread-safety: any thread. */
+MESH_EXPORT void mesh_folder_version_list_free(mesh_folder_version_list_t *list);
+
+/* Bring back the newest version of path kept at or before at (unix seconds; INT64_MAX: the
+ * newest of all). The file at path now, if any, is first kept as a version itself, so a
+ * restore loses nothing. The restored file is a local change: a daemon scans it and sends
+ * it to the other members (without one, the next daemon start does). *restored (may be NULL)
+ * is the chosen version's time. Errors: as mesh_folder_versions, and MESH_ENOTFOUND also
+ * when no version is kept at or before at (nothing changed), MESH_EEXIST (a file came to
+ * path meanwhile: kept, nothing restored). Thread-safety: as mesh_folder_versions. */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_folder_restore(mesh_t *m, const char *id,
+                                                          const char *path, int64_t at,
+                                                          int64_t *restored);
+
+/* One conflict copy (docs/PROTOCOL.md §19.3) in a folder, as listed by mesh_folder_conflicts.
+ * Built by the library. */
+typedef struct mesh_folder_conflict {
+    size_t size;          /* sizeof(mesh_folder_conflict_t) in the library */
+    const char *folder;   /* the folder's ID */
+    const char *path;     /* the copy's path, relative to the folder root */
+    const char *original; /* the path it is the losing side of (its base may be cut) */
+    const char *device;   /* the losing device: the first 7 characters of its ID, no dashes */
+    int64_t when;         /* the losing edit's time, unix seconds (UTC) */
+} mesh_folder_conflict_t;
+
+typedef struct mesh_folder_conflict_list mesh_folder_conflict_list_t; /* opaque */
+
+/* List the conflict copies present in folder id (NULL: every folder this device syncs whose
+ * root is there), by folder then path. A folder whose root or marker is missing is skipped.
+ * MESH_OK: *out is new (free with mesh_folder_conflict_list_free). Errors: MESH_EINVAL,
+ * MESH_ENOTFOUND (id given, no such folder here), MESH_ESTATE (id given, its root or marker
+ * missing), MESH_ETOOBIG (over 10,000 copies), MESH_ENOMEM, MESH_EIO.
+ * Thread-safety: any thread (one call at a time per mesh_t). */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_folder_conflicts(mesh_t *m, const char *id,
+                                                            mesh_folder_conflict_list_t **out);
+
+/* Number of copies in list (0 for NULL). Thread-safety: any thread. */
+MESH_EXPORT size_t mesh_folder_conflict_list_count(const mesh_folder_conflict_list_t *list);
+
+/* Copy i of list, or NULL when i >= its count; owned by list. Thread-safety: any thread. */
+MESH_EXPORT const mesh_folder_conflict_t *
+mesh_folder_conflict_list_get(const mesh_folder_conflict_list_t *list, size_t i);
+
+/* Free list; NULL is a no-op. Thread-safety: any thread. */
+MESH_EXPORT void mesh_folder_conflict_list_free(mesh_folder_conflict_list_t *list);
+
 #ifdef __cplusplus
 }
 #endif

@@ -319,7 +319,8 @@ static bool
 s_keep_version(mesh_t *m, folder_t *f, const char *path)
 {
     char why[256];
-    mesh_err_t err = versions_keep(f->root_fd, path, (int64_t)time(NULL), why, sizeof why);
+    mesh_err_t err = versions_retire(f->root_fd, path, (int64_t)time(NULL),
+                                     registry_versions_days(m, f->id), why, sizeof why);
     if (err != MESH_OK) {
         node_log(m, MESH_LOG_WARN,
                  "folder %s: %s could not be kept as a version (%s): left as it is", f->id, path,
@@ -703,12 +704,12 @@ realize_pass(mesh_t *m, folder_t *f, const blockidx_t *bi)
         char why[200];
         size_t removed = 0;
         rs->expired = now;
-        if (versions_expire(f->root_fd, now, VERSIONS_DAYS_DEFAULT, &removed, why, sizeof why) !=
-            MESH_OK) {
+        if (versions_expire(f->root_fd, now, registry_versions_days(m, f->id), &removed, why,
+                            sizeof why) != MESH_OK) {
             node_log(m, MESH_LOG_WARN, "folder %s: expiring versions: %s", f->id, why);
         } else if (removed) {
             node_log(m, MESH_LOG_INFO, "folder %s: %zu version(s) older than %u days removed",
-                     f->id, removed, VERSIONS_DAYS_DEFAULT);
+                     f->id, removed, registry_versions_days(m, f->id));
         }
     }
     mesh_err_t err = s_snapshot(m, f, &items, &n);

@@ -1,11 +1,14 @@
 /* core/folder/registry.c: the folder registry in the store's metadata (record "folders": per
- * folder, u8 ID length, the ID, le16 root length, the root) and the public folder calls
- * (docs/PROTOCOL.md §18.5).
+ * folder, u8 ID length (bit 7: a retention follows the root), the ID, le16 root length, the
+ * root, [le16 version retention in days]) and the public folder calls (docs/PROTOCOL.md
+ * §18.5, §19.2).
  * Layer: core (folder). Third-party: none. SPDX-License-Identifier: MIT */
 #include "core/folder/registry.h"
 
 #include "core/base/node.h"
+#include "core/member/share.h"
 #include "crypto/ident.h"
+#include "fs/versions.h"
 #include "store/store.h"
 
 #include <errno.h>
@@ -15,8 +18,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define S_RECORD   "folders"
-#define S_ROOT_MAX 4095u
+#define S_RECORD    "folders"
+#define S_ROOT_MAX  4095u
+#define S_HAS_DAYS  0x80u /* on the ID length byte: le16 days follow the root */
+#define S_ENTRY_MAX (1 + SCAN_ID_MAX + 2 + S_ROOT_MAX + 2)
 
 bool
 registry_id_ok(const char *id, size_t len)
@@ -60,7 +65,8 @@ registry_free(registry_folder_t *list, size_t n)
     free(list);
 }
 
-/* Decode the record's bytes into a new list. MESH_OK, MESH_ECORRUPT, MESH_ENOMEM. */
+/* Decode the record's bytes into a new list. MESH_OK, MESH_ECORRUPT, MESH_ENOMEM. An entry
+ * without a retention (written before it existed) keeps VERSIONS_DAYS_DEFAULT. */
 static mesh_err_t
 s_decode(const uint8_t *p, size_t len, registry_folder_t **out, size_t *n)
 {
@@ -70,25 +76,34 @@ s_decode(const uint8_t *p, size_t len, registry_folder_t **out, size_t *n)
         return MESH_ENOMEM;
     }
     while (pos < len) {
-        if (count == REGISTRY_MAX || len - pos < 1 || len - pos - 1 < (size_t)p[pos] + 2) {
+        bool has_days = p[pos] & S_HAS_DAYS;
+        size_t idlen = p[pos] & ~S_HAS_DAYS & 0xffu;
+        if (count == REGISTRY_MAX || len - pos - 1 < idlen + 2) {
             goto bad;
         }
-        size_t idlen = p[pos];
         const char *id = (const char *)p + pos + 1;
         size_t rlen = p[pos + 1 + idlen] | (size_t)p[pos + 2 + idlen] << 8;
         pos += 3 + idlen;
-        if (!registry_id_ok(id, idlen) || rlen == 0 || rlen > S_ROOT_MAX || len - pos < rlen ||
-            memchr(p + pos, 0, rlen)) {
+        if (!registry_id_ok(id, idlen) || rlen == 0 || rlen > S_ROOT_MAX ||
+            len - pos < rlen + (has_days ? 2 : 0) || memchr(p + pos, 0, rlen)) {
             goto bad;
         }
+        unsigned days = VERSIONS_DAYS_DEFAULT;
+        if (has_days) {
+            days = p[pos + rlen] | (unsigned)p[pos + rlen + 1] << 8;
+            if (days > VERSIONS_DAYS_MAX) {
+                goto bad;
+            }
+        }
         memcpy(list[count].id, id, idlen);
+        list[count].versions_days = days;
         list[count].root = strndup((const char *)p + pos, rlen);
         if (!list[count].root) {
             registry_free(list, count);
             return MESH_ENOMEM;
         }
         count++;
-        pos += rlen;
+        pos += rlen + (has_days ? 2 : 0);
     }
     *out = list;
     *n = count;
@@ -124,15 +139,62 @@ registry_load(mesh_t *m, registry_folder_t **list, size_t *n)
     return err == MESH_OK ? MESH_OK : node_fail(m, err, "folders: %s", mesh_strerror(err));
 }
 
+unsigned
+registry_versions_days(mesh_t *m, const char *id)
+{
+    registry_folder_t *list = NULL;
+    size_t n = 0;
+    unsigned days = VERSIONS_DAYS_DEFAULT;
+    if (registry_load(m, &list, &n) == MESH_OK) {
+        for (size_t i = 0; i < n; i++) {
+            if (strcmp(list[i].id, id) == 0) {
+                days = list[i].versions_days;
+            }
+        }
+    }
+    registry_free(list, n);
+    return days;
+}
+
+bool
+registry_may_hold(mesh_t *m, const char *id, const uint8_t *pk)
+{
+    char coll[REGISTRY_COLL_LEN];
+    bool yes = false;
+    registry_coll(id, coll);
+    return share_may_hold(m, coll, pk, &yes) == MESH_OK && yes;
+}
+
 /* ---- writing the record ---- */
 
+typedef enum s_op { S_ADD, S_RM, S_SET_DAYS } s_op_t;
+
 typedef struct s_edit {
-    const char *id;   /* add or remove this one */
-    const char *root; /* add: its root; NULL: remove */
+    s_op_t op;
+    const char *id;   /* the folder added, removed or changed */
+    const char *root; /* S_ADD: its root */
+    unsigned days;    /* S_ADD, S_SET_DAYS: its version retention */
     mesh_err_t why;   /* what the body found (MESH_EEXIST, MESH_ENOTFOUND) */
 } s_edit_t;
 
-/* The write body: read the record, add or drop one folder, write it back. */
+/* Append one entry of the record to out (S_ENTRY_MAX bytes free). */
+static size_t
+s_encode_one(uint8_t *out, const char *id, const char *root, unsigned days)
+{
+    size_t idlen = strlen(id), rlen = strlen(root), n = 0;
+    out[n++] = (uint8_t)(idlen | S_HAS_DAYS);
+    memcpy(out + n, id, idlen);
+    n += idlen;
+    out[n++] = (uint8_t)(rlen & 0xff);
+    out[n++] = (uint8_t)(rlen >> 8);
+    memcpy(out + n, root, rlen);
+    n += rlen;
+    out[n++] = (uint8_t)(days & 0xff);
+    out[n++] = (uint8_t)(days >> 8);
+    return n;
+}
+
+/* The write body: read the record, add, drop or change one folder, write it back. */
 static mesh_err_t
 s_edit_body(store_txn_t *txn, void *ctx)
 {
@@ -153,44 +215,41 @@ s_edit_body(store_txn_t *txn, void *ctx)
     }
     size_t found = n;
     for (size_t i = 0; i < n; i++) {
-        if (strcmp(list[i].id, e->id) == 0 || (e->root && strcmp(list[i].root, e->root) == 0)) {
+        if (strcmp(list[i].id, e->id) == 0 ||
+            (e->op == S_ADD && strcmp(list[i].root, e->root) == 0)) {
             found = i;
         }
     }
     e->why = MESH_OK;
-    if (e->root && found < n) {
+    if (e->op == S_ADD && found < n) {
         e->why = MESH_EEXIST;
-    } else if (!e->root && found == n) {
+    } else if (e->op != S_ADD && found == n) {
         e->why = MESH_ENOTFOUND;
-    } else if (e->root && n == REGISTRY_MAX) {
+    } else if (e->op == S_ADD && n == REGISTRY_MAX) {
         e->why = MESH_ETOOBIG;
     }
     if (e->why != MESH_OK) {
         registry_free(list, n);
         return e->why;
     }
-    out = malloc(len + 3 + SCAN_ID_MAX + S_ROOT_MAX);
+    out = malloc((n + 1) * S_ENTRY_MAX);
     if (!out) {
         registry_free(list, n);
         return MESH_ENOMEM;
     }
-    for (size_t i = 0; i <= n; i++) {
-        const char *id = i < n ? list[i].id : e->id;
-        const char *root = i < n ? list[i].root : e->root;
-        if ((i < n && i == found) || !root) {
-            continue;
+    for (size_t i = 0; i < n; i++) {
+        if (i == found && e->op == S_SET_DAYS) {
+            list[i].versions_days = e->days;
         }
-        size_t idlen = strlen(id), rlen = strlen(root);
-        out[out_len++] = (uint8_t)idlen;
-        memcpy(out + out_len, id, idlen);
-        out_len += idlen;
-        out[out_len++] = (uint8_t)(rlen & 0xff);
-        out[out_len++] = (uint8_t)(rlen >> 8);
-        memcpy(out + out_len, root, rlen);
-        out_len += rlen;
+        if (i != found || e->op == S_SET_DAYS) {
+            out_len += s_encode_one(out + out_len, list[i].id, list[i].root, list[i].versions_days);
+        }
+    }
+    if (e->op == S_ADD) {
+        out_len += s_encode_one(out + out_len, e->id, e->root, e->days);
     }
     err = store_meta_put(txn, S_RECORD, out, out_len);
-    if (err == MESH_OK && !e->root) {
+    if (err == MESH_OK && e->op == S_RM) {
         /* its scan records go too: joined again later, nothing is taken as deleted */
         char name[sizeof REGISTRY_SCAN_PREFIX + SCAN_ID_MAX];
         snprintf(name, sizeof name, "%s%s", REGISTRY_SCAN_PREFIX, e->id);
@@ -236,21 +295,48 @@ s_marker_id(const char *root, char *id)
     return true;
 }
 
+/* The retention asked in opts (0: the default), as registry days, or UINT_MAX when bad. */
+static unsigned
+s_days_of(uint32_t asked)
+{
+    if (asked == MESH_FOLDER_VERSIONS_OFF) {
+        return 0;
+    }
+    if (asked == 0) {
+        return VERSIONS_DAYS_DEFAULT;
+    }
+    return asked <= VERSIONS_DAYS_MAX ? asked : UINT_MAX;
+}
+
 mesh_err_t
-mesh_folder_add(mesh_t *m, const char *path, const char *id, char *id_out, size_t id_out_len)
+mesh_folder_add_ex(mesh_t *m, const char *path, const mesh_folder_add_options_t *opts, char *id_out,
+                   size_t id_out_len)
 {
     char root[PATH_MAX], fid[SCAN_ID_MAX + 1], why[256] = "";
+    char coll[REGISTRY_COLL_LEN];
     struct stat st;
     if (id_out && id_out_len) {
         id_out[0] = '\0';
     }
-    if (!m || !path) {
-        return MESH_EINVAL;
+    if (!m || !path || (opts && opts->size < sizeof(size_t))) {
+        return m ? node_fail(m, MESH_EINVAL, "folder add: bad arguments") : MESH_EINVAL;
     }
-    if (id && !registry_id_ok(id, strlen(id))) {
+    mesh_folder_add_options_t o = {.size = sizeof o};
+    if (opts) { /* (a caller built against an older, shorter struct: the rest stays 0) */
+        memcpy(&o, opts, opts->size < sizeof o ? opts->size : sizeof o);
+    }
+    if (o.id && !registry_id_ok(o.id, strlen(o.id))) {
         return node_fail(m, MESH_EINVAL,
                          "a folder ID is 1 to 64 characters of A-Z a-z 0-9 . _ - (docs/PROTOCOL.md "
                          "§18.4)");
+    }
+    unsigned days = s_days_of(o.versions_days);
+    if (days == UINT_MAX) {
+        return node_fail(m, MESH_EINVAL, "versions are kept 1 to %u days (or none)",
+                         VERSIONS_DAYS_MAX);
+    }
+    if (o.with_count && !o.with) {
+        return node_fail(m, MESH_EINVAL, "folder add: with_count without with");
     }
     if (!realpath(path, root) || stat(root, &st) != 0 || !S_ISDIR(st.st_mode)) {
         return node_fail(m, MESH_ENOTFOUND, "'%s' is not a directory", path);
@@ -258,16 +344,26 @@ mesh_folder_add(mesh_t *m, const char *path, const char *id, char *id_out, size_
     if (strlen(root) > S_ROOT_MAX) {
         return node_fail(m, MESH_ETOOBIG, "a folder path of over %u bytes", S_ROOT_MAX);
     }
-    if (id) {
-        snprintf(fid, sizeof fid, "%s", id);
+    if (o.id) {
+        snprintf(fid, sizeof fid, "%s", o.id);
     } else if (!s_marker_id(root, fid)) {
         s_new_id(fid);
     }
-    mesh_err_t err = scan_marker_write(root, fid, why, sizeof why);
+    mesh_err_t err = MESH_OK;
+    if (o.with_count) {
+        /* the access list first: when a daemon starts the folder, a member outside it is
+         * never sent an entry (§8.3); a refused ID leaves nothing written */
+        registry_coll(fid, coll);
+        err = mesh_share(m, coll, o.with, o.with_count);
+        if (err != MESH_OK) {
+            return err; /* (detail on m: mesh_share's) */
+        }
+    }
+    err = scan_marker_write(root, fid, why, sizeof why);
     if (err != MESH_OK) {
         return node_fail(m, err, "folder '%s': %s", root, why);
     }
-    s_edit_t e = {.id = fid, .root = root};
+    s_edit_t e = {.op = S_ADD, .id = fid, .root = root, .days = days};
     err = store_write(m->store, s_edit_body, &e);
     if (err == MESH_EEXIST) {
         return node_fail(m, err, "folder %s or the directory '%s' is already synced here", fid,
@@ -287,17 +383,43 @@ mesh_folder_add(mesh_t *m, const char *path, const char *id, char *id_out, size_
 }
 
 mesh_err_t
+mesh_folder_add(mesh_t *m, const char *path, const char *id, char *id_out, size_t id_out_len)
+{
+    mesh_folder_add_options_t o = {.size = sizeof o, .id = id};
+    return mesh_folder_add_ex(m, path, &o, id_out, id_out_len);
+}
+
+mesh_err_t
 mesh_folder_rm(mesh_t *m, const char *id)
 {
     if (!m || !id || !registry_id_ok(id, strlen(id))) {
         return m ? node_fail(m, MESH_EINVAL, "not a folder ID") : MESH_EINVAL;
     }
-    s_edit_t e = {.id = id, .root = NULL};
+    s_edit_t e = {.op = S_RM, .id = id};
     mesh_err_t err = store_write(m->store, s_edit_body, &e);
     if (err == MESH_ENOTFOUND) {
         return node_fail(m, err, "no folder %s on this device", id);
     }
     return err == MESH_OK ? MESH_OK : node_fail_store(m, err, "folder rm");
+}
+
+mesh_err_t
+mesh_folder_set_versions(mesh_t *m, const char *id, uint32_t days)
+{
+    if (!m || !id || !registry_id_ok(id, strlen(id))) {
+        return m ? node_fail(m, MESH_EINVAL, "not a folder ID") : MESH_EINVAL;
+    }
+    unsigned d = s_days_of(days);
+    if (d == UINT_MAX) {
+        return node_fail(m, MESH_EINVAL, "versions are kept 1 to %u days (or none)",
+                         VERSIONS_DAYS_MAX);
+    }
+    s_edit_t e = {.op = S_SET_DAYS, .id = id, .days = d};
+    mesh_err_t err = store_write(m->store, s_edit_body, &e);
+    if (err == MESH_ENOTFOUND) {
+        return node_fail(m, err, "no folder %s on this device", id);
+    }
+    return err == MESH_OK ? MESH_OK : node_fail_store(m, err, "folder versions");
 }
 
 /* ---- listing ---- */

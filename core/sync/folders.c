@@ -466,7 +466,8 @@ s_on_req(loop_t *l, struct folders *fs, session_t *s, const wire_msg_t *msg, fol
     bool joined = false;
     for (size_t i = 0; i < fs->n && !joined; i++) {
         joined = strlen(fs->f[i]->id) == req.folder_len &&
-                 memcmp(fs->f[i]->id, req.folder, req.folder_len) == 0;
+                 memcmp(fs->f[i]->id, req.folder, req.folder_len) == 0 &&
+                 registry_may_hold(l->m, fs->f[i]->id, s->device); /* (folder add --with) */
     }
     wire_block_t blk = {.status = WIRE_BLOCK_NOT_HELD, .hash = req.hash};
     size_t len = 0;

@@ -196,13 +196,34 @@ test_conflict_recognise(void **state)
     CHECK(!conflict_is(yes[0], 20, NULL, NULL));
 }
 
+/* The path a copy was named after: conflict_name's tag taken out again, for any name. */
+static void
+test_conflict_original(void **state)
+{
+    (void)state;
+    const char *paths[] = {"a.txt", "d/e/a.tar.gz", "Makefile", "d/.bashrc", "a.", "x/y"};
+    char copy[PATH_LEN_MAX + 1], back[PATH_LEN_MAX + 1];
+    size_t n;
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        snprintf(util_where, sizeof util_where, "'%s'", paths[i]);
+        CHECK_OK(conflict_name(paths[i], strlen(paths[i]), S_WHEN, "ABCDEFG-HIJ", copy,
+                               sizeof copy, &n));
+        CHECK_OK(conflict_original(copy, n, back, sizeof back));
+        CHECK(strcmp(back, paths[i]) == 0);
+        CHECK_EQ(conflict_original(copy, n, back, strlen(paths[i])), MESH_ETOOBIG);
+    }
+    util_where[0] = '\0';
+    CHECK_EQ(conflict_original("a.txt", 5, back, sizeof back), MESH_EINVAL);
+    CHECK_EQ(conflict_original("x.sync-conflict-2026", 20, back, sizeof back), MESH_EINVAL);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conflict_names),   cmocka_unit_test(test_conflict_long_names),
         cmocka_unit_test(test_conflict_refuses), cmocka_unit_test(test_conflict_stamps),
-        cmocka_unit_test(test_conflict_recognise),
+        cmocka_unit_test(test_conflict_recognise), cmocka_unit_test(test_conflict_original),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

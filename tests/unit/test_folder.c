@@ -6,14 +6,22 @@
  * delete are written, a missing marker stops the folder with nothing deleted; realize on a
  * second node (the index carried by a bundle): directories, a symlink, files built from the
  * blocks the first node's block index reads back (a wrong block is never taken), a local
- * change not scanned yet is kept, and a delete.
+ * change not scanned yet is kept, and a delete; the version retention in the registry (a
+ * record written before it existed reads as 30 days, set, refused values), add --with (a
+ * member not named may not hold the index nor be sent blocks), and the user's
+ * calls over a folder's directory (mesh_folder_versions, _restore, _conflicts) without a
+ * daemon.
  * Layer: tests. Third-party: cmocka. SPDX-License-Identifier: MIT */
+#include "core/base/node.h"
 #include "core/folder/blockidx.h"
 #include "core/folder/index.h"
 #include "core/folder/realize.h"
 #include "core/folder/registry.h"
 #include "core/wire/blockmsg.h"
+#include "crypto/devid.h"
 #include "crypto/ident.h"
+#include "fs/versions.h"
+#include "store/store.h"
 #include "util.h"
 
 #include <fcntl.h>
@@ -166,6 +174,168 @@ test_registry(void **state)
     char again[80];
     CHECK_OK(mesh_folder_add(a.m, dir, NULL, again, sizeof again));
     CHECK(strcmp(again, id) == 0);
+    util_dev_close(&a);
+}
+
+/* The registry record as a node before the retention existed wrote it: one folder. */
+static mesh_err_t
+s_old_record(store_txn_t *txn, void *ctx)
+{
+    const char *root = ctx;
+    uint8_t rec[600];
+    size_t n = 0, rlen = strlen(root);
+    rec[n++] = 3;
+    memcpy(rec + n, "OLD", 3);
+    n += 3;
+    rec[n++] = (uint8_t)(rlen & 0xff);
+    rec[n++] = (uint8_t)(rlen >> 8);
+    memcpy(rec + n, root, rlen);
+    n += rlen;
+    return store_meta_put(txn, "folders", rec, n);
+}
+
+static void
+test_registry_versions(void **state)
+{
+    (void)state;
+    util_dev_t a;
+    char dir[600], other[600], id[80];
+    util_dev_open(&a, "alpha");
+    snprintf(dir, sizeof dir, "%s/f", a.dir);
+    snprintf(other, sizeof other, "%s/g", a.dir);
+    CHECK(mkdir(dir, 0755) == 0 && mkdir(other, 0755) == 0);
+    CHECK_OK(store_write(a.m->store, s_old_record, dir));
+    CHECK_EQ(registry_versions_days(a.m, "OLD"), VERSIONS_DAYS_DEFAULT);
+    /* a new folder: its days kept beside the old one's */
+    mesh_folder_add_options_t o = {.size = sizeof o, .id = "NEW", .versions_days = 7};
+    CHECK_OK(mesh_folder_add_ex(a.m, other, &o, id, sizeof id));
+    CHECK_EQ(registry_versions_days(a.m, "NEW"), 7);
+    CHECK_EQ(registry_versions_days(a.m, "OLD"), VERSIONS_DAYS_DEFAULT);
+    CHECK_OK(mesh_folder_set_versions(a.m, "OLD", MESH_FOLDER_VERSIONS_OFF));
+    CHECK_EQ(registry_versions_days(a.m, "OLD"), 0);
+    CHECK_EQ(registry_versions_days(a.m, "NEW"), 7);
+    CHECK_OK(mesh_folder_set_versions(a.m, "NEW", 0)); /* 0: the default */
+    CHECK_EQ(registry_versions_days(a.m, "NEW"), VERSIONS_DAYS_DEFAULT);
+    CHECK_EQ(mesh_folder_set_versions(a.m, "NEW", VERSIONS_DAYS_MAX + 1), MESH_EINVAL);
+    CHECK_EQ(mesh_folder_set_versions(a.m, "NONE", 3), MESH_ENOTFOUND);
+    CHECK_EQ(registry_versions_days(a.m, "NONE"), VERSIONS_DAYS_DEFAULT);
+    o.id = "THIRD";
+    o.versions_days = VERSIONS_DAYS_MAX + 1;
+    CHECK_EQ(mesh_folder_add_ex(a.m, a.dir, &o, NULL, 0), MESH_EINVAL);
+    /* --with an ID that is no member: nothing recorded */
+    const char *with[] = {"AAAAAA-AAAAAA-AAAAAA-AAAAAA-AAAAAA-AAAAAA-AAAAAA-AAAAAA-AAAAAA"};
+    o.versions_days = 0;
+    o.with = with;
+    o.with_count = 1;
+    CHECK(mesh_folder_add_ex(a.m, a.dir, &o, NULL, 0) != MESH_OK);
+    mesh_folder_list_t *l = NULL;
+    CHECK_OK(mesh_folder_ls(a.m, &l));
+    CHECK_EQ(mesh_folder_list_count(l), 2);
+    mesh_folder_list_free(l);
+    util_dev_close(&a);
+}
+
+/* folder add --with: the index collection's access list holds this device and the named
+ * member, so a third member may not be sent its blocks; without --with, every member may. */
+static void
+test_registry_with(void **state)
+{
+    (void)state;
+    util_dev_t a, b, c;
+    char dir[600], open_dir[600];
+    uint8_t pkb[32], pkc[32];
+    util_dev_open(&a, "alpha");
+    util_dev_open(&b, "beta");
+    util_dev_open(&c, "gamma");
+    CHECK_OK(mesh_peer_add(a.m, b.id, NULL, NULL, 0));
+    CHECK_OK(mesh_peer_add(a.m, c.id, NULL, NULL, 0));
+    CHECK_OK(devid_parse(b.id, pkb));
+    CHECK_OK(devid_parse(c.id, pkc));
+    snprintf(dir, sizeof dir, "%s/f", a.dir);
+    snprintf(open_dir, sizeof open_dir, "%s/g", a.dir);
+    CHECK(mkdir(dir, 0755) == 0 && mkdir(open_dir, 0755) == 0);
+    const char *with[] = {b.id};
+    mesh_folder_add_options_t o = {.size = sizeof o, .id = "W", .with = with, .with_count = 1};
+    CHECK_OK(mesh_folder_add_ex(a.m, dir, &o, NULL, 0));
+    CHECK_OK(mesh_folder_add(a.m, open_dir, "OPEN", NULL, 0));
+    CHECK(registry_may_hold(a.m, "W", pkb));
+    CHECK(!registry_may_hold(a.m, "W", pkc));
+    CHECK(registry_may_hold(a.m, "OPEN", pkc));
+    mesh_member_list_t *ml = NULL;
+    CHECK_OK(mesh_members(a.m, "folder:W", &ml));
+    CHECK(mesh_member_list_restricted(ml));
+    CHECK_EQ(mesh_member_list_count(ml), 2); /* this device and b */
+    mesh_member_list_free(ml);
+    util_dev_close(&c);
+    util_dev_close(&b);
+    util_dev_close(&a);
+}
+
+/* The user's calls over a folder's directory, no daemon: versions listed and restored (the
+ * current file kept first), conflict copies listed with what their names say. */
+static void
+test_history_calls(void **state)
+{
+    (void)state;
+    util_dev_t a;
+    char dir[600], id[80], why[200];
+    util_dev_open(&a, "alpha");
+    snprintf(dir, sizeof dir, "%s/f", a.dir);
+    CHECK(mkdir(dir, 0755) == 0);
+    CHECK_OK(mesh_folder_add(a.m, dir, "H", id, sizeof id));
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    CHECK(fd >= 0);
+    s_write(dir, "a.txt", "one", 3);
+    CHECK_OK(versions_keep(fd, "a.txt", 1796451300, why, sizeof why));
+    s_write(dir, "a.txt", "two!", 4);
+    mesh_folder_version_list_t *vl = NULL;
+    CHECK_OK(mesh_folder_versions(a.m, "H", "a.txt", &vl));
+    CHECK_EQ(mesh_folder_version_list_count(vl), 1);
+    CHECK_EQ(mesh_folder_version_list_get(vl, 0)->when, 1796451300);
+    CHECK_EQ(mesh_folder_version_list_get(vl, 0)->bytes, 3);
+    CHECK(mesh_folder_version_list_get(vl, 1) == NULL);
+    mesh_folder_version_list_free(vl);
+    int64_t got = 0;
+    CHECK_EQ(mesh_folder_restore(a.m, "H", "a.txt", 1796451299, &got), MESH_ENOTFOUND);
+    CHECK_OK(mesh_folder_restore(a.m, "H", "a.txt", INT64_MAX, &got));
+    CHECK_EQ(got, 1796451300);
+    char p[700], buf[8] = "";
+    snprintf(p, sizeof p, "%s/a.txt", dir);
+    FILE *fp = fopen(p, "r");
+    CHECK(fp && fread(buf, 1, sizeof buf - 1, fp) == 3 && strcmp(buf, "one") == 0);
+    fclose(fp);
+    CHECK_OK(mesh_folder_versions(a.m, "H", "a.txt", &vl));
+    CHECK_EQ(mesh_folder_version_list_count(vl), 1); /* "two!" kept */
+    CHECK_EQ(mesh_folder_version_list_get(vl, 0)->bytes, 4);
+    mesh_folder_version_list_free(vl);
+    CHECK_EQ(mesh_folder_versions(a.m, "NOPE", "a.txt", &vl), MESH_ENOTFOUND);
+    CHECK_EQ(mesh_folder_versions(a.m, "H", "../a.txt", &vl), MESH_EINVAL);
+    CHECK(vl == NULL);
+    /* conflict copies */
+    snprintf(p, sizeof p, "%s/d", dir);
+    CHECK(mkdir(p, 0755) == 0);
+    s_write(dir, "d/b.sync-conflict-20261205-061500-ABCDEFG.txt", "x", 1);
+    s_write(dir, "d/b.txt", "y", 1);
+    s_write(dir, "c.sync-conflict-2026", "z", 1); /* not a copy */
+    mesh_folder_conflict_list_t *cl = NULL;
+    CHECK_OK(mesh_folder_conflicts(a.m, NULL, &cl));
+    CHECK_EQ(mesh_folder_conflict_list_count(cl), 1);
+    const mesh_folder_conflict_t *c = mesh_folder_conflict_list_get(cl, 0);
+    CHECK(strcmp(c->folder, "H") == 0 && strcmp(c->original, "d/b.txt") == 0 &&
+          strcmp(c->device, "ABCDEFG") == 0 && c->when == 1796451300 &&
+          strcmp(c->path, "d/b.sync-conflict-20261205-061500-ABCDEFG.txt") == 0);
+    mesh_folder_conflict_list_free(cl);
+    CHECK_EQ(mesh_folder_conflicts(a.m, "NOPE", &cl), MESH_ENOTFOUND);
+    /* a folder whose marker is gone: skipped in the whole list, an error when named */
+    char marker[700];
+    snprintf(marker, sizeof marker, "%s/.meshsync/folder-id", dir);
+    CHECK(unlink(marker) == 0);
+    CHECK_OK(mesh_folder_conflicts(a.m, NULL, &cl));
+    CHECK_EQ(mesh_folder_conflict_list_count(cl), 0);
+    mesh_folder_conflict_list_free(cl);
+    CHECK_EQ(mesh_folder_conflicts(a.m, "H", &cl), MESH_ESTATE);
+    CHECK_EQ(mesh_folder_restore(a.m, "H", "a.txt", INT64_MAX, NULL), MESH_ESTATE);
+    close(fd);
     util_dev_close(&a);
 }
 
@@ -373,6 +543,9 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_blockmsg_bodies),
         cmocka_unit_test(test_registry),
+        cmocka_unit_test(test_registry_versions),
+        cmocka_unit_test(test_registry_with),
+        cmocka_unit_test(test_history_calls),
         cmocka_unit_test(test_scan_writes_index),
         cmocka_unit_test(test_realize_from_blocks),
     };

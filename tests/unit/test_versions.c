@@ -245,6 +245,16 @@ test_versions_list_restore(void **state)
     CHECK_EQ(got, S_WHEN - 2 * S_DAY);
     CHECK(strcmp(s_read(f.root, "d/a.txt"), "one") == 0);
     CHECK(strcmp(s_read(f.root, ".meshsync/versions/d/a~20261205-061500.txt"), "three") == 0);
+    {   /* swapped, not copied: one link each, the old version's name gone */
+        char p1[200], p2[200];
+        struct stat s1, s2;
+        snprintf(p1, sizeof p1, "%s/d/a.txt", f.root);
+        snprintf(p2, sizeof p2, "%s/.meshsync/versions/d/a~20261205-061500.txt", f.root);
+        CHECK(lstat(p1, &s1) == 0 && lstat(p2, &s2) == 0);
+        CHECK_EQ(s1.st_nlink, 1);
+        CHECK_EQ(s2.st_nlink, 1);
+        CHECK(!s_exists(f.root, ".meshsync/versions/d/a~20261203-061500.txt"));
+    }
     CHECK_OK(versions_list(f.fd, "d/a.txt", &l, why, sizeof why));
     CHECK_EQ(l.n, 2);
     CHECK_EQ(l.v[0].when, S_WHEN);
@@ -341,13 +351,40 @@ test_versions_long_name(void **state)
     s_teardown(&f);
 }
 
+/* versions_retire: kept with days > 0, removed with days 0 (versioning off), nothing done
+ * for a path with no file. */
+static void
+test_versions_retire(void **state)
+{
+    (void)state;
+    s_folder_t f;
+    char why[200];
+    versions_list_t l;
+    s_setup(&f);
+    s_write(f.root, "d/a.txt", "one");
+    CHECK_OK(versions_retire(f.fd, "d/a.txt", S_WHEN, 30, why, sizeof why));
+    CHECK(!s_exists(f.root, "d/a.txt"));
+    CHECK_OK(versions_list(f.fd, "d/a.txt", &l, why, sizeof why));
+    CHECK_EQ(l.n, 1);
+    versions_release(&l);
+    s_write(f.root, "d/a.txt", "two");
+    CHECK_OK(versions_retire(f.fd, "d/a.txt", S_WHEN + 5, 0, why, sizeof why));
+    CHECK(!s_exists(f.root, "d/a.txt"));
+    CHECK_OK(versions_list(f.fd, "d/a.txt", &l, why, sizeof why));
+    CHECK_EQ(l.n, 1); /* nothing new kept */
+    versions_release(&l);
+    CHECK_EQ(versions_retire(f.fd, "d/a.txt", S_WHEN, 0, why, sizeof why), MESH_ENOTFOUND);
+    CHECK_EQ(versions_retire(f.fd, "../x", S_WHEN, 0, why, sizeof why), MESH_EINVAL);
+    s_teardown(&f);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_versions_keep),   cmocka_unit_test(test_versions_symlinks),
         cmocka_unit_test(test_versions_list_restore), cmocka_unit_test(test_versions_expire),
-        cmocka_unit_test(test_versions_long_name),
+        cmocka_unit_test(test_versions_long_name),    cmocka_unit_test(test_versions_retire),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
