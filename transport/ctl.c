@@ -236,15 +236,34 @@ s_poll(void *sock, short events, int ms)
     }
 }
 
+/* A client's connection: one DEALER (in a ZeroMQ context of its own). */
+struct ctl_client {
+    void *ctx;
+    void *dealer;
+};
+
+void
+ctl_client_close(ctl_client_t *c)
+{
+    if (!c) {
+        return;
+    }
+    if (c->dealer) {
+        zmq_close(c->dealer);
+    }
+    if (c->ctx) {
+        zmq_ctx_term(c->ctx);
+    }
+    free(c);
+}
+
 mesh_err_t
-ctl_call(const char *home, const uint8_t *req, size_t len, int connect_ms, int reply_ms,
-         uint8_t **reply, size_t *reply_len)
+ctl_client_open(const char *home, int connect_ms, ctl_client_t **out)
 {
     char dir[4200], why[512], path[sizeof(((struct sockaddr_un *)0)->sun_path)];
     char endpoint[sizeof path + 8];
     struct stat sb;
-    *reply = NULL;
-    *reply_len = 0;
+    *out = NULL;
     if (!s_path(home, CTL_DIR, dir, sizeof dir) || !s_path(home, CTL_SOCKET, path, sizeof path) ||
         lstat(path, &sb) != 0 || !S_ISSOCK(sb.st_mode)) {
         return MESH_ENOTFOUND;
@@ -256,39 +275,85 @@ ctl_call(const char *home, const uint8_t *req, size_t len, int connect_ms, int r
         return MESH_ENOTFOUND;
     }
     snprintf(endpoint, sizeof endpoint, "ipc://%s", path);
+    ctl_client_t *c = calloc(1, sizeof *c);
+    if (!c) {
+        return MESH_ENOMEM;
+    }
     mesh_err_t err = MESH_OK;
-    void *ctx = zmq_ctx_new();
-    void *dealer = ctx ? zmq_socket(ctx, ZMQ_DEALER) : NULL;
-    if (!dealer || s_set_int(dealer, ZMQ_LINGER, 0) != 0 ||
-        s_set_int(dealer, ZMQ_IMMEDIATE, 1) != 0 || zmq_connect(dealer, endpoint) != 0) {
+    c->ctx = zmq_ctx_new();
+    c->dealer = c->ctx ? zmq_socket(c->ctx, ZMQ_DEALER) : NULL;
+    if (!c->dealer || s_set_int(c->dealer, ZMQ_LINGER, 0) != 0 ||
+        s_set_int(c->dealer, ZMQ_IMMEDIATE, 1) != 0 ||
+        s_set_int(c->dealer, ZMQ_RCVHWM, S_SNDHWM) != 0 || zmq_connect(c->dealer, endpoint) != 0) {
         err = MESH_EIO;
-    } else if (!s_poll(dealer, ZMQ_POLLOUT, connect_ms)) {
+    } else if (!s_poll(c->dealer, ZMQ_POLLOUT, connect_ms)) {
         err = MESH_ENOTFOUND; /* (no handshake: nothing that speaks ZeroMQ is there) */
-    } else if (zmq_send(dealer, req, len, ZMQ_DONTWAIT) < 0) {
-        err = MESH_EIO;
-    } else if (!s_poll(dealer, ZMQ_POLLIN, reply_ms)) {
-        err = MESH_EBUSY;
-    } else {
-        zmq_msg_t m;
-        zmq_msg_init(&m);
-        if (zmq_msg_recv(&m, dealer, ZMQ_DONTWAIT) < 0 || zmq_msg_more(&m)) {
-            err = MESH_EIO;
-        } else {
-            *reply = malloc(zmq_msg_size(&m) ? zmq_msg_size(&m) : 1);
-            if (*reply) {
-                memcpy(*reply, zmq_msg_data(&m), zmq_msg_size(&m));
-                *reply_len = zmq_msg_size(&m);
-            } else {
-                err = MESH_ENOMEM;
-            }
+    }
+    if (err != MESH_OK) {
+        ctl_client_close(c);
+        return err;
+    }
+    *out = c;
+    return MESH_OK;
+}
+
+mesh_err_t
+ctl_client_send(ctl_client_t *c, const uint8_t *p, size_t len)
+{
+    return zmq_send(c->dealer, p, len, ZMQ_DONTWAIT) < 0 ? MESH_EBUSY : MESH_OK;
+}
+
+mesh_err_t
+ctl_client_recv(ctl_client_t *c, int wake_fd, int ms, uint8_t **reply, size_t *reply_len)
+{
+    *reply = NULL;
+    *reply_len = 0;
+    int64_t deadline = s_now_ms() + ms;
+    for (;;) {
+        zmq_pollitem_t items[2] = {{.socket = c->dealer, .events = ZMQ_POLLIN},
+                                   {.fd = wake_fd, .events = ZMQ_POLLIN}};
+        int64_t left = deadline - s_now_ms();
+        int rc = zmq_poll(items, wake_fd >= 0 ? 2 : 1, left > 0 ? (long)left : 0);
+        if (rc > 0 && (items[0].revents & ZMQ_POLLIN)) {
+            break;
         }
-        zmq_msg_close(&m);
+        if (rc > 0 || (rc < 0 && zmq_errno() != EINTR) || s_now_ms() >= deadline) {
+            return MESH_ENOTFOUND; /* (woken, or the time is up) */
+        }
     }
-    if (dealer) {
-        zmq_close(dealer);
+    mesh_err_t err = MESH_OK;
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    if (zmq_msg_recv(&m, c->dealer, ZMQ_DONTWAIT) < 0 || zmq_msg_more(&m)) {
+        err = MESH_EIO;
+    } else {
+        *reply = malloc(zmq_msg_size(&m) ? zmq_msg_size(&m) : 1);
+        if (*reply) {
+            memcpy(*reply, zmq_msg_data(&m), zmq_msg_size(&m));
+            *reply_len = zmq_msg_size(&m);
+        } else {
+            err = MESH_ENOMEM;
+        }
     }
-    if (ctx) {
-        zmq_ctx_term(ctx);
+    zmq_msg_close(&m);
+    return err;
+}
+
+mesh_err_t
+ctl_call(const char *home, const uint8_t *req, size_t len, int connect_ms, int reply_ms,
+         uint8_t **reply, size_t *reply_len)
+{
+    ctl_client_t *c = NULL;
+    *reply = NULL;
+    *reply_len = 0;
+    mesh_err_t err = ctl_client_open(home, connect_ms, &c);
+    if (err == MESH_OK) {
+        err = ctl_client_send(c, req, len) == MESH_OK ? MESH_OK : MESH_EIO;
     }
+    if (err == MESH_OK) {
+        err = ctl_client_recv(c, -1, reply_ms, reply, reply_len);
+        err = err == MESH_ENOTFOUND ? MESH_EBUSY : err;
+    }
+    ctl_client_close(c);
     return err;
 }
