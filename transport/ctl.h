@@ -1,6 +1,7 @@
 /* transport/ctl.h: the control socket (docs/PROTOCOL.md §21): a ZeroMQ ipc:// socket in a
  * private directory of the home (HOME/control/, mode 0700, socket HOME/control/socket),
- * the daemon's end (a ROUTER) and a client's call (a DEALER: one request, one reply).
+ * the daemon's end (a ROUTER) and a client's call (a DEALER: one request, one reply), the
+ * client speaking ZMTP 3.0 itself over the AF_UNIX socket (no ZeroMQ context, no thread).
  * Owns: the directory's check (ours, no group or world access, else refused), replacing a
  * socket file a killed daemon left, the connect and reply deadlines, moving opaque messages.
  * Not here: what the messages say (core/wire/ctlmsg.h) or do (core/sync/control.h).
