@@ -4,6 +4,7 @@
  * and asking the daemon (the library: mesh_wait, over the control socket).
  * Layer: cli. Third-party: none. SPDX-License-Identifier: MIT */
 #include "cli.h"
+#include "out.h"
 
 #include <stdio.h>
 
@@ -19,6 +20,8 @@ static const char s_usage[] =
     "0.6 s. Run it on each device to know that all have everything. The daemon is asked\n"
     "over its control socket and answers as soon as that holds; with none answering there,\n"
     "its status file is read. Exit 0 when in sync, 1 at the timeout or when no daemon runs.\n"
+    "--json prints {\"in_sync\", \"daemon\", \"connected\", \"synced\"} in every case but an\n"
+    "error (then nothing on stdout, the reason on stderr).\n"
     "\n"
     "options:\n"
     "  -t, --timeout S  give up after S seconds (default 30)\n"
@@ -47,6 +50,16 @@ cmd_wait(int argc, char **argv, cli_ctx_t *ctx)
     size_t connected = 0, synced = 0;
     mesh_err_t err = mesh_wait(m, (const char *const *)(argv + 1), (size_t)npos, (size_t)want,
                                (uint32_t)(timeout * 1000), &connected, &synced);
+    if ((err == MESH_OK || err == MESH_EBUSY || err == MESH_ENOTFOUND) && ctx->json) {
+        out_json_t j;
+        out_json_init(&j, stdout);
+        out_json_object_begin(&j, NULL);
+        out_json_bool(&j, "in_sync", err == MESH_OK);
+        out_json_bool(&j, "daemon", err != MESH_ENOTFOUND);
+        out_json_u64(&j, "connected", connected);
+        out_json_u64(&j, "synced", synced);
+        out_json_object_end(&j);
+    }
     if (err == MESH_OK) {
         rc = CLI_OK;
     } else if (err == MESH_EBUSY || err == MESH_ENOTFOUND) {

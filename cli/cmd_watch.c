@@ -1,8 +1,9 @@
 /* cli/cmd_watch.c: `meshctl watch`: print the change feed (mesh_watch, docs/PROTOCOL.md §20)
  * as it happens, as text or JSON lines, including the writes of a daemon running on the
- * same home in another process (the feed thread polls the home's log).
+ * same home in another process (the feed subscribes to its commits over its control socket,
+ * core/data/feedsub.c, or polls the home's log when none answers).
  * Owns: the line formats (JSON's documented in docs/meshctl.1.md), --since/--limit/--timeout.
- * Not here: the feed (core/data/feed.c). Later: over the daemon's control socket.
+ * Not here: the feed (core/data/feed.c, feedsub.c).
  * Layer: cli. Third-party: none. SPDX-License-Identifier: MIT */
 #include "cli.h"
 #include "names.h"

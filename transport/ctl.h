@@ -1,6 +1,7 @@
 /* transport/ctl.h: the control socket (docs/PROTOCOL.md §21): a ZeroMQ ipc:// socket in a
  * private directory of the home (HOME/control/, mode 0700, socket HOME/control/socket),
- * the daemon's end (a ROUTER) and a client's call (a DEALER: one request, one reply).
+ * the daemon's end (a ROUTER) and a client's call (a DEALER: one request, one reply), the
+ * client speaking ZMTP 3.0 itself over the AF_UNIX socket (no ZeroMQ context, no thread).
  * Owns: the directory's check (ours, no group or world access, else refused), replacing a
  * socket file a killed daemon left, the connect and reply deadlines, moving opaque messages.
  * Not here: what the messages say (core/wire/ctlmsg.h) or do (core/sync/control.h).
@@ -58,5 +59,24 @@ mesh_err_t ctl_server_send(ctl_server_t *s, const ctl_from_t *to, const uint8_t 
  * user could have made the socket), MESH_EBUSY (no reply in time), MESH_EIO, MESH_ENOMEM. */
 MESH_NODISCARD mesh_err_t ctl_call(const char *home, const uint8_t *req, size_t len, int connect_ms,
                                    int reply_ms, uint8_t **reply, size_t *reply_len);
+
+/* A client's lasting connection (the change feed's subscription, core/data/feedsub.c):
+ * opened as ctl_call opens one (same checks, same errors), then any number of requests and
+ * replies. Not thread-safe: one thread uses one client. */
+typedef struct ctl_client ctl_client_t;
+MESH_NODISCARD mesh_err_t ctl_client_open(const char *home, int connect_ms, ctl_client_t **out);
+
+/* Queue one request without waiting: MESH_OK, or MESH_EBUSY (the queue is full, or the
+ * daemon went and nothing is connected). */
+mesh_err_t ctl_client_send(ctl_client_t *c, const uint8_t *p, size_t len);
+
+/* Wait up to ms for one reply, or until wake_fd (-1: none) is readable (it is not read).
+ * MESH_OK: *reply malloc'd (caller frees). MESH_ENOTFOUND: none came (time, or woken);
+ * MESH_EIO (more than one frame), MESH_ENOMEM. */
+MESH_NODISCARD mesh_err_t ctl_client_recv(ctl_client_t *c, int wake_fd, int ms, uint8_t **reply,
+                                          size_t *reply_len);
+
+/* Close it (queued requests are dropped). NULL is a no-op. */
+void ctl_client_close(ctl_client_t *c);
 
 #endif /* MESH_TRANSPORT_CTL_H */

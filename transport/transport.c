@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <zmq.h>
 
@@ -100,6 +101,7 @@ struct transport {
     bool watching;
     int watch_stop; /* set to end the thread */
     void *ctl;      /* the control socket's, polled too (transport_poll_ctl), or NULL */
+    int wake_fd;    /* an eventfd polled too (transport_poll_fd), or -1 */
 };
 
 static mesh_err_t
@@ -316,6 +318,7 @@ transport_open(const uint8_t *public_key, const uint8_t *secret_key, transport_a
     t->admit = admit;
     t->admit_ctx = admit_ctx;
     t->frame_max = TRANSPORT_FRAME_MAX;
+    t->wake_fd = -1;
     mesh_err_t err = MESH_OK;
     t->ctx = zmq_ctx_new();
     if (!t->ctx) {
@@ -805,11 +808,17 @@ transport_poll_ctl(transport_t *t, struct ctl_server *ctl)
     t->ctl = ctl_server_socket(ctl);
 }
 
+void
+transport_poll_fd(transport_t *t, int fd)
+{
+    t->wake_fd = fd;
+}
+
 mesh_err_t
 transport_recv(transport_t *t, int timeout_ms, transport_msg_t *msg)
 {
-    zmq_pollitem_t items[3 + TRANSPORT_CONNS_MAX];
-    size_t idx[3 + TRANSPORT_CONNS_MAX];
+    zmq_pollitem_t items[4 + TRANSPORT_CONNS_MAX];
+    size_t idx[4 + TRANSPORT_CONNS_MAX];
     int64_t deadline = timeout_ms < 0 ? -1 : s_now_ms() + timeout_ms;
     if (t->have_last) {
         zmq_msg_close(&t->last);
@@ -829,9 +838,13 @@ transport_recv(transport_t *t, int timeout_ms, transport_msg_t *msg)
                 items[n++] = (zmq_pollitem_t){.socket = t->out[i].sock, .events = ZMQ_POLLIN};
             }
         }
-        int ctl = n; /* (last: it is not a connection's) */
+        int ctl = n; /* (last: they are not a connection's) */
         if (t->ctl) {
             items[n++] = (zmq_pollitem_t){.socket = t->ctl, .events = ZMQ_POLLIN};
+        }
+        int wake = n;
+        if (t->wake_fd >= 0) {
+            items[n++] = (zmq_pollitem_t){.fd = t->wake_fd, .events = ZMQ_POLLIN};
         }
         long wait = deadline < 0 ? -1 : (long)(deadline - s_now_ms());
         if (deadline >= 0 && wait < 0) {
@@ -857,7 +870,12 @@ transport_recv(transport_t *t, int timeout_ms, transport_msg_t *msg)
                 return S_TSAN && !t->joined ? s_tsan_copy(t, msg) : MESH_OK;
             }
         }
-        if (ctl < n && (items[ctl].revents & ZMQ_POLLIN)) {
+        if (wake < n && (items[wake].revents & ZMQ_POLLIN)) {
+            uint64_t count;
+            (void)!read(t->wake_fd, &count, sizeof count); /* (drained: an eventfd) */
+            return MESH_ENOTFOUND; /* woken: the caller looks at what changed */
+        }
+        if (ctl < wake && (items[ctl].revents & ZMQ_POLLIN)) {
             return MESH_ENOTFOUND; /* a control request: the caller serves it */
         }
         if (deadline >= 0 && s_now_ms() >= deadline) {
@@ -894,6 +912,9 @@ transport_fds(transport_t *t, int *fds, size_t cap)
         if (zmq_getsockopt(socks[i], ZMQ_FD, &fd, &len) == 0 && fd >= 0) {
             fds[k++] = fd;
         }
+    }
+    if (t->wake_fd >= 0 && k < cap) {
+        fds[k++] = t->wake_fd;
     }
     return k;
 }

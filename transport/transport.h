@@ -114,4 +114,9 @@ uint64_t transport_shed(const transport_t *t);
 struct ctl_server;
 void transport_poll_ctl(transport_t *t, struct ctl_server *ctl);
 
+/* Poll the eventfd fd (-1: none) beside the others, and list it in transport_fds: when it
+ * is readable transport_recv reads it (to zero) and returns MESH_ENOTFOUND at once. How
+ * another thread wakes the thread in transport_recv (a local commit to push). */
+void transport_poll_fd(transport_t *t, int fd);
+
 #endif /* MESH_TRANSPORT_TRANSPORT_H */

@@ -40,6 +40,11 @@ struct mesh {
      * core/open.c: how a membership change made below core/apply/ (mesh_peer_add) reaches
      * it. NULL: nothing to do. */
     mesh_err_t (*held_retry)(mesh_t *m);
+    /* Wake the loop thread at once (core/sync/loop.c sets it before its thread starts, and
+     * clears it once the thread ended), called by mesh_txn_commit after a commit of this
+     * process: the loop pushes it now rather than at its next idle turn. NULL: offline. */
+    void (*wake)(void *ctx);
+    void *wake_ctx;
     int daemon_lock;           /* HOME/daemon.lock, held while online (core/open.c); -1 */
     uint64_t horizon_ms;       /* tombstone collection's horizon (core/apply/collect.h, §8.4) */
     uint64_t folder_rescan_ms; /* full rescan of each folder (core/sync/folders.h); 0: default */

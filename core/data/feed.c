@@ -2,8 +2,9 @@
  * change log (store/changes.h) after a cursor in one read transaction and gives each
  * logged key's state now (its winner, origin, version, conflict); mesh_watch registers a
  * callback that a feed thread of the node's own calls with the same changes, woken by this
- * process's commits (the store's change hook) and by polling the home's last transaction
- * id for other processes' (every S_POLL_MS).
+ * process's commits (the store's change hook), by a daemon's report of its commits when
+ * this node is offline beside one (feedsub.h), and by polling the home's last transaction
+ * id for other processes' (every S_POLL_MS; S_POLL_SUB_MS while a daemon reports).
  * Not here: giving sequence numbers (store/changes.c, in every item write).
  * Layer: core/data (rank 2). Third-party: none. SPDX-License-Identifier: MIT */
 #include "core/data/feed.h"
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/data/feedsub.h"
 #include "core/data/version.h"
 #include "core/wire/set.h"
 #include "crypto/devid.h"
@@ -23,6 +25,7 @@
 #define S_SCAN_CAP    65536u      /* log entries one call examines (filters skip the rest) */
 #define S_WATCH_BATCH 256u        /* changes a watch is handed per round */
 #define S_POLL_MS     25          /* how often the feed thread looks for other processes' commits */
+#define S_POLL_SUB_MS 1000 /* and while a daemon reports its commits (feedsub.h): a safety net */
 
 /* A change with the copies it points at. */
 typedef struct s_entry {
@@ -78,6 +81,7 @@ struct feed {
     bool stop, kicked;
     mesh_watch_t *head;
     mesh_watch_t *busy; /* the watch the thread serves now (its callbacks may run) */
+    feedsub_t *sub;     /* offline: the daemon's commits, reported over its socket; or NULL */
     uint64_t round;
 };
 
@@ -494,7 +498,7 @@ s_thread(void *arg)
     while (!fd->stop) {
         if (!fd->kicked && !again) {
             struct timespec ts;
-            s_deadline(&ts, S_POLL_MS);
+            s_deadline(&ts, feedsub_live(fd->sub) ? S_POLL_SUB_MS : S_POLL_MS);
             (void)pthread_cond_timedwait(&fd->wake, &fd->lock, &ts);
             if (fd->stop) {
                 break;
@@ -558,7 +562,13 @@ s_feed(mesh_t *m, struct feed **out)
             pthread_cond_init(&fd->wake, &ca);
             pthread_condattr_destroy(&ca);
             pthread_cond_init(&fd->idle, NULL);
+            /* offline beside a daemon: its commits are told, not polled for (no
+             * subscription: the feed polls, as with no daemon) */
+            if (!m->loop && feedsub_start(m->home, s_kick, fd, &fd->sub) != MESH_OK) {
+                node_log(m, MESH_LOG_DEBUG, "change feed: no thread for the daemon's commits");
+            }
             if (pthread_create(&fd->thread, NULL, s_thread, fd) != 0) {
+                feedsub_stop(fd->sub);
                 pthread_mutex_destroy(&fd->lock);
                 pthread_cond_destroy(&fd->wake);
                 pthread_cond_destroy(&fd->idle);
@@ -679,6 +689,7 @@ feed_close(mesh_t *m)
     if (!fd) {
         return;
     }
+    feedsub_stop(fd->sub); /* (it kicks fd: before the lock goes) */
     pthread_mutex_lock(&fd->lock);
     fd->stop = true;
     pthread_cond_signal(&fd->wake);

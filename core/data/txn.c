@@ -442,6 +442,9 @@ mesh_txn_commit(mesh_txn_t **ptxn, uint64_t *first_seq)
     if (first_seq) {
         *first_seq = c.first_seq;
     }
+    if (m->wake) {
+        m->wake(m->wake_ctx); /* the loop pushes it now (core/sync/loop.c) */
+    }
 out:
     free(c.leaves);
     free(c.item);

@@ -34,8 +34,18 @@ typedef struct s_pending {
     char *colls[CTLMSG_COLLS_MAX];
 } s_pending_t;
 
+/* A watch subscription (§21.4): told each new store transaction until not renewed. */
+typedef struct s_sub {
+    ctl_from_t from;
+    uint64_t id;
+    uint64_t told;   /* the store transaction it was told last */
+    int64_t renewed; /* its request came last then (CLOCK_MONOTONIC ms) */
+} s_sub_t;
+
 struct control {
     ctl_server_t *server;
+    s_sub_t subs[CONTROL_WATCH_MAX];
+    size_t nsubs;
     s_pending_t *pending[CONTROL_PENDING_MAX];
     size_t npending;
     uint64_t seen_gen; /* the publication the waits were last looked at against */
@@ -222,6 +232,76 @@ s_park(struct control *c, const ctl_from_t *from, const ctlmsg_req_t *req, int64
     return MESH_OK;
 }
 
+/* Tell sub the store's last transaction. */
+static void
+s_watch_tell(struct control *c, s_sub_t *sub, uint64_t txnid)
+{
+    ctlmsg_reply_t rep = {.id = sub->id, .txnid = txnid};
+    s_reply(c, &sub->from, CTLMSG_WATCH, &rep); /* (a full queue drops it: the client's own
+                                                 * queued replies make it read all anyway) */
+    sub->told = txnid;
+    c->served++;
+}
+
+/* A watch request: a new subscription, or the renewal of one (same client, same id),
+ * answered at once with the store's last transaction. At the cap a new one is refused
+ * (MESH_EBUSY: the client polls the store); subscriptions of clients gone end within
+ * CONTROL_WATCH_MS, so a flood holds the list no longer than that. */
+static void
+s_watch(loop_t *l, const ctl_from_t *from, uint64_t id, int64_t now)
+{
+    struct control *c = l->control;
+    s_sub_t *sub = NULL;
+    for (size_t i = 0; i < c->nsubs && !sub; i++) {
+        s_sub_t *x = &c->subs[i];
+        if (x->id == id && x->from.len == from->len &&
+            memcmp(x->from.id, from->id, from->len) == 0) {
+            sub = x;
+        }
+    }
+    if (!sub && c->nsubs == CONTROL_WATCH_MAX) {
+        s_error(c, from, id, MESH_EBUSY, "too many watches: read the store instead");
+        return;
+    }
+    if (!sub) {
+        sub = &c->subs[c->nsubs++];
+        sub->from = *from;
+        sub->id = id;
+        node_log(l->m, MESH_LOG_DEBUG, "control: a watch subscribed (%zu now)", c->nsubs);
+    }
+    sub->renewed = now;
+    s_watch_tell(c, sub, store_last_txnid(l->m->store));
+}
+
+/* Each turn: tell every subscription of a transaction it was not told, and end those not
+ * renewed. */
+static void
+s_watch_tick(loop_t *l, int64_t now)
+{
+    struct control *c = l->control;
+    if (c->nsubs == 0) {
+        return;
+    }
+    uint64_t txnid = store_last_txnid(l->m->store);
+    size_t kept = 0;
+    for (size_t i = 0; i < c->nsubs; i++) {
+        s_sub_t *sub = &c->subs[i];
+        if (now - sub->renewed > CONTROL_WATCH_MS) {
+            node_log(l->m, MESH_LOG_DEBUG, "control: a watch ended (not renewed for %d s)",
+                     CONTROL_WATCH_MS / 1000);
+            continue;
+        }
+        if (sub->told != txnid) {
+            s_watch_tell(c, sub, txnid);
+        }
+        if (kept != i) {
+            c->subs[kept] = *sub;
+        }
+        kept++;
+    }
+    c->nsubs = kept;
+}
+
 /* Serve one request's bytes from a client. */
 static void
 s_serve(loop_t *l, const ctl_from_t *from, const uint8_t *data, size_t len, int64_t now)
@@ -247,6 +327,10 @@ s_serve(loop_t *l, const ctl_from_t *from, const uint8_t *data, size_t len, int6
                               .proto = CTLMSG_KIND_LAST};
         s_reply(c, from, CTLMSG_PING, &rep);
         c->served++;
+        return;
+    }
+    if (req.kind == CTLMSG_WATCH) {
+        s_watch(l, from, req.id, now);
         return;
     }
     if (req.kind == CTLMSG_STATUS && l->status_text &&
@@ -309,6 +393,7 @@ control_tick(loop_t *l, int64_t now)
         }
         s_serve(l, &from, data, len, now);
     }
+    s_watch_tick(l, now);
     if (c->npending == 0) {
         c->seen_gen = l->status_gen;
         return;

@@ -1,11 +1,11 @@
 /* core/sync/control.h: the daemon's control socket (docs/PROTOCOL.md §21) served on the
  * loop thread, and mesh_wait.
- * Owns: what each request does (ping, status, wait), the requests waiting for an answer
- * (capped), the rule that says a collection is in sync with the connected peers, and the
- * public mesh_wait (over the socket, or on the figures of this process or HOME/status).
- * Not here: the bytes (core/wire/ctlmsg.h), the socket and its directory (transport/ctl.h),
- * the figures (core/sync/status.h, statusfile.h).
- * Layer: core (sync). Third-party: none. SPDX-License-Identifier: MIT */
+ * Owns: what each request does (ping, status, wait, watch), the requests waiting for an
+ * answer and the watch subscriptions (each capped), the rule that says a collection is in sync with
+ * the connected peers, and the public mesh_wait (over the socket, or on the figures of this process
+ * or HOME/status). Not here: the bytes (core/wire/ctlmsg.h), the socket and its directory
+ * (transport/ctl.h), the figures (core/sync/status.h, statusfile.h). Layer: core (sync).
+ * Third-party: none. SPDX-License-Identifier: MIT */
 #ifndef MESH_CORE_SYNC_CONTROL_H
 #define MESH_CORE_SYNC_CONTROL_H
 
@@ -18,6 +18,8 @@
 #define CONTROL_TURN_MAX    32   /* requests read per turn of the loop */
 #define CONTROL_STATUS_MS   1000 /* a status request waits this long for figures as new */
 #define CONTROL_STABLE_MS   600  /* in sync this long (publications meanwhile) for a wait */
+#define CONTROL_WATCH_MAX   64   /* watch subscriptions at once (§21.4): past it, refused */
+#define CONTROL_WATCH_MS    5000 /* a watch subscription not renewed this long ends */
 
 /* Listen on the home's control socket and have the transport wake the loop for it.
  * A socket that cannot be made (the directory not private, the path too long) is logged

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -305,6 +306,45 @@ loop_process(loop_t *l)
     return s_external_arm(l, more || transport_pending(l->t) ? 0 : loop_wait_ms(l));
 }
 
+/* ---- the wake (a local commit) ---- */
+
+static void
+s_wake(void *ctx)
+{
+    loop_t *l = ctx;
+    uint64_t one = 1;
+    (void)!write(l->wake_fd, &one, sizeof one); /* (full at 2^64-2: readable already) */
+}
+
+/* An eventfd the transport polls, written by m->wake after each local commit. */
+static mesh_err_t
+s_wake_open(loop_t *l)
+{
+    l->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (l->wake_fd < 0) {
+        return node_fail(l->m, MESH_EIO, "the loop's wake: %s", strerror(errno));
+    }
+    transport_poll_fd(l->t, l->wake_fd);
+    l->m->wake_ctx = l;
+    l->m->wake = s_wake;
+    return MESH_OK;
+}
+
+/* After the loop's last turn (no call of the node runs any more: mesh_close). */
+static void
+s_wake_close(loop_t *l)
+{
+    if (l->m->wake_ctx == l) {
+        l->m->wake = NULL;
+        l->m->wake_ctx = NULL;
+    }
+    if (l->wake_fd >= 0) {
+        transport_poll_fd(l->t, -1);
+        close(l->wake_fd);
+    }
+    l->wake_fd = -1;
+}
+
 mesh_err_t
 loop_start(mesh_t *m, const char *listen, bool keep_heap, const discover_config_t *disc,
            bool external, loop_t **out)
@@ -318,7 +358,7 @@ loop_start(mesh_t *m, const char *listen, bool keep_heap, const discover_config_
     l->m = m;
     l->members_gen = UINT64_MAX;
     l->external = external;
-    l->epfd = l->timerfd = -1;
+    l->epfd = l->timerfd = l->wake_fd = -1;
     /* Test hook (PROTOCOL.md §11.1): announce another major version, to show refusal. */
     l->major = testhook_number(TESTHOOK_PROTO_MAJOR, WIRE_PROTO_MAJOR);
     ident_random(&l->session, sizeof l->session);
@@ -373,6 +413,9 @@ loop_start(mesh_t *m, const char *listen, bool keep_heap, const discover_config_
     if (err == MESH_OK) {
         err = presence_open(l, &l->presence);
     }
+    if (err == MESH_OK) {
+        err = s_wake_open(l);
+    }
     if (err == MESH_OK && external) {
         err = s_external_open(l);
         said = err != MESH_OK;
@@ -381,6 +424,7 @@ loop_start(mesh_t *m, const char *listen, bool keep_heap, const discover_config_
     }
     if (err != MESH_OK) {
         s_external_close(l);
+        s_wake_close(l);
         presence_close(l->presence);
         control_close(l);
         status_close(l);
@@ -415,6 +459,7 @@ loop_stop(loop_t *l)
     } else {
         pthread_join(l->thread, NULL);
     }
+    s_wake_close(l);
     presence_close(l->presence);
     control_close(l);
     status_close(l);

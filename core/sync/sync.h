@@ -161,6 +161,7 @@ struct loop {
     bool external;     /* driven by loop_fd/loop_process (mesh_fd/mesh_process), not a thread */
     bool busy, quick;  /* the last turn had more to push; a link comes up any moment */
     int epfd, timerfd; /* external: the descriptor the caller polls, and its timer in it */
+    int wake_fd;       /* an eventfd a local commit writes to (m->wake): the loop's poll wakes */
     int fds[LOOP_PROCESS_FDS]; /* external: the transport's descriptors in epfd */
     size_t nfds;
     transport_t *t;

@@ -15,6 +15,7 @@ s_req_arity(uint64_t kind)
     case CTLMSG_PING:
         return 3;
     case CTLMSG_STATUS:
+    case CTLMSG_WATCH:
         return 4;
     case CTLMSG_WAIT:
         return 6;
@@ -52,7 +53,7 @@ ctlmsg_req_encode(const ctlmsg_req_t *req, wire_buf_t *out)
     rc |= msgpack_pack_uint64(&pk, CTLMSG_VERSION);
     rc |= msgpack_pack_uint64(&pk, req->id);
     rc |= msgpack_pack_uint64(&pk, req->kind);
-    if (req->kind == CTLMSG_STATUS) {
+    if (req->kind == CTLMSG_STATUS || req->kind == CTLMSG_WATCH) {
         rc |= msgpack_pack_uint64(&pk, req->min_txnid);
     } else if (req->kind == CTLMSG_WAIT) {
         rc |= msgpack_pack_uint64(&pk, req->timeout_ms);
@@ -133,7 +134,7 @@ ctlmsg_req_decode(const uint8_t *buf, size_t len, ctlmsg_req_t *req)
         err = MESH_EPROTO;
     }
     req->kind = kind;
-    if (err == MESH_OK && kind == CTLMSG_STATUS) {
+    if (err == MESH_OK && (kind == CTLMSG_STATUS || kind == CTLMSG_WATCH)) {
         err = wire_cursor_uint(&c, &req->min_txnid);
     } else if (err == MESH_OK && kind == CTLMSG_WAIT) {
         err = s_wait_body(&c, req);
@@ -162,7 +163,7 @@ ctlmsg_reply_encode(uint64_t kind, const ctlmsg_reply_t *rep, wire_buf_t *out)
     size_t start = out->len;
     msgpack_packer pk;
     wire_pack_init(&pk, out);
-    size_t n = error ? 4 : kind == CTLMSG_PING ? 6 : kind == CTLMSG_STATUS ? 4 : 6;
+    size_t n = error ? 4 : kind == CTLMSG_PING ? 6 : kind == CTLMSG_WAIT ? 6 : 4;
     int rc = msgpack_pack_array(&pk, n);
     rc |= msgpack_pack_uint64(&pk, CTLMSG_VERSION);
     rc |= msgpack_pack_uint64(&pk, rep->id);
@@ -175,6 +176,8 @@ ctlmsg_reply_encode(uint64_t kind, const ctlmsg_reply_t *rep, wire_buf_t *out)
         rc |= msgpack_pack_uint64(&pk, rep->proto);
     } else if (!error && kind == CTLMSG_STATUS) {
         rc |= wire_pack_bin(&pk, rep->status, rep->status_len);
+    } else if (!error && kind == CTLMSG_WATCH) {
+        rc |= msgpack_pack_uint64(&pk, rep->txnid);
     } else if (!error) {
         rc |= msgpack_pack_uint64(&pk, rep->in_sync ? 1 : 0);
         rc |= msgpack_pack_uint64(&pk, rep->connected);
@@ -212,6 +215,8 @@ s_reply_body(wire_cursor_t *c, uint64_t kind, ctlmsg_reply_t *rep)
         return err;
     case CTLMSG_STATUS:
         return wire_cursor_bytes(c, WIRE_BIN, SIZE_MAX, &rep->status, &rep->status_len);
+    case CTLMSG_WATCH:
+        return wire_cursor_uint(c, &rep->txnid);
     default: /* CTLMSG_WAIT */
         err = s_uint_max(c, 1, &v);
         rep->in_sync = v == 1;
@@ -248,7 +253,7 @@ ctlmsg_reply_decode(uint64_t kind, const uint8_t *buf, size_t len, ctlmsg_reply_
     if (err == MESH_OK) {
         err = s_uint_max(&c, MESH_ERR_LAST + 1000u, &rep->code); /* (a newer daemon's codes) */
     }
-    size_t want = rep->code != MESH_OK ? 4 : kind == CTLMSG_STATUS ? 4 : 6;
+    size_t want = rep->code == MESH_OK && (kind == CTLMSG_PING || kind == CTLMSG_WAIT) ? 6 : 4;
     if (err == MESH_OK && n != want) {
         err = MESH_EPROTO;
     }

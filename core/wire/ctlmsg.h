@@ -22,20 +22,22 @@
 #define CTLMSG_WAIT_MS_MAX 86400000u   /* a wait's timeout (a day) */
 #define CTLMSG_TEXT_MAX    256u        /* bytes of an error reply's text, of ping's version */
 
-/* Request kinds (§21.2). 4 and 5 are kept for the change feed (watch) and folder status. */
+/* Request kinds (§21.2, §21.4). 5 is kept for folder status. */
 enum ctlmsg_kind {
     CTLMSG_PING = 1,   /* [1, id, 1]: is a daemon there, which one */
     CTLMSG_STATUS = 2, /* [1, id, 2, min_txnid]: the status text (§11.4) */
     CTLMSG_WAIT = 3,   /* [1, id, 3, timeout_ms, peers, [coll...]]: in sync, or the timeout */
+    CTLMSG_WATCH = 4,  /* [1, id, 4, txnid]: a reply now and at each commit after (§21.4) */
     CTLMSG_KIND_FIRST = CTLMSG_PING,
-    CTLMSG_KIND_LAST = CTLMSG_WAIT
+    CTLMSG_KIND_LAST = CTLMSG_WATCH
 };
 
 /* A decoded request. Collection names are borrowed from the input (not NUL-terminated). */
 typedef struct ctlmsg_req {
     uint64_t id;         /* the client's, echoed in the reply (set as soon as it is read) */
     uint64_t kind;       /* enum ctlmsg_kind */
-    uint64_t min_txnid;  /* STATUS: figures counted at this store transaction or later */
+    uint64_t min_txnid;  /* STATUS: figures counted at this store transaction or later;
+                          * WATCH: the last store transaction the client has read */
     uint64_t timeout_ms; /* WAIT: at most this long */
     uint64_t peers;      /* WAIT: at least this many peers connected */
     size_t ncolls;       /* WAIT: the collections (none: every one) */
@@ -56,6 +58,7 @@ typedef struct ctlmsg_reply {
     bool in_sync;       /* WAIT: in sync (else the timeout came first) */
     uint64_t connected; /* WAIT: peers connected at the end */
     uint64_t synced;    /* WAIT: of those, in sync */
+    uint64_t txnid;     /* WATCH: the store's last transaction, as the daemon saw it */
 } ctlmsg_reply_t;
 
 /* Append req's encoding to out. MESH_OK, MESH_EINVAL (a field past its cap, an unknown

@@ -156,7 +156,7 @@ void
 bench_remove_temp(const char *dir)
 {
     for (size_t i = s_ndirs; i-- > 0;) {
-        if (s_dirs[i] != dir) {
+        if (strcmp(s_dirs[i], dir) != 0) { /* (by name: removing one moves those after) */
             continue;
         }
         if (s_rm_tree(s_dirs[i]) != 0) {

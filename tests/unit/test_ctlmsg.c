@@ -107,9 +107,9 @@ test_ctlmsg_decoder_refuses(void **state)
     util_array(bb, 3), util_uint(bb, 2), util_uint(bb, 5), util_uint(bb, CTLMSG_PING);
     s_refused(bb, MESH_EPROTO, 0);
     util_bytes_free(bb);
-    /* an unknown kind (4: the change feed's, not served yet): the id is kept */
+    /* an unknown kind (5: folder status's, not served yet): the id is kept */
     bb = util_bytes_new();
-    util_array(bb, 3), util_uint(bb, 1), util_uint(bb, 5), util_uint(bb, 4);
+    util_array(bb, 3), util_uint(bb, 1), util_uint(bb, 5), util_uint(bb, 5);
     s_refused(bb, MESH_EPROTO, 5);
     util_bytes_free(bb);
     /* a wrong arity */
@@ -202,7 +202,7 @@ test_ctlmsg_caps(void **state)
     wire_buf_init(&b);
     ctlmsg_req_t req = {.id = 1, .kind = CTLMSG_WAIT, .peers = CTLMSG_PEERS_MAX + 1};
     assert_int_equal(ctlmsg_req_encode(&req, &b), MESH_EINVAL);
-    req = (ctlmsg_req_t){.id = 1, .kind = 4};
+    req = (ctlmsg_req_t){.id = 1, .kind = 5};
     assert_int_equal(ctlmsg_req_encode(&req, &b), MESH_EINVAL);
     req = (ctlmsg_req_t){.id = 1, .kind = CTLMSG_WAIT, .ncolls = 1};
     req.colls[0] = "";
@@ -257,6 +257,20 @@ test_ctlmsg_replies(void **state)
     assert_int_equal(ctlmsg_reply_decode(CTLMSG_WAIT, b.data, b.len, &got), MESH_OK);
     assert_true(got.in_sync);
     assert_int_equal(got.connected, 3);
+    /* a watch's reply: the store's transaction; its request carries the client's */
+    wire_buf_reset(&b);
+    rep = (ctlmsg_reply_t){.id = 7, .txnid = 123456789};
+    assert_int_equal(ctlmsg_reply_encode(CTLMSG_WATCH, &rep, &b), MESH_OK);
+    assert_int_equal(ctlmsg_reply_decode(CTLMSG_WATCH, b.data, b.len, &got), MESH_OK);
+    assert_int_equal(got.id, 7);
+    assert_int_equal(got.txnid, 123456789);
+    assert_int_equal(ctlmsg_reply_decode(CTLMSG_WAIT, b.data, b.len, &got), MESH_EPROTO);
+    wire_buf_reset(&b);
+    ctlmsg_req_t wreq = {.id = 8, .kind = CTLMSG_WATCH, .min_txnid = 42}, wgot;
+    assert_int_equal(ctlmsg_req_encode(&wreq, &b), MESH_OK);
+    assert_int_equal(ctlmsg_req_decode(b.data, b.len, &wgot), MESH_OK);
+    assert_int_equal(wgot.kind, CTLMSG_WATCH);
+    assert_int_equal(wgot.min_txnid, 42);
     /* more in sync than connected: refused */
     wire_buf_reset(&b);
     rep = (ctlmsg_reply_t){.id = 6, .connected = 1, .synced = 2};
