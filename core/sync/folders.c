@@ -8,6 +8,7 @@
 #include "core/folder/index.h"
 #include "core/folder/realize.h"
 #include "core/folder/registry.h"
+#include "core/member/share.h"
 #include "core/sync/statusfile.h"
 #include "core/wire/blockmsg.h"
 #include "crypto/hash.h"
@@ -20,8 +21,16 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
-#define S_TRIED_MAX 8 /* members a block was asked of, before all are asked again */
-#define S_SLOTS     (4 * FOLDERS_WANT_MAX) /* the want table's slots (a power of two) */
+#define S_TRIED_MAX   8 /* members a block was asked of, before all are asked again */
+#define S_SLOTS       (4 * FOLDERS_WANT_MAX) /* the want table's slots (a power of two) */
+#define S_ACCESS_KEPT 16 /* (folder, member) read rights remembered per store transaction */
+
+/* May this member read this folder's collection? (As of one store transaction.) */
+typedef struct s_access {
+    const folder_t *f;
+    uint8_t device[WIRE_ORIGIN_LEN];
+    bool yes;
+} s_access_t;
 
 typedef struct s_want {
     uint8_t hash[WIRE_FENTRY_HASH];
@@ -67,12 +76,15 @@ struct folders {
     size_t nwant;
     size_t inflight;
     uint64_t next_id;
-    size_t next_sess;      /* round robin among members */
-    int64_t answer_s;      /* the second of the answers counted, */
-    uint32_t answers;      /* and how many, */
-    uint64_t answer_bytes; /* of how many bytes */
-    uint32_t *slot;        /* want's hash table: index + 1 per slot, 0 empty (S_SLOTS) */
-    uint8_t *block;        /* one block's buffer */
+    size_t next_sess;                 /* round robin among members */
+    int64_t answer_s;                 /* the second of the answers counted, */
+    uint32_t answers;                 /* and how many, */
+    uint64_t answer_bytes;            /* of how many bytes */
+    uint32_t *slot;                   /* want's hash table: index + 1 per slot, 0 empty (S_SLOTS) */
+    s_access_t access[S_ACCESS_KEPT]; /* read rights asked lately (a ring), */
+    size_t naccess;                   /* how many were asked, */
+    uint64_t access_txnid;            /* at this store transaction */
+    uint8_t *block;                   /* one block's buffer */
     wire_buf_t body;
 };
 
@@ -96,6 +108,7 @@ s_drop_folder(struct folders *fs, size_t i)
         }
     }
     blockidx_forget(fs->bi, f);
+    fs->naccess = 0; /* (read rights name folders by address) */
     realize_free(f);
     index_folder_free(f);
     fs->n--;
@@ -518,6 +531,34 @@ folders_tick(loop_t *l, int64_t now, folders_send_fn send)
 
 /* ---- messages ---- */
 
+/* May member s read folder f (hold its collection: the access list, §8.3; every member
+ * while the collection was never shared)? Asked of the store once per (folder, member)
+ * and store transaction. */
+static bool
+s_may_read(loop_t *l, struct folders *fs, const folder_t *f, const session_t *s)
+{
+    uint64_t txnid = store_last_txnid(l->m->store);
+    if (txnid != fs->access_txnid) {
+        fs->access_txnid = txnid;
+        fs->naccess = 0;
+    }
+    size_t kept = fs->naccess < S_ACCESS_KEPT ? fs->naccess : S_ACCESS_KEPT;
+    for (size_t i = 0; i < kept; i++) {
+        if (fs->access[i].f == f && memcmp(fs->access[i].device, s->device, WIRE_ORIGIN_LEN) == 0) {
+            return fs->access[i].yes;
+        }
+    }
+    bool yes = false;
+    if (share_may_hold(l->m, f->coll, s->device, &yes) != MESH_OK) {
+        yes = false; /* (the access records could not be read: nothing is answered) */
+    }
+    s_access_t *a = &fs->access[fs->naccess++ % S_ACCESS_KEPT];
+    a->f = f;
+    memcpy(a->device, s->device, WIRE_ORIGIN_LEN);
+    a->yes = yes;
+    return yes;
+}
+
 static mesh_err_t
 s_on_req(loop_t *l, struct folders *fs, session_t *s, const wire_msg_t *msg, folders_send_fn send)
 {
@@ -534,14 +575,16 @@ s_on_req(loop_t *l, struct folders *fs, session_t *s, const wire_msg_t *msg, fol
     if (++fs->answers > FOLDERS_ANSWERS_PER_S || fs->answer_bytes >= FOLDERS_ANSWER_BYTES_S) {
         return MESH_OK; /* past the cap: it asks again, or another member */
     }
-    bool joined = false;
+    const folder_t *joined = NULL;
     for (size_t i = 0; i < fs->n && !joined; i++) {
-        joined = strlen(fs->f[i]->id) == req.folder_len &&
-                 memcmp(fs->f[i]->id, req.folder, req.folder_len) == 0;
+        bool same = strlen(fs->f[i]->id) == req.folder_len &&
+                    memcmp(fs->f[i]->id, req.folder, req.folder_len) == 0;
+        joined = same ? fs->f[i] : NULL;
     }
     wire_block_t blk = {.status = WIRE_BLOCK_NOT_HELD, .hash = req.hash};
     size_t len = 0;
-    if (joined &&
+    /* only a member that may read the folder's collection is answered from it (§18.6) */
+    if (joined && s_may_read(l, fs, joined, s) &&
         blockidx_read(fs->bi, req.hash, fs->block, WIRE_FENTRY_BLOCK_MAX, &len) == MESH_OK) {
         blk.status = WIRE_BLOCK_HERE;
         blk.data = fs->block;
