@@ -1,6 +1,7 @@
-/* core/folder/realize.c: entries to disk (docs/PROTOCOL.md §18.6). Temp files are named
- * .meshsync/tmp/t<n> and renamed over their path when whole; the temp directory is emptied
- * when the folder's first pass starts (nothing there survives a restart yet).
+/* core/folder/realize.c: entries to disk (docs/PROTOCOL.md §18.6). A file's temp file is
+ * .meshsync/tmp/r<hash of path and entry>, renamed over its path when whole; one a cut
+ * transfer left is gone on from after a restart (its blocks checked), links' t<n> files are
+ * removed when the folder's first pass starts.
  * Layer: core (folder). Third-party: none. SPDX-License-Identifier: MIT */
 #define _GNU_SOURCE /* syncfs(2): one flush for many files */
 #include "core/folder/realize.h"
@@ -38,7 +39,7 @@ typedef struct s_pending {
     size_t missing;
     size_t fetched; /* blocks members sent (the rest were on this device) */
     int fd;
-    char tmp[24];
+    char tmp[40]; /* "r" + 32 hex digits (s_tmp_name) */
 } s_pending_t;
 
 typedef struct realize_state {
@@ -110,7 +111,7 @@ realize_free(folder_t *f)
         return;
     }
     while (rs->npending) {
-        s_pending_drop(rs, 0, true);
+        s_pending_drop(rs, 0, false); /* (temp files kept: the next start goes on from them) */
     }
     if (rs->tmp_fd >= 0) {
         close(rs->tmp_fd);
@@ -127,7 +128,7 @@ realize_pending(const folder_t *f)
     return f->realize ? f->realize->npending : 0;
 }
 
-/* Open (making it) .meshsync/tmp under the root and empty it. */
+/* Open (making it) .meshsync/tmp under the root; remove the t<n> files (links) left there. */
 static int
 s_tmp_open(const folder_t *f)
 {
@@ -506,8 +507,107 @@ s_no_room(const realize_state_t *rs, uint64_t size)
            (rs->npending && rs->temp_bytes + size > REALIZE_TEMP_MAX);
 }
 
-/* Start a file: a temp file of its size with every block held here copied in; done at once
- * when none is missing, else pending. */
+/* The temp file name of (path, value): "r" and 32 hex digits of their hash, the same after
+ * a restart, so that a transfer cut by a stop or a kill goes on from what it holds. */
+static void
+s_tmp_name(const char *path, const uint8_t *value, size_t len, char out[40])
+{
+    uint8_t h[HASH_LEN];
+    hash_state_t st;
+    hash_init(&st, HASH_TAG_KEY);
+    hash_update(&st, path, strlen(path) + 1);
+    hash_update(&st, value, len);
+    hash_final(&st, h);
+    out[0] = 'r';
+    for (size_t i = 0; i < 16; i++) {
+        snprintf(out + 1 + 2 * i, 3, "%02x", h[i]);
+    }
+}
+
+/* Does fd hold block b at off (read into buf, and hashed)? */
+static bool
+s_block_at(int fd, uint64_t off, const wire_fentry_block_t *b, uint8_t *buf)
+{
+    uint8_t got[HASH_LEN];
+    if (pread(fd, buf, b->size, (off_t)off) != (ssize_t)b->size) {
+        return false;
+    }
+    hash_tagged(HASH_TAG_BLOCK, buf, b->size, got);
+    return memcmp(got, b->hash, HASH_LEN) == 0;
+}
+
+static int
+s_name_cmp(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+/* After a full pass: remove the temp files of cut transfers that no pending file and no
+ * waiting path will go on from (their entry changed or went meanwhile). */
+static void
+s_tmp_sweep(realize_state_t *rs)
+{
+    char(*names)[40] = malloc((rs->wait.n + 1) * sizeof *names);
+    size_t n = 0;
+    if (!names || rs->tmp_fd < 0) {
+        free(names);
+        return;
+    }
+    for (size_t i = 0; i < rs->wait.n; i++) {
+        if (rs->wait.v[i].value) {
+            s_tmp_name(rs->wait.v[i].path, rs->wait.v[i].value, rs->wait.v[i].len, names[n++]);
+        }
+    }
+    if (n > 1) {
+        qsort(names, n, sizeof *names, s_name_cmp);
+    }
+    int dup_fd = dup(rs->tmp_fd);
+    DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+    for (struct dirent *de; d && (de = readdir(d));) {
+        bool keep =
+            de->d_name[0] != 'r' || (n && bsearch(de->d_name, names, n, sizeof *names, s_name_cmp));
+        for (size_t i = 0; i < rs->npending && !keep; i++) {
+            keep = strcmp(rs->pending[i].tmp, de->d_name) == 0;
+        }
+        if (!keep) {
+            (void)unlinkat(rs->tmp_fd, de->d_name, 0);
+        }
+    }
+    if (d) {
+        closedir(d);
+    } else if (dup_fd >= 0) {
+        close(dup_fd);
+    }
+    free(names);
+}
+
+/* Open p's temp file: one a cut transfer left (a regular file of p's size with one link) is
+ * kept (*resumed: its blocks are checked before use); anything else there is replaced. */
+static int
+s_tmp_file(const realize_state_t *rs, const s_pending_t *p, bool *resumed)
+{
+    struct stat st;
+    int fd = openat(rs->tmp_fd, p->tmp, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    *resumed = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1 &&
+               (uint64_t)st.st_size == p->e.size;
+    if (*resumed) {
+        return fd;
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    (void)unlinkat(rs->tmp_fd, p->tmp, 0);
+    fd = openat(rs->tmp_fd, p->tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd >= 0 && ftruncate(fd, (off_t)p->e.size) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+/* Start a file: a temp file of its size (or the one a cut transfer of the same entry left),
+ * with every block it holds already (checked) or held here copied in; done at once when
+ * none is missing, else pending. */
 static mesh_err_t
 s_make_file(mesh_t *m, folder_t *f, realize_state_t *rs, const blockidx_t *bi,
             const paths_item_t *it, wire_fentry_t *e)
@@ -518,7 +618,7 @@ s_make_file(mesh_t *m, folder_t *f, realize_state_t *rs, const blockidx_t *bi,
     s_pending_t *p = &rs->pending[rs->npending];
     memset(p, 0, sizeof *p);
     p->fd = -1;
-    snprintf(p->tmp, sizeof p->tmp, "t%llu", (unsigned long long)++rs->counter);
+    s_tmp_name(it->path, it->value, it->len, p->tmp);
     p->path = strdup(it->path);
     p->value = malloc(it->len ? it->len : 1);
     p->offsets = calloc(e->nblocks + 1, sizeof *p->offsets);
@@ -535,8 +635,10 @@ s_make_file(mesh_t *m, folder_t *f, realize_state_t *rs, const blockidx_t *bi,
     }
     memcpy(p->value, it->value, it->len);
     p->value_len = it->len;
-    p->fd = openat(rs->tmp_fd, p->tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (p->fd < 0 || ftruncate(p->fd, (off_t)p->e.size) != 0) {
+    bool resumed = false;
+    size_t kept = 0;
+    p->fd = s_tmp_file(rs, p, &resumed);
+    if (p->fd < 0) {
         free(buf);
         node_log(m, MESH_LOG_WARN, "folder %s: no temp file: %s", f->id, strerror(errno));
         s_pending_drop(rs, rs->npending - 1, true);
@@ -544,18 +646,27 @@ s_make_file(mesh_t *m, folder_t *f, realize_state_t *rs, const blockidx_t *bi,
     }
     uint64_t off = 0;
     for (size_t i = 0; i < p->e.nblocks; i++) {
-        size_t len = 0;
+        size_t len = p->e.blocks[i].size;
         p->offsets[i] = off;
         off += p->e.blocks[i].size;
-        if (blockidx_read(bi, p->e.blocks[i].hash, buf, WIRE_FENTRY_BLOCK_MAX, &len) == MESH_OK &&
-            len == p->e.blocks[i].size &&
-            pwrite(p->fd, buf, len, (off_t)p->offsets[i]) == (ssize_t)len) {
+        if (resumed && s_block_at(p->fd, p->offsets[i], &p->e.blocks[i], buf)) {
+            p->have[i] = true; /* (written before the cut) */
+            kept++;
+        } else if (blockidx_read(bi, p->e.blocks[i].hash, buf, WIRE_FENTRY_BLOCK_MAX, &len) ==
+                       MESH_OK &&
+                   len == p->e.blocks[i].size &&
+                   pwrite(p->fd, buf, len, (off_t)p->offsets[i]) == (ssize_t)len) {
             p->have[i] = true;
         } else {
             p->missing++;
         }
     }
     free(buf);
+    if (kept) {
+        node_log(m, MESH_LOG_INFO,
+                 "folder %s: resumed %s: %zu of %zu blocks from a cut transfer, %zu to fetch",
+                 f->id, p->path, kept, p->e.nblocks, p->missing);
+    }
     if (p->missing == 0) {
         s_complete(rs); /* (put in place by realize_flush) */
     }
@@ -885,6 +996,9 @@ realize_pass(mesh_t *m, folder_t *f, const blockidx_t *bi)
         err = paths_merge(&rs->wait, &rs->later);
     }
     err = err == MESH_OK ? s_work(m, f, rs, bi) : err;
+    if (err == MESH_OK && full) {
+        s_tmp_sweep(rs);
+    }
     if (err != MESH_OK) {
         if (err != MESH_ENOMEM && err != MESH_EIO) {
             rs->full = true; /* (what was read may be lost: every path again next time) */

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <time.h>
 #include <unistd.h>
 
 #define S_TRIED_MAX   8 /* members a block was asked of, before all are asked again */
@@ -590,6 +591,11 @@ s_on_req(loop_t *l, struct folders *fs, session_t *s, const wire_msg_t *msg, fol
         blk.data = fs->block;
         blk.data_len = len;
         fs->answer_bytes += len;
+        uint64_t pause = testhook_number(TESTHOOK_BLOCK_PAUSE_MS, 0);
+        if (pause) { /* test hook: a slow member (a transfer long enough to be cut) */
+            struct timespec ts = {(time_t)(pause / 1000), (long)(pause % 1000) * 1000000L};
+            nanosleep(&ts, NULL);
+        }
         if (testhook_number(TESTHOOK_BAD_BLOCKS, 0) == 1) {
             fs->block[len / 2] ^= 0x01; /* test hook: a member that sends wrong blocks */
         }
