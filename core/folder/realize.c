@@ -60,6 +60,7 @@ typedef struct realize_state {
     paths_t wait;        /* paths not settled yet (no room, a local change first), by path */
     paths_t later;       /* paths to wait for, added outside a pass (merged at the next one) */
     size_t ncomplete;    /* pending files with every block, to be put in place (realize_flush) */
+    size_t nopen;        /* pending files whose temp file is kept open (REALIZE_OPEN_MAX) */
     int64_t complete_ms; /* when the first of them became whole (monotonic) */
 } realize_state_t;
 
@@ -88,6 +89,7 @@ s_pending_drop(realize_state_t *rs, size_t i, bool unlink_tmp)
     s_pending_t *p = &rs->pending[i];
     if (p->fd >= 0) {
         close(p->fd);
+        rs->nopen--;
     }
     if (unlink_tmp && rs->tmp_fd >= 0) {
         unlinkat(rs->tmp_fd, p->tmp, 0);
@@ -385,17 +387,31 @@ s_put_in_place(mesh_t *m, folder_t *f, realize_state_t *rs, const char *tmp, con
     return rc == 0 ? MESH_OK : MESH_EIO;
 }
 
+/* p's temp file for writing: its open descriptor, or opened now (*opened: close it after). */
+static int
+s_tmp_fd(const realize_state_t *rs, const s_pending_t *p, bool *opened)
+{
+    *opened = p->fd < 0;
+    return p->fd >= 0 ? p->fd : openat(rs->tmp_fd, p->tmp, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+}
+
 /* Give whole pending file p its mode and mtime. */
 static bool
-s_seal(const s_pending_t *p)
+s_seal(const realize_state_t *rs, const s_pending_t *p)
 {
+    bool opened = false;
+    int fd = s_tmp_fd(rs, p, &opened);
     struct timespec times[2] = {
         {.tv_nsec = UTIME_OMIT},
         {.tv_sec = p->e.mtime_ns / 1000000000, .tv_nsec = p->e.mtime_ns % 1000000000}};
     if (times[1].tv_nsec < 0) {
         times[1].tv_sec--, times[1].tv_nsec += 1000000000;
     }
-    return fchmod(p->fd, p->e.mode) == 0 && futimens(p->fd, times) == 0;
+    bool ok = fd >= 0 && fchmod(fd, p->e.mode) == 0 && futimens(fd, times) == 0;
+    if (opened && fd >= 0) {
+        close(fd);
+    }
+    return ok;
 }
 
 /* Finish whole pending file i (sealed, its bytes durable): rename it into place if the disk
@@ -436,7 +452,7 @@ realize_flush(mesh_t *m, folder_t *f, bool all)
      * each), the renames, and one more for the renames, before their records are kept */
     bool sealed[REALIZE_PENDING_MAX];
     for (size_t i = 0; i < rs->npending; i++) {
-        sealed[i] = rs->pending[i].missing == 0 && s_seal(&rs->pending[i]);
+        sealed[i] = rs->pending[i].missing == 0 && s_seal(rs, &rs->pending[i]);
     }
     if (syncfs(rs->tmp_fd) != 0) {
         node_log(m, MESH_LOG_WARN, "folder %s: temp files not made durable (%s): kept for later",
@@ -662,6 +678,12 @@ s_make_file(mesh_t *m, folder_t *f, realize_state_t *rs, const blockidx_t *bi,
         }
     }
     free(buf);
+    if (p->missing == 0 || rs->nopen >= REALIZE_OPEN_MAX) {
+        close(p->fd); /* (opened again for each block: pending files are many, descriptors few) */
+        p->fd = -1;
+    } else {
+        rs->nopen++;
+    }
     if (kept) {
         node_log(m, MESH_LOG_INFO,
                  "folder %s: resumed %s: %zu of %zu blocks from a cut transfer, %zu to fetch",
@@ -1030,10 +1052,13 @@ realize_block(mesh_t *m, folder_t *f, const uint8_t *hash, const uint8_t *data, 
     (void)m; /* (the files it makes whole are put in place by realize_flush) */
     for (size_t i = 0; rs && i < rs->npending;) {
         s_pending_t *p = &rs->pending[i];
+        int fd = -1;
+        bool opened = false;
         for (size_t b = 0; b < p->e.nblocks; b++) {
             if (!p->have[b] && p->e.blocks[b].size == len &&
                 memcmp(p->e.blocks[b].hash, hash, WIRE_FENTRY_HASH) == 0 &&
-                pwrite(p->fd, data, len, (off_t)p->offsets[b]) == (ssize_t)len) {
+                (fd >= 0 || (fd = s_tmp_fd(rs, p, &opened)) >= 0) &&
+                pwrite(fd, data, len, (off_t)p->offsets[b]) == (ssize_t)len) {
                 p->have[b] = true;
                 p->fetched++;
                 took++;
@@ -1041,6 +1066,9 @@ realize_block(mesh_t *m, folder_t *f, const uint8_t *hash, const uint8_t *data, 
                     s_complete(rs); /* (put in place by realize_flush) */
                 }
             }
+        }
+        if (opened && fd >= 0) {
+            close(fd);
         }
         i++;
     }

@@ -20,10 +20,11 @@
 #include "core/folder/index.h"
 #include "meshsync.h"
 
-#define REALIZE_PENDING_MAX 128u         /* files of one folder waiting for blocks at once */
+#define REALIZE_PENDING_MAX 1024u        /* files of one folder waiting for blocks at once */
+#define REALIZE_OPEN_MAX    32u          /* of them with their temp file kept open */
 #define REALIZE_TEMP_MAX    (4ull << 30) /* bytes of those temp files (one larger file alone) */
-#define REALIZE_FLUSH_FILES 64u          /* whole files put in place together (one syncfs), */
-#define REALIZE_FLUSH_MS    20           /* or the first of them waited this long (ms) */
+#define REALIZE_FLUSH_FILES 256u         /* whole files put in place together (one syncfs), */
+#define REALIZE_FLUSH_MS    50           /* or the first of them waited this long (ms) */
 
 /* One pass over f, proportional to what changed (§18.6): the paths whose entry in f's index
  * collection changed since the last pass (read from the store's change feed from f's own
