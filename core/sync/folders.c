@@ -487,7 +487,9 @@ folders_tick(loop_t *l, int64_t now, folders_send_fn send)
         /* a stopped folder is looked at every second: its root or marker may be back */
         bool due = fs->scan_ms[i] == 0 || now - fs->scan_ms[i] >= rescan ||
                    (f->state != SCAN_ROOT_OK && now - fs->scan_ms[i] >= FOLDERS_STOPPED_MS) ||
-                   (f->dirty && now - fs->dirty_ms[i] >= FOLDERS_SETTLE_MS);
+                   (f->dirty && now - fs->dirty_ms[i] >= FOLDERS_SETTLE_MS &&
+                    /* (while files arrive, their own renames wake inotify: a scan a second) */
+                    (realize_pending(f) == 0 || now - fs->scan_ms[i] >= FOLDERS_BUSY_SCAN_MS));
         if (!due) {
             continue;
         }

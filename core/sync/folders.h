@@ -24,6 +24,7 @@
 #define FOLDERS_ANSWER_BYTES_S (256u << 20) /* and their bytes per second */
 #define FOLDERS_RESCAN_MS      60000        /* full rescan of each folder (mesh_options_t) */
 #define FOLDERS_SETTLE_MS      100          /* after an inotify event, scan this much later */
+#define FOLDERS_BUSY_SCAN_MS   1000         /* but at most this often while files wait for blocks */
 #define FOLDERS_STOPPED_MS     1000         /* a stopped folder's root checked again this often */
 #define FOLDERS_REGISTRY_MS    1000         /* read the registry again at least this often */
 #define FOLDERS_SAVE_MS        1000         /* records realize changed kept at most this often */
