@@ -25,6 +25,7 @@ typedef enum testhook {
     TESTHOOK_NO_PEX,           /* MESH_TEST_NO_PEX: 1 tells no member addresses (§17) */
     TESTHOOK_PAIR_STALL_MS,    /* MESH_TEST_PAIR_STALL_MS: a joiner's silence after START */
     TESTHOOK_BAD_BLOCKS,       /* MESH_TEST_BAD_BLOCKS: 1 flips a byte of every BLOCK sent */
+    TESTHOOK_BLOCK_PAUSE_MS,   /* MESH_TEST_BLOCK_PAUSE_MS: a pause before each BLOCK sent */
     TESTHOOK_COUNT
 } testhook_t;
 

@@ -1,5 +1,8 @@
-/* core/folder/blockidx.c: the block index, a sorted array of (hash, place) searched by
- * binary search; each file's path is copied once, its blocks point at it.
+/* core/folder/blockidx.c: the block index, a hash table (linear probing, deletion by
+ * backward shift) of (file, block) pairs keyed by the block's hash, over a copy of each
+ * file's block list; kept in step with each folder's records by a merge of the two sorted
+ * lists when the folder's generation moved, so that an update costs a walk of the records
+ * and the work of the files that changed, never a rebuild.
  * Layer: core (folder). Third-party: none. SPDX-License-Identifier: MIT */
 #include "core/folder/blockidx.h"
 
@@ -11,22 +14,32 @@
 #include <string.h>
 #include <unistd.h>
 
-typedef struct s_place {
-    uint8_t hash[WIRE_FENTRY_HASH];
-    uint32_t size;
-    uint64_t offset;
+typedef struct s_file {
+    const folder_t *f; /* NULL: a free slot */
+    char *path;
+    wire_fentry_block_t *blocks;
+    uint64_t *offsets;
+    size_t nblocks;
+} s_file_t;
+
+/* One folder as indexed: its files with blocks, by path. */
+typedef struct s_fold {
     const folder_t *f;
-    size_t path; /* index into paths */
-} s_place_t;
+    uint64_t generation;
+    uint32_t *files;
+    size_t n;
+} s_fold_t;
 
 struct blockidx {
-    s_place_t *places;
-    size_t n;
-    char **paths;
-    size_t npaths;
-    uint64_t *gens; /* each folder's generation at the last build */
-    const folder_t **built;
-    size_t nbuilt;
+    s_file_t *files;
+    size_t nfiles;
+    uint32_t *spare; /* free file slots */
+    size_t nspare;
+    s_fold_t *folds;
+    size_t nfolds;
+    uint64_t *tab; /* 0 empty, else (file + 1) << 32 | block */
+    size_t cap;    /* slots (a power of two) */
+    size_t used;
 };
 
 blockidx_t *
@@ -35,18 +48,174 @@ blockidx_new(void)
     return calloc(1, sizeof(blockidx_t));
 }
 
+static const uint8_t *
+s_hash_of(const blockidx_t *bi, uint64_t v)
+{
+    return bi->files[(v >> 32) - 1].blocks[v & 0xffffffffu].hash;
+}
+
+static size_t
+s_home(const blockidx_t *bi, const uint8_t *hash)
+{
+    uint64_t h;
+    memcpy(&h, hash, sizeof h); /* (a hash's bytes are uniform) */
+    return (size_t)h & (bi->cap - 1);
+}
+
+static void
+s_put(blockidx_t *bi, uint64_t v)
+{
+    size_t i = s_home(bi, s_hash_of(bi, v));
+    while (bi->tab[i]) {
+        i = (i + 1) & (bi->cap - 1);
+    }
+    bi->tab[i] = v;
+    bi->used++;
+}
+
+/* Room for more places: the table at most half full. */
+static mesh_err_t
+s_reserve(blockidx_t *bi, size_t more)
+{
+    if (2 * (bi->used + more) <= bi->cap) {
+        return MESH_OK;
+    }
+    size_t cap = bi->cap ? bi->cap : 1024;
+    while (2 * (bi->used + more) > cap) {
+        cap *= 2;
+    }
+    uint64_t *old = bi->tab, *tab = calloc(cap, sizeof *tab);
+    if (!tab) {
+        return MESH_ENOMEM;
+    }
+    size_t oldcap = bi->cap;
+    bi->tab = tab;
+    bi->cap = cap;
+    bi->used = 0;
+    for (size_t i = 0; i < oldcap; i++) {
+        if (old[i]) {
+            s_put(bi, old[i]);
+        }
+    }
+    free(old);
+    return MESH_OK;
+}
+
+/* Remove the place v (present). */
+static void
+s_take(blockidx_t *bi, uint64_t v)
+{
+    size_t mask = bi->cap - 1, i = s_home(bi, s_hash_of(bi, v));
+    while (bi->tab[i] != v) {
+        i = (i + 1) & mask;
+    }
+    bi->tab[i] = 0;
+    bi->used--;
+    for (size_t j = (i + 1) & mask; bi->tab[j]; j = (j + 1) & mask) {
+        size_t home = s_home(bi, s_hash_of(bi, bi->tab[j]));
+        /* move j back into the hole at i unless its home lies cyclically in (i, j] */
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            bi->tab[i] = bi->tab[j];
+            bi->tab[j] = 0;
+            i = j;
+        }
+    }
+}
+
+static void
+s_file_drop(blockidx_t *bi, uint32_t id)
+{
+    s_file_t *file = &bi->files[id];
+    for (size_t b = 0; b < file->nblocks; b++) {
+        s_take(bi, ((uint64_t)id + 1) << 32 | b);
+    }
+    free(file->path);
+    free(file->blocks);
+    free(file->offsets);
+    memset(file, 0, sizeof *file);
+    bi->spare[bi->nspare++] = id; /* (spare has room for every file) */
+}
+
+/* Index rec (a file with blocks) of f; its slot into *id. */
+static mesh_err_t
+s_file_add(blockidx_t *bi, const folder_t *f, const index_rec_t *rec, uint32_t *id)
+{
+    if (!bi->nspare) {
+        size_t n = bi->nfiles ? 2 * bi->nfiles : 256;
+        s_file_t *files = realloc(bi->files, n * sizeof *files);
+        if (files) {
+            bi->files = files;
+        }
+        uint32_t *spare = files ? realloc(bi->spare, n * sizeof *spare) : NULL;
+        if (!spare) {
+            return MESH_ENOMEM;
+        }
+        bi->spare = spare;
+        for (size_t i = n; i-- > bi->nfiles;) {
+            memset(&bi->files[i], 0, sizeof bi->files[i]);
+            bi->spare[bi->nspare++] = (uint32_t)i;
+        }
+        bi->nfiles = n;
+    }
+    if (s_reserve(bi, rec->nblocks) != MESH_OK) {
+        return MESH_ENOMEM;
+    }
+    s_file_t file = {.f = f, .nblocks = rec->nblocks};
+    file.path = strdup(rec->path);
+    file.blocks = malloc(rec->nblocks * sizeof *file.blocks);
+    file.offsets = malloc(rec->nblocks * sizeof *file.offsets);
+    if (!file.path || !file.blocks || !file.offsets) {
+        free(file.path);
+        free(file.blocks);
+        free(file.offsets);
+        return MESH_ENOMEM;
+    }
+    memcpy(file.blocks, rec->blocks, rec->nblocks * sizeof *file.blocks);
+    uint64_t off = 0;
+    for (size_t b = 0; b < rec->nblocks; b++) {
+        file.offsets[b] = off;
+        off += rec->blocks[b].size;
+    }
+    *id = bi->spare[--bi->nspare];
+    bi->files[*id] = file;
+    for (size_t b = 0; b < rec->nblocks; b++) {
+        s_put(bi, ((uint64_t)*id + 1) << 32 | b);
+    }
+    return MESH_OK;
+}
+
+static void
+s_fold_drop(blockidx_t *bi, size_t k)
+{
+    for (size_t i = 0; i < bi->folds[k].n; i++) {
+        s_file_drop(bi, bi->folds[k].files[i]);
+    }
+    free(bi->folds[k].files);
+    bi->folds[k] = bi->folds[--bi->nfolds];
+}
+
+void
+blockidx_forget(blockidx_t *bi, const folder_t *f)
+{
+    for (size_t k = 0; bi && k < bi->nfolds; k++) {
+        if (bi->folds[k].f == f) {
+            s_fold_drop(bi, k);
+            return;
+        }
+    }
+}
+
 static void
 s_clear(blockidx_t *bi)
 {
-    for (size_t i = 0; i < bi->npaths; i++) {
-        free(bi->paths[i]);
+    while (bi->nfolds) {
+        s_fold_drop(bi, bi->nfolds - 1);
     }
-    free(bi->paths);
-    free(bi->places);
-    free(bi->gens);
-    free(bi->built);
-    bi->paths = NULL, bi->places = NULL, bi->gens = NULL, bi->built = NULL;
-    bi->npaths = bi->n = bi->nbuilt = 0;
+    free(bi->folds);
+    free(bi->files);
+    free(bi->spare);
+    free(bi->tab);
+    memset(bi, 0, sizeof *bi);
 }
 
 void
@@ -58,115 +227,136 @@ blockidx_free(blockidx_t *bi)
     }
 }
 
-static int
-s_cmp(const void *a, const void *b)
+/* Bring fold's files in step with f's records (both sorted by path). */
+static mesh_err_t
+s_fold_update(blockidx_t *bi, s_fold_t *fold, const folder_t *f)
 {
-    return memcmp(a, b, WIRE_FENTRY_HASH); /* hash is each place's first field */
+    size_t cap = 0;
+    for (size_t r = 0; r < f->nrecs; r++) {
+        cap += f->recs[r].nblocks > 0;
+    }
+    uint32_t *now = malloc((cap + 1) * sizeof *now);
+    if (!now) {
+        return MESH_ENOMEM;
+    }
+    size_t i = 0, r = 0, n = 0;
+    mesh_err_t err = MESH_OK;
+    while (err == MESH_OK && (i < fold->n || r < f->nrecs)) {
+        const index_rec_t *rec = r < f->nrecs ? &f->recs[r] : NULL;
+        if (rec && !rec->nblocks) {
+            r++;
+            continue;
+        }
+        const s_file_t *file = i < fold->n ? &bi->files[fold->files[i]] : NULL;
+        int c = !file ? 1 : !rec ? -1 : strcmp(file->path, rec->path);
+        if (c == 0 && file->nblocks == rec->nblocks &&
+            memcmp(file->blocks, rec->blocks, rec->nblocks * sizeof *rec->blocks) == 0) {
+            now[n++] = fold->files[i++]; /* the same blocks */
+            r++;
+            continue;
+        }
+        if (c <= 0) {
+            s_file_drop(bi, fold->files[i++]); /* gone, or other blocks now */
+        }
+        if (c >= 0) {
+            err = s_file_add(bi, f, rec, &now[n]);
+            n += err == MESH_OK;
+            r++;
+        }
+    }
+    while (i < fold->n) { /* (after an error: what was not walked yet) */
+        now[n++] = fold->files[i++];
+    }
+    free(fold->files);
+    fold->files = now;
+    fold->n = n;
+    if (err == MESH_OK) {
+        fold->generation = f->generation;
+    }
+    return err;
 }
 
 mesh_err_t
 blockidx_update(blockidx_t *bi, folder_t *const *folders, size_t n)
 {
-    bool same = n == bi->nbuilt;
-    for (size_t i = 0; same && i < n; i++) {
-        same = bi->built[i] == folders[i] && bi->gens[i] == folders[i]->generation;
-    }
-    if (same) {
-        return MESH_OK;
-    }
-    s_clear(bi);
-    size_t nplaces = 0, nfiles = 0;
-    for (size_t i = 0; i < n; i++) {
-        for (size_t r = 0; r < folders[i]->nrecs; r++) {
-            nplaces += folders[i]->recs[r].nblocks;
-            nfiles += folders[i]->recs[r].nblocks > 0;
+    for (size_t k = 0; k < bi->nfolds;) { /* folders no longer listed */
+        bool listed = false;
+        for (size_t i = 0; i < n && !listed; i++) {
+            listed = folders[i] == bi->folds[k].f;
         }
-    }
-    bi->places = calloc(nplaces + 1, sizeof *bi->places);
-    bi->paths = calloc(nfiles + 1, sizeof *bi->paths);
-    bi->gens = calloc(n + 1, sizeof *bi->gens);
-    bi->built = calloc(n + 1, sizeof *bi->built);
-    if (!bi->places || !bi->paths || !bi->gens || !bi->built) {
-        s_clear(bi);
-        return MESH_ENOMEM;
-    }
-    for (size_t i = 0; i < n; i++) {
-        const folder_t *f = folders[i];
-        bi->built[i] = f;
-        bi->gens[i] = f->generation;
-        for (size_t r = 0; r < f->nrecs; r++) {
-            const index_rec_t *rec = &f->recs[r];
-            uint64_t off = 0;
-            if (!rec->nblocks) {
-                continue;
-            }
-            if (!(bi->paths[bi->npaths] = strdup(rec->path))) {
-                s_clear(bi);
-                return MESH_ENOMEM;
-            }
-            for (size_t b = 0; b < rec->nblocks; b++) {
-                s_place_t *p = &bi->places[bi->n++];
-                memcpy(p->hash, rec->blocks[b].hash, WIRE_FENTRY_HASH);
-                p->size = rec->blocks[b].size;
-                p->offset = off;
-                p->f = f;
-                p->path = bi->npaths;
-                off += rec->blocks[b].size;
-            }
-            bi->npaths++;
-        }
-    }
-    bi->nbuilt = n;
-    if (bi->n > 1) { /* (qsort's array may not be NULL, even for 0 items) */
-        qsort(bi->places, bi->n, sizeof *bi->places, s_cmp);
-    }
-    return MESH_OK;
-}
-
-/* The first place of hash, or NULL. */
-static const s_place_t *
-s_first(const blockidx_t *bi, const uint8_t *hash)
-{
-    size_t lo = 0, hi = bi->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (memcmp(bi->places[mid].hash, hash, WIRE_FENTRY_HASH) < 0) {
-            lo = mid + 1;
+        if (listed) {
+            k++;
         } else {
-            hi = mid;
+            s_fold_drop(bi, k);
         }
     }
-    return lo < bi->n && memcmp(bi->places[lo].hash, hash, WIRE_FENTRY_HASH) == 0 ? &bi->places[lo]
-                                                                                  : NULL;
+    mesh_err_t err = MESH_OK;
+    for (size_t i = 0; err == MESH_OK && i < n; i++) {
+        s_fold_t *fold = NULL;
+        for (size_t k = 0; k < bi->nfolds && !fold; k++) {
+            fold = bi->folds[k].f == folders[i] ? &bi->folds[k] : NULL;
+        }
+        if (!fold) {
+            s_fold_t *grown = realloc(bi->folds, (bi->nfolds + 1) * sizeof *grown);
+            if (!grown) {
+                err = MESH_ENOMEM;
+                break;
+            }
+            bi->folds = grown;
+            fold = &bi->folds[bi->nfolds++];
+            *fold = (s_fold_t){.f = folders[i], .generation = folders[i]->generation - 1};
+        }
+        if (fold->generation != folders[i]->generation) {
+            err = s_fold_update(bi, fold, folders[i]);
+        }
+    }
+    if (err != MESH_OK) {
+        s_clear(bi);
+    }
+    return err;
 }
 
 bool
 blockidx_has(const blockidx_t *bi, const uint8_t *hash)
 {
-    return bi && s_first(bi, hash) != NULL;
+    if (!bi || !bi->cap) {
+        return false;
+    }
+    for (size_t i = s_home(bi, hash); bi->tab[i]; i = (i + 1) & (bi->cap - 1)) {
+        if (memcmp(s_hash_of(bi, bi->tab[i]), hash, WIRE_FENTRY_HASH) == 0) {
+            return true;
+        }
+    }
+    return false;
 }
 
 mesh_err_t
 blockidx_read(const blockidx_t *bi, const uint8_t *hash, uint8_t *buf, size_t cap, size_t *len)
 {
-    const s_place_t *p = bi ? s_first(bi, hash) : NULL;
     *len = 0;
-    for (; p && p < bi->places + bi->n && memcmp(p->hash, hash, WIRE_FENTRY_HASH) == 0; p++) {
+    if (!bi || !bi->cap) {
+        return MESH_ENOTFOUND;
+    }
+    for (size_t i = s_home(bi, hash); bi->tab[i]; i = (i + 1) & (bi->cap - 1)) {
+        uint64_t v = bi->tab[i];
+        const s_file_t *file = &bi->files[(v >> 32) - 1];
+        size_t b = v & 0xffffffffu;
         int fd = -1;
         uint8_t got[HASH_LEN];
-        if (p->size > cap || p->f->root_fd < 0 ||
-            path_open(p->f->root_fd, bi->paths[p->path], O_RDONLY, 0, false, &fd, NULL, 0) !=
-                MESH_OK) {
+        if (memcmp(file->blocks[b].hash, hash, WIRE_FENTRY_HASH) != 0 ||
+            file->blocks[b].size > cap || file->f->root_fd < 0 ||
+            path_open(file->f->root_fd, file->path, O_RDONLY, 0, false, &fd, NULL, 0) != MESH_OK) {
             continue;
         }
-        ssize_t n = pread(fd, buf, p->size, (off_t)p->offset);
+        size_t size = file->blocks[b].size;
+        ssize_t got_n = pread(fd, buf, size, (off_t)file->offsets[b]);
         close(fd);
-        if (n != (ssize_t)p->size) {
+        if (got_n != (ssize_t)size) {
             continue;
         }
-        hash_tagged(HASH_TAG_BLOCK, buf, p->size, got);
+        hash_tagged(HASH_TAG_BLOCK, buf, size, got);
         if (memcmp(got, hash, HASH_LEN) == 0) {
-            *len = p->size;
+            *len = size;
             return MESH_OK;
         }
     }

@@ -1,7 +1,8 @@
 /* core/folder/blockidx.h: where this device holds each block (docs/PROTOCOL.md §18.6): a
  * hash -> (folder, path, offset, size) index over the last scan's records of every folder,
  * so that a block already on disk in any file of any folder is copied, not fetched, and a
- * member's BLOCK_REQ is answered from disk.
+ * member's BLOCK_REQ is answered from disk. Kept in step incrementally: an update costs a
+ * walk of the records and the work of the files that changed.
  * Owns: the index and reading a block back (checked against its hash: a file edited since
  * its scan yields nothing). Not here: the records (core/folder/index.h), the network.
  * Layer: core (folder). Third-party: none. SPDX-License-Identifier: MIT */
@@ -23,9 +24,14 @@ blockidx_t *blockidx_new(void);
 /* Free bi; NULL is a no-op. */
 void blockidx_free(blockidx_t *bi);
 
-/* Build bi again from the records of folders[0..n) when any folder's generation (or the
- * list) changed since the last build. MESH_OK or MESH_ENOMEM (bi is then empty). */
+/* Bring bi in step with the records of folders[0..n): a folder whose generation moved
+ * since is walked once against what bi holds of it, and only its files whose blocks changed
+ * are dropped or added; a folder no longer listed is dropped. MESH_OK or MESH_ENOMEM (bi is
+ * then empty: the next update builds it again). */
 MESH_NODISCARD mesh_err_t blockidx_update(blockidx_t *bi, folder_t *const *folders, size_t n);
+
+/* Drop what bi holds of f (before f is freed); NULL bi is a no-op. */
+void blockidx_forget(blockidx_t *bi, const folder_t *f);
 
 /* Read the block named hash from any local place that still holds it into buf (cap bytes
  * at least its size): each place is read through its folder's open root (fs/path.h) and

@@ -343,6 +343,17 @@ static bool
 s_ignore_load(mesh_t *m, folder_t *f)
 {
     char why[sizeof f->ignore_why] = "";
+    struct stat st;
+    uint64_t stamp = 0; /* (taken before the read: a change after it is seen next time) */
+    if (fstatat(f->root_fd, IGNORE_FILE, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        stamp = ((uint64_t)st.st_ino * 0x9e3779b97f4a7c15u) ^ (uint64_t)st.st_size ^
+                ((uint64_t)st.st_mtim.tv_sec << 30) ^ (uint64_t)st.st_mtim.tv_nsec ^
+                ((uint64_t)st.st_ctim.tv_sec << 34) ^ ((uint64_t)st.st_ctim.tv_nsec << 3);
+    }
+    if (stamp != f->ignore_stamp) {
+        f->ignore_stamp = stamp;
+        f->ignore_gen++;
+    }
     ignore_free(f->ignore);
     f->ignore = NULL;
     mesh_err_t err = ignore_load(f->root_fd, &f->ignore, why, sizeof why);

@@ -52,6 +52,8 @@ typedef struct folder {
     struct ignore_set *ignore; /* the root's .meshignore as the last scan read it (§19.1) */
     bool ignore_bad;           /* it did not parse: nothing is scanned or realized */
     char ignore_why[200];      /* why (logged once per new reason) */
+    uint64_t ignore_stamp;     /* .meshignore's inode, size and times at its last load */
+    uint64_t ignore_gen;       /* rises when that stamp changed (realize looks at every path) */
 } folder_t;
 
 /* A new folder state for id at root (recs not loaded yet). NULL: out of memory. */

@@ -1,8 +1,12 @@
-/* core/folder/realize.c: entries to disk (docs/PROTOCOL.md §18.6). Temp files are named
- * .meshsync/tmp/t<n> and renamed over their path when whole; the temp directory is emptied
- * when the folder's first pass starts (nothing there survives a restart yet).
+/* core/folder/realize.c: entries to disk (docs/PROTOCOL.md §18.6). A file's temp file is
+ * .meshsync/tmp/r<hash of path and entry>, renamed over its path when whole; one a cut
+ * transfer left is gone on from after a restart (its blocks checked), links' t<n> files are
+ * removed when the folder's first pass starts.
  * Layer: core (folder). Third-party: none. SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE /* syncfs(2): one flush for many files */
 #include "core/folder/realize.h"
+
+#include "core/folder/paths.h"
 
 #include "core/base/node.h"
 #include "core/data/hlc.h"
@@ -35,7 +39,7 @@ typedef struct s_pending {
     size_t missing;
     size_t fetched; /* blocks members sent (the rest were on this device) */
     int fd;
-    char tmp[24];
+    char tmp[40]; /* "r" + 32 hex digits (s_tmp_name) */
 } s_pending_t;
 
 typedef struct realize_state {
@@ -47,15 +51,37 @@ typedef struct realize_state {
     uint8_t refused[REALIZE_REFUSED_KEPT][16]; /* (path, entry) pairs refused and logged */
     size_t nrefused;                           /* (a ring: the oldest forgotten first) */
     int64_t expired;                           /* when versions were last expired (s) */
+    uint64_t cursor;     /* the change feed's place that the passes have read up to */
+    bool full_done;      /* a pass over every path was made (cursor is good) */
+    bool full;           /* the next pass looks at every path again */
+    bool stopped;        /* a pass found the folder stopped: the next good one is full */
+    bool progress;       /* a pending file finished or was dropped since the last pass */
+    uint64_t ignore_gen; /* f->ignore_gen at the last full pass */
+    paths_t wait;        /* paths not settled yet (no room, a local change first), by path */
+    paths_t later;       /* paths to wait for, added outside a pass (merged at the next one) */
+    size_t ncomplete;    /* pending files with every block, to be put in place (realize_flush) */
+    size_t nopen;        /* pending files whose temp file is kept open (REALIZE_OPEN_MAX) */
+    int64_t complete_ms; /* when the first of them became whole (monotonic) */
 } realize_state_t;
 
-/* An entry of the index, copied out of its read transaction. */
-typedef struct s_item {
-    char *path;
-    uint8_t *value;
-    size_t len;
-    bool conflict; /* the path has siblings (concurrent edits): its losers get copies */
-} s_item_t;
+static int64_t
+s_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A pending file became whole. */
+static void
+s_complete(realize_state_t *rs)
+{
+    if (rs->ncomplete++ == 0) {
+        rs->complete_ms = s_mono_ms();
+    }
+}
+
+static void s_wait_add(realize_state_t *rs, const char *path, const uint8_t *value, size_t len);
 
 static void
 s_pending_drop(realize_state_t *rs, size_t i, bool unlink_tmp)
@@ -63,10 +89,12 @@ s_pending_drop(realize_state_t *rs, size_t i, bool unlink_tmp)
     s_pending_t *p = &rs->pending[i];
     if (p->fd >= 0) {
         close(p->fd);
+        rs->nopen--;
     }
     if (unlink_tmp && rs->tmp_fd >= 0) {
         unlinkat(rs->tmp_fd, p->tmp, 0);
     }
+    rs->ncomplete -= p->missing == 0;
     rs->temp_bytes -= p->e.size;
     free(p->path);
     free(p->value);
@@ -74,6 +102,7 @@ s_pending_drop(realize_state_t *rs, size_t i, bool unlink_tmp)
     free(p->have);
     wire_fentry_release(&p->e);
     rs->pending[i] = rs->pending[--rs->npending];
+    rs->progress = true;
 }
 
 void
@@ -84,11 +113,13 @@ realize_free(folder_t *f)
         return;
     }
     while (rs->npending) {
-        s_pending_drop(rs, 0, true);
+        s_pending_drop(rs, 0, false); /* (temp files kept: the next start goes on from them) */
     }
     if (rs->tmp_fd >= 0) {
         close(rs->tmp_fd);
     }
+    paths_free(&rs->wait);
+    paths_free(&rs->later);
     free(rs);
     f->realize = NULL;
 }
@@ -99,7 +130,7 @@ realize_pending(const folder_t *f)
     return f->realize ? f->realize->npending : 0;
 }
 
-/* Open (making it) .meshsync/tmp under the root and empty it. */
+/* Open (making it) .meshsync/tmp under the root; remove the t<n> files (links) left there. */
 static int
 s_tmp_open(const folder_t *f)
 {
@@ -352,30 +383,47 @@ s_put_in_place(mesh_t *m, folder_t *f, realize_state_t *rs, const char *tmp, con
         close(dfd);
         return MESH_EEXIST; /* (the file that was there stays: it could not be kept) */
     }
-    int rc = renameat(rs->tmp_fd, tmp, dfd, name);
-    if (rc == 0) {
-        (void)fsync(dfd);
-    }
+    int rc = renameat(rs->tmp_fd, tmp, dfd, name); /* (made durable by realize_flush) */
     close(dfd);
     return rc == 0 ? MESH_OK : MESH_EIO;
 }
 
-/* Finish pending file i: mode, mtime, fsync, then rename into place if the disk still holds
- * what its record says. */
-static void
-s_finish(mesh_t *m, folder_t *f, realize_state_t *rs, size_t i)
+/* p's temp file for writing: its open descriptor, or opened now (*opened: close it after). */
+static int
+s_tmp_fd(const realize_state_t *rs, const s_pending_t *p, bool *opened)
 {
-    s_pending_t *p = &rs->pending[i];
-    struct stat st;
-    int there = 0;
+    *opened = p->fd < 0;
+    return p->fd >= 0 ? p->fd : openat(rs->tmp_fd, p->tmp, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+}
+
+/* Give whole pending file p its mode and mtime. */
+static bool
+s_seal(const realize_state_t *rs, const s_pending_t *p)
+{
+    bool opened = false;
+    int fd = s_tmp_fd(rs, p, &opened);
     struct timespec times[2] = {
         {.tv_nsec = UTIME_OMIT},
         {.tv_sec = p->e.mtime_ns / 1000000000, .tv_nsec = p->e.mtime_ns % 1000000000}};
     if (times[1].tv_nsec < 0) {
         times[1].tv_sec--, times[1].tv_nsec += 1000000000;
     }
-    bool ok = fchmod(p->fd, p->e.mode) == 0 && futimens(p->fd, times) == 0 && fsync(p->fd) == 0;
-    if (!ok) {
+    bool ok = fd >= 0 && fchmod(fd, p->e.mode) == 0 && futimens(fd, times) == 0;
+    if (opened && fd >= 0) {
+        close(fd);
+    }
+    return ok;
+}
+
+/* Finish whole pending file i (sealed, its bytes durable): rename it into place if the disk
+ * still holds what its record says. True when it is in place. */
+static bool
+s_finish(mesh_t *m, folder_t *f, realize_state_t *rs, size_t i, bool sealed)
+{
+    s_pending_t *p = &rs->pending[i];
+    struct stat st;
+    int there = 0;
+    if (!sealed) {
         node_log(m, MESH_LOG_WARN, "folder %s: a temp file could not be finished", f->id);
     } else if (s_may_touch(m, f, p->path, &st, &there) &&
                s_put_in_place(m, f, rs, p->tmp, p->path) == MESH_OK) {
@@ -385,9 +433,46 @@ s_finish(mesh_t *m, folder_t *f, realize_state_t *rs, size_t i)
         node_log(m, MESH_LOG_INFO, "folder %s: wrote %s (%zu blocks, %zu from members)", f->id,
                  p->path, p->e.nblocks, p->fetched);
         s_pending_drop(rs, i, false);
+        return true;
+    }
+    s_wait_add(rs, p->path, p->value, p->value_len); /* tried again at a later pass */
+    s_pending_drop(rs, i, true);
+    return false;
+}
+
+void
+realize_flush(mesh_t *m, folder_t *f, bool all)
+{
+    realize_state_t *rs = f->realize;
+    if (!rs || !rs->ncomplete ||
+        (!all && rs->ncomplete < REALIZE_FLUSH_FILES &&
+         s_mono_ms() - rs->complete_ms < REALIZE_FLUSH_MS)) {
         return;
     }
-    s_pending_drop(rs, i, true);
+    /* mode and mtime, then one syncfs for the bytes of every whole file (not an fsync
+     * each), the renames, and one more for the renames, before their records are kept */
+    bool sealed[REALIZE_PENDING_MAX];
+    for (size_t i = 0; i < rs->npending; i++) {
+        sealed[i] = rs->pending[i].missing == 0 && s_seal(rs, &rs->pending[i]);
+    }
+    if (syncfs(rs->tmp_fd) != 0) {
+        node_log(m, MESH_LOG_WARN, "folder %s: temp files not made durable (%s): kept for later",
+                 f->id, strerror(errno));
+        return;
+    }
+    bool moved = false;
+    for (size_t i = 0; i < rs->npending;) {
+        if (rs->pending[i].missing == 0) {
+            size_t last = rs->npending - 1;
+            moved |= s_finish(m, f, rs, i, sealed[i]); /* moves the last pending file to i */
+            sealed[i] = sealed[last];
+        } else {
+            i++;
+        }
+    }
+    if (moved) {
+        (void)syncfs(f->root_fd);
+    }
 }
 
 /* ---- one entry ---- */
@@ -431,20 +516,126 @@ s_make_link(mesh_t *m, folder_t *f, realize_state_t *rs, const char *path, const
     return s_record(f, path, e);
 }
 
-/* Start a file: a temp file of its size with every block held here copied in; done at once
- * when none is missing, else pending. */
-static mesh_err_t
-s_make_file(mesh_t *m, folder_t *f, realize_state_t *rs, const blockidx_t *bi, const s_item_t *it,
-            wire_fentry_t *e)
+/* No room for another pending file of size bytes now? */
+static bool
+s_no_room(const realize_state_t *rs, uint64_t size)
 {
-    if (rs->npending == REALIZE_PENDING_MAX ||
-        (rs->npending && rs->temp_bytes + e->size > REALIZE_TEMP_MAX)) {
+    return rs->npending == REALIZE_PENDING_MAX ||
+           (rs->npending && rs->temp_bytes + size > REALIZE_TEMP_MAX);
+}
+
+/* The temp file name of (path, value): "r" and 32 hex digits of their hash, the same after
+ * a restart, so that a transfer cut by a stop or a kill goes on from what it holds. */
+static void
+s_tmp_name(const char *path, const uint8_t *value, size_t len, char out[40])
+{
+    uint8_t h[HASH_LEN];
+    hash_state_t st;
+    hash_init(&st, HASH_TAG_KEY);
+    hash_update(&st, path, strlen(path) + 1);
+    hash_update(&st, value, len);
+    hash_final(&st, h);
+    out[0] = 'r';
+    for (size_t i = 0; i < 16; i++) {
+        snprintf(out + 1 + 2 * i, 3, "%02x", h[i]);
+    }
+}
+
+/* Does fd hold block b at off (read into buf, and hashed)? */
+static bool
+s_block_at(int fd, uint64_t off, const wire_fentry_block_t *b, uint8_t *buf)
+{
+    uint8_t got[HASH_LEN];
+    if (pread(fd, buf, b->size, (off_t)off) != (ssize_t)b->size) {
+        return false;
+    }
+    hash_tagged(HASH_TAG_BLOCK, buf, b->size, got);
+    return memcmp(got, b->hash, HASH_LEN) == 0;
+}
+
+static int
+s_name_cmp(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+/* After a full pass: remove the temp files of cut transfers that no pending file and no
+ * waiting path will go on from (their entry changed or went meanwhile). */
+static void
+s_tmp_sweep(realize_state_t *rs)
+{
+    char(*names)[40] = malloc((rs->wait.n + 1) * sizeof *names);
+    size_t n = 0;
+    if (!names || rs->tmp_fd < 0) {
+        free(names);
+        return;
+    }
+    for (size_t i = 0; i < rs->wait.n; i++) {
+        if (rs->wait.v[i].value) {
+            s_tmp_name(rs->wait.v[i].path, rs->wait.v[i].value, rs->wait.v[i].len, names[n++]);
+        }
+    }
+    if (n > 1) {
+        qsort(names, n, sizeof *names, s_name_cmp);
+    }
+    int dup_fd = dup(rs->tmp_fd);
+    DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+    for (struct dirent *de; d && (de = readdir(d));) {
+        bool keep =
+            de->d_name[0] != 'r' || (n && bsearch(de->d_name, names, n, sizeof *names, s_name_cmp));
+        for (size_t i = 0; i < rs->npending && !keep; i++) {
+            keep = strcmp(rs->pending[i].tmp, de->d_name) == 0;
+        }
+        if (!keep) {
+            (void)unlinkat(rs->tmp_fd, de->d_name, 0);
+        }
+    }
+    if (d) {
+        closedir(d);
+    } else if (dup_fd >= 0) {
+        close(dup_fd);
+    }
+    free(names);
+}
+
+/* Open p's temp file: one a cut transfer left (a regular file of p's size with one link) is
+ * kept (*resumed: its blocks are checked before use); anything else there is replaced. */
+static int
+s_tmp_file(const realize_state_t *rs, const s_pending_t *p, bool *resumed)
+{
+    struct stat st;
+    int fd = openat(rs->tmp_fd, p->tmp, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    *resumed = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1 &&
+               (uint64_t)st.st_size == p->e.size;
+    if (*resumed) {
+        return fd;
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    (void)unlinkat(rs->tmp_fd, p->tmp, 0);
+    fd = openat(rs->tmp_fd, p->tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd >= 0 && ftruncate(fd, (off_t)p->e.size) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+/* Start a file: a temp file of its size (or the one a cut transfer of the same entry left),
+ * with every block it holds already (checked) or held here copied in; done at once when
+ * none is missing, else pending. */
+static mesh_err_t
+s_make_file(mesh_t *m, folder_t *f, realize_state_t *rs, const blockidx_t *bi,
+            const paths_item_t *it, wire_fentry_t *e)
+{
+    if (s_no_room(rs, e->size)) {
         return MESH_OK; /* a later pass */
     }
     s_pending_t *p = &rs->pending[rs->npending];
     memset(p, 0, sizeof *p);
     p->fd = -1;
-    snprintf(p->tmp, sizeof p->tmp, "t%llu", (unsigned long long)++rs->counter);
+    s_tmp_name(it->path, it->value, it->len, p->tmp);
     p->path = strdup(it->path);
     p->value = malloc(it->len ? it->len : 1);
     p->offsets = calloc(e->nblocks + 1, sizeof *p->offsets);
@@ -461,8 +652,10 @@ s_make_file(mesh_t *m, folder_t *f, realize_state_t *rs, const blockidx_t *bi, c
     }
     memcpy(p->value, it->value, it->len);
     p->value_len = it->len;
-    p->fd = openat(rs->tmp_fd, p->tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (p->fd < 0 || ftruncate(p->fd, (off_t)p->e.size) != 0) {
+    bool resumed = false;
+    size_t kept = 0;
+    p->fd = s_tmp_file(rs, p, &resumed);
+    if (p->fd < 0) {
         free(buf);
         node_log(m, MESH_LOG_WARN, "folder %s: no temp file: %s", f->id, strerror(errno));
         s_pending_drop(rs, rs->npending - 1, true);
@@ -470,27 +663,42 @@ s_make_file(mesh_t *m, folder_t *f, realize_state_t *rs, const blockidx_t *bi, c
     }
     uint64_t off = 0;
     for (size_t i = 0; i < p->e.nblocks; i++) {
-        size_t len = 0;
+        size_t len = p->e.blocks[i].size;
         p->offsets[i] = off;
         off += p->e.blocks[i].size;
-        if (blockidx_read(bi, p->e.blocks[i].hash, buf, WIRE_FENTRY_BLOCK_MAX, &len) == MESH_OK &&
-            len == p->e.blocks[i].size &&
-            pwrite(p->fd, buf, len, (off_t)p->offsets[i]) == (ssize_t)len) {
+        if (resumed && s_block_at(p->fd, p->offsets[i], &p->e.blocks[i], buf)) {
+            p->have[i] = true; /* (written before the cut) */
+            kept++;
+        } else if (blockidx_read(bi, p->e.blocks[i].hash, buf, WIRE_FENTRY_BLOCK_MAX, &len) ==
+                       MESH_OK &&
+                   len == p->e.blocks[i].size &&
+                   pwrite(p->fd, buf, len, (off_t)p->offsets[i]) == (ssize_t)len) {
             p->have[i] = true;
         } else {
             p->missing++;
         }
     }
     free(buf);
+    if (p->missing == 0 || rs->nopen >= REALIZE_OPEN_MAX) {
+        close(p->fd); /* (opened again for each block: pending files are many, descriptors few) */
+        p->fd = -1;
+    } else {
+        rs->nopen++;
+    }
+    if (kept) {
+        node_log(m, MESH_LOG_INFO,
+                 "folder %s: resumed %s: %zu of %zu blocks from a cut transfer, %zu to fetch",
+                 f->id, p->path, kept, p->e.nblocks, p->missing);
+    }
     if (p->missing == 0) {
-        s_finish(m, f, rs, rs->npending - 1);
+        s_complete(rs); /* (put in place by realize_flush) */
     }
     return MESH_OK;
 }
 
 /* Bring path to entry it (already decoded into e). */
 static mesh_err_t
-s_one(mesh_t *m, folder_t *f, realize_state_t *rs, const blockidx_t *bi, const s_item_t *it,
+s_one(mesh_t *m, folder_t *f, realize_state_t *rs, const blockidx_t *bi, const paths_item_t *it,
       wire_fentry_t *e)
 {
     const index_rec_t *rec = index_find(f, it->path);
@@ -552,7 +760,7 @@ s_conflict_copies(mesh_t *m, folder_t *f, realize_state_t *rs, const blockidx_t 
             conflict_name(path, plen, (int64_t)(hlc_ms(v->hlc) / 1000), v->origin, name,
                           sizeof name, &n) == MESH_OK &&
             !index_ignored(f, name, false)) {
-            s_item_t it = {.path = name, .value = (uint8_t *)v->value, .len = v->value_len};
+            paths_item_t it = {.path = name, .value = (uint8_t *)v->value, .len = v->value_len};
             err = s_one(m, f, rs, bi, &it, &e);
         }
         wire_fentry_release(&e);
@@ -563,138 +771,209 @@ s_conflict_copies(mesh_t *m, folder_t *f, realize_state_t *rs, const blockidx_t 
 
 /* ---- the pass ---- */
 
-static int
-s_item_cmp(const void *a, const void *b)
-{
-    return strcmp(((const s_item_t *)a)->path, ((const s_item_t *)b)->path);
-}
-
+/* Wait for (path, value) again: a pending file dropped before it was in place (merged into
+ * rs->wait at the next pass: this may run within one). */
 static void
-s_items_free(s_item_t *items, size_t n)
+s_wait_add(realize_state_t *rs, const char *path, const uint8_t *value, size_t len)
 {
-    for (size_t i = 0; i < n; i++) {
-        free(items[i].path);
-        free(items[i].value);
+    if (paths_push(&rs->later, path, strlen(path), value, len, false) != MESH_OK) {
+        rs->full = true; /* (out of memory: every path is looked at again later) */
     }
-    free(items);
 }
 
-/* Copy the visible entries of f's index out (keys with a NUL are skipped: no path holds
- * one). */
+/* Is the disk at it->path what the entry says, or a transfer of it under way? */
+static bool
+s_settled(const folder_t *f, const realize_state_t *rs, const paths_item_t *it)
+{
+    for (size_t i = 0; i < rs->npending; i++) {
+        const s_pending_t *p = &rs->pending[i];
+        if (strcmp(p->path, it->path) == 0) {
+            return p->value_len == it->len && memcmp(p->value, it->value, it->len) == 0;
+        }
+    }
+    const index_rec_t *rec = index_find(f, it->path);
+    wire_fentry_t e;
+    if (!rec || wire_fentry_decode(it->value, it->len, &e) != MESH_OK) {
+        return false;
+    }
+    bool same = s_rec_is(rec, &e);
+    wire_fentry_release(&e);
+    return same;
+}
+
+/* Bring it->path to its entry as far as now possible. *settled: done, under way, or never
+ * to be done (refused, ignored); else it waits for a later pass. */
 static mesh_err_t
-s_snapshot(mesh_t *m, const folder_t *f, s_item_t **out, size_t *n)
+s_put(mesh_t *m, folder_t *f, realize_state_t *rs, const blockidx_t *bi, paths_item_t *it,
+      bool *settled)
 {
-    mesh_iter_t *it = NULL;
-    s_item_t *items = NULL;
-    size_t count = 0, cap = 0;
-    *out = NULL;
-    *n = 0;
-    mesh_err_t err = mesh_iter_open(m, f->coll, NULL, 0, &it);
-    if (err == MESH_ENOTFOUND) {
-        return MESH_OK; /* no index yet */
+    char why[160];
+    wire_fentry_t e;
+    *settled = true;
+    if (it->known && it->file && !it->conflict && s_no_room(rs, it->size)) {
+        *settled = false; /* no room for another transfer: a later pass (no disk touched) */
+        return MESH_OK;
     }
-    while (err == MESH_OK) {
-        const uint8_t *key = NULL, *value = NULL;
-        size_t klen = 0, vlen = 0;
-        bool conflict = false;
-        err = mesh_iter_next(it, &key, &klen, &value, &vlen, &conflict);
-        if (err != MESH_OK) {
-            break;
-        }
-        if (memchr(key, 0, klen)) {
-            continue;
-        }
-        if (count == cap) {
-            cap = cap ? 2 * cap : 256;
-            s_item_t *grown = realloc(items, cap * sizeof *items);
-            if (!grown) {
-                err = MESH_ENOMEM;
-                break;
-            }
-            items = grown;
-        }
-        items[count].path = strndup((const char *)key, klen);
-        items[count].value = malloc(vlen ? vlen : 1);
-        items[count].len = vlen;
-        items[count].conflict = conflict;
-        count++;
-        if (!items[count - 1].path || !items[count - 1].value) {
-            err = MESH_ENOMEM;
-            break;
-        }
-        memcpy(items[count - 1].value, value, vlen);
+    if (path_check(it->path, strlen(it->path), why, sizeof why) != MESH_OK) {
+        s_refuse(m, rs, it->path, it->value, it->len, "folder %s: a path in its index refused: %s",
+                 f->id, why);
+        return MESH_OK;
     }
-    mesh_iter_close(it);
-    if (err != MESH_ENOTFOUND) {
-        s_items_free(items, count);
-        return err;
+    if (wire_fentry_decode(it->value, it->len, &e) != MESH_OK) {
+        s_refuse(m, rs, it->path, it->value, it->len,
+                 "folder %s: an entry in its index does not decode", f->id);
+        return MESH_OK;
     }
-    if (count > 1) { /* (qsort's array may not be NULL, even for 0 items) */
-        qsort(items, count, sizeof *items, s_item_cmp);
+    it->known = true;
+    it->file = e.type == WIRE_FENTRY_FILE;
+    it->size = e.size;
+    if (index_ignored(f, it->path, e.type == WIRE_FENTRY_DIR)) {
+        wire_fentry_release(&e); /* (an ignored path stays local, §19.1) */
+        return MESH_OK;
     }
-    *out = items;
-    *n = count;
-    return MESH_OK;
+    const index_rec_t *rec = index_find(f, it->path);
+    mesh_err_t err = MESH_OK;
+    if (rec && !it->conflict && s_rec_is(rec, &e)) {
+        /* (as on disk already) */
+    } else if (it->file && !it->conflict && s_no_room(rs, e.size) && !s_settled(f, rs, it)) {
+        *settled = false; /* no room for another transfer: a later pass (no disk touched) */
+    } else {
+        /* the losers' copies before the winner replaces what is there, so that their
+         * blocks are still on disk */
+        err = it->conflict ? s_conflict_copies(m, f, rs, bi, it->path) : MESH_OK;
+        err = err == MESH_OK ? s_one(m, f, rs, bi, it, &e) : err;
+        *settled = err == MESH_OK && s_settled(f, rs, it) &&
+                   !(it->conflict && rs->npending == REALIZE_PENDING_MAX);
+    }
+    wire_fentry_release(&e);
+    return err;
 }
 
-/* Delete from disk what a record holds and the index no longer does. */
+/* Delete from disk what path's record holds (its entry is gone), and drop a transfer of
+ * it. *settled: done (or nothing recorded); else it waits for a later pass. */
 static void
-s_deletes(mesh_t *m, folder_t *f, const s_item_t *items, size_t n)
+s_del(mesh_t *m, folder_t *f, realize_state_t *rs, const char *path, bool *settled)
 {
-    realize_state_t *rs = f->realize;
-    for (size_t i = 0; rs && i < rs->npending;) { /* transfers of paths gone from the index */
-        s_item_t key = {.path = rs->pending[i].path};
-        if (n && bsearch(&key, items, n, sizeof key, s_item_cmp)) {
-            i++;
-        } else {
+    for (size_t i = 0; i < rs->npending; i++) {
+        if (strcmp(rs->pending[i].path, path) == 0) {
             s_pending_drop(rs, i, true);
+            break;
         }
     }
-    for (size_t i = f->nrecs; i-- > 0;) { /* children before their directory */
-        s_item_t key = {.path = f->recs[i].path};
-        struct stat st;
-        int there = 0;
-        if ((n && bsearch(&key, items, n, sizeof key, s_item_cmp)) ||
-            !s_may_touch(m, f, key.path, &st, &there)) {
-            continue;
+    struct stat st;
+    int there = 0;
+    *settled = !index_find(f, path);
+    if (*settled || !s_may_touch(m, f, path, &st, &there)) {
+        return;
+    }
+    int dfd = -1;
+    const char *name = NULL;
+    bool gone = there == 0;
+    if (!gone && path_open_parent(f->root_fd, path, false, &dfd, &name, NULL, 0) == MESH_OK) {
+        if (S_ISREG(st.st_mode)) { /* a file goes to the versions (§19.2) */
+            gone = s_keep_version(m, f, path);
+        } else {
+            gone = unlinkat(dfd, name, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) == 0;
         }
-        int dfd = -1;
-        const char *name = NULL;
-        bool gone = there == 0;
-        if (!gone &&
-            path_open_parent(f->root_fd, key.path, false, &dfd, &name, NULL, 0) == MESH_OK) {
-            if (S_ISREG(st.st_mode)) { /* a file goes to the versions (§19.2) */
-                gone = s_keep_version(m, f, key.path);
-            } else {
-                gone = unlinkat(dfd, name, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) == 0;
-            }
-            if (!gone && errno == ENOTEMPTY) {
-                /* what is left in it is not in the index: the next scan sends it again */
-                gone = true;
-            }
-            close(dfd);
+        if (!gone && errno == ENOTEMPTY) {
+            /* what is left in it is not in the index: the next scan sends it again */
+            gone = true;
         }
-        if (gone) {
-            char *path = strdup(key.path);
-            if (path && index_set(f, path, NULL) != MESH_OK) {
-                f->dirty = true;
-            }
-            free(path);
+        close(dfd);
+    }
+    if (gone) {
+        char *copy = strdup(path);
+        if (!copy || index_set(f, copy, NULL) != MESH_OK) {
+            f->dirty = true;
+        }
+        free(copy);
+    }
+    *settled = gone;
+}
+
+/* Work through rs->wait: entries in path order (a directory before what it holds), then
+ * deletes in reverse order (what a directory holds before it); what is settled leaves it. */
+static mesh_err_t
+s_work(mesh_t *m, folder_t *f, realize_state_t *rs, const blockidx_t *bi)
+{
+    mesh_err_t err = MESH_OK;
+    bool *done = calloc(rs->wait.n + 1, sizeof *done);
+    if (!done) {
+        return MESH_ENOMEM;
+    }
+    for (size_t i = 0; err == MESH_OK && i < rs->wait.n; i++) {
+        if (rs->wait.v[i].value) {
+            err = s_put(m, f, rs, bi, &rs->wait.v[i], &done[i]);
         }
     }
+    for (size_t i = rs->wait.n; err == MESH_OK && i-- > 0;) {
+        if (!rs->wait.v[i].value) {
+            s_del(m, f, rs, rs->wait.v[i].path, &done[i]);
+        }
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < rs->wait.n; i++) {
+        if (done[i] && err == MESH_OK) {
+            free(rs->wait.v[i].path);
+            free(rs->wait.v[i].value);
+        } else {
+            rs->wait.v[kept++] = rs->wait.v[i];
+        }
+    }
+    rs->wait.n = kept;
+    free(done);
+    return err;
+}
+
+/* The index of path in p (sorted), or p->n. */
+static size_t
+s_find(const paths_t *p, const char *path)
+{
+    size_t lo = 0, hi = p->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(p->v[mid].path, path);
+        if (c == 0) {
+            return mid;
+        }
+        if (c < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return p->n;
+}
+
+void
+realize_full(folder_t *f)
+{
+    if (f->realize) {
+        f->realize->full = true;
+    }
+}
+
+bool
+realize_wants_pass(const folder_t *f)
+{
+    const realize_state_t *rs = f->realize;
+    return rs && f->state == SCAN_ROOT_OK &&
+           (rs->full || rs->ignore_gen != f->ignore_gen || rs->later.n ||
+            (rs->progress && rs->wait.n));
 }
 
 mesh_err_t
 realize_pass(mesh_t *m, folder_t *f, const blockidx_t *bi)
 {
-    s_item_t *items = NULL;
-    size_t n = 0;
-    if (f->state != SCAN_ROOT_OK || f->root_fd < 0 || f->ignore_bad) {
-        return MESH_OK; /* (a .meshignore that does not parse: which paths stay local is unknown) */
-    }
+    paths_t items = {0};
     realize_state_t *rs = s_state(f);
     if (!rs) {
         return MESH_ENOMEM;
+    }
+    if (f->state != SCAN_ROOT_OK || f->root_fd < 0 || f->ignore_bad) {
+        /* (a .meshignore that does not parse: which paths stay local is unknown) */
+        rs->stopped = true; /* back: every path is looked at again */
+        return MESH_OK;
     }
     if (rs->tmp_fd < 0) {
         return node_fail(m, MESH_EIO, "folder %s: %s/tmp cannot be made", f->id, PATH_PRIVATE);
@@ -712,33 +991,44 @@ realize_pass(mesh_t *m, folder_t *f, const blockidx_t *bi)
                      f->id, removed, registry_versions_days(m, f->id));
         }
     }
-    mesh_err_t err = s_snapshot(m, f, &items, &n);
-    for (size_t i = 0; err == MESH_OK && i < n; i++) {
-        char why[160];
-        wire_fentry_t e;
-        if (path_check(items[i].path, strlen(items[i].path), why, sizeof why) != MESH_OK) {
-            s_refuse(m, rs, items[i].path, items[i].value, items[i].len,
-                     "folder %s: a path in its index refused: %s", f->id, why);
-            continue;
+    rs->progress = false;
+    bool full = !rs->full_done || rs->full || rs->stopped || rs->ignore_gen != f->ignore_gen;
+    mesh_err_t err = full ? MESH_OK : paths_changed(m, f, &rs->cursor, &items, &full);
+    if (err == MESH_OK && full) {
+        uint64_t cursor = 0;
+        err = paths_all(m, f, &items, &cursor);
+        if (err == MESH_OK) {
+            for (size_t i = 0; i < rs->npending;) { /* transfers of paths gone from the index */
+                size_t k = s_find(&items, rs->pending[i].path);
+                if (k < items.n && items.v[k].value) {
+                    i++;
+                } else {
+                    s_pending_drop(rs, i, true);
+                }
+            }
+            paths_free(&rs->wait); /* (every path is in items) */
+            rs->cursor = cursor;
+            rs->full_done = true;
+            rs->full = rs->stopped = false;
+            rs->ignore_gen = f->ignore_gen;
         }
-        if (wire_fentry_decode(items[i].value, items[i].len, &e) != MESH_OK) {
-            s_refuse(m, rs, items[i].path, items[i].value, items[i].len,
-                     "folder %s: an entry in its index does not decode", f->id);
-            continue;
-        }
-        if (!index_ignored(f, items[i].path, e.type == WIRE_FENTRY_DIR)) {
-            /* (an ignored path stays local, §19.1; the losers' copies before the winner
-             * replaces what is there, so that their blocks are still on disk) */
-            err = items[i].conflict ? s_conflict_copies(m, f, rs, bi, items[i].path) : MESH_OK;
-            err = err == MESH_OK ? s_one(m, f, rs, bi, &items[i], &e) : err;
-        }
-        wire_fentry_release(&e);
     }
-    if (err == MESH_OK) {
-        s_deletes(m, f, items, n);
+    err = err == MESH_OK ? paths_merge(&rs->wait, &items) : err;
+    if (err == MESH_OK && rs->later.n) { /* (files dropped before they were in place) */
+        paths_sort(&rs->later);
+        err = paths_merge(&rs->wait, &rs->later);
     }
-    s_items_free(items, n);
-    return err == MESH_OK ? MESH_OK : node_fail(m, err, "folder %s: %s", f->id, mesh_strerror(err));
+    err = err == MESH_OK ? s_work(m, f, rs, bi) : err;
+    if (err == MESH_OK && full) {
+        s_tmp_sweep(rs);
+    }
+    if (err != MESH_OK) {
+        if (err != MESH_ENOMEM && err != MESH_EIO) {
+            rs->full = true; /* (what was read may be lost: every path again next time) */
+        }
+        return node_fail(m, err, "folder %s: %s", f->id, mesh_strerror(err));
+    }
+    return MESH_OK;
 }
 
 void
@@ -760,23 +1050,28 @@ realize_block(mesh_t *m, folder_t *f, const uint8_t *hash, const uint8_t *data, 
 {
     realize_state_t *rs = f->realize;
     size_t took = 0;
+    (void)m; /* (the files it makes whole are put in place by realize_flush) */
     for (size_t i = 0; rs && i < rs->npending;) {
         s_pending_t *p = &rs->pending[i];
+        int fd = -1;
+        bool opened = false;
         for (size_t b = 0; b < p->e.nblocks; b++) {
             if (!p->have[b] && p->e.blocks[b].size == len &&
                 memcmp(p->e.blocks[b].hash, hash, WIRE_FENTRY_HASH) == 0 &&
-                pwrite(p->fd, data, len, (off_t)p->offsets[b]) == (ssize_t)len) {
+                (fd >= 0 || (fd = s_tmp_fd(rs, p, &opened)) >= 0) &&
+                pwrite(fd, data, len, (off_t)p->offsets[b]) == (ssize_t)len) {
                 p->have[b] = true;
-                p->missing--;
                 p->fetched++;
                 took++;
+                if (--p->missing == 0) {
+                    s_complete(rs); /* (put in place by realize_flush) */
+                }
             }
         }
-        if (p->missing == 0) {
-            s_finish(m, f, rs, i); /* moves the last pending file to i */
-        } else {
-            i++;
+        if (opened && fd >= 0) {
+            close(fd);
         }
+        i++;
     }
     return took;
 }

@@ -20,25 +20,48 @@
 #include "core/folder/index.h"
 #include "meshsync.h"
 
-#define REALIZE_PENDING_MAX 64u          /* files of one folder waiting for blocks at once */
+#define REALIZE_PENDING_MAX 1024u        /* files of one folder waiting for blocks at once */
+#define REALIZE_OPEN_MAX    32u          /* of them with their temp file kept open */
 #define REALIZE_TEMP_MAX    (4ull << 30) /* bytes of those temp files (one larger file alone) */
+#define REALIZE_FLUSH_FILES 256u         /* whole files put in place together (one syncfs), */
+#define REALIZE_FLUSH_MS    50           /* or the first of them waited this long (ms) */
 
-/* One pass over f: every entry of its index collection whose path's record differs is
- * brought to disk as far as local blocks allow (files that need blocks from members wait,
- * pending), and every record whose path has no entry any more is deleted from disk. Paths
+/* One pass over f, proportional to what changed (§18.6): the paths whose entry in f's index
+ * collection changed since the last pass (read from the store's change feed from f's own
+ * cursor), with the paths still waiting from earlier passes (no room for another transfer,
+ * a local change to scan first, a transfer dropped), are brought to disk as far as local
+ * blocks allow (files that need blocks from members wait, pending), and a path whose entry
+ * is gone is deleted from disk. The first pass, a pass after realize_full, after the folder
+ * was stopped, after its .meshignore changed (f->ignore_gen) or when the feed cannot say
+ * (a cursor it forgot) looks at every path: each entry, and each record without one. Paths
  * and entries from the network are checked first (path_check, wire_fentry_decode: a bad
  * one is refused and logged). Does nothing while f is stopped (its root or marker
  * missing). MESH_OK, or MESH_ENOMEM / MESH_EIO (detail on m). */
 MESH_NODISCARD mesh_err_t realize_pass(mesh_t *m, folder_t *f, const blockidx_t *bi);
 
+/* Make f's next pass look at every path (after a periodic rescan: what inotify missed). */
+void realize_full(folder_t *f);
+
+/* Does f want a pass although the store did not change (a full pass asked for, its ignore
+ * patterns changed, or paths waiting and a transfer finished or was dropped since)? */
+bool realize_wants_pass(const folder_t *f);
+
 /* Call fn for each block hash the pending files of f still lack (repeats possible). */
 void realize_wanted(const folder_t *f, void (*fn)(void *ctx, const uint8_t *hash), void *ctx);
 
 /* A block whose hash the caller has checked: write it into every pending file of f that
- * lacks it, and finish the files it completes. Returns how many places took it. */
+ * lacks it (a file it makes whole is put in place by realize_flush). Returns how many
+ * places took it. */
 size_t realize_block(mesh_t *m, folder_t *f, const uint8_t *hash, const uint8_t *data, size_t len);
 
-/* Files of f still waiting for blocks. */
+/* Put f's whole pending files in place: mode and mtime, one syncfs for all their bytes,
+ * each renamed over its path if the disk there still holds what its record says (else it
+ * waits for a later pass), and one syncfs for the renames; a file the rename left is never
+ * half written. Done when all is set, or REALIZE_FLUSH_FILES are whole, or the first became
+ * whole REALIZE_FLUSH_MS ago; else nothing yet. */
+void realize_flush(mesh_t *m, folder_t *f, bool all);
+
+/* Files of f still waiting for blocks (or whole, not yet put in place). */
 size_t realize_pending(const folder_t *f);
 
 /* Drop f's pending transfers and their temp files; NULL state is a no-op. */

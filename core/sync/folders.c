@@ -8,6 +8,7 @@
 #include "core/folder/index.h"
 #include "core/folder/realize.h"
 #include "core/folder/registry.h"
+#include "core/member/share.h"
 #include "core/sync/statusfile.h"
 #include "core/wire/blockmsg.h"
 #include "crypto/hash.h"
@@ -18,9 +19,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <time.h>
 #include <unistd.h>
 
-#define S_TRIED_MAX 8 /* members a block was asked of, before all are asked again */
+#define S_TRIED_MAX   8 /* members a block was asked of, before all are asked again */
+#define S_SLOTS       (4 * FOLDERS_WANT_MAX) /* the want table's slots (a power of two) */
+#define S_ACCESS_KEPT 16 /* (folder, member) read rights remembered per store transaction */
+
+/* May this member read this folder's collection? (As of one store transaction.) */
+typedef struct s_access {
+    const folder_t *f;
+    uint8_t device[WIRE_ORIGIN_LEN];
+    bool yes;
+} s_access_t;
 
 typedef struct s_want {
     uint8_t hash[WIRE_FENTRY_HASH];
@@ -56,6 +67,8 @@ struct folders {
     int64_t *dirty_ms;   /* per folder: when inotify last said something changed */
     uint64_t *watched;   /* per folder: its generation when watches were last added */
     s_need_t *need;      /* per folder: what it still needs (status) */
+    uint64_t *saved;     /* per folder: its generation when its records were last kept */
+    int64_t *saved_ms;   /* per folder: when */
     int ino;             /* the inotify descriptor, or -1 */
     bool ino_full;       /* the watch limit was met (logged once) */
     s_watch_t *watches;
@@ -64,10 +77,15 @@ struct folders {
     size_t nwant;
     size_t inflight;
     uint64_t next_id;
-    size_t next_sess; /* round robin among members */
-    int64_t answer_s; /* the second of the answers counted, */
-    uint32_t answers; /* and how many */
-    uint8_t *block;   /* one block's buffer */
+    size_t next_sess;                 /* round robin among members */
+    int64_t answer_s;                 /* the second of the answers counted, */
+    uint32_t answers;                 /* and how many, */
+    uint64_t answer_bytes;            /* of how many bytes */
+    uint32_t *slot;                   /* want's hash table: index + 1 per slot, 0 empty (S_SLOTS) */
+    s_access_t access[S_ACCESS_KEPT]; /* read rights asked lately (a ring), */
+    size_t naccess;                   /* how many were asked, */
+    uint64_t access_txnid;            /* at this store transaction */
+    uint8_t *block;                   /* one block's buffer */
     wire_buf_t body;
 };
 
@@ -90,6 +108,8 @@ s_drop_folder(struct folders *fs, size_t i)
             fs->want[w].f = NULL; /* its request's answer goes nowhere */
         }
     }
+    blockidx_forget(fs->bi, f);
+    fs->naccess = 0; /* (read rights name folders by address) */
     realize_free(f);
     index_folder_free(f);
     fs->n--;
@@ -98,6 +118,8 @@ s_drop_folder(struct folders *fs, size_t i)
     fs->dirty_ms[i] = fs->dirty_ms[fs->n];
     fs->watched[i] = fs->watched[fs->n];
     fs->need[i] = fs->need[fs->n];
+    fs->saved[i] = fs->saved[fs->n];
+    fs->saved_ms[i] = fs->saved_ms[fs->n];
 }
 
 /* Follow the registry: start the folders added, stop those removed. */
@@ -134,6 +156,8 @@ s_registry(loop_t *l, struct folders *fs)
             fs->dirty_ms[fs->n] = 0;
             fs->watched[fs->n] = 0;
             fs->need[fs->n] = (s_need_t){0};
+            fs->saved[fs->n] = 0;
+            fs->saved_ms[fs->n] = 0;
             fs->n++;
             node_log(l->m, MESH_LOG_INFO, "folder %s: syncing %s", f->id, f->root);
         }
@@ -227,19 +251,43 @@ s_events(struct folders *fs, int64_t now)
 
 /* ---- block requests ---- */
 
+/* The slot of hash in the want table: its want's, or the empty one where it goes. */
+static uint32_t *
+s_slot(struct folders *fs, const uint8_t *hash)
+{
+    uint32_t h;
+    memcpy(&h, hash, sizeof h); /* (a hash's bytes are uniform) */
+    for (size_t k = 0;; k++) {
+        uint32_t *slot = &fs->slot[(h + k) & (S_SLOTS - 1)];
+        if (!*slot || memcmp(fs->want[*slot - 1].hash, hash, WIRE_FENTRY_HASH) == 0) {
+            return slot;
+        }
+    }
+}
+
+/* The want table again from fs->want (its order changes as wants are dropped). */
+static void
+s_slots_build(struct folders *fs)
+{
+    memset(fs->slot, 0, S_SLOTS * sizeof *fs->slot);
+    for (size_t i = 0; i < fs->nwant; i++) {
+        *s_slot(fs, fs->want[i].hash) = (uint32_t)i + 1;
+    }
+}
+
 static void
 s_want_one(void *ctx, const uint8_t *hash)
 {
     struct folders *fs = ((void **)ctx)[0];
     const folder_t *f = ((void **)ctx)[1];
-    for (size_t i = 0; i < fs->nwant; i++) {
-        if (memcmp(fs->want[i].hash, hash, WIRE_FENTRY_HASH) == 0) {
-            fs->want[i].seen = true;
-            if (!fs->want[i].f) {
-                fs->want[i].f = f;
-            }
-            return;
+    uint32_t *slot = s_slot(fs, hash);
+    if (*slot) {
+        s_want_t *w = &fs->want[*slot - 1];
+        w->seen = true;
+        if (!w->f) {
+            w->f = f;
         }
+        return;
     }
     if (fs->nwant < FOLDERS_WANT_MAX) {
         s_want_t *w = &fs->want[fs->nwant++];
@@ -247,6 +295,7 @@ s_want_one(void *ctx, const uint8_t *hash)
         memcpy(w->hash, hash, WIRE_FENTRY_HASH);
         w->f = f;
         w->seen = true;
+        *slot = (uint32_t)fs->nwant;
     }
 }
 
@@ -273,32 +322,34 @@ s_mark_tried(struct folders *fs, s_want_t *w)
     }
 }
 
-static size_t
-s_inflight_to(const struct folders *fs, const session_t *s)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < fs->nwant; i++) {
-        n += fs->want[i].asked == s;
-    }
-    return n;
-}
-
 /* Ask for what is wanted and not in flight, while the caps allow. */
 static void
 s_request(loop_t *l, struct folders *fs, int64_t now, folders_send_fn send)
 {
-    for (size_t i = 0; i < fs->nwant && fs->inflight < FOLDERS_INFLIGHT_MAX; i++) {
+    size_t busy[64] = {0}; /* requests in flight to each of the first 64 sessions */
+    size_t nsess = l->nsess < 64 ? l->nsess : 64, open = 0;
+    for (size_t i = 0; i < fs->nwant; i++) {
+        for (size_t k = 0; fs->want[i].asked && k < nsess; k++) {
+            busy[k] += l->sess[k] == fs->want[i].asked;
+        }
+    }
+    for (size_t k = 0; k < nsess; k++) {
+        session_t *s = l->sess[k];
+        open += s->ok && s->connected && busy[k] < FOLDERS_INFLIGHT_PEER;
+    }
+    for (size_t i = 0; i < fs->nwant && fs->inflight < FOLDERS_INFLIGHT_MAX && open; i++) {
         s_want_t *w = &fs->want[i];
         if (w->asked || !w->f || now < w->retry_ms) {
             continue;
         }
         session_t *to = NULL;
-        for (size_t k = 0; k < l->nsess && !to; k++) {
-            session_t *s = l->sess[(fs->next_sess + k) % l->nsess];
-            if (s->ok && s->connected && !s_tried(w, s) &&
-                s_inflight_to(fs, s) < FOLDERS_INFLIGHT_PEER) {
+        size_t at = 0;
+        for (size_t k = 0; k < nsess && !to; k++) {
+            at = (fs->next_sess + k) % nsess;
+            session_t *s = l->sess[at];
+            if (s->ok && s->connected && !s_tried(w, s) && busy[at] < FOLDERS_INFLIGHT_PEER) {
                 to = s;
-                fs->next_sess = (fs->next_sess + k + 1) % l->nsess;
+                fs->next_sess = (at + 1) % nsess;
             }
         }
         if (!to) {
@@ -323,6 +374,7 @@ s_request(loop_t *l, struct folders *fs, int64_t now, folders_send_fn send)
             w->id = msg.num;
             w->sent_ms = now;
             fs->inflight++;
+            open -= ++busy[at] == FOLDERS_INFLIGHT_PEER;
         } else if (w->ntried < S_TRIED_MAX) {
             w->tried[w->ntried++] = to;
         }
@@ -336,6 +388,7 @@ s_blocks(loop_t *l, struct folders *fs, int64_t now, folders_send_fn send)
     for (size_t i = 0; i < fs->nwant; i++) {
         fs->want[i].seen = false;
     }
+    s_slots_build(fs);
     for (size_t i = 0; i < fs->n; i++) {
         void *ctx[2] = {fs, fs->f[i]};
         realize_wanted(fs->f[i], s_want_one, ctx);
@@ -358,6 +411,24 @@ s_blocks(loop_t *l, struct folders *fs, int64_t now, folders_send_fn send)
 
 /* ---- the turn ---- */
 
+/* Keep folder i's records in the store when realize changed them, at most once per
+ * FOLDERS_SAVE_MS (force: now). Records not kept when the daemon dies cost a read of those
+ * files at the next scan, nothing else: realize touches no path without its record. */
+static void
+s_save(loop_t *l, struct folders *fs, size_t i, int64_t now, bool force)
+{
+    folder_t *f = fs->f[i];
+    if (f->generation == fs->saved[i] || !f->loaded ||
+        (!force && now - fs->saved_ms[i] < FOLDERS_SAVE_MS)) {
+        return;
+    }
+    fs->saved[i] = f->generation;
+    fs->saved_ms[i] = now;
+    if (index_save(l->m, f) != MESH_OK) {
+        node_log(l->m, MESH_LOG_WARN, "%s", mesh_errmsg(l->m));
+    }
+}
+
 static struct folders *
 s_open(loop_t *l)
 {
@@ -370,6 +441,9 @@ s_open(loop_t *l)
     fs->dirty_ms = calloc(REGISTRY_MAX, sizeof *fs->dirty_ms);
     fs->watched = calloc(REGISTRY_MAX, sizeof *fs->watched);
     fs->need = calloc(REGISTRY_MAX, sizeof *fs->need);
+    fs->saved = calloc(REGISTRY_MAX, sizeof *fs->saved);
+    fs->saved_ms = calloc(REGISTRY_MAX, sizeof *fs->saved_ms);
+    fs->slot = calloc(S_SLOTS, sizeof *fs->slot);
     fs->want = calloc(FOLDERS_WANT_MAX, sizeof *fs->want);
     fs->block = malloc(WIRE_FENTRY_BLOCK_MAX);
     fs->bi = blockidx_new();
@@ -379,7 +453,7 @@ s_open(loop_t *l)
     wire_buf_init(&fs->body);
     l->folders = fs;
     if (!fs->f || !fs->scan_ms || !fs->dirty_ms || !fs->watched || !fs->need || !fs->want ||
-        !fs->block || !fs->bi) {
+        !fs->block || !fs->bi || !fs->saved || !fs->saved_ms || !fs->slot) {
         folders_close(l);
         return NULL;
     }
@@ -413,9 +487,14 @@ folders_tick(loop_t *l, int64_t now, folders_send_fn send)
         /* a stopped folder is looked at every second: its root or marker may be back */
         bool due = fs->scan_ms[i] == 0 || now - fs->scan_ms[i] >= rescan ||
                    (f->state != SCAN_ROOT_OK && now - fs->scan_ms[i] >= FOLDERS_STOPPED_MS) ||
-                   (f->dirty && now - fs->dirty_ms[i] >= FOLDERS_SETTLE_MS);
+                   (f->dirty && now - fs->dirty_ms[i] >= FOLDERS_SETTLE_MS &&
+                    /* (while files arrive, their own renames wake inotify: a scan a second) */
+                    (realize_pending(f) == 0 || now - fs->scan_ms[i] >= FOLDERS_BUSY_SCAN_MS));
         if (!due) {
             continue;
+        }
+        if (fs->scan_ms[i] && now - fs->scan_ms[i] >= rescan) {
+            realize_full(f); /* what inotify missed: every path looked at again */
         }
         fs->scan_ms[i] = now;
         if (index_scan(l->m, f, NULL) != MESH_OK) {
@@ -427,26 +506,61 @@ folders_tick(loop_t *l, int64_t now, folders_send_fn send)
         s_watch_all(l, fs, i);
     }
     /* A realize pass when the store changed (remote entries, or this device's scan wrote
-     * some): a scan that wrote nothing needs none, so a path realize must leave alone (a
-     * local change the scan cannot record) costs no pass after every scan. */
+     * some; each pass reads only what changed since the last, from the change feed), or
+     * when a folder has paths waiting and room came free: a scan that wrote nothing needs
+     * none, so a path realize must leave alone (a local change the scan cannot record) costs
+     * no pass after every scan. */
     txnid = store_last_txnid(l->m->store);
-    if (txnid != fs->txnid) {
-        fs->txnid = txnid;
-        if (blockidx_update(fs->bi, fs->f, fs->n) != MESH_OK) {
-            node_log(l->m, MESH_LOG_WARN, "folders: no block index: out of memory");
-        }
-        for (size_t i = 0; i < fs->n; i++) {
-            uint64_t gen = fs->f[i]->generation;
-            if (realize_pass(l->m, fs->f[i], fs->bi) != MESH_OK ||
-                (fs->f[i]->generation != gen && index_save(l->m, fs->f[i]) != MESH_OK)) {
-                node_log(l->m, MESH_LOG_WARN, "%s", mesh_errmsg(l->m));
-            }
+    bool changed = txnid != fs->txnid, any = changed;
+    fs->txnid = txnid;
+    for (size_t i = 0; i < fs->n && !any; i++) {
+        any = realize_wants_pass(fs->f[i]);
+    }
+    if (any && blockidx_update(fs->bi, fs->f, fs->n) != MESH_OK) {
+        node_log(l->m, MESH_LOG_WARN, "folders: no block index: out of memory");
+    }
+    for (size_t i = 0; any && i < fs->n; i++) {
+        if ((changed || realize_wants_pass(fs->f[i])) &&
+            realize_pass(l->m, fs->f[i], fs->bi) != MESH_OK) {
+            node_log(l->m, MESH_LOG_WARN, "%s", mesh_errmsg(l->m));
         }
     }
     s_blocks(l, fs, now, send);
+    for (size_t i = 0; i < fs->n; i++) {
+        realize_flush(l->m, fs->f[i], false); /* (whole files in place, then their records) */
+        s_save(l, fs, i, now, false);
+    }
 }
 
 /* ---- messages ---- */
+
+/* May member s read folder f (hold its collection: the access list, §8.3; every member
+ * while the collection was never shared)? Asked of the store once per (folder, member)
+ * and store transaction. */
+static bool
+s_may_read(loop_t *l, struct folders *fs, const folder_t *f, const session_t *s)
+{
+    uint64_t txnid = store_last_txnid(l->m->store);
+    if (txnid != fs->access_txnid) {
+        fs->access_txnid = txnid;
+        fs->naccess = 0;
+    }
+    size_t kept = fs->naccess < S_ACCESS_KEPT ? fs->naccess : S_ACCESS_KEPT;
+    for (size_t i = 0; i < kept; i++) {
+        if (fs->access[i].f == f && memcmp(fs->access[i].device, s->device, WIRE_ORIGIN_LEN) == 0) {
+            return fs->access[i].yes;
+        }
+    }
+    bool yes = false;
+    if (share_may_hold(l->m, f->coll, s->device, &yes) != MESH_OK) {
+        yes = false; /* (the access records could not be read: nothing is answered) */
+    }
+    s_access_t *a = &fs->access[fs->naccess++ % S_ACCESS_KEPT];
+    a->f = f;
+    memcpy(a->device, s->device, WIRE_ORIGIN_LEN);
+    a->yes = yes;
+    return yes;
+}
 
 static mesh_err_t
 s_on_req(loop_t *l, struct folders *fs, session_t *s, const wire_msg_t *msg, folders_send_fn send)
@@ -459,23 +573,31 @@ s_on_req(loop_t *l, struct folders *fs, session_t *s, const wire_msg_t *msg, fol
     if (sec != fs->answer_s) {
         fs->answer_s = sec;
         fs->answers = 0;
+        fs->answer_bytes = 0;
     }
-    if (++fs->answers > FOLDERS_ANSWERS_PER_S) {
+    if (++fs->answers > FOLDERS_ANSWERS_PER_S || fs->answer_bytes >= FOLDERS_ANSWER_BYTES_S) {
         return MESH_OK; /* past the cap: it asks again, or another member */
     }
-    bool joined = false;
+    const folder_t *joined = NULL;
     for (size_t i = 0; i < fs->n && !joined; i++) {
-        joined = strlen(fs->f[i]->id) == req.folder_len &&
-                 memcmp(fs->f[i]->id, req.folder, req.folder_len) == 0 &&
-                 registry_may_hold(l->m, fs->f[i]->id, s->device); /* (folder add --with) */
+        bool same = strlen(fs->f[i]->id) == req.folder_len &&
+                    memcmp(fs->f[i]->id, req.folder, req.folder_len) == 0;
+        joined = same ? fs->f[i] : NULL;
     }
     wire_block_t blk = {.status = WIRE_BLOCK_NOT_HELD, .hash = req.hash};
     size_t len = 0;
-    if (joined &&
+    /* only a member that may read the folder's collection is answered from it (§18.6) */
+    if (joined && s_may_read(l, fs, joined, s) &&
         blockidx_read(fs->bi, req.hash, fs->block, WIRE_FENTRY_BLOCK_MAX, &len) == MESH_OK) {
         blk.status = WIRE_BLOCK_HERE;
         blk.data = fs->block;
         blk.data_len = len;
+        fs->answer_bytes += len;
+        uint64_t pause = testhook_number(TESTHOOK_BLOCK_PAUSE_MS, 0);
+        if (pause) { /* test hook: a slow member (a transfer long enough to be cut) */
+            struct timespec ts = {(time_t)(pause / 1000), (long)(pause % 1000) * 1000000L};
+            nanosleep(&ts, NULL);
+        }
         if (testhook_number(TESTHOOK_BAD_BLOCKS, 0) == 1) {
             fs->block[len / 2] ^= 0x01; /* test hook: a member that sends wrong blocks */
         }
@@ -524,12 +646,8 @@ s_on_block(loop_t *l, struct folders *fs, session_t *s, const wire_msg_t *msg)
     fs->inflight--;
     w->asked = NULL;
     w->seen = false;
-    for (size_t i = 0; i < fs->n; i++) {
-        uint64_t gen = fs->f[i]->generation;
+    for (size_t i = 0; i < fs->n; i++) { /* (the records of files finished: s_save) */
         (void)realize_block(l->m, fs->f[i], w->hash, blk.data, blk.data_len);
-        if (fs->f[i]->generation != gen && index_save(l->m, fs->f[i]) != MESH_OK) {
-            node_log(l->m, MESH_LOG_WARN, "%s", mesh_errmsg(l->m)); /* (a file finished) */
-        }
     }
     *w = fs->want[--fs->nwant];
     return MESH_OK;
@@ -553,6 +671,10 @@ folders_close(loop_t *l)
     if (!fs) {
         return;
     }
+    for (size_t i = 0; fs->f && fs->saved && i < fs->n; i++) {
+        realize_flush(l->m, fs->f[i], true);
+        s_save(l, fs, i, 0, true);
+    }
     while (fs->f && fs->n) {
         s_drop_folder(fs, fs->n - 1);
     }
@@ -566,6 +688,9 @@ folders_close(loop_t *l)
     free(fs->block);
     free(fs->watched);
     free(fs->need);
+    free(fs->saved);
+    free(fs->saved_ms);
+    free(fs->slot);
     free(fs->dirty_ms);
     free(fs->scan_ms);
     free(fs->f);

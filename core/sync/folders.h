@@ -16,15 +16,18 @@
 
 #include "core/sync/sync.h"
 
-#define FOLDERS_INFLIGHT_MAX   32u   /* block requests in flight, all members */
-#define FOLDERS_INFLIGHT_PEER  8u    /* and to one member */
+#define FOLDERS_INFLIGHT_MAX   128u  /* block requests in flight, all members */
+#define FOLDERS_INFLIGHT_PEER  64u   /* and to one member */
 #define FOLDERS_WANT_MAX       8192u /* blocks waited for at once (more: a later turn) */
 #define FOLDERS_REQ_TIMEOUT_MS 10000 /* a request unanswered this long: ask another */
-#define FOLDERS_ANSWERS_PER_S  512u  /* BLOCKs sent per second, all members (more: ignored) */
-#define FOLDERS_RESCAN_MS      60000 /* full rescan of each folder (mesh_options_t) */
-#define FOLDERS_SETTLE_MS      100   /* after an inotify event, scan this much later */
-#define FOLDERS_STOPPED_MS     1000  /* a stopped folder's root checked again this often */
-#define FOLDERS_REGISTRY_MS    1000  /* read the registry again at least this often */
+#define FOLDERS_ANSWERS_PER_S  8192u /* BLOCKs sent per second, all members (more: ignored), */
+#define FOLDERS_ANSWER_BYTES_S (256u << 20) /* and their bytes per second */
+#define FOLDERS_RESCAN_MS      60000        /* full rescan of each folder (mesh_options_t) */
+#define FOLDERS_SETTLE_MS      100          /* after an inotify event, scan this much later */
+#define FOLDERS_BUSY_SCAN_MS   1000         /* but at most this often while files wait for blocks */
+#define FOLDERS_STOPPED_MS     1000         /* a stopped folder's root checked again this often */
+#define FOLDERS_REGISTRY_MS    1000         /* read the registry again at least this often */
+#define FOLDERS_SAVE_MS        1000         /* records realize changed kept at most this often */
 
 /* How the folder work sends a message to a session (session.c's s_send_any). */
 typedef mesh_err_t (*folders_send_fn)(loop_t *l, session_t *s, const wire_msg_t *msg);

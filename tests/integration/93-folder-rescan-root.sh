@@ -168,7 +168,7 @@ wait_for 20 "B to take the folder up again" grep -q "folder $fid: its root is ba
 # while the folder was stopped is not written when its root comes back, until some other
 # change reaches the store. While known_bug_root_back=1, a new file on A (a store change)
 # is written to push it along; set it to 0 once fixed, and this waits for from-a.txt alone.
-known_bug_root_back=1
+known_bug_root_back=0
 n=12
 if ! wait_for_quiet 10 test -f "$FB/from-a.txt"; then
     [ "$known_bug_root_back" = 1 ] ||

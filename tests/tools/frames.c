@@ -11,6 +11,10 @@
  *   With FRAMES_RANGES=1, each frame is instead a RANGE that starts a new repair of
  *   collection "x" (a new repair id, a digest no store has, the range list of an empty
  *   side), SETS ignored; it then prints how many the daemon answered.
+ *   With FRAMES_BLOCK_REQ=FOLDER_ID and FRAMES_BLOCK_FILE=PATH (a file under 32 KiB: one
+ *   block), FRAMES and SETS ignored, it sends one BLOCK_REQ for that file's block in folder
+ *   FOLDER_ID and prints the answer: "block here", "block not held" or "block no answer"
+ *   (tests/integration/86: a member the folder is not shared with gets no block).
  *   SETS 0: as many as fit in one frame (the transport's cap). The set is a put of key
  *   "k<SEQ>" in collection "x", seq SEQ (default 1) of incarnation 1. Prints one line: the frames
  *   sent, the sets in each, the bytes of a set and of a frame, the last batch acknowledged,
@@ -24,6 +28,7 @@
 #include <time.h>
 
 #include "core/data/recon.h"
+#include "core/wire/blockmsg.h"
 #include "core/wire/doc.h"
 #include "core/wire/msg.h"
 #include "core/wire/set.h"
@@ -242,6 +247,61 @@ f_ranges(f_peer_t *p, size_t n, int64_t deadline)
     return p->dropped ? 1 : 0;
 }
 
+/* FRAMES_BLOCK_REQ: one BLOCK_REQ for the block of the file FRAMES_BLOCK_FILE (one block);
+ * prints what came back within 5 s. */
+static int
+f_block_req(f_peer_t *p, const char *folder, const char *file)
+{
+    uint8_t data[32768], hash[HASH_LEN];
+    FILE *f = fopen(file, "rb");
+    size_t n = f ? fread(data, 1, sizeof data, f) : 0;
+    if (!f || n == 0 || n == sizeof data) {
+        f_die("FRAMES_BLOCK_FILE: no file of 1 byte to 32 KiB");
+    }
+    fclose(f);
+    hash_tagged(HASH_TAG_BLOCK, data, n, hash);
+    wire_block_req_t req = {.folder = folder, .folder_len = strlen(folder), .hash = hash};
+    wire_buf_t body, frame;
+    wire_buf_init(&body);
+    wire_buf_init(&frame);
+    uint64_t id = 0;
+    ident_random(&id, sizeof id);
+    wire_msg_t msg = {.type = WIRE_MSG_BLOCK_REQ, .num = id};
+    if (wire_block_req_encode(&req, &body) != MESH_OK) {
+        f_die("the BLOCK_REQ does not encode");
+    }
+    msg.body = body.data;
+    msg.body_len = body.len;
+    if (wire_msg_encode(&msg, &frame) != MESH_OK) {
+        f_die("the BLOCK_REQ does not encode");
+    }
+    f_send(p, &frame, f_now_ms() + 10000);
+    const char *said = "no answer";
+    for (int64_t end = f_now_ms() + 5000; f_now_ms() < end;) {
+        transport_msg_t tm;
+        wire_msg_t got;
+        wire_block_t blk;
+        if (transport_recv(p->t, 100, &tm) != MESH_OK ||
+            wire_msg_decode(tm.data, tm.len, &got) != MESH_OK) {
+            continue;
+        }
+        if (got.type == WIRE_MSG_BLOCK && got.num == id &&
+            wire_block_decode(got.body, got.body_len, &blk) == MESH_OK) {
+            said = blk.status == WIRE_BLOCK_HERE && blk.data_len == n &&
+                           memcmp(blk.data, data, n) == 0
+                       ? "here"
+                   : blk.status == WIRE_BLOCK_HERE ? "here but wrong"
+                                                   : "not held";
+            break;
+        }
+    }
+    printf("block %s\n", said);
+    wire_buf_release(&body);
+    wire_buf_release(&frame);
+    transport_close(p->t);
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -302,6 +362,15 @@ main(int argc, char **argv)
     }
     if (!p.hello) {
         f_die("no HELLO from the daemon in 10 s");
+    }
+    if (getenv("FRAMES_BLOCK_REQ")) {
+        const char *file = getenv("FRAMES_BLOCK_FILE");
+        int rc = f_block_req(&p, getenv("FRAMES_BLOCK_REQ"), file ? file : "");
+        wire_buf_release(&set);
+        wire_buf_release(&frame);
+        wire_buf_release(&vec);
+        ident_free(id);
+        return rc;
     }
     if (getenv("FRAMES_RANGES")) {
         int rc = f_ranges(&p, frames, deadline); /* (it closes the transport) */

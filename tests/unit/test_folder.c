@@ -486,6 +486,7 @@ test_realize_from_blocks(void **state)
     CHECK(s_entry(a.m, fa, "a.txt", &e));
     CHECK_OK(blockidx_read(bia, e.blocks[0].hash, buf, WIRE_FENTRY_BLOCK_MAX, &one));
     CHECK_EQ(realize_block(b.m, fb, e.blocks[0].hash, buf, one), 1);
+    realize_flush(b.m, fb, true); /* (whole files go in place together) */
     wire_fentry_release(&e);
     CHECK_EQ(realize_pending(fb), 1);
     snprintf(p, sizeof p, "%s/a.txt", da);
@@ -505,6 +506,7 @@ test_realize_from_blocks(void **state)
         took += realize_block(b.m, fb, e.blocks[i].hash, buf, len); /* (repeats: 0) */
     }
     CHECK_EQ(took, e.nblocks);
+    realize_flush(b.m, fb, true);
     wire_fentry_release(&e);
     CHECK_EQ(realize_pending(fb), 0);
     snprintf(p, sizeof p, "%s/d/big.bin", da);

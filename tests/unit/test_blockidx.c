@@ -1,0 +1,130 @@
+/* tests/unit/test_blockidx.c: the block index kept in step incrementally (core/folder/
+ * blockidx, docs/PROTOCOL.md §18.6) on real files: a block is found where its record says;
+ * after a record's blocks change, only the new block is found there (the old one nowhere);
+ * a dropped record's block is gone; another folder's file of the same bytes is a second
+ * place (the first changed on disk: the second is read); 300 files each found; and
+ * blockidx_forget drops a folder.
+ * Layer: tests. Third-party: cmocka. SPDX-License-Identifier: MIT */
+#include "core/folder/blockidx.h"
+#include "core/folder/index.h"
+#include "crypto/hash.h"
+#include "crypto/ident.h"
+#include "util.h"
+
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+/* Write text as root/name and record it in f as one block; its hash into hash. */
+static void
+s_file(folder_t *f, const char *name, const char *text, uint8_t *hash)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", f->root, name);
+    FILE *out = fopen(path, "w");
+    CHECK(out && fputs(text, out) >= 0);
+    fclose(out);
+    hash_tagged(HASH_TAG_BLOCK, text, strlen(text), hash);
+    index_rec_t rec = {.type = WIRE_FENTRY_FILE, .size = strlen(text), .nblocks = 1};
+    rec.blocks = calloc(1, sizeof *rec.blocks);
+    CHECK(rec.blocks);
+    memcpy(rec.blocks[0].hash, hash, 32);
+    rec.blocks[0].size = (uint32_t)strlen(text);
+    CHECK_OK(index_set(f, name, &rec));
+}
+
+static bool
+s_reads(const blockidx_t *bi, const uint8_t *hash, const char *want)
+{
+    uint8_t buf[256];
+    size_t len = 0;
+    return blockidx_read(bi, hash, buf, sizeof buf, &len) == MESH_OK && len == strlen(want) &&
+           memcmp(buf, want, len) == 0;
+}
+
+static void
+test_incremental(void **state)
+{
+    (void)state;
+    char dir1[] = "/tmp/test_blockidx.XXXXXX", dir2[] = "/tmp/test_blockidx.XXXXXX";
+    CHECK(mkdtemp(dir1) && mkdtemp(dir2));
+    folder_t *f1 = index_folder_new("one", dir1), *f2 = index_folder_new("two", dir2);
+    CHECK(f1 && f2);
+    f1->root_fd = open(dir1, O_RDONLY | O_DIRECTORY);
+    f2->root_fd = open(dir2, O_RDONLY | O_DIRECTORY);
+    uint8_t ha[32], hb[32], hc[32], hx[32];
+    s_file(f1, "a", "alpha bytes", ha);
+    s_file(f1, "b", "beta bytes", hb);
+    blockidx_t *bi = blockidx_new();
+    folder_t *list[2] = {f1, f2};
+    CHECK_OK(blockidx_update(bi, list, 1));
+    CHECK(s_reads(bi, ha, "alpha bytes") && s_reads(bi, hb, "beta bytes"));
+    /* a's blocks change: the new block is found, the old one nowhere */
+    s_file(f1, "a", "alpha changed", hc);
+    CHECK_OK(blockidx_update(bi, list, 1));
+    CHECK(s_reads(bi, hc, "alpha changed") && !blockidx_has(bi, ha));
+    CHECK(s_reads(bi, hb, "beta bytes"));
+    /* b's record dropped: its block is gone */
+    CHECK_OK(index_set(f1, "b", NULL));
+    CHECK_OK(blockidx_update(bi, list, 1));
+    CHECK(!blockidx_has(bi, hb) && s_reads(bi, hc, "alpha changed"));
+    /* the same bytes in a second folder: a second place, read when the first changed */
+    s_file(f2, "copy", "alpha changed", hx);
+    CHECK(memcmp(hx, hc, 32) == 0);
+    CHECK_OK(blockidx_update(bi, list, 2));
+    char path[4096];
+    snprintf(path, sizeof path, "%s/a", dir1);
+    FILE *out = fopen(path, "w");
+    CHECK(out && fputs("edited since its scan", out) >= 0);
+    fclose(out);
+    CHECK(s_reads(bi, hc, "alpha changed")); /* (from two/copy) */
+    /* many files: each found, then all dropped */
+    for (int i = 0; i < 300; i++) {
+        char name[32], text[64];
+        uint8_t h[32];
+        snprintf(name, sizeof name, "n%03d", i);
+        snprintf(text, sizeof text, "file number %d", i);
+        s_file(f2, name, text, h);
+    }
+    CHECK_OK(blockidx_update(bi, list, 2));
+    for (int i = 0; i < 300; i += 37) {
+        char text[64];
+        uint8_t h[32];
+        snprintf(text, sizeof text, "file number %d", i);
+        hash_tagged(HASH_TAG_BLOCK, text, strlen(text), h);
+        CHECK(s_reads(bi, h, text));
+    }
+    /* a folder forgotten (before it is freed): nothing of it is found (one/a still names
+     * the block, but its file was edited: no place left that reads back) */
+    uint8_t h0[32];
+    hash_tagged(HASH_TAG_BLOCK, "file number 0", 13, h0);
+    blockidx_forget(bi, f2);
+    CHECK(!blockidx_has(bi, h0) && blockidx_has(bi, hc) && !s_reads(bi, hc, "alpha changed"));
+    CHECK_OK(blockidx_update(bi, list, 1)); /* (f2 no longer listed) */
+    CHECK(!blockidx_has(bi, h0));
+    blockidx_free(bi);
+    index_folder_free(f1);
+    index_folder_free(f2);
+    util_rm_tree(dir1);
+    util_rm_tree(dir2);
+}
+
+int
+main(void)
+{
+    if (ident_lib_init() != MESH_OK) {
+        return 1;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_incremental),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
