@@ -37,16 +37,6 @@ start_a() {
     ea=$(sed -n 's/^listen //p' "$A/status")
 }
 scanned() { grep -q "^folder $fid state=ok " "$A/status"; }
-# wait_for_quiet SECONDS COMMAND...: like wait_for, but only returns 1 at the deadline.
-wait_for_quiet() {
-    local deadline=$((SECONDS + $1 * TIME_FACTOR))
-    shift
-    until "$@" >/dev/null 2>&1; do
-        [ "$SECONDS" -lt "$deadline" ] || return 1
-        sleep 0.1
-    done
-}
-
 # watch SECONDS [MAPPED]: watch every directory of $FA but .meshsync for opens and reads of
 # files, for at most SECONDS, or until $T/stop exists; "ready" in $T/ready once the watches
 # are set. With MAPPED (a path under $FA): first map it, once watching change a byte through
@@ -163,20 +153,10 @@ for i in 1 2 3 4; do [ -f "$FA/f$i.bin" ] || fail "f$i.bin was deleted on A"; do
 expect_eq "$(keys "$A")" 11 "entries in A's index while B's root is gone"
 mv "$T/fb-moved" "$FB"
 wait_for 20 "B to take the folder up again" grep -q "folder $fid: its root is back" "$T/b.log"
-# KNOWN BUG (core/sync/folders.c, folders_tick; reported by H4 in session 12, H2's file): a
-# realize pass runs only when the store's last transaction moved, so an entry that came
-# while the folder was stopped is not written when its root comes back, until some other
-# change reaches the store. While known_bug_root_back=1, a new file on A (a store change)
-# is written to push it along; set it to 0 once fixed, and this waits for from-a.txt alone.
-known_bug_root_back=0
+# An entry that came while the root was gone is written once the root is back, with no
+# other change needed to reach the store (a full realize pass runs when a folder comes back).
 n=12
-if ! wait_for_quiet 10 test -f "$FB/from-a.txt"; then
-    [ "$known_bug_root_back" = 1 ] ||
-        fail "from-a.txt, which came while B's root was gone, was not written when it came back"
-    echo "SKIP part: KNOWN BUG: an entry that came while the root was gone is written only at the next store change (core/sync/folders.c)" >&2
-    echo "poke" >"$FA/poke.txt"
-    n=13
-fi
+wait_for 20 "from-a.txt, which came while B's root was gone, on B once it is back" test -f "$FB/from-a.txt"
 echo "after" >"$FA/after.txt"
 wait_for 20 "from-a.txt and after.txt on B" sh -c "[ -f '$FB/from-a.txt' ] && [ -f '$FB/after.txt' ]"
 wait_for 20 "the trees equal at the end" same
