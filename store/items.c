@@ -133,9 +133,15 @@ s_item_key(uint32_t cid, const store_key_t *key, uint8_t *out)
 
 /* ---- version records: cid(be32) oid(be32) seq(be64) ->
  *      key_len le32, key (full), hlc le64, kind u8, meta_len le32, meta,
- *      value_len le32, value, proof_len le16, proof ---- */
+ *      value_len le32, value, proof_len le16, proof ----
+ * Since format 3, when the key's bytes are found in the first S_KEY_AT_MAX bytes of the
+ * metadata (the signed op metadata holds the key: PROTOCOL §3.2), they are not written
+ * again: key_len is then S_KEY_IN_META | offset << 16 | length, with no key bytes after it
+ * (a key is at most MESH_KEY_MAX bytes: no key_len of format 2 has that bit). */
 
 #define S_VERSION_FIXED (4 + 8 + 1 + 4 + 4 + 2)
+#define S_KEY_IN_META   0x80000000u
+#define S_KEY_AT_MAX    16u /* the metadata's bytes the key is looked for in */
 
 static void
 s_dot_key(uint8_t *k, uint32_t cid, uint32_t oid, uint64_t seq)
@@ -155,13 +161,16 @@ s_version_parse(store_t *st, const uint8_t *dk, const uint8_t *p, size_t len, st
         goto bad;
     }
     uint32_t klen = env_get_le32(p);
+    bool in_meta = (klen & S_KEY_IN_META) != 0;
+    size_t key_at = in_meta ? (klen >> 16) & 0xff : 0;
+    klen = in_meta ? klen & 0xffff : klen;
     p += 4;
-    if ((size_t)(end - p) < (size_t)klen + S_VERSION_FIXED - 4) {
+    if ((size_t)(end - p) < (in_meta ? 0 : (size_t)klen) + S_VERSION_FIXED - 4) {
         goto bad;
     }
     *key = p;
     *key_len = klen;
-    p += klen;
+    p += in_meta ? 0 : klen;
     v->oid = env_get_be32(dk + 4);
     v->seq = env_get_be64(dk + 8);
     v->hlc = env_get_le64(p);
@@ -172,6 +181,12 @@ s_version_parse(store_t *st, const uint8_t *dk, const uint8_t *p, size_t len, st
         goto bad;
     }
     v->meta = p;
+    if (in_meta) {
+        if (key_at + klen > v->meta_len) {
+            goto bad;
+        }
+        *key = p + key_at;
+    }
     p += v->meta_len;
     v->value_len = env_get_le32(p);
     p += 4;
@@ -541,17 +556,30 @@ store_dot_put(store_txn_t *txn, uint32_t cid, const store_key_t *key, const stor
         env_seterr(env_store(txn), "a proof of %u bytes", (unsigned)v->proof_len);
         return MESH_ETOOBIG;
     }
-    size_t total = S_VERSION_FIXED + key->len + v->meta_len + v->value_len + v->proof_len;
+    /* the key's bytes where the metadata holds them, if it does (§3.2: right after the seq) */
+    size_t key_at = S_KEY_AT_MAX + 1;
+    for (size_t at = 0; key->len > 0 && key->len <= 0xffff && at <= S_KEY_AT_MAX &&
+                        at + key->len <= v->meta_len && key_at > S_KEY_AT_MAX;
+         at++) {
+        if (v->meta[at] == key->bytes[0] && memcmp(v->meta + at, key->bytes, key->len) == 0) {
+            key_at = at;
+        }
+    }
+    size_t key_bytes = key_at <= S_KEY_AT_MAX ? 0 : key->len;
+    size_t total = S_VERSION_FIXED + key_bytes + v->meta_len + v->value_len + v->proof_len;
     uint8_t *p = NULL;
     /* The dots of an origin come in seq order: most go at the tree's end. */
     mesh_err_t err = env_reserve_last(txn, ENV_DOTS, k, sizeof k, total, &p);
     if (err != MESH_OK) {
         return err;
     }
-    env_le32(p, (uint32_t)key->len);
+    env_le32(p, key_bytes ? (uint32_t)key->len
+                          : S_KEY_IN_META | (uint32_t)key_at << 16 | (uint32_t)key->len);
     p += 4;
-    memcpy(p, key->bytes, key->len);
-    p += key->len;
+    if (key_bytes) {
+        memcpy(p, key->bytes, key_bytes);
+    }
+    p += key_bytes;
     env_le64(p, v->hlc);
     p[8] = v->kind;
     env_le32(p + 9, v->meta_len);
