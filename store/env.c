@@ -299,11 +299,18 @@ s_open_meta(store_txn_t *txn, void *ctx)
         format = STORE_FORMAT;
         err = s_meta_put_u64(txn, "format", format);
     }
+    if (err == MESH_OK && format == 2) {
+        /* Format 2 differs only in writing every item record in the fixed layout, which
+         * format 3 still reads (store/items.c): the store is taken on as it is, and from
+         * now on refused by versions that read format 2 only. */
+        format = STORE_FORMAT;
+        err = s_meta_put_u64(txn, "format", format);
+    }
     if (err != MESH_OK) {
         return err;
     }
     if (format != STORE_FORMAT) {
-        env_seterr(st, "store format %llu is not known to this version (it reads format %u)",
+        env_seterr(st, "store format %llu is not known to this version (it reads formats 2 and %u)",
                    (unsigned long long)format, STORE_FORMAT);
         return MESH_EFORMAT;
     }

@@ -16,7 +16,10 @@
  *      cid(be32) || first 400 key bytes || hash(32)   (longer keys; a length no inline
  *                                                      key can have)
  * value: count(le16) || count * [oid le32, seq le64]: the dots of the key's versions,
- *        each held in full in the dots database (below).
+ *        each held in full in the dots database (below) || change(le64);
+ *        or, for a key of one version (since format 3): 0xff || oid || seq || change,
+ *        each a varint (LEB128): 8 bytes or so instead of 22. No record of the first kind
+ *        starts with 0xff and is that short (count 255 takes 3,062 bytes).
  * Kept small on purpose: it is the one tree whose keys arrive in random order, so a
  * write transaction copies most of its leaf pages; the bulk of a version goes to the
  * dots database, whose keys arrive in order. */
@@ -25,20 +28,92 @@
 /* After the refs: the key's change log sequence, le64 (store/changes.c); absent only in a
  * record made before the log, until the open gives it one (store_items_log). */
 #define S_CHANGE_LEN 8u
+#define S_ONE        0xffu                 /* the first byte of a record of one version */
+#define S_ONE_MAX    (1u + 5u + 10u + 10u) /* its length at most */
 
-/* Is len the length of an item record of count refs (with or without its sequence)? */
-static bool
-s_item_len_ok(size_t len, size_t count)
+/* An item record, parsed: the refs in the fixed layout (refs), or the one version's dot. */
+typedef struct s_rec {
+    size_t count;
+    const uint8_t *refs; /* count * S_REF_LEN bytes, or NULL: oid and seq */
+    uint32_t oid;
+    uint64_t seq;
+    uint64_t change; /* the change log sequence, 0: none */
+} s_rec_t;
+
+static size_t
+s_varint_put(uint8_t *p, uint64_t x)
 {
-    return len == 2 + count * S_REF_LEN + S_CHANGE_LEN || len == 2 + count * S_REF_LEN;
+    size_t n = 0;
+    while (x >= 0x80) {
+        p[n++] = (uint8_t)(x | 0x80);
+        x >>= 7;
+    }
+    p[n++] = (uint8_t)x;
+    return n;
 }
 
-/* The change log sequence an item record keeps (0: none). */
+static bool
+s_varint_get(const uint8_t **p, const uint8_t *end, uint64_t *x)
+{
+    uint64_t v = 0;
+    for (unsigned shift = 0; shift < 64 && *p < end; shift += 7) {
+        uint8_t b = *(*p)++;
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *x = v;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Parse an item record: false when it is malformed. */
+static bool
+s_rec_parse(const uint8_t *v, size_t len, s_rec_t *r)
+{
+    memset(r, 0, sizeof *r);
+    if (len >= 1 && len <= S_ONE_MAX && v[0] == S_ONE) {
+        const uint8_t *p = v + 1, *end = v + len;
+        uint64_t oid = 0;
+        r->count = 1;
+        if (!s_varint_get(&p, end, &oid) || oid > UINT32_MAX || !s_varint_get(&p, end, &r->seq) ||
+            !s_varint_get(&p, end, &r->change) || p != end) {
+            return false;
+        }
+        r->oid = (uint32_t)oid;
+        return true;
+    }
+    r->count = len >= 2 ? ((size_t)v[0] | ((size_t)v[1] << 8)) : 0;
+    r->refs = v + 2;
+    if (r->count == 0 || r->count > STORE_SIBLINGS_MAX) {
+        return false;
+    }
+    if (len == 2 + r->count * S_REF_LEN + S_CHANGE_LEN) {
+        r->change = env_get_le64(v + len - S_CHANGE_LEN);
+        return true;
+    }
+    return len == 2 + r->count * S_REF_LEN;
+}
+
+/* The dot of ref i of a parsed record. */
+static void
+s_rec_ref(const s_rec_t *r, size_t i, uint32_t *oid, uint64_t *seq)
+{
+    if (r->refs) {
+        *oid = env_get_le32(r->refs + i * S_REF_LEN);
+        *seq = env_get_le64(r->refs + i * S_REF_LEN + 4);
+    } else {
+        *oid = r->oid;
+        *seq = r->seq;
+    }
+}
+
+/* The change log sequence an item record keeps (0: none, or a malformed record). */
 static uint64_t
 s_item_change(const uint8_t *v, size_t len)
 {
-    size_t count = len >= 2 ? ((size_t)v[0] | ((size_t)v[1] << 8)) : 0;
-    return len == 2 + count * S_REF_LEN + S_CHANGE_LEN ? env_get_le64(v + len - S_CHANGE_LEN) : 0;
+    s_rec_t r;
+    return s_rec_parse(v, len, &r) ? r.change : 0;
 }
 
 static size_t
@@ -58,9 +133,15 @@ s_item_key(uint32_t cid, const store_key_t *key, uint8_t *out)
 
 /* ---- version records: cid(be32) oid(be32) seq(be64) ->
  *      key_len le32, key (full), hlc le64, kind u8, meta_len le32, meta,
- *      value_len le32, value, proof_len le16, proof ---- */
+ *      value_len le32, value, proof_len le16, proof ----
+ * Since format 3, when the key's bytes are found in the first S_KEY_AT_MAX bytes of the
+ * metadata (the signed op metadata holds the key: PROTOCOL §3.2), they are not written
+ * again: key_len is then S_KEY_IN_META | offset << 16 | length, with no key bytes after it
+ * (a key is at most MESH_KEY_MAX bytes: no key_len of format 2 has that bit). */
 
 #define S_VERSION_FIXED (4 + 8 + 1 + 4 + 4 + 2)
+#define S_KEY_IN_META   0x80000000u
+#define S_KEY_AT_MAX    16u /* the metadata's bytes the key is looked for in */
 
 static void
 s_dot_key(uint8_t *k, uint32_t cid, uint32_t oid, uint64_t seq)
@@ -80,13 +161,16 @@ s_version_parse(store_t *st, const uint8_t *dk, const uint8_t *p, size_t len, st
         goto bad;
     }
     uint32_t klen = env_get_le32(p);
+    bool in_meta = (klen & S_KEY_IN_META) != 0;
+    size_t key_at = in_meta ? (klen >> 16) & 0xff : 0;
+    klen = in_meta ? klen & 0xffff : klen;
     p += 4;
-    if ((size_t)(end - p) < (size_t)klen + S_VERSION_FIXED - 4) {
+    if ((size_t)(end - p) < (in_meta ? 0 : (size_t)klen) + S_VERSION_FIXED - 4) {
         goto bad;
     }
     *key = p;
     *key_len = klen;
-    p += klen;
+    p += in_meta ? 0 : klen;
     v->oid = env_get_be32(dk + 4);
     v->seq = env_get_be64(dk + 8);
     v->hlc = env_get_le64(p);
@@ -97,6 +181,12 @@ s_version_parse(store_t *st, const uint8_t *dk, const uint8_t *p, size_t len, st
         goto bad;
     }
     v->meta = p;
+    if (in_meta) {
+        if (key_at + klen > v->meta_len) {
+            goto bad;
+        }
+        *key = p + key_at;
+    }
     p += v->meta_len;
     v->value_len = env_get_le32(p);
     p += 4;
@@ -142,19 +232,19 @@ s_item_load(store_txn_t *txn, const uint8_t *lkey, size_t lkey_len, const uint8_
 {
     store_t *st = env_store(txn);
     uint32_t cid = env_get_be32(lkey);
-    if (len < 2) {
-        goto bad;
+    s_rec_t rec;
+    if (!s_rec_parse(p, len, &rec)) {
+        env_seterr(st, "item record is malformed");
+        return MESH_ECORRUPT;
     }
-    item->count = (size_t)p[0] | ((size_t)p[1] << 8);
-    if (item->count == 0 || item->count > STORE_SIBLINGS_MAX || !s_item_len_ok(len, item->count)) {
-        goto bad;
-    }
+    item->count = rec.count;
     for (size_t i = 0; i < item->count; i++) {
-        const uint8_t *r = p + 2 + i * S_REF_LEN;
         const uint8_t *key = NULL;
         size_t key_len = 0;
-        mesh_err_t err = s_version_get(txn, cid, env_get_le32(r), env_get_le64(r + 4),
-                                       &item->versions[i], &key, &key_len);
+        uint32_t oid = 0;
+        uint64_t seq = 0;
+        s_rec_ref(&rec, i, &oid, &seq);
+        mesh_err_t err = s_version_get(txn, cid, oid, seq, &item->versions[i], &key, &key_len);
         if (err != MESH_OK) {
             return err;
         }
@@ -172,9 +262,6 @@ s_item_load(store_txn_t *txn, const uint8_t *lkey, size_t lkey_len, const uint8_
         return MESH_ECORRUPT;
     }
     return MESH_OK;
-bad:
-    env_seterr(st, "item record is malformed");
-    return MESH_ECORRUPT;
 }
 
 mesh_err_t
@@ -198,12 +285,34 @@ store_item_get(store_txn_t *txn, uint32_t cid, const store_key_t *key, store_ite
     return err;
 }
 
+/* The record of one version (oid, seq) with change log sequence change into p
+ * (S_ONE_MAX bytes); its length. */
+static size_t
+s_one_encode(uint8_t *p, uint32_t oid, uint64_t seq, uint64_t change)
+{
+    size_t n = 0;
+    p[n++] = S_ONE;
+    n += s_varint_put(p + n, oid);
+    n += s_varint_put(p + n, seq);
+    n += s_varint_put(p + n, change);
+    return n;
+}
+
 /* Write the record of key k: count refs and the change log sequence seq. */
 static mesh_err_t
 s_item_write(store_txn_t *txn, const uint8_t *k, size_t klen, const store_version_t *versions,
              size_t count, uint64_t seq)
 {
     uint8_t *p = NULL;
+    if (count == 1) {
+        uint8_t one[S_ONE_MAX];
+        size_t n = s_one_encode(one, versions[0].oid, versions[0].seq, seq);
+        mesh_err_t err = env_reserve(txn, ENV_ITEMS, k, klen, n, &p);
+        if (err == MESH_OK) {
+            memcpy(p, one, n);
+        }
+        return err;
+    }
     size_t len = 2 + count * S_REF_LEN + S_CHANGE_LEN;
     mesh_err_t err = env_reserve(txn, ENV_ITEMS, k, klen, len, &p);
     if (err != MESH_OK) {
@@ -255,20 +364,18 @@ store_item_add(store_txn_t *txn, uint32_t cid, const store_key_t *key, const sto
 {
     uint8_t k[S_ITEM_KEY_MAX];
     size_t klen = s_item_key(cid, key, k);
-    uint8_t *p = NULL;
+    uint8_t *p = NULL, one[S_ONE_MAX];
     uint64_t seq = 0, next = 0;
+    size_t n = 0;
     mesh_err_t err = store_change_peek(txn, &next); /* the sequence store_change_log gives */
     if (err == MESH_OK) {
-        err = env_reserve_new(txn, ENV_ITEMS, k, klen, 2 + S_REF_LEN + S_CHANGE_LEN, &p);
+        n = s_one_encode(one, v->oid, v->seq, next);
+        err = env_reserve_new(txn, ENV_ITEMS, k, klen, n, &p);
     }
     if (err != MESH_OK) {
         return err;
     }
-    p[0] = 1;
-    p[1] = 0;
-    env_le32(p + 2, v->oid);
-    env_le64(p + 6, v->seq);
-    env_le64(p + 2 + S_REF_LEN, next);
+    memcpy(p, one, n);
     err = store_change_log(txn, k, klen, 0, &seq); /* the change log, same transaction */
     if (err == MESH_OK && seq != next) {
         env_seterr(env_store(txn), "the change log's counter moved under a write");
@@ -308,24 +415,22 @@ store_items_log(store_txn_t *txn)
         err = err == MESH_ENOTFOUND ? MESH_OK : err;
         for (size_t i = 0; err == MESH_OK && i < n; i++) {
             const uint8_t *k = keys + i * S_ITEM_KEY_MAX, *v = NULL;
-            size_t vlen = 0, count = 0;
+            size_t vlen = 0;
             uint64_t seq = 0;
+            s_rec_t rec = {0};
             err = env_get(txn, ENV_ITEMS, k, lens[i], &v, &vlen);
-            count = err == MESH_OK && vlen >= 2 ? ((size_t)v[0] | ((size_t)v[1] << 8)) : 0;
-            if (err == MESH_OK &&
-                (count == 0 || count > STORE_SIBLINGS_MAX || !s_item_len_ok(vlen, count))) {
+            if (err == MESH_OK && !s_rec_parse(v, vlen, &rec)) {
                 env_seterr(env_store(txn), "item record is malformed");
                 err = MESH_ECORRUPT;
             }
-            for (size_t j = 0; err == MESH_OK && j < count; j++) {
-                refs[j].oid = env_get_le32(v + 2 + j * S_REF_LEN);
-                refs[j].seq = env_get_le64(v + 2 + j * S_REF_LEN + 4);
+            for (size_t j = 0; err == MESH_OK && j < rec.count; j++) {
+                s_rec_ref(&rec, j, &refs[j].oid, &refs[j].seq);
             }
             if (err == MESH_OK) {
-                err = store_change_log(txn, k, lens[i], s_item_change(v, vlen), &seq);
+                err = store_change_log(txn, k, lens[i], rec.change, &seq);
             }
             if (err == MESH_OK) {
-                err = s_item_write(txn, k, lens[i], refs, count, seq);
+                err = s_item_write(txn, k, lens[i], refs, rec.count, seq);
             }
         }
         if (n) {
@@ -397,15 +502,22 @@ store_refs_next(store_cursor_t *cur, const uint8_t **skey, size_t *skey_len, con
     if (err != MESH_OK) {
         return err;
     }
-    size_t n = vlen >= 2 ? ((size_t)v[0] | ((size_t)v[1] << 8)) : 0;
-    if (klen <= 4 || n == 0 || n > STORE_SIBLINGS_MAX || !s_item_len_ok(vlen, n)) {
+    s_rec_t rec;
+    if (klen <= 4 || !s_rec_parse(v, vlen, &rec)) {
         env_seterr(env_store(env_cursor_txn(cur)), "item record is malformed");
         return MESH_ECORRUPT;
     }
     *skey = k + 4;
     *skey_len = klen - 4;
-    *refs = v + 2;
-    *count = n;
+    if (rec.refs) {
+        *refs = rec.refs;
+    } else { /* one version: its ref in the fixed layout, in the cursor's scratch */
+        uint8_t *one = env_cursor_keybuf(cur);
+        env_le32(one, rec.oid);
+        env_le64(one + 4, rec.seq);
+        *refs = one;
+    }
+    *count = rec.count;
     return MESH_OK;
 }
 
@@ -444,17 +556,30 @@ store_dot_put(store_txn_t *txn, uint32_t cid, const store_key_t *key, const stor
         env_seterr(env_store(txn), "a proof of %u bytes", (unsigned)v->proof_len);
         return MESH_ETOOBIG;
     }
-    size_t total = S_VERSION_FIXED + key->len + v->meta_len + v->value_len + v->proof_len;
+    /* the key's bytes where the metadata holds them, if it does (§3.2: right after the seq) */
+    size_t key_at = S_KEY_AT_MAX + 1;
+    for (size_t at = 0; key->len > 0 && key->len <= 0xffff && at <= S_KEY_AT_MAX &&
+                        at + key->len <= v->meta_len && key_at > S_KEY_AT_MAX;
+         at++) {
+        if (v->meta[at] == key->bytes[0] && memcmp(v->meta + at, key->bytes, key->len) == 0) {
+            key_at = at;
+        }
+    }
+    size_t key_bytes = key_at <= S_KEY_AT_MAX ? 0 : key->len;
+    size_t total = S_VERSION_FIXED + key_bytes + v->meta_len + v->value_len + v->proof_len;
     uint8_t *p = NULL;
     /* The dots of an origin come in seq order: most go at the tree's end. */
     mesh_err_t err = env_reserve_last(txn, ENV_DOTS, k, sizeof k, total, &p);
     if (err != MESH_OK) {
         return err;
     }
-    env_le32(p, (uint32_t)key->len);
+    env_le32(p, key_bytes ? (uint32_t)key->len
+                          : S_KEY_IN_META | (uint32_t)key_at << 16 | (uint32_t)key->len);
     p += 4;
-    memcpy(p, key->bytes, key->len);
-    p += key->len;
+    if (key_bytes) {
+        memcpy(p, key->bytes, key_bytes);
+    }
+    p += key_bytes;
     env_le64(p, v->hlc);
     p[8] = v->kind;
     env_le32(p + 9, v->meta_len);

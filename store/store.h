@@ -17,7 +17,7 @@
 
 #include "meshsync.h" /* mesh_err_t */
 
-#define STORE_FORMAT         2u   /* on-disk format written and read (§6) */
+#define STORE_FORMAT         3u   /* on-disk format written (§6); format 2 is read and taken on */
 #define STORE_KEY_INLINE_MAX 400u /* longer keys are stored by prefix + hash (§6) */
 #define STORE_KEY_HASH_LEN   32u
 #define STORE_SIBLINGS_MAX   256u         /* versions kept for one key */

@@ -71,16 +71,21 @@ s_local_covers(const store_version_t *lv, const wire_dot_t *dot, bool *covered)
     return MESH_OK;
 }
 
-/* Add op i's new version nv to the digest: its hash made ahead by the check, if it was. */
+void
+rules_digest_add(uint8_t *digest, const verify_set_t *v, size_t i, const store_version_t *nv)
+{
+    if (v->digests) {
+        version_digest_add(digest, v->digests[i], false);
+    } else {
+        version_digest_apply(digest, v->h.origin, v->h.incarnation, nv->meta, nv->meta_len, false);
+    }
+}
+
+/* Add op i's new version nv to the digest. */
 static void
 s_digest_add(store_coll_stats_t *stats, const verify_set_t *v, size_t i, const store_version_t *nv)
 {
-    if (v->digests) {
-        version_digest_add(stats->digest, v->digests[i], false);
-    } else {
-        version_digest_apply(stats->digest, v->h.origin, v->h.incarnation, nv->meta, nv->meta_len,
-                             false);
-    }
+    rules_digest_add(stats->digest, v, i, nv);
 }
 
 /* Rule (c): keep the local versions that v's context does not cover, add v. The covered
@@ -158,7 +163,11 @@ rules_store_or_supersede(rules_t *w, store_txn_t *st, uint32_t cid, uint32_t oid
     if (err == MESH_OK) {
         stats->keys++;
         stats->versions++;
-        s_digest_add(stats, v, i, &nv);
+        if (w->defer_dot) {
+            w->digest_deferred = true; /* (a sum: added in any order) */
+        } else {
+            s_digest_add(stats, v, i, &nv);
+        }
         v->res->ops_stored++;
         return s_dot_put(w, st, cid, &skey, &nv);
     }

@@ -23,7 +23,8 @@ typedef struct rules {
     store_item_t *item;    /* scratch: the stored versions of one key */
     vv_t vv;               /* scratch: the vector of one (collection, origin) */
     bool defer_dot;        /* leave a new version's record to the caller (runs), */
-    bool dot_deferred;     /* which this then says */
+    bool dot_deferred;     /* which this then says; */
+    bool digest_deferred;  /* and a new key's version left out of stats->digest (runs too) */
     bool members_changed;  /* a membership record was stored */
     verify_set_t *culprit; /* the set whose ops hit a cap (MESH_ETOOBIG), when one did */
     const char *cap;       /* and which cap, for the log */
@@ -53,13 +54,19 @@ MESH_NODISCARD mesh_err_t rules_apply_set(rules_t *w, store_txn_t *st, verify_se
 /* Rules (b)(c) for op i of v, which the vector does not cover (of collection cid, origin
  * oid): store it, or count its dot when a local version's context covers it; stats follow.
  * The vector is the caller's. With w->defer_dot the new version's record is left to the
- * caller (w->dot_deferred then says so). Errors: the store's. */
+ * caller (w->dot_deferred then says so), and when the key was new, its share of the
+ * digest too (w->digest_deferred: the caller adds it, rules_digest_add). Errors: the
+ * store's. */
 MESH_NODISCARD mesh_err_t rules_store_or_supersede(rules_t *w, store_txn_t *st, uint32_t cid,
                                                    uint32_t oid, verify_set_t *v, size_t i,
                                                    store_coll_stats_t *stats);
 
 /* The version op i of v makes (its dot: oid, the op's seq), borrowing the set's bytes. */
 store_version_t rules_new_version(const verify_set_t *v, size_t i, uint32_t oid);
+
+/* Add the share of op i's new version nv (rules_new_version) to digest: the hash its check
+ * made ahead, when it did. */
+void rules_digest_add(uint8_t *digest, const verify_set_t *v, size_t i, const store_version_t *nv);
 
 /* The stored set of (cid, oid) with the greatest first seq up to seq (UINT64_MAX: the
  * latest), its header decoded into *sh. Errors: the store's (MESH_ENOTFOUND: none),

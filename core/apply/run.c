@@ -18,6 +18,9 @@
 #include "core/member/member.h"
 
 #define S_RUN_COLLS 8u /* collections one run may span */
+#define S_RUN_AHEAD 8u /* ops the key-order walk reads ahead (prefetches) */
+#define S_DOT       1u /* r->deferred: the op's version record is still to write */
+#define S_DIGEST    2u /* and its share of the digest to add */
 
 typedef struct s_run_set {
     verify_set_t *v;
@@ -39,7 +42,7 @@ struct run {
     size_t nsets;
     s_run_op_t *ops;
     s_run_op_t *scratch; /* the sort's other half */
-    uint8_t *deferred;   /* per op, in set order: its record is still to write */
+    uint8_t *deferred;   /* per op, in set order: S_DOT, S_DIGEST: what is still to do */
     size_t ops_cap;
     uint32_t cids[S_RUN_COLLS];
     store_coll_stats_t stats[S_RUN_COLLS];
@@ -168,6 +171,20 @@ s_run_sort(s_run_op_t *ops, s_run_op_t *scratch, size_t n)
     }
 }
 
+/* Ask the CPU for the memory op o's rules will read: its key, its metadata and its op in the
+ * set, its digest share. In key order each lies far from the last op's (a cache miss each). */
+static void
+s_run_prefetch(const run_t *r, const s_run_op_t *o)
+{
+    const verify_set_t *v = r->sets[o->set].v;
+    __builtin_prefetch(o->key);
+    __builtin_prefetch(&v->ops[o->op]);
+    __builtin_prefetch(&v->set.ops[o->op]);
+    if (v->digests) {
+        __builtin_prefetch(v->digests[o->op]);
+    }
+}
+
 /* The stats slot of cid in the run, loading it on first use; NULL when the run already
  * spans S_RUN_COLLS other collections. */
 static mesh_err_t
@@ -251,24 +268,42 @@ run_flush(run_t *r, rules_t *w, store_txn_t *st)
         w->defer_dot = !next || next->cid != o->cid || next->prefix != o->prefix ||
                        next->key_len != o->key_len || memcmp(next->key, o->key, o->key_len) != 0;
         w->dot_deferred = false;
+        w->digest_deferred = false;
+        if (i + S_RUN_AHEAD < nops) {
+            s_run_prefetch(r, &r->ops[i + S_RUN_AHEAD]);
+        }
         if (err == MESH_OK) {
             err = rules_store_or_supersede(w, st, rs->cid, rs->oid, rs->v, o->op, stats);
             if (err == MESH_ETOOBIG) {
                 w->culprit = rs->v; /* a cap its data hit: the caller leaves it out */
             }
         }
-        r->deferred[o->place] = w->dot_deferred;
+        r->deferred[o->place] =
+            (uint8_t)((w->dot_deferred ? S_DOT : 0u) | (w->digest_deferred ? S_DIGEST : 0u));
         w->defer_dot = false;
     }
+    /* In set order, the order of the dots tree and of each set's memory: the deferred
+     * records, and the new keys' shares of the digest (a sum: its order does not matter;
+     * in key order, each share's hash was a read of memory far from the last). */
     size_t k2 = 0;
     for (size_t i = 0; err == MESH_OK && i < r->nsets; i++) {
         const verify_set_t *v = r->sets[i].v;
+        store_coll_stats_t *stats = NULL;
+        err = s_run_stats(r, st, r->sets[i].cid, &stats);
+        if (err == MESH_OK && !stats) {
+            err = MESH_ECORRUPT; /* (the walk above loaded each of them) */
+        }
         for (size_t j = 0; err == MESH_OK && j < v->set.op_count; j++, k2++) {
             if (r->deferred[k2]) {
                 store_key_t skey;
                 node_store_key(v->ops[j].key, v->ops[j].key_len, &skey);
                 store_version_t nv = rules_new_version(v, j, r->sets[i].oid);
-                err = store_dot_put(st, r->sets[i].cid, &skey, &nv);
+                if (r->deferred[k2] & S_DIGEST) {
+                    rules_digest_add(stats->digest, v, j, &nv);
+                }
+                if (r->deferred[k2] & S_DOT) {
+                    err = store_dot_put(st, r->sets[i].cid, &skey, &nv);
+                }
             }
         }
     }

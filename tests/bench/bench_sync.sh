@@ -219,7 +219,7 @@ sync
 daemon "$B" "$T/b.log"
 pb=$LAST sync_t0=$STARTED
 if [ -n "${BENCH_PERF:-}" ]; then # profile B's daemon during the sync into $T/perf.data
-    perf record -q --call-graph dwarf,16384 -F 499 -o "$T/perf.data" -p "$pb" 2>"$T/perf.log" &
+    perf record -q --call-graph dwarf,16384 -F ${BENCH_PERF_HZ:-499} -o "$T/perf.data" -p "$pb" 2>"$T/perf.log" &
     perf_pid=$!
 fi
 "$M" --home "$A" wait --timeout "$SYNC_S" >/dev/null 2>&1 || fail "the initial sync did not finish in $SYNC_S s"

@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "store/env.h"
+#include "store/items.h"
 #include "store/store.h"
 
 typedef struct fixture {
@@ -412,7 +414,138 @@ test_store_refuses_unknown_format(void **state)
     char msg[256] = "";
     assert_int_equal(store_open(f->dir, 0, &f->st, msg, sizeof msg), MESH_EFORMAT);
     assert_null(f->st);
-    assert_non_null(strstr(msg, "format 2"));
+    assert_non_null(strstr(msg, "formats 2 and 3"));
+}
+
+/* Format 2 (every item record in the fixed layout) is taken on as format 3: its records
+ * read as they are, beside those of one version written since in the short layout, whose
+ * numbers round-trip at their largest; the slow path's raw scan reads both. */
+static mesh_err_t
+s_format2_body(store_txn_t *txn, void *arg)
+{
+    (void)arg;
+    store_key_t k;
+    s_key(&k, "old", 3, 0);
+    store_version_t v = {.oid = 1, .seq = 9, .meta = (const uint8_t *)"m", .meta_len = 1};
+    uint64_t two = 2;
+    /* a format 2 record of one version: count 1, oid 1, seq 9, change 0 */
+    uint8_t ik[7] = {0, 0, 0, 3, 'o', 'l', 'd'}, iv[22] = {1, 0, 1, 0, 0, 0, 9};
+    mesh_err_t err = env_put(txn, ENV_ITEMS, ik, sizeof ik, iv, sizeof iv);
+    if (err == MESH_OK) {
+        err = store_dot_put(txn, 3, &k, &v);
+    }
+    return err == MESH_OK ? store_meta_put_u64(txn, "format", two) : err;
+}
+
+static mesh_err_t
+s_format3_body(store_txn_t *txn, void *arg)
+{
+    (void)arg;
+    store_key_t k;
+    s_key(&k, "new", 3, 0);
+    store_version_t v = {
+        .oid = UINT32_MAX, .seq = UINT64_MAX, .meta = (const uint8_t *)"m", .meta_len = 1};
+    mesh_err_t err = store_item_add(txn, 3, &k, &v);
+    return err == MESH_OK ? store_dot_put(txn, 3, &k, &v) : err;
+}
+
+/* A version whose metadata holds its key (as signed op metadata does, §3.2) keeps the key
+ * there only: its record is the key's length shorter, and it reads back whole, as a
+ * version whose metadata does not hold it. */
+static mesh_err_t
+s_key_in_meta_body(store_txn_t *txn, void *arg)
+{
+    (void)arg;
+    static const uint8_t meta[] = {0x96, 0x05, 0xc4, 0x04, 'k', 'e', 'y', '1', 0x00};
+    store_key_t k1, k2;
+    s_key(&k1, "key1", 4, 0);
+    s_key(&k2, "key2", 4, 0);
+    store_version_t v1 = {.oid = 1, .seq = 5, .hlc = 3, .meta = meta, .meta_len = sizeof meta,
+                          .value = (const uint8_t *)"v", .value_len = 1};
+    store_version_t v2 = v1;
+    v2.seq = 6;
+    mesh_err_t err = store_item_add(txn, 3, &k1, &v1);
+    err = err == MESH_OK ? store_dot_put(txn, 3, &k1, &v1) : err;
+    err = err == MESH_OK ? store_item_add(txn, 3, &k2, &v2) : err;
+    return err == MESH_OK ? store_dot_put(txn, 3, &k2, &v2) : err;
+}
+
+static void
+test_store_key_in_meta(void **state)
+{
+    fixture_t *f = *state;
+    s_open(f, 0);
+    assert_int_equal(store_write(f->st, s_key_in_meta_body, NULL), MESH_OK);
+    store_txn_t *txn = NULL;
+    store_item_t *item = malloc(sizeof *item);
+    store_key_t k;
+    const uint8_t *rec = NULL;
+    size_t len1 = 0, len2 = 0;
+    uint8_t dk[16] = {0, 0, 0, 3, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 5};
+    assert_int_equal(store_read_begin(f->st, &txn), MESH_OK);
+    for (int i = 1; i <= 2; i++) {
+        char name[5] = {'k', 'e', 'y', (char)('0' + i), 0};
+        s_key(&k, name, 4, 0);
+        assert_int_equal(store_item_get(txn, 3, &k, item), MESH_OK);
+        assert_int_equal(item->key_len, 4);
+        assert_memory_equal(item->key, name, 4);
+        assert_int_equal(item->versions[0].meta_len, 9);
+        assert_memory_equal(item->versions[0].value, "v", 1);
+        assert_int_equal(item->versions[0].hlc, 3);
+    }
+    assert_int_equal(env_get(txn, ENV_DOTS, dk, sizeof dk, &rec, &len1), MESH_OK);
+    dk[15] = 6;
+    assert_int_equal(env_get(txn, ENV_DOTS, dk, sizeof dk, &rec, &len2), MESH_OK);
+    assert_int_equal(len1 + 4, len2); /* key2 is not in the metadata: written whole */
+    store_read_end(txn);
+    free(item);
+}
+
+static void
+test_store_takes_on_format_2(void **state)
+{
+    fixture_t *f = *state;
+    s_open(f, 0);
+    assert_int_equal(store_write(f->st, s_format2_body, NULL), MESH_OK);
+    store_close(f->st);
+    f->st = NULL;
+    s_open(f, 0);
+    assert_int_equal(store_write(f->st, s_format3_body, NULL), MESH_OK);
+    store_txn_t *txn = NULL;
+    store_item_t *item = malloc(sizeof *item);
+    store_key_t k;
+    uint64_t format = 0;
+    assert_int_equal(store_read_begin(f->st, &txn), MESH_OK);
+    assert_int_equal(store_meta_get_u64(txn, "format", &format), MESH_OK);
+    assert_int_equal(format, 3);
+    s_key(&k, "old", 3, 0);
+    assert_int_equal(store_item_get(txn, 3, &k, item), MESH_OK);
+    assert_int_equal(item->count, 1);
+    assert_int_equal(item->versions[0].oid, 1);
+    assert_int_equal(item->versions[0].seq, 9);
+    s_key(&k, "new", 3, 0);
+    assert_int_equal(store_item_get(txn, 3, &k, item), MESH_OK);
+    assert_int_equal(item->count, 1);
+    assert_true(item->versions[0].oid == UINT32_MAX);
+    assert_true(item->versions[0].seq == UINT64_MAX);
+    store_cursor_t *cur = NULL;
+    const uint8_t *skey = NULL, *refs = NULL;
+    size_t skey_len = 0, count = 0;
+    uint32_t oid = 0;
+    uint64_t seq = 0;
+    assert_int_equal(store_refs_open(txn, 3, &cur), MESH_OK);
+    assert_int_equal(store_refs_next(cur, &skey, &skey_len, &refs, &count), MESH_OK);
+    assert_memory_equal(skey, "new", 3);
+    store_ref_get(refs, 0, &oid, &seq);
+    assert_true(count == 1 && oid == UINT32_MAX && seq == UINT64_MAX);
+    assert_int_equal(store_refs_next(cur, &skey, &skey_len, &refs, &count), MESH_OK);
+    assert_memory_equal(skey, "old", 3);
+    store_ref_get(refs, 0, &oid, &seq);
+    assert_true(count == 1 && oid == 1 && seq == 9);
+    assert_int_equal(store_refs_next(cur, &skey, &skey_len, &refs, &count), MESH_ENOTFOUND);
+    store_cursor_close(cur);
+    store_read_end(txn);
+    free(item);
 }
 
 static void
@@ -594,6 +727,8 @@ main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_store_map_grows_by_itself, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_store_refuses_unknown_format, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_store_takes_on_format_2, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_store_key_in_meta, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_store_incarnation_changes_on_copy, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_store_origins_and_collections, s_setup, s_teardown),
