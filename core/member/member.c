@@ -249,6 +249,7 @@ member_genesis(mesh_t *m)
 /* The view a node holds, shared by the caller's threads and the loop thread. */
 struct member_state {
     pthread_mutex_t lock;
+    pthread_mutex_t reload; /* one reload at a time: read, then install (member_reload) */
     member_view_t view;
     uint64_t gen; /* bumped at each reload */
 };
@@ -262,6 +263,7 @@ member_state_new(member_state_t **out)
         return MESH_ENOMEM;
     }
     pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->reload, NULL);
     return MESH_OK;
 }
 
@@ -273,6 +275,7 @@ member_state_free(member_state_t *s)
     }
     member_view_release(&s->view);
     pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->reload);
     free(s);
 }
 
@@ -367,23 +370,31 @@ s_freeze_all(mesh_t *m)
 mesh_err_t
 member_reload(mesh_t *m)
 {
+    /* Reads and installs are serialised: two threads reloading at once (the loop thread
+     * following a commit, and the thread that made it) could otherwise install in the
+     * other order, the older view last, and a member just added would be missing until the
+     * next change (mesh_peers after mesh_peer_add, test_threads). */
+    member_state_t *s = m->members;
     store_txn_t *txn = NULL;
     member_view_t view = {0};
+    pthread_mutex_lock(&s->reload);
     mesh_err_t err = store_read_begin(m->store, &txn);
     if (err == MESH_OK) {
         err = member_view_load(txn, ident_public_key(m->ident), &view);
     }
     store_read_end(txn);
+    if (err == MESH_OK) {
+        pthread_mutex_lock(&s->lock);
+        member_view_release(&s->view);
+        s->view = view;
+        s->gen++;
+        pthread_mutex_unlock(&s->lock);
+    }
+    pthread_mutex_unlock(&s->reload);
     if (err != MESH_OK) {
         member_view_release(&view);
         return node_fail_store(m, err, "read membership");
     }
-    member_state_t *s = m->members;
-    pthread_mutex_lock(&s->lock);
-    member_view_release(&s->view);
-    s->view = view;
-    s->gen++;
-    pthread_mutex_unlock(&s->lock);
     return s_freeze_all(m);
 }
 
