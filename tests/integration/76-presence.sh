@@ -63,6 +63,10 @@ wait_for 20 "A to see B online" has a "^online $idb\$" 1
 wait_for 20 "A to see C online" has a "^online $idc\$" 1
 wait_for 20 "B to see A online" has b "^online $ida\$" 1
 wait_for 20 "B to see C online" has b "^online $idc\$" 1
+# Online comes with the session; a member's name comes with its records, which may be
+# applied a moment later (under TSan, after the list was asked): wait for both names.
+names_known() { a peer ls 2>/dev/null | grep -q beta && a peer ls 2>/dev/null | grep -q gamma; }
+wait_for 20 "A to know B's and C's names" names_known
 say a /presence
 wait_for 10 "A's presence list" has a "^presence " 1
 expect_eq "$(sed -n 's/^presence //p' "$T/a.out")" 2 "members A lists online"
