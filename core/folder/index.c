@@ -749,6 +749,7 @@ out:
     }
     free(w.unlisted);
     if (err != MESH_OK) {
+        f->more = false; /* (a failed scan is not resumed at once: at the next due scan) */
         return node_fail(m, err, "folder %s: scan: %s", f->id, mesh_strerror(err));
     }
     return MESH_OK;
