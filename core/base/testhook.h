@@ -26,6 +26,7 @@ typedef enum testhook {
     TESTHOOK_PAIR_STALL_MS,    /* MESH_TEST_PAIR_STALL_MS: a joiner's silence after START */
     TESTHOOK_BAD_BLOCKS,       /* MESH_TEST_BAD_BLOCKS: 1 flips a byte of every BLOCK sent */
     TESTHOOK_BLOCK_PAUSE_MS,   /* MESH_TEST_BLOCK_PAUSE_MS: a pause before each BLOCK sent */
+    TESTHOOK_SCAN_PART_FILES,  /* MESH_TEST_SCAN_PART_FILES: files a folder scan reads a turn */
     TESTHOOK_COUNT
 } testhook_t;
 

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define S_SAVE_PREFIX REGISTRY_SCAN_PREFIX
@@ -565,9 +566,26 @@ s_root_state(mesh_t *m, folder_t *f, enum scan_root state, const char *why)
     snprintf(f->why, sizeof f->why, "%s", state == SCAN_ROOT_OK ? "" : why);
 }
 
+static int64_t
+s_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 mesh_err_t
 index_scan(mesh_t *m, folder_t *f, bool *changed)
 {
+    return index_scan_some(m, f, 0, 0, changed);
+}
+
+mesh_err_t
+index_scan_some(mesh_t *m, folder_t *f, uint32_t budget_ms, size_t max_files, bool *changed)
+{
+    int64_t t0 = s_mono_ms(), until = 0;
+    bool spent = false; /* the budget is spent: files not read yet wait for the next part */
+    size_t nread = 0, nlater = 0;
     char why[256] = "";
     s_walk_t w = {.f = f};
     scan_stats_t stats;
@@ -582,6 +600,7 @@ index_scan(mesh_t *m, folder_t *f, bool *changed)
         s_load(m, f);
     }
     f->dirty = false;
+    f->more = false;
     if (f->root_fd >= 0) {
         close(f->root_fd);
         f->root_fd = -1;
@@ -592,6 +611,9 @@ index_scan(mesh_t *m, folder_t *f, bool *changed)
     }
     if (state == SCAN_ROOT_OK) {
         err = scan_walk(f->root, f->id, s_on_entry, &w, &stats, &state, why, sizeof why);
+        /* reading gets the budget, or thrice what the walk took (each part walks again) */
+        int64_t t1 = s_mono_ms(), walk = 3 * (t1 - t0);
+        until = budget_ms ? t1 + (walk > (int64_t)budget_ms ? walk : (int64_t)budget_ms) : 0;
     }
     s_root_state(m, f, state, why);
     if (state != SCAN_ROOT_OK || err != MESH_OK) {
@@ -606,8 +628,15 @@ index_scan(mesh_t *m, folder_t *f, bool *changed)
         if (!w.fresh[i]) {
             continue;
         }
-        if (r->type == SCAN_FILE) {
+        /* past the budget, content is read by the next part: a file not read now keeps
+         * its old record (or none), so it is neither written nor taken as deleted */
+        bool later = r->type == SCAN_FILE && spent;
+        f->more |= later;
+        nlater += later;
+        if (r->type == SCAN_FILE && !later) {
             err = s_read_blocks(f, r, &stable);
+            nread++;
+            spent = (until && s_mono_ms() >= until) || (max_files && nread >= max_files);
         }
         bool skip = err == MESH_ETOOBIG || err == MESH_EIO;
         if (skip) {
@@ -618,11 +647,11 @@ index_scan(mesh_t *m, folder_t *f, bool *changed)
             err = MESH_OK;
             stable = false;
         }
-        if (err != MESH_OK || !stable) {
+        if (err != MESH_OK || !stable || later) {
             /* changing while read: keep the old record, look again soon */
             const index_rec_t *old = index_find(f, r->path);
             index_rec_release(r);
-            f->dirty |= !skip;
+            f->dirty |= !skip && !later;
             if (old) {
                 w.fresh[i] = false;
                 err = err == MESH_OK && (r->path = strdup(old->path)) ? MESH_OK : MESH_ENOMEM;
@@ -640,6 +669,10 @@ index_scan(mesh_t *m, folder_t *f, bool *changed)
         }
     }
     wire_buf_release(&buf);
+    if (f->more) {
+        node_log(m, MESH_LOG_DEBUG, "folder %s: scan part: %zu file(s) read, %zu for the next",
+                 f->id, nread, nlater);
+    }
     w.nfresh = w.n;
     size_t kept = 0; /* drop the new files that changed while read (no record yet) */
     for (size_t i = 0; i < w.n; i++) {
@@ -700,7 +733,8 @@ index_scan(mesh_t *m, folder_t *f, bool *changed)
         w.n = 0;
         if (recs_changed) {
             f->generation++;
-            err = index_save(m, f);
+            /* (between the parts of a scan the loop keeps them, at most once in a while) */
+            err = f->more ? MESH_OK : index_save(m, f);
         }
     }
     if (changed) {
@@ -715,6 +749,7 @@ out:
     }
     free(w.unlisted);
     if (err != MESH_OK) {
+        f->more = false; /* (a failed scan is not resumed at once: at the next due scan) */
         return node_fail(m, err, "folder %s: scan: %s", f->id, mesh_strerror(err));
     }
     return MESH_OK;

@@ -46,6 +46,7 @@ typedef struct folder {
     enum scan_root state; /* the last root check */
     char why[256];        /* what it found, when not SCAN_ROOT_OK */
     bool dirty;           /* something may have changed on disk: scan soon */
+    bool more;            /* the last scan stopped at its budget: go on at the next turn */
     bool loaded;          /* recs were read from the store */
     uint64_t generation;  /* rises whenever recs change (the block index follows) */
     struct realize_state *realize;
@@ -88,6 +89,16 @@ void index_rec_entry(const index_rec_t *rec, wire_fentry_t *e);
  * f->coll, then keep the records in the store. *changed (may be NULL) says whether any entry
  * was written. MESH_OK also for a stopped folder; else the first error (detail on m). */
 MESH_NODISCARD mesh_err_t index_scan(mesh_t *m, folder_t *f, bool *changed);
+
+/* index_scan in parts: once budget_ms (0: no limit; at least thrice the time the walk took,
+ * so the walks of a large tree cost a quarter at most) of reading content is spent, or
+ * max_files files were read (0: no limit), the files not read yet keep their old record (a
+ * new one none), so they are neither written nor taken as deleted, and f->more asks for the
+ * next part. Each part walks the whole folder (metadata only: deletes still come from a
+ * whole walk) and commits what it read, so a peer fetches the first files while the rest
+ * are read, and the caller's loop runs between parts. */
+MESH_NODISCARD mesh_err_t index_scan_some(mesh_t *m, folder_t *f, uint32_t budget_ms,
+                                          size_t max_files, bool *changed);
 
 /* Keep f's records in the store (metadata "folderscan/<ID>"). */
 MESH_NODISCARD mesh_err_t index_save(mesh_t *m, folder_t *f);

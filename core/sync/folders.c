@@ -485,7 +485,7 @@ folders_tick(loop_t *l, int64_t now, folders_send_fn send)
     for (size_t i = 0; i < fs->n; i++) {
         folder_t *f = fs->f[i];
         /* a stopped folder is looked at every second: its root or marker may be back */
-        bool due = fs->scan_ms[i] == 0 || now - fs->scan_ms[i] >= rescan ||
+        bool due = fs->scan_ms[i] == 0 || f->more || now - fs->scan_ms[i] >= rescan ||
                    (f->state != SCAN_ROOT_OK && now - fs->scan_ms[i] >= FOLDERS_STOPPED_MS) ||
                    (f->dirty && now - fs->dirty_ms[i] >= FOLDERS_SETTLE_MS &&
                     /* (while files arrive, their own renames wake inotify: a scan a second) */
@@ -497,13 +497,16 @@ folders_tick(loop_t *l, int64_t now, folders_send_fn send)
             realize_full(f); /* what inotify missed: every path looked at again */
         }
         fs->scan_ms[i] = now;
-        if (index_scan(l->m, f, NULL) != MESH_OK) {
+        if (index_scan_some(l->m, f, FOLDERS_SCAN_PART_MS,
+                            (size_t)testhook_number(TESTHOOK_SCAN_PART_FILES, 0),
+                            NULL) != MESH_OK) {
             node_log(l->m, MESH_LOG_WARN, "%s", mesh_errmsg(l->m));
         }
         if (f->dirty) {
             fs->dirty_ms[i] = now; /* a file changed while read: again a little later */
         }
         s_watch_all(l, fs, i);
+        l->busy |= f->more; /* (the next part at the next turn, without the idle wait) */
     }
     /* A realize pass when the store changed (remote entries, or this device's scan wrote
      * some; each pass reads only what changed since the last, from the change feed), or

@@ -60,7 +60,9 @@ drv_start() {
         mkdir -p "${MS_HOME[$n]}"
         chmod 700 "${MS_HOME[$n]}"
         MS_ID[$n]=$(_ms "$n" init --name "bench-$n") || return 1
-        _ms "$n" --log-level "${MS_LOG_LEVEL:-info}" daemon \
+        # (meshctl itself in the background, not a subshell running _ms: $! must be the
+        # daemon's PID, or drv_stop stops the subshell and leaves the daemon running)
+        "$MS_BIN" --home "${MS_HOME[$n]}" --log-level "${MS_LOG_LEVEL:-info}" daemon \
             --listen "tcp://127.0.0.1:${MS_PORT[$n]}" 2>>"${MS_HOME[$n]}/daemon.log" &
         MS_PID[$n]=$!
         i=$((i + 1))

@@ -413,6 +413,77 @@ test_scan_writes_index(void **state)
     util_dev_close(&a);
 }
 
+/* A scan in parts: each part reads at most max_files files and commits them; a file not
+ * read yet is neither written nor taken as deleted (its old entry stays), a file gone is
+ * deleted at once (every part walks the whole tree), and the parts end with the whole tree. */
+static void
+test_scan_in_parts(void **state)
+{
+    (void)state;
+    util_dev_t a;
+    char dir[600], why[256], name[32], p[700];
+    util_dev_open(&a, "alpha");
+    snprintf(dir, sizeof dir, "%s/f", a.dir);
+    CHECK(mkdir(dir, 0755) == 0);
+    CHECK_OK(scan_marker_write(dir, S_ID, why, sizeof why));
+    snprintf(p, sizeof p, "%s/d", dir);
+    CHECK(mkdir(p, 0755) == 0);
+    for (int i = 0; i < 10; i++) {
+        snprintf(name, sizeof name, "d/f%d", i);
+        s_write(dir, name, name, strlen(name));
+    }
+    folder_t *f = index_folder_new(S_ID, dir);
+    bool changed = false;
+    wire_fentry_t e;
+    int parts = 0;
+    do {
+        CHECK_OK(index_scan_some(a.m, f, 0, 3, &changed));
+        CHECK(changed && f->state == SCAN_ROOT_OK);
+        parts++;
+        CHECK(s_entry(a.m, f, "d", &e)); /* (the directory in the first part) */
+        wire_fentry_release(&e);
+        CHECK_EQ(f->nrecs, 1 + (size_t)(parts * 3 < 10 ? parts * 3 : 10));
+    } while (f->more);
+    CHECK_EQ(parts, 4);
+    for (int i = 0; i < 10; i++) {
+        snprintf(name, sizeof name, "d/f%d", i);
+        CHECK(s_entry(a.m, f, name, &e) && e.size == strlen(name));
+        wire_fentry_release(&e);
+    }
+    /* every file changed, one deleted: the first part of two files deletes that one and
+     * keeps the entries of the changed files it has not read */
+    for (int i = 0; i < 9; i++) {
+        snprintf(name, sizeof name, "d/f%d", i);
+        s_write(dir, name, "changed!", 8);
+    }
+    CHECK(unlink(strcat(strcpy(p, dir), "/d/f9")) == 0);
+    CHECK_OK(index_scan_some(a.m, f, 0, 2, &changed));
+    CHECK(changed && f->more && !f->dirty);
+    CHECK(!s_entry(a.m, f, "d/f9", &e));
+    int now_changed = 0;
+    for (int i = 0; i < 9; i++) {
+        snprintf(name, sizeof name, "d/f%d", i);
+        CHECK(s_entry(a.m, f, name, &e)); /* (old or new: never deleted) */
+        now_changed += e.size == 8;
+        wire_fentry_release(&e);
+        CHECK(index_find(f, name) != NULL);
+    }
+    CHECK_EQ(now_changed, 2);
+    while (f->more) {
+        CHECK_OK(index_scan_some(a.m, f, 0, 2, &changed));
+    }
+    for (int i = 0; i < 9; i++) {
+        snprintf(name, sizeof name, "d/f%d", i);
+        CHECK(s_entry(a.m, f, name, &e) && e.size == 8);
+        wire_fentry_release(&e);
+    }
+    /* an unchanged tree: one part, nothing read or written */
+    CHECK_OK(index_scan_some(a.m, f, 0, 1, &changed));
+    CHECK(!changed && !f->more);
+    index_folder_free(f);
+    util_dev_close(&a);
+}
+
 /* ---- realize ---- */
 
 static void
@@ -549,6 +620,7 @@ main(void)
         cmocka_unit_test(test_registry_with),
         cmocka_unit_test(test_history_calls),
         cmocka_unit_test(test_scan_writes_index),
+        cmocka_unit_test(test_scan_in_parts),
         cmocka_unit_test(test_realize_from_blocks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
