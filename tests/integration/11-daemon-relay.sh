@@ -9,20 +9,12 @@
 describe "A's writes reach C through B; a tampering relay is caught; a malformed frame drops only its session"
 command -v python3 >/dev/null || skip "no python3"
 
-start_daemon() { # HOME LOG [ENV=VALUE...]: endpoint in $EP, PID in $LAST_PID
-    rm -f "$1/status" # a stale file from an earlier daemon must not be taken for this one
-    local home=$1 log=$2
-    shift 2
-    spawn env "$@" "$MESHCTL" --home "$home" --log-level info daemon --listen tcp://127.0.0.1:0 2>>"$log"
-    wait_for 10 "the daemon on $home to listen" grep -q '^listen tcp://127.0.0.1:[0-9]' "$home/status"
-    EP=$(sed -n 's/^listen //p' "$home/status")
-}
 
 three_devices
 # B relays and, by its test hook, flips a byte of "TAMPERME" in what it sends on; by another
 # it tells no member addresses (PROTOCOL §17), so that A and C never learn of each other.
 start_daemon "$A" "$T/a.log"; pa=$LAST_PID ea=$EP
-with_hooks start_daemon "$B" "$T/b.log" MESH_TEST_TAMPER=TAMPERME MESH_TEST_NO_PEX=1; pb=$LAST_PID eb=$EP
+with_hooks start_daemon_env "$B" "$T/b.log" MESH_TEST_TAMPER=TAMPERME MESH_TEST_NO_PEX=1; pb=$LAST_PID eb=$EP
 start_daemon "$C" "$T/c.log"; pc=$LAST_PID
 # A knows only B's address, C only B's; B knows both. B vouches for A and C.
 b peer add "$ida"; b peer add "$idc"
@@ -53,7 +45,7 @@ D=$(mk_home)
 idd=$(mc --home "$D" init --name delta)
 a peer add "$idd"
 mc --home "$D" peer add "$ida" "$ea"
-with_hooks start_daemon "$D" "$T/d.log" MESH_TEST_GARBAGE=1; pd=$LAST_PID
+with_hooks start_daemon_env "$D" "$T/d.log" MESH_TEST_GARBAGE=1; pd=$LAST_PID
 wait_for 30 "A to drop D's session" grep -q "dropping the session with $idd: a malformed frame" "$T/a.log"
 b put notes still "B is still served"
 wait_for 30 "B's write on A after the bad frame" a get notes still

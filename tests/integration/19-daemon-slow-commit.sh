@@ -13,16 +13,6 @@ describe "a receiver's long commits do not make the sender look silent"
 command -v python3 >/dev/null || skip "no python3"
 N=25000 # three batches of about 10,000 items: three commits, each followed by 5 s of rest
 
-start_daemon() { # HOME LOG [ENV...]: endpoint in $EP, PID in $LAST_PID
-    local home=$1 log=$2
-    shift 2
-    rm -f "$home/status"
-    spawn env "$@" "$MESHCTL" --home "$home" --log-level info daemon --listen tcp://127.0.0.1:0 \
-        2>>"$log"
-    wait_for 10 "the daemon on $home to listen" grep -q '^listen tcp://127.0.0.1:[0-9]' \
-        "$home/status"
-    EP=$(sed -n 's/^listen //p' "$home/status")
-}
 
 three_devices
 python3 - "$N" >"$T/items.tsv" <<'PY'
@@ -36,10 +26,10 @@ a peer add "$idb"
 b peer add "$ida"
 # A (the sender) waits 12 s before it takes a peer for silent (test hook): B, resting 5 s,
 # stays a live peer to A, which goes on pinging; the question is what B makes of A.
-with_hooks start_daemon "$A" "$T/a.log" MESH_TEST_TIME_FACTOR=3
+with_hooks start_daemon_env "$A" "$T/a.log" MESH_TEST_TIME_FACTOR=3
 ea=$EP
 b peer add "$ida" "$ea"
-with_hooks start_daemon "$B" "$T/b.log" MESH_TEST_GROUP_BYTES=1 MESH_TEST_COMMIT_PAUSE_MS=5000
+with_hooks start_daemon_env "$B" "$T/b.log" MESH_TEST_GROUP_BYTES=1 MESH_TEST_COMMIT_PAUSE_MS=5000
 wait_for 120 "B to hold every item" sh -c "[ \"\$(\"$MESHCTL\" --home '$B' ls --keys bulk | wc -l)\" -eq $N ]"
 expect_eq "$(b dump bulk)" "$(a dump bulk)" "B's dump against A's"
 # each batch committed alone (the status is published once the rest after the last is over)

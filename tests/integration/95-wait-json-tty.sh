@@ -16,16 +16,6 @@ describe "status shows a progress bar on a terminal only; wait --json says what 
 command -v python3 >/dev/null || skip "no python3"
 command -v script >/dev/null || skip "no script(1) for a pseudo-terminal"
 N=25000
-start_daemon() { # HOME LOG [ENV...]: endpoint in $EP, PID in $LAST_PID
-    local home=$1 log=$2
-    shift 2
-    rm -f "$home/status"
-    spawn env "$@" "$MESHCTL" --home "$home" --log-level info daemon --listen tcp://127.0.0.1:0 \
-        2>>"$log"
-    wait_for 10 "the daemon on $home to listen" grep -q '^listen tcp://127.0.0.1:[0-9]' \
-        "$home/status"
-    EP=$(sed -n 's/^listen //p' "$home/status")
-}
 three_devices
 python3 - "$N" >"$T/items.tsv" <<'PY'
 import random, sys
@@ -36,10 +26,10 @@ PY
 a put --from-tsv "$T/items.tsv" bulk >/dev/null
 a peer add "$idb"
 b peer add "$ida"
-with_hooks start_daemon "$A" "$T/a.log" MESH_TEST_TIME_FACTOR=3
+with_hooks start_daemon_env "$A" "$T/a.log" MESH_TEST_TIME_FACTOR=3
 ea=$EP
 b peer add "$ida" "$ea"
-with_hooks start_daemon "$B" "$T/b.log" MESH_TEST_GROUP_BYTES=1 MESH_TEST_COMMIT_PAUSE_MS=3000
+with_hooks start_daemon_env "$B" "$T/b.log" MESH_TEST_GROUP_BYTES=1 MESH_TEST_COMMIT_PAUSE_MS=3000
 pb=$LAST_PID
 
 # 1. mid-sync: figures when piped, and a bar only on a terminal

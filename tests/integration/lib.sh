@@ -288,3 +288,16 @@ start_daemon() {
     wait_for 10 "the daemon on $1 to listen" grep -q '^listen tcp://127.0.0.1:[0-9]' "$1/status"
     EP=$(sed -n 's/^listen //p' "$1/status")
 }
+
+# start_daemon_env HOME LOG [ENV=VALUE...]: as start_daemon on 127.0.0.1:0, with these
+# variables in the daemon's environment (test hooks: call it through with_hooks).
+start_daemon_env() {
+    local home=$1 log=$2
+    shift 2
+    rm -f "$home/status" # a stale file from an earlier daemon must not be taken for this one
+    spawn env "$@" "$MESHCTL" --home "$home" --log-level "${DAEMON_LOG_LEVEL:-info}" daemon \
+        --listen tcp://127.0.0.1:0 2>>"$log"
+    wait_for 10 "the daemon on $home to listen" grep -q '^listen tcp://127.0.0.1:[0-9]' \
+        "$home/status"
+    EP=$(sed -n 's/^listen //p' "$home/status")
+}
