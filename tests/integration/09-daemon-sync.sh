@@ -76,12 +76,25 @@ sleep 1
 a get notes from-c >/dev/null 2>&1 && fail "the stranger's write reached A"
 
 # A deletion from the CLI beside a daemon is pushed like a write.
+ack_of() { mc --home "$1" get _mesh "ack/$2" 2>/dev/null | od -An -tx1 | tr -d ' \n'; }
+acks_before="$(ack_of "$A" "$ida") $(ack_of "$B" "$idb")"
 b put notes doomed "to be deleted"
 wait_for 15 "B's doomed key on A" a get notes doomed
 b del notes doomed
 gone_on_a() { ! a get notes doomed >/dev/null 2>&1; }
 wait_for 15 "B's deletion on A" gone_on_a
 mc --home "$B" wait notes --timeout 20 || fail "B not in sync after the deletion"
+# Both now hold a tombstone above their last acknowledgement, so each publishes a new one
+# (within a second, §8.4): wait until both have, and each holds the other's, so that no
+# acknowledgement is left to cross in the one-change exchange measured below.
+acks_new() {
+    local aa ab ba bb
+    aa=$(ack_of "$A" "$ida") ab=$(ack_of "$A" "$idb") ba=$(ack_of "$B" "$ida") bb=$(ack_of "$B" "$idb")
+    [ -n "$aa" ] && [ -n "$bb" ] && [ "$aa $bb" != "$acks_before" ] &&
+        [ "${acks_before%% *}" != "$aa" ] && [ "${acks_before##* }" != "$bb" ] &&
+        [ "$aa" = "$ba" ] && [ "$bb" = "$ab" ]
+}
+wait_for 20 "A's and B's acknowledgements of the deletion, each on the other" acks_new
 
 # Cost follows the difference: B stops, A changes one item, B starts again and gets it
 # in one batch, with well under 2 KiB of session frames both ways (HELLOs with vectors,
