@@ -16,20 +16,7 @@ mkdir -p "$FA" "$FB"
 echo "base" >"$FA/f.txt"
 folder_two_daemons "$FA" "$FB"
 wait_for 30 "f.txt on B" sh -c "[ \"\$(cat '$FB/f.txt' 2>/dev/null)\" = base ]"
-entry() { mc --home "$1" get "folder:$fid" f.txt 2>/dev/null | od -An -tx1 | tr -d ' \n'; }
-wait_for 20 "B's index to hold f.txt" sh -c "[ -n \"\$('$MESHCTL' --home '$B' get 'folder:$fid' f.txt 2>/dev/null | od -An -tx1)\" ]"
-
-# A's edit, B away.
-kill -TERM "$pb"; wait_pids 20 "$pb"
-base=$(entry "$A")
-echo "edit on alpha" >"$FA/f.txt"
-wait_for 20 "A's index to take its edit" sh -c "[ \"\$('$MESHCTL' --home '$A' get 'folder:$fid' f.txt 2>/dev/null | od -An -tx1 | tr -d ' \n')\" != '$base' ]"
-kill -TERM "$pa"; wait_pids 20 "$pa"
-# B's edit, A away (B's daemon scans it at start).
-echo "edit on beta" >"$FB/f.txt"
-start_daemon "$B" "$T/b2.log"; pb=$LAST_PID
-wait_for 20 "B's index to take its edit" sh -c "[ \"\$('$MESHCTL' --home '$B' get 'folder:$fid' f.txt 2>/dev/null | od -An -tx1 | tr -d ' \n')\" != '$base' ]"
-start_daemon "$A" "$T/a2.log" "$ea"; pa=$LAST_PID
+folder_edit_apart f.txt
 
 copies() { (cd "$1" && ls f.sync-conflict-*.txt 2>/dev/null); }
 wait_for 40 "a conflict copy on both" sh -c "[ -n \"\$(cd '$FA' && ls f.sync-conflict-*.txt 2>/dev/null)\" ] && [ -n \"\$(cd '$FB' && ls f.sync-conflict-*.txt 2>/dev/null)\" ]"

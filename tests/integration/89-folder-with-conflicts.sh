@@ -33,17 +33,7 @@ c folder ls >"$T/cls"
 kill -TERM "$pc"; wait_pids 20 "$pc"
 
 # Concurrent edits: A's while B is away, B's while A is away (as test 85).
-entry() { "$MESHCTL" --home "$1" get "folder:$fid" f.txt 2>/dev/null | od -An -tx1 | tr -d ' \n'; }
-wait_for 20 "B's index to hold f.txt" sh -c "[ -n \"\$('$MESHCTL' --home '$B' get 'folder:$fid' f.txt 2>/dev/null | od -An -tx1)\" ]"
-kill -TERM "$pb"; wait_pids 20 "$pb"
-base=$(entry "$A")
-echo "edit on alpha" >"$FA/f.txt"
-wait_for 20 "A's index to take its edit" sh -c "[ \"\$('$MESHCTL' --home '$A' get 'folder:$fid' f.txt 2>/dev/null | od -An -tx1 | tr -d ' \n')\" != '$base' ]"
-kill -TERM "$pa"; wait_pids 20 "$pa"
-echo "edit on beta" >"$FB/f.txt"
-start_daemon "$B" "$T/b2.log"; pb=$LAST_PID
-wait_for 20 "B's index to take its edit" sh -c "[ \"\$('$MESHCTL' --home '$B' get 'folder:$fid' f.txt 2>/dev/null | od -An -tx1 | tr -d ' \n')\" != '$base' ]"
-start_daemon "$A" "$T/a2.log" "$ea"; pa=$LAST_PID
+folder_edit_apart f.txt
 wait_for 40 "a conflict copy on both" sh -c "[ -n \"\$(cd '$FA' && ls f.sync-conflict-*.txt 2>/dev/null)\" ] && [ -n \"\$(cd '$FB' && ls f.sync-conflict-*.txt 2>/dev/null)\" ]"
 
 copy=$(cd "$FA" && ls f.sync-conflict-*.txt)

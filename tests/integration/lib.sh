@@ -211,6 +211,29 @@ folder_two_daemons() {
     b folder add "$2" --id "$fid" >/dev/null
 }
 
+# folder_entry HOME PATH: the bytes (hex) of PATH's entry in folder $fid's index on HOME.
+folder_entry() {
+    "$MESHCTL" --home "$1" get "folder:$fid" "$2" 2>/dev/null | od -An -tx1 | tr -d ' \n'
+}
+
+# folder_edit_apart PATH: a conflict on PATH of folder $fid, as folder_two_daemons left it:
+# A edits while B's daemon is stopped ("edit on alpha"), then B while A's is ("edit on
+# beta", scanned at B's start); both daemons then run again (new $pa, $pb; A on $ea; logs
+# $T/a2.log and $T/b2.log). $FA and $FB are the two roots.
+folder_edit_apart() {
+    local p=$1 base
+    wait_for 20 "B's index to hold $p" sh -c "[ -n \"\$('$MESHCTL' --home '$B' get 'folder:$fid' '$p' 2>/dev/null | od -An -tx1)\" ]"
+    kill -TERM "$pb"; wait_pids 20 "$pb"
+    base=$(folder_entry "$A" "$p")
+    echo "edit on alpha" >"$FA/$p"
+    wait_for 20 "A's index to take its edit" sh -c "[ \"\$('$MESHCTL' --home '$A' get 'folder:$fid' '$p' 2>/dev/null | od -An -tx1 | tr -d ' \n')\" != '$base' ]"
+    kill -TERM "$pa"; wait_pids 20 "$pa"
+    echo "edit on beta" >"$FB/$p"
+    start_daemon "$B" "$T/b2.log"; pb=$LAST_PID
+    wait_for 20 "B's index to take its edit" sh -c "[ \"\$('$MESHCTL' --home '$B' get 'folder:$fid' '$p' 2>/dev/null | od -An -tx1 | tr -d ' \n')\" != '$base' ]"
+    start_daemon "$A" "$T/a2.log" "$ea"; pa=$LAST_PID
+}
+
 # expect_eq ACTUAL EXPECTED WHAT
 expect_eq() {
     [ "$1" = "$2" ] || fail "$3: expected '$2', got '$1'"
