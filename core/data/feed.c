@@ -689,7 +689,13 @@ feed_close(mesh_t *m)
     if (!fd) {
         return;
     }
-    feedsub_stop(fd->sub); /* (it kicks fd: before the lock goes) */
+    /* The feed thread reads fd->sub under the lock (feedsub_live): take it out there, then
+     * stop it outside the lock (its thread kicks fd, which takes the lock). */
+    pthread_mutex_lock(&fd->lock);
+    feedsub_t *sub = fd->sub;
+    fd->sub = NULL;
+    pthread_mutex_unlock(&fd->lock);
+    feedsub_stop(sub);
     pthread_mutex_lock(&fd->lock);
     fd->stop = true;
     pthread_cond_signal(&fd->wake);
