@@ -803,6 +803,14 @@ store_dots_open(store_txn_t *txn, uint32_t cid, uint32_t oid, uint64_t from_seq,
 }
 
 mesh_err_t
+store_dots_open_coll(store_txn_t *txn, uint32_t cid, store_cursor_t **out)
+{
+    uint8_t k[4];
+    env_be32(k, cid);
+    return env_cursor_open(txn, ENV_DOTS, k, sizeof k, sizeof k, out);
+}
+
+mesh_err_t
 store_dots_next(store_cursor_t *cur, uint64_t *seq, store_item_t *item)
 {
     const uint8_t *k = NULL, *v = NULL;

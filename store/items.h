@@ -92,4 +92,10 @@ MESH_NODISCARD mesh_err_t store_dots_open(store_txn_t *txn, uint32_t cid, uint32
                                           uint64_t from_seq, store_cursor_t **out);
 MESH_NODISCARD mesh_err_t store_dots_next(store_cursor_t *cur, uint64_t *seq, store_item_t *item);
 
+/* Iterate every version record of collection cid, in dot order (origin by origin, each in
+ * seq order: the tree's own order, read in turn), with store_dots_next; the origin of each
+ * is item->versions[0].oid. */
+MESH_NODISCARD mesh_err_t store_dots_open_coll(store_txn_t *txn, uint32_t cid,
+                                               store_cursor_t **out);
+
 #endif /* MESH_STORE_ITEMS_H */

@@ -177,51 +177,80 @@ s_collectable(store_txn_t *txn, s_run_t *run, const char *coll, bool *yes)
     return err;
 }
 
+/* The candidates of collection cid: the items whose first version is a tombstone, found by
+ * reading the version records in the dots tree's order (each in turn, its kind at hand),
+ * not the key index (every key's versions looked up, each a read far from the last: 1M
+ * items took seconds of the loop thread, in the middle of an initial sync); an item is
+ * then read whole for a tombstone that is its first version, so each is looked at once. */
+static mesh_err_t
+s_scan_coll(store_txn_t *txn, s_run_t *run, const char *name, uint32_t cid, store_item_t *dot)
+{
+    store_cursor_t *cur = NULL;
+    uint64_t seq = 0;
+    mesh_err_t err = store_dots_open_coll(txn, cid, &cur);
+    while (err == MESH_OK && run->n < COLLECT_BATCH_MAX &&
+           (err = store_dots_next(cur, &seq, dot)) == MESH_OK) {
+        if (dot->versions[0].kind != WIRE_DEL) {
+            continue;
+        }
+        store_key_t skey;
+        bool yes = false;
+        node_store_key(dot->key, dot->key_len, &skey);
+        err = store_item_get(txn, cid, &skey, run->item);
+        if (err == MESH_ENOTFOUND) {
+            err = MESH_OK; /* (a version no item names: not this pass's business) */
+            continue;
+        }
+        if (err != MESH_OK || run->item->count == 0 ||
+            run->item->versions[0].oid != dot->versions[0].oid ||
+            run->item->versions[0].seq != seq) {
+            continue;
+        }
+        err = s_collectable(txn, run, name, &yes);
+        if (err != MESH_OK || !yes) {
+            continue;
+        }
+        if (run->n == run->cap) {
+            size_t cap = run->cap ? run->cap * 2 : 64;
+            void *p = realloc(run->cands, cap * sizeof *run->cands);
+            if (!p) {
+                err = MESH_ENOMEM;
+                break;
+            }
+            run->cands = p;
+            run->cap = cap;
+        }
+        s_cand_t *c = &run->cands[run->n];
+        if (!(c->key = malloc(run->item->key_len))) {
+            err = MESH_ENOMEM;
+            break;
+        }
+        memcpy(c->key, run->item->key, run->item->key_len);
+        c->key_len = run->item->key_len;
+        c->cid = cid;
+        memcpy(c->coll, name, sizeof c->coll);
+        run->n++;
+    }
+    store_cursor_close(cur);
+    return err == MESH_ENOTFOUND ? MESH_OK : err;
+}
+
 static mesh_err_t
 s_scan(store_txn_t *txn, s_run_t *run)
 {
     store_cursor_t *colls = NULL;
     char name[MESH_COLL_MAX + 1];
     uint32_t cid = 0;
-    mesh_err_t err = store_colls_open(txn, &colls);
+    store_item_t *dot = malloc(sizeof *dot);
+    mesh_err_t err = dot ? store_colls_open(txn, &colls) : MESH_ENOMEM;
     while (err == MESH_OK && run->n < COLLECT_BATCH_MAX &&
            (err = store_colls_next(colls, name, &cid)) == MESH_OK) {
-        store_cursor_t *cur = NULL;
-        if (name[0] == '_') {
-            continue;
+        if (name[0] != '_') {
+            err = s_scan_coll(txn, run, name, cid, dot);
         }
-        err = store_items_open(txn, cid, NULL, 0, &cur);
-        while (err == MESH_OK && run->n < COLLECT_BATCH_MAX &&
-               (err = store_items_next(cur, run->item)) == MESH_OK) {
-            bool yes = false;
-            err = s_collectable(txn, run, name, &yes);
-            if (err != MESH_OK || !yes) {
-                continue;
-            }
-            if (run->n == run->cap) {
-                run->cap = run->cap ? run->cap * 2 : 64;
-                void *p = realloc(run->cands, run->cap * sizeof *run->cands);
-                if (!p) {
-                    err = MESH_ENOMEM;
-                    break;
-                }
-                run->cands = p;
-            }
-            s_cand_t *c = &run->cands[run->n];
-            if (!(c->key = malloc(run->item->key_len))) {
-                err = MESH_ENOMEM;
-                break;
-            }
-            memcpy(c->key, run->item->key, run->item->key_len);
-            c->key_len = run->item->key_len;
-            c->cid = cid;
-            memcpy(c->coll, name, sizeof name);
-            run->n++;
-        }
-        store_cursor_close(cur);
-        err = err == MESH_ENOTFOUND ? MESH_OK : err;
     }
     store_cursor_close(colls);
+    free(dot);
     return err == MESH_ENOTFOUND ? MESH_OK : err;
 }
 

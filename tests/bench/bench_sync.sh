@@ -207,14 +207,19 @@ echo "bench_sync: $N items (32-hex-char keys, 100-byte values) written on A in $
     "(put --from-tsv); B dials A through zmtp_proxy.py"
 
 "$M" --home "$A" peer add "$idb"
+# A's store was just written: its writeback first, or A's first commit (its start writes
+# one) waits behind it, seconds on a busy disk, and B's handshake waits for A's loop.
+sync
 daemon "$A" "$T/a.log" tcp://127.0.0.1:0
 pa=$LAST
 proxy "${EP##*:}" "$T/proxy.log"
 "$M" --home "$B" peer add "$ida" "tcp://127.0.0.1:$PPORT"
 
 # ---- 1. initial sync ----
-# From a quiet machine: A's store was just written, and its writeback would otherwise run
-# (on the same 2 cores) during the sync.
+# From a quiet machine: A started (its loop answers on its control socket: `meshctl status`
+# says "source": "socket"), and what it wrote at its start is written back.
+until_ok 30 sh -c "'$M' --home '$A' status --json | grep -q '\"source\": *\"socket\"'" ||
+    fail "A's daemon does not answer on its control socket"
 sync
 daemon "$B" "$T/b.log"
 pb=$LAST sync_t0=$STARTED

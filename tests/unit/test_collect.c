@@ -8,6 +8,7 @@
  *   (the digest recounted from the store agrees); live keys stay.
  * - two members: nothing is collected until the other member acknowledged the delete; a
  *   member silent past the horizon no longer holds it back.
+ * - two tombstones of one key go together, once, as do keys deleted on either side.
  * - a tombstone beside a live sibling is never collected, nor one whose sibling is still on
  *   its way (what the acknowledgements cover is not all here yet).
  * - under the floor, a version the store lacks is refused (a live one queued and deleted
@@ -296,6 +297,53 @@ test_collect_waits_for_acks(void **state)
     mesh_close(a);
 }
 
+/* Two tombstones of one key (both members deleted it before they met), beside keys whose
+ * tombstone is the second version of the dots tree's order: each item is collected once,
+ * with all its versions (the scan reads the dots tree, and takes an item at its first
+ * version's tombstone). */
+static void
+test_collect_two_tombstones(void **state)
+{
+    (void)state;
+    mesh_t *a = s_open("ta"), *b = s_open("tb");
+    char ida[MESH_ID_TEXT_LEN + 1], idb[MESH_ID_TEXT_LEN + 1];
+    collect_report_t r;
+    bool wrote = false;
+    CHECK_OK(mesh_device_id(a, ida, sizeof ida));
+    CHECK_OK(mesh_device_id(b, idb, sizeof idb));
+    CHECK_OK(mesh_peer_add(a, idb, NULL, NULL, 0));
+    CHECK_OK(mesh_peer_add(b, ida, NULL, NULL, 0));
+    util_put(a, "c", "k", "v");
+    util_put(a, "c", "x", "v");
+    util_put(a, "c", "y", "v");
+    util_put(a, "c", "live", "v");
+    s_sync(a, b);
+    util_put(a, "c", "k", NULL);
+    util_put(b, "c", "k", NULL);
+    util_put(b, "c", "y", NULL);
+    util_put(a, "c", "x", NULL);
+    s_sync(a, b);
+    s_sync(b, a);
+    CHECK_EQ(s_versions(a, "c", "k"), 2);
+    CHECK_EQ(s_versions(b, "c", "k"), 2);
+    CHECK_OK(ack_publish(a, true, 1000, &wrote));
+    CHECK_OK(ack_publish(b, true, 1000, &wrote));
+    s_sync(a, b);
+    s_sync(b, a);
+    s_collect(a, s_now_ms(), COLLECT_HORIZON_MS_DEFAULT, &r);
+    CHECK_EQ(r.items, 3);    /* k, x, y */
+    CHECK_EQ(r.versions, 4); /* k's two */
+    CHECK_EQ(s_versions(a, "c", "k"), 0);
+    CHECK_EQ(s_versions(a, "c", "x"), 0);
+    CHECK_EQ(s_versions(a, "c", "y"), 0);
+    util_expect(a, "c", "live", "v");
+    CHECK(util_check_digest(a, "c"));
+    s_collect(a, s_now_ms(), COLLECT_HORIZON_MS_DEFAULT, &r); /* again: nothing more */
+    CHECK_EQ(r.items, 0);
+    mesh_close(b);
+    mesh_close(a);
+}
+
 static void
 test_collect_keeps_live_sibling(void **state)
 {
@@ -536,6 +584,7 @@ main(void)
         cmocka_unit_test(test_collect_stable_rule),
         cmocka_unit_test(test_collect_alone),
         cmocka_unit_test(test_collect_waits_for_acks),
+        cmocka_unit_test(test_collect_two_tombstones),
         cmocka_unit_test(test_collect_keeps_live_sibling),
         cmocka_unit_test(test_collect_sibling_in_flight),
         cmocka_unit_test(test_collect_rewrite_after_collect),
