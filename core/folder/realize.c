@@ -51,6 +51,7 @@ typedef struct s_piece {
     uint32_t cap;  /* bytes reserved for it: WIRE_FENTRY_PIECE_SIZE(its blocks) */
     uint64_t pass; /* the last pass that asked for it */
     bool used;     /* read into a whole block list by this pass: dropped at its end */
+    bool too_long; /* a member sent more bytes under its name than the piece may hold */
 } s_piece_t;
 
 typedef struct realize_state {
@@ -651,6 +652,9 @@ s_piece_get(void *ctx, const wire_fentry_piece_t *pc, uint8_t *buf, size_t cap, 
         s_piece_t *s = &rs->pieces[i];
         if (memcmp(s->hash, pc->hash, WIRE_FENTRY_HASH) == 0) {
             s->pass = rs->passes;
+            if (s->too_long) {
+                return MESH_EPROTO; /* (the entry names something that is no piece) */
+            }
             if (!s->data || s->len > cap) {
                 return MESH_ENOTFOUND;
             }
@@ -1160,7 +1164,7 @@ realize_wanted(const folder_t *f, void (*fn)(void *ctx, const uint8_t *hash), vo
         }
     }
     for (size_t i = 0; rs && i < rs->npieces; i++) {
-        if (!rs->pieces[i].data) {
+        if (!rs->pieces[i].data && !rs->pieces[i].too_long) {
             fn(ctx, rs->pieces[i].hash); /* (§25) */
         }
     }
@@ -1196,10 +1200,15 @@ realize_block(mesh_t *m, folder_t *f, const uint8_t *hash, const uint8_t *data, 
     }
     for (size_t i = 0; rs && i < rs->npieces; i++) { /* a piece (§25): the next pass reads it */
         s_piece_t *s = &rs->pieces[i];
-        if (!s->data && len <= s->cap && memcmp(s->hash, hash, WIRE_FENTRY_HASH) == 0 &&
-            (s->data = malloc(len ? len : 1))) {
-            memcpy(s->data, data, len);
-            s->len = (uint32_t)len;
+        if (s->data || s->too_long || memcmp(s->hash, hash, WIRE_FENTRY_HASH) != 0) {
+            continue;
+        }
+        s->too_long = len > s->cap; /* (not kept: its entry is refused at the next pass) */
+        if (s->too_long || (s->data = malloc(len ? len : 1))) {
+            if (s->data) {
+                memcpy(s->data, data, len);
+                s->len = (uint32_t)len;
+            }
             rs->progress = true;
             took++;
         }

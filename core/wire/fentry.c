@@ -428,13 +428,21 @@ wire_fentry_expand(wire_fentry_t *e, wire_fentry_piece_fn fn, void *ctx)
         uint8_t got[HASH_LEN];
         size_t len = 0;
         mesh_err_t found = fn(ctx, pc, buf, WIRE_FENTRY_PIECE_BYTES, &len);
+        if (found == MESH_EPROTO) {
+            err = found; /* (known not to fit) */
+            break;
+        }
         if (found != MESH_OK || missing) {
             missing |= found != MESH_OK;
             err = found == MESH_ENOMEM ? found : MESH_OK; /* (ask for the rest too) */
             continue;
         }
+        if (len > WIRE_FENTRY_PIECE_SIZE(pc->nblocks) || len > WIRE_FENTRY_PIECE_BYTES) {
+            err = MESH_EPROTO;
+            break;
+        }
         hash_tagged(HASH_TAG_BLOCK, buf, len, got);
-        if (len > WIRE_FENTRY_PIECE_SIZE(pc->nblocks) || memcmp(got, pc->hash, HASH_LEN) != 0) {
+        if (memcmp(got, pc->hash, HASH_LEN) != 0) {
             err = MESH_EPROTO;
             break;
         }

@@ -90,7 +90,9 @@ MESH_NODISCARD mesh_err_t wire_fentry_piece_encode(const wire_fentry_block_t *bl
                                                    wire_buf_t *out);
 
 /* Where a piece's bytes come from: write them into buf (cap bytes) and set *len; MESH_OK,
- * or MESH_ENOTFOUND (not held here: the caller may ask for it). What it gives is checked. */
+ * MESH_ENOTFOUND (not held here: the caller may ask for it), or MESH_EPROTO (known not to
+ * fit: what a member sent under its name was longer than the piece may be). What it gives
+ * is checked. */
 typedef mesh_err_t (*wire_fentry_piece_fn)(void *ctx, const wire_fentry_piece_t *piece,
                                            uint8_t *buf, size_t cap, size_t *len);
 

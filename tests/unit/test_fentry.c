@@ -405,7 +405,8 @@ s_big(wire_fentry_block_t *b, size_t n, uint64_t seed)
 typedef struct s_src {
     const wire_fentry_block_t *blocks;
     size_t n;
-    int mode; /* 0 good, 1 one byte changed, 2 piece 3 missing, 3 a trailing byte */
+    int mode; /* 0 good, 1 one byte changed, 2 piece 3 missing, 3 a trailing byte, 4 known
+                 not to fit */
     size_t asked;
 } s_src_t;
 
@@ -417,6 +418,9 @@ s_src_fn(void *ctx, const wire_fentry_piece_t *pc, uint8_t *buf, size_t cap, siz
     size_t np = 0, first = 0;
     mesh_err_t err = MESH_ENOTFOUND;
     src->asked++;
+    if (src->mode == 4) {
+        return MESH_EPROTO;
+    }
     CHECK_OK(wire_fentry_cut(src->blocks, src->n, &cut, &np));
     for (size_t k = 0; k < np; first += cut[k++].nblocks) {
         if (memcmp(cut[k].hash, pc->hash, WIRE_FENTRY_HASH) != 0 || (src->mode == 2 && k == 3)) {
@@ -589,7 +593,7 @@ test_fentry_pieces_refused(void **state)
     wire_buf_t out;
     wire_buf_init(&out);
     CHECK_OK(wire_fentry_encode(&e, &out));
-    for (int mode = 1; mode <= 3; mode++) {
+    for (int mode = 1; mode <= 4; mode++) {
         wire_fentry_t d;
         CHECK_OK(wire_fentry_decode(out.data, out.len, &d));
         s_src_t src = {.blocks = b, .n = S_BIG, .mode = mode};
