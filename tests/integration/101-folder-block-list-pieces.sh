@@ -7,7 +7,10 @@
 # list alone is ~7 KiB); B's log says it read the block list from pieces, all from members
 # the first time; after 1 KiB is inserted in the middle on A, B fetches at most 2 pieces
 # (the others are its own file's, cut from its records) and at most 8 blocks, and ends with
-# A's exact file. Then A is stopped and a third device C joins: it has no earlier version,
+# A's exact file. A lying entry (any member may write one) whose piece is named by the hash
+# of a block longer than the piece may be is refused on B when A answers with that block's
+# bytes (logged; nothing written). Then A is stopped and a third device C joins: it has no
+# earlier version,
 # fetches every piece and every block from B alone (B answers pieces from its own records),
 # and ends with the same file.
 # SPDX-License-Identifier: MIT
@@ -17,6 +20,7 @@ describe "a large file's block list travels in pieces: an insertion re-sends one
 three_devices
 FA=$T/fa FB=$T/fb FC=$T/fc
 mkdir -p "$FA" "$FB" "$FC"
+printf 'small.bin\n.meshignore\n' >"$FB/.meshignore" # (B holds no copy of small.bin's block)
 head -c 25165824 /dev/urandom >"$FA/big.bin"
 folder_two_daemons "$FA" "$FB"
 
@@ -55,6 +59,29 @@ read -r n1 p1 f1 <<<"$(listed "$T/b.log" 2)"
     fail "the insertion fetched ${f1:-?} of ${p1:-?} pieces (1 or 2 expected)"
 read -r _ m1 <<<"$(wrote "$T/b.log" 2)"
 [ "$m1" -ge 1 ] && [ "$m1" -le 8 ] || fail "the insertion moved $m1 of $n1 blocks (at most 8 expected)"
+
+# The lying entry: layout 2, one piece of 129 blocks (at most 4,789 bytes) named by the hash
+# of small.bin's only block (8 KiB). B asks A for it (B ignores small.bin), gets 8 KiB under
+# that name, and refuses the entry; A refuses it from its own copy of the block.
+head -c 8192 /dev/urandom >"$FA/small.bin"
+wait_for 20 "small.bin in A's index" sh -c "[ -n \"\$('$MESHCTL' --home '$A' get 'folder:$fid' small.bin 2>/dev/null | od -An -tx1)\" ]"
+python3 - "$FA/small.bin" >"$T/hostile" <<'EOF'
+import hashlib, sys
+h = hashlib.blake2b(b"\x05" + open(sys.argv[1], "rb").read(), digest_size=32).digest()
+head = bytes([0x98, 2, 0, 0xcd, 1, 0xa4, 0xcd, 3, 0xe8, 0, 0xc4, 0, 0xc4, 32])
+sys.stdout.buffer.write(head + h + bytes([0x91, 0xcc, 129]))
+EOF
+a put "folder:$fid" hostile.bin - <"$T/hostile" >/dev/null
+refused="hostile.bin: a piece of its block list does not fit its entry: refused"
+wait_for 30 "B to refuse hostile.bin" grep -q "$refused" "$T/b.log"
+wait_for 10 "A to refuse hostile.bin" grep -q "$refused" "$T/a.log"
+[ ! -e "$FB/hostile.bin" ] && [ ! -e "$FA/hostile.bin" ] || fail "hostile.bin was written"
+cmp -s "$FA/big.bin" "$FB/big.bin" || fail "big.bin changed on B"
+a del "folder:$fid" hostile.bin >/dev/null
+rm "$FA/small.bin"
+gone() { ! "$MESHCTL" --home "$B" get "folder:$fid" "$1" >/dev/null 2>&1; }
+both_gone() { gone hostile.bin && gone small.bin; }
+wait_for 20 "B's index to lose hostile.bin and small.bin" both_gone
 
 # A stops; C joins and gets everything from B, which only ever received the file.
 kill "$pa"
