@@ -648,33 +648,41 @@ static mesh_err_t
 s_piece_get(void *ctx, const wire_fentry_piece_t *pc, uint8_t *buf, size_t cap, size_t *len)
 {
     realize_state_t *rs = ((s_piece_ctx_t *)ctx)->rs;
-    for (size_t i = 0; i < rs->npieces; i++) {
-        s_piece_t *s = &rs->pieces[i];
-        if (memcmp(s->hash, pc->hash, WIRE_FENTRY_HASH) == 0) {
-            s->pass = rs->passes;
-            if (s->too_long) {
-                return MESH_EPROTO; /* (the entry names something that is no piece) */
-            }
-            if (!s->data || s->len > cap) {
-                return MESH_ENOTFOUND;
-            }
-            memcpy(buf, s->data, s->len);
-            *len = s->len;
-            ((s_piece_ctx_t *)ctx)->fetched++;
-            return MESH_OK;
-        }
+    s_piece_t *s = NULL;
+    for (size_t i = 0; i < rs->npieces && !s; i++) {
+        s = memcmp(rs->pieces[i].hash, pc->hash, WIRE_FENTRY_HASH) == 0 ? &rs->pieces[i] : NULL;
+    }
+    if (s) {
+        s->pass = rs->passes;
+    }
+    if (s && s->data && s->len <= cap) {
+        memcpy(buf, s->data, s->len);
+        *len = s->len;
+        ((s_piece_ctx_t *)ctx)->fetched++;
+        return MESH_OK;
     }
     if (blockidx_read(((s_piece_ctx_t *)ctx)->bi, pc->hash, buf, cap, len) == MESH_OK) {
         return MESH_OK; /* (checked against its hash by wire_fentry_expand) */
     }
     uint32_t need = WIRE_FENTRY_PIECE_SIZE(pc->nblocks);
-    if (rs->npieces == REALIZE_PIECES_MAX || rs->piece_bytes + need > REALIZE_PIECE_BYTES) {
+    if (s && s->too_long && need <= s->cap) {
+        return MESH_EPROTO; /* (what members sent under its name is longer than this piece) */
+    }
+    if (s && !s->too_long) {
+        return MESH_ENOTFOUND; /* (asked for already) */
+    }
+    if (rs->piece_bytes + need - (s ? s->cap : 0) > REALIZE_PIECE_BYTES ||
+        (!s && rs->npieces == REALIZE_PIECES_MAX)) {
         return MESH_ENOTFOUND; /* (asked for when others are in) */
     }
     if (!rs->pieces && !(rs->pieces = calloc(REALIZE_PIECES_MAX, sizeof *rs->pieces))) {
         return MESH_ENOMEM;
     }
-    s_piece_t *s = &rs->pieces[rs->npieces++];
+    if (s) { /* another entry lets it be longer: asked again under that cap */
+        rs->piece_bytes -= s->cap;
+    } else {
+        s = &rs->pieces[rs->npieces++];
+    }
     memset(s, 0, sizeof *s);
     memcpy(s->hash, pc->hash, WIRE_FENTRY_HASH);
     s->cap = need;
