@@ -2,7 +2,8 @@
  * backward shift) of (file, block) pairs keyed by the block's hash, over a copy of each
  * file's block list; kept in step with each folder's records by a merge of the two sorted
  * lists when the folder's generation moved, so that an update costs a walk of the records
- * and the work of the files that changed, never a rebuild.
+ * and the work of the files that changed, never a rebuild. A large file's pieces (§25) are
+ * in the table too, answered from its block list.
  * Layer: core (folder). Third-party: none. SPDX-License-Identifier: MIT */
 #include "core/folder/blockidx.h"
 
@@ -20,6 +21,9 @@ typedef struct s_file {
     wire_fentry_block_t *blocks;
     uint64_t *offsets;
     size_t nblocks;
+    wire_fentry_piece_t *pieces; /* a large file's pieces (§25), NULL otherwise */
+    uint32_t *first;             /* the first block of each */
+    size_t npieces;
 } s_file_t;
 
 /* One folder as indexed: its files with blocks, by path. */
@@ -37,10 +41,12 @@ struct blockidx {
     size_t nspare;
     s_fold_t *folds;
     size_t nfolds;
-    uint64_t *tab; /* 0 empty, else (file + 1) << 32 | block */
+    uint64_t *tab; /* 0 empty, else (file + 1) << 32 | block, or | S_PIECE | piece */
     size_t cap;    /* slots (a power of two) */
     size_t used;
 };
+
+#define S_PIECE 0x80000000u /* a table value's mark of a piece */
 
 blockidx_t *
 blockidx_new(void)
@@ -51,7 +57,9 @@ blockidx_new(void)
 static const uint8_t *
 s_hash_of(const blockidx_t *bi, uint64_t v)
 {
-    return bi->files[(v >> 32) - 1].blocks[v & 0xffffffffu].hash;
+    const s_file_t *file = &bi->files[(v >> 32) - 1];
+    return v & S_PIECE ? file->pieces[v & ~S_PIECE & 0xffffffffu].hash
+                       : file->blocks[v & 0xffffffffu].hash;
 }
 
 static size_t
@@ -129,9 +137,14 @@ s_file_drop(blockidx_t *bi, uint32_t id)
     for (size_t b = 0; b < file->nblocks; b++) {
         s_take(bi, ((uint64_t)id + 1) << 32 | b);
     }
+    for (size_t k = 0; k < file->npieces; k++) {
+        s_take(bi, ((uint64_t)id + 1) << 32 | S_PIECE | k);
+    }
     free(file->path);
     free(file->blocks);
     free(file->offsets);
+    free(file->pieces);
+    free(file->first);
     memset(file, 0, sizeof *file);
     bi->spare[bi->nspare++] = id; /* (spare has room for every file) */
 }
@@ -157,18 +170,26 @@ s_file_add(blockidx_t *bi, const folder_t *f, const index_rec_t *rec, uint32_t *
         }
         bi->nfiles = n;
     }
-    if (s_reserve(bi, rec->nblocks) != MESH_OK) {
-        return MESH_ENOMEM;
-    }
     s_file_t file = {.f = f, .nblocks = rec->nblocks};
+    if (rec->nblocks > WIRE_FENTRY_INLINE_MAX &&
+        wire_fentry_cut(rec->blocks, rec->nblocks, &file.pieces, &file.npieces) != MESH_OK) {
+        return MESH_ENOMEM; /* (a record's blocks are within the cap) */
+    }
     file.path = strdup(rec->path);
     file.blocks = malloc(rec->nblocks * sizeof *file.blocks);
     file.offsets = malloc(rec->nblocks * sizeof *file.offsets);
-    if (!file.path || !file.blocks || !file.offsets) {
+    file.first = malloc((file.npieces + 1) * sizeof *file.first);
+    if (!file.path || !file.blocks || !file.offsets || !file.first ||
+        s_reserve(bi, rec->nblocks + file.npieces) != MESH_OK) {
         free(file.path);
         free(file.blocks);
         free(file.offsets);
+        free(file.pieces);
+        free(file.first);
         return MESH_ENOMEM;
+    }
+    for (size_t k = 0, b = 0; k < file.npieces; b += file.pieces[k++].nblocks) {
+        file.first[k] = (uint32_t)b;
     }
     memcpy(file.blocks, rec->blocks, rec->nblocks * sizeof *file.blocks);
     uint64_t off = 0;
@@ -180,6 +201,9 @@ s_file_add(blockidx_t *bi, const folder_t *f, const index_rec_t *rec, uint32_t *
     bi->files[*id] = file;
     for (size_t b = 0; b < rec->nblocks; b++) {
         s_put(bi, ((uint64_t)*id + 1) << 32 | b);
+    }
+    for (size_t k = 0; k < file.npieces; k++) {
+        s_put(bi, ((uint64_t)*id + 1) << 32 | S_PIECE | k);
     }
     return MESH_OK;
 }
@@ -330,6 +354,26 @@ blockidx_has(const blockidx_t *bi, const uint8_t *hash)
     return false;
 }
 
+/* The bytes of file's piece k (§25), from its block list (what the scan read: the piece
+ * names blocks, each checked when it is read). */
+static mesh_err_t
+s_piece_read(const s_file_t *file, size_t k, uint8_t *buf, size_t cap, size_t *len)
+{
+    wire_buf_t out;
+    wire_buf_init(&out);
+    mesh_err_t err =
+        wire_fentry_piece_encode(file->blocks + file->first[k], file->pieces[k].nblocks, &out);
+    if (err == MESH_OK && out.len > cap) {
+        err = MESH_ETOOBIG;
+    }
+    if (err == MESH_OK) {
+        memcpy(buf, out.data, out.len);
+        *len = out.len;
+    }
+    wire_buf_release(&out);
+    return err;
+}
+
 mesh_err_t
 blockidx_read(const blockidx_t *bi, const uint8_t *hash, uint8_t *buf, size_t cap, size_t *len)
 {
@@ -342,6 +386,13 @@ blockidx_read(const blockidx_t *bi, const uint8_t *hash, uint8_t *buf, size_t ca
         const s_file_t *file = &bi->files[(v >> 32) - 1];
         size_t b = v & 0xffffffffu;
         int fd = -1;
+        if ((v & S_PIECE) && memcmp(s_hash_of(bi, v), hash, WIRE_FENTRY_HASH) == 0 &&
+            s_piece_read(file, b & ~S_PIECE, buf, cap, len) == MESH_OK) {
+            return MESH_OK;
+        }
+        if (v & S_PIECE) {
+            continue;
+        }
         uint8_t got[HASH_LEN];
         if (memcmp(file->blocks[b].hash, hash, WIRE_FENTRY_HASH) != 0 ||
             file->blocks[b].size > cap || file->f->root_fd < 0 ||

@@ -1,7 +1,8 @@
 /* core/folder/blockidx.h: where this device holds each block (docs/PROTOCOL.md §18.6): a
  * hash -> (folder, path, offset, size) index over the last scan's records of every folder,
  * so that a block already on disk in any file of any folder is copied, not fetched, and a
- * member's BLOCK_REQ is answered from disk. Kept in step incrementally: an update costs a
+ * member's BLOCK_REQ is answered from disk; and each large file's pieces of its block list
+ * (§25), answered from the records. Kept in step incrementally: an update costs a
  * walk of the records and the work of the files that changed.
  * Owns: the index and reading a block back (checked against its hash: a file edited since
  * its scan yields nothing). Not here: the records (core/folder/index.h), the network.

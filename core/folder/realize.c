@@ -42,6 +42,18 @@ typedef struct s_pending {
     char tmp[40]; /* "r" + 32 hex digits (s_tmp_name) */
 } s_pending_t;
 
+/* A piece of a large file's block list (§25) wanted from members, or held until a pass
+ * reads it. */
+typedef struct s_piece {
+    uint8_t hash[WIRE_FENTRY_HASH];
+    uint8_t *data; /* NULL: still wanted */
+    uint32_t len;
+    uint32_t cap;  /* bytes reserved for it: WIRE_FENTRY_PIECE_SIZE(its blocks) */
+    uint64_t pass; /* the last pass that asked for it */
+    bool used;     /* read into a whole block list by this pass: dropped at its end */
+    bool too_long; /* a member sent more bytes under its name than the piece may hold */
+} s_piece_t;
+
 typedef struct realize_state {
     int tmp_fd; /* .meshsync/tmp, or -1 */
     s_pending_t pending[REALIZE_PENDING_MAX];
@@ -62,6 +74,11 @@ typedef struct realize_state {
     size_t ncomplete;    /* pending files with every block, to be put in place (realize_flush) */
     size_t nopen;        /* pending files whose temp file is kept open (REALIZE_OPEN_MAX) */
     int64_t complete_ms; /* when the first of them became whole (monotonic) */
+    s_piece_t *pieces;   /* REALIZE_PIECES_MAX slots (made at the first want) */
+    size_t npieces;
+    size_t piece_bytes; /* reserved by them (REALIZE_PIECE_BYTES) */
+    uint64_t passes;    /* passes made */
+    int put_pieces;     /* in one s_put: 1 a file waits for pieces, 2 its pieces refused */
 } realize_state_t;
 
 static int64_t
@@ -120,6 +137,10 @@ realize_free(folder_t *f)
     }
     paths_free(&rs->wait);
     paths_free(&rs->later);
+    for (size_t i = 0; i < rs->npieces; i++) {
+        free(rs->pieces[i].data);
+    }
+    free(rs->pieces);
     free(rs);
     f->realize = NULL;
 }
@@ -264,18 +285,9 @@ s_rec_is(const index_rec_t *rec, const wire_fentry_t *e)
     case WIRE_FENTRY_SYMLINK:
         return rec->target && strlen(rec->target) == e->target_len &&
                memcmp(rec->target, e->target, e->target_len) == 0;
-    default:
-        if ((rec->mode & 0777) != e->mode || rec->size != e->size || rec->mtime_ns != e->mtime_ns ||
-            rec->nblocks != e->nblocks) {
-            return false;
-        }
-        for (size_t i = 0; i < e->nblocks; i++) {
-            if (rec->blocks[i].size != e->blocks[i].size ||
-                memcmp(rec->blocks[i].hash, e->blocks[i].hash, WIRE_FENTRY_HASH) != 0) {
-                return false;
-            }
-        }
-        return true;
+    default: /* (a large file's pieces against rec's blocks cut so, §25) */
+        return (rec->mode & 0777) == e->mode && rec->size == e->size &&
+               rec->mtime_ns == e->mtime_ns && wire_fentry_lists(e, rec->blocks, rec->nblocks);
     }
 }
 
@@ -622,15 +634,126 @@ s_tmp_file(const realize_state_t *rs, const s_pending_t *p, bool *resumed)
     return fd;
 }
 
+/* ---- a large file's pieces (§25) ---- */
+
+typedef struct s_piece_ctx {
+    realize_state_t *rs;
+    const blockidx_t *bi;
+    size_t fetched; /* pieces members sent */
+} s_piece_ctx_t;
+
+/* wire_fentry_piece_fn: a piece from members held here, or from any local file's block list
+ * (core/folder/blockidx); else it is wanted (while the caps allow: asked of members). */
+static mesh_err_t
+s_piece_get(void *ctx, const wire_fentry_piece_t *pc, uint8_t *buf, size_t cap, size_t *len)
+{
+    realize_state_t *rs = ((s_piece_ctx_t *)ctx)->rs;
+    s_piece_t *s = NULL;
+    for (size_t i = 0; i < rs->npieces && !s; i++) {
+        s = memcmp(rs->pieces[i].hash, pc->hash, WIRE_FENTRY_HASH) == 0 ? &rs->pieces[i] : NULL;
+    }
+    if (s) {
+        s->pass = rs->passes;
+    }
+    if (s && s->data && s->len <= cap) {
+        memcpy(buf, s->data, s->len);
+        *len = s->len;
+        ((s_piece_ctx_t *)ctx)->fetched++;
+        return MESH_OK;
+    }
+    if (blockidx_read(((s_piece_ctx_t *)ctx)->bi, pc->hash, buf, cap, len) == MESH_OK) {
+        return MESH_OK; /* (checked against its hash by wire_fentry_expand) */
+    }
+    uint32_t need = WIRE_FENTRY_PIECE_SIZE(pc->nblocks);
+    if (s && s->too_long && need <= s->cap) {
+        return MESH_EPROTO; /* (what members sent under its name is longer than this piece) */
+    }
+    if (s && !s->too_long) {
+        return MESH_ENOTFOUND; /* (asked for already) */
+    }
+    if (rs->piece_bytes + need - (s ? s->cap : 0) > REALIZE_PIECE_BYTES ||
+        (!s && rs->npieces == REALIZE_PIECES_MAX)) {
+        return MESH_ENOTFOUND; /* (asked for when others are in) */
+    }
+    if (!rs->pieces && !(rs->pieces = calloc(REALIZE_PIECES_MAX, sizeof *rs->pieces))) {
+        return MESH_ENOMEM;
+    }
+    if (s) { /* another entry lets it be longer: asked again under that cap */
+        rs->piece_bytes -= s->cap;
+    } else {
+        s = &rs->pieces[rs->npieces++];
+    }
+    memset(s, 0, sizeof *s);
+    memcpy(s->hash, pc->hash, WIRE_FENTRY_HASH);
+    s->cap = need;
+    s->pass = rs->passes;
+    rs->piece_bytes += need;
+    return MESH_ENOTFOUND;
+}
+
+/* At the end of a pass: drop the pieces it read into whole block lists (their files are
+ * under way), and after a full pass (every path looked at) the pieces no path asked for. */
+static void
+s_pieces_trim(realize_state_t *rs, bool full)
+{
+    for (size_t i = 0; i < rs->npieces;) {
+        s_piece_t *s = &rs->pieces[i];
+        if ((s->data && s->used) || (full && s->pass != rs->passes)) {
+            free(s->data);
+            rs->piece_bytes -= s->cap;
+            *s = rs->pieces[--rs->npieces];
+        } else {
+            i++;
+        }
+    }
+}
+
+/* Fill a large file's block list from its pieces: MESH_OK with e's blocks; MESH_ENOTFOUND
+ * (pieces asked of members: rs->put_pieces 1, the path waits); MESH_EPROTO (a piece that
+ * does not match the entry: refused and logged, rs->put_pieces 2); MESH_ENOMEM. */
+static mesh_err_t
+s_expand(mesh_t *m, folder_t *f, realize_state_t *rs, const blockidx_t *bi, const paths_item_t *it,
+         wire_fentry_t *e)
+{
+    s_piece_ctx_t ctx = {rs, bi, 0};
+    mesh_err_t err = wire_fentry_expand(e, s_piece_get, &ctx);
+    if (err == MESH_OK) {
+        for (size_t i = 0; i < rs->npieces; i++) { /* (read: dropped at the pass's end) */
+            for (size_t k = 0; k < e->npieces && !rs->pieces[i].used; k++) {
+                rs->pieces[i].used =
+                    memcmp(rs->pieces[i].hash, e->pieces[k].hash, WIRE_FENTRY_HASH) == 0;
+            }
+        }
+        node_log(m, MESH_LOG_INFO,
+                 "folder %s: %s: %zu blocks listed in %zu pieces, %zu from members", f->id,
+                 it->path, e->nblocks, e->npieces, ctx.fetched);
+    } else if (err == MESH_ENOTFOUND) {
+        rs->put_pieces |= 1;
+    } else if (err == MESH_EPROTO) {
+        rs->put_pieces |= 2;
+        s_refuse(m, rs, it->path, it->value, it->len,
+                 "folder %s: %s: a piece of its block list does not fit its entry: refused", f->id,
+                 it->path);
+    }
+    return err;
+}
+
 /* Start a file: a temp file of its size (or the one a cut transfer of the same entry left),
  * with every block it holds already (checked) or held here copied in; done at once when
- * none is missing, else pending. */
+ * none is missing, else pending. A large file's block list is read from its pieces first
+ * (§25): while some are asked of members, nothing is started. */
 static mesh_err_t
 s_make_file(mesh_t *m, folder_t *f, realize_state_t *rs, const blockidx_t *bi,
             const paths_item_t *it, wire_fentry_t *e)
 {
     if (s_no_room(rs, e->size)) {
         return MESH_OK; /* a later pass */
+    }
+    if (e->npieces && !e->blocks) {
+        mesh_err_t err = s_expand(m, f, rs, bi, it, e);
+        if (err != MESH_OK) {
+            return err == MESH_ENOMEM ? err : MESH_OK; /* (a later pass, or refused) */
+        }
     }
     s_pending_t *p = &rs->pending[rs->npending];
     memset(p, 0, sizeof *p);
@@ -840,10 +963,13 @@ s_put(mesh_t *m, folder_t *f, realize_state_t *rs, const blockidx_t *bi, paths_i
     } else {
         /* the losers' copies before the winner replaces what is there, so that their
          * blocks are still on disk */
+        rs->put_pieces = 0;
         err = it->conflict ? s_conflict_copies(m, f, rs, bi, it->path) : MESH_OK;
         err = err == MESH_OK ? s_one(m, f, rs, bi, it, &e) : err;
-        *settled = err == MESH_OK && s_settled(f, rs, it) &&
-                   !(it->conflict && rs->npending == REALIZE_PENDING_MAX);
+        /* (pieces refused: settled until the entry changes; pieces asked for: it waits) */
+        *settled = err == MESH_OK && (rs->put_pieces == 2 ||
+                                      (rs->put_pieces == 0 && s_settled(f, rs, it) &&
+                                       !(it->conflict && rs->npending == REALIZE_PENDING_MAX)));
     }
     wire_fentry_release(&e);
     return err;
@@ -992,6 +1118,7 @@ realize_pass(mesh_t *m, folder_t *f, const blockidx_t *bi)
         }
     }
     rs->progress = false;
+    rs->passes++;
     bool full = !rs->full_done || rs->full || rs->stopped || rs->ignore_gen != f->ignore_gen;
     mesh_err_t err = full ? MESH_OK : paths_changed(m, f, &rs->cursor, &items, &full);
     if (err == MESH_OK && full) {
@@ -1022,6 +1149,7 @@ realize_pass(mesh_t *m, folder_t *f, const blockidx_t *bi)
     if (err == MESH_OK && full) {
         s_tmp_sweep(rs);
     }
+    s_pieces_trim(rs, err == MESH_OK && full);
     if (err != MESH_OK) {
         if (err != MESH_ENOMEM && err != MESH_EIO) {
             rs->full = true; /* (what was read may be lost: every path again next time) */
@@ -1041,6 +1169,11 @@ realize_wanted(const folder_t *f, void (*fn)(void *ctx, const uint8_t *hash), vo
             if (!p->have[b]) {
                 fn(ctx, p->e.blocks[b].hash);
             }
+        }
+    }
+    for (size_t i = 0; rs && i < rs->npieces; i++) {
+        if (!rs->pieces[i].data && !rs->pieces[i].too_long) {
+            fn(ctx, rs->pieces[i].hash); /* (§25) */
         }
     }
 }
@@ -1072,6 +1205,21 @@ realize_block(mesh_t *m, folder_t *f, const uint8_t *hash, const uint8_t *data, 
             close(fd);
         }
         i++;
+    }
+    for (size_t i = 0; rs && i < rs->npieces; i++) { /* a piece (§25): the next pass reads it */
+        s_piece_t *s = &rs->pieces[i];
+        if (s->data || s->too_long || memcmp(s->hash, hash, WIRE_FENTRY_HASH) != 0) {
+            continue;
+        }
+        s->too_long = len > s->cap; /* (not kept: its entry is refused at the next pass) */
+        if (s->too_long || (s->data = malloc(len ? len : 1))) {
+            if (s->data) {
+                memcpy(s->data, data, len);
+                s->len = (uint32_t)len;
+            }
+            rs->progress = true;
+            took++;
+        }
     }
     return took;
 }

@@ -25,6 +25,8 @@
 #define REALIZE_TEMP_MAX    (4ull << 30) /* bytes of those temp files (one larger file alone) */
 #define REALIZE_FLUSH_FILES 256u         /* whole files put in place together (one syncfs), */
 #define REALIZE_FLUSH_MS    50           /* or the first of them waited this long (ms) */
+#define REALIZE_PIECES_MAX  4096u        /* pieces of large files' block lists wanted (§25), */
+#define REALIZE_PIECE_BYTES (4u << 20)   /* and the bytes reserved for them */
 
 /* One pass over f, proportional to what changed (§18.6): the paths whose entry in f's index
  * collection changed since the last pass (read from the store's change feed from f's own
@@ -46,11 +48,13 @@ void realize_full(folder_t *f);
  * patterns changed, or paths waiting and a transfer finished or was dropped since)? */
 bool realize_wants_pass(const folder_t *f);
 
-/* Call fn for each block hash the pending files of f still lack (repeats possible). */
+/* Call fn for each block hash the pending files of f still lack, and each piece of a large
+ * file's block list wanted (§25) (repeats possible). */
 void realize_wanted(const folder_t *f, void (*fn)(void *ctx, const uint8_t *hash), void *ctx);
 
 /* A block whose hash the caller has checked: write it into every pending file of f that
- * lacks it (a file it makes whole is put in place by realize_flush). Returns how many
+ * lacks it (a file it makes whole is put in place by realize_flush), or keep it as a wanted
+ * piece (at most the bytes reserved for it; the next pass reads it). Returns how many
  * places took it. */
 size_t realize_block(mesh_t *m, folder_t *f, const uint8_t *hash, const uint8_t *data, size_t len);
 

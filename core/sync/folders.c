@@ -718,15 +718,9 @@ s_realized(const index_rec_t *rec, const wire_fentry_t *e)
     if (e->type != WIRE_FENTRY_FILE) {
         return true;
     }
-    if (rec->size != e->size || rec->mtime_ns != e->mtime_ns || rec->nblocks != e->nblocks) {
-        return false;
-    }
-    for (size_t b = 0; b < e->nblocks; b++) {
-        if (memcmp(rec->blocks[b].hash, e->blocks[b].hash, WIRE_FENTRY_HASH) != 0) {
-            return false;
-        }
-    }
-    return true;
+    /* (a large file's pieces against rec's blocks cut so, §25) */
+    return rec->size == e->size && rec->mtime_ns == e->mtime_ns &&
+           wire_fentry_lists(e, rec->blocks, rec->nblocks);
 }
 
 /* Count what f's disk still lacks of its index: entries not realized (a file's bytes are

@@ -5,13 +5,18 @@
  * re-encode to the very same bytes; what does not must fail with a decoder's error and a
  * zeroed entry. Then the input's bytes build an entry of their own (type, mode, mtime,
  * target, block sizes and hashes), which must encode when it keeps the rules, refuse with
- * MESH_EINVAL when not, and decode back to itself. Any breach abort()s.
+ * MESH_EINVAL when not, and decode back to itself. A large file's layout 2 (§25): what
+ * decodes keeps the piece rules and round trips too (a layout 1 entry of more than 128
+ * blocks, an older device's, re-encodes as layout 2 of the same blocks); the input is also
+ * offered as the bytes of a piece (named by its hash), which expands or is refused leaving
+ * the entry as it was. Any breach abort()s.
  * Built with tests/fuzz/check.c by `make fuzz` (clang, libFuzzer) and, with
  * tests/fuzz/replay.c, by gcc for `make test`. Seeds: corpus/fentry/ (gen_corpus_fentry.c).
  * Layer: tests. Third-party: none. SPDX-License-Identifier: MIT */
 #include "check.h"
 
 #include "core/wire/fentry.h"
+#include "crypto/hash.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -22,11 +27,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define S_BUILT_MAX 64u /* blocks of an entry built from the input */
 
+/* Does e keep the piece rules of §25 (pieces only, as decoded)? */
+static bool
+s_keeps_piece_rules(const wire_fentry_t *e)
+{
+    uint64_t total = 0;
+    if (e->type != WIRE_FENTRY_FILE || e->nblocks || e->blocks || !e->pieces ||
+        e->npieces > WIRE_FENTRY_PIECES_MAX) {
+        return false;
+    }
+    for (size_t i = 0; i < e->npieces; i++) {
+        uint32_t n = e->pieces[i].nblocks;
+        if (n == 0 || n > WIRE_FENTRY_PIECE_MAX ||
+            (i + 1 < e->npieces && n < WIRE_FENTRY_PIECE_MIN)) {
+            return false;
+        }
+        total += n;
+    }
+    return total > WIRE_FENTRY_INLINE_MAX && total <= WIRE_FENTRY_BLOCKS_MAX &&
+           e->size >= total && e->size <= total * WIRE_FENTRY_BLOCK_MAX;
+}
+
 /* Does e keep every rule of §18.2? */
 static bool
 s_keeps_rules(const wire_fentry_t *e)
 {
     uint64_t sum = 0;
+    if (e->npieces) {
+        return s_keeps_piece_rules(e);
+    }
     if (e->type > WIRE_FENTRY_SYMLINK || e->mode > WIRE_FENTRY_MODE_MAX ||
         e->target_len > WIRE_FENTRY_TARGET_MAX || e->nblocks > WIRE_FENTRY_BLOCKS_MAX) {
         return false;
@@ -60,10 +89,19 @@ s_decode(const uint8_t *data, size_t size)
     CHECK(s_keeps_rules(&e));
     CHECK(e.target_len == 0 ? e.target == NULL : e.target[e.target_len] == '\0');
     CHECK((e.nblocks == 0) == (e.blocks == NULL));
+    CHECK((e.npieces == 0) == (e.pieces == NULL));
     wire_buf_t out;
     wire_buf_init(&out);
     CHECK(wire_fentry_encode(&e, &out) == MESH_OK);
-    CHECK(out.len == size && memcmp(out.data, data, size) == 0);
+    if (e.nblocks > WIRE_FENTRY_INLINE_MAX) { /* layout 1 of many blocks: now layout 2 */
+        wire_fentry_t d;
+        CHECK(out.len > 2 && out.data[1] == WIRE_FENTRY_VERSION_PIECES);
+        CHECK(wire_fentry_decode(out.data, out.len, &d) == MESH_OK);
+        CHECK(d.size == e.size && wire_fentry_lists(&d, e.blocks, e.nblocks));
+        wire_fentry_release(&d);
+    } else {
+        CHECK(out.len == size && memcmp(out.data, data, size) == 0);
+    }
     wire_buf_release(&out);
     wire_fentry_release(&e);
     CHECK(check_is_zero(&e, sizeof e));
@@ -121,10 +159,66 @@ s_build(const uint8_t *data, size_t size)
     wire_buf_release(&out);
 }
 
+typedef struct s_one_piece {
+    const uint8_t *data;
+    size_t size;
+} s_one_piece_t;
+
+/* wire_fentry_piece_fn: the input as the bytes of every piece asked for. */
+static mesh_err_t
+s_piece_fn(void *ctx, const wire_fentry_piece_t *pc, uint8_t *buf, size_t cap, size_t *len)
+{
+    const s_one_piece_t *p = ctx;
+    (void)pc;
+    if (p->size > cap) {
+        return MESH_ENOTFOUND;
+    }
+    memcpy(buf, p->data, p->size);
+    *len = p->size;
+    return MESH_OK;
+}
+
+/* The input as a piece: an entry of one piece named by its hash, of 129 + (its last byte %
+ * 128) blocks (a valid piece's last byte is its last block size's low byte), expanded. */
+static void
+s_piece(const uint8_t *data, size_t size)
+{
+    if (size < 1 || size > WIRE_FENTRY_PIECE_BYTES) {
+        return;
+    }
+    wire_fentry_piece_t pc = {.nblocks = WIRE_FENTRY_INLINE_MAX + 1u + data[size - 1] % 128u};
+    hash_tagged(HASH_TAG_BLOCK, data, size, pc.hash);
+    for (int k = 0; k < 2; k++) {
+        wire_fentry_t e = {.type = WIRE_FENTRY_FILE, .pieces = &pc, .npieces = 1};
+        e.size = k == 0 ? pc.nblocks : (uint64_t)pc.nblocks * WIRE_FENTRY_BLOCK_MAX;
+        s_one_piece_t src = {data, size};
+        mesh_err_t err = wire_fentry_expand(&e, s_piece_fn, &src);
+        if (err != MESH_OK) {
+            CHECK(err == MESH_EPROTO || err == MESH_ENOMEM);
+            CHECK(e.blocks == NULL && e.nblocks == 0);
+            continue;
+        }
+        uint64_t sum = 0;
+        CHECK(e.nblocks == pc.nblocks && e.blocks);
+        for (size_t i = 0; i < e.nblocks; i++) {
+            CHECK(e.blocks[i].size >= 1 && e.blocks[i].size <= WIRE_FENTRY_BLOCK_MAX);
+            sum += e.blocks[i].size;
+        }
+        CHECK(sum == e.size);
+        wire_buf_t out; /* the blocks are the piece's own: the same bytes again */
+        wire_buf_init(&out);
+        CHECK(wire_fentry_piece_encode(e.blocks, e.nblocks, &out) == MESH_OK);
+        CHECK(out.len == size && memcmp(out.data, data, size) == 0);
+        wire_buf_release(&out);
+        free(e.blocks);
+    }
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     s_decode(data, size);
     s_build(data, size);
+    s_piece(data, size);
     return 0;
 }

@@ -2,7 +2,9 @@
  * files of 0, 1, 3 and 300 blocks, a directory, symlinks (short, at the target cap), mtimes
  * negative and at the integer forms' edges, and broken ones: one byte short and long,
  * another version, a size that is not the sum, a block past 1 MiB, setuid mode, a directory
- * with blocks, a symlink with a NUL.
+ * with blocks, a symlink with a NUL; a large file's layout 2 (§25) and one piece of 148
+ * blocks. file-300 and file-300-size-off were written by the layout 1 encoder (before §25:
+ * an older device's entry, still read); this program now writes layout 2 there.
  * Not built by the Makefile; run by hand after a layout change, from the top directory:
  *   make build/libmeshsync.a && cc -std=c11 -D_DEFAULT_SOURCE -Iinclude -I. \
  *     tests/fuzz/gen_corpus_fentry.c build/libmeshsync.a $(pkg-config --libs msgpack) \
@@ -83,6 +85,20 @@ main(int argc, char **argv)
     e.mtime_ns = 5;
     bad |= s_put(d, "file-300", &e, 0, 0, -1, 0);
     bad |= s_put(d, "file-300-size-off", &e, 0, 0, 6, 0x00); /* a byte of the size changed */
+    bad |= s_put(d, "file-300-pieces", &e, 0, 0, -1, 0);
+    bad |= s_put(d, "file-300-pieces-short", &e, 1, 0, -1, 0);
+    {
+        static wire_fentry_block_t pb[148]; /* a piece: 129 + (its last byte, 19) % 128 blocks */
+        for (size_t i = 0; i < 148; i++) {
+            memset(pb[i].hash, (int)(i + 1), sizeof pb[i].hash);
+            pb[i].size = i + 1 == 148 ? 19 + 128 * 1000 : (uint32_t)(100 + i);
+        }
+        wire_buf_t out;
+        wire_buf_init(&out);
+        bad |= wire_fentry_piece_encode(pb, 148, &out) != MESH_OK ||
+               s_write(d, "piece-148", out.data, out.len);
+        wire_buf_release(&out);
+    }
     wire_fentry_t dir = {.type = WIRE_FENTRY_DIR, .mode = 0755, .mtime_ns = 7};
     bad |= s_put(d, "dir", &dir, 0, 0, -1, 0);
     bad |= s_put(d, "dir-setuid-mode", &dir, 0, 0, 4, 0x09); /* 0755 -> 04755 */

@@ -3,7 +3,9 @@
  * after a record's blocks change, only the new block is found there (the old one nowhere);
  * a dropped record's block is gone; another folder's file of the same bytes is a second
  * place (the first changed on disk: the second is read); 300 files each found; and
- * blockidx_forget drops a folder.
+ * blockidx_forget drops a folder. A large file's pieces (§25): each piece of its record's
+ * block list is answered with its bytes (hashing to its name), the old pieces gone after
+ * the record changed, the unchanged ones still there; a small file has none.
  * Layer: tests. Third-party: cmocka. SPDX-License-Identifier: MIT */
 #include "core/folder/blockidx.h"
 #include "core/folder/index.h"
@@ -117,6 +119,87 @@ test_incremental(void **state)
     util_rm_tree(dir2);
 }
 
+/* Record blocks[0..n) under name in f. */
+static void
+s_set_blocks(folder_t *f, const char *name, const wire_fentry_block_t *blocks, size_t n)
+{
+    index_rec_t rec = {.type = WIRE_FENTRY_FILE, .nblocks = n};
+    rec.blocks = calloc(n, sizeof *rec.blocks);
+    CHECK(rec.blocks);
+    memcpy(rec.blocks, blocks, n * sizeof *blocks);
+    for (size_t i = 0; i < n; i++) {
+        rec.size += blocks[i].size;
+    }
+    CHECK_OK(index_set(f, name, &rec));
+}
+
+/* n blocks (seeded random hashes, sizes 1000..) into out. */
+static void
+s_big_blocks(size_t n, uint64_t seed, wire_fentry_block_t *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint64_t x = seed * 1000003u + i;
+        hash_tagged(HASH_TAG_BLOCK, &x, sizeof x, out[i].hash);
+        out[i].size = 1000 + (uint32_t)i;
+    }
+}
+
+/* How many of pieces[0..n) bi answers, each checked: its bytes hash to its name. */
+static size_t
+s_pieces_held(const blockidx_t *bi, const wire_fentry_piece_t *pieces, size_t n)
+{
+    size_t held = 0;
+    uint8_t buf[WIRE_FENTRY_PIECE_BYTES], got[32];
+    for (size_t k = 0; k < n; k++) {
+        size_t len = 0;
+        if (blockidx_read(bi, pieces[k].hash, buf, sizeof buf, &len) == MESH_OK) {
+            hash_tagged(HASH_TAG_BLOCK, buf, len, got);
+            CHECK(memcmp(got, pieces[k].hash, 32) == 0);
+            held++;
+        }
+    }
+    return held;
+}
+
+static void
+test_pieces(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_blockidx.XXXXXX";
+    CHECK(mkdtemp(dir));
+    folder_t *f = index_folder_new("one", dir);
+    CHECK(f);
+    f->root_fd = open(dir, O_RDONLY | O_DIRECTORY);
+    static wire_fentry_block_t a[1000], b[1000];
+    wire_fentry_piece_t *pa = NULL, *pb = NULL, *ps = NULL;
+    size_t na = 0, nb = 0, ns = 0;
+    s_big_blocks(1000, 1, a);
+    s_big_blocks(WIRE_FENTRY_INLINE_MAX, 2, b);
+    s_set_blocks(f, "big", a, 1000);
+    s_set_blocks(f, "small", b, WIRE_FENTRY_INLINE_MAX); /* (inline: no pieces) */
+    CHECK_OK(wire_fentry_cut(b, WIRE_FENTRY_INLINE_MAX, &ps, &ns));
+    CHECK_OK(wire_fentry_cut(a, 1000, &pa, &na));
+    CHECK(na >= 4);
+    blockidx_t *bi = blockidx_new();
+    CHECK_OK(blockidx_update(bi, &f, 1));
+    CHECK_EQ(s_pieces_held(bi, pa, na), na);
+    CHECK_EQ(s_pieces_held(bi, ps, ns), 0);
+    /* one block of big changes: its piece is new, the old one gone, the others held */
+    memcpy(b, a, sizeof a);
+    b[500].hash[0] ^= 1;
+    s_set_blocks(f, "big", b, 1000);
+    CHECK_OK(wire_fentry_cut(b, 1000, &pb, &nb));
+    CHECK_OK(blockidx_update(bi, &f, 1));
+    CHECK_EQ(s_pieces_held(bi, pb, nb), nb);
+    CHECK_EQ(s_pieces_held(bi, pa, na), na - 1);
+    blockidx_free(bi);
+    free(pa);
+    free(pb);
+    free(ps);
+    index_folder_free(f);
+    util_rm_tree(dir);
+}
+
 int
 main(void)
 {
@@ -125,6 +208,7 @@ main(void)
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_incremental),
+        cmocka_unit_test(test_pieces),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,9 +3,13 @@
  * (tests/unit/util.c, not msgpack-c); files, directories and symlinks round trip; mtimes at
  * every integer form's edge; each rule refused by the encoder (MESH_EINVAL) and by the
  * decoder (MESH_EPROTO, zeroed output); the caps at their edge; every truncation and a
- * trailing byte refused; no read past the input (a PROT_NONE fence).
+ * trailing byte refused; no read past the input (a PROT_NONE fence). A large file's pieces
+ * (§25): layout 2 round trips, is small, an insertion changes one or two pieces, expanding
+ * checks each piece (hash, count, cut rule, sizes) and asks for every missing one.
  * Layer: tests. Third-party: cmocka. SPDX-License-Identifier: MIT */
 #include "core/wire/fentry.h"
+
+#include "crypto/hash.h"
 
 #include "util.h"
 
@@ -261,7 +265,8 @@ test_fentry_decoder_refuses(void **state)
         {F_ARRAY, {0x97}, 1, MESH_EPROTO},             /* 7 elements */
         {F_ARRAY, {0x99}, 1, MESH_EPROTO},             /* 9 elements */
         {F_ARRAY, {0xdc, 0x00, 0x08}, 3, MESH_EPROTO}, /* array 16 for 8: not shortest */
-        {F_VERSION, {0x02}, 1, MESH_EPROTO},           /* another version */
+        {F_VERSION, {0x02}, 1, MESH_EPROTO},           /* layout 2 for 2 blocks: too few */
+        {F_VERSION, {0x03}, 1, MESH_EPROTO},           /* another version */
         {F_TYPE, {0x03}, 1, MESH_EPROTO},              /* no such type */
         {F_TYPE, {0x01}, 1, MESH_EPROTO},              /* a directory with blocks */
         {F_TYPE, {0x02}, 1, MESH_EPROTO},              /* a symlink with blocks */
@@ -364,6 +369,322 @@ test_fentry_reads_only_its_bytes(void **state)
     util_bytes_free(ref);
 }
 
+
+/* ---- a large file's pieces (§25) ---- */
+
+#define S_BIG 4100u /* blocks of a 512 MiB file at the mean block size */
+
+static uint64_t
+s_rand(uint64_t *st)
+{
+    *st += 0x9e3779b97f4a7c15ull;
+    uint64_t z = *st;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* n blocks with random hashes and sizes (32 KiB .. 512 KiB); the sum of sizes. */
+static uint64_t
+s_big(wire_fentry_block_t *b, size_t n, uint64_t seed)
+{
+    uint64_t st = seed, sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        for (size_t k = 0; k < WIRE_FENTRY_HASH; k += 8) {
+            uint64_t r = s_rand(&st);
+            memcpy(b[i].hash + k, &r, 8);
+        }
+        b[i].size = 32768 + (uint32_t)(s_rand(&st) % (480u * 1024));
+        sum += b[i].size;
+    }
+    return sum;
+}
+
+/* A piece source: the pieces of blocks[0..n) as wire_fentry_cut makes them; serves also
+ * bad bytes when asked (mode), and counts what it was asked. */
+typedef struct s_src {
+    const wire_fentry_block_t *blocks;
+    size_t n;
+    int mode; /* 0 good, 1 one byte changed, 2 piece 3 missing, 3 a trailing byte, 4 known
+                 not to fit */
+    size_t asked;
+} s_src_t;
+
+static mesh_err_t
+s_src_fn(void *ctx, const wire_fentry_piece_t *pc, uint8_t *buf, size_t cap, size_t *len)
+{
+    s_src_t *src = ctx;
+    wire_fentry_piece_t *cut = NULL;
+    size_t np = 0, first = 0;
+    mesh_err_t err = MESH_ENOTFOUND;
+    src->asked++;
+    if (src->mode == 4) {
+        return MESH_EPROTO;
+    }
+    CHECK_OK(wire_fentry_cut(src->blocks, src->n, &cut, &np));
+    for (size_t k = 0; k < np; first += cut[k++].nblocks) {
+        if (memcmp(cut[k].hash, pc->hash, WIRE_FENTRY_HASH) != 0 || (src->mode == 2 && k == 3)) {
+            continue;
+        }
+        wire_buf_t out;
+        wire_buf_init(&out);
+        CHECK_OK(wire_fentry_piece_encode(src->blocks + first, cut[k].nblocks, &out));
+        if (src->mode == 3) {
+            CHECK_OK(wire_buf_append(&out, "", 1));
+        }
+        CHECK(out.len <= cap && out.len <= WIRE_FENTRY_PIECE_SIZE(cut[k].nblocks));
+        memcpy(buf, out.data, out.len);
+        *len = out.len;
+        if (src->mode == 1) {
+            buf[out.len - 1] ^= 1;
+        }
+        wire_buf_release(&out);
+        err = MESH_OK;
+        break;
+    }
+    free(cut);
+    return err;
+}
+
+static void
+test_fentry_pieces_round_trip(void **state)
+{
+    (void)state;
+    wire_fentry_block_t *b = calloc(S_BIG, sizeof *b);
+    assert_non_null(b);
+    wire_fentry_t e = {.type = WIRE_FENTRY_FILE, .mode = 0644, .mtime_ns = 5};
+    e.size = s_big(b, S_BIG, 1);
+    e.blocks = b;
+    e.nblocks = S_BIG;
+    wire_buf_t out, again;
+    wire_buf_init(&out);
+    wire_buf_init(&again);
+    CHECK_OK(wire_fentry_encode(&e, &out));
+    CHECK(out.data[0] == 0x98 && out.data[1] == WIRE_FENTRY_VERSION_PIECES);
+    CHECK(out.len < 4096); /* (the inline list: 37 bytes a block, about 148 KiB) */
+    wire_fentry_t d;
+    CHECK_OK(wire_fentry_decode(out.data, out.len, &d));
+    CHECK(d.npieces > S_BIG / (WIRE_FENTRY_PIECE_MIN + 2 * WIRE_FENTRY_PIECE_MASK) &&
+          d.npieces < S_BIG / WIRE_FENTRY_PIECE_MIN);
+    CHECK(d.blocks == NULL && d.nblocks == 0 && d.size == e.size);
+    CHECK_OK(wire_fentry_encode(&d, &again)); /* pieces only: the same bytes */
+    CHECK(again.len == out.len && memcmp(again.data, out.data, out.len) == 0);
+    CHECK(wire_fentry_lists(&d, b, S_BIG));
+    b[2000].size ^= 1;
+    CHECK(!wire_fentry_lists(&d, b, S_BIG));
+    b[2000].size ^= 1;
+    CHECK(!wire_fentry_lists(&d, b, S_BIG - 1));
+    s_src_t src = {.blocks = b, .n = S_BIG};
+    CHECK_OK(wire_fentry_expand(&d, s_src_fn, &src));
+    CHECK_EQ(src.asked, d.npieces);
+    CHECK_EQ(d.nblocks, S_BIG);
+    CHECK(memcmp(d.blocks, b, S_BIG * sizeof *b) == 0);
+    CHECK(wire_fentry_lists(&d, b, S_BIG));
+    wire_buf_reset(&again);
+    CHECK_OK(wire_fentry_encode(&d, &again)); /* expanded: the blocks cut again, same bytes */
+    CHECK(again.len == out.len && memcmp(again.data, out.data, out.len) == 0);
+    wire_fentry_release(&d);
+    /* the inline limit: 128 blocks stay layout 1, 129 are pieces */
+    for (size_t n = WIRE_FENTRY_INLINE_MAX; n <= WIRE_FENTRY_INLINE_MAX + 1; n++) {
+        wire_fentry_t small = {.type = WIRE_FENTRY_FILE, .mode = 0600, .blocks = b, .nblocks = n};
+        for (size_t i = 0; i < n; i++) {
+            small.size += b[i].size;
+        }
+        wire_buf_reset(&again);
+        CHECK_OK(wire_fentry_encode(&small, &again));
+        CHECK_EQ(again.data[1], n == WIRE_FENTRY_INLINE_MAX ? WIRE_FENTRY_VERSION
+                                                            : WIRE_FENTRY_VERSION_PIECES);
+    }
+    /* a layout 1 entry of many blocks (an older device's) is still read */
+    util_bytes_t *bb = util_bytes_new();
+    util_array(bb, 8), util_uint(bb, 1), util_uint(bb, 0), util_uint(bb, 0644);
+    util_uint(bb, e.size), util_uint(bb, 5), util_bin(bb, NULL, 0);
+    uint8_t *hashes = malloc(S_BIG * WIRE_FENTRY_HASH);
+    assert_non_null(hashes);
+    for (size_t i = 0; i < S_BIG; i++) {
+        memcpy(hashes + i * WIRE_FENTRY_HASH, b[i].hash, WIRE_FENTRY_HASH);
+    }
+    util_bin(bb, hashes, S_BIG * WIRE_FENTRY_HASH), util_array(bb, S_BIG);
+    for (size_t i = 0; i < S_BIG; i++) {
+        util_uint(bb, b[i].size);
+    }
+    CHECK_OK(wire_fentry_decode(bb->b, bb->len, &d));
+    CHECK(d.nblocks == S_BIG && d.npieces == 0);
+    wire_buf_reset(&again);
+    CHECK_OK(wire_fentry_encode(&d, &again)); /* written again as layout 2 */
+    CHECK(again.len == out.len && memcmp(again.data, out.data, out.len) == 0);
+    wire_fentry_release(&d);
+    free(hashes);
+    util_bytes_free(bb);
+    wire_buf_release(&out);
+    wire_buf_release(&again);
+    free(b);
+}
+
+/* 1 KiB inserted in the middle of a large file changes the block there (one block becomes
+ * two): one or two pieces differ, all others are the same. */
+static void
+test_fentry_pieces_insert(void **state)
+{
+    (void)state;
+    wire_fentry_block_t *a = calloc(S_BIG, sizeof *a), *b = calloc(S_BIG + 1, sizeof *b);
+    assert_non_null(a);
+    assert_non_null(b);
+    s_big(a, S_BIG, 2);
+    for (size_t at = 100; at < S_BIG; at += 397) {
+        memcpy(b, a, at * sizeof *a);
+        s_big(b + at, 2, at); /* the changed block, now two */
+        memcpy(b + at + 2, a + at + 1, (S_BIG - at - 1) * sizeof *a);
+        wire_fentry_piece_t *pa = NULL, *pb = NULL;
+        size_t na = 0, nb = 0, differ = 0;
+        CHECK_OK(wire_fentry_cut(a, S_BIG, &pa, &na));
+        CHECK_OK(wire_fentry_cut(b, S_BIG + 1, &pb, &nb));
+        for (size_t k = 0; k < nb; k++) {
+            bool held = false;
+            for (size_t j = 0; j < na && !held; j++) {
+                held = memcmp(pa[j].hash, pb[k].hash, WIRE_FENTRY_HASH) == 0;
+            }
+            differ += !held;
+        }
+        snprintf(util_where, sizeof util_where, "insert at block %zu: %zu pieces new", at, differ);
+        CHECK(differ >= 1 && differ <= 2);
+        free(pa);
+        free(pb);
+    }
+    util_where[0] = '\0';
+    free(a);
+    free(b);
+}
+
+/* A piece source of pieces given by hand. */
+typedef struct s_held {
+    uint8_t hash[2][WIRE_FENTRY_HASH];
+    wire_buf_t bytes[2];
+    size_t n;
+} s_held_t;
+
+static mesh_err_t
+s_held_fn(void *ctx, const wire_fentry_piece_t *pc, uint8_t *buf, size_t cap, size_t *len)
+{
+    s_held_t *h = ctx;
+    for (size_t k = 0; k < h->n; k++) {
+        if (memcmp(h->hash[k], pc->hash, WIRE_FENTRY_HASH) == 0 && h->bytes[k].len <= cap) {
+            memcpy(buf, h->bytes[k].data, h->bytes[k].len);
+            *len = h->bytes[k].len;
+            return MESH_OK;
+        }
+    }
+    return MESH_ENOTFOUND;
+}
+
+/* Expanding refuses a piece that does not hash to its name, lists another count, breaks
+ * the cut rule or the entry's size; a missing piece leaves e as it was and every piece
+ * was asked for. Layout 2's own rules are refused by the decoder. */
+static void
+test_fentry_pieces_refused(void **state)
+{
+    (void)state;
+    wire_fentry_block_t *b = calloc(S_BIG, sizeof *b);
+    assert_non_null(b);
+    wire_fentry_t e = {.type = WIRE_FENTRY_FILE, .mode = 0644};
+    e.size = s_big(b, S_BIG, 3);
+    e.blocks = b;
+    e.nblocks = S_BIG;
+    wire_buf_t out;
+    wire_buf_init(&out);
+    CHECK_OK(wire_fentry_encode(&e, &out));
+    for (int mode = 1; mode <= 4; mode++) {
+        wire_fentry_t d;
+        CHECK_OK(wire_fentry_decode(out.data, out.len, &d));
+        s_src_t src = {.blocks = b, .n = S_BIG, .mode = mode};
+        CHECK_EQ(wire_fentry_expand(&d, s_src_fn, &src), mode == 2 ? MESH_ENOTFOUND : MESH_EPROTO);
+        CHECK(d.blocks == NULL && d.nblocks == 0);
+        CHECK(mode != 2 || src.asked == d.npieces); /* (every missing piece learnt at once) */
+        wire_fentry_release(&d);
+    }
+    /* a size that is not the blocks' sum */
+    wire_fentry_t d;
+    CHECK_OK(wire_fentry_decode(out.data, out.len, &d));
+    d.size++;
+    s_src_t src = {.blocks = b, .n = S_BIG};
+    CHECK_EQ(wire_fentry_expand(&d, s_src_fn, &src), MESH_EPROTO);
+    d.size--;
+    /* a piece named by its hash but listed with another count */
+    d.pieces[0].nblocks++;
+    d.pieces[1].nblocks--;
+    CHECK_EQ(wire_fentry_expand(&d, s_src_fn, &src), MESH_EPROTO);
+    wire_fentry_release(&d);
+    /* pieces cut against the rule (200 blocks, no cut: one piece of 200, but 100 + 100 given) */
+    for (size_t i = 0; i < 200; i++) {
+        b[i].hash[WIRE_FENTRY_HASH - 1] = 1;
+    }
+    wire_fentry_t two = {.type = WIRE_FENTRY_FILE, .mode = 0644, .npieces = 2};
+    wire_fentry_piece_t pcs[2];
+    s_held_t held = {.n = 2};
+    two.pieces = pcs;
+    for (size_t k = 0; k < 2; k++) {
+        wire_buf_init(&held.bytes[k]);
+        CHECK_OK(wire_fentry_piece_encode(b + 100 * k, 100, &held.bytes[k]));
+        hash_tagged(HASH_TAG_BLOCK, held.bytes[k].data, held.bytes[k].len, pcs[k].hash);
+        memcpy(held.hash[k], pcs[k].hash, WIRE_FENTRY_HASH);
+        pcs[k].nblocks = 100;
+        for (size_t i = 0; i < 100; i++) {
+            two.size += b[100 * k + i].size;
+        }
+    }
+    wire_buf_reset(&out);
+    CHECK_OK(wire_fentry_encode(&two, &out));
+    CHECK_OK(wire_fentry_decode(out.data, out.len, &d));
+    CHECK_EQ(wire_fentry_expand(&d, s_held_fn, &held), MESH_EPROTO);
+    CHECK(d.blocks == NULL);
+    wire_fentry_release(&d);
+    /* the same pieces with the rule kept (the first ends at a cut): they expand */
+    b[99].hash[WIRE_FENTRY_HASH - 1] = 0;
+    wire_buf_reset(&held.bytes[0]);
+    CHECK_OK(wire_fentry_piece_encode(b, 100, &held.bytes[0]));
+    hash_tagged(HASH_TAG_BLOCK, held.bytes[0].data, held.bytes[0].len, pcs[0].hash);
+    memcpy(held.hash[0], pcs[0].hash, WIRE_FENTRY_HASH);
+    wire_buf_reset(&out);
+    CHECK_OK(wire_fentry_encode(&two, &out));
+    CHECK_OK(wire_fentry_decode(out.data, out.len, &d));
+    CHECK_OK(wire_fentry_expand(&d, s_held_fn, &held));
+    CHECK(d.nblocks == 200 && wire_fentry_lists(&d, b, 200));
+    wire_fentry_release(&d);
+    wire_buf_release(&held.bytes[0]);
+    wire_buf_release(&held.bytes[1]);
+    /* the decoder: layout 2 with a piece too small (not last), too large, none, a directory,
+     * a size below one byte per block */
+    struct {
+        uint32_t counts[3];
+        size_t n;
+        uint64_t size;
+        uint8_t type;
+    } bad[] = {
+        {{WIRE_FENTRY_PIECE_MIN - 1, 200, 0}, 2, 1000000, 0},
+        {{WIRE_FENTRY_PIECE_MAX + 1, 0, 0}, 1, 1000000, 0},
+        {{0, 0, 0}, 0, 1000000, 0},
+        {{100, 100, 0}, 2, 1000000, 1},
+        {{100, 100, 0}, 2, 199, 0},
+        {{60, 60, 0}, 2, 1000000, 0}, /* 120 blocks: layout 1's */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        util_bytes_t *bb = util_bytes_new();
+        uint8_t hashes[3 * WIRE_FENTRY_HASH] = {0};
+        util_array(bb, 8), util_uint(bb, 2), util_uint(bb, bad[i].type), util_uint(bb, 0644);
+        util_uint(bb, bad[i].size), util_uint(bb, 0), util_bin(bb, NULL, 0);
+        util_bin(bb, hashes, bad[i].n * WIRE_FENTRY_HASH), util_array(bb, bad[i].n);
+        for (size_t k = 0; k < bad[i].n; k++) {
+            util_uint(bb, bad[i].counts[k]);
+        }
+        snprintf(util_where, sizeof util_where, "layout 2 case %zu", i);
+        s_refused(bb->b, bb->len, MESH_EPROTO);
+        util_bytes_free(bb);
+    }
+    util_where[0] = '\0';
+    wire_buf_release(&out);
+    free(b);
+}
+
 int
 main(void)
 {
@@ -375,6 +696,9 @@ main(void)
         cmocka_unit_test(test_fentry_decoder_refuses),
         cmocka_unit_test(test_fentry_caps),
         cmocka_unit_test(test_fentry_reads_only_its_bytes),
+        cmocka_unit_test(test_fentry_pieces_round_trip),
+        cmocka_unit_test(test_fentry_pieces_insert),
+        cmocka_unit_test(test_fentry_pieces_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
