@@ -40,6 +40,12 @@ void blockidx_forget(blockidx_t *bi, const folder_t *f);
 MESH_NODISCARD mesh_err_t blockidx_read(const blockidx_t *bi, const uint8_t *hash, uint8_t *buf,
                                         size_t cap, size_t *len);
 
+/* The same for an answer to a member (BLOCK, §18.6): a place whose file the stat check
+ * finds as scanned (size, mtime, ctime, inode as its record, of the generation indexed) is
+ * not hashed again (the member checks every block it gets); any other place is. */
+MESH_NODISCARD mesh_err_t blockidx_serve(const blockidx_t *bi, const uint8_t *hash, uint8_t *buf,
+                                         size_t cap, size_t *len);
+
 /* Is hash in the index (without reading it)? */
 bool blockidx_has(const blockidx_t *bi, const uint8_t *hash);
 
