@@ -349,9 +349,8 @@ s_unchanged(const blockidx_t *bi, const s_file_t *file, int fd)
            (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec == rec->ctime_ns;
 }
 
-static mesh_err_t
-s_read(const blockidx_t *bi, const uint8_t *hash, uint8_t *buf, size_t cap, size_t *len,
-       bool trust_stat)
+mesh_err_t
+blockidx_read(const blockidx_t *bi, const uint8_t *hash, uint8_t *buf, size_t cap, size_t *len)
 {
     *len = 0;
     if (!bi || !bi->cap) {
@@ -370,7 +369,7 @@ s_read(const blockidx_t *bi, const uint8_t *hash, uint8_t *buf, size_t cap, size
         }
         size_t size = file->blocks[b].size;
         ssize_t got_n = pread(fd, buf, size, (off_t)file->offsets[b]);
-        bool trusted = got_n == (ssize_t)size && trust_stat && s_unchanged(bi, file, fd);
+        bool trusted = got_n == (ssize_t)size && s_unchanged(bi, file, fd);
         close(fd);
         if (got_n != (ssize_t)size) {
             continue;
@@ -384,16 +383,4 @@ s_read(const blockidx_t *bi, const uint8_t *hash, uint8_t *buf, size_t cap, size
         }
     }
     return MESH_ENOTFOUND;
-}
-
-mesh_err_t
-blockidx_read(const blockidx_t *bi, const uint8_t *hash, uint8_t *buf, size_t cap, size_t *len)
-{
-    return s_read(bi, hash, buf, cap, len, false);
-}
-
-mesh_err_t
-blockidx_serve(const blockidx_t *bi, const uint8_t *hash, uint8_t *buf, size_t cap, size_t *len)
-{
-    return s_read(bi, hash, buf, cap, len, true);
 }

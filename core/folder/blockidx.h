@@ -34,17 +34,13 @@ MESH_NODISCARD mesh_err_t blockidx_update(blockidx_t *bi, folder_t *const *folde
 void blockidx_forget(blockidx_t *bi, const folder_t *f);
 
 /* Read the block named hash from any local place that still holds it into buf (cap bytes
- * at least its size): each place is read through its folder's open root (fs/path.h) and
- * checked against hash. MESH_OK: *len is its size. MESH_ENOTFOUND: held nowhere (or every
- * place changed since its scan). */
+ * at least its size): each place is read through its folder's open root (fs/path.h); a
+ * place whose file the stat check finds as scanned (size, mtime, ctime and inode as its
+ * record, of the generation indexed: the rule by which a rescan reads no content) is taken
+ * as it is, any other is checked against hash. MESH_OK: *len is its size. MESH_ENOTFOUND:
+ * held nowhere (or every place changed since its scan). */
 MESH_NODISCARD mesh_err_t blockidx_read(const blockidx_t *bi, const uint8_t *hash, uint8_t *buf,
                                         size_t cap, size_t *len);
-
-/* The same for an answer to a member (BLOCK, §18.6): a place whose file the stat check
- * finds as scanned (size, mtime, ctime, inode as its record, of the generation indexed) is
- * not hashed again (the member checks every block it gets); any other place is. */
-MESH_NODISCARD mesh_err_t blockidx_serve(const blockidx_t *bi, const uint8_t *hash, uint8_t *buf,
-                                         size_t cap, size_t *len);
 
 /* Is hash in the index (without reading it)? */
 bool blockidx_has(const blockidx_t *bi, const uint8_t *hash);

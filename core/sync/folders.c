@@ -614,7 +614,7 @@ s_answer(loop_t *l, struct folders *fs, session_t *s, uint64_t num, const char *
     size_t len = 0;
     /* only a member that may read the folder's collection is answered from it (§18.6) */
     if (joined && s_may_read(l, fs, joined, s) &&
-        blockidx_serve(fs->bi, hash, fs->block, WIRE_FENTRY_BLOCK_MAX, &len) == MESH_OK) {
+        blockidx_read(fs->bi, hash, fs->block, WIRE_FENTRY_BLOCK_MAX, &len) == MESH_OK) {
         blk.status = WIRE_BLOCK_HERE;
         blk.data = fs->block;
         blk.data_len = len;
