@@ -10,12 +10,15 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#define S_WINDOW     64u /* bytes a gear hash depends on (the shift's width) */
-#define S_NORMAL     2u  /* normalization level: mask bits added / taken (§18.1) */
-#define S_GEAR_SEED  0x6765617273656564ull /* "gearseed": G[i] is splitmix64's output i + 1 */
-#define S_READ_PIECE (1u << 20)            /* bytes per read in chunk_fd */
+#define S_WINDOW    64u /* bytes a gear hash depends on (the shift's width) */
+#define S_NORMAL    2u  /* normalization level: mask bits added / taken (§18.1) */
+#define S_GEAR_SEED 0x6765617273656564ull /* "gearseed": G[i] is splitmix64's output i + 1 */
+#define S_ROUND     (16u << 20)           /* chunk_fd: bytes cut, then named, at a time */
+#define S_ROUND_MIN (64u << 10)           /* (a smaller file: a buffer of its size) */
+#define S_SPLIT_MIN (1u << 20)            /* bytes of blocks named on two threads, at least */
 
 static uint64_t s_gear[256];
 static pthread_once_t s_gear_once = PTHREAD_ONCE_INIT;
@@ -202,44 +205,141 @@ chunk_stream_release(chunk_stream_t *s)
     s->n = s->cap = 0;
 }
 
+/* Blocks [from, to) of list, whose bytes follow one another from data: named (§18.1). */
+typedef struct s_hash_job {
+    const uint8_t *data;
+    chunk_block_t *list;
+    size_t from, to;
+} s_hash_job_t;
+
+static void *
+s_hash_run(void *arg)
+{
+    const s_hash_job_t *j = arg;
+    const uint8_t *p = j->data;
+    for (size_t i = j->from; i < j->to; i++) {
+        hash_tagged(HASH_TAG_BLOCK, p, j->list[i].size, j->list[i].hash);
+        p += j->list[i].size;
+    }
+    return NULL;
+}
+
+/* Name blocks [from, to) of list, whose bytes follow one another from data: the later half
+ * of the bytes on a second thread while this one does the first half, when they are at
+ * least S_SPLIT_MIN bytes in two blocks or more (else, or when no thread starts, here). */
+static void
+s_hash_blocks(const uint8_t *data, chunk_block_t *list, size_t from, size_t to, uint64_t bytes)
+{
+    s_hash_job_t mine = {data, list, from, to}, other = {0};
+    pthread_t th;
+    bool split = false;
+    if (bytes >= S_SPLIT_MIN && to - from >= 2) {
+        uint64_t at = 0; /* the bytes of blocks [from, k): where block k starts */
+        size_t k = from;
+        while (k + 1 < to && 2 * (at + list[k].size) <= bytes) {
+            at += list[k++].size;
+        }
+        if (k == from) { /* (one block at least each) */
+            at += list[k++].size;
+        }
+        other.data = data + at;
+        other.list = list;
+        other.from = k;
+        other.to = to;
+        mine.to = k;
+        split = pthread_create(&th, NULL, s_hash_run, &other) == 0;
+        if (!split) {
+            mine.to = to;
+        }
+    }
+    s_hash_run(&mine);
+    if (split) {
+        pthread_join(th, NULL);
+    }
+}
+
+/* Add a block of size bytes to *list (unnamed yet). MESH_OK, MESH_ETOOBIG, MESH_ENOMEM. */
+static mesh_err_t
+s_add(chunk_block_t **list, size_t *n, size_t *cap, size_t max_blocks, uint32_t size)
+{
+    if (*n == max_blocks) {
+        return MESH_ETOOBIG;
+    }
+    if (*n == *cap) {
+        size_t grown = *cap ? 2 * *cap : 64;
+        chunk_block_t *l = realloc(*list, grown * sizeof *l);
+        if (!l) {
+            return MESH_ENOMEM;
+        }
+        *list = l;
+        *cap = grown;
+    }
+    (*list)[(*n)++].size = size;
+    return MESH_OK;
+}
+
+/* Rounds of at most S_ROUND bytes: read, cut (the chunker goes on across rounds), then the
+ * round's whole blocks named on two threads; the last block's start moves to the front of
+ * the buffer for the next round (at most max - 1 bytes). The same blocks as a stream. */
 mesh_err_t
 chunk_fd(int fd, const chunk_params_t *params, size_t max_blocks, chunk_block_t **blocks, size_t *n,
          uint64_t *bytes_read)
 {
-    chunk_stream_t s;
-    uint8_t *buf = NULL;
+    chunker_t c;
+    chunk_block_t *list = NULL;
+    size_t nlist = 0, cap = 0, round = S_ROUND, have = 0;
+    struct stat st;
     *blocks = NULL;
     *n = 0;
     *bytes_read = 0;
-    mesh_err_t err = fd < 0 ? MESH_EINVAL : chunk_stream_init(&s, params, max_blocks);
+    mesh_err_t err = fd < 0 ? MESH_EINVAL : chunk_init(&c, params);
     if (err != MESH_OK) {
         return err;
     }
-    buf = malloc(S_READ_PIECE);
-    err = buf ? MESH_OK : MESH_ENOMEM;
-    while (err == MESH_OK) {
-        ssize_t got = read(fd, buf, S_READ_PIECE);
-        if (got < 0 && errno == EINTR) {
-            continue;
-        }
-        if (got < 0) {
-            err = MESH_EIO;
-        } else if (got == 0) {
-            break;
-        } else {
-            *bytes_read += (uint64_t)got;
-            err = chunk_stream_feed(&s, buf, (size_t)got);
-        }
+    if (fstat(fd, &st) == 0 && st.st_size >= 0 && (uint64_t)st.st_size < round) {
+        round = (size_t)st.st_size < S_ROUND_MIN ? S_ROUND_MIN : (size_t)st.st_size + 1;
     }
-    if (err == MESH_OK) {
-        err = chunk_stream_end(&s);
+    uint8_t *buf = malloc(round + c.p.max);
+    err = buf ? MESH_OK : MESH_ENOMEM;
+    for (bool eof = false; err == MESH_OK && !eof;) {
+        size_t carry = have, start = 0, first = nlist;
+        while (err == MESH_OK && !eof && have < carry + round) {
+            ssize_t got = read(fd, buf + have, carry + round - have);
+            if (got < 0 && errno == EINTR) {
+                continue;
+            }
+            if (got < 0) {
+                err = MESH_EIO;
+            } else {
+                eof = got == 0;
+                have += (size_t)got;
+                *bytes_read += (uint64_t)got;
+            }
+        }
+        for (size_t pos = carry; err == MESH_OK && pos < have;) {
+            bool cut = false;
+            pos += chunk_next(&c, buf + pos, have - pos, &cut);
+            if (cut) {
+                err = s_add(&list, &nlist, &cap, max_blocks, (uint32_t)(pos - start));
+                start = pos;
+            }
+        }
+        if (err == MESH_OK && eof && start < have) {
+            err = s_add(&list, &nlist, &cap, max_blocks, (uint32_t)(have - start));
+            start = have;
+        }
+        if (err == MESH_OK) {
+            s_hash_blocks(buf, list, first, nlist, start);
+            memmove(buf, buf + start, have - start);
+            have -= start;
+        }
     }
     free(buf);
     if (err != MESH_OK) {
-        chunk_stream_release(&s);
+        free(list);
         return err;
     }
-    *blocks = s.list;
-    *n = s.n;
+    *blocks = list;
+    *n = nlist;
     return MESH_OK;
 }

@@ -27,6 +27,7 @@ typedef enum testhook {
     TESTHOOK_BAD_BLOCKS,       /* MESH_TEST_BAD_BLOCKS: 1 flips a byte of every BLOCK sent */
     TESTHOOK_BLOCK_PAUSE_MS,   /* MESH_TEST_BLOCK_PAUSE_MS: a pause before each BLOCK sent */
     TESTHOOK_SCAN_PART_FILES,  /* MESH_TEST_SCAN_PART_FILES: files a folder scan reads a turn */
+    TESTHOOK_ANSWER_BYTES_S,   /* MESH_TEST_ANSWER_BYTES_S: block bytes answered per second */
     TESTHOOK_COUNT
 } testhook_t;
 

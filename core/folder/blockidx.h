@@ -36,10 +36,19 @@ void blockidx_forget(blockidx_t *bi, const folder_t *f);
 
 /* Read the block named hash from any local place that still holds it into buf (cap bytes
  * at least its size): each place is read through its folder's open root (fs/path.h) and
- * checked against hash. MESH_OK: *len is its size. MESH_ENOTFOUND: held nowhere (or every
- * place changed since its scan). */
+ * checked against hash (a block copied into another file is never taken on trust: a write
+ * within the file system's timestamp granularity after the scan leaves the stat check
+ * unchanged). A piece (§25) is made from its file's record. MESH_OK: *len is its size.
+ * MESH_ENOTFOUND: held nowhere (or every place changed since its scan). */
 MESH_NODISCARD mesh_err_t blockidx_read(const blockidx_t *bi, const uint8_t *hash, uint8_t *buf,
                                         size_t cap, size_t *len);
+
+/* blockidx_read for an answer to a member: a place whose file the stat check finds as
+ * scanned (size, mtime, ctime and inode as its record, of the generation indexed: the rule
+ * by which a rescan reads no content) is taken as it is, without a second hash; the asker
+ * checks every block it gets (§18.6). */
+MESH_NODISCARD mesh_err_t blockidx_answer(const blockidx_t *bi, const uint8_t *hash, uint8_t *buf,
+                                          size_t cap, size_t *len);
 
 /* Is hash in the index (without reading it)? */
 bool blockidx_has(const blockidx_t *bi, const uint8_t *hash);

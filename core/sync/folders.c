@@ -25,6 +25,8 @@
 #define S_TRIED_MAX   8 /* members a block was asked of, before all are asked again */
 #define S_SLOTS       (4 * FOLDERS_WANT_MAX) /* the want table's slots (a power of two) */
 #define S_ACCESS_KEPT 16 /* (folder, member) read rights remembered per store transaction */
+#define S_LATER_MAX                                                                                \
+    (8 * FOLDERS_INFLIGHT_PEER) /* requests past the answer cap kept (more: dropped) */
 
 /* May this member read this folder's collection? (As of one store transaction.) */
 typedef struct s_access {
@@ -32,6 +34,16 @@ typedef struct s_access {
     uint8_t device[WIRE_ORIGIN_LEN];
     bool yes;
 } s_access_t;
+
+/* A request that came past the answer cap: answered when the next second's budget allows. */
+typedef struct s_later {
+    session_t *s;          /* (sessions live as long as the loop) */
+    uint64_t peer_session; /* its HELLO's session id then (a restart: not answered) */
+    uint64_t num;          /* the request's id */
+    uint8_t hash[WIRE_FENTRY_HASH];
+    size_t folder_len;
+    char folder[WIRE_BLOCKMSG_ID_MAX];
+} s_later_t;
 
 typedef struct s_want {
     uint8_t hash[WIRE_FENTRY_HASH];
@@ -81,6 +93,8 @@ struct folders {
     int64_t answer_s;                 /* the second of the answers counted, */
     uint32_t answers;                 /* and how many, */
     uint64_t answer_bytes;            /* of how many bytes */
+    s_later_t *later;                 /* requests past the cap (a ring of S_LATER_MAX), */
+    size_t later_at, nlater;          /* its first and how many */
     uint32_t *slot;                   /* want's hash table: index + 1 per slot, 0 empty (S_SLOTS) */
     s_access_t access[S_ACCESS_KEPT]; /* read rights asked lately (a ring), */
     size_t naccess;                   /* how many were asked, */
@@ -411,6 +425,8 @@ s_blocks(loop_t *l, struct folders *fs, int64_t now, folders_send_fn send)
 
 /* ---- the turn ---- */
 
+static void s_later_answer(loop_t *l, struct folders *fs, folders_send_fn send);
+
 /* Keep folder i's records in the store when realize changed them, at most once per
  * FOLDERS_SAVE_MS (force: now). Records not kept when the daemon dies cost a read of those
  * files at the next scan, nothing else: realize touches no path without its record. */
@@ -445,6 +461,7 @@ s_open(loop_t *l)
     fs->saved_ms = calloc(REGISTRY_MAX, sizeof *fs->saved_ms);
     fs->slot = calloc(S_SLOTS, sizeof *fs->slot);
     fs->want = calloc(FOLDERS_WANT_MAX, sizeof *fs->want);
+    fs->later = calloc(S_LATER_MAX, sizeof *fs->later);
     fs->block = malloc(WIRE_FENTRY_BLOCK_MAX);
     fs->bi = blockidx_new();
     fs->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -453,7 +470,7 @@ s_open(loop_t *l)
     wire_buf_init(&fs->body);
     l->folders = fs;
     if (!fs->f || !fs->scan_ms || !fs->dirty_ms || !fs->watched || !fs->need || !fs->want ||
-        !fs->block || !fs->bi || !fs->saved || !fs->saved_ms || !fs->slot) {
+        !fs->block || !fs->bi || !fs->saved || !fs->saved_ms || !fs->slot || !fs->later) {
         folders_close(l);
         return NULL;
     }
@@ -476,6 +493,7 @@ folders_tick(loop_t *l, int64_t now, folders_send_fn send)
         fs->registry_ms = now;
         s_registry(l, fs);
     }
+    s_later_answer(l, fs, send); /* (requests past the cap: in this second's budget) */
     if (fs->n == 0) {
         fs->txnid = txnid;
         return;
@@ -565,33 +583,38 @@ s_may_read(loop_t *l, struct folders *fs, const folder_t *f, const session_t *s)
     return yes;
 }
 
-static mesh_err_t
-s_on_req(loop_t *l, struct folders *fs, session_t *s, const wire_msg_t *msg, folders_send_fn send)
+/* Is there room left in this second's answer budget (FOLDERS_ANSWERS_PER_S, and
+ * FOLDERS_ANSWER_BYTES_S)? */
+static bool
+s_budget(struct folders *fs)
 {
-    wire_block_req_t req;
-    if (wire_block_req_decode(msg->body, msg->body_len, &req) != MESH_OK) {
-        return MESH_EPROTO;
-    }
     int64_t sec = sync_now_ms() / 1000;
     if (sec != fs->answer_s) {
         fs->answer_s = sec;
         fs->answers = 0;
         fs->answer_bytes = 0;
     }
-    if (++fs->answers > FOLDERS_ANSWERS_PER_S || fs->answer_bytes >= FOLDERS_ANSWER_BYTES_S) {
-        return MESH_OK; /* past the cap: it asks again, or another member */
-    }
+    return fs->answers < FOLDERS_ANSWERS_PER_S &&
+           fs->answer_bytes < testhook_number(TESTHOOK_ANSWER_BYTES_S, FOLDERS_ANSWER_BYTES_S);
+}
+
+/* Answer request num of s: the block hash from folder [folder, folder_len), or not held. */
+static void
+s_answer(loop_t *l, struct folders *fs, session_t *s, uint64_t num, const char *folder,
+         size_t folder_len, const uint8_t *hash, folders_send_fn send)
+{
+    fs->answers++;
     const folder_t *joined = NULL;
     for (size_t i = 0; i < fs->n && !joined; i++) {
-        bool same = strlen(fs->f[i]->id) == req.folder_len &&
-                    memcmp(fs->f[i]->id, req.folder, req.folder_len) == 0;
+        bool same =
+            strlen(fs->f[i]->id) == folder_len && memcmp(fs->f[i]->id, folder, folder_len) == 0;
         joined = same ? fs->f[i] : NULL;
     }
-    wire_block_t blk = {.status = WIRE_BLOCK_NOT_HELD, .hash = req.hash};
+    wire_block_t blk = {.status = WIRE_BLOCK_NOT_HELD, .hash = hash};
     size_t len = 0;
     /* only a member that may read the folder's collection is answered from it (§18.6) */
     if (joined && s_may_read(l, fs, joined, s) &&
-        blockidx_read(fs->bi, req.hash, fs->block, WIRE_FENTRY_BLOCK_MAX, &len) == MESH_OK) {
+        blockidx_answer(fs->bi, hash, fs->block, WIRE_FENTRY_BLOCK_MAX, &len) == MESH_OK) {
         blk.status = WIRE_BLOCK_HERE;
         blk.data = fs->block;
         blk.data_len = len;
@@ -607,11 +630,48 @@ s_on_req(loop_t *l, struct folders *fs, session_t *s, const wire_msg_t *msg, fol
     }
     wire_buf_reset(&fs->body);
     if (wire_block_encode(&blk, &fs->body) == MESH_OK) {
-        wire_msg_t out = {.type = WIRE_MSG_BLOCK,
-                          .num = msg->num,
-                          .body = fs->body.data,
-                          .body_len = fs->body.len};
+        wire_msg_t out = {
+            .type = WIRE_MSG_BLOCK, .num = num, .body = fs->body.data, .body_len = fs->body.len};
         (void)send(l, s, &out);
+    }
+}
+
+/* Answer the requests kept past the cap, the oldest first, while the budget allows; one
+ * whose member restarted or went silent since is dropped (it asks again). */
+static void
+s_later_answer(loop_t *l, struct folders *fs, folders_send_fn send)
+{
+    while (fs->nlater && s_budget(fs)) {
+        s_later_t *r = &fs->later[fs->later_at];
+        fs->later_at = (fs->later_at + 1) % S_LATER_MAX;
+        fs->nlater--;
+        if (r->s->ok && r->s->connected && r->s->peer_session == r->peer_session) {
+            s_answer(l, fs, r->s, r->num, r->folder, r->folder_len, r->hash, send);
+        }
+    }
+}
+
+/* A BLOCK_REQ: answered now within the second's budget; past it, kept (S_LATER_MAX
+ * requests, in order) and answered in a later second, so that the asker waits no timeout;
+ * past that too, dropped (the asker times out and asks again, or another member). */
+static mesh_err_t
+s_on_req(loop_t *l, struct folders *fs, session_t *s, const wire_msg_t *msg, folders_send_fn send)
+{
+    wire_block_req_t req;
+    if (wire_block_req_decode(msg->body, msg->body_len, &req) != MESH_OK) {
+        return MESH_EPROTO;
+    }
+    s_later_answer(l, fs, send);
+    if (!fs->nlater && s_budget(fs)) {
+        s_answer(l, fs, s, msg->num, req.folder, req.folder_len, req.hash, send);
+    } else if (fs->nlater < S_LATER_MAX) {
+        s_later_t *r = &fs->later[(fs->later_at + fs->nlater++) % S_LATER_MAX];
+        r->s = s;
+        r->peer_session = s->peer_session;
+        r->num = msg->num;
+        memcpy(r->hash, req.hash, WIRE_FENTRY_HASH);
+        memcpy(r->folder, req.folder, req.folder_len); /* (at most WIRE_BLOCKMSG_ID_MAX) */
+        r->folder_len = req.folder_len;
     }
     return MESH_OK;
 }
@@ -688,6 +748,7 @@ folders_close(loop_t *l)
     wire_buf_release(&fs->body);
     free(fs->watches);
     free(fs->want);
+    free(fs->later);
     free(fs->block);
     free(fs->watched);
     free(fs->need);

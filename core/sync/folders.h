@@ -16,12 +16,12 @@
 
 #include "core/sync/sync.h"
 
-#define FOLDERS_INFLIGHT_MAX   128u  /* block requests in flight, all members */
-#define FOLDERS_INFLIGHT_PEER  64u   /* and to one member */
-#define FOLDERS_WANT_MAX       8192u /* blocks waited for at once (more: a later turn) */
-#define FOLDERS_REQ_TIMEOUT_MS 10000 /* a request unanswered this long: ask another */
-#define FOLDERS_ANSWERS_PER_S  8192u /* BLOCKs sent per second, all members (more: ignored), */
-#define FOLDERS_ANSWER_BYTES_S (256u << 20) /* and their bytes per second */
+#define FOLDERS_INFLIGHT_MAX   128u         /* block requests in flight, all members */
+#define FOLDERS_INFLIGHT_PEER  64u          /* and to one member */
+#define FOLDERS_WANT_MAX       8192u        /* blocks waited for at once (more: a later turn) */
+#define FOLDERS_REQ_TIMEOUT_MS 10000        /* a request unanswered this long: ask another */
+#define FOLDERS_ANSWERS_PER_S  8192u        /* BLOCKs sent per second, all members (more: wait), */
+#define FOLDERS_ANSWER_BYTES_S (1ull << 30) /* and their bytes per second */
 #define FOLDERS_RESCAN_MS      60000        /* full rescan of each folder (mesh_options_t) */
 #define FOLDERS_SETTLE_MS      100          /* after an inotify event, scan this much later */
 #define FOLDERS_BUSY_SCAN_MS   1000         /* but at most this often while files wait for blocks */

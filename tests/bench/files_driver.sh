@@ -8,7 +8,8 @@
 # creates it), then the same on b with DIR_B (which joins it); in sync when `meshctl folder
 # wait bench` returns on both sides and b holds the expected number of files.
 # Knobs (environment): MESHCTL (default build/meshctl of this checkout), MS_PORT_BASE
-# (default 22200: a listens on BASE, b on BASE+10), MS_LOG_LEVEL (default info).
+# (default 22200: a listens on BASE, b on BASE+10), MS_LOG_LEVEL (default info), MS_PERF
+# (a directory: each daemon is profiled there by `perf record -g`, perf-a.data, perf-b.data).
 # SPDX-License-Identifier: MIT
 
 MS_BIN=${MESHCTL:-$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd)/build/meshctl}
@@ -21,7 +22,7 @@ export MESHSYNC_NO_DISCOVERY=1 # no LAN beacons (docs/PROTOCOL.md §16)
 DRV_EXCLUDE_NAMES=(.meshsync .meshignore)
 DRV_SETTLE_S=2 # inotify notices within a second (issue 18)
 
-declare -A MS_HOME MS_ID MS_PID MS_PORT
+declare -A MS_HOME MS_ID MS_PID MS_PORT MS_PERF_PID
 
 # ms_folder_missing: true (and says why on stderr) when this meshctl has no `folder`
 # command yet, or lacks `folder add` / `folder wait`. Used by drv_start and by files.sh.
@@ -65,6 +66,11 @@ drv_start() {
         "$MS_BIN" --home "${MS_HOME[$n]}" --log-level "${MS_LOG_LEVEL:-info}" daemon \
             --listen "tcp://127.0.0.1:${MS_PORT[$n]}" 2>>"${MS_HOME[$n]}/daemon.log" &
         MS_PID[$n]=$!
+        if [[ -n ${MS_PERF:-} ]]; then
+            mkdir -p "$MS_PERF"
+            perf record -q -F 499 -g -p "${MS_PID[$n]}" -o "$MS_PERF/perf-$n.data" 2>/dev/null &
+            MS_PERF_PID[$n]=$!
+        fi
         i=$((i + 1))
     done
     for n in a b; do
@@ -158,6 +164,12 @@ drv_logs() {
 # Only what drv_start launched, by PID: SIGTERM, then SIGKILL after 10 s.
 drv_stop() {
     local n t
+    for n in a b; do # (the profiles first: perf writes its file on SIGINT)
+        [[ -n ${MS_PERF_PID[$n]:-} ]] || continue
+        kill -INT "${MS_PERF_PID[$n]}" 2>/dev/null || true
+        wait "${MS_PERF_PID[$n]}" 2>/dev/null || true
+        MS_PERF_PID[$n]=
+    done
     for n in a b; do
         [[ -n ${MS_PID[$n]:-} ]] || continue
         kill -TERM "${MS_PID[$n]}" 2>/dev/null || true
