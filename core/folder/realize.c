@@ -40,6 +40,7 @@ typedef struct s_pending {
     size_t fetched; /* blocks members sent (the rest were on this device) */
     int fd;
     bool sealed;  /* whole, its mode and mtime set (while its temp file was open) */
+    bool lazy;    /* one block, held nowhere here: its temp file is made when it comes */
     char tmp[40]; /* "r" + 32 hex digits (s_tmp_name) */
 } s_pending_t;
 
@@ -467,6 +468,22 @@ s_tmp_fd(const realize_state_t *rs, const s_pending_t *p, bool *opened)
     return p->fd >= 0 ? p->fd : openat(rs->tmp_fd, p->tmp, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
 }
 
+/* Make lazy p's temp file now (its block came): anything left there by a cut transfer is
+ * replaced (one block: nothing to go on from). */
+static int
+s_tmp_make(const realize_state_t *rs, s_pending_t *p, bool *opened)
+{
+    const int create = O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+    int fd = openat(rs->tmp_fd, p->tmp, create, 0600);
+    if (fd < 0 && errno == EEXIST) {
+        (void)unlinkat(rs->tmp_fd, p->tmp, 0);
+        fd = openat(rs->tmp_fd, p->tmp, create, 0600);
+    }
+    p->lazy = fd < 0;
+    *opened = fd >= 0;
+    return fd;
+}
+
 /* Give whole pending file p, open at fd, its mode and mtime. */
 static bool
 s_seal_fd(int fd, const s_pending_t *p)
@@ -738,6 +755,14 @@ s_make_file(mesh_t *m, folder_t *f, realize_state_t *rs, const blockidx_t *bi,
     }
     memcpy(p->value, it->value, it->len);
     p->value_len = it->len;
+    if (p->e.nblocks == 1 && !blockidx_has(bi, p->e.blocks[0].hash)) {
+        /* one block to fetch: the temp file is made when it comes (realize_block), so a
+         * pass that starts many small files makes no file yet and asks for their blocks */
+        free(buf);
+        p->lazy = true;
+        p->missing = 1;
+        return MESH_OK;
+    }
     bool resumed = false;
     size_t kept = 0;
     p->fd = s_tmp_file(rs, p, &resumed);
@@ -1140,7 +1165,8 @@ realize_block(mesh_t *m, folder_t *f, const uint8_t *hash, const uint8_t *data, 
         for (size_t b = 0; b < p->e.nblocks; b++) {
             if (!p->have[b] && p->e.blocks[b].size == len &&
                 memcmp(p->e.blocks[b].hash, hash, WIRE_FENTRY_HASH) == 0 &&
-                (fd >= 0 || (fd = s_tmp_fd(rs, p, &opened)) >= 0) &&
+                (fd >= 0 ||
+                 (fd = p->lazy ? s_tmp_make(rs, p, &opened) : s_tmp_fd(rs, p, &opened)) >= 0) &&
                 pwrite(fd, data, len, (off_t)p->offsets[b]) == (ssize_t)len) {
                 p->have[b] = true;
                 p->fetched++;
