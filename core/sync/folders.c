@@ -460,8 +460,12 @@ s_save(loop_t *l, struct folders *fs, size_t i, int64_t now, bool force)
     }
     fs->saved[i] = f->generation;
     fs->saved_ms[i] = now;
+    uint64_t before = store_last_txnid(l->m->store);
     if (index_save(l->m, f) != MESH_OK) {
         node_log(l->m, MESH_LOG_WARN, "%s", mesh_errmsg(l->m));
+    }
+    if (fs->txnid == before && store_last_txnid(l->m->store) == before + 1) {
+        fs->txnid = before + 1; /* (its own transaction alone: no entry changed, no pass due) */
     }
 }
 
