@@ -367,6 +367,26 @@ s_ignore_load(mesh_t *m, folder_t *f)
     return !f->ignore_bad;
 }
 
+bool
+index_holds(const folder_t *f, const char *path)
+{
+    const index_rec_t *rec = index_find(f, path);
+    struct stat st;
+    if (!rec || rec->type != SCAN_FILE || f->state != SCAN_ROOT_OK || f->root_fd < 0 ||
+        fstatat(f->root_fd, path, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) {
+        return false;
+    }
+    scan_entry_t known,
+        now = {.type = SCAN_FILE,
+               .size = (uint64_t)st.st_size,
+               .mode = (uint32_t)(st.st_mode & WIRE_FENTRY_MODE_MAX),
+               .mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec,
+               .ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec,
+               .inode = (uint64_t)st.st_ino};
+    s_entry_of(rec, &known);
+    return !scan_changed(&now, &known);
+}
+
 static mesh_err_t
 s_on_entry(void *ctx, const scan_entry_t *e)
 {
@@ -574,6 +594,97 @@ s_mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Move r (a file the walk found new or changed, not read) to the end of f->later. */
+static mesh_err_t
+s_later_push(folder_t *f, index_rec_t *r)
+{
+    size_t n = f->nlater;
+    if ((n & (n - 1)) == 0) { /* (0, 1, 2, 4, ...: grown to twice as many) */
+        index_rec_t *grown = realloc(f->later, (n ? 2 * n : 1) * sizeof *grown);
+        if (!grown) {
+            return MESH_ENOMEM;
+        }
+        f->later = grown;
+    }
+    f->later[f->nlater++] = *r;
+    memset(r, 0, sizeof *r);
+    return MESH_OK;
+}
+
+/* A part after the first: read on through f->later within the budget, put each file read
+ * whole and unchanged (its entry written when it differs, its record taken), and leave the
+ * rest for the next part. Never a delete: the walk of the first part decided those. */
+static mesh_err_t
+s_scan_later(mesh_t *m, folder_t *f, uint32_t budget_ms, size_t max_files, bool *changed)
+{
+    int64_t until = budget_ms ? s_mono_ms() + (int64_t)budget_ms : 0;
+    size_t i = 0, nread = 0;
+    s_writer_t wr = {.m = m, .f = f};
+    wire_buf_t buf;
+    mesh_err_t err = MESH_OK;
+    wire_buf_init(&buf);
+    for (; err == MESH_OK && i < f->nlater; i++) {
+        if (nread && ((until && s_mono_ms() >= until) || (max_files && nread >= max_files))) {
+            break;
+        }
+        index_rec_t *r = &f->later[i];
+        bool stable = false;
+        if (index_ignored(f, r->path, false)) { /* (.meshignore changed since the walk) */
+            index_rec_release(r);
+            continue;
+        }
+        err = s_read_blocks(f, r, &stable);
+        nread++;
+        if (err == MESH_ETOOBIG || err == MESH_EIO) {
+            node_log(m, MESH_LOG_WARN, "folder %s: %s is %s: not synced", f->id, r->path,
+                     err == MESH_ETOOBIG ? "too large for one entry" : "unreadable");
+            index_rec_release(r);
+            err = MESH_OK;
+            continue;
+        }
+        if (err != MESH_OK || !stable) {
+            f->dirty |= err == MESH_OK; /* changing while read: look again soon */
+            index_rec_release(r);
+            continue;
+        }
+        wire_fentry_t e;
+        index_rec_entry(r, &e);
+        wire_buf_reset(&buf);
+        err = wire_fentry_encode(&e, &buf);
+        if (err == MESH_OK && !s_stored_is(m, f, r->path, buf.data, buf.len)) {
+            err = s_write(&wr, r->path, buf.data, buf.len);
+        }
+        err = err == MESH_OK ? index_set(f, r->path, r) : err; /* (r taken) */
+    }
+    wire_buf_release(&buf);
+    for (size_t k = 0; k < i; k++) {
+        index_rec_release(&f->later[k]); /* (a file not put: its old record stays) */
+    }
+    memmove(f->later, f->later + i, (f->nlater - i) * sizeof *f->later);
+    f->nlater -= i;
+    f->more = f->nlater > 0;
+    if (f->more) {
+        node_log(m, MESH_LOG_DEBUG, "folder %s: scan part: %zu file(s) read, %zu for the next",
+                 f->id, nread, f->nlater);
+    }
+    err = err == MESH_OK ? s_commit(&wr) : err;
+    mesh_txn_abort(wr.txn);
+    if (changed) {
+        *changed = wr.wrote;
+    }
+    if (err == MESH_OK && !f->more) {
+        err = index_save(m, f); /* (the last part: the records as the walk and reads left them) */
+    }
+    if (err != MESH_OK) {
+        s_recs_free(f->later, f->nlater); /* (not resumed at once: at the next due scan) */
+        f->later = NULL;
+        f->nlater = 0;
+        f->more = false;
+        return node_fail(m, err, "folder %s: scan: %s", f->id, mesh_strerror(err));
+    }
+    return MESH_OK;
+}
+
 mesh_err_t
 index_scan(mesh_t *m, folder_t *f, bool *changed)
 {
@@ -583,7 +694,7 @@ index_scan(mesh_t *m, folder_t *f, bool *changed)
 mesh_err_t
 index_scan_some(mesh_t *m, folder_t *f, uint32_t budget_ms, size_t max_files, bool *changed)
 {
-    int64_t t0 = s_mono_ms(), until = 0;
+    int64_t until = 0;
     bool spent = false; /* the budget is spent: files not read yet wait for the next part */
     size_t nread = 0, nlater = 0;
     char why[256] = "";
@@ -599,6 +710,12 @@ index_scan_some(mesh_t *m, folder_t *f, uint32_t budget_ms, size_t max_files, bo
     if (!f->loaded) {
         s_load(m, f);
     }
+    if (f->more && f->nlater && f->state == SCAN_ROOT_OK && f->root_fd >= 0) {
+        return s_scan_later(m, f, budget_ms, max_files, changed);
+    }
+    s_recs_free(f->later, f->nlater); /* (a whole walk: what is left to read comes anew) */
+    f->later = NULL;
+    f->nlater = 0;
     f->dirty = false;
     f->more = false;
     if (f->root_fd >= 0) {
@@ -611,9 +728,8 @@ index_scan_some(mesh_t *m, folder_t *f, uint32_t budget_ms, size_t max_files, bo
     }
     if (state == SCAN_ROOT_OK) {
         err = scan_walk(f->root, f->id, s_on_entry, &w, &stats, &state, why, sizeof why);
-        /* reading gets the budget, or thrice what the walk took (each part walks again) */
-        int64_t t1 = s_mono_ms(), walk = 3 * (t1 - t0);
-        until = budget_ms ? t1 + (walk > (int64_t)budget_ms ? walk : (int64_t)budget_ms) : 0;
+        /* reading gets the budget after the walk (the next parts do not walk again) */
+        until = budget_ms ? s_mono_ms() + (int64_t)budget_ms : 0;
     }
     s_root_state(m, f, state, why);
     if (state != SCAN_ROOT_OK || err != MESH_OK) {
@@ -650,6 +766,9 @@ index_scan_some(mesh_t *m, folder_t *f, uint32_t budget_ms, size_t max_files, bo
         if (err != MESH_OK || !stable || later) {
             /* changing while read: keep the old record, look again soon */
             const index_rec_t *old = index_find(f, r->path);
+            if (later && err == MESH_OK) {
+                err = s_later_push(f, r); /* (read by the next part) */
+            }
             index_rec_release(r);
             f->dirty |= !skip && !later;
             if (old) {
@@ -762,6 +881,7 @@ index_folder_free(folder_t *f)
         return;
     }
     s_recs_free(f->recs, f->nrecs);
+    s_recs_free(f->later, f->nlater);
     if (f->root_fd >= 0) {
         close(f->root_fd);
     }

@@ -47,6 +47,8 @@ typedef struct folder {
     char why[256];        /* what it found, when not SCAN_ROOT_OK */
     bool dirty;           /* something may have changed on disk: scan soon */
     bool more;            /* the last scan stopped at its budget: go on at the next turn */
+    index_rec_t *later;   /* the files its walk found new or changed, not read yet (walk */
+    size_t nlater;        /* order): the next parts read them without walking again */
     bool loaded;          /* recs were read from the store */
     uint64_t generation;  /* rises whenever recs change (the block index follows) */
     struct realize_state *realize;
@@ -76,6 +78,12 @@ MESH_NODISCARD mesh_err_t index_set(folder_t *f, const char *path, index_rec_t *
  * network: it stays local (§19.1). */
 bool index_ignored(const folder_t *f, const char *path, bool is_dir);
 
+/* Does the disk hold at path (a regular file) just what its record says (size, mode, mtime,
+ * inode, ctime: what a scan would find unchanged)? An inotify event about such a path needs
+ * no scan: realize's own renames are recorded as they are made (§18.5). False when there is
+ * no such record, the folder is stopped, or the path is not reachable. */
+bool index_holds(const folder_t *f, const char *path);
+
 /* Free what rec owns and zero it. */
 void index_rec_release(index_rec_t *rec);
 
@@ -90,13 +98,15 @@ void index_rec_entry(const index_rec_t *rec, wire_fentry_t *e);
  * was written. MESH_OK also for a stopped folder; else the first error (detail on m). */
 MESH_NODISCARD mesh_err_t index_scan(mesh_t *m, folder_t *f, bool *changed);
 
-/* index_scan in parts: once budget_ms (0: no limit; at least thrice the time the walk took,
- * so the walks of a large tree cost a quarter at most) of reading content is spent, or
+/* index_scan in parts: once budget_ms (0: no limit) of reading content is spent, or
  * max_files files were read (0: no limit), the files not read yet keep their old record (a
  * new one none), so they are neither written nor taken as deleted, and f->more asks for the
- * next part. Each part walks the whole folder (metadata only: deletes still come from a
- * whole walk) and commits what it read, so a peer fetches the first files while the rest
- * are read, and the caller's loop runs between parts. */
+ * next part. The first part walks the whole folder (metadata only: deletes come from a whole
+ * walk) and keeps the files it did not read in f->later; the next parts read on from there
+ * without walking again (a file that changed meanwhile is seen as changing, and scanned
+ * again soon), write only puts, and take each file's record. Each part commits what it
+ * read, so a peer fetches the first files while the rest are read, and the caller's loop
+ * runs between parts. */
 MESH_NODISCARD mesh_err_t index_scan_some(mesh_t *m, folder_t *f, uint32_t budget_ms,
                                           size_t max_files, bool *changed);
 

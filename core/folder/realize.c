@@ -39,6 +39,8 @@ typedef struct s_pending {
     size_t missing;
     size_t fetched; /* blocks members sent (the rest were on this device) */
     int fd;
+    bool sealed;  /* whole, its mode and mtime set (while its temp file was open) */
+    bool lazy;    /* one block, held nowhere here: its temp file is made when it comes */
     char tmp[40]; /* "r" + 32 hex digits (s_tmp_name) */
 } s_pending_t;
 
@@ -57,6 +59,7 @@ typedef struct s_piece {
 typedef struct realize_state {
     int tmp_fd; /* .meshsync/tmp, or -1 */
     s_pending_t pending[REALIZE_PENDING_MAX];
+    uint64_t pkey[REALIZE_PENDING_MAX]; /* each pending file's path hash (s_key), in step */
     size_t npending;
     uint64_t temp_bytes;
     uint64_t counter;
@@ -79,6 +82,9 @@ typedef struct realize_state {
     size_t piece_bytes; /* reserved by them (REALIZE_PIECE_BYTES) */
     uint64_t passes;    /* passes made */
     int put_pieces;     /* in one s_put: 1 a file waits for pieces, 2 its pieces refused */
+    int dir_fd;         /* the directory of the last path looked at (s_parent), or -1, */
+    size_t dir_len;     /* and its path (dir[0..dir_len), "" for the root) */
+    char dir[PATH_LEN_MAX + 1];
 } realize_state_t;
 
 static int64_t
@@ -118,8 +124,45 @@ s_pending_drop(realize_state_t *rs, size_t i, bool unlink_tmp)
     free(p->offsets);
     free(p->have);
     wire_fentry_release(&p->e);
+    rs->pkey[i] = rs->pkey[rs->npending - 1];
     rs->pending[i] = rs->pending[--rs->npending];
     rs->progress = true;
+}
+
+/* A path's key in rs->pkey (FNV-1a): a pending file is found by one pass over those keys,
+ * not a string compare with each of up to REALIZE_PENDING_MAX paths. */
+static uint64_t
+s_key(const char *path)
+{
+    uint64_t h = 14695981039346656037ull;
+    for (const unsigned char *c = (const unsigned char *)path; *c; c++) {
+        h = (h ^ *c) * 1099511628211ull;
+    }
+    return h;
+}
+
+/* The index of path's pending file, or rs->npending. */
+static size_t
+s_pending_find(const realize_state_t *rs, const char *path)
+{
+    uint64_t key = s_key(path);
+    for (size_t i = 0; i < rs->npending; i++) {
+        if (rs->pkey[i] == key && strcmp(rs->pending[i].path, path) == 0) {
+            return i;
+        }
+    }
+    return rs->npending;
+}
+
+/* Close the directory kept by s_parent. */
+static void
+s_parent_drop(realize_state_t *rs)
+{
+    if (rs->dir_fd >= 0) {
+        close(rs->dir_fd);
+    }
+    rs->dir_fd = -1;
+    rs->dir_len = 0;
 }
 
 void
@@ -135,6 +178,7 @@ realize_free(folder_t *f)
     if (rs->tmp_fd >= 0) {
         close(rs->tmp_fd);
     }
+    s_parent_drop(rs);
     paths_free(&rs->wait);
     paths_free(&rs->later);
     for (size_t i = 0; i < rs->npieces; i++) {
@@ -186,12 +230,45 @@ s_state(folder_t *f)
             return NULL;
         }
         rs->tmp_fd = s_tmp_open(f);
+        rs->dir_fd = -1;
         f->realize = rs;
     }
     if (f->realize->tmp_fd < 0) {
         f->realize->tmp_fd = s_tmp_open(f);
     }
     return f->realize;
+}
+
+/* The directory of path under f's root (made, with make_dirs), opened by path_open_parent
+ * (no link followed, nothing outside the folder) and *name in path: kept open (the caller
+ * does not close it) for the next path of the same directory, until s_parent_drop at the end
+ * of this pass or flush: paths come in order, so the files of one directory cost one walk
+ * from the root, not one for each step of each file. MESH_ENOTFOUND, MESH_EINVAL, ... as
+ * path_open_parent (why). */
+static mesh_err_t
+s_parent(const folder_t *f, const char *path, bool make_dirs, int *dfd, const char **name,
+         char *why, size_t why_len)
+{
+    realize_state_t *rs = f->realize;
+    const char *slash = strrchr(path, '/');
+    size_t len = slash ? (size_t)(slash - path) : 0;
+    mesh_err_t err = path_check(path, strlen(path), why, why_len);
+    if (err != MESH_OK) {
+        return err;
+    }
+    if (rs->dir_fd >= 0 && rs->dir_len == len && memcmp(rs->dir, path, len) == 0) {
+        *dfd = rs->dir_fd;
+        *name = slash ? slash + 1 : path;
+        return MESH_OK;
+    }
+    s_parent_drop(rs);
+    err = path_open_parent(f->root_fd, path, make_dirs, dfd, name, why, why_len);
+    if (err == MESH_OK) {
+        rs->dir_fd = *dfd;
+        rs->dir_len = len;
+        memcpy(rs->dir, path, len);
+    }
+    return err;
 }
 
 /* Log a refusal of path's entry value[0..len) once (again only after 256 others). */
@@ -244,7 +321,7 @@ s_disk(const folder_t *f, const char *path, struct stat *st)
 {
     int dfd = -1;
     const char *name = NULL;
-    mesh_err_t err = path_open_parent(f->root_fd, path, false, &dfd, &name, NULL, 0);
+    mesh_err_t err = s_parent(f, path, false, &dfd, &name, NULL, 0);
     if (err == MESH_ENOTFOUND) {
         return 0;
     }
@@ -252,9 +329,7 @@ s_disk(const folder_t *f, const char *path, struct stat *st)
         return -1;
     }
     int rc = fstatat(dfd, name, st, AT_SYMLINK_NOFOLLOW);
-    int e = errno;
-    close(dfd);
-    return rc == 0 ? 1 : e == ENOENT ? 0 : -1;
+    return rc == 0 ? 1 : errno == ENOENT ? 0 : -1;
 }
 
 /* Does the disk (st) still hold what rec recorded? (A directory by its type and inode: its
@@ -378,25 +453,22 @@ s_put_in_place(mesh_t *m, folder_t *f, realize_state_t *rs, const char *tmp, con
     int dfd = -1;
     const char *name = NULL;
     char why[256];
-    mesh_err_t err = path_open_parent(f->root_fd, path, true, &dfd, &name, why, sizeof why);
+    mesh_err_t err = s_parent(f, path, true, &dfd, &name, why, sizeof why);
     if (err != MESH_OK) {
         node_log(m, MESH_LOG_WARN, "folder %s: a path from the index refused: %s", f->id, why);
         return err;
     }
     struct stat st;
-    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode) &&
-        unlinkat(dfd, name, AT_REMOVEDIR) != 0) {
-        close(dfd);
+    bool there = fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+    if (there && S_ISDIR(st.st_mode) && unlinkat(dfd, name, AT_REMOVEDIR) != 0) {
         node_log(m, MESH_LOG_WARN, "folder %s: a directory that is not empty is in the way", f->id);
         return MESH_EEXIST;
     }
-    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
-        !s_keep_version(m, f, path)) {
-        close(dfd);
+    if (there && S_ISREG(st.st_mode) && !s_keep_version(m, f, path)) {
         return MESH_EEXIST; /* (the file that was there stays: it could not be kept) */
     }
+    /* (dfd is s_parent's: kept open for the next path) */
     int rc = renameat(rs->tmp_fd, tmp, dfd, name); /* (made durable by realize_flush) */
-    close(dfd);
     return rc == 0 ? MESH_OK : MESH_EIO;
 }
 
@@ -408,19 +480,42 @@ s_tmp_fd(const realize_state_t *rs, const s_pending_t *p, bool *opened)
     return p->fd >= 0 ? p->fd : openat(rs->tmp_fd, p->tmp, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
 }
 
-/* Give whole pending file p its mode and mtime. */
-static bool
-s_seal(const realize_state_t *rs, const s_pending_t *p)
+/* Make lazy p's temp file now (its block came): anything left there by a cut transfer is
+ * replaced (one block: nothing to go on from). */
+static int
+s_tmp_make(const realize_state_t *rs, s_pending_t *p, bool *opened)
 {
-    bool opened = false;
-    int fd = s_tmp_fd(rs, p, &opened);
+    const int create = O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+    int fd = openat(rs->tmp_fd, p->tmp, create, 0600);
+    if (fd < 0 && errno == EEXIST) {
+        (void)unlinkat(rs->tmp_fd, p->tmp, 0);
+        fd = openat(rs->tmp_fd, p->tmp, create, 0600);
+    }
+    p->lazy = fd < 0;
+    *opened = fd >= 0;
+    return fd;
+}
+
+/* Give whole pending file p, open at fd, its mode and mtime. */
+static bool
+s_seal_fd(int fd, const s_pending_t *p)
+{
     struct timespec times[2] = {
         {.tv_nsec = UTIME_OMIT},
         {.tv_sec = p->e.mtime_ns / 1000000000, .tv_nsec = p->e.mtime_ns % 1000000000}};
     if (times[1].tv_nsec < 0) {
         times[1].tv_sec--, times[1].tv_nsec += 1000000000;
     }
-    bool ok = fd >= 0 && fchmod(fd, p->e.mode) == 0 && futimens(fd, times) == 0;
+    return fd >= 0 && fchmod(fd, p->e.mode) == 0 && futimens(fd, times) == 0;
+}
+
+/* Give whole pending file p its mode and mtime. */
+static bool
+s_seal(const realize_state_t *rs, const s_pending_t *p)
+{
+    bool opened = false;
+    int fd = s_tmp_fd(rs, p, &opened);
+    bool ok = s_seal_fd(fd, p);
     if (opened && fd >= 0) {
         close(fd);
     }
@@ -465,7 +560,8 @@ realize_flush(mesh_t *m, folder_t *f, bool all)
      * each), the renames, and one more for the renames, before their records are kept */
     bool sealed[REALIZE_PENDING_MAX];
     for (size_t i = 0; i < rs->npending; i++) {
-        sealed[i] = rs->pending[i].missing == 0 && s_seal(rs, &rs->pending[i]);
+        const s_pending_t *p = &rs->pending[i];
+        sealed[i] = p->missing == 0 && (p->sealed || s_seal(rs, p));
     }
     if (syncfs(rs->tmp_fd) != 0) {
         node_log(m, MESH_LOG_WARN, "folder %s: temp files not made durable (%s): kept for later",
@@ -482,6 +578,7 @@ realize_flush(mesh_t *m, folder_t *f, bool all)
             i++;
         }
     }
+    s_parent_drop(rs);
     if (moved) {
         (void)syncfs(f->root_fd);
     }
@@ -496,7 +593,7 @@ s_make_dir(mesh_t *m, folder_t *f, const char *path, const wire_fentry_t *e, int
     int dfd = -1;
     const char *name = NULL;
     char why[256];
-    mesh_err_t err = path_open_parent(f->root_fd, path, true, &dfd, &name, why, sizeof why);
+    mesh_err_t err = s_parent(f, path, true, &dfd, &name, why, sizeof why);
     if (err != MESH_OK) {
         node_log(m, MESH_LOG_WARN, "folder %s: a path from the index refused: %s", f->id, why);
         return MESH_OK;
@@ -505,11 +602,9 @@ s_make_dir(mesh_t *m, folder_t *f, const char *path, const wire_fentry_t *e, int
         (void)unlinkat(dfd, name, 0); /* what was recorded there: replaced by the directory */
     }
     if ((there != 1 || !S_ISDIR(st->st_mode)) && mkdirat(dfd, name, 0700) != 0 && errno != EEXIST) {
-        close(dfd);
         return MESH_OK;
     }
     (void)fchmodat(dfd, name, e->mode | 0700, 0);
-    close(dfd);
     return s_record(f, path, e);
 }
 
@@ -616,18 +711,25 @@ static int
 s_tmp_file(const realize_state_t *rs, const s_pending_t *p, bool *resumed)
 {
     struct stat st;
-    int fd = openat(rs->tmp_fd, p->tmp, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-    *resumed = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1 &&
-               (uint64_t)st.st_size == p->e.size;
-    if (*resumed) {
-        return fd;
+    const int create = O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+    int fd = openat(rs->tmp_fd, p->tmp, create, 0600); /* (most often none is there) */
+    *resumed = false;
+    if (fd < 0 && errno == EEXIST) {
+        fd = openat(rs->tmp_fd, p->tmp, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+        *resumed = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1 &&
+                   (uint64_t)st.st_size == p->e.size;
+        if (*resumed) {
+            return fd;
+        }
+        if (fd >= 0) {
+            close(fd);
+        }
+        (void)unlinkat(rs->tmp_fd, p->tmp, 0);
+        fd = openat(rs->tmp_fd, p->tmp, create, 0600);
     }
-    if (fd >= 0) {
-        close(fd);
-    }
-    (void)unlinkat(rs->tmp_fd, p->tmp, 0);
-    fd = openat(rs->tmp_fd, p->tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd >= 0 && ftruncate(fd, (off_t)p->e.size) != 0) {
+    /* its size at once when it comes in several blocks (a cut transfer is gone on from only
+     * when its size is right); one block's write gives it its size */
+    if (fd >= 0 && p->e.nblocks > 1 && ftruncate(fd, (off_t)p->e.size) != 0) {
         close(fd);
         fd = -1;
     }
@@ -758,6 +860,7 @@ s_make_file(mesh_t *m, folder_t *f, realize_state_t *rs, const blockidx_t *bi,
     s_pending_t *p = &rs->pending[rs->npending];
     memset(p, 0, sizeof *p);
     p->fd = -1;
+    rs->pkey[rs->npending] = s_key(it->path);
     s_tmp_name(it->path, it->value, it->len, p->tmp);
     p->path = strdup(it->path);
     p->value = malloc(it->len ? it->len : 1);
@@ -775,6 +878,14 @@ s_make_file(mesh_t *m, folder_t *f, realize_state_t *rs, const blockidx_t *bi,
     }
     memcpy(p->value, it->value, it->len);
     p->value_len = it->len;
+    if (p->e.nblocks == 1 && !blockidx_has(bi, p->e.blocks[0].hash)) {
+        /* one block to fetch: the temp file is made when it comes (realize_block), so a
+         * pass that starts many small files makes no file yet and asks for their blocks */
+        free(buf);
+        p->lazy = true;
+        p->missing = 1;
+        return MESH_OK;
+    }
     bool resumed = false;
     size_t kept = 0;
     p->fd = s_tmp_file(rs, p, &resumed);
@@ -802,6 +913,7 @@ s_make_file(mesh_t *m, folder_t *f, realize_state_t *rs, const blockidx_t *bi,
         }
     }
     free(buf);
+    p->sealed = p->missing == 0 && s_seal_fd(p->fd, p); /* (while it is open) */
     if (p->missing == 0 || rs->nopen >= REALIZE_OPEN_MAX) {
         close(p->fd); /* (opened again for each block: pending files are many, descriptors few) */
         p->fd = -1;
@@ -828,15 +940,13 @@ s_one(mesh_t *m, folder_t *f, realize_state_t *rs, const blockidx_t *bi, const p
     if (rec && s_rec_is(rec, e)) {
         return MESH_OK;
     }
-    for (size_t i = 0; i < rs->npending; i++) {
-        s_pending_t *p = &rs->pending[i];
-        if (strcmp(p->path, it->path) == 0) {
-            if (p->value_len == it->len && memcmp(p->value, it->value, it->len) == 0) {
-                return MESH_OK; /* under way */
-            }
-            s_pending_drop(rs, i, true); /* the entry changed meanwhile */
-            break;
+    size_t i = s_pending_find(rs, it->path);
+    if (i < rs->npending) {
+        const s_pending_t *p = &rs->pending[i];
+        if (p->value_len == it->len && memcmp(p->value, it->value, it->len) == 0) {
+            return MESH_OK; /* under way */
         }
+        s_pending_drop(rs, i, true); /* the entry changed meanwhile */
     }
     struct stat st;
     int there = 0;
@@ -908,11 +1018,10 @@ s_wait_add(realize_state_t *rs, const char *path, const uint8_t *value, size_t l
 static bool
 s_settled(const folder_t *f, const realize_state_t *rs, const paths_item_t *it)
 {
-    for (size_t i = 0; i < rs->npending; i++) {
+    size_t i = s_pending_find(rs, it->path);
+    if (i < rs->npending) {
         const s_pending_t *p = &rs->pending[i];
-        if (strcmp(p->path, it->path) == 0) {
-            return p->value_len == it->len && memcmp(p->value, it->value, it->len) == 0;
-        }
+        return p->value_len == it->len && memcmp(p->value, it->value, it->len) == 0;
     }
     const index_rec_t *rec = index_find(f, it->path);
     wire_fentry_t e;
@@ -980,11 +1089,9 @@ s_put(mesh_t *m, folder_t *f, realize_state_t *rs, const blockidx_t *bi, paths_i
 static void
 s_del(mesh_t *m, folder_t *f, realize_state_t *rs, const char *path, bool *settled)
 {
-    for (size_t i = 0; i < rs->npending; i++) {
-        if (strcmp(rs->pending[i].path, path) == 0) {
-            s_pending_drop(rs, i, true);
-            break;
-        }
+    size_t i = s_pending_find(rs, path);
+    if (i < rs->npending) {
+        s_pending_drop(rs, i, true);
     }
     struct stat st;
     int there = 0;
@@ -995,7 +1102,7 @@ s_del(mesh_t *m, folder_t *f, realize_state_t *rs, const char *path, bool *settl
     int dfd = -1;
     const char *name = NULL;
     bool gone = there == 0;
-    if (!gone && path_open_parent(f->root_fd, path, false, &dfd, &name, NULL, 0) == MESH_OK) {
+    if (!gone && s_parent(f, path, false, &dfd, &name, NULL, 0) == MESH_OK) {
         if (S_ISREG(st.st_mode)) { /* a file goes to the versions (§19.2) */
             gone = s_keep_version(m, f, path);
         } else {
@@ -1005,7 +1112,6 @@ s_del(mesh_t *m, folder_t *f, realize_state_t *rs, const char *path, bool *settl
             /* what is left in it is not in the index: the next scan sends it again */
             gone = true;
         }
-        close(dfd);
     }
     if (gone) {
         char *copy = strdup(path);
@@ -1084,7 +1190,7 @@ realize_wants_pass(const folder_t *f)
 {
     const realize_state_t *rs = f->realize;
     return rs && f->state == SCAN_ROOT_OK &&
-           (rs->full || rs->ignore_gen != f->ignore_gen || rs->later.n ||
+           (rs->full || rs->stopped || rs->ignore_gen != f->ignore_gen || rs->later.n ||
             (rs->progress && rs->wait.n));
 }
 
@@ -1146,6 +1252,7 @@ realize_pass(mesh_t *m, folder_t *f, const blockidx_t *bi)
         err = paths_merge(&rs->wait, &rs->later);
     }
     err = err == MESH_OK ? s_work(m, f, rs, bi) : err;
+    s_parent_drop(rs);
     if (err == MESH_OK && full) {
         s_tmp_sweep(rs);
     }
@@ -1191,13 +1298,15 @@ realize_block(mesh_t *m, folder_t *f, const uint8_t *hash, const uint8_t *data, 
         for (size_t b = 0; b < p->e.nblocks; b++) {
             if (!p->have[b] && p->e.blocks[b].size == len &&
                 memcmp(p->e.blocks[b].hash, hash, WIRE_FENTRY_HASH) == 0 &&
-                (fd >= 0 || (fd = s_tmp_fd(rs, p, &opened)) >= 0) &&
+                (fd >= 0 ||
+                 (fd = p->lazy ? s_tmp_make(rs, p, &opened) : s_tmp_fd(rs, p, &opened)) >= 0) &&
                 pwrite(fd, data, len, (off_t)p->offsets[b]) == (ssize_t)len) {
                 p->have[b] = true;
                 p->fetched++;
                 took++;
                 if (--p->missing == 0) {
-                    s_complete(rs); /* (put in place by realize_flush) */
+                    p->sealed = s_seal_fd(fd, p); /* (while it is open) */
+                    s_complete(rs);               /* (put in place by realize_flush) */
                 }
             }
         }

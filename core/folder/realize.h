@@ -44,8 +44,9 @@ MESH_NODISCARD mesh_err_t realize_pass(mesh_t *m, folder_t *f, const blockidx_t 
 /* Make f's next pass look at every path (after a periodic rescan: what inotify missed). */
 void realize_full(folder_t *f);
 
-/* Does f want a pass although the store did not change (a full pass asked for, its ignore
- * patterns changed, or paths waiting and a transfer finished or was dropped since)? */
+/* Does f want a pass although the store did not change (a full pass asked for, the folder
+ * back from stopped, its ignore patterns changed, or paths waiting and a transfer finished
+ * or was dropped since)? */
 bool realize_wants_pass(const folder_t *f);
 
 /* Call fn for each block hash the pending files of f still lack, and each piece of a large

@@ -67,6 +67,7 @@ typedef struct s_need {
 typedef struct s_watch {
     int wd;
     folder_t *f;
+    char *rel; /* the directory's path in f (malloc'd), NULL for its root */
 } s_watch_t;
 
 struct folders {
@@ -112,6 +113,7 @@ s_drop_folder(struct folders *fs, size_t i)
     for (size_t w = 0; w < fs->nwatches;) {
         if (fs->watches[w].f == f) {
             inotify_rm_watch(fs->ino, fs->watches[w].wd);
+            free(fs->watches[w].rel);
             fs->watches[w] = fs->watches[--fs->nwatches];
         } else {
             w++;
@@ -197,16 +199,22 @@ s_watch(struct folders *fs, folder_t *f, const char *rel)
         fs->ino_full = errno == ENOSPC;
         return;
     }
+    char *copy = rel ? strdup(rel) : NULL; /* (NULL for the root; with no memory, a path
+                                            * under the root no record holds: a scan) */
     for (size_t i = 0; i < fs->nwatches; i++) {
         if (fs->watches[i].wd == wd) {
             fs->watches[i].f = f;
+            free(fs->watches[i].rel);
+            fs->watches[i].rel = copy;
             return;
         }
     }
     s_watch_t *grown = realloc(fs->watches, (fs->nwatches + 1) * sizeof *grown);
     if (grown) {
         fs->watches = grown;
-        fs->watches[fs->nwatches++] = (s_watch_t){wd, f};
+        fs->watches[fs->nwatches++] = (s_watch_t){wd, f, copy};
+    } else {
+        free(copy);
     }
 }
 
@@ -232,7 +240,27 @@ s_watch_all(loop_t *l, struct folders *fs, size_t i)
     }
 }
 
-/* Read every event waiting: mark the folders they belong to. */
+/* Does event ev (named name) on watch w change nothing the records do not hold already?
+ * Only an event about a regular file whose record the disk matches (index_holds): realize's
+ * own renames, recorded as they were made. Anything else (a directory, the watch itself, an
+ * overflow, a path of no record or another state) may be a change a scan must see. */
+static bool
+s_event_known(const s_watch_t *w, const struct inotify_event *ev, const char *name)
+{
+    char path[PATH_LEN_MAX + 1];
+    size_t len = strnlen(name, ev->len);
+    size_t at = w->rel ? strlen(w->rel) + 1 : 0; /* (the root's: the name is the path) */
+    if ((ev->mask & (IN_Q_OVERFLOW | IN_ISDIR | IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF)) ||
+        len == 0 || len >= ev->len || at + len > PATH_LEN_MAX) {
+        return false;
+    }
+    snprintf(path, sizeof path, "%s%s%.*s", w->rel ? w->rel : "", w->rel ? "/" : "", (int)len,
+             name);
+    return index_holds(w->f, path); /* (none for .meshsync: never recorded) */
+}
+
+/* Read every event waiting: mark the folders they belong to (unless the event is about a
+ * file the records hold as it is: s_event_known). */
 static void
 s_events(struct folders *fs, int64_t now)
 {
@@ -248,12 +276,20 @@ s_events(struct folders *fs, int64_t now)
         for (ssize_t off = 0; off + (ssize_t)sizeof(struct inotify_event) <= n;) {
             struct inotify_event ev;
             memcpy(&ev, buf.bytes + off, sizeof ev);
+            const char *name = buf.bytes + off + sizeof ev;
             off += (ssize_t)sizeof ev + ev.len;
+            if (off > n) {
+                break;
+            }
+            const s_watch_t *at = NULL;
+            for (size_t w = 0; w < fs->nwatches && !at; w++) {
+                at = fs->watches[w].wd == ev.wd ? &fs->watches[w] : NULL;
+            }
+            if (at && !at->f->dirty && s_event_known(at, &ev, name)) {
+                continue;
+            }
             for (size_t i = 0; i < fs->n; i++) {
-                bool mine = ev.mask & IN_Q_OVERFLOW;
-                for (size_t w = 0; w < fs->nwatches && !mine; w++) {
-                    mine = fs->watches[w].wd == ev.wd && fs->watches[w].f == fs->f[i];
-                }
+                bool mine = (ev.mask & IN_Q_OVERFLOW) || (at && at->f == fs->f[i]);
                 if (mine && !fs->f[i]->dirty) {
                     fs->f[i]->dirty = true;
                     fs->dirty_ms[i] = now;
@@ -440,8 +476,12 @@ s_save(loop_t *l, struct folders *fs, size_t i, int64_t now, bool force)
     }
     fs->saved[i] = f->generation;
     fs->saved_ms[i] = now;
+    uint64_t before = store_last_txnid(l->m->store);
     if (index_save(l->m, f) != MESH_OK) {
         node_log(l->m, MESH_LOG_WARN, "%s", mesh_errmsg(l->m));
+    }
+    if (fs->txnid == before && store_last_txnid(l->m->store) == before + 1) {
+        fs->txnid = before + 1; /* (its own transaction alone: no entry changed, no pass due) */
     }
 }
 
@@ -746,6 +786,9 @@ folders_close(loop_t *l)
     }
     blockidx_free(fs->bi);
     wire_buf_release(&fs->body);
+    for (size_t w = 0; w < fs->nwatches; w++) {
+        free(fs->watches[w].rel);
+    }
     free(fs->watches);
     free(fs->want);
     free(fs->later);
