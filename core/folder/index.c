@@ -569,6 +569,20 @@ s_write(s_writer_t *w, const char *path, const uint8_t *value, size_t len)
     return err;
 }
 
+/* Write r's entry (encoded in buf) to the index collection unless the store holds it so. */
+static mesh_err_t
+s_write_rec(s_writer_t *w, const index_rec_t *r, wire_buf_t *buf)
+{
+    wire_fentry_t e;
+    index_rec_entry(r, &e);
+    wire_buf_reset(buf);
+    mesh_err_t err = wire_fentry_encode(&e, buf);
+    if (err == MESH_OK && !s_stored_is(w->m, w->f, r->path, buf->data, buf->len)) {
+        err = s_write(w, r->path, buf->data, buf->len);
+    }
+    return err;
+}
+
 /* Note f's root state; log it when it changes. */
 static void
 s_root_state(mesh_t *m, folder_t *f, enum scan_root state, const char *why)
@@ -647,13 +661,7 @@ s_scan_later(mesh_t *m, folder_t *f, uint32_t budget_ms, size_t max_files, bool 
             index_rec_release(r);
             continue;
         }
-        wire_fentry_t e;
-        index_rec_entry(r, &e);
-        wire_buf_reset(&buf);
-        err = wire_fentry_encode(&e, &buf);
-        if (err == MESH_OK && !s_stored_is(m, f, r->path, buf.data, buf.len)) {
-            err = s_write(&wr, r->path, buf.data, buf.len);
-        }
+        err = s_write_rec(&wr, r, &buf);
         err = err == MESH_OK ? index_set(f, r->path, r) : err; /* (r taken) */
     }
     wire_buf_release(&buf);
@@ -779,13 +787,7 @@ index_scan_some(mesh_t *m, folder_t *f, uint32_t budget_ms, size_t max_files, bo
             }
             continue;
         }
-        wire_fentry_t e;
-        index_rec_entry(r, &e);
-        wire_buf_reset(&buf);
-        err = wire_fentry_encode(&e, &buf);
-        if (err == MESH_OK && !s_stored_is(m, f, r->path, buf.data, buf.len)) {
-            err = s_write(&wr, r->path, buf.data, buf.len);
-        }
+        err = s_write_rec(&wr, r, &buf);
     }
     wire_buf_release(&buf);
     if (f->more) {

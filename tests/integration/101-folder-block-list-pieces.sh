@@ -45,14 +45,7 @@ read -r n0 p0 f0 <<<"$(listed "$T/b.log" 1)"
     fail "B did not read big.bin's block list from members' pieces: $(grep 'pieces' "$T/b.log")"
 
 # 1 KiB inserted in the middle, saved as an editor does (a new file renamed over the old).
-python3 - "$FA/big.bin" "$T/big.new" <<'EOF'
-import os, sys
-d = open(sys.argv[1], "rb").read()
-mid = len(d) // 2
-with open(sys.argv[2], "wb") as f:
-    f.write(d[:mid] + os.urandom(1024) + d[mid:])
-os.rename(sys.argv[2], sys.argv[1])
-EOF
+insert_mid "$FA/big.bin" "$T/big.new"
 wait_for 60 "the insertion on B" written "$T/b.log" 2 "$FB"
 read -r n1 p1 f1 <<<"$(listed "$T/b.log" 2)"
 [ "${f1:-99}" -ge 1 ] && [ "$f1" -le 2 ] ||

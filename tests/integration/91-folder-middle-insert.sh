@@ -37,14 +37,7 @@ read -r n0 m0 <<<"$(wrote 1)"
 
 # 1 KiB inserted in the middle: written to a new file and renamed over the old one, as an
 # editor saves it (made outside the folder, so no half-made file is ever scanned in it).
-python3 - "$FA/big.bin" "$T/big.new" <<'EOF'
-import os, sys
-d = open(sys.argv[1], "rb").read()
-mid = len(d) // 2
-with open(sys.argv[2], "wb") as f:
-    f.write(d[:mid] + os.urandom(1024) + d[mid:])
-os.rename(sys.argv[2], sys.argv[1])
-EOF
+insert_mid "$FA/big.bin" "$T/big.new"
 wait_for 30 "the insertion on B" written 2
 read -r n1 m1 <<<"$(wrote 2)"
 [ "$n1" -ge $((n0 - 3)) ] && [ "$n1" -le $((n0 + 3)) ] ||

@@ -234,6 +234,20 @@ folder_edit_apart() {
     start_daemon "$A" "$T/a2.log" "$ea"; pa=$LAST_PID
 }
 
+# insert_mid FILE TMP: 1 KiB of random bytes inserted in the middle of FILE, saved as an
+# editor saves it: written whole to TMP (outside the folder, so no half-made file is ever
+# scanned in it), then renamed over FILE.
+insert_mid() {
+    python3 - "$1" "$2" <<'EOF'
+import os, sys
+d = open(sys.argv[1], "rb").read()
+mid = len(d) // 2
+with open(sys.argv[2], "wb") as f:
+    f.write(d[:mid] + os.urandom(1024) + d[mid:])
+os.rename(sys.argv[2], sys.argv[1])
+EOF
+}
+
 # expect_eq ACTUAL EXPECTED WHAT
 expect_eq() {
     [ "$1" = "$2" ] || fail "$3: expected '$2', got '$1'"
