@@ -6,13 +6,17 @@
 #include "cli.h"
 #include "out.h"
 
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <time.h>
+#include <unistd.h>
 
-#define S_WAIT_POLL_MS 100 /* folder wait: the daemon's status read again this often */
+#define S_WAIT_POLL_MS 100 /* folder wait: the daemon's status read again this often, */
+#define S_WAIT_SEEN_MS 300 /* or, told of each publication (inotify), at least this often */
 #define S_WITH_MAX     64  /* folder add --with: devices named */
 
 static const char s_usage[] =
@@ -429,10 +433,42 @@ s_folder_status(mesh_t *m, const char *id, mesh_status_t **st, mesh_status_folde
     return 0;
 }
 
-/* Poll the daemon's status until folder id is realized (1), stopped (-3), or the deadline
- * (0); -1 / -2 as s_folder_status. */
+/* An inotify descriptor that reads when the daemon on home publishes its status (HOME/status
+ * renamed into place, docs/PROTOCOL.md §11.4), or -1: then the wait polls. */
 static int
-s_wait_realized(mesh_t *m, const char *id, int64_t deadline, mesh_status_t **st,
+s_watch_status(const char *home)
+{
+    int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fd >= 0 && inotify_add_watch(fd, home, IN_MOVED_TO) < 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+/* Rest until the daemon publishes again (fd >= 0) or ms pass. */
+static void
+s_rest(int fd, int64_t ms)
+{
+    if (fd < 0) {
+        struct timespec nap = {ms / 1000, (ms % 1000) * 1000000L};
+        nanosleep(&nap, NULL);
+        return;
+    }
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (poll(&p, 1, (int)ms) > 0) {
+        char events[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+        while (read(fd, events, sizeof events) > 0) {
+            /* (the events say only that something was published: read them all) */
+        }
+    }
+}
+
+/* Read the daemon's status until folder id is realized (1), stopped (-3), or the deadline
+ * (0); -1 / -2 as s_folder_status. Between reads it rests until the next publication
+ * (watch: s_watch_status's descriptor) or S_WAIT_POLL_MS without one. */
+static int
+s_wait_realized(mesh_t *m, const char *id, int64_t deadline, int watch, mesh_status_t **st,
                 mesh_status_folder_t *f, bool *listed)
 {
     for (;;) {
@@ -444,10 +480,11 @@ s_wait_realized(mesh_t *m, const char *id, int64_t deadline, mesh_status_t **st,
             return -3;
         if (got == 1 && f->in_sync)
             return 1;
-        if (s_now_ms() >= deadline)
+        int64_t left = deadline - s_now_ms();
+        if (left <= 0)
             return 0;
-        struct timespec nap = {0, S_WAIT_POLL_MS * 1000000L};
-        nanosleep(&nap, NULL);
+        int64_t most = watch >= 0 ? S_WAIT_SEEN_MS : S_WAIT_POLL_MS;
+        s_rest(watch, left < most ? left : most);
     }
 }
 
@@ -474,6 +511,7 @@ s_wait(int argc, char **argv, cli_ctx_t *ctx)
     if (cli_open(ctx, &m) != CLI_OK)
         return CLI_FAIL;
     int64_t deadline = s_now_ms() + (int64_t)timeout * 1000;
+    int watch = s_watch_status(ctx->home); /* (before the first read: no publication missed) */
     mesh_status_t *st = NULL;
     mesh_status_folder_t f = {.size = sizeof f};
     const char *colls[1] = {coll};
@@ -484,7 +522,7 @@ s_wait(int argc, char **argv, cli_ctx_t *ctx)
     for (;;) {
         /* the disk first (cheap to poll), then the index in sync with the members, then the
          * disk once more: entries that came meanwhile are realized too */
-        got = s_wait_realized(m, argv[1], deadline, &st, &f, &listed);
+        got = s_wait_realized(m, argv[1], deadline, watch, &st, &f, &listed);
         if (got != 1 || coll_ok) {
             break;
         }
@@ -532,6 +570,9 @@ s_wait(int argc, char **argv, cli_ctx_t *ctx)
                 "(%llu waiting for blocks)",
                 (unsigned long long)timeout, (unsigned long long)f.need_files,
                 (unsigned long long)f.need_bytes, (unsigned long long)f.waiting);
+    }
+    if (watch >= 0) {
+        close(watch);
     }
     mesh_status_free(st);
     mesh_close(m);

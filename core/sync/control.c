@@ -372,6 +372,13 @@ s_pending_done(loop_t *l, s_pending_t *p, const mesh_status_t *fresh, int64_t pu
     return false;
 }
 
+bool
+control_waiting(const loop_t *l)
+{
+    const struct control *c = l->control;
+    return c && c->npending > 0;
+}
+
 void
 control_tick(loop_t *l, int64_t now)
 {

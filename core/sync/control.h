@@ -9,6 +9,7 @@
 #ifndef MESH_CORE_SYNC_CONTROL_H
 #define MESH_CORE_SYNC_CONTROL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +36,10 @@ void control_close(loop_t *l);
  * CONTROL_TURN_MAX), and answer those waiting for newer figures, sync or their timeout.
  * Loop thread only. */
 void control_tick(loop_t *l, int64_t now);
+
+/* Does a request wait for a publication (a status for newer figures, a wait for sync)?
+ * Then status publishes more often. Loop thread only. */
+bool control_waiting(const loop_t *l);
 
 /* The wait rule over a snapshot: count the connected peers and, of those, the ones in sync
  * in every collection of colls[0..n) (all of them: n 0). */

@@ -867,18 +867,34 @@ s_need_count(loop_t *l, const folder_t *f, s_need_t *need)
     need->files += f->nrecs - (matched < f->nrecs ? matched : f->nrecs);
 }
 
-void
+uint64_t
 folders_put_status(loop_t *l, FILE *out)
 {
     struct folders *fs = l->folders;
+    uint64_t key = 0xcbf29ce484222325ull; /* FNV-1a over the words below */
     if (!fs) {
-        return;
+        return key;
     }
     uint64_t txnid = store_last_txnid(l->m->store);
     for (size_t i = 0; i < fs->n; i++) {
         folder_t *f = fs->f[i];
         s_need_t *need = &fs->need[i];
         bool stopped = f->state != SCAN_ROOT_OK && fs->scan_ms[i] != 0;
+        /* in sync but for what the records lack: scanned, nothing dirty, a realize pass at
+         * the store's last transaction, no file waiting for blocks (cheap: the key) */
+        bool settled = !stopped && fs->scan_ms[i] != 0 && !f->dirty && fs->txnid == txnid &&
+                       realize_pending(f) == 0;
+        uint64_t words[3] = {(uint64_t)stopped | (uint64_t)(fs->scan_ms[i] != 0) << 1 |
+                                 (uint64_t)settled << 2,
+                             settled ? f->generation : 0, i};
+        for (size_t w = 0; w < 3; w++) {
+            for (int b = 0; b < 8; b++) {
+                key = (key ^ ((words[w] >> (8 * b)) & 0xff)) * 0x100000001b3ull;
+            }
+        }
+        if (!out) {
+            continue;
+        }
         if (!stopped &&
             (!need->counted || need->txnid != txnid || need->generation != f->generation)) {
             s_need_count(l, f, need);
@@ -886,10 +902,8 @@ folders_put_status(loop_t *l, FILE *out)
             need->txnid = txnid;
             need->generation = f->generation;
         }
-        /* in sync: scanned, nothing dirty, a realize pass at the store's last transaction,
-         * no file waiting for blocks and nothing the records lack */
-        bool in_sync = !stopped && fs->scan_ms[i] != 0 && !f->dirty && fs->txnid == txnid &&
-                       realize_pending(f) == 0 && need->files == 0;
+        /* in sync: settled and nothing the records lack */
+        bool in_sync = settled && need->files == 0;
         fputs("folder ", out);
         statusfile_put_text(out, f->id);
         fprintf(out, " state=%s in_sync=%d need_files=%llu need_bytes=%llu waiting=%zu",
@@ -904,4 +918,5 @@ folders_put_status(loop_t *l, FILE *out)
         }
         fputc('\n', out);
     }
+    return key;
 }

@@ -42,8 +42,11 @@ void folders_tick(loop_t *l, int64_t now, folders_send_fn send);
 MESH_NODISCARD mesh_err_t folders_on_msg(loop_t *l, session_t *s, const wire_msg_t *msg,
                                          folders_send_fn send);
 
-/* The status text's folder lines (docs/PROTOCOL.md §18.9), one per folder, into out. */
-void folders_put_status(loop_t *l, FILE *out);
+/* The status text's folder lines (docs/PROTOCOL.md §18.9), one per folder, into out (NULL:
+ * none, nothing counted). Returns a key of what the lines show but the figures (each folder's
+ * state, and whether it is settled: in sync but for what is still counted): the status is
+ * published soon after it changes. */
+uint64_t folders_put_status(loop_t *l, FILE *out);
 
 /* Free the folder state (the loop's last act); none is a no-op. */
 void folders_close(loop_t *l);

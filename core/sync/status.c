@@ -2,7 +2,9 @@
  * Owns: per session the counts of what is left each way (vector_count, kept: counted again
  * only when the store or the peer's view changed, and at most a tenth of the time), the
  * receive rate, the refused devices, the last warnings (a hook on the node's log callback),
- * and publishing the text of docs/PROTOCOL.md §11.4 when something changed or 250 ms passed.
+ * and publishing the text of docs/PROTOCOL.md §11.4 when something changed (a folder settled,
+ * a session's state) or a wait is parked on the control socket (every 100 ms at most), or
+ * 250 ms passed.
  * Not here: the text's escaping and reader (core/sync/statusfile.c), the sessions.
  * Layer: core (sync). Third-party: none. SPDX-License-Identifier: MIT */
 #include "core/sync/status.h"
@@ -15,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/data/vector.h"
+#include "core/sync/control.h"
 #include "core/sync/own.h"
 #include "core/sync/statusfile.h"
 #include "crypto/curveid.h"
@@ -75,6 +78,7 @@ struct status {
     int64_t count_after; /* no counting before this (the budget) */
     uint64_t key;        /* what the last publication showed, hashed */
     int64_t published_ms;
+    int64_t cost_ms; /* how long the last publication took */
 };
 
 /* Session i of the loop: the one place that knows how the loop holds its sessions. */
@@ -472,7 +476,7 @@ s_text(loop_t *l, int64_t now, uint64_t txnid, char **out, size_t *len)
     for (size_t i = 0; i < l->nsess; i++) {
         s_put_peer(l, f, i, now);
     }
-    folders_put_status(l, f);
+    (void)folders_put_status(l, f);
     s_put_events(l->status, f);
     if (ferror(f) || fclose(f) != 0) {
         free(*out);
@@ -535,7 +539,7 @@ s_key(loop_t *l)
         h = s_mix(h, s->acked_id);
         h = s_mix(h, s->batches_in);
     }
-    return h;
+    return s_mix(h, folders_put_status(l, NULL)); /* (a folder settled: publish it soon) */
 }
 
 void
@@ -559,10 +563,15 @@ status_tick(loop_t *l, int64_t now)
     }
     uint64_t key = s_key(l);
     changed |= key != w->key;
-    if (now - w->published_ms >= LOOP_STATUS_MS ||
-        (changed && now - w->published_ms >= S_SOON_MS)) {
+    /* (a wait parked on the control socket measures how long the sync holds between
+     * publications: those come soon while one waits and it holds; publishing soon takes
+     * at most 1/S_COUNT_SHARE of the loop's time, as counting does) */
+    changed |= control_waiting(l);
+    int64_t soon = w->cost_ms * S_COUNT_SHARE > S_SOON_MS ? w->cost_ms * S_COUNT_SHARE : S_SOON_MS;
+    if (now - w->published_ms >= LOOP_STATUS_MS || (changed && now - w->published_ms >= soon)) {
         s_publish(l, now, txnid);
         w->key = key;
         w->published_ms = now;
+        w->cost_ms = sync_now_ms() - now;
     }
 }

@@ -24,7 +24,8 @@ MESH_NODISCARD mesh_err_t status_open(loop_t *l);
 void status_close(loop_t *l);
 
 /* Each turn of the loop: publish the status as of now (ms) when something it shows changed
- * (at most every 100 ms) or 250 ms passed: write HOME/status atomically (a temporary file,
+ * (a folder settled, a session's state) or a request waits on the control socket (at most
+ * every 100 ms), or 250 ms passed: write HOME/status atomically (a temporary file,
  * renamed; on failure the old file stays) and hand the same text to mesh_status in this
  * process. Counting what is left is the costly part: done again only when the store or a
  * peer's view changed, and at most a tenth of the time. Loop thread only. */
