@@ -10,7 +10,8 @@
 # not catch that lateness by itself; `folder wait`'s latency is measured by hand, see the
 # commit): the waits answer in sync, the files are whole by then, and status agrees.
 # What must hold:
-#  1. `folder wait ID --timeout 20` on A, then on B, both exit 0 (in sync);
+#  1. `folder wait ID --timeout 20` on A, then on B, then on A again, all exit 0 (in sync;
+#     B's answers on A's index, not A's disk: §18.9);
 #  2. by then each side holds both new files whole (byte for byte);
 #  3. and `status --json` on each side agrees: the folder in sync with nothing needed, the
 #     peer in sync with nothing to send or receive.
@@ -44,6 +45,9 @@ wait $!
 # ---- 1. the waits answer in sync ----
 a folder wait "$fid" --timeout 20 || fail "folder wait on A: $(cat "$T/stderr" 2>/dev/null) $(a status)"
 b folder wait "$fid" --timeout 20 || fail "folder wait on B: $(b status)"
+# (B's wait answers once A holds B's entries, not A's disk: A may still be writing from-b.bin,
+# PROTOCOL §18.9; A's own wait answers once its disk has it.)
+a folder wait "$fid" --timeout 20 || fail "folder wait on A, after B's: $(a status)"
 
 # ---- 2. the files are whole on both sides ----
 for d in "$FA" "$FB"; do
