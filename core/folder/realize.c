@@ -89,6 +89,7 @@ typedef struct realize_state {
     size_t nopen;        /* pending files whose temp file is kept open (REALIZE_OPEN_MAX) */
     int64_t complete_ms; /* when the first of them became whole (monotonic) */
     s_piece_t *pieces;   /* REALIZE_PIECES_MAX slots (made at the first want) */
+    uint16_t *pidx;      /* S_PIDX slots: 0 free, S_TOMB, else a piece's slot + 1 (by hash) */
     size_t npieces;
     size_t piece_bytes; /* reserved by them (REALIZE_PIECE_BYTES) */
     uint64_t passes;    /* passes made */
@@ -161,6 +162,7 @@ realize_free(folder_t *f)
         free(rs->pieces[i].data);
     }
     free(rs->pieces);
+    free(rs->pidx);
     free(rs->turns);
     free(rs);
     f->realize = NULL;
@@ -665,6 +667,62 @@ typedef struct s_piece_ctx {
     bool short_room;  /* a piece it lacks is not reserved */
 } s_piece_ctx_t;
 
+/* The pieces by hash (open addressing, linear probing), so that a pass over entries of
+ * 1,536 pieces each costs a lookup per piece, not a walk of 4,096 slots. */
+#define S_PIDX 8192u /* a power of two, twice REALIZE_PIECES_MAX */
+#define S_TOMB 0xffffu
+
+static size_t
+s_pidx_home(const uint8_t *hash)
+{
+    return ((size_t)hash[0] | (size_t)hash[1] << 8) & (S_PIDX - 1);
+}
+
+/* The slot of the piece named hash, or NULL. */
+static s_piece_t *
+s_pidx_find(const realize_state_t *rs, const uint8_t *hash)
+{
+    for (size_t k = 0, at = s_pidx_home(hash); rs->pidx && k < S_PIDX; k++) {
+        uint16_t v = rs->pidx[(at + k) & (S_PIDX - 1)];
+        if (v == 0) {
+            return NULL;
+        }
+        if (v != S_TOMB && memcmp(rs->pieces[v - 1].hash, hash, WIRE_FENTRY_HASH) == 0) {
+            return &rs->pieces[v - 1];
+        }
+    }
+    return NULL;
+}
+
+/* Index (put) or unindex (!put) slot s under its hash. */
+static void
+s_pidx_set(realize_state_t *rs, const s_piece_t *s, bool put)
+{
+    uint16_t me = (uint16_t)(s - rs->pieces + 1);
+    for (size_t k = 0, at = s_pidx_home(s->hash); k < S_PIDX; k++) {
+        uint16_t *v = &rs->pidx[(at + k) & (S_PIDX - 1)];
+        if (put ? (*v == 0 || *v == S_TOMB) : *v == me) {
+            *v = put ? me : S_TOMB;
+            return;
+        }
+        if (*v == 0) {
+            return;
+        }
+    }
+}
+
+/* Index every slot again (after slots moved, and to clear the tombs). */
+static void
+s_pidx_build(realize_state_t *rs)
+{
+    if (rs->pidx) {
+        memset(rs->pidx, 0, S_PIDX * sizeof *rs->pidx);
+        for (size_t i = 0; i < rs->npieces; i++) {
+            s_pidx_set(rs, &rs->pieces[i], true);
+        }
+    }
+}
+
 /* A slot for a new wanted piece: a free one, else one whose piece went stale (given up
  * for it: a piece nobody sends holds no slot a real one needs), else NULL. */
 static s_piece_t *
@@ -679,6 +737,7 @@ s_piece_slot(realize_state_t *rs)
             rs->stale_at = i + 1;
             rs->nstale--;
             free(rs->pieces[i].data); /* (none: a stale piece holds no bytes) */
+            s_pidx_set(rs, &rs->pieces[i], false);
             return &rs->pieces[i];
         }
     }
@@ -692,10 +751,7 @@ s_piece_get(void *ctx, const wire_fentry_piece_t *pc, uint8_t *buf, size_t cap, 
 {
     s_piece_ctx_t *pcx = ctx;
     realize_state_t *rs = pcx->rs;
-    s_piece_t *s = NULL;
-    for (size_t i = 0; i < rs->npieces && !s; i++) {
-        s = memcmp(rs->pieces[i].hash, pc->hash, WIRE_FENTRY_HASH) == 0 ? &rs->pieces[i] : NULL;
-    }
+    s_piece_t *s = s_pidx_find(rs, pc->hash);
     if (s) {
         s->pass = rs->passes;
     }
@@ -730,7 +786,11 @@ s_piece_get(void *ctx, const wire_fentry_piece_t *pc, uint8_t *buf, size_t cap, 
     if (!rs->pieces && !(rs->pieces = calloc(REALIZE_PIECES_MAX, sizeof *rs->pieces))) {
         return MESH_ENOMEM;
     }
-    if (s) { /* another entry lets it be longer: asked again under that cap */
+    if (!rs->pidx && !(rs->pidx = calloc(S_PIDX, sizeof *rs->pidx))) {
+        return MESH_ENOMEM;
+    }
+    bool indexed = s != NULL; /* (the same piece asked again under a larger cap) */
+    if (s) {                  /* another entry lets it be longer: asked again under that cap */
         rs->piece_bytes -= held;
         rs->nstale -= s->stale;
     } else if (!(s = s_piece_slot(rs))) {
@@ -743,6 +803,9 @@ s_piece_get(void *ctx, const wire_fentry_piece_t *pc, uint8_t *buf, size_t cap, 
     s->pass = rs->passes;
     s->born = rs->fulls;
     rs->piece_bytes += need;
+    if (!indexed) {
+        s_pidx_set(rs, s, true);
+    }
     return MESH_ENOTFOUND;
 }
 
@@ -756,6 +819,7 @@ s_piece_get(void *ctx, const wire_fentry_piece_t *pc, uint8_t *buf, size_t cap, 
 static void
 s_pieces_trim(realize_state_t *rs, bool full)
 {
+    size_t was = rs->npieces;
     rs->fulls += full;
     for (size_t i = 0; full && i < rs->nturns;) {
         s_turn_t *t = &rs->turns[i];
@@ -790,6 +854,9 @@ s_pieces_trim(realize_state_t *rs, bool full)
             rs->piece_bytes -= s->cap;
         }
         i++;
+    }
+    if (rs->npieces != was || full) {
+        s_pidx_build(rs); /* (slots moved; a full pass clears the tombs too) */
     }
 }
 
@@ -840,10 +907,10 @@ s_expand(mesh_t *m, folder_t *f, realize_state_t *rs, const blockidx_t *bi, cons
         *t = rs->turns[--rs->nturns]; /* (read, or refused) */
     }
     if (err == MESH_OK) {
-        for (size_t i = 0; i < rs->npieces; i++) { /* (read: dropped at the pass's end) */
-            for (size_t k = 0; k < e->npieces && !rs->pieces[i].used; k++) {
-                rs->pieces[i].used =
-                    memcmp(rs->pieces[i].hash, e->pieces[k].hash, WIRE_FENTRY_HASH) == 0;
+        for (size_t k = 0; k < e->npieces; k++) { /* (read: dropped at the pass's end) */
+            s_piece_t *s = s_pidx_find(rs, e->pieces[k].hash);
+            if (s) {
+                s->used = true;
             }
         }
         node_log(m, MESH_LOG_INFO,
@@ -1331,12 +1398,10 @@ realize_block(mesh_t *m, folder_t *f, const uint8_t *hash, const uint8_t *data, 
         }
         i++;
     }
-    for (size_t i = 0; rs && i < rs->npieces; i++) { /* a piece (§25): the next pass reads it */
-        s_piece_t *s = &rs->pieces[i];
-        if (s->data || s->too_long || memcmp(s->hash, hash, WIRE_FENTRY_HASH) != 0 ||
-            (s->stale && len <= s->cap && rs->piece_bytes + s->cap > REALIZE_PIECE_BYTES)) {
-            continue; /* (a stale piece with no room for its bytes: it stays wanted) */
-        }
+    s_piece_t *s = rs ? s_pidx_find(rs, hash) : NULL; /* a piece (§25): the next pass reads it */
+    if (s && !s->data && !s->too_long &&
+        /* (a stale piece with no room for its bytes: it stays wanted) */
+        !(s->stale && len <= s->cap && rs->piece_bytes + s->cap > REALIZE_PIECE_BYTES)) {
         s->too_long = len > s->cap; /* (not kept: its entry is refused at the next pass) */
         if (s->too_long || (s->data = malloc(len ? len : 1))) {
             if (s->data) {
