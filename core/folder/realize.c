@@ -669,8 +669,9 @@ typedef struct s_piece_ctx {
 
 /* The pieces by hash (open addressing, linear probing), so that a pass over entries of
  * 1,536 pieces each costs a lookup per piece, not a walk of 4,096 slots. */
-#define S_PIDX 8192u /* a power of two, twice REALIZE_PIECES_MAX */
-#define S_TOMB 0xffffu
+#define S_PIDX         8192u /* a power of two, twice REALIZE_PIECES_MAX */
+#define S_TOMB         0xffffu
+#define S_PIECES_ASKED 256u /* wanted pieces asked of members at a time (realize_wanted) */
 
 static size_t
 s_pidx_home(const uint8_t *hash)
@@ -1360,12 +1361,27 @@ realize_wanted(const folder_t *f, void (*fn)(void *ctx, const uint8_t *hash), vo
             }
         }
     }
-    for (size_t i = 0; rs && i < rs->npieces; i++) {
-        const s_piece_t *s = &rs->pieces[i];
-        /* (§25; a stale one while its bytes would fit: else it would come to be dropped) */
-        if (!s->data && !s->too_long &&
-            (!s->stale || rs->piece_bytes + s->cap <= REALIZE_PIECE_BYTES)) {
-            fn(ctx, s->hash);
+    /* pieces (§25): at most S_PIECES_ASKED at a time, the longest reserved first (by the
+     * full pass that reserved them: a piece goes stale two full passes on, so none waits
+     * longer than that behind others), none stale (asked again when its path has its turn):
+     * so pieces nobody sends cannot crowd out the requests for blocks */
+    size_t asked = 0;
+    for (uint64_t born = 0, next; rs && asked < S_PIECES_ASKED; born = next) {
+        next = UINT64_MAX;
+        for (size_t i = 0; i < rs->npieces; i++) {
+            const s_piece_t *s = &rs->pieces[i];
+            if (s->data || s->too_long || s->stale || s->born < born) {
+                continue;
+            }
+            if (s->born == born && asked < S_PIECES_ASKED) {
+                fn(ctx, s->hash);
+                asked++;
+            } else if (s->born > born && s->born < next) {
+                next = s->born;
+            }
+        }
+        if (next == UINT64_MAX) {
+            break;
         }
     }
 }
