@@ -52,9 +52,23 @@ typedef struct s_piece {
     uint32_t len;
     uint32_t cap;  /* bytes reserved for it: WIRE_FENTRY_PIECE_SIZE(its blocks) */
     uint64_t pass; /* the last pass that asked for it */
+    uint64_t born; /* full passes made when it was reserved (s_pieces_trim) */
     bool used;     /* read into a whole block list by this pass: dropped at its end */
     bool too_long; /* a member sent more bytes under its name than the piece may hold */
+    bool stale;    /* waited for through a rescan period: still wanted, reserves no bytes,
+                    * and its slot may go to a new piece */
 } s_piece_t;
+
+/* A large file's turn at reserving pieces (§25): first come, first served; a path whose
+ * pieces did not all come within a rescan period or two goes to the back of the queue. */
+typedef struct s_turn {
+    uint8_t key[16]; /* hash of the path */
+    uint64_t seq;    /* its place in the queue */
+    uint64_t pass;   /* the last pass that asked for its pieces */
+    uint64_t since;  /* full passes made when it could first reserve (granted) */
+    bool granted;    /* it could reserve */
+    bool satisfied;  /* every piece it lacks was reserved at its last look */
+} s_turn_t;
 
 typedef struct realize_state {
     int tmp_fd; /* .meshsync/tmp, or -1 */
@@ -78,12 +92,19 @@ typedef struct realize_state {
     size_t nopen;        /* pending files whose temp file is kept open (REALIZE_OPEN_MAX) */
     int64_t complete_ms; /* when the first of them became whole (monotonic) */
     s_piece_t *pieces;   /* REALIZE_PIECES_MAX slots (made at the first want) */
+    uint16_t *pidx;      /* S_PIDX slots: 0 free, S_TOMB, else a piece's slot + 1 (by hash) */
     size_t npieces;
     size_t piece_bytes; /* reserved by them (REALIZE_PIECE_BYTES) */
     uint64_t passes;    /* passes made */
-    int put_pieces;     /* in one s_put: 1 a file waits for pieces, 2 its pieces refused */
-    int dir_fd;         /* the directory of the last path looked at (s_parent), or -1, */
-    size_t dir_len;     /* and its path (dir[0..dir_len), "" for the root) */
+    uint64_t fulls;     /* full passes made */
+    size_t nstale;      /* pieces stale */
+    size_t stale_at;    /* where the next look for a stale slot starts */
+    s_turn_t *turns;    /* paths waiting for pieces, in no order (seq orders them) */
+    size_t nturns, turns_cap;
+    uint64_t next_seq;
+    int put_pieces; /* in one s_put: 1 a file waits for pieces, 2 its pieces refused */
+    int dir_fd;     /* the directory of the last path looked at (s_parent), or -1, */
+    size_t dir_len; /* and its path (dir[0..dir_len), "" for the root) */
     char dir[PATH_LEN_MAX + 1];
 } realize_state_t;
 
@@ -185,6 +206,8 @@ realize_free(folder_t *f)
         free(rs->pieces[i].data);
     }
     free(rs->pieces);
+    free(rs->pidx);
+    free(rs->turns);
     free(rs);
     f->realize = NULL;
 }
@@ -741,19 +764,97 @@ s_tmp_file(const realize_state_t *rs, const s_pending_t *p, bool *resumed)
 typedef struct s_piece_ctx {
     realize_state_t *rs;
     const blockidx_t *bi;
-    size_t fetched; /* pieces members sent */
+    size_t fetched;   /* pieces members sent */
+    bool may_reserve; /* its turn (s_turn_t): it may reserve pieces not reserved yet */
+    bool short_room;  /* a piece it lacks is not reserved */
 } s_piece_ctx_t;
+
+/* The pieces by hash (open addressing, linear probing), so that a pass over entries of
+ * 1,536 pieces each costs a lookup per piece, not a walk of 4,096 slots. */
+#define S_PIDX         8192u /* a power of two, twice REALIZE_PIECES_MAX */
+#define S_TOMB         0xffffu
+#define S_PIECES_ASKED 256u /* wanted pieces asked of members at a time (realize_wanted) */
+
+static size_t
+s_pidx_home(const uint8_t *hash)
+{
+    return ((size_t)hash[0] | (size_t)hash[1] << 8) & (S_PIDX - 1);
+}
+
+/* The slot of the piece named hash, or NULL. */
+static s_piece_t *
+s_pidx_find(const realize_state_t *rs, const uint8_t *hash)
+{
+    for (size_t k = 0, at = s_pidx_home(hash); rs->pidx && k < S_PIDX; k++) {
+        uint16_t v = rs->pidx[(at + k) & (S_PIDX - 1)];
+        if (v == 0) {
+            return NULL;
+        }
+        if (v != S_TOMB && memcmp(rs->pieces[v - 1].hash, hash, WIRE_FENTRY_HASH) == 0) {
+            return &rs->pieces[v - 1];
+        }
+    }
+    return NULL;
+}
+
+/* Index (put) or unindex (!put) slot s under its hash. */
+static void
+s_pidx_set(realize_state_t *rs, const s_piece_t *s, bool put)
+{
+    uint16_t me = (uint16_t)(s - rs->pieces + 1);
+    for (size_t k = 0, at = s_pidx_home(s->hash); k < S_PIDX; k++) {
+        uint16_t *v = &rs->pidx[(at + k) & (S_PIDX - 1)];
+        if (put ? (*v == 0 || *v == S_TOMB) : *v == me) {
+            *v = put ? me : S_TOMB;
+            return;
+        }
+        if (*v == 0) {
+            return;
+        }
+    }
+}
+
+/* Index every slot again (after slots moved, and to clear the tombs). */
+static void
+s_pidx_build(realize_state_t *rs)
+{
+    if (rs->pidx) {
+        memset(rs->pidx, 0, S_PIDX * sizeof *rs->pidx);
+        for (size_t i = 0; i < rs->npieces; i++) {
+            s_pidx_set(rs, &rs->pieces[i], true);
+        }
+    }
+}
+
+/* A slot for a new wanted piece: a free one, else one whose piece went stale (given up
+ * for it: a piece nobody sends holds no slot a real one needs), else NULL. */
+static s_piece_t *
+s_piece_slot(realize_state_t *rs)
+{
+    if (rs->npieces < REALIZE_PIECES_MAX) {
+        return &rs->pieces[rs->npieces++];
+    }
+    for (size_t k = 0; k < rs->npieces && rs->nstale; k++) {
+        size_t i = (rs->stale_at + k) % rs->npieces;
+        if (rs->pieces[i].stale) {
+            rs->stale_at = i + 1;
+            rs->nstale--;
+            free(rs->pieces[i].data); /* (none: a stale piece holds no bytes) */
+            s_pidx_set(rs, &rs->pieces[i], false);
+            return &rs->pieces[i];
+        }
+    }
+    return NULL;
+}
 
 /* wire_fentry_piece_fn: a piece from members held here, or from any local file's block list
  * (core/folder/blockidx); else it is wanted (while the caps allow: asked of members). */
 static mesh_err_t
 s_piece_get(void *ctx, const wire_fentry_piece_t *pc, uint8_t *buf, size_t cap, size_t *len)
 {
-    realize_state_t *rs = ((s_piece_ctx_t *)ctx)->rs;
-    s_piece_t *s = NULL;
-    for (size_t i = 0; i < rs->npieces && !s; i++) {
-        s = memcmp(rs->pieces[i].hash, pc->hash, WIRE_FENTRY_HASH) == 0 ? &rs->pieces[i] : NULL;
-    }
+    s_piece_ctx_t *pcx = ctx;
+    realize_state_t *rs = pcx->rs;
+    s_piece_t *s = s_pidx_find(rs, pc->hash);
     if (s) {
         s->pass = rs->passes;
     }
@@ -770,43 +871,95 @@ s_piece_get(void *ctx, const wire_fentry_piece_t *pc, uint8_t *buf, size_t cap, 
     if (s && s->too_long && need <= s->cap) {
         return MESH_EPROTO; /* (what members sent under its name is longer than this piece) */
     }
-    if (s && !s->too_long) {
+    if (s && !s->too_long && !s->stale) {
         return MESH_ENOTFOUND; /* (asked for already) */
     }
-    if (rs->piece_bytes + need - (s ? s->cap : 0) > REALIZE_PIECE_BYTES ||
-        (!s && rs->npieces == REALIZE_PIECES_MAX)) {
-        return MESH_ENOTFOUND; /* (asked for when others are in) */
+    size_t held = s && !s->stale ? s->cap : 0;
+    if (!pcx->may_reserve || rs->piece_bytes + need - held > REALIZE_PIECE_BYTES) {
+        pcx->short_room = true;
+        return MESH_ENOTFOUND; /* (asked for in its turn, or when others are in) */
+    }
+    if (s && s->stale && !s->too_long) { /* reserved again in its turn */
+        s->stale = false;
+        s->born = rs->fulls;
+        rs->nstale--;
+        rs->piece_bytes += s->cap;
+        return MESH_ENOTFOUND;
     }
     if (!rs->pieces && !(rs->pieces = calloc(REALIZE_PIECES_MAX, sizeof *rs->pieces))) {
         return MESH_ENOMEM;
     }
-    if (s) { /* another entry lets it be longer: asked again under that cap */
-        rs->piece_bytes -= s->cap;
-    } else {
-        s = &rs->pieces[rs->npieces++];
+    if (!rs->pidx && !(rs->pidx = calloc(S_PIDX, sizeof *rs->pidx))) {
+        return MESH_ENOMEM;
+    }
+    bool indexed = s != NULL; /* (the same piece asked again under a larger cap) */
+    if (s) {                  /* another entry lets it be longer: asked again under that cap */
+        rs->piece_bytes -= held;
+        rs->nstale -= s->stale;
+    } else if (!(s = s_piece_slot(rs))) {
+        pcx->short_room = true;
+        return MESH_ENOTFOUND; /* (every slot taken by pieces not stale yet) */
     }
     memset(s, 0, sizeof *s);
     memcpy(s->hash, pc->hash, WIRE_FENTRY_HASH);
     s->cap = need;
     s->pass = rs->passes;
+    s->born = rs->fulls;
     rs->piece_bytes += need;
+    if (!indexed) {
+        s_pidx_set(rs, s, true);
+    }
     return MESH_ENOTFOUND;
 }
 
 /* At the end of a pass: drop the pieces it read into whole block lists (their files are
- * under way), and after a full pass (every path looked at) the pieces no path asked for. */
+ * under way), and after a full pass (every path looked at) the pieces no path asked for.
+ * A piece reserved before the previous full pass and still not read into its block list
+ * (never sent, or its entry waits for others never sent) goes stale: its bytes are freed
+ * and no longer count against REALIZE_PIECE_BYTES, its slot may go to a new piece; it stays
+ * wanted, and is reserved again when it comes while there is room. So pieces nobody sends
+ * hold the caps for one to two rescan periods, not for ever. */
 static void
 s_pieces_trim(realize_state_t *rs, bool full)
 {
+    size_t was = rs->npieces;
+    rs->fulls += full;
+    for (size_t i = 0; full && i < rs->nturns;) {
+        s_turn_t *t = &rs->turns[i];
+        if (t->pass != rs->passes) {
+            *t = rs->turns[--rs->nturns]; /* (no path asks any more) */
+            continue;
+        }
+        if (t->granted && t->since + 2 <= rs->fulls) { /* its turn is over: to the back */
+            t->seq = ++rs->next_seq;
+            t->granted = t->satisfied = false;
+        }
+        i++;
+    }
     for (size_t i = 0; i < rs->npieces;) {
         s_piece_t *s = &rs->pieces[i];
         if ((s->data && s->used) || (full && s->pass != rs->passes)) {
             free(s->data);
-            rs->piece_bytes -= s->cap;
+            if (s->stale) {
+                rs->nstale--;
+            } else {
+                rs->piece_bytes -= s->cap;
+            }
             *s = rs->pieces[--rs->npieces];
-        } else {
-            i++;
+            continue;
         }
+        if (full && !s->stale && s->born + 2 <= rs->fulls) {
+            free(s->data);
+            s->data = NULL;
+            s->len = 0;
+            s->stale = true;
+            rs->nstale++;
+            rs->piece_bytes -= s->cap;
+        }
+        i++;
+    }
+    if (rs->npieces != was || full) {
+        s_pidx_build(rs); /* (slots moved; a full pass clears the tombs too) */
     }
 }
 
@@ -817,13 +970,50 @@ static mesh_err_t
 s_expand(mesh_t *m, folder_t *f, realize_state_t *rs, const blockidx_t *bi, const paths_item_t *it,
          wire_fentry_t *e)
 {
-    s_piece_ctx_t ctx = {rs, bi, 0};
+    uint8_t key[HASH_LEN];
+    hash_tagged(HASH_TAG_KEY, it->path, strlen(it->path), key);
+    s_turn_t *t = NULL;
+    for (size_t i = 0; i < rs->nturns && !t; i++) {
+        t = memcmp(rs->turns[i].key, key, sizeof rs->turns[i].key) == 0 ? &rs->turns[i] : NULL;
+    }
+    /* its turn: no path before it in the queue (asked at this pass or the last) lacks room */
+    s_piece_ctx_t ctx = {rs, bi, 0, true, false};
+    for (size_t i = 0; i < rs->nturns && ctx.may_reserve; i++) {
+        const s_turn_t *o = &rs->turns[i];
+        ctx.may_reserve =
+            o == t || (t && o->seq > t->seq) || o->satisfied || o->pass + 1 < rs->passes;
+    }
     mesh_err_t err = wire_fentry_expand(e, s_piece_get, &ctx);
+    if (err == MESH_ENOTFOUND && !t) {
+        if (rs->nturns == rs->turns_cap) {
+            size_t cap = rs->turns_cap ? 2 * rs->turns_cap : 16;
+            s_turn_t *v = realloc(rs->turns, cap * sizeof *v);
+            if (!v) {
+                return MESH_ENOMEM;
+            }
+            rs->turns = v;
+            rs->turns_cap = cap;
+        }
+        t = &rs->turns[rs->nturns++];
+        memset(t, 0, sizeof *t);
+        memcpy(t->key, key, sizeof t->key);
+        t->seq = ++rs->next_seq;
+    }
+    if (t && err == MESH_ENOTFOUND) {
+        t->pass = rs->passes;
+        t->satisfied = !ctx.short_room;
+        if (ctx.may_reserve && !t->granted) {
+            t->granted = true;
+            t->since = rs->fulls;
+        }
+    } else if (t && err != MESH_ENOMEM) {
+        *t = rs->turns[--rs->nturns]; /* (read, or refused) */
+    }
     if (err == MESH_OK) {
-        for (size_t i = 0; i < rs->npieces; i++) { /* (read: dropped at the pass's end) */
-            for (size_t k = 0; k < e->npieces && !rs->pieces[i].used; k++) {
-                rs->pieces[i].used =
-                    memcmp(rs->pieces[i].hash, e->pieces[k].hash, WIRE_FENTRY_HASH) == 0;
+        for (size_t k = 0; k < e->npieces; k++) { /* (read: dropped at the pass's end) */
+            s_piece_t *s = s_pidx_find(rs, e->pieces[k].hash);
+            if (s) {
+                s->used = true;
             }
         }
         node_log(m, MESH_LOG_INFO,
@@ -1278,9 +1468,27 @@ realize_wanted(const folder_t *f, void (*fn)(void *ctx, const uint8_t *hash), vo
             }
         }
     }
-    for (size_t i = 0; rs && i < rs->npieces; i++) {
-        if (!rs->pieces[i].data && !rs->pieces[i].too_long) {
-            fn(ctx, rs->pieces[i].hash); /* (§25) */
+    /* pieces (§25): at most S_PIECES_ASKED at a time, the longest reserved first (by the
+     * full pass that reserved them: a piece goes stale two full passes on, so none waits
+     * longer than that behind others), none stale (asked again when its path has its turn):
+     * so pieces nobody sends cannot crowd out the requests for blocks */
+    size_t asked = 0;
+    for (uint64_t born = 0, next; rs && asked < S_PIECES_ASKED; born = next) {
+        next = UINT64_MAX;
+        for (size_t i = 0; i < rs->npieces; i++) {
+            const s_piece_t *s = &rs->pieces[i];
+            if (s->data || s->too_long || s->stale || s->born < born) {
+                continue;
+            }
+            if (s->born == born && asked < S_PIECES_ASKED) {
+                fn(ctx, s->hash);
+                asked++;
+            } else if (s->born > born && s->born < next) {
+                next = s->born;
+            }
+        }
+        if (next == UINT64_MAX) {
+            break;
         }
     }
 }
@@ -1315,16 +1523,21 @@ realize_block(mesh_t *m, folder_t *f, const uint8_t *hash, const uint8_t *data, 
         }
         i++;
     }
-    for (size_t i = 0; rs && i < rs->npieces; i++) { /* a piece (§25): the next pass reads it */
-        s_piece_t *s = &rs->pieces[i];
-        if (s->data || s->too_long || memcmp(s->hash, hash, WIRE_FENTRY_HASH) != 0) {
-            continue;
-        }
+    s_piece_t *s = rs ? s_pidx_find(rs, hash) : NULL; /* a piece (§25): the next pass reads it */
+    if (s && !s->data && !s->too_long &&
+        /* (a stale piece with no room for its bytes: it stays wanted) */
+        !(s->stale && len <= s->cap && rs->piece_bytes + s->cap > REALIZE_PIECE_BYTES)) {
         s->too_long = len > s->cap; /* (not kept: its entry is refused at the next pass) */
         if (s->too_long || (s->data = malloc(len ? len : 1))) {
             if (s->data) {
                 memcpy(s->data, data, len);
                 s->len = (uint32_t)len;
+            }
+            if (s->data && s->stale) { /* (reserved again) */
+                s->stale = false;
+                s->born = rs->fulls;
+                rs->nstale--;
+                rs->piece_bytes += s->cap;
             }
             rs->progress = true;
             took++;

@@ -41,7 +41,8 @@ entry=$(folder_entry "$A" big.bin)
 [ "${entry:0:4}" = 9802 ] || fail "big.bin's entry is not layout 2: ${entry:0:16}..."
 [ "${#entry}" -lt 2048 ] || fail "big.bin's entry is $((${#entry} / 2)) bytes (under 1 KiB expected)"
 read -r n0 p0 f0 <<<"$(listed "$T/b.log" 1)"
-[ "${n0:-0}" -gt 128 ] && [ "${p0:-0}" -ge 2 ] && [ "$f0" = "$p0" ] ||
+# (one piece: about 1 file of random bytes in 12 has no cut among its ~170 blocks, §25)
+[ "${n0:-0}" -gt 128 ] && [ "${p0:-0}" -ge 1 ] && [ "$f0" = "$p0" ] ||
     fail "B did not read big.bin's block list from members' pieces: $(grep 'pieces' "$T/b.log")"
 
 # 1 KiB inserted in the middle, saved as an editor does (a new file renamed over the old).

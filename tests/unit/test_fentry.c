@@ -5,7 +5,8 @@
  * decoder (MESH_EPROTO, zeroed output); the caps at their edge; every truncation and a
  * trailing byte refused; no read past the input (a PROT_NONE fence). A large file's pieces
  * (§25): layout 2 round trips, is small, an insertion changes one or two pieces, expanding
- * checks each piece (hash, count, cut rule, sizes) and asks for every missing one.
+ * checks each piece (hash, count, cut rule, sizes) and asks for every missing one; the
+ * pieces' caps at their edge, and one piece named 1,536 times.
  * Layer: tests. Third-party: cmocka. SPDX-License-Identifier: MIT */
 #include "core/wire/fentry.h"
 
@@ -685,6 +686,72 @@ test_fentry_pieces_refused(void **state)
     free(b);
 }
 
+/* The pieces' caps at their edge, as a lying member may write them: 1,536 pieces of 16
+ * blocks (24,576 blocks, the cap) decode; 1,537 (one block more) are refused, and so are
+ * more piece names than WIRE_FENTRY_PIECES_MAX. One piece named 1,536 times (a file of one
+ * run of 16 blocks, repeated) expands from that one piece to 24,576 blocks, and encodes again
+ * to the same bytes. */
+static void
+test_fentry_pieces_caps(void **state)
+{
+    (void)state;
+    const size_t np = WIRE_FENTRY_BLOCKS_MAX / WIRE_FENTRY_PIECE_MIN; /* 1,536 */
+    wire_fentry_block_t run[WIRE_FENTRY_PIECE_MIN];
+    uint64_t st = 7, run_size = 0;
+    for (size_t i = 0; i < WIRE_FENTRY_PIECE_MIN; i++) {
+        for (size_t k = 0; k < WIRE_FENTRY_HASH; k += 8) {
+            uint64_t r = s_rand(&st);
+            memcpy(run[i].hash + k, &r, 8);
+        }
+        run[i].hash[WIRE_FENTRY_HASH - 1] = i + 1 < WIRE_FENTRY_PIECE_MIN ? 1 : 0; /* (a cut) */
+        run[i].size = 1000 + (uint32_t)i;
+        run_size += run[i].size;
+    }
+    s_held_t held = {.n = 1};
+    wire_buf_init(&held.bytes[0]);
+    CHECK_OK(wire_fentry_piece_encode(run, WIRE_FENTRY_PIECE_MIN, &held.bytes[0]));
+    hash_tagged(HASH_TAG_BLOCK, held.bytes[0].data, held.bytes[0].len, held.hash[0]);
+    uint8_t *names = malloc((np + 2) * WIRE_FENTRY_HASH);
+    assert_non_null(names);
+    for (size_t k = 0; k < np + 2; k++) {
+        memcpy(names + k * WIRE_FENTRY_HASH, held.hash[0], WIRE_FENTRY_HASH);
+    }
+    for (size_t extra = 0; extra <= 2; extra++) {
+        /* np pieces of 16, then `extra` more of 1 block */
+        size_t n = np + extra;
+        util_bytes_t *bb = util_bytes_new();
+        util_array(bb, 8), util_uint(bb, 2), util_uint(bb, 0), util_uint(bb, 0644);
+        util_uint(bb, np * run_size + extra * 1000), util_uint(bb, 0), util_bin(bb, NULL, 0);
+        util_bin(bb, names, n * WIRE_FENTRY_HASH), util_array(bb, n);
+        for (size_t k = 0; k < n; k++) {
+            util_uint(bb, k < np ? WIRE_FENTRY_PIECE_MIN : 1);
+        }
+        snprintf(util_where, sizeof util_where, "%zu pieces", n);
+        if (extra == 1) {
+            s_refused(bb->b, bb->len, MESH_EPROTO); /* (24,577 blocks) */
+        } else if (extra == 2) {
+            s_refused(bb->b, bb->len, MESH_ETOOBIG); /* (past WIRE_FENTRY_PIECES_MAX) */
+        } else {
+            wire_fentry_t d;
+            wire_buf_t again;
+            wire_buf_init(&again);
+            CHECK_OK(wire_fentry_decode(bb->b, bb->len, &d));
+            CHECK_EQ(d.npieces, np);
+            CHECK_OK(wire_fentry_expand(&d, s_held_fn, &held));
+            CHECK_EQ(d.nblocks, WIRE_FENTRY_BLOCKS_MAX);
+            CHECK(memcmp(d.blocks + d.nblocks - WIRE_FENTRY_PIECE_MIN, run, sizeof run) == 0);
+            CHECK_OK(wire_fentry_encode(&d, &again));
+            CHECK(again.len == bb->len && memcmp(again.data, bb->b, bb->len) == 0);
+            wire_buf_release(&again);
+            wire_fentry_release(&d);
+        }
+        util_bytes_free(bb);
+    }
+    util_where[0] = '\0';
+    free(names);
+    wire_buf_release(&held.bytes[0]);
+}
+
 int
 main(void)
 {
@@ -699,6 +766,7 @@ main(void)
         cmocka_unit_test(test_fentry_pieces_round_trip),
         cmocka_unit_test(test_fentry_pieces_insert),
         cmocka_unit_test(test_fentry_pieces_refused),
+        cmocka_unit_test(test_fentry_pieces_caps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
