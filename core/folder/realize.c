@@ -7,6 +7,7 @@
 #include "core/folder/realize.h"
 
 #include "core/folder/paths.h"
+#include "core/folder/pieces.h"
 
 #include "core/base/node.h"
 #include "core/data/hlc.h"
@@ -44,32 +45,6 @@ typedef struct s_pending {
     char tmp[40]; /* "r" + 32 hex digits (s_tmp_name) */
 } s_pending_t;
 
-/* A piece of a large file's block list (§25) wanted from members, or held until a pass
- * reads it. */
-typedef struct s_piece {
-    uint8_t hash[WIRE_FENTRY_HASH];
-    uint8_t *data; /* NULL: still wanted */
-    uint32_t len;
-    uint32_t cap;  /* bytes reserved for it: WIRE_FENTRY_PIECE_SIZE(its blocks) */
-    uint64_t pass; /* the last pass that asked for it */
-    uint64_t born; /* full passes made when it was reserved (s_pieces_trim) */
-    bool used;     /* read into a whole block list by this pass: dropped at its end */
-    bool too_long; /* a member sent more bytes under its name than the piece may hold */
-    bool stale;    /* waited for through a rescan period: still wanted, reserves no bytes,
-                    * and its slot may go to a new piece */
-} s_piece_t;
-
-/* A large file's turn at reserving pieces (§25): first come, first served; a path whose
- * pieces did not all come within a rescan period or two goes to the back of the queue. */
-typedef struct s_turn {
-    uint8_t key[16]; /* hash of the path */
-    uint64_t seq;    /* its place in the queue */
-    uint64_t pass;   /* the last pass that asked for its pieces */
-    uint64_t since;  /* full passes made when it could first reserve (granted) */
-    bool granted;    /* it could reserve */
-    bool satisfied;  /* every piece it lacks was reserved at its last look */
-} s_turn_t;
-
 typedef struct realize_state {
     int tmp_fd; /* .meshsync/tmp, or -1 */
     s_pending_t pending[REALIZE_PENDING_MAX];
@@ -91,20 +66,10 @@ typedef struct realize_state {
     size_t ncomplete;    /* pending files with every block, to be put in place (realize_flush) */
     size_t nopen;        /* pending files whose temp file is kept open (REALIZE_OPEN_MAX) */
     int64_t complete_ms; /* when the first of them became whole (monotonic) */
-    s_piece_t *pieces;   /* REALIZE_PIECES_MAX slots (made at the first want) */
-    uint16_t *pidx;      /* S_PIDX slots: 0 free, S_TOMB, else a piece's slot + 1 (by hash) */
-    size_t npieces;
-    size_t piece_bytes; /* reserved by them (REALIZE_PIECE_BYTES) */
-    uint64_t passes;    /* passes made */
-    uint64_t fulls;     /* full passes made */
-    size_t nstale;      /* pieces stale */
-    size_t stale_at;    /* where the next look for a stale slot starts */
-    s_turn_t *turns;    /* paths waiting for pieces, in no order (seq orders them) */
-    size_t nturns, turns_cap;
-    uint64_t next_seq;
-    int put_pieces; /* in one s_put: 1 a file waits for pieces, 2 its pieces refused */
-    int dir_fd;     /* the directory of the last path looked at (s_parent), or -1, */
-    size_t dir_len; /* and its path (dir[0..dir_len), "" for the root) */
+    pieces_t pieces;     /* large files' pieces wanted or held (§25) */
+    int put_pieces;      /* in one s_put: 1 a file waits for pieces, 2 its pieces refused */
+    int dir_fd;          /* the directory of the last path looked at (s_parent), or -1, */
+    size_t dir_len;      /* and its path (dir[0..dir_len), "" for the root) */
     char dir[PATH_LEN_MAX + 1];
 } realize_state_t;
 
@@ -202,12 +167,7 @@ realize_free(folder_t *f)
     s_parent_drop(rs);
     paths_free(&rs->wait);
     paths_free(&rs->later);
-    for (size_t i = 0; i < rs->npieces; i++) {
-        free(rs->pieces[i].data);
-    }
-    free(rs->pieces);
-    free(rs->pidx);
-    free(rs->turns);
+    pieces_release(&rs->pieces);
     free(rs);
     f->realize = NULL;
 }
@@ -759,210 +719,6 @@ s_tmp_file(const realize_state_t *rs, const s_pending_t *p, bool *resumed)
     return fd;
 }
 
-/* ---- a large file's pieces (§25) ---- */
-
-typedef struct s_piece_ctx {
-    realize_state_t *rs;
-    const blockidx_t *bi;
-    size_t fetched;   /* pieces members sent */
-    bool may_reserve; /* its turn (s_turn_t): it may reserve pieces not reserved yet */
-    bool short_room;  /* a piece it lacks is not reserved */
-} s_piece_ctx_t;
-
-/* The pieces by hash (open addressing, linear probing), so that a pass over entries of
- * 1,536 pieces each costs a lookup per piece, not a walk of 4,096 slots. */
-#define S_PIDX         8192u /* a power of two, twice REALIZE_PIECES_MAX */
-#define S_TOMB         0xffffu
-#define S_PIECES_ASKED 256u /* wanted pieces asked of members at a time (realize_wanted) */
-
-static size_t
-s_pidx_home(const uint8_t *hash)
-{
-    return ((size_t)hash[0] | (size_t)hash[1] << 8) & (S_PIDX - 1);
-}
-
-/* The slot of the piece named hash, or NULL. */
-static s_piece_t *
-s_pidx_find(const realize_state_t *rs, const uint8_t *hash)
-{
-    for (size_t k = 0, at = s_pidx_home(hash); rs->pidx && k < S_PIDX; k++) {
-        uint16_t v = rs->pidx[(at + k) & (S_PIDX - 1)];
-        if (v == 0) {
-            return NULL;
-        }
-        if (v != S_TOMB && memcmp(rs->pieces[v - 1].hash, hash, WIRE_FENTRY_HASH) == 0) {
-            return &rs->pieces[v - 1];
-        }
-    }
-    return NULL;
-}
-
-/* Index (put) or unindex (!put) slot s under its hash. */
-static void
-s_pidx_set(realize_state_t *rs, const s_piece_t *s, bool put)
-{
-    uint16_t me = (uint16_t)(s - rs->pieces + 1);
-    for (size_t k = 0, at = s_pidx_home(s->hash); k < S_PIDX; k++) {
-        uint16_t *v = &rs->pidx[(at + k) & (S_PIDX - 1)];
-        if (put ? (*v == 0 || *v == S_TOMB) : *v == me) {
-            *v = put ? me : S_TOMB;
-            return;
-        }
-        if (*v == 0) {
-            return;
-        }
-    }
-}
-
-/* Index every slot again (after slots moved, and to clear the tombs). */
-static void
-s_pidx_build(realize_state_t *rs)
-{
-    if (rs->pidx) {
-        memset(rs->pidx, 0, S_PIDX * sizeof *rs->pidx);
-        for (size_t i = 0; i < rs->npieces; i++) {
-            s_pidx_set(rs, &rs->pieces[i], true);
-        }
-    }
-}
-
-/* A slot for a new wanted piece: a free one, else one whose piece went stale (given up
- * for it: a piece nobody sends holds no slot a real one needs), else NULL. */
-static s_piece_t *
-s_piece_slot(realize_state_t *rs)
-{
-    if (rs->npieces < REALIZE_PIECES_MAX) {
-        return &rs->pieces[rs->npieces++];
-    }
-    for (size_t k = 0; k < rs->npieces && rs->nstale; k++) {
-        size_t i = (rs->stale_at + k) % rs->npieces;
-        if (rs->pieces[i].stale) {
-            rs->stale_at = i + 1;
-            rs->nstale--;
-            free(rs->pieces[i].data); /* (none: a stale piece holds no bytes) */
-            s_pidx_set(rs, &rs->pieces[i], false);
-            return &rs->pieces[i];
-        }
-    }
-    return NULL;
-}
-
-/* wire_fentry_piece_fn: a piece from members held here, or from any local file's block list
- * (core/folder/blockidx); else it is wanted (while the caps allow: asked of members). */
-static mesh_err_t
-s_piece_get(void *ctx, const wire_fentry_piece_t *pc, uint8_t *buf, size_t cap, size_t *len)
-{
-    s_piece_ctx_t *pcx = ctx;
-    realize_state_t *rs = pcx->rs;
-    s_piece_t *s = s_pidx_find(rs, pc->hash);
-    if (s) {
-        s->pass = rs->passes;
-    }
-    if (s && s->data && s->len <= cap) {
-        memcpy(buf, s->data, s->len);
-        *len = s->len;
-        ((s_piece_ctx_t *)ctx)->fetched++;
-        return MESH_OK;
-    }
-    if (blockidx_read(((s_piece_ctx_t *)ctx)->bi, pc->hash, buf, cap, len) == MESH_OK) {
-        return MESH_OK; /* (checked against its hash by wire_fentry_expand) */
-    }
-    uint32_t need = WIRE_FENTRY_PIECE_SIZE(pc->nblocks);
-    if (s && s->too_long && need <= s->cap) {
-        return MESH_EPROTO; /* (what members sent under its name is longer than this piece) */
-    }
-    if (s && !s->too_long && !s->stale) {
-        return MESH_ENOTFOUND; /* (asked for already) */
-    }
-    size_t held = s && !s->stale ? s->cap : 0;
-    if (!pcx->may_reserve || rs->piece_bytes + need - held > REALIZE_PIECE_BYTES) {
-        pcx->short_room = true;
-        return MESH_ENOTFOUND; /* (asked for in its turn, or when others are in) */
-    }
-    if (s && s->stale && !s->too_long) { /* reserved again in its turn */
-        s->stale = false;
-        s->born = rs->fulls;
-        rs->nstale--;
-        rs->piece_bytes += s->cap;
-        return MESH_ENOTFOUND;
-    }
-    if (!rs->pieces && !(rs->pieces = calloc(REALIZE_PIECES_MAX, sizeof *rs->pieces))) {
-        return MESH_ENOMEM;
-    }
-    if (!rs->pidx && !(rs->pidx = calloc(S_PIDX, sizeof *rs->pidx))) {
-        return MESH_ENOMEM;
-    }
-    bool indexed = s != NULL; /* (the same piece asked again under a larger cap) */
-    if (s) {                  /* another entry lets it be longer: asked again under that cap */
-        rs->piece_bytes -= held;
-        rs->nstale -= s->stale;
-    } else if (!(s = s_piece_slot(rs))) {
-        pcx->short_room = true;
-        return MESH_ENOTFOUND; /* (every slot taken by pieces not stale yet) */
-    }
-    memset(s, 0, sizeof *s);
-    memcpy(s->hash, pc->hash, WIRE_FENTRY_HASH);
-    s->cap = need;
-    s->pass = rs->passes;
-    s->born = rs->fulls;
-    rs->piece_bytes += need;
-    if (!indexed) {
-        s_pidx_set(rs, s, true);
-    }
-    return MESH_ENOTFOUND;
-}
-
-/* At the end of a pass: drop the pieces it read into whole block lists (their files are
- * under way), and after a full pass (every path looked at) the pieces no path asked for.
- * A piece reserved before the previous full pass and still not read into its block list
- * (never sent, or its entry waits for others never sent) goes stale: its bytes are freed
- * and no longer count against REALIZE_PIECE_BYTES, its slot may go to a new piece; it stays
- * wanted, and is reserved again when it comes while there is room. So pieces nobody sends
- * hold the caps for one to two rescan periods, not for ever. */
-static void
-s_pieces_trim(realize_state_t *rs, bool full)
-{
-    size_t was = rs->npieces;
-    rs->fulls += full;
-    for (size_t i = 0; full && i < rs->nturns;) {
-        s_turn_t *t = &rs->turns[i];
-        if (t->pass != rs->passes) {
-            *t = rs->turns[--rs->nturns]; /* (no path asks any more) */
-            continue;
-        }
-        if (t->granted && t->since + 2 <= rs->fulls) { /* its turn is over: to the back */
-            t->seq = ++rs->next_seq;
-            t->granted = t->satisfied = false;
-        }
-        i++;
-    }
-    for (size_t i = 0; i < rs->npieces;) {
-        s_piece_t *s = &rs->pieces[i];
-        if ((s->data && s->used) || (full && s->pass != rs->passes)) {
-            free(s->data);
-            if (s->stale) {
-                rs->nstale--;
-            } else {
-                rs->piece_bytes -= s->cap;
-            }
-            *s = rs->pieces[--rs->npieces];
-            continue;
-        }
-        if (full && !s->stale && s->born + 2 <= rs->fulls) {
-            free(s->data);
-            s->data = NULL;
-            s->len = 0;
-            s->stale = true;
-            rs->nstale++;
-            rs->piece_bytes -= s->cap;
-        }
-        i++;
-    }
-    if (rs->npieces != was || full) {
-        s_pidx_build(rs); /* (slots moved; a full pass clears the tombs too) */
-    }
-}
-
 /* Fill a large file's block list from its pieces: MESH_OK with e's blocks; MESH_ENOTFOUND
  * (pieces asked of members: rs->put_pieces 1, the path waits); MESH_EPROTO (a piece that
  * does not match the entry: refused and logged, rs->put_pieces 2); MESH_ENOMEM. */
@@ -970,55 +726,12 @@ static mesh_err_t
 s_expand(mesh_t *m, folder_t *f, realize_state_t *rs, const blockidx_t *bi, const paths_item_t *it,
          wire_fentry_t *e)
 {
-    uint8_t key[HASH_LEN];
-    hash_tagged(HASH_TAG_KEY, it->path, strlen(it->path), key);
-    s_turn_t *t = NULL;
-    for (size_t i = 0; i < rs->nturns && !t; i++) {
-        t = memcmp(rs->turns[i].key, key, sizeof rs->turns[i].key) == 0 ? &rs->turns[i] : NULL;
-    }
-    /* its turn: no path before it in the queue (asked at this pass or the last) lacks room */
-    s_piece_ctx_t ctx = {rs, bi, 0, true, false};
-    for (size_t i = 0; i < rs->nturns && ctx.may_reserve; i++) {
-        const s_turn_t *o = &rs->turns[i];
-        ctx.may_reserve =
-            o == t || (t && o->seq > t->seq) || o->satisfied || o->pass + 1 < rs->passes;
-    }
-    mesh_err_t err = wire_fentry_expand(e, s_piece_get, &ctx);
-    if (err == MESH_ENOTFOUND && !t) {
-        if (rs->nturns == rs->turns_cap) {
-            size_t cap = rs->turns_cap ? 2 * rs->turns_cap : 16;
-            s_turn_t *v = realloc(rs->turns, cap * sizeof *v);
-            if (!v) {
-                return MESH_ENOMEM;
-            }
-            rs->turns = v;
-            rs->turns_cap = cap;
-        }
-        t = &rs->turns[rs->nturns++];
-        memset(t, 0, sizeof *t);
-        memcpy(t->key, key, sizeof t->key);
-        t->seq = ++rs->next_seq;
-    }
-    if (t && err == MESH_ENOTFOUND) {
-        t->pass = rs->passes;
-        t->satisfied = !ctx.short_room;
-        if (ctx.may_reserve && !t->granted) {
-            t->granted = true;
-            t->since = rs->fulls;
-        }
-    } else if (t && err != MESH_ENOMEM) {
-        *t = rs->turns[--rs->nturns]; /* (read, or refused) */
-    }
+    size_t fetched = 0;
+    mesh_err_t err = pieces_expand(&rs->pieces, bi, it->path, e, &fetched);
     if (err == MESH_OK) {
-        for (size_t k = 0; k < e->npieces; k++) { /* (read: dropped at the pass's end) */
-            s_piece_t *s = s_pidx_find(rs, e->pieces[k].hash);
-            if (s) {
-                s->used = true;
-            }
-        }
         node_log(m, MESH_LOG_INFO,
                  "folder %s: %s: %zu blocks listed in %zu pieces, %zu from members", f->id,
-                 it->path, e->nblocks, e->npieces, ctx.fetched);
+                 it->path, e->nblocks, e->npieces, fetched);
     } else if (err == MESH_ENOTFOUND) {
         rs->put_pieces |= 1;
     } else if (err == MESH_EPROTO) {
@@ -1414,7 +1127,7 @@ realize_pass(mesh_t *m, folder_t *f, const blockidx_t *bi)
         }
     }
     rs->progress = false;
-    rs->passes++;
+    pieces_pass(&rs->pieces);
     bool full = !rs->full_done || rs->full || rs->stopped || rs->ignore_gen != f->ignore_gen;
     mesh_err_t err = full ? MESH_OK : paths_changed(m, f, &rs->cursor, &items, &full);
     if (err == MESH_OK && full) {
@@ -1446,7 +1159,7 @@ realize_pass(mesh_t *m, folder_t *f, const blockidx_t *bi)
     if (err == MESH_OK && full) {
         s_tmp_sweep(rs);
     }
-    s_pieces_trim(rs, err == MESH_OK && full);
+    pieces_trim(&rs->pieces, err == MESH_OK && full);
     if (err != MESH_OK) {
         if (err != MESH_ENOMEM && err != MESH_EIO) {
             rs->full = true; /* (what was read may be lost: every path again next time) */
@@ -1468,28 +1181,8 @@ realize_wanted(const folder_t *f, void (*fn)(void *ctx, const uint8_t *hash), vo
             }
         }
     }
-    /* pieces (§25): at most S_PIECES_ASKED at a time, the longest reserved first (by the
-     * full pass that reserved them: a piece goes stale two full passes on, so none waits
-     * longer than that behind others), none stale (asked again when its path has its turn):
-     * so pieces nobody sends cannot crowd out the requests for blocks */
-    size_t asked = 0;
-    for (uint64_t born = 0, next; rs && asked < S_PIECES_ASKED; born = next) {
-        next = UINT64_MAX;
-        for (size_t i = 0; i < rs->npieces; i++) {
-            const s_piece_t *s = &rs->pieces[i];
-            if (s->data || s->too_long || s->stale || s->born < born) {
-                continue;
-            }
-            if (s->born == born && asked < S_PIECES_ASKED) {
-                fn(ctx, s->hash);
-                asked++;
-            } else if (s->born > born && s->born < next) {
-                next = s->born;
-            }
-        }
-        if (next == UINT64_MAX) {
-            break;
-        }
+    if (rs) {
+        pieces_wanted(&rs->pieces, fn, ctx);
     }
 }
 
@@ -1523,25 +1216,9 @@ realize_block(mesh_t *m, folder_t *f, const uint8_t *hash, const uint8_t *data, 
         }
         i++;
     }
-    s_piece_t *s = rs ? s_pidx_find(rs, hash) : NULL; /* a piece (§25): the next pass reads it */
-    if (s && !s->data && !s->too_long &&
-        /* (a stale piece with no room for its bytes: it stays wanted) */
-        !(s->stale && len <= s->cap && rs->piece_bytes + s->cap > REALIZE_PIECE_BYTES)) {
-        s->too_long = len > s->cap; /* (not kept: its entry is refused at the next pass) */
-        if (s->too_long || (s->data = malloc(len ? len : 1))) {
-            if (s->data) {
-                memcpy(s->data, data, len);
-                s->len = (uint32_t)len;
-            }
-            if (s->data && s->stale) { /* (reserved again) */
-                s->stale = false;
-                s->born = rs->fulls;
-                rs->nstale--;
-                rs->piece_bytes += s->cap;
-            }
-            rs->progress = true;
-            took++;
-        }
+    if (rs && pieces_block(&rs->pieces, hash, data, len)) { /* (the next pass reads it) */
+        rs->progress = true;
+        took++;
     }
     return took;
 }
