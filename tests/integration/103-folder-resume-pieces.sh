@@ -19,12 +19,11 @@ head -c $((24 << 20)) /dev/urandom >"$FA/big.bin"
 export MESH_TEST_BLOCK_PAUSE_MS=25
 with_hooks folder_two_daemons "$FA" "$FB"
 
-held_kib() { find "$FB/.meshsync/tmp" -name 'r*' -type f -exec du -k {} + 2>/dev/null | awk '{s += $1} END {print s + 0}'; }
-held_enough() { [ "$(held_kib)" -ge 4096 ]; }
+held_enough() { [ "$(tmp_held_kib "$FB")" -ge 4096 ]; }
 wait_for 60 "part of big.bin in B's temp file" held_enough
 kill -KILL "$pb"
 wait "$pb" 2>/dev/null || true
-echo "held when killed: $(held_kib) KiB"
+echo "held when killed: $(tmp_held_kib "$FB") KiB"
 [ ! -e "$FB/big.bin" ] || fail "a partial big.bin is visible in B's folder after the kill"
 grep -q "wrote big.bin" "$T/b.log" && fail "big.bin was whole before the kill (the test needs a cut transfer)"
 entry=$(folder_entry "$A" big.bin)

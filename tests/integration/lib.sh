@@ -234,6 +234,12 @@ folder_edit_apart() {
     start_daemon "$A" "$T/a2.log" "$ea"; pa=$LAST_PID
 }
 
+# tmp_held_kib ROOT: KiB held in the temp files of transfers under ROOT/.meshsync/tmp (blocks
+# are written where they go, so this is what a cut transfer has so far).
+tmp_held_kib() {
+    find "$1/.meshsync/tmp" -name 'r*' -type f -exec du -k {} + 2>/dev/null | awk '{s += $1} END {print s + 0}'
+}
+
 # insert_mid FILE TMP: 1 KiB of random bytes inserted in the middle of FILE, saved as an
 # editor saves it: written whole to TMP (outside the folder, so no half-made file is ever
 # scanned in it), then renamed over FILE.

@@ -73,6 +73,16 @@ s_now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* a and b members of each other; their device IDs into ida and idb. */
+static void
+s_members(mesh_t *a, mesh_t *b, char ida[MESH_ID_TEXT_LEN + 1], char idb[MESH_ID_TEXT_LEN + 1])
+{
+    CHECK_OK(mesh_device_id(a, ida, MESH_ID_TEXT_LEN + 1));
+    CHECK_OK(mesh_device_id(b, idb, MESH_ID_TEXT_LEN + 1));
+    CHECK_OK(mesh_peer_add(a, idb, NULL, NULL, 0));
+    CHECK_OK(mesh_peer_add(b, ida, NULL, NULL, 0));
+}
+
 /* Everything from's store holds, imported into to. */
 static void
 s_sync(mesh_t *from, mesh_t *to)
@@ -172,7 +182,7 @@ test_collect_stable_rule(void **state)
     CHECK_OK(version_ctx_add(&ctx, &d));
     CHECK(collect_covers(stable, "c", &ctx));
     CHECK(!collect_covers(stable, "other", &ctx)); /* another collection: nothing covered */
-    d.seq = 5; /* one past what the first member acknowledged */
+    d.seq = 5;                                     /* one past what the first member acknowledged */
     CHECK_OK(version_ctx_add(&ctx, &d));
     CHECK(!collect_covers(stable, "c", &ctx));
     version_ctx_reset(&ctx);
@@ -254,10 +264,7 @@ test_collect_waits_for_acks(void **state)
     char ida[MESH_ID_TEXT_LEN + 1], idb[MESH_ID_TEXT_LEN + 1];
     collect_report_t r;
     bool wrote = false;
-    CHECK_OK(mesh_device_id(a, ida, sizeof ida));
-    CHECK_OK(mesh_device_id(b, idb, sizeof idb));
-    CHECK_OK(mesh_peer_add(a, idb, NULL, NULL, 0));
-    CHECK_OK(mesh_peer_add(b, ida, NULL, NULL, 0));
+    s_members(a, b, ida, idb);
     util_put(a, "c", "k", "v");
     s_sync(a, b);
     CHECK_OK(ack_publish(b, true, 1000, &wrote));
@@ -309,10 +316,7 @@ test_collect_two_tombstones(void **state)
     char ida[MESH_ID_TEXT_LEN + 1], idb[MESH_ID_TEXT_LEN + 1];
     collect_report_t r;
     bool wrote = false;
-    CHECK_OK(mesh_device_id(a, ida, sizeof ida));
-    CHECK_OK(mesh_device_id(b, idb, sizeof idb));
-    CHECK_OK(mesh_peer_add(a, idb, NULL, NULL, 0));
-    CHECK_OK(mesh_peer_add(b, ida, NULL, NULL, 0));
+    s_members(a, b, ida, idb);
     util_put(a, "c", "k", "v");
     util_put(a, "c", "x", "v");
     util_put(a, "c", "y", "v");
@@ -352,13 +356,10 @@ test_collect_keeps_live_sibling(void **state)
     char ida[MESH_ID_TEXT_LEN + 1], idb[MESH_ID_TEXT_LEN + 1];
     collect_report_t r;
     bool wrote = false;
-    CHECK_OK(mesh_device_id(a, ida, sizeof ida));
-    CHECK_OK(mesh_device_id(b, idb, sizeof idb));
-    CHECK_OK(mesh_peer_add(a, idb, NULL, NULL, 0));
-    CHECK_OK(mesh_peer_add(b, ida, NULL, NULL, 0));
+    s_members(a, b, ida, idb);
     util_put(a, "c", "k", "first");
     s_sync(a, b);
-    util_put(a, "c", "k", NULL);        /* A deletes */
+    util_put(a, "c", "k", NULL);         /* A deletes */
     util_put(b, "c", "k", "concurrent"); /* B writes, not having seen it */
     s_sync(a, b);
     s_sync(b, a);
@@ -417,7 +418,7 @@ test_collect_sibling_in_flight(void **state)
     util_put(n[0], "c", "k", "first");
     s_sync(n[0], n[1]);
     s_sync(n[0], n[2]);
-    util_put(n[0], "c", "k", NULL);          /* A deletes */
+    util_put(n[0], "c", "k", NULL);         /* A deletes */
     util_put(n[2], "c", "k", "concurrent"); /* C writes, not having seen it */
     s_sync(n[0], n[1]);
     s_sync(n[2], n[1]); /* B: both */
@@ -461,10 +462,7 @@ test_collect_rewrite_after_collect(void **state)
     char ida[MESH_ID_TEXT_LEN + 1], idb[MESH_ID_TEXT_LEN + 1];
     collect_report_t r;
     bool wrote = false;
-    CHECK_OK(mesh_device_id(a, ida, sizeof ida));
-    CHECK_OK(mesh_device_id(b, idb, sizeof idb));
-    CHECK_OK(mesh_peer_add(a, idb, NULL, NULL, 0));
-    CHECK_OK(mesh_peer_add(b, ida, NULL, NULL, 0));
+    s_members(a, b, ida, idb);
     util_put(a, "c", "k", "first");
     util_put(b, "c", "other", "b's"); /* (B's origin in the collection too) */
     s_sync(a, b);
@@ -511,10 +509,10 @@ test_collect_refuses_under_floor(void **state)
     mesh_t *a = s_open("ra");
     collect_report_t r;
     size_t done = 0;
-    util_put(a, "c", "x", "old"); /* seq 1 */
+    util_put(a, "c", "x", "old");  /* seq 1 */
     util_put(a, "c", "y", "live"); /* seq 2 */
-    util_put(a, "c", "x", NULL);  /* seq 3, its context covers seq 1 */
-    util_put(a, "c", "z", "new"); /* seq 4 */
+    util_put(a, "c", "x", NULL);   /* seq 3, its context covers seq 1 */
+    util_put(a, "c", "z", "new");  /* seq 4 */
     bool wrote = false;
     CHECK_OK(ack_publish(a, true, 1000, &wrote));
     s_collect(a, s_now_ms(), COLLECT_HORIZON_MS_DEFAULT, &r);
