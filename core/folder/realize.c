@@ -743,6 +743,35 @@ s_expand(mesh_t *m, folder_t *f, realize_state_t *rs, const blockidx_t *bi, cons
     return err;
 }
 
+/* A block of want's hash and size from the temp file of another pending file that is whole
+ * (waiting for realize_flush), read into buf and checked: a file renamed or copied from one
+ * that is being put in place right now (its old path gone, its new one not yet in the block
+ * index) still moves no data. Only whole files are looked at (REALIZE_FLUSH_FILES at most). */
+static bool
+s_from_whole(const realize_state_t *rs, const s_pending_t *self, const wire_fentry_block_t *want,
+             uint8_t *buf)
+{
+    for (size_t j = 0; rs->ncomplete && j < rs->npending; j++) {
+        const s_pending_t *q = &rs->pending[j];
+        for (size_t b = 0; q != self && q->missing == 0 && b < q->e.nblocks; b++) {
+            if (q->e.blocks[b].size != want->size ||
+                memcmp(q->e.blocks[b].hash, want->hash, WIRE_FENTRY_HASH) != 0) {
+                continue;
+            }
+            bool opened = false;
+            int fd = s_tmp_fd(rs, q, &opened);
+            bool ok = fd >= 0 && s_block_at(fd, q->offsets[b], want, buf);
+            if (opened && fd >= 0) {
+                close(fd);
+            }
+            if (ok) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
 /* Start a file: a temp file of its size (or the one a cut transfer of the same entry left),
  * with every block it holds already (checked) or held here copied in; done at once when
  * none is missing, else pending. A large file's block list is read from its pieces first
@@ -810,6 +839,10 @@ s_make_file(mesh_t *m, folder_t *f, realize_state_t *rs, const blockidx_t *bi,
                        MESH_OK &&
                    len == p->e.blocks[i].size &&
                    pwrite(p->fd, buf, len, (off_t)p->offsets[i]) == (ssize_t)len) {
+            p->have[i] = true;
+        } else if (s_from_whole(rs, p, &p->e.blocks[i], buf) &&
+                   pwrite(p->fd, buf, p->e.blocks[i].size, (off_t)p->offsets[i]) ==
+                       (ssize_t)p->e.blocks[i].size) {
             p->have[i] = true;
         } else {
             p->missing++;
