@@ -3,7 +3,7 @@
 # caps for ever (docs/PROTOCOL.md §25), with real daemons on 127.0.0.1. A member (here A,
 # with `put`: any member may write an entry) lists five large files whose 1,536 pieces each
 # (16 blocks apiece) no member holds: together more than the 4,096 pieces and the 4 MiB a
-# folder may wait for at once (REALIZE_PIECES_MAX, REALIZE_PIECE_BYTES), and their paths sort
+# folder may wait for at once (PIECES_MAX, PIECES_BYTES in core/folder/pieces.h), and their paths sort
 # before big.bin's, so each of B's passes asks for them first. Then A shares a real 24 MiB
 # file (its block list in a few pieces). B runs a full rescan every second (--rescan 1), so
 # a piece waited for through a whole rescan period stops holding the caps within seconds;
