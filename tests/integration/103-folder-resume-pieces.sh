@@ -19,12 +19,7 @@ head -c $((24 << 20)) /dev/urandom >"$FA/big.bin"
 export MESH_TEST_BLOCK_PAUSE_MS=25
 with_hooks folder_two_daemons "$FA" "$FB"
 
-held_enough() { [ "$(tmp_held_kib "$FB")" -ge 4096 ]; }
-wait_for 60 "part of big.bin in B's temp file" held_enough
-kill -KILL "$pb"
-wait "$pb" 2>/dev/null || true
-echo "held when killed: $(tmp_held_kib "$FB") KiB"
-[ ! -e "$FB/big.bin" ] || fail "a partial big.bin is visible in B's folder after the kill"
+kill_b_mid_transfer 4096 big.bin
 grep -q "wrote big.bin" "$T/b.log" && fail "big.bin was whole before the kill (the test needs a cut transfer)"
 entry=$(folder_entry "$A" big.bin)
 [ "${entry:0:4}" = 9802 ] || fail "big.bin's entry is not layout 2: ${entry:0:16}..."

@@ -17,13 +17,7 @@ head -c $((16 << 20)) /dev/urandom >"$FA/big.bin"
 export MESH_TEST_BLOCK_PAUSE_MS=40
 with_hooks folder_two_daemons "$FA" "$FB"
 
-# Part of the file in B's temp file (blocks are written where they go: count what is held).
-held_enough() { [ "$(tmp_held_kib "$FB")" -ge 3072 ]; }
-wait_for 60 "part of big.bin in B's temp file" held_enough
-kill -KILL "$pb"
-wait "$pb" 2>/dev/null || true
-echo "held when killed: $(tmp_held_kib "$FB") KiB"
-[ ! -e "$FB/big.bin" ] || fail "a partial big.bin is visible in B's folder after the kill"
+kill_b_mid_transfer 3072 big.bin
 
 start_daemon "$B" "$T/b2.log"
 pb=$LAST_PID

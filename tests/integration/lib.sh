@@ -240,6 +240,18 @@ tmp_held_kib() {
     find "$1/.meshsync/tmp" -name 'r*' -type f -exec du -k {} + 2>/dev/null | awk '{s += $1} END {print s + 0}'
 }
 
+# kill_b_mid_transfer KIB PATH: SIGKILL B's daemon ($pb) once its temp files under $FB hold
+# KIB KiB of a transfer; PATH (in $FB) must not be visible then (a half-written file never is).
+kill_b_mid_transfer() {
+    local want=$1
+    held_enough() { [ "$(tmp_held_kib "$FB")" -ge "$want" ]; }
+    wait_for 60 "part of $2 in B's temp file" held_enough
+    kill -KILL "$pb"
+    wait "$pb" 2>/dev/null || true
+    echo "held when killed: $(tmp_held_kib "$FB") KiB"
+    [ ! -e "$FB/$2" ] || fail "a partial $2 is visible in B's folder after the kill"
+}
+
 # insert_mid FILE TMP: 1 KiB of random bytes inserted in the middle of FILE, saved as an
 # editor saves it: written whole to TMP (outside the folder, so no half-made file is ever
 # scanned in it), then renamed over FILE.
