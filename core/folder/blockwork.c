@@ -4,8 +4,10 @@
  * and places are written by the loop thread before blockwork_submit and read by one worker
  * after it takes the job under the mutex, so they need no lock of their own.
  * Layer: core (folder). Third-party: none. SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE /* sync_file_range(2) */
 #include "core/folder/blockwork.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +59,14 @@ blockwork_job_put(blockwork_job_t *job, int fd, bool close_fd, uint64_t off, voi
 }
 
 void
+blockwork_job_early(blockwork_job_t *job)
+{
+    if (job->nputs) {
+        job->puts[job->nputs - 1].early = true;
+    }
+}
+
+void
 blockwork_job_free(blockwork_job_t *job)
 {
     if (!job) {
@@ -83,6 +93,9 @@ s_run(blockwork_job_t *job)
         blockwork_put_t *p = &job->puts[i];
         p->wrote = job->good && p->fd >= 0 &&
                    pwrite(p->fd, job->data, job->len, (off_t)p->off) == (ssize_t)job->len;
+        if (p->wrote && p->early) { /* (a hint: the fsync before the rename is the promise) */
+            (void)sync_file_range(p->fd, (off_t)p->off, (off_t)job->len, SYNC_FILE_RANGE_WRITE);
+        }
         if (p->close_fd && p->fd >= 0) {
             close(p->fd);
         }

@@ -25,6 +25,7 @@ typedef struct blockwork_put {
     int fd;         /* written with pwrite; closed by the worker when close_fd */
     bool close_fd;  /* the last put of this descriptor in its job */
     bool wrote;     /* out: the whole block was written there */
+    bool early;     /* its writeback started at once (a large file: less left for the fsync) */
     uint64_t off;   /* where in the file */
     void *owner;    /* the caller's: whose place (a folder) */
     uint64_t key;   /* the caller's: which file of it (a pending file's id) */
@@ -50,6 +51,10 @@ blockwork_job_t *blockwork_job_new(const uint8_t *hash, const uint8_t *data, siz
  * blockwork_job_free when the job never ran). MESH_OK or MESH_ENOMEM (nothing added). */
 MESH_NODISCARD mesh_err_t blockwork_job_put(blockwork_job_t *job, int fd, bool close_fd,
                                             uint64_t off, void *owner, uint64_t key, size_t index);
+
+/* The last place added to job: its bytes' writeback is started as soon as they are written
+ * (sync_file_range), so that the fsync of a large file finds little left to write. */
+void blockwork_job_early(blockwork_job_t *job);
 
 /* Free job, closing the descriptors it still owns; NULL is a no-op. */
 void blockwork_job_free(blockwork_job_t *job);

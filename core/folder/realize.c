@@ -1296,6 +1296,9 @@ realize_block_places(folder_t *f, blockwork_job_t *job)
                 blockwork_job_put(job, fd, false, p->offsets[b], f, p->id, b) != MESH_OK) {
                 break; /* (the block is asked for again) */
             }
+            if (p->e.size >= REALIZE_EARLY_BYTES) {
+                blockwork_job_early(job);
+            }
             p->jobs++;
             added++;
         }
