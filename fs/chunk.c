@@ -241,8 +241,8 @@ typedef struct s_round {
  * least S_SPLIT_MIN bytes in two blocks or more (else on one). A job whose thread does not
  * start runs here. MESH_OK or MESH_ENOMEM (nothing under way). */
 static mesh_err_t
-s_round_start(s_round_t *r, const uint8_t *data, const chunk_block_t *list, size_t first,
-              size_t to, uint64_t bytes)
+s_round_start(s_round_t *r, const uint8_t *data, const chunk_block_t *list, size_t first, size_t to,
+              uint64_t bytes)
 {
     memset(r, 0, sizeof *r);
     if (first == to) {

@@ -15,8 +15,8 @@
 
 struct blockwork {
     pthread_mutex_t mu;
-    pthread_cond_t work;  /* a job to do, or stop */
-    pthread_cond_t idle;  /* a job finished */
+    pthread_cond_t work;               /* a job to do, or stop */
+    pthread_cond_t idle;               /* a job finished */
     blockwork_job_t *todo, *todo_last; /* FIFO */
     blockwork_job_t *done;             /* LIFO (the order does not matter) */
     size_t busy;                       /* submitted, not yet handed back by blockwork_done */

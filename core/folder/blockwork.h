@@ -22,14 +22,14 @@ typedef struct blockwork blockwork_t;
 
 /* One place a checked block is written: off in fd, for the caller's (owner, key, index). */
 typedef struct blockwork_put {
-    int fd;         /* written with pwrite; closed by the worker when close_fd */
-    bool close_fd;  /* the last put of this descriptor in its job */
-    bool wrote;     /* out: the whole block was written there */
-    bool early;     /* its writeback started at once (a large file: less left for the fsync) */
-    uint64_t off;   /* where in the file */
-    void *owner;    /* the caller's: whose place (a folder) */
-    uint64_t key;   /* the caller's: which file of it (a pending file's id) */
-    size_t index;   /* the caller's: which block of that file */
+    int fd;        /* written with pwrite; closed by the worker when close_fd */
+    bool close_fd; /* the last put of this descriptor in its job */
+    bool wrote;    /* out: the whole block was written there */
+    bool early;    /* its writeback started at once (a large file: less left for the fsync) */
+    uint64_t off;  /* where in the file */
+    void *owner;   /* the caller's: whose place (a folder) */
+    uint64_t key;  /* the caller's: which file of it (a pending file's id) */
+    size_t index;  /* the caller's: which block of that file */
 } blockwork_put_t;
 
 typedef struct blockwork_job {
@@ -38,9 +38,9 @@ typedef struct blockwork_job {
     size_t len;
     blockwork_put_t *puts; /* where it goes once checked (owned) */
     size_t nputs, cap;
-    bool good;           /* out: data hashes to hash (nothing is written when not) */
-    uint64_t num;        /* the caller's: the request it answers */
-    void *from;          /* the caller's: who sent it */
+    bool good;    /* out: data hashes to hash (nothing is written when not) */
+    uint64_t num; /* the caller's: the request it answers */
+    void *from;   /* the caller's: who sent it */
     struct blockwork_job *next;
 } blockwork_job_t;
 

@@ -26,7 +26,7 @@
 #define REALIZE_TEMP_MAX    (4ull << 30) /* bytes of those temp files (one larger file alone) */
 #define REALIZE_FLUSH_FILES 256u         /* whole files put in place together (one syncfs), */
 #define REALIZE_FLUSH_MS    50           /* or the first of them waited this long (ms) */
-#define REALIZE_EARLY_BYTES (8u << 20)    /* a file this large: writeback as its blocks come */
+#define REALIZE_EARLY_BYTES (8u << 20)   /* a file this large: writeback as its blocks come */
 
 /* One pass over f, proportional to what changed (§18.6): the paths whose entry in f's index
  * collection changed since the last pass (read from the store's change feed from f's own

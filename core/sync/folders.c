@@ -540,7 +540,7 @@ folders_tick(loop_t *l, int64_t now, folders_send_fn send)
         fs->registry_ms = now;
         s_registry(l, fs);
     }
-    s_later_answer(l, fs, send); /* (requests past the cap: in this second's budget) */
+    s_later_answer(l, fs, send);  /* (requests past the cap: in this second's budget) */
     s_checked_some(l, fs, false); /* (blocks the workers checked and wrote) */
     if (fs->n == 0) {
         fs->txnid = txnid;
@@ -794,8 +794,8 @@ s_checked_all(loop_t *l, struct folders *fs)
  * that want it: checked and written there off the loop thread. False when it could not be
  * (no workers, out of memory): the caller checks and writes it here. */
 static bool
-s_to_workers(struct folders *fs, s_want_t *w, const session_t *s, uint64_t num,
-             const uint8_t *data, size_t len)
+s_to_workers(struct folders *fs, s_want_t *w, const session_t *s, uint64_t num, const uint8_t *data,
+             size_t len)
 {
     if (!fs->bw && !(fs->bw = blockwork_new(BLOCKWORK_THREADS))) {
         return false;
