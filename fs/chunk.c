@@ -16,7 +16,7 @@
 #define S_WINDOW    64u /* bytes a gear hash depends on (the shift's width) */
 #define S_NORMAL    2u  /* normalization level: mask bits added / taken (§18.1) */
 #define S_GEAR_SEED 0x6765617273656564ull /* "gearseed": G[i] is splitmix64's output i + 1 */
-#define S_ROUND     (16u << 20)           /* chunk_fd: bytes cut, then named, at a time */
+#define S_ROUND     (8u << 20)            /* chunk_fd: bytes cut, then named, at a time */
 #define S_ROUND_MIN (64u << 10)           /* (a smaller file: a buffer of its size) */
 #define S_SPLIT_MIN (1u << 20)            /* bytes of blocks named on two threads, at least */
 
@@ -205,11 +205,11 @@ chunk_stream_release(chunk_stream_t *s)
     s->n = s->cap = 0;
 }
 
-/* Blocks [from, to) of list, whose bytes follow one another from data: named (§18.1). */
+/* Blocks list[0..n), whose bytes follow one another from data: named (§18.1). */
 typedef struct s_hash_job {
     const uint8_t *data;
     chunk_block_t *list;
-    size_t from, to;
+    size_t n;
 } s_hash_job_t;
 
 static void *
@@ -217,45 +217,87 @@ s_hash_run(void *arg)
 {
     const s_hash_job_t *j = arg;
     const uint8_t *p = j->data;
-    for (size_t i = j->from; i < j->to; i++) {
+    for (size_t i = 0; i < j->n; i++) {
         hash_tagged(HASH_TAG_BLOCK, p, j->list[i].size, j->list[i].hash);
         p += j->list[i].size;
     }
     return NULL;
 }
 
-/* Name blocks [from, to) of list, whose bytes follow one another from data: the later half
- * of the bytes on a second thread while this one does the first half, when they are at
- * least S_SPLIT_MIN bytes in two blocks or more (else, or when no thread starts, here). */
-static void
-s_hash_blocks(const uint8_t *data, chunk_block_t *list, size_t from, size_t to, uint64_t bytes)
+/* One round's blocks being named on (up to) two threads while the next round is read and
+ * cut: their sizes copied into a list of the round's own (the file's list grows meanwhile),
+ * their names copied back by s_round_end. */
+typedef struct s_round {
+    chunk_block_t *list; /* the round's blocks (owned), or NULL when none is under way */
+    size_t first;        /* the index of its first block in the file's list */
+    size_t n;
+    s_hash_job_t job[2];
+    pthread_t th[2];
+    bool started[2];
+} s_round_t;
+
+/* Start naming blocks [first, to) of list, whose bytes (bytes in all) follow one another
+ * from data: the later half of the bytes on a thread, the first on another, when they are at
+ * least S_SPLIT_MIN bytes in two blocks or more (else on one). A job whose thread does not
+ * start runs here. MESH_OK or MESH_ENOMEM (nothing under way). */
+static mesh_err_t
+s_round_start(s_round_t *r, const uint8_t *data, const chunk_block_t *list, size_t first, size_t to,
+              uint64_t bytes)
 {
-    s_hash_job_t mine = {data, list, from, to}, other = {0};
-    pthread_t th;
-    bool split = false;
-    if (bytes >= S_SPLIT_MIN && to - from >= 2) {
-        uint64_t at = 0; /* the bytes of blocks [from, k): where block k starts */
-        size_t k = from;
-        while (k + 1 < to && 2 * (at + list[k].size) <= bytes) {
-            at += list[k++].size;
+    memset(r, 0, sizeof *r);
+    if (first == to) {
+        return MESH_OK;
+    }
+    r->n = to - first;
+    r->first = first;
+    r->list = malloc(r->n * sizeof *r->list);
+    if (!r->list) {
+        return MESH_ENOMEM;
+    }
+    memcpy(r->list, list + first, r->n * sizeof *r->list);
+    size_t k = r->n; /* the first block of the second job */
+    uint64_t at = bytes;
+    if (bytes >= S_SPLIT_MIN && r->n >= 2) {
+        at = 0;
+        for (k = 0; k + 1 < r->n && 2 * (at + r->list[k].size) <= bytes;) {
+            at += r->list[k++].size;
         }
-        if (k == from) { /* (one block at least each) */
-            at += list[k++].size;
-        }
-        other.data = data + at;
-        other.list = list;
-        other.from = k;
-        other.to = to;
-        mine.to = k;
-        split = pthread_create(&th, NULL, s_hash_run, &other) == 0;
-        if (!split) {
-            mine.to = to;
+        if (k == 0) { /* (one block at least each) */
+            at += r->list[k++].size;
         }
     }
-    s_hash_run(&mine);
-    if (split) {
-        pthread_join(th, NULL);
+    r->job[0] = (s_hash_job_t){data, r->list, k};
+    r->job[1] = (s_hash_job_t){data + at, r->list + k, r->n - k};
+    for (int i = 0; i < 2; i++) {
+        if (r->job[i].n) {
+            r->started[i] = pthread_create(&r->th[i], NULL, s_hash_run, &r->job[i]) == 0;
+        }
     }
+    for (int i = 0; i < 2; i++) {
+        if (r->job[i].n && !r->started[i]) {
+            s_hash_run(&r->job[i]);
+        }
+    }
+    return MESH_OK;
+}
+
+/* Wait for round r's names and copy them into list (when not NULL: a failed chunk_fd only
+ * waits). */
+static void
+s_round_end(s_round_t *r, chunk_block_t *list)
+{
+    for (int i = 0; i < 2; i++) {
+        if (r->started[i]) {
+            pthread_join(r->th[i], NULL);
+        }
+        r->started[i] = false;
+    }
+    for (size_t i = 0; list && i < r->n; i++) {
+        memcpy(list[r->first + i].hash, r->list[i].hash, HASH_LEN);
+    }
+    free(r->list);
+    r->list = NULL;
+    r->n = 0;
 }
 
 /* Add a block of size bytes to *list (unnamed yet). MESH_OK, MESH_ETOOBIG, MESH_ENOMEM. */
@@ -278,9 +320,29 @@ s_add(chunk_block_t **list, size_t *n, size_t *cap, size_t max_blocks, uint32_t 
     return MESH_OK;
 }
 
-/* Rounds of at most S_ROUND bytes: read, cut (the chunker goes on across rounds), then the
- * round's whole blocks named on two threads; the last block's start moves to the front of
- * the buffer for the next round (at most max - 1 bytes). The same blocks as a stream. */
+/* Read from fd into buf after its first have bytes, up to want bytes in all. */
+static mesh_err_t
+s_fill(int fd, uint8_t *buf, size_t *have, size_t want, bool *eof, uint64_t *bytes_read)
+{
+    while (!*eof && *have < want) {
+        ssize_t got = read(fd, buf + *have, want - *have);
+        if (got < 0 && errno == EINTR) {
+            continue;
+        }
+        if (got < 0) {
+            return MESH_EIO;
+        }
+        *eof = got == 0;
+        *have += (size_t)got;
+        *bytes_read += (uint64_t)got;
+    }
+    return MESH_OK;
+}
+
+/* Rounds of at most S_ROUND bytes, in two buffers by turns: read, cut (the chunker goes on
+ * across rounds), then the round's whole blocks named on two threads while the next round
+ * is read and cut into the other buffer; the last block's start moves to the front of that
+ * buffer (at most max - 1 bytes). The same blocks as a stream. */
 mesh_err_t
 chunk_fd(int fd, const chunk_params_t *params, size_t max_blocks, chunk_block_t **blocks, size_t *n,
          uint64_t *bytes_read)
@@ -289,6 +351,8 @@ chunk_fd(int fd, const chunk_params_t *params, size_t max_blocks, chunk_block_t 
     chunk_block_t *list = NULL;
     size_t nlist = 0, cap = 0, round = S_ROUND, have = 0;
     struct stat st;
+    s_round_t naming = {0};
+    uint8_t *buf[2] = {NULL, NULL};
     *blocks = NULL;
     *n = 0;
     *bytes_read = 0;
@@ -296,29 +360,24 @@ chunk_fd(int fd, const chunk_params_t *params, size_t max_blocks, chunk_block_t 
     if (err != MESH_OK) {
         return err;
     }
-    if (fstat(fd, &st) == 0 && st.st_size >= 0 && (uint64_t)st.st_size < round) {
+    bool small = fstat(fd, &st) == 0 && st.st_size >= 0 && (uint64_t)st.st_size < round;
+    if (small) {
         round = (size_t)st.st_size < S_ROUND_MIN ? S_ROUND_MIN : (size_t)st.st_size + 1;
     }
-    uint8_t *buf = malloc(round + c.p.max);
-    err = buf ? MESH_OK : MESH_ENOMEM;
-    for (bool eof = false; err == MESH_OK && !eof;) {
-        size_t carry = have, start = 0, first = nlist;
-        while (err == MESH_OK && !eof && have < carry + round) {
-            ssize_t got = read(fd, buf + have, carry + round - have);
-            if (got < 0 && errno == EINTR) {
-                continue;
-            }
-            if (got < 0) {
-                err = MESH_EIO;
-            } else {
-                eof = got == 0;
-                have += (size_t)got;
-                *bytes_read += (uint64_t)got;
-            }
+    buf[0] = malloc(round + c.p.max);
+    buf[1] = small ? NULL : malloc(round + c.p.max); /* (a file of one round needs one) */
+    err = buf[0] && (small || buf[1]) ? MESH_OK : MESH_ENOMEM;
+    for (bool eof = false, now = 0; err == MESH_OK && !eof; now = !now) {
+        if (!buf[now] && !(buf[now] = malloc(round + c.p.max))) {
+            err = MESH_ENOMEM; /* (a small file that grew while it was read) */
+            break;
         }
+        uint8_t *b = buf[now];
+        size_t carry = have, start = 0, first = nlist;
+        err = s_fill(fd, b, &have, carry + round, &eof, bytes_read);
         for (size_t pos = carry; err == MESH_OK && pos < have;) {
             bool cut = false;
-            pos += chunk_next(&c, buf + pos, have - pos, &cut);
+            pos += chunk_next(&c, b + pos, have - pos, &cut);
             if (cut) {
                 err = s_add(&list, &nlist, &cap, max_blocks, (uint32_t)(pos - start));
                 start = pos;
@@ -328,13 +387,18 @@ chunk_fd(int fd, const chunk_params_t *params, size_t max_blocks, chunk_block_t 
             err = s_add(&list, &nlist, &cap, max_blocks, (uint32_t)(have - start));
             start = have;
         }
+        s_round_end(&naming, err == MESH_OK ? list : NULL); /* (the other buffer is free) */
         if (err == MESH_OK) {
-            s_hash_blocks(buf, list, first, nlist, start);
-            memmove(buf, buf + start, have - start);
-            have -= start;
+            err = s_round_start(&naming, b, list, first, nlist, start);
         }
+        if (err == MESH_OK && have > start) { /* (not at the end: the file is not small) */
+            memcpy(buf[!now], b + start, have - start);
+        }
+        have -= start;
     }
-    free(buf);
+    s_round_end(&naming, err == MESH_OK ? list : NULL);
+    free(buf[0]);
+    free(buf[1]);
     if (err != MESH_OK) {
         free(list);
         return err;

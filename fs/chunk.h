@@ -88,11 +88,12 @@ MESH_NODISCARD mesh_err_t chunk_stream_end(chunk_stream_t *s);
 /* Free the block list; NULL is a no-op. */
 void chunk_stream_release(chunk_stream_t *s);
 
-/* Chunk an open file from its current offset to its end, in rounds of at most 16 MiB read
- * into a buffer of its own (the file's size, when smaller), each round's blocks named on two
- * threads (a second started and joined per round). MESH_OK: *blocks (caller frees with free()) and
- * *n; *bytes_read the bytes read (also on failure). Errors: MESH_EIO (a read failed), MESH_ENOMEM,
- * MESH_ETOOBIG (more than max_blocks), MESH_EINVAL; on error *blocks is NULL, *n 0. */
+/* Chunk an open file from its current offset to its end, in rounds of at most 8 MiB read
+ * into two buffers by turns (one of the file's size, when smaller), each round's blocks named
+ * on two threads (started and joined per round) while the next round is read and cut. MESH_OK:
+ * *blocks (caller frees with free()) and *n; *bytes_read the bytes read (also on failure). Errors:
+ * MESH_EIO (a read failed), MESH_ENOMEM, MESH_ETOOBIG (more than max_blocks), MESH_EINVAL; on error
+ * *blocks is NULL, *n 0. */
 MESH_NODISCARD mesh_err_t chunk_fd(int fd, const chunk_params_t *params, size_t max_blocks,
                                    chunk_block_t **blocks, size_t *n, uint64_t *bytes_read);
 

@@ -40,6 +40,8 @@ typedef struct s_pending {
     size_t missing;
     size_t fetched; /* blocks members sent (the rest were on this device) */
     int fd;
+    uint64_t id;  /* this pending file's, among the folder's (blocks checked on workers) */
+    size_t jobs;  /* places in blocks on the workers (realize_block_places): not put in place */
     bool sealed;  /* whole, its mode and mtime set (while its temp file was open) */
     bool lazy;    /* one block, held nowhere here: its temp file is made when it comes */
     char tmp[40]; /* "r" + 32 hex digits (s_tmp_name) */
@@ -52,6 +54,7 @@ typedef struct realize_state {
     size_t npending;
     uint64_t temp_bytes;
     uint64_t counter;
+    uint64_t next_id;                          /* the last pending file's id */
     uint8_t refused[REALIZE_REFUSED_KEPT][16]; /* (path, entry) pairs refused and logged */
     size_t nrefused;                           /* (a ring: the oldest forgotten first) */
     int64_t expired;                           /* when versions were last expired (s) */
@@ -540,11 +543,17 @@ realize_flush(mesh_t *m, folder_t *f, bool all)
         return;
     }
     /* mode and mtime, then one syncfs for the bytes of every whole file (not an fsync
-     * each), the renames, and one more for the renames, before their records are kept */
-    bool sealed[REALIZE_PENDING_MAX];
+     * each), the renames, and one more for the renames, before their records are kept; a
+     * file with blocks still being written by the workers (whole already from blocks found
+     * here) waits for them */
+    bool sealed[REALIZE_PENDING_MAX], ready = false;
     for (size_t i = 0; i < rs->npending; i++) {
         const s_pending_t *p = &rs->pending[i];
         sealed[i] = p->missing == 0 && (p->sealed || s_seal(rs, p));
+        ready |= p->missing == 0 && p->jobs == 0;
+    }
+    if (!ready) {
+        return;
     }
     if (syncfs(rs->tmp_fd) != 0) {
         node_log(m, MESH_LOG_WARN, "folder %s: temp files not made durable (%s): kept for later",
@@ -553,7 +562,7 @@ realize_flush(mesh_t *m, folder_t *f, bool all)
     }
     bool moved = false;
     for (size_t i = 0; i < rs->npending;) {
-        if (rs->pending[i].missing == 0) {
+        if (rs->pending[i].missing == 0 && rs->pending[i].jobs == 0) {
             size_t last = rs->npending - 1;
             moved |= s_finish(m, f, rs, i, sealed[i]); /* moves the last pending file to i */
             sealed[i] = sealed[last];
@@ -792,6 +801,7 @@ s_make_file(mesh_t *m, folder_t *f, realize_state_t *rs, const blockidx_t *bi,
     s_pending_t *p = &rs->pending[rs->npending];
     memset(p, 0, sizeof *p);
     p->fd = -1;
+    p->id = ++rs->next_id;
     rs->pkey[rs->npending] = s_key(it->path);
     s_tmp_name(it->path, it->value, it->len, p->tmp);
     p->path = strdup(it->path);
@@ -1251,6 +1261,93 @@ realize_block(mesh_t *m, folder_t *f, const uint8_t *hash, const uint8_t *data, 
     }
     if (rs && pieces_block(&rs->pieces, hash, data, len)) { /* (the next pass reads it) */
         rs->progress = true;
+        took++;
+    }
+    return took;
+}
+
+/* A descriptor of p's temp file that a worker may write and close: a duplicate of the one
+ * kept open, or the file opened (made, for a lazy one) now. -1 when none. */
+static int
+s_put_fd(const realize_state_t *rs, s_pending_t *p)
+{
+    bool opened = false;
+    if (p->fd >= 0) {
+        return fcntl(p->fd, F_DUPFD_CLOEXEC, 0);
+    }
+    return p->lazy ? s_tmp_make(rs, p, &opened) : s_tmp_fd(rs, p, &opened);
+}
+
+size_t
+realize_block_places(folder_t *f, blockwork_job_t *job)
+{
+    realize_state_t *rs = f->realize;
+    size_t added = 0;
+    for (size_t i = 0; rs && i < rs->npending; i++) {
+        s_pending_t *p = &rs->pending[i];
+        size_t first = job->nputs;
+        int fd = -1;
+        for (size_t b = 0; b < p->e.nblocks; b++) {
+            if (p->have[b] || p->e.blocks[b].size != job->len ||
+                memcmp(p->e.blocks[b].hash, job->hash, WIRE_FENTRY_HASH) != 0) {
+                continue;
+            }
+            if ((fd < 0 && (fd = s_put_fd(rs, p)) < 0) ||
+                blockwork_job_put(job, fd, false, p->offsets[b], f, p->id, b) != MESH_OK) {
+                break; /* (the block is asked for again) */
+            }
+            if (p->e.size >= REALIZE_EARLY_BYTES) {
+                blockwork_job_early(job);
+            }
+            p->jobs++;
+            added++;
+        }
+        if (job->nputs > first) {
+            job->puts[job->nputs - 1].close_fd = true; /* (its last place closes it) */
+        } else if (fd >= 0) {
+            close(fd);
+        }
+    }
+    return added;
+}
+
+/* f's pending file of id key, or NULL (dropped since). */
+static s_pending_t *
+s_pending_of(realize_state_t *rs, uint64_t key)
+{
+    for (size_t i = 0; i < rs->npending; i++) {
+        if (rs->pending[i].id == key) {
+            return &rs->pending[i];
+        }
+    }
+    return NULL;
+}
+
+size_t
+realize_block_done(folder_t *f, const blockwork_job_t *job)
+{
+    realize_state_t *rs = f->realize;
+    size_t took = 0;
+    for (size_t k = 0; rs && k < job->nputs; k++) {
+        const blockwork_put_t *put = &job->puts[k];
+        s_pending_t *p = put->owner == f ? s_pending_of(rs, put->key) : NULL;
+        if (!p) {
+            continue;
+        }
+        p->jobs--;
+        if (!put->wrote || p->have[put->index]) {
+            continue; /* (not checked, not written, or found here meanwhile) */
+        }
+        p->have[put->index] = true;
+        p->fetched++;
+        took++;
+        if (--p->missing == 0) {
+            p->sealed = s_seal(rs, p);
+            s_complete(rs); /* (put in place by realize_flush) */
+        }
+    }
+    if (rs && job->good && pieces_block(&rs->pieces, job->hash, job->data, job->len)) {
+        rs->progress = true; /* (the next pass reads it) */
         took++;
     }
     return took;

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "core/folder/blockidx.h"
+#include "core/folder/blockwork.h"
 #include "core/folder/index.h"
 #include "meshsync.h"
 
@@ -25,6 +26,7 @@
 #define REALIZE_TEMP_MAX    (4ull << 30) /* bytes of those temp files (one larger file alone) */
 #define REALIZE_FLUSH_FILES 256u         /* whole files put in place together (one syncfs), */
 #define REALIZE_FLUSH_MS    50           /* or the first of them waited this long (ms) */
+#define REALIZE_EARLY_BYTES (8u << 20)   /* a file this large: writeback as its blocks come */
 
 /* One pass over f, proportional to what changed (§18.6): the paths whose entry in f's index
  * collection changed since the last pass (read from the store's change feed from f's own
@@ -56,6 +58,17 @@ void realize_wanted(const folder_t *f, void (*fn)(void *ctx, const uint8_t *hash
  * piece (at most the bytes reserved for it; the next pass reads it). Returns how many
  * places took it. */
 size_t realize_block(mesh_t *m, folder_t *f, const uint8_t *hash, const uint8_t *data, size_t len);
+
+/* A block received, not yet checked (job: its name, bytes and length): add to job the
+ * places in f's pending files that lack it, each a descriptor of the temp file the worker
+ * writes and closes (blockwork.h). A file with places in a job is not put in place before
+ * realize_block_done. Returns how many places were added. */
+size_t realize_block_places(folder_t *f, blockwork_job_t *job);
+
+/* job came back from the workers: the places of f it wrote (checked) are held now (a file
+ * it makes whole is put in place by realize_flush), and when good, a wanted piece (§25)
+ * takes its bytes as realize_block does. Returns how many places took it. */
+size_t realize_block_done(folder_t *f, const blockwork_job_t *job);
 
 /* Put f's whole pending files in place: mode and mtime, one syncfs for all their bytes,
  * each renamed over its path if the disk there still holds what its record says (else it

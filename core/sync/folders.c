@@ -5,6 +5,7 @@
 
 #include "core/base/testhook.h"
 #include "core/folder/blockidx.h"
+#include "core/folder/blockwork.h"
 #include "core/folder/index.h"
 #include "core/folder/realize.h"
 #include "core/folder/registry.h"
@@ -53,7 +54,8 @@ typedef struct s_want {
     session_t *asked; /* in flight to it, or NULL */
     uint64_t id;      /* the request's id */
     int64_t sent_ms, retry_ms;
-    bool seen; /* still wanted at this turn */
+    bool seen;     /* still wanted at this turn */
+    bool checking; /* its answer is being checked and written by the workers (still in flight) */
 } s_want_t;
 
 /* What a folder still needs, as last counted (folders_put_status), and at which store
@@ -101,15 +103,20 @@ struct folders {
     size_t naccess;                   /* how many were asked, */
     uint64_t access_txnid;            /* at this store transaction */
     uint8_t *block;                   /* one block's buffer */
+    blockwork_t *bw;                  /* the workers that check received blocks, or NULL */
     wire_buf_t body;
 };
 
 /* ---- registry ---- */
 
+static void s_checked_all(loop_t *l, struct folders *fs);
+static void s_checked_some(loop_t *l, struct folders *fs, bool wait);
+
 static void
-s_drop_folder(struct folders *fs, size_t i)
+s_drop_folder(loop_t *l, struct folders *fs, size_t i)
 {
     folder_t *f = fs->f[i];
+    s_checked_all(l, fs); /* (the workers' jobs name the folder's pending files) */
     for (size_t w = 0; w < fs->nwatches;) {
         if (fs->watches[w].f == f) {
             inotify_rm_watch(fs->ino, fs->watches[w].wd);
@@ -157,7 +164,7 @@ s_registry(loop_t *l, struct folders *fs)
             i++;
         } else {
             node_log(l->m, MESH_LOG_INFO, "folder %s: no longer synced here", fs->f[i]->id);
-            s_drop_folder(fs, i);
+            s_drop_folder(l, fs, i);
         }
     }
     for (size_t r = 0; r < nreg && fs->n < REGISTRY_MAX; r++) {
@@ -389,7 +396,7 @@ s_request(loop_t *l, struct folders *fs, int64_t now, folders_send_fn send)
     }
     for (size_t i = 0; i < fs->nwant && fs->inflight < FOLDERS_INFLIGHT_MAX && open; i++) {
         s_want_t *w = &fs->want[i];
-        if (w->asked || !w->f || now < w->retry_ms) {
+        if (w->asked || w->checking || !w->f || now < w->retry_ms) {
             continue;
         }
         session_t *to = NULL;
@@ -450,7 +457,7 @@ s_blocks(loop_t *l, struct folders *fs, int64_t now, folders_send_fn send)
                      w->asked->id);
             s_mark_tried(fs, w);
         }
-        if (!w->seen && !w->asked) {
+        if (!w->seen && !w->asked && !w->checking) {
             fs->want[i] = fs->want[--fs->nwant];
         } else {
             i++;
@@ -533,7 +540,8 @@ folders_tick(loop_t *l, int64_t now, folders_send_fn send)
         fs->registry_ms = now;
         s_registry(l, fs);
     }
-    s_later_answer(l, fs, send); /* (requests past the cap: in this second's budget) */
+    s_later_answer(l, fs, send);  /* (requests past the cap: in this second's budget) */
+    s_checked_some(l, fs, false); /* (blocks the workers checked and wrote) */
     if (fs->n == 0) {
         fs->txnid = txnid;
         return;
@@ -716,6 +724,97 @@ s_on_req(loop_t *l, struct folders *fs, session_t *s, const wire_msg_t *msg, fol
     return MESH_OK;
 }
 
+/* w's answer from s was refused (not held, or not the block asked for: bad): asked again,
+ * of another member. */
+static void
+s_refused(loop_t *l, struct folders *fs, s_want_t *w, const session_t *s, bool bad)
+{
+    if (bad) {
+        node_log(l->m, MESH_LOG_WARN,
+                 "a block from %s does not match its hash: refused, asking another member", s->id);
+    }
+    w->checking = false;
+    s_mark_tried(fs, w);
+}
+
+/* w's block is in, checked and written where it was wanted: w is done. (The records of the
+ * files it finished are kept by s_save.) */
+static void
+s_taken(struct folders *fs, s_want_t *w)
+{
+    fs->inflight--;
+    *w = fs->want[--fs->nwant];
+}
+
+/* A job the workers finished: its places are held (or not, when it was bad). */
+static void
+s_checked(loop_t *l, struct folders *fs, blockwork_job_t *job)
+{
+    s_want_t *w = NULL;
+    for (size_t i = 0; i < fs->nwant && !w; i++) {
+        if (fs->want[i].checking && fs->want[i].id == job->num) {
+            w = &fs->want[i];
+        }
+    }
+    for (size_t i = 0; i < fs->n; i++) {
+        (void)realize_block_done(fs->f[i], job); /* (a bad one: its places let go) */
+    }
+    if (w && job->good) {
+        s_taken(fs, w);
+    } else if (w) {
+        w->asked = job->from; /* (so that it counts as tried) */
+        s_refused(l, fs, w, job->from, true);
+    }
+    blockwork_job_free(job);
+}
+
+/* Take in the jobs the workers finished (wait: every job submitted, waited for). */
+static void
+s_checked_some(loop_t *l, struct folders *fs, bool wait)
+{
+    if (!fs->bw) {
+        return;
+    }
+    if (wait) {
+        blockwork_drain(fs->bw);
+    }
+    for (blockwork_job_t *job; (job = blockwork_done(fs->bw));) {
+        s_checked(l, fs, job);
+    }
+    l->quick |= blockwork_busy(fs->bw) > 0; /* (the next turn looks again within 2 ms) */
+}
+
+static void
+s_checked_all(loop_t *l, struct folders *fs)
+{
+    s_checked_some(l, fs, true);
+}
+
+/* Hand w's block (data[0..len), its name said to be w's) to the workers, with the places
+ * that want it: checked and written there off the loop thread. False when it could not be
+ * (no workers, out of memory): the caller checks and writes it here. */
+static bool
+s_to_workers(struct folders *fs, s_want_t *w, const session_t *s, uint64_t num, const uint8_t *data,
+             size_t len)
+{
+    if (!fs->bw && !(fs->bw = blockwork_new(BLOCKWORK_THREADS))) {
+        return false;
+    }
+    blockwork_job_t *job = blockwork_job_new(w->hash, data, len);
+    if (!job) {
+        return false;
+    }
+    job->num = num;
+    job->from = (void *)s;
+    for (size_t i = 0; i < fs->n; i++) {
+        (void)realize_block_places(fs->f[i], job);
+    }
+    blockwork_submit(fs->bw, &job);
+    w->asked = NULL; /* (still in flight: fs->inflight counts it until it is checked) */
+    w->checking = true;
+    return true;
+}
+
 static mesh_err_t
 s_on_block(loop_t *l, struct folders *fs, session_t *s, const wire_msg_t *msg)
 {
@@ -732,27 +831,23 @@ s_on_block(loop_t *l, struct folders *fs, session_t *s, const wire_msg_t *msg)
     if (!w) {
         return MESH_OK; /* late, after a timeout: asked of another already */
     }
+    if (blk.status != WIRE_BLOCK_HERE || memcmp(blk.hash, w->hash, HASH_LEN) != 0) {
+        s_refused(l, fs, w, s, blk.status == WIRE_BLOCK_HERE);
+        return MESH_OK;
+    }
+    if (s_to_workers(fs, w, s, msg->num, blk.data, blk.data_len)) {
+        return MESH_OK;
+    }
     uint8_t got[HASH_LEN];
-    if (blk.status == WIRE_BLOCK_HERE) {
-        hash_tagged(HASH_TAG_BLOCK, blk.data, blk.data_len, got);
-    }
-    if (blk.status != WIRE_BLOCK_HERE) {
-        s_mark_tried(fs, w);
+    hash_tagged(HASH_TAG_BLOCK, blk.data, blk.data_len, got);
+    if (memcmp(got, w->hash, HASH_LEN) != 0) {
+        s_refused(l, fs, w, s, true);
         return MESH_OK;
     }
-    if (memcmp(blk.hash, w->hash, HASH_LEN) != 0 || memcmp(got, w->hash, HASH_LEN) != 0) {
-        node_log(l->m, MESH_LOG_WARN,
-                 "a block from %s does not match its hash: refused, asking another member", s->id);
-        s_mark_tried(fs, w);
-        return MESH_OK;
-    }
-    fs->inflight--;
-    w->asked = NULL;
-    w->seen = false;
-    for (size_t i = 0; i < fs->n; i++) { /* (the records of files finished: s_save) */
+    for (size_t i = 0; i < fs->n; i++) {
         (void)realize_block(l->m, fs->f[i], w->hash, blk.data, blk.data_len);
     }
-    *w = fs->want[--fs->nwant];
+    s_taken(fs, w);
     return MESH_OK;
 }
 
@@ -774,13 +869,15 @@ folders_close(loop_t *l)
     if (!fs) {
         return;
     }
+    s_checked_all(l, fs);
     for (size_t i = 0; fs->f && fs->saved && i < fs->n; i++) {
         realize_flush(l->m, fs->f[i], true);
         s_save(l, fs, i, 0, true);
     }
     while (fs->f && fs->n) {
-        s_drop_folder(fs, fs->n - 1);
+        s_drop_folder(l, fs, fs->n - 1);
     }
+    blockwork_free(fs->bw);
     if (fs->ino >= 0) {
         close(fs->ino);
     }

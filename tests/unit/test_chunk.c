@@ -262,8 +262,8 @@ test_chunk_fd_matches_stream(void **state)
     char path[] = "/tmp/test_chunk.XXXXXX";
     int fd = mkstemp(path);
     CHECK(fd >= 0);
-    /* 40 MiB: three of chunk_fd's rounds (cut, then named on two threads), the blocks
-     * across their edges too; then 3 MiB, one round */
+    /* 40 MiB: five of chunk_fd's rounds (cut, then named on two threads beside the next),
+     * the blocks across their edges too; then 3 MiB, one round */
     size_t len = (40u << 20) + 12345, n = 0, m = 0;
     uint8_t *data = s_random(len, 5);
     chunk_block_t *a = NULL, *b = NULL;

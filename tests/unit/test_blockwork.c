@@ -1,0 +1,161 @@
+/* tests/unit/test_blockwork.c: unit tests of core/folder/blockwork.c: a good block written at
+ * every place of its job (and each descriptor closed once), a bad one refused and written
+ * nowhere, many jobs each handed back once (busy back to 0), and jobs never collected freed
+ * with the pool.
+ * Layer: tests. Third-party: cmocka. SPDX-License-Identifier: MIT */
+#include "core/folder/blockwork.h"
+
+#include "crypto/ident.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#define S_LEN 40000u /* a block's bytes */
+
+/* A temp file of 3 blocks' size, all zero; its path in path. */
+static int
+s_file(char *path)
+{
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    CHECK(ftruncate(fd, 3 * S_LEN) == 0);
+    return fd;
+}
+
+static void
+s_fill(uint8_t *data, uint8_t seed)
+{
+    for (size_t i = 0; i < S_LEN; i++) {
+        data[i] = (uint8_t)(seed + i * 7);
+    }
+}
+
+/* A job for data (named rightly unless bad) with places 0 and 2 of fd (each a descriptor
+ * of its own: the first kept open by the second put, closed by the last). */
+static blockwork_job_t *
+s_job(const uint8_t *data, bool bad, int fd, int *dup_fd)
+{
+    uint8_t name[HASH_LEN];
+    hash_tagged(HASH_TAG_BLOCK, data, S_LEN, name);
+    name[0] ^= bad ? 1 : 0;
+    blockwork_job_t *job = blockwork_job_new(name, data, S_LEN);
+    CHECK(job != NULL);
+    *dup_fd = dup(fd);
+    CHECK(*dup_fd >= 0);
+    CHECK_OK(blockwork_job_put(job, *dup_fd, false, 0, NULL, 7, 0));
+    CHECK_OK(blockwork_job_put(job, *dup_fd, true, 2 * S_LEN, NULL, 7, 2));
+    blockwork_job_early(job);
+    return job;
+}
+
+static blockwork_job_t *
+s_one_back(blockwork_t *bw)
+{
+    blockwork_drain(bw);
+    blockwork_job_t *job = blockwork_done(bw);
+    CHECK(job != NULL);
+    CHECK(blockwork_done(bw) == NULL);
+    CHECK_EQ(blockwork_busy(bw), 0);
+    return job;
+}
+
+static void
+test_blockwork_good_written_bad_refused(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/test_blockwork.XXXXXX";
+    int fd = s_file(path), dup_fd = -1;
+    uint8_t data[S_LEN], got[3 * S_LEN], zero[S_LEN] = {0};
+    blockwork_t *bw = blockwork_new(BLOCKWORK_THREADS);
+    CHECK(bw != NULL);
+    s_fill(data, 3);
+    blockwork_job_t *job = s_job(data, true, fd, &dup_fd); /* bad: written nowhere */
+    blockwork_submit(bw, &job);
+    CHECK(job == NULL);
+    job = s_one_back(bw);
+    CHECK(!job->good && !job->puts[0].wrote && !job->puts[1].wrote);
+    CHECK(fcntl(dup_fd, F_GETFD) == -1 && errno == EBADF); /* (closed all the same) */
+    CHECK_EQ(job->puts[0].key, 7);
+    CHECK_EQ(job->puts[1].index, 2);
+    blockwork_job_free(job);
+    CHECK(pread(fd, got, sizeof got, 0) == (ssize_t)sizeof got);
+    CHECK(memcmp(got, zero, S_LEN) == 0 && memcmp(got + 2 * S_LEN, zero, S_LEN) == 0);
+    job = s_job(data, false, fd, &dup_fd); /* good: at both places, not between */
+    blockwork_submit(bw, &job);
+    job = s_one_back(bw);
+    CHECK(job->good && job->puts[0].wrote && job->puts[1].wrote);
+    CHECK(fcntl(dup_fd, F_GETFD) == -1 && errno == EBADF);
+    blockwork_job_free(job);
+    CHECK(pread(fd, got, sizeof got, 0) == (ssize_t)sizeof got);
+    CHECK(memcmp(got, data, S_LEN) == 0 && memcmp(got + S_LEN, zero, S_LEN) == 0 &&
+          memcmp(got + 2 * S_LEN, data, S_LEN) == 0);
+    blockwork_free(bw);
+    close(fd);
+    unlink(path);
+}
+
+static void
+test_blockwork_many_back_once(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/test_blockwork.XXXXXX";
+    int fd = s_file(path), dup_fd = -1;
+    uint8_t data[S_LEN];
+    bool seen[64] = {false};
+    blockwork_t *bw = blockwork_new(BLOCKWORK_THREADS);
+    CHECK(bw != NULL);
+    for (uint64_t i = 0; i < 64; i++) {
+        s_fill(data, (uint8_t)i);
+        blockwork_job_t *job = s_job(data, i % 5 == 0, fd, &dup_fd);
+        job->num = i;
+        blockwork_submit(bw, &job);
+    }
+    size_t back = 0;
+    while (back < 64) { /* (collected while workers still run, then the rest) */
+        blockwork_job_t *job = blockwork_done(bw);
+        if (!job) {
+            blockwork_drain(bw);
+            continue;
+        }
+        CHECK(job->num < 64 && !seen[job->num]);
+        seen[job->num] = true;
+        CHECK(job->good == (job->num % 5 != 0));
+        blockwork_job_free(job);
+        back++;
+    }
+    CHECK_EQ(blockwork_busy(bw), 0);
+    for (int i = 0; i < 8; i++) { /* never collected: freed with the pool */
+        s_fill(data, (uint8_t)i);
+        blockwork_job_t *job = s_job(data, false, fd, &dup_fd);
+        blockwork_submit(bw, &job);
+    }
+    blockwork_free(bw);
+    blockwork_free(NULL);
+    blockwork_job_free(NULL);
+    close(fd);
+    unlink(path);
+}
+
+int
+main(void)
+{
+    if (ident_lib_init() != MESH_OK) {
+        return 1;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_blockwork_good_written_bad_refused),
+        cmocka_unit_test(test_blockwork_many_back_once),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
