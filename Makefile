@@ -195,6 +195,7 @@ bench: all $(BENCH_BIN) $(B)/tests/baseline
 # bench-files: folder sync beside Syncthing, the floor and both in one run (tests/bench/files.sh,
 # the shared harness ../shared/bench/run.sh; not in make test or make bench). BENCH_REPS=N.
 bench-files: all
+	@scripts/deps.sh bench-files
 	@MESHCTL=$(CURDIR)/$(B)/meshctl tests/bench/files.sh $(BENCH_REPS)
 
 # make examples: docs/examples/*.c, each a complete program, built against the INSTALLED

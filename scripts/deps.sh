@@ -1,7 +1,7 @@
 #!/bin/sh
 # scripts/deps.sh: install the system packages meshsync builds and tests with, only when
 # pkg-config (or command -v) cannot find them. Debian 12; needs root to install.
-# Usage: scripts/deps.sh [build|test|tsan|fuzz]
+# Usage: scripts/deps.sh [build|test|tsan|fuzz|bench-files]
 set -e
 need=""
 command -v pkg-config >/dev/null 2>&1 || need="$need pkg-config"
@@ -30,6 +30,11 @@ fuzz)
     command -v clang >/dev/null 2>&1 || need="$need clang"
     [ -n "$(ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a 2>/dev/null)" ] \
         || need="$need libclang-rt-dev"
+    ;;
+bench-files)
+    # make bench-files runs Debian's Syncthing beside meshsync (tests/bench/files.sh)
+    command -v syncthing >/dev/null 2>&1 || need="$need syncthing"
+    command -v unshare >/dev/null 2>&1 || need="$need util-linux"
     ;;
 esac
 # pkg-config itself missing makes every chk fail: that is fine, they are all installed.
