@@ -11,6 +11,7 @@
 
 #include "core/base/node.h"
 #include "core/data/hlc.h"
+#include "core/wire/frecord.h"
 #include "crypto/hash.h"
 #include "fs/conflict.h"
 #include "fs/path.h"
@@ -969,6 +970,18 @@ s_settled(const folder_t *f, const realize_state_t *rs, const paths_item_t *it)
     return same;
 }
 
+/* The folder record under its reserved key (§18.5): only checked, logged once if it does
+ * not decode (the folder goes on: its record only makes it offered). */
+static void
+s_folder_record(mesh_t *m, const folder_t *f, realize_state_t *rs, const paths_item_t *it)
+{
+    wire_frecord_t r;
+    if (wire_frecord_decode(it->value, it->len, &r) != MESH_OK) {
+        s_refuse(m, rs, it->path, it->value, it->len,
+                 "folder %s: its folder record (%s) does not decode: ignored", f->id, it->path);
+    }
+}
+
 /* Bring it->path to its entry as far as now possible. *settled: done, under way, or never
  * to be done (refused, ignored); else it waits for a later pass. */
 static mesh_err_t
@@ -980,6 +993,10 @@ s_put(mesh_t *m, folder_t *f, realize_state_t *rs, const blockidx_t *bi, paths_i
     *settled = true;
     if (it->known && it->file && !it->conflict && s_no_room(rs, it->size)) {
         *settled = false; /* no room for another transfer: a later pass (no disk touched) */
+        return MESH_OK;
+    }
+    if (wire_frecord_is_key(it->path, strlen(it->path))) {
+        s_folder_record(m, f, rs, it); /* (never a path: nothing on disk) */
         return MESH_OK;
     }
     if (path_check(it->path, strlen(it->path), why, sizeof why) != MESH_OK) {
