@@ -1,7 +1,7 @@
 /* core/folder/registry.c: the folder registry in the store's metadata (record "folders": per
  * folder, u8 ID length (bit 7: a retention follows the root), the ID, le16 root length, the
  * root, [le16 version retention in days]) and the public folder calls (docs/PROTOCOL.md
- * §18.5, §19.2).
+ * §18.5, §19.2); folder add writes the folder record (core/wire/frecord) when it creates one.
  * Layer: core (folder). Third-party: none. SPDX-License-Identifier: MIT */
 #include "core/folder/registry.h"
 

@@ -4,7 +4,8 @@
  * strict decoder.
  * Owns: the reserved key and the record's layout. Not here: who writes it (core/folder/
  * registry.c), the path rule that keeps the key from any path (fs/path.h, §18.3).
- * Layer: core/wire. Third-party: none here (frecord.c uses msgpack.h). SPDX-License-Identifier: MIT */
+ * Layer: core/wire. Third-party: none here (frecord.c uses msgpack.h).
+ * SPDX-License-Identifier: MIT */
 #ifndef MESH_CORE_WIRE_FRECORD_H
 #define MESH_CORE_WIRE_FRECORD_H
 
