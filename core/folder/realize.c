@@ -10,11 +10,13 @@
 #include "core/folder/pieces.h"
 
 #include "core/base/node.h"
+#include "core/base/testhook.h"
 #include "core/data/hlc.h"
 #include "core/wire/frecord.h"
 #include "crypto/hash.h"
 #include "fs/conflict.h"
 #include "fs/path.h"
+#include "fs/space.h"
 #include "fs/versions.h"
 
 #include <dirent.h>
@@ -30,6 +32,7 @@
 
 #define REALIZE_REFUSED_KEPT 256   /* refused entries remembered, so each is logged once */
 #define REALIZE_EXPIRE_S     86400 /* s between two expiries of a folder's versions */
+#define REALIZE_ROOM_WAIT_MS 2000  /* a file with no room on the disk is tried again after */
 
 typedef struct s_pending {
     char *path;
@@ -67,6 +70,7 @@ typedef struct realize_state {
     size_t ncomplete;    /* pending files with every block, to be put in place (realize_flush) */
     size_t nopen;        /* pending files whose temp file is kept open (REALIZE_OPEN_MAX) */
     int64_t complete_ms; /* when the first of them became whole (monotonic) */
+    int64_t room_ms;     /* when a file last found no room on the disk (monotonic), 0: none */
     pieces_t pieces;     /* large files' pieces wanted or held (§25) */
     int put_pieces;      /* in one s_put: 1 a file waits for pieces, 2 its pieces refused */
     int dir_fd;          /* the directory of the last path looked at (s_parent), or -1, */
@@ -773,6 +777,58 @@ s_from_whole(const realize_state_t *rs, const s_pending_t *self, const wire_fent
     return false;
 }
 
+/* The room on the folder's disk the test hook MESH_TEST_ROOM_FILE gives (the number in the
+ * file it names), or UINT64_MAX: a test's disk that fills and frees while the daemon runs. */
+static uint64_t
+s_room_hook(void)
+{
+    const char *name = testhook_text(TESTHOOK_ROOM_FILE);
+    FILE *fp = name ? fopen(name, "re") : NULL;
+    char line[32] = "";
+    uint64_t room = UINT64_MAX;
+    if (fp && fgets(line, sizeof line, fp) && line[0] >= '0' && line[0] <= '9') {
+        room = strtoull(line, NULL, 10);
+    }
+    if (fp) {
+        fclose(fp);
+    }
+    return room;
+}
+
+/* Room on the folder's disk for it->path's file of size bytes to start (§18.6)? What a cut
+ * transfer's temp file holds already is not needed again, the transfers under way are
+ * counted whole, the reserve stays free (fs/space). No room: logged once per (path, entry),
+ * and the path is tried again REALIZE_ROOM_WAIT_MS later; nothing is written or asked. */
+static bool
+s_room(mesh_t *m, folder_t *f, realize_state_t *rs, const paths_item_t *it, uint64_t size)
+{
+    char tmp[40];
+    struct stat st;
+    uint64_t room = UINT64_MAX, hook = 0, need = size + rs->temp_bytes;
+    if (size == 0) {
+        return true; /* (an empty file takes no block) */
+    }
+    hook = s_room_hook();
+    s_tmp_name(it->path, it->value, it->len, tmp);
+    if (fstatat(rs->tmp_fd, tmp, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
+        uint64_t held = (uint64_t)st.st_blocks * 512;
+        need -= held < size ? held : size;
+    }
+    (void)space_room(rs->tmp_fd, &room); /* (a disk that cannot say: the writes tell) */
+    room = hook < room ? hook : room;
+    if (need <= room) {
+        return true;
+    }
+    rs->room_ms = s_mono_ms();
+    s_refuse(m, rs, it->path, it->value, it->len,
+             "folder %s: no room for %s on its disk: %llu bytes to write (with the transfers "
+             "under way), %llu free beyond the reserve; it waits for room (tried again every "
+             "%d s)",
+             f->id, it->path, (unsigned long long)need, (unsigned long long)room,
+             REALIZE_ROOM_WAIT_MS / 1000);
+    return false;
+}
+
 /* Start a file: a temp file of its size (or the one a cut transfer of the same entry left),
  * with every block it holds already (checked) or held here copied in; done at once when
  * none is missing, else pending. A large file's block list is read from its pieces first
@@ -781,7 +837,7 @@ static mesh_err_t
 s_make_file(mesh_t *m, folder_t *f, realize_state_t *rs, const blockidx_t *bi,
             const paths_item_t *it, wire_fentry_t *e)
 {
-    if (s_no_room(rs, e->size)) {
+    if (s_no_room(rs, e->size) || !s_room(m, f, rs, it, e->size)) {
         return MESH_OK; /* a later pass */
     }
     if (e->npieces && !e->blocks) {
@@ -1144,7 +1200,8 @@ realize_wants_pass(const folder_t *f)
     const realize_state_t *rs = f->realize;
     return rs && f->state == SCAN_ROOT_OK &&
            (rs->full || rs->stopped || rs->ignore_gen != f->ignore_gen || rs->later.n ||
-            (rs->progress && rs->wait.n));
+            (rs->progress && rs->wait.n) ||
+            (rs->room_ms && s_mono_ms() - rs->room_ms >= REALIZE_ROOM_WAIT_MS));
 }
 
 mesh_err_t
@@ -1177,6 +1234,7 @@ realize_pass(mesh_t *m, folder_t *f, const blockidx_t *bi)
         }
     }
     rs->progress = false;
+    rs->room_ms = 0; /* (set again by a file that still finds no room) */
     pieces_pass(&rs->pieces);
     bool full = !rs->full_done || rs->full || rs->stopped || rs->ignore_gen != f->ignore_gen;
     mesh_err_t err = full ? MESH_OK : paths_changed(m, f, &rs->cursor, &items, &full);
