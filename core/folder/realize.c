@@ -71,6 +71,7 @@ typedef struct realize_state {
     size_t nopen;        /* pending files whose temp file is kept open (REALIZE_OPEN_MAX) */
     int64_t complete_ms; /* when the first of them became whole (monotonic) */
     int64_t room_ms;     /* when a file last found no room on the disk (monotonic), 0: none */
+    int64_t full_ms;     /* when a write last found the disk full (monotonic), 0: never */
     pieces_t pieces;     /* large files' pieces wanted or held (§25) */
     int put_pieces;      /* in one s_put: 1 a file waits for pieces, 2 its pieces refused */
     int dir_fd;          /* the directory of the last path looked at (s_parent), or -1, */
@@ -778,7 +779,8 @@ s_from_whole(const realize_state_t *rs, const s_pending_t *self, const wire_fent
 }
 
 /* The room on the folder's disk the test hook MESH_TEST_ROOM_FILE gives (the number in the
- * file it names), or UINT64_MAX: a test's disk that fills and frees while the daemon runs. */
+ * file it names), in place of what the file system says, or UINT64_MAX (unset): a test's
+ * disk that fills and frees while the daemon runs, or that is fuller than it says. */
 static uint64_t
 s_room_hook(void)
 {
@@ -804,18 +806,25 @@ s_room(mesh_t *m, folder_t *f, realize_state_t *rs, const paths_item_t *it, uint
 {
     char tmp[40];
     struct stat st;
-    uint64_t room = UINT64_MAX, hook = 0, need = size + rs->temp_bytes;
+    uint64_t room = UINT64_MAX, need = size + rs->temp_bytes;
     if (size == 0) {
         return true; /* (an empty file takes no block) */
     }
-    hook = s_room_hook();
+    if (rs->full_ms && s_mono_ms() - rs->full_ms < REALIZE_ROOM_WAIT_MS) {
+        rs->room_ms = s_mono_ms(); /* (a disk that was full a moment ago: a quota statvfs */
+        return false;              /* does not show; s_disk_full said so) */
+    }
+    uint64_t hook = s_room_hook();
     s_tmp_name(it->path, it->value, it->len, tmp);
     if (fstatat(rs->tmp_fd, tmp, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
         uint64_t held = (uint64_t)st.st_blocks * 512;
         need -= held < size ? held : size;
     }
-    (void)space_room(rs->tmp_fd, &room); /* (a disk that cannot say: the writes tell) */
-    room = hook < room ? hook : room;
+    if (hook != UINT64_MAX) {
+        room = hook;
+    } else {
+        (void)space_room(rs->tmp_fd, &room); /* (a disk that cannot say: the writes tell) */
+    }
     if (need <= room) {
         return true;
     }
@@ -1294,22 +1303,43 @@ realize_wanted(const folder_t *f, void (*fn)(void *ctx, const uint8_t *hash), vo
     }
 }
 
+/* Pending file i met a full disk (ENOSPC, EDQUOT) while a block was written: it is dropped
+ * (its temp file removed, so the room it took is free again) and its path waits, tried
+ * again by s_room, which lets no file start for REALIZE_ROOM_WAIT_MS, then only once there
+ * is room: its blocks are not fetched again and again meanwhile. */
+static void
+s_disk_full(mesh_t *m, const folder_t *f, realize_state_t *rs, size_t i)
+{
+    s_pending_t *p = &rs->pending[i];
+    node_log(m, MESH_LOG_WARN,
+             "folder %s: its disk is full while writing %s: the transfer is dropped (its temp "
+             "file removed) and waits for room",
+             f->id, p->path);
+    s_wait_add(rs, p->path, p->value, p->value_len);
+    rs->full_ms = s_mono_ms();
+    s_pending_drop(rs, i, true);
+}
+
 size_t
 realize_block(mesh_t *m, folder_t *f, const uint8_t *hash, const uint8_t *data, size_t len)
 {
     realize_state_t *rs = f->realize;
     size_t took = 0;
-    (void)m; /* (the files it makes whole are put in place by realize_flush) */
+    /* (the files it makes whole are put in place by realize_flush) */
     for (size_t i = 0; rs && i < rs->npending;) {
         s_pending_t *p = &rs->pending[i];
         int fd = -1;
         bool opened = false;
+        bool full = false; /* a write found the disk full */
         for (size_t b = 0; b < p->e.nblocks; b++) {
             if (!p->have[b] && p->e.blocks[b].size == len &&
                 memcmp(p->e.blocks[b].hash, hash, WIRE_FENTRY_HASH) == 0 &&
                 (fd >= 0 ||
-                 (fd = p->lazy ? s_tmp_make(rs, p, &opened) : s_tmp_fd(rs, p, &opened)) >= 0) &&
-                pwrite(fd, data, len, (off_t)p->offsets[b]) == (ssize_t)len) {
+                 (fd = p->lazy ? s_tmp_make(rs, p, &opened) : s_tmp_fd(rs, p, &opened)) >= 0)) {
+                if (pwrite(fd, data, len, (off_t)p->offsets[b]) != (ssize_t)len) {
+                    full |= errno == ENOSPC || errno == EDQUOT;
+                    continue;
+                }
                 p->have[b] = true;
                 p->fetched++;
                 took++;
@@ -1321,6 +1351,10 @@ realize_block(mesh_t *m, folder_t *f, const uint8_t *hash, const uint8_t *data, 
         }
         if (opened && fd >= 0) {
             close(fd);
+        }
+        if (full) {
+            s_disk_full(m, f, rs, i); /* (pending file i is dropped: the next is at i now) */
+            continue;
         }
         i++;
     }

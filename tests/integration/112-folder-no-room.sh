@@ -7,7 +7,9 @@
 # is written or fetched, and B's log and status say so once; with room again, it arrives.
 # What must hold: the folder goes on with the files that fit; no temp file, no partial file
 # and no request for the file that does not; one warning in log and status; retried without
-# any store change (every 2 s) once there is room; nothing lost on A.
+# any store change (every 2 s) once there is room; nothing lost on A. Then (root only: a
+# tmpfs) a disk that is full although the check said there was room: the write that fails
+# drops the transfer and its temp file; the file waits, and arrives once there is room.
 # SPDX-License-Identifier: MIT
 . "$(dirname "$0")/lib.sh"
 describe "no room on the disk for a member's file: it waits, said once, the rest goes on, then it arrives"
@@ -50,4 +52,33 @@ wait_for 20 "big.bin on B once there is room" cmp -s "$FA/big.bin" "$FB/big.bin"
 expect_eq "$(sha256sum <"$FA/big.bin")" "$sum" "A's big.bin"
 mc --home "$B" folder wait "$fid" --timeout 20 >/dev/null || fail "B's folder not in sync"
 expect_eq "$(grep -c "$said" "$T/b.log")" "1" "times B logged that big.bin has no room"
+
+# A disk that fills after the check said there was room (another program's data; here a
+# tmpfs that C's daemon is told has room, then that it has none): the write that meets the
+# full disk drops the transfer, its temp file removed, and the file waits; with room back,
+# it arrives. Needs a tmpfs mount (root): skipped without.
+FC=$T/fc
+mkdir -p "$FC"
+if ! mount -t tmpfs -o size=8m tmpfs "$FC" 2>/dev/null; then
+    echo "the full-disk part skipped: no tmpfs mount here (not root)"
+    echo ok
+    exit 0
+fi
+_at_exit+=("umount '$FC'")
+echo 0 >"$T/room-c" # (C's transfers held until its disk is full)
+with_hooks start_daemon_env "$C" "$T/c.log" MESH_TEST_ROOM_FILE="$T/room-c"; ec=$EP
+a peer add "$idc" "$ec" >/dev/null
+c peer add "$ida" "$ea" >/dev/null
+wait_for 20 "the folder offered on C" sh -c "'$MESHCTL' --home '$C' folder ls | grep -q '^$fid	(offered)\$'"
+mc --home "$C" folder add "$FC" --id "$fid" >/dev/null
+wait_for 20 "C to hold big.bin for room" grep -q "no room for big.bin on its disk" "$T/c.log"
+dd if=/dev/zero of="$FC/filler" bs=1M count=16 2>/dev/null || true # (ENOSPC: it is full)
+echo 100000000 >"$T/room-c" # (the check is told there is room: the writes meet the full disk)
+wait_for 20 "C to find its disk full" grep -q "its disk is full while writing" "$T/c.log"
+echo 0 >"$T/room-c" # (the check now says what the disk is: full)
+wait_for 20 "C's temp files gone" sh -c "[ -z \"\$(ls -A '$FC/.meshsync/tmp')\" ]"
+[ ! -e "$FC/big.bin" ] && [ ! -e "$FC/small.txt" ] || fail "a file on C's full disk: $(ls -la "$FC")"
+rm "$FC/filler"
+echo 100000000 >"$T/room-c"
+wait_for 30 "C's files once there is room" sh -c "cmp -s '$FA/big.bin' '$FC/big.bin' && cmp -s '$FA/small.txt' '$FC/small.txt'"
 echo ok
