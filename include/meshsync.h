@@ -935,11 +935,14 @@ typedef struct mesh_folder_list mesh_folder_list_t; /* opaque: mesh_folder_ls */
 /* Sync the directory path as folder id (NULL: the ID in its root marker if it has one, else a
  * new random one), writing the root marker PATH/.meshsync/folder-id; a daemon on this home
  * picks it up, scans it into the folder's index and brings it to the index other members
- * publish. To join a folder another member offers (mesh_folder_ls), pass its ID. id_out (may
- * be NULL) receives the ID (at most 65 bytes with the NUL).
+ * publish. To join a folder another member offers (mesh_folder_ls), pass its ID. When this
+ * device holds nothing of the folder's index yet (it creates the folder), the folder record
+ * is written to the index (docs/PROTOCOL.md §18.5), so members see it offered while it is
+ * still empty. id_out (may be NULL) receives the ID (at most 65 bytes with the NUL).
  * Errors: MESH_EINVAL (a malformed ID), MESH_ENOTFOUND (path is not a directory), MESH_EEXIST
  * (the ID or the directory is synced already, or its marker names another folder),
- * MESH_ETOOBIG (256 folders already), MESH_EIO; detail in mesh_errmsg.
+ * MESH_ETOOBIG (256 folders already), MESH_EIO, and those of mesh_txn_commit for the record
+ * (MESH_ENOSPC...: the folder is then not recorded); detail in mesh_errmsg.
  * Thread-safety: any thread. */
 MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_folder_add(mesh_t *m, const char *path, const char *id,
                                                       char *id_out, size_t id_out_len);

@@ -28,6 +28,7 @@ typedef enum testhook {
     TESTHOOK_BLOCK_PAUSE_MS,   /* MESH_TEST_BLOCK_PAUSE_MS: a pause before each BLOCK sent */
     TESTHOOK_SCAN_PART_FILES,  /* MESH_TEST_SCAN_PART_FILES: files a folder scan reads a turn */
     TESTHOOK_ANSWER_BYTES_S,   /* MESH_TEST_ANSWER_BYTES_S: block bytes answered per second */
+    TESTHOOK_ROOM_FILE,        /* MESH_TEST_ROOM_FILE: a file holding the room on folders' disks */
     TESTHOOK_COUNT
 } testhook_t;
 

@@ -10,10 +10,13 @@
 #include "core/folder/pieces.h"
 
 #include "core/base/node.h"
+#include "core/base/testhook.h"
 #include "core/data/hlc.h"
+#include "core/wire/frecord.h"
 #include "crypto/hash.h"
 #include "fs/conflict.h"
 #include "fs/path.h"
+#include "fs/space.h"
 #include "fs/versions.h"
 
 #include <dirent.h>
@@ -29,6 +32,7 @@
 
 #define REALIZE_REFUSED_KEPT 256   /* refused entries remembered, so each is logged once */
 #define REALIZE_EXPIRE_S     86400 /* s between two expiries of a folder's versions */
+#define REALIZE_ROOM_WAIT_MS 2000  /* a file with no room on the disk is tried again after */
 
 typedef struct s_pending {
     char *path;
@@ -69,6 +73,8 @@ typedef struct realize_state {
     size_t ncomplete;    /* pending files with every block, to be put in place (realize_flush) */
     size_t nopen;        /* pending files whose temp file is kept open (REALIZE_OPEN_MAX) */
     int64_t complete_ms; /* when the first of them became whole (monotonic) */
+    int64_t room_ms;     /* when a file last found no room on the disk (monotonic), 0: none */
+    int64_t full_ms;     /* when a write last found the disk full (monotonic), 0: never */
     pieces_t pieces;     /* large files' pieces wanted or held (§25) */
     int put_pieces;      /* in one s_put: 1 a file waits for pieces, 2 its pieces refused */
     int dir_fd;          /* the directory of the last path looked at (s_parent), or -1, */
@@ -781,6 +787,66 @@ s_from_whole(const realize_state_t *rs, const s_pending_t *self, const wire_fent
     return false;
 }
 
+/* The room on the folder's disk the test hook MESH_TEST_ROOM_FILE gives (the number in the
+ * file it names), in place of what the file system says, or UINT64_MAX (unset): a test's
+ * disk that fills and frees while the daemon runs, or that is fuller than it says. */
+static uint64_t
+s_room_hook(void)
+{
+    const char *name = testhook_text(TESTHOOK_ROOM_FILE);
+    FILE *fp = name ? fopen(name, "re") : NULL;
+    char line[32] = "";
+    uint64_t room = UINT64_MAX;
+    if (fp && fgets(line, sizeof line, fp) && line[0] >= '0' && line[0] <= '9') {
+        room = strtoull(line, NULL, 10);
+    }
+    if (fp) {
+        fclose(fp);
+    }
+    return room;
+}
+
+/* Room on the folder's disk for it->path's file of size bytes to start (§18.6)? What a cut
+ * transfer's temp file holds already is not needed again, the transfers under way are
+ * counted whole, the reserve stays free (fs/space). No room: logged once per (path, entry),
+ * and the path is tried again REALIZE_ROOM_WAIT_MS later; nothing is written or asked. */
+static bool
+s_room(mesh_t *m, folder_t *f, realize_state_t *rs, const paths_item_t *it, uint64_t size)
+{
+    char tmp[40];
+    struct stat st;
+    uint64_t room = UINT64_MAX, need = size + rs->temp_bytes;
+    if (size == 0) {
+        return true; /* (an empty file takes no block) */
+    }
+    if (rs->full_ms && s_mono_ms() - rs->full_ms < REALIZE_ROOM_WAIT_MS) {
+        rs->room_ms = s_mono_ms(); /* (a disk that was full a moment ago: a quota statvfs */
+        return false;              /* does not show; s_disk_full said so) */
+    }
+    uint64_t hook = s_room_hook();
+    s_tmp_name(it->path, it->value, it->len, tmp);
+    if (fstatat(rs->tmp_fd, tmp, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
+        uint64_t held = (uint64_t)st.st_blocks * 512;
+        need -= held < size ? held : size;
+    }
+    if (hook != UINT64_MAX) {
+        room = hook;
+    } else {
+        (void)space_room(rs->tmp_fd, &room); /* (a disk that cannot say: the writes tell) */
+    }
+    if (need <= room) {
+        return true;
+    }
+    rs->room_ms = s_mono_ms();
+    s_refuse(m, rs, it->path, it->value, it->len,
+             "folder %s: no room for %s on its disk: %llu bytes to write (with the transfers "
+             "under way), %llu free beyond the reserve; it waits for room (tried again every "
+             "%d s)",
+             f->id, it->path, (unsigned long long)need, (unsigned long long)room,
+             REALIZE_ROOM_WAIT_MS / 1000);
+    return false;
+}
+
 /* Start a file: a temp file of its size (or the one a cut transfer of the same entry left),
  * with every block it holds already (checked) or held here copied in; done at once when
  * none is missing, else pending. A large file's block list is read from its pieces first
@@ -789,7 +855,7 @@ static mesh_err_t
 s_make_file(mesh_t *m, folder_t *f, realize_state_t *rs, const blockidx_t *bi,
             const paths_item_t *it, wire_fentry_t *e)
 {
-    if (s_no_room(rs, e->size)) {
+    if (s_no_room(rs, e->size) || !s_room(m, f, rs, it, e->size)) {
         return MESH_OK; /* a later pass */
     }
     if (e->npieces && !e->blocks) {
@@ -979,6 +1045,18 @@ s_settled(const folder_t *f, const realize_state_t *rs, const paths_item_t *it)
     return same;
 }
 
+/* The folder record under its reserved key (§18.5): only checked, logged once if it does
+ * not decode (the folder goes on: its record only makes it offered). */
+static void
+s_folder_record(mesh_t *m, const folder_t *f, realize_state_t *rs, const paths_item_t *it)
+{
+    wire_frecord_t r;
+    if (wire_frecord_decode(it->value, it->len, &r) != MESH_OK) {
+        s_refuse(m, rs, it->path, it->value, it->len,
+                 "folder %s: its folder record (%s) does not decode: ignored", f->id, it->path);
+    }
+}
+
 /* Bring it->path to its entry as far as now possible. *settled: done, under way, or never
  * to be done (refused, ignored); else it waits for a later pass. */
 static mesh_err_t
@@ -990,6 +1068,10 @@ s_put(mesh_t *m, folder_t *f, realize_state_t *rs, const blockidx_t *bi, paths_i
     *settled = true;
     if (it->known && it->file && !it->conflict && s_no_room(rs, it->size)) {
         *settled = false; /* no room for another transfer: a later pass (no disk touched) */
+        return MESH_OK;
+    }
+    if (wire_frecord_is_key(it->path, strlen(it->path))) {
+        s_folder_record(m, f, rs, it); /* (never a path: nothing on disk) */
         return MESH_OK;
     }
     if (path_check(it->path, strlen(it->path), why, sizeof why) != MESH_OK) {
@@ -1137,7 +1219,8 @@ realize_wants_pass(const folder_t *f)
     const realize_state_t *rs = f->realize;
     return rs && f->state == SCAN_ROOT_OK &&
            (rs->full || rs->stopped || rs->ignore_gen != f->ignore_gen || rs->later.n ||
-            (rs->progress && rs->wait.n));
+            (rs->progress && rs->wait.n) ||
+            (rs->room_ms && s_mono_ms() - rs->room_ms >= REALIZE_ROOM_WAIT_MS));
 }
 
 mesh_err_t
@@ -1170,6 +1253,7 @@ realize_pass(mesh_t *m, folder_t *f, const blockidx_t *bi)
         }
     }
     rs->progress = false;
+    rs->room_ms = 0; /* (set again by a file that still finds no room) */
     pieces_pass(&rs->pieces);
     bool full = !rs->full_done || rs->full || rs->stopped || rs->ignore_gen != f->ignore_gen;
     mesh_err_t err = full ? MESH_OK : paths_changed(m, f, &rs->cursor, &items, &full);
@@ -1229,22 +1313,43 @@ realize_wanted(const folder_t *f, void (*fn)(void *ctx, const uint8_t *hash), vo
     }
 }
 
+/* Pending file i met a full disk (ENOSPC, EDQUOT) while a block was written: it is dropped
+ * (its temp file removed, so the room it took is free again) and its path waits, tried
+ * again by s_room, which lets no file start for REALIZE_ROOM_WAIT_MS, then only once there
+ * is room: its blocks are not fetched again and again meanwhile. */
+static void
+s_disk_full(mesh_t *m, const folder_t *f, realize_state_t *rs, size_t i)
+{
+    s_pending_t *p = &rs->pending[i];
+    node_log(m, MESH_LOG_WARN,
+             "folder %s: its disk is full while writing %s: the transfer is dropped (its temp "
+             "file removed) and waits for room",
+             f->id, p->path);
+    s_wait_add(rs, p->path, p->value, p->value_len);
+    rs->full_ms = s_mono_ms();
+    s_pending_drop(rs, i, true);
+}
+
 size_t
 realize_block(mesh_t *m, folder_t *f, const uint8_t *hash, const uint8_t *data, size_t len)
 {
     realize_state_t *rs = f->realize;
     size_t took = 0;
-    (void)m; /* (the files it makes whole are put in place by realize_flush) */
+    /* (the files it makes whole are put in place by realize_flush) */
     for (size_t i = 0; rs && i < rs->npending;) {
         s_pending_t *p = &rs->pending[i];
         int fd = -1;
         bool opened = false;
+        bool full = false; /* a write found the disk full */
         for (size_t b = 0; b < p->e.nblocks; b++) {
             if (!p->have[b] && p->e.blocks[b].size == len &&
                 memcmp(p->e.blocks[b].hash, hash, WIRE_FENTRY_HASH) == 0 &&
                 (fd >= 0 ||
-                 (fd = p->lazy ? s_tmp_make(rs, p, &opened) : s_tmp_fd(rs, p, &opened)) >= 0) &&
-                pwrite(fd, data, len, (off_t)p->offsets[b]) == (ssize_t)len) {
+                 (fd = p->lazy ? s_tmp_make(rs, p, &opened) : s_tmp_fd(rs, p, &opened)) >= 0)) {
+                if (pwrite(fd, data, len, (off_t)p->offsets[b]) != (ssize_t)len) {
+                    full |= errno == ENOSPC || errno == EDQUOT;
+                    continue;
+                }
                 p->have[b] = true;
                 p->fetched++;
                 took++;
@@ -1256,6 +1361,10 @@ realize_block(mesh_t *m, folder_t *f, const uint8_t *hash, const uint8_t *data, 
         }
         if (opened && fd >= 0) {
             close(fd);
+        }
+        if (full) {
+            s_disk_full(m, f, rs, i); /* (pending file i is dropped: the next is at i now) */
+            continue;
         }
         i++;
     }

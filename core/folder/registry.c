@@ -1,12 +1,13 @@
 /* core/folder/registry.c: the folder registry in the store's metadata (record "folders": per
  * folder, u8 ID length (bit 7: a retention follows the root), the ID, le16 root length, the
  * root, [le16 version retention in days]) and the public folder calls (docs/PROTOCOL.md
- * §18.5, §19.2).
+ * §18.5, §19.2); folder add writes the folder record (core/wire/frecord) when it creates one.
  * Layer: core (folder). Third-party: none. SPDX-License-Identifier: MIT */
 #include "core/folder/registry.h"
 
 #include "core/base/node.h"
 #include "core/member/share.h"
+#include "core/wire/frecord.h"
 #include "crypto/ident.h"
 #include "fs/versions.h"
 #include "store/store.h"
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #define S_RECORD    "folders"
 #define S_ROOT_MAX  4095u
@@ -295,6 +297,41 @@ s_marker_id(const char *root, char *id)
     return true;
 }
 
+/* Has coll never been written here (no change set of any member)? Then this device creates
+ * the folder. An error reads as written: no record is written then. */
+static bool
+s_never_written(mesh_t *m, const char *coll)
+{
+    mesh_set_list_t *sets = NULL;
+    bool never = mesh_log(m, coll, 1, &sets) == MESH_OK && mesh_set_list_count(sets) == 0;
+    mesh_set_list_free(sets);
+    return never;
+}
+
+/* Write the folder record (§18.5) under its reserved key of coll, as this device's signed
+ * change: it makes the folder offered to members while it holds no entry. */
+static mesh_err_t
+s_record_put(mesh_t *m, const char *coll)
+{
+    wire_frecord_t r = {.created = (uint64_t)time(NULL)};
+    wire_buf_t buf;
+    mesh_txn_t *txn = NULL;
+    wire_buf_init(&buf);
+    mesh_err_t err = wire_frecord_encode(&r, &buf);
+    if (err == MESH_OK) {
+        err = mesh_txn_begin(m, coll, &txn);
+    }
+    if (err == MESH_OK) {
+        err = mesh_put(txn, WIRE_FRECORD_KEY, sizeof WIRE_FRECORD_KEY - 1, buf.data, buf.len);
+    }
+    if (err == MESH_OK) {
+        err = mesh_txn_commit(&txn, NULL);
+    }
+    mesh_txn_abort(txn);
+    wire_buf_release(&buf);
+    return err;
+}
+
 /* The retention asked in opts (0: the default), as registry days, or UINT_MAX when bad. */
 static unsigned
 s_days_of(uint32_t asked)
@@ -349,11 +386,12 @@ mesh_folder_add_ex(mesh_t *m, const char *path, const mesh_folder_add_options_t 
     } else if (!s_marker_id(root, fid)) {
         s_new_id(fid);
     }
+    registry_coll(fid, coll);
+    bool creates = s_never_written(m, coll);
     mesh_err_t err = MESH_OK;
     if (o.with_count) {
         /* the access list first: when a daemon starts the folder, a member outside it is
          * never sent an entry (§8.3); a refused ID leaves nothing written */
-        registry_coll(fid, coll);
         err = mesh_share(m, coll, o.with, o.with_count);
         if (err != MESH_OK) {
             return err; /* (detail on m: mesh_share's) */
@@ -374,6 +412,13 @@ mesh_folder_add_ex(mesh_t *m, const char *path, const mesh_folder_add_options_t 
     }
     if (err != MESH_OK) {
         return node_fail_store(m, err, "folder add");
+    }
+    err = creates ? s_record_put(m, coll) : MESH_OK;
+    if (err != MESH_OK) { /* (nothing left behind: not offered, so not added either) */
+        s_edit_t undo = {.op = S_RM, .id = fid};
+        mesh_err_t undone = store_write(m->store, s_edit_body, &undo);
+        return node_fail(m, err, "folder %s: its folder record: %s%s", fid, mesh_strerror(err),
+                         undone == MESH_OK ? "" : " (and it stays in the registry)");
     }
     if (id_out && id_out_len) {
         snprintf(id_out, id_out_len, "%s", fid);

@@ -9,13 +9,16 @@
  * decodes keeps the piece rules and round trips too (a layout 1 entry of more than 128
  * blocks, an older device's, re-encodes as layout 2 of the same blocks); the input is also
  * offered as the bytes of a piece (named by its hash), which expands or is refused leaving
- * the entry as it was. Any breach abort()s.
+ * the entry as it was. The input is also decoded as a folder record (§18.5, core/wire/frecord.c,
+ * the value under the index's one reserved key): what decodes re-encodes to the same bytes,
+ * what does not fails with a decoder's error and a zeroed record. Any breach abort()s.
  * Built with tests/fuzz/check.c by `make fuzz` (clang, libFuzzer) and, with
  * tests/fuzz/replay.c, by gcc for `make test`. Seeds: corpus/fentry/ (gen_corpus_fentry.c).
  * Layer: tests. Third-party: none. SPDX-License-Identifier: MIT */
 #include "check.h"
 
 #include "core/wire/fentry.h"
+#include "core/wire/frecord.h"
 #include "crypto/hash.h"
 
 #include <stddef.h>
@@ -214,11 +217,30 @@ s_piece(const uint8_t *data, size_t size)
     }
 }
 
+/* The input as a folder record: refused with a zeroed record, or the same bytes again. */
+static void
+s_record(const uint8_t *data, size_t size)
+{
+    wire_frecord_t r;
+    mesh_err_t err = wire_frecord_decode(data, size, &r);
+    if (err != MESH_OK) {
+        CHECK(err == MESH_EPROTO);
+        CHECK(check_is_zero(&r, sizeof r));
+        return;
+    }
+    wire_buf_t out;
+    wire_buf_init(&out);
+    CHECK(wire_frecord_encode(&r, &out) == MESH_OK);
+    CHECK(out.len == size && memcmp(out.data, data, size) == 0);
+    wire_buf_release(&out);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     s_decode(data, size);
     s_build(data, size);
     s_piece(data, size);
+    s_record(data, size);
     return 0;
 }

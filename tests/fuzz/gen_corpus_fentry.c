@@ -3,8 +3,9 @@
  * negative and at the integer forms' edges, and broken ones: one byte short and long,
  * another version, a size that is not the sum, a block past 1 MiB, setuid mode, a directory
  * with blocks, a symlink with a NUL; a large file's layout 2 (§25) and one piece of 148
- * blocks. file-300 and file-300-size-off were written by the layout 1 encoder (before §25:
- * an older device's entry, still read); this program now writes layout 2 there.
+ * blocks; folder records (§18.5: record, -long, -version-2, -not-shortest). file-300 and
+ * file-300-size-off were written by the layout 1 encoder (before §25: an older device's
+ * entry, still read); this program now writes layout 2 there.
  * Not built by the Makefile; run by hand after a layout change, from the top directory:
  *   make build/libmeshsync.a && cc -std=c11 -D_DEFAULT_SOURCE -Iinclude -I. \
  *     tests/fuzz/gen_corpus_fentry.c build/libmeshsync.a $(pkg-config --libs msgpack) \
@@ -111,5 +112,14 @@ main(int argc, char **argv)
     bad |= s_put(d, "symlink-as-dir", &ln, 0, 0, 2, 1);
     ln.target = target, ln.target_len = sizeof target;
     bad |= s_put(d, "symlink-cap", &ln, 0, 0, -1, 0);
+    /* the folder record under the reserved key (§18.5): good, another version, a byte
+     * long, an integer not in its shortest form */
+    static const uint8_t rec[] = {0x92, 0x01, 0xce, 0x69, 0x32, 0x8a, 0x00, 0x00};
+    static const uint8_t rec_v2[] = {0x92, 0x02, 0xce, 0x69, 0x32, 0x8a, 0x00};
+    static const uint8_t rec_wide[] = {0x92, 0x01, 0xcc, 0x05};
+    bad |= s_write(d, "record", rec, sizeof rec - 1);
+    bad |= s_write(d, "record-long", rec, sizeof rec);
+    bad |= s_write(d, "record-version-2", rec_v2, sizeof rec_v2);
+    bad |= s_write(d, "record-not-shortest", rec_wide, sizeof rec_wide);
     return bad;
 }

@@ -76,5 +76,5 @@ for d in "$FB" "$FC"; do
     [ -z "$(ls -A "$d/.meshsync/tmp")" ] || fail "temp files left in $d: $(ls -A "$d/.meshsync/tmp")"
 done
 expect_eq "$(mc --home "$C" ls --keys "folder:$fid" | sort | tr '\n' ' ')" \
-    "a-copy.bin dir2 dir2/a.bin dir2/b.txt moved.bin " "C's index"
+    ".meshsync/folder a-copy.bin dir2 dir2/a.bin dir2/b.txt moved.bin " "C's index (and the folder record, §18.5)"
 echo ok
