@@ -7,6 +7,7 @@
 #define _GNU_SOURCE /* sync_file_range(2) */
 #include "core/folder/blockwork.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -93,6 +94,7 @@ s_run(blockwork_job_t *job)
         blockwork_put_t *p = &job->puts[i];
         p->wrote = job->good && p->fd >= 0 &&
                    pwrite(p->fd, job->data, job->len, (off_t)p->off) == (ssize_t)job->len;
+        p->full = job->good && p->fd >= 0 && !p->wrote && (errno == ENOSPC || errno == EDQUOT);
         if (p->wrote && p->early) { /* (a hint: the fsync before the rename is the promise) */
             (void)sync_file_range(p->fd, (off_t)p->off, (off_t)job->len, SYNC_FILE_RANGE_WRITE);
         }

@@ -25,6 +25,7 @@ typedef struct blockwork_put {
     int fd;        /* written with pwrite; closed by the worker when close_fd */
     bool close_fd; /* the last put of this descriptor in its job */
     bool wrote;    /* out: the whole block was written there */
+    bool full;     /* out: not, for lack of room (ENOSPC, EDQUOT) */
     bool early;    /* its writeback started at once (a large file: less left for the fsync) */
     uint64_t off;  /* where in the file */
     void *owner;   /* the caller's: whose place (a folder) */

@@ -1433,7 +1433,7 @@ s_pending_of(realize_state_t *rs, uint64_t key)
 }
 
 size_t
-realize_block_done(folder_t *f, const blockwork_job_t *job)
+realize_block_done(mesh_t *m, folder_t *f, const blockwork_job_t *job)
 {
     realize_state_t *rs = f->realize;
     size_t took = 0;
@@ -1444,6 +1444,10 @@ realize_block_done(folder_t *f, const blockwork_job_t *job)
             continue;
         }
         p->jobs--;
+        if (put->full) {
+            s_disk_full(m, f, rs, (size_t)(p - rs->pending)); /* (the rest of its puts: no p) */
+            continue;
+        }
         if (!put->wrote || p->have[put->index]) {
             continue; /* (not checked, not written, or found here meanwhile) */
         }

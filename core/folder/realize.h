@@ -67,8 +67,9 @@ size_t realize_block_places(folder_t *f, blockwork_job_t *job);
 
 /* job came back from the workers: the places of f it wrote (checked) are held now (a file
  * it makes whole is put in place by realize_flush), and when good, a wanted piece (§25)
- * takes its bytes as realize_block does. Returns how many places took it. */
-size_t realize_block_done(folder_t *f, const blockwork_job_t *job);
+ * takes its bytes as realize_block does; a file a put found the disk full for is dropped
+ * and waits for room, as in realize_block. Returns how many places took it. */
+size_t realize_block_done(mesh_t *m, folder_t *f, const blockwork_job_t *job);
 
 /* Put f's whole pending files in place: mode and mtime, one syncfs for all their bytes,
  * each renamed over its path if the disk there still holds what its record says (else it

@@ -757,7 +757,7 @@ s_checked(loop_t *l, struct folders *fs, blockwork_job_t *job)
         }
     }
     for (size_t i = 0; i < fs->n; i++) {
-        (void)realize_block_done(fs->f[i], job); /* (a bad one: its places let go) */
+        (void)realize_block_done(l->m, fs->f[i], job); /* (a bad one: its places let go) */
     }
     if (w && job->good) {
         s_taken(fs, w);
