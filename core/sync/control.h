@@ -19,6 +19,7 @@
 #define CONTROL_TURN_MAX    32   /* requests read per turn of the loop */
 #define CONTROL_STATUS_MS   1000 /* a status request waits this long for figures as new */
 #define CONTROL_STABLE_MS   600  /* in sync this long (publications meanwhile) for a wait */
+#define CONTROL_STABLE_FOLDER_MS 200 /* the same for a wait on folder indexes only */
 #define CONTROL_WATCH_MAX   64   /* watch subscriptions at once (§21.4): past it, refused */
 #define CONTROL_WATCH_MS    5000 /* a watch subscription not renewed this long ends */
 

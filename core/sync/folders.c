@@ -13,12 +13,14 @@
 #include "core/wire/blockmsg.h"
 #include "crypto/hash.h"
 #include "fs/path.h"
+#include "transport/transport.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -82,6 +84,7 @@ struct folders {
     s_need_t *need;      /* per folder: what it still needs (status) */
     uint64_t *saved;     /* per folder: its generation when its records were last kept */
     int64_t *saved_ms;   /* per folder: when */
+    int64_t parted_ms;   /* when the last scan part ended */
     int ino;             /* the inotify descriptor, or -1 */
     bool ino_full;       /* the watch limit was met (logged once) */
     s_watch_t *watches;
@@ -543,7 +546,12 @@ folders_tick(loop_t *l, int64_t now, folders_send_fn send)
     for (size_t i = 0; i < fs->n; i++) {
         folder_t *f = fs->f[i];
         /* a stopped folder is looked at every second: its root or marker may be back */
-        bool due = fs->scan_ms[i] == 0 || f->more || now - fs->scan_ms[i] >= rescan ||
+        /* the next part of a scan once the frames that came during the last are served
+         * (members' block requests: a large scan would answer one a part), but at least
+         * every other FOLDERS_SCAN_PART_MS */
+        bool next_part = f->more && (now - fs->parted_ms >= FOLDERS_SCAN_PART_MS ||
+                                     !transport_pending(l->t));
+        bool due = fs->scan_ms[i] == 0 || next_part || now - fs->scan_ms[i] >= rescan ||
                    (f->state != SCAN_ROOT_OK && now - fs->scan_ms[i] >= FOLDERS_STOPPED_MS) ||
                    (f->dirty && now - fs->dirty_ms[i] >= FOLDERS_SETTLE_MS &&
                     /* (while files arrive, their own renames wake inotify: a scan a second) */
@@ -560,6 +568,7 @@ folders_tick(loop_t *l, int64_t now, folders_send_fn send)
                             NULL) != MESH_OK) {
             node_log(l->m, MESH_LOG_WARN, "%s", mesh_errmsg(l->m));
         }
+        fs->parted_ms = sync_now_ms();
         if (f->dirty) {
             fs->dirty_ms[i] = now; /* a file changed while read: again a little later */
         }
@@ -591,6 +600,7 @@ folders_tick(loop_t *l, int64_t now, folders_send_fn send)
         realize_flush(l->m, fs->f[i], false); /* (whole files in place, then their records) */
         s_save(l, fs, i, now, false);
     }
+    s_events(fs, now); /* (realize's own renames, known: not left queued for the status) */
 }
 
 /* ---- messages ---- */
@@ -876,14 +886,19 @@ folders_put_status(loop_t *l, FILE *out)
         return key;
     }
     uint64_t txnid = store_last_txnid(l->m->store);
+    int queued = 0; /* inotify events not read yet: some folder may have changed */
+    if (fs->ino >= 0 && ioctl(fs->ino, FIONREAD, &queued) != 0) {
+        queued = 0;
+    }
     for (size_t i = 0; i < fs->n; i++) {
         folder_t *f = fs->f[i];
         s_need_t *need = &fs->need[i];
         bool stopped = f->state != SCAN_ROOT_OK && fs->scan_ms[i] != 0;
-        /* in sync but for what the records lack: scanned, nothing dirty, a realize pass at
-         * the store's last transaction, no file waiting for blocks (cheap: the key) */
-        bool settled = !stopped && fs->scan_ms[i] != 0 && !f->dirty && fs->txnid == txnid &&
-                       realize_pending(f) == 0;
+        /* in sync but for what the records lack: scanned (no part left to read), nothing
+         * dirty or queued by inotify, a realize pass at the store's last transaction, no
+         * file waiting for blocks (cheap: the key) */
+        bool settled = !stopped && fs->scan_ms[i] != 0 && !f->dirty && !f->more && queued == 0 &&
+                       fs->txnid == txnid && realize_pending(f) == 0;
         uint64_t words[3] = {(uint64_t)stopped | (uint64_t)(fs->scan_ms[i] != 0) << 1 |
                                  (uint64_t)settled << 2,
                              settled ? f->generation : 0, i};
