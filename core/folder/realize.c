@@ -66,6 +66,7 @@ typedef struct realize_state {
     size_t ncomplete;    /* pending files with every block, to be put in place (realize_flush) */
     size_t nopen;        /* pending files whose temp file is kept open (REALIZE_OPEN_MAX) */
     int64_t complete_ms; /* when the first of them became whole (monotonic) */
+    bool renamed;        /* files put in place since the last syncfs (realize_sync) */
     pieces_t pieces;     /* large files' pieces wanted or held (§25) */
     int put_pieces;      /* in one s_put: 1 a file waits for pieces, 2 its pieces refused */
     int dir_fd;          /* the directory of the last path looked at (s_parent), or -1, */
@@ -530,17 +531,42 @@ s_finish(mesh_t *m, folder_t *f, realize_state_t *rs, size_t i, bool sealed)
     return false;
 }
 
+/* Is it time to put rs's whole files in place? All asked, REALIZE_FLUSH_FILES whole, or the
+ * first whole REALIZE_FLUSH_MS ago when no other file waits for blocks (the end of a
+ * transfer), REALIZE_FLUSH_BUSY_MS while others do (their blocks come meanwhile: fewer,
+ * larger batches, each one syncfs). */
+static bool
+s_flush_due(const realize_state_t *rs, bool all)
+{
+    if (!rs || !rs->ncomplete) {
+        return false;
+    }
+    int64_t waited = s_mono_ms() - rs->complete_ms;
+    return all || rs->ncomplete >= REALIZE_FLUSH_FILES ||
+           waited >= (rs->ncomplete == rs->npending ? REALIZE_FLUSH_MS : REALIZE_FLUSH_BUSY_MS);
+}
+
+void
+realize_sync(folder_t *f)
+{
+    realize_state_t *rs = f->realize;
+    if (rs && rs->renamed) {
+        (void)syncfs(f->root_fd);
+        rs->renamed = false;
+    }
+}
+
 void
 realize_flush(mesh_t *m, folder_t *f, bool all)
 {
     realize_state_t *rs = f->realize;
-    if (!rs || !rs->ncomplete ||
-        (!all && rs->ncomplete < REALIZE_FLUSH_FILES &&
-         s_mono_ms() - rs->complete_ms < REALIZE_FLUSH_MS)) {
+    if (!s_flush_due(rs, all)) {
         return;
     }
     /* mode and mtime, then one syncfs for the bytes of every whole file (not an fsync
-     * each), the renames, and one more for the renames, before their records are kept */
+     * each; it makes the renames of the last flush durable too), the renames, and one more
+     * syncfs for them when no file waits any more (else at the next flush, or before their
+     * records are kept: realize_sync) */
     bool sealed[REALIZE_PENDING_MAX];
     for (size_t i = 0; i < rs->npending; i++) {
         const s_pending_t *p = &rs->pending[i];
@@ -551,6 +577,7 @@ realize_flush(mesh_t *m, folder_t *f, bool all)
                  f->id, strerror(errno));
         return;
     }
+    rs->renamed = false;
     bool moved = false;
     for (size_t i = 0; i < rs->npending;) {
         if (rs->pending[i].missing == 0) {
@@ -562,8 +589,9 @@ realize_flush(mesh_t *m, folder_t *f, bool all)
         }
     }
     s_parent_drop(rs);
-    if (moved) {
-        (void)syncfs(f->root_fd);
+    rs->renamed = moved;
+    if (rs->npending == 0) {
+        realize_sync(f);
     }
 }
 

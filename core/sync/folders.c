@@ -63,6 +63,7 @@ typedef struct s_want {
 typedef struct s_need {
     uint64_t txnid, generation;
     uint64_t files, bytes;
+    int64_t counted_ms; /* when (monotonic) */
     bool counted;
 } s_need_t;
 
@@ -92,6 +93,9 @@ struct folders {
     s_want_t *want;
     size_t nwant;
     size_t inflight;
+    int64_t wanted_ms; /* when the wanted list was last read from the pending files */
+    bool wanted_due;   /* a pass ran since (new files may lack blocks): read it at this turn */
+    bool wanted_full;  /* the list was full when last read: read it at each turn (room comes) */
     uint64_t next_id;
     size_t next_sess;                 /* round robin among members */
     int64_t answer_s;                 /* the second of the answers counted, */
@@ -435,9 +439,19 @@ s_request(loop_t *l, struct folders *fs, int64_t now, folders_send_fn send)
 }
 
 /* The wanted list at this turn: what pending files lack; timeouts; requests. */
-static void
-s_blocks(loop_t *l, struct folders *fs, int64_t now, folders_send_fn send)
+/* Read what the pending files lack into the wanted list (a hash table rebuilt, every block
+ * of every pending file looked at): after a pass, when the list was full (room may have come
+ * free), else every FOLDERS_WANTED_MS (files dropped meanwhile: their wants go). Not at
+ * every turn: a block that comes takes its want off the list itself, and each turn of a
+ * transfer of small files brings one. */
+static bool
+s_wanted(struct folders *fs, int64_t now)
 {
+    if (!fs->wanted_due && !fs->wanted_full && now - fs->wanted_ms < FOLDERS_WANTED_MS) {
+        return false;
+    }
+    fs->wanted_due = false;
+    fs->wanted_ms = now;
     for (size_t i = 0; i < fs->nwant; i++) {
         fs->want[i].seen = false;
     }
@@ -446,6 +460,14 @@ s_blocks(loop_t *l, struct folders *fs, int64_t now, folders_send_fn send)
         void *ctx[2] = {fs, fs->f[i]};
         realize_wanted(fs->f[i], s_want_one, ctx);
     }
+    fs->wanted_full = fs->nwant == FOLDERS_WANT_MAX;
+    return true;
+}
+
+static void
+s_blocks(loop_t *l, struct folders *fs, int64_t now, folders_send_fn send)
+{
+    bool read = s_wanted(fs, now);
     for (size_t i = 0; i < fs->nwant;) {
         s_want_t *w = &fs->want[i];
         if (w->asked && now - w->sent_ms > FOLDERS_REQ_TIMEOUT_MS) {
@@ -453,7 +475,7 @@ s_blocks(loop_t *l, struct folders *fs, int64_t now, folders_send_fn send)
                      w->asked->id);
             s_mark_tried(fs, w);
         }
-        if (!w->seen && !w->asked) {
+        if (read && !w->seen && !w->asked) {
             fs->want[i] = fs->want[--fs->nwant];
         } else {
             i++;
@@ -479,6 +501,7 @@ s_save(loop_t *l, struct folders *fs, size_t i, int64_t now, bool force)
     }
     fs->saved[i] = f->generation;
     fs->saved_ms[i] = now;
+    realize_sync(f); /* (the renames the records describe: durable first) */
     uint64_t before = store_last_txnid(l->m->store);
     if (index_save(l->m, f) != MESH_OK) {
         node_log(l->m, MESH_LOG_WARN, "%s", mesh_errmsg(l->m));
@@ -563,6 +586,7 @@ folders_tick(loop_t *l, int64_t now, folders_send_fn send)
             realize_full(f); /* what inotify missed: every path looked at again */
         }
         fs->scan_ms[i] = now;
+        realize_sync(f); /* (a scan keeps the records, realize's among them) */
         if (index_scan_some(l->m, f, FOLDERS_SCAN_PART_MS,
                             (size_t)testhook_number(TESTHOOK_SCAN_PART_FILES, 0),
                             NULL) != MESH_OK) {
@@ -594,13 +618,19 @@ folders_tick(loop_t *l, int64_t now, folders_send_fn send)
             realize_pass(l->m, fs->f[i], fs->bi) != MESH_OK) {
             node_log(l->m, MESH_LOG_WARN, "%s", mesh_errmsg(l->m));
         }
+        fs->wanted_due = true;
     }
     s_blocks(l, fs, now, send);
+    bool moved = false;
     for (size_t i = 0; i < fs->n; i++) {
+        uint64_t generation = fs->f[i]->generation;
         realize_flush(l->m, fs->f[i], false); /* (whole files in place, then their records) */
+        moved |= fs->f[i]->generation != generation;
         s_save(l, fs, i, now, false);
     }
-    s_events(fs, now); /* (realize's own renames, known: not left queued for the status) */
+    if (moved) {
+        s_events(fs, now); /* (realize's own renames, known: not left queued for the status) */
+    }
 }
 
 /* ---- messages ---- */
@@ -910,10 +940,15 @@ folders_put_status(loop_t *l, FILE *out)
         if (!out) {
             continue;
         }
-        if (!stopped &&
-            (!need->counted || need->txnid != txnid || need->generation != f->generation)) {
+        /* (a count reads the whole index: while the folder is not settled, and so not in
+         * sync whatever the count says, at most every FOLDERS_COUNT_MS, for the progress) */
+        int64_t now = sync_now_ms();
+        bool stale = need->txnid != txnid || need->generation != f->generation;
+        if (!stopped && (!need->counted || (stale && (settled || now - need->counted_ms >=
+                                                                     FOLDERS_COUNT_MS)))) {
             s_need_count(l, f, need);
             need->counted = true;
+            need->counted_ms = now;
             need->txnid = txnid;
             need->generation = f->generation;
         }

@@ -18,6 +18,7 @@ describe "a wait after a quiet time answers at once only when nothing changed: n
 three_devices
 FA=$T/fa FB=$T/fb
 mkdir -p "$FA" "$FB" "$T/stage/new"
+echo seed >"$FA/seed.txt" # (an index with an entry: offered to B)
 export MESH_TEST_BLOCK_PAUSE_MS=30
 with_hooks folder_two_daemons "$FA" "$FB"
 a folder wait "$fid" --timeout 30 || fail "the first sync on A: $(a status)"
