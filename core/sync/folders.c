@@ -225,7 +225,35 @@ s_watch(struct folders *fs, folder_t *f, const char *rel)
     }
 }
 
-/* Watch f's root and every directory recorded, once per generation of its records. */
+/* Is f's directory rel (NULL: its root) watched already? */
+static bool
+s_watching(const struct folders *fs, const folder_t *f, const char *rel)
+{
+    for (size_t w = 0; w < fs->nwatches; w++) {
+        const s_watch_t *x = &fs->watches[w];
+        if (x->f == f && (rel ? x->rel && strcmp(x->rel, rel) == 0 : !x->rel)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Forget the watch wd: the kernel dropped it (IN_IGNORED: its directory went). */
+static void
+s_watch_gone(struct folders *fs, int wd)
+{
+    for (size_t w = 0; w < fs->nwatches; w++) {
+        if (fs->watches[w].wd == wd) {
+            free(fs->watches[w].rel);
+            fs->watches[w] = fs->watches[--fs->nwatches];
+            return;
+        }
+    }
+}
+
+/* Watch f's root and every directory recorded not watched yet, once per generation of its
+ * records (a directory moved keeps its watch: inotify gives the same one for its new path,
+ * which s_watch renames; a directory gone drops its watch, s_watch_gone). */
 static void
 s_watch_all(loop_t *l, struct folders *fs, size_t i)
 {
@@ -234,9 +262,11 @@ s_watch_all(loop_t *l, struct folders *fs, size_t i)
         return;
     }
     fs->watched[i] = f->generation;
-    s_watch(fs, f, NULL);
+    if (!s_watching(fs, f, NULL)) {
+        s_watch(fs, f, NULL);
+    }
     for (size_t r = 0; r < f->nrecs; r++) {
-        if (f->recs[r].type == SCAN_DIR) {
+        if (f->recs[r].type == SCAN_DIR && !s_watching(fs, f, f->recs[r].path)) {
             s_watch(fs, f, f->recs[r].path);
         }
     }
@@ -301,6 +331,9 @@ s_events(struct folders *fs, int64_t now)
                     fs->f[i]->dirty = true;
                     fs->dirty_ms[i] = now;
                 }
+            }
+            if (ev.mask & IN_IGNORED) {
+                s_watch_gone(fs, ev.wd);
             }
         }
     }
@@ -916,8 +949,9 @@ folders_put_status(loop_t *l, FILE *out)
         return key;
     }
     uint64_t txnid = store_last_txnid(l->m->store);
-    int queued = 0; /* inotify events not read yet: some folder may have changed */
-    if (fs->ino >= 0 && ioctl(fs->ino, FIONREAD, &queued) != 0) {
+    int queued = 0; /* inotify events not read yet: some folder may have changed (asked
+                     * for a publication only: the next turn reads them, for the key) */
+    if (out && fs->ino >= 0 && ioctl(fs->ino, FIONREAD, &queued) != 0) {
         queued = 0;
     }
     for (size_t i = 0; i < fs->n; i++) {
