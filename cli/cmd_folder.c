@@ -466,12 +466,13 @@ s_rest(int fd, int64_t ms)
 
 /* Read the daemon's status until folder id is realized (1), stopped (-3), or the deadline
  * (0); -1 / -2 as s_folder_status. Between reads it rests until the next publication
- * (watch: s_watch_status's descriptor) or S_WAIT_POLL_MS without one. */
+ * (watch: s_watch_status's descriptor) or S_WAIT_POLL_MS without one. *at_once: realized
+ * at the first read. */
 static int
 s_wait_realized(mesh_t *m, const char *id, int64_t deadline, int watch, mesh_status_t **st,
-                mesh_status_folder_t *f, bool *listed)
+                mesh_status_folder_t *f, bool *listed, bool *at_once)
 {
-    for (;;) {
+    for (*at_once = true;; *at_once = false) {
         int got = s_folder_status(m, id, st, f);
         if (got < 0)
             return got;
@@ -516,14 +517,17 @@ s_wait(int argc, char **argv, cli_ctx_t *ctx)
     mesh_status_folder_t f = {.size = sizeof f};
     const char *colls[1] = {coll};
     size_t connected = 0, synced = 0;
-    bool listed = false, coll_ok = false;
+    bool listed = false, coll_ok = false, at_once = false;
     int got = 0;
     rc = CLI_FAIL;
     for (;;) {
         /* the disk first (cheap to poll), then the index in sync with the members, then the
-         * disk once more: entries that came meanwhile are realized too */
-        got = s_wait_realized(m, argv[1], deadline, watch, &st, &f, &listed);
-        if (got != 1 || coll_ok) {
+         * disk once more, as published after the index was (the daemon answers a wait at a
+         * publication after it came): in sync at that read, done; else the folder changed
+         * meanwhile (entries came, a local change was noticed), and its index is waited for
+         * again once the disk is realized */
+        got = s_wait_realized(m, argv[1], deadline, watch, &st, &f, &listed, &at_once);
+        if (got != 1 || (coll_ok && at_once)) {
             break;
         }
         int64_t left = deadline - s_now_ms();

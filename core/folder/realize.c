@@ -75,6 +75,7 @@ typedef struct realize_state {
     int64_t complete_ms; /* when the first of them became whole (monotonic) */
     int64_t room_ms;     /* when a file last found no room on the disk (monotonic), 0: none */
     int64_t full_ms;     /* when a write last found the disk full (monotonic), 0: never */
+    bool renamed;        /* files put in place since the last syncfs (realize_sync) */
     pieces_t pieces;     /* large files' pieces wanted or held (§25) */
     int put_pieces;      /* in one s_put: 1 a file waits for pieces, 2 its pieces refused */
     int dir_fd;          /* the directory of the last path looked at (s_parent), or -1, */
@@ -539,19 +540,43 @@ s_finish(mesh_t *m, folder_t *f, realize_state_t *rs, size_t i, bool sealed)
     return false;
 }
 
+/* Is it time to put rs's whole files in place? All asked, REALIZE_FLUSH_FILES whole, or the
+ * first whole REALIZE_FLUSH_MS ago when no other file waits for blocks (the end of a
+ * transfer), REALIZE_FLUSH_BUSY_MS while others do (their blocks come meanwhile: fewer,
+ * larger batches, each one syncfs). */
+static bool
+s_flush_due(const realize_state_t *rs, bool all)
+{
+    if (!rs || !rs->ncomplete) {
+        return false;
+    }
+    int64_t waited = s_mono_ms() - rs->complete_ms;
+    return all || rs->ncomplete >= REALIZE_FLUSH_FILES ||
+           waited >= (rs->ncomplete == rs->npending ? REALIZE_FLUSH_MS : REALIZE_FLUSH_BUSY_MS);
+}
+
+void
+realize_sync(folder_t *f)
+{
+    realize_state_t *rs = f->realize;
+    if (rs && rs->renamed) {
+        (void)syncfs(f->root_fd);
+        rs->renamed = false;
+    }
+}
+
 void
 realize_flush(mesh_t *m, folder_t *f, bool all)
 {
     realize_state_t *rs = f->realize;
-    if (!rs || !rs->ncomplete ||
-        (!all && rs->ncomplete < REALIZE_FLUSH_FILES &&
-         s_mono_ms() - rs->complete_ms < REALIZE_FLUSH_MS)) {
+    if (!s_flush_due(rs, all)) {
         return;
     }
     /* mode and mtime, then one syncfs for the bytes of every whole file (not an fsync
-     * each), the renames, and one more for the renames, before their records are kept; a
-     * file with blocks still being written by the workers (whole already from blocks found
-     * here) waits for them */
+     * each; it makes the renames of the last flush durable too), the renames, and one more
+     * syncfs for them when no file waits any more (else at the next flush, or before their
+     * records are kept: realize_sync); a file with blocks still being written by the
+     * workers (whole already from blocks found here) waits for them */
     bool sealed[REALIZE_PENDING_MAX], ready = false;
     for (size_t i = 0; i < rs->npending; i++) {
         const s_pending_t *p = &rs->pending[i];
@@ -566,6 +591,7 @@ realize_flush(mesh_t *m, folder_t *f, bool all)
                  f->id, strerror(errno));
         return;
     }
+    rs->renamed = false;
     bool moved = false;
     for (size_t i = 0; i < rs->npending;) {
         if (rs->pending[i].missing == 0 && rs->pending[i].jobs == 0) {
@@ -577,8 +603,9 @@ realize_flush(mesh_t *m, folder_t *f, bool all)
         }
     }
     s_parent_drop(rs);
-    if (moved) {
-        (void)syncfs(f->root_fd);
+    rs->renamed = moved;
+    if (rs->npending == 0) {
+        realize_sync(f);
     }
 }
 

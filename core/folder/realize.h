@@ -21,12 +21,13 @@
 #include "core/folder/index.h"
 #include "meshsync.h"
 
-#define REALIZE_PENDING_MAX 1024u        /* files of one folder waiting for blocks at once */
-#define REALIZE_OPEN_MAX    32u          /* of them with their temp file kept open */
-#define REALIZE_TEMP_MAX    (4ull << 30) /* bytes of those temp files (one larger file alone) */
-#define REALIZE_FLUSH_FILES 256u         /* whole files put in place together (one syncfs), */
-#define REALIZE_FLUSH_MS    50           /* or the first of them waited this long (ms) */
-#define REALIZE_EARLY_BYTES (8u << 20)   /* a file this large: writeback as its blocks come */
+#define REALIZE_PENDING_MAX   1024u        /* files of one folder waiting for blocks at once */
+#define REALIZE_OPEN_MAX      32u          /* of them with their temp file kept open */
+#define REALIZE_TEMP_MAX      (4ull << 30) /* bytes of those temp files (one larger file alone) */
+#define REALIZE_FLUSH_FILES   256u         /* whole files put in place together (one syncfs), */
+#define REALIZE_FLUSH_MS      50           /* or the first of them waited this long (ms), */
+#define REALIZE_FLUSH_BUSY_MS 250          /* this long while other files wait for blocks */
+#define REALIZE_EARLY_BYTES   (8u << 20)   /* a file this large: writeback as its blocks come */
 
 /* One pass over f, proportional to what changed (§18.6): the paths whose entry in f's index
  * collection changed since the last pass (read from the store's change feed from f's own
@@ -71,12 +72,18 @@ size_t realize_block_places(folder_t *f, blockwork_job_t *job);
  * and waits for room, as in realize_block. Returns how many places took it. */
 size_t realize_block_done(mesh_t *m, folder_t *f, const blockwork_job_t *job);
 
-/* Put f's whole pending files in place: mode and mtime, one syncfs for all their bytes,
- * each renamed over its path if the disk there still holds what its record says (else it
- * waits for a later pass), and one syncfs for the renames; a file the rename left is never
- * half written. Done when all is set, or REALIZE_FLUSH_FILES are whole, or the first became
- * whole REALIZE_FLUSH_MS ago; else nothing yet. */
+/* Put f's whole pending files in place: mode and mtime, one syncfs for all their bytes
+ * (and the renames of the flush before), each renamed over its path if the disk there
+ * still holds what its record says (else it waits for a later pass), and one syncfs for the
+ * renames once no file waits for blocks (else the next flush's, or realize_sync's); a file
+ * the rename left is never half written. Done when all is set, or REALIZE_FLUSH_FILES are
+ * whole, or the first became whole REALIZE_FLUSH_MS ago (REALIZE_FLUSH_BUSY_MS while other
+ * files wait for blocks); else nothing yet. */
 void realize_flush(mesh_t *m, folder_t *f, bool all);
+
+/* Make the renames of f's last flush durable (one syncfs), if not yet: before the records
+ * that say those files are there are kept in the store. */
+void realize_sync(folder_t *f);
 
 /* Files of f still waiting for blocks (or whole, not yet put in place). */
 size_t realize_pending(const folder_t *f);

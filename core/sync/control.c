@@ -28,6 +28,7 @@ typedef struct s_pending {
     int64_t since;        /* when it came (CLOCK_MONOTONIC ms) */
     int64_t deadline;     /* answer by then whatever the figures say */
     int64_t stable_since; /* WAIT: in sync since this publication, -1: not */
+    uint64_t txnid;       /* WAIT: the store's last transaction when it came */
     size_t peers;         /* WAIT: at least this many connected */
     size_t connected, synced;
     size_t ncolls;
@@ -48,8 +49,10 @@ struct control {
     size_t nsubs;
     s_pending_t *pending[CONTROL_PENDING_MAX];
     size_t npending;
-    uint64_t seen_gen; /* the publication the waits were last looked at against */
-    wire_buf_t out;    /* a reply being encoded */
+    uint64_t seen_gen;   /* the publication the waits were last looked at against */
+    uint64_t steady_key; /* what the wait rule reads of the last publication (s_steady_key), */
+    int64_t steady_ms;   /* unchanged in every publication since this one (-1: none yet) */
+    wire_buf_t out;      /* a reply being encoded */
     uint64_t served, refused;
 };
 
@@ -100,6 +103,56 @@ control_count(const mesh_status_t *st, const char *const *colls, size_t n, size_
     }
 }
 
+/* FNV-1a step over the bytes of v. */
+static uint64_t
+s_mix(uint64_t h, const void *v, size_t len)
+{
+    const uint8_t *b = v;
+    for (size_t i = 0; i < len; i++) {
+        h = (h ^ b[i]) * 0x100000001b3ull;
+    }
+    return h;
+}
+
+/* A digest of everything the wait rule reads in st (the peers' and the collection rows'
+ * words): while it stays the same, a wait's answer stays the same for any collections. */
+static uint64_t
+s_steady_key(const mesh_status_t *st)
+{
+    mesh_status_device_t dev = {.size = sizeof dev};
+    uint64_t h = 0xcbf29ce484222325ull;
+    if (mesh_status_device(st, &dev) != MESH_OK) {
+        return h;
+    }
+    h = s_mix(h, &dev.daemon, sizeof dev.daemon);
+    for (size_t i = 0; i < dev.peers; i++) {
+        mesh_status_peer_t p = {.size = sizeof p};
+        if (mesh_status_peer(st, i, &p) != MESH_OK) {
+            continue;
+        }
+        uint64_t w[8] = {(uint64_t)p.connected | (uint64_t)p.session << 1 | (uint64_t)p.busy << 2 |
+                             (uint64_t)p.in_sync << 3,
+                         p.to_send,
+                         p.to_receive,
+                         p.in_flight,
+                         p.batches_in,
+                         p.batches_out,
+                         p.versions_in,
+                         i};
+        h = s_mix(s_mix(h, p.id, strlen(p.id)), w, sizeof w);
+    }
+    for (size_t i = 0; i < dev.colls; i++) {
+        mesh_status_coll_t r = {.size = sizeof r};
+        if (mesh_status_coll(st, i, &r) != MESH_OK) {
+            continue;
+        }
+        uint64_t w[3] = {r.to_send, r.to_receive, r.in_sync};
+        h = s_mix(s_mix(s_mix(h, r.name, strlen(r.name) + 1), r.peer, strlen(r.peer) + 1), w,
+                  sizeof w);
+    }
+    return h;
+}
+
 /* ---- the server ---- */
 
 mesh_err_t
@@ -111,6 +164,7 @@ control_open(loop_t *l)
         return MESH_ENOMEM;
     }
     wire_buf_init(&c->out);
+    c->steady_ms = -1;
     mesh_err_t err = ctl_server_open(l->m->home, &c->server, why, sizeof why);
     if (err == MESH_ENOMEM) {
         free(c);
@@ -199,8 +253,9 @@ s_wait_reply(loop_t *l, const s_pending_t *p, bool in_sync)
  * of it), so a flood of waits from clients that left cannot shut a new one out; a client
  * told "busy" reads the figures itself (mesh_wait). MESH_OK or MESH_ENOMEM. */
 static mesh_err_t
-s_park(struct control *c, const ctl_from_t *from, const ctlmsg_req_t *req, int64_t now)
+s_park(loop_t *l, const ctl_from_t *from, const ctlmsg_req_t *req, int64_t now)
 {
+    struct control *c = l->control;
     if (c->npending == CONTROL_PENDING_MAX) {
         s_pending_t *old = c->pending[0];
         s_error(c, &old->from, old->id, MESH_EBUSY,
@@ -219,6 +274,7 @@ s_park(struct control *c, const ctl_from_t *from, const ctlmsg_req_t *req, int64
     p->since = now;
     p->deadline = now + (req->kind == CTLMSG_STATUS ? CONTROL_STATUS_MS : (int64_t)req->timeout_ms);
     p->stable_since = -1;
+    p->txnid = store_last_txnid(l->m->store);
     p->peers = (size_t)req->peers;
     for (size_t i = 0; i < req->ncolls; i++) {
         p->colls[i] = strndup(req->colls[i], req->coll_lens[i]);
@@ -338,9 +394,34 @@ s_serve(loop_t *l, const ctl_from_t *from, const uint8_t *data, size_t len, int6
         s_status_reply(l, from, req.id);
         return;
     }
-    if (s_park(c, from, &req, now) != MESH_OK) {
+    if (s_park(l, from, &req, now) != MESH_OK) {
         s_error(c, from, req.id, MESH_ENOMEM, "out of memory");
     }
+}
+
+/* Follow the publications: steady_ms is the first of those the wait rule reads the same in
+ * as in st, published at pub_ms. */
+static void
+s_steady(struct control *c, const mesh_status_t *st, int64_t pub_ms)
+{
+    uint64_t key = s_steady_key(st);
+    if (c->steady_ms < 0 || key != c->steady_key) {
+        c->steady_key = key;
+        c->steady_ms = pub_ms;
+    }
+}
+
+/* How long p's collections must have been in sync: CONTROL_STABLE_FOLDER_MS when it names
+ * only folder indexes (whose wait reads the folder's exact line too, §18.9), else
+ * CONTROL_STABLE_MS. */
+static int64_t
+s_stable_ms(const s_pending_t *p)
+{
+    bool folders = p->ncolls > 0;
+    for (size_t i = 0; i < p->ncolls && folders; i++) {
+        folders = strncmp(p->colls[i], "folder:", 7) == 0;
+    }
+    return folders ? CONTROL_STABLE_FOLDER_MS : CONTROL_STABLE_MS;
 }
 
 /* Look at pending request p now: answered (true), or still waiting. fresh: a snapshot of
@@ -356,11 +437,15 @@ s_pending_done(loop_t *l, s_pending_t *p, const mesh_status_t *fresh, int64_t pu
         }
         return false;
     }
-    if (fresh && pub_ms > p->since) {
+    /* (a publication counts once it came after the request and its figures were counted at
+     * the store's transaction then or later: a change committed before the request shows) */
+    if (fresh && pub_ms > p->since && l->status_txnid >= p->txnid) {
         control_count(fresh, (const char *const *)p->colls, p->ncolls, &p->connected, &p->synced);
         bool ok = p->connected >= p->peers && p->synced == p->connected;
-        p->stable_since = ok ? (p->stable_since < 0 ? pub_ms : p->stable_since) : -1;
-        if (ok && pub_ms - p->stable_since >= CONTROL_STABLE_MS) {
+        /* in sync now, and what the rule reads unchanged since steady_ms: in sync since */
+        int64_t since = p->stable_since < 0 ? l->control->steady_ms : p->stable_since;
+        p->stable_since = ok ? since : -1;
+        if (ok && pub_ms - p->stable_since >= s_stable_ms(p)) {
             s_wait_reply(l, p, true);
             return true;
         }
@@ -401,19 +486,18 @@ control_tick(loop_t *l, int64_t now)
         s_serve(l, &from, data, len, now);
     }
     s_watch_tick(l, now);
-    if (c->npending == 0) {
-        c->seen_gen = l->status_gen;
-        return;
-    }
     mesh_status_t *fresh = NULL;
     int64_t pub_ms = 0;
     if (l->status_gen != c->seen_gen) {
+        /* each publication (a few a second) is read, waits or not: a wait that comes when
+         * the figures have long been in sync is credited with that time (s_steady) */
         c->seen_gen = l->status_gen;
         if (statusfile_loop_snapshot(l, &fresh) == MESH_OK && fresh) {
             mesh_status_device_t dev = {.size = sizeof dev};
             if (mesh_status_device(fresh, &dev) == MESH_OK) {
                 pub_ms = sync_now_ms() - dev.age_ms;
             }
+            s_steady(c, fresh, pub_ms);
         }
     }
     size_t kept = 0;

@@ -15,12 +15,13 @@
 
 #include "core/sync/sync.h"
 
-#define CONTROL_PENDING_MAX 64   /* requests waiting for an answer (status, wait) at once */
-#define CONTROL_TURN_MAX    32   /* requests read per turn of the loop */
-#define CONTROL_STATUS_MS   1000 /* a status request waits this long for figures as new */
-#define CONTROL_STABLE_MS   600  /* in sync this long (publications meanwhile) for a wait */
-#define CONTROL_WATCH_MAX   64   /* watch subscriptions at once (§21.4): past it, refused */
-#define CONTROL_WATCH_MS    5000 /* a watch subscription not renewed this long ends */
+#define CONTROL_PENDING_MAX      64   /* requests waiting for an answer (status, wait) at once */
+#define CONTROL_TURN_MAX         32   /* requests read per turn of the loop */
+#define CONTROL_STATUS_MS        1000 /* a status request waits this long for figures as new */
+#define CONTROL_STABLE_MS        600  /* in sync this long (publications meanwhile) for a wait */
+#define CONTROL_STABLE_FOLDER_MS 200  /* the same for a wait on folder indexes only */
+#define CONTROL_WATCH_MAX        64   /* watch subscriptions at once (§21.4): past it, refused */
+#define CONTROL_WATCH_MS         5000 /* a watch subscription not renewed this long ends */
 
 /* Listen on the home's control socket and have the transport wake the loop for it.
  * A socket that cannot be made (the directory not private, the path too long) is logged

@@ -14,12 +14,14 @@
 #include "core/wire/blockmsg.h"
 #include "crypto/hash.h"
 #include "fs/path.h"
+#include "transport/transport.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -63,6 +65,7 @@ typedef struct s_want {
 typedef struct s_need {
     uint64_t txnid, generation;
     uint64_t files, bytes;
+    int64_t counted_ms; /* when (monotonic) */
     bool counted;
 } s_need_t;
 
@@ -84,6 +87,7 @@ struct folders {
     s_need_t *need;      /* per folder: what it still needs (status) */
     uint64_t *saved;     /* per folder: its generation when its records were last kept */
     int64_t *saved_ms;   /* per folder: when */
+    int64_t parted_ms;   /* when the last scan part ended */
     int ino;             /* the inotify descriptor, or -1 */
     bool ino_full;       /* the watch limit was met (logged once) */
     s_watch_t *watches;
@@ -91,6 +95,9 @@ struct folders {
     s_want_t *want;
     size_t nwant;
     size_t inflight;
+    int64_t wanted_ms; /* when the wanted list was last read from the pending files */
+    bool wanted_due;   /* a pass ran since (new files may lack blocks): read it at this turn */
+    bool wanted_full;  /* the list was full when last read: read it at each turn (room comes) */
     uint64_t next_id;
     size_t next_sess;                 /* round robin among members */
     int64_t answer_s;                 /* the second of the answers counted, */
@@ -225,7 +232,35 @@ s_watch(struct folders *fs, folder_t *f, const char *rel)
     }
 }
 
-/* Watch f's root and every directory recorded, once per generation of its records. */
+/* Is f's directory rel (NULL: its root) watched already? */
+static bool
+s_watching(const struct folders *fs, const folder_t *f, const char *rel)
+{
+    for (size_t w = 0; w < fs->nwatches; w++) {
+        const s_watch_t *x = &fs->watches[w];
+        if (x->f == f && (rel ? x->rel && strcmp(x->rel, rel) == 0 : !x->rel)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Forget the watch wd: the kernel dropped it (IN_IGNORED: its directory went). */
+static void
+s_watch_gone(struct folders *fs, int wd)
+{
+    for (size_t w = 0; w < fs->nwatches; w++) {
+        if (fs->watches[w].wd == wd) {
+            free(fs->watches[w].rel);
+            fs->watches[w] = fs->watches[--fs->nwatches];
+            return;
+        }
+    }
+}
+
+/* Watch f's root and every directory recorded not watched yet, once per generation of its
+ * records (a directory moved keeps its watch: inotify gives the same one for its new path,
+ * which s_watch renames; a directory gone drops its watch, s_watch_gone). */
 static void
 s_watch_all(loop_t *l, struct folders *fs, size_t i)
 {
@@ -234,9 +269,11 @@ s_watch_all(loop_t *l, struct folders *fs, size_t i)
         return;
     }
     fs->watched[i] = f->generation;
-    s_watch(fs, f, NULL);
+    if (!s_watching(fs, f, NULL)) {
+        s_watch(fs, f, NULL);
+    }
     for (size_t r = 0; r < f->nrecs; r++) {
-        if (f->recs[r].type == SCAN_DIR) {
+        if (f->recs[r].type == SCAN_DIR && !s_watching(fs, f, f->recs[r].path)) {
             s_watch(fs, f, f->recs[r].path);
         }
     }
@@ -301,6 +338,9 @@ s_events(struct folders *fs, int64_t now)
                     fs->f[i]->dirty = true;
                     fs->dirty_ms[i] = now;
                 }
+            }
+            if (ev.mask & IN_IGNORED) {
+                s_watch_gone(fs, ev.wd);
             }
         }
     }
@@ -439,9 +479,19 @@ s_request(loop_t *l, struct folders *fs, int64_t now, folders_send_fn send)
 }
 
 /* The wanted list at this turn: what pending files lack; timeouts; requests. */
-static void
-s_blocks(loop_t *l, struct folders *fs, int64_t now, folders_send_fn send)
+/* Read what the pending files lack into the wanted list (a hash table rebuilt, every block
+ * of every pending file looked at): after a pass, when the list was full (room may have come
+ * free), else every FOLDERS_WANTED_MS (files dropped meanwhile: their wants go). Not at
+ * every turn: a block that comes takes its want off the list itself, and each turn of a
+ * transfer of small files brings one. */
+static bool
+s_wanted(struct folders *fs, int64_t now)
 {
+    if (!fs->wanted_due && !fs->wanted_full && now - fs->wanted_ms < FOLDERS_WANTED_MS) {
+        return false;
+    }
+    fs->wanted_due = false;
+    fs->wanted_ms = now;
     for (size_t i = 0; i < fs->nwant; i++) {
         fs->want[i].seen = false;
     }
@@ -450,6 +500,14 @@ s_blocks(loop_t *l, struct folders *fs, int64_t now, folders_send_fn send)
         void *ctx[2] = {fs, fs->f[i]};
         realize_wanted(fs->f[i], s_want_one, ctx);
     }
+    fs->wanted_full = fs->nwant == FOLDERS_WANT_MAX;
+    return true;
+}
+
+static void
+s_blocks(loop_t *l, struct folders *fs, int64_t now, folders_send_fn send)
+{
+    bool read = s_wanted(fs, now);
     for (size_t i = 0; i < fs->nwant;) {
         s_want_t *w = &fs->want[i];
         if (w->asked && now - w->sent_ms > FOLDERS_REQ_TIMEOUT_MS) {
@@ -457,7 +515,7 @@ s_blocks(loop_t *l, struct folders *fs, int64_t now, folders_send_fn send)
                      w->asked->id);
             s_mark_tried(fs, w);
         }
-        if (!w->seen && !w->asked && !w->checking) {
+        if (read && !w->seen && !w->asked && !w->checking) {
             fs->want[i] = fs->want[--fs->nwant];
         } else {
             i++;
@@ -483,6 +541,7 @@ s_save(loop_t *l, struct folders *fs, size_t i, int64_t now, bool force)
     }
     fs->saved[i] = f->generation;
     fs->saved_ms[i] = now;
+    realize_sync(f); /* (the renames the records describe: durable first) */
     uint64_t before = store_last_txnid(l->m->store);
     if (index_save(l->m, f) != MESH_OK) {
         node_log(l->m, MESH_LOG_WARN, "%s", mesh_errmsg(l->m));
@@ -551,7 +610,12 @@ folders_tick(loop_t *l, int64_t now, folders_send_fn send)
     for (size_t i = 0; i < fs->n; i++) {
         folder_t *f = fs->f[i];
         /* a stopped folder is looked at every second: its root or marker may be back */
-        bool due = fs->scan_ms[i] == 0 || f->more || now - fs->scan_ms[i] >= rescan ||
+        /* the next part of a scan once the frames that came during the last are served
+         * (members' block requests: a large scan would answer one a part), but at least
+         * every other FOLDERS_SCAN_PART_MS */
+        bool next_part =
+            f->more && (now - fs->parted_ms >= FOLDERS_SCAN_PART_MS || !transport_pending(l->t));
+        bool due = fs->scan_ms[i] == 0 || next_part || now - fs->scan_ms[i] >= rescan ||
                    (f->state != SCAN_ROOT_OK && now - fs->scan_ms[i] >= FOLDERS_STOPPED_MS) ||
                    (f->dirty && now - fs->dirty_ms[i] >= FOLDERS_SETTLE_MS &&
                     /* (while files arrive, their own renames wake inotify: a scan a second) */
@@ -563,11 +627,13 @@ folders_tick(loop_t *l, int64_t now, folders_send_fn send)
             realize_full(f); /* what inotify missed: every path looked at again */
         }
         fs->scan_ms[i] = now;
+        realize_sync(f); /* (a scan keeps the records, realize's among them) */
         if (index_scan_some(l->m, f, FOLDERS_SCAN_PART_MS,
                             (size_t)testhook_number(TESTHOOK_SCAN_PART_FILES, 0),
                             NULL) != MESH_OK) {
             node_log(l->m, MESH_LOG_WARN, "%s", mesh_errmsg(l->m));
         }
+        fs->parted_ms = sync_now_ms();
         if (f->dirty) {
             fs->dirty_ms[i] = now; /* a file changed while read: again a little later */
         }
@@ -593,11 +659,18 @@ folders_tick(loop_t *l, int64_t now, folders_send_fn send)
             realize_pass(l->m, fs->f[i], fs->bi) != MESH_OK) {
             node_log(l->m, MESH_LOG_WARN, "%s", mesh_errmsg(l->m));
         }
+        fs->wanted_due = true;
     }
     s_blocks(l, fs, now, send);
+    bool moved = false;
     for (size_t i = 0; i < fs->n; i++) {
+        uint64_t generation = fs->f[i]->generation;
         realize_flush(l->m, fs->f[i], false); /* (whole files in place, then their records) */
+        moved |= fs->f[i]->generation != generation;
         s_save(l, fs, i, now, false);
+    }
+    if (moved) {
+        s_events(fs, now); /* (realize's own renames, known: not left queued for the status) */
     }
 }
 
@@ -973,14 +1046,20 @@ folders_put_status(loop_t *l, FILE *out)
         return key;
     }
     uint64_t txnid = store_last_txnid(l->m->store);
+    int queued = 0; /* inotify events not read yet: some folder may have changed (asked
+                     * for a publication only: the next turn reads them, for the key) */
+    if (out && fs->ino >= 0 && ioctl(fs->ino, FIONREAD, &queued) != 0) {
+        queued = 0;
+    }
     for (size_t i = 0; i < fs->n; i++) {
         folder_t *f = fs->f[i];
         s_need_t *need = &fs->need[i];
         bool stopped = f->state != SCAN_ROOT_OK && fs->scan_ms[i] != 0;
-        /* in sync but for what the records lack: scanned, nothing dirty, a realize pass at
-         * the store's last transaction, no file waiting for blocks (cheap: the key) */
-        bool settled = !stopped && fs->scan_ms[i] != 0 && !f->dirty && fs->txnid == txnid &&
-                       realize_pending(f) == 0;
+        /* in sync but for what the records lack: scanned (no part left to read), nothing
+         * dirty or queued by inotify, a realize pass at the store's last transaction, no
+         * file waiting for blocks (cheap: the key) */
+        bool settled = !stopped && fs->scan_ms[i] != 0 && !f->dirty && !f->more && queued == 0 &&
+                       fs->txnid == txnid && realize_pending(f) == 0;
         uint64_t words[3] = {(uint64_t)stopped | (uint64_t)(fs->scan_ms[i] != 0) << 1 |
                                  (uint64_t)settled << 2,
                              settled ? f->generation : 0, i};
@@ -992,10 +1071,15 @@ folders_put_status(loop_t *l, FILE *out)
         if (!out) {
             continue;
         }
-        if (!stopped &&
-            (!need->counted || need->txnid != txnid || need->generation != f->generation)) {
+        /* (a count reads the whole index: while the folder is not settled, and so not in
+         * sync whatever the count says, at most every FOLDERS_COUNT_MS, for the progress) */
+        int64_t now = sync_now_ms();
+        bool stale = need->txnid != txnid || need->generation != f->generation;
+        if (!stopped && (!need->counted ||
+                         (stale && (settled || now - need->counted_ms >= FOLDERS_COUNT_MS)))) {
             s_need_count(l, f, need);
             need->counted = true;
+            need->counted_ms = now;
             need->txnid = txnid;
             need->generation = f->generation;
         }

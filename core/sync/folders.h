@@ -28,7 +28,9 @@
 #define FOLDERS_STOPPED_MS     1000         /* a stopped folder's root checked again this often */
 #define FOLDERS_REGISTRY_MS    1000         /* read the registry again at least this often */
 #define FOLDERS_SAVE_MS        1000         /* records realize changed kept at most this often */
-#define FOLDERS_SCAN_PART_MS   100 /* a scan reads content this long per turn (more: the next) */
+#define FOLDERS_COUNT_MS       1000 /* a busy folder's need counted again at most this often */
+#define FOLDERS_WANTED_MS      100  /* what pending files lack read again at least this often */
+#define FOLDERS_SCAN_PART_MS   100  /* a scan reads content this long per turn (more: the next) */
 
 /* How the folder work sends a message to a session (session.c's s_send_any). */
 typedef mesh_err_t (*folders_send_fn)(loop_t *l, session_t *s, const wire_msg_t *msg);

@@ -9,7 +9,8 @@
 # wait bench` returns on both sides and b holds the expected number of files.
 # Knobs (environment): MESHCTL (default build/meshctl of this checkout), MS_PORT_BASE
 # (default 22200: a listens on BASE, b on BASE+10), MS_LOG_LEVEL (default info), MS_PERF
-# (a directory: each daemon is profiled there by `perf record -g`, perf-a.data, perf-b.data).
+# (a directory: each daemon is profiled there by `perf record -g`, perf-a.data, perf-b.data),
+# MS_TRACE (a file: the times of the trigger and of each wait's return, _ms_trace).
 # SPDX-License-Identifier: MIT
 
 MS_BIN=${MESHCTL:-$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd)/build/meshctl}
@@ -116,6 +117,12 @@ drv_wait_ready() {
     return 1
 }
 
+# With MS_TRACE=FILE: a line "UTC-TIME what" there at each step of the trigger and the wait
+# (beside the daemons' logs, where the time of each file written is).
+_ms_trace() {
+    [[ -z ${MS_TRACE:-} ]] || echo "$(date -u +%H:%M:%S.%N) $*" >>"$MS_TRACE"
+}
+
 drv_pid() { echo "${MS_PID[$1]}"; }
 drv_peer_ports() { echo "${MS_PORT[a]} ${MS_PORT[b]}"; }
 drv_mark() { :; }
@@ -123,6 +130,7 @@ drv_mark() { :; }
 # A `folder scan ID` when this meshctl has one; otherwise inotify picks the change up
 # (drv_wait_synced waits for it either way).
 drv_trigger() {
+    _ms_trace "trigger $1"
     if "$MS_BIN" folder --help 2>&1 | grep -q 'meshctl folder scan'; then
         _ms "$1" folder scan "$MS_FOLDER" >/dev/null
     fi
@@ -136,10 +144,13 @@ drv_wait_synced() {
     while ((SECONDS < deadline)); do
         left=$((deadline - SECONDS))
         if _ms a folder wait "$MS_FOLDER" --timeout "$left" >/dev/null 2>&1 &&
+            _ms_trace "a in sync" &&
             _ms b folder wait "$MS_FOLDER" --timeout "$left" >/dev/null 2>&1 &&
+            _ms_trace "b in sync" &&
             [[ $(count_files "$SHARE_B") == "$want" ]]; then
             return 0
         fi
+        [[ -z ${MS_TRACE:-} ]] || _ms_trace "not yet: b holds $(count_files "$SHARE_B") of $want files"
         sleep 0.05
     done
     return 1
