@@ -253,3 +253,22 @@ hash_merkle_verify(const uint8_t *leaf, size_t index, size_t n, const uint8_t (*
     }
     return sodium_memcmp(acc, root, HASH_LEN) == 0 ? MESH_OK : MESH_EDIGEST;
 }
+
+uint64_t
+hash_fnv(uint64_t h, const void *msg, size_t msg_len)
+{
+    const uint8_t *p = msg;
+    for (size_t i = 0; i < msg_len; i++) {
+        h = (h ^ p[i]) * 1099511628211ull;
+    }
+    return h;
+}
+
+uint64_t
+hash_fnv_u64(uint64_t h, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) {
+        h = (h ^ ((v >> (8 * i)) & 0xff)) * 1099511628211ull;
+    }
+    return h;
+}

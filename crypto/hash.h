@@ -70,4 +70,12 @@ MESH_NODISCARD mesh_err_t hash_merkle_verify(const uint8_t *leaf, size_t index, 
                                              const uint8_t (*proof)[HASH_LEN], size_t proof_len,
                                              const uint8_t *root);
 
+/* FNV-1a (64 bits) of msg, going on from h (HASH_FNV_START to begin). Not for security:
+ * a cheap fingerprint for table keys and for telling whether local state changed. */
+#define HASH_FNV_START 14695981039346656037ull
+uint64_t hash_fnv(uint64_t h, const void *msg, size_t msg_len);
+
+/* hash_fnv over v's 8 bytes, least significant first. */
+uint64_t hash_fnv_u64(uint64_t h, uint64_t v);
+
 #endif /* MESH_CRYPTO_HASH_H */

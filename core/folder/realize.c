@@ -130,11 +130,7 @@ s_pending_drop(realize_state_t *rs, size_t i, bool unlink_tmp)
 static uint64_t
 s_key(const char *path)
 {
-    uint64_t h = 14695981039346656037ull;
-    for (const unsigned char *c = (const unsigned char *)path; *c; c++) {
-        h = (h ^ *c) * 1099511628211ull;
-    }
-    return h;
+    return hash_fnv(HASH_FNV_START, path, strlen(path));
 }
 
 /* The index of path's pending file, or rs->npending. */

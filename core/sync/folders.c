@@ -1041,7 +1041,7 @@ uint64_t
 folders_put_status(loop_t *l, FILE *out)
 {
     struct folders *fs = l->folders;
-    uint64_t key = 0xcbf29ce484222325ull; /* FNV-1a over the words below */
+    uint64_t key = HASH_FNV_START; /* over the words below */
     if (!fs) {
         return key;
     }
@@ -1064,9 +1064,7 @@ folders_put_status(loop_t *l, FILE *out)
                                  (uint64_t)settled << 2,
                              settled ? f->generation : 0, i};
         for (size_t w = 0; w < 3; w++) {
-            for (int b = 0; b < 8; b++) {
-                key = (key ^ ((words[w] >> (8 * b)) & 0xff)) * 0x100000001b3ull;
-            }
+            key = hash_fnv_u64(key, words[w]);
         }
         if (!out) {
             continue;

@@ -18,6 +18,7 @@
 #include "core/member/addrbook.h"
 #include "core/sync/dial.h"
 #include "core/wire/addrs.h"
+#include "crypto/hash.h"
 #include "crypto/ident.h"
 #include "store/store.h"
 
@@ -178,17 +179,9 @@ pex_note_batch(loop_t *l, session_t *s, const wire_doc_t *doc)
     }
 }
 
-/* FNV-1a over len bytes, from h (start: S_HASH_START): tells whether what we would tell a
- * member, or what it holds, changed. */
-#define S_HASH_START 1469598103934665603ull
-static uint64_t
-s_hash(uint64_t h, const uint8_t *p, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        h = (h ^ p[i]) * 1099511628211ull;
-    }
-    return h;
-}
+/* Where the FNV-1a of what we tell a member starts (not HASH_FNV_START: the hash is kept
+ * in the store, and one made by an earlier build must compare equal). */
+#define S_KEPT_START 1469598103934665603ull
 
 /* Our own listen address, when it names one host: what we state about ourself. */
 static bool
@@ -276,7 +269,7 @@ pex_tick(loop_t *l, session_t *s, int64_t now, pex_send_fn send)
         /* what it holds too: a PEX taken before the records of the members it names (they
          * come in its first batches) skips them, and says so to nobody; told again once
          * its summary moved, they are taken */
-        uint64_t kept = s_hash(S_HASH_START, body.data, body.len), h = kept;
+        uint64_t kept = hash_fnv(S_KEPT_START, body.data, body.len), h = kept;
         /* a member told what it was told before, by the last session (kept in the store):
          * not again at its first turn (one changed item after a restart costs no PEX) */
         bool unchanged = first && kept == s->pex_kept_hash;
@@ -290,7 +283,7 @@ pex_tick(loop_t *l, session_t *s, int64_t now, pex_send_fn send)
          * its summary moved, they are taken. Later, PEX_EVERY_MS covers it. */
         if (s->peer_summary_known && s->pex_told_ms >= s->pex_up_ms && !unchanged &&
             now - s->pex_up_ms < PEX_SETTLE_MS) {
-            h = s_hash(h, s->peer_summary, WIRE_SUMMARY_LEN);
+            h = hash_fnv(h, s->peer_summary, WIRE_SUMMARY_LEN);
         }
         if (!unchanged &&
             (first || h != s->pex_sent_hash || now - s->pex_told_ms >= PEX_EVERY_MS)) {

@@ -22,6 +22,7 @@
 #include "core/sync/statusfile.h"
 #include "crypto/curveid.h"
 #include "crypto/devid.h"
+#include "crypto/hash.h"
 
 #define S_SOON_MS         100   /* something changed: publish, but not more often than this */
 #define S_COUNT_SHARE     10    /* counting takes at most 1/this of the loop's time */
@@ -514,32 +515,23 @@ s_publish(loop_t *l, int64_t now, uint64_t txnid)
     free(old);
 }
 
-/* FNV-1a over what a publication shows but the figures (cheap: a few words per session). */
-static uint64_t
-s_mix(uint64_t h, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) {
-        h = (h ^ ((v >> (8 * i)) & 0xff)) * 0x100000001b3ull;
-    }
-    return h;
-}
-
 static uint64_t
 s_key(loop_t *l)
 {
     status_t *w = l->status;
-    uint64_t h = s_mix(0xcbf29ce484222325ull, l->nsess);
+    uint64_t h =
+        hash_fnv_u64(HASH_FNV_START, l->nsess); /* (what a publication shows but the figures) */
     pthread_mutex_lock(&w->lock);
-    h = s_mix(h, w->events);
+    h = hash_fnv_u64(h, w->events);
     pthread_mutex_unlock(&w->lock);
     for (size_t i = 0; i < l->nsess; i++) {
         const session_t *s = s_sess(l, i);
-        h = s_mix(h, (uint64_t)s->connected | (uint64_t)s->ok << 1 | (uint64_t)s->refused << 2 |
-                         (uint64_t)s_busy(s) << 3);
-        h = s_mix(h, s->acked_id);
-        h = s_mix(h, s->batches_in);
+        h = hash_fnv_u64(h, (uint64_t)s->connected | (uint64_t)s->ok << 1 |
+                                (uint64_t)s->refused << 2 | (uint64_t)s_busy(s) << 3);
+        h = hash_fnv_u64(h, s->acked_id);
+        h = hash_fnv_u64(h, s->batches_in);
     }
-    return s_mix(h, folders_put_status(l, NULL)); /* (a folder settled: publish it soon) */
+    return hash_fnv_u64(h, folders_put_status(l, NULL)); /* (a folder settled: publish it soon) */
 }
 
 void

@@ -345,11 +345,28 @@ test_hash_merkle_proofs_equal_single_proofs(void **state)
                      MESH_EINVAL);
 }
 
+/* FNV-1a 64: the published vectors ("" is the start value, "a", "foobar"), going on from a
+ * given h equals one pass over the concatenation, and hash_fnv_u64 is the 8 bytes LSB first. */
+static void
+test_hash_fnv_vectors(void **state)
+{
+    (void)state;
+    assert_true(hash_fnv(HASH_FNV_START, "", 0) == 0xcbf29ce484222325ull);
+    assert_true(hash_fnv(HASH_FNV_START, "a", 1) == 0xaf63dc4c8601ec8cull);
+    assert_true(hash_fnv(HASH_FNV_START, "foobar", 6) == 0x85944171f73967e8ull);
+    assert_true(hash_fnv(hash_fnv(HASH_FNV_START, "foo", 3), "bar", 3) ==
+                hash_fnv(HASH_FNV_START, "foobar", 6));
+    const uint8_t le[8] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08};
+    assert_true(hash_fnv_u64(HASH_FNV_START, 0x0807060504030201ull) ==
+                hash_fnv(HASH_FNV_START, le, sizeof le));
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hash_tagged_matches_blake2b),
+        cmocka_unit_test(test_hash_fnv_vectors),
         cmocka_unit_test(test_hash_tags_separate_domains),
         cmocka_unit_test(test_hash_incremental_equals_one_shot),
         cmocka_unit_test(test_hash_merkle_root_matches_reference),
