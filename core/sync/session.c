@@ -668,8 +668,10 @@ session_flush_group(loop_t *l)
     /* A backlog streaming in is spooled and acknowledged, and applied later in a large
      * transaction (core/sync/spool.h); anything else goes after what is spooled. */
     bool spooled = spool_wants(l, n) && spool_append(l, n) == MESH_OK;
-    mesh_err_t err = spooled ? MESH_OK : spool_apply(l);
-    if (!spooled && err == MESH_OK) {
+    /* (what is spooled and the group after it in one commit, when they go together) */
+    bool joined = !spooled && spool_apply_with(l, n) == MESH_OK;
+    mesh_err_t err = spooled || joined ? MESH_OK : spool_apply(l);
+    if (!spooled && !joined && err == MESH_OK) {
         err = s_import(l, n);
     }
     for (size_t i = 0; i < n; i++) {

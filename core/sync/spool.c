@@ -276,6 +276,63 @@ s_clear(spool_t *sp)
     sp->size = ftruncate(sp->fd, S_MAGIC_LEN) == 0 ? (off_t)S_MAGIC_LEN : sp->size;
 }
 
+/* The first of sp's batches (0: a past run's, or none) with a sender, for the log. */
+static session_t *
+s_first_from(const spool_t *sp)
+{
+    for (size_t i = 0; i < sp->n; i++) {
+        if (sp->q[i].from) {
+            return sp->q[i].from;
+        }
+    }
+    return NULL;
+}
+
+/* After an apply of the spool that took ms (and of `more` queued batches with it, as the
+ * log says): the next spool's size, as this apply went (by the charge, which counts sets
+ * and ops: many small sets cost more than their ops), the log line, and the spool emptied.
+ * An apply blocks the loop (a peer takes 4 s of silence for a dead link) and another
+ * sender's batch waits behind it: the next spool holds what this machine checks and
+ * applies in SPOOL_APPLY_MS. */
+static void
+s_applied(loop_t *l, const mesh_import_report_t *rep, int64_t ms, uint64_t last_id, size_t more)
+{
+    spool_t *sp = l->spool;
+    session_t *s0 = s_first_from(sp);
+    char also[48] = "";
+    if (more) {
+        snprintf(also, sizeof also, ", and %zu more", more);
+    }
+    node_log(l->m, MESH_LOG_DEBUG,
+             "applied batches %llu..%llu from %s: %llu sets, %llu ops stored (%lld ms, the "
+             "last commit %llu ms; spooled, %zu batches%s)",
+             (unsigned long long)sp->q[0].id, (unsigned long long)last_id,
+             s0 ? s0->id : "a past run", (unsigned long long)(rep->sets_new + rep->sets_known),
+             (unsigned long long)rep->ops_stored, (long long)ms,
+             (unsigned long long)(store_last_commit_us(l->m->store) / 1000), sp->n, also);
+    if (sp->charge >= SPOOL_MIN_CHARGE) {
+        uint64_t fit = (uint64_t)sp->charge * SPOOL_APPLY_MS / (uint64_t)(ms > 0 ? ms : 1);
+        sp->max_charge = fit < SPOOL_MIN_CHARGE   ? SPOOL_MIN_CHARGE
+                         : fit > SPOOL_MAX_CHARGE ? SPOOL_MAX_CHARGE
+                                                  : (size_t)fit;
+    }
+    l->ops_unreleased += rep->ops_stored;
+    s_clear(sp);
+    l->flush_ms = sync_now_ms();
+}
+
+/* The spooled batches' bytes, lengths and checks (waited for) into the arrays. */
+static void
+s_gather(spool_t *sp, const uint8_t **bundles, size_t *lens, const import_checked_t **checked)
+{
+    for (size_t i = 0; i < sp->n; i++) {
+        s_entry_t *e = &sp->q[i];
+        bundles[i] = e->data;
+        lens[i] = e->len;
+        checked[i] = e->job ? checker_wait(e->job) : e->own;
+    }
+}
+
 mesh_err_t
 spool_apply(loop_t *l)
 {
@@ -288,16 +345,7 @@ spool_apply(loop_t *l)
         return MESH_OK;
     }
     int64_t t0 = sync_now_ms();
-    for (size_t i = 0; i < sp->n; i++) {
-        s_entry_t *e = &sp->q[i];
-        bundles[i] = e->data;
-        lens[i] = e->len;
-        checked[i] = e->job ? checker_wait(e->job) : e->own;
-    }
-    session_t *s0 = NULL;
-    for (size_t i = 0; i < sp->n && !s0; i++) {
-        s0 = sp->q[i].from;
-    }
+    s_gather(sp, bundles, lens, checked);
     mesh_err_t err = import_many(l->m, bundles, lens, checked, sp->n, &rep);
     if (err == MESH_EPROTO || err == MESH_ETOOBIG) {
         /* One does not decode (the file was damaged): each alone, the others applied. */
@@ -326,31 +374,56 @@ spool_apply(loop_t *l)
         return err;
     }
     if (rep.text) {
+        session_t *s0 = s_first_from(sp);
         node_log(l->m, MESH_LOG_WARN, "spooled batches from %s: %s", s0 ? s0->id : "a past run",
                  rep.text);
     }
-    node_log(l->m, MESH_LOG_DEBUG,
-             "applied batches %llu..%llu from %s: %llu sets, %llu ops stored (%lld ms, the "
-             "last commit %llu ms; spooled, %zu batches)",
-             (unsigned long long)sp->q[0].id, (unsigned long long)sp->q[sp->n - 1].id,
-             s0 ? s0->id : "a past run", (unsigned long long)(rep.sets_new + rep.sets_known),
-             (unsigned long long)rep.ops_stored, (long long)(sync_now_ms() - t0),
-             (unsigned long long)(store_last_commit_us(l->m->store) / 1000), sp->n);
-    /* The next spool holds what this machine checks and applies in SPOOL_APPLY_MS, as this
-     * apply went (by the charge, which counts sets and ops: many small sets cost more than
-     * their ops): an apply blocks the loop (a peer takes 4 s of silence for a dead link)
-     * and another sender's batch waits behind it. */
-    int64_t ms = sync_now_ms() - t0;
-    if (sp->charge >= SPOOL_MIN_CHARGE) {
-        uint64_t fit = (uint64_t)sp->charge * SPOOL_APPLY_MS / (uint64_t)(ms > 0 ? ms : 1);
-        sp->max_charge = fit < SPOOL_MIN_CHARGE   ? SPOOL_MIN_CHARGE
-                         : fit > SPOOL_MAX_CHARGE ? SPOOL_MAX_CHARGE
-                                                  : (size_t)fit;
-    }
-    l->ops_unreleased += rep.ops_stored;
     mesh_free(rep.text);
-    s_clear(sp);
-    l->flush_ms = sync_now_ms();
+    s_applied(l, &rep, sync_now_ms() - t0, sp->q[sp->n - 1].id, 0);
+    return MESH_OK;
+}
+
+mesh_err_t
+spool_apply_with(loop_t *l, size_t n)
+{
+    spool_t *sp = l->spool;
+    enum { S_MAX = SPOOL_MAX_BATCHES + LOOP_QUEUE_BATCHES };
+    const uint8_t *bundles[S_MAX];
+    size_t lens[S_MAX];
+    const import_checked_t *checked[S_MAX];
+    mesh_import_report_t rep;
+    if (!sp || sp->n == 0 || n == 0 || n > LOOP_QUEUE_BATCHES) {
+        return MESH_ENOTFOUND;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const inbox_batch_t *b = inbox_at(l->inbox, i);
+        if (!b->from || !inbox_checked(l->inbox, i)) {
+            return MESH_ENOTFOUND; /* (one that does not decode goes alone, as ever) */
+        }
+    }
+    int64_t t0 = sync_now_ms();
+    s_gather(sp, bundles, lens, checked);
+    for (size_t i = 0; i < n; i++) {
+        const inbox_batch_t *b = inbox_at(l->inbox, i);
+        bundles[sp->n + i] = b->data;
+        lens[sp->n + i] = b->len;
+        checked[sp->n + i] = inbox_checked(l->inbox, i);
+    }
+    mesh_err_t err = import_many(l->m, bundles, lens, checked, sp->n + n, &rep);
+    if (err != MESH_OK) {
+        return err; /* (the caller applies them apart, as before: applying is idempotent) */
+    }
+    if (rep.text) {
+        session_t *s0 = s_first_from(sp);
+        node_log(l->m, MESH_LOG_WARN, "batches from %s: %s", s0 ? s0->id : "a past run", rep.text);
+    }
+    mesh_free(rep.text);
+    for (size_t i = 0; i < n; i++) {
+        const inbox_batch_t *b = inbox_at(l->inbox, i);
+        session_t *s = b->from;
+        s->ops_in += s_ops(b->data, b->len); /* (as spool_take counts the spooled) */
+    }
+    s_applied(l, &rep, sync_now_ms() - t0, inbox_at(l->inbox, n - 1)->id, n);
     return MESH_OK;
 }
 

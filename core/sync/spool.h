@@ -59,6 +59,15 @@ void spool_take(loop_t *l, size_t n);
  * be applied again: applying is idempotent), MESH_ENOMEM. */
 mesh_err_t spool_apply(loop_t *l);
 
+/* Apply the spool and, in the same transaction after it, the oldest n queued batches (a
+ * group that is not spooled: the end of a pass), so that the key index is written once for
+ * both, not twice. Logs one "applied batches" line. MESH_OK: both applied and the spool
+ * emptied; the caller acknowledges the n as after a direct commit. MESH_ENOTFOUND: the
+ * spool is empty, or one of the n has no sender or does not decode; other errors: the
+ * store's or the import's. On any error nothing of the spool is forgotten: the caller
+ * applies the spool (spool_apply) and then the n as before (applying twice is no harm). */
+MESH_NODISCARD mesh_err_t spool_apply_with(loop_t *l, size_t n);
+
 /* Apply the spool when nothing came for LOOP_GROUP_MS (a pass that stopped midway, a
  * replay after a restart), the inbox being empty. */
 void spool_tick(loop_t *l, int64_t now_ms);
