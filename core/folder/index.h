@@ -49,6 +49,7 @@ typedef struct folder {
     bool more;            /* the last scan stopped at its budget: go on at the next turn */
     index_rec_t *later;   /* the files its walk found new or changed, not read yet (walk */
     size_t nlater;        /* order): the next parts read them without walking again */
+    struct index_reading *reading; /* later[0] being read over several parts, or NULL */
     bool loaded;          /* recs were read from the store */
     uint64_t generation;  /* rises whenever recs change (the block index follows) */
     struct realize_state *realize;
