@@ -238,8 +238,9 @@ typedef struct s_round {
 
 /* Start naming blocks [first, to) of list, whose bytes (bytes in all) follow one another
  * from data: the later half of the bytes on a thread, the first on another, when they are at
- * least S_SPLIT_MIN bytes in two blocks or more (else on one). A job whose thread does not
- * start runs here. MESH_OK or MESH_ENOMEM (nothing under way). */
+ * least S_SPLIT_MIN bytes in two blocks or more (else on one); less than S_SPLIT_MIN bytes
+ * (a small file: a thread would cost more than it saves) are named here. A job whose thread
+ * does not start runs here. MESH_OK or MESH_ENOMEM (nothing under way). */
 static mesh_err_t
 s_round_start(s_round_t *r, const uint8_t *data, const chunk_block_t *list, size_t first, size_t to,
               uint64_t bytes)
@@ -268,7 +269,7 @@ s_round_start(s_round_t *r, const uint8_t *data, const chunk_block_t *list, size
     }
     r->job[0] = (s_hash_job_t){data, r->list, k};
     r->job[1] = (s_hash_job_t){data + at, r->list + k, r->n - k};
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 2 && bytes >= S_SPLIT_MIN; i++) { /* (less: named here, no thread) */
         if (r->job[i].n) {
             r->started[i] = pthread_create(&r->th[i], NULL, s_hash_run, &r->job[i]) == 0;
         }
