@@ -410,8 +410,7 @@ s_cut_round(chunk_file_t *cf, size_t *start)
         }
     }
     if (err == MESH_OK && cf->eof && *start < cf->have) {
-        err = s_add(&cf->list, &cf->nlist, &cf->cap, cf->max_blocks,
-                    (uint32_t)(cf->have - *start));
+        err = s_add(&cf->list, &cf->nlist, &cf->cap, cf->max_blocks, (uint32_t)(cf->have - *start));
         *start = cf->have;
     }
     return err;
