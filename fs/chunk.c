@@ -238,8 +238,9 @@ typedef struct s_round {
 
 /* Start naming blocks [first, to) of list, whose bytes (bytes in all) follow one another
  * from data: the later half of the bytes on a thread, the first on another, when they are at
- * least S_SPLIT_MIN bytes in two blocks or more (else on one). A job whose thread does not
- * start runs here. MESH_OK or MESH_ENOMEM (nothing under way). */
+ * least S_SPLIT_MIN bytes in two blocks or more (else on one); less than S_SPLIT_MIN bytes
+ * (a small file: a thread would cost more than it saves) are named here. A job whose thread
+ * does not start runs here. MESH_OK or MESH_ENOMEM (nothing under way). */
 static mesh_err_t
 s_round_start(s_round_t *r, const uint8_t *data, const chunk_block_t *list, size_t first, size_t to,
               uint64_t bytes)
@@ -268,7 +269,7 @@ s_round_start(s_round_t *r, const uint8_t *data, const chunk_block_t *list, size
     }
     r->job[0] = (s_hash_job_t){data, r->list, k};
     r->job[1] = (s_hash_job_t){data + at, r->list + k, r->n - k};
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 2 && bytes >= S_SPLIT_MIN; i++) { /* (less: named here, no thread) */
         if (r->job[i].n) {
             r->started[i] = pthread_create(&r->th[i], NULL, s_hash_run, &r->job[i]) == 0;
         }
@@ -339,71 +340,165 @@ s_fill(int fd, uint8_t *buf, size_t *have, size_t want, bool *eof, uint64_t *byt
     return MESH_OK;
 }
 
-/* Rounds of at most S_ROUND bytes, in two buffers by turns: read, cut (the chunker goes on
- * across rounds), then the round's whole blocks named on two threads while the next round
- * is read and cut into the other buffer; the last block's start moves to the front of that
- * buffer (at most max - 1 bytes). The same blocks as a stream. */
+/* A file being chunked in rounds of at most S_ROUND bytes, in two buffers by turns: read,
+ * cut (the chunker goes on across rounds), then the round's whole blocks named on two
+ * threads while the next round is read and cut into the other buffer; the last block's start
+ * moves to the front of that buffer (at most max - 1 bytes). The same blocks as a stream. */
+struct chunk_file {
+    int fd;
+    size_t max_blocks;
+    chunker_t c;
+    chunk_block_t *list; /* the blocks so far (the last round's still being named) */
+    size_t nlist, cap;
+    size_t round;    /* bytes read per round */
+    size_t have;     /* bytes at the front of buf[now] carried from the last round */
+    uint8_t *buf[2]; /* (a file smaller than a round: one) */
+    bool now;        /* the buffer the next round reads into */
+    bool small;
+    bool eof;
+    bool done; /* every block cut and named */
+    s_round_t naming;
+    uint64_t bytes_read;
+    mesh_err_t err; /* the first failure: every later step returns it */
+};
+
+mesh_err_t
+chunk_file_new(int fd, const chunk_params_t *params, size_t max_blocks, chunk_file_t **out)
+{
+    struct stat st;
+    *out = NULL;
+    chunk_file_t *cf = calloc(1, sizeof *cf);
+    if (!cf) {
+        return MESH_ENOMEM;
+    }
+    mesh_err_t err = fd < 0 ? MESH_EINVAL : chunk_init(&cf->c, params);
+    if (err != MESH_OK) {
+        free(cf);
+        return err;
+    }
+    cf->fd = fd;
+    cf->max_blocks = max_blocks;
+    cf->round = S_ROUND;
+    cf->small = fstat(fd, &st) == 0 && st.st_size >= 0 && (uint64_t)st.st_size < S_ROUND;
+    if (cf->small) {
+        cf->round = (size_t)st.st_size < S_ROUND_MIN ? S_ROUND_MIN : (size_t)st.st_size + 1;
+    }
+    cf->buf[0] = malloc(cf->round + cf->c.p.max);
+    cf->buf[1] = cf->small ? NULL : malloc(cf->round + cf->c.p.max);
+    if (!cf->buf[0] || (!cf->small && !cf->buf[1])) {
+        chunk_file_free(cf);
+        return MESH_ENOMEM;
+    }
+    *out = cf;
+    return MESH_OK;
+}
+
+/* Read and cut one round into buf[now]; its whole blocks are named from *start on. */
+static mesh_err_t
+s_cut_round(chunk_file_t *cf, size_t *start)
+{
+    uint8_t *b = cf->buf[cf->now];
+    size_t carry = cf->have;
+    *start = 0;
+    mesh_err_t err = s_fill(cf->fd, b, &cf->have, carry + cf->round, &cf->eof, &cf->bytes_read);
+    for (size_t pos = carry; err == MESH_OK && pos < cf->have;) {
+        bool cut = false;
+        pos += chunk_next(&cf->c, b + pos, cf->have - pos, &cut);
+        if (cut) {
+            err = s_add(&cf->list, &cf->nlist, &cf->cap, cf->max_blocks, (uint32_t)(pos - *start));
+            *start = pos;
+        }
+    }
+    if (err == MESH_OK && cf->eof && *start < cf->have) {
+        err = s_add(&cf->list, &cf->nlist, &cf->cap, cf->max_blocks, (uint32_t)(cf->have - *start));
+        *start = cf->have;
+    }
+    return err;
+}
+
+mesh_err_t
+chunk_file_step(chunk_file_t *cf, bool *done)
+{
+    *done = cf->done;
+    if (cf->err != MESH_OK || cf->done) {
+        return cf->err;
+    }
+    if (!cf->buf[cf->now] && !(cf->buf[cf->now] = malloc(cf->round + cf->c.p.max))) {
+        cf->err = MESH_ENOMEM; /* (a small file that grew while it was read) */
+        return cf->err;
+    }
+    uint8_t *b = cf->buf[cf->now];
+    size_t first = cf->nlist, start = 0;
+    mesh_err_t err = s_cut_round(cf, &start);
+    s_round_end(&cf->naming, err == MESH_OK ? cf->list : NULL); /* (the other buffer is free) */
+    if (err == MESH_OK) {
+        err = s_round_start(&cf->naming, b, cf->list, first, cf->nlist, start);
+    }
+    if (err == MESH_OK && cf->have > start) { /* (not at the end: the file is not small) */
+        memcpy(cf->buf[!cf->now], b + start, cf->have - start);
+    }
+    cf->have -= start;
+    cf->now = !cf->now;
+    if (err == MESH_OK && cf->eof) {
+        s_round_end(&cf->naming, cf->list);
+        cf->done = true;
+    }
+    cf->err = err;
+    *done = cf->done;
+    return err;
+}
+
+uint64_t
+chunk_file_bytes(const chunk_file_t *cf)
+{
+    return cf->bytes_read;
+}
+
+mesh_err_t
+chunk_file_take(chunk_file_t *cf, chunk_block_t **blocks, size_t *n)
+{
+    *blocks = NULL;
+    *n = 0;
+    if (cf->err != MESH_OK || !cf->done) {
+        return cf->err != MESH_OK ? cf->err : MESH_EINVAL;
+    }
+    *blocks = cf->list;
+    *n = cf->nlist;
+    cf->list = NULL;
+    cf->nlist = cf->cap = 0;
+    return MESH_OK;
+}
+
+void
+chunk_file_free(chunk_file_t *cf)
+{
+    if (!cf) {
+        return;
+    }
+    s_round_end(&cf->naming, NULL);
+    free(cf->buf[0]);
+    free(cf->buf[1]);
+    free(cf->list);
+    free(cf);
+}
+
 mesh_err_t
 chunk_fd(int fd, const chunk_params_t *params, size_t max_blocks, chunk_block_t **blocks, size_t *n,
          uint64_t *bytes_read)
 {
-    chunker_t c;
-    chunk_block_t *list = NULL;
-    size_t nlist = 0, cap = 0, round = S_ROUND, have = 0;
-    struct stat st;
-    s_round_t naming = {0};
-    uint8_t *buf[2] = {NULL, NULL};
+    chunk_file_t *cf = NULL;
+    bool done = false;
     *blocks = NULL;
     *n = 0;
     *bytes_read = 0;
-    mesh_err_t err = fd < 0 ? MESH_EINVAL : chunk_init(&c, params);
-    if (err != MESH_OK) {
-        return err;
+    mesh_err_t err = chunk_file_new(fd, params, max_blocks, &cf);
+    while (err == MESH_OK && !done) {
+        err = chunk_file_step(cf, &done);
     }
-    bool small = fstat(fd, &st) == 0 && st.st_size >= 0 && (uint64_t)st.st_size < round;
-    if (small) {
-        round = (size_t)st.st_size < S_ROUND_MIN ? S_ROUND_MIN : (size_t)st.st_size + 1;
+    if (err == MESH_OK) {
+        err = chunk_file_take(cf, blocks, n);
     }
-    buf[0] = malloc(round + c.p.max);
-    buf[1] = small ? NULL : malloc(round + c.p.max); /* (a file of one round needs one) */
-    err = buf[0] && (small || buf[1]) ? MESH_OK : MESH_ENOMEM;
-    for (bool eof = false, now = 0; err == MESH_OK && !eof; now = !now) {
-        if (!buf[now] && !(buf[now] = malloc(round + c.p.max))) {
-            err = MESH_ENOMEM; /* (a small file that grew while it was read) */
-            break;
-        }
-        uint8_t *b = buf[now];
-        size_t carry = have, start = 0, first = nlist;
-        err = s_fill(fd, b, &have, carry + round, &eof, bytes_read);
-        for (size_t pos = carry; err == MESH_OK && pos < have;) {
-            bool cut = false;
-            pos += chunk_next(&c, b + pos, have - pos, &cut);
-            if (cut) {
-                err = s_add(&list, &nlist, &cap, max_blocks, (uint32_t)(pos - start));
-                start = pos;
-            }
-        }
-        if (err == MESH_OK && eof && start < have) {
-            err = s_add(&list, &nlist, &cap, max_blocks, (uint32_t)(have - start));
-            start = have;
-        }
-        s_round_end(&naming, err == MESH_OK ? list : NULL); /* (the other buffer is free) */
-        if (err == MESH_OK) {
-            err = s_round_start(&naming, b, list, first, nlist, start);
-        }
-        if (err == MESH_OK && have > start) { /* (not at the end: the file is not small) */
-            memcpy(buf[!now], b + start, have - start);
-        }
-        have -= start;
-    }
-    s_round_end(&naming, err == MESH_OK ? list : NULL);
-    free(buf[0]);
-    free(buf[1]);
-    if (err != MESH_OK) {
-        free(list);
-        return err;
-    }
-    *blocks = list;
-    *n = nlist;
-    return MESH_OK;
+    *bytes_read = cf ? chunk_file_bytes(cf) : 0;
+    chunk_file_free(cf);
+    return err;
 }

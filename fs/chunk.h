@@ -88,12 +88,38 @@ MESH_NODISCARD mesh_err_t chunk_stream_end(chunk_stream_t *s);
 /* Free the block list; NULL is a no-op. */
 void chunk_stream_release(chunk_stream_t *s);
 
-/* Chunk an open file from its current offset to its end, in rounds of at most 8 MiB read
- * into two buffers by turns (one of the file's size, when smaller), each round's blocks named
- * on two threads (started and joined per round) while the next round is read and cut. MESH_OK:
- * *blocks (caller frees with free()) and *n; *bytes_read the bytes read (also on failure). Errors:
- * MESH_EIO (a read failed), MESH_ENOMEM, MESH_ETOOBIG (more than max_blocks), MESH_EINVAL; on error
- * *blocks is NULL, *n 0. */
+/* A file being chunked a round at a time, so that a caller with other work (an event loop)
+ * can do it between rounds: rounds of at most 8 MiB read into two buffers by turns (one of
+ * the file's size, when smaller), each round's blocks named on two threads (started by one
+ * step, joined by the next) while the next round is read and cut. Owns its buffers and
+ * threads; the fd stays the caller's (open until chunk_file_free). One thread uses it. */
+typedef struct chunk_file chunk_file_t;
+
+/* Start chunking fd from its current offset to its end (params NULL: the protocol's sizes),
+ * refusing more than max_blocks blocks. MESH_OK: *out (chunk_file_free); MESH_EINVAL (fd < 0,
+ * bad params), MESH_ENOMEM: *out NULL. */
+MESH_NODISCARD mesh_err_t chunk_file_new(int fd, const chunk_params_t *params, size_t max_blocks,
+                                         chunk_file_t **out);
+
+/* Read and cut the next round. MESH_OK, *done true once the end was read and every block
+ * named; MESH_EIO (a read failed), MESH_ENOMEM, MESH_ETOOBIG (more than max_blocks): the same
+ * error for every later step. */
+MESH_NODISCARD mesh_err_t chunk_file_step(chunk_file_t *cf, bool *done);
+
+/* The bytes read so far. */
+uint64_t chunk_file_bytes(const chunk_file_t *cf);
+
+/* Once done: take the blocks (*blocks, caller frees with free(), and *n). MESH_OK; the step's
+ * error, or MESH_EINVAL before done: *blocks NULL, *n 0. */
+MESH_NODISCARD mesh_err_t chunk_file_take(chunk_file_t *cf, chunk_block_t **blocks, size_t *n);
+
+/* Stop (waiting for the naming threads) and free; NULL is a no-op. */
+void chunk_file_free(chunk_file_t *cf);
+
+/* Chunk an open file from its current offset to its end, all rounds in one call (chunk_file).
+ * MESH_OK: *blocks (caller frees with free()) and *n; *bytes_read the bytes read (also on
+ * failure). Errors: MESH_EIO (a read failed), MESH_ENOMEM, MESH_ETOOBIG (more than max_blocks),
+ * MESH_EINVAL; on error *blocks is NULL, *n 0. */
 MESH_NODISCARD mesh_err_t chunk_fd(int fd, const chunk_params_t *params, size_t max_blocks,
                                    chunk_block_t **blocks, size_t *n, uint64_t *bytes_read);
 

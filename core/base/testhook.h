@@ -29,6 +29,7 @@ typedef enum testhook {
     TESTHOOK_SCAN_PART_FILES,  /* MESH_TEST_SCAN_PART_FILES: files a folder scan reads a turn */
     TESTHOOK_ANSWER_BYTES_S,   /* MESH_TEST_ANSWER_BYTES_S: block bytes answered per second */
     TESTHOOK_ROOM_FILE,        /* MESH_TEST_ROOM_FILE: a file holding the room on folders' disks */
+    TESTHOOK_SCAN_ROUND_MS,    /* MESH_TEST_SCAN_ROUND_MS: a pause after each round a scan reads */
     TESTHOOK_COUNT
 } testhook_t;
 

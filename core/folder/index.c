@@ -6,6 +6,7 @@
 #include "core/folder/index.h"
 
 #include "core/base/node.h"
+#include "core/base/testhook.h"
 #include "fs/chunk.h"
 #include "fs/ignore.h"
 #include "fs/path.h"
@@ -454,35 +455,86 @@ s_on_entry(void *ctx, const scan_entry_t *e)
     return MESH_OK;
 }
 
-/* Read the blocks of file r (fresh). MESH_OK, with *stable false when the file changed or
- * went while it was read (it is scanned again soon); MESH_ETOOBIG (past the cap of one
- * entry) or MESH_EIO (unreadable): it is left out; MESH_ENOMEM. */
-static mesh_err_t
-s_read_blocks(folder_t *f, index_rec_t *r, bool *stable)
+static int64_t
+s_mono_ms(void)
 {
-    int fd = -1;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A file whose read goes on over several parts of a scan (f->reading, the file of
+ * f->later[0]): a large file is read a round at a time, the loop served between parts. */
+struct index_reading {
+    int fd;
+    struct stat before; /* at open: the file must still be so when its last round is read */
+    chunk_file_t *cf;
+};
+
+/* Stop f's read under way, if any (its file is read anew by the scan that next takes it). */
+static void
+s_reading_end(folder_t *f)
+{
+    if (f->reading) {
+        chunk_file_free(f->reading->cf);
+        close(f->reading->fd);
+        free(f->reading);
+        f->reading = NULL;
+    }
+}
+
+/* Open r and start reading it into f->reading. MESH_OK (f->reading NULL when the file went
+ * or is no longer a regular file), MESH_EIO (unreadable), MESH_ENOMEM. */
+static mesh_err_t
+s_reading_start(folder_t *f, const index_rec_t *r)
+{
     char why[256];
-    struct stat before, after;
-    chunk_block_t *blocks = NULL;
-    size_t n = 0;
-    uint64_t bytes = 0;
-    *stable = false;
-    mesh_err_t err = path_open(f->root_fd, r->path, O_RDONLY, 0, false, &fd, why, sizeof why);
+    struct index_reading *rd = calloc(1, sizeof *rd);
+    if (!rd) {
+        return MESH_ENOMEM;
+    }
+    mesh_err_t err = path_open(f->root_fd, r->path, O_RDONLY, 0, false, &rd->fd, why, sizeof why);
     if (err == MESH_ENOTFOUND || err == MESH_EINVAL) {
-        return MESH_OK; /* gone or replaced meanwhile: the next scan sees what it is */
-    }
-    if (err != MESH_OK) {
-        return MESH_EIO; /* not readable (permissions) */
-    }
-    if (fstat(fd, &before) != 0 || !S_ISREG(before.st_mode)) {
-        close(fd);
+        err = MESH_OK; /* gone or replaced meanwhile: the next scan sees what it is */
+    } else if (err != MESH_OK) {
+        err = MESH_EIO; /* not readable (permissions) */
+    } else if (fstat(rd->fd, &rd->before) != 0 || !S_ISREG(rd->before.st_mode)) {
+        err = MESH_OK;
+    } else if ((err = chunk_file_new(rd->fd, NULL, WIRE_FENTRY_BLOCKS_MAX, &rd->cf)) == MESH_OK) {
+        f->reading = rd;
         return MESH_OK;
     }
-    err = chunk_fd(fd, NULL, WIRE_FENTRY_BLOCKS_MAX, &blocks, &n, &bytes);
-    if (err == MESH_OK && fstat(fd, &after) == 0 && after.st_size == before.st_size &&
-        after.st_mtim.tv_sec == before.st_mtim.tv_sec &&
-        after.st_mtim.tv_nsec == before.st_mtim.tv_nsec && (uint64_t)after.st_size == r->size &&
-        bytes == r->size) {
+    if (rd->fd >= 0) {
+        close(rd->fd);
+    }
+    free(rd);
+    return err;
+}
+
+/* Is the file read whole (bytes) still what it was when opened, and still at r's path (a
+ * read over several parts: the loop may have replaced it meanwhile)? */
+static bool
+s_reading_stable(const folder_t *f, const index_rec_t *r, uint64_t bytes, struct stat *after)
+{
+    const struct stat *before = &f->reading->before;
+    struct stat at;
+    return fstat(f->reading->fd, after) == 0 && after->st_size == before->st_size &&
+           after->st_mtim.tv_sec == before->st_mtim.tv_sec &&
+           after->st_mtim.tv_nsec == before->st_mtim.tv_nsec &&
+           (uint64_t)after->st_size == r->size && bytes == r->size &&
+           fstatat(f->root_fd, r->path, &at, AT_SYMLINK_NOFOLLOW) == 0 &&
+           at.st_ino == after->st_ino && at.st_dev == after->st_dev;
+}
+
+/* Take the blocks of the read just finished into r when the file stayed unchanged. */
+static mesh_err_t
+s_reading_take(folder_t *f, index_rec_t *r, bool *stable)
+{
+    chunk_block_t *blocks = NULL;
+    size_t n = 0;
+    struct stat after;
+    mesh_err_t err = chunk_file_take(f->reading->cf, &blocks, &n);
+    if (err == MESH_OK && s_reading_stable(f, r, chunk_file_bytes(f->reading->cf), &after)) {
         free(r->blocks);
         r->blocks = n ? calloc(n, sizeof *r->blocks) : NULL;
         if (n && !r->blocks) {
@@ -498,7 +550,39 @@ s_read_blocks(folder_t *f, index_rec_t *r, bool *stable)
         *stable = err == MESH_OK;
     }
     free(blocks);
-    close(fd);
+    return err;
+}
+
+/* Read the blocks of file r (fresh), or read on where the last part stopped (f->reading),
+ * a round at a time until until (0: no limit; one round at least). *done false: the budget
+ * ran out first and f->reading goes on (the caller keeps r as f->later[0]). Done: MESH_OK,
+ * with *stable false when the file changed or went while it was read (it is scanned again
+ * soon); MESH_ETOOBIG (past the cap of one entry) or MESH_EIO (unreadable): it is left out;
+ * MESH_ENOMEM. */
+static mesh_err_t
+s_read_blocks(folder_t *f, index_rec_t *r, int64_t until, bool *stable, bool *done)
+{
+    *stable = false;
+    *done = true;
+    mesh_err_t err = f->reading ? MESH_OK : s_reading_start(f, r);
+    if (err != MESH_OK || !f->reading) {
+        return err;
+    }
+    uint64_t pause_ms = testhook_number(TESTHOOK_SCAN_ROUND_MS, 0);
+    bool whole = false;
+    do {
+        err = chunk_file_step(f->reading->cf, &whole);
+        if (pause_ms && err == MESH_OK && !whole) {
+            usleep((useconds_t)(pause_ms * 1000));
+        }
+    } while (err == MESH_OK && !whole && (!until || s_mono_ms() < until));
+    *done = err != MESH_OK || whole;
+    if (err == MESH_OK && whole) {
+        err = s_reading_take(f, r, stable);
+    }
+    if (*done) {
+        s_reading_end(f);
+    }
     return err; /* MESH_ETOOBIG: past the block cap; MESH_EIO: unreadable */
 }
 
@@ -600,14 +684,6 @@ s_root_state(mesh_t *m, folder_t *f, enum scan_root state, const char *why)
     snprintf(f->why, sizeof f->why, "%s", state == SCAN_ROOT_OK ? "" : why);
 }
 
-static int64_t
-s_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Move r (a file the walk found new or changed, not read) to the end of f->later. */
 static mesh_err_t
 s_later_push(folder_t *f, index_rec_t *r)
@@ -642,13 +718,17 @@ s_scan_later(mesh_t *m, folder_t *f, uint32_t budget_ms, size_t max_files, bool 
             break;
         }
         index_rec_t *r = &f->later[i];
-        bool stable = false;
+        bool stable = false, done = true;
         if (index_ignored(f, r->path, false)) { /* (.meshignore changed since the walk) */
+            s_reading_end(f);                   /* (its read, if under way) */
             index_rec_release(r);
             continue;
         }
-        err = s_read_blocks(f, r, &stable);
+        err = s_read_blocks(f, r, until, &stable, &done);
         nread++;
+        if (!done) {
+            break; /* (read on by the next part: r becomes f->later[0]) */
+        }
         if (err == MESH_ETOOBIG || err == MESH_EIO) {
             node_log(m, MESH_LOG_WARN, "folder %s: %s is %s: not synced", f->id, r->path,
                      err == MESH_ETOOBIG ? "too large for one entry" : "unreadable");
@@ -684,6 +764,7 @@ s_scan_later(mesh_t *m, folder_t *f, uint32_t budget_ms, size_t max_files, bool 
         err = index_save(m, f); /* (the last part: the records as the walk and reads left them) */
     }
     if (err != MESH_OK) {
+        s_reading_end(f);
         s_recs_free(f->later, f->nlater); /* (not resumed at once: at the next due scan) */
         f->later = NULL;
         f->nlater = 0;
@@ -721,6 +802,7 @@ index_scan_some(mesh_t *m, folder_t *f, uint32_t budget_ms, size_t max_files, bo
     if (f->more && f->nlater && f->state == SCAN_ROOT_OK && f->root_fd >= 0) {
         return s_scan_later(m, f, budget_ms, max_files, changed);
     }
+    s_reading_end(f);
     s_recs_free(f->later, f->nlater); /* (a whole walk: what is left to read comes anew) */
     f->later = NULL;
     f->nlater = 0;
@@ -758,9 +840,15 @@ index_scan_some(mesh_t *m, folder_t *f, uint32_t budget_ms, size_t max_files, bo
         f->more |= later;
         nlater += later;
         if (r->type == SCAN_FILE && !later) {
-            err = s_read_blocks(f, r, &stable);
+            bool done = true;
+            err = s_read_blocks(f, r, until, &stable, &done);
             nread++;
-            spent = (until && s_mono_ms() >= until) || (max_files && nread >= max_files);
+            /* a file not read whole within the budget: read on by the next part, as the
+             * first of f->later (no file was left for later before it) */
+            later = !done;
+            f->more |= later;
+            nlater += later;
+            spent = later || (until && s_mono_ms() >= until) || (max_files && nread >= max_files);
         }
         bool skip = err == MESH_ETOOBIG || err == MESH_EIO;
         if (skip) {
@@ -883,6 +971,7 @@ index_folder_free(folder_t *f)
         return;
     }
     s_recs_free(f->recs, f->nrecs);
+    s_reading_end(f);
     s_recs_free(f->later, f->nlater);
     if (f->root_fd >= 0) {
         close(f->root_fd);

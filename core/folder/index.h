@@ -52,6 +52,8 @@ typedef struct folder {
     bool loaded;          /* recs were read from the store */
     uint64_t generation;  /* rises whenever recs change (the block index follows) */
     struct realize_state *realize;
+    /* the file of later[0] being read over several parts (a large one), or NULL */
+    struct index_reading *reading;
     struct ignore_set *ignore; /* the root's .meshignore as the last scan read it (§19.1) */
     bool ignore_bad;           /* it did not parse: nothing is scanned or realized */
     char ignore_why[200];      /* why (logged once per new reason) */

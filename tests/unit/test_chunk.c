@@ -301,6 +301,52 @@ test_chunk_fd_matches_stream(void **state)
     free(data);
 }
 
+/* chunk_file a round at a time: the same blocks as chunk_fd, several steps for a file of
+ * several rounds, nothing to take before the last; a file freed half read leaves nothing. */
+static void
+test_chunk_file_steps(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/test_chunk.XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    size_t len = (20u << 20) + 777, n = 0, m = 0, steps = 0;
+    uint8_t *data = s_random(len, 9);
+    CHECK(write(fd, data, len) == (ssize_t)len);
+    chunk_block_t *a = NULL, *b = NULL;
+    chunk_file_t *cf = NULL;
+    bool done = false;
+    CHECK(lseek(fd, 0, SEEK_SET) == 0);
+    CHECK_OK(chunk_file_new(fd, NULL, SIZE_MAX, &cf));
+    CHECK_OK(chunk_file_step(cf, &done));
+    CHECK(!done);
+    CHECK_EQ(chunk_file_take(cf, &a, &n), MESH_EINVAL);
+    CHECK(a == NULL && n == 0);
+    for (steps = 1; !done; steps++) {
+        CHECK_OK(chunk_file_step(cf, &done));
+    }
+    CHECK(steps >= 3);
+    CHECK_EQ(chunk_file_bytes(cf), len);
+    CHECK_OK(chunk_file_take(cf, &a, &n));
+    chunk_file_free(cf);
+    s_blocks(NULL, data, len, s_odd, &b, &m);
+    CHECK_EQ(n, m);
+    CHECK(memcmp(a, b, n * sizeof *a) == 0);
+    free(a);
+    free(b);
+    /* stopped half way: the naming threads are joined, the buffers freed */
+    CHECK(lseek(fd, 0, SEEK_SET) == 0);
+    CHECK_OK(chunk_file_new(fd, NULL, SIZE_MAX, &cf));
+    CHECK_OK(chunk_file_step(cf, &done));
+    CHECK_OK(chunk_file_step(cf, &done));
+    CHECK(!done);
+    chunk_file_free(cf);
+    chunk_file_free(NULL);
+    close(fd);
+    unlink(path);
+    free(data);
+}
+
 /* The protocol's cut points of a fixed input (splitmix64 from seed 18, 4 MiB): every device
  * must cut alike, so a change to the gear table or the cut rule is a protocol change
  * (docs/PROTOCOL.md §18.1) and must fail here. */
@@ -343,6 +389,7 @@ main(void)
         cmocka_unit_test(test_chunk_block_names),
         cmocka_unit_test(test_chunk_insertion_changes_only_nearby),
         cmocka_unit_test(test_chunk_fd_matches_stream),
+        cmocka_unit_test(test_chunk_file_steps),
         cmocka_unit_test(test_chunk_protocol_cuts_pinned),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
