@@ -29,9 +29,9 @@
 /* transport_recv reads the socket that gave the last frame again before it polls, at most
  * S_FAST_MAX frames in a row (then a poll: the ZAP handler, the control socket and the wake
  * are looked at too): a burst of small frames costs one recv each, not a poll each. */
-#define S_FAST_MAX   64u
-#define S_HOT_NONE   (-1)
-#define S_HOT_ROUTER (-2)
+#define S_FAST_MAX     64u
+#define S_HOT_NONE     (-1)
+#define S_HOT_ROUTER   (-2)
 #define S_RID_MAX      255u
 #define S_HANDSHAKE_MS 10000 /* a connection not through CURVE and ZAP by then is closed */
 
