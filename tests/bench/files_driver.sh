@@ -12,7 +12,8 @@
 # (a directory: each daemon is profiled there by `perf record -g`, perf-a.data, perf-b.data),
 # MS_TRACE (a file: the times of the trigger and of each wait's return, _ms_trace), MS_STAT
 # (a directory: each daemon's system calls, context switches and CPU counted there by
-# `perf stat`, stat-a.txt, stat-b.txt, for the whole run).
+# `perf stat`, stat-a.txt, stat-b.txt, for the whole run; MS_STAT_EVENTS: other events,
+# e.g. syscalls:sys_enter_openat,syscalls:sys_enter_close).
 # SPDX-License-Identifier: MIT
 
 MS_BIN=${MESHCTL:-$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd)/build/meshctl}
@@ -76,7 +77,7 @@ drv_start() {
         fi
         if [[ -n ${MS_STAT:-} ]]; then
             mkdir -p "$MS_STAT"
-            perf stat -e raw_syscalls:sys_enter,context-switches,task-clock -p "${MS_PID[$n]}" \
+            perf stat -e "${MS_STAT_EVENTS:-raw_syscalls:sys_enter,context-switches,task-clock}" -p "${MS_PID[$n]}" \
                 -o "$MS_STAT/stat-$n.txt" 2>/dev/null &
             MS_STAT_PID[$n]=$!
         fi
