@@ -9,7 +9,9 @@
 # wait bench` returns on both sides and b holds the expected number of files.
 # Knobs (environment): MESHCTL (default build/meshctl of this checkout), MS_PORT_BASE
 # (default 22200: a listens on BASE, b on BASE+10), MS_LOG_LEVEL (default info), MS_PERF
-# (a directory: each daemon is profiled there by `perf record -g`, perf-a.data, perf-b.data),
+# (a directory: each daemon is profiled there by `perf record -g`, perf-a.data, perf-b.data;
+# MS_PERF_EVENTS: perf record's options in place of -F 499, e.g. "-e syscalls:sys_enter_poll
+# -c 10 --call-graph dwarf,16384" to see where the polls come from),
 # MS_TRACE (a file: the times of the trigger and of each wait's return, _ms_trace), MS_STAT
 # (a directory: each daemon's system calls, context switches and CPU counted there by
 # `perf stat`, stat-a.txt, stat-b.txt, for the whole run; MS_STAT_EVENTS: other events,
@@ -72,7 +74,7 @@ drv_start() {
         MS_PID[$n]=$!
         if [[ -n ${MS_PERF:-} ]]; then
             mkdir -p "$MS_PERF"
-            perf record -q -F 499 -g -p "${MS_PID[$n]}" -o "$MS_PERF/perf-$n.data" 2>/dev/null &
+            perf record -q ${MS_PERF_EVENTS:--F 499} -g -p "${MS_PID[$n]}" -o "$MS_PERF/perf-$n.data" 2>/dev/null &
             MS_PERF_PID[$n]=$!
         fi
         if [[ -n ${MS_STAT:-} ]]; then
