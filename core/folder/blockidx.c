@@ -367,6 +367,7 @@ blockidx_update(blockidx_t *bi, folder_t *const *folders, size_t n)
             *fold = (s_fold_t){.f = folders[i], .generation = folders[i]->generation - 1};
         }
         if (fold->generation != folders[i]->generation) {
+            s_dirs_close(bi, folders[i]); /* (its records changed: its kept directories go) */
             err = s_fold_update(bi, fold, folders[i]);
         }
     }

@@ -48,7 +48,8 @@ MESH_NODISCARD mesh_err_t blockidx_read(const blockidx_t *bi, const uint8_t *has
  * by which a rescan reads no content) is taken as it is, without a second hash; the asker
  * checks every block it gets (§18.6). The directories its files are opened in are kept open
  * for the next answers (a few, each at most a second, and only while their folder's records
- * and root stay the same; closed by blockidx_forget and blockidx_free). */
+ * and root stay the same; closed when they change, by blockidx_update, blockidx_forget
+ * and blockidx_free). */
 MESH_NODISCARD mesh_err_t blockidx_answer(blockidx_t *bi, const uint8_t *hash, uint8_t *buf,
                                           size_t cap, size_t *len);
 
