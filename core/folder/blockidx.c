@@ -11,9 +11,11 @@
 #include "fs/path.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef struct s_file {
@@ -35,7 +37,25 @@ typedef struct s_fold {
     size_t n;
 } s_fold_t;
 
+/* A directory an answer's file was opened in, kept open for the answers after it
+ * (blockidx_answer): the files of a directory are asked one after another, and each opened
+ * by its path cost three opens and three closes; from a kept directory, one. Kept at most
+ * S_DIR_KEEP_MS from its open, and only while its folder's records and root are the same. */
+#define S_DIRS_KEPT   4u
+#define S_DIR_KEEP_MS 1000
+typedef struct s_dir {
+    const folder_t *f;
+    uint64_t generation; /* f's, when opened */
+    int root_fd;         /* f's, when opened */
+    int fd1;             /* the descriptor + 1; 0: none */
+    int64_t opened_ms;
+    size_t len; /* path[0..len): the directory, relative to the root ("" for the root) */
+    char path[PATH_MAX];
+} s_dir_t;
+
 struct blockidx {
+    s_dir_t dirs[S_DIRS_KEPT];
+    size_t dir_next; /* the slot a directory is kept in next */
     s_file_t *files;
     size_t nfiles;
     uint32_t *spare; /* free file slots */
@@ -209,9 +229,23 @@ s_file_add(blockidx_t *bi, const folder_t *f, const index_rec_t *rec, uint32_t *
     return MESH_OK;
 }
 
+/* Close the kept directories of f (of every folder: f NULL). */
+static void
+s_dirs_close(blockidx_t *bi, const folder_t *f)
+{
+    for (size_t i = 0; i < S_DIRS_KEPT; i++) {
+        s_dir_t *d = &bi->dirs[i];
+        if (d->fd1 && (!f || d->f == f)) {
+            close(d->fd1 - 1);
+            d->fd1 = 0;
+        }
+    }
+}
+
 static void
 s_fold_drop(blockidx_t *bi, size_t k)
 {
+    s_dirs_close(bi, bi->folds[k].f);
     for (size_t i = 0; i < bi->folds[k].n; i++) {
         s_file_drop(bi, bi->folds[k].files[i]);
     }
@@ -240,6 +274,7 @@ s_clear(blockidx_t *bi)
     free(bi->files);
     free(bi->spare);
     free(bi->tab);
+    s_dirs_close(bi, NULL);
     memset(bi, 0, sizeof *bi);
 }
 
@@ -332,6 +367,7 @@ blockidx_update(blockidx_t *bi, folder_t *const *folders, size_t n)
             *fold = (s_fold_t){.f = folders[i], .generation = folders[i]->generation - 1};
         }
         if (fold->generation != folders[i]->generation) {
+            s_dirs_close(bi, folders[i]); /* (its records changed: its kept directories go) */
             err = s_fold_update(bi, fold, folders[i]);
         }
     }
@@ -393,11 +429,81 @@ s_unchanged(const blockidx_t *bi, const s_file_t *file, int fd)
            (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec == rec->ctime_ns;
 }
 
-/* blockidx_read and blockidx_answer: trust, with the stat check, the bytes of a file found
- * as scanned (only for an answer: its asker checks every block it gets). */
-static mesh_err_t
-s_read(const blockidx_t *bi, const uint8_t *hash, uint8_t *buf, size_t cap, size_t *len, bool trust)
+static int64_t
+s_now_ms(void)
 {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The kept directory of file's path, opened (path_open_parent: no link in the way) and kept
+ * when none is; NULL when it cannot be. (A slot too old or of another generation is let go.) */
+static const s_dir_t *
+s_dir_of(blockidx_t *bi, const s_file_t *file)
+{
+    const folder_t *f = file->f;
+    const char *slash = strrchr(file->path, '/');
+    size_t len = slash ? (size_t)(slash - file->path) : 0;
+    int64_t now = s_now_ms();
+    for (size_t i = 0; i < S_DIRS_KEPT; i++) {
+        s_dir_t *d = &bi->dirs[i];
+        if (d->fd1 && (now - d->opened_ms > S_DIR_KEEP_MS || now < d->opened_ms ||
+                       d->f->generation != d->generation || d->f->root_fd != d->root_fd)) {
+            close(d->fd1 - 1);
+            d->fd1 = 0;
+        }
+        if (d->fd1 && d->f == f && d->len == len && memcmp(d->path, file->path, len) == 0) {
+            return d;
+        }
+    }
+    s_dir_t *d = &bi->dirs[bi->dir_next++ % S_DIRS_KEPT];
+    int fd = -1;
+    const char *name = NULL;
+    if (len >= sizeof d->path ||
+        path_open_parent(f->root_fd, file->path, false, &fd, &name, NULL, 0) != MESH_OK) {
+        return NULL;
+    }
+    if (d->fd1) {
+        close(d->fd1 - 1);
+    }
+    *d = (s_dir_t){.f = f,
+                   .generation = f->generation,
+                   .root_fd = f->root_fd,
+                   .fd1 = fd + 1,
+                   .opened_ms = now,
+                   .len = len};
+    memcpy(d->path, file->path, len);
+    return d;
+}
+
+/* Open file for an answer: its last component in its kept directory (O_NOFOLLOW: a link
+ * there is refused, as path_open does), or by its path when kept is NULL. -1: it cannot be. */
+static int
+s_open_file(blockidx_t *kept, const s_file_t *file)
+{
+    int fd = -1;
+    if (!kept) {
+        return path_open(file->f->root_fd, file->path, O_RDONLY, 0, false, &fd, NULL, 0) == MESH_OK
+                   ? fd
+                   : -1;
+    }
+    const s_dir_t *d = path_check(file->path, strlen(file->path), NULL, 0) == MESH_OK
+                           ? s_dir_of(kept, file)
+                           : NULL;
+    const char *slash = strrchr(file->path, '/');
+    return d ? openat(d->fd1 - 1, slash ? slash + 1 : file->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+             : -1;
+}
+
+/* blockidx_read and blockidx_answer: trust, with the stat check, the bytes of a file found
+ * as scanned (only for an answer, kept: its asker checks every block it gets; its files are
+ * opened in the directories kept there). */
+static mesh_err_t
+s_read(const blockidx_t *bi, blockidx_t *kept, const uint8_t *hash, uint8_t *buf, size_t cap,
+       size_t *len)
+{
+    bool trust = kept != NULL;
     *len = 0;
     if (!bi || !bi->cap) {
         return MESH_ENOTFOUND;
@@ -417,7 +523,7 @@ s_read(const blockidx_t *bi, const uint8_t *hash, uint8_t *buf, size_t cap, size
         uint8_t got[HASH_LEN];
         if (memcmp(file->blocks[b].hash, hash, WIRE_FENTRY_HASH) != 0 ||
             file->blocks[b].size > cap || file->f->root_fd < 0 ||
-            path_open(file->f->root_fd, file->path, O_RDONLY, 0, false, &fd, NULL, 0) != MESH_OK) {
+            (fd = s_open_file(kept, file)) < 0) {
             continue;
         }
         size_t size = file->blocks[b].size;
@@ -441,11 +547,12 @@ s_read(const blockidx_t *bi, const uint8_t *hash, uint8_t *buf, size_t cap, size
 mesh_err_t
 blockidx_read(const blockidx_t *bi, const uint8_t *hash, uint8_t *buf, size_t cap, size_t *len)
 {
-    return s_read(bi, hash, buf, cap, len, false);
+    return s_read(bi, NULL, hash, buf, cap, len);
 }
 
 mesh_err_t
-blockidx_answer(const blockidx_t *bi, const uint8_t *hash, uint8_t *buf, size_t cap, size_t *len)
+blockidx_answer(blockidx_t *bi, const uint8_t *hash, uint8_t *buf, size_t cap, size_t *len)
 {
-    return s_read(bi, hash, buf, cap, len, true);
+    *len = 0;
+    return bi ? s_read(bi, bi, hash, buf, cap, len) : MESH_ENOTFOUND;
 }

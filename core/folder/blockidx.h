@@ -46,8 +46,11 @@ MESH_NODISCARD mesh_err_t blockidx_read(const blockidx_t *bi, const uint8_t *has
 /* blockidx_read for an answer to a member: a place whose file the stat check finds as
  * scanned (size, mtime, ctime and inode as its record, of the generation indexed: the rule
  * by which a rescan reads no content) is taken as it is, without a second hash; the asker
- * checks every block it gets (§18.6). */
-MESH_NODISCARD mesh_err_t blockidx_answer(const blockidx_t *bi, const uint8_t *hash, uint8_t *buf,
+ * checks every block it gets (§18.6). The directories its files are opened in are kept open
+ * for the next answers (a few, each at most a second, and only while their folder's records
+ * and root stay the same; closed when they change, by blockidx_update, blockidx_forget
+ * and blockidx_free). */
+MESH_NODISCARD mesh_err_t blockidx_answer(blockidx_t *bi, const uint8_t *hash, uint8_t *buf,
                                           size_t cap, size_t *len);
 
 /* Is hash in the index (without reading it)? */

@@ -109,7 +109,7 @@ struct folders {
     s_access_t access[S_ACCESS_KEPT]; /* read rights asked lately (a ring), */
     size_t naccess;                   /* how many were asked, */
     uint64_t access_txnid;            /* at this store transaction */
-    uint8_t *block;                   /* one block's buffer */
+    uint8_t *block;                   /* an answer's blocks (2 MiB: s_answer_many) */
     blockwork_t *bw;                  /* the workers that check received blocks, or NULL */
     wire_buf_t body;
 };
@@ -419,6 +419,51 @@ s_mark_tried(struct folders *fs, s_want_t *w)
     }
 }
 
+/* The wants asked of to with want[i] in one BLOCK_REQ (indexes into group, their count):
+ * want[i], and when to takes layout 2 (minor FOLDERS_MULTI_MINOR), the next wants of the same
+ * folder that may be asked of it, within FOLDERS_REQ_BLOCKS and the caps in flight (busy:
+ * to's). */
+static size_t
+s_group(struct folders *fs, size_t i, const session_t *to, size_t busy, int64_t now, size_t *group)
+{
+    size_t ng = 0, room = FOLDERS_REQ_BLOCKS;
+    room = FOLDERS_INFLIGHT_PEER - busy < room ? FOLDERS_INFLIGHT_PEER - busy : room;
+    room = FOLDERS_INFLIGHT_MAX - fs->inflight < room ? FOLDERS_INFLIGHT_MAX - fs->inflight : room;
+    group[ng++] = i;
+    for (size_t j = i + 1; to->minor >= FOLDERS_MULTI_MINOR && j < fs->nwant && ng < room; j++) {
+        const s_want_t *x = &fs->want[j];
+        if (!x->asked && !x->checking && x->f == fs->want[i].f && now >= x->retry_ms &&
+            !s_tried(x, to)) {
+            group[ng++] = j;
+        }
+    }
+    return ng;
+}
+
+/* The BLOCK_REQ body of the wants group[0..ng) into fs->body, and msg's: layout 1 for one
+ * block, 2 for more. */
+static mesh_err_t
+s_req_encode(struct folders *fs, const size_t *group, size_t ng, wire_msg_t *msg)
+{
+    const folder_t *f = fs->want[group[0]].f;
+    mesh_err_t err;
+    wire_buf_reset(&fs->body);
+    if (ng == 1) {
+        wire_block_req_t req = {
+            .folder = f->id, .folder_len = strlen(f->id), .hash = fs->want[group[0]].hash};
+        err = wire_block_req_encode(&req, &fs->body);
+    } else {
+        wire_blocks_req_t req = {.folder = f->id, .folder_len = strlen(f->id), .n = ng};
+        for (size_t g = 0; g < ng; g++) {
+            req.hash[g] = fs->want[group[g]].hash;
+        }
+        err = wire_blocks_req_encode(&req, &fs->body);
+    }
+    msg->body = fs->body.data;
+    msg->body_len = fs->body.len;
+    return err;
+}
+
 /* Ask for what is wanted and not in flight, while the caps allow. */
 static void
 s_request(loop_t *l, struct folders *fs, int64_t now, folders_send_fn send)
@@ -456,22 +501,21 @@ s_request(loop_t *l, struct folders *fs, int64_t now, folders_send_fn send)
             }
             continue;
         }
-        wire_block_req_t req = {
-            .folder = w->f->id, .folder_len = strlen(w->f->id), .hash = w->hash};
-        wire_buf_reset(&fs->body);
-        if (wire_block_req_encode(&req, &fs->body) != MESH_OK) {
+        size_t group[FOLDERS_REQ_BLOCKS], ng = s_group(fs, i, to, busy[at], now, group);
+        wire_msg_t msg = {.type = WIRE_MSG_BLOCK_REQ, .num = ++fs->next_id};
+        if (s_req_encode(fs, group, ng, &msg) != MESH_OK) {
             continue;
         }
-        wire_msg_t msg = {.type = WIRE_MSG_BLOCK_REQ,
-                          .num = ++fs->next_id,
-                          .body = fs->body.data,
-                          .body_len = fs->body.len};
         if (send(l, to, &msg) == MESH_OK) {
-            w->asked = to;
-            w->id = msg.num;
-            w->sent_ms = now;
-            fs->inflight++;
-            open -= ++busy[at] == FOLDERS_INFLIGHT_PEER;
+            for (size_t g = 0; g < ng; g++) {
+                s_want_t *x = &fs->want[group[g]];
+                x->asked = to;
+                x->id = msg.num;
+                x->sent_ms = now;
+            }
+            fs->inflight += ng;
+            open -= busy[at] < FOLDERS_INFLIGHT_PEER && busy[at] + ng >= FOLDERS_INFLIGHT_PEER;
+            busy[at] += ng;
         } else if (w->ntried < S_TRIED_MAX) {
             w->tried[w->ntried++] = to;
         }
@@ -568,7 +612,7 @@ s_open(loop_t *l)
     fs->slot = calloc(S_SLOTS, sizeof *fs->slot);
     fs->want = calloc(FOLDERS_WANT_MAX, sizeof *fs->want);
     fs->later = calloc(S_LATER_MAX, sizeof *fs->later);
-    fs->block = malloc(WIRE_FENTRY_BLOCK_MAX);
+    fs->block = malloc(2 * WIRE_FENTRY_BLOCK_MAX); /* (an answer's blocks, and one more) */
     fs->bi = blockidx_new();
     fs->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     fs->registry_ms = INT64_MIN / 2;
@@ -719,42 +763,67 @@ s_budget(struct folders *fs)
            fs->answer_bytes < testhook_number(TESTHOOK_ANSWER_BYTES_S, FOLDERS_ANSWER_BYTES_S);
 }
 
+/* The folder [folder, folder_len) if joined, else NULL. */
+static const folder_t *
+s_joined(struct folders *fs, const char *folder, size_t folder_len)
+{
+    for (size_t i = 0; i < fs->n; i++) {
+        if (strlen(fs->f[i]->id) == folder_len && memcmp(fs->f[i]->id, folder, folder_len) == 0) {
+            return fs->f[i];
+        }
+    }
+    return NULL;
+}
+
+/* One answer, counted in the second's budget: the block hash of joined (NULL: a folder not
+ * joined, or one s may not read) read into buf (WIRE_FENTRY_BLOCK_MAX bytes), or not held. */
+static wire_block_t
+s_answer_block(struct folders *fs, const folder_t *joined, const uint8_t *hash, uint8_t *buf)
+{
+    wire_block_t blk = {.status = WIRE_BLOCK_NOT_HELD, .hash = hash};
+    size_t len = 0;
+    fs->answers++;
+    if (!joined || blockidx_answer(fs->bi, hash, buf, WIRE_FENTRY_BLOCK_MAX, &len) != MESH_OK) {
+        return blk;
+    }
+    blk.status = WIRE_BLOCK_HERE;
+    blk.data = buf;
+    blk.data_len = len;
+    fs->answer_bytes += len;
+    uint64_t pause = testhook_number(TESTHOOK_BLOCK_PAUSE_MS, 0);
+    if (pause) { /* test hook: a slow member (a transfer long enough to be cut) */
+        struct timespec ts = {(time_t)(pause / 1000), (long)(pause % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    if (testhook_number(TESTHOOK_BAD_BLOCKS, 0) == 1) {
+        buf[len / 2] ^= 0x01; /* test hook: a member that sends wrong blocks */
+    }
+    return blk;
+}
+
+/* Send blk to s as the answer (layout 1) to its request num. */
+static void
+s_send_block(loop_t *l, struct folders *fs, session_t *s, uint64_t num, const wire_block_t *blk,
+             folders_send_fn send)
+{
+    wire_buf_reset(&fs->body);
+    if (wire_block_encode(blk, &fs->body) == MESH_OK) {
+        wire_msg_t out = {
+            .type = WIRE_MSG_BLOCK, .num = num, .body = fs->body.data, .body_len = fs->body.len};
+        (void)send(l, s, &out);
+    }
+}
+
 /* Answer request num of s: the block hash from folder [folder, folder_len), or not held. */
 static void
 s_answer(loop_t *l, struct folders *fs, session_t *s, uint64_t num, const char *folder,
          size_t folder_len, const uint8_t *hash, folders_send_fn send)
 {
-    fs->answers++;
-    const folder_t *joined = NULL;
-    for (size_t i = 0; i < fs->n && !joined; i++) {
-        bool same =
-            strlen(fs->f[i]->id) == folder_len && memcmp(fs->f[i]->id, folder, folder_len) == 0;
-        joined = same ? fs->f[i] : NULL;
-    }
-    wire_block_t blk = {.status = WIRE_BLOCK_NOT_HELD, .hash = hash};
-    size_t len = 0;
+    const folder_t *joined = s_joined(fs, folder, folder_len);
     /* only a member that may read the folder's collection is answered from it (§18.6) */
-    if (joined && s_may_read(l, fs, joined, s) &&
-        blockidx_answer(fs->bi, hash, fs->block, WIRE_FENTRY_BLOCK_MAX, &len) == MESH_OK) {
-        blk.status = WIRE_BLOCK_HERE;
-        blk.data = fs->block;
-        blk.data_len = len;
-        fs->answer_bytes += len;
-        uint64_t pause = testhook_number(TESTHOOK_BLOCK_PAUSE_MS, 0);
-        if (pause) { /* test hook: a slow member (a transfer long enough to be cut) */
-            struct timespec ts = {(time_t)(pause / 1000), (long)(pause % 1000) * 1000000L};
-            nanosleep(&ts, NULL);
-        }
-        if (testhook_number(TESTHOOK_BAD_BLOCKS, 0) == 1) {
-            fs->block[len / 2] ^= 0x01; /* test hook: a member that sends wrong blocks */
-        }
-    }
-    wire_buf_reset(&fs->body);
-    if (wire_block_encode(&blk, &fs->body) == MESH_OK) {
-        wire_msg_t out = {
-            .type = WIRE_MSG_BLOCK, .num = num, .body = fs->body.data, .body_len = fs->body.len};
-        (void)send(l, s, &out);
-    }
+    joined = joined && s_may_read(l, fs, joined, s) ? joined : NULL;
+    wire_block_t blk = s_answer_block(fs, joined, hash, fs->block);
+    s_send_block(l, fs, s, num, &blk, send);
 }
 
 /* Answer the requests kept past the cap, the oldest first, while the budget allows; one
@@ -772,27 +841,75 @@ s_later_answer(loop_t *l, struct folders *fs, folders_send_fn send)
     }
 }
 
+/* Keep s's request num for block hash of folder [folder, folder_len) for a later second
+ * (S_LATER_MAX blocks in order; past that, dropped: the asker times out and asks again). */
+static void
+s_later_keep(struct folders *fs, session_t *s, uint64_t num, const char *folder, size_t folder_len,
+             const uint8_t *hash)
+{
+    if (fs->nlater < S_LATER_MAX) {
+        s_later_t *r = &fs->later[(fs->later_at + fs->nlater++) % S_LATER_MAX];
+        r->s = s;
+        r->peer_session = s->peer_session;
+        r->num = num;
+        memcpy(r->hash, hash, WIRE_FENTRY_HASH);
+        memcpy(r->folder, folder, folder_len); /* (at most WIRE_BLOCKMSG_ID_MAX) */
+        r->folder_len = folder_len;
+    }
+}
+
+/* A BLOCK_REQ of layout 2: the blocks the second's budget allows answered in one BLOCK of
+ * layout 2 (WIRE_BLOCKMSG_MULTI_BYTES of data at most: a block past that is sent alone in
+ * its own BLOCK of layout 1), the others kept for a later second one by one, as requests of
+ * layout 1 are (their answers of layout 1, each with the request's number). */
+static void
+s_answer_many(loop_t *l, struct folders *fs, session_t *s, uint64_t num,
+              const wire_blocks_req_t *req, folders_send_fn send)
+{
+    const folder_t *joined = s_joined(fs, req->folder, req->folder_len);
+    joined = joined && s_may_read(l, fs, joined, s) ? joined : NULL;
+    wire_blocks_t out = {.n = 0};
+    size_t used = 0;
+    for (size_t i = 0; i < req->n; i++) {
+        if (fs->nlater || !s_budget(fs)) {
+            s_later_keep(fs, s, num, req->folder, req->folder_len, req->hash[i]);
+            continue;
+        }
+        wire_block_t blk = s_answer_block(fs, joined, req->hash[i], fs->block + used);
+        if (used + blk.data_len > WIRE_BLOCKMSG_MULTI_BYTES) {
+            s_send_block(l, fs, s, num, &blk, send);
+            continue;
+        }
+        used += blk.data_len;
+        out.blk[out.n++] = blk;
+    }
+    wire_buf_reset(&fs->body);
+    if (out.n && wire_blocks_encode(&out, &fs->body) == MESH_OK) {
+        wire_msg_t msg = {
+            .type = WIRE_MSG_BLOCK, .num = num, .body = fs->body.data, .body_len = fs->body.len};
+        (void)send(l, s, &msg);
+    }
+}
+
 /* A BLOCK_REQ: answered now within the second's budget; past it, kept (S_LATER_MAX
- * requests, in order) and answered in a later second, so that the asker waits no timeout;
+ * blocks, in order) and answered in a later second, so that the asker waits no timeout;
  * past that too, dropped (the asker times out and asks again, or another member). */
 static mesh_err_t
 s_on_req(loop_t *l, struct folders *fs, session_t *s, const wire_msg_t *msg, folders_send_fn send)
 {
     wire_block_req_t req;
-    if (wire_block_req_decode(msg->body, msg->body_len, &req) != MESH_OK) {
+    wire_blocks_req_t many;
+    bool one = wire_block_req_decode(msg->body, msg->body_len, &req) == MESH_OK;
+    if (!one && wire_blocks_req_decode(msg->body, msg->body_len, &many) != MESH_OK) {
         return MESH_EPROTO;
     }
     s_later_answer(l, fs, send);
-    if (!fs->nlater && s_budget(fs)) {
+    if (!one) {
+        s_answer_many(l, fs, s, msg->num, &many, send);
+    } else if (!fs->nlater && s_budget(fs)) {
         s_answer(l, fs, s, msg->num, req.folder, req.folder_len, req.hash, send);
-    } else if (fs->nlater < S_LATER_MAX) {
-        s_later_t *r = &fs->later[(fs->later_at + fs->nlater++) % S_LATER_MAX];
-        r->s = s;
-        r->peer_session = s->peer_session;
-        r->num = msg->num;
-        memcpy(r->hash, req.hash, WIRE_FENTRY_HASH);
-        memcpy(r->folder, req.folder, req.folder_len); /* (at most WIRE_BLOCKMSG_ID_MAX) */
-        r->folder_len = req.folder_len;
+    } else {
+        s_later_keep(fs, s, msg->num, req.folder, req.folder_len, req.hash);
     }
     return MESH_OK;
 }
@@ -825,7 +942,8 @@ s_checked(loop_t *l, struct folders *fs, blockwork_job_t *job)
 {
     s_want_t *w = NULL;
     for (size_t i = 0; i < fs->nwant && !w; i++) {
-        if (fs->want[i].checking && fs->want[i].id == job->num) {
+        if (fs->want[i].checking && fs->want[i].id == job->num &&
+            memcmp(fs->want[i].hash, job->hash, WIRE_FENTRY_HASH) == 0) {
             w = &fs->want[i];
         }
     }
@@ -888,39 +1006,60 @@ s_to_workers(struct folders *fs, s_want_t *w, const session_t *s, uint64_t num, 
     return true;
 }
 
+/* One block answered by s to its request num: the want asked of s under num with blk's
+ * hash; a BLOCK of layout 1 (alone) with another hash is taken as the answer to the request's
+ * block (one of layout 1) and refused. Late ones (asked of another since), and blocks of a
+ * BLOCK of layout 2 that were not asked, are passed over. */
+static void
+s_on_entry(loop_t *l, struct folders *fs, session_t *s, uint64_t num, const wire_block_t *blk,
+           bool alone)
+{
+    s_want_t *w = NULL, *any = NULL;
+    for (size_t i = 0; i < fs->nwant && !w; i++) {
+        if (fs->want[i].asked == s && fs->want[i].id == num) {
+            any = any ? any : &fs->want[i];
+            w = memcmp(fs->want[i].hash, blk->hash, WIRE_FENTRY_HASH) == 0 ? &fs->want[i] : NULL;
+        }
+    }
+    w = w ? w : alone ? any : NULL;
+    if (!w) {
+        return; /* late, after a timeout: asked of another already */
+    }
+    if (blk->status != WIRE_BLOCK_HERE || memcmp(blk->hash, w->hash, HASH_LEN) != 0) {
+        s_refused(l, fs, w, s, blk->status == WIRE_BLOCK_HERE);
+        return;
+    }
+    if (s_to_workers(fs, w, s, num, blk->data, blk->data_len)) {
+        return;
+    }
+    uint8_t got[HASH_LEN];
+    hash_tagged(HASH_TAG_BLOCK, blk->data, blk->data_len, got);
+    if (memcmp(got, w->hash, HASH_LEN) != 0) {
+        s_refused(l, fs, w, s, true);
+        return;
+    }
+    for (size_t i = 0; i < fs->n; i++) {
+        (void)realize_block(l->m, fs->f[i], w->hash, blk->data, blk->data_len);
+    }
+    s_taken(fs, w);
+}
+
+/* A BLOCK: layout 1 (one block) or 2 (several, each taken as one of layout 1). */
 static mesh_err_t
 s_on_block(loop_t *l, struct folders *fs, session_t *s, const wire_msg_t *msg)
 {
     wire_block_t blk;
-    if (wire_block_decode(msg->body, msg->body_len, &blk) != MESH_OK) {
+    if (wire_block_decode(msg->body, msg->body_len, &blk) == MESH_OK) {
+        s_on_entry(l, fs, s, msg->num, &blk, true);
+        return MESH_OK;
+    }
+    wire_blocks_t many;
+    if (wire_blocks_decode(msg->body, msg->body_len, &many) != MESH_OK) {
         return MESH_EPROTO;
     }
-    s_want_t *w = NULL;
-    for (size_t i = 0; i < fs->nwant && !w; i++) {
-        if (fs->want[i].asked == s && fs->want[i].id == msg->num) {
-            w = &fs->want[i];
-        }
+    for (size_t i = 0; i < many.n; i++) {
+        s_on_entry(l, fs, s, msg->num, &many.blk[i], false);
     }
-    if (!w) {
-        return MESH_OK; /* late, after a timeout: asked of another already */
-    }
-    if (blk.status != WIRE_BLOCK_HERE || memcmp(blk.hash, w->hash, HASH_LEN) != 0) {
-        s_refused(l, fs, w, s, blk.status == WIRE_BLOCK_HERE);
-        return MESH_OK;
-    }
-    if (s_to_workers(fs, w, s, msg->num, blk.data, blk.data_len)) {
-        return MESH_OK;
-    }
-    uint8_t got[HASH_LEN];
-    hash_tagged(HASH_TAG_BLOCK, blk.data, blk.data_len, got);
-    if (memcmp(got, w->hash, HASH_LEN) != 0) {
-        s_refused(l, fs, w, s, true);
-        return MESH_OK;
-    }
-    for (size_t i = 0; i < fs->n; i++) {
-        (void)realize_block(l->m, fs->f[i], w->hash, blk.data, blk.data_len);
-    }
-    s_taken(fs, w);
     return MESH_OK;
 }
 

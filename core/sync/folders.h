@@ -17,7 +17,9 @@
 #include "core/sync/sync.h"
 
 #define FOLDERS_INFLIGHT_MAX   128u         /* block requests in flight, all members */
-#define FOLDERS_INFLIGHT_PEER  64u          /* and to one member */
+#define FOLDERS_INFLIGHT_PEER  64u          /* and to one member (each counted per block) */
+#define FOLDERS_REQ_BLOCKS     16u          /* blocks asked in one BLOCK_REQ (layout 2), at most */
+#define FOLDERS_MULTI_MINOR    5u           /* a member of this minor version or later takes it */
 #define FOLDERS_WANT_MAX       8192u        /* blocks waited for at once (more: a later turn) */
 #define FOLDERS_REQ_TIMEOUT_MS 10000        /* a request unanswered this long: ask another */
 #define FOLDERS_ANSWERS_PER_S  8192u        /* BLOCKs sent per second, all members (more: wait), */

@@ -120,8 +120,10 @@ s_log_flood(loop_t *l, int64_t now)
     l->shed_ms = now;
 }
 
-/* One turn of the loop: wait up to the turn's own wait (0 when may_wait is false) for one
- * frame and hand it to its session, commit what is due, follow commits made on the home,
+/* One turn of the loop: wait up to the turn's own wait (0 when may_wait is false) for a
+ * frame and hand it to its session, and so each frame queued behind it (at most
+ * LOOP_FRAMES_TURN in all: a burst of block messages costs one turn's timers and pushes, not
+ * one per frame), commit what is due, follow commits made on the home,
  * push, and run the timers. True if a frame came. */
 static bool
 s_turn(loop_t *l, bool may_wait)
@@ -137,9 +139,15 @@ s_turn(loop_t *l, bool may_wait)
     int64_t wait = may_wait ? loop_wait_ms(l) : 0;
     mesh_err_t err = transport_recv(l->t, wait > 0 ? (int)wait : 0, &tm);
     l->quick = false;
-    if (err == MESH_OK) {
+    bool got = err == MESH_OK;
+    for (unsigned n = 0; err == MESH_OK; n++) { /* what else is queued, up to a cap */
         session_on_msg(l, &tm);
-    } else {
+        if (n + 1 == LOOP_FRAMES_TURN) {
+            break;
+        }
+        err = transport_recv(l->t, 0, &tm);
+    }
+    if (err != MESH_OK) {
         /* Nothing waits: whatever a peer sent until now has been heard. (A long commit
          * below must not make peers whose pings queue meanwhile look silent.) */
         l->drained_ms = sync_now_ms();
@@ -181,7 +189,7 @@ s_turn(loop_t *l, bool may_wait)
     control_tick(l, now);
     s_collect(l, now);
     pex_save(l, now, false);
-    return err == MESH_OK;
+    return got;
 }
 
 int64_t

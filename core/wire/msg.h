@@ -19,8 +19,9 @@
 #define WIRE_PROTO_NAME  "meshsync"
 #define WIRE_PROTO_MAJOR 1u
 #define WIRE_PROTO_MINOR                                                                           \
-    4u /* 1: RANGE and REPAIR (§13); 2: CBATCH, a dialler's HELLO may leave                       \
-        * its vector out (§11.2); 3: PEX (§17); 4: MESSAGE (§22) */
+    5u /* 1: RANGE and REPAIR (§13); 2: CBATCH, a dialler's HELLO may leave                       \
+        * its vector out (§11.2); 3: PEX (§17); 4: MESSAGE (§22); 5: BLOCK_REQ and BLOCK        \
+        * of layout 2, several blocks each (§18.6) */
 
 enum wire_msg_type {
     WIRE_MSG_HELLO = 1,     /* [1, "meshsync", major, minor, name, session id, credit, summary,
@@ -49,8 +50,9 @@ enum wire_msg_type {
 #define WIRE_HASH_KEY_LEN   16u   /* the item hashes' key of a repair, in its first RANGE (§13) */
 #define WIRE_SUMMARY_LEN    16u   /* a summary of vectors and digests (§11.1) */
 #define WIRE_CREDIT_MAX     1024u /* batches a HELLO may let the peer have in flight */
-#define WIRE_BLOCK_REQ_MAX  (64u << 10)        /* body bytes of a BLOCK_REQ (reserved, §11.1) */
-#define WIRE_BLOCK_MAX      ((1u << 20) + 64u) /* body bytes of a BLOCK (reserved, §11.1) */
+#define WIRE_BLOCK_REQ_MAX  (64u << 10) /* body bytes of a BLOCK_REQ (reserved, §11.1) */
+/* body bytes of a BLOCK (§11.1; §18.6: 1 MiB of data, and the heads of up to 32 blocks) */
+#define WIRE_BLOCK_MAX      ((1u << 20) + 4096u)
 /* Sets and ops one BATCH may carry (§12): each costs check state while the batch is queued
  * (~0.7 KiB a set, ~190 bytes an op, more while it applies), so these bound it per batch
  * whatever the frame's size. An honest batch is cut past 1 MiB of sets (§11.2): at most

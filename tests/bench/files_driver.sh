@@ -9,8 +9,13 @@
 # wait bench` returns on both sides and b holds the expected number of files.
 # Knobs (environment): MESHCTL (default build/meshctl of this checkout), MS_PORT_BASE
 # (default 22200: a listens on BASE, b on BASE+10), MS_LOG_LEVEL (default info), MS_PERF
-# (a directory: each daemon is profiled there by `perf record -g`, perf-a.data, perf-b.data),
-# MS_TRACE (a file: the times of the trigger and of each wait's return, _ms_trace).
+# (a directory: each daemon is profiled there by `perf record -g`, perf-a.data, perf-b.data;
+# MS_PERF_EVENTS: perf record's options in place of -F 499, e.g. "-e syscalls:sys_enter_poll
+# -c 10 --call-graph dwarf,16384" to see where the polls come from),
+# MS_TRACE (a file: the times of the trigger and of each wait's return, _ms_trace), MS_STAT
+# (a directory: each daemon's system calls, context switches and CPU counted there by
+# `perf stat`, stat-a.txt, stat-b.txt, for the whole run; MS_STAT_EVENTS: other events,
+# e.g. syscalls:sys_enter_openat,syscalls:sys_enter_close).
 # SPDX-License-Identifier: MIT
 
 MS_BIN=${MESHCTL:-$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd)/build/meshctl}
@@ -23,7 +28,7 @@ export MESHSYNC_NO_DISCOVERY=1 # no LAN beacons (docs/PROTOCOL.md §16)
 DRV_EXCLUDE_NAMES=(.meshsync .meshignore)
 DRV_SETTLE_S=2 # inotify notices within a second (issue 18)
 
-declare -A MS_HOME MS_ID MS_PID MS_PORT MS_PERF_PID
+declare -A MS_HOME MS_ID MS_PID MS_PORT MS_PERF_PID MS_STAT_PID
 
 # ms_folder_missing: true (and says why on stderr) when this meshctl has no `folder`
 # command yet, or lacks `folder add` / `folder wait`. Used by drv_start and by files.sh.
@@ -69,8 +74,14 @@ drv_start() {
         MS_PID[$n]=$!
         if [[ -n ${MS_PERF:-} ]]; then
             mkdir -p "$MS_PERF"
-            perf record -q -F 499 -g -p "${MS_PID[$n]}" -o "$MS_PERF/perf-$n.data" 2>/dev/null &
+            perf record -q ${MS_PERF_EVENTS:--F 499} -g -p "${MS_PID[$n]}" -o "$MS_PERF/perf-$n.data" 2>/dev/null &
             MS_PERF_PID[$n]=$!
+        fi
+        if [[ -n ${MS_STAT:-} ]]; then
+            mkdir -p "$MS_STAT"
+            perf stat -e "${MS_STAT_EVENTS:-raw_syscalls:sys_enter,context-switches,task-clock}" -p "${MS_PID[$n]}" \
+                -o "$MS_STAT/stat-$n.txt" 2>/dev/null &
+            MS_STAT_PID[$n]=$!
         fi
         i=$((i + 1))
     done
@@ -174,12 +185,14 @@ drv_logs() {
 
 # Only what drv_start launched, by PID: SIGTERM, then SIGKILL after 10 s.
 drv_stop() {
-    local n t
+    local n t pid
     for n in a b; do # (the profiles first: perf writes its file on SIGINT)
-        [[ -n ${MS_PERF_PID[$n]:-} ]] || continue
-        kill -INT "${MS_PERF_PID[$n]}" 2>/dev/null || true
-        wait "${MS_PERF_PID[$n]}" 2>/dev/null || true
-        MS_PERF_PID[$n]=
+        for pid in "${MS_PERF_PID[$n]:-}" "${MS_STAT_PID[$n]:-}"; do
+            [[ -n $pid ]] || continue
+            kill -INT "$pid" 2>/dev/null || true
+            wait "$pid" 2>/dev/null || true
+        done
+        MS_PERF_PID[$n]= MS_STAT_PID[$n]=
     done
     for n in a b; do
         [[ -n ${MS_PID[$n]:-} ]] || continue

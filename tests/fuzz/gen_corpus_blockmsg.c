@@ -1,7 +1,8 @@
 /* tests/fuzz/gen_corpus_blockmsg.c: writes the seed corpus of fuzz_blockmsg into a
  * directory: BLOCK_REQ bodies (IDs of 1 and 64 bytes), BLOCK bodies (here with 1 byte and
  * 70 KiB of data, not held), and broken ones: another version, a bad ID byte, a hash of 31
- * bytes, "not held" with data, "here" without, a byte short and a byte long.
+ * bytes, "not held" with data, "here" without, a byte short and a byte long; and of layout 2
+ * (several blocks): a BLOCK_REQ of three hashes, a BLOCK of two, each also a byte short.
  * Not built by the Makefile; run by hand after a layout change, from the top directory:
  *   make build/libmeshsync.a && cc -std=c11 -D_DEFAULT_SOURCE -Iinclude -I. \
  *     tests/fuzz/gen_corpus_blockmsg.c build/libmeshsync.a $(pkg-config --libs msgpack) \
@@ -66,9 +67,9 @@ main(int argc, char **argv)
         long at;
         uint8_t v;
         size_t cut, extra;
-    } reqs[] = {{"req-id1", "x", -1, 0, 0, 0},        {"req-id64", id64, -1, 0, 0, 0},
-                {"req-version-2", "x", 1, 2, 0, 0},   {"req-bad-id-byte", "xy", 4, '/', 0, 0},
-                {"req-short", "x", -1, 0, 1, 0},      {"req-long", "x", -1, 0, 0, 1}};
+    } reqs[] = {{"req-id1", "x", -1, 0, 0, 0},      {"req-id64", id64, -1, 0, 0, 0},
+                {"req-version-2", "x", 1, 2, 0, 0}, {"req-bad-id-byte", "xy", 4, '/', 0, 0},
+                {"req-short", "x", -1, 0, 1, 0},    {"req-long", "x", -1, 0, 0, 1}};
     for (size_t i = 0; i < sizeof reqs / sizeof reqs[0]; i++) {
         wire_block_req_t r = {.folder = reqs[i].id, .folder_len = strlen(reqs[i].id), .hash = hash};
         wire_buf_init(&out);
@@ -83,10 +84,14 @@ main(int argc, char **argv)
         long at;
         uint8_t v;
         size_t cut, extra;
-    } blks[] = {{"block-1", 0, 1, -1, 0, 0, 0},         {"block-70k", 0, sizeof big, -1, 0, 0, 0},
-                {"block-not-held", 1, 0, -1, 0, 0, 0},  {"block-status-2", 0, 1, 2, 2, 0, 0},
-                {"block-not-held-data", 0, 1, 2, 1, 0, 0}, {"block-here-empty", 1, 0, 2, 0, 0, 0},
-                {"block-hash-31", 0, 1, 4, 31, 0, 0},   {"block-short", 0, 1, -1, 0, 1, 0},
+    } blks[] = {{"block-1", 0, 1, -1, 0, 0, 0},
+                {"block-70k", 0, sizeof big, -1, 0, 0, 0},
+                {"block-not-held", 1, 0, -1, 0, 0, 0},
+                {"block-status-2", 0, 1, 2, 2, 0, 0},
+                {"block-not-held-data", 0, 1, 2, 1, 0, 0},
+                {"block-here-empty", 1, 0, 2, 0, 0, 0},
+                {"block-hash-31", 0, 1, 4, 31, 0, 0},
+                {"block-short", 0, 1, -1, 0, 1, 0},
                 {"block-long", 0, 1, -1, 0, 0, 1}};
     for (size_t i = 0; i < sizeof blks / sizeof blks[0]; i++) {
         wire_block_t b = {
@@ -94,6 +99,22 @@ main(int argc, char **argv)
         wire_buf_init(&out);
         bad |= wire_block_encode(&b, &out) != MESH_OK ||
                s_put(d, blks[i].name, &out, blks[i].at, blks[i].v, blks[i].cut, blks[i].extra);
+        wire_buf_release(&out);
+    }
+    /* layout 2: three hashes asked, two blocks answered (here, not held); and cut short */
+    wire_blocks_req_t rs = {.folder = "x", .folder_len = 1, .n = 3, .hash = {hash, hash, hash}};
+    wire_blocks_t bs = {
+        .n = 2,
+        .blk = {{.status = WIRE_BLOCK_HERE, .hash = hash, .data = big, .data_len = 9},
+                {.status = WIRE_BLOCK_NOT_HELD, .hash = hash}}};
+    for (size_t cut = 0; cut < 2; cut++) {
+        wire_buf_init(&out);
+        bad |= wire_blocks_req_encode(&rs, &out) != MESH_OK ||
+               s_put(d, cut ? "reqs-3-short" : "reqs-3", &out, -1, 0, cut, 0);
+        wire_buf_release(&out);
+        wire_buf_init(&out);
+        bad |= wire_blocks_encode(&bs, &out) != MESH_OK ||
+               s_put(d, cut ? "blocks-2-short" : "blocks-2", &out, -1, 0, cut, 0);
         wire_buf_release(&out);
     }
     return bad;

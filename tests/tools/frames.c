@@ -15,6 +15,11 @@
  *   block), FRAMES and SETS ignored, it sends one BLOCK_REQ for that file's block in folder
  *   FOLDER_ID and prints the answer: "block here", "block not held" or "block no answer"
  *   (tests/integration/86: a member the folder is not shared with gets no block).
+ *   FRAMES_BLOCK_FILE=PATH:PATH:... (2 to 32 such files): one BLOCK_REQ of layout 2 for
+ *   their blocks; prints "blocks H of N here in F frame(s)" (the blocks that came back whole
+ *   within 5 s, and in how many BLOCK frames). With FRAMES_BLOCK_BAD=1 as well, the request
+ *   is malformed (33 hashes, one past the cap); prints "no answer" when nothing came back in
+ *   3 s (the daemon drops the session and logs it), else "answered" (tests/integration/113).
  *   SETS 0: as many as fit in one frame (the transport's cap). The set is a put of key
  *   "k<SEQ>" in collection "x", seq SEQ (default 1) of incarnation 1. Prints one line: the frames
  *   sent, the sets in each, the bytes of a set and of a frame, the last batch acknowledged,
@@ -128,8 +133,11 @@ f_frame(const wire_buf_t *set, size_t n, uint64_t id, bool more, wire_buf_t *out
     if (err == MESH_OK) {
         err = wire_section_marks(NULL, 0, &bundle);
     }
-    wire_msg_t msg = {
-        .type = WIRE_MSG_BATCH, .num = id, .body = bundle.data, .body_len = bundle.len, .more = more};
+    wire_msg_t msg = {.type = WIRE_MSG_BATCH,
+                      .num = id,
+                      .body = bundle.data,
+                      .body_len = bundle.len,
+                      .more = more};
     wire_buf_reset(out);
     if (err != MESH_OK || wire_msg_encode(&msg, out) != MESH_OK) {
         f_die("the frame does not encode");
@@ -179,8 +187,7 @@ f_listen(f_peer_t *p, int wait_ms)
             wire_buf_release(&b);
         } else if (msg.type == WIRE_MSG_ERROR) {
             p->dropped = true;
-            snprintf(p->error, sizeof p->error, "%.*s", (int)msg.body_len,
-                     (const char *)msg.body);
+            snprintf(p->error, sizeof p->error, "%.*s", (int)msg.body_len, (const char *)msg.body);
         }
     } while (f_now_ms() < end);
 }
@@ -287,15 +294,126 @@ f_block_req(f_peer_t *p, const char *folder, const char *file)
         }
         if (got.type == WIRE_MSG_BLOCK && got.num == id &&
             wire_block_decode(got.body, got.body_len, &blk) == MESH_OK) {
-            said = blk.status == WIRE_BLOCK_HERE && blk.data_len == n &&
-                           memcmp(blk.data, data, n) == 0
-                       ? "here"
-                   : blk.status == WIRE_BLOCK_HERE ? "here but wrong"
-                                                   : "not held";
+            said =
+                blk.status == WIRE_BLOCK_HERE && blk.data_len == n && memcmp(blk.data, data, n) == 0
+                    ? "here"
+                : blk.status == WIRE_BLOCK_HERE ? "here but wrong"
+                                                : "not held";
             break;
         }
     }
     printf("block %s\n", said);
+    wire_buf_release(&body);
+    wire_buf_release(&frame);
+    transport_close(p->t);
+    return 0;
+}
+
+/* The blocks of FRAMES_BLOCK_FILE's files (':' between them, each one block) asked in one
+ * BLOCK_REQ of layout 2 (bad: 33 hashes); what came back printed. */
+#define F_MANY (WIRE_BLOCKMSG_MULTI_MAX + 1)
+static uint8_t f_data[F_MANY][32768], f_hash[F_MANY][HASH_LEN];
+static size_t f_len[F_MANY];
+
+static size_t
+f_read_files(const char *files)
+{
+    char list[8192];
+    size_t n = 0;
+    snprintf(list, sizeof list, "%s", files);
+    for (char *save = NULL, *path = strtok_r(list, ":", &save); path && n < F_MANY;
+         path = strtok_r(NULL, ":", &save), n++) {
+        FILE *f = fopen(path, "rb");
+        f_len[n] = f ? fread(f_data[n], 1, sizeof f_data[n], f) : 0;
+        if (!f || f_len[n] == 0 || f_len[n] == sizeof f_data[n]) {
+            f_die("FRAMES_BLOCK_FILE: no file of 1 byte to 32 KiB");
+        }
+        fclose(f);
+        hash_tagged(HASH_TAG_BLOCK, f_data[n], f_len[n], f_hash[n]);
+    }
+    return n;
+}
+
+/* The request's body: layout 2 of files[0..n), or (bad) of 33 hashes. */
+static void
+f_many_body(size_t n, bool bad, wire_buf_t *body)
+{
+    wire_blocks_req_t req = {.folder = "", .n = bad ? WIRE_BLOCKMSG_MULTI_MAX : n};
+    req.folder = getenv("FRAMES_BLOCK_REQ");
+    req.folder_len = strlen(req.folder);
+    for (size_t i = 0; i < req.n; i++) {
+        req.hash[i] = f_hash[i < n ? i : 0];
+    }
+    if (wire_blocks_req_encode(&req, body) != MESH_OK) {
+        f_die("the BLOCK_REQ does not encode");
+    }
+    if (bad) { /* array16 of 32 after [2, folder]: made 33 long, and one more hash */
+        size_t at = 2 + 1 + req.folder_len;
+        uint8_t more[2 + HASH_LEN] = {0xc4, HASH_LEN};
+        if (req.folder_len > 31 || body->data[at] != 0xdc || body->data[at + 2] != 0x20 ||
+            wire_buf_append(body, more, sizeof more) != MESH_OK) {
+            f_die("the bad BLOCK_REQ cannot be made");
+        }
+        body->data[at + 2] = 0x21;
+    }
+}
+
+/* How many blocks of the answer (layout 1 or 2) to request id are files' blocks, whole. */
+static size_t
+f_many_here(const wire_msg_t *got, size_t n)
+{
+    wire_blocks_t many;
+    wire_block_t one;
+    if (wire_block_decode(got->body, got->body_len, &one) == MESH_OK) {
+        many.n = 1;
+        many.blk[0] = one;
+    } else if (wire_blocks_decode(got->body, got->body_len, &many) != MESH_OK) {
+        return 0;
+    }
+    size_t here = 0;
+    for (size_t k = 0; k < many.n; k++) {
+        for (size_t i = 0; i < n; i++) {
+            const wire_block_t *b = &many.blk[k];
+            here += b->status == WIRE_BLOCK_HERE && b->data_len == f_len[i] &&
+                    memcmp(b->hash, f_hash[i], HASH_LEN) == 0 &&
+                    memcmp(b->data, f_data[i], f_len[i]) == 0;
+        }
+    }
+    return here;
+}
+
+static int
+f_block_many(f_peer_t *p, const char *files)
+{
+    size_t n = f_read_files(files), here = 0, frames = 0;
+    bool bad = getenv("FRAMES_BLOCK_BAD") != NULL;
+    wire_buf_t body, frame;
+    wire_buf_init(&body);
+    wire_buf_init(&frame);
+    uint64_t id = 0;
+    ident_random(&id, sizeof id);
+    f_many_body(n, bad, &body);
+    wire_msg_t msg = {
+        .type = WIRE_MSG_BLOCK_REQ, .num = id, .body = body.data, .body_len = body.len};
+    if (wire_msg_encode(&msg, &frame) != MESH_OK) {
+        f_die("the BLOCK_REQ does not encode");
+    }
+    f_send(p, &frame, f_now_ms() + 10000);
+    for (int64_t end = f_now_ms() + (bad ? 3000 : 5000); f_now_ms() < end && here < n;) {
+        transport_msg_t tm;
+        wire_msg_t got;
+        if (transport_recv(p->t, 100, &tm) == MESH_OK &&
+            wire_msg_decode(tm.data, tm.len, &got) == MESH_OK && got.type == WIRE_MSG_BLOCK &&
+            got.num == id) {
+            frames++;
+            here += f_many_here(&got, n);
+        }
+    }
+    if (bad) {
+        printf("%s\n", frames ? "answered" : "no answer");
+    } else {
+        printf("blocks %zu of %zu here in %zu frame(s)\n", here, n, frames);
+    }
     wire_buf_release(&body);
     wire_buf_release(&frame);
     transport_close(p->t);
@@ -365,7 +483,9 @@ main(int argc, char **argv)
     }
     if (getenv("FRAMES_BLOCK_REQ")) {
         const char *file = getenv("FRAMES_BLOCK_FILE");
-        int rc = f_block_req(&p, getenv("FRAMES_BLOCK_REQ"), file ? file : "");
+        int rc = file && strchr(file, ':')
+                     ? f_block_many(&p, file)
+                     : f_block_req(&p, getenv("FRAMES_BLOCK_REQ"), file ? file : "");
         wire_buf_release(&set);
         wire_buf_release(&frame);
         wire_buf_release(&vec);

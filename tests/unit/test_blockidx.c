@@ -5,7 +5,8 @@
  * place (the first changed on disk: the second is read); 300 files each found; and
  * blockidx_forget drops a folder. A large file's pieces (§25): each piece of its record's
  * block list is answered with its bytes (hashing to its name), the old pieces gone after
- * the record changed, the unchanged ones still there; a small file has none.
+ * the record changed, the unchanged ones still there; a small file has none. Answers from
+ * kept directories never follow a link.
  * Layer: tests. Third-party: cmocka. SPDX-License-Identifier: MIT */
 #include "core/folder/blockidx.h"
 #include "core/folder/index.h"
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -200,6 +202,61 @@ test_pieces(void **state)
     util_rm_tree(dir);
 }
 
+static bool
+s_answers(blockidx_t *bi, const uint8_t *hash, const char *want)
+{
+    uint8_t buf[256];
+    size_t len = 0;
+    return blockidx_answer(bi, hash, buf, sizeof buf, &len) == MESH_OK && len == strlen(want) &&
+           memcmp(buf, want, len) == 0;
+}
+
+/* blockidx_answer keeps the directory of its files open for the next answers, never
+ * following a link: a file replaced by a symlink in a kept directory is refused; once the
+ * folder's records changed, a directory replaced by a symlink is refused too (opened again
+ * by its path). */
+static void
+test_answer_kept_dirs(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_blockidx.XXXXXX", path[4096], to[4096];
+    CHECK(mkdtemp(dir));
+    folder_t *f = index_folder_new("one", dir);
+    CHECK(f);
+    f->root_fd = open(dir, O_RDONLY | O_DIRECTORY);
+    snprintf(path, sizeof path, "%s/d", dir);
+    CHECK(mkdir(path, 0700) == 0);
+    snprintf(path, sizeof path, "%s/out", dir);
+    CHECK(mkdir(path, 0700) == 0);
+    uint8_t hf[32], hg[32], hh[32], hx[32];
+    s_file(f, "d/f", "first bytes", hf);
+    s_file(f, "d/g", "second bytes", hg);
+    s_file(f, "d/h", "third bytes", hh);
+    s_file(f, "out/g", "second bytes", hx);
+    CHECK_OK(index_set(f, "out/g", NULL)); /* (out/ holds the bytes, no record says so) */
+    blockidx_t *bi = blockidx_new();
+    CHECK_OK(blockidx_update(bi, &f, 1));
+    CHECK(s_answers(bi, hf, "first bytes") && s_answers(bi, hg, "second bytes"));
+    /* d/g becomes a link to out/g (the same bytes): refused, in the kept directory too */
+    snprintf(path, sizeof path, "%s/d/g", dir);
+    CHECK(unlink(path) == 0 && symlink("../out/g", path) == 0);
+    CHECK(!s_answers(bi, hg, "second bytes"));
+    /* d becomes a link to out once the records changed: d/h is refused */
+    snprintf(path, sizeof path, "%s/d", dir);
+    snprintf(to, sizeof to, "%s/d.old", dir);
+    CHECK(rename(path, to) == 0 && symlink("out", path) == 0);
+    snprintf(path, sizeof path, "%s/out/h", dir);
+    FILE *out = fopen(path, "w");
+    CHECK(out && fputs("third bytes", out) >= 0);
+    fclose(out);
+    s_file(f, "x", "a new record", hx);
+    CHECK_OK(blockidx_update(bi, &f, 1));
+    CHECK(!s_answers(bi, hh, "third bytes") && s_answers(bi, hx, "a new record"));
+    blockidx_free(bi);
+    index_folder_free(f); /* (closes its root) */
+    util_rm_tree(dir);
+}
+
 int
 main(void)
 {
@@ -209,6 +266,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_incremental),
         cmocka_unit_test(test_pieces),
+        cmocka_unit_test(test_answer_kept_dirs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

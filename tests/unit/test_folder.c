@@ -18,6 +18,7 @@
 #include "core/folder/realize.h"
 #include "core/folder/registry.h"
 #include "core/wire/blockmsg.h"
+#include "core/wire/msg.h"
 #include "crypto/devid.h"
 #include "crypto/ident.h"
 #include "fs/versions.h"
@@ -76,6 +77,60 @@ test_blockmsg_bodies(void **state)
     CHECK_OK(wire_block_encode(&blk, &b));
     CHECK_OK(wire_block_decode(b.data, b.len, &bd));
     CHECK(bd.status == WIRE_BLOCK_NOT_HELD && bd.data_len == 0);
+    wire_buf_release(&b);
+}
+
+/* Layout 2: several hashes in one BLOCK_REQ, several blocks in one BLOCK; each layout's
+ * decoder refuses the other's body; the caps (entries, data in all) hold both ways. */
+static void
+test_blockmsg_many(void **state)
+{
+    (void)state;
+    static uint8_t hash[WIRE_BLOCKMSG_MULTI_MAX + 1][32], big[WIRE_FENTRY_BLOCK_MAX];
+    for (size_t i = 0; i <= WIRE_BLOCKMSG_MULTI_MAX; i++) {
+        util_fill(hash[i], 32, (unsigned)i + 1);
+    }
+    util_fill(big, sizeof big, 7);
+    wire_buf_t b;
+    wire_buf_init(&b);
+    wire_blocks_req_t req = {.folder = S_ID, .folder_len = strlen(S_ID), .n = 3}, rd;
+    for (size_t i = 0; i <= WIRE_BLOCKMSG_MULTI_MAX; i++) {
+        req.hash[i < WIRE_BLOCKMSG_MULTI_MAX ? i : 0] = hash[i];
+    }
+    CHECK_OK(wire_blocks_req_encode(&req, &b));
+    CHECK_OK(wire_blocks_req_decode(b.data, b.len, &rd));
+    CHECK(rd.n == 3 && rd.folder_len == strlen(S_ID) && memcmp(rd.hash[2], hash[2], 32) == 0);
+    wire_block_req_t one;
+    CHECK_EQ(wire_block_req_decode(b.data, b.len, &one), MESH_EPROTO); /* (layout 2) */
+    CHECK_EQ(wire_blocks_req_decode(b.data, b.len - 1, &rd), MESH_EPROTO);
+    CHECK(rd.n == 0 && rd.folder == NULL);
+    req.n = 0;
+    CHECK_EQ(wire_blocks_req_encode(&req, &b), MESH_EINVAL);
+    req.n = WIRE_BLOCKMSG_MULTI_MAX + 1;
+    CHECK_EQ(wire_blocks_req_encode(&req, &b), MESH_EINVAL);
+    wire_buf_reset(&b);
+    wire_blocks_t blks = {.n = 2}, bd;
+    blks.blk[0] =
+        (wire_block_t){.status = WIRE_BLOCK_HERE, .hash = hash[0], .data = big, .data_len = 4096};
+    blks.blk[1] = (wire_block_t){.status = WIRE_BLOCK_NOT_HELD, .hash = hash[1]};
+    CHECK_OK(wire_blocks_encode(&blks, &b));
+    CHECK_OK(wire_blocks_decode(b.data, b.len, &bd));
+    CHECK(bd.n == 2 && bd.blk[0].data_len == 4096 && memcmp(bd.blk[0].data, big, 4096) == 0);
+    CHECK(bd.blk[1].status == WIRE_BLOCK_NOT_HELD && memcmp(bd.blk[1].hash, hash[1], 32) == 0);
+    wire_block_t single;
+    CHECK_EQ(wire_block_decode(b.data, b.len, &single), MESH_EPROTO);
+    b.data[b.len - 36] = WIRE_BLOCK_HERE; /* "here" without data: malformed */
+    CHECK_EQ(wire_blocks_decode(b.data, b.len, &bd), MESH_EPROTO);
+    CHECK(bd.n == 0);
+    /* 1 MiB and one more block: over the data cap in all */
+    blks.blk[0].data_len = WIRE_FENTRY_BLOCK_MAX;
+    blks.blk[1] =
+        (wire_block_t){.status = WIRE_BLOCK_HERE, .hash = hash[1], .data = big, .data_len = 1};
+    wire_buf_reset(&b);
+    CHECK_EQ(wire_blocks_encode(&blks, &b), MESH_EINVAL);
+    blks.n = 1;
+    CHECK_OK(wire_blocks_encode(&blks, &b));
+    CHECK(b.len <= WIRE_BLOCK_MAX);
     wire_buf_release(&b);
 }
 
@@ -615,6 +670,7 @@ main(void)
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_blockmsg_bodies),
+        cmocka_unit_test(test_blockmsg_many),
         cmocka_unit_test(test_registry),
         cmocka_unit_test(test_registry_versions),
         cmocka_unit_test(test_registry_with),
