@@ -122,9 +122,9 @@ s_log_flood(loop_t *l, int64_t now)
 
 /* One turn of the loop: wait up to the turn's own wait (0 when may_wait is false) for a
  * frame and hand it to its session, and so each frame queued behind it (at most
- * LOOP_FRAMES_TURN in all: a burst of block messages costs one turn's timers and pushes, not
- * one per frame), commit what is due, follow commits made on the home,
- * push, and run the timers. True if a frame came. */
+ * LOOP_FRAMES_TURN in all, and none after LOOP_FRAMES_TURN_MS: a burst of block messages costs one
+ * turn's timers and pushes, not one per frame), commit what is due, follow commits made on the
+ * home, push, and run the timers. True if a frame came. */
 static bool
 s_turn(loop_t *l, bool may_wait)
 {
@@ -140,10 +140,11 @@ s_turn(loop_t *l, bool may_wait)
     mesh_err_t err = transport_recv(l->t, wait > 0 ? (int)wait : 0, &tm);
     l->quick = false;
     bool got = err == MESH_OK;
-    for (unsigned n = 0; err == MESH_OK; n++) { /* what else is queued, up to a cap */
+    int64_t until = got ? sync_now_ms() + LOOP_FRAMES_TURN_MS : 0;
+    for (unsigned n = 0; err == MESH_OK; n++) { /* what else is queued, up to the caps */
         session_on_msg(l, &tm);
-        if (n + 1 == LOOP_FRAMES_TURN) {
-            break;
+        if (n + 1 == LOOP_FRAMES_TURN || sync_now_ms() >= until) {
+            break; /* (a frame that took long, e.g. one that committed: the rest next turn) */
         }
         err = transport_recv(l->t, 0, &tm);
     }

@@ -35,8 +35,9 @@
 #define LOOP_IDLE_MS          50          /* ms: the longest the loop waits with nothing to do */
 #define LOOP_PROCESS_MS       20          /* ms: one mesh_process's turns, at most (loop_process) */
 #define LOOP_FRAMES_TURN      64          /* frames handed to sessions in one loop turn, at most */
-#define LOOP_PROCESS_FDS      64          /* descriptors behind loop_fd, at most */
-#define LOOP_GROUP_MS         1000        /* or whatever came before the sender paused this long */
+#define LOOP_FRAMES_TURN_MS   10   /* ms: and no more once the turn's frames took this long */
+#define LOOP_PROCESS_FDS      64   /* descriptors behind loop_fd, at most */
+#define LOOP_GROUP_MS         1000 /* or whatever came before the sender paused this long */
 #define LOOP_QUEUE_BATCHES    (2 * LOOP_CREDIT) /* received batches queued, checked ahead, */
 #define LOOP_QUEUE_BYTES      (64u << 20) /* and their bytes at most (one batch alone may pass) */
 #define LOOP_RELEASE_OPS      20000u      /* after applying this many ops, */
