@@ -53,6 +53,15 @@ s_block_ok(const wire_block_t *blk)
            !(blk->status == WIRE_BLOCK_NOT_HELD && blk->data_len != 0);
 }
 
+/* An answer's status, hash and data (both layouts: after the version, or in an entry). */
+static int
+s_pack_entry(msgpack_packer *pk, const wire_block_t *b)
+{
+    int rc = msgpack_pack_uint64(pk, b->status);
+    rc |= wire_pack_bin(pk, b->hash, WIRE_FENTRY_HASH);
+    return rc | wire_pack_bin(pk, b->data, b->data_len);
+}
+
 mesh_err_t
 wire_block_encode(const wire_block_t *blk, wire_buf_t *out)
 {
@@ -64,9 +73,7 @@ wire_block_encode(const wire_block_t *blk, wire_buf_t *out)
     wire_pack_init(&pk, out);
     int rc = msgpack_pack_array(&pk, 4);
     rc |= msgpack_pack_uint64(&pk, S_VERSION);
-    rc |= msgpack_pack_uint64(&pk, blk->status);
-    rc |= wire_pack_bin(&pk, blk->hash, WIRE_FENTRY_HASH);
-    rc |= wire_pack_bin(&pk, blk->data, blk->data_len);
+    rc |= s_pack_entry(&pk, blk);
     return wire_pack_done(out, start, rc);
 }
 
@@ -118,11 +125,8 @@ wire_blocks_encode(const wire_blocks_t *blks, wire_buf_t *out)
     rc |= msgpack_pack_uint64(&pk, S_MULTI);
     rc |= msgpack_pack_array(&pk, blks->n);
     for (size_t i = 0; i < blks->n; i++) {
-        const wire_block_t *b = &blks->blk[i];
         rc |= msgpack_pack_array(&pk, 3);
-        rc |= msgpack_pack_uint64(&pk, b->status);
-        rc |= wire_pack_bin(&pk, b->hash, WIRE_FENTRY_HASH);
-        rc |= wire_pack_bin(&pk, b->data, b->data_len);
+        rc |= s_pack_entry(&pk, &blks->blk[i]);
     }
     return wire_pack_done(out, start, rc);
 }
@@ -166,22 +170,48 @@ s_entries(wire_cursor_t *c, size_t *n)
     return err == MESH_OK && (*n == 0 || *n > WIRE_BLOCKMSG_MULTI_MAX) ? MESH_EPROTO : err;
 }
 
+/* An answer's status, hash bin32 and data bin, checked (after a layout 1 BLOCK's version, or
+ * as one entry of a layout 2 BLOCK). */
+static mesh_err_t
+s_entry_body(wire_cursor_t *c, wire_block_t *b)
+{
+    uint64_t status = 0;
+    mesh_err_t err = wire_cursor_uint(c, &status);
+    if (err == MESH_OK && status > WIRE_BLOCK_NOT_HELD) {
+        err = MESH_EPROTO;
+    }
+    if (err == MESH_OK) {
+        b->status = (uint8_t)status;
+        err = wire_cursor_fixed_bin_ptr(c, WIRE_FENTRY_HASH, &b->hash);
+    }
+    if (err == MESH_OK) {
+        err = wire_cursor_bytes(c, WIRE_BIN, WIRE_FENTRY_BLOCK_MAX, &b->data, &b->data_len);
+    }
+    if (err == MESH_OK && (b->status == WIRE_BLOCK_HERE) != (b->data_len > 0)) {
+        err = MESH_EPROTO;
+    }
+    return err;
+}
+
+/* One entry of a BLOCK of layout 2: [status, hash bin32, data bin]. */
+static mesh_err_t
+s_entry(wire_cursor_t *c, wire_block_t *b)
+{
+    mesh_err_t err = wire_cursor_array_of(c, 3);
+    return err == MESH_OK ? s_entry_body(c, b) : err;
+}
+
 mesh_err_t
 wire_block_req_decode(const uint8_t *buf, size_t len, wire_block_req_t *out)
 {
     wire_cursor_t c = {buf, buf + len};
-    const uint8_t *id = NULL;
     memset(out, 0, sizeof *out);
     if (!buf) {
         return MESH_EPROTO;
     }
     mesh_err_t err = s_head(&c, 3);
     if (err == MESH_OK) {
-        err = wire_cursor_bytes(&c, WIRE_STR, WIRE_BLOCKMSG_ID_MAX, &id, &out->folder_len);
-    }
-    if (err == MESH_OK) {
-        out->folder = (const char *)id;
-        err = s_id_ok(out->folder, out->folder_len) ? MESH_OK : MESH_EPROTO;
+        err = s_folder(&c, &out->folder, &out->folder_len);
     }
     if (err == MESH_OK) {
         err = wire_cursor_fixed_bin_ptr(&c, WIRE_FENTRY_HASH, &out->hash);
@@ -200,27 +230,13 @@ mesh_err_t
 wire_block_decode(const uint8_t *buf, size_t len, wire_block_t *out)
 {
     wire_cursor_t c = {buf, buf + len};
-    uint64_t status = 0;
     memset(out, 0, sizeof *out);
     if (!buf) {
         return MESH_EPROTO;
     }
     mesh_err_t err = s_head(&c, 4);
     if (err == MESH_OK) {
-        err = wire_cursor_uint(&c, &status);
-    }
-    if (err == MESH_OK && status > WIRE_BLOCK_NOT_HELD) {
-        err = MESH_EPROTO;
-    }
-    if (err == MESH_OK) {
-        out->status = (uint8_t)status;
-        err = wire_cursor_fixed_bin_ptr(&c, WIRE_FENTRY_HASH, &out->hash);
-    }
-    if (err == MESH_OK) {
-        err = wire_cursor_bytes(&c, WIRE_BIN, WIRE_FENTRY_BLOCK_MAX, &out->data, &out->data_len);
-    }
-    if (err == MESH_OK && (out->status == WIRE_BLOCK_HERE) != (out->data_len > 0)) {
-        err = MESH_EPROTO;
+        err = s_entry_body(&c, out);
     }
     if (err == MESH_OK && c.p != c.end) {
         err = MESH_EPROTO;
@@ -259,31 +275,6 @@ wire_blocks_req_decode(const uint8_t *buf, size_t len, wire_blocks_req_t *out)
     }
     out->n = n;
     return MESH_OK;
-}
-
-/* One entry of a BLOCK of layout 2: [status, hash bin32, data bin]. */
-static mesh_err_t
-s_entry(wire_cursor_t *c, wire_block_t *b)
-{
-    uint64_t status = 0;
-    mesh_err_t err = wire_cursor_array_of(c, 3);
-    if (err == MESH_OK) {
-        err = wire_cursor_uint(c, &status);
-    }
-    if (err == MESH_OK && status > WIRE_BLOCK_NOT_HELD) {
-        err = MESH_EPROTO;
-    }
-    if (err == MESH_OK) {
-        b->status = (uint8_t)status;
-        err = wire_cursor_fixed_bin_ptr(c, WIRE_FENTRY_HASH, &b->hash);
-    }
-    if (err == MESH_OK) {
-        err = wire_cursor_bytes(c, WIRE_BIN, WIRE_FENTRY_BLOCK_MAX, &b->data, &b->data_len);
-    }
-    if (err == MESH_OK && (b->status == WIRE_BLOCK_HERE) != (b->data_len > 0)) {
-        err = MESH_EPROTO;
-    }
-    return err;
 }
 
 mesh_err_t
