@@ -13,8 +13,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/folder/registry.h"
 #include "core/sync/statusfile.h"
 #include "core/wire/ctlmsg.h"
+#include "crypto/hash.h"
 #include "transport/ctl.h"
 
 #define S_CONNECT_MS 500  /* a client's connect deadline (mesh_wait) */
@@ -103,28 +105,17 @@ control_count(const mesh_status_t *st, const char *const *colls, size_t n, size_
     }
 }
 
-/* FNV-1a step over the bytes of v. */
-static uint64_t
-s_mix(uint64_t h, const void *v, size_t len)
-{
-    const uint8_t *b = v;
-    for (size_t i = 0; i < len; i++) {
-        h = (h ^ b[i]) * 0x100000001b3ull;
-    }
-    return h;
-}
-
 /* A digest of everything the wait rule reads in st (the peers' and the collection rows'
  * words): while it stays the same, a wait's answer stays the same for any collections. */
 static uint64_t
 s_steady_key(const mesh_status_t *st)
 {
     mesh_status_device_t dev = {.size = sizeof dev};
-    uint64_t h = 0xcbf29ce484222325ull;
+    uint64_t h = HASH_FNV_START;
     if (mesh_status_device(st, &dev) != MESH_OK) {
         return h;
     }
-    h = s_mix(h, &dev.daemon, sizeof dev.daemon);
+    h = hash_fnv(h, &dev.daemon, sizeof dev.daemon);
     for (size_t i = 0; i < dev.peers; i++) {
         mesh_status_peer_t p = {.size = sizeof p};
         if (mesh_status_peer(st, i, &p) != MESH_OK) {
@@ -139,7 +130,7 @@ s_steady_key(const mesh_status_t *st)
                          p.batches_out,
                          p.versions_in,
                          i};
-        h = s_mix(s_mix(h, p.id, strlen(p.id)), w, sizeof w);
+        h = hash_fnv(hash_fnv(h, p.id, strlen(p.id)), w, sizeof w);
     }
     for (size_t i = 0; i < dev.colls; i++) {
         mesh_status_coll_t r = {.size = sizeof r};
@@ -147,8 +138,8 @@ s_steady_key(const mesh_status_t *st)
             continue;
         }
         uint64_t w[3] = {r.to_send, r.to_receive, r.in_sync};
-        h = s_mix(s_mix(s_mix(h, r.name, strlen(r.name) + 1), r.peer, strlen(r.peer) + 1), w,
-                  sizeof w);
+        h = hash_fnv(hash_fnv(hash_fnv(h, r.name, strlen(r.name) + 1), r.peer, strlen(r.peer) + 1),
+                     w, sizeof w);
     }
     return h;
 }
@@ -419,7 +410,7 @@ s_stable_ms(const s_pending_t *p)
 {
     bool folders = p->ncolls > 0;
     for (size_t i = 0; i < p->ncolls && folders; i++) {
-        folders = strncmp(p->colls[i], "folder:", 7) == 0;
+        folders = strncmp(p->colls[i], REGISTRY_COLL_PREFIX, sizeof REGISTRY_COLL_PREFIX - 1) == 0;
     }
     return folders ? CONTROL_STABLE_FOLDER_MS : CONTROL_STABLE_MS;
 }
