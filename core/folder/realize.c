@@ -1,13 +1,13 @@
-/* core/folder/realize.c: entries to disk (docs/PROTOCOL.md §18.6). A file's temp file is
- * .meshsync/tmp/r<hash of path and entry>, renamed over its path when whole; one a cut
- * transfer left is gone on from after a restart (its blocks checked), links' t<n> files are
- * removed when the folder's first pass starts.
+/* core/folder/realize.c: entries to disk (docs/PROTOCOL.md §18.6). A file's temp file
+ * (core/folder/transfer.c) is renamed over its path when whole; a link is made as
+ * .meshsync/tmp/t<n> and renamed likewise.
  * Layer: core (folder). Third-party: none. SPDX-License-Identifier: MIT */
 #define _GNU_SOURCE /* syncfs(2): one flush for many files */
 #include "core/folder/realize.h"
 
 #include "core/folder/paths.h"
 #include "core/folder/pieces.h"
+#include "core/folder/transfer.h"
 
 #include "core/base/node.h"
 #include "core/base/testhook.h"
@@ -19,7 +19,6 @@
 #include "fs/space.h"
 #include "fs/versions.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -34,31 +33,9 @@
 #define REALIZE_EXPIRE_S     86400 /* s between two expiries of a folder's versions */
 #define REALIZE_ROOM_WAIT_MS 2000  /* a file with no room on the disk is tried again after */
 
-typedef struct s_pending {
-    char *path;
-    uint8_t *value; /* the entry's bytes, as in the index */
-    size_t value_len;
-    wire_fentry_t e;
-    uint64_t *offsets; /* of each block */
-    bool *have;
-    size_t missing;
-    size_t fetched; /* blocks members sent (the rest were on this device) */
-    int fd;
-    uint64_t id;  /* this pending file's, among the folder's (blocks checked on workers) */
-    size_t jobs;  /* places in blocks on the workers (realize_block_places): not put in place */
-    bool sealed;  /* whole, its mode and mtime set (while its temp file was open) */
-    bool lazy;    /* one block, held nowhere here: its temp file is made when it comes */
-    char tmp[40]; /* "r" + 32 hex digits (s_tmp_name) */
-} s_pending_t;
-
 typedef struct realize_state {
-    int tmp_fd; /* .meshsync/tmp, or -1 */
-    s_pending_t pending[REALIZE_PENDING_MAX];
-    uint64_t pkey[REALIZE_PENDING_MAX]; /* each pending file's path hash (s_key), in step */
-    size_t npending;
-    uint64_t temp_bytes;
-    uint64_t counter;
-    uint64_t next_id;                          /* the last pending file's id */
+    transfer_t x;                              /* the files waiting for blocks */
+    uint64_t counter;                          /* links' temp names (t<n>) */
     uint8_t refused[REALIZE_REFUSED_KEPT][16]; /* (path, entry) pairs refused and logged */
     size_t nrefused;                           /* (a ring: the oldest forgotten first) */
     int64_t expired;                           /* when versions were last expired (s) */
@@ -66,15 +43,10 @@ typedef struct realize_state {
     bool full_done;      /* a pass over every path was made (cursor is good) */
     bool full;           /* the next pass looks at every path again */
     bool stopped;        /* a pass found the folder stopped: the next good one is full */
-    bool progress;       /* a pending file finished or was dropped since the last pass */
+    bool progress;       /* a wanted piece came since the last pass */
     uint64_t ignore_gen; /* f->ignore_gen at the last full pass */
     paths_t wait;        /* paths not settled yet (no room, a local change first), by path */
-    paths_t later;       /* paths to wait for, added outside a pass (merged at the next one) */
-    size_t ncomplete;    /* pending files with every block, to be put in place (realize_flush) */
-    size_t nopen;        /* pending files whose temp file is kept open (REALIZE_OPEN_MAX) */
-    int64_t complete_ms; /* when the first of them became whole (monotonic) */
-    int64_t room_ms;     /* when a file last found no room on the disk (monotonic), 0: none */
-    int64_t full_ms;     /* when a write last found the disk full (monotonic), 0: never */
+    int64_t room_ms;     /* when a file last found no room on the disk (transfer_ms), 0: none */
     bool renamed;        /* files put in place since the last syncfs (realize_sync) */
     pieces_t pieces;     /* large files' pieces wanted or held (§25) */
     int put_pieces;      /* in one s_put: 1 a file waits for pieces, 2 its pieces refused */
@@ -83,68 +55,7 @@ typedef struct realize_state {
     char dir[PATH_LEN_MAX + 1];
 } realize_state_t;
 
-static int64_t
-s_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* A pending file became whole. */
-static void
-s_complete(realize_state_t *rs)
-{
-    if (rs->ncomplete++ == 0) {
-        rs->complete_ms = s_mono_ms();
-    }
-}
-
 static void s_wait_add(realize_state_t *rs, const char *path, const uint8_t *value, size_t len);
-
-static void
-s_pending_drop(realize_state_t *rs, size_t i, bool unlink_tmp)
-{
-    s_pending_t *p = &rs->pending[i];
-    if (p->fd >= 0) {
-        close(p->fd);
-        rs->nopen--;
-    }
-    if (unlink_tmp && rs->tmp_fd >= 0) {
-        unlinkat(rs->tmp_fd, p->tmp, 0);
-    }
-    rs->ncomplete -= p->missing == 0;
-    rs->temp_bytes -= p->e.size;
-    free(p->path);
-    free(p->value);
-    free(p->offsets);
-    free(p->have);
-    wire_fentry_release(&p->e);
-    rs->pkey[i] = rs->pkey[rs->npending - 1];
-    rs->pending[i] = rs->pending[--rs->npending];
-    rs->progress = true;
-}
-
-/* A path's key in rs->pkey (FNV-1a): a pending file is found by one pass over those keys,
- * not a string compare with each of up to REALIZE_PENDING_MAX paths. */
-static uint64_t
-s_key(const char *path)
-{
-    return hash_fnv(HASH_FNV_START, path, strlen(path));
-}
-
-/* The index of path's pending file, or rs->npending. */
-static size_t
-s_pending_find(const realize_state_t *rs, const char *path)
-{
-    uint64_t key = s_key(path);
-    for (size_t i = 0; i < rs->npending; i++) {
-        if (rs->pkey[i] == key && strcmp(rs->pending[i].path, path) == 0) {
-            return i;
-        }
-    }
-    return rs->npending;
-}
 
 /* Close the directory kept by s_parent. */
 static void
@@ -164,15 +75,9 @@ realize_free(folder_t *f)
     if (!rs) {
         return;
     }
-    while (rs->npending) {
-        s_pending_drop(rs, 0, false); /* (temp files kept: the next start goes on from them) */
-    }
-    if (rs->tmp_fd >= 0) {
-        close(rs->tmp_fd);
-    }
+    transfer_release(&rs->x); /* (temp files kept: the next start goes on from them) */
     s_parent_drop(rs);
     paths_free(&rs->wait);
-    paths_free(&rs->later);
     pieces_release(&rs->pieces);
     free(rs);
     f->realize = NULL;
@@ -181,33 +86,7 @@ realize_free(folder_t *f)
 size_t
 realize_pending(const folder_t *f)
 {
-    return f->realize ? f->realize->npending : 0;
-}
-
-/* Open (making it) .meshsync/tmp under the root; remove the t<n> files (links) left there. */
-static int
-s_tmp_open(const folder_t *f)
-{
-    int ms = openat(f->root_fd, PATH_PRIVATE, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (ms < 0) {
-        return -1;
-    }
-    (void)mkdirat(ms, "tmp", 0700);
-    int fd = openat(ms, "tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    close(ms);
-    int dup_fd = fd >= 0 ? dup(fd) : -1;
-    DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
-    for (struct dirent *de; d && (de = readdir(d));) {
-        if (de->d_name[0] == 't') {
-            unlinkat(fd, de->d_name, 0);
-        }
-    }
-    if (d) {
-        closedir(d);
-    } else if (dup_fd >= 0) {
-        close(dup_fd);
-    }
-    return fd;
+    return f->realize ? f->realize->x.n : 0;
 }
 
 static realize_state_t *
@@ -218,13 +97,11 @@ s_state(folder_t *f)
         if (!rs) {
             return NULL;
         }
-        rs->tmp_fd = s_tmp_open(f);
+        rs->x.tmp_fd = -1;
         rs->dir_fd = -1;
         f->realize = rs;
     }
-    if (f->realize->tmp_fd < 0) {
-        f->realize->tmp_fd = s_tmp_open(f);
-    }
+    (void)transfer_open(&f->realize->x, f->root_fd); /* (-1 still: realize_pass says so) */
     return f->realize;
 }
 
@@ -418,7 +295,7 @@ s_may_touch(mesh_t *m, folder_t *f, const char *path, struct stat *st, int *ther
     return false;
 }
 
-/* Move the finished temp file or link tmp (in rs->tmp_fd) over path. */
+/* Move the finished temp file or link tmp (in rs->x.tmp_fd) over path. */
 /* Keep the file at path as a version (§19.2: .meshsync/versions/PATH~STAMP) before a
  * member's change replaces or deletes it. False (logged) when it could not be kept: the
  * change is then not made here, and the file stays as it is. */
@@ -457,58 +334,8 @@ s_put_in_place(mesh_t *m, folder_t *f, realize_state_t *rs, const char *tmp, con
         return MESH_EEXIST; /* (the file that was there stays: it could not be kept) */
     }
     /* (dfd is s_parent's: kept open for the next path) */
-    int rc = renameat(rs->tmp_fd, tmp, dfd, name); /* (made durable by realize_flush) */
+    int rc = renameat(rs->x.tmp_fd, tmp, dfd, name); /* (made durable by realize_flush) */
     return rc == 0 ? MESH_OK : MESH_EIO;
-}
-
-/* p's temp file for writing: its open descriptor, or opened now (*opened: close it after). */
-static int
-s_tmp_fd(const realize_state_t *rs, const s_pending_t *p, bool *opened)
-{
-    *opened = p->fd < 0;
-    return p->fd >= 0 ? p->fd : openat(rs->tmp_fd, p->tmp, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-}
-
-/* Make lazy p's temp file now (its block came): anything left there by a cut transfer is
- * replaced (one block: nothing to go on from). */
-static int
-s_tmp_make(const realize_state_t *rs, s_pending_t *p, bool *opened)
-{
-    const int create = O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
-    int fd = openat(rs->tmp_fd, p->tmp, create, 0600);
-    if (fd < 0 && errno == EEXIST) {
-        (void)unlinkat(rs->tmp_fd, p->tmp, 0);
-        fd = openat(rs->tmp_fd, p->tmp, create, 0600);
-    }
-    p->lazy = fd < 0;
-    *opened = fd >= 0;
-    return fd;
-}
-
-/* Give whole pending file p, open at fd, its mode and mtime. */
-static bool
-s_seal_fd(int fd, const s_pending_t *p)
-{
-    struct timespec times[2] = {
-        {.tv_nsec = UTIME_OMIT},
-        {.tv_sec = p->e.mtime_ns / 1000000000, .tv_nsec = p->e.mtime_ns % 1000000000}};
-    if (times[1].tv_nsec < 0) {
-        times[1].tv_sec--, times[1].tv_nsec += 1000000000;
-    }
-    return fd >= 0 && fchmod(fd, p->e.mode) == 0 && futimens(fd, times) == 0;
-}
-
-/* Give whole pending file p its mode and mtime. */
-static bool
-s_seal(const realize_state_t *rs, const s_pending_t *p)
-{
-    bool opened = false;
-    int fd = s_tmp_fd(rs, p, &opened);
-    bool ok = s_seal_fd(fd, p);
-    if (opened && fd >= 0) {
-        close(fd);
-    }
-    return ok;
 }
 
 /* Finish whole pending file i (sealed, its bytes durable): rename it into place if the disk
@@ -516,7 +343,7 @@ s_seal(const realize_state_t *rs, const s_pending_t *p)
 static bool
 s_finish(mesh_t *m, folder_t *f, realize_state_t *rs, size_t i, bool sealed)
 {
-    s_pending_t *p = &rs->pending[i];
+    transfer_file_t *p = &rs->x.file[i];
     struct stat st;
     int there = 0;
     if (!sealed) {
@@ -528,27 +355,12 @@ s_finish(mesh_t *m, folder_t *f, realize_state_t *rs, size_t i, bool sealed)
         }
         node_log(m, MESH_LOG_INFO, "folder %s: wrote %s (%zu blocks, %zu from members)", f->id,
                  p->path, p->e.nblocks, p->fetched);
-        s_pending_drop(rs, i, false);
+        transfer_drop(&rs->x, i, false);
         return true;
     }
     s_wait_add(rs, p->path, p->value, p->value_len); /* tried again at a later pass */
-    s_pending_drop(rs, i, true);
+    transfer_drop(&rs->x, i, true);
     return false;
-}
-
-/* Is it time to put rs's whole files in place? All asked, REALIZE_FLUSH_FILES whole, or the
- * first whole REALIZE_FLUSH_MS ago when no other file waits for blocks (the end of a
- * transfer), REALIZE_FLUSH_BUSY_MS while others do (their blocks come meanwhile: fewer,
- * larger batches, each one syncfs). */
-static bool
-s_flush_due(const realize_state_t *rs, bool all)
-{
-    if (!rs || !rs->ncomplete) {
-        return false;
-    }
-    int64_t waited = s_mono_ms() - rs->complete_ms;
-    return all || rs->ncomplete >= REALIZE_FLUSH_FILES ||
-           waited >= (rs->ncomplete == rs->npending ? REALIZE_FLUSH_MS : REALIZE_FLUSH_BUSY_MS);
 }
 
 void
@@ -565,7 +377,8 @@ void
 realize_flush(mesh_t *m, folder_t *f, bool all)
 {
     realize_state_t *rs = f->realize;
-    if (!s_flush_due(rs, all)) {
+    if (!rs ||
+        !transfer_due(&rs->x, all, REALIZE_FLUSH_FILES, REALIZE_FLUSH_MS, REALIZE_FLUSH_BUSY_MS)) {
         return;
     }
     /* mode and mtime, then one syncfs for the bytes of every whole file (not an fsync
@@ -573,25 +386,25 @@ realize_flush(mesh_t *m, folder_t *f, bool all)
      * syncfs for them when no file waits any more (else at the next flush, or before their
      * records are kept: realize_sync); a file with blocks still being written by the
      * workers (whole already from blocks found here) waits for them */
-    bool sealed[REALIZE_PENDING_MAX], ready = false;
-    for (size_t i = 0; i < rs->npending; i++) {
-        const s_pending_t *p = &rs->pending[i];
-        sealed[i] = p->missing == 0 && (p->sealed || s_seal(rs, p));
+    bool sealed[TRANSFER_MAX], ready = false;
+    for (size_t i = 0; i < rs->x.n; i++) {
+        const transfer_file_t *p = &rs->x.file[i];
+        sealed[i] = p->missing == 0 && transfer_seal(&rs->x, i);
         ready |= p->missing == 0 && p->jobs == 0;
     }
     if (!ready) {
         return;
     }
-    if (syncfs(rs->tmp_fd) != 0) {
+    if (syncfs(rs->x.tmp_fd) != 0) {
         node_log(m, MESH_LOG_WARN, "folder %s: temp files not made durable (%s): kept for later",
                  f->id, strerror(errno));
         return;
     }
     rs->renamed = false;
     bool moved = false;
-    for (size_t i = 0; i < rs->npending;) {
-        if (rs->pending[i].missing == 0 && rs->pending[i].jobs == 0) {
-            size_t last = rs->npending - 1;
+    for (size_t i = 0; i < rs->x.n;) {
+        if (rs->x.file[i].missing == 0 && rs->x.file[i].jobs == 0) {
+            size_t last = rs->x.n - 1;
             moved |= s_finish(m, f, rs, i, sealed[i]); /* moves the last pending file to i */
             sealed[i] = sealed[last];
         } else {
@@ -600,7 +413,7 @@ realize_flush(mesh_t *m, folder_t *f, bool all)
     }
     s_parent_drop(rs);
     rs->renamed = moved;
-    if (rs->npending == 0) {
+    if (rs->x.n == 0) {
         realize_sync(f);
     }
 }
@@ -634,127 +447,14 @@ s_make_link(mesh_t *m, folder_t *f, realize_state_t *rs, const char *path, const
 {
     char tmp[24];
     snprintf(tmp, sizeof tmp, "t%llu", (unsigned long long)++rs->counter);
-    if (symlinkat(e->target, rs->tmp_fd, tmp) != 0) {
+    if (symlinkat(e->target, rs->x.tmp_fd, tmp) != 0) {
         return MESH_OK;
     }
     if (s_put_in_place(m, f, rs, tmp, path) != MESH_OK) {
-        unlinkat(rs->tmp_fd, tmp, 0);
+        unlinkat(rs->x.tmp_fd, tmp, 0);
         return MESH_OK;
     }
     return s_record(f, path, e);
-}
-
-/* No room for another pending file of size bytes now? */
-static bool
-s_no_room(const realize_state_t *rs, uint64_t size)
-{
-    return rs->npending == REALIZE_PENDING_MAX ||
-           (rs->npending && rs->temp_bytes + size > REALIZE_TEMP_MAX);
-}
-
-/* The temp file name of (path, value): "r" and 32 hex digits of their hash, the same after
- * a restart, so that a transfer cut by a stop or a kill goes on from what it holds. */
-static void
-s_tmp_name(const char *path, const uint8_t *value, size_t len, char out[40])
-{
-    uint8_t h[HASH_LEN];
-    hash_state_t st;
-    hash_init(&st, HASH_TAG_KEY);
-    hash_update(&st, path, strlen(path) + 1);
-    hash_update(&st, value, len);
-    hash_final(&st, h);
-    out[0] = 'r';
-    for (size_t i = 0; i < 16; i++) {
-        snprintf(out + 1 + 2 * i, 3, "%02x", h[i]);
-    }
-}
-
-/* Does fd hold block b at off (read into buf, and hashed)? */
-static bool
-s_block_at(int fd, uint64_t off, const wire_fentry_block_t *b, uint8_t *buf)
-{
-    uint8_t got[HASH_LEN];
-    if (pread(fd, buf, b->size, (off_t)off) != (ssize_t)b->size) {
-        return false;
-    }
-    hash_tagged(HASH_TAG_BLOCK, buf, b->size, got);
-    return memcmp(got, b->hash, HASH_LEN) == 0;
-}
-
-static int
-s_name_cmp(const void *a, const void *b)
-{
-    return strcmp(a, b);
-}
-
-/* After a full pass: remove the temp files of cut transfers that no pending file and no
- * waiting path will go on from (their entry changed or went meanwhile). */
-static void
-s_tmp_sweep(realize_state_t *rs)
-{
-    char(*names)[40] = malloc((rs->wait.n + 1) * sizeof *names);
-    size_t n = 0;
-    if (!names || rs->tmp_fd < 0) {
-        free(names);
-        return;
-    }
-    for (size_t i = 0; i < rs->wait.n; i++) {
-        if (rs->wait.v[i].value) {
-            s_tmp_name(rs->wait.v[i].path, rs->wait.v[i].value, rs->wait.v[i].len, names[n++]);
-        }
-    }
-    if (n > 1) {
-        qsort(names, n, sizeof *names, s_name_cmp);
-    }
-    int dup_fd = dup(rs->tmp_fd);
-    DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
-    for (struct dirent *de; d && (de = readdir(d));) {
-        bool keep =
-            de->d_name[0] != 'r' || (n && bsearch(de->d_name, names, n, sizeof *names, s_name_cmp));
-        for (size_t i = 0; i < rs->npending && !keep; i++) {
-            keep = strcmp(rs->pending[i].tmp, de->d_name) == 0;
-        }
-        if (!keep) {
-            (void)unlinkat(rs->tmp_fd, de->d_name, 0);
-        }
-    }
-    if (d) {
-        closedir(d);
-    } else if (dup_fd >= 0) {
-        close(dup_fd);
-    }
-    free(names);
-}
-
-/* Open p's temp file: one a cut transfer left (a regular file of p's size with one link) is
- * kept (*resumed: its blocks are checked before use); anything else there is replaced. */
-static int
-s_tmp_file(const realize_state_t *rs, const s_pending_t *p, bool *resumed)
-{
-    struct stat st;
-    const int create = O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
-    int fd = openat(rs->tmp_fd, p->tmp, create, 0600); /* (most often none is there) */
-    *resumed = false;
-    if (fd < 0 && errno == EEXIST) {
-        fd = openat(rs->tmp_fd, p->tmp, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-        *resumed = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1 &&
-                   (uint64_t)st.st_size == p->e.size;
-        if (*resumed) {
-            return fd;
-        }
-        if (fd >= 0) {
-            close(fd);
-        }
-        (void)unlinkat(rs->tmp_fd, p->tmp, 0);
-        fd = openat(rs->tmp_fd, p->tmp, create, 0600);
-    }
-    /* its size at once when it comes in several blocks (a cut transfer is gone on from only
-     * when its size is right); one block's write gives it its size */
-    if (fd >= 0 && p->e.nblocks > 1 && ftruncate(fd, (off_t)p->e.size) != 0) {
-        close(fd);
-        fd = -1;
-    }
-    return fd;
 }
 
 /* Fill a large file's block list from its pieces: MESH_OK with e's blocks; MESH_ENOTFOUND
@@ -779,35 +479,6 @@ s_expand(mesh_t *m, folder_t *f, realize_state_t *rs, const blockidx_t *bi, cons
                  it->path);
     }
     return err;
-}
-
-/* A block of want's hash and size from the temp file of another pending file that is whole
- * (waiting for realize_flush), read into buf and checked: a file renamed or copied from one
- * that is being put in place right now (its old path gone, its new one not yet in the block
- * index) still moves no data. Only whole files are looked at (REALIZE_FLUSH_FILES at most). */
-static bool
-s_from_whole(const realize_state_t *rs, const s_pending_t *self, const wire_fentry_block_t *want,
-             uint8_t *buf)
-{
-    for (size_t j = 0; rs->ncomplete && j < rs->npending; j++) {
-        const s_pending_t *q = &rs->pending[j];
-        for (size_t b = 0; q != self && q->missing == 0 && b < q->e.nblocks; b++) {
-            if (q->e.blocks[b].size != want->size ||
-                memcmp(q->e.blocks[b].hash, want->hash, WIRE_FENTRY_HASH) != 0) {
-                continue;
-            }
-            bool opened = false;
-            int fd = s_tmp_fd(rs, q, &opened);
-            bool ok = fd >= 0 && s_block_at(fd, q->offsets[b], want, buf);
-            if (opened && fd >= 0) {
-                close(fd);
-            }
-            if (ok) {
-                return true;
-            }
-        }
-    }
-    return false;
 }
 
 /* The room on the folder's disk the test hook MESH_TEST_ROOM_FILE gives (the number in the
@@ -838,29 +509,29 @@ s_room(mesh_t *m, folder_t *f, realize_state_t *rs, const paths_item_t *it, uint
 {
     char tmp[40];
     struct stat st;
-    uint64_t room = UINT64_MAX, need = size + rs->temp_bytes;
+    uint64_t room = UINT64_MAX, need = size + rs->x.bytes;
     if (size == 0) {
         return true; /* (an empty file takes no block) */
     }
-    if (rs->full_ms && s_mono_ms() - rs->full_ms < REALIZE_ROOM_WAIT_MS) {
-        rs->room_ms = s_mono_ms(); /* (a disk that was full a moment ago: a quota statvfs */
-        return false;              /* does not show; s_disk_full said so) */
+    if (rs->x.full_ms && transfer_ms() - rs->x.full_ms < REALIZE_ROOM_WAIT_MS) {
+        rs->room_ms = transfer_ms(); /* (a disk that was full a moment ago: a quota statvfs */
+        return false;                /* does not show; s_disk_full said so) */
     }
     uint64_t hook = s_room_hook();
-    s_tmp_name(it->path, it->value, it->len, tmp);
-    if (fstatat(rs->tmp_fd, tmp, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
+    transfer_tmp_name(it->path, it->value, it->len, tmp);
+    if (fstatat(rs->x.tmp_fd, tmp, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
         uint64_t held = (uint64_t)st.st_blocks * 512;
         need -= held < size ? held : size;
     }
     if (hook != UINT64_MAX) {
         room = hook;
     } else {
-        (void)space_room(rs->tmp_fd, &room); /* (a disk that cannot say: the writes tell) */
+        (void)space_room(rs->x.tmp_fd, &room); /* (a disk that cannot say: the writes tell) */
     }
     if (need <= room) {
         return true;
     }
-    rs->room_ms = s_mono_ms();
+    rs->room_ms = transfer_ms();
     s_refuse(m, rs, it->path, it->value, it->len,
              "folder %s: no room for %s on its disk: %llu bytes to write (with the transfers "
              "under way), %llu free beyond the reserve; it waits for room (tried again every "
@@ -878,7 +549,7 @@ static mesh_err_t
 s_make_file(mesh_t *m, folder_t *f, realize_state_t *rs, const blockidx_t *bi,
             const paths_item_t *it, wire_fentry_t *e)
 {
-    if (s_no_room(rs, e->size) || !s_room(m, f, rs, it, e->size)) {
+    if (transfer_full(&rs->x, e->size) || !s_room(m, f, rs, it, e->size)) {
         return MESH_OK; /* a later pass */
     }
     if (e->npieces && !e->blocks) {
@@ -887,83 +558,7 @@ s_make_file(mesh_t *m, folder_t *f, realize_state_t *rs, const blockidx_t *bi,
             return err == MESH_ENOMEM ? err : MESH_OK; /* (a later pass, or refused) */
         }
     }
-    s_pending_t *p = &rs->pending[rs->npending];
-    memset(p, 0, sizeof *p);
-    p->fd = -1;
-    p->id = ++rs->next_id;
-    rs->pkey[rs->npending] = s_key(it->path);
-    s_tmp_name(it->path, it->value, it->len, p->tmp);
-    p->path = strdup(it->path);
-    p->value = malloc(it->len ? it->len : 1);
-    p->offsets = calloc(e->nblocks + 1, sizeof *p->offsets);
-    p->have = calloc(e->nblocks + 1, sizeof *p->have);
-    uint8_t *buf = malloc(WIRE_FENTRY_BLOCK_MAX);
-    rs->npending++;
-    p->e = *e;
-    memset(e, 0, sizeof *e); /* the pending file owns it now */
-    rs->temp_bytes += p->e.size;
-    if (!p->path || !p->value || !p->offsets || !p->have || !buf) {
-        free(buf);
-        s_pending_drop(rs, rs->npending - 1, false);
-        return MESH_ENOMEM;
-    }
-    memcpy(p->value, it->value, it->len);
-    p->value_len = it->len;
-    if (p->e.nblocks == 1 && !blockidx_has(bi, p->e.blocks[0].hash)) {
-        /* one block to fetch: the temp file is made when it comes (realize_block), so a
-         * pass that starts many small files makes no file yet and asks for their blocks */
-        free(buf);
-        p->lazy = true;
-        p->missing = 1;
-        return MESH_OK;
-    }
-    bool resumed = false;
-    size_t kept = 0;
-    p->fd = s_tmp_file(rs, p, &resumed);
-    if (p->fd < 0) {
-        free(buf);
-        node_log(m, MESH_LOG_WARN, "folder %s: no temp file: %s", f->id, strerror(errno));
-        s_pending_drop(rs, rs->npending - 1, true);
-        return MESH_OK;
-    }
-    uint64_t off = 0;
-    for (size_t i = 0; i < p->e.nblocks; i++) {
-        size_t len = p->e.blocks[i].size;
-        p->offsets[i] = off;
-        off += p->e.blocks[i].size;
-        if (resumed && s_block_at(p->fd, p->offsets[i], &p->e.blocks[i], buf)) {
-            p->have[i] = true; /* (written before the cut) */
-            kept++;
-        } else if (blockidx_read(bi, p->e.blocks[i].hash, buf, WIRE_FENTRY_BLOCK_MAX, &len) ==
-                       MESH_OK &&
-                   len == p->e.blocks[i].size &&
-                   pwrite(p->fd, buf, len, (off_t)p->offsets[i]) == (ssize_t)len) {
-            p->have[i] = true;
-        } else if (s_from_whole(rs, p, &p->e.blocks[i], buf) &&
-                   pwrite(p->fd, buf, p->e.blocks[i].size, (off_t)p->offsets[i]) ==
-                       (ssize_t)p->e.blocks[i].size) {
-            p->have[i] = true;
-        } else {
-            p->missing++;
-        }
-    }
-    free(buf);
-    p->sealed = p->missing == 0 && s_seal_fd(p->fd, p); /* (while it is open) */
-    if (p->missing == 0 || rs->nopen >= REALIZE_OPEN_MAX) {
-        close(p->fd); /* (opened again for each block: pending files are many, descriptors few) */
-        p->fd = -1;
-    } else {
-        rs->nopen++;
-    }
-    if (kept) {
-        node_log(m, MESH_LOG_INFO,
-                 "folder %s: resumed %s: %zu of %zu blocks from a cut transfer, %zu to fetch",
-                 f->id, p->path, kept, p->e.nblocks, p->missing);
-    }
-    if (p->missing == 0) {
-        s_complete(rs); /* (put in place by realize_flush) */
-    }
-    return MESH_OK;
+    return transfer_start(m, f->id, &rs->x, bi, it->path, it->value, it->len, e);
 }
 
 /* Bring path to entry it (already decoded into e). */
@@ -975,13 +570,13 @@ s_one(mesh_t *m, folder_t *f, realize_state_t *rs, const blockidx_t *bi, const p
     if (rec && s_rec_is(rec, e)) {
         return MESH_OK;
     }
-    size_t i = s_pending_find(rs, it->path);
-    if (i < rs->npending) {
-        const s_pending_t *p = &rs->pending[i];
+    size_t i = transfer_find(&rs->x, it->path);
+    if (i < rs->x.n) {
+        const transfer_file_t *p = &rs->x.file[i];
         if (p->value_len == it->len && memcmp(p->value, it->value, it->len) == 0) {
             return MESH_OK; /* under way */
         }
-        s_pending_drop(rs, i, true); /* the entry changed meanwhile */
+        transfer_drop(&rs->x, i, true); /* the entry changed meanwhile */
     }
     struct stat st;
     int there = 0;
@@ -1044,7 +639,7 @@ s_conflict_copies(mesh_t *m, folder_t *f, realize_state_t *rs, const blockidx_t 
 static void
 s_wait_add(realize_state_t *rs, const char *path, const uint8_t *value, size_t len)
 {
-    if (paths_push(&rs->later, path, strlen(path), value, len, false) != MESH_OK) {
+    if (!transfer_requeue(&rs->x, path, value, len)) {
         rs->full = true; /* (out of memory: every path is looked at again later) */
     }
 }
@@ -1053,9 +648,9 @@ s_wait_add(realize_state_t *rs, const char *path, const uint8_t *value, size_t l
 static bool
 s_settled(const folder_t *f, const realize_state_t *rs, const paths_item_t *it)
 {
-    size_t i = s_pending_find(rs, it->path);
-    if (i < rs->npending) {
-        const s_pending_t *p = &rs->pending[i];
+    size_t i = transfer_find(&rs->x, it->path);
+    if (i < rs->x.n) {
+        const transfer_file_t *p = &rs->x.file[i];
         return p->value_len == it->len && memcmp(p->value, it->value, it->len) == 0;
     }
     const index_rec_t *rec = index_find(f, it->path);
@@ -1089,7 +684,7 @@ s_put(mesh_t *m, folder_t *f, realize_state_t *rs, const blockidx_t *bi, paths_i
     char why[160];
     wire_fentry_t e;
     *settled = true;
-    if (it->known && it->file && !it->conflict && s_no_room(rs, it->size)) {
+    if (it->known && it->file && !it->conflict && transfer_full(&rs->x, it->size)) {
         *settled = false; /* no room for another transfer: a later pass (no disk touched) */
         return MESH_OK;
     }
@@ -1118,7 +713,8 @@ s_put(mesh_t *m, folder_t *f, realize_state_t *rs, const blockidx_t *bi, paths_i
     mesh_err_t err = MESH_OK;
     if (rec && !it->conflict && s_rec_is(rec, &e)) {
         /* (as on disk already) */
-    } else if (it->file && !it->conflict && s_no_room(rs, e.size) && !s_settled(f, rs, it)) {
+    } else if (it->file && !it->conflict && transfer_full(&rs->x, e.size) &&
+               !s_settled(f, rs, it)) {
         *settled = false; /* no room for another transfer: a later pass (no disk touched) */
     } else {
         /* the losers' copies before the winner replaces what is there, so that their
@@ -1127,9 +723,9 @@ s_put(mesh_t *m, folder_t *f, realize_state_t *rs, const blockidx_t *bi, paths_i
         err = it->conflict ? s_conflict_copies(m, f, rs, bi, it->path) : MESH_OK;
         err = err == MESH_OK ? s_one(m, f, rs, bi, it, &e) : err;
         /* (pieces refused: settled until the entry changes; pieces asked for: it waits) */
-        *settled = err == MESH_OK && (rs->put_pieces == 2 ||
-                                      (rs->put_pieces == 0 && s_settled(f, rs, it) &&
-                                       !(it->conflict && rs->npending == REALIZE_PENDING_MAX)));
+        *settled = err == MESH_OK &&
+                   (rs->put_pieces == 2 || (rs->put_pieces == 0 && s_settled(f, rs, it) &&
+                                            !(it->conflict && rs->x.n == TRANSFER_MAX)));
     }
     wire_fentry_release(&e);
     return err;
@@ -1140,9 +736,9 @@ s_put(mesh_t *m, folder_t *f, realize_state_t *rs, const blockidx_t *bi, paths_i
 static void
 s_del(mesh_t *m, folder_t *f, realize_state_t *rs, const char *path, bool *settled)
 {
-    size_t i = s_pending_find(rs, path);
-    if (i < rs->npending) {
-        s_pending_drop(rs, i, true);
+    size_t i = transfer_find(&rs->x, path);
+    if (i < rs->x.n) {
+        transfer_drop(&rs->x, i, true);
     }
     struct stat st;
     int there = 0;
@@ -1241,9 +837,9 @@ realize_wants_pass(const folder_t *f)
 {
     const realize_state_t *rs = f->realize;
     return rs && f->state == SCAN_ROOT_OK &&
-           (rs->full || rs->stopped || rs->ignore_gen != f->ignore_gen || rs->later.n ||
-            (rs->progress && rs->wait.n) ||
-            (rs->room_ms && s_mono_ms() - rs->room_ms >= REALIZE_ROOM_WAIT_MS));
+           (rs->full || rs->x.lost || rs->stopped || rs->ignore_gen != f->ignore_gen ||
+            rs->x.later.n || ((rs->progress || rs->x.progress) && rs->wait.n) ||
+            (rs->room_ms && transfer_ms() - rs->room_ms >= REALIZE_ROOM_WAIT_MS));
 }
 
 mesh_err_t
@@ -1259,7 +855,7 @@ realize_pass(mesh_t *m, folder_t *f, const blockidx_t *bi)
         rs->stopped = true; /* back: every path is looked at again */
         return MESH_OK;
     }
-    if (rs->tmp_fd < 0) {
+    if (rs->x.tmp_fd < 0) {
         return node_fail(m, MESH_EIO, "folder %s: %s/tmp cannot be made", f->id, PATH_PRIVATE);
     }
     int64_t now = (int64_t)time(NULL);
@@ -1275,39 +871,40 @@ realize_pass(mesh_t *m, folder_t *f, const blockidx_t *bi)
                      f->id, removed, registry_versions_days(m, f->id));
         }
     }
-    rs->progress = false;
+    rs->progress = rs->x.progress = false;
     rs->room_ms = 0; /* (set again by a file that still finds no room) */
     pieces_pass(&rs->pieces);
-    bool full = !rs->full_done || rs->full || rs->stopped || rs->ignore_gen != f->ignore_gen;
+    bool full =
+        !rs->full_done || rs->full || rs->x.lost || rs->stopped || rs->ignore_gen != f->ignore_gen;
     mesh_err_t err = full ? MESH_OK : paths_changed(m, f, &rs->cursor, &items, &full);
     if (err == MESH_OK && full) {
         uint64_t cursor = 0;
         err = paths_all(m, f, &items, &cursor);
         if (err == MESH_OK) {
-            for (size_t i = 0; i < rs->npending;) { /* transfers of paths gone from the index */
-                size_t k = s_find(&items, rs->pending[i].path);
+            for (size_t i = 0; i < rs->x.n;) { /* transfers of paths gone from the index */
+                size_t k = s_find(&items, rs->x.file[i].path);
                 if (k < items.n && items.v[k].value) {
                     i++;
                 } else {
-                    s_pending_drop(rs, i, true);
+                    transfer_drop(&rs->x, i, true);
                 }
             }
             paths_free(&rs->wait); /* (every path is in items) */
             rs->cursor = cursor;
             rs->full_done = true;
-            rs->full = rs->stopped = false;
+            rs->full = rs->x.lost = rs->stopped = false;
             rs->ignore_gen = f->ignore_gen;
         }
     }
     err = err == MESH_OK ? paths_merge(&rs->wait, &items) : err;
-    if (err == MESH_OK && rs->later.n) { /* (files dropped before they were in place) */
-        paths_sort(&rs->later);
-        err = paths_merge(&rs->wait, &rs->later);
+    if (err == MESH_OK && rs->x.later.n) { /* (files dropped before they were in place) */
+        paths_sort(&rs->x.later);
+        err = paths_merge(&rs->wait, &rs->x.later);
     }
     err = err == MESH_OK ? s_work(m, f, rs, bi) : err;
     s_parent_drop(rs);
     if (err == MESH_OK && full) {
-        s_tmp_sweep(rs);
+        transfer_sweep(&rs->x, &rs->wait);
     }
     pieces_trim(&rs->pieces, err == MESH_OK && full);
     if (err != MESH_OK) {
@@ -1323,168 +920,49 @@ void
 realize_wanted(const folder_t *f, void (*fn)(void *ctx, const uint8_t *hash), void *ctx)
 {
     const realize_state_t *rs = f->realize;
-    for (size_t i = 0; rs && i < rs->npending; i++) {
-        const s_pending_t *p = &rs->pending[i];
-        for (size_t b = 0; b < p->e.nblocks; b++) {
-            if (!p->have[b]) {
-                fn(ctx, p->e.blocks[b].hash);
-            }
-        }
-    }
     if (rs) {
+        transfer_wanted(&rs->x, fn, ctx);
         pieces_wanted(&rs->pieces, fn, ctx);
     }
 }
 
-/* Pending file i met a full disk (ENOSPC, EDQUOT) while a block was written: it is dropped
- * (its temp file removed, so the room it took is free again) and its path waits, tried
- * again by s_room, which lets no file start for REALIZE_ROOM_WAIT_MS, then only once there
- * is room: its blocks are not fetched again and again meanwhile. */
-static void
-s_disk_full(mesh_t *m, const folder_t *f, realize_state_t *rs, size_t i)
+/* A block that is good (checked) may be a wanted piece of a large file's block list (§25):
+ * kept, the next pass reads it. */
+static size_t
+s_piece(realize_state_t *rs, const uint8_t *hash, const uint8_t *data, size_t len)
 {
-    s_pending_t *p = &rs->pending[i];
-    node_log(m, MESH_LOG_WARN,
-             "folder %s: its disk is full while writing %s: the transfer is dropped (its temp "
-             "file removed) and waits for room",
-             f->id, p->path);
-    s_wait_add(rs, p->path, p->value, p->value_len);
-    rs->full_ms = s_mono_ms();
-    s_pending_drop(rs, i, true);
+    if (!pieces_block(&rs->pieces, hash, data, len)) {
+        return 0;
+    }
+    rs->progress = true;
+    return 1;
 }
 
 size_t
 realize_block(mesh_t *m, folder_t *f, const uint8_t *hash, const uint8_t *data, size_t len)
 {
     realize_state_t *rs = f->realize;
-    size_t took = 0;
+    if (!rs) {
+        return 0;
+    }
     /* (the files it makes whole are put in place by realize_flush) */
-    for (size_t i = 0; rs && i < rs->npending;) {
-        s_pending_t *p = &rs->pending[i];
-        int fd = -1;
-        bool opened = false;
-        bool full = false; /* a write found the disk full */
-        for (size_t b = 0; b < p->e.nblocks; b++) {
-            if (!p->have[b] && p->e.blocks[b].size == len &&
-                memcmp(p->e.blocks[b].hash, hash, WIRE_FENTRY_HASH) == 0 &&
-                (fd >= 0 ||
-                 (fd = p->lazy ? s_tmp_make(rs, p, &opened) : s_tmp_fd(rs, p, &opened)) >= 0)) {
-                if (pwrite(fd, data, len, (off_t)p->offsets[b]) != (ssize_t)len) {
-                    full |= errno == ENOSPC || errno == EDQUOT;
-                    continue;
-                }
-                p->have[b] = true;
-                p->fetched++;
-                took++;
-                if (--p->missing == 0) {
-                    p->sealed = s_seal_fd(fd, p); /* (while it is open) */
-                    s_complete(rs);               /* (put in place by realize_flush) */
-                }
-            }
-        }
-        if (opened && fd >= 0) {
-            close(fd);
-        }
-        if (full) {
-            s_disk_full(m, f, rs, i); /* (pending file i is dropped: the next is at i now) */
-            continue;
-        }
-        i++;
-    }
-    if (rs && pieces_block(&rs->pieces, hash, data, len)) { /* (the next pass reads it) */
-        rs->progress = true;
-        took++;
-    }
-    return took;
-}
-
-/* A descriptor of p's temp file that a worker may write and close: a duplicate of the one
- * kept open, or the file opened (made, for a lazy one) now. -1 when none. */
-static int
-s_put_fd(const realize_state_t *rs, s_pending_t *p)
-{
-    bool opened = false;
-    if (p->fd >= 0) {
-        return fcntl(p->fd, F_DUPFD_CLOEXEC, 0);
-    }
-    return p->lazy ? s_tmp_make(rs, p, &opened) : s_tmp_fd(rs, p, &opened);
+    size_t took = transfer_block(m, f->id, &rs->x, hash, data, len);
+    return took + s_piece(rs, hash, data, len);
 }
 
 size_t
 realize_block_places(folder_t *f, blockwork_job_t *job)
 {
-    realize_state_t *rs = f->realize;
-    size_t added = 0;
-    for (size_t i = 0; rs && i < rs->npending; i++) {
-        s_pending_t *p = &rs->pending[i];
-        size_t first = job->nputs;
-        int fd = -1;
-        for (size_t b = 0; b < p->e.nblocks; b++) {
-            if (p->have[b] || p->e.blocks[b].size != job->len ||
-                memcmp(p->e.blocks[b].hash, job->hash, WIRE_FENTRY_HASH) != 0) {
-                continue;
-            }
-            if ((fd < 0 && (fd = s_put_fd(rs, p)) < 0) ||
-                blockwork_job_put(job, fd, false, p->offsets[b], f, p->id, b) != MESH_OK) {
-                break; /* (the block is asked for again) */
-            }
-            if (p->e.size >= REALIZE_EARLY_BYTES) {
-                blockwork_job_early(job);
-            }
-            p->jobs++;
-            added++;
-        }
-        if (job->nputs > first) {
-            job->puts[job->nputs - 1].close_fd = true; /* (its last place closes it) */
-        } else if (fd >= 0) {
-            close(fd);
-        }
-    }
-    return added;
-}
-
-/* f's pending file of id key, or NULL (dropped since). */
-static s_pending_t *
-s_pending_of(realize_state_t *rs, uint64_t key)
-{
-    for (size_t i = 0; i < rs->npending; i++) {
-        if (rs->pending[i].id == key) {
-            return &rs->pending[i];
-        }
-    }
-    return NULL;
+    return f->realize ? transfer_block_places(&f->realize->x, f, job) : 0;
 }
 
 size_t
 realize_block_done(mesh_t *m, folder_t *f, const blockwork_job_t *job)
 {
     realize_state_t *rs = f->realize;
-    size_t took = 0;
-    for (size_t k = 0; rs && k < job->nputs; k++) {
-        const blockwork_put_t *put = &job->puts[k];
-        s_pending_t *p = put->owner == f ? s_pending_of(rs, put->key) : NULL;
-        if (!p) {
-            continue;
-        }
-        p->jobs--;
-        if (put->full) {
-            s_disk_full(m, f, rs, (size_t)(p - rs->pending)); /* (the rest of its puts: no p) */
-            continue;
-        }
-        if (!put->wrote || p->have[put->index]) {
-            continue; /* (not checked, not written, or found here meanwhile) */
-        }
-        p->have[put->index] = true;
-        p->fetched++;
-        took++;
-        if (--p->missing == 0) {
-            p->sealed = s_seal(rs, p);
-            s_complete(rs); /* (put in place by realize_flush) */
-        }
+    if (!rs) {
+        return 0;
     }
-    if (rs && job->good && pieces_block(&rs->pieces, job->hash, job->data, job->len)) {
-        rs->progress = true; /* (the next pass reads it) */
-        took++;
-    }
-    return took;
+    size_t took = transfer_block_done(m, f->id, &rs->x, f, job);
+    return took + (job->good ? s_piece(rs, job->hash, job->data, job->len) : 0);
 }

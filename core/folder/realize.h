@@ -5,9 +5,12 @@
  * into place, so that a half-written file is never visible; and deletes. A path whose disk
  * state differs from its last scan record (a local edit not scanned yet) is never written
  * or deleted: the folder is scanned again first, and the local change kept.
- * Owns: the pending transfers and the temp files. Not here: which member sends a block
- * (core/sync/blocks.h), the scan (core/folder/index.h). Conflict copies (issue 18) will be
- * made where realize_pass keeps a local change (marked there).
+ * Owns: which entries are brought to disk and when (the passes, the paths that wait), the
+ * disk checked against the records before a path is touched, putting whole files in place
+ * (the flush), directories, links, deletes, conflict copies, the room on the disk before a
+ * file starts. Not here: the pending transfers, their temp files and the blocks coming in
+ * (core/folder/transfer.h), which member sends a block (core/sync/), the scan
+ * (core/folder/index.h).
  * Layer: core (folder). Third-party: none. SPDX-License-Identifier: MIT */
 #ifndef MESH_CORE_FOLDER_REALIZE_H
 #define MESH_CORE_FOLDER_REALIZE_H
@@ -21,13 +24,9 @@
 #include "core/folder/index.h"
 #include "meshsync.h"
 
-#define REALIZE_PENDING_MAX   1024u        /* files of one folder waiting for blocks at once */
-#define REALIZE_OPEN_MAX      32u          /* of them with their temp file kept open */
-#define REALIZE_TEMP_MAX      (4ull << 30) /* bytes of those temp files (one larger file alone) */
-#define REALIZE_FLUSH_FILES   256u         /* whole files put in place together (one syncfs), */
-#define REALIZE_FLUSH_MS      50           /* or the first of them waited this long (ms), */
-#define REALIZE_FLUSH_BUSY_MS 250          /* this long while other files wait for blocks */
-#define REALIZE_EARLY_BYTES   (8u << 20)   /* a file this large: writeback as its blocks come */
+#define REALIZE_FLUSH_FILES   256u /* whole files put in place together (one syncfs), */
+#define REALIZE_FLUSH_MS      50   /* or the first of them waited this long (ms), */
+#define REALIZE_FLUSH_BUSY_MS 250  /* this long while other files wait for blocks */
 
 /* One pass over f, proportional to what changed (§18.6): the paths whose entry in f's index
  * collection changed since the last pass (read from the store's change feed from f's own

@@ -9,7 +9,6 @@
 #include "core/folder/index.h"
 #include "core/folder/realize.h"
 #include "core/folder/registry.h"
-#include "core/member/share.h"
 #include "core/sync/statusfile.h"
 #include "core/wire/blockmsg.h"
 #include "crypto/hash.h"
@@ -25,28 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define S_TRIED_MAX   8 /* members a block was asked of, before all are asked again */
-#define S_SLOTS       (4 * FOLDERS_WANT_MAX) /* the want table's slots (a power of two) */
-#define S_ACCESS_KEPT 16 /* (folder, member) read rights remembered per store transaction */
-#define S_LATER_MAX                                                                                \
-    (8 * FOLDERS_INFLIGHT_PEER) /* requests past the answer cap kept (more: dropped) */
-
-/* May this member read this folder's collection? (As of one store transaction.) */
-typedef struct s_access {
-    const folder_t *f;
-    uint8_t device[WIRE_ORIGIN_LEN];
-    bool yes;
-} s_access_t;
-
-/* A request that came past the answer cap: answered when the next second's budget allows. */
-typedef struct s_later {
-    session_t *s;          /* (sessions live as long as the loop) */
-    uint64_t peer_session; /* its HELLO's session id then (a restart: not answered) */
-    uint64_t num;          /* the request's id */
-    uint8_t hash[WIRE_FENTRY_HASH];
-    size_t folder_len;
-    char folder[WIRE_BLOCKMSG_ID_MAX];
-} s_later_t;
+#define S_TRIED_MAX 8 /* members a block was asked of, before all are asked again */
+#define S_SLOTS     (4 * FOLDERS_WANT_MAX) /* the want table's slots (a power of two) */
 
 typedef struct s_want {
     uint8_t hash[WIRE_FENTRY_HASH];
@@ -99,18 +78,10 @@ struct folders {
     bool wanted_due;   /* a pass ran since (new files may lack blocks): read it at this turn */
     bool wanted_full;  /* the list was full when last read: read it at each turn (room comes) */
     uint64_t next_id;
-    size_t next_sess;                 /* round robin among members */
-    int64_t answer_s;                 /* the second of the answers counted, */
-    uint32_t answers;                 /* and how many, */
-    uint64_t answer_bytes;            /* of how many bytes */
-    s_later_t *later;                 /* requests past the cap (a ring of S_LATER_MAX), */
-    size_t later_at, nlater;          /* its first and how many */
-    uint32_t *slot;                   /* want's hash table: index + 1 per slot, 0 empty (S_SLOTS) */
-    s_access_t access[S_ACCESS_KEPT]; /* read rights asked lately (a ring), */
-    size_t naccess;                   /* how many were asked, */
-    uint64_t access_txnid;            /* at this store transaction */
-    uint8_t *block;                   /* an answer's blocks (2 MiB: s_answer_many) */
-    blockwork_t *bw;                  /* the workers that check received blocks, or NULL */
+    size_t next_sess;    /* round robin among members */
+    uint32_t *slot;      /* want's hash table: index + 1 per slot, 0 empty (S_SLOTS) */
+    blockwork_t *bw;     /* the workers that check received blocks, or NULL */
+    blockserve_t *serve; /* the answers to members' requests */
     wire_buf_t body;
 };
 
@@ -139,7 +110,7 @@ s_drop_folder(loop_t *l, struct folders *fs, size_t i)
         }
     }
     blockidx_forget(fs->bi, f);
-    fs->naccess = 0; /* (read rights name folders by address) */
+    blockserve_forget(fs->serve); /* (its read rights name folders by address) */
     realize_free(f);
     index_folder_free(f);
     fs->n--;
@@ -570,8 +541,6 @@ s_blocks(loop_t *l, struct folders *fs, int64_t now, folders_send_fn send)
 
 /* ---- the turn ---- */
 
-static void s_later_answer(loop_t *l, struct folders *fs, folders_send_fn send);
-
 /* Keep folder i's records in the store when realize changed them, at most once per
  * FOLDERS_SAVE_MS (force: now). Records not kept when the daemon dies cost a read of those
  * files at the next scan, nothing else: realize touches no path without its record. */
@@ -611,16 +580,15 @@ s_open(loop_t *l)
     fs->saved_ms = calloc(REGISTRY_MAX, sizeof *fs->saved_ms);
     fs->slot = calloc(S_SLOTS, sizeof *fs->slot);
     fs->want = calloc(FOLDERS_WANT_MAX, sizeof *fs->want);
-    fs->later = calloc(S_LATER_MAX, sizeof *fs->later);
-    fs->block = malloc(2 * WIRE_FENTRY_BLOCK_MAX); /* (an answer's blocks, and one more) */
     fs->bi = blockidx_new();
+    fs->serve = fs->bi && fs->f ? blockserve_new(fs->f, &fs->n, fs->bi) : NULL;
     fs->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     fs->registry_ms = INT64_MIN / 2;
     fs->txnid = UINT64_MAX;
     wire_buf_init(&fs->body);
     l->folders = fs;
     if (!fs->f || !fs->scan_ms || !fs->dirty_ms || !fs->watched || !fs->need || !fs->want ||
-        !fs->block || !fs->bi || !fs->saved || !fs->saved_ms || !fs->slot || !fs->later) {
+        !fs->serve || !fs->saved || !fs->saved_ms || !fs->slot) {
         folders_close(l);
         return NULL;
     }
@@ -643,8 +611,8 @@ folders_tick(loop_t *l, int64_t now, folders_send_fn send)
         fs->registry_ms = now;
         s_registry(l, fs);
     }
-    s_later_answer(l, fs, send);  /* (requests past the cap: in this second's budget) */
-    s_checked_some(l, fs, false); /* (blocks the workers checked and wrote) */
+    blockserve_later(l, fs->serve, send); /* (requests past the cap: this second's budget) */
+    s_checked_some(l, fs, false);         /* (blocks the workers checked and wrote) */
     if (fs->n == 0) {
         fs->txnid = txnid;
         return;
@@ -719,200 +687,6 @@ folders_tick(loop_t *l, int64_t now, folders_send_fn send)
 }
 
 /* ---- messages ---- */
-
-/* May member s read folder f (hold its collection: the access list, §8.3; every member
- * while the collection was never shared)? Asked of the store once per (folder, member)
- * and store transaction. */
-static bool
-s_may_read(loop_t *l, struct folders *fs, const folder_t *f, const session_t *s)
-{
-    uint64_t txnid = store_last_txnid(l->m->store);
-    if (txnid != fs->access_txnid) {
-        fs->access_txnid = txnid;
-        fs->naccess = 0;
-    }
-    size_t kept = fs->naccess < S_ACCESS_KEPT ? fs->naccess : S_ACCESS_KEPT;
-    for (size_t i = 0; i < kept; i++) {
-        if (fs->access[i].f == f && memcmp(fs->access[i].device, s->device, WIRE_ORIGIN_LEN) == 0) {
-            return fs->access[i].yes;
-        }
-    }
-    bool yes = false;
-    if (share_may_hold(l->m, f->coll, s->device, &yes) != MESH_OK) {
-        yes = false; /* (the access records could not be read: nothing is answered) */
-    }
-    s_access_t *a = &fs->access[fs->naccess++ % S_ACCESS_KEPT];
-    a->f = f;
-    memcpy(a->device, s->device, WIRE_ORIGIN_LEN);
-    a->yes = yes;
-    return yes;
-}
-
-/* Is there room left in this second's answer budget (FOLDERS_ANSWERS_PER_S, and
- * FOLDERS_ANSWER_BYTES_S)? */
-static bool
-s_budget(struct folders *fs)
-{
-    int64_t sec = sync_now_ms() / 1000;
-    if (sec != fs->answer_s) {
-        fs->answer_s = sec;
-        fs->answers = 0;
-        fs->answer_bytes = 0;
-    }
-    return fs->answers < FOLDERS_ANSWERS_PER_S &&
-           fs->answer_bytes < testhook_number(TESTHOOK_ANSWER_BYTES_S, FOLDERS_ANSWER_BYTES_S);
-}
-
-/* The folder [folder, folder_len) if joined, else NULL. */
-static const folder_t *
-s_joined(struct folders *fs, const char *folder, size_t folder_len)
-{
-    for (size_t i = 0; i < fs->n; i++) {
-        if (strlen(fs->f[i]->id) == folder_len && memcmp(fs->f[i]->id, folder, folder_len) == 0) {
-            return fs->f[i];
-        }
-    }
-    return NULL;
-}
-
-/* One answer, counted in the second's budget: the block hash of joined (NULL: a folder not
- * joined, or one s may not read) read into buf (WIRE_FENTRY_BLOCK_MAX bytes), or not held. */
-static wire_block_t
-s_answer_block(struct folders *fs, const folder_t *joined, const uint8_t *hash, uint8_t *buf)
-{
-    wire_block_t blk = {.status = WIRE_BLOCK_NOT_HELD, .hash = hash};
-    size_t len = 0;
-    fs->answers++;
-    if (!joined || blockidx_answer(fs->bi, hash, buf, WIRE_FENTRY_BLOCK_MAX, &len) != MESH_OK) {
-        return blk;
-    }
-    blk.status = WIRE_BLOCK_HERE;
-    blk.data = buf;
-    blk.data_len = len;
-    fs->answer_bytes += len;
-    uint64_t pause = testhook_number(TESTHOOK_BLOCK_PAUSE_MS, 0);
-    if (pause) { /* test hook: a slow member (a transfer long enough to be cut) */
-        struct timespec ts = {(time_t)(pause / 1000), (long)(pause % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-    if (testhook_number(TESTHOOK_BAD_BLOCKS, 0) == 1) {
-        buf[len / 2] ^= 0x01; /* test hook: a member that sends wrong blocks */
-    }
-    return blk;
-}
-
-/* Send blk to s as the answer (layout 1) to its request num. */
-static void
-s_send_block(loop_t *l, struct folders *fs, session_t *s, uint64_t num, const wire_block_t *blk,
-             folders_send_fn send)
-{
-    wire_buf_reset(&fs->body);
-    if (wire_block_encode(blk, &fs->body) == MESH_OK) {
-        wire_msg_t out = {
-            .type = WIRE_MSG_BLOCK, .num = num, .body = fs->body.data, .body_len = fs->body.len};
-        (void)send(l, s, &out);
-    }
-}
-
-/* Answer request num of s: the block hash from folder [folder, folder_len), or not held. */
-static void
-s_answer(loop_t *l, struct folders *fs, session_t *s, uint64_t num, const char *folder,
-         size_t folder_len, const uint8_t *hash, folders_send_fn send)
-{
-    const folder_t *joined = s_joined(fs, folder, folder_len);
-    /* only a member that may read the folder's collection is answered from it (§18.6) */
-    joined = joined && s_may_read(l, fs, joined, s) ? joined : NULL;
-    wire_block_t blk = s_answer_block(fs, joined, hash, fs->block);
-    s_send_block(l, fs, s, num, &blk, send);
-}
-
-/* Answer the requests kept past the cap, the oldest first, while the budget allows; one
- * whose member restarted or went silent since is dropped (it asks again). */
-static void
-s_later_answer(loop_t *l, struct folders *fs, folders_send_fn send)
-{
-    while (fs->nlater && s_budget(fs)) {
-        s_later_t *r = &fs->later[fs->later_at];
-        fs->later_at = (fs->later_at + 1) % S_LATER_MAX;
-        fs->nlater--;
-        if (r->s->ok && r->s->connected && r->s->peer_session == r->peer_session) {
-            s_answer(l, fs, r->s, r->num, r->folder, r->folder_len, r->hash, send);
-        }
-    }
-}
-
-/* Keep s's request num for block hash of folder [folder, folder_len) for a later second
- * (S_LATER_MAX blocks in order; past that, dropped: the asker times out and asks again). */
-static void
-s_later_keep(struct folders *fs, session_t *s, uint64_t num, const char *folder, size_t folder_len,
-             const uint8_t *hash)
-{
-    if (fs->nlater < S_LATER_MAX) {
-        s_later_t *r = &fs->later[(fs->later_at + fs->nlater++) % S_LATER_MAX];
-        r->s = s;
-        r->peer_session = s->peer_session;
-        r->num = num;
-        memcpy(r->hash, hash, WIRE_FENTRY_HASH);
-        memcpy(r->folder, folder, folder_len); /* (at most WIRE_BLOCKMSG_ID_MAX) */
-        r->folder_len = folder_len;
-    }
-}
-
-/* A BLOCK_REQ of layout 2: the blocks the second's budget allows answered in one BLOCK of
- * layout 2 (WIRE_BLOCKMSG_MULTI_BYTES of data at most: a block past that is sent alone in
- * its own BLOCK of layout 1), the others kept for a later second one by one, as requests of
- * layout 1 are (their answers of layout 1, each with the request's number). */
-static void
-s_answer_many(loop_t *l, struct folders *fs, session_t *s, uint64_t num,
-              const wire_blocks_req_t *req, folders_send_fn send)
-{
-    const folder_t *joined = s_joined(fs, req->folder, req->folder_len);
-    joined = joined && s_may_read(l, fs, joined, s) ? joined : NULL;
-    wire_blocks_t out = {.n = 0};
-    size_t used = 0;
-    for (size_t i = 0; i < req->n; i++) {
-        if (fs->nlater || !s_budget(fs)) {
-            s_later_keep(fs, s, num, req->folder, req->folder_len, req->hash[i]);
-            continue;
-        }
-        wire_block_t blk = s_answer_block(fs, joined, req->hash[i], fs->block + used);
-        if (used + blk.data_len > WIRE_BLOCKMSG_MULTI_BYTES) {
-            s_send_block(l, fs, s, num, &blk, send);
-            continue;
-        }
-        used += blk.data_len;
-        out.blk[out.n++] = blk;
-    }
-    wire_buf_reset(&fs->body);
-    if (out.n && wire_blocks_encode(&out, &fs->body) == MESH_OK) {
-        wire_msg_t msg = {
-            .type = WIRE_MSG_BLOCK, .num = num, .body = fs->body.data, .body_len = fs->body.len};
-        (void)send(l, s, &msg);
-    }
-}
-
-/* A BLOCK_REQ: answered now within the second's budget; past it, kept (S_LATER_MAX
- * blocks, in order) and answered in a later second, so that the asker waits no timeout;
- * past that too, dropped (the asker times out and asks again, or another member). */
-static mesh_err_t
-s_on_req(loop_t *l, struct folders *fs, session_t *s, const wire_msg_t *msg, folders_send_fn send)
-{
-    wire_block_req_t req;
-    wire_blocks_req_t many;
-    bool one = wire_block_req_decode(msg->body, msg->body_len, &req) == MESH_OK;
-    if (!one && wire_blocks_req_decode(msg->body, msg->body_len, &many) != MESH_OK) {
-        return MESH_EPROTO;
-    }
-    s_later_answer(l, fs, send);
-    if (!one) {
-        s_answer_many(l, fs, s, msg->num, &many, send);
-    } else if (!fs->nlater && s_budget(fs)) {
-        s_answer(l, fs, s, msg->num, req.folder, req.folder_len, req.hash, send);
-    } else {
-        s_later_keep(fs, s, msg->num, req.folder, req.folder_len, req.hash);
-    }
-    return MESH_OK;
-}
 
 /* w's answer from s was refused (not held, or not the block asked for: bad): asked again,
  * of another member. */
@@ -1070,7 +844,7 @@ folders_on_msg(loop_t *l, session_t *s, const wire_msg_t *msg, folders_send_fn s
     if (!fs) {
         return MESH_OK;
     }
-    return msg->type == WIRE_MSG_BLOCK_REQ ? s_on_req(l, fs, s, msg, send)
+    return msg->type == WIRE_MSG_BLOCK_REQ ? blockserve_on_req(l, fs->serve, s, msg, send)
                                            : s_on_block(l, fs, s, msg);
 }
 
@@ -1090,6 +864,7 @@ folders_close(loop_t *l)
         s_drop_folder(l, fs, fs->n - 1);
     }
     blockwork_free(fs->bw);
+    blockserve_free(fs->serve);
     if (fs->ino >= 0) {
         close(fs->ino);
     }
@@ -1100,8 +875,6 @@ folders_close(loop_t *l)
     }
     free(fs->watches);
     free(fs->want);
-    free(fs->later);
-    free(fs->block);
     free(fs->watched);
     free(fs->need);
     free(fs->saved);
