@@ -167,7 +167,7 @@ s_answer_block(blockserve_t *bs, const folder_t *joined, const uint8_t *hash, ui
 /* Send blk to s as the answer (layout 1) to its request num. */
 static void
 s_send_block(loop_t *l, blockserve_t *bs, session_t *s, uint64_t num, const wire_block_t *blk,
-             blockserve_send_fn send)
+             sync_send_fn send)
 {
     wire_buf_reset(&bs->body);
     if (wire_block_encode(blk, &bs->body) == MESH_OK) {
@@ -180,7 +180,7 @@ s_send_block(loop_t *l, blockserve_t *bs, session_t *s, uint64_t num, const wire
 /* Answer request num of s: the block hash from folder [folder, folder_len), or not held. */
 static void
 s_answer(loop_t *l, blockserve_t *bs, session_t *s, uint64_t num, const char *folder,
-         size_t folder_len, const uint8_t *hash, blockserve_send_fn send)
+         size_t folder_len, const uint8_t *hash, sync_send_fn send)
 {
     const folder_t *joined = s_joined(bs, folder, folder_len);
     /* only a member that may read the folder's collection is answered from it (§18.6) */
@@ -190,7 +190,7 @@ s_answer(loop_t *l, blockserve_t *bs, session_t *s, uint64_t num, const char *fo
 }
 
 void
-blockserve_later(loop_t *l, blockserve_t *bs, blockserve_send_fn send)
+blockserve_later(loop_t *l, blockserve_t *bs, sync_send_fn send)
 {
     while (bs->nlater && s_budget(bs)) {
         s_later_t *r = &bs->later[bs->later_at];
@@ -225,7 +225,7 @@ s_later_keep(blockserve_t *bs, session_t *s, uint64_t num, const char *folder, s
  * layout 1 are (their answers of layout 1, each with the request's number). */
 static void
 s_answer_many(loop_t *l, blockserve_t *bs, session_t *s, uint64_t num, const wire_blocks_req_t *req,
-              blockserve_send_fn send)
+              sync_send_fn send)
 {
     const folder_t *joined = s_joined(bs, req->folder, req->folder_len);
     joined = joined && s_may_read(l, bs, joined, s) ? joined : NULL;
@@ -257,7 +257,7 @@ s_answer_many(loop_t *l, blockserve_t *bs, session_t *s, uint64_t num, const wir
  * and asks again, or another member) */
 mesh_err_t
 blockserve_on_req(loop_t *l, blockserve_t *bs, session_t *s, const wire_msg_t *msg,
-                  blockserve_send_fn send)
+                  sync_send_fn send)
 {
     wire_block_req_t req;
     wire_blocks_req_t many;

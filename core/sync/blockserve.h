@@ -22,9 +22,6 @@
 
 typedef struct blockserve blockserve_t;
 
-/* How an answer is sent to a session (session.c's s_send_any). */
-typedef mesh_err_t (*blockserve_send_fn)(loop_t *l, session_t *s, const wire_msg_t *msg);
-
 /* A server for the joined folders f[0..*n) (the caller's array and count, read at each
  * call) and their block index bi. NULL when out of memory. */
 blockserve_t *blockserve_new(folder_t *const *f, const size_t *n, blockidx_t *bi);
@@ -41,10 +38,10 @@ void blockserve_forget(blockserve_t *bs);
  * data, a larger block alone in a BLOCK of layout 1); the rest kept. MESH_EPROTO when its
  * body is malformed. */
 MESH_NODISCARD mesh_err_t blockserve_on_req(loop_t *l, blockserve_t *bs, session_t *s,
-                                            const wire_msg_t *msg, blockserve_send_fn send);
+                                            const wire_msg_t *msg, sync_send_fn send);
 
 /* Answer the requests kept past the budget, the oldest first, while this second's budget
  * allows; one whose member restarted or went silent since is dropped (it asks again). */
-void blockserve_later(loop_t *l, blockserve_t *bs, blockserve_send_fn send);
+void blockserve_later(loop_t *l, blockserve_t *bs, sync_send_fn send);
 
 #endif /* MESH_CORE_SYNC_BLOCKSERVE_H */

@@ -1,17 +1,15 @@
-/* core/sync/folders.c: the loop's folder work: registry, inotify, scans, realize passes and
- * block requests (docs/PROTOCOL.md §18.5-§18.7).
+/* core/sync/folders.c: the loop's folder work: registry, inotify, scans, realize passes, the
+ * flushes and the records kept, the status lines (docs/PROTOCOL.md §18.5-§18.9).
  * Layer: core (sync). Third-party: none. SPDX-License-Identifier: MIT */
 #include "core/sync/folders.h"
 
 #include "core/base/testhook.h"
 #include "core/folder/blockidx.h"
-#include "core/folder/blockwork.h"
 #include "core/folder/index.h"
 #include "core/folder/realize.h"
 #include "core/folder/registry.h"
+#include "core/sync/fetch.h"
 #include "core/sync/statusfile.h"
-#include "core/wire/blockmsg.h"
-#include "crypto/hash.h"
 #include "fs/path.h"
 #include "transport/transport.h"
 
@@ -23,21 +21,6 @@
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
-
-#define S_TRIED_MAX 8 /* members a block was asked of, before all are asked again */
-#define S_SLOTS     (4 * FOLDERS_WANT_MAX) /* the want table's slots (a power of two) */
-
-typedef struct s_want {
-    uint8_t hash[WIRE_FENTRY_HASH];
-    const folder_t *f;             /* a folder that wants it (named in the request) */
-    session_t *tried[S_TRIED_MAX]; /* asked already, without a good answer */
-    size_t ntried;
-    session_t *asked; /* in flight to it, or NULL */
-    uint64_t id;      /* the request's id */
-    int64_t sent_ms, retry_ms;
-    bool seen;     /* still wanted at this turn */
-    bool checking; /* its answer is being checked and written by the workers (still in flight) */
-} s_want_t;
 
 /* What a folder still needs, as last counted (folders_put_status), and at which store
  * transaction and records' generation: counted again only when one of those moved. */
@@ -71,30 +54,17 @@ struct folders {
     bool ino_full;       /* the watch limit was met (logged once) */
     s_watch_t *watches;
     size_t nwatches;
-    s_want_t *want;
-    size_t nwant;
-    size_t inflight;
-    int64_t wanted_ms; /* when the wanted list was last read from the pending files */
-    bool wanted_due;   /* a pass ran since (new files may lack blocks): read it at this turn */
-    bool wanted_full;  /* the list was full when last read: read it at each turn (room comes) */
-    uint64_t next_id;
-    size_t next_sess;    /* round robin among members */
-    uint32_t *slot;      /* want's hash table: index + 1 per slot, 0 empty (S_SLOTS) */
-    blockwork_t *bw;     /* the workers that check received blocks, or NULL */
+    fetch_t *fetch;      /* the blocks pending files lack, asked of members */
     blockserve_t *serve; /* the answers to members' requests */
-    wire_buf_t body;
 };
 
 /* ---- registry ---- */
-
-static void s_checked_all(loop_t *l, struct folders *fs);
-static void s_checked_some(loop_t *l, struct folders *fs, bool wait);
 
 static void
 s_drop_folder(loop_t *l, struct folders *fs, size_t i)
 {
     folder_t *f = fs->f[i];
-    s_checked_all(l, fs); /* (the workers' jobs name the folder's pending files) */
+    fetch_checked(l, fs->fetch, true); /* (the workers' jobs name the folder's pending files) */
     for (size_t w = 0; w < fs->nwatches;) {
         if (fs->watches[w].f == f) {
             inotify_rm_watch(fs->ino, fs->watches[w].wd);
@@ -104,11 +74,7 @@ s_drop_folder(loop_t *l, struct folders *fs, size_t i)
             w++;
         }
     }
-    for (size_t w = 0; w < fs->nwant; w++) {
-        if (fs->want[w].f == f) {
-            fs->want[w].f = NULL; /* its request's answer goes nowhere */
-        }
-    }
+    fetch_forget(fs->fetch, f);
     blockidx_forget(fs->bi, f);
     blockserve_forget(fs->serve); /* (its read rights name folders by address) */
     realize_free(f);
@@ -317,228 +283,6 @@ s_events(struct folders *fs, int64_t now)
     }
 }
 
-/* ---- block requests ---- */
-
-/* The slot of hash in the want table: its want's, or the empty one where it goes. */
-static uint32_t *
-s_slot(struct folders *fs, const uint8_t *hash)
-{
-    uint32_t h;
-    memcpy(&h, hash, sizeof h); /* (a hash's bytes are uniform) */
-    for (size_t k = 0;; k++) {
-        uint32_t *slot = &fs->slot[(h + k) & (S_SLOTS - 1)];
-        if (!*slot || memcmp(fs->want[*slot - 1].hash, hash, WIRE_FENTRY_HASH) == 0) {
-            return slot;
-        }
-    }
-}
-
-/* The want table again from fs->want (its order changes as wants are dropped). */
-static void
-s_slots_build(struct folders *fs)
-{
-    memset(fs->slot, 0, S_SLOTS * sizeof *fs->slot);
-    for (size_t i = 0; i < fs->nwant; i++) {
-        *s_slot(fs, fs->want[i].hash) = (uint32_t)i + 1;
-    }
-}
-
-static void
-s_want_one(void *ctx, const uint8_t *hash)
-{
-    struct folders *fs = ((void **)ctx)[0];
-    const folder_t *f = ((void **)ctx)[1];
-    uint32_t *slot = s_slot(fs, hash);
-    if (*slot) {
-        s_want_t *w = &fs->want[*slot - 1];
-        w->seen = true;
-        if (!w->f) {
-            w->f = f;
-        }
-        return;
-    }
-    if (fs->nwant < FOLDERS_WANT_MAX) {
-        s_want_t *w = &fs->want[fs->nwant++];
-        memset(w, 0, sizeof *w);
-        memcpy(w->hash, hash, WIRE_FENTRY_HASH);
-        w->f = f;
-        w->seen = true;
-        *slot = (uint32_t)fs->nwant;
-    }
-}
-
-static bool
-s_tried(const s_want_t *w, const session_t *s)
-{
-    for (size_t i = 0; i < w->ntried; i++) {
-        if (w->tried[i] == s) {
-            return true;
-        }
-    }
-    return false;
-}
-
-static void
-s_mark_tried(struct folders *fs, s_want_t *w)
-{
-    if (w->asked) {
-        fs->inflight--;
-        if (w->ntried < S_TRIED_MAX) {
-            w->tried[w->ntried++] = w->asked;
-        }
-        w->asked = NULL;
-    }
-}
-
-/* The wants asked of to with want[i] in one BLOCK_REQ (indexes into group, their count):
- * want[i], and when to takes layout 2 (minor FOLDERS_MULTI_MINOR), the next wants of the same
- * folder that may be asked of it, within FOLDERS_REQ_BLOCKS and the caps in flight (busy:
- * to's). */
-static size_t
-s_group(struct folders *fs, size_t i, const session_t *to, size_t busy, int64_t now, size_t *group)
-{
-    size_t ng = 0, room = FOLDERS_REQ_BLOCKS;
-    room = FOLDERS_INFLIGHT_PEER - busy < room ? FOLDERS_INFLIGHT_PEER - busy : room;
-    room = FOLDERS_INFLIGHT_MAX - fs->inflight < room ? FOLDERS_INFLIGHT_MAX - fs->inflight : room;
-    group[ng++] = i;
-    for (size_t j = i + 1; to->minor >= FOLDERS_MULTI_MINOR && j < fs->nwant && ng < room; j++) {
-        const s_want_t *x = &fs->want[j];
-        if (!x->asked && !x->checking && x->f == fs->want[i].f && now >= x->retry_ms &&
-            !s_tried(x, to)) {
-            group[ng++] = j;
-        }
-    }
-    return ng;
-}
-
-/* The BLOCK_REQ body of the wants group[0..ng) into fs->body, and msg's: layout 1 for one
- * block, 2 for more. */
-static mesh_err_t
-s_req_encode(struct folders *fs, const size_t *group, size_t ng, wire_msg_t *msg)
-{
-    const folder_t *f = fs->want[group[0]].f;
-    mesh_err_t err;
-    wire_buf_reset(&fs->body);
-    if (ng == 1) {
-        wire_block_req_t req = {
-            .folder = f->id, .folder_len = strlen(f->id), .hash = fs->want[group[0]].hash};
-        err = wire_block_req_encode(&req, &fs->body);
-    } else {
-        wire_blocks_req_t req = {.folder = f->id, .folder_len = strlen(f->id), .n = ng};
-        for (size_t g = 0; g < ng; g++) {
-            req.hash[g] = fs->want[group[g]].hash;
-        }
-        err = wire_blocks_req_encode(&req, &fs->body);
-    }
-    msg->body = fs->body.data;
-    msg->body_len = fs->body.len;
-    return err;
-}
-
-/* Ask for what is wanted and not in flight, while the caps allow. */
-static void
-s_request(loop_t *l, struct folders *fs, int64_t now, folders_send_fn send)
-{
-    size_t busy[64] = {0}; /* requests in flight to each of the first 64 sessions */
-    size_t nsess = l->nsess < 64 ? l->nsess : 64, open = 0;
-    for (size_t i = 0; i < fs->nwant; i++) {
-        for (size_t k = 0; fs->want[i].asked && k < nsess; k++) {
-            busy[k] += l->sess[k] == fs->want[i].asked;
-        }
-    }
-    for (size_t k = 0; k < nsess; k++) {
-        session_t *s = l->sess[k];
-        open += s->ok && s->connected && busy[k] < FOLDERS_INFLIGHT_PEER;
-    }
-    for (size_t i = 0; i < fs->nwant && fs->inflight < FOLDERS_INFLIGHT_MAX && open; i++) {
-        s_want_t *w = &fs->want[i];
-        if (w->asked || w->checking || !w->f || now < w->retry_ms) {
-            continue;
-        }
-        session_t *to = NULL;
-        size_t at = 0;
-        for (size_t k = 0; k < nsess && !to; k++) {
-            at = (fs->next_sess + k) % nsess;
-            session_t *s = l->sess[at];
-            if (s->ok && s->connected && !s_tried(w, s) && busy[at] < FOLDERS_INFLIGHT_PEER) {
-                to = s;
-                fs->next_sess = (at + 1) % nsess;
-            }
-        }
-        if (!to) {
-            if (w->ntried) { /* every member asked: ask them all again a little later */
-                w->ntried = 0;
-                w->retry_ms = now + 2000;
-            }
-            continue;
-        }
-        size_t group[FOLDERS_REQ_BLOCKS], ng = s_group(fs, i, to, busy[at], now, group);
-        wire_msg_t msg = {.type = WIRE_MSG_BLOCK_REQ, .num = ++fs->next_id};
-        if (s_req_encode(fs, group, ng, &msg) != MESH_OK) {
-            continue;
-        }
-        if (send(l, to, &msg) == MESH_OK) {
-            for (size_t g = 0; g < ng; g++) {
-                s_want_t *x = &fs->want[group[g]];
-                x->asked = to;
-                x->id = msg.num;
-                x->sent_ms = now;
-            }
-            fs->inflight += ng;
-            open -= busy[at] < FOLDERS_INFLIGHT_PEER && busy[at] + ng >= FOLDERS_INFLIGHT_PEER;
-            busy[at] += ng;
-        } else if (w->ntried < S_TRIED_MAX) {
-            w->tried[w->ntried++] = to;
-        }
-    }
-}
-
-/* The wanted list at this turn: what pending files lack; timeouts; requests. */
-/* Read what the pending files lack into the wanted list (a hash table rebuilt, every block
- * of every pending file looked at): after a pass, when the list was full (room may have come
- * free), else every FOLDERS_WANTED_MS (files dropped meanwhile: their wants go). Not at
- * every turn: a block that comes takes its want off the list itself, and each turn of a
- * transfer of small files brings one. */
-static bool
-s_wanted(struct folders *fs, int64_t now)
-{
-    if (!fs->wanted_due && !fs->wanted_full && now - fs->wanted_ms < FOLDERS_WANTED_MS) {
-        return false;
-    }
-    fs->wanted_due = false;
-    fs->wanted_ms = now;
-    for (size_t i = 0; i < fs->nwant; i++) {
-        fs->want[i].seen = false;
-    }
-    s_slots_build(fs);
-    for (size_t i = 0; i < fs->n; i++) {
-        void *ctx[2] = {fs, fs->f[i]};
-        realize_wanted(fs->f[i], s_want_one, ctx);
-    }
-    fs->wanted_full = fs->nwant == FOLDERS_WANT_MAX;
-    return true;
-}
-
-static void
-s_blocks(loop_t *l, struct folders *fs, int64_t now, folders_send_fn send)
-{
-    bool read = s_wanted(fs, now);
-    for (size_t i = 0; i < fs->nwant;) {
-        s_want_t *w = &fs->want[i];
-        if (w->asked && now - w->sent_ms > FOLDERS_REQ_TIMEOUT_MS) {
-            node_log(l->m, MESH_LOG_INFO, "a block asked of %s came not in time: asking another",
-                     w->asked->id);
-            s_mark_tried(fs, w);
-        }
-        if (read && !w->seen && !w->asked && !w->checking) {
-            fs->want[i] = fs->want[--fs->nwant];
-        } else {
-            i++;
-        }
-    }
-    s_request(l, fs, now, send);
-}
-
 /* ---- the turn ---- */
 
 /* Keep folder i's records in the store when realize changed them, at most once per
@@ -578,17 +322,15 @@ s_open(loop_t *l)
     fs->need = calloc(REGISTRY_MAX, sizeof *fs->need);
     fs->saved = calloc(REGISTRY_MAX, sizeof *fs->saved);
     fs->saved_ms = calloc(REGISTRY_MAX, sizeof *fs->saved_ms);
-    fs->slot = calloc(S_SLOTS, sizeof *fs->slot);
-    fs->want = calloc(FOLDERS_WANT_MAX, sizeof *fs->want);
+    fs->fetch = fs->f ? fetch_new(fs->f, &fs->n) : NULL;
     fs->bi = blockidx_new();
     fs->serve = fs->bi && fs->f ? blockserve_new(fs->f, &fs->n, fs->bi) : NULL;
     fs->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     fs->registry_ms = INT64_MIN / 2;
     fs->txnid = UINT64_MAX;
-    wire_buf_init(&fs->body);
     l->folders = fs;
-    if (!fs->f || !fs->scan_ms || !fs->dirty_ms || !fs->watched || !fs->need || !fs->want ||
-        !fs->serve || !fs->saved || !fs->saved_ms || !fs->slot) {
+    if (!fs->f || !fs->scan_ms || !fs->dirty_ms || !fs->watched || !fs->need || !fs->fetch ||
+        !fs->serve || !fs->saved || !fs->saved_ms) {
         folders_close(l);
         return NULL;
     }
@@ -612,7 +354,7 @@ folders_tick(loop_t *l, int64_t now, folders_send_fn send)
         s_registry(l, fs);
     }
     blockserve_later(l, fs->serve, send); /* (requests past the cap: this second's budget) */
-    s_checked_some(l, fs, false);         /* (blocks the workers checked and wrote) */
+    fetch_checked(l, fs->fetch, false);   /* (blocks the workers checked and wrote) */
     if (fs->n == 0) {
         fs->txnid = txnid;
         return;
@@ -671,9 +413,9 @@ folders_tick(loop_t *l, int64_t now, folders_send_fn send)
             realize_pass(l->m, fs->f[i], fs->bi) != MESH_OK) {
             node_log(l->m, MESH_LOG_WARN, "%s", mesh_errmsg(l->m));
         }
-        fs->wanted_due = true;
+        fetch_passed(fs->fetch);
     }
-    s_blocks(l, fs, now, send);
+    fetch_turn(l, fs->fetch, now, send);
     bool moved = false;
     for (size_t i = 0; i < fs->n; i++) {
         uint64_t generation = fs->f[i]->generation;
@@ -688,155 +430,6 @@ folders_tick(loop_t *l, int64_t now, folders_send_fn send)
 
 /* ---- messages ---- */
 
-/* w's answer from s was refused (not held, or not the block asked for: bad): asked again,
- * of another member. */
-static void
-s_refused(loop_t *l, struct folders *fs, s_want_t *w, const session_t *s, bool bad)
-{
-    if (bad) {
-        node_log(l->m, MESH_LOG_WARN,
-                 "a block from %s does not match its hash: refused, asking another member", s->id);
-    }
-    w->checking = false;
-    s_mark_tried(fs, w);
-}
-
-/* w's block is in, checked and written where it was wanted: w is done. (The records of the
- * files it finished are kept by s_save.) */
-static void
-s_taken(struct folders *fs, s_want_t *w)
-{
-    fs->inflight--;
-    *w = fs->want[--fs->nwant];
-}
-
-/* A job the workers finished: its places are held (or not, when it was bad). */
-static void
-s_checked(loop_t *l, struct folders *fs, blockwork_job_t *job)
-{
-    s_want_t *w = NULL;
-    for (size_t i = 0; i < fs->nwant && !w; i++) {
-        if (fs->want[i].checking && fs->want[i].id == job->num &&
-            memcmp(fs->want[i].hash, job->hash, WIRE_FENTRY_HASH) == 0) {
-            w = &fs->want[i];
-        }
-    }
-    for (size_t i = 0; i < fs->n; i++) {
-        (void)realize_block_done(l->m, fs->f[i], job); /* (a bad one: its places let go) */
-    }
-    if (w && job->good) {
-        s_taken(fs, w);
-    } else if (w) {
-        w->asked = job->from; /* (so that it counts as tried) */
-        s_refused(l, fs, w, job->from, true);
-    }
-    blockwork_job_free(job);
-}
-
-/* Take in the jobs the workers finished (wait: every job submitted, waited for). */
-static void
-s_checked_some(loop_t *l, struct folders *fs, bool wait)
-{
-    if (!fs->bw) {
-        return;
-    }
-    if (wait) {
-        blockwork_drain(fs->bw);
-    }
-    for (blockwork_job_t *job; (job = blockwork_done(fs->bw));) {
-        s_checked(l, fs, job);
-    }
-    l->quick |= blockwork_busy(fs->bw) > 0; /* (the next turn looks again within 2 ms) */
-}
-
-static void
-s_checked_all(loop_t *l, struct folders *fs)
-{
-    s_checked_some(l, fs, true);
-}
-
-/* Hand w's block (data[0..len), its name said to be w's) to the workers, with the places
- * that want it: checked and written there off the loop thread. False when it could not be
- * (no workers, out of memory): the caller checks and writes it here. */
-static bool
-s_to_workers(struct folders *fs, s_want_t *w, const session_t *s, uint64_t num, const uint8_t *data,
-             size_t len)
-{
-    if (!fs->bw && !(fs->bw = blockwork_new(BLOCKWORK_THREADS))) {
-        return false;
-    }
-    blockwork_job_t *job = blockwork_job_new(w->hash, data, len);
-    if (!job) {
-        return false;
-    }
-    job->num = num;
-    job->from = (void *)s;
-    for (size_t i = 0; i < fs->n; i++) {
-        (void)realize_block_places(fs->f[i], job);
-    }
-    blockwork_submit(fs->bw, &job);
-    w->asked = NULL; /* (still in flight: fs->inflight counts it until it is checked) */
-    w->checking = true;
-    return true;
-}
-
-/* One block answered by s to its request num: the want asked of s under num with blk's
- * hash; a BLOCK of layout 1 (alone) with another hash is taken as the answer to the request's
- * block (one of layout 1) and refused. Late ones (asked of another since), and blocks of a
- * BLOCK of layout 2 that were not asked, are passed over. */
-static void
-s_on_entry(loop_t *l, struct folders *fs, session_t *s, uint64_t num, const wire_block_t *blk,
-           bool alone)
-{
-    s_want_t *w = NULL, *any = NULL;
-    for (size_t i = 0; i < fs->nwant && !w; i++) {
-        if (fs->want[i].asked == s && fs->want[i].id == num) {
-            any = any ? any : &fs->want[i];
-            w = memcmp(fs->want[i].hash, blk->hash, WIRE_FENTRY_HASH) == 0 ? &fs->want[i] : NULL;
-        }
-    }
-    w = w ? w : alone ? any : NULL;
-    if (!w) {
-        return; /* late, after a timeout: asked of another already */
-    }
-    if (blk->status != WIRE_BLOCK_HERE || memcmp(blk->hash, w->hash, HASH_LEN) != 0) {
-        s_refused(l, fs, w, s, blk->status == WIRE_BLOCK_HERE);
-        return;
-    }
-    if (s_to_workers(fs, w, s, num, blk->data, blk->data_len)) {
-        return;
-    }
-    uint8_t got[HASH_LEN];
-    hash_tagged(HASH_TAG_BLOCK, blk->data, blk->data_len, got);
-    if (memcmp(got, w->hash, HASH_LEN) != 0) {
-        s_refused(l, fs, w, s, true);
-        return;
-    }
-    for (size_t i = 0; i < fs->n; i++) {
-        (void)realize_block(l->m, fs->f[i], w->hash, blk->data, blk->data_len);
-    }
-    s_taken(fs, w);
-}
-
-/* A BLOCK: layout 1 (one block) or 2 (several, each taken as one of layout 1). */
-static mesh_err_t
-s_on_block(loop_t *l, struct folders *fs, session_t *s, const wire_msg_t *msg)
-{
-    wire_block_t blk;
-    if (wire_block_decode(msg->body, msg->body_len, &blk) == MESH_OK) {
-        s_on_entry(l, fs, s, msg->num, &blk, true);
-        return MESH_OK;
-    }
-    wire_blocks_t many;
-    if (wire_blocks_decode(msg->body, msg->body_len, &many) != MESH_OK) {
-        return MESH_EPROTO;
-    }
-    for (size_t i = 0; i < many.n; i++) {
-        s_on_entry(l, fs, s, msg->num, &many.blk[i], false);
-    }
-    return MESH_OK;
-}
-
 mesh_err_t
 folders_on_msg(loop_t *l, session_t *s, const wire_msg_t *msg, folders_send_fn send)
 {
@@ -845,7 +438,7 @@ folders_on_msg(loop_t *l, session_t *s, const wire_msg_t *msg, folders_send_fn s
         return MESH_OK;
     }
     return msg->type == WIRE_MSG_BLOCK_REQ ? blockserve_on_req(l, fs->serve, s, msg, send)
-                                           : s_on_block(l, fs, s, msg);
+                                           : fetch_on_block(l, fs->fetch, s, msg);
 }
 
 void
@@ -855,7 +448,9 @@ folders_close(loop_t *l)
     if (!fs) {
         return;
     }
-    s_checked_all(l, fs);
+    if (fs->fetch) {
+        fetch_checked(l, fs->fetch, true);
+    }
     for (size_t i = 0; fs->f && fs->saved && i < fs->n; i++) {
         realize_flush(l->m, fs->f[i], true);
         s_save(l, fs, i, 0, true);
@@ -863,23 +458,20 @@ folders_close(loop_t *l)
     while (fs->f && fs->n) {
         s_drop_folder(l, fs, fs->n - 1);
     }
-    blockwork_free(fs->bw);
+    fetch_free(fs->fetch);
     blockserve_free(fs->serve);
     if (fs->ino >= 0) {
         close(fs->ino);
     }
     blockidx_free(fs->bi);
-    wire_buf_release(&fs->body);
     for (size_t w = 0; w < fs->nwatches; w++) {
         free(fs->watches[w].rel);
     }
     free(fs->watches);
-    free(fs->want);
     free(fs->watched);
     free(fs->need);
     free(fs->saved);
     free(fs->saved_ms);
-    free(fs->slot);
     free(fs->dirty_ms);
     free(fs->scan_ms);
     free(fs->f);

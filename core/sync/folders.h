@@ -1,12 +1,12 @@
 /* core/sync/folders.h: the daemon's folder work (docs/PROTOCOL.md §18.5-§18.7), run by the
  * loop thread: following the folder registry, scanning each folder when inotify says
  * something changed (the loop polls the inotify descriptor) and on a periodic full rescan,
- * a realize pass when the store changed, and the block requests over sessions (BLOCK_REQ and
- * BLOCK: several in flight, each block checked against its hash, a bad or missing one
- * asked of another member); members' requests are handed to core/sync/blockserve.h.
- * Owns: struct folders (the loop's folder state), the inotify watches, the requests in
- * flight and their caps. Not here: the scan (core/folder/index.h), writing the disk
- * (core/folder/realize.h), the bodies' layout (core/wire/blockmsg.h).
+ * a realize pass when the store changed, whole files put in place and their records kept;
+ * blocks are fetched by core/sync/fetch.h and members' requests answered by
+ * core/sync/blockserve.h.
+ * Owns: struct folders (the loop's folder state: the joined folders, their scan and save
+ * times, what each still needs), the inotify watches. Not here: the scan
+ * (core/folder/index.h), writing the disk (core/folder/realize.h), the blocks' messages.
  * Layer: core (sync). Third-party: none. SPDX-License-Identifier: MIT */
 #ifndef MESH_CORE_SYNC_FOLDERS_H
 #define MESH_CORE_SYNC_FOLDERS_H
@@ -17,24 +17,17 @@
 #include "core/sync/blockserve.h"
 #include "core/sync/sync.h"
 
-#define FOLDERS_INFLIGHT_MAX   128u  /* block requests in flight, all members */
-#define FOLDERS_INFLIGHT_PEER  64u   /* and to one member (each counted per block) */
-#define FOLDERS_REQ_BLOCKS     16u   /* blocks asked in one BLOCK_REQ (layout 2), at most */
-#define FOLDERS_MULTI_MINOR    5u    /* a member of this minor version or later takes it */
-#define FOLDERS_WANT_MAX       8192u /* blocks waited for at once (more: a later turn) */
-#define FOLDERS_REQ_TIMEOUT_MS 10000 /* a request unanswered this long: ask another */
-#define FOLDERS_RESCAN_MS      60000 /* full rescan of each folder (mesh_options_t) */
-#define FOLDERS_SETTLE_MS      100   /* after an inotify event, scan this much later */
-#define FOLDERS_BUSY_SCAN_MS   1000  /* but at most this often while files wait for blocks */
-#define FOLDERS_STOPPED_MS     1000  /* a stopped folder's root checked again this often */
-#define FOLDERS_REGISTRY_MS    1000  /* read the registry again at least this often */
-#define FOLDERS_SAVE_MS        1000  /* records realize changed kept at most this often */
-#define FOLDERS_COUNT_MS       1000  /* a busy folder's need counted again at most this often */
-#define FOLDERS_WANTED_MS      100   /* what pending files lack read again at least this often */
-#define FOLDERS_SCAN_PART_MS   100   /* a scan reads content this long per turn (more: the next) */
+#define FOLDERS_RESCAN_MS    60000 /* full rescan of each folder (mesh_options_t) */
+#define FOLDERS_SETTLE_MS    100   /* after an inotify event, scan this much later */
+#define FOLDERS_BUSY_SCAN_MS 1000  /* but at most this often while files wait for blocks */
+#define FOLDERS_STOPPED_MS   1000  /* a stopped folder's root checked again this often */
+#define FOLDERS_REGISTRY_MS  1000  /* read the registry again at least this often */
+#define FOLDERS_SAVE_MS      1000  /* records realize changed kept at most this often */
+#define FOLDERS_COUNT_MS     1000  /* a busy folder's need counted again at most this often */
+#define FOLDERS_SCAN_PART_MS 100   /* a scan reads content this long per turn (more: the next) */
 
 /* How the folder work sends a message to a session (session.c's s_send_any). */
-typedef blockserve_send_fn folders_send_fn;
+typedef sync_send_fn folders_send_fn;
 
 /* One turn at now (ms): registry, inotify, scans, realize passes, requests and timeouts.
  * Starts the folder state on the first call. Errors are logged; nothing is returned. */

@@ -59,6 +59,9 @@ typedef struct loop loop_t; /* (also in core/sync/loop.h: the same type) */
 typedef struct session session_t;
 typedef struct sync_repair sync_repair_t; /* the slow path with one member (core/sync/repair.c) */
 
+/* How folder work sends a message to a session (session.c's s_send_any). */
+typedef mesh_err_t (*sync_send_fn)(loop_t *l, session_t *s, const wire_msg_t *msg);
+
 /* The path of an origin's sets whose member has no session yet (core/sync/pex.c): a batch
  * that brought a new member's record brought its sets too. */
 #define SYNC_PATHS_PENDING 16
