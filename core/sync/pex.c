@@ -239,7 +239,7 @@ s_build(loop_t *l, session_t *r, wire_pex_t *pex)
 }
 
 void
-pex_tick(loop_t *l, session_t *s, int64_t now, pex_send_fn send)
+pex_tick(loop_t *l, session_t *s, int64_t now, sync_send_fn send)
 {
     if (l->npaths_pending) {
         s_take_pending(l, s, time(NULL));

@@ -40,16 +40,13 @@ MESH_NODISCARD mesh_err_t pex_on_msg(loop_t *l, session_t *s, const wire_msg_t *
  * latest sets over s (its path). */
 void pex_note_batch(loop_t *l, session_t *s, const wire_doc_t *doc);
 
-/* How a PEX is sent (the session's sender, as for core/sync/repair.c). */
-typedef mesh_err_t (*pex_send_fn)(loop_t *l, session_t *s, const wire_msg_t *msg);
-
 /* Per loop turn and session: tell s (a session up, minor >= PEX_MINOR) what we know, when
  * due: soon after its HELLO, then when it or the peer's summary changed (at most every
  * PEX_CHANGED_MS: a PEX the peer took before the records of the members it names skipped
  * them), or
  * PEX_EVERY_MS passed. Nothing while the MESH_TEST_NO_PEX hook is 1. First, s takes the path
  * kept for its sets while it had no session (pex_note_batch). */
-void pex_tick(loop_t *l, session_t *s, int64_t now, pex_send_fn send);
+void pex_tick(loop_t *l, session_t *s, int64_t now, sync_send_fn send);
 
 /* Save the address books that changed, in one write: when PEX_SAVE_MS passed since the
  * last save, or at once with now_too (the loop ends). A failure is logged; they stay

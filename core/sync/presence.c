@@ -422,7 +422,7 @@ s_takes(const session_t *s)
 
 /* Send one queued message; returns how many members it went to, *lost those it did not. */
 static void
-s_send_one(presence_t *p, const presence_out_t *o, presence_send_fn send, uint64_t *sent,
+s_send_one(presence_t *p, const presence_out_t *o, sync_send_fn send, uint64_t *sent,
            uint64_t *lost)
 {
     loop_t *l = p->l;
@@ -459,7 +459,7 @@ s_send_one(presence_t *p, const presence_out_t *o, presence_send_fn send, uint64
 }
 
 void
-presence_tick(loop_t *l, int64_t now, presence_send_fn send)
+presence_tick(loop_t *l, int64_t now, sync_send_fn send)
 {
     presence_t *p = l->presence;
     presence_change_t *changes = NULL;

@@ -32,9 +32,6 @@ MESH_NODISCARD mesh_err_t presence_open(loop_t *l, presence_t **out);
  * the loop thread has ended. */
 void presence_close(presence_t *p);
 
-/* How a MESSAGE is sent (the session's sender, as for core/sync/pex.h). */
-typedef mesh_err_t (*presence_send_fn)(loop_t *l, session_t *s, const wire_msg_t *msg);
-
 /* A MESSAGE from s (a session up): its body decoded, then taken under s's and the total
  * rate (past either: dropped, counted, logged at most every PRESENCE_LOG_MS per member) and
  * handed to each subscription whose prefix starts its topic. Loop thread. MESH_OK, or the
@@ -44,6 +41,6 @@ MESH_NODISCARD mesh_err_t presence_on_msg(loop_t *l, session_t *s, const wire_ms
 /* Per loop turn (loop thread): note which members went online or offline since the last
  * turn (calling the presence callback for each), then send the queued messages with send
  * (one that finds its member gone is dropped and counted). */
-void presence_tick(loop_t *l, int64_t now, presence_send_fn send);
+void presence_tick(loop_t *l, int64_t now, sync_send_fn send);
 
 #endif /* MESH_CORE_SYNC_PRESENCE_H */

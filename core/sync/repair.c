@@ -104,7 +104,7 @@ s_snapshot(loop_t *l, const session_t *s, const char *coll, const uint8_t *key, 
 
 /* Send the range list in rp->buf; the first of a collection carries digest and key. */
 static mesh_err_t
-s_send_range(loop_t *l, session_t *s, sync_repair_t *rp, const uint8_t *digest, repair_send_fn send)
+s_send_range(loop_t *l, session_t *s, sync_repair_t *rp, const uint8_t *digest, sync_send_fn send)
 {
     wire_msg_t msg = {.type = WIRE_MSG_RANGE,
                       .num = rp->id,
@@ -138,7 +138,7 @@ s_coll_done(loop_t *l, session_t *s, sync_repair_t *rp)
 /* The initiator's next collection: its snapshot, digest and first list. The repair ends
  * after the last. */
 static mesh_err_t
-s_next_coll(loop_t *l, session_t *s, sync_repair_t *rp, repair_send_fn send)
+s_next_coll(loop_t *l, session_t *s, sync_repair_t *rp, sync_send_fn send)
 {
     uint8_t digest[WIRE_DIGEST_LEN];
     if (rp->ci == rp->ncolls) {
@@ -166,7 +166,7 @@ s_next_coll(loop_t *l, session_t *s, sync_repair_t *rp, repair_send_fn send)
 /* Send the versions found, in REPAIR messages of about REPAIR_BATCH bytes, while the link
  * takes them; then, when the peer's came too, the collection is done. */
 static mesh_err_t
-s_push(loop_t *l, session_t *s, sync_repair_t *rp, repair_send_fn send)
+s_push(loop_t *l, session_t *s, sync_repair_t *rp, sync_send_fn send)
 {
     mesh_err_t err = MESH_OK;
     size_t n = recon_set_count(rp->set);
@@ -199,7 +199,7 @@ s_push(loop_t *l, session_t *s, sync_repair_t *rp, repair_send_fn send)
 }
 
 mesh_err_t
-repair_start(loop_t *l, session_t *s, const char *reason, repair_send_fn send)
+repair_start(loop_t *l, session_t *s, const char *reason, sync_send_fn send)
 {
     store_txn_t *txn = NULL;
     store_cursor_t *cur = NULL;
@@ -247,7 +247,7 @@ repair_start(loop_t *l, session_t *s, const char *reason, repair_send_fn send)
 /* A RANGE that starts a repair here: answered "equal" at once when the digests are, else
  * a repair of that collection begins on this side. */
 static mesh_err_t
-s_on_start(loop_t *l, session_t *s, const wire_msg_t *msg, const char *coll, repair_send_fn send)
+s_on_start(loop_t *l, session_t *s, const wire_msg_t *msg, const char *coll, sync_send_fn send)
 {
     uint8_t digest[WIRE_DIGEST_LEN];
     recon_set_t *set = NULL;
@@ -308,7 +308,7 @@ s_may_answer(loop_t *l, session_t *s, uint64_t id, const char *coll)
 }
 
 mesh_err_t
-repair_on_msg(loop_t *l, session_t *s, const wire_msg_t *msg, repair_send_fn send)
+repair_on_msg(loop_t *l, session_t *s, const wire_msg_t *msg, sync_send_fn send)
 {
     char coll[MESH_COLL_MAX + 1];
     mesh_err_t err = MESH_OK;
@@ -380,7 +380,7 @@ repair_on_msg(loop_t *l, session_t *s, const wire_msg_t *msg, repair_send_fn sen
 }
 
 void
-repair_tick(loop_t *l, session_t *s, int64_t now, repair_send_fn send)
+repair_tick(loop_t *l, session_t *s, int64_t now, sync_send_fn send)
 {
     sync_repair_t *rp = s->repair;
     if (!rp) {

@@ -18,22 +18,19 @@
 #define REPAIR_RETRY_MS  30000      /* no new repair with a member sooner than this after one */
 #define REPAIR_ANSWER_MS 10000      /* nor one a member starts here sooner than this after one */
 
-/* How the repair sends a message to the session's peer (session.c's sender). */
-typedef mesh_err_t (*repair_send_fn)(loop_t *l, session_t *s, const wire_msg_t *msg);
-
 /* Start a repair with s over every collection this device holds, one after the other,
  * for reason (a static text, logged). MESH_OK, or the store's errors / MESH_ENOMEM
  * (nothing started). */
 MESH_NODISCARD mesh_err_t repair_start(loop_t *l, session_t *s, const char *reason,
-                                       repair_send_fn send);
+                                       sync_send_fn send);
 
 /* A RANGE or REPAIR from s. A malformed one, or one past a cap, ends the repair and
  * returns MESH_EPROTO / MESH_ETOOBIG: the session then drops the peer. */
 MESH_NODISCARD mesh_err_t repair_on_msg(loop_t *l, session_t *s, const wire_msg_t *msg,
-                                        repair_send_fn send);
+                                        sync_send_fn send);
 
 /* Send what is due (versions waiting for the link), and give up a repair idle too long. */
-void repair_tick(loop_t *l, session_t *s, int64_t now, repair_send_fn send);
+void repair_tick(loop_t *l, session_t *s, int64_t now, sync_send_fn send);
 
 /* End s's repair, if any, without a word (the session went down). */
 void repair_end(session_t *s);
