@@ -93,7 +93,6 @@ struct transport {
     zmq_msg_t last; /* the frame handed out by the last transport_recv */
     bool have_last;
     uint8_t *joined;    /* or the frame joined from pieces it handed out */
-    uint8_t *piece;     /* a piece being sent: its head and data */
     uint8_t *tsan_copy; /* a TSan build: the last frame, copied (see S_TSAN) */
     size_t tsan_cap;
     uint64_t refused;
@@ -367,7 +366,6 @@ transport_close(transport_t *t)
         free(t->in[i].join.buf);
     }
     free(t->joined);
-    free(t->piece);
     s_watch_stop(t);
     if (t->router) {
         zmq_close(t->router);
@@ -510,16 +508,23 @@ s_copy_in(uint8_t *dst, const void *src, size_t n)
 }
 
 /* zmq_send, with this thread's accesses ignored in a TSan build (see S_TSAN). */
+/* Send msg (a piece built in place: its bytes copied once, not into a buffer and again by
+ * zmq_send); closed here when it is not sent. */
 static int
-s_send_frame(void *sock, const void *data, size_t len, int flags)
+s_send_msg(void *sock, zmq_msg_t *msg, int flags)
 {
 #if S_TSAN
     __tsan_ignore_thread_begin();
 #endif
-    int rc = zmq_send(sock, data, len, flags);
+    int rc = zmq_msg_send(msg, sock, flags);
 #if S_TSAN
     __tsan_ignore_thread_end();
 #endif
+    if (rc < 0) {
+        int e = errno;
+        zmq_msg_close(msg);
+        errno = e;
+    }
     return rc;
 }
 
@@ -529,23 +534,31 @@ s_send_piece(transport_t *t, uint32_t conn, const uint8_t *data, size_t len, siz
 {
     size_t at = k * TRANSPORT_PIECE_MAX,
            n = len - at < TRANSPORT_PIECE_MAX ? len - at : TRANSPORT_PIECE_MAX;
-    size_t head = 1;
-    t->piece[0] = len <= TRANSPORT_PIECE_MAX ? S_PIECE_WHOLE
-                  : k == 0                   ? S_PIECE_FIRST
-                                             : S_PIECE_NEXT;
-    if (t->piece[0] == S_PIECE_FIRST) {
-        for (int b = 0; b < 8; b++) {
-            t->piece[1 + b] = (uint8_t)((uint64_t)len >> (56 - 8 * b));
-        }
-        head = S_PIECE_HEAD;
+    uint8_t kind = len <= TRANSPORT_PIECE_MAX ? S_PIECE_WHOLE
+                   : k == 0                   ? S_PIECE_FIRST
+                                              : S_PIECE_NEXT;
+    size_t head = kind == S_PIECE_FIRST ? S_PIECE_HEAD : 1;
+    zmq_msg_t msg;
+    if (zmq_msg_init_size(&msg, head + n) != 0) {
+        return MESH_ENOMEM;
+    }
+    uint8_t *piece = zmq_msg_data(&msg);
+    piece[0] = kind;
+    for (size_t b = 0; head == S_PIECE_HEAD && b < 8; b++) {
+        piece[1 + b] = (uint8_t)((uint64_t)len >> (56 - 8 * b));
     }
     if (n) {
-        memcpy(t->piece + head, data + at, n);
+        memcpy(piece + head, data + at, n);
     }
     if (conn & TRANSPORT_INBOUND) {
         const s_inbound_t *in = &t->in[conn & ~TRANSPORT_INBOUND];
-        if (zmq_send(t->router, in->rid, in->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-            s_send_frame(t->router, t->piece, head + n, ZMQ_DONTWAIT) < 0) {
+        bool rid = zmq_send(t->router, in->rid, in->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0;
+        if (!rid) {
+            int e = errno;
+            zmq_msg_close(&msg);
+            errno = e;
+        }
+        if (!rid || s_send_msg(t->router, &msg, ZMQ_DONTWAIT) < 0) {
             int e = zmq_errno();
             return e == EHOSTUNREACH ? MESH_ENOTFOUND
                    : e == EAGAIN     ? MESH_EBUSY
@@ -554,7 +567,7 @@ s_send_piece(transport_t *t, uint32_t conn, const uint8_t *data, size_t len, siz
         return MESH_OK;
     }
     /* With ZMQ_IMMEDIATE a link that is not up takes nothing: EAGAIN, never a block. */
-    if (s_send_frame(t->out[conn].sock, t->piece, head + n, ZMQ_DONTWAIT) < 0) {
+    if (s_send_msg(t->out[conn].sock, &msg, ZMQ_DONTWAIT) < 0) {
         return zmq_errno() == EAGAIN ? (k ? MESH_EBUSY : MESH_ENOTFOUND) : s_fail(t, "send");
     }
     return MESH_OK;
@@ -573,12 +586,6 @@ transport_send(transport_t *t, uint32_t conn, const void *data, size_t len)
         }
     } else if (conn >= TRANSPORT_CONNS_MAX || !t->out[conn].sock) {
         return MESH_ENOTFOUND;
-    }
-    if (!t->piece) {
-        t->piece = malloc(TRANSPORT_PIECE_MAX + S_PIECE_HEAD);
-        if (!t->piece) {
-            return MESH_ENOMEM;
-        }
     }
     /* Every piece without waiting: one refused after the first leaves the frame cut short
      * at the peer, which drops it when the next frame starts (the caller sends it again). */

@@ -40,7 +40,10 @@ typedef struct s_fold {
 /* A directory an answer's file was opened in, kept open for the answers after it
  * (blockidx_answer): the files of a directory are asked one after another, and each opened
  * by its path cost three opens and three closes; from a kept directory, one. Kept at most
- * S_DIR_KEEP_MS from its open, and only while its folder's records and root are the same. */
+ * S_DIR_KEEP_MS from its open, and only while its folder's records and root are the same.
+ * The file last answered from in it is kept open with it, while its name there is still that
+ * inode (an fstatat, no link followed): a large file's blocks are asked one after another (a
+ * 512 MiB file: ~3,600 answers, each an openat and a close replaced by an fstatat). */
 #define S_DIRS_KEPT   4u
 #define S_DIR_KEEP_MS 1000
 typedef struct s_dir {
@@ -48,6 +51,10 @@ typedef struct s_dir {
     uint64_t generation; /* f's, when opened */
     int root_fd;         /* f's, when opened */
     int fd1;             /* the descriptor + 1; 0: none */
+    int file1;           /* the file last answered from in it: its descriptor + 1; 0: none */
+    size_t file;         /* and its index in files (its folder's update closes it first), */
+    dev_t file_dev;      /* and its inode: answered from only while its name still is it */
+    ino_t file_ino;
     int64_t opened_ms;
     size_t len; /* path[0..len): the directory, relative to the root ("" for the root) */
     char path[PATH_MAX];
@@ -229,6 +236,20 @@ s_file_add(blockidx_t *bi, const folder_t *f, const index_rec_t *rec, uint32_t *
     return MESH_OK;
 }
 
+/* Close kept directory d, and its kept file. */
+static void
+s_dir_close(s_dir_t *d)
+{
+    if (d->file1) {
+        close(d->file1 - 1);
+        d->file1 = 0;
+    }
+    if (d->fd1) {
+        close(d->fd1 - 1);
+        d->fd1 = 0;
+    }
+}
+
 /* Close the kept directories of f (of every folder: f NULL). */
 static void
 s_dirs_close(blockidx_t *bi, const folder_t *f)
@@ -236,8 +257,7 @@ s_dirs_close(blockidx_t *bi, const folder_t *f)
     for (size_t i = 0; i < S_DIRS_KEPT; i++) {
         s_dir_t *d = &bi->dirs[i];
         if (d->fd1 && (!f || d->f == f)) {
-            close(d->fd1 - 1);
-            d->fd1 = 0;
+            s_dir_close(d);
         }
     }
 }
@@ -439,7 +459,7 @@ s_now_ms(void)
 
 /* The kept directory of file's path, opened (path_open_parent: no link in the way) and kept
  * when none is; NULL when it cannot be. (A slot too old or of another generation is let go.) */
-static const s_dir_t *
+static s_dir_t *
 s_dir_of(blockidx_t *bi, const s_file_t *file)
 {
     const folder_t *f = file->f;
@@ -450,8 +470,7 @@ s_dir_of(blockidx_t *bi, const s_file_t *file)
         s_dir_t *d = &bi->dirs[i];
         if (d->fd1 && (now - d->opened_ms > S_DIR_KEEP_MS || now < d->opened_ms ||
                        d->f->generation != d->generation || d->f->root_fd != d->root_fd)) {
-            close(d->fd1 - 1);
-            d->fd1 = 0;
+            s_dir_close(d);
         }
         if (d->fd1 && d->f == f && d->len == len && memcmp(d->path, file->path, len) == 0) {
             return d;
@@ -464,9 +483,7 @@ s_dir_of(blockidx_t *bi, const s_file_t *file)
         path_open_parent(f->root_fd, file->path, false, &fd, &name, NULL, 0) != MESH_OK) {
         return NULL;
     }
-    if (d->fd1) {
-        close(d->fd1 - 1);
-    }
+    s_dir_close(d);
     *d = (s_dir_t){.f = f,
                    .generation = f->generation,
                    .root_fd = f->root_fd,
@@ -477,23 +494,46 @@ s_dir_of(blockidx_t *bi, const s_file_t *file)
     return d;
 }
 
-/* Open file for an answer: its last component in its kept directory (O_NOFOLLOW: a link
- * there is refused, as path_open does), or by its path when kept is NULL. -1: it cannot be. */
+/* Open file (bi->files[id]) for an answer: its last component in its kept directory
+ * (O_NOFOLLOW: a link there is refused, as path_open does), kept open there (*owned false:
+ * not to be closed), or by its path when kept is NULL (*owned true). -1: it cannot be. */
 static int
-s_open_file(blockidx_t *kept, const s_file_t *file)
+s_open_file(blockidx_t *kept, const s_file_t *file, size_t id, bool *owned)
 {
     int fd = -1;
+    *owned = !kept;
     if (!kept) {
         return path_open(file->f->root_fd, file->path, O_RDONLY, 0, false, &fd, NULL, 0) == MESH_OK
                    ? fd
                    : -1;
     }
-    const s_dir_t *d = path_check(file->path, strlen(file->path), NULL, 0) == MESH_OK
-                           ? s_dir_of(kept, file)
-                           : NULL;
-    const char *slash = strrchr(file->path, '/');
-    return d ? openat(d->fd1 - 1, slash ? slash + 1 : file->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-             : -1;
+    s_dir_t *d = path_check(file->path, strlen(file->path), NULL, 0) == MESH_OK
+                     ? s_dir_of(kept, file)
+                     : NULL;
+    if (!d) {
+        return -1;
+    }
+    const char *slash = strrchr(file->path, '/'), *name = slash ? slash + 1 : file->path;
+    struct stat st;
+    if (d->file1 && d->file == id && fstatat(d->fd1 - 1, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        st.st_ino == d->file_ino && st.st_dev == d->file_dev) {
+        return d->file1 - 1;
+    }
+    if (d->file1) {
+        close(d->file1 - 1);
+        d->file1 = 0;
+    }
+    fd = openat(d->fd1 - 1, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd >= 0 && fstat(fd, &st) == 0) {
+        d->file1 = fd + 1;
+        d->file = id;
+        d->file_dev = st.st_dev;
+        d->file_ino = st.st_ino;
+    } else if (fd >= 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
 }
 
 /* blockidx_read and blockidx_answer: trust, with the stat check, the bytes of a file found
@@ -513,6 +553,7 @@ s_read(const blockidx_t *bi, blockidx_t *kept, const uint8_t *hash, uint8_t *buf
         const s_file_t *file = &bi->files[(v >> 32) - 1];
         size_t b = v & 0xffffffffu;
         int fd = -1;
+        bool owned = true;
         if ((v & S_PIECE) && memcmp(s_hash_of(bi, v), hash, WIRE_FENTRY_HASH) == 0 &&
             s_piece_read(file, b & ~S_PIECE, buf, cap, len) == MESH_OK) {
             return MESH_OK;
@@ -523,13 +564,15 @@ s_read(const blockidx_t *bi, blockidx_t *kept, const uint8_t *hash, uint8_t *buf
         uint8_t got[HASH_LEN];
         if (memcmp(file->blocks[b].hash, hash, WIRE_FENTRY_HASH) != 0 ||
             file->blocks[b].size > cap || file->f->root_fd < 0 ||
-            (fd = s_open_file(kept, file)) < 0) {
+            (fd = s_open_file(kept, file, (v >> 32) - 1, &owned)) < 0) {
             continue;
         }
         size_t size = file->blocks[b].size;
         ssize_t got_n = pread(fd, buf, size, (off_t)file->offsets[b]);
         bool trusted = trust && got_n == (ssize_t)size && s_unchanged(bi, file, fd);
-        close(fd);
+        if (owned) {
+            close(fd);
+        }
         if (got_n != (ssize_t)size) {
             continue;
         }

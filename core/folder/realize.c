@@ -395,11 +395,13 @@ realize_flush(mesh_t *m, folder_t *f, bool all)
     if (!ready) {
         return;
     }
+    int64_t t0 = transfer_ms();
     if (syncfs(rs->x.tmp_fd) != 0) {
         node_log(m, MESH_LOG_WARN, "folder %s: temp files not made durable (%s): kept for later",
                  f->id, strerror(errno));
         return;
     }
+    int64_t t1 = transfer_ms();
     rs->renamed = false;
     bool moved = false;
     for (size_t i = 0; i < rs->x.n;) {
@@ -416,6 +418,8 @@ realize_flush(mesh_t *m, folder_t *f, bool all)
     if (rs->x.n == 0) {
         realize_sync(f);
     }
+    node_log(m, MESH_LOG_DEBUG, "folder %s: flush: %lld ms (its syncfs %lld ms)", f->id,
+             (long long)(transfer_ms() - t0), (long long)(t1 - t0));
 }
 
 /* ---- one entry ---- */

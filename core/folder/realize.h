@@ -76,8 +76,9 @@ size_t realize_block_done(mesh_t *m, folder_t *f, const blockwork_job_t *job);
  * still holds what its record says (else it waits for a later pass), and one syncfs for the
  * renames once no file waits for blocks (else the next flush's, or realize_sync's); a file
  * the rename left is never half written. Done when all is set, or REALIZE_FLUSH_FILES are
- * whole, or the first became whole REALIZE_FLUSH_MS ago (REALIZE_FLUSH_BUSY_MS while other
- * files wait for blocks); else nothing yet. */
+ * whole, or every file is whole and they hold 8 MiB or more (at once: a large file), or the
+ * first became whole REALIZE_FLUSH_MS ago (REALIZE_FLUSH_BUSY_MS while other files wait for
+ * blocks); else nothing yet. */
 void realize_flush(mesh_t *m, folder_t *f, bool all);
 
 /* Make the renames of f's last flush durable (one syncfs), if not yet: before the records

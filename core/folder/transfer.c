@@ -211,6 +211,7 @@ transfer_due(const transfer_t *t, bool all, size_t flush_files, int64_t flush_ms
     }
     int64_t waited = transfer_ms() - t->complete_ms;
     return all || t->ncomplete >= flush_files ||
+           (t->ncomplete == t->n && t->bytes >= TRANSFER_EARLY_BYTES) ||
            waited >= (t->ncomplete == t->n ? flush_ms : busy_ms);
 }
 

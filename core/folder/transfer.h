@@ -102,8 +102,10 @@ MESH_NODISCARD mesh_err_t transfer_start(mesh_t *m, const char *folder_id, trans
 /* Give whole file i its mode and mtime (if not done while its temp file was open). */
 bool transfer_seal(const transfer_t *t, size_t i);
 
-/* Is it time to put t's whole files in place? All asked, flush_files whole, or the first
- * whole flush_ms ago when no other file waits for blocks, busy_ms while others do. */
+/* Is it time to put t's whole files in place? All asked, flush_files whole, every file whole
+ * and TRANSFER_EARLY_BYTES or more of them (a large file: its flush outweighs what a wait
+ * could add to it), or the first whole flush_ms ago when no other file waits for blocks,
+ * busy_ms while others do. */
 bool transfer_due(const transfer_t *t, bool all, size_t flush_files, int64_t flush_ms,
                   int64_t busy_ms);
 
