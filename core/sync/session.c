@@ -666,8 +666,17 @@ session_flush_group(loop_t *l)
         s->recv_failed = false;
     }
     /* A backlog streaming in is spooled and acknowledged, and applied later in a large
-     * transaction (core/sync/spool.h); anything else goes after what is spooled. */
-    bool spooled = spool_wants(l, n) && spool_append(l, n) == MESH_OK;
+     * transaction (core/sync/spool.h); anything else goes after what is spooled. An apply
+     * of the spool under way on its worker ends first (the caller needs this group gone:
+     * the loop's turn does not call us meanwhile). When the spool is full, its apply
+     * starts there and this group stays queued, not acknowledged, till it ends. */
+    spool_wait(l);
+    bool wants = spool_wants(l, n);
+    mesh_err_t sp_err = wants ? spool_append(l, n) : MESH_ENOTFOUND;
+    if (sp_err == MESH_EBUSY) {
+        return;
+    }
+    bool spooled = sp_err == MESH_OK;
     /* (what is spooled and the group after it in one commit, when they go together) */
     bool joined = !spooled && spool_apply_with(l, n) == MESH_OK;
     mesh_err_t err = spooled || joined ? MESH_OK : spool_apply(l);

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,22 @@ typedef struct s_entry {
     import_checked_t *own; /* or a check of its own, or NULL: the import checks it */
 } s_entry_t;
 
+/* An apply of the spool's batches (its arrays point into them), run on the worker thread
+ * (spool_append, spool_tick) or on the loop thread (spool_apply). */
+typedef struct s_job {
+    mesh_t *m;
+    const uint8_t *bundles[SPOOL_MAX_BATCHES];
+    size_t lens[SPOOL_MAX_BATCHES];
+    const import_checked_t *checked[SPOOL_MAX_BATCHES];
+    mesh_err_t dropped[SPOOL_MAX_BATCHES]; /* a batch dropped (it does not decode): why */
+    size_t n;
+    int64_t t0;
+    mesh_err_t err;
+    mesh_import_report_t rep;
+    node_log_lines_t lines; /* logged on the worker, replayed on the loop thread */
+    bool done;              /* atomic: the worker is through */
+} s_job_t;
+
 struct spool {
     int fd;
     off_t size; /* of the file: where the next record goes */
@@ -46,6 +63,11 @@ struct spool {
     size_t ops;        /* the spooled batches' ops, as their outlines count them */
     size_t max_charge; /* charge spooled at most: what the last apply did in SPOOL_APPLY_MS */
     int64_t last_ms;   /* when the last batch was spooled (0: read at start) */
+    /* The apply under way on the worker thread: while running, the batches (q) are its and
+     * nothing is spooled; only the loop thread reads or changes running. */
+    bool running;
+    pthread_t thread;
+    s_job_t job;
 };
 
 /* The ops a batch's outline counts (0 when it does not decode). */
@@ -161,6 +183,13 @@ spool_close(spool_t *sp)
     if (!sp) {
         return;
     }
+    if (sp->running) {
+        /* (the loop stops with session_flush, which waits for it: this is a failed start) */
+        (void)pthread_join(sp->thread, NULL);
+        node_log_lines_t *lines = &sp->job.lines;
+        free(lines->text);
+        mesh_free(sp->job.rep.text);
+    }
     for (size_t i = 0; i < sp->n; i++) {
         s_entry_free(&sp->q[i]);
     }
@@ -193,6 +222,8 @@ spool_wants(loop_t *l, size_t n)
     return true;
 }
 
+static bool s_start(loop_t *l);
+
 /* Do n more batches of bytes and charge fit the caps? (An empty spool takes any group
  * within the fixed caps.) */
 static bool
@@ -216,9 +247,15 @@ spool_append(loop_t *l, size_t n)
     if (bytes > SPOOL_MAX_BYTES || charge > SPOOL_MAX_CHARGE) {
         return MESH_ETOOBIG; /* (never spooled: committed directly) */
     }
+    if (sp->running) {
+        return MESH_EBUSY; /* (the caller waits: spool_wait) */
+    }
     mesh_err_t err = MESH_OK;
+    if (!s_fits(sp, n, bytes, charge) && s_start(l)) {
+        return MESH_EBUSY; /* the n stay queued, unacknowledged, while the spool applies */
+    }
     if (!s_fits(sp, n, bytes, charge)) {
-        err = spool_apply(l);
+        err = spool_apply(l); /* (no thread: here) */
     }
     off_t at = sp->size;
     for (size_t i = 0; err == MESH_OK && i < n; i++) {
@@ -321,66 +358,152 @@ s_applied(loop_t *l, const mesh_import_report_t *rep, int64_t ms, uint64_t last_
     l->flush_ms = sync_now_ms();
 }
 
-/* The spooled batches' bytes, lengths and checks (waited for) into the arrays. */
+/* The spooled batches' bytes, lengths and checks (waited for) into the job. */
 static void
-s_gather(spool_t *sp, const uint8_t **bundles, size_t *lens, const import_checked_t **checked)
+s_gather(spool_t *sp, s_job_t *j)
 {
+    j->n = sp->n;
     for (size_t i = 0; i < sp->n; i++) {
         s_entry_t *e = &sp->q[i];
-        bundles[i] = e->data;
-        lens[i] = e->len;
-        checked[i] = e->job ? checker_wait(e->job) : e->own;
+        j->bundles[i] = e->data;
+        j->lens[i] = e->len;
+        j->checked[i] = e->job ? checker_wait(e->job) : e->own;
+        j->dropped[i] = MESH_OK;
     }
+}
+
+/* Apply j's batches, in one transaction; when one does not decode (a damaged file), each
+ * alone, the others applied and that one's error in j->dropped. Touches the store and the
+ * node only as an import does (any thread); logs through node_log. Sets j->err, j->rep. */
+static void
+s_job_run(s_job_t *j)
+{
+    mesh_import_report_t one;
+    j->err = import_many(j->m, j->bundles, j->lens, j->checked, j->n, &j->rep);
+    if (j->err != MESH_EPROTO && j->err != MESH_ETOOBIG) {
+        return;
+    }
+    memset(&j->rep, 0, sizeof j->rep);
+    j->err = MESH_OK;
+    for (size_t i = 0; j->err == MESH_OK && i < j->n; i++) {
+        j->err = import_many(j->m, &j->bundles[i], &j->lens[i], &j->checked[i], 1, &one);
+        if (j->err == MESH_EPROTO || j->err == MESH_ETOOBIG) {
+            j->dropped[i] = j->err;
+            j->err = MESH_OK;
+            continue;
+        }
+        j->rep.sets_new += one.sets_new;
+        j->rep.sets_known += one.sets_known;
+        j->rep.ops_stored += one.ops_stored;
+        mesh_free(one.text);
+    }
+}
+
+/* The worker thread: j's apply, its log lines captured for the loop thread, which it wakes
+ * when done. */
+static void *
+s_job_thread(void *arg)
+{
+    s_job_t *j = arg;
+    node_log_capture(&j->lines);
+    s_job_run(j);
+    node_log_capture(NULL);
+    __atomic_store_n(&j->done, true, __ATOMIC_RELEASE);
+    if (j->m->wake) {
+        j->m->wake(j->m->wake_ctx); /* (the loop thread's eventfd: safe from any thread) */
+    }
+    return NULL;
+}
+
+/* On the loop thread, after j ran: its log lines, the dropped batches named, and on success
+ * the spool emptied (s_applied); on failure it stays, to be applied again. */
+static mesh_err_t
+s_job_end(loop_t *l, s_job_t *j)
+{
+    spool_t *sp = l->spool;
+    node_log_replay(l->m, &j->lines);
+    for (size_t i = 0; i < j->n; i++) {
+        if (j->dropped[i] != MESH_OK) {
+            node_log(l->m, MESH_LOG_WARN,
+                     "spool: dropped batch %llu from %s: it does not decode or apply (%s)",
+                     (unsigned long long)sp->q[i].id,
+                     sp->q[i].from ? sp->q[i].from->id : "a past run",
+                     mesh_strerror(j->dropped[i]));
+        }
+    }
+    if (j->err != MESH_OK) {
+        node_log(l->m, MESH_LOG_ERROR, "applying %zu spooled batch(es) failed: %s (kept)", sp->n,
+                 mesh_strerror(j->err));
+        return j->err;
+    }
+    if (j->rep.text) {
+        session_t *s0 = s_first_from(sp);
+        node_log(l->m, MESH_LOG_WARN, "spooled batches from %s: %s", s0 ? s0->id : "a past run",
+                 j->rep.text);
+    }
+    mesh_free(j->rep.text);
+    s_applied(l, &j->rep, sync_now_ms() - j->t0, sp->q[sp->n - 1].id, 0);
+    return MESH_OK;
+}
+
+bool
+spool_running(const spool_t *sp)
+{
+    return sp && sp->running;
+}
+
+/* Wait for the apply under way on the worker, if any, and end it. */
+static mesh_err_t
+s_join(loop_t *l)
+{
+    spool_t *sp = l->spool;
+    if (!sp || !sp->running) {
+        return MESH_OK;
+    }
+    (void)pthread_join(sp->thread, NULL);
+    sp->running = false;
+    return s_job_end(l, &sp->job);
+}
+
+void
+spool_wait(loop_t *l)
+{
+    (void)s_join(l); /* (on failure the spool stays: applied again later) */
+}
+
+/* Start applying the whole spool on the worker thread. false: it could not start (no
+ * thread: the caller applies it here). */
+static bool
+s_start(loop_t *l)
+{
+    spool_t *sp = l->spool;
+    s_job_t *j = &sp->job;
+    memset(j, 0, sizeof *j);
+    j->m = l->m;
+    j->t0 = sync_now_ms();
+    s_gather(sp, j);
+    if (pthread_create(&sp->thread, NULL, s_job_thread, j) != 0) {
+        return false;
+    }
+    sp->running = true;
+    return true;
 }
 
 mesh_err_t
 spool_apply(loop_t *l)
 {
     spool_t *sp = l->spool;
-    const uint8_t *bundles[SPOOL_MAX_BATCHES];
-    size_t lens[SPOOL_MAX_BATCHES];
-    const import_checked_t *checked[SPOOL_MAX_BATCHES];
-    mesh_import_report_t rep;
-    if (!sp || sp->n == 0) {
-        return MESH_OK;
-    }
-    int64_t t0 = sync_now_ms();
-    s_gather(sp, bundles, lens, checked);
-    mesh_err_t err = import_many(l->m, bundles, lens, checked, sp->n, &rep);
-    if (err == MESH_EPROTO || err == MESH_ETOOBIG) {
-        /* One does not decode (the file was damaged): each alone, the others applied. */
-        mesh_import_report_t one;
-        memset(&rep, 0, sizeof rep);
-        err = MESH_OK;
-        for (size_t i = 0; err == MESH_OK && i < sp->n; i++) {
-            err = import_many(l->m, &bundles[i], &lens[i], &checked[i], 1, &one);
-            if (err == MESH_EPROTO || err == MESH_ETOOBIG) {
-                node_log(l->m, MESH_LOG_WARN,
-                         "spool: dropped batch %llu from %s: it does not decode or apply (%s)",
-                         (unsigned long long)sp->q[i].id,
-                         sp->q[i].from ? sp->q[i].from->id : "a past run", mesh_strerror(err));
-                err = MESH_OK;
-                continue;
-            }
-            rep.sets_new += one.sets_new;
-            rep.sets_known += one.sets_known;
-            rep.ops_stored += one.ops_stored;
-            mesh_free(one.text);
-        }
-    }
-    if (err != MESH_OK) {
-        node_log(l->m, MESH_LOG_ERROR, "applying %zu spooled batch(es) failed: %s (kept)", sp->n,
-                 mesh_strerror(err));
+    mesh_err_t err = s_join(l);
+    if (!sp || sp->n == 0 || err != MESH_OK) {
         return err;
     }
-    if (rep.text) {
-        session_t *s0 = s_first_from(sp);
-        node_log(l->m, MESH_LOG_WARN, "spooled batches from %s: %s", s0 ? s0->id : "a past run",
-                 rep.text);
-    }
-    mesh_free(rep.text);
-    s_applied(l, &rep, sync_now_ms() - t0, sp->q[sp->n - 1].id, 0);
-    return MESH_OK;
+    s_job_t *j = &sp->job;
+    memset(j, 0, sizeof *j);
+    j->m = l->m;
+    j->t0 = sync_now_ms();
+    s_gather(sp, j);
+    s_job_run(j);
+    return s_job_end(l, j);
 }
 
 mesh_err_t
@@ -401,8 +524,18 @@ spool_apply_with(loop_t *l, size_t n)
             return MESH_ENOTFOUND; /* (one that does not decode goes alone, as ever) */
         }
     }
+    if (s_join(l) != MESH_OK || sp->n == 0) {
+        return MESH_ENOTFOUND; /* (the caller applies the spool again, then the n) */
+    }
     int64_t t0 = sync_now_ms();
-    s_gather(sp, bundles, lens, checked);
+    s_job_t *j = &sp->job;
+    memset(j, 0, sizeof *j);
+    s_gather(sp, j);
+    for (size_t i = 0; i < sp->n; i++) {
+        bundles[i] = j->bundles[i];
+        lens[i] = j->lens[i];
+        checked[i] = j->checked[i];
+    }
     for (size_t i = 0; i < n; i++) {
         const inbox_batch_t *b = inbox_at(l->inbox, i);
         bundles[sp->n + i] = b->data;
@@ -431,8 +564,14 @@ void
 spool_tick(loop_t *l, int64_t now_ms)
 {
     spool_t *sp = l->spool;
-    if (sp && sp->n && !inbox_count(l->inbox) && now_ms - sp->last_ms >= LOOP_GROUP_MS) {
-        (void)spool_apply(l); /* (on failure, kept: tried again a while later) */
+    if (sp && sp->running && __atomic_load_n(&sp->job.done, __ATOMIC_ACQUIRE)) {
+        spool_wait(l); /* (through: joined at once) */
+    }
+    if (sp && sp->n && !sp->running && !inbox_count(l->inbox) &&
+        now_ms - sp->last_ms >= LOOP_GROUP_MS) {
+        if (!s_start(l)) {
+            (void)spool_apply(l); /* (on failure, kept: tried again a while later) */
+        }
         sp->last_ms = now_ms;
     }
 }
