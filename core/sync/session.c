@@ -666,15 +666,21 @@ session_flush_group(loop_t *l)
         s->recv_failed = false;
     }
     /* A backlog streaming in is spooled and acknowledged, and applied later in a large
-     * transaction (core/sync/spool.h); anything else goes after what is spooled. An apply
-     * of the spool under way on its worker ends first (the caller needs this group gone:
-     * the loop's turn does not call us meanwhile). When the spool is full, its apply
-     * starts there and this group stays queued, not acknowledged, till it ends. */
-    spool_wait(l);
-    bool wants = spool_wants(l, n);
+     * transaction (core/sync/spool.h), on a worker thread while the next are spooled;
+     * anything else goes after what is spooled (an apply under way ends first). When the
+     * spool is full while it applies, the group stays queued, not acknowledged: a caller
+     * that needs it gone (the queue is full, the loop stops) calls again and waits. */
+    bool wants = spool_wants(l, n), stalled = spool_stalled(l->spool);
+    if (!wants) {
+        spool_wait(l);
+    }
     mesh_err_t sp_err = wants ? spool_append(l, n) : MESH_ENOTFOUND;
-    if (sp_err == MESH_EBUSY) {
+    if (sp_err == MESH_EBUSY && !stalled) {
         return;
+    }
+    if (sp_err == MESH_EBUSY) {
+        spool_wait(l);
+        sp_err = spool_append(l, n);
     }
     bool spooled = sp_err == MESH_OK;
     /* (what is spooled and the group after it in one commit, when they go together) */

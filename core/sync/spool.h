@@ -20,6 +20,7 @@ typedef struct loop loop_t;
 
 #define SPOOL_MAX_BYTES    (60u << 20) /* batch bytes spooled (on disk and in memory): one txn */
 #define SPOOL_MAX_CHARGE   (96u << 20) /* memory charged (inbox_charge) for them at most */
+#define SPOOL_ALL_CHARGE   (2u * SPOOL_MAX_CHARGE) /* the batches applied and those after */
 #define SPOOL_MAX_BATCHES  512u        /* batches spooled at most */
 #define SPOOL_FILE         "spool"     /* in the home */
 #define SPOOL_APPLY_MS     1500        /* an apply's aim: the charge spooled at most is what */
@@ -61,6 +62,10 @@ void spool_take(loop_t *l, size_t n);
  * mesh_import's import_many), captures its log lines (node_log_capture) and wakes the loop
  * when through; the loop thread joins it (spool_tick, spool_wait) and logs for it. */
 bool spool_running(const spool_t *sp);
+
+/* Is it running and full: a group did not fit meanwhile (spool_append's MESH_EBUSY), so
+ * what is queued waits for its end? */
+bool spool_stalled(const spool_t *sp);
 
 /* Wait for the apply under way on the worker, if any, and end it (its log lines, the spool
  * emptied; on failure kept). */
