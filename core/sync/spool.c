@@ -1,8 +1,10 @@
-/* core/sync/spool.c: the spool of acknowledged batches. The file is a header, then one
- * record per batch: its length (4 bytes, little-endian), the length's complement, and the
- * batch's bytes as they came. Appends are synced (fdatasync) before the acknowledgement;
- * a record cut short at the end is a batch never acknowledged. An apply that commits and
- * then crashes before the file is cut back applies the same batches again at the next
+/* core/sync/spool.c: the spool of acknowledged batches. The file is a header (its magic,
+ * then where the records start), then one record per batch: its length (4 bytes,
+ * little-endian), the length's complement, and the batch's bytes as they came. While the
+ * worker thread applies the first napply batches, more are appended after them; the
+ * header's start then moves past those applied. Appends are synced (fdatasync) before the
+ * acknowledgement; a record cut short at the end is a batch never acknowledged. An apply that
+ * commits and then crashes before the file is cut back applies the same batches again at the next
  * start, which changes nothing (apply.h: re-applying anything changes nothing).
  * Layer: core (sync). Third-party: none. SPDX-License-Identifier: MIT */
 #define _GNU_SOURCE /* fallocate: the applied records' space given back */
@@ -74,8 +76,8 @@ struct spool {
     size_t napply;       /* the first napply of q are the apply's (running or not) */
     size_t apply_charge; /* their charge, bytes and ops */
     size_t apply_bytes, apply_ops;
-    bool legacy;    /* the file is of the first layout (MSPOOL1): nothing more till applied */
-    bool full;      /* a group did not fit while running (spool_stalled) */
+    bool legacy;     /* the file is of the first layout (MSPOOL1): nothing more till applied */
+    bool full;       /* a group did not fit while running (spool_stalled) */
     off_t append_at; /* where the last spool_append wrote its first record */
     pthread_t thread;
     s_job_t job;
@@ -280,9 +282,8 @@ s_fits(const spool_t *sp, size_t n, size_t bytes, size_t charge)
            fill_charge = sp->charge - sp->apply_charge;
     /* (test hook: smaller applies, so that a small test has one under way and more after) */
     uint64_t max = testhook_number(TESTHOOK_SPOOL_CHARGE, sp->max_charge);
-    return !sp->legacy && sp->n + n <= SPOOL_MAX_BATCHES &&
-           bytes <= SPOOL_MAX_BYTES - fill_bytes && charge <= SPOOL_MAX_CHARGE - fill_charge &&
-           charge <= SPOOL_ALL_CHARGE - sp->charge &&
+    return !sp->legacy && sp->n + n <= SPOOL_MAX_BATCHES && bytes <= SPOOL_MAX_BYTES - fill_bytes &&
+           charge <= SPOOL_MAX_CHARGE - fill_charge && charge <= SPOOL_ALL_CHARGE - sp->charge &&
            (fill_n == 0 || fill_charge + charge <= max);
 }
 

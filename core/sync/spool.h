@@ -2,7 +2,8 @@
  * Owns: the file <home>/spool (received, checked batches appended and synced before their
  * acknowledgement), the spooled batches held in memory with their checks, their caps, and
  * their apply: all of them in order, in one large write transaction, so the key index is
- * written nearly in key order (core/apply/run.c sorts the run); the replay after a restart.
+ * written nearly in key order (core/apply/run.c sorts the run), on a worker thread of its
+ * own while the next generation is spooled (and acknowledged); the replay after a restart.
  * Not here: which batches make a group and their checks (core/sync/inbox.h), acknowledging
  * (core/sync/session.c), the receive rules (core/apply/).
  * Layer: core (sync). Third-party: none. SPDX-License-Identifier: MIT */
@@ -18,14 +19,14 @@
 typedef struct spool spool_t;
 typedef struct loop loop_t;
 
-#define SPOOL_MAX_BYTES    (60u << 20) /* batch bytes spooled (on disk and in memory): one txn */
-#define SPOOL_MAX_CHARGE   (96u << 20) /* memory charged (inbox_charge) for them at most */
-#define SPOOL_ALL_CHARGE   (2u * SPOOL_MAX_CHARGE) /* the batches applied and those after */
-#define SPOOL_MAX_BATCHES  512u        /* batches spooled at most */
-#define SPOOL_FILE         "spool"     /* in the home */
-#define SPOOL_APPLY_MS     1500        /* an apply's aim: the charge spooled at most is what */
-#define SPOOL_START_CHARGE (48u << 20) /* the last one checked and applied in this time (at */
-#define SPOOL_MIN_CHARGE   (16u << 20) /* first this much; never less than this) */
+#define SPOOL_MAX_BYTES    (60u << 20)  /* batch bytes spooled (on disk and in memory): one txn */
+#define SPOOL_MAX_CHARGE   (96u << 20)  /* memory charged (inbox_charge) for them at most */
+#define SPOOL_ALL_CHARGE   (192u << 20) /* and for the apply's and the next ones together */
+#define SPOOL_MAX_BATCHES  512u         /* batches spooled at most (both) */
+#define SPOOL_FILE         "spool"      /* in the home */
+#define SPOOL_APPLY_MS     1500         /* an apply's aim: the charge spooled at most is what */
+#define SPOOL_START_CHARGE (48u << 20)  /* the last one checked and applied in this time (at */
+#define SPOOL_MIN_CHARGE   (16u << 20)  /* first this much; never less than this) */
 
 /* Open the spool file of home (path), creating it empty, and read the batches a previous
  * run left there (acknowledged, not yet applied: spool_apply applies them first). A torn
