@@ -237,6 +237,31 @@ node_escape(const void *text, size_t len, char *out, size_t cap)
     return pos;
 }
 
+/* The calling thread's capture of its log lines (node_log_capture), or NULL. */
+static _Thread_local node_log_lines_t *s_capture;
+
+/* Append one escaped line at level to the calling thread's capture. */
+static void
+s_capture_add(int level, const char *escaped)
+{
+    node_log_lines_t *c = s_capture;
+    size_t need = 2 + strlen(escaped);
+    if (c->cap - c->len < need) {
+        size_t cap = c->cap ? c->cap * 2 : 4096;
+        cap = cap < c->len + need ? c->len + need : cap;
+        char *text = realloc(c->text, cap);
+        if (!text) {
+            c->dropped++;
+            return;
+        }
+        c->text = text;
+        c->cap = cap;
+    }
+    c->text[c->len] = (char)level;
+    memcpy(c->text + c->len + 1, escaped, need - 1);
+    c->len += need;
+}
+
 void
 node_log(const mesh_t *m, int level, const char *fmt, ...)
 {
@@ -255,7 +280,33 @@ node_log(const mesh_t *m, int level, const char *fmt, ...)
      * (a newline, an escape sequence) must not start a line or act on a terminal. */
     size_t len = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
     node_escape(line, len, escaped, sizeof escaped);
+    if (s_capture) {
+        s_capture_add(level, escaped);
+        return;
+    }
     m->log(m->log_ctx, level, escaped);
+}
+
+void
+node_log_capture(node_log_lines_t *into)
+{
+    s_capture = into;
+}
+
+void
+node_log_replay(const mesh_t *m, node_log_lines_t *lines)
+{
+    for (size_t at = 0; m->log && at < lines->len;) {
+        const char *line = lines->text + at + 1;
+        m->log(m->log_ctx, (int)(unsigned char)lines->text[at], line);
+        at += 2 + strlen(line);
+    }
+    if (m->log && lines->dropped) {
+        node_log(m, MESH_LOG_WARN, "%zu log line(s) of a worker thread lost (no memory)",
+                 lines->dropped);
+    }
+    free(lines->text);
+    memset(lines, 0, sizeof *lines);
 }
 
 mesh_err_t

@@ -73,6 +73,23 @@ void node_clear_err(const mesh_t *m);
 void node_log(const mesh_t *m, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Log lines held back: a worker thread of the library (core/sync/spool.c's apply) must not
+ * call the application's log callback, which runs on the loop thread or a caller's; its
+ * lines are captured and handed to the loop thread. */
+typedef struct node_log_lines {
+    char *text; /* records: level (1 byte) then the escaped line and its NUL; malloc'd */
+    size_t len, cap;
+    size_t dropped; /* lines that found no memory */
+} node_log_lines_t;
+
+/* From now on, node_log on the calling thread appends its lines to into instead of calling
+ * the callback (NULL: calls it again). into must outlive the capture. */
+void node_log_capture(node_log_lines_t *into);
+
+/* Send the lines captured in lines to m's log callback, in order, on the calling thread, and
+ * free them (lines is left empty). */
+void node_log_replay(const mesh_t *m, node_log_lines_t *lines);
+
 /* Write len bytes of text into out (cap bytes, NUL included) as a terminal or a log line
  * cannot act on them: valid UTF-8 as it is, backslash as \\, tab \t, newline \n, and every
  * other control character (C0, DEL, C1) and each byte that is not UTF-8 as \xNN. Cut short

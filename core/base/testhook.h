@@ -30,6 +30,8 @@ typedef enum testhook {
     TESTHOOK_ANSWER_BYTES_S,   /* MESH_TEST_ANSWER_BYTES_S: block bytes answered per second */
     TESTHOOK_ROOM_FILE,        /* MESH_TEST_ROOM_FILE: a file holding the room on folders' disks */
     TESTHOOK_SCAN_ROUND_MS,    /* MESH_TEST_SCAN_ROUND_MS: a pause after each round a scan reads */
+    TESTHOOK_SPOOL_CHARGE,     /* MESH_TEST_SPOOL_CHARGE: the charge one spooled apply takes */
+    TESTHOOK_SPOOL_PAUSE_MS,   /* MESH_TEST_SPOOL_PAUSE_MS: the spool's worker rests first */
     TESTHOOK_COUNT
 } testhook_t;
 

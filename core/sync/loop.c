@@ -152,7 +152,9 @@ s_turn(loop_t *l, bool may_wait)
         /* Nothing waits: whatever a peer sent until now has been heard. (A long commit
          * below must not make peers whose pings queue meanwhile look silent.) */
         l->drained_ms = sync_now_ms();
-        if (inbox_due(l->inbox, l->drained_ms)) {
+        /* (while the spool applies on its worker and is full, what is due waits: it keeps
+         * coming, and is checked, until the queue is full) */
+        if (inbox_due(l->inbox, l->drained_ms) && !spool_stalled(l->spool)) {
             session_flush_group(l); /* commit while the checker goes on */
         }
     }
@@ -199,7 +201,9 @@ loop_wait_ms(const loop_t *l)
     /* Sleep only when nothing waits: no commit due, nothing to push; queued batches wait
      * for more of their pass only until LOOP_GROUP_MS after the first. */
     int64_t wait = l->busy ? 0 : l->quick ? 2 : LOOP_IDLE_MS;
-    if (inbox_count(l->inbox)) {
+    /* (while the spool applies on its worker and is full, a commit due waits for its end,
+     * which wakes the loop: no turn in between but for frames) */
+    if (inbox_count(l->inbox) && !spool_stalled(l->spool)) {
         int64_t due = inbox_wait_ms(l->inbox, sync_now_ms()); /* 0 once a commit is due */
         wait = due < wait ? due : wait;
     }

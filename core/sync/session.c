@@ -666,8 +666,23 @@ session_flush_group(loop_t *l)
         s->recv_failed = false;
     }
     /* A backlog streaming in is spooled and acknowledged, and applied later in a large
-     * transaction (core/sync/spool.h); anything else goes after what is spooled. */
-    bool spooled = spool_wants(l, n) && spool_append(l, n) == MESH_OK;
+     * transaction (core/sync/spool.h), on a worker thread while the next are spooled;
+     * anything else goes after what is spooled (an apply under way ends first). When the
+     * spool is full while it applies, the group stays queued, not acknowledged: a caller
+     * that needs it gone (the queue is full, the loop stops) calls again and waits. */
+    bool wants = spool_wants(l, n), stalled = spool_stalled(l->spool);
+    if (!wants) {
+        spool_wait(l);
+    }
+    mesh_err_t sp_err = wants ? spool_append(l, n) : MESH_ENOTFOUND;
+    if (sp_err == MESH_EBUSY && !stalled) {
+        return;
+    }
+    if (sp_err == MESH_EBUSY) {
+        spool_wait(l);
+        sp_err = spool_append(l, n);
+    }
+    bool spooled = sp_err == MESH_OK;
     /* (what is spooled and the group after it in one commit, when they go together) */
     bool joined = !spooled && spool_apply_with(l, n) == MESH_OK;
     mesh_err_t err = spooled || joined ? MESH_OK : spool_apply(l);

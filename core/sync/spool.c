@@ -1,18 +1,23 @@
-/* core/sync/spool.c: the spool of acknowledged batches. The file is a header, then one
- * record per batch: its length (4 bytes, little-endian), the length's complement, and the
- * batch's bytes as they came. Appends are synced (fdatasync) before the acknowledgement;
- * a record cut short at the end is a batch never acknowledged. An apply that commits and
- * then crashes before the file is cut back applies the same batches again at the next
+/* core/sync/spool.c: the spool of acknowledged batches. The file is a header (its magic,
+ * then where the records start), then one record per batch: its length (4 bytes,
+ * little-endian), the length's complement, and the batch's bytes as they came. While the
+ * worker thread applies the first napply batches, more are appended after them; the
+ * header's start then moves past those applied. Appends are synced (fdatasync) before the
+ * acknowledgement; a record cut short at the end is a batch never acknowledged. An apply that
+ * commits and then crashes before the file is cut back applies the same batches again at the next
  * start, which changes nothing (apply.h: re-applying anything changes nothing).
  * Layer: core (sync). Third-party: none. SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE /* fallocate: the applied records' space given back */
 #include "core/sync/spool.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/base/testhook.h"
@@ -22,12 +27,15 @@
 #include "core/sync/sync.h"
 #include "core/wire/doc.h"
 
-#define S_MAGIC     "MSPOOL1\n" /* the file's first 8 bytes */
+#define S_MAGIC     "MSPOOL2\n" /* the file's first 8 bytes, then where its records start */
+#define S_MAGIC1    "MSPOOL1\n" /* (before: the records right after these 8 bytes) */
 #define S_MAGIC_LEN 8u
+#define S_HEAD_LEN  16u
 #define S_REC_HEAD  8u /* a record's length and its complement */
 
 typedef struct s_entry {
     session_t *from;       /* NULL: read back from the file at start */
+    off_t at;              /* its record's place in the file */
     uint64_t id;           /* the sender's batch id */
     uint8_t *data;         /* malloc'd */
     size_t len;            /* bytes */
@@ -36,6 +44,22 @@ typedef struct s_entry {
     checker_job_t *job;    /* its check on the checker thread, or NULL */
     import_checked_t *own; /* or a check of its own, or NULL: the import checks it */
 } s_entry_t;
+
+/* An apply of the spool's batches (its arrays point into them), run on the worker thread
+ * (spool_append, spool_tick) or on the loop thread (spool_apply). */
+typedef struct s_job {
+    mesh_t *m;
+    const uint8_t *bundles[SPOOL_MAX_BATCHES];
+    size_t lens[SPOOL_MAX_BATCHES];
+    const import_checked_t *checked[SPOOL_MAX_BATCHES];
+    mesh_err_t dropped[SPOOL_MAX_BATCHES]; /* a batch dropped (it does not decode): why */
+    size_t n;
+    int64_t t0;
+    mesh_err_t err;
+    mesh_import_report_t rep;
+    node_log_lines_t lines; /* logged on the worker, replayed on the loop thread */
+    bool done;              /* atomic: the worker is through */
+} s_job_t;
 
 struct spool {
     int fd;
@@ -46,6 +70,17 @@ struct spool {
     size_t ops;        /* the spooled batches' ops, as their outlines count them */
     size_t max_charge; /* charge spooled at most: what the last apply did in SPOOL_APPLY_MS */
     int64_t last_ms;   /* when the last batch was spooled (0: read at start) */
+    /* The apply under way on the worker thread: while running, the batches (q) are its and
+     * nothing is spooled; only the loop thread reads or changes running. */
+    bool running;
+    size_t napply;       /* the first napply of q are the apply's (running or not) */
+    size_t apply_charge; /* their charge, bytes and ops */
+    size_t apply_bytes, apply_ops;
+    bool legacy;     /* the file is of the first layout (MSPOOL1): nothing more till applied */
+    bool full;       /* a group did not fit while running (spool_stalled) */
+    off_t append_at; /* where the last spool_append wrote its first record */
+    pthread_t thread;
+    s_job_t job;
 };
 
 /* The ops a batch's outline counts (0 when it does not decode). */
@@ -88,9 +123,9 @@ s_pwrite(int fd, const void *buf, size_t len, off_t at)
 /* Read the records after the header into sp; stop at the first one cut short or whose
  * length does not check (a crash while appending), and cut the file back there. */
 static mesh_err_t
-s_load(spool_t *sp, off_t file_size)
+s_load(spool_t *sp, off_t start, off_t file_size)
 {
-    off_t at = S_MAGIC_LEN;
+    off_t at = start;
     uint8_t head[S_REC_HEAD];
     while (sp->n < SPOOL_MAX_BATCHES && at + (off_t)S_REC_HEAD <= file_size &&
            pread(sp->fd, head, S_REC_HEAD, at) == (ssize_t)S_REC_HEAD) {
@@ -110,8 +145,11 @@ s_load(spool_t *sp, off_t file_size)
             free(data);
             break;
         }
-        sp->q[sp->n++] = (s_entry_t){
-            .data = data, .len = len, .charge = inbox_charge(data, len), .ops = s_ops(data, len)};
+        sp->q[sp->n++] = (s_entry_t){.at = at,
+                                     .data = data,
+                                     .len = len,
+                                     .charge = inbox_charge(data, len),
+                                     .ops = s_ops(data, len)};
         sp->bytes += len;
         sp->charge += sp->q[sp->n - 1].charge;
         sp->ops += sp->q[sp->n - 1].ops;
@@ -121,12 +159,44 @@ s_load(spool_t *sp, off_t file_size)
     return at == file_size || ftruncate(sp->fd, at) == 0 ? MESH_OK : MESH_EIO;
 }
 
+/* Write the header: the records start at start. */
+static bool
+s_head(int fd, off_t start)
+{
+    uint8_t head[S_HEAD_LEN];
+    memcpy(head, S_MAGIC, S_MAGIC_LEN);
+    for (unsigned i = 0; i < 8; i++) {
+        head[S_MAGIC_LEN + i] = (uint8_t)((uint64_t)start >> (8 * i));
+    }
+    return s_pwrite(fd, head, S_HEAD_LEN, 0);
+}
+
+/* Where the records of the file (size bytes) start, by its header (read into head): 0 when
+ * it is not a spool file, or its start is not within it. */
+static off_t
+s_start_of(int fd, off_t size, uint8_t head[S_HEAD_LEN])
+{
+    if (size >= (off_t)S_MAGIC_LEN && pread(fd, head, S_MAGIC_LEN, 0) == (ssize_t)S_MAGIC_LEN &&
+        memcmp(head, S_MAGIC1, S_MAGIC_LEN) == 0) {
+        return S_MAGIC_LEN;
+    }
+    if (size < (off_t)S_HEAD_LEN || pread(fd, head, S_HEAD_LEN, 0) != (ssize_t)S_HEAD_LEN ||
+        memcmp(head, S_MAGIC, S_MAGIC_LEN) != 0) {
+        return 0;
+    }
+    uint64_t start = 0;
+    for (unsigned i = 0; i < 8; i++) {
+        start |= (uint64_t)head[S_MAGIC_LEN + i] << (8 * i);
+    }
+    return start >= S_HEAD_LEN && start <= (uint64_t)size ? (off_t)start : 0;
+}
+
 mesh_err_t
 spool_open(const char *home, spool_t **out)
 {
     char path[4200];
     struct stat sb;
-    uint8_t magic[S_MAGIC_LEN];
+    uint8_t head[S_HEAD_LEN];
     *out = NULL;
     spool_t *sp = calloc(1, sizeof *sp);
     if (!sp) {
@@ -136,16 +206,15 @@ spool_open(const char *home, spool_t **out)
     snprintf(path, sizeof path, "%s/%s", home, SPOOL_FILE);
     sp->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     mesh_err_t err = sp->fd >= 0 && fstat(sp->fd, &sb) == 0 ? MESH_OK : MESH_EIO;
-    bool fresh = err == MESH_OK && (sb.st_size < (off_t)S_MAGIC_LEN ||
-                                    pread(sp->fd, magic, S_MAGIC_LEN, 0) != (ssize_t)S_MAGIC_LEN ||
-                                    memcmp(magic, S_MAGIC, S_MAGIC_LEN) != 0);
-    if (err == MESH_OK && fresh) {
+    off_t start = err == MESH_OK ? s_start_of(sp->fd, sb.st_size, head) : 0;
+    if (err == MESH_OK && start == 0) {
         /* (not ours, or empty: nothing in it was ever acknowledged) */
-        err = ftruncate(sp->fd, 0) == 0 && s_pwrite(sp->fd, S_MAGIC, S_MAGIC_LEN, 0) ? MESH_OK
-                                                                                     : MESH_EIO;
-        sp->size = S_MAGIC_LEN;
+        err = ftruncate(sp->fd, 0) == 0 && s_head(sp->fd, S_HEAD_LEN) ? MESH_OK : MESH_EIO;
+        sp->size = S_HEAD_LEN;
     } else if (err == MESH_OK) {
-        err = s_load(sp, sb.st_size);
+        sp->legacy = start == (off_t)S_MAGIC_LEN;
+        err = s_load(sp, start, sb.st_size);
+        sp->legacy = sp->legacy && sp->n;
     }
     if (err != MESH_OK) {
         spool_close(sp);
@@ -160,6 +229,13 @@ spool_close(spool_t *sp)
 {
     if (!sp) {
         return;
+    }
+    if (sp->running) {
+        /* (the loop stops with session_flush, which waits for it: this is a failed start) */
+        (void)pthread_join(sp->thread, NULL);
+        node_log_lines_t *lines = &sp->job.lines;
+        free(lines->text);
+        mesh_free(sp->job.rep.text);
     }
     for (size_t i = 0; i < sp->n; i++) {
         s_entry_free(&sp->q[i]);
@@ -193,14 +269,22 @@ spool_wants(loop_t *l, size_t n)
     return true;
 }
 
-/* Do n more batches of bytes and charge fit the caps? (An empty spool takes any group
- * within the fixed caps.) */
+static bool s_start(loop_t *l);
+
+/* Do n more batches of bytes and charge fit the caps? The batches after those of the apply
+ * (the generation that fills) are capped as one apply is, and all of them together by the
+ * charge (memory) and count caps. (An empty generation takes any group within the fixed
+ * caps.) A file of the first layout takes nothing till its batches are applied. */
 static bool
 s_fits(const spool_t *sp, size_t n, size_t bytes, size_t charge)
 {
-    return sp->n + n <= SPOOL_MAX_BATCHES && bytes <= SPOOL_MAX_BYTES - sp->bytes &&
-           charge <= SPOOL_MAX_CHARGE - sp->charge &&
-           (sp->n == 0 || sp->charge + charge <= sp->max_charge);
+    size_t fill_n = sp->n - sp->napply, fill_bytes = sp->bytes - sp->apply_bytes,
+           fill_charge = sp->charge - sp->apply_charge;
+    /* (test hook: smaller applies, so that a small test has one under way and more after) */
+    uint64_t max = testhook_number(TESTHOOK_SPOOL_CHARGE, sp->max_charge);
+    return !sp->legacy && sp->n + n <= SPOOL_MAX_BATCHES && bytes <= SPOOL_MAX_BYTES - fill_bytes &&
+           charge <= SPOOL_MAX_CHARGE - fill_charge && charge <= SPOOL_ALL_CHARGE - sp->charge &&
+           (fill_n == 0 || fill_charge + charge <= max);
 }
 
 mesh_err_t
@@ -217,10 +301,15 @@ spool_append(loop_t *l, size_t n)
         return MESH_ETOOBIG; /* (never spooled: committed directly) */
     }
     mesh_err_t err = MESH_OK;
-    if (!s_fits(sp, n, bytes, charge)) {
-        err = spool_apply(l);
+    if (!s_fits(sp, n, bytes, charge) && !sp->running && !s_start(l)) {
+        err = spool_apply(l); /* (no thread: here) */
+    }
+    if (err == MESH_OK && !s_fits(sp, n, bytes, charge)) {
+        sp->full = sp->running; /* (till the apply ends: spool_stalled) */
+        return MESH_EBUSY;      /* the n stay queued, unacknowledged, while the spool applies */
     }
     off_t at = sp->size;
+    sp->append_at = at;
     for (size_t i = 0; err == MESH_OK && i < n; i++) {
         const inbox_batch_t *b = inbox_at(l->inbox, i);
         uint32_t len = (uint32_t)b->len, check = len ^ 0xffffffffu;
@@ -250,11 +339,13 @@ void
 spool_take(loop_t *l, size_t n)
 {
     spool_t *sp = l->spool;
+    off_t at = sp->append_at;
     for (size_t i = 0; i < n && sp->n < SPOOL_MAX_BATCHES; i++) {
         const inbox_batch_t *b = inbox_at(l->inbox, i);
         s_entry_t *e = &sp->q[sp->n++];
-        *e =
-            (s_entry_t){.from = b->from, .id = b->id, .len = b->len, .ops = s_ops(b->data, b->len)};
+        *e = (s_entry_t){
+            .from = b->from, .at = at, .id = b->id, .len = b->len, .ops = s_ops(b->data, b->len)};
+        at += (off_t)S_REC_HEAD + (off_t)b->len;
         e->charge = inbox_take(l->inbox, i, &e->data, &e->job, &e->own);
         sp->bytes += e->len;
         sp->charge += e->charge;
@@ -264,16 +355,33 @@ spool_take(loop_t *l, size_t n)
     sp->last_ms = sync_now_ms();
 }
 
-/* Forget every spooled batch and cut the file back to its header. */
+/* Forget the first a spooled batches (applied). When none is left, cut the file back to
+ * its header; else its header says the records start at the first one left (synced: those
+ * after were acknowledged), and the space before is given back. (If this is lost in a
+ * crash, the a batches are applied again: no harm.) */
 static void
-s_clear(spool_t *sp)
+s_forget(spool_t *sp, size_t a)
 {
-    for (size_t i = 0; i < sp->n; i++) {
+    for (size_t i = 0; i < a; i++) {
+        sp->bytes -= sp->q[i].len;
+        sp->charge -= sp->q[i].charge;
+        sp->ops -= sp->q[i].ops;
         s_entry_free(&sp->q[i]);
     }
-    sp->n = sp->bytes = sp->charge = sp->ops = 0;
-    /* (if this is lost in a crash, the batches are applied again: no harm) */
-    sp->size = ftruncate(sp->fd, S_MAGIC_LEN) == 0 ? (off_t)S_MAGIC_LEN : sp->size;
+    memmove(sp->q, sp->q + a, (sp->n - a) * sizeof sp->q[0]);
+    memset(sp->q + sp->n - a, 0, a * sizeof sp->q[0]);
+    sp->n -= a;
+    sp->napply = sp->apply_bytes = sp->apply_charge = sp->apply_ops = 0;
+    sp->legacy = false;
+    if (sp->n == 0) {
+        bool cut = ftruncate(sp->fd, S_HEAD_LEN) == 0 && s_head(sp->fd, S_HEAD_LEN);
+        sp->size = cut ? (off_t)S_HEAD_LEN : sp->size;
+        return;
+    }
+    if (s_head(sp->fd, sp->q[0].at) && fdatasync(sp->fd) == 0) {
+        (void)fallocate(sp->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, S_HEAD_LEN,
+                        sp->q[0].at - (off_t)S_HEAD_LEN); /* (where it can: the space back) */
+    }
 }
 
 /* The first of sp's batches (0: a past run's, or none) with a sender, for the log. */
@@ -288,17 +396,21 @@ s_first_from(const spool_t *sp)
     return NULL;
 }
 
-/* After an apply of the spool that took ms (and of `more` queued batches with it, as the
- * log says): the next spool's size, as this apply went (by the charge, which counts sets
- * and ops: many small sets cost more than their ops), the log line, and the spool emptied.
- * An apply blocks the loop (a peer takes 4 s of silence for a dead link) and another
- * sender's batch waits behind it: the next spool holds what this machine checks and
- * applies in SPOOL_APPLY_MS. */
+/* After an apply of the first a spooled batches that took ms (and of `more` queued batches
+ * with it, as the log says): the next apply's size, as this apply went (by the charge,
+ * which counts sets and ops: many small sets cost more than their ops), the log line, and
+ * the a forgotten. Another sender's batch that is not spooled waits behind an apply (and a
+ * direct one blocks the loop): an apply holds what this machine applies in SPOOL_APPLY_MS. */
 static void
-s_applied(loop_t *l, const mesh_import_report_t *rep, int64_t ms, uint64_t last_id, size_t more)
+s_applied(loop_t *l, const mesh_import_report_t *rep, int64_t ms, uint64_t last_id, size_t more,
+          size_t a)
 {
     spool_t *sp = l->spool;
     session_t *s0 = s_first_from(sp);
+    size_t charge = 0;
+    for (size_t i = 0; i < a; i++) {
+        charge += sp->q[i].charge;
+    }
     char also[48] = "";
     if (more) {
         snprintf(also, sizeof also, ", and %zu more", more);
@@ -309,78 +421,193 @@ s_applied(loop_t *l, const mesh_import_report_t *rep, int64_t ms, uint64_t last_
              (unsigned long long)sp->q[0].id, (unsigned long long)last_id,
              s0 ? s0->id : "a past run", (unsigned long long)(rep->sets_new + rep->sets_known),
              (unsigned long long)rep->ops_stored, (long long)ms,
-             (unsigned long long)(store_last_commit_us(l->m->store) / 1000), sp->n, also);
-    if (sp->charge >= SPOOL_MIN_CHARGE) {
-        uint64_t fit = (uint64_t)sp->charge * SPOOL_APPLY_MS / (uint64_t)(ms > 0 ? ms : 1);
+             (unsigned long long)(store_last_commit_us(l->m->store) / 1000), a, also);
+    if (charge >= SPOOL_MIN_CHARGE) {
+        uint64_t fit = (uint64_t)charge * SPOOL_APPLY_MS / (uint64_t)(ms > 0 ? ms : 1);
         sp->max_charge = fit < SPOOL_MIN_CHARGE   ? SPOOL_MIN_CHARGE
                          : fit > SPOOL_MAX_CHARGE ? SPOOL_MAX_CHARGE
                                                   : (size_t)fit;
     }
     l->ops_unreleased += rep->ops_stored;
-    s_clear(sp);
+    s_forget(sp, a);
     l->flush_ms = sync_now_ms();
 }
 
-/* The spooled batches' bytes, lengths and checks (waited for) into the arrays. */
+/* No apply holds any of the spooled batches (it failed, or did not start): the next takes
+ * them all again. */
 static void
-s_gather(spool_t *sp, const uint8_t **bundles, size_t *lens, const import_checked_t **checked)
+s_unclaim(spool_t *sp)
 {
+    sp->napply = sp->apply_bytes = sp->apply_charge = sp->apply_ops = 0;
+}
+
+/* The spooled batches' bytes, lengths and checks (waited for) into the job: all of them
+ * (they are its: napply), the next ones spooled after them. */
+static void
+s_gather(spool_t *sp, s_job_t *j)
+{
+    j->n = sp->napply = sp->n;
+    sp->apply_bytes = sp->bytes;
+    sp->apply_charge = sp->charge;
+    sp->apply_ops = sp->ops;
     for (size_t i = 0; i < sp->n; i++) {
         s_entry_t *e = &sp->q[i];
-        bundles[i] = e->data;
-        lens[i] = e->len;
-        checked[i] = e->job ? checker_wait(e->job) : e->own;
+        j->bundles[i] = e->data;
+        j->lens[i] = e->len;
+        j->checked[i] = e->job ? checker_wait(e->job) : e->own;
+        j->dropped[i] = MESH_OK;
     }
+}
+
+/* Apply j's batches, in one transaction; when one does not decode (a damaged file), each
+ * alone, the others applied and that one's error in j->dropped. Touches the store and the
+ * node only as an import does (any thread); logs through node_log. Sets j->err, j->rep. */
+static void
+s_job_run(s_job_t *j)
+{
+    mesh_import_report_t one;
+    j->err = import_many(j->m, j->bundles, j->lens, j->checked, j->n, &j->rep);
+    if (j->err != MESH_EPROTO && j->err != MESH_ETOOBIG) {
+        return;
+    }
+    memset(&j->rep, 0, sizeof j->rep);
+    j->err = MESH_OK;
+    for (size_t i = 0; j->err == MESH_OK && i < j->n; i++) {
+        j->err = import_many(j->m, &j->bundles[i], &j->lens[i], &j->checked[i], 1, &one);
+        if (j->err == MESH_EPROTO || j->err == MESH_ETOOBIG) {
+            j->dropped[i] = j->err;
+            j->err = MESH_OK;
+            continue;
+        }
+        j->rep.sets_new += one.sets_new;
+        j->rep.sets_known += one.sets_known;
+        j->rep.ops_stored += one.ops_stored;
+        mesh_free(one.text);
+    }
+}
+
+/* The worker thread: j's apply, its log lines captured for the loop thread, which it wakes
+ * when done. */
+static void *
+s_job_thread(void *arg)
+{
+    s_job_t *j = arg;
+    uint64_t pause_ms = testhook_number(TESTHOOK_SPOOL_PAUSE_MS, 0); /* at most 10 s */
+    if (pause_ms > 0) {
+        pause_ms = pause_ms > 10000 ? 10000 : pause_ms;
+        struct timespec rest = {(time_t)(pause_ms / 1000), (long)(pause_ms % 1000) * 1000000};
+        nanosleep(&rest, NULL);
+    }
+    node_log_capture(&j->lines);
+    s_job_run(j);
+    node_log_capture(NULL);
+    __atomic_store_n(&j->done, true, __ATOMIC_RELEASE);
+    if (j->m->wake) {
+        j->m->wake(j->m->wake_ctx); /* (the loop thread's eventfd: safe from any thread) */
+    }
+    return NULL;
+}
+
+/* On the loop thread, after j ran: its log lines, the dropped batches named, and on success
+ * the spool emptied (s_applied); on failure it stays, to be applied again. */
+static mesh_err_t
+s_job_end(loop_t *l, s_job_t *j)
+{
+    spool_t *sp = l->spool;
+    node_log_replay(l->m, &j->lines);
+    for (size_t i = 0; i < j->n; i++) {
+        if (j->dropped[i] != MESH_OK) {
+            node_log(l->m, MESH_LOG_WARN,
+                     "spool: dropped batch %llu from %s: it does not decode or apply (%s)",
+                     (unsigned long long)sp->q[i].id,
+                     sp->q[i].from ? sp->q[i].from->id : "a past run",
+                     mesh_strerror(j->dropped[i]));
+        }
+    }
+    if (j->err != MESH_OK) {
+        node_log(l->m, MESH_LOG_ERROR, "applying %zu spooled batch(es) failed: %s (kept)", j->n,
+                 mesh_strerror(j->err));
+        s_unclaim(sp);
+        return j->err;
+    }
+    if (j->rep.text) {
+        session_t *s0 = s_first_from(sp);
+        node_log(l->m, MESH_LOG_WARN, "spooled batches from %s: %s", s0 ? s0->id : "a past run",
+                 j->rep.text);
+    }
+    mesh_free(j->rep.text);
+    s_applied(l, &j->rep, sync_now_ms() - j->t0, sp->q[j->n - 1].id, 0, j->n);
+    return MESH_OK;
+}
+
+bool
+spool_running(const spool_t *sp)
+{
+    return sp && sp->running;
+}
+
+bool
+spool_stalled(const spool_t *sp)
+{
+    return sp && sp->running && sp->full;
+}
+
+/* Wait for the apply under way on the worker, if any, and end it. */
+static mesh_err_t
+s_join(loop_t *l)
+{
+    spool_t *sp = l->spool;
+    if (!sp || !sp->running) {
+        return MESH_OK;
+    }
+    (void)pthread_join(sp->thread, NULL);
+    sp->running = sp->full = false;
+    return s_job_end(l, &sp->job);
+}
+
+void
+spool_wait(loop_t *l)
+{
+    (void)s_join(l); /* (on failure the spool stays: applied again later) */
+}
+
+/* Start applying the whole spool on the worker thread. false: it could not start (no
+ * thread: the caller applies it here). */
+static bool
+s_start(loop_t *l)
+{
+    spool_t *sp = l->spool;
+    s_job_t *j = &sp->job;
+    memset(j, 0, sizeof *j);
+    j->m = l->m;
+    j->t0 = sync_now_ms();
+    s_gather(sp, j);
+    if (pthread_create(&sp->thread, NULL, s_job_thread, j) != 0) {
+        s_unclaim(sp);
+        return false;
+    }
+    sp->running = true;
+    node_log(l->m, MESH_LOG_DEBUG,
+             "spool: applying batches %llu..%llu on its worker (%zu batches); spooling goes on",
+             (unsigned long long)sp->q[0].id, (unsigned long long)sp->q[sp->n - 1].id, sp->n);
+    return true;
 }
 
 mesh_err_t
 spool_apply(loop_t *l)
 {
     spool_t *sp = l->spool;
-    const uint8_t *bundles[SPOOL_MAX_BATCHES];
-    size_t lens[SPOOL_MAX_BATCHES];
-    const import_checked_t *checked[SPOOL_MAX_BATCHES];
-    mesh_import_report_t rep;
-    if (!sp || sp->n == 0) {
-        return MESH_OK;
-    }
-    int64_t t0 = sync_now_ms();
-    s_gather(sp, bundles, lens, checked);
-    mesh_err_t err = import_many(l->m, bundles, lens, checked, sp->n, &rep);
-    if (err == MESH_EPROTO || err == MESH_ETOOBIG) {
-        /* One does not decode (the file was damaged): each alone, the others applied. */
-        mesh_import_report_t one;
-        memset(&rep, 0, sizeof rep);
-        err = MESH_OK;
-        for (size_t i = 0; err == MESH_OK && i < sp->n; i++) {
-            err = import_many(l->m, &bundles[i], &lens[i], &checked[i], 1, &one);
-            if (err == MESH_EPROTO || err == MESH_ETOOBIG) {
-                node_log(l->m, MESH_LOG_WARN,
-                         "spool: dropped batch %llu from %s: it does not decode or apply (%s)",
-                         (unsigned long long)sp->q[i].id,
-                         sp->q[i].from ? sp->q[i].from->id : "a past run", mesh_strerror(err));
-                err = MESH_OK;
-                continue;
-            }
-            rep.sets_new += one.sets_new;
-            rep.sets_known += one.sets_known;
-            rep.ops_stored += one.ops_stored;
-            mesh_free(one.text);
-        }
-    }
-    if (err != MESH_OK) {
-        node_log(l->m, MESH_LOG_ERROR, "applying %zu spooled batch(es) failed: %s (kept)", sp->n,
-                 mesh_strerror(err));
+    mesh_err_t err = s_join(l);
+    if (!sp || sp->n == 0 || err != MESH_OK) {
         return err;
     }
-    if (rep.text) {
-        session_t *s0 = s_first_from(sp);
-        node_log(l->m, MESH_LOG_WARN, "spooled batches from %s: %s", s0 ? s0->id : "a past run",
-                 rep.text);
-    }
-    mesh_free(rep.text);
-    s_applied(l, &rep, sync_now_ms() - t0, sp->q[sp->n - 1].id, 0);
-    return MESH_OK;
+    s_job_t *j = &sp->job;
+    memset(j, 0, sizeof *j);
+    j->m = l->m;
+    j->t0 = sync_now_ms();
+    s_gather(sp, j);
+    s_job_run(j);
+    return s_job_end(l, j);
 }
 
 mesh_err_t
@@ -401,8 +628,18 @@ spool_apply_with(loop_t *l, size_t n)
             return MESH_ENOTFOUND; /* (one that does not decode goes alone, as ever) */
         }
     }
+    if (s_join(l) != MESH_OK || sp->n == 0) {
+        return MESH_ENOTFOUND; /* (the caller applies the spool again, then the n) */
+    }
     int64_t t0 = sync_now_ms();
-    s_gather(sp, bundles, lens, checked);
+    s_job_t *j = &sp->job;
+    memset(j, 0, sizeof *j);
+    s_gather(sp, j);
+    for (size_t i = 0; i < sp->n; i++) {
+        bundles[i] = j->bundles[i];
+        lens[i] = j->lens[i];
+        checked[i] = j->checked[i];
+    }
     for (size_t i = 0; i < n; i++) {
         const inbox_batch_t *b = inbox_at(l->inbox, i);
         bundles[sp->n + i] = b->data;
@@ -411,6 +648,7 @@ spool_apply_with(loop_t *l, size_t n)
     }
     mesh_err_t err = import_many(l->m, bundles, lens, checked, sp->n + n, &rep);
     if (err != MESH_OK) {
+        s_unclaim(sp);
         return err; /* (the caller applies them apart, as before: applying is idempotent) */
     }
     if (rep.text) {
@@ -423,7 +661,7 @@ spool_apply_with(loop_t *l, size_t n)
         session_t *s = b->from;
         s->ops_in += s_ops(b->data, b->len); /* (as spool_take counts the spooled) */
     }
-    s_applied(l, &rep, sync_now_ms() - t0, inbox_at(l->inbox, n - 1)->id, n);
+    s_applied(l, &rep, sync_now_ms() - t0, inbox_at(l->inbox, n - 1)->id, n, sp->n);
     return MESH_OK;
 }
 
@@ -431,8 +669,14 @@ void
 spool_tick(loop_t *l, int64_t now_ms)
 {
     spool_t *sp = l->spool;
-    if (sp && sp->n && !inbox_count(l->inbox) && now_ms - sp->last_ms >= LOOP_GROUP_MS) {
-        (void)spool_apply(l); /* (on failure, kept: tried again a while later) */
+    if (sp && sp->running && __atomic_load_n(&sp->job.done, __ATOMIC_ACQUIRE)) {
+        spool_wait(l); /* (through: joined at once) */
+    }
+    if (sp && sp->n && !sp->running && !inbox_count(l->inbox) &&
+        now_ms - sp->last_ms >= LOOP_GROUP_MS) {
+        if (!s_start(l)) {
+            (void)spool_apply(l); /* (on failure, kept: tried again a while later) */
+        }
         sp->last_ms = now_ms;
     }
 }

@@ -2,7 +2,8 @@
  * Owns: the file <home>/spool (received, checked batches appended and synced before their
  * acknowledgement), the spooled batches held in memory with their checks, their caps, and
  * their apply: all of them in order, in one large write transaction, so the key index is
- * written nearly in key order (core/apply/run.c sorts the run); the replay after a restart.
+ * written nearly in key order (core/apply/run.c sorts the run), on a worker thread of its
+ * own while the next generation is spooled (and acknowledged); the replay after a restart.
  * Not here: which batches make a group and their checks (core/sync/inbox.h), acknowledging
  * (core/sync/session.c), the receive rules (core/apply/).
  * Layer: core (sync). Third-party: none. SPDX-License-Identifier: MIT */
@@ -18,13 +19,14 @@
 typedef struct spool spool_t;
 typedef struct loop loop_t;
 
-#define SPOOL_MAX_BYTES    (60u << 20) /* batch bytes spooled (on disk and in memory): one txn */
-#define SPOOL_MAX_CHARGE   (96u << 20) /* memory charged (inbox_charge) for them at most */
-#define SPOOL_MAX_BATCHES  512u        /* batches spooled at most */
-#define SPOOL_FILE         "spool"     /* in the home */
-#define SPOOL_APPLY_MS     1500        /* an apply's aim: the charge spooled at most is what */
-#define SPOOL_START_CHARGE (48u << 20) /* the last one checked and applied in this time (at */
-#define SPOOL_MIN_CHARGE   (16u << 20) /* first this much; never less than this) */
+#define SPOOL_MAX_BYTES    (60u << 20)  /* batch bytes spooled (on disk and in memory): one txn */
+#define SPOOL_MAX_CHARGE   (96u << 20)  /* memory charged (inbox_charge) for them at most */
+#define SPOOL_ALL_CHARGE   (192u << 20) /* and for the apply's and the next ones together */
+#define SPOOL_MAX_BATCHES  512u         /* batches spooled at most (both) */
+#define SPOOL_FILE         "spool"      /* in the home */
+#define SPOOL_APPLY_MS     1500         /* an apply's aim: the charge spooled at most is what */
+#define SPOOL_START_CHARGE (48u << 20)  /* the last one checked and applied in this time (at */
+#define SPOOL_MIN_CHARGE   (16u << 20)  /* first this much; never less than this) */
 
 /* Open the spool file of home (path), creating it empty, and read the batches a previous
  * run left there (acknowledged, not yet applied: spool_apply applies them first). A torn
@@ -45,16 +47,33 @@ size_t spool_count(const spool_t *sp);
 bool spool_wants(loop_t *l, size_t n);
 
 /* Append the oldest n queued batches to the spool file and sync it (after this their
- * acknowledgement may go out); when they do not fit the caps, apply the spool first.
- * MESH_OK: call spool_take(l, n) before shifting them out of the inbox. Error: nothing is
- * spooled (the file is cut back), the caller commits them directly. */
+ * acknowledgement may go out). When they do not fit the caps, the spool's apply starts on
+ * a worker thread of its own and MESH_EBUSY is returned: nothing is spooled, the n stay
+ * queued (not acknowledged) while more batches come and are checked, and are spooled once
+ * the apply ended (spool_tick, or spool_wait). MESH_EBUSY too while an apply runs.
+ * MESH_OK: call spool_take(l, n) before shifting them out of the inbox. Other errors:
+ * nothing is spooled (the file is cut back), the caller commits them directly. */
 MESH_NODISCARD mesh_err_t spool_append(loop_t *l, size_t n);
 
 /* Move the oldest n queued batches' bytes and checks into the spool (after spool_append);
  * the inbox entries are left empty for inbox_shift. */
 void spool_take(loop_t *l, size_t n);
 
-/* Apply every spooled batch, in order, then empty the spool file. Logs "applied batches"
+/* Is the spool's apply under way on its worker thread? It commits as any writer does (a
+ * mesh_import's import_many), captures its log lines (node_log_capture) and wakes the loop
+ * when through; the loop thread joins it (spool_tick, spool_wait) and logs for it. */
+bool spool_running(const spool_t *sp);
+
+/* Is it running and full: a group did not fit meanwhile (spool_append's MESH_EBUSY), so
+ * what is queued waits for its end? */
+bool spool_stalled(const spool_t *sp);
+
+/* Wait for the apply under way on the worker, if any, and end it (its log lines, the spool
+ * emptied; on failure kept). */
+void spool_wait(loop_t *l);
+
+/* Apply every spooled batch, in order, then empty the spool file (an apply under way on the
+ * worker ends first). Logs "applied batches"
  * as a direct commit does. Errors: the store's (the spool stays, on disk and in memory, to
  * be applied again: applying is idempotent), MESH_ENOMEM. */
 mesh_err_t spool_apply(loop_t *l);
@@ -68,8 +87,9 @@ mesh_err_t spool_apply(loop_t *l);
  * applies the spool (spool_apply) and then the n as before (applying twice is no harm). */
 MESH_NODISCARD mesh_err_t spool_apply_with(loop_t *l, size_t n);
 
-/* Apply the spool when nothing came for LOOP_GROUP_MS (a pass that stopped midway, a
- * replay after a restart), the inbox being empty. */
+/* End the worker's apply once it is through; start one (on the worker) when nothing came
+ * for LOOP_GROUP_MS (a pass that stopped midway, a replay after a restart), the inbox being
+ * empty. */
 void spool_tick(loop_t *l, int64_t now_ms);
 
 #endif /* MESH_CORE_SPOOL_H */

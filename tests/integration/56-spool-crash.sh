@@ -30,17 +30,19 @@ import json, sys
 d = json.load(sys.stdin)
 print(next((c["digest"] for c in d["collections"] if c["name"] == "bulk"), ""))'
 }
-spooled() { # spooled HOME: does the spool file hold one whole batch? (Its 8-byte header, then
-    # records of a length, its complement and the bytes. A size past the header alone is not
-    # enough: the kill could land while the first record is half written, and a half record
-    # was never acknowledged, so a restart rightly drops it.)
+spooled() { # spooled HOME: does the spool file hold one whole batch? (Its 16-byte header,
+    # "MSPOOL2\n" and where the records start, then records of a length, its complement and
+    # the bytes. A size past the header alone is not enough: the kill could land while the
+    # first record is half written, and a half record was never acknowledged, so a restart
+    # rightly drops it.)
     [ -f "$1/spool" ] && python3 - "$1/spool" <<'PY'
 import struct, sys
 d = open(sys.argv[1], "rb").read()
-if len(d) < 16:
+if len(d) < 24:
     sys.exit(1)
-n, check = struct.unpack("<II", d[8:16])
-sys.exit(0 if check == n ^ 0xffffffff and len(d) >= 16 + n else 1)
+at = struct.unpack("<Q", d[8:16])[0]
+n, check = struct.unpack("<II", d[at:at + 8]) if len(d) >= at + 8 else (0, 0)
+sys.exit(0 if n and check == n ^ 0xffffffff and len(d) >= at + 8 + n else 1)
 PY
 }
 
@@ -60,7 +62,7 @@ wait_for 60 "B to hold A's $N items" sh -c "[ \"\$('$MESHCTL' --home '$B' ls --k
 grep -Eq "applied batches 0\.\.0 from a past run: [0-9]+ sets, [1-9][0-9]* ops stored" "$T/b2.log" ||
     fail "B's log names no replay of its spool: $(grep 'applied batches' "$T/b2.log")"
 mc --home "$A" wait bulk --timeout 60 || fail "A not in sync with B"
-wait_for 20 "B's spool to be empty" sh -c "[ \"\$(stat -c %s '$B/spool')\" -eq 8 ]"
+wait_for 20 "B's spool to be empty" sh -c "[ \"\$(stat -c %s '$B/spool')\" -eq 16 ]"
 expect_eq "$(digest "$B")" "$(digest "$A")" "B's digest after the replay"
 a put bulk after-crash "written after the replay" >/dev/null
 wait_for 30 "a later write to reach B" sh -c "'$MESHCTL' --home '$B' get bulk after-crash >/dev/null 2>&1"

@@ -1,7 +1,9 @@
 /* tests/unit/test_node.c: the public API on one device: open, transactions, reads,
  * iteration, the log, digests, signatures of committed sets, limits and error texts, and
  * the result lists and sized structs of the ABI (every peer address, whole). */
+#include <pthread.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -414,6 +416,74 @@ test_node_log_callback_gets_messages(void **state)
     mesh_close(m);
 }
 
+/* What the capture test's callback saw: each line as "level:text", and on which thread. */
+typedef struct s_seen {
+    char lines[4][64];
+    int n;
+    pthread_t thread;
+    bool other_thread;
+} s_seen_t;
+
+static void
+s_log_seen(void *ctx, int level, const char *message)
+{
+    s_seen_t *seen = ctx;
+    seen->other_thread |= !pthread_equal(pthread_self(), seen->thread);
+    if (seen->n < 4) {
+        snprintf(seen->lines[seen->n++], sizeof seen->lines[0], "%d:%s", level, message);
+    }
+}
+
+typedef struct s_worker {
+    mesh_t *m;
+    node_log_lines_t lines;
+} s_worker_t;
+
+static void *
+s_worker_logs(void *arg)
+{
+    s_worker_t *w = arg;
+    node_log_capture(&w->lines);
+    node_log(w->m, MESH_LOG_WARN, "first %d", 1);
+    node_log(w->m, MESH_LOG_DEBUG, "second\n(escaped)");
+    node_log_capture(NULL);
+    return NULL;
+}
+
+/* A worker thread's lines are captured, never given to the callback on that thread, and
+ * the replay gives them to it on the replaying thread, in order, with their levels. */
+static void
+test_node_log_capture(void **state)
+{
+    fixture_t *f = *state;
+    char other[128];
+    s_seen_t seen = {.thread = pthread_self()};
+    mesh_t *m = NULL;
+    snprintf(other, sizeof other, "%s/captured", f->dir);
+    mesh_options_t o = {.size = sizeof o, .home = other, .create = true, .offline = true,
+                        .log = s_log_seen, .log_ctx = &seen, .log_level = MESH_LOG_DEBUG};
+    assert_int_equal(mesh_open(&o, &m), MESH_OK);
+    seen.n = 0;
+    s_worker_t w = {.m = m};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, s_worker_logs, &w), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(seen.n, 0);
+    assert_false(seen.other_thread);
+    node_log_replay(m, &w.lines);
+    assert_int_equal(seen.n, 2);
+    char want[64];
+    snprintf(want, sizeof want, "%d:first 1", MESH_LOG_WARN);
+    assert_string_equal(seen.lines[0], want);
+    snprintf(want, sizeof want, "%d:second\\n(escaped)", MESH_LOG_DEBUG);
+    assert_string_equal(seen.lines[1], want);
+    assert_null(w.lines.text);
+    assert_int_equal(w.lines.len, 0);
+    node_log_replay(m, &w.lines); /* (empty: nothing) */
+    assert_int_equal(seen.n, 2);
+    mesh_close(m);
+}
+
 static mesh_err_t
 s_set_inc(store_txn_t *txn, void *arg)
 {
@@ -661,7 +731,7 @@ main(void)
         T(test_node_every_error_has_text),   T(test_node_log_callback_gets_messages),
         T(test_node_rollback_renews_incarnation), T(test_node_peers_list_every_address),
         T(test_node_collections_list),       T(test_node_import_report_is_sized),
-        T(test_node_coll_names_and_escaping),
+        T(test_node_coll_names_and_escaping), T(test_node_log_capture),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,7 @@
  * acknowledged batches: what spool_append writes is read back whole by the next open (the
  * replay after a crash), a record cut short at the end (a crash while appending, never
  * acknowledged) is dropped and the file cut back to the whole records before it, a file
- * that is not a spool is taken as empty, and the end of a pass or a batch that does not
+ * that is not a spool is taken as empty, both layouts of the file are read, and the end of a pass or a batch that does not
  * decode is never spooled. The apply itself is tested with daemons (integration test 56).
  * Layer: tests. Third-party: cmocka. SPDX-License-Identifier: MIT */
 #include "core/sync/spool.h"
@@ -24,6 +24,8 @@
 #include "util.h"
 
 static int g_a; /* a sender, told apart by address */
+
+#define S_HEAD 16 /* "MSPOOL2\n", then where the records start (le64) */
 
 /* The size of home's spool file, or -1. */
 static long
@@ -69,7 +71,7 @@ test_spool_append_and_replay(void **state)
     assert_int_equal(inbox_open(8, 1 << 20, 8, 1 << 20, 1000, &l.inbox), MESH_OK);
     assert_int_equal(spool_open(home, &l.spool), MESH_OK);
     assert_int_equal(spool_count(l.spool), 0);
-    assert_int_equal(s_file_size(home), 8); /* the header alone */
+    assert_int_equal(s_file_size(home), S_HEAD); /* the header alone */
     assert_int_equal(inbox_add(l.inbox, &g_a, 1, junk, 100, true, 0), MESH_OK);
     assert_int_equal(inbox_add(l.inbox, &g_a, 2, junk, 200, true, 0), MESH_OK);
     assert_int_equal(inbox_add(l.inbox, &g_a, 3, junk, 300, false, 0), MESH_OK);
@@ -82,7 +84,7 @@ test_spool_append_and_replay(void **state)
     inbox_shift(l.inbox, 3, 0);
     assert_int_equal(spool_count(l.spool), 3);
     assert_int_equal(inbox_count(l.inbox), 0);
-    assert_int_equal(s_file_size(home), 8 + 3 * 8 + 600);
+    assert_int_equal(s_file_size(home), S_HEAD + 3 * 8 + 600);
     spool_close(l.spool); /* a crash here: all three are read back */
     l.spool = NULL;
 
@@ -92,15 +94,15 @@ test_spool_append_and_replay(void **state)
     l.spool = NULL;
 
     /* A crash in the middle of appending the third: the first two are whole. */
-    s_truncate(home, 8 + 3 * 8 + 600 - 1);
+    s_truncate(home, S_HEAD + 3 * 8 + 600 - 1);
     assert_int_equal(spool_open(home, &l.spool), MESH_OK);
     assert_int_equal(spool_count(l.spool), 2);
-    assert_int_equal(s_file_size(home), 8 + 2 * 8 + 300); /* cut back to them */
+    assert_int_equal(s_file_size(home), S_HEAD + 2 * 8 + 300); /* cut back to them */
     spool_close(l.spool);
     l.spool = NULL;
 
     /* A cut in a record's length: the one before it stays. */
-    s_truncate(home, 8 + 8 + 100 + 5);
+    s_truncate(home, S_HEAD + 8 + 100 + 5);
     assert_int_equal(spool_open(home, &l.spool), MESH_OK);
     assert_int_equal(spool_count(l.spool), 1);
     spool_close(l.spool);
@@ -110,7 +112,7 @@ test_spool_append_and_replay(void **state)
     s_write_file(home, "something else entirely, and long enough");
     assert_int_equal(spool_open(home, &l.spool), MESH_OK);
     assert_int_equal(spool_count(l.spool), 0);
-    assert_int_equal(s_file_size(home), 8);
+    assert_int_equal(s_file_size(home), S_HEAD);
     spool_close(l.spool);
     spool_close(NULL);
     inbox_close(l.inbox);
@@ -142,7 +144,7 @@ test_spool_bad_length(void **state)
     snprintf(path, sizeof path, "%s/%s", home, SPOOL_FILE);
     FILE *f = fopen(path, "r+b");
     assert_non_null(f);
-    assert_int_equal(fseek(f, 8 + 8 + 64 + 4, SEEK_SET), 0); /* the second's complement */
+    assert_int_equal(fseek(f, S_HEAD + 8 + 64 + 4, SEEK_SET), 0); /* the second's complement */
     fputc(0, f);
     fclose(f);
     assert_int_equal(spool_open(home, &l.spool), MESH_OK);
@@ -152,12 +154,79 @@ test_spool_bad_length(void **state)
     assert_int_equal(util_rm_tree(dir), 0);
 }
 
+/* Write n bytes of data as home's spool file. */
+static void
+s_write_bytes(const char *home, const uint8_t *data, size_t n)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", home, SPOOL_FILE);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, n, f), n);
+    fclose(f);
+}
+
+/* A record of len bytes (len < 256) of value v at p: its length, complement, bytes. */
+static size_t
+s_record(uint8_t *p, uint8_t len, uint8_t v)
+{
+    uint32_t check = (uint32_t)len ^ 0xffffffffu;
+    memset(p, 0, 8);
+    p[0] = len;
+    for (unsigned i = 0; i < 4; i++) {
+        p[4 + i] = (uint8_t)(check >> (8 * i));
+    }
+    memset(p + 8, v, len);
+    return 8u + len;
+}
+
+/* The first layout (the records right after "MSPOOL1\n") is read; the second reads from
+ * where its header says the records start (those before were applied: a crash after an
+ * apply and before the file was cut back), and a start past the file's end is no spool. */
+static void
+test_spool_layouts(void **state)
+{
+    (void)state;
+    char dir[256], home[300];
+    uint8_t file[200];
+    loop_t l = {0};
+    assert_int_equal(util_temp_home("test_spool", dir, sizeof dir, home, sizeof home), 0);
+    assert_int_equal(mkdir(home, 0700), 0);
+
+    memcpy(file, "MSPOOL1\n", 8);
+    size_t n = 8 + s_record(file + 8, 10, 1);
+    s_write_bytes(home, file, n);
+    assert_int_equal(spool_open(home, &l.spool), MESH_OK);
+    assert_int_equal(spool_count(l.spool), 1);
+    spool_close(l.spool);
+
+    memset(file, 0, sizeof file);
+    memcpy(file, "MSPOOL2\n", 8);
+    n = S_HEAD + s_record(file + S_HEAD, 10, 1);
+    file[8] = (uint8_t)n; /* the first was applied: the records start at the second */
+    n += s_record(file + n, 20, 2);
+    n += s_record(file + n, 30, 3);
+    s_write_bytes(home, file, n);
+    assert_int_equal(spool_open(home, &l.spool), MESH_OK);
+    assert_int_equal(spool_count(l.spool), 2);
+    spool_close(l.spool);
+
+    file[8] = (uint8_t)(n + 1);
+    s_write_bytes(home, file, n);
+    assert_int_equal(spool_open(home, &l.spool), MESH_OK);
+    assert_int_equal(spool_count(l.spool), 0);
+    assert_int_equal(s_file_size(home), S_HEAD);
+    spool_close(l.spool);
+    assert_int_equal(util_rm_tree(dir), 0);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_spool_append_and_replay),
         cmocka_unit_test(test_spool_bad_length),
+        cmocka_unit_test(test_spool_layouts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
