@@ -51,6 +51,7 @@ typedef struct realize_state {
     int64_t seen_ms;     /* when the disk last said its room (seen), 0: never; the files */
     uint64_t seen, used; /* started since may take used bytes of it */
     bool renamed;        /* files put in place since the last syncfs (realize_sync) */
+    size_t wrote_plain;  /* files of one block from members put in place by this flush */
     pieces_t pieces;     /* large files' pieces wanted or held (§25) */
     int put_pieces;      /* in one s_put: 1 a file waits for pieces, 2 its pieces refused */
     int dir_fd;          /* the directory of the last path looked at (s_parent), or -1, */
@@ -361,8 +362,12 @@ s_finish(mesh_t *m, folder_t *f, realize_state_t *rs, size_t i, bool sealed)
         if (s_record(f, p->path, &p->e) != MESH_OK) {
             f->dirty = true;
         }
-        node_log(m, MESH_LOG_INFO, "folder %s: wrote %s (%zu blocks, %zu from members)", f->id,
-                 p->path, p->e.nblocks, p->fetched);
+        /* (a file of one block fetched: counted in the flush's line, named at debug) */
+        bool plain = p->e.nblocks == 1 && p->fetched == 1;
+        rs->wrote_plain += plain;
+        node_log(m, plain ? MESH_LOG_DEBUG : MESH_LOG_INFO,
+                 "folder %s: wrote %s (%zu blocks, %zu from members)", f->id, p->path,
+                 p->e.nblocks, p->fetched);
         transfer_drop(&rs->x, i, false);
         return true;
     }
@@ -420,6 +425,11 @@ realize_flush(mesh_t *m, folder_t *f, bool all)
         }
     }
     s_parent_drop(rs);
+    if (rs->wrote_plain) {
+        node_log(m, MESH_LOG_INFO, "folder %s: wrote %zu file(s) of one block from members", f->id,
+                 rs->wrote_plain);
+        rs->wrote_plain = 0;
+    }
     rs->renamed = moved;
     if (rs->x.n == 0) {
         realize_sync(f);
