@@ -116,9 +116,9 @@ s_make(blockwork_put_t *p)
 static bool
 s_seal(const blockwork_put_t *p)
 {
-    struct timespec times[2] = {{.tv_nsec = UTIME_OMIT},
-                                {.tv_sec = p->mtime_ns / 1000000000,
-                                 .tv_nsec = p->mtime_ns % 1000000000}};
+    struct timespec times[2] = {
+        {.tv_nsec = UTIME_OMIT},
+        {.tv_sec = p->mtime_ns / 1000000000, .tv_nsec = p->mtime_ns % 1000000000}};
     if (times[1].tv_nsec < 0) {
         times[1].tv_sec--, times[1].tv_nsec += 1000000000;
     }

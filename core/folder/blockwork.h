@@ -34,15 +34,15 @@ typedef struct blockwork_put {
     bool sealed;   /* out: sealed so */
     uint32_t mode;
     int64_t mtime_ns;
-    bool make;     /* fd is a directory: once the block is checked, the file name is made in
-                      it (O_CREAT | O_EXCL, one left there replaced), fd becomes the file's,
-                      and the directory's descriptor is closed (close_fd is set) */
-    bool made;     /* out: it was made */
+    bool make; /* fd is a directory: once the block is checked, the file name is made in
+                  it (O_CREAT | O_EXCL, one left there replaced), fd becomes the file's,
+                  and the directory's descriptor is closed (close_fd is set) */
+    bool made; /* out: it was made */
     char name[BLOCKWORK_NAME_MAX];
-    uint64_t off;  /* where in the file */
-    void *owner;   /* the caller's: whose place (a folder) */
-    uint64_t key;  /* the caller's: which file of it (a pending file's id) */
-    size_t index;  /* the caller's: which block of that file */
+    uint64_t off; /* where in the file */
+    void *owner;  /* the caller's: whose place (a folder) */
+    uint64_t key; /* the caller's: which file of it (a pending file's id) */
+    size_t index; /* the caller's: which block of that file */
 } blockwork_put_t;
 
 typedef struct blockwork_job {

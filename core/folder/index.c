@@ -582,9 +582,8 @@ s_reading_stable(const folder_t *f, const index_rec_t *r, uint64_t bytes, struct
            after->st_mtim.tv_nsec == before->st_mtim.tv_nsec &&
            (uint64_t)after->st_size == r->size && bytes == r->size &&
            (uint64_t)after->st_ino == r->inode &&
-           (!f->reading->resumed ||
-            (fstatat(f->root_fd, r->path, &at, AT_SYMLINK_NOFOLLOW) == 0 &&
-             at.st_ino == after->st_ino && at.st_dev == after->st_dev));
+           (!f->reading->resumed || (fstatat(f->root_fd, r->path, &at, AT_SYMLINK_NOFOLLOW) == 0 &&
+                                     at.st_ino == after->st_ino && at.st_dev == after->st_dev));
 }
 
 /* Take the blocks of the read just finished into r when the file stayed unchanged. */

@@ -366,8 +366,8 @@ s_finish(mesh_t *m, folder_t *f, realize_state_t *rs, size_t i, bool sealed)
         bool plain = p->e.nblocks == 1 && p->fetched == 1;
         rs->wrote_plain += plain;
         node_log(m, plain ? MESH_LOG_DEBUG : MESH_LOG_INFO,
-                 "folder %s: wrote %s (%zu blocks, %zu from members)", f->id, p->path,
-                 p->e.nblocks, p->fetched);
+                 "folder %s: wrote %s (%zu blocks, %zu from members)", f->id, p->path, p->e.nblocks,
+                 p->fetched);
         transfer_drop(&rs->x, i, false);
         return true;
     }
