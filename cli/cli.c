@@ -446,6 +446,7 @@ s_log(void *arg, int level, const char *message)
     if (level == MESH_LOG_ERROR &&
         __atomic_load_n(&ctx->log_level, __ATOMIC_RELAXED) < MESH_LOG_INFO)
         return;
+    char stamp[96] = "";
     if (ctx->online) {
         /* a daemon's lines carry the time (UTC, microseconds), for logs kept for months and
          * for benchmarks that line them up with other clocks */
@@ -453,10 +454,11 @@ s_log(void *arg, int level, const char *message)
         struct tm tm;
         clock_gettime(CLOCK_REALTIME, &ts);
         gmtime_r(&ts.tv_sec, &tm);
-        fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000);
+        snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ ", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000);
     }
-    fprintf(stderr, "meshctl: [%s] %s\n", cli_log_level_name(level), message);
+    /* (one fprintf: one write on the unbuffered stderr, a whole line at once) */
+    fprintf(stderr, "%smeshctl: [%s] %s\n", stamp, cli_log_level_name(level), message);
 }
 
 mesh_err_t

@@ -321,11 +321,17 @@ s_add(chunk_block_t **list, size_t *n, size_t *cap, size_t max_blocks, uint32_t 
     return MESH_OK;
 }
 
-/* Read from fd into buf after its first have bytes, up to want bytes in all. */
+/* Read from fd into buf after its first have bytes, up to want bytes in all; with whole
+ * (not SIZE_MAX), the end is taken as reached once whole bytes are there. */
 static mesh_err_t
-s_fill(int fd, uint8_t *buf, size_t *have, size_t want, bool *eof, uint64_t *bytes_read)
+s_fill(int fd, uint8_t *buf, size_t *have, size_t want, size_t whole, bool *eof,
+       uint64_t *bytes_read)
 {
     while (!*eof && *have < want) {
+        if (*have == whole) {
+            *eof = true;
+            break;
+        }
         ssize_t got = read(fd, buf + *have, want - *have);
         if (got < 0 && errno == EINTR) {
             continue;
@@ -355,6 +361,7 @@ struct chunk_file {
     uint8_t *buf[2]; /* (a file smaller than a round: one) */
     bool now;        /* the buffer the next round reads into */
     bool small;
+    size_t whole; /* a small file's size, when the caller said it (else SIZE_MAX) */
     bool eof;
     bool done; /* every block cut and named */
     s_round_t naming;
@@ -362,8 +369,10 @@ struct chunk_file {
     mesh_err_t err; /* the first failure: every later step returns it */
 };
 
-mesh_err_t
-chunk_file_new(int fd, const chunk_params_t *params, size_t max_blocks, chunk_file_t **out)
+/* (size: the file's, from the caller's fstat, or -1: fstat here) */
+static mesh_err_t
+s_file_new(int fd, const chunk_params_t *params, size_t max_blocks, int64_t size,
+           chunk_file_t **out)
 {
     struct stat st;
     *out = NULL;
@@ -379,9 +388,15 @@ chunk_file_new(int fd, const chunk_params_t *params, size_t max_blocks, chunk_fi
     cf->fd = fd;
     cf->max_blocks = max_blocks;
     cf->round = S_ROUND;
-    cf->small = fstat(fd, &st) == 0 && st.st_size >= 0 && (uint64_t)st.st_size < S_ROUND;
+    cf->whole = SIZE_MAX;
+    if (size < 0) {
+        size = fstat(fd, &st) == 0 ? (int64_t)st.st_size : -1;
+    } else if ((uint64_t)size < S_ROUND) {
+        cf->whole = (size_t)size;
+    }
+    cf->small = size >= 0 && (uint64_t)size < S_ROUND;
     if (cf->small) {
-        cf->round = (size_t)st.st_size < S_ROUND_MIN ? S_ROUND_MIN : (size_t)st.st_size + 1;
+        cf->round = (size_t)size < S_ROUND_MIN ? S_ROUND_MIN : (size_t)size + 1;
     }
     cf->buf[0] = malloc(cf->round + cf->c.p.max);
     cf->buf[1] = cf->small ? NULL : malloc(cf->round + cf->c.p.max);
@@ -393,6 +408,19 @@ chunk_file_new(int fd, const chunk_params_t *params, size_t max_blocks, chunk_fi
     return MESH_OK;
 }
 
+mesh_err_t
+chunk_file_new(int fd, const chunk_params_t *params, size_t max_blocks, chunk_file_t **out)
+{
+    return s_file_new(fd, params, max_blocks, -1, out);
+}
+
+mesh_err_t
+chunk_file_new_sized(int fd, const chunk_params_t *params, size_t max_blocks, uint64_t size,
+                     chunk_file_t **out)
+{
+    return s_file_new(fd, params, max_blocks, size > INT64_MAX ? -1 : (int64_t)size, out);
+}
+
 /* Read and cut one round into buf[now]; its whole blocks are named from *start on. */
 static mesh_err_t
 s_cut_round(chunk_file_t *cf, size_t *start)
@@ -400,7 +428,8 @@ s_cut_round(chunk_file_t *cf, size_t *start)
     uint8_t *b = cf->buf[cf->now];
     size_t carry = cf->have;
     *start = 0;
-    mesh_err_t err = s_fill(cf->fd, b, &cf->have, carry + cf->round, &cf->eof, &cf->bytes_read);
+    mesh_err_t err =
+        s_fill(cf->fd, b, &cf->have, carry + cf->round, cf->whole, &cf->eof, &cf->bytes_read);
     for (size_t pos = carry; err == MESH_OK && pos < cf->have;) {
         bool cut = false;
         pos += chunk_next(&cf->c, b + pos, cf->have - pos, &cut);

@@ -101,6 +101,13 @@ typedef struct chunk_file chunk_file_t;
 MESH_NODISCARD mesh_err_t chunk_file_new(int fd, const chunk_params_t *params, size_t max_blocks,
                                          chunk_file_t **out);
 
+/* chunk_file_new for fd of size bytes (the caller's fstat): a file smaller than a round is
+ * taken as whole once size bytes were read (no read to see its end: the caller checks its
+ * size after, as a file that grew while it was read must be read again anyway). */
+MESH_NODISCARD mesh_err_t chunk_file_new_sized(int fd, const chunk_params_t *params,
+                                               size_t max_blocks, uint64_t size,
+                                               chunk_file_t **out);
+
 /* Read and cut the next round. MESH_OK, *done true once the end was read and every block
  * named; MESH_EIO (a read failed), MESH_ENOMEM, MESH_ETOOBIG (more than max_blocks): the same
  * error for every later step. */

@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct blockwork {
@@ -20,6 +21,8 @@ struct blockwork {
     pthread_cond_t idle;               /* a job finished */
     blockwork_job_t *todo, *todo_last; /* FIFO */
     blockwork_job_t *done;             /* LIFO (the order does not matter) */
+    blockwork_job_t *taken;            /* the loop thread's: done jobs taken at once, not yet
+                                          handed back (one lock for many) */
     size_t busy;                       /* submitted, not yet handed back by blockwork_done */
     size_t running;                    /* submitted, not yet finished */
     bool stop;
@@ -68,6 +71,61 @@ blockwork_job_early(blockwork_job_t *job)
 }
 
 void
+blockwork_job_seal(blockwork_job_t *job, uint32_t mode, int64_t mtime_ns)
+{
+    if (job->nputs) {
+        blockwork_put_t *p = &job->puts[job->nputs - 1];
+        p->seal = true;
+        p->mode = mode;
+        p->mtime_ns = mtime_ns;
+    }
+}
+
+mesh_err_t
+blockwork_job_make(blockwork_job_t *job, const char *name)
+{
+    size_t len = strlen(name);
+    if (!job->nputs || len >= BLOCKWORK_NAME_MAX) {
+        return MESH_EINVAL;
+    }
+    blockwork_put_t *p = &job->puts[job->nputs - 1];
+    p->make = true;
+    p->close_fd = true;
+    memcpy(p->name, name, len + 1);
+    return MESH_OK;
+}
+
+/* Make p's file p->name in the directory p->fd (closed): p->fd becomes the file's, or -1. */
+static void
+s_make(blockwork_put_t *p)
+{
+    const int create = O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+    int fd = openat(p->fd, p->name, create, 0600);
+    if (fd < 0 && errno == EEXIST) {
+        (void)unlinkat(p->fd, p->name, 0); /* (a cut transfer's: one block, nothing to keep) */
+        fd = openat(p->fd, p->name, create, 0600);
+    }
+    int e = errno;
+    close(p->fd);
+    p->fd = fd;
+    p->made = fd >= 0;
+    errno = e;
+}
+
+/* Give the file open at p->fd p's mode and mtime. */
+static bool
+s_seal(const blockwork_put_t *p)
+{
+    struct timespec times[2] = {
+        {.tv_nsec = UTIME_OMIT},
+        {.tv_sec = p->mtime_ns / 1000000000, .tv_nsec = p->mtime_ns % 1000000000}};
+    if (times[1].tv_nsec < 0) {
+        times[1].tv_sec--, times[1].tv_nsec += 1000000000;
+    }
+    return fchmod(p->fd, (mode_t)p->mode) == 0 && futimens(p->fd, times) == 0;
+}
+
+void
 blockwork_job_free(blockwork_job_t *job)
 {
     if (!job) {
@@ -92,12 +150,17 @@ s_run(blockwork_job_t *job)
     job->good = memcmp(got, job->hash, HASH_LEN) == 0;
     for (size_t i = 0; i < job->nputs; i++) {
         blockwork_put_t *p = &job->puts[i];
+        errno = 0;
+        if (job->good && p->make && p->fd >= 0) {
+            s_make(p);
+        }
         p->wrote = job->good && p->fd >= 0 &&
                    pwrite(p->fd, job->data, job->len, (off_t)p->off) == (ssize_t)job->len;
-        p->full = job->good && p->fd >= 0 && !p->wrote && (errno == ENOSPC || errno == EDQUOT);
+        p->full = job->good && !p->wrote && (errno == ENOSPC || errno == EDQUOT);
         if (p->wrote && p->early) { /* (a hint: the fsync before the rename is the promise) */
             (void)sync_file_range(p->fd, (off_t)p->off, (off_t)job->len, SYNC_FILE_RANGE_WRITE);
         }
+        p->sealed = p->wrote && p->seal && s_seal(p);
         if (p->close_fd && p->fd >= 0) {
             close(p->fd);
         }
@@ -179,14 +242,18 @@ blockwork_submit(blockwork_t *bw, blockwork_job_t **job)
 blockwork_job_t *
 blockwork_done(blockwork_t *bw)
 {
-    pthread_mutex_lock(&bw->mu);
-    blockwork_job_t *job = bw->done;
+    if (!bw->taken) {
+        pthread_mutex_lock(&bw->mu);
+        bw->taken = bw->done;
+        bw->done = NULL;
+        pthread_mutex_unlock(&bw->mu);
+    }
+    blockwork_job_t *job = bw->taken;
     if (job) {
-        bw->done = job->next;
+        bw->taken = job->next;
         job->next = NULL;
         bw->busy--;
     }
-    pthread_mutex_unlock(&bw->mu);
     return job;
 }
 
@@ -220,6 +287,10 @@ blockwork_free(blockwork_t *bw)
         pthread_join(bw->threads[i], NULL);
     }
     for (blockwork_job_t *j = bw->done, *next; j; j = next) {
+        next = j->next;
+        blockwork_job_free(j);
+    }
+    for (blockwork_job_t *j = bw->taken, *next; j; j = next) {
         next = j->next;
         blockwork_job_free(j);
     }

@@ -18,6 +18,8 @@
 
 #define BLOCKWORK_THREADS 2u /* workers: hashing is the cost, and a machine has 2 cores or more */
 
+#define BLOCKWORK_NAME_MAX 48u /* bytes of a file name a worker makes, with its NUL */
+
 typedef struct blockwork blockwork_t;
 
 /* One place a checked block is written: off in fd, for the caller's (owner, key, index). */
@@ -27,10 +29,20 @@ typedef struct blockwork_put {
     bool wrote;    /* out: the whole block was written there */
     bool full;     /* out: not, for lack of room (ENOSPC, EDQUOT) */
     bool early;    /* its writeback started at once (a large file: less left for the fsync) */
-    uint64_t off;  /* where in the file */
-    void *owner;   /* the caller's: whose place (a folder) */
-    uint64_t key;  /* the caller's: which file of it (a pending file's id) */
-    size_t index;  /* the caller's: which block of that file */
+    bool seal;     /* after the write, before the close: fchmod mode, futimens mtime_ns (the
+                      place that makes its file whole: the loop need not open it again) */
+    bool sealed;   /* out: sealed so */
+    uint32_t mode;
+    int64_t mtime_ns;
+    bool make; /* fd is a directory: once the block is checked, the file name is made in
+                  it (O_CREAT | O_EXCL, one left there replaced), fd becomes the file's,
+                  and the directory's descriptor is closed (close_fd is set) */
+    bool made; /* out: it was made */
+    char name[BLOCKWORK_NAME_MAX];
+    uint64_t off; /* where in the file */
+    void *owner;  /* the caller's: whose place (a folder) */
+    uint64_t key; /* the caller's: which file of it (a pending file's id) */
+    size_t index; /* the caller's: which block of that file */
 } blockwork_put_t;
 
 typedef struct blockwork_job {
@@ -56,6 +68,15 @@ MESH_NODISCARD mesh_err_t blockwork_job_put(blockwork_job_t *job, int fd, bool c
 /* The last place added to job: its bytes' writeback is started as soon as they are written
  * (sync_file_range), so that the fsync of a large file finds little left to write. */
 void blockwork_job_early(blockwork_job_t *job);
+
+/* The last place added to job (one with close_fd) makes its file whole: once written, the
+ * file gets mode and mtime_ns (fchmod, futimens) before the worker closes it (put.sealed). */
+void blockwork_job_seal(blockwork_job_t *job, uint32_t mode, int64_t mtime_ns);
+
+/* The last place added to job (a directory's descriptor, close_fd set) is the file name in
+ * that directory, made by the worker once the block is checked (put.make): the loop thread
+ * does not wait for a file system's inode allocation. MESH_EINVAL: a name too long. */
+MESH_NODISCARD mesh_err_t blockwork_job_make(blockwork_job_t *job, const char *name);
 
 /* Free job, closing the descriptors it still owns; NULL is a no-op. */
 void blockwork_job_free(blockwork_job_t *job);

@@ -12,6 +12,7 @@
 #include "fs/path.h"
 #include "store/store.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -469,7 +470,60 @@ struct index_reading {
     int fd;
     struct stat before; /* at open: the file must still be so when its last round is read */
     chunk_file_t *cf;
+    bool resumed; /* read over several parts (the loop ran between: its path is checked) */
 };
+
+/* The directory of the last file read (f->dir): opened by path_open_parent (no link
+ * followed), kept until the end of the part of the scan (s_dir_drop), never across loop
+ * turns, when realize may move directories. */
+struct index_dir {
+    int fd;
+    size_t len; /* its path: path[0..len), "" for the root */
+    char path[PATH_LEN_MAX + 1];
+};
+
+static void
+s_dir_drop(folder_t *f)
+{
+    if (f->dir) {
+        close(f->dir->fd);
+        free(f->dir);
+        f->dir = NULL;
+    }
+}
+
+/* Open the file at path under f's root for reading, through f->dir (opened for path's
+ * directory when it is another). The results of path_open. */
+static mesh_err_t
+s_open_file(folder_t *f, const char *path, int *fd)
+{
+    const char *slash = strrchr(path, '/'), *name = NULL;
+    size_t len = slash ? (size_t)(slash - path) : 0;
+    char why[256];
+    *fd = -1;
+    if (!f->dir || f->dir->len != len || memcmp(f->dir->path, path, len) != 0) {
+        s_dir_drop(f);
+        struct index_dir *d = malloc(sizeof *d);
+        if (!d) {
+            return MESH_ENOMEM;
+        }
+        mesh_err_t err = path_open_parent(f->root_fd, path, false, &d->fd, &name, why, sizeof why);
+        if (err != MESH_OK) {
+            free(d);
+            return err;
+        }
+        d->len = len;
+        memcpy(d->path, path, len);
+        f->dir = d;
+    }
+    name = slash ? slash + 1 : path;
+    int got = openat(f->dir->fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (got < 0) {
+        return errno == ENOENT ? MESH_ENOTFOUND : errno == ELOOP ? MESH_EINVAL : MESH_EIO;
+    }
+    *fd = got;
+    return MESH_OK;
+}
 
 /* Stop f's read under way, if any (its file is read anew by the scan that next takes it). */
 static void
@@ -488,19 +542,23 @@ s_reading_end(folder_t *f)
 static mesh_err_t
 s_reading_start(folder_t *f, const index_rec_t *r)
 {
-    char why[256];
     struct index_reading *rd = calloc(1, sizeof *rd);
     if (!rd) {
         return MESH_ENOMEM;
     }
-    mesh_err_t err = path_open(f->root_fd, r->path, O_RDONLY, 0, false, &rd->fd, why, sizeof why);
+    mesh_err_t err = s_open_file(f, r->path, &rd->fd);
+    if (err == MESH_ENOMEM) {
+        free(rd);
+        return err;
+    }
     if (err == MESH_ENOTFOUND || err == MESH_EINVAL) {
         err = MESH_OK; /* gone or replaced meanwhile: the next scan sees what it is */
     } else if (err != MESH_OK) {
         err = MESH_EIO; /* not readable (permissions) */
     } else if (fstat(rd->fd, &rd->before) != 0 || !S_ISREG(rd->before.st_mode)) {
         err = MESH_OK;
-    } else if ((err = chunk_file_new(rd->fd, NULL, WIRE_FENTRY_BLOCKS_MAX, &rd->cf)) == MESH_OK) {
+    } else if ((err = chunk_file_new_sized(rd->fd, NULL, WIRE_FENTRY_BLOCKS_MAX,
+                                           (uint64_t)rd->before.st_size, &rd->cf)) == MESH_OK) {
         f->reading = rd;
         return MESH_OK;
     }
@@ -511,8 +569,9 @@ s_reading_start(folder_t *f, const index_rec_t *r)
     return err;
 }
 
-/* Is the file read whole (bytes) still what it was when opened, and still at r's path (a
- * read over several parts: the loop may have replaced it meanwhile)? */
+/* Is the file read whole (bytes) still what it was when opened, the one the walk saw (its
+ * inode), and still at r's path (a read over several parts: the loop may have replaced it
+ * meanwhile; one read in one go: nothing of this daemon ran between the open and now)? */
 static bool
 s_reading_stable(const folder_t *f, const index_rec_t *r, uint64_t bytes, struct stat *after)
 {
@@ -522,8 +581,9 @@ s_reading_stable(const folder_t *f, const index_rec_t *r, uint64_t bytes, struct
            after->st_mtim.tv_sec == before->st_mtim.tv_sec &&
            after->st_mtim.tv_nsec == before->st_mtim.tv_nsec &&
            (uint64_t)after->st_size == r->size && bytes == r->size &&
-           fstatat(f->root_fd, r->path, &at, AT_SYMLINK_NOFOLLOW) == 0 &&
-           at.st_ino == after->st_ino && at.st_dev == after->st_dev;
+           (uint64_t)after->st_ino == r->inode &&
+           (!f->reading->resumed || (fstatat(f->root_fd, r->path, &at, AT_SYMLINK_NOFOLLOW) == 0 &&
+                                     at.st_ino == after->st_ino && at.st_dev == after->st_dev));
 }
 
 /* Take the blocks of the read just finished into r when the file stayed unchanged. */
@@ -564,7 +624,12 @@ s_read_blocks(folder_t *f, index_rec_t *r, int64_t until, bool *stable, bool *do
 {
     *stable = false;
     *done = true;
-    mesh_err_t err = f->reading ? MESH_OK : s_reading_start(f, r);
+    mesh_err_t err = MESH_OK;
+    if (f->reading) {
+        f->reading->resumed = true;
+    } else {
+        err = s_reading_start(f, r);
+    }
     if (err != MESH_OK || !f->reading) {
         return err;
     }
@@ -745,6 +810,7 @@ s_scan_later(mesh_t *m, folder_t *f, uint32_t budget_ms, size_t max_files, bool 
         err = err == MESH_OK ? index_set(f, r->path, r) : err; /* (r taken) */
     }
     wire_buf_release(&buf);
+    s_dir_drop(f);
     for (size_t k = 0; k < i; k++) {
         index_rec_release(&f->later[k]); /* (a file not put: its old record stays) */
     }
@@ -878,6 +944,7 @@ index_scan_some(mesh_t *m, folder_t *f, uint32_t budget_ms, size_t max_files, bo
         err = s_write_rec(&wr, r, &buf);
     }
     wire_buf_release(&buf);
+    s_dir_drop(f);
     if (f->more) {
         node_log(m, MESH_LOG_DEBUG, "folder %s: scan part: %zu file(s) read, %zu for the next",
                  f->id, nread, nlater);
@@ -972,6 +1039,7 @@ index_folder_free(folder_t *f)
     }
     s_recs_free(f->recs, f->nrecs);
     s_reading_end(f);
+    s_dir_drop(f);
     s_recs_free(f->later, f->nlater);
     if (f->root_fd >= 0) {
         close(f->root_fd);

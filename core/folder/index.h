@@ -54,6 +54,8 @@ typedef struct folder {
     struct realize_state *realize;
     /* the file of later[0] being read over several parts (a large one), or NULL */
     struct index_reading *reading;
+    struct index_dir *dir;     /* the directory of the last file read, kept open within one part
+                                  of a scan (the files of a directory come one after another) */
     struct ignore_set *ignore; /* the root's .meshignore as the last scan read it (§19.1) */
     bool ignore_bad;           /* it did not parse: nothing is scanned or realized */
     char ignore_why[200];      /* why (logged once per new reason) */

@@ -32,6 +32,7 @@
 #define REALIZE_REFUSED_KEPT 256   /* refused entries remembered, so each is logged once */
 #define REALIZE_EXPIRE_S     86400 /* s between two expiries of a folder's versions */
 #define REALIZE_ROOM_WAIT_MS 2000  /* a file with no room on the disk is tried again after */
+#define REALIZE_ROOM_SEEN_MS 100   /* the disk's room is asked again after (s_room) */
 
 typedef struct realize_state {
     transfer_t x;                              /* the files waiting for blocks */
@@ -47,7 +48,10 @@ typedef struct realize_state {
     uint64_t ignore_gen; /* f->ignore_gen at the last full pass */
     paths_t wait;        /* paths not settled yet (no room, a local change first), by path */
     int64_t room_ms;     /* when a file last found no room on the disk (transfer_ms), 0: none */
+    int64_t seen_ms;     /* when the disk last said its room (seen), 0: never; the files */
+    uint64_t seen, used; /* started since may take used bytes of it */
     bool renamed;        /* files put in place since the last syncfs (realize_sync) */
+    size_t wrote_plain;  /* files of one block from members put in place by this flush */
     pieces_t pieces;     /* large files' pieces wanted or held (§25) */
     int put_pieces;      /* in one s_put: 1 a file waits for pieces, 2 its pieces refused */
     int dir_fd;          /* the directory of the last path looked at (s_parent), or -1, */
@@ -313,8 +317,10 @@ s_keep_version(mesh_t *m, folder_t *f, const char *path)
     return err == MESH_OK;
 }
 
+/* (known: what s_may_touch just found at path, there or not; NULL: looked at here) */
 static mesh_err_t
-s_put_in_place(mesh_t *m, folder_t *f, realize_state_t *rs, const char *tmp, const char *path)
+s_put_in_place(mesh_t *m, folder_t *f, realize_state_t *rs, const char *tmp, const char *path,
+               const struct stat *known, bool known_there)
 {
     int dfd = -1;
     const char *name = NULL;
@@ -325,7 +331,10 @@ s_put_in_place(mesh_t *m, folder_t *f, realize_state_t *rs, const char *tmp, con
         return err;
     }
     struct stat st;
-    bool there = fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+    bool there = known ? known_there : fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+    if (known && there) {
+        st = *known;
+    }
     if (there && S_ISDIR(st.st_mode) && unlinkat(dfd, name, AT_REMOVEDIR) != 0) {
         node_log(m, MESH_LOG_WARN, "folder %s: a directory that is not empty is in the way", f->id);
         return MESH_EEXIST;
@@ -349,12 +358,16 @@ s_finish(mesh_t *m, folder_t *f, realize_state_t *rs, size_t i, bool sealed)
     if (!sealed) {
         node_log(m, MESH_LOG_WARN, "folder %s: a temp file could not be finished", f->id);
     } else if (s_may_touch(m, f, p->path, &st, &there) &&
-               s_put_in_place(m, f, rs, p->tmp, p->path) == MESH_OK) {
+               s_put_in_place(m, f, rs, p->tmp, p->path, &st, there == 1) == MESH_OK) {
         if (s_record(f, p->path, &p->e) != MESH_OK) {
             f->dirty = true;
         }
-        node_log(m, MESH_LOG_INFO, "folder %s: wrote %s (%zu blocks, %zu from members)", f->id,
-                 p->path, p->e.nblocks, p->fetched);
+        /* (a file of one block fetched: counted in the flush's line, named at debug) */
+        bool plain = p->e.nblocks == 1 && p->fetched == 1;
+        rs->wrote_plain += plain;
+        node_log(m, plain ? MESH_LOG_DEBUG : MESH_LOG_INFO,
+                 "folder %s: wrote %s (%zu blocks, %zu from members)", f->id, p->path, p->e.nblocks,
+                 p->fetched);
         transfer_drop(&rs->x, i, false);
         return true;
     }
@@ -414,6 +427,11 @@ realize_flush(mesh_t *m, folder_t *f, bool all)
         }
     }
     s_parent_drop(rs);
+    if (rs->wrote_plain) {
+        node_log(m, MESH_LOG_INFO, "folder %s: wrote %zu file(s) of one block from members", f->id,
+                 rs->wrote_plain);
+        rs->wrote_plain = 0;
+    }
     rs->renamed = moved;
     if (rs->x.n == 0) {
         realize_sync(f);
@@ -454,7 +472,7 @@ s_make_link(mesh_t *m, folder_t *f, realize_state_t *rs, const char *path, const
     if (symlinkat(e->target, rs->x.tmp_fd, tmp) != 0) {
         return MESH_OK;
     }
-    if (s_put_in_place(m, f, rs, tmp, path) != MESH_OK) {
+    if (s_put_in_place(m, f, rs, tmp, path, NULL, false) != MESH_OK) {
         unlinkat(rs->x.tmp_fd, tmp, 0);
         return MESH_OK;
     }
@@ -504,6 +522,20 @@ s_room_hook(void)
     return room;
 }
 
+/* Room for size more bytes by what the disk said less than REALIZE_ROOM_SEEN_MS ago, less
+ * what the files started since may have taken, with the transfers under way counted whole:
+ * a file of a tree of small ones asks the disk no question of its own. False: ask the disk. */
+static bool
+s_room_seen(realize_state_t *rs, uint64_t size)
+{
+    if (!rs->seen_ms || transfer_ms() - rs->seen_ms >= REALIZE_ROOM_SEEN_MS ||
+        rs->used + size + rs->x.bytes > rs->seen) {
+        return false;
+    }
+    rs->used += size;
+    return true;
+}
+
 /* Room on the folder's disk for it->path's file of size bytes to start (§18.6)? What a cut
  * transfer's temp file holds already is not needed again, the transfers under way are
  * counted whole, the reserve stays free (fs/space). No room: logged once per (path, entry),
@@ -522,6 +554,9 @@ s_room(mesh_t *m, folder_t *f, realize_state_t *rs, const paths_item_t *it, uint
         return false;                /* does not show; s_disk_full said so) */
     }
     uint64_t hook = s_room_hook();
+    if (hook == UINT64_MAX && s_room_seen(rs, size)) {
+        return true;
+    }
     transfer_tmp_name(it->path, it->value, it->len, tmp);
     if (fstatat(rs->x.tmp_fd, tmp, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
         uint64_t held = (uint64_t)st.st_blocks * 512;
@@ -531,8 +566,12 @@ s_room(mesh_t *m, folder_t *f, realize_state_t *rs, const paths_item_t *it, uint
         room = hook;
     } else {
         (void)space_room(rs->x.tmp_fd, &room); /* (a disk that cannot say: the writes tell) */
+        rs->seen_ms = transfer_ms();
+        rs->seen = room;
+        rs->used = 0;
     }
     if (need <= room) {
+        rs->used += size;
         return true;
     }
     rs->room_ms = transfer_ms();

@@ -522,15 +522,17 @@ transfer_block(mesh_t *m, const char *folder_id, transfer_t *t, const uint8_t *h
 }
 
 /* A descriptor of p's temp file that a worker may write and close: a duplicate of the one
- * kept open, or the file opened (made, for a lazy one) now. -1 when none. */
+ * kept open, or the file opened now; for a lazy one, a duplicate of the temp directory's, in
+ * which the worker makes it (*make). -1 when none. */
 static int
-s_put_fd(const transfer_t *t, transfer_file_t *p)
+s_put_fd(const transfer_t *t, transfer_file_t *p, bool *make)
 {
     bool opened = false;
-    if (p->fd >= 0) {
-        return fcntl(p->fd, F_DUPFD_CLOEXEC, 0);
+    *make = p->lazy;
+    if (p->fd >= 0 || p->lazy) {
+        return fcntl(p->lazy ? t->tmp_fd : p->fd, F_DUPFD_CLOEXEC, 0);
     }
-    return p->lazy ? s_tmp_make(t, p, &opened) : s_tmp_fd(t, p, &opened);
+    return s_tmp_fd(t, p, &opened);
 }
 
 size_t
@@ -539,16 +541,24 @@ transfer_block_places(transfer_t *t, void *owner, blockwork_job_t *job)
     size_t added = 0;
     for (size_t i = 0; i < t->n; i++) {
         transfer_file_t *p = &t->file[i];
-        size_t first = job->nputs;
+        size_t first = job->nputs, jobs = p->jobs;
         int fd = -1;
+        bool make = false;
         for (size_t b = 0; b < p->e.nblocks; b++) {
             if (p->have[b] || p->e.blocks[b].size != job->len ||
                 memcmp(p->e.blocks[b].hash, job->hash, WIRE_FENTRY_HASH) != 0) {
                 continue;
             }
-            if ((fd < 0 && (fd = s_put_fd(t, p)) < 0) ||
+            if ((fd < 0 && (fd = s_put_fd(t, p, &make)) < 0) ||
                 blockwork_job_put(job, fd, false, p->offsets[b], owner, p->id, b) != MESH_OK) {
                 break; /* (the block is asked for again) */
+            }
+            if (make) { /* (a lazy file has one block: one place) */
+                if (blockwork_job_make(job, p->tmp) != MESH_OK) {
+                    job->nputs--;
+                    break;
+                }
+                p->lazy = false; /* (made by the worker: made again if it could not) */
             }
             if (p->e.size >= TRANSFER_EARLY_BYTES) {
                 blockwork_job_early(job);
@@ -558,11 +568,30 @@ transfer_block_places(transfer_t *t, void *owner, blockwork_job_t *job)
         }
         if (job->nputs > first) {
             job->puts[job->nputs - 1].close_fd = true; /* (its last place closes it) */
+            if (jobs == 0 && job->nputs - first == p->missing) {
+                /* (this job makes it whole: sealed by the worker before the close) */
+                blockwork_job_seal(job, p->e.mode, p->e.mtime_ns);
+            }
         } else if (fd >= 0) {
             close(fd);
         }
     }
     return added;
+}
+
+/* Remove the temp file name a worker made for a transfer dropped meanwhile, unless a
+ * transfer of the same path and entry (the same name) started since: that one's. */
+static void
+s_unmade(const transfer_t *t, const char *name)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        if (strcmp(t->file[i].tmp, name) == 0) {
+            return;
+        }
+    }
+    if (t->tmp_fd >= 0) {
+        (void)unlinkat(t->tmp_fd, name, 0);
+    }
 }
 
 /* t's file of id key, or NULL (dropped since). */
@@ -586,9 +615,13 @@ transfer_block_done(mesh_t *m, const char *folder_id, transfer_t *t, const void 
         const blockwork_put_t *put = &job->puts[k];
         transfer_file_t *p = put->owner == owner ? s_file_of(t, put->key) : NULL;
         if (!p) {
+            if (put->owner == owner && put->made) {
+                s_unmade(t, put->name); /* (dropped while the worker made it) */
+            }
             continue;
         }
         p->jobs--;
+        p->lazy |= put->make && !put->made;
         if (put->full) {
             s_disk_full(m, folder_id, t, (size_t)(p - t->file)); /* (its other puts: no p) */
             continue;
@@ -600,7 +633,7 @@ transfer_block_done(mesh_t *m, const char *folder_id, transfer_t *t, const void 
         p->fetched++;
         took++;
         if (--p->missing == 0) {
-            p->sealed = transfer_seal(t, (size_t)(p - t->file));
+            p->sealed = put->sealed || transfer_seal(t, (size_t)(p - t->file));
             s_complete(t); /* (put in place by the caller's flush) */
         }
     }

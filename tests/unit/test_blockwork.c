@@ -1,7 +1,8 @@
 /* tests/unit/test_blockwork.c: unit tests of core/folder/blockwork.c: a good block written at
  * every place of its job (and each descriptor closed once), a bad one refused and written
  * nowhere, many jobs each handed back once (busy back to 0), and jobs never collected freed
- * with the pool.
+ * with the pool; a place whose file the worker makes (one left there replaced) and seals
+ * (mode, mtime), and none made for a bad block.
  * Layer: tests. Third-party: cmocka. SPDX-License-Identifier: MIT */
 #include "core/folder/blockwork.h"
 
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -147,6 +149,64 @@ test_blockwork_many_back_once(void **state)
     unlink(path);
 }
 
+/* A job of one place that makes its file (blockwork_job_make) in dir and seals it
+ * (blockwork_job_seal): named rightly unless bad. */
+static blockwork_job_t *
+s_make_job(const uint8_t *data, bool bad, int dir, const char *name)
+{
+    uint8_t hash[HASH_LEN];
+    hash_tagged(HASH_TAG_BLOCK, data, S_LEN, hash);
+    hash[0] ^= bad ? 1 : 0;
+    blockwork_job_t *job = blockwork_job_new(hash, data, S_LEN);
+    CHECK(job != NULL);
+    int dup_fd = dup(dir);
+    CHECK(dup_fd >= 0);
+    CHECK_OK(blockwork_job_put(job, dup_fd, false, 0, NULL, 1, 0));
+    CHECK_OK(blockwork_job_make(job, name));
+    blockwork_job_seal(job, 0640, 1500000000123456789);
+    return job;
+}
+
+static void
+test_blockwork_makes_and_seals(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/test_blockwork.XXXXXX";
+    CHECK(mkdtemp(path) != NULL);
+    int dir = open(path, O_RDONLY | O_DIRECTORY);
+    CHECK(dir >= 0);
+    uint8_t data[S_LEN], got[S_LEN + 1];
+    s_fill(data, 9);
+    int old = openat(dir, "r1", O_WRONLY | O_CREAT, 0600); /* (a cut transfer's: replaced) */
+    CHECK(old >= 0 && write(old, "stale", 5) == 5);
+    close(old);
+    blockwork_t *bw = blockwork_new(BLOCKWORK_THREADS);
+    CHECK(bw != NULL);
+    blockwork_job_t *job = s_make_job(data, false, dir, "r1");
+    blockwork_submit(bw, &job);
+    job = s_one_back(bw);
+    CHECK(job->good && job->puts[0].made && job->puts[0].wrote && job->puts[0].sealed);
+    blockwork_job_free(job);
+    struct stat st;
+    CHECK(fstatat(dir, "r1", &st, 0) == 0);
+    CHECK((st.st_mode & 07777) == 0640 && st.st_size == (off_t)S_LEN);
+    CHECK(st.st_mtim.tv_sec == 1500000000 && st.st_mtim.tv_nsec == 123456789);
+    int fd = openat(dir, "r1", O_RDONLY);
+    CHECK(fd >= 0 && read(fd, got, sizeof got) == (ssize_t)S_LEN && memcmp(got, data, S_LEN) == 0);
+    close(fd);
+    /* a bad block: no file made, the directory's descriptor closed all the same */
+    job = s_make_job(data, true, dir, "r2");
+    blockwork_submit(bw, &job);
+    job = s_one_back(bw);
+    CHECK(!job->good && !job->puts[0].made && !job->puts[0].wrote);
+    blockwork_job_free(job);
+    CHECK(fstatat(dir, "r2", &st, 0) != 0 && errno == ENOENT);
+    blockwork_free(bw);
+    CHECK(unlinkat(dir, "r1", 0) == 0);
+    close(dir);
+    CHECK(rmdir(path) == 0);
+}
+
 int
 main(void)
 {
@@ -156,6 +216,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_blockwork_good_written_bad_refused),
         cmocka_unit_test(test_blockwork_many_back_once),
+        cmocka_unit_test(test_blockwork_makes_and_seals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
