@@ -150,11 +150,7 @@ s_refuse(mesh_t *m, realize_state_t *rs, const char *path, const uint8_t *value,
          const char *fmt, ...)
 {
     uint8_t h[HASH_LEN];
-    hash_state_t st;
-    hash_init(&st, HASH_TAG_KEY);
-    hash_update(&st, path, strlen(path) + 1);
-    hash_update(&st, value, len);
-    hash_final(&st, h);
+    transfer_entry_hash(path, value, len, h);
     size_t kept = rs->nrefused < REALIZE_REFUSED_KEPT ? rs->nrefused : REALIZE_REFUSED_KEPT;
     for (size_t i = 0; i < kept; i++) {
         if (memcmp(rs->refused[i], h, 16) == 0) {

@@ -134,14 +134,20 @@ transfer_full(const transfer_t *t, uint64_t size)
 }
 
 void
-transfer_tmp_name(const char *path, const uint8_t *value, size_t len, char out[TRANSFER_TMP_NAME])
+transfer_entry_hash(const char *path, const uint8_t *value, size_t len, uint8_t out[HASH_LEN])
 {
-    uint8_t h[HASH_LEN];
     hash_state_t st;
     hash_init(&st, HASH_TAG_KEY);
     hash_update(&st, path, strlen(path) + 1);
     hash_update(&st, value, len);
-    hash_final(&st, h);
+    hash_final(&st, out);
+}
+
+void
+transfer_tmp_name(const char *path, const uint8_t *value, size_t len, char out[TRANSFER_TMP_NAME])
+{
+    uint8_t h[HASH_LEN];
+    transfer_entry_hash(path, value, len, h);
     out[0] = 'r';
     for (size_t i = 0; i < 16; i++) {
         snprintf(out + 1 + 2 * i, 3, "%02x", h[i]);

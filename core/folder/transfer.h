@@ -20,6 +20,7 @@
 #include "core/folder/blockwork.h"
 #include "core/folder/paths.h"
 #include "core/wire/fentry.h"
+#include "crypto/hash.h"
 #include "meshsync.h"
 
 #define TRANSFER_MAX         1024u        /* files of one folder waiting for blocks at once */
@@ -84,6 +85,9 @@ bool transfer_requeue(transfer_t *t, const char *path, const uint8_t *value, siz
 
 /* No room for another transfer of size bytes now (TRANSFER_MAX, TRANSFER_BYTES_MAX)? */
 bool transfer_full(const transfer_t *t, uint64_t size);
+
+/* The hash naming (path, entry value): the same on every run (HASH_LEN bytes). */
+void transfer_entry_hash(const char *path, const uint8_t *value, size_t len, uint8_t out[HASH_LEN]);
 
 /* The temp file name of (path, value), the same after a restart. */
 void transfer_tmp_name(const char *path, const uint8_t *value, size_t len,
