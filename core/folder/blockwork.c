@@ -112,17 +112,16 @@ s_make(blockwork_put_t *p)
     errno = e;
 }
 
-/* Give the file open at p->fd p's mode and mtime. */
-static bool
-s_seal(const blockwork_put_t *p)
+bool
+blockwork_seal_fd(int fd, uint32_t mode, int64_t mtime_ns)
 {
     struct timespec times[2] = {
         {.tv_nsec = UTIME_OMIT},
-        {.tv_sec = p->mtime_ns / 1000000000, .tv_nsec = p->mtime_ns % 1000000000}};
+        {.tv_sec = mtime_ns / 1000000000, .tv_nsec = mtime_ns % 1000000000}};
     if (times[1].tv_nsec < 0) {
         times[1].tv_sec--, times[1].tv_nsec += 1000000000;
     }
-    return fchmod(p->fd, (mode_t)p->mode) == 0 && futimens(p->fd, times) == 0;
+    return fd >= 0 && fchmod(fd, (mode_t)mode) == 0 && futimens(fd, times) == 0;
 }
 
 void
@@ -160,7 +159,7 @@ s_run(blockwork_job_t *job)
         if (p->wrote && p->early) { /* (a hint: the fsync before the rename is the promise) */
             (void)sync_file_range(p->fd, (off_t)p->off, (off_t)job->len, SYNC_FILE_RANGE_WRITE);
         }
-        p->sealed = p->wrote && p->seal && s_seal(p);
+        p->sealed = p->wrote && p->seal && blockwork_seal_fd(p->fd, p->mode, p->mtime_ns);
         if (p->close_fd && p->fd >= 0) {
             close(p->fd);
         }

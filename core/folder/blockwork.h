@@ -78,6 +78,10 @@ void blockwork_job_seal(blockwork_job_t *job, uint32_t mode, int64_t mtime_ns);
  * does not wait for a file system's inode allocation. MESH_EINVAL: a name too long. */
 MESH_NODISCARD mesh_err_t blockwork_job_make(blockwork_job_t *job, const char *name);
 
+/* Give the file open at fd mode (fchmod) and mtime_ns (futimens; its atime left): a whole
+ * file's, on a worker or the caller's thread. False when either failed (or fd < 0). */
+bool blockwork_seal_fd(int fd, uint32_t mode, int64_t mtime_ns);
+
 /* Free job, closing the descriptors it still owns; NULL is a no-op. */
 void blockwork_job_free(blockwork_job_t *job);
 

@@ -184,13 +184,7 @@ s_tmp_make(const transfer_t *t, transfer_file_t *p, bool *opened)
 static bool
 s_seal_fd(int fd, const transfer_file_t *p)
 {
-    struct timespec times[2] = {
-        {.tv_nsec = UTIME_OMIT},
-        {.tv_sec = p->e.mtime_ns / 1000000000, .tv_nsec = p->e.mtime_ns % 1000000000}};
-    if (times[1].tv_nsec < 0) {
-        times[1].tv_sec--, times[1].tv_nsec += 1000000000;
-    }
-    return fd >= 0 && fchmod(fd, p->e.mode) == 0 && futimens(fd, times) == 0;
+    return blockwork_seal_fd(fd, p->e.mode, p->e.mtime_ns);
 }
 
 bool
