@@ -68,6 +68,12 @@ static _Thread_local unsigned s_thread_txns;
 struct store_txn {
     store_t *st;
     MDB_txn *txn;
+    /* A write's own cursor per database, opened at its first use and freed by LMDB when
+     * the transaction ends: a put or get near the last one on the same leaf page (a run's
+     * key-ordered walk) or at a tree's end (MDB_APPEND) starts there instead of from the
+     * root (NULL in a read). */
+    MDB_cursor *wcur[ENV_NDB];
+    bool write;
     uint64_t incarnation_pending; /* set by a write that renewed it, until it commits */
     env_chg_t chg;                /* the change log's state (store/changes.c) */
 };
@@ -162,11 +168,26 @@ store_map_size(const store_t *st)
 
 /* ---- raw get / put ---- */
 
+/* The write's cursor on db, opened now if need be; NULL in a read (or if LMDB cannot open
+ * one: the caller goes the cursorless way). Every put of a write on db goes through it
+ * (env_del closes it first), so no other cursor moves records of db while it is open. */
+static MDB_cursor *
+s_wcur(store_txn_t *txn, env_db_t db)
+{
+    if (txn->write && !txn->wcur[db] &&
+        mdb_cursor_open(txn->txn, txn->st->dbi[db], &txn->wcur[db]) != MDB_SUCCESS) {
+        txn->wcur[db] = NULL;
+    }
+    return txn->wcur[db];
+}
+
 mesh_err_t
 env_get(store_txn_t *txn, env_db_t db, const void *k, size_t klen, const uint8_t **v, size_t *vlen)
 {
     MDB_val key = {klen, (void *)k}, val;
-    int rc = mdb_get(txn->txn, txn->st->dbi[db], &key, &val);
+    MDB_cursor *c = s_wcur(txn, db);
+    int rc = c ? mdb_cursor_get(c, &key, &val, MDB_SET)
+               : mdb_get(txn->txn, txn->st->dbi[db], &key, &val);
     if (rc == MDB_NOTFOUND) {
         return MESH_ENOTFOUND;
     }
@@ -182,7 +203,10 @@ mesh_err_t
 env_put(store_txn_t *txn, env_db_t db, const void *k, size_t klen, const void *v, size_t vlen)
 {
     MDB_val key = {klen, (void *)k}, val = {vlen, (void *)v};
-    return s_map(txn->st, mdb_put(txn->txn, txn->st->dbi[db], &key, &val, 0), s_db_names[db]);
+    MDB_cursor *c = s_wcur(txn, db);
+    int rc =
+        c ? mdb_cursor_put(c, &key, &val, 0) : mdb_put(txn->txn, txn->st->dbi[db], &key, &val, 0);
+    return s_map(txn->st, rc, s_db_names[db]);
 }
 
 /* Reserve vlen bytes for a value and return where to write them (flags: MDB_RESERVE and
@@ -192,7 +216,9 @@ s_reserve(store_txn_t *txn, env_db_t db, const void *k, size_t klen, size_t vlen
           uint8_t **v)
 {
     MDB_val key = {klen, (void *)k}, val = {vlen, NULL};
-    int rc = mdb_put(txn->txn, txn->st->dbi[db], &key, &val, MDB_RESERVE | flags);
+    MDB_cursor *c = s_wcur(txn, db);
+    int rc = c ? mdb_cursor_put(c, &key, &val, MDB_RESERVE | flags)
+               : mdb_put(txn->txn, txn->st->dbi[db], &key, &val, MDB_RESERVE | flags);
     if (rc == MDB_KEYEXIST) {
         return MESH_EEXIST; /* asked for with MDB_NOOVERWRITE or MDB_APPEND: an answer */
     }
@@ -229,6 +255,10 @@ mesh_err_t
 env_del(store_txn_t *txn, env_db_t db, const void *k, size_t klen)
 {
     MDB_val key = {klen, (void *)k};
+    if (txn->wcur[db]) { /* (a delete, rare in a write, goes the plain way: no cursor kept) */
+        mdb_cursor_close(txn->wcur[db]);
+        txn->wcur[db] = NULL;
+    }
     int rc = mdb_del(txn->txn, txn->st->dbi[db], &key, NULL);
     if (rc == MDB_NOTFOUND) {
         return MESH_OK;
@@ -679,7 +709,7 @@ mesh_err_t
 store_write(store_t *st, store_write_fn fn, void *ctx)
 {
     for (int attempt = 0; attempt < 64; attempt++) {
-        store_txn_t txn = {.st = st};
+        store_txn_t txn = {.st = st, .write = true};
         uint64_t seen = 0;
         mesh_err_t err = s_begin(st, 0, &txn, &seen);
         if (err != MESH_OK) {

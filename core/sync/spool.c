@@ -422,7 +422,7 @@ s_applied(loop_t *l, const mesh_import_report_t *rep, int64_t ms, uint64_t last_
              s0 ? s0->id : "a past run", (unsigned long long)(rep->sets_new + rep->sets_known),
              (unsigned long long)rep->ops_stored, (long long)ms,
              (unsigned long long)(store_last_commit_us(l->m->store) / 1000), a, also);
-    if (charge >= SPOOL_MIN_CHARGE) {
+    if (charge >= SPOOL_LEARN_CHARGE) {
         uint64_t fit = (uint64_t)charge * SPOOL_APPLY_MS / (uint64_t)(ms > 0 ? ms : 1);
         sp->max_charge = fit < SPOOL_MIN_CHARGE   ? SPOOL_MIN_CHARGE
                          : fit > SPOOL_MAX_CHARGE ? SPOOL_MAX_CHARGE

@@ -25,8 +25,9 @@ typedef struct loop loop_t;
 #define SPOOL_MAX_BATCHES  512u         /* batches spooled at most (both) */
 #define SPOOL_FILE         "spool"      /* in the home */
 #define SPOOL_APPLY_MS     1500         /* an apply's aim: the charge spooled at most is what */
-#define SPOOL_START_CHARGE (48u << 20)  /* the last one checked and applied in this time (at */
-#define SPOOL_MIN_CHARGE   (16u << 20)  /* first this much; never less than this) */
+#define SPOOL_START_CHARGE (16u << 20)  /* the last one checked and applied in this time (at */
+#define SPOOL_MIN_CHARGE   (16u << 20)  /* first this much; never less than this; learnt from */
+#define SPOOL_LEARN_CHARGE (4u << 20)   /* an apply of at least this much) */
 
 /* Open the spool file of home (path), creating it empty, and read the batches a previous
  * run left there (acknowledged, not yet applied: spool_apply applies them first). A torn
