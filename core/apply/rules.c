@@ -50,6 +50,24 @@ rules_new_version(const verify_set_t *v, size_t i, uint32_t oid)
                                  v->set.partial ? (uint32_t)(op->proof_count * HASH_LEN) : 0};
 }
 
+mesh_err_t
+rules_store_new_key(rules_t *w, store_txn_t *st, uint32_t cid, uint32_t oid, verify_set_t *v,
+                    const uint8_t *key, size_t key_len, uint64_t seq, store_coll_stats_t *stats)
+{
+    store_key_t skey;
+    node_store_key(key, key_len, &skey);
+    store_version_t nv = {.oid = oid, .seq = seq}; /* (all the key index takes of it) */
+    mesh_err_t err = w->defer_dot ? store_item_add(st, cid, &skey, &nv) : MESH_EEXIST;
+    if (err == MESH_OK) {
+        stats->keys++;
+        stats->versions++;
+        w->dot_deferred = true;
+        w->digest_deferred = true;
+        v->res->ops_stored++;
+    }
+    return err;
+}
+
 /* Does a local version's context cover dot? (rule b) */
 static mesh_err_t
 s_local_covers(const store_version_t *lv, const wire_dot_t *dot, bool *covered)

@@ -17,24 +17,29 @@
 #include "core/data/hlc.h"
 #include "core/member/member.h"
 
-#define S_RUN_COLLS 8u /* collections one run may span */
-#define S_RUN_AHEAD 8u /* ops the key-order walk reads ahead (prefetches) */
-#define S_DOT       1u /* r->deferred: the op's version record is still to write */
-#define S_DIGEST    2u /* and its share of the digest to add */
+#define S_RUN_COLLS 8u  /* collections one run may span */
+#define S_RUN_AHEAD 8u  /* ops the key-order walk reads ahead (prefetches: long keys) */
+#define S_RUN_KEY   32u /* a key this long or shorter is copied into its op (s_run_op_t) */
+#define S_DOT       1u  /* r->deferred: the op's version record is still to write */
+#define S_DIGEST    2u  /* and its share of the digest to add */
 
 typedef struct s_run_set {
     verify_set_t *v;
     uint32_t cid, oid;
+    uint32_t base; /* its first op's index among all the run's ops, in set order */
 } s_run_set_t;
 
+/* One op of the run, sorted by key. A short key is copied in: the walk in key order then
+ * reads the ops in turn, where each key in the batch's memory is a cache miss (and a TLB
+ * miss, which a prefetch does not overcome: measured, 6-8% of the receiver's CPU). */
 typedef struct s_run_op {
     uint64_t prefix; /* the key's first 8 bytes, big-endian, zero-padded */
     const uint8_t *key;
     uint32_t key_len;
     uint32_t cid;
-    uint32_t set;   /* index in the run's sets */
-    uint32_t op;    /* index in its set */
-    uint32_t place; /* index among all the run's ops, in set order */
+    uint32_t set;                 /* index in the run's sets */
+    uint32_t op;                  /* index in its set */
+    uint8_t short_key[S_RUN_KEY]; /* the key, when key_len <= S_RUN_KEY */
 } s_run_op_t;
 
 struct run {
@@ -98,6 +103,13 @@ run_end(const run_t *r, uint32_t cid, uint32_t oid)
     return end;
 }
 
+/* The bytes of o's key: its copy when short. */
+static inline const uint8_t *
+s_key(const s_run_op_t *o)
+{
+    return o->key_len <= S_RUN_KEY ? o->short_key : o->key;
+}
+
 static int
 s_run_op_cmp(const void *pa, const void *pb)
 {
@@ -109,7 +121,7 @@ s_run_op_cmp(const void *pa, const void *pb)
         return a->prefix < b->prefix ? -1 : 1;
     }
     size_t n = a->key_len < b->key_len ? a->key_len : b->key_len;
-    int c = memcmp(a->key, b->key, n);
+    int c = memcmp(s_key(a), s_key(b), n);
     if (c != 0 || a->key_len != b->key_len) {
         return c != 0 ? c : (a->key_len < b->key_len ? -1 : 1);
     }
@@ -171,8 +183,8 @@ s_run_sort(s_run_op_t *ops, s_run_op_t *scratch, size_t n)
     }
 }
 
-/* Ask the CPU for the memory op o's rules will read: its key, its metadata and its op in the
- * set, its digest share. In key order each lies far from the last op's (a cache miss each). */
+/* Ask the CPU for the memory op o's rules will read: its key (a long one, not copied into
+ * o), its metadata and its op in the set, its digest share. */
 static void
 s_run_prefetch(const run_t *r, const s_run_op_t *o)
 {
@@ -235,19 +247,23 @@ run_flush(run_t *r, rules_t *w, store_txn_t *st)
     size_t k = 0;
     for (size_t i = 0; i < r->nsets; i++) {
         const verify_set_t *v = r->sets[i].v;
+        r->sets[i].base = (uint32_t)k;
         for (size_t j = 0; j < v->set.op_count; j++, k++) {
             const wire_opmeta_t *meta = &v->ops[j];
             uint64_t prefix = 0;
             for (size_t c = 0; c < 8; c++) {
                 prefix = (prefix << 8) | (c < meta->key_len ? meta->key[c] : 0);
             }
-            r->ops[k] = (s_run_op_t){.prefix = prefix,
-                                     .key = meta->key,
-                                     .key_len = (uint32_t)meta->key_len,
-                                     .cid = r->sets[i].cid,
-                                     .set = (uint32_t)i,
-                                     .op = (uint32_t)j,
-                                     .place = (uint32_t)k};
+            s_run_op_t *o = &r->ops[k];
+            *o = (s_run_op_t){.prefix = prefix,
+                              .key = meta->key,
+                              .key_len = (uint32_t)meta->key_len,
+                              .cid = r->sets[i].cid,
+                              .set = (uint32_t)i,
+                              .op = (uint32_t)j};
+            if (meta->key_len <= S_RUN_KEY) {
+                memcpy(o->short_key, meta->key, meta->key_len);
+            }
         }
     }
     s_run_sort(r->ops, r->scratch, nops);
@@ -266,19 +282,24 @@ run_flush(run_t *r, rules_t *w, store_txn_t *st)
         /* (the prefixes, at hand, tell most keys apart without reading the keys' bytes,
          * which lie all over the batch's memory) */
         w->defer_dot = !next || next->cid != o->cid || next->prefix != o->prefix ||
-                       next->key_len != o->key_len || memcmp(next->key, o->key, o->key_len) != 0;
+                       next->key_len != o->key_len ||
+                       memcmp(s_key(next), s_key(o), o->key_len) != 0;
         w->dot_deferred = false;
         w->digest_deferred = false;
-        if (i + S_RUN_AHEAD < nops) {
+        if (i + S_RUN_AHEAD < nops && r->ops[i + S_RUN_AHEAD].key_len > S_RUN_KEY) {
             s_run_prefetch(r, &r->ops[i + S_RUN_AHEAD]);
         }
-        if (err == MESH_OK) {
-            err = rules_store_or_supersede(w, st, rs->cid, rs->oid, rs->v, o->op, stats);
-            if (err == MESH_ETOOBIG) {
-                w->culprit = rs->v; /* a cap its data hit: the caller leaves it out */
-            }
+        if (err == MESH_OK) { /* (a full set: op i's seq is first_seq + i) */
+            err = rules_store_new_key(w, st, rs->cid, rs->oid, rs->v, s_key(o), o->key_len,
+                                      rs->v->h.first_seq + o->op, stats);
         }
-        r->deferred[o->place] =
+        if (err == MESH_EEXIST) {
+            err = rules_store_or_supersede(w, st, rs->cid, rs->oid, rs->v, o->op, stats);
+        }
+        if (err == MESH_ETOOBIG) {
+            w->culprit = rs->v; /* a cap its data hit: the caller leaves it out */
+        }
+        r->deferred[rs->base + o->op] =
             (uint8_t)((w->dot_deferred ? S_DOT : 0u) | (w->digest_deferred ? S_DIGEST : 0u));
         w->defer_dot = false;
     }
