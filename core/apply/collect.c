@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/base/node.h"
 #include "core/data/txn.h"
 #include "core/member/ack.h"
 #include "core/member/member.h"
@@ -632,14 +633,6 @@ collect_redo(mesh_t *m, size_t *done)
 #define S_TICK_MS    1000                  /* how often the timer looks */
 #define S_REFRESH_MS (24ull * 3600 * 1000) /* an unchanged acknowledgement, at least daily */
 
-static int64_t
-s_clock_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static uint64_t
 s_wall_ms(void)
 {
@@ -670,10 +663,10 @@ collect_tick(mesh_t *m, collect_state_t *s, int64_t now_ms)
     }
     err = collect_stable_load(m, s_wall_ms(), m->horizon_ms, &stable, &r);
     if (err == MESH_OK && now_ms >= s->run_ms && (!s->last || !vector_equal(s->last, stable))) {
-        int64_t t0 = s_clock_ms();
+        int64_t t0 = node_now_ms();
         err = collect_run(m, stable, &r, &more);
         /* a pass scans the items on the loop thread: at most a twentieth of its time */
-        int64_t took = s_clock_ms() - t0;
+        int64_t took = node_now_ms() - t0;
         s->run_ms = now_ms + (took * 20 > S_TICK_MS ? took * 20 : 0);
         if (err == MESH_OK && (r.items || r.sets)) {
             node_log(m, MESH_LOG_INFO,

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/base/testhook.h"
 #include "crypto/devid.h"
@@ -367,6 +368,14 @@ node_check_coll(mesh_t *m, const char *coll, bool allow_reserved)
     }
     mesh_err_t err = node_coll_name_check(coll, len, allow_reserved, why, sizeof why);
     return err == MESH_OK ? MESH_OK : node_fail(m, err, "%s", why);
+}
+
+int64_t
+node_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void

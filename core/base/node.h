@@ -114,4 +114,7 @@ mesh_err_t node_check_coll(mesh_t *m, const char *coll, bool allow_reserved);
 /* Fill a store key for key bytes (hashing long keys). */
 void node_store_key(const uint8_t *key, size_t key_len, store_key_t *out);
 
+/* The monotonic clock in ms (CLOCK_MONOTONIC): the one clock of core's timeouts and ages. */
+int64_t node_now_ms(void);
+
 #endif /* MESH_CORE_NODE_H */

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/base/node.h"
 #include "core/wire/ctlmsg.h"
 #include "transport/ctl.h"
 
@@ -32,14 +33,6 @@ struct feedsub {
     bool live;   /* atomic: a daemon answered lately */
     pthread_t thread;
 };
-
-static int64_t
-s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Send the watch request (a renewal too) on c. */
 static mesh_err_t
@@ -72,7 +65,7 @@ s_run(void *arg)
     int64_t next_try = 0, renewed = 0, heard = 0;
     uint64_t last = 0;
     while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
-        int64_t now = s_now_ms();
+        int64_t now = node_now_ms();
         if (!c) {
             if (now < next_try) {
                 s_nap(s, next_try - now);
@@ -82,7 +75,7 @@ s_run(void *arg)
             if (ctl_client_open(s->home, S_CONNECT_MS, &c) != MESH_OK) {
                 continue;
             }
-            renewed = heard = now = s_now_ms();
+            renewed = heard = now = node_now_ms();
             if (s_request(c) != MESH_OK) {
                 ctl_client_close(c);
                 c = NULL;
@@ -118,11 +111,11 @@ s_run(void *arg)
             __atomic_store_n(&s->live, false, __ATOMIC_RELEASE);
             ctl_client_close(c);
             c = NULL;
-            next_try = s_now_ms() + FEEDSUB_REFUSED_MS;
+            next_try = node_now_ms() + FEEDSUB_REFUSED_MS;
             s->kick(s->ctx); /* (the feed polls again from now) */
             continue;
         }
-        heard = s_now_ms();
+        heard = node_now_ms();
         bool was = __atomic_exchange_n(&s->live, true, __ATOMIC_ACQ_REL);
         if (!was || rep.txnid != last) {
             last = rep.txnid;

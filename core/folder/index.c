@@ -456,14 +456,6 @@ s_on_entry(void *ctx, const scan_entry_t *e)
     return MESH_OK;
 }
 
-static int64_t
-s_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A file whose read goes on over several parts of a scan (f->reading, the file of
  * f->later[0]): a large file is read a round at a time, the loop served between parts. */
 struct index_reading {
@@ -640,7 +632,7 @@ s_read_blocks(folder_t *f, index_rec_t *r, int64_t until, bool *stable, bool *do
         if (pause_ms && err == MESH_OK && !whole) {
             usleep((useconds_t)(pause_ms * 1000));
         }
-    } while (err == MESH_OK && !whole && (!until || s_mono_ms() < until));
+    } while (err == MESH_OK && !whole && (!until || node_now_ms() < until));
     *done = err != MESH_OK || whole;
     if (err == MESH_OK && whole) {
         err = s_reading_take(f, r, stable);
@@ -772,14 +764,14 @@ s_later_push(folder_t *f, index_rec_t *r)
 static mesh_err_t
 s_scan_later(mesh_t *m, folder_t *f, uint32_t budget_ms, size_t max_files, bool *changed)
 {
-    int64_t until = budget_ms ? s_mono_ms() + (int64_t)budget_ms : 0;
+    int64_t until = budget_ms ? node_now_ms() + (int64_t)budget_ms : 0;
     size_t i = 0, nread = 0;
     s_writer_t wr = {.m = m, .f = f};
     wire_buf_t buf;
     mesh_err_t err = MESH_OK;
     wire_buf_init(&buf);
     for (; err == MESH_OK && i < f->nlater; i++) {
-        if (nread && ((until && s_mono_ms() >= until) || (max_files && nread >= max_files))) {
+        if (nread && ((until && node_now_ms() >= until) || (max_files && nread >= max_files))) {
             break;
         }
         index_rec_t *r = &f->later[i];
@@ -885,7 +877,7 @@ index_scan_some(mesh_t *m, folder_t *f, uint32_t budget_ms, size_t max_files, bo
     if (state == SCAN_ROOT_OK) {
         err = scan_walk(f->root, f->id, s_on_entry, &w, &stats, &state, why, sizeof why);
         /* reading gets the budget after the walk (the next parts do not walk again) */
-        until = budget_ms ? s_mono_ms() + (int64_t)budget_ms : 0;
+        until = budget_ms ? node_now_ms() + (int64_t)budget_ms : 0;
     }
     s_root_state(m, f, state, why);
     if (state != SCAN_ROOT_OK || err != MESH_OK) {
@@ -914,7 +906,7 @@ index_scan_some(mesh_t *m, folder_t *f, uint32_t budget_ms, size_t max_files, bo
             later = !done;
             f->more |= later;
             nlater += later;
-            spent = later || (until && s_mono_ms() >= until) || (max_files && nread >= max_files);
+            spent = later || (until && node_now_ms() >= until) || (max_files && nread >= max_files);
         }
         bool skip = err == MESH_ETOOBIG || err == MESH_EIO;
         if (skip) {

@@ -47,7 +47,7 @@ typedef struct realize_state {
     bool progress;       /* a wanted piece came since the last pass */
     uint64_t ignore_gen; /* f->ignore_gen at the last full pass */
     paths_t wait;        /* paths not settled yet (no room, a local change first), by path */
-    int64_t room_ms;     /* when a file last found no room on the disk (transfer_ms), 0: none */
+    int64_t room_ms;     /* when a file last found no room on the disk (node_now_ms), 0: none */
     int64_t seen_ms;     /* when the disk last said its room (seen), 0: never; the files */
     uint64_t seen, used; /* started since may take used bytes of it */
     bool renamed;        /* files put in place since the last syncfs (realize_sync) */
@@ -404,13 +404,13 @@ realize_flush(mesh_t *m, folder_t *f, bool all)
     if (!ready) {
         return;
     }
-    int64_t t0 = transfer_ms();
+    int64_t t0 = node_now_ms();
     if (syncfs(rs->x.tmp_fd) != 0) {
         node_log(m, MESH_LOG_WARN, "folder %s: temp files not made durable (%s): kept for later",
                  f->id, strerror(errno));
         return;
     }
-    int64_t t1 = transfer_ms();
+    int64_t t1 = node_now_ms();
     rs->renamed = false;
     bool moved = false;
     for (size_t i = 0; i < rs->x.n;) {
@@ -433,7 +433,7 @@ realize_flush(mesh_t *m, folder_t *f, bool all)
         realize_sync(f);
     }
     node_log(m, MESH_LOG_DEBUG, "folder %s: flush: %lld ms (its syncfs %lld ms)", f->id,
-             (long long)(transfer_ms() - t0), (long long)(t1 - t0));
+             (long long)(node_now_ms() - t0), (long long)(t1 - t0));
 }
 
 /* ---- one entry ---- */
@@ -524,7 +524,7 @@ s_room_hook(void)
 static bool
 s_room_seen(realize_state_t *rs, uint64_t size)
 {
-    if (!rs->seen_ms || transfer_ms() - rs->seen_ms >= REALIZE_ROOM_SEEN_MS ||
+    if (!rs->seen_ms || node_now_ms() - rs->seen_ms >= REALIZE_ROOM_SEEN_MS ||
         rs->used + size + rs->x.bytes > rs->seen) {
         return false;
     }
@@ -545,8 +545,8 @@ s_room(mesh_t *m, folder_t *f, realize_state_t *rs, const paths_item_t *it, uint
     if (size == 0) {
         return true; /* (an empty file takes no block) */
     }
-    if (rs->x.full_ms && transfer_ms() - rs->x.full_ms < REALIZE_ROOM_WAIT_MS) {
-        rs->room_ms = transfer_ms(); /* (a disk that was full a moment ago: a quota statvfs */
+    if (rs->x.full_ms && node_now_ms() - rs->x.full_ms < REALIZE_ROOM_WAIT_MS) {
+        rs->room_ms = node_now_ms(); /* (a disk that was full a moment ago: a quota statvfs */
         return false;                /* does not show; s_disk_full said so) */
     }
     uint64_t hook = s_room_hook();
@@ -562,7 +562,7 @@ s_room(mesh_t *m, folder_t *f, realize_state_t *rs, const paths_item_t *it, uint
         room = hook;
     } else {
         (void)space_room(rs->x.tmp_fd, &room); /* (a disk that cannot say: the writes tell) */
-        rs->seen_ms = transfer_ms();
+        rs->seen_ms = node_now_ms();
         rs->seen = room;
         rs->used = 0;
     }
@@ -570,7 +570,7 @@ s_room(mesh_t *m, folder_t *f, realize_state_t *rs, const paths_item_t *it, uint
         rs->used += size;
         return true;
     }
-    rs->room_ms = transfer_ms();
+    rs->room_ms = node_now_ms();
     s_refuse(m, rs, it->path, it->value, it->len,
              "folder %s: no room for %s on its disk: %llu bytes to write (with the transfers "
              "under way), %llu free beyond the reserve; it waits for room (tried again every "
@@ -878,7 +878,7 @@ realize_wants_pass(const folder_t *f)
     return rs && f->state == SCAN_ROOT_OK &&
            (rs->full || rs->x.lost || rs->stopped || rs->ignore_gen != f->ignore_gen ||
             rs->x.later.n || ((rs->progress || rs->x.progress) && rs->wait.n) ||
-            (rs->room_ms && transfer_ms() - rs->room_ms >= REALIZE_ROOM_WAIT_MS));
+            (rs->room_ms && node_now_ms() - rs->room_ms >= REALIZE_ROOM_WAIT_MS));
 }
 
 mesh_err_t

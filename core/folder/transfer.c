@@ -19,20 +19,12 @@
 #include <time.h>
 #include <unistd.h>
 
-int64_t
-transfer_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A file became whole. */
 static void
 s_complete(transfer_t *t)
 {
     if (t->ncomplete++ == 0) {
-        t->complete_ms = transfer_ms();
+        t->complete_ms = node_now_ms();
     }
 }
 
@@ -209,7 +201,7 @@ transfer_due(const transfer_t *t, bool all, size_t flush_files, int64_t flush_ms
     if (!t->ncomplete) {
         return false;
     }
-    int64_t waited = transfer_ms() - t->complete_ms;
+    int64_t waited = node_now_ms() - t->complete_ms;
     return all || t->ncomplete >= flush_files ||
            (t->ncomplete == t->n && t->bytes >= TRANSFER_EARLY_BYTES) ||
            waited >= (t->ncomplete == t->n ? flush_ms : busy_ms);
@@ -465,7 +457,7 @@ s_disk_full(mesh_t *m, const char *folder_id, transfer_t *t, size_t i)
     if (!transfer_requeue(t, p->path, p->value, p->value_len)) {
         t->lost = true; /* (out of memory: the caller looks at every path again) */
     }
-    t->full_ms = transfer_ms();
+    t->full_ms = node_now_ms();
     transfer_drop(t, i, true);
 }
 

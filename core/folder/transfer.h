@@ -56,15 +56,12 @@ typedef struct transfer {
     uint64_t next_id;    /* the last file's id */
     size_t ncomplete;    /* files with every block, to be put in place */
     size_t nopen;        /* files whose temp file is kept open (TRANSFER_OPEN_MAX) */
-    int64_t complete_ms; /* when the first of them became whole (transfer_ms) */
-    int64_t full_ms;     /* when a write last found the disk full (transfer_ms), 0: never */
+    int64_t complete_ms; /* when the first of them became whole (node_now_ms) */
+    int64_t full_ms;     /* when a write last found the disk full (node_now_ms), 0: never */
     bool progress;       /* a file finished or was dropped since the caller cleared it */
     bool lost;           /* a dropped path could not be requeued (memory): look at all */
     paths_t later;       /* paths of transfers dropped before they were in place, by path */
 } transfer_t;
-
-/* Monotonic milliseconds. */
-int64_t transfer_ms(void);
 
 /* Open (making it) .meshsync/tmp under root_fd into t->tmp_fd if it is not open; the t<n>
  * files (links being made) left there are removed. False when it cannot be opened. */

@@ -63,14 +63,6 @@ struct mesh_pair {
     int64_t lan_ms;     /* when the last one went out */
 };
 
-static int64_t
-s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Is LAN discovery forbidden by the environment (tests, benches: docs/PROTOCOL.md §16)? */
 static bool
 s_lan_off(void)
@@ -85,7 +77,7 @@ s_lan_tick(struct mesh_pair *p)
 {
     uint8_t buf[BEACON_PAIR_LEN];
     size_t len = 0;
-    int64_t now = s_now_ms();
+    int64_t now = node_now_ms();
     if (!p->lan || now - p->lan_ms < S_LAN_EVERY_MS ||
         beacon_pair_encode(p->code.nameplate, p->port, buf, sizeof buf, &len) != MESH_OK) {
         return;
@@ -168,7 +160,7 @@ s_admit(void *ctx, const uint8_t *curve)
     if (p->cur && pair_peer_curve(p->cur)) {
         return memcmp(pair_peer_curve(p->cur), curve, PAIR_KEY_LEN) == 0;
     }
-    return s_now_ms() - p->attempt_ms >= S_ATTEMPT_GAP_MS || p->attempt_ms == 0 || p->cur;
+    return node_now_ms() - p->attempt_ms >= S_ATTEMPT_GAP_MS || p->attempt_ms == 0 || p->cur;
 }
 
 static mesh_err_t
@@ -183,8 +175,8 @@ static void
 s_flush(transport_t *t)
 {
     transport_msg_t tm;
-    int64_t end = s_now_ms() + S_FLUSH_MS;
-    while (s_now_ms() < end) {
+    int64_t end = node_now_ms() + S_FLUSH_MS;
+    while (node_now_ms() < end) {
         mesh_err_t err = transport_recv(t, 50, &tm);
         (void)err; /* whatever comes now is too late */
     }
@@ -229,7 +221,7 @@ mesh_pair_open(mesh_t *m, const mesh_pair_options_t *opts, mesh_pair_t **out)
     p->lock_fd = -1;
     p->progress = o.progress;
     p->progress_ctx = o.progress_ctx;
-    p->expire_at = s_now_ms() + (int64_t)(o.expire_ms ? o.expire_ms : S_EXPIRE_MS);
+    p->expire_at = node_now_ms() + (int64_t)(o.expire_ms ? o.expire_ms : S_EXPIRE_MS);
     mesh_err_t err = s_strv_copy(o.addrs, o.addr_count, &p->addrs);
     p->naddrs = o.addr_count;
     if (err == MESH_OK) {
@@ -406,14 +398,14 @@ static void
 s_daemon_follow(struct mesh_pair *p)
 {
     uint64_t want = store_last_txnid(p->m->store);
-    int64_t end = s_now_ms() + S_FOLLOW_MS;
+    int64_t end = node_now_ms() + S_FOLLOW_MS;
     for (bool said = false;; said = true) {
         mesh_status_t *st = NULL;
         mesh_status_device_t dev = {.size = sizeof dev};
         bool wait = mesh_status(p->m, &st) == MESH_OK && mesh_status_device(st, &dev) == MESH_OK &&
                     dev.daemon && dev.pid != (int64_t)getpid() && dev.txnid < want;
         mesh_status_free(st);
-        if (!wait || s_now_ms() >= end) {
+        if (!wait || node_now_ms() >= end) {
             return;
         }
         if (!said) {
@@ -462,7 +454,7 @@ mesh_pair_wait(mesh_pair_t *p, char *id, size_t id_len)
         return node_fail(m, MESH_ESTATE, "this pairing's code was used: open a new one");
     }
     for (;;) {
-        int64_t now = s_now_ms();
+        int64_t now = node_now_ms();
         transport_msg_t tm;
         mesh_err_t err = MESH_OK;
         if (now >= p->expire_at) {
@@ -569,7 +561,7 @@ s_send_b(void *ctx, const uint8_t *frame, size_t len)
     s_join_t *j = ctx;
     for (;;) {
         mesh_err_t err = transport_send(j->t, j->conn, frame, len);
-        if ((err != MESH_ENOTFOUND && err != MESH_EBUSY) || s_now_ms() >= j->deadline) {
+        if ((err != MESH_ENOTFOUND && err != MESH_EBUSY) || node_now_ms() >= j->deadline) {
             return err;
         }
         usleep(20 * 1000);
@@ -642,7 +634,7 @@ s_lan_find(mesh_t *m, const mesh_pair_options_t *o, unsigned nameplate, int64_t 
     }
     s_say(o->progress, o->progress_ctx, m, "looking for nameplate %u on the LAN", nameplate);
     err = MESH_EBUSY;
-    while (err == MESH_EBUSY && s_now_ms() < deadline) {
+    while (err == MESH_EBUSY && node_now_ms() < deadline) {
         uint8_t buf[BEACON_MAX];
         size_t len = 0;
         char from[24];
@@ -686,7 +678,7 @@ mesh_pair_join(mesh_t *m, const char *code, const char *addr, const mesh_pair_op
     if (err != MESH_OK) {
         return node_fail(m, err, "the code: %s", why);
     }
-    int64_t deadline = s_now_ms() + (int64_t)(o.timeout_ms ? o.timeout_ms : S_JOIN_MS);
+    int64_t deadline = node_now_ms() + (int64_t)(o.timeout_ms ? o.timeout_ms : S_JOIN_MS);
     char found[64];
     if (!addr) {
         err = s_lan_find(m, &o, pc.nameplate, deadline, found, sizeof found);
@@ -735,7 +727,7 @@ mesh_pair_join(mesh_t *m, const char *code, const char *addr, const mesh_pair_op
     }
     s_say(o.progress, o.progress_ctx, m, "connecting to %s", endpoint);
     err = pair_start(pr);
-    if (err != MESH_OK && s_now_ms() >= j.deadline) {
+    if (err != MESH_OK && node_now_ms() >= j.deadline) {
         err = MESH_EBUSY; /* START never went out: no listener took the connection */
     }
     if (err == MESH_OK) {
@@ -748,7 +740,7 @@ mesh_pair_join(mesh_t *m, const char *code, const char *addr, const mesh_pair_op
     }
     while (err == MESH_OK && pair_state(pr) != PAIR_DONE && pair_state(pr) != PAIR_FAILED) {
         transport_msg_t tm;
-        int64_t left = j.deadline - s_now_ms();
+        int64_t left = j.deadline - node_now_ms();
         if (left <= 0) {
             err = MESH_EBUSY;
             break;

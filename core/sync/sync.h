@@ -219,13 +219,11 @@ struct loop {
     struct presence *presence; /* presence and messages (core/sync/presence.h, §22) */
 };
 
-/* The monotonic clock in ms. */
+/* The monotonic clock in ms (node_now_ms, under the name core/sync has long used). */
 static inline int64_t
 sync_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return node_now_ms();
 }
 
 #endif /* MESH_CORE_SYNC_SYNC_H */
