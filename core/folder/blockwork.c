@@ -20,12 +20,15 @@ struct blockwork {
     pthread_cond_t work;               /* a job to do, or stop */
     pthread_cond_t idle;               /* a job finished */
     blockwork_job_t *todo, *todo_last; /* FIFO */
-    blockwork_job_t *done;             /* LIFO (the order does not matter) */
+    blockwork_job_t *done;             /* LIFO (the order does not matter); a worker that
+                                          finds it empty calls wake once it has pushed */
     blockwork_job_t *taken;            /* the loop thread's: done jobs taken at once, not yet
                                           handed back (one lock for many) */
     size_t busy;                       /* submitted, not yet handed back by blockwork_done */
     size_t running;                    /* submitted, not yet finished */
     bool stop;
+    blockwork_wake_fn wake;
+    void *wake_ctx;
     unsigned nthreads;
     pthread_t threads[8];
 };
@@ -187,10 +190,20 @@ s_worker(void *arg)
         pthread_mutex_unlock(&bw->mu);
         s_run(job);
         pthread_mutex_lock(&bw->mu);
+        /* The caller took every finished job when it last found done empty (blockwork_done
+         * takes the whole list under the lock): a job pushed onto an empty list is one it has
+         * not seen, so wake it; onto a list not empty, the wake of its first job is due
+         * still. (A wake after the caller took the job is a spurious one, never a lost one.) */
+        bool wake = !bw->done && bw->wake;
         job->next = bw->done;
         bw->done = job;
         if (--bw->running == 0) {
             pthread_cond_broadcast(&bw->idle);
+        }
+        if (wake) {
+            pthread_mutex_unlock(&bw->mu);
+            bw->wake(bw->wake_ctx);
+            pthread_mutex_lock(&bw->mu);
         }
     }
     pthread_mutex_unlock(&bw->mu);
@@ -198,12 +211,14 @@ s_worker(void *arg)
 }
 
 blockwork_t *
-blockwork_new(unsigned threads)
+blockwork_new(unsigned threads, blockwork_wake_fn wake, void *ctx)
 {
     blockwork_t *bw = calloc(1, sizeof *bw);
     if (!bw) {
         return NULL;
     }
+    bw->wake = wake;
+    bw->wake_ctx = ctx;
     threads = threads > 8 ? 8 : threads ? threads : 1;
     pthread_mutex_init(&bw->mu, NULL);
     pthread_cond_init(&bw->work, NULL);
