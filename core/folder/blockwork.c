@@ -20,8 +20,9 @@ struct blockwork {
     pthread_cond_t work;               /* a job to do, or stop */
     pthread_cond_t idle;               /* a job finished */
     blockwork_job_t *todo, *todo_last; /* FIFO */
-    blockwork_job_t *done;             /* LIFO (the order does not matter); a worker that
-                                          finds it empty calls wake once it has pushed */
+    blockwork_job_t *done;             /* LIFO (the order does not matter) */
+    size_t unwoken;                    /* pushed onto done since the caller last took it, or
+                                          last was woken */
     blockwork_job_t *taken;            /* the loop thread's: done jobs taken at once, not yet
                                           handed back (one lock for many) */
     size_t busy;                       /* submitted, not yet handed back by blockwork_done */
@@ -170,6 +171,26 @@ s_run(blockwork_job_t *job)
     }
 }
 
+/* Hand job back (under the lock): true when the caller is to be woken. The caller is woken
+ * once BLOCKWORK_WAKE_JOBS wait for it, or when the pool goes idle: none is left unnoticed,
+ * for while a job waits unwoken for, another is under way, whose end (or the end of the last
+ * one after it) wakes. */
+static bool
+s_finished(blockwork_t *bw, blockwork_job_t *job)
+{
+    job->next = bw->done;
+    bw->done = job;
+    bool idle = --bw->running == 0;
+    if (idle) {
+        pthread_cond_broadcast(&bw->idle);
+    }
+    bool wake = bw->wake && (++bw->unwoken >= BLOCKWORK_WAKE_JOBS || idle);
+    if (wake) {
+        bw->unwoken = 0;
+    }
+    return wake;
+}
+
 static void *
 s_worker(void *arg)
 {
@@ -190,17 +211,7 @@ s_worker(void *arg)
         pthread_mutex_unlock(&bw->mu);
         s_run(job);
         pthread_mutex_lock(&bw->mu);
-        /* The caller took every finished job when it last found done empty (blockwork_done
-         * takes the whole list under the lock): a job pushed onto an empty list is one it has
-         * not seen, so wake it; onto a list not empty, the wake of its first job is due
-         * still. (A wake after the caller took the job is a spurious one, never a lost one.) */
-        bool wake = !bw->done && bw->wake;
-        job->next = bw->done;
-        bw->done = job;
-        if (--bw->running == 0) {
-            pthread_cond_broadcast(&bw->idle);
-        }
-        if (wake) {
+        if (s_finished(bw, job)) {
             pthread_mutex_unlock(&bw->mu);
             bw->wake(bw->wake_ctx);
             pthread_mutex_lock(&bw->mu);
@@ -260,6 +271,7 @@ blockwork_done(blockwork_t *bw)
         pthread_mutex_lock(&bw->mu);
         bw->taken = bw->done;
         bw->done = NULL;
+        bw->unwoken = 0; /* (all taken: none waits for a wake) */
         pthread_mutex_unlock(&bw->mu);
     }
     blockwork_job_t *job = bw->taken;

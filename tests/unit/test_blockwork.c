@@ -3,8 +3,8 @@
  * nowhere, many jobs each handed back once (busy back to 0), and jobs never collected freed
  * with the pool; a place whose file the worker makes (one left there replaced) and seals
  * (mode, mtime), and none made for a bad block; the wake: a caller that sleeps on an eventfd
- * the workers write (as the loop thread does) after each time blockwork_done found nothing
- * gets every job back, none left unnoticed, with at most one wake per job.
+ * the workers write (as the loop thread does), taking what is done at each wake, gets every
+ * job back, none left unnoticed (1 to 20 submitted at once), with at most one wake per job.
  * Layer: tests. Third-party: cmocka. SPDX-License-Identifier: MIT */
 #include "core/folder/blockwork.h"
 
@@ -252,7 +252,8 @@ test_blockwork_wakes_for_each_job_unseen(void **state)
     CHECK(bw != NULL);
     size_t back = 0, sent = 0;
     for (unsigned round = 0; back < 256; round++) {
-        for (unsigned k = 0; k < 1 + round % 4 && sent < 256; k++, sent++) { /* 1 to 4 */
+        unsigned many = round % 5 == 4 ? 20 : 1 + round % 4; /* (20: past BLOCKWORK_WAKE_JOBS) */
+        for (unsigned k = 0; k < many && sent < 256; k++, sent++) {
             s_fill(data, (uint8_t)sent);
             blockwork_job_t *job = s_job(data, false, fd, &dup_fd);
             blockwork_submit(bw, &job);
