@@ -368,13 +368,13 @@ fetch_checked(loop_t *l, fetch_t *ft, bool drain)
     for (blockwork_job_t *job; (job = blockwork_done(ft->bw));) {
         s_checked(l, ft, job);
     }
-    /* (jobs still under way: the worker that hands back the next one wakes the loop,
-     * s_workers_wake; no quick turns while they run) */
+    /* (jobs still under way: the workers wake the loop when 8 more are done or the last
+     * is, s_workers_wake; no quick turns while they run) */
 }
 
-/* The workers handed back a job while none waited to be taken: wake the loop (its eventfd,
- * m->wake: safe from any thread, and set for as long as the workers live, which
- * folders_close joins before the loop lets go of its wake). */
+/* The workers have finished jobs for the loop (blockwork_new): wake it (its eventfd, m->wake:
+ * safe from any thread, and set for as long as the workers live, which folders_close joins
+ * before the loop lets go of its wake). */
 static void
 s_workers_wake(void *ctx)
 {
