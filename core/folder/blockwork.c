@@ -21,11 +21,15 @@ struct blockwork {
     pthread_cond_t idle;               /* a job finished */
     blockwork_job_t *todo, *todo_last; /* FIFO */
     blockwork_job_t *done;             /* LIFO (the order does not matter) */
+    size_t unwoken;                    /* pushed onto done since the caller last took it, or
+                                          last was woken */
     blockwork_job_t *taken;            /* the loop thread's: done jobs taken at once, not yet
                                           handed back (one lock for many) */
     size_t busy;                       /* submitted, not yet handed back by blockwork_done */
     size_t running;                    /* submitted, not yet finished */
     bool stop;
+    blockwork_wake_fn wake;
+    void *wake_ctx;
     unsigned nthreads;
     pthread_t threads[8];
 };
@@ -167,6 +171,26 @@ s_run(blockwork_job_t *job)
     }
 }
 
+/* Hand job back (under the lock): true when the caller is to be woken. The caller is woken
+ * once BLOCKWORK_WAKE_JOBS wait for it, or when the pool goes idle: none is left unnoticed,
+ * for while a job waits unwoken for, another is under way, whose end (or the end of the last
+ * one after it) wakes. */
+static bool
+s_finished(blockwork_t *bw, blockwork_job_t *job)
+{
+    job->next = bw->done;
+    bw->done = job;
+    bool idle = --bw->running == 0;
+    if (idle) {
+        pthread_cond_broadcast(&bw->idle);
+    }
+    bool wake = bw->wake && (++bw->unwoken >= BLOCKWORK_WAKE_JOBS || idle);
+    if (wake) {
+        bw->unwoken = 0;
+    }
+    return wake;
+}
+
 static void *
 s_worker(void *arg)
 {
@@ -187,10 +211,10 @@ s_worker(void *arg)
         pthread_mutex_unlock(&bw->mu);
         s_run(job);
         pthread_mutex_lock(&bw->mu);
-        job->next = bw->done;
-        bw->done = job;
-        if (--bw->running == 0) {
-            pthread_cond_broadcast(&bw->idle);
+        if (s_finished(bw, job)) {
+            pthread_mutex_unlock(&bw->mu);
+            bw->wake(bw->wake_ctx);
+            pthread_mutex_lock(&bw->mu);
         }
     }
     pthread_mutex_unlock(&bw->mu);
@@ -198,12 +222,14 @@ s_worker(void *arg)
 }
 
 blockwork_t *
-blockwork_new(unsigned threads)
+blockwork_new(unsigned threads, blockwork_wake_fn wake, void *ctx)
 {
     blockwork_t *bw = calloc(1, sizeof *bw);
     if (!bw) {
         return NULL;
     }
+    bw->wake = wake;
+    bw->wake_ctx = ctx;
     threads = threads > 8 ? 8 : threads ? threads : 1;
     pthread_mutex_init(&bw->mu, NULL);
     pthread_cond_init(&bw->work, NULL);
@@ -245,6 +271,7 @@ blockwork_done(blockwork_t *bw)
         pthread_mutex_lock(&bw->mu);
         bw->taken = bw->done;
         bw->done = NULL;
+        bw->unwoken = 0; /* (all taken: none waits for a wake) */
         pthread_mutex_unlock(&bw->mu);
     }
     blockwork_job_t *job = bw->taken;

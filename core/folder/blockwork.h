@@ -85,8 +85,19 @@ bool blockwork_seal_fd(int fd, uint32_t mode, int64_t mtime_ns);
 /* Free job, closing the descriptors it still owns; NULL is a no-op. */
 void blockwork_job_free(blockwork_job_t *job);
 
-/* Start the workers. NULL when no thread could start (the caller checks blocks itself). */
-blockwork_t *blockwork_new(unsigned threads);
+#define BLOCKWORK_WAKE_JOBS 8u /* finished jobs that wake the caller (blockwork_new) */
+
+/* Called on a worker thread, outside the pool's lock, as jobs finish: the caller's wake-up (a
+ * loop's eventfd), so that it need not poll blockwork_done while jobs are under way. */
+typedef void (*blockwork_wake_fn)(void *ctx);
+
+/* Start the workers; wake (NULL: none) is called with ctx once BLOCKWORK_WAKE_JOBS finished
+ * jobs wait to be taken since blockwork_done last took them (or since the last wake), and
+ * when the last job under way finishes with any waiting: so a job finished is never left
+ * unwoken for once no other is under way, and a caller that takes them at each turn anyway
+ * (a loop woken by frames) is woken about once per BLOCKWORK_WAKE_JOBS, not once per job.
+ * NULL when no thread could start (the caller checks blocks itself). */
+blockwork_t *blockwork_new(unsigned threads, blockwork_wake_fn wake, void *ctx);
 
 /* Hand *job to the workers (*job becomes NULL): its data hashed, and when it matches, written
  * at each of its places. */

@@ -164,16 +164,42 @@ s_answer_block(blockserve_t *bs, const folder_t *joined, const uint8_t *hash, ui
     return blk;
 }
 
+/* Start bs->body with room for a BLOCK's head (s_send_body: its body is encoded after it,
+ * and the message sent from there, not copied into another buffer). False: out of memory. */
+static bool
+s_body_start(blockserve_t *bs)
+{
+    static const uint8_t room[WIRE_MSG_HEAD_MAX];
+    wire_buf_reset(&bs->body);
+    return wire_buf_append(&bs->body, room, sizeof room) == MESH_OK;
+}
+
+/* Send the body encoded in bs->body after s_body_start to s as a BLOCK answering num. */
+static void
+s_send_body(loop_t *l, blockserve_t *bs, session_t *s, uint64_t num, sync_send_fn send)
+{
+    uint8_t head[WIRE_MSG_HEAD_MAX];
+    wire_msg_t out = {.type = WIRE_MSG_BLOCK,
+                      .num = num,
+                      .body = bs->body.data + WIRE_MSG_HEAD_MAX,
+                      .body_len = bs->body.len - WIRE_MSG_HEAD_MAX};
+    size_t n = wire_msg_head(&out, head);
+    if (n) {
+        uint8_t *at = bs->body.data + WIRE_MSG_HEAD_MAX - n; /* (right before the body) */
+        memcpy(at, head, n);
+        out.encoded = at;
+        out.encoded_len = n + out.body_len;
+    }
+    (void)send(l, s, &out); /* (no head: encoded from the fields, as before) */
+}
+
 /* Send blk to s as the answer (layout 1) to its request num. */
 static void
 s_send_block(loop_t *l, blockserve_t *bs, session_t *s, uint64_t num, const wire_block_t *blk,
              sync_send_fn send)
 {
-    wire_buf_reset(&bs->body);
-    if (wire_block_encode(blk, &bs->body) == MESH_OK) {
-        wire_msg_t out = {
-            .type = WIRE_MSG_BLOCK, .num = num, .body = bs->body.data, .body_len = bs->body.len};
-        (void)send(l, s, &out);
+    if (s_body_start(bs) && wire_block_encode(blk, &bs->body) == MESH_OK) {
+        s_send_body(l, bs, s, num, send);
     }
 }
 
@@ -244,11 +270,8 @@ s_answer_many(loop_t *l, blockserve_t *bs, session_t *s, uint64_t num, const wir
         used += blk.data_len;
         out.blk[out.n++] = blk;
     }
-    wire_buf_reset(&bs->body);
-    if (out.n && wire_blocks_encode(&out, &bs->body) == MESH_OK) {
-        wire_msg_t msg = {
-            .type = WIRE_MSG_BLOCK, .num = num, .body = bs->body.data, .body_len = bs->body.len};
-        (void)send(l, s, &msg);
+    if (out.n && s_body_start(bs) && wire_blocks_encode(&out, &bs->body) == MESH_OK) {
+        s_send_body(l, bs, s, num, send);
     }
 }
 

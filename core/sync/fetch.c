@@ -368,17 +368,30 @@ fetch_checked(loop_t *l, fetch_t *ft, bool drain)
     for (blockwork_job_t *job; (job = blockwork_done(ft->bw));) {
         s_checked(l, ft, job);
     }
-    l->quick |= blockwork_busy(ft->bw) > 0; /* (the next turn looks again within 2 ms) */
+    /* (jobs still under way: the workers wake the loop when 8 more are done or the last
+     * is, s_workers_wake; no quick turns while they run) */
+}
+
+/* The workers have finished jobs for the loop (blockwork_new): wake it (its eventfd, m->wake:
+ * safe from any thread, and set for as long as the workers live, which folders_close joins
+ * before the loop lets go of its wake). */
+static void
+s_workers_wake(void *ctx)
+{
+    mesh_t *m = ctx;
+    if (m->wake) {
+        m->wake(m->wake_ctx);
+    }
 }
 
 /* Hand w's block (data[0..len), its name said to be w's) to the workers, with the places
  * that want it: checked and written there off the loop thread. False when it could not be
  * (no workers, out of memory): the caller checks and writes it here. */
 static bool
-s_to_workers(fetch_t *ft, s_want_t *w, const session_t *s, uint64_t num, const uint8_t *data,
-             size_t len)
+s_to_workers(loop_t *l, fetch_t *ft, s_want_t *w, const session_t *s, uint64_t num,
+             const uint8_t *data, size_t len)
 {
-    if (!ft->bw && !(ft->bw = blockwork_new(BLOCKWORK_THREADS))) {
+    if (!ft->bw && !(ft->bw = blockwork_new(BLOCKWORK_THREADS, s_workers_wake, l->m))) {
         return false;
     }
     blockwork_job_t *job = blockwork_job_new(w->hash, data, len);
@@ -418,7 +431,7 @@ s_on_entry(loop_t *l, fetch_t *ft, session_t *s, uint64_t num, const wire_block_
         s_refused(l, ft, w, s, blk->status == WIRE_BLOCK_HERE);
         return;
     }
-    if (s_to_workers(ft, w, s, num, blk->data, blk->data_len)) {
+    if (s_to_workers(l, ft, w, s, num, blk->data, blk->data_len)) {
         return;
     }
     uint8_t got[HASH_LEN];

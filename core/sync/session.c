@@ -85,24 +85,30 @@ s_send(loop_t *l, session_t *s, const wire_msg_t *msg, uint32_t only)
     if (s->removed || (member_generation(l->m) != l->members_gen && !member_is(l->m, s->device))) {
         return MESH_EUNPAIRED; /* a removed device is sent nothing more (dial.c) */
     }
-    wire_buf_reset(&l->buf);
-    mesh_err_t err = wire_msg_encode(msg, &l->buf);
-    if (err != MESH_OK) {
-        return err;
+    const uint8_t *bytes = msg->encoded; /* (encoded by the caller already: sent as is) */
+    size_t len = msg->encoded_len;
+    if (!bytes) {
+        wire_buf_reset(&l->buf);
+        mesh_err_t err = wire_msg_encode(msg, &l->buf);
+        if (err != MESH_OK) {
+            return err;
+        }
+        bytes = l->buf.data;
+        len = l->buf.len;
     }
     /* Both sides prefer the connection dialled by the lower device key, so that one link
      * carries the session both ways, in order, when both have dialled. */
     bool ours_first = memcmp(ident_public_key(l->m->ident), s->device, WIRE_ORIGIN_LEN) < 0;
     uint32_t conns[2] = {ours_first ? s->conn_out : s->conn_in,
                          ours_first ? s->conn_in : s->conn_out};
-    err = MESH_ENOTFOUND;
+    mesh_err_t err = MESH_ENOTFOUND;
     for (int i = 0; i < 2 && err != MESH_OK; i++) {
         if (conns[i] == SYNC_NO_CONN || (only != SYNC_NO_CONN && conns[i] != only)) {
             continue;
         }
-        err = transport_send(l->t, conns[i], l->buf.data, l->buf.len);
+        err = transport_send(l->t, conns[i], bytes, len);
         if (err == MESH_OK) {
-            s->bytes_out += l->buf.len;
+            s->bytes_out += len;
             s->sent_ms = sync_now_ms();
             s->sent_conn = conns[i];
         }

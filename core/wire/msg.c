@@ -12,25 +12,32 @@
 
 #include <string.h>
 
+/* A message wire_msg_encode refuses (an unknown type, a field out of range)? */
+static bool
+s_invalid(const wire_msg_t *msg)
+{
+    return msg->type < WIRE_MSG_HELLO || msg->type > WIRE_MSG_LAST ||
+           (msg->type == WIRE_MSG_HELLO && (!msg->summary || msg->credit == 0 ||
+                                            msg->credit > WIRE_CREDIT_MAX || msg->name_len > 64)) ||
+           ((msg->type == WIRE_MSG_ACK || msg->type == WIRE_MSG_SUMMARY) &&
+            msg->body_len != WIRE_SUMMARY_LEN) ||
+           (msg->type == WIRE_MSG_BLOCK_REQ && msg->body_len > WIRE_BLOCK_REQ_MAX) ||
+           (msg->type == WIRE_MSG_BLOCK && msg->body_len > WIRE_BLOCK_MAX) ||
+           (msg->type == WIRE_MSG_CBATCH && msg->body_len > WIRE_COMPACT_MAX) ||
+           (msg->type == WIRE_MSG_PEX && msg->body_len > WIRE_PEX_MAX) ||
+           (msg->type == WIRE_MSG_MESSAGE &&
+            (msg->body_len > WIRE_MESSAGE_MAX || msg->num > WIRE_MESSAGE_DIRECT)) ||
+           (msg->type == WIRE_MSG_RANGE &&
+            (msg->coll_len == 0 || msg->coll_len > MESH_COLL_MAX || !msg->coll));
+}
+
 mesh_err_t
 wire_msg_encode(const wire_msg_t *msg, wire_buf_t *out)
 {
     size_t start = out->len;
     msgpack_packer pk;
     int rc;
-    if (msg->type < WIRE_MSG_HELLO || msg->type > WIRE_MSG_LAST ||
-        (msg->type == WIRE_MSG_HELLO && (!msg->summary || msg->credit == 0 ||
-                                         msg->credit > WIRE_CREDIT_MAX || msg->name_len > 64)) ||
-        ((msg->type == WIRE_MSG_ACK || msg->type == WIRE_MSG_SUMMARY) &&
-         msg->body_len != WIRE_SUMMARY_LEN) ||
-        (msg->type == WIRE_MSG_BLOCK_REQ && msg->body_len > WIRE_BLOCK_REQ_MAX) ||
-        (msg->type == WIRE_MSG_BLOCK && msg->body_len > WIRE_BLOCK_MAX) ||
-        (msg->type == WIRE_MSG_CBATCH && msg->body_len > WIRE_COMPACT_MAX) ||
-        (msg->type == WIRE_MSG_PEX && msg->body_len > WIRE_PEX_MAX) ||
-        (msg->type == WIRE_MSG_MESSAGE &&
-         (msg->body_len > WIRE_MESSAGE_MAX || msg->num > WIRE_MESSAGE_DIRECT)) ||
-        (msg->type == WIRE_MSG_RANGE &&
-         (msg->coll_len == 0 || msg->coll_len > MESH_COLL_MAX || !msg->coll))) {
+    if (s_invalid(msg)) {
         return MESH_EINVAL;
     }
     wire_pack_init(&pk, out);
@@ -75,6 +82,43 @@ wire_msg_encode(const wire_msg_t *msg, wire_buf_t *out)
         }
     }
     return wire_pack_done(out, start, rc);
+}
+
+/* msgpack-c's write callback for wire_msg_head: into a head of WIRE_MSG_HEAD_MAX bytes. */
+typedef struct s_head {
+    uint8_t *p;
+    size_t len;
+} s_head_t;
+
+static int
+s_head_write(void *data, const char *buf, size_t len)
+{
+    s_head_t *h = data;
+    if (h->len + len > WIRE_MSG_HEAD_MAX) {
+        return -1;
+    }
+    memcpy(h->p + h->len, buf, len);
+    h->len += len;
+    return 0;
+}
+
+size_t
+wire_msg_head(const wire_msg_t *msg, uint8_t head[WIRE_MSG_HEAD_MAX])
+{
+    bool three = msg->type != WIRE_MSG_HELLO && msg->type != WIRE_MSG_RANGE &&
+                 msg->type != WIRE_MSG_BATCH && msg->type != WIRE_MSG_CBATCH &&
+                 msg->type != WIRE_MSG_REPAIR;
+    if (!three || s_invalid(msg)) {
+        return 0;
+    }
+    s_head_t h = {.p = head};
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &h, s_head_write);
+    int rc = msgpack_pack_array(&pk, 3);
+    rc |= msgpack_pack_uint8(&pk, msg->type);
+    rc |= msgpack_pack_uint64(&pk, msg->num);
+    rc |= msgpack_pack_bin(&pk, msg->body_len); /* (the bin's head: its bytes follow) */
+    return rc == 0 ? h.len : 0;
 }
 
 mesh_err_t

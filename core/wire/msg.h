@@ -77,6 +77,9 @@ typedef struct wire_msg {
                               * of (an answer without a vector), or NULL */
     const uint8_t *body;     /* vector file, bundle, summary, range list or error text (borrowed) */
     size_t body_len;
+    const uint8_t *encoded; /* sending: the whole message encoded already (wire_msg_head, then
+                             * the body), sent as it is; NULL: encoded from the fields above */
+    size_t encoded_len;
 } wire_msg_t;
 
 /* Append a session message. A HELLO of another major version than WIRE_PROTO_MAJOR (a
@@ -84,6 +87,16 @@ typedef struct wire_msg {
  * every version keeps, then one this version does not know. MESH_OK, MESH_EINVAL (unknown
  * type, a field out of range), MESH_ENOMEM. */
 MESH_NODISCARD mesh_err_t wire_msg_encode(const wire_msg_t *msg, wire_buf_t *out);
+
+#define WIRE_MSG_HEAD_MAX 17u /* bytes of wire_msg_head, at most */
+
+/* The bytes wire_msg_encode writes before the body of msg (its body itself not read, only
+ * body_len), for a message of three elements [type, num, body] (not HELLO, RANGE, BATCH,
+ * CBATCH, REPAIR), into head: how many; 0 for another type or a message wire_msg_encode
+ * refuses. Those bytes and then the body are the message: a sender that encodes a large body
+ * after WIRE_MSG_HEAD_MAX bytes of room puts the head right before it and sends the whole
+ * (wire_msg_t.encoded) without copying the body once more. */
+size_t wire_msg_head(const wire_msg_t *msg, uint8_t head[WIRE_MSG_HEAD_MAX]);
 
 /* Decode exactly len bytes as one session message (an ACK's or SUMMARY's body is a summary
  * of exactly WIRE_SUMMARY_LEN bytes; a BATCH's body, when its outline reads as a bundle's,

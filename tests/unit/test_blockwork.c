@@ -2,7 +2,9 @@
  * every place of its job (and each descriptor closed once), a bad one refused and written
  * nowhere, many jobs each handed back once (busy back to 0), and jobs never collected freed
  * with the pool; a place whose file the worker makes (one left there replaced) and seals
- * (mode, mtime), and none made for a bad block.
+ * (mode, mtime), and none made for a bad block; the wake: a caller that sleeps on an eventfd
+ * the workers write (as the loop thread does), taking what is done at each wake, gets every
+ * job back, none left unnoticed (1 to 20 submitted at once), with at most one wake per job.
  * Layer: tests. Third-party: cmocka. SPDX-License-Identifier: MIT */
 #include "core/folder/blockwork.h"
 
@@ -18,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -79,7 +83,7 @@ test_blockwork_good_written_bad_refused(void **state)
     char path[] = "/tmp/test_blockwork.XXXXXX";
     int fd = s_file(path), dup_fd = -1;
     uint8_t data[S_LEN], got[3 * S_LEN], zero[S_LEN] = {0};
-    blockwork_t *bw = blockwork_new(BLOCKWORK_THREADS);
+    blockwork_t *bw = blockwork_new(BLOCKWORK_THREADS, NULL, NULL);
     CHECK(bw != NULL);
     s_fill(data, 3);
     blockwork_job_t *job = s_job(data, true, fd, &dup_fd); /* bad: written nowhere */
@@ -115,7 +119,7 @@ test_blockwork_many_back_once(void **state)
     int fd = s_file(path), dup_fd = -1;
     uint8_t data[S_LEN];
     bool seen[64] = {false};
-    blockwork_t *bw = blockwork_new(BLOCKWORK_THREADS);
+    blockwork_t *bw = blockwork_new(BLOCKWORK_THREADS, NULL, NULL);
     CHECK(bw != NULL);
     for (uint64_t i = 0; i < 64; i++) {
         s_fill(data, (uint8_t)i);
@@ -180,7 +184,7 @@ test_blockwork_makes_and_seals(void **state)
     int old = openat(dir, "r1", O_WRONLY | O_CREAT, 0600); /* (a cut transfer's: replaced) */
     CHECK(old >= 0 && write(old, "stale", 5) == 5);
     close(old);
-    blockwork_t *bw = blockwork_new(BLOCKWORK_THREADS);
+    blockwork_t *bw = blockwork_new(BLOCKWORK_THREADS, NULL, NULL);
     CHECK(bw != NULL);
     blockwork_job_t *job = s_make_job(data, false, dir, "r1");
     blockwork_submit(bw, &job);
@@ -207,6 +211,65 @@ test_blockwork_makes_and_seals(void **state)
     CHECK(rmdir(path) == 0);
 }
 
+static unsigned s_wakes; /* (atomic: the workers') */
+
+/* The wake hook: count, and make the eventfd at ctx readable (as the loop's s_wake). */
+static void
+s_wake(void *ctx)
+{
+    uint64_t one = 1;
+    __atomic_add_fetch(&s_wakes, 1, __ATOMIC_RELAXED);
+    CHECK(write(*(int *)ctx, &one, sizeof one) == (ssize_t)sizeof one);
+}
+
+/* Sleep until efd is readable, as the loop does (a lost wake is a stall: 10 s, a failure),
+ * then take every finished job: how many. */
+static size_t
+s_woken_take(blockwork_t *bw, int efd)
+{
+    struct pollfd p = {.fd = efd, .events = POLLIN};
+    CHECK(poll(&p, 1, 10000) == 1);
+    uint64_t count;
+    CHECK(read(efd, &count, sizeof count) == (ssize_t)sizeof count);
+    size_t n = 0;
+    for (blockwork_job_t *job; (job = blockwork_done(bw)); n++) {
+        CHECK(job->good);
+        blockwork_job_free(job);
+    }
+    return n;
+}
+
+static void
+test_blockwork_wakes_for_each_job_unseen(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/test_blockwork.XXXXXX";
+    int fd = s_file(path), dup_fd = -1;
+    int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    CHECK(efd >= 0);
+    uint8_t data[S_LEN];
+    blockwork_t *bw = blockwork_new(BLOCKWORK_THREADS, s_wake, &efd);
+    CHECK(bw != NULL);
+    size_t back = 0, sent = 0;
+    for (unsigned round = 0; back < 256; round++) {
+        unsigned many = round % 5 == 4 ? 20 : 1 + round % 4; /* (20: past BLOCKWORK_WAKE_JOBS) */
+        for (unsigned k = 0; k < many && sent < 256; k++, sent++) {
+            s_fill(data, (uint8_t)sent);
+            blockwork_job_t *job = s_job(data, false, fd, &dup_fd);
+            blockwork_submit(bw, &job);
+        }
+        back += s_woken_take(bw, efd);
+    }
+    CHECK_EQ(back, 256);
+    CHECK_EQ(blockwork_busy(bw), 0);
+    unsigned wakes = __atomic_load_n(&s_wakes, __ATOMIC_RELAXED);
+    CHECK(wakes >= 1 && wakes <= 256);
+    blockwork_free(bw);
+    close(efd);
+    close(fd);
+    unlink(path);
+}
+
 int
 main(void)
 {
@@ -217,6 +280,7 @@ main(void)
         cmocka_unit_test(test_blockwork_good_written_bad_refused),
         cmocka_unit_test(test_blockwork_many_back_once),
         cmocka_unit_test(test_blockwork_makes_and_seals),
+        cmocka_unit_test(test_blockwork_wakes_for_each_job_unseen),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
