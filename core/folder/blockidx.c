@@ -7,6 +7,7 @@
  * Layer: core (folder). Third-party: none. SPDX-License-Identifier: MIT */
 #include "core/folder/blockidx.h"
 
+#include "core/base/node.h"
 #include "crypto/hash.h"
 #include "fs/path.h"
 
@@ -449,14 +450,6 @@ s_unchanged(const blockidx_t *bi, const s_file_t *file, int fd)
            (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec == rec->ctime_ns;
 }
 
-static int64_t
-s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The kept directory of file's path, opened (path_open_parent: no link in the way) and kept
  * when none is; NULL when it cannot be. (A slot too old or of another generation is let go.) */
 static s_dir_t *
@@ -465,7 +458,7 @@ s_dir_of(blockidx_t *bi, const s_file_t *file)
     const folder_t *f = file->f;
     const char *slash = strrchr(file->path, '/');
     size_t len = slash ? (size_t)(slash - file->path) : 0;
-    int64_t now = s_now_ms();
+    int64_t now = node_now_ms();
     for (size_t i = 0; i < S_DIRS_KEPT; i++) {
         s_dir_t *d = &bi->dirs[i];
         if (d->fd1 && (now - d->opened_ms > S_DIR_KEEP_MS || now < d->opened_ms ||
