@@ -663,7 +663,8 @@ s_import(loop_t *l, size_t n)
 void
 session_flush_group(loop_t *l)
 {
-    size_t n = inbox_group(l->inbox), queued = inbox_count(l->inbox);
+    size_t written = spool_written(l); /* (a group written, its sync asked for: it first) */
+    size_t n = written ? written : inbox_group(l->inbox), queued = inbox_count(l->inbox);
     if (n == 0) {
         return;
     }
@@ -681,12 +682,18 @@ session_flush_group(loop_t *l)
         spool_wait(l);
     }
     mesh_err_t sp_err = wants ? spool_append(l, n) : MESH_ENOTFOUND;
+    if (sp_err == MESH_ESTATE) {
+        return; /* written: taken and acknowledged once synced (the syncer wakes the loop) */
+    }
     if (sp_err == MESH_EBUSY && !stalled) {
         return;
     }
     if (sp_err == MESH_EBUSY) {
         spool_wait(l);
         sp_err = spool_append(l, n);
+        if (sp_err == MESH_ESTATE) {
+            sp_err = spool_append(l, n); /* (this flush must end it: its sync waited for) */
+        }
     }
     bool spooled = sp_err == MESH_OK;
     /* (what is spooled and the group after it in one commit, when they go together) */

@@ -2,10 +2,12 @@
  * then where the records start), then one record per batch: its length (4 bytes,
  * little-endian), the length's complement, and the batch's bytes as they came. While the
  * worker thread applies the first napply batches, more are appended after them; the
- * header's start then moves past those applied. Appends are synced (fdatasync) before the
- * acknowledgement; a record cut short at the end is a batch never acknowledged. An apply that
- * commits and then crashes before the file is cut back applies the same batches again at the next
- * start, which changes nothing (apply.h: re-applying anything changes nothing).
+ * header's start then moves past those applied. Appends are synced (fdatasync, on the
+ * syncer's thread while the loop goes on: core/sync/fsyncer.h) before the acknowledgement;
+ * a record cut short at the end is a batch never acknowledged, and so is one of a group
+ * written whose sync had not ended. An apply that commits and then crashes before the file
+ * is cut back applies the same batches again at the next start, which changes nothing
+ * (apply.h: re-applying anything changes nothing).
  * Layer: core (sync). Third-party: none. SPDX-License-Identifier: MIT */
 #define _GNU_SOURCE /* fallocate: the applied records' space given back */
 #include "core/sync/spool.h"
@@ -23,6 +25,7 @@
 #include "core/base/testhook.h"
 #include "core/bundle/import.h"
 #include "core/sync/checker.h"
+#include "core/sync/fsyncer.h"
 #include "core/sync/inbox.h"
 #include "core/sync/sync.h"
 #include "core/wire/doc.h"
@@ -79,6 +82,16 @@ struct spool {
     bool legacy;     /* the file is of the first layout (MSPOOL1): nothing more till applied */
     bool full;       /* a group did not fit while running (spool_stalled) */
     off_t append_at; /* where the last spool_append wrote its first record */
+    /* The file's syncs, on a thread of their own (NULL: none yet, or none could start, and
+     * the loop thread syncs): spool_append writes a group, asks for its sync and leaves it
+     * queued, unacknowledged; the group is taken once synced (spool_written). */
+    fsyncer_t *syncer;
+    bool no_syncer;        /* it could not start: synced here from now on */
+    size_t wrote_n;        /* batches at the head of the inbox written past size, not yet taken */
+    off_t wrote_end;       /* where their records end */
+    uint64_t wrote_ticket; /* their sync's */
+    uint64_t wrote_id[LOOP_QUEUE_BATCHES];
+    const session_t *wrote_from[LOOP_QUEUE_BATCHES];
     pthread_t thread;
     s_job_t job;
 };
@@ -237,6 +250,7 @@ spool_close(spool_t *sp)
         free(lines->text);
         mesh_free(sp->job.rep.text);
     }
+    fsyncer_stop(sp->syncer);
     for (size_t i = 0; i < sp->n; i++) {
         s_entry_free(&sp->q[i]);
     }
@@ -287,10 +301,102 @@ s_fits(const spool_t *sp, size_t n, size_t bytes, size_t charge)
            (fill_n == 0 || fill_charge + charge <= max);
 }
 
+/* The syncer's wake: the loop's (m->wake, set for as long as the loop runs: the syncer is
+ * stopped before it goes, spool_quiesce). */
+static void
+s_sync_wake(void *ctx)
+{
+    mesh_t *m = ctx;
+    if (m && m->wake) {
+        m->wake(m->wake_ctx);
+    }
+}
+
+/* Is there a syncer (started now if need be)? False: the loop thread syncs. */
+static bool
+s_syncer(loop_t *l)
+{
+    spool_t *sp = l->spool;
+    if (!sp->syncer && !sp->no_syncer) {
+        sp->syncer = fsyncer_start(sp->fd, s_sync_wake, l->m);
+        sp->no_syncer = !sp->syncer;
+    }
+    return sp->syncer != NULL;
+}
+
+/* Forget the written group (its records past size are cut off: never acknowledged). */
+static void
+s_unwrite(spool_t *sp)
+{
+    if (sp->wrote_n) {
+        sp->wrote_n = 0;
+        (void)ftruncate(sp->fd, sp->size);
+    }
+}
+
+size_t
+spool_written(loop_t *l)
+{
+    spool_t *sp = l->spool;
+    if (!sp || !sp->wrote_n) {
+        return 0;
+    }
+    bool same = inbox_count(l->inbox) >= sp->wrote_n;
+    for (size_t i = 0; same && i < sp->wrote_n; i++) {
+        const inbox_batch_t *b = inbox_at(l->inbox, i);
+        same = b->id == sp->wrote_id[i] && b->from == sp->wrote_from[i];
+    }
+    if (!same) { /* (a sender's batches forgotten meanwhile: written again if they come) */
+        s_unwrite(sp);
+        return 0;
+    }
+    return sp->wrote_n;
+}
+
+bool
+spool_syncing(const spool_t *sp)
+{
+    bool failed = false;
+    return sp && sp->wrote_n && !fsyncer_done(sp->syncer, sp->wrote_ticket, &failed);
+}
+
+void
+spool_quiesce(loop_t *l)
+{
+    spool_t *sp = l->spool;
+    if (sp) {
+        fsyncer_stop(sp->syncer); /* (its last sync ends first) */
+        sp->syncer = NULL;
+        sp->no_syncer = true;
+        s_unwrite(sp);
+    }
+}
+
+/* The written group's sync (waited for when still under way): MESH_OK, it is on the disk
+ * and may be taken (spool_take); MESH_EIO, its records are cut off (committed directly). */
+static mesh_err_t
+s_written_synced(loop_t *l)
+{
+    spool_t *sp = l->spool;
+    bool ok = fsyncer_wait(sp->syncer, sp->wrote_ticket);
+    if (!ok) {
+        node_log(l->m, MESH_LOG_WARN, "spool: cannot sync %zu batch(es): committing them directly",
+                 sp->wrote_n);
+        s_unwrite(sp);
+        return MESH_EIO;
+    }
+    sp->wrote_n = 0;
+    sp->size = sp->wrote_end;
+    return MESH_OK;
+}
+
 mesh_err_t
 spool_append(loop_t *l, size_t n)
 {
     spool_t *sp = l->spool;
+    if (sp->wrote_n) { /* (n is that group: spool_written) */
+        return s_written_synced(l);
+    }
     size_t bytes = 0, charge = 0;
     for (size_t i = 0; i < n; i++) {
         const inbox_batch_t *b = inbox_at(l->inbox, i);
@@ -308,6 +414,9 @@ spool_append(loop_t *l, size_t n)
         sp->full = sp->running; /* (till the apply ends: spool_stalled) */
         return MESH_EBUSY;      /* the n stay queued, unacknowledged, while the spool applies */
     }
+    if (n > LOOP_QUEUE_BATCHES) {
+        return MESH_ETOOBIG; /* (a group is of queued batches: never) */
+    }
     off_t at = sp->size;
     sp->append_at = at;
     for (size_t i = 0; err == MESH_OK && i < n; i++) {
@@ -320,6 +429,16 @@ spool_append(loop_t *l, size_t n)
             err = MESH_EIO;
         }
         at += (off_t)S_REC_HEAD + (off_t)b->len;
+    }
+    if (err == MESH_OK && s_syncer(l)) { /* (synced on its thread: taken later) */
+        for (size_t i = 0; i < n; i++) {
+            sp->wrote_id[i] = inbox_at(l->inbox, i)->id;
+            sp->wrote_from[i] = inbox_at(l->inbox, i)->from;
+        }
+        sp->wrote_n = n;
+        sp->wrote_end = at;
+        sp->wrote_ticket = fsyncer_ask(sp->syncer);
+        return MESH_ESTATE;
     }
     if (err == MESH_OK && fdatasync(sp->fd) != 0) {
         err = MESH_EIO;
@@ -374,6 +493,7 @@ s_forget(spool_t *sp, size_t a)
     sp->napply = sp->apply_bytes = sp->apply_charge = sp->apply_ops = 0;
     sp->legacy = false;
     if (sp->n == 0) {
+        sp->wrote_n = 0; /* (a group written meanwhile is cut off too: written again) */
         bool cut = ftruncate(sp->fd, S_HEAD_LEN) == 0 && s_head(sp->fd, S_HEAD_LEN);
         sp->size = cut ? (off_t)S_HEAD_LEN : sp->size;
         return;

@@ -52,9 +52,26 @@ bool spool_wants(loop_t *l, size_t n);
  * a worker thread of its own and MESH_EBUSY is returned: nothing is spooled, the n stay
  * queued (not acknowledged) while more batches come and are checked, and are spooled once
  * the apply ended (spool_tick, or spool_wait). MESH_EBUSY too while an apply runs.
- * MESH_OK: call spool_take(l, n) before shifting them out of the inbox. Other errors:
- * nothing is spooled (the file is cut back), the caller commits them directly. */
+ * MESH_ESTATE: written, their sync asked of the syncer thread; they stay queued (not
+ * acknowledged) and the next call, with n = spool_written, takes the sync (waiting for it if
+ * it is still under way). MESH_OK: call spool_take(l, n) before shifting them out of the
+ * inbox. Other errors: nothing is spooled (the file is cut back), the caller commits them
+ * directly. */
 MESH_NODISCARD mesh_err_t spool_append(loop_t *l, size_t n);
+
+/* The batches at the head of the inbox that spool_append wrote and whose sync is asked for
+ * (MESH_ESTATE), still queued and unacknowledged: the group the next flush is to spool
+ * (spool_append then takes their sync, waiting for it if need be); 0: none (a group written
+ * whose batches left the inbox meanwhile is forgotten, its records cut off). */
+size_t spool_written(loop_t *l);
+
+/* Is a written group's sync under way (a flush of it now would wait: the syncer wakes the
+ * loop when it ends)? */
+bool spool_syncing(const spool_t *sp);
+
+/* Stop the syncer (its sync under way ends first), when the loop stops: later appends are
+ * synced on the caller's thread. A written group not taken is cut off. */
+void spool_quiesce(loop_t *l);
 
 /* Move the oldest n queued batches' bytes and checks into the spool (after spool_append);
  * the inbox entries are left empty for inbox_shift. */

@@ -3,7 +3,8 @@
  * replay after a crash), a record cut short at the end (a crash while appending, never
  * acknowledged) is dropped and the file cut back to the whole records before it, a file
  * that is not a spool is taken as empty, both layouts of the file are read, and the end of a pass or a batch that does not
- * decode is never spooled. The apply itself is tested with daemons (integration test 56).
+ * decode is never spooled; a group written (its sync asked of the syncer thread) whose
+ * batches leave the queue before it is taken has its records cut off. The apply itself is tested with daemons (integration test 56).
  * Layer: tests. Third-party: cmocka. SPDX-License-Identifier: MIT */
 #include "core/sync/spool.h"
 
@@ -56,6 +57,18 @@ s_write_file(const char *home, const char *text)
     fclose(f);
 }
 
+/* Append the first n queued batches as the loop does: written, their sync asked of the
+ * syncer (MESH_ESTATE, still queued, spool_written says n), then taken once synced. */
+static void
+s_append(loop_t *l, size_t n)
+{
+    assert_int_equal(spool_append(l, n), MESH_ESTATE);
+    assert_int_equal(spool_written(l), n);
+    assert_int_equal(spool_append(l, n), MESH_OK); /* (waits for the sync) */
+    assert_false(spool_syncing(l->spool));
+    assert_int_equal(spool_written(l), 0);
+}
+
 /* Spool three batches, as the loop does (append, take, shift), and open the file again. */
 static void
 test_spool_append_and_replay(void **state)
@@ -79,7 +92,7 @@ test_spool_append_and_replay(void **state)
     assert_false(spool_wants(&l, 2));
     assert_false(spool_wants(&l, 3));
 
-    assert_int_equal(spool_append(&l, 3), MESH_OK);
+    s_append(&l, 3);
     spool_take(&l, 3);
     inbox_shift(l.inbox, 3, 0);
     assert_int_equal(spool_count(l.spool), 3);
@@ -134,7 +147,7 @@ test_spool_bad_length(void **state)
     assert_int_equal(spool_open(home, &l.spool), MESH_OK);
     assert_int_equal(inbox_add(l.inbox, &g_a, 1, junk, 64, true, 0), MESH_OK);
     assert_int_equal(inbox_add(l.inbox, &g_a, 2, junk, 64, true, 0), MESH_OK);
-    assert_int_equal(spool_append(&l, 2), MESH_OK);
+    s_append(&l, 2);
     spool_take(&l, 2);
     inbox_shift(l.inbox, 2, 0);
     spool_close(l.spool);
@@ -149,6 +162,43 @@ test_spool_bad_length(void **state)
     fclose(f);
     assert_int_equal(spool_open(home, &l.spool), MESH_OK);
     assert_int_equal(spool_count(l.spool), 1);
+    spool_close(l.spool);
+    inbox_close(l.inbox);
+    assert_int_equal(util_rm_tree(dir), 0);
+}
+
+/* A group written whose batches leave the queue before its sync is taken (their sender's
+ * session reset: inbox_forget) is forgotten: its records are cut off (never acknowledged),
+ * and what comes next is written where they were. */
+static void
+test_spool_written_then_forgotten(void **state)
+{
+    (void)state;
+    char dir[256], home[300];
+    uint8_t junk[64];
+    util_fill(junk, sizeof junk, 5);
+    assert_int_equal(util_temp_home("test_spool", dir, sizeof dir, home, sizeof home), 0);
+    assert_int_equal(mkdir(home, 0700), 0);
+    loop_t l = {0};
+    assert_int_equal(inbox_open(8, 1 << 20, 8, 1 << 20, 1000, &l.inbox), MESH_OK);
+    assert_int_equal(spool_open(home, &l.spool), MESH_OK);
+    assert_int_equal(inbox_add(l.inbox, &g_a, 1, junk, 64, true, 0), MESH_OK);
+    assert_int_equal(inbox_add(l.inbox, &g_a, 2, junk, 64, true, 0), MESH_OK);
+    assert_int_equal(spool_append(&l, 2), MESH_ESTATE);
+    assert_int_equal(s_file_size(home), S_HEAD + 2 * (8 + 64)); /* written, not taken */
+    inbox_forget(l.inbox, &g_a);
+    assert_int_equal(spool_written(&l), 0);
+    assert_int_equal(s_file_size(home), S_HEAD); /* cut off */
+    assert_false(spool_syncing(l.spool));
+    assert_int_equal(inbox_add(l.inbox, &g_a, 3, junk, 32, true, 0), MESH_OK);
+    s_append(&l, 1);
+    spool_take(&l, 1);
+    inbox_shift(l.inbox, 1, 0);
+    assert_int_equal(s_file_size(home), S_HEAD + 8 + 32);
+    spool_close(l.spool);
+    l.spool = NULL;
+    assert_int_equal(spool_open(home, &l.spool), MESH_OK);
+    assert_int_equal(spool_count(l.spool), 1); /* the one taken, none of the forgotten */
     spool_close(l.spool);
     inbox_close(l.inbox);
     assert_int_equal(util_rm_tree(dir), 0);
@@ -225,6 +275,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_spool_append_and_replay),
+        cmocka_unit_test(test_spool_written_then_forgotten),
         cmocka_unit_test(test_spool_bad_length),
         cmocka_unit_test(test_spool_layouts),
     };
