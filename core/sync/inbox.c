@@ -27,7 +27,8 @@ struct inbox {
     size_t frame_bytes;      /* the batches' own bytes, which make the groups */
     size_t group_batches, group_bytes;
     int64_t wait_ms;
-    int64_t first_ms; /* when the queue's wait began: the first batch, or the last commit */
+    int64_t first_ms;  /* when the queue's wait began: the first batch, or the last commit */
+    uint64_t removals; /* shifts and forgets that removed a batch (inbox_removals) */
 };
 
 mesh_err_t
@@ -224,6 +225,7 @@ void
 inbox_shift(inbox_t *in, size_t n, int64_t now_ms)
 {
     n = n < in->n ? n : in->n;
+    in->removals += n > 0;
     for (size_t i = 0; i < n; i++) {
         in->bytes -= in->q[i].charge;
         in->frame_bytes -= in->q[i].b.len;
@@ -247,5 +249,12 @@ inbox_forget(inbox_t *in, const void *from)
             in->q[kept++] = in->q[i];
         }
     }
+    in->removals += kept < in->n;
     in->n = kept;
+}
+
+uint64_t
+inbox_removals(const inbox_t *in)
+{
+    return in->removals;
 }

@@ -104,4 +104,9 @@ void inbox_shift(inbox_t *in, size_t n, int64_t now_ms);
 /* Remove every queued batch from `from` (it failed or went: they come again). */
 void inbox_forget(inbox_t *in, const void *from);
 
+/* How many times a batch left the queue (inbox_shift, inbox_forget) so far: a caller that
+ * keeps something about the batches at its head knows they are still the same ones when
+ * this has not moved since. */
+uint64_t inbox_removals(const inbox_t *in);
+
 #endif /* MESH_CORE_INBOX_H */

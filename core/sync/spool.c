@@ -86,10 +86,11 @@ struct spool {
      * the loop thread syncs): spool_append writes a group, asks for its sync and leaves it
      * queued, unacknowledged; the group is taken once synced (spool_written). */
     fsyncer_t *syncer;
-    bool no_syncer;        /* it could not start: synced here from now on */
-    size_t wrote_n;        /* batches at the head of the inbox written past size, not yet taken */
-    off_t wrote_end;       /* where their records end */
-    uint64_t wrote_ticket; /* their sync's */
+    bool no_syncer;          /* it could not start: synced here from now on */
+    size_t wrote_n;          /* batches at the head of the inbox written past size, not yet taken */
+    off_t wrote_end;         /* where their records end */
+    uint64_t wrote_ticket;   /* their sync's */
+    uint64_t wrote_removals; /* inbox_removals when they were written */
     uint64_t wrote_id[LOOP_QUEUE_BATCHES];
     const session_t *wrote_from[LOOP_QUEUE_BATCHES];
     pthread_t thread;
@@ -341,7 +342,8 @@ spool_written(loop_t *l)
     if (!sp || !sp->wrote_n) {
         return 0;
     }
-    bool same = inbox_count(l->inbox) >= sp->wrote_n;
+    bool same = inbox_count(l->inbox) >= sp->wrote_n &&
+                inbox_removals(l->inbox) == sp->wrote_removals; /* (none left: the same ones) */
     for (size_t i = 0; same && i < sp->wrote_n; i++) {
         const inbox_batch_t *b = inbox_at(l->inbox, i);
         same = b->id == sp->wrote_id[i] && b->from == sp->wrote_from[i];
@@ -436,6 +438,7 @@ spool_append(loop_t *l, size_t n)
             sp->wrote_from[i] = inbox_at(l->inbox, i)->from;
         }
         sp->wrote_n = n;
+        sp->wrote_removals = inbox_removals(l->inbox);
         sp->wrote_end = at;
         sp->wrote_ticket = fsyncer_ask(sp->syncer);
         return MESH_ESTATE;
