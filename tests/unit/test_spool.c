@@ -132,21 +132,29 @@ test_spool_append_and_replay(void **state)
     assert_int_equal(util_rm_tree(dir), 0);
 }
 
+/* A new home (dir, home: 256 and 300 bytes) with an empty spool and two batches of 64
+ * bytes of junk (n bytes, filled here) queued from g_a, numbered 1 and 2. */
+static void
+s_two_queued(char *dir, char *home, uint8_t *junk, size_t n, loop_t *l)
+{
+    util_fill(junk, n, 3);
+    assert_int_equal(util_temp_home("test_spool", dir, 256, home, 300), 0);
+    assert_int_equal(mkdir(home, 0700), 0);
+    assert_int_equal(inbox_open(8, 1 << 20, 8, 1 << 20, 1000, &l->inbox), MESH_OK);
+    assert_int_equal(spool_open(home, &l->spool), MESH_OK);
+    assert_int_equal(inbox_add(l->inbox, &g_a, 1, junk, 64, true, 0), MESH_OK);
+    assert_int_equal(inbox_add(l->inbox, &g_a, 2, junk, 64, true, 0), MESH_OK);
+}
+
 /* A record whose length and complement disagree ends the spool there. */
 static void
 test_spool_bad_length(void **state)
 {
     (void)state;
     char dir[256], home[300];
-    uint8_t junk[64];
-    util_fill(junk, sizeof junk, 3);
-    assert_int_equal(util_temp_home("test_spool", dir, sizeof dir, home, sizeof home), 0);
-    assert_int_equal(mkdir(home, 0700), 0);
+    uint8_t junk[80];
     loop_t l = {0};
-    assert_int_equal(inbox_open(8, 1 << 20, 8, 1 << 20, 1000, &l.inbox), MESH_OK);
-    assert_int_equal(spool_open(home, &l.spool), MESH_OK);
-    assert_int_equal(inbox_add(l.inbox, &g_a, 1, junk, 64, true, 0), MESH_OK);
-    assert_int_equal(inbox_add(l.inbox, &g_a, 2, junk, 64, true, 0), MESH_OK);
+    s_two_queued(dir, home, junk, sizeof junk, &l);
     s_append(&l, 2);
     spool_take(&l, 2);
     inbox_shift(l.inbox, 2, 0);
@@ -177,14 +185,8 @@ test_spool_written_then_forgotten(void **state)
     (void)state;
     char dir[256], home[300];
     uint8_t junk[80];
-    util_fill(junk, sizeof junk, 5);
-    assert_int_equal(util_temp_home("test_spool", dir, sizeof dir, home, sizeof home), 0);
-    assert_int_equal(mkdir(home, 0700), 0);
     loop_t l = {0};
-    assert_int_equal(inbox_open(8, 1 << 20, 8, 1 << 20, 1000, &l.inbox), MESH_OK);
-    assert_int_equal(spool_open(home, &l.spool), MESH_OK);
-    assert_int_equal(inbox_add(l.inbox, &g_a, 1, junk, 64, true, 0), MESH_OK);
-    assert_int_equal(inbox_add(l.inbox, &g_a, 2, junk, 64, true, 0), MESH_OK);
+    s_two_queued(dir, home, junk, sizeof junk, &l);
     assert_int_equal(spool_append(&l, 2), MESH_ESTATE);
     assert_int_equal(s_file_size(home), S_HEAD + 2 * (8 + 64)); /* written, not taken */
     inbox_forget(l.inbox, &g_a);
