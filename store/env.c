@@ -69,9 +69,9 @@ struct store_txn {
     store_t *st;
     MDB_txn *txn;
     /* A write's own cursor per database, opened at its first use and freed by LMDB when
-     * the transaction ends: a put or get near the last one on the same leaf page (a run's
-     * key-ordered walk) or at a tree's end (MDB_APPEND) starts there instead of from the
-     * root (NULL in a read). */
+     * the transaction ends: a put or get whose key falls on the leaf page of the last one
+     * (a run's key-ordered walk) starts there instead of from the root (NULL in a read;
+     * an append, MDB_APPEND, still looks for the tree's end from the root). */
     MDB_cursor *wcur[ENV_NDB];
     bool write;
     uint64_t incarnation_pending; /* set by a write that renewed it, until it commits */

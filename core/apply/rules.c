@@ -57,7 +57,7 @@ rules_store_new_key(rules_t *w, store_txn_t *st, uint32_t cid, uint32_t oid, ver
     store_key_t skey;
     node_store_key(key, key_len, &skey);
     store_version_t nv = {.oid = oid, .seq = seq}; /* (all the key index takes of it) */
-    mesh_err_t err = w->defer_dot ? store_item_add(st, cid, &skey, &nv) : MESH_EEXIST;
+    mesh_err_t err = store_item_add(st, cid, &skey, &nv);
     if (err == MESH_OK) {
         stats->keys++;
         stats->versions++;
@@ -161,11 +161,9 @@ s_store_op(rules_t *w, store_txn_t *st, uint32_t cid, verify_set_t *v, size_t i,
     return err;
 }
 
-/* Store op i of v unless a local version's context covers it (rule b: then only its dot
- * is new here); the vector is the caller's. */
 mesh_err_t
-rules_store_or_supersede(rules_t *w, store_txn_t *st, uint32_t cid, uint32_t oid, verify_set_t *v,
-                         size_t i, store_coll_stats_t *stats)
+rules_store_held_key(rules_t *w, store_txn_t *st, uint32_t cid, uint32_t oid, verify_set_t *v,
+                     size_t i, store_coll_stats_t *stats)
 {
     const wire_opmeta_t *meta = &v->ops[i];
     wire_dot_t dot;
@@ -175,23 +173,7 @@ rules_store_or_supersede(rules_t *w, store_txn_t *st, uint32_t cid, uint32_t oid
     dot.seq = meta->seq;
     node_store_key(meta->key, meta->key_len, &skey);
     store_version_t nv = rules_new_version(v, i, oid);
-    /* A key this store has never held (all of them in an initial sync): nothing can cover
-     * or supersede the op, and one search of the key index writes it. */
-    mesh_err_t err = store_item_add(st, cid, &skey, &nv);
-    if (err == MESH_OK) {
-        stats->keys++;
-        stats->versions++;
-        if (w->defer_dot) {
-            w->digest_deferred = true; /* (a sum: added in any order) */
-        } else {
-            s_digest_add(stats, v, i, &nv);
-        }
-        v->res->ops_stored++;
-        return s_dot_put(w, st, cid, &skey, &nv);
-    }
-    if (err == MESH_EEXIST) {
-        err = store_item_get(st, cid, &skey, w->item);
-    }
+    mesh_err_t err = store_item_get(st, cid, &skey, w->item);
     bool obsolete = false;
     for (size_t j = 0; err == MESH_OK && j < w->item->count && !obsolete; j++) {
         const store_version_t *lv = &w->item->versions[j];
@@ -207,6 +189,34 @@ rules_store_or_supersede(rules_t *w, store_txn_t *st, uint32_t cid, uint32_t oid
         v->res->ops_superseded++; /* rule (b): only its dot is new here */
     }
     return err;
+}
+
+/* Store op i of v unless a local version's context covers it (rule b: then only its dot
+ * is new here); the vector is the caller's. */
+mesh_err_t
+rules_store_or_supersede(rules_t *w, store_txn_t *st, uint32_t cid, uint32_t oid, verify_set_t *v,
+                         size_t i, store_coll_stats_t *stats)
+{
+    const wire_opmeta_t *meta = &v->ops[i];
+    /* A key this store has never held (all of them in an initial sync): nothing can cover
+     * or supersede the op, and one search of the key index writes it. */
+    mesh_err_t err;
+    if (w->defer_dot) {
+        err = rules_store_new_key(w, st, cid, oid, v, meta->key, meta->key_len, meta->seq, stats);
+    } else {
+        store_key_t skey;
+        node_store_key(meta->key, meta->key_len, &skey);
+        store_version_t nv = rules_new_version(v, i, oid);
+        err = store_item_add(st, cid, &skey, &nv);
+        if (err == MESH_OK) {
+            stats->keys++;
+            stats->versions++;
+            s_digest_add(stats, v, i, &nv);
+            v->res->ops_stored++;
+            return store_dot_put(st, cid, &skey, &nv);
+        }
+    }
+    return err == MESH_EEXIST ? rules_store_held_key(w, st, cid, oid, v, i, stats) : err;
 }
 
 mesh_err_t

@@ -61,17 +61,23 @@ MESH_NODISCARD mesh_err_t rules_store_or_supersede(rules_t *w, store_txn_t *st, 
                                                    uint32_t oid, verify_set_t *v, size_t i,
                                                    store_coll_stats_t *stats);
 
-/* rules_store_or_supersede's first step with w->defer_dot, for op seq of v (a full set of
- * collection cid, origin oid) whose key is [key, key_len): store it when this store has
- * never held the key, leaving the version's record and digest share to the caller (as
- * w->dot_deferred and w->digest_deferred say). It reads nothing of the op but its key (a
- * run's key-ordered walk reaches the ops in random order: their decoded metadata would be a
- * cache miss each). MESH_EEXIST: the key is held, nothing written (the caller goes on with
- * rules_store_or_supersede). Other errors: the store's. */
+/* rules_store_or_supersede in two steps, for a caller that sets w->defer_dot. First, for
+ * op seq of v (of collection cid, origin oid) whose key is [key, key_len): store it when
+ * this store has never held the key, leaving the version's record and digest share to the
+ * caller (w->dot_deferred and w->digest_deferred say so). It reads nothing of the op but its
+ * key (a run's key-ordered walk reaches the ops in random order: their decoded metadata
+ * would be a cache miss each). MESH_EEXIST: the key is held, nothing written; the caller
+ * goes on with rules_store_held_key. Other errors: the store's. */
 MESH_NODISCARD mesh_err_t rules_store_new_key(rules_t *w, store_txn_t *st, uint32_t cid,
                                               uint32_t oid, verify_set_t *v, const uint8_t *key,
                                               size_t key_len, uint64_t seq,
                                               store_coll_stats_t *stats);
+
+/* The second step: op i of v, whose key this store holds, stored unless a local version's
+ * context covers it (rule b), as rules_store_or_supersede does. Errors: the store's. */
+MESH_NODISCARD mesh_err_t rules_store_held_key(rules_t *w, store_txn_t *st, uint32_t cid,
+                                               uint32_t oid, verify_set_t *v, size_t i,
+                                               store_coll_stats_t *stats);
 
 /* The version op i of v makes (its dot: oid, the op's seq), borrowing the set's bytes. */
 store_version_t rules_new_version(const verify_set_t *v, size_t i, uint32_t oid);

@@ -291,11 +291,13 @@ run_flush(run_t *r, rules_t *w, store_txn_t *st)
         if (i + S_RUN_AHEAD < nops && r->ops[i + S_RUN_AHEAD].key_len > S_RUN_KEY) {
             s_run_prefetch(r, &r->ops[i + S_RUN_AHEAD]);
         }
-        if (err == MESH_OK) { /* (a full set: op i's seq is first_seq + i) */
+        if (err == MESH_OK && w->defer_dot) { /* (a full set: op i's seq is first_seq + i) */
             err = rules_store_new_key(w, st, rs->cid, rs->oid, rs->v, s_key(o), o->key_len,
                                       rs->v->h.first_seq + o->op, stats);
-        }
-        if (err == MESH_EEXIST) {
+            if (err == MESH_EEXIST) {
+                err = rules_store_held_key(w, st, rs->cid, rs->oid, rs->v, o->op, stats);
+            }
+        } else if (err == MESH_OK) {
             err = rules_store_or_supersede(w, st, rs->cid, rs->oid, rs->v, o->op, stats);
         }
         if (err == MESH_ETOOBIG) {
