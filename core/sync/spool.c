@@ -91,8 +91,6 @@ struct spool {
     off_t wrote_end;         /* where their records end */
     uint64_t wrote_ticket;   /* their sync's */
     uint64_t wrote_removals; /* inbox_removals when they were written */
-    uint64_t wrote_id[LOOP_QUEUE_BATCHES];
-    const session_t *wrote_from[LOOP_QUEUE_BATCHES];
     pthread_t thread;
     s_job_t job;
 };
@@ -342,12 +340,9 @@ spool_written(loop_t *l)
     if (!sp || !sp->wrote_n) {
         return 0;
     }
-    bool same = inbox_count(l->inbox) >= sp->wrote_n &&
-                inbox_removals(l->inbox) == sp->wrote_removals; /* (none left: the same ones) */
-    for (size_t i = 0; same && i < sp->wrote_n; i++) {
-        const inbox_batch_t *b = inbox_at(l->inbox, i);
-        same = b->id == sp->wrote_id[i] && b->from == sp->wrote_from[i];
-    }
+    /* (batches join the queue at its end and leave only by inbox_shift or inbox_forget:
+     * while none left, its head is the group written) */
+    bool same = inbox_removals(l->inbox) == sp->wrote_removals;
     if (!same) { /* (a sender's batches forgotten meanwhile: written again if they come) */
         s_unwrite(sp);
         return 0;
@@ -416,9 +411,6 @@ spool_append(loop_t *l, size_t n)
         sp->full = sp->running; /* (till the apply ends: spool_stalled) */
         return MESH_EBUSY;      /* the n stay queued, unacknowledged, while the spool applies */
     }
-    if (n > LOOP_QUEUE_BATCHES) {
-        return MESH_ETOOBIG; /* (a group is of queued batches: never) */
-    }
     off_t at = sp->size;
     sp->append_at = at;
     for (size_t i = 0; err == MESH_OK && i < n; i++) {
@@ -433,10 +425,6 @@ spool_append(loop_t *l, size_t n)
         at += (off_t)S_REC_HEAD + (off_t)b->len;
     }
     if (err == MESH_OK && s_syncer(l)) { /* (synced on its thread: taken later) */
-        for (size_t i = 0; i < n; i++) {
-            sp->wrote_id[i] = inbox_at(l->inbox, i)->id;
-            sp->wrote_from[i] = inbox_at(l->inbox, i)->from;
-        }
         sp->wrote_n = n;
         sp->wrote_removals = inbox_removals(l->inbox);
         sp->wrote_end = at;
