@@ -221,6 +221,7 @@ proxy "${EP##*:}" "$T/proxy.log"
 until_ok 30 sh -c "'$M' --home '$A' status --json | grep -q '\"source\": *\"socket\"'" ||
     fail "A's daemon does not answer on its control socket"
 sync
+cpu_a0=$(cpu "$pa") cpu_p0=$(cpu "$proxy_pid")
 daemon "$B" "$T/b.log"
 pb=$LAST sync_t0=$STARTED
 if [ -n "${BENCH_PERF:-}" ]; then # profile B's daemon during the sync into $T/perf.data
@@ -250,7 +251,7 @@ fi
 [ "${sync_end%.*}" != 0 ] || fail "cannot tell when the initial sync ended"
 sync_hs=$(logs handshake "$T/proxy.log" 1)
 sync_s=$(calc %.3f "$sync_end - $sync_t0")
-mem_a=$(mem "$pa") mem_b=$(mem "$pb") cpu_b=$(cpu "$pb")
+mem_a=$(mem "$pa") mem_b=$(mem "$pb") cpu_b=$(cpu "$pb") cpu_a=$(cpu "$pa") cpu_p=$(cpu "$proxy_pid")
 io_b=$(awk '/^write_bytes/ {print $2}' "/proc/$pb/io") # bytes B sent to storage so far
 sleep_until "$(calc %.6f "$sync_end + 1.05")"
 eval "$(logs window "$T/proxy.log" 1 "$sync_hs" "$sync_end" "$(calc %.6f "$sync_end + 1")")"
@@ -316,6 +317,9 @@ echo "  daemon A right after the sync: $mem_a; at rest 2.5 s after: $rest_a"
 echo "  daemon B right after the sync: $mem_b; at rest 2.5 s after: $rest_b"
 echo "  daemon B's CPU from its start to the end of the sync (all its threads): $(field "$cpu_b" 1) s user," \
     "$(field "$cpu_b" 2) s system"
+echo "  during the sync, daemon A's CPU: $(calc %.2f "$(field "$cpu_a" 1) - $(field "$cpu_a0" 1)") s user," \
+    "$(calc %.2f "$(field "$cpu_a" 2) - $(field "$cpu_a0" 2)") s system; the byte-counting proxy's:" \
+    "$(calc %.2f "$(field "$cpu_p" 1) + $(field "$cpu_p" 2) - $(field "$cpu_p0" 1) - $(field "$cpu_p0" 2)") s"
 
 # ---- 2. one changed item among N ----
 key=$(head -n1 "$T/items.tsv" | cut -f1)
