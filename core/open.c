@@ -20,6 +20,7 @@
 #include "core/apply/held.h"
 #include "core/base/node.h"
 #include "core/data/feed.h"
+#include "core/data/version.h"
 #include "core/member/addr.h"
 #include "core/member/member.h"
 #include "core/sync/loop.h"
@@ -83,6 +84,50 @@ s_home_prepare(mesh_t *m, bool create)
     return MESH_OK;
 }
 
+/* A store taken on from format 3 (STORE_META_REDIGEST set): every collection's digest made
+ * again by §5.8's definition, and the mark cleared, in one transaction (a crash before its
+ * end leaves the mark: made again at the next open). */
+static mesh_err_t
+s_redigest_body(store_txn_t *txn, void *ctx)
+{
+    size_t *n = ctx;
+    uint64_t stale = 0;
+    *n = 0;
+    mesh_err_t err = store_meta_get_u64(txn, STORE_META_REDIGEST, &stale);
+    if (err != MESH_OK || stale == 0) {
+        return err == MESH_ENOTFOUND ? MESH_OK : err;
+    }
+    store_cursor_t *cur = NULL;
+    char name[MESH_COLL_MAX + 1];
+    uint32_t cid = 0;
+    err = store_colls_open(txn, &cur);
+    while (err == MESH_OK && (err = store_colls_next(cur, name, &cid)) == MESH_OK) {
+        store_coll_stats_t stats;
+        err = store_coll_stats_get(txn, cid, &stats);
+        err = err == MESH_OK ? version_digest_recount(txn, cid, stats.digest) : err;
+        err = err == MESH_OK ? store_coll_stats_put(txn, cid, &stats) : err;
+        *n += err == MESH_OK;
+    }
+    store_cursor_close(cur);
+    err = err == MESH_ENOTFOUND ? MESH_OK : err;
+    return err == MESH_OK ? store_meta_put_u64(txn, STORE_META_REDIGEST, 0) : err;
+}
+
+static mesh_err_t
+s_redigest(mesh_t *m)
+{
+    size_t n = 0;
+    mesh_err_t err = store_write(m->store, s_redigest_body, &n);
+    if (err != MESH_OK) {
+        return node_fail_store(m, err, "make the collections' digests again");
+    }
+    if (n) {
+        node_log(m, MESH_LOG_INFO, "store format %u: the digests of %zu collection(s) made again",
+                 STORE_FORMAT, n);
+    }
+    return MESH_OK;
+}
+
 static mesh_err_t
 s_open(mesh_t *m, const mesh_options_t *o)
 {
@@ -110,7 +155,10 @@ s_open(mesh_t *m, const mesh_options_t *o)
         node_log(m, MESH_LOG_INFO, "store %s starts incarnation %016llx", path,
                  (unsigned long long)store_incarnation(m->store));
     }
-    err = s_open_name(m, o);
+    err = s_redigest(m);
+    if (err == MESH_OK) {
+        err = s_open_name(m, o);
+    }
     if (err == MESH_OK) {
         err = member_genesis(m);
     }

@@ -20,7 +20,7 @@ enum hash_tag {
     HASH_TAG_LEAF = 0x00,    /* a change-set op (Merkle leaf) */
     HASH_TAG_NODE = 0x01,    /* a Merkle interior node */
     HASH_TAG_VALUE = 0x02,   /* an item's value */
-    HASH_TAG_DIGEST = 0x03,  /* a version's contribution to a collection digest */
+    HASH_TAG_DIGEST = 0x03,  /* an origin's base in its versions' digest shares */
     HASH_TAG_KEY = 0x04,     /* a long key stored by hash */
     HASH_TAG_BLOCK = 0x05,   /* a folder content block (reserved) */
     HASH_TAG_SUMMARY = 0x06, /* a session's summary of vectors and digests */

@@ -329,18 +329,24 @@ s_open_meta(store_txn_t *txn, void *ctx)
         format = STORE_FORMAT;
         err = s_meta_put_u64(txn, "format", format);
     }
-    if (err == MESH_OK && format == 2) {
-        /* Format 2 differs only in writing every item record in the fixed layout, which
-         * format 3 still reads (store/items.c): the store is taken on as it is, and from
-         * now on refused by versions that read format 2 only. */
+    if (err == MESH_OK && (format == 2 || format == 3)) {
+        /* Format 2 differs from 3 only in writing every item record in the fixed layout,
+         * which format 3 still reads (store/items.c); format 3 from 4 only in the digests'
+         * definition (docs/PROTOCOL.md §5.8), which the store does not know: it notes that
+         * they are to be made again (STORE_META_REDIGEST: core does, at its open). The
+         * store is taken on as it is, and from now on refused by versions that read
+         * format 3 at most. */
         format = STORE_FORMAT;
         err = s_meta_put_u64(txn, "format", format);
+        if (err == MESH_OK) {
+            err = s_meta_put_u64(txn, STORE_META_REDIGEST, 1);
+        }
     }
     if (err != MESH_OK) {
         return err;
     }
     if (format != STORE_FORMAT) {
-        env_seterr(st, "store format %llu is not known to this version (it reads formats 2 and %u)",
+        env_seterr(st, "store format %llu is not known to this version (it reads formats 2 to %u)",
                    (unsigned long long)format, STORE_FORMAT);
         return MESH_EFORMAT;
     }

@@ -17,8 +17,9 @@
 
 #include "meshsync.h" /* mesh_err_t */
 
-#define STORE_FORMAT         3u   /* on-disk format written (§6); format 2 is read and taken on */
-#define STORE_KEY_INLINE_MAX 400u /* longer keys are stored by prefix + hash (§6) */
+#define STORE_FORMAT         4u /* on-disk format written (§6); formats 2 and 3 are taken on */
+#define STORE_META_REDIGEST  "redigest" /* meta name: the digests predate format 4 (§6) */
+#define STORE_KEY_INLINE_MAX 400u       /* longer keys are stored by prefix + hash (§6) */
 #define STORE_KEY_HASH_LEN   32u
 #define STORE_SIBLINGS_MAX   256u         /* versions kept for one key */
 #define STORE_MAP_DEFAULT    (1ull << 40) /* 1 TiB, sparse */

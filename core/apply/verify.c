@@ -234,14 +234,15 @@ apply_check(const uint8_t *set, size_t len, apply_checked_t **out)
         apply_checked_free(c);
         return MESH_ENOMEM;
     }
-    /* Each op's digest hash, made here too (off the thread that writes): without memory for
-     * them the apply makes them itself. */
+    /* Each op's digest share, made here too (off the thread that writes), from its leaf
+     * (hashed above) and the signer's base: without memory for them the apply makes them
+     * itself. */
     size_t n = c->res.outcome == APPLY_REJECTED ? 0 : c->v.set.op_count;
     c->v.digests = n ? malloc(n * sizeof *c->v.digests) : NULL;
+    uint8_t base[HASH_LEN];
+    version_digest_base(c->v.h.origin, c->v.h.incarnation, base);
     for (size_t i = 0; c->v.digests && i < n; i++) {
-        const wire_op_t *op = &c->v.set.ops[i];
-        version_digest_hash(c->v.h.origin, c->v.h.incarnation, op->meta, op->meta_len,
-                            c->v.digests[i]);
+        version_digest_of_leaf(base, c->v.leaves[i], c->v.digests[i]);
     }
     *out = c;
     return MESH_OK;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "crypto/hash.h"
+#include "store/items.h"
 
 void
 version_ctx_init(version_ctx_t *ctx)
@@ -153,8 +154,7 @@ version_winner(store_txn_t *txn, const store_item_t *item, size_t *winner)
 }
 
 void
-version_digest_hash(const uint8_t *origin, uint64_t incarnation, const uint8_t *meta,
-                    size_t meta_len, uint8_t *out)
+version_digest_base(const uint8_t *origin, uint64_t incarnation, uint8_t *out)
 {
     uint8_t inc[8];
     hash_state_t st;
@@ -164,8 +164,24 @@ version_digest_hash(const uint8_t *origin, uint64_t incarnation, const uint8_t *
     hash_init(&st, HASH_TAG_DIGEST);
     hash_update(&st, origin, WIRE_ORIGIN_LEN);
     hash_update(&st, inc, sizeof inc);
-    hash_update(&st, meta, meta_len);
     hash_final(&st, out);
+}
+
+void
+version_digest_of_leaf(const uint8_t *base, const uint8_t *leaf, uint8_t *out)
+{
+    memcpy(out, base, HASH_LEN);
+    version_digest_add(out, leaf, false);
+}
+
+void
+version_digest_hash(const uint8_t *origin, uint64_t incarnation, const uint8_t *meta,
+                    size_t meta_len, uint8_t *out)
+{
+    uint8_t base[HASH_LEN], leaf[HASH_LEN];
+    version_digest_base(origin, incarnation, base);
+    hash_tagged(HASH_TAG_LEAF, meta, meta_len, leaf);
+    version_digest_of_leaf(base, leaf, out);
 }
 
 void
@@ -191,4 +207,31 @@ version_digest_apply(uint8_t *digest, const uint8_t *origin, uint64_t incarnatio
     uint8_t h[HASH_LEN];
     version_digest_hash(origin, incarnation, meta, meta_len, h);
     version_digest_add(digest, h, subtract);
+}
+
+mesh_err_t
+version_digest_recount(store_txn_t *txn, uint32_t cid, uint8_t *digest)
+{
+    store_cursor_t *cur = NULL;
+    store_item_t *dot = malloc(sizeof *dot);
+    uint8_t origin[WIRE_ORIGIN_LEN];
+    uint64_t seq = 0, inc = 0;
+    uint32_t oid = 0;
+    bool known = false;
+    memset(digest, 0, HASH_LEN);
+    mesh_err_t err = dot ? store_dots_open_coll(txn, cid, &cur) : MESH_ENOMEM;
+    while (err == MESH_OK && (err = store_dots_next(cur, &seq, dot)) == MESH_OK) {
+        const store_version_t *v = &dot->versions[0];
+        if (!known || v->oid != oid) { /* (the dots of an origin come together) */
+            err = store_origin_signed(txn, v->oid, origin, &inc);
+            oid = v->oid;
+            known = err == MESH_OK;
+        }
+        if (err == MESH_OK) {
+            version_digest_apply(digest, origin, inc, v->meta, v->meta_len, false);
+        }
+    }
+    store_cursor_close(cur);
+    free(dot);
+    return err == MESH_ENOTFOUND ? MESH_OK : err;
 }

@@ -50,9 +50,19 @@ void version_digest_apply(uint8_t *digest, const uint8_t *origin, uint64_t incar
                           const uint8_t *meta, size_t meta_len, bool subtract);
 
 /* The hash one version adds to a digest (version_digest_apply's, made ahead: pure CPU, any
- * thread), and adding (or taking away) such a hash. */
+ * thread), and adding (or taking away) such a hash. It is the version's Merkle leaf (§4)
+ * plus, lane by lane, its origin's base (version_digest_base: one per origin and
+ * incarnation), so that a set's check, which hashed every leaf already, makes its ops'
+ * shares with version_digest_of_leaf and no hash more (docs/PROTOCOL.md §5.8). */
 void version_digest_hash(const uint8_t *origin, uint64_t incarnation, const uint8_t *meta,
                          size_t meta_len, uint8_t *out);
+void version_digest_base(const uint8_t *origin, uint64_t incarnation, uint8_t *out);
+void version_digest_of_leaf(const uint8_t *base, const uint8_t *leaf, uint8_t *out);
 void version_digest_add(uint8_t *digest, const uint8_t *h, bool subtract);
+
+/* Make collection cid's digest again from its version records (every live version and
+ * tombstone has one, docs/PROTOCOL.md §6) into digest: what a store of format 3, whose
+ * digests were of the definition before §5.8's, needs once. Errors: the store's. */
+MESH_NODISCARD mesh_err_t version_digest_recount(store_txn_t *txn, uint32_t cid, uint8_t *digest);
 
 #endif /* MESH_CORE_VERSION_H */

@@ -367,6 +367,51 @@ test_node_survives_reopen(void **state)
     mesh_set_list_free(sets);
 }
 
+/* A store of format 3 (digests of the definition before §5.8's): its collections' digests
+ * are made again at the open, whatever they held, and the store is of format 4 after. */
+static mesh_err_t
+s_as_format3(store_txn_t *txn, void *arg)
+{
+    uint32_t cid = 0;
+    store_coll_stats_t stats;
+    (void)arg;
+    mesh_err_t err = store_coll_id(txn, "old", false, &cid);
+    err = err == MESH_OK ? store_coll_stats_get(txn, cid, &stats) : err;
+    stats.digest[0] ^= 0x5a; /* (what the old definition gave differs from the new) */
+    err = err == MESH_OK ? store_coll_stats_put(txn, cid, &stats) : err;
+    return err == MESH_OK ? store_meta_put_u64(txn, "format", 3) : err;
+}
+
+static void
+test_node_format3_digests_made_again(void **state)
+{
+    fixture_t *f = *state;
+    char want[65], got[65];
+    util_put(f->m, "old", "a", "1");
+    util_put(f->m, "old", "b", "2");
+    util_put(f->m, "old", "a", NULL); /* (a tombstone counts too) */
+    assert_int_equal(mesh_digest(f->m, "old", want, sizeof want, NULL), MESH_OK);
+    mesh_close(f->m);
+    store_t *st = NULL;
+    char dir[400], detail[128];
+    snprintf(dir, sizeof dir, "%s/store", f->home);
+    assert_int_equal(store_open(dir, 0, &st, detail, sizeof detail), MESH_OK);
+    assert_int_equal(store_write(st, s_as_format3, NULL), MESH_OK);
+    store_close(st);
+    assert_int_equal(util_open(f->home, false, NULL, 0, &f->m), MESH_OK);
+    assert_int_equal(mesh_digest(f->m, "old", got, sizeof got, NULL), MESH_OK);
+    assert_string_equal(got, want);
+    assert_true(util_check_digest(f->m, "old"));
+    store_txn_t *txn = NULL;
+    uint64_t format = 0, stale = 9;
+    assert_int_equal(store_read_begin(f->m->store, &txn), MESH_OK);
+    assert_int_equal(store_meta_get_u64(txn, "format", &format), MESH_OK);
+    assert_int_equal(store_meta_get_u64(txn, STORE_META_REDIGEST, &stale), MESH_OK);
+    store_read_end(txn);
+    assert_int_equal(format, STORE_FORMAT);
+    assert_int_equal(stale, 0);
+}
+
 static void
 test_node_every_error_has_text(void **state)
 {
@@ -732,6 +777,7 @@ main(void)
         T(test_node_rollback_renews_incarnation), T(test_node_peers_list_every_address),
         T(test_node_collections_list),       T(test_node_import_report_is_sized),
         T(test_node_coll_names_and_escaping), T(test_node_log_capture),
+        T(test_node_format3_digests_made_again),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
