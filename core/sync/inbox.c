@@ -29,6 +29,7 @@ struct inbox {
     int64_t wait_ms;
     int64_t first_ms;  /* when the queue's wait began: the first batch, or the last commit */
     uint64_t removals; /* shifts and forgets that removed a batch (inbox_removals) */
+    size_t written;    /* the oldest this many are written to the spool (inbox_set_written) */
 };
 
 mesh_err_t
@@ -111,7 +112,7 @@ static bool
 s_fits(const inbox_t *in, const void *from, size_t charge)
 {
     size_t mine = 0;
-    for (size_t i = 0; i < in->n; i++) {
+    for (size_t i = in->written; i < in->n; i++) {
         mine += in->q[i].b.from == from ? in->q[i].charge : 0;
     }
     size_t share = in->max_bytes / INBOX_SHARE;
@@ -233,6 +234,7 @@ inbox_shift(inbox_t *in, size_t n, int64_t now_ms)
     }
     memmove(in->q, in->q + n, (in->n - n) * sizeof *in->q);
     in->n -= n;
+    in->written = in->written > n ? in->written - n : 0;
     in->first_ms = now_ms;
 }
 
@@ -250,7 +252,14 @@ inbox_forget(inbox_t *in, const void *from)
         }
     }
     in->removals += kept < in->n;
+    in->written = kept < in->n ? 0 : in->written; /* (the spool drops its group then) */
     in->n = kept;
+}
+
+void
+inbox_set_written(inbox_t *in, size_t n)
+{
+    in->written = n < in->n ? n : in->n;
 }
 
 uint64_t

@@ -73,6 +73,7 @@ struct spool {
     size_t ops;        /* the spooled batches' ops, as their outlines count them */
     size_t max_charge; /* charge spooled at most: what the last apply did in SPOOL_APPLY_MS */
     int64_t last_ms;   /* when the last batch was spooled (0: read at start) */
+    int64_t failed_ms; /* when an apply last failed (0: none): none started eagerly for a while */
     /* The apply under way on the worker thread: while running, the batches (q) are its and
      * nothing is spooled; only the loop thread reads or changes running. */
     bool running;
@@ -325,8 +326,10 @@ s_syncer(loop_t *l)
 
 /* Forget the written group (its records past size are cut off: never acknowledged). */
 static void
-s_unwrite(spool_t *sp)
+s_unwrite(loop_t *l)
 {
+    spool_t *sp = l->spool;
+    inbox_set_written(l->inbox, 0);
     if (sp->wrote_n) {
         sp->wrote_n = 0;
         (void)ftruncate(sp->fd, sp->size);
@@ -344,7 +347,7 @@ spool_written(loop_t *l)
      * while none left, its head is the group written) */
     bool same = inbox_removals(l->inbox) == sp->wrote_removals;
     if (!same) { /* (a sender's batches forgotten meanwhile: written again if they come) */
-        s_unwrite(sp);
+        s_unwrite(l);
         return 0;
     }
     return sp->wrote_n;
@@ -365,7 +368,7 @@ spool_quiesce(loop_t *l)
         fsyncer_stop(sp->syncer); /* (its last sync ends first) */
         sp->syncer = NULL;
         sp->no_syncer = true;
-        s_unwrite(sp);
+        s_unwrite(l);
     }
 }
 
@@ -379,7 +382,7 @@ s_written_synced(loop_t *l)
     if (!ok) {
         node_log(l->m, MESH_LOG_WARN, "spool: cannot sync %zu batch(es): committing them directly",
                  sp->wrote_n);
-        s_unwrite(sp);
+        s_unwrite(l);
         return MESH_EIO;
     }
     sp->wrote_n = 0;
@@ -429,6 +432,7 @@ spool_append(loop_t *l, size_t n)
         sp->wrote_removals = inbox_removals(l->inbox);
         sp->wrote_end = at;
         sp->wrote_ticket = fsyncer_ask(sp->syncer);
+        inbox_set_written(l->inbox, n); /* (its sender's next may come meanwhile) */
         return MESH_ESTATE;
     }
     if (err == MESH_OK && fdatasync(sp->fd) != 0) {
@@ -541,6 +545,9 @@ s_applied(loop_t *l, const mesh_import_report_t *rep, int64_t ms, uint64_t last_
     }
     l->ops_unreleased += rep->ops_stored;
     s_forget(sp, a);
+    if (!sp->wrote_n) {
+        inbox_set_written(l->inbox, 0); /* (a group written is cut off with the file) */
+    }
     l->flush_ms = sync_now_ms();
 }
 
@@ -639,6 +646,7 @@ s_job_end(loop_t *l, s_job_t *j)
         node_log(l->m, MESH_LOG_ERROR, "applying %zu spooled batch(es) failed: %s (kept)", j->n,
                  mesh_strerror(j->err));
         s_unclaim(sp);
+        sp->failed_ms = sync_now_ms();
         return j->err;
     }
     if (j->rep.text) {
@@ -783,8 +791,12 @@ spool_tick(loop_t *l, int64_t now_ms)
     if (sp && sp->running && __atomic_load_n(&sp->job.done, __ATOMIC_ACQUIRE)) {
         spool_wait(l); /* (through: joined at once) */
     }
-    if (sp && sp->n && !sp->running && !inbox_count(l->inbox) &&
-        now_ms - sp->last_ms >= LOOP_GROUP_MS) {
+    /* (the worker is free: it starts on what is spooled once that is worth a commit, so it
+     * never waits idle for a generation to fill while batches stream in) */
+    bool worth = sp && sp->charge - sp->apply_charge >= SPOOL_EAGER_CHARGE &&
+                 (!sp->failed_ms || now_ms - sp->failed_ms >= LOOP_GROUP_MS);
+    if (sp && sp->n && !sp->running &&
+        (worth || (!inbox_count(l->inbox) && now_ms - sp->last_ms >= LOOP_GROUP_MS))) {
         if (!s_start(l)) {
             (void)spool_apply(l); /* (on failure, kept: tried again a while later) */
         }

@@ -28,6 +28,7 @@ typedef struct loop loop_t;
 #define SPOOL_START_CHARGE (16u << 20)  /* the last one checked and applied in this time (at */
 #define SPOOL_MIN_CHARGE   (16u << 20)  /* first this much; never less than this; learnt from */
 #define SPOOL_LEARN_CHARGE (4u << 20)   /* an apply of at least this much) */
+#define SPOOL_EAGER_CHARGE (8u << 20)   /* a free worker starts on this much spooled */
 
 /* Open the spool file of home (path), creating it empty, and read the batches a previous
  * run left there (acknowledged, not yet applied: spool_apply applies them first). A torn
@@ -105,8 +106,9 @@ mesh_err_t spool_apply(loop_t *l);
  * applies the spool (spool_apply) and then the n as before (applying twice is no harm). */
 MESH_NODISCARD mesh_err_t spool_apply_with(loop_t *l, size_t n);
 
-/* End the worker's apply once it is through; start one (on the worker) when nothing came
- * for LOOP_GROUP_MS (a pass that stopped midway, a replay after a restart), the inbox being
+/* End the worker's apply once it is through; start one (on the worker) when none runs and
+ * the batches spooled are charged SPOOL_EAGER_CHARGE or more, or when nothing came for
+ * LOOP_GROUP_MS (a pass that stopped midway, a replay after a restart), the inbox being
  * empty. */
 void spool_tick(loop_t *l, int64_t now_ms);
 
