@@ -33,6 +33,7 @@ typedef struct cli_ctx {
     bool quiet;                   /* drop every library log line (while probing) */
     char lib_error[512];          /* the library's last error-level log line, "" if none */
     bool online;                  /* open with the event loop (meshctl daemon) */
+    char **argv_all;              /* main's argv, whole (the daemon starts again with it) */
     const char *listen;           /* with online: the endpoint to listen on, or NULL */
     char listen_config[256];      /* 'listen' from the config file, "" if none */
     bool quiet_flag;              /* --quiet: no confirmation lines (cli_confirm) */

@@ -226,6 +226,29 @@ s_reload(cli_ctx_t *ctx, const s_flags_t *f, mesh_t *m)
     return m;
 }
 
+/* The daemon's heap in transparent huge pages: glibc asks the kernel for them (madvise) with
+ * its tunable glibc.malloc.hugetlb=1, which it reads only when a process starts, so the
+ * daemon starts again, once, with the tunable added to GLIBC_TUNABLES, unless that names
+ * it already (glibc.malloc.hugetlb=0 keeps them off). Without them a sync of 1M items
+ * spent a quarter of the receiver's CPU in page faults on its batches and store pages,
+ * most of it the fault's own cost in a virtual machine (docs/PROTOCOL.md §11.2). If the
+ * new start fails, this one goes on as it is. */
+static void
+s_huge_pages(const cli_ctx_t *ctx)
+{
+    const char *was = getenv("GLIBC_TUNABLES");
+    char tunables[1024];
+    if (!ctx->argv_all || (was && strstr(was, "glibc.malloc.hugetlb"))) {
+        return;
+    }
+    int n = snprintf(tunables, sizeof tunables, "%s%sglibc.malloc.hugetlb=1", was ? was : "",
+                     was && *was ? ":" : "");
+    if (n < 0 || (size_t)n >= sizeof tunables || setenv("GLIBC_TUNABLES", tunables, 1) != 0) {
+        return;
+    }
+    execv("/proc/self/exe", ctx->argv_all);
+}
+
 int
 cmd_daemon(int argc, char **argv, cli_ctx_t *ctx)
 {
@@ -242,6 +265,7 @@ cmd_daemon(int argc, char **argv, cli_ctx_t *ctx)
     int npos, rc = cli_parse(ctx, s_usage, argc, argv, opts, 0, 0, &npos);
     if (rc != CLI_CONTINUE)
         return rc;
+    s_huge_pages(ctx); /* (before any thread, lock or socket: nothing to undo) */
     bool from_config;
     rc = s_settings(ctx, &f, &from_config);
     if (rc != CLI_CONTINUE)

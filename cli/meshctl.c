@@ -191,6 +191,7 @@ main(int argc, char **argv)
 {
     cli_ctx_t ctx;
     cli_ctx_init(&ctx);
+    ctx.argv_all = argv;
     int i = 1;
     for (; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
         const char *arg = argv[i];
