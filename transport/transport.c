@@ -735,6 +735,17 @@ s_take_piece(transport_t *t, s_join_t *j, zmq_msg_t *part, transport_msg_t *msg)
     return MESH_OK;
 }
 
+uint8_t *
+transport_keep(transport_t *t, const transport_msg_t *msg)
+{
+    uint8_t *kept = t->joined;
+    if (!kept || msg->data != kept) {
+        return NULL;
+    }
+    t->joined = NULL;
+    return kept;
+}
+
 /* Take one frame from the ROUTER: MESH_OK with *msg, or MESH_ENOTFOUND (refused/none). */
 static mesh_err_t
 s_from_router(transport_t *t, transport_msg_t *msg)
