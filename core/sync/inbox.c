@@ -134,8 +134,8 @@ inbox_bytes(const inbox_t *in)
 
 /* Queue buf (malloc'd, len bytes, now the inbox's) charged charge, and start its check. */
 static void
-s_queue(inbox_t *in, void *from, uint64_t id, uint8_t *buf, size_t len, bool more,
-        int64_t now_ms, size_t charge)
+s_queue(inbox_t *in, void *from, uint64_t id, uint8_t *buf, size_t len, bool more, int64_t now_ms,
+        size_t charge)
 {
     checker_job_t *check = NULL;
     if (checker_submit(in->checker, buf, len, &check) != MESH_OK) {

@@ -1,8 +1,8 @@
 /* core/sync/inbox.h: the batches a daemon received and has not committed yet
  * (docs/PROTOCOL.md §11.2, step 3).
- * Owns: the queue in arrival order (each batch's bytes: a copy, or a buffer adopted), each batch's check on the
- * checker thread (core/sync/checker.h) while earlier ones commit, which of the oldest make the
- * next group, and when that group is due.
+ * Owns: the queue in arrival order (each batch's bytes: a copy, or a buffer it adopted),
+ * each batch's check on the checker thread (core/sync/checker.h) while earlier ones commit,
+ * which of the oldest make the next group, and when that group is due.
  * Not here: committing and acknowledging (core/sync/loop.c), what a check is
  * (core/bundle/import.h).
  * Layer: core. Third-party: none. SPDX-License-Identifier: MIT */
