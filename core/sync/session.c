@@ -771,8 +771,8 @@ session_flush(loop_t *l)
  * does not fit (LOOP_QUEUE_BATCHES, LOOP_QUEUE_BYTES), groups are committed first: the
  * senders wait meanwhile, under their credit, and nobody's batch is refused. A batch that
  * came in pieces (tm, its frame: NULL for one rebuilt here) is not copied: the inbox adopts
- * the transport's buffer, its body moved to the start (pages already touched, where a copy
- * touched fresh ones: issue 15); msg's bytes are gone then. */
+ * the transport's buffer, its body moved to the start in place (a copy wrote every byte
+ * again into pages touched for the first time: issue 15); msg's bytes are gone then. */
 static void
 s_on_batch(loop_t *l, session_t *s, const wire_msg_t *msg, const transport_msg_t *tm)
 {
