@@ -662,6 +662,31 @@ s_inbound(transport_t *t, const uint8_t *rid, size_t len, uint32_t *conn)
     return true;
 }
 
+/* Make room in j for need bytes, grown as bytes come, not to a claimed length: doubled
+ * from one piece (at most twice the bytes come, or the frame's length), and doubled
+ * already when need fills it and more is to come, so that a frame of up to two pieces (a
+ * large BATCH: ~1.8 MB) takes one allocation and no copying realloc (the heap's: loop.c
+ * keeps chunks this size out of mmap). False: no memory. */
+static bool
+s_join_grow(s_join_t *j, size_t need)
+{
+    if (need < j->cap || (need == j->cap && (need == j->total || !j->cap))) {
+        return true;
+    }
+    size_t cap = j->cap ? j->cap : TRANSPORT_PIECE_MAX;
+    while (cap < need || (cap == need && need < j->total)) {
+        cap *= 2;
+    }
+    cap = cap > j->total ? j->total : cap;
+    uint8_t *grown = realloc(j->buf, cap);
+    if (!grown) {
+        return false;
+    }
+    j->buf = grown;
+    j->cap = cap;
+    return true;
+}
+
 /* Take the piece in part (its sender's join state j): MESH_OK when it ends a frame, which
  * *msg then holds (part moved to t->last, or the joined bytes in t->joined); MESH_ENOTFOUND
  * when more must come, or the piece is not well formed (dropped and counted). */
@@ -707,19 +732,9 @@ s_take_piece(transport_t *t, s_join_t *j, zmq_msg_t *part, transport_msg_t *msg)
         t->refused++; /* not a piece, a piece of no frame, or past the frame's length */
         return MESH_ENOTFOUND;
     }
-    if (j->len + (n - head) > j->cap) { /* grown as bytes come, not to a claimed length */
-        size_t cap = j->cap ? j->cap : TRANSPORT_PIECE_MAX;
-        while (cap < j->len + (n - head)) {
-            cap *= 2;
-        }
-        cap = cap > j->total ? j->total : cap;
-        uint8_t *grown = realloc(j->buf, cap);
-        if (!grown) {
-            s_join_reset(j, true);
-            return MESH_ENOTFOUND;
-        }
-        j->buf = grown;
-        j->cap = cap;
+    if (!s_join_grow(j, j->len + (n - head))) {
+        s_join_reset(j, true);
+        return MESH_ENOTFOUND;
     }
     s_copy_in(j->buf + j->len, p + head, n - head);
     j->len += n - head;
@@ -733,6 +748,17 @@ s_take_piece(transport_t *t, s_join_t *j, zmq_msg_t *part, transport_msg_t *msg)
     j->cap = 0;
     s_join_reset(j, false);
     return MESH_OK;
+}
+
+uint8_t *
+transport_keep(transport_t *t, const transport_msg_t *msg)
+{
+    uint8_t *kept = t->joined;
+    if (!kept || msg->data != kept) {
+        return NULL;
+    }
+    t->joined = NULL;
+    return kept;
 }
 
 /* Take one frame from the ROUTER: MESH_OK with *msg, or MESH_ENOTFOUND (refused/none). */

@@ -78,6 +78,13 @@ void transport_disconnect(transport_t *t, uint32_t conn);
 MESH_NODISCARD mesh_err_t transport_send(transport_t *t, uint32_t conn, const void *data,
                                          size_t len);
 
+/* Hand over the frame msg (the last transport_recv's) when it was joined from pieces (a
+ * frame longer than TRANSPORT_PIECE_MAX): its malloc'd buffer, msg->len bytes at its start
+ * (msg->data), its capacity msg->len too; the caller free()s it, and the next transport_recv
+ * no longer does. NULL when it came whole (it lives in libzmq's message, or a TSan build's
+ * copy: copy the bytes then), or was handed over already. */
+uint8_t *transport_keep(transport_t *t, const transport_msg_t *msg);
+
 /* Wait up to timeout_ms (-1: for ever) for one frame from an admitted peer (its pieces
  * joined), answering handshakes meanwhile. Frames whose sender is no longer admitted are dropped
  * (and counted in transport_refused). MESH_OK: *msg filled; MESH_ENOTFOUND: nothing came in time;

@@ -133,6 +133,23 @@ inbox_bytes(const inbox_t *in)
     return in->bytes;
 }
 
+/* Queue buf (malloc'd, len bytes, now the inbox's) charged charge, and start its check. */
+static void
+s_queue(inbox_t *in, void *from, uint64_t id, uint8_t *buf, size_t len, bool more, int64_t now_ms,
+        size_t charge)
+{
+    checker_job_t *check = NULL;
+    if (checker_submit(in->checker, buf, len, &check) != MESH_OK) {
+        check = NULL; /* inbox_checked checks it then */
+    }
+    if (in->n == 0) {
+        in->first_ms = now_ms;
+    }
+    in->q[in->n++] = (s_entry_t){{from, id, buf, len, more}, buf, check, NULL, false, charge};
+    in->bytes += charge;
+    in->frame_bytes += len;
+}
+
 mesh_err_t
 inbox_add(inbox_t *in, void *from, uint64_t id, const uint8_t *data, size_t len, bool more,
           int64_t now_ms)
@@ -146,16 +163,19 @@ inbox_add(inbox_t *in, void *from, uint64_t id, const uint8_t *data, size_t len,
         return MESH_ENOMEM;
     }
     memcpy(copy, data, len);
-    checker_job_t *check = NULL;
-    if (checker_submit(in->checker, copy, len, &check) != MESH_OK) {
-        check = NULL; /* inbox_checked checks it then */
+    s_queue(in, from, id, copy, len, more, now_ms, charge);
+    return MESH_OK;
+}
+
+mesh_err_t
+inbox_adopt(inbox_t *in, void *from, uint64_t id, uint8_t *buf, size_t len, bool more,
+            int64_t now_ms)
+{
+    size_t charge = inbox_charge(buf, len);
+    if (!s_fits(in, from, charge)) {
+        return MESH_EBUSY;
     }
-    if (in->n == 0) {
-        in->first_ms = now_ms;
-    }
-    in->q[in->n++] = (s_entry_t){{from, id, copy, len, more}, copy, check, NULL, false, charge};
-    in->bytes += charge;
-    in->frame_bytes += len;
+    s_queue(in, from, id, buf, len, more, now_ms, charge);
     return MESH_OK;
 }
 

@@ -1,8 +1,8 @@
 /* core/sync/inbox.h: the batches a daemon received and has not committed yet
  * (docs/PROTOCOL.md §11.2, step 3).
- * Owns: the queue in arrival order (a copy of each batch), each batch's check on the
- * checker thread (core/sync/checker.h) while earlier ones commit, which of the oldest make the
- * next group, and when that group is due.
+ * Owns: the queue in arrival order (each batch's bytes: a copy, or a buffer it adopted),
+ * each batch's check on the checker thread (core/sync/checker.h) while earlier ones commit,
+ * which of the oldest make the next group, and when that group is due.
  * Not here: committing and acknowledging (core/sync/loop.c), what a check is
  * (core/bundle/import.h).
  * Layer: core. Third-party: none. SPDX-License-Identifier: MIT */
@@ -71,6 +71,13 @@ size_t inbox_bytes(const inbox_t *in);
  * it comes again). */
 MESH_NODISCARD mesh_err_t inbox_add(inbox_t *in, void *from, uint64_t id, const uint8_t *data,
                                     size_t len, bool more, int64_t now_ms);
+
+/* inbox_add without the copy: queue buf itself (malloc'd, the batch's len bytes at its
+ * start; at most a few bytes more behind them, the inbox charges len), which the inbox owns
+ * from MESH_OK on (freed, or handed over by inbox_take, as a copy is). Errors: MESH_EBUSY
+ * (inbox_fits): buf stays the caller's. */
+MESH_NODISCARD mesh_err_t inbox_adopt(inbox_t *in, void *from, uint64_t id, uint8_t *buf,
+                                      size_t len, bool more, int64_t now_ms);
 
 /* Is the oldest group due for a commit: a whole group queued, the last batch ended its
  * sender's pass, or wait_ms passed since the first of the queue came? */

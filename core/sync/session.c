@@ -769,19 +769,31 @@ session_flush(loop_t *l)
 
 /* Queue a batch for a later commit (inbox_due); its sets are checked meanwhile. When it
  * does not fit (LOOP_QUEUE_BATCHES, LOOP_QUEUE_BYTES), groups are committed first: the
- * senders wait meanwhile, under their credit, and nobody's batch is refused. */
+ * senders wait meanwhile, under their credit, and nobody's batch is refused. A batch that
+ * came in pieces (tm, its frame: NULL for one rebuilt here) is not copied: the inbox adopts
+ * the transport's buffer, its body moved to the start in place (a copy wrote every byte
+ * again into pages touched for the first time: issue 15); msg's bytes are gone then. */
 static void
-s_on_batch(loop_t *l, session_t *s, const wire_msg_t *msg)
+s_on_batch(loop_t *l, session_t *s, const wire_msg_t *msg, const transport_msg_t *tm)
 {
     while (!inbox_fits(l->inbox, s, msg->body, msg->body_len)) {
         session_flush_group(l); /* (each commits or forgets one batch at least) */
     }
-    if (inbox_add(l->inbox, s, msg->num, msg->body, msg->body_len, msg->more, sync_now_ms()) !=
-        MESH_OK) {
+    size_t len = msg->body_len;
+    uint8_t *kept = tm ? transport_keep(l->t, tm) : NULL;
+    mesh_err_t err;
+    if (kept) {
+        memmove(kept, msg->body, len);
+        err = inbox_adopt(l->inbox, s, msg->num, kept, len, msg->more, sync_now_ms());
+    } else {
+        err = inbox_add(l->inbox, s, msg->num, msg->body, len, msg->more, sync_now_ms());
+    }
+    if (err != MESH_OK) {
+        free(kept); /* (inbox_fits said yes: only no memory, and a kept frame cannot fail) */
         node_log(l->m, MESH_LOG_ERROR, "no memory for a batch from %s", s->id);
         return; /* not acknowledged: it comes again */
     }
-    s->batch_bytes_in += msg->body_len;
+    s->batch_bytes_in += len;
 }
 
 /* A batch in the compact form: rebuilt into the bundle it stands for (every signed byte
@@ -811,7 +823,7 @@ s_on_cbatch(loop_t *l, session_t *s, const wire_msg_t *msg)
         batch.type = WIRE_MSG_BATCH;
         batch.body = bundle.data;
         batch.body_len = bundle.len;
-        s_on_batch(l, s, &batch);
+        s_on_batch(l, s, &batch, NULL);
     }
     wire_buf_release(&bundle); /* (the inbox queued a copy) */
 }
@@ -947,7 +959,7 @@ session_on_msg(loop_t *l, const transport_msg_t *tm)
         break;
     }
     case WIRE_MSG_BATCH:
-        s_on_batch(l, s, &msg);
+        s_on_batch(l, s, &msg, tm);
         break;
     case WIRE_MSG_CBATCH:
         s_on_cbatch(l, s, &msg);

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "core/sync/checker.h"
 #include "util.h"
 
 static int g_a, g_b, g_c; /* senders, told apart by address */
@@ -217,6 +218,39 @@ test_inbox_written_leave_the_share(void **state)
     inbox_close(in);
 }
 
+/* inbox_adopt queues the caller's buffer itself (no copy): charged as inbox_add would, the
+ * same pointer in inbox_at and from inbox_take; one that does not fit stays the caller's. */
+static void
+test_inbox_adopt(void **state)
+{
+    (void)state;
+    inbox_t *in = NULL;
+    assert_int_equal(inbox_open(10, 250, 10, 1000, 1000, &in), MESH_OK);
+    uint8_t *a = malloc(100), *b = malloc(200), *c = malloc(60);
+    assert_true(a && b && c);
+    memset(a, 0x11, 100);
+    memset(b, 0x22, 200);
+    memset(c, 0x33, 60);
+    assert_int_equal(inbox_adopt(in, &g_a, 1, a, 100, true, 0), MESH_OK);
+    assert_int_equal(inbox_adopt(in, &g_b, 2, b, 200, true, 0), MESH_EBUSY); /* past 250 */
+    assert_int_equal(inbox_adopt(in, &g_b, 2, c, 60, true, 0), MESH_OK);
+    free(b); /* (refused: still ours) */
+    assert_int_equal(inbox_bytes(in), 160);
+    assert_ptr_equal(inbox_at(in, 0)->data, a);
+    assert_ptr_equal(inbox_at(in, 1)->data, c);
+    uint8_t *data = NULL;
+    struct checker_job *job = NULL;
+    import_checked_t *own = NULL;
+    assert_int_equal(inbox_take(in, 0, &data, &job, &own), 100);
+    assert_ptr_equal(data, a);
+    assert_null(inbox_at(in, 0)->data);
+    checker_job_free(job);
+    import_checked_free(own);
+    free(data);
+    inbox_shift(in, 1, 0);
+    inbox_close(in); /* (frees c) */
+}
+
 int
 main(void)
 {
@@ -225,6 +259,7 @@ main(void)
         cmocka_unit_test(test_inbox_checks),
         cmocka_unit_test(test_inbox_byte_cap),
         cmocka_unit_test(test_inbox_written_leave_the_share),
+        cmocka_unit_test(test_inbox_adopt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -137,7 +137,7 @@ test_transport_member_talks_both_ways(void **state)
 /* Frames go in pieces of TRANSPORT_PIECE_MAX (§10): libzmq's message cap is one piece, so
  * that a stranger can make it hold only that much per connection before CURVE is through.
  * Frames of 0 bytes, one piece exactly, one byte more, and 5 MiB + 3 arrive whole and in
- * order, both ways; a send into a queue that fills mid-frame fails, and the receiver drops
+ * order, both ways (the joined ones can be kept: transport_keep); a send into a queue that fills mid-frame fails, and the receiver drops
  * the part it got when the next frame starts. */
 static void
 test_transport_frames_in_pieces(void **state)
@@ -163,16 +163,27 @@ test_transport_frames_in_pieces(void **state)
     for (size_t i = 0; i < big; i++) {
         data[i] = (uint8_t)(i * 7 + i / 4099);
     }
+    uint8_t *kept = NULL;
     for (size_t k = 0; k < 4; k++) {
         assert_int_equal(transport_send(b.t, conn, data, sizes[k]), MESH_OK);
         assert_int_equal(s_recv(a.t, 10000, &m, b.t), MESH_OK);
         assert_int_equal(m.len, sizes[k]);
         assert_true(sizes[k] == 0 || memcmp(m.data, data, sizes[k]) == 0);
+        /* a frame joined from pieces is handed over once (a whole one: never), and
+         * outlives the next transport_recv */
+        free(kept);
+        kept = transport_keep(a.t, &m);
+        assert_true((kept != NULL) == (sizes[k] > TRANSPORT_PIECE_MAX));
+        assert_true(!kept || kept == m.data);
+        assert_null(transport_keep(a.t, &m));
         assert_int_equal(transport_send(a.t, back, data, sizes[k]), MESH_OK);
         assert_int_equal(s_recv(b.t, 10000, &m, a.t), MESH_OK);
         assert_int_equal(m.len, sizes[k]);
         assert_true(sizes[k] == 0 || memcmp(m.data, data, sizes[k]) == 0);
+        assert_true(!kept || memcmp(kept, data, sizes[k]) == 0);
     }
+    assert_non_null(kept);
+    free(kept);
     /* Fill b's queue to a with 5 MiB frames unread until a send fails (some cut short),
      * then read all: every frame a gets is whole (a cut one is dropped, never joined to
      * the next), and a last small frame arrives as it was sent. */
