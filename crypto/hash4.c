@@ -1,0 +1,235 @@
+/* crypto/hash4.c: BLAKE2b-256 of up to 4 one-block messages at once, one per 64-bit lane of
+ * an AVX2 register (RFC 7693: the IV, the sigma permutations, G, the last-block flag and the
+ * byte counter); libsodium per message without AVX2 or past one block.
+ * Owns: the lanes, the block padding and the runtime choice of AVX2.
+ * Layer: crypto. Third-party: sodium.h (through hash.c). SPDX-License-Identifier: MIT */
+#include "hash4.h"
+
+#include <string.h>
+
+#define S_BLOCK 128u /* a BLAKE2b block: tag and message must fit in one */
+#define S_LANES 4u
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define S_HAVE_AVX2 1
+#include <immintrin.h>
+#else
+#define S_HAVE_AVX2 0
+#endif
+
+/* One batch: up to 4 blocks, each padded with zeros, and each one's byte count. */
+typedef struct s_batch {
+    uint8_t blk[S_LANES][S_BLOCK];
+    uint64_t count[S_LANES];
+    uint8_t *out[S_LANES];
+    size_t lanes;
+} s_batch_t;
+
+#if S_HAVE_AVX2
+/* RFC 7693 §2.6: the IV (SHA-512's). */
+static const uint64_t s_iv[8] = {
+    0x6a09e667f3bcc908ull, 0xbb67ae8584caa73bull, 0x3c6ef372fe94f82bull, 0xa54ff53a5f1d36f1ull,
+    0x510e527fade682d1ull, 0x9b05688c2b3e6c1full, 0x1f83d9abfb41bd6bull, 0x5be0cd19137e2179ull};
+
+/* RFC 7693 §2.7: the message word order of each round; rounds 10 and 11 reuse rows 0, 1. */
+static const uint8_t s_sigma[10][16] = {
+    {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
+    {14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3},
+    {11, 8, 12, 0, 5, 2, 15, 13, 10, 14, 3, 6, 7, 1, 9, 4},
+    {7, 9, 3, 1, 13, 12, 11, 14, 2, 6, 5, 10, 4, 0, 15, 8},
+    {9, 0, 5, 7, 2, 4, 10, 15, 14, 1, 11, 12, 6, 8, 3, 13},
+    {2, 12, 6, 10, 0, 11, 8, 3, 4, 13, 7, 5, 15, 14, 1, 9},
+    {12, 5, 1, 15, 14, 13, 4, 10, 0, 7, 6, 3, 9, 2, 8, 11},
+    {13, 11, 7, 14, 12, 1, 3, 9, 5, 0, 15, 4, 8, 6, 2, 10},
+    {6, 15, 14, 9, 11, 3, 0, 8, 12, 2, 13, 7, 1, 4, 10, 5},
+    {10, 2, 8, 4, 7, 6, 1, 5, 15, 11, 9, 14, 3, 12, 13, 0}};
+
+/* The parameter block's first word for an unkeyed 32-byte digest: depth 1, fanout 1. */
+#define S_PARAM0 0x01010020ull
+
+#define S_AVX2 __attribute__((target("avx2")))
+
+static S_AVX2 inline __m256i
+s_rotr32(__m256i x)
+{
+    return _mm256_shuffle_epi32(x, _MM_SHUFFLE(2, 3, 0, 1));
+}
+
+static S_AVX2 inline __m256i
+s_rotr24(__m256i x)
+{
+    const __m256i rot = _mm256_setr_epi8(3, 4, 5, 6, 7, 0, 1, 2, 11, 12, 13, 14, 15, 8, 9, 10, 3,
+                                         4, 5, 6, 7, 0, 1, 2, 11, 12, 13, 14, 15, 8, 9, 10);
+    return _mm256_shuffle_epi8(x, rot);
+}
+
+static S_AVX2 inline __m256i
+s_rotr16(__m256i x)
+{
+    const __m256i rot = _mm256_setr_epi8(2, 3, 4, 5, 6, 7, 0, 1, 10, 11, 12, 13, 14, 15, 8, 9, 2,
+                                         3, 4, 5, 6, 7, 0, 1, 10, 11, 12, 13, 14, 15, 8, 9);
+    return _mm256_shuffle_epi8(x, rot);
+}
+
+static S_AVX2 inline __m256i
+s_rotr63(__m256i x)
+{
+    return _mm256_or_si256(_mm256_srli_epi64(x, 63), _mm256_add_epi64(x, x));
+}
+
+/* RFC 7693 §3.1: the mixing function G on four lanes at once. */
+static S_AVX2 inline void
+s_g(__m256i *v, int a, int b, int c, int d, __m256i x, __m256i y)
+{
+    v[a] = _mm256_add_epi64(_mm256_add_epi64(v[a], v[b]), x);
+    v[d] = s_rotr32(_mm256_xor_si256(v[d], v[a]));
+    v[c] = _mm256_add_epi64(v[c], v[d]);
+    v[b] = s_rotr24(_mm256_xor_si256(v[b], v[c]));
+    v[a] = _mm256_add_epi64(_mm256_add_epi64(v[a], v[b]), y);
+    v[d] = s_rotr16(_mm256_xor_si256(v[d], v[a]));
+    v[c] = _mm256_add_epi64(v[c], v[d]);
+    v[b] = s_rotr63(_mm256_xor_si256(v[b], v[c]));
+}
+
+/* Word w of each lane's block, lane k in 64-bit element k (the blocks are little endian, as
+ * is x86). */
+static S_AVX2 void
+s_words(const s_batch_t *b, __m256i *m)
+{
+    for (int w = 0; w < 16; w++) {
+        uint64_t x[S_LANES];
+        for (unsigned k = 0; k < S_LANES; k++) {
+            memcpy(&x[k], b->blk[k] + 8 * w, 8);
+        }
+        m[w] = _mm256_loadu_si256((const __m256i *)(const void *)x);
+    }
+}
+
+/* RFC 7693 §3.2 for a single, last block per lane: h = IV ^ parameters, then F with the
+ * counter t = the lane's byte count and the last-block flag; writes each lane's digest. */
+static S_AVX2 void
+s_compress4(s_batch_t *b)
+{
+    __m256i m[16], v[16];
+    s_words(b, m);
+    for (int i = 0; i < 8; i++) {
+        v[i] = _mm256_set1_epi64x((long long)(s_iv[i] ^ (i == 0 ? S_PARAM0 : 0)));
+        v[i + 8] = _mm256_set1_epi64x((long long)s_iv[i]);
+    }
+    v[12] = _mm256_xor_si256(v[12], _mm256_loadu_si256((const __m256i *)(const void *)b->count));
+    v[14] = _mm256_xor_si256(v[14], _mm256_set1_epi64x(-1));
+    for (int r = 0; r < 12; r++) {
+        const uint8_t *s = s_sigma[r % 10];
+        s_g(v, 0, 4, 8, 12, m[s[0]], m[s[1]]);
+        s_g(v, 1, 5, 9, 13, m[s[2]], m[s[3]]);
+        s_g(v, 2, 6, 10, 14, m[s[4]], m[s[5]]);
+        s_g(v, 3, 7, 11, 15, m[s[6]], m[s[7]]);
+        s_g(v, 0, 5, 10, 15, m[s[8]], m[s[9]]);
+        s_g(v, 1, 6, 11, 12, m[s[10]], m[s[11]]);
+        s_g(v, 2, 7, 8, 13, m[s[12]], m[s[13]]);
+        s_g(v, 3, 4, 9, 14, m[s[14]], m[s[15]]);
+    }
+    uint64_t h[4][S_LANES]; /* h[word][lane] */
+    for (int i = 0; i < 4; i++) {
+        __m256i h0 = _mm256_set1_epi64x((long long)(s_iv[i] ^ (i == 0 ? S_PARAM0 : 0)));
+        __m256i x = _mm256_xor_si256(h0, _mm256_xor_si256(v[i], v[i + 8]));
+        _mm256_storeu_si256((__m256i *)(void *)h[i], x);
+    }
+    for (size_t k = 0; k < b->lanes; k++) {
+        for (int i = 0; i < 4; i++) {
+            memcpy(b->out[k] + 8 * i, &h[i][k], 8);
+        }
+    }
+}
+
+static int
+s_use_avx2(void)
+{
+    return __builtin_cpu_supports("avx2");
+}
+#else
+static int
+s_use_avx2(void)
+{
+    return 0;
+}
+
+static void
+s_compress4(s_batch_t *b)
+{
+    (void)b;
+}
+#endif
+
+/* Hash the batch's lanes and empty it for the next. */
+static void
+s_flush(s_batch_t *b)
+{
+    if (b->lanes == 0) {
+        return;
+    }
+    s_compress4(b);
+    memset(b->blk, 0, sizeof b->blk);
+    memset(b->count, 0, sizeof b->count);
+    b->lanes = 0;
+}
+
+/* Add one lane: tag || msg (1 + len <= S_BLOCK), digest to out. */
+static void
+s_add(s_batch_t *b, uint8_t tag, const void *msg, size_t len, uint8_t *out)
+{
+    size_t k = b->lanes++;
+    b->blk[k][0] = tag;
+    memcpy(b->blk[k] + 1, msg, len);
+    b->count[k] = 1 + len;
+    b->out[k] = out;
+}
+
+void
+hash4_tagged(enum hash_tag tag, const uint8_t *const msgs[], const size_t lens[], size_t n,
+             uint8_t (*outs)[HASH_LEN])
+{
+    if (!s_use_avx2()) {
+        for (size_t i = 0; i < n; i++) {
+            hash_tagged(tag, msgs[i], lens[i], outs[i]);
+        }
+        return;
+    }
+    s_batch_t b;
+    memset(&b, 0, sizeof b);
+    for (size_t i = 0; i < n; i++) {
+        if (lens[i] >= S_BLOCK) {
+            hash_tagged(tag, msgs[i], lens[i], outs[i]);
+            continue;
+        }
+        s_add(&b, (uint8_t)tag, msgs[i], lens[i], outs[i]);
+        if (b.lanes == S_LANES) {
+            s_flush(&b);
+        }
+    }
+    s_flush(&b);
+}
+
+/* Each batch copies its 8 input nodes into its blocks before writing its 4 outputs, and a
+ * later batch reads only nodes past those outputs, so outs may be nodes. */
+void
+hash4_pairs(const uint8_t (*nodes)[HASH_LEN], size_t pairs, uint8_t (*outs)[HASH_LEN])
+{
+    if (!s_use_avx2()) {
+        uint8_t tmp[HASH_LEN];
+        for (size_t j = 0; j < pairs; j++) {
+            hash_tagged(HASH_TAG_NODE, nodes[2 * j], 2 * HASH_LEN, tmp);
+            memcpy(outs[j], tmp, HASH_LEN);
+        }
+        return;
+    }
+    s_batch_t b;
+    memset(&b, 0, sizeof b);
+    for (size_t j = 0; j < pairs; j++) {
+        s_add(&b, HASH_TAG_NODE, nodes[2 * j], 2 * HASH_LEN, outs[j]);
+        if (b.lanes == S_LANES) {
+            s_flush(&b);
+        }
+    }
+    s_flush(&b);
+}

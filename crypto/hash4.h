@@ -1,0 +1,26 @@
+/* crypto/hash4.h: BLAKE2b-256 of several short messages at once (docs/PROTOCOL.md §4).
+ * Owns: the multi-message hashing of one-block messages, one message per 64-bit lane of an
+ * AVX2 register (4 at a time), written from RFC 7693, with libsodium per message on a CPU
+ * without AVX2 and for any message longer than one block. The digests are exactly
+ * hash_tagged's (and hash.c's NODE hashes).
+ * Not here: the tags and the tree shape (crypto/hash.h).
+ * Layer: crypto. Third-party: sodium.h, included only by the .c file.
+ * SPDX-License-Identifier: MIT */
+#ifndef MESH_CRYPTO_HASH4_H
+#define MESH_CRYPTO_HASH4_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hash.h"
+
+/* outs[i] = hash_tagged(tag, msgs[i], lens[i]) for i < n (any n; 4 at a time where 1 + lens[i]
+ * <= 128, the one-block case; longer messages one at a time). outs must not overlap msgs. */
+void hash4_tagged(enum hash_tag tag, const uint8_t *const msgs[], const size_t lens[], size_t n,
+                  uint8_t (*outs)[HASH_LEN]);
+
+/* outs[j] = NODE(nodes[2j] || nodes[2j + 1]) for j < pairs: a level of a Merkle tree hashed
+ * into the next. outs may be nodes itself (a level reduced in place). */
+void hash4_pairs(const uint8_t (*nodes)[HASH_LEN], size_t pairs, uint8_t (*outs)[HASH_LEN]);
+
+#endif /* MESH_CRYPTO_HASH4_H */
