@@ -7,6 +7,8 @@
 
 #include <sodium.h>
 
+#include "hash4.h"
+
 #include <stdalign.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,8 +94,33 @@ s_split(size_t n)
     return left;
 }
 
-/* Root of leaves[0..n), n >= 1, by recursion over the split: no heap, O(n) hashes, and a
- * stack depth of at most S_DEPTH_MAX frames. */
+/* Leaves whose root is made level by level in one stack buffer (4 KiB), 4 pairs at a time. */
+#define S_CHUNK 256u
+
+/* Root of leaves[0..n), 1 <= n <= S_CHUNK, level by level: pairs (0,1), (2,3)... hashed 4 at
+ * a time into the buffer (the first level from leaves, the others in place), an odd last
+ * node carried up unchanged. */
+static void
+s_root_chunk(const uint8_t (*leaves)[HASH_LEN], size_t n, uint8_t *out)
+{
+    uint8_t level[S_CHUNK / 2][HASH_LEN]; /* the second level: (n + 1) / 2 <= S_CHUNK / 2 */
+    const uint8_t(*from)[HASH_LEN] = leaves;
+    size_t m = n;
+
+    while (m > 1) {
+        hash4_pairs(from, m / 2, level);
+        if (m % 2) {
+            memcpy(level[m / 2], from[m - 1], HASH_LEN);
+        }
+        from = (const uint8_t(*)[HASH_LEN])level;
+        m = (m + 1) / 2;
+    }
+    memcpy(out, from[0], HASH_LEN);
+}
+
+/* Root of leaves[0..n), n >= 1, by recursion over the split down to S_CHUNK leaves, then level
+ * by level (the same shape: see s_split): no heap, O(n) hashes, a stack depth of at most
+ * S_DEPTH_MAX frames and one chunk's buffer. */
 static void
 s_root(const uint8_t (*leaves)[HASH_LEN], size_t n, uint8_t *out)
 {
@@ -101,8 +128,8 @@ s_root(const uint8_t (*leaves)[HASH_LEN], size_t n, uint8_t *out)
     uint8_t right[HASH_LEN];
     size_t split;
 
-    if (n == 1) {
-        memcpy(out, leaves[0], HASH_LEN);
+    if (n <= S_CHUNK) {
+        s_root_chunk(leaves, n, out);
         return;
     }
     split = s_split(n);
@@ -213,8 +240,7 @@ hash_merkle_proofs(const uint8_t (*leaves)[HASH_LEN], size_t n, const size_t *in
                 memcpy(proofs[i * HASH_PROOF_MAX + lens[i]++], level[sib], HASH_LEN);
         }
         size_t half = (m + 1) / 2;
-        for (size_t j = 0; j + 1 < m; j += 2)
-            s_node(level[j], level[j + 1], next[j / 2]);
+        hash4_pairs(level, m / 2, next);
         if (m % 2)
             memcpy(next[half - 1], level[m - 1], HASH_LEN);
         level = (const uint8_t(*)[HASH_LEN])next;

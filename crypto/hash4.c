@@ -2,8 +2,10 @@
  * an AVX2 register (RFC 7693: the IV, the sigma permutations, G, the last-block flag and the
  * byte counter); libsodium per message without AVX2 or past one block.
  * Owns: the lanes, the block padding and the runtime choice of AVX2.
- * Layer: crypto. Third-party: sodium.h (through hash.c). SPDX-License-Identifier: MIT */
+ * Layer: crypto. Third-party: sodium.h. SPDX-License-Identifier: MIT */
 #include "hash4.h"
+
+#include <sodium.h>
 
 #include <string.h>
 
@@ -161,6 +163,19 @@ s_compress4(s_batch_t *b)
 }
 #endif
 
+/* BLAKE2b-256(tag || msg) by libsodium, one message at a time. out may overlap msg. */
+static void
+s_one(uint8_t tag, const void *msg, size_t len, uint8_t *out)
+{
+    crypto_generichash_state st;
+    uint8_t tmp[HASH_LEN];
+    crypto_generichash_init(&st, NULL, 0, HASH_LEN);
+    crypto_generichash_update(&st, &tag, 1);
+    crypto_generichash_update(&st, msg, len);
+    crypto_generichash_final(&st, tmp, HASH_LEN);
+    memcpy(out, tmp, HASH_LEN);
+}
+
 /* Hash the batch's lanes and empty it for the next. */
 static void
 s_flush(s_batch_t *b)
@@ -191,7 +206,7 @@ hash4_tagged(enum hash_tag tag, const uint8_t *const msgs[], const size_t lens[]
 {
     if (!s_use_avx2()) {
         for (size_t i = 0; i < n; i++) {
-            hash_tagged(tag, msgs[i], lens[i], outs[i]);
+            s_one((uint8_t)tag, msgs[i], lens[i], outs[i]);
         }
         return;
     }
@@ -199,7 +214,7 @@ hash4_tagged(enum hash_tag tag, const uint8_t *const msgs[], const size_t lens[]
     memset(&b, 0, sizeof b);
     for (size_t i = 0; i < n; i++) {
         if (lens[i] >= S_BLOCK) {
-            hash_tagged(tag, msgs[i], lens[i], outs[i]);
+            s_one((uint8_t)tag, msgs[i], lens[i], outs[i]);
             continue;
         }
         s_add(&b, (uint8_t)tag, msgs[i], lens[i], outs[i]);
@@ -216,10 +231,8 @@ void
 hash4_pairs(const uint8_t (*nodes)[HASH_LEN], size_t pairs, uint8_t (*outs)[HASH_LEN])
 {
     if (!s_use_avx2()) {
-        uint8_t tmp[HASH_LEN];
         for (size_t j = 0; j < pairs; j++) {
-            hash_tagged(HASH_TAG_NODE, nodes[2 * j], 2 * HASH_LEN, tmp);
-            memcpy(outs[j], tmp, HASH_LEN);
+            s_one(HASH_TAG_NODE, nodes[2 * j], 2 * HASH_LEN, outs[j]);
         }
         return;
     }

@@ -175,17 +175,21 @@ test_hash_merkle_root_small_shapes(void **state)
 static void
 test_hash_merkle_root_large(void **state)
 {
-    const size_t n = 100000;
-    uint8_t(*leaves)[HASH_LEN] = malloc(n * HASH_LEN);
+    /* around the 256-leaf chunks made level by level, and past a set's 65,536 ops */
+    static const size_t ns[] = {511, 512, 513, 4097, 65535, 65536, 65537, 100000};
+    const size_t n_max = 100000;
+    uint8_t(*leaves)[HASH_LEN] = malloc(n_max * HASH_LEN);
     uint8_t expect[HASH_LEN];
     uint8_t got[HASH_LEN];
 
     (void)state;
     assert_non_null(leaves);
-    s_make_leaves(leaves, n);
-    s_ref_root(S_CONST(leaves), n, expect);
-    hash_merkle_root(S_CONST(leaves), n, got);
-    assert_memory_equal(expect, got, HASH_LEN);
+    s_make_leaves(leaves, n_max);
+    for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
+        s_ref_root(S_CONST(leaves), ns[i], expect);
+        hash_merkle_root(S_CONST(leaves), ns[i], got);
+        assert_memory_equal(expect, got, HASH_LEN);
+    }
     free(leaves);
 }
 
