@@ -94,16 +94,23 @@ s_g(__m256i *v, int a, int b, int c, int d, __m256i x, __m256i y)
 }
 
 /* Word w of each lane's block, lane k in 64-bit element k (the blocks are little endian, as
- * is x86). */
+ * is x86): a 4 x 4 transpose of each lane's words 4 at a time. */
 static S_AVX2 void
 s_words(const s_batch_t *b, __m256i *m)
 {
-    for (int w = 0; w < 16; w++) {
-        uint64_t x[S_LANES];
-        for (unsigned k = 0; k < S_LANES; k++) {
-            memcpy(&x[k], b->blk[k] + 8 * w, 8);
-        }
-        m[w] = _mm256_loadu_si256((const __m256i *)(const void *)x);
+    for (int w = 0; w < 16; w += 4) {
+        __m256i r0 = _mm256_loadu_si256((const __m256i *)(const void *)(b->blk[0] + 8 * w));
+        __m256i r1 = _mm256_loadu_si256((const __m256i *)(const void *)(b->blk[1] + 8 * w));
+        __m256i r2 = _mm256_loadu_si256((const __m256i *)(const void *)(b->blk[2] + 8 * w));
+        __m256i r3 = _mm256_loadu_si256((const __m256i *)(const void *)(b->blk[3] + 8 * w));
+        __m256i lo01 = _mm256_unpacklo_epi64(r0, r1); /* words w, w + 2 of lanes 0, 1 */
+        __m256i hi01 = _mm256_unpackhi_epi64(r0, r1); /* words w + 1, w + 3 */
+        __m256i lo23 = _mm256_unpacklo_epi64(r2, r3);
+        __m256i hi23 = _mm256_unpackhi_epi64(r2, r3);
+        m[w] = _mm256_permute2x128_si256(lo01, lo23, 0x20);
+        m[w + 1] = _mm256_permute2x128_si256(hi01, hi23, 0x20);
+        m[w + 2] = _mm256_permute2x128_si256(lo01, lo23, 0x31);
+        m[w + 3] = _mm256_permute2x128_si256(hi01, hi23, 0x31);
     }
 }
 

@@ -15,6 +15,7 @@
 #include "core/base/node.h"
 #include "core/data/version.h"
 #include "core/member/member.h"
+#include "crypto/hash4.h"
 #include "crypto/ident.h"
 
 /* A set verified ahead of its apply, on any thread (apply_check). */
@@ -36,14 +37,16 @@ verify_reject(apply_result_t *r, mesh_err_t err, const char *fmt, ...)
 
 #define S_VERIFY_SPLIT_BYTES (1u << 20) /* sets to verify before a second thread helps */
 
-/* Check one op against its value and place it in the set; computes its leaf. */
+#define S_VERIFY_BATCH 8u /* ops whose value and leaf hashes are made together */
+
+/* The checks of op i that need no hash: its metadata decodes, its seq is in order in the
+ * header's range, a put carries a value of its length and a deletion none. */
 static mesh_err_t
-s_verify_op(verify_set_t *v, size_t i, uint64_t *prev_seq)
+s_precheck_op(verify_set_t *v, size_t i, uint64_t *prev_seq)
 {
     const wire_op_t *op = &v->set.ops[i];
     wire_opmeta_t *meta = &v->ops[i];
     apply_result_t *r = v->res;
-    uint8_t vh[HASH_LEN];
     mesh_err_t err = wire_opmeta_decode(op->meta, op->meta_len, meta);
     if (err != MESH_OK) {
         verify_reject(r, err, "op %zu: malformed metadata", i);
@@ -58,24 +61,31 @@ s_verify_op(verify_set_t *v, size_t i, uint64_t *prev_seq)
         return MESH_ESEQGAP;
     }
     *prev_seq = meta->seq;
-    if (meta->kind == WIRE_PUT) {
-        if (!op->value || op->value_len != meta->value_len) {
-            verify_reject(r, MESH_EPROTO, "op seq %llu: value missing or of the wrong length",
-                          (unsigned long long)meta->seq);
-            return MESH_EPROTO;
-        }
-        hash_tagged(HASH_TAG_VALUE, op->value, op->value_len, vh);
-        if (memcmp(vh, meta->vhash, HASH_LEN) != 0) {
-            verify_reject(r, MESH_EDIGEST, "op seq %llu: value does not match its signed hash",
-                          (unsigned long long)meta->seq);
-            return MESH_EDIGEST;
-        }
-    } else if (op->value) {
+    if (meta->kind == WIRE_PUT && (!op->value || op->value_len != meta->value_len)) {
+        verify_reject(r, MESH_EPROTO, "op seq %llu: value missing or of the wrong length",
+                      (unsigned long long)meta->seq);
+        return MESH_EPROTO;
+    }
+    if (meta->kind != WIRE_PUT && op->value) {
         verify_reject(r, MESH_EPROTO, "op seq %llu: a deletion carries a value",
                       (unsigned long long)meta->seq);
         return MESH_EPROTO;
     }
-    hash_tagged(HASH_TAG_LEAF, op->meta, op->meta_len, v->leaves[i]);
+    return MESH_OK;
+}
+
+/* The checks of op i after its hashes: vh its value's hash (a put), v->leaves[i] its leaf. */
+static mesh_err_t
+s_check_op(verify_set_t *v, size_t i, const uint8_t *vh)
+{
+    const wire_op_t *op = &v->set.ops[i];
+    const wire_opmeta_t *meta = &v->ops[i];
+    apply_result_t *r = v->res;
+    if (meta->kind == WIRE_PUT && memcmp(vh, meta->vhash, HASH_LEN) != 0) {
+        verify_reject(r, MESH_EDIGEST, "op seq %llu: value does not match its signed hash",
+                      (unsigned long long)meta->seq);
+        return MESH_EDIGEST;
+    }
     if (v->set.partial && hash_merkle_verify(v->leaves[i], meta->seq - v->h.first_seq, v->h.count,
                                              (const uint8_t(*)[HASH_LEN])op->proof, op->proof_count,
                                              v->h.root) != MESH_OK) {
@@ -89,6 +99,53 @@ s_verify_op(verify_set_t *v, size_t i, uint64_t *prev_seq)
         return MESH_EPROTO;
     }
     return MESH_OK;
+}
+
+/* The value hashes (puts) and leaves of ops [from, to), several at once (crypto/hash4): vh[k]
+ * is the k-th put's. */
+static void
+s_hash_ops(verify_set_t *v, size_t from, size_t to, uint8_t (*vh)[HASH_LEN])
+{
+    const uint8_t *msgs[S_VERIFY_BATCH];
+    size_t lens[S_VERIFY_BATCH];
+    size_t puts = 0;
+    for (size_t i = from; i < to; i++) {
+        const wire_op_t *op = &v->set.ops[i];
+        if (v->ops[i].kind == WIRE_PUT) {
+            msgs[puts] = op->value;
+            lens[puts++] = op->value_len;
+        }
+    }
+    hash4_tagged(HASH_TAG_VALUE, msgs, lens, puts, vh);
+    for (size_t i = from; i < to; i++) {
+        msgs[i - from] = v->set.ops[i].meta;
+        lens[i - from] = v->set.ops[i].meta_len;
+    }
+    hash4_tagged(HASH_TAG_LEAF, msgs, lens, to - from, v->leaves + from);
+}
+
+/* Check ops [from, to) (at most S_VERIFY_BATCH) and compute their leaves. The hash-free checks
+ * go first, up to the first op that fails them; the ops before it are hashed together, then
+ * checked in order, so the reason given is the first bad op's, as if each op were checked
+ * whole before the next (a later rejection of an earlier op replaces the pending one). */
+static mesh_err_t
+s_verify_ops(verify_set_t *v, size_t from, size_t to, uint64_t *prev_seq)
+{
+    uint8_t vh[S_VERIFY_BATCH][HASH_LEN];
+    mesh_err_t pending = MESH_OK;
+    size_t good = from;
+    while (good < to && (pending = s_precheck_op(v, good, prev_seq)) == MESH_OK) {
+        good++;
+    }
+    s_hash_ops(v, from, good, vh);
+    for (size_t i = from, k = 0; i < good; i++) {
+        mesh_err_t err = s_check_op(v, i, vh[k]);
+        if (err != MESH_OK) {
+            return err;
+        }
+        k += v->ops[i].kind == WIRE_PUT;
+    }
+    return pending;
 }
 
 /* Decode the header and check the signature over the bytes as received. */
@@ -144,8 +201,9 @@ s_verify(verify_set_t *v)
         verify_reject(v->res, MESH_ENOMEM, "out of memory");
         return MESH_ENOMEM;
     }
-    for (size_t i = 0; i < v->set.op_count; i++) {
-        err = s_verify_op(v, i, &prev);
+    for (size_t i = 0; i < v->set.op_count; i += S_VERIFY_BATCH) {
+        size_t to = v->set.op_count - i < S_VERIFY_BATCH ? v->set.op_count : i + S_VERIFY_BATCH;
+        err = s_verify_ops(v, i, to, &prev);
         if (err != MESH_OK) {
             return err;
         }
