@@ -1738,6 +1738,8 @@ test_apply_rejects_bad_input(void **state)
     CHECK_OK(wire_opmeta_decode(ws.ops[1].meta, ws.ops[1].meta_len, &meta));
     size_t key1_off = (size_t)(meta.key - full->p);
     size_t meta0_off = (size_t)(ws.ops[0].meta - full->p);
+    size_t meta1_off = (size_t)(ws.ops[1].meta - full->p);
+    size_t val1_off = (size_t)(ws.ops[1].value - full->p);
     wire_set_release(&ws);
     CHECK_EQ(full->p[hdr_off - 2], 0xc4);   /* the header is a bin8 */
     CHECK_EQ(full->p[ops_off], 0x92);       /* the ops: a fixarray of 2 */
@@ -1783,6 +1785,16 @@ test_apply_rejects_bad_input(void **state)
     /* op metadata that no longer decodes (array(6) became array(7)) */
     REJECT(s_flip(full->p, full->len, meta0_off, 0x01, &vlen), MESH_EPROTO,
            "an op's metadata array header flipped");
+    /* two bad ops: the first one's reason, though verify hashes ops together after their
+     * hash-free checks (op 0's value against op 1's metadata, then the other way round) */
+    uint8_t *two = s_flip(full->p, full->len, val_off + 1, 0x01, &vlen);
+    REJECT(s_flip(two, vlen, meta1_off, 0x01, &vlen), MESH_EDIGEST,
+           "op 0's value byte and op 1's metadata array header flipped");
+    free(two);
+    two = s_flip(full->p, full->len, meta0_off, 0x01, &vlen);
+    REJECT(s_flip(two, vlen, val1_off + 1, 0x01, &vlen), MESH_EPROTO,
+           "op 0's metadata array header and op 1's value byte flipped");
+    free(two);
     /* the first op claims seq 2 in a full set that starts at seq 1 */
     REJECT(s_flip(full->p, full->len, meta0_off + 1, 0x03, &vlen), MESH_ESEQGAP,
            "an op's seq changed in a full set");
