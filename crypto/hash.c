@@ -99,8 +99,8 @@ s_split(size_t n)
 
 /* Root of leaves[0..n), 1 <= n <= S_CHUNK, level by level: pairs (0,1), (2,3)... hashed 4 at
  * a time into the buffer (the first level from leaves, the others in place), an odd last
- * node carried up unchanged. */
-static void
+ * node carried up unchanged. Never inlined: the buffer stays out of s_root's recursive frames. */
+static __attribute__((noinline)) void
 s_root_chunk(const uint8_t (*leaves)[HASH_LEN], size_t n, uint8_t *out)
 {
     uint8_t level[S_CHUNK / 2][HASH_LEN]; /* the second level: (n + 1) / 2 <= S_CHUNK / 2 */
