@@ -231,8 +231,8 @@ s_reload(cli_ctx_t *ctx, const s_flags_t *f, mesh_t *m)
  * daemon starts again, once, with the tunable added to GLIBC_TUNABLES, unless that names
  * it already (glibc.malloc.hugetlb=0 keeps them off). Without them a sync of 1M items
  * spent a quarter of the receiver's CPU in page faults on its batches and store pages,
- * most of it the fault's own cost in a virtual machine (docs/PROTOCOL.md §11.2). If the
- * new start fails, this one goes on as it is. */
+ * most of it the fault's own cost in a virtual machine (docs/meshctl.1, ENVIRONMENT). If
+ * the new start fails, this one goes on as it is. */
 static void
 s_huge_pages(const cli_ctx_t *ctx)
 {

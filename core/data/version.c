@@ -214,7 +214,7 @@ version_digest_recount(store_txn_t *txn, uint32_t cid, uint8_t *digest)
 {
     store_cursor_t *cur = NULL;
     store_item_t *dot = malloc(sizeof *dot);
-    uint8_t origin[WIRE_ORIGIN_LEN];
+    uint8_t origin[WIRE_ORIGIN_LEN], base[HASH_LEN], leaf[HASH_LEN], h[HASH_LEN];
     uint64_t seq = 0, inc = 0;
     uint32_t oid = 0;
     bool known = false;
@@ -226,9 +226,14 @@ version_digest_recount(store_txn_t *txn, uint32_t cid, uint8_t *digest)
             err = store_origin_signed(txn, v->oid, origin, &inc);
             oid = v->oid;
             known = err == MESH_OK;
+            if (known) {
+                version_digest_base(origin, inc, base); /* (once per origin, not per dot) */
+            }
         }
         if (err == MESH_OK) {
-            version_digest_apply(digest, origin, inc, v->meta, v->meta_len, false);
+            hash_tagged(HASH_TAG_LEAF, v->meta, v->meta_len, leaf);
+            version_digest_of_leaf(base, leaf, h);
+            version_digest_add(digest, h, false);
         }
     }
     store_cursor_close(cur);

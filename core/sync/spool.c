@@ -793,7 +793,7 @@ spool_tick(loop_t *l, int64_t now_ms)
     }
     /* (the worker is free: it starts on what is spooled once that is worth a commit, so it
      * never waits idle for a generation to fill while batches stream in) */
-    bool worth = sp && sp->charge - sp->apply_charge >= SPOOL_EAGER_CHARGE &&
+    bool worth = sp && sp->charge >= SPOOL_EAGER_CHARGE &&
                  (!sp->failed_ms || now_ms - sp->failed_ms >= LOOP_GROUP_MS);
     if (sp && sp->n && !sp->running &&
         (worth || (!inbox_count(l->inbox) && now_ms - sp->last_ms >= LOOP_GROUP_MS))) {
