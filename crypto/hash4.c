@@ -1,6 +1,7 @@
-/* crypto/hash4.c: BLAKE2b-256 of up to 4 one-block messages at once, one per 64-bit lane of
- * an AVX2 register (RFC 7693: the IV, the sigma permutations, G, the last-block flag and the
- * byte counter); libsodium per message without AVX2 or past one block.
+/* crypto/hash4.c: BLAKE2b-256 of up to 4 messages at once, one per 64-bit lane of an AVX2
+ * register (RFC 7693: the IV, the sigma permutations, G, the last-block flag and the byte
+ * counter): one-block messages in batches, longer ones block by block in lanes that each
+ * take the next message as theirs ends; libsodium per message without AVX2.
  * Owns: the lanes, the block padding and the runtime choice of AVX2.
  * Layer: crypto. Third-party: sodium.h. SPDX-License-Identifier: MIT */
 #include "hash4.h"
@@ -95,13 +96,13 @@ s_g(__m256i *v, int a, int b, int c, int d, __m256i x, __m256i y)
 /* Word w of each lane's block, lane k in 64-bit element k (the blocks are little endian, as
  * is x86): a 4 x 4 transpose of each lane's words 4 at a time. */
 static S_AVX2 void
-s_words(const s_batch_t *b, __m256i *m)
+s_words(const uint8_t *const blk[S_LANES], __m256i *m)
 {
     for (int w = 0; w < 16; w += 4) {
-        __m256i r0 = _mm256_loadu_si256((const __m256i *)(const void *)(b->blk[0] + 8 * w));
-        __m256i r1 = _mm256_loadu_si256((const __m256i *)(const void *)(b->blk[1] + 8 * w));
-        __m256i r2 = _mm256_loadu_si256((const __m256i *)(const void *)(b->blk[2] + 8 * w));
-        __m256i r3 = _mm256_loadu_si256((const __m256i *)(const void *)(b->blk[3] + 8 * w));
+        __m256i r0 = _mm256_loadu_si256((const __m256i *)(const void *)(blk[0] + 8 * w));
+        __m256i r1 = _mm256_loadu_si256((const __m256i *)(const void *)(blk[1] + 8 * w));
+        __m256i r2 = _mm256_loadu_si256((const __m256i *)(const void *)(blk[2] + 8 * w));
+        __m256i r3 = _mm256_loadu_si256((const __m256i *)(const void *)(blk[3] + 8 * w));
         __m256i lo01 = _mm256_unpacklo_epi64(r0, r1); /* words w, w + 2 of lanes 0, 1 */
         __m256i hi01 = _mm256_unpackhi_epi64(r0, r1); /* words w + 1, w + 3 */
         __m256i lo23 = _mm256_unpacklo_epi64(r2, r3);
@@ -113,19 +114,10 @@ s_words(const s_batch_t *b, __m256i *m)
     }
 }
 
-/* RFC 7693 §3.2 for a single, last block per lane: h = IV ^ parameters, then F with the
- * counter t = the lane's byte count and the last-block flag; writes each lane's digest. */
-static S_AVX2 void
-s_compress4(s_batch_t *b)
+/* RFC 7693 §3.2's 12 rounds of F on v with the message words m. */
+static S_AVX2 inline void
+s_rounds(__m256i *v, const __m256i *m)
 {
-    __m256i m[16], v[16];
-    s_words(b, m);
-    for (int i = 0; i < 8; i++) {
-        v[i] = _mm256_set1_epi64x((long long)(s_iv[i] ^ (i == 0 ? S_PARAM0 : 0)));
-        v[i + 8] = _mm256_set1_epi64x((long long)s_iv[i]);
-    }
-    v[12] = _mm256_xor_si256(v[12], _mm256_loadu_si256((const __m256i *)(const void *)b->count));
-    v[14] = _mm256_xor_si256(v[14], _mm256_set1_epi64x(-1));
     for (int r = 0; r < 12; r++) {
         const uint8_t *s = s_sigma[r % 10];
         s_g(v, 0, 4, 8, 12, m[s[0]], m[s[1]]);
@@ -137,6 +129,23 @@ s_compress4(s_batch_t *b)
         s_g(v, 2, 7, 8, 13, m[s[12]], m[s[13]]);
         s_g(v, 3, 4, 9, 14, m[s[14]], m[s[15]]);
     }
+}
+
+/* RFC 7693 §3.2 for a single, last block per lane: h = IV ^ parameters, then F with the
+ * counter t = the lane's byte count and the last-block flag; writes each lane's digest. */
+static S_AVX2 void
+s_compress4(s_batch_t *b)
+{
+    __m256i m[16], v[16];
+    const uint8_t *blk[S_LANES] = {b->blk[0], b->blk[1], b->blk[2], b->blk[3]};
+    s_words(blk, m);
+    for (int i = 0; i < 8; i++) {
+        v[i] = _mm256_set1_epi64x((long long)(s_iv[i] ^ (i == 0 ? S_PARAM0 : 0)));
+        v[i + 8] = _mm256_set1_epi64x((long long)s_iv[i]);
+    }
+    v[12] = _mm256_xor_si256(v[12], _mm256_loadu_si256((const __m256i *)(const void *)b->count));
+    v[14] = _mm256_xor_si256(v[14], _mm256_set1_epi64x(-1));
+    s_rounds(v, m);
     uint64_t h[4][S_LANES]; /* h[word][lane] */
     for (int i = 0; i < 4; i++) {
         __m256i h0 = _mm256_set1_epi64x((long long)(s_iv[i] ^ (i == 0 ? S_PARAM0 : 0)));
@@ -146,6 +155,119 @@ s_compress4(s_batch_t *b)
     for (size_t k = 0; k < b->lanes; k++) {
         for (int i = 0; i < 4; i++) {
             memcpy(b->out[k] + 8 * i, &h[i][k], 8);
+        }
+    }
+}
+
+/* Long messages, one per lane, a 128-byte block of each per compression: a lane whose
+ * message ends takes the next one (lanes with none left run on an idle block, ignored). */
+typedef struct s_lanes {
+    uint64_t h[8][S_LANES];        /* each lane's chained state, word by word */
+    uint64_t t[S_LANES];           /* the byte counter after this block */
+    uint64_t f[S_LANES];           /* the last-block flag (all ones on a message's last) */
+    const uint8_t *blk[S_LANES];   /* this block of each lane */
+    uint8_t pad[S_LANES][S_BLOCK]; /* a lane's first block (the tag in front) or its last */
+    const uint8_t *msg[S_LANES];
+    uint64_t total[S_LANES]; /* bytes hashed: the tag and the message */
+    uint64_t done[S_LANES];  /* of those, compressed */
+    uint8_t *out[S_LANES];   /* NULL: the lane is idle */
+    uint8_t tag;
+} s_lanes_t;
+
+/* RFC 7693 §3.2: F on each lane's state h with its block, counter t and flag f. */
+static S_AVX2 void
+s_compress_lanes(s_lanes_t *L)
+{
+    __m256i m[16], v[16], h[8];
+    s_words(L->blk, m);
+    for (int i = 0; i < 8; i++) {
+        h[i] = _mm256_loadu_si256((const __m256i *)(const void *)L->h[i]);
+        v[i] = h[i];
+        v[i + 8] = _mm256_set1_epi64x((long long)s_iv[i]);
+    }
+    v[12] = _mm256_xor_si256(v[12], _mm256_loadu_si256((const __m256i *)(const void *)L->t));
+    v[14] = _mm256_xor_si256(v[14], _mm256_loadu_si256((const __m256i *)(const void *)L->f));
+    s_rounds(v, m);
+    for (int i = 0; i < 8; i++) {
+        __m256i x = _mm256_xor_si256(h[i], _mm256_xor_si256(v[i], v[i + 8]));
+        _mm256_storeu_si256((__m256i *)(void *)L->h[i], x);
+    }
+}
+
+/* Lane k's next block, counter and flag: read in place when it is whole and past the tag,
+ * else copied into the lane's pad, zero filled. */
+static void
+s_lane_block(s_lanes_t *L, size_t k)
+{
+    if (!L->out[k]) {
+        L->blk[k] = L->pad[k];
+        L->t[k] = L->f[k] = 0;
+        return;
+    }
+    uint64_t done = L->done[k], left = L->total[k] - done;
+    size_t take = left < S_BLOCK ? (size_t)left : S_BLOCK;
+    if (done == 0) {
+        L->pad[k][0] = L->tag;
+        memcpy(L->pad[k] + 1, L->msg[k], take - 1);
+    } else if (take == S_BLOCK) {
+        L->blk[k] = L->msg[k] + done - 1;
+    } else {
+        memcpy(L->pad[k], L->msg[k] + done - 1, take);
+    }
+    if (done == 0 || take < S_BLOCK) {
+        memset(L->pad[k] + take, 0, S_BLOCK - take);
+        L->blk[k] = L->pad[k];
+    }
+    L->t[k] = done + take;
+    L->f[k] = left <= S_BLOCK ? ~0ull : 0;
+}
+
+/* Start msg[0..len) in lane k, its digest to out. */
+static void
+s_lane_start(s_lanes_t *L, size_t k, const uint8_t *msg, size_t len, uint8_t *out)
+{
+    for (int i = 0; i < 8; i++) {
+        L->h[i][k] = s_iv[i] ^ (i == 0 ? S_PARAM0 : 0);
+    }
+    L->msg[k] = msg;
+    L->total[k] = 1 + (uint64_t)len;
+    L->done[k] = 0;
+    L->out[k] = out;
+}
+
+/* outs[i] for each message of lens[i] >= S_BLOCK, 4 at a time. */
+static void
+s_long(uint8_t tag, const uint8_t *const msgs[], const size_t lens[], size_t n,
+       uint8_t (*outs)[HASH_LEN])
+{
+    s_lanes_t L;
+    memset(&L, 0, sizeof L);
+    L.tag = tag;
+    size_t next = 0, busy = 0;
+    for (;;) {
+        for (size_t k = 0; k < S_LANES; k++) {
+            while (!L.out[k] && next < n) {
+                if (lens[next] >= S_BLOCK) {
+                    s_lane_start(&L, k, msgs[next], lens[next], outs[next]);
+                    busy++;
+                }
+                next++;
+            }
+            s_lane_block(&L, k);
+        }
+        if (!busy) {
+            return;
+        }
+        s_compress_lanes(&L);
+        for (size_t k = 0; k < S_LANES; k++) {
+            L.done[k] = L.t[k];
+            if (L.out[k] && L.f[k]) {
+                for (int i = 0; i < 4; i++) {
+                    memcpy(L.out[k] + 8 * i, &L.h[i][k], 8);
+                }
+                L.out[k] = NULL;
+                busy--;
+            }
         }
     }
 }
@@ -166,6 +288,13 @@ static void
 s_compress4(s_batch_t *b)
 {
     (void)b;
+}
+
+static void
+s_long(uint8_t tag, const uint8_t *const msgs[], const size_t lens[], size_t n,
+       uint8_t (*outs)[HASH_LEN])
+{
+    (void)tag, (void)msgs, (void)lens, (void)n, (void)outs;
 }
 #endif
 
@@ -220,8 +349,7 @@ hash4_tagged(enum hash_tag tag, const uint8_t *const msgs[], const size_t lens[]
     memset(&b, 0, sizeof b);
     for (size_t i = 0; i < n; i++) {
         if (lens[i] >= S_BLOCK) {
-            s_one((uint8_t)tag, msgs[i], lens[i], outs[i]);
-            continue;
+            continue; /* (s_long's) */
         }
         s_add(&b, (uint8_t)tag, msgs[i], lens[i], outs[i]);
         if (b.lanes == S_LANES) {
@@ -229,6 +357,7 @@ hash4_tagged(enum hash_tag tag, const uint8_t *const msgs[], const size_t lens[]
         }
     }
     s_flush(&b);
+    s_long((uint8_t)tag, msgs, lens, n, outs);
 }
 
 /* Each batch copies its 8 input nodes into its blocks before writing its 4 outputs, and a
