@@ -124,6 +124,16 @@ test_hash4_tagged_long_messages(void **state)
     }
 }
 
+/* The same with the AVX2 lanes where the CPU has AVX-512VL too (whose rotations the lanes
+ * use there: the testing build's MESH_TESTING_HASH4_AVX2 turns them off). */
+static void
+test_hash4_tagged_long_messages_avx2(void **state)
+{
+    assert_int_equal(setenv("MESH_TESTING_HASH4_AVX2", "1", 1), 0);
+    test_hash4_tagged_long_messages(state);
+    assert_int_equal(unsetenv("MESH_TESTING_HASH4_AVX2"), 0);
+}
+
 /* Every pair count 0..40, into a separate array and in place. */
 static void
 test_hash4_pairs_match_nodes(void **state)
@@ -155,6 +165,7 @@ main(void)
         cmocka_unit_test(test_hash4_tagged_mixed_lengths),
         cmocka_unit_test(test_hash4_tagged_no_messages),
         cmocka_unit_test(test_hash4_tagged_long_messages),
+        cmocka_unit_test(test_hash4_tagged_long_messages_avx2),
         cmocka_unit_test(test_hash4_pairs_match_nodes),
     };
     if (sodium_init() < 0)
