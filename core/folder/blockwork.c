@@ -20,7 +20,6 @@
 #include <unistd.h>
 
 #define S_TAKE 4u /* jobs a worker takes at once: checked together, in hash4's 4 lanes */
-#define S_EARLY_SPAN (4u << 20) /* bytes of an early file whose writeback is started at once */
 
 struct blockwork {
     pthread_mutex_t mu;
@@ -151,20 +150,6 @@ blockwork_job_free(blockwork_job_t *job)
     free(job);
 }
 
-/* A block written at [off, off + len) of an early place: when it ends past a multiple of
- * S_EARLY_SPAN, the writeback of the span before that multiple is started (one call per span,
- * not one per block: the span's other blocks came before it, or mostly so, blocks coming in
- * order; any page still dirty is written by the fsync before the rename, which is the promise:
- * this is a hint, so that the fsync finds little left). */
-static void
-s_early(int fd, uint64_t off, size_t len)
-{
-    uint64_t end = off + len, edge = end / S_EARLY_SPAN * S_EARLY_SPAN;
-    if (edge > off && edge >= S_EARLY_SPAN) {
-        (void)sync_file_range(fd, (off_t)(edge - S_EARLY_SPAN), S_EARLY_SPAN, SYNC_FILE_RANGE_WRITE);
-    }
-}
-
 /* Write job (checked: job->good) at its places. Its descriptors are closed either way. */
 static void
 s_put(blockwork_job_t *job)
@@ -178,8 +163,8 @@ s_put(blockwork_job_t *job)
         p->wrote = job->good && p->fd >= 0 &&
                    pwrite(p->fd, job->data, job->len, (off_t)p->off) == (ssize_t)job->len;
         p->full = job->good && !p->wrote && (errno == ENOSPC || errno == EDQUOT);
-        if (p->wrote && p->early) {
-            s_early(p->fd, p->off, job->len);
+        if (p->wrote && p->early) { /* (a hint: the fsync before the rename is the promise) */
+            (void)sync_file_range(p->fd, (off_t)p->off, (off_t)job->len, SYNC_FILE_RANGE_WRITE);
         }
         p->sealed = p->wrote && p->seal && blockwork_seal_fd(p->fd, p->mode, p->mtime_ns);
         if (p->close_fd && p->fd >= 0) {

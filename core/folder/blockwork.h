@@ -28,8 +28,7 @@ typedef struct blockwork_put {
     bool close_fd; /* the last put of this descriptor in its job */
     bool wrote;    /* out: the whole block was written there */
     bool full;     /* out: not, for lack of room (ENOSPC, EDQUOT) */
-    bool early;    /* its writeback started as it comes, 4 MiB at a time (a large file: less
-                      left for the fsync) */
+    bool early;    /* its writeback started at once (a large file: less left for the fsync) */
     bool seal;     /* after the write, before the close: fchmod mode, futimens mtime_ns (the
                       place that makes its file whole: the loop need not open it again) */
     bool sealed;   /* out: sealed so */
@@ -66,9 +65,8 @@ blockwork_job_t *blockwork_job_new(const uint8_t *hash, const uint8_t *data, siz
 MESH_NODISCARD mesh_err_t blockwork_job_put(blockwork_job_t *job, int fd, bool close_fd,
                                             uint64_t off, void *owner, uint64_t key, size_t index);
 
-/* The last place added to job: its file's writeback is started as its blocks are written
- * (sync_file_range, once per 4 MiB of the file: when a block ends past a multiple of it, on the
- * 4 MiB before), so that the fsync of a large file finds little left to write. */
+/* The last place added to job: its bytes' writeback is started as soon as they are written
+ * (sync_file_range), so that the fsync of a large file finds little left to write. */
 void blockwork_job_early(blockwork_job_t *job);
 
 /* The last place added to job (one with close_fd) makes its file whole: once written, the
