@@ -20,8 +20,9 @@
 #define S_GEAR_SEED 0x6765617273656564ull /* "gearseed": G[i] is splitmix64's output i + 1 */
 #define S_ROUND     (8u << 20)            /* chunk_fd: bytes cut, then named, at a time */
 #define S_ROUND_MIN (64u << 10)           /* (a smaller file: a buffer of its size) */
-#define S_HASH_BATCH 64u /* blocks named by one hash4 call */
 #define S_SPLIT_MIN (1u << 20)            /* bytes of blocks named on two threads, at least */
+
+#define S_HASH_BATCH 64u /* blocks named by one hash4 call (crypto/hash4.h: 4 lanes) */
 
 static uint64_t s_gear[256];
 static pthread_once_t s_gear_once = PTHREAD_ONCE_INIT;
