@@ -1,7 +1,7 @@
 /* tests/unit/test_hash4.c: unit tests of crypto/hash4.c (BLAKE2b-256 of several messages at
  * once) against libsodium's crypto_generichash: every message length of one block, every lane
- * count, mixed and longer lengths in one call, long messages of many blocks (4 lanes, a
- * lane taking the next message when its own ends), and Merkle levels hashed in place.
+ * count, mixed and longer lengths in one call, long messages of many blocks (8 or 4 lanes,
+ * a lane taking the next message when its own ends), and Merkle levels hashed in place.
  * Layer: tests. Third-party: cmocka, sodium.h (the reference hash). SPDX-License-Identifier: MIT */
 #include "crypto/hash4.h"
 
@@ -124,14 +124,16 @@ test_hash4_tagged_long_messages(void **state)
     }
 }
 
-/* The same with the AVX2 lanes where the CPU has AVX-512VL too (whose rotations the lanes
- * use there: the testing build's MESH_TESTING_HASH4_AVX2 turns them off). */
+/* The same with 4 lanes where the CPU has AVX-512 (whose 8 lanes it takes there): with
+ * AVX-512VL's rotations, then plain AVX2 (the testing build's MESH_TESTING_HASH4). */
 static void
-test_hash4_tagged_long_messages_avx2(void **state)
+test_hash4_tagged_long_messages_4_lanes(void **state)
 {
-    assert_int_equal(setenv("MESH_TESTING_HASH4_AVX2", "1", 1), 0);
+    assert_int_equal(setenv("MESH_TESTING_HASH4", "vl", 1), 0);
     test_hash4_tagged_long_messages(state);
-    assert_int_equal(unsetenv("MESH_TESTING_HASH4_AVX2"), 0);
+    assert_int_equal(setenv("MESH_TESTING_HASH4", "avx2", 1), 0);
+    test_hash4_tagged_long_messages(state);
+    assert_int_equal(unsetenv("MESH_TESTING_HASH4"), 0);
 }
 
 /* Every pair count 0..40, into a separate array and in place. */
@@ -165,7 +167,7 @@ main(void)
         cmocka_unit_test(test_hash4_tagged_mixed_lengths),
         cmocka_unit_test(test_hash4_tagged_no_messages),
         cmocka_unit_test(test_hash4_tagged_long_messages),
-        cmocka_unit_test(test_hash4_tagged_long_messages_avx2),
+        cmocka_unit_test(test_hash4_tagged_long_messages_4_lanes),
         cmocka_unit_test(test_hash4_pairs_match_nodes),
     };
     if (sodium_init() < 0)
