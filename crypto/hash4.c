@@ -102,7 +102,7 @@ s_g(__m256i *v, int a, int b, int c, int d, __m256i x, __m256i y)
 
 /* Word w of each lane's block, lane k in 64-bit element k (the blocks are little endian, as
  * is x86): a 4 x 4 transpose of each lane's words 4 at a time. */
-static S_AVX2 void
+static S_AVX2 inline __attribute__((always_inline)) void
 s_words(const uint8_t *const blk[S_LANES], __m256i *m)
 {
     for (int w = 0; w < 16; w += 4) {
@@ -121,8 +121,9 @@ s_words(const uint8_t *const blk[S_LANES], __m256i *m)
     }
 }
 
-/* RFC 7693 §3.2's 12 rounds of F on v with the message words m. */
-static S_AVX2 inline void
+/* RFC 7693 §3.2's 12 rounds of F on v with the message words m (inlined into each
+ * compression: a call would keep v and m in memory). */
+static S_AVX2 inline __attribute__((always_inline)) void
 s_rounds(__m256i *v, const __m256i *m)
 {
     for (int r = 0; r < 12; r++) {
@@ -406,6 +407,9 @@ s_long(uint8_t tag, const uint8_t *const msgs[], const size_t lens[], size_t n,
     size_t nlong = 0;
     for (size_t i = 0; i < n; i++) {
         nlong += lens[i] >= S_BLOCK;
+    }
+    if (nlong == 0) {
+        return; /* (short ones only: no lanes to set up) */
     }
     memset(&L, 0, sizeof L);
     s_choose(&L, nlong, &compress);
