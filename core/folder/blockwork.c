@@ -2,10 +2,15 @@
  * temp files (blockwork.h). One mutex guards both queues (to do, done); workers wait on a
  * condition for work, blockwork_drain on another for the last job under way. A job's bytes
  * and places are written by the loop thread before blockwork_submit and read by one worker
- * after it takes the job under the mutex, so they need no lock of their own.
+ * after it takes the job under the mutex, so they need no lock of their own. A worker takes up
+ * to S_TAKE jobs at once and hashes them together (crypto/hash4.h's lanes: 4 to 8 times as
+ * fast as one at a time; 16 blocks keep 8 lanes busy where 8 would leave them idle as the
+ * shorter ones end), then writes each good one.
  * Layer: core (folder). Third-party: none. SPDX-License-Identifier: MIT */
 #define _GNU_SOURCE /* sync_file_range(2) */
 #include "core/folder/blockwork.h"
+
+#include "crypto/hash4.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +19,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#define S_TAKE 16u /* jobs a worker takes at once: checked together, in hash4's lanes */
 
 struct blockwork {
     pthread_mutex_t mu;
@@ -144,13 +151,10 @@ blockwork_job_free(blockwork_job_t *job)
     free(job);
 }
 
-/* Check job; when good, write it at its places. Its descriptors are closed either way. */
+/* Write job (checked: job->good) at its places. Its descriptors are closed either way. */
 static void
-s_run(blockwork_job_t *job)
+s_put(blockwork_job_t *job)
 {
-    uint8_t got[HASH_LEN];
-    hash_tagged(HASH_TAG_BLOCK, job->data, job->len, got);
-    job->good = memcmp(got, job->hash, HASH_LEN) == 0;
     for (size_t i = 0; i < job->nputs; i++) {
         blockwork_put_t *p = &job->puts[i];
         errno = 0;
@@ -168,6 +172,25 @@ s_run(blockwork_job_t *job)
             close(p->fd);
         }
         p->fd = -1;
+    }
+}
+
+/* Check jobs[0..n) (hashed together: crypto/hash4.h's lanes); write each good one at its
+ * places. */
+static void
+s_run(blockwork_job_t *const *jobs, size_t n)
+{
+    const uint8_t *msgs[S_TAKE];
+    size_t lens[S_TAKE];
+    uint8_t got[S_TAKE][HASH_LEN];
+    for (size_t i = 0; i < n; i++) {
+        msgs[i] = jobs[i]->data;
+        lens[i] = jobs[i]->len;
+    }
+    hash4_tagged(HASH_TAG_BLOCK, msgs, lens, n, got);
+    for (size_t i = 0; i < n; i++) {
+        jobs[i]->good = memcmp(got[i], jobs[i]->hash, HASH_LEN) == 0;
+        s_put(jobs[i]);
     }
 }
 
@@ -203,15 +226,23 @@ s_worker(void *arg)
         if (!bw->todo) {
             break; /* stopping, and nothing left to do */
         }
-        blockwork_job_t *job = bw->todo;
-        bw->todo = job->next;
+        blockwork_job_t *jobs[S_TAKE];
+        size_t n = 0;
+        for (; bw->todo && n < S_TAKE; n++) {
+            jobs[n] = bw->todo;
+            bw->todo = jobs[n]->next;
+        }
         if (!bw->todo) {
             bw->todo_last = NULL;
         }
         pthread_mutex_unlock(&bw->mu);
-        s_run(job);
+        s_run(jobs, n);
         pthread_mutex_lock(&bw->mu);
-        if (s_finished(bw, job)) {
+        bool wake = false;
+        for (size_t i = 0; i < n; i++) {
+            wake |= s_finished(bw, jobs[i]);
+        }
+        if (wake) {
             pthread_mutex_unlock(&bw->mu);
             bw->wake(bw->wake_ctx);
             pthread_mutex_lock(&bw->mu);

@@ -269,11 +269,20 @@ s_events(struct folders *fs, int64_t now)
             if (at && !at->f->dirty && s_event_known(at, &ev, name)) {
                 continue;
             }
+            /* (a name moved in, first: a whole file or tree put there at once, as an editor or
+             * a sync tool saves, so the scan starts at once, or FOLDERS_SETTLE_MS after the
+             * last one: no more scans than settling gives while names keep coming; anything
+             * else first, such as a file created and written, settles FOLDERS_SETTLE_MS: what
+             * follows joins it) */
+            bool whole = (ev.mask & (IN_MOVED_TO | IN_Q_OVERFLOW)) == IN_MOVED_TO;
             for (size_t i = 0; i < fs->n; i++) {
                 bool mine = (ev.mask & IN_Q_OVERFLOW) || (at && at->f == fs->f[i]);
                 if (mine && !fs->f[i]->dirty) {
+                    int64_t early = now - FOLDERS_SETTLE_MS;
                     fs->f[i]->dirty = true;
-                    fs->dirty_ms[i] = now;
+                    fs->dirty_ms[i] = !whole                   ? now
+                                      : fs->scan_ms[i] > early ? fs->scan_ms[i]
+                                                               : early;
                 }
             }
             if (ev.mask & IN_IGNORED) {

@@ -1,6 +1,7 @@
 /* tests/unit/test_blockwork.c: unit tests of core/folder/blockwork.c: a good block written at
  * every place of its job (and each descriptor closed once), a bad one refused and written
- * nowhere, many jobs each handed back once (busy back to 0), and jobs never collected freed
+ * nowhere, many jobs each handed back once (busy back to 0; a worker checks up to 16 at once,
+ * every fifth bad: each told apart from the good ones beside it), and jobs never collected freed
  * with the pool; a place whose file the worker makes (one left there replaced) and seals
  * (mode, mtime), and none made for a bad block; the wake: a caller that sleeps on an eventfd
  * the workers write (as the loop thread does), taking what is done at each wake, gets every

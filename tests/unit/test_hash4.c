@@ -1,6 +1,7 @@
 /* tests/unit/test_hash4.c: unit tests of crypto/hash4.c (BLAKE2b-256 of several messages at
  * once) against libsodium's crypto_generichash: every message length of one block, every lane
- * count, mixed and longer lengths in one call, and Merkle levels hashed in place.
+ * count, mixed and longer lengths in one call, long messages of many blocks (8 or 4 lanes,
+ * a lane taking the next message when its own ends), and Merkle levels hashed in place.
  * Layer: tests. Third-party: cmocka, sodium.h (the reference hash). SPDX-License-Identifier: MIT */
 #include "crypto/hash4.h"
 
@@ -84,6 +85,57 @@ test_hash4_tagged_no_messages(void **state)
     assert_int_equal(outs[0][0], 0xaa);
 }
 
+/* Messages of many blocks, one per lane: every length around the block edges (the tag
+ * shifts the message by one byte), then lengths far apart in one call (lanes end at different
+ * blocks and take the next message), checked against libsodium (crypto/hash.h). */
+static void
+test_hash4_tagged_long_messages(void **state)
+{
+    enum { S_LONG = 9, S_BIG = 300000 };
+    static uint8_t data[S_LONG][S_BIG];
+    const uint8_t *msgs[S_LONG];
+    size_t lens[S_LONG];
+    uint8_t outs[S_LONG][HASH_LEN], expect[HASH_LEN];
+    (void)state;
+    randombytes_buf(data, sizeof data);
+    for (size_t i = 0; i < S_LONG; i++) {
+        msgs[i] = data[i];
+    }
+    for (size_t len = 126; len < 3 * 128 + 3; len++) {
+        for (size_t i = 0; i < S_LONG; i++) {
+            lens[i] = len + i;
+        }
+        hash4_tagged(HASH_TAG_BLOCK, msgs, lens, S_LONG, outs);
+        for (size_t i = 0; i < S_LONG; i++) {
+            hash_tagged(HASH_TAG_BLOCK, msgs[i], lens[i], expect);
+            assert_memory_equal(expect, outs[i], HASH_LEN);
+        }
+    }
+    for (int round = 0; round < 20; round++) {
+        size_t n = 1 + randombytes_uniform(S_LONG);
+        for (size_t i = 0; i < n; i++) {
+            lens[i] = randombytes_uniform(4) ? randombytes_uniform(S_BIG + 1) : randombytes_uniform(300);
+        }
+        hash4_tagged(HASH_TAG_BLOCK, msgs, lens, n, outs);
+        for (size_t i = 0; i < n; i++) {
+            hash_tagged(HASH_TAG_BLOCK, msgs[i], lens[i], expect);
+            assert_memory_equal(expect, outs[i], HASH_LEN);
+        }
+    }
+}
+
+/* The same with 4 lanes where the CPU has AVX-512 (whose 8 lanes it takes there): with
+ * AVX-512VL's rotations, then plain AVX2 (the testing build's MESH_TESTING_HASH4). */
+static void
+test_hash4_tagged_long_messages_4_lanes(void **state)
+{
+    assert_int_equal(setenv("MESH_TESTING_HASH4", "vl", 1), 0);
+    test_hash4_tagged_long_messages(state);
+    assert_int_equal(setenv("MESH_TESTING_HASH4", "avx2", 1), 0);
+    test_hash4_tagged_long_messages(state);
+    assert_int_equal(unsetenv("MESH_TESTING_HASH4"), 0);
+}
+
 /* Every pair count 0..40, into a separate array and in place. */
 static void
 test_hash4_pairs_match_nodes(void **state)
@@ -114,6 +166,8 @@ main(void)
         cmocka_unit_test(test_hash4_tagged_every_length),
         cmocka_unit_test(test_hash4_tagged_mixed_lengths),
         cmocka_unit_test(test_hash4_tagged_no_messages),
+        cmocka_unit_test(test_hash4_tagged_long_messages),
+        cmocka_unit_test(test_hash4_tagged_long_messages_4_lanes),
         cmocka_unit_test(test_hash4_pairs_match_nodes),
     };
     if (sodium_init() < 0)
