@@ -7,7 +7,6 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
-#include <sys/resource.h>
 
 struct checker_job {
     checker_t *owner;
@@ -31,10 +30,6 @@ static void *
 s_run(void *arg)
 {
     checker_t *c = arg;
-#ifdef __linux__
-    /* (this thread only: on Linux a priority is a thread's; see CHECKER_NICE) */
-    (void)setpriority(PRIO_PROCESS, 0, CHECKER_NICE);
-#endif
     pthread_mutex_lock(&c->lock);
     for (;;) {
         while (!c->head && !c->stop) {

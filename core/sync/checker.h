@@ -15,12 +15,6 @@
 #include "core/bundle/import.h"
 #include "meshsync.h"
 
-/* The checker thread's nice value (Linux; the loop and the spool's worker keep the
- * process's). When the two cores of a small machine are short, the worker applying a
- * spooled generation goes first: checking only needs to stay a generation ahead of it,
- * and a check that falls behind runs whenever a core is free (docs/ARCHITECTURE.md). */
-#define CHECKER_NICE 10
-
 typedef struct checker checker_t;
 typedef struct checker_job checker_job_t;
 

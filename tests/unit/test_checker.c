@@ -2,8 +2,7 @@
  * received batches ahead of their commit.
  * Real bundles from a real node are queued (with bytes that do not decode among them); each
  * job's check must be there, or be NULL for bytes that do not decode, whatever order the
- * jobs are waited for or freed in, and closing waits for what is still queued; the thread
- * runs at the lower priority the header gives it.
+ * jobs are waited for or freed in, and closing waits for what is still queued.
  * Layer: tests. Third-party: cmocka. SPDX-License-Identifier: MIT */
 #include "core/sync/checker.h"
 
@@ -14,9 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <dirent.h>
-#include <sys/resource.h>
 
 #include <cmocka.h>
 
@@ -132,61 +128,6 @@ test_checker_free_unwaited_and_import(void **state)
     assert_int_equal(util_rm_tree(dir), 0);
 }
 
-/* The threads of this process whose nice value is nice (Linux: /proc/self/task). */
-static int
-s_threads_at_nice(int nice)
-{
-    DIR *d = opendir("/proc/self/task");
-    assert_non_null(d);
-    int n = 0;
-    for (struct dirent *e; (e = readdir(d));) {
-        char path[300], line[1024];
-        if (e->d_name[0] == '.') {
-            continue;
-        }
-        snprintf(path, sizeof path, "/proc/self/task/%s/stat", e->d_name);
-        FILE *fp = fopen(path, "r");
-        if (!fp) {
-            continue; /* (a thread that ended meanwhile) */
-        }
-        size_t got = fread(line, 1, sizeof line - 1, fp);
-        fclose(fp);
-        line[got] = '\0';
-        char *p = strrchr(line, ')'); /* (the name may hold spaces) */
-        assert_non_null(p);
-        /* after the name: state (field 3) ... nice (field 19) */
-        for (int field = 3; p && field <= 19; field++) {
-            p = strchr(p + 1, ' ');
-        }
-        assert_non_null(p);
-        n += atoi(p + 1) == nice;
-    }
-    closedir(d);
-    return n;
-}
-
-/* The checker thread runs at CHECKER_NICE (when cores are short, the spool's worker goes
- * first); the thread that opened it keeps its own priority, and after the close no thread
- * is left at that value. */
-static void
-test_checker_thread_yields(void **state)
-{
-    s_fixture_t *f = *state;
-    int mine = getpriority(PRIO_PROCESS, 0);
-    int before = s_threads_at_nice(CHECKER_NICE);
-    checker_t *c = NULL;
-    checker_job_t *j = NULL;
-
-    assert_int_equal(checker_open(&c), MESH_OK);
-    assert_int_equal(checker_submit(c, f->bundle, f->len, &j), MESH_OK);
-    assert_non_null(checker_wait(j)); /* (the thread has run: its priority is set) */
-    assert_int_equal(s_threads_at_nice(CHECKER_NICE), before + 1);
-    assert_int_equal(getpriority(PRIO_PROCESS, 0), mine);
-    checker_job_free(j);
-    checker_close(c);
-    assert_int_equal(s_threads_at_nice(CHECKER_NICE), before);
-}
-
 /* Bad arguments: no job, and nothing queued; NULLs are no-ops where documented. */
 static void
 test_checker_bad_arguments(void **state)
@@ -213,7 +154,6 @@ main(void)
         cmocka_unit_test_setup_teardown(test_checker_free_unwaited_and_import, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_checker_bad_arguments, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_checker_thread_yields, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
