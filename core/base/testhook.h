@@ -32,6 +32,7 @@ typedef enum testhook {
     TESTHOOK_SCAN_ROUND_MS,    /* MESH_TEST_SCAN_ROUND_MS: a pause after each round a scan reads */
     TESTHOOK_SPOOL_CHARGE,     /* MESH_TEST_SPOOL_CHARGE: the charge one spooled apply takes */
     TESTHOOK_SPOOL_PAUSE_MS,   /* MESH_TEST_SPOOL_PAUSE_MS: the spool's worker rests first */
+    TESTHOOK_BLOCK_BUSY,       /* MESH_TEST_BLOCK_BUSY: the first N BLOCKs find queues full */
     TESTHOOK_COUNT
 } testhook_t;
 

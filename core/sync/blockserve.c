@@ -42,6 +42,7 @@ struct blockserve {
     size_t naccess;                   /* how many were asked, */
     uint64_t access_txnid;            /* at this store transaction */
     uint8_t *block;                   /* an answer's blocks (2 MiB: s_answer_many) */
+    uint64_t busy_seen;               /* (test hook: answers refused as if queues were full) */
     wire_buf_t body;
 };
 
@@ -174,8 +175,9 @@ s_body_start(blockserve_t *bs)
     return wire_buf_append(&bs->body, room, sizeof room) == MESH_OK;
 }
 
-/* Send the body encoded in bs->body after s_body_start to s as a BLOCK answering num. */
-static void
+/* Send the body encoded in bs->body after s_body_start to s as a BLOCK answering num.
+ * MESH_EBUSY: the member's queue is full (nothing sent: kept for later by the caller). */
+static mesh_err_t
 s_send_body(loop_t *l, blockserve_t *bs, session_t *s, uint64_t num, sync_send_fn send)
 {
     uint8_t head[WIRE_MSG_HEAD_MAX];
@@ -190,21 +192,27 @@ s_send_body(loop_t *l, blockserve_t *bs, session_t *s, uint64_t num, sync_send_f
         out.encoded = at;
         out.encoded_len = n + out.body_len;
     }
-    (void)send(l, s, &out); /* (no head: encoded from the fields, as before) */
+    /* (test hook: the first N answers find the member's queue full) */
+    uint64_t busy = testhook_number(TESTHOOK_BLOCK_BUSY, 0);
+    if (bs->busy_seen < busy) {
+        bs->busy_seen++;
+        return MESH_EBUSY;
+    }
+    return send(l, s, &out); /* (no head: encoded from the fields, as before) */
 }
 
-/* Send blk to s as the answer (layout 1) to its request num. */
-static void
+/* Send blk to s as the answer (layout 1) to its request num. False: s's queue is full. */
+static bool
 s_send_block(loop_t *l, blockserve_t *bs, session_t *s, uint64_t num, const wire_block_t *blk,
              sync_send_fn send)
 {
-    if (s_body_start(bs) && wire_block_encode(blk, &bs->body) == MESH_OK) {
-        s_send_body(l, bs, s, num, send);
-    }
+    return !(s_body_start(bs) && wire_block_encode(blk, &bs->body) == MESH_OK) ||
+           s_send_body(l, bs, s, num, send) != MESH_EBUSY;
 }
 
-/* Answer request num of s: the block hash from folder [folder, folder_len), or not held. */
-static void
+/* Answer request num of s: the block hash from folder [folder, folder_len), or not held.
+ * False: s's queue was full, nothing was sent (the caller keeps the request for later). */
+static bool
 s_answer(loop_t *l, blockserve_t *bs, session_t *s, uint64_t num, const char *folder,
          size_t folder_len, const uint8_t *hash, sync_send_fn send)
 {
@@ -212,7 +220,7 @@ s_answer(loop_t *l, blockserve_t *bs, session_t *s, uint64_t num, const char *fo
     /* only a member that may read the folder's collection is answered from it (§18.6) */
     joined = joined && s_may_read(l, bs, joined, s) ? joined : NULL;
     wire_block_t blk = s_answer_block(bs, joined, hash, bs->block);
-    s_send_block(l, bs, s, num, &blk, send);
+    return s_send_block(l, bs, s, num, &blk, send);
 }
 
 void
@@ -220,11 +228,12 @@ blockserve_later(loop_t *l, blockserve_t *bs, sync_send_fn send)
 {
     while (bs->nlater && s_budget(bs)) {
         s_later_t *r = &bs->later[bs->later_at];
+        if (r->s->ok && r->s->connected && r->s->peer_session == r->peer_session &&
+            !s_answer(l, bs, r->s, r->num, r->folder, r->folder_len, r->hash, send)) {
+            break; /* (its queue is full: it stays first, for the next turn) */
+        }
         bs->later_at = (bs->later_at + 1) % BLOCKSERVE_LATER;
         bs->nlater--;
-        if (r->s->ok && r->s->connected && r->s->peer_session == r->peer_session) {
-            s_answer(l, bs, r->s, r->num, r->folder, r->folder_len, r->hash, send);
-        }
     }
 }
 
@@ -256,7 +265,7 @@ s_answer_many(loop_t *l, blockserve_t *bs, session_t *s, uint64_t num, const wir
     const folder_t *joined = s_joined(bs, req->folder, req->folder_len);
     joined = joined && s_may_read(l, bs, joined, s) ? joined : NULL;
     wire_blocks_t out = {.n = 0};
-    size_t used = 0;
+    size_t used = 0, in_out[WIRE_BLOCKMSG_MULTI_MAX];
     for (size_t i = 0; i < req->n; i++) {
         if (bs->nlater || !s_budget(bs)) {
             s_later_keep(bs, s, num, req->folder, req->folder_len, req->hash[i]);
@@ -264,14 +273,20 @@ s_answer_many(loop_t *l, blockserve_t *bs, session_t *s, uint64_t num, const wir
         }
         wire_block_t blk = s_answer_block(bs, joined, req->hash[i], bs->block + used);
         if (used + blk.data_len > WIRE_BLOCKMSG_MULTI_BYTES) {
-            s_send_block(l, bs, s, num, &blk, send);
+            if (!s_send_block(l, bs, s, num, &blk, send)) {
+                s_later_keep(bs, s, num, req->folder, req->folder_len, req->hash[i]);
+            }
             continue;
         }
         used += blk.data_len;
+        in_out[out.n] = i;
         out.blk[out.n++] = blk;
     }
-    if (out.n && s_body_start(bs) && wire_blocks_encode(&out, &bs->body) == MESH_OK) {
-        s_send_body(l, bs, s, num, send);
+    if (out.n && s_body_start(bs) && wire_blocks_encode(&out, &bs->body) == MESH_OK &&
+        s_send_body(l, bs, s, num, send) == MESH_EBUSY) {
+        for (size_t k = 0; k < out.n; k++) { /* (its queue is full: each one later) */
+            s_later_keep(bs, s, num, req->folder, req->folder_len, req->hash[in_out[k]]);
+        }
     }
 }
 
@@ -292,7 +307,9 @@ blockserve_on_req(loop_t *l, blockserve_t *bs, session_t *s, const wire_msg_t *m
     if (!one) {
         s_answer_many(l, bs, s, msg->num, &many, send);
     } else if (!bs->nlater && s_budget(bs)) {
-        s_answer(l, bs, s, msg->num, req.folder, req.folder_len, req.hash, send);
+        if (!s_answer(l, bs, s, msg->num, req.folder, req.folder_len, req.hash, send)) {
+            s_later_keep(bs, s, msg->num, req.folder, req.folder_len, req.hash);
+        }
     } else {
         s_later_keep(bs, s, msg->num, req.folder, req.folder_len, req.hash);
     }
