@@ -77,26 +77,29 @@ on server peer add "$P" --name phone
 on laptop peer add "$S" --name server "$ep_server"
 on phone peer add "$S" --name server "$ep_server"
 say "Trust is data too: these signed records sync first. Only the server's address is"
-say "known, so the laptop and the phone each dial the server and never each other:"
-say "everything between them is relayed by the server."
+say "known, so the laptop and the phone each dial the server; the server then tells each"
+say "member the others' addresses (peer exchange), so they may also talk directly."
 
 step "The laptop writes a setting; the daemons carry it, signed, to the others"
 on laptop put settings theme dark
 until_ok 20 quiet phone get settings theme
 on server get settings theme; echo
 on phone get settings theme; echo
-say "The phone never talked to the laptop: it checked the laptop's signature itself, and"
-say "trusts the laptop because the server, whom it trusts, added it:"
+say "The phone checked the laptop's signature itself, and trusts the laptop because the"
+say "server, whom it trusts, added it:"
 on phone get --all settings theme
 
 step "How it looks from the server"
 quiet server wait --peers 2 --timeout 20 || true
 on server status
 
-step "A conflict: the laptop and the phone both change the theme while the server is off"
+step "A conflict: the laptop and the phone both change the theme while the server is off and"
+say "the phone has no network (its daemon stopped: nothing reaches it before its own write)"
 stop server
+stop phone
 on laptop put settings theme light
 on phone put settings theme solarized
+start phone "$ep_phone"
 start server "$ep_server"
 until_ok 30 sh -c "'$M' --home '$top/laptop' get --all settings theme | grep -c . | grep -qx 2"
 until_ok 30 sh -c "'$M' --home '$top/phone' get --all settings theme | grep -c . | grep -qx 2"
