@@ -121,22 +121,27 @@ s_words(const uint8_t *const blk[S_LANES], __m256i *m)
     }
 }
 
+/* RFC 7693 §3.2's 12 rounds of F on the working vector v with the message words m, G being
+ * g: the one schedule of columns and diagonals, for each register width and G below. */
+#define S_ROUNDS(g, v, m)                                                                          \
+    for (int r = 0; r < 12; r++) {                                                                 \
+        const uint8_t *s = s_sigma[r % 10];                                                        \
+        g(v, 0, 4, 8, 12, m[s[0]], m[s[1]]);                                                       \
+        g(v, 1, 5, 9, 13, m[s[2]], m[s[3]]);                                                       \
+        g(v, 2, 6, 10, 14, m[s[4]], m[s[5]]);                                                      \
+        g(v, 3, 7, 11, 15, m[s[6]], m[s[7]]);                                                      \
+        g(v, 0, 5, 10, 15, m[s[8]], m[s[9]]);                                                      \
+        g(v, 1, 6, 11, 12, m[s[10]], m[s[11]]);                                                    \
+        g(v, 2, 7, 8, 13, m[s[12]], m[s[13]]);                                                     \
+        g(v, 3, 4, 9, 14, m[s[14]], m[s[15]]);                                                     \
+    }
+
 /* RFC 7693 §3.2's 12 rounds of F on v with the message words m (inlined into each
  * compression: a call would keep v and m in memory). */
 static S_AVX2 inline __attribute__((always_inline)) void
 s_rounds(__m256i *v, const __m256i *m)
 {
-    for (int r = 0; r < 12; r++) {
-        const uint8_t *s = s_sigma[r % 10];
-        s_g(v, 0, 4, 8, 12, m[s[0]], m[s[1]]);
-        s_g(v, 1, 5, 9, 13, m[s[2]], m[s[3]]);
-        s_g(v, 2, 6, 10, 14, m[s[4]], m[s[5]]);
-        s_g(v, 3, 7, 11, 15, m[s[6]], m[s[7]]);
-        s_g(v, 0, 5, 10, 15, m[s[8]], m[s[9]]);
-        s_g(v, 1, 6, 11, 12, m[s[10]], m[s[11]]);
-        s_g(v, 2, 7, 8, 13, m[s[12]], m[s[13]]);
-        s_g(v, 3, 4, 9, 14, m[s[14]], m[s[15]]);
-    }
+    S_ROUNDS(s_g, v, m);
 }
 
 /* RFC 7693 §3.2 for a single, last block per lane: h = IV ^ parameters, then F with the
@@ -239,17 +244,7 @@ s_compress_lanes_vl(s_lanes_t *L)
 {
     __m256i m[16], v[16], h[8];
     s_lanes_in(L, m, v, h);
-    for (int r = 0; r < 12; r++) {
-        const uint8_t *s = s_sigma[r % 10];
-        s_g_vl(v, 0, 4, 8, 12, m[s[0]], m[s[1]]);
-        s_g_vl(v, 1, 5, 9, 13, m[s[2]], m[s[3]]);
-        s_g_vl(v, 2, 6, 10, 14, m[s[4]], m[s[5]]);
-        s_g_vl(v, 3, 7, 11, 15, m[s[6]], m[s[7]]);
-        s_g_vl(v, 0, 5, 10, 15, m[s[8]], m[s[9]]);
-        s_g_vl(v, 1, 6, 11, 12, m[s[10]], m[s[11]]);
-        s_g_vl(v, 2, 7, 8, 13, m[s[12]], m[s[13]]);
-        s_g_vl(v, 3, 4, 9, 14, m[s[14]], m[s[15]]);
-    }
+    S_ROUNDS(s_g_vl, v, m);
     s_lanes_out(L, v, h);
 }
 
@@ -313,17 +308,7 @@ s_compress_lanes8(s_lanes_t *L)
     }
     v[12] = _mm512_xor_si512(v[12], _mm512_loadu_si512((const void *)L->t));
     v[14] = _mm512_xor_si512(v[14], _mm512_loadu_si512((const void *)L->f));
-    for (int r = 0; r < 12; r++) {
-        const uint8_t *s = s_sigma[r % 10];
-        s_g8(v, 0, 4, 8, 12, m[s[0]], m[s[1]]);
-        s_g8(v, 1, 5, 9, 13, m[s[2]], m[s[3]]);
-        s_g8(v, 2, 6, 10, 14, m[s[4]], m[s[5]]);
-        s_g8(v, 3, 7, 11, 15, m[s[6]], m[s[7]]);
-        s_g8(v, 0, 5, 10, 15, m[s[8]], m[s[9]]);
-        s_g8(v, 1, 6, 11, 12, m[s[10]], m[s[11]]);
-        s_g8(v, 2, 7, 8, 13, m[s[12]], m[s[13]]);
-        s_g8(v, 3, 4, 9, 14, m[s[14]], m[s[15]]);
-    }
+    S_ROUNDS(s_g8, v, m);
     for (int i = 0; i < 8; i++) {
         __m512i x = _mm512_xor_si512(h[i], _mm512_xor_si512(v[i], v[i + 8]));
         _mm512_storeu_si512((void *)L->h[i], x);
