@@ -265,7 +265,7 @@ s_answer_many(loop_t *l, blockserve_t *bs, session_t *s, uint64_t num, const wir
     const folder_t *joined = s_joined(bs, req->folder, req->folder_len);
     joined = joined && s_may_read(l, bs, joined, s) ? joined : NULL;
     wire_blocks_t out = {.n = 0};
-    size_t used = 0, in_out[WIRE_BLOCKMSG_MULTI_MAX];
+    size_t used = 0;
     for (size_t i = 0; i < req->n; i++) {
         if (bs->nlater || !s_budget(bs)) {
             s_later_keep(bs, s, num, req->folder, req->folder_len, req->hash[i]);
@@ -279,13 +279,12 @@ s_answer_many(loop_t *l, blockserve_t *bs, session_t *s, uint64_t num, const wir
             continue;
         }
         used += blk.data_len;
-        in_out[out.n] = i;
         out.blk[out.n++] = blk;
     }
     if (out.n && s_body_start(bs) && wire_blocks_encode(&out, &bs->body) == MESH_OK &&
         s_send_body(l, bs, s, num, send) == MESH_EBUSY) {
         for (size_t k = 0; k < out.n; k++) { /* (its queue is full: each one later) */
-            s_later_keep(bs, s, num, req->folder, req->folder_len, req->hash[in_out[k]]);
+            s_later_keep(bs, s, num, req->folder, req->folder_len, out.blk[k].hash);
         }
     }
 }
