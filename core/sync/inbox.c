@@ -27,9 +27,7 @@ struct inbox {
     size_t frame_bytes;      /* the batches' own bytes, which make the groups */
     size_t group_batches, group_bytes;
     int64_t wait_ms;
-    int64_t first_ms;  /* when the queue's wait began: the first batch, or the last commit */
-    uint64_t removals; /* shifts and forgets that removed a batch (inbox_removals) */
-    size_t written;    /* the oldest this many are written to the spool (inbox_set_written) */
+    int64_t first_ms; /* when the queue's wait began: the first batch, or the last commit */
 };
 
 mesh_err_t
@@ -112,7 +110,7 @@ static bool
 s_fits(const inbox_t *in, const void *from, size_t charge)
 {
     size_t mine = 0;
-    for (size_t i = in->written; i < in->n; i++) {
+    for (size_t i = 0; i < in->n; i++) {
         mine += in->q[i].b.from == from ? in->q[i].charge : 0;
     }
     size_t share = in->max_bytes / INBOX_SHARE;
@@ -246,7 +244,6 @@ void
 inbox_shift(inbox_t *in, size_t n, int64_t now_ms)
 {
     n = n < in->n ? n : in->n;
-    in->removals += n > 0;
     for (size_t i = 0; i < n; i++) {
         in->bytes -= in->q[i].charge;
         in->frame_bytes -= in->q[i].b.len;
@@ -254,7 +251,6 @@ inbox_shift(inbox_t *in, size_t n, int64_t now_ms)
     }
     memmove(in->q, in->q + n, (in->n - n) * sizeof *in->q);
     in->n -= n;
-    in->written = in->written > n ? in->written - n : 0;
     in->first_ms = now_ms;
 }
 
@@ -271,19 +267,5 @@ inbox_forget(inbox_t *in, const void *from)
             in->q[kept++] = in->q[i];
         }
     }
-    in->removals += kept < in->n;
-    in->written = kept < in->n ? 0 : in->written; /* (the spool drops its group then) */
     in->n = kept;
-}
-
-void
-inbox_set_written(inbox_t *in, size_t n)
-{
-    in->written = n < in->n ? n : in->n;
-}
-
-uint64_t
-inbox_removals(const inbox_t *in)
-{
-    return in->removals;
 }

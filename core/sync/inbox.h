@@ -57,10 +57,9 @@ size_t inbox_charge(const uint8_t *data, size_t len);
 
 /* Would the batch of len bytes at data from `from` fit now: fewer than max batches queued,
  * max_bytes not passed with its charge, and its sender's charges within max_bytes /
- * INBOX_SHARE, not counting batches written to the spool (inbox_set_written) (an empty
- * inbox takes any one batch, and a sender with none queued any batch that fits the queue)? When
- * not, commit a group first: the sender waits meanwhile (its credit), and no batch is refused or
- * failed. */
+ * INBOX_SHARE (an empty inbox takes any one batch, and a sender with none queued any batch that
+ * fits the queue)? When not, commit a group first: the sender waits meanwhile (its credit), and no
+ * batch is refused or failed. */
 bool inbox_fits(const inbox_t *in, const void *from, const uint8_t *data, size_t len);
 
 /* Bytes charged for the batches queued (inbox_charge). */
@@ -111,16 +110,5 @@ void inbox_shift(inbox_t *in, size_t n, int64_t now_ms);
 
 /* Remove every queued batch from `from` (it failed or went: they come again). */
 void inbox_forget(inbox_t *in, const void *from);
-
-/* How many times a batch left the queue (inbox_shift, inbox_forget) so far: a caller that
- * keeps something about the batches at its head knows they are still the same ones when
- * this has not moved since. */
-uint64_t inbox_removals(const inbox_t *in);
-
-/* The oldest n batches are written to the spool and wait only for its sync (core/sync/
- * spool.h): no check or apply of theirs is ahead of anyone's, so they no longer count in
- * their senders' shares (still in the queue's bytes: their memory is held). Until they
- * leave (inbox_shift), or 0 when the spool drops the group. */
-void inbox_set_written(inbox_t *in, size_t n);
 
 #endif /* MESH_CORE_INBOX_H */

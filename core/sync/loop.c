@@ -154,8 +154,7 @@ s_turn(loop_t *l, bool may_wait)
         l->drained_ms = sync_now_ms();
         /* (while the spool applies on its worker and is full, what is due waits: it keeps
          * coming, and is checked, until the queue is full) */
-        if (inbox_due(l->inbox, l->drained_ms) && !spool_stalled(l->spool) &&
-            !spool_syncing(l->spool)) {
+        if (inbox_due(l->inbox, l->drained_ms) && !spool_stalled(l->spool)) {
             session_flush_group(l); /* commit while the checker goes on */
         }
     }
@@ -188,6 +187,7 @@ s_turn(loop_t *l, bool may_wait)
     session_tick(l, now);
     discover_tick(l, l->discover, now);
     spool_tick(l, now);
+    session_ack_spooled(l); /* (an apply that ended: its senders' acknowledgements) */
     s_release_memory(l, now);
     status_tick(l, now);
     control_tick(l, now);
@@ -204,7 +204,7 @@ loop_wait_ms(const loop_t *l)
     int64_t wait = l->busy ? 0 : l->quick ? 2 : LOOP_IDLE_MS;
     /* (while the spool applies on its worker and is full, a commit due waits for its end,
      * which wakes the loop: no turn in between but for frames) */
-    if (inbox_count(l->inbox) && !spool_stalled(l->spool) && !spool_syncing(l->spool)) {
+    if (inbox_count(l->inbox) && !spool_stalled(l->spool)) {
         int64_t due = inbox_wait_ms(l->inbox, sync_now_ms()); /* 0 once a commit is due */
         wait = due < wait ? due : wait;
     }
@@ -216,7 +216,6 @@ static void
 s_finish(loop_t *l)
 {
     session_flush(l);
-    spool_quiesce(l); /* (before the loop's wake goes: the syncer calls it) */
     session_save(l);
     folders_close(l);
     pex_save(l, 0, true);

@@ -656,6 +656,30 @@ s_import(loop_t *l, size_t n)
     return MESH_OK;
 }
 
+/* Send the acknowledgements the spool's applies made due (spool_next_ack): the summary
+ * after them, to each sender still in the session its batches came in. */
+void
+session_ack_spooled(loop_t *l)
+{
+    spool_ack_t due;
+    bool summary = false;
+    while (spool_next_ack(l->spool, &due)) {
+        session_t *s = due.to;
+        if (s->peer_session != due.peer_session) {
+            continue; /* (it restarted meanwhile: it sends from our vector again) */
+        }
+        summary = summary || own_update(l) == MESH_OK;
+        if (summary) {
+            wire_msg_t ack = {.type = WIRE_MSG_ACK,
+                              .num = due.id,
+                              .body = l->own_summary,
+                              .body_len = WIRE_SUMMARY_LEN};
+            (void)s_send(l, s, &ack, SYNC_NO_CONN);
+            s_note_agreed(l, s); /* (we may now hold what it said it holds) */
+        }
+    }
+}
+
 /* Commit the oldest queued batches, a group of them (inbox_group), in one write
  * transaction, and acknowledge each session's last among them. The batches queued behind
  * them stay queued (and are checked meanwhile), but those of a session that failed, which
@@ -663,8 +687,7 @@ s_import(loop_t *l, size_t n)
 void
 session_flush_group(loop_t *l)
 {
-    size_t written = spool_written(l); /* (a group written, its sync asked for: it first) */
-    size_t n = written ? written : inbox_group(l->inbox), queued = inbox_count(l->inbox);
+    size_t n = inbox_group(l->inbox), queued = inbox_count(l->inbox);
     if (n == 0) {
         return;
     }
@@ -672,28 +695,24 @@ session_flush_group(loop_t *l)
         session_t *s = inbox_at(l->inbox, i)->from;
         s->recv_failed = false;
     }
-    /* A backlog streaming in is spooled and acknowledged, and applied later in a large
-     * transaction (core/sync/spool.h), on a worker thread while the next are spooled;
-     * anything else goes after what is spooled (an apply under way ends first). When the
-     * spool is full while it applies, the group stays queued, not acknowledged: a caller
-     * that needs it gone (the queue is full, the loop stops) calls again and waits. */
+    /* A backlog streaming in is spooled, applied later in a large transaction
+     * (core/sync/spool.h) on a worker thread while the next are spooled, and acknowledged
+     * once that commits; anything else goes after what is spooled (an apply under way ends
+     * first). When the spool is full while it applies, the group stays queued, not
+     * acknowledged: a caller that needs it gone (the queue is full, the loop stops) calls
+     * again and waits. */
     bool wants = spool_wants(l, n), stalled = spool_stalled(l->spool);
     if (!wants) {
         spool_wait(l);
     }
-    mesh_err_t sp_err = wants ? spool_append(l, n) : MESH_ENOTFOUND;
-    if (sp_err == MESH_ESTATE) {
-        return; /* written: taken and acknowledged once synced (the syncer wakes the loop) */
-    }
+    mesh_err_t sp_err = wants ? spool_admit(l, n) : MESH_ENOTFOUND;
     if (sp_err == MESH_EBUSY && !stalled) {
+        session_ack_spooled(l);
         return;
     }
     if (sp_err == MESH_EBUSY) {
         spool_wait(l);
-        sp_err = spool_append(l, n);
-        if (sp_err == MESH_ESTATE) {
-            sp_err = spool_append(l, n); /* (this flush must end it: its sync waited for) */
-        }
+        sp_err = spool_admit(l, n);
     }
     bool spooled = sp_err == MESH_OK;
     /* (what is spooled and the group after it in one commit, when they go together) */
@@ -702,6 +721,7 @@ session_flush_group(loop_t *l)
     if (!spooled && !joined && err == MESH_OK) {
         err = s_import(l, n);
     }
+    session_ack_spooled(l); /* (what the spool committed first: lower batch ids) */
     for (size_t i = 0; i < n; i++) {
         const inbox_batch_t *b = inbox_at(l->inbox, i);
         session_t *s = b->from;
@@ -723,8 +743,9 @@ session_flush_group(loop_t *l)
         for (size_t j = i + 1; j < n && last; j++) {
             last = inbox_at(l->inbox, j)->from != s;
         }
-        if (ok && last && own_update(l) == MESH_OK) {
-            /* (after a failure nothing is acknowledged: it comes again) */
+        if (ok && last && !spooled && own_update(l) == MESH_OK) {
+            /* (after a failure nothing is acknowledged: it comes again; a spooled batch is
+             * once its apply commits, session_ack_spooled) */
             wire_msg_t ack = {.type = WIRE_MSG_ACK,
                               .num = b->id,
                               .body = l->own_summary,
@@ -764,7 +785,8 @@ session_flush(loop_t *l)
     while (inbox_count(l->inbox)) {
         session_flush_group(l);
     }
-    (void)spool_apply(l); /* (on failure it stays in the file: applied at the next start) */
+    (void)spool_apply(l); /* (on failure not acknowledged: sent again) */
+    session_ack_spooled(l);
 }
 
 /* Queue a batch for a later commit (inbox_due); its sets are checked meanwhile. When it

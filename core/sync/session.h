@@ -33,6 +33,12 @@ void session_tick(loop_t *l, int64_t now);
  * acknowledge each session's last among them. */
 void session_flush_group(loop_t *l);
 
+/* Send the acknowledgements of spooled batches that an apply committed (core/sync/spool.h:
+ * spool_next_ack), each with the summary after it; a sender that restarted since its batch
+ * came gets none (it numbers its batches anew). Called after anything that may end an
+ * apply: a flush, and the loop's turn (spool_tick). */
+void session_ack_spooled(loop_t *l);
+
 /* Commit every queued batch, a group at a time. */
 void session_flush(loop_t *l);
 

@@ -1,15 +1,14 @@
-/* core/sync/spool.c: the spool of acknowledged batches. The file is a header (its magic,
- * then where the records start), then one record per batch: its length (4 bytes,
- * little-endian), the length's complement, and the batch's bytes as they came. While the
- * worker thread applies the first napply batches, more are appended after them; the
- * header's start then moves past those applied. Appends are synced (fdatasync, on the
- * syncer's thread while the loop goes on: core/sync/fsyncer.h) before the acknowledgement;
- * a record cut short at the end is a batch never acknowledged, and so is one of a group
- * written whose sync had not ended. An apply that commits and then crashes before the file
- * is cut back applies the same batches again at the next start, which changes nothing
- * (apply.h: re-applying anything changes nothing).
+/* core/sync/spool.c: the spool of checked batches that stream in, held in memory and
+ * applied in large transactions on a worker thread. A spooled batch is not acknowledged
+ * until the apply that commits it ends: then one acknowledgement per sender is due (the
+ * loop sends it). A crash loses only batches never acknowledged, which their senders send
+ * again from this device's vector. Earlier versions wrote each group to <home>/spool and
+ * synced it before acknowledging it; such a file is read at the open (a header: its magic,
+ * then where the records start; one record per batch: its length, 4 bytes little-endian,
+ * the length's complement, the batch's bytes), its batches are applied before any other
+ * is spooled, and it is removed once they are committed (applying twice changes nothing,
+ * apply.h, so a crash before the removal does no harm).
  * Layer: core (sync). Third-party: none. SPDX-License-Identifier: MIT */
-#define _GNU_SOURCE /* fallocate: the applied records' space given back */
 #include "core/sync/spool.h"
 
 #include <errno.h>
@@ -25,7 +24,6 @@
 #include "core/base/testhook.h"
 #include "core/bundle/import.h"
 #include "core/sync/checker.h"
-#include "core/sync/fsyncer.h"
 #include "core/sync/inbox.h"
 #include "core/sync/sync.h"
 #include "core/wire/doc.h"
@@ -37,8 +35,8 @@
 #define S_REC_HEAD  8u /* a record's length and its complement */
 
 typedef struct s_entry {
-    session_t *from;       /* NULL: read back from the file at start */
-    off_t at;              /* its record's place in the file */
+    session_t *from;       /* NULL: read from an earlier version's file */
+    uint64_t peer_session; /* its sender's session id when it came (from->peer_session) */
     uint64_t id;           /* the sender's batch id */
     uint8_t *data;         /* malloc'd */
     size_t len;            /* bytes */
@@ -49,7 +47,7 @@ typedef struct s_entry {
 } s_entry_t;
 
 /* An apply of the spool's batches (its arrays point into them), run on the worker thread
- * (spool_append, spool_tick) or on the loop thread (spool_apply). */
+ * (spool_admit, spool_tick) or on the loop thread (spool_apply). */
 typedef struct s_job {
     mesh_t *m;
     const uint8_t *bundles[SPOOL_MAX_BATCHES];
@@ -65,8 +63,8 @@ typedef struct s_job {
 } s_job_t;
 
 struct spool {
-    int fd;
-    off_t size; /* of the file: where the next record goes */
+    char path[4200];  /* of the file an earlier version left ("": none) */
+    size_t from_file; /* the first this many of q were read from it, not yet applied */
     s_entry_t q[SPOOL_MAX_BATCHES];
     size_t n;
     size_t bytes, charge;
@@ -80,18 +78,10 @@ struct spool {
     size_t napply;       /* the first napply of q are the apply's (running or not) */
     size_t apply_charge; /* their charge, bytes and ops */
     size_t apply_bytes, apply_ops;
-    bool legacy;     /* the file is of the first layout (MSPOOL1): nothing more till applied */
-    bool full;       /* a group did not fit while running (spool_stalled) */
-    off_t append_at; /* where the last spool_append wrote its first record */
-    /* The file's syncs, on a thread of their own (NULL: none yet, or none could start, and
-     * the loop thread syncs): spool_append writes a group, asks for its sync and leaves it
-     * queued, unacknowledged; the group is taken once synced (spool_written). */
-    fsyncer_t *syncer;
-    bool no_syncer;          /* it could not start: synced here from now on */
-    size_t wrote_n;          /* batches at the head of the inbox written past size, not yet taken */
-    off_t wrote_end;         /* where their records end */
-    uint64_t wrote_ticket;   /* their sync's */
-    uint64_t wrote_removals; /* inbox_removals when they were written */
+    bool full; /* a group did not fit while running (spool_stalled) */
+    /* Acknowledgements due (applied), oldest first: one per sender and apply. */
+    spool_ack_t due[SPOOL_MAX_BATCHES];
+    size_t ndue, due_at; /* how many, and the next to take */
     pthread_t thread;
     s_job_t job;
 };
@@ -113,35 +103,15 @@ s_entry_free(s_entry_t *e)
     memset(e, 0, sizeof *e);
 }
 
-/* Write all of buf at offset at. */
-static bool
-s_pwrite(int fd, const void *buf, size_t len, off_t at)
-{
-    const uint8_t *p = buf;
-    while (len) {
-        ssize_t w = pwrite(fd, p, len, at);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w <= 0) {
-            return false;
-        }
-        p += w;
-        len -= (size_t)w;
-        at += w;
-    }
-    return true;
-}
-
-/* Read the records after the header into sp; stop at the first one cut short or whose
- * length does not check (a crash while appending), and cut the file back there. */
+/* Read the whole records of fd (file_size bytes) from start into sp; stop at the first one
+ * cut short or whose length does not check (a crash while appending: never acknowledged). */
 static mesh_err_t
-s_load(spool_t *sp, off_t start, off_t file_size)
+s_load(spool_t *sp, int fd, off_t start, off_t file_size)
 {
     off_t at = start;
     uint8_t head[S_REC_HEAD];
     while (sp->n < SPOOL_MAX_BATCHES && at + (off_t)S_REC_HEAD <= file_size &&
-           pread(sp->fd, head, S_REC_HEAD, at) == (ssize_t)S_REC_HEAD) {
+           pread(fd, head, S_REC_HEAD, at) == (ssize_t)S_REC_HEAD) {
         uint32_t len = (uint32_t)head[0] | (uint32_t)head[1] << 8 | (uint32_t)head[2] << 16 |
                        (uint32_t)head[3] << 24;
         uint32_t check = (uint32_t)head[4] | (uint32_t)head[5] << 8 | (uint32_t)head[6] << 16 |
@@ -154,34 +124,18 @@ s_load(spool_t *sp, off_t start, off_t file_size)
         if (!data) {
             return MESH_ENOMEM;
         }
-        if (pread(sp->fd, data, len, at + (off_t)S_REC_HEAD) != (ssize_t)len) {
+        if (pread(fd, data, len, at + (off_t)S_REC_HEAD) != (ssize_t)len) {
             free(data);
             break;
         }
-        sp->q[sp->n++] = (s_entry_t){.at = at,
-                                     .data = data,
-                                     .len = len,
-                                     .charge = inbox_charge(data, len),
-                                     .ops = s_ops(data, len)};
+        sp->q[sp->n++] = (s_entry_t){
+            .data = data, .len = len, .charge = inbox_charge(data, len), .ops = s_ops(data, len)};
         sp->bytes += len;
         sp->charge += sp->q[sp->n - 1].charge;
         sp->ops += sp->q[sp->n - 1].ops;
         at += (off_t)S_REC_HEAD + (off_t)len;
     }
-    sp->size = at;
-    return at == file_size || ftruncate(sp->fd, at) == 0 ? MESH_OK : MESH_EIO;
-}
-
-/* Write the header: the records start at start. */
-static bool
-s_head(int fd, off_t start)
-{
-    uint8_t head[S_HEAD_LEN];
-    memcpy(head, S_MAGIC, S_MAGIC_LEN);
-    for (unsigned i = 0; i < 8; i++) {
-        head[S_MAGIC_LEN + i] = (uint8_t)((uint64_t)start >> (8 * i));
-    }
-    return s_pwrite(fd, head, S_HEAD_LEN, 0);
+    return MESH_OK;
 }
 
 /* Where the records of the file (size bytes) start, by its header (read into head): 0 when
@@ -207,7 +161,6 @@ s_start_of(int fd, off_t size, uint8_t head[S_HEAD_LEN])
 mesh_err_t
 spool_open(const char *home, spool_t **out)
 {
-    char path[4200];
     struct stat sb;
     uint8_t head[S_HEAD_LEN];
     *out = NULL;
@@ -216,22 +169,30 @@ spool_open(const char *home, spool_t **out)
         return MESH_ENOMEM;
     }
     sp->max_charge = SPOOL_START_CHARGE;
-    snprintf(path, sizeof path, "%s/%s", home, SPOOL_FILE);
-    sp->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    mesh_err_t err = sp->fd >= 0 && fstat(sp->fd, &sb) == 0 ? MESH_OK : MESH_EIO;
-    off_t start = err == MESH_OK ? s_start_of(sp->fd, sb.st_size, head) : 0;
-    if (err == MESH_OK && start == 0) {
-        /* (not ours, or empty: nothing in it was ever acknowledged) */
-        err = ftruncate(sp->fd, 0) == 0 && s_head(sp->fd, S_HEAD_LEN) ? MESH_OK : MESH_EIO;
-        sp->size = S_HEAD_LEN;
-    } else if (err == MESH_OK) {
-        sp->legacy = start == (off_t)S_MAGIC_LEN;
-        err = s_load(sp, start, sb.st_size);
-        sp->legacy = sp->legacy && sp->n;
+    snprintf(sp->path, sizeof sp->path, "%s/%s", home, SPOOL_FILE);
+    int fd = open(sp->path, O_RDONLY | O_CLOEXEC);
+    mesh_err_t err = MESH_OK;
+    if (fd < 0) {
+        err = errno == ENOENT ? MESH_OK : MESH_EIO;
+    } else if (fstat(fd, &sb) != 0) {
+        err = MESH_EIO;
+    } else {
+        off_t start = s_start_of(fd, sb.st_size, head);
+        err = start ? s_load(sp, fd, start, sb.st_size) : MESH_OK;
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    sp->from_file = sp->n;
+    if (err == MESH_OK && fd >= 0 && sp->n == 0 && unlink(sp->path) != 0 && errno != ENOENT) {
+        err = MESH_EIO; /* (not a spool, or nothing in it: nothing to apply) */
     }
     if (err != MESH_OK) {
         spool_close(sp);
         return err;
+    }
+    if (sp->n == 0) {
+        sp->path[0] = '\0';
     }
     *out = sp;
     return MESH_OK;
@@ -250,12 +211,8 @@ spool_close(spool_t *sp)
         free(lines->text);
         mesh_free(sp->job.rep.text);
     }
-    fsyncer_stop(sp->syncer);
     for (size_t i = 0; i < sp->n; i++) {
         s_entry_free(&sp->q[i]);
-    }
-    if (sp->fd >= 0) {
-        close(sp->fd);
     }
     free(sp);
 }
@@ -288,7 +245,7 @@ static bool s_start(loop_t *l);
 /* Do n more batches of bytes and charge fit the caps? The batches after those of the apply
  * (the generation that fills) are capped as one apply is, and all of them together by the
  * charge (memory) and count caps. (An empty generation takes any group within the fixed
- * caps.) A file of the first layout takes nothing till its batches are applied. */
+ * caps.) Batches read from an earlier version's file take nothing till they are applied. */
 static bool
 s_fits(const spool_t *sp, size_t n, size_t bytes, size_t charge)
 {
@@ -296,107 +253,15 @@ s_fits(const spool_t *sp, size_t n, size_t bytes, size_t charge)
            fill_charge = sp->charge - sp->apply_charge;
     /* (test hook: smaller applies, so that a small test has one under way and more after) */
     uint64_t max = testhook_number(TESTHOOK_SPOOL_CHARGE, sp->max_charge);
-    return !sp->legacy && sp->n + n <= SPOOL_MAX_BATCHES && bytes <= SPOOL_MAX_BYTES - fill_bytes &&
-           charge <= SPOOL_MAX_CHARGE - fill_charge && charge <= SPOOL_ALL_CHARGE - sp->charge &&
-           (fill_n == 0 || fill_charge + charge <= max);
-}
-
-/* The syncer's wake: the loop's (m->wake, set for as long as the loop runs: the syncer is
- * stopped before it goes, spool_quiesce). */
-static void
-s_sync_wake(void *ctx)
-{
-    mesh_t *m = ctx;
-    if (m && m->wake) {
-        m->wake(m->wake_ctx);
-    }
-}
-
-/* Is there a syncer (started now if need be)? False: the loop thread syncs. */
-static bool
-s_syncer(loop_t *l)
-{
-    spool_t *sp = l->spool;
-    if (!sp->syncer && !sp->no_syncer) {
-        sp->syncer = fsyncer_start(sp->fd, s_sync_wake, l->m);
-        sp->no_syncer = !sp->syncer;
-    }
-    return sp->syncer != NULL;
-}
-
-/* Forget the written group (its records past size are cut off: never acknowledged). */
-static void
-s_unwrite(loop_t *l)
-{
-    spool_t *sp = l->spool;
-    inbox_set_written(l->inbox, 0);
-    if (sp->wrote_n) {
-        sp->wrote_n = 0;
-        (void)ftruncate(sp->fd, sp->size);
-    }
-}
-
-size_t
-spool_written(loop_t *l)
-{
-    spool_t *sp = l->spool;
-    if (!sp || !sp->wrote_n) {
-        return 0;
-    }
-    /* (batches join the queue at its end and leave only by inbox_shift or inbox_forget:
-     * while none left, its head is the group written) */
-    bool same = inbox_removals(l->inbox) == sp->wrote_removals;
-    if (!same) { /* (a sender's batches forgotten meanwhile: written again if they come) */
-        s_unwrite(l);
-        return 0;
-    }
-    return sp->wrote_n;
-}
-
-bool
-spool_syncing(const spool_t *sp)
-{
-    bool failed = false;
-    return sp && sp->wrote_n && !fsyncer_done(sp->syncer, sp->wrote_ticket, &failed);
-}
-
-void
-spool_quiesce(loop_t *l)
-{
-    spool_t *sp = l->spool;
-    if (sp) {
-        fsyncer_stop(sp->syncer); /* (its last sync ends first) */
-        sp->syncer = NULL;
-        sp->no_syncer = true;
-        s_unwrite(l);
-    }
-}
-
-/* The written group's sync (waited for when still under way): MESH_OK, it is on the disk
- * and may be taken (spool_take); MESH_EIO, its records are cut off (committed directly). */
-static mesh_err_t
-s_written_synced(loop_t *l)
-{
-    spool_t *sp = l->spool;
-    bool ok = fsyncer_wait(sp->syncer, sp->wrote_ticket);
-    if (!ok) {
-        node_log(l->m, MESH_LOG_WARN, "spool: cannot sync %zu batch(es): committing them directly",
-                 sp->wrote_n);
-        s_unwrite(l);
-        return MESH_EIO;
-    }
-    sp->wrote_n = 0;
-    sp->size = sp->wrote_end;
-    return MESH_OK;
+    return !sp->from_file && sp->n + n <= SPOOL_MAX_BATCHES &&
+           bytes <= SPOOL_MAX_BYTES - fill_bytes && charge <= SPOOL_MAX_CHARGE - fill_charge &&
+           charge <= SPOOL_ALL_CHARGE - sp->charge && (fill_n == 0 || fill_charge + charge <= max);
 }
 
 mesh_err_t
-spool_append(loop_t *l, size_t n)
+spool_admit(loop_t *l, size_t n)
 {
     spool_t *sp = l->spool;
-    if (sp->wrote_n) { /* (n is that group: spool_written) */
-        return s_written_synced(l);
-    }
     size_t bytes = 0, charge = 0;
     for (size_t i = 0; i < n; i++) {
         const inbox_batch_t *b = inbox_at(l->inbox, i);
@@ -414,52 +279,22 @@ spool_append(loop_t *l, size_t n)
         sp->full = sp->running; /* (till the apply ends: spool_stalled) */
         return MESH_EBUSY;      /* the n stay queued, unacknowledged, while the spool applies */
     }
-    off_t at = sp->size;
-    sp->append_at = at;
-    for (size_t i = 0; err == MESH_OK && i < n; i++) {
-        const inbox_batch_t *b = inbox_at(l->inbox, i);
-        uint32_t len = (uint32_t)b->len, check = len ^ 0xffffffffu;
-        uint8_t head[S_REC_HEAD] = {
-            (uint8_t)len,   (uint8_t)(len >> 8),   (uint8_t)(len >> 16),   (uint8_t)(len >> 24),
-            (uint8_t)check, (uint8_t)(check >> 8), (uint8_t)(check >> 16), (uint8_t)(check >> 24)};
-        if (!s_pwrite(sp->fd, head, S_REC_HEAD, at) || !s_pwrite(sp->fd, b->data, b->len, at + 8)) {
-            err = MESH_EIO;
-        }
-        at += (off_t)S_REC_HEAD + (off_t)b->len;
-    }
-    if (err == MESH_OK && s_syncer(l)) { /* (synced on its thread: taken later) */
-        sp->wrote_n = n;
-        sp->wrote_removals = inbox_removals(l->inbox);
-        sp->wrote_end = at;
-        sp->wrote_ticket = fsyncer_ask(sp->syncer);
-        inbox_set_written(l->inbox, n); /* (its sender's next may come meanwhile) */
-        return MESH_ESTATE;
-    }
-    if (err == MESH_OK && fdatasync(sp->fd) != 0) {
-        err = MESH_EIO;
-    }
-    if (err != MESH_OK) {
-        (void)ftruncate(sp->fd, sp->size); /* (what is past size is never read: not acked) */
-        node_log(l->m, MESH_LOG_WARN,
-                 "spool: cannot append %zu batch(es) (%s): committing them directly", n,
-                 strerror(errno));
-        return err;
-    }
-    sp->size = at;
-    return MESH_OK;
+    return err;
 }
 
 void
 spool_take(loop_t *l, size_t n)
 {
     spool_t *sp = l->spool;
-    off_t at = sp->append_at;
     for (size_t i = 0; i < n && sp->n < SPOOL_MAX_BATCHES; i++) {
         const inbox_batch_t *b = inbox_at(l->inbox, i);
+        session_t *from = b->from;
         s_entry_t *e = &sp->q[sp->n++];
-        *e = (s_entry_t){
-            .from = b->from, .at = at, .id = b->id, .len = b->len, .ops = s_ops(b->data, b->len)};
-        at += (off_t)S_REC_HEAD + (off_t)b->len;
+        *e = (s_entry_t){.from = from,
+                         .peer_session = from->peer_session,
+                         .id = b->id,
+                         .len = b->len,
+                         .ops = s_ops(b->data, b->len)};
         e->charge = inbox_take(l->inbox, i, &e->data, &e->job, &e->own);
         sp->bytes += e->len;
         sp->charge += e->charge;
@@ -467,12 +302,48 @@ spool_take(loop_t *l, size_t n)
         e->from->ops_in += e->ops; /* (received: the status's rate counts it now) */
     }
     sp->last_ms = sync_now_ms();
+    if (n) {
+        node_log(l->m, MESH_LOG_DEBUG,
+                 "spool: took batches %llu..%llu (%zu spooled, acknowledged once applied)",
+                 (unsigned long long)sp->q[sp->n - n].id, (unsigned long long)sp->q[sp->n - 1].id,
+                 sp->n);
+    }
 }
 
-/* Forget the first a spooled batches (applied). When none is left, cut the file back to
- * its header; else its header says the records start at the first one left (synced: those
- * after were acknowledged), and the space before is given back. (If this is lost in a
- * crash, the a batches are applied again: no harm.) */
+bool
+spool_next_ack(spool_t *sp, spool_ack_t *out)
+{
+    if (!sp || sp->due_at == sp->ndue) {
+        if (sp) {
+            sp->ndue = sp->due_at = 0;
+        }
+        return false;
+    }
+    *out = sp->due[sp->due_at++];
+    return true;
+}
+
+/* The first a spooled batches are applied: each sender's last among them is due an
+ * acknowledgement (a batch of a sender's earlier session is acknowledged under that one's
+ * id, and the loop drops it: spool_ack_t). */
+static void
+s_due(spool_t *sp, size_t a)
+{
+    for (size_t i = 0; i < a; i++) {
+        const s_entry_t *e = &sp->q[i];
+        bool last = e->from != NULL;
+        for (size_t j = i + 1; j < a && last; j++) {
+            last = sp->q[j].from != e->from || sp->q[j].peer_session != e->peer_session;
+        }
+        if (last && sp->ndue < SPOOL_MAX_BATCHES) {
+            sp->due[sp->ndue++] =
+                (spool_ack_t){.to = e->from, .peer_session = e->peer_session, .id = e->id};
+        }
+    }
+}
+
+/* Forget the first a spooled batches (applied). Once those read from an earlier version's
+ * file are, the file goes. */
 static void
 s_forget(spool_t *sp, size_t a)
 {
@@ -486,16 +357,9 @@ s_forget(spool_t *sp, size_t a)
     memset(sp->q + sp->n - a, 0, a * sizeof sp->q[0]);
     sp->n -= a;
     sp->napply = sp->apply_bytes = sp->apply_charge = sp->apply_ops = 0;
-    sp->legacy = false;
-    if (sp->n == 0) {
-        sp->wrote_n = 0; /* (a group written meanwhile is cut off too: written again) */
-        bool cut = ftruncate(sp->fd, S_HEAD_LEN) == 0 && s_head(sp->fd, S_HEAD_LEN);
-        sp->size = cut ? (off_t)S_HEAD_LEN : sp->size;
-        return;
-    }
-    if (s_head(sp->fd, sp->q[0].at) && fdatasync(sp->fd) == 0) {
-        (void)fallocate(sp->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, S_HEAD_LEN,
-                        sp->q[0].at - (off_t)S_HEAD_LEN); /* (where it can: the space back) */
+    sp->from_file = sp->from_file > a ? sp->from_file - a : 0;
+    if (!sp->from_file && sp->path[0] && (unlink(sp->path) == 0 || errno == ENOENT)) {
+        sp->path[0] = '\0'; /* (else tried again after the next apply) */
     }
 }
 
@@ -513,9 +377,10 @@ s_first_from(const spool_t *sp)
 
 /* After an apply of the first a spooled batches that took ms (and of `more` queued batches
  * with it, as the log says): the next apply's size, as this apply went (by the charge,
- * which counts sets and ops: many small sets cost more than their ops), the log line, and
- * the a forgotten. Another sender's batch that is not spooled waits behind an apply (and a
- * direct one blocks the loop): an apply holds what this machine applies in SPOOL_APPLY_MS. */
+ * which counts sets and ops: many small sets cost more than their ops), the log line, their
+ * acknowledgements due, and the a forgotten. Another sender's batch that is not spooled waits
+ * behind an apply (and a direct one blocks the loop): an apply holds what this machine applies in
+ * SPOOL_APPLY_MS. */
 static void
 s_applied(loop_t *l, const mesh_import_report_t *rep, int64_t ms, uint64_t last_id, size_t more,
           size_t a)
@@ -544,10 +409,8 @@ s_applied(loop_t *l, const mesh_import_report_t *rep, int64_t ms, uint64_t last_
                                                   : (size_t)fit;
     }
     l->ops_unreleased += rep->ops_stored;
+    s_due(sp, a);
     s_forget(sp, a);
-    if (!sp->wrote_n) {
-        inbox_set_written(l->inbox, 0); /* (a group written is cut off with the file) */
-    }
     l->flush_ms = sync_now_ms();
 }
 
@@ -792,8 +655,9 @@ spool_tick(loop_t *l, int64_t now_ms)
         spool_wait(l); /* (through: joined at once) */
     }
     /* (the worker is free: it starts on what is spooled once that is worth a commit, so it
-     * never waits idle for a generation to fill while batches stream in) */
-    bool worth = sp && sp->charge >= SPOOL_EAGER_CHARGE &&
+     * never waits idle for a generation to fill while batches stream in, nor while their
+     * senders wait for acknowledgements, their credit spent) */
+    bool worth = sp && (sp->charge >= SPOOL_EAGER_CHARGE || sp->n >= LOOP_CREDIT / 2) &&
                  (!sp->failed_ms || now_ms - sp->failed_ms >= LOOP_GROUP_MS);
     if (sp && sp->n && !sp->running &&
         (worth || (!inbox_count(l->inbox) && now_ms - sp->last_ms >= LOOP_GROUP_MS))) {

@@ -6,7 +6,7 @@
 #     fresh B: seconds and items/s, beside raw LMDB inserting the same items in the same
 #     order with the commit sizes B used, and raw ZeroMQ CURVE carrying messages of the
 #     sizes of A's batches (build/tests/baseline); bytes and messages both ways; the bytes B wrote
-#     to storage (its spool and store: /proc/PID/io) beside the key-order floor's, and the time
+#     to storage (its store: /proc/PID/io) beside the key-order floor's, and the time
 #     B's commits took (from its 'applied batches' lines);
 #  2. one changed item among N: B stopped, A changes one item, B restarted: ms from the
 #     CURVE handshake of B's new connection (and from B's start) to B's commit of the item,
@@ -306,7 +306,7 @@ echo "  baseline $keyed"
 echo "           the key-order floor: the same items sorted by key (untimed), the same commits," \
     "GLIBC_TUNABLES=$BL_TUNABLES as the daemons"
 echo "           meshsync/floor: $(calc %.2f "$sync_s / $keyed_s") times the floor's time (issue 15: within 3)"
-echo "  written to storage: B $(calc %.0f "$io_b / 1e6") MB during the sync (its spool and store);" \
+echo "  written to storage: B $(calc %.0f "$io_b / 1e6") MB during the sync (its store);" \
     "the floor $(calc %.0f "$io_keyed / 1e6") MB"
 echo "  B's commits: $commits ($spooled_commits of them from its spool, PROTOCOL §11.2) took" \
     "$(calc %.3f "$apply_ms / 1000") s of the $sync_s s (the rest: handshake, receiving, checking," \

@@ -184,40 +184,6 @@ test_inbox_byte_cap(void **state)
     assert_null(in);
 }
 
-/* Batches written to the spool (waiting for its sync only) leave their sender's share, not
- * the queue's bytes: the sender's next batch fits again, up to the queue's room; they count
- * again never, and the mark goes with them (shift) or with their sender (forget). */
-static void
-test_inbox_written_leave_the_share(void **state)
-{
-    (void)state;
-    static uint8_t junk[300];
-    inbox_t *in = NULL;
-    assert_int_equal(inbox_open(10, 400, 10, 1000, 1000, &in), MESH_OK);
-    assert_int_equal(inbox_add(in, &g_a, 1, junk, 60, true, 0), MESH_OK);
-    assert_int_equal(inbox_add(in, &g_a, 2, junk, 40, true, 0), MESH_OK);
-    assert_false(inbox_fits(in, &g_a, junk, 1)); /* its share (100) is full */
-    inbox_set_written(in, 2);
-    /* (as a sender with none queued: any one batch the queue's room takes) */
-    assert_true(inbox_fits(in, &g_a, junk, 300));
-    assert_false(inbox_fits(in, &g_a, junk, 301));
-    assert_int_equal(inbox_add(in, &g_a, 3, junk, 100, true, 0), MESH_OK);
-    assert_int_equal(inbox_bytes(in), 200); /* the written still hold their memory */
-    assert_false(inbox_fits(in, &g_a, junk, 1));
-    assert_int_equal(inbox_add(in, &g_b, 1, junk, 200, true, 0), MESH_OK);
-    assert_false(inbox_fits(in, &g_b, junk, 1)); /* the queue's room (400) is full */
-    inbox_shift(in, 2, 0); /* the written group is taken: the mark goes with it */
-    assert_int_equal(inbox_count(in), 2);
-    assert_false(inbox_fits(in, &g_a, junk, 1)); /* batch 3 is not written */
-    inbox_set_written(in, 1);
-    assert_true(inbox_fits(in, &g_a, junk, 50));
-    inbox_forget(in, &g_a); /* (the spool drops its group then) */
-    assert_int_equal(inbox_count(in), 1);
-    inbox_set_written(in, 5); /* never past what is queued */
-    assert_true(inbox_fits(in, &g_b, junk, 100));
-    inbox_close(in);
-}
-
 /* inbox_adopt queues the caller's buffer itself (no copy): charged as inbox_add would, the
  * same pointer in inbox_at and from inbox_take; one that does not fit stays the caller's. */
 static void
@@ -258,7 +224,6 @@ main(void)
         cmocka_unit_test(test_inbox_groups_and_due),
         cmocka_unit_test(test_inbox_checks),
         cmocka_unit_test(test_inbox_byte_cap),
-        cmocka_unit_test(test_inbox_written_leave_the_share),
         cmocka_unit_test(test_inbox_adopt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
