@@ -39,7 +39,8 @@ applying_and_more() {
     last_apply=$(grep -n "spool: applying batches" "$T/b.log" | tail -1 | cut -d: -f1)
     [ -n "$last_apply" ] &&
         [ "$(grep -c "applied batches .*spooled" "$T/b.log")" -lt "$(grep -c 'spool: applying batches' "$T/b.log")" ] &&
-        tail -n +"$last_apply" "$T/b.log" | grep -q "spool: took batches"
+        tail -n +"$last_apply" "$T/b.log" | grep -q "spool: took batches" &&
+        [ "$(acked)" -ge 1 ] # (and A got the ACK of the apply that ended)
 }
 acked() { # the highest batch id A logged as acknowledged by B (0: none)
     sed -n "s/.*$idb acknowledged batch \([0-9]*\).*/\1/p" "$T/a.log" | sort -n | tail -1 | grep . || echo 0
@@ -48,7 +49,7 @@ acked() { # the highest batch id A logged as acknowledged by B (0: none)
 DAEMON_LOG_LEVEL=debug MESH_TEST_SPOOL_CHARGE=1 MESH_TEST_SPOOL_PAUSE_MS=2000 \
     with_hooks start_daemon "$B" "$T/b.log"
 pb=$LAST_PID
-wait_for 90 "B to spool batches while its worker applies, after an apply" applying_and_more
+wait_for 90 "B to spool batches while its worker applies, after an apply A saw acknowledged" applying_and_more
 kill -KILL "$pb"
 wait "$pb" 2>/dev/null || true
 acked_at_kill=$(acked)
