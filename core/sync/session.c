@@ -656,6 +656,16 @@ s_import(loop_t *l, size_t n)
     return MESH_OK;
 }
 
+/* Acknowledge s's batch id (and those before it) with our summary (own_update first). */
+static void
+s_ack(loop_t *l, session_t *s, uint64_t id)
+{
+    wire_msg_t ack = {
+        .type = WIRE_MSG_ACK, .num = id, .body = l->own_summary, .body_len = WIRE_SUMMARY_LEN};
+    (void)s_send(l, s, &ack, SYNC_NO_CONN);
+    s_note_agreed(l, s); /* (we may now hold what it said it holds) */
+}
+
 /* Send the acknowledgements the spool's applies made due (spool_next_ack): the summary
  * after them, to each sender still in the session its batches came in. */
 void
@@ -670,12 +680,7 @@ session_ack_spooled(loop_t *l)
         }
         summary = summary || own_update(l) == MESH_OK;
         if (summary) {
-            wire_msg_t ack = {.type = WIRE_MSG_ACK,
-                              .num = due.id,
-                              .body = l->own_summary,
-                              .body_len = WIRE_SUMMARY_LEN};
-            (void)s_send(l, s, &ack, SYNC_NO_CONN);
-            s_note_agreed(l, s); /* (we may now hold what it said it holds) */
+            s_ack(l, s, due.id);
         }
     }
 }
@@ -746,12 +751,7 @@ session_flush_group(loop_t *l)
         if (ok && last && !spooled && own_update(l) == MESH_OK) {
             /* (after a failure nothing is acknowledged: it comes again; a spooled batch is
              * once its apply commits, session_ack_spooled) */
-            wire_msg_t ack = {.type = WIRE_MSG_ACK,
-                              .num = b->id,
-                              .body = l->own_summary,
-                              .body_len = WIRE_SUMMARY_LEN};
-            (void)s_send(l, s, &ack, SYNC_NO_CONN);
-            s_note_agreed(l, s); /* (we may now hold what it said it holds) */
+            s_ack(l, s, b->id);
         }
     }
     session_t *failed[LOOP_QUEUE_BATCHES];

@@ -26,12 +26,6 @@ a peer add "$idb" >/dev/null
 DAEMON_LOG_LEVEL=debug start_daemon "$A" "$T/a.log"; pa=$LAST_PID ea=$EP
 b peer add "$ida" "$ea" >/dev/null
 
-digest() { # digest HOME: collection bulk's digest as status --json gives it
-    mc --home "$1" status --json | python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-print(next((c["digest"] for c in d["collections"] if c["name"] == "bulk"), ""))'
-}
 # an apply ended, the next under way, and batches spooled after the ones it applies
 applying_and_more() {
     grep -q "applied batches .*spooled" "$T/b.log" || return 1
@@ -69,7 +63,7 @@ echo "at the kill: B applied batches up to $applied ($ops ops), had up to $had, 
 DAEMON_LOG_LEVEL=debug start_daemon "$B" "$T/b2.log"; pb=$LAST_PID
 wait_for 60 "B to hold A's $N items" sh -c "[ \"\$('$MESHCTL' --home '$B' ls --keys bulk 2>/dev/null | wc -l)\" -eq $N ]"
 mc --home "$A" wait bulk --timeout 60 || fail "A not in sync with B"
-expect_eq "$(digest "$B")" "$(digest "$A")" "B's digest after the restart"
+expect_eq "$(coll_digest "$B" bulk)" "$(coll_digest "$A" bulk)" "B's digest after the restart"
 a put bulk after-crash "written after the restart" >/dev/null
 wait_for 30 "a later write to reach B" sh -c "'$MESHCTL' --home '$B' get bulk after-crash >/dev/null 2>&1"
 [ -e "$B/spool" ] && fail "B wrote a spool file"

@@ -18,20 +18,13 @@ b peer add "$ida" >/dev/null
 for i in $(seq 1 40); do a put x "k$i" "value $i" >/dev/null; done
 b put x from-b "written by B" >/dev/null
 
-digest() { # digest HOME: collection x's digest as status --json gives it
-    mc --home "$1" status --json | python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-print(next((c["digest"] for c in d["collections"] if c["name"] == "x"), ""))'
-}
-
 start_daemon "$A" "$T/a.log"; ea=$EP; pa=$LAST_PID
 b peer add "$ida" "$ea" >/dev/null
 start_daemon "$B" "$T/b.log"; pb=$LAST_PID
 wait_for 30 "B to hold A's items" sh -c "[ \"\$('$MESHCTL' --home '$B' ls --keys x 2>/dev/null | wc -l)\" -eq 41 ]"
 wait_for 30 "A to hold B's item" sh -c "'$MESHCTL' --home '$A' get x from-b >/dev/null 2>&1"
 mc --home "$A" wait x --timeout 20 || fail "A not in sync with B before the loss"
-expect_eq "$(digest "$A")" "$(digest "$B")" "the digests before the loss"
+expect_eq "$(coll_digest "$A" x)" "$(coll_digest "$B" x)" "the digests before the loss"
 
 kill -TERM "$pa"
 wait_pids 20 "$pa"
@@ -40,7 +33,7 @@ wait_pids 20 "$pa"
 "$UNSTORE" "$A" x from-b || fail "unstore from-b"
 expect_exit 1 a get x k7
 expect_eq "$(a ls --keys x | wc -l)" 38 "items on A after the loss"
-[ "$(digest "$A")" != "$(digest "$B")" ] || fail "the digests did not differ after the loss"
+[ "$(coll_digest "$A" x)" != "$(coll_digest "$B" x)" ] || fail "the digests did not differ after the loss"
 
 start_daemon "$A" "$T/a.log" "$ea"; pa=$LAST_PID
 wait_for 60 "A to hold k7, k23 and from-b again" sh -c \
@@ -49,7 +42,7 @@ expect_eq "$(a get x k23)" "value 23" "k23 on A"
 expect_eq "$(a get x from-b)" "written by B" "from-b on A"
 expect_eq "$(a ls --keys x | wc -l)" 41 "items on A after the repair"
 expect_eq "$(b ls --keys x | wc -l)" 41 "items on B after the repair"
-expect_eq "$(digest "$A")" "$(digest "$B")" "the digests after the repair"
+expect_eq "$(coll_digest "$A" x)" "$(coll_digest "$B" x)" "the digests after the repair"
 
 grep -q '\[warn\] repair of collection "x" with .*: 3 items in' "$T/a.log" ||
     fail "A's log does not name the repair: $(grep -h repair "$T/a.log" | tail -5)"

@@ -23,13 +23,6 @@ a put x "$long" "a long key's value" >/dev/null
 a put x gone "soon deleted" >/dev/null
 a del x gone >/dev/null
 
-digest() { # digest HOME: collection x's digest as status --json gives it
-    mc --home "$1" status --json | python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-print(next((c["digest"] for c in d["collections"] if c["name"] == "x"), ""))'
-}
-
 start_daemon "$A" "$T/a.log"; ea=$EP; pa=$LAST_PID
 b peer add "$ida" "$ea" >/dev/null
 start_daemon "$B" "$T/b.log"; eb=$EP; pb=$LAST_PID
@@ -50,7 +43,7 @@ start_daemon "$B" "$T/b.log" "$eb"; pb=$LAST_PID
 both_whole() {
     [ "$(mc --home "$A" ls --keys x 2>/dev/null | wc -l)" -eq 31 ] &&
         [ "$(mc --home "$B" ls --keys x 2>/dev/null | wc -l)" -eq 31 ] &&
-        [ "$(digest "$A")" = "$(digest "$B")" ]
+        [ "$(coll_digest "$A" x)" = "$(coll_digest "$B" x)" ]
 }
 wait_for 60 "A and B to hold every item with equal digests" both_whole
 expect_eq "$(a get x k3)" "value 3" "k3 on A"
@@ -70,6 +63,6 @@ wait_for 30 "C to hold every item" sh -c "[ \"\$('$MESHCTL' --home '$C' ls --key
 mc --home "$C" wait x --timeout 20 || fail "C not in sync"
 # (the tombstone is collected once every member acknowledged it, PROTOCOL §8.4, on each
 # device at its own tick: for a moment one may have collected it and the other not)
-same_digest() { [ "$(digest "$C")" = "$(digest "$B")" ]; }
-wait_for 30 "C's digest to equal B's ($(digest "$C") / $(digest "$B"))" same_digest
+same_digest() { [ "$(coll_digest "$C" x)" = "$(coll_digest "$B" x)" ]; }
+wait_for 30 "C's digest to equal B's ($(coll_digest "$C" x) / $(coll_digest "$B" x))" same_digest
 echo "ok: both members repaired each other (a long key, a tombstone), and C agrees"

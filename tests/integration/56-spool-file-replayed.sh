@@ -32,20 +32,13 @@ with open(sys.argv[2], "wb") as f:
     f.write(b"MSPOOL2\n" + struct.pack("<Q", 16) + rec + rec[: len(rec) // 2])
 PY
 
-digest() { # digest HOME: collection bulk's digest as status --json gives it
-    mc --home "$1" status --json | python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-print(next((c["digest"] for c in d["collections"] if c["name"] == "bulk"), ""))'
-}
-
 DAEMON_LOG_LEVEL=debug start_daemon "$B" "$T/b.log"; pb=$LAST_PID
 wait_for 30 "B to replay the spool file" grep -q "applied batches 0\.\.0 from a past run" "$T/b.log"
 grep -Eq "applied batches 0\.\.0 from a past run: [0-9]+ sets, [1-9][0-9]* ops stored .*spooled, 1 batches" "$T/b.log" ||
     fail "B's log names no replay of one batch: $(grep 'applied batches' "$T/b.log")"
 wait_for 20 "the spool file to go" sh -c "[ ! -e '$B/spool' ]"
 expect_eq "$(mc --home "$B" ls --keys bulk | wc -l)" "$N" "B's items after the replay"
-expect_eq "$(digest "$B")" "$(digest "$A")" "B's digest after the replay"
+expect_eq "$(coll_digest "$B" bulk)" "$(coll_digest "$A" bulk)" "B's digest after the replay"
 
 start_daemon "$A" "$T/a.log"; pa=$LAST_PID ea=$EP
 b peer add "$ida" "$ea" >/dev/null

@@ -169,6 +169,14 @@ mc() {
     "$MESHCTL" "${args[@]}"
 }
 
+# coll_digest HOME COLL: collection COLL's digest as `status --json` gives it ("" if none).
+coll_digest() {
+    mc --home "$1" status --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(next((c["digest"] for c in d["collections"] if c["name"] == sys.argv[1]), ""))' "$2"
+}
+
 # with_hooks COMMAND...: run COMMAND (e.g. the test's start_daemon, given MESH_TEST_*
 # settings) with $MESHCTL naming the test build's meshctl, the only one with test hooks
 # (docs/PROTOCOL.md §11.2); everything else runs the release build, the one that ships.

@@ -61,6 +61,28 @@ s_write_bytes(const char *home, const uint8_t *data, size_t n)
     fclose(f);
 }
 
+/* A spool record at p of the len bytes at data: its length, its complement, the bytes. */
+static size_t
+s_record_of(uint8_t *p, const void *data, size_t len)
+{
+    uint32_t l32 = (uint32_t)len, check = l32 ^ 0xffffffffu;
+    for (unsigned i = 0; i < 4; i++) {
+        p[i] = (uint8_t)(l32 >> (8 * i));
+        p[4 + i] = (uint8_t)(check >> (8 * i));
+    }
+    memcpy(p + 8, data, len);
+    return 8u + len;
+}
+
+/* A record of len bytes (len < 256) of value v at p. */
+static size_t
+s_record(uint8_t *p, uint8_t len, uint8_t v)
+{
+    uint8_t bytes[255];
+    memset(bytes, v, len);
+    return s_record_of(p, bytes, len);
+}
+
 /* A device (d) with three items in collection c, its loop (l: d's node, an inbox, a
  * spool) and the bundle of what it holds (*bundle, *len: mesh_free it): batches that decode
  * and apply (applying what one holds changes nothing). */
@@ -181,13 +203,7 @@ test_spool_file_of_an_earlier_version(void **state)
     memcpy(file, "MSPOOL2\n", 8);
     file[8] = S_HEAD;
     for (size_t i = 0; i < 3; i++) {
-        uint8_t *p = file + S_HEAD + i * (8 + len);
-        uint32_t l32 = (uint32_t)len, check = l32 ^ 0xffffffffu;
-        for (unsigned k = 0; k < 4; k++) {
-            p[k] = (uint8_t)(l32 >> (8 * k));
-            p[4 + k] = (uint8_t)(check >> (8 * k));
-        }
-        memcpy(p + 8, bundle, len);
+        (void)s_record_of(file + S_HEAD + i * (8 + len), bundle, len);
     }
     s_write_bytes(d.home, file, n - 1); /* the third cut short: never acknowledged */
     free(file);
@@ -209,20 +225,6 @@ test_spool_file_of_an_earlier_version(void **state)
     assert_int_equal(spool_count(l.spool), 1);
     mesh_free(bundle);
     s_device_close(&d, &l);
-}
-
-/* A record of len bytes (len < 256) of value v at p: its length, complement, bytes. */
-static size_t
-s_record(uint8_t *p, uint8_t len, uint8_t v)
-{
-    uint32_t check = (uint32_t)len ^ 0xffffffffu;
-    memset(p, 0, 8);
-    p[0] = len;
-    for (unsigned i = 0; i < 4; i++) {
-        p[4 + i] = (uint8_t)(check >> (8 * i));
-    }
-    memset(p + 8, v, len);
-    return 8u + len;
 }
 
 /* The first layout (the records right after "MSPOOL1\n") is read; the second reads from
