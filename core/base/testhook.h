@@ -33,6 +33,7 @@ typedef enum testhook {
     TESTHOOK_SPOOL_CHARGE,     /* MESH_TEST_SPOOL_CHARGE: the charge one spooled apply takes */
     TESTHOOK_SPOOL_PAUSE_MS,   /* MESH_TEST_SPOOL_PAUSE_MS: the spool's worker rests first */
     TESTHOOK_BLOCK_BUSY,       /* MESH_TEST_BLOCK_BUSY: the first N BLOCKs find queues full */
+    TESTHOOK_SCAN_HOLD_MS,     /* MESH_TEST_SCAN_HOLD_MS: a folder's first scan only, for N ms */
     TESTHOOK_COUNT
 } testhook_t;
 

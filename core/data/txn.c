@@ -24,6 +24,8 @@ typedef struct s_op {
     store_key_t skey;             /* filled at commit */
     bool cover;                   /* its context covers cover_dot too (txn_cover) */
     wire_dot_t cover_dot;
+    bool based;              /* it supersedes only the versions of its base (txn_base) */
+    size_t base_off, base_n; /* their dots in the arena (wire_dot_t each) */
 } s_op_t;
 
 struct mesh_txn {
@@ -42,9 +44,10 @@ typedef struct s_commit {
     wire_buf_t header;
     uint8_t (*leaves)[HASH_LEN];
     version_ctx_t ctx;
-    version_ctx_t floors; /* the collection's collection floors as dots (s_floors) */
-    bool floors_read;     /* in this run of the body */
-    store_item_t *item;   /* big: on the heap */
+    version_ctx_t floors;  /* the collection's collection floors as dots (s_floors) */
+    bool floors_read;      /* in this run of the body */
+    store_item_t *item;    /* big: on the heap */
+    store_version_t *kept; /* STORE_SIBLINGS_MAX: a based op's key's versions that stay */
     uint64_t first_seq;
     uint64_t incarnation; /* read inside the write: another process may have renewed it */
 } s_commit_t;
@@ -192,14 +195,33 @@ txn_cover(mesh_txn_t *txn, const wire_dot_t *dot)
     return MESH_OK;
 }
 
-/* Remove every current version of the item from the digest, then their records (a
- * record's removal may move the others' bytes, read for the digest). */
+mesh_err_t
+txn_base(mesh_txn_t *txn, const wire_dot_t *dots, size_t n)
+{
+    if (!txn || txn->count == 0 || (n && !dots) || n > STORE_SIBLINGS_MAX) {
+        return MESH_EINVAL;
+    }
+    s_op_t *op = &txn->ops[txn->count - 1];
+    mesh_err_t err = s_arena_add(txn, dots, n * sizeof *dots, &op->base_off);
+    if (err == MESH_OK) {
+        op->based = true;
+        op->base_n = n;
+    }
+    return err;
+}
+
+/* Remove every current version of the item (but those keep marks, when not NULL) from the
+ * digest, then their records (a record's removal may move the others' bytes, read for the
+ * digest). */
 static mesh_err_t
-s_retire_versions(store_txn_t *st, uint32_t cid, const store_item_t *item,
+s_retire_versions(store_txn_t *st, uint32_t cid, const store_item_t *item, const bool *keep,
                   store_coll_stats_t *stats)
 {
     for (size_t i = 0; i < item->count; i++) {
         const store_version_t *v = &item->versions[i];
+        if (keep && keep[i]) {
+            continue;
+        }
         uint8_t origin[WIRE_ORIGIN_LEN];
         uint64_t inc = 0;
         mesh_err_t err = store_origin_signed(st, v->oid, origin, &inc);
@@ -210,12 +232,65 @@ s_retire_versions(store_txn_t *st, uint32_t cid, const store_item_t *item,
         stats->versions--;
     }
     for (size_t i = 0; i < item->count; i++) {
+        if (keep && keep[i]) {
+            continue;
+        }
         mesh_err_t err = store_dot_del(st, cid, item->versions[i].oid, item->versions[i].seq);
         if (err != MESH_OK) {
             return err;
         }
     }
     return MESH_OK;
+}
+
+/* A based op (txn_base) on a key with versions: it supersedes the versions its base names,
+ * and of the others only what they superseded (their contexts), so they stay beside it as
+ * siblings, as they will on every device that applies the set. A version that stays but
+ * that the context covers after all (one origin's seqs are one number in a context) is
+ * superseded too: here as there. Fills c->ctx; c->kept[0..*nkept) the versions that stay. */
+static mesh_err_t
+s_supersede_base(s_commit_t *c, store_txn_t *st, uint32_t cid, const s_op_t *op,
+                 store_coll_stats_t *stats, size_t *nkept)
+{
+    const store_item_t *item = c->item;
+    bool keep[STORE_SIBLINGS_MAX] = {false};
+    wire_dot_t dots[STORE_SIBLINGS_MAX];
+    mesh_err_t err = MESH_OK;
+    *nkept = 0;
+    for (size_t i = 0; i < item->count && err == MESH_OK; i++) {
+        const store_version_t *v = &item->versions[i];
+        wire_opmeta_t meta;
+        wire_dot_t d;
+        if (wire_opmeta_decode(v->meta, v->meta_len, &meta) != MESH_OK) {
+            return MESH_ECORRUPT;
+        }
+        for (size_t j = 0; j < meta.ctx_count && err == MESH_OK; j++) {
+            wire_ctx_get(&meta, j, &d);
+            err = version_ctx_add(&c->ctx, &d);
+        }
+        err = err == MESH_OK ? store_origin_signed(st, v->oid, dots[i].origin, &dots[i].incarnation)
+                             : err;
+        dots[i].seq = v->seq;
+        keep[i] = true;
+        for (size_t b = 0; b < op->base_n && keep[i]; b++) {
+            wire_dot_t base;
+            memcpy(&base, c->txn->arena + op->base_off + b * sizeof base, sizeof base);
+            keep[i] = memcmp(base.origin, dots[i].origin, WIRE_ORIGIN_LEN) != 0 ||
+                      base.incarnation != dots[i].incarnation || base.seq != dots[i].seq;
+        }
+        if (err == MESH_OK && !keep[i]) {
+            err = version_ctx_add(&c->ctx, &dots[i]);
+        }
+    }
+    for (size_t i = 0; i < item->count && err == MESH_OK; i++) {
+        keep[i] = keep[i] && !version_ctx_covers(&c->ctx, &dots[i]);
+        if (keep[i]) {
+            c->kept[*nkept] =
+                (store_version_t){.oid = item->versions[i].oid, .seq = item->versions[i].seq};
+            (*nkept)++;
+        }
+    }
+    return err == MESH_OK ? s_retire_versions(st, cid, item, keep, stats) : err;
 }
 
 /* The collection floors of cid (PROTOCOL §8.4), one dot per (origin, incarnation) whose
@@ -270,6 +345,7 @@ s_commit_op(s_commit_t *c, store_txn_t *st, uint32_t cid, uint32_t oid, uint64_t
      * with versions is read, and its versions give the new one's context. */
     store_version_t ref = {.oid = oid, .seq = meta.seq};
     bool fresh = false;
+    size_t nkept = 0;
     mesh_err_t err = store_item_add(st, cid, &op->skey, &ref);
     if (err == MESH_OK) {
         stats->keys++;
@@ -280,11 +356,11 @@ s_commit_op(s_commit_t *c, store_txn_t *st, uint32_t cid, uint32_t oid, uint64_t
         }
     } else if (err == MESH_EEXIST) {
         err = store_item_get(st, cid, &op->skey, c->item);
-        if (err == MESH_OK) {
+        if (err == MESH_OK && op->based) {
+            err = s_supersede_base(c, st, cid, op, stats, &nkept);
+        } else if (err == MESH_OK) {
             err = version_ctx_join_item(st, c->item, &c->ctx);
-        }
-        if (err == MESH_OK) {
-            err = s_retire_versions(st, cid, c->item, stats);
+            err = err == MESH_OK ? s_retire_versions(st, cid, c->item, NULL, stats) : err;
         }
     }
     if (err == MESH_OK && op->cover) {
@@ -307,7 +383,8 @@ s_commit_op(s_commit_t *c, store_txn_t *st, uint32_t cid, uint32_t oid, uint64_t
     hash_tagged(HASH_TAG_LEAF, c->meta.data, c->meta.len, c->leaves[i]);
     version_digest_apply(stats->digest, pk, inc, c->meta.data, c->meta.len, false);
     stats->versions++;
-    err = fresh ? MESH_OK : store_item_put(st, cid, &op->skey, &v, 1);
+    c->kept[nkept] = v; /* (the versions that stay, then the new one) */
+    err = fresh ? MESH_OK : store_item_put(st, cid, &op->skey, c->kept, nkept + 1);
     if (err == MESH_OK) {
         err = store_dot_put(st, cid, &op->skey, &v);
     }
@@ -426,7 +503,8 @@ mesh_txn_commit(mesh_txn_t **ptxn, uint64_t *first_seq)
     version_ctx_init(&c.floors);
     c.leaves = malloc(txn->count * sizeof *c.leaves);
     c.item = malloc(sizeof *c.item);
-    if (!c.leaves || !c.item) {
+    c.kept = malloc(STORE_SIBLINGS_MAX * sizeof *c.kept);
+    if (!c.leaves || !c.item || !c.kept) {
         err = MESH_ENOMEM;
         goto out;
     }
@@ -448,6 +526,7 @@ mesh_txn_commit(mesh_txn_t **ptxn, uint64_t *first_seq)
 out:
     free(c.leaves);
     free(c.item);
+    free(c.kept);
     version_ctx_release(&c.ctx);
     version_ctx_release(&c.floors);
     wire_buf_release(&c.meta);

@@ -20,4 +20,12 @@ MESH_NODISCARD mesh_err_t txn_begin_system(mesh_t *m, const char *coll, mesh_txn
  * no op. */
 MESH_NODISCARD mesh_err_t txn_cover(mesh_txn_t *txn, const wire_dot_t *dot);
 
+/* Make the last op buffered in txn supersede only the versions of its key named in
+ * dots[0..n) (those it was made from), not all the key holds at commit: any other version
+ * (one that came meanwhile) stays beside it as a sibling, a conflict every device sees
+ * alike (its context takes in what those superseded). A folder's scan writes a file's local
+ * change so (core/folder/index.c). MESH_EINVAL when txn has no op, or n is over
+ * STORE_SIBLINGS_MAX. */
+MESH_NODISCARD mesh_err_t txn_base(mesh_txn_t *txn, const wire_dot_t *dots, size_t n);
+
 #endif /* MESH_CORE_TXN_H */

@@ -7,6 +7,8 @@
 
 #include "core/base/node.h"
 #include "core/base/testhook.h"
+#include "core/data/txn.h"
+#include "crypto/devid.h"
 #include "fs/chunk.h"
 #include "fs/ignore.h"
 #include "fs/path.h"
@@ -670,6 +672,67 @@ s_stored_is(mesh_t *m, const folder_t *f, const char *path, const uint8_t *value
     return same;
 }
 
+bool
+index_rec_is(const index_rec_t *rec, const wire_fentry_t *e)
+{
+    if (rec->type != e->type) {
+        return false;
+    }
+    switch (e->type) {
+    case WIRE_FENTRY_DIR:
+        return (rec->mode & 0777) == e->mode;
+    case WIRE_FENTRY_SYMLINK:
+        return rec->target && strlen(rec->target) == e->target_len &&
+               memcmp(rec->target, e->target, e->target_len) == 0;
+    default: /* (a large file's pieces against rec's blocks cut so, §25) */
+        return (rec->mode & 0777) == e->mode && rec->size == e->size &&
+               rec->mtime_ns == e->mtime_ns && wire_fentry_lists(e, rec->blocks, rec->nblocks);
+    }
+}
+
+/* The base of a local change of a file at path (PROTOCOL §19.3): of the versions the index
+ * collection holds for path, those the change was made from, which it supersedes: the one
+ * the disk held before (its record: old, NULL when it had none), a tombstone (an edit wins
+ * over a delete), and one of the same content as the change (now: its new record; NULL for
+ * a delete). Any other version came from a member while the change was made here (the disk
+ * never held it): *others is then true, and the change must leave it beside it, a conflict
+ * (txn_base), not write over it. base: STORE_SIBLINGS_MAX dots. */
+static mesh_err_t
+s_base_of(mesh_t *m, const folder_t *f, const char *path, const index_rec_t *old,
+          const index_rec_t *now, wire_dot_t *base, size_t *nbase, bool *others)
+{
+    mesh_item_version_list_t *list = NULL;
+    *nbase = 0;
+    *others = false;
+    mesh_err_t err = mesh_get_versions(m, f->coll, path, strlen(path), &list);
+    if (err == MESH_ENOTFOUND) {
+        return MESH_OK;
+    }
+    size_t n = mesh_item_version_list_count(list);
+    for (size_t i = 0; err == MESH_OK && i < n && *nbase < STORE_SIBLINGS_MAX; i++) {
+        const mesh_item_version_t *v = mesh_item_version_list_get(list, i);
+        wire_fentry_t e;
+        bool from = v->deleted || wire_fentry_decode(v->value, v->value_len, &e) != MESH_OK;
+        if (!from) { /* (one that does not decode is never on a disk: superseded) */
+            from = (old && index_rec_is(old, &e)) ||
+                   (now && e.type == now->type && e.size == now->size &&
+                    (now->type != WIRE_FENTRY_FILE ||
+                     wire_fentry_lists(&e, now->blocks, now->nblocks)));
+            wire_fentry_release(&e);
+        }
+        if (!from) {
+            *others = true;
+            continue;
+        }
+        wire_dot_t *d = &base[(*nbase)++];
+        err = devid_parse(v->origin, d->origin);
+        d->incarnation = v->incarnation;
+        d->seq = v->seq;
+    }
+    mesh_item_version_list_free(list);
+    return err;
+}
+
 /* Write ops to f->coll, a transaction per S_TXN_OPS. */
 typedef struct s_writer {
     mesh_t *m;
@@ -691,11 +754,33 @@ s_commit(s_writer_t *w)
     return err;
 }
 
+/* Write path's new entry value[0..len) (NULL: a delete). A file's change is written against
+ * its base (s_base_of: old, its record before, now after; NULL when none): over a member's
+ * version that came meanwhile it is written beside it (a conflict), and a delete is not
+ * written at all (the member's newer file comes back here: an edit wins over a delete). */
 static mesh_err_t
-s_write(s_writer_t *w, const char *path, const uint8_t *value, size_t len)
+s_write(s_writer_t *w, const char *path, const uint8_t *value, size_t len, const index_rec_t *old,
+        const index_rec_t *now)
 {
+    wire_dot_t base[STORE_SIBLINGS_MAX];
+    size_t nbase = 0;
+    bool others = false;
     mesh_err_t err = MESH_OK;
-    if (w->txn && (w->ops >= S_TXN_OPS || w->bytes + len > S_TXN_BYTES)) {
+    if ((now && now->type == SCAN_FILE) || (!now && old && old->type == SCAN_FILE)) {
+        err = s_base_of(w->m, w->f, path, old, now, base, &nbase, &others);
+    }
+    if (err == MESH_OK && others) {
+        node_log(w->m, MESH_LOG_INFO,
+                 value ? "folder %s: %s changed here while a member's change of it came: both kept "
+                         "(a conflict copy, PROTOCOL.md §19.3)"
+                       : "folder %s: %s deleted here while a member's change of it came: the "
+                         "change is kept (it comes back here)",
+                 w->f->id, path);
+        if (!value) {
+            return MESH_OK;
+        }
+    }
+    if (err == MESH_OK && w->txn && (w->ops >= S_TXN_OPS || w->bytes + len > S_TXN_BYTES)) {
         err = s_commit(w);
     }
     if (err == MESH_OK && !w->txn) {
@@ -704,6 +789,9 @@ s_write(s_writer_t *w, const char *path, const uint8_t *value, size_t len)
     if (err == MESH_OK) {
         err = value ? mesh_put(w->txn, path, strlen(path), value, len)
                     : mesh_del(w->txn, path, strlen(path));
+    }
+    if (err == MESH_OK && others) {
+        err = txn_base(w->txn, base, nbase);
     }
     w->ops++;
     w->bytes += len + strlen(path);
@@ -719,7 +807,7 @@ s_write_rec(s_writer_t *w, const index_rec_t *r, wire_buf_t *buf)
     wire_buf_reset(buf);
     mesh_err_t err = wire_fentry_encode(&e, buf);
     if (err == MESH_OK && !s_stored_is(w->m, w->f, r->path, buf->data, buf->len)) {
-        err = s_write(w, r->path, buf->data, buf->len);
+        err = s_write(w, r->path, buf->data, buf->len, index_find(w->f, r->path), r);
     }
     return err;
 }
@@ -977,7 +1065,7 @@ index_scan_some(mesh_t *m, folder_t *f, uint32_t budget_ms, size_t max_files, bo
         } else if (!now && index_ignored(f, key.path, f->recs[i].type == SCAN_DIR)) {
             /* ignored now: its record goes, and no delete is sent (it stays elsewhere) */
         } else if (!now && s_stored_is(m, f, key.path, NULL, 0)) {
-            err = s_write(&wr, key.path, NULL, 0);
+            err = s_write(&wr, key.path, NULL, 0, &f->recs[i], NULL);
         }
     }
     if (err == MESH_OK) {

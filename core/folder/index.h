@@ -95,6 +95,10 @@ void index_rec_release(index_rec_t *rec);
  * mtime is not part of its entry (0): it changes with every name added under it. */
 void index_rec_entry(const index_rec_t *rec, wire_fentry_t *e);
 
+/* Does rec describe exactly entry e (type, mode, size, mtime and blocks, or a link's
+ * target; a directory by its mode)? */
+bool index_rec_is(const index_rec_t *rec, const wire_fentry_t *e);
+
 /* Scan f: check the root and its marker (a failure stops the folder: f->state and f->why say
  * why, the error is logged once, nothing is taken as deleted), walk it, read the content of
  * new or changed files only (scan_changed), and write this device's puts and deletes into

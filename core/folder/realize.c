@@ -213,25 +213,6 @@ s_disk_is(const index_rec_t *rec, const struct stat *st)
            s_ns(st->st_mtim) == rec->mtime_ns && s_ns(st->st_ctim) == rec->ctime_ns;
 }
 
-/* Does rec describe exactly entry e? */
-static bool
-s_rec_is(const index_rec_t *rec, const wire_fentry_t *e)
-{
-    if (rec->type != e->type) {
-        return false;
-    }
-    switch (e->type) {
-    case WIRE_FENTRY_DIR:
-        return (rec->mode & 0777) == e->mode;
-    case WIRE_FENTRY_SYMLINK:
-        return rec->target && strlen(rec->target) == e->target_len &&
-               memcmp(rec->target, e->target, e->target_len) == 0;
-    default: /* (a large file's pieces against rec's blocks cut so, §25) */
-        return (rec->mode & 0777) == e->mode && rec->size == e->size &&
-               rec->mtime_ns == e->mtime_ns && wire_fentry_lists(e, rec->blocks, rec->nblocks);
-    }
-}
-
 /* Record what is now at path (after writing e there). */
 static mesh_err_t
 s_record(folder_t *f, const char *path, const wire_fentry_t *e)
@@ -288,7 +269,8 @@ s_may_touch(mesh_t *m, folder_t *f, const char *path, struct stat *st, int *ther
     if ((*there == 1 && rec && s_disk_is(rec, st)) || (*there == 0 && !rec)) {
         return true;
     }
-    /* Conflict copies (issue 18) will be made here: the local change is kept for now. */
+    /* The scan writes the change against its base (beside a member's version that came
+     * meanwhile: a conflict, PROTOCOL.md §19.3), and the next pass makes the copies. */
     node_log(m, MESH_LOG_INFO,
              "folder %s: keeping a local change not scanned yet (scanning again first)", f->id);
     f->dirty = true;
@@ -606,7 +588,7 @@ s_one(mesh_t *m, folder_t *f, realize_state_t *rs, const blockidx_t *bi, const p
       wire_fentry_t *e)
 {
     const index_rec_t *rec = index_find(f, it->path);
-    if (rec && s_rec_is(rec, e)) {
+    if (rec && index_rec_is(rec, e)) {
         return MESH_OK;
     }
     size_t i = transfer_find(&rs->x, it->path);
@@ -697,7 +679,7 @@ s_settled(const folder_t *f, const realize_state_t *rs, const paths_item_t *it)
     if (!rec || wire_fentry_decode(it->value, it->len, &e) != MESH_OK) {
         return false;
     }
-    bool same = s_rec_is(rec, &e);
+    bool same = index_rec_is(rec, &e);
     wire_fentry_release(&e);
     return same;
 }
@@ -750,7 +732,7 @@ s_put(mesh_t *m, folder_t *f, realize_state_t *rs, const blockidx_t *bi, paths_i
     }
     const index_rec_t *rec = index_find(f, it->path);
     mesh_err_t err = MESH_OK;
-    if (rec && !it->conflict && s_rec_is(rec, &e)) {
+    if (rec && !it->conflict && index_rec_is(rec, &e)) {
         /* (as on disk already) */
     } else if (it->file && !it->conflict && transfer_full(&rs->x, e.size) &&
                !s_settled(f, rs, it)) {

@@ -50,6 +50,7 @@ struct folders {
     uint64_t *saved;     /* per folder: its generation when its records were last kept */
     int64_t *saved_ms;   /* per folder: when */
     int64_t parted_ms;   /* when the last scan part ended */
+    int64_t opened_ms;   /* when the folders were opened (a test hook holds scans after) */
     int ino;             /* the inotify descriptor, or -1 */
     bool ino_full;       /* the watch limit was met (logged once) */
     s_watch_t *watches;
@@ -324,6 +325,7 @@ s_open(loop_t *l)
     if (!fs) {
         return NULL;
     }
+    fs->opened_ms = sync_now_ms();
     fs->f = calloc(REGISTRY_MAX, sizeof *fs->f);
     fs->scan_ms = calloc(REGISTRY_MAX, sizeof *fs->scan_ms);
     fs->dirty_ms = calloc(REGISTRY_MAX, sizeof *fs->dirty_ms);
@@ -383,7 +385,10 @@ folders_tick(loop_t *l, int64_t now, folders_send_fn send)
                    (f->dirty && now - fs->dirty_ms[i] >= FOLDERS_SETTLE_MS &&
                     /* (while files arrive, their own renames wake inotify: a scan a second) */
                     (realize_pending(f) == 0 || now - fs->scan_ms[i] >= FOLDERS_BUSY_SCAN_MS));
-        if (!due) {
+        /* (test hook: after its first scan, a folder's local changes wait while members'
+         * entries come, as they may within FOLDERS_SETTLE_MS) */
+        if (!due || (fs->scan_ms[i] &&
+                     now - fs->opened_ms < (int64_t)testhook_number(TESTHOOK_SCAN_HOLD_MS, 0))) {
             continue;
         }
         if (fs->scan_ms[i] && now - fs->scan_ms[i] >= rescan) {

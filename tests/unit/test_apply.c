@@ -1,5 +1,5 @@
-/* tests/unit/test_apply.c: the reconcile engine (core/apply/apply.c, core/bundle/import.c, membership)
- * on several nodes in one process, with no sockets: bundles go from mesh_export to
+/* tests/unit/test_apply.c: the reconcile engine (core/apply/apply.c, core/bundle/import.c,
+ * membership) on several nodes in one process, with no sockets: bundles go from mesh_export to
  * mesh_import, or their sets straight to apply_batch.
  * - test_apply_model_random: random writes and transfers on 4..6 nodes (full and --since
  *   bundles, duplicates, late deliveries, relay chains, sets without watermarks, any subset
@@ -33,19 +33,20 @@
 
 #include <cmocka.h>
 
-#include "crypto/devid.h"
-#include "crypto/hash.h"
-#include "crypto/ident.h"
 #include "core/apply/apply.h"
 #include "core/apply/causal.h"
-#include "core/bundle/import.h"
-#include "meshsync.h"
 #include "core/base/node.h"
-#include "util.h"
+#include "core/bundle/import.h"
+#include "core/data/txn.h"
 #include "core/data/vector.h"
 #include "core/data/version.h"
 #include "core/wire/doc.h"
 #include "core/wire/set.h"
+#include "crypto/devid.h"
+#include "crypto/hash.h"
+#include "crypto/ident.h"
+#include "meshsync.h"
+#include "util.h"
 
 /* ---- temp dirs and nodes ---- */
 
@@ -219,7 +220,7 @@ s_expect_single(mesh_t *m, const char *coll, const char *key, const char *value,
     mesh_item_version_list_t *vs = NULL;
     size_t n = 0;
     CHECK_OK(mesh_get_versions(m, coll, key, strlen(key), &vs));
-        n = mesh_item_version_list_count(vs);
+    n = mesh_item_version_list_count(vs);
     if (n != 1) {
         for (size_t i = 0; i < n; i++) {
             const mesh_item_version_t *v = s_v(vs, i);
@@ -740,9 +741,8 @@ s_model_mismatch(const model_t *md, int d, int key, const size_t *exp, size_t ne
     for (size_t i = 0; i < nv; i++) {
         const mesh_item_version_t *v = s_v(vs, i);
         print_error("    n%d seq %llu %s '%.*s'%s\n", s_node_of(md, v->origin),
-                    (unsigned long long)v->seq, v->deleted ? "deleted" : "put",
-                    (int)v->value_len, v->value ? (const char *)v->value : "",
-                    v->is_winner ? " (winner)" : "");
+                    (unsigned long long)v->seq, v->deleted ? "deleted" : "put", (int)v->value_len,
+                    v->value ? (const char *)v->value : "", v->is_winner ? " (winner)" : "");
     }
     fail_msg("node %d disagrees with the oracle on k%d (seed %u step %d)", d, key, md->seed,
              md->step);
@@ -1989,8 +1989,8 @@ s_vector_covers(mesh_t *m, const char *coll, mesh_t *origin, uint64_t seq)
     vector_t *v = NULL;
     CHECK_OK(mesh_vector(m, NULL, 0, &vec, &len));
     CHECK_OK(vector_decode(vec, len, &v));
-    const vector_entry_t *e = vector_find(v, coll, ident_public_key(origin->ident),
-                                          store_incarnation(origin->store));
+    const vector_entry_t *e =
+        vector_find(v, coll, ident_public_key(origin->ident), store_incarnation(origin->store));
     bool covered = e && vv_covers(&e->vv, seq);
     vector_free(v);
     mesh_free(vec);
@@ -2172,8 +2172,7 @@ test_apply_context_cycle(void **state)
     size_t ns = s_bundle_sets(b, blen, "c", sets, 4, NULL);
     mesh_free(b);
     CHECK_EQ(ns, 2); /* the second sets only: no header alone */
-    CHECK(!sets[0].partial && !sets[1].partial && sets[0].first_seq == 2 &&
-          sets[1].first_seq == 2);
+    CHECK(!sets[0].partial && !sets[1].partial && sets[0].first_seq == 2 && sets[1].first_seq == 2);
 
     apply_result_t res[2];
     const uint8_t *p = sets[0].p;
@@ -2862,9 +2861,8 @@ s_vector_text(mesh_t *m, const char *coll, char *out, size_t cap)
 static void
 s_expect_all_forks(node_t *R, node_t *ref)
 {
-    static const char *const keys[] = {"a2", "a3", "a4", "a5", "b1", "b2", "b3", "b4", "b5",
-                                       "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9", "c10",
-                                       "d2", "d3"};
+    static const char *const keys[] = {"a2", "a3", "a4", "a5", "b1", "b2", "b3", "b4",  "b5", "c2",
+                                       "c3", "c4", "c5", "c6", "c7", "c8", "c9", "c10", "d2", "d3"};
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
         s_expect_single(R->m, "c", keys[i], keys[i], NULL);
     }
@@ -3165,6 +3163,65 @@ test_apply_run_key_order(void **state)
     util_where[0] = '\0';
 }
 
+/* txn_base (a folder's local change made from an older version than the one held): the op
+ * supersedes only its base; a version that came meanwhile stays beside it, a conflict, and
+ * every device that takes the set ends with the same two versions. Also: with no base a
+ * put supersedes them all, as ever. */
+static void
+test_apply_txn_base(void **state)
+{
+    (void)state;
+    node_t n[2];
+    s_mkdir("base");
+    s_node_open(&n[0], "base/a", true);
+    s_node_open(&n[1], "base/b", true);
+    node_t *A = &n[0], *B = &n[1];
+    s_mesh_star(n, 2);
+    snprintf(util_where, sizeof util_where, "txn_base");
+    util_put(A->m, "c", "k", "v0");
+    CHECK_EQ(s_xfer(A->m, B->m, false, NULL), 1);
+    mesh_item_version_list_t *vs = NULL;
+    CHECK_OK(mesh_get_versions(A->m, "c", "k", 1, &vs));
+    wire_dot_t v0 = {.incarnation = s_v(vs, 0)->incarnation, .seq = s_v(vs, 0)->seq};
+    CHECK_OK(devid_parse(s_v(vs, 0)->origin, v0.origin));
+    mesh_item_version_list_free(vs);
+    util_put(B->m, "c", "k", "b1"); /* B's change of v0 comes to A first, */
+    CHECK_EQ(s_xfer(B->m, A->m, false, NULL), 1);
+    s_expect_single(A->m, "c", "k", "b1", B->id);
+    mesh_txn_t *txn = NULL; /* then A writes its own change of v0 */
+    CHECK_OK(mesh_txn_begin(A->m, "c", &txn));
+    CHECK_EQ(txn_base(txn, &v0, 1), MESH_EINVAL); /* (no op yet) */
+    CHECK_OK(mesh_put(txn, "k", 1, "a2", 2));
+    CHECK_OK(txn_base(txn, &v0, 1));
+    CHECK_OK(mesh_txn_commit(&txn, NULL));
+    for (int side = 0; side < 2; side++) {
+        mesh_t *m = side ? B->m : A->m;
+        if (side) {
+            (void)s_xfer(A->m, B->m, false, NULL);
+        }
+        CHECK_OK(mesh_get_versions(m, "c", "k", 1, &vs));
+        CHECK_EQ(mesh_item_version_list_count(vs), 2);
+        bool a2 = false, b1 = false;
+        for (size_t i = 0; i < 2; i++) {
+            const mesh_item_version_t *v = s_v(vs, i);
+            a2 |= v->value_len == 2 && memcmp(v->value, "a2", 2) == 0 &&
+                  strcmp(v->origin, A->id) == 0;
+            b1 |= v->value_len == 2 && memcmp(v->value, "b1", 2) == 0 &&
+                  strcmp(v->origin, B->id) == 0;
+        }
+        CHECK(a2 && b1);
+        mesh_item_version_list_free(vs);
+    }
+    char da[80], db[80];
+    CHECK_OK(mesh_digest(A->m, "c", da, sizeof da, NULL));
+    CHECK_OK(mesh_digest(B->m, "c", db, sizeof db, NULL));
+    CHECK(strcmp(da, db) == 0);
+    util_put(B->m, "c", "k", "b3"); /* a put with no base supersedes both */
+    s_expect_single(B->m, "c", "k", "b3", B->id);
+    (void)s_xfer(B->m, A->m, false, NULL);
+    s_expect_single(A->m, "c", "k", "b3", B->id);
+}
+
 int
 main(void)
 {
@@ -3185,6 +3242,7 @@ main(void)
         T(test_apply_model_random),
         T(test_apply_verify_split),
         T(test_apply_run_key_order),
+        T(test_apply_txn_base),
     };
     /* MESH_TEST_FILTER: run only the cases whose names match (cmocka's * and ? patterns) */
     const char *filter = getenv("MESH_TEST_FILTER");
