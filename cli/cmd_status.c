@@ -46,7 +46,7 @@ static const char s_usage[] =
     "\"bytes_in\", \"versions_in\", \"batch_bytes_in\", \"rate_in\", \"repairs\", \"path\",\n"
     "\"via\", \"via_seen\"}],\n"
     "\"folders\": [{\"id\", \"state\", \"in_sync\", \"need_files\", \"need_bytes\",\n"
-    "\"waiting\", \"why\"}],\n"
+    "\"waiting\", \"total_files\", \"total_bytes\", \"why\"}],\n"
     "\"refusals\": [{\"id\", \"alt_id\", \"count\", \"first_seen\", \"last_seen\"}],\n"
     "\"errors\": [{\"text\", \"level\", \"count\", \"last_seen\"}]} (byte estimates and\n"
     "rates are -1 when unknown; times are Unix seconds, 0 for never; \"here\" is false\n"
@@ -285,6 +285,8 @@ s_json_folders(out_json_t *j, const s_view_t *v)
         out_json_u64(j, "need_files", f.need_files);
         out_json_u64(j, "need_bytes", f.need_bytes);
         out_json_u64(j, "waiting", f.waiting);
+        out_json_u64(j, "total_files", f.total_files);
+        out_json_u64(j, "total_bytes", f.total_bytes);
         out_json_string(j, "why", f.why);
         out_json_object_end(j);
     }
@@ -592,7 +594,7 @@ s_print_events(const s_view_t *v)
 
 /* One line per folder the daemon syncs: in sync, what it still needs, or why it stopped. */
 static void
-s_print_folders(const s_view_t *v)
+s_print_folders(const s_view_t *v, bool tty)
 {
     for (size_t i = 0; v->dev.daemon && i < mesh_status_folder_count(v->st); i++) {
         mesh_status_folder_t f = {.size = sizeof f};
@@ -615,6 +617,15 @@ s_print_folders(const s_view_t *v)
                    f.need_files == 1 ? "" : "s", s_bytes(b, sizeof b, (long long)f.need_bytes));
             if (f.waiting)
                 printf(" (%llu waiting for blocks)", (unsigned long long)f.waiting);
+            /* the bar: of the most needed since it was last in sync, what came (by bytes,
+             * or by files when what it needs holds no byte: deletes, directories) */
+            unsigned long long total = f.total_bytes ? f.total_bytes : f.total_files;
+            unsigned long long left = f.total_bytes ? f.need_bytes : f.need_files;
+            if (tty && total) {
+                printf("\n");
+                s_bar(left < total ? total - left : 0, total);
+                continue;
+            }
         }
         printf("\n");
     }
@@ -653,7 +664,7 @@ s_print_text(const s_view_t *v, const char *id)
         printf("  (on its way: not here yet)");
         s_print_progress(v, v->rows[k].name, 0, tty);
     }
-    s_print_folders(v);
+    s_print_folders(v, tty);
     for (size_t i = 0; i < v->dev.peers; i++) {
         mesh_status_peer_t p = {.size = sizeof p};
         if (mesh_status_peer(v->st, i, &p) == MESH_OK) {

@@ -1230,15 +1230,17 @@ MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_message_stats(mesh_t *m, mesh_message
 
 /* One folder, as the loop sees it. */
 typedef struct mesh_status_folder {
-    size_t size;         /* sizeof(mesh_status_folder_t), set by the caller; always first */
-    const char *id;      /* the folder's ID */
-    const char *state;   /* "ok", "starting" (not scanned yet) or "stopped" */
-    const char *why;     /* when stopped, why (its root or marker missing...); else "" */
-    bool in_sync;        /* scanned, nothing changed since, its disk holds all its index
-                          * (no file waiting for blocks, no realize pass due) */
-    uint64_t need_files; /* paths whose disk state is not yet what the index says */
-    uint64_t need_bytes; /* bytes of those files (their whole sizes) */
-    uint64_t waiting;    /* files waiting for blocks from members */
+    size_t size;          /* sizeof(mesh_status_folder_t), set by the caller; always first */
+    const char *id;       /* the folder's ID */
+    const char *state;    /* "ok", "starting" (not scanned yet) or "stopped" */
+    const char *why;      /* when stopped, why (its root or marker missing...); else "" */
+    bool in_sync;         /* scanned, nothing changed since, its disk holds all its index
+                           * (no file waiting for blocks, no realize pass due) */
+    uint64_t need_files;  /* paths whose disk state is not yet what the index says */
+    uint64_t need_bytes;  /* bytes of those files (their whole sizes) */
+    uint64_t waiting;     /* files waiting for blocks from members */
+    uint64_t total_files; /* the most need_files and need_bytes were since the folder was */
+    uint64_t total_bytes; /* last in sync (0 when in sync): the whole of a progress bar */
 } mesh_status_folder_t;
 
 /* How many folders st lists (0 without a loop, or with none).

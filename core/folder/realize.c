@@ -93,6 +93,12 @@ realize_pending(const folder_t *f)
     return f->realize ? f->realize->x.n : 0;
 }
 
+uint64_t
+realize_held_bytes(const folder_t *f)
+{
+    return f->realize ? transfer_held_bytes(&f->realize->x) : 0;
+}
+
 static realize_state_t *
 s_state(folder_t *f)
 {

@@ -88,6 +88,10 @@ void realize_sync(folder_t *f);
 /* Files of f still waiting for blocks (or whole, not yet put in place). */
 size_t realize_pending(const folder_t *f);
 
+/* Bytes those files already hold (their blocks in their temp files: the status's progress
+ * within large files). */
+uint64_t realize_held_bytes(const folder_t *f);
+
 /* Drop f's pending transfers and their temp files; NULL state is a no-op. */
 void realize_free(folder_t *f);
 

@@ -36,6 +36,19 @@ s_key(const char *path)
     return hash_fnv(HASH_FNV_START, path, strlen(path));
 }
 
+uint64_t
+transfer_held_bytes(const transfer_t *t)
+{
+    uint64_t held = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        const transfer_file_t *p = &t->file[i];
+        for (size_t b = 0; p->have && b < p->e.nblocks; b++) {
+            held += p->have[b] ? p->e.blocks[b].size : 0;
+        }
+    }
+    return held;
+}
+
 size_t
 transfer_find(const transfer_t *t, const char *path)
 {

@@ -71,6 +71,9 @@ bool transfer_open(transfer_t *t, int root_fd);
  * temp directory, free t->later. t stays usable (empty). */
 void transfer_release(transfer_t *t);
 
+/* The bytes of the blocks the files under way already hold in their temp files. */
+uint64_t transfer_held_bytes(const transfer_t *t);
+
 /* The index of path's transfer, or t->n. */
 size_t transfer_find(const transfer_t *t, const char *path);
 

@@ -27,7 +27,8 @@
 typedef struct s_need {
     uint64_t txnid, generation;
     uint64_t files, bytes;
-    int64_t counted_ms; /* when (monotonic) */
+    uint64_t peak_files, peak_bytes; /* the most needed since the folder was last in sync */
+    int64_t counted_ms;              /* when (monotonic) */
     bool counted;
 } s_need_t;
 
@@ -601,14 +602,27 @@ folders_put_status(loop_t *l, FILE *out)
         }
         /* in sync: settled and nothing the records lack */
         bool in_sync = settled && need->files == 0;
+        /* (what it needs: whole files as counted, less the blocks its transfers hold) */
+        uint64_t held = realize_held_bytes(f);
+        uint64_t bytes = stopped || held >= need->bytes ? 0 : need->bytes - held;
+        /* the whole that a progress bar shows: the most needed since it was last in sync */
+        if (in_sync || stopped) {
+            need->peak_files = need->peak_bytes = 0;
+        } else {
+            need->peak_files = need->files > need->peak_files ? need->files : need->peak_files;
+            need->peak_bytes = bytes > need->peak_bytes ? bytes : need->peak_bytes;
+        }
         fputs("folder ", out);
         statusfile_put_text(out, f->id);
-        fprintf(out, " state=%s in_sync=%d need_files=%llu need_bytes=%llu waiting=%zu",
+        fprintf(out,
+                " state=%s in_sync=%d need_files=%llu need_bytes=%llu waiting=%zu "
+                "total_files=%llu total_bytes=%llu",
                 stopped               ? "stopped"
                 : fs->scan_ms[i] == 0 ? "starting"
                                       : "ok",
                 in_sync ? 1 : 0, (unsigned long long)(stopped ? 0 : need->files),
-                (unsigned long long)(stopped ? 0 : need->bytes), realize_pending(f));
+                (unsigned long long)bytes, realize_pending(f), (unsigned long long)need->peak_files,
+                (unsigned long long)need->peak_bytes);
         if (stopped) {
             fputs(" why=", out);
             statusfile_put_text(out, f->why[0] ? f->why : "-");

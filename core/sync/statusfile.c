@@ -262,6 +262,8 @@ static const s_field_t s_folder_fields[] = {
     S_FOLDER("need_files", S_U64, need_files),
     S_FOLDER("need_bytes", S_U64, need_bytes),
     S_FOLDER("waiting", S_U64, waiting),
+    S_FOLDER("total_files", S_U64, total_files),
+    S_FOLDER("total_bytes", S_U64, total_bytes),
     {NULL, S_TEXT, 0},
 };
 
