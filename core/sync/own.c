@@ -11,6 +11,8 @@
 #include "core/bundle/vecfile.h"
 #include "core/data/vector.h"
 
+#include <string.h>
+
 mesh_err_t
 own_update(loop_t *l)
 {
@@ -50,4 +52,13 @@ own_file(loop_t *l)
     }
     wire_buf_release(&buf);
     return err;
+}
+
+bool
+own_digests_differ(loop_t *l, const session_t *s)
+{
+    /* (covering each other: an entry with nothing in it may be listed on one side only) */
+    return s->ok && s->vv && s->view_exact && s->peer_summary_known && own_update(l) == MESH_OK &&
+           memcmp(s->peer_summary, l->own_summary, WIRE_SUMMARY_LEN) != 0 &&
+           vector_covers(s->vv, l->own_vv) && vector_covers(l->own_vv, s->vv);
 }

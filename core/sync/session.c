@@ -123,25 +123,17 @@ s_send_any(loop_t *l, session_t *s, const wire_msg_t *msg)
     return s_send(l, s, msg, SYNC_NO_CONN);
 }
 
-/* Start the slow path (§13) when the peer's vector, exactly as it last sent it (a view taken
- * from our own vector or raised by its batches is only a lower bound), and ours cover each
- * other while its summary and ours differ: the digests differ where the vectors cannot tell. Only
- * the side with the lower device key starts, at most once in REPAIR_RETRY_MS, and never while a
- * pass or a question is under way or received batches wait. */
+/* Start the slow path (§13) when the digests differ where the vectors cannot tell
+ * (own_digests_differ). Only the side with the lower device key starts, at most once in
+ * REPAIR_RETRY_MS, and never while a pass or a question is under way or received batches
+ * wait. */
 static void
 s_check_repair(loop_t *l, session_t *s, const char *reason)
 {
     int64_t now = sync_now_ms();
-    if (!s->ok || s->minor < 1 || s->repair || s->passing || s->asked || !s->vv || !s->view_exact ||
-        !s->peer_summary_known || inbox_count(l->inbox) ||
+    if (!s->ok || s->minor < 1 || s->repair || s->passing || s->asked || inbox_count(l->inbox) ||
         memcmp(ident_public_key(l->m->ident), s->device, WIRE_ORIGIN_LEN) > 0 ||
-        (s->repair_ms && now - s->repair_ms < REPAIR_RETRY_MS) || own_update(l) != MESH_OK ||
-        memcmp(s->peer_summary, l->own_summary, WIRE_SUMMARY_LEN) == 0) {
-        return;
-    }
-    /* (covering each other: an entry with nothing in it may be listed on one side only) */
-    if (!vector_covers(s->vv, l->own_vv) || !vector_covers(l->own_vv, s->vv)) {
-        node_log(l->m, MESH_LOG_DEBUG, "summaries with %s differ, and so do the vectors", s->id);
+        (s->repair_ms && now - s->repair_ms < REPAIR_RETRY_MS) || !own_digests_differ(l, s)) {
         return;
     }
     if (repair_start(l, s, reason, s_send_any) != MESH_OK) {

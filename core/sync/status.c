@@ -359,7 +359,7 @@ s_rate_update(loop_t *l, size_t i, int64_t now)
 static bool
 s_busy(const session_t *s)
 {
-    return s->passing || s->asked || s->sent_id != s->acked_id;
+    return s->passing || s->asked || s->sent_id != s->acked_id || s->repair;
 }
 
 /* Bytes estimated from the bytes per version seen so far that way, or -1 when nothing was
@@ -383,7 +383,8 @@ s_put_peer(loop_t *l, FILE *f, size_t i, int64_t now)
     const session_t *s = s_sess(l, i);
     const s_fig_t *g = &l->status->figs[i];
     bool busy = s_busy(s);
-    bool in_sync = s->ok && g->counted && !busy && g->to_send == 0 && g->to_receive == 0;
+    bool in_sync = s->ok && g->counted && !busy && g->to_send == 0 && g->to_receive == 0 &&
+                   !own_digests_differ(l, s); /* (equal vectors, unequal digests: §13) */
     fputs("peer ", f);
     statusfile_put_text(f, s->id);
     fputs(" name=", f);
@@ -527,7 +528,8 @@ s_key(loop_t *l)
     for (size_t i = 0; i < l->nsess; i++) {
         const session_t *s = s_sess(l, i);
         h = hash_fnv_u64(h, (uint64_t)s->connected | (uint64_t)s->ok << 1 |
-                                (uint64_t)s->refused << 2 | (uint64_t)s_busy(s) << 3);
+                                (uint64_t)s->refused << 2 | (uint64_t)s_busy(s) << 3 |
+                                (uint64_t)own_digests_differ(l, s) << 4);
         h = hash_fnv_u64(h, s->acked_id);
         h = hash_fnv_u64(h, s->batches_in);
     }
