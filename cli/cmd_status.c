@@ -43,7 +43,8 @@ static const char s_usage[] =
     "\"peers\": [{\"id\", \"name\", \"label\", \"addr\", \"connected\", \"last_seen\",\n"
     "\"in_sync\", \"busy\", \"to_send\", \"to_receive\", \"bytes_to_send\",\n"
     "\"bytes_to_receive\", \"in_flight\", \"batches_out\", \"batches_in\", \"bytes_out\",\n"
-    "\"bytes_in\", \"versions_in\", \"batch_bytes_in\", \"rate_in\", \"repairs\", \"path\",\n"
+    "\"bytes_in\", \"versions_in\", \"batch_bytes_in\", \"rate_in\", \"repairs\",\n"
+    "\"blocks_asked\", \"blocks_asked_in\", \"path\",\n"
     "\"via\", \"via_seen\"}],\n"
     "\"folders\": [{\"id\", \"state\", \"in_sync\", \"need_files\", \"need_bytes\",\n"
     "\"waiting\", \"total_files\", \"total_bytes\", \"why\"}],\n"
@@ -264,6 +265,8 @@ s_json_peer(out_json_t *j, const s_view_t *v, const mesh_status_peer_t *p)
     out_json_u64(j, "batch_bytes_in", p->batch_bytes_in);
     out_json_i64(j, "rate_in", p->rate_in);
     out_json_u64(j, "repairs", p->repairs);
+    out_json_u64(j, "blocks_asked", p->blocks_asked);
+    out_json_u64(j, "blocks_asked_in", p->blocks_asked_in);
     out_json_string(j, "path", !p->via[0] ? "none" : strcmp(p->via, p->id) == 0 ? "direct" : "via");
     out_json_string(j, "via", p->via);
     out_json_i64(j, "via_seen", p->via_seen);

@@ -734,6 +734,8 @@ typedef struct mesh_status_peer {
                                * session brought its latest sets (its own ID: directly), ""
                                * when none came since the loop started */
     int64_t via_seen;         /* when those came (Unix seconds), 0 if none */
+    uint64_t blocks_asked;    /* file blocks this device asked of it (BLOCK_REQ, §18.6), */
+    uint64_t blocks_asked_in; /* and it asked of this device, since the loop started */
 } mesh_status_peer_t;
 
 /* One collection against one peer with a session up, listed only while something is left

@@ -302,6 +302,7 @@ blockserve_on_req(loop_t *l, blockserve_t *bs, session_t *s, const wire_msg_t *m
     if (!one && wire_blocks_req_decode(msg->body, msg->body_len, &many) != MESH_OK) {
         return MESH_EPROTO;
     }
+    s->blocks_asked_in += one ? 1 : many.n;
     blockserve_later(l, bs, send);
     if (!one) {
         s_answer_many(l, bs, s, msg->num, &many, send);

@@ -251,6 +251,7 @@ s_request(loop_t *l, fetch_t *ft, int64_t now, sync_send_fn send)
             continue;
         }
         if (send(l, to, &msg) == MESH_OK) {
+            to->blocks_asked += ng;
             for (size_t g = 0; g < ng; g++) {
                 s_want_t *x = &ft->want[group[g]];
                 x->asked = to;

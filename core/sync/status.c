@@ -396,7 +396,8 @@ s_put_peer(loop_t *l, FILE *f, size_t i, int64_t now)
         " connected=%d session=%d refused=%d silent_ms=%lld seen=%lld to_send=%llu "
         "to_receive=%llu bytes_to_send=%lld bytes_to_receive=%lld in_flight=%llu "
         "batches_out=%llu batches_in=%llu bytes_out=%llu bytes_in=%llu in_sync=%d busy=%d "
-        "versions_in=%llu batch_bytes_in=%llu rate_in=%lld repairs=%llu",
+        "versions_in=%llu batch_bytes_in=%llu rate_in=%lld repairs=%llu blocks_asked=%llu "
+        "blocks_asked_in=%llu",
         s->connected, s->ok, s->refused, (long long)(s->heard_ms ? now - s->heard_ms : -1),
         (long long)s->seen_unix, (unsigned long long)g->to_send, (unsigned long long)g->to_receive,
         s_estimate(g->to_send, s->batch_bytes_out, s->versions_out),
@@ -404,7 +405,8 @@ s_put_peer(loop_t *l, FILE *f, size_t i, int64_t now)
         (unsigned long long)(s->sent_id - s->acked_id), (unsigned long long)s->batches_out,
         (unsigned long long)s->batches_in, (unsigned long long)s->bytes_out,
         (unsigned long long)s->bytes_in, in_sync, busy, (unsigned long long)s->ops_in,
-        (unsigned long long)s->batch_bytes_in, (long long)g->rate, (unsigned long long)s->repairs);
+        (unsigned long long)s->batch_bytes_in, (long long)g->rate, (unsigned long long)s->repairs,
+        (unsigned long long)s->blocks_asked, (unsigned long long)s->blocks_asked_in);
     /* its path (§17): the member whose session brought its latest sets, and when */
     fputs(" via=", f);
     statusfile_put_text(f, s->via ? s->via->id : "");

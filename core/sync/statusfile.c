@@ -209,6 +209,8 @@ static const s_field_t s_peer_fields[] = {
     S_PEER("batch_bytes_in", S_U64, batch_bytes_in),
     S_PEER("rate_in", S_I64, rate_in),
     S_PEER("repairs", S_U64, repairs),
+    S_PEER("blocks_asked", S_U64, blocks_asked),
+    S_PEER("blocks_asked_in", S_U64, blocks_asked_in),
     S_PEER("via", S_TEXT, via),
     S_PEER("via_seen", S_I64, via_seen),
     {NULL, S_TEXT, 0},

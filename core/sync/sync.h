@@ -122,6 +122,7 @@ struct session {
     uint64_t batches_out, batches_in, bytes_out, bytes_in, ops_in;
     uint64_t versions_out;                    /* versions sent in batches */
     uint64_t batch_bytes_out, batch_bytes_in; /* bundle bytes of the batches each way */
+    uint64_t blocks_asked, blocks_asked_in;   /* file blocks we asked of it, it asked of us */
     time_t seen_unix; /* when it was last heard from (wall clock), 0: never */
     /* The slow path (§13). */
     uint8_t peer_summary[WIRE_SUMMARY_LEN]; /* its last summary (HELLO, SUMMARY, ACK) */

@@ -4,7 +4,8 @@
 # symlink, a file of a few MiB so that it has several blocks), B joins it by ID and gets the
 # same tree; then an edit, a new file and a delete on A reach B, and a file made on B reaches
 # A; a copy on A of a file B holds moves no block (B takes it from its own disk); a file
-# deleted while A's daemon is down is sent as deleted when it starts again.
+# deleted while A's daemon is down is sent as deleted when it starts again; after B's
+# folder rm, nothing of the folder moves either way and no file is deleted.
 # What must hold: B's tree equals A's (content, symlink as a link, mode), never a partial file
 # in B's folder, and the folder commands say what they did.
 # SPDX-License-Identifier: MIT
@@ -93,4 +94,19 @@ same_tree || fail "the trees differ after A's restart: $(diff -r -x .meshsync "$
 b folder rm "$fid" >/dev/null
 b folder ls | grep -q "^$fid	(offered)\$" || fail "after rm, B's folder ls: $(b folder ls)"
 [ -f "$FB/hello.txt" ] || fail "folder rm deleted a file"
+# ... and stops syncing: A's later changes do not reach B's directory, nor B's A's folder
+# (a later write of A's in another collection reaches B: the session goes on; then B's
+# loop has had a second and more to realize anything of the folder, and wrote nothing)
+hello_b=$(cat "$FB/hello.txt")
+echo "after rm" >"$FA/after.txt"
+echo "edited after rm" >>"$FA/hello.txt"
+echo "made on B after rm" >"$FB/b-after.txt"
+wait_for 20 "A's index to take after.txt" sh -c "'$MESHCTL' --home '$A' get 'folder:$fid' after.txt >/dev/null 2>&1"
+a put marker k after-rm >/dev/null
+wait_for 20 "A's later write on B" sh -c "'$MESHCTL' --home '$B' get marker k 2>/dev/null | grep -qx after-rm"
+sleep 1.5
+[ ! -e "$FB/after.txt" ] || fail "a file A made after B's folder rm reached B's directory"
+expect_eq "$(cat "$FB/hello.txt")" "$hello_b" "B's hello.txt after A's edit that followed B's folder rm"
+[ ! -e "$FA/b-after.txt" ] || fail "a file made in B's directory after its folder rm reached A"
+a get "folder:$fid" b-after.txt >/dev/null 2>&1 && fail "B's file made after its folder rm is in the index"
 echo ok

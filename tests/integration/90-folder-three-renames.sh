@@ -7,8 +7,9 @@
 # What must hold: all three trees end equal; on B and on C every file written for those
 # changes ("wrote PATH (N blocks, M from members)" in the log) was built from blocks the
 # device already held: M is 0 for each, and N is what the original had (moved.bin in as many
-# blocks as big.bin came in), so no block was requested; the old names are gone everywhere
-# and no temp file is left.
+# blocks as big.bin came in), and no daemon asked a block of another or was asked one for
+# them (status --json: blocks_asked, blocks_asked_in unchanged); the old names are gone
+# everywhere and no temp file is left.
 # SPDX-License-Identifier: MIT
 . "$(dirname "$0")/lib.sh"
 describe "three daemons: renames and copies reach everyone and move no block; deletes too"
@@ -44,6 +45,18 @@ read -r nbig _ <<<"$(written "$T/b.log" big.bin)"
 read -r na _ <<<"$(written "$T/b.log" dir/a.bin)"
 [ "${na:-0}" -ge 2 ] || fail "dir/a.bin did not come in several blocks: $(grep wrote "$T/b.log")"
 
+# asked HOME: the file blocks HOME's daemon asked of its peers, and they of it (status --json)
+asked() {
+    "$MESHCTL" --home "$1" status --json | python3 -c "
+import json, sys
+ps = json.load(sys.stdin)['peers']
+print(sum(p['blocks_asked'] for p in ps), sum(p['blocks_asked_in'] for p in ps))"
+}
+read -r b_asked _ <<<"$(asked "$B")"
+[ "${b_asked:-0}" -ge $((nbig + na)) ] || fail "B asked $b_asked blocks for the first sync (at least $((nbig + na)) expected)"
+declare -A before
+for h in "$A" "$B" "$C"; do before[$h]=$(asked "$h"); done
+
 # The changes: renames and a delete on A, a copy on C.
 mv "$FA/big.bin" "$FA/moved.bin"
 mv "$FA/dir" "$FA/dir2"
@@ -69,6 +82,10 @@ done
 wait_for 10 "A's log to say it wrote a-copy.bin" grep -q ": wrote a-copy.bin (" "$T/a.log"
 read -r n m <<<"$(written "$T/a.log" a-copy.bin)"
 expect_eq "$n $m" "$na 0" "A: a-copy.bin's blocks and blocks from members"
+# ... and no daemon asked any block of another for them, nor was asked one
+for h in "$A" "$B" "$C"; do
+    expect_eq "$(asked "$h")" "${before[$h]}" "blocks asked by and of $h's daemon during the renames and the copy"
+done
 for f in big.bin small.txt dir; do
     for d in "$FA" "$FB" "$FC"; do [ ! -e "$d/$f" ] || fail "$d/$f is still there"; done
 done
