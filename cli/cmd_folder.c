@@ -405,14 +405,6 @@ s_ls(int argc, char **argv, cli_ctx_t *ctx)
     return CLI_OK;
 }
 
-static int64_t
-s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The daemon's view of folder id: 1 found (into *f, strings owned by *st), 0 not listed, -1
  * no daemon runs, -2 mesh_status failed (detail on m). */
 static int
@@ -431,62 +423,6 @@ s_folder_status(mesh_t *m, const char *id, mesh_status_t **st, mesh_status_folde
             return 1;
     }
     return 0;
-}
-
-/* An inotify descriptor that reads when the daemon on home publishes its status (HOME/status
- * renamed into place, docs/PROTOCOL.md §11.4), or -1: then the wait polls. */
-static int
-s_watch_status(const char *home)
-{
-    int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    if (fd >= 0 && inotify_add_watch(fd, home, IN_MOVED_TO) < 0) {
-        close(fd);
-        fd = -1;
-    }
-    return fd;
-}
-
-/* Rest until the daemon publishes again (fd >= 0) or ms pass. */
-static void
-s_rest(int fd, int64_t ms)
-{
-    if (fd < 0) {
-        struct timespec nap = {ms / 1000, (ms % 1000) * 1000000L};
-        nanosleep(&nap, NULL);
-        return;
-    }
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    if (poll(&p, 1, (int)ms) > 0) {
-        char events[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-        while (read(fd, events, sizeof events) > 0) {
-            /* (the events say only that something was published: read them all) */
-        }
-    }
-}
-
-/* Read the daemon's status until folder id is realized (1), stopped (-3), or the deadline
- * (0); -1 / -2 as s_folder_status. Between reads it rests until the next publication
- * (watch: s_watch_status's descriptor) or S_WAIT_POLL_MS without one. *at_once: realized
- * at the first read. */
-static int
-s_wait_realized(mesh_t *m, const char *id, int64_t deadline, int watch, mesh_status_t **st,
-                mesh_status_folder_t *f, bool *listed, bool *at_once)
-{
-    for (*at_once = true;; *at_once = false) {
-        int got = s_folder_status(m, id, st, f);
-        if (got < 0)
-            return got;
-        *listed = got == 1;
-        if (got == 1 && strcmp(f->state, "stopped") == 0)
-            return -3;
-        if (got == 1 && f->in_sync)
-            return 1;
-        int64_t left = deadline - s_now_ms();
-        if (left <= 0)
-            return 0;
-        int64_t most = watch >= 0 ? S_WAIT_SEEN_MS : S_WAIT_POLL_MS;
-        s_rest(watch, left < most ? left : most);
-    }
 }
 
 static int
@@ -511,41 +447,8 @@ s_wait(int argc, char **argv, cli_ctx_t *ctx)
     mesh_t *m = NULL;
     if (cli_open(ctx, &m) != CLI_OK)
         return CLI_FAIL;
-    int64_t deadline = s_now_ms() + (int64_t)timeout * 1000;
-    int watch = s_watch_status(ctx->home); /* (before the first read: no publication missed) */
-    mesh_status_t *st = NULL;
-    mesh_status_folder_t f = {.size = sizeof f};
-    const char *colls[1] = {coll};
-    size_t connected = 0, synced = 0;
-    bool listed = false, coll_ok = false, at_once = false;
-    int got = 0;
-    rc = CLI_FAIL;
-    for (;;) {
-        /* the disk first (cheap to poll), then the index in sync with the members, then the
-         * disk once more, as published after the index was (the daemon answers a wait at a
-         * publication after it came): in sync at that read, done; else the folder changed
-         * meanwhile (entries came, a local change was noticed), and its index is waited for
-         * again once the disk is realized */
-        got = s_wait_realized(m, argv[1], deadline, watch, &st, &f, &listed, &at_once);
-        if (got != 1 || (coll_ok && at_once)) {
-            break;
-        }
-        int64_t left = deadline - s_now_ms();
-        mesh_err_t err = mesh_wait(m, colls, 1, (size_t)want, (uint32_t)(left > 0 ? left : 0),
-                                   &connected, &synced);
-        if (err == MESH_EBUSY) {
-            got = 0;
-            break;
-        }
-        if (err != MESH_OK) {
-            got = err == MESH_ENOTFOUND ? -1 : -2;
-            if (got == -2)
-                rc = cli_fail(m, err, "folder wait");
-            break;
-        }
-        coll_ok = true;
-    }
-    if (got == 1) {
+    mesh_err_t err = mesh_folder_wait(m, argv[1], (size_t)want, (uint32_t)timeout * 1000);
+    if (err == MESH_OK) {
         if (ctx->json) {
             out_json_t j;
             out_json_init(&j, stdout);
@@ -554,30 +457,39 @@ s_wait(int argc, char **argv, cli_ctx_t *ctx)
             out_json_bool(&j, "in_sync", true);
             out_json_object_end(&j);
         }
-        rc = CLI_OK;
-    } else if (got == -3) {
-        cli_say("folder wait: folder %s is stopped: %s", argv[1], f.why);
-    } else if (got == -1) {
-        cli_say("folder wait: no daemon runs on this home");
-    } else if (got == -2 && rc == CLI_FAIL) {
-        cli_say("folder wait: the daemon's status could not be read: %s", mesh_errmsg(m));
-    } else if (got == 0 && !listed) {
+        mesh_close(m);
+        return CLI_OK;
+    }
+    if (err != MESH_EBUSY) { /* (stopped, no daemon, the status unreadable: m says which) */
+        rc = cli_fail(m, err, "folder wait");
+        mesh_close(m);
+        return rc;
+    }
+    /* not in sync at the timeout: say what the status says is left */
+    mesh_status_t *st = NULL;
+    mesh_status_folder_t f = {.size = sizeof f};
+    int got = s_folder_status(m, argv[1], &st, &f);
+    size_t connected = 0, synced = 0;
+    if (got == 1 && f.in_sync) {
+        const char *colls[1] = {coll};
+        mesh_err_t counted = mesh_wait(m, colls, 1, (size_t)want, 0, &connected, &synced);
+        (void)counted; /* (the counts, for the message; not in sync is known) */
+    }
+    if (got != 1) {
         cli_say("folder wait: folder %s is not synced by the daemon after %llu s ('meshctl "
                 "folder add PATH --id %s' joins it)",
                 argv[1], (unsigned long long)timeout, argv[1]);
-    } else if (got == 0 && !coll_ok && f.in_sync) {
+    } else if (f.in_sync) {
         cli_say("folder wait: not in sync after %llu s: its index is not in sync with the "
                 "members (%zu of %zu connected peers in sync)",
                 (unsigned long long)timeout, synced, connected);
-    } else if (got == 0) {
+    } else {
         cli_say("folder wait: not in sync after %llu s: %llu files, %llu bytes still needed "
                 "(%llu waiting for blocks)",
                 (unsigned long long)timeout, (unsigned long long)f.need_files,
                 (unsigned long long)f.need_bytes, (unsigned long long)f.waiting);
     }
-    if (watch >= 0) {
-        close(watch);
-    }
+    rc = CLI_FAIL;
     mesh_status_free(st);
     mesh_close(m);
     return rc;

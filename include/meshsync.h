@@ -1103,6 +1103,21 @@ MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_wait(mesh_t *m, const char *const *co
                                                 size_t peers, uint32_t timeout_ms,
                                                 size_t *connected, size_t *synced);
 
+/* Wait until folder id (folder add, mesh_folder_add) is in sync: the disk of this home holds
+ * all its index (mesh_status_folder's in_sync: nothing to fetch, write or delete) and its
+ * index is in sync with at least peers connected members (mesh_wait on the collection
+ * "folder:ID"), both at one reading of the status published after the index was; or until
+ * timeout_ms passed. The daemon (or this process's loop) syncs the home; its status is read
+ * again at each publication it makes (inotify on HOME/status), at least every 0.3 s.
+ * MESH_OK: in sync. Errors: MESH_EBUSY (not in sync at the timeout: the folder's status
+ * says what is still needed, or it is not synced here yet), MESH_ESTATE (the folder is
+ * stopped: its root or marker is missing, mesh_errmsg says which), MESH_ENOTFOUND (no
+ * daemon syncs this home), MESH_EINVAL (m or id NULL, id empty or too long, timeout_ms
+ * over a day), MESH_EIO (the status could not be read), and mesh_wait's.
+ * Thread-safety: any thread, several at once. */
+MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_folder_wait(mesh_t *m, const char *id, size_t peers,
+                                                       uint32_t timeout_ms);
+
 /* ---- Presence and messages (docs/PROTOCOL.md §22) ----
  * An online node knows which members have a session up with it now (presence), and sends
  * them ephemeral messages over the same encrypted sessions: to one member, or to every

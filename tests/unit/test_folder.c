@@ -662,6 +662,53 @@ test_realize_from_blocks(void **state)
     util_dev_close(&b);
 }
 
+/* mesh_folder_wait: a node whose own loop syncs a folder waits until it is in sync; one
+ * not synced here times out (MESH_EBUSY), a stopped one says so at once (MESH_ESTATE), and
+ * with no loop or daemon on the home, MESH_ENOTFOUND. */
+static void
+test_folder_wait(void **state)
+{
+    (void)state;
+    util_dev_t off;
+    util_dev_open(&off, "fwoff");
+    CHECK_EQ(mesh_folder_wait(off.m, "X", 0, 100), MESH_ENOTFOUND);
+    CHECK_EQ(mesh_folder_wait(off.m, "", 0, 100), MESH_EINVAL);
+    CHECK_EQ(mesh_folder_wait(NULL, "X", 0, 100), MESH_EINVAL);
+    util_dev_close(&off);
+    char dir[256], home[300], root[600], id[80], marker[700];
+    CHECK(util_temp_home("fw", dir, sizeof dir, home, sizeof home) == 0);
+    mesh_options_t o = {.size = sizeof o,
+                        .home = home,
+                        .create = true,
+                        .name = "fw",
+                        .listen = "tcp://127.0.0.1:0"};
+    mesh_t *m = NULL;
+    CHECK_OK(mesh_open(&o, &m));
+    snprintf(root, sizeof root, "%s/f", dir);
+    CHECK(mkdir(root, 0755) == 0);
+    s_write(root, "a.txt", "hello", 5);
+    CHECK_OK(mesh_folder_add(m, root, NULL, id, sizeof id));
+    CHECK_OK(mesh_folder_wait(m, id, 0, 20000));
+    void *v = NULL;
+    size_t len = 0;
+    char coll[100];
+    snprintf(coll, sizeof coll, "folder:%s", id);
+    CHECK_OK(mesh_get(m, coll, "a.txt", 5, &v, &len)); /* (in sync: scanned into its index) */
+    mesh_free(v);
+    CHECK_EQ(mesh_folder_wait(m, "NOT-HERE", 0, 300), MESH_EBUSY);
+    snprintf(marker, sizeof marker, "%s/.meshsync/folder-id", root);
+    CHECK(unlink(marker) == 0);
+    s_write(root, "b.txt", "wake", 4); /* (inotify wakes the scan, which finds no marker) */
+    mesh_err_t err = MESH_OK;
+    for (int i = 0; i < 100 && err != MESH_ESTATE; i++) {
+        err = mesh_folder_wait(m, id, 0, 200);
+    }
+    CHECK_EQ(err, MESH_ESTATE);
+    CHECK(strstr(mesh_errmsg(m), "stopped") != NULL);
+    mesh_close(m);
+    CHECK(util_rm_tree(dir) == 0);
+}
+
 int
 main(void)
 {
@@ -669,15 +716,11 @@ main(void)
         return 1;
     }
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_blockmsg_bodies),
-        cmocka_unit_test(test_blockmsg_many),
-        cmocka_unit_test(test_registry),
-        cmocka_unit_test(test_registry_versions),
-        cmocka_unit_test(test_registry_with),
-        cmocka_unit_test(test_history_calls),
-        cmocka_unit_test(test_scan_writes_index),
-        cmocka_unit_test(test_scan_in_parts),
-        cmocka_unit_test(test_realize_from_blocks),
+        cmocka_unit_test(test_blockmsg_bodies),   cmocka_unit_test(test_blockmsg_many),
+        cmocka_unit_test(test_registry),          cmocka_unit_test(test_folder_wait),
+        cmocka_unit_test(test_registry_versions), cmocka_unit_test(test_registry_with),
+        cmocka_unit_test(test_history_calls),     cmocka_unit_test(test_scan_writes_index),
+        cmocka_unit_test(test_scan_in_parts),     cmocka_unit_test(test_realize_from_blocks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
