@@ -34,6 +34,7 @@ typedef enum testhook {
     TESTHOOK_SPOOL_PAUSE_MS,   /* MESH_TEST_SPOOL_PAUSE_MS: the spool's worker rests first */
     TESTHOOK_BLOCK_BUSY,       /* MESH_TEST_BLOCK_BUSY: the first N BLOCKs find queues full */
     TESTHOOK_SCAN_HOLD_MS,     /* MESH_TEST_SCAN_HOLD_MS: a folder's first scan only, for N ms */
+    TESTHOOK_WATCH_MAX,        /* MESH_TEST_WATCH_MAX: inotify's watch limit met at N watches */
     TESTHOOK_COUNT
 } testhook_t;
 

@@ -144,10 +144,14 @@ s_watch(struct folders *fs, folder_t *f, const char *rel)
         return;
     }
     snprintf(path, sizeof path, "%s%s%s", f->root, rel ? "/" : "", rel ? rel : "");
-    int wd = inotify_add_watch(fs->ino, path,
-                               IN_CREATE | IN_DELETE | IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB |
-                                   IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF |
-                                   IN_ONLYDIR | IN_DONT_FOLLOW);
+    /* (test hook: the system's watch limit, met at N watches) */
+    uint64_t max = testhook_number(TESTHOOK_WATCH_MAX, 0);
+    int wd = max && fs->nwatches >= max
+                 ? (errno = ENOSPC, -1)
+                 : inotify_add_watch(fs->ino, path,
+                                     IN_CREATE | IN_DELETE | IN_MODIFY | IN_CLOSE_WRITE |
+                                         IN_ATTRIB | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF |
+                                         IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW);
     if (wd < 0) {
         fs->ino_full = errno == ENOSPC;
         return;
