@@ -48,8 +48,11 @@ grep -q '\[warn\] repair of collection "x" with .*: 3 items in' "$T/a.log" ||
     fail "A's log does not name the repair: $(grep -h repair "$T/a.log" | tail -5)"
 grep -q '\[warn\] repair of collection "x" with .*: 0 items in .* 3 items out' "$T/b.log" ||
     fail "B's log does not name the repair: $(grep -h repair "$T/b.log" | tail -5)"
-grep -q 'repair of collection "x" .*(\(equal vectors, unequal digests\|asked by the peer\)' "$T/a.log" ||
-    fail "the repair's reason is not logged: $(grep -h repair "$T/a.log" | tail -3)"
+# the side that started it names the cause (the other says it was asked)
+grep -hq 'repair of collection "x" with .* (\(equal vectors, unequal digests\|a pass ended with digests that disagree\)' "$T/a.log" "$T/b.log" ||
+    fail "the repair's cause is not logged: $(grep -h repair "$T/a.log" "$T/b.log" | tail -4)"
+grep -hq 'repair of collection "x" with .* (asked by the peer)' "$T/a.log" "$T/b.log" ||
+    fail "the answering side does not say it was asked: $(grep -h repair "$T/a.log" "$T/b.log" | tail -4)"
 repairs() { # repairs HOME ID: the repairs HOME's status counts with member ID
     mc --home "$1" status --json | python3 -c '
 import json, sys
