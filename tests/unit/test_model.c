@@ -46,6 +46,7 @@
 
 #include "core/apply/apply.h"
 #include "core/base/node.h"
+#include "core/data/vector.h"
 #include "core/data/version.h"
 #include "core/wire/buf.h"
 #include "core/wire/doc.h"
@@ -98,6 +99,7 @@ static void
 s_lie(model_t *md, int l, int v, int coll, bool file)
 {
     wire_mark_t marks[3];
+    uint64_t signed_end[3]; /* the last seq each mark's origin signed in coll */
     size_t nm = 1 + model_pick(md, 3);
     for (size_t i = 0; i < nm; i++) {
         int o = model_pick(md, 4) == 0 ? v : (int)model_pick(md, (unsigned)md->n);
@@ -108,6 +110,7 @@ s_lie(model_t *md, int l, int v, int coll, bool file)
             inc = md->w[j].inc;
         }
         uint64_t last = s_last_seq(md, o, coll, inc), seq;
+        signed_end[i] = last;
         switch (model_pick(md, 4)) {
         case 0:
             seq = UINT64_MAX;
@@ -161,6 +164,25 @@ s_lie(model_t *md, int l, int v, int coll, bool file)
         mesh_free(vec);
         mesh_free(b);
     }
+    /* What must hold at once, whatever repairs do later: no lie raised v's vector past what
+     * the lied-about origin signed (the watermark's limit, PROTOCOL §5.5) */
+    void *vec = NULL;
+    size_t vlen = 0;
+    vector_t *vv = NULL;
+    const char *colls[1] = {MODEL_COLLS[coll]};
+    CHECK_OK(mesh_vector(md->nodes[v].m, colls, 1, &vec, &vlen));
+    CHECK_OK(vector_decode(vec, vlen, &vv));
+    for (size_t i = 0; i < nm; i++) {
+        const vector_entry_t *e =
+            vector_find(vv, MODEL_COLLS[coll], marks[i].origin, marks[i].incarnation);
+        if (e && e->vv.base > signed_end[i]) {
+            fail_msg("a lie raised n%d's vector of \"%s\" to %llu, past the %llu its origin signed",
+                     v, MODEL_COLLS[coll], (unsigned long long)e->vv.base,
+                     (unsigned long long)signed_end[i]);
+        }
+    }
+    vector_free(vv);
+    mesh_free(vec);
     g_st.n_lies++;
 }
 
