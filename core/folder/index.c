@@ -658,13 +658,19 @@ s_under_unlisted(const s_walk_t *w, const char *path)
     return false;
 }
 
-/* Does coll hold exactly value[0..len) as path's visible entry? (NULL value: any at all?) */
+/* Does coll hold exactly value[0..len) as path's visible entry? (NULL value: any at all?)
+ * *present (may be NULL): it holds one at all. */
 static bool
-s_stored_is(mesh_t *m, const folder_t *f, const char *path, const uint8_t *value, size_t len)
+s_stored_is(mesh_t *m, const folder_t *f, const char *path, const uint8_t *value, size_t len,
+            bool *present)
 {
     void *got = NULL;
     size_t got_len = 0;
-    if (mesh_get(m, f->coll, path, strlen(path), &got, &got_len) != MESH_OK) {
+    bool any = mesh_get(m, f->coll, path, strlen(path), &got, &got_len) == MESH_OK;
+    if (present) {
+        *present = any;
+    }
+    if (!any) {
         return false;
     }
     bool same = !value || (got_len == len && memcmp(got, value, len) == 0);
@@ -755,18 +761,19 @@ s_commit(s_writer_t *w)
 }
 
 /* Write path's new entry value[0..len) (NULL: a delete). A file's change is written against
- * its base (s_base_of: old, its record before, now after; NULL when none): over a member's
+ * its base (s_base_of: old, its record before, now after; NULL when none; only when the index
+ * shows an entry for path, present: else it holds none or tombstones only): over a member's
  * version that came meanwhile it is written beside it (a conflict), and a delete is not
  * written at all (the member's newer file comes back here: an edit wins over a delete). */
 static mesh_err_t
 s_write(s_writer_t *w, const char *path, const uint8_t *value, size_t len, const index_rec_t *old,
-        const index_rec_t *now)
+        const index_rec_t *now, bool present)
 {
     wire_dot_t base[STORE_SIBLINGS_MAX];
     size_t nbase = 0;
     bool others = false;
     mesh_err_t err = MESH_OK;
-    if ((now && now->type == SCAN_FILE) || (!now && old && old->type == SCAN_FILE)) {
+    if (present && ((now && now->type == SCAN_FILE) || (!now && old && old->type == SCAN_FILE))) {
         err = s_base_of(w->m, w->f, path, old, now, base, &nbase, &others);
     }
     if (err == MESH_OK && others) {
@@ -806,8 +813,9 @@ s_write_rec(s_writer_t *w, const index_rec_t *r, wire_buf_t *buf)
     index_rec_entry(r, &e);
     wire_buf_reset(buf);
     mesh_err_t err = wire_fentry_encode(&e, buf);
-    if (err == MESH_OK && !s_stored_is(w->m, w->f, r->path, buf->data, buf->len)) {
-        err = s_write(w, r->path, buf->data, buf->len, index_find(w->f, r->path), r);
+    bool present = false;
+    if (err == MESH_OK && !s_stored_is(w->m, w->f, r->path, buf->data, buf->len, &present)) {
+        err = s_write(w, r->path, buf->data, buf->len, index_find(w->f, r->path), r, present);
     }
     return err;
 }
@@ -1064,8 +1072,8 @@ index_scan_some(mesh_t *m, folder_t *f, uint32_t budget_ms, size_t max_files, bo
             }
         } else if (!now && index_ignored(f, key.path, f->recs[i].type == SCAN_DIR)) {
             /* ignored now: its record goes, and no delete is sent (it stays elsewhere) */
-        } else if (!now && s_stored_is(m, f, key.path, NULL, 0)) {
-            err = s_write(&wr, key.path, NULL, 0, &f->recs[i], NULL);
+        } else if (!now && s_stored_is(m, f, key.path, NULL, 0, NULL)) {
+            err = s_write(&wr, key.path, NULL, 0, &f->recs[i], NULL, true);
         }
     }
     if (err == MESH_OK) {
