@@ -47,7 +47,8 @@ typedef struct s_commit {
     version_ctx_t floors;  /* the collection's collection floors as dots (s_floors) */
     bool floors_read;      /* in this run of the body */
     store_item_t *item;    /* big: on the heap */
-    store_version_t *kept; /* STORE_SIBLINGS_MAX: a based op's key's versions that stay */
+    store_version_t *kept; /* STORE_SIBLINGS_MAX, when an op is based: its key's versions
+                            * that stay (NULL when none is) */
     uint64_t first_seq;
     uint64_t incarnation; /* read inside the write: another process may have renewed it */
 } s_commit_t;
@@ -258,19 +259,7 @@ s_supersede_base(s_commit_t *c, store_txn_t *st, uint32_t cid, const s_op_t *op,
     mesh_err_t err = MESH_OK;
     *nkept = 0;
     for (size_t i = 0; i < item->count && err == MESH_OK; i++) {
-        const store_version_t *v = &item->versions[i];
-        wire_opmeta_t meta;
-        wire_dot_t d;
-        if (wire_opmeta_decode(v->meta, v->meta_len, &meta) != MESH_OK) {
-            return MESH_ECORRUPT;
-        }
-        for (size_t j = 0; j < meta.ctx_count && err == MESH_OK; j++) {
-            wire_ctx_get(&meta, j, &d);
-            err = version_ctx_add(&c->ctx, &d);
-        }
-        err = err == MESH_OK ? store_origin_signed(st, v->oid, dots[i].origin, &dots[i].incarnation)
-                             : err;
-        dots[i].seq = v->seq;
+        err = version_ctx_join_context(st, &item->versions[i], &c->ctx, &dots[i]);
         keep[i] = true;
         for (size_t b = 0; b < op->base_n && keep[i]; b++) {
             wire_dot_t base;
@@ -383,8 +372,10 @@ s_commit_op(s_commit_t *c, store_txn_t *st, uint32_t cid, uint32_t oid, uint64_t
     hash_tagged(HASH_TAG_LEAF, c->meta.data, c->meta.len, c->leaves[i]);
     version_digest_apply(stats->digest, pk, inc, c->meta.data, c->meta.len, false);
     stats->versions++;
-    c->kept[nkept] = v; /* (the versions that stay, then the new one) */
-    err = fresh ? MESH_OK : store_item_put(st, cid, &op->skey, c->kept, nkept + 1);
+    if (nkept) {
+        c->kept[nkept] = v; /* (the versions that stay, then the new one) */
+    }
+    err = fresh ? MESH_OK : store_item_put(st, cid, &op->skey, nkept ? c->kept : &v, nkept + 1);
     if (err == MESH_OK) {
         err = store_dot_put(st, cid, &op->skey, &v);
     }
@@ -503,8 +494,12 @@ mesh_txn_commit(mesh_txn_t **ptxn, uint64_t *first_seq)
     version_ctx_init(&c.floors);
     c.leaves = malloc(txn->count * sizeof *c.leaves);
     c.item = malloc(sizeof *c.item);
-    c.kept = malloc(STORE_SIBLINGS_MAX * sizeof *c.kept);
-    if (!c.leaves || !c.item || !c.kept) {
+    bool based = false;
+    for (size_t i = 0; i < txn->count; i++) {
+        based |= txn->ops[i].based;
+    }
+    c.kept = based ? malloc((STORE_SIBLINGS_MAX + 1) * sizeof *c.kept) : NULL;
+    if (!c.leaves || !c.item || (based && !c.kept)) {
         err = MESH_ENOMEM;
         goto out;
     }

@@ -73,25 +73,32 @@ version_ctx_add(version_ctx_t *ctx, const wire_dot_t *dot)
 }
 
 mesh_err_t
+version_ctx_join_context(store_txn_t *txn, const store_version_t *v, version_ctx_t *ctx,
+                         wire_dot_t *dot)
+{
+    wire_opmeta_t op;
+    if (wire_opmeta_decode(v->meta, v->meta_len, &op) != MESH_OK) {
+        return MESH_ECORRUPT;
+    }
+    mesh_err_t err = MESH_OK;
+    for (size_t j = 0; j < op.ctx_count && err == MESH_OK; j++) {
+        wire_ctx_get(&op, j, dot);
+        err = version_ctx_add(ctx, dot);
+    }
+    if (err == MESH_OK) {
+        err = store_origin_signed(txn, v->oid, dot->origin, &dot->incarnation);
+    }
+    dot->seq = v->seq;
+    return err;
+}
+
+mesh_err_t
 version_ctx_join_item(store_txn_t *txn, const store_item_t *item, version_ctx_t *ctx)
 {
     for (size_t i = 0; i < item->count; i++) {
-        const store_version_t *v = &item->versions[i];
-        wire_opmeta_t op;
         wire_dot_t dot;
-        mesh_err_t err = wire_opmeta_decode(v->meta, v->meta_len, &op);
-        if (err != MESH_OK) {
-            return MESH_ECORRUPT;
-        }
-        for (size_t j = 0; j < op.ctx_count && err == MESH_OK; j++) {
-            wire_ctx_get(&op, j, &dot);
-            err = version_ctx_add(ctx, &dot);
-        }
+        mesh_err_t err = version_ctx_join_context(txn, &item->versions[i], ctx, &dot);
         if (err == MESH_OK) {
-            err = store_origin_signed(txn, v->oid, dot.origin, &dot.incarnation);
-        }
-        if (err == MESH_OK) {
-            dot.seq = v->seq;
             err = version_ctx_add(ctx, &dot);
         }
         if (err != MESH_OK) {

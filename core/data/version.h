@@ -30,6 +30,12 @@ void version_ctx_reset(version_ctx_t *ctx);
  * past WIRE_CTX_MAX origins. */
 MESH_NODISCARD mesh_err_t version_ctx_add(version_ctx_t *ctx, const wire_dot_t *dot);
 
+/* Join the context of stored version v into ctx (what v superseded), and *dot receives v's
+ * own dot, not joined (the caller joins it when it supersedes v too). Errors: MESH_ECORRUPT
+ * (a stored op that does not decode), store errors, as version_ctx_add. */
+MESH_NODISCARD mesh_err_t version_ctx_join_context(store_txn_t *txn, const store_version_t *v,
+                                                   version_ctx_t *ctx, wire_dot_t *dot);
+
 /* Join the context and the dot of every version of item into ctx: the context of a write
  * that replaces them all. Errors: MESH_ECORRUPT (a stored op that does not decode),
  * store errors, as version_ctx_add. */

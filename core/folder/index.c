@@ -722,8 +722,7 @@ s_base_of(mesh_t *m, const folder_t *f, const char *path, const index_rec_t *old
         if (!from) { /* (one that does not decode is never on a disk: superseded) */
             from = (old && index_rec_is(old, &e)) ||
                    (now && e.type == now->type && e.size == now->size &&
-                    (now->type != WIRE_FENTRY_FILE ||
-                     wire_fentry_lists(&e, now->blocks, now->nblocks)));
+                    wire_fentry_lists(&e, now->blocks, now->nblocks));
             wire_fentry_release(&e);
         }
         if (!from) {
