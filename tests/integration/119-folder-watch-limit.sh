@@ -21,12 +21,7 @@ spawn env MESH_TEST_WATCH_MAX=2 "$MESHCTL_TESTING" --home "$A" --log-level info 
 pa=$LAST_PID
 wait_for 10 "A's daemon to listen" grep -q '^listen tcp://127.0.0.1:[0-9]' "$A/status"
 ea=$(sed -n 's/^listen //p' "$A/status")
-start_daemon "$B" "$T/b.log"
-pb=$LAST_PID eb=$EP
-a peer add "$idb" "$eb" >/dev/null
-b peer add "$ida" "$ea" >/dev/null
-wait_for 20 "the folder offered on B" sh -c "'$MESHCTL' --home '$B' folder ls | grep -q '^$fid	(offered)\$'"
-b folder add "$FB" --id "$fid" >/dev/null
+folder_b_joins "$FB"
 same_tree() { diff -r --no-dereference -x .meshsync "$FA" "$FB" >/dev/null 2>&1; }
 wait_for 30 "B's tree to equal A's" same_tree
 wait_for 10 "A's warning about the watch limit" grep -q "the inotify watch limit is reached: changes past it are seen by the periodic rescan only" "$T/a.log"

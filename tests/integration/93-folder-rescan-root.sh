@@ -112,12 +112,7 @@ wait "$wpid" || fail "the watcher failed"
 expect_eq "$(tr "\n" " " <"$T/read")" "touched.txt " "files A's daemon opened or read when it started"
 
 # ---- 2. A's root is an empty mount point ----
-start_daemon "$B" "$T/b.log"
-eb=$EP
-a peer add "$idb" "$eb" >/dev/null
-b peer add "$ida" "$ea" >/dev/null
-wait_for 20 "the folder offered on B" sh -c "'$MESHCTL' --home '$B' folder ls | grep -q '^$fid	(offered)\$'"
-b folder add "$FB" --id "$fid" >/dev/null
+folder_b_joins "$FB"
 same() { diff -r --no-dereference -x .meshsync "$FA" "$FB" >/dev/null 2>&1; }
 wait_for 30 "B's copy of the folder" same
 # (paths only: not the folder record under .meshsync/folder, §18.5)

@@ -212,11 +212,17 @@ three_devices() {
 folder_two_daemons() {
     fid=$(a folder add "$1")
     start_daemon "$A" "$T/a.log"; pa=$LAST_PID ea=$EP
+    folder_b_joins "$2"
+}
+
+# folder_b_joins FB: a daemon on B (PID in $pb, endpoint in $eb, log $T/b.log); A (its
+# daemon on $ea) and B told of each other; B joins folder $fid at FB once it sees it offered.
+folder_b_joins() {
     start_daemon "$B" "$T/b.log"; pb=$LAST_PID eb=$EP
     a peer add "$idb" "$eb" >/dev/null
     b peer add "$ida" "$ea" >/dev/null
     wait_for 20 "the folder offered on B" sh -c "'$MESHCTL' --home '$B' folder ls | grep -q '^$fid	(offered)\$'"
-    b folder add "$2" --id "$fid" >/dev/null
+    b folder add "$1" --id "$fid" >/dev/null
 }
 
 # folder_entry HOME PATH: the bytes (hex) of PATH's entry in folder $fid's index on HOME.
