@@ -6,18 +6,13 @@
 #include "cli.h"
 #include "out.h"
 
-#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
 #include <time.h>
-#include <unistd.h>
 
-#define S_WAIT_POLL_MS 100 /* folder wait: the daemon's status read again this often, */
-#define S_WAIT_SEEN_MS 300 /* or, told of each publication (inotify), at least this often */
-#define S_WITH_MAX     64  /* folder add --with: devices named */
+#define S_WITH_MAX 64 /* folder add --with: devices named */
 
 static const char s_usage[] =
     "usage: meshctl folder add PATH [--id ID] [--versions DAYS] [--with DEVICE...]\n"
@@ -405,26 +400,6 @@ s_ls(int argc, char **argv, cli_ctx_t *ctx)
     return CLI_OK;
 }
 
-/* The daemon's view of folder id: 1 found (into *f, strings owned by *st), 0 not listed, -1
- * no daemon runs, -2 mesh_status failed (detail on m). */
-static int
-s_folder_status(mesh_t *m, const char *id, mesh_status_t **st, mesh_status_folder_t *f)
-{
-    mesh_status_free(*st);
-    *st = NULL;
-    if (mesh_status(m, st) != MESH_OK)
-        return -2;
-    mesh_status_device_t dev = {.size = sizeof dev};
-    if (mesh_status_device(*st, &dev) != MESH_OK || !dev.daemon)
-        return -1;
-    for (size_t i = 0; i < mesh_status_folder_count(*st); i++) {
-        f->size = sizeof *f;
-        if (mesh_status_folder(*st, i, f) == MESH_OK && strcmp(f->id, id) == 0)
-            return 1;
-    }
-    return 0;
-}
-
 static int
 s_wait(int argc, char **argv, cli_ctx_t *ctx)
 {
@@ -440,10 +415,8 @@ s_wait(int argc, char **argv, cli_ctx_t *ctx)
         return cli_usage_error(s_usage, "folder wait: --timeout takes seconds, 0 to 86400");
     if (peers_s && !cli_parse_u64(peers_s, 0, 64, &want))
         return cli_usage_error(s_usage, "folder wait: --peers takes a number, 0 to 64");
-    char coll[MESH_COLL_MAX + 1];
     if (strlen(argv[1]) + 8 > MESH_COLL_MAX)
         return cli_usage_error(s_usage, "folder wait: no folder ID is that long");
-    snprintf(coll, sizeof coll, "folder:%s", argv[1]);
     mesh_t *m = NULL;
     if (cli_open(ctx, &m) != CLI_OK)
         return CLI_FAIL;
@@ -465,34 +438,10 @@ s_wait(int argc, char **argv, cli_ctx_t *ctx)
         mesh_close(m);
         return rc;
     }
-    /* not in sync at the timeout: say what the status says is left */
-    mesh_status_t *st = NULL;
-    mesh_status_folder_t f = {.size = sizeof f};
-    int got = s_folder_status(m, argv[1], &st, &f);
-    size_t connected = 0, synced = 0;
-    if (got == 1 && f.in_sync) {
-        const char *colls[1] = {coll};
-        mesh_err_t counted = mesh_wait(m, colls, 1, (size_t)want, 0, &connected, &synced);
-        (void)counted; /* (the counts, for the message; not in sync is known) */
-    }
-    if (got != 1) {
-        cli_say("folder wait: folder %s is not synced by the daemon after %llu s ('meshctl "
-                "folder add PATH --id %s' joins it)",
-                argv[1], (unsigned long long)timeout, argv[1]);
-    } else if (f.in_sync) {
-        cli_say("folder wait: not in sync after %llu s: its index is not in sync with the "
-                "members (%zu of %zu connected peers in sync)",
-                (unsigned long long)timeout, synced, connected);
-    } else {
-        cli_say("folder wait: not in sync after %llu s: %llu files, %llu bytes still needed "
-                "(%llu waiting for blocks)",
-                (unsigned long long)timeout, (unsigned long long)f.need_files,
-                (unsigned long long)f.need_bytes, (unsigned long long)f.waiting);
-    }
-    rc = CLI_FAIL;
-    mesh_status_free(st);
+    /* not in sync at the timeout: the library says what the status says is left */
+    cli_say("folder wait: %s", mesh_errmsg(m));
     mesh_close(m);
-    return rc;
+    return CLI_FAIL;
 }
 
 int

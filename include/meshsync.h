@@ -1109,8 +1109,9 @@ MESH_EXPORT MESH_NODISCARD mesh_err_t mesh_wait(mesh_t *m, const char *const *co
  * "folder:ID"), both at one reading of the status published after the index was; or until
  * timeout_ms passed. The daemon (or this process's loop) syncs the home; its status is read
  * again at each publication it makes (inotify on HOME/status), at least every 0.3 s.
- * MESH_OK: in sync. Errors: MESH_EBUSY (not in sync at the timeout: the folder's status
- * says what is still needed, or it is not synced here yet), MESH_ESTATE (the folder is
+ * MESH_OK: in sync. Errors: MESH_EBUSY (not in sync at the timeout: mesh_errmsg says what
+ * the status says is left: files and bytes still needed, the index not in sync with the
+ * members, or the folder not synced here yet), MESH_ESTATE (the folder is
  * stopped: its root or marker is missing, mesh_errmsg says which), MESH_ENOTFOUND (no
  * daemon syncs this home), MESH_EINVAL (m or id NULL, id empty or too long, timeout_ms
  * over a day), MESH_EIO (the status could not be read), and mesh_wait's.

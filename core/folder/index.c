@@ -1045,10 +1045,8 @@ index_scan_some(mesh_t *m, folder_t *f, uint32_t budget_ms, size_t max_files, bo
     }
     w.n = kept;
     /* what the walk did not see: deleted, unless under a directory that could not be read */
-    if (w.n > 1) {     /* (qsort's array may not be NULL, even for 0 items) */
-        if (w.n > 1) { /* (qsort's array may not be NULL, even for 0 items) */
-            qsort(w.list, w.n, sizeof *w.list, s_rec_cmp);
-        }
+    if (w.n > 1) { /* (qsort's array may not be NULL, even for 0 items) */
+        qsort(w.list, w.n, sizeof *w.list, s_rec_cmp);
     }
     for (size_t i = 0; err == MESH_OK && i < f->nrecs; i++) {
         index_rec_t key = {.path = f->recs[i].path};
@@ -1084,10 +1082,8 @@ index_scan_some(mesh_t *m, folder_t *f, uint32_t budget_ms, size_t max_files, bo
         recs_changed = w.fresh[i];
     }
     if (err == MESH_OK) {
-        if (w.n > 1) {     /* (qsort's array may not be NULL, even for 0 items) */
-            if (w.n > 1) { /* (qsort's array may not be NULL, even for 0 items) */
-                qsort(w.list, w.n, sizeof *w.list, s_rec_cmp);
-            }
+        if (w.n > 1) { /* (qsort's array may not be NULL, even for 0 items) */
+            qsort(w.list, w.n, sizeof *w.list, s_rec_cmp);
         }
         s_recs_free(f->recs, f->nrecs);
         f->recs = w.list;

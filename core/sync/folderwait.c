@@ -99,6 +99,35 @@ s_realized(mesh_t *m, const char *id, int64_t deadline, int watch, bool *at_once
     }
 }
 
+/* MESH_EBUSY, with mesh_errmsg saying what the status says is left at the timeout. */
+static mesh_err_t
+s_left(mesh_t *m, const char *id, const char *const *colls, size_t peers, uint32_t timeout_ms)
+{
+    char why[256];
+    unsigned secs = (timeout_ms + 999) / 1000;
+    mesh_status_folder_t f = {.size = sizeof f};
+    if (s_folder(m, id, &f, why, sizeof why) != S_LISTED) {
+        return node_fail(m, MESH_EBUSY,
+                         "not in sync after %u s: folder %s is not synced by the daemon (not "
+                         "joined on this device)",
+                         secs, id);
+    }
+    if (!f.in_sync) {
+        return node_fail(m, MESH_EBUSY,
+                         "not in sync after %u s: %llu files, %llu bytes still needed (%llu "
+                         "waiting for blocks)",
+                         secs, (unsigned long long)f.need_files, (unsigned long long)f.need_bytes,
+                         (unsigned long long)f.waiting);
+    }
+    size_t connected = 0, synced = 0;
+    mesh_err_t counted = mesh_wait(m, colls, 1, peers, 0, &connected, &synced);
+    (void)counted; /* (only its counts: not in sync is known) */
+    return node_fail(m, MESH_EBUSY,
+                     "not in sync after %u s: its index is not in sync with the members (%zu of "
+                     "%zu connected peers in sync)",
+                     secs, synced, connected);
+}
+
 mesh_err_t
 mesh_folder_wait(mesh_t *m, const char *id, size_t peers, uint32_t timeout_ms)
 {
@@ -134,5 +163,5 @@ mesh_folder_wait(mesh_t *m, const char *id, size_t peers, uint32_t timeout_ms)
     if (watch >= 0) {
         close(watch);
     }
-    return err;
+    return err == MESH_EBUSY ? s_left(m, id, colls, peers, timeout_ms) : err;
 }

@@ -7,7 +7,9 @@
 # followed by a bar "[###...] NN%" whose percentage goes up while the one large file
 # arrives (need_bytes counts the blocks its temp file already holds as done), at least once
 # strictly between 0 and 100; --json's total_bytes is at least its need_bytes; not on a
-# terminal, no bar. Once in sync: "in sync", no bar, total_bytes 0.
+# terminal, no bar; `folder wait --timeout 1` fails saying the files and bytes still
+# needed. Once in sync: "in sync", no bar, total_bytes 0; a wait for a folder the daemon
+# does not sync fails saying it is not joined.
 # SPDX-License-Identifier: MIT
 . "$(dirname "$0")/lib.sh"
 describe "status shows a folder's progress bar on a terminal while it syncs"
@@ -21,7 +23,7 @@ export MESH_TEST_BLOCK_PAUSE_MS=40
 with_hooks folder_two_daemons "$FA" "$FB"
 unset MESH_TEST_BLOCK_PAUSE_MS
 
-pcts=() piped_bar=0 json_bad=""
+pcts=() piped_bar=0 json_bad="" waited=0
 end=$((SECONDS + 60))
 while ! cmp -s "$FA/big.bin" "$FB/big.bin" && [ "$SECONDS" -lt "$end" ]; do
     script -qec "'$MESHCTL' --home '$B' status" /dev/null >"$T/tty.txt" 2>&1 || true
@@ -37,6 +39,12 @@ for f in json.load(open('$T/st.json'))['folders']:
     if f['id'] == '$fid' and not f['in_sync'] and f['total_bytes'] < f['need_bytes']:
         print(f)" 2>&1) || true
         [ -z "$json_bad" ] || break
+        if [ "$waited" = 0 ]; then # (once: the wait's own second costs a few samples)
+            waited=1
+            expect_exit 1 b folder wait "$fid" --timeout 1
+            grep -q "^meshctl: folder wait: not in sync after 1 s: [0-9]* files, [1-9][0-9]* bytes still needed ([0-9]* waiting for blocks)\$" "$T/stderr" ||
+                fail "folder wait at its timeout: $(cat "$T/stderr")"
+        fi
     fi
     sleep 0.2
 done
@@ -57,6 +65,10 @@ import json, sys
 f = [f for f in json.load(sys.stdin)['folders'] if f['id'] == '$fid'][0]
 sys.exit(0 if f['in_sync'] and f['total_bytes'] == 0 and f['need_bytes'] == 0 else 1)" ||
     fail "in sync, yet --json says: $(b status --json)"
+expect_exit 1 b folder wait nosuch --timeout 1
+grep -q "^meshctl: folder wait: not in sync after 1 s: folder nosuch is not synced by the daemon (not joined on this device)\$" "$T/stderr" ||
+    fail "folder wait for a folder not joined: $(cat "$T/stderr")"
+[ "$waited" = 1 ] || fail "folder wait never tried while B synced"
 kill -TERM "$pa" "$pb"
 wait_pids 20 "$pa" "$pb"
 echo "ok"

@@ -11,7 +11,8 @@
  *   With FORGE_SECTIONS=N in the environment: N sections, COLL0 .. COLL<N-1>, each with
  *   those sets (signed for its own collection). The one OP "none": no set at all. With
  *   FORGE_MARKS=ORIGIN/INC/SEQ[,...]: those watermarks in each section (claims of dots
- *   held: a lying member's).
+ *   held: a lying member's). With FORGE_SAME_SEQ=1: every set starts at FIRST_SEQ (each a
+ *   fork of the others: overlapping headers of one incarnation).
  *
  * Layer: tests. Third-party: none. SPDX-License-Identifier: MIT */
 #include <inttypes.h>
@@ -191,6 +192,7 @@ main(int argc, char **argv)
         f_die("no memory, or too many ops");
     }
     const char *many = getenv("FORGE_SECTIONS");
+    bool same_seq = getenv("FORGE_SAME_SEQ") && strcmp(getenv("FORGE_SAME_SEQ"), "1") == 0;
     size_t nsections = many ? strtoull(many, NULL, 10) : 0;
     wire_buf_t out;
     wire_buf_init(&out);
@@ -214,7 +216,7 @@ main(int argc, char **argv)
                 for (size_t k = 0; k < n; k++) {
                     free(owned[k]);
                 }
-                seq += n;
+                seq += same_seq ? 0 : n;
                 n = 0;
                 memset(ops, 0, nargs * sizeof *ops);
                 continue;
