@@ -27,10 +27,7 @@ spawn "$MESHCTL" --home "$B" --log-level info daemon --listen tcp://127.0.0.1:0 
 pb=$LAST_PID
 wait_for 10 "B's daemon to listen" grep -q '^listen tcp://127.0.0.1:[0-9]' "$B/status"
 eb=$(sed -n 's/^listen //p' "$B/status")
-a peer add "$idb" "$eb" >/dev/null
-b peer add "$ida" "$ea" >/dev/null
-wait_for 20 "the folder offered on B" sh -c "'$MESHCTL' --home '$B' folder ls | grep -q '^$fid	(offered)\$'"
-b folder add "$FB" --id "$fid" >/dev/null
+folder_joins "$B" "$idb" "$eb" "$FB"
 
 # Five layout 2 entries: a file of 24,576 one-byte blocks in 1,536 pieces of 16, named at random.
 for i in 0 1 2 3 4; do

@@ -27,10 +27,7 @@ echo 1048576 >"$T/room" # 1 MiB for transfers on B's folder disk
 fid=$(a folder add "$FA")
 start_daemon "$A" "$T/a.log"; pa=$LAST_PID ea=$EP
 with_hooks start_daemon_env "$B" "$T/b.log" MESH_TEST_ROOM_FILE="$T/room"; pb=$LAST_PID eb=$EP
-a peer add "$idb" "$eb" >/dev/null
-b peer add "$ida" "$ea" >/dev/null
-wait_for 20 "the folder offered on B" sh -c "'$MESHCTL' --home '$B' folder ls | grep -q '^$fid	(offered)\$'"
-b folder add "$FB" --id "$fid" >/dev/null
+folder_joins "$B" "$idb" "$eb" "$FB"
 
 # The small file arrives; the big one waits, said in the log and in status.
 wait_for 20 "small.txt on B" cmp -s "$FA/small.txt" "$FB/small.txt"
@@ -67,10 +64,7 @@ fi
 _at_exit+=("umount '$FC'")
 echo 0 >"$T/room-c" # (C's transfers held until its disk is full)
 with_hooks start_daemon_env "$C" "$T/c.log" MESH_TEST_ROOM_FILE="$T/room-c"; ec=$EP
-a peer add "$idc" "$ec" >/dev/null
-c peer add "$ida" "$ea" >/dev/null
-wait_for 20 "the folder offered on C" sh -c "'$MESHCTL' --home '$C' folder ls | grep -q '^$fid	(offered)\$'"
-mc --home "$C" folder add "$FC" --id "$fid" >/dev/null
+folder_joins "$C" "$idc" "$ec" "$FC"
 wait_for 20 "C to hold big.bin for room" grep -q "no room for big.bin on its disk" "$T/c.log"
 dd if=/dev/zero of="$FC/filler" bs=1M count=16 2>/dev/null || true # (ENOSPC: it is full)
 echo 100000000 >"$T/room-c" # (the check is told there is room: the writes meet the full disk)

@@ -42,10 +42,7 @@ expect_eq "$(many "$fid")" "blocks 20 of 20 here in 1 frame(s)" "the next sessio
 # B's own daemon (this version: it asks several blocks per request) gets every file.
 start_daemon "$B" "$T/b.log"
 eb=$EP
-a peer add "$idb" "$eb" >/dev/null
-b peer add "$ida" "$ea" >/dev/null
-wait_for 20 "the folder offered on B" sh -c "'$MESHCTL' --home '$B' folder ls | grep -q '^$fid	(offered)\$'"
-b folder add "$FB" --id "$fid" >/dev/null
+folder_joins "$B" "$idb" "$eb" "$FB"
 wait_for 30 "B to hold the 20 files" sh -c "diff -r -x .meshsync '$FA' '$FB' >/dev/null"
 grep -q "does not match its hash" "$T/b.log" && fail "B refused a block: $(grep 'does not match' "$T/b.log")"
 kill -0 "$pa" || fail "A's daemon died"

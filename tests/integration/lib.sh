@@ -215,14 +215,20 @@ folder_two_daemons() {
     folder_b_joins "$2"
 }
 
-# folder_b_joins FB: a daemon on B (PID in $pb, endpoint in $eb, log $T/b.log); A (its
-# daemon on $ea) and B told of each other; B joins folder $fid at FB once it sees it offered.
+# folder_b_joins FB: a daemon on B (PID in $pb, endpoint in $eb, log $T/b.log) that joins
+# folder $fid at FB (folder_joins). A's daemon runs on $ea.
 folder_b_joins() {
     start_daemon "$B" "$T/b.log"; pb=$LAST_PID eb=$EP
-    a peer add "$idb" "$eb" >/dev/null
-    b peer add "$ida" "$ea" >/dev/null
-    wait_for 20 "the folder offered on B" sh -c "'$MESHCTL' --home '$B' folder ls | grep -q '^$fid	(offered)\$'"
-    b folder add "$1" --id "$fid" >/dev/null
+    folder_joins "$B" "$idb" "$eb" "$1"
+}
+
+# folder_joins HOME ID EP F: A (its daemon on $ea) and the device of HOME (device ID ID, its
+# daemon on EP) told of each other; that device joins folder $fid at F once it sees it offered.
+folder_joins() {
+    a peer add "$2" "$3" >/dev/null
+    mc --home "$1" peer add "$ida" "$ea" >/dev/null
+    wait_for 20 "the folder offered on $(basename "$1")" sh -c "'$MESHCTL' --home '$1' folder ls | grep -q '^$fid	(offered)\$'"
+    mc --home "$1" folder add "$4" --id "$fid" >/dev/null
 }
 
 # folder_entry HOME PATH: the bytes (hex) of PATH's entry in folder $fid's index on HOME.
