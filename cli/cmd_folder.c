@@ -53,9 +53,10 @@ static const char s_usage[] =
     "folder wait returns once folder ID is in sync with every connected member: its index\n"
     "collection in sync (as 'meshctl wait folder:ID', with at least N peers connected,\n"
     "default 1) and the daemon has brought the disk to it (scanned, no file waiting for\n"
-    "blocks, nothing left to write or delete). Exit 0 then; 1 at the timeout (default 30 s)\n"
-    "with what is still needed, at once when the folder is stopped (its root or marker\n"
-    "missing), or when no daemon runs or syncs that folder.\n"
+    "blocks, nothing left to write or delete). Exit 0 then; 1 at once when the folder is\n"
+    "stopped (its root or marker missing) or no daemon runs, and at the timeout (default\n"
+    "30 s) with what is left: files and bytes still needed, the index not in sync with the\n"
+    "members, or the folder not synced by the daemon.\n"
     "\n"
     "When a folder's root or marker is missing (an unmounted disk), the daemon stops that\n"
     "folder with an error in its log and status and sends nothing as deleted.\n"
@@ -415,7 +416,7 @@ s_wait(int argc, char **argv, cli_ctx_t *ctx)
         return cli_usage_error(s_usage, "folder wait: --timeout takes seconds, 0 to 86400");
     if (peers_s && !cli_parse_u64(peers_s, 0, 64, &want))
         return cli_usage_error(s_usage, "folder wait: --peers takes a number, 0 to 64");
-    if (strlen(argv[1]) + 8 > MESH_COLL_MAX)
+    if (strlen(argv[1]) + 7 > MESH_COLL_MAX) /* (the index collection is "folder:ID") */
         return cli_usage_error(s_usage, "folder wait: no folder ID is that long");
     mesh_t *m = NULL;
     if (cli_open(ctx, &m) != CLI_OK)

@@ -106,11 +106,25 @@ s_left(mesh_t *m, const char *id, const char *const *colls, size_t peers, uint32
     char why[256];
     unsigned secs = (timeout_ms + 999) / 1000;
     mesh_status_folder_t f = {.size = sizeof f};
-    if (s_folder(m, id, &f, why, sizeof why) != S_LISTED) {
+    switch (s_folder(m, id, &f, why, sizeof why)) {
+    case S_ERROR:
+        snprintf(why, sizeof why, "%s", mesh_errmsg(m)); /* (node_fail writes over it) */
+        return node_fail(m, MESH_EBUSY, "not in sync after %u s; the daemon's status: %s", secs,
+                         why);
+    case S_NO_DAEMON:
+        return node_fail(m, MESH_EBUSY, "not in sync after %u s; no daemon syncs this home now",
+                         secs);
+    case S_UNLISTED:
         return node_fail(m, MESH_EBUSY,
-                         "not in sync after %u s: folder %s is not synced by the daemon (not "
-                         "joined on this device)",
+                         "not in sync after %u s: the daemon does not sync folder %s (not joined "
+                         "on this device, or not taken up yet)",
                          secs, id);
+    case S_LISTED:
+        break;
+    }
+    if (f.state[0]) {
+        return node_fail(m, MESH_EBUSY, "not in sync after %u s: folder %s is stopped: %s", secs,
+                         id, why);
     }
     if (!f.in_sync) {
         return node_fail(m, MESH_EBUSY,
@@ -119,13 +133,17 @@ s_left(mesh_t *m, const char *id, const char *const *colls, size_t peers, uint32
                          secs, (unsigned long long)f.need_files, (unsigned long long)f.need_bytes,
                          (unsigned long long)f.waiting);
     }
-    size_t connected = 0, synced = 0;
-    mesh_err_t counted = mesh_wait(m, colls, 1, peers, 0, &connected, &synced);
-    (void)counted; /* (only its counts: not in sync is known) */
+    size_t connected = 0, synced = 0; /* (one more ask of the daemon, for its counts) */
+    if (mesh_wait(m, colls, 1, peers, 0, &connected, &synced) == MESH_OK) {
+        return node_fail(m, MESH_EBUSY,
+                         "not in sync after %u s: its index came into sync with the members just "
+                         "after",
+                         secs);
+    }
     return node_fail(m, MESH_EBUSY,
                      "not in sync after %u s: its index is not in sync with the members (%zu of "
-                     "%zu connected peers in sync)",
-                     secs, synced, connected);
+                     "%zu connected peers in sync, %zu wanted)",
+                     secs, synced, connected, peers);
 }
 
 mesh_err_t

@@ -42,7 +42,7 @@ for f in json.load(open('$T/st.json'))['folders']:
         if [ "$waited" = 0 ]; then # (once: the wait's own second costs a few samples)
             waited=1
             expect_exit 1 b folder wait "$fid" --timeout 1
-            grep -q "^meshctl: folder wait: not in sync after 1 s: [0-9]* files, [1-9][0-9]* bytes still needed ([0-9]* waiting for blocks)\$" "$T/stderr" ||
+            grep -q "^meshctl: folder wait: not in sync after [0-9]* s: [0-9]* files, [0-9]* bytes still needed ([0-9]* waiting for blocks)\$" "$T/stderr" ||
                 fail "folder wait at its timeout: $(cat "$T/stderr")"
         fi
     fi
@@ -66,7 +66,7 @@ f = [f for f in json.load(sys.stdin)['folders'] if f['id'] == '$fid'][0]
 sys.exit(0 if f['in_sync'] and f['total_bytes'] == 0 and f['need_bytes'] == 0 else 1)" ||
     fail "in sync, yet --json says: $(b status --json)"
 expect_exit 1 b folder wait nosuch --timeout 1
-grep -q "^meshctl: folder wait: not in sync after 1 s: folder nosuch is not synced by the daemon (not joined on this device)\$" "$T/stderr" ||
+grep -q "^meshctl: folder wait: not in sync after [0-9]* s: the daemon does not sync folder nosuch (not joined on this device, or not taken up yet)\$" "$T/stderr" ||
     fail "folder wait for a folder not joined: $(cat "$T/stderr")"
 [ "$waited" = 1 ] || fail "folder wait never tried while B synced"
 kill -TERM "$pa" "$pb"
