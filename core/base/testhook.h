@@ -35,6 +35,7 @@ typedef enum testhook {
     TESTHOOK_BLOCK_BUSY,       /* MESH_TEST_BLOCK_BUSY: the first N BLOCKs find queues full */
     TESTHOOK_SCAN_HOLD_MS,     /* MESH_TEST_SCAN_HOLD_MS: a folder's first scan only, for N ms */
     TESTHOOK_WATCH_MAX,        /* MESH_TEST_WATCH_MAX: inotify's watch limit met at N watches */
+    TESTHOOK_REPAIR_REFUSE,    /* MESH_TEST_REPAIR_REFUSE: 1 answers no repair a peer starts */
     TESTHOOK_COUNT
 } testhook_t;
 

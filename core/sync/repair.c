@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/base/testhook.h"
 #include "core/bundle/repair.h"
 #include "core/data/recon.h"
 #include "core/member/access.h"
@@ -287,8 +288,9 @@ s_may_answer(loop_t *l, session_t *s, uint64_t id, const char *coll)
 {
     int64_t now = sync_now_ms();
     bool same = s->answer_ms && s->answer_id == id;
-    if (same ? strcmp(coll, s->answer_coll) > 0
-             : !s->answer_ms || now - s->answer_ms >= REPAIR_ANSWER_MS) {
+    bool refuse = testhook_number(TESTHOOK_REPAIR_REFUSE, 0) == 1;
+    if (!refuse && (same ? strcmp(coll, s->answer_coll) > 0
+                         : !s->answer_ms || now - s->answer_ms >= REPAIR_ANSWER_MS)) {
         if (!same) {
             s->answer_id = id;
             s->answer_ms = now;
@@ -301,7 +303,9 @@ s_may_answer(loop_t *l, session_t *s, uint64_t id, const char *coll)
         0) { /* 1, 2, 4, 8...: a flood logs little */
         node_log(l->m, MESH_LOG_WARN,
                  "repair asked by %s not answered: %s (%llu refused since the loop started)", s->id,
-                 same ? "a collection out of order" : "too soon after its last one",
+                 refuse ? "refused by the test hook MESH_TEST_REPAIR_REFUSE"
+                 : same ? "a collection out of order"
+                        : "too soon after its last one",
                  (unsigned long long)s->answers_refused);
     }
     return false;
@@ -377,6 +381,12 @@ repair_on_msg(loop_t *l, session_t *s, const wire_msg_t *msg, sync_send_fn send)
         repair_end(s);
     }
     return err == MESH_EPROTO || err == MESH_ETOOBIG ? err : MESH_OK;
+}
+
+bool
+repair_live(const loop_t *l, const session_t *s, int64_t now)
+{
+    return s->repair && now - s->repair->heard_ms <= REPAIR_QUIET_MS * l->slow;
 }
 
 void

@@ -19,6 +19,7 @@
 #include "core/data/vector.h"
 #include "core/sync/control.h"
 #include "core/sync/own.h"
+#include "core/sync/repair.h"
 #include "core/sync/statusfile.h"
 #include "crypto/curveid.h"
 #include "crypto/devid.h"
@@ -356,10 +357,12 @@ s_rate_update(loop_t *l, size_t i, int64_t now)
 
 /* ---- the text ---- */
 
+/* A pass, a batch in flight, a question for its vector, or a live repair (one the peer
+ * answers: repair_live) is under way with s. */
 static bool
-s_busy(const session_t *s)
+s_busy(const loop_t *l, const session_t *s, int64_t now)
 {
-    return s->passing || s->asked || s->sent_id != s->acked_id || s->repair;
+    return s->passing || s->asked || s->sent_id != s->acked_id || repair_live(l, s, now);
 }
 
 /* Bytes estimated from the bytes per version seen so far that way, or -1 when nothing was
@@ -382,7 +385,7 @@ s_put_peer(loop_t *l, FILE *f, size_t i, int64_t now)
 {
     const session_t *s = s_sess(l, i);
     const s_fig_t *g = &l->status->figs[i];
-    bool busy = s_busy(s);
+    bool busy = s_busy(l, s, now);
     bool in_sync = s->ok && g->counted && !busy && g->to_send == 0 && g->to_receive == 0 &&
                    !own_digests_differ(l, s); /* (equal vectors, unequal digests: §13) */
     fputs("peer ", f);
@@ -527,10 +530,11 @@ s_key(loop_t *l)
     pthread_mutex_lock(&w->lock);
     h = hash_fnv_u64(h, w->events);
     pthread_mutex_unlock(&w->lock);
+    int64_t now = sync_now_ms();
     for (size_t i = 0; i < l->nsess; i++) {
         const session_t *s = s_sess(l, i);
         h = hash_fnv_u64(h, (uint64_t)s->connected | (uint64_t)s->ok << 1 |
-                                (uint64_t)s->refused << 2 | (uint64_t)s_busy(s) << 3 |
+                                (uint64_t)s->refused << 2 | (uint64_t)s_busy(l, s, now) << 3 |
                                 (uint64_t)own_digests_differ(l, s) << 4);
         h = hash_fnv_u64(h, s->acked_id);
         h = hash_fnv_u64(h, s->batches_in);
