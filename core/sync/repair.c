@@ -32,6 +32,7 @@ struct sync_repair {
     bool sent_all;              /* our last REPAIR went */
     bool peer_done;             /* the peer's last REPAIR came */
     int64_t heard_ms, start_ms;
+    int64_t active_ms; /* something heard or sent of it last (repair_live) */
     uint64_t lists, list_bytes, items_out, bytes_out, items_in, bytes_in;
     wire_buf_t buf;
 };
@@ -161,6 +162,7 @@ s_next_coll(loop_t *l, session_t *s, sync_repair_t *rp, sync_send_fn send)
     if (err == MESH_OK) {
         err = s_send_range(l, s, rp, digest, send);
     }
+    rp->active_ms = sync_now_ms(); /* (after our snapshot: a new collection under way) */
     return err;
 }
 
@@ -188,6 +190,7 @@ s_push(loop_t *l, session_t *s, sync_repair_t *rp, sync_send_fn send)
             break; /* the link is busy: next turn */
         }
         rp->next = next;
+        rp->active_ms = sync_now_ms();
         rp->items_out += items;
         rp->bytes_out += rp->buf.len;
         rp->sent_all = !more;
@@ -213,7 +216,7 @@ repair_start(loop_t *l, session_t *s, const char *reason, sync_send_fn send)
     s->repair_ms = sync_now_ms();
     rp->initiator = true;
     rp->reason = reason;
-    rp->heard_ms = s->repair_ms;
+    rp->heard_ms = rp->active_ms = s->repair_ms;
     wire_buf_init(&rp->buf);
     ident_random(&rp->id, sizeof rp->id);
     mesh_err_t err = store_read_begin(l->m->store, &txn);
@@ -265,7 +268,7 @@ s_on_start(loop_t *l, session_t *s, const wire_msg_t *msg, const char *coll, syn
     s->repair = rp;
     rp->id = msg->num;
     rp->reason = "asked by the peer";
-    rp->heard_ms = rp->start_ms = sync_now_ms();
+    rp->heard_ms = rp->active_ms = rp->start_ms = sync_now_ms();
     rp->set = set;
     wire_buf_init(&rp->buf);
     snprintf(rp->coll, sizeof rp->coll, "%s", coll);
@@ -303,7 +306,7 @@ s_may_answer(loop_t *l, session_t *s, uint64_t id, const char *coll)
         0) { /* 1, 2, 4, 8...: a flood logs little */
         node_log(l->m, MESH_LOG_WARN,
                  "repair asked by %s not answered: %s (%llu refused since the loop started)", s->id,
-                 refuse ? "refused by the test hook MESH_TEST_REPAIR_REFUSE"
+                 refuse ? "refused by the test hook"
                  : same ? "a collection out of order"
                         : "too soon after its last one",
                  (unsigned long long)s->answers_refused);
@@ -338,7 +341,7 @@ repair_on_msg(loop_t *l, session_t *s, const wire_msg_t *msg, sync_send_fn send)
     if (!rp || rp->id != msg->num || !rp->r) {
         return MESH_OK; /* of a repair given up here */
     }
-    rp->heard_ms = sync_now_ms();
+    rp->heard_ms = rp->active_ms = sync_now_ms();
     if (msg->type == WIRE_MSG_REPAIR) {
         size_t stored = 0;
         err = repair_apply(l->m, rp->coll, msg->body, msg->body_len, &stored);
@@ -386,7 +389,7 @@ repair_on_msg(loop_t *l, session_t *s, const wire_msg_t *msg, sync_send_fn send)
 bool
 repair_live(const loop_t *l, const session_t *s, int64_t now)
 {
-    return s->repair && now - s->repair->heard_ms <= REPAIR_QUIET_MS * l->slow;
+    return s->repair && now - s->repair->active_ms <= REPAIR_QUIET_MS * l->slow;
 }
 
 void

@@ -17,7 +17,7 @@
 #define REPAIR_BATCH     (1u << 20) /* bytes of sets per REPAIR message, about */
 #define REPAIR_RETRY_MS  30000      /* no new repair with a member sooner than this after one */
 #define REPAIR_ANSWER_MS 10000      /* nor one a member starts here sooner than this after one */
-#define REPAIR_QUIET_MS  3000       /* a repair its peer said nothing of this long is not live */
+#define REPAIR_QUIET_MS  3000       /* a repair nothing was heard or sent of this long: not live */
 
 /* Start a repair with s over every collection this device holds, one after the other,
  * for reason (a static text, logged). MESH_OK, or the store's errors / MESH_ENOMEM
@@ -33,10 +33,11 @@ MESH_NODISCARD mesh_err_t repair_on_msg(loop_t *l, session_t *s, const wire_msg_
 /* Send what is due (versions waiting for the link), and give up a repair idle too long. */
 void repair_tick(loop_t *l, session_t *s, int64_t now, sync_send_fn send);
 
-/* Is a repair with s under way and its peer answering it (heard within REPAIR_QUIET_MS,
- * stretched by the loop's slowness)? A repair the peer did not answer (it refuses one
- * sooner than REPAIR_ANSWER_MS after the last it answered, even across our restarts) is
- * kept until REPAIR_IDLE_MS, but is not live: the status does not count it as busy. */
+/* Is a repair with s under way and moving (a message of it heard or sent, or a collection
+ * of it started, within REPAIR_QUIET_MS, stretched by the loop's slowness)? A repair the
+ * peer did not answer (it refuses one sooner than REPAIR_ANSWER_MS after the last it
+ * answered, even across our restarts) is kept until REPAIR_IDLE_MS, but is not live: the
+ * status does not count it as busy. */
 bool repair_live(const loop_t *l, const session_t *s, int64_t now);
 
 /* End s's repair, if any, without a word (the session went down). */

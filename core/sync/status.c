@@ -522,7 +522,7 @@ s_publish(loop_t *l, int64_t now, uint64_t txnid)
 }
 
 static uint64_t
-s_key(loop_t *l)
+s_key(loop_t *l, int64_t now)
 {
     status_t *w = l->status;
     uint64_t h =
@@ -530,7 +530,6 @@ s_key(loop_t *l)
     pthread_mutex_lock(&w->lock);
     h = hash_fnv_u64(h, w->events);
     pthread_mutex_unlock(&w->lock);
-    int64_t now = sync_now_ms();
     for (size_t i = 0; i < l->nsess; i++) {
         const session_t *s = s_sess(l, i);
         h = hash_fnv_u64(h, (uint64_t)s->connected | (uint64_t)s->ok << 1 |
@@ -561,7 +560,7 @@ status_tick(loop_t *l, int64_t now)
             txnid = w->figs[i].txnid; /* (figures kept while over budget) */
         }
     }
-    uint64_t key = s_key(l);
+    uint64_t key = s_key(l, now);
     changed |= key != w->key;
     /* (a wait parked on the control socket measures how long the sync holds between
      * publications: those come soon while one waits and it holds; publishing soon takes
