@@ -54,6 +54,15 @@ print(sum(p['blocks_asked'] for p in ps), sum(p['blocks_asked_in'] for p in ps))
 }
 read -r b_asked _ <<<"$(asked "$B")"
 [ "${b_asked:-0}" -ge $((nbig + na)) ] || fail "B asked $b_asked blocks for the first sync (at least $((nbig + na)) expected)"
+# The counters before the changes, once every transfer of the first sync has ended: each
+# folder in sync, and the three daemons' counters the same at two readings 0.6 s apart
+# (each status file is published at least every 0.25 s).
+for h in "$A" "$B" "$C"; do
+    mc --home "$h" folder wait "$fid" --timeout 30 >/dev/null || fail "$h's folder not in sync before the changes"
+done
+all_asked() { for h in "$A" "$B" "$C"; do asked "$h"; done | tr '\n' ' '; }
+steady() { local r1; r1=$(all_asked); sleep 0.6; [ "$r1" = "$(all_asked)" ]; }
+wait_for 20 "the block counters to hold still" steady
 declare -A before
 for h in "$A" "$B" "$C"; do before[$h]=$(asked "$h"); done
 
